@@ -1,0 +1,2 @@
+//! Placeholder until the wire benches land in this issue.
+fn main() {}

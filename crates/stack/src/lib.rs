@@ -1,0 +1,24 @@
+//! # layer4: the sans-IO host stack
+//!
+//! A pure state machine for IP, ICMP, UDP and TCP. Everything that happens to the
+//! stack arrives through a call that carries `now`; everything it wants to do comes
+//! out of a poll (`handle_packet`, `handle_timeout`, socket calls in; `poll_transmit`,
+//! `poll_timeout`, `poll_event` out). It never reads a clock, touches a socket or a
+//! file, spawns a thread, or uses `unsafe`; randomness comes from a generator seeded by
+//! its configuration.
+//!
+//! ## Map
+//! - [`time`]: `Instant` and `Duration`, the virtual-or-real time every input carries.
+//!
+//! To come (the host-stack issue): `config` (addresses, routes, limits, seed), `iface`
+//! (ingress/egress, routing), `ip` (reassembly, ICMP, path MTU), `ports` (demux by
+//! 5-tuple, RFC 6056 ephemeral ports), `tcp/` (the RFC 9293 state machine split by
+//! concern: acceptability, RST/SYN checks, sender, receiver, options, timers), `udp`,
+//! `cc/` (the congestion-control trait and NewReno, CUBIC, BBR), `stats` (counters
+//! named like `netstat -s`) and `TcpInfo`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub use layer4_wire as wire;
+
+pub mod time;

@@ -1,0 +1,28 @@
+//! # layer4-wire: the byte formats of layer4
+//!
+//! Every format follows one pattern (smoltcp's): a zero-copy **`Packet<T: AsRef<[u8]>>`**
+//! view with field accessors (and setters where `T: AsMut<[u8]>`), plus a **`Repr`**, a
+//! plain value with `parse`, `buffer_len` and `emit`. Parsing untrusted bytes goes
+//! through `Packet::new_checked` and `Repr::parse`, which return an [`Error`] that says
+//! why and never panic. `Display` on a `Repr` reads like tcpdump.
+//!
+//! This crate is sans-IO: it never reads a clock, touches a socket or a file, or uses
+//! `unsafe`. The pcap module reads and writes through `std::io` traits the caller owns.
+//!
+//! ## Map
+//! - [`checksum`]: RFC 1071 sums, pseudo-headers, RFC 1624 incremental update.
+//! - [`ip`]: protocol numbers, ECN codepoints, address pairs, the checksum policy.
+//! - [`seq`]: [`SeqNumber`], TCP sequence arithmetic modulo 2^32.
+//! - [`error`]: [`Error`], why bytes are not a packet.
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+#![warn(missing_docs)]
+
+pub mod checksum;
+pub mod error;
+pub mod ip;
+pub mod seq;
+
+pub use error::{Error, Result};
+pub use ip::{AddrPair, ChecksumMode, Ecn, IpProtocol};
+pub use seq::SeqNumber;
