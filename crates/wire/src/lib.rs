@@ -14,6 +14,7 @@
 //! - [`ip`]: protocol numbers, ECN codepoints, address pairs, the checksum policy.
 //! - [`seq`]: [`SeqNumber`], TCP sequence arithmetic modulo 2^32.
 //! - [`error`]: [`Error`], why bytes are not a packet.
+//! - [`pcap`]: classic capture files: [`PcapWriter`], [`PcapReader`], [`LinkType`].
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 #![warn(missing_docs)]
@@ -21,8 +22,10 @@
 pub mod checksum;
 pub mod error;
 pub mod ip;
+pub mod pcap;
 pub mod seq;
 
 pub use error::{Error, Result};
 pub use ip::{AddrPair, ChecksumMode, Ecn, IpProtocol};
+pub use pcap::{LinkType, PcapError, PcapReader, PcapRecord, PcapWriter};
 pub use seq::SeqNumber;
