@@ -13,6 +13,8 @@
 //! - [`checksum`]: RFC 1071 sums, pseudo-headers, RFC 1624 incremental update.
 //! - [`ip`]: protocol numbers, ECN codepoints, address pairs, the checksum policy.
 //! - [`seq`]: [`SeqNumber`], TCP sequence arithmetic modulo 2^32.
+//! - [`tcp`]: TCP segments: [`TcpPacket`], [`TcpFlags`], options ([`TcpOption`],
+//!   [`TcpOptions`]), and [`TcpRepr`] with Linux's canonical option layout.
 //! - [`error`]: [`Error`], why bytes are not a packet.
 //! - [`pcap`]: classic capture files: [`PcapWriter`], [`PcapReader`], [`LinkType`].
 #![forbid(unsafe_code)]
@@ -24,8 +26,12 @@ pub mod error;
 pub mod ip;
 pub mod pcap;
 pub mod seq;
+pub mod tcp;
 
 pub use error::{Error, Result};
 pub use ip::{AddrPair, ChecksumMode, Ecn, IpProtocol};
 pub use pcap::{LinkType, PcapError, PcapReader, PcapRecord, PcapWriter};
 pub use seq::SeqNumber;
+pub use tcp::{
+    SackBlocks, TcpFlags, TcpOption, TcpOptions, TcpPacket, TcpRepr, TcpTimestamp, TfoCookie,
+};
