@@ -4,8 +4,12 @@
 //! Run: `cargo bench -p layer4-bench --bench wire`. Results: docs/benchmarks.md.
 use std::hint::black_box;
 
+use core::net::Ipv4Addr;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use layer4_wire::checksum;
+use layer4_wire::{
+    checksum, AddrPair, ChecksumMode, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr,
+    TcpTimestamp,
+};
 
 const SIZES: [usize; 2] = [1500, 64 * 1024];
 
@@ -34,5 +38,65 @@ fn checksum_vs_memcpy(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, checksum_vs_memcpy);
+/// A data segment as Linux sends it mid-transfer: ACK|PSH, timestamps, 1448 bytes.
+fn data_segment(payload: &[u8]) -> TcpRepr<'_> {
+    TcpRepr {
+        src_port: 49152,
+        dst_port: 5201,
+        seq_number: SeqNumber(0x1234_5678),
+        ack_number: SeqNumber(0x9abc_def0),
+        flags: TcpFlags::ACK | TcpFlags::PSH,
+        window_len: 502,
+        urgent_pointer: 0,
+        options: TcpOptions {
+            timestamp: Some(TcpTimestamp {
+                tsval: 1_000_000,
+                tsecr: 999_000,
+            }),
+            ..TcpOptions::default()
+        },
+        payload,
+    }
+}
+
+/// TCP header parse and emit, with the checksum (over 1448 bytes of payload) and without
+/// it (`Offloaded`: the header work alone).
+fn tcp_header(c: &mut Criterion) {
+    let addrs = AddrPair::V4 {
+        src: Ipv4Addr::new(10, 0, 0, 1),
+        dst: Ipv4Addr::new(10, 0, 0, 2),
+    };
+    let payload = payload(1448);
+    let repr = data_segment(&payload);
+    let mut bytes = vec![0u8; repr.buffer_len()];
+    repr.emit(
+        &mut TcpPacket::new_unchecked(&mut bytes[..]),
+        &addrs,
+        ChecksumMode::Enabled,
+    );
+
+    let mut group = c.benchmark_group("tcp_header");
+    for (name, mode) in [
+        ("checksum", ChecksumMode::Enabled),
+        ("offloaded", ChecksumMode::Offloaded),
+    ] {
+        group.bench_function(BenchmarkId::new("parse", name), |b| {
+            b.iter(|| {
+                let packet = TcpPacket::new_checked(black_box(&bytes[..])).expect("valid");
+                black_box(TcpRepr::parse(&packet, &addrs, mode).expect("valid"));
+            })
+        });
+        let mut out = vec![0u8; repr.buffer_len()];
+        group.bench_function(BenchmarkId::new("emit", name), |b| {
+            b.iter(|| {
+                let mut packet = TcpPacket::new_unchecked(&mut out[..]);
+                black_box(&repr).emit(&mut packet, &addrs, mode);
+                black_box(&mut out);
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, checksum_vs_memcpy, tcp_header);
 criterion_main!(benches);
