@@ -11,6 +11,7 @@
 //!
 //! ## Map
 //! - [`checksum`]: RFC 1071 sums, pseudo-headers, RFC 1624 incremental update.
+//! - [`ipv4`]: [`Ipv4Packet`], [`Ipv4Repr`], [`Ipv4Options`]: the IPv4 header (RFC 791).
 //! - [`ip`]: protocol numbers, ECN codepoints, address pairs, the checksum policy.
 //! - [`seq`]: [`SeqNumber`], TCP sequence arithmetic modulo 2^32.
 //! - [`error`]: [`Error`], why bytes are not a packet.
@@ -21,8 +22,10 @@
 pub mod checksum;
 pub mod error;
 pub mod ip;
+pub mod ipv4;
 pub mod seq;
 
 pub use error::{Error, Result};
 pub use ip::{AddrPair, ChecksumMode, Ecn, IpProtocol};
+pub use ipv4::{Ipv4Options, Ipv4Packet, Ipv4Repr};
 pub use seq::SeqNumber;
