@@ -11,6 +11,9 @@
 //!
 //! ## Map
 //! - [`checksum`]: RFC 1071 sums, pseudo-headers, RFC 1624 incremental update.
+//! - [`ipv4`]: [`Ipv4Packet`], [`Ipv4Repr`], [`Ipv4Options`]: the IPv4 header (RFC 791).
+//! - [`ipv6`]: [`Ipv6Packet`], [`Ipv6Repr`], extension headers ([`Ipv6ExtHeader`],
+//!   [`Ipv6FragmentRepr`], ...) and [`walk_chain`] to the upper layer (RFC 8200).
 //! - [`ip`]: protocol numbers, ECN codepoints, address pairs, the checksum policy.
 //! - [`seq`]: [`SeqNumber`], TCP sequence arithmetic modulo 2^32.
 //! - [`tcp`]: TCP segments: [`TcpPacket`], [`TcpFlags`], options ([`TcpOption`],
@@ -24,12 +27,20 @@
 pub mod checksum;
 pub mod error;
 pub mod ip;
+pub mod ipv4;
+pub mod ipv6;
 pub mod pcap;
 pub mod seq;
 pub mod tcp;
 
 pub use error::{Error, Result};
 pub use ip::{AddrPair, ChecksumMode, Ecn, IpProtocol};
+pub use ipv4::{Ipv4Options, Ipv4Packet, Ipv4Repr};
+pub use ipv6::{
+    walk_chain, ChainEnd, ExtHeaderInfo, ExtHeaderList, Ipv6ExtHeader, Ipv6ExtHeaderRepr,
+    Ipv6FragmentHeader, Ipv6FragmentRepr, Ipv6Option, Ipv6OptionAction, Ipv6OptionIter, Ipv6Packet,
+    Ipv6Repr, Ipv6RoutingHeader, UpperLayer, MAX_EXT_HEADERS,
+};
 pub use pcap::{LinkType, PcapError, PcapReader, PcapRecord, PcapWriter};
 pub use seq::SeqNumber;
 pub use tcp::{
