@@ -14,15 +14,27 @@
 //! - [`ip`]: protocol numbers, ECN codepoints, address pairs, the checksum policy.
 //! - [`seq`]: [`SeqNumber`], TCP sequence arithmetic modulo 2^32.
 //! - [`error`]: [`Error`], why bytes are not a packet.
+//! - [`udp`]: [`UdpPacket`], [`UdpRepr`], UDP datagrams (RFC 768) over IPv4 and IPv6.
+//! - [`icmpv4`]: [`Icmpv4Packet`], [`Icmpv4Repr`], ICMP (RFC 792, RFC 1122, RFC 1191).
+//! - [`icmpv6`]: [`Icmpv6Packet`], [`Icmpv6Repr`], ICMPv6 (RFC 4443) with its pseudo-header checksum.
+//! - [`quoted`]: [`Quoted`], the offending packet an ICMP error quotes, read to find its socket.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 #![warn(missing_docs)]
 
 pub mod checksum;
 pub mod error;
+pub mod icmpv4;
+pub mod icmpv6;
 pub mod ip;
+pub mod quoted;
 pub mod seq;
+pub mod udp;
 
 pub use error::{Error, Result};
+pub use icmpv4::{Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, Icmpv4Repr};
+pub use icmpv6::{Icmpv6DstUnreachable, Icmpv6Message, Icmpv6Packet, Icmpv6Repr};
 pub use ip::{AddrPair, ChecksumMode, Ecn, IpProtocol};
+pub use quoted::{quoted_ipv4, quoted_ipv6, Quoted};
 pub use seq::SeqNumber;
+pub use udp::{UdpPacket, UdpRepr};
