@@ -10,15 +10,21 @@
 //! `unsafe`. The pcap module reads and writes through `std::io` traits the caller owns.
 //!
 //! ## Map
+//! - [`error`]: [`Error`], why bytes are not a packet.
 //! - [`checksum`]: RFC 1071 sums, pseudo-headers, RFC 1624 incremental update.
+//! - [`ip`]: protocol numbers, ECN codepoints, address pairs, the checksum policy.
 //! - [`ipv4`]: [`Ipv4Packet`], [`Ipv4Repr`], [`Ipv4Options`]: the IPv4 header (RFC 791).
 //! - [`ipv6`]: [`Ipv6Packet`], [`Ipv6Repr`], extension headers ([`Ipv6ExtHeader`],
 //!   [`Ipv6FragmentRepr`], ...) and [`walk_chain`] to the upper layer (RFC 8200).
-//! - [`ip`]: protocol numbers, ECN codepoints, address pairs, the checksum policy.
 //! - [`seq`]: [`SeqNumber`], TCP sequence arithmetic modulo 2^32.
 //! - [`tcp`]: TCP segments: [`TcpPacket`], [`TcpFlags`], options ([`TcpOption`],
 //!   [`TcpOptions`]), and [`TcpRepr`] with Linux's canonical option layout.
-//! - [`error`]: [`Error`], why bytes are not a packet.
+//! - [`udp`]: [`UdpPacket`], [`UdpRepr`], UDP datagrams (RFC 768) over IPv4 and IPv6.
+//! - [`icmpv4`]: [`Icmpv4Packet`], [`Icmpv4Repr`], ICMP (RFC 792, RFC 1122, RFC 1191).
+//! - [`icmpv6`]: [`Icmpv6Packet`], [`Icmpv6Repr`], ICMPv6 (RFC 4443) with its pseudo-header
+//!   checksum.
+//! - [`quoted`]: [`Quoted`], the offending packet an ICMP error quotes, read to find its
+//!   socket.
 //! - [`pcap`]: classic capture files: [`PcapWriter`], [`PcapReader`], [`LinkType`].
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
@@ -26,14 +32,20 @@
 
 pub mod checksum;
 pub mod error;
+pub mod icmpv4;
+pub mod icmpv6;
 pub mod ip;
 pub mod ipv4;
 pub mod ipv6;
 pub mod pcap;
+pub mod quoted;
 pub mod seq;
 pub mod tcp;
+pub mod udp;
 
 pub use error::{Error, Result};
+pub use icmpv4::{Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, Icmpv4Repr};
+pub use icmpv6::{Icmpv6DstUnreachable, Icmpv6Message, Icmpv6Packet, Icmpv6Repr};
 pub use ip::{AddrPair, ChecksumMode, Ecn, IpProtocol};
 pub use ipv4::{Ipv4Options, Ipv4Packet, Ipv4Repr};
 pub use ipv6::{
@@ -42,7 +54,9 @@ pub use ipv6::{
     Ipv6Repr, Ipv6RoutingHeader, UpperLayer, MAX_EXT_HEADERS,
 };
 pub use pcap::{LinkType, PcapError, PcapReader, PcapRecord, PcapWriter};
+pub use quoted::{quoted_ipv4, quoted_ipv6, Quoted};
 pub use seq::SeqNumber;
 pub use tcp::{
     SackBlocks, TcpFlags, TcpOption, TcpOptions, TcpPacket, TcpRepr, TcpTimestamp, TfoCookie,
 };
+pub use udp::{UdpPacket, UdpRepr};
