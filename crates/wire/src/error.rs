@@ -41,9 +41,6 @@ pub enum Error {
     /// The output buffer is too small for what is to be emitted.
     #[error("buffer too small to emit")]
     BufferTooSmall,
-    /// A pcap file header or record header is malformed.
-    #[error("bad pcap file: {0}")]
-    BadPcap(&'static str),
 }
 
 /// The result of a wire-format operation.
