@@ -76,7 +76,7 @@ const NANOS_PER_SEC: u64 = 1_000_000_000;
 
 /// Why a pcap file could not be read.
 ///
-/// This is its own type rather than [`crate::Error::BadPcap`] because reading a file
+/// This is its own type rather than a [`crate::Error`] variant because reading a file
 /// fails on I/O as well as on format. `PcapError` converts into `io::Error`
 /// (kind `InvalidData` for format problems, `UnexpectedEof` for truncation) for
 /// callers that work in `io::Result`.
