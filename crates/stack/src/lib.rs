@@ -9,6 +9,8 @@
 //!
 //! ## Map
 //! - [`time`]: `Instant` and `Duration`, the virtual-or-real time every input carries.
+//! - [`rand`]: `StackRng`, the seeded ChaCha12 generator every random choice comes
+//!   from, with `fork(label)` for independent per-purpose streams.
 //!
 //! To come (the host-stack issue): `config` (addresses, routes, limits, seed), `iface`
 //! (ingress/egress, routing), `ip` (reassembly, ICMP, path MTU), `ports` (demux by
@@ -21,4 +23,5 @@
 
 pub use layer4_wire as wire;
 
+pub mod rand;
 pub mod time;
