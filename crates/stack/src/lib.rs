@@ -11,6 +11,8 @@
 //! - [`time`]: `Instant` and `Duration`, the virtual-or-real time every input carries.
 //! - [`rand`]: `StackRng`, the seeded ChaCha12 generator every random choice comes
 //!   from, with `fork(label)` for independent per-purpose streams.
+//! - [`tcp`]: TCP's self-contained pieces so far: [`tcp::isn`] (RFC 6528 initial
+//!   sequence numbers).
 //!
 //! To come (the host-stack issue): `config` (addresses, routes, limits, seed), `iface`
 //! (ingress/egress, routing), `ip` (reassembly, ICMP, path MTU), `ports` (demux by
@@ -24,4 +26,5 @@
 pub use layer4_wire as wire;
 
 pub mod rand;
+pub mod tcp;
 pub mod time;

@@ -1,0 +1,8 @@
+//! TCP (RFC 9293), built bottom-up: the self-contained pieces first; the connection
+//! state machine (acceptability, RST/SYN checks, sender, receiver, options, timers)
+//! arrives next and uses them.
+//!
+//! - [`isn`]: RFC 6528 initial sequence numbers (4-microsecond clock plus a keyed
+//!   SipHash of the 4-tuple).
+
+pub mod isn;
