@@ -14,7 +14,7 @@
 //! - [`rand`]: `StackRng`, the seeded ChaCha12 generator every random choice comes
 //!   from, with `fork(label)` for independent per-purpose streams.
 //! - [`tcp`]: TCP's self-contained pieces so far: [`tcp::isn`] (RFC 6528 initial
-//!   sequence numbers).
+//!   sequence numbers), [`tcp::rtt`] (the RFC 6298 RTO estimator).
 //!
 //! To come (the host-stack issue): `config` (addresses, routes, limits, seed), `iface`
 //! (ingress/egress, routing), `ip` (reassembly, ICMP, path MTU), `demux` (sockets by

@@ -4,5 +4,7 @@
 //!
 //! - [`isn`]: RFC 6528 initial sequence numbers (4-microsecond clock plus a keyed
 //!   SipHash of the 4-tuple).
+//! - [`rtt`]: the RFC 6298 RTO estimator (SRTT, RTTVAR, RTO, exponential backoff).
 
 pub mod isn;
+pub mod rtt;
