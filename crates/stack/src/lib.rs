@@ -9,16 +9,29 @@
 //!
 //! ## Map
 //! - [`time`]: `Instant` and `Duration`, the virtual-or-real time every input carries.
+//! - [`rand`]: `StackRng`, the seeded ChaCha12 generator every random choice comes
+//!   from, with `fork(label)` for independent per-purpose streams.
+//! - [`ports`]: `EphemeralPorts`, RFC 6056 Algorithm 4 (double-hash) ephemeral port
+//!   selection over a configured range, asking the caller which ports are free.
+//! - [`tcp`]: TCP's self-contained pieces so far:
+//!   - [`tcp::isn`]: RFC 6528 initial sequence numbers (`IsnGenerator`);
+//!   - [`tcp::rtt`]: the RFC 6298 RTO estimator (`RttEstimator`, `RttConfig`);
+//!   - [`tcp::assembler`]: the receiver's bounded out-of-order ranges and SACK blocks
+//!     (`Assembler`).
 //!
 //! To come (the host-stack issue): `config` (addresses, routes, limits, seed), `iface`
-//! (ingress/egress, routing), `ip` (reassembly, ICMP, path MTU), `ports` (demux by
-//! 5-tuple, RFC 6056 ephemeral ports), `tcp/` (the RFC 9293 state machine split by
-//! concern: acceptability, RST/SYN checks, sender, receiver, options, timers), `udp`,
-//! `cc/` (the congestion-control trait and NewReno, CUBIC, BBR), `stats` (counters
-//! named like `netstat -s`) and `TcpInfo`.
+//! (ingress/egress, routing), `ip` (reassembly, ICMP, path MTU), `demux` (sockets by
+//! 5-tuple in a hash map; it answers the `is_free` question of port selection), the
+//! rest of `tcp/` (the RFC 9293 state machine split by concern: acceptability, RST/SYN
+//! checks, sender, receiver, options, timers), `udp`, `cc/` (the congestion-control
+//! trait and NewReno, CUBIC, BBR), `stats` (counters named like `netstat -s`) and
+//! `TcpInfo`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub use layer4_wire as wire;
 
+pub mod ports;
+pub mod rand;
+pub mod tcp;
 pub mod time;
