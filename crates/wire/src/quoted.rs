@@ -395,6 +395,286 @@ mod tests {
         assert_eq!(q.src_port, None);
     }
 
+    mod emitted {
+        //! Quotes of packets emitted with this crate's reprs, cut anywhere: the quote
+        //! reads back what was emitted once it holds the headers it needs, and is
+        //! `Truncated` before.
+
+        use super::*;
+        use crate::ip::{AddrPair, ChecksumMode, Ecn};
+        use crate::ipv4::{Ipv4Options, Ipv4Packet, Ipv4Repr};
+        use crate::ipv6::{
+            Ipv6ExtHeader, Ipv6ExtHeaderRepr, Ipv6FragmentHeader, Ipv6FragmentRepr, Ipv6Packet,
+            Ipv6Repr,
+        };
+        use crate::tcp::{TcpFlags, TcpOptions, TcpPacket, TcpRepr};
+        use crate::udp::{UdpPacket, UdpRepr};
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        /// The upper layer of the quoted packet.
+        #[derive(Debug, Clone)]
+        enum Upper {
+            Tcp(u16, u16, u32),
+            Udp(u16, u16),
+            /// Any other protocol number, with arbitrary bytes after the headers.
+            Other(u8, Vec<u8>),
+        }
+
+        impl Upper {
+            fn protocol(&self) -> IpProtocol {
+                match self {
+                    Upper::Tcp(..) => IpProtocol::Tcp,
+                    Upper::Udp(..) => IpProtocol::Udp,
+                    Upper::Other(p, _) => IpProtocol::from(*p),
+                }
+            }
+
+            fn bytes(&self, addrs: &AddrPair, payload: &[u8]) -> Vec<u8> {
+                match *self {
+                    Upper::Tcp(src_port, dst_port, seq) => {
+                        let repr = TcpRepr {
+                            src_port,
+                            dst_port,
+                            seq_number: SeqNumber(seq),
+                            ack_number: SeqNumber(0),
+                            flags: TcpFlags::SYN,
+                            window_len: 1000,
+                            urgent_pointer: 0,
+                            options: TcpOptions::new(),
+                            payload,
+                        };
+                        let mut buf = vec![0u8; repr.buffer_len()];
+                        repr.emit(
+                            &mut TcpPacket::new_unchecked(&mut buf[..]),
+                            addrs,
+                            ChecksumMode::Enabled,
+                        );
+                        buf
+                    }
+                    Upper::Udp(src_port, dst_port) => {
+                        let repr = UdpRepr {
+                            src_port,
+                            dst_port,
+                            payload,
+                        };
+                        let mut buf = vec![0u8; repr.buffer_len()];
+                        repr.emit(
+                            &mut UdpPacket::new_unchecked(&mut buf[..]),
+                            addrs,
+                            ChecksumMode::Enabled,
+                        );
+                        buf
+                    }
+                    Upper::Other(_, ref bytes) => bytes.clone(),
+                }
+            }
+
+            /// The quote of a first (or only) fragment whose headers are all there.
+            fn quoted(&self, src: IpAddr, dst: IpAddr) -> Quoted {
+                let mut q = Quoted::new(src, dst, self.protocol());
+                match *self {
+                    Upper::Tcp(s, d, seq) => {
+                        (q.src_port, q.dst_port) = (Some(s), Some(d));
+                        q.tcp_seq = Some(SeqNumber(seq));
+                    }
+                    Upper::Udp(s, d) => (q.src_port, q.dst_port) = (Some(s), Some(d)),
+                    Upper::Other(..) => {}
+                }
+                q
+            }
+        }
+
+        /// `not` excludes protocol numbers that would not end the header walk.
+        fn arb_upper(not: &'static [u8]) -> impl Strategy<Value = Upper> {
+            prop_oneof![
+                (any::<u16>(), any::<u16>(), any::<u32>())
+                    .prop_map(|(s, d, q)| Upper::Tcp(s, d, q)),
+                (any::<u16>(), any::<u16>()).prop_map(|(s, d)| Upper::Udp(s, d)),
+                (
+                    any::<u8>().prop_filter("walked over", move |p| {
+                        *p != 6 && *p != 17 && !not.contains(p)
+                    }),
+                    vec(any::<u8>(), 0..24)
+                )
+                    .prop_map(|(p, b)| Upper::Other(p, b)),
+            ]
+        }
+
+        /// Every cut of `packet`: a quote shorter than `needed` is `Truncated`, a
+        /// longer one reads as `want`.
+        fn check_cuts(
+            packet: &[u8],
+            needed: usize,
+            want: Quoted,
+            quote: fn(&[u8]) -> Result<Quoted>,
+        ) -> core::result::Result<(), TestCaseError> {
+            prop_assert!(needed <= packet.len());
+            for cut in 0..=packet.len() {
+                let got = quote(&packet[..cut]);
+                if cut < needed {
+                    prop_assert_eq!(
+                        got,
+                        Err(Error::Truncated),
+                        "cut {} of {}",
+                        cut,
+                        packet.len()
+                    );
+                } else {
+                    prop_assert_eq!(got, Ok(want), "cut {} of {}", cut, packet.len());
+                }
+            }
+            Ok(())
+        }
+
+        #[derive(Debug, Clone)]
+        enum Ext {
+            /// Hop-by-hop, routing or destination options: its number and its data
+            /// (not interpreted by the quote walk).
+            Generic(u8, Vec<u8>),
+            Fragment(u16, bool, u32),
+        }
+
+        impl Ext {
+            fn kind(&self) -> IpProtocol {
+                match self {
+                    Ext::Generic(k, _) => IpProtocol::from(*k),
+                    Ext::Fragment(..) => IpProtocol::Ipv6Frag,
+                }
+            }
+        }
+
+        fn arb_ext() -> impl Strategy<Value = Ext> {
+            prop_oneof![
+                (
+                    prop::sample::select(vec![0u8, 43, 60]),
+                    (0usize..3).prop_flat_map(|k| vec(any::<u8>(), 6 + 8 * k))
+                )
+                    .prop_map(|(k, d)| Ext::Generic(k, d)),
+                (
+                    prop_oneof![Just(0u16), 1u16..=0x1fff],
+                    any::<bool>(),
+                    any::<u32>()
+                )
+                    .prop_map(|(units, more, id)| Ext::Fragment(
+                        units * 8,
+                        more,
+                        id
+                    )),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn ipv4_quotes_read_back_what_was_emitted(
+                (src, dst, ttl, ident) in any::<(u32, u32, u8, u16)>(),
+                option_words in 0usize..=10,
+                frag_units in prop_oneof![Just(0u16), 1u16..=0x1fff],
+                upper in arb_upper(&[]),
+                payload in vec(any::<u8>(), 0..24),
+            ) {
+                let (src, dst) = (Ipv4Addr::from(src), Ipv4Addr::from(dst));
+                let addrs = AddrPair::V4 { src, dst };
+                let transport = upper.bytes(&addrs, &payload);
+                let options = [1u8; 40]; // NOPs
+                let header = Ipv4Repr {
+                    src_addr: src,
+                    dst_addr: dst,
+                    protocol: upper.protocol(),
+                    payload_len: transport.len(),
+                    ttl,
+                    dscp: 0,
+                    ecn: Ecn::NotEct,
+                    ident,
+                    dont_frag: false,
+                    more_frags: false,
+                    frag_offset: frag_units * 8,
+                    options: Ipv4Options::new(&options[..option_words * 4]).unwrap(),
+                };
+                let mut packet = vec![0u8; header.total_len()];
+                header.emit(&mut Ipv4Packet::new_unchecked(&mut packet[..]), ChecksumMode::Enabled);
+                packet[header.buffer_len()..].copy_from_slice(&transport);
+
+                let (want, needed) = if frag_units != 0 {
+                    // A later fragment: no transport header to read.
+                    (Quoted::new(src.into(), dst.into(), upper.protocol()), header.buffer_len())
+                } else {
+                    let want = upper.quoted(src.into(), dst.into());
+                    let ports = if want.src_port.is_some() { QUOTED_TRANSPORT_LEN } else { 0 };
+                    (want, header.buffer_len() + ports)
+                };
+                check_cuts(&packet, needed, want, quoted_ipv4)?;
+            }
+
+            #[test]
+            fn ipv6_quotes_walk_the_emitted_chain(
+                (src, dst) in any::<(u128, u128)>(),
+                chain in vec(arb_ext(), 0..=4),
+                upper in arb_upper(&[0, 43, 44, 60]),
+                payload in vec(any::<u8>(), 0..24),
+            ) {
+                let (src, dst) = (Ipv6Addr::from(src), Ipv6Addr::from(dst));
+                let addrs = AddrPair::V6 { src, dst };
+                let kinds: Vec<IpProtocol> = chain.iter().map(Ext::kind).collect();
+                let next_of = |i: usize| kinds.get(i + 1).copied().unwrap_or(upper.protocol());
+
+                let mut body = Vec::new();
+                // Where the walk stops: after the first fragment header with a nonzero
+                // offset (reporting what follows it), else at the upper layer.
+                let mut stop: Option<(usize, IpProtocol)> = None;
+                for (i, ext) in chain.iter().enumerate() {
+                    match ext {
+                        Ext::Generic(_, data) => {
+                            let repr = Ipv6ExtHeaderRepr { next_header: next_of(i), data };
+                            let mut buf = vec![0u8; repr.buffer_len()];
+                            repr.emit(&mut Ipv6ExtHeader::new_unchecked(&mut buf[..]));
+                            body.extend(buf);
+                        }
+                        &Ext::Fragment(frag_offset, more_frags, ident) => {
+                            let repr = Ipv6FragmentRepr {
+                                next_header: next_of(i),
+                                frag_offset,
+                                more_frags,
+                                ident,
+                            };
+                            let mut buf = [0u8; 8];
+                            repr.emit(&mut Ipv6FragmentHeader::new_unchecked(&mut buf[..]));
+                            body.extend(buf);
+                            if frag_offset != 0 && stop.is_none() {
+                                stop = Some((40 + body.len(), next_of(i)));
+                            }
+                        }
+                    }
+                }
+                let chain_end = 40 + body.len();
+                body.extend(upper.bytes(&addrs, &payload));
+                let header = Ipv6Repr {
+                    src_addr: src,
+                    dst_addr: dst,
+                    next_header: kinds.first().copied().unwrap_or(upper.protocol()),
+                    payload_len: body.len(),
+                    hop_limit: 64,
+                    dscp: 0,
+                    ecn: Ecn::NotEct,
+                    flow_label: 0,
+                };
+                let mut packet = vec![0u8; header.total_len()];
+                header.emit(&mut Ipv6Packet::new_unchecked(&mut packet[..]));
+                packet[40..].copy_from_slice(&body);
+
+                let (want, needed) = match stop {
+                    Some((end, next)) => (Quoted::new(src.into(), dst.into(), next), end),
+                    None => {
+                        let want = upper.quoted(src.into(), dst.into());
+                        let ports = if want.src_port.is_some() { QUOTED_TRANSPORT_LEN } else { 0 };
+                        (want, chain_end + ports)
+                    }
+                };
+                check_cuts(&packet, needed, want, quoted_ipv6)?;
+            }
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn arbitrary_quotes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120)) {

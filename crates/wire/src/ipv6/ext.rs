@@ -702,6 +702,33 @@ mod tests {
         assert_eq!(h.into_inner().len(), 20);
     }
 
+    /// An option as owned values, for generating [`Ipv6Option`]s (which borrow).
+    #[derive(Debug, Clone)]
+    enum OptionGen {
+        Pad1,
+        PadN(u8),
+        Other(u8, Vec<u8>),
+    }
+
+    impl OptionGen {
+        fn option(&self) -> Ipv6Option<'_> {
+            match self {
+                OptionGen::Pad1 => Ipv6Option::Pad1,
+                OptionGen::PadN(n) => Ipv6Option::PadN(*n),
+                OptionGen::Other(kind, data) => Ipv6Option::Other { kind: *kind, data },
+            }
+        }
+    }
+
+    fn arb_option() -> impl Strategy<Value = OptionGen> {
+        prop_oneof![
+            Just(OptionGen::Pad1),
+            any::<u8>().prop_map(OptionGen::PadN),
+            (2u8..=255, proptest::collection::vec(any::<u8>(), 0..=255))
+                .prop_map(|(k, d)| OptionGen::Other(k, d)),
+        ]
+    }
+
     fn arb_data() -> impl Strategy<Value = Vec<u8>> {
         (0usize..=255).prop_flat_map(|units| proptest::collection::vec(any::<u8>(), units * 8 + 6))
     }
@@ -726,6 +753,37 @@ mod tests {
             let mut again = vec![0u8; repr.buffer_len()];
             repr.emit(&mut Ipv6ExtHeader::new_unchecked(&mut again[..]));
             prop_assert_eq!(again, bytes);
+        }
+
+        #[test]
+        fn option_parse_of_emit_is_identity_and_every_truncation_is_bad_option(
+            g in arb_option(),
+        ) {
+            let option = g.option();
+            let mut buf = vec![0xa5u8; option.buffer_len()];
+            option.emit(&mut buf);
+            let mut iter = Ipv6OptionIter::new(&buf);
+            prop_assert_eq!(iter.next(), Some(Ok(option)));
+            prop_assert_eq!(iter.position(), buf.len());
+            prop_assert_eq!(iter.next(), None);
+            // A cut after the type octet fails with the option's type.
+            for cut in 1..buf.len() {
+                let got: Vec<_> = Ipv6OptionIter::new(&buf[..cut]).collect();
+                prop_assert_eq!(got, vec![Err(Error::BadOption { kind: option.kind() })]);
+            }
+        }
+
+        #[test]
+        fn option_lists_parse_back_in_order(gens in proptest::collection::vec(arb_option(), 0..8)) {
+            let options: Vec<Ipv6Option<'_>> = gens.iter().map(OptionGen::option).collect();
+            let mut buf = vec![0u8; options.iter().map(Ipv6Option::buffer_len).sum()];
+            let mut at = 0;
+            for o in &options {
+                o.emit(&mut buf[at..]);
+                at += o.buffer_len();
+            }
+            let got: Vec<_> = Ipv6OptionIter::new(&buf).collect();
+            prop_assert_eq!(got, options.into_iter().map(Ok).collect::<Vec<_>>());
         }
 
         #[test]

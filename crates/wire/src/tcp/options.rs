@@ -508,7 +508,104 @@ mod tests {
         assert_eq!(option.emit(&mut []), 0);
     }
 
+    /// An option as owned values, for generating [`TcpOption`]s (which borrow).
+    #[derive(Debug, Clone)]
+    enum Gen {
+        Nop,
+        Mss(u16),
+        Ws(u8),
+        SackPermitted,
+        Sack(Vec<(u32, u32)>),
+        Ts(u32, u32),
+        FastOpen(Vec<u8>),
+        Unknown(u8, Vec<u8>),
+    }
+
+    impl Gen {
+        fn option(&self) -> TcpOption<'_> {
+            match self {
+                Gen::Nop => TcpOption::NoOperation,
+                Gen::Mss(v) => TcpOption::MaxSegmentSize(*v),
+                Gen::Ws(v) => TcpOption::WindowScale(*v),
+                Gen::SackPermitted => TcpOption::SackPermitted,
+                Gen::Sack(blocks) => {
+                    let blocks: Vec<_> = blocks
+                        .iter()
+                        .map(|&(l, r)| (SeqNumber(l), SeqNumber(r)))
+                        .collect();
+                    TcpOption::SackRange(SackBlocks::from_slice(&blocks).expect("at most four"))
+                }
+                Gen::Ts(tsval, tsecr) => TcpOption::Timestamp {
+                    tsval: *tsval,
+                    tsecr: *tsecr,
+                },
+                Gen::FastOpen(cookie) => TcpOption::FastOpen(cookie),
+                Gen::Unknown(kind, data) => TcpOption::Unknown { kind: *kind, data },
+            }
+        }
+    }
+
+    fn arb_gen() -> impl proptest::strategy::Strategy<Value = Gen> {
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(Gen::Nop),
+            any::<u16>().prop_map(Gen::Mss),
+            any::<u8>().prop_map(Gen::Ws),
+            Just(Gen::SackPermitted),
+            vec((any::<u32>(), any::<u32>()), 1..=4).prop_map(Gen::Sack),
+            (any::<u32>(), any::<u32>()).prop_map(|(a, b)| Gen::Ts(a, b)),
+            prop_oneof![Just(0usize), (2usize..=8).prop_map(|n| 2 * n)]
+                .prop_flat_map(|len| vec(any::<u8>(), len))
+                .prop_map(Gen::FastOpen),
+            (
+                any::<u8>().prop_filter("a kind we parse", |k| {
+                    ![0, 1, 2, 3, 4, 5, 8, 34].contains(k)
+                }),
+                vec(any::<u8>(), 0..=38)
+            )
+                .prop_map(|(k, d)| Gen::Unknown(k, d)),
+        ]
+    }
+
     proptest::proptest! {
+        #[test]
+        fn parse_of_emit_is_identity_and_every_truncation_is_bad_option(g in arb_gen()) {
+            let option = g.option();
+            let mut buf = [0u8; 64];
+            let len = option.emit(&mut buf);
+            proptest::prop_assert_eq!(len, option.buffer_len());
+            proptest::prop_assert_eq!(walk(&buf[..len]), vec![Ok(option)]);
+            // A cut inside an option with a length byte fails with its kind.
+            for cut in 1..len {
+                proptest::prop_assert_eq!(
+                    walk(&buf[..cut]),
+                    vec![Err(Error::BadOption { kind: option.kind() })],
+                    "cut {}", cut
+                );
+            }
+        }
+
+        #[test]
+        fn lists_of_options_parse_back_in_order(
+            gens in proptest::collection::vec(arb_gen(), 0..8),
+            end_of_list: bool,
+        ) {
+            let options: Vec<TcpOption<'_>> = gens.iter().map(Gen::option).collect();
+            let mut buf = vec![0u8; 600];
+            let mut at = 0;
+            for o in &options {
+                at += o.emit(&mut buf[at..]);
+            }
+            let mut want: Vec<Result<TcpOption<'_>>> = options.iter().copied().map(Ok).collect();
+            if end_of_list {
+                // EOL ends the walk: what follows (zero padding) is not read.
+                want.push(Ok(TcpOption::EndOfList));
+                at += TcpOption::EndOfList.emit(&mut buf[at..]) + 3;
+            }
+            proptest::prop_assert_eq!(walk(&buf[..at]), want);
+        }
+
         #[test]
         fn walking_arbitrary_bytes_ends_without_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..60)) {
             let mut steps = 0;
