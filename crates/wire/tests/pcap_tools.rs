@@ -3,10 +3,13 @@
 //!
 //! Each test skips, printing why, when its tool is not installed.
 
+mod common;
+
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+use common::{have_tool, run, TempDir};
 use layer4_wire::checksum;
 use layer4_wire::pcap::{LinkType, PcapReader, PcapRecord, PcapWriter, DEFAULT_SNAPLEN};
 
@@ -53,67 +56,6 @@ fn packets() -> [(u64, Vec<u8>); 2] {
     ]
 }
 
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "layer4-wire-{test}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0)
-        ));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Whether `tool` is on the PATH; prints the reason for skipping when it is not.
-///
-/// Under CI (`CI=true`) the tools are installed by `.ci/run`, so a missing tool is a
-/// failure there, not a skip.
-fn have(tool: &str, test: &str) -> bool {
-    let found = Command::new("which")
-        .arg(tool)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{test}: `{tool}` is not installed, but CI must run this test (.ci/run installs it)"
-        );
-        eprintln!("skipping {test}: `{tool}` is not installed (apt-get install tcpdump tshark)");
-    }
-    found
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\n{stderr}",
-        out.status
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn write_raw_file(path: &Path) {
     let file = std::fs::File::create(path).expect("create pcap");
     let mut w = PcapWriter::new(
@@ -138,7 +80,7 @@ fn read_file(path: &Path) -> (LinkType, bool, Vec<PcapRecord>) {
 
 #[test]
 fn tcpdump_reads_our_file_with_nanosecond_timestamps() {
-    if !have(
+    if !have_tool(
         "tcpdump",
         "tcpdump_reads_our_file_with_nanosecond_timestamps",
     ) {
@@ -183,7 +125,7 @@ fn tcpdump_reads_our_file_with_nanosecond_timestamps() {
 
 #[test]
 fn tshark_reads_our_file_with_nanosecond_timestamps() {
-    if !have("tshark", "tshark_reads_our_file_with_nanosecond_timestamps") {
+    if !have_tool("tshark", "tshark_reads_our_file_with_nanosecond_timestamps") {
         return;
     }
     let dir = TempDir::new("tshark-read");
@@ -216,7 +158,7 @@ fn tshark_reads_our_file_with_nanosecond_timestamps() {
 
 #[test]
 fn files_rewritten_by_tcpdump_read_back() {
-    if !have("tcpdump", "files_rewritten_by_tcpdump_read_back") {
+    if !have_tool("tcpdump", "files_rewritten_by_tcpdump_read_back") {
         return;
     }
     let dir = TempDir::new("tcpdump-rewrite");
@@ -261,7 +203,7 @@ fn files_rewritten_by_tcpdump_read_back() {
 
 #[test]
 fn ethernet_file_from_text2pcap_yields_our_ip_packets() {
-    if !have(
+    if !have_tool(
         "text2pcap",
         "ethernet_file_from_text2pcap_yields_our_ip_packets",
     ) {
