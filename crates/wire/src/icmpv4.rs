@@ -651,10 +651,19 @@ impl<'a> Icmpv4Repr<'a> {
                 let (i, s) = (ident.to_be_bytes(), seq_no.to_be_bytes());
                 [i[0], i[1], s[0], s[1]]
             }
-            Icmpv4Repr::DstUnreachable { next_hop_mtu, .. } => {
+            //= https://www.rfc-editor.org/rfc/rfc1191#section-4
+            // RFC 1191 gives the low 16 bits of the unused field the next-hop MTU in
+            // "fragmentation needed" messages only. Only "fragmentation needed" carries the MTU, so parse reads it for that
+            // code alone and emit writes it for that code alone: the two agree.
+            Icmpv4Repr::DstUnreachable {
+                reason: Icmpv4DstUnreachable::FragRequired,
+                next_hop_mtu,
+                ..
+            } => {
                 let m = next_hop_mtu.to_be_bytes();
                 [0, 0, m[0], m[1]]
             }
+            Icmpv4Repr::DstUnreachable { .. } => [0; 4],
             Icmpv4Repr::TimeExceeded { .. } => [0; 4],
             Icmpv4Repr::ParamProblem { pointer, .. } => [pointer, 0, 0, 0],
             Icmpv4Repr::Other { rest_of_header, .. } => rest_of_header,
@@ -1122,6 +1131,25 @@ mod tests {
             repr.to_string(),
             "ICMP 10.0.0.2 unreachable - need to frag (mtu 1400), length 556"
         );
+    }
+
+    #[test]
+    fn next_hop_mtu_is_written_only_for_fragmentation_needed() {
+        let quote = [0x45u8; 28];
+        let repr = Icmpv4Repr::DstUnreachable {
+            reason: Icmpv4DstUnreachable::PortUnreachable,
+            next_hop_mtu: 1400,
+            invoking: &quote,
+        };
+        let bytes = emit(&repr);
+        assert_eq!(&bytes[4..8], &[0, 0, 0, 0]);
+        assert!(matches!(
+            parse(&bytes),
+            Ok(Icmpv4Repr::DstUnreachable {
+                next_hop_mtu: 0,
+                ..
+            })
+        ));
     }
 
     #[test]
