@@ -58,7 +58,11 @@ fn captures() -> Vec<PathBuf> {
 /// tcpdump's output for one capture, one string per packet (continuation lines
 /// joined with `\n`).
 fn expected(pcap: &Path, verbose: bool) -> Vec<String> {
-    let suffix = if verbose { "tcpdump-v.txt" } else { "tcpdump.txt" };
+    let suffix = if verbose {
+        "tcpdump-v.txt"
+    } else {
+        "tcpdump.txt"
+    };
     let path = pcap.with_extension(suffix);
     let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut packets: Vec<String> = Vec::new();
@@ -88,12 +92,7 @@ fn rendered(pcap: &Path, verbose: bool) -> Vec<String> {
             .expect("every golden frame carries IP");
         let header_len = record.data.len() - ip.len();
         let orig = (record.orig_len as usize).saturating_sub(header_len);
-        out.push(
-            dump(ip)
-                .with_orig_len(orig)
-                .verbose(verbose)
-                .to_string(),
-        );
+        out.push(dump(ip).with_orig_len(orig).verbose(verbose).to_string());
     }
     out
 }
@@ -116,7 +115,11 @@ fn check(verbose: bool) {
     let mut compared = 0;
     let mut excepted = 0;
     for pcap in captures() {
-        let name = pcap.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
+        let name = pcap
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("?")
+            .to_string();
         let want = expected(&pcap, verbose);
         let got = rendered(&pcap, verbose);
         let cases = case_names(&pcap);

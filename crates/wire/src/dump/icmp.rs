@@ -48,7 +48,7 @@ fn icmpv4_is_error(kind: u8) -> bool {
 
 impl Printer<'_, '_> {
     /// An ICMP message: `cap` the captured bytes, `length` its length by the IP header.
-    pub(super) fn icmpv4(&mut self, cap: &[u8], length: usize, ctx: Ctx<'_>) -> Out {
+    pub(super) fn icmpv4(&mut self, cap: &[u8], length: usize, ctx: Ctx) -> Out {
         let b = Bytes::new(cap, "icmp");
         let (kind, code) = (b.u8(0)?, b.u8(1)?);
         if cap.len() < icmpv4_needs(kind, code) {
@@ -101,7 +101,7 @@ impl Printer<'_, '_> {
 
     /// An ICMPv6 message, printed field by field as tcpdump does (so a truncation
     /// keeps what was printed before ` [|icmp6]`).
-    pub(super) fn icmpv6(&mut self, cap: &[u8], length: usize, ctx: Ctx<'_>) -> Out {
+    pub(super) fn icmpv6(&mut self, cap: &[u8], length: usize, ctx: Ctx) -> Out {
         let b = Bytes::new(cap, "icmp6");
         if length == 0 {
             return self.w("ICMP6, length 0 (invalid)");
@@ -109,7 +109,8 @@ impl Printer<'_, '_> {
         if self.verbose && !ctx.fragmented {
             if let Some(message) = cap.get(..length) {
                 let stored = b.u16(2)?;
-                let pseudo = ctx.pseudo_pair()
+                let pseudo = ctx
+                    .pseudo_pair()
                     .map(|pair| pair.pseudo_header(IpProtocol::Icmpv6, length));
                 if let Some(pseudo) = pseudo {
                     let sum = checksum::combine(&[pseudo, checksum::data(message)]);
@@ -392,7 +393,9 @@ impl Printer<'_, '_> {
                 31 => "dnssl",
                 _ => "unknown",
             };
-            self.fmt(format_args!("\n\t  {name} option ({kind}), length {len} ({units}): "))?;
+            self.fmt(format_args!(
+                "\n\t  {name} option ({kind}), length {len} ({units}): "
+            ))?;
             let data = &cap[at + 2..at + len];
             match kind {
                 1 | 2 => {
@@ -420,7 +423,9 @@ impl Printer<'_, '_> {
                     self.w(", pref. time ")?;
                     self.lifetime(o.u32(6)?)?;
                 }
-                5 if len == 8 => self.fmt(format_args!(" {}", Bytes::new(data, "icmp6").u32(2)?))?,
+                5 if len == 8 => {
+                    self.fmt(format_args!(" {}", Bytes::new(data, "icmp6").u32(2)?))?
+                }
                 25 if len >= 24 => {
                     let o = Bytes::new(data, "icmp6");
                     self.fmt(format_args!(" lifetime {}s,", o.u32(2)?))?;

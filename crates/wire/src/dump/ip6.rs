@@ -54,7 +54,6 @@ impl Printer<'_, '_> {
             direct: true,
             fragmented: false,
             pseudo_dst: final_destination(cap, first).map_or(dst, IpAddr::V6),
-            ip: cap,
         };
         if !matches!(first, 6 | 17 | 33 | 132) {
             self.fmt(format_args!("{src} > {dst}: "))?;
@@ -120,7 +119,12 @@ impl Printer<'_, '_> {
 
     /// A hop-by-hop or destination-options header: its name, once the whole header
     /// is captured. Returns its length.
-    fn options_header(&mut self, rest: &[u8], proto: &'static str, name: &str) -> Result<usize, Halt> {
+    fn options_header(
+        &mut self,
+        rest: &[u8],
+        proto: &'static str,
+        name: &str,
+    ) -> Result<usize, Halt> {
         let b = Bytes::new(rest, proto);
         let len = (usize::from(b.u8(1)?) + 1) * 8;
         if rest.len() < len {
@@ -239,7 +243,10 @@ fn final_destination(cap: &[u8], first: u8) -> Option<Ipv6Addr> {
             43 => {
                 let units = *header.get(1)?;
                 let address = |index: usize| -> Option<Ipv6Addr> {
-                    let bytes: [u8; 16] = header.get(8 + 16 * index..24 + 16 * index)?.try_into().ok()?;
+                    let bytes: [u8; 16] = header
+                        .get(8 + 16 * index..24 + 16 * index)?
+                        .try_into()
+                        .ok()?;
                     Some(Ipv6Addr::from(bytes))
                 };
                 match *header.get(2)? {

@@ -37,7 +37,7 @@ impl From<Halt> for OptEnd {
 impl Printer<'_, '_> {
     /// A TCP segment: `cap` the captured bytes, `length` the segment's length
     /// according to the IP header.
-    pub(super) fn tcp(&mut self, cap: &[u8], length: usize, ctx: Ctx<'_>) -> Out {
+    pub(super) fn tcp(&mut self, cap: &[u8], length: usize, ctx: Ctx) -> Out {
         let b = Bytes::new(cap, "tcp");
         if cap.len() < 4 {
             self.fmt(format_args!("{} > {}:", ctx.src, ctx.dst))?;
@@ -45,10 +45,7 @@ impl Printer<'_, '_> {
         }
         let (sport, dport) = (b.u16(0)?, b.u16(2)?);
         if ctx.direct {
-            self.fmt(format_args!(
-                "{}.{sport} > {}.{dport}: ",
-                ctx.src, ctx.dst
-            ))?;
+            self.fmt(format_args!("{}.{sport} > {}.{dport}: ", ctx.src, ctx.dst))?;
         } else {
             self.fmt(format_args!("{sport} > {dport}: "))?;
         }
@@ -77,7 +74,8 @@ impl Printer<'_, '_> {
         if self.verbose && !ctx.fragmented {
             if let Some(segment) = cap.get(..length) {
                 let stored = b.u16(16)?;
-                let pseudo = ctx.pseudo_pair()
+                let pseudo = ctx
+                    .pseudo_pair()
                     .map(|pair| pair.pseudo_header(IpProtocol::Tcp, length));
                 if let Some(pseudo) = pseudo {
                     let sum = checksum::combine(&[pseudo, checksum::data(segment)]);

@@ -8,12 +8,11 @@ use super::{should_be, Bytes, Ctx, Halt, Out, Printer};
 impl Printer<'_, '_> {
     /// tcpdump's `udpipaddr_print`: addresses and ports, or the ports alone after an
     /// IPv6 extension header, or the addresses alone when the ports were not captured.
-    fn udp_addrs(&mut self, ctx: &Ctx<'_>, ports: Option<(u16, u16)>) -> Out {
+    fn udp_addrs(&mut self, ctx: &Ctx, ports: Option<(u16, u16)>) -> Out {
         match (ctx.direct, ports) {
-            (true, Some((sport, dport))) => self.fmt(format_args!(
-                "{}.{sport} > {}.{dport}: ",
-                ctx.src, ctx.dst
-            )),
+            (true, Some((sport, dport))) => {
+                self.fmt(format_args!("{}.{sport} > {}.{dport}: ", ctx.src, ctx.dst))
+            }
             (true, None) => self.fmt(format_args!("{} > {}: ", ctx.src, ctx.dst)),
             (false, Some((sport, dport))) => self.fmt(format_args!("{sport} > {dport}: ")),
             (false, None) => Ok(()),
@@ -22,7 +21,7 @@ impl Printer<'_, '_> {
 
     /// A UDP datagram: `cap` the captured bytes, `length` its length according to the
     /// IP header.
-    pub(super) fn udp(&mut self, cap: &[u8], length: usize, ctx: Ctx<'_>) -> Out {
+    pub(super) fn udp(&mut self, cap: &[u8], length: usize, ctx: Ctx) -> Out {
         let b = Bytes::new(cap, "udp");
         if cap.len() < 4 {
             self.udp_addrs(&ctx, None)?;
@@ -50,7 +49,8 @@ impl Printer<'_, '_> {
             // tcpdump -v checks UDP checksums over IPv6 only (over IPv4 from -vv).
             if let (true, Some(datagram)) = (ctx.src.is_ipv6(), cap.get(..ip_data_len + 8)) {
                 let stored = b.u16(6)?;
-                let pseudo = ctx.pseudo_pair()
+                let pseudo = ctx
+                    .pseudo_pair()
                     .map(|pair| pair.pseudo_header(IpProtocol::Udp, datagram.len()));
                 if let Some(pseudo) = pseudo {
                     let sum = checksum::combine(&[pseudo, checksum::data(datagram)]);
