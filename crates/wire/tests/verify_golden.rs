@@ -98,6 +98,27 @@ fn crafted_bad_packets_fail_verification() {
     );
 }
 
+#[test]
+fn routing_header_final_destination_is_in_the_pseudo_header() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/crafted");
+    let packets = packets(&dir.join("crafted_ipv6.pcap"));
+    let names: Vec<String> = fs::read_to_string(dir.join("crafted_ipv6.cases.txt"))
+        .expect("case names")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let find = |name: &str| &packets[names.iter().position(|n| n == name).expect(name)];
+    for good in [
+        "ipv6 routing type 0",
+        "ipv6 routing type 2",
+        "ipv6 routing type 4 srh",
+    ] {
+        assert_eq!(verify(find(good)), Ok(()), "{good}");
+    }
+    let bad = verify(find("ipv6 routing bad checksum uses final destination")).unwrap_err();
+    assert_eq!(bad.to_string(), "bad udp checksum");
+}
+
 /// Whether a flip of `byte` in packet `p` may legitimately go unnoticed (see the
 /// module docs).
 fn uncovered(p: &[u8], byte: usize, flipped: &[u8]) -> bool {

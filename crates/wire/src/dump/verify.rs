@@ -2,13 +2,14 @@
 //! checked, and report the first problem.
 
 use core::fmt;
+use core::net::Ipv6Addr;
 
 use crate::error::Error;
 use crate::icmpv4::{Icmpv4Packet, Icmpv4Repr};
 use crate::icmpv6::{Icmpv6Packet, Icmpv6Repr};
 use crate::ip::{AddrPair, ChecksumMode, IpProtocol};
 use crate::ipv4::{Ipv4Packet, Ipv4Repr};
-use crate::ipv6::{walk_chain, ChainEnd, Ipv6Packet};
+use crate::ipv6::{walk_chain, ChainEnd, Ipv6Packet, Ipv6RoutingHeader};
 use crate::tcp::{TcpOptionIter, TcpPacket, TcpRepr};
 use crate::udp::{UdpPacket, UdpRepr};
 
@@ -112,12 +113,25 @@ fn verify_ipv4(packet: &[u8]) -> Result<(), VerifyError> {
 
 fn verify_ipv6(packet: &[u8]) -> Result<(), VerifyError> {
     let ip = Ipv6Packet::new_checked(packet).map_err(at(Layer::Ipv6))?;
-    let addrs = AddrPair::V6 {
-        src: ip.src_addr(),
-        dst: ip.dst_addr(),
-    };
     let payload = ip.payload();
     let upper = walk_chain(ip.next_header(), payload).map_err(at(Layer::Ipv6))?;
+    let mut dst = ip.dst_addr();
+    //= https://www.rfc-editor.org/rfc/rfc8200#section-8.1
+    //# If the IPv6 packet contains a Routing header, the Destination
+    //# Address used in the pseudo-header is that of the final destination.
+    for info in upper
+        .headers
+        .iter()
+        .filter(|h| h.kind == IpProtocol::Ipv6Route)
+    {
+        if let Some(last) = info.bytes(payload).and_then(final_destination) {
+            dst = last;
+        }
+    }
+    let addrs = AddrPair::V6 {
+        src: ip.src_addr(),
+        dst,
+    };
     let ChainEnd::Upper(protocol) = upper.end else {
         return Ok(());
     };
@@ -126,6 +140,30 @@ fn verify_ipv6(packet: &[u8]) -> Result<(), VerifyError> {
         Some(fragment) if !fragment.is_atomic() => first_fragment(protocol, rest),
         _ => transport(protocol, rest, &addrs),
     }
+}
+
+/// The final destination a routing header names, when segments are left to visit:
+/// the last address of a type 0 or type 2 header, the first entry (the last segment)
+/// of a segment routing header (RFC 8754 section 2). With no segments left the IPv6
+/// destination is already the final one.
+fn final_destination(header: &[u8]) -> Option<Ipv6Addr> {
+    let header = Ipv6RoutingHeader::new_checked(header).ok()?;
+    if header.segments_left() == 0 {
+        return None;
+    }
+    // Both layouts have four octets (reserved, or last entry, flags and tag) before
+    // the addresses.
+    let addresses = header.data().get(4..)?;
+    let address = match header.routing_type() {
+        0 | 2 => addresses
+            .len()
+            .checked_sub(16)
+            .and_then(|at| addresses.get(at..))?,
+        4 => addresses,
+        _ => return None,
+    };
+    let octets: [u8; 16] = address.get(..16)?.try_into().ok()?;
+    Some(Ipv6Addr::from(octets))
 }
 
 /// A whole transport message: full parse, checksum included.
