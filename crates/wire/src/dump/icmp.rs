@@ -5,7 +5,6 @@ use core::fmt;
 use crate::checksum;
 use crate::icmpv4::{Icmpv4Packet, Icmpv4Repr};
 use crate::ip::{ChecksumMode, IpProtocol};
-use crate::quoted::quoted_ipv6;
 
 use super::{should_be, Bytes, Ctx, Halt, Out, Printer, MAX_DEPTH};
 
@@ -151,13 +150,11 @@ impl Printer<'_, '_> {
                         self.fmt(format_args!(" {dst}, source address {src}"))?;
                     }
                     4 => {
-                        let quoted = quoted_ipv6(cap.get(8..).unwrap_or(&[]))
-                            .map_err(|_| Halt::Trunc("icmp6"))?;
-                        let port = quoted.dst_port.ok_or(Halt::Trunc("icmp6"))?;
-                        self.fmt(format_args!(
-                            ", {} {} port {port}",
-                            quoted.dst, quoted.protocol
-                        ))?;
+                        let quote = cap.get(8..).unwrap_or(&[]);
+                        let (protocol, port) = quoted_port(quote).ok_or(Halt::Trunc("icmp6"))?;
+                        let dst = b.v6(quoted_dst)?;
+                        let name = if protocol == 6 { "tcp" } else { "udp" };
+                        self.fmt(format_args!(", {dst} {name} port {port}"))?;
                     }
                     _ => return self.hex_lines(&cap[..cap.len().min(length)]),
                 }
@@ -449,6 +446,45 @@ impl Printer<'_, '_> {
             self.fmt(format_args!("{seconds}s"))
         }
     }
+}
+
+/// The protocol (TCP or UDP) and destination port of the packet an ICMPv6 error
+/// quotes, found as tcpdump finds them: stepping over extension headers (and AH)
+/// without checking them, reading only the two port bytes. `None` where tcpdump
+/// prints `[|icmp6]`: the chain leaves the quote, ends in another protocol, or
+/// reaches a later fragment.
+fn quoted_port(quote: &[u8]) -> Option<(u8, u16)> {
+    let mut next = *quote.get(6)?;
+    let mut at = 40usize;
+    // Every step advances at least 8 bytes, and the walk stops at the quote's end.
+    while at < quote.len() {
+        match next {
+            6 | 17 => {
+                let port = quote.get(at + 2..at + 4)?;
+                return Some((next, u16::from_be_bytes([port[0], port[1]])));
+            }
+            0 | 43 | 60 => {
+                let header = quote.get(at..at + 2)?;
+                next = header[0];
+                at += (usize::from(header[1]) + 1) * 8;
+            }
+            44 => {
+                let header = quote.get(at..at + 4)?;
+                if u16::from_be_bytes([header[2], header[3]]) & 0xfff8 != 0 {
+                    return None;
+                }
+                next = header[0];
+                at += 8;
+            }
+            51 => {
+                let header = quote.get(at..at + 2)?;
+                next = header[0];
+                at += (usize::from(header[1]) + 2) * 4;
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// tcpdump's names for ICMPv6 types.

@@ -20,8 +20,11 @@ impl Printer<'_, '_> {
             return self.fmt(format_args!("version error: {version} != 6"));
         }
         let payload_len = usize::from(h.u16(4)?);
-        let total = 40 + payload_len;
-        if length < total {
+        // A zero payload length may be a jumbogram (RFC 2675): like tcpdump, walk the
+        // extension headers over the whole capture looking for a Jumbo Payload
+        // option, and settle the length at the upper layer.
+        let mut total = 40 + payload_len;
+        if payload_len != 0 && length < total {
             self.fmt(format_args!(
                 "truncated-ip6 - {} bytes missing!",
                 total - length
@@ -45,15 +48,19 @@ impl Printer<'_, '_> {
                 ip_proto_name(first)
             ))?;
         }
-        let cap = &cap[..cap.len().min(total)];
-        let src = IpAddr::V6(h.v6(8)?);
-        let dst = IpAddr::V6(h.v6(24)?);
+        let mut cap = if payload_len == 0 {
+            &cap[..cap.len().min(length)]
+        } else {
+            &cap[..cap.len().min(total)]
+        };
+        let src = h.v6(8)?;
+        let dst = h.v6(24)?;
         let mut ctx = Ctx {
             src,
             dst,
             direct: true,
             fragmented: false,
-            pseudo_dst: final_destination(cap, first).map_or(dst, IpAddr::V6),
+            pseudo_dst: final_destination(cap, first).map_or(dst.0, IpAddr::V6),
         };
         if !matches!(first, 6 | 17 | 33 | 132) {
             self.fmt(format_args!("{src} > {dst}: "))?;
@@ -61,6 +68,8 @@ impl Printer<'_, '_> {
         let mut next = first;
         let mut at = 40usize;
         let mut found_hbh = false;
+        let mut found_extension = false;
+        let mut jumbo: Option<u32> = None;
         // Every extension header is at least 8 bytes, so the walk ends.
         loop {
             let rest = cap.get(at..).unwrap_or(&[]);
@@ -76,9 +85,23 @@ impl Printer<'_, '_> {
                         return self.w(" (invalid)");
                     }
                     found_hbh = true;
-                    self.options_header(rest, "hbhopt", "HBH ")?
+                    if rest.len() < 2 {
+                        // The length byte is missing: tcpdump stops at once.
+                        return Err(Halt::Trunc("hbhopt"));
+                    }
+                    let result = self.options_header(rest, "hbhopt", payload_len, &mut jumbo);
+                    if payload_len == 0 && jumbo.is_none() {
+                        match result {
+                            Err(Halt::Trunc(proto)) => self.fmt(format_args!(" [|{proto}]"))?,
+                            Err(Halt::Fmt) => return Err(Halt::Fmt),
+                            Ok(_) => {}
+                        }
+                        self.w("[No valid Jumbo Payload Hop-by-Hop option found]")?;
+                        return self.w(" (invalid)");
+                    }
+                    result?
                 }
-                60 => self.options_header(rest, "dstopt", "DSTOPT ")?,
+                60 => self.options_header(rest, "dstopt", payload_len, &mut None)?,
                 43 => match self.routing_header(rest)? {
                     Some(advance) => advance,
                     None => return Ok(()),
@@ -109,73 +132,180 @@ impl Printer<'_, '_> {
                 }
                 upper => {
                     ctx.direct = at == 40;
+                    let mut remaining = remaining;
+                    let mut rest = rest;
+                    if let Some(jumbo) = jumbo {
+                        total = 40 + jumbo as usize;
+                        if total < at {
+                            return Err(Halt::Trunc("ip6"));
+                        }
+                        if length < total {
+                            self.fmt(format_args!(
+                                "truncated-ip6 - {} bytes missing!",
+                                total - length
+                            ))?;
+                        }
+                        cap = &cap[..cap.len().min(total)];
+                        rest = cap.get(at..).unwrap_or(&[]);
+                        remaining = total - at;
+                    } else if payload_len == 0 {
+                        // No payload: an extension header cannot have been in it.
+                        if found_extension {
+                            return Err(Halt::Trunc("ip6"));
+                        }
+                        rest = &[];
+                        remaining = 0;
+                    }
                     return self.demux(upper, rest, remaining, ctx, 6);
                 }
             };
+            found_extension = true;
             next = Bytes::new(rest, "ip6").u8(0)?;
             at += advance;
         }
     }
 
     /// A hop-by-hop or destination-options header: its name, once the whole header
-    /// is captured. Returns its length.
+    /// is captured, then its options (see [`Self::ext_options`]). Returns its length.
     fn options_header(
         &mut self,
         rest: &[u8],
         proto: &'static str,
-        name: &str,
+        payload_len: usize,
+        jumbo: &mut Option<u32>,
     ) -> Result<usize, Halt> {
         let b = Bytes::new(rest, proto);
         let len = (usize::from(b.u8(1)?) + 1) * 8;
         if rest.len() < len {
             return Err(Halt::Trunc(proto));
         }
-        self.w(name)?;
-        if self.verbose {
-            self.ext_options(rest.get(2..len).unwrap_or(&[]), proto)?;
+        let hop_by_hop = proto == "hbhopt";
+        self.w(if hop_by_hop { "HBH " } else { "DSTOPT " })?;
+        // tcpdump walks hop-by-hop options always (looking for a Jumbo Payload
+        // option), destination options only with -v.
+        if hop_by_hop || self.verbose {
+            let options = rest.get(2..len).unwrap_or(&[]);
+            self.ext_options(options, proto, hop_by_hop, payload_len, jumbo)?;
         }
         Ok(len)
     }
 
-    /// The TLV options of a hop-by-hop or destination-options header, as `tcpdump -v`
-    /// lists them: `(pad1)`, `(padn)`, `(rtalert: 0x0000) `, then a space. A malformed
-    /// option ends the list.
-    fn ext_options(&mut self, data: &[u8], proto: &'static str) -> Out {
+    /// The TLV options of a hop-by-hop or destination-options header (RFC 8200
+    /// section 4.2). `tcpdump -v` lists them (`(pad1)`, `(padn)`,
+    /// `(rtalert: 0x0000) `, ..., then a space); a malformed option ends the walk with
+    /// ` [|hbhopt]`, after a word on what is wrong for the options tcpdump knows.
+    fn ext_options(
+        &mut self,
+        data: &[u8],
+        proto: &'static str,
+        hop_by_hop: bool,
+        payload_len: usize,
+        valid_jumbo: &mut Option<u32>,
+    ) -> Out {
+        let len = data.len();
         let mut i = 0usize;
-        while i < data.len() {
+        let mut found_jumbo = false;
+        while i < len {
             let kind = data[i];
             let option_len = if kind == 0 {
                 1
+            } else if i + 1 < len {
+                usize::from(data[i + 1]) + 2
             } else {
-                match data.get(i + 1) {
-                    Some(&l) => usize::from(l) + 2,
-                    None => return Err(Halt::Trunc(proto)),
-                }
+                return Err(Halt::Trunc(proto));
             };
-            if i + option_len > data.len() {
+            if i + option_len > len {
                 return Err(Halt::Trunc(proto));
             }
+            let o = Bytes::new(&data[i..], proto);
             match kind {
-                0 => self.w("(pad1)")?,
-                1 => self.w("(padn)")?,
-                5 if option_len == 4 => {
-                    let value = u16::from_be_bytes([data[i + 2], data[i + 3]]);
-                    self.fmt(format_args!("(rtalert: 0x{value:04x}) "))?;
+                0 if self.verbose => self.w("(pad1)")?,
+                1 if self.verbose => self.w("(padn)")?,
+                0 | 1 => {}
+                //= https://www.rfc-editor.org/rfc/rfc2711#section-2.1
+                //# Length = 2
+                5 => {
+                    if len - i < 4 {
+                        self.w("(rtalert: trunc)")?;
+                        return Err(Halt::Trunc(proto));
+                    }
+                    if o.u8(1)? != 2 {
+                        self.fmt(format_args!("(rtalert: invalid len {})", o.u8(1)?))?;
+                        return Err(Halt::Trunc(proto));
+                    }
+                    if self.verbose {
+                        self.fmt(format_args!("(rtalert: 0x{:04x}) ", o.u16(2)?))?;
+                    }
                 }
-                5 => self.fmt(format_args!("(rtalert: invalid len {})", option_len - 2))?,
-                _ => self.fmt(format_args!(
+                //= https://www.rfc-editor.org/rfc/rfc2675#section-2
+                //# Opt Data Len = 4
+                0xc2 => {
+                    if len - i < 6 {
+                        self.w("(jumbo: trunc)")?;
+                        return Err(Halt::Trunc(proto));
+                    }
+                    if o.u8(1)? != 4 {
+                        self.fmt(format_args!("(jumbo: invalid len {})", o.u8(1)?))?;
+                        return Err(Halt::Trunc(proto));
+                    }
+                    let jumbo = o.u32(2)?;
+                    let verdict = if found_jumbo {
+                        " - already seen"
+                    } else if !hop_by_hop {
+                        " - not a hop-by-hop option"
+                    } else if payload_len != 0 {
+                        " - payload len != 0"
+                    } else if jumbo < 65536 {
+                        " - < 65536"
+                    } else {
+                        *valid_jumbo = Some(jumbo);
+                        ""
+                    };
+                    found_jumbo = true;
+                    if self.verbose {
+                        self.fmt(format_args!("(jumbo: {jumbo}{verdict}) "))?;
+                    }
+                }
+                //= https://www.rfc-editor.org/rfc/rfc6275#section-6.3
+                //# Option Length
+                //#
+                //#    8-bit unsigned integer.  Length of the option, in octets,
+                //#    excluding the Option Type and Option Length fields.  This field
+                //#    MUST be set to 16.
+                0xc9 => {
+                    if len - i < 18 {
+                        self.w("(homeaddr: trunc)")?;
+                        return Err(Halt::Trunc(proto));
+                    }
+                    if o.u8(1)? < 16 {
+                        self.fmt(format_args!("(homeaddr: invalid len {})", o.u8(1)?))?;
+                        return Err(Halt::Trunc(proto));
+                    }
+                    if self.verbose {
+                        self.fmt(format_args!("(homeaddr: {})", o.v6(2)?))?;
+                    }
+                }
+                _ if self.verbose => self.fmt(format_args!(
                     "(opt_type 0x{kind:02x}: len={})",
                     option_len - 2
                 ))?,
+                _ => {}
             }
             i += option_len;
         }
-        self.w(" ")
+        if self.verbose {
+            self.w(" ")?;
+        }
+        Ok(())
     }
 
     /// A routing header: `RT6 (len=2, type=0 [Deprecated], segleft=1, [0]2001:db8::1) `.
     /// Returns its length, or `None` when tcpdump stops after it.
     fn routing_header(&mut self, rest: &[u8]) -> Result<Option<usize>, Halt> {
+        if rest.is_empty() {
+            // tcpdump checks for the first byte before it names the header.
+            return Err(Halt::Trunc("ip6"));
+        }
         let b = Bytes::new(rest, "rt6");
         self.w("RT6")?;
         let len = b.u8(1)?;
@@ -210,7 +340,13 @@ impl Printer<'_, '_> {
                     self.fmt(format_args!(", flags=0x{flags:x}"))?;
                 }
                 self.fmt(format_args!(", tag={:x}", b.u16(6)?))?;
-                for i in 0..=usize::from(last) {
+                if len % 2 == 1 {
+                    self.fmt(format_args!(" (invalid length {len})"))?;
+                    self.w(" (invalid)")?;
+                    return Ok(None);
+                }
+                // tcpdump lists every address the header's length holds.
+                for i in 0..usize::from(len / 2) {
                     let addr = b.v6(8 + 16 * i)?;
                     self.fmt(format_args!(", [{i}]{addr}"))?;
                 }

@@ -46,7 +46,6 @@
 //!   renumbering, node information and RPL messages by name only; under `-v`,
 //!   neighbor-discovery options other than link-layer address, prefix information,
 //!   MTU and RDNSS print as a hex dump;
-//! - IPv6 jumbograms (RFC 2675) are not recognised;
 //! - the link layer: tcpdump reports a version nibble that contradicts the Ethernet
 //!   type (`IP6, wrong link-layer encapsulation`); [`dump`] only sees the IP packet;
 //! - IP in IP is followed eight levels deep, then printed as ` ip-proto-N LEN`.
@@ -140,8 +139,8 @@ type Out = Result<(), Halt>;
 #[derive(Clone, Copy)]
 struct Ctx {
     /// The enclosing IP header's addresses.
-    src: IpAddr,
-    dst: IpAddr,
+    src: Ip,
+    dst: Ip,
     /// Whether the IP header's own protocol field names this transport (no IPv6
     /// extension header between): tcpdump then prints addresses with the ports,
     /// otherwise the ports alone.
@@ -157,7 +156,7 @@ struct Ctx {
 impl Ctx {
     /// The address pair of the upper-layer checksum's pseudo-header.
     fn pseudo_pair(&self) -> Option<crate::ip::AddrPair> {
-        crate::ip::AddrPair::new(self.src, self.pseudo_dst)
+        crate::ip::AddrPair::new(self.src.0, self.pseudo_dst)
     }
 }
 
@@ -203,6 +202,9 @@ impl Printer<'_, '_> {
 
     /// An IPv4 packet: `cap` the captured bytes, `length` its length on the wire.
     fn ipv4(&mut self, cap: &[u8], length: usize) -> Out {
+        if cap.is_empty() {
+            return Err(Halt::Trunc("ip"));
+        }
         if let Some(v) = cap.first().map(|b| b >> 4).filter(|&v| v != 4) {
             // Reached only through IP-in-IP, where tcpdump expects version 4.
             if v == 6 {
@@ -240,8 +242,8 @@ impl Printer<'_, '_> {
         let offset = flags_off & 0x1fff;
         let more_frags = flags_off & 0x2000 != 0;
         let proto = h.u8(9)?;
-        let src = IpAddr::V4(h.v4(12)?);
-        let dst = IpAddr::V4(h.v4(16)?);
+        let src = Ip(IpAddr::V4(h.v4(12)?));
+        let dst = Ip(IpAddr::V4(h.v4(16)?));
         if self.verbose {
             self.ipv4_verbose(cap, hlen, total)?;
         }
@@ -267,7 +269,7 @@ impl Printer<'_, '_> {
             dst,
             direct: true,
             fragmented: more_frags,
-            pseudo_dst: dst,
+            pseudo_dst: dst.0,
         };
         self.demux(proto, &cap[hlen..], total - hlen, ctx, 4)
     }
@@ -566,6 +568,24 @@ fn ip_proto_name(proto: u8) -> &'static str {
     }
 }
 
+/// An address as tcpdump prints it, which is `inet_ntop`'s form: like Rust's, except
+/// that an IPv6 address whose first 96 bits are zero (and the next 16 not) takes the
+/// deprecated IPv4-compatible form `::192.0.2.1`.
+#[derive(Clone, Copy)]
+struct Ip(IpAddr);
+
+impl fmt::Display for Ip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            IpAddr::V6(a) if a.segments()[..6] == [0; 6] && a.segments()[6] != 0 => {
+                let o = a.octets();
+                write!(f, "::{}.{}.{}.{}", o[12], o[13], o[14], o[15])
+            }
+            a => write!(f, "{a}"),
+        }
+    }
+}
+
 /// Bounds-checked big-endian reads that stop the printer with ` [|proto]` when the
 /// capture ends first, as tcpdump's `GET_` macros do.
 #[derive(Clone, Copy)]
@@ -602,8 +622,8 @@ impl<'a> Bytes<'a> {
         Ok(Ipv4Addr::from(self.get::<4>(at)?))
     }
 
-    fn v6(&self, at: usize) -> Result<Ipv6Addr, Halt> {
-        Ok(Ipv6Addr::from(self.get::<16>(at)?))
+    fn v6(&self, at: usize) -> Result<Ip, Halt> {
+        Ok(Ip(IpAddr::V6(Ipv6Addr::from(self.get::<16>(at)?))))
     }
 }
 

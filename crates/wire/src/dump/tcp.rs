@@ -128,7 +128,16 @@ impl Printer<'_, '_> {
                 Err(OptEnd::Get) => return Err(Halt::Trunc("tcp")),
             }
         }
-        self.fmt(format_args!(", length {data_len}"))
+        self.fmt(format_args!(", length {data_len}"))?;
+        // Before reading the payload tcpdump insists on the whole header.
+        if data_len > 0 && cap.len() < hlen {
+            self.fmt(format_args!(
+                " [remaining caplen({}) < header length({hlen})]",
+                cap.len()
+            ))?;
+            return Err(Halt::Trunc("tcp"));
+        }
+        Ok(())
     }
 
     /// The option list, `hlen` bytes of it by the data offset, `cap` what was

@@ -47,7 +47,7 @@ impl Printer<'_, '_> {
         }
         if self.verbose && !ctx.fragmented {
             // tcpdump -v checks UDP checksums over IPv6 only (over IPv4 from -vv).
-            if let (true, Some(datagram)) = (ctx.src.is_ipv6(), cap.get(..ip_data_len + 8)) {
+            if let (true, Some(datagram)) = (ctx.src.0.is_ipv6(), cap.get(..ip_data_len + 8)) {
                 let stored = b.u16(6)?;
                 let pseudo = ctx
                     .pseudo_pair()
