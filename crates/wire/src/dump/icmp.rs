@@ -40,6 +40,10 @@ fn icmpv4_needs(kind: u8, code: u8) -> usize {
     }
 }
 
+/// Where RFC 4884 extensions start in an ICMP error: after the 8-byte header and a
+/// 128-byte quote.
+const EXT_OFFSET: usize = 136;
+
 /// ICMP error types, whose data is the packet they are about.
 fn icmpv4_is_error(kind: u8) -> bool {
     matches!(kind, 3 | 4 | 5 | 11 | 12)
@@ -94,6 +98,95 @@ impl Printer<'_, '_> {
             self.depth -= 1;
             // A truncation inside the quoted packet ends the line like any other.
             result?;
+        }
+        if matches!(kind, 3 | 11 | 12) && length > EXT_OFFSET {
+            self.icmp_extensions(cap, length)?;
+        }
+        Ok(())
+    }
+
+    /// ICMP extensions (RFC 4884) after the first 128 bytes of an error's quote,
+    /// with RFC 4950's MPLS label stack, as `tcpdump -v` prints them.
+    fn icmp_extensions(&mut self, cap: &[u8], length: usize) -> Out {
+        //= https://www.rfc-editor.org/rfc/rfc4884#section-5.1
+        //# When the ICMP Extension Structure is appended to an ICMP message
+        //# and that ICMP message contains an "original datagram" field, the
+        //# "original datagram" field MUST contain at least 128 octets.
+        // tcpdump wants the header, the 128 bytes and the extension header.
+        if cap.len() < EXT_OFFSET + 5 {
+            return Err(Halt::Trunc("icmp"));
+        }
+        let b = Bytes::new(cap, "icmp");
+        let ext_len = length - EXT_OFFSET;
+        if b.u8(5)? == 0 {
+            // No length attribute: an extension is there only if its checksum says so.
+            if let Some(ext) = cap.get(EXT_OFFSET..length) {
+                if checksum::data(ext) != 0xffff {
+                    return Ok(());
+                }
+            }
+        }
+        let version = b.u8(EXT_OFFSET)? >> 4;
+        self.fmt(format_args!("\n\tICMP Multi-Part extension v{version}"))?;
+        if version != 2 {
+            return self.w(" packet not supported");
+        }
+        if let Some(ext) = cap.get(EXT_OFFSET..length) {
+            let stored = b.u16(EXT_OFFSET + 2)?;
+            let verdict = if checksum::data(ext) == 0xffff {
+                ""
+            } else {
+                "in"
+            };
+            self.fmt(format_args!(
+                ", checksum 0x{stored:04x} ({verdict}correct), length {ext_len}"
+            ))?;
+        }
+        let mut left = ext_len.saturating_sub(4);
+        let mut at = EXT_OFFSET + 4;
+        while left > 4 {
+            let object_len = usize::from(b.u16(at)?);
+            let class = b.u8(at + 2)?;
+            let ctype = b.u8(at + 3)?;
+            at += 4;
+            let name = match class {
+                1 => "MPLS Stack Entry",
+                2 => "Extended Payload",
+                _ => "unknown",
+            };
+            self.fmt(format_args!(
+                "\n\t  {name} Object ({class}), Class-Type: {ctype}, length {object_len}"
+            ))?;
+            left -= 4;
+            if class == 0 || object_len < 4 {
+                return Ok(());
+            }
+            let data_len = object_len - 4;
+            if class == 1 && ctype == 1 {
+                //= https://www.rfc-editor.org/rfc/rfc4950#section-7
+                //# Label: 20 bits
+                //# Experimental Use:  3 bits
+                //# S: Bottom-of-Stack bit
+                //# TTL: 8 bits
+                let entry = b.u32(at)?;
+                self.fmt(format_args!(
+                    "\n\t    label {}, tc {}",
+                    entry >> 12,
+                    (entry >> 9) & 7
+                ))?;
+                if entry & 0x100 != 0 {
+                    self.w(", [S]")?;
+                }
+                self.fmt(format_args!(", ttl {}", entry & 0xff))?;
+            } else {
+                let end = (at + data_len).min(cap.len());
+                self.hex_lines_indented(cap.get(at..end).unwrap_or(&[]), "\n\t    ")?;
+            }
+            if left < data_len {
+                break;
+            }
+            left -= data_len;
+            at += data_len;
         }
         Ok(())
     }
@@ -225,9 +318,8 @@ impl Printer<'_, '_> {
                 }
             }
             137 => {
-                let dst = b.v6(24)?;
-                let target = b.v6(8)?;
-                self.fmt(format_args!(", {dst} to {target}"))?;
+                self.fmt(format_args!(", {}", b.v6(24)?))?;
+                self.fmt(format_args!(" to {}", b.v6(8)?))?;
                 if self.verbose {
                     self.nd_options(cap, 40, length)?;
                 }
@@ -245,8 +337,10 @@ impl Printer<'_, '_> {
             144 | 146 => self.fmt(format_args!(", id 0x{:04x}", b.u16(4)?))?,
             133 if self.verbose => self.nd_options(cap, 8, length)?,
             134 if self.verbose => {
-                let flags = b.u8(5)?;
-                self.fmt(format_args!("\n\thop limit {}, Flags [", b.u8(4)?))?;
+                // tcpdump prints the fixed fields in one go, or not at all.
+                let (hop_limit, flags) = (b.u8(4)?, b.u8(5)?);
+                let (lifetime, reachable, retrans) = (b.u16(6)?, b.u32(8)?, b.u32(12)?);
+                self.fmt(format_args!("\n\thop limit {hop_limit}, Flags ["))?;
                 let mut sep = "";
                 for (bit, name) in [
                     (0x80u8, "managed"),
@@ -264,10 +358,8 @@ impl Printer<'_, '_> {
                 }
                 let pref = ["medium", "high", "rsv", "low"][usize::from((flags >> 3) & 3)];
                 self.fmt(format_args!(
-                    "], pref {pref}, router lifetime {}s, reachable time {}ms, retrans timer {}ms",
-                    b.u16(6)?,
-                    b.u32(8)?,
-                    b.u32(12)?
+                    "], pref {pref}, router lifetime {lifetime}s, reachable time {reachable}ms, \
+                     retrans timer {retrans}ms"
                 ))?;
                 self.nd_options(cap, 16, length)?;
             }
@@ -342,6 +434,9 @@ impl Printer<'_, '_> {
     fn mld_report_groups(&mut self, b: &Bytes<'_>, groups: u16, length: usize) -> Out {
         let mut at = 8usize;
         for _ in 0..groups {
+            if at + 20 > length {
+                return self.w(" [invalid number of groups]");
+            }
             let kind = b.u8(at)?;
             let sources = usize::from(b.u16(at + 2)?);
             self.fmt(format_args!(" [gaddr {}", b.v6(at + 4)?))?;

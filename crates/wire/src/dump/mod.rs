@@ -244,8 +244,10 @@ impl Printer<'_, '_> {
         let proto = h.u8(9)?;
         let src = Ip(IpAddr::V4(h.v4(12)?));
         let dst = Ip(IpAddr::V4(h.v4(16)?));
-        if self.verbose {
-            self.ipv4_verbose(cap, hlen, total)?;
+        if self.verbose && self.ipv4_verbose(cap, hlen, total)? {
+            // The options ran past the capture: tcpdump names the hosts and stops.
+            self.fmt(format_args!("{src} > {dst}: "))?;
+            return Err(Halt::Trunc("ip"));
         }
         if offset != 0 {
             //= https://www.rfc-editor.org/rfc/rfc791#section-3.2
@@ -275,7 +277,8 @@ impl Printer<'_, '_> {
     }
 
     /// The `tcpdump -v` IPv4 header details, ending in a newline and four spaces.
-    fn ipv4_verbose(&mut self, cap: &[u8], hlen: usize, total: usize) -> Out {
+    /// Returns whether the options ran past the capture.
+    fn ipv4_verbose(&mut self, cap: &[u8], hlen: usize, total: usize) -> Result<bool, Halt> {
         let h = Bytes::new(cap, "ip");
         let tos = h.u8(1)?;
         self.fmt(format_args!("(tos {tos:#x}"))?;
@@ -310,14 +313,14 @@ impl Printer<'_, '_> {
             "], proto {} ({proto}), length {total}",
             ip_proto_name(proto)
         ))?;
+        let mut truncated = false;
         if hlen > 20 {
             self.w(", options (")?;
-            let truncated =
-                self.ipv4_options(cap.get(20..hlen.min(cap.len())).unwrap_or(&[]), hlen - 20)?;
-            self.w(")")?;
+            truncated = self.ipv4_options(cap.get(20..).unwrap_or(&[]), hlen - 20)?;
             if truncated {
-                return Err(Halt::Trunc("ip"));
+                self.w(" [truncated-option]")?;
             }
+            self.w(")")?;
         }
         if let Some(header) = cap.get(..hlen) {
             let sum = crate::checksum::data(header);
@@ -329,7 +332,8 @@ impl Printer<'_, '_> {
                 ))?;
             }
         }
-        self.w(")\n    ")
+        self.w(")\n    ")?;
+        Ok(truncated)
     }
 
     /// IPv4 options as `tcpdump -v` names them; returns whether the capture ended
@@ -341,9 +345,7 @@ impl Printer<'_, '_> {
         while at < len {
             self.w(sep)?;
             sep = ",";
-            let Ok(code) = b.u8(at) else {
-                return Ok(true);
-            };
+            let code = b.u8(at)?;
             match code {
                 0 => self.w("EOL")?,
                 1 => self.w("NOP")?,
@@ -359,10 +361,7 @@ impl Printer<'_, '_> {
             let option_len = if code <= 1 {
                 1
             } else {
-                let Ok(l) = b.u8(at + 1) else {
-                    return Ok(true);
-                };
-                let l = usize::from(l);
+                let l = usize::from(b.u8(at + 1)?);
                 if l < 2 {
                     self.fmt(format_args!(" [bad length {l}]"))?;
                     return Ok(false);
@@ -377,10 +376,14 @@ impl Printer<'_, '_> {
                 return Ok(true);
             }
             let o = Bytes::new(&cap[at..], "ip");
-            let done = match code {
+            match code {
                 0 => return Ok(false),
-                7 | 131 | 137 => self.ip_route_option(&o, option_len),
-                68 => self.ip_timestamp_option(&o, option_len),
+                7 | 131 | 137 => self.ip_route_option(&o, option_len)?,
+                68 => {
+                    if self.ip_timestamp_option(&o, option_len)? {
+                        return Ok(true);
+                    }
+                }
                 148 => {
                     if option_len < 4 {
                         self.fmt(format_args!(" [bad length {option_len}]"))?;
@@ -390,14 +393,8 @@ impl Printer<'_, '_> {
                             self.fmt(format_args!(" value {value}"))?;
                         }
                     }
-                    Ok(())
                 }
-                _ => Ok(()),
-            };
-            match done {
-                Ok(()) => {}
-                Err(Halt::Trunc(_)) => return Ok(true),
-                Err(e) => return Err(e),
+                _ => {}
             }
             at += option_len;
         }
@@ -430,8 +427,8 @@ impl Printer<'_, '_> {
     }
 
     /// The timestamp option (RFC 791): ` TS{TSONLY ^ 0@ 0@}`, the caret at the
-    /// pointer.
-    fn ip_timestamp_option(&mut self, o: &Bytes<'_>, len: usize) -> Out {
+    /// pointer. Returns whether a stamp ran past the capture.
+    fn ip_timestamp_option(&mut self, o: &Bytes<'_>, len: usize) -> Result<bool, Halt> {
         self.w(" TS{")?;
         let flags = o.u8(3)?;
         let hop_len = if flags & 0x0f != 0 { 8 } else { 4 };
@@ -456,6 +453,9 @@ impl Printer<'_, '_> {
                 at = 4;
                 while at < len {
                     let mark = if ptr == at { " ^ " } else { " " };
+                    if o.b.len() < at + hop_len {
+                        return Ok(true);
+                    }
                     let stamp = o.u32(at + hop_len - 4)?;
                     if hop_len == 8 {
                         self.fmt(format_args!("{mark}{stamp}@{}", o.v4(at)?))?;
@@ -471,10 +471,11 @@ impl Printer<'_, '_> {
             self.w(" ^ ")?;
         }
         if flags >> 4 != 0 {
-            self.fmt(format_args!(" [{} hops not recorded]}} ", flags >> 4))
+            self.fmt(format_args!(" [{} hops not recorded]}} ", flags >> 4))?;
         } else {
-            self.w("}")
+            self.w("}")?;
         }
+        Ok(false)
     }
 
     /// Hand the payload of an IP header (or of the last IPv6 extension header) to

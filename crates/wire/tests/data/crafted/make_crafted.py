@@ -261,6 +261,19 @@ def ipv4_cases():
     add("icmp source quench", ipv4(icmp4(4, 0, b"\0" * 4, inner[:28]), 1, src=B4, dst=A4))
     add("icmp router solicitation", ipv4(icmp4(10, 0, b"\0" * 4), 1))
     add("icmp quoting tcp", ipv4(icmp4(3, 3, b"\0" * 4, ipv4(tcp(6000, 5000, 1, 2, 0x02, 100), 6, src=B4, dst=A4)[:28]), 1, src=B4, dst=A4))
+    # RFC 4884 extensions after a 128-byte quote; RFC 4950 MPLS label stack objects.
+    quote128 = (inner + bytes(128))[:128]
+    def ext4884(objects, version=2):
+        e = bytes([version << 4, 0, 0, 0]) + objects
+        return e[:2] + struct.pack("!H", csum(e)) + e[4:]
+    mpls = struct.pack("!HBB", 12, 1, 1) + struct.pack("!II", (100 << 12) | (5 << 9) | 64, (200 << 12) | 0x100 | 1)
+    other = struct.pack("!HBB", 8, 3, 2) + bytes.fromhex("0a000001")
+    add("icmp time exceeded with mpls extension", ipv4(icmp4(11, 0, bytes([0, 32, 0, 0]), quote128 + ext4884(mpls)), 1, src=B4, dst=A4))
+    add("icmp time exceeded with extension, no length attribute", ipv4(icmp4(11, 0, b"\0" * 4, quote128 + ext4884(mpls + other)), 1, src=B4, dst=A4))
+    add("icmp unreachable with extension version 1", ipv4(icmp4(3, 1, bytes([0, 32, 0, 0]), quote128 + ext4884(mpls, version=1)), 1, src=B4, dst=A4))
+    add("icmp unreachable with bad extension checksum", ipv4(icmp4(3, 1, bytes([0, 32, 0, 0]), quote128 + bytes.fromhex("20000000") + mpls), 1, src=B4, dst=A4))
+    add("icmp long quote without extension", ipv4(icmp4(3, 1, b"\0" * 4, quote128 + bytes(40)), 1, src=B4, dst=A4))
+    add("icmp extension cut by snaplen", ipv4(icmp4(11, 0, bytes([0, 32, 0, 0]), quote128 + ext4884(mpls)), 1, src=B4, dst=A4), snap=14 + 20 + 140)
     add("icmp echo reply snaplen cut", ipv4(icmp4(0, 0, struct.pack("!HH", 1, 2), b"x" * 56), 1), snap=14 + 20 + 6)
     return c
 
@@ -366,6 +379,9 @@ def ipv6_cases():
     add("icmpv6 neighbor solicitation option length 0", ipv6(icmp6(135, 0, b"\0" * 4, B6 + bytes.fromhex("0100020000000001")), 58, hlim=255))
     add("icmpv6 mldv2 query flags", ipv6(icmp6(130, 0, bytes.fromhex("82000000"), MLD_ALL + bytes.fromhex("0a8a0001") + A6, src=LL6, dst=MLD_ALL), 58, src=LL6, dst=MLD_ALL, hlim=1))
     add("icmpv6 mldv2 report record types", ipv6(icmp6(143, 0, b"\0\0\0\x06", b"".join(bytes([t, 0, 0, 0]) + MLD_ALL for t in range(1, 7)), src=LL6, dst=MLD_ALL), 58, src=LL6, dst=MLD_ALL, hlim=1))
+    add("icmpv6 mldv2 report more groups than fit", ipv6(icmp6(143, 0, b"\0\0\0\x05", (bytes([2, 0, 0, 0]) + MLD_ALL) * 2, src=LL6, dst=MLD_ALL), 58, src=LL6, dst=MLD_ALL, hlim=1))
+    add("icmpv6 router advertisement cut by snaplen", ipv6(icmp6(134, 0, bytes([64, 0, 0x07, 0x08]), struct.pack("!II", 30000, 1000)), 58, hlim=255), snap=14 + 40 + 14)
+    add("icmpv6 redirect cut by snaplen", ipv6(icmp6(137, 0, b"\0" * 4, A6 + B6, src=LL6), 58, src=LL6), snap=14 + 40 + 30)
     add("icmpv6 mld query", ipv6(icmp6(130, 0, bytes.fromhex("03e80000"), b"\0" * 16 + b"\0" * 4, src=LL6, dst=MLD_ALL), 58, src=LL6, dst=MLD_ALL, hlim=1))
     return c
 
