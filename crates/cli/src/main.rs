@@ -1,11 +1,41 @@
 //! `l4`: the layer4 command line.
-use clap::Parser;
+//!
+//! One module per subcommand; each has an `Args` struct (clap derive) and a
+//! `run(args) -> ExitCode`. Exit status: 0 on success, 1 when a check the user asked
+//! for found a problem (`l4 pcap --check`), 2 on an error (bad arguments, a file that
+//! cannot be read), with a one-line `l4: error: ...` message on stderr.
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod pcap;
 
 /// layer4: a userspace transport layer and the tools around it.
 #[derive(Debug, Parser)]
 #[command(name = "l4", version, about)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _cli = Cli::parse();
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the packets of capture files the way `tcpdump -n -S` does, or check them.
+    Pcap(pcap::Args),
+}
+
+/// The exit status for an error the user must fix.
+const EXIT_ERROR: u8 = 2;
+
+/// Print `l4: error: {message}` and return the error exit status.
+fn error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("l4: error: {message}");
+    ExitCode::from(EXIT_ERROR)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Pcap(args) => pcap::run(&args),
+    }
 }

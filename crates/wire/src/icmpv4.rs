@@ -753,7 +753,7 @@ impl fmt::Display for Millis {
 impl Icmpv4Repr<'_> {
     /// The words between `ICMP ` and `, length N` in tcpdump's line; `None` where
     /// tcpdump would print `[|icmp]` because the quote is too short.
-    fn describe(&self, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+    pub(crate) fn describe(&self, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
         use Icmpv4DstUnreachable::*;
         Some(match *self {
             Icmpv4Repr::EchoRequest { ident, seq_no, .. } => {

@@ -26,11 +26,14 @@
 //! - [`quoted`]: [`Quoted`], the offending packet an ICMP error quotes, read to find its
 //!   socket.
 //! - [`pcap`]: classic capture files: [`PcapWriter`], [`PcapReader`], [`LinkType`].
+//! - [`dump`]: [`dump()`] renders a whole packet as `tcpdump -n -S -t` prints it;
+//!   [`verify`] checks every header and checksum of one.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 #![warn(missing_docs)]
 
 pub mod checksum;
+pub mod dump;
 pub mod error;
 pub mod icmpv4;
 pub mod icmpv6;
@@ -43,6 +46,7 @@ pub mod seq;
 pub mod tcp;
 pub mod udp;
 
+pub use dump::{dump, verify, PacketDump, VerifyError};
 pub use error::{Error, Result};
 pub use icmpv4::{Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, Icmpv4Repr};
 pub use icmpv6::{Icmpv6DstUnreachable, Icmpv6Message, Icmpv6Packet, Icmpv6Repr};
