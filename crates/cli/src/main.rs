@@ -12,7 +12,11 @@ mod pcap;
 
 /// layer4: a userspace transport layer and the tools around it.
 #[derive(Debug, Parser)]
-#[command(name = "l4", version, about)]
+#[command(
+    name = "l4",
+    version,
+    about = "layer4: a userspace transport layer and the tools around it"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -379,11 +379,7 @@ impl Printer<'_, '_> {
             match code {
                 0 => return Ok(false),
                 7 | 131 | 137 => self.ip_route_option(&o, option_len)?,
-                68 => {
-                    if self.ip_timestamp_option(&o, option_len)? {
-                        return Ok(true);
-                    }
-                }
+                68 if self.ip_timestamp_option(&o, option_len)? => return Ok(true),
                 148 => {
                     if option_len < 4 {
                         self.fmt(format_args!(" [bad length {option_len}]"))?;
