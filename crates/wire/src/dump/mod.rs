@@ -378,12 +378,8 @@ impl Printer<'_, '_> {
             let o = Bytes::new(&cap[at..], "ip");
             match code {
                 0 => return Ok(false),
-                7 | 131 | 137 => self.ip_route_option(&o, option_len)?,
-                68 => {
-                    if self.ip_timestamp_option(&o, option_len)? {
-                        return Ok(true);
-                    }
-                }
+                7 | 131 | 137 if self.ip_route_option(&o, option_len)? => return Ok(true),
+                68 if self.ip_timestamp_option(&o, option_len)? => return Ok(true),
                 148 => {
                     if option_len < 4 {
                         self.fmt(format_args!(" [bad length {option_len}]"))?;
@@ -403,9 +399,11 @@ impl Printer<'_, '_> {
 
     /// Record route and source routes: the addresses, a comma after each one
     /// already recorded (before the pointer).
-    fn ip_route_option(&mut self, o: &Bytes<'_>, len: usize) -> Out {
+    /// Returns whether an address ran past the capture.
+    fn ip_route_option(&mut self, o: &Bytes<'_>, len: usize) -> Result<bool, Halt> {
         if len < 3 {
-            return self.fmt(format_args!(" [bad length {len}]"));
+            self.fmt(format_args!(" [bad length {len}]"))?;
+            return Ok(false);
         }
         if (len + 1) & 3 != 0 {
             self.fmt(format_args!(" [bad length {len}]"))?;
@@ -417,13 +415,16 @@ impl Printer<'_, '_> {
         }
         let mut at = 3;
         while at < len {
-            self.fmt(format_args!(" {}", o.v4(at)?))?;
+            let Ok(address) = o.v4(at) else {
+                return Ok(true);
+            };
+            self.fmt(format_args!(" {address}"))?;
             if ptr > at {
                 self.w(",")?;
             }
             at += 4;
         }
-        Ok(())
+        Ok(false)
     }
 
     /// The timestamp option (RFC 791): ` TS{TSONLY ^ 0@ 0@}`, the caret at the
@@ -524,6 +525,23 @@ impl Printer<'_, '_> {
             }
         }
         Ok(())
+    }
+}
+
+impl Printer<'_, '_> {
+    /// One byte of text as tcpdump shows it: printable ASCII as is, control
+    /// characters as `^X`, bytes above 127 as `M-` and the same.
+    fn print_char(&mut self, c: u8) -> Out {
+        let mut c = c;
+        if !c.is_ascii() {
+            c &= 0x7f;
+            self.w("M-")?;
+        }
+        if !(0x20..0x7f).contains(&c) {
+            c ^= 0x40;
+            self.w("^")?;
+        }
+        self.fmt(format_args!("{}", char::from(c)))
     }
 }
 
