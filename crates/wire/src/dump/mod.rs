@@ -546,11 +546,14 @@ impl Printer<'_, '_> {
 }
 
 /// The checksum field value that would make a header with `stored` in its field sum
-/// to `0xffff`, given that it sums to `sum` now (tcpdump's `in_cksum_shouldbe`).
+/// to `0xffff`, given that it sums to `sum` now: tcpdump's `in_cksum_shouldbe`, the
+/// stored value plus the checksum of the whole (one's complement, end-around carry).
+/// Its zero is `0xffff` where the two representations of zero differ.
 fn should_be(stored: u16, sum: u16) -> u16 {
-    // Take the stored value out of the sum (one's complement), then complement.
-    let without = crate::checksum::combine(&[sum, !stored]);
-    !without
+    let mut v = u32::from(stored) + u32::from(!sum);
+    v = (v & 0xffff) + (v >> 16);
+    v = (v & 0xffff) + (v >> 16);
+    v as u16
 }
 
 /// tcpdump's names for IP protocol numbers in `proto NAME (N)` (`-v`).

@@ -251,6 +251,7 @@ def ipv4_cases():
 
     # ICMP
     add("icmp echo request", ipv4(icmp4(8, 0, struct.pack("!HH", 1, 2), b"ping"), 1))
+    add("icmp zero checksum that should be ffff", ipv4(icmp4(0, 0, b"\0" * 4, fix_sum=False), 1))
     add("icmp echo bad checksum", ipv4(icmp4(8, 0, struct.pack("!HH", 1, 2), b"ping", fix_sum=False), 1))
     add("icmp truncated 4 bytes", ipv4(icmp4(8, 0, struct.pack("!HH", 1, 2))[:4], 1))
     add("icmp truncated 1 byte", ipv4(icmp4(8, 0, struct.pack("!HH", 1, 2))[:1], 1))
