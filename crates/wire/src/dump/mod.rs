@@ -38,14 +38,13 @@
 //! printed it, with and without `-v` (`tests/tcpdump_golden.rs`). What is not rendered
 //! like tcpdump:
 //! - application protocols: tcpdump decodes some payloads by port (DNS, HTTP, SSH,
-//!   NTP, DHCP, BGP, SNMP, syslog, VXLAN, ...); we stop at `length N`;
+//!   NTP, DHCP/BOOTP, PTP, BGP, SNMP, syslog, VXLAN, Geneve, ...); we stop at
+//!   `length N` (TCP, UDP) where tcpdump goes on;
 //! - IP protocols other than TCP, UDP, ICMP, ICMPv6, IPv4/IPv6 in IP and the IPv6
 //!   extension headers (IGMP, GRE, ESP, AH, SCTP, DCCP, OSPF, PIM, VRRP, ...) print as
 //!   ` ip-proto-N LEN`, which is tcpdump's form for a protocol it does not know;
 //! - the TCP MPTCP option prints as raw bytes (`mptcp 0x...`), and the ICMPv6 router
-//!   renumbering, node information and RPL messages by name only; under `-v`,
-//!   neighbor-discovery options other than link-layer address, prefix information,
-//!   MTU and RDNSS print as a hex dump;
+//!   renumbering, node information and RPL messages by name only;
 //! - the link layer: tcpdump reports a version nibble that contradicts the Ethernet
 //!   type (`IP6, wrong link-layer encapsulation`); [`dump`] only sees the IP packet;
 //! - IP in IP is followed eight levels deep, then printed as ` ip-proto-N LEN`.
