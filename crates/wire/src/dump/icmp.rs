@@ -93,11 +93,20 @@ impl Printer<'_, '_> {
             let quoted = cap.get(8..).unwrap_or(&[]);
             let quoted_len = usize::from(Bytes::new(quoted, "icmp").u16(2)?);
             let quoted = &quoted[..quoted.len().min(quoted_len)];
+            // tcpdump reads the quoted total length again once the capture is cut to
+            // it: a quote shorter than that is the ICMP printer's truncation.
+            if quoted.len() < 4 {
+                return Err(Halt::Trunc("icmp"));
+            }
             self.depth += 1;
             let result = self.ipv4(quoted, quoted_len);
             self.depth -= 1;
-            // A truncation inside the quoted packet ends the line like any other.
-            result?;
+            // A truncation inside the quoted packet is marked, and the ICMP message
+            // goes on.
+            match result {
+                Err(Halt::Trunc(proto)) => self.fmt(format_args!(" [|{proto}]"))?,
+                other => other?,
+            }
         }
         if matches!(kind, 3 | 11 | 12) && length > EXT_OFFSET {
             self.icmp_extensions(cap, length)?;
@@ -460,16 +469,23 @@ impl Printer<'_, '_> {
     }
 
     /// Neighbor-discovery options (RFC 4861 section 4.6) from `start` to `length`, as
-    /// `tcpdump -v` prints them, one per continuation line.
+    /// `tcpdump -v` prints them, one per continuation line. An option tcpdump does
+    /// not decode is dumped in hex and ends the list.
     fn nd_options(&mut self, cap: &[u8], start: usize, length: usize) -> Out {
         let mut at = start;
-        let end = length.min(cap.len());
-        while at < end {
-            let b = Bytes::new(cap, "icmp6");
+        let mut left = length as i64 - start as i64;
+        let b = Bytes::new(cap, "icmp6");
+        while at < cap.len() {
+            if cap.len() < at + 2 {
+                return Err(Halt::Trunc("icmp6"));
+            }
+            if left <= 0 {
+                return Ok(());
+            }
             let kind = b.u8(at)?;
             let units = usize::from(b.u8(at + 1)?);
             let len = units * 8;
-            if len == 0 || at + len > end {
+            if len == 0 || at + len > cap.len() {
                 return Err(Halt::Trunc("icmp6"));
             }
             let name = match kind {
@@ -489,6 +505,7 @@ impl Printer<'_, '_> {
                 "\n\t  {name} option ({kind}), length {len} ({units}): "
             ))?;
             let data = &cap[at + 2..at + len];
+            let o = Bytes::new(&cap[at..], "icmp6");
             match kind {
                 1 | 2 => {
                     for (i, byte) in data.iter().enumerate() {
@@ -496,10 +513,11 @@ impl Printer<'_, '_> {
                         self.fmt(format_args!("{sep}{byte:02x}"))?;
                     }
                 }
-                3 if len == 32 => {
-                    let o = Bytes::new(data, "icmp6");
-                    self.fmt(format_args!("{}/{}, Flags [", o.v6(14)?, o.u8(0)?))?;
-                    let flags = o.u8(1)?;
+                3 => {
+                    let (prefix, prefix_len, flags) = (o.v6(16)?, o.u8(2)?, o.u8(3)?);
+                    let (valid, preferred) = (o.u32(4)?, o.u32(8)?);
+                    let badlen = if units != 4 { "badlen" } else { "" };
+                    self.fmt(format_args!("{prefix}/{prefix_len}{badlen}, Flags ["))?;
                     let mut sep = "";
                     for (bit, name) in [(0x80u8, "onlink"), (0x40, "auto"), (0x20, "router")] {
                         if flags & bit != 0 {
@@ -511,27 +529,85 @@ impl Printer<'_, '_> {
                         self.w("none")?;
                     }
                     self.w("], valid time ")?;
-                    self.lifetime(o.u32(2)?)?;
+                    self.lifetime(valid)?;
                     self.w(", pref. time ")?;
-                    self.lifetime(o.u32(6)?)?;
+                    self.lifetime(preferred)?;
                 }
-                5 if len == 8 => {
-                    self.fmt(format_args!(" {}", Bytes::new(data, "icmp6").u32(2)?))?
+                // tcpdump dumps from the start of the option list here.
+                4 => self.hex_lines_indented(
+                    cap.get(start..(start + len).min(cap.len())).unwrap_or(&[]),
+                    "\n\t    ",
+                )?,
+                5 => {
+                    let mtu = o.u32(4)?;
+                    let bad = if units != 1 { "bad option length" } else { "" };
+                    self.fmt(format_args!(" {mtu}{bad}"))?;
                 }
-                25 if len >= 24 => {
-                    let o = Bytes::new(data, "icmp6");
-                    self.fmt(format_args!(" lifetime {}s,", o.u32(2)?))?;
-                    let mut a = 6;
-                    while a + 16 <= data.len() {
-                        self.fmt(format_args!(" addr: {}", o.v6(a)?))?;
-                        a += 16;
+                7 => self.fmt(format_args!(" {}ms", o.u32(4)?))?,
+                8 => {
+                    let (preference, lifetime) = (o.u16(4)?, o.u16(6)?);
+                    self.fmt(format_args!(
+                        " preference {preference}, lifetime {lifetime}"
+                    ))?;
+                }
+                24 => {
+                    o.u32(4)?;
+                    let mut prefix = [0u8; 16];
+                    match units {
+                        1 => {}
+                        2 => {
+                            prefix[..8].copy_from_slice(o.b.get(8..16).ok_or(Halt::Trunc("icmp6"))?)
+                        }
+                        3 => prefix.copy_from_slice(o.b.get(8..24).ok_or(Halt::Trunc("icmp6"))?),
+                        _ => return Err(Halt::Trunc("icmp6")),
+                    }
+                    let prefix = super::Ip(core::net::IpAddr::from(prefix));
+                    self.fmt(format_args!(" {prefix}/{}", o.u8(2)?))?;
+                    let pref = ["medium", "high", "rsv", "low"][usize::from((o.u8(3)? >> 3) & 3)];
+                    self.fmt(format_args!(", pref={pref}, lifetime="))?;
+                    self.lifetime(o.u32(4)?)?;
+                }
+                25 => {
+                    self.fmt(format_args!(" lifetime {}s,", o.u32(4)?))?;
+                    for i in 0..(units.saturating_sub(1)) / 2 {
+                        self.fmt(format_args!(" addr: {}", o.v6(8 + 16 * i)?))?;
                     }
                 }
-                _ => self.hex_lines_indented(data, "\n\t  ")?,
+                31 => {
+                    self.fmt(format_args!(" lifetime {}s, domain(s):", o.u32(4)?))?;
+                    let mut name_at = 8;
+                    while name_at < len && o.u8(name_at)? != 0 {
+                        self.w(" ")?;
+                        name_at = self.domain_name(&o, name_at)?;
+                    }
+                }
+                _ => return self.hex_lines_indented(data, "\n\t  "),
             }
             at += len;
+            left -= len as i64;
         }
         Ok(())
+    }
+
+    /// An uncompressed domain name (RFC 1035 labels) as tcpdump prints it,
+    /// `example.com.`; returns where it ends.
+    fn domain_name(&mut self, o: &Bytes<'_>, mut at: usize) -> Result<usize, Halt> {
+        loop {
+            let label = usize::from(o.u8(at)?);
+            at += 1;
+            if label == 0 {
+                return Ok(at);
+            }
+            if label >= 0x40 {
+                // Compression and extended labels do not belong in an option.
+                return Err(Halt::Trunc("icmp6"));
+            }
+            for i in 0..label {
+                self.print_char(o.u8(at + i)?)?;
+            }
+            self.w(".")?;
+            at += label;
+        }
     }
 
     fn lifetime(&mut self, seconds: u32) -> Out {

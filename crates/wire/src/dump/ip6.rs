@@ -282,7 +282,11 @@ impl Printer<'_, '_> {
                         return Err(Halt::Trunc(proto));
                     }
                     if self.verbose {
-                        self.fmt(format_args!("(homeaddr: {})", o.v6(2)?))?;
+                        self.fmt(format_args!("(homeaddr: {}", o.v6(2)?))?;
+                        if o.u8(1)? > 16 {
+                            self.sub_options(&data[i + 18..i + option_len], proto)?;
+                        }
+                        self.w(")")?;
                     }
                 }
                 _ if self.verbose => self.fmt(format_args!(
@@ -295,6 +299,35 @@ impl Printer<'_, '_> {
         }
         if self.verbose {
             self.w(" ")?;
+        }
+        Ok(())
+    }
+
+    /// The sub-options of a home address option, as `tcpdump -v` lists them.
+    fn sub_options(&mut self, data: &[u8], proto: &'static str) -> Out {
+        let len = data.len();
+        let mut i = 0usize;
+        while i < len {
+            let kind = data[i];
+            let option_len = if kind == 0 {
+                1
+            } else if i + 1 < len {
+                usize::from(data[i + 1]) + 2
+            } else {
+                return Err(Halt::Trunc(proto));
+            };
+            if i + option_len > len {
+                return Err(Halt::Trunc(proto));
+            }
+            match kind {
+                0 => self.w(", pad1")?,
+                1 => self.w(", padn")?,
+                _ => self.fmt(format_args!(
+                    ", sopt_type 0x{kind:02x}: len={}",
+                    option_len - 2
+                ))?,
+            }
+            i += option_len;
         }
         Ok(())
     }

@@ -38,14 +38,13 @@
 //! printed it, with and without `-v` (`tests/tcpdump_golden.rs`). What is not rendered
 //! like tcpdump:
 //! - application protocols: tcpdump decodes some payloads by port (DNS, HTTP, SSH,
-//!   NTP, DHCP, BGP, SNMP, syslog, VXLAN, ...); we stop at `length N`;
+//!   NTP, DHCP/BOOTP, PTP, BGP, SNMP, syslog, VXLAN, Geneve, ...); we stop at
+//!   `length N` (TCP, UDP) where tcpdump goes on;
 //! - IP protocols other than TCP, UDP, ICMP, ICMPv6, IPv4/IPv6 in IP and the IPv6
 //!   extension headers (IGMP, GRE, ESP, AH, SCTP, DCCP, OSPF, PIM, VRRP, ...) print as
 //!   ` ip-proto-N LEN`, which is tcpdump's form for a protocol it does not know;
 //! - the TCP MPTCP option prints as raw bytes (`mptcp 0x...`), and the ICMPv6 router
-//!   renumbering, node information and RPL messages by name only; under `-v`,
-//!   neighbor-discovery options other than link-layer address, prefix information,
-//!   MTU and RDNSS print as a hex dump;
+//!   renumbering, node information and RPL messages by name only;
 //! - the link layer: tcpdump reports a version nibble that contradicts the Ethernet
 //!   type (`IP6, wrong link-layer encapsulation`); [`dump`] only sees the IP packet;
 //! - IP in IP is followed eight levels deep, then printed as ` ip-proto-N LEN`.
@@ -378,7 +377,7 @@ impl Printer<'_, '_> {
             let o = Bytes::new(&cap[at..], "ip");
             match code {
                 0 => return Ok(false),
-                7 | 131 | 137 => self.ip_route_option(&o, option_len)?,
+                7 | 131 | 137 if self.ip_route_option(&o, option_len)? => return Ok(true),
                 68 if self.ip_timestamp_option(&o, option_len)? => return Ok(true),
                 148 => {
                     if option_len < 4 {
@@ -399,9 +398,11 @@ impl Printer<'_, '_> {
 
     /// Record route and source routes: the addresses, a comma after each one
     /// already recorded (before the pointer).
-    fn ip_route_option(&mut self, o: &Bytes<'_>, len: usize) -> Out {
+    /// Returns whether an address ran past the capture.
+    fn ip_route_option(&mut self, o: &Bytes<'_>, len: usize) -> Result<bool, Halt> {
         if len < 3 {
-            return self.fmt(format_args!(" [bad length {len}]"));
+            self.fmt(format_args!(" [bad length {len}]"))?;
+            return Ok(false);
         }
         if (len + 1) & 3 != 0 {
             self.fmt(format_args!(" [bad length {len}]"))?;
@@ -413,13 +414,16 @@ impl Printer<'_, '_> {
         }
         let mut at = 3;
         while at < len {
-            self.fmt(format_args!(" {}", o.v4(at)?))?;
+            let Ok(address) = o.v4(at) else {
+                return Ok(true);
+            };
+            self.fmt(format_args!(" {address}"))?;
             if ptr > at {
                 self.w(",")?;
             }
             at += 4;
         }
-        Ok(())
+        Ok(false)
     }
 
     /// The timestamp option (RFC 791): ` TS{TSONLY ^ 0@ 0@}`, the caret at the
@@ -523,12 +527,32 @@ impl Printer<'_, '_> {
     }
 }
 
+impl Printer<'_, '_> {
+    /// One byte of text as tcpdump shows it: printable ASCII as is, control
+    /// characters as `^X`, bytes above 127 as `M-` and the same.
+    fn print_char(&mut self, c: u8) -> Out {
+        let mut c = c;
+        if !c.is_ascii() {
+            c &= 0x7f;
+            self.w("M-")?;
+        }
+        if !(0x20..0x7f).contains(&c) {
+            c ^= 0x40;
+            self.w("^")?;
+        }
+        self.fmt(format_args!("{}", char::from(c)))
+    }
+}
+
 /// The checksum field value that would make a header with `stored` in its field sum
-/// to `0xffff`, given that it sums to `sum` now (tcpdump's `in_cksum_shouldbe`).
+/// to `0xffff`, given that it sums to `sum` now: tcpdump's `in_cksum_shouldbe`, the
+/// stored value plus the checksum of the whole (one's complement, end-around carry).
+/// Its zero is `0xffff` where the two representations of zero differ.
 fn should_be(stored: u16, sum: u16) -> u16 {
-    // Take the stored value out of the sum (one's complement), then complement.
-    let without = crate::checksum::combine(&[sum, !stored]);
-    !without
+    let mut v = u32::from(stored) + u32::from(!sum);
+    v = (v & 0xffff) + (v >> 16);
+    v = (v & 0xffff) + (v >> 16);
+    v as u16
 }
 
 /// tcpdump's names for IP protocol numbers in `proto NAME (N)` (`-v`).

@@ -129,8 +129,14 @@ impl Printer<'_, '_> {
             }
         }
         self.fmt(format_args!(", length {data_len}"))?;
+        if data_len == 0 {
+            return Ok(());
+        }
+        if self.verbose && flags.contains(TcpFlags::RST) {
+            return self.rst_data(cap.get(hlen..).unwrap_or(&[]), data_len);
+        }
         // Before reading the payload tcpdump insists on the whole header.
-        if data_len > 0 && cap.len() < hlen {
+        if cap.len() < hlen {
             self.fmt(format_args!(
                 " [remaining caplen({}) < header length({hlen})]",
                 cap.len()
@@ -311,6 +317,26 @@ impl Printer<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// The data of a reset, which RFC 9293 suggests may explain it (`tcpdump -v`
+    /// shows up to 30 bytes: ` [RST got 5 bytes]`, `+` when longer, `!` when the
+    /// capture lacks some of it).
+    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.5.3
+    //# TCP implementations SHOULD allow a received RST segment to include data
+    //# (SHLD-2).
+    fn rst_data(&mut self, data: &[u8], len: usize) -> Out {
+        const MAX_SHOWN: usize = 30;
+        let missing = if data.len() < len { "!" } else { "" };
+        self.fmt(format_args!(" [{missing}RST"))?;
+        if len > MAX_SHOWN {
+            self.w("+")?;
+        }
+        self.w(" ")?;
+        for &byte in data.iter().take(len.min(MAX_SHOWN)) {
+            self.print_char(byte)?;
+        }
+        self.w("]")
     }
 
     /// A TCP Fast Open cookie (RFC 7413) as tcpdump prints it after `tfo `.

@@ -182,6 +182,9 @@ def ipv4_cases():
     add("tcp port 0", ipv4(tcp(0, 0, 5, 6, 0x10, 100), 6))
     add("tcp snaplen cut in options", ipv4(tcp(40000, 5001, 1000, 0, 0x02, 64240, SYN_OPTS), 6), snap=14 + 20 + 30)
     add("tcp snaplen cut in header", ipv4(tcp(40000, 5001, 1000, 0, 0x02, 64240, SYN_OPTS), 6), snap=14 + 20 + 10)
+    add("tcp rst with data", ipv4(tcp(40000, 5001, 5, 6, 0x14, 0, b"", b"no listener"), 6))
+    add("tcp rst with long binary data", ipv4(tcp(40000, 5001, 5, 6, 0x04, 0, b"", b"got 36 bytes\nabc\x7f\x80\xc1\xff" + bytes(range(20))), 6))
+    add("tcp rst with data cut by snaplen", ipv4(tcp(40000, 5001, 5, 6, 0x04, 0, b"", b"reset reason text"), 6), snap=14 + 20 + 20 + 5)
     add("tcp snaplen cut in options with payload", ipv4(tcp(40000, 5001, 1001, 2000, 0x18, 502, TS_OPTS, b"z" * 100), 6), snap=14 + 20 + 24)
     add("tcp snaplen cut in payload", ipv4(tcp(40000, 5001, 1001, 2000, 0x18, 502, TS_OPTS, b"z" * 100), 6), snap=14 + 20 + 32 + 10)
 
@@ -215,6 +218,8 @@ def ipv4_cases():
     add("ip option router alert short", ipv4(U, 17, options=bytes.fromhex("94030000")))
     add("ip option length 1", ipv4(U, 17, options=bytes.fromhex("1e010000")))
     add("ip option length past header", ipv4(U, 17, options=bytes.fromhex("1e090000")))
+    add("ip option record route cut by snaplen", ipv4(U, 17, options=bytes.fromhex("070b0c") + bytes([10, 0, 0, 1, 10, 0, 0, 2]) + b"\0"), snap=14 + 20 + 7)
+    add("ip option record route address past capture", ipv4(U, 17, options=bytes.fromhex("070604") + bytes([10, 0, 0]) + b"\0\0\0"), snap=14 + 20 + 7)
     add("ip bad header checksum", ipv4(udp(5000, 6000, b"hi"), 17, sum_value=0xBEEF))
     add("ip total length beyond frame", ipv4(udp(5000, 6000, b"hi"), 17, total_len=200))
     add("ip total length below header", ipv4(udp(5000, 6000, b"hi"), 17, total_len=12))
@@ -246,6 +251,7 @@ def ipv4_cases():
 
     # ICMP
     add("icmp echo request", ipv4(icmp4(8, 0, struct.pack("!HH", 1, 2), b"ping"), 1))
+    add("icmp zero checksum that should be ffff", ipv4(icmp4(0, 0, b"\0" * 4, fix_sum=False), 1))
     add("icmp echo bad checksum", ipv4(icmp4(8, 0, struct.pack("!HH", 1, 2), b"ping", fix_sum=False), 1))
     add("icmp truncated 4 bytes", ipv4(icmp4(8, 0, struct.pack("!HH", 1, 2))[:4], 1))
     add("icmp truncated 1 byte", ipv4(icmp4(8, 0, struct.pack("!HH", 1, 2))[:1], 1))
@@ -274,6 +280,8 @@ def ipv4_cases():
     add("icmp unreachable with bad extension checksum", ipv4(icmp4(3, 1, bytes([0, 32, 0, 0]), quote128 + bytes.fromhex("20000000") + mpls), 1, src=B4, dst=A4))
     add("icmp long quote without extension", ipv4(icmp4(3, 1, b"\0" * 4, quote128 + bytes(40)), 1, src=B4, dst=A4))
     add("icmp extension cut by snaplen", ipv4(icmp4(11, 0, bytes([0, 32, 0, 0]), quote128 + ext4884(mpls)), 1, src=B4, dst=A4), snap=14 + 20 + 140)
+    add("icmp quote with a tiny total length", ipv4(icmp4(3, 3, b"\0" * 4, inner[:2] + b"\0\x03" + inner[4:28]), 1, src=B4, dst=A4))
+    add("icmp quote cut inside its udp header", ipv4(icmp4(3, 3, b"\0" * 4, inner[:24]), 1, src=B4, dst=A4))
     add("icmp echo reply snaplen cut", ipv4(icmp4(0, 0, struct.pack("!HH", 1, 2), b"x" * 56), 1), snap=14 + 20 + 6)
     return c
 
@@ -344,6 +352,7 @@ def ipv6_cases():
     add("ipv6 payload length zero, router alert bad length", ipv6(ext(17, bytes.fromhex("050300000000")) + u6(1, 2, b"abcd"), 0, plen=0))
     add("ipv6 jumbo option with a payload length", ipv6(ext(17, jumbo(70000)) + u6(1, 2, b"abcd"), 0))
     add("ipv6 hop-by-hop home address option", ipv6(ext(17, bytes.fromhex("c910") + A6 + bytes.fromhex("01020000")) + u6(1, 2, b"abcd"), 0))
+    add("ipv6 hop-by-hop home address option with sub-options", ipv6(ext(17, bytes.fromhex("c914") + A6 + bytes.fromhex("003e0000")) + u6(1, 2, b"abcd"), 0))
     add("ipv6 hop-by-hop home address option short", ipv6(ext(17, bytes.fromhex("c90400000000")) + u6(1, 2, b"abcd"), 0))
     add("ipv6 segment routing header odd length", ipv6(ext(17, bytes.fromhex("0401") + bytes.fromhex("00000000") + A6 + bytes(8)) + u6(5000, 6000, b"hi", dst=A6), 43))
     add("ipv6 routing header not captured", ipv6(ext(17, bytes.fromhex("0001") + b"\0\0\0\0" + A6) + u6(5000, 6000, b"hi"), 43), snap=14 + 40)
@@ -382,6 +391,15 @@ def ipv6_cases():
     add("icmpv6 mldv2 report more groups than fit", ipv6(icmp6(143, 0, b"\0\0\0\x05", (bytes([2, 0, 0, 0]) + MLD_ALL) * 2, src=LL6, dst=MLD_ALL), 58, src=LL6, dst=MLD_ALL, hlim=1))
     add("icmpv6 router advertisement cut by snaplen", ipv6(icmp6(134, 0, bytes([64, 0, 0x07, 0x08]), struct.pack("!II", 30000, 1000)), 58, hlim=255), snap=14 + 40 + 14)
     add("icmpv6 redirect cut by snaplen", ipv6(icmp6(137, 0, b"\0" * 4, A6 + B6, src=LL6), 58, src=LL6), snap=14 + 40 + 30)
+    nd_more = (struct.pack("!BBHI", 7, 1, 0, 600000) + struct.pack("!BBHHH", 8, 1, 0, 5, 1800)
+               + struct.pack("!BBBBI", 24, 1, 0, 0x08, 3600) + struct.pack("!BBBBI", 24, 2, 48, 0x18, 0xFFFFFFFF) + A6[:8]
+               + struct.pack("!BBBBI", 24, 3, 64, 0x00, 60) + B6
+               + struct.pack("!BBHI", 31, 3, 0, 1200) + b"\x07example\x03com\x00\x03lab\x00\x00\x00\x00\x00"
+               + bytes.fromhex("0304") + bytes([64, 0x00]) + struct.pack("!III", 1, 2, 0) + A6 + bytes(8)
+               + struct.pack("!BBHI", 5, 2, 0, 9000) + bytes(8))
+    add("icmpv6 router advertisement with more options", ipv6(icmp6(134, 0, bytes([64, 0, 0x07, 0x08]), struct.pack("!II", 0, 0) + nd_more), 58, hlim=255))
+    add("icmpv6 redirect with redirected header option", ipv6(icmp6(137, 0, b"\0" * 4, A6 + B6 + struct.pack("!BBHI", 4, 2, 0, 0) + bytes(8), src=LL6), 58, src=LL6, hlim=255))
+    add("icmpv6 unknown option ends the list", ipv6(icmp6(133, 0, b"\0" * 4, bytes.fromhex("2001aabbccddeeff") + bytes.fromhex("0101020000000001")), 58, hlim=255))
     add("icmpv6 mld query", ipv6(icmp6(130, 0, bytes.fromhex("03e80000"), b"\0" * 16 + b"\0" * 4, src=LL6, dst=MLD_ALL), 58, src=LL6, dst=MLD_ALL, hlim=1))
     return c
 
