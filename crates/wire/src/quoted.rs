@@ -168,7 +168,17 @@ pub fn quoted_ipv6(invoking: &[u8]) -> Result<Quoted> {
 
     let mut next = IpProtocol::from(h[6]);
     let mut at = FIXED_HEADER;
-    for _ in 0..MAX_QUOTED_EXTENSIONS {
+    let mut passed = 0;
+    loop {
+        // Up to MAX_QUOTED_EXTENSIONS headers are stepped over; only one more
+        // extension header after those is too long a chain (the upper-layer header
+        // after exactly that many is fine), as in `walk_chain`.
+        if next.is_ipv6_extension() {
+            if passed == MAX_QUOTED_EXTENSIONS {
+                return Err(Error::ChainTooLong);
+            }
+            passed += 1;
+        }
         match next {
             //= https://www.rfc-editor.org/rfc/rfc8200#section-4.3
             //# Hdr Ext Len         8-bit unsigned integer.  Length of the
@@ -196,7 +206,6 @@ pub fn quoted_ipv6(invoking: &[u8]) -> Result<Quoted> {
             }
         }
     }
-    Err(Error::ChainTooLong)
 }
 
 #[cfg(test)]
@@ -378,6 +387,37 @@ mod tests {
         assert_eq!(quoted_ipv6(&p), Err(Error::ChainTooLong));
         let p = v6_with_chain(&chain[..MAX_QUOTED_EXTENSIONS - 1], 17, &[0; 8]);
         assert!(quoted_ipv6(&p).is_ok());
+    }
+
+    /// Found by the `icmpv6` fuzz target: a quote with exactly
+    /// [`MAX_QUOTED_EXTENSIONS`] extension headers before its UDP header was refused as
+    /// `ChainTooLong`, though the bound says that many are stepped over (and
+    /// `walk_chain` reads the same packet to its upper layer).
+    #[test]
+    fn v6_chain_of_exactly_the_bound_is_followed() {
+        let route: &[u8] = &[0, 0, 0, 0, 0, 0, 0, 0]; // routing type 0, no segments left
+        let chain = vec![(43u8, route); MAX_QUOTED_EXTENSIONS];
+        let udp = [0x13, 0x88, 0x27, 0x0f, 0x00, 0x08, 0x00, 0x00];
+        let mut p = v6_with_chain(&chain, 17, &udp);
+        let payload_len = (p.len() - 40) as u16;
+        p[4..6].copy_from_slice(&payload_len.to_be_bytes());
+        let q = quoted_ipv6(&p).expect("eight extension headers are within the bound");
+        assert_eq!(q.protocol, IpProtocol::Udp);
+        assert_eq!(q.src_port, Some(5000));
+        assert_eq!(q.dst_port, Some(9999));
+        // The strict walk agrees on where the upper layer starts.
+        let walk = crate::Ipv6Packet::new_checked(&p[..])
+            .unwrap()
+            .walk_chain()
+            .unwrap();
+        assert_eq!(walk.protocol(), Some(IpProtocol::Udp));
+        assert_eq!(walk.headers.len(), MAX_QUOTED_EXTENSIONS);
+        // One more extension header is past the bound, whatever follows it.
+        let chain = vec![(43u8, route); MAX_QUOTED_EXTENSIONS + 1];
+        let p = v6_with_chain(&chain, 17, &udp);
+        assert_eq!(quoted_ipv6(&p), Err(Error::ChainTooLong));
+        let p = v6_with_chain(&chain, 17, &[]);
+        assert_eq!(quoted_ipv6(&p[..p.len() - 8]), Err(Error::ChainTooLong));
     }
 
     #[test]
