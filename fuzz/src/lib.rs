@@ -328,7 +328,7 @@ pub fn check_ipv6(data: &[u8]) -> Option<(Ipv6Repr, &[u8], layer4_wire::UpperLay
 pub fn check_tcp_options(bytes: &[u8]) {
     let mut iter = TcpOptionIter::new(bytes);
     let mut count = 0;
-    while let Some(item) = iter.next() {
+    for item in iter.by_ref() {
         count += 1;
         assert!(
             count <= bytes.len() + 1,
