@@ -146,8 +146,8 @@ impl Icmpv6Message {
         u8::from(self) & 0x80 == 0
     }
 
-    /// The name tcpdump gives the type, if it has one.
-    fn name(self) -> Option<&'static str> {
+    /// The name tcpdump gives the type, if it has one (also used by [`crate::dump`]).
+    pub(crate) fn name(self) -> Option<&'static str> {
         Some(match u8::from(self) {
             1 => "destination unreachable",
             2 => "packet too big",

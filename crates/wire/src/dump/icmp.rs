@@ -4,6 +4,7 @@ use core::fmt;
 
 use crate::checksum;
 use crate::icmpv4::{Icmpv4Packet, Icmpv4Repr};
+use crate::icmpv6::Icmpv6Message;
 use crate::ip::{ChecksumMode, IpProtocol};
 
 use super::{should_be, Bytes, Ctx, Halt, Out, Printer, MAX_DEPTH};
@@ -227,7 +228,7 @@ impl Printer<'_, '_> {
             }
         }
         let kind = b.u8(0)?;
-        match icmpv6_name(kind) {
+        match Icmpv6Message::from(kind).name() {
             Some(name) => self.fmt(format_args!("ICMP6, {name}"))?,
             None => self.fmt(format_args!("ICMP6, unknown icmp6 type ({kind})"))?,
         }
@@ -656,40 +657,6 @@ fn quoted_port(quote: &[u8]) -> Option<(u8, u16)> {
         }
     }
     None
-}
-
-/// tcpdump's names for ICMPv6 types.
-fn icmpv6_name(kind: u8) -> Option<&'static str> {
-    Some(match kind {
-        1 => "destination unreachable",
-        2 => "packet too big",
-        3 => "time exceeded in-transit",
-        4 => "parameter problem",
-        128 => "echo request",
-        129 => "echo reply",
-        130 => "multicast listener query",
-        131 => "multicast listener report",
-        132 => "multicast listener done",
-        133 => "router solicitation",
-        134 => "router advertisement",
-        135 => "neighbor solicitation",
-        136 => "neighbor advertisement",
-        137 => "redirect",
-        138 => "router renumbering",
-        139 => "who-are-you request",
-        140 => "who-are-you reply",
-        141 => "inverse neighbor solicitation",
-        142 => "inverse neighbor advertisement",
-        143 => "multicast listener report v2",
-        144 => "ha discovery request",
-        145 => "ha discovery reply",
-        146 => "mobile router solicitation",
-        147 => "mobile router advertisement",
-        155 => "RPL",
-        200 => "mtrace response",
-        201 => "mtrace message",
-        _ => return None,
-    })
 }
 
 /// tcpdump 4.99's names for destination-unreachable codes (the leading space of
