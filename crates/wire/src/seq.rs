@@ -100,6 +100,14 @@ impl Sub<usize> for SeqNumber {
     }
 }
 
+impl Sub<u32> for SeqNumber {
+    type Output = SeqNumber;
+    #[inline]
+    fn sub(self, rhs: u32) -> SeqNumber {
+        SeqNumber(self.0.wrapping_sub(rhs))
+    }
+}
+
 impl Sub for SeqNumber {
     type Output = i32;
     /// The signed distance `self - rhs`; see [`SeqNumber::diff`].

@@ -1,13 +1,33 @@
-//! TCP (RFC 9293), built bottom-up: the self-contained pieces first; the connection
-//! state machine (acceptability, RST/SYN checks, sender, receiver, options, timers)
-//! arrives next and uses them.
+//! TCP (RFC 9293) and the extensions every modern stack has.
 //!
-//! - [`assembler`]: the receiver's bounded set of out-of-order byte ranges, with
-//!   SACK blocks most recent first (RFC 2018).
-//! - [`isn`]: RFC 6528 initial sequence numbers (4-microsecond clock plus a keyed
-//!   SipHash of the 4-tuple).
-//! - [`rtt`]: the RFC 6298 RTO estimator (SRTT, RTTVAR, RTO, exponential backoff).
+//! - [`conn`]: one connection's state machine ([`Connection`]), split by concern.
+//! - [`state`]: the RFC's eleven states ([`State`]).
+//! - [`config`]: the stack-wide tunables ([`TcpConfig`]) and keep-alive parameters.
+//! - [`timer`]: a connection's timer table ([`Timer`], [`TimerTable`]).
+//! - [`send_buffer`] / [`recv_buffer`]: the lazily allocated ring buffers.
+//! - [`assembler`]: the receiver's bounded out-of-order ranges and SACK blocks
+//!   (RFC 2018).
+//! - [`newreno`]: the built-in slow start, congestion avoidance and NewReno fast
+//!   recovery (RFC 5681, RFC 6582).
+//! - [`isn`]: RFC 6528 initial sequence numbers.
+//! - [`rtt`]: the RFC 6298 RTO estimator.
+//! - [`info`]: [`TcpInfo`], what `ss -ti` shows, and the per-connection counters.
 
 pub mod assembler;
+pub mod config;
+pub mod conn;
+pub mod info;
 pub mod isn;
+pub mod newreno;
+pub mod recv_buffer;
+mod ring;
 pub mod rtt;
+pub mod send_buffer;
+pub mod state;
+pub mod timer;
+
+pub use config::{KeepAlive, TcpConfig};
+pub use conn::{ConnEvents, Connection, OpenParams, SocketOptions, SynInfo, TcpError, UserError};
+pub use info::{ConnCounters, TcpInfo};
+pub use state::State;
+pub use timer::{Timer, TimerTable};

@@ -1,0 +1,127 @@
+//! TCP's tunables, each with its default and where the default comes from.
+
+use crate::tcp::rtt::RttConfig;
+use crate::time::Duration;
+
+/// Keep-alive parameters (RFC 9293 section 3.8.4; Linux's `tcp_keepalive_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepAlive {
+    /// Idle time before the first probe. Default 2 hours.
+    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.4
+    //# This interval MUST be
+    //# configurable and MUST default to no less than two hours (MUST-28).
+    pub idle: Duration,
+    /// Time between unanswered probes. Default 75 s (Linux).
+    pub interval: Duration,
+    /// Unanswered probes before the connection is declared dead. Default 9 (Linux).
+    pub probes: u32,
+}
+
+impl Default for KeepAlive {
+    fn default() -> KeepAlive {
+        KeepAlive {
+            idle: Duration::from_secs(2 * 60 * 60),
+            interval: Duration::from_secs(75),
+            probes: 9,
+        }
+    }
+}
+
+/// Stack-wide TCP configuration. Per-socket options (no-delay, keep-alive, user
+/// timeout, TTL, DSCP) start from these values and can be changed on each socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpConfig {
+    /// The most bytes a socket's send buffer holds (written but not acknowledged).
+    /// Allocated lazily. Default 256 KiB.
+    pub send_buffer: usize,
+    /// The most bytes a socket's receive buffer holds (in order plus out of order);
+    /// it bounds the advertised window. Allocated lazily. Default 256 KiB.
+    pub recv_buffer: usize,
+    /// Offer and accept window scaling (RFC 7323). Default on.
+    pub window_scaling: bool,
+    /// Offer and accept timestamps (RFC 7323). Default on.
+    pub timestamps: bool,
+    /// Offer and accept SACK (RFC 2018). Default on.
+    pub sack: bool,
+    /// An upper bound for the MSS this side announces, below what the MTU allows.
+    /// Default none.
+    pub mss_clamp: Option<u16>,
+    /// The RTO estimator's constants. Default: Linux's (200 ms minimum, 120 s maximum).
+    pub rtt: RttConfig,
+    /// Disable Nagle's algorithm on new sockets. Default off (Nagle on, MUST-17).
+    pub nodelay: bool,
+    /// The delayed-ACK timeout. Default 40 ms (Linux's minimum ATO); must stay below
+    /// 500 ms (MUST-40).
+    pub delayed_ack: Duration,
+    /// Keep-alive for new sockets. Default off (MUST-25).
+    pub keepalive: Option<KeepAlive>,
+    /// SYN retransmissions before a connect fails. Default 6 (Linux `tcp_syn_retries`).
+    pub syn_retries: u32,
+    /// SYN-ACK retransmissions before a half-open connection is dropped. Default 5
+    /// (Linux `tcp_synack_retries`).
+    pub synack_retries: u32,
+    /// R1: retransmissions after which the stack reports the path as suspect (and, in
+    /// the real-network driver, asks IP to re-check the route). Default 3 (MUST-20).
+    pub retries1: u32,
+    /// R2: retransmissions after which the connection is aborted. Default 15 (Linux
+    /// `tcp_retries2`, about 15 minutes with a 200 ms minimum RTO).
+    pub retries2: u32,
+    /// The user timeout for new sockets: abort when data stays unacknowledged this long.
+    /// Default none (R2 applies).
+    pub user_timeout: Option<Duration>,
+    /// How long TIME-WAIT lasts: 2 MSL. Default 60 s (Linux `TCP_TIMEWAIT_LEN`).
+    pub time_wait: Duration,
+    /// How long FIN-WAIT-2 waits for the peer's FIN once the application closed.
+    /// Default 60 s (Linux `tcp_fin_timeout`).
+    pub fin_timeout: Duration,
+    /// The initial congestion window in segments. Default 10 (RFC 6928).
+    pub initial_cwnd: u32,
+    /// The most out-of-order ranges one connection holds. Default 32.
+    pub max_ooo_ranges: usize,
+    /// Time to live / hop limit for new sockets. Default 64.
+    pub ttl: u8,
+    /// DSCP for new sockets. Default 0.
+    pub dscp: u8,
+    /// RFC 5961 challenge ACKs per second, stack-wide. Default 1000 (Linux
+    /// `tcp_challenge_ack_limit`).
+    pub challenge_acks_per_sec: u32,
+    /// RSTs sent per second for segments that match no connection. Default 1000.
+    pub rsts_per_sec: u32,
+    /// The SYN queue bound of each listener (half-open connections). Default 1024.
+    pub syn_backlog: usize,
+    /// The most connections in the whole stack (all states, listeners excluded).
+    /// Default 1,048,576.
+    pub max_connections: usize,
+}
+
+impl Default for TcpConfig {
+    fn default() -> TcpConfig {
+        TcpConfig {
+            send_buffer: 256 * 1024,
+            recv_buffer: 256 * 1024,
+            window_scaling: true,
+            timestamps: true,
+            sack: true,
+            mss_clamp: None,
+            rtt: RttConfig::LINUX,
+            nodelay: false,
+            delayed_ack: Duration::from_millis(40),
+            keepalive: None,
+            syn_retries: 6,
+            synack_retries: 5,
+            retries1: 3,
+            retries2: 15,
+            user_timeout: None,
+            time_wait: Duration::from_secs(60),
+            fin_timeout: Duration::from_secs(60),
+            initial_cwnd: 10,
+            max_ooo_ranges: crate::tcp::assembler::DEFAULT_MAX_RANGES,
+            ttl: 64,
+            dscp: 0,
+            challenge_acks_per_sec: 1000,
+            rsts_per_sec: 1000,
+            syn_backlog: 1024,
+            max_connections: 1 << 20,
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! The sender's side of an arriving ACK (RFC 9293 section 3.10.7.4, "fifth, check
+//! the ACK field"): the RFC 5961 ACK check, SND.UNA and the send buffer, RTT samples
+//! (RFC 6298, RFC 7323), duplicate ACKs and NewReno recovery (RFC 5681, RFC 6582), the
+//! send window, and the states our acknowledged FIN leads to.
+
+use super::{AckDue, ConnEvents, Connection};
+use crate::tcp::state::State;
+use crate::tcp::timer::Timer;
+use crate::time::{Duration, Instant};
+use crate::wire::{TcpFlags, TcpRepr};
+
+impl Connection {
+    /// Processes the ACK field of an acceptable segment. Returns false when the
+    /// segment must be dropped.
+    pub(super) fn on_ack_segment(&mut self, now: Instant, seg: &TcpRepr<'_>) -> bool {
+        let ack = seg.ack_number;
+
+        //= https://www.rfc-editor.org/rfc/rfc5961#section-5.2
+        //# All incoming segments whose ACK value doesn't satisfy the above
+        //# condition MUST be discarded and an ACK sent back.
+        // The condition: (SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT, with SND.NXT
+        // the highest sequence number sent.
+        let oldest = self.snd_una - self.max_snd_wnd.max(65535);
+        if ack > self.snd_max || ack < oldest {
+            if self.state == State::SynReceived {
+                //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+                //# If the segment acknowledgment is not acceptable, form a reset
+                //# segment
+                //#
+                //# <SEQ=SEG.ACK><CTL=RST>
+                //#
+                //# and send it.
+                self.rst_due = Some((ack, None));
+            } else {
+                self.counters.challenge_acks_ack += 1;
+                self.challenge_ack(now);
+            }
+            return false;
+        }
+
+        if self.state == State::SynReceived {
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+            //# If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state
+            //# and continue processing with the variables below set to:
+            //#
+            //# SND.WND <- SEG.WND
+            //# SND.WL1 <- SEG.SEQ
+            //# SND.WL2 <- SEG.ACK
+            if ack <= self.snd_una {
+                self.rst_due = Some((ack, None));
+                return false;
+            }
+            self.snd_wnd = u32::from(seg.window_len) << self.snd_wscale;
+            self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+            self.snd_wl1 = seg.seq_number;
+            self.snd_wl2 = ack;
+            self.syn_due = false;
+            self.on_handshake_rtt(now, seg);
+            self.set_state(State::Established);
+            self.arm_keepalive(now);
+        }
+
+        // The peer is alive: its answers to window probes count as such.
+        self.persist_probes = 0;
+        if ack > self.snd_una {
+            self.on_new_ack(now, seg);
+        } else if ack == self.snd_una {
+            self.on_same_ack(seg);
+        }
+        self.update_send_window(seg);
+
+        if self.fin_acked {
+            match self.state {
+                //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+                //# FIN-WAIT-1 STATE
+                //# In addition to the processing for the ESTABLISHED state, if
+                //# the FIN segment is now acknowledged, then enter FIN-WAIT-2
+                //# and continue processing in that state.
+                State::FinWait1 => {
+                    self.set_state(State::FinWait2);
+                    if self.orphaned {
+                        // Nobody will read: do not wait forever for the peer's FIN.
+                        self.timers
+                            .set(Timer::Linger, now + self.config.fin_timeout);
+                    }
+                }
+                //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+                //# CLOSING STATE
+                //# In addition to the processing for the ESTABLISHED state, if
+                //# the ACK acknowledges our FIN, then enter the TIME-WAIT state;
+                //# otherwise, ignore the segment.
+                State::Closing => self.enter_time_wait(now),
+                //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+                //# LAST-ACK STATE
+                //# The only thing that can arrive in this state is an
+                //# acknowledgment of our FIN.  If our FIN is now acknowledged,
+                //# delete the TCB, enter the CLOSED state, and return.
+                State::LastAck => {
+                    self.set_state(State::Closed);
+                    return false;
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+
+    /// An ACK that acknowledges new data (SND.UNA < SEG.ACK =< SND.MAX).
+    fn on_new_ack(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+        let ack = seg.ack_number;
+        let mut acked = ack.diff(self.snd_una) as u32;
+        if !self.syn_acked() {
+            // The SYN's sequence number.
+            acked -= 1;
+        }
+        let mut data_acked = acked as usize;
+        if let Some(fin) = self.fin_pos() {
+            if !self.fin_acked && ack == fin + 1u32 {
+                self.fin_acked = true;
+                data_acked = data_acked.saturating_sub(1);
+            }
+        }
+        let data_acked = data_acked.min(self.send_buf.len());
+        self.send_buf.consume(data_acked);
+        self.counters.bytes_acked += data_acked as u64;
+        self.snd_una = ack;
+        if self.snd_nxt < self.snd_una {
+            self.snd_nxt = self.snd_una;
+        }
+
+        self.rtt_sample(now, seg);
+        //= https://www.rfc-editor.org/rfc/rfc6298#section-5
+        //# (5.3) When an ACK is received that acknowledges new data, restart the
+        //# retransmission timer so that it will expire after RTO seconds (for
+        //# the current value of RTO).
+        self.rtt.reset_backoff();
+        self.rto_count = 0;
+        self.persist_probes = 0;
+        let outstanding = self.outstanding();
+        if outstanding > 0 {
+            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+            self.unacked_since = Some(now);
+        } else {
+            //= https://www.rfc-editor.org/rfc/rfc6298#section-5
+            //# (5.2) When all outstanding data has been acknowledged, turn off the
+            //# retransmission timer.
+            self.timers.clear(Timer::Retransmit);
+            self.unacked_since = None;
+        }
+
+        let partial = self.cc.on_ack(ack, acked, self.flight());
+        if partial && outstanding > 0 {
+            self.retransmit_una = true;
+        }
+        self.dupacks = 0;
+        if data_acked > 0 && self.state.can_send() && self.send_buf.free() > 0 {
+            self.events.insert(ConnEvents::WRITABLE);
+        }
+        if self.send_buf.is_empty() {
+            self.send_buf.shrink_if_empty();
+        }
+    }
+
+    /// An ACK that acknowledges nothing new: a duplicate ACK if it carries no data,
+    /// does not move the window and data is outstanding.
+    //= https://www.rfc-editor.org/rfc/rfc5681#section-2
+    //# DUPLICATE ACKNOWLEDGMENT: An acknowledgment is considered a
+    //# "duplicate" in the following algorithms when (a) the receiver of the
+    //# ACK has outstanding data, (b) the incoming acknowledgment carries no
+    //# data, (c) the SYN and FIN bits are both off, (d) the acknowledgment
+    //# number is equal to the greatest acknowledgment received on the given
+    //# connection (TCP.UNA from [RFC793]) and (e) the advertised window in
+    //# the incoming acknowledgment equals the advertised window in the last
+    //# incoming acknowledgment.
+    fn on_same_ack(&mut self, seg: &TcpRepr<'_>) {
+        let window = u32::from(seg.window_len) << self.snd_wscale;
+        let duplicate = self.outstanding() > 0
+            && seg.payload.is_empty()
+            && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::FIN)
+            && window == self.snd_wnd;
+        if !duplicate {
+            return;
+        }
+        self.dupacks += 1;
+        self.counters.dupacks_in += 1;
+        if self.dupacks == 3 {
+            //= https://www.rfc-editor.org/rfc/rfc5681#section-3.2
+            //# The fast retransmit algorithm uses the arrival of 3 duplicate ACKs
+            //# (as defined in section 2, without any intervening ACKs which move
+            //# SND.UNA) as an indication that a segment has been lost.
+            if self
+                .cc
+                .on_triple_dupack(seg.ack_number, self.outstanding(), self.snd_max)
+            {
+                self.retransmit_una = true;
+                self.counters.fast_retransmits += 1;
+                self.rtt_probe = None;
+            }
+        } else if self.dupacks > 3 {
+            //= https://www.rfc-editor.org/rfc/rfc5681#section-3.2
+            //# For each additional duplicate ACK received (after the third),
+            //# cwnd MUST be incremented by SMSS.
+            self.cc.on_dupack_in_recovery();
+        }
+    }
+
+    /// The send-window update rule of RFC 9293 section 3.10.7.4.
+    fn update_send_window(&mut self, seg: &TcpRepr<'_>) {
+        let ack = seg.ack_number;
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+        //# If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be
+        //# updated.  If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
+        //# SND.WL2 =< SEG.ACK)), set SND.WND <- SEG.WND, set
+        //# SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK.
+        if ack < self.snd_una || ack > self.snd_max {
+            return;
+        }
+        let newer = self.snd_wl1 < seg.seq_number
+            || (self.snd_wl1 == seg.seq_number && self.snd_wl2 <= ack);
+        if !newer {
+            return;
+        }
+        //= https://www.rfc-editor.org/rfc/rfc7323#section-2.3
+        //# The window field (SEG.WND) in the header of every incoming
+        //# segment, with the exception of <SYN> segments, MUST be left-shifted
+        //# by Snd.Wind.Shift bits before updating SND.WND:
+        let window = u32::from(seg.window_len) << self.snd_wscale;
+        self.snd_wnd = window;
+        self.max_snd_wnd = self.max_snd_wnd.max(window);
+        self.snd_wl1 = seg.seq_number;
+        self.snd_wl2 = ack;
+        if window > 0 {
+            self.timers.clear(Timer::Persist);
+            self.persist_backoff = 0;
+        }
+    }
+
+    /// Takes an RTT sample from an ACK of new data: from the timed segment if it was
+    /// not retransmitted (Karn's algorithm), else from the echoed timestamp.
+    fn rtt_sample(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+        if let Some((end, sent, acked_then)) = self.rtt_probe {
+            if seg.ack_number >= end {
+                self.rtt_probe = None;
+                let rtt = now.saturating_duration_since(sent);
+                self.rtt.on_sample(rtt);
+                let delivered = self.counters.bytes_acked - acked_then;
+                self.delivery_rate = (u128::from(delivered) * 1_000_000_000 / rtt.as_nanos().max(1))
+                    .min(u128::from(u64::MAX)) as u64;
+                return;
+            }
+        }
+        //= https://www.rfc-editor.org/rfc/rfc7323#section-4.1
+        //# A TSecr value received in a segment MAY be used to
+        //# update the averaged RTT measurement only if the segment advances
+        //# the left edge of the send window, i.e., SND.UNA is increased.
+        if self.rtt_probe.is_none() {
+            if let (Some(_), Some(opt)) = (self.ts, seg.options.timestamp) {
+                if opt.tsecr != 0 {
+                    let ticks = self.ts_now(now).wrapping_sub(opt.tsecr);
+                    // A wild echo (older than a minute) is no sample.
+                    if ticks < 60_000 {
+                        self.rtt.on_sample(Duration::from_millis(u64::from(ticks)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The handshake's RTT sample (the SYN or SYN-ACK was timed unless resent).
+    pub(super) fn on_handshake_rtt(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+        let retransmitted = self.rto_count > 0;
+        self.rtt_sample(now, seg);
+        if retransmitted {
+            self.rtt.on_handshake_done_after_syn_timeout();
+        }
+        self.rto_count = 0;
+    }
+
+    /// Enters TIME-WAIT for 2 MSL.
+    pub(super) fn enter_time_wait(&mut self, now: Instant) {
+        self.set_state(State::TimeWait);
+        self.timers.clear_all();
+        self.timers.set(Timer::Linger, now + self.config.time_wait);
+        self.ack_due = if self.ack_due == AckDue::No {
+            AckDue::No
+        } else {
+            AckDue::Now
+        };
+        // Nothing of the buffers is needed any more.
+        self.send_buf.shrink_if_empty();
+    }
+}

@@ -1,0 +1,340 @@
+//! Segment arrival (RFC 9293 section 3.10.7): SYN-SENT, then for the other states
+//! PAWS, the acceptability test, the RST and SYN checks of RFC 5961, and the dispatch
+//! to the sender's ACK processing and the receiver's data processing.
+
+use super::open::SynInfo;
+use super::{AckDue, Connection, TcpError};
+use crate::tcp::state::State;
+use crate::tcp::timer::Timer;
+use crate::time::{Duration, Instant};
+use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
+
+/// PAWS ignores a TS.Recent older than this.
+//= https://www.rfc-editor.org/rfc/rfc7323#section-5.5
+//# If the connection has been idle more than 24 days,
+//# TS.Recent MUST be invalidated
+const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 60 * 60);
+
+/// The least time between two challenge ACKs (or other answers to invalid segments)
+/// on one connection: Linux's `tcp_invalid_ratelimit`, per socket, which avoids the
+/// global-counter side channel of CVE-2016-5696.
+pub(crate) const INVALID_RATELIMIT: Duration = Duration::from_millis(500);
+
+impl Connection {
+    /// A segment for this connection arrived (its checksum already verified and its
+    /// ports matched by the stack).
+    pub fn handle_segment(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+        self.counters.segs_in += 1;
+        match self.state {
+            State::Closed | State::Listen => {}
+            State::SynSent => self.on_segment_syn_sent(now, seg),
+            _ => self.on_segment(now, seg),
+        }
+    }
+
+    /// RFC 9293 section 3.10.7.3.
+    fn on_segment_syn_sent(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+        let flags = seg.flags;
+        let has_ack = flags.contains(TcpFlags::ACK);
+        if has_ack {
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.3
+            //# If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless
+            //# the RST bit is set, if so drop the segment and return)
+            let ack = seg.ack_number;
+            if ack <= self.iss || ack > self.snd_max {
+                if !flags.contains(TcpFlags::RST) {
+                    self.rst_due = Some((ack, None));
+                }
+                return;
+            }
+        }
+        if flags.contains(TcpFlags::RST) {
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.3
+            //# If the ACK was acceptable, then signal to the user "error:
+            //# connection reset", drop the segment, enter CLOSED state,
+            //# delete TCB, and return.  Otherwise (no ACK), drop the segment
+            //# and return.
+            if has_ack {
+                self.fail(TcpError::Refused);
+            }
+            return;
+        }
+        if !flags.contains(TcpFlags::SYN) {
+            return;
+        }
+        self.last_recv = now;
+        self.on_peer_syn(now, &SynInfo::from_repr(seg));
+        if has_ack {
+            // Our SYN is acknowledged: SND.UNA advances past it.
+            self.snd_una = seg.ack_number;
+            if self.snd_nxt < self.snd_una {
+                self.snd_nxt = self.snd_una;
+            }
+            self.snd_wl2 = seg.ack_number;
+            self.on_handshake_rtt(now, seg);
+            self.set_state(State::Established);
+            self.timers.clear(Timer::Retransmit);
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.3
+            //# If SND.UNA > ISS (our SYN has been ACKed), change the connection
+            //# state to ESTABLISHED, form an ACK segment
+            //#
+            //# <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+            //#
+            //# and send it.
+            self.ack_due = AckDue::Now;
+            self.syn_due = false;
+            self.arm_keepalive(now);
+            // Data or a FIN that came with the SYN-ACK.
+            self.on_data(now, seg);
+        } else {
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.3
+            //# Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment
+            //#
+            //# <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>
+            //#
+            //# and send it.
+            self.set_state(State::SynReceived);
+            self.syn_due = true;
+            self.snd_nxt = self.iss;
+        }
+    }
+
+    /// RFC 9293 section 3.10.7.4, for SYN-RECEIVED and the synchronized states.
+    fn on_segment(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+        let flags = seg.flags;
+        let rst = flags.contains(TcpFlags::RST);
+
+        if !rst && !self.paws_ok(now, seg) {
+            //= https://www.rfc-editor.org/rfc/rfc7323#section-5.3
+            //# If SEG.TSval < TS.Recent and the RST bit is off:
+            //# ...
+            //# Send an acknowledgment in reply as specified in
+            //# RFC 793 page 69 and drop the segment.
+            self.counters.paws_drops += 1;
+            self.answer_invalid(now);
+            return;
+        }
+
+        if !self.acceptable(seg) {
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+            //# If an incoming segment is not acceptable, an acknowledgment
+            //# should be sent in reply (unless the RST bit is set, if so drop
+            //# the segment and return):
+            if !rst {
+                if self.state == State::TimeWait && flags.contains(TcpFlags::FIN) {
+                    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+                    //# TIME-WAIT STATE
+                    //# The only thing that can arrive in this state is a
+                    //# retransmission of the remote FIN.  Acknowledge it, and
+                    //# restart the 2 MSL timeout.
+                    self.timers.set(Timer::Linger, now + self.config.time_wait);
+                    self.ack_due = AckDue::Now;
+                } else {
+                    self.note_duplicate(seg);
+                    self.answer_invalid(now);
+                }
+            }
+            self.counters.out_of_window += 1;
+            return;
+        }
+        self.update_ts_recent(now, seg);
+        self.last_recv = now;
+        self.keepalive_probes = 0;
+        if self.state == State::Established || self.state == State::CloseWait {
+            self.arm_keepalive(now);
+        }
+
+        if rst {
+            self.on_rst(now, seg);
+            return;
+        }
+
+        if flags.contains(TcpFlags::SYN) {
+            if self.state == State::SynReceived && seg.seq_number == self.irs {
+                // The peer retransmitted its SYN: our SYN-ACK was lost.
+                self.syn_due = true;
+                self.snd_nxt = self.iss;
+                return;
+            }
+            //= https://www.rfc-editor.org/rfc/rfc5961#section-4.2
+            //# If the SYN bit is set, irrespective of the sequence number, TCP
+            //# MUST send an ACK (also referred to as challenge ACK) to the remote
+            //# peer:
+            self.counters.challenge_acks_syn += 1;
+            self.challenge_ack(now);
+            return;
+        }
+
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+        //# if the ACK bit is off, drop the segment and return
+        if !flags.contains(TcpFlags::ACK) {
+            return;
+        }
+        if !self.on_ack_segment(now, seg) {
+            return;
+        }
+        if self.state == State::Closed {
+            return;
+        }
+        self.on_urgent(seg);
+        self.on_data(now, seg);
+    }
+
+    /// PAWS (RFC 7323 section 5.3): a segment whose timestamp is older than
+    /// TS.Recent is an old duplicate.
+    fn paws_ok(&self, now: Instant, seg: &TcpRepr<'_>) -> bool {
+        let (Some(ts), Some(opt)) = (self.ts, seg.options.timestamp) else {
+            return true;
+        };
+        if now.saturating_duration_since(ts.recent_at) > PAWS_IDLE {
+            return true;
+        }
+        (opt.tsval.wrapping_sub(ts.recent) as i32) >= 0
+    }
+
+    /// Records the peer's timestamp to echo.
+    //= https://www.rfc-editor.org/rfc/rfc7323#section-4.3
+    //# If SEG.TSval >= TS.Recent and SEG.SEQ <= Last.ACK.sent
+    //# then SEG.TSval is copied to TS.Recent; otherwise, it is ignored.
+    fn update_ts_recent(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+        let last_ack_sent = self.last_ack_sent;
+        if let (Some(ts), Some(opt)) = (self.ts.as_mut(), seg.options.timestamp) {
+            if seg.seq_number <= last_ack_sent && (opt.tsval.wrapping_sub(ts.recent) as i32) >= 0 {
+                ts.recent = opt.tsval;
+                ts.recent_at = now;
+            }
+        }
+    }
+
+    /// The window we promised: from RCV.NXT to the right edge last advertised.
+    pub(super) fn rcv_wnd(&self) -> u32 {
+        self.rcv_adv.diff(self.rcv_nxt).max(0) as u32
+    }
+
+    /// The acceptability test of RFC 9293 section 3.10.7.4.
+    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+    //# There are four cases for the acceptability test for an incoming
+    //# segment:
+    fn acceptable(&self, seg: &TcpRepr<'_>) -> bool {
+        let len = seg.segment_len() as u32;
+        let wnd = self.rcv_wnd();
+        let seq = seg.seq_number;
+        match (len, wnd) {
+            (0, 0) => seq == self.rcv_nxt,
+            (0, _) => seq.in_window(self.rcv_nxt, wnd),
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+            //# If the RCV.WND is zero, no segments will be acceptable, but
+            //# special allowance should be made to accept valid ACKs, URGs, and
+            //# RSTs.
+            // A segment at RCV.NXT is let through so that its ACK, URG and RST are
+            // processed; the data processing stores none of its bytes.
+            (_, 0) => seq == self.rcv_nxt,
+            (_, _) => {
+                seq.in_window(self.rcv_nxt, wnd) || (seq + (len - 1)).in_window(self.rcv_nxt, wnd)
+            }
+        }
+    }
+
+    /// RST processing with RFC 5961's sequence check.
+    fn on_rst(&mut self, _now: Instant, seg: &TcpRepr<'_>) {
+        //= https://www.rfc-editor.org/rfc/rfc5961#section-3.2
+        //# 1) If the RST bit is set and the sequence number is outside the
+        //#    current receive window, silently drop the segment.
+        //#
+        //# 2) If the RST bit is set and the sequence number exactly matches
+        //#    the next expected sequence number (RCV.NXT), then TCP MUST reset
+        //#    the connection.
+        //#
+        //# 3) If the RST bit is set and the sequence number does not exactly
+        //#    match the next expected sequence value, yet is within the current
+        //#    receive window, TCP MUST send an acknowledgment (challenge ACK):
+        if seg.seq_number != self.rcv_nxt {
+            self.counters.challenge_acks_rst += 1;
+            self.challenge_ack(_now);
+            return;
+        }
+        self.counters.resets_received += 1;
+        match self.state {
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+            //# If this connection was initiated with a passive OPEN (i.e.,
+            //# came from the LISTEN state), then return this connection to
+            //# LISTEN state and return.
+            // The listener keeps listening; this half-open connection just goes.
+            State::SynReceived if self.passive => self.set_state(State::Closed),
+            State::SynReceived => self.fail(TcpError::Refused),
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+            //# If the RST bit is set, then any outstanding RECEIVEs and SEND
+            //# should receive "reset" responses.  All segment queues should be
+            //# flushed.  Users should also receive an unsolicited general
+            //# "connection reset" signal.  Enter the CLOSED state, delete the
+            //# TCB, and return.
+            State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
+                self.fail(TcpError::Reset)
+            }
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+            //# If the RST bit is set, then enter the CLOSED state, delete the
+            //# TCB, and return.
+            _ => self.set_state(State::Closed),
+        }
+    }
+
+    /// Sends a challenge ACK, at most one per [`INVALID_RATELIMIT`].
+    //= https://www.rfc-editor.org/rfc/rfc5961#section-7
+    //# An implementation SHOULD include an ACK throttling mechanism to be
+    //# conservative.
+    pub(super) fn challenge_ack(&mut self, now: Instant) {
+        if self.answer_invalid(now) {
+            self.counters.challenge_acks += 1;
+        }
+    }
+
+    /// Acknowledges an invalid segment, rate-limited. Returns whether an ACK will go.
+    fn answer_invalid(&mut self, now: Instant) -> bool {
+        if let Some(last) = self.last_invalid_answer {
+            if now.saturating_duration_since(last) < INVALID_RATELIMIT {
+                self.counters.invalid_answers_limited += 1;
+                return false;
+            }
+        }
+        self.last_invalid_answer = Some(now);
+        self.ack_due = AckDue::Now;
+        true
+    }
+
+    /// An unacceptable segment carrying data already received: report it with a
+    /// D-SACK block (RFC 2883) if SACK is in use.
+    fn note_duplicate(&mut self, seg: &TcpRepr<'_>) {
+        let len = seg.payload.len();
+        if len == 0 || !self.sack_ok {
+            return;
+        }
+        let start = seg.seq_number;
+        let end = start + len;
+        if end <= self.rcv_nxt {
+            //= https://www.rfc-editor.org/rfc/rfc2883#section-4
+            //# If the data receiver receives a duplicate segment, the
+            //# first SACK block reports the duplicate
+            self.dsack = Some((start, end));
+        }
+    }
+
+    /// The urgent pointer (RFC 9293 section 3.8.5): remembered so the application can
+    /// learn where urgent data ends.
+    fn on_urgent(&mut self, seg: &TcpRepr<'_>) {
+        if !seg.flags.contains(TcpFlags::URG) || !self.state.receives_data() {
+            return;
+        }
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+        //# If the URG bit is set, RCV.UP <- max(RCV.UP,SEG.UP), and signal
+        //# the user that the remote side has urgent data if the urgent
+        //# pointer (RCV.UP) is in advance of the data consumed.
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.5
+        //# the urgent pointer points to the sequence number of the octet
+        //# following the urgent data.
+        let up: SeqNumber = seg.seq_number + u32::from(seg.urgent_pointer);
+        self.rcv_up = Some(match self.rcv_up {
+            Some(cur) => cur.max(up),
+            None => up,
+        });
+    }
+}

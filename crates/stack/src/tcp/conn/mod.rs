@@ -1,0 +1,438 @@
+//! One TCP connection (the TCB of RFC 9293 section 3.3.1) as a sans-IO state machine.
+//!
+//! A [`Connection`] knows nothing of IP, demultiplexing or other sockets: the stack
+//! hands it the segments addressed to it ([`Connection::handle_segment`]), its expired
+//! timers ([`Connection::handle_timeout`]) and the application's calls (`send`,
+//! `recv`, `shutdown`, `close`, `abort`), and asks it for segments to send
+//! ([`Connection::poll_transmit`], which writes the TCP header and payload straight
+//! into the caller's buffer). It reports what the application should hear through
+//! [`Connection::take_events`].
+//!
+//! The processing is split by concern:
+//! - [`open`]: the constructors for an active open (SYN-SENT) and a passive open
+//!   (SYN-RECEIVED), option negotiation and the effective MSS;
+//! - [`input`]: segment arrival: SYN-SENT, acceptability, PAWS, RST and SYN checks
+//!   (RFC 5961), the dispatch to `ack` and `recv`;
+//! - [`ack`]: the sender's side of an ACK: SND.UNA, the send window, RTT samples,
+//!   duplicate ACKs and NewReno recovery, FIN acknowledgment;
+//! - [`recv`]: the receiver's side: data into the buffer (in order or out of order),
+//!   FIN, urgent pointer, when to acknowledge;
+//! - [`output`]: what to send next (RST, SYN, retransmission, new data under Nagle and
+//!   SWS avoidance, FIN, window updates, ACKs) and its encoding;
+//! - [`timeout`]: retransmission, delayed ACK, persist, keep-alive, TIME-WAIT;
+//! - [`user`]: the application's calls;
+//! - [`report`]: [`TcpInfo`](crate::tcp::TcpInfo) and the counters.
+
+mod ack;
+mod input;
+mod open;
+mod output;
+mod recv;
+mod report;
+mod timeout;
+mod user;
+
+#[cfg(test)]
+mod tests;
+
+use core::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::tcp::assembler::Assembler;
+use crate::tcp::config::{KeepAlive, TcpConfig};
+use crate::tcp::info::ConnCounters;
+use crate::tcp::newreno::NewReno;
+use crate::tcp::recv_buffer::RecvBuffer;
+use crate::tcp::rtt::RttEstimator;
+use crate::tcp::send_buffer::SendBuffer;
+use crate::tcp::state::State;
+use crate::tcp::timer::TimerTable;
+use crate::time::{Duration, Instant};
+use crate::wire::SeqNumber;
+
+pub use open::{OpenParams, SynInfo};
+pub use user::UserError;
+
+/// Why a connection failed. Sticky: once set, every later call reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TcpError {
+    /// The peer answered the SYN with a RST, or an ICMP port unreachable arrived
+    /// while connecting.
+    Refused,
+    /// The peer reset the connection.
+    Reset,
+    /// Retransmissions (R2, the SYN retries, keep-alive probes) or the user timeout
+    /// ran out.
+    TimedOut,
+    /// An ICMP error said the host or network cannot be reached (while connecting).
+    HostUnreachable,
+    /// The application aborted the connection.
+    Aborted,
+}
+
+impl core::fmt::Display for TcpError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            TcpError::Refused => "connection refused",
+            TcpError::Reset => "connection reset by peer",
+            TcpError::TimedOut => "connection timed out",
+            TcpError::HostUnreachable => "host unreachable",
+            TcpError::Aborted => "connection aborted",
+        })
+    }
+}
+
+impl core::error::Error for TcpError {}
+
+/// What happened to a connection since the last [`Connection::take_events`], as bits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ConnEvents(u8);
+
+impl ConnEvents {
+    /// The handshake completed.
+    pub const CONNECTED: ConnEvents = ConnEvents(1);
+    /// Data (or the peer's FIN) can be read.
+    pub const READABLE: ConnEvents = ConnEvents(2);
+    /// Send buffer space opened up.
+    pub const WRITABLE: ConnEvents = ConnEvents(4);
+    /// The connection is gone (CLOSED, or TIME-WAIT ended); see the error, if any.
+    pub const CLOSED: ConnEvents = ConnEvents(8);
+    /// The connection failed; [`Connection::error`] says why.
+    pub const ERROR: ConnEvents = ConnEvents(16);
+
+    /// No event.
+    pub const fn empty() -> ConnEvents {
+        ConnEvents(0)
+    }
+
+    /// Whether every bit of `other` is set.
+    pub const fn contains(self, other: ConnEvents) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether no bit is set.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    fn insert(&mut self, other: ConnEvents) {
+        self.0 |= other.0;
+    }
+}
+
+/// When the next acknowledgment is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AckDue {
+    /// Nothing to acknowledge.
+    No,
+    /// Acknowledge when the delayed-ACK timer fires (or with the next segment).
+    Delayed,
+    /// Acknowledge now.
+    Now,
+}
+
+/// Per-socket options, starting from the stack's [`TcpConfig`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketOptions {
+    /// Nagle's algorithm disabled.
+    pub nodelay: bool,
+    /// Keep-alive, if on.
+    pub keepalive: Option<KeepAlive>,
+    /// Abort when data stays unacknowledged this long.
+    pub user_timeout: Option<Duration>,
+    /// IPv4 TTL / IPv6 hop limit of this connection's packets.
+    pub ttl: u8,
+    /// DSCP of this connection's packets.
+    pub dscp: u8,
+}
+
+impl SocketOptions {
+    /// The defaults of `config`.
+    pub fn from_config(config: &TcpConfig) -> SocketOptions {
+        SocketOptions {
+            nodelay: config.nodelay,
+            keepalive: config.keepalive,
+            user_timeout: config.user_timeout,
+            ttl: config.ttl,
+            dscp: config.dscp,
+        }
+    }
+}
+
+/// Negotiated timestamp state (RFC 7323).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Timestamps {
+    /// TS.Recent: the peer's timestamp to echo.
+    recent: u32,
+    /// When TS.Recent was last updated (PAWS ignores a TS.Recent idle 24 days).
+    recent_at: Instant,
+    /// Our clock's offset, random per connection (RFC 7323 section 7.1).
+    offset: u32,
+}
+
+/// One TCP connection. See the [module docs](self).
+#[derive(Debug)]
+pub struct Connection {
+    state: State,
+    local: SocketAddr,
+    remote: SocketAddr,
+    config: Arc<TcpConfig>,
+    options: SocketOptions,
+
+    // ---- send sequence space (RFC 9293 section 3.3.1) ----
+    iss: SeqNumber,
+    snd_una: SeqNumber,
+    snd_nxt: SeqNumber,
+    /// The highest sequence number sent plus one (SND.NXT can fall back to SND.UNA
+    /// after a timeout; this does not).
+    snd_max: SeqNumber,
+    /// The send window, scaled.
+    snd_wnd: u32,
+    /// The largest send window the peer offered (sender SWS avoidance; RFC 5961 ACK
+    /// check).
+    max_snd_wnd: u32,
+    snd_wl1: SeqNumber,
+    snd_wl2: SeqNumber,
+    /// The peer's window shift (Snd.Wind.Shift).
+    snd_wscale: u8,
+    send_buf: SendBuffer,
+    /// The application will send nothing more: a FIN follows the buffered data.
+    fin_queued: bool,
+    /// Our FIN has been acknowledged.
+    fin_acked: bool,
+    /// The urgent pointer to send: the sequence number after the last urgent byte.
+    snd_up: Option<SeqNumber>,
+
+    // ---- segment size ----
+    /// The MSS the peer announced (536 / 1220 when it announced none).
+    peer_mss: u16,
+    /// The MSS we announced.
+    our_mss: u16,
+    /// The IP MTU toward the peer (the path MTU).
+    path_mtu: u16,
+    /// The IP header length toward the peer (20 or 40).
+    ip_header_len: u16,
+    /// Payload bytes per full-sized segment, TCP options accounted (Linux's
+    /// `mss_cache`).
+    mss: u16,
+
+    // ---- receive sequence space ----
+    irs: SeqNumber,
+    rcv_nxt: SeqNumber,
+    /// The right edge of the window last advertised (never moved left).
+    rcv_adv: SeqNumber,
+    /// Our window shift (Rcv.Wind.Shift).
+    rcv_wscale: u8,
+    /// Both SYNs carried the window-scale option.
+    wscale_ok: bool,
+    /// RCV.NXT when the last ACK was sent (RFC 7323 Last.ACK.sent).
+    last_ack_sent: SeqNumber,
+    recv_buf: RecvBuffer,
+    assembler: Assembler,
+    /// The sequence number of the peer's FIN, once seen (possibly ahead of RCV.NXT).
+    fin_seq: Option<SeqNumber>,
+    /// The receive urgent pointer: the sequence number after the last urgent byte.
+    rcv_up: Option<SeqNumber>,
+    /// The largest segment payload received (Linux's `rcv_mss` estimate).
+    rcv_mss: u16,
+    /// A D-SACK block to report with the next ACK (RFC 2883).
+    dsack: Option<(SeqNumber, SeqNumber)>,
+
+    // ---- options ----
+    ts: Option<Timestamps>,
+    sack_ok: bool,
+
+    // ---- loss recovery ----
+    rtt: RttEstimator,
+    /// The segment being timed (Karn's algorithm): it ends at this sequence number,
+    /// was sent at this instant, when this many bytes had been acknowledged (for the
+    /// delivery rate).
+    rtt_probe: Option<(SeqNumber, Instant, u64)>,
+    /// Bytes per second delivered over the last timed round trip.
+    delivery_rate: u64,
+    cc: NewReno,
+    dupacks: u32,
+    /// Consecutive retransmission timeouts (reset by an ACK of new data).
+    rto_count: u32,
+    /// A fast retransmission of the segment at SND.UNA is due.
+    retransmit_una: bool,
+    /// When the oldest unacknowledged data was first sent (user timeout).
+    unacked_since: Option<Instant>,
+    /// Unanswered zero-window probes.
+    persist_probes: u32,
+    /// Zero-window probes sent since the window closed (the probe interval's
+    /// backoff).
+    persist_backoff: u32,
+    /// Unanswered keep-alive probes.
+    keepalive_probes: u32,
+    /// A window probe or keep-alive probe is due.
+    probe_due: bool,
+    /// The last time any segment arrived.
+    last_recv: Instant,
+    /// The last time data was sent (idle restart of the congestion window).
+    last_data_sent: Instant,
+
+    // ---- acknowledgments ----
+    ack_due: AckDue,
+    /// Full-sized segments received since the last ACK.
+    segs_unacked: u32,
+    /// Segments still to acknowledge at once at the start of the connection (Linux's
+    /// quick-ACK mode, which keeps the sender's slow start fast).
+    quickacks: u32,
+    /// When an invalid segment was last answered (challenge ACK rate limit).
+    last_invalid_answer: Option<Instant>,
+
+    // ---- misc ----
+    timers: TimerTable,
+    /// A RST is to be sent: its sequence number and, if the ACK bit is set, its
+    /// acknowledgment number.
+    rst_due: Option<(SeqNumber, Option<SeqNumber>)>,
+    /// The SYN (or SYN-ACK) is to be (re)sent.
+    syn_due: bool,
+    events: ConnEvents,
+    error: Option<TcpError>,
+    /// The application closed its handle; the stack frees the connection when it
+    /// reaches CLOSED.
+    orphaned: bool,
+    /// The application shut down its reading side.
+    read_shutdown: bool,
+    /// This connection came from a listener (passive open).
+    passive: bool,
+    counters: ConnCounters,
+}
+
+impl Connection {
+    /// The state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The local address and port.
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The remote address and port.
+    pub fn remote(&self) -> SocketAddr {
+        self.remote
+    }
+
+    /// The sticky error, once the connection failed.
+    pub fn error(&self) -> Option<TcpError> {
+        self.error
+    }
+
+    /// Whether the connection passed through a listener.
+    pub fn is_passive(&self) -> bool {
+        self.passive
+    }
+
+    /// Whether the application has closed its handle.
+    pub fn is_orphaned(&self) -> bool {
+        self.orphaned
+    }
+
+    /// The per-socket options.
+    pub fn options(&self) -> &SocketOptions {
+        &self.options
+    }
+
+    /// The effective send MSS: payload bytes per full-sized segment.
+    pub fn mss(&self) -> u16 {
+        self.mss
+    }
+
+    /// Takes the events accumulated since the last call.
+    pub fn take_events(&mut self) -> ConnEvents {
+        core::mem::take(&mut self.events)
+    }
+
+    /// The earliest armed timer's deadline, or a time in the past when something is
+    /// waiting to be sent is not the stack's concern: it asks [`Self::wants_to_send`].
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next().map(|(_, at)| at)
+    }
+
+    /// Bytes in flight: sent and not yet acknowledged (SYN and FIN included).
+    fn flight(&self) -> u32 {
+        self.snd_nxt.diff(self.snd_una).max(0) as u32
+    }
+
+    /// Bytes sent at least once and not yet acknowledged.
+    fn outstanding(&self) -> u32 {
+        self.snd_max.diff(self.snd_una).max(0) as u32
+    }
+
+    /// Whether our SYN has been acknowledged.
+    fn syn_acked(&self) -> bool {
+        self.snd_una != self.iss
+    }
+
+    /// The sequence number of the first byte in the send buffer.
+    fn data_start(&self) -> SeqNumber {
+        if self.syn_acked() {
+            self.snd_una
+        } else {
+            self.iss + 1u32
+        }
+    }
+
+    /// The sequence number after the last byte written by the application.
+    fn data_end(&self) -> SeqNumber {
+        self.data_start() + self.send_buf.len()
+    }
+
+    /// Our FIN's sequence number, once the application closed its sending side.
+    fn fin_pos(&self) -> Option<SeqNumber> {
+        if !self.fin_queued {
+            None
+        } else if self.fin_acked {
+            Some(self.snd_una - 1u32)
+        } else {
+            Some(self.data_end())
+        }
+    }
+
+    /// Enters `state`, raising the events the application should hear.
+    fn set_state(&mut self, state: State) {
+        if self.state == state {
+            return;
+        }
+        let was = self.state;
+        self.state = state;
+        match state {
+            State::Established if matches!(was, State::SynSent | State::SynReceived) => {
+                self.counters.established_at = Some(self.last_recv);
+                self.events.insert(ConnEvents::CONNECTED);
+                self.events.insert(ConnEvents::WRITABLE);
+            }
+            State::CloseWait | State::Closing | State::TimeWait => {
+                self.events.insert(ConnEvents::READABLE);
+            }
+            State::Closed => {
+                self.timers.clear_all();
+                self.events.insert(ConnEvents::CLOSED);
+                self.events.insert(ConnEvents::READABLE);
+                self.events.insert(ConnEvents::WRITABLE);
+            }
+            _ => {}
+        }
+    }
+
+    /// Fails the connection with `error` and enters CLOSED. The first error sticks.
+    fn fail(&mut self, error: TcpError) {
+        if self.error.is_none() {
+            self.error = Some(error);
+        }
+        self.events.insert(ConnEvents::ERROR);
+        self.set_state(State::Closed);
+    }
+
+    /// Our timestamp clock: milliseconds plus the connection's offset.
+    //= https://www.rfc-editor.org/rfc/rfc7323#section-5.4
+    //# The timestamp clock frequency MUST be in the range 1 ms to 1 sec per tick.
+    fn ts_now(&self, now: Instant) -> u32 {
+        let ms = (now.as_nanos() / 1_000_000) as u32;
+        ms.wrapping_add(self.ts.map_or(0, |t| t.offset))
+    }
+}

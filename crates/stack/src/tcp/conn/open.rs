@@ -1,0 +1,343 @@
+//! Opening a connection: the active open (SYN-SENT), the passive open from a SYN
+//! (SYN-RECEIVED), option negotiation and the effective MSS.
+
+use core::net::SocketAddr;
+use std::sync::Arc;
+
+use super::{AckDue, ConnEvents, Connection, SocketOptions, Timestamps};
+use crate::tcp::assembler::Assembler;
+use crate::tcp::config::TcpConfig;
+use crate::tcp::info::ConnCounters;
+use crate::tcp::newreno::NewReno;
+use crate::tcp::recv_buffer::RecvBuffer;
+use crate::tcp::rtt::RttEstimator;
+use crate::tcp::send_buffer::SendBuffer;
+use crate::tcp::state::State;
+use crate::tcp::timer::{Timer, TimerTable};
+use crate::time::Instant;
+use crate::wire::{SeqNumber, TcpOptions, TcpRepr};
+
+/// The TCP header without options.
+pub(crate) const TCP_HEADER_LEN: u16 = 20;
+/// The timestamp option with its two NOPs, as every segment carries it.
+pub(crate) const TS_OPTION_LEN: u16 = 12;
+/// Segments acknowledged at once at the start of a connection (Linux's
+/// `TCP_MAX_QUICKACKS`).
+const QUICKACKS: u32 = 16;
+/// The largest window shift (RFC 7323 section 2.3).
+pub(crate) const MAX_WSCALE: u8 = 14;
+
+/// What the stack decides for a new connection.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenParams {
+    /// The local address and port.
+    pub local: SocketAddr,
+    /// The remote address and port.
+    pub remote: SocketAddr,
+    /// The initial sequence number (RFC 6528).
+    pub iss: SeqNumber,
+    /// The random offset of the timestamp clock.
+    pub ts_offset: u32,
+    /// The path MTU toward the remote address.
+    pub path_mtu: u16,
+    /// The socket options.
+    pub options: SocketOptions,
+}
+
+/// What a SYN announced, kept from the segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SynInfo {
+    /// The SYN's sequence number (the peer's ISS).
+    pub seq: SeqNumber,
+    /// The SYN's (unscaled) window.
+    pub window: u16,
+    /// The MSS option.
+    pub mss: Option<u16>,
+    /// The window-scale option.
+    pub window_scale: Option<u8>,
+    /// SACK permitted.
+    pub sack_permitted: bool,
+    /// The timestamp value, when the option was present.
+    pub tsval: Option<u32>,
+}
+
+impl SynInfo {
+    /// Reads what a SYN announced.
+    pub fn from_repr(repr: &TcpRepr<'_>) -> SynInfo {
+        SynInfo {
+            seq: repr.seq_number,
+            window: repr.window_len,
+            mss: repr.options.mss,
+            window_scale: repr.options.window_scale,
+            sack_permitted: repr.options.sack_permitted,
+            tsval: repr.options.timestamp.map(|t| t.tsval),
+        }
+    }
+}
+
+/// The MSS to assume when the peer sent none.
+//= https://www.rfc-editor.org/rfc/rfc9293#section-3.7.1
+//# If an MSS Option is not received at connection setup, TCP
+//# implementations MUST assume a default send MSS of 536 (576 - 40) for
+//# IPv4 or 1220 (1280 - 60) for IPv6 (MUST-15).
+fn default_peer_mss(remote: SocketAddr) -> u16 {
+    match remote {
+        SocketAddr::V4(_) => 536,
+        SocketAddr::V6(_) => 1220,
+    }
+}
+
+fn ip_header_len(remote: SocketAddr) -> u16 {
+    match remote {
+        SocketAddr::V4(_) => 20,
+        SocketAddr::V6(_) => 40,
+    }
+}
+
+/// The window shift that lets `buffer` bytes be advertised.
+fn wscale_for(buffer: usize) -> u8 {
+    let mut shift = 0u8;
+    while shift < MAX_WSCALE && (65535usize << shift) < buffer {
+        shift += 1;
+    }
+    shift
+}
+
+impl Connection {
+    fn blank(now: Instant, config: Arc<TcpConfig>, p: OpenParams, state: State) -> Connection {
+        let ip_header_len = ip_header_len(p.remote);
+        let mtu_mss = p
+            .path_mtu
+            .saturating_sub(ip_header_len + TCP_HEADER_LEN)
+            .max(1);
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.7.1
+        //# TCP implementations SHOULD send an MSS Option in every SYN segment
+        //# when its receive MSS differs from the default 536 for IPv4 or 1220
+        //# for IPv6 (SHLD-5), and MAY send it always (MAY-3).
+        let our_mss = config.mss_clamp.map_or(mtu_mss, |c| c.min(mtu_mss)).max(1);
+        let peer_mss = default_peer_mss(p.remote);
+        let rcv_wscale = if config.window_scaling {
+            wscale_for(config.recv_buffer)
+        } else {
+            0
+        };
+        Connection {
+            state,
+            local: p.local,
+            remote: p.remote,
+            options: p.options,
+            iss: p.iss,
+            snd_una: p.iss,
+            snd_nxt: p.iss,
+            snd_max: p.iss,
+            snd_wnd: 0,
+            max_snd_wnd: 0,
+            snd_wl1: SeqNumber(0),
+            snd_wl2: p.iss,
+            snd_wscale: 0,
+            send_buf: SendBuffer::new(config.send_buffer),
+            fin_queued: false,
+            fin_acked: false,
+            snd_up: None,
+            peer_mss,
+            our_mss,
+            path_mtu: p.path_mtu,
+            ip_header_len,
+            mss: peer_mss.min(mtu_mss),
+            irs: SeqNumber(0),
+            rcv_nxt: SeqNumber(0),
+            rcv_adv: SeqNumber(0),
+            rcv_wscale,
+            wscale_ok: false,
+            last_ack_sent: SeqNumber(0),
+            recv_buf: RecvBuffer::new(config.recv_buffer),
+            assembler: Assembler::new(config.max_ooo_ranges),
+            fin_seq: None,
+            rcv_up: None,
+            rcv_mss: 0,
+            dsack: None,
+            ts: None,
+            sack_ok: false,
+            rtt: RttEstimator::new(config.rtt),
+            rtt_probe: None,
+            delivery_rate: 0,
+            cc: NewReno::new(peer_mss.min(mtu_mss), config.initial_cwnd),
+            dupacks: 0,
+            rto_count: 0,
+            retransmit_una: false,
+            unacked_since: None,
+            persist_probes: 0,
+            persist_backoff: 0,
+            keepalive_probes: 0,
+            probe_due: false,
+            last_recv: now,
+            last_data_sent: now,
+            ack_due: AckDue::No,
+            segs_unacked: 0,
+            quickacks: QUICKACKS,
+            last_invalid_answer: None,
+            timers: TimerTable::default(),
+            rst_due: None,
+            syn_due: true,
+            events: ConnEvents::empty(),
+            error: None,
+            orphaned: false,
+            read_shutdown: false,
+            passive: false,
+            counters: ConnCounters::default(),
+            config,
+        }
+    }
+
+    /// An active open: the connection starts in SYN-SENT and its first segment is the
+    /// SYN.
+    pub fn connect(now: Instant, config: Arc<TcpConfig>, params: OpenParams) -> Connection {
+        let mut conn = Connection::blank(now, config, params, State::SynSent);
+        conn.ts = conn.config.timestamps.then_some(Timestamps {
+            recent: 0,
+            recent_at: now,
+            offset: params.ts_offset,
+        });
+        conn.timers.set(Timer::Retransmit, now + conn.rtt.rto());
+        conn
+    }
+
+    /// A passive open: a listener received `syn`; the connection starts in
+    /// SYN-RECEIVED and its first segment is the SYN-ACK.
+    pub fn accept(
+        now: Instant,
+        config: Arc<TcpConfig>,
+        params: OpenParams,
+        syn: &SynInfo,
+    ) -> Connection {
+        let mut conn = Connection::blank(now, config, params, State::SynReceived);
+        conn.passive = true;
+        conn.on_peer_syn(now, syn);
+        conn.timers.set(Timer::Retransmit, now + conn.rtt.rto());
+        conn
+    }
+
+    /// Takes what the peer's SYN (or SYN-ACK) announced: its ISS, MSS, window and the
+    /// options both sides agree on.
+    pub(super) fn on_peer_syn(&mut self, now: Instant, syn: &SynInfo) {
+        self.irs = syn.seq;
+        self.rcv_nxt = syn.seq + 1u32;
+        self.last_ack_sent = self.rcv_nxt;
+        //= https://www.rfc-editor.org/rfc/rfc7323#section-2.2
+        //# This option is an offer, not a promise; both sides MUST send
+        //# Window Scale options in their <SYN> segments to enable window
+        //# scaling in either direction.
+        self.wscale_ok = self.config.window_scaling && syn.window_scale.is_some();
+        match syn.window_scale {
+            Some(shift) if self.config.window_scaling => {
+                //= https://www.rfc-editor.org/rfc/rfc7323#section-2.3
+                //# If a Window Scale option is received with a shift.cnt
+                //# value larger than 14, the TCP SHOULD log the error but MUST
+                //# use 14 instead of the specified value.
+                self.snd_wscale = shift.min(MAX_WSCALE);
+            }
+            _ => {
+                self.snd_wscale = 0;
+                self.rcv_wscale = 0;
+            }
+        }
+        self.sack_ok = self.config.sack && syn.sack_permitted;
+        self.ts = match (self.config.timestamps, syn.tsval) {
+            (true, Some(tsval)) => Some(Timestamps {
+                recent: tsval,
+                recent_at: now,
+                offset: self.ts.map_or(0, |t| t.offset),
+            }),
+            _ => None,
+        };
+        if let Some(mss) = syn.mss {
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.7.1
+            //# the TCP implementation
+            //# MUST set SendMSS to the smaller of the MSS Option value and the
+            //# value computed from the network layer.
+            // An MSS of zero would stall the connection; Linux treats values below
+            // its floor the same way.
+            self.peer_mss = mss.max(TCP_MIN_MSS);
+        }
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.3
+        //# SND.WND <- SEG.WND
+        //# SND.WL1 <- SEG.SEQ
+        //# SND.WL2 <- SEG.ACK
+        // The window of a SYN is never scaled.
+        self.snd_wnd = u32::from(syn.window);
+        self.max_snd_wnd = self.snd_wnd;
+        self.snd_wl1 = syn.seq;
+        self.update_mss();
+    }
+
+    /// Recomputes the effective send MSS from the peer's MSS, the path MTU and the
+    /// options every segment carries.
+    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.7.1
+    //# Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize
+    pub(super) fn update_mss(&mut self) {
+        let mms_s = self.path_mtu.saturating_sub(self.ip_header_len);
+        let with_header = (self.peer_mss.saturating_add(TCP_HEADER_LEN)).min(mms_s);
+        let options = if self.ts.is_some() { TS_OPTION_LEN } else { 0 };
+        let mss = with_header
+            .saturating_sub(TCP_HEADER_LEN + options)
+            .max(TCP_MIN_MSS);
+        if mss != self.mss {
+            self.mss = mss;
+            self.cc.set_mss(mss);
+        }
+    }
+
+    /// The path MTU toward the peer fell (ICMP fragmentation needed / packet too
+    /// big): segments shrink, and what is in flight beyond the new size is resent.
+    //= https://www.rfc-editor.org/rfc/rfc1191#section-6.1
+    //# When a Datagram Too Big message is received, it SHOULD be
+    //# used to reduce the PMTU estimate
+    pub fn on_path_mtu(&mut self, mtu: u16) -> bool {
+        if mtu >= self.path_mtu {
+            return false;
+        }
+        self.path_mtu = mtu;
+        let before = self.mss;
+        self.update_mss();
+        if self.mss < before && self.outstanding() > 0 {
+            // The segments in flight were too big and have been dropped: resend them
+            // now at the new size, without a congestion response (the loss was not
+            // congestion; Linux's tcp_simple_retransmit).
+            self.snd_nxt = self.snd_una;
+            self.rtt_probe = None;
+        }
+        true
+    }
+
+    /// The options of our SYN or SYN-ACK.
+    pub(super) fn syn_options(&self, now: Instant) -> TcpOptions {
+        let mut options = TcpOptions {
+            mss: Some(self.our_mss),
+            ..TcpOptions::default()
+        };
+        // A SYN-ACK offers only what the peer's SYN offered.
+        let answering = self.state == State::SynReceived;
+        if self.config.window_scaling && (!answering || self.wscale_ok) {
+            options.window_scale = Some(self.rcv_wscale);
+        }
+        if self.config.sack && (!answering || self.sack_ok) {
+            options.sack_permitted = true;
+        }
+        if let Some(ts) = self.ts {
+            options.timestamp = Some(crate::wire::TcpTimestamp {
+                tsval: self.ts_now(now),
+                tsecr: if self.state == State::SynSent {
+                    0
+                } else {
+                    ts.recent
+                },
+            });
+        }
+        options
+    }
+}
+
+/// The smallest effective MSS we use, whatever the peer says: Linux's
+/// `tcp_min_snd_mss` default, introduced against peers that announce a tiny MSS to
+/// make a sender cut its data into a flood of segments (CVE-2019-11478).
+pub(crate) const TCP_MIN_MSS: u16 = 48;

@@ -1,0 +1,487 @@
+//! What to send next and its encoding.
+//!
+//! The order of [`Connection::poll_transmit`]'s choices: a RST; the SYN or SYN-ACK; a
+//! fast retransmission; a window or keep-alive probe; new data (or data resent after
+//! a timeout) under the congestion and send windows, Nagle's algorithm and sender SWS
+//! avoidance, with the FIN after the last byte; finally a pure ACK or window update.
+//! Every segment but the first SYN carries an ACK, so a pending ACK rides along.
+
+use super::open::TCP_HEADER_LEN;
+use super::{AckDue, Connection};
+use crate::tcp::state::State;
+use crate::tcp::timer::Timer;
+use crate::time::Instant;
+use crate::wire::{
+    AddrPair, ChecksumMode, SackBlocks, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr,
+    TcpTimestamp,
+};
+
+/// One segment decided on, before encoding.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    seq: SeqNumber,
+    flags: TcpFlags,
+    /// Payload bytes from the send buffer, starting `payload_off` bytes after its
+    /// front (SND.UNA).
+    payload_off: usize,
+    payload_len: usize,
+    /// The ACK number, for a RST answering something.
+    ack: Option<SeqNumber>,
+    /// Whether this segment resends sequence space already sent.
+    retransmit: bool,
+}
+
+impl Plan {
+    fn control(seq: SeqNumber, flags: TcpFlags) -> Plan {
+        Plan {
+            seq,
+            flags,
+            payload_off: 0,
+            payload_len: 0,
+            ack: None,
+            retransmit: false,
+        }
+    }
+}
+
+impl Connection {
+    /// Whether [`poll_transmit`](Self::poll_transmit) has something to send now.
+    pub fn wants_to_send(&self) -> bool {
+        self.rst_due.is_some()
+            || (self.syn_due && matches!(self.state, State::SynSent | State::SynReceived))
+            || self.ack_due == AckDue::Now
+            || self.retransmit_una
+            || self.probe_due
+            || self.data_plan().is_some()
+    }
+
+    /// Writes the next segment (TCP header and payload, no IP header) into `buf`
+    /// and returns its length, or `None` when there is nothing to send. `buf` should
+    /// hold at least the header (60 bytes) plus one MSS; a smaller buffer gets a
+    /// shorter payload. `addrs` are the IP addresses for the checksum.
+    pub fn poll_transmit(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        addrs: &AddrPair,
+        checksum: ChecksumMode,
+    ) -> Option<usize> {
+        let plan = match self.next_plan() {
+            Some(plan) => plan,
+            None => {
+                self.arm_persist(now);
+                return None;
+            }
+        };
+        self.encode(now, plan, buf, addrs, checksum)
+    }
+
+    fn next_plan(&mut self) -> Option<Plan> {
+        if let Some((seq, ack)) = self.rst_due.take() {
+            let mut plan = Plan::control(seq, TcpFlags::RST);
+            if let Some(ack) = ack {
+                plan.flags.insert(TcpFlags::ACK);
+                plan.ack = Some(ack);
+            }
+            self.counters.rsts_out += 1;
+            return Some(plan);
+        }
+        match self.state {
+            State::Closed | State::Listen => return None,
+            State::SynSent | State::SynReceived => {
+                if self.syn_due {
+                    self.syn_due = false;
+                    let mut flags = TcpFlags::SYN;
+                    if self.state == State::SynReceived {
+                        flags.insert(TcpFlags::ACK);
+                    }
+                    let mut plan = Plan::control(self.iss, flags);
+                    plan.retransmit = self.snd_max != self.iss;
+                    return Some(plan);
+                }
+                if self.ack_due == AckDue::Now && self.state == State::SynReceived {
+                    return Some(Plan::control(self.snd_nxt, TcpFlags::ACK));
+                }
+                return None;
+            }
+            _ => {}
+        }
+        if self.retransmit_una {
+            self.retransmit_una = false;
+            if let Some(plan) = self.retransmission_of_una() {
+                return Some(plan);
+            }
+        }
+        if self.probe_due {
+            self.probe_due = false;
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.4
+            //# Such a segment generally contains SEG.SEQ = SND.NXT-1 and may or
+            //# may not contain one garbage octet of data.
+            // Zero-window probes take the same form (as Linux's do): an old
+            // sequence number the peer must answer with an ACK carrying its window.
+            return Some(Plan::control(self.snd_una - 1u32, TcpFlags::ACK));
+        }
+        if let Some(plan) = self.data_plan() {
+            return Some(plan);
+        }
+        if self.ack_due == AckDue::Now {
+            return Some(Plan::control(self.snd_nxt, TcpFlags::ACK));
+        }
+        None
+    }
+
+    /// The first unacknowledged segment again (fast retransmit, NewReno partial ACK).
+    fn retransmission_of_una(&self) -> Option<Plan> {
+        let outstanding = self.outstanding() as usize;
+        if outstanding == 0 {
+            return None;
+        }
+        let data_len = self
+            .send_buf
+            .len()
+            .min(outstanding)
+            .min(usize::from(self.mss));
+        let mut plan = Plan::control(self.snd_una, TcpFlags::ACK);
+        plan.payload_len = data_len;
+        plan.retransmit = true;
+        if data_len == 0 {
+            // Only the FIN is outstanding.
+            plan.flags.insert(TcpFlags::FIN);
+        }
+        Some(plan)
+    }
+
+    /// New data (or data to resend after a timeout moved SND.NXT back) from SND.NXT,
+    /// and the FIN, if the windows and the small-segment rules allow.
+    fn data_plan(&self) -> Option<Plan> {
+        if !self.syn_acked() {
+            return None;
+        }
+        if !matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        ) {
+            return None;
+        }
+        let off = self.snd_nxt.diff(self.snd_una).max(0) as usize;
+        let buffered = self.send_buf.len();
+        let avail = buffered.saturating_sub(off);
+        let fin_pending = match self.fin_pos() {
+            Some(fin) => !self.fin_acked && self.snd_nxt <= fin,
+            None => false,
+        };
+        if avail == 0 && !fin_pending {
+            return None;
+        }
+        let window = self.snd_wnd.min(self.cc.cwnd());
+        let flight = self.flight();
+        let usable = window.saturating_sub(flight) as usize;
+        let mss = usize::from(self.mss);
+        let len = avail.min(mss).min(usable);
+
+        let mut send = false;
+        if len > 0 {
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.2.1
+            //# Send data:
+            //#
+            //# (1)  if a maximum-sized segment can be sent, i.e., if:
+            //#
+            //#      min(D,U) >= Eff.snd.MSS;
+            //#
+            //# (2)  or if the data is pushed and all queued data can be sent
+            //#      now, i.e., if:
+            //#
+            //#      [SND.NXT = SND.UNA and] PUSHed and D <= U
+            //#
+            //#      (the bracketed condition is imposed by the Nagle algorithm);
+            //#
+            //# (3)  or if at least a fraction Fs of the maximum window can be
+            //#      sent, i.e., if:
+            //#
+            //#      [SND.NXT = SND.UNA and]
+            //#
+            //#      min(D,U) >= Fs * Max(SND.WND);
+            let nagle_ok = self.options.nodelay || flight == 0;
+            if len >= mss {
+                send = true;
+            } else if len == avail && nagle_ok {
+                // Every write is pushed.
+                send = true;
+            } else if nagle_ok && len >= (self.max_snd_wnd as usize) / 2 {
+                send = true;
+            } else if flight == 0 && len == usable {
+                // The window is smaller than a segment and nothing is in flight to
+                // open it: send what fits rather than stall (the override of (4)).
+                send = true;
+            }
+        }
+        // A FIN goes with the last byte; like Linux, it is exempt from Nagle.
+        let fin = fin_pending && len == avail;
+        if !send && !fin {
+            return None;
+        }
+        let mut plan = Plan::control(self.snd_nxt, TcpFlags::ACK);
+        plan.payload_off = off;
+        plan.payload_len = len;
+        if fin {
+            plan.flags.insert(TcpFlags::FIN);
+        }
+        if len > 0 && len == avail {
+            plan.flags.insert(TcpFlags::PSH);
+        }
+        plan.retransmit = self.snd_nxt < self.snd_max;
+        Some(plan)
+    }
+
+    /// Arms the persist timer when data waits behind a zero window with nothing in
+    /// flight that could bring a window update.
+    pub(super) fn arm_persist(&mut self, now: Instant) {
+        let waiting = self.syn_acked()
+            && self.state.is_synchronized()
+            && self.send_buf.len() > self.snd_nxt.diff(self.snd_una).max(0) as usize;
+        if waiting && self.snd_wnd == 0 && self.outstanding() == 0 {
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.1
+            //# The transmitting host SHOULD send the first zero-window probe when a
+            //# zero window has existed for the retransmission timeout period
+            //# (SHLD-29) (Section 3.8.1), and SHOULD increase exponentially the
+            //# interval between successive probes (SHLD-30).
+            let backoff = 1u32.checked_shl(self.persist_backoff).unwrap_or(u32::MAX);
+            let delay = self
+                .rtt
+                .base_rto()
+                .saturating_mul(backoff)
+                .min(self.config.rtt.max_rto);
+            self.timers.set_if_idle(Timer::Persist, now + delay);
+        }
+    }
+
+    /// The window to advertise, scaled for the header, and the right edge it sets.
+    pub(super) fn window_to_advertise(&self, syn: bool) -> (u16, SeqNumber) {
+        let free = self.recv_buf.window() as u32;
+        let promised = self.rcv_wnd();
+        let mut wnd = free;
+        if wnd > promised {
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.2.2
+            //# The suggested SWS avoidance algorithm for the receiver is to keep
+            //# RCV.NXT+RCV.WND fixed until the reduction satisfies:
+            //#
+            //#    RCV.BUFF - RCV.USER - RCV.WND  >=
+            //#
+            //#           min( Fr * RCV.BUFF, Eff.snd.MSS )
+            let step = (self.recv_buf.limit() as u32 / 2).min(u32::from(self.mss.max(1)));
+            if wnd - promised < step && promised > 0 {
+                wnd = promised;
+            }
+        }
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.2.2
+        //# the receiver SHOULD NOT shrink the window
+        let wnd = wnd.max(promised);
+        if syn {
+            //= https://www.rfc-editor.org/rfc/rfc7323#section-2.2
+            //# The window field in a segment where the SYN bit is set (i.e., a <SYN>
+            //# or <SYN,ACK>) MUST NOT be scaled.
+            let field = wnd.min(65535) as u16;
+            return (field, self.rcv_nxt + u32::from(field));
+        }
+        let shift = self.rcv_wscale;
+        // Round up so that scaling never takes back a byte already promised.
+        let field = wnd.div_ceil(1 << shift).min(65535);
+        let edge = self.rcv_nxt + (field << shift);
+        (field as u16, edge)
+    }
+
+    fn encode(
+        &mut self,
+        now: Instant,
+        plan: Plan,
+        buf: &mut [u8],
+        addrs: &AddrPair,
+        checksum: ChecksumMode,
+    ) -> Option<usize> {
+        let syn = plan.flags.contains(TcpFlags::SYN);
+        let rst = plan.flags.contains(TcpFlags::RST);
+        let has_ack = plan.flags.contains(TcpFlags::ACK);
+        let mut options = if syn {
+            self.syn_options(now)
+        } else if rst {
+            TcpOptions::default()
+        } else {
+            self.segment_options(now)
+        };
+        let (window, edge) = if rst {
+            (0, self.rcv_adv)
+        } else {
+            self.window_to_advertise(syn)
+        };
+        let mut header_len = usize::from(TCP_HEADER_LEN) + options.buffer_len();
+        if header_len > buf.len() {
+            // Not even the header fits: drop the SACK blocks, then give up.
+            options.sack_ranges = SackBlocks::default();
+            header_len = usize::from(TCP_HEADER_LEN) + options.buffer_len();
+            if header_len > buf.len() {
+                return None;
+            }
+        }
+        let payload_len = plan.payload_len.min(buf.len() - header_len);
+        let mut flags = plan.flags;
+        if payload_len < plan.payload_len {
+            // A FIN only follows the last byte.
+            flags.remove(TcpFlags::FIN);
+        }
+        let ack_number = if has_ack {
+            plan.ack.unwrap_or(self.rcv_nxt)
+        } else {
+            SeqNumber(0)
+        };
+        let (urgent_pointer, urg) = self.urgent_for(plan.seq, payload_len);
+        if urg {
+            flags.insert(TcpFlags::URG);
+        }
+        let repr = TcpRepr {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq_number: plan.seq,
+            ack_number,
+            flags,
+            window_len: window,
+            urgent_pointer,
+            options,
+            payload: &[],
+        };
+        let total = header_len + payload_len;
+        let segment = buf.get_mut(..total)?;
+        {
+            let mut packet = TcpPacket::new_unchecked(&mut *segment);
+            repr.emit(&mut packet, addrs, ChecksumMode::Offloaded);
+        }
+        if payload_len > 0 {
+            let copied = self
+                .send_buf
+                .read_at(plan.payload_off, &mut segment[header_len..]);
+            debug_assert_eq!(copied, payload_len);
+        }
+        if checksum == ChecksumMode::Enabled {
+            TcpPacket::new_unchecked(&mut *segment).fill_checksum(addrs);
+        }
+        self.after_send(now, plan.seq, flags, payload_len, plan.retransmit, edge);
+        Some(total)
+    }
+
+    /// The options of a non-SYN segment: the timestamp and SACK blocks.
+    fn segment_options(&mut self, now: Instant) -> TcpOptions {
+        let mut options = TcpOptions::default();
+        if let Some(ts) = self.ts {
+            options.timestamp = Some(TcpTimestamp {
+                tsval: self.ts_now(now),
+                tsecr: ts.recent,
+            });
+        }
+        if self.sack_ok {
+            //= https://www.rfc-editor.org/rfc/rfc2018#section-4
+            //# If sent at all, SACK options SHOULD be included in all ACKs which do
+            //# not ACK the highest sequence number in the data receiver's queue.
+            let max = if options.timestamp.is_some() { 3 } else { 4 };
+            let mut blocks = SackBlocks::default();
+            //= https://www.rfc-editor.org/rfc/rfc2883#section-4
+            //# If the data receiver has received a duplicate segment ... the first
+            //# SACK block reports the duplicate contiguous sequence.
+            if let Some((start, end)) = self.dsack {
+                blocks.push((start, end));
+            }
+            for range in self.assembler.sack_blocks(max) {
+                if blocks.len() >= max {
+                    break;
+                }
+                blocks.push((self.rcv_nxt + range.start, self.rcv_nxt + range.end));
+            }
+            options.sack_ranges = blocks;
+        }
+        options
+    }
+
+    /// The urgent pointer for a segment starting at `seq` with `len` bytes.
+    fn urgent_for(&self, seq: SeqNumber, len: usize) -> (u16, bool) {
+        match self.snd_up {
+            Some(up) if up > seq && len > 0 => {
+                //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.5
+                //# The urgent pointer points to the sequence number of the octet
+                //# following the urgent data (MUST-30).
+                let ptr = up.diff(seq).clamp(0, i32::from(u16::MAX)) as u16;
+                (ptr, true)
+            }
+            _ => (0, false),
+        }
+    }
+
+    /// Book-keeping after a segment left.
+    fn after_send(
+        &mut self,
+        now: Instant,
+        seq: SeqNumber,
+        flags: TcpFlags,
+        payload_len: usize,
+        retransmit: bool,
+        edge: SeqNumber,
+    ) {
+        self.counters.segs_out += 1;
+        if flags.contains(TcpFlags::RST) {
+            return;
+        }
+        let seq_len = payload_len
+            + usize::from(flags.contains(TcpFlags::SYN))
+            + usize::from(flags.contains(TcpFlags::FIN));
+        let end = seq + seq_len;
+        if flags.contains(TcpFlags::ACK) {
+            self.ack_due = AckDue::No;
+            self.segs_unacked = 0;
+            self.timers.clear(Timer::DelayedAck);
+            self.last_ack_sent = self.rcv_nxt;
+            self.dsack = None;
+            if edge > self.rcv_adv {
+                self.rcv_adv = edge;
+            }
+        }
+        if seq_len == 0 {
+            return;
+        }
+        if payload_len > 0 {
+            self.counters.data_segs_out += 1;
+            self.last_data_sent = now;
+        }
+        if retransmit {
+            self.counters.retrans_segs += 1;
+            self.counters.bytes_retrans += payload_len as u64;
+            // Karn: a retransmission makes the timed segment ambiguous.
+            if let Some((probe_end, _, _)) = self.rtt_probe {
+                if probe_end > seq {
+                    self.rtt_probe = None;
+                }
+            }
+        } else {
+            self.counters.bytes_sent += payload_len as u64;
+            if self.rtt_probe.is_none() {
+                self.rtt_probe = Some((end, now, self.counters.bytes_acked));
+            }
+        }
+        if end > self.snd_nxt || seq == self.snd_nxt {
+            self.snd_nxt = self.snd_nxt.max(end);
+        }
+        if end > self.snd_max {
+            self.snd_max = end;
+        }
+        if self.unacked_since.is_none() {
+            self.unacked_since = Some(now);
+        }
+        //= https://www.rfc-editor.org/rfc/rfc6298#section-5
+        //# (5.1) Every time a packet containing data is sent (including a
+        //# retransmission), if the timer is not running, start it running so
+        //# that it will expire after RTO seconds (for the current value of
+        //# RTO).
+        self.timers
+            .set_if_idle(Timer::Retransmit, now + self.rtt.rto());
+    }
+}

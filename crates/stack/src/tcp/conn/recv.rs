@@ -1,0 +1,188 @@
+//! The receiver's side of an arriving segment (RFC 9293 section 3.10.7.4, "seventh,
+//! process the segment text" and "eighth, check the FIN bit"): data into the
+//! receive buffer in order or out of order, D-SACK for duplicates, the peer's FIN, and
+//! when to acknowledge (delayed ACKs, RFC 9293 section 3.8.6.3).
+
+use super::{AckDue, ConnEvents, Connection, TcpError};
+use crate::tcp::state::State;
+use crate::tcp::timer::Timer;
+use crate::time::Instant;
+use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
+
+impl Connection {
+    /// Takes the segment's data and FIN.
+    pub(super) fn on_data(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+        // The sequence number of the first payload byte (a SYN comes first).
+        let mut seq = seg.seq_number;
+        if seg.flags.contains(TcpFlags::SYN) {
+            seq += 1u32;
+        }
+        let payload = seg.payload;
+        let mut all_stored = true;
+
+        if !payload.is_empty() {
+            if !self.state.receives_data() {
+                // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: the peer already sent its
+                // FIN; new data is an error the RFC says to ignore.
+                //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+                //# This should not occur since a FIN has been received from the
+                //# remote side.  Ignore the segment text.
+                all_stored = false;
+            } else if self.orphaned && self.read_shutdown_all() {
+                //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.4
+                //# If the local user has closed the connection and no
+                //# data can be delivered, a reset is sent (RFC 2525 section 2.17;
+                //# Linux does the same).
+                self.counters.data_after_close += 1;
+                self.abort_with_rst(TcpError::Aborted);
+                return;
+            } else {
+                all_stored = self.store_payload(now, seq, payload);
+            }
+        }
+
+        if seg.flags.contains(TcpFlags::FIN) && all_stored && self.fin_seq.is_none() {
+            let fin = seq + payload.len();
+            if fin >= self.rcv_nxt {
+                self.fin_seq = Some(fin);
+            }
+        }
+        self.maybe_take_fin(now);
+    }
+
+    /// Whether the application will never read again (it closed its handle).
+    fn read_shutdown_all(&self) -> bool {
+        self.orphaned
+    }
+
+    /// Stores `payload` (starting at `seq`) in the receive buffer and decides the
+    /// acknowledgment. Returns whether every byte at or after RCV.NXT was stored.
+    fn store_payload(&mut self, now: Instant, seq: SeqNumber, payload: &[u8]) -> bool {
+        let len = payload.len();
+        // Trim what was already received.
+        let dup = self.rcv_nxt.diff(seq).max(0) as usize;
+        if dup > 0 && self.sack_ok {
+            let end = seq + dup.min(len);
+            self.dsack = Some((seq, end));
+        }
+        if dup >= len {
+            // Entirely old: acknowledge at once so the sender learns RCV.NXT.
+            self.ack_due = AckDue::Now;
+            return true;
+        }
+        let data = &payload[dup..];
+        let offset = seq.diff(self.rcv_nxt).max(0) as usize;
+        self.rcv_mss = self.rcv_mss.max(len.min(usize::from(u16::MAX)) as u16);
+
+        let had_holes = !self.assembler.is_empty();
+        let stored = self.recv_buf.write_at(offset, data);
+        if stored < data.len() {
+            self.counters.rcv_pruned += 1;
+        }
+        let advanced = if offset == 0 && !had_holes {
+            self.recv_buf.commit(stored);
+            stored
+        } else {
+            match self.assembler.add(offset as u32, stored) {
+                Ok(outcome) => {
+                    if outcome.is_duplicate() && stored > 0 && self.sack_ok {
+                        let start = self.rcv_nxt + offset;
+                        self.dsack = Some((start, start + stored));
+                    }
+                }
+                Err(_) => {
+                    // Too many holes: drop the segment; the sender will resend.
+                    self.counters.ooo_dropped += 1;
+                    self.ack_due = AckDue::Now;
+                    return false;
+                }
+            }
+            let n = self.assembler.remove_front().unwrap_or(0);
+            self.recv_buf.commit(n);
+            n
+        };
+        if advanced > 0 {
+            self.rcv_nxt += advanced;
+            self.counters.bytes_received += advanced as u64;
+            self.events.insert(ConnEvents::READABLE);
+        }
+        self.counters.data_segs_in += 1;
+
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.3
+        //# an ACK SHOULD be generated for at least every second
+        //# full-sized segment or 2*RMSS bytes of new data (where RMSS is the
+        //# MSS specified by the TCP endpoint receiving the segments to be
+        //# acknowledged, or the default value if not specified) (SHLD-19).
+        //= https://www.rfc-editor.org/rfc/rfc5681#section-4.2
+        //# Out-of-order data segments SHOULD be acknowledged immediately, in
+        //# order to accelerate loss recovery.
+        if offset > 0 || had_holes || stored < data.len() {
+            self.ack_due = AckDue::Now;
+        } else {
+            self.segs_unacked += 1;
+            if self.segs_unacked >= 2 || self.quickacks > 0 {
+                self.quickacks = self.quickacks.saturating_sub(1);
+                self.ack_due = AckDue::Now;
+            } else if self.ack_due == AckDue::No {
+                self.ack_due = AckDue::Delayed;
+                //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.3
+                //# The delay MUST be less than 0.5 seconds (MUST-40).
+                self.timers
+                    .set_if_idle(Timer::DelayedAck, now + self.config.delayed_ack);
+            }
+        }
+        stored == data.len()
+    }
+
+    /// Takes the peer's FIN once every byte before it arrived.
+    fn maybe_take_fin(&mut self, now: Instant) {
+        let Some(fin) = self.fin_seq else { return };
+        if fin != self.rcv_nxt || !self.state.receives_data() {
+            return;
+        }
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+        //# If the FIN bit is set, signal the user "connection closing" and
+        //# return any pending RECEIVEs with same message, advance RCV.NXT
+        //# over the FIN, and send an acknowledgment for the FIN.
+        self.rcv_nxt += 1u32;
+        self.ack_due = AckDue::Now;
+        self.events.insert(ConnEvents::READABLE);
+        match self.state {
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+            //# SYN-RECEIVED STATE
+            //# ESTABLISHED STATE
+            //# Enter the CLOSE-WAIT state.
+            State::Established => self.set_state(State::CloseWait),
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+            //# FIN-WAIT-1 STATE
+            //# If our FIN has been ACKed (perhaps in this segment), then
+            //# enter TIME-WAIT, start the time-wait timer, turn off the other
+            //# timers; otherwise, enter the CLOSING state.
+            State::FinWait1 if self.fin_acked => self.enter_time_wait(now),
+            State::FinWait1 => self.set_state(State::Closing),
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+            //# FIN-WAIT-2 STATE
+            //# Enter the TIME-WAIT state.  Start the time-wait timer, turn
+            //# off the other timers.
+            State::FinWait2 => self.enter_time_wait(now),
+            _ => {}
+        }
+        self.timers.clear(Timer::KeepAlive);
+    }
+
+    /// Aborts: a RST goes to the peer and the connection closes.
+    pub(super) fn abort_with_rst(&mut self, error: TcpError) {
+        if self.state.is_synchronized() || self.state == State::SynReceived {
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.5
+            //# SYN-RECEIVED STATE, ESTABLISHED STATE, FIN-WAIT-1 STATE, FIN-WAIT-2
+            //# STATE, CLOSE-WAIT STATE
+            //# Send a reset segment:
+            //#
+            //# <SEQ=SND.NXT><CTL=RST>
+            // With the ACK bit and RCV.NXT, as Linux sends it.
+            self.rst_due = Some((self.snd_nxt, Some(self.rcv_nxt)));
+            self.counters.resets_sent_abort += 1;
+        }
+        self.fail(error);
+    }
+}

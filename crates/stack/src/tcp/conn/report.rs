@@ -1,0 +1,81 @@
+//! The connection's figures for `ss -ti` and the stack's socket table.
+
+use super::Connection;
+use crate::tcp::info::{ConnCounters, TcpInfo};
+use crate::time::Instant;
+
+impl Connection {
+    /// The connection's figures at `now`.
+    pub fn info(&self, now: Instant) -> TcpInfo {
+        let mss = u32::from(self.mss.max(1));
+        let srtt = self.rtt.srtt();
+        let cwnd = self.cc.cwnd();
+        let pacing_rate = match srtt {
+            Some(rtt) if !rtt.is_zero() => {
+                let factor: u64 = if cwnd < self.cc.ssthresh() { 200 } else { 120 };
+                (u128::from(cwnd) * u128::from(factor) * 1_000_000_000
+                    / 100
+                    / rtt.as_nanos().max(1))
+                .min(u128::from(u64::MAX)) as u64
+            }
+            _ => 0,
+        };
+        let ssthresh = self.cc.ssthresh();
+        TcpInfo {
+            state: self.state,
+            local: self.local,
+            remote: self.remote,
+            rtt: srtt,
+            rttvar: self.rtt.rttvar(),
+            min_rtt: self.rtt.min_rtt(),
+            rto: self.rtt.rto(),
+            backoff: self.rtt.backoff(),
+            snd_mss: self.mss,
+            rcv_mss: self.rcv_mss,
+            advmss: self.our_mss,
+            pmtu: self.path_mtu,
+            cwnd: cwnd / mss,
+            cwnd_bytes: cwnd,
+            ssthresh: (ssthresh != u32::MAX).then_some(ssthresh / mss),
+            snd_wnd: self.snd_wnd,
+            rcv_wnd: self.rcv_wnd(),
+            wscale: self.wscale_ok.then_some((self.snd_wscale, self.rcv_wscale)),
+            timestamps: self.ts.is_some(),
+            sack: self.sack_ok,
+            bytes_sent: self.counters.bytes_sent,
+            bytes_retrans: self.counters.bytes_retrans,
+            bytes_acked: self.counters.bytes_acked,
+            bytes_received: self.counters.bytes_received,
+            segs_in: self.counters.segs_in,
+            segs_out: self.counters.segs_out,
+            data_segs_in: self.counters.data_segs_in,
+            data_segs_out: self.counters.data_segs_out,
+            retransmits: self.rto_count,
+            total_retrans: self.counters.retrans_segs,
+            lost: if self.rto_count > 0 {
+                self.outstanding().div_ceil(mss)
+            } else {
+                0
+            },
+            sacked: 0,
+            unacked: self.outstanding(),
+            delivery_rate: self.delivery_rate,
+            pacing_rate,
+            send_q: self.send_buf.len(),
+            recv_q: self.recv_buf.len(),
+            rcv_space: self.recv_buf.limit(),
+            buffer_memory: self.send_buf.allocated() + self.recv_buf.allocated(),
+            last_recv: now.saturating_duration_since(self.last_recv),
+        }
+    }
+
+    /// The per-connection counters.
+    pub fn counters(&self) -> &ConnCounters {
+        &self.counters
+    }
+
+    /// The armed timer `ss -o` would show, and when it fires.
+    pub fn next_timer(&self) -> Option<(crate::tcp::timer::Timer, Instant)> {
+        self.timers.next()
+    }
+}

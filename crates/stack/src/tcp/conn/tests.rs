@@ -1,0 +1,636 @@
+//! Segment-level tests: one or two connections driven with explicit segments and
+//! timestamps, named after the behaviour they show.
+
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use super::*;
+use crate::tcp::config::TcpConfig;
+use crate::time::{Duration, Instant};
+use crate::wire::{
+    AddrPair, ChecksumMode, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr, TcpTimestamp,
+};
+
+const A: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 40000);
+const B: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 80);
+
+fn t(ms: u64) -> Instant {
+    Instant::from_nanos(ms * 1_000_000)
+}
+
+fn params(local: SocketAddr, remote: SocketAddr, iss: u32, config: &TcpConfig) -> OpenParams {
+    OpenParams {
+        local,
+        remote,
+        iss: SeqNumber(iss),
+        ts_offset: 1000,
+        path_mtu: 1500,
+        options: SocketOptions::from_config(config),
+    }
+}
+
+/// A segment as it left a connection, owned.
+#[derive(Debug, Clone)]
+struct Seg {
+    bytes: Vec<u8>,
+    from: SocketAddr,
+    to: SocketAddr,
+}
+
+impl Seg {
+    fn repr(&self) -> TcpRepr<'_> {
+        let addrs = AddrPair::new(self.from.ip(), self.to.ip()).unwrap();
+        let packet = TcpPacket::new_checked(&self.bytes[..]).unwrap();
+        TcpRepr::parse(&packet, &addrs, ChecksumMode::Enabled).unwrap()
+    }
+}
+
+fn poll(conn: &mut Connection, now: Instant) -> Option<Seg> {
+    let mut buf = [0u8; 1600];
+    let addrs = AddrPair::new(conn.local().ip(), conn.remote().ip()).unwrap();
+    let n = conn.poll_transmit(now, &mut buf[..1480], &addrs, ChecksumMode::Enabled)?;
+    Some(Seg {
+        bytes: buf[..n].to_vec(),
+        from: conn.local(),
+        to: conn.remote(),
+    })
+}
+
+fn poll_all(conn: &mut Connection, now: Instant) -> Vec<Seg> {
+    let mut out = Vec::new();
+    while let Some(s) = poll(conn, now) {
+        out.push(s);
+        assert!(out.len() < 10_000, "runaway transmit loop");
+    }
+    out
+}
+
+/// A handshake between a client and a server connection; returns both established.
+fn pair(config: TcpConfig) -> (Connection, Connection) {
+    let config = Arc::new(config);
+    let now = t(0);
+    let mut client = Connection::connect(now, config.clone(), params(A, B, 1000, &config));
+    let syn = poll(&mut client, now).expect("SYN");
+    let syn_repr = syn.repr();
+    assert_eq!(syn_repr.flags, TcpFlags::SYN);
+    let mut server = Connection::accept(
+        now,
+        config.clone(),
+        params(B, A, 5000, &config),
+        &SynInfo::from_repr(&syn_repr),
+    );
+    let synack = poll(&mut server, t(1)).expect("SYN-ACK");
+    assert_eq!(synack.repr().flags, TcpFlags::SYN | TcpFlags::ACK);
+    client.handle_segment(t(2), &synack.repr());
+    assert_eq!(client.state(), State::Established);
+    let ack = poll(&mut client, t(2)).expect("ACK");
+    server.handle_segment(t(3), &ack.repr());
+    assert_eq!(server.state(), State::Established);
+    (client, server)
+}
+
+/// Moves segments both ways until both sides are quiet; returns the count moved.
+fn exchange(a: &mut Connection, b: &mut Connection, now: Instant) -> usize {
+    let mut moved = 0;
+    loop {
+        let from_a = poll_all(a, now);
+        let from_b = poll_all(b, now);
+        if from_a.is_empty() && from_b.is_empty() {
+            return moved;
+        }
+        moved += from_a.len() + from_b.len();
+        for s in &from_a {
+            b.handle_segment(now, &s.repr());
+        }
+        for s in &from_b {
+            a.handle_segment(now, &s.repr());
+        }
+        assert!(moved < 1_000_000);
+    }
+}
+
+#[test]
+fn three_way_handshake_negotiates_options() {
+    let (mut client, server) = pair(TcpConfig::default());
+    let ci = client.info(t(3));
+    let si = server.info(t(3));
+    assert!(ci.timestamps && si.timestamps);
+    assert!(ci.sack && si.sack);
+    // 256 KiB buffers need a shift of 3.
+    assert_eq!(ci.wscale, Some((3, 3)));
+    // 1500 - 20 - 20 - 12 bytes of timestamp option.
+    assert_eq!(client.mss(), 1448);
+    assert!(client.take_events().contains(ConnEvents::CONNECTED));
+}
+
+#[test]
+fn syn_carries_mss_wscale_sack_and_timestamp() {
+    let config = Arc::new(TcpConfig::default());
+    let mut c = Connection::connect(t(0), config.clone(), params(A, B, 1, &config));
+    let syn = poll(&mut c, t(0)).unwrap();
+    let r = syn.repr();
+    assert_eq!(r.options.mss, Some(1460));
+    assert_eq!(r.options.window_scale, Some(3));
+    assert!(r.options.sack_permitted);
+    assert_eq!(r.options.timestamp.map(|t| t.tsecr), Some(0));
+    assert_eq!(r.window_len, 65535);
+}
+
+#[test]
+fn missing_mss_option_defaults_to_536_for_ipv4() {
+    let config = Arc::new(TcpConfig::default());
+    let syn = SynInfo {
+        seq: SeqNumber(7),
+        window: 8192,
+        mss: None,
+        window_scale: None,
+        sack_permitted: false,
+        tsval: None,
+    };
+    let s = Connection::accept(t(0), config.clone(), params(B, A, 1, &config), &syn);
+    assert_eq!(s.mss(), 536);
+}
+
+#[test]
+fn data_flows_both_ways_and_is_acknowledged() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7) as u8).collect();
+    let mut sent = 0;
+    let mut got = Vec::new();
+    let mut now = t(10);
+    while got.len() < data.len() {
+        if sent < data.len() {
+            sent += c.send(&data[sent..]).unwrap_or(0);
+        }
+        exchange(&mut c, &mut s, now);
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = s.recv(now, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        now += Duration::from_millis(50);
+        c.handle_timeout(now);
+        s.handle_timeout(now);
+    }
+    assert_eq!(got, data);
+    exchange(&mut c, &mut s, now);
+    assert_eq!(c.send_queue(), 0);
+    assert_eq!(c.info(now).bytes_acked, data.len() as u64);
+}
+
+#[test]
+fn orderly_close_goes_through_fin_wait_and_time_wait() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    c.close(t(10));
+    assert_eq!(c.state(), State::FinWait1);
+    let fin = poll(&mut c, t(10)).unwrap();
+    assert!(fin.repr().flags.contains(TcpFlags::FIN));
+    s.handle_segment(t(11), &fin.repr());
+    assert_eq!(s.state(), State::CloseWait);
+    let mut buf = [0u8; 16];
+    assert_eq!(s.recv(t(11), &mut buf), Ok(0), "end of stream");
+    let ack = poll(&mut s, t(11)).unwrap();
+    c.handle_segment(t(12), &ack.repr());
+    assert_eq!(c.state(), State::FinWait2);
+    s.close(t(13));
+    assert_eq!(s.state(), State::LastAck);
+    let fin2 = poll(&mut s, t(13)).unwrap();
+    c.handle_segment(t(14), &fin2.repr());
+    assert_eq!(c.state(), State::TimeWait);
+    let last = poll(&mut c, t(14)).unwrap();
+    s.handle_segment(t(15), &last.repr());
+    assert_eq!(s.state(), State::Closed);
+    // TIME-WAIT lasts 2 MSL (60 s by default).
+    c.handle_timeout(t(14) + Duration::from_secs(59));
+    assert_eq!(c.state(), State::TimeWait);
+    c.handle_timeout(t(14) + Duration::from_secs(60));
+    assert_eq!(c.state(), State::Closed);
+}
+
+#[test]
+fn simultaneous_close_passes_through_closing() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    c.close(t(10));
+    s.close(t(10));
+    let fc = poll(&mut c, t(10)).unwrap();
+    let fs = poll(&mut s, t(10)).unwrap();
+    c.handle_segment(t(11), &fs.repr());
+    s.handle_segment(t(11), &fc.repr());
+    assert_eq!(c.state(), State::Closing);
+    assert_eq!(s.state(), State::Closing);
+    exchange(&mut c, &mut s, t(12));
+    assert_eq!(c.state(), State::TimeWait);
+    assert_eq!(s.state(), State::TimeWait);
+}
+
+#[test]
+fn simultaneous_open_reaches_established() {
+    let config = Arc::new(TcpConfig::default());
+    let mut a = Connection::connect(t(0), config.clone(), params(A, B, 100, &config));
+    let mut b = Connection::connect(t(0), config.clone(), params(B, A, 900, &config));
+    let sa = poll(&mut a, t(0)).unwrap();
+    let sb = poll(&mut b, t(0)).unwrap();
+    a.handle_segment(t(1), &sb.repr());
+    b.handle_segment(t(1), &sa.repr());
+    assert_eq!(a.state(), State::SynReceived);
+    assert_eq!(b.state(), State::SynReceived);
+    exchange(&mut a, &mut b, t(2));
+    assert_eq!(a.state(), State::Established);
+    assert_eq!(b.state(), State::Established);
+}
+
+#[test]
+fn half_close_lets_the_other_side_keep_sending() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    c.shutdown_write(t(10));
+    exchange(&mut c, &mut s, t(10));
+    assert_eq!(c.state(), State::FinWait2);
+    assert_eq!(s.state(), State::CloseWait);
+    assert_eq!(s.send(b"still talking"), Ok(13));
+    exchange(&mut c, &mut s, t(11));
+    let mut buf = [0u8; 64];
+    assert_eq!(c.recv(t(11), &mut buf), Ok(13));
+    assert_eq!(&buf[..13], b"still talking");
+}
+
+#[test]
+fn rst_in_syn_sent_with_acceptable_ack_is_refused() {
+    let config = Arc::new(TcpConfig::default());
+    let mut c = Connection::connect(t(0), config.clone(), params(A, B, 1000, &config));
+    let _syn = poll(&mut c, t(0)).unwrap();
+    let rst = TcpRepr {
+        src_port: 80,
+        dst_port: 40000,
+        seq_number: SeqNumber(0),
+        ack_number: SeqNumber(1001),
+        flags: TcpFlags::RST | TcpFlags::ACK,
+        window_len: 0,
+        urgent_pointer: 0,
+        options: TcpOptions::default(),
+        payload: &[],
+    };
+    c.handle_segment(t(1), &rst);
+    assert_eq!(c.state(), State::Closed);
+    assert_eq!(c.error(), Some(TcpError::Refused));
+}
+
+fn segment(seq: u32, ack: u32, flags: TcpFlags, payload: &[u8]) -> TcpRepr<'_> {
+    TcpRepr {
+        src_port: 80,
+        dst_port: 40000,
+        seq_number: SeqNumber(seq),
+        ack_number: SeqNumber(ack),
+        flags,
+        window_len: 65535,
+        urgent_pointer: 0,
+        options: TcpOptions::default(),
+        payload,
+    }
+}
+
+/// A client connection established against a hand-driven peer without options:
+/// the peer's ISS is 5000 and ours 1000.
+fn client_plain() -> Connection {
+    let config = Arc::new(TcpConfig::default());
+    let mut c = Connection::connect(t(0), config.clone(), params(A, B, 1000, &config));
+    let _syn = poll(&mut c, t(0)).unwrap();
+    let mut synack = segment(5000, 1001, TcpFlags::SYN | TcpFlags::ACK, &[]);
+    synack.options.mss = Some(1000);
+    c.handle_segment(t(1), &synack);
+    assert_eq!(c.state(), State::Established);
+    let _ack = poll(&mut c, t(1)).unwrap();
+    c.take_events();
+    c
+}
+
+#[test]
+fn rst_with_exact_sequence_resets_connection() {
+    let mut c = client_plain();
+    c.handle_segment(t(2), &segment(5001, 0, TcpFlags::RST, &[]));
+    assert_eq!(c.error(), Some(TcpError::Reset));
+    assert_eq!(c.state(), State::Closed);
+}
+
+#[test]
+fn rst_in_window_but_not_exact_draws_challenge_ack() {
+    let mut c = client_plain();
+    c.handle_segment(t(2), &segment(5100, 0, TcpFlags::RST, &[]));
+    assert_eq!(c.state(), State::Established);
+    let ack = poll(&mut c, t(2)).expect("challenge ACK");
+    let r = ack.repr();
+    assert_eq!(r.flags, TcpFlags::ACK);
+    assert_eq!(r.ack_number, SeqNumber(5001));
+    assert_eq!(c.counters().challenge_acks, 1);
+}
+
+#[test]
+fn challenge_acks_are_rate_limited_per_connection() {
+    let mut c = client_plain();
+    for i in 0..10 {
+        c.handle_segment(t(2 + i), &segment(5100, 0, TcpFlags::RST, &[]));
+    }
+    assert_eq!(poll_all(&mut c, t(20)).len(), 1);
+    assert_eq!(c.counters().invalid_answers_limited, 9);
+    c.handle_segment(t(600), &segment(5100, 0, TcpFlags::RST, &[]));
+    assert_eq!(poll_all(&mut c, t(600)).len(), 1);
+}
+
+#[test]
+fn syn_in_established_draws_challenge_ack() {
+    let mut c = client_plain();
+    c.handle_segment(t(2), &segment(9999, 0, TcpFlags::SYN, &[]));
+    assert_eq!(c.state(), State::Established);
+    let r = poll(&mut c, t(2)).expect("challenge ACK");
+    assert_eq!(r.repr().ack_number, SeqNumber(5001));
+}
+
+#[test]
+fn rst_outside_window_is_ignored() {
+    let mut c = client_plain();
+    c.handle_segment(t(2), &segment(5001 + 10_000_000, 0, TcpFlags::RST, &[]));
+    assert_eq!(c.state(), State::Established);
+    assert!(poll(&mut c, t(2)).is_none());
+}
+
+#[test]
+fn ack_for_unsent_data_is_dropped_and_answered() {
+    let mut c = client_plain();
+    c.handle_segment(t(2), &segment(5001, 9000, TcpFlags::ACK, b"xyz"));
+    let mut buf = [0u8; 8];
+    assert_eq!(c.recv(t(2), &mut buf), Err(UserError::WouldBlock));
+    let r = poll(&mut c, t(2)).expect("ACK");
+    assert_eq!(r.repr().ack_number, SeqNumber(5001));
+}
+
+#[test]
+fn out_of_order_data_is_acked_at_once_with_sack() {
+    let config = TcpConfig::default();
+    let (mut c, mut s) = pair(config);
+    // Segment 2 of 2 arrives first.
+    let mut o = *c.options();
+    o.nodelay = true;
+    c.set_options(t(10), o);
+    c.send(&[1u8; 2000]).unwrap();
+    let segs = poll_all(&mut c, t(10));
+    assert_eq!(segs.len(), 2);
+    s.handle_segment(t(11), &segs[1].repr());
+    let ack = poll(&mut s, t(11)).expect("immediate ACK");
+    let r = ack.repr();
+    assert_eq!(r.options.sack_ranges.len(), 1);
+    let (start, end) = r.options.sack_ranges.as_slice()[0];
+    assert_eq!(end - start, 2000 - 1448);
+    s.handle_segment(t(12), &segs[0].repr());
+    let mut buf = [0u8; 4096];
+    assert_eq!(s.recv(t(12), &mut buf), Ok(2000));
+}
+
+#[test]
+fn duplicate_segment_is_reported_with_dsack() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    c.send(b"hello").unwrap();
+    let seg = poll(&mut c, t(10)).unwrap();
+    s.handle_segment(t(11), &seg.repr());
+    let _ = poll_all(&mut s, t(60));
+    s.handle_segment(t(70), &seg.repr());
+    let ack = poll(&mut s, t(70)).expect("ACK for duplicate");
+    let r = ack.repr();
+    let blocks = r.options.sack_ranges.as_slice();
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(blocks[0].1 - blocks[0].0, 5);
+    assert!(
+        blocks[0].1 <= r.ack_number,
+        "D-SACK block lies below the ACK"
+    );
+}
+
+#[test]
+fn delayed_ack_fires_within_its_timeout() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    let mut o = *c.options();
+    o.nodelay = true;
+    c.set_options(t(10), o);
+    // Use up the quick-ACK allowance.
+    for _ in 0..20 {
+        c.send(b"x").unwrap();
+        exchange(&mut c, &mut s, t(10));
+    }
+    s.handle_timeout(t(19));
+    exchange(&mut c, &mut s, t(19));
+    c.send(b"y").unwrap();
+    let seg = poll(&mut c, t(20)).unwrap();
+    s.handle_segment(t(20), &seg.repr());
+    assert!(poll(&mut s, t(20)).is_none(), "ACK is delayed");
+    let at = s.poll_timeout().unwrap();
+    assert!(at <= t(20) + Duration::from_millis(40));
+    s.handle_timeout(at);
+    assert!(poll(&mut s, at).is_some());
+}
+
+#[test]
+fn nagle_holds_small_segments_while_data_is_unacked() {
+    let (mut c, _s) = pair(TcpConfig::default());
+    c.send(b"a").unwrap();
+    assert!(poll(&mut c, t(10)).is_some());
+    c.send(b"b").unwrap();
+    assert!(poll(&mut c, t(10)).is_none(), "Nagle holds the second byte");
+    let mut o = *c.options();
+    o.nodelay = true;
+    c.set_options(t(10), o);
+    assert!(poll(&mut c, t(10)).is_some(), "no-delay sends it");
+}
+
+#[test]
+fn retransmission_timeout_resends_and_backs_off() {
+    let mut c = client_plain();
+    c.send(b"lost").unwrap();
+    let first = poll(&mut c, t(10)).unwrap();
+    let rto1 = c.poll_timeout().unwrap();
+    c.handle_timeout(rto1);
+    let again = poll(&mut c, rto1).expect("retransmission");
+    assert_eq!(first.repr().seq_number, again.repr().seq_number);
+    assert_eq!(again.repr().payload, b"lost");
+    let rto2 = c.poll_timeout().unwrap();
+    assert!(rto2 - rto1 >= (rto1 - t(10)) * 2 - Duration::from_millis(1));
+    assert_eq!(c.info(rto1).retransmits, 1);
+}
+
+#[test]
+fn retries2_exhausted_times_out() {
+    let mut c = client_plain();
+    c.send(b"void").unwrap();
+    let _ = poll(&mut c, t(10));
+    for _ in 0..100 {
+        let Some(at) = c.poll_timeout() else { break };
+        c.handle_timeout(at);
+        let _ = poll_all(&mut c, at);
+        if c.state() == State::Closed {
+            break;
+        }
+    }
+    assert_eq!(c.error(), Some(TcpError::TimedOut));
+    assert_eq!(c.counters().timeouts, 16);
+}
+
+#[test]
+fn user_timeout_aborts_sooner_than_r2() {
+    let mut c = client_plain();
+    c.set_user_timeout(Some(Duration::from_secs(2)));
+    c.send(b"void").unwrap();
+    let _ = poll(&mut c, t(10));
+    let mut last = t(10);
+    while c.state() != State::Closed {
+        let at = c.poll_timeout().unwrap();
+        c.handle_timeout(at);
+        let _ = poll_all(&mut c, at);
+        last = at;
+    }
+    assert_eq!(c.error(), Some(TcpError::TimedOut));
+    assert!(last < t(10) + Duration::from_secs(5));
+}
+
+#[test]
+fn syn_retries_exhausted_times_out_connect() {
+    let config = Arc::new(TcpConfig::default());
+    let mut c = Connection::connect(t(0), config.clone(), params(A, B, 1, &config));
+    let mut syns = 0;
+    while c.state() != State::Closed {
+        syns += poll_all(&mut c, t(0)).len();
+        let at = c.poll_timeout().unwrap();
+        c.handle_timeout(at);
+    }
+    assert_eq!(syns, 7, "one SYN and six retries");
+    assert_eq!(c.error(), Some(TcpError::TimedOut));
+}
+
+#[test]
+fn three_duplicate_acks_trigger_fast_retransmit() {
+    let mut c = client_plain();
+    c.send(&[9u8; 5000]).unwrap();
+    let segs = poll_all(&mut c, t(10));
+    assert_eq!(segs.len(), 5);
+    for i in 0..3 {
+        c.handle_segment(t(11 + i), &segment(5001, 1001, TcpFlags::ACK, &[]));
+    }
+    let r = poll(&mut c, t(14)).expect("fast retransmit");
+    assert_eq!(r.repr().seq_number, SeqNumber(1001));
+    assert_eq!(c.counters().fast_retransmits, 1);
+}
+
+#[test]
+fn zero_window_is_probed_and_may_stay_closed() {
+    let mut c = client_plain();
+    let mut zero = segment(5001, 1001, TcpFlags::ACK, &[]);
+    zero.window_len = 0;
+    c.handle_segment(t(2), &zero);
+    c.send(b"waiting").unwrap();
+    assert!(poll(&mut c, t(3)).is_none());
+    for i in 0..30 {
+        let at = c.poll_timeout().expect("persist timer");
+        c.handle_timeout(at);
+        let probe = poll(&mut c, at).expect("window probe");
+        assert_eq!(probe.repr().seq_number, SeqNumber(1000));
+        // The peer answers, window still zero: the connection lives on.
+        let mut answer = segment(5001, 1001, TcpFlags::ACK, &[]);
+        answer.window_len = 0;
+        c.handle_segment(at, &answer);
+        assert_eq!(c.state(), State::Established, "probe {i}");
+    }
+    let open = segment(5001, 1001, TcpFlags::ACK, &[]);
+    c.handle_segment(t(10_000_000), &open);
+    let data = poll(&mut c, t(10_000_000)).unwrap();
+    assert_eq!(data.repr().payload, b"waiting");
+}
+
+#[test]
+fn keepalive_probes_then_gives_up() {
+    let config = TcpConfig {
+        keepalive: Some(crate::tcp::config::KeepAlive {
+            idle: Duration::from_secs(10),
+            interval: Duration::from_secs(1),
+            probes: 3,
+        }),
+        ..TcpConfig::default()
+    };
+    let (mut c, _s) = pair(config);
+    let mut probes = 0;
+    while c.state() != State::Closed {
+        let at = c.poll_timeout().unwrap();
+        c.handle_timeout(at);
+        for s in poll_all(&mut c, at) {
+            if s.repr().flags == TcpFlags::ACK {
+                probes += 1;
+            }
+        }
+    }
+    assert_eq!(probes, 3);
+    assert_eq!(c.error(), Some(TcpError::TimedOut));
+}
+
+#[test]
+fn paws_drops_old_timestamps() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    c.send(b"one").unwrap();
+    let seg = poll(&mut c, t(1000)).unwrap();
+    s.handle_segment(t(1000), &seg.repr());
+    // A segment whose TSval is older than TS.Recent.
+    let mut old = seg.repr();
+    old.seq_number += 3u32;
+    old.options.timestamp = Some(TcpTimestamp {
+        tsval: old.options.timestamp.unwrap().tsval - 100,
+        tsecr: 0,
+    });
+    s.handle_segment(t(1001), &old);
+    assert_eq!(s.counters().paws_drops, 1);
+}
+
+#[test]
+fn close_with_unread_data_sends_rst() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    c.send(b"unread").unwrap();
+    exchange(&mut c, &mut s, t(10));
+    s.close(t(11));
+    let rst = poll(&mut s, t(11)).unwrap();
+    assert!(rst.repr().flags.contains(TcpFlags::RST));
+    c.handle_segment(t(12), &rst.repr());
+    assert_eq!(c.error(), Some(TcpError::Reset));
+}
+
+#[test]
+fn abort_sends_rst_and_closes() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    c.abort();
+    assert_eq!(c.state(), State::Closed);
+    let rst = poll(&mut c, t(10)).unwrap();
+    s.handle_segment(t(11), &rst.repr());
+    assert_eq!(s.state(), State::Closed);
+    assert_eq!(s.error(), Some(TcpError::Reset));
+}
+
+#[test]
+fn path_mtu_drop_shrinks_segments() {
+    let (mut c, _s) = pair(TcpConfig::default());
+    assert!(c.on_path_mtu(1280));
+    assert_eq!(c.mss(), 1280 - 20 - 20 - 12);
+    assert!(!c.on_path_mtu(1400), "increases are ignored");
+}
+
+#[test]
+fn urgent_data_sets_pointer_past_last_urgent_byte() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    c.send(b"abc").unwrap();
+    c.send_urgent(b"!").unwrap();
+    let mut o = *c.options();
+    o.nodelay = true;
+    c.set_options(t(10), o);
+    let seg = poll(&mut c, t(10)).unwrap();
+    let r = seg.repr();
+    assert!(r.flags.contains(TcpFlags::URG));
+    assert_eq!(r.urgent_pointer, 4);
+    s.handle_segment(t(11), &r);
+    assert_eq!(s.urgent_mark(), Some(4));
+    let mut buf = [0u8; 8];
+    assert_eq!(s.recv(t(11), &mut buf), Ok(4));
+    assert_eq!(s.urgent_mark(), None);
+}

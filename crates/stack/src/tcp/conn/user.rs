@@ -1,0 +1,242 @@
+//! The application's calls (RFC 9293 section 3.10): SEND, RECEIVE, CLOSE (here
+//! `shutdown_write` and `close`), ABORT, and the socket options.
+
+use super::{AckDue, ConnEvents, Connection, SocketOptions, TcpError};
+use crate::tcp::state::State;
+use crate::time::{Duration, Instant};
+
+/// Why a send or receive call did nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserError {
+    /// Nothing can be done now; try again after the next event.
+    WouldBlock,
+    /// Sending was shut down (by `shutdown_write` or `close`).
+    SendClosed,
+    /// The connection failed.
+    Failed(TcpError),
+}
+
+impl core::fmt::Display for UserError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            UserError::WouldBlock => f.write_str("operation would block"),
+            UserError::SendClosed => f.write_str("sending side is shut down"),
+            UserError::Failed(e) => e.fmt(f),
+        }
+    }
+}
+
+impl core::error::Error for UserError {}
+
+impl Connection {
+    /// Queues `data` for sending; returns how many bytes the send buffer took
+    /// (possibly fewer than offered). Data written before the handshake completes
+    /// waits for it.
+    pub fn send(&mut self, data: &[u8]) -> Result<usize, UserError> {
+        if let Some(e) = self.error {
+            return Err(UserError::Failed(e));
+        }
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.2
+        //# FIN-WAIT-1 STATE
+        //# FIN-WAIT-2 STATE
+        //# CLOSING STATE
+        //# LAST-ACK STATE
+        //# TIME-WAIT STATE
+        //# Return "error: connection closing" and do not service request.
+        if self.fin_queued
+            || !matches!(
+                self.state,
+                State::SynSent | State::SynReceived | State::Established | State::CloseWait
+            )
+        {
+            return Err(UserError::SendClosed);
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let n = self.send_buf.write(data);
+        if n == 0 {
+            return Err(UserError::WouldBlock);
+        }
+        Ok(n)
+    }
+
+    /// Queues `data` as urgent data (RFC 9293 section 3.8.5): the urgent pointer
+    /// marks the end of it until the peer has acknowledged it.
+    pub fn send_urgent(&mut self, data: &[u8]) -> Result<usize, UserError> {
+        let n = self.send(data)?;
+        self.snd_up = Some(self.data_end());
+        Ok(n)
+    }
+
+    /// Bytes the send buffer can take now.
+    pub fn send_capacity(&self) -> usize {
+        if self.fin_queued || self.error.is_some() {
+            0
+        } else {
+            self.send_buf.free()
+        }
+    }
+
+    /// Bytes written and not yet acknowledged (`ss`'s Send-Q).
+    pub fn send_queue(&self) -> usize {
+        self.send_buf.len()
+    }
+
+    /// Bytes received and not yet read (`ss`'s Recv-Q).
+    pub fn recv_queue(&self) -> usize {
+        self.recv_buf.len()
+    }
+
+    /// Reads received data into `out`. `Ok(0)` with a non-empty `out` is the end of
+    /// the stream: the peer sent its FIN and everything before it was read.
+    pub fn recv(&mut self, now: Instant, out: &mut [u8]) -> Result<usize, UserError> {
+        let _ = now;
+        if out.is_empty() {
+            return Ok(0);
+        }
+        let n = self.recv_buf.read(out);
+        if n > 0 {
+            self.after_read();
+            return Ok(n);
+        }
+        if self.peer_closed() {
+            return Ok(0);
+        }
+        if let Some(e) = self.error {
+            return Err(UserError::Failed(e));
+        }
+        if self.read_shutdown {
+            return Ok(0);
+        }
+        Err(UserError::WouldBlock)
+    }
+
+    /// Where urgent data ends, counted in bytes from the next byte `recv` returns, if
+    /// urgent data is pending (RFC 9293 section 3.8.5: the application is told where
+    /// it ends; the data itself is delivered inline).
+    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.5
+    //# A TCP implementation MUST support a sequence of urgent data of any
+    //# length (MUST-31).
+    pub fn urgent_mark(&self) -> Option<usize> {
+        let up = self.rcv_up?;
+        let read_pos = self.rcv_nxt - self.recv_buf.len();
+        let ahead = up.diff(read_pos);
+        (ahead > 0).then_some(ahead as usize)
+    }
+
+    /// Whether the peer's FIN has been taken (the stream ends after the buffered
+    /// bytes).
+    pub fn peer_closed(&self) -> bool {
+        self.fin_seq.is_some_and(|fin| fin < self.rcv_nxt)
+    }
+
+    /// After the application read: release memory when idle and, if the window
+    /// opened enough, send a window update.
+    fn after_read(&mut self) {
+        if self.recv_buf.is_empty() && self.assembler.is_empty() {
+            self.recv_buf.shrink_if_empty(false);
+        }
+        if !self.state.receives_data() {
+            return;
+        }
+        let current = self.rcv_wnd();
+        let (_, edge) = self.window_to_advertise(false);
+        let offered = edge.diff(self.rcv_nxt).max(0) as u32;
+        // Linux's rule (tcp_cleanup_rbuf): announce when the window at least doubles.
+        if offered >= current.saturating_mul(2) && offered - current >= u32::from(self.mss) {
+            self.ack_due = AckDue::Now;
+        }
+    }
+
+    /// Shuts down the sending side: a FIN follows the buffered data.
+    pub fn shutdown_write(&mut self, now: Instant) {
+        let _ = now;
+        if self.fin_queued {
+            return;
+        }
+        match self.state {
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.4
+            //# SYN-SENT STATE
+            //# Delete the TCB and return "error: closing" responses to any
+            //# queued SENDs, or RECEIVEs.
+            State::SynSent => {
+                self.set_state(State::Closed);
+            }
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.4
+            //# ESTABLISHED STATE
+            //# Queue this until all preceding SENDs have been segmentized, then
+            //# form a FIN segment and send it.  In any case, enter FIN-WAIT-1
+            //# state.
+            State::Established => {
+                self.fin_queued = true;
+                self.set_state(State::FinWait1);
+            }
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.4
+            //# CLOSE-WAIT STATE
+            //# Queue this request until all preceding SENDs have been
+            //# segmentized; then send a FIN segment, enter LAST-ACK state.
+            State::CloseWait => {
+                self.fin_queued = true;
+                self.set_state(State::LastAck);
+            }
+            // SYN-RECEIVED (simultaneous open): abort rather than queue a FIN behind
+            // an unacknowledged SYN, as Linux does for a connection not yet
+            // established.
+            State::SynReceived => self.abort_with_rst(TcpError::Aborted),
+            _ => {}
+        }
+        self.timers.clear(crate::tcp::timer::Timer::KeepAlive);
+    }
+
+    /// Shuts down the receiving side: `recv` returns end of stream from now on.
+    pub fn shutdown_read(&mut self) {
+        self.read_shutdown = true;
+        self.events.insert(ConnEvents::READABLE);
+    }
+
+    /// The application closes its handle: sending is shut down and the stack frees
+    /// the connection once it reaches CLOSED. Unread data makes this an abort.
+    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.4
+    //# (RFC 2525 section 2.17) A TCP implementation SHOULD send a RST when a
+    //# connection is closed with unread received data.
+    pub fn close(&mut self, now: Instant) {
+        self.orphaned = true;
+        self.read_shutdown = true;
+        if !self.recv_buf.is_empty() && self.state.is_synchronized() {
+            self.counters.closed_with_unread += 1;
+            self.abort_with_rst(TcpError::Aborted);
+            return;
+        }
+        self.shutdown_write(now);
+        if self.state == State::FinWait2 {
+            self.timers.set(
+                crate::tcp::timer::Timer::Linger,
+                now + self.config.fin_timeout,
+            );
+        }
+    }
+
+    /// Aborts the connection: a RST goes to the peer (from a synchronized state) and
+    /// the connection is CLOSED.
+    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.5
+    //# ABORT Call
+    pub fn abort(&mut self) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.orphaned = true;
+        self.abort_with_rst(TcpError::Aborted);
+    }
+
+    /// Changes the socket options.
+    pub fn set_options(&mut self, now: Instant, options: SocketOptions) {
+        self.options = options;
+        self.arm_keepalive(now);
+    }
+
+    /// Sets the user timeout (RFC 9293 section 3.8.3, MUST-20..23; `TCP_USER_TIMEOUT`).
+    pub fn set_user_timeout(&mut self, timeout: Option<Duration>) {
+        self.options.user_timeout = timeout;
+    }
+}

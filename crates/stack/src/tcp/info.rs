@@ -1,0 +1,268 @@
+//! What a connection shows: [`TcpInfo`], the figures of Linux's `ss -ti`
+//! (`struct tcp_info`), and the per-connection counters they come from.
+
+use core::fmt;
+use core::net::SocketAddr;
+
+use crate::tcp::state::State;
+use crate::time::{Duration, Instant};
+
+/// Per-connection counters, kept by the state machine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnCounters {
+    /// Segments received.
+    pub segs_in: u64,
+    /// Segments sent.
+    pub segs_out: u64,
+    /// Segments received with payload.
+    pub data_segs_in: u64,
+    /// Segments sent with payload.
+    pub data_segs_out: u64,
+    /// Payload bytes sent for the first time.
+    pub bytes_sent: u64,
+    /// Payload bytes resent.
+    pub bytes_retrans: u64,
+    /// Payload bytes acknowledged by the peer.
+    pub bytes_acked: u64,
+    /// Payload bytes received in order.
+    pub bytes_received: u64,
+    /// Segments resent (timeouts, fast retransmits, SYN retries).
+    pub retrans_segs: u64,
+    /// Retransmission timeouts.
+    pub timeouts: u64,
+    /// Fast retransmits (third duplicate ACK).
+    pub fast_retransmits: u64,
+    /// Duplicate ACKs received.
+    pub dupacks_in: u64,
+    /// Delayed ACKs sent when their timer fired.
+    pub delayed_acks: u64,
+    /// Segments dropped by PAWS.
+    pub paws_drops: u64,
+    /// Segments outside the receive window.
+    pub out_of_window: u64,
+    /// Challenge ACKs sent (RFC 5961).
+    pub challenge_acks: u64,
+    /// Challenge ACKs for a RST not at RCV.NXT.
+    pub challenge_acks_rst: u64,
+    /// Challenge ACKs for a SYN in a synchronized state.
+    pub challenge_acks_syn: u64,
+    /// Challenge ACKs for an unacceptable ACK value.
+    pub challenge_acks_ack: u64,
+    /// Answers to invalid segments suppressed by the rate limit.
+    pub invalid_answers_limited: u64,
+    /// RSTs accepted.
+    pub resets_received: u64,
+    /// RSTs sent.
+    pub rsts_out: u64,
+    /// RSTs sent by an abort (the application's, a timeout's, unread data at close).
+    pub resets_sent_abort: u64,
+    /// Data that arrived after the application closed, answered by a RST.
+    pub data_after_close: u64,
+    /// Closes with unread data, answered by a RST.
+    pub closed_with_unread: u64,
+    /// Segments whose data did not all fit the receive buffer.
+    pub rcv_pruned: u64,
+    /// Out-of-order segments dropped because too many holes were held.
+    pub ooo_dropped: u64,
+    /// Zero-window probes sent.
+    pub window_probes: u64,
+    /// Keep-alive probes sent.
+    pub keepalive_probes: u64,
+    /// Times the retransmission count reached R1.
+    pub r1_reached: u64,
+    /// When the connection became established.
+    pub established_at: Option<Instant>,
+}
+
+/// A connection's figures, as Linux's `ss -ti` shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpInfo {
+    /// The state.
+    pub state: State,
+    /// The local address.
+    pub local: SocketAddr,
+    /// The remote address.
+    pub remote: SocketAddr,
+    /// Smoothed RTT (none before the first sample).
+    pub rtt: Option<Duration>,
+    /// RTT variance.
+    pub rttvar: Option<Duration>,
+    /// The smallest RTT seen.
+    pub min_rtt: Option<Duration>,
+    /// The current retransmission timeout, backoff included.
+    pub rto: Duration,
+    /// The RTO backoff exponent.
+    pub backoff: u32,
+    /// The effective send MSS.
+    pub snd_mss: u16,
+    /// The largest segment received.
+    pub rcv_mss: u16,
+    /// The MSS we announced.
+    pub advmss: u16,
+    /// The path MTU.
+    pub pmtu: u16,
+    /// The congestion window, in segments (as `ss` prints it).
+    pub cwnd: u32,
+    /// The congestion window in bytes.
+    pub cwnd_bytes: u32,
+    /// The slow-start threshold in segments (`None` before the first loss).
+    pub ssthresh: Option<u32>,
+    /// The peer's window (scaled), in bytes.
+    pub snd_wnd: u32,
+    /// The window we last advertised, in bytes.
+    pub rcv_wnd: u32,
+    /// Our window shift and the peer's (`wscale:snd,rcv`), when scaling is in use.
+    pub wscale: Option<(u8, u8)>,
+    /// Timestamps in use.
+    pub timestamps: bool,
+    /// SACK in use.
+    pub sack: bool,
+    /// Payload bytes sent (first transmissions).
+    pub bytes_sent: u64,
+    /// Payload bytes resent.
+    pub bytes_retrans: u64,
+    /// Payload bytes acknowledged.
+    pub bytes_acked: u64,
+    /// Payload bytes received.
+    pub bytes_received: u64,
+    /// Segments received.
+    pub segs_in: u64,
+    /// Segments sent.
+    pub segs_out: u64,
+    /// Segments with data received.
+    pub data_segs_in: u64,
+    /// Segments with data sent.
+    pub data_segs_out: u64,
+    /// Consecutive retransmission timeouts now (`retrans:N/…`).
+    pub retransmits: u32,
+    /// Segments resent over the connection's life (`retrans:…/N`).
+    pub total_retrans: u64,
+    /// Segments presumed lost now (bytes between SND.UNA and SND.MAX resent but not
+    /// acknowledged, in segments; the SACK scoreboard refines this later).
+    pub lost: u32,
+    /// Segments the peer selectively acknowledged (0 until the SACK scoreboard).
+    pub sacked: u32,
+    /// Bytes in flight.
+    pub unacked: u32,
+    /// The delivery rate of the last RTT sample, bytes per second.
+    pub delivery_rate: u64,
+    /// The pacing rate Linux would compute: 2 × cwnd / srtt in slow start, 1.2 ×
+    /// after, bytes per second.
+    pub pacing_rate: u64,
+    /// Bytes written and not acknowledged (Send-Q).
+    pub send_q: usize,
+    /// Bytes received and not read (Recv-Q).
+    pub recv_q: usize,
+    /// The receive buffer limit (rcv_space).
+    pub rcv_space: usize,
+    /// Bytes of buffer memory the connection holds now.
+    pub buffer_memory: usize,
+    /// Time since the last segment arrived.
+    pub last_recv: Duration,
+}
+
+impl fmt::Display for TcpInfo {
+    /// The `ss -ti` detail line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.timestamps {
+            f.write_str("ts ")?;
+        }
+        if self.sack {
+            f.write_str("sack ")?;
+        }
+        if let Some((snd, rcv)) = self.wscale {
+            write!(f, "wscale:{snd},{rcv} ")?;
+        }
+        write!(f, "rto:{}", ms(self.rto))?;
+        if let (Some(rtt), Some(var)) = (self.rtt, self.rttvar) {
+            write!(f, " rtt:{}/{}", ms(rtt), ms(var))?;
+        }
+        write!(
+            f,
+            " mss:{} pmtu:{} rcvmss:{} advmss:{}",
+            self.snd_mss, self.pmtu, self.rcv_mss, self.advmss
+        )?;
+        write!(f, " cwnd:{}", self.cwnd)?;
+        if let Some(ss) = self.ssthresh {
+            write!(f, " ssthresh:{ss}")?;
+        }
+        write!(
+            f,
+            " bytes_sent:{} bytes_retrans:{} bytes_acked:{} bytes_received:{} segs_out:{} segs_in:{} data_segs_out:{} data_segs_in:{}",
+            self.bytes_sent,
+            self.bytes_retrans,
+            self.bytes_acked,
+            self.bytes_received,
+            self.segs_out,
+            self.segs_in,
+            self.data_segs_out,
+            self.data_segs_in
+        )?;
+        if self.pacing_rate > 0 {
+            write!(f, " pacing_rate {}", rate(self.pacing_rate))?;
+        }
+        if self.delivery_rate > 0 {
+            write!(f, " delivery_rate {}", rate(self.delivery_rate))?;
+        }
+        if self.unacked > 0 {
+            write!(f, " unacked:{}", self.unacked)?;
+        }
+        if self.total_retrans > 0 {
+            write!(f, " retrans:{}/{}", self.retransmits, self.total_retrans)?;
+        }
+        if self.lost > 0 {
+            write!(f, " lost:{}", self.lost)?;
+        }
+        write!(f, " rcv_space:{}", self.rcv_space)?;
+        if let Some(min) = self.min_rtt {
+            write!(f, " minrtt:{}", ms(min))?;
+        }
+        write!(f, " snd_wnd:{}", self.snd_wnd)
+    }
+}
+
+/// Milliseconds the way `ss` prints them: up to three decimals, trailing zeros off.
+fn ms(d: Duration) -> String {
+    let micros = d.as_micros();
+    let whole = micros / 1000;
+    let frac = micros % 1000;
+    if frac == 0 {
+        format!("{whole}")
+    } else {
+        let s = format!("{whole}.{frac:03}");
+        s.trim_end_matches('0').to_string()
+    }
+}
+
+/// A rate in bit/s the way `ss` prints it (`1.2Gbps`, `850Mbps`, `12.5Kbps`).
+fn rate(bytes_per_sec: u64) -> String {
+    let bits = bytes_per_sec as f64 * 8.0;
+    if bits >= 1e9 {
+        format!("{:.1}Gbps", bits / 1e9)
+    } else if bits >= 1e6 {
+        format!("{:.1}Mbps", bits / 1e6)
+    } else if bits >= 1e3 {
+        format!("{:.1}Kbps", bits / 1e3)
+    } else {
+        format!("{bits:.0}bps")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ms_prints_like_ss() {
+        assert_eq!(ms(Duration::from_millis(204)), "204");
+        assert_eq!(ms(Duration::from_micros(1500)), "1.5");
+        assert_eq!(ms(Duration::from_micros(23)), "0.023");
+    }
+
+    #[test]
+    fn rate_picks_the_unit() {
+        assert_eq!(rate(125_000_000), "1.0Gbps");
+        assert_eq!(rate(1_250_000), "10.0Mbps");
+        assert_eq!(rate(100), "800bps");
+    }
+}
