@@ -15,7 +15,11 @@
 //!   (RFC 4443 section 2.4) and RFC 5961 challenge ACKs.
 
 pub mod cidr;
+pub mod reassembly;
 pub mod route;
 
 pub use cidr::{CidrError, IpCidr, Ipv4Cidr, Ipv6Cidr};
+pub use reassembly::{
+    DropReason, Reassembled, Reassembler, ReassemblyConfig, ReassemblyStats, TimeExceeded,
+};
 pub use route::{Route, RouteTable};
