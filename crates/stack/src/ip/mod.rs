@@ -15,12 +15,14 @@
 //!   (RFC 4443 section 2.4) and RFC 5961 challenge ACKs.
 
 pub mod cidr;
+pub mod fragment;
 pub mod pmtu;
 pub mod ratelimit;
 pub mod reassembly;
 pub mod route;
 
 pub use cidr::{CidrError, IpCidr, Ipv4Cidr, Ipv6Cidr};
+pub use fragment::{FragmentError, Fragmenter};
 pub use pmtu::{PathMtuCache, PathMtuConfig};
 pub use ratelimit::TokenBucket;
 pub use reassembly::{
