@@ -19,8 +19,16 @@
 //!   - [`tcp::assembler`]: the receiver's bounded out-of-order ranges and SACK blocks
 //!     (`Assembler`).
 //!
+//! - [`ip`]: the IP layer's pieces:
+//!   - [`ip::cidr`]: `Ipv4Cidr`, `Ipv6Cidr`, `IpCidr` (`10.0.0.1/24`);
+//!   - [`ip::route`]: `RouteTable` (longest-prefix match, source-address selection);
+//!   - [`ip::reassembly`]: `Reassembler`, bounded IPv4/IPv6 fragment reassembly;
+//!   - [`ip::fragment`]: `Fragmenter`, output fragmentation into a caller's buffer;
+//!   - [`ip::pmtu`]: `PathMtuCache`, path MTU per destination (RFC 1191, RFC 8201);
+//!   - [`ip::ratelimit`]: `TokenBucket` for ICMP errors and challenge ACKs.
+//!
 //! To come (the host-stack issue): `config` (addresses, routes, limits, seed), `iface`
-//! (ingress/egress, routing), `ip` (reassembly, ICMP, path MTU), `demux` (sockets by
+//! (ingress/egress, routing), ICMP handling, `demux` (sockets by
 //! 5-tuple in a hash map; it answers the `is_free` question of port selection), the
 //! rest of `tcp/` (the RFC 9293 state machine split by concern: acceptability, RST/SYN
 //! checks, sender, receiver, options, timers), `udp`, `cc/` (the congestion-control
@@ -31,6 +39,7 @@
 
 pub use layer4_wire as wire;
 
+pub mod ip;
 pub mod ports;
 pub mod rand;
 pub mod tcp;
