@@ -17,7 +17,11 @@
 //!   - [`tcp::isn`]: RFC 6528 initial sequence numbers (`IsnGenerator`);
 //!   - [`tcp::rtt`]: the RFC 6298 RTO estimator (`RttEstimator`, `RttConfig`);
 //!   - [`tcp::assembler`]: the receiver's bounded out-of-order ranges and SACK blocks
-//!     (`Assembler`).
+//!     (`Assembler`);
+//!   - [`tcp::send_buffer`]: the unacknowledged bytes, read by offset into outgoing
+//!     segments (`SendBuffer`);
+//!   - [`tcp::recv_buffer`]: readable bytes plus room for out-of-order data at its
+//!     offset (`RecvBuffer`). Both allocate lazily and grow up to a limit.
 //!
 //! To come (the host-stack issue): `config` (addresses, routes, limits, seed), `iface`
 //! (ingress/egress, routing), `ip` (reassembly, ICMP, path MTU), `demux` (sockets by
