@@ -113,6 +113,7 @@ impl Ring {
     /// limit`; a larger `needed` is honoured anyway). The bytes at logical positions
     /// `0..keep` (`keep <=` the old capacity) keep their positions; after a growth,
     /// position 0 is at the start of the storage.
+    #[cold]
     pub(crate) fn reserve(&mut self, needed: usize, limit: usize, keep: usize) {
         let cap = self.buf.len();
         if needed <= cap {
