@@ -17,7 +17,11 @@
 //!   - [`tcp::isn`]: RFC 6528 initial sequence numbers (`IsnGenerator`);
 //!   - [`tcp::rtt`]: the RFC 6298 RTO estimator (`RttEstimator`, `RttConfig`);
 //!   - [`tcp::assembler`]: the receiver's bounded out-of-order ranges and SACK blocks
-//!     (`Assembler`).
+//!     (`Assembler`);
+//!   - [`tcp::send_buffer`]: the unacknowledged bytes, read by offset into outgoing
+//!     segments (`SendBuffer`);
+//!   - [`tcp::recv_buffer`]: readable bytes plus room for out-of-order data at its
+//!     offset (`RecvBuffer`). Both allocate lazily and grow up to a limit.
 //!
 //! - [`ip`]: the IP layer's pieces:
 //!   - [`ip::cidr`]: `Ipv4Cidr`, `Ipv6Cidr`, `IpCidr` (`10.0.0.1/24`);
