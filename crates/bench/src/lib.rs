@@ -1,6 +1,51 @@
 //! # layer4-bench: benchmarks
 //!
-//! Criterion benches live in `benches/`: `wire` (checksum throughput against memcpy,
-//! TCP header parse and emit). Later issues add per-ACK congestion-control cost and
-//! stack throughput. Results are recorded in `docs/benchmarks.md`.
-#![forbid(unsafe_code)]
+//! Two kinds of benchmark live here.
+//!
+//! **Criterion benches** in `benches/`: `wire` (checksum throughput against memcpy, TCP
+//! header parse and emit).
+//!
+//! **The `layer4-bench` binary** (`cargo run --release -p layer4-bench -- <name>`):
+//! whole-stack benchmarks that run layer4 and smoltcp side by side in the same process
+//! and setup, printing Markdown tables — `bulk` (one connection's throughput), `connect`
+//! (connections per second) and `idle` (memory per idle connection). Results are
+//! recorded in `docs/benchmarks.md`.
+//!
+//! ## Map
+//! - [`harness`]: `StackHarness`, the trait a stack implements to take part.
+//! - [`config`]: `BulkConfig`, `ConnectConfig`, `IdleConfig` (what to run).
+//! - [`results`]: `BulkResult`, `ConnectResult`, `IdleResult` (what was measured).
+//! - [`error`]: `BenchError` (why there is no figure).
+//! - [`link`]: `Link`, the in-memory wire of raw IP packets between two stacks.
+//! - [`pattern`]: `PatternSource` / `PatternSink`, the checked byte stream of `bulk`.
+//! - [`clock`]: `Clock` (wall time in each stack's units) and `StallGuard`.
+//! - [`alloc_count`]: `CountingAlloc`, the global allocator that charges allocations
+//!   to the client side, the server side or the link, for `idle`.
+//! - [`report`]: Markdown `Table`s, ratio rows, medians.
+//! - [`smoltcp_stack`]: `SmoltcpHarness` (smoltcp 0.14 with CUBIC), complete.
+//! - [`layer4_stack`]: `Layer4Harness`, returning "layer4::Stack not available yet"
+//!   until the host stack exists; its module doc says how to fill it in.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod alloc_count;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod harness;
+pub mod layer4_stack;
+pub mod link;
+pub mod pattern;
+pub mod report;
+pub mod results;
+pub mod smoltcp_stack;
+
+pub use config::{BulkConfig, ConnectConfig, IdleConfig};
+pub use error::BenchError;
+pub use harness::StackHarness;
+pub use results::{BulkResult, ConnectResult, IdleResult};
+
+/// The lib's own tests measure memory too.
+#[cfg(test)]
+#[global_allocator]
+static TEST_ALLOC: alloc_count::CountingAlloc = alloc_count::CountingAlloc;

@@ -1,0 +1,144 @@
+//! Time for the harnesses: [`Clock`] (wall time since the run started, in the units the
+//! stacks want) and [`StallGuard`] (gives up when nothing moves).
+
+use std::time::{Duration, Instant};
+
+use crate::error::BenchError;
+
+/// Wall time since the run started. Both stacks get real time, so their timers
+/// (delayed ACK, retransmission) behave as they would on a real host.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    origin: Instant,
+}
+
+impl Clock {
+    /// A clock starting now.
+    pub fn start() -> Self {
+        Clock {
+            origin: Instant::now(),
+        }
+    }
+
+    /// Time since the start.
+    pub fn elapsed(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    /// Microseconds since the start (smoltcp's `Instant::from_micros`).
+    pub fn micros(&self) -> i64 {
+        self.elapsed().as_micros() as i64
+    }
+
+    /// Nanoseconds since the start (layer4's `Instant`).
+    pub fn nanos(&self) -> u64 {
+        self.elapsed().as_nanos() as u64
+    }
+}
+
+/// Time this thread has spent running on a CPU (the first field of
+/// `/proc/thread-self/schedstat`, in nanoseconds), if the platform reports it. When
+/// another process shares the core, wall time grows but this does not, so a figure per
+/// on-CPU second shows what the stack would do with the core to itself.
+pub fn thread_cpu_time() -> Option<Duration> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
+/// Measures wall time and on-CPU time of this thread from its creation.
+#[derive(Clone, Copy, Debug)]
+pub struct Stopwatch {
+    wall: Instant,
+    cpu: Option<Duration>,
+}
+
+impl Stopwatch {
+    /// Start measuring now.
+    pub fn start() -> Self {
+        Stopwatch {
+            wall: Instant::now(),
+            cpu: thread_cpu_time(),
+        }
+    }
+
+    /// Wall time and on-CPU time since the start.
+    pub fn stop(&self) -> (Duration, Option<Duration>) {
+        let cpu = thread_cpu_time()
+            .zip(self.cpu)
+            .map(|(now, then)| now.saturating_sub(then));
+        (self.wall.elapsed(), cpu)
+    }
+}
+
+/// Fails a run when its progress counter stops moving for `limit`.
+#[derive(Debug)]
+pub struct StallGuard {
+    phase: &'static str,
+    limit: Duration,
+    last: u64,
+    since: Duration,
+}
+
+impl StallGuard {
+    /// A guard for `phase` that allows `limit` without progress.
+    pub fn new(phase: &'static str, limit: Duration) -> Self {
+        StallGuard {
+            phase,
+            limit,
+            last: 0,
+            since: Duration::ZERO,
+        }
+    }
+
+    /// Report the progress counter (bytes, connections, ...) at `now` (the harness's
+    /// [`Clock::elapsed`]); errors once it has not changed for the limit.
+    pub fn check(&mut self, progress: u64, now: Duration) -> Result<(), BenchError> {
+        if progress != self.last {
+            self.last = progress;
+            self.since = now;
+        } else if now.saturating_sub(self.since) > self.limit {
+            return Err(BenchError::Stalled {
+                phase: self.phase,
+                secs: self.limit.as_secs(),
+                detail: format!("progress counter stuck at {progress}"),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_loop_uses_cpu_time_on_linux() {
+        let sw = Stopwatch::start();
+        let mut x = 0u64;
+        while sw.stop().0 < Duration::from_millis(20) {
+            x = std::hint::black_box(x.wrapping_add(1));
+        }
+        let (wall, cpu) = sw.stop();
+        if cfg!(target_os = "linux") {
+            let cpu = cpu.unwrap();
+            assert!(cpu > Duration::ZERO && cpu <= wall + Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn guard_without_progress_fails_after_limit() {
+        let mut g = StallGuard::new("test", Duration::from_secs(1));
+        assert!(g.check(0, Duration::from_millis(500)).is_ok());
+        let r = g.check(0, Duration::from_millis(1500));
+        assert!(matches!(r, Err(BenchError::Stalled { phase: "test", .. })));
+    }
+
+    #[test]
+    fn guard_with_progress_never_fails() {
+        let mut g = StallGuard::new("test", Duration::from_secs(1));
+        assert!((1..5000u64)
+            .try_for_each(|i| g.check(i, Duration::from_secs(i)))
+            .is_ok());
+    }
+}

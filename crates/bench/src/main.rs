@@ -1,0 +1,448 @@
+//! `layer4-bench`: whole-stack benchmarks, layer4 beside smoltcp, as Markdown tables.
+//!
+//! ```text
+//! cargo run --release -p layer4-bench -- bulk    [--bytes 1GiB] [--mtu 1500] [--buf 256KiB] [--no-verify]
+//! cargo run --release -p layer4-bench -- connect [--conns 200000] [--window 1] [--buf 4KiB]
+//! cargo run --release -p layer4-bench -- idle    [--conns 1000000] [--smoltcp-conns 10000] [--buf 4KiB]
+//! common: --stack layer4|smoltcp|both (default both), --runs N (default 3; median reported)
+//! ```
+//!
+//! Everything runs on the calling thread (pin it with `taskset -c 1` for steadier
+//! figures). A stack that cannot run a benchmark gets a row whose note says why
+//! (layer4: "layer4::Stack not available yet"); that is not a failure. The exit status
+//! is 1 only if a run failed (stall, corrupt data, refused connection).
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use layer4_bench::alloc_count::CountingAlloc;
+use layer4_bench::layer4_stack::Layer4Harness;
+use layer4_bench::report::{group_digits, Row, Summary, Table};
+use layer4_bench::smoltcp_stack::{socket_sizes, SmoltcpHarness};
+use layer4_bench::{BenchError, BulkConfig, ConnectConfig, IdleConfig, StackHarness};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+/// Whole-stack benchmarks: layer4 beside smoltcp, two stacks joined in memory on one
+/// thread. Prints Markdown tables.
+#[derive(Debug, Parser)]
+#[command(name = "layer4-bench", version)]
+struct Cli {
+    #[command(subcommand)]
+    bench: Bench,
+    /// Which stacks to run.
+    #[arg(long, value_enum, default_value_t = StackChoice::Both, global = true)]
+    stack: StackChoice,
+    /// Runs per stack for `bulk` and `connect`; the median is reported.
+    #[arg(long, default_value_t = 3, global = true)]
+    runs: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StackChoice {
+    Layer4,
+    Smoltcp,
+    Both,
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// Throughput of one TCP connection (checksums on, data copied in and out).
+    Bulk(BulkArgs),
+    /// Connections per second: open, one byte each way, close.
+    Connect(ConnectArgs),
+    /// Memory per idle established connection on the server side.
+    Idle(IdleArgs),
+}
+
+#[derive(Debug, Args)]
+struct BulkArgs {
+    /// Bytes to transfer (suffixes K, KiB, M, MiB, G, GiB).
+    #[arg(long, default_value = "1GiB", value_parser = parse_size)]
+    bytes: u64,
+    /// IP MTU of the in-memory link.
+    #[arg(long, default_value_t = 1500)]
+    mtu: usize,
+    /// Send and receive buffer of both sockets.
+    #[arg(long, default_value = "256KiB", value_parser = parse_size)]
+    buf: u64,
+    /// Do not compare the received bytes with the sent pattern.
+    #[arg(long)]
+    no_verify: bool,
+}
+
+#[derive(Debug, Args)]
+struct ConnectArgs {
+    /// Connections to complete per run.
+    #[arg(long, default_value_t = 200_000)]
+    conns: u64,
+    /// Connections in flight at once (1 = strictly one after another).
+    #[arg(long, default_value_t = 1)]
+    window: usize,
+    /// IP MTU of the in-memory link.
+    #[arg(long, default_value_t = 1500)]
+    mtu: usize,
+    /// Socket buffer size, for stacks that allocate buffers up front (smoltcp).
+    #[arg(long, default_value = "4KiB", value_parser = parse_size)]
+    buf: u64,
+}
+
+#[derive(Debug, Args)]
+struct IdleArgs {
+    /// Idle connections to establish.
+    #[arg(long, default_value_t = 1_000_000)]
+    conns: usize,
+    /// Connections for smoltcp, whose setup costs O(N²) (it walks every socket for
+    /// every packet); the per-connection figure does not depend on N.
+    #[arg(long, default_value_t = 20_000)]
+    smoltcp_conns: usize,
+    /// Connections opened per round.
+    #[arg(long, default_value_t = 1024)]
+    batch: usize,
+    /// IP MTU of the in-memory link.
+    #[arg(long, default_value_t = 1500)]
+    mtu: usize,
+    /// Socket buffer size, for stacks that allocate buffers up front (smoltcp).
+    #[arg(long, default_value = "4KiB", value_parser = parse_size)]
+    buf: u64,
+}
+
+/// `1048576`, `1M`, `1MiB`, `64K`, `1G`, `1GiB` (K, M, G are binary here, as for
+/// buffer sizes).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, suffix) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("not a size: {s:?}"))?;
+    let mult: u64 = match suffix.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        other => return Err(format!("unknown size suffix {other:?} in {s:?}")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size too large: {s:?}"))
+}
+
+/// `1 GiB`, `256 KiB`, `1500 B`.
+fn human_bytes(n: u64) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if n >= 1 << shift && n.is_multiple_of(1 << shift) {
+            return format!("{} {unit}", n >> shift);
+        }
+    }
+    format!("{} B", group_digits(n as f64, 0))
+}
+
+/// ` (on CPU 93 % of it: 35.10 Gbit/s per CPU-second)`, when the thread did not have
+/// the core to itself; empty otherwise.
+fn on_cpu(
+    cpu: Option<std::time::Duration>,
+    wall: std::time::Duration,
+    per_cpu: Option<f64>,
+    unit: &str,
+    decimals: usize,
+) -> String {
+    match (cpu, per_cpu) {
+        (Some(cpu), Some(rate)) => format!(
+            " (on CPU {:.0} % of it: {} {unit} per CPU-second)",
+            100.0 * cpu.as_secs_f64() / wall.as_secs_f64().max(1e-9),
+            group_digits(rate, decimals)
+        ),
+        _ => String::new(),
+    }
+}
+
+/// Runs `f` up to `runs` times, stopping at the first error.
+fn repeat<R>(
+    runs: usize,
+    mut f: impl FnMut() -> Result<R, BenchError>,
+) -> (Vec<R>, Option<BenchError>) {
+    let mut out = Vec::new();
+    for _ in 0..runs.max(1) {
+        match f() {
+            Ok(r) => out.push(r),
+            Err(e) => return (out, Some(e)),
+        }
+    }
+    (out, None)
+}
+
+/// What the CLI learned from one stack's runs.
+struct Outcome {
+    figure: Option<f64>,
+    failed: bool,
+}
+
+/// The row for one stack: the median, or the error as the note.
+fn row(
+    name: &str,
+    unit: &'static str,
+    decimals: usize,
+    samples: &[f64],
+    error: Option<BenchError>,
+    detail: String,
+) -> (Row, Outcome) {
+    let summary = Summary::of(samples);
+    let failed = matches!(&error, Some(e) if !matches!(e, BenchError::Unavailable(_)));
+    let note = match (&summary, error) {
+        (Some(s), None) => format!("{}; {detail}", s.describe(decimals)),
+        (Some(s), Some(e)) => format!("{}; then failed: {e}", s.describe(decimals)),
+        (None, Some(e)) => e.to_string(),
+        (None, None) => "no run".to_string(),
+    };
+    let figure = summary.map(|s| s.median);
+    (
+        Row {
+            stack: name.to_string(),
+            figure,
+            unit,
+            note,
+        },
+        Outcome { figure, failed },
+    )
+}
+
+fn harnesses(choice: StackChoice) -> Vec<&'static dyn StackHarness> {
+    let mut v: Vec<&'static dyn StackHarness> = Vec::new();
+    if choice != StackChoice::Smoltcp {
+        v.push(&Layer4Harness);
+    }
+    if choice != StackChoice::Layer4 {
+        v.push(&SmoltcpHarness);
+    }
+    v
+}
+
+fn bulk(cli: &Cli, a: &BulkArgs) -> bool {
+    let cfg = BulkConfig {
+        bytes: a.bytes,
+        mtu: a.mtu,
+        buf: a.buf as usize,
+        verify: !a.no_verify,
+    };
+    let mut table = Table::new(
+        format!(
+            "bulk: one TCP connection, {} client → server, MTU {}, {} send and receive buffers, \
+             checksums computed and verified, data copied in and out{}, one thread",
+            human_bytes(cfg.bytes),
+            cfg.mtu,
+            human_bytes(cfg.buf as u64),
+            if cfg.verify { " and checked" } else { "" },
+        ),
+        2,
+    );
+    let mut figures = Vec::new();
+    let mut failed = false;
+    for h in harnesses(cli.stack) {
+        let (results, err) = repeat(cli.runs, || h.run_bulk(&cfg));
+        let gbps: Vec<f64> = results.iter().map(|r| r.gbit_per_s()).collect();
+        let detail = results
+            .iter()
+            .max_by(|x, y| x.gbit_per_s().total_cmp(&y.gbit_per_s()))
+            .map(|r| {
+                format!(
+                    "best run: {:.3} s{}, {:.2} M packets/s client → server, {} packets back",
+                    r.elapsed.as_secs_f64(),
+                    on_cpu(r.cpu, r.elapsed, r.gbit_per_cpu_s(), "Gbit/s", 2),
+                    r.packets_per_s() / 1e6,
+                    group_digits(r.packets_b_to_a as f64, 0)
+                )
+            })
+            .unwrap_or_default();
+        let (r, o) = row(h.name(), "Gbit/s", 2, &gbps, err, detail);
+        table.push(r);
+        figures.push(o.figure);
+        failed |= o.failed;
+    }
+    if cli.stack == StackChoice::Both {
+        table.ratio("layer4 / smoltcp", figures[0], figures[1], "target ≥ 1.5");
+    }
+    print!("{}", table.render());
+    failed
+}
+
+fn connect(cli: &Cli, a: &ConnectArgs) -> bool {
+    let cfg = ConnectConfig {
+        conns: a.conns,
+        window: a.window,
+        mtu: a.mtu,
+        buf: a.buf as usize,
+    };
+    let mut table = Table::new(
+        format!(
+            "connect: open, one byte each way, close; {} connections per run, {} in flight, \
+             one thread",
+            group_digits(cfg.conns as f64, 0),
+            cfg.window
+        ),
+        0,
+    );
+    let mut figures = Vec::new();
+    let mut failed = false;
+    for h in harnesses(cli.stack) {
+        let (results, err) = repeat(cli.runs, || h.run_connect(&cfg));
+        let rates: Vec<f64> = results.iter().map(|r| r.per_second()).collect();
+        let detail = results
+            .iter()
+            .max_by(|x, y| x.per_second().total_cmp(&y.per_second()))
+            .map(|r| {
+                format!(
+                    "best run: {:.3} s{}; {:.1} packets per connection; {} B socket buffers",
+                    r.elapsed.as_secs_f64(),
+                    on_cpu(r.cpu, r.elapsed, r.per_cpu_second(), "conn/s", 0),
+                    r.packets as f64 / r.conns.max(1) as f64,
+                    group_digits(cfg.buf as f64, 0)
+                )
+            })
+            .unwrap_or_default();
+        let (r, o) = row(h.name(), "conn/s", 0, &rates, err, detail);
+        table.push(r);
+        figures.push(o.figure);
+        failed |= o.failed;
+    }
+    if cli.stack == StackChoice::Both {
+        table.ratio(
+            "layer4 / smoltcp",
+            figures[0],
+            figures[1],
+            "target: layer4 ≥ 500,000 conn/s",
+        );
+    }
+    print!("{}", table.render());
+    failed
+}
+
+fn idle(cli: &Cli, a: &IdleArgs) -> bool {
+    let mut table = Table::new(
+        format!(
+            "idle: server-side memory per idle established connection, {} connections \
+             (everything the server side allocated: stack, socket table, state, buffers)",
+            group_digits(a.conns as f64, 0)
+        ),
+        0,
+    );
+    let mut figures = Vec::new();
+    let mut failed = false;
+    for h in harnesses(cli.stack) {
+        let smoltcp = h.name().starts_with("smoltcp");
+        let cfg = IdleConfig {
+            conns: if smoltcp {
+                a.conns.min(a.smoltcp_conns)
+            } else {
+                a.conns
+            },
+            batch: a.batch,
+            mtu: a.mtu,
+            buf: a.buf as usize,
+        };
+        let (results, err) = repeat(1, || h.run_idle(&cfg));
+        let per_conn: Vec<f64> = results.iter().map(|r| r.server_bytes_per_conn()).collect();
+        let detail = results
+            .first()
+            .map(|r| {
+                let n = r.conns.max(1) as f64;
+                let mut d = format!("N = {}", group_digits(r.conns as f64, 0));
+                if r.conns < a.conns {
+                    d += &format!(
+                        " (scaled down from {} with --smoltcp-conns: smoltcp walks its whole \
+                         socket set for every packet, so setup is O(N²))",
+                        group_digits(a.conns as f64, 0)
+                    );
+                }
+                d += &format!(
+                    "; of which socket buffers {} B",
+                    group_digits(r.server_buffer_bytes as f64 / n, 0)
+                );
+                if smoltcp {
+                    let (socket, slot) = socket_sizes();
+                    d += &format!(
+                        " (fixed rx + tx of {} B each, allocated with the socket), \
+                         SocketSet slot {slot} B holding a {socket} B tcp::Socket, slots grow by doubling",
+                        group_digits(cfg.buf as f64, 0)
+                    );
+                }
+                d += &format!(
+                    "; {:.1} heap blocks/conn; client side {} B/conn",
+                    r.server_blocks as f64 / n,
+                    group_digits(r.client_bytes as f64 / n, 0)
+                );
+                if let Some(rss) = r.rss_growth_bytes {
+                    d += &format!(
+                        "; process RSS growth {} B/conn (both sides, link, malloc overhead)",
+                        group_digits(rss as f64 / n, 0)
+                    );
+                }
+                d += &format!("; setup {:.1} s", r.setup.as_secs_f64());
+                d
+            })
+            .unwrap_or_default();
+        let (mut r, o) = row(h.name(), "B/conn", 0, &per_conn, err, detail);
+        if let Some(rest) = r.note.strip_prefix("1 run; ") {
+            r.note = rest.to_string();
+        }
+        table.push(r);
+        figures.push(o.figure);
+        failed |= o.failed;
+    }
+    if cli.stack == StackChoice::Both {
+        table.ratio(
+            "layer4 / smoltcp",
+            figures[0],
+            figures[1],
+            "lower is better; target: layer4 ≤ 1,024 B/conn",
+        );
+    }
+    print!("{}", table.render());
+    failed
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cfg!(debug_assertions) {
+        println!("> debug build: figures are meaningless, use `cargo run --release`\n");
+    }
+    let failed = match &cli.bench {
+        Bench::Bulk(a) => bulk(&cli, a),
+        Bench::Connect(a) => connect(&cli, a),
+        Bench::Idle(a) => idle(&cli, a),
+    };
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes() {
+        assert_eq!(parse_size("1500"), Ok(1500));
+        assert_eq!(parse_size("256KiB"), Ok(256 * 1024));
+        assert_eq!(parse_size("4k"), Ok(4096));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("2 M"), Ok(2 << 20));
+        assert!(parse_size("1TB").is_err());
+        assert!(parse_size("x").is_err());
+    }
+
+    #[test]
+    fn human_bytes_picks_the_largest_exact_unit() {
+        assert_eq!(human_bytes(1 << 30), "1 GiB");
+        assert_eq!(human_bytes(256 * 1024), "256 KiB");
+        assert_eq!(human_bytes(1500), "1,500 B");
+    }
+
+    #[test]
+    fn cli_accepts_stack_after_the_subcommand() {
+        let cli = Cli::try_parse_from(["layer4-bench", "bulk", "--stack", "smoltcp"]).unwrap();
+        assert_eq!(cli.stack, StackChoice::Smoltcp);
+        assert!(matches!(cli.bench, Bench::Bulk(BulkArgs { bytes, .. }) if bytes == 1 << 30));
+    }
+}
