@@ -70,6 +70,8 @@ pub struct ConnCounters {
     pub keepalive_probes: u64,
     /// Times the retransmission count reached R1.
     pub r1_reached: u64,
+    /// ICMP errors that concerned this connection.
+    pub icmp_errors: u64,
     /// When the connection became established.
     pub established_at: Option<Instant>,
 }

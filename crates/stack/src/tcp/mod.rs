@@ -27,7 +27,9 @@ pub mod state;
 pub mod timer;
 
 pub use config::{KeepAlive, TcpConfig};
-pub use conn::{ConnEvents, Connection, OpenParams, SocketOptions, SynInfo, TcpError, UserError};
+pub use conn::{
+    ConnEvents, Connection, IcmpNotice, OpenParams, SocketOptions, SynInfo, TcpError, UserError,
+};
 pub use info::{ConnCounters, TcpInfo};
 pub use state::State;
 pub use timer::{Timer, TimerTable};

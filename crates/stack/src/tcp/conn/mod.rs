@@ -24,6 +24,7 @@
 //! - [`report`]: [`TcpInfo`](crate::tcp::TcpInfo) and the counters.
 
 mod ack;
+mod icmp;
 mod input;
 mod open;
 mod output;
@@ -50,6 +51,7 @@ use crate::tcp::timer::TimerTable;
 use crate::time::{Duration, Instant};
 use crate::wire::SeqNumber;
 
+pub use icmp::IcmpNotice;
 pub use open::{OpenParams, SynInfo};
 pub use user::UserError;
 
@@ -291,6 +293,9 @@ pub struct Connection {
     syn_due: bool,
     events: ConnEvents,
     error: Option<TcpError>,
+    /// The last soft error ICMP reported (host unreachable while connecting): the
+    /// error a later timeout reports instead of "timed out" (RFC 1122 4.2.3.9).
+    soft_error: Option<TcpError>,
     /// The application closed its handle; the stack frees the connection when it
     /// reaches CLOSED.
     orphaned: bool,

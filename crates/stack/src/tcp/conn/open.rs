@@ -181,6 +181,7 @@ impl Connection {
             syn_due: true,
             events: ConnEvents::empty(),
             error: None,
+            soft_error: None,
             orphaned: false,
             read_shutdown: false,
             passive: false,

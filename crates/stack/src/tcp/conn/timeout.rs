@@ -38,7 +38,7 @@ impl Connection {
         match self.state {
             State::SynSent => {
                 if self.rto_count > self.config.syn_retries {
-                    self.fail(TcpError::TimedOut);
+                    self.fail(self.soft_error.unwrap_or(TcpError::TimedOut));
                     return;
                 }
                 self.syn_due = true;

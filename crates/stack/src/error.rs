@@ -1,0 +1,148 @@
+//! [`Error`]: why a socket call failed, with the `std::io::ErrorKind` it maps to.
+
+use core::fmt;
+use std::io;
+
+use crate::tcp::TcpError;
+
+/// Why a socket call failed. One enum for every call; [`Error::kind`] gives the
+/// `std::io::ErrorKind` the blocking and async APIs return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Error {
+    /// The handle names no socket (never did, or was closed).
+    InvalidHandle,
+    /// The call does not apply to this kind of socket (a UDP call on a TCP handle,
+    /// `accept` on a connection, ...).
+    WrongSocketType,
+    /// Nothing can be done now; wait for the socket's next event.
+    WouldBlock,
+    /// The address and port are taken.
+    AddrInUse,
+    /// No local address or ephemeral port is available for this destination, or the
+    /// address is not one of the stack's.
+    AddrNotAvailable,
+    /// No route to the destination.
+    NetworkUnreachable,
+    /// The address family of the peer and the socket do not match, or the address is
+    /// unusable (port 0 for a peer, unspecified destination, ...).
+    InvalidAddress,
+    /// The socket is not connected.
+    NotConnected,
+    /// The socket is already connected (or listening).
+    AlreadyConnected,
+    /// Sending was shut down.
+    BrokenPipe,
+    /// The connection was refused (RST to the SYN, or ICMP port unreachable).
+    ConnectionRefused,
+    /// The peer reset the connection.
+    ConnectionReset,
+    /// The connection was aborted locally.
+    ConnectionAborted,
+    /// The connection timed out.
+    TimedOut,
+    /// ICMP said the host or network cannot be reached.
+    HostUnreachable,
+    /// A datagram is larger than the socket or the protocol allows.
+    MessageTooLong,
+    /// A configured limit (sockets, connections) is reached.
+    LimitReached,
+    /// Broadcast destination without the broadcast option.
+    BroadcastNotAllowed,
+}
+
+impl Error {
+    /// The `std::io::ErrorKind` this error becomes at the `std::net`-like layer.
+    pub fn kind(self) -> io::ErrorKind {
+        match self {
+            Error::InvalidHandle | Error::WrongSocketType | Error::InvalidAddress => {
+                io::ErrorKind::InvalidInput
+            }
+            Error::WouldBlock => io::ErrorKind::WouldBlock,
+            Error::AddrInUse => io::ErrorKind::AddrInUse,
+            Error::AddrNotAvailable => io::ErrorKind::AddrNotAvailable,
+            Error::NetworkUnreachable => io::ErrorKind::NetworkUnreachable,
+            Error::NotConnected => io::ErrorKind::NotConnected,
+            Error::AlreadyConnected => io::ErrorKind::AlreadyExists,
+            Error::BrokenPipe => io::ErrorKind::BrokenPipe,
+            Error::ConnectionRefused => io::ErrorKind::ConnectionRefused,
+            Error::ConnectionReset => io::ErrorKind::ConnectionReset,
+            Error::ConnectionAborted => io::ErrorKind::ConnectionAborted,
+            Error::TimedOut => io::ErrorKind::TimedOut,
+            Error::HostUnreachable => io::ErrorKind::HostUnreachable,
+            Error::MessageTooLong => io::ErrorKind::InvalidInput,
+            Error::LimitReached => io::ErrorKind::OutOfMemory,
+            Error::BroadcastNotAllowed => io::ErrorKind::PermissionDenied,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Error::InvalidHandle => "no such socket",
+            Error::WrongSocketType => "operation not supported on this socket",
+            Error::WouldBlock => "operation would block",
+            Error::AddrInUse => "address in use",
+            Error::AddrNotAvailable => "address not available",
+            Error::NetworkUnreachable => "network unreachable",
+            Error::InvalidAddress => "invalid address",
+            Error::NotConnected => "not connected",
+            Error::AlreadyConnected => "already connected",
+            Error::BrokenPipe => "broken pipe",
+            Error::ConnectionRefused => "connection refused",
+            Error::ConnectionReset => "connection reset by peer",
+            Error::ConnectionAborted => "connection aborted",
+            Error::TimedOut => "timed out",
+            Error::HostUnreachable => "host unreachable",
+            Error::MessageTooLong => "message too long",
+            Error::LimitReached => "limit reached",
+            Error::BroadcastNotAllowed => "broadcast not allowed on this socket",
+        })
+    }
+}
+
+impl core::error::Error for Error {}
+
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        io::Error::new(e.kind(), e)
+    }
+}
+
+impl From<TcpError> for Error {
+    fn from(e: TcpError) -> Error {
+        match e {
+            TcpError::Refused => Error::ConnectionRefused,
+            TcpError::Reset => Error::ConnectionReset,
+            TcpError::TimedOut => Error::TimedOut,
+            TcpError::HostUnreachable => Error::HostUnreachable,
+            TcpError::Aborted => Error::ConnectionAborted,
+        }
+    }
+}
+
+impl From<crate::tcp::UserError> for Error {
+    fn from(e: crate::tcp::UserError) -> Error {
+        match e {
+            crate::tcp::UserError::WouldBlock => Error::WouldBlock,
+            crate::tcp::UserError::SendClosed => Error::BrokenPipe,
+            crate::tcp::UserError::Failed(e) => e.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_to_io_kinds() {
+        assert_eq!(Error::AddrInUse.kind(), io::ErrorKind::AddrInUse);
+        assert_eq!(
+            Error::from(TcpError::Refused).kind(),
+            io::ErrorKind::ConnectionRefused
+        );
+        let io: io::Error = Error::TimedOut.into();
+        assert_eq!(io.kind(), io::ErrorKind::TimedOut);
+    }
+}

@@ -1,0 +1,51 @@
+//! [`Event`]: what the stack tells the application through `poll_event`.
+
+use crate::socket::SocketHandle;
+
+/// What happened to a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// A connect completed.
+    Connected,
+    /// A listener has a connection to accept.
+    Acceptable,
+    /// Data (or end of stream, or an error) can be read.
+    Readable,
+    /// Send buffer space opened up.
+    Writable,
+    /// The socket failed; the next call on it returns the error.
+    Error,
+    /// The connection is closed (after an error, or a completed close).
+    Closed,
+}
+
+impl EventKind {
+    pub(crate) const ALL: [EventKind; 6] = [
+        EventKind::Connected,
+        EventKind::Acceptable,
+        EventKind::Readable,
+        EventKind::Writable,
+        EventKind::Error,
+        EventKind::Closed,
+    ];
+
+    pub(crate) fn bit(self) -> u8 {
+        match self {
+            EventKind::Connected => 1,
+            EventKind::Acceptable => 2,
+            EventKind::Readable => 4,
+            EventKind::Writable => 8,
+            EventKind::Error => 16,
+            EventKind::Closed => 32,
+        }
+    }
+}
+
+/// One event for one socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Event {
+    /// The socket.
+    pub handle: SocketHandle,
+    /// What happened.
+    pub kind: EventKind,
+}

@@ -1,0 +1,357 @@
+//! `poll_transmit`: stack-made packets first (RSTs, ICMP), then the sockets with
+//! something to say, in turn; IP headers and fragmentation.
+
+use core::net::IpAddr;
+
+use super::{Entry, Socket, Stack};
+use crate::ip::fragment::Fragmenter;
+use crate::time::Instant;
+use crate::wire::{
+    AddrPair, Ecn, IpProtocol, Ipv4Options, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, UdpPacket,
+    UdpRepr,
+};
+
+/// The IPv4 header without options.
+const IPV4_HEADER: usize = 20;
+/// The IPv6 fixed header.
+const IPV6_HEADER: usize = 40;
+
+fn ip_header_len(addr: IpAddr) -> usize {
+    match addr {
+        IpAddr::V4(_) => IPV4_HEADER,
+        IpAddr::V6(_) => IPV6_HEADER,
+    }
+}
+
+impl Stack {
+    /// Writes the next packet to send into `buf` (a whole IP packet) and returns its
+    /// length, or `None` when nothing is waiting. `buf` should hold the MTU; a
+    /// stack-made packet that does not fit is dropped, and a TCP segment shrinks
+    /// to fit.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        while let Some(packet) = self.control.pop_front() {
+            if let Some(out) = buf.get_mut(..packet.len()) {
+                out.copy_from_slice(&packet);
+                self.count_out(&packet);
+                return Some(packet.len());
+            }
+        }
+        while let Some(handle) = self.tx_queue.pop_front() {
+            let Some(entry) = self.sockets.get_mut(handle) else {
+                continue;
+            };
+            entry.tx_queued = false;
+            let written = match &mut entry.socket {
+                Socket::Tcp(_) => self.transmit_tcp(now, handle, buf),
+                Socket::Udp(_) => self.transmit_udp(now, handle, buf),
+                Socket::Listener(_) => None,
+            };
+            if let Some(n) = written {
+                return Some(n);
+            }
+            // UDP may have queued fragments as control packets.
+            if let Some(packet) = self.control.pop_front() {
+                if let Some(out) = buf.get_mut(..packet.len()) {
+                    out.copy_from_slice(&packet);
+                    self.count_out(&packet);
+                    return Some(packet.len());
+                }
+            }
+        }
+        None
+    }
+
+    fn count_out(&mut self, packet: &[u8]) {
+        match packet.first().map(|b| b >> 4) {
+            Some(6) => self.stats.ip6.out_requests += 1,
+            _ => self.stats.ip.out_requests += 1,
+        }
+    }
+
+    fn transmit_tcp(
+        &mut self,
+        now: Instant,
+        handle: crate::socket::SocketHandle,
+        buf: &mut [u8],
+    ) -> Option<usize> {
+        let checksum = self.tx_checksum();
+        let Some(Entry {
+            socket: Socket::Tcp(slot),
+            ..
+        }) = self.sockets.get_mut(handle)
+        else {
+            return None;
+        };
+        let conn = &mut slot.conn;
+        let local = conn.local();
+        let remote = conn.remote();
+        let hl = ip_header_len(remote.ip());
+        let mtu = usize::from(self.pmtu.mtu(now, remote.ip(), self.config.mtu));
+        let end = buf.len().min(mtu);
+        let before = conn.state();
+        let ttl = conn.options().ttl;
+        let dscp = conn.options().dscp;
+        let addrs = AddrPair::new(local.ip(), remote.ip())?;
+        let retrans_before = conn.counters().retrans_segs;
+        let segment_len = match buf.get_mut(hl..end) {
+            Some(space) => conn.poll_transmit(now, space, &addrs, checksum),
+            None => None,
+        };
+        let Some(n) = segment_len else {
+            // Nothing to send: the connection may be done.
+            if self.conn_releasable(handle) {
+                self.release_conn(handle);
+            } else {
+                self.after_conn_requeue(now, handle, before, false);
+            }
+            return None;
+        };
+        self.write_ip_header(
+            buf,
+            local.ip(),
+            remote.ip(),
+            IpProtocol::Tcp,
+            n,
+            ttl,
+            dscp,
+            true,
+        );
+        let retrans_after = self
+            .conn(handle)
+            .map_or(retrans_before, |c| c.counters().retrans_segs);
+        if retrans_after > retrans_before {
+            self.stats.tcp.retrans_segs += retrans_after - retrans_before;
+        } else {
+            self.stats.tcp.out_segs += 1;
+        }
+        if buf.get(hl + 13).is_some_and(|f| f & 0x04 != 0) {
+            self.stats.tcp.out_rsts += 1;
+        }
+        self.after_conn(now, handle, before);
+        self.count_out_ip(remote.ip());
+        Some(hl + n)
+    }
+
+    fn count_out_ip(&mut self, dst: IpAddr) {
+        match dst {
+            IpAddr::V4(_) => self.stats.ip.out_requests += 1,
+            IpAddr::V6(_) => self.stats.ip6.out_requests += 1,
+        }
+    }
+
+    fn transmit_udp(
+        &mut self,
+        now: Instant,
+        handle: crate::socket::SocketHandle,
+        buf: &mut [u8],
+    ) -> Option<usize> {
+        let checksum = self.tx_checksum();
+        let (local, dst, data, ttl, dscp) = match self.sockets.get_mut(handle) {
+            Some(Entry {
+                socket: Socket::Udp(udp),
+                ..
+            }) => {
+                let (dst, data) = udp.peek_send()?;
+                (udp.local, *dst, data.clone(), udp.ttl, udp.dscp)
+            }
+            _ => return None,
+        };
+        let src_ip = if local.ip().is_unspecified() {
+            match self.source_for(dst.ip()) {
+                Some(ip) => ip,
+                None => {
+                    self.stats.ip.out_no_routes += 1;
+                    self.pop_udp(handle);
+                    return None;
+                }
+            }
+        } else {
+            local.ip()
+        };
+        let repr = UdpRepr {
+            src_port: local.port(),
+            dst_port: dst.port(),
+            payload: &data,
+        };
+        let Some(addrs) = AddrPair::new(src_ip, dst.ip()) else {
+            self.pop_udp(handle);
+            return None;
+        };
+        let hl = ip_header_len(dst.ip());
+        let total = hl + repr.buffer_len();
+        let mtu = usize::from(self.path_mtu(now, dst.ip()));
+        self.stats.udp.out_datagrams += 1;
+        if total <= mtu && total <= buf.len() {
+            repr.emit(
+                &mut UdpPacket::new_unchecked(&mut buf[hl..total]),
+                &addrs,
+                checksum,
+            );
+            self.write_ip_header(
+                buf,
+                src_ip,
+                dst.ip(),
+                IpProtocol::Udp,
+                total - hl,
+                ttl,
+                dscp,
+                false,
+            );
+            self.pop_udp(handle);
+            self.count_out_ip(dst.ip());
+            return Some(total);
+        }
+        // Too big for the path: build it whole, then fragment into control packets.
+        if total > 65535 + if dst.is_ipv6() { IPV6_HEADER } else { 0 } {
+            self.pop_udp(handle);
+            return None;
+        }
+        let mut whole = vec![0u8; total];
+        repr.emit(
+            &mut UdpPacket::new_unchecked(&mut whole[hl..]),
+            &addrs,
+            checksum,
+        );
+        self.write_ip_header(
+            &mut whole,
+            src_ip,
+            dst.ip(),
+            IpProtocol::Udp,
+            total - hl,
+            ttl,
+            dscp,
+            false,
+        );
+        let ident = self.rng.u32();
+        let fragmenter = match dst.ip() {
+            IpAddr::V4(_) => Fragmenter::ipv4(&whole, mtu.min(65535) as u16),
+            IpAddr::V6(_) => Fragmenter::ipv6(&whole, mtu.min(65535) as u16, ident),
+        };
+        let stats = if dst.is_ipv6() {
+            &mut self.stats.ip6
+        } else {
+            &mut self.stats.ip
+        };
+        match fragmenter {
+            Ok(f) => {
+                stats.frag_oks += 1;
+                for i in 0..f.count() {
+                    let mut frag = vec![0u8; f.fragment_len(i).unwrap_or(0)];
+                    if let Ok(n) = f.write(i, &mut frag) {
+                        frag.truncate(n);
+                        if self.control.len() < self.config.max_control_queue {
+                            self.control.push_back(frag);
+                            if dst.is_ipv6() {
+                                self.stats.ip6.frag_creates += 1;
+                            } else {
+                                self.stats.ip.frag_creates += 1;
+                            }
+                        }
+                    }
+                }
+            }
+            Err(_) => stats.frag_fails += 1,
+        }
+        self.pop_udp(handle);
+        None
+    }
+
+    fn pop_udp(&mut self, handle: crate::socket::SocketHandle) {
+        if let Some(Entry {
+            socket: Socket::Udp(udp),
+            ..
+        }) = self.sockets.get_mut(handle)
+        {
+            udp.pop_send();
+            if udp.has_send() {
+                self.queue_tx(handle);
+            } else {
+                self.raise(handle, crate::event::EventKind::Writable);
+            }
+        }
+    }
+
+    /// Writes an IP header for `payload_len` bytes of `protocol` at the start of
+    /// `buf`; returns its length.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn write_ip_header(
+        &mut self,
+        buf: &mut [u8],
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: IpProtocol,
+        payload_len: usize,
+        ttl: u8,
+        dscp: u8,
+        dont_frag: bool,
+    ) -> usize {
+        match (src, dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                self.ipv4_ident = self.ipv4_ident.wrapping_add(1);
+                let repr = Ipv4Repr {
+                    src_addr: s,
+                    dst_addr: d,
+                    protocol,
+                    payload_len,
+                    ttl,
+                    dscp,
+                    ecn: Ecn::NotEct,
+                    ident: self.ipv4_ident,
+                    dont_frag,
+                    more_frags: false,
+                    frag_offset: 0,
+                    options: Ipv4Options::default(),
+                };
+                repr.emit(
+                    &mut Ipv4Packet::new_unchecked(&mut buf[..IPV4_HEADER]),
+                    self.config.checksum_tx,
+                );
+                IPV4_HEADER
+            }
+            (IpAddr::V6(s), IpAddr::V6(d)) => {
+                let repr = Ipv6Repr {
+                    src_addr: s,
+                    dst_addr: d,
+                    next_header: protocol,
+                    payload_len,
+                    hop_limit: ttl,
+                    dscp,
+                    ecn: Ecn::NotEct,
+                    flow_label: 0,
+                };
+                repr.emit(&mut Ipv6Packet::new_unchecked(&mut buf[..IPV6_HEADER]));
+                IPV6_HEADER
+            }
+            _ => 0,
+        }
+    }
+
+    /// A whole IP packet around `payload`, as a new buffer (for stack-made packets).
+    pub(crate) fn build_ip_packet(
+        &mut self,
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: IpProtocol,
+        payload: &[u8],
+        ttl: u8,
+        dscp: u8,
+    ) -> Option<Vec<u8>> {
+        if src.is_ipv4() != dst.is_ipv4() {
+            return None;
+        }
+        let hl = ip_header_len(dst);
+        let mut packet = vec![0u8; hl + payload.len()];
+        packet[hl..].copy_from_slice(payload);
+        self.write_ip_header(
+            &mut packet,
+            src,
+            dst,
+            protocol,
+            payload.len(),
+            ttl,
+            dscp,
+            true,
+        );
+        Some(packet)
+    }
+}

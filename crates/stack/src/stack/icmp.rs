@@ -1,0 +1,323 @@
+//! ICMP and ICMPv6: echo replies, errors delivered to the socket they concern
+//! (RFC 1122 4.2.3.9, RFC 5927), path MTU updates (RFC 1191, RFC 8201), and the
+//! errors the stack sends (port and protocol unreachable), rate-limited.
+
+use core::net::{IpAddr, SocketAddr};
+
+use super::demux::FourTuple;
+use super::ingress::IpMeta;
+use super::{Entry, Socket, Stack};
+use crate::error::Error;
+use crate::event::EventKind;
+use crate::tcp::IcmpNotice;
+use crate::time::Instant;
+use crate::wire::{
+    AddrPair, Error as WireError, Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr,
+    Icmpv6DstUnreachable, Icmpv6Packet, Icmpv6Repr, IpProtocol, Quoted,
+};
+
+/// The most of the offending packet an ICMPv4 error quotes: the error stays within
+/// 576 bytes (RFC 1812 section 4.3.2.3).
+const ICMPV4_QUOTE: usize = 576 - 20 - 8;
+/// The most an ICMPv6 error quotes: the error stays within the minimum MTU
+/// (RFC 4443 section 2.4 (c)).
+const ICMPV6_QUOTE: usize = 1280 - 40 - 8;
+
+/// What an ICMP error reported, reduced to what the stack acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IcmpError {
+    PortUnreachable,
+    ProtoUnreachable,
+    Unreachable,
+    /// Fragmentation needed / packet too big, with the MTU (0: not given).
+    TooBig(u32),
+    Transient,
+}
+
+impl Stack {
+    pub(super) fn deliver_icmpv4(&mut self, now: Instant, meta: IpMeta<'_>) {
+        self.stats.icmp.in_msgs += 1;
+        let Ok(packet) = Icmpv4Packet::new_checked(meta.payload) else {
+            self.stats.icmp.in_errors += 1;
+            return;
+        };
+        let repr = match Icmpv4Repr::parse(&packet, self.config.checksum_rx) {
+            Ok(r) => r,
+            Err(e) => {
+                self.stats.icmp.in_errors += 1;
+                if e == WireError::BadChecksum {
+                    self.stats.icmp.in_csum_errors += 1;
+                }
+                return;
+            }
+        };
+        self.stats.icmp.in_type[usize::from(u8::from(repr.msg_type()))] += 1;
+        let error = match repr {
+            Icmpv4Repr::EchoRequest {
+                ident,
+                seq_no,
+                data,
+            } => {
+                //= https://www.rfc-editor.org/rfc/rfc1122#section-3.2.2.6
+                //# Every host MUST implement an ICMP Echo server function that
+                //# receives Echo Requests and sends corresponding Echo Replies.
+                if self.config.answer_pings && !meta.broadcast {
+                    let reply = Icmpv4Repr::EchoReply {
+                        ident,
+                        seq_no,
+                        data,
+                    };
+                    self.send_icmpv4(meta.dst, meta.src, &reply);
+                }
+                return;
+            }
+            Icmpv4Repr::DstUnreachable {
+                reason,
+                next_hop_mtu,
+                ..
+            } => match reason {
+                Icmpv4DstUnreachable::PortUnreachable => IcmpError::PortUnreachable,
+                Icmpv4DstUnreachable::ProtoUnreachable => IcmpError::ProtoUnreachable,
+                Icmpv4DstUnreachable::FragRequired => IcmpError::TooBig(u32::from(next_hop_mtu)),
+                _ => IcmpError::Unreachable,
+            },
+            Icmpv4Repr::TimeExceeded { .. } | Icmpv4Repr::ParamProblem { .. } => {
+                IcmpError::Transient
+            }
+            _ => return,
+        };
+        let Some(Ok(quoted)) = repr.quoted() else {
+            return;
+        };
+        let invoking = repr.invoking().unwrap_or(&[]);
+        self.on_icmp_error(now, quoted, error, invoking);
+    }
+
+    pub(super) fn deliver_icmpv6(&mut self, now: Instant, meta: IpMeta<'_>) {
+        self.stats.icmp6.in_msgs += 1;
+        let Some(addrs) = AddrPair::new(meta.src, meta.dst) else {
+            return;
+        };
+        let Ok(packet) = Icmpv6Packet::new_checked(meta.payload) else {
+            self.stats.icmp6.in_errors += 1;
+            return;
+        };
+        let repr = match Icmpv6Repr::parse(&packet, &addrs, self.config.checksum_rx) {
+            Ok(r) => r,
+            Err(e) => {
+                self.stats.icmp6.in_errors += 1;
+                if e == WireError::BadChecksum {
+                    self.stats.icmp6.in_csum_errors += 1;
+                }
+                return;
+            }
+        };
+        self.stats.icmp6.in_type[usize::from(u8::from(repr.msg_type()))] += 1;
+        let error = match repr {
+            Icmpv6Repr::EchoRequest {
+                ident,
+                seq_no,
+                data,
+            } => {
+                //= https://www.rfc-editor.org/rfc/rfc4443#section-4.1
+                //# Every node MUST implement an ICMPv6 Echo responder function that
+                //# receives Echo Requests and originates corresponding Echo Replies.
+                if self.config.answer_pings {
+                    let reply = Icmpv6Repr::EchoReply {
+                        ident,
+                        seq_no,
+                        data,
+                    };
+                    self.send_icmpv6(meta.dst, meta.src, &reply);
+                }
+                return;
+            }
+            Icmpv6Repr::DstUnreachable { reason, .. } => match reason {
+                Icmpv6DstUnreachable::PortUnreachable => IcmpError::PortUnreachable,
+                _ => IcmpError::Unreachable,
+            },
+            Icmpv6Repr::PacketTooBig { mtu, .. } => IcmpError::TooBig(mtu),
+            Icmpv6Repr::TimeExceeded { .. } | Icmpv6Repr::ParamProblem { .. } => {
+                IcmpError::Transient
+            }
+            _ => return,
+        };
+        let Some(Ok(quoted)) = repr.quoted() else {
+            return;
+        };
+        self.on_icmp_error(now, quoted, error, &[]);
+    }
+
+    /// An ICMP error quoting one of our packets: find its socket and tell it.
+    fn on_icmp_error(&mut self, now: Instant, q: Quoted, error: IcmpError, invoking: &[u8]) {
+        if !self.is_local(q.src) {
+            return;
+        }
+        if let IcmpError::TooBig(mtu) = error {
+            let link = self.config.mtu;
+            let new = if mtu == 0 {
+                // An old router without RFC 1191: guess from the quoted length.
+                match (q.dst, invoking) {
+                    (IpAddr::V4(dst), [_, _, hi, lo, ..]) => {
+                        let total = u16::from_be_bytes([*hi, *lo]);
+                        let hl = usize::from(invoking[0] & 0x0f) * 4;
+                        self.pmtu.report_ipv4_without_mtu(now, dst, total, hl, link)
+                    }
+                    _ => None,
+                }
+            } else {
+                self.pmtu.report(now, q.dst, mtu, link)
+            };
+            if let (Some(new), IpProtocol::Tcp) = (new, q.protocol) {
+                if let (Some(sp), Some(dp)) = (q.src_port, q.dst_port) {
+                    let key =
+                        FourTuple::new(SocketAddr::new(q.src, sp), SocketAddr::new(q.dst, dp));
+                    if let Some(&h) = self.conns.get(&key) {
+                        let in_flight = q
+                            .tcp_seq
+                            .is_some_and(|s| self.conn(h).is_some_and(|c| c.seq_in_flight(s)));
+                        if in_flight {
+                            self.with_conn(now, h, |c| c.on_path_mtu(new));
+                        }
+                    }
+                }
+            }
+            return;
+        }
+        let (Some(sp), Some(dp)) = (q.src_port, q.dst_port) else {
+            return;
+        };
+        let local = SocketAddr::new(q.src, sp);
+        let remote = SocketAddr::new(q.dst, dp);
+        match q.protocol {
+            IpProtocol::Tcp => {
+                let Some(&h) = self.conns.get(&FourTuple::new(local, remote)) else {
+                    return;
+                };
+                let valid = q
+                    .tcp_seq
+                    .is_some_and(|s| self.conn(h).is_some_and(|c| c.seq_in_flight(s)));
+                if !valid {
+                    return;
+                }
+                let notice = match error {
+                    IcmpError::PortUnreachable | IcmpError::ProtoUnreachable => IcmpNotice::Refused,
+                    IcmpError::Unreachable => IcmpNotice::Unreachable,
+                    _ => IcmpNotice::Transient,
+                };
+                self.with_conn(now, h, |c| c.handle_icmp(notice));
+            }
+            IpProtocol::Udp => {
+                let Some(h) = self.find_udp(local) else {
+                    return;
+                };
+                let Some(Entry {
+                    socket: Socket::Udp(u),
+                    ..
+                }) = self.sockets.get_mut(h)
+                else {
+                    return;
+                };
+                // Linux reports ICMP errors only to connected UDP sockets (without
+                // IP_RECVERR): an unconnected socket cannot tell which send failed.
+                if u.peer != Some(remote) {
+                    return;
+                }
+                let e = match error {
+                    IcmpError::PortUnreachable | IcmpError::ProtoUnreachable => {
+                        Error::ConnectionRefused
+                    }
+                    IcmpError::Unreachable => Error::HostUnreachable,
+                    _ => return,
+                };
+                u.pending_error = Some(e);
+                self.raise(h, EventKind::Error);
+            }
+            _ => {}
+        }
+    }
+
+    /// ICMP port unreachable for a datagram to a closed port, rate-limited.
+    pub(super) fn send_port_unreachable(&mut self, now: Instant, meta: IpMeta<'_>) {
+        if !self.icmp_limit.allow(now) {
+            self.count_icmp_limited(meta.dst);
+            return;
+        }
+        match meta.dst {
+            IpAddr::V4(_) => {
+                let quote = &meta.packet[..meta.packet.len().min(ICMPV4_QUOTE)];
+                let err = Icmpv4Repr::DstUnreachable {
+                    reason: Icmpv4DstUnreachable::PortUnreachable,
+                    next_hop_mtu: 0,
+                    invoking: quote,
+                };
+                self.send_icmpv4(meta.dst, meta.src, &err);
+            }
+            IpAddr::V6(_) => {
+                let quote = &meta.packet[..meta.packet.len().min(ICMPV6_QUOTE)];
+                let err = Icmpv6Repr::DstUnreachable {
+                    reason: Icmpv6DstUnreachable::PortUnreachable,
+                    invoking: quote,
+                };
+                self.send_icmpv6(meta.dst, meta.src, &err);
+            }
+        }
+    }
+
+    /// ICMP protocol unreachable for a protocol the stack does not speak.
+    pub(super) fn send_icmpv4_proto_unreachable(&mut self, now: Instant, meta: IpMeta<'_>) {
+        if !self.icmp_limit.allow(now) {
+            self.count_icmp_limited(meta.dst);
+            return;
+        }
+        let quote = &meta.packet[..meta.packet.len().min(ICMPV4_QUOTE)];
+        let err = Icmpv4Repr::DstUnreachable {
+            reason: Icmpv4DstUnreachable::ProtoUnreachable,
+            next_hop_mtu: 0,
+            invoking: quote,
+        };
+        self.send_icmpv4(meta.dst, meta.src, &err);
+    }
+
+    fn count_icmp_limited(&mut self, dst: IpAddr) {
+        if dst.is_ipv4() {
+            self.stats.icmp.out_rate_limited += 1;
+        } else {
+            self.stats.icmp6.out_rate_limited += 1;
+        }
+    }
+
+    fn send_icmpv4(&mut self, src: IpAddr, dst: IpAddr, repr: &Icmpv4Repr<'_>) {
+        let mut body = vec![0u8; repr.buffer_len()];
+        repr.emit(
+            &mut Icmpv4Packet::new_unchecked(&mut body[..]),
+            self.tx_checksum(),
+        );
+        let ttl = self.config.udp.ttl;
+        if let Some(packet) = self.build_ip_packet(src, dst, IpProtocol::Icmp, &body, ttl, 0) {
+            if self.queue_control(packet) {
+                self.stats.icmp.out_msgs += 1;
+                self.stats.icmp.out_type[usize::from(u8::from(repr.msg_type()))] += 1;
+            }
+        }
+    }
+
+    fn send_icmpv6(&mut self, src: IpAddr, dst: IpAddr, repr: &Icmpv6Repr<'_>) {
+        let Some(addrs) = AddrPair::new(src, dst) else {
+            return;
+        };
+        let mut body = vec![0u8; repr.buffer_len()];
+        repr.emit(
+            &mut Icmpv6Packet::new_unchecked(&mut body[..]),
+            &addrs,
+            self.tx_checksum(),
+        );
+        let ttl = self.config.udp.ttl;
+        if let Some(packet) = self.build_ip_packet(src, dst, IpProtocol::Icmpv6, &body, ttl, 0) {
+            if self.queue_control(packet) {
+                self.stats.icmp6.out_msgs += 1;
+                self.stats.icmp6.out_type[usize::from(u8::from(repr.msg_type()))] += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! `handle_packet`: IP validation (RFC 791, RFC 8200), reassembly, and dispatch to
+//! TCP, UDP and ICMP. Malformed packets are counted and dropped, never a panic.
+
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use super::Stack;
+use crate::ip::reassembly::Reassembled;
+use crate::time::Instant;
+use crate::wire::{
+    AddrPair, ChecksumMode, Error as WireError, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet,
+    Ipv6Repr, TcpPacket, TcpRepr,
+};
+
+/// An IP packet reduced to what the transport layer needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IpMeta<'a> {
+    pub(crate) src: IpAddr,
+    pub(crate) dst: IpAddr,
+    pub(crate) protocol: IpProtocol,
+    /// The transport header and payload.
+    pub(crate) payload: &'a [u8],
+    /// The whole packet (for ICMP errors that quote it).
+    pub(crate) packet: &'a [u8],
+    /// Whether the destination was a broadcast address.
+    pub(crate) broadcast: bool,
+}
+
+impl Stack {
+    /// An IP packet arrived (IPv4 or IPv6, by its version nibble).
+    pub fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
+        match packet.first().map(|b| b >> 4) {
+            Some(4) => self.handle_ipv4(now, packet, true),
+            Some(6) => self.handle_ipv6(now, packet, true),
+            _ => {
+                self.stats.ip.in_receives += 1;
+                self.stats.ip.in_hdr_errors += 1;
+            }
+        }
+    }
+
+    fn handle_ipv4(&mut self, now: Instant, bytes: &[u8], count: bool) {
+        if count {
+            self.stats.ip.in_receives += 1;
+        }
+        let Ok(packet) = Ipv4Packet::new_checked(bytes) else {
+            self.stats.ip.in_hdr_errors += 1;
+            return;
+        };
+        let repr = match Ipv4Repr::parse(&packet, self.config.checksum_rx) {
+            Ok(r) => r,
+            Err(_) => {
+                self.stats.ip.in_hdr_errors += 1;
+                return;
+            }
+        };
+        let dst = IpAddr::V4(repr.dst_addr);
+        let broadcast = self.is_broadcast_v4(repr.dst_addr);
+        if !self.is_local(dst) && !broadcast {
+            self.stats.ip.in_addr_errors += 1;
+            return;
+        }
+        if repr.more_frags || repr.frag_offset != 0 {
+            self.stats.ip.reasm_reqds += 1;
+            match self.reassembler.handle_ipv4(now, bytes) {
+                Reassembled::Complete(whole) => {
+                    self.stats.ip.reasm_oks += 1;
+                    self.handle_ipv4(now, &whole, false);
+                }
+                Reassembled::Held | Reassembled::NotFragment => {}
+                Reassembled::Dropped(_) => self.stats.ip.reasm_fails += 1,
+            }
+            return;
+        }
+        let meta = IpMeta {
+            src: IpAddr::V4(repr.src_addr),
+            dst,
+            protocol: repr.protocol,
+            payload: packet.payload(),
+            packet: &bytes[..usize::from(packet.total_len()).min(bytes.len())],
+            broadcast,
+        };
+        self.deliver(now, meta);
+    }
+
+    fn handle_ipv6(&mut self, now: Instant, bytes: &[u8], count: bool) {
+        if count {
+            self.stats.ip6.in_receives += 1;
+        }
+        let Ok(packet) = Ipv6Packet::new_checked(bytes) else {
+            self.stats.ip6.in_hdr_errors += 1;
+            return;
+        };
+        let Ok(repr) = Ipv6Repr::parse(&packet) else {
+            self.stats.ip6.in_hdr_errors += 1;
+            return;
+        };
+        let dst = IpAddr::V6(repr.dst_addr);
+        if !self.is_local(dst) {
+            self.stats.ip6.in_addr_errors += 1;
+            return;
+        }
+        let upper = match packet.walk_chain() {
+            Ok(u) => u,
+            Err(_) => {
+                self.stats.ip6.in_hdr_errors += 1;
+                return;
+            }
+        };
+        if upper.fragment.is_some() {
+            self.stats.ip6.reasm_reqds += 1;
+            match self.reassembler.handle_ipv6(now, bytes) {
+                Reassembled::Complete(whole) => {
+                    self.stats.ip6.reasm_oks += 1;
+                    self.handle_ipv6(now, &whole, false);
+                }
+                Reassembled::Held | Reassembled::NotFragment => {}
+                Reassembled::Dropped(_) => self.stats.ip6.reasm_fails += 1,
+            }
+            return;
+        }
+        let Some(protocol) = upper.protocol() else {
+            // No Next Header: nothing to deliver.
+            return;
+        };
+        let payload = packet.payload();
+        let Some(upper_bytes) = payload.get(upper.offset..) else {
+            self.stats.ip6.in_hdr_errors += 1;
+            return;
+        };
+        let total = 40 + payload.len();
+        let meta = IpMeta {
+            src: IpAddr::V6(repr.src_addr),
+            dst,
+            protocol,
+            payload: upper_bytes,
+            packet: &bytes[..total.min(bytes.len())],
+            broadcast: false,
+        };
+        self.deliver(now, meta);
+    }
+
+    /// Whether `dst` is the limited broadcast or the directed broadcast of one of
+    /// our IPv4 prefixes.
+    fn is_broadcast_v4(&self, dst: Ipv4Addr) -> bool {
+        if dst == Ipv4Addr::BROADCAST {
+            return true;
+        }
+        self.config.addresses.iter().any(|a| match a {
+            crate::ip::cidr::IpCidr::V4(c) => {
+                c.prefix_len() < 31 && c.contains(dst) && {
+                    let host_mask = !u32::from(c.netmask());
+                    u32::from(dst) & host_mask == host_mask
+                }
+            }
+            crate::ip::cidr::IpCidr::V6(_) => false,
+        })
+    }
+
+    fn deliver(&mut self, now: Instant, meta: IpMeta<'_>) {
+        let v6 = meta.dst.is_ipv6();
+        let ip_stats = if v6 {
+            &mut self.stats.ip6
+        } else {
+            &mut self.stats.ip
+        };
+        match meta.protocol {
+            IpProtocol::Tcp | IpProtocol::Udp | IpProtocol::Icmp | IpProtocol::Icmpv6 => {
+                ip_stats.in_delivers += 1;
+            }
+            _ => {}
+        }
+        match meta.protocol {
+            IpProtocol::Tcp if !meta.broadcast => self.deliver_tcp(now, meta),
+            IpProtocol::Udp => self.deliver_udp(now, meta),
+            IpProtocol::Icmp if !v6 => self.deliver_icmpv4(now, meta),
+            IpProtocol::Icmpv6 if v6 => self.deliver_icmpv6(now, meta),
+            _ => {
+                ip_stats.in_unknown_protos += 1;
+                if !v6 && !meta.broadcast {
+                    self.send_icmpv4_proto_unreachable(now, meta);
+                }
+            }
+        }
+    }
+
+    fn deliver_tcp(&mut self, now: Instant, meta: IpMeta<'_>) {
+        self.stats.tcp.in_segs += 1;
+        let Some(addrs) = AddrPair::new(meta.src, meta.dst) else {
+            self.stats.tcp.in_errs += 1;
+            return;
+        };
+        let Ok(packet) = TcpPacket::new_checked(meta.payload) else {
+            self.stats.tcp.in_errs += 1;
+            return;
+        };
+        let seg = match TcpRepr::parse(&packet, &addrs, self.config.checksum_rx) {
+            Ok(seg) => seg,
+            Err(e) => {
+                self.stats.tcp.in_errs += 1;
+                if e == WireError::BadChecksum {
+                    self.stats.tcp.in_csum_errors += 1;
+                }
+                return;
+            }
+        };
+        // Port 0 is reserved: no socket owns it and nothing answers it (Linux drops
+        // such segments too).
+        if seg.src_port == 0 || seg.dst_port == 0 {
+            self.stats.tcp.in_errs += 1;
+            return;
+        }
+        let remote = SocketAddr::new(meta.src, seg.src_port);
+        let local = SocketAddr::new(meta.dst, seg.dst_port);
+        self.tcp_segment(now, local, remote, &seg);
+    }
+
+    /// The checksum mode for output.
+    pub(crate) fn tx_checksum(&self) -> ChecksumMode {
+        self.config.checksum_tx
+    }
+}

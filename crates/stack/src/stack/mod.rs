@@ -1,0 +1,281 @@
+//! [`Stack`]: the host stack as one sans-IO state machine.
+//!
+//! # Driving a stack
+//!
+//! Everything comes in through calls that carry `now`, everything goes out through
+//! polls. After any input (a packet, a timeout, a socket call), a driver:
+//!
+//! 1. calls [`Stack::poll_transmit`] until it returns `None`, sending each packet;
+//! 2. calls [`Stack::poll_event`] until it returns `None`, waking whoever waits on
+//!    those sockets;
+//! 3. calls [`Stack::poll_timeout`] and arranges to call [`Stack::handle_timeout`] at
+//!    that instant (or earlier, with the next packet).
+//!
+//! `poll_timeout` assumes step 1 ran: a stack with packets waiting reports only its
+//! timers.
+//!
+//! The pieces, one file each:
+//! - [`demux`]: 4-tuple and listener keys, and the keyed hasher of the maps;
+//! - [`ingress`]: `handle_packet`: IP validation, reassembly, dispatch;
+//! - [`egress`]: `poll_transmit`: stack-made packets first, then sockets in turn;
+//! - [`tcp_api`]: TCP socket calls (listen, connect, accept, send, recv, close);
+//! - [`tcp_input`]: segments to connections and listeners, RSTs for no connection;
+//! - [`udp_api`]: UDP socket calls and datagram input;
+//! - [`icmp`]: echo replies, ICMP errors to the sockets they concern, errors sent;
+//! - [`timers`]: the deadline heap over all sockets;
+//! - [`table`]: the socket table `ss` prints.
+
+mod demux;
+mod egress;
+mod icmp;
+mod ingress;
+mod table;
+mod tcp_api;
+mod tcp_input;
+mod timers;
+mod udp_api;
+
+#[cfg(test)]
+mod tests;
+
+use core::net::{IpAddr, SocketAddr};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use crate::config::{Config, ConfigError};
+use crate::event::{Event, EventKind};
+use crate::ip::pmtu::PathMtuCache;
+use crate::ip::ratelimit::TokenBucket;
+use crate::ip::reassembly::Reassembler;
+use crate::ip::route::{Route, RouteTable};
+use crate::ports::EphemeralPorts;
+use crate::rand::StackRng;
+use crate::socket::{Slab, SocketHandle};
+use crate::stats::Stats;
+use crate::tcp::isn::IsnGenerator;
+use crate::tcp::{Connection, SocketOptions, TcpConfig};
+use crate::time::Instant;
+use crate::udp::UdpSocket;
+
+pub use demux::FourTuple;
+pub use table::{SocketEntry, SocketProtocol};
+pub use tcp_api::{ListenOptions, Shutdown};
+
+use demux::{KeyedState, ListenKey};
+
+/// A TCP listener: its address, backlog and accept queue.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    pub(crate) local: SocketAddr,
+    pub(crate) backlog: usize,
+    pub(crate) accept_queue: VecDeque<SocketHandle>,
+    /// Connections in SYN-RECEIVED that came through this listener.
+    pub(crate) syn_pending: usize,
+    pub(crate) options: SocketOptions,
+}
+
+/// A TCP connection and what the stack knows about it.
+#[derive(Debug)]
+pub(crate) struct TcpSlot {
+    pub(crate) conn: Connection,
+    /// The listener a passive connection came through, until accepted.
+    pub(crate) parent: Option<SocketHandle>,
+    /// In the 4-tuple map.
+    pub(crate) in_demux: bool,
+}
+
+#[derive(Debug)]
+pub(crate) enum Socket {
+    Listener(Listener),
+    Tcp(Box<TcpSlot>),
+    Udp(UdpSocket),
+}
+
+/// A socket and its place in the stack's queues.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) socket: Socket,
+    /// The deadline this socket has in the timer heap.
+    pub(crate) scheduled: Option<Instant>,
+    /// In the transmit queue.
+    pub(crate) tx_queued: bool,
+    /// Pending event bits ([`EventKind::bit`]).
+    pub(crate) events: u8,
+    /// In the event queue.
+    pub(crate) event_queued: bool,
+}
+
+impl Entry {
+    fn new(socket: Socket) -> Entry {
+        Entry {
+            socket,
+            scheduled: None,
+            tx_queued: false,
+            events: 0,
+            event_queued: false,
+        }
+    }
+}
+
+/// The host stack. See the [module docs](self) for the order of the polls.
+#[derive(Debug)]
+pub struct Stack {
+    pub(crate) config: Config,
+    pub(crate) tcp_config: Arc<TcpConfig>,
+    pub(crate) routes: RouteTable,
+    pub(crate) sockets: Slab<Entry>,
+    pub(crate) conns: HashMap<FourTuple, SocketHandle, KeyedState>,
+    pub(crate) listeners: HashMap<ListenKey, SocketHandle, KeyedState>,
+    pub(crate) udp_bound: HashMap<ListenKey, SocketHandle, KeyedState>,
+    /// Connections per local address and port (for `AddrInUse`).
+    pub(crate) tcp_port_users: HashMap<ListenKey, u32, KeyedState>,
+    pub(crate) tcp_conn_count: usize,
+    pub(crate) isn: IsnGenerator,
+    pub(crate) tcp_ports: EphemeralPorts,
+    pub(crate) udp_ports: EphemeralPorts,
+    pub(crate) rng: StackRng,
+    pub(crate) reassembler: Reassembler,
+    pub(crate) pmtu: PathMtuCache,
+    pub(crate) icmp_limit: TokenBucket,
+    pub(crate) rst_limit: TokenBucket,
+    pub(crate) timers: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
+    pub(crate) tx_queue: VecDeque<SocketHandle>,
+    /// Stack-made packets (RSTs, ICMP), whole IP packets, bounded.
+    pub(crate) control: VecDeque<Vec<u8>>,
+    pub(crate) events: VecDeque<SocketHandle>,
+    pub(crate) stats: Stats,
+    pub(crate) ipv4_ident: u16,
+}
+
+impl Stack {
+    /// A stack for `config`, or why the configuration is unusable.
+    pub fn new(config: Config) -> Result<Stack, ConfigError> {
+        config.validate()?;
+        let root = StackRng::from_seed(config.seed);
+        let mut routes = RouteTable::new();
+        for addr in &config.addresses {
+            routes.add(Route::new(addr.network(), None));
+        }
+        for route in &config.routes {
+            routes.add(*route);
+        }
+        let tcp_ports = EphemeralPorts::new(config.ports.clone(), root.fork("tcp-ports"))
+            .map_err(ConfigError::Ports)?;
+        let udp_ports = EphemeralPorts::new(config.ports.clone(), root.fork("udp-ports"))
+            .map_err(ConfigError::Ports)?;
+        let keys = root.fork("demux-hash");
+        Ok(Stack {
+            tcp_config: Arc::new(config.tcp.clone()),
+            routes,
+            sockets: Slab::default(),
+            conns: HashMap::with_hasher(KeyedState::new(keys.fork("conns"))),
+            listeners: HashMap::with_hasher(KeyedState::new(keys.fork("listeners"))),
+            udp_bound: HashMap::with_hasher(KeyedState::new(keys.fork("udp"))),
+            tcp_port_users: HashMap::with_hasher(KeyedState::new(keys.fork("ports"))),
+            tcp_conn_count: 0,
+            isn: IsnGenerator::new(&mut root.fork("isn")),
+            tcp_ports,
+            udp_ports,
+            rng: root.fork("misc"),
+            reassembler: Reassembler::new(config.reassembly),
+            pmtu: PathMtuCache::new(config.pmtu),
+            icmp_limit: TokenBucket::new(config.icmp_errors_per_sec, config.icmp_errors_burst),
+            rst_limit: TokenBucket::new(config.tcp.rsts_per_sec, config.tcp.rsts_per_sec / 10 + 1),
+            timers: BinaryHeap::new(),
+            tx_queue: VecDeque::new(),
+            control: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+            ipv4_ident: root.fork("ipv4-ident").u32() as u16,
+            config,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Whether `addr` is one of the stack's addresses.
+    pub fn is_local(&self, addr: IpAddr) -> bool {
+        self.config.addresses.iter().any(|a| a.addr() == addr)
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        loop {
+            let handle = *self.events.front()?;
+            let Some(entry) = self.sockets.get_mut(handle) else {
+                self.events.pop_front();
+                continue;
+            };
+            let Some(kind) = EventKind::ALL
+                .into_iter()
+                .find(|k| entry.events & k.bit() != 0)
+            else {
+                entry.event_queued = false;
+                self.events.pop_front();
+                continue;
+            };
+            entry.events &= !kind.bit();
+            if entry.events == 0 {
+                entry.event_queued = false;
+                self.events.pop_front();
+            }
+            return Some(Event { handle, kind });
+        }
+    }
+
+    /// Raises `kind` on `handle`.
+    pub(crate) fn raise(&mut self, handle: SocketHandle, kind: EventKind) {
+        if let Some(entry) = self.sockets.get_mut(handle) {
+            entry.events |= kind.bit();
+            if !entry.event_queued {
+                entry.event_queued = true;
+                self.events.push_back(handle);
+            }
+        }
+    }
+
+    /// Puts `handle` in the transmit queue.
+    pub(crate) fn queue_tx(&mut self, handle: SocketHandle) {
+        if let Some(entry) = self.sockets.get_mut(handle) {
+            if !entry.tx_queued {
+                entry.tx_queued = true;
+                self.tx_queue.push_back(handle);
+            }
+        }
+    }
+
+    /// Queues a stack-made packet, counting a drop when the queue is full.
+    pub(crate) fn queue_control(&mut self, packet: Vec<u8>) -> bool {
+        if self.control.len() >= self.config.max_control_queue {
+            return false;
+        }
+        self.control.push_back(packet);
+        true
+    }
+
+    /// The path MTU toward `dst` now.
+    pub(crate) fn path_mtu(&self, now: Instant, dst: IpAddr) -> u16 {
+        let link = self
+            .routes
+            .lookup(dst)
+            .and_then(|r| r.mtu)
+            .unwrap_or(self.config.mtu)
+            .min(self.config.mtu);
+        self.pmtu.mtu(now, dst, link)
+    }
+
+    /// The source address for `dst`, or `None` without a route.
+    pub(crate) fn source_for(&self, dst: IpAddr) -> Option<IpAddr> {
+        self.routes.lookup(dst)?;
+        self.routes.select_source(dst, &self.config.addresses)
+    }
+}

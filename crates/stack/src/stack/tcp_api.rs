@@ -1,0 +1,451 @@
+//! TCP socket calls, named after `std::net`: listen, connect, accept, send, recv,
+//! shutdown, close, abort, and the socket options.
+
+use core::net::{IpAddr, SocketAddr};
+use std::collections::VecDeque;
+
+use super::demux::{unspecified_like, FourTuple};
+use super::{Entry, Listener, Socket, Stack};
+use crate::error::Error;
+use crate::socket::SocketHandle;
+use crate::tcp::{Connection, OpenParams, SocketOptions, State, TcpInfo};
+use crate::time::{Duration, Instant};
+
+/// Which side of a connection to shut down (`std::net::Shutdown`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Shutdown {
+    /// Stop reading.
+    Read,
+    /// Stop writing: a FIN follows the buffered data.
+    Write,
+    /// Both.
+    Both,
+}
+
+/// Options for [`Stack::tcp_listen`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenOptions {
+    /// The accept queue bound. Default 4096 (Linux `SOMAXCONN`).
+    pub backlog: usize,
+    /// Allow listening while connections (e.g. in TIME-WAIT) still use the port
+    /// (`SO_REUSEADDR`). Default off.
+    pub reuse_addr: bool,
+}
+
+impl Default for ListenOptions {
+    fn default() -> ListenOptions {
+        ListenOptions {
+            backlog: 4096,
+            reuse_addr: false,
+        }
+    }
+}
+
+impl Stack {
+    /// Listens on `local` (an unspecified address listens on every address of its
+    /// family; IPv6 listeners take IPv6 only). Port 0 picks an ephemeral port.
+    pub fn tcp_listen(
+        &mut self,
+        local: SocketAddr,
+        options: ListenOptions,
+    ) -> Result<SocketHandle, Error> {
+        let ip = local.ip();
+        if !ip.is_unspecified() && !self.is_local(ip) {
+            return Err(Error::AddrNotAvailable);
+        }
+        let port = if local.port() == 0 {
+            self.free_listen_port(ip)?
+        } else {
+            local.port()
+        };
+        let key = (ip, port);
+        let conflict = if ip.is_unspecified() {
+            // A wildcard conflicts with any listener on the port in its family.
+            self.listeners
+                .keys()
+                .any(|&(a, p)| p == port && a.is_ipv4() == ip.is_ipv4())
+        } else {
+            self.listeners.contains_key(&key)
+                || self.listeners.contains_key(&(unspecified_like(ip), port))
+        };
+        if conflict {
+            return Err(Error::AddrInUse);
+        }
+        if !options.reuse_addr && self.port_has_connections(ip, port) {
+            return Err(Error::AddrInUse);
+        }
+        if self.sockets.len() >= self.config.max_sockets {
+            return Err(Error::LimitReached);
+        }
+        let handle = self.sockets.insert(Entry::new(Socket::Listener(Listener {
+            local: SocketAddr::new(ip, port),
+            backlog: options.backlog.max(1),
+            accept_queue: VecDeque::new(),
+            syn_pending: 0,
+            options: SocketOptions::from_config(&self.tcp_config),
+        })));
+        self.listeners.insert(key, handle);
+        Ok(handle)
+    }
+
+    fn port_has_connections(&self, ip: IpAddr, port: u16) -> bool {
+        if ip.is_unspecified() {
+            self.tcp_port_users
+                .keys()
+                .any(|&(a, p)| p == port && a.is_ipv4() == ip.is_ipv4())
+        } else {
+            self.tcp_port_users.contains_key(&(ip, port))
+        }
+    }
+
+    fn free_listen_port(&mut self, ip: IpAddr) -> Result<u16, Error> {
+        let remote = SocketAddr::new(unspecified_like(ip), 0);
+        let listeners = &self.listeners;
+        let users = &self.tcp_port_users;
+        self.tcp_ports
+            .select(ip, remote, |p| {
+                !listeners.contains_key(&(ip, p))
+                    && !listeners.contains_key(&(unspecified_like(ip), p))
+                    && !users.contains_key(&(ip, p))
+            })
+            .ok_or(Error::AddrNotAvailable)
+    }
+
+    /// Opens a connection to `remote` from `local` (or, when `None`, from the
+    /// source address the routes pick and an ephemeral port). The handle reports
+    /// [`EventKind::Connected`](crate::EventKind::Connected) or an error.
+    pub fn tcp_connect(
+        &mut self,
+        now: Instant,
+        remote: SocketAddr,
+        local: Option<SocketAddr>,
+    ) -> Result<SocketHandle, Error> {
+        if remote.port() == 0 || remote.ip().is_unspecified() {
+            return Err(Error::InvalidAddress);
+        }
+        if self.tcp_conn_count >= self.tcp_config.max_connections
+            || self.sockets.len() >= self.config.max_sockets
+        {
+            return Err(Error::LimitReached);
+        }
+        let src_ip = match local {
+            Some(l) if !l.ip().is_unspecified() => {
+                if !self.is_local(l.ip()) {
+                    return Err(Error::AddrNotAvailable);
+                }
+                if l.is_ipv4() != remote.is_ipv4() {
+                    return Err(Error::InvalidAddress);
+                }
+                if self.routes.lookup(remote.ip()).is_none() {
+                    return Err(Error::NetworkUnreachable);
+                }
+                l.ip()
+            }
+            _ => self
+                .source_for(remote.ip())
+                .ok_or(Error::NetworkUnreachable)?,
+        };
+        let port = match local.map(|l| l.port()) {
+            Some(p) if p != 0 => {
+                let tuple = FourTuple::new(SocketAddr::new(src_ip, p), remote);
+                if self.conns.contains_key(&tuple) {
+                    return Err(Error::AddrInUse);
+                }
+                p
+            }
+            _ => {
+                let conns = &self.conns;
+                let listeners = &self.listeners;
+                //= https://www.rfc-editor.org/rfc/rfc6056#section-3.3.4
+                //# if(check_suitable_port(port))
+                //#         return next_ephemeral;
+                self.tcp_ports
+                    .select(src_ip, remote, |p| {
+                        !conns.contains_key(&FourTuple::new(SocketAddr::new(src_ip, p), remote))
+                            && !listeners.contains_key(&(src_ip, p))
+                            && !listeners.contains_key(&(unspecified_like(src_ip), p))
+                    })
+                    .ok_or(Error::AddrNotAvailable)?
+            }
+        };
+        let local = SocketAddr::new(src_ip, port);
+        let params = OpenParams {
+            local,
+            remote,
+            iss: self.isn.isn(now, local, remote),
+            ts_offset: self.rng.u32(),
+            path_mtu: self.path_mtu(now, remote.ip()),
+            options: SocketOptions::from_config(&self.tcp_config),
+        };
+        let conn = Connection::connect(now, self.tcp_config.clone(), params);
+        let handle = self.insert_conn(conn, None);
+        self.stats.tcp.active_opens += 1;
+        self.after_conn(now, handle, State::Closed);
+        Ok(handle)
+    }
+
+    /// Takes a connection from a listener's accept queue: its handle and the peer.
+    pub fn tcp_accept(
+        &mut self,
+        listener: SocketHandle,
+    ) -> Result<(SocketHandle, SocketAddr), Error> {
+        let l = match self.sockets.get_mut(listener) {
+            Some(Entry {
+                socket: Socket::Listener(l),
+                ..
+            }) => l,
+            Some(_) => return Err(Error::WrongSocketType),
+            None => return Err(Error::InvalidHandle),
+        };
+        let handle = l.accept_queue.pop_front().ok_or(Error::WouldBlock)?;
+        let more = !l.accept_queue.is_empty();
+        let Some(Entry {
+            socket: Socket::Tcp(slot),
+            ..
+        }) = self.sockets.get_mut(handle)
+        else {
+            return Err(Error::WouldBlock);
+        };
+        slot.parent = None;
+        let remote = slot.conn.remote();
+        // Events that arrived before the accept (data, even a FIN) are raised now.
+        let state = slot.conn.state();
+        let readable = slot.conn.recv_queue() > 0 || slot.conn.peer_closed();
+        let failed = slot.conn.error().is_some();
+        self.raise(handle, crate::event::EventKind::Writable);
+        if readable {
+            self.raise(handle, crate::event::EventKind::Readable);
+        }
+        if failed || state == State::Closed {
+            self.raise(handle, crate::event::EventKind::Error);
+        }
+        if more {
+            self.raise(listener, crate::event::EventKind::Acceptable);
+        }
+        Ok((handle, remote))
+    }
+
+    fn tcp_conn_mut(&mut self, handle: SocketHandle) -> Result<&mut Connection, Error> {
+        match self.sockets.get_mut(handle) {
+            Some(Entry {
+                socket: Socket::Tcp(slot),
+                ..
+            }) => Ok(&mut slot.conn),
+            Some(_) => Err(Error::WrongSocketType),
+            None => Err(Error::InvalidHandle),
+        }
+    }
+
+    fn tcp_conn_ref(&self, handle: SocketHandle) -> Result<&Connection, Error> {
+        match self.sockets.get(handle) {
+            Some(Entry {
+                socket: Socket::Tcp(slot),
+                ..
+            }) => Ok(&slot.conn),
+            Some(_) => Err(Error::WrongSocketType),
+            None => Err(Error::InvalidHandle),
+        }
+    }
+
+    /// Queues `data`; returns how many bytes were taken. `Err(WouldBlock)` when the
+    /// send buffer is full.
+    pub fn tcp_send(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        data: &[u8],
+    ) -> Result<usize, Error> {
+        self.tcp_conn_mut(handle)?;
+        self.with_conn(now, handle, |c| c.send(data))
+            .ok_or(Error::InvalidHandle)?
+            .map_err(Error::from)
+    }
+
+    /// Queues `data` as urgent data (the urgent pointer marks its end).
+    pub fn tcp_send_urgent(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        data: &[u8],
+    ) -> Result<usize, Error> {
+        self.tcp_conn_mut(handle)?;
+        self.with_conn(now, handle, |c| c.send_urgent(data))
+            .ok_or(Error::InvalidHandle)?
+            .map_err(Error::from)
+    }
+
+    /// Reads received data; `Ok(0)` is the end of the stream.
+    pub fn tcp_recv(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        buf: &mut [u8],
+    ) -> Result<usize, Error> {
+        self.tcp_conn_mut(handle)?;
+        self.with_conn(now, handle, |c| c.recv(now, buf))
+            .ok_or(Error::InvalidHandle)?
+            .map_err(Error::from)
+    }
+
+    /// How far ahead urgent data ends, in bytes from the next byte `tcp_recv`
+    /// returns.
+    pub fn tcp_urgent_mark(&self, handle: SocketHandle) -> Result<Option<usize>, Error> {
+        Ok(self.tcp_conn_ref(handle)?.urgent_mark())
+    }
+
+    /// Shuts down one or both directions.
+    pub fn tcp_shutdown(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        how: Shutdown,
+    ) -> Result<(), Error> {
+        self.tcp_conn_mut(handle)?;
+        self.with_conn(now, handle, |c| {
+            if matches!(how, Shutdown::Write | Shutdown::Both) {
+                c.shutdown_write(now);
+            }
+            if matches!(how, Shutdown::Read | Shutdown::Both) {
+                c.shutdown_read();
+            }
+        });
+        Ok(())
+    }
+
+    /// Closes the handle. A connection finishes its close in the background (FIN,
+    /// TIME-WAIT) and is freed after; a listener resets its unaccepted connections.
+    /// The handle is invalid afterwards.
+    pub fn close(&mut self, now: Instant, handle: SocketHandle) -> Result<(), Error> {
+        match self.sockets.get(handle).map(|e| &e.socket) {
+            None => Err(Error::InvalidHandle),
+            Some(Socket::Listener(l)) => {
+                let key = (l.local.ip(), l.local.port());
+                let pending: Vec<SocketHandle> = l.accept_queue.iter().copied().collect();
+                self.listeners.remove(&key);
+                // Half-open connections of this listener are found through their
+                // parent link.
+                let children: Vec<SocketHandle> = self
+                    .sockets
+                    .iter()
+                    .filter_map(|(h, e)| match &e.socket {
+                        Socket::Tcp(slot) if slot.parent == Some(handle) => Some(h),
+                        _ => None,
+                    })
+                    .collect();
+                self.sockets.remove(handle);
+                for h in pending.into_iter().chain(children) {
+                    if let Some(Entry {
+                        socket: Socket::Tcp(slot),
+                        ..
+                    }) = self.sockets.get_mut(h)
+                    {
+                        slot.parent = None;
+                    }
+                    self.with_conn(now, h, |c| c.abort());
+                }
+                Ok(())
+            }
+            Some(Socket::Tcp(_)) => {
+                self.with_conn(now, handle, |c| c.close(now));
+                if self.conn_releasable(handle) {
+                    self.release_conn(handle);
+                }
+                Ok(())
+            }
+            Some(Socket::Udp(_)) => {
+                self.udp_close(handle);
+                Ok(())
+            }
+        }
+    }
+
+    /// Aborts a connection: a RST goes to the peer and the handle becomes invalid.
+    pub fn tcp_abort(&mut self, now: Instant, handle: SocketHandle) -> Result<(), Error> {
+        self.tcp_conn_mut(handle)?;
+        self.with_conn(now, handle, |c| c.abort());
+        if self.conn_releasable(handle) {
+            self.release_conn(handle);
+        }
+        Ok(())
+    }
+
+    /// The connection's state.
+    pub fn tcp_state(&self, handle: SocketHandle) -> Result<State, Error> {
+        Ok(self.tcp_conn_ref(handle)?.state())
+    }
+
+    /// What `ss -ti` shows for the connection.
+    pub fn tcp_info(&self, now: Instant, handle: SocketHandle) -> Result<TcpInfo, Error> {
+        Ok(self.tcp_conn_ref(handle)?.info(now))
+    }
+
+    /// Bytes the send buffer takes now.
+    pub fn tcp_send_capacity(&self, handle: SocketHandle) -> Result<usize, Error> {
+        Ok(self.tcp_conn_ref(handle)?.send_capacity())
+    }
+
+    /// The connection's local and remote addresses.
+    pub fn tcp_addrs(&self, handle: SocketHandle) -> Result<(SocketAddr, SocketAddr), Error> {
+        let c = self.tcp_conn_ref(handle)?;
+        Ok((c.local(), c.remote()))
+    }
+
+    /// A listener's local address (with the port it got).
+    pub fn listener_addr(&self, handle: SocketHandle) -> Result<SocketAddr, Error> {
+        match self.sockets.get(handle).map(|e| &e.socket) {
+            Some(Socket::Listener(l)) => Ok(l.local),
+            Some(_) => Err(Error::WrongSocketType),
+            None => Err(Error::InvalidHandle),
+        }
+    }
+
+    /// The socket options of a connection.
+    pub fn tcp_options(&self, handle: SocketHandle) -> Result<SocketOptions, Error> {
+        Ok(*self.tcp_conn_ref(handle)?.options())
+    }
+
+    /// Changes a connection's options (no-delay, keep-alive, user timeout, TTL,
+    /// DSCP), or a listener's options for the connections it will accept.
+    pub fn tcp_set_options(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        options: SocketOptions,
+    ) -> Result<(), Error> {
+        if let Some(Entry {
+            socket: Socket::Listener(l),
+            ..
+        }) = self.sockets.get_mut(handle)
+        {
+            l.options = options;
+            return Ok(());
+        }
+        self.tcp_conn_mut(handle)?;
+        self.with_conn(now, handle, |c| c.set_options(now, options));
+        Ok(())
+    }
+
+    /// Disables or enables Nagle's algorithm (`TCP_NODELAY`).
+    pub fn tcp_set_nodelay(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        nodelay: bool,
+    ) -> Result<(), Error> {
+        let mut o = self.tcp_options(handle)?;
+        o.nodelay = nodelay;
+        self.tcp_set_options(now, handle, o)
+    }
+
+    /// Sets the user timeout (`TCP_USER_TIMEOUT`; RFC 9293 MUST-20..23).
+    pub fn tcp_set_user_timeout(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        timeout: Option<Duration>,
+    ) -> Result<(), Error> {
+        let mut o = self.tcp_options(handle)?;
+        o.user_timeout = timeout;
+        self.tcp_set_options(now, handle, o)
+    }
+}

@@ -1,0 +1,438 @@
+//! TCP segments to their connection or listener (RFC 9293 section 3.10.7), RSTs for
+//! segments that match nothing, and the book-keeping after a connection changed.
+
+use core::net::SocketAddr;
+
+use super::demux::{unspecified_like, FourTuple};
+use super::{Entry, Socket, Stack, TcpSlot};
+use crate::event::EventKind;
+use crate::socket::SocketHandle;
+use crate::tcp::{ConnEvents, Connection, OpenParams, State, SynInfo, TcpError};
+use crate::time::Instant;
+use crate::wire::{AddrPair, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr};
+
+impl Stack {
+    /// A valid segment from `remote` to `local`.
+    pub(crate) fn tcp_segment(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        seg: &TcpRepr<'_>,
+    ) {
+        let key = FourTuple::new(local, remote);
+        if let Some(&handle) = self.conns.get(&key) {
+            if let Some(conn) = self.conn(handle) {
+                let state = conn.state();
+                let syn_only =
+                    seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK);
+                if state == State::TimeWait && syn_only && conn.time_wait_accepts_syn(seg) {
+                    //= https://www.rfc-editor.org/rfc/rfc6191#section-2
+                    //# the TIME-WAIT state ... may be
+                    //# ended and the new connection accepted
+                    self.stats.tcp.time_wait_recycled += 1;
+                    self.release_conn(handle);
+                } else {
+                    if state == State::SynReceived
+                        && seg.flags.contains(TcpFlags::ACK)
+                        && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::RST)
+                        && self.accept_queue_full(handle)
+                    {
+                        // Linux (tcp_abort_on_overflow = 0): drop the handshake's
+                        // ACK; the SYN-ACK is resent and the client retries.
+                        self.stats.tcp.listen_overflows += 1;
+                        return;
+                    }
+                    self.with_conn(now, handle, |c| c.handle_segment(now, seg));
+                    return;
+                }
+            }
+        }
+        if let Some(listener) = self.find_listener(local) {
+            self.listener_segment(now, listener, local, remote, seg);
+            return;
+        }
+        self.reply_rst(now, local, remote, seg);
+    }
+
+    fn find_listener(&self, local: SocketAddr) -> Option<SocketHandle> {
+        self.listeners
+            .get(&(local.ip(), local.port()))
+            .or_else(|| {
+                self.listeners
+                    .get(&(unspecified_like(local.ip()), local.port()))
+            })
+            .copied()
+    }
+
+    fn accept_queue_full(&self, conn: SocketHandle) -> bool {
+        let Some(Entry {
+            socket: Socket::Tcp(slot),
+            ..
+        }) = self.sockets.get(conn)
+        else {
+            return false;
+        };
+        let Some(parent) = slot.parent else {
+            return false;
+        };
+        match self.sockets.get(parent) {
+            Some(Entry {
+                socket: Socket::Listener(l),
+                ..
+            }) => l.accept_queue.len() >= l.backlog,
+            _ => false,
+        }
+    }
+
+    /// RFC 9293 section 3.10.7.2: a segment for a listener.
+    fn listener_segment(
+        &mut self,
+        now: Instant,
+        listener: SocketHandle,
+        local: SocketAddr,
+        remote: SocketAddr,
+        seg: &TcpRepr<'_>,
+    ) {
+        let flags = seg.flags;
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.2
+        //# First, check for a RST:
+        //# An incoming RST segment could not be valid since it could not
+        //# have been sent in response to anything sent by this incarnation
+        //# of the connection.  An incoming RST should be ignored.  Return.
+        if flags.contains(TcpFlags::RST) {
+            return;
+        }
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.2
+        //# Second, check for an ACK:
+        //# Any acknowledgment is bad if it arrives on a connection still in
+        //# the LISTEN state.  An acceptable reset segment should be formed
+        //# for any arriving ACK-bearing segment.  The RST should be
+        //# formatted as follows:
+        //#
+        //# <SEQ=SEG.ACK><CTL=RST>
+        if flags.contains(TcpFlags::ACK) {
+            self.reply_rst(now, local, remote, seg);
+            return;
+        }
+        if !flags.contains(TcpFlags::SYN) {
+            return;
+        }
+        let Some(Entry {
+            socket: Socket::Listener(l),
+            ..
+        }) = self.sockets.get(listener)
+        else {
+            return;
+        };
+        if l.syn_pending >= self.tcp_config.syn_backlog {
+            self.stats.tcp.listen_drops += 1;
+            return;
+        }
+        let options = l.options;
+        if self.tcp_conn_count >= self.tcp_config.max_connections {
+            self.stats.tcp.connection_limit_drops += 1;
+            return;
+        }
+        let params = OpenParams {
+            local,
+            remote,
+            iss: self.isn.isn(now, local, remote),
+            ts_offset: self.rng.u32(),
+            path_mtu: self.path_mtu(now, remote.ip()),
+            options,
+        };
+        let conn = Connection::accept(
+            now,
+            self.tcp_config.clone(),
+            params,
+            &SynInfo::from_repr(seg),
+        );
+        let handle = self.insert_conn(conn, Some(listener));
+        if let Some(Entry {
+            socket: Socket::Listener(l),
+            ..
+        }) = self.sockets.get_mut(listener)
+        {
+            l.syn_pending += 1;
+        }
+        self.stats.tcp.passive_opens += 1;
+        self.after_conn(now, handle, State::Listen);
+    }
+
+    /// Adds a connection to the slab and the 4-tuple map.
+    pub(crate) fn insert_conn(
+        &mut self,
+        conn: Connection,
+        parent: Option<SocketHandle>,
+    ) -> SocketHandle {
+        let key = FourTuple::new(conn.local(), conn.remote());
+        let local_key = (conn.local().ip(), conn.local().port());
+        let handle = self
+            .sockets
+            .insert(Entry::new(Socket::Tcp(Box::new(TcpSlot {
+                conn,
+                parent,
+                in_demux: true,
+            }))));
+        self.conns.insert(key, handle);
+        *self.tcp_port_users.entry(local_key).or_insert(0) += 1;
+        self.tcp_conn_count += 1;
+        handle
+    }
+
+    /// The connection behind `handle`, if it is one.
+    pub(crate) fn conn(&self, handle: SocketHandle) -> Option<&Connection> {
+        match self.sockets.get(handle) {
+            Some(Entry {
+                socket: Socket::Tcp(slot),
+                ..
+            }) => Some(&slot.conn),
+            _ => None,
+        }
+    }
+
+    /// Runs `f` on the connection, then does the stack's book-keeping.
+    pub(crate) fn with_conn<R>(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        f: impl FnOnce(&mut Connection) -> R,
+    ) -> Option<R> {
+        let slot = match self.sockets.get_mut(handle) {
+            Some(Entry {
+                socket: Socket::Tcp(slot),
+                ..
+            }) => slot,
+            _ => return None,
+        };
+        let before = slot.conn.state();
+        let r = f(&mut slot.conn);
+        self.after_conn(now, handle, before);
+        Some(r)
+    }
+
+    /// After anything happened to a connection: counters, events, the listener's
+    /// queues, the demux map, timers, the transmit queue, and freeing.
+    pub(crate) fn after_conn(&mut self, now: Instant, handle: SocketHandle, before: State) {
+        self.after_conn_requeue(now, handle, before, true);
+    }
+
+    /// [`after_conn`](Self::after_conn), putting the connection in the transmit
+    /// queue only if `requeue` (the transmit path passes false when the connection
+    /// just said it has nothing to send).
+    pub(crate) fn after_conn_requeue(
+        &mut self,
+        _now: Instant,
+        handle: SocketHandle,
+        before: State,
+        requeue: bool,
+    ) {
+        let Some(Entry {
+            socket: Socket::Tcp(slot),
+            ..
+        }) = self.sockets.get_mut(handle)
+        else {
+            return;
+        };
+        let state = slot.conn.state();
+        let events = slot.conn.take_events();
+        let error = slot.conn.error();
+        let parent = slot.parent;
+        let passive_unaccepted = parent.is_some();
+
+        let estab = |s: State| matches!(s, State::Established | State::CloseWait);
+        if !estab(before) && estab(state) {
+            self.stats.tcp.curr_estab += 1;
+        } else if estab(before) && !estab(state) {
+            self.stats.tcp.curr_estab = self.stats.tcp.curr_estab.saturating_sub(1);
+        }
+        if state == State::Closed && before != State::Closed {
+            if matches!(before, State::SynSent | State::SynReceived) {
+                self.stats.tcp.attempt_fails += 1;
+            }
+            if estab(before) && error == Some(TcpError::Reset) {
+                self.stats.tcp.estab_resets += 1;
+            }
+        }
+
+        if let Some(listener) = parent {
+            if before == State::SynReceived && state != State::SynReceived {
+                if let Some(Entry {
+                    socket: Socket::Listener(l),
+                    ..
+                }) = self.sockets.get_mut(listener)
+                {
+                    l.syn_pending = l.syn_pending.saturating_sub(1);
+                    if state.is_synchronized() {
+                        l.accept_queue.push_back(handle);
+                    }
+                }
+                if state.is_synchronized() {
+                    self.raise(listener, EventKind::Acceptable);
+                }
+            }
+        }
+
+        if !passive_unaccepted {
+            for (bit, kind) in [
+                (ConnEvents::CONNECTED, EventKind::Connected),
+                (ConnEvents::READABLE, EventKind::Readable),
+                (ConnEvents::WRITABLE, EventKind::Writable),
+                (ConnEvents::ERROR, EventKind::Error),
+                (ConnEvents::CLOSED, EventKind::Closed),
+            ] {
+                if events.contains(bit) {
+                    self.raise(handle, kind);
+                }
+            }
+        }
+
+        if state == State::Closed {
+            self.unhash_conn(handle);
+        }
+        self.schedule(handle);
+        if requeue {
+            self.queue_tx(handle);
+        }
+    }
+
+    /// Takes a closed connection out of the 4-tuple map (its handle stays valid for
+    /// the application until it closes it).
+    fn unhash_conn(&mut self, handle: SocketHandle) {
+        let Some(Entry {
+            socket: Socket::Tcp(slot),
+            ..
+        }) = self.sockets.get_mut(handle)
+        else {
+            return;
+        };
+        if !slot.in_demux {
+            return;
+        }
+        slot.in_demux = false;
+        let key = FourTuple::new(slot.conn.local(), slot.conn.remote());
+        let local_key = (slot.conn.local().ip(), slot.conn.local().port());
+        if self.conns.get(&key) == Some(&handle) {
+            self.conns.remove(&key);
+        }
+        if let Some(n) = self.tcp_port_users.get_mut(&local_key) {
+            *n -= 1;
+            if *n == 0 {
+                self.tcp_port_users.remove(&local_key);
+            }
+        }
+        self.tcp_conn_count = self.tcp_conn_count.saturating_sub(1);
+    }
+
+    /// Frees a connection's slot now (it must have nothing left to send).
+    pub(crate) fn release_conn(&mut self, handle: SocketHandle) {
+        self.unhash_conn(handle);
+        let (parent, syn_received) = match self.sockets.get(handle) {
+            Some(Entry {
+                socket: Socket::Tcp(slot),
+                ..
+            }) => (slot.parent, slot.conn.state() == State::SynReceived),
+            _ => return,
+        };
+        if let Some(Entry {
+            socket: Socket::Listener(l),
+            ..
+        }) = parent.and_then(|p| self.sockets.get_mut(p))
+        {
+            l.accept_queue.retain(|&h| h != handle);
+            if syn_received {
+                l.syn_pending = l.syn_pending.saturating_sub(1);
+            }
+        }
+        self.sockets.remove(handle);
+    }
+
+    /// Whether a closed connection can be freed: the application let go of it (or
+    /// never had it) and it has nothing left to send.
+    pub(crate) fn conn_releasable(&self, handle: SocketHandle) -> bool {
+        match self.sockets.get(handle) {
+            Some(Entry {
+                socket: Socket::Tcp(slot),
+                ..
+            }) => {
+                slot.conn.state() == State::Closed
+                    && (slot.conn.is_orphaned() || slot.parent.is_some())
+                    && !slot.conn.wants_to_send()
+            }
+            _ => false,
+        }
+    }
+
+    /// Answers a segment that matches no connection with a RST (rate-limited).
+    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.1
+    //# If the state is CLOSED (i.e., TCB does not exist), then
+    //# all data in the incoming segment is discarded.  An incoming segment
+    //# containing a RST is discarded.  An incoming segment not containing a
+    //# RST causes a RST to be sent in response.
+    pub(crate) fn reply_rst(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        seg: &TcpRepr<'_>,
+    ) {
+        if seg.flags.contains(TcpFlags::RST) {
+            return;
+        }
+        if !self.rst_limit.allow(now) {
+            self.stats.tcp.rsts_rate_limited += 1;
+            return;
+        }
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.1
+        //# If the ACK bit is off, sequence number zero is used,
+        //#
+        //# <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
+        //#
+        //# If the ACK bit is on,
+        //#
+        //# <SEQ=SEG.ACK><CTL=RST>
+        let (seq, ack, flags) = if seg.flags.contains(TcpFlags::ACK) {
+            (seg.ack_number, SeqNumber(0), TcpFlags::RST)
+        } else {
+            (
+                SeqNumber(0),
+                seg.seq_number + seg.segment_len(),
+                TcpFlags::RST | TcpFlags::ACK,
+            )
+        };
+        let rst = TcpRepr {
+            src_port: local.port(),
+            dst_port: remote.port(),
+            seq_number: seq,
+            ack_number: ack,
+            flags,
+            window_len: 0,
+            urgent_pointer: 0,
+            options: TcpOptions::default(),
+            payload: &[],
+        };
+        let Some(addrs) = AddrPair::new(local.ip(), remote.ip()) else {
+            return;
+        };
+        let mut segment = vec![0u8; rst.buffer_len()];
+        rst.emit(
+            &mut TcpPacket::new_unchecked(&mut segment[..]),
+            &addrs,
+            self.tx_checksum(),
+        );
+        let ttl = self.tcp_config.ttl;
+        if let Some(packet) = self.build_ip_packet(
+            local.ip(),
+            remote.ip(),
+            crate::wire::IpProtocol::Tcp,
+            &segment,
+            ttl,
+            0,
+        ) {
+            if self.queue_control(packet) {
+                self.stats.tcp.out_rsts += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,484 @@
+//! Two stacks joined in memory: handshakes, transfers over a lossy, duplicating,
+//! reordering link, UDP, ICMP, and the stack's answers to strangers.
+
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use super::*;
+use crate::config::Config;
+use crate::error::Error;
+use crate::event::EventKind;
+use crate::rand::StackRng;
+use crate::tcp::State;
+use crate::time::{Duration, Instant};
+
+const A4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+const B4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+const A6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
+const B6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2);
+
+fn config(v4: Ipv4Addr, v6: Ipv6Addr, seed: u64) -> Config {
+    Config::with_address(format!("{v4}/24").parse().unwrap())
+        .address(format!("{v6}/64").parse().unwrap())
+        .seed(seed)
+}
+
+/// What the link between the two stacks does to packets.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Impairment {
+    /// Drop probability, in parts per thousand.
+    pub loss: u32,
+    /// Duplication probability, per mille.
+    pub dup: u32,
+    /// Probability of holding a packet back behind the next one, per mille.
+    pub reorder: u32,
+}
+
+/// Two stacks and the packets in flight between them, with a one-way delay.
+pub(crate) struct Pair {
+    pub a: Stack,
+    pub b: Stack,
+    pub now: Instant,
+    delay: Duration,
+    in_flight: Vec<(Instant, bool, Vec<u8>)>,
+    held: Option<(bool, Vec<u8>)>,
+    imp: Impairment,
+    rng: StackRng,
+    pub delivered: u64,
+}
+
+impl Pair {
+    pub fn new(imp: Impairment, seed: u64) -> Pair {
+        Pair {
+            a: Stack::new(config(A4, A6, seed)).unwrap(),
+            b: Stack::new(config(B4, B6, seed + 1)).unwrap(),
+            now: Instant::from_nanos(1_000_000_000),
+            delay: Duration::from_millis(5),
+            in_flight: Vec::new(),
+            held: None,
+            imp,
+            rng: StackRng::from_seed(seed ^ 0x5eed),
+            delivered: 0,
+        }
+    }
+
+    fn chance(&mut self, per_mille: u32) -> bool {
+        per_mille > 0 && self.rng.range(0..1000u32) < per_mille
+    }
+
+    /// Moves every packet both stacks want to send onto the link.
+    fn drain(&mut self) {
+        let mut buf = vec![0u8; 2000];
+        for to_b in [true, false] {
+            loop {
+                let stack = if to_b { &mut self.a } else { &mut self.b };
+                let Some(n) = stack.poll_transmit(self.now, &mut buf) else {
+                    break;
+                };
+                let packet = buf[..n].to_vec();
+                if self.chance(self.imp.loss) {
+                    continue;
+                }
+                let copies = if self.chance(self.imp.dup) { 2 } else { 1 };
+                for _ in 0..copies {
+                    if self.chance(self.imp.reorder) && self.held.is_none() {
+                        self.held = Some((to_b, packet.clone()));
+                        continue;
+                    }
+                    self.in_flight
+                        .push((self.now + self.delay, to_b, packet.clone()));
+                    if let Some((dir, p)) = self.held.take() {
+                        self.in_flight.push((self.now + self.delay, dir, p));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs until `deadline` or until `done` says so; returns whether `done` did.
+    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&mut Pair) -> bool) -> bool {
+        let deadline = self.now + limit;
+        loop {
+            self.drain();
+            if done(self) {
+                return true;
+            }
+            // The next thing to happen: a delivery or a timer.
+            let next_packet = self.in_flight.iter().map(|p| p.0).min();
+            let next = [
+                next_packet,
+                self.a.poll_timeout(),
+                self.b.poll_timeout(),
+                self.held.as_ref().map(|_| self.now + self.delay),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let Some(next) = next else { return false };
+            if next > deadline {
+                return false;
+            }
+            self.now = self.now.max(next);
+            if self.held.is_some() && next_packet.is_none_or(|p| p > self.now) {
+                if let Some((dir, p)) = self.held.take() {
+                    self.in_flight.push((self.now, dir, p));
+                }
+            }
+            let now = self.now;
+            let mut due = Vec::new();
+            self.in_flight.retain(|p| {
+                if p.0 <= now {
+                    due.push((p.1, p.2.clone()));
+                    false
+                } else {
+                    true
+                }
+            });
+            for (to_b, p) in due {
+                self.delivered += 1;
+                if to_b {
+                    self.b.handle_packet(now, &p);
+                } else {
+                    self.a.handle_packet(now, &p);
+                }
+            }
+            self.a.handle_timeout(now);
+            self.b.handle_timeout(now);
+        }
+    }
+}
+
+fn events(stack: &mut Stack) -> Vec<Event> {
+    std::iter::from_fn(|| stack.poll_event()).collect()
+}
+
+/// Connects A to a listener on B; returns (client, listener, server).
+fn connect(pair: &mut Pair, server: SocketAddr) -> (SocketHandle, SocketHandle, SocketHandle) {
+    let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+    let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
+    let mut accepted = None;
+    let ok = pair.run_until(Duration::from_secs(30), |p| {
+        if accepted.is_none() {
+            accepted = p.b.tcp_accept(l).ok().map(|(h, _)| h);
+        }
+        accepted.is_some() && p.a.tcp_state(c) == Ok(State::Established)
+    });
+    assert!(ok, "handshake did not complete");
+    (c, l, accepted.unwrap())
+}
+
+/// Sends `data` from `src` to `dst` over the pair, returns what arrived.
+fn transfer(
+    pair: &mut Pair,
+    from_a: bool,
+    src: SocketHandle,
+    dst: SocketHandle,
+    data: &[u8],
+) -> Vec<u8> {
+    let mut sent = 0;
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    let ok = pair.run_until(Duration::from_secs(600), |p| {
+        let (tx, rx) = if from_a {
+            (&mut p.a, &mut p.b)
+        } else {
+            (&mut p.b, &mut p.a)
+        };
+        while sent < data.len() {
+            match tx.tcp_send(p.now, src, &data[sent..]) {
+                Ok(n) => sent += n,
+                Err(_) => break,
+            }
+        }
+        while let Ok(n) = rx.tcp_recv(p.now, dst, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        got.len() >= data.len()
+    });
+    assert!(
+        ok,
+        "transfer stalled at {} of {} bytes",
+        got.len(),
+        data.len()
+    );
+    got
+}
+
+fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut rng = StackRng::from_seed(seed);
+    let mut v = vec![0u8; len];
+    rng.fill(&mut v);
+    v
+}
+
+#[test]
+fn handshake_and_close_over_ipv4() {
+    let mut pair = Pair::new(Impairment::default(), 1);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _l, s) = connect(&mut pair, server);
+    assert!(events(&mut pair.a)
+        .iter()
+        .any(|e| e.handle == c && e.kind == EventKind::Connected));
+    pair.a.close(pair.now, c).unwrap();
+    pair.b.close(pair.now, s).unwrap();
+    pair.run_until(Duration::from_secs(1), |_| false);
+    assert_eq!(pair.a.stats().tcp.active_opens, 1);
+    assert_eq!(pair.b.stats().tcp.passive_opens, 1);
+    assert_eq!(pair.a.stats().tcp.curr_estab, 0);
+    // The client holds TIME-WAIT, then lets go.
+    let table = pair.a.socket_table(pair.now);
+    assert_eq!(table.len(), 1);
+    assert_eq!(table[0].state, "TIME-WAIT");
+    pair.run_until(Duration::from_secs(61), |_| false);
+    assert!(pair.a.socket_table(pair.now).is_empty());
+}
+
+#[test]
+fn megabytes_flow_both_ways_over_ipv6() {
+    let mut pair = Pair::new(Impairment::default(), 2);
+    let server = SocketAddr::new(IpAddr::V6(B6), 443);
+    let (c, _l, s) = connect(&mut pair, server);
+    let up = pattern(3 << 20, 7);
+    assert_eq!(transfer(&mut pair, true, c, s, &up), up);
+    let down = pattern(2 << 20, 8);
+    assert_eq!(transfer(&mut pair, false, s, c, &down), down);
+}
+
+#[test]
+fn lossy_duplicating_reordering_link_still_delivers_every_byte() {
+    let imp = Impairment {
+        loss: 20,
+        dup: 10,
+        reorder: 30,
+    };
+    for seed in [3, 4] {
+        let mut pair = Pair::new(imp, seed);
+        let server = SocketAddr::new(IpAddr::V4(B4), 8080);
+        let (c, _l, s) = connect(&mut pair, server);
+        let up = pattern(2 << 20, seed);
+        assert_eq!(transfer(&mut pair, true, c, s, &up), up);
+        let down = pattern(1 << 20, seed + 100);
+        assert_eq!(transfer(&mut pair, false, s, c, &down), down);
+        let info = pair.a.tcp_info(pair.now, c).unwrap();
+        assert!(info.total_retrans > 0, "loss caused retransmissions");
+    }
+}
+
+#[test]
+fn same_seed_same_run() {
+    let run = |seed| {
+        let mut pair = Pair::new(
+            Impairment {
+                loss: 10,
+                dup: 5,
+                reorder: 10,
+            },
+            seed,
+        );
+        let server = SocketAddr::new(IpAddr::V4(B4), 80);
+        let (c, _l, s) = connect(&mut pair, server);
+        transfer(&mut pair, true, c, s, &pattern(200_000, 1));
+        (pair.now, pair.delivered, pair.a.stats().clone())
+    };
+    assert_eq!(run(9), run(9));
+}
+
+#[test]
+fn connect_to_closed_port_is_refused_by_rst() {
+    let mut pair = Pair::new(Impairment::default(), 5);
+    let c = pair
+        .a
+        .tcp_connect(pair.now, SocketAddr::new(IpAddr::V4(B4), 9), None)
+        .unwrap();
+    pair.run_until(Duration::from_secs(5), |p| {
+        p.a.tcp_state(c) == Ok(State::Closed)
+    });
+    assert_eq!(
+        pair.a.tcp_recv(pair.now, c, &mut [0u8; 4]),
+        Err(Error::ConnectionRefused)
+    );
+    assert_eq!(pair.b.stats().tcp.out_rsts, 1);
+    assert_eq!(pair.a.stats().tcp.attempt_fails, 1);
+}
+
+#[test]
+fn udp_round_trip_and_port_unreachable() {
+    let mut pair = Pair::new(Impairment::default(), 6);
+    let sb = pair
+        .b
+        .udp_bind(SocketAddr::new(IpAddr::V4(B4), 53))
+        .unwrap();
+    let sa = pair.a.udp_bind(SocketAddr::new(IpAddr::V4(A4), 0)).unwrap();
+    let dst = SocketAddr::new(IpAddr::V4(B4), 53);
+    pair.a.udp_send_to(sa, b"query", dst).unwrap();
+    pair.run_until(Duration::from_secs(1), |_| false);
+    let mut buf = [0u8; 64];
+    let (n, from) = pair.b.udp_recv_from(sb, &mut buf).unwrap();
+    assert_eq!(&buf[..n], b"query");
+    pair.b.udp_send_to(sb, b"answer", from).unwrap();
+    pair.run_until(Duration::from_secs(1), |_| false);
+    assert_eq!(pair.a.udp_recv_from(sa, &mut buf).map(|r| r.0), Ok(6));
+
+    // A connected socket hears of a closed port.
+    pair.a
+        .udp_connect(sa, SocketAddr::new(IpAddr::V4(B4), 54))
+        .unwrap();
+    pair.a.udp_send(sa, b"anyone?").unwrap();
+    pair.run_until(Duration::from_secs(1), |_| false);
+    assert_eq!(pair.b.stats().udp.no_ports, 1);
+    assert_eq!(pair.b.stats().icmp.out_type[3], 1);
+    assert_eq!(pair.a.udp_send(sa, b"again"), Err(Error::ConnectionRefused));
+}
+
+#[test]
+fn udp_datagram_larger_than_mtu_is_fragmented_and_reassembled() {
+    let mut pair = Pair::new(Impairment::default(), 7);
+    for (a, b) in [
+        (IpAddr::V4(A4), IpAddr::V4(B4)),
+        (IpAddr::V6(A6), IpAddr::V6(B6)),
+    ] {
+        let sb = pair.b.udp_bind(SocketAddr::new(b, 5000)).unwrap();
+        let sa = pair.a.udp_bind(SocketAddr::new(a, 0)).unwrap();
+        let data = pattern(5000, 3);
+        pair.a
+            .udp_send_to(sa, &data, SocketAddr::new(b, 5000))
+            .unwrap();
+        pair.run_until(Duration::from_secs(1), |_| false);
+        let mut buf = [0u8; 8000];
+        let (n, _) = pair.b.udp_recv_from(sb, &mut buf).unwrap();
+        assert_eq!(&buf[..n], &data[..]);
+    }
+    assert!(pair.b.stats().ip.reasm_oks >= 1);
+    assert!(pair.b.stats().ip6.reasm_oks >= 1);
+}
+
+#[test]
+fn ping_is_answered() {
+    use crate::wire::{Icmpv4Packet, Icmpv4Repr, IpProtocol};
+    let mut pair = Pair::new(Impairment::default(), 8);
+    let req = Icmpv4Repr::EchoRequest {
+        ident: 7,
+        seq_no: 1,
+        data: b"ping",
+    };
+    let mut body = vec![0u8; req.buffer_len()];
+    req.emit(
+        &mut Icmpv4Packet::new_unchecked(&mut body[..]),
+        crate::wire::ChecksumMode::Enabled,
+    );
+    let packet = pair
+        .a
+        .build_ip_packet(
+            IpAddr::V4(A4),
+            IpAddr::V4(B4),
+            IpProtocol::Icmp,
+            &body,
+            64,
+            0,
+        )
+        .unwrap();
+    pair.b.handle_packet(pair.now, &packet);
+    let mut buf = [0u8; 1500];
+    let n = pair.b.poll_transmit(pair.now, &mut buf).unwrap();
+    let text = crate::wire::dump(&buf[..n]).to_string();
+    assert!(text.contains("ICMP echo reply, id 7, seq 1"), "{text}");
+}
+
+#[test]
+fn listening_twice_is_addr_in_use() {
+    let mut pair = Pair::new(Impairment::default(), 10);
+    let addr = SocketAddr::new(IpAddr::V4(B4), 80);
+    pair.b.tcp_listen(addr, ListenOptions::default()).unwrap();
+    assert_eq!(
+        pair.b.tcp_listen(addr, ListenOptions::default()),
+        Err(Error::AddrInUse)
+    );
+    let any = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 80);
+    assert_eq!(
+        pair.b.tcp_listen(any, ListenOptions::default()),
+        Err(Error::AddrInUse)
+    );
+}
+
+#[test]
+fn time_wait_blocks_listen_unless_reuse_addr() {
+    let mut pair = Pair::new(Impairment::default(), 11);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, l, s) = connect(&mut pair, server);
+    // The server closes first and holds TIME-WAIT.
+    pair.b.close(pair.now, s).unwrap();
+    pair.run_until(Duration::from_millis(100), |_| false);
+    pair.a.close(pair.now, c).unwrap();
+    pair.run_until(Duration::from_millis(100), |_| false);
+    pair.b.close(pair.now, l).unwrap();
+    assert_eq!(pair.b.socket_table(pair.now)[0].state, "TIME-WAIT");
+    assert_eq!(
+        pair.b.tcp_listen(server, ListenOptions::default()),
+        Err(Error::AddrInUse)
+    );
+    let reuse = ListenOptions {
+        reuse_addr: true,
+        ..ListenOptions::default()
+    };
+    assert!(pair.b.tcp_listen(server, reuse).is_ok());
+}
+
+#[test]
+fn ephemeral_ports_run_out_with_addr_not_available() {
+    let mut cfg = config(A4, A6, 12);
+    cfg.ports.range = 50000..=50003;
+    let mut a = Stack::new(cfg).unwrap();
+    let dst = SocketAddr::new(IpAddr::V4(B4), 80);
+    let now = Instant::from_nanos(1);
+    for _ in 0..4 {
+        a.tcp_connect(now, dst, None).unwrap();
+    }
+    assert_eq!(a.tcp_connect(now, dst, None), Err(Error::AddrNotAvailable));
+    // Another destination has its own four ports.
+    assert!(a
+        .tcp_connect(now, SocketAddr::new(IpAddr::V4(B4), 81), None)
+        .is_ok());
+}
+
+#[test]
+fn no_route_is_network_unreachable() {
+    let mut a = Stack::new(config(A4, A6, 13)).unwrap();
+    let far = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 80);
+    assert_eq!(
+        a.tcp_connect(Instant::from_nanos(1), far, None),
+        Err(Error::NetworkUnreachable)
+    );
+    let with_gw = config(A4, A6, 13).gateway(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254)));
+    let mut b = Stack::new(with_gw).unwrap();
+    assert!(b.tcp_connect(Instant::from_nanos(1), far, None).is_ok());
+}
+
+#[test]
+fn garbage_packets_are_counted_never_a_panic() {
+    let mut b = Stack::new(config(B4, B6, 14)).unwrap();
+    let mut rng = StackRng::from_seed(99);
+    let now = Instant::from_nanos(5);
+    b.tcp_listen(
+        SocketAddr::new(IpAddr::V4(B4), 80),
+        ListenOptions::default(),
+    )
+    .unwrap();
+    b.udp_bind(SocketAddr::new(IpAddr::V4(B4), 53)).unwrap();
+    for i in 0..20_000 {
+        let len = rng.range(0..200usize);
+        let mut p = vec![0u8; len];
+        rng.fill(&mut p);
+        if len > 20 && i % 2 == 0 {
+            // Make it look like IPv4 to us, to reach deeper parsers.
+            p[0] = 0x45;
+            p[12..16].copy_from_slice(&A4.octets());
+            p[16..20].copy_from_slice(&B4.octets());
+        }
+        b.handle_packet(now, &p);
+        let mut buf = [0u8; 1500];
+        while b.poll_transmit(now, &mut buf).is_some() {}
+    }
+    assert!(b.stats().ip.in_hdr_errors > 0);
+}

@@ -1,0 +1,97 @@
+//! The deadline heap over all sockets: `handle_timeout` and `poll_timeout`.
+//!
+//! Each connection has at most one live entry, its earliest deadline; an entry is
+//! pushed only when a deadline moves earlier, and stale entries (deadlines that
+//! moved later) are skipped when they surface. So the heap stays a small multiple
+//! of the number of connections with timers, and finding the next deadline is
+//! O(1), pushing O(log n).
+
+use std::cmp::Reverse;
+
+use super::{Entry, Socket, Stack};
+use crate::socket::SocketHandle;
+use crate::time::Instant;
+
+impl Stack {
+    /// Records `handle`'s earliest deadline in the heap if it moved earlier.
+    pub(crate) fn schedule(&mut self, handle: SocketHandle) {
+        let Some(entry) = self.sockets.get_mut(handle) else {
+            return;
+        };
+        let Entry {
+            socket: Socket::Tcp(slot),
+            scheduled,
+            ..
+        } = entry
+        else {
+            return;
+        };
+        let Some(at) = slot.conn.poll_timeout() else {
+            return;
+        };
+        if scheduled.is_none_or(|s| at < s) {
+            *scheduled = Some(at);
+            self.timers.push(Reverse((at, handle)));
+        }
+        if self.timers.len() > 4 * self.sockets.len() + 1024 {
+            self.rebuild_timers();
+        }
+    }
+
+    /// Drops stale heap entries (after many deadline changes).
+    fn rebuild_timers(&mut self) {
+        let live: Vec<_> = self
+            .sockets
+            .iter()
+            .filter_map(|(h, e)| e.scheduled.map(|at| Reverse((at, h))))
+            .collect();
+        self.timers = live.into();
+    }
+
+    /// Runs every timer due at `now`: connections' timers, reassembly and path-MTU
+    /// expiry.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&Reverse((at, handle))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(entry) = self.sockets.get_mut(handle) else {
+                continue;
+            };
+            if entry.scheduled != Some(at) {
+                continue;
+            }
+            entry.scheduled = None;
+            self.with_conn(now, handle, |c| c.handle_timeout(now));
+            if self.conn_releasable(handle) {
+                self.release_conn(handle);
+            }
+        }
+        let before =
+            self.reassembler.stats_v4().reasm_timeout + self.reassembler.stats_v6().reasm_timeout;
+        self.reassembler.handle_timeout(now);
+        let after =
+            self.reassembler.stats_v4().reasm_timeout + self.reassembler.stats_v6().reasm_timeout;
+        if after > before {
+            self.stats.ip.reasm_timeout = self.reassembler.stats_v4().reasm_timeout;
+            self.stats.ip6.reasm_timeout = self.reassembler.stats_v6().reasm_timeout;
+        }
+        while self.reassembler.poll_time_exceeded().is_some() {}
+        self.pmtu.handle_timeout(now);
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next run, if any timer is
+    /// armed. Call it after draining [`poll_transmit`](Self::poll_transmit).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let sockets = self.timers.peek().map(|Reverse((at, _))| *at);
+        [
+            sockets,
+            self.reassembler.poll_timeout(),
+            self.pmtu.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+}

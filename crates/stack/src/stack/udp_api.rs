@@ -1,0 +1,279 @@
+//! UDP socket calls (bind, connect, send_to, recv_from, close) and datagram input
+//! (RFC 768, RFC 8200 section 8.1 for IPv6's mandatory checksum).
+
+use core::net::{IpAddr, SocketAddr};
+
+use super::demux::unspecified_like;
+use super::ingress::IpMeta;
+use super::{Entry, Socket, Stack};
+use crate::error::Error;
+use crate::event::EventKind;
+use crate::socket::SocketHandle;
+use crate::time::Instant;
+use crate::udp::UdpSocket;
+use crate::wire::{AddrPair, Error as WireError, UdpPacket, UdpRepr};
+
+impl Stack {
+    /// Binds a UDP socket to `local` (unspecified address: every address of the
+    /// family; port 0: an ephemeral port).
+    pub fn udp_bind(&mut self, local: SocketAddr) -> Result<SocketHandle, Error> {
+        let ip = local.ip();
+        if !ip.is_unspecified() && !self.is_local(ip) {
+            return Err(Error::AddrNotAvailable);
+        }
+        if self.sockets.len() >= self.config.max_sockets {
+            return Err(Error::LimitReached);
+        }
+        let port = if local.port() == 0 {
+            let bound = &self.udp_bound;
+            let remote = SocketAddr::new(unspecified_like(ip), 0);
+            self.udp_ports
+                .select(ip, remote, |p| {
+                    !bound.contains_key(&(ip, p)) && !bound.contains_key(&(unspecified_like(ip), p))
+                })
+                .ok_or(Error::AddrNotAvailable)?
+        } else {
+            local.port()
+        };
+        let taken = if ip.is_unspecified() {
+            self.udp_bound
+                .keys()
+                .any(|&(a, p)| p == port && a.is_ipv4() == ip.is_ipv4())
+        } else {
+            self.udp_bound.contains_key(&(ip, port))
+                || self.udp_bound.contains_key(&(unspecified_like(ip), port))
+        };
+        if taken {
+            return Err(Error::AddrInUse);
+        }
+        let udp = &self.config.udp;
+        let socket = UdpSocket::new(
+            SocketAddr::new(ip, port),
+            udp.recv_buffer,
+            udp.send_buffer,
+            udp.ttl,
+        );
+        let handle = self.sockets.insert(Entry::new(Socket::Udp(socket)));
+        self.udp_bound.insert((ip, port), handle);
+        Ok(handle)
+    }
+
+    fn udp_mut(&mut self, handle: SocketHandle) -> Result<&mut UdpSocket, Error> {
+        match self.sockets.get_mut(handle) {
+            Some(Entry {
+                socket: Socket::Udp(u),
+                ..
+            }) => Ok(u),
+            Some(_) => Err(Error::WrongSocketType),
+            None => Err(Error::InvalidHandle),
+        }
+    }
+
+    /// Connects a UDP socket: `udp_send` goes to `peer`, and only datagrams from
+    /// `peer` are received.
+    pub fn udp_connect(&mut self, handle: SocketHandle, peer: SocketAddr) -> Result<(), Error> {
+        if peer.port() == 0 || peer.ip().is_unspecified() {
+            return Err(Error::InvalidAddress);
+        }
+        if self.routes.lookup(peer.ip()).is_none() {
+            return Err(Error::NetworkUnreachable);
+        }
+        let u = self.udp_mut(handle)?;
+        if u.local.is_ipv4() != peer.is_ipv4() {
+            return Err(Error::InvalidAddress);
+        }
+        u.peer = Some(peer);
+        Ok(())
+    }
+
+    /// Allows sending to broadcast addresses (`SO_BROADCAST`).
+    pub fn udp_set_broadcast(&mut self, handle: SocketHandle, on: bool) -> Result<(), Error> {
+        self.udp_mut(handle)?.broadcast = on;
+        Ok(())
+    }
+
+    /// Sets the TTL / hop limit of the socket's datagrams.
+    pub fn udp_set_ttl(&mut self, handle: SocketHandle, ttl: u8) -> Result<(), Error> {
+        self.udp_mut(handle)?.ttl = ttl;
+        Ok(())
+    }
+
+    /// The socket's local address.
+    pub fn udp_local_addr(&self, handle: SocketHandle) -> Result<SocketAddr, Error> {
+        match self.sockets.get(handle).map(|e| &e.socket) {
+            Some(Socket::Udp(u)) => Ok(u.local),
+            Some(_) => Err(Error::WrongSocketType),
+            None => Err(Error::InvalidHandle),
+        }
+    }
+
+    /// Sends a datagram to the connected peer.
+    pub fn udp_send(&mut self, handle: SocketHandle, data: &[u8]) -> Result<usize, Error> {
+        let peer = self.udp_mut(handle)?.peer.ok_or(Error::NotConnected)?;
+        self.udp_send_to(handle, data, peer)
+    }
+
+    /// Sends a datagram to `dst`. The whole datagram is queued or nothing is.
+    pub fn udp_send_to(
+        &mut self,
+        handle: SocketHandle,
+        data: &[u8],
+        dst: SocketAddr,
+    ) -> Result<usize, Error> {
+        if dst.port() == 0 || dst.ip().is_unspecified() {
+            return Err(Error::InvalidAddress);
+        }
+        let max = match dst.ip() {
+            IpAddr::V4(_) => 65535 - 20 - 8,
+            IpAddr::V6(_) => 65535 - 8,
+        };
+        if data.len() > max {
+            return Err(Error::MessageTooLong);
+        }
+        let broadcast = match dst.ip() {
+            IpAddr::V4(a) => a.is_broadcast() || self.is_directed_broadcast(a),
+            IpAddr::V6(_) => false,
+        };
+        if self.routes.lookup(dst.ip()).is_none() && !broadcast {
+            self.stats.ip.out_no_routes += 1;
+            return Err(Error::NetworkUnreachable);
+        }
+        let u = self.udp_mut(handle)?;
+        if let Some(e) = u.pending_error.take() {
+            return Err(e);
+        }
+        if u.local.is_ipv4() != dst.is_ipv4() {
+            return Err(Error::InvalidAddress);
+        }
+        if broadcast && !u.broadcast {
+            return Err(Error::BroadcastNotAllowed);
+        }
+        if !u.queue_send(dst, data) {
+            self.stats.udp.sndbuf_errors += 1;
+            return Err(Error::WouldBlock);
+        }
+        self.queue_tx(handle);
+        Ok(data.len())
+    }
+
+    fn is_directed_broadcast(&self, dst: core::net::Ipv4Addr) -> bool {
+        self.config.addresses.iter().any(|a| match a {
+            crate::ip::cidr::IpCidr::V4(c) => {
+                c.prefix_len() < 31 && c.contains(dst) && {
+                    let host = !u32::from(c.netmask());
+                    u32::from(dst) & host == host
+                }
+            }
+            crate::ip::cidr::IpCidr::V6(_) => false,
+        })
+    }
+
+    /// Receives a datagram into `buf` (truncated if longer): its length and sender.
+    pub fn udp_recv_from(
+        &mut self,
+        handle: SocketHandle,
+        buf: &mut [u8],
+    ) -> Result<(usize, SocketAddr), Error> {
+        let u = self.udp_mut(handle)?;
+        if let Some((n, src, _dst)) = u.take(buf) {
+            return Ok((n, src));
+        }
+        if let Some(e) = u.pending_error.take() {
+            return Err(e);
+        }
+        Err(Error::WouldBlock)
+    }
+
+    /// Bytes waiting in the receive queue, and datagrams dropped because it was full.
+    pub fn udp_queue(&self, handle: SocketHandle) -> Result<(usize, u64), Error> {
+        match self.sockets.get(handle).map(|e| &e.socket) {
+            Some(Socket::Udp(u)) => Ok((u.recv_queue(), u.drops)),
+            Some(_) => Err(Error::WrongSocketType),
+            None => Err(Error::InvalidHandle),
+        }
+    }
+
+    pub(crate) fn udp_close(&mut self, handle: SocketHandle) {
+        if let Some(Entry {
+            socket: Socket::Udp(u),
+            ..
+        }) = self.sockets.get(handle)
+        {
+            let key = (u.local.ip(), u.local.port());
+            if self.udp_bound.get(&key) == Some(&handle) {
+                self.udp_bound.remove(&key);
+            }
+        }
+        self.sockets.remove(handle);
+    }
+
+    /// The socket a datagram to `local` (from `remote`) belongs to.
+    pub(crate) fn find_udp(&self, local: SocketAddr) -> Option<SocketHandle> {
+        self.udp_bound
+            .get(&(local.ip(), local.port()))
+            .or_else(|| {
+                self.udp_bound
+                    .get(&(unspecified_like(local.ip()), local.port()))
+            })
+            .copied()
+    }
+
+    pub(super) fn deliver_udp(&mut self, now: Instant, meta: IpMeta<'_>) {
+        let Some(addrs) = AddrPair::new(meta.src, meta.dst) else {
+            self.stats.udp.in_errors += 1;
+            return;
+        };
+        let Ok(packet) = UdpPacket::new_checked(meta.payload) else {
+            self.stats.udp.in_errors += 1;
+            return;
+        };
+        //= https://www.rfc-editor.org/rfc/rfc8200#section-8.1
+        //# IPv6 receivers must discard UDP packets containing a zero checksum
+        //# and should log the error.
+        let repr = match UdpRepr::parse(&packet, &addrs, self.config.checksum_rx) {
+            Ok(r) => r,
+            Err(e) => {
+                self.stats.udp.in_errors += 1;
+                if e == WireError::BadChecksum {
+                    self.stats.udp.in_csum_errors += 1;
+                }
+                return;
+            }
+        };
+        let remote = SocketAddr::new(meta.src, repr.src_port);
+        let local = SocketAddr::new(meta.dst, repr.dst_port);
+        let handle = self.find_udp(local);
+        let accepted = handle.and_then(|h| match self.sockets.get(h).map(|e| &e.socket) {
+            Some(Socket::Udp(u)) => match u.peer {
+                Some(peer) if peer != remote => None,
+                _ => Some(h),
+            },
+            _ => None,
+        });
+        let Some(handle) = accepted else {
+            self.stats.udp.no_ports += 1;
+            //= https://www.rfc-editor.org/rfc/rfc1122#section-4.1.3.1
+            //# If a datagram arrives addressed to a UDP port for which
+            //# there is no pending LISTEN call, UDP SHOULD send an ICMP
+            //# Port Unreachable message.
+            if !meta.broadcast {
+                self.send_port_unreachable(now, meta);
+            }
+            return;
+        };
+        let Some(Entry {
+            socket: Socket::Udp(u),
+            ..
+        }) = self.sockets.get_mut(handle)
+        else {
+            return;
+        };
+        if u.deliver(remote, local, repr.payload) {
+            self.stats.udp.in_datagrams += 1;
+            self.raise(handle, EventKind::Readable);
+        } else {
+            self.stats.udp.rcvbuf_errors += 1;
+            self.stats.udp.in_errors += 1;
+        }
+    }
+}

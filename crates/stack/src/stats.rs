@@ -1,0 +1,213 @@
+//! The stack's counters, named like `netstat -s` / `nstat` (the SNMP MIB names Linux
+//! prints under `Tcp:`, `Udp:`, `Ip:`, `Icmp:`, `Icmp6:`).
+
+/// `Tcp:` counters (RFC 4022 names, plus Linux's `TcpExt` ones used here).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TcpStats {
+    /// Connections that went CLOSED -> SYN-SENT (connect).
+    pub active_opens: u64,
+    /// Connections that went LISTEN -> SYN-RECEIVED.
+    pub passive_opens: u64,
+    /// Connections that went from SYN-SENT or SYN-RECEIVED to CLOSED (or from
+    /// SYN-RECEIVED back to LISTEN).
+    pub attempt_fails: u64,
+    /// Connections reset from ESTABLISHED or CLOSE-WAIT.
+    pub estab_resets: u64,
+    /// Connections now in ESTABLISHED or CLOSE-WAIT.
+    pub curr_estab: u64,
+    /// Segments received, including those in error.
+    pub in_segs: u64,
+    /// Segments sent, excluding retransmissions.
+    pub out_segs: u64,
+    /// Segments retransmitted.
+    pub retrans_segs: u64,
+    /// Segments received in error (bad checksum, bad header, bad options).
+    pub in_errs: u64,
+    /// Segments sent with the RST flag.
+    pub out_rsts: u64,
+    /// Segments received with a bad checksum.
+    pub in_csum_errors: u64,
+    /// SYNs dropped because a listener's SYN queue was full (`TcpExt:ListenDrops`).
+    pub listen_drops: u64,
+    /// Handshakes not completed because the accept queue was full
+    /// (`TcpExt:ListenOverflows`).
+    pub listen_overflows: u64,
+    /// RSTs for no connection not sent because of the rate limit.
+    pub rsts_rate_limited: u64,
+    /// Connections refused because `max_connections` was reached.
+    pub connection_limit_drops: u64,
+    /// Connections that left TIME-WAIT early for a new SYN (RFC 6191).
+    pub time_wait_recycled: u64,
+}
+
+/// `Udp:` counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UdpStats {
+    /// Datagrams delivered to sockets.
+    pub in_datagrams: u64,
+    /// Datagrams to a port with no socket.
+    pub no_ports: u64,
+    /// Datagrams not delivered for other reasons (bad length, bad checksum, full
+    /// receive queue).
+    pub in_errors: u64,
+    /// Datagrams sent.
+    pub out_datagrams: u64,
+    /// Datagrams dropped because the receive queue was full.
+    pub rcvbuf_errors: u64,
+    /// Sends refused because the send queue was full.
+    pub sndbuf_errors: u64,
+    /// Datagrams with a bad checksum (or a zero checksum over IPv6).
+    pub in_csum_errors: u64,
+}
+
+/// `Ip:` counters (IPv4 and IPv6 together, as `netstat -s` prints IPv4 and
+/// `/proc/net/snmp6` IPv6; [`IpStats::v6`] separates them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IpStats {
+    /// Packets received.
+    pub in_receives: u64,
+    /// Packets with a header error (version, length, checksum, hop limit).
+    pub in_hdr_errors: u64,
+    /// Packets not addressed to this stack.
+    pub in_addr_errors: u64,
+    /// Packets for a protocol the stack does not handle.
+    pub in_unknown_protos: u64,
+    /// Packets delivered to TCP, UDP or ICMP.
+    pub in_delivers: u64,
+    /// Packets sent.
+    pub out_requests: u64,
+    /// Packets not sent for want of a route.
+    pub out_no_routes: u64,
+    /// Fragments received.
+    pub reasm_reqds: u64,
+    /// Datagrams reassembled.
+    pub reasm_oks: u64,
+    /// Reassembly failures.
+    pub reasm_fails: u64,
+    /// Reassemblies that timed out.
+    pub reasm_timeout: u64,
+    /// Datagrams fragmented on output.
+    pub frag_oks: u64,
+    /// Fragments created.
+    pub frag_creates: u64,
+    /// Datagrams that needed fragmenting but could not be (DF, or IPv6 too small).
+    pub frag_fails: u64,
+}
+
+/// ICMP (or ICMPv6) counters, with per-type counts as `netstat -s` prints them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IcmpStats {
+    /// Messages received.
+    pub in_msgs: u64,
+    /// Messages received in error (bad checksum, truncated).
+    pub in_errors: u64,
+    /// Messages received with a bad checksum.
+    pub in_csum_errors: u64,
+    /// Messages sent.
+    pub out_msgs: u64,
+    /// Errors not sent because of the rate limit.
+    pub out_rate_limited: u64,
+    /// Messages received, by type.
+    pub in_type: [u64; 256],
+    /// Messages sent, by type.
+    pub out_type: [u64; 256],
+}
+
+impl Default for IcmpStats {
+    fn default() -> IcmpStats {
+        IcmpStats {
+            in_msgs: 0,
+            in_errors: 0,
+            in_csum_errors: 0,
+            out_msgs: 0,
+            out_rate_limited: 0,
+            in_type: [0; 256],
+            out_type: [0; 256],
+        }
+    }
+}
+
+/// All of the stack's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// TCP.
+    pub tcp: TcpStats,
+    /// UDP.
+    pub udp: UdpStats,
+    /// IPv4.
+    pub ip: IpStats,
+    /// IPv6.
+    pub ip6: IpStats,
+    /// ICMPv4.
+    pub icmp: IcmpStats,
+    /// ICMPv6.
+    pub icmp6: IcmpStats,
+}
+
+impl Stats {
+    /// The counters as `name value` lines in `nstat` style (`TcpActiveOpens 3`),
+    /// zeros included, in a fixed order.
+    pub fn nstat_lines(&self) -> Vec<(String, u64)> {
+        let t = &self.tcp;
+        let u = &self.udp;
+        let mut out: Vec<(String, u64)> = vec![
+            ("TcpActiveOpens".into(), t.active_opens),
+            ("TcpPassiveOpens".into(), t.passive_opens),
+            ("TcpAttemptFails".into(), t.attempt_fails),
+            ("TcpEstabResets".into(), t.estab_resets),
+            ("TcpCurrEstab".into(), t.curr_estab),
+            ("TcpInSegs".into(), t.in_segs),
+            ("TcpOutSegs".into(), t.out_segs),
+            ("TcpRetransSegs".into(), t.retrans_segs),
+            ("TcpInErrs".into(), t.in_errs),
+            ("TcpOutRsts".into(), t.out_rsts),
+            ("TcpInCsumErrors".into(), t.in_csum_errors),
+            ("TcpExtListenDrops".into(), t.listen_drops),
+            ("TcpExtListenOverflows".into(), t.listen_overflows),
+            ("UdpInDatagrams".into(), u.in_datagrams),
+            ("UdpNoPorts".into(), u.no_ports),
+            ("UdpInErrors".into(), u.in_errors),
+            ("UdpOutDatagrams".into(), u.out_datagrams),
+            ("UdpRcvbufErrors".into(), u.rcvbuf_errors),
+            ("UdpSndbufErrors".into(), u.sndbuf_errors),
+            ("UdpInCsumErrors".into(), u.in_csum_errors),
+        ];
+        for (prefix, ip) in [("Ip", &self.ip), ("Ip6", &self.ip6)] {
+            for (name, v) in [
+                ("InReceives", ip.in_receives),
+                ("InHdrErrors", ip.in_hdr_errors),
+                ("InAddrErrors", ip.in_addr_errors),
+                ("InUnknownProtos", ip.in_unknown_protos),
+                ("InDelivers", ip.in_delivers),
+                ("OutRequests", ip.out_requests),
+                ("OutNoRoutes", ip.out_no_routes),
+                ("ReasmReqds", ip.reasm_reqds),
+                ("ReasmOKs", ip.reasm_oks),
+                ("ReasmFails", ip.reasm_fails),
+                ("ReasmTimeout", ip.reasm_timeout),
+                ("FragOKs", ip.frag_oks),
+                ("FragCreates", ip.frag_creates),
+                ("FragFails", ip.frag_fails),
+            ] {
+                out.push((format!("{prefix}{name}"), v));
+            }
+        }
+        for (prefix, icmp) in [("Icmp", &self.icmp), ("Icmp6", &self.icmp6)] {
+            out.push((format!("{prefix}InMsgs"), icmp.in_msgs));
+            out.push((format!("{prefix}InErrors"), icmp.in_errors));
+            out.push((format!("{prefix}InCsumErrors"), icmp.in_csum_errors));
+            out.push((format!("{prefix}OutMsgs"), icmp.out_msgs));
+            for (ty, &n) in icmp.in_type.iter().enumerate() {
+                if n > 0 {
+                    out.push((format!("{prefix}InType{ty}"), n));
+                }
+            }
+            for (ty, &n) in icmp.out_type.iter().enumerate() {
+                if n > 0 {
+                    out.push((format!("{prefix}OutType{ty}"), n));
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,72 @@
+//! ICMP errors about this connection (RFC 9293 section 3.9.3, RFC 1122 4.2.3.9,
+//! RFC 5927): what the stack tells a connection after matching the quoted segment.
+
+use super::{Connection, TcpError};
+use crate::tcp::state::State;
+use crate::wire::{SeqNumber, TcpRepr};
+
+/// What an ICMP error said, as far as TCP cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IcmpNotice {
+    /// Port or protocol unreachable: a hard error.
+    Refused,
+    /// Network or host unreachable (and the other soft codes).
+    Unreachable,
+    /// Time exceeded or parameter problem.
+    Transient,
+}
+
+impl Connection {
+    /// Whether `seq`, quoted by an ICMP error, is data this connection has in flight:
+    /// an error quoting anything else is forged or stale and is ignored.
+    //= https://www.rfc-editor.org/rfc/rfc5927#section-4.1
+    //# TCP SHOULD check that the TCP sequence number contained in the
+    //# payload of the ICMP error message is within the range SND.UNA =<
+    //# SEG.SEQ < SND.NXT.
+    pub fn seq_in_flight(&self, seq: SeqNumber) -> bool {
+        seq >= self.snd_una && seq < self.snd_max
+    }
+
+    /// An ICMP error concerning this connection arrived.
+    pub fn handle_icmp(&mut self, notice: IcmpNotice) {
+        self.counters.icmp_errors += 1;
+        match notice {
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.9.3
+            //# TCP implementations MUST act on an ICMP error received for an
+            //# established connection (MUST-56)... (ICMP) Time exceeded and Parameter
+            //# Problem must not abort the connection.
+            IcmpNotice::Transient => {}
+            // A hard error fails a connection still being opened, as Linux does;
+            // an established connection keeps going (RFC 5461).
+            IcmpNotice::Refused if self.state == State::SynSent => self.fail(TcpError::Refused),
+            IcmpNotice::Refused | IcmpNotice::Unreachable => {
+                //= https://www.rfc-editor.org/rfc/rfc1122#section-4.2.3.9
+                //# Since these Unreachable messages indicate soft error
+                //# conditions, TCP MUST NOT abort the connection, and it
+                //# SHOULD make the information available to the
+                //# application.
+                if self.state == State::SynSent {
+                    self.soft_error = Some(TcpError::HostUnreachable);
+                }
+            }
+        }
+    }
+
+    /// Whether a SYN arriving for this connection in TIME-WAIT may start a new
+    /// incarnation (RFC 6191): its timestamp is newer, or without timestamps its
+    /// sequence number lies beyond everything received.
+    //= https://www.rfc-editor.org/rfc/rfc6191#section-2
+    //# If the previous incarnation of the connection used Timestamps, then:
+    //# if ... the timestamp value of the SYN segment is greater than TS.Recent
+    //# ... the TIME-WAIT state may be ... and the new connection accepted
+    pub fn time_wait_accepts_syn(&self, seg: &TcpRepr<'_>) -> bool {
+        if self.state != State::TimeWait {
+            return false;
+        }
+        match (self.ts, seg.options.timestamp) {
+            (Some(ts), Some(opt)) => (opt.tsval.wrapping_sub(ts.recent) as i32) > 0,
+            (Some(_), None) => false,
+            (None, _) => seg.seq_number > self.rcv_nxt,
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! A UDP socket's state (RFC 768): its binding, its peer, and receive and send
+//! queues bounded in bytes.
+
+use core::net::SocketAddr;
+use std::collections::VecDeque;
+
+use crate::error::Error;
+
+/// One UDP socket.
+#[derive(Debug)]
+pub struct UdpSocket {
+    pub(crate) local: SocketAddr,
+    pub(crate) peer: Option<SocketAddr>,
+    pub(crate) broadcast: bool,
+    pub(crate) ttl: u8,
+    pub(crate) dscp: u8,
+    recv: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
+    recv_bytes: usize,
+    recv_limit: usize,
+    send: VecDeque<(SocketAddr, Vec<u8>)>,
+    send_bytes: usize,
+    send_limit: usize,
+    /// An error from ICMP, reported by the next call (connected sockets only, as in
+    /// Linux without IP_RECVERR).
+    pub(crate) pending_error: Option<Error>,
+    /// Datagrams dropped because the receive queue was full.
+    pub(crate) drops: u64,
+}
+
+impl UdpSocket {
+    pub(crate) fn new(local: SocketAddr, recv_limit: usize, send_limit: usize, ttl: u8) -> Self {
+        UdpSocket {
+            local,
+            peer: None,
+            broadcast: false,
+            ttl,
+            dscp: 0,
+            recv: VecDeque::new(),
+            recv_bytes: 0,
+            recv_limit,
+            send: VecDeque::new(),
+            send_bytes: 0,
+            send_limit,
+            pending_error: None,
+            drops: 0,
+        }
+    }
+
+    /// The local address.
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The connected peer.
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// Payload bytes waiting to be read.
+    pub fn recv_queue(&self) -> usize {
+        self.recv_bytes
+    }
+
+    /// Payload bytes waiting to be sent.
+    pub fn send_queue(&self) -> usize {
+        self.send_bytes
+    }
+
+    /// Queues a received datagram (from `src`, addressed to `dst`); false (and a
+    /// counted drop) when the queue has no room.
+    pub(crate) fn deliver(&mut self, src: SocketAddr, dst: SocketAddr, data: &[u8]) -> bool {
+        //= https://www.rfc-editor.org/rfc/rfc768
+        //# If a source port is not used, a value of zero is inserted.
+        // A zero-length datagram still takes a slot; count it as one byte so that a
+        // flood of empty datagrams is bounded too.
+        let cost = data.len().max(1);
+        if self.recv_bytes + cost > self.recv_limit {
+            self.drops += 1;
+            return false;
+        }
+        self.recv_bytes += cost;
+        self.recv.push_back((src, dst, data.to_vec()));
+        true
+    }
+
+    /// Takes the next datagram into `buf`: its length (truncated to `buf`), the
+    /// sender, and the address it was sent to.
+    pub(crate) fn take(&mut self, buf: &mut [u8]) -> Option<(usize, SocketAddr, SocketAddr)> {
+        let (src, dst, data) = self.recv.pop_front()?;
+        self.recv_bytes -= data.len().max(1);
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        Some((n, src, dst))
+    }
+
+    /// Queues a datagram to send; false when the send queue has no room.
+    pub(crate) fn queue_send(&mut self, dst: SocketAddr, data: &[u8]) -> bool {
+        let cost = data.len().max(1);
+        if self.send_bytes + cost > self.send_limit && !self.send.is_empty() {
+            return false;
+        }
+        self.send_bytes += cost;
+        self.send.push_back((dst, data.to_vec()));
+        true
+    }
+
+    pub(crate) fn peek_send(&self) -> Option<&(SocketAddr, Vec<u8>)> {
+        self.send.front()
+    }
+
+    pub(crate) fn pop_send(&mut self) {
+        if let Some((_, d)) = self.send.pop_front() {
+            self.send_bytes -= d.len().max(1);
+        }
+    }
+
+    pub(crate) fn has_send(&self) -> bool {
+        !self.send.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([10, 0, 0, 1], port))
+    }
+
+    #[test]
+    fn receive_queue_is_bounded_in_bytes_and_counts_drops() {
+        let mut s = UdpSocket::new(addr(53), 1000, 1000, 64);
+        assert!(s.deliver(addr(1), addr(53), &[0; 600]));
+        assert!(!s.deliver(addr(1), addr(53), &[0; 600]));
+        assert_eq!(s.drops, 1);
+        let mut buf = [0u8; 2000];
+        assert_eq!(s.take(&mut buf).map(|t| t.0), Some(600));
+        assert!(s.deliver(addr(1), addr(53), &[0; 600]));
+    }
+
+    #[test]
+    fn take_truncates_to_the_buffer() {
+        let mut s = UdpSocket::new(addr(53), 1000, 1000, 64);
+        s.deliver(addr(1), addr(53), b"hello world");
+        let mut buf = [0u8; 5];
+        assert_eq!(s.take(&mut buf).map(|t| t.0), Some(5));
+        assert_eq!(&buf, b"hello");
+        assert_eq!(s.recv_queue(), 0);
+    }
+}
