@@ -197,7 +197,7 @@ mod tests {
     fn congestion_avoidance_adds_one_mss_per_window() {
         let mut cc = NewReno::new(1000, 10);
         assert!(cc.on_triple_dupack(SeqNumber(0), 20000, SeqNumber(20000)));
-        cc.on_ack(SeqNumber(20001), 1000, 0); // full ack ends recovery
+        cc.on_ack(SeqNumber(20001), 1000, 20000); // full ack ends recovery
         let w = cc.cwnd();
         assert_eq!(w, 10000);
         for i in 0..10 {
