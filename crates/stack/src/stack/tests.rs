@@ -482,3 +482,160 @@ fn garbage_packets_are_counted_never_a_panic() {
     }
     assert!(b.stats().ip.in_hdr_errors > 0);
 }
+
+#[test]
+fn fragmentation_needed_lowers_the_connection_mss() {
+    use crate::wire::{Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, IpProtocol};
+    let mut pair = Pair::new(Impairment::default(), 20);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _l, _s) = connect(&mut pair, server);
+    assert_eq!(pair.a.tcp_info(pair.now, c).unwrap().snd_mss, 1448);
+    pair.a.tcp_send(pair.now, c, &pattern(3000, 1)).unwrap();
+    let mut buf = [0u8; 1500];
+    let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+    assert_eq!(n, 1500);
+    // A router on the way says the next hop takes 1400 bytes.
+    let err = Icmpv4Repr::DstUnreachable {
+        reason: Icmpv4DstUnreachable::FragRequired,
+        next_hop_mtu: 1400,
+        invoking: &buf[..28],
+    };
+    let mut body = vec![0u8; err.buffer_len()];
+    err.emit(
+        &mut Icmpv4Packet::new_unchecked(&mut body[..]),
+        crate::wire::ChecksumMode::Enabled,
+    );
+    let router = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254));
+    let packet = pair
+        .b
+        .build_ip_packet(router, IpAddr::V4(A4), IpProtocol::Icmp, &body, 64, 0)
+        .unwrap();
+    pair.a.handle_packet(pair.now, &packet);
+    let info = pair.a.tcp_info(pair.now, c).unwrap();
+    assert_eq!(info.pmtu, 1400);
+    assert_eq!(info.snd_mss, 1400 - 20 - 20 - 12);
+    // The segment that was too big goes again, at the new size.
+    let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+    assert_eq!(n, 1400);
+}
+
+#[test]
+fn forged_icmp_outside_the_window_is_ignored() {
+    use crate::wire::{Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, IpProtocol};
+    let mut pair = Pair::new(Impairment::default(), 21);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
+    let mut buf = [0u8; 1500];
+    let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+    let mut quote = buf[..n.min(48)].to_vec();
+    // Another sequence number than the SYN's.
+    quote[24] ^= 0x80;
+    let err = Icmpv4Repr::DstUnreachable {
+        reason: Icmpv4DstUnreachable::PortUnreachable,
+        next_hop_mtu: 0,
+        invoking: &quote,
+    };
+    let mut body = vec![0u8; err.buffer_len()];
+    err.emit(
+        &mut Icmpv4Packet::new_unchecked(&mut body[..]),
+        crate::wire::ChecksumMode::Enabled,
+    );
+    let packet = pair
+        .b
+        .build_ip_packet(
+            IpAddr::V4(B4),
+            IpAddr::V4(A4),
+            IpProtocol::Icmp,
+            &body,
+            64,
+            0,
+        )
+        .unwrap();
+    pair.a.handle_packet(pair.now, &packet);
+    assert_eq!(pair.a.tcp_state(c), Ok(State::SynSent));
+    // The genuine quote refuses the connection.
+    let err = Icmpv4Repr::DstUnreachable {
+        reason: Icmpv4DstUnreachable::PortUnreachable,
+        next_hop_mtu: 0,
+        invoking: &buf[..n.min(48)],
+    };
+    let mut body = vec![0u8; err.buffer_len()];
+    err.emit(
+        &mut Icmpv4Packet::new_unchecked(&mut body[..]),
+        crate::wire::ChecksumMode::Enabled,
+    );
+    let packet = pair
+        .b
+        .build_ip_packet(
+            IpAddr::V4(B4),
+            IpAddr::V4(A4),
+            IpProtocol::Icmp,
+            &body,
+            64,
+            0,
+        )
+        .unwrap();
+    pair.a.handle_packet(pair.now, &packet);
+    assert_eq!(pair.a.tcp_state(c), Ok(State::Closed));
+    assert_eq!(
+        pair.a.tcp_recv(pair.now, c, &mut [0u8; 1]),
+        Err(Error::ConnectionRefused)
+    );
+}
+
+#[test]
+fn syn_queue_is_bounded() {
+    let mut cfg = config(B4, B6, 22);
+    cfg.tcp.syn_backlog = 3;
+    let mut b = Stack::new(cfg).unwrap();
+    let mut a = Stack::new(config(A4, A6, 23)).unwrap();
+    let now = Instant::from_nanos(1);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    b.tcp_listen(server, ListenOptions::default()).unwrap();
+    let mut buf = [0u8; 1500];
+    for _ in 0..10 {
+        a.tcp_connect(now, server, None).unwrap();
+        let n = a.poll_transmit(now, &mut buf).unwrap();
+        b.handle_packet(now, &buf[..n]);
+    }
+    // Three SYN-ACKs, seven SYNs dropped and counted.
+    let mut synacks = 0;
+    while b.poll_transmit(now, &mut buf).is_some() {
+        synacks += 1;
+    }
+    assert_eq!(synacks, 3);
+    assert_eq!(b.stats().tcp.listen_drops, 7);
+    assert_eq!(b.socket_table(now).len(), 4);
+}
+
+#[test]
+fn new_syn_with_newer_timestamp_reuses_time_wait() {
+    let mut pair = Pair::new(Impairment::default(), 24);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+    let local = SocketAddr::new(IpAddr::V4(A4), 40000);
+    let c = pair.a.tcp_connect(pair.now, server, Some(local)).unwrap();
+    let mut s = None;
+    pair.run_until(Duration::from_secs(5), |p| {
+        s = s.or_else(|| p.b.tcp_accept(l).ok().map(|x| x.0));
+        s.is_some()
+    });
+    // The server closes first: it holds TIME-WAIT for the 4-tuple.
+    pair.b.close(pair.now, s.unwrap()).unwrap();
+    pair.run_until(Duration::from_millis(50), |_| false);
+    pair.a.close(pair.now, c).unwrap();
+    pair.run_until(Duration::from_millis(50), |_| false);
+    assert!(pair
+        .b
+        .socket_table(pair.now)
+        .iter()
+        .any(|e| e.state == "TIME-WAIT"));
+    // Ten seconds later the client reconnects from the same port.
+    pair.run_until(Duration::from_secs(10), |_| false);
+    let c2 = pair.a.tcp_connect(pair.now, server, Some(local)).unwrap();
+    let ok = pair.run_until(Duration::from_secs(5), |p| {
+        p.a.tcp_state(c2) == Ok(State::Established)
+    });
+    assert!(ok);
+    assert_eq!(pair.b.stats().tcp.time_wait_recycled, 1);
+}
