@@ -8,6 +8,8 @@
 //!
 //! This crate is sans-IO: it never reads a clock, touches a socket or a file, or uses
 //! `unsafe`. The pcap module reads and writes through `std::io` traits the caller owns.
+//! The checksum's AVX2 path runs through the `pulp` crate, which holds the one `unsafe`
+//! step (calling a `#[target_feature]` function after detecting the CPU feature).
 //!
 //! ## Map
 //! - [`error`]: [`Error`], why bytes are not a packet.
