@@ -634,3 +634,101 @@ fn urgent_data_sets_pointer_past_last_urgent_byte() {
     assert_eq!(s.recv(t(11), &mut buf), Ok(4));
     assert_eq!(s.urgent_mark(), None);
 }
+
+#[test]
+fn missing_mss_option_defaults_to_1220_for_ipv6() {
+    let config = Arc::new(TcpConfig::default());
+    let a6 = SocketAddr::new(IpAddr::V6(core::net::Ipv6Addr::LOCALHOST), 40000);
+    let b6 = SocketAddr::new(
+        IpAddr::V6(core::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2)),
+        80,
+    );
+    let syn = SynInfo {
+        seq: SeqNumber(7),
+        window: 8192,
+        mss: None,
+        window_scale: None,
+        sack_permitted: false,
+        tsval: None,
+    };
+    let s = Connection::accept(t(0), config.clone(), params(b6, a6, 1, &config), &syn);
+    assert_eq!(s.mss(), 1220);
+}
+
+#[test]
+fn mss_option_is_sent_only_in_syn_segments() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    c.send(b"data").unwrap();
+    let data = poll(&mut c, t(10)).expect("data segment");
+    assert_eq!(data.repr().payload, b"data");
+    assert_eq!(data.repr().options.mss, None);
+    s.handle_segment(t(11), &data.repr());
+    s.send(b"reply").unwrap();
+    for seg in poll_all(&mut s, t(11)) {
+        assert_eq!(seg.repr().options.mss, None);
+    }
+}
+
+#[test]
+fn push_is_set_on_the_last_segment_of_a_write() {
+    let mut c = client_plain();
+    let mut o = *c.options();
+    o.nodelay = true;
+    c.set_options(t(2), o);
+    c.send(&[5u8; 2500]).unwrap();
+    let segs = poll_all(&mut c, t(2));
+    let lens: Vec<usize> = segs.iter().map(|s| s.repr().payload.len()).collect();
+    assert_eq!(lens, [1000, 1000, 500]);
+    let push: Vec<bool> = segs
+        .iter()
+        .map(|s| s.repr().flags.contains(TcpFlags::PSH))
+        .collect();
+    assert_eq!(push, [false, false, true]);
+}
+
+#[test]
+fn icmp_errors_do_not_abort_an_established_connection() {
+    let mut c = client_plain();
+    c.handle_icmp(IcmpNotice::Unreachable);
+    c.handle_icmp(IcmpNotice::Transient);
+    c.handle_icmp(IcmpNotice::Refused);
+    assert_eq!(c.state(), State::Established);
+    assert_eq!(c.error(), None);
+    assert_eq!(c.send(b"still"), Ok(5));
+}
+
+#[test]
+fn keepalive_is_off_by_default() {
+    let mut c = client_plain();
+    assert_eq!(c.options().keepalive, None);
+    assert_eq!(
+        c.poll_timeout(),
+        None,
+        "no timer runs on an idle connection"
+    );
+    let later = t(3 * 60 * 60 * 1000);
+    c.handle_timeout(later);
+    assert!(poll(&mut c, later).is_none(), "no keep-alive probe");
+    assert_eq!(c.state(), State::Established);
+}
+
+#[test]
+fn rst_is_processed_when_the_receive_window_is_zero() {
+    let config = TcpConfig {
+        recv_buffer: 4096,
+        ..TcpConfig::default()
+    };
+    let (mut c, mut s) = pair(config);
+    let mut o = *c.options();
+    o.nodelay = true;
+    c.set_options(t(10), o);
+    assert_eq!(c.send(&[3u8; 4096]), Ok(4096));
+    exchange(&mut c, &mut s, t(10));
+    assert_eq!(s.recv_queue(), 4096);
+    assert_eq!(s.rcv_wnd(), 0, "the receive window is closed");
+    c.abort();
+    let rst = poll(&mut c, t(11)).expect("RST");
+    s.handle_segment(t(12), &rst.repr());
+    assert_eq!(s.state(), State::Closed);
+    assert_eq!(s.error(), Some(TcpError::Reset));
+}
