@@ -43,6 +43,15 @@ pub(crate) fn unspecified_like(addr: IpAddr) -> IpAddr {
     }
 }
 
+/// Whether `addr` can be a TCP peer: not unspecified, multicast or the limited
+/// broadcast.
+pub(crate) fn is_unicast(addr: IpAddr) -> bool {
+    match addr {
+        IpAddr::V4(a) => !a.is_unspecified() && !a.is_multicast() && !a.is_broadcast(),
+        IpAddr::V6(a) => !a.is_unspecified() && !a.is_multicast(),
+    }
+}
+
 /// `BuildHasher` for SipHash-1-3 with keys drawn from the stack's generator.
 #[derive(Debug, Clone)]
 pub(crate) struct KeyedState {

@@ -141,6 +141,15 @@ impl Stack {
 
     /// Whether `dst` is the limited broadcast or the directed broadcast of one of
     /// our IPv4 prefixes.
+    /// Whether `addr` is a broadcast address (limited, or directed to one of our
+    /// IPv4 prefixes).
+    pub(crate) fn is_broadcast(&self, addr: IpAddr) -> bool {
+        match addr {
+            IpAddr::V4(a) => self.is_broadcast_v4(a),
+            IpAddr::V6(_) => false,
+        }
+    }
+
     fn is_broadcast_v4(&self, dst: Ipv4Addr) -> bool {
         if dst == Ipv4Addr::BROADCAST {
             return true;
@@ -205,6 +214,14 @@ impl Stack {
         };
         // Port 0 is reserved: no socket owns it and nothing answers it (Linux drops
         // such segments too).
+        // RFC 9293 MUST-57 (segments to broadcast or multicast are dropped) is met
+        // above: the destination is one of our unicast addresses. MUST-63: a
+        // segment from a source that cannot be a peer (broadcast, multicast,
+        // unspecified) is dropped and never answered.
+        if !super::demux::is_unicast(meta.src) || self.is_broadcast(meta.src) {
+            self.stats.tcp.in_errs += 1;
+            return;
+        }
         if seg.src_port == 0 || seg.dst_port == 0 {
             self.stats.tcp.in_errs += 1;
             return;

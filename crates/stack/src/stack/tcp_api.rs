@@ -120,7 +120,12 @@ impl Stack {
         remote: SocketAddr,
         local: Option<SocketAddr>,
     ) -> Result<SocketHandle, Error> {
-        if remote.port() == 0 || remote.ip().is_unspecified() {
+        // RFC 9293 MUST-46: an OPEN to an invalid remote address (broadcast,
+        // multicast, unspecified) is an error.
+        if remote.port() == 0
+            || !super::demux::is_unicast(remote.ip())
+            || self.is_broadcast(remote.ip())
+        {
             return Err(Error::InvalidAddress);
         }
         if self.tcp_conn_count >= self.tcp_config.max_connections

@@ -639,3 +639,43 @@ fn new_syn_with_newer_timestamp_reuses_time_wait() {
     assert!(ok);
     assert_eq!(pair.b.stats().tcp.time_wait_recycled, 1);
 }
+
+#[test]
+fn connect_to_broadcast_or_multicast_is_refused() {
+    let mut a = Stack::new(config(A4, A6, 30)).unwrap();
+    let now = Instant::from_nanos(1);
+    for ip in [
+        IpAddr::V4(Ipv4Addr::BROADCAST),
+        IpAddr::V4(Ipv4Addr::new(10, 0, 0, 255)),
+        IpAddr::V4(Ipv4Addr::new(224, 0, 0, 1)),
+        IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1)),
+    ] {
+        assert_eq!(
+            a.tcp_connect(now, SocketAddr::new(ip, 80), None),
+            Err(Error::InvalidAddress),
+            "{ip}"
+        );
+    }
+}
+
+#[test]
+fn syn_from_broadcast_source_is_dropped_unanswered() {
+    let mut pair = Pair::new(Impairment::default(), 31);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+    let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
+    let _ = c;
+    let mut buf = [0u8; 1500];
+    let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+    // Rewrite the source to the subnet broadcast (checksums are not what is tested:
+    // verify nothing on input).
+    let mut cfg = config(B4, B6, 32);
+    cfg.checksum_rx = crate::wire::ChecksumMode::Offloaded;
+    let mut b = Stack::new(cfg).unwrap();
+    b.tcp_listen(server, ListenOptions::default()).unwrap();
+    buf[12..16].copy_from_slice(&[10, 0, 0, 255]);
+    b.handle_packet(pair.now, &buf[..n]);
+    assert!(b.poll_transmit(pair.now, &mut buf).is_none());
+    assert_eq!(b.stats().tcp.passive_opens, 0);
+    assert_eq!(b.stats().tcp.in_errs, 1);
+}

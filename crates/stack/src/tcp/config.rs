@@ -55,7 +55,12 @@ pub struct TcpConfig {
     pub delayed_ack: Duration,
     /// Keep-alive for new sockets. Default off (MUST-25).
     pub keepalive: Option<KeepAlive>,
-    /// SYN retransmissions before a connect fails. Default 6 (Linux `tcp_syn_retries`).
+    /// SYN retransmissions before a connect fails. Default 7: with the 1 s initial
+    /// RTO the SYN is retried for 255 s. (Linux's `tcp_syn_retries` is 6, 127 s,
+    /// short of RFC 9293's three minutes.)
+    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.3
+    //# the value of R2 for a SYN segment MUST be set large enough to provide
+    //# retransmission of the segment for at least 3 minutes (MUST-23).
     pub syn_retries: u32,
     /// SYN-ACK retransmissions before a half-open connection is dropped. Default 5
     /// (Linux `tcp_synack_retries`).
@@ -82,9 +87,11 @@ pub struct TcpConfig {
     pub ttl: u8,
     /// DSCP for new sockets. Default 0.
     pub dscp: u8,
-    /// RFC 5961 challenge ACKs per second, stack-wide. Default 1000 (Linux
-    /// `tcp_challenge_ack_limit`).
-    pub challenge_acks_per_sec: u32,
+    /// The least time between two answers (challenge ACKs, duplicate ACKs for
+    /// out-of-window or PAWS-failed segments) on one connection. Default 500 ms
+    /// (Linux `tcp_invalid_ratelimit`). Per connection, not stack-wide: a global
+    /// counter is the side channel of CVE-2016-5696.
+    pub invalid_ratelimit: Duration,
     /// RSTs sent per second for segments that match no connection. Default 1000.
     pub rsts_per_sec: u32,
     /// The SYN queue bound of each listener (half-open connections). Default 1024.
@@ -107,7 +114,7 @@ impl Default for TcpConfig {
             nodelay: false,
             delayed_ack: Duration::from_millis(40),
             keepalive: None,
-            syn_retries: 6,
+            syn_retries: 7,
             synack_retries: 5,
             retries1: 3,
             retries2: 15,
@@ -118,7 +125,7 @@ impl Default for TcpConfig {
             max_ooo_ranges: crate::tcp::assembler::DEFAULT_MAX_RANGES,
             ttl: 64,
             dscp: 0,
-            challenge_acks_per_sec: 1000,
+            invalid_ratelimit: Duration::from_millis(500),
             rsts_per_sec: 1000,
             syn_backlog: 1024,
             max_connections: 1 << 20,

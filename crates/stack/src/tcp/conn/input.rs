@@ -15,11 +15,6 @@ use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
 //# TS.Recent MUST be invalidated
 const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 60 * 60);
 
-/// The least time between two challenge ACKs (or other answers to invalid segments)
-/// on one connection: Linux's `tcp_invalid_ratelimit`, per socket, which avoids the
-/// global-counter side channel of CVE-2016-5696.
-pub(crate) const INVALID_RATELIMIT: Duration = Duration::from_millis(500);
-
 impl Connection {
     /// A segment for this connection arrived (its checksum already verified and its
     /// ports matched by the stack).
@@ -104,6 +99,18 @@ impl Connection {
         let flags = seg.flags;
         let rst = flags.contains(TcpFlags::RST);
 
+        if self.state == State::SynReceived
+            && flags.contains(TcpFlags::SYN)
+            && !flags.intersects(TcpFlags::ACK | TcpFlags::RST)
+            && seg.seq_number == self.irs
+        {
+            // The peer retransmitted its SYN: our SYN-ACK was lost. (The SYN lies
+            // below RCV.NXT, so the acceptability test would only draw an ACK.)
+            self.syn_due = true;
+            self.snd_nxt = self.iss;
+            return;
+        }
+
         if !rst && !self.paws_ok(now, seg) {
             //= https://www.rfc-editor.org/rfc/rfc7323#section-5.3
             //# If SEG.TSval < TS.Recent and the RST bit is off:
@@ -150,12 +157,6 @@ impl Connection {
         }
 
         if flags.contains(TcpFlags::SYN) {
-            if self.state == State::SynReceived && seg.seq_number == self.irs {
-                // The peer retransmitted its SYN: our SYN-ACK was lost.
-                self.syn_due = true;
-                self.snd_nxt = self.iss;
-                return;
-            }
             //= https://www.rfc-editor.org/rfc/rfc5961#section-4.2
             //# If the SYN bit is set, irrespective of the sequence number, TCP
             //# MUST send an ACK (also referred to as challenge ACK) to the remote
@@ -278,7 +279,7 @@ impl Connection {
         }
     }
 
-    /// Sends a challenge ACK, at most one per [`INVALID_RATELIMIT`].
+    /// Sends a challenge ACK, at most one per `invalid_ratelimit`.
     //= https://www.rfc-editor.org/rfc/rfc5961#section-7
     //# An implementation SHOULD include an ACK throttling mechanism to be
     //# conservative.
@@ -291,7 +292,7 @@ impl Connection {
     /// Acknowledges an invalid segment, rate-limited. Returns whether an ACK will go.
     fn answer_invalid(&mut self, now: Instant) -> bool {
         if let Some(last) = self.last_invalid_answer {
-            if now.saturating_duration_since(last) < INVALID_RATELIMIT {
+            if now.saturating_duration_since(last) < self.config.invalid_ratelimit {
                 self.counters.invalid_answers_limited += 1;
                 return false;
             }

@@ -500,7 +500,7 @@ fn syn_retries_exhausted_times_out_connect() {
         let at = c.poll_timeout().unwrap();
         c.handle_timeout(at);
     }
-    assert_eq!(syns, 7, "one SYN and six retries");
+    assert_eq!(syns, 8, "one SYN and seven retries");
     assert_eq!(c.error(), Some(TcpError::TimedOut));
 }
 
@@ -731,4 +731,48 @@ fn rst_is_processed_when_the_receive_window_is_zero() {
     s.handle_segment(t(12), &rst.repr());
     assert_eq!(s.state(), State::Closed);
     assert_eq!(s.error(), Some(TcpError::Reset));
+}
+
+#[test]
+fn window_shrunk_to_zero_under_flight_is_probed_by_retransmissions() {
+    let mut c = client_plain();
+    c.send(b"in flight").unwrap();
+    let _ = poll(&mut c, t(10)).unwrap();
+    // The peer takes nothing and closes its window.
+    let mut zero = segment(5001, 1001, TcpFlags::ACK, &[]);
+    zero.window_len = 0;
+    c.handle_segment(t(11), &zero);
+    for _ in 0..40 {
+        let at = c.poll_timeout().expect("retransmission timer");
+        c.handle_timeout(at);
+        let seg = poll(&mut c, at).expect("a probe goes despite the zero window");
+        assert_eq!(seg.repr().seq_number, SeqNumber(1001));
+        let mut answer = segment(5001, 1001, TcpFlags::ACK, &[]);
+        answer.window_len = 0;
+        c.handle_segment(at, &answer);
+    }
+    assert_eq!(
+        c.state(),
+        State::Established,
+        "an answering peer keeps it alive"
+    );
+}
+
+#[test]
+fn retransmitted_syn_in_syn_received_resends_syn_ack() {
+    let config = Arc::new(TcpConfig::default());
+    let mut syn = segment(7000, 0, TcpFlags::SYN, &[]);
+    syn.options.mss = Some(1000);
+    let mut s = Connection::accept(
+        t(0),
+        config.clone(),
+        params(B, A, 300, &config),
+        &SynInfo::from_repr(&syn),
+    );
+    let first = poll(&mut s, t(0)).unwrap();
+    assert_eq!(first.repr().flags, TcpFlags::SYN | TcpFlags::ACK);
+    s.handle_segment(t(5), &syn);
+    let again = poll(&mut s, t(5)).expect("SYN-ACK again");
+    assert_eq!(again.repr().flags, TcpFlags::SYN | TcpFlags::ACK);
+    assert_eq!(again.repr().seq_number, SeqNumber(300));
 }

@@ -76,6 +76,21 @@ impl Connection {
                         self.fail(TcpError::TimedOut);
                         return;
                     }
+                } else if self.snd_wnd == 0 {
+                    // The peer shrank its window to zero under data in flight: the
+                    // retransmissions become window probes, sent whatever the window
+                    // says, and the connection lives while the peer answers (Linux's
+                    // tcp_retransmit_timer does the same). A peer silent for the
+                    // maximum RTO is given up on.
+                    if now.saturating_duration_since(self.last_recv) > self.config.rtt.max_rto {
+                        self.fail(TcpError::TimedOut);
+                        return;
+                    }
+                    self.retransmit_una = true;
+                    self.rtt_probe = None;
+                    self.rtt.on_timeout();
+                    self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+                    return;
                 } else if self.rto_count > self.r2() {
                     //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.3
                     //# (b)  When the number of transmissions of the same segment
