@@ -52,7 +52,11 @@ fn open(a: &mut Stack, t: layer4::Instant, conn: u64) -> Result<ClientSlot, Benc
 }
 
 /// Advance one client slot; returns whether its connection is finished.
-fn client_step(a: &mut Stack, t: layer4::Instant, slot: &mut ClientSlot) -> Result<bool, BenchError> {
+fn client_step(
+    a: &mut Stack,
+    t: layer4::Instant,
+    slot: &mut ClientSlot,
+) -> Result<bool, BenchError> {
     let fail = |why: String| failed(slot.conn, why);
     let h = slot.handle;
     let state = a

@@ -38,9 +38,7 @@ pub(super) fn run(cfg: &IdleConfig) -> Result<IdleResult, BenchError> {
     let addrs: Vec<_> = (0..(cfg.conns as u64).div_ceil(PORTS_PER_ADDR).max(1))
         .map(client_addr)
         .collect();
-    let mut a = with_tag(Tag::Client, || {
-        stack(&addrs, 0x1234_5678, cfg.mtu, cfg.buf)
-    })?;
+    let mut a = with_tag(Tag::Client, || stack(&addrs, 0x1234_5678, cfg.mtu, cfg.buf))?;
     let server_addr = SocketAddr::new(IpAddr::V4(ADDR_B), SERVER_PORT);
     let (mut b, listener) = with_tag(Tag::Server, || {
         let mut b = stack(&[ADDR_B], 0x8765_4321, cfg.mtu, cfg.buf)?;
@@ -91,8 +89,7 @@ pub(super) fn run(cfg: &IdleConfig) -> Result<IdleResult, BenchError> {
             })?;
             if link.is_idle() && servers.len() == end {
                 let all = |s: &layer4::Stack, hs: &[SocketHandle]| {
-                    hs.iter()
-                        .all(|h| s.tcp_state(*h) == Ok(State::Established))
+                    hs.iter().all(|h| s.tcp_state(*h) == Ok(State::Established))
                 };
                 if all(&a, &clients[established..end]) && all(&b, &servers[established..end]) {
                     break;
@@ -144,6 +141,10 @@ mod tests {
         assert!(r.server_bytes > 0);
         // Fixed costs (maps, heap) are amortised over few connections here, so allow
         // some slack over the 1 KiB target.
-        assert!(r.server_bytes_per_conn() < 2048.0, "{}", r.server_bytes_per_conn());
+        assert!(
+            r.server_bytes_per_conn() < 2048.0,
+            "{}",
+            r.server_bytes_per_conn()
+        );
     }
 }
