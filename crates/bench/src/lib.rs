@@ -23,8 +23,9 @@
 //!   to the client side, the server side or the link, for `idle`.
 //! - [`report`]: Markdown `Table`s, ratio rows, medians.
 //! - [`smoltcp_stack`]: `SmoltcpHarness` (smoltcp 0.14 with CUBIC), complete.
-//! - [`layer4_stack`]: `Layer4Harness`, returning "layer4::Stack not available yet"
-//!   until the host stack exists; its module doc says how to fill it in.
+//! - [`layer4_stack`]: `Layer4Harness` (two `layer4::Stack`s), complete; its `drain`,
+//!   `deliver`, `pump` and `service` also drive layer4 in `tests/interop_smoltcp.rs`
+//!   (layer4 against smoltcp in memory).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -8,8 +8,8 @@
 //! ```
 //!
 //! Everything runs on the calling thread (pin it with `taskset -c 1` for steadier
-//! figures). A stack that cannot run a benchmark gets a row whose note says why
-//! (layer4: "layer4::Stack not available yet"); that is not a failure. The exit status
+//! figures). A stack that cannot run a benchmark (`BenchError::Unavailable`) gets a row
+//! whose note says why; that is not a failure. The exit status
 //! is 1 only if a run failed (stall, corrupt data, refused connection).
 #![forbid(unsafe_code)]
 

@@ -1,0 +1,243 @@
+//! `connect` on layer4: open, one byte each way, close; `window` connections at once.
+//!
+//! Client side (A): each window slot connects from its own 4-tuple ([`client_local`]:
+//! several client addresses, so that TIME-WAIT, which stays in the stack, never blocks
+//! a tuple), sends one byte when established, reads the server's one-byte reply (the
+//! bitwise complement), shuts down writing (FIN), and is done when the connection
+//! reaches TIME-WAIT (or CLOSED); then it closes the handle (the TIME-WAIT goes on in
+//! the stack) and the slot opens the next connection. Server side (B): one listener;
+//! every round accepts what is queued, reads the byte, answers, shuts down writing
+//! when the client's FIN arrives, and is done (closes the handle) when the connection
+//! is CLOSED. A connection counts when both sides are done.
+
+use core::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use layer4::{Error, ListenOptions, Shutdown, SocketHandle, Stack, State};
+
+use super::{
+    client_addr, client_local, failed, now, pump, service, setup_err, stack, ADDR_B,
+    PORTS_PER_ADDR, SERVER_PORT,
+};
+use crate::clock::{Clock, StallGuard, Stopwatch};
+use crate::config::ConnectConfig;
+use crate::error::BenchError;
+use crate::link::Link;
+use crate::results::ConnectResult;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Connecting,
+    AwaitReply,
+    Closing,
+}
+
+#[derive(Debug)]
+struct ClientSlot {
+    handle: SocketHandle,
+    conn: u64,
+    phase: Phase,
+}
+
+fn open(a: &mut Stack, t: layer4::Instant, conn: u64) -> Result<ClientSlot, BenchError> {
+    let server = SocketAddr::new(IpAddr::V4(ADDR_B), SERVER_PORT);
+    let handle = a
+        .tcp_connect(t, server, Some(client_local(conn)))
+        .map_err(|e| setup_err("connect", e))?;
+    Ok(ClientSlot {
+        handle,
+        conn,
+        phase: Phase::Connecting,
+    })
+}
+
+/// Advance one client slot; returns whether its connection is finished.
+fn client_step(
+    a: &mut Stack,
+    t: layer4::Instant,
+    slot: &mut ClientSlot,
+) -> Result<bool, BenchError> {
+    let fail = |why: String| failed(slot.conn, why);
+    let h = slot.handle;
+    let state = a
+        .tcp_state(h)
+        .map_err(|e| fail(format!("client state: {e}")))?;
+    match slot.phase {
+        Phase::Connecting => match state {
+            State::SynSent => {}
+            State::Established => {
+                a.tcp_send(t, h, &[slot.conn as u8])
+                    .map_err(|e| fail(format!("client send: {e}")))?;
+                slot.phase = Phase::AwaitReply;
+            }
+            s => return Err(fail(format!("client in {s:?} while connecting"))),
+        },
+        Phase::AwaitReply => {
+            let mut b = [0u8; 1];
+            match a.tcp_recv(t, h, &mut b) {
+                Ok(1) => {
+                    if b[0] != !(slot.conn as u8) {
+                        return Err(fail(format!("client got reply {:#04x}", b[0])));
+                    }
+                    a.tcp_shutdown(t, h, Shutdown::Write)
+                        .map_err(|e| fail(format!("client shutdown: {e}")))?;
+                    slot.phase = Phase::Closing;
+                }
+                Err(Error::WouldBlock) => {}
+                Ok(_) => return Err(fail(format!("client: end of stream in {state:?}"))),
+                Err(e) => return Err(fail(format!("client recv: {e}"))),
+            }
+        }
+        Phase::Closing => {
+            if matches!(state, State::TimeWait | State::Closed) {
+                a.close(t, h)
+                    .map_err(|e| fail(format!("client close: {e}")))?;
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Advance one server connection; returns whether it is finished.
+fn server_step(
+    b: &mut Stack,
+    t: layer4::Instant,
+    h: SocketHandle,
+    answered: &mut bool,
+) -> Result<bool, BenchError> {
+    let fail = |why: String| failed(0, why);
+    let state = b
+        .tcp_state(h)
+        .map_err(|e| fail(format!("server state: {e}")))?;
+    if state == State::Closed {
+        b.close(t, h)
+            .map_err(|e| fail(format!("server close: {e}")))?;
+        return Ok(true);
+    }
+    let mut buf = [0u8; 1];
+    loop {
+        match b.tcp_recv(t, h, &mut buf) {
+            Ok(0) => {
+                if state == State::CloseWait {
+                    b.tcp_shutdown(t, h, Shutdown::Write)
+                        .map_err(|e| fail(format!("server shutdown: {e}")))?;
+                }
+                return Ok(false);
+            }
+            Ok(_) => {
+                if *answered {
+                    return Err(fail("server got a second byte".into()));
+                }
+                *answered = true;
+                b.tcp_send(t, h, &[!buf[0]])
+                    .map_err(|e| fail(format!("server send: {e}")))?;
+            }
+            Err(Error::WouldBlock) => return Ok(false),
+            Err(e) => return Err(fail(format!("server recv: {e}"))),
+        }
+    }
+}
+
+pub(super) fn run(cfg: &ConnectConfig) -> Result<ConnectResult, BenchError> {
+    let window = cfg.window.clamp(1, 16384);
+    let clock = Clock::start();
+    let mut link = Link::new(cfg.mtu);
+    let addrs: Vec<_> = (0..cfg.conns.div_ceil(PORTS_PER_ADDR).max(1))
+        .map(client_addr)
+        .collect();
+    let mut a = stack(&addrs, 0x1234_5678, cfg.mtu, cfg.buf)?;
+    let mut b = stack(&[ADDR_B], 0x8765_4321, cfg.mtu, cfg.buf)?;
+    let listener = b
+        .tcp_listen(
+            SocketAddr::new(IpAddr::V4(ADDR_B), SERVER_PORT),
+            ListenOptions::default(),
+        )
+        .map_err(|e| setup_err("listen", e))?;
+
+    let start = Stopwatch::start();
+    let mut started = 0u64;
+    let mut client_done = 0u64;
+    let mut server_done = 0u64;
+    let mut slots: Vec<Option<ClientSlot>> = Vec::with_capacity(window);
+    let t = now(&clock);
+    while slots.len() < window && started < cfg.conns {
+        slots.push(Some(open(&mut a, t, started)?));
+        started += 1;
+    }
+    let mut servers: Vec<(SocketHandle, bool)> = Vec::with_capacity(2 * window);
+    let mut guard = StallGuard::new("connect", Duration::from_secs(20));
+
+    while client_done < cfg.conns || server_done < cfg.conns {
+        let elapsed = clock.elapsed();
+        let t = now(&clock);
+        for entry in slots.iter_mut() {
+            let Some(slot) = entry else { continue };
+            if client_step(&mut a, t, slot)? {
+                client_done += 1;
+                *entry = if started < cfg.conns {
+                    started += 1;
+                    Some(open(&mut a, t, started - 1)?)
+                } else {
+                    None
+                };
+            }
+        }
+        pump(t, &mut a, &mut link.a_to_b, &mut b);
+        loop {
+            match b.tcp_accept(listener) {
+                Ok((h, _)) => servers.push((h, false)),
+                Err(Error::WouldBlock) => break,
+                Err(e) => return Err(failed(0, format!("accept: {e}"))),
+            }
+        }
+        let mut i = 0;
+        while i < servers.len() {
+            let (h, answered) = &mut servers[i];
+            if server_step(&mut b, t, *h, answered)? {
+                server_done += 1;
+                servers.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        pump(t, &mut b, &mut link.b_to_a, &mut a);
+        service(t, &mut a);
+        service(t, &mut b);
+        guard.check(client_done + server_done, elapsed)?;
+    }
+    let (elapsed, cpu) = start.stop();
+    Ok(ConnectResult {
+        conns: client_done,
+        elapsed,
+        cpu,
+        packets: link.a_to_b.packets() + link.b_to_a.packets(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequential_connections_complete_on_both_sides() {
+        let cfg = ConnectConfig {
+            conns: 300,
+            window: 1,
+            ..ConnectConfig::default()
+        };
+        let r = run(&cfg).unwrap();
+        assert_eq!(r.conns, 300);
+        assert!(r.packets >= 300 * 7, "{} packets", r.packets);
+    }
+
+    #[test]
+    fn windowed_connections_span_client_addresses() {
+        let cfg = ConnectConfig {
+            conns: 70_000,
+            window: 32,
+            ..ConnectConfig::default()
+        };
+        assert_eq!(run(&cfg).unwrap().conns, 70_000);
+    }
+}
