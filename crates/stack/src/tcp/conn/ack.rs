@@ -3,7 +3,7 @@
 //! (RFC 6298, RFC 7323), duplicate ACKs and NewReno recovery (RFC 5681, RFC 6582), the
 //! send window, and the states our acknowledged FIN leads to.
 
-use super::{AckDue, ConnEvents, Connection};
+use super::{AckDue, ConnEvents, Connection, SMALL_RING};
 use crate::tcp::state::State;
 use crate::tcp::timer::Timer;
 use crate::time::{Duration, Instant};
@@ -156,7 +156,7 @@ impl Connection {
         if data_acked > 0 && self.state.can_send() && self.send_buf.free() > 0 {
             self.events.insert(ConnEvents::WRITABLE);
         }
-        if self.send_buf.is_empty() {
+        if self.send_buf.is_empty() && self.send_buf.allocated() <= SMALL_RING {
             self.send_buf.shrink_if_empty();
         }
     }
@@ -286,7 +286,8 @@ impl Connection {
         } else {
             AckDue::Now
         };
-        // Nothing of the buffers is needed any more.
+        // Nothing of the buffers is needed any more (unread data stays).
         self.send_buf.shrink_if_empty();
+        self.recv_buf.shrink_if_empty(false);
     }
 }

@@ -55,6 +55,12 @@ pub use icmp::IcmpNotice;
 pub use open::{OpenParams, SynInfo};
 pub use user::UserError;
 
+/// A ring this small is freed as soon as it empties (a request/response connection
+/// then holds no buffer between messages, at the price of one small allocation per
+/// message); a larger one, grown by bulk traffic, is kept until the connection
+/// closes, so a bulk transfer does not free and regrow its rings every round trip.
+pub(crate) const SMALL_RING: usize = 16 * 1024;
+
 /// Why a connection failed. Sticky: once set, every later call reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TcpError {
@@ -415,6 +421,8 @@ impl Connection {
                 self.events.insert(ConnEvents::READABLE);
             }
             State::Closed => {
+                self.send_buf.shrink_if_empty();
+                self.recv_buf.shrink_if_empty(!self.assembler.is_empty());
                 self.timers.clear_all();
                 self.events.insert(ConnEvents::CLOSED);
                 self.events.insert(ConnEvents::READABLE);

@@ -134,7 +134,10 @@ impl Connection {
     /// After the application read: release memory when idle and, if the window
     /// opened enough, send a window update.
     fn after_read(&mut self) {
-        if self.recv_buf.is_empty() && self.assembler.is_empty() {
+        if self.recv_buf.is_empty()
+            && self.assembler.is_empty()
+            && self.recv_buf.allocated() <= super::SMALL_RING
+        {
             self.recv_buf.shrink_if_empty(false);
         }
         if !self.state.receives_data() {
