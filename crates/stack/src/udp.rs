@@ -104,14 +104,11 @@ impl UdpSocket {
         true
     }
 
-    pub(crate) fn peek_send(&self) -> Option<&(SocketAddr, Vec<u8>)> {
-        self.send.front()
-    }
-
-    pub(crate) fn pop_send(&mut self) {
-        if let Some((_, d)) = self.send.pop_front() {
-            self.send_bytes -= d.len().max(1);
-        }
+    /// Takes the next datagram to send.
+    pub(crate) fn take_send(&mut self) -> Option<(SocketAddr, Vec<u8>)> {
+        let (dst, data) = self.send.pop_front()?;
+        self.send_bytes -= data.len().max(1);
+        Some((dst, data))
     }
 
     pub(crate) fn has_send(&self) -> bool {

@@ -6,9 +6,11 @@
 
 use core::hash::BuildHasher;
 use core::net::{IpAddr, SocketAddr};
+use std::collections::HashMap;
 
 use siphasher::sip::SipHasher13;
 
+use crate::ip::cidr::IpCidr;
 use crate::rand::StackRng;
 
 /// A connection's addresses: local and remote, each an address and a port.
@@ -41,6 +43,24 @@ pub(crate) fn unspecified_like(addr: IpAddr) -> IpAddr {
         IpAddr::V4(_) => IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED),
         IpAddr::V6(_) => IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED),
     }
+}
+
+/// Whether binding `(ip, port)` overlaps a key of `map`: the same key, the
+/// wildcard of its family, or, for a wildcard `ip`, any of the stack's addresses
+/// of that family on the port. Keys only ever hold the stack's addresses or a
+/// wildcard, so a few lookups answer it; no scan over the map.
+pub(crate) fn port_overlaps<V, S: BuildHasher>(
+    map: &HashMap<ListenKey, V, S>,
+    ip: IpAddr,
+    port: u16,
+    locals: &[IpCidr],
+) -> bool {
+    map.contains_key(&(ip, port))
+        || map.contains_key(&(unspecified_like(ip), port))
+        || (ip.is_unspecified()
+            && locals
+                .iter()
+                .any(|a| a.is_ipv4() == ip.is_ipv4() && map.contains_key(&(a.addr(), port))))
 }
 
 /// Whether `addr` can be a TCP peer: not unspecified, multicast or the limited

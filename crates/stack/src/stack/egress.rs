@@ -7,8 +7,8 @@ use super::{Entry, Socket, Stack};
 use crate::ip::fragment::Fragmenter;
 use crate::time::Instant;
 use crate::wire::{
-    AddrPair, Ecn, IpProtocol, Ipv4Options, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, UdpPacket,
-    UdpRepr,
+    AddrPair, Ecn, IpProtocol, Ipv4Options, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, TcpFlags,
+    TcpPacket, UdpPacket, UdpRepr,
 };
 
 /// The IPv4 header without options.
@@ -29,12 +29,8 @@ impl Stack {
     /// stack-made packet that does not fit is dropped, and a TCP segment shrinks
     /// to fit.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        while let Some(packet) = self.control.pop_front() {
-            if let Some(out) = buf.get_mut(..packet.len()) {
-                out.copy_from_slice(&packet);
-                self.count_out(&packet);
-                return Some(packet.len());
-            }
+        if let Some(n) = self.pop_control(buf) {
+            return Some(n);
         }
         while let Some(handle) = self.tx_queue.pop_front() {
             let Some(entry) = self.sockets.get_mut(handle) else {
@@ -50,22 +46,24 @@ impl Stack {
                 return Some(n);
             }
             // UDP may have queued fragments as control packets.
-            if let Some(packet) = self.control.pop_front() {
-                if let Some(out) = buf.get_mut(..packet.len()) {
-                    out.copy_from_slice(&packet);
-                    self.count_out(&packet);
-                    return Some(packet.len());
-                }
+            if let Some(n) = self.pop_control(buf) {
+                return Some(n);
             }
         }
         None
     }
 
-    fn count_out(&mut self, packet: &[u8]) {
-        match packet.first().map(|b| b >> 4) {
-            Some(6) => self.stats.ip6.out_requests += 1,
-            _ => self.stats.ip.out_requests += 1,
+    /// Copies the next stack-made packet that fits into `buf` (one that does not fit
+    /// is dropped).
+    fn pop_control(&mut self, buf: &mut [u8]) -> Option<usize> {
+        while let Some(packet) = self.control.pop_front() {
+            if let Some(out) = buf.get_mut(..packet.len()) {
+                out.copy_from_slice(&packet);
+                self.count_out_ip(packet.first().is_some_and(|b| b >> 4 == 6));
+                return Some(packet.len());
+            }
         }
+        None
     }
 
     fn transmit_tcp(
@@ -86,8 +84,7 @@ impl Stack {
         let local = conn.local();
         let remote = conn.remote();
         let hl = ip_header_len(remote.ip());
-        let mtu = usize::from(self.pmtu.mtu(now, remote.ip(), self.config.mtu));
-        let end = buf.len().min(mtu);
+        let end = buf.len().min(usize::from(conn.path_mtu()));
         let before = conn.state();
         let ttl = conn.options().ttl;
         let dscp = conn.options().dscp;
@@ -124,18 +121,22 @@ impl Stack {
         } else {
             self.stats.tcp.out_segs += 1;
         }
-        if buf.get(hl + 13).is_some_and(|f| f & 0x04 != 0) {
+        if TcpPacket::new_unchecked(&buf[hl..hl + n])
+            .flags()
+            .contains(TcpFlags::RST)
+        {
             self.stats.tcp.out_rsts += 1;
         }
         self.after_conn(now, handle, before);
-        self.count_out_ip(remote.ip());
+        self.count_out_ip(remote.is_ipv6());
         Some(hl + n)
     }
 
-    fn count_out_ip(&mut self, dst: IpAddr) {
-        match dst {
-            IpAddr::V4(_) => self.stats.ip.out_requests += 1,
-            IpAddr::V6(_) => self.stats.ip6.out_requests += 1,
+    fn count_out_ip(&mut self, ipv6: bool) {
+        if ipv6 {
+            self.stats.ip6.out_requests += 1;
+        } else {
+            self.stats.ip.out_requests += 1;
         }
     }
 
@@ -151,8 +152,8 @@ impl Stack {
                 socket: Socket::Udp(udp),
                 ..
             }) => {
-                let (dst, data) = udp.peek_send()?;
-                (udp.local, *dst, data.clone(), udp.ttl, udp.dscp)
+                let (dst, data) = udp.take_send()?;
+                (udp.local, dst, data, udp.ttl, udp.dscp)
             }
             _ => return None,
         };
@@ -161,7 +162,7 @@ impl Stack {
                 Some(ip) => ip,
                 None => {
                     self.stats.ip.out_no_routes += 1;
-                    self.pop_udp(handle);
+                    self.after_udp_send(handle);
                     return None;
                 }
             }
@@ -174,7 +175,7 @@ impl Stack {
             payload: &data,
         };
         let Some(addrs) = AddrPair::new(src_ip, dst.ip()) else {
-            self.pop_udp(handle);
+            self.after_udp_send(handle);
             return None;
         };
         let hl = ip_header_len(dst.ip());
@@ -197,13 +198,13 @@ impl Stack {
                 dscp,
                 false,
             );
-            self.pop_udp(handle);
-            self.count_out_ip(dst.ip());
+            self.after_udp_send(handle);
+            self.count_out_ip(dst.is_ipv6());
             return Some(total);
         }
         // Too big for the path: build it whole, then fragment into control packets.
         if total > 65535 + if dst.is_ipv6() { IPV6_HEADER } else { 0 } {
-            self.pop_udp(handle);
+            self.after_udp_send(handle);
             return None;
         }
         let mut whole = vec![0u8; total];
@@ -252,17 +253,17 @@ impl Stack {
             }
             Err(_) => stats.frag_fails += 1,
         }
-        self.pop_udp(handle);
+        self.after_udp_send(handle);
         None
     }
 
-    fn pop_udp(&mut self, handle: crate::socket::SocketHandle) {
+    /// A datagram left the socket's send queue (sent, fragmented or dropped).
+    fn after_udp_send(&mut self, handle: crate::socket::SocketHandle) {
         if let Some(Entry {
             socket: Socket::Udp(udp),
             ..
         }) = self.sockets.get_mut(handle)
         {
-            udp.pop_send();
             if udp.has_send() {
                 self.queue_tx(handle);
             } else {
@@ -327,6 +328,7 @@ impl Stack {
     }
 
     /// A whole IP packet around `payload`, as a new buffer (for stack-made packets).
+    #[cfg(test)]
     pub(crate) fn build_ip_packet(
         &mut self,
         src: IpAddr,
@@ -336,18 +338,36 @@ impl Stack {
         ttl: u8,
         dscp: u8,
     ) -> Option<Vec<u8>> {
+        self.build_ip_packet_with(src, dst, protocol, payload.len(), ttl, dscp, |out| {
+            out.copy_from_slice(payload)
+        })
+    }
+
+    /// A whole IP packet whose `payload_len`-byte payload `write` fills in place:
+    /// one allocation per stack-made packet.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn build_ip_packet_with(
+        &mut self,
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: IpProtocol,
+        payload_len: usize,
+        ttl: u8,
+        dscp: u8,
+        write: impl FnOnce(&mut [u8]),
+    ) -> Option<Vec<u8>> {
         if src.is_ipv4() != dst.is_ipv4() {
             return None;
         }
         let hl = ip_header_len(dst);
-        let mut packet = vec![0u8; hl + payload.len()];
-        packet[hl..].copy_from_slice(payload);
+        let mut packet = vec![0u8; hl + payload_len];
+        write(&mut packet[hl..]);
         self.write_ip_header(
             &mut packet,
             src,
             dst,
             protocol,
-            payload.len(),
+            payload_len,
             ttl,
             dscp,
             true,

@@ -288,13 +288,13 @@ impl Stack {
     }
 
     fn send_icmpv4(&mut self, src: IpAddr, dst: IpAddr, repr: &Icmpv4Repr<'_>) {
-        let mut body = vec![0u8; repr.buffer_len()];
-        repr.emit(
-            &mut Icmpv4Packet::new_unchecked(&mut body[..]),
-            self.tx_checksum(),
-        );
         let ttl = self.config.udp.ttl;
-        if let Some(packet) = self.build_ip_packet(src, dst, IpProtocol::Icmp, &body, ttl, 0) {
+        let checksum = self.tx_checksum();
+        let len = repr.buffer_len();
+        let packet = self.build_ip_packet_with(src, dst, IpProtocol::Icmp, len, ttl, 0, |out| {
+            repr.emit(&mut Icmpv4Packet::new_unchecked(out), checksum)
+        });
+        if let Some(packet) = packet {
             if self.queue_control(packet) {
                 self.stats.icmp.out_msgs += 1;
                 self.stats.icmp.out_type[usize::from(u8::from(repr.msg_type()))] += 1;
@@ -306,14 +306,13 @@ impl Stack {
         let Some(addrs) = AddrPair::new(src, dst) else {
             return;
         };
-        let mut body = vec![0u8; repr.buffer_len()];
-        repr.emit(
-            &mut Icmpv6Packet::new_unchecked(&mut body[..]),
-            &addrs,
-            self.tx_checksum(),
-        );
         let ttl = self.config.udp.ttl;
-        if let Some(packet) = self.build_ip_packet(src, dst, IpProtocol::Icmpv6, &body, ttl, 0) {
+        let checksum = self.tx_checksum();
+        let len = repr.buffer_len();
+        let packet = self.build_ip_packet_with(src, dst, IpProtocol::Icmpv6, len, ttl, 0, |out| {
+            repr.emit(&mut Icmpv6Packet::new_unchecked(out), &addrs, checksum)
+        });
+        if let Some(packet) = packet {
             if self.queue_control(packet) {
                 self.stats.icmp6.out_msgs += 1;
                 self.stats.icmp6.out_type[usize::from(u8::from(repr.msg_type()))] += 1;

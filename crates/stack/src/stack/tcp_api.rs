@@ -4,7 +4,7 @@
 use core::net::{IpAddr, SocketAddr};
 use std::collections::VecDeque;
 
-use super::demux::{unspecified_like, FourTuple};
+use super::demux::{port_overlaps, unspecified_like, FourTuple};
 use super::{Entry, Listener, Socket, Stack};
 use crate::error::Error;
 use crate::socket::SocketHandle;
@@ -59,15 +59,9 @@ impl Stack {
             local.port()
         };
         let key = (ip, port);
-        let conflict = if ip.is_unspecified() {
-            // A wildcard conflicts with any listener on the port in its family.
-            self.listeners
-                .keys()
-                .any(|&(a, p)| p == port && a.is_ipv4() == ip.is_ipv4())
-        } else {
-            self.listeners.contains_key(&key)
-                || self.listeners.contains_key(&(unspecified_like(ip), port))
-        };
+        // A wildcard conflicts with any listener on the port in its family, and a
+        // specific address with a wildcard.
+        let conflict = port_overlaps(&self.listeners, ip, port, &self.config.addresses);
         if conflict {
             return Err(Error::AddrInUse);
         }
@@ -89,13 +83,7 @@ impl Stack {
     }
 
     fn port_has_connections(&self, ip: IpAddr, port: u16) -> bool {
-        if ip.is_unspecified() {
-            self.tcp_port_users
-                .keys()
-                .any(|&(a, p)| p == port && a.is_ipv4() == ip.is_ipv4())
-        } else {
-            self.tcp_port_users.contains_key(&(ip, port))
-        }
+        port_overlaps(&self.tcp_port_users, ip, port, &self.config.addresses)
     }
 
     fn free_listen_port(&mut self, ip: IpAddr) -> Result<u16, Error> {

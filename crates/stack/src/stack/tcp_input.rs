@@ -415,20 +415,16 @@ impl Stack {
         let Some(addrs) = AddrPair::new(local.ip(), remote.ip()) else {
             return;
         };
-        let mut segment = vec![0u8; rst.buffer_len()];
-        rst.emit(
-            &mut TcpPacket::new_unchecked(&mut segment[..]),
-            &addrs,
-            self.tx_checksum(),
-        );
         let ttl = self.tcp_config.ttl;
-        if let Some(packet) = self.build_ip_packet(
+        let checksum = self.tx_checksum();
+        if let Some(packet) = self.build_ip_packet_with(
             local.ip(),
             remote.ip(),
             crate::wire::IpProtocol::Tcp,
-            &segment,
+            rst.buffer_len(),
             ttl,
             0,
+            |out| rst.emit(&mut TcpPacket::new_unchecked(out), &addrs, checksum),
         ) {
             if self.queue_control(packet) {
                 self.stats.tcp.out_rsts += 1;

@@ -68,15 +68,9 @@ impl Stack {
                 self.release_conn(handle);
             }
         }
-        let before =
-            self.reassembler.stats_v4().reasm_timeout + self.reassembler.stats_v6().reasm_timeout;
         self.reassembler.handle_timeout(now);
-        let after =
-            self.reassembler.stats_v4().reasm_timeout + self.reassembler.stats_v6().reasm_timeout;
-        if after > before {
-            self.stats.ip.reasm_timeout = self.reassembler.stats_v4().reasm_timeout;
-            self.stats.ip6.reasm_timeout = self.reassembler.stats_v6().reasm_timeout;
-        }
+        self.stats.ip.reasm_timeout = self.reassembler.stats_v4().reasm_timeout;
+        self.stats.ip6.reasm_timeout = self.reassembler.stats_v6().reasm_timeout;
         while self.reassembler.poll_time_exceeded().is_some() {}
         self.pmtu.handle_timeout(now);
     }

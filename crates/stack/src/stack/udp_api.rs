@@ -3,7 +3,7 @@
 
 use core::net::{IpAddr, SocketAddr};
 
-use super::demux::unspecified_like;
+use super::demux::{port_overlaps, unspecified_like};
 use super::ingress::IpMeta;
 use super::{Entry, Socket, Stack};
 use crate::error::Error;
@@ -35,14 +35,7 @@ impl Stack {
         } else {
             local.port()
         };
-        let taken = if ip.is_unspecified() {
-            self.udp_bound
-                .keys()
-                .any(|&(a, p)| p == port && a.is_ipv4() == ip.is_ipv4())
-        } else {
-            self.udp_bound.contains_key(&(ip, port))
-                || self.udp_bound.contains_key(&(unspecified_like(ip), port))
-        };
+        let taken = port_overlaps(&self.udp_bound, ip, port, &self.config.addresses);
         if taken {
             return Err(Error::AddrInUse);
         }
@@ -131,7 +124,7 @@ impl Stack {
             return Err(Error::MessageTooLong);
         }
         let broadcast = match dst.ip() {
-            IpAddr::V4(a) => a.is_broadcast() || self.is_directed_broadcast(a),
+            IpAddr::V4(_) => self.is_broadcast(dst.ip()),
             IpAddr::V6(_) => false,
         };
         if self.routes.lookup(dst.ip()).is_none() && !broadcast {
@@ -154,18 +147,6 @@ impl Stack {
         }
         self.queue_tx(handle);
         Ok(data.len())
-    }
-
-    fn is_directed_broadcast(&self, dst: core::net::Ipv4Addr) -> bool {
-        self.config.addresses.iter().any(|a| match a {
-            crate::ip::cidr::IpCidr::V4(c) => {
-                c.prefix_len() < 31 && c.contains(dst) && {
-                    let host = !u32::from(c.netmask());
-                    u32::from(dst) & host == host
-                }
-            }
-            crate::ip::cidr::IpCidr::V6(_) => false,
-        })
     }
 
     /// Receives a datagram into `buf` (truncated if longer): its length and sender.

@@ -237,7 +237,7 @@ impl Connection {
     }
 
     /// RST processing with RFC 5961's sequence check.
-    fn on_rst(&mut self, _now: Instant, seg: &TcpRepr<'_>) {
+    fn on_rst(&mut self, now: Instant, seg: &TcpRepr<'_>) {
         //= https://www.rfc-editor.org/rfc/rfc5961#section-3.2
         //# 1) If the RST bit is set and the sequence number is outside the
         //#    current receive window, silently drop the segment.
@@ -251,7 +251,7 @@ impl Connection {
         //#    receive window, TCP MUST send an acknowledgment (challenge ACK):
         if seg.seq_number != self.rcv_nxt {
             self.counters.challenge_acks_rst += 1;
-            self.challenge_ack(_now);
+            self.challenge_ack(now);
             return;
         }
         self.counters.resets_received += 1;

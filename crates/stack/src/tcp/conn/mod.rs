@@ -353,6 +353,11 @@ impl Connection {
         self.mss
     }
 
+    /// The path MTU toward the peer, as the connection last learned it.
+    pub fn path_mtu(&self) -> u16 {
+        self.path_mtu
+    }
+
     /// Takes the events accumulated since the last call.
     pub fn take_events(&mut self) -> ConnEvents {
         core::mem::take(&mut self.events)

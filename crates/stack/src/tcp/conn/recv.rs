@@ -28,7 +28,7 @@ impl Connection {
                 //# This should not occur since a FIN has been received from the
                 //# remote side.  Ignore the segment text.
                 all_stored = false;
-            } else if self.orphaned && self.read_shutdown_all() {
+            } else if self.orphaned {
                 //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.4
                 //# If the local user has closed the connection and no
                 //# data can be delivered, a reset is sent (RFC 2525 section 2.17;
@@ -48,11 +48,6 @@ impl Connection {
             }
         }
         self.maybe_take_fin(now);
-    }
-
-    /// Whether the application will never read again (it closed its handle).
-    fn read_shutdown_all(&self) -> bool {
-        self.orphaned
     }
 
     /// Stores `payload` (starting at `seq`) in the receive buffer and decides the
