@@ -1,16 +1,21 @@
 //! # layer4-sim: a deterministic network simulator
 //!
-//! Skeleton. The simulator issue fills it with:
-//! - `engine`: discrete events on virtual time, a priority queue with deterministic
-//!   tie-breaking, a seeded generator per component;
-//! - `node`: hosts (a layer4 `Stack` plus applications), routers, middlebox hooks;
-//! - `link`: rate, delay, jitter, loss models (Bernoulli, Gilbert–Elliott), duplication,
-//!   corruption, reordering, MTU, Mahimahi traces, outages;
-//! - `queue`: drop-tail, RED, CoDel, FQ-CoDel, ECN marking;
-//! - `app`: bulk, request/response, on/off, UDP constant bit rate;
-//! - `scenario`: the TOML scenario format; `metrics`: per-flow and per-link series and
-//!   the `report.json` summary.
+//! Virtual time, seeded randomness, lossy links and bottleneck queues around the
+//! layer4 stack. Same scenario and seed, same bytes out.
+//!
+//! ## Map
+//! - [`packet`]: [`Packet`], an IP datagram in flight, with ECN marking and its
+//!   5-tuple ([`FlowKey`]).
+//! - [`queue`]: the [`Queue`](queue::Queue) trait and the disciplines (drop-tail).
+//! - [`link`]: [`Link`](link::Link), one direction of a link: queue, rate, delay and
+//!   impairments, sans-IO.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub use layer4;
+
+pub mod link;
+pub mod packet;
+pub mod queue;
+
+pub use packet::{FlowKey, Packet};

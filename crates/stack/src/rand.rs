@@ -70,6 +70,16 @@ impl StackRng {
         self.inner.next_u64()
     }
 
+    /// A uniformly distributed `f64` in `[0, 1)`: the top 53 bits of a `u64`.
+    pub fn f64(&mut self) -> f64 {
+        (self.u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// `true` with probability `p` (clamped to `[0, 1]`; NaN counts as 0).
+    pub fn chance(&mut self, p: f64) -> bool {
+        p > 0.0 && (p >= 1.0 || self.f64() < p)
+    }
+
     /// Fills `buf` with random bytes.
     pub fn fill(&mut self, buf: &mut [u8]) {
         self.inner.fill_bytes(buf);
