@@ -9,13 +9,19 @@
 //! - [`queue`]: the [`Queue`](queue::Queue) trait and the disciplines (drop-tail).
 //! - [`link`]: [`Link`](link::Link), one direction of a link: queue, rate, delay and
 //!   impairments, sans-IO.
+//! - [`scenario`]: the typed [`Scenario`](scenario::Scenario) (topology, flows,
+//!   captures, seed, duration).
+//! - [`metrics`]: [`RunMetrics`](metrics::RunMetrics), what a run measured, and
+//!   Jain's fairness index.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub use layer4;
 
 pub mod link;
+pub mod metrics;
 pub mod packet;
 pub mod queue;
+pub mod scenario;
 
 pub use packet::{FlowKey, Packet};

@@ -252,7 +252,10 @@ mod tests {
             link.poll_timeout(),
             Some(Instant::ZERO + Duration::from_millis(1))
         );
-        assert_eq!(link.poll_deliver(Instant::from_nanos(due.as_nanos() - 1)), None);
+        assert_eq!(
+            link.poll_deliver(Instant::from_nanos(due.as_nanos() - 1)),
+            None
+        );
         assert_eq!(link.poll_deliver(due).map(|p| p.uid), Some(7));
         assert_eq!(link.stats().busy, Duration::from_millis(1));
     }
