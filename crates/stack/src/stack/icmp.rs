@@ -172,7 +172,7 @@ impl Stack {
                 if let (Some(sp), Some(dp)) = (q.src_port, q.dst_port) {
                     let key =
                         FourTuple::new(SocketAddr::new(q.src, sp), SocketAddr::new(q.dst, dp));
-                    if let Some(&h) = self.conns.get(&key) {
+                    if let Some(h) = self.conns.get(&key, &self.sockets) {
                         let in_flight = q
                             .tcp_seq
                             .is_some_and(|s| self.conn(h).is_some_and(|c| c.seq_in_flight(s)));
@@ -191,7 +191,7 @@ impl Stack {
         let remote = SocketAddr::new(q.dst, dp);
         match q.protocol {
             IpProtocol::Tcp => {
-                let Some(&h) = self.conns.get(&FourTuple::new(local, remote)) else {
+                let Some(h) = self.conns.get(&FourTuple::new(local, remote), &self.sockets) else {
                     return;
                 };
                 let valid = q

@@ -71,13 +71,13 @@ impl Stack {
         if self.sockets.len() >= self.config.max_sockets {
             return Err(Error::LimitReached);
         }
-        let handle = self.sockets.insert(Entry::new(Socket::Listener(Listener {
+        let handle = self.sockets.insert(Entry::new(Socket::Listener(Box::new(Listener {
             local: SocketAddr::new(ip, port),
             backlog: options.backlog.max(1),
             accept_queue: VecDeque::new(),
             syn_pending: 0,
             options: SocketOptions::from_config(&self.tcp_config),
-        })));
+        }))));
         self.listeners.insert(key, handle);
         Ok(handle)
     }
@@ -141,20 +141,21 @@ impl Stack {
         let port = match local.map(|l| l.port()) {
             Some(p) if p != 0 => {
                 let tuple = FourTuple::new(SocketAddr::new(src_ip, p), remote);
-                if self.conns.contains_key(&tuple) {
+                if self.conns.contains(&tuple, &self.sockets) {
                     return Err(Error::AddrInUse);
                 }
                 p
             }
             _ => {
                 let conns = &self.conns;
+                let sockets = &self.sockets;
                 let listeners = &self.listeners;
                 //= https://www.rfc-editor.org/rfc/rfc6056#section-3.3.4
                 //# if(check_suitable_port(port))
                 //#         return next_ephemeral;
                 self.tcp_ports
                     .select(src_ip, remote, |p| {
-                        !conns.contains_key(&FourTuple::new(SocketAddr::new(src_ip, p), remote))
+                        !conns.contains(&FourTuple::new(SocketAddr::new(src_ip, p), remote), sockets)
                             && !listeners.contains_key(&(src_ip, p))
                             && !listeners.contains_key(&(unspecified_like(src_ip), p))
                     })

@@ -21,7 +21,7 @@ impl Stack {
         seg: &TcpRepr<'_>,
     ) {
         let key = FourTuple::new(local, remote);
-        if let Some(&handle) = self.conns.get(&key) {
+        if let Some(handle) = self.conns.get(&key, &self.sockets) {
             if let Some(conn) = self.conn(handle) {
                 let state = conn.state();
                 let syn_only =
@@ -175,7 +175,7 @@ impl Stack {
                 parent,
                 in_demux: true,
             }))));
-        self.conns.insert(key, handle);
+        self.conns.insert(&key, handle, &self.sockets);
         *self.tcp_port_users.entry(local_key).or_insert(0) += 1;
         self.tcp_conn_count += 1;
         handle
@@ -313,9 +313,7 @@ impl Stack {
         slot.in_demux = false;
         let key = FourTuple::new(slot.conn.local(), slot.conn.remote());
         let local_key = (slot.conn.local().ip(), slot.conn.local().port());
-        if self.conns.get(&key) == Some(&handle) {
-            self.conns.remove(&key);
-        }
+        self.conns.remove(&key, handle);
         if let Some(n) = self.tcp_port_users.get_mut(&local_key) {
             *n -= 1;
             if *n == 0 {

@@ -46,7 +46,7 @@ impl Stack {
             udp.send_buffer,
             udp.ttl,
         );
-        let handle = self.sockets.insert(Entry::new(Socket::Udp(socket)));
+        let handle = self.sockets.insert(Entry::new(Socket::Udp(Box::new(socket))));
         self.udp_bound.insert((ip, port), handle);
         Ok(handle)
     }

@@ -7,7 +7,9 @@ use core::net::SocketAddr;
 use crate::tcp::state::State;
 use crate::time::{Duration, Instant};
 
-/// Per-connection counters, kept by the state machine.
+/// Per-connection counters, kept by the state machine. Byte and segment counts are
+/// 64-bit; counts of rare events are 32-bit and saturate (a million idle connections
+/// carry these, so every byte counts).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ConnCounters {
     /// Segments received.
@@ -29,49 +31,49 @@ pub struct ConnCounters {
     /// Segments resent (timeouts, fast retransmits, SYN retries).
     pub retrans_segs: u64,
     /// Retransmission timeouts.
-    pub timeouts: u64,
+    pub timeouts: u32,
     /// Fast retransmits (third duplicate ACK).
-    pub fast_retransmits: u64,
+    pub fast_retransmits: u32,
     /// Duplicate ACKs received.
-    pub dupacks_in: u64,
+    pub dupacks_in: u32,
     /// Delayed ACKs sent when their timer fired.
-    pub delayed_acks: u64,
+    pub delayed_acks: u32,
     /// Segments dropped by PAWS.
-    pub paws_drops: u64,
+    pub paws_drops: u32,
     /// Segments outside the receive window.
-    pub out_of_window: u64,
+    pub out_of_window: u32,
     /// Challenge ACKs sent (RFC 5961).
-    pub challenge_acks: u64,
+    pub challenge_acks: u32,
     /// Challenge ACKs for a RST not at RCV.NXT.
-    pub challenge_acks_rst: u64,
+    pub challenge_acks_rst: u32,
     /// Challenge ACKs for a SYN in a synchronized state.
-    pub challenge_acks_syn: u64,
+    pub challenge_acks_syn: u32,
     /// Challenge ACKs for an unacceptable ACK value.
-    pub challenge_acks_ack: u64,
+    pub challenge_acks_ack: u32,
     /// Answers to invalid segments suppressed by the rate limit.
-    pub invalid_answers_limited: u64,
+    pub invalid_answers_limited: u32,
     /// RSTs accepted.
-    pub resets_received: u64,
+    pub resets_received: u32,
     /// RSTs sent.
-    pub rsts_out: u64,
+    pub rsts_out: u32,
     /// RSTs sent by an abort (the application's, a timeout's, unread data at close).
-    pub resets_sent_abort: u64,
+    pub resets_sent_abort: u32,
     /// Data that arrived after the application closed, answered by a RST.
-    pub data_after_close: u64,
+    pub data_after_close: u32,
     /// Closes with unread data, answered by a RST.
-    pub closed_with_unread: u64,
+    pub closed_with_unread: u32,
     /// Segments whose data did not all fit the receive buffer.
-    pub rcv_pruned: u64,
+    pub rcv_pruned: u32,
     /// Out-of-order segments dropped because too many holes were held.
-    pub ooo_dropped: u64,
+    pub ooo_dropped: u32,
     /// Zero-window probes sent.
-    pub window_probes: u64,
+    pub window_probes: u32,
     /// Keep-alive probes sent.
-    pub keepalive_probes: u64,
+    pub keepalive_probes: u32,
     /// Times the retransmission count reached R1.
-    pub r1_reached: u64,
+    pub r1_reached: u32,
     /// ICMP errors that concerned this connection.
-    pub icmp_errors: u64,
+    pub icmp_errors: u32,
     /// When the connection became established.
     pub established_at: Option<Instant>,
 }

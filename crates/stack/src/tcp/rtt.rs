@@ -85,26 +85,40 @@ pub const SYN_TIMEOUT_FALLBACK_RTO: Duration = Duration::from_secs(3);
 /// exponential backoff of section 5.
 #[derive(Debug, Clone)]
 pub struct RttEstimator {
-    config: RttConfig,
+    // The configuration in nanoseconds: every connection carries an estimator, so it
+    // is kept compact (88 bytes instead of 176 with `Duration`s and `u128`s).
+    initial_rto: u64,
+    min_rto: u64,
+    max_rto: u64,
+    granularity: u64,
     /// SRTT and RTTVAR in nanoseconds, once a sample has been taken.
     smoothed: Option<Smoothed>,
-    /// The RTO before clamping and backoff when there is no sample: the initial RTO,
-    /// or the (5.7) fallback.
-    unsampled_rto: Duration,
-    latest_rtt: Option<Duration>,
-    min_rtt: Option<Duration>,
+    /// The RTO before clamping and backoff when there is no sample, in nanoseconds:
+    /// the initial RTO, or the (5.7) fallback.
+    unsampled_rto: u64,
+    /// The latest sample in nanoseconds ([`NO_SAMPLE`] before the first).
+    latest_rtt: u64,
+    /// The smallest sample in nanoseconds ([`NO_SAMPLE`] before the first).
+    min_rtt: u64,
     /// How many times the timer has been backed off since the last reset.
     backoff: u32,
 }
 
+/// `latest_rtt` / `min_rtt` before any sample.
+const NO_SAMPLE: u64 = u64::MAX;
+
 #[derive(Debug, Clone, Copy)]
 struct Smoothed {
-    srtt: u128,
-    rttvar: u128,
+    srtt: u64,
+    rttvar: u64,
 }
 
-/// K in `RTO = SRTT + max(G, K*RTTVAR)`.
-const K: u128 = 4;
+/// Nanoseconds of `d`, saturating at `u64::MAX` (584 years).
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+const K: u64 = 4;
 
 impl RttEstimator {
     /// An estimator with no sample yet: [`rto`](Self::rto) is `config.initial_rto`.
@@ -115,18 +129,26 @@ impl RttEstimator {
         //# set RTO <- 1 second, though the "backing off" on repeated
         //# retransmission discussed in (5.5) still applies.
         RttEstimator {
-            config,
+            initial_rto: nanos(config.initial_rto),
+            min_rto: nanos(config.min_rto),
+            max_rto: nanos(config.max_rto),
+            granularity: nanos(config.granularity),
             smoothed: None,
-            unsampled_rto: config.initial_rto,
-            latest_rtt: None,
-            min_rtt: None,
+            unsampled_rto: nanos(config.initial_rto),
+            latest_rtt: NO_SAMPLE,
+            min_rtt: NO_SAMPLE,
             backoff: 0,
         }
     }
 
     /// The parameters.
-    pub fn config(&self) -> &RttConfig {
-        &self.config
+    pub fn config(&self) -> RttConfig {
+        RttConfig {
+            initial_rto: Duration::from_nanos(self.initial_rto),
+            min_rto: Duration::from_nanos(self.min_rto),
+            max_rto: Duration::from_nanos(self.max_rto),
+            granularity: Duration::from_nanos(self.granularity),
+        }
     }
 
     /// Takes an RTT measurement `rtt`, which must obey Karn's algorithm (see the
@@ -143,7 +165,7 @@ impl RttEstimator {
         //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.1
         //# The RTO MUST be computed according to the algorithm in [10], including
         //# Karn's algorithm for taking RTT samples (MUST-18).
-        let r = rtt.as_nanos();
+        let r = nanos(rtt);
         self.smoothed = Some(match self.smoothed {
             //= https://www.rfc-editor.org/rfc/rfc6298#section-2
             //# (2.2) When the first RTT measurement R is made, the host MUST set
@@ -171,13 +193,15 @@ impl RttEstimator {
             //# The above SHOULD be computed using alpha=1/8 and beta=1/4 (as
             //# suggested in [JK88]).
             Some(Smoothed { srtt, rttvar }) => {
-                let rttvar = (3 * rttvar + srtt.abs_diff(r)) / 4;
-                let srtt = (7 * srtt + r) / 8;
+                // In u128: no sample, however absurd, can overflow the sums.
+                let (srtt, rttvar, r) = (u128::from(srtt), u128::from(rttvar), u128::from(r));
+                let rttvar = ((3 * rttvar + srtt.abs_diff(r)) / 4) as u64;
+                let srtt = ((7 * srtt + r) / 8) as u64;
                 Smoothed { srtt, rttvar }
             }
         });
-        self.latest_rtt = Some(rtt);
-        self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
+        self.latest_rtt = r;
+        self.min_rtt = self.min_rtt.min(r);
         //= https://www.rfc-editor.org/rfc/rfc6298#section-5
         //# Note that after retransmitting, once a new RTT measurement is
         //# obtained (which can only happen when new data has been sent and
@@ -218,7 +242,7 @@ impl RttEstimator {
         //# MUST be re-initialized to 3 seconds when data transmission
         //# begins (i.e., after the three-way handshake completes).
         if self.smoothed.is_none() {
-            self.unsampled_rto = self.unsampled_rto.max(SYN_TIMEOUT_FALLBACK_RTO);
+            self.unsampled_rto = self.unsampled_rto.max(nanos(SYN_TIMEOUT_FALLBACK_RTO));
         }
         self.backoff = 0;
     }
@@ -226,14 +250,13 @@ impl RttEstimator {
     /// The retransmission timeout: the estimate clamped to `[min_rto, max_rto]`, then
     /// doubled once per backoff, never above `max_rto`.
     pub fn rto(&self) -> Duration {
-        let max = self.config.max_rto.as_nanos();
-        let base = self.base_rto().as_nanos();
-        let backed_off = match 1u128.checked_shl(self.backoff) {
+        let base = nanos(self.base_rto());
+        let backed_off = match 1u64.checked_shl(self.backoff) {
             Some(factor) => base.saturating_mul(factor),
-            None => u128::MAX,
+            None => u64::MAX,
         };
         // A zero base stays zero however often it doubles; only max_rto = 0 allows it.
-        from_nanos(backed_off.min(max))
+        Duration::from_nanos(backed_off.min(self.max_rto))
     }
 
     /// The RTO the estimate gives, clamped, without backoff.
@@ -243,8 +266,7 @@ impl RttEstimator {
             //# After the computation, a host MUST update
             //# RTO <- SRTT + max (G, K*RTTVAR)
             Some(Smoothed { srtt, rttvar }) => {
-                let g = self.config.granularity.as_nanos();
-                from_nanos(srtt.saturating_add(g.max(K.saturating_mul(rttvar))))
+                srtt.saturating_add(self.granularity.max(K.saturating_mul(rttvar)))
             }
             None => self.unsampled_rto,
         };
@@ -258,43 +280,33 @@ impl RttEstimator {
         //= https://www.rfc-editor.org/rfc/rfc6298#section-2
         //# (2.5) A maximum value MAY be placed on RTO provided it is at least 60
         //# seconds.
-        raw.max(self.config.min_rto).min(self.config.max_rto)
+        Duration::from_nanos(raw.max(self.min_rto).min(self.max_rto))
     }
 
     /// SRTT, once a sample has been taken.
     pub fn srtt(&self) -> Option<Duration> {
-        self.smoothed.map(|s| from_nanos(s.srtt))
+        self.smoothed.map(|s| Duration::from_nanos(s.srtt))
     }
 
     /// RTTVAR, once a sample has been taken.
     pub fn rttvar(&self) -> Option<Duration> {
-        self.smoothed.map(|s| from_nanos(s.rttvar))
+        self.smoothed.map(|s| Duration::from_nanos(s.rttvar))
     }
 
     /// The smallest sample ever taken (not windowed).
     pub fn min_rtt(&self) -> Option<Duration> {
-        self.min_rtt
+        (self.min_rtt != NO_SAMPLE).then(|| Duration::from_nanos(self.min_rtt))
     }
 
     /// The most recent sample.
     pub fn latest_rtt(&self) -> Option<Duration> {
-        self.latest_rtt
+        (self.latest_rtt != NO_SAMPLE).then(|| Duration::from_nanos(self.latest_rtt))
     }
 
     /// How many times the timer has been backed off since the last sample or reset
     /// (`ss -ti` shows it as `backoff:N`).
     pub fn backoff(&self) -> u32 {
         self.backoff
-    }
-}
-
-/// A duration of `nanos` nanoseconds, saturating at `Duration::MAX`.
-fn from_nanos(nanos: u128) -> Duration {
-    const NANOS_PER_SEC: u128 = 1_000_000_000;
-    match u64::try_from(nanos / NANOS_PER_SEC) {
-        // The remainder is below 10^9 and fits a u32.
-        Ok(secs) => Duration::new(secs, (nanos % NANOS_PER_SEC) as u32),
-        Err(_) => Duration::MAX,
     }
 }
 
@@ -540,9 +552,17 @@ mod tests {
     }
 
     #[test]
-    fn from_nanos_saturates() {
-        assert_eq!(from_nanos(u128::MAX), Duration::MAX);
-        assert_eq!(from_nanos(1_500_000_001), Duration::new(1, 500_000_001));
+    fn nanos_saturates() {
+        assert_eq!(nanos(Duration::MAX), u64::MAX);
+        assert_eq!(nanos(Duration::new(1, 500_000_001)), 1_500_000_001);
+    }
+
+    #[test]
+    fn an_absurd_sample_saturates_instead_of_overflowing() {
+        let mut e = linux();
+        e.on_sample(Duration::MAX);
+        e.on_sample(Duration::MAX);
+        assert_eq!(e.rto(), ms(120_000));
     }
 
     proptest! {

@@ -32,7 +32,7 @@ impl Connection {
                 //# and send it.
                 self.rst_due = Some((ack, None));
             } else {
-                self.counters.challenge_acks_ack += 1;
+                self.counters.challenge_acks_ack = self.counters.challenge_acks_ack.saturating_add(1);
                 self.challenge_ack(now);
             }
             return false;
@@ -182,7 +182,7 @@ impl Connection {
             return;
         }
         self.dupacks += 1;
-        self.counters.dupacks_in += 1;
+        self.counters.dupacks_in = self.counters.dupacks_in.saturating_add(1);
         if self.dupacks == 3 {
             //= https://www.rfc-editor.org/rfc/rfc5681#section-3.2
             //# The fast retransmit algorithm uses the arrival of 3 duplicate ACKs
@@ -193,7 +193,7 @@ impl Connection {
                 .on_triple_dupack(seg.ack_number, self.outstanding(), self.snd_max)
             {
                 self.retransmit_una = true;
-                self.counters.fast_retransmits += 1;
+                self.counters.fast_retransmits = self.counters.fast_retransmits.saturating_add(1);
                 self.rtt_probe = None;
             }
         } else if self.dupacks > 3 {

@@ -29,7 +29,7 @@ impl Connection {
 
     /// An ICMP error concerning this connection arrived.
     pub fn handle_icmp(&mut self, notice: IcmpNotice) {
-        self.counters.icmp_errors += 1;
+        self.counters.icmp_errors = self.counters.icmp_errors.saturating_add(1);
         match notice {
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.9.3
             //# TCP implementations MUST act on an ICMP error received for an

@@ -117,7 +117,7 @@ impl Connection {
             //# ...
             //# Send an acknowledgment in reply as specified in
             //# RFC 793 page 69 and drop the segment.
-            self.counters.paws_drops += 1;
+            self.counters.paws_drops = self.counters.paws_drops.saturating_add(1);
             self.answer_invalid(now);
             return;
         }
@@ -141,7 +141,7 @@ impl Connection {
                     self.answer_invalid(now);
                 }
             }
-            self.counters.out_of_window += 1;
+            self.counters.out_of_window = self.counters.out_of_window.saturating_add(1);
             return;
         }
         self.update_ts_recent(now, seg);
@@ -161,7 +161,7 @@ impl Connection {
             //# If the SYN bit is set, irrespective of the sequence number, TCP
             //# MUST send an ACK (also referred to as challenge ACK) to the remote
             //# peer:
-            self.counters.challenge_acks_syn += 1;
+            self.counters.challenge_acks_syn = self.counters.challenge_acks_syn.saturating_add(1);
             self.challenge_ack(now);
             return;
         }
@@ -250,11 +250,11 @@ impl Connection {
         //#    match the next expected sequence value, yet is within the current
         //#    receive window, TCP MUST send an acknowledgment (challenge ACK):
         if seg.seq_number != self.rcv_nxt {
-            self.counters.challenge_acks_rst += 1;
+            self.counters.challenge_acks_rst = self.counters.challenge_acks_rst.saturating_add(1);
             self.challenge_ack(now);
             return;
         }
-        self.counters.resets_received += 1;
+        self.counters.resets_received = self.counters.resets_received.saturating_add(1);
         match self.state {
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
             //# If this connection was initiated with a passive OPEN (i.e.,
@@ -285,7 +285,7 @@ impl Connection {
     //# conservative.
     pub(super) fn challenge_ack(&mut self, now: Instant) {
         if self.answer_invalid(now) {
-            self.counters.challenge_acks += 1;
+            self.counters.challenge_acks = self.counters.challenge_acks.saturating_add(1);
         }
     }
 
@@ -293,7 +293,7 @@ impl Connection {
     fn answer_invalid(&mut self, now: Instant) -> bool {
         if let Some(last) = self.last_invalid_answer {
             if now.saturating_duration_since(last) < self.config.invalid_ratelimit {
-                self.counters.invalid_answers_limited += 1;
+                self.counters.invalid_answers_limited = self.counters.invalid_answers_limited.saturating_add(1);
                 return false;
             }
         }

@@ -83,7 +83,7 @@ impl Connection {
                 plan.flags.insert(TcpFlags::ACK);
                 plan.ack = Some(ack);
             }
-            self.counters.rsts_out += 1;
+            self.counters.rsts_out = self.counters.rsts_out.saturating_add(1);
             return Some(plan);
         }
         match self.state {

@@ -33,7 +33,7 @@ impl Connection {
                 //# If the local user has closed the connection and no
                 //# data can be delivered, a reset is sent (RFC 2525 section 2.17;
                 //# Linux does the same).
-                self.counters.data_after_close += 1;
+                self.counters.data_after_close = self.counters.data_after_close.saturating_add(1);
                 self.abort_with_rst(TcpError::Aborted);
                 return;
             } else {
@@ -72,7 +72,7 @@ impl Connection {
         let had_holes = !self.assembler.is_empty();
         let stored = self.recv_buf.write_at(offset, data);
         if stored < data.len() {
-            self.counters.rcv_pruned += 1;
+            self.counters.rcv_pruned = self.counters.rcv_pruned.saturating_add(1);
         }
         let advanced = if offset == 0 && !had_holes {
             self.recv_buf.commit(stored);
@@ -87,7 +87,7 @@ impl Connection {
                 }
                 Err(_) => {
                     // Too many holes: drop the segment; the sender will resend.
-                    self.counters.ooo_dropped += 1;
+                    self.counters.ooo_dropped = self.counters.ooo_dropped.saturating_add(1);
                     self.ack_due = AckDue::Now;
                     return false;
                 }
@@ -176,7 +176,7 @@ impl Connection {
             //# <SEQ=SND.NXT><CTL=RST>
             // With the ACK bit and RCV.NXT, as Linux sends it.
             self.rst_due = Some((self.snd_nxt, Some(self.rcv_nxt)));
-            self.counters.resets_sent_abort += 1;
+            self.counters.resets_sent_abort = self.counters.resets_sent_abort.saturating_add(1);
         }
         self.fail(error);
     }

@@ -16,7 +16,7 @@ impl Connection {
                 Timer::DelayedAck => {
                     if self.ack_due != AckDue::No {
                         self.ack_due = AckDue::Now;
-                        self.counters.delayed_acks += 1;
+                        self.counters.delayed_acks = self.counters.delayed_acks.saturating_add(1);
                     }
                 }
                 Timer::Persist => self.on_persist_timeout(now),
@@ -34,7 +34,7 @@ impl Connection {
 
     fn on_retransmit_timeout(&mut self, now: Instant) {
         self.rto_count += 1;
-        self.counters.timeouts += 1;
+        self.counters.timeouts = self.counters.timeouts.saturating_add(1);
         match self.state {
             State::SynSent => {
                 if self.rto_count > self.config.syn_retries {
@@ -105,7 +105,7 @@ impl Connection {
                     //#      reaches or exceeds threshold R1, pass negative advice
                     //#      (see Section 3.3.1.4 of [19]) to the IP layer, to
                     //#      trigger dead-gateway diagnosis.
-                    self.counters.r1_reached += 1;
+                    self.counters.r1_reached = self.counters.r1_reached.saturating_add(1);
                 }
                 self.cc
                     .on_rto(self.outstanding(), self.rto_count == 1, self.snd_max);
@@ -149,7 +149,7 @@ impl Connection {
             self.abort_with_rst(TcpError::TimedOut);
             return;
         }
-        self.counters.window_probes += 1;
+        self.counters.window_probes = self.counters.window_probes.saturating_add(1);
         self.probe_due = true;
         self.arm_persist(now);
     }
@@ -191,7 +191,7 @@ impl Connection {
             return;
         }
         self.keepalive_probes += 1;
-        self.counters.keepalive_probes += 1;
+        self.counters.keepalive_probes = self.counters.keepalive_probes.saturating_add(1);
         self.probe_due = true;
         self.timers.set(Timer::KeepAlive, now + ka.interval);
     }

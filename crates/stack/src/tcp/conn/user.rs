@@ -207,7 +207,7 @@ impl Connection {
         self.orphaned = true;
         self.read_shutdown = true;
         if !self.recv_buf.is_empty() && self.state.is_synchronized() {
-            self.counters.closed_with_unread += 1;
+            self.counters.closed_with_unread = self.counters.closed_with_unread.saturating_add(1);
             self.abort_with_rst(TcpError::Aborted);
             return;
         }

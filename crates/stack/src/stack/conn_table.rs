@@ -1,0 +1,84 @@
+//! The connection table: 4-tuple → socket handle, O(1) per packet.
+//!
+//! A `HashMap<FourTuple, SocketHandle>` stores each 64-byte key beside its handle; at
+//! a million connections, with the table's spare capacity, that is ~150 bytes per
+//! connection. The connection already knows its tuple, so this table stores only
+//! the 8-byte handle and compares keys by looking the handle up in the socket slab
+//! (the lookup touches that connection next anyway). Hashes are SipHash-1-3 keyed
+//! from the seed, as in the other maps ([`KeyedState`]).
+
+use core::hash::BuildHasher;
+
+use hashbrown::HashTable;
+
+use super::demux::{FourTuple, KeyedState};
+use super::{Entry, Socket};
+use crate::socket::{Slab, SocketHandle};
+
+/// 4-tuple → handle of a TCP connection in the slab.
+#[derive(Debug)]
+pub(crate) struct ConnTable {
+    table: HashTable<SocketHandle>,
+    hasher: KeyedState,
+}
+
+/// The tuple of the connection at `handle`, if it is one.
+fn tuple_of(sockets: &Slab<Entry>, handle: SocketHandle) -> Option<FourTuple> {
+    match &sockets.get(handle)?.socket {
+        Socket::Tcp(slot) => Some(FourTuple::new(slot.conn.local(), slot.conn.remote())),
+        _ => None,
+    }
+}
+
+impl ConnTable {
+    pub(crate) fn new(hasher: KeyedState) -> ConnTable {
+        ConnTable {
+            table: HashTable::new(),
+            hasher,
+        }
+    }
+
+    /// The connection with tuple `key`.
+    pub(crate) fn get(&self, key: &FourTuple, sockets: &Slab<Entry>) -> Option<SocketHandle> {
+        let hash = self.hasher.hash_one(key);
+        self.table
+            .find(hash, |&h| tuple_of(sockets, h).as_ref() == Some(key))
+            .copied()
+    }
+
+    /// Whether a connection has tuple `key`.
+    pub(crate) fn contains(&self, key: &FourTuple, sockets: &Slab<Entry>) -> bool {
+        self.get(key, sockets).is_some()
+    }
+
+    /// Adds `handle` under `key`. The handle must already be in `sockets` with that
+    /// tuple (growing the table rehashes every entry from its connection), and `key`
+    /// must not be in the table.
+    pub(crate) fn insert(&mut self, key: &FourTuple, handle: SocketHandle, sockets: &Slab<Entry>) {
+        let hasher = &self.hasher;
+        let hash = hasher.hash_one(key);
+        self.table.insert_unique(hash, handle, |&h| {
+            // Every handle in the table is a live connection (removed before it is
+            // freed), so the fallback never hashes.
+            tuple_of(sockets, h).map_or(0, |t| hasher.hash_one(t))
+        });
+    }
+
+    /// Removes `handle`, filed under `key`, if it is there.
+    pub(crate) fn remove(&mut self, key: &FourTuple, handle: SocketHandle) -> bool {
+        let hash = self.hasher.hash_one(key);
+        match self.table.find_entry(hash, |&h| h == handle) {
+            Ok(entry) => {
+                entry.remove();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Connections in the table.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.table.len()
+    }
+}
