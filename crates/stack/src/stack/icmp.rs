@@ -191,7 +191,10 @@ impl Stack {
         let remote = SocketAddr::new(q.dst, dp);
         match q.protocol {
             IpProtocol::Tcp => {
-                let Some(h) = self.conns.get(&FourTuple::new(local, remote), &self.sockets) else {
+                let Some(h) = self
+                    .conns
+                    .get(&FourTuple::new(local, remote), &self.sockets)
+                else {
                     return;
                 };
                 let valid = q

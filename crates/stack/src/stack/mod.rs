@@ -289,8 +289,16 @@ mod size_tests {
     /// staying small (docs/benchmarks.md).
     #[test]
     fn per_connection_state_stays_compact() {
-        assert!(size_of::<super::TcpSlot>() <= 864, "{}", size_of::<super::TcpSlot>());
-        assert!(size_of::<super::Entry>() <= 32, "{}", size_of::<super::Entry>());
+        assert!(
+            size_of::<super::TcpSlot>() <= 864,
+            "{}",
+            size_of::<super::TcpSlot>()
+        );
+        assert!(
+            size_of::<super::Entry>() <= 32,
+            "{}",
+            size_of::<super::Entry>()
+        );
         assert_eq!(size_of::<crate::socket::SocketHandle>(), 8);
     }
 }

@@ -71,13 +71,15 @@ impl Stack {
         if self.sockets.len() >= self.config.max_sockets {
             return Err(Error::LimitReached);
         }
-        let handle = self.sockets.insert(Entry::new(Socket::Listener(Box::new(Listener {
-            local: SocketAddr::new(ip, port),
-            backlog: options.backlog.max(1),
-            accept_queue: VecDeque::new(),
-            syn_pending: 0,
-            options: SocketOptions::from_config(&self.tcp_config),
-        }))));
+        let handle = self
+            .sockets
+            .insert(Entry::new(Socket::Listener(Box::new(Listener {
+                local: SocketAddr::new(ip, port),
+                backlog: options.backlog.max(1),
+                accept_queue: VecDeque::new(),
+                syn_pending: 0,
+                options: SocketOptions::from_config(&self.tcp_config),
+            }))));
         self.listeners.insert(key, handle);
         Ok(handle)
     }
@@ -155,7 +157,8 @@ impl Stack {
                 //#         return next_ephemeral;
                 self.tcp_ports
                     .select(src_ip, remote, |p| {
-                        !conns.contains(&FourTuple::new(SocketAddr::new(src_ip, p), remote), sockets)
+                        !conns
+                            .contains(&FourTuple::new(SocketAddr::new(src_ip, p), remote), sockets)
                             && !listeners.contains_key(&(src_ip, p))
                             && !listeners.contains_key(&(unspecified_like(src_ip), p))
                     })

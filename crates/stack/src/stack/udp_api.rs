@@ -46,7 +46,9 @@ impl Stack {
             udp.send_buffer,
             udp.ttl,
         );
-        let handle = self.sockets.insert(Entry::new(Socket::Udp(Box::new(socket))));
+        let handle = self
+            .sockets
+            .insert(Entry::new(Socket::Udp(Box::new(socket))));
         self.udp_bound.insert((ip, port), handle);
         Ok(handle)
     }

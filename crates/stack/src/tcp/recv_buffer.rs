@@ -30,7 +30,7 @@
 //! # Memory
 //!
 //! [`RecvBuffer::new`] allocates nothing. Storage grows when a `write_at` reaches past
-//! it: 4 KiB first, then doubling, the last step stopping at the limit exactly (so
+//! it: 1 KiB first, then doubling, the last step stopping at the limit exactly (so
 //! [`allocated`](RecvBuffer::allocated) never exceeds the limit in force when the
 //! storage last grew). Growth keeps every readable and out-of-order byte at its
 //! logical position. The buffer does not know which out-of-order offsets hold data,
@@ -295,10 +295,10 @@ mod tests {
     fn commit_is_clamped_to_the_storage() {
         let mut b = RecvBuffer::new(1 << 20);
         b.write_at(0, b"abc");
-        assert_eq!(b.allocated(), 4096);
-        assert_eq!(b.commit(usize::MAX), 4096);
+        assert_eq!(b.allocated(), 1024);
+        assert_eq!(b.commit(usize::MAX), 1024);
         assert_eq!(b.commit(1), 0);
-        assert_eq!(b.len(), 4096);
+        assert_eq!(b.len(), 1024);
     }
 
     #[test]
@@ -358,7 +358,7 @@ mod tests {
     fn storage_grows_geometrically_up_to_the_limit() {
         let mut b = RecvBuffer::new(100_000);
         b.write_at(0, &[1]);
-        assert_eq!(b.allocated(), 4096);
+        assert_eq!(b.allocated(), 1024);
         b.write_at(5000, &[1]);
         assert_eq!(b.allocated(), 8192);
         b.write_at(20_000, &[1]);
@@ -391,7 +391,7 @@ mod tests {
         assert!(!b.shrink_if_empty(false));
         b.consume(3);
         assert!(!b.shrink_if_empty(true), "out-of-order data is held");
-        assert_eq!(b.allocated(), 4096);
+        assert_eq!(b.allocated(), 1024);
         assert!(b.shrink_if_empty(false));
         assert_eq!(b.allocated(), 0);
         assert_eq!(b.write_at(0, b"again"), 5);

@@ -10,15 +10,16 @@
 //!
 //! # Growth
 //!
-//! Capacities are powers of two from [`MIN_CAPACITY`] (4 KiB) up, doubling, except
-//! that the last step stops at the limit exactly: a 100 000-byte limit gives 4, 8, 16,
-//! 32, 64 KiB, then 100 000 bytes, never 128 KiB. So storage never exceeds the limit
-//! in force when it grew, and a limit below 4 KiB is allocated exactly. Positions are
+//! Capacities are powers of two from [`MIN_CAPACITY`] (1 KiB: the small messages of
+//! short connections allocate and zero little) up, doubling, except that the last step
+//! stops at the limit exactly: a 100 000-byte limit gives 1, 2, 4, ..., 64 KiB, then
+//! 100 000 bytes, never 128 KiB. So storage never exceeds the limit in force when it
+//! grew, and a limit below 1 KiB is allocated exactly. Positions are
 //! wrapped with a compare and a subtraction, once per call, so a capacity that is not a
 //! power of two costs nothing extra.
 
 /// The first allocation, unless the limit is smaller.
-pub(crate) const MIN_CAPACITY: usize = 4096;
+pub(crate) const MIN_CAPACITY: usize = 1024;
 
 /// A ring of bytes addressed by logical position. See the [module docs](self).
 #[derive(Debug, Clone, Default)]
@@ -149,11 +150,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn capacities_double_from_four_kib_and_stop_at_the_limit() {
+    fn capacities_double_from_one_kib_and_stop_at_the_limit() {
         let mut r = Ring::new();
         assert_eq!(r.capacity(), 0);
         r.reserve(1, 100_000, 0);
-        assert_eq!(r.capacity(), 4096);
+        assert_eq!(r.capacity(), 1024);
         r.reserve(4097, 100_000, 0);
         assert_eq!(r.capacity(), 8192);
         r.reserve(8193, 100_000, 0);

@@ -24,7 +24,7 @@
 //!
 //! # Memory
 //!
-//! [`SendBuffer::new`] allocates nothing. Storage grows when a write needs it: 4 KiB
+//! [`SendBuffer::new`] allocates nothing. Storage grows when a write needs it: 1 KiB
 //! first, then doubling, the last step stopping at the limit exactly (so
 //! [`allocated`](SendBuffer::allocated) never exceeds the limit in force when the
 //! storage last grew). Emptying the buffer does not free it, because a connection
@@ -214,10 +214,10 @@ mod tests {
     }
 
     #[test]
-    fn storage_grows_geometrically_from_four_kib_to_the_limit() {
+    fn storage_grows_geometrically_from_one_kib_to_the_limit() {
         let mut b = SendBuffer::new(100_000);
         b.write(&[1]);
-        assert_eq!(b.allocated(), 4096);
+        assert_eq!(b.allocated(), 1024);
         b.write(&pattern(0, 4096));
         assert_eq!(b.allocated(), 8192);
         b.write(&pattern(0, 20_000));
@@ -331,9 +331,9 @@ mod tests {
         let mut b = SendBuffer::new(1 << 16);
         b.write(&pattern(0, 100));
         assert!(!b.shrink_if_empty());
-        assert_eq!(b.allocated(), 4096);
+        assert_eq!(b.allocated(), 1024);
         b.consume(100);
-        assert_eq!(b.allocated(), 4096, "emptying alone keeps the storage");
+        assert_eq!(b.allocated(), 1024, "emptying alone keeps the storage");
         assert!(b.shrink_if_empty());
         assert_eq!(b.allocated(), 0);
         assert_eq!(b.write(b"again"), 5);

@@ -32,7 +32,8 @@ impl Connection {
                 //# and send it.
                 self.rst_due = Some((ack, None));
             } else {
-                self.counters.challenge_acks_ack = self.counters.challenge_acks_ack.saturating_add(1);
+                self.counters.challenge_acks_ack =
+                    self.counters.challenge_acks_ack.saturating_add(1);
                 self.challenge_ack(now);
             }
             return false;

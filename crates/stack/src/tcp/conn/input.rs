@@ -293,7 +293,8 @@ impl Connection {
     fn answer_invalid(&mut self, now: Instant) -> bool {
         if let Some(last) = self.last_invalid_answer {
             if now.saturating_duration_since(last) < self.config.invalid_ratelimit {
-                self.counters.invalid_answers_limited = self.counters.invalid_answers_limited.saturating_add(1);
+                self.counters.invalid_answers_limited =
+                    self.counters.invalid_answers_limited.saturating_add(1);
                 return false;
             }
         }

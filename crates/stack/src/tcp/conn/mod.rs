@@ -366,7 +366,7 @@ impl Connection {
     /// The earliest armed timer's deadline, or a time in the past when something is
     /// waiting to be sent is not the stack's concern: it asks [`Self::wants_to_send`].
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next().map(|(_, at)| at)
+        self.timers.earliest()
     }
 
     /// Bytes in flight: sent and not yet acknowledged (SYN and FIN included).
