@@ -75,10 +75,4 @@ impl ConnTable {
             Err(_) => false,
         }
     }
-
-    /// Connections in the table.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.table.len()
-    }
 }

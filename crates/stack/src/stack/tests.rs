@@ -679,3 +679,39 @@ fn syn_from_broadcast_source_is_dropped_unanswered() {
     assert_eq!(b.stats().tcp.passive_opens, 0);
     assert_eq!(b.stats().tcp.in_errs, 1);
 }
+
+#[test]
+fn many_connections_each_get_their_own_segments_after_the_table_grows() {
+    let mut pair = Pair::new(Impairment::default(), 41);
+    let server = SocketAddr::new(IpAddr::V4(B4), 7000);
+    let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+    // 600 connections: the connection table rehashes several times while they open.
+    let clients: Vec<_> = (0..600)
+        .map(|_| pair.a.tcp_connect(pair.now, server, None).unwrap())
+        .collect();
+    let mut accepted = Vec::new();
+    let ok = pair.run_until(Duration::from_secs(30), |p| {
+        while let Ok((h, peer)) = p.b.tcp_accept(l) {
+            accepted.push((h, peer));
+        }
+        accepted.len() == clients.len()
+    });
+    assert!(ok, "only {} of {} accepted", accepted.len(), clients.len());
+    for (i, &c) in clients.iter().enumerate() {
+        assert_eq!(
+            pair.a.tcp_send(pair.now, c, &(i as u16).to_be_bytes()),
+            Ok(2)
+        );
+    }
+    pair.run_until(Duration::from_secs(5), |_| false);
+    // Each server-side connection got exactly the two bytes its own client sent.
+    for &(h, peer) in &accepted {
+        let i = clients
+            .iter()
+            .position(|&c| pair.a.tcp_addrs(c).unwrap().0.port() == peer.port())
+            .unwrap();
+        let mut buf = [0u8; 4];
+        assert_eq!(pair.b.tcp_recv(pair.now, h, &mut buf), Ok(2));
+        assert_eq!(u16::from_be_bytes([buf[0], buf[1]]) as usize, i);
+    }
+}
