@@ -9,7 +9,9 @@
 //! `c·period + ms[i]` milliseconds after `Instant::ZERO`.
 //!
 //! Replay follows Mahimahi's `mm-link` (`LinkQueue::rationalize`): accounting is
-//! per byte and each opportunity carries [`OPPORTUNITY_BYTES`]. At an opportunity,
+//! per byte and each opportunity carries [`OPPORTUNITY_BYTES`] (mm-link(1) says
+//! 1500; its code counts 1504, a TUN frame with its 4-byte header, whereas our
+//! packets are bare IP datagrams). At an opportunity,
 //! queued packets are taken in order and their bytes drained from its budget; a
 //! packet whose last byte is drained leaves at the opportunity's time. A packet
 //! the budget does not finish stays "in transit" and takes its remaining bytes
@@ -93,19 +95,7 @@ impl Trace {
     /// A trace from timestamps already read (entry `i` is reported as line
     /// `i + 1`).
     pub fn from_ms(ms: Vec<u64>) -> Result<Trace, TraceError> {
-        let last = *ms.last().ok_or(TraceError::Empty)?;
-        for (i, pair) in ms.windows(2).enumerate() {
-            if pair[1] < pair[0] {
-                return Err(TraceError::Decreasing {
-                    line: i + 2,
-                    ms: pair[1],
-                    previous: pair[0],
-                });
-            }
-        }
-        if last == 0 {
-            return Err(TraceError::ZeroPeriod);
-        }
+        Trace::check(&ms)?;
         let mut share_ns = vec![0; ms.len()];
         let mut start = 0;
         while start < ms.len() {
@@ -123,6 +113,25 @@ impl Trace {
             start = end;
         }
         Ok(Trace { ms, share_ns })
+    }
+
+    /// Checks timestamps without building a trace: at least one, non-decreasing,
+    /// the last above zero.
+    pub fn check(ms: &[u64]) -> Result<(), TraceError> {
+        let last = *ms.last().ok_or(TraceError::Empty)?;
+        for (i, pair) in ms.windows(2).enumerate() {
+            if pair[1] < pair[0] {
+                return Err(TraceError::Decreasing {
+                    line: i + 2,
+                    ms: pair[1],
+                    previous: pair[0],
+                });
+            }
+        }
+        if last == 0 {
+            return Err(TraceError::ZeroPeriod);
+        }
+        Ok(())
     }
 
     /// The timestamps, in milliseconds.

@@ -100,7 +100,7 @@ impl LinkConfig {
             }
         }
         if let Some(ms) = &self.trace_ms {
-            Trace::from_ms(ms.clone())?;
+            Trace::check(ms)?;
         }
         for (index, outage) in self.outages.iter().enumerate() {
             if let Some(period) = outage.period {
