@@ -7,8 +7,15 @@
 //! - [`packet`]: [`Packet`], an IP datagram in flight, with ECN marking and its
 //!   5-tuple ([`FlowKey`]).
 //! - [`queue`]: the [`Queue`](queue::Queue) trait and the disciplines (drop-tail).
-//! - [`link`]: [`Link`](link::Link), one direction of a link: queue, rate, delay and
-//!   impairments, sans-IO.
+//! - [`link`]: [`Link`](link::Link), one direction of a link: queue, rate or
+//!   Mahimahi trace, delay, jitter, loss (Bernoulli, Gilbert–Elliott), duplication,
+//!   corruption, reordering, outages and queue sojourn statistics, sans-IO.
+//!   - [`link::config`] holds [`LinkConfig`](link::LinkConfig), and
+//!     [`link::validate`] its [`validate`](link::LinkConfig::validate).
+//!   - [`link::trace`] holds [`Trace`](link::Trace), the Mahimahi parser and the
+//!     replay rules.
+//!   - [`link::sojourn`] holds [`SojournHistogram`](link::SojournHistogram),
+//!     p50/p95/p99 of queue sojourn in fixed memory.
 //! - [`scenario`]: the typed [`Scenario`](scenario::Scenario) (topology, flows,
 //!   captures, seed, duration).
 //! - [`metrics`]: [`RunMetrics`](metrics::RunMetrics), what a run measured, and

@@ -1,5 +1,9 @@
 //! What a link is: rate, delay, jitter, loss, duplication, corruption, reordering,
 //! MTU, a Mahimahi trace, outages and the queue at its entrance.
+//!
+//! A config is plain data; [`LinkConfig::validate`] (in [`validate`](super::validate))
+//! says whether it makes sense. [`Link::new`](super::Link::new) never panics on any
+//! config, valid or not.
 
 use crate::queue::QueueConfig;
 use layer4::time::Duration;
@@ -15,10 +19,18 @@ pub enum LossModel {
         /// Loss probability.
         p: f64,
     },
-    /// Gilbert–Elliott, parameters as netem's `loss gemodel p r 1-h 1-k`: `p` good→bad
-    /// transition probability, `r` bad→good, `h` the probability that a packet is
-    /// *delivered* in the bad state (netem's 1-h is the loss probability there), `k`
-    /// the probability of delivery in the good state.
+    /// Gilbert–Elliott, with the parameters of netem's `loss gemodel p r 1-h 1-k`:
+    /// `p` is the good→bad transition probability, `r` bad→good, `1-h` the loss
+    /// probability in the bad state (`h` is the probability that a packet is
+    /// *delivered* there) and `1-k` the loss probability in the good state.
+    ///
+    /// Per packet, as Linux's `loss_gilb_ell` does it: first the chain moves (from
+    /// good with probability `p`, from bad with `r`), then the packet is lost with
+    /// the loss probability of the state it *met*, the one before the move. The
+    /// long-run loss rate is `(r·loss_good + p·loss_bad) / (p + r)`
+    /// ([`LossModel::mean_loss_rate`]); the mean stay in the bad state is `1/r`
+    /// packets. netem's defaults when trailing parameters are omitted are
+    /// `r = 1 - p`, `1-h = 1`, `1-k = 0`.
     GilbertElliott {
         /// Good → bad transition probability per packet.
         p: f64,
@@ -31,24 +43,37 @@ pub enum LossModel {
     },
 }
 
-/// Reordering: a packet is held back with `probability` so that `gap` later
-/// packets overtake it (netem's `reorder ... gap`).
+/// Deliberate reordering, as netem's `reorder PERCENT gap DISTANCE` does it.
+///
+/// A packet that is *eligible* is, with `probability`, sent without the link's
+/// propagation delay and jitter: it arrives as soon as its last bit is
+/// transmitted, overtaking the packets still propagating (so reordering needs a
+/// delay or jitter to have any effect, as in netem). After a reordered packet,
+/// the next `gap - 1` packets are delayed normally and are not eligible; with
+/// `gap = 1` every packet is eligible. How many packets a reordered one overtakes
+/// therefore depends on the delay and the packet rate, not on `gap`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reorder {
-    /// Probability that a packet is delayed (0..=1).
+    /// Probability that an eligible packet skips the delay (0..=1).
     pub probability: f64,
-    /// How many packets pass it.
+    /// netem's gap: at least `gap - 1` normally delayed packets between two
+    /// reordered ones (1 or more).
     pub gap: u32,
 }
 
-/// The link drops everything from `start` for `duration`, once or every `period`.
+/// The link is down from `start` for `duration`, once or every `period`.
+///
+/// While it is down, every packet offered to the link is dropped, and so is every
+/// packet that would reach the far end (counted in `drops.outage`). Packets
+/// already queued stay queued and keep being transmitted; those whose arrival
+/// falls after the outage survive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outage {
-    /// When the first outage begins (since the start of the run).
+    /// When the first outage begins, since the start of the run (`Instant::ZERO`).
     pub start: Duration,
     /// How long each outage lasts.
     pub duration: Duration,
-    /// If set, the outage repeats with this period.
+    /// If set, the outage repeats with this period (longer than `duration`).
     pub period: Option<Duration>,
 }
 
@@ -59,24 +84,31 @@ pub struct LinkConfig {
     pub rate_bps: Option<u64>,
     /// One-way propagation delay.
     pub delay: Duration,
-    /// Uniform jitter added to the delay, in `0..=jitter`.
+    /// Jitter added to the delay, uniform in `0..=jitter` (nanosecond grain).
     pub jitter: Duration,
-    /// Whether jitter may reorder packets (netem's default) or only delays them
-    /// while keeping order (like netem with `rate`/pfifo).
+    /// Whether jitter may reorder packets (netem's default). When `false`, a
+    /// packet never arrives before one transmitted ahead of it: its arrival is
+    /// pushed back to the latest arrival scheduled so far (like netem with
+    /// `rate`, whose time queue keeps order).
     pub jitter_reorders: bool,
-    /// Random loss.
+    /// Random loss, applied to each packet as it leaves the transmitter.
     pub loss: LossModel,
-    /// Probability that a packet is duplicated.
+    /// Probability that a packet is duplicated (the copy is intact, travels with
+    /// its own jitter and carries the same uid).
     pub duplicate: f64,
-    /// Probability that a packet has one random bit flipped.
+    /// Probability that a packet has one random bit flipped, anywhere in the
+    /// datagram.
     pub corrupt: f64,
     /// Deliberate reordering.
     pub reorder: Option<Reorder>,
     /// The largest datagram carried; larger ones are dropped (routers check first
     /// and answer with ICMP).
     pub mtu: usize,
-    /// Mahimahi delivery opportunities, in milliseconds, repeating; replaces
-    /// `rate_bps` when set. Each opportunity lets up to 1500 bytes leave.
+    /// Mahimahi delivery opportunities, in milliseconds since the start of the
+    /// run, repeating with the last timestamp as period; replaces `rate_bps` when
+    /// set. Each opportunity lets 1500 bytes of queued packets leave (see
+    /// [`trace`](super::trace)). [`Trace::parse`](super::Trace::parse) reads a
+    /// Mahimahi file's text into the values for this field.
     pub trace_ms: Option<Vec<u64>>,
     /// Periods when the link drops everything.
     pub outages: Vec<Outage>,

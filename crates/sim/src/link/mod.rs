@@ -1,25 +1,78 @@
-//! One direction of a link: a queue at its entrance, a transmitter at `rate`, then
-//! propagation `delay` to the far end. Sans-IO like the stack: packets come in
-//! through [`Link::handle_packet`], arrivals at the far end come out of
+//! One direction of a link: a queue at its entrance, a transmitter (at `rate`, or
+//! replaying a Mahimahi trace), then propagation `delay` with its impairments to
+//! the far end. Sans-IO like the stack: packets come in through
+//! [`Link::handle_packet`], arrivals at the far end come out of
 //! [`Link::poll_deliver`], and [`Link::poll_timeout`] says when to look next. The
 //! simulator drives it on virtual time; `l4 emulate` can drive it on the real clock.
 //!
 //! - [`config`]: [`LinkConfig`] and its parts (loss models, reordering, outages).
+//! - [`validate`]: [`LinkConfig::validate`] and [`LinkConfigError`].
+//! - [`trace`]: Mahimahi traces ([`Trace`]: parser, opportunity clock, replay
+//!   semantics and how utilization is counted).
+//! - [`sojourn`]: queue sojourn-time statistics ([`SojournHistogram`], p50/p95/p99
+//!   in fixed memory; [`SojournTotals`] for samplers).
+//! - `loss` (private): the running Bernoulli / Gilbert–Elliott process;
+//!   [`LossModel::mean_loss_rate`].
+//! - `delay` (private): delay, jitter (order-keeping or not) and netem-style
+//!   reordering.
+//! - `outage` (private): [`Outage::is_active`].
+//! - `corrupt` (private): the one-bit flip, and why receivers catch it.
 //!
-//! Order of a packet's journey: outage check → MTU check → queue → transmission
-//! (rate or trace slot) → loss → corruption → duplication → delay + jitter /
-//! reordering → delivery.
+//! # A packet's journey
+//!
+//! 1. Offered at `now` ([`Link::handle_packet`]): dropped if an outage is active
+//!    (`drops.outage`), then if larger than the MTU (`drops.mtu`); otherwise
+//!    stamped `enqueued_at = now` and queued (the queue may drop or mark it).
+//! 2. Dequeued when the transmitter is free (rate mode) or at a trace opportunity
+//!    (trace mode); its sojourn, dequeue time minus `enqueued_at`, is recorded.
+//! 3. When its last bit leaves (time `sent`): the loss model may drop it
+//!    (`drops.loss`); it may be duplicated (the copy is intact); the original may
+//!    get one bit flipped.
+//! 4. Each copy gets an arrival time from the delay line (delay + jitter, or no
+//!    delay at all if reordered). A copy whose arrival falls in an outage is
+//!    dropped (`drops.outage`); one arriving before a packet sent ahead of it is
+//!    counted in `reordered`.
+//! 5. [`Link::poll_deliver`] hands it out at its arrival time; equal arrival
+//!    times come out first-in first-out.
+//!
+//! # Randomness
+//!
+//! Each random model draws from its own child of the generator given to
+//! [`Link::new`]: `"loss"`, `"dup"`, `"corrupt"`, `"jitter"`, `"reorder"` (and
+//! `"queue"` for the queue). The same seed and the same calls give the same
+//! deliveries, and turning one impairment on does not change the numbers another
+//! one draws.
+//!
+//! # Driving a link
+//!
+//! Call [`Link::handle_packet`] for each packet offered, and whenever
+//! [`Link::poll_timeout`] comes due call [`Link::poll_deliver`] with that time
+//! until it returns `None`. Time must not go backwards between calls.
 
 pub mod config;
+mod corrupt;
+mod delay;
+mod loss;
+mod outage;
+pub mod sojourn;
+pub mod trace;
+pub mod validate;
 
 use crate::packet::Packet;
 use crate::queue::Queue;
+use corrupt::flip_random_bit;
+use delay::DelayLine;
 use layer4::rand::StackRng;
 use layer4::time::{Duration, Instant};
+use loss::LossProcess;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use trace::Cursor;
 
 pub use config::{LinkConfig, LossModel, Outage, Reorder};
+pub use sojourn::{SojournHistogram, SojournSummary, SojournTotals};
+pub use trace::{Trace, TraceError, OPPORTUNITY_BYTES};
+pub use validate::{LinkConfigError, MIN_MTU};
 
 /// Why a link dropped a packet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,7 +83,8 @@ pub struct DropCounts {
     pub aqm: u64,
     /// The loss model dropped it.
     pub loss: u64,
-    /// The link was in an outage.
+    /// The link was in an outage (when the packet was offered, or when it would
+    /// have arrived).
     pub outage: u64,
     /// Larger than the link's MTU.
     pub mtu: u64,
@@ -54,7 +108,8 @@ pub struct LinkStats {
     pub packets_delivered: u64,
     /// Bytes delivered at the far end.
     pub bytes_delivered: u64,
-    /// Time the transmitter spent sending: utilization = busy / elapsed.
+    /// Time the transmitter spent sending: utilization = busy / elapsed. With a
+    /// trace, the time the used opportunities stand for (see [`trace`]).
     pub busy: Duration,
     /// Drops by cause.
     pub drops: DropCounts,
@@ -64,8 +119,12 @@ pub struct LinkStats {
     pub duplicated: u64,
     /// Packets corrupted (bits flipped).
     pub corrupted: u64,
-    /// Packets delivered out of order on purpose (reordering, jitter).
+    /// Packets that arrive before a packet transmitted ahead of them (reordering,
+    /// jitter), counted when their arrival is scheduled.
     pub reordered: u64,
+    /// Running count and sum of queue sojourn times; difference two readings with
+    /// [`SojournTotals::mean_since`]. Percentiles: [`Link::sojourn`].
+    pub sojourn: SojournTotals,
 }
 
 /// One direction of a link.
@@ -73,14 +132,46 @@ pub struct LinkStats {
 pub struct Link {
     config: LinkConfig,
     queue: Box<dyn Queue>,
-    #[allow(dead_code)]
-    rng: StackRng,
-    /// The packet being transmitted and when its last bit leaves.
-    transmitting: Option<(Instant, Packet)>,
+    transmitter: Transmitter,
+    path: Path,
+    stats: LinkStats,
+    sojourn: SojournHistogram,
+}
+
+/// The sender: at a rate, or at a trace's opportunities.
+#[derive(Debug)]
+enum Transmitter {
+    Rate {
+        /// `None` (or 0) is infinitely fast.
+        rate_bps: Option<u64>,
+        /// The packet being transmitted and when its last bit leaves.
+        current: Option<(Instant, Packet)>,
+    },
+    Trace {
+        trace: Trace,
+        /// The next opportunity.
+        next: Cursor,
+        /// A packet partly sent, with its bytes still to send.
+        current: Option<(Packet, usize)>,
+    },
+}
+
+/// Everything after the transmitter: loss, duplication, corruption, delay, and
+/// the packets propagating.
+#[derive(Debug)]
+struct Path {
+    loss: LossProcess,
+    duplicate: f64,
+    dup_rng: StackRng,
+    corrupt: f64,
+    corrupt_rng: StackRng,
+    delay: DelayLine,
+    outages: Vec<Outage>,
     /// Packets propagating, by arrival time then a sequence number (FIFO on ties).
     in_flight: BinaryHeap<Reverse<(Instant, u64, PacketOrd)>>,
     sequence: u64,
-    stats: LinkStats,
+    /// The latest arrival scheduled, to count reordering.
+    latest_arrival: Instant,
 }
 
 /// Wrapper so packets can sit in a heap ordered by (time, sequence) only.
@@ -105,16 +196,43 @@ impl Ord for PacketOrd {
 
 impl Link {
     /// A link built from `config`; `rng` drives its random models.
+    ///
+    /// Never panics, whatever the config: call [`LinkConfig::validate`] first to
+    /// reject nonsense. Here, out-of-range probabilities are clamped (NaN is 0), a
+    /// rate of 0 is infinitely fast, a reorder gap of 0 acts as 1, and an unusable
+    /// trace is ignored (the link uses `rate_bps`).
     pub fn new(config: LinkConfig, rng: StackRng) -> Link {
         let queue = config.queue.build(rng.fork("queue"));
+        let transmitter = match config.trace_ms.clone().map(Trace::from_ms) {
+            Some(Ok(trace)) => Transmitter::Trace {
+                trace,
+                next: Cursor::default(),
+                current: None,
+            },
+            _ => Transmitter::Rate {
+                rate_bps: config.rate_bps,
+                current: None,
+            },
+        };
+        let path = Path {
+            loss: LossProcess::new(&config.loss, rng.fork("loss")),
+            duplicate: config.duplicate,
+            dup_rng: rng.fork("dup"),
+            corrupt: config.corrupt,
+            corrupt_rng: rng.fork("corrupt"),
+            delay: DelayLine::new(&config, rng.fork("jitter"), rng.fork("reorder")),
+            outages: config.outages.clone(),
+            in_flight: BinaryHeap::new(),
+            sequence: 0,
+            latest_arrival: Instant::ZERO,
+        };
         Link {
             config,
             queue,
-            rng,
-            transmitting: None,
-            in_flight: BinaryHeap::new(),
-            sequence: 0,
+            transmitter,
+            path,
             stats: LinkStats::default(),
+            sojourn: SojournHistogram::new(),
         }
     }
 
@@ -133,20 +251,41 @@ impl Link {
         self.advance(now);
         self.stats.packets_in += 1;
         self.stats.bytes_in += packet.len() as u64;
+        if outage::any_active(&self.config.outages, now) {
+            self.stats.drops.outage += 1;
+            return;
+        }
         if packet.len() > self.config.mtu {
             self.stats.drops.mtu += 1;
             return;
         }
         packet.enqueued_at = now;
         self.queue.enqueue(now, packet);
-        self.start_transmission(now);
+        if let Transmitter::Rate { rate_bps, current } = &mut self.transmitter {
+            if current.is_none() {
+                *current = start_rate(
+                    *rate_bps,
+                    now,
+                    &mut *self.queue,
+                    &mut self.sojourn,
+                    &mut self.stats.busy,
+                );
+            }
+        }
     }
 
-    /// When the link next has something to do (a transmission ends, a packet
-    /// arrives), if anything is in progress.
+    /// When the link next has something to do (a transmission ends, a trace
+    /// opportunity can be used, a packet arrives), if anything is in progress.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let tx = self.transmitting.as_ref().map(|(t, _)| *t);
-        let rx = self.in_flight.peek().map(|Reverse((t, _, _))| *t);
+        let tx = match &self.transmitter {
+            Transmitter::Rate { current, .. } => current.as_ref().map(|(t, _)| *t),
+            Transmitter::Trace {
+                trace,
+                next,
+                current,
+            } => (current.is_some() || self.queue.len_packets() > 0).then(|| trace.time_of(*next)),
+        };
+        let rx = self.path.in_flight.peek().map(|Reverse((t, _, _))| *t);
         match (tx, rx) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -156,11 +295,11 @@ impl Link {
     /// The next packet that has reached the far end by `now`, if any.
     pub fn poll_deliver(&mut self, now: Instant) -> Option<Packet> {
         self.advance(now);
-        match self.in_flight.peek() {
+        match self.path.in_flight.peek() {
             Some(Reverse((t, _, _))) if *t <= now => {}
             _ => return None,
         }
-        let Reverse((_, _, PacketOrd(packet))) = self.in_flight.pop()?;
+        let Reverse((_, _, PacketOrd(packet))) = self.path.in_flight.pop()?;
         self.stats.packets_delivered += 1;
         self.stats.bytes_delivered += packet.len() as u64;
         Some(packet)
@@ -183,47 +322,145 @@ impl Link {
         s.drops.overflow = q.dropped_overflow;
         s.drops.aqm = q.dropped_aqm;
         s.ce_marks = q.ce_marked;
+        s.sojourn = self.sojourn.totals();
         s
     }
 
-    /// Completes every transmission that ends by `now`, starting the next.
+    /// The queue sojourn times recorded so far: mean, percentiles
+    /// ([`SojournHistogram::summary`]).
+    pub fn sojourn(&self) -> &SojournHistogram {
+        &self.sojourn
+    }
+
+    /// Completes every transmission (or trace opportunity) due by `now`.
     fn advance(&mut self, now: Instant) {
-        while let Some((end, _)) = &self.transmitting {
-            let end = *end;
-            if end > now {
-                break;
+        let Link {
+            queue,
+            transmitter,
+            path,
+            stats,
+            sojourn,
+            ..
+        } = self;
+        let queue = &mut **queue;
+        match transmitter {
+            Transmitter::Rate { rate_bps, current } => {
+                while let Some((end, _)) = current {
+                    let end = *end;
+                    if end > now {
+                        break;
+                    }
+                    if let Some((_, packet)) = current.take() {
+                        path.propagate(end, packet, stats);
+                    }
+                    *current = start_rate(*rate_bps, end, queue, sojourn, &mut stats.busy);
+                }
             }
-            if let Some((_, packet)) = self.transmitting.take() {
-                self.propagate(end, packet);
-            }
-            self.start_transmission(end);
+            Transmitter::Trace {
+                trace,
+                next,
+                current,
+            } => loop {
+                let t = trace.time_of(*next);
+                if t > now {
+                    break;
+                }
+                if current.is_none() && queue.len_packets() == 0 {
+                    // Nothing to send: every opportunity up to now is wasted.
+                    *next = trace.first_after(now);
+                    break;
+                }
+                let share = trace.share_of(*next);
+                *next = trace.next(*next);
+                let mut budget = OPPORTUNITY_BYTES;
+                while budget > 0 {
+                    if current.is_none() {
+                        let Some(packet) = queue.dequeue(t) else {
+                            break;
+                        };
+                        sojourn.record(t - packet.enqueued_at);
+                        let len = packet.len();
+                        *current = Some((packet, len));
+                    }
+                    let Some((_, left)) = current.as_mut() else {
+                        break;
+                    };
+                    let used = budget.min(*left);
+                    *left -= used;
+                    budget -= used;
+                    if *left == 0 {
+                        if let Some((packet, _)) = current.take() {
+                            path.propagate(t, packet, stats);
+                        }
+                    }
+                }
+                let used = (OPPORTUNITY_BYTES - budget) as u32;
+                stats.busy += share * used / OPPORTUNITY_BYTES as u32;
+            },
         }
     }
+}
 
-    fn start_transmission(&mut self, now: Instant) {
-        if self.transmitting.is_some() {
+/// Starts sending the next queued packet at `now`, if there is one: records its
+/// sojourn and busy time, and returns it with the time its last bit leaves.
+fn start_rate(
+    rate_bps: Option<u64>,
+    now: Instant,
+    queue: &mut dyn Queue,
+    sojourn: &mut SojournHistogram,
+    busy: &mut Duration,
+) -> Option<(Instant, Packet)> {
+    let packet = queue.dequeue(now)?;
+    sojourn.record(now - packet.enqueued_at);
+    let time = serialization_time(rate_bps, packet.len());
+    *busy += time;
+    Some((now + time, packet))
+}
+
+fn serialization_time(rate_bps: Option<u64>, len: usize) -> Duration {
+    match rate_bps {
+        Some(rate) if rate > 0 => {
+            let bits = len as u128 * 8;
+            let nanos = (bits * 1_000_000_000).div_ceil(u128::from(rate));
+            Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+        }
+        _ => Duration::ZERO,
+    }
+}
+
+impl Path {
+    /// A packet's last bit left at `sent`: loss, duplication, corruption, then
+    /// on its way.
+    fn propagate(&mut self, sent: Instant, mut packet: Packet, stats: &mut LinkStats) {
+        if self.loss.lose() {
+            stats.drops.loss += 1;
             return;
         }
-        let Some(packet) = self.queue.dequeue(now) else {
-            return;
-        };
-        let time = self.serialization_time(packet.len());
-        self.stats.busy += time;
-        self.transmitting = Some((now + time, packet));
-    }
-
-    fn serialization_time(&self, len: usize) -> Duration {
-        match self.config.rate_bps {
-            Some(rate) if rate > 0 => {
-                let bits = len as u128 * 8;
-                Duration::from_nanos(((bits * 1_000_000_000).div_ceil(u128::from(rate))) as u64)
-            }
-            _ => Duration::ZERO,
+        // netem clones before corrupting: the duplicate is intact.
+        let copy = self.dup_rng.chance(self.duplicate).then(|| packet.clone());
+        if self.corrupt_rng.chance(self.corrupt)
+            && flip_random_bit(&mut packet.data, &mut self.corrupt_rng).is_some()
+        {
+            stats.corrupted += 1;
+        }
+        self.schedule(sent, packet, stats);
+        if let Some(copy) = copy {
+            stats.duplicated += 1;
+            self.schedule(sent, copy, stats);
         }
     }
 
-    fn propagate(&mut self, sent: Instant, packet: Packet) {
-        let arrival = sent + self.config.delay;
+    fn schedule(&mut self, sent: Instant, packet: Packet, stats: &mut LinkStats) {
+        let arrival = self.delay.arrival(sent);
+        if outage::any_active(&self.outages, arrival) {
+            stats.drops.outage += 1;
+            return;
+        }
+        if arrival < self.latest_arrival {
+            stats.reordered += 1;
+        } else {
+            self.latest_arrival = arrival;
+        }
         self.sequence += 1;
         self.in_flight
             .push(Reverse((arrival, self.sequence, PacketOrd(packet))));
@@ -231,64 +468,4 @@ impl Link {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pkt(len: usize, uid: u64) -> Packet {
-        Packet::new(vec![0x45; len], uid)
-    }
-
-    #[test]
-    fn packet_arrives_after_serialization_plus_delay() {
-        let config = LinkConfig {
-            rate_bps: Some(8_000_000), // 1 byte per microsecond
-            delay: Duration::from_millis(10),
-            ..LinkConfig::default()
-        };
-        let mut link = Link::new(config, StackRng::from_seed(1));
-        link.handle_packet(Instant::ZERO, pkt(1000, 7));
-        let due = Instant::ZERO + Duration::from_millis(11);
-        assert_eq!(
-            link.poll_timeout(),
-            Some(Instant::ZERO + Duration::from_millis(1))
-        );
-        assert_eq!(
-            link.poll_deliver(Instant::from_nanos(due.as_nanos() - 1)),
-            None
-        );
-        assert_eq!(link.poll_deliver(due).map(|p| p.uid), Some(7));
-        assert_eq!(link.stats().busy, Duration::from_millis(1));
-    }
-
-    #[test]
-    fn back_to_back_packets_are_spaced_by_the_rate() {
-        let config = LinkConfig {
-            rate_bps: Some(8_000_000),
-            ..LinkConfig::default()
-        };
-        let mut link = Link::new(config, StackRng::from_seed(1));
-        link.handle_packet(Instant::ZERO, pkt(1000, 1));
-        link.handle_packet(Instant::ZERO, pkt(1000, 2));
-        let t1 = Instant::ZERO + Duration::from_millis(1);
-        assert_eq!(link.poll_deliver(t1).map(|p| p.uid), Some(1));
-        assert_eq!(link.poll_deliver(t1), None);
-        assert_eq!(link.poll_timeout(), Some(t1 + Duration::from_millis(1)));
-        assert_eq!(
-            link.poll_deliver(t1 + Duration::from_millis(1))
-                .map(|p| p.uid),
-            Some(2)
-        );
-    }
-
-    #[test]
-    fn oversize_packet_is_dropped_and_counted() {
-        let config = LinkConfig {
-            mtu: 1500,
-            ..LinkConfig::default()
-        };
-        let mut link = Link::new(config, StackRng::from_seed(1));
-        link.handle_packet(Instant::ZERO, pkt(1501, 1));
-        assert_eq!(link.stats().drops.mtu, 1);
-        assert_eq!(link.poll_timeout(), None);
-    }
-}
+mod tests;
