@@ -2,20 +2,32 @@
 //! counters they keep, and [`QueueConfig`], which builds one.
 //!
 //! - [`droptail`]: first in, first out, bounded in packets or bytes.
+//! - [`red`]: Random Early Detection (Floyd & Jacobson), in bytes, with ECN marking.
+//! - [`codel`]: CoDel (RFC 8289), sojourn-time AQM, with ECN marking.
+//! - [`fq_codel`]: FQ-CoDel (RFC 8290), per-flow queues with deficit round robin and
+//!   a CoDel each, ECN marking on by default.
 //!
 //! A queue never sees the clock except through `now`. A packet that a queue drops,
 //! at entry (overflow) or at exit (an AQM such as CoDel), is counted in
 //! [`QueueStats`] and discarded; a packet it marks CE instead is counted as marked
 //! and passed on.
 
+pub mod codel;
 pub mod droptail;
+pub mod fq_codel;
+pub mod red;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 use crate::packet::Packet;
 use layer4::rand::StackRng;
 use layer4::time::Instant;
 use std::fmt;
 
+pub use codel::{Codel, CodelConfig};
 pub use droptail::DropTail;
+pub use fq_codel::{FqCodel, FqCodelConfig};
+pub use red::{Red, RedConfig};
 
 /// A queue's bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +74,12 @@ pub trait Queue: fmt::Debug + Send {
 pub enum QueueConfig {
     /// First in, first out.
     DropTail(Limit),
+    /// Random Early Detection.
+    Red(RedConfig),
+    /// CoDel (RFC 8289).
+    Codel(CodelConfig),
+    /// FQ-CoDel (RFC 8290).
+    FqCodel(FqCodelConfig),
 }
 
 impl Default for QueueConfig {
@@ -71,13 +89,139 @@ impl Default for QueueConfig {
     }
 }
 
+/// Why a [`QueueConfig`] is unusable.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum QueueConfigError {
+    /// A limit (packets, bytes or memory) of zero would drop every packet.
+    #[error("{what} must be at least 1")]
+    ZeroLimit {
+        /// Which limit (`"limit_packets"`, `"limit_bytes"`, ...).
+        what: &'static str,
+    },
+    /// RED's lower threshold is above its upper one.
+    #[error("RED min_bytes ({min}) is above max_bytes ({max})")]
+    RedThresholds {
+        /// `min_bytes`.
+        min: usize,
+        /// `max_bytes`.
+        max: usize,
+    },
+    /// RED's hard limit is below its upper threshold, which then never applies.
+    #[error("RED limit_bytes ({limit}) is below max_bytes ({max})")]
+    RedLimitBelowMax {
+        /// `limit_bytes`.
+        limit: usize,
+        /// `max_bytes`.
+        max: usize,
+    },
+    /// RED's `max_p` is not a probability.
+    #[error("RED max_p ({0}) must be within 0..=1")]
+    RedMaxP(f64),
+    /// RED's averaging weight is not in `(0, 1]`.
+    #[error("RED weight ({0}) must be above 0 and at most 1")]
+    RedWeight(f64),
+    /// CoDel's interval is zero.
+    #[error("CoDel interval must be above zero")]
+    ZeroInterval,
+    /// FQ-CoDel with no flow queues.
+    #[error("FQ-CoDel flows must be at least 1")]
+    ZeroFlows,
+    /// FQ-CoDel with more flow queues than Linux allows.
+    #[error("FQ-CoDel flows ({0}) must be at most 65536")]
+    TooManyFlows(usize),
+    /// FQ-CoDel with a zero quantum would never serve a packet.
+    #[error("FQ-CoDel quantum must be at least 1 byte")]
+    ZeroQuantum,
+}
+
 impl QueueConfig {
     /// Builds the queue. `rng` feeds disciplines that draw random numbers (RED) and
     /// flow-hash perturbation (FQ-CoDel).
+    ///
+    /// Never panics: a configuration that [`validate`](QueueConfig::validate)
+    /// rejects is clamped to the nearest usable one (see each queue's `new`).
     pub fn build(&self, rng: StackRng) -> Box<dyn Queue> {
-        let _ = rng;
         match self {
             QueueConfig::DropTail(limit) => Box::new(DropTail::new(*limit)),
+            QueueConfig::Red(c) => Box::new(Red::new(*c, rng)),
+            QueueConfig::Codel(c) => Box::new(Codel::new(*c)),
+            QueueConfig::FqCodel(c) => Box::new(FqCodel::new(*c, rng)),
+        }
+    }
+
+    /// Checks the parameters, saying which one is wrong and why.
+    pub fn validate(&self) -> Result<(), QueueConfigError> {
+        use QueueConfigError as E;
+        match self {
+            QueueConfig::DropTail(Limit::Packets(0)) => Err(E::ZeroLimit {
+                what: "limit_packets",
+            }),
+            QueueConfig::DropTail(Limit::Bytes(0)) => Err(E::ZeroLimit {
+                what: "limit_bytes",
+            }),
+            QueueConfig::DropTail(_) => Ok(()),
+            QueueConfig::Red(c) => {
+                if c.limit_bytes == 0 {
+                    return Err(E::ZeroLimit {
+                        what: "limit_bytes",
+                    });
+                }
+                if c.min_bytes > c.max_bytes {
+                    return Err(E::RedThresholds {
+                        min: c.min_bytes,
+                        max: c.max_bytes,
+                    });
+                }
+                if c.limit_bytes < c.max_bytes {
+                    return Err(E::RedLimitBelowMax {
+                        limit: c.limit_bytes,
+                        max: c.max_bytes,
+                    });
+                }
+                if !(0.0..=1.0).contains(&c.max_p) {
+                    return Err(E::RedMaxP(c.max_p));
+                }
+                if !(c.weight > 0.0 && c.weight <= 1.0) {
+                    return Err(E::RedWeight(c.weight));
+                }
+                Ok(())
+            }
+            QueueConfig::Codel(c) => {
+                if c.limit_packets == 0 {
+                    return Err(E::ZeroLimit {
+                        what: "limit_packets",
+                    });
+                }
+                if c.interval.is_zero() {
+                    return Err(E::ZeroInterval);
+                }
+                Ok(())
+            }
+            QueueConfig::FqCodel(c) => {
+                if c.flows == 0 {
+                    return Err(E::ZeroFlows);
+                }
+                if c.flows > fq_codel::MAX_FLOWS {
+                    return Err(E::TooManyFlows(c.flows));
+                }
+                if c.quantum == 0 {
+                    return Err(E::ZeroQuantum);
+                }
+                if c.limit_packets == 0 {
+                    return Err(E::ZeroLimit {
+                        what: "limit_packets",
+                    });
+                }
+                if c.memory_limit_bytes == 0 {
+                    return Err(E::ZeroLimit {
+                        what: "memory_limit_bytes",
+                    });
+                }
+                if c.interval.is_zero() {
+                    return Err(E::ZeroInterval);
+                }
+                Ok(())
+            }
         }
     }
 }
