@@ -364,3 +364,268 @@ impl Queue for FqCodel {
         self.stats
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::testutil::{ms, udp4, udp6};
+    use layer4::wire::Ecn;
+
+    fn fq(config: FqCodelConfig) -> FqCodel {
+        FqCodel::new(config, StackRng::from_seed(42))
+    }
+
+    /// A source port whose flow lands in a different bucket from port 1's.
+    fn other_port(q: &FqCodel) -> u16 {
+        let base = q.classify(&udp4(1, Ecn::NotEct, 100, 0));
+        (2..)
+            .find(|&p| q.classify(&udp4(p, Ecn::NotEct, 100, 0)) != base)
+            .expect("a port in another bucket")
+    }
+
+    #[test]
+    fn sparse_flow_is_served_before_a_backlogged_bulk_flow() {
+        let mut q = fq(FqCodelConfig::default());
+        let sparse = other_port(&q);
+        for uid in 0..50 {
+            q.enqueue(ms(0), udp4(1, Ecn::Ect0, 1500, uid));
+        }
+        for _ in 0..3 {
+            assert!(q.dequeue(ms(0)).is_some_and(|p| p.uid < 50));
+        }
+        q.enqueue(ms(1), udp4(sparse, Ecn::Ect0, 100, 1000));
+        assert_eq!(q.dequeue(ms(1)).map(|p| p.uid), Some(1000));
+    }
+
+    #[test]
+    fn emptied_new_flow_moves_to_the_end_of_old_flows() {
+        let mut q = fq(FqCodelConfig::default());
+        let sparse = other_port(&q);
+        for uid in 0..100 {
+            q.enqueue(ms(0), udp4(1, Ecn::Ect0, 100, uid));
+        }
+        // 20 bulk packets: the bulk flow is now on the old list with 1028 bytes of
+        // deficit left.
+        for _ in 0..20 {
+            q.dequeue(ms(0));
+        }
+        q.enqueue(ms(0), udp4(sparse, Ecn::Ect0, 100, 1000));
+        assert_eq!(q.dequeue(ms(0)).map(|p| p.uid), Some(1000));
+        // The sparse flow is empty: it goes behind the bulk flow on the old list.
+        assert!(q.dequeue(ms(0)).is_some_and(|p| p.uid < 100));
+        // Its next packet gets no new-flow priority: it waits for its turn...
+        q.enqueue(ms(0), udp4(sparse, Ecn::Ect0, 100, 1001));
+        assert!(q.dequeue(ms(0)).is_some_and(|p| p.uid < 100));
+        // ...which comes once the bulk flow's deficit is spent.
+        let waited = (0..20)
+            .position(|_| q.dequeue(ms(0)).is_some_and(|p| p.uid == 1001))
+            .expect("sparse packet served");
+        assert!(waited >= 5, "served after {waited}");
+    }
+
+    fn share(len_a: usize, len_b: usize) -> (usize, usize) {
+        let mut q = fq(FqCodelConfig::default());
+        let b = other_port(&q);
+        for uid in 0..3000 {
+            q.enqueue(ms(0), udp4(1, Ecn::NotEct, len_a, uid));
+            q.enqueue(ms(0), udp4(b, Ecn::NotEct, len_b, 10_000 + uid));
+        }
+        let (mut bytes_a, mut bytes_b) = (0, 0);
+        for _ in 0..2000 {
+            let p = q.dequeue(ms(0)).expect("backlogged");
+            if p.uid < 10_000 {
+                bytes_a += p.len();
+            } else {
+                bytes_b += p.len();
+            }
+        }
+        (bytes_a, bytes_b)
+    }
+
+    #[test]
+    fn backlogged_flows_with_equal_packets_get_equal_bytes() {
+        let (a, b) = share(1000, 1000);
+        assert!(a.abs_diff(b) <= 1514 + 1000, "{a} vs {b}");
+        assert!(a + b == 2_000_000);
+    }
+
+    #[test]
+    fn deficit_round_robin_shares_bytes_not_packets() {
+        let (a, b) = share(1500, 300);
+        assert!(a.abs_diff(b) <= 1514 + 1500, "{a} vs {b}");
+    }
+
+    #[test]
+    fn overflow_drops_from_the_fattest_flow_not_the_arriving_sparse_flow() {
+        let mut q = fq(FqCodelConfig {
+            limit_packets: 100,
+            ..FqCodelConfig::default()
+        });
+        let sparse = other_port(&q);
+        for uid in 0..100 {
+            q.enqueue(ms(0), udp4(1, Ecn::NotEct, 1000, uid));
+        }
+        assert_eq!(q.stats().dropped_overflow, 0);
+        q.enqueue(ms(0), udp4(sparse, Ecn::NotEct, 100, 1000));
+        // One batch: half the fat flow's backlog, from its head.
+        assert_eq!(q.stats().dropped_overflow, 50);
+        assert_eq!(q.len_packets(), 51);
+        let out: Vec<u64> = std::iter::from_fn(|| q.dequeue(ms(0)).map(|p| p.uid)).collect();
+        assert!(out.contains(&1000));
+        assert_eq!(out.iter().filter(|&&u| u < 100).min(), Some(&50));
+    }
+
+    #[test]
+    fn memory_limit_bounds_the_queued_bytes() {
+        let mut q = fq(FqCodelConfig {
+            memory_limit_bytes: 10_000,
+            ..FqCodelConfig::default()
+        });
+        for uid in 0..30 {
+            q.enqueue(ms(0), udp4(1, Ecn::NotEct, 1000, uid));
+            assert!(q.len_bytes() <= 10_000);
+        }
+        assert!(q.stats().dropped_overflow >= 20);
+    }
+
+    #[test]
+    fn packets_without_a_5_tuple_share_one_bucket() {
+        let mut q = fq(FqCodelConfig::default());
+        let junk = [vec![], vec![0xff; 3], vec![0x45; 10], vec![0x60; 20]];
+        let buckets: Vec<usize> = junk
+            .iter()
+            .map(|d| q.classify(&Packet::new(d.clone(), 0)))
+            .collect();
+        assert!(buckets.windows(2).all(|w| w[0] == w[1]), "{buckets:?}");
+        for (uid, d) in junk.into_iter().enumerate() {
+            q.enqueue(ms(0), Packet::new(d, uid as u64));
+        }
+        let out: Vec<u64> = std::iter::from_fn(|| q.dequeue(ms(1)).map(|p| p.uid)).collect();
+        assert_eq!(out, vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn ipv6_flows_are_told_apart_by_5_tuple() {
+        let q = fq(FqCodelConfig::default());
+        let same = q.classify(&udp6(5, Ecn::NotEct, 100, 0));
+        assert_eq!(q.classify(&udp6(5, Ecn::Ect0, 900, 1)), same);
+        let mut buckets: Vec<usize> = (1..=64)
+            .map(|p| q.classify(&udp6(p, Ecn::NotEct, 100, 0)))
+            .collect();
+        buckets.sort_unstable();
+        buckets.dedup();
+        assert!(buckets.len() > 55, "{} distinct", buckets.len());
+    }
+
+    /// One flow: every millisecond one dequeue, then top the queue up to 20.
+    fn standing_queue(q: &mut FqCodel, ecn: Ecn) {
+        let mut uid = 0;
+        for t in 0..1000 {
+            q.dequeue(ms(t));
+            while q.len_packets() < 20 {
+                uid += 1;
+                q.enqueue(ms(t), udp4(1, ecn, 1000, uid));
+            }
+        }
+    }
+
+    #[test]
+    fn fq_codel_marks_ect_packets_by_default() {
+        let mut q = fq(FqCodelConfig::default());
+        standing_queue(&mut q, Ecn::Ect0);
+        assert!(q.stats().ce_marked > 5, "{:?}", q.stats());
+        assert_eq!(q.stats().dropped_aqm, 0);
+    }
+
+    #[test]
+    fn fq_codel_drops_not_ect_packets() {
+        let mut q = fq(FqCodelConfig::default());
+        standing_queue(&mut q, Ecn::NotEct);
+        assert!(q.stats().dropped_aqm > 5, "{:?}", q.stats());
+        assert_eq!(q.stats().ce_marked, 0);
+    }
+
+    #[test]
+    fn ce_threshold_marks_packets_that_waited_longer() {
+        let mut q = fq(FqCodelConfig {
+            ce_threshold: Some(Duration::from_millis(1)),
+            ..FqCodelConfig::default()
+        });
+        q.enqueue(ms(0), udp4(1, Ecn::Ect0, 100, 1));
+        q.enqueue(ms(0), udp4(1, Ecn::Ect0, 100, 2));
+        q.enqueue(ms(0), udp4(1, Ecn::NotEct, 100, 3));
+        let first = q.dequeue(ms(0)).expect("packet");
+        assert_eq!(first.ecn(), Some(Ecn::Ect0));
+        let second = q.dequeue(ms(2)).expect("packet");
+        assert_eq!(second.ecn(), Some(Ecn::Ce));
+        let third = q.dequeue(ms(2)).expect("packet");
+        assert_eq!(third.ecn(), Some(Ecn::NotEct));
+        assert_eq!(q.stats().ce_marked, 1);
+        assert_eq!(q.stats().dropped_aqm, 0);
+    }
+
+    #[test]
+    fn every_packet_is_accounted_for() {
+        let mut rng = StackRng::from_seed(9);
+        let mut q = FqCodel::new(
+            FqCodelConfig {
+                flows: 16,
+                limit_packets: 200,
+                memory_limit_bytes: 150_000,
+                ..FqCodelConfig::default()
+            },
+            StackRng::from_seed(10),
+        );
+        let mut t = 0u64;
+        for uid in 0..50_000u64 {
+            t += rng.range(0..300_000u64);
+            let now = Instant::from_nanos(t);
+            if rng.chance(0.55) {
+                let len = rng.range(40..1500usize);
+                let port = rng.range(1..40u16);
+                let ecn = if rng.chance(0.5) {
+                    Ecn::Ect0
+                } else {
+                    Ecn::NotEct
+                };
+                let p = match rng.range(0..10u8) {
+                    0 => Packet::new(vec![0xff; len % 7], uid),
+                    1..=3 => udp6(port, ecn, len.max(48), uid),
+                    _ => udp4(port, ecn, len, uid),
+                };
+                q.enqueue(now, p);
+            } else {
+                q.dequeue(now);
+            }
+            let s = q.stats();
+            assert_eq!(
+                s.enqueued,
+                s.dequeued + s.dropped_overflow + s.dropped_aqm + q.len_packets() as u64
+            );
+            assert!(q.len_packets() <= 200 && q.len_bytes() <= 150_000);
+        }
+        assert!(q.stats().dropped_aqm > 0 && q.stats().dropped_overflow > 0);
+    }
+
+    #[test]
+    fn nonsense_parameters_are_clamped_not_panicked_on() {
+        let mut q = fq(FqCodelConfig {
+            flows: 0,
+            quantum: 0,
+            interval: Duration::ZERO,
+            limit_packets: 0,
+            memory_limit_bytes: 0,
+            ..FqCodelConfig::default()
+        });
+        q.enqueue(ms(0), udp4(1, Ecn::NotEct, 100, 1));
+        q.enqueue(ms(0), udp4(2, Ecn::NotEct, 100, 2));
+        assert!(q.len_packets() <= 1);
+        q.dequeue(ms(1));
+        assert_eq!(q.dequeue(ms(1)), None);
+        let big = fq(FqCodelConfig {
+            flows: usize::MAX,
+            ..FqCodelConfig::default()
+        });
+        assert_eq!(big.config().flows, MAX_FLOWS);
+    }
+}

@@ -225,3 +225,172 @@ impl QueueConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use layer4::time::Duration;
+    use layer4::wire::Ecn;
+    use testutil::{ms, udp4};
+
+    fn all_defaults() -> Vec<QueueConfig> {
+        vec![
+            QueueConfig::default(),
+            QueueConfig::Red(RedConfig::default()),
+            QueueConfig::Codel(CodelConfig::default()),
+            QueueConfig::FqCodel(FqCodelConfig::default()),
+        ]
+    }
+
+    #[test]
+    fn default_configs_validate_and_build_working_queues() {
+        for config in all_defaults() {
+            assert_eq!(config.validate(), Ok(()), "{config:?}");
+            let mut q = config.build(StackRng::from_seed(1));
+            q.enqueue(ms(0), udp4(1, Ecn::Ect0, 500, 7));
+            assert_eq!((q.len_packets(), q.len_bytes()), (1, 500));
+            assert_eq!(q.dequeue(ms(1)).map(|p| p.uid), Some(7), "{config:?}");
+            assert_eq!(q.dequeue(ms(1)), None);
+            assert_eq!(q.stats().enqueued, 1);
+            assert_eq!(q.stats().dequeued, 1);
+        }
+    }
+
+    #[test]
+    fn validate_names_the_bad_parameter() {
+        use QueueConfigError as E;
+        let red = RedConfig::default();
+        let fq = FqCodelConfig::default();
+        let codel = CodelConfig::default();
+        let cases = [
+            (
+                QueueConfig::DropTail(Limit::Packets(0)),
+                E::ZeroLimit {
+                    what: "limit_packets",
+                },
+            ),
+            (
+                QueueConfig::Red(RedConfig {
+                    min_bytes: 10,
+                    max_bytes: 5,
+                    ..red
+                }),
+                E::RedThresholds { min: 10, max: 5 },
+            ),
+            (
+                QueueConfig::Red(RedConfig {
+                    limit_bytes: 1000,
+                    ..red
+                }),
+                E::RedLimitBelowMax {
+                    limit: 1000,
+                    max: 90_000,
+                },
+            ),
+            (
+                QueueConfig::Red(RedConfig { max_p: 1.5, ..red }),
+                E::RedMaxP(1.5),
+            ),
+            (
+                QueueConfig::Red(RedConfig { weight: 0.0, ..red }),
+                E::RedWeight(0.0),
+            ),
+            (
+                QueueConfig::Codel(CodelConfig {
+                    interval: Duration::ZERO,
+                    ..codel
+                }),
+                E::ZeroInterval,
+            ),
+            (
+                QueueConfig::Codel(CodelConfig {
+                    limit_packets: 0,
+                    ..codel
+                }),
+                E::ZeroLimit {
+                    what: "limit_packets",
+                },
+            ),
+            (
+                QueueConfig::FqCodel(FqCodelConfig { flows: 0, ..fq }),
+                E::ZeroFlows,
+            ),
+            (
+                QueueConfig::FqCodel(FqCodelConfig {
+                    flows: 70_000,
+                    ..fq
+                }),
+                E::TooManyFlows(70_000),
+            ),
+            (
+                QueueConfig::FqCodel(FqCodelConfig { quantum: 0, ..fq }),
+                E::ZeroQuantum,
+            ),
+            (
+                QueueConfig::FqCodel(FqCodelConfig {
+                    memory_limit_bytes: 0,
+                    ..fq
+                }),
+                E::ZeroLimit {
+                    what: "memory_limit_bytes",
+                },
+            ),
+        ];
+        for (config, want) in cases {
+            assert_eq!(config.validate(), Err(want), "{config:?}");
+        }
+        let nan = QueueConfig::Red(RedConfig {
+            max_p: f64::NAN,
+            ..red
+        });
+        assert!(matches!(nan.validate(), Err(E::RedMaxP(p)) if p.is_nan()));
+        assert_eq!(
+            E::RedThresholds { min: 10, max: 5 }.to_string(),
+            "RED min_bytes (10) is above max_bytes (5)"
+        );
+    }
+
+    #[test]
+    fn invalid_configs_still_build_without_panicking() {
+        let configs = [
+            QueueConfig::DropTail(Limit::Bytes(0)),
+            QueueConfig::Red(RedConfig {
+                limit_bytes: 0,
+                min_bytes: usize::MAX,
+                max_bytes: 0,
+                max_p: f64::INFINITY,
+                weight: f64::NAN,
+                ecn: true,
+            }),
+            QueueConfig::Codel(CodelConfig {
+                target: Duration::MAX,
+                interval: Duration::ZERO,
+                limit_packets: 0,
+                ecn: true,
+                mtu: usize::MAX,
+            }),
+            QueueConfig::FqCodel(FqCodelConfig {
+                flows: 0,
+                quantum: 0,
+                target: Duration::ZERO,
+                interval: Duration::MAX,
+                limit_packets: 0,
+                memory_limit_bytes: 0,
+                ecn: false,
+                ce_threshold: Some(Duration::ZERO),
+            }),
+        ];
+        for config in configs {
+            assert!(config.validate().is_err());
+            let mut q = config.build(StackRng::from_seed(2));
+            for t in 0..100 {
+                q.enqueue(ms(t), udp4(t as u16, Ecn::Ect0, 1000, t));
+                if t % 3 == 0 {
+                    q.dequeue(ms(t));
+                }
+            }
+            while q.dequeue(ms(10_000)).is_some() {}
+            assert_eq!(q.len_packets(), 0);
+        }
+    }
+}

@@ -257,3 +257,177 @@ impl Queue for Red {
         self.stats
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::testutil::{ms, udp4};
+    use layer4::wire::Ecn;
+
+    fn instant_average(ecn: bool) -> RedConfig {
+        // Weight 1: the "average" is the backlog an arrival finds, so a test can
+        // hold it at a chosen level.
+        RedConfig {
+            weight: 1.0,
+            ecn,
+            ..RedConfig::default()
+        }
+    }
+
+    /// Holds the backlog at `level` bytes (1000-byte packets) for `n` arrivals and
+    /// returns the stats those arrivals added.
+    fn hold_at(q: &mut Red, level: usize, n: u64, ecn: Ecn) -> QueueStats {
+        let mut uid = 0;
+        while q.len_bytes() < level {
+            uid += 1;
+            q.enqueue(ms(0), udp4(1, ecn, 1000, uid));
+        }
+        let before = q.stats();
+        for _ in 0..n {
+            uid += 1;
+            q.enqueue(ms(0), udp4(1, ecn, 1000, uid));
+            if q.len_bytes() > level {
+                q.dequeue(ms(0));
+            }
+        }
+        let after = q.stats();
+        QueueStats {
+            enqueued: after.enqueued - before.enqueued,
+            dequeued: after.dequeued - before.dequeued,
+            dropped_overflow: after.dropped_overflow - before.dropped_overflow,
+            dropped_aqm: after.dropped_aqm - before.dropped_aqm,
+            ce_marked: after.ce_marked - before.ce_marked,
+        }
+    }
+
+    fn drop_rate(level: usize, seed: u64) -> f64 {
+        let mut q = Red::new(instant_average(false), StackRng::from_seed(seed));
+        let n = 20_000;
+        hold_at(&mut q, level, n, Ecn::NotEct).dropped_aqm as f64 / n as f64
+    }
+
+    #[test]
+    fn red_never_drops_while_average_is_below_min() {
+        let mut q = Red::new(RedConfig::default(), StackRng::from_seed(1));
+        let s = hold_at(&mut q, 20_000, 100_000, Ecn::NotEct);
+        assert_eq!(s.dropped_aqm + s.dropped_overflow, 0);
+        assert!(q.average_bytes() < 30_000.0);
+        assert_eq!(drop_rate(29_000, 1), 0.0);
+    }
+
+    #[test]
+    fn red_drop_rate_ramps_between_the_thresholds() {
+        // p_b = 0.1 * (level - 30 000) / 60 000; with the count spacing the drop
+        // gap is uniform on 1..=1/p_b, so the rate is about 2 p_b / (1 + p_b).
+        let low = drop_rate(45_000, 2); // p_b = 0.025
+        let high = drop_rate(75_000, 2); // p_b = 0.075
+        assert!((0.040..0.056).contains(&low), "{low}");
+        assert!((0.12..0.16).contains(&high), "{high}");
+    }
+
+    #[test]
+    fn red_drops_every_arrival_once_the_average_reaches_max() {
+        assert_eq!(drop_rate(90_000, 3), 1.0);
+    }
+
+    #[test]
+    fn red_is_deterministic_for_a_seed() {
+        let run = |seed| {
+            let mut q = Red::new(instant_average(false), StackRng::from_seed(seed));
+            let mut served = Vec::new();
+            for uid in 0..5_000u64 {
+                q.enqueue(ms(uid), udp4(1, Ecn::NotEct, 1000, uid));
+                if q.len_bytes() > 60_000 {
+                    served.extend(q.dequeue(ms(uid)).map(|p| p.uid));
+                }
+            }
+            (served, q.stats())
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7).0, run(8).0);
+    }
+
+    #[test]
+    fn red_with_ecn_marks_ect_packets_instead_of_dropping() {
+        let mut q = Red::new(instant_average(true), StackRng::from_seed(4));
+        let s = hold_at(&mut q, 75_000, 10_000, Ecn::Ect0);
+        assert_eq!(s.dropped_aqm, 0);
+        assert!(s.ce_marked > 1000, "{s:?}");
+        let marked = (0..q.len_packets())
+            .filter_map(|_| q.dequeue(ms(1)))
+            .filter(|p| p.ecn() == Some(Ecn::Ce))
+            .count();
+        assert!(marked > 0);
+    }
+
+    #[test]
+    fn red_with_ecn_still_drops_not_ect_packets() {
+        let mut q = Red::new(instant_average(true), StackRng::from_seed(4));
+        let s = hold_at(&mut q, 75_000, 10_000, Ecn::NotEct);
+        assert_eq!(s.ce_marked, 0);
+        assert!(s.dropped_aqm > 1000, "{s:?}");
+    }
+
+    #[test]
+    fn red_average_decays_over_idle_time() {
+        let config = RedConfig {
+            weight: 0.5,
+            ..RedConfig::default()
+        };
+        let run = |idle_ms: u64| {
+            let mut q = Red::new(config, StackRng::from_seed(5));
+            for uid in 0..40 {
+                q.enqueue(ms(0), udp4(1, Ecn::NotEct, 1000, uid));
+            }
+            // Served one per millisecond: RED learns a 1 ms packet time.
+            let mut t = 1;
+            while q.dequeue(ms(t)).is_some() {
+                t += 1;
+            }
+            let high = q.average_bytes();
+            q.enqueue(ms(t + idle_ms), udp4(1, Ecn::NotEct, 1000, 99));
+            (high, q.average_bytes())
+        };
+        let (high, after_short) = run(1);
+        let (_, after_long) = run(1000);
+        assert!(high > 20_000.0, "{high}");
+        assert!(after_short > high / 4.0, "{after_short}");
+        assert!(after_long < 1.0, "{after_long}");
+    }
+
+    #[test]
+    fn red_hard_limit_drops_arrivals_as_overflow() {
+        let mut q = Red::new(
+            RedConfig {
+                limit_bytes: 5_000,
+                ..RedConfig::default()
+            },
+            StackRng::from_seed(6),
+        );
+        for uid in 0..10 {
+            q.enqueue(ms(0), udp4(1, Ecn::NotEct, 1000, uid));
+        }
+        assert_eq!(q.len_bytes(), 5_000);
+        assert_eq!(q.stats().dropped_overflow, 5);
+        assert_eq!(q.stats().dropped_aqm, 0);
+    }
+
+    #[test]
+    fn red_clamps_nonsense_parameters_instead_of_panicking() {
+        let mut q = Red::new(
+            RedConfig {
+                limit_bytes: 0,
+                min_bytes: 10,
+                max_bytes: 5,
+                max_p: f64::NAN,
+                weight: -3.0,
+                ecn: true,
+            },
+            StackRng::from_seed(7),
+        );
+        q.enqueue(ms(0), udp4(1, Ecn::Ect0, 100, 1));
+        assert_eq!(q.dequeue(ms(1)), None);
+        assert_eq!(q.stats().dropped_overflow, 1);
+        assert!(q.config().max_bytes >= q.config().min_bytes);
+    }
+}
