@@ -4,8 +4,8 @@
 //! marks) a packet and keeps doing so at `interval / sqrt(count)` spacing until the
 //! sojourn time falls below `target`.
 //!
-//! The state machine, [`CodelState`], is separate from the FIFO so that FQ-CoDel
-//! runs one per flow over its own flow queues (through [`CodelSource`]).
+//! The state machine, `CodelState`, is separate from the FIFO so that FQ-CoDel
+//! runs one per flow over its own flow queues (through the `CodelSource` trait).
 //!
 //! Differences from RFC 8289's pseudocode, all taken from Linux `codel_impl.h`:
 //! - with ECN, a packet due to be dropped that is ECN-capable is marked CE and
@@ -211,6 +211,9 @@ impl CodelState {
             self.lastcount = self.count;
         }
         let mut packet = packet?;
+        //= https://www.rfc-editor.org/rfc/rfc8290#section-5.2.7
+        // The CE threshold: ECN-capable packets whose sojourn time exceeds it are
+        // marked, whatever the CoDel state (as Linux's `codel_dequeue` ends).
         if let Some(threshold) = params.ce_threshold {
             if now - packet.enqueued_at > threshold && packet.mark_ce() {
                 stats.ce_marked += 1;

@@ -40,19 +40,23 @@ use std::net::IpAddr;
 /// FQ-CoDel's parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FqCodelConfig {
-    /// Number of flow queues packets are hashed into, 1..=65536. Default 1024.
+    /// Number of flow queues packets are hashed into, 1..=65536. Default 1024
+    /// (RFC 8290 section 5.2.5).
     pub flows: usize,
-    /// Bytes a flow may send per round of the deficit round robin. Default 1514.
+    /// Bytes a flow may send per round of the deficit round robin. Default 1514
+    /// (RFC 8290 section 5.2.4).
     pub quantum: usize,
-    /// CoDel's target per flow. Default 5 ms.
+    /// CoDel's target per flow. Default 5 ms (RFC 8290 section 5.2.2).
     pub target: Duration,
-    /// CoDel's interval per flow. Default 100 ms.
+    /// CoDel's interval per flow. Default 100 ms (RFC 8290 section 5.2.1).
     pub interval: Duration,
-    /// Hard bound on packets queued over all flows. Default 10240.
+    /// Hard bound on packets queued over all flows. Default 10240 (RFC 8290
+    /// section 5.2.3).
     pub limit_packets: usize,
     /// Hard bound on bytes queued over all flows. Default 32 MiB (Linux).
     pub memory_limit_bytes: usize,
-    /// Mark ECN-capable packets CE instead of dropping them. Default `true`.
+    /// Mark ECN-capable packets CE instead of dropping them. Default `true`
+    /// (RFC 8290 section 5.2.6; Linux's default).
     pub ecn: bool,
     /// Mark every ECN-capable packet whose sojourn time exceeds this, whatever
     /// CoDel's state (DCTCP/L4S-style shallow marking). Default `None` (off).
