@@ -6,7 +6,9 @@
 //! ## Map
 //! - [`packet`]: [`Packet`], an IP datagram in flight, with ECN marking and its
 //!   5-tuple ([`FlowKey`]).
-//! - [`queue`]: the [`Queue`](queue::Queue) trait and the disciplines (drop-tail).
+//! - [`queue`]: the [`Queue`](queue::Queue) trait and the disciplines: drop-tail, RED,
+//!   CoDel (RFC 8289) and FQ-CoDel (RFC 8290), with ECN marking; [`QueueConfig`](queue::QueueConfig)
+//!   builds and validates them.
 //! - [`link`]: [`Link`](link::Link), one direction of a link: queue, rate or
 //!   Mahimahi trace, delay, jitter, loss (Bernoulli, Gilbert–Elliott), duplication,
 //!   corruption, reordering, outages and queue sojourn statistics, sans-IO.

@@ -38,6 +38,9 @@ pub enum LinkConfigError {
     /// Reordering on a link without delay or jitter, where it cannot happen.
     #[error("reordering needs a delay or jitter to overtake: both are zero")]
     ReorderWithoutDelay,
+    /// An unusable queue configuration.
+    #[error("queue: {0}")]
+    Queue(#[from] crate::queue::QueueConfigError),
     /// An unusable Mahimahi trace.
     #[error("trace: {0}")]
     Trace(#[from] TraceError),
@@ -64,7 +67,8 @@ fn probability(name: &'static str, value: f64) -> Result<(), LinkConfigError> {
 impl LinkConfig {
     /// Checks every parameter: probabilities in `0..=1` (not NaN), MTU at least
     /// [`MIN_MTU`], a nonzero rate, a usable reorder (gap ≥ 1, some delay or
-    /// jitter), a valid trace, outage periods longer than their durations. The
+    /// jitter), a valid trace, outage periods longer than their durations, a valid
+    /// queue ([`QueueConfig::validate`](crate::queue::QueueConfig::validate)). The
     /// first problem found is returned.
     pub fn validate(&self) -> Result<(), LinkConfigError> {
         match self.loss {
@@ -102,6 +106,7 @@ impl LinkConfig {
         if let Some(ms) = &self.trace_ms {
             Trace::check(ms)?;
         }
+        self.queue.validate()?;
         for (index, outage) in self.outages.iter().enumerate() {
             if let Some(period) = outage.period {
                 if period <= outage.duration {
@@ -125,6 +130,15 @@ mod tests {
 
     fn err(config: LinkConfig) -> LinkConfigError {
         config.validate().unwrap_err()
+    }
+
+    #[test]
+    fn a_bad_queue_is_a_link_error() {
+        let config = LinkConfig {
+            queue: crate::queue::QueueConfig::DropTail(crate::queue::Limit::Packets(0)),
+            ..LinkConfig::default()
+        };
+        assert!(matches!(err(config), LinkConfigError::Queue(_)));
     }
 
     #[test]
