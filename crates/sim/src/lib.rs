@@ -10,9 +10,12 @@
 //! - [`link`]: [`Link`](link::Link), one direction of a link: queue, rate, delay and
 //!   impairments, sans-IO.
 //! - [`scenario`]: the typed [`Scenario`](scenario::Scenario) (topology, flows,
-//!   captures, seed, duration).
+//!   captures, seed, duration) and its TOML reader
+//!   ([`scenario::parse`], [`scenario::parse_with`]).
 //! - [`metrics`]: [`RunMetrics`](metrics::RunMetrics), what a run measured, and
 //!   Jain's fairness index.
+//! - [`report`]: `report.json`, CSV time series and the summary table made from
+//!   [`RunMetrics`](metrics::RunMetrics).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -22,6 +25,7 @@ pub mod link;
 pub mod metrics;
 pub mod packet;
 pub mod queue;
+pub mod report;
 pub mod scenario;
 
 pub use packet::{FlowKey, Packet};
