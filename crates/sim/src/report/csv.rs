@@ -20,7 +20,14 @@ pub fn flows_csv(metrics: &RunMetrics) -> String {
     let mut out = format!("{FLOWS_HEADER}\n");
     for f in &metrics.flows {
         let s = &f.series;
-        let columns = [&s.goodput_bps, &s.throughput_bps, &s.cwnd_bytes, &s.ssthresh_bytes, &s.srtt_s, &s.rto_s];
+        let columns = [
+            &s.goodput_bps,
+            &s.throughput_bps,
+            &s.cwnd_bytes,
+            &s.ssthresh_bytes,
+            &s.srtt_s,
+            &s.rto_s,
+        ];
         rows(&mut out, &f.name, &s.time_s, &columns);
     }
     out
@@ -31,7 +38,12 @@ pub fn links_csv(metrics: &RunMetrics) -> String {
     let mut out = format!("{LINKS_HEADER}\n");
     for l in &metrics.links {
         let s = &l.series;
-        let columns = [&s.queue_packets, &s.queue_bytes, &s.queue_delay_s, &s.throughput_bps];
+        let columns = [
+            &s.queue_packets,
+            &s.queue_bytes,
+            &s.queue_delay_s,
+            &s.throughput_bps,
+        ];
         rows(&mut out, &l.name, &s.time_s, &columns);
     }
     out

@@ -190,14 +190,20 @@ pub(crate) fn sample_metrics(samples: usize) -> RunMetrics {
             throughput_bps: vec![goodput * 1.01; samples],
             cwnd_bytes: (0..samples).map(|i| 14_600.0 + 1460.0 * i as f64).collect(),
             ssthresh_bytes: vec![f64::NAN; samples],
-            srtt_s: (0..samples).map(|i| if i == 0 { f64::NAN } else { 0.04 }).collect(),
+            srtt_s: (0..samples)
+                .map(|i| if i == 0 { f64::NAN } else { 0.04 })
+                .collect(),
             rto_s: vec![0.2; samples],
         },
     };
     let link = |name: &str, util: f64, delay: Option<f64>| LinkMetrics {
         name: name.into(),
         utilization: util,
-        drops: DropCounts { overflow: 7, loss: 2, ..DropCounts::default() },
+        drops: DropCounts {
+            overflow: 7,
+            loss: 2,
+            ..DropCounts::default()
+        },
         ce_marks: 0,
         packets_delivered: 1000,
         queue_delay_mean_s: delay,
@@ -208,7 +214,9 @@ pub(crate) fn sample_metrics(samples: usize) -> RunMetrics {
             time_s: time_s.clone(),
             queue_packets: vec![10.0; samples],
             queue_bytes: vec![15_000.0; samples],
-            queue_delay_s: (0..samples).map(|i| if i % 2 == 0 { 0.01 } else { f64::NAN }).collect(),
+            queue_delay_s: (0..samples)
+                .map(|i| if i % 2 == 0 { 0.01 } else { f64::NAN })
+                .collect(),
             throughput_bps: vec![util * 20e6; samples],
         },
     };
@@ -217,7 +225,10 @@ pub(crate) fn sample_metrics(samples: usize) -> RunMetrics {
         seed: 1,
         duration_s: samples as f64 * 0.1,
         flows: vec![flow("a", 9.5e6, Some(4.2)), flow("b", 8.1e6, None)],
-        links: vec![link("bottleneck", 0.987, Some(0.012)), link("bottleneck.rev", f64::NAN, None)],
+        links: vec![
+            link("bottleneck", 0.987, Some(0.012)),
+            link("bottleneck.rev", f64::NAN, None),
+        ],
     }
 }
 
@@ -230,11 +241,28 @@ mod tests {
         let json = to_json(&sample_metrics(5));
         assert!(!json.contains("NaN"));
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-        for key in ["scenario", "seed", "duration_s", "jain_index", "flows", "links"] {
+        for key in [
+            "scenario",
+            "seed",
+            "duration_s",
+            "jain_index",
+            "flows",
+            "links",
+        ] {
             assert!(v.get(key).is_some(), "{key}");
         }
         let f = &v["flows"][1];
-        for key in ["name", "cc", "protocol", "bytes_delivered", "goodput_bps", "retransmits", "fct_s", "rtt_mean_s", "rtt_p95_s"] {
+        for key in [
+            "name",
+            "cc",
+            "protocol",
+            "bytes_delivered",
+            "goodput_bps",
+            "retransmits",
+            "fct_s",
+            "rtt_mean_s",
+            "rtt_p95_s",
+        ] {
             assert!(f.get(key).is_some(), "{key}");
         }
         assert!(f["fct_s"].is_null());
@@ -243,7 +271,13 @@ mod tests {
         assert!(l["utilization"].is_null());
         assert_eq!(l["drops"]["total"], 9);
         assert_eq!(l["drops"]["overflow"], 7);
-        for key in ["queue_delay_mean_s", "queue_delay_p50_s", "queue_delay_p95_s", "queue_delay_p99_s", "ce_marks"] {
+        for key in [
+            "queue_delay_mean_s",
+            "queue_delay_p50_s",
+            "queue_delay_p95_s",
+            "queue_delay_p99_s",
+            "ce_marks",
+        ] {
             assert!(l.get(key).is_some(), "{key}");
         }
         let jain = v["jain_index"].as_f64().unwrap();

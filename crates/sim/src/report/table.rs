@@ -16,7 +16,16 @@ pub fn summary(metrics: &RunMetrics) -> String {
         out.push_str(&format!(", Jain's fairness index {j:.3}"));
     }
     out.push_str("\n\n");
-    let mut flows = vec![row(&["flow", "cc", "goodput", "delivered", "retrans", "fct", "rtt mean", "rtt p95"])];
+    let mut flows = vec![row(&[
+        "flow",
+        "cc",
+        "goodput",
+        "delivered",
+        "retrans",
+        "fct",
+        "rtt mean",
+        "rtt p95",
+    ])];
     for f in &metrics.flows {
         flows.push(vec![
             f.name.clone(),
@@ -31,7 +40,16 @@ pub fn summary(metrics: &RunMetrics) -> String {
     }
     out.push_str(&align(&flows, 2));
     out.push('\n');
-    let mut links = vec![row(&["link", "util", "delivered", "drops", "CE", "queue mean", "queue p95", "queue p99"])];
+    let mut links = vec![row(&[
+        "link",
+        "util",
+        "delivered",
+        "drops",
+        "CE",
+        "queue mean",
+        "queue p95",
+        "queue p99",
+    ])];
     for l in &metrics.links {
         links.push(vec![
             l.name.clone(),
@@ -71,7 +89,13 @@ fn bytes(n: u64) -> String {
 fn align(rows: &[Vec<String>], text_columns: usize) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for r in rows {
@@ -105,14 +129,28 @@ mod tests {
     fn summary_aligns_columns_and_shows_dashes_for_missing_values() {
         let text = summary(&sample_metrics(3));
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[0].starts_with("dumbbell: seed 1, 300 ms simulated, Jain's fairness index 0.99"), "{text}");
-        assert_eq!(lines[2].find("goodput"), lines[3].find("9.50 Mbit/s").map(|i| i + "9.50 Mbit/s".len() - "goodput".len()));
+        assert!(
+            lines[0].starts_with("dumbbell: seed 1, 300 ms simulated, Jain's fairness index 0.99"),
+            "{text}"
+        );
+        assert_eq!(
+            lines[2].find("goodput"),
+            lines[3]
+                .find("9.50 Mbit/s")
+                .map(|i| i + "9.50 Mbit/s".len() - "goodput".len())
+        );
         assert!(lines[3].starts_with("a     newreno"), "{text}");
         assert!(lines[3].contains("4.20 s"), "{text}");
         assert!(lines[4].contains("  -  "), "{text}");
         let link_header = lines.iter().position(|l| l.starts_with("link")).unwrap();
-        assert!(lines[link_header + 1].starts_with("bottleneck      98.7%"), "{text}");
-        assert!(lines[link_header + 2].starts_with("bottleneck.rev      -"), "{text}");
+        assert!(
+            lines[link_header + 1].starts_with("bottleneck      98.7%"),
+            "{text}"
+        );
+        assert!(
+            lines[link_header + 2].starts_with("bottleneck.rev      -"),
+            "{text}"
+        );
         assert!(!text.contains("NaN"));
     }
 }

@@ -169,10 +169,9 @@ fn read_root(
         }
     };
     let mut traces = link::Traces::new(load);
-    let topology = topology::read_topology(sink, &mut traces, root);
-    let net = topology.as_ref().map(|(_, net)| net);
-    let flows = flows::read_flows(sink, root.get("flows"), net, run_ns);
-    let captures = read_captures(sink, root.get("captures"), net);
+    let (topology, net) = topology::read_topology(sink, &mut traces, root);
+    let flows = flows::read_flows(sink, root.get("flows"), net.as_ref(), run_ns);
+    let captures = read_captures(sink, root.get("captures"), net.as_ref());
     if sink.len() != before {
         return None;
     }
@@ -181,7 +180,7 @@ fn read_root(
         seed: seed?,
         duration: Duration::from_nanos(duration_ns?),
         sample_interval: Duration::from_nanos(sample_ns?),
-        topology: topology?.0,
+        topology: topology?,
         flows: flows?,
         captures: captures?,
     })

@@ -4,7 +4,7 @@
 
 use super::error::Sink;
 use super::link::{read_duplex, Traces, DIRECTION_KEYS};
-use super::reader::{Item, Read, Table};
+use super::reader::{Item, Table};
 use crate::scenario::model::{IpVersion, LinkSpec, NodeKind, NodeSpec, Topology};
 use layer4::ip::cidr::IpCidr;
 use std::collections::HashMap;
@@ -147,12 +147,13 @@ impl Net {
 }
 
 /// Reads the topology from the root table: `[topology]`, or `[[nodes]]` and
-/// `[[links]]`.
+/// `[[links]]`. The names ([`Net`]) come back whenever the shape could be read, even
+/// if a link's settings could not, so that flows and captures are still checked.
 pub(crate) fn read_topology(
     sink: &mut Sink<'_>,
     traces: &mut Traces<'_>,
     root: &Table<'_, '_>,
-) -> Read<(Topology, Net)> {
+) -> (Option<Topology>, Option<Net>) {
     let named = root.get("topology");
     let nodes = root.get("nodes");
     let links = root.get("links");
@@ -162,7 +163,7 @@ pub(crate) fn read_topology(
                 sink,
                 "a named [topology] and explicit [[nodes]]/[[links]] cannot be mixed: choose one",
             );
-            None
+            (None, None)
         }
         (Some(t), None) => read_named(sink, traces, t),
         (None, Some(_)) => read_explicit(sink, traces, nodes, links),
@@ -172,7 +173,7 @@ pub(crate) fn read_topology(
                 "topology",
                 "missing: add a [topology] table (kind = \"dumbbell\" or \"parking_lot\") or [[nodes]] and [[links]]",
             );
-            None
+            (None, None)
         }
     }
 }
@@ -183,10 +184,16 @@ fn read_named(
     sink: &mut Sink<'_>,
     traces: &mut Traces<'_>,
     item: Item<'_, '_>,
-) -> Read<(Topology, Net)> {
-    let table = item.table(sink, NAMED_KEYS)?;
-    let kind_item = table.require(sink, "kind")?;
-    let kind = kind_item.str(sink)?;
+) -> (Option<Topology>, Option<Net>) {
+    let Some(table) = item.table(sink, NAMED_KEYS) else {
+        return (None, None);
+    };
+    let Some(kind_item) = table.require(sink, "kind") else {
+        return (None, None);
+    };
+    let Some(kind) = kind_item.str(sink) else {
+        return (None, None);
+    };
     let (own, count_key, link_key, max): (&[&str], _, _, _) = match kind {
         "dumbbell" => (
             &["kind", "pairs", "bottleneck", "access", "ip"],
@@ -205,7 +212,7 @@ fn read_named(
                 sink,
                 format!("unknown topology kind {other:?} (known: dumbbell, parking_lot; or write [[nodes]] and [[links]])"),
             );
-            return None;
+            return (None, None);
         }
     };
     let foreign: Vec<&str> = NAMED_KEYS
@@ -220,19 +227,28 @@ fn read_named(
     );
 
     let count = match table.get(count_key) {
-        Some(v) => v.int(sink, 1, max)? as usize,
+        Some(v) => match v.int(sink, 1, max) {
+            Some(n) => n as usize,
+            None => return (None, None),
+        },
         None => 1,
     };
     let ip = match table.get("ip") {
-        Some(v) => match v.str(sink)? {
-            "v4" => IpVersion::V4,
-            "v6" => IpVersion::V6,
-            other => {
+        Some(v) => match v.str(sink) {
+            Some("v4") => IpVersion::V4,
+            Some("v6") => IpVersion::V6,
+            Some(other) => {
                 v.error(sink, format!("expected \"v4\" or \"v6\", not {other:?}"));
-                return None;
+                return (None, None);
             }
+            None => return (None, None),
         },
         None => IpVersion::V4,
+    };
+    let net = if kind == "dumbbell" {
+        Net::dumbbell(count, ip)
+    } else {
+        Net::parking_lot(count, ip)
     };
     let main = table
         .require(sink, link_key)
@@ -245,30 +261,27 @@ fn read_named(
             .map(|(forward, _)| forward),
         None => Some(Default::default()),
     };
-    let ((forward, reverse), access) = (main?, access?);
-    Some(if kind == "dumbbell" {
-        (
-            Topology::Dumbbell {
-                pairs: count,
-                bottleneck: forward,
-                bottleneck_reverse: reverse,
-                access,
-                ip,
-            },
-            Net::dumbbell(count, ip),
-        )
+    let (Some((forward, reverse)), Some(access)) = (main, access) else {
+        return (None, Some(net));
+    };
+    let topology = if kind == "dumbbell" {
+        Topology::Dumbbell {
+            pairs: count,
+            bottleneck: forward,
+            bottleneck_reverse: reverse,
+            access,
+            ip,
+        }
     } else {
-        (
-            Topology::ParkingLot {
-                hops: count,
-                hop: forward,
-                hop_reverse: reverse,
-                access,
-                ip,
-            },
-            Net::parking_lot(count, ip),
-        )
-    })
+        Topology::ParkingLot {
+            hops: count,
+            hop: forward,
+            hop_reverse: reverse,
+            access,
+            ip,
+        }
+    };
+    (Some(topology), Some(net))
 }
 
 /// Keys of an explicit `[[links]]` entry; from index 3 on, those of any link table.
@@ -297,23 +310,26 @@ fn read_explicit(
     traces: &mut Traces<'_>,
     nodes_item: Option<Item<'_, '_>>,
     links_item: Option<Item<'_, '_>>,
-) -> Read<(Topology, Net)> {
+) -> (Option<Topology>, Option<Net>) {
     debug_assert_eq!(&LINK_TABLE_KEYS[5..], DIRECTION_KEYS);
     let before = sink.len();
     let mut net = Net::default();
     let mut nodes = Vec::new();
     let mut node_spans: HashMap<String, Range<usize>> = HashMap::new();
     let mut addresses: HashMap<std::net::IpAddr, String> = HashMap::new();
-    let node_entries = match nodes_item {
-        Some(item) => item.array(sink)?,
+    let node_entries = match nodes_item.map(|item| item.array(sink)) {
+        Some(Some(entries)) => entries,
+        Some(None) => return (None, None),
         None => {
             sink.error(0..0, "nodes", "missing: explicit [[links]] need [[nodes]]");
-            return None;
+            return (None, None);
         }
     };
     if node_entries.len() > MAX_ELEMENTS {
-        nodes_item.map(|i| i.error(sink, format!("at most {MAX_ELEMENTS} nodes")));
-        return None;
+        if let Some(i) = nodes_item {
+            i.error(sink, format!("at most {MAX_ELEMENTS} nodes"));
+        }
+        return (None, None);
     }
     for (path, value) in &node_entries {
         let item = Item { path, value };
@@ -386,13 +402,16 @@ fn read_explicit(
     }
 
     let mut links = Vec::new();
-    let link_entries = match links_item {
-        Some(item) => item.array(sink)?,
+    let link_entries = match links_item.map(|item| item.array(sink)) {
+        Some(Some(entries)) => entries,
+        Some(None) => return (None, Some(net)),
         None => Vec::new(),
     };
     if link_entries.len() > MAX_ELEMENTS {
-        links_item.map(|i| i.error(sink, format!("at most {MAX_ELEMENTS} links")));
-        return None;
+        if let Some(i) = links_item {
+            i.error(sink, format!("at most {MAX_ELEMENTS} links"));
+        }
+        return (None, Some(net));
     }
     for (index, (path, value)) in link_entries.iter().enumerate() {
         let item = Item { path, value };
@@ -478,7 +497,10 @@ fn read_explicit(
             }
         }
     }
-    (sink.len() == before).then_some((Topology::Explicit { nodes, links }, net))
+    (
+        (sink.len() == before).then_some(Topology::Explicit { nodes, links }),
+        Some(net),
+    )
 }
 
 /// `" (known: a, b, c)"` when there are few names to choose from, or `""`.
