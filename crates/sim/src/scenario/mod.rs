@@ -411,6 +411,24 @@ to = "right0"
     }
 
     #[test]
+    fn deep_nesting_and_huge_numbers_are_errors() {
+        let deep = format!("seed = {}1{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(&deep, "s.toml").is_err());
+        let inline = format!("x = {}\n", "{ a = ".repeat(50_000));
+        assert!(parse(&inline, "s.toml").is_err());
+        let e = err("seed = 99999999999999999999999\n");
+        assert!(e.contains("s.toml:1:"), "{e}");
+        let e = err(&MINIMAL.replace(
+            "kind = \"dumbbell\"",
+            "kind = \"dumbbell\"\npairs = 1000000",
+        ));
+        assert!(
+            e.contains("topology.pairs: expected an integer in 1..=1000"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn syntax_errors_name_the_line() {
         let e = parse("seed = 1\nduration = \n", "s.toml").unwrap_err();
         assert_eq!(e.diagnostics.len(), 1);
@@ -709,6 +727,78 @@ to = "h2"
             count += 1;
         }
         assert!(count >= 6, "{count} scenarios");
+    }
+
+    /// The ```toml blocks of docs/scenarios.md.
+    fn doc_blocks() -> Vec<String> {
+        let path = format!("{}/../../docs/scenarios.md", env!("CARGO_MANIFEST_DIR"));
+        let doc = std::fs::read_to_string(path).unwrap();
+        doc.split("```toml\n")
+            .skip(1)
+            .map(|b| b.split("```").next().unwrap_or("").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn documented_examples_parse() {
+        let flow = "\n[[flows]]\nfrom = \"left0\"\nto = \"right0\"\n";
+        let blocks = doc_blocks();
+        assert!(blocks.len() > 10);
+        let mut checked = 0;
+        for block in &blocks {
+            let text = if block.starts_with("name = \"dumbbell\"") {
+                block.clone()
+            } else if block.starts_with("name = \"my-run\"") {
+                format!(
+                    "{}captures = []\n{MINIMAL}",
+                    block.replace("captures = [\"bottleneck\", \"left0\"]\n", "")
+                )
+            } else if block.starts_with("[topology]") {
+                format!(
+                    "{block}{}",
+                    flow.replace(
+                        "right0",
+                        if block.contains("parking_lot") {
+                            "dst"
+                        } else {
+                            "right0"
+                        }
+                    )
+                    .replace(
+                        "left0",
+                        if block.contains("parking_lot") {
+                            "src"
+                        } else {
+                            "left0"
+                        }
+                    )
+                )
+            } else if block.starts_with("[topology.bottleneck]") {
+                format!("[topology]\nkind = \"dumbbell\"\n{block}{flow}")
+            } else if block.starts_with("[[nodes]]") {
+                format!("{block}\n[[flows]]\nfrom = \"client\"\nto = \"server\"\n")
+            } else if block.starts_with("queue =") {
+                let text =
+                    MINIMAL.replace("rate = \"10Mbit\"", &format!("rate = \"10Mbit\"\n{block}"));
+                match parse(&text, "doc.toml") {
+                    Ok(_) => {}
+                    Err(e) => assert!(e.to_string().contains("not yet supported"), "{block}: {e}"),
+                }
+                checked += 1;
+                continue;
+            } else if block.starts_with("[[flows]]") {
+                format!(
+                    "[topology]\nkind = \"dumbbell\"\npairs = 2\n[topology.bottleneck]\n{block}"
+                )
+            } else {
+                format!("{}{}", MINIMAL, block)
+            };
+            if let Err(e) = parse(&text, "doc.toml") {
+                panic!("{block}\n{e}");
+            }
+            checked += 1;
+        }
+        assert_eq!(checked, blocks.len());
     }
 
     /// Mutations of a real scenario: cut a range, insert a fragment, or swap a line.
