@@ -2,7 +2,7 @@
 //! ([`Report`], [`to_json`]), CSV time series ([`csv`]) and the summary table
 //! ([`table`]). Plain text in memory: the caller writes the files.
 //!
-//! - [`format`]: human-readable rates, times, percentages.
+//! - [`format`](mod@format): human-readable rates, times, percentages.
 //! - [`csv`]: `flows.csv` and `links.csv`, one row per sample.
 //! - [`table`]: the aligned summary printed after a run.
 //!
