@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod pcap;
+mod sim;
 
 /// layer4: a userspace transport layer and the tools around it.
 #[derive(Debug, Parser)]
@@ -26,6 +27,9 @@ struct Cli {
 enum Command {
     /// Print the packets of capture files the way `tcpdump -n -S` does, or check them.
     Pcap(pcap::Args),
+    /// Run a scenario in the deterministic simulator; write a report, CSV series,
+    /// plots and captures.
+    Sim(sim::Args),
 }
 
 /// The exit status for an error the user must fix.
@@ -41,5 +45,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Pcap(args) => pcap::run(&args),
+        Command::Sim(args) => sim::run(&args),
     }
 }

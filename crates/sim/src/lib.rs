@@ -19,9 +19,12 @@
 //!   - [`link::sojourn`] holds [`SojournHistogram`](link::SojournHistogram),
 //!     p50/p95/p99 of queue sojourn in fixed memory.
 //! - [`scenario`]: the typed [`Scenario`](scenario::Scenario) (topology, flows,
-//!   captures, seed, duration).
+//!   captures, seed, duration) and its TOML reader
+//!   ([`scenario::parse`], [`scenario::parse_with`]).
 //! - [`metrics`]: [`RunMetrics`](metrics::RunMetrics), what a run measured, and
 //!   Jain's fairness index.
+//! - [`report`]: `report.json`, CSV time series and the summary table made from
+//!   [`RunMetrics`](metrics::RunMetrics).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -31,6 +34,7 @@ pub mod link;
 pub mod metrics;
 pub mod packet;
 pub mod queue;
+pub mod report;
 pub mod scenario;
 
 pub use packet::{FlowKey, Packet};

@@ -1,0 +1,486 @@
+//! `l4 sim`: run a scenario in the simulator and write what it measured.
+//!
+//! 1. Read the scenario file (TOML, `docs/scenarios.md`); trace files it names are
+//!    read relative to the scenario's folder. Mistakes are printed as
+//!    `file:line:column: key.path: message`, and nothing runs (exit 2).
+//! 2. Apply `--seed` and `--pcap`.
+//! 3. Run (a progress bar on a terminal for runs longer than a second).
+//! 4. Write into the output folder (default `out/<scenario name>`): `report.json`,
+//!    `flows.csv`, `links.csv`, `<plot>.svg` and `<plot>.png` for the plots
+//!    `throughput`, `cwnd`, `rtt` and `queue_delay`, and `<link>.pcap` per captured
+//!    link; print the summary table and the files written.
+//!
+//! Modules: [`run`] (the adapter to the engine), [`plot`] (plotters), `progress`.
+
+pub mod plot;
+mod progress;
+pub mod run;
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use layer4_sim::metrics::RunMetrics;
+use layer4_sim::report;
+use layer4_sim::scenario::{self, Scenario, ScenarioError, Topology};
+
+use self::progress::Progress;
+use self::run::SimulateFn;
+
+/// Largest trace file read (bytes).
+const MAX_TRACE_FILE: u64 = 256 << 20;
+/// Largest scenario file read (bytes).
+const MAX_SCENARIO_FILE: u64 = 16 << 20;
+
+/// Options of `l4 sim`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "The scenario format is described in docs/scenarios.md; examples are in \
+                        scenarios/.\n\nExit status: 0 on success; 2 when the scenario has \
+                        mistakes (each printed as file:line:column: key: message; nothing is \
+                        run), a file cannot be read or written, or the run fails."
+)]
+pub struct Args {
+    /// The scenario to run (TOML).
+    #[arg(value_name = "SCENARIO.toml")]
+    scenario: PathBuf,
+    /// Seed every random generator with N instead of the scenario's `seed`.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Write the results into DIR [default: out/<scenario name>].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Capture LINK (both directions) into DIR/LINK.pcap; repeat for more links.
+    /// Adds to the scenario's `captures`.
+    #[arg(long = "pcap", value_name = "LINK")]
+    pcap: Vec<String>,
+    /// Do not draw the SVG and PNG plots.
+    #[arg(long)]
+    no_plots: bool,
+    /// Print nothing on success: no progress bar, no summary, no list of files.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Only read and check the scenario, print what it describes, and exit.
+    #[arg(long)]
+    check: bool,
+}
+
+/// Why `l4 sim` stopped.
+#[derive(Debug)]
+enum Failure {
+    /// The scenario has mistakes.
+    Scenario(ScenarioError),
+    /// Anything else, one line.
+    Other(String),
+}
+
+/// Runs `l4 sim`.
+pub fn run(args: &Args) -> ExitCode {
+    let stdout = io::stdout();
+    match execute(args, run::simulate, &mut stdout.lock()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Scenario(e)) => {
+            for d in &e.diagnostics {
+                eprintln!("l4: error: {d}");
+            }
+            if e.more > 0 {
+                eprintln!("l4: error: ... and {} more mistakes", e.more);
+            }
+            let n = e.diagnostics.len() + e.more;
+            let s = if n == 1 { "" } else { "s" };
+            crate::error(format!(
+                "{}: {n} mistake{s} in the scenario; nothing was run",
+                e.diagnostics[0].origin
+            ))
+        }
+        Err(Failure::Other(message)) => crate::error(message),
+    }
+}
+
+/// The whole command with the engine given as `simulate`; text for the user goes
+/// to `out`.
+fn execute(args: &Args, simulate: SimulateFn, out: &mut dyn Write) -> Result<(), Failure> {
+    let scenario = load(args)?;
+    let write_err = |e: io::Error| Failure::Other(format!("cannot write to standard output: {e}"));
+    if args.check {
+        out.write_all(describe(&args.scenario, &scenario).as_bytes())
+            .map_err(write_err)?;
+        return Ok(());
+    }
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("out").join(&scenario.name));
+
+    let mut progress = Progress::new(args.quiet);
+    let result = simulate(&scenario, &mut |f| progress.update(f));
+    progress.finish();
+    let (metrics, captures) =
+        result.map_err(|e| Failure::Other(format!("the simulation failed: {e}")))?;
+
+    let written =
+        write_outputs(&dir, &metrics, &captures, !args.no_plots).map_err(Failure::Other)?;
+    if !args.quiet {
+        let mut text = report::table::summary(&metrics);
+        text.push_str("\nwrote:\n");
+        for path in &written {
+            let _ = writeln!(text, "  {}", path.display());
+        }
+        out.write_all(text.as_bytes()).map_err(write_err)?;
+    }
+    Ok(())
+}
+
+/// Reads and checks the scenario, then applies `--seed` and `--pcap`.
+fn load(args: &Args) -> Result<Scenario, Failure> {
+    let path = &args.scenario;
+    let text = read_limited(path, MAX_SCENARIO_FILE).map_err(Failure::Other)?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut load_trace = |name: &str| read_limited(&base.join(name), MAX_TRACE_FILE);
+    let origin = path.display().to_string();
+    let mut scenario =
+        scenario::parse_with(&text, &origin, &mut load_trace).map_err(Failure::Scenario)?;
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    let links = scenario::link_names(&scenario);
+    for link in &args.pcap {
+        if !links.contains(link) {
+            return Err(Failure::Other(format!(
+                "--pcap {link}: {origin} has no link named {link:?} (links: {})",
+                links.join(", ")
+            )));
+        }
+        if !scenario.captures.contains(link) {
+            scenario.captures.push(link.clone());
+        }
+    }
+    Ok(scenario)
+}
+
+/// A text file of at most `limit` bytes; errors name the file.
+fn read_limited(path: &Path, limit: u64) -> Result<String, String> {
+    let shown = path.display();
+    let meta = fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if meta.len() > limit {
+        return Err(format!("{shown} is larger than {} MiB", limit >> 20));
+    }
+    fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))
+}
+
+/// What `--check` prints.
+fn describe(path: &Path, s: &Scenario) -> String {
+    let topology = match &s.topology {
+        Topology::Dumbbell { pairs, ip, .. } => format!("dumbbell, {pairs} pair(s), {ip:?}"),
+        Topology::ParkingLot { hops, ip, .. } => format!("parking lot, {hops} hop(s), {ip:?}"),
+        Topology::Explicit { nodes, links } => {
+            format!("explicit, {} node(s), {} link(s)", nodes.len(), links.len())
+        }
+    };
+    let mut text = format!(
+        "{}: ok\n  name: {}\n  seed: {}\n  duration: {:?}, sampled every {:?}\n  topology: {topology}\n  links: {}\n  flows:\n",
+        path.display(),
+        s.name,
+        s.seed,
+        s.duration,
+        s.sample_interval,
+        scenario::link_names(s).join(", "),
+    );
+    for f in &s.flows {
+        let _ = writeln!(
+            text,
+            "    {}: {} -> {}:{}, {}, start {:?}, {:?}",
+            f.name, f.from, f.to, f.port, f.cc, f.start, f.app
+        );
+    }
+    let captures = if s.captures.is_empty() {
+        "none".to_string()
+    } else {
+        s.captures.join(", ")
+    };
+    let _ = writeln!(text, "  captures: {captures}");
+    text
+}
+
+/// Writes every output file into `dir` (created if needed); returns their paths.
+fn write_outputs(
+    dir: &Path,
+    metrics: &RunMetrics,
+    captures: &[(String, Vec<u8>)],
+    plots: bool,
+) -> Result<Vec<PathBuf>, String> {
+    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut written = Vec::new();
+    let mut write = |name: &str, bytes: &[u8]| -> Result<(), String> {
+        let path = dir.join(name);
+        fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        written.push(path);
+        Ok(())
+    };
+    write("report.json", report::to_json(metrics).as_bytes())?;
+    write("flows.csv", report::csv::flows_csv(metrics).as_bytes())?;
+    write("links.csv", report::csv::links_csv(metrics).as_bytes())?;
+    for (link, pcap) in captures {
+        write(&format!("{link}.pcap"), pcap)?;
+    }
+    if plots {
+        for p in plot::plots(metrics) {
+            let svg = plot::svg(&p).map_err(|e| format!("cannot draw {}.svg: {e}", p.stem))?;
+            write(&format!("{}.svg", p.stem), svg.as_bytes())?;
+            let png = plot::png(&p).map_err(|e| format!("cannot draw {}.png: {e}", p.stem))?;
+            write(&format!("{}.png", p.stem), &png)?;
+        }
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use layer4_sim::link::DropCounts;
+    use layer4_sim::metrics::{FlowMetrics, FlowSeries, LinkMetrics, LinkSeries};
+
+    #[derive(Debug, Parser)]
+    struct TestCli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn args(list: &[&str]) -> Args {
+        let mut argv = vec!["sim"];
+        argv.extend_from_slice(list);
+        TestCli::try_parse_from(argv).expect("arguments").args
+    }
+
+    fn example(name: &str) -> String {
+        format!("{}/../../scenarios/{name}", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    /// A stand-in for the engine: metrics shaped like a real run of `scenario`
+    /// (a sawtooth window, an RTT that follows it, a queue that fills and drains).
+    fn fake(scenario: &Scenario, progress: &mut dyn FnMut(f64)) -> Result<run::Simulated, String> {
+        let step = scenario.sample_interval.as_secs_f64();
+        let samples = (scenario.duration.as_secs_f64() / step).round() as usize;
+        let time_s: Vec<f64> = (1..=samples).map(|i| i as f64 * step).collect();
+        let flows = scenario
+            .flows
+            .iter()
+            .enumerate()
+            .map(|(n, f)| {
+                let start = f.start.as_secs_f64();
+                let active = |t: f64| t >= start;
+                let cwnd: Vec<f64> = time_s
+                    .iter()
+                    .map(|&t| {
+                        if active(t) {
+                            20_000.0 + 60_000.0 * ((t - start + n as f64 * 0.7) % 2.0) / 2.0
+                        } else {
+                            f64::NAN
+                        }
+                    })
+                    .collect();
+                let srtt: Vec<f64> = cwnd.iter().map(|c| 0.042 + c / 2.5e6).collect();
+                let goodput: Vec<f64> = time_s
+                    .iter()
+                    .map(|&t| {
+                        if active(t) {
+                            9e6 + 1e6 * (t * (n + 1) as f64).sin()
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                FlowMetrics {
+                    name: f.name.clone(),
+                    cc: f.cc.clone(),
+                    protocol: "tcp".into(),
+                    bytes_delivered: (goodput.iter().sum::<f64>() * step / 8.0) as u64,
+                    goodput_bps: goodput.iter().sum::<f64>() / samples as f64,
+                    retransmits: 10 + n as u64,
+                    fct_s: None,
+                    rtt_mean_s: Some(0.06),
+                    rtt_p95_s: Some(0.075),
+                    series: FlowSeries {
+                        time_s: time_s.clone(),
+                        throughput_bps: goodput.clone(),
+                        goodput_bps: goodput,
+                        cwnd_bytes: cwnd,
+                        ssthresh_bytes: vec![f64::NAN; samples],
+                        srtt_s: srtt,
+                        rto_s: vec![0.2; samples],
+                    },
+                }
+            })
+            .collect();
+        let links = scenario::link_names(scenario)
+            .into_iter()
+            .flat_map(|l| [l.clone(), format!("{l}.rev")])
+            .map(|name| {
+                let busy = name == "bottleneck";
+                LinkMetrics {
+                    name,
+                    utilization: if busy { 0.97 } else { 0.1 },
+                    drops: DropCounts {
+                        overflow: if busy { 25 } else { 0 },
+                        ..DropCounts::default()
+                    },
+                    ce_marks: 0,
+                    packets_delivered: 1000,
+                    queue_delay_mean_s: busy.then_some(0.02),
+                    queue_delay_p50_s: busy.then_some(0.02),
+                    queue_delay_p95_s: busy.then_some(0.035),
+                    queue_delay_p99_s: busy.then_some(0.04),
+                    series: LinkSeries {
+                        time_s: time_s.clone(),
+                        queue_packets: vec![0.0; samples],
+                        queue_bytes: vec![0.0; samples],
+                        queue_delay_s: time_s
+                            .iter()
+                            .map(|t| {
+                                if busy {
+                                    0.04 * (t % 2.0) / 2.0
+                                } else {
+                                    f64::NAN
+                                }
+                            })
+                            .collect(),
+                        throughput_bps: vec![0.0; samples],
+                    },
+                }
+            })
+            .collect();
+        progress(0.5);
+        progress(1.0);
+        let metrics = RunMetrics {
+            scenario: scenario.name.clone(),
+            seed: scenario.seed,
+            duration_s: scenario.duration.as_secs_f64(),
+            flows,
+            links,
+        };
+        let captures = scenario
+            .captures
+            .iter()
+            .map(|c| (c.clone(), b"fake pcap".to_vec()))
+            .collect();
+        Ok((metrics, captures))
+    }
+
+    fn failing(_: &Scenario, _: &mut dyn FnMut(f64)) -> Result<run::Simulated, String> {
+        Err("boom".into())
+    }
+
+    #[test]
+    fn a_run_writes_report_csv_plots_and_captures() {
+        let dir = tempfile::tempdir().unwrap();
+        let out_dir = dir.path().join("out");
+        let a = args(&[
+            &example("dumbbell.toml"),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--pcap",
+            "left0",
+        ]);
+        let mut stdout = Vec::new();
+        execute(&a, fake, &mut stdout).unwrap();
+        let printed = String::from_utf8(stdout).unwrap();
+        assert!(
+            printed.starts_with("dumbbell: seed 1, 10.0 s simulated"),
+            "{printed}"
+        );
+        assert!(printed.contains("wrote:\n"), "{printed}");
+
+        let json: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(out_dir.join("report.json")).unwrap())
+                .unwrap();
+        for key in ["seed", "duration_s", "flows", "links", "jain_index"] {
+            assert!(json.get(key).is_some(), "{key}");
+        }
+        assert_eq!(json["flows"].as_array().unwrap().len(), 2);
+        assert_eq!(json["flows"][0]["name"], "a");
+        assert!(json["flows"][0]["fct_s"].is_null());
+        assert_eq!(json["links"][0]["name"], "bottleneck");
+        assert_eq!(json["links"][0]["drops"]["total"], 25);
+
+        // 10 s sampled every 100 ms: 100 rows per flow and per link direction.
+        let flows = fs::read_to_string(out_dir.join("flows.csv")).unwrap();
+        assert_eq!(flows.lines().next(), Some(report::csv::FLOWS_HEADER));
+        assert_eq!(flows.lines().count(), 1 + 2 * 100);
+        let links = fs::read_to_string(out_dir.join("links.csv")).unwrap();
+        assert_eq!(links.lines().next(), Some(report::csv::LINKS_HEADER));
+        assert_eq!(links.lines().count(), 1 + 10 * 100);
+
+        for stem in ["throughput", "cwnd", "rtt", "queue_delay"] {
+            let svg = fs::read_to_string(out_dir.join(format!("{stem}.svg"))).unwrap();
+            assert!(
+                svg.contains("<svg") && svg.contains("time (s)"),
+                "{stem}.svg"
+            );
+            let png = fs::read(out_dir.join(format!("{stem}.png"))).unwrap();
+            assert!(
+                png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+                "{stem}.png: {} bytes",
+                png.len()
+            );
+            assert!(printed.contains(&format!("{stem}.png")));
+        }
+        assert_eq!(
+            fs::read(out_dir.join("bottleneck.pcap")).unwrap(),
+            b"fake pcap"
+        );
+        assert!(out_dir.join("left0.pcap").exists());
+    }
+
+    #[test]
+    fn seed_flag_overrides_the_scenario_seed() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = args(&[
+            &example("dumbbell.toml"),
+            "--seed",
+            "4242",
+            "--out",
+            dir.path().to_str().unwrap(),
+            "--no-plots",
+            "--quiet",
+        ]);
+        let mut stdout = Vec::new();
+        execute(&a, fake, &mut stdout).unwrap();
+        assert!(stdout.is_empty(), "--quiet prints nothing");
+        let json: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(dir.path().join("report.json")).unwrap())
+                .unwrap();
+        assert_eq!(json["seed"], 4242);
+        assert!(!dir.path().join("cwnd.svg").exists(), "--no-plots");
+    }
+
+    #[test]
+    fn a_failed_run_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let out_dir = dir.path().join("never");
+        let a = args(&[
+            &example("dumbbell.toml"),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        let Err(Failure::Other(message)) = execute(&a, failing, &mut Vec::new()) else {
+            panic!("should fail")
+        };
+        assert!(message.contains("boom"));
+        assert!(!out_dir.exists());
+    }
+
+    #[test]
+    fn unknown_pcap_link_is_an_error() {
+        let a = args(&[&example("dumbbell.toml"), "--pcap", "wan", "--check"]);
+        let Err(Failure::Other(message)) = execute(&a, fake, &mut Vec::new()) else {
+            panic!("should fail")
+        };
+        assert!(
+            message.starts_with("--pcap wan:") && message.contains("bottleneck"),
+            "{message}"
+        );
+    }
+}
