@@ -35,6 +35,10 @@ pub const OPPORTUNITY_BYTES: usize = 1500;
 
 const NANOS_PER_MS: u64 = 1_000_000;
 
+/// The most opportunities a trace may hold: 10 million (80 MB of timestamps, plus
+/// as much for the busy-time shares); Mahimahi's own traces hold tens of thousands.
+pub const MAX_TRACE_ENTRIES: usize = 10_000_000;
+
 /// Why a trace is unusable. Line numbers count from 1.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum TraceError {
@@ -61,6 +65,9 @@ pub enum TraceError {
         /// The previous line's timestamp.
         previous: u64,
     },
+    /// More than [`MAX_TRACE_ENTRIES`] lines.
+    #[error("the trace has more than {MAX_TRACE_ENTRIES} timestamps")]
+    TooLong,
     /// The last timestamp is 0, so the trace would repeat with period zero.
     #[error("the trace must last a nonzero time: its last timestamp is 0 ms")]
     ZeroPeriod,
@@ -82,6 +89,9 @@ impl Trace {
     pub fn parse(text: &str) -> Result<Trace, TraceError> {
         let mut ms = Vec::new();
         for (i, line) in text.lines().enumerate() {
+            if i >= MAX_TRACE_ENTRIES {
+                return Err(TraceError::TooLong);
+            }
             let trimmed = line.trim();
             let value = trimmed.parse::<u64>().map_err(|_| TraceError::BadLine {
                 line: i + 1,

@@ -4,7 +4,7 @@
 use super::error::Sink;
 use super::queue::read_queue;
 use super::reader::{Item, Read, Table};
-use super::trace::parse_mahimahi;
+use crate::link::trace::Trace;
 use crate::link::{LinkConfig, LossModel, Outage, Reorder};
 use layer4::time::Duration;
 use std::collections::HashMap;
@@ -63,8 +63,11 @@ impl<'r> Traces<'r> {
                 "trace files cannot be read here (the scenario was parsed without a file loader)"
                     .to_string(),
             ),
-            Some(load) => load(path)
-                .and_then(|text| parse_mahimahi(&text).map_err(|e| format!("{path}: {e}"))),
+            Some(load) => load(path).and_then(|text| {
+                Trace::parse(&text)
+                    .map(Trace::into_ms)
+                    .map_err(|e| format!("{path}: {e}"))
+            }),
         };
         self.cache.insert(path.to_string(), result.clone());
         result
@@ -103,6 +106,12 @@ pub(crate) fn read_duplex(
 
 /// Checks that concern the keys together.
 fn check(sink: &mut Sink<'_>, table: &Table<'_, '_>, config: &LinkConfig) -> bool {
+    // The link's own rules (probabilities, MTU, reordering, outages, the queue),
+    // reported at the link's table.
+    if let Err(e) = config.validate() {
+        sink.error(table.span(), table.path(), &e.to_string());
+        return false;
+    }
     if config.trace_ms.is_some() && config.rate_bps.is_some() {
         let span = table
             .key_span("trace")

@@ -2,14 +2,15 @@
 //! AQM kinds `red`, `codel` and `fq_codel` with their parameters.
 //!
 //! Every kind is read and checked here into a [`QueueSpec`]; [`QueueSpec::to_config`]
-//! turns it into the simulator's [`QueueConfig`]. Until the AQM disciplines are
-//! wired into `QueueConfig`, the AQM kinds produce a "not yet supported" error there;
-//! wiring one is one match arm in `to_config`.
+//! turns it into the simulator's [`QueueConfig`]. Defaults come from the queue
+//! configurations themselves ([`RedConfig`], [`CodelConfig`], [`FqCodelConfig`]),
+//! so the scenario format and the Rust API never disagree.
 
 use super::error::Sink;
 use super::reader::{Item, Read};
 use super::units::LimitValue;
-use crate::queue::{Limit, QueueConfig};
+use crate::queue::{CodelConfig, FqCodelConfig, Limit, QueueConfig, RedConfig};
+use layer4::time::Duration;
 
 /// Keys of every queue kind (a queue table may hold only its own kind's).
 const KEYS: &[&str] = &[
@@ -102,39 +103,42 @@ pub struct FqCodelParams {
 
 impl Default for RedParams {
     fn default() -> RedParams {
+        let c = RedConfig::default();
         RedParams {
-            limit_bytes: 400_000,
-            min_bytes: 30_000,
-            max_bytes: 90_000,
-            max_p: 0.1,
-            weight: 0.002,
-            ecn: false,
+            limit_bytes: c.limit_bytes as u64,
+            min_bytes: c.min_bytes as u64,
+            max_bytes: c.max_bytes as u64,
+            max_p: c.max_p,
+            weight: c.weight,
+            ecn: c.ecn,
         }
     }
 }
 
 impl Default for CodelParams {
     fn default() -> CodelParams {
+        let c = CodelConfig::default();
         CodelParams {
-            target_ns: 5_000_000,
-            interval_ns: 100_000_000,
-            limit_packets: 1000,
-            ecn: false,
+            target_ns: c.target.as_nanos() as u64,
+            interval_ns: c.interval.as_nanos() as u64,
+            limit_packets: c.limit_packets as u64,
+            ecn: c.ecn,
         }
     }
 }
 
 impl Default for FqCodelParams {
     fn default() -> FqCodelParams {
+        let c = FqCodelConfig::default();
         FqCodelParams {
-            flows: 1024,
-            quantum: 1514,
-            target_ns: 5_000_000,
-            interval_ns: 100_000_000,
-            limit_packets: 10_240,
-            memory_limit_bytes: 32 << 20,
-            ecn: true,
-            ce_threshold_ns: None,
+            flows: c.flows as u64,
+            quantum: c.quantum as u64,
+            target_ns: c.target.as_nanos() as u64,
+            interval_ns: c.interval.as_nanos() as u64,
+            limit_packets: c.limit_packets as u64,
+            memory_limit_bytes: c.memory_limit_bytes as u64,
+            ecn: c.ecn,
+            ce_threshold_ns: c.ce_threshold.map(|d| d.as_nanos() as u64),
         }
     }
 }
@@ -162,18 +166,46 @@ impl QueueSpec {
     /// The simulator's queue configuration, or why this build cannot make one.
     pub fn to_config(&self) -> Result<QueueConfig, String> {
         let too_large = |n: u64| format!("limit {n} is too large");
+        let size = |n: u64| usize::try_from(n).map_err(|_| too_large(n));
         match *self {
             QueueSpec::DropTail { limit } => Ok(QueueConfig::DropTail(match limit {
-                LimitValue::Packets(n) => Limit::Packets(usize::try_from(n).map_err(|_| too_large(n))?),
+                LimitValue::Packets(n) => {
+                    Limit::Packets(usize::try_from(n).map_err(|_| too_large(n))?)
+                }
                 LimitValue::Bytes(n) => Limit::Bytes(usize::try_from(n).map_err(|_| too_large(n))?),
             })),
-            // The AQM disciplines arrive in `queue/` separately: map the parameters to
-            // their `QueueConfig` variants here when they land.
-            QueueSpec::Red(_) | QueueSpec::Codel(_) | QueueSpec::FqCodel(_) => Err(format!(
-                "queue kind {:?} is not yet supported by this build of the simulator (use \"droptail\")",
-                self.kind()
-            )),
+            QueueSpec::Red(p) => Ok(QueueConfig::Red(RedConfig {
+                limit_bytes: size(p.limit_bytes)?,
+                min_bytes: size(p.min_bytes)?,
+                max_bytes: size(p.max_bytes)?,
+                max_p: p.max_p,
+                weight: p.weight,
+                ecn: p.ecn,
+            })),
+            QueueSpec::Codel(p) => Ok(QueueConfig::Codel(CodelConfig {
+                target: Duration::from_nanos(p.target_ns),
+                interval: Duration::from_nanos(p.interval_ns),
+                limit_packets: size(p.limit_packets)?,
+                ecn: p.ecn,
+                ..CodelConfig::default()
+            })),
+            QueueSpec::FqCodel(p) => Ok(QueueConfig::FqCodel(FqCodelConfig {
+                flows: size(p.flows)?,
+                quantum: size(p.quantum)?,
+                target: Duration::from_nanos(p.target_ns),
+                interval: Duration::from_nanos(p.interval_ns),
+                limit_packets: size(p.limit_packets)?,
+                memory_limit_bytes: size(p.memory_limit_bytes)?,
+                ecn: p.ecn,
+                ce_threshold: p.ce_threshold_ns.map(Duration::from_nanos),
+            })),
         }
+        .and_then(|config: QueueConfig| {
+            config
+                .validate()
+                .map(|()| config)
+                .map_err(|e| e.to_string())
+        })
     }
 }
 
