@@ -100,10 +100,22 @@ pub struct Built {
 fn addr(ip: IpVersion, a: usize, b: usize, c: u8) -> IpCidr {
     let (a8, b8) = (a as u8, b as u8);
     match ip {
-        IpVersion::V4 => IpCidr::V4(layer4::ip::cidr::Ipv4Cidr::new(Ipv4Addr::new(10, a8, b8, c), 24).unwrap_or_else(|_| unreachable!("24 <= 32"))),
+        IpVersion::V4 => IpCidr::V4(
+            layer4::ip::cidr::Ipv4Cidr::new(Ipv4Addr::new(10, a8, b8, c), 24)
+                .unwrap_or_else(|_| unreachable!("24 <= 32")),
+        ),
         IpVersion::V6 => IpCidr::V6(
             layer4::ip::cidr::Ipv6Cidr::new(
-                Ipv6Addr::new(0xfd00, u16::from(a8), u16::from(b8), 0, 0, 0, 0, u16::from(c)),
+                Ipv6Addr::new(
+                    0xfd00,
+                    u16::from(a8),
+                    u16::from(b8),
+                    0,
+                    0,
+                    0,
+                    0,
+                    u16::from(c),
+                ),
                 64,
             )
             .unwrap_or_else(|_| unreachable!("64 <= 128")),
@@ -155,8 +167,14 @@ fn dumbbell(
     net.add_router("r0", r0)?;
     net.add_router("r1", r1)?;
     for i in 0..pairs {
-        net.add_host(&format!("left{i}"), host_config(addr(ip, 1, i, 2), access.mtu))?;
-        net.add_host(&format!("right{i}"), host_config(addr(ip, 2, i, 2), access.mtu))?;
+        net.add_host(
+            &format!("left{i}"),
+            host_config(addr(ip, 1, i, 2), access.mtu),
+        )?;
+        net.add_host(
+            &format!("right{i}"),
+            host_config(addr(ip, 2, i, 2), access.mtu),
+        )?;
     }
     net.add_link(
         "bottleneck",
@@ -202,8 +220,14 @@ fn parking_lot(
     net.add_host("src", host_config(addr(ip, 1, 0, 2), access.mtu))?;
     net.add_host("dst", host_config(addr(ip, 2, 0, 2), access.mtu))?;
     for i in 0..hops {
-        net.add_host(&format!("cross{i}_src"), host_config(addr(ip, 3, i, 2), access.mtu))?;
-        net.add_host(&format!("cross{i}_dst"), host_config(addr(ip, 4, i, 2), access.mtu))?;
+        net.add_host(
+            &format!("cross{i}_src"),
+            host_config(addr(ip, 3, i, 2), access.mtu),
+        )?;
+        net.add_host(
+            &format!("cross{i}_dst"),
+            host_config(addr(ip, 4, i, 2), access.mtu),
+        )?;
     }
     for i in 0..hops {
         net.add_link(
@@ -215,12 +239,24 @@ fn parking_lot(
         )?;
     }
     net.add_link("src", "src", "r0", access.clone(), access.clone())?;
-    net.add_link("dst", &format!("r{hops}"), "dst", access.clone(), access.clone())?;
+    net.add_link(
+        "dst",
+        &format!("r{hops}"),
+        "dst",
+        access.clone(),
+        access.clone(),
+    )?;
     for i in 0..hops {
         let s = format!("cross{i}_src");
         net.add_link(&s, &s, &format!("r{i}"), access.clone(), access.clone())?;
         let d = format!("cross{i}_dst");
-        net.add_link(&d, &format!("r{}", i + 1), &d, access.clone(), access.clone())?;
+        net.add_link(
+            &d,
+            &format!("r{}", i + 1),
+            &d,
+            access.clone(),
+            access.clone(),
+        )?;
     }
     Ok(())
 }
@@ -263,7 +299,10 @@ fn explicit(
     for n in nodes {
         match n.kind {
             NodeKind::Host => {
-                let (count, mtu) = host_links.get(n.name.as_str()).copied().unwrap_or((0, 1500));
+                let (count, mtu) = host_links
+                    .get(n.name.as_str())
+                    .copied()
+                    .unwrap_or((0, 1500));
                 if count != 1 {
                     return Err(BuildError::HostLinks {
                         host: n.name.clone(),
@@ -398,7 +437,11 @@ pub fn add_flow(net: &mut Network, flow: &Flow) -> Result<BuiltFlow, BuildError>
                     *think_time,
                     *count,
                 )),
-                Box::new(ResponseServer::new(server_addr, *request_bytes, *response_bytes)),
+                Box::new(ResponseServer::new(
+                    server_addr,
+                    *request_bytes,
+                    *response_bytes,
+                )),
                 sender,
                 "tcp",
             )
@@ -422,7 +465,12 @@ pub fn add_flow(net: &mut Network, flow: &Flow) -> Result<BuiltFlow, BuildError>
                 return Err(invalid(flow, format!("packet_bytes must be in 1..={max}")));
             }
             (
-                Box::new(UdpCbrSender::new(server_addr, *rate_bps, *packet_bytes, *duration)),
+                Box::new(UdpCbrSender::new(
+                    server_addr,
+                    *rate_bps,
+                    *packet_bytes,
+                    *duration,
+                )),
                 Box::new(UdpSink::new(server_addr)),
                 DataSender::Client,
                 "udp",

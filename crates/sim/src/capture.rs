@@ -53,7 +53,7 @@ impl Capture {
 
     /// The pcap file so far; the capture starts again empty.
     pub fn take(&mut self) -> Vec<u8> {
-        let old = std::mem::replace(self, Capture::new());
+        let old = std::mem::take(self);
         old.writer.map(|w| w.into_inner()).unwrap_or_default()
     }
 }

@@ -24,7 +24,7 @@
 //! - [`simulation`]: [`Simulation`], a scenario run to [`RunMetrics`](metrics::RunMetrics).
 //! - [`metrics`]: [`RunMetrics`](metrics::RunMetrics), what a run measured, and
 //!   Jain's fairness index.
-//! - [`error`]: [`BuildError`].
+//! - [`error`]: [`BuildError`], why a setup was refused.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

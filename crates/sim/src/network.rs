@@ -289,7 +289,11 @@ impl Network {
     /// Adds a host running a layer4 stack built from `config`. Its seed is replaced
     /// by one derived from the network's seed and `name` (`"host/<name>"`), and an
     /// on-link default route is added for each address family that has none.
-    pub fn add_host(&mut self, name: &str, mut config: layer4::Config) -> Result<NodeId, BuildError> {
+    pub fn add_host(
+        &mut self,
+        name: &str,
+        mut config: layer4::Config,
+    ) -> Result<NodeId, BuildError> {
         if self.node_names.contains_key(name) {
             return Err(BuildError::DuplicateName {
                 kind: "node",
@@ -394,12 +398,14 @@ impl Network {
         let duplex = self.duplexes.len();
         let fwd_id = self.fabric.links.len();
         let rev_id = fwd_id + 1;
-        for (id, from, to, config, label) in [
-            (fwd_id, na, nb, fwd, "fwd"),
-            (rev_id, nb, na, rev, "rev"),
-        ] {
+        for (id, from, to, config, label) in
+            [(fwd_id, na, nb, fwd, "fwd"), (rev_id, nb, na, rev, "rev")]
+        {
             let mtu = config.mtu;
-            let link = Link::new(config, component_rng(self.seed, &format!("link/{name}/{label}")));
+            let link = Link::new(
+                config,
+                component_rng(self.seed, &format!("link/{name}/{label}")),
+            );
             self.fabric.links.push(LinkDir {
                 link,
                 duplex,
@@ -686,7 +692,11 @@ impl Network {
     /// Calls `f` with `host`'s stack and the current time, then lets the host send
     /// what `f` queued and deliver its events (use this for socket calls from outside
     /// an application).
-    pub fn with_stack<R>(&mut self, host: &str, f: impl FnOnce(&mut Stack, Instant) -> R) -> Option<R> {
+    pub fn with_stack<R>(
+        &mut self,
+        host: &str,
+        f: impl FnOnce(&mut Stack, Instant) -> R,
+    ) -> Option<R> {
         let h = self.host_index(host)?;
         let now = self.now;
         let r = f(&mut self.hosts[h].stack, now);

@@ -164,7 +164,9 @@ impl Simulation {
     }
 
     fn sample(&mut self, now: Instant) {
-        let dt = now.saturating_duration_since(self.last_sample).as_secs_f64();
+        let dt = now
+            .saturating_duration_since(self.last_sample)
+            .as_secs_f64();
         self.last_sample = now;
         let t = now.as_nanos() as f64 / 1e9;
         for i in 0..self.flows.len() {
@@ -236,15 +238,19 @@ impl Simulation {
             };
             let stats = link.stats();
             tr.series.time_s.push(t);
-            tr.series.queue_packets.push(link.queue_len_packets() as f64);
+            tr.series
+                .queue_packets
+                .push(link.queue_len_packets() as f64);
             tr.series.queue_bytes.push(link.queue_len_bytes() as f64);
             // TODO(simlink): the mean sojourn delay of the packets dequeued over the
             // interval, once `Link` exposes sojourn statistics.
             tr.series.queue_delay_s.push(f64::NAN);
             let bytes = stats.bytes_delivered.saturating_sub(tr.prev_bytes);
-            tr.series
-                .throughput_bps
-                .push(if dt > 0.0 { bytes as f64 * 8.0 / dt } else { 0.0 });
+            tr.series.throughput_bps.push(if dt > 0.0 {
+                bytes as f64 * 8.0 / dt
+            } else {
+                0.0
+            });
             tr.prev_bytes = stats.bytes_delivered;
         }
     }

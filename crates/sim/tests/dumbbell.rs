@@ -8,7 +8,12 @@ use layer4_sim::Simulation;
 
 fn run_bulk(ip: IpVersion) {
     let bytes = 5_000_000;
-    let scenario = dumbbell(link(10_000_000, 20), ip, vec![bulk("f", "left0", "right0", bytes)], 10);
+    let scenario = dumbbell(
+        link(10_000_000, 20),
+        ip,
+        vec![bulk("f", "left0", "right0", bytes)],
+        10,
+    );
     let mut sim = Simulation::new(&scenario).expect("builds");
     let mut last = 0.0;
     let m = sim.run(&mut |p| last = p);

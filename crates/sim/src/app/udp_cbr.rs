@@ -59,7 +59,9 @@ impl UdpCbrSender {
         }
         let bits = u128::from(k) * self.packet_bytes as u128 * 8;
         let ns = bits * 1_000_000_000 / u128::from(self.rate_bps);
-        let at = self.start.checked_add(Duration::from_nanos(u64::try_from(ns).ok()?))?;
+        let at = self
+            .start
+            .checked_add(Duration::from_nanos(u64::try_from(ns).ok()?))?;
         match self.stop_at {
             Some(stop) if at >= stop => None,
             _ => Some(at),

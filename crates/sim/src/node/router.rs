@@ -20,8 +20,8 @@ use layer4::wire::icmpv4::Icmpv4TimeExceeded;
 use layer4::wire::icmpv6::Icmpv6TimeExceeded;
 use layer4::wire::{
     AddrPair, ChecksumMode, Ecn, Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, Icmpv4Repr,
-    Icmpv6DstUnreachable, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv4Options, Ipv4Packet,
-    Ipv4Repr, Ipv6Packet, Ipv6Repr,
+    Icmpv6DstUnreachable, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv4Options, Ipv4Packet, Ipv4Repr,
+    Ipv6Packet, Ipv6Repr,
 };
 use std::net::IpAddr;
 
@@ -121,10 +121,7 @@ impl ForwardingTable {
 
     /// The interface of the longest prefix containing `dst`.
     pub fn lookup(&self, dst: IpAddr) -> Option<usize> {
-        self.routes
-            .iter()
-            .find(|r| r.0.contains(dst))
-            .map(|r| r.1)
+        self.routes.iter().find(|r| r.0.contains(dst)).map(|r| r.1)
     }
 
     /// The routes, longest prefix first: (prefix, interface index).
@@ -194,7 +191,12 @@ impl Router {
 
     /// Adds a computed route (replaced by the next route computation).
     pub(crate) fn add_computed_route(&mut self, dest: IpCidr, iface: usize) {
-        if !self.table.routes.iter().any(|r| r.2 && r.0 == dest.network()) {
+        if !self
+            .table
+            .routes
+            .iter()
+            .any(|r| r.2 && r.0 == dest.network())
+        {
             self.table.insert(dest, iface, false);
         }
     }
@@ -220,20 +222,22 @@ impl Router {
     }
 
     fn forward_v4(&mut self, now: Instant, mut packet: Packet, fabric: &mut Fabric) {
-        let header = Ipv4Packet::new_checked(&packet.data[..]).ok().and_then(|p| {
-            //= https://www.rfc-editor.org/rfc/rfc1812#section-5.2.2
-            // A router validates the header (length, version, checksum) before
-            // forwarding; an invalid one is discarded.
-            p.verify_checksum().then(|| {
-                (
-                    p.src_addr(),
-                    p.dst_addr(),
-                    p.ttl(),
-                    p.dont_frag(),
-                    usize::from(p.total_len()),
-                )
-            })
-        });
+        let header = Ipv4Packet::new_checked(&packet.data[..])
+            .ok()
+            .and_then(|p| {
+                //= https://www.rfc-editor.org/rfc/rfc1812#section-5.2.2
+                // A router validates the header (length, version, checksum) before
+                // forwarding; an invalid one is discarded.
+                p.verify_checksum().then(|| {
+                    (
+                        p.src_addr(),
+                        p.dst_addr(),
+                        p.ttl(),
+                        p.dont_frag(),
+                        usize::from(p.total_len()),
+                    )
+                })
+            });
         let Some((_src, dst, ttl, dont_frag, total_len)) = header else {
             self.stats.malformed += 1;
             fabric.recycle(packet.data);
@@ -326,9 +330,13 @@ impl Router {
     }
 
     fn forward_v6(&mut self, now: Instant, mut packet: Packet, fabric: &mut Fabric) {
-        let header = Ipv6Packet::new_checked(&packet.data[..])
-            .ok()
-            .map(|p| (p.dst_addr(), p.hop_limit(), 40 + usize::from(p.payload_len())));
+        let header = Ipv6Packet::new_checked(&packet.data[..]).ok().map(|p| {
+            (
+                p.dst_addr(),
+                p.hop_limit(),
+                40 + usize::from(p.payload_len()),
+            )
+        });
         let Some((dst, hop_limit, total_len)) = header else {
             self.stats.malformed += 1;
             fabric.recycle(packet.data);
@@ -373,7 +381,13 @@ impl Router {
 
     /// Sends `error` about `offending` back to its source, unless the rules forbid
     /// an error about it or the rate limit withholds it.
-    fn icmp_error(&mut self, now: Instant, offending: &[u8], error: IcmpError, fabric: &mut Fabric) {
+    fn icmp_error(
+        &mut self,
+        now: Instant,
+        offending: &[u8],
+        error: IcmpError,
+        fabric: &mut Fabric,
+    ) {
         let built = match offending.first().map(|b| b >> 4) {
             Some(4) => self.build_icmpv4(offending, error, fabric, now),
             Some(6) => self.build_icmpv6(offending, error, fabric, now),
