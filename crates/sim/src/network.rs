@@ -45,7 +45,7 @@
 //! one link. Routers forward by longest-prefix match on their
 //! [`ForwardingTable`](crate::node::ForwardingTable):
 //! [`Network::compute_routes`] gives every router a host route (`/32`, `/128`) to every
-//! address of every node, along a shortest path in hops (ties: the link added
+//! address of every node, along a shortest path in hops (ties: the router's link added
 //! first); [`Network::add_route`] adds a route by hand, which a computation leaves
 //! alone for its own prefix.
 
@@ -493,24 +493,36 @@ impl Network {
             if addresses.is_empty() {
                 continue;
             }
-            // Breadth-first from the destination over reversed links; only routers
-            // pass traffic on, so only routers are expanded.
-            let mut first_hop: Vec<Option<usize>> = vec![None; self.nodes.len()];
-            let mut seen = vec![false; self.nodes.len()];
-            seen[dest] = true;
+            // Hop counts to the destination, breadth-first over reversed links; only
+            // routers pass traffic on, so only routers are expanded.
+            let mut dist: Vec<Option<usize>> = vec![None; self.nodes.len()];
+            dist[dest] = Some(0);
             let mut queue = VecDeque::from([dest]);
             while let Some(u) = queue.pop_front() {
+                let du = dist[u].unwrap_or(0);
                 for &d in &incoming[u] {
                     let v = self.fabric.links[d].from;
-                    if seen[v] {
+                    if dist[v].is_some() {
                         continue;
                     }
-                    seen[v] = true;
-                    first_hop[v] = Some(d);
+                    dist[v] = Some(du + 1);
                     if matches!(self.nodes[v].kind, NodeRef::Router(_)) {
                         queue.push_back(v);
                     }
                 }
+            }
+            // Each router's next hop: its first link (in the order added) to a
+            // neighbour one hop closer that forwards (a router) or is the destination.
+            let mut first_hop: Vec<Option<usize>> = vec![None; self.nodes.len()];
+            for (v, node) in self.nodes.iter().enumerate() {
+                let (NodeRef::Router(_), Some(dv)) = (node.kind, dist[v]) else {
+                    continue;
+                };
+                first_hop[v] = node.out.iter().copied().find(|&d| {
+                    let to = self.fabric.links[d].to;
+                    (to == dest || matches!(self.nodes[to].kind, NodeRef::Router(_)))
+                        && dist[to].is_some_and(|dt| dt + 1 == dv)
+                });
             }
             for (v, hop) in first_hop.iter().enumerate() {
                 let (Some(d), NodeRef::Router(r)) = (hop, self.nodes[v].kind) else {
@@ -643,6 +655,9 @@ impl Network {
             let Some((at, event)) = self.fabric.events.pop() else {
                 break;
             };
+            // The clock never runs backwards, even if a component asks for a time
+            // already past.
+            let at = at.max(self.now);
             self.now = at;
             match event {
                 Event::Link { link, generation } => {
@@ -792,5 +807,85 @@ impl Network {
     /// Packets delivered at the far end of any link so far.
     pub fn packets_delivered(&self) -> u64 {
         self.packets_delivered
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(net: &mut Network, name: &str, addr: &str) {
+        net.add_host(name, layer4::Config::with_address(addr.parse().unwrap()))
+            .unwrap();
+    }
+
+    /// a — r0 — {r1, r2} — r3 — b: two equal paths; the link added first wins.
+    #[test]
+    fn shortest_path_ties_go_to_the_link_added_first() {
+        let mut net = Network::new(1);
+        host(&mut net, "a", "10.0.1.2/24");
+        host(&mut net, "b", "10.0.2.2/24");
+        for r in ["r0", "r1", "r2", "r3"] {
+            net.add_router(r, Vec::new()).unwrap();
+        }
+        let c = LinkConfig::default;
+        net.add_link("a", "a", "r0", c(), c()).unwrap();
+        net.add_link("b", "r3", "b", c(), c()).unwrap();
+        net.add_link("r0r2", "r0", "r2", c(), c()).unwrap();
+        net.add_link("r0r1", "r0", "r1", c(), c()).unwrap();
+        net.add_link("r1r3", "r1", "r3", c(), c()).unwrap();
+        net.add_link("r2r3", "r2", "r3", c(), c()).unwrap();
+        net.compute_routes().unwrap();
+        let to_b = |r: &str| {
+            net.routes(r)
+                .unwrap()
+                .into_iter()
+                .find(|(p, _)| p.to_string() == "10.0.2.2/32")
+                .map(|(_, l)| l)
+        };
+        assert_eq!(to_b("r0").as_deref(), Some("r0r2"));
+        assert_eq!(to_b("r3").as_deref(), Some("b"));
+        assert!(net.reachable("a", "10.0.2.2".parse().unwrap()));
+        assert!(!net.reachable("a", "10.9.9.9".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_host_takes_one_link_only() {
+        let mut net = Network::new(1);
+        host(&mut net, "a", "10.0.1.2/24");
+        net.add_router("r", Vec::new()).unwrap();
+        net.add_router("s", Vec::new()).unwrap();
+        let c = LinkConfig::default;
+        net.add_link("ar", "a", "r", c(), c()).unwrap();
+        let e = net.add_link("as", "a", "s", c(), c()).unwrap_err();
+        assert_eq!(
+            e,
+            BuildError::HostLinks {
+                host: "a".to_string(),
+                links: 2
+            }
+        );
+        assert!(matches!(
+            net.add_link("rr", "r", "r", c(), c()),
+            Err(BuildError::SelfLoop { .. })
+        ));
+    }
+
+    #[test]
+    fn manual_route_survives_route_computation() {
+        let mut net = Network::new(1);
+        host(&mut net, "a", "10.0.1.2/24");
+        host(&mut net, "b", "10.0.2.2/24");
+        net.add_router("r", Vec::new()).unwrap();
+        let c = LinkConfig::default;
+        net.add_link("ar", "a", "r", c(), c()).unwrap();
+        net.add_link("rb", "r", "b", c(), c()).unwrap();
+        net.add_route("r", "10.0.2.2/32".parse().unwrap(), "ar")
+            .unwrap();
+        net.compute_routes().unwrap();
+        let routes = net.routes("r").unwrap();
+        assert!(routes
+            .iter()
+            .any(|(p, l)| p.to_string() == "10.0.2.2/32" && l == "ar"));
     }
 }

@@ -47,7 +47,30 @@ struct LinkTracker {
     link: String,
     direction: Direction,
     prev_bytes: u64,
+    /// Cumulative sojourn (seconds, packets) at the previous sample.
+    prev_sojourn: (f64, u64),
     series: LinkSeries,
+}
+
+/// A link direction's queue sojourn statistics since it was built.
+#[derive(Debug, Default)]
+struct Sojourn {
+    /// Sum of the sojourn times of the packets dequeued, seconds.
+    total_s: f64,
+    /// Packets dequeued.
+    count: u64,
+    p50_s: Option<f64>,
+    p95_s: Option<f64>,
+    p99_s: Option<f64>,
+}
+
+/// The one place that reads sojourn statistics from a link.
+fn sojourn(link: &crate::link::Link) -> Sojourn {
+    // TODO(simlink): fill from the sojourn statistics the link helper is adding to
+    // `Link` / `LinkStats` (cumulative sum and count, p50/p95/p99). Until then the
+    // series shows NaN and the summaries None.
+    let _ = link;
+    Sojourn::default()
 }
 
 /// A scenario ready to run. See the [module docs](self).
@@ -76,6 +99,7 @@ impl Simulation {
                     link: name.to_string(),
                     direction,
                     prev_bytes: 0,
+                    prev_sojourn: (0.0, 0),
                     series: LinkSeries::default(),
                 });
             }
@@ -127,16 +151,14 @@ impl Simulation {
     /// again runs nothing more and measures again.
     pub fn run(&mut self, progress: &mut dyn FnMut(f64)) -> RunMetrics {
         let end = Instant::ZERO + self.duration;
+        if self.duration.is_zero() {
+            progress(1.0);
+        }
         while self.last_sample < end {
             let next = (self.last_sample + self.interval).min(end);
             self.network.run_until(next);
             self.sample(next);
-            let done = if self.duration.is_zero() {
-                1.0
-            } else {
-                next.as_nanos() as f64 / end.as_nanos() as f64
-            };
-            progress(done);
+            progress(next.as_nanos() as f64 / end.as_nanos() as f64);
         }
         self.metrics()
     }
@@ -242,9 +264,17 @@ impl Simulation {
                 .queue_packets
                 .push(link.queue_len_packets() as f64);
             tr.series.queue_bytes.push(link.queue_len_bytes() as f64);
-            // TODO(simlink): the mean sojourn delay of the packets dequeued over the
-            // interval, once `Link` exposes sojourn statistics.
-            tr.series.queue_delay_s.push(f64::NAN);
+            let sojourn = sojourn(link);
+            let (dsum, dcount) = (
+                sojourn.total_s - tr.prev_sojourn.0,
+                sojourn.count.saturating_sub(tr.prev_sojourn.1),
+            );
+            tr.series.queue_delay_s.push(if dcount > 0 {
+                dsum / dcount as f64
+            } else {
+                f64::NAN
+            });
+            tr.prev_sojourn = (sojourn.total_s, sojourn.count);
             let bytes = stats.bytes_delivered.saturating_sub(tr.prev_bytes);
             tr.series.throughput_bps.push(if dt > 0.0 {
                 bytes as f64 * 8.0 / dt
@@ -305,6 +335,7 @@ impl Simulation {
                 continue;
             };
             let stats = link.stats();
+            let sojourn = sojourn(link);
             let utilization = if elapsed > 0.0 {
                 (stats.busy.as_secs_f64() / elapsed).clamp(0.0, 1.0)
             } else {
@@ -320,12 +351,11 @@ impl Simulation {
                 drops: stats.drops,
                 ce_marks: stats.ce_marks,
                 packets_delivered: stats.packets_delivered,
-                // TODO(simlink): fill from the link's sojourn statistics when
-                // `LinkStats` carries them (mean, p50, p95, p99).
-                queue_delay_mean_s: None,
-                queue_delay_p50_s: None,
-                queue_delay_p95_s: None,
-                queue_delay_p99_s: None,
+                queue_delay_mean_s: (sojourn.count > 0)
+                    .then(|| sojourn.total_s / sojourn.count as f64),
+                queue_delay_p50_s: sojourn.p50_s,
+                queue_delay_p95_s: sojourn.p95_s,
+                queue_delay_p99_s: sojourn.p99_s,
                 series: tr.series.clone(),
             });
         }

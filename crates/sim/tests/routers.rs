@@ -268,3 +268,25 @@ fn explicit_topology_pmtud_scenario_runs() {
         ["l1", "l1.rev", "l2", "l2.rev", "l3", "l3.rev"]
     );
 }
+
+#[test]
+fn router_icmp_errors_are_rate_limited_like_linux() {
+    let mut sim = empty_dumbbell(IpVersion::V4);
+    let net = sim.network_mut();
+    net.with_stack("left0", |s, _| {
+        let h = s.udp_bind("0.0.0.0:0".parse().unwrap()).unwrap();
+        s.udp_set_ttl(h, 1).unwrap();
+        for _ in 0..100 {
+            s.udp_send_to(h, b"probe", "10.2.0.2:33434".parse().unwrap())
+                .unwrap();
+        }
+    })
+    .unwrap();
+    net.run_until(Instant::ZERO + Duration::from_secs(1));
+    let r0 = net.router_stats("r0").unwrap();
+    assert_eq!(r0.ttl_expired, 100);
+    // A burst of 50, and the 1000/s refill adds nothing in the few microseconds
+    // the probes take to arrive.
+    assert_eq!(r0.icmp_sent[0], 50);
+    assert_eq!(r0.icmp_rate_limited, 50);
+}
