@@ -33,7 +33,8 @@
 //! (senders on the left, receivers on the right); access links use the topology's
 //! `access` configuration both ways. Explicit topologies use the addresses given.
 //!
-//! A host's stack MTU is the MTU of the link direction leaving it. Routes are
+//! A host's stack MTU is the MTU of the link direction leaving it, and its default
+//! route points at its router's address (`.1`, `::1`) on the access link. Routes are
 //! computed by [`Network::compute_routes`] (shortest path in hops).
 //!
 //! # Flows
@@ -123,9 +124,10 @@ fn addr(ip: IpVersion, a: usize, b: usize, c: u8) -> IpCidr {
     }
 }
 
-/// A host configuration with `address` and the MTU of the link leaving it.
-fn host_config(address: IpCidr, mtu: usize) -> layer4::Config {
-    let mut c = layer4::Config::with_address(address);
+/// A host configuration with `address`, a default route through `gateway` and the
+/// MTU of the link leaving it.
+fn host_config(address: IpCidr, gateway: IpCidr, mtu: usize) -> layer4::Config {
+    let mut c = layer4::Config::with_address(address).gateway(gateway.addr());
     c.mtu = u16::try_from(mtu).unwrap_or(u16::MAX);
     c
 }
@@ -169,11 +171,11 @@ fn dumbbell(
     for i in 0..pairs {
         net.add_host(
             &format!("left{i}"),
-            host_config(addr(ip, 1, i, 2), access.mtu),
+            host_config(addr(ip, 1, i, 2), addr(ip, 1, i, 1), access.mtu),
         )?;
         net.add_host(
             &format!("right{i}"),
-            host_config(addr(ip, 2, i, 2), access.mtu),
+            host_config(addr(ip, 2, i, 2), addr(ip, 2, i, 1), access.mtu),
         )?;
     }
     net.add_link(
@@ -217,16 +219,22 @@ fn parking_lot(
     for (i, a) in routers.into_iter().enumerate() {
         net.add_router(&format!("r{i}"), a)?;
     }
-    net.add_host("src", host_config(addr(ip, 1, 0, 2), access.mtu))?;
-    net.add_host("dst", host_config(addr(ip, 2, 0, 2), access.mtu))?;
+    net.add_host(
+        "src",
+        host_config(addr(ip, 1, 0, 2), addr(ip, 1, 0, 1), access.mtu),
+    )?;
+    net.add_host(
+        "dst",
+        host_config(addr(ip, 2, 0, 2), addr(ip, 2, 0, 1), access.mtu),
+    )?;
     for i in 0..hops {
         net.add_host(
             &format!("cross{i}_src"),
-            host_config(addr(ip, 3, i, 2), access.mtu),
+            host_config(addr(ip, 3, i, 2), addr(ip, 3, i, 1), access.mtu),
         )?;
         net.add_host(
             &format!("cross{i}_dst"),
-            host_config(addr(ip, 4, i, 2), access.mtu),
+            host_config(addr(ip, 4, i, 2), addr(ip, 4, i, 1), access.mtu),
         )?;
     }
     for i in 0..hops {
