@@ -25,16 +25,39 @@
 //!   Jain's fairness index.
 //! - [`report`]: `report.json`, CSV time series and the summary table made from
 //!   [`RunMetrics`](metrics::RunMetrics).
+//! - [`engine`]: the event queue on virtual time (ties in insertion order) and the
+//!   per-component seeded generators.
+//! - [`node`]: hosts (a layer4 stack and its applications), routers (forwarding,
+//!   TTL, ICMP errors, fragmentation) and the [`Middlebox`](node::Middlebox) hook.
+//! - [`app`]: the [`Application`](app::Application) trait and the built-in
+//!   applications (bulk, sink, request/response, on/off, UDP CBR and its sink).
+//! - [`network`]: [`Network`](network::Network), the Rust API for hand-built setups.
+//! - [`capture`]: per-link pcap files in memory.
+//! - [`build`]: a scenario's topology and flows made into a network, with the
+//!   addressing plan of the named topologies.
+//! - [`simulation`]: [`Simulation`], a scenario run to [`RunMetrics`](metrics::RunMetrics).
+//! - [`error`]: [`BuildError`], why a setup was refused.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub use layer4;
 
+pub mod app;
+pub mod build;
+pub mod capture;
+pub mod engine;
+pub mod error;
 pub mod link;
 pub mod metrics;
+pub mod network;
+pub mod node;
 pub mod packet;
 pub mod queue;
 pub mod report;
 pub mod scenario;
+pub mod simulation;
 
+pub use error::BuildError;
+pub use network::Network;
 pub use packet::{FlowKey, Packet};
+pub use simulation::Simulation;

@@ -2,22 +2,6 @@
 //! `layer4_sim::Simulation` from the scenario, run it with a progress callback, and
 //! take the pcap bytes of each captured link.
 //!
-//! The engine (`Simulation::new(&Scenario) -> Result<Simulation, BuildError>`,
-//! `Simulation::run(&mut self, &mut dyn FnMut(f64)) -> RunMetrics`,
-//! `Simulation::take_capture(&mut self, &str) -> Option<Vec<u8>>`) is being written
-//! beside this CLI; until it is merged, [`simulate`] says so and fails. When it lands,
-//! replace the body of [`simulate`] with:
-//!
-//! ```ignore
-//! let mut sim = layer4_sim::Simulation::new(scenario).map_err(|e| e.to_string())?;
-//! let metrics = sim.run(progress);
-//! let captures = scenario
-//!     .captures
-//!     .iter()
-//!     .filter_map(|link| Some((link.clone(), sim.take_capture(link)?)))
-//!     .collect();
-//! Ok((metrics, captures))
-//! ```
 
 use layer4_sim::metrics::RunMetrics;
 use layer4_sim::scenario::Scenario;
@@ -30,10 +14,12 @@ pub type SimulateFn = fn(&Scenario, &mut dyn FnMut(f64)) -> Result<Simulated, St
 
 /// Runs `scenario`, calling `progress` with the fraction of virtual time done.
 pub fn simulate(scenario: &Scenario, progress: &mut dyn FnMut(f64)) -> Result<Simulated, String> {
-    let _ = (scenario, progress);
-    Err(
-        "the simulator engine is not part of this build yet (layer4_sim::Simulation); \
-         `l4 sim --check` validates scenarios meanwhile"
-            .into(),
-    )
+    let mut sim = layer4_sim::Simulation::new(scenario).map_err(|e| e.to_string())?;
+    let metrics = sim.run(progress);
+    let captures = scenario
+        .captures
+        .iter()
+        .filter_map(|link| Some((link.clone(), sim.take_capture(link)?)))
+        .collect();
+    Ok((metrics, captures))
 }

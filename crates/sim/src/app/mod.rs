@@ -1,0 +1,135 @@
+//! Applications: what runs on a simulated host. A host drives each of its
+//! applications: [`Application::start`] at the start time it was added with, the
+//! [`Event`]s of the sockets the application claimed ([`AppContext::claim`]), and its
+//! own timer ([`Application::poll_timeout`] / [`Application::handle_timeout`]).
+//!
+//! Built-in applications, one file each, made from a scenario's
+//! [`AppSpec`](crate::scenario::AppSpec) by [`crate::build`]:
+//! - [`bulk`]: [`BulkSender`], a TCP client that sends a number of bytes or for a time;
+//! - [`sink`]: [`TcpSink`], a TCP server that reads, verifies and counts;
+//! - [`request_response`]: [`RequestClient`] and [`ResponseServer`];
+//! - [`onoff`]: [`OnOffSender`], a TCP client that alternates sending and silence;
+//! - [`udp_cbr`]: [`UdpCbrSender`], constant-bit-rate UDP datagrams;
+//! - [`udp_sink`]: [`UdpSink`], which counts and verifies them;
+//! - [`pattern`]: the deterministic byte pattern every built-in sender writes and
+//!   every receiver checks, byte for byte.
+
+pub mod bulk;
+pub mod onoff;
+pub mod pattern;
+pub mod request_response;
+pub mod sink;
+pub mod udp_cbr;
+pub mod udp_sink;
+
+pub use bulk::BulkSender;
+pub use onoff::OnOffSender;
+pub use request_response::{RequestClient, ResponseServer};
+pub use sink::TcpSink;
+pub use udp_cbr::UdpCbrSender;
+pub use udp_sink::UdpSink;
+
+use layer4::time::Instant;
+use layer4::{Event, SocketHandle, Stack, TcpInfo};
+use std::collections::HashMap;
+use std::fmt;
+
+/// What an application has done so far; the simulation turns these into flow metrics.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AppStats {
+    /// When the application started.
+    pub started_at: Option<Instant>,
+    /// Application bytes handed to the stack.
+    pub bytes_sent: u64,
+    /// Application bytes received (read from sockets).
+    pub bytes_received: u64,
+    /// Bytes received that differed from the pattern (0 for an intact transfer).
+    pub integrity_errors: u64,
+    /// When the last byte was received.
+    pub last_received_at: Option<Instant>,
+    /// When the application's work was done (for a sender: all data acknowledged and
+    /// the connection closed by the peer; for a sink: end of stream read).
+    pub completed_at: Option<Instant>,
+    /// The socket that sends this application's data, for `tcp_info` sampling.
+    pub data_socket: Option<SocketHandle>,
+    /// The data socket's last `tcp_info`, taken before it was closed.
+    pub final_tcp_info: Option<TcpInfo>,
+    /// Socket errors seen (refused, reset, timed out).
+    pub socket_errors: u64,
+    /// Requests answered in full (request/response) or datagrams received (UDP sink).
+    pub messages: u64,
+}
+
+/// What an application may do while the host runs it: the clock, the host's stack,
+/// and claiming sockets so their events come to it.
+pub struct AppContext<'a> {
+    pub(crate) now: Instant,
+    pub(crate) stack: &'a mut Stack,
+    pub(crate) owners: &'a mut HashMap<SocketHandle, usize>,
+    pub(crate) app: usize,
+}
+
+impl fmt::Debug for AppContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppContext")
+            .field("now", &self.now)
+            .field("app", &self.app)
+            .finish()
+    }
+}
+
+impl<'a> AppContext<'a> {
+    /// A context for application number `app` of a host (for driving an application
+    /// outside a [`Network`](crate::network::Network), e.g. in a unit test).
+    pub fn new(
+        now: Instant,
+        stack: &'a mut Stack,
+        owners: &'a mut HashMap<SocketHandle, usize>,
+        app: usize,
+    ) -> AppContext<'a> {
+        AppContext {
+            now,
+            stack,
+            owners,
+            app,
+        }
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// The host's stack.
+    pub fn stack(&mut self) -> &mut Stack {
+        self.stack
+    }
+
+    /// Routes `handle`'s events to this application.
+    pub fn claim(&mut self, handle: SocketHandle) {
+        self.owners.insert(handle, self.app);
+    }
+
+    /// Stops routing `handle`'s events (call before closing it).
+    pub fn release(&mut self, handle: SocketHandle) {
+        self.owners.remove(&handle);
+    }
+}
+
+/// An application on a simulated host. See the [module docs](self).
+pub trait Application: fmt::Debug {
+    /// Starts: open sockets, claim them, schedule a timer.
+    fn start(&mut self, cx: &mut AppContext<'_>);
+    /// One event of a socket this application claimed.
+    fn handle_event(&mut self, cx: &mut AppContext<'_>, event: Event);
+    /// When the application wants [`Application::handle_timeout`] called.
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+    /// Its timer expired (called at or after [`Application::poll_timeout`]).
+    fn handle_timeout(&mut self, cx: &mut AppContext<'_>) {
+        let _ = cx;
+    }
+    /// What it has done so far.
+    fn stats(&self) -> AppStats;
+}
