@@ -300,7 +300,10 @@ impl Stack {
     /// [`EventKind::SoftError`](crate::EventKind::SoftError) and forgotten once an
     /// acceptable ACK arrives (Linux's `SO_ERROR` on `sk_err_soft`).
     pub fn tcp_take_soft_error(&mut self, handle: SocketHandle) -> Result<Option<Error>, Error> {
-        Ok(self.tcp_conn_mut(handle)?.take_soft_error().map(Error::from))
+        Ok(self
+            .tcp_conn_mut(handle)?
+            .take_soft_error()
+            .map(Error::from))
     }
 
     /// Shuts down one or both directions.

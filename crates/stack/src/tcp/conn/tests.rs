@@ -812,7 +812,11 @@ fn rst_in_syn_received_drops_a_passive_open_quietly_and_refuses_an_active_one() 
 fn ack_of_a_retransmitted_segment_gives_no_rtt_sample_without_timestamps() {
     let mut c = client_plain();
     let before = c.info(t(5)).rtt;
-    assert_eq!(before, Some(Duration::from_millis(1)), "the handshake's sample");
+    assert_eq!(
+        before,
+        Some(Duration::from_millis(1)),
+        "the handshake's sample"
+    );
     c.send(b"once").unwrap();
     let _ = poll(&mut c, t(10)).unwrap();
     let at = c.poll_timeout().unwrap();
@@ -829,7 +833,10 @@ fn ack_of_a_retransmitted_segment_gives_no_rtt_sample_without_timestamps() {
     let _ = poll(&mut c, t(2000)).unwrap();
     c.handle_segment(t(2050), &segment(5001, 1010, TcpFlags::ACK, &[]));
     let after = c.info(t(2050)).rtt.unwrap();
-    assert!(after > before.unwrap(), "the 50 ms sample moved SRTT: {after:?}");
+    assert!(
+        after > before.unwrap(),
+        "the 50 ms sample moved SRTT: {after:?}"
+    );
 }
 
 #[test]
@@ -904,7 +911,11 @@ fn urgent_data_longer_than_65535_bytes_moves_the_pointer_to_its_end() {
     assert_eq!(s.urgent_mark(), Some(65535));
     exchange(&mut c, &mut s, t(11));
     assert_eq!(s.recv_queue(), 100_000);
-    assert_eq!(s.urgent_mark(), Some(100_000), "the last segments carry the end");
+    assert_eq!(
+        s.urgent_mark(),
+        Some(100_000),
+        "the last segments carry the end"
+    );
     let mut buf = vec![0u8; 99_999];
     assert_eq!(s.recv(t(12), &mut buf), Ok(99_999));
     assert_eq!(s.urgent_mark(), Some(1));
@@ -1054,7 +1065,10 @@ fn advertised_right_edge_never_moves_left() {
         }
         c.handle_timeout(now);
     }
-    assert!(s.rcv_wnd() < 65536, "the buffer filled up: the window was tested");
+    assert!(
+        s.rcv_wnd() < 65536,
+        "the buffer filled up: the window was tested"
+    );
 }
 
 #[test]
@@ -1116,7 +1130,11 @@ fn fast_retransmit_resends_una_even_beyond_a_shrunk_window() {
     }
     let r = poll(&mut c, t(15)).expect("fast retransmit");
     assert_eq!(r.repr().seq_number, SeqNumber(1001));
-    assert_eq!(r.repr().payload.len(), 1000, "past SND.UNA + SND.WND = 1501");
+    assert_eq!(
+        r.repr().payload.len(),
+        1000,
+        "past SND.UNA + SND.WND = 1501"
+    );
 }
 
 #[test]
@@ -1136,10 +1154,16 @@ fn every_second_full_sized_segment_is_acked_at_once() {
     let segs = poll_all(&mut c, t(200));
     assert_eq!(segs.len(), 2);
     s.handle_segment(t(200), &segs[0].repr());
-    assert!(poll(&mut s, t(200)).is_none(), "the first is acknowledged later");
+    assert!(
+        poll(&mut s, t(200)).is_none(),
+        "the first is acknowledged later"
+    );
     s.handle_segment(t(200), &segs[1].repr());
     let ack = poll(&mut s, t(200)).expect("ACK at the second full-sized segment");
-    assert_eq!(ack.repr().ack_number, segs[1].repr().seq_number + c.mss() as u32);
+    assert_eq!(
+        ack.repr().ack_number,
+        segs[1].repr().seq_number + c.mss() as u32
+    );
 }
 
 #[test]
