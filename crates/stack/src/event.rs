@@ -17,16 +17,26 @@ pub enum EventKind {
     Error,
     /// The connection is closed (after an error, or a completed close).
     Closed,
+    /// The peer sent urgent data: a new urgent pointer lies ahead of the data read
+    /// so far (`tcp_urgent_mark` says where urgent data ends). Raised once per
+    /// advance of the pointer.
+    Urgent,
+    /// A problem the connection survives: an ICMP destination unreachable, or
+    /// retransmissions reaching R1 (RFC 9293 section 3.8.3); `tcp_take_soft_error`
+    /// says which.
+    SoftError,
 }
 
 impl EventKind {
-    pub(crate) const ALL: [EventKind; 6] = [
+    pub(crate) const ALL: [EventKind; 8] = [
         EventKind::Connected,
         EventKind::Acceptable,
         EventKind::Readable,
         EventKind::Writable,
         EventKind::Error,
         EventKind::Closed,
+        EventKind::Urgent,
+        EventKind::SoftError,
     ];
 
     pub(crate) fn bit(self) -> u8 {
@@ -37,6 +47,8 @@ impl EventKind {
             EventKind::Writable => 8,
             EventKind::Error => 16,
             EventKind::Closed => 32,
+            EventKind::Urgent => 64,
+            EventKind::SoftError => 128,
         }
     }
 }

@@ -133,6 +133,9 @@ pub struct Stack {
     pub(crate) tcp_port_users: HashMap<ListenKey, u32, KeyedState>,
     pub(crate) tcp_conn_count: usize,
     pub(crate) isn: IsnGenerator,
+    /// The per-connection timestamp offsets: F() of the 4-tuple under a key of its
+    /// own (as Linux's `secure_tcp_ts_off` uses its own `ts_secret`).
+    pub(crate) ts_offsets: IsnGenerator,
     pub(crate) tcp_ports: EphemeralPorts,
     pub(crate) udp_ports: EphemeralPorts,
     pub(crate) rng: StackRng,
@@ -176,6 +179,7 @@ impl Stack {
             tcp_port_users: HashMap::with_hasher(KeyedState::new(keys.fork("ports"))),
             tcp_conn_count: 0,
             isn: IsnGenerator::new(&mut root.fork("isn")),
+            ts_offsets: IsnGenerator::new(&mut root.fork("ts-offset")),
             tcp_ports,
             udp_ports,
             rng: root.fork("misc"),

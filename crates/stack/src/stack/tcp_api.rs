@@ -170,7 +170,7 @@ impl Stack {
             local,
             remote,
             iss: self.isn.isn(now, local, remote),
-            ts_offset: self.rng.u32(),
+            ts_offset: self.ts_offsets.ts_offset(local, remote),
             path_mtu: self.path_mtu(now, remote.ip()),
             options: SocketOptions::from_config(&self.tcp_config),
         };
@@ -208,10 +208,14 @@ impl Stack {
         // Events that arrived before the accept (data, even a FIN) are raised now.
         let state = slot.conn.state();
         let readable = slot.conn.recv_queue() > 0 || slot.conn.peer_closed();
+        let urgent = slot.conn.urgent_mark().is_some();
         let failed = slot.conn.error().is_some();
         self.raise(handle, crate::event::EventKind::Writable);
         if readable {
             self.raise(handle, crate::event::EventKind::Readable);
+        }
+        if urgent {
+            self.raise(handle, crate::event::EventKind::Urgent);
         }
         if failed || state == State::Closed {
             self.raise(handle, crate::event::EventKind::Error);
@@ -288,6 +292,18 @@ impl Stack {
     /// returns.
     pub fn tcp_urgent_mark(&self, handle: SocketHandle) -> Result<Option<usize>, Error> {
         Ok(self.tcp_conn_ref(handle)?.urgent_mark())
+    }
+
+    /// Takes the connection's soft error, if any: a problem it survives and keeps
+    /// retrying through (an ICMP destination unreachable, `HostUnreachable` or
+    /// `ConnectionRefused`; retransmissions past R1, `TimedOut`), announced by
+    /// [`EventKind::SoftError`](crate::EventKind::SoftError) and forgotten once an
+    /// acceptable ACK arrives (Linux's `SO_ERROR` on `sk_err_soft`).
+    pub fn tcp_take_soft_error(&mut self, handle: SocketHandle) -> Result<Option<Error>, Error> {
+        Ok(self
+            .tcp_conn_mut(handle)?
+            .take_soft_error()
+            .map(Error::from))
     }
 
     /// Shuts down one or both directions.

@@ -138,7 +138,7 @@ impl Stack {
             local,
             remote,
             iss: self.isn.isn(now, local, remote),
-            ts_offset: self.rng.u32(),
+            ts_offset: self.ts_offsets.ts_offset(local, remote),
             path_mtu: self.path_mtu(now, remote.ip()),
             options,
         };
@@ -281,6 +281,8 @@ impl Stack {
                 (ConnEvents::WRITABLE, EventKind::Writable),
                 (ConnEvents::ERROR, EventKind::Error),
                 (ConnEvents::CLOSED, EventKind::Closed),
+                (ConnEvents::URGENT, EventKind::Urgent),
+                (ConnEvents::SOFT_ERROR, EventKind::SoftError),
             ] {
                 if events.contains(bit) {
                     self.raise(handle, kind);

@@ -715,3 +715,382 @@ fn many_connections_each_get_their_own_segments_after_the_table_grows() {
         assert_eq!(u16::from_be_bytes([buf[0], buf[1]]) as usize, i);
     }
 }
+
+/// A hand-made TCP segment from `src` to `dst` as a whole IP packet, checksums filled.
+fn tcp_packet(
+    stack: &mut Stack,
+    src: SocketAddr,
+    dst: SocketAddr,
+    repr: &crate::wire::TcpRepr<'_>,
+) -> Vec<u8> {
+    use crate::wire::{AddrPair, ChecksumMode, IpProtocol, TcpPacket};
+    let addrs = AddrPair::new(src.ip(), dst.ip()).unwrap();
+    let mut body = vec![0u8; repr.buffer_len()];
+    repr.emit(
+        &mut TcpPacket::new_unchecked(&mut body[..]),
+        &addrs,
+        ChecksumMode::Enabled,
+    );
+    stack
+        .build_ip_packet(src.ip(), dst.ip(), IpProtocol::Tcp, &body, 64, 0)
+        .unwrap()
+}
+
+/// The TCP segment inside an IPv4 packet, parsed.
+fn tcp_of(packet: &[u8]) -> crate::wire::TcpRepr<'_> {
+    use crate::wire::{AddrPair, ChecksumMode, TcpPacket, TcpRepr};
+    let src = Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]);
+    let dst = Ipv4Addr::new(packet[16], packet[17], packet[18], packet[19]);
+    let addrs = AddrPair::new(IpAddr::V4(src), IpAddr::V4(dst)).unwrap();
+    let hl = usize::from(packet[0] & 0x0f) * 4;
+    let seg = TcpPacket::new_checked(&packet[hl..]).unwrap();
+    TcpRepr::parse(&seg, &addrs, ChecksumMode::Enabled).unwrap()
+}
+
+/// An ICMPv4 message from `from` to A4, as a whole IP packet.
+fn icmpv4_to_a(stack: &mut Stack, from: Ipv4Addr, repr: &crate::wire::Icmpv4Repr<'_>) -> Vec<u8> {
+    use crate::wire::{ChecksumMode, Icmpv4Packet, IpProtocol};
+    let mut body = vec![0u8; repr.buffer_len()];
+    repr.emit(
+        &mut Icmpv4Packet::new_unchecked(&mut body[..]),
+        ChecksumMode::Enabled,
+    );
+    stack
+        .build_ip_packet(
+            IpAddr::V4(from),
+            IpAddr::V4(A4),
+            IpProtocol::Icmp,
+            &body,
+            64,
+            0,
+        )
+        .unwrap()
+}
+
+#[test]
+fn rst_in_syn_received_returns_the_listener_to_listening() {
+    use crate::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr};
+    let mut pair = Pair::new(Impairment::default(), 50);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+    let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
+    let client = pair.a.tcp_addrs(c).unwrap().0;
+    let mut buf = [0u8; 1500];
+    let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+    pair.b.handle_packet(pair.now, &buf[..n]);
+    let n = pair.b.poll_transmit(pair.now, &mut buf).unwrap();
+    let synack = tcp_of(&buf[..n]);
+    assert_eq!(synack.flags, TcpFlags::SYN | TcpFlags::ACK);
+    // The SYN-ACK is lost; a RST at RCV.NXT comes instead.
+    let rst = TcpRepr {
+        src_port: client.port(),
+        dst_port: 80,
+        seq_number: synack.ack_number,
+        ack_number: SeqNumber(0),
+        flags: TcpFlags::RST,
+        window_len: 0,
+        urgent_pointer: 0,
+        options: TcpOptions::default(),
+        payload: &[],
+    };
+    let packet = tcp_packet(&mut pair.a, client, server, &rst);
+    pair.b.handle_packet(pair.now, &packet);
+    assert!(
+        pair.b.poll_transmit(pair.now, &mut buf).is_none(),
+        "a RST is not answered"
+    );
+    let table = pair.b.socket_table(pair.now);
+    assert_eq!(table.len(), 1, "{table:?}");
+    assert_eq!(table[0].state, "LISTEN");
+    assert_eq!(pair.b.tcp_accept(l), Err(Error::WouldBlock));
+    // Still listening: the client's retransmitted SYN opens a connection.
+    let mut accepted = None;
+    let ok = pair.run_until(Duration::from_secs(5), |p| {
+        accepted = accepted.or_else(|| p.b.tcp_accept(l).ok());
+        accepted.is_some() && p.a.tcp_state(c) == Ok(State::Established)
+    });
+    assert!(ok);
+    assert_eq!(accepted.unwrap().1, client);
+}
+
+#[test]
+fn two_handshakes_in_progress_on_one_listener_both_complete() {
+    let mut pair = Pair::new(Impairment::default(), 51);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+    let c1 = pair.a.tcp_connect(pair.now, server, None).unwrap();
+    let c2 = pair.a.tcp_connect(pair.now, server, None).unwrap();
+    // Both SYNs reach the listener before either handshake completes.
+    let mut buf = [0u8; 1500];
+    while let Some(n) = pair.a.poll_transmit(pair.now, &mut buf) {
+        pair.b.handle_packet(pair.now, &buf[..n]);
+    }
+    let table = pair.b.socket_table(pair.now);
+    let half_open = table.iter().filter(|e| e.state == "SYN-RECV").count();
+    assert_eq!(half_open, 2, "{table:?}");
+    assert!(table.iter().any(|e| e.state == "LISTEN"));
+    let mut accepted = Vec::new();
+    let ok = pair.run_until(Duration::from_secs(5), |p| {
+        while let Ok((_, peer)) = p.b.tcp_accept(l) {
+            accepted.push(peer);
+        }
+        accepted.len() == 2
+            && p.a.tcp_state(c1) == Ok(State::Established)
+            && p.a.tcp_state(c2) == Ok(State::Established)
+    });
+    assert!(ok);
+    let mut peers: Vec<_> = [c1, c2]
+        .iter()
+        .map(|&c| pair.a.tcp_addrs(c).unwrap().0)
+        .collect();
+    peers.sort();
+    accepted.sort();
+    assert_eq!(accepted, peers);
+}
+
+#[test]
+fn connect_from_an_explicit_local_address_uses_it() {
+    let mut pair = Pair::new(Impairment::default(), 52);
+    let second = Ipv4Addr::new(10, 0, 0, 3);
+    pair.a = Stack::new(config(A4, A6, 52).address("10.0.0.3/24".parse().unwrap())).unwrap();
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+    // Not one of A's addresses: refused.
+    let foreign = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9)), 0);
+    assert_eq!(
+        pair.a.tcp_connect(pair.now, server, Some(foreign)),
+        Err(Error::AddrNotAvailable)
+    );
+    let local = SocketAddr::new(IpAddr::V4(second), 0);
+    let c = pair.a.tcp_connect(pair.now, server, Some(local)).unwrap();
+    assert_eq!(pair.a.tcp_addrs(c).unwrap().0.ip(), IpAddr::V4(second));
+    let mut buf = [0u8; 1500];
+    let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+    assert_eq!(&buf[12..16], &second.octets(), "the SYN's source");
+    pair.b.handle_packet(pair.now, &buf[..n]);
+    let mut accepted = None;
+    let ok = pair.run_until(Duration::from_secs(5), |p| {
+        accepted = accepted.or_else(|| p.b.tcp_accept(l).ok());
+        accepted.is_some() && p.a.tcp_state(c) == Ok(State::Established)
+    });
+    assert!(ok);
+    let (s, peer) = accepted.unwrap();
+    assert_eq!(peer.ip(), IpAddr::V4(second));
+    assert_eq!(transfer(&mut pair, true, c, s, b"from .3"), b"from .3");
+}
+
+#[test]
+fn passive_connection_answers_from_the_address_the_syn_was_sent_to() {
+    let mut pair = Pair::new(Impairment::default(), 53);
+    let second = Ipv4Addr::new(10, 0, 0, 4);
+    pair.b = Stack::new(config(B4, B6, 54).address("10.0.0.4/24".parse().unwrap())).unwrap();
+    let any = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 80);
+    let l = pair.b.tcp_listen(any, ListenOptions::default()).unwrap();
+    let server = SocketAddr::new(IpAddr::V4(second), 80);
+    let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
+    let mut buf = [0u8; 1500];
+    let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+    pair.b.handle_packet(pair.now, &buf[..n]);
+    let n = pair.b.poll_transmit(pair.now, &mut buf).unwrap();
+    assert_eq!(&buf[12..16], &second.octets(), "the SYN-ACK's source");
+    pair.a.handle_packet(pair.now, &buf[..n]);
+    let mut accepted = None;
+    let ok = pair.run_until(Duration::from_secs(5), |p| {
+        accepted = accepted.or_else(|| p.b.tcp_accept(l).ok());
+        accepted.is_some() && p.a.tcp_state(c) == Ok(State::Established)
+    });
+    assert!(ok);
+    let s = accepted.unwrap().0;
+    assert_eq!(pair.b.tcp_addrs(s).unwrap().0, server);
+    assert_eq!(transfer(&mut pair, false, s, c, b"from .4"), b"from .4");
+}
+
+#[test]
+fn dscp_set_and_changed_mid_connection_reaches_the_ip_header() {
+    let mut pair = Pair::new(Impairment::default(), 55);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _l, _s) = connect(&mut pair, server);
+    let mut buf = [0u8; 1500];
+    for dscp in [46u8, 10, 0] {
+        let mut o = pair.a.tcp_options(c).unwrap();
+        o.dscp = dscp;
+        pair.a.tcp_set_options(pair.now, c, o).unwrap();
+        pair.a.tcp_send(pair.now, c, b"marked").unwrap();
+        let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+        assert_eq!(tcp_of(&buf[..n]).payload, b"marked");
+        assert_eq!(buf[1] >> 2, dscp, "DSCP");
+        assert_eq!(buf[1] & 3, 0, "ECN bits untouched");
+        pair.b.handle_packet(pair.now, &buf[..n]);
+        pair.run_until(Duration::from_millis(100), |_| false);
+    }
+}
+
+#[test]
+fn ttl_is_configurable_per_stack_and_per_connection() {
+    let mut pair = Pair::new(Impairment::default(), 56);
+    let mut cfg = config(A4, A6, 56);
+    cfg.tcp.ttl = 33;
+    pair.a = Stack::new(cfg).unwrap();
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+    let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
+    let mut buf = [0u8; 1500];
+    let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+    assert_eq!(buf[8], 33, "the stack's TTL on the SYN");
+    pair.b.handle_packet(pair.now, &buf[..n]);
+    let mut accepted = None;
+    let ok = pair.run_until(Duration::from_secs(5), |p| {
+        accepted = accepted.or_else(|| p.b.tcp_accept(l).ok());
+        accepted.is_some() && p.a.tcp_state(c) == Ok(State::Established)
+    });
+    assert!(ok);
+    let mut o = pair.a.tcp_options(c).unwrap();
+    o.ttl = 7;
+    pair.a.tcp_set_options(pair.now, c, o).unwrap();
+    pair.a.tcp_send(pair.now, c, b"short-lived").unwrap();
+    let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+    assert_eq!(tcp_of(&buf[..n]).payload, b"short-lived");
+    assert_eq!(buf[8], 7, "the connection's TTL");
+}
+
+#[test]
+fn source_quench_is_ignored() {
+    use crate::wire::{Icmpv4Message, Icmpv4Repr};
+    let mut pair = Pair::new(Impairment::default(), 57);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _l, s) = connect(&mut pair, server);
+    events(&mut pair.a);
+    pair.a.tcp_send(pair.now, c, &pattern(2000, 1)).unwrap();
+    let mut buf = [0u8; 1500];
+    let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+    let before = pair.a.tcp_info(pair.now, c).unwrap();
+    let quench = Icmpv4Repr::Other {
+        msg_type: Icmpv4Message::SourceQuench,
+        msg_code: 0,
+        rest_of_header: [0; 4],
+        data: &buf[..48],
+    };
+    let packet = icmpv4_to_a(&mut pair.b, B4, &quench);
+    pair.a.handle_packet(pair.now, &packet);
+    assert_eq!(pair.a.stats().icmp.in_type[4], 1, "it arrived");
+    let after = pair.a.tcp_info(pair.now, c).unwrap();
+    assert_eq!(after.state, State::Established);
+    assert_eq!((after.cwnd, after.ssthresh), (before.cwnd, before.ssthresh));
+    assert_eq!(pair.a.tcp_take_soft_error(c), Ok(None));
+    assert!(events(&mut pair.a).is_empty());
+    let mut got = vec![0u8; 4096];
+    pair.b.handle_packet(pair.now, &buf[..n]);
+    pair.run_until(Duration::from_secs(1), |_| false);
+    assert_eq!(pair.b.tcp_recv(pair.now, s, &mut got), Ok(2000));
+}
+
+#[test]
+fn segments_to_broadcast_or_multicast_addresses_are_dropped_without_a_rst() {
+    let mut pair = Pair::new(Impairment::default(), 58);
+    let mut cfg = config(B4, B6, 59);
+    cfg.checksum_rx = crate::wire::ChecksumMode::Offloaded;
+    let mut b = Stack::new(cfg).unwrap();
+    for any in [
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    ] {
+        b.tcp_listen(SocketAddr::new(any, 80), ListenOptions::default())
+            .unwrap();
+    }
+    let mut buf = [0u8; 1500];
+    // An IPv4 SYN to port 80 (a listener) and to port 9 (nobody: normally a RST).
+    for port in [80u16, 9] {
+        pair.a
+            .tcp_connect(pair.now, SocketAddr::new(IpAddr::V4(B4), port), None)
+            .unwrap();
+        let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+        for dst in [
+            Ipv4Addr::new(10, 0, 0, 255),
+            Ipv4Addr::BROADCAST,
+            Ipv4Addr::new(224, 0, 0, 1),
+        ] {
+            let mut p = buf[..n].to_vec();
+            p[16..20].copy_from_slice(&dst.octets());
+            b.handle_packet(pair.now, &p);
+            assert!(
+                b.poll_transmit(pair.now, &mut [0u8; 1500]).is_none(),
+                "{dst}:{port}"
+            );
+        }
+        // The same SYN to B's own address is answered (SYN-ACK or RST).
+        b.handle_packet(pair.now, &buf[..n]);
+        assert!(
+            b.poll_transmit(pair.now, &mut [0u8; 1500]).is_some(),
+            "control"
+        );
+    }
+    // An IPv6 SYN to the all-nodes multicast address.
+    pair.a
+        .tcp_connect(pair.now, SocketAddr::new(IpAddr::V6(B6), 80), None)
+        .unwrap();
+    let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+    let mut p = buf[..n].to_vec();
+    p[24..40].copy_from_slice(&Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1).octets());
+    b.handle_packet(pair.now, &p);
+    assert!(b.poll_transmit(pair.now, &mut buf).is_none());
+    assert_eq!(b.stats().tcp.passive_opens, 1, "only the control SYN");
+    assert_eq!(b.stats().tcp.out_rsts, 1, "only the control SYN to port 9");
+}
+
+#[test]
+fn unreachable_codes_0_1_5_are_soft_errors_on_an_established_connection() {
+    use crate::wire::{Icmpv4DstUnreachable, Icmpv4Repr};
+    let mut pair = Pair::new(Impairment::default(), 60);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _l, s) = connect(&mut pair, server);
+    events(&mut pair.a);
+    pair.a.tcp_send(pair.now, c, b"in flight").unwrap();
+    let mut buf = [0u8; 1500];
+    let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+    let router = Ipv4Addr::new(10, 0, 0, 254);
+    for reason in [
+        Icmpv4DstUnreachable::NetUnreachable,
+        Icmpv4DstUnreachable::HostUnreachable,
+        Icmpv4DstUnreachable::SrcRouteFailed,
+    ] {
+        let err = Icmpv4Repr::DstUnreachable {
+            reason,
+            next_hop_mtu: 0,
+            invoking: &buf[..48],
+        };
+        let packet = icmpv4_to_a(&mut pair.b, router, &err);
+        pair.a.handle_packet(pair.now, &packet);
+        assert!(
+            events(&mut pair.a)
+                .iter()
+                .any(|e| e.handle == c && e.kind == EventKind::SoftError),
+            "{reason:?}"
+        );
+        assert_eq!(
+            pair.a.tcp_take_soft_error(c),
+            Ok(Some(Error::HostUnreachable))
+        );
+        assert_eq!(pair.a.tcp_state(c), Ok(State::Established));
+    }
+    // The connection goes on.
+    pair.b.handle_packet(pair.now, &buf[..n]);
+    pair.run_until(Duration::from_secs(1), |_| false);
+    assert_eq!(pair.b.tcp_recv(pair.now, s, &mut [0u8; 64]), Ok(9));
+}
+
+#[test]
+fn urgent_data_raises_one_urgent_event() {
+    let mut pair = Pair::new(Impairment::default(), 61);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _l, s) = connect(&mut pair, server);
+    events(&mut pair.b);
+    pair.a.tcp_send(pair.now, c, b"abc").unwrap();
+    pair.a.tcp_send_urgent(pair.now, c, b"!").unwrap();
+    pair.run_until(Duration::from_millis(200), |_| false);
+    let urgent = events(&mut pair.b)
+        .iter()
+        .filter(|e| e.handle == s && e.kind == EventKind::Urgent)
+        .count();
+    assert_eq!(urgent, 1);
+    assert_eq!(pair.b.tcp_urgent_mark(s), Ok(Some(4)));
+}

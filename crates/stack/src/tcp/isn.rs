@@ -79,6 +79,15 @@ impl IsnGenerator {
         SeqNumber(clock(now).wrapping_add(self.offset(local, remote)))
     }
 
+    /// F() alone, for a per-connection timestamp offset (RFC 7323):
+    /// every incarnation of a 4-tuple gets the same offset, so its timestamps keep
+    /// increasing across incarnations and a SYN can end TIME-WAIT (RFC 6191). Use a
+    /// generator with its own key: with the ISN generator's, a TSval would give away
+    /// F() and with it the ISN.
+    pub fn ts_offset(&self, local: SocketAddr, remote: SocketAddr) -> u32 {
+        self.offset(local, remote)
+    }
+
     /// F(): SipHash-2-4 of the connection-id under the secret key, folded to 32 bits.
     fn offset(&self, local: SocketAddr, remote: SocketAddr) -> u32 {
         let mut h = SipHasher24::new_with_key(&self.key);

@@ -61,8 +61,11 @@ impl Connection {
             self.arm_keepalive(now);
         }
 
-        // The peer is alive: its answers to window probes count as such.
+        // The peer is alive: its answers to window probes count as such, and a
+        // soft error (ICMP unreachable, R1 reached) is over, as Linux's tcp_ack
+        // clears `sk_err_soft`.
         self.persist_probes = 0;
+        self.soft_error = None;
         if ack > self.snd_una {
             self.on_new_ack(now, seg);
         } else if ack == self.snd_una {

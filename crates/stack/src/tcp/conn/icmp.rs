@@ -45,9 +45,14 @@ impl Connection {
                 //# conditions, TCP MUST NOT abort the connection, and it
                 //# SHOULD make the information available to the
                 //# application.
-                if self.state == State::SynSent {
-                    self.soft_error = Some(TcpError::HostUnreachable);
-                }
+                // As Linux keeps `sk_err_soft`: the application can take it
+                // (`take_soft_error`), hears of it through an event, and a timeout
+                // reports it instead of "timed out".
+                self.set_soft_error(if notice == IcmpNotice::Refused {
+                    TcpError::Refused
+                } else {
+                    TcpError::HostUnreachable
+                });
             }
         }
     }

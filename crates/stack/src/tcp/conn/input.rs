@@ -3,7 +3,7 @@
 //! to the sender's ACK processing and the receiver's data processing.
 
 use super::open::SynInfo;
-use super::{AckDue, Connection, TcpError};
+use super::{AckDue, ConnEvents, Connection, TcpError};
 use crate::tcp::state::State;
 use crate::tcp::timer::Timer;
 use crate::time::{Duration, Instant};
@@ -334,9 +334,16 @@ impl Connection {
         //# the urgent pointer points to the sequence number of the octet
         //# following the urgent data.
         let up: SeqNumber = seg.seq_number + u32::from(seg.urgent_pointer);
+        let advanced = self.rcv_up.is_none_or(|cur| up > cur);
         self.rcv_up = Some(match self.rcv_up {
             Some(cur) => cur.max(up),
             None => up,
         });
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.5
+        // MUST-32: the application is told asynchronously, once per advance of the
+        // pointer, while urgent data lies ahead of what it has read.
+        if advanced && self.urgent_mark().is_some() {
+            self.events.insert(ConnEvents::URGENT);
+        }
     }
 }

@@ -107,6 +107,12 @@ impl ConnEvents {
     pub const CLOSED: ConnEvents = ConnEvents(8);
     /// The connection failed; [`Connection::error`] says why.
     pub const ERROR: ConnEvents = ConnEvents(16);
+    /// The peer's urgent pointer advanced ahead of the data read
+    /// ([`Connection::urgent_mark`]).
+    pub const URGENT: ConnEvents = ConnEvents(32);
+    /// A soft error was recorded ([`Connection::take_soft_error`]); the connection
+    /// goes on.
+    pub const SOFT_ERROR: ConnEvents = ConnEvents(64);
 
     /// No event.
     pub const fn empty() -> ConnEvents {
@@ -299,8 +305,10 @@ pub struct Connection {
     syn_due: bool,
     events: ConnEvents,
     error: Option<TcpError>,
-    /// The last soft error ICMP reported (host unreachable while connecting): the
-    /// error a later timeout reports instead of "timed out" (RFC 1122 4.2.3.9).
+    /// The last soft error (Linux's `sk_err_soft`): an ICMP destination unreachable
+    /// (RFC 1122 4.2.3.9), or `TimedOut` once retransmissions reached R1. The
+    /// application may take it; a timeout reports it instead of "timed out"; an
+    /// acceptable ACK clears it.
     soft_error: Option<TcpError>,
     /// The application closed its handle; the stack frees the connection when it
     /// reaches CLOSED.
@@ -331,6 +339,19 @@ impl Connection {
     /// The sticky error, once the connection failed.
     pub fn error(&self) -> Option<TcpError> {
         self.error
+    }
+
+    /// Takes the soft error, if one was recorded since the last call and no
+    /// acceptable ACK has arrived since (Linux's `SO_ERROR` on `sk_err_soft`): a
+    /// problem the connection survives, such as an ICMP host unreachable.
+    pub fn take_soft_error(&mut self) -> Option<TcpError> {
+        self.soft_error.take()
+    }
+
+    /// Records a soft error and tells the application.
+    fn set_soft_error(&mut self, error: TcpError) {
+        self.soft_error = Some(error);
+        self.events.insert(ConnEvents::SOFT_ERROR);
     }
 
     /// Whether the connection passed through a listener.

@@ -273,7 +273,9 @@ impl Connection {
             //#
             //#           min( Fr * RCV.BUFF, Eff.snd.MSS )
             let step = (self.recv_buf.limit() as u32 / 2).min(u32::from(self.mss.max(1)));
-            if wnd - promised < step && promised > 0 {
+            // Also from a zero window: opening it by less than the step is the
+            // silly window the rule exists to prevent.
+            if wnd - promised < step {
                 wnd = promised;
             }
         }

@@ -776,3 +776,460 @@ fn retransmitted_syn_in_syn_received_resends_syn_ack() {
     assert_eq!(again.repr().flags, TcpFlags::SYN | TcpFlags::ACK);
     assert_eq!(again.repr().seq_number, SeqNumber(300));
 }
+
+#[test]
+fn rst_in_syn_received_drops_a_passive_open_quietly_and_refuses_an_active_one() {
+    let config = Arc::new(TcpConfig::default());
+    // Passive: the half-open connection goes without an error; the listener (the
+    // stack's) is untouched, so it is back to listening.
+    let syn = segment(7000, 0, TcpFlags::SYN, &[]);
+    let mut s = Connection::accept(
+        t(0),
+        config.clone(),
+        params(B, A, 300, &config),
+        &SynInfo::from_repr(&syn),
+    );
+    assert!(s.is_passive());
+    let _synack = poll(&mut s, t(0)).unwrap();
+    s.take_events();
+    s.handle_segment(t(1), &segment(7001, 0, TcpFlags::RST, &[]));
+    assert_eq!(s.state(), State::Closed);
+    assert_eq!(s.error(), None);
+    assert!(!s.take_events().contains(ConnEvents::ERROR));
+    // Active (simultaneous open): the connection was never a listener's, so the
+    // RST refuses it.
+    let mut a = Connection::connect(t(0), config.clone(), params(A, B, 100, &config));
+    let _syn = poll(&mut a, t(0)).unwrap();
+    a.handle_segment(t(1), &segment(900, 0, TcpFlags::SYN, &[]));
+    assert_eq!(a.state(), State::SynReceived);
+    let _synack = poll(&mut a, t(1)).unwrap();
+    a.handle_segment(t(2), &segment(901, 0, TcpFlags::RST, &[]));
+    assert_eq!(a.state(), State::Closed);
+    assert_eq!(a.error(), Some(TcpError::Refused));
+}
+
+#[test]
+fn ack_of_a_retransmitted_segment_gives_no_rtt_sample_without_timestamps() {
+    let mut c = client_plain();
+    let before = c.info(t(5)).rtt;
+    assert_eq!(
+        before,
+        Some(Duration::from_millis(1)),
+        "the handshake's sample"
+    );
+    c.send(b"once").unwrap();
+    let _ = poll(&mut c, t(10)).unwrap();
+    let at = c.poll_timeout().unwrap();
+    c.handle_timeout(at);
+    let again = poll(&mut c, at).expect("retransmission");
+    assert_eq!(again.repr().seq_number, SeqNumber(1001));
+    // The ACK could answer either copy: Karn's algorithm takes no sample from it.
+    let late = at + Duration::from_millis(5);
+    c.handle_segment(late, &segment(5001, 1005, TcpFlags::ACK, &[]));
+    assert_eq!(c.send_queue(), 0);
+    assert_eq!(c.info(late).rtt, before, "no sample from an ambiguous ACK");
+    // A segment sent once is timed again.
+    c.send(b"twice").unwrap();
+    let _ = poll(&mut c, t(2000)).unwrap();
+    c.handle_segment(t(2050), &segment(5001, 1010, TcpFlags::ACK, &[]));
+    let after = c.info(t(2050)).rtt.unwrap();
+    assert!(
+        after > before.unwrap(),
+        "the 50 ms sample moved SRTT: {after:?}"
+    );
+}
+
+#[test]
+fn keepalive_is_sent_only_after_an_idle_interval_with_nothing_outstanding() {
+    let config = TcpConfig {
+        keepalive: Some(crate::tcp::config::KeepAlive {
+            idle: Duration::from_secs(10),
+            interval: Duration::from_secs(1),
+            probes: 3,
+        }),
+        ..TcpConfig::default()
+    };
+    let (mut c, mut s) = pair(config);
+    // Data arrives 5 s in: the idle interval starts again.
+    s.send(b"hi").unwrap();
+    let d = poll(&mut s, t(5000)).unwrap();
+    c.handle_segment(t(5000), &d.repr());
+    let _ = poll_all(&mut c, t(5000));
+    c.handle_timeout(t(10_002));
+    let _ = poll_all(&mut c, t(10_002));
+    assert_eq!(c.counters().keepalive_probes, 0, "not idle for 10 s yet");
+    c.handle_timeout(t(15_000));
+    let probe = poll(&mut c, t(15_000)).expect("keep-alive probe");
+    assert_eq!(probe.repr().seq_number, SeqNumber(1000));
+    assert!(probe.repr().payload.is_empty());
+    assert_eq!(c.counters().keepalive_probes, 1);
+    // With data outstanding, the peer's silence draws retransmissions, never a
+    // keep-alive probe.
+    c.send(b"unanswered").unwrap();
+    let _ = poll(&mut c, t(15_001)).unwrap();
+    while let Some(at) = c.poll_timeout() {
+        if at > t(60_000) {
+            break;
+        }
+        c.handle_timeout(at);
+        let _ = poll_all(&mut c, at);
+    }
+    assert_eq!(c.state(), State::Established);
+    assert_eq!(c.counters().keepalive_probes, 1);
+    assert!(c.counters().timeouts > 3);
+}
+
+#[test]
+fn default_keepalive_waits_two_hours() {
+    let ka = crate::tcp::config::KeepAlive::default();
+    assert!(ka.idle >= Duration::from_secs(2 * 60 * 60));
+    let mut c = client_plain();
+    let mut o = *c.options();
+    o.keepalive = Some(ka);
+    c.set_options(t(2), o);
+    // The last segment arrived at t(1).
+    let two_hours = 2 * 60 * 60 * 1000;
+    c.handle_timeout(t(two_hours));
+    assert!(poll(&mut c, t(two_hours)).is_none(), "1 ms early");
+    c.handle_timeout(t(two_hours + 1));
+    let probe = poll(&mut c, t(two_hours + 1)).expect("keep-alive probe");
+    assert_eq!(probe.repr().seq_number, SeqNumber(1000));
+}
+
+#[test]
+fn urgent_data_longer_than_65535_bytes_moves_the_pointer_to_its_end() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    let mut o = *c.options();
+    o.nodelay = true;
+    c.set_options(t(10), o);
+    assert_eq!(c.send_urgent(&[7u8; 100_000]), Ok(100_000));
+    let first = poll(&mut c, t(10)).unwrap();
+    let r = first.repr();
+    assert!(r.flags.contains(TcpFlags::URG));
+    assert_eq!(r.urgent_pointer, 65535, "the pointer is beyond the field");
+    s.handle_segment(t(10), &r);
+    assert_eq!(s.urgent_mark(), Some(65535));
+    exchange(&mut c, &mut s, t(11));
+    assert_eq!(s.recv_queue(), 100_000);
+    assert_eq!(
+        s.urgent_mark(),
+        Some(100_000),
+        "the last segments carry the end"
+    );
+    let mut buf = vec![0u8; 99_999];
+    assert_eq!(s.recv(t(12), &mut buf), Ok(99_999));
+    assert_eq!(s.urgent_mark(), Some(1));
+    assert_eq!(s.recv(t(12), &mut buf[..1]), Ok(1));
+    assert_eq!(s.urgent_mark(), None);
+}
+
+#[test]
+fn urgent_event_is_raised_once_per_new_urgent_pointer() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    let mut o = *c.options();
+    o.nodelay = true;
+    c.set_options(t(10), o);
+    s.take_events();
+    // 2000 urgent bytes: two segments, both pointing at the same end.
+    c.send_urgent(&[1u8; 2000]).unwrap();
+    let segs = poll_all(&mut c, t(10));
+    assert_eq!(segs.len(), 2);
+    s.handle_segment(t(11), &segs[0].repr());
+    assert!(s.take_events().contains(ConnEvents::URGENT));
+    s.handle_segment(t(11), &segs[1].repr());
+    let ev = s.take_events();
+    assert!(ev.contains(ConnEvents::READABLE));
+    assert!(!ev.contains(ConnEvents::URGENT), "the same pointer again");
+    // A new urgent write moves the pointer: a new event.
+    c.send_urgent(b"!").unwrap();
+    exchange(&mut c, &mut s, t(12));
+    assert!(s.take_events().contains(ConnEvents::URGENT));
+}
+
+#[test]
+fn receiver_keeps_a_zero_window_shut_until_a_segment_fits() {
+    let config = TcpConfig {
+        recv_buffer: 4096,
+        ..TcpConfig::default()
+    };
+    let (mut c, mut s) = pair(config);
+    let mut o = *c.options();
+    o.nodelay = true;
+    c.set_options(t(10), o);
+    assert_eq!(c.send(&[3u8; 4096]), Ok(4096));
+    exchange(&mut c, &mut s, t(10));
+    assert_eq!(s.rcv_wnd(), 0);
+    c.send(b"more").unwrap();
+    assert!(poll(&mut c, t(10)).is_none());
+    // The application reads 100 bytes: no window update, and the answer to a
+    // window probe still says zero (not a 100-byte silly window).
+    let mut buf = [0u8; 2048];
+    assert_eq!(s.recv(t(11), &mut buf[..100]), Ok(100));
+    assert!(poll(&mut s, t(11)).is_none());
+    let at = c.poll_timeout().expect("persist timer");
+    c.handle_timeout(at);
+    let probe = poll(&mut c, at).expect("window probe");
+    s.handle_segment(at, &probe.repr());
+    let answer = poll(&mut s, at).expect("answer to the probe");
+    assert_eq!(answer.repr().window_len, 0);
+    // Once a full segment's worth is free, the window opens, at once.
+    assert_eq!(s.recv(at, &mut buf[..1400]), Ok(1400));
+    let update = poll(&mut s, at).expect("window update");
+    assert!(u32::from(update.repr().window_len) >= u32::from(s.mss()));
+}
+
+#[test]
+fn rst_carrying_data_resets_the_connection() {
+    let mut c = client_plain();
+    c.handle_segment(
+        t(2),
+        &segment(5001, 0, TcpFlags::RST, b"diagnostic: no such service"),
+    );
+    assert_eq!(c.state(), State::Closed);
+    assert_eq!(c.error(), Some(TcpError::Reset));
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        c.recv(t(3), &mut buf),
+        Err(UserError::Failed(TcpError::Reset)),
+        "the RST's text is not data"
+    );
+}
+
+#[test]
+fn time_wait_accepts_a_syn_only_with_a_newer_timestamp() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    c.close(t(10));
+    exchange(&mut c, &mut s, t(10));
+    s.close(t(11));
+    let fin = poll(&mut s, t(11)).unwrap();
+    let tsval = fin.repr().options.timestamp.unwrap().tsval;
+    c.handle_segment(t(12), &fin.repr());
+    assert_eq!(c.state(), State::TimeWait);
+    let syn_with = |tsval: u32| {
+        let mut syn = segment(5000 + 3_000_000, 0, TcpFlags::SYN, &[]);
+        syn.options.timestamp = Some(TcpTimestamp { tsval, tsecr: 0 });
+        syn
+    };
+    assert!(c.time_wait_accepts_syn(&syn_with(tsval.wrapping_add(1))));
+    // A sequence number far ahead does not help an old timestamp.
+    assert!(!c.time_wait_accepts_syn(&syn_with(tsval.wrapping_sub(1))));
+    // Nor does the lack of one, once the connection used timestamps.
+    assert!(!c.time_wait_accepts_syn(&segment(9_000_000, 0, TcpFlags::SYN, &[])));
+}
+
+#[test]
+fn ipv6_syn_carries_an_mss_option_from_the_path_mtu() {
+    let config = Arc::new(TcpConfig::default());
+    let a6 = SocketAddr::new(IpAddr::V6(core::net::Ipv6Addr::LOCALHOST), 40000);
+    let b6 = SocketAddr::new(
+        IpAddr::V6(core::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2)),
+        80,
+    );
+    let mut c = Connection::connect(t(0), config.clone(), params(a6, b6, 1, &config));
+    let syn = poll(&mut c, t(0)).unwrap();
+    // 1500 - 40 (IPv6) - 20 (TCP).
+    assert_eq!(syn.repr().options.mss, Some(1440));
+}
+
+#[test]
+fn advertised_right_edge_never_moves_left() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    let mut o = *c.options();
+    o.nodelay = true;
+    c.set_options(t(10), o);
+    let mut edge: Option<SeqNumber> = None;
+    let mut buf = vec![0u8; 777];
+    for round in 0..400u32 {
+        let now = t(10 + u64::from(round) * 50);
+        // Odd sizes, so the free space is rarely a multiple of the 8-byte scale.
+        let _ = c.send(&vec![round as u8; 1001 + (round as usize * 37) % 900]);
+        let mut from_c = poll_all(&mut c, now);
+        if round % 3 == 0 {
+            from_c.reverse();
+        }
+        for seg in &from_c {
+            s.handle_segment(now, &seg.repr());
+        }
+        if round % 2 == 0 {
+            let _ = s.recv(now, &mut buf);
+        }
+        s.handle_timeout(now);
+        for seg in poll_all(&mut s, now) {
+            let r = seg.repr();
+            let right = r.ack_number + (u32::from(r.window_len) << 3);
+            if let Some(prev) = edge {
+                assert!(right >= prev, "round {round}: edge {right:?} < {prev:?}");
+            }
+            edge = Some(right);
+            c.handle_segment(now, &r);
+        }
+        c.handle_timeout(now);
+    }
+    assert!(
+        s.rcv_wnd() < 65536,
+        "the buffer filled up: the window was tested"
+    );
+}
+
+#[test]
+fn no_new_data_is_sent_beyond_a_shrunk_window() {
+    let mut c = client_plain();
+    let mut o = *c.options();
+    o.nodelay = true;
+    c.set_options(t(2), o);
+    c.send(&[1u8; 3000]).unwrap();
+    assert_eq!(poll_all(&mut c, t(10)).len(), 3);
+    // The peer acknowledges the first segment and takes back its window: the right
+    // edge 2001 + 500 lies left of SND.NXT (4001).
+    let mut shrink = segment(5001, 2001, TcpFlags::ACK, &[]);
+    shrink.window_len = 500;
+    c.handle_segment(t(11), &shrink);
+    c.send(&[2u8; 3000]).unwrap();
+    assert!(poll(&mut c, t(11)).is_none(), "nothing new past the window");
+    // The window reopens 1500 bytes past SND.NXT: new data goes, within it.
+    let mut open = segment(5001, 4001, TcpFlags::ACK, &[]);
+    open.window_len = 1500;
+    c.handle_segment(t(12), &open);
+    let segs = poll_all(&mut c, t(12));
+    assert!(!segs.is_empty());
+    assert_eq!(segs[0].repr().seq_number, SeqNumber(4001));
+    let sent: usize = segs.iter().map(|s| s.repr().payload.len()).sum();
+    assert!(sent <= 1500, "{sent} bytes into a 1500-byte window");
+}
+
+#[test]
+fn timeout_retransmits_old_data_within_a_shrunk_window() {
+    let mut c = client_plain();
+    let mut o = *c.options();
+    o.nodelay = true;
+    c.set_options(t(2), o);
+    c.send(&[1u8; 3000]).unwrap();
+    assert_eq!(poll_all(&mut c, t(10)).len(), 3);
+    // The peer acknowledges nothing and shrinks its window to one segment.
+    let mut shrink = segment(5001, 1001, TcpFlags::ACK, &[]);
+    shrink.window_len = 1000;
+    c.handle_segment(t(11), &shrink);
+    let at = c.poll_timeout().unwrap();
+    c.handle_timeout(at);
+    let segs = poll_all(&mut c, at);
+    assert_eq!(segs.len(), 1, "only what the window holds");
+    assert_eq!(segs[0].repr().seq_number, SeqNumber(1001));
+    assert_eq!(segs[0].repr().payload.len(), 1000);
+}
+
+#[test]
+fn fast_retransmit_resends_una_even_beyond_a_shrunk_window() {
+    let mut c = client_plain();
+    c.send(&[9u8; 5000]).unwrap();
+    assert_eq!(poll_all(&mut c, t(10)).len(), 5);
+    let mut dup = segment(5001, 1001, TcpFlags::ACK, &[]);
+    dup.window_len = 500;
+    // The first announces the smaller window; three duplicates follow.
+    for i in 0..4 {
+        c.handle_segment(t(11 + i), &dup);
+    }
+    let r = poll(&mut c, t(15)).expect("fast retransmit");
+    assert_eq!(r.repr().seq_number, SeqNumber(1001));
+    assert_eq!(
+        r.repr().payload.len(),
+        1000,
+        "past SND.UNA + SND.WND = 1501"
+    );
+}
+
+#[test]
+fn every_second_full_sized_segment_is_acked_at_once() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    let mut o = *c.options();
+    o.nodelay = true;
+    c.set_options(t(10), o);
+    // Use up the quick-ACK allowance.
+    for _ in 0..20 {
+        c.send(b"x").unwrap();
+        exchange(&mut c, &mut s, t(10));
+    }
+    s.handle_timeout(t(100));
+    exchange(&mut c, &mut s, t(100));
+    c.send(&vec![1u8; 2 * usize::from(c.mss())]).unwrap();
+    let segs = poll_all(&mut c, t(200));
+    assert_eq!(segs.len(), 2);
+    s.handle_segment(t(200), &segs[0].repr());
+    assert!(
+        poll(&mut s, t(200)).is_none(),
+        "the first is acknowledged later"
+    );
+    s.handle_segment(t(200), &segs[1].repr());
+    let ack = poll(&mut s, t(200)).expect("ACK at the second full-sized segment");
+    assert_eq!(
+        ack.repr().ack_number,
+        segs[1].repr().seq_number + c.mss() as u32
+    );
+}
+
+#[test]
+fn zero_window_probes_start_after_one_rto_and_back_off_exponentially() {
+    let mut c = client_plain();
+    let mut zero = segment(5001, 1001, TcpFlags::ACK, &[]);
+    zero.window_len = 0;
+    c.handle_segment(t(2), &zero);
+    c.send(b"waiting").unwrap();
+    assert!(poll(&mut c, t(3)).is_none());
+    let rto = c.info(t(3)).rto;
+    let max_rto = TcpConfig::default().rtt.max_rto;
+    let mut last = t(3);
+    let mut expected = rto;
+    for i in 0..12 {
+        let at = c.poll_timeout().expect("persist timer");
+        assert_eq!(at - last, expected, "interval before probe {i}");
+        c.handle_timeout(at);
+        let probe = poll(&mut c, at).expect("window probe");
+        assert!(probe.repr().payload.is_empty());
+        // Answered, still zero: the interval keeps growing.
+        c.handle_segment(at, &zero);
+        last = at;
+        expected = (expected * 2).min(max_rto);
+    }
+    assert_eq!(expected, max_rto, "the backoff reached its cap");
+}
+
+#[test]
+fn retransmissions_reaching_r1_raise_a_soft_error_that_an_ack_clears() {
+    let mut c = client_plain();
+    assert_eq!(TcpConfig::default().retries1, 3);
+    c.send(b"lost").unwrap();
+    let _ = poll(&mut c, t(10)).unwrap();
+    for n in 1..=3 {
+        let at = c.poll_timeout().unwrap();
+        c.handle_timeout(at);
+        let _ = poll_all(&mut c, at);
+        let ev = c.take_events();
+        assert_eq!(ev.contains(ConnEvents::SOFT_ERROR), n == 3, "timeout {n}");
+    }
+    assert_eq!(c.state(), State::Established);
+    assert_eq!(c.take_soft_error(), Some(TcpError::TimedOut));
+    assert_eq!(c.take_soft_error(), None, "taken");
+    // Recorded again (an ICMP error this time), then cleared by an ACK.
+    c.handle_icmp(IcmpNotice::Unreachable);
+    c.handle_segment(t(60_000), &segment(5001, 1005, TcpFlags::ACK, &[]));
+    assert_eq!(c.take_soft_error(), None, "the peer answered");
+}
+
+#[test]
+fn unreachable_on_an_established_connection_is_a_soft_error() {
+    let mut c = client_plain();
+    c.handle_icmp(IcmpNotice::Unreachable);
+    assert!(c.take_events().contains(ConnEvents::SOFT_ERROR));
+    assert_eq!(c.state(), State::Established);
+    assert_eq!(c.error(), None);
+    assert_eq!(c.take_soft_error(), Some(TcpError::HostUnreachable));
+    // Kept until taken; a connection that then times out says why.
+    c.handle_icmp(IcmpNotice::Unreachable);
+    c.send(b"void").unwrap();
+    let _ = poll(&mut c, t(10));
+    while c.state() != State::Closed {
+        let at = c.poll_timeout().unwrap();
+        c.handle_timeout(at);
+        let _ = poll_all(&mut c, at);
+    }
+    assert_eq!(c.error(), Some(TcpError::HostUnreachable));
+}

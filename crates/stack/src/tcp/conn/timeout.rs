@@ -73,7 +73,7 @@ impl Connection {
                 if let (Some(limit), Some(since)) = (self.options.user_timeout, self.unacked_since)
                 {
                     if now.saturating_duration_since(since) >= limit {
-                        self.fail(TcpError::TimedOut);
+                        self.fail(self.soft_error.unwrap_or(TcpError::TimedOut));
                         return;
                     }
                 } else if self.snd_wnd == 0 {
@@ -96,7 +96,9 @@ impl Connection {
                     //# (b)  When the number of transmissions of the same segment
                     //#      reaches a threshold R2 greater than R1, close the
                     //#      connection.
-                    self.fail(TcpError::TimedOut);
+                    // Like Linux (tcp_write_err), a soft error seen meanwhile (an
+                    // ICMP host unreachable) says better why than "timed out".
+                    self.fail(self.soft_error.unwrap_or(TcpError::TimedOut));
                     return;
                 }
                 if self.rto_count == self.config.retries1 {
@@ -106,6 +108,11 @@ impl Connection {
                     //#      (see Section 3.3.1.4 of [19]) to the IP layer, to
                     //#      trigger dead-gateway diagnosis.
                     self.counters.r1_reached = self.counters.r1_reached.saturating_add(1);
+                    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.3
+                    // SHLD-9: the application hears of the delivery problem between
+                    // R1 and R2 as a soft error (unless an ICMP error already said
+                    // more), with an event; an acceptable ACK clears it.
+                    self.set_soft_error(self.soft_error.unwrap_or(TcpError::TimedOut));
                 }
                 self.cc
                     .on_rto(self.outstanding(), self.rto_count == 1, self.snd_max);
