@@ -128,6 +128,8 @@ impl Application for BulkSender {
 
     fn handle_event(&mut self, cx: &mut AppContext<'_>, event: Event) {
         match event.kind {
+            // Urgent data also raises Readable; soft errors are advisory.
+            EventKind::Urgent | EventKind::SoftError => {}
             EventKind::Connected | EventKind::Writable => self.fill(cx),
             EventKind::Readable => self.read(cx),
             EventKind::Error => self.read(cx),

@@ -84,6 +84,8 @@ impl Application for OnOffSender {
 
     fn handle_event(&mut self, cx: &mut AppContext<'_>, event: Event) {
         match event.kind {
+            // Urgent data also raises Readable; soft errors are advisory.
+            EventKind::Urgent | EventKind::SoftError => {}
             EventKind::Connected => {
                 self.connected = true;
                 self.fill(cx);

@@ -176,6 +176,8 @@ impl Application for RequestClient {
 
     fn handle_event(&mut self, cx: &mut AppContext<'_>, event: Event) {
         match event.kind {
+            // Urgent data also raises Readable; soft errors are advisory.
+            EventKind::Urgent | EventKind::SoftError => {}
             EventKind::Connected => self.send_request(cx),
             EventKind::Writable => {
                 if let Some(h) = self.socket {
@@ -302,6 +304,8 @@ impl Application for ResponseServer {
 
     fn handle_event(&mut self, cx: &mut AppContext<'_>, event: Event) {
         match event.kind {
+            // Urgent data also raises Readable; soft errors are advisory.
+            EventKind::Urgent | EventKind::SoftError => {}
             EventKind::Acceptable => {
                 let Some(l) = self.listener else { return };
                 while let Ok((h, _)) = cx.stack().tcp_accept(l) {

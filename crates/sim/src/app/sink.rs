@@ -99,6 +99,8 @@ impl Application for TcpSink {
 
     fn handle_event(&mut self, cx: &mut AppContext<'_>, event: Event) {
         match event.kind {
+            // Urgent data also raises Readable; soft errors are advisory.
+            EventKind::Urgent | EventKind::SoftError => {}
             EventKind::Acceptable => self.accept(cx),
             EventKind::Readable | EventKind::Error | EventKind::Closed => {
                 self.read(cx, event.handle)

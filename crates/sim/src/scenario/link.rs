@@ -109,7 +109,7 @@ fn check(sink: &mut Sink<'_>, table: &Table<'_, '_>, config: &LinkConfig) -> boo
     // The link's own rules (probabilities, MTU, reordering, outages, the queue),
     // reported at the link's table.
     if let Err(e) = config.validate() {
-        sink.error(table.span(), table.path(), &e.to_string());
+        sink.error(table.span(), table.path(), e.to_string());
         return false;
     }
     if config.trace_ms.is_some() && config.rate_bps.is_some() {
