@@ -235,7 +235,19 @@ impl TcpOptions {
     /// length is [`Error::BadOption`](crate::Error::BadOption).
     pub fn parse(bytes: &[u8]) -> Result<TcpOptions> {
         let mut out = TcpOptions::new();
-        for option in TcpOptionIter::new(bytes) {
+        // Fast path for the layout nearly every segment of a timestamped connection
+        // carries (RFC 7323 Appendix A): NOP, NOP, then the 10-byte timestamp. The
+        // rest, if any (SACK blocks), goes through the general loop, whose later
+        // options override as they would anyway.
+        let mut rest = bytes;
+        if let [1, 1, 8, 10, a0, a1, a2, a3, b0, b1, b2, b3, tail @ ..] = bytes {
+            out.timestamp = Some(TcpTimestamp {
+                tsval: u32::from_be_bytes([*a0, *a1, *a2, *a3]),
+                tsecr: u32::from_be_bytes([*b0, *b1, *b2, *b3]),
+            });
+            rest = tail;
+        }
+        for option in TcpOptionIter::new(rest) {
             match option? {
                 TcpOption::EndOfList | TcpOption::NoOperation | TcpOption::Unknown { .. } => {}
                 TcpOption::MaxSegmentSize(mss) => out.mss = Some(mss),
@@ -299,6 +311,22 @@ impl TcpOptions {
     ///
     /// When `buf` is shorter than `buffer_len()`.
     pub fn emit(&self, buf: &mut [u8]) -> usize {
+        // Fast path: a data segment or ACK of a timestamped connection carries only
+        // the timestamp, in the canonical NOP, NOP, TS layout.
+        if let (Some(ts), None, None, false, true, None) = (
+            self.timestamp,
+            self.mss,
+            self.window_scale,
+            self.sack_permitted,
+            self.sack_ranges.is_empty(),
+            self.fast_open,
+        ) {
+            let out = &mut buf[..12];
+            out[..4].copy_from_slice(&[1, 1, 8, 10]);
+            out[4..8].copy_from_slice(&ts.tsval.to_be_bytes());
+            out[8..12].copy_from_slice(&ts.tsecr.to_be_bytes());
+            return 12;
+        }
         let mut at = 0;
         let mut put = |option: TcpOption<'_>, buf: &mut [u8]| {
             at += option.emit(&mut buf[at..]);
@@ -357,6 +385,32 @@ mod tests {
         let mut buf = vec![0xee; options.buffer_len()];
         assert_eq!(options.emit(&mut buf), buf.len());
         buf
+    }
+
+    #[test]
+    fn timestamp_fast_paths_agree_with_the_general_layout() {
+        let mut only_ts = TcpOptions::new();
+        only_ts.timestamp = Some(TcpTimestamp {
+            tsval: 0x0102_0304,
+            tsecr: 0xa0b0_c0d0,
+        });
+        let bytes = emitted(&only_ts);
+        assert_eq!(bytes, [1, 1, 8, 10, 1, 2, 3, 4, 0xa0, 0xb0, 0xc0, 0xd0]);
+        assert_eq!(TcpOptions::parse(&bytes), Ok(only_ts));
+        // Timestamp then SACK blocks: the fast path takes the first 12 bytes and the
+        // general loop the rest.
+        let mut with_sack = only_ts;
+        with_sack
+            .sack_ranges
+            .push((crate::SeqNumber(100), crate::SeqNumber(200)));
+        let bytes = emitted(&with_sack);
+        assert_eq!(&bytes[..4], &[1, 1, 8, 10]);
+        assert_eq!(TcpOptions::parse(&bytes), Ok(with_sack));
+        // A later timestamp overrides the first, as in the general loop.
+        let mut twice = bytes[..12].to_vec();
+        twice.extend_from_slice(&[1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0, 8]);
+        let parsed = TcpOptions::parse(&twice).unwrap();
+        assert_eq!(parsed.timestamp, Some(TcpTimestamp { tsval: 9, tsecr: 8 }));
     }
 
     fn blocks(n: u32) -> SackBlocks {
