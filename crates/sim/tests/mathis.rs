@@ -103,7 +103,7 @@ fn run(p: f64, seed: u64) -> Outcome {
     let (mut srtt_sum, mut srtt_n) = (0.0, 0u32);
     let mut now = start;
     while now < end {
-        now = now + STEP;
+        now += STEP;
         sim.network_mut().run_until(now);
         let i = info(&sim, now);
         // `retransmits` counts consecutive timeouts now: a rising edge is an RTO
