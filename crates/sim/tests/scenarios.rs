@@ -447,3 +447,43 @@ fn two_hosts_on_one_link_talk_without_routers() {
     let m = Simulation::new(&s).unwrap().run(&mut |_| {});
     assert_eq!(m.flows[0].bytes_delivered, 300_000);
 }
+
+/// The example lossy WAN scenario (bursty loss, jitter, duplication, an outage),
+/// cut to 5 s and capturing the bottleneck, run with `seed`: its report.json text
+/// and its pcap bytes.
+fn lossy_wan_report(seed: u64) -> (String, Vec<u8>) {
+    let text = include_str!("../../../scenarios/lossy-wan.toml");
+    let mut s = layer4_sim::scenario::parse(text, "lossy-wan.toml").unwrap();
+    s.seed = seed;
+    s.duration = Duration::from_secs(5);
+    s.captures = vec!["bottleneck".to_string()];
+    let mut sim = Simulation::new(&s).unwrap();
+    let m = sim.run(&mut |_| {});
+    let b = m.links.iter().find(|l| l.name == "bottleneck").unwrap();
+    assert!(b.drops.loss > 0, "the random models were exercised");
+    (
+        layer4_sim::report::to_json(&m),
+        sim.take_capture("bottleneck").unwrap(),
+    )
+}
+
+#[test]
+fn same_scenario_and_seed_serialize_to_identical_report_json_and_pcap() {
+    let (json1, pcap1) = lossy_wan_report(7);
+    let (json2, pcap2) = lossy_wan_report(7);
+    assert!(
+        json1 == json2,
+        "report.json differs between two runs:\n{json1}\n---\n{json2}"
+    );
+    assert!(pcap1 == pcap2, "pcap bytes differ between two runs");
+    assert!(json1.contains("\"seed\": 7"), "{json1}");
+    assert!(pcap1.len() > 100_000, "{} bytes captured", pcap1.len());
+    let (json3, pcap3) = lossy_wan_report(8);
+    assert_ne!(json1, json3, "another seed gives another report");
+    assert_ne!(pcap1, pcap3);
+    // Not only the seed field: the measurements differ too.
+    assert_ne!(
+        json1.replace("\"seed\": 7", ""),
+        json3.replace("\"seed\": 8", "")
+    );
+}

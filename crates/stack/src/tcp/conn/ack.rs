@@ -192,9 +192,17 @@ impl Connection {
             //# The fast retransmit algorithm uses the arrival of 3 duplicate ACKs
             //# (as defined in section 2, without any intervening ACKs which move
             //# SND.UNA) as an indication that a segment has been lost.
+            //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
+            //# the value of recover is incremented to the value of the highest
+            //# sequence number transmitted by the TCP so far.
+            // That is SND.MAX - 1 (SND.MAX is one past the last octet sent), so that
+            // the ACK of SND.MAX, which acknowledges everything sent before the loss
+            // was detected, is a full acknowledgment and not a partial one (which
+            // would resend the first segment sent during recovery).
+            let recover = self.snd_max - 1u32;
             if self
                 .cc
-                .on_triple_dupack(seg.ack_number, self.outstanding(), self.snd_max)
+                .on_triple_dupack(seg.ack_number, self.outstanding(), recover)
             {
                 self.retransmit_una = true;
                 self.counters.fast_retransmits = self.counters.fast_retransmits.saturating_add(1);

@@ -519,6 +519,50 @@ fn three_duplicate_acks_trigger_fast_retransmit() {
 }
 
 #[test]
+fn ack_of_everything_sent_before_fast_retransmit_ends_recovery_without_resending() {
+    let mut c = client_plain();
+    c.send(&[9u8; 5000]).unwrap();
+    assert_eq!(poll_all(&mut c, t(10)).len(), 5, "1001..6001 in flight");
+    // 1001 is lost: three duplicate ACKs, the fast retransmit, then a fourth
+    // duplicate ACK inflates the window so that one new segment goes out.
+    for i in 0..3 {
+        c.handle_segment(t(11 + i), &segment(5001, 1001, TcpFlags::ACK, &[]));
+    }
+    let r = poll(&mut c, t(14)).expect("fast retransmit");
+    assert_eq!(r.repr().seq_number, SeqNumber(1001));
+    c.handle_segment(t(15), &segment(5001, 1001, TcpFlags::ACK, &[]));
+    c.send(&[7u8; 1000]).unwrap();
+    let new = poll_all(&mut c, t(15));
+    assert_eq!(new.len(), 1);
+    assert_eq!(
+        new[0].repr().seq_number,
+        SeqNumber(6001),
+        "new data in recovery"
+    );
+    // The retransmission arrives: the peer acknowledges everything sent before
+    // recovery began (up to and including `recover`, the highest sequence number
+    // sent then, 6000). That is a full acknowledgment, not a partial one: 6001
+    // must not be resent.
+    c.handle_segment(t(30), &segment(5001, 6001, TcpFlags::ACK, &[]));
+    let after = poll_all(&mut c, t(30));
+    assert!(
+        after.iter().all(|s| s.repr().seq_number != SeqNumber(6001)),
+        "6001 resent after a full ACK: {:?}",
+        after
+            .iter()
+            .map(|s| s.repr().seq_number)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(c.counters().retrans_segs, 1, "only the fast retransmit");
+    // Out of recovery: cwnd deflated to at most ssthresh (2 500 bytes).
+    assert!(
+        c.info(t(30)).cwnd_bytes <= 2500,
+        "{}",
+        c.info(t(30)).cwnd_bytes
+    );
+}
+
+#[test]
 fn zero_window_is_probed_and_may_stay_closed() {
     let mut c = client_plain();
     let mut zero = segment(5001, 1001, TcpFlags::ACK, &[]);
