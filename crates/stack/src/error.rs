@@ -108,9 +108,7 @@ impl fmt::Display for Error {
             Error::BroadcastNotAllowed => "broadcast not allowed on this socket",
             Error::UnknownCongestionControl => "unknown congestion control",
             Error::NotImplemented => "not yet implemented",
-            Error::CongestionControlInUse => {
-                "congestion control cannot change after data was sent"
-            }
+            Error::CongestionControlInUse => "congestion control cannot change after data was sent",
         })
     }
 }

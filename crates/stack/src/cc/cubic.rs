@@ -455,7 +455,10 @@ mod tests {
         assert!((cwnd - cc.w_est()).abs() <= MSS as f64);
         // About α_cubic per RTT up to cwnd_prior (20 segments), then one per RTT:
         // 14 → 20 in ~11 RTTs, then ~89 more.
-        assert!((100.0..=115.0).contains(&(cwnd / MSS as f64)), "cwnd {cwnd}");
+        assert!(
+            (100.0..=115.0).contains(&(cwnd / MSS as f64)),
+            "cwnd {cwnd}"
+        );
     }
 
     #[test]

@@ -388,8 +388,11 @@ mod tests {
     #[test]
     fn an_own_controller_is_made_by_its_factory() {
         let mut reg = CcRegistry::new();
-        reg.register("fixed", Arc::new(|p: &CcParams| Box::new(Fixed(p.mss * 3)) as _))
-            .unwrap();
+        reg.register(
+            "fixed",
+            Arc::new(|p: &CcParams| Box::new(Fixed(p.mss * 3)) as _),
+        )
+        .unwrap();
         let alg = CcAlgorithm::resolve("fixed", &reg).unwrap();
         assert_eq!(alg, CcAlgorithm::Custom(0));
         let cc = alg.build(&reg, &params());

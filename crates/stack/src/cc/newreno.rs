@@ -108,9 +108,7 @@ impl CongestionControl for NewReno {
         //# sent between the original transmission of the lost segment and
         //# the receipt of the third duplicate ACK.  Set cwnd to either (1)
         //# min (ssthresh, max(FlightSize, SMSS) + SMSS) or (2) ssthresh
-        self.cwnd = self
-            .ssthresh
-            .min(bytes_in_flight.max(self.mss) + self.mss);
+        self.cwnd = self.ssthresh.min(bytes_in_flight.max(self.mss) + self.mss);
     }
 
     fn on_mtu_update(&mut self, mss: usize) {

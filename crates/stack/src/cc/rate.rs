@@ -159,10 +159,7 @@ impl DeliveryRateEstimator {
     /// is limited by the application.
     //= https://datatracker.ietf.org/doc/html/draft-cheng-iccrg-delivery-rate-estimation-02#section-3.4
     pub fn on_app_limited(&mut self, bytes_in_flight: usize) {
-        self.app_limited = self
-            .delivered
-            .saturating_add(bytes_in_flight as u64)
-            .max(1);
+        self.app_limited = self.delivered.saturating_add(bytes_in_flight as u64).max(1);
     }
 
     /// The acknowledgment is processed: the sample for it, if a packet was delivered.
@@ -263,7 +260,10 @@ mod tests {
         assert!(!a.is_app_limited && b.is_app_limited);
         e.on_packet_delivered(ms(50), 1000, &a);
         assert!(!e.generate(ms(50), None).unwrap().is_app_limited);
-        assert!(e.is_app_limited(), "delivered 1000 is not past the mark yet");
+        assert!(
+            e.is_app_limited(),
+            "delivered 1000 is not past the mark yet"
+        );
         e.on_packet_delivered(ms(51), 1000, &b);
         let rs = e.generate(ms(51), None).unwrap();
         assert!(rs.is_app_limited);

@@ -8,8 +8,8 @@ use std::collections::VecDeque;
 
 use super::Connection;
 use crate::cc::{
-    AckSample, CcAlgorithm, CcParams, CongestionControl, CongestionKind,
-    DeliveryRateEstimator, RateSample, TxState,
+    AckSample, CcAlgorithm, CcParams, CongestionControl, CongestionKind, DeliveryRateEstimator,
+    RateSample, TxState,
 };
 use crate::time::{Duration, Instant};
 use crate::wire::SeqNumber;
@@ -21,7 +21,7 @@ pub(crate) const MAX_TX_RECORDS: usize = 4096;
 /// A fast recovery under way (RFC 6582).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Recovery {
-    /// `recover`: the highest sequence number sent when it began.
+    /// `recover`: the highest sequence number sent when it began (SND.MAX − 1).
     pub(crate) recover: SeqNumber,
     /// The window while it lasts: the controller's reduced window plus three
     /// segments, one more per further duplicate ACK, deflated by partial ACKs.
@@ -294,14 +294,18 @@ impl Connection {
         if s.last_recover.is_some_and(|last| ack <= last) {
             return false;
         }
-        s.cc
-            .on_congestion_event(now, CongestionKind::Loss, outstanding as usize);
+        s.cc.on_congestion_event(now, CongestionKind::Loss, outstanding as usize);
         //= https://www.rfc-editor.org/rfc/rfc5681#section-3.2
         //# The lost segment starting at SND.UNA MUST be retransmitted and
         //# cwnd set to ssthresh plus 3*SMSS.
         let base = u32::try_from(s.cc.window()).unwrap_or(u32::MAX);
+        //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
+        //# If so, the value of
+        //# recover is incremented to the value of the highest sequence number
+        //# transmitted by the TCP so far.
+        // (SND.MAX is one past it.)
         s.recovery = Some(Recovery {
-            recover: snd_max,
+            recover: snd_max - 1u32,
             cwnd: base.saturating_add(3 * mss),
         });
         true
@@ -327,11 +331,10 @@ impl Connection {
         let s = self.ccs();
         if !s.rto_reacted {
             s.rto_reacted = true;
-            s.cc
-                .on_congestion_event(now, CongestionKind::Timeout, outstanding);
+            s.cc.on_congestion_event(now, CongestionKind::Timeout, outstanding);
         }
         s.recovery = None;
-        s.last_recover = Some(snd_max);
+        s.last_recover = Some(snd_max - 1u32);
     }
 
     /// An ACK of new data ends a run of retransmission timeouts.
@@ -371,5 +374,224 @@ impl Connection {
                 s.rate.on_app_limited(flight as usize);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+    use std::sync::{Arc, Mutex};
+
+    use super::super::{Connection, OpenParams, SocketOptions};
+    use crate::cc::{AckSample, CcParams, CongestionControl, CongestionKind};
+    use crate::tcp::config::TcpConfig;
+    use crate::tcp::state::State;
+    use crate::time::{Duration, Instant};
+    use crate::wire::{AddrPair, ChecksumMode, SeqNumber, TcpFlags, TcpOptions, TcpRepr};
+
+    const A: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 40000);
+    const B: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 80);
+
+    fn t(ms: u64) -> Instant {
+        Instant::from_nanos(ms * 1_000_000)
+    }
+
+    /// Segments sent (their count).
+    fn send_all(c: &mut Connection, now: Instant) -> usize {
+        let mut buf = [0u8; 1600];
+        let addrs = AddrPair::new(c.local().ip(), c.remote().ip()).unwrap();
+        let mut n = 0;
+        while c
+            .poll_transmit(now, &mut buf[..1480], &addrs, ChecksumMode::Enabled)
+            .is_some()
+        {
+            n += 1;
+            assert!(n < 10_000);
+        }
+        n
+    }
+
+    fn ack(ack: u32) -> TcpRepr<'static> {
+        TcpRepr {
+            src_port: 80,
+            dst_port: 40000,
+            seq_number: SeqNumber(5001),
+            ack_number: SeqNumber(ack),
+            flags: TcpFlags::ACK,
+            window_len: 65535,
+            urgent_pointer: 0,
+            options: TcpOptions::default(),
+            payload: &[],
+        }
+    }
+
+    /// A client with MSS 1000 and no options, established at t = 1 ms against a
+    /// hand-driven peer (its ISS 5000, ours 1000), running `cc`.
+    fn client(config: TcpConfig, cc: &str) -> Connection {
+        let alg = config.congestion_algorithm(cc).unwrap();
+        let config = Arc::new(config);
+        let p = OpenParams {
+            local: A,
+            remote: B,
+            iss: SeqNumber(1000),
+            ts_offset: 0,
+            path_mtu: 1500,
+            options: SocketOptions::from_config(&config),
+            cc: alg,
+        };
+        let mut c = Connection::connect(t(0), config, p);
+        send_all(&mut c, t(0));
+        let mut synack = ack(1001);
+        synack.seq_number = SeqNumber(5000);
+        synack.flags = TcpFlags::SYN | TcpFlags::ACK;
+        synack.options.mss = Some(1000);
+        c.handle_segment(t(1), &synack);
+        assert_eq!(c.state(), State::Established);
+        send_all(&mut c, t(1));
+        c
+    }
+
+    #[test]
+    fn an_idle_connection_makes_no_controller_until_it_sends() {
+        let mut c = client(TcpConfig::default(), "cubic");
+        assert!(c.cc.is_none());
+        assert_eq!(c.congestion_control(), "cubic");
+        assert_eq!(c.cwnd(), 10_000, "the initial window all the same");
+        c.send(&[1u8; 100]).unwrap();
+        send_all(&mut c, t(2));
+        assert!(c.cc.is_some());
+    }
+
+    #[test]
+    fn newreno_recovery_inflates_by_three_segments_and_deflates_on_partial_acks() {
+        let mut c = client(TcpConfig::default(), "newreno");
+        c.send(&[9u8; 10_000]).unwrap();
+        assert_eq!(send_all(&mut c, t(10)), 10);
+        for i in 0..3 {
+            c.handle_segment(t(11 + i), &ack(1001));
+        }
+        let info = c.info(t(14));
+        assert_eq!(info.congestion_control, "newreno");
+        // ssthresh = FlightSize / 2; cwnd = ssthresh + 3 * SMSS.
+        assert_eq!(info.ssthresh, Some(5));
+        assert_eq!(info.cwnd_bytes, 8000);
+        c.handle_segment(t(15), &ack(1001));
+        assert_eq!(c.cwnd(), 9000, "one SMSS per further duplicate");
+        // A partial ACK of 2000 bytes: minus 2000, plus one SMSS.
+        c.handle_segment(t(16), &ack(3001));
+        assert_eq!(c.cwnd(), 8000);
+        // The full ACK: min(ssthresh, max(FlightSize, SMSS) + SMSS).
+        c.handle_segment(t(17), &ack(11001));
+        assert_eq!(c.cwnd(), 2000);
+        assert_eq!(c.info(t(17)).ssthresh, Some(5));
+    }
+
+    #[test]
+    fn cubic_recovery_starts_from_beta_times_the_flight() {
+        let mut c = client(TcpConfig::default(), "cubic");
+        c.send(&[9u8; 10_000]).unwrap();
+        assert_eq!(send_all(&mut c, t(10)), 10);
+        for i in 0..3 {
+            c.handle_segment(t(11 + i), &ack(1001));
+        }
+        let info = c.info(t(14));
+        assert_eq!(info.congestion_control, "cubic");
+        assert_eq!(info.ssthresh, Some(7));
+        assert_eq!(info.cwnd_bytes, 10_000, "0.7 × 10 000 + 3 SMSS");
+        assert_eq!(c.counters().fast_retransmits, 1);
+    }
+
+    #[test]
+    fn back_to_back_timeouts_reduce_ssthresh_once() {
+        let mut c = client(TcpConfig::default(), "cubic");
+        c.send(&[9u8; 10_000]).unwrap();
+        send_all(&mut c, t(10));
+        let first = c.poll_timeout().unwrap();
+        c.handle_timeout(first);
+        let info = c.info(first);
+        assert_eq!((info.cwnd, info.ssthresh), (1, Some(7)));
+        send_all(&mut c, first);
+        let second = c.poll_timeout().unwrap();
+        c.handle_timeout(second);
+        let info = c.info(second);
+        assert_eq!((info.cwnd, info.ssthresh), (1, Some(7)));
+        assert_eq!(c.counters().timeouts, 2);
+    }
+
+    #[test]
+    fn the_controller_cannot_change_once_data_was_sent() {
+        let config = TcpConfig::default();
+        let mut c = client(config.clone(), "cubic");
+        assert!(c.set_congestion_control(config.congestion_algorithm("newreno").unwrap()));
+        assert_eq!(c.congestion_control(), "newreno");
+        c.send(b"x").unwrap();
+        send_all(&mut c, t(2));
+        assert!(!c.set_congestion_control(config.congestion_algorithm("cubic").unwrap()));
+        assert_eq!(c.congestion_control(), "newreno");
+    }
+
+    /// A controller with a fixed window that keeps what it is told.
+    #[derive(Debug)]
+    struct Recorder(Arc<Mutex<Vec<AckSample>>>);
+
+    impl CongestionControl for Recorder {
+        fn name(&self) -> &'static str {
+            "recorder"
+        }
+        fn window(&self) -> usize {
+            4000
+        }
+        fn ssthresh(&self) -> Option<usize> {
+            None
+        }
+        fn in_slow_start(&self) -> bool {
+            false
+        }
+        fn on_ack(&mut self, _: Instant, s: &AckSample) {
+            self.0.lock().unwrap().push(*s);
+        }
+        fn on_congestion_event(&mut self, _: Instant, _: CongestionKind, _: usize) {}
+        fn on_mtu_update(&mut self, _: usize) {}
+    }
+
+    #[test]
+    fn an_own_controller_sets_the_window_and_sees_rate_samples() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut config = TcpConfig::default();
+        let s = seen.clone();
+        config
+            .custom_congestion_controls
+            .register(
+                "recorder",
+                Arc::new(move |_: &CcParams| Box::new(Recorder(s.clone())) as _),
+            )
+            .unwrap();
+        let mut c = client(config, "recorder");
+        assert_eq!(c.congestion_control(), "recorder");
+        c.send(&[7u8; 10_000]).unwrap();
+        assert_eq!(send_all(&mut c, t(10)), 4, "the controller's 4000 bytes");
+        c.handle_segment(t(110), &ack(5001));
+        let samples = seen.lock().unwrap();
+        let s = samples.last().unwrap();
+        assert_eq!(s.newly_acked, 4000);
+        assert_eq!((s.bytes_in_flight_before, s.bytes_in_flight), (4000, 0));
+        let rate = s.rate.unwrap();
+        assert_eq!(rate.delivered, 4000);
+        assert_eq!(rate.interval, Some(Duration::from_millis(100)));
+        assert_eq!(rate.delivery_rate(), Some(40_000));
+        // The write found the connection idle: like Linux, the first flight counts
+        // as application-limited.
+        assert!(rate.is_app_limited);
+        assert_eq!(s.delivered, 4000);
+    }
+
+    #[test]
+    fn a_write_with_the_window_open_marks_the_flight_app_limited() {
+        let mut c = client(TcpConfig::default(), "cubic");
+        c.send(&[1u8; 1000]).unwrap();
+        send_all(&mut c, t(10));
+        // Less than a segment waits and the window is far from full.
+        c.send(&[1u8; 100]).unwrap();
+        assert!(c.cc.as_ref().unwrap().rate.is_app_limited());
     }
 }

@@ -42,10 +42,10 @@ mod tests;
 use core::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::cc::CcAlgorithm;
 use crate::tcp::assembler::Assembler;
 use crate::tcp::config::{KeepAlive, TcpConfig};
 use crate::tcp::info::ConnCounters;
-use crate::cc::CcAlgorithm;
 use crate::tcp::recv_buffer::RecvBuffer;
 use crate::tcp::rtt::RttEstimator;
 use crate::tcp::send_buffer::SendBuffer;

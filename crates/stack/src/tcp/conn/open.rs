@@ -5,10 +5,10 @@ use core::net::SocketAddr;
 use std::sync::Arc;
 
 use super::{AckDue, ConnEvents, Connection, SocketOptions, Timestamps};
+use crate::cc::CcAlgorithm;
 use crate::tcp::assembler::Assembler;
 use crate::tcp::config::TcpConfig;
 use crate::tcp::info::ConnCounters;
-use crate::cc::CcAlgorithm;
 use crate::tcp::recv_buffer::RecvBuffer;
 use crate::tcp::rtt::RttEstimator;
 use crate::tcp::send_buffer::SendBuffer;
