@@ -44,6 +44,8 @@
 //! `from` at `start`. Applications by [`AppSpec`]: `Bulk` → [`BulkSender`] and
 //! [`TcpSink`]; `RequestResponse` → [`RequestClient`] and [`ResponseServer`]; `OnOff`
 //! → [`OnOffSender`] and [`TcpSink`]; `UdpCbr` → [`UdpCbrSender`] and [`UdpSink`].
+//! The TCP applications that send data (the client; for request/response the server
+//! too) run the flow's congestion controller (`cc`).
 
 use crate::app::{
     BulkSender, OnOffSender, RequestClient, ResponseServer, TcpSink, UdpCbrSender, UdpSink,
@@ -418,7 +420,7 @@ pub fn add_flow(net: &mut Network, flow: &Flow) -> Result<BuiltFlow, BuildError>
         &'static str,
     ) = match &flow.app {
         AppSpec::Bulk { bytes, duration } => (
-            Box::new(BulkSender::new(server_addr, *bytes, *duration)),
+            Box::new(BulkSender::new(server_addr, *bytes, *duration).congestion_control(&flow.cc)),
             Box::new(TcpSink::new(server_addr)),
             DataSender::Client,
             "tcp",
@@ -438,24 +440,26 @@ pub fn add_flow(net: &mut Network, flow: &Flow) -> Result<BuiltFlow, BuildError>
                 DataSender::Client
             };
             (
-                Box::new(RequestClient::new(
-                    server_addr,
-                    *request_bytes,
-                    *response_bytes,
-                    *think_time,
-                    *count,
-                )),
-                Box::new(ResponseServer::new(
-                    server_addr,
-                    *request_bytes,
-                    *response_bytes,
-                )),
+                Box::new(
+                    RequestClient::new(
+                        server_addr,
+                        *request_bytes,
+                        *response_bytes,
+                        *think_time,
+                        *count,
+                    )
+                    .congestion_control(&flow.cc),
+                ),
+                Box::new(
+                    ResponseServer::new(server_addr, *request_bytes, *response_bytes)
+                        .congestion_control(&flow.cc),
+                ),
                 sender,
                 "tcp",
             )
         }
         AppSpec::OnOff { on, off } => (
-            Box::new(OnOffSender::new(server_addr, *on, *off)),
+            Box::new(OnOffSender::new(server_addr, *on, *off).congestion_control(&flow.cc)),
             Box::new(TcpSink::new(server_addr)),
             DataSender::Client,
             "tcp",

@@ -487,3 +487,43 @@ fn same_scenario_and_seed_serialize_to_identical_report_json_and_pcap() {
         json3.replace("\"seed\": 8", "")
     );
 }
+
+#[test]
+fn the_flows_congestion_controller_runs_on_its_data_senders() {
+    let rr = AppSpec::RequestResponse {
+        request_bytes: 300,
+        response_bytes: 20_000,
+        think_time: Duration::from_millis(10),
+        count: Some(2),
+    };
+    let bulk = AppSpec::Bulk {
+        bytes: Some(100_000),
+        duration: None,
+    };
+    let mut a = flow("rr", "left0", "right0", 80, rr);
+    a.cc = "newreno".to_string();
+    let mut b = flow("bulk", "left1", "right1", 81, bulk.clone());
+    b.cc = "newreno".to_string();
+    let mut c = flow("later", "left2", "right2", 82, bulk);
+    c.cc = "bbr".to_string();
+    let mut s = dumbbell(link(10_000_000, 10), IpVersion::V4, vec![a, b, c], 5);
+    if let Topology::Dumbbell { pairs, .. } = &mut s.topology {
+        *pairs = 3;
+    }
+    let mut sim = Simulation::new(&s).unwrap();
+    sim.run(&mut |_| {});
+    let cc_of = |stats: &layer4_sim::app::AppStats| {
+        stats
+            .final_tcp_info
+            .map(|i| i.congestion_control)
+            .unwrap_or("none")
+    };
+    let (client, server) = sim.flow_stats("rr").unwrap();
+    assert_eq!((cc_of(&client), cc_of(&server)), ("newreno", "newreno"));
+    let (client, _) = sim.flow_stats("bulk").unwrap();
+    assert_eq!(cc_of(&client), "newreno");
+    // BBR is accepted and runs the stack's default until it exists.
+    let (client, _) = sim.flow_stats("later").unwrap();
+    assert_eq!(cc_of(&client), "cubic");
+    assert_eq!(client.socket_errors, 0);
+}

@@ -153,6 +153,9 @@ impl Config {
         if self.max_control_queue == 0 {
             return Err(ConfigError::ZeroLimit("max_control_queue"));
         }
+        self.tcp
+            .congestion_algorithm(&self.tcp.congestion_control)
+            .map_err(ConfigError::CongestionControl)?;
         Ok(())
     }
 }
@@ -172,6 +175,8 @@ pub enum ConfigError {
     ZeroLimit(&'static str),
     /// The ephemeral port configuration is unusable.
     Ports(crate::ports::PortConfigError),
+    /// The default congestion controller is unknown or not yet implemented.
+    CongestionControl(crate::cc::CcError),
 }
 
 impl fmt::Display for ConfigError {
@@ -187,6 +192,7 @@ impl fmt::Display for ConfigError {
             ConfigError::ZeroBuffer => f.write_str("TCP buffer limits must be positive"),
             ConfigError::ZeroLimit(name) => write!(f, "{name} must be positive"),
             ConfigError::Ports(e) => write!(f, "ephemeral ports: {e}"),
+            ConfigError::CongestionControl(e) => write!(f, "tcp: {e}"),
         }
     }
 }

@@ -48,6 +48,12 @@ pub enum Error {
     LimitReached,
     /// Broadcast destination without the broadcast option.
     BroadcastNotAllowed,
+    /// No congestion controller has that name (Linux: `ENOENT`).
+    UnknownCongestionControl,
+    /// The congestion controller is reserved but not yet implemented (`"bbr"`).
+    NotImplemented,
+    /// The congestion controller cannot change once the connection sent data.
+    CongestionControlInUse,
 }
 
 impl Error {
@@ -72,6 +78,9 @@ impl Error {
             Error::MessageTooLong => io::ErrorKind::InvalidInput,
             Error::LimitReached => io::ErrorKind::OutOfMemory,
             Error::BroadcastNotAllowed => io::ErrorKind::PermissionDenied,
+            Error::UnknownCongestionControl => io::ErrorKind::NotFound,
+            Error::NotImplemented => io::ErrorKind::Unsupported,
+            Error::CongestionControlInUse => io::ErrorKind::InvalidInput,
         }
     }
 }
@@ -97,6 +106,9 @@ impl fmt::Display for Error {
             Error::MessageTooLong => "message too long",
             Error::LimitReached => "limit reached",
             Error::BroadcastNotAllowed => "broadcast not allowed on this socket",
+            Error::UnknownCongestionControl => "unknown congestion control",
+            Error::NotImplemented => "not yet implemented",
+            Error::CongestionControlInUse => "congestion control cannot change after data was sent",
         })
     }
 }
@@ -117,6 +129,15 @@ impl From<TcpError> for Error {
             TcpError::TimedOut => Error::TimedOut,
             TcpError::HostUnreachable => Error::HostUnreachable,
             TcpError::Aborted => Error::ConnectionAborted,
+        }
+    }
+}
+
+impl From<crate::cc::CcError> for Error {
+    fn from(e: crate::cc::CcError) -> Error {
+        match e {
+            crate::cc::CcError::NotImplemented(_) => Error::NotImplemented,
+            _ => Error::UnknownCongestionControl,
         }
     }
 }

@@ -19,12 +19,17 @@
 //! - [`tcp`]: TCP, in these parts:
 //!   - [`tcp::conn`]: one connection's RFC 9293 state machine, split by concern;
 //!   - [`tcp::state`], [`tcp::config`], [`tcp::timer`], [`tcp::info`] (`TcpInfo`);
-//!   - [`tcp::newreno`]: slow start, congestion avoidance, NewReno recovery;
 //!   - [`tcp::isn`]: RFC 6528 initial sequence numbers (`IsnGenerator`);
 //!   - [`tcp::rtt`]: the RFC 6298 RTO estimator (`RttEstimator`, `RttConfig`);
 //!   - [`tcp::assembler`]: the receiver's bounded out-of-order ranges and SACK blocks;
 //!   - [`tcp::send_buffer`], [`tcp::recv_buffer`]: lazily allocated rings that grow
 //!     up to a limit.
+//! - [`cc`]: congestion control shared with QUIC: the [`cc::CongestionControl`] trait,
+//!   [`cc::AckSample`], selection by name ([`cc::CcAlgorithm`], [`cc::CcRegistry`]):
+//!   - [`cc::rate`]: the delivery-rate estimator (draft-cheng-iccrg-delivery-rate-estimation);
+//!   - [`cc::newreno`]: slow start and congestion avoidance (RFC 5681, RFC 6582);
+//!   - [`cc::cubic`]: CUBIC (RFC 9438), the default;
+//!   - [`cc::hystart`]: HyStart++ (RFC 9406), CUBIC's slow start.
 //! - [`ip`]: the IP layer's pieces:
 //!   - [`ip::cidr`]: `Ipv4Cidr`, `Ipv6Cidr`, `IpCidr` (`10.0.0.1/24`);
 //!   - [`ip::route`]: `RouteTable` (longest-prefix match, source-address selection);
@@ -36,13 +41,14 @@
 //! - [`rand`]: `StackRng`, the seeded ChaCha12 generator, with `fork(label)`.
 //! - [`time`]: `Instant` and `Duration`.
 //!
-//! To come (the congestion-control issue): `cc/`, the controller trait shared with
-//! QUIC, with NewReno, CUBIC and BBR, the SACK scoreboard and RACK-TLP.
+//! To come (the congestion-control issue): BBR, the SACK scoreboard, RACK-TLP, ECN and
+//! pacing.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub use layer4_wire as wire;
 
+pub mod cc;
 pub mod config;
 pub mod error;
 pub mod event;

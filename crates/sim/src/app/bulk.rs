@@ -20,6 +20,8 @@ pub struct BulkSender {
     stop_at: Option<Instant>,
     write_closed: bool,
     stats: AppStats,
+    /// The congestion controller to ask for.
+    cc: Option<String>,
 }
 
 impl BulkSender {
@@ -34,7 +36,15 @@ impl BulkSender {
             stop_at: None,
             write_closed: false,
             stats: AppStats::default(),
+            cc: None,
         }
+    }
+
+    /// Runs the data-sending connection(s) with the congestion controller `name`
+    /// (`"cubic"`, `"newreno"`; `"bbr"` keeps the stack's default until BBR exists).
+    pub fn congestion_control(mut self, name: &str) -> Self {
+        self.cc = Some(name.to_string());
+        self
     }
 
     fn fill(&mut self, cx: &mut AppContext<'_>) {
@@ -118,6 +128,7 @@ impl Application for BulkSender {
         match cx.stack().tcp_connect(now, self.server, None) {
             Ok(h) => {
                 cx.claim(h);
+                super::set_congestion_control(cx, h, self.cc.as_deref(), &mut self.stats);
                 self.socket = Some(h);
                 self.stats.data_socket = Some(h);
                 self.stop_at = self.duration.map(|d| now + d);

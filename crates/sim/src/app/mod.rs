@@ -133,3 +133,20 @@ pub trait Application: fmt::Debug {
     /// What it has done so far.
     fn stats(&self) -> AppStats;
 }
+
+/// Chooses the congestion controller of socket `h` (a connection before it sends, or
+/// a listener for what it accepts) by name. A controller the stack has not yet
+/// implemented (`"bbr"`) leaves the stack's default; any other refusal counts as a
+/// socket error.
+pub(crate) fn set_congestion_control(
+    cx: &mut AppContext<'_>,
+    h: SocketHandle,
+    cc: Option<&str>,
+    stats: &mut AppStats,
+) {
+    let Some(name) = cc else { return };
+    match cx.stack().tcp_set_congestion_control(h, name) {
+        Ok(()) | Err(layer4::Error::NotImplemented) => {}
+        Err(_) => stats.socket_errors += 1,
+    }
+}

@@ -21,6 +21,8 @@ pub struct OnOffSender {
     /// When the current period ends.
     switch_at: Option<Instant>,
     stats: AppStats,
+    /// The congestion controller to ask for.
+    cc: Option<String>,
 }
 
 impl OnOffSender {
@@ -35,7 +37,15 @@ impl OnOffSender {
             sending: false,
             switch_at: None,
             stats: AppStats::default(),
+            cc: None,
         }
+    }
+
+    /// Runs the data-sending connection(s) with the congestion controller `name`
+    /// (`"cubic"`, `"newreno"`; `"bbr"` keeps the stack's default until BBR exists).
+    pub fn congestion_control(mut self, name: &str) -> Self {
+        self.cc = Some(name.to_string());
+        self
     }
 
     fn fill(&mut self, cx: &mut AppContext<'_>) {
@@ -73,6 +83,7 @@ impl Application for OnOffSender {
         match cx.stack().tcp_connect(now, self.server, None) {
             Ok(h) => {
                 cx.claim(h);
+                super::set_congestion_control(cx, h, self.cc.as_deref(), &mut self.stats);
                 self.socket = Some(h);
                 self.stats.data_socket = Some(h);
                 self.sending = true;

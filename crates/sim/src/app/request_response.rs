@@ -80,6 +80,8 @@ pub struct RequestClient {
     next_request_at: Option<Instant>,
     done: bool,
     stats: AppStats,
+    /// The congestion controller to ask for.
+    cc: Option<String>,
 }
 
 impl RequestClient {
@@ -104,7 +106,15 @@ impl RequestClient {
             next_request_at: None,
             done: false,
             stats: AppStats::default(),
+            cc: None,
         }
+    }
+
+    /// Runs the data-sending connection(s) with the congestion controller `name`
+    /// (`"cubic"`, `"newreno"`; `"bbr"` keeps the stack's default until BBR exists).
+    pub fn congestion_control(mut self, name: &str) -> Self {
+        self.cc = Some(name.to_string());
+        self
     }
 
     fn send_request(&mut self, cx: &mut AppContext<'_>) {
@@ -167,6 +177,7 @@ impl Application for RequestClient {
         match cx.stack().tcp_connect(now, self.server, None) {
             Ok(h) => {
                 cx.claim(h);
+                super::set_congestion_control(cx, h, self.cc.as_deref(), &mut self.stats);
                 self.socket = Some(h);
                 self.stats.data_socket = Some(h);
             }
@@ -225,6 +236,8 @@ pub struct ResponseServer {
     listener: Option<SocketHandle>,
     conns: Vec<ServerConn>,
     stats: AppStats,
+    /// The congestion controller to ask for.
+    cc: Option<String>,
 }
 
 impl ResponseServer {
@@ -237,7 +250,15 @@ impl ResponseServer {
             listener: None,
             conns: Vec::new(),
             stats: AppStats::default(),
+            cc: None,
         }
+    }
+
+    /// Runs the data-sending connection(s) with the congestion controller `name`
+    /// (`"cubic"`, `"newreno"`; `"bbr"` keeps the stack's default until BBR exists).
+    pub fn congestion_control(mut self, name: &str) -> Self {
+        self.cc = Some(name.to_string());
+        self
     }
 
     fn close(&mut self, cx: &mut AppContext<'_>, i: usize) {
@@ -296,6 +317,8 @@ impl Application for ResponseServer {
         match cx.stack().tcp_listen(self.local, ListenOptions::default()) {
             Ok(l) => {
                 cx.claim(l);
+                // The listener passes the choice to the connections it accepts.
+                super::set_congestion_control(cx, l, self.cc.as_deref(), &mut self.stats);
                 self.listener = Some(l);
             }
             Err(_) => self.stats.socket_errors += 1,

@@ -128,9 +128,10 @@ pub struct Flow {
     pub port: u16,
     /// When the client starts, since the beginning of the run.
     pub start: Duration,
-    /// Congestion controller of the data sender ("newreno", "cubic", "bbr"); until the
-    /// congestion-control issue lands every flow runs NewReno and this is reported as
-    /// given.
+    /// Congestion controller of the data sender ("newreno", "cubic", "bbr"): the TCP
+    /// applications that send data ask their stack for it by name. "bbr" is accepted
+    /// now and effective once the stack implements BBR; until then such a flow runs
+    /// the stack's default, CUBIC. Reported as given.
     pub cc: String,
     /// What the flow does.
     pub app: AppSpec,

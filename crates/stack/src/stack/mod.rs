@@ -74,6 +74,8 @@ pub(crate) struct Listener {
     /// Connections in SYN-RECEIVED that came through this listener.
     pub(crate) syn_pending: usize,
     pub(crate) options: SocketOptions,
+    /// The congestion controller of the connections it accepts.
+    pub(crate) cc: crate::cc::CcAlgorithm,
 }
 
 /// A TCP connection and what the stack knows about it.

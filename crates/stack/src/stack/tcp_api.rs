@@ -79,6 +79,7 @@ impl Stack {
                 accept_queue: VecDeque::new(),
                 syn_pending: 0,
                 options: SocketOptions::from_config(&self.tcp_config),
+                cc: self.tcp_config.default_congestion_algorithm(),
             }))));
         self.listeners.insert(key, handle);
         Ok(handle)
@@ -173,6 +174,7 @@ impl Stack {
             ts_offset: self.ts_offsets.ts_offset(local, remote),
             path_mtu: self.path_mtu(now, remote.ip()),
             options: SocketOptions::from_config(&self.tcp_config),
+            cc: self.tcp_config.default_congestion_algorithm(),
         };
         let conn = Connection::connect(now, self.tcp_config.clone(), params);
         let handle = self.insert_conn(conn, None);
@@ -460,5 +462,47 @@ impl Stack {
         let mut o = self.tcp_options(handle)?;
         o.user_timeout = timeout;
         self.tcp_set_options(now, handle, o)
+    }
+
+    /// Chooses a connection's congestion controller by name (`TCP_CONGESTION`):
+    /// `"cubic"`, `"newreno"` or one registered in
+    /// [`TcpConfig::custom_congestion_controls`](crate::tcp::TcpConfig). Allowed
+    /// until the connection sends data; on a listener, it applies to the connections
+    /// it will accept.
+    ///
+    /// Errors: [`Error::UnknownCongestionControl`], [`Error::NotImplemented`]
+    /// (`"bbr"`), [`Error::CongestionControlInUse`] once data was sent.
+    pub fn tcp_set_congestion_control(
+        &mut self,
+        handle: SocketHandle,
+        name: &str,
+    ) -> Result<(), Error> {
+        let algorithm = self.tcp_config.congestion_algorithm(name)?;
+        match self.sockets.get_mut(handle) {
+            Some(Entry {
+                socket: Socket::Listener(l),
+                ..
+            }) => {
+                l.cc = algorithm;
+                Ok(())
+            }
+            Some(Entry {
+                socket: Socket::Tcp(slot),
+                ..
+            }) => {
+                if slot.conn.set_congestion_control(algorithm) {
+                    Ok(())
+                } else {
+                    Err(Error::CongestionControlInUse)
+                }
+            }
+            Some(_) => Err(Error::WrongSocketType),
+            None => Err(Error::InvalidHandle),
+        }
+    }
+
+    /// The name of a connection's congestion controller.
+    pub fn tcp_congestion_control(&self, handle: SocketHandle) -> Result<&'static str, Error> {
+        Ok(self.tcp_conn_ref(handle)?.congestion_control())
     }
 }

@@ -130,6 +130,7 @@ impl Stack {
             return;
         }
         let options = l.options;
+        let cc = l.cc;
         if self.tcp_conn_count >= self.tcp_config.max_connections {
             self.stats.tcp.connection_limit_drops += 1;
             return;
@@ -141,6 +142,7 @@ impl Stack {
             ts_offset: self.ts_offsets.ts_offset(local, remote),
             path_mtu: self.path_mtu(now, remote.ip()),
             options,
+            cc,
         };
         let conn = Connection::accept(
             now,

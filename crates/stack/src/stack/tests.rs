@@ -1094,3 +1094,63 @@ fn urgent_data_raises_one_urgent_event() {
     assert_eq!(urgent, 1);
     assert_eq!(pair.b.tcp_urgent_mark(s), Ok(Some(4)));
 }
+
+#[test]
+fn stack_new_refuses_an_unknown_or_unimplemented_default_controller() {
+    use crate::cc::CcError;
+    use crate::config::ConfigError;
+    let mut c = config(A4, A6, 1);
+    c.tcp.congestion_control = "vegas".into();
+    assert_eq!(
+        Stack::new(c.clone()).err(),
+        Some(ConfigError::CongestionControl(CcError::Unknown(
+            "vegas".into()
+        )))
+    );
+    c.tcp.congestion_control = "bbr".into();
+    assert_eq!(
+        Stack::new(c).err(),
+        Some(ConfigError::CongestionControl(CcError::NotImplemented(
+            "bbr"
+        )))
+    );
+}
+
+#[test]
+fn congestion_control_is_chosen_per_socket_by_name() {
+    let mut pair = Pair::new(Impairment::default(), 61);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+    // The listener's choice goes to the connections it accepts.
+    pair.b.tcp_set_congestion_control(l, "newreno").unwrap();
+    let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
+    assert_eq!(pair.a.tcp_congestion_control(c), Ok("cubic"), "the default");
+    assert_eq!(
+        pair.a.tcp_set_congestion_control(c, "vegas"),
+        Err(Error::UnknownCongestionControl)
+    );
+    assert_eq!(
+        pair.a.tcp_set_congestion_control(c, "bbr"),
+        Err(Error::NotImplemented)
+    );
+    assert_eq!(Error::NotImplemented.to_string(), "not yet implemented");
+    pair.a.tcp_set_congestion_control(c, "newreno").unwrap();
+    let mut accepted = None;
+    pair.run_until(Duration::from_secs(5), |p| {
+        accepted = accepted.or_else(|| p.b.tcp_accept(l).ok().map(|(h, _)| h));
+        accepted.is_some() && p.a.tcp_state(c) == Ok(State::Established)
+    });
+    let s = accepted.unwrap();
+    assert_eq!(pair.b.tcp_congestion_control(s), Ok("newreno"));
+    let info = pair.a.tcp_info(pair.now, c).unwrap();
+    assert_eq!(info.congestion_control, "newreno");
+    assert!(info.to_string().contains(" newreno wscale:"), "{info}");
+    // Once data has left, the choice is made.
+    let got = transfer(&mut pair, true, c, s, &pattern(5000, 3));
+    assert_eq!(got.len(), 5000);
+    assert_eq!(
+        pair.a.tcp_set_congestion_control(c, "cubic"),
+        Err(Error::CongestionControlInUse)
+    );
+    assert_eq!(pair.a.tcp_congestion_control(c), Ok("newreno"));
+}

@@ -1,5 +1,6 @@
 //! TCP's tunables, each with its default and where the default comes from.
 
+use crate::cc::{CcAlgorithm, CcError, CcRegistry};
 use crate::tcp::rtt::RttConfig;
 use crate::time::Duration;
 
@@ -81,6 +82,13 @@ pub struct TcpConfig {
     pub fin_timeout: Duration,
     /// The initial congestion window in segments. Default 10 (RFC 6928).
     pub initial_cwnd: u32,
+    /// The congestion controller of new sockets, by name: `"cubic"` (the default, as
+    /// on Linux), `"newreno"`, or one of [`TcpConfig::custom_congestion_controls`].
+    /// `Stack::new` refuses an unknown name (and `"bbr"`, not yet implemented).
+    pub congestion_control: String,
+    /// Own controllers, by name, for [`TcpConfig::congestion_control`] and
+    /// `Stack::tcp_set_congestion_control`. Default none.
+    pub custom_congestion_controls: CcRegistry,
     /// The most out-of-order ranges one connection holds. Default 32.
     pub max_ooo_ranges: usize,
     /// Time to live / hop limit for new sockets. Default 64.
@@ -122,6 +130,8 @@ impl Default for TcpConfig {
             time_wait: Duration::from_secs(60),
             fin_timeout: Duration::from_secs(60),
             initial_cwnd: 10,
+            congestion_control: "cubic".to_string(),
+            custom_congestion_controls: CcRegistry::new(),
             max_ooo_ranges: crate::tcp::assembler::DEFAULT_MAX_RANGES,
             ttl: 64,
             dscp: 0,
@@ -130,5 +140,20 @@ impl Default for TcpConfig {
             syn_backlog: 1024,
             max_connections: 1 << 20,
         }
+    }
+}
+
+impl TcpConfig {
+    /// The controller called `name`, among the built-in ones and
+    /// [`TcpConfig::custom_congestion_controls`].
+    pub fn congestion_algorithm(&self, name: &str) -> Result<CcAlgorithm, CcError> {
+        CcAlgorithm::resolve(name, &self.custom_congestion_controls)
+    }
+
+    /// The controller of new sockets ([`TcpConfig::congestion_control`]); CUBIC if the
+    /// name is not valid (`Stack::new` refuses such a configuration).
+    pub fn default_congestion_algorithm(&self) -> CcAlgorithm {
+        self.congestion_algorithm(&self.congestion_control)
+            .unwrap_or(CcAlgorithm::Cubic)
     }
 }

@@ -74,6 +74,9 @@ pub struct ConnCounters {
     pub r1_reached: u32,
     /// ICMP errors that concerned this connection.
     pub icmp_errors: u32,
+    /// Send records of the delivery-rate estimator merged because the connection
+    /// held the most it keeps.
+    pub tx_records_merged: u32,
     /// When the connection became established.
     pub established_at: Option<Instant>,
 }
@@ -83,6 +86,8 @@ pub struct ConnCounters {
 pub struct TcpInfo {
     /// The state.
     pub state: State,
+    /// The congestion controller's name (`cubic`, `newreno`).
+    pub congestion_control: &'static str,
     /// The local address.
     pub local: SocketAddr,
     /// The remote address.
@@ -150,8 +155,8 @@ pub struct TcpInfo {
     pub unacked: u32,
     /// The delivery rate of the last RTT sample, bytes per second.
     pub delivery_rate: u64,
-    /// The pacing rate Linux would compute: 2 × cwnd / srtt in slow start, 1.2 ×
-    /// after, bytes per second.
+    /// The controller's pacing rate, bytes per second; for a controller that does not
+    /// pace, the rate Linux would compute: 2 × cwnd / srtt in slow start, 1.2 × after.
     pub pacing_rate: u64,
     /// Bytes written and not acknowledged (Send-Q).
     pub send_q: usize,
@@ -173,6 +178,9 @@ impl fmt::Display for TcpInfo {
         }
         if self.sack {
             f.write_str("sack ")?;
+        }
+        if !self.congestion_control.is_empty() {
+            write!(f, "{} ", self.congestion_control)?;
         }
         if let Some((snd, rcv)) = self.wscale {
             write!(f, "wscale:{snd},{rcv} ")?;

@@ -7,8 +7,8 @@
 //! - [`send_buffer`] / [`recv_buffer`]: the lazily allocated ring buffers.
 //! - [`assembler`]: the receiver's bounded out-of-order ranges and SACK blocks
 //!   (RFC 2018).
-//! - [`newreno`]: the built-in slow start, congestion avoidance and NewReno fast
-//!   recovery (RFC 5681, RFC 6582).
+//! - congestion control lives in [`crate::cc`]; the connection keeps NewReno's
+//!   recovery (RFC 6582) and drives the controller.
 //! - [`isn`]: RFC 6528 initial sequence numbers.
 //! - [`rtt`]: the RFC 6298 RTO estimator.
 //! - [`info`]: [`TcpInfo`], what `ss -ti` shows, and the per-connection counters.
@@ -18,7 +18,6 @@ pub mod config;
 pub mod conn;
 pub mod info;
 pub mod isn;
-pub mod newreno;
 pub mod recv_buffer;
 mod ring;
 pub mod rtt;

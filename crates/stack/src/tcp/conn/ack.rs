@@ -1,7 +1,7 @@
 //! The sender's side of an arriving ACK (RFC 9293 section 3.10.7.4, "fifth, check
 //! the ACK field"): the RFC 5961 ACK check, SND.UNA and the send buffer, RTT samples
-//! (RFC 6298, RFC 7323), duplicate ACKs and NewReno recovery (RFC 5681, RFC 6582), the
-//! send window, and the states our acknowledged FIN leads to.
+//! (RFC 6298, RFC 7323), duplicate ACKs (RFC 5681) handed to the congestion side
+//! (`congestion`), the send window, and the states our acknowledged FIN leads to.
 
 use super::{AckDue, ConnEvents, Connection, SMALL_RING};
 use crate::tcp::state::State;
@@ -69,7 +69,7 @@ impl Connection {
         if ack > self.snd_una {
             self.on_new_ack(now, seg);
         } else if ack == self.snd_una {
-            self.on_same_ack(seg);
+            self.on_same_ack(now, seg);
         }
         self.update_send_window(seg);
 
@@ -112,6 +112,7 @@ impl Connection {
     /// An ACK that acknowledges new data (SND.UNA < SEG.ACK =< SND.MAX).
     fn on_new_ack(&mut self, now: Instant, seg: &TcpRepr<'_>) {
         let ack = seg.ack_number;
+        let flight_before = self.flight();
         let mut acked = ack.diff(self.snd_una) as u32;
         if !self.syn_acked() {
             // The SYN's sequence number.
@@ -132,13 +133,14 @@ impl Connection {
             self.snd_nxt = self.snd_una;
         }
 
-        self.rtt_sample(now, seg);
+        let rtt = self.rtt_sample(now, seg);
         //= https://www.rfc-editor.org/rfc/rfc6298#section-5
         //# (5.3) When an ACK is received that acknowledges new data, restart the
         //# retransmission timer so that it will expire after RTO seconds (for
         //# the current value of RTO).
         self.rtt.reset_backoff();
         self.rto_count = 0;
+        self.on_rto_run_over();
         self.persist_probes = 0;
         let outstanding = self.outstanding();
         if outstanding > 0 {
@@ -152,7 +154,7 @@ impl Connection {
             self.unacked_since = None;
         }
 
-        let partial = self.cc.on_ack(ack, acked, self.flight());
+        let partial = self.on_ack_cc(now, ack, acked, flight_before, rtt);
         if partial && outstanding > 0 {
             self.retransmit_una = true;
         }
@@ -176,7 +178,7 @@ impl Connection {
     //# connection (TCP.UNA from [RFC793]) and (e) the advertised window in
     //# the incoming acknowledgment equals the advertised window in the last
     //# incoming acknowledgment.
-    fn on_same_ack(&mut self, seg: &TcpRepr<'_>) {
+    fn on_same_ack(&mut self, now: Instant, seg: &TcpRepr<'_>) {
         let window = u32::from(seg.window_len) << self.snd_wscale;
         let duplicate = self.outstanding() > 0
             && seg.payload.is_empty()
@@ -192,27 +194,13 @@ impl Connection {
             //# The fast retransmit algorithm uses the arrival of 3 duplicate ACKs
             //# (as defined in section 2, without any intervening ACKs which move
             //# SND.UNA) as an indication that a segment has been lost.
-            //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
-            //# the value of recover is incremented to the value of the highest
-            //# sequence number transmitted by the TCP so far.
-            // That is SND.MAX - 1 (SND.MAX is one past the last octet sent), so that
-            // the ACK of SND.MAX, which acknowledges everything sent before the loss
-            // was detected, is a full acknowledgment and not a partial one (which
-            // would resend the first segment sent during recovery).
-            let recover = self.snd_max - 1u32;
-            if self
-                .cc
-                .on_triple_dupack(seg.ack_number, self.outstanding(), recover)
-            {
+            if self.on_triple_dupack(now, seg.ack_number) {
                 self.retransmit_una = true;
                 self.counters.fast_retransmits = self.counters.fast_retransmits.saturating_add(1);
                 self.rtt_probe = None;
             }
         } else if self.dupacks > 3 {
-            //= https://www.rfc-editor.org/rfc/rfc5681#section-3.2
-            //# For each additional duplicate ACK received (after the third),
-            //# cwnd MUST be incremented by SMSS.
-            self.cc.on_dupack_in_recovery();
+            self.on_dupack_in_recovery();
         }
     }
 
@@ -249,7 +237,7 @@ impl Connection {
 
     /// Takes an RTT sample from an ACK of new data: from the timed segment if it was
     /// not retransmitted (Karn's algorithm), else from the echoed timestamp.
-    fn rtt_sample(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+    fn rtt_sample(&mut self, now: Instant, seg: &TcpRepr<'_>) -> Option<Duration> {
         if let Some((end, sent, acked_then)) = self.rtt_probe {
             if seg.ack_number >= end {
                 self.rtt_probe = None;
@@ -258,7 +246,7 @@ impl Connection {
                 let delivered = self.counters.bytes_acked - acked_then;
                 self.delivery_rate = (u128::from(delivered) * 1_000_000_000 / rtt.as_nanos().max(1))
                     .min(u128::from(u64::MAX)) as u64;
-                return;
+                return Some(rtt);
             }
         }
         //= https://www.rfc-editor.org/rfc/rfc7323#section-4.1
@@ -271,11 +259,14 @@ impl Connection {
                     let ticks = self.ts_now(now).wrapping_sub(opt.tsecr);
                     // A wild echo (older than a minute) is no sample.
                     if ticks < 60_000 {
-                        self.rtt.on_sample(Duration::from_millis(u64::from(ticks)));
+                        let rtt = Duration::from_millis(u64::from(ticks));
+                        self.rtt.on_sample(rtt);
+                        return Some(rtt);
                     }
                 }
             }
         }
+        None
     }
 
     /// The handshake's RTT sample (the SYN or SYN-ACK was timed unless resent).

@@ -14,7 +14,9 @@
 //! - [`input`]: segment arrival: SYN-SENT, acceptability, PAWS, RST and SYN checks
 //!   (RFC 5961), the dispatch to `ack` and `recv`;
 //! - [`ack`]: the sender's side of an ACK: SND.UNA, the send window, RTT samples,
-//!   duplicate ACKs and NewReno recovery, FIN acknowledgment;
+//!   duplicate ACKs, FIN acknowledgment;
+//! - [`congestion`]: the congestion controller it drives, NewReno's recovery window
+//!   and the delivery-rate records;
 //! - [`recv`]: the receiver's side: data into the buffer (in order or out of order),
 //!   FIN, urgent pointer, when to acknowledge;
 //! - [`output`]: what to send next (RST, SYN, retransmission, new data under Nagle and
@@ -24,6 +26,7 @@
 //! - [`report`]: [`TcpInfo`](crate::tcp::TcpInfo) and the counters.
 
 mod ack;
+mod congestion;
 mod icmp;
 mod input;
 mod open;
@@ -39,10 +42,10 @@ mod tests;
 use core::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::cc::CcAlgorithm;
 use crate::tcp::assembler::Assembler;
 use crate::tcp::config::{KeepAlive, TcpConfig};
 use crate::tcp::info::ConnCounters;
-use crate::tcp::newreno::NewReno;
 use crate::tcp::recv_buffer::RecvBuffer;
 use crate::tcp::rtt::RttEstimator;
 use crate::tcp::send_buffer::SendBuffer;
@@ -264,7 +267,11 @@ pub struct Connection {
     rtt_probe: Option<(SeqNumber, Instant, u64)>,
     /// Bytes per second delivered over the last timed round trip.
     delivery_rate: u64,
-    cc: NewReno,
+    /// The congestion controller chosen.
+    cc_algorithm: CcAlgorithm,
+    /// The controller, the recovery and the delivery-rate state; allocated when
+    /// first needed (an idle connection that never sent data holds none).
+    cc: Option<Box<congestion::CcState>>,
     dupacks: u32,
     /// Consecutive retransmission timeouts (reset by an ACK of new data).
     rto_count: u32,

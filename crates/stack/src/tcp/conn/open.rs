@@ -5,10 +5,10 @@ use core::net::SocketAddr;
 use std::sync::Arc;
 
 use super::{AckDue, ConnEvents, Connection, SocketOptions, Timestamps};
+use crate::cc::CcAlgorithm;
 use crate::tcp::assembler::Assembler;
 use crate::tcp::config::TcpConfig;
 use crate::tcp::info::ConnCounters;
-use crate::tcp::newreno::NewReno;
 use crate::tcp::recv_buffer::RecvBuffer;
 use crate::tcp::rtt::RttEstimator;
 use crate::tcp::send_buffer::SendBuffer;
@@ -42,6 +42,8 @@ pub struct OpenParams {
     pub path_mtu: u16,
     /// The socket options.
     pub options: SocketOptions,
+    /// The congestion controller.
+    pub cc: CcAlgorithm,
 }
 
 /// What a SYN announced, kept from the segment.
@@ -161,7 +163,8 @@ impl Connection {
             rtt: RttEstimator::new(config.rtt),
             rtt_probe: None,
             delivery_rate: 0,
-            cc: NewReno::new(peer_mss.min(mtu_mss), config.initial_cwnd),
+            cc_algorithm: p.cc,
+            cc: None,
             dupacks: 0,
             rto_count: 0,
             retransmit_una: false,
@@ -194,6 +197,7 @@ impl Connection {
     /// SYN.
     pub fn connect(now: Instant, config: Arc<TcpConfig>, params: OpenParams) -> Connection {
         let mut conn = Connection::blank(now, config, params, State::SynSent);
+        conn.init_custom_cc();
         conn.ts = conn.config.timestamps.then_some(Timestamps {
             recent: 0,
             recent_at: now,
@@ -212,6 +216,7 @@ impl Connection {
         syn: &SynInfo,
     ) -> Connection {
         let mut conn = Connection::blank(now, config, params, State::SynReceived);
+        conn.init_custom_cc();
         conn.passive = true;
         conn.on_peer_syn(now, syn);
         conn.timers.set(Timer::Retransmit, now + conn.rtt.rto());
@@ -283,8 +288,9 @@ impl Connection {
             .saturating_sub(TCP_HEADER_LEN + options)
             .max(TCP_MIN_MSS);
         if mss != self.mss {
+            let old = self.mss;
             self.mss = mss;
-            self.cc.set_mss(mss);
+            self.on_mss_cc(old, mss);
         }
     }
 

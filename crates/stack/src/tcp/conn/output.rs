@@ -177,7 +177,7 @@ impl Connection {
         if avail == 0 && !fin_pending {
             return None;
         }
-        let window = self.snd_wnd.min(self.cc.cwnd());
+        let window = self.snd_wnd.min(self.cwnd());
         let flight = self.flight();
         let usable = window.saturating_sub(flight) as usize;
         let mss = usize::from(self.mss);
@@ -453,6 +453,8 @@ impl Connection {
         if payload_len > 0 {
             self.counters.data_segs_out += 1;
             self.last_data_sent = now;
+            let flight = self.flight();
+            self.on_data_sent(now, seq, payload_len, retransmit, flight);
         }
         if retransmit {
             self.counters.retrans_segs += 1;

@@ -9,10 +9,13 @@ impl Connection {
     pub fn info(&self, now: Instant) -> TcpInfo {
         let mss = u32::from(self.mss.max(1));
         let srtt = self.rtt.srtt();
-        let cwnd = self.cc.cwnd();
-        let pacing_rate = match srtt {
-            Some(rtt) if !rtt.is_zero() => {
-                let factor: u64 = if cwnd < self.cc.ssthresh() { 200 } else { 120 };
+        let cwnd = self.cwnd();
+        let cc = self.controller();
+        let pacing_rate = match (cc.and_then(|c| c.pacing_rate()), srtt) {
+            (Some(rate), _) => rate,
+            (None, Some(rtt)) if !rtt.is_zero() => {
+                let slow_start = cc.is_none_or(|c| c.in_slow_start());
+                let factor: u64 = if slow_start { 200 } else { 120 };
                 (u128::from(cwnd) * u128::from(factor) * 1_000_000_000
                     / 100
                     / rtt.as_nanos().max(1))
@@ -20,9 +23,12 @@ impl Connection {
             }
             _ => 0,
         };
-        let ssthresh = self.cc.ssthresh();
+        let ssthresh = cc
+            .and_then(|c| c.ssthresh())
+            .map(|s| u32::try_from(s).unwrap_or(u32::MAX));
         TcpInfo {
             state: self.state,
+            congestion_control: self.congestion_control(),
             local: self.local,
             remote: self.remote,
             rtt: srtt,
@@ -36,7 +42,7 @@ impl Connection {
             pmtu: self.path_mtu,
             cwnd: cwnd / mss,
             cwnd_bytes: cwnd,
-            ssthresh: (ssthresh != u32::MAX).then_some(ssthresh / mss),
+            ssthresh: ssthresh.map(|s| s / mss),
             snd_wnd: self.snd_wnd,
             rcv_wnd: self.rcv_wnd(),
             wscale: self.wscale_ok.then_some((self.snd_wscale, self.rcv_wscale)),

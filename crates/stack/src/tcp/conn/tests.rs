@@ -26,6 +26,7 @@ fn params(local: SocketAddr, remote: SocketAddr, iss: u32, config: &TcpConfig) -
         ts_offset: 1000,
         path_mtu: 1500,
         options: SocketOptions::from_config(config),
+        cc: config.default_congestion_algorithm(),
     }
 }
 

@@ -114,10 +114,7 @@ impl Connection {
                     // more), with an event; an acceptable ACK clears it.
                     self.set_soft_error(self.soft_error.unwrap_or(TcpError::TimedOut));
                 }
-                // `recover`: the highest sequence number sent (SND.MAX - 1), as
-                // for a fast retransmit (see `on_same_ack`).
-                self.cc
-                    .on_rto(self.outstanding(), self.rto_count == 1, self.snd_max - 1u32);
+                self.on_rto_cc(now);
                 //= https://www.rfc-editor.org/rfc/rfc6298#section-5
                 //# (5.4) Retransmit the earliest segment that has not been
                 //# acknowledged by the TCP receiver.

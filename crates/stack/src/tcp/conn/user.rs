@@ -54,6 +54,7 @@ impl Connection {
         if data.is_empty() {
             return Ok(0);
         }
+        self.check_app_limited();
         let n = self.send_buf.write(data);
         if n == 0 {
             return Err(UserError::WouldBlock);

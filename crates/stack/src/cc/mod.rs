@@ -1,0 +1,417 @@
+//! Congestion control, shared by TCP and (later) QUIC: the [`CongestionControl`]
+//! trait, byte-based and free of TCP specifics, and the controllers behind it.
+//!
+//! - [`rate`]: the delivery-rate estimator (draft-cheng-iccrg-delivery-rate-estimation)
+//!   whose [`RateSample`] comes with every [`AckSample`];
+//! - [`newreno`]: slow start and congestion avoidance of RFC 5681 with the NewReno
+//!   recovery window of RFC 6582;
+//! - [`cubic`]: CUBIC (RFC 9438), with
+//! - [`hystart`]: HyStart++ (RFC 9406) in its initial slow start.
+//!
+//! # How a transport drives a controller
+//!
+//! The transport owns loss detection and recovery; the controller owns the window.
+//! - every packet sent: [`CongestionControl::on_sent`];
+//! - every acknowledgment of new data: [`CongestionControl::on_ack`] with an
+//!   [`AckSample`] (bytes newly acknowledged, bytes in flight, RTT, the rate sample;
+//!   `in_recovery` set while the transport repairs a loss, when the window must not
+//!   grow);
+//! - a loss that starts a recovery, an ECN echo, a retransmission timeout:
+//!   [`CongestionControl::on_congestion_event`], once per event (a transport reacts at
+//!   most once per round trip to losses and ECN echoes, and only to the first of
+//!   back-to-back timeouts);
+//! - the end of a recovery (the transport's recovery point acknowledged):
+//!   [`CongestionControl::on_recovery_end`];
+//! - a new segment size: [`CongestionControl::on_mtu_update`].
+//!
+//! TCP's NewReno fast recovery inflates the window by one segment per duplicate ACK
+//! (RFC 6582); that is the transport's recovery window and lives in the connection,
+//! not here, so every controller gets the same recovery.
+//!
+//! # Choosing a controller
+//!
+//! By name ([`CcAlgorithm::from_name`] for the built-in ones: `"newreno"`, `"cubic"`;
+//! `"bbr"` is reserved and refused as not yet implemented), per stack
+//! ([`TcpConfig::congestion_control`](crate::tcp::TcpConfig::congestion_control)) and
+//! per socket (`Stack::tcp_set_congestion_control`). An own controller is registered
+//! under a name in [`TcpConfig::custom_congestion_controls`](crate::tcp::TcpConfig)
+//! with a [`CcFactory`].
+
+pub mod cubic;
+pub mod hystart;
+pub mod newreno;
+pub mod rate;
+
+use core::fmt;
+use std::sync::Arc;
+
+use crate::time::{Duration, Instant};
+
+pub use cubic::Cubic;
+pub use hystart::HyStart;
+pub use newreno::NewReno;
+pub use rate::{DeliveryRateEstimator, RateSample, TxState};
+
+/// What kind of congestion signal the transport saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CongestionKind {
+    /// A loss detected by acknowledgments (duplicate ACKs, SACK, RACK): the start of
+    /// a recovery.
+    Loss,
+    /// An ECN-Echo (RFC 3168) or an AccECN count of CE marks.
+    Ecn,
+    /// The retransmission timer expired (the first of back-to-back expiries).
+    Timeout,
+}
+
+/// What one acknowledgment of new data tells the controller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AckSample {
+    /// Bytes newly acknowledged (cumulatively or selectively).
+    pub newly_acked: usize,
+    /// Bytes in flight before this acknowledgment.
+    pub bytes_in_flight_before: usize,
+    /// Bytes in flight after it.
+    pub bytes_in_flight: usize,
+    /// The RTT measured from this acknowledgment, if it gave one.
+    pub rtt: Option<Duration>,
+    /// The smoothed RTT (RFC 6298), once there is one.
+    pub srtt: Option<Duration>,
+    /// The smallest RTT seen.
+    pub min_rtt: Option<Duration>,
+    /// The delivery-rate sample, when a sent packet was newly delivered.
+    pub rate: Option<RateSample>,
+    /// Bytes delivered over the connection's life after this acknowledgment (the
+    /// estimator's `C.delivered`), against which [`RateSample::prior_delivered`]
+    /// counts round trips.
+    pub delivered: u64,
+    /// The transport is repairing a loss: the window must not grow.
+    pub in_recovery: bool,
+    /// The acknowledgment echoed congestion experienced (ECE).
+    pub ece: bool,
+}
+
+impl AckSample {
+    /// A sample acknowledging `newly_acked` bytes, everything else empty.
+    pub fn new(newly_acked: usize) -> AckSample {
+        AckSample {
+            newly_acked,
+            bytes_in_flight_before: 0,
+            bytes_in_flight: 0,
+            rtt: None,
+            srtt: None,
+            min_rtt: None,
+            rate: None,
+            delivered: newly_acked as u64,
+            in_recovery: false,
+            ece: false,
+        }
+    }
+
+    /// Whether the data acknowledged was sent while the application, not the window,
+    /// limited the sender.
+    pub fn app_limited(&self) -> bool {
+        self.rate.is_some_and(|r| r.is_app_limited)
+    }
+}
+
+/// A congestion controller: byte-based, driven by the transport. See the
+/// [module docs](self) for the order of the calls.
+pub trait CongestionControl: fmt::Debug + Send {
+    /// The controller's name as `ss` shows it (`"cubic"`).
+    fn name(&self) -> &'static str;
+
+    /// The congestion window in bytes.
+    fn window(&self) -> usize;
+
+    /// The slow-start threshold in bytes; `None` while it is still infinite.
+    fn ssthresh(&self) -> Option<usize>;
+
+    /// Whether the controller is in slow start.
+    fn in_slow_start(&self) -> bool;
+
+    /// The rate, in bytes per second, at which packets should leave; `None` when the
+    /// controller does not pace.
+    fn pacing_rate(&self) -> Option<u64> {
+        None
+    }
+
+    /// A packet of `bytes` left at `now` with `bytes_in_flight` bytes in flight
+    /// before it.
+    fn on_sent(&mut self, now: Instant, bytes: usize, bytes_in_flight: usize) {
+        let _ = (now, bytes, bytes_in_flight);
+    }
+
+    /// New data was acknowledged.
+    fn on_ack(&mut self, now: Instant, sample: &AckSample);
+
+    /// A congestion signal, with `bytes_in_flight` bytes outstanding when it came.
+    fn on_congestion_event(&mut self, now: Instant, kind: CongestionKind, bytes_in_flight: usize);
+
+    /// The recovery that a [`CongestionKind::Loss`] started is over: everything
+    /// outstanding then is acknowledged; `bytes_in_flight` remain.
+    fn on_recovery_end(&mut self, now: Instant, bytes_in_flight: usize) {
+        let _ = (now, bytes_in_flight);
+    }
+
+    /// The segment size changed to `mss` bytes.
+    fn on_mtu_update(&mut self, mss: usize);
+}
+
+/// What a controller is made with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CcParams {
+    /// Bytes per full-sized segment.
+    pub mss: usize,
+    /// The initial window in segments.
+    pub initial_window: u32,
+}
+
+/// Makes controllers of an own algorithm.
+pub type CcFactory = Arc<dyn Fn(&CcParams) -> Box<dyn CongestionControl> + Send + Sync>;
+
+/// The longest controller name (Linux's `TCP_CA_NAME_MAX` is 16 with the NUL).
+pub const MAX_NAME_LEN: usize = 15;
+
+/// Own controllers, registered by name.
+#[derive(Clone, Default)]
+pub struct CcRegistry {
+    entries: Vec<(String, CcFactory)>,
+}
+
+impl CcRegistry {
+    /// An empty registry.
+    pub fn new() -> CcRegistry {
+        CcRegistry::default()
+    }
+
+    /// Registers `factory` under `name`, replacing an earlier one of that name. The
+    /// built-in names cannot be taken, and a name is 1 to [`MAX_NAME_LEN`] bytes.
+    pub fn register(&mut self, name: &str, factory: CcFactory) -> Result<(), CcError> {
+        if name.is_empty() || name.len() > MAX_NAME_LEN {
+            return Err(CcError::BadName(name.to_string()));
+        }
+        if BUILT_IN.contains(&name) {
+            return Err(CcError::Reserved(name.to_string()));
+        }
+        if self.entries.len() >= usize::from(u16::MAX) && self.index_of(name).is_none() {
+            return Err(CcError::BadName(name.to_string()));
+        }
+        if let Some(e) = self.entries.iter_mut().find(|(n, _)| n == name) {
+            e.1 = factory;
+        } else {
+            self.entries.push((name.to_string(), factory));
+        }
+        Ok(())
+    }
+
+    /// The registered names, in registration order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(n, _)| n.as_str())
+    }
+
+    fn index_of(&self, name: &str) -> Option<u16> {
+        self.entries
+            .iter()
+            .position(|(n, _)| n == name)
+            .and_then(|i| u16::try_from(i).ok())
+    }
+}
+
+impl fmt::Debug for CcRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.names()).finish()
+    }
+}
+
+impl PartialEq for CcRegistry {
+    fn eq(&self, other: &CcRegistry) -> bool {
+        self.entries.len() == other.entries.len()
+            && self
+                .entries
+                .iter()
+                .zip(&other.entries)
+                .all(|(a, b)| a.0 == b.0 && Arc::ptr_eq(&a.1, &b.1))
+    }
+}
+
+impl Eq for CcRegistry {}
+
+/// The names the stack knows itself (`"bbr"` reserved until it exists).
+const BUILT_IN: [&str; 3] = ["newreno", "cubic", "bbr"];
+
+/// A controller chosen by name, resolved against a registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CcAlgorithm {
+    /// NewReno (RFC 5681, RFC 6582).
+    NewReno,
+    /// CUBIC (RFC 9438) with HyStart++ (RFC 9406).
+    Cubic,
+    /// The registry's entry at this index.
+    Custom(u16),
+}
+
+impl CcAlgorithm {
+    /// The built-in controller called `name`, or why there is none: an own controller
+    /// needs [`CcAlgorithm::resolve`].
+    pub fn from_name(name: &str) -> Result<CcAlgorithm, CcError> {
+        match name {
+            "newreno" | "reno" => Ok(CcAlgorithm::NewReno),
+            "cubic" => Ok(CcAlgorithm::Cubic),
+            "bbr" => Err(CcError::NotImplemented("bbr")),
+            _ => Err(CcError::Unknown(name.to_string())),
+        }
+    }
+
+    /// `name` among the built-in controllers and `registry`.
+    pub fn resolve(name: &str, registry: &CcRegistry) -> Result<CcAlgorithm, CcError> {
+        match CcAlgorithm::from_name(name) {
+            Err(CcError::Unknown(_)) => registry
+                .index_of(name)
+                .map(CcAlgorithm::Custom)
+                .ok_or_else(|| CcError::Unknown(name.to_string())),
+            other => other,
+        }
+    }
+
+    /// The name of a built-in controller (`None` for an own one).
+    pub fn builtin_name(self) -> Option<&'static str> {
+        match self {
+            CcAlgorithm::NewReno => Some("newreno"),
+            CcAlgorithm::Cubic => Some("cubic"),
+            CcAlgorithm::Custom(_) => None,
+        }
+    }
+
+    /// A new controller of this algorithm. An index the registry does not hold (a
+    /// registry changed under a socket) falls back to CUBIC.
+    pub fn build(self, registry: &CcRegistry, params: &CcParams) -> Box<dyn CongestionControl> {
+        match self {
+            CcAlgorithm::NewReno => Box::new(NewReno::new(params.mss, params.initial_window)),
+            CcAlgorithm::Cubic => Box::new(Cubic::new(params.mss, params.initial_window)),
+            CcAlgorithm::Custom(i) => match registry.entries.get(usize::from(i)) {
+                Some((_, factory)) => factory(params),
+                None => Box::new(Cubic::new(params.mss, params.initial_window)),
+            },
+        }
+    }
+}
+
+/// Why a controller name was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CcError {
+    /// No controller has this name.
+    Unknown(String),
+    /// The name is reserved for a controller not yet implemented.
+    NotImplemented(&'static str),
+    /// A built-in name cannot be registered.
+    Reserved(String),
+    /// A name must have 1 to [`MAX_NAME_LEN`] bytes.
+    BadName(String),
+}
+
+impl fmt::Display for CcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CcError::Unknown(n) => write!(f, "unknown congestion control {n:?}"),
+            CcError::NotImplemented(n) => {
+                write!(f, "congestion control {n:?} is not yet implemented")
+            }
+            CcError::Reserved(n) => write!(f, "congestion control name {n:?} is built in"),
+            CcError::BadName(n) => write!(
+                f,
+                "congestion control name {n:?} must have 1 to {MAX_NAME_LEN} bytes"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for CcError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Fixed(usize);
+
+    impl CongestionControl for Fixed {
+        fn name(&self) -> &'static str {
+            "fixed"
+        }
+        fn window(&self) -> usize {
+            self.0
+        }
+        fn ssthresh(&self) -> Option<usize> {
+            None
+        }
+        fn in_slow_start(&self) -> bool {
+            false
+        }
+        fn on_ack(&mut self, _: Instant, _: &AckSample) {}
+        fn on_congestion_event(&mut self, _: Instant, _: CongestionKind, _: usize) {}
+        fn on_mtu_update(&mut self, _: usize) {}
+    }
+
+    fn params() -> CcParams {
+        CcParams {
+            mss: 1000,
+            initial_window: 10,
+        }
+    }
+
+    #[test]
+    fn built_in_names_resolve_and_bbr_is_not_yet_implemented() {
+        let reg = CcRegistry::new();
+        assert_eq!(CcAlgorithm::resolve("cubic", &reg), Ok(CcAlgorithm::Cubic));
+        assert_eq!(
+            CcAlgorithm::resolve("newreno", &reg),
+            Ok(CcAlgorithm::NewReno)
+        );
+        assert_eq!(
+            CcAlgorithm::resolve("bbr", &reg),
+            Err(CcError::NotImplemented("bbr"))
+        );
+        assert_eq!(
+            CcAlgorithm::resolve("vegas", &reg),
+            Err(CcError::Unknown("vegas".into()))
+        );
+        let cubic = CcAlgorithm::Cubic.build(&reg, &params());
+        assert_eq!(cubic.name(), "cubic");
+        assert_eq!(cubic.window(), 10_000);
+        assert_eq!(
+            CcAlgorithm::NewReno.build(&reg, &params()).name(),
+            "newreno"
+        );
+    }
+
+    #[test]
+    fn an_own_controller_is_made_by_its_factory() {
+        let mut reg = CcRegistry::new();
+        reg.register(
+            "fixed",
+            Arc::new(|p: &CcParams| Box::new(Fixed(p.mss * 3)) as _),
+        )
+        .unwrap();
+        let alg = CcAlgorithm::resolve("fixed", &reg).unwrap();
+        assert_eq!(alg, CcAlgorithm::Custom(0));
+        let cc = alg.build(&reg, &params());
+        assert_eq!((cc.name(), cc.window()), ("fixed", 3000));
+        assert_eq!(format!("{reg:?}"), "[\"fixed\"]");
+    }
+
+    #[test]
+    fn built_in_and_overlong_names_cannot_be_registered() {
+        let mut reg = CcRegistry::new();
+        let f: CcFactory = Arc::new(|p: &CcParams| Box::new(Fixed(p.mss)) as _);
+        assert_eq!(
+            reg.register("cubic", f.clone()),
+            Err(CcError::Reserved("cubic".into()))
+        );
+        assert!(matches!(
+            reg.register("a-very-long-controller-name", f.clone()),
+            Err(CcError::BadName(_))
+        ));
+        assert!(matches!(reg.register("", f), Err(CcError::BadName(_))));
+    }
+}

@@ -1,0 +1,597 @@
+//! The connection's side of congestion control: the controller ([`crate::cc`]) it
+//! drives, NewReno's fast-recovery window (RFC 6582), and the per-segment records the
+//! delivery-rate estimator needs. All of it lives in one box, [`CcState`], allocated
+//! when the connection first sends data or meets a congestion event: a connection
+//! that stays idle holds none of it.
+
+use std::collections::VecDeque;
+
+use super::Connection;
+use crate::cc::{
+    AckSample, CcAlgorithm, CcParams, CongestionControl, CongestionKind, DeliveryRateEstimator,
+    RateSample, TxState,
+};
+use crate::time::{Duration, Instant};
+use crate::wire::SeqNumber;
+
+/// The most send records a connection keeps; past it a segment joins the last record
+/// (its bytes then share that record's send state) and the merge is counted.
+pub(crate) const MAX_TX_RECORDS: usize = 4096;
+
+/// A fast recovery under way (RFC 6582).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Recovery {
+    /// `recover`: the highest sequence number sent when it began (SND.MAX − 1).
+    pub(crate) recover: SeqNumber,
+    /// The window while it lasts: the controller's reduced window plus three
+    /// segments, one more per further duplicate ACK, deflated by partial ACKs.
+    pub(crate) cwnd: u32,
+}
+
+/// Payload bytes `[start, end)` sent with `tx`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TxRecord {
+    start: SeqNumber,
+    end: SeqNumber,
+    tx: TxState,
+}
+
+/// The congestion-control state of a connection.
+#[derive(Debug)]
+pub(crate) struct CcState {
+    /// The controller.
+    cc: Box<dyn CongestionControl>,
+    /// The fast recovery under way, with its window.
+    recovery: Option<Recovery>,
+    /// The last recovery point, kept after recovery ends so that duplicate ACKs for
+    /// data sent before it do not start another recovery (RFC 6582 section 3.2 step 2).
+    last_recover: Option<SeqNumber>,
+    /// The controller heard of this run of retransmission timeouts.
+    rto_reacted: bool,
+    /// The delivery-rate estimator.
+    rate: DeliveryRateEstimator,
+    /// Payload sent and not yet acknowledged, with its send state (at most
+    /// [`MAX_TX_RECORDS`]).
+    tx_records: VecDeque<TxRecord>,
+}
+
+impl CcState {
+    fn new(cc: Box<dyn CongestionControl>) -> CcState {
+        CcState {
+            cc,
+            recovery: None,
+            last_recover: None,
+            rto_reacted: false,
+            rate: DeliveryRateEstimator::new(),
+            tx_records: VecDeque::new(),
+        }
+    }
+}
+
+impl Connection {
+    /// The parameters a controller of this connection is made with.
+    fn cc_params(&self) -> CcParams {
+        CcParams {
+            mss: usize::from(self.mss.max(1)),
+            initial_window: self.config.initial_cwnd,
+        }
+    }
+
+    /// The congestion state, allocated on first use.
+    fn ccs(&mut self) -> &mut CcState {
+        if self.cc.is_none() {
+            let cc = self
+                .cc_algorithm
+                .build(&self.config.custom_congestion_controls, &self.cc_params());
+            self.cc = Some(Box::new(CcState::new(cc)));
+        }
+        match self.cc.as_deref_mut() {
+            Some(s) => s,
+            None => unreachable!("allocated above"),
+        }
+    }
+
+    /// An own controller is made at once: its initial window is its own business.
+    pub(super) fn init_custom_cc(&mut self) {
+        if matches!(self.cc_algorithm, CcAlgorithm::Custom(_)) {
+            self.ccs();
+        }
+    }
+
+    /// The controller, if it was made.
+    pub(super) fn controller(&self) -> Option<&dyn CongestionControl> {
+        self.cc.as_deref().map(|s| &*s.cc)
+    }
+
+    /// The window the sender uses: the recovery window during fast recovery, else
+    /// the controller's (the initial window before the controller is made: both
+    /// built-in controllers start there).
+    pub(super) fn cwnd(&self) -> u32 {
+        match self.cc.as_deref() {
+            Some(CcState {
+                recovery: Some(r), ..
+            }) => r.cwnd,
+            Some(s) => u32::try_from(s.cc.window()).unwrap_or(u32::MAX),
+            None => {
+                let p = self.cc_params();
+                u32::try_from(p.mss.saturating_mul(p.initial_window.max(1) as usize))
+                    .unwrap_or(u32::MAX)
+            }
+        }
+    }
+
+    /// The congestion controller's name (`"cubic"`).
+    pub fn congestion_control(&self) -> &'static str {
+        match self.controller() {
+            Some(cc) => cc.name(),
+            None => self.cc_algorithm.builtin_name().unwrap_or(""),
+        }
+    }
+
+    /// Replaces the congestion controller with a new one of `algorithm`; refused
+    /// (false) once data was sent, as the window it built would be lost.
+    pub fn set_congestion_control(&mut self, algorithm: CcAlgorithm) -> bool {
+        if self.counters.data_segs_out > 0 {
+            return false;
+        }
+        self.cc_algorithm = algorithm;
+        self.cc = None;
+        self.init_custom_cc();
+        true
+    }
+
+    /// A segment with `len` payload bytes from `seq` left at `now`; `flight` bytes
+    /// were in flight before it.
+    pub(super) fn on_data_sent(
+        &mut self,
+        now: Instant,
+        seq: SeqNumber,
+        len: usize,
+        retransmit: bool,
+        flight: u32,
+    ) {
+        let s = self.ccs();
+        let tx = s.rate.on_packet_sent(now, flight as usize);
+        s.cc.on_sent(now, len, flight as usize);
+        let end = seq + len;
+        if retransmit {
+            // The records this segment covers were sent again: their state is now.
+            for r in s.tx_records.iter_mut() {
+                if r.start >= end {
+                    break;
+                }
+                if r.end > seq {
+                    r.tx = tx;
+                }
+            }
+            // A retransmission within the records needs nothing more.
+            if s.tx_records.back().is_none_or(|r| r.end >= end) {
+                return;
+            }
+        }
+        let start = match s.tx_records.back() {
+            Some(last) if last.end > seq => last.end,
+            _ => seq,
+        };
+        if start >= end {
+            return;
+        }
+        if s.tx_records.len() >= MAX_TX_RECORDS {
+            if let Some(last) = s.tx_records.back_mut() {
+                last.end = end;
+                self.counters.tx_records_merged = self.counters.tx_records_merged.saturating_add(1);
+                return;
+            }
+        }
+        s.tx_records.push_back(TxRecord { start, end, tx });
+    }
+
+    /// An ACK of new data (`acked` bytes of sequence space, `ack` the new SND.UNA,
+    /// `flight_before` the bytes in flight before it, `rtt` its RTT sample): the
+    /// recovery window, the rate sample and the controller. Returns true for a
+    /// partial ACK in recovery, after which the first unacknowledged segment is
+    /// resent.
+    pub(super) fn on_ack_cc(
+        &mut self,
+        now: Instant,
+        ack: SeqNumber,
+        acked: u32,
+        flight_before: u32,
+        rtt: Option<Duration>,
+    ) -> bool {
+        let mss = u32::from(self.mss.max(1));
+        let flight = self.flight();
+        let (srtt, min_rtt) = (self.rtt.srtt(), self.rtt.min_rtt());
+        // No data sent and no congestion seen yet (the ACK of a SYN or of a lone FIN):
+        // nothing for a controller, and none is made for it.
+        let Some(s) = self.cc.as_deref_mut() else {
+            return false;
+        };
+        // The records up to `ack` are delivered: the estimator hears of each.
+        while let Some(r) = s.tx_records.front_mut() {
+            if r.start >= ack {
+                break;
+            }
+            if r.end <= ack {
+                let bytes = r.end.diff(r.start).max(0) as usize;
+                let tx = r.tx;
+                s.tx_records.pop_front();
+                s.rate.on_packet_delivered(now, bytes, &tx);
+            } else {
+                // Partly acknowledged: deliver the front, keep the rest.
+                let bytes = ack.diff(r.start).max(0) as usize;
+                r.start = ack;
+                let tx = r.tx;
+                s.rate.on_packet_delivered(now, bytes, &tx);
+                break;
+            }
+        }
+        if s.tx_records.is_empty() && s.tx_records.capacity() > 64 {
+            s.tx_records.shrink_to_fit();
+        }
+        let rate: Option<RateSample> = s.rate.generate(now, min_rtt);
+        let mut partial = false;
+        let mut ended = false;
+        let in_recovery = s.recovery.is_some();
+        if let Some(r) = s.recovery.as_mut() {
+            if ack > r.recover {
+                s.last_recover = Some(r.recover);
+                s.recovery = None;
+                ended = true;
+            } else {
+                //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
+                //# Partial acknowledgments:
+                //# If this ACK does *not* acknowledge all of the data up to and
+                //# including recover, then this is a partial ACK.  In this case,
+                //# retransmit the first unacknowledged segment.  Deflate the
+                //# congestion window by the amount of new data acknowledged by the
+                //# Cumulative Acknowledgment field.  If the partial ACK
+                //# acknowledges at least one SMSS of new data, then add back SMSS
+                //# bytes to the congestion window.
+                r.cwnd = r.cwnd.saturating_sub(acked);
+                if acked >= mss {
+                    r.cwnd += mss;
+                }
+                r.cwnd = r.cwnd.max(mss);
+                partial = true;
+            }
+        }
+        let sample = AckSample {
+            newly_acked: acked as usize,
+            bytes_in_flight_before: flight_before as usize,
+            bytes_in_flight: flight as usize,
+            rtt,
+            srtt,
+            min_rtt,
+            rate,
+            delivered: s.rate.delivered(),
+            in_recovery,
+            ece: false,
+        };
+        s.cc.on_ack(now, &sample);
+        if ended {
+            s.cc.on_recovery_end(now, flight as usize);
+        }
+        partial
+    }
+
+    /// The third duplicate ACK, acknowledging `ack`: enters fast recovery unless one
+    /// is under way or the ACK does not cover the last one's recovery point. Returns
+    /// whether it did (and the first unacknowledged segment is to be resent).
+    pub(super) fn on_triple_dupack(&mut self, now: Instant, ack: SeqNumber) -> bool {
+        let outstanding = self.outstanding();
+        let snd_max = self.snd_max;
+        let mss = u32::from(self.mss.max(1));
+        let s = self.ccs();
+        if s.recovery.is_some() {
+            return false;
+        }
+        //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
+        //# If the Cumulative Acknowledgment field didn't cover more than
+        //# recover, check to see if the congestion window is greater than
+        //# SMSS bytes and the difference between highest_ack and
+        //# prev_highest_ack is at most 4*SMSS bytes.
+        if s.last_recover.is_some_and(|last| ack <= last) {
+            return false;
+        }
+        s.cc.on_congestion_event(now, CongestionKind::Loss, outstanding as usize);
+        //= https://www.rfc-editor.org/rfc/rfc5681#section-3.2
+        //# The lost segment starting at SND.UNA MUST be retransmitted and
+        //# cwnd set to ssthresh plus 3*SMSS.
+        let base = u32::try_from(s.cc.window()).unwrap_or(u32::MAX);
+        //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
+        //# If so, the value of
+        //# recover is incremented to the value of the highest sequence number
+        //# transmitted by the TCP so far.
+        // (SND.MAX is one past it.)
+        s.recovery = Some(Recovery {
+            recover: snd_max - 1u32,
+            cwnd: base.saturating_add(3 * mss),
+        });
+        true
+    }
+
+    /// A further duplicate ACK in fast recovery.
+    pub(super) fn on_dupack_in_recovery(&mut self) {
+        let mss = u32::from(self.mss.max(1));
+        //= https://www.rfc-editor.org/rfc/rfc5681#section-3.2
+        //# For each additional duplicate ACK received (after the third),
+        //# cwnd MUST be incremented by SMSS.
+        if let Some(r) = self.cc.as_deref_mut().and_then(|s| s.recovery.as_mut()) {
+            r.cwnd = r.cwnd.saturating_add(mss);
+        }
+    }
+
+    /// The retransmission timer expired with data outstanding: the controller reacts
+    /// to the first expiry of a run; any recovery is over, and duplicate ACKs for data
+    /// sent before now start no new one.
+    pub(super) fn on_rto_cc(&mut self, now: Instant) {
+        let outstanding = self.outstanding() as usize;
+        let snd_max = self.snd_max;
+        let s = self.ccs();
+        if !s.rto_reacted {
+            s.rto_reacted = true;
+            s.cc.on_congestion_event(now, CongestionKind::Timeout, outstanding);
+        }
+        s.recovery = None;
+        s.last_recover = Some(snd_max - 1u32);
+    }
+
+    /// An ACK of new data ends a run of retransmission timeouts.
+    pub(super) fn on_rto_run_over(&mut self) {
+        if let Some(s) = self.cc.as_deref_mut() {
+            s.rto_reacted = false;
+        }
+    }
+
+    /// The segment size changed: the controller and the recovery window follow,
+    /// keeping their size in segments.
+    pub(super) fn on_mss_cc(&mut self, old: u16, new: u16) {
+        let Some(s) = self.cc.as_deref_mut() else {
+            // A controller made later starts with the new size.
+            return;
+        };
+        s.cc.on_mtu_update(usize::from(new.max(1)));
+        if let Some(r) = s.recovery.as_mut() {
+            let segs = (r.cwnd / u32::from(old.max(1))).max(1);
+            r.cwnd = segs.saturating_mul(u32::from(new.max(1)));
+        }
+    }
+
+    /// The application writes: if less than a segment waits unsent, nothing waits to
+    /// be resent and the window is not full, what is in flight is application-limited
+    /// (draft-cheng-iccrg-delivery-rate-estimation section 3.4).
+    pub(super) fn check_app_limited(&mut self) {
+        let off = self.snd_nxt.diff(self.snd_una).max(0) as usize;
+        let unsent = self.send_buf.len().saturating_sub(off);
+        let flight = self.flight();
+        if unsent < usize::from(self.mss)
+            && !self.retransmit_una
+            && self.snd_nxt >= self.snd_max
+            && flight < self.cwnd()
+        {
+            if let Some(s) = self.cc.as_deref_mut() {
+                s.rate.on_app_limited(flight as usize);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+    use std::sync::{Arc, Mutex};
+
+    use super::super::{Connection, OpenParams, SocketOptions};
+    use crate::cc::{AckSample, CcParams, CongestionControl, CongestionKind};
+    use crate::tcp::config::TcpConfig;
+    use crate::tcp::state::State;
+    use crate::time::{Duration, Instant};
+    use crate::wire::{AddrPair, ChecksumMode, SeqNumber, TcpFlags, TcpOptions, TcpRepr};
+
+    const A: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 40000);
+    const B: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 80);
+
+    fn t(ms: u64) -> Instant {
+        Instant::from_nanos(ms * 1_000_000)
+    }
+
+    /// Segments sent (their count).
+    fn send_all(c: &mut Connection, now: Instant) -> usize {
+        let mut buf = [0u8; 1600];
+        let addrs = AddrPair::new(c.local().ip(), c.remote().ip()).unwrap();
+        let mut n = 0;
+        while c
+            .poll_transmit(now, &mut buf[..1480], &addrs, ChecksumMode::Enabled)
+            .is_some()
+        {
+            n += 1;
+            assert!(n < 10_000);
+        }
+        n
+    }
+
+    fn ack(ack: u32) -> TcpRepr<'static> {
+        TcpRepr {
+            src_port: 80,
+            dst_port: 40000,
+            seq_number: SeqNumber(5001),
+            ack_number: SeqNumber(ack),
+            flags: TcpFlags::ACK,
+            window_len: 65535,
+            urgent_pointer: 0,
+            options: TcpOptions::default(),
+            payload: &[],
+        }
+    }
+
+    /// A client with MSS 1000 and no options, established at t = 1 ms against a
+    /// hand-driven peer (its ISS 5000, ours 1000), running `cc`.
+    fn client(config: TcpConfig, cc: &str) -> Connection {
+        let alg = config.congestion_algorithm(cc).unwrap();
+        let config = Arc::new(config);
+        let p = OpenParams {
+            local: A,
+            remote: B,
+            iss: SeqNumber(1000),
+            ts_offset: 0,
+            path_mtu: 1500,
+            options: SocketOptions::from_config(&config),
+            cc: alg,
+        };
+        let mut c = Connection::connect(t(0), config, p);
+        send_all(&mut c, t(0));
+        let mut synack = ack(1001);
+        synack.seq_number = SeqNumber(5000);
+        synack.flags = TcpFlags::SYN | TcpFlags::ACK;
+        synack.options.mss = Some(1000);
+        c.handle_segment(t(1), &synack);
+        assert_eq!(c.state(), State::Established);
+        send_all(&mut c, t(1));
+        c
+    }
+
+    #[test]
+    fn an_idle_connection_makes_no_controller_until_it_sends() {
+        let mut c = client(TcpConfig::default(), "cubic");
+        assert!(c.cc.is_none());
+        assert_eq!(c.congestion_control(), "cubic");
+        assert_eq!(c.cwnd(), 10_000, "the initial window all the same");
+        c.send(&[1u8; 100]).unwrap();
+        send_all(&mut c, t(2));
+        assert!(c.cc.is_some());
+    }
+
+    #[test]
+    fn newreno_recovery_inflates_by_three_segments_and_deflates_on_partial_acks() {
+        let mut c = client(TcpConfig::default(), "newreno");
+        c.send(&[9u8; 10_000]).unwrap();
+        assert_eq!(send_all(&mut c, t(10)), 10);
+        for i in 0..3 {
+            c.handle_segment(t(11 + i), &ack(1001));
+        }
+        let info = c.info(t(14));
+        assert_eq!(info.congestion_control, "newreno");
+        // ssthresh = FlightSize / 2; cwnd = ssthresh + 3 * SMSS.
+        assert_eq!(info.ssthresh, Some(5));
+        assert_eq!(info.cwnd_bytes, 8000);
+        c.handle_segment(t(15), &ack(1001));
+        assert_eq!(c.cwnd(), 9000, "one SMSS per further duplicate");
+        // A partial ACK of 2000 bytes: minus 2000, plus one SMSS.
+        c.handle_segment(t(16), &ack(3001));
+        assert_eq!(c.cwnd(), 8000);
+        // The full ACK: min(ssthresh, max(FlightSize, SMSS) + SMSS).
+        c.handle_segment(t(17), &ack(11001));
+        assert_eq!(c.cwnd(), 2000);
+        assert_eq!(c.info(t(17)).ssthresh, Some(5));
+    }
+
+    #[test]
+    fn cubic_recovery_starts_from_beta_times_the_flight() {
+        let mut c = client(TcpConfig::default(), "cubic");
+        c.send(&[9u8; 10_000]).unwrap();
+        assert_eq!(send_all(&mut c, t(10)), 10);
+        for i in 0..3 {
+            c.handle_segment(t(11 + i), &ack(1001));
+        }
+        let info = c.info(t(14));
+        assert_eq!(info.congestion_control, "cubic");
+        assert_eq!(info.ssthresh, Some(7));
+        assert_eq!(info.cwnd_bytes, 10_000, "0.7 × 10 000 + 3 SMSS");
+        assert_eq!(c.counters().fast_retransmits, 1);
+    }
+
+    #[test]
+    fn back_to_back_timeouts_reduce_ssthresh_once() {
+        let mut c = client(TcpConfig::default(), "cubic");
+        c.send(&[9u8; 10_000]).unwrap();
+        send_all(&mut c, t(10));
+        let first = c.poll_timeout().unwrap();
+        c.handle_timeout(first);
+        let info = c.info(first);
+        assert_eq!((info.cwnd, info.ssthresh), (1, Some(7)));
+        send_all(&mut c, first);
+        let second = c.poll_timeout().unwrap();
+        c.handle_timeout(second);
+        let info = c.info(second);
+        assert_eq!((info.cwnd, info.ssthresh), (1, Some(7)));
+        assert_eq!(c.counters().timeouts, 2);
+    }
+
+    #[test]
+    fn the_controller_cannot_change_once_data_was_sent() {
+        let config = TcpConfig::default();
+        let mut c = client(config.clone(), "cubic");
+        assert!(c.set_congestion_control(config.congestion_algorithm("newreno").unwrap()));
+        assert_eq!(c.congestion_control(), "newreno");
+        c.send(b"x").unwrap();
+        send_all(&mut c, t(2));
+        assert!(!c.set_congestion_control(config.congestion_algorithm("cubic").unwrap()));
+        assert_eq!(c.congestion_control(), "newreno");
+    }
+
+    /// A controller with a fixed window that keeps what it is told.
+    #[derive(Debug)]
+    struct Recorder(Arc<Mutex<Vec<AckSample>>>);
+
+    impl CongestionControl for Recorder {
+        fn name(&self) -> &'static str {
+            "recorder"
+        }
+        fn window(&self) -> usize {
+            4000
+        }
+        fn ssthresh(&self) -> Option<usize> {
+            None
+        }
+        fn in_slow_start(&self) -> bool {
+            false
+        }
+        fn on_ack(&mut self, _: Instant, s: &AckSample) {
+            self.0.lock().unwrap().push(*s);
+        }
+        fn on_congestion_event(&mut self, _: Instant, _: CongestionKind, _: usize) {}
+        fn on_mtu_update(&mut self, _: usize) {}
+    }
+
+    #[test]
+    fn an_own_controller_sets_the_window_and_sees_rate_samples() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut config = TcpConfig::default();
+        let s = seen.clone();
+        config
+            .custom_congestion_controls
+            .register(
+                "recorder",
+                Arc::new(move |_: &CcParams| Box::new(Recorder(s.clone())) as _),
+            )
+            .unwrap();
+        let mut c = client(config, "recorder");
+        assert_eq!(c.congestion_control(), "recorder");
+        c.send(&[7u8; 10_000]).unwrap();
+        assert_eq!(send_all(&mut c, t(10)), 4, "the controller's 4000 bytes");
+        c.handle_segment(t(110), &ack(5001));
+        let samples = seen.lock().unwrap();
+        let s = samples.last().unwrap();
+        assert_eq!(s.newly_acked, 4000);
+        assert_eq!((s.bytes_in_flight_before, s.bytes_in_flight), (4000, 0));
+        let rate = s.rate.unwrap();
+        assert_eq!(rate.delivered, 4000);
+        assert_eq!(rate.interval, Some(Duration::from_millis(100)));
+        assert_eq!(rate.delivery_rate(), Some(40_000));
+        // The write found the connection idle: like Linux, the first flight counts
+        // as application-limited.
+        assert!(rate.is_app_limited);
+        assert_eq!(s.delivered, 4000);
+    }
+
+    #[test]
+    fn a_write_with_the_window_open_marks_the_flight_app_limited() {
+        let mut c = client(TcpConfig::default(), "cubic");
+        c.send(&[1u8; 1000]).unwrap();
+        send_all(&mut c, t(10));
+        // Less than a segment waits and the window is far from full.
+        c.send(&[1u8; 100]).unwrap();
+        assert!(c.cc.as_ref().unwrap().rate.is_app_limited());
+    }
+}
