@@ -515,6 +515,45 @@ mod tests {
         assert!(!out_dir.exists());
     }
 
+    /// Every example scenario runs on the real engine (shortened to one second past
+    /// its last flow's start) and every flow in it delivers data.
+    #[test]
+    fn every_example_scenario_runs_and_every_flow_delivers() {
+        let dir = format!("{}/../../scenarios", env!("CARGO_MANIFEST_DIR"));
+        let mut ran = Vec::new();
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            let mut scenario = load(&args(&[path.to_str().unwrap()])).unwrap_or_else(|e| {
+                panic!("{}: {e:?}", path.display());
+            });
+            let last_start = scenario.flows.iter().map(|f| f.start).max().unwrap();
+            let short = last_start + layer4::time::Duration::from_secs(1);
+            if short < scenario.duration {
+                scenario.duration = short;
+            }
+            if scenario.sample_interval > scenario.duration {
+                scenario.sample_interval = scenario.duration;
+            }
+            let (metrics, captures) = run::simulate(&scenario, &mut |_| {})
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            for f in &metrics.flows {
+                assert!(
+                    f.bytes_delivered > 0,
+                    "{}: flow {} delivered nothing in {:?}",
+                    path.display(),
+                    f.name,
+                    scenario.duration
+                );
+            }
+            assert_eq!(captures.len(), scenario.captures.len());
+            ran.push(scenario.name);
+        }
+        assert!(ran.len() >= 9, "only {ran:?}");
+    }
+
     #[test]
     fn unknown_pcap_link_is_an_error() {
         let a = args(&[&example("dumbbell.toml"), "--pcap", "wan", "--check"]);
