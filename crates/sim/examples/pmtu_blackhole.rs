@@ -23,11 +23,9 @@ fn run(filter_icmp: bool) -> Result<(), String> {
     let mut sim = Simulation::new(&scenario).map_err(|e| e.to_string())?;
     if filter_icmp {
         // `lan` is client -> r1 forward, so r1's ICMP errors travel in reverse.
-        let drop_icmp = FnMiddlebox(|_, p: &mut layer4_sim::Packet| {
-            match p.ip_version() {
-                Some(4) if p.data.get(9) == Some(&ICMP) => Verdict::Drop,
-                _ => Verdict::Pass,
-            }
+        let drop_icmp = FnMiddlebox(|_, p: &mut layer4_sim::Packet| match p.ip_version() {
+            Some(4) if p.data.get(9) == Some(&ICMP) => Verdict::Drop,
+            _ => Verdict::Pass,
         });
         sim.network_mut()
             .set_middlebox("lan", Direction::Reverse, Box::new(drop_icmp))
@@ -38,9 +36,9 @@ fn run(filter_icmp: bool) -> Result<(), String> {
     let flow = &metrics.flows[0];
     let too_big = net.router_stats("r1").map_or(0, |s| s.too_big);
     let filtered = net.middlebox_drops("lan", Direction::Reverse).unwrap_or(0);
-    let fct = flow
-        .fct_s
-        .map_or("did not finish".to_string(), |s| format!("finished in {s:.2} s"));
+    let fct = flow.fct_s.map_or("did not finish".to_string(), |s| {
+        format!("finished in {s:.2} s")
+    });
     println!(
         "{:<22} {:>10} of 5000000 bytes delivered, {fct}; r1 dropped {too_big} packets as too big, \
          {filtered} ICMP errors filtered, {} retransmissions",
