@@ -8,7 +8,8 @@
 //! **The `layer4-bench` binary** (`cargo run --release -p layer4-bench -- <name>`):
 //! whole-stack benchmarks that run layer4 and smoltcp side by side in the same process
 //! and setup, printing Markdown tables — `bulk` (one connection's throughput), `connect`
-//! (connections per second) and `idle` (memory per idle connection). Results are
+//! (connections per second) and `idle` (memory per idle connection) — and `sim`, the
+//! simulator's own speed (events, packets and simulated seconds per wall second). Results are
 //! recorded in `docs/benchmarks.md`.
 //!
 //! ## Map
@@ -22,6 +23,7 @@
 //! - [`alloc_count`]: `CountingAlloc`, the global allocator that charges allocations
 //!   to the client side, the server side or the link, for `idle`.
 //! - [`report`]: Markdown `Table`s, ratio rows, medians.
+//! - [`sim_speed`]: how fast `layer4-sim` runs one bulk flow (`layer4-bench sim`).
 //! - [`smoltcp_stack`]: `SmoltcpHarness` (smoltcp 0.14 with CUBIC), complete.
 //! - [`layer4_stack`]: `Layer4Harness` (two `layer4::Stack`s), complete; its `drain`,
 //!   `deliver`, `pump` and `service` also drive layer4 in `tests/interop_smoltcp.rs`
@@ -39,6 +41,7 @@ pub mod link;
 pub mod pattern;
 pub mod report;
 pub mod results;
+pub mod sim_speed;
 pub mod smoltcp_stack;
 
 pub use config::{BulkConfig, ConnectConfig, IdleConfig};

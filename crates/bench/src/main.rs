@@ -4,6 +4,7 @@
 //! cargo run --release -p layer4-bench -- bulk    [--bytes 1GiB] [--mtu 1500] [--buf 256KiB] [--no-verify]
 //! cargo run --release -p layer4-bench -- connect [--conns 200000] [--window 1] [--buf 4KiB]
 //! cargo run --release -p layer4-bench -- idle    [--conns 1000000] [--smoltcp-conns 10000] [--buf 4KiB]
+//! cargo run --release -p layer4-bench -- sim     [--seconds 10] [--buf BYTES]   (layer4-sim only)
 //! common: --stack layer4|smoltcp|both (default both), --runs N (default 3; median reported)
 //! ```
 //!
@@ -55,6 +56,19 @@ enum Bench {
     Connect(ConnectArgs),
     /// Memory per idle established connection on the server side.
     Idle(IdleArgs),
+    /// Speed of the simulator (layer4-sim): one bulk flow at 100 Mbit/s and one at
+    /// 1 Gbit/s, 50 ms RTT; events, packets and simulated seconds per wall second.
+    Sim(SimArgs),
+}
+
+#[derive(Debug, Args)]
+struct SimArgs {
+    /// Virtual seconds to simulate per run.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// TCP send and receive buffer of both hosts [default: 1.5 × BDP, at least 256 KiB].
+    #[arg(long, value_parser = parse_size)]
+    buf: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -400,6 +414,66 @@ fn idle(cli: &Cli, a: &IdleArgs) -> bool {
     failed
 }
 
+/// `sim`: the simulator's speed against its targets, one Markdown table.
+fn sim(cli: &Cli, a: &SimArgs) -> bool {
+    use layer4::time::Duration;
+    use layer4_bench::sim_speed::{self, SimSpeedConfig};
+    // (bottleneck rate, target simulated seconds per wall second)
+    let cases: [(u64, f64); 2] = [(100_000_000, 50.0), (1_000_000_000, 5.0)];
+    println!(
+        "sim: one bulk NewReno flow over a dumbbell (client — r0 — bottleneck — r1 — server), \
+         50 ms RTT, one-BDP drop-tail queue, {} s simulated, one thread; median of {} run(s)\n",
+        a.seconds,
+        cli.runs.max(1)
+    );
+    println!(
+        "| bottleneck | buffers | goodput | wall | sim s / wall s | target | sim s / CPU s | events/s | packets/s | events |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut failed = false;
+    for (rate, target) in cases {
+        let mut cfg = SimSpeedConfig::new(
+            rate,
+            Duration::from_millis(50),
+            Duration::from_secs(a.seconds.max(1)),
+        );
+        if let Some(buf) = a.buf {
+            cfg.buffer = usize::try_from(buf).unwrap_or(usize::MAX);
+        }
+        let (mut results, err) = repeat(cli.runs, || sim_speed::run(&cfg));
+        results.sort_by_key(|r| r.wall);
+        let label = format!("{} Mbit/s", rate / 1_000_000);
+        let Some(r) = results.get(results.len() / 2) else {
+            let why = err.map_or_else(|| "no run".to_string(), |e| e.to_string());
+            println!(
+                "| {label} | {} | failed: {why} | | | | | | | |",
+                human_bytes(cfg.buffer as u64)
+            );
+            failed = true;
+            continue;
+        };
+        let speedup = r.speedup();
+        let verdict = if speedup >= target { "met" } else { "missed" };
+        println!(
+            "| {label} | {} | {:.1} Mbit/s | {:.3} s | {:.1}× | ≥ {target}× ({verdict}) | {} | {} | {} | {} |",
+            human_bytes(cfg.buffer as u64),
+            r.goodput_bps() / 1e6,
+            r.wall.as_secs_f64(),
+            speedup,
+            r.speedup_per_cpu()
+                .map_or_else(|| "-".to_string(), |x| format!("{x:.1}×")),
+            group_digits(r.events_per_s(), 0),
+            group_digits(r.packets_per_s(), 0),
+            group_digits(r.events as f64, 0),
+        );
+        if let Some(e) = err {
+            println!("\n> {label}: a later run failed: {e}");
+            failed = true;
+        }
+    }
+    failed
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if cfg!(debug_assertions) {
@@ -409,6 +483,7 @@ fn main() -> ExitCode {
         Bench::Bulk(a) => bulk(&cli, a),
         Bench::Connect(a) => connect(&cli, a),
         Bench::Idle(a) => idle(&cli, a),
+        Bench::Sim(a) => sim(&cli, a),
     };
     if failed {
         ExitCode::FAILURE

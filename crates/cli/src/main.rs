@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod demo;
 mod pcap;
 mod sim;
 
@@ -25,6 +26,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the built-in demo: two TCP flows sharing a 50 Mbit/s, 40 ms bottleneck;
+    /// writes a report, plots and a capture into ./l4-demo and explains them.
+    Demo(demo::Args),
     /// Print the packets of capture files the way `tcpdump -n -S` does, or check them.
     Pcap(pcap::Args),
     /// Run a scenario in the deterministic simulator; write a report, CSV series,
@@ -44,6 +48,7 @@ fn error(message: impl std::fmt::Display) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Demo(args) => demo::run(&args),
         Command::Pcap(args) => pcap::run(&args),
         Command::Sim(args) => sim::run(&args),
     }

@@ -41,7 +41,7 @@ fn every_example_scenario_checks_clean() {
         assert!(text(&out.stdout).contains(": ok\n"));
         count += 1;
     }
-    assert!(count >= 6, "only {count} scenarios");
+    assert!(count >= 9, "only {count} scenarios");
 }
 
 #[test]

@@ -67,9 +67,9 @@ pub struct Args {
     check: bool,
 }
 
-/// Why `l4 sim` stopped.
+/// Why `l4 sim` (or `l4 demo`) stopped.
 #[derive(Debug)]
-enum Failure {
+pub(crate) enum Failure {
     /// The scenario has mistakes.
     Scenario(ScenarioError),
     /// Anything else, one line.
@@ -81,7 +81,15 @@ pub fn run(args: &Args) -> ExitCode {
     let stdout = io::stdout();
     match execute(args, run::simulate, &mut stdout.lock()) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Scenario(e)) => {
+        Err(failure) => exit_with(failure),
+    }
+}
+
+/// Prints `failure` on stderr (`l4: error: ...`, one line per scenario mistake) and
+/// returns the error exit status.
+pub(crate) fn exit_with(failure: Failure) -> ExitCode {
+    match failure {
+        Failure::Scenario(e) => {
             for d in &e.diagnostics {
                 eprintln!("l4: error: {d}");
             }
@@ -90,12 +98,16 @@ pub fn run(args: &Args) -> ExitCode {
             }
             let n = e.diagnostics.len() + e.more;
             let s = if n == 1 { "" } else { "s" };
+            let origin = e
+                .diagnostics
+                .first()
+                .map(|d| d.origin.to_string())
+                .unwrap_or_else(|| "the scenario".to_string());
             crate::error(format!(
-                "{}: {n} mistake{s} in the scenario; nothing was run",
-                e.diagnostics[0].origin
+                "{origin}: {n} mistake{s} in the scenario; nothing was run"
             ))
         }
-        Err(Failure::Other(message)) => crate::error(message),
+        Failure::Other(message) => crate::error(message),
     }
 }
 
@@ -103,7 +115,6 @@ pub fn run(args: &Args) -> ExitCode {
 /// to `out`.
 fn execute(args: &Args, simulate: SimulateFn, out: &mut dyn Write) -> Result<(), Failure> {
     let scenario = load(args)?;
-    let write_err = |e: io::Error| Failure::Other(format!("cannot write to standard output: {e}"));
     if args.check {
         out.write_all(describe(&args.scenario, &scenario).as_bytes())
             .map_err(write_err)?;
@@ -113,16 +124,48 @@ fn execute(args: &Args, simulate: SimulateFn, out: &mut dyn Write) -> Result<(),
         .out
         .clone()
         .unwrap_or_else(|| Path::new("out").join(&scenario.name));
+    let options = RunOptions {
+        dir,
+        plots: !args.no_plots,
+        quiet: args.quiet,
+    };
+    run_scenario(&scenario, &options, simulate, out).map(|_| ())
+}
 
-    let mut progress = Progress::new(args.quiet);
-    let result = simulate(&scenario, &mut |f| progress.update(f));
+/// Where a run writes and what it prints.
+#[derive(Debug, Clone)]
+pub(crate) struct RunOptions {
+    /// The output folder (created after the run).
+    pub dir: PathBuf,
+    /// Draw the SVG and PNG plots.
+    pub plots: bool,
+    /// Print nothing: no progress bar, no summary, no list of files.
+    pub quiet: bool,
+}
+
+/// The error for text that cannot be written to standard output.
+pub(crate) fn write_err(e: io::Error) -> Failure {
+    Failure::Other(format!("cannot write to standard output: {e}"))
+}
+
+/// Runs a loaded `scenario` with `simulate`, writes every output file into
+/// `options.dir`, and (unless quiet) prints the summary table and the files written
+/// to `out`. Returns the paths written. Shared by `l4 sim` and `l4 demo`.
+pub(crate) fn run_scenario(
+    scenario: &Scenario,
+    options: &RunOptions,
+    simulate: SimulateFn,
+    out: &mut dyn Write,
+) -> Result<Vec<PathBuf>, Failure> {
+    let mut progress = Progress::new(options.quiet);
+    let result = simulate(scenario, &mut |f| progress.update(f));
     progress.finish();
     let (metrics, captures) =
         result.map_err(|e| Failure::Other(format!("the simulation failed: {e}")))?;
 
     let written =
-        write_outputs(&dir, &metrics, &captures, !args.no_plots).map_err(Failure::Other)?;
-    if !args.quiet {
+        write_outputs(&options.dir, &metrics, &captures, options.plots).map_err(Failure::Other)?;
+    if !options.quiet {
         let mut text = report::table::summary(&metrics);
         text.push_str("\nwrote:\n");
         for path in &written {
@@ -130,7 +173,7 @@ fn execute(args: &Args, simulate: SimulateFn, out: &mut dyn Write) -> Result<(),
         }
         out.write_all(text.as_bytes()).map_err(write_err)?;
     }
-    Ok(())
+    Ok(written)
 }
 
 /// Reads and checks the scenario, then applies `--seed` and `--pcap`.
@@ -470,6 +513,45 @@ mod tests {
         };
         assert!(message.contains("boom"));
         assert!(!out_dir.exists());
+    }
+
+    /// Every example scenario runs on the real engine (shortened to one second past
+    /// its last flow's start) and every flow in it delivers data.
+    #[test]
+    fn every_example_scenario_runs_and_every_flow_delivers() {
+        let dir = format!("{}/../../scenarios", env!("CARGO_MANIFEST_DIR"));
+        let mut ran = Vec::new();
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            let mut scenario = load(&args(&[path.to_str().unwrap()])).unwrap_or_else(|e| {
+                panic!("{}: {e:?}", path.display());
+            });
+            let last_start = scenario.flows.iter().map(|f| f.start).max().unwrap();
+            let short = last_start + layer4::time::Duration::from_secs(1);
+            if short < scenario.duration {
+                scenario.duration = short;
+            }
+            if scenario.sample_interval > scenario.duration {
+                scenario.sample_interval = scenario.duration;
+            }
+            let (metrics, captures) = run::simulate(&scenario, &mut |_| {})
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            for f in &metrics.flows {
+                assert!(
+                    f.bytes_delivered > 0,
+                    "{}: flow {} delivered nothing in {:?}",
+                    path.display(),
+                    f.name,
+                    scenario.duration
+                );
+            }
+            assert_eq!(captures.len(), scenario.captures.len());
+            ran.push(scenario.name);
+        }
+        assert!(ran.len() >= 9, "only {ran:?}");
     }
 
     #[test]
