@@ -114,8 +114,9 @@ pub(crate) enum Event {
     Link { link: usize, generation: u64 },
     /// A host's wake-up.
     Host { host: usize, generation: u64 },
-    /// A packet a middlebox delayed enters its link.
-    Enter { link: usize, packet: Packet },
+    /// A packet a middlebox delayed enters its link. Boxed: every heap entry is
+    /// as large as the largest event, and this one is rare.
+    Enter { link: usize, packet: Box<Packet> },
 }
 
 /// One direction of a duplex link and what sits at its entrance.
@@ -196,7 +197,13 @@ impl Fabric {
                 dir.middlebox_drops += 1;
                 self.recycle(packet.data);
             }
-            Verdict::Delay(d) => self.events.push(now + d, Event::Enter { link, packet }),
+            Verdict::Delay(d) => self.events.push(
+                now + d,
+                Event::Enter {
+                    link,
+                    packet: Box::new(packet),
+                },
+            ),
         }
     }
 
@@ -674,7 +681,7 @@ impl Network {
                 }
                 Event::Enter { link, packet } => {
                     self.events_run += 1;
-                    self.fabric.enter(at, link, packet);
+                    self.fabric.enter(at, link, *packet);
                 }
             }
         }
