@@ -234,7 +234,7 @@ fn set_duration(scenario: &mut Scenario, text: &str) -> Result<(), String> {
     let duration = layer4::time::Duration::from_nanos(ns);
     if let Some(f) = scenario.flows.iter().find(|f| f.start >= duration) {
         return Err(format!(
-            "flow {:?} starts at {:?}, after the run ends",
+            "flow {:?} starts at {:?}, not before the run ends",
             f.name, f.start
         ));
     }
