@@ -157,6 +157,8 @@ fn network(cfg: &SimSpeedConfig) -> Result<(Network, layer4_sim::network::AppId)
         port: 5001,
         start: Duration::ZERO,
         cc: "newreno".to_string(),
+        send_buffer: None,
+        recv_buffer: None,
         app: AppSpec::Bulk {
             bytes: None,
             duration: None,

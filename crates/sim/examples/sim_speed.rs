@@ -38,12 +38,16 @@ fn main() {
             port: 5001,
             start: Duration::ZERO,
             cc: "newreno".to_string(),
+            send_buffer: None,
+            recv_buffer: None,
             app: AppSpec::Bulk {
                 bytes: None,
                 duration: Some(Duration::from_secs(10)),
             },
         }],
         captures: Vec::new(),
+        capture_snaplen: 0,
+        capture_snaplens: vec![],
     };
     let started = std::time::Instant::now();
     let mut sim = Simulation::new(&scenario).expect("scenario builds");

@@ -22,6 +22,8 @@ fn flow(name: &str, from: &str, to: &str, port: u16, app: AppSpec) -> Flow {
         port,
         start: Duration::ZERO,
         cc: "cubic".to_string(),
+        send_buffer: None,
+        recv_buffer: None,
         app,
     }
 }
@@ -152,6 +154,8 @@ fn parking_lot_long_and_cross_flows_share_the_hops() {
             ),
         ],
         captures: vec![],
+        capture_snaplen: 0,
+        capture_snaplens: vec![],
     };
     let mut sim = Simulation::new(&s).unwrap();
     let m = sim.run(&mut |_| {});
@@ -339,6 +343,8 @@ fn explicit(nodes: Vec<NodeSpec>, links: Vec<LinkSpec>, flows: Vec<Flow>) -> Sce
         topology: Topology::Explicit { nodes, links },
         flows,
         captures: vec![],
+        capture_snaplen: 0,
+        capture_snaplens: vec![],
     }
 }
 

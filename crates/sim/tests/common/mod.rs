@@ -23,6 +23,8 @@ pub fn bulk(name: &str, from: &str, to: &str, bytes: u64) -> Flow {
         port: 5001,
         start: Duration::ZERO,
         cc: "newreno".to_string(),
+        send_buffer: None,
+        recv_buffer: None,
         app: AppSpec::Bulk {
             bytes: Some(bytes),
             duration: None,
@@ -46,5 +48,7 @@ pub fn dumbbell(bottleneck: LinkConfig, ip: IpVersion, flows: Vec<Flow>, secs: u
         },
         flows,
         captures: vec!["bottleneck".to_string()],
+        capture_snaplen: 0,
+        capture_snaplens: vec![],
     }
 }
