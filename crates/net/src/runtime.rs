@@ -330,7 +330,8 @@ fn wait<D: Device>(
     ];
     let ts = timeout.map(|d| libc::timespec {
         tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
-        tv_nsec: libc::c_long::try_from(d.subsec_nanos()).unwrap_or(0),
+        // Below 10^9, so it fits a 32-bit c_long too.
+        tv_nsec: d.subsec_nanos() as libc::c_long,
     });
     let ts_ptr = ts
         .as_ref()
