@@ -185,13 +185,19 @@ fn l4_shut(s: &layer4_net::TcpStream) {
     s.shutdown(Shutdown::Write).expect("layer4 shutdown");
 }
 
-fn report(what: &str, d: Duration) {
+fn report(net: &Net, what: &str, d: Duration) {
     let mb = (2 * TRANSFER) as f64 / 1e6;
+    let retrans = net
+        .rt
+        .with_stack(|s, _| s.stats().tcp.retrans_segs)
+        .unwrap_or(0);
     eprintln!(
-        "{what}: 2 x {} MB in {:.2} s = {:.1} MB/s (both directions together)",
+        "{what}: 2 x {} MB in {:.2} s = {:.1} MB/s (both directions together); \
+         layer4 retransmitted {retrans} segments, the TUN refused {} packets",
         TRANSFER / (1024 * 1024),
         d.as_secs_f64(),
-        mb / d.as_secs_f64()
+        mb / d.as_secs_f64(),
+        net.rt.stats().tx_errors,
     );
 }
 
@@ -216,7 +222,7 @@ fn layer4_client_exchanges_10mb_each_way_with_kernel_listener() {
         let w = c.try_clone().unwrap();
         let d = exchange(c, w, 1, 2, "layer4 client", l4_shut);
         server.join().expect("kernel server");
-        report("layer4 client <-> kernel server", d);
+        report(net, "layer4 client <-> kernel server", d);
     });
 }
 
@@ -245,7 +251,7 @@ fn kernel_client_exchanges_10mb_each_way_with_layer4_listener() {
         let w = s.try_clone().unwrap();
         let d = exchange(s, w, 4, 3, "layer4 server", l4_shut);
         client.join().expect("kernel client");
-        report("kernel client <-> layer4 server", d);
+        report(net, "kernel client <-> layer4 server", d);
     });
 }
 
