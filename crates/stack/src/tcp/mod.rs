@@ -11,6 +11,9 @@
 //!   recovery (RFC 6582) and drives the controller.
 //! - [`isn`]: RFC 6528 initial sequence numbers.
 //! - [`rtt`]: the RFC 6298 RTO estimator.
+//! - [`scoreboard`]: the sender's SACK scoreboard and RFC 6675 loss recovery
+//!   (`IsLost`, `NextSeg`, `SetPipe`).
+//! - [`prr`]: proportional rate reduction (RFC 6937) during recovery.
 //! - [`info`]: [`TcpInfo`], what `ss -ti` shows, and the per-connection counters.
 
 pub mod assembler;
@@ -20,7 +23,9 @@ pub mod info;
 pub mod isn;
 pub mod recv_buffer;
 mod ring;
+pub mod prr;
 pub mod rtt;
+pub mod scoreboard;
 pub mod send_buffer;
 pub mod state;
 pub mod timer;
