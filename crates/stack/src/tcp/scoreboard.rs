@@ -503,7 +503,10 @@ mod tests {
         assert!(!b.is_lost(s(1000), MSS), "two segments above");
         b.on_ack(s(1000), &[(s(1500), s(1600))], HIGH);
         assert!(b.is_lost(s(1000), MSS));
-        assert!(!b.is_lost(s(1200), MSS), "two segments above the second hole");
+        assert!(
+            !b.is_lost(s(1200), MSS),
+            "two segments above the second hole"
+        );
         assert!(!b.is_lost(s(1400), MSS), "one above");
         assert!(!b.is_lost(s(1100), MSS), "SACKed bytes are not lost");
     }
@@ -566,10 +569,7 @@ mod tests {
         );
         b.on_retransmit(s(1200), 100);
         // 1400..1500 has only two SACKed segments above: not lost. Rule (2).
-        assert_eq!(
-            b.next_seg(HIGH, MSS, true, s(2999)),
-            Some(NextSeg::NewData)
-        );
+        assert_eq!(b.next_seg(HIGH, MSS, true, s(2999)), Some(NextSeg::NewData));
     }
 
     #[test]

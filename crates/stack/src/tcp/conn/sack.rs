@@ -7,7 +7,7 @@
 
 use super::Connection;
 use crate::tcp::prr::Prr;
-use crate::tcp::scoreboard::{NextSeg, Scoreboard, SackUpdate, DEFAULT_MAX_RANGES};
+use crate::tcp::scoreboard::{NextSeg, SackUpdate, Scoreboard, DEFAULT_MAX_RANGES};
 use crate::time::Instant;
 use crate::wire::{SeqNumber, TcpRepr};
 
@@ -82,7 +82,9 @@ impl Connection {
         let Some(r) = s.recovery.as_mut() else {
             return;
         };
-        let board = s.board.get_or_insert_with(|| Scoreboard::new(una, DEFAULT_MAX_RANGES));
+        let board = s
+            .board
+            .get_or_insert_with(|| Scoreboard::new(una, DEFAULT_MAX_RANGES));
         let mut entered = false;
         if r.prr.is_none() {
             //= https://www.rfc-editor.org/rfc/rfc6675#section-5

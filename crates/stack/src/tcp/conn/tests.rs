@@ -1319,7 +1319,10 @@ fn ten_segments_lost_from_one_window_are_resent_within_one_rtt_by_sack_recovery(
     let mut now = 110;
     for k in 1..=5u32 {
         c.handle_segment(t(now), &sack_ack(1001 + k * 1000, &[]));
-        assert!(poll_all(&mut c, t(now)).is_empty(), "all 40 000 bytes were sent");
+        assert!(
+            poll_all(&mut c, t(now)).is_empty(),
+            "all 40 000 bytes were sent"
+        );
         now += 1;
     }
     let first_dupack = now;
@@ -1381,7 +1384,10 @@ fn sack_recovery_begins_when_the_scoreboard_marks_una_lost_before_three_dupacks(
     c.handle_segment(t(110), &sack_ack(1001, &[(2001, 5001)]));
     assert_eq!(c.counters().dupacks_in, 1);
     let out = poll_all(&mut c, t(110));
-    assert_eq!(out.first().map(|s| s.repr().seq_number), Some(SeqNumber(1001)));
+    assert_eq!(
+        out.first().map(|s| s.repr().seq_number),
+        Some(SeqNumber(1001))
+    );
     assert_eq!(c.counters().sack_recoveries, 1);
 }
 
