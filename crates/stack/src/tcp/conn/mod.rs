@@ -23,7 +23,8 @@
 //!   SWS avoidance, FIN, window updates, ACKs) and its encoding;
 //! - [`timeout`]: retransmission, delayed ACK, persist, keep-alive, TIME-WAIT;
 //! - [`user`]: the application's calls;
-//! - [`report`]: [`TcpInfo`](crate::tcp::TcpInfo) and the counters.
+//! - [`report`]: [`TcpInfo`](crate::tcp::TcpInfo) and the counters;
+//! - [`sack`]: SACK-based loss recovery (RFC 6675) with PRR (RFC 6937).
 
 mod ack;
 mod congestion;
@@ -33,6 +34,7 @@ mod open;
 mod output;
 mod recv;
 mod report;
+mod sack;
 mod timeout;
 mod user;
 
