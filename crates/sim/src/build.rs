@@ -356,6 +356,11 @@ fn explicit(
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostBuffers {
     hosts: HashMap<String, (Option<usize>, Option<usize>)>,
+    /// Whether hosts skip verifying the checksums of what they receive: set when no
+    /// link of the scenario corrupts packets, so nothing can arrive damaged (like a
+    /// NIC's receive offload). Hosts always compute the checksums they send, so
+    /// captures stay valid.
+    skip_rx_checksum: bool,
 }
 
 impl HostBuffers {
@@ -372,7 +377,17 @@ impl HostBuffers {
             }
         }
         hosts.retain(|_, b| b.0.is_some() || b.1.is_some());
-        HostBuffers { hosts }
+        HostBuffers {
+            hosts,
+            skip_rx_checksum: false,
+        }
+    }
+
+    /// These buffers, with hosts not verifying received checksums when `topology`
+    /// has no link that corrupts packets.
+    pub fn skipping_rx_checksum_unless_corrupting(mut self, topology: &Topology) -> HostBuffers {
+        self.skip_rx_checksum = !corrupts(topology);
+        self
     }
 
     /// The (send, receive) buffer sizes asked of `host`, `None` where it keeps the
@@ -390,6 +405,9 @@ fn add_host(
     mut config: layer4::Config,
 ) -> Result<crate::network::NodeId, BuildError> {
     let (send, recv) = tcp.get(name);
+    if tcp.skip_rx_checksum {
+        config.checksum_rx = layer4::wire::ChecksumMode::Offloaded;
+    }
     if let Some(n) = send {
         config.tcp.send_buffer = n;
     }
@@ -587,13 +605,37 @@ pub fn add_flow(net: &mut Network, flow: &Flow) -> Result<BuiltFlow, BuildError>
     })
 }
 
+/// Whether any link direction of `topology` corrupts packets.
+fn corrupts(topology: &Topology) -> bool {
+    let links: Vec<&LinkConfig> = match topology {
+        Topology::Dumbbell {
+            bottleneck,
+            bottleneck_reverse,
+            access,
+            ..
+        } => vec![bottleneck, bottleneck_reverse, access],
+        Topology::ParkingLot {
+            hop,
+            hop_reverse,
+            access,
+            ..
+        } => vec![hop, hop_reverse, access],
+        Topology::Explicit { links, .. } => links
+            .iter()
+            .flat_map(|l| [&l.forward, &l.reverse])
+            .collect(),
+    };
+    links.iter().any(|l| l.corrupt > 0.0)
+}
+
 /// Builds `scenario`: topology, routes, flows, captures.
 pub fn build(scenario: &Scenario) -> Result<Built, BuildError> {
     let mut net = Network::new(scenario.seed);
     build_topology_with(
         &mut net,
         &scenario.topology,
-        &HostBuffers::of_flows(&scenario.flows),
+        &HostBuffers::of_flows(&scenario.flows)
+            .skipping_rx_checksum_unless_corrupting(&scenario.topology),
     )?;
     net.compute_routes()?;
     let mut flows = Vec::with_capacity(scenario.flows.len());
