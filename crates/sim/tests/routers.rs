@@ -292,3 +292,21 @@ fn router_icmp_errors_are_rate_limited_like_linux() {
     assert_eq!(r0.icmp_sent[0], 50);
     assert_eq!(r0.icmp_rate_limited, 50);
 }
+
+/// The example PMTU scenarios, run for 10 s: (bytes delivered, ICMP packets the
+/// link toward the client filtered).
+fn pmtu_run(text: &str) -> (u64, u64) {
+    let s = layer4_sim::scenario::parse(text, "pmtu.toml").unwrap();
+    let m = Simulation::new(&s).unwrap().run(&mut |_| {});
+    let lan_rev = m.links.iter().find(|l| l.name == "lan.rev").unwrap();
+    (m.flows[0].bytes_delivered, lan_rev.drops.filtered)
+}
+
+#[test]
+fn filtering_icmp_makes_a_pmtu_black_hole_that_pmtud_alone_cannot_cross() {
+    let (delivered, filtered) = pmtu_run(include_str!("../../../scenarios/pmtu.toml"));
+    assert_eq!((delivered, filtered), (5_000_000, 0));
+    let (delivered, filtered) = pmtu_run(include_str!("../../../scenarios/pmtu-blackhole.toml"));
+    assert!(filtered > 0, "the router's errors were filtered");
+    assert_eq!(delivered, 0, "no full-size segment crosses the tunnel");
+}

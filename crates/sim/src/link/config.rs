@@ -114,6 +114,10 @@ pub struct LinkConfig {
     pub outages: Vec<Outage>,
     /// The queue at the link's entrance.
     pub queue: QueueConfig,
+    /// Drop every ICMP and ICMPv6 packet offered (a firewall that filters ICMP: with
+    /// it, "fragmentation needed" / "packet too big" never arrive, the PMTU black
+    /// hole of RFC 2923 section 2.1).
+    pub drop_icmp: bool,
 }
 
 impl Default for LinkConfig {
@@ -132,6 +136,7 @@ impl Default for LinkConfig {
             trace_ms: None,
             outages: Vec::new(),
             queue: QueueConfig::default(),
+            drop_icmp: false,
         }
     }
 }

@@ -88,12 +88,14 @@ pub struct DropCounts {
     pub outage: u64,
     /// Larger than the link's MTU.
     pub mtu: u64,
+    /// ICMP filtered (`drop_icmp`).
+    pub filtered: u64,
 }
 
 impl DropCounts {
     /// All drops.
     pub fn total(&self) -> u64 {
-        self.overflow + self.aqm + self.loss + self.outage + self.mtu
+        self.overflow + self.aqm + self.loss + self.outage + self.mtu + self.filtered
     }
 }
 
@@ -307,6 +309,14 @@ impl Link {
         }
         if packet.len() > self.config.mtu {
             self.stats.drops.mtu += 1;
+            return;
+        }
+        if self.config.drop_icmp
+            && packet
+                .flow_key()
+                .is_some_and(|k| matches!(k.protocol, 1 | 58))
+        {
+            self.stats.drops.filtered += 1;
             return;
         }
         packet.enqueued_at = now;

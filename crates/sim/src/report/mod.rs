@@ -94,6 +94,8 @@ pub struct DropReport {
     pub outage: u64,
     /// Larger than the MTU.
     pub mtu: u64,
+    /// ICMP filtered by the link (`drop_icmp`).
+    pub filtered: u64,
 }
 
 /// `Some(x)` for a finite `x`, else `None` (so JSON says `null`).
@@ -149,6 +151,7 @@ impl LinkReport {
                 loss: d.loss,
                 outage: d.outage,
                 mtu: d.mtu,
+                filtered: d.filtered,
             },
             ce_marks: l.ce_marks,
             queue_delay_mean_s: finite_opt(l.queue_delay_mean_s),

@@ -23,6 +23,7 @@ pub(crate) const DIRECTION_KEYS: &[&str] = &[
     "trace",
     "outages",
     "queue",
+    "drop_icmp",
 ];
 
 /// Smallest and largest MTU accepted (IPv4's minimum datagram; the IP maximum).
@@ -163,6 +164,11 @@ fn apply(
     if let Some(v) = table.get("duplicate") {
         if let Some(p) = v.probability(sink) {
             config.duplicate = p;
+        }
+    }
+    if let Some(v) = table.get("drop_icmp") {
+        if let Some(b) = v.bool(sink) {
+            config.drop_icmp = b;
         }
     }
     if let Some(v) = table.get("corrupt") {

@@ -303,6 +303,7 @@ const LINK_TABLE_KEYS: &[&str] = &[
     "trace",
     "outages",
     "queue",
+    "drop_icmp",
 ];
 
 fn read_explicit(
