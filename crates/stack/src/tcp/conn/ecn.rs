@@ -1,0 +1,259 @@
+//! Explicit Congestion Notification for TCP (RFC 3168 section 6.1): the negotiation
+//! on the SYN and SYN-ACK, the IP codepoint and the ECE / CWR flags of each segment
+//! sent, the receiver's echo of CE marks and the sender's reaction to the echo, once
+//! per window of data.
+//!
+//! Whether a connection asks for or accepts ECN comes from
+//! [`SocketOptions::ecn`](super::SocketOptions) ([`EcnMode`]); the stack learns the
+//! codepoint of each segment written from [`Connection::tx_ecn`] and hands the
+//! codepoint of each segment received to [`Connection::handle_segment_ecn`].
+
+use super::{AckDue, Connection};
+use crate::tcp::config::EcnMode;
+use crate::tcp::state::State;
+use crate::time::Instant;
+use crate::wire::{Ecn, SeqNumber, TcpFlags, TcpRepr};
+
+/// A connection's ECN state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct EcnState {
+    /// Our last SYN or SYN-ACK was an ECN-setup one.
+    setup_sent: bool,
+    /// The peer's SYN was an ECN-setup SYN.
+    peer_setup: bool,
+    /// ECN is in use: data goes out ECT(0), CE is echoed, ECE is reacted to.
+    ok: bool,
+    /// Receiver: a CE mark arrived; ECE goes on every ACK until a CWR arrives.
+    echo: bool,
+    /// Sender: the window was reduced; CWR goes on the next new data segment.
+    cwr_due: bool,
+    /// Sender: the window was last reduced with SND.MAX here; an ECE is not reacted
+    /// to again until SND.UNA passes it.
+    reduced_at: Option<SeqNumber>,
+    /// The codepoint of the last segment written.
+    tx: Ecn,
+    /// The segment being processed arrived with CE.
+    rx_ce: bool,
+    /// The ACK being processed carries an ECN-Echo the sender heeds.
+    ece_rx: bool,
+}
+
+/// Whether `flags` make an ECN-setup SYN (RFC 3168 section 6.1.1).
+pub(super) fn is_ecn_setup_syn(flags: TcpFlags) -> bool {
+    flags.contains(TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR)
+}
+
+impl Connection {
+    /// Whether ECN was negotiated for this connection.
+    pub fn ecn_enabled(&self) -> bool {
+        self.ecn.ok
+    }
+
+    /// The IP ECN codepoint of the segment [`poll_transmit`](Self::poll_transmit)
+    /// wrote last: ECT(0) for new data on an ECN connection, Not-ECT for everything
+    /// else.
+    pub fn tx_ecn(&self) -> Ecn {
+        self.ecn.tx
+    }
+
+    /// A segment arrived with the IP ECN codepoint `ecn`: as
+    /// [`handle_segment`](Self::handle_segment), and a CE mark is echoed to the
+    /// sender if ECN is in use.
+    pub fn handle_segment_ecn(&mut self, now: Instant, seg: &TcpRepr<'_>, ecn: Ecn) {
+        self.ecn.rx_ce = ecn == Ecn::Ce;
+        self.handle_segment(now, seg);
+        self.ecn.rx_ce = false;
+    }
+
+    /// The peer's SYN (passive open or simultaneous open) asked for ECN or not.
+    pub(super) fn on_peer_syn_ecn(&mut self, ecn_setup: bool) {
+        self.ecn.peer_setup = ecn_setup;
+    }
+
+    /// The peer's SYN-ACK arrived in SYN-SENT: ECN is in use if we asked and it is an
+    /// ECN-setup SYN-ACK.
+    //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.1
+    //# Similarly, we call a SYN-ACK packet with only the ECE
+    //# flag set but the CWR flag not set an "ECN-setup SYN-ACK packet", and
+    //# we call a SYN-ACK packet with any other configuration of the ECE and
+    //# CWR flags a "non-ECN-setup SYN-ACK packet".
+    pub(super) fn on_syn_ack_ecn(&mut self, flags: TcpFlags) {
+        let setup_ack = flags.contains(TcpFlags::ECE) && !flags.contains(TcpFlags::CWR);
+        //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.1
+        //# * A host MUST NOT set ECT on data packets unless it has sent at
+        //#   least one ECN-setup SYN or ECN-setup SYN-ACK packet, and has
+        //#   received at least one ECN-setup SYN or ECN-setup SYN-ACK packet,
+        //#   and has sent no non-ECN-setup SYN or non-ECN-setup SYN-ACK
+        //#   packet.
+        self.ecn.ok = self.ecn.setup_sent && setup_ack;
+    }
+
+    /// The ECE / CWR flags of our SYN or SYN-ACK (RFC 3168 section 6.1.1).
+    fn syn_ecn_flags(&mut self) -> TcpFlags {
+        let mode: EcnMode = self.options.ecn;
+        let flags = if self.state == State::SynReceived {
+            //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.1
+            //# * If a host has received an ECN-setup SYN packet, then it MAY send
+            //#   an ECN-setup SYN-ACK packet.  Otherwise, it MUST NOT send an
+            //#   ECN-setup SYN-ACK packet.
+            if self.ecn.peer_setup && mode.accepts() {
+                TcpFlags::ECE
+            } else {
+                TcpFlags::empty()
+            }
+        } else if mode.requests() {
+            //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.1
+            //# We call a SYN packet with the ECE and
+            //# CWR flags set an "ECN-setup SYN packet"
+            TcpFlags::ECE | TcpFlags::CWR
+        } else {
+            TcpFlags::empty()
+        };
+        self.ecn.setup_sent = !flags.is_empty();
+        // A passive side (or a simultaneous open) knows the outcome once its
+        // SYN-ACK leaves; an active open learns it from the SYN-ACK.
+        self.ecn.ok = self.state == State::SynReceived && self.ecn.setup_sent;
+        flags
+    }
+
+    /// The ECN flags to add to a segment with `flags` and `payload_len` bytes
+    /// (`retransmit` if it resends sequence space), and its IP codepoint, which
+    /// [`tx_ecn`](Self::tx_ecn) reports. Called once per segment written.
+    pub(super) fn ecn_for_segment(
+        &mut self,
+        flags: TcpFlags,
+        payload_len: usize,
+        retransmit: bool,
+    ) -> TcpFlags {
+        self.ecn.tx = Ecn::NotEct;
+        if flags.contains(TcpFlags::RST) {
+            return TcpFlags::empty();
+        }
+        if flags.contains(TcpFlags::SYN) {
+            //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.1
+            //# * A host MUST NOT set ECT on SYN or SYN-ACK packets.
+            return self.syn_ecn_flags();
+        }
+        if !self.ecn.ok {
+            //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.1
+            //# A host that is not willing to use ECN on a TCP connection SHOULD
+            //# clear both the ECE and CWR flags in all non-ECN-setup SYN and/or
+            //# SYN-ACK packets that it sends to indicate this unwillingness.
+            return TcpFlags::empty();
+        }
+        let mut out = TcpFlags::empty();
+        if self.ecn.echo && flags.contains(TcpFlags::ACK) {
+            //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.3
+            //# After a TCP receiver sends an ACK packet with the ECN-Echo bit set,
+            //# that TCP receiver continues to set the ECN-Echo flag in all the ACK
+            //# packets it sends (whether they acknowledge CE data packets or non-CE
+            //# data packets) until it receives a CWR packet (a packet with the CWR
+            //# flag set).
+            out.insert(TcpFlags::ECE);
+        }
+        //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.4
+        //# For the current generation of TCP congestion control algorithms, pure
+        //# acknowledgement packets (e.g., packets that do not contain any
+        //# accompanying data) MUST be sent with the not-ECT codepoint.
+        //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.5
+        //# This document specifies ECN-capable TCP implementations MUST NOT set
+        //# either ECT codepoint (ECT(0) or ECT(1)) in the IP header for
+        //# retransmitted data packets
+        // Window probes carry no data here (RFC 3168 section 6.1.6 forbids ECT and
+        // CWR on them): they fall under the pure-ACK rule.
+        if payload_len == 0 || retransmit {
+            return out;
+        }
+        //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.2
+        //# When only one ECT codepoint
+        //# is needed by a sender for all packets sent on a TCP connection,
+        //# ECT(0) SHOULD be used.
+        self.ecn.tx = Ecn::Ect0;
+        if self.ecn.cwr_due {
+            //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.2
+            //# When the TCP data sender is ready to set the CWR bit after reducing
+            //# the congestion window, it SHOULD set the CWR bit only on the first
+            //# new data packet that it transmits.
+            self.ecn.cwr_due = false;
+            out.insert(TcpFlags::CWR);
+            self.counters.ecn.cwr_sent = self.counters.ecn.cwr_sent.saturating_add(1);
+        }
+        out
+    }
+
+    /// The receiver's side of an acceptable segment: a CWR ends the echo, a CE mark
+    /// starts it (and is acknowledged at once, as Linux's quick-ACK on CE).
+    pub(super) fn on_segment_ecn_rx(&mut self, seg: &TcpRepr<'_>) {
+        self.ecn.ece_rx = self.ece_in(seg);
+        if !self.ecn.ok {
+            return;
+        }
+        if seg.flags.contains(TcpFlags::CWR) {
+            //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.3
+            //# After the receipt of the CWR packet, acknowledgments for
+            //# subsequent non-CE data packets do not have the ECN-Echo flag set.
+            self.ecn.echo = false;
+        }
+        if self.ecn.rx_ce {
+            //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.3
+            //# When TCP receives a CE data packet at the destination end-system, the
+            //# TCP data receiver sets the ECN-Echo flag in the TCP header of the
+            //# subsequent ACK packet.
+            self.counters.ecn.ce_received = self.counters.ecn.ce_received.saturating_add(1);
+            if !self.ecn.echo {
+                // The sender may have a small window: do not delay this ACK.
+                self.ecn.echo = true;
+                self.ack_due = AckDue::Now;
+            }
+        }
+    }
+
+    /// Whether the ACK being processed carries an ECN-Echo the sender heeds (for the
+    /// controller's [`AckSample::ece`](crate::cc::AckSample)).
+    pub(super) fn ece_rx(&self) -> bool {
+        self.ecn.ece_rx
+    }
+
+    /// Whether an acceptable ACK carries an ECN-Echo the sender heeds.
+    pub(super) fn ece_in(&self, seg: &TcpRepr<'_>) -> bool {
+        self.ecn.ok && seg.flags.contains(TcpFlags::ECE) && !seg.flags.contains(TcpFlags::SYN)
+    }
+
+    /// The sender's side of an acceptable ACK processed: an ECN-Echo reduces the
+    /// window once per window of data (`flight` bytes were outstanding before it).
+    pub(super) fn on_ack_ecn(&mut self, now: Instant, seg: &TcpRepr<'_>, flight: u32) {
+        if !self.ece_in(seg) {
+            return;
+        }
+        self.counters.ecn.ece_received = self.counters.ecn.ece_received.saturating_add(1);
+        //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.2
+        //# TCP should not react to congestion indications more than once every
+        //# window of data (or more loosely, more than once every round-trip
+        //# time).
+        if self.ecn.reduced_at.is_some_and(|at| self.snd_una <= at) {
+            return;
+        }
+        if !self.on_ecn_cc(now, flight) {
+            // In loss recovery: the window was already reduced for this window.
+            return;
+        }
+        self.counters.ecn.reactions = self.counters.ecn.reactions.saturating_add(1);
+        self.on_window_reduced_ecn();
+    }
+
+    /// The window was reduced (ECN-Echo, fast retransmit or timeout): the next new
+    /// data segment carries CWR, and ECN-Echoes for data sent until now are not
+    /// reacted to again.
+    //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.2
+    //# When an ECN-Capable TCP sender reduces its congestion window for any
+    //# reason (because of a retransmit timeout, a Fast Retransmit, or in
+    //# response to an ECN Notification), the TCP sender sets the CWR flag in
+    //# the TCP header of the first new data packet sent after the window
+    //# reduction.
+    pub(super) fn on_window_reduced_ecn(&mut self) {
+        if self.ecn.ok {
+            self.ecn.cwr_due = true;
+            self.ecn.reduced_at = Some(self.snd_max);
+        }
+    }
+}
