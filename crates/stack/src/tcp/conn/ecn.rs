@@ -257,3 +257,284 @@ impl Connection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+    use std::sync::Arc;
+
+    use super::super::{Connection, OpenParams, SocketOptions, SynInfo};
+    use crate::tcp::config::{EcnMode, TcpConfig};
+    use crate::tcp::state::State;
+    use crate::time::Instant;
+    use crate::wire::{
+        AddrPair, ChecksumMode, Ecn, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr,
+    };
+
+    const A: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 40000);
+    const B: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 80);
+
+    fn t(ms: u64) -> Instant {
+        Instant::from_nanos(ms * 1_000_000)
+    }
+
+    fn config(ecn: EcnMode) -> Arc<TcpConfig> {
+        Arc::new(TcpConfig {
+            ecn,
+            timestamps: false,
+            ..TcpConfig::default()
+        })
+    }
+
+    fn params(local: SocketAddr, remote: SocketAddr, iss: u32, c: &TcpConfig) -> OpenParams {
+        OpenParams {
+            local,
+            remote,
+            iss: SeqNumber(iss),
+            ts_offset: 0,
+            path_mtu: 1500,
+            options: SocketOptions::from_config(c),
+            cc: c.default_congestion_algorithm(),
+        }
+    }
+
+    /// A segment as it left a connection, with its IP codepoint.
+    struct Out {
+        bytes: Vec<u8>,
+        addrs: AddrPair,
+        ecn: Ecn,
+    }
+
+    impl Out {
+        fn repr(&self) -> TcpRepr<'_> {
+            let packet = TcpPacket::new_checked(&self.bytes[..]).unwrap();
+            TcpRepr::parse(&packet, &self.addrs, ChecksumMode::Enabled).unwrap()
+        }
+    }
+
+    fn poll(c: &mut Connection, now: Instant) -> Option<Out> {
+        let mut buf = [0u8; 1600];
+        let addrs = AddrPair::new(c.local().ip(), c.remote().ip()).unwrap();
+        let n = c.poll_transmit(now, &mut buf[..1480], &addrs, ChecksumMode::Enabled)?;
+        Some(Out {
+            bytes: buf[..n].to_vec(),
+            addrs,
+            ecn: c.tx_ecn(),
+        })
+    }
+
+    fn poll_all(c: &mut Connection, now: Instant) -> Vec<Out> {
+        let mut out = Vec::new();
+        while let Some(s) = poll(c, now) {
+            out.push(s);
+            assert!(out.len() < 1000);
+        }
+        out
+    }
+
+    /// A handshake between a client in `client` mode and a server in `server`
+    /// mode; returns both, established, and the SYN's and SYN-ACK's flags.
+    fn pair(client: EcnMode, server: EcnMode) -> (Connection, Connection, TcpFlags, TcpFlags) {
+        let (cc, sc) = (config(client), config(server));
+        let mut c = Connection::connect(t(0), cc.clone(), params(A, B, 1000, &cc));
+        let syn = poll(&mut c, t(0)).unwrap();
+        assert_eq!(syn.ecn, Ecn::NotEct, "a SYN is never ECT");
+        let syn_info = SynInfo::from_repr(&syn.repr());
+        let mut s = Connection::accept(t(0), sc.clone(), params(B, A, 5000, &sc), &syn_info);
+        let synack = poll(&mut s, t(1)).unwrap();
+        assert_eq!(synack.ecn, Ecn::NotEct, "a SYN-ACK is never ECT");
+        c.handle_segment(t(2), &synack.repr());
+        assert_eq!(c.state(), State::Established);
+        let ack = poll(&mut c, t(2)).unwrap();
+        s.handle_segment(t(3), &ack.repr());
+        assert_eq!(s.state(), State::Established);
+        (c, s, syn.repr().flags, synack.repr().flags)
+    }
+
+    /// A segment from the peer B (ISS 5000) to a client at A.
+    fn from_b(seq: u32, ack: u32, flags: TcpFlags, payload: &[u8]) -> TcpRepr<'_> {
+        TcpRepr {
+            src_port: 80,
+            dst_port: 40000,
+            seq_number: SeqNumber(seq),
+            ack_number: SeqNumber(ack),
+            flags,
+            window_len: 65535,
+            urgent_pointer: 0,
+            options: TcpOptions::default(),
+            payload,
+        }
+    }
+
+    /// A client in `On` mode established against a hand-driven ECN peer (ISS 5000,
+    /// MSS 1000, no window scaling).
+    fn ecn_client() -> Connection {
+        let cc = config(EcnMode::On);
+        let mut c = Connection::connect(t(0), cc.clone(), params(A, B, 1000, &cc));
+        poll(&mut c, t(0)).unwrap();
+        let mut synack = from_b(5000, 1001, TcpFlags::SYN | TcpFlags::ACK | TcpFlags::ECE, &[]);
+        synack.options.mss = Some(1000);
+        c.handle_segment(t(100), &synack);
+        assert!(c.ecn_enabled());
+        poll_all(&mut c, t(100));
+        c
+    }
+
+    #[test]
+    fn ecn_setup_syn_and_syn_ack_negotiate_ecn() {
+        let (c, s, syn, synack) = pair(EcnMode::On, EcnMode::Passive);
+        assert_eq!(syn, TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR);
+        assert_eq!(synack, TcpFlags::SYN | TcpFlags::ACK | TcpFlags::ECE);
+        assert!(c.ecn_enabled() && s.ecn_enabled());
+        assert!(c.info(t(3)).ecn);
+        assert!(c.info(t(3)).to_string().contains("ecn "));
+    }
+
+    #[test]
+    fn passive_default_neither_asks_nor_negotiates() {
+        let (c, s, syn, synack) = pair(EcnMode::Passive, EcnMode::Passive);
+        assert_eq!(syn, TcpFlags::SYN);
+        assert_eq!(synack, TcpFlags::SYN | TcpFlags::ACK);
+        assert!(!c.ecn_enabled() && !s.ecn_enabled());
+        assert_eq!(TcpConfig::default().ecn, EcnMode::Passive);
+    }
+
+    #[test]
+    fn server_with_ecn_off_refuses_and_data_stays_not_ect() {
+        let (mut c, s, _, synack) = pair(EcnMode::On, EcnMode::Off);
+        assert_eq!(synack, TcpFlags::SYN | TcpFlags::ACK);
+        assert!(!c.ecn_enabled() && !s.ecn_enabled());
+        c.send(&[7; 3000]).unwrap();
+        let data = poll_all(&mut c, t(4));
+        assert!(!data.is_empty());
+        assert!(data.iter().all(|d| d.ecn == Ecn::NotEct));
+    }
+
+    #[test]
+    fn syn_ack_reflecting_ece_and_cwr_is_not_ecn_setup() {
+        let cc = config(EcnMode::On);
+        let mut c = Connection::connect(t(0), cc.clone(), params(A, B, 1000, &cc));
+        poll(&mut c, t(0)).unwrap();
+        let flags = TcpFlags::SYN | TcpFlags::ACK | TcpFlags::ECE | TcpFlags::CWR;
+        c.handle_segment(t(1), &from_b(5000, 1001, flags, &[]));
+        assert_eq!(c.state(), State::Established);
+        assert!(!c.ecn_enabled());
+    }
+
+    #[test]
+    fn ect0_only_on_new_data_never_on_acks_or_retransmissions() {
+        let mut c = ecn_client();
+        c.send(&[1; 2000]).unwrap();
+        let data = poll_all(&mut c, t(110));
+        assert_eq!(data.len(), 2);
+        assert!(data.iter().all(|d| d.ecn == Ecn::Ect0));
+        // The peer's data draws a pure ACK: Not-ECT.
+        c.handle_segment(t(120), &from_b(5001, 1001, TcpFlags::ACK, b"hi"));
+        let acks = poll_all(&mut c, t(120));
+        assert!(!acks.is_empty());
+        assert!(acks
+            .iter()
+            .all(|a| a.ecn == Ecn::NotEct && a.repr().payload.is_empty()));
+        // A retransmission after a timeout: Not-ECT.
+        let rto = c.poll_timeout().unwrap();
+        c.handle_timeout(rto);
+        let again = poll(&mut c, rto).expect("retransmission");
+        assert_eq!(again.repr().seq_number, SeqNumber(1001));
+        assert_eq!(again.ecn, Ecn::NotEct);
+        assert!(!again.repr().flags.contains(TcpFlags::CWR));
+    }
+
+    #[test]
+    fn ce_is_echoed_on_every_ack_until_cwr_arrives() {
+        let (_c, mut s, _, _) = pair(EcnMode::On, EcnMode::Passive);
+        // The server receives data from the client (ISS 1000) with CE.
+        let data = |seq: u32, flags: TcpFlags| TcpRepr {
+            src_port: 40000,
+            dst_port: 80,
+            seq_number: SeqNumber(seq),
+            ack_number: SeqNumber(5001),
+            flags: TcpFlags::ACK | flags,
+            window_len: 65535,
+            urgent_pointer: 0,
+            options: TcpOptions::default(),
+            payload: &[0; 100],
+        };
+        poll_all(&mut s, t(10));
+        // Past the quick-ACK start, where every segment is acknowledged at once.
+        s.quickacks = 0;
+        s.handle_segment_ecn(t(10), &data(1001, TcpFlags::empty()), Ecn::Ect0);
+        assert!(poll_all(&mut s, t(10)).is_empty(), "an ECT(0) segment is delayed-ACKed");
+        s.handle_segment_ecn(t(11), &data(1101, TcpFlags::empty()), Ecn::Ce);
+        let acks = poll_all(&mut s, t(11));
+        assert_eq!(acks.len(), 1, "CE is acknowledged at once");
+        assert!(acks[0].repr().flags.contains(TcpFlags::ECE));
+        assert_eq!(s.counters().ecn.ce_received, 1);
+        // Later segments without CE: the echo goes on.
+        for (i, seq) in [1201u32, 1301, 1401, 1501].into_iter().enumerate() {
+            s.handle_segment_ecn(t(12 + i as u64), &data(seq, TcpFlags::empty()), Ecn::Ect0);
+        }
+        let acks = poll_all(&mut s, t(20));
+        assert!(!acks.is_empty());
+        assert!(acks.iter().all(|a| a.repr().flags.contains(TcpFlags::ECE)));
+        // A CWR ends it.
+        s.handle_segment_ecn(t(21), &data(1601, TcpFlags::CWR), Ecn::Ect0);
+        s.handle_segment_ecn(t(21), &data(1701, TcpFlags::empty()), Ecn::Ect0);
+        let acks = poll_all(&mut s, t(21));
+        assert!(!acks.is_empty());
+        assert!(acks.iter().all(|a| !a.repr().flags.contains(TcpFlags::ECE)));
+    }
+
+    #[test]
+    fn ce_on_a_connection_without_ecn_is_ignored() {
+        let (_c, mut s, _, _) = pair(EcnMode::Passive, EcnMode::Passive);
+        let seg = TcpRepr {
+            src_port: 40000,
+            dst_port: 80,
+            seq_number: SeqNumber(1001),
+            ack_number: SeqNumber(5001),
+            flags: TcpFlags::ACK,
+            window_len: 65535,
+            urgent_pointer: 0,
+            options: TcpOptions::default(),
+            payload: &[0; 100],
+        };
+        s.handle_segment_ecn(t(10), &seg, Ecn::Ce);
+        let acks = poll_all(&mut s, t(10));
+        assert!(acks.iter().all(|a| !a.repr().flags.contains(TcpFlags::ECE)));
+        assert_eq!(s.counters().ecn.ce_received, 0);
+    }
+
+    #[test]
+    fn several_eces_reduce_the_window_once_per_window_of_data() {
+        let mut c = ecn_client();
+        c.send(&[1; 20_000]).unwrap();
+        let first = poll_all(&mut c, t(110));
+        assert_eq!(first.len(), 10, "the initial window");
+        let cwnd0 = c.cwnd();
+        // Each of the window's segments comes back acknowledged with ECE.
+        let ece = TcpFlags::ACK | TcpFlags::ECE;
+        c.handle_segment(t(200), &from_b(5001, 2001, ece, &[]));
+        assert_eq!(c.counters().ecn.reactions, 1);
+        let reduced = c.cwnd();
+        assert!(reduced < cwnd0, "{reduced} < {cwnd0}");
+        let mut sent = poll_all(&mut c, t(200));
+        for i in 2..=10u32 {
+            c.handle_segment(t(200 + u64::from(i)), &from_b(5001, 1001 + i * 1000, ece, &[]));
+            sent.extend(poll_all(&mut c, t(200 + u64::from(i))));
+        }
+        let cwr: Vec<bool> = sent
+            .iter()
+            .filter(|s| !s.repr().payload.is_empty())
+            .map(|s| s.repr().flags.contains(TcpFlags::CWR))
+            .collect();
+        assert!(cwr.len() > 1);
+        assert!(cwr[0] && cwr[1..].iter().all(|c| !c), "CWR on the first new segment only");
+        assert_eq!(c.counters().ecn.ece_received, 10);
+        assert_eq!(c.counters().ecn.reactions, 1, "one reaction for one window");
+        assert_eq!(c.counters().ecn.cwr_sent, 1);
+        // An ECE acknowledging data sent after the reduction is a new event.
+        let una = c.snd_max;
+        c.handle_segment(t(300), &from_b(5001, una.0, ece, &[]));
+        assert_eq!(c.counters().ecn.reactions, 2);
+    }
+}
