@@ -157,6 +157,7 @@ fn network(cfg: &SimSpeedConfig) -> Result<(Network, layer4_sim::network::AppId)
         port: 5001,
         start: Duration::ZERO,
         cc: "newreno".to_string(),
+        ecn: false,
         app: AppSpec::Bulk {
             bytes: None,
             duration: None,

@@ -38,6 +38,7 @@ fn main() {
             port: 5001,
             start: Duration::ZERO,
             cc: "newreno".to_string(),
+            ecn: false,
             app: AppSpec::Bulk {
                 bytes: None,
                 duration: Some(Duration::from_secs(10)),

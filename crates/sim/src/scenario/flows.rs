@@ -35,6 +35,7 @@ const FLOW_KEYS: &[&str] = &[
     "port",
     "start",
     "cc",
+    "ecn",
     "app",
     "bytes",
     "duration",
@@ -216,6 +217,13 @@ pub(crate) fn read_flows(
             },
             None => "newreno".to_string(),
         };
+        let ecn = match table.get("ecn") {
+            Some(v) => match v.bool(sink) {
+                Some(b) => b,
+                None => continue,
+            },
+            None => false,
+        };
         let (app_name, app_item) = match table.get("app") {
             Some(v) => match v.str(sink) {
                 Some(a) => (a, Some(v)),
@@ -310,6 +318,7 @@ pub(crate) fn read_flows(
             port,
             start: Duration::from_nanos(start),
             cc,
+            ecn,
             app,
         });
     }

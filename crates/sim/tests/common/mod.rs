@@ -23,6 +23,7 @@ pub fn bulk(name: &str, from: &str, to: &str, bytes: u64) -> Flow {
         port: 5001,
         start: Duration::ZERO,
         cc: "newreno".to_string(),
+        ecn: false,
         app: AppSpec::Bulk {
             bytes: Some(bytes),
             duration: None,

@@ -7,9 +7,9 @@ use super::demux::{unspecified_like, FourTuple};
 use super::{Entry, Socket, Stack, TcpSlot};
 use crate::event::EventKind;
 use crate::socket::SocketHandle;
+use crate::tcp::EcnCounters;
 use crate::tcp::{ConnEvents, Connection, OpenParams, State, SynInfo, TcpError};
 use crate::time::Instant;
-use crate::tcp::EcnCounters;
 use crate::wire::{AddrPair, Ecn, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr};
 
 impl Stack {

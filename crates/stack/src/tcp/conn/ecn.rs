@@ -14,28 +14,48 @@ use crate::tcp::state::State;
 use crate::time::Instant;
 use crate::wire::{Ecn, SeqNumber, TcpFlags, TcpRepr};
 
-/// A connection's ECN state.
+/// A connection's ECN state, packed (every idle connection carries it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct EcnState {
-    /// Our last SYN or SYN-ACK was an ECN-setup one.
-    setup_sent: bool,
-    /// The peer's SYN was an ECN-setup SYN.
-    peer_setup: bool,
-    /// ECN is in use: data goes out ECT(0), CE is echoed, ECE is reacted to.
-    ok: bool,
-    /// Receiver: a CE mark arrived; ECE goes on every ACK until a CWR arrives.
-    echo: bool,
-    /// Sender: the window was reduced; CWR goes on the next new data segment.
-    cwr_due: bool,
-    /// Sender: the window was last reduced with SND.MAX here; an ECE is not reacted
-    /// to again until SND.UNA passes it.
-    reduced_at: Option<SeqNumber>,
+    /// The `EcnState::*` bits.
+    bits: u8,
     /// The codepoint of the last segment written.
     tx: Ecn,
+    /// Sender: the window was last reduced with SND.MAX here (valid with
+    /// [`EcnState::REDUCED`]); an ECE is not reacted to again until SND.UNA passes
+    /// it.
+    reduced_at: SeqNumber,
+}
+
+impl EcnState {
+    /// Our last SYN or SYN-ACK was an ECN-setup one.
+    const SETUP_SENT: u8 = 1;
+    /// The peer's SYN was an ECN-setup SYN.
+    const PEER_SETUP: u8 = 2;
+    /// ECN is in use: data goes out ECT(0), CE is echoed, ECE is reacted to.
+    const OK: u8 = 4;
+    /// Receiver: a CE mark arrived; ECE goes on every ACK until a CWR arrives.
+    const ECHO: u8 = 8;
+    /// Sender: the window was reduced; CWR goes on the next new data segment.
+    const CWR_DUE: u8 = 16;
+    /// Sender: `reduced_at` is valid.
+    const REDUCED: u8 = 32;
     /// The segment being processed arrived with CE.
-    rx_ce: bool,
+    const RX_CE: u8 = 64;
     /// The ACK being processed carries an ECN-Echo the sender heeds.
-    ece_rx: bool,
+    const ECE_RX: u8 = 128;
+
+    fn get(&self, bit: u8) -> bool {
+        self.bits & bit != 0
+    }
+
+    fn set(&mut self, bit: u8, on: bool) {
+        if on {
+            self.bits |= bit;
+        } else {
+            self.bits &= !bit;
+        }
+    }
 }
 
 /// Whether `flags` make an ECN-setup SYN (RFC 3168 section 6.1.1).
@@ -46,7 +66,7 @@ pub(super) fn is_ecn_setup_syn(flags: TcpFlags) -> bool {
 impl Connection {
     /// Whether ECN was negotiated for this connection.
     pub fn ecn_enabled(&self) -> bool {
-        self.ecn.ok
+        self.ecn.get(EcnState::OK)
     }
 
     /// The IP ECN codepoint of the segment [`poll_transmit`](Self::poll_transmit)
@@ -60,14 +80,14 @@ impl Connection {
     /// [`handle_segment`](Self::handle_segment), and a CE mark is echoed to the
     /// sender if ECN is in use.
     pub fn handle_segment_ecn(&mut self, now: Instant, seg: &TcpRepr<'_>, ecn: Ecn) {
-        self.ecn.rx_ce = ecn == Ecn::Ce;
+        self.ecn.set(EcnState::RX_CE, ecn == Ecn::Ce);
         self.handle_segment(now, seg);
-        self.ecn.rx_ce = false;
+        self.ecn.set(EcnState::RX_CE, false);
     }
 
     /// The peer's SYN (passive open or simultaneous open) asked for ECN or not.
     pub(super) fn on_peer_syn_ecn(&mut self, ecn_setup: bool) {
-        self.ecn.peer_setup = ecn_setup;
+        self.ecn.set(EcnState::PEER_SETUP, ecn_setup);
     }
 
     /// The peer's SYN-ACK arrived in SYN-SENT: ECN is in use if we asked and it is an
@@ -85,7 +105,10 @@ impl Connection {
         //#   received at least one ECN-setup SYN or ECN-setup SYN-ACK packet,
         //#   and has sent no non-ECN-setup SYN or non-ECN-setup SYN-ACK
         //#   packet.
-        self.ecn.ok = self.ecn.setup_sent && setup_ack;
+        self.ecn.set(
+            EcnState::OK,
+            self.ecn.get(EcnState::SETUP_SENT) && setup_ack,
+        );
     }
 
     /// The ECE / CWR flags of our SYN or SYN-ACK (RFC 3168 section 6.1.1).
@@ -96,7 +119,7 @@ impl Connection {
             //# * If a host has received an ECN-setup SYN packet, then it MAY send
             //#   an ECN-setup SYN-ACK packet.  Otherwise, it MUST NOT send an
             //#   ECN-setup SYN-ACK packet.
-            if self.ecn.peer_setup && mode.accepts() {
+            if self.ecn.get(EcnState::PEER_SETUP) && mode.accepts() {
                 TcpFlags::ECE
             } else {
                 TcpFlags::empty()
@@ -109,10 +132,13 @@ impl Connection {
         } else {
             TcpFlags::empty()
         };
-        self.ecn.setup_sent = !flags.is_empty();
+        self.ecn.set(EcnState::SETUP_SENT, !flags.is_empty());
         // A passive side (or a simultaneous open) knows the outcome once its
         // SYN-ACK leaves; an active open learns it from the SYN-ACK.
-        self.ecn.ok = self.state == State::SynReceived && self.ecn.setup_sent;
+        self.ecn.set(
+            EcnState::OK,
+            self.state == State::SynReceived && self.ecn.get(EcnState::SETUP_SENT),
+        );
         flags
     }
 
@@ -134,7 +160,7 @@ impl Connection {
             //# * A host MUST NOT set ECT on SYN or SYN-ACK packets.
             return self.syn_ecn_flags();
         }
-        if !self.ecn.ok {
+        if !self.ecn.get(EcnState::OK) {
             //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.1
             //# A host that is not willing to use ECN on a TCP connection SHOULD
             //# clear both the ECE and CWR flags in all non-ECN-setup SYN and/or
@@ -142,7 +168,7 @@ impl Connection {
             return TcpFlags::empty();
         }
         let mut out = TcpFlags::empty();
-        if self.ecn.echo && flags.contains(TcpFlags::ACK) {
+        if self.ecn.get(EcnState::ECHO) && flags.contains(TcpFlags::ACK) {
             //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.3
             //# After a TCP receiver sends an ACK packet with the ECN-Echo bit set,
             //# that TCP receiver continues to set the ECN-Echo flag in all the ACK
@@ -169,12 +195,12 @@ impl Connection {
         //# is needed by a sender for all packets sent on a TCP connection,
         //# ECT(0) SHOULD be used.
         self.ecn.tx = Ecn::Ect0;
-        if self.ecn.cwr_due {
+        if self.ecn.get(EcnState::CWR_DUE) {
             //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.2
             //# When the TCP data sender is ready to set the CWR bit after reducing
             //# the congestion window, it SHOULD set the CWR bit only on the first
             //# new data packet that it transmits.
-            self.ecn.cwr_due = false;
+            self.ecn.set(EcnState::CWR_DUE, false);
             out.insert(TcpFlags::CWR);
             self.counters.ecn.cwr_sent = self.counters.ecn.cwr_sent.saturating_add(1);
         }
@@ -184,25 +210,25 @@ impl Connection {
     /// The receiver's side of an acceptable segment: a CWR ends the echo, a CE mark
     /// starts it (and is acknowledged at once, as Linux's quick-ACK on CE).
     pub(super) fn on_segment_ecn_rx(&mut self, seg: &TcpRepr<'_>) {
-        self.ecn.ece_rx = self.ece_in(seg);
-        if !self.ecn.ok {
+        self.ecn.set(EcnState::ECE_RX, self.ece_in(seg));
+        if !self.ecn.get(EcnState::OK) {
             return;
         }
         if seg.flags.contains(TcpFlags::CWR) {
             //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.3
             //# After the receipt of the CWR packet, acknowledgments for
             //# subsequent non-CE data packets do not have the ECN-Echo flag set.
-            self.ecn.echo = false;
+            self.ecn.set(EcnState::ECHO, false);
         }
-        if self.ecn.rx_ce {
+        if self.ecn.get(EcnState::RX_CE) {
             //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.3
             //# When TCP receives a CE data packet at the destination end-system, the
             //# TCP data receiver sets the ECN-Echo flag in the TCP header of the
             //# subsequent ACK packet.
             self.counters.ecn.ce_received = self.counters.ecn.ce_received.saturating_add(1);
-            if !self.ecn.echo {
+            if !self.ecn.get(EcnState::ECHO) {
                 // The sender may have a small window: do not delay this ACK.
-                self.ecn.echo = true;
+                self.ecn.set(EcnState::ECHO, true);
                 self.ack_due = AckDue::Now;
             }
         }
@@ -211,12 +237,14 @@ impl Connection {
     /// Whether the ACK being processed carries an ECN-Echo the sender heeds (for the
     /// controller's [`AckSample::ece`](crate::cc::AckSample)).
     pub(super) fn ece_rx(&self) -> bool {
-        self.ecn.ece_rx
+        self.ecn.get(EcnState::ECE_RX)
     }
 
     /// Whether an acceptable ACK carries an ECN-Echo the sender heeds.
     pub(super) fn ece_in(&self, seg: &TcpRepr<'_>) -> bool {
-        self.ecn.ok && seg.flags.contains(TcpFlags::ECE) && !seg.flags.contains(TcpFlags::SYN)
+        self.ecn.get(EcnState::OK)
+            && seg.flags.contains(TcpFlags::ECE)
+            && !seg.flags.contains(TcpFlags::SYN)
     }
 
     /// The sender's side of an acceptable ACK processed: an ECN-Echo reduces the
@@ -230,7 +258,7 @@ impl Connection {
         //# TCP should not react to congestion indications more than once every
         //# window of data (or more loosely, more than once every round-trip
         //# time).
-        if self.ecn.reduced_at.is_some_and(|at| self.snd_una <= at) {
+        if self.ecn.get(EcnState::REDUCED) && self.snd_una <= self.ecn.reduced_at {
             return;
         }
         if !self.on_ecn_cc(now, flight) {
@@ -251,9 +279,10 @@ impl Connection {
     //# the TCP header of the first new data packet sent after the window
     //# reduction.
     pub(super) fn on_window_reduced_ecn(&mut self) {
-        if self.ecn.ok {
-            self.ecn.cwr_due = true;
-            self.ecn.reduced_at = Some(self.snd_max);
+        if self.ecn.get(EcnState::OK) {
+            self.ecn.set(EcnState::CWR_DUE, true);
+            self.ecn.set(EcnState::REDUCED, true);
+            self.ecn.reduced_at = self.snd_max;
         }
     }
 }
@@ -372,7 +401,12 @@ mod tests {
         let cc = config(EcnMode::On);
         let mut c = Connection::connect(t(0), cc.clone(), params(A, B, 1000, &cc));
         poll(&mut c, t(0)).unwrap();
-        let mut synack = from_b(5000, 1001, TcpFlags::SYN | TcpFlags::ACK | TcpFlags::ECE, &[]);
+        let mut synack = from_b(
+            5000,
+            1001,
+            TcpFlags::SYN | TcpFlags::ACK | TcpFlags::ECE,
+            &[],
+        );
         synack.options.mss = Some(1000);
         c.handle_segment(t(100), &synack);
         assert!(c.ecn_enabled());
@@ -463,7 +497,10 @@ mod tests {
         // Past the quick-ACK start, where every segment is acknowledged at once.
         s.quickacks = 0;
         s.handle_segment_ecn(t(10), &data(1001, TcpFlags::empty()), Ecn::Ect0);
-        assert!(poll_all(&mut s, t(10)).is_empty(), "an ECT(0) segment is delayed-ACKed");
+        assert!(
+            poll_all(&mut s, t(10)).is_empty(),
+            "an ECT(0) segment is delayed-ACKed"
+        );
         s.handle_segment_ecn(t(11), &data(1101, TcpFlags::empty()), Ecn::Ce);
         let acks = poll_all(&mut s, t(11));
         assert_eq!(acks.len(), 1, "CE is acknowledged at once");
@@ -519,7 +556,10 @@ mod tests {
         assert!(reduced < cwnd0, "{reduced} < {cwnd0}");
         let mut sent = poll_all(&mut c, t(200));
         for i in 2..=10u32 {
-            c.handle_segment(t(200 + u64::from(i)), &from_b(5001, 1001 + i * 1000, ece, &[]));
+            c.handle_segment(
+                t(200 + u64::from(i)),
+                &from_b(5001, 1001 + i * 1000, ece, &[]),
+            );
             sent.extend(poll_all(&mut c, t(200 + u64::from(i))));
         }
         let cwr: Vec<bool> = sent
@@ -528,7 +568,10 @@ mod tests {
             .map(|s| s.repr().flags.contains(TcpFlags::CWR))
             .collect();
         assert!(cwr.len() > 1);
-        assert!(cwr[0] && cwr[1..].iter().all(|c| !c), "CWR on the first new segment only");
+        assert!(
+            cwr[0] && cwr[1..].iter().all(|c| !c),
+            "CWR on the first new segment only"
+        );
         assert_eq!(c.counters().ecn.ece_received, 10);
         assert_eq!(c.counters().ecn.reactions, 1, "one reaction for one window");
         assert_eq!(c.counters().ecn.cwr_sent, 1);
