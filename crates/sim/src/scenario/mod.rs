@@ -343,6 +343,15 @@ to = "right0"
     }
 
     #[test]
+    fn flow_ecn_key_is_read_and_defaults_to_off() {
+        assert!(!parse(MINIMAL, "s.toml").unwrap().flows[0].ecn);
+        let on = parse(&format!("{MINIMAL}ecn = true\n"), "s.toml").unwrap();
+        assert!(on.flows[0].ecn);
+        let e = err(&format!("{MINIMAL}ecn = \"yes\"\n"));
+        assert!(e.contains("flows[0].ecn"), "{e}");
+    }
+
+    #[test]
     fn unknown_key_names_line_path_and_suggestion() {
         let text = format!("{MINIMAL}ccc = \"cubic\"\n");
         assert_eq!(
