@@ -1208,7 +1208,7 @@ fn ecn_data_leaves_ect0_and_a_ce_mark_is_echoed_reacted_to_and_counted() {
             ece |= tcp.flags().contains(TcpFlags::ECE) && !tcp.flags().contains(TcpFlags::SYN);
             a.handle_packet(now, &buf[..n]);
         }
-        now = now + Duration::from_millis(5);
+        now += Duration::from_millis(5);
         a.handle_timeout(now);
         b.handle_timeout(now);
     }
