@@ -120,6 +120,9 @@ fn network(cfg: &SimSpeedConfig) -> Result<(Network, layer4_sim::network::AppId)
         let mut c = layer4::Config::with_address(cidr(address)?).gateway(gw);
         c.tcp.send_buffer = cfg.buffer;
         c.tcp.recv_buffer = cfg.buffer;
+        // As `l4 sim` builds hosts when no link corrupts packets: received checksums
+        // are not verified (sent ones are computed).
+        c.checksum_rx = layer4::wire::ChecksumMode::Offloaded;
         Ok(c)
     };
     net.add_router("r0", vec![cidr("10.0.0.1/24")?, cidr("10.1.0.1/24")?])
@@ -158,6 +161,8 @@ fn network(cfg: &SimSpeedConfig) -> Result<(Network, layer4_sim::network::AppId)
         start: Duration::ZERO,
         cc: "newreno".to_string(),
         ecn: false,
+        send_buffer: None,
+        recv_buffer: None,
         app: AppSpec::Bulk {
             bytes: None,
             duration: None,

@@ -109,7 +109,7 @@ fn guide(dir: &Path) -> String {
         ),
         (
             "bottleneck.pcap",
-            "every packet on the bottleneck, both ways: `l4 pcap`, `tcpdump -r` or Wireshark (Statistics > TCP Stream Graphs)",
+            "the headers (first 128 bytes) of every packet on the bottleneck, both ways: `l4 pcap`, `tcpdump -r` or Wireshark (Statistics > TCP Stream Graphs)",
         ),
     ];
     let shown = dir.display();

@@ -1,13 +1,35 @@
 //! # layer4-net: layer4 on real networks
 //!
-//! Skeleton. The real-network issue fills it with:
-//! - `tun`: a Linux TUN device (IFF_TUN | IFF_NO_PI, optional IFF_VNET_HDR offloads);
-//! - `runtime`: the event loop that drives a `Stack` from a device on its own thread;
-//! - `std_api` / `tokio_api`: `TcpListener`, `TcpStream`, `UdpSocket` with the names and
-//!   signatures of `std::net` and `tokio::net`;
-//! - `control`: the control socket under /run/layer4/ that `l4 ss` and `l4 stat` read.
+//! This is the only crate where `unsafe` and syscalls may appear; each `unsafe`
+//! block says why it is sound.
 //!
-//! This is the only crate where `unsafe` and syscalls may appear.
+//! ## Map
+//! - [`tun`]: [`Tun`], a Linux TUN device (`IFF_TUN | IFF_NO_PI`, non-blocking):
+//!   create or attach by name, MTU, up, the kernel's address on the link.
+//! - [`device`]: [`Device`], the packet-device trait the runtime drives.
+//! - [`runtime`]: [`Runtime`], the thread that drives a `layer4::Stack` from a
+//!   device (read → `handle_packet`, `poll_transmit` → write, `ppoll` on the device,
+//!   an eventfd and the stack's deadline), and the per-socket condition variables
+//!   blocking calls wait on; [`os_seed`](runtime::os_seed).
+//! - [`std_api`]: blocking [`TcpListener`], [`TcpStream`], [`UdpSocket`] with the
+//!   names and signatures of `std::net` (constructors take the runtime).
+//! - [`netns`]: [`unshare_thread`](netns::unshare_thread), a private network
+//!   namespace for the calling thread (tests, tools).
+//!
+//! To come (issue 6): IFF_VNET_HDR offloads and batched I/O, `tokio_api`, the
+//! std/tokio parity test, `control` (the socket under /run/layer4/ that `l4 ss` and
+//! `l4 stat` read).
 #![warn(missing_docs)]
 
 pub use layer4;
+
+pub mod device;
+pub mod netns;
+pub mod runtime;
+pub mod std_api;
+pub mod tun;
+
+pub use device::Device;
+pub use runtime::{Runtime, RuntimeStats};
+pub use std_api::{TcpListener, TcpStream, UdpSocket};
+pub use tun::Tun;

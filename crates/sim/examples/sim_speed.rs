@@ -39,12 +39,16 @@ fn main() {
             start: Duration::ZERO,
             cc: "newreno".to_string(),
             ecn: false,
+            send_buffer: None,
+            recv_buffer: None,
             app: AppSpec::Bulk {
                 bytes: None,
                 duration: Some(Duration::from_secs(10)),
             },
         }],
         captures: Vec::new(),
+        capture_snaplen: 0,
+        capture_snaplens: vec![],
     };
     let started = std::time::Instant::now();
     let mut sim = Simulation::new(&scenario).expect("scenario builds");

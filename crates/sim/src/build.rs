@@ -47,6 +47,12 @@
 //! The TCP applications that send data (the client; for request/response the server
 //! too) run the flow's congestion controller (`cc`); with `ecn`, the client asks
 //! for ECN on its SYN (every host accepts it when asked).
+//! too) run the flow's congestion controller (`cc`).
+//!
+//! A flow's `send_buffer` and `recv_buffer` are set in the TCP configuration of both
+//! its hosts when they are built (layer4 has no per-socket buffer sizes), so they
+//! hold for every connection of those hosts; a host in several flows gets the
+//! largest value each of them asks ([`HostBuffers`]).
 
 use crate::app::{
     BulkSender, OnOffSender, RequestClient, ResponseServer, TcpSink, UdpCbrSender, UdpSink,
@@ -156,6 +162,7 @@ fn too_big(context: &str, what: &str, n: usize) -> Result<(), BuildError> {
 
 fn dumbbell(
     net: &mut Network,
+    tcp: &HostBuffers,
     pairs: usize,
     bottleneck: &LinkConfig,
     bottleneck_reverse: &LinkConfig,
@@ -172,11 +179,15 @@ fn dumbbell(
     net.add_router("r0", r0)?;
     net.add_router("r1", r1)?;
     for i in 0..pairs {
-        net.add_host(
+        add_host(
+            net,
+            tcp,
             &format!("left{i}"),
             host_config(addr(ip, 1, i, 2), addr(ip, 1, i, 1), access.mtu),
         )?;
-        net.add_host(
+        add_host(
+            net,
+            tcp,
             &format!("right{i}"),
             host_config(addr(ip, 2, i, 2), addr(ip, 2, i, 1), access.mtu),
         )?;
@@ -201,6 +212,7 @@ fn dumbbell(
 
 fn parking_lot(
     net: &mut Network,
+    tcp: &HostBuffers,
     hops: usize,
     hop: &LinkConfig,
     hop_reverse: &LinkConfig,
@@ -222,20 +234,28 @@ fn parking_lot(
     for (i, a) in routers.into_iter().enumerate() {
         net.add_router(&format!("r{i}"), a)?;
     }
-    net.add_host(
+    add_host(
+        net,
+        tcp,
         "src",
         host_config(addr(ip, 1, 0, 2), addr(ip, 1, 0, 1), access.mtu),
     )?;
-    net.add_host(
+    add_host(
+        net,
+        tcp,
         "dst",
         host_config(addr(ip, 2, 0, 2), addr(ip, 2, 0, 1), access.mtu),
     )?;
     for i in 0..hops {
-        net.add_host(
+        add_host(
+            net,
+            tcp,
             &format!("cross{i}_src"),
             host_config(addr(ip, 3, i, 2), addr(ip, 3, i, 1), access.mtu),
         )?;
-        net.add_host(
+        add_host(
+            net,
+            tcp,
             &format!("cross{i}_dst"),
             host_config(addr(ip, 4, i, 2), addr(ip, 4, i, 1), access.mtu),
         )?;
@@ -274,6 +294,7 @@ fn parking_lot(
 
 fn explicit(
     net: &mut Network,
+    tcp: &HostBuffers,
     nodes: &[crate::scenario::NodeSpec],
     links: &[crate::scenario::LinkSpec],
 ) -> Result<(), BuildError> {
@@ -320,7 +341,7 @@ fn explicit(
                         links: count,
                     });
                 }
-                net.add_host(&n.name, explicit_host_config(&n.addresses, mtu))?;
+                add_host(net, tcp, &n.name, explicit_host_config(&n.addresses, mtu))?;
             }
             NodeKind::Router => {
                 net.add_router(&n.name, n.addresses.clone())?;
@@ -333,8 +354,83 @@ fn explicit(
     Ok(())
 }
 
+/// The TCP socket buffers asked of hosts, by host name (see [`HostBuffers::of_flows`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostBuffers {
+    hosts: HashMap<String, (Option<usize>, Option<usize>)>,
+    /// Whether hosts skip verifying the checksums of what they receive: set when no
+    /// link of the scenario corrupts packets, so nothing can arrive damaged (like a
+    /// NIC's receive offload). Hosts always compute the checksums they send, so
+    /// captures stay valid.
+    skip_rx_checksum: bool,
+}
+
+impl HostBuffers {
+    /// The buffers `flows` ask for: each flow's `send_buffer` and `recv_buffer` go to
+    /// both its hosts (layer4 sizes TCP buffers stack-wide, in its `TcpConfig`); a
+    /// host in several flows gets the largest of each that any of them sets.
+    pub fn of_flows(flows: &[Flow]) -> HostBuffers {
+        let mut hosts: HashMap<String, (Option<usize>, Option<usize>)> = HashMap::new();
+        for flow in flows {
+            for host in [&flow.from, &flow.to] {
+                let entry = hosts.entry(host.clone()).or_default();
+                entry.0 = entry.0.max(flow.send_buffer);
+                entry.1 = entry.1.max(flow.recv_buffer);
+            }
+        }
+        hosts.retain(|_, b| b.0.is_some() || b.1.is_some());
+        HostBuffers {
+            hosts,
+            skip_rx_checksum: false,
+        }
+    }
+
+    /// These buffers, with hosts not verifying received checksums when `topology`
+    /// has no link that corrupts packets.
+    pub fn skipping_rx_checksum_unless_corrupting(mut self, topology: &Topology) -> HostBuffers {
+        self.skip_rx_checksum = !corrupts(topology);
+        self
+    }
+
+    /// The (send, receive) buffer sizes asked of `host`, `None` where it keeps the
+    /// stack's default.
+    pub fn get(&self, host: &str) -> (Option<usize>, Option<usize>) {
+        self.hosts.get(host).copied().unwrap_or_default()
+    }
+}
+
+/// `net.add_host` with the TCP buffers `tcp` asks of `name` applied to `config`.
+fn add_host(
+    net: &mut Network,
+    tcp: &HostBuffers,
+    name: &str,
+    mut config: layer4::Config,
+) -> Result<crate::network::NodeId, BuildError> {
+    let (send, recv) = tcp.get(name);
+    if tcp.skip_rx_checksum {
+        config.checksum_rx = layer4::wire::ChecksumMode::Offloaded;
+    }
+    if let Some(n) = send {
+        config.tcp.send_buffer = n;
+    }
+    if let Some(n) = recv {
+        config.tcp.recv_buffer = n;
+    }
+    net.add_host(name, config)
+}
+
 /// Adds `topology`'s nodes and links to `net` (see the [addressing plan](self)).
 pub fn build_topology(net: &mut Network, topology: &Topology) -> Result<(), BuildError> {
+    build_topology_with(net, topology, &HostBuffers::default())
+}
+
+/// [`build_topology`], with the TCP buffers `tcp` asks of each host set in its
+/// stack's configuration.
+pub fn build_topology_with(
+    net: &mut Network,
+    topology: &Topology,
+    tcp: &HostBuffers,
+) -> Result<(), BuildError> {
     match topology {
         Topology::Dumbbell {
             pairs,
@@ -342,15 +438,23 @@ pub fn build_topology(net: &mut Network, topology: &Topology) -> Result<(), Buil
             bottleneck_reverse,
             access,
             ip,
-        } => dumbbell(net, *pairs, bottleneck, bottleneck_reverse, access, *ip),
+        } => dumbbell(
+            net,
+            tcp,
+            *pairs,
+            bottleneck,
+            bottleneck_reverse,
+            access,
+            *ip,
+        ),
         Topology::ParkingLot {
             hops,
             hop,
             hop_reverse,
             access,
             ip,
-        } => parking_lot(net, *hops, hop, hop_reverse, access, *ip),
-        Topology::Explicit { nodes, links } => explicit(net, nodes, links),
+        } => parking_lot(net, tcp, *hops, hop, hop_reverse, access, *ip),
+        Topology::Explicit { nodes, links } => explicit(net, tcp, nodes, links),
     }
 }
 
@@ -512,10 +616,38 @@ pub fn add_flow(net: &mut Network, flow: &Flow) -> Result<BuiltFlow, BuildError>
     })
 }
 
+/// Whether any link direction of `topology` corrupts packets.
+fn corrupts(topology: &Topology) -> bool {
+    let links: Vec<&LinkConfig> = match topology {
+        Topology::Dumbbell {
+            bottleneck,
+            bottleneck_reverse,
+            access,
+            ..
+        } => vec![bottleneck, bottleneck_reverse, access],
+        Topology::ParkingLot {
+            hop,
+            hop_reverse,
+            access,
+            ..
+        } => vec![hop, hop_reverse, access],
+        Topology::Explicit { links, .. } => links
+            .iter()
+            .flat_map(|l| [&l.forward, &l.reverse])
+            .collect(),
+    };
+    links.iter().any(|l| l.corrupt > 0.0)
+}
+
 /// Builds `scenario`: topology, routes, flows, captures.
 pub fn build(scenario: &Scenario) -> Result<Built, BuildError> {
     let mut net = Network::new(scenario.seed);
-    build_topology(&mut net, &scenario.topology)?;
+    build_topology_with(
+        &mut net,
+        &scenario.topology,
+        &HostBuffers::of_flows(&scenario.flows)
+            .skipping_rx_checksum_unless_corrupting(&scenario.topology),
+    )?;
     net.compute_routes()?;
     let mut flows = Vec::with_capacity(scenario.flows.len());
     let mut names = HashSet::new();
@@ -542,10 +674,11 @@ pub fn build(scenario: &Scenario) -> Result<Built, BuildError> {
         flows.push(built);
     }
     for link in &scenario.captures {
-        net.capture(link).map_err(|_| BuildError::UnknownLink {
-            context: "capture".to_string(),
-            link: link.clone(),
-        })?;
+        net.capture_with_snaplen(link, scenario.snaplen_of(link))
+            .map_err(|_| BuildError::UnknownLink {
+                context: "capture".to_string(),
+                link: link.clone(),
+            })?;
     }
     Ok(Built {
         network: net,

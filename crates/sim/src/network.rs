@@ -637,11 +637,19 @@ impl Network {
         })
     }
 
-    /// Starts capturing both directions of `link` (see [`crate::capture`]).
+    /// Starts capturing both directions of `link` (see [`crate::capture`]), whole
+    /// packets.
     pub fn capture(&mut self, link: &str) -> Result<(), BuildError> {
+        self.capture_with_snaplen(link, 0)
+    }
+
+    /// Starts capturing both directions of `link`, keeping the first `snaplen`
+    /// octets of each packet (0: whole packets; see [`Capture::with_snaplen`]).
+    /// A link already captured keeps its capture.
+    pub fn capture_with_snaplen(&mut self, link: &str, snaplen: u32) -> Result<(), BuildError> {
         let d = self.duplex(link, || "capture".to_string())?;
         if self.fabric.captures[d].is_none() {
-            self.fabric.captures[d] = Some(Capture::new());
+            self.fabric.captures[d] = Some(Capture::with_snaplen(snaplen));
         }
         Ok(())
     }

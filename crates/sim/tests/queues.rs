@@ -50,6 +50,8 @@ fn scenario(queue: QueueConfig, pairs: usize, flows: Vec<Flow>, secs: u64) -> Sc
             ip: IpVersion::V4,
         },
         captures: vec![],
+        capture_snaplen: 0,
+        capture_snaplens: vec![],
         ..dumbbell(link(RATE, DELAY_MS), IpVersion::V4, flows, secs)
     }
 }
@@ -146,6 +148,8 @@ fn tcp_against_udp_flood(queue: QueueConfig) -> RunMetrics {
         start: Duration::ZERO,
         cc: "newreno".to_string(),
         ecn: false,
+        send_buffer: None,
+        recv_buffer: None,
         app: AppSpec::UdpCbr {
             rate_bps: RATE * 3 / 2,
             packet_bytes: 1200,

@@ -258,6 +258,8 @@ fn explicit_topology_pmtud_scenario_runs() {
         },
         flows: vec![bulk("f", "h1", "h2", 1_000_000)],
         captures: vec![],
+        capture_snaplen: 0,
+        capture_snaplens: vec![],
     };
     let mut sim = Simulation::new(&scenario).unwrap();
     let m = sim.run(&mut |_| {});

@@ -23,6 +23,8 @@ fn flow(name: &str, from: &str, to: &str, port: u16, app: AppSpec) -> Flow {
         start: Duration::ZERO,
         cc: "cubic".to_string(),
         ecn: false,
+        send_buffer: None,
+        recv_buffer: None,
         app,
     }
 }
@@ -153,6 +155,8 @@ fn parking_lot_long_and_cross_flows_share_the_hops() {
             ),
         ],
         captures: vec![],
+        capture_snaplen: 0,
+        capture_snaplens: vec![],
     };
     let mut sim = Simulation::new(&s).unwrap();
     let m = sim.run(&mut |_| {});
@@ -340,6 +344,8 @@ fn explicit(nodes: Vec<NodeSpec>, links: Vec<LinkSpec>, flows: Vec<Flow>) -> Sce
         topology: Topology::Explicit { nodes, links },
         flows,
         captures: vec![],
+        capture_snaplen: 0,
+        capture_snaplens: vec![],
     }
 }
 
@@ -527,4 +533,33 @@ fn the_flows_congestion_controller_runs_on_its_data_senders() {
     let (client, _) = sim.flow_stats("later").unwrap();
     assert_eq!(cc_of(&client), "cubic");
     assert_eq!(client.socket_errors, 0);
+}
+
+#[test]
+fn hosts_verify_received_checksums_only_when_a_link_corrupts() {
+    let clean = dumbbell(
+        link(10_000_000, 5),
+        IpVersion::V4,
+        vec![bulk("f", "left0", "right0", 200_000)],
+        2,
+    );
+    let mut corrupting = clean.clone();
+    if let Topology::Dumbbell { bottleneck, .. } = &mut corrupting.topology {
+        bottleneck.corrupt = 0.1;
+    }
+    for (scenario, verifies) in [(&clean, false), (&corrupting, true)] {
+        let mut sim = Simulation::new(scenario).unwrap();
+        let m = sim.run(&mut |_| {});
+        let stack = sim.network().stack("right0").unwrap();
+        let offloaded = stack.config().checksum_rx == layer4::wire::ChecksumMode::Offloaded;
+        assert_eq!(!offloaded, verifies);
+        // Either way the data arrives intact: corrupted packets are caught and resent.
+        assert_eq!(m.flows[0].bytes_delivered, 200_000);
+        if verifies {
+            assert!(
+                stack.stats().tcp.in_csum_errors > 0,
+                "corruption was caught"
+            );
+        }
+    }
 }

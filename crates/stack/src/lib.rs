@@ -23,6 +23,9 @@
 //!   - [`tcp::isn`]: RFC 6528 initial sequence numbers (`IsnGenerator`);
 //!   - [`tcp::rtt`]: the RFC 6298 RTO estimator (`RttEstimator`, `RttConfig`);
 //!   - [`tcp::assembler`]: the receiver's bounded out-of-order ranges and SACK blocks;
+//!   - [`tcp::scoreboard`]: the sender's SACK scoreboard and RFC 6675 loss recovery
+//!     (`Scoreboard`, `NextSeg`);
+//!   - [`tcp::prr`]: proportional rate reduction during recovery (RFC 6937, `Prr`);
 //!   - [`tcp::send_buffer`], [`tcp::recv_buffer`]: lazily allocated rings that grow
 //!     up to a limit.
 //! - [`cc`]: congestion control shared with QUIC: the [`cc::CongestionControl`] trait,

@@ -3,7 +3,7 @@
 //! 1. Read the scenario file (TOML, `docs/scenarios.md`); trace files it names are
 //!    read relative to the scenario's folder. Mistakes are printed as
 //!    `file:line:column: key.path: message`, and nothing runs (exit 2).
-//! 2. Apply `--seed` and `--pcap`.
+//! 2. Apply `--seed`, `--duration`, `--pcap` and `--snaplen`.
 //! 3. Run (a progress bar on a terminal for runs longer than a second).
 //! 4. Write into the output folder (default `out/<scenario name>`): `report.json`,
 //!    `flows.csv`, `links.csv`, `<plot>.svg` and `<plot>.png` for the plots
@@ -49,6 +49,9 @@ pub struct Args {
     /// Seed every random generator with N instead of the scenario's `seed`.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
+    /// Simulate for D (like "5s" or "500ms") instead of the scenario's `duration`.
+    #[arg(long, value_name = "D")]
+    duration: Option<String>,
     /// Write the results into DIR [default: out/<scenario name>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -56,6 +59,11 @@ pub struct Args {
     /// Adds to the scenario's `captures`.
     #[arg(long = "pcap", value_name = "LINK")]
     pcap: Vec<String>,
+    /// Keep the first N bytes of each captured packet, on every captured link
+    /// (overrides the scenario's `capture_snaplen` and per-capture `snaplen`);
+    /// 0 or "full" keeps whole packets [scenario default: 128].
+    #[arg(long, value_name = "N")]
+    snaplen: Option<String>,
     /// Do not draw the SVG and PNG plots.
     #[arg(long)]
     no_plots: bool,
@@ -176,7 +184,8 @@ pub(crate) fn run_scenario(
     Ok(written)
 }
 
-/// Reads and checks the scenario, then applies `--seed` and `--pcap`.
+/// Reads and checks the scenario, then applies `--seed`, `--duration`, `--pcap` and
+/// `--snaplen`.
 fn load(args: &Args) -> Result<Scenario, Failure> {
     let path = &args.scenario;
     let text = read_limited(path, MAX_SCENARIO_FILE).map_err(Failure::Other)?;
@@ -187,6 +196,16 @@ fn load(args: &Args) -> Result<Scenario, Failure> {
         scenario::parse_with(&text, &origin, &mut load_trace).map_err(Failure::Scenario)?;
     if let Some(seed) = args.seed {
         scenario.seed = seed;
+    }
+    if let Some(d) = &args.duration {
+        set_duration(&mut scenario, d)
+            .map_err(|e| Failure::Other(format!("--duration {d}: {e}")))?;
+    }
+    if let Some(n) = &args.snaplen {
+        let snaplen =
+            parse_snaplen(n).map_err(|e| Failure::Other(format!("--snaplen {n}: {e}")))?;
+        scenario.capture_snaplen = snaplen;
+        scenario.capture_snaplens.clear();
     }
     let links = scenario::link_names(&scenario);
     for link in &args.pcap {
@@ -201,6 +220,51 @@ fn load(args: &Args) -> Result<Scenario, Failure> {
         }
     }
     Ok(scenario)
+}
+
+/// Sets the run's length to `text` (a duration like "5s"), with the scenario
+/// reader's limits: more than 0 and at most a day, no flow starting after the end,
+/// at most [`scenario::MAX_SAMPLES`] samples. A sample interval longer than the run
+/// becomes the run's length.
+fn set_duration(scenario: &mut Scenario, text: &str) -> Result<(), String> {
+    let ns = scenario::units::parse_duration_ns(text)?;
+    if ns == 0 || ns > scenario::MAX_DURATION_NS {
+        return Err("a run lasts more than 0 and at most 24 hours".into());
+    }
+    let duration = layer4::time::Duration::from_nanos(ns);
+    if let Some(f) = scenario.flows.iter().find(|f| f.start >= duration) {
+        return Err(format!(
+            "flow {:?} starts at {:?}, not before the run ends",
+            f.name, f.start
+        ));
+    }
+    if scenario.sample_interval > duration {
+        scenario.sample_interval = duration;
+    }
+    let sample_ns = scenario.sample_interval.as_nanos() as u64;
+    if ns / sample_ns.max(1) > scenario::MAX_SAMPLES {
+        return Err(format!(
+            "too many samples: at most {} per run (duration / sample_interval)",
+            scenario::MAX_SAMPLES
+        ));
+    }
+    scenario.duration = duration;
+    Ok(())
+}
+
+/// A snapshot length: a number of bytes up to [`scenario::MAX_CAPTURE_SNAPLEN`], or
+/// "full" (0).
+fn parse_snaplen(text: &str) -> Result<u32, String> {
+    if text == "full" {
+        return Ok(0);
+    }
+    match text.parse::<u32>() {
+        Ok(n) if n <= scenario::MAX_CAPTURE_SNAPLEN => Ok(n),
+        _ => Err(format!(
+            "expected a number of bytes in 0..={} or \"full\"",
+            scenario::MAX_CAPTURE_SNAPLEN
+        )),
+    }
 }
 
 /// A text file of at most `limit` bytes; errors name the file.
@@ -244,6 +308,26 @@ fn describe(path: &Path, s: &Scenario) -> String {
         s.captures.join(", ")
     };
     let _ = writeln!(text, "  captures: {captures}");
+    if !s.captures.is_empty() {
+        let bytes = |n: u32| {
+            if n == 0 {
+                "whole packets".to_string()
+            } else {
+                format!("{n} bytes")
+            }
+        };
+        let own: Vec<String> = s
+            .capture_snaplens
+            .iter()
+            .map(|(link, n)| format!("{link}: {}", bytes(*n)))
+            .collect();
+        let own = if own.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", own.join(", "))
+        };
+        let _ = writeln!(text, "  snaplen: {}{own}", bytes(s.capture_snaplen));
+    }
     text
 }
 
@@ -552,6 +636,131 @@ mod tests {
             ran.push(scenario.name);
         }
         assert!(ran.len() >= 9, "only {ran:?}");
+    }
+
+    #[test]
+    fn duration_flag_overrides_the_scenario_duration() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = args(&[
+            &example("dumbbell.toml"),
+            "--duration",
+            "5s",
+            "--out",
+            dir.path().to_str().unwrap(),
+            "--no-plots",
+            "--quiet",
+        ]);
+        execute(&a, fake, &mut Vec::new()).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(dir.path().join("report.json")).unwrap())
+                .unwrap();
+        assert_eq!(json["duration_s"], 5.0);
+        let flows = fs::read_to_string(dir.path().join("flows.csv")).unwrap();
+        assert_eq!(flows.lines().count(), 1 + 2 * 50, "5 s every 100 ms");
+    }
+
+    #[test]
+    fn a_short_duration_shortens_the_sample_interval() {
+        let s = load(&args(&[&example("dumbbell.toml"), "--duration", "50ms"]));
+        // Flow b starts at 2 s: refused below.
+        assert!(s.is_err());
+        let mut s = load(&args(&[&example("dumbbell.toml")])).unwrap();
+        s.flows.truncate(1);
+        set_duration(&mut s, "50ms").unwrap();
+        assert_eq!(s.duration, layer4::time::Duration::from_millis(50));
+        assert_eq!(s.sample_interval, s.duration);
+    }
+
+    #[test]
+    fn bad_duration_flag_says_why() {
+        for (d, why) in [
+            ("1s", "--duration 1s: flow \"b\" starts at"),
+            ("0s", "--duration 0s: a run lasts more than 0"),
+            (
+                "90000s",
+                "--duration 90000s: a run lasts more than 0 and at most 24 hours",
+            ),
+            ("fast", "--duration fast:"),
+        ] {
+            let a = args(&[&example("dumbbell.toml"), "--duration", d, "--check"]);
+            let Err(Failure::Other(message)) = execute(&a, fake, &mut Vec::new()) else {
+                panic!("--duration {d} should fail")
+            };
+            assert!(message.starts_with(why), "{message}");
+        }
+    }
+
+    #[test]
+    fn snaplen_flag_overrides_every_capture() {
+        let a = args(&[
+            &example("dumbbell.toml"),
+            "--snaplen",
+            "full",
+            "--pcap",
+            "left0",
+        ]);
+        let s = load(&a).unwrap();
+        assert_eq!(s.snaplen_of("bottleneck"), 0);
+        assert_eq!(s.snaplen_of("left0"), 0);
+        let s = load(&args(&[&example("dumbbell.toml")])).unwrap();
+        assert_eq!(s.snaplen_of("bottleneck"), 128, "the scenario default");
+        let mut text = Vec::new();
+        execute(
+            &args(&[&example("dumbbell.toml"), "--snaplen", "64", "--check"]),
+            fake,
+            &mut text,
+        )
+        .unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.contains("  snaplen: 64 bytes\n"), "{text}");
+        for bad in ["-1", "262145", "big"] {
+            let flag = format!("--snaplen={bad}");
+            let a = args(&[&example("dumbbell.toml"), &flag, "--check"]);
+            let Err(Failure::Other(message)) = execute(&a, fake, &mut Vec::new()) else {
+                panic!("--snaplen {bad} should fail")
+            };
+            assert!(
+                message.starts_with(&format!("--snaplen {bad}: expected a number of bytes")),
+                "{message}"
+            );
+        }
+    }
+
+    /// The real engine, 3 s of the dumbbell example: every record of the bottleneck
+    /// capture holds at most `--snaplen` bytes and the packet's real length.
+    #[test]
+    fn snaplen_flag_cuts_captured_packets() {
+        for (flag, limit) in [(None, 128), (Some("64"), 64)] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut list = vec![
+                example("dumbbell.toml"),
+                "--duration".into(),
+                "3s".into(),
+                "--out".into(),
+                dir.path().to_str().unwrap().to_string(),
+                "--no-plots".into(),
+                "--quiet".into(),
+            ];
+            if let Some(n) = flag {
+                list.extend(["--snaplen".to_string(), n.to_string()]);
+            }
+            let list: Vec<&str> = list.iter().map(String::as_str).collect();
+            execute(&args(&list), run::simulate, &mut Vec::new()).unwrap();
+            let pcap = fs::read(dir.path().join("bottleneck.pcap")).unwrap();
+            let mut r = layer4_wire::pcap::PcapReader::new(&pcap[..]).unwrap();
+            assert_eq!(r.snaplen(), limit);
+            let (mut records, mut cut) = (0, 0);
+            while let Some(rec) = r.next_packet() {
+                let rec = rec.unwrap();
+                assert!(rec.data.len() <= limit as usize);
+                if rec.is_truncated() {
+                    assert_eq!(rec.data.len(), limit as usize);
+                    cut += usize::from(rec.orig_len == 1500);
+                }
+                records += 1;
+            }
+            assert!(cut > 1000 && records > cut, "{cut} of {records} cut");
+        }
     }
 
     #[test]

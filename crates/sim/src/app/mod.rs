@@ -31,7 +31,6 @@ pub use udp_sink::UdpSink;
 
 use layer4::time::Instant;
 use layer4::{Event, SocketHandle, Stack, TcpInfo};
-use std::collections::HashMap;
 use std::fmt;
 
 /// What an application has done so far; the simulation turns these into flow metrics.
@@ -65,7 +64,7 @@ pub struct AppStats {
 pub struct AppContext<'a> {
     pub(crate) now: Instant,
     pub(crate) stack: &'a mut Stack,
-    pub(crate) owners: &'a mut HashMap<SocketHandle, usize>,
+    pub(crate) owners: &'a mut Owners,
     pub(crate) app: usize,
 }
 
@@ -84,7 +83,7 @@ impl<'a> AppContext<'a> {
     pub fn new(
         now: Instant,
         stack: &'a mut Stack,
-        owners: &'a mut HashMap<SocketHandle, usize>,
+        owners: &'a mut Owners,
         app: usize,
     ) -> AppContext<'a> {
         AppContext {
@@ -165,5 +164,33 @@ pub(crate) fn set_congestion_control(
     match cx.stack().tcp_set_congestion_control(h, name) {
         Ok(()) | Err(layer4::Error::NotImplemented) => {}
         Err(_) => stats.socket_errors += 1,
+    }
+}
+
+/// Which application of a host owns each socket. Looked up for every event a stack
+/// reports (one per segment at a receiver), so it hashes a handle with a
+/// multiply-shift instead of SipHash: the keys come from the host's own stack, not
+/// from the network, so there is nothing to flood.
+pub type Owners =
+    std::collections::HashMap<SocketHandle, usize, std::hash::BuildHasherDefault<HandleHasher>>;
+
+/// The hasher of [`Owners`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HandleHasher(u64);
+
+impl std::hash::Hasher for HandleHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(29) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }

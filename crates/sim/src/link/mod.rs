@@ -144,8 +144,11 @@ enum Transmitter {
     Rate {
         /// `None` (or 0) is infinitely fast.
         rate_bps: Option<u64>,
-        /// The packet being transmitted and when its last bit leaves.
-        current: Option<(Instant, Packet)>,
+        /// When the packet being transmitted has left, if one is. The packet itself
+        /// is already on its way: its fate (loss, duplication, corruption, delay) is
+        /// drawn when its transmission starts, in the same order as ever, so a link
+        /// whose queue is empty needs no wake-up at the end of each transmission.
+        busy_until: Option<Instant>,
     },
     Trace {
         trace: Trace,
@@ -258,7 +261,7 @@ impl Link {
             },
             _ => Transmitter::Rate {
                 rate_bps: config.rate_bps,
-                current: None,
+                busy_until: None,
             },
         };
         let path = Path {
@@ -308,14 +311,19 @@ impl Link {
         }
         packet.enqueued_at = now;
         self.queue.enqueue(now, packet);
-        if let Transmitter::Rate { rate_bps, current } = &mut self.transmitter {
-            if current.is_none() {
-                *current = start_rate(
+        if let Transmitter::Rate {
+            rate_bps,
+            busy_until,
+        } = &mut self.transmitter
+        {
+            if busy_until.is_none() {
+                *busy_until = start_rate(
                     *rate_bps,
                     now,
                     &mut *self.queue,
                     &mut self.sojourn,
-                    &mut self.stats.busy,
+                    &mut self.path,
+                    &mut self.stats,
                 );
             }
         }
@@ -325,7 +333,10 @@ impl Link {
     /// opportunity can be used, a packet arrives), if anything is in progress.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let tx = match &self.transmitter {
-            Transmitter::Rate { current, .. } => current.as_ref().map(|(t, _)| *t),
+            // Only a waiting packet needs the end of the current transmission.
+            Transmitter::Rate { busy_until, .. } => {
+                busy_until.filter(|_| self.queue.len_packets() > 0)
+            }
             Transmitter::Trace {
                 trace,
                 next,
@@ -391,16 +402,15 @@ impl Link {
         } = self;
         let queue = &mut **queue;
         match transmitter {
-            Transmitter::Rate { rate_bps, current } => {
-                while let Some((end, _)) = current {
-                    let end = *end;
+            Transmitter::Rate {
+                rate_bps,
+                busy_until,
+            } => {
+                while let Some(end) = *busy_until {
                     if end > now {
                         break;
                     }
-                    if let Some((_, packet)) = current.take() {
-                        path.propagate(end, packet, stats);
-                    }
-                    *current = start_rate(*rate_bps, end, queue, sojourn, &mut stats.busy);
+                    *busy_until = start_rate(*rate_bps, end, queue, sojourn, path, stats);
                 }
             }
             Transmitter::Trace {
@@ -450,18 +460,23 @@ impl Link {
 
 /// Starts sending the next queued packet at `now`, if there is one: records its
 /// sojourn and busy time, and returns it with the time its last bit leaves.
+/// Starts sending the next queued packet at `now`: it leaves (and goes on its way)
+/// at the returned instant.
 fn start_rate(
     rate_bps: Option<u64>,
     now: Instant,
     queue: &mut dyn Queue,
     sojourn: &mut SojournHistogram,
-    busy: &mut Duration,
-) -> Option<(Instant, Packet)> {
+    path: &mut Path,
+    stats: &mut LinkStats,
+) -> Option<Instant> {
     let packet = queue.dequeue(now)?;
     sojourn.record(now - packet.enqueued_at);
     let time = serialization_time(rate_bps, packet.len());
-    *busy += time;
-    Some((now + time, packet))
+    stats.busy += time;
+    let end = now + time;
+    path.propagate(end, packet, stats);
+    Some(end)
 }
 
 fn serialization_time(rate_bps: Option<u64>, len: usize) -> Duration {

@@ -95,13 +95,32 @@ fn packet_arrives_after_serialization_plus_delay() {
     let mut link = Link::new(config, StackRng::from_seed(1));
     link.handle_packet(Instant::ZERO, pkt(1000, 7));
     let due = ms(11);
-    assert_eq!(link.poll_timeout(), Some(ms(1)));
+    // Nothing waits behind it, so the next thing to happen is its arrival.
+    assert_eq!(link.poll_timeout(), Some(due));
     assert_eq!(
         link.poll_deliver(Instant::from_nanos(due.as_nanos() - 1)),
         None
     );
     assert_eq!(link.poll_deliver(due).map(|p| p.uid), Some(7));
     assert_eq!(link.stats().busy, Duration::from_millis(1));
+}
+
+#[test]
+fn a_waiting_packet_wakes_the_link_when_the_transmitter_frees() {
+    let config = LinkConfig {
+        rate_bps: Some(8_000_000),
+        delay: Duration::from_millis(10),
+        ..LinkConfig::default()
+    };
+    let mut link = Link::new(config, StackRng::from_seed(1));
+    link.handle_packet(Instant::ZERO, pkt(1000, 1));
+    link.handle_packet(Instant::ZERO, pkt(1000, 2));
+    // The second packet starts when the first has left, at 1 ms.
+    assert_eq!(link.poll_timeout(), Some(ms(1)));
+    assert_eq!(link.poll_deliver(ms(1)), None);
+    assert_eq!(link.poll_timeout(), Some(ms(11)));
+    assert_eq!(link.poll_deliver(ms(11)).map(|p| p.uid), Some(1));
+    assert_eq!(link.poll_deliver(ms(12)).map(|p| p.uid), Some(2));
 }
 
 #[test]

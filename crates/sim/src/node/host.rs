@@ -14,8 +14,7 @@ use crate::engine::Wake;
 use crate::network::{Event as NetEvent, Fabric};
 use crate::packet::Packet;
 use layer4::time::Instant;
-use layer4::{SocketHandle, Stack};
-use std::collections::HashMap;
+use layer4::Stack;
 
 /// An application and when it starts.
 #[derive(Debug)]
@@ -31,7 +30,7 @@ pub(crate) struct Host {
     pub(crate) index: usize,
     pub(crate) stack: Stack,
     pub(crate) apps: Vec<AppSlot>,
-    pub(crate) owners: HashMap<SocketHandle, usize>,
+    pub(crate) owners: crate::app::Owners,
     /// The link direction leaving the host.
     pub(crate) link: Option<usize>,
     pub(crate) wake: Wake,
@@ -46,7 +45,7 @@ impl Host {
             index,
             stack,
             apps: Vec::new(),
-            owners: HashMap::new(),
+            owners: crate::app::Owners::default(),
             link: None,
             wake: Wake::default(),
             txbuf: vec![0u8; 65_536],

@@ -14,6 +14,11 @@ pub const MAX_FLOWS: usize = 10_000;
 pub const DEFAULT_PORT: u16 = 5001;
 /// The congestion controllers a flow may ask for.
 pub const CONGESTION_CONTROLLERS: &[&str] = &["newreno", "cubic", "bbr"];
+/// The smallest TCP buffer a flow may ask for (`send_buffer`, `recv_buffer`).
+pub const MIN_TCP_BUFFER: u64 = 1024;
+/// The largest TCP buffer a flow may ask for: 1 GiB, the most a window scale of 14
+/// (RFC 7323's maximum) can advertise.
+pub const MAX_TCP_BUFFER: u64 = 1 << 30;
 
 const APP_KEYS: &[&str] = &[
     "bytes",
@@ -36,6 +41,8 @@ const FLOW_KEYS: &[&str] = &[
     "start",
     "cc",
     "ecn",
+    "send_buffer",
+    "recv_buffer",
     "app",
     "bytes",
     "duration",
@@ -224,6 +231,25 @@ pub(crate) fn read_flows(
             },
             None => false,
         };
+        let mut buffers = [None, None];
+        let mut bad_buffer = false;
+        for (slot, key) in buffers.iter_mut().zip(["send_buffer", "recv_buffer"]) {
+            let Some(v) = table.get(key) else { continue };
+            match v.size(sink) {
+                Some(n) if (MIN_TCP_BUFFER..=MAX_TCP_BUFFER).contains(&n) => {
+                    *slot = usize::try_from(n).ok();
+                }
+                Some(_) => {
+                    v.error(sink, "a TCP buffer holds 1KiB to 1GiB");
+                    bad_buffer = true;
+                }
+                None => bad_buffer = true,
+            }
+        }
+        if bad_buffer {
+            continue;
+        }
+        let [send_buffer, recv_buffer] = buffers;
         let (app_name, app_item) = match table.get("app") {
             Some(v) => match v.str(sink) {
                 Some(a) => (a, Some(v)),
@@ -252,6 +278,13 @@ pub(crate) fn read_flows(
             &foreign,
             &format!("for app {app_name:?} (its keys: {})", own.join(", ")),
         );
+        if app_name == "udp_cbr" {
+            table.reject(
+                sink,
+                &["send_buffer", "recv_buffer"],
+                "for app \"udp_cbr\" (TCP buffers; UDP flows have none)",
+            );
+        }
         let positive = |v: Item<'_, '_>, sink: &mut Sink<'_>| -> Read<Duration> {
             let ns = v.duration_ns(sink)?;
             if ns == 0 {
@@ -319,6 +352,8 @@ pub(crate) fn read_flows(
             start: Duration::from_nanos(start),
             cc,
             ecn,
+            send_buffer,
+            recv_buffer,
             app,
         });
     }

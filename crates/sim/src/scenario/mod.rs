@@ -23,9 +23,12 @@ mod topology;
 pub mod units;
 
 pub use error::{Diagnostic, ScenarioError, MAX_DIAGNOSTICS};
-pub use flows::{CONGESTION_CONTROLLERS, DEFAULT_PORT, MAX_FLOWS};
+pub use flows::{CONGESTION_CONTROLLERS, DEFAULT_PORT, MAX_FLOWS, MAX_TCP_BUFFER, MIN_TCP_BUFFER};
 pub use link::TraceLoader;
-pub use model::{AppSpec, Flow, IpVersion, LinkSpec, NodeKind, NodeSpec, Scenario, Topology};
+pub use model::{
+    AppSpec, Flow, IpVersion, LinkSpec, NodeKind, NodeSpec, Scenario, Topology,
+    DEFAULT_CAPTURE_SNAPLEN,
+};
 pub use topology::{MAX_ELEMENTS, MAX_HOPS, MAX_PAIRS};
 
 use error::Sink;
@@ -53,7 +56,12 @@ const ROOT_KEYS: &[&str] = &[
     "links",
     "flows",
     "captures",
+    "capture_snaplen",
 ];
+
+/// The largest snapshot length a capture may ask for: libpcap's limit, so tcpdump
+/// reads every file (larger packets do not exist here: the MTU is at most 65535).
+pub const MAX_CAPTURE_SNAPLEN: u32 = layer4::wire::pcap::DEFAULT_SNAPLEN;
 
 /// Reads a scenario from TOML text. `origin` names the text in messages (usually the
 /// file's path) and, when the file has no `name`, gives the scenario its name (the
@@ -170,9 +178,14 @@ fn read_root(
     let (topology, net) = topology::read_topology(sink, &mut traces, root);
     let flows = flows::read_flows(sink, root.get("flows"), net.as_ref(), run_ns);
     let captures = read_captures(sink, root.get("captures"), net.as_ref());
+    let capture_snaplen = match root.get("capture_snaplen") {
+        Some(v) => read_snaplen(sink, v),
+        None => Some(DEFAULT_CAPTURE_SNAPLEN),
+    };
     if sink.len() != before {
         return None;
     }
+    let captures = captures?;
     Some(Scenario {
         name: name?,
         seed: seed?,
@@ -180,8 +193,32 @@ fn read_root(
         sample_interval: Duration::from_nanos(sample_ns?),
         topology: topology?,
         flows: flows?,
-        captures: captures?,
+        capture_snaplens: captures
+            .iter()
+            .filter_map(|(link, snaplen)| Some((link.clone(), (*snaplen)?)))
+            .collect(),
+        captures: captures.into_iter().map(|(link, _)| link).collect(),
+        capture_snaplen: capture_snaplen?,
     })
+}
+
+/// A snapshot length: an integer in `0..=MAX_CAPTURE_SNAPLEN` or `"full"` (0 and
+/// `"full"` keep whole packets).
+fn read_snaplen(sink: &mut Sink<'_>, item: Item<'_, '_>) -> Option<u32> {
+    if item.is_str() {
+        return match item.str(sink)? {
+            "full" => Some(0),
+            other => {
+                item.error(
+                    sink,
+                    format!("expected a number of bytes or \"full\", found {other:?}"),
+                );
+                None
+            }
+        };
+    }
+    item.int(sink, 0, u64::from(MAX_CAPTURE_SNAPLEN))
+        .map(|n| n as u32)
 }
 
 /// The file stem of `origin` if it makes a valid name, else `"scenario"`.
@@ -200,24 +237,32 @@ fn default_name(origin: &str) -> String {
     }
 }
 
-/// `captures = ["bottleneck"]` or `[[captures]] link = "bottleneck"`.
+/// `captures = ["bottleneck"]` or `[[captures]] link = "bottleneck"` (with an
+/// optional `snaplen`): each link with its own snapshot length, if set.
 fn read_captures(
     sink: &mut Sink<'_>,
     item: Option<Item<'_, '_>>,
     net: Option<&topology::Net>,
-) -> Option<Vec<String>> {
+) -> Option<Vec<(String, Option<u32>)>> {
     let Some(item) = item else {
         return Some(Vec::new());
     };
     let before = sink.len();
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<(String, Option<u32>)> = Vec::new();
     for (path, value) in item.array(sink)? {
         let element = Item { path: &path, value };
         let link_item = if element.is_str() {
             element
         } else {
-            let Some(table) = element.table(sink, &["link"]) else {
+            let Some(table) = element.table(sink, &["link", "snaplen"]) else {
                 continue;
+            };
+            let snaplen = match table.get("snaplen") {
+                Some(v) => match read_snaplen(sink, v) {
+                    Some(n) => Some(n),
+                    None => continue,
+                },
+                None => None,
             };
             let Some(link) = table.require(sink, "link") else {
                 continue;
@@ -226,12 +271,12 @@ fn read_captures(
             let path = link.path.to_string();
             let value = link.value;
             if let Some(name) = check_capture(sink, Item { path: &path, value }, net, &out) {
-                out.push(name);
+                out.push((name, snaplen));
             }
             continue;
         };
         if let Some(name) = check_capture(sink, link_item, net, &out) {
-            out.push(name);
+            out.push((name, None));
         }
     }
     (sink.len() == before).then_some(out)
@@ -241,7 +286,7 @@ fn check_capture(
     sink: &mut Sink<'_>,
     item: Item<'_, '_>,
     net: Option<&topology::Net>,
-    seen: &[String],
+    seen: &[(String, Option<u32>)],
 ) -> Option<String> {
     let name = item.str(sink)?;
     if let Some(net) = net {
@@ -257,7 +302,7 @@ fn check_capture(
             return None;
         }
     }
-    if seen.iter().any(|s| s == name) {
+    if seen.iter().any(|(s, _)| s == name) {
         item.error(sink, format!("link {name:?} is already captured"));
         return None;
     }
@@ -349,6 +394,76 @@ to = "right0"
         assert!(on.flows[0].ecn);
         let e = err(&format!("{MINIMAL}ecn = \"yes\"\n"));
         assert!(e.contains("flows[0].ecn"), "{e}");
+    }
+
+    #[test]
+    fn captures_keep_128_octets_unless_told_otherwise() {
+        let text = format!("captures = [\"bottleneck\"]\n{MINIMAL}");
+        let s = parse(&text, "s.toml").unwrap();
+        assert_eq!(s.capture_snaplen, DEFAULT_CAPTURE_SNAPLEN);
+        assert_eq!(s.snaplen_of("bottleneck"), 128);
+
+        let text = format!("capture_snaplen = \"full\"\ncaptures = [\"bottleneck\"]\n{MINIMAL}");
+        assert_eq!(parse(&text, "s.toml").unwrap().snaplen_of("bottleneck"), 0);
+        let text = format!("capture_snaplen = 96\n{MINIMAL}");
+        assert_eq!(parse(&text, "s.toml").unwrap().capture_snaplen, 96);
+    }
+
+    #[test]
+    fn a_capture_table_sets_its_own_snaplen() {
+        let text = format!(
+            "capture_snaplen = 200\n{MINIMAL}\n[[captures]]\nlink = \"bottleneck\"\nsnaplen = 65535\n\
+             [[captures]]\nlink = \"left0\"\nsnaplen = \"full\"\n[[captures]]\nlink = \"right0\"\n"
+        );
+        let s = parse(&text, "s.toml").unwrap();
+        assert_eq!(s.captures, ["bottleneck", "left0", "right0"]);
+        assert_eq!(s.snaplen_of("bottleneck"), 65535);
+        assert_eq!(s.snaplen_of("left0"), 0);
+        assert_eq!(s.snaplen_of("right0"), 200);
+    }
+
+    #[test]
+    fn bad_snaplen_is_an_error_at_its_key() {
+        let e = err(&format!("capture_snaplen = \"all\"\n{MINIMAL}"));
+        assert!(
+            e.starts_with("s.toml:1:19: capture_snaplen: expected a number of bytes or \"full\""),
+            "{e}"
+        );
+        let e = err(&format!("capture_snaplen = 300000\n{MINIMAL}"));
+        assert!(
+            e.contains("capture_snaplen: expected an integer in 0..=262144"),
+            "{e}"
+        );
+        let e = err(&format!(
+            "{MINIMAL}\n[[captures]]\nlink = \"bottleneck\"\nsnaplen = -1\n"
+        ));
+        assert!(
+            e.contains("captures[0].snaplen: expected an integer"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn flow_buffers_are_read_as_sizes() {
+        let text = format!("{MINIMAL}send_buffer = \"4MiB\"\nrecv_buffer = 65536\n");
+        let f = &parse(&text, "s.toml").unwrap().flows[0];
+        assert_eq!(f.send_buffer, Some(4 << 20));
+        assert_eq!(f.recv_buffer, Some(65536));
+        let f = &parse(MINIMAL, "s.toml").unwrap().flows[0];
+        assert_eq!((f.send_buffer, f.recv_buffer), (None, None));
+
+        let e = err(&format!("{MINIMAL}recv_buffer = \"2GiB\"\n"));
+        assert!(
+            e.contains("flows[0].recv_buffer: a TCP buffer holds 1KiB to 1GiB"),
+            "{e}"
+        );
+        let e = err(&format!(
+            "{MINIMAL}app = \"udp_cbr\"\nrate = \"1Mbit\"\nsend_buffer = \"1MiB\"\n"
+        ));
+        assert!(
+            e.contains("flows[0].send_buffer: unknown key \"send_buffer\" for app \"udp_cbr\""),
+            "{e}"
+        );
     }
 
     #[test]

@@ -23,6 +23,30 @@ pub struct Scenario {
     pub flows: Vec<Flow>,
     /// Names of links to capture to pcap (both directions of each).
     pub captures: Vec<String>,
+    /// Octets kept of each captured packet (the pcap snapshot length), for captured
+    /// links without their own entry in `capture_snaplens`; 0 keeps whole packets.
+    /// Default [`DEFAULT_CAPTURE_SNAPLEN`].
+    pub capture_snaplen: u32,
+    /// Per-link snapshot lengths (`[[captures]]` tables with `snaplen`), overriding
+    /// `capture_snaplen` for those links; 0 keeps whole packets.
+    pub capture_snaplens: Vec<(String, u32)>,
+}
+
+/// The default snapshot length of captures: 128 octets hold an IPv6 header (40), an
+/// 8-octet extension header such as a fragment header, and a TCP header with the
+/// largest options (60), with room to spare; an IPv4 packet's headers need at most
+/// 120. Payload is cut, which keeps a long run's pcap small.
+pub const DEFAULT_CAPTURE_SNAPLEN: u32 = 128;
+
+impl Scenario {
+    /// The snapshot length of `link`'s capture: its own, else `capture_snaplen`
+    /// (0 means whole packets).
+    pub fn snaplen_of(&self, link: &str) -> u32 {
+        self.capture_snaplens
+            .iter()
+            .find(|(l, _)| l == link)
+            .map_or(self.capture_snaplen, |(_, n)| *n)
+    }
 }
 
 /// IPv4 or IPv6 addressing for the named topologies.
@@ -137,6 +161,14 @@ pub struct Flow {
     /// false). Every host accepts ECN when asked (the stack's default, as Linux's
     /// `tcp_ecn = 2`), so this turns ECN on for the flow.
     pub ecn: bool,
+    /// The TCP send buffer of this flow's hosts (bytes; `None`: the stack's default,
+    /// 256 KiB). The stack sizes buffers stack-wide, so this sets both hosts' TCP
+    /// configuration; a host in several flows gets the largest value any of them asks.
+    pub send_buffer: Option<usize>,
+    /// The TCP receive buffer of this flow's hosts (bytes; `None`: the stack's
+    /// default, 256 KiB); it bounds the advertised window and sets the window scale.
+    /// Stack-wide like `send_buffer`.
+    pub recv_buffer: Option<usize>,
     /// What the flow does.
     pub app: AppSpec,
 }

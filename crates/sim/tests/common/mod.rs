@@ -24,6 +24,8 @@ pub fn bulk(name: &str, from: &str, to: &str, bytes: u64) -> Flow {
         start: Duration::ZERO,
         cc: "newreno".to_string(),
         ecn: false,
+        send_buffer: None,
+        recv_buffer: None,
         app: AppSpec::Bulk {
             bytes: Some(bytes),
             duration: None,
@@ -47,5 +49,7 @@ pub fn dumbbell(bottleneck: LinkConfig, ip: IpVersion, flows: Vec<Flow>, secs: u
         },
         flows,
         captures: vec!["bottleneck".to_string()],
+        capture_snaplen: 0,
+        capture_snaplens: vec![],
     }
 }

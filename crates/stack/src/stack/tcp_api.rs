@@ -8,7 +8,7 @@ use super::demux::{port_overlaps, unspecified_like, FourTuple};
 use super::{Entry, Listener, Socket, Stack};
 use crate::error::Error;
 use crate::socket::SocketHandle;
-use crate::tcp::{Connection, EcnMode, OpenParams, SocketOptions, State, TcpInfo};
+use crate::tcp::{ConnCounters, Connection, EcnMode, OpenParams, SocketOptions, State, TcpInfo};
 use crate::time::{Duration, Instant};
 
 /// Which side of a connection to shut down (`std::net::Shutdown`).
@@ -392,6 +392,11 @@ impl Stack {
     /// What `ss -ti` shows for the connection.
     pub fn tcp_info(&self, now: Instant, handle: SocketHandle) -> Result<TcpInfo, Error> {
         Ok(self.tcp_conn_ref(handle)?.info(now))
+    }
+
+    /// The connection's counters (timeouts, fast retransmits, SACK recoveries, ...).
+    pub fn tcp_counters(&self, handle: SocketHandle) -> Result<ConnCounters, Error> {
+        Ok(*self.tcp_conn_ref(handle)?.counters())
     }
 
     /// Bytes the send buffer takes now.

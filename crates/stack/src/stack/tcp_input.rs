@@ -45,7 +45,7 @@ impl Stack {
                         self.stats.tcp.listen_overflows += 1;
                         return;
                     }
-                    let ecn_before = conn.counters().ecn;
+                    let ecn_before = conn.ecn_counters();
                     self.with_conn(now, handle, |c| c.handle_segment_ecn(now, seg, ecn));
                     self.count_ecn_in(handle, ecn_before);
                     return;
@@ -61,7 +61,7 @@ impl Stack {
 
     /// Adds what a segment changed in a connection's ECN counters to the stack's.
     fn count_ecn_in(&mut self, handle: SocketHandle, before: EcnCounters) {
-        let Some(after) = self.conn(handle).map(|c| c.counters().ecn) else {
+        let Some(after) = self.conn(handle).map(|c| c.ecn_counters()) else {
             return;
         };
         let tcp = &mut self.stats.tcp;

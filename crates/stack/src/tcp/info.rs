@@ -7,7 +7,8 @@ use core::net::SocketAddr;
 use crate::tcp::state::State;
 use crate::time::{Duration, Instant};
 
-/// A connection's ECN counters (RFC 3168).
+/// A connection's ECN counters (RFC 3168), from `Connection::ecn_counters` (kept
+/// apart from [`ConnCounters`]: only connections that meet ECN allocate them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EcnCounters {
     /// Acceptable segments received with the CE codepoint.
@@ -90,8 +91,14 @@ pub struct ConnCounters {
     /// Send records of the delivery-rate estimator merged because the connection
     /// held the most it keeps.
     pub tx_records_merged: u32,
-    /// ECN: CE marks received, ECN-Echoes received, CWRs sent, reactions.
-    pub ecn: EcnCounters,
+    /// SACK-based loss recoveries begun (RFC 6675).
+    pub sack_recoveries: u32,
+    /// Segments resent because the SACK scoreboard chose them (`NextSeg()`).
+    pub sack_retransmits: u32,
+    /// SACK blocks dropped because the scoreboard held its most ranges.
+    pub sack_ranges_dropped: u32,
+    /// Times the peer reneged on SACKed data (the scoreboard was cleared).
+    pub sack_renegings: u32,
     /// When the connection became established.
     pub established_at: Option<Instant>,
 }
@@ -163,10 +170,10 @@ pub struct TcpInfo {
     pub retransmits: u32,
     /// Segments resent over the connection's life (`retrans:…/N`).
     pub total_retrans: u64,
-    /// Segments presumed lost now (bytes between SND.UNA and SND.MAX resent but not
-    /// acknowledged, in segments; the SACK scoreboard refines this later).
+    /// Segments presumed lost now: after a timeout everything outstanding, else the
+    /// SACK scoreboard's holes that RFC 6675's IsLost() marks.
     pub lost: u32,
-    /// Segments the peer selectively acknowledged (0 until the SACK scoreboard).
+    /// Segments the peer selectively acknowledged above SND.UNA (the scoreboard).
     pub sacked: u32,
     /// Bytes in flight.
     pub unacked: u32,

@@ -7,10 +7,14 @@
 //! - [`send_buffer`] / [`recv_buffer`]: the lazily allocated ring buffers.
 //! - [`assembler`]: the receiver's bounded out-of-order ranges and SACK blocks
 //!   (RFC 2018).
-//! - congestion control lives in [`crate::cc`]; the connection keeps NewReno's
-//!   recovery (RFC 6582) and drives the controller.
+//! - congestion control lives in [`crate::cc`]; the connection drives the
+//!   controller and keeps the loss recovery: RFC 6675 SACK recovery with PRR when
+//!   SACK was negotiated, NewReno's (RFC 6582) otherwise.
 //! - [`isn`]: RFC 6528 initial sequence numbers.
 //! - [`rtt`]: the RFC 6298 RTO estimator.
+//! - [`scoreboard`]: the sender's SACK scoreboard and RFC 6675 loss recovery
+//!   (`IsLost`, `NextSeg`, `SetPipe`).
+//! - [`prr`]: proportional rate reduction (RFC 6937) during recovery.
 //! - [`info`]: [`TcpInfo`], what `ss -ti` shows, and the per-connection counters.
 
 pub mod assembler;
@@ -18,9 +22,11 @@ pub mod config;
 pub mod conn;
 pub mod info;
 pub mod isn;
+pub mod prr;
 pub mod recv_buffer;
 mod ring;
 pub mod rtt;
+pub mod scoreboard;
 pub mod send_buffer;
 pub mod state;
 pub mod timer;

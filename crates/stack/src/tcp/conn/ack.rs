@@ -66,11 +66,13 @@ impl Connection {
         // clears `sk_err_soft`.
         self.persist_probes = 0;
         self.soft_error = None;
+        let sacked = self.on_ack_scoreboard(seg);
         if ack > self.snd_una {
             self.on_new_ack(now, seg);
         } else if ack == self.snd_una {
             self.on_same_ack(now, seg);
         }
+        self.after_ack_sack(now, sacked);
         self.update_send_window(seg);
 
         if self.fin_acked {

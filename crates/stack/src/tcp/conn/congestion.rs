@@ -11,6 +11,8 @@ use crate::cc::{
     AckSample, CcAlgorithm, CcParams, CongestionControl, CongestionKind, DeliveryRateEstimator,
     RateSample, TxState,
 };
+use crate::tcp::prr::Prr;
+use crate::tcp::scoreboard::Scoreboard;
 use crate::time::{Duration, Instant};
 use crate::wire::SeqNumber;
 
@@ -24,8 +26,12 @@ pub(crate) struct Recovery {
     /// `recover`: the highest sequence number sent when it began (SND.MAX − 1).
     pub(crate) recover: SeqNumber,
     /// The window while it lasts: the controller's reduced window plus three
-    /// segments, one more per further duplicate ACK, deflated by partial ACKs.
+    /// segments, one more per further duplicate ACK, deflated by partial ACKs; in a
+    /// SACK recovery, pipe plus PRR's sndcnt of the last ACK.
     pub(crate) cwnd: u32,
+    /// A SACK recovery (RFC 6675) paced by proportional rate reduction (RFC 6937);
+    /// `None` in NewReno's (RFC 6582).
+    pub(crate) prr: Option<Prr>,
 }
 
 /// Payload bytes `[start, end)` sent with `tx`.
@@ -40,12 +46,15 @@ pub(crate) struct TxRecord {
 #[derive(Debug)]
 pub(crate) struct CcState {
     /// The controller.
-    cc: Box<dyn CongestionControl>,
+    pub(super) cc: Box<dyn CongestionControl>,
     /// The fast recovery under way, with its window.
-    recovery: Option<Recovery>,
+    pub(super) recovery: Option<Recovery>,
     /// The last recovery point, kept after recovery ends so that duplicate ACKs for
     /// data sent before it do not start another recovery (RFC 6582 section 3.2 step 2).
     last_recover: Option<SeqNumber>,
+    /// The SACK scoreboard (RFC 6675), once the peer sent a SACK block or a
+    /// recovery began on a connection that negotiated SACK.
+    pub(super) board: Option<Scoreboard>,
     /// The controller heard of this run of retransmission timeouts.
     rto_reacted: bool,
     /// The delivery-rate estimator.
@@ -61,6 +70,7 @@ impl CcState {
             cc,
             recovery: None,
             last_recover: None,
+            board: None,
             rto_reacted: false,
             rate: DeliveryRateEstimator::new(),
             tx_records: VecDeque::new(),
@@ -78,7 +88,7 @@ impl Connection {
     }
 
     /// The congestion state, allocated on first use.
-    fn ccs(&mut self) -> &mut CcState {
+    pub(super) fn ccs(&mut self) -> &mut CcState {
         if self.cc.is_none() {
             let cc = self
                 .cc_algorithm
@@ -151,6 +161,11 @@ impl Connection {
         flight: u32,
     ) {
         let s = self.ccs();
+        if let Some(prr) = s.recovery.as_mut().and_then(|r| r.prr.as_mut()) {
+            //= https://www.rfc-editor.org/rfc/rfc6937#section-3.1
+            // On any data transmission or retransmission: prr_out += (data sent).
+            prr.on_sent(u32::try_from(len).unwrap_or(u32::MAX));
+        }
         let tx = s.rate.on_packet_sent(now, flight as usize);
         s.cc.on_sent(now, len, flight as usize);
         let end = seq + len;
@@ -239,6 +254,9 @@ impl Connection {
                 s.last_recover = Some(r.recover);
                 s.recovery = None;
                 ended = true;
+            } else if r.prr.is_some() {
+                // A SACK recovery: the window follows PRR (`sack`), the scoreboard
+                // says what to resend.
             } else {
                 //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
                 //# Partial acknowledgments:
@@ -308,6 +326,7 @@ impl Connection {
         s.recovery = Some(Recovery {
             recover: snd_max - 1u32,
             cwnd: base.saturating_add(3 * mss),
+            prr: None,
         });
         self.on_window_reduced_ecn();
         true
@@ -320,7 +339,9 @@ impl Connection {
         //# For each additional duplicate ACK received (after the third),
         //# cwnd MUST be incremented by SMSS.
         if let Some(r) = self.cc.as_deref_mut().and_then(|s| s.recovery.as_mut()) {
-            r.cwnd = r.cwnd.saturating_add(mss);
+            if r.prr.is_none() {
+                r.cwnd = r.cwnd.saturating_add(mss);
+            }
         }
     }
 
@@ -337,6 +358,12 @@ impl Connection {
         }
         s.recovery = None;
         s.last_recover = Some(snd_max - 1u32);
+        //= https://www.rfc-editor.org/rfc/rfc2018#section-8
+        // After a retransmission timeout the SACKed ranges are forgotten: the peer
+        // may have reneged, and go-back-N resends from SND.UNA.
+        if let Some(board) = s.board.as_mut() {
+            board.clear();
+        }
         self.on_window_reduced_ecn();
     }
 

@@ -10,21 +10,31 @@
 
 use super::{AckDue, Connection};
 use crate::tcp::config::EcnMode;
+use crate::tcp::info::EcnCounters;
 use crate::tcp::state::State;
 use crate::time::Instant;
 use crate::wire::{Ecn, SeqNumber, TcpFlags, TcpRepr};
 
-/// A connection's ECN state, packed (every idle connection carries it).
+/// A connection's ECN state: two bytes in the connection (every idle connection
+/// carries them, so they pack into its padding) and, once ECN does anything on the
+/// connection, a small box with the counters and the reduction point.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct EcnState {
     /// The `EcnState::*` bits.
     bits: u8,
     /// The codepoint of the last segment written.
     tx: Ecn,
+}
+
+/// What an ECN connection allocates on its first CE, ECE or window reduction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct EcnMore {
     /// Sender: the window was last reduced with SND.MAX here (valid with
     /// [`EcnState::REDUCED`]); an ECE is not reacted to again until SND.UNA passes
     /// it.
     reduced_at: SeqNumber,
+    /// The counters.
+    counters: EcnCounters,
 }
 
 impl EcnState {
@@ -67,6 +77,18 @@ impl Connection {
     /// Whether ECN was negotiated for this connection.
     pub fn ecn_enabled(&self) -> bool {
         self.ecn.get(EcnState::OK)
+    }
+
+    /// The connection's ECN counters (zero until ECN did anything).
+    pub fn ecn_counters(&self) -> EcnCounters {
+        self.ecn_more
+            .as_ref()
+            .map_or_else(EcnCounters::default, |m| m.counters)
+    }
+
+    /// The ECN state kept outside the connection, allocated on first use.
+    fn ecn_more(&mut self) -> &mut EcnMore {
+        self.ecn_more.get_or_insert_with(Box::default)
     }
 
     /// The IP ECN codepoint of the segment [`poll_transmit`](Self::poll_transmit)
@@ -202,7 +224,7 @@ impl Connection {
             //# new data packet that it transmits.
             self.ecn.set(EcnState::CWR_DUE, false);
             out.insert(TcpFlags::CWR);
-            self.counters.ecn.cwr_sent = self.counters.ecn.cwr_sent.saturating_add(1);
+            self.ecn_more().counters.cwr_sent = self.ecn_more().counters.cwr_sent.saturating_add(1);
         }
         out
     }
@@ -225,7 +247,8 @@ impl Connection {
             //# When TCP receives a CE data packet at the destination end-system, the
             //# TCP data receiver sets the ECN-Echo flag in the TCP header of the
             //# subsequent ACK packet.
-            self.counters.ecn.ce_received = self.counters.ecn.ce_received.saturating_add(1);
+            self.ecn_more().counters.ce_received =
+                self.ecn_more().counters.ce_received.saturating_add(1);
             if !self.ecn.get(EcnState::ECHO) {
                 // The sender may have a small window: do not delay this ACK.
                 self.ecn.set(EcnState::ECHO, true);
@@ -253,19 +276,25 @@ impl Connection {
         if !self.ece_in(seg) {
             return;
         }
-        self.counters.ecn.ece_received = self.counters.ecn.ece_received.saturating_add(1);
+        self.ecn_more().counters.ece_received =
+            self.ecn_more().counters.ece_received.saturating_add(1);
         //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.2
         //# TCP should not react to congestion indications more than once every
         //# window of data (or more loosely, more than once every round-trip
         //# time).
-        if self.ecn.get(EcnState::REDUCED) && self.snd_una <= self.ecn.reduced_at {
+        if self.ecn.get(EcnState::REDUCED)
+            && self
+                .ecn_more
+                .as_ref()
+                .is_some_and(|m| self.snd_una <= m.reduced_at)
+        {
             return;
         }
         if !self.on_ecn_cc(now, flight) {
             // In loss recovery: the window was already reduced for this window.
             return;
         }
-        self.counters.ecn.reactions = self.counters.ecn.reactions.saturating_add(1);
+        self.ecn_more().counters.reactions = self.ecn_more().counters.reactions.saturating_add(1);
         self.on_window_reduced_ecn();
     }
 
@@ -282,7 +311,8 @@ impl Connection {
         if self.ecn.get(EcnState::OK) {
             self.ecn.set(EcnState::CWR_DUE, true);
             self.ecn.set(EcnState::REDUCED, true);
-            self.ecn.reduced_at = self.snd_max;
+            let snd_max = self.snd_max;
+            self.ecn_more().reduced_at = snd_max;
         }
     }
 }
@@ -505,7 +535,7 @@ mod tests {
         let acks = poll_all(&mut s, t(11));
         assert_eq!(acks.len(), 1, "CE is acknowledged at once");
         assert!(acks[0].repr().flags.contains(TcpFlags::ECE));
-        assert_eq!(s.counters().ecn.ce_received, 1);
+        assert_eq!(s.ecn_counters().ce_received, 1);
         // Later segments without CE: the echo goes on.
         for (i, seq) in [1201u32, 1301, 1401, 1501].into_iter().enumerate() {
             s.handle_segment_ecn(t(12 + i as u64), &data(seq, TcpFlags::empty()), Ecn::Ect0);
@@ -538,7 +568,7 @@ mod tests {
         s.handle_segment_ecn(t(10), &seg, Ecn::Ce);
         let acks = poll_all(&mut s, t(10));
         assert!(acks.iter().all(|a| !a.repr().flags.contains(TcpFlags::ECE)));
-        assert_eq!(s.counters().ecn.ce_received, 0);
+        assert_eq!(s.ecn_counters().ce_received, 0);
     }
 
     #[test]
@@ -551,7 +581,7 @@ mod tests {
         // Each of the window's segments comes back acknowledged with ECE.
         let ece = TcpFlags::ACK | TcpFlags::ECE;
         c.handle_segment(t(200), &from_b(5001, 2001, ece, &[]));
-        assert_eq!(c.counters().ecn.reactions, 1);
+        assert_eq!(c.ecn_counters().reactions, 1);
         let reduced = c.cwnd();
         assert!(reduced < cwnd0, "{reduced} < {cwnd0}");
         let mut sent = poll_all(&mut c, t(200));
@@ -572,12 +602,12 @@ mod tests {
             cwr[0] && cwr[1..].iter().all(|c| !c),
             "CWR on the first new segment only"
         );
-        assert_eq!(c.counters().ecn.ece_received, 10);
-        assert_eq!(c.counters().ecn.reactions, 1, "one reaction for one window");
-        assert_eq!(c.counters().ecn.cwr_sent, 1);
+        assert_eq!(c.ecn_counters().ece_received, 10);
+        assert_eq!(c.ecn_counters().reactions, 1, "one reaction for one window");
+        assert_eq!(c.ecn_counters().cwr_sent, 1);
         // An ECE acknowledging data sent after the reduction is a new event.
         let una = c.snd_max;
         c.handle_segment(t(300), &from_b(5001, una.0, ece, &[]));
-        assert_eq!(c.counters().ecn.reactions, 2);
+        assert_eq!(c.ecn_counters().reactions, 2);
     }
 }

@@ -25,7 +25,8 @@
 //!   SWS avoidance, FIN, window updates, ACKs) and its encoding;
 //! - [`timeout`]: retransmission, delayed ACK, persist, keep-alive, TIME-WAIT;
 //! - [`user`]: the application's calls;
-//! - [`report`]: [`TcpInfo`](crate::tcp::TcpInfo) and the counters.
+//! - [`report`]: [`TcpInfo`](crate::tcp::TcpInfo) and the counters;
+//! - [`sack`]: SACK-based loss recovery (RFC 6675) with PRR (RFC 6937).
 
 mod ack;
 mod congestion;
@@ -36,6 +37,7 @@ mod open;
 mod output;
 mod recv;
 mod report;
+mod sack;
 mod timeout;
 mod user;
 
@@ -268,6 +270,8 @@ pub struct Connection {
     sack_ok: bool,
     /// ECN (RFC 3168) negotiation, echo and reaction.
     ecn: ecn::EcnState,
+    /// ECN's counters and reduction point, allocated on the first ECN event.
+    ecn_more: Option<Box<ecn::EcnMore>>,
 
     // ---- loss recovery ----
     rtt: RttEstimator,

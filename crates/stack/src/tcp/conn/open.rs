@@ -164,6 +164,7 @@ impl Connection {
             ts: None,
             sack_ok: false,
             ecn: Default::default(),
+            ecn_more: None,
             rtt: RttEstimator::new(config.rtt),
             rtt_probe: None,
             delivery_rate: 0,

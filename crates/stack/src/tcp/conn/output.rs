@@ -53,6 +53,7 @@ impl Connection {
             || self.retransmit_una
             || self.probe_due
             || self.data_plan().is_some()
+            || self.sack_next(false).is_some()
     }
 
     /// Writes the next segment (TCP header and payload, no IP header) into `buf`
@@ -112,6 +113,14 @@ impl Connection {
                 return Some(plan);
             }
         }
+        // RFC 6675 NextSeg() rules (1), (3) and (4) during a SACK recovery; rule
+        // (2), new data, is `data_plan`'s.
+        let new_data = self.data_plan().is_some();
+        if let Some((seq, len)) = self.take_sack_retransmission(new_data) {
+            if let Some(plan) = self.retransmission_at(seq, len as usize) {
+                return Some(plan);
+            }
+        }
         if self.probe_due {
             self.probe_due = false;
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.4
@@ -128,6 +137,28 @@ impl Connection {
             return Some(Plan::control(self.snd_nxt, TcpFlags::ACK));
         }
         None
+    }
+
+    /// Up to `len` bytes from `seq` again (a SACK recovery's retransmission), with
+    /// the FIN if it follows them.
+    fn retransmission_at(&self, seq: SeqNumber, len: usize) -> Option<Plan> {
+        let off = seq.diff(self.snd_una);
+        if off < 0 || seq >= self.snd_max {
+            return None;
+        }
+        let off = off as usize;
+        let data_len = self.send_buf.len().saturating_sub(off).min(len);
+        let mut plan = Plan::control(seq, TcpFlags::ACK);
+        plan.payload_off = off;
+        plan.payload_len = data_len;
+        plan.retransmit = true;
+        if data_len < len && self.fin_pos() == Some(seq + data_len) && !self.fin_acked {
+            plan.flags.insert(TcpFlags::FIN);
+        }
+        if data_len == 0 && !plan.flags.contains(TcpFlags::FIN) {
+            return None;
+        }
+        Some(plan)
     }
 
     /// The first unacknowledged segment again (fast retransmit, NewReno partial ACK).
@@ -179,7 +210,7 @@ impl Connection {
         }
         let window = self.snd_wnd.min(self.cwnd());
         let flight = self.flight();
-        let usable = window.saturating_sub(flight) as usize;
+        let usable = window.saturating_sub(self.flight_for_window()) as usize;
         let mss = usize::from(self.mss);
         let len = avail.min(mss).min(usable);
 

@@ -23,6 +23,7 @@ impl Connection {
             }
             _ => 0,
         };
+        let sack = self.sack_info();
         let ssthresh = cc
             .and_then(|c| c.ssthresh())
             .map(|s| u32::try_from(s).unwrap_or(u32::MAX));
@@ -62,9 +63,9 @@ impl Connection {
             lost: if self.rto_count > 0 {
                 self.outstanding().div_ceil(mss)
             } else {
-                0
+                sack.map_or(0, |s| s.1)
             },
-            sacked: 0,
+            sacked: sack.map_or(0, |s| s.0),
             unacked: self.outstanding(),
             delivery_rate: self.delivery_rate,
             pacing_rate,

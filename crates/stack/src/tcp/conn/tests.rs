@@ -1280,3 +1280,128 @@ fn unreachable_on_an_established_connection_is_a_soft_error() {
     }
     assert_eq!(c.error(), Some(TcpError::HostUnreachable));
 }
+
+/// A client that negotiated SACK (no timestamps, MSS 1000) with an initial window
+/// of `iw` segments, against a hand-driven peer (ISS 5000; ours 1000).
+fn client_sack(iw: u32) -> Connection {
+    let config = TcpConfig {
+        initial_cwnd: iw,
+        ..TcpConfig::default()
+    };
+    let config = Arc::new(config);
+    let mut c = Connection::connect(t(0), config.clone(), params(A, B, 1000, &config));
+    let syn = poll(&mut c, t(0)).unwrap();
+    assert!(syn.repr().options.sack_permitted);
+    let mut synack = segment(5000, 1001, TcpFlags::SYN | TcpFlags::ACK, &[]);
+    synack.options.mss = Some(1000);
+    synack.options.sack_permitted = true;
+    c.handle_segment(t(1), &synack);
+    assert_eq!(c.state(), State::Established);
+    let _ack = poll(&mut c, t(1)).unwrap();
+    c.take_events();
+    c
+}
+
+/// A pure ACK from the peer with SACK blocks.
+fn sack_ack(ack: u32, blocks: &[(u32, u32)]) -> TcpRepr<'static> {
+    let mut s = segment(5001, ack, TcpFlags::ACK, &[]);
+    for &(a, b) in blocks {
+        s.options.sack_ranges.push((SeqNumber(a), SeqNumber(b)));
+    }
+    s
+}
+
+#[test]
+fn ten_segments_lost_from_one_window_are_resent_within_one_rtt_by_sack_recovery() {
+    let mut c = client_sack(40);
+    c.send(&[3u8; 40_000]).unwrap();
+    assert_eq!(poll_all(&mut c, t(10)).len(), 40, "1001..41001 in flight");
+    // RTT 100 ms, one ACK per millisecond. The peer receives segments 0..5 and
+    // 15..40: 6001..16001 (ten segments) are lost.
+    let mut now = 110;
+    for k in 1..=5u32 {
+        c.handle_segment(t(now), &sack_ack(1001 + k * 1000, &[]));
+        assert!(
+            poll_all(&mut c, t(now)).is_empty(),
+            "all 40 000 bytes were sent"
+        );
+        now += 1;
+    }
+    let first_dupack = now;
+    let mut resent: Vec<(u32, u64)> = Vec::new();
+    let mut mid_recovery = None;
+    for k in 1..=25u32 {
+        c.handle_segment(t(now), &sack_ack(6001, &[(16001, 16001 + k * 1000)]));
+        c.handle_timeout(t(now));
+        for s in poll_all(&mut c, t(now)) {
+            let r = s.repr();
+            assert!(r.payload.len() <= 1000);
+            resent.push((r.seq_number.0, now));
+        }
+        if k == 10 {
+            mid_recovery = Some(c.info(t(now)));
+        }
+        now += 1;
+    }
+    let mut seqs: Vec<u32> = resent.iter().map(|r| r.0).collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    let lost: Vec<u32> = (0..10).map(|i| 6001 + i * 1000).collect();
+    assert!(
+        lost.iter().all(|l| seqs.contains(l)),
+        "not all lost segments resent: {resent:?}"
+    );
+    assert!(
+        resent.iter().all(|r| r.0 < 16001),
+        "only holes are resent: {resent:?}"
+    );
+    let last = resent.iter().map(|r| r.1).max().unwrap();
+    assert!(
+        last - first_dupack < 100,
+        "repaired {} ms after the first duplicate ACK",
+        last - first_dupack
+    );
+    let info = mid_recovery.unwrap();
+    assert_eq!(info.sacked, 10);
+    assert!(info.lost > 0 && info.lost <= 10, "lost {}", info.lost);
+    assert_eq!(c.counters().sack_recoveries, 1);
+    assert!(c.counters().sack_retransmits >= 9);
+    // The retransmissions arrive: everything is acknowledged, no timeout fired.
+    c.handle_segment(t(first_dupack + 100), &sack_ack(41001, &[]));
+    c.handle_timeout(t(first_dupack + 100));
+    assert_eq!(c.outstanding(), 0);
+    assert_eq!(c.counters().timeouts, 0);
+    assert_eq!(c.counters().fast_retransmits, 1);
+    assert!(c.counters().retrans_segs <= 11, "{:?}", c.counters());
+    // Out of recovery at the controller's reduced window (CUBIC: 0.7 × 35).
+    assert!(c.cwnd() <= 25_000, "{}", c.cwnd());
+}
+
+#[test]
+fn sack_recovery_begins_when_the_scoreboard_marks_una_lost_before_three_dupacks() {
+    let mut c = client_sack(10);
+    c.send(&[3u8; 10_000]).unwrap();
+    assert_eq!(poll_all(&mut c, t(10)).len(), 10);
+    // One ACK SACKs three segments above the hole at 1001: IsLost(HighACK + 1).
+    c.handle_segment(t(110), &sack_ack(1001, &[(2001, 5001)]));
+    assert_eq!(c.counters().dupacks_in, 1);
+    let out = poll_all(&mut c, t(110));
+    assert_eq!(
+        out.first().map(|s| s.repr().seq_number),
+        Some(SeqNumber(1001))
+    );
+    assert_eq!(c.counters().sack_recoveries, 1);
+}
+
+#[test]
+fn without_sack_recovery_stays_newreno() {
+    let mut c = client_plain();
+    c.send(&[9u8; 5000]).unwrap();
+    assert_eq!(poll_all(&mut c, t(10)).len(), 5);
+    for i in 0..3 {
+        c.handle_segment(t(11 + i), &sack_ack(1001, &[(2001, 3001)]));
+    }
+    assert_eq!(c.counters().sack_recoveries, 0);
+    assert_eq!(c.counters().fast_retransmits, 1);
+    assert_eq!(c.info(t(14)).sacked, 0, "SACK was not negotiated");
+}

@@ -1,0 +1,375 @@
+//! [`Runtime`]: drives a [`Stack`] from a [`Device`] on a thread of its own.
+//!
+//! # Design
+//!
+//! The stack sits in one `Mutex` shared by the runtime thread and the application
+//! threads (no command channel: a socket call is a method call on the stack under the
+//! lock, so results come back directly and nothing is copied twice).
+//!
+//! The runtime thread loops:
+//!
+//! 1. under the lock: read up to [`READ_BATCH`] packets from the device and hand each
+//!    to [`Stack::handle_packet`]; call [`Stack::handle_timeout`] if the stack's
+//!    deadline has passed; send everything [`Stack::poll_transmit`] yields; drain
+//!    [`Stack::poll_event`] and `notify_all` the condition variable of each socket
+//!    named (the order of polls the stack's docs prescribe);
+//! 2. without the lock: `poll(2)` on the device and an `eventfd` until the device is
+//!    readable, the stack's [`Stack::poll_timeout`] arrives, or the eventfd is
+//!    written.
+//!
+//! An application thread takes the lock, makes its call (`tcp_send`, `tcp_recv`,
+//! ...), and, if the call changed something, writes the eventfd so the runtime
+//! transmits promptly and recomputes its deadline. A blocking call that gets
+//! `WouldBlock` waits on its socket's condition variable (made on first use, one per
+//! socket) with the lock released, and retries when the runtime reports an event for
+//! that socket. No wakeup is lost: the caller checks and starts waiting under the
+//! lock, and the runtime takes the lock to poll the event it then notifies.
+//!
+//! Time: [`layer4::time::Instant`] counts nanoseconds since the runtime was created
+//! (`std::time::Instant`, a monotonic clock).
+//!
+//! Packets the device refuses (`write` errors) are dropped and counted, like a lossy
+//! link; a read error other than `WouldBlock`/`EINTR` stops the runtime, and every
+//! blocked or later socket call then fails with that error's message.
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use layer4::time::Instant;
+use layer4::{Error, SocketHandle, Stack};
+
+use crate::device::Device;
+
+/// The most packets read per turn of the loop before transmitting and reporting
+/// events.
+pub const READ_BATCH: usize = 64;
+
+/// The largest packet read from or written to a device.
+const PACKET_BUF: usize = 65536;
+
+/// What the runtime thread and the sockets share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    inner: Mutex<Inner>,
+    /// Written to wake the runtime thread.
+    wake_fd: OwnedFd,
+    origin: std::time::Instant,
+}
+
+/// The state under the lock.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) stack: Stack,
+    waiters: HashMap<SocketHandle, Arc<Condvar>>,
+    /// Set by [`Runtime`]'s drop: the thread exits.
+    stop: bool,
+    /// Why the runtime stopped, once it has.
+    stopped: Option<String>,
+    /// Packets the device refused to take.
+    tx_errors: u64,
+}
+
+/// Counters of the runtime itself (the stack's are in [`Stack::stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuntimeStats {
+    /// Packets the device refused to take (dropped).
+    pub tx_errors: u64,
+}
+
+impl Shared {
+    /// The current time on the stack's clock.
+    pub(crate) fn now(&self) -> Instant {
+        let ns = self.origin.elapsed().as_nanos();
+        Instant::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
+    }
+
+    /// Locks the state (a panic in another holder does not make it unusable: the
+    /// stack's own invariants are kept by its methods).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes the runtime thread.
+    pub(crate) fn wake(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live u64 to the eventfd we own. An error
+        // (EAGAIN when the counter is saturated) means a wakeup is already pending.
+        unsafe {
+            libc::write(
+                self.wake_fd.as_raw_fd(),
+                (&one as *const u64).cast(),
+                std::mem::size_of::<u64>(),
+            );
+        }
+    }
+
+    /// Runs `f` on the stack with the current time, then wakes the runtime.
+    pub(crate) fn with_stack<R>(&self, f: impl FnOnce(&mut Stack, Instant) -> R) -> io::Result<R> {
+        let mut g = self.lock();
+        g.check_running()?;
+        let now = self.now();
+        let r = f(&mut g.stack, now);
+        drop(g);
+        self.wake();
+        Ok(r)
+    }
+
+    /// Retries `f` until it stops returning `WouldBlock`, waiting for events on
+    /// `handle` in between; past `deadline` the call fails with `timeout_kind`
+    /// (`WouldBlock` for read/write timeouts, as std on Unix; `TimedOut` for
+    /// connect).
+    pub(crate) fn block_on<R>(
+        &self,
+        handle: SocketHandle,
+        deadline: Option<std::time::Instant>,
+        timeout_kind: io::ErrorKind,
+        mut f: impl FnMut(&mut Stack, Instant) -> Result<R, Error>,
+    ) -> io::Result<R> {
+        let mut g = self.lock();
+        loop {
+            g.check_running()?;
+            let now = self.now();
+            match f(&mut g.stack, now) {
+                Err(Error::WouldBlock) => {}
+                other => {
+                    drop(g);
+                    self.wake();
+                    return other.map_err(io::Error::from);
+                }
+            }
+            let cv = g.waiters.entry(handle).or_default().clone();
+            g = match deadline {
+                None => cv.wait(g).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        return Err(io::Error::new(timeout_kind, "operation timed out"));
+                    }
+                    cv.wait_timeout(g, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
+    /// Closes `handle` in the stack and forgets its condition variable.
+    pub(crate) fn close(&self, handle: SocketHandle) {
+        let mut g = self.lock();
+        let now = self.now();
+        let _ = g.stack.close(now, handle);
+        if let Some(cv) = g.waiters.remove(&handle) {
+            cv.notify_all();
+        }
+        drop(g);
+        self.wake();
+    }
+}
+
+impl Inner {
+    fn check_running(&self) -> io::Result<()> {
+        match &self.stopped {
+            None => Ok(()),
+            Some(why) => Err(io::Error::other(format!(
+                "the layer4 runtime stopped: {why}"
+            ))),
+        }
+    }
+
+    fn stop_with(&mut self, why: String) {
+        self.stopped = Some(why);
+        for cv in self.waiters.values() {
+            cv.notify_all();
+        }
+    }
+}
+
+/// A running stack: a thread that moves packets between a [`Device`] and a
+/// [`Stack`], and the handle sockets are made from (see `std_api`). Dropping it
+/// stops and joins the thread; sockets still open then fail their calls.
+#[derive(Debug)]
+pub struct Runtime {
+    pub(crate) shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Runtime {
+    /// Starts a thread driving `stack` from `device`.
+    pub fn new<D: Device>(stack: Stack, device: D) -> io::Result<Runtime> {
+        // SAFETY: eventfd(2) takes no pointers; the result is checked before use.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            let e = io::Error::last_os_error();
+            return Err(io::Error::new(e.kind(), format!("eventfd: {e}")));
+        }
+        // SAFETY: `fd` was just returned by eventfd(2) and is owned by nobody else.
+        let wake_fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                stack,
+                waiters: HashMap::new(),
+                stop: false,
+                stopped: None,
+                tx_errors: 0,
+            }),
+            wake_fd,
+            origin: std::time::Instant::now(),
+        });
+        let s = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("layer4-runtime".into())
+            .spawn(move || run(&s, device))
+            .map_err(|e| io::Error::new(e.kind(), format!("spawn runtime thread: {e}")))?;
+        Ok(Runtime {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// Runs `f` on the stack (statistics, `tcp_info`, the socket table, options the
+    /// socket types do not cover) with the current time, then lets the runtime
+    /// transmit whatever that caused.
+    pub fn with_stack<R>(&self, f: impl FnOnce(&mut Stack, Instant) -> R) -> io::Result<R> {
+        self.shared.with_stack(f)
+    }
+
+    /// The runtime's own counters.
+    pub fn stats(&self) -> RuntimeStats {
+        RuntimeStats {
+            tx_errors: self.shared.lock().tx_errors,
+        }
+    }
+
+    /// The current time on the stack's clock.
+    pub fn now(&self) -> Instant {
+        self.shared.now()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shared.lock().stop = true;
+        self.shared.wake();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.shared
+            .lock()
+            .stop_with("the runtime was dropped".into());
+    }
+}
+
+/// The runtime thread.
+fn run<D: Device>(shared: &Shared, mut device: D) {
+    let mut rx = vec![0u8; PACKET_BUF];
+    let mut tx = vec![0u8; PACKET_BUF];
+    loop {
+        let timeout = {
+            let mut g = shared.lock();
+            if g.stop {
+                return;
+            }
+            let inner = &mut *g;
+            let now = shared.now();
+            for _ in 0..READ_BATCH {
+                match device.recv(&mut rx) {
+                    Ok(n) => inner.stack.handle_packet(now, &rx[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        inner.stop_with(format!("device read: {e}"));
+                        return;
+                    }
+                }
+            }
+            if inner.stack.poll_timeout().is_some_and(|t| t <= now) {
+                inner.stack.handle_timeout(now);
+            }
+            while let Some(n) = inner.stack.poll_transmit(now, &mut tx) {
+                if device.send(&tx[..n]).is_err() {
+                    inner.tx_errors += 1;
+                }
+            }
+            while let Some(ev) = inner.stack.poll_event() {
+                if let Some(cv) = inner.waiters.get(&ev.handle) {
+                    cv.notify_all();
+                }
+            }
+            inner
+                .stack
+                .poll_timeout()
+                .map(|t| t.saturating_duration_since(shared.now()))
+        };
+        if let Err(e) = wait(&device, shared, timeout) {
+            shared.lock().stop_with(format!("poll: {e}"));
+            return;
+        }
+    }
+}
+
+/// Waits until the device is readable, the eventfd was written, or `timeout` passed.
+fn wait<D: Device>(
+    device: &D,
+    shared: &Shared,
+    timeout: Option<std::time::Duration>,
+) -> io::Result<()> {
+    let mut fds = [
+        libc::pollfd {
+            fd: device.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: shared.wake_fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    let ts = timeout.map(|d| libc::timespec {
+        tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
+        // Below 10^9, so it fits a 32-bit c_long too.
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    });
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: `fds` is a live array of two pollfds, `ts_ptr` is null or points to a
+    // live timespec, and a null signal mask leaves the mask unchanged.
+    let r = unsafe { libc::ppoll(fds.as_mut_ptr(), 2, ts_ptr, std::ptr::null()) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            return Ok(());
+        }
+        return Err(e);
+    }
+    if fds[1].revents & libc::POLLIN != 0 {
+        let mut v: u64 = 0;
+        // SAFETY: reads 8 bytes into a live u64 from the eventfd we own (resetting
+        // its counter); EAGAIN is harmless.
+        unsafe {
+            libc::read(
+                shared.wake_fd.as_raw_fd(),
+                (&mut v as *mut u64).cast(),
+                std::mem::size_of::<u64>(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A seed for [`layer4::Config::seed`] from the OS (`getrandom(2)`), so ISNs,
+/// ephemeral ports and timestamp offsets differ between runs on a real network.
+pub fn os_seed() -> io::Result<u64> {
+    let mut buf = [0u8; 8];
+    // SAFETY: `buf` is valid for writes of 8 bytes for the call.
+    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n != 8 {
+        let e = io::Error::last_os_error();
+        return Err(io::Error::new(e.kind(), format!("getrandom: {e}")));
+    }
+    Ok(u64::from_ne_bytes(buf))
+}

@@ -1,0 +1,482 @@
+//! Blocking sockets with the names and signatures of `std::net`: [`TcpListener`],
+//! [`TcpStream`] (with `std::io::Read` and `Write`) and [`UdpSocket`].
+//!
+//! # Differences from `std::net`
+//!
+//! - The constructors take the [`Runtime`] whose stack the socket lives in as first
+//!   argument: `TcpListener::bind(&rt, addr)`, `TcpStream::connect(&rt, addr)`,
+//!   `TcpStream::connect_timeout(&rt, &addr, timeout)`, `UdpSocket::bind(&rt, addr)`;
+//!   the same are on the runtime as `rt.tcp_bind(addr)`, `rt.tcp_connect(addr)`,
+//!   `rt.udp_bind(addr)`. Everything else has std's name and signature.
+//! - A socket keeps its stack alive but not the runtime thread: once the
+//!   [`Runtime`] is dropped, calls fail with `io::ErrorKind::Other`.
+//! - Errors are `io::Error` with the kinds std uses: `ConnectionRefused`,
+//!   `ConnectionReset`, `TimedOut` (the stack gave up, or `connect_timeout`
+//!   expired), `AddrInUse`, `AddrNotAvailable`, `WouldBlock` when a read or write
+//!   timeout expires (as std on Unix, where it is `EAGAIN`).
+//! - Not yet: `set_nonblocking`, `peek`, `set_ttl`, `take_error`, keep-alive
+//!   (the stack's options cover them through [`Runtime::with_stack`]).
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use layer4::{Error, ListenOptions, SocketHandle, State};
+
+use crate::runtime::{Runtime, Shared};
+
+/// Tries `f` on each address `addr` resolves to, returning the first success or the
+/// last error (as std does).
+fn each_addr<A: ToSocketAddrs, T>(
+    addr: A,
+    mut f: impl FnMut(SocketAddr) -> io::Result<T>,
+) -> io::Result<T> {
+    let mut last = None;
+    for a in addr.to_socket_addrs()? {
+        match f(a) {
+            Ok(t) => return Ok(t),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "could not resolve to any addresses",
+        )
+    }))
+}
+
+fn zero_timeout() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "cannot set a 0 duration timeout",
+    )
+}
+
+fn deadline(timeout: Option<Duration>) -> Option<std::time::Instant> {
+    timeout.and_then(|t| std::time::Instant::now().checked_add(t))
+}
+
+/// A socket handle that closes its socket when dropped.
+#[derive(Debug)]
+struct Owned {
+    shared: Arc<Shared>,
+    handle: SocketHandle,
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        self.shared.close(self.handle);
+    }
+}
+
+/// A TCP listener (`std::net::TcpListener`).
+#[derive(Debug)]
+pub struct TcpListener {
+    sock: Owned,
+}
+
+impl TcpListener {
+    /// Listens on `addr` (port 0: an ephemeral port; see [`TcpListener::local_addr`]).
+    pub fn bind<A: ToSocketAddrs>(rt: &Runtime, addr: A) -> io::Result<TcpListener> {
+        let shared = rt.shared.clone();
+        each_addr(addr, |a| {
+            let handle = shared.with_stack(|s, _| s.tcp_listen(a, ListenOptions::default()))??;
+            Ok(TcpListener {
+                sock: Owned {
+                    shared: shared.clone(),
+                    handle,
+                },
+            })
+        })
+    }
+
+    /// Waits for a connection: the stream and the peer's address.
+    pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (handle, peer) = self.sock.shared.block_on(
+            self.sock.handle,
+            None,
+            io::ErrorKind::WouldBlock,
+            |s, _| s.tcp_accept(self.sock.handle),
+        )?;
+        let stream = TcpStream::from_handle(self.sock.shared.clone(), handle);
+        Ok((stream, peer))
+    }
+
+    /// The address listened on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        let h = self.sock.handle;
+        Ok(self.sock.shared.with_stack(|s, _| s.listener_addr(h))??)
+    }
+
+    /// An iterator of [`TcpListener::accept`]'s streams (`std::net::Incoming`).
+    pub fn incoming(&self) -> impl Iterator<Item = io::Result<TcpStream>> + '_ {
+        std::iter::repeat_with(move || self.accept().map(|(s, _)| s))
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Timeouts {
+    read: Option<Duration>,
+    write: Option<Duration>,
+}
+
+#[derive(Debug)]
+struct StreamInner {
+    sock: Owned,
+    timeouts: Mutex<Timeouts>,
+}
+
+/// A TCP connection (`std::net::TcpStream`). `Read` and `Write` are implemented for
+/// `TcpStream` and `&TcpStream`; [`TcpStream::try_clone`] gives another handle to
+/// the same connection (read on one thread, write on another). The connection is
+/// closed (FIN, in the background) when the last handle is dropped.
+#[derive(Debug, Clone)]
+pub struct TcpStream {
+    inner: Arc<StreamInner>,
+}
+
+impl TcpStream {
+    fn from_handle(shared: Arc<Shared>, handle: SocketHandle) -> TcpStream {
+        TcpStream {
+            inner: Arc::new(StreamInner {
+                sock: Owned { shared, handle },
+                timeouts: Mutex::new(Timeouts::default()),
+            }),
+        }
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.inner.sock.shared
+    }
+
+    fn handle(&self) -> SocketHandle {
+        self.inner.sock.handle
+    }
+
+    fn timeouts(&self) -> Timeouts {
+        *self
+            .inner
+            .timeouts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Connects to `addr` (each address it resolves to in turn), waiting for the
+    /// handshake to complete or fail.
+    pub fn connect<A: ToSocketAddrs>(rt: &Runtime, addr: A) -> io::Result<TcpStream> {
+        each_addr(addr, |a| Self::connect_deadline(rt, a, None))
+    }
+
+    /// Connects to `addr`, failing with `TimedOut` after `timeout`.
+    pub fn connect_timeout(
+        rt: &Runtime,
+        addr: &SocketAddr,
+        timeout: Duration,
+    ) -> io::Result<TcpStream> {
+        if timeout.is_zero() {
+            return Err(zero_timeout());
+        }
+        Self::connect_deadline(rt, *addr, deadline(Some(timeout)))
+    }
+
+    fn connect_deadline(
+        rt: &Runtime,
+        addr: SocketAddr,
+        deadline: Option<std::time::Instant>,
+    ) -> io::Result<TcpStream> {
+        let shared = rt.shared.clone();
+        let handle = shared.with_stack(|s, now| s.tcp_connect(now, addr, None))??;
+        // The stream owns the handle from here: an error below closes it.
+        let stream = TcpStream::from_handle(shared, handle);
+        stream
+            .shared()
+            .block_on(handle, deadline, io::ErrorKind::TimedOut, |s, now| match s
+                .tcp_state(handle)?
+            {
+                State::SynSent | State::SynReceived => Err(Error::WouldBlock),
+                // The connection's error is what a send reports.
+                State::Closed => Err(match s.tcp_send(now, handle, &[]) {
+                    Err(e) => e,
+                    Ok(_) => Error::ConnectionAborted,
+                }),
+                _ => Ok(()),
+            })?;
+        Ok(stream)
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        let h = self.handle();
+        Ok(self.shared().with_stack(|s, _| s.tcp_addrs(h))??.1)
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        let h = self.handle();
+        Ok(self.shared().with_stack(|s, _| s.tcp_addrs(h))??.0)
+    }
+
+    /// Shuts down reading, writing (a FIN follows the data written), or both.
+    pub fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
+        let how = match how {
+            std::net::Shutdown::Read => layer4::Shutdown::Read,
+            std::net::Shutdown::Write => layer4::Shutdown::Write,
+            std::net::Shutdown::Both => layer4::Shutdown::Both,
+        };
+        let h = self.handle();
+        Ok(self
+            .shared()
+            .with_stack(|s, now| s.tcp_shutdown(now, h, how))??)
+    }
+
+    /// Disables (`true`) or enables Nagle's algorithm (`TCP_NODELAY`).
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        let h = self.handle();
+        Ok(self
+            .shared()
+            .with_stack(|s, now| s.tcp_set_nodelay(now, h, nodelay))??)
+    }
+
+    /// Whether Nagle's algorithm is disabled.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        let h = self.handle();
+        Ok(self.shared().with_stack(|s, _| s.tcp_options(h))??.nodelay)
+    }
+
+    /// How long a read waits before failing with `WouldBlock` (`None`: forever).
+    /// A zero duration is `InvalidInput`, as in std.
+    pub fn set_read_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
+        if dur == Some(Duration::ZERO) {
+            return Err(zero_timeout());
+        }
+        self.inner
+            .timeouts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .read = dur;
+        Ok(())
+    }
+
+    /// How long a write waits before failing with `WouldBlock` (`None`: forever).
+    pub fn set_write_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
+        if dur == Some(Duration::ZERO) {
+            return Err(zero_timeout());
+        }
+        self.inner
+            .timeouts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .write = dur;
+        Ok(())
+    }
+
+    /// The read timeout.
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.timeouts().read)
+    }
+
+    /// The write timeout.
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.timeouts().write)
+    }
+
+    /// Another handle to the same connection.
+    pub fn try_clone(&self) -> io::Result<TcpStream> {
+        Ok(self.clone())
+    }
+
+    fn read_impl(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let h = self.handle();
+        self.shared().block_on(
+            h,
+            deadline(self.timeouts().read),
+            io::ErrorKind::WouldBlock,
+            |s, now| s.tcp_recv(now, h, buf),
+        )
+    }
+
+    fn write_impl(&self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let h = self.handle();
+        self.shared().block_on(
+            h,
+            deadline(self.timeouts().write),
+            io::ErrorKind::WouldBlock,
+            |s, now| match s.tcp_send(now, h, buf) {
+                Ok(0) => Err(Error::WouldBlock),
+                r => r,
+            },
+        )
+    }
+}
+
+impl Read for TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_impl(buf)
+    }
+}
+
+impl Read for &TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_impl(buf)
+    }
+}
+
+impl Write for TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_impl(buf)
+    }
+
+    /// Data is handed to the stack by `write`; like std's, this does nothing.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Write for &TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_impl(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A UDP socket (`std::net::UdpSocket`).
+#[derive(Debug)]
+pub struct UdpSocket {
+    sock: Owned,
+    timeouts: Mutex<Timeouts>,
+}
+
+impl UdpSocket {
+    /// Binds to `addr` (port 0: an ephemeral port).
+    pub fn bind<A: ToSocketAddrs>(rt: &Runtime, addr: A) -> io::Result<UdpSocket> {
+        let shared = rt.shared.clone();
+        each_addr(addr, |a| {
+            let handle = shared.with_stack(|s, _| s.udp_bind(a))??;
+            Ok(UdpSocket {
+                sock: Owned {
+                    shared: shared.clone(),
+                    handle,
+                },
+                timeouts: Mutex::new(Timeouts::default()),
+            })
+        })
+    }
+
+    fn timeouts(&self) -> Timeouts {
+        *self.timeouts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends `buf` as one datagram to `addr` (the first address it resolves to).
+    pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
+        let dst = addr.to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
+        })?;
+        let h = self.sock.handle;
+        self.sock.shared.block_on(
+            h,
+            deadline(self.timeouts().write),
+            io::ErrorKind::WouldBlock,
+            |s, _| s.udp_send_to(h, buf, dst),
+        )
+    }
+
+    /// Receives one datagram (truncated to `buf`): its length and sender.
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let h = self.sock.handle;
+        self.sock.shared.block_on(
+            h,
+            deadline(self.timeouts().read),
+            io::ErrorKind::WouldBlock,
+            |s, _| s.udp_recv_from(h, buf),
+        )
+    }
+
+    /// Sets the peer for [`UdpSocket::send`] and [`UdpSocket::recv`]; datagrams from
+    /// other addresses are dropped.
+    pub fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
+        let h = self.sock.handle;
+        each_addr(addr, |a| {
+            Ok(self.sock.shared.with_stack(|s, _| s.udp_connect(h, a))??)
+        })
+    }
+
+    /// Sends a datagram to the connected peer.
+    pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        let h = self.sock.handle;
+        self.sock.shared.block_on(
+            h,
+            deadline(self.timeouts().write),
+            io::ErrorKind::WouldBlock,
+            |s, _| s.udp_send(h, buf),
+        )
+    }
+
+    /// Receives a datagram from the connected peer.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv_from(buf).map(|(n, _)| n)
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        let h = self.sock.handle;
+        Ok(self.sock.shared.with_stack(|s, _| s.udp_local_addr(h))??)
+    }
+
+    /// How long a receive waits before failing with `WouldBlock` (`None`: forever).
+    pub fn set_read_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
+        if dur == Some(Duration::ZERO) {
+            return Err(zero_timeout());
+        }
+        self.timeouts.lock().unwrap_or_else(|e| e.into_inner()).read = dur;
+        Ok(())
+    }
+
+    /// How long a send waits for queue space before failing with `WouldBlock`.
+    pub fn set_write_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
+        if dur == Some(Duration::ZERO) {
+            return Err(zero_timeout());
+        }
+        self.timeouts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .write = dur;
+        Ok(())
+    }
+
+    /// Allows sending to broadcast addresses (`SO_BROADCAST`).
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        let h = self.sock.handle;
+        Ok(self
+            .sock
+            .shared
+            .with_stack(|s, _| s.udp_set_broadcast(h, on))??)
+    }
+}
+
+impl Runtime {
+    /// [`TcpListener::bind`] on this runtime.
+    pub fn tcp_bind<A: ToSocketAddrs>(&self, addr: A) -> io::Result<TcpListener> {
+        TcpListener::bind(self, addr)
+    }
+
+    /// [`TcpStream::connect`] on this runtime.
+    pub fn tcp_connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<TcpStream> {
+        TcpStream::connect(self, addr)
+    }
+
+    /// [`UdpSocket::bind`] on this runtime.
+    pub fn udp_bind<A: ToSocketAddrs>(&self, addr: A) -> io::Result<UdpSocket> {
+        UdpSocket::bind(self, addr)
+    }
+}
