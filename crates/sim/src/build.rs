@@ -47,7 +47,6 @@
 //! The TCP applications that send data (the client; for request/response the server
 //! too) run the flow's congestion controller (`cc`); with `ecn`, the client asks
 //! for ECN on its SYN (every host accepts it when asked).
-//! too) run the flow's congestion controller (`cc`).
 //!
 //! A flow's `send_buffer` and `recv_buffer` are set in the TCP configuration of both
 //! its hosts when they are built (layer4 has no per-socket buffer sizes), so they
