@@ -160,6 +160,7 @@ fn network(cfg: &SimSpeedConfig) -> Result<(Network, layer4_sim::network::AppId)
         port: 5001,
         start: Duration::ZERO,
         cc: "newreno".to_string(),
+        ecn: false,
         send_buffer: None,
         recv_buffer: None,
         app: AppSpec::Bulk {

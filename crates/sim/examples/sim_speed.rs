@@ -38,6 +38,7 @@ fn main() {
             port: 5001,
             start: Duration::ZERO,
             cc: "newreno".to_string(),
+            ecn: false,
             send_buffer: None,
             recv_buffer: None,
             app: AppSpec::Bulk {

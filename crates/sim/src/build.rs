@@ -45,7 +45,8 @@
 //! [`TcpSink`]; `RequestResponse` → [`RequestClient`] and [`ResponseServer`]; `OnOff`
 //! → [`OnOffSender`] and [`TcpSink`]; `UdpCbr` → [`UdpCbrSender`] and [`UdpSink`].
 //! The TCP applications that send data (the client; for request/response the server
-//! too) run the flow's congestion controller (`cc`).
+//! too) run the flow's congestion controller (`cc`); with `ecn`, the client asks
+//! for ECN on its SYN (every host accepts it when asked).
 //!
 //! A flow's `send_buffer` and `recv_buffer` are set in the TCP configuration of both
 //! its hosts when they are built (layer4 has no per-socket buffer sizes), so they
@@ -523,7 +524,11 @@ pub fn add_flow(net: &mut Network, flow: &Flow) -> Result<BuiltFlow, BuildError>
         &'static str,
     ) = match &flow.app {
         AppSpec::Bulk { bytes, duration } => (
-            Box::new(BulkSender::new(server_addr, *bytes, *duration).congestion_control(&flow.cc)),
+            Box::new(
+                BulkSender::new(server_addr, *bytes, *duration)
+                    .congestion_control(&flow.cc)
+                    .ecn(flow.ecn),
+            ),
             Box::new(TcpSink::new(server_addr)),
             DataSender::Client,
             "tcp",
@@ -551,7 +556,8 @@ pub fn add_flow(net: &mut Network, flow: &Flow) -> Result<BuiltFlow, BuildError>
                         *think_time,
                         *count,
                     )
-                    .congestion_control(&flow.cc),
+                    .congestion_control(&flow.cc)
+                    .ecn(flow.ecn),
                 ),
                 Box::new(
                     ResponseServer::new(server_addr, *request_bytes, *response_bytes)
@@ -562,7 +568,11 @@ pub fn add_flow(net: &mut Network, flow: &Flow) -> Result<BuiltFlow, BuildError>
             )
         }
         AppSpec::OnOff { on, off } => (
-            Box::new(OnOffSender::new(server_addr, *on, *off).congestion_control(&flow.cc)),
+            Box::new(
+                OnOffSender::new(server_addr, *on, *off)
+                    .congestion_control(&flow.cc)
+                    .ecn(flow.ecn),
+            ),
             Box::new(TcpSink::new(server_addr)),
             DataSender::Client,
             "tcp",

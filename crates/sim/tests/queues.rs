@@ -147,6 +147,7 @@ fn tcp_against_udp_flood(queue: QueueConfig) -> RunMetrics {
         port: 9000,
         start: Duration::ZERO,
         cc: "newreno".to_string(),
+        ecn: false,
         send_buffer: None,
         recv_buffer: None,
         app: AppSpec::UdpCbr {
@@ -236,4 +237,57 @@ fn fq_codel_gives_tcp_a_fair_share_against_a_udp_flood_droptail_starves_it() {
         dt_rtt * 1e3,
         fq_rtt * 1e3
     );
+}
+
+/// Four bulk flows as in [`four_bulk_flows`], with ECN asked for on every SYN
+/// (`ecn = true`), over `queue`, for `secs` seconds.
+fn four_ecn_flows(queue: QueueConfig, secs: u64) -> RunMetrics {
+    let flows = (0..4)
+        .map(|i| Flow {
+            ecn: true,
+            ..tcp(
+                &format!("f{i}"),
+                &format!("left{i}"),
+                &format!("right{i}"),
+                secs,
+            )
+        })
+        .collect();
+    let s = scenario(queue, 4, flows, secs);
+    Simulation::new(&s).unwrap().run(&mut |_| {})
+}
+
+#[test]
+fn codel_with_ecn_marks_instead_of_dropping_and_keeps_the_link_busy() {
+    let codel = CodelConfig {
+        ecn: true,
+        ..CodelConfig::default()
+    };
+    let target = codel.target.as_secs_f64();
+    let m = four_ecn_flows(QueueConfig::Codel(codel), 60);
+    let b = bottleneck_metrics(&m);
+    let retrans: u64 = m.flows.iter().map(|f| f.retransmits).sum();
+    eprintln!(
+        "codel+ecn: ce marks {}, aqm drops {}, overflow {}, utilization {:.3}, p50 {:.1} ms p95 {:.1} ms, retransmits {}",
+        b.ce_marks,
+        b.drops.aqm,
+        b.drops.overflow,
+        b.utilization,
+        b.queue_delay_p50_s.unwrap() * 1e3,
+        b.queue_delay_p95_s.unwrap() * 1e3,
+        retrans,
+    );
+    assert!(b.ce_marks > 0, "CoDel marked ECT packets CE");
+    // RFC 3168 senders answer the marks, so CoDel need not drop: at most 1 % of
+    // its signals are drops (a Not-ECT retransmission or probe meeting CoDel).
+    assert!(
+        b.drops.aqm * 100 <= b.ce_marks,
+        "{} AQM drops against {} CE marks",
+        b.drops.aqm,
+        b.ce_marks
+    );
+    assert_eq!(b.drops.overflow, 0, "the limit was never reached");
+    assert!(b.utilization >= 0.9, "utilization {}", b.utilization);
+    // The marks control the delay as drops do (see the drop test for 4 × target).
+    assert!(b.queue_delay_p95_s.unwrap() <= 4.0 * target);
 }

@@ -22,6 +22,7 @@ fn flow(name: &str, from: &str, to: &str, port: u16, app: AppSpec) -> Flow {
         port,
         start: Duration::ZERO,
         cc: "cubic".to_string(),
+        ecn: false,
         send_buffer: None,
         recv_buffer: None,
         app,

@@ -17,7 +17,8 @@
 //! - [`stats`]: [`Stats`], counters named like `netstat -s`.
 //! - [`udp`]: a UDP socket's bounded queues.
 //! - [`tcp`]: TCP, in these parts:
-//!   - [`tcp::conn`]: one connection's RFC 9293 state machine, split by concern;
+//!   - [`tcp::conn`]: one connection's RFC 9293 state machine, split by concern
+//!     (ECN, RFC 3168, in its `ecn` part; [`tcp::EcnMode`] chooses it per socket);
 //!   - [`tcp::state`], [`tcp::config`], [`tcp::timer`], [`tcp::info`] (`TcpInfo`);
 //!   - [`tcp::isn`]: RFC 6528 initial sequence numbers (`IsnGenerator`);
 //!   - [`tcp::rtt`]: the RFC 6298 RTO estimator (`RttEstimator`, `RttConfig`);
@@ -44,8 +45,8 @@
 //! - [`rand`]: `StackRng`, the seeded ChaCha12 generator, with `fork(label)`.
 //! - [`time`]: `Instant` and `Duration`.
 //!
-//! To come (the congestion-control issue): BBR, the SACK scoreboard, RACK-TLP, ECN and
-//! pacing.
+//! To come (the congestion-control issue): BBR, the SACK scoreboard, RACK-TLP, AccECN
+//! (RFC 9768) and pacing.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -38,6 +38,16 @@ pub struct TcpStats {
     pub connection_limit_drops: u64,
     /// Connections that left TIME-WAIT early for a new SYN (RFC 6191).
     pub time_wait_recycled: u64,
+    /// Connections established with ECN negotiated (RFC 3168).
+    pub ecn_negotiated: u64,
+    /// Acceptable segments received with the CE codepoint on ECN connections.
+    pub ecn_ce_received: u64,
+    /// ACKs received with ECN-Echo.
+    pub ecn_ece_received: u64,
+    /// Segments sent with CWR.
+    pub ecn_cwr_sent: u64,
+    /// Window reductions in answer to ECN-Echo.
+    pub ecn_reactions: u64,
 }
 
 /// `Udp:` counters.

@@ -22,6 +22,8 @@ pub struct BulkSender {
     stats: AppStats,
     /// The congestion controller to ask for.
     cc: Option<String>,
+    /// Ask for ECN on the SYN.
+    ecn: bool,
 }
 
 impl BulkSender {
@@ -37,6 +39,7 @@ impl BulkSender {
             write_closed: false,
             stats: AppStats::default(),
             cc: None,
+            ecn: false,
         }
     }
 
@@ -44,6 +47,12 @@ impl BulkSender {
     /// (`"cubic"`, `"newreno"`; `"bbr"` keeps the stack's default until BBR exists).
     pub fn congestion_control(mut self, name: &str) -> Self {
         self.cc = Some(name.to_string());
+        self
+    }
+
+    /// Asks for ECN (RFC 3168) on the connection's SYN when `ecn`.
+    pub fn ecn(mut self, ecn: bool) -> Self {
+        self.ecn = ecn;
         self
     }
 
@@ -129,6 +138,7 @@ impl Application for BulkSender {
             Ok(h) => {
                 cx.claim(h);
                 super::set_congestion_control(cx, h, self.cc.as_deref(), &mut self.stats);
+                super::set_ecn(cx, h, self.ecn, &mut self.stats);
                 self.socket = Some(h);
                 self.stats.data_socket = Some(h);
                 self.stop_at = self.duration.map(|d| now + d);

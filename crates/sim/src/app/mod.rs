@@ -133,6 +133,23 @@ pub trait Application: fmt::Debug {
     fn stats(&self) -> AppStats;
 }
 
+/// Asks for ECN (RFC 3168) on the SYN of connection `h` when `ecn` (the stack's
+/// default, passive ECN, still accepts it when the peer asks). A refusal counts as
+/// a socket error.
+pub(crate) fn set_ecn(cx: &mut AppContext<'_>, h: SocketHandle, ecn: bool, stats: &mut AppStats) {
+    if !ecn {
+        return;
+    }
+    let now = cx.now();
+    if cx
+        .stack()
+        .tcp_set_ecn(now, h, layer4::tcp::EcnMode::On)
+        .is_err()
+    {
+        stats.socket_errors += 1;
+    }
+}
+
 /// Chooses the congestion controller of socket `h` (a connection before it sends, or
 /// a listener for what it accepts) by name. A controller the stack has not yet
 /// implemented (`"bbr"`) leaves the stack's default; any other refusal counts as a

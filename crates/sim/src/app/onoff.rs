@@ -23,6 +23,8 @@ pub struct OnOffSender {
     stats: AppStats,
     /// The congestion controller to ask for.
     cc: Option<String>,
+    /// Ask for ECN on the SYN.
+    ecn: bool,
 }
 
 impl OnOffSender {
@@ -38,6 +40,7 @@ impl OnOffSender {
             switch_at: None,
             stats: AppStats::default(),
             cc: None,
+            ecn: false,
         }
     }
 
@@ -45,6 +48,12 @@ impl OnOffSender {
     /// (`"cubic"`, `"newreno"`; `"bbr"` keeps the stack's default until BBR exists).
     pub fn congestion_control(mut self, name: &str) -> Self {
         self.cc = Some(name.to_string());
+        self
+    }
+
+    /// Asks for ECN (RFC 3168) on the connection's SYN when `ecn`.
+    pub fn ecn(mut self, ecn: bool) -> Self {
+        self.ecn = ecn;
         self
     }
 
@@ -84,6 +93,7 @@ impl Application for OnOffSender {
             Ok(h) => {
                 cx.claim(h);
                 super::set_congestion_control(cx, h, self.cc.as_deref(), &mut self.stats);
+                super::set_ecn(cx, h, self.ecn, &mut self.stats);
                 self.socket = Some(h);
                 self.stats.data_socket = Some(h);
                 self.sending = true;

@@ -82,6 +82,8 @@ pub struct RequestClient {
     stats: AppStats,
     /// The congestion controller to ask for.
     cc: Option<String>,
+    /// Ask for ECN on the SYN.
+    ecn: bool,
 }
 
 impl RequestClient {
@@ -107,6 +109,7 @@ impl RequestClient {
             done: false,
             stats: AppStats::default(),
             cc: None,
+            ecn: false,
         }
     }
 
@@ -114,6 +117,12 @@ impl RequestClient {
     /// (`"cubic"`, `"newreno"`; `"bbr"` keeps the stack's default until BBR exists).
     pub fn congestion_control(mut self, name: &str) -> Self {
         self.cc = Some(name.to_string());
+        self
+    }
+
+    /// Asks for ECN (RFC 3168) on the connection's SYN when `ecn`.
+    pub fn ecn(mut self, ecn: bool) -> Self {
+        self.ecn = ecn;
         self
     }
 
@@ -178,6 +187,7 @@ impl Application for RequestClient {
             Ok(h) => {
                 cx.claim(h);
                 super::set_congestion_control(cx, h, self.cc.as_deref(), &mut self.stats);
+                super::set_ecn(cx, h, self.ecn, &mut self.stats);
                 self.socket = Some(h);
                 self.stats.data_socket = Some(h);
             }

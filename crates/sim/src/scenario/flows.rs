@@ -40,6 +40,7 @@ const FLOW_KEYS: &[&str] = &[
     "port",
     "start",
     "cc",
+    "ecn",
     "send_buffer",
     "recv_buffer",
     "app",
@@ -223,6 +224,13 @@ pub(crate) fn read_flows(
             },
             None => "newreno".to_string(),
         };
+        let ecn = match table.get("ecn") {
+            Some(v) => match v.bool(sink) {
+                Some(b) => b,
+                None => continue,
+            },
+            None => false,
+        };
         let mut buffers = [None, None];
         let mut bad_buffer = false;
         for (slot, key) in buffers.iter_mut().zip(["send_buffer", "recv_buffer"]) {
@@ -343,6 +351,7 @@ pub(crate) fn read_flows(
             port,
             start: Duration::from_nanos(start),
             cc,
+            ecn,
             send_buffer,
             recv_buffer,
             app,

@@ -388,6 +388,15 @@ to = "right0"
     }
 
     #[test]
+    fn flow_ecn_key_is_read_and_defaults_to_off() {
+        assert!(!parse(MINIMAL, "s.toml").unwrap().flows[0].ecn);
+        let on = parse(&format!("{MINIMAL}ecn = true\n"), "s.toml").unwrap();
+        assert!(on.flows[0].ecn);
+        let e = err(&format!("{MINIMAL}ecn = \"yes\"\n"));
+        assert!(e.contains("flows[0].ecn"), "{e}");
+    }
+
+    #[test]
     fn captures_keep_128_octets_unless_told_otherwise() {
         let text = format!("captures = [\"bottleneck\"]\n{MINIMAL}");
         let s = parse(&text, "s.toml").unwrap();

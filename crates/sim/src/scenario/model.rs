@@ -157,6 +157,10 @@ pub struct Flow {
     /// now and effective once the stack implements BBR; until then such a flow runs
     /// the stack's default, CUBIC. Reported as given.
     pub cc: String,
+    /// The client asks for ECN (RFC 3168) on its SYN (TOML `ecn = true`; default
+    /// false). Every host accepts ECN when asked (the stack's default, as Linux's
+    /// `tcp_ecn = 2`), so this turns ECN on for the flow.
+    pub ecn: bool,
     /// The TCP send buffer of this flow's hosts (bytes; `None`: the stack's default,
     /// 256 KiB). The stack sizes buffers stack-wide, so this sets both hosts' TCP
     /// configuration; a host in several flows gets the largest value any of them asks.

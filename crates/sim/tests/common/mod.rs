@@ -23,6 +23,7 @@ pub fn bulk(name: &str, from: &str, to: &str, bytes: u64) -> Flow {
         port: 5001,
         start: Duration::ZERO,
         cc: "newreno".to_string(),
+        ecn: false,
         send_buffer: None,
         recv_buffer: None,
         app: AppSpec::Bulk {

@@ -103,6 +103,7 @@ impl Stack {
             }
             return None;
         };
+        let ecn = self.conn(handle).map_or(Ecn::NotEct, |c| c.tx_ecn());
         self.write_ip_header(
             buf,
             local.ip(),
@@ -111,6 +112,7 @@ impl Stack {
             n,
             ttl,
             dscp,
+            ecn,
             true,
         );
         let retrans_after = self
@@ -121,11 +123,12 @@ impl Stack {
         } else {
             self.stats.tcp.out_segs += 1;
         }
-        if TcpPacket::new_unchecked(&buf[hl..hl + n])
-            .flags()
-            .contains(TcpFlags::RST)
-        {
+        let flags = TcpPacket::new_unchecked(&buf[hl..hl + n]).flags();
+        if flags.contains(TcpFlags::RST) {
             self.stats.tcp.out_rsts += 1;
+        }
+        if flags.contains(TcpFlags::CWR) && !flags.contains(TcpFlags::SYN) {
+            self.stats.tcp.ecn_cwr_sent += 1;
         }
         self.after_conn(now, handle, before);
         self.count_out_ip(remote.is_ipv6());
@@ -196,6 +199,7 @@ impl Stack {
                 total - hl,
                 ttl,
                 dscp,
+                Ecn::NotEct,
                 false,
             );
             self.after_udp_send(handle);
@@ -221,6 +225,7 @@ impl Stack {
             total - hl,
             ttl,
             dscp,
+            Ecn::NotEct,
             false,
         );
         let ident = self.rng.u32();
@@ -284,6 +289,7 @@ impl Stack {
         payload_len: usize,
         ttl: u8,
         dscp: u8,
+        ecn: Ecn,
         dont_frag: bool,
     ) -> usize {
         match (src, dst) {
@@ -296,7 +302,7 @@ impl Stack {
                     payload_len,
                     ttl,
                     dscp,
-                    ecn: Ecn::NotEct,
+                    ecn,
                     ident: self.ipv4_ident,
                     dont_frag,
                     more_frags: false,
@@ -317,7 +323,7 @@ impl Stack {
                     payload_len,
                     hop_limit: ttl,
                     dscp,
-                    ecn: Ecn::NotEct,
+                    ecn,
                     flow_label: 0,
                 };
                 repr.emit(&mut Ipv6Packet::new_unchecked(&mut buf[..IPV6_HEADER]));
@@ -370,6 +376,7 @@ impl Stack {
             payload_len,
             ttl,
             dscp,
+            Ecn::NotEct,
             true,
         );
         Some(packet)

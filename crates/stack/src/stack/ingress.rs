@@ -7,7 +7,7 @@ use super::Stack;
 use crate::ip::reassembly::Reassembled;
 use crate::time::Instant;
 use crate::wire::{
-    AddrPair, ChecksumMode, Error as WireError, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet,
+    AddrPair, ChecksumMode, Ecn, Error as WireError, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet,
     Ipv6Repr, TcpPacket, TcpRepr,
 };
 
@@ -23,6 +23,8 @@ pub(crate) struct IpMeta<'a> {
     pub(crate) packet: &'a [u8],
     /// Whether the destination was a broadcast address.
     pub(crate) broadcast: bool,
+    /// The ECN codepoint of the IP header (RFC 3168 section 5).
+    pub(crate) ecn: Ecn,
 }
 
 impl Stack {
@@ -78,6 +80,7 @@ impl Stack {
             payload: packet.payload(),
             packet: &bytes[..usize::from(packet.total_len()).min(bytes.len())],
             broadcast,
+            ecn: repr.ecn,
         };
         self.deliver(now, meta);
     }
@@ -135,6 +138,7 @@ impl Stack {
             payload: upper_bytes,
             packet: &bytes[..total.min(bytes.len())],
             broadcast: false,
+            ecn: repr.ecn,
         };
         self.deliver(now, meta);
     }
@@ -228,7 +232,7 @@ impl Stack {
         }
         let remote = SocketAddr::new(meta.src, seg.src_port);
         let local = SocketAddr::new(meta.dst, seg.dst_port);
-        self.tcp_segment(now, local, remote, &seg);
+        self.tcp_segment(now, local, remote, &seg, meta.ecn);
     }
 
     /// The checksum mode for output.

@@ -8,7 +8,7 @@ use super::demux::{port_overlaps, unspecified_like, FourTuple};
 use super::{Entry, Listener, Socket, Stack};
 use crate::error::Error;
 use crate::socket::SocketHandle;
-use crate::tcp::{ConnCounters, Connection, OpenParams, SocketOptions, State, TcpInfo};
+use crate::tcp::{ConnCounters, Connection, EcnMode, OpenParams, SocketOptions, State, TcpInfo};
 use crate::time::{Duration, Instant};
 
 /// Which side of a connection to shut down (`std::net::Shutdown`).
@@ -454,6 +454,29 @@ impl Stack {
     ) -> Result<(), Error> {
         let mut o = self.tcp_options(handle)?;
         o.nodelay = nodelay;
+        self.tcp_set_options(now, handle, o)
+    }
+
+    /// Chooses whether a connection uses ECN (RFC 3168): [`EcnMode::On`] asks on
+    /// the SYN, [`EcnMode::Passive`] (the default) only accepts, [`EcnMode::Off`]
+    /// refuses. Effective for a SYN or SYN-ACK not yet sent (call it right after
+    /// `tcp_connect`, or on a listener for the connections it will accept).
+    pub fn tcp_set_ecn(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        mode: EcnMode,
+    ) -> Result<(), Error> {
+        if let Some(Entry {
+            socket: Socket::Listener(l),
+            ..
+        }) = self.sockets.get_mut(handle)
+        {
+            l.options.ecn = mode;
+            return Ok(());
+        }
+        let mut o = self.tcp_options(handle)?;
+        o.ecn = mode;
         self.tcp_set_options(now, handle, o)
     }
 

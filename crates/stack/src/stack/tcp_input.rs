@@ -7,9 +7,10 @@ use super::demux::{unspecified_like, FourTuple};
 use super::{Entry, Socket, Stack, TcpSlot};
 use crate::event::EventKind;
 use crate::socket::SocketHandle;
+use crate::tcp::EcnCounters;
 use crate::tcp::{ConnEvents, Connection, OpenParams, State, SynInfo, TcpError};
 use crate::time::Instant;
-use crate::wire::{AddrPair, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr};
+use crate::wire::{AddrPair, Ecn, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr};
 
 impl Stack {
     /// A valid segment from `remote` to `local`.
@@ -19,6 +20,7 @@ impl Stack {
         local: SocketAddr,
         remote: SocketAddr,
         seg: &TcpRepr<'_>,
+        ecn: Ecn,
     ) {
         let key = FourTuple::new(local, remote);
         if let Some(handle) = self.conns.get(&key, &self.sockets) {
@@ -43,7 +45,9 @@ impl Stack {
                         self.stats.tcp.listen_overflows += 1;
                         return;
                     }
-                    self.with_conn(now, handle, |c| c.handle_segment(now, seg));
+                    let ecn_before = conn.ecn_counters();
+                    self.with_conn(now, handle, |c| c.handle_segment_ecn(now, seg, ecn));
+                    self.count_ecn_in(handle, ecn_before);
                     return;
                 }
             }
@@ -53,6 +57,17 @@ impl Stack {
             return;
         }
         self.reply_rst(now, local, remote, seg);
+    }
+
+    /// Adds what a segment changed in a connection's ECN counters to the stack's.
+    fn count_ecn_in(&mut self, handle: SocketHandle, before: EcnCounters) {
+        let Some(after) = self.conn(handle).map(|c| c.ecn_counters()) else {
+            return;
+        };
+        let tcp = &mut self.stats.tcp;
+        tcp.ecn_ce_received += u64::from(after.ce_received.saturating_sub(before.ce_received));
+        tcp.ecn_ece_received += u64::from(after.ece_received.saturating_sub(before.ece_received));
+        tcp.ecn_reactions += u64::from(after.reactions.saturating_sub(before.reactions));
     }
 
     fn find_listener(&self, local: SocketAddr) -> Option<SocketHandle> {
@@ -246,6 +261,9 @@ impl Stack {
         let estab = |s: State| matches!(s, State::Established | State::CloseWait);
         if !estab(before) && estab(state) {
             self.stats.tcp.curr_estab += 1;
+            if slot.conn.ecn_enabled() {
+                self.stats.tcp.ecn_negotiated += 1;
+            }
         } else if estab(before) && !estab(state) {
             self.stats.tcp.curr_estab = self.stats.tcp.curr_estab.saturating_sub(1);
         }

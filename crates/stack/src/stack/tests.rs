@@ -1154,3 +1154,72 @@ fn congestion_control_is_chosen_per_socket_by_name() {
     );
     assert_eq!(pair.a.tcp_congestion_control(c), Ok("newreno"));
 }
+
+#[test]
+fn ecn_data_leaves_ect0_and_a_ce_mark_is_echoed_reacted_to_and_counted() {
+    use crate::tcp::EcnMode;
+    use crate::wire::{Ecn, Ipv4Packet, TcpFlags, TcpPacket};
+    let mut a = Stack::new(config(A4, A6, 1)).unwrap();
+    let mut b = Stack::new(config(B4, B6, 2)).unwrap();
+    let mut now = Instant::from_nanos(1_000_000_000);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let l = b.tcp_listen(server, ListenOptions::default()).unwrap();
+    let c = a.tcp_connect(now, server, None).unwrap();
+    a.tcp_set_ecn(now, c, EcnMode::On).unwrap();
+    let mut buf = vec![0u8; 2000];
+    let (mut ect0, mut not_ect_data, mut marked, mut ece) = (0, 0, false, false);
+    let mut accepted = None;
+    for _ in 0..200 {
+        if a.tcp_state(c) == Ok(State::Established) {
+            let _ = a.tcp_send(now, c, &[7; 4000]);
+        }
+        while let Some(n) = a.poll_transmit(now, &mut buf) {
+            let packet = &mut buf[..n];
+            let (ecn, has_data) = {
+                let ip = Ipv4Packet::new_checked(&*packet).unwrap();
+                let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+                (ip.ecn(), !tcp.payload().is_empty())
+            };
+            match (ecn, has_data) {
+                (Ecn::Ect0, true) => ect0 += 1,
+                (Ecn::NotEct, true) => not_ect_data += 1,
+                (Ecn::NotEct, false) => {}
+                other => panic!("unexpected codepoint {other:?}"),
+            }
+            if has_data && !marked {
+                // A router on the way marks the first data packet.
+                let mut ip = Ipv4Packet::new_unchecked(&mut *packet);
+                ip.set_ecn(Ecn::Ce);
+                ip.fill_checksum();
+                marked = true;
+            }
+            b.handle_packet(now, packet);
+        }
+        if accepted.is_none() {
+            accepted = b.tcp_accept(l).ok().map(|(h, _)| h);
+        }
+        if let Some(s) = accepted {
+            while b.tcp_recv(now, s, &mut buf).is_ok_and(|n| n > 0) {}
+        }
+        while let Some(n) = b.poll_transmit(now, &mut buf) {
+            let ip = Ipv4Packet::new_checked(&buf[..n]).unwrap();
+            assert_eq!(ip.ecn(), Ecn::NotEct, "pure ACKs are Not-ECT");
+            let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+            ece |= tcp.flags().contains(TcpFlags::ECE) && !tcp.flags().contains(TcpFlags::SYN);
+            a.handle_packet(now, &buf[..n]);
+        }
+        now += Duration::from_millis(5);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+    }
+    assert!(a.tcp_info(now, c).unwrap().ecn);
+    assert!(ect0 > 10, "{ect0} data packets ECT(0)");
+    assert_eq!(not_ect_data, 0, "no retransmissions on this clean link");
+    assert!(ece, "B echoed the mark");
+    let (sa, sb) = (a.stats().tcp, b.stats().tcp);
+    assert_eq!((sa.ecn_negotiated, sb.ecn_negotiated), (1, 1));
+    assert_eq!(sb.ecn_ce_received, 1);
+    assert!(sa.ecn_ece_received >= 1);
+    assert_eq!(sa.ecn_reactions, 1);
+    assert_eq!(sa.ecn_cwr_sent, 1);
+}

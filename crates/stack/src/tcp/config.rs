@@ -28,8 +28,36 @@ impl Default for KeepAlive {
     }
 }
 
+/// Whether a connection uses Explicit Congestion Notification (RFC 3168), like
+/// Linux's `net.ipv4.tcp_ecn` (0, 2, 1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum EcnMode {
+    /// Never: SYNs ask for nothing and an ECN-setup SYN is answered without ECN
+    /// (`tcp_ecn = 0`).
+    Off,
+    /// Accept ECN when the peer's SYN asks for it, do not ask on our own SYNs
+    /// (`tcp_ecn = 2`, Linux's default and ours: a path that drops ECN-setup SYNs
+    /// then costs nothing, and peers that ask get it).
+    #[default]
+    Passive,
+    /// Ask for ECN on our SYNs and accept it on the peer's (`tcp_ecn = 1`).
+    On,
+}
+
+impl EcnMode {
+    /// Whether our SYN asks for ECN.
+    pub fn requests(self) -> bool {
+        self == EcnMode::On
+    }
+
+    /// Whether an ECN-setup SYN from the peer is accepted.
+    pub fn accepts(self) -> bool {
+        self != EcnMode::Off
+    }
+}
+
 /// Stack-wide TCP configuration. Per-socket options (no-delay, keep-alive, user
-/// timeout, TTL, DSCP) start from these values and can be changed on each socket.
+/// timeout, TTL, DSCP, ECN) start from these values and can be changed on each socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TcpConfig {
     /// The most bytes a socket's send buffer holds (written but not acknowledged).
@@ -44,6 +72,10 @@ pub struct TcpConfig {
     pub timestamps: bool,
     /// Offer and accept SACK (RFC 2018). Default on.
     pub sack: bool,
+    /// ECN (RFC 3168) for new sockets. Default [`EcnMode::Passive`], as Linux:
+    /// accepted when the peer asks, never asked for; per socket through
+    /// `SocketOptions::ecn`.
+    pub ecn: EcnMode,
     /// An upper bound for the MSS this side announces, below what the MTU allows.
     /// Default none.
     pub mss_clamp: Option<u16>,
@@ -117,6 +149,7 @@ impl Default for TcpConfig {
             window_scaling: true,
             timestamps: true,
             sack: true,
+            ecn: EcnMode::Passive,
             mss_clamp: None,
             rtt: RttConfig::LINUX,
             nodelay: false,

@@ -7,6 +7,20 @@ use core::net::SocketAddr;
 use crate::tcp::state::State;
 use crate::time::{Duration, Instant};
 
+/// A connection's ECN counters (RFC 3168), from `Connection::ecn_counters` (kept
+/// apart from [`ConnCounters`]: only connections that meet ECN allocate them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EcnCounters {
+    /// Acceptable segments received with the CE codepoint.
+    pub ce_received: u32,
+    /// ACKs received with ECN-Echo.
+    pub ece_received: u32,
+    /// Segments sent with CWR.
+    pub cwr_sent: u32,
+    /// Window reductions in answer to ECN-Echo (at most one per window of data).
+    pub reactions: u32,
+}
+
 /// Per-connection counters, kept by the state machine. Byte and segment counts are
 /// 64-bit; counts of rare events are 32-bit and saturate (a million idle connections
 /// carry these, so every byte counts).
@@ -134,6 +148,8 @@ pub struct TcpInfo {
     pub timestamps: bool,
     /// SACK in use.
     pub sack: bool,
+    /// ECN (RFC 3168) negotiated.
+    pub ecn: bool,
     /// Payload bytes sent (first transmissions).
     pub bytes_sent: u64,
     /// Payload bytes resent.
@@ -186,6 +202,9 @@ impl fmt::Display for TcpInfo {
         }
         if self.sack {
             f.write_str("sack ")?;
+        }
+        if self.ecn {
+            f.write_str("ecn ")?;
         }
         if !self.congestion_control.is_empty() {
             write!(f, "{} ", self.congestion_control)?;

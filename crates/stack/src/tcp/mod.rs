@@ -31,10 +31,10 @@ pub mod send_buffer;
 pub mod state;
 pub mod timer;
 
-pub use config::{KeepAlive, TcpConfig};
+pub use config::{EcnMode, KeepAlive, TcpConfig};
 pub use conn::{
     ConnEvents, Connection, IcmpNotice, OpenParams, SocketOptions, SynInfo, TcpError, UserError,
 };
-pub use info::{ConnCounters, TcpInfo};
+pub use info::{ConnCounters, EcnCounters, TcpInfo};
 pub use state::State;
 pub use timer::{Timer, TimerTable};

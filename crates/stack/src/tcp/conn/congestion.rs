@@ -217,6 +217,7 @@ impl Connection {
         let mss = u32::from(self.mss.max(1));
         let flight = self.flight();
         let (srtt, min_rtt) = (self.rtt.srtt(), self.rtt.min_rtt());
+        let ece_rx = self.ece_rx();
         // No data sent and no congestion seen yet (the ACK of a SYN or of a lone FIN):
         // nothing for a controller, and none is made for it.
         let Some(s) = self.cc.as_deref_mut() else {
@@ -284,7 +285,7 @@ impl Connection {
             rate,
             delivered: s.rate.delivered(),
             in_recovery,
-            ece: false,
+            ece: ece_rx,
         };
         s.cc.on_ack(now, &sample);
         if ended {
@@ -327,6 +328,7 @@ impl Connection {
             cwnd: base.saturating_add(3 * mss),
             prr: None,
         });
+        self.on_window_reduced_ecn();
         true
     }
 
@@ -362,6 +364,19 @@ impl Connection {
         if let Some(board) = s.board.as_mut() {
             board.clear();
         }
+        self.on_window_reduced_ecn();
+    }
+
+    /// An ECN-Echo to react to (`flight` bytes outstanding): the controller reduces
+    /// its window, unless a fast recovery already did for this window of data.
+    /// Returns whether it did.
+    pub(super) fn on_ecn_cc(&mut self, now: Instant, flight: u32) -> bool {
+        let s = self.ccs();
+        if s.recovery.is_some() {
+            return false;
+        }
+        s.cc.on_congestion_event(now, CongestionKind::Ecn, flight as usize);
+        true
     }
 
     /// An ACK of new data ends a run of retransmission timeouts.

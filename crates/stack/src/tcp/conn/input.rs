@@ -66,6 +66,7 @@ impl Connection {
                 self.snd_nxt = self.snd_una;
             }
             self.snd_wl2 = seg.ack_number;
+            self.on_syn_ack_ecn(flags);
             self.on_handshake_rtt(now, seg);
             self.set_state(State::Established);
             self.timers.clear(Timer::Retransmit);
@@ -171,9 +172,12 @@ impl Connection {
         if !flags.contains(TcpFlags::ACK) {
             return;
         }
+        self.on_segment_ecn_rx(seg);
+        let flight = self.outstanding();
         if !self.on_ack_segment(now, seg) {
             return;
         }
+        self.on_ack_ecn(now, seg, flight);
         if self.state == State::Closed {
             return;
         }

@@ -17,6 +17,8 @@
 //!   duplicate ACKs, FIN acknowledgment;
 //! - [`congestion`]: the congestion controller it drives, NewReno's recovery window
 //!   and the delivery-rate records;
+//! - [`ecn`]: Explicit Congestion Notification (RFC 3168): negotiation, the
+//!   codepoint and ECE / CWR of each segment, the echo of CE and the reaction to it;
 //! - [`recv`]: the receiver's side: data into the buffer (in order or out of order),
 //!   FIN, urgent pointer, when to acknowledge;
 //! - [`output`]: what to send next (RST, SYN, retransmission, new data under Nagle and
@@ -28,6 +30,7 @@
 
 mod ack;
 mod congestion;
+mod ecn;
 mod icmp;
 mod input;
 mod open;
@@ -46,7 +49,7 @@ use std::sync::Arc;
 
 use crate::cc::CcAlgorithm;
 use crate::tcp::assembler::Assembler;
-use crate::tcp::config::{KeepAlive, TcpConfig};
+use crate::tcp::config::{EcnMode, KeepAlive, TcpConfig};
 use crate::tcp::info::ConnCounters;
 use crate::tcp::recv_buffer::RecvBuffer;
 use crate::tcp::rtt::RttEstimator;
@@ -163,6 +166,10 @@ pub struct SocketOptions {
     pub ttl: u8,
     /// DSCP of this connection's packets.
     pub dscp: u8,
+    /// ECN (RFC 3168): whether the SYN asks for it and whether the peer's SYN is
+    /// accepted. Read when the SYN or SYN-ACK is sent; changing it later does not
+    /// change what was negotiated.
+    pub ecn: EcnMode,
 }
 
 impl SocketOptions {
@@ -174,6 +181,7 @@ impl SocketOptions {
             user_timeout: config.user_timeout,
             ttl: config.ttl,
             dscp: config.dscp,
+            ecn: config.ecn,
         }
     }
 }
@@ -260,6 +268,10 @@ pub struct Connection {
     // ---- options ----
     ts: Option<Timestamps>,
     sack_ok: bool,
+    /// ECN (RFC 3168) negotiation, echo and reaction.
+    ecn: ecn::EcnState,
+    /// ECN's counters and reduction point, allocated on the first ECN event.
+    ecn_more: Option<Box<ecn::EcnMore>>,
 
     // ---- loss recovery ----
     rtt: RttEstimator,

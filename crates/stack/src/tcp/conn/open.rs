@@ -61,6 +61,8 @@ pub struct SynInfo {
     pub sack_permitted: bool,
     /// The timestamp value, when the option was present.
     pub tsval: Option<u32>,
+    /// An ECN-setup SYN: ECE and CWR both set (RFC 3168 section 6.1.1).
+    pub ecn_setup: bool,
 }
 
 impl SynInfo {
@@ -73,6 +75,7 @@ impl SynInfo {
             window_scale: repr.options.window_scale,
             sack_permitted: repr.options.sack_permitted,
             tsval: repr.options.timestamp.map(|t| t.tsval),
+            ecn_setup: super::ecn::is_ecn_setup_syn(repr.flags),
         }
     }
 }
@@ -160,6 +163,8 @@ impl Connection {
             dsack: None,
             ts: None,
             sack_ok: false,
+            ecn: Default::default(),
+            ecn_more: None,
             rtt: RttEstimator::new(config.rtt),
             rtt_probe: None,
             delivery_rate: 0,
@@ -248,6 +253,7 @@ impl Connection {
             }
         }
         self.sack_ok = self.config.sack && syn.sack_permitted;
+        self.on_peer_syn_ecn(syn.ecn_setup);
         self.ts = match (self.config.timestamps, syn.tsval) {
             (true, Some(tsval)) => Some(Timestamps {
                 recent: tsval,

@@ -374,6 +374,7 @@ impl Connection {
         if urg {
             flags.insert(TcpFlags::URG);
         }
+        flags.insert(self.ecn_for_segment(flags, payload_len, plan.retransmit));
         let repr = TcpRepr {
             src_port: self.local.port(),
             dst_port: self.remote.port(),

@@ -49,6 +49,7 @@ impl Connection {
             wscale: self.wscale_ok.then_some((self.snd_wscale, self.rcv_wscale)),
             timestamps: self.ts.is_some(),
             sack: self.sack_ok,
+            ecn: self.ecn_enabled(),
             bytes_sent: self.counters.bytes_sent,
             bytes_retrans: self.counters.bytes_retrans,
             bytes_acked: self.counters.bytes_acked,

@@ -147,6 +147,7 @@ fn missing_mss_option_defaults_to_536_for_ipv4() {
         window_scale: None,
         sack_permitted: false,
         tsval: None,
+        ecn_setup: false,
     };
     let s = Connection::accept(t(0), config.clone(), params(B, A, 1, &config), &syn);
     assert_eq!(s.mss(), 536);
@@ -695,6 +696,7 @@ fn missing_mss_option_defaults_to_1220_for_ipv6() {
         window_scale: None,
         sack_permitted: false,
         tsval: None,
+        ecn_setup: false,
     };
     let s = Connection::accept(t(0), config.clone(), params(b6, a6, 1, &config), &syn);
     assert_eq!(s.mss(), 1220);
