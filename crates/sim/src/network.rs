@@ -163,12 +163,18 @@ impl Fabric {
         v
     }
 
-    /// A packet holding a copy of `bytes`.
-    pub(crate) fn packet(&mut self, bytes: &[u8]) -> Packet {
+    /// A buffer of exactly `len` bytes for a stack to write a packet into. Its
+    /// contents are whatever the pooled buffer held (the writer overwrites what it
+    /// uses); only growth is zeroed, so a buffer that held a full-size packet is
+    /// ready at no cost.
+    pub(crate) fn tx_buffer(&mut self, len: usize) -> Vec<u8> {
         let mut v = self.pool.pop().unwrap_or_default();
-        v.clear();
-        v.extend_from_slice(bytes);
-        self.packet_from_vec(v)
+        if v.len() < len {
+            v.resize(len, 0);
+        } else {
+            v.truncate(len);
+        }
+        v
     }
 
     /// A packet around `data`, with the next uid.

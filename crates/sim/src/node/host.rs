@@ -34,7 +34,6 @@ pub(crate) struct Host {
     /// The link direction leaving the host.
     pub(crate) link: Option<usize>,
     pub(crate) wake: Wake,
-    txbuf: Vec<u8>,
     /// Packets the stack sent while the host had no link.
     pub(crate) unsent: u64,
 }
@@ -48,7 +47,6 @@ impl Host {
             owners: crate::app::Owners::default(),
             link: None,
             wake: Wake::default(),
-            txbuf: vec![0u8; 65_536],
             unsent: 0,
         }
     }
@@ -87,13 +85,26 @@ impl Host {
     /// Drains the stack's transmissions and events, then reschedules.
     pub(crate) fn service(&mut self, now: Instant, fabric: &mut Fabric) {
         loop {
-            while let Some(n) = self.stack.poll_transmit(now, &mut self.txbuf) {
+            // The stack writes each packet straight into a pooled buffer, which
+            // becomes the packet: no copy (the buffers of full-size packets come back
+            // at full length, so preparing one costs nothing either).
+            let mtu = usize::from(self.stack.config().mtu);
+            loop {
+                let mut buf = fabric.tx_buffer(mtu);
+                let Some(n) = self.stack.poll_transmit(now, &mut buf) else {
+                    fabric.recycle(buf);
+                    break;
+                };
+                buf.truncate(n);
                 match self.link {
                     Some(link) => {
-                        let packet = fabric.packet(&self.txbuf[..n]);
+                        let packet = fabric.packet_from_vec(buf);
                         fabric.offer(now, link, packet);
                     }
-                    None => self.unsent += 1,
+                    None => {
+                        self.unsent += 1;
+                        fabric.recycle(buf);
+                    }
                 }
             }
             let mut any = false;
