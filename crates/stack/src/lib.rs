@@ -45,7 +45,7 @@
 //! - [`rand`]: `StackRng`, the seeded ChaCha12 generator, with `fork(label)`.
 //! - [`time`]: `Instant` and `Duration`.
 //!
-//! To come (the congestion-control issue): BBR, the SACK scoreboard, RACK-TLP, AccECN
+//! To come (the congestion-control issue): BBR, RACK-TLP, F-RTO, AccECN
 //! (RFC 9768) and pacing.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -16,6 +16,7 @@
 //!
 //! The pieces, one file each:
 //! - [`demux`]: 4-tuple and listener keys, and the keyed hasher of the maps;
+//! - [`conn_table`]: 4-tuple → connection, handles only (tuples compared through the slab);
 //! - [`ingress`]: `handle_packet`: IP validation, reassembly, dispatch;
 //! - [`egress`]: `poll_transmit`: stack-made packets first, then sockets in turn;
 //! - [`tcp_api`]: TCP socket calls (listen, connect, accept, send, recv, close);
