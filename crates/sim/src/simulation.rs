@@ -217,7 +217,7 @@ impl Simulation {
             };
             let info = live.or(last);
             let wire = match (flow.protocol, info) {
-                ("tcp", Some(i)) => i.bytes_sent + i.bytes_retrans,
+                ("tcp", Some(i)) => i.bytes_sent,
                 ("tcp", None) => 0,
                 _ => sender_app.bytes_sent,
             };

@@ -34,7 +34,7 @@ pub struct ConnCounters {
     pub data_segs_in: u64,
     /// Segments sent with payload.
     pub data_segs_out: u64,
-    /// Payload bytes sent for the first time.
+    /// Payload bytes sent, retransmissions included (Linux's `tcpi_bytes_sent`).
     pub bytes_sent: u64,
     /// Payload bytes resent.
     pub bytes_retrans: u64,
@@ -150,7 +150,7 @@ pub struct TcpInfo {
     pub sack: bool,
     /// ECN (RFC 3168) negotiated.
     pub ecn: bool,
-    /// Payload bytes sent (first transmissions).
+    /// Payload bytes sent, retransmissions included (Linux's `tcpi_bytes_sent`).
     pub bytes_sent: u64,
     /// Payload bytes resent.
     pub bytes_retrans: u64,

@@ -488,6 +488,9 @@ impl Connection {
             let flight = self.flight();
             self.on_data_sent(now, seq, payload_len, retransmit, flight);
         }
+        // Like Linux's tcpi_bytes_sent (RFC 4898 HCDataOctetsOut): every payload byte
+        // put on the wire, retransmissions included; bytes_retrans counts those.
+        self.counters.bytes_sent += payload_len as u64;
         if retransmit {
             self.counters.retrans_segs += 1;
             self.counters.bytes_retrans += payload_len as u64;
@@ -498,7 +501,6 @@ impl Connection {
                 }
             }
         } else {
-            self.counters.bytes_sent += payload_len as u64;
             if self.rtt_probe.is_none() {
                 self.rtt_probe = Some((end, now, self.counters.bytes_acked));
             }
