@@ -32,9 +32,9 @@ impl Connection {
         self.counters.icmp_errors = self.counters.icmp_errors.saturating_add(1);
         match notice {
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.9.3
-            //# TCP implementations MUST act on an ICMP error received for an
-            //# established connection (MUST-56)... (ICMP) Time exceeded and Parameter
-            //# Problem must not abort the connection.
+            // (MUST-56, in our words: the exact text could not be checked here.) Time
+            // exceeded and parameter problem are transient: they never abort the
+            // connection.
             IcmpNotice::Transient => {}
             // A hard error fails a connection still being opened, as Linux does;
             // an established connection keeps going (RFC 5461).
