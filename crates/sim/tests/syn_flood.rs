@@ -98,7 +98,7 @@ fn flood(cookies: bool) -> (usize, u64, u64) {
     let mut clients = Vec::new();
     let mut t = Instant::ZERO;
     while t < end {
-        t = t + step;
+        t += step;
         net.run_until(t);
         if t <= flood_end {
             net.with_stack("attacker", |s, now| {
