@@ -1415,3 +1415,17 @@ fn ack_to_a_listener_that_sent_no_cookies_is_answered_with_rst() {
     assert!(tcp_of(&buf[..n]).flags.contains(TcpFlags::RST));
     assert_eq!(b.stats().tcp.syncookies_failed, 0);
 }
+
+#[test]
+fn cookie_handshake_over_ipv6_uses_the_ipv6_mss_table() {
+    let mut pair = cookie_pair(70, true);
+    let server = SocketAddr::new(IpAddr::V6(B6), 80);
+    let (c, _l, s) = connect(&mut pair, server);
+    assert_eq!(pair.b.stats().tcp.syncookies_recv, 1);
+    let info = pair.b.tcp_info(pair.now, s).unwrap();
+    // The client announced 1440 (MTU 1500 less 60): an entry of the IPv6 table;
+    // less the timestamp option.
+    assert_eq!(info.snd_mss, 1428);
+    let data = pattern(100_000, 71);
+    assert_eq!(transfer(&mut pair, true, c, s, &data), data);
+}
