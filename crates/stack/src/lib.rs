@@ -21,6 +21,7 @@
 //!     (ECN, RFC 3168, in its `ecn` part; [`tcp::EcnMode`] chooses it per socket);
 //!   - [`tcp::state`], [`tcp::config`], [`tcp::timer`], [`tcp::info`] (`TcpInfo`);
 //!   - [`tcp::isn`]: RFC 6528 initial sequence numbers (`IsnGenerator`);
+//!   - [`tcp::syncookie`]: SYN cookies (RFC 4987 section 3.6, `SynCookies`);
 //!   - [`tcp::rtt`]: the RFC 6298 RTO estimator (`RttEstimator`, `RttConfig`);
 //!   - [`tcp::assembler`]: the receiver's bounded out-of-order ranges and SACK blocks;
 //!   - [`tcp::scoreboard`]: the sender's SACK scoreboard and RFC 6675 loss recovery

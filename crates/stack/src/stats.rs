@@ -34,6 +34,12 @@ pub struct TcpStats {
     pub listen_overflows: u64,
     /// RSTs for no connection not sent because of the rate limit.
     pub rsts_rate_limited: u64,
+    /// SYN-ACKs sent with a SYN cookie (`TcpExt:SyncookiesSent`).
+    pub syncookies_sent: u64,
+    /// ACKs with a valid SYN cookie (`TcpExt:SyncookiesRecv`).
+    pub syncookies_recv: u64,
+    /// ACKs whose SYN cookie was invalid or expired (`TcpExt:SyncookiesFailed`).
+    pub syncookies_failed: u64,
     /// Connections refused because `max_connections` was reached.
     pub connection_limit_drops: u64,
     /// Connections that left TIME-WAIT early for a new SYN (RFC 6191).
@@ -174,6 +180,9 @@ impl Stats {
             ("TcpInCsumErrors".into(), t.in_csum_errors),
             ("TcpExtListenDrops".into(), t.listen_drops),
             ("TcpExtListenOverflows".into(), t.listen_overflows),
+            ("TcpExtSyncookiesSent".into(), t.syncookies_sent),
+            ("TcpExtSyncookiesRecv".into(), t.syncookies_recv),
+            ("TcpExtSyncookiesFailed".into(), t.syncookies_failed),
             ("UdpInDatagrams".into(), u.in_datagrams),
             ("UdpNoPorts".into(), u.no_ports),
             ("UdpInErrors".into(), u.in_errors),

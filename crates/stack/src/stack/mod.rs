@@ -21,6 +21,7 @@
 //! - [`egress`]: `poll_transmit`: stack-made packets first, then sockets in turn;
 //! - [`tcp_api`]: TCP socket calls (listen, connect, accept, send, recv, close);
 //! - [`tcp_input`]: segments to connections and listeners, RSTs for no connection;
+//! - [`syn_cookie`]: SYN cookies when a listener's SYN queue is full (RFC 4987);
 //! - [`udp_api`]: UDP socket calls and datagram input;
 //! - [`icmp`]: echo replies, ICMP errors to the sockets they concern, errors sent;
 //! - [`timers`]: the deadline heap over all sockets;
@@ -31,6 +32,7 @@ mod demux;
 mod egress;
 mod icmp;
 mod ingress;
+mod syn_cookie;
 mod table;
 mod tcp_api;
 mod tcp_input;
@@ -56,6 +58,7 @@ use crate::rand::StackRng;
 use crate::socket::{Slab, SocketHandle};
 use crate::stats::Stats;
 use crate::tcp::isn::IsnGenerator;
+use crate::tcp::syncookie::SynCookies;
 use crate::tcp::{Connection, SocketOptions, TcpConfig};
 use crate::time::Instant;
 use crate::udp::UdpSocket;
@@ -74,6 +77,9 @@ pub(crate) struct Listener {
     pub(crate) accept_queue: VecDeque<SocketHandle>,
     /// Connections in SYN-RECEIVED that came through this listener.
     pub(crate) syn_pending: usize,
+    /// When this listener last answered a SYN with a cookie: ACKs that match no
+    /// connection are checked as cookies for two cookie steps after.
+    pub(crate) cookie_sent_at: Option<Instant>,
     pub(crate) options: SocketOptions,
     /// The congestion controller of the connections it accepts.
     pub(crate) cc: crate::cc::CcAlgorithm,
@@ -139,6 +145,8 @@ pub struct Stack {
     /// The per-connection timestamp offsets: F() of the 4-tuple under a key of its
     /// own (as Linux's `secure_tcp_ts_off` uses its own `ts_secret`).
     pub(crate) ts_offsets: IsnGenerator,
+    /// The SYN cookie key (RFC 4987 section 3.6).
+    pub(crate) syn_cookies: SynCookies,
     pub(crate) tcp_ports: EphemeralPorts,
     pub(crate) udp_ports: EphemeralPorts,
     pub(crate) rng: StackRng,
@@ -183,6 +191,7 @@ impl Stack {
             tcp_conn_count: 0,
             isn: IsnGenerator::new(&mut root.fork("isn")),
             ts_offsets: IsnGenerator::new(&mut root.fork("ts-offset")),
+            syn_cookies: SynCookies::new(&mut root.fork("syn-cookies")),
             tcp_ports,
             udp_ports,
             rng: root.fork("misc"),

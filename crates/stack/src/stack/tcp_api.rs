@@ -78,6 +78,7 @@ impl Stack {
                 backlog: options.backlog.max(1),
                 accept_queue: VecDeque::new(),
                 syn_pending: 0,
+                cookie_sent_at: None,
                 options: SocketOptions::from_config(&self.tcp_config),
                 cc: self.tcp_config.default_congestion_algorithm(),
             }))));

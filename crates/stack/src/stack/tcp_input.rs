@@ -53,7 +53,7 @@ impl Stack {
             }
         }
         if let Some(listener) = self.find_listener(local) {
-            self.listener_segment(now, listener, local, remote, seg);
+            self.listener_segment(now, listener, local, remote, seg, ecn);
             return;
         }
         self.reply_rst(now, local, remote, seg);
@@ -108,6 +108,7 @@ impl Stack {
         local: SocketAddr,
         remote: SocketAddr,
         seg: &TcpRepr<'_>,
+        ecn: Ecn,
     ) {
         let flags = seg.flags;
         //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.2
@@ -127,6 +128,9 @@ impl Stack {
         //#
         //# <SEQ=SEG.ACK><CTL=RST>
         if flags.contains(TcpFlags::ACK) {
+            if self.cookie_ack(now, listener, local, remote, seg, ecn) {
+                return;
+            }
             self.reply_rst(now, local, remote, seg);
             return;
         }
@@ -141,7 +145,12 @@ impl Stack {
             return;
         };
         if l.syn_pending >= self.tcp_config.syn_backlog {
-            self.stats.tcp.listen_drops += 1;
+            if self.tcp_config.syn_cookies {
+                //= https://www.rfc-editor.org/rfc/rfc4987#section-3.6
+                self.send_cookie_syn_ack(now, listener, local, remote, seg);
+            } else {
+                self.stats.tcp.listen_drops += 1;
+            }
             return;
         }
         let options = l.options;

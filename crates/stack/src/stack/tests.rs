@@ -584,9 +584,10 @@ fn forged_icmp_outside_the_window_is_ignored() {
 }
 
 #[test]
-fn syn_queue_is_bounded() {
+fn with_cookies_off_full_syn_queue_drops_syns() {
     let mut cfg = config(B4, B6, 22);
     cfg.tcp.syn_backlog = 3;
+    cfg.tcp.syn_cookies = false;
     let mut b = Stack::new(cfg).unwrap();
     let mut a = Stack::new(config(A4, A6, 23)).unwrap();
     let now = Instant::from_nanos(1);
@@ -1222,4 +1223,209 @@ fn ecn_data_leaves_ect0_and_a_ce_mark_is_echoed_reacted_to_and_counted() {
     assert!(sa.ecn_ece_received >= 1);
     assert_eq!(sa.ecn_reactions, 1);
     assert_eq!(sa.ecn_cwr_sent, 1);
+}
+
+/// A pair whose server (B) answers every SYN with a cookie (a SYN queue of size 0),
+/// with timestamps on the client (A) or not.
+fn cookie_pair(seed: u64, client_timestamps: bool) -> Pair {
+    let mut pair = Pair::new(Impairment::default(), seed);
+    let mut cfg = config(B4, B6, seed + 1);
+    cfg.tcp.syn_backlog = 0;
+    pair.b = Stack::new(cfg).unwrap();
+    let mut cfg = config(A4, A6, seed);
+    cfg.tcp.timestamps = client_timestamps;
+    pair.a = Stack::new(cfg).unwrap();
+    pair
+}
+
+#[test]
+fn full_syn_queue_answers_with_cookie_syn_ack_and_keeps_no_state() {
+    let mut cfg = config(B4, B6, 22);
+    cfg.tcp.syn_backlog = 3;
+    let mut b = Stack::new(cfg).unwrap();
+    let mut a = Stack::new(config(A4, A6, 23)).unwrap();
+    let now = Instant::from_nanos(1);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    b.tcp_listen(server, ListenOptions::default()).unwrap();
+    let mut buf = [0u8; 1500];
+    let mut syns = Vec::new();
+    for _ in 0..10 {
+        a.tcp_connect(now, server, None).unwrap();
+        let n = a.poll_transmit(now, &mut buf).unwrap();
+        let syn = tcp_of(&buf[..n]);
+        syns.push((syn.src_port, syn.seq_number));
+        b.handle_packet(now, &buf[..n]);
+    }
+    // Ten SYN-ACKs: three from half-open connections, seven cookies.
+    let mut synacks = Vec::new();
+    while let Some(n) = b.poll_transmit(now, &mut buf) {
+        let seg = tcp_of(&buf[..n]);
+        assert!(seg
+            .flags
+            .contains(crate::wire::TcpFlags::SYN | crate::wire::TcpFlags::ACK));
+        synacks.push((seg.dst_port, seg.seq_number, seg.ack_number));
+    }
+    assert_eq!(synacks.len(), 10);
+    assert_eq!(b.stats().tcp.syncookies_sent, 7);
+    assert_eq!(b.stats().tcp.listen_drops, 0);
+    // No state for the seven: the listener and its three half-open connections.
+    assert_eq!(b.socket_table(now).len(), 4);
+    let mut cookies = 0;
+    for (port, seq) in syns.iter().copied() {
+        let &(_, iss, ack) = synacks.iter().find(|s| s.0 == port).unwrap();
+        assert_eq!(ack, seq + 1u32);
+        let client = SocketAddr::new(IpAddr::V4(A4), port);
+        // The client announced MSS 1460: index 3 of the IPv4 table.
+        if b.syn_cookies.check(now, server, client, seq, iss) == Ok(3) {
+            cookies += 1;
+        }
+    }
+    assert_eq!(cookies, 7);
+}
+
+#[test]
+fn cookie_handshake_establishes_a_connection_that_carries_data_both_ways() {
+    let mut pair = cookie_pair(60, true);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _l, s) = connect(&mut pair, server);
+    let stats = pair.b.stats().tcp;
+    assert_eq!(stats.syncookies_sent, 1);
+    assert_eq!(stats.syncookies_recv, 1);
+    assert_eq!(stats.syncookies_failed, 0);
+    assert_eq!(stats.passive_opens, 1);
+    assert_eq!(stats.curr_estab, 1);
+    let up = pattern(300_000, 61);
+    assert_eq!(transfer(&mut pair, true, c, s, &up), up);
+    let down = pattern(300_000, 62);
+    assert_eq!(transfer(&mut pair, false, s, c, &down), down);
+}
+
+#[test]
+fn cookie_connection_keeps_mss_window_scale_and_sack_through_timestamps() {
+    let mut pair = cookie_pair(63, true);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _l, s) = connect(&mut pair, server);
+    let client = pair.a.tcp_info(pair.now, c).unwrap();
+    let info = pair.b.tcp_info(pair.now, s).unwrap();
+    assert!(info.timestamps && client.timestamps);
+    assert!(info.sack && client.sack, "{info:?} {client:?}");
+    let (client_snd, client_rcv) = client.wscale.unwrap();
+    assert!(client_rcv > 0);
+    assert_eq!(info.wscale, Some((client_rcv, client_snd)));
+    // MSS 1460 from the table, less the timestamp option.
+    assert_eq!(info.snd_mss, 1448);
+    let data = pattern(200_000, 64);
+    assert_eq!(transfer(&mut pair, false, s, c, &data), data);
+}
+
+#[test]
+fn cookie_without_timestamps_runs_without_window_scaling_and_sack() {
+    let mut pair = cookie_pair(65, false);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _l, s) = connect(&mut pair, server);
+    let client = pair.a.tcp_info(pair.now, c).unwrap();
+    let info = pair.b.tcp_info(pair.now, s).unwrap();
+    assert!(!info.timestamps && !info.sack && info.wscale.is_none());
+    assert!(!client.sack && client.wscale.is_none());
+    assert_eq!(info.snd_mss, 1460);
+    assert_eq!(pair.b.stats().tcp.syncookies_recv, 1);
+    let data = pattern(100_000, 66);
+    assert_eq!(transfer(&mut pair, true, c, s, &data), data);
+}
+
+#[test]
+fn wrong_or_expired_cookie_ack_is_dropped_and_counted() {
+    use crate::wire::{TcpFlags, TcpOptions, TcpRepr};
+    let mut cfg = config(B4, B6, 67);
+    cfg.tcp.syn_backlog = 0;
+    let mut b = Stack::new(cfg).unwrap();
+    let mut a = Stack::new(config(A4, A6, 68)).unwrap();
+    let now = Instant::from_nanos(1_000_000_000_000);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let l = b.tcp_listen(server, ListenOptions::default()).unwrap();
+    let mut buf = [0u8; 1500];
+    a.tcp_connect(now, server, None).unwrap();
+    let n = a.poll_transmit(now, &mut buf).unwrap();
+    let syn = tcp_of(&buf[..n]);
+    let (port, isn) = (syn.src_port, syn.seq_number);
+    let client = SocketAddr::new(IpAddr::V4(A4), port);
+    b.handle_packet(now, &buf[..n]);
+    let n = b.poll_transmit(now, &mut buf).unwrap();
+    let cookie = tcp_of(&buf[..n]).seq_number;
+    assert_eq!(b.stats().tcp.syncookies_sent, 1);
+    let ack = |ack_number| TcpRepr {
+        src_port: port,
+        dst_port: 80,
+        seq_number: isn + 1u32,
+        ack_number,
+        flags: TcpFlags::ACK,
+        window_len: 1000,
+        urgent_pointer: 0,
+        options: TcpOptions::default(),
+        payload: &[],
+    };
+    // A wrong cookie.
+    let p = tcp_packet(&mut b, client, server, &ack(cookie + 0x1235u32));
+    b.handle_packet(now, &p);
+    // A cookie made two steps (128 s) ago.
+    let old = b.syn_cookies.check(now, server, client, isn, cookie);
+    assert_eq!(old, Ok(3));
+    let then = Instant::from_nanos(now.as_nanos() - 128_000_000_000);
+    let stale = b.syn_cookies.cookie(then, server, client, isn, 3);
+    let p = tcp_packet(&mut b, client, server, &ack(stale + 1u32));
+    b.handle_packet(now, &p);
+    // Dropped silently: no RST, no connection.
+    assert_eq!(b.stats().tcp.syncookies_failed, 2);
+    assert_eq!(b.stats().tcp.syncookies_recv, 0);
+    assert!(b.poll_transmit(now, &mut buf).is_none());
+    assert_eq!(b.socket_table(now).len(), 1);
+    // The genuine cookie, one step later, still opens the connection.
+    let later = Instant::from_nanos(now.as_nanos() + 64_000_000_000);
+    let p = tcp_packet(&mut b, client, server, &ack(cookie + 1u32));
+    b.handle_packet(later, &p);
+    assert_eq!(b.stats().tcp.syncookies_recv, 1);
+    let (h, peer) = b.tcp_accept(l).unwrap();
+    assert_eq!(peer, client);
+    assert_eq!(b.tcp_state(h), Ok(State::Established));
+}
+
+#[test]
+fn ack_to_a_listener_that_sent_no_cookies_is_answered_with_rst() {
+    use crate::wire::{TcpFlags, TcpOptions, TcpRepr};
+    let mut b = Stack::new(config(B4, B6, 69)).unwrap();
+    let now = Instant::from_nanos(1);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    b.tcp_listen(server, ListenOptions::default()).unwrap();
+    let client = SocketAddr::new(IpAddr::V4(A4), 4000);
+    let repr = TcpRepr {
+        src_port: 4000,
+        dst_port: 80,
+        seq_number: crate::wire::SeqNumber(5),
+        ack_number: crate::wire::SeqNumber(77),
+        flags: TcpFlags::ACK,
+        window_len: 1000,
+        urgent_pointer: 0,
+        options: TcpOptions::default(),
+        payload: &[],
+    };
+    let p = tcp_packet(&mut b, client, server, &repr);
+    b.handle_packet(now, &p);
+    let mut buf = [0u8; 1500];
+    let n = b.poll_transmit(now, &mut buf).unwrap();
+    assert!(tcp_of(&buf[..n]).flags.contains(TcpFlags::RST));
+    assert_eq!(b.stats().tcp.syncookies_failed, 0);
+}
+
+#[test]
+fn cookie_handshake_over_ipv6_uses_the_ipv6_mss_table() {
+    let mut pair = cookie_pair(70, true);
+    let server = SocketAddr::new(IpAddr::V6(B6), 80);
+    let (c, _l, s) = connect(&mut pair, server);
+    assert_eq!(pair.b.stats().tcp.syncookies_recv, 1);
+    let info = pair.b.tcp_info(pair.now, s).unwrap();
+    // The client announced 1440 (MTU 1500 less 60): an entry of the IPv6 table;
+    // less the timestamp option.
+    assert_eq!(info.snd_mss, 1428);
+    let data = pattern(100_000, 71);
+    assert_eq!(transfer(&mut pair, true, c, s, &data), data);
 }

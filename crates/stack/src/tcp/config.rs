@@ -136,6 +136,9 @@ pub struct TcpConfig {
     pub rsts_per_sec: u32,
     /// The SYN queue bound of each listener (half-open connections). Default 1024.
     pub syn_backlog: usize,
+    /// Answer SYNs beyond a full SYN queue with SYN cookies (RFC 4987 section 3.6)
+    /// instead of dropping them, as Linux's `tcp_syncookies = 1`. Default on.
+    pub syn_cookies: bool,
     /// The most connections in the whole stack (all states, listeners excluded).
     /// Default 1,048,576.
     pub max_connections: usize,
@@ -171,6 +174,7 @@ impl Default for TcpConfig {
             invalid_ratelimit: Duration::from_millis(500),
             rsts_per_sec: 1000,
             syn_backlog: 1024,
+            syn_cookies: true,
             max_connections: 1 << 20,
         }
     }

@@ -108,7 +108,7 @@ fn clock(now: Instant) -> u32 {
 
 /// An address with a family tag, so that an IPv4 address and the IPv6 address whose
 /// bytes start the same never feed F() the same input.
-fn write_ip(h: &mut SipHasher24, ip: IpAddr) {
+pub(super) fn write_ip(h: &mut SipHasher24, ip: IpAddr) {
     match ip {
         IpAddr::V4(a) => {
             h.write(&[4]);

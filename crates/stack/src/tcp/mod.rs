@@ -11,6 +11,7 @@
 //!   controller and keeps the loss recovery: RFC 6675 SACK recovery with PRR when
 //!   SACK was negotiated, NewReno's (RFC 6582) otherwise.
 //! - [`isn`]: RFC 6528 initial sequence numbers.
+//! - [`syncookie`]: SYN cookies (RFC 4987 section 3.6), as Linux lays them out.
 //! - [`rtt`]: the RFC 6298 RTO estimator.
 //! - [`scoreboard`]: the sender's SACK scoreboard and RFC 6675 loss recovery
 //!   (`IsLost`, `NextSeg`, `SetPipe`).
@@ -29,6 +30,7 @@ pub mod rtt;
 pub mod scoreboard;
 pub mod send_buffer;
 pub mod state;
+pub mod syncookie;
 pub mod timer;
 
 pub use config::{EcnMode, KeepAlive, TcpConfig};

@@ -134,7 +134,7 @@ impl Connection {
     }
 
     /// The ECE / CWR flags of our SYN or SYN-ACK (RFC 3168 section 6.1.1).
-    fn syn_ecn_flags(&mut self) -> TcpFlags {
+    pub(super) fn syn_ecn_flags(&mut self) -> TcpFlags {
         let mode: EcnMode = self.options.ecn;
         let flags = if self.state == State::SynReceived {
             //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.1

@@ -223,8 +223,37 @@ impl Connection {
         let mut conn = Connection::blank(now, config, params, State::SynReceived);
         conn.init_custom_cc();
         conn.passive = true;
+        // Our timestamp clock's offset (RFC 7323 section 7.1), which `on_peer_syn`
+        // keeps when it takes the peer's TSval.
+        conn.ts = conn.config.timestamps.then_some(Timestamps {
+            recent: 0,
+            recent_at: now,
+            offset: params.ts_offset,
+        });
         conn.on_peer_syn(now, syn);
         conn.timers.set(Timer::Retransmit, now + conn.rtt.rto());
+        conn
+    }
+
+    /// A passive open rebuilt from a valid SYN-cookie ACK (RFC 4987 section 3.6):
+    /// as [`accept`](Self::accept) with `syn` rebuilt from the cookie, and as if
+    /// the SYN-ACK with ISN `params.iss` had been sent once. Hand it the ACK next.
+    pub fn accept_cookie(
+        now: Instant,
+        config: Arc<TcpConfig>,
+        params: OpenParams,
+        syn: &SynInfo,
+    ) -> Connection {
+        let mut conn = Connection::accept(now, config, params, syn);
+        conn.syn_due = false;
+        let end = conn.iss + 1u32;
+        conn.snd_nxt = end;
+        conn.snd_max = end;
+        let _ = conn.syn_ecn_flags();
+        let (_, edge) = conn.window_to_advertise(true);
+        conn.rcv_adv = edge;
+        conn.last_ack_sent = conn.rcv_nxt;
+        conn.unacked_since = Some(now);
         conn
     }
 
