@@ -185,6 +185,7 @@ impl Connection {
             quickacks: QUICKACKS,
             last_invalid_answer: None,
             timers: TimerTable::default(),
+            pacer: Default::default(),
             rst_due: None,
             syn_due: true,
             events: ConnEvents::empty(),

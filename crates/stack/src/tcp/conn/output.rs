@@ -52,7 +52,9 @@ impl Connection {
             || self.ack_due == AckDue::Now
             || self.retransmit_una
             || self.probe_due
-            || self.data_plan().is_some()
+            || self
+                .data_plan()
+                .is_some_and(|p| p.payload_len == 0 || !self.paced_out())
             || self.sack_next(false).is_some()
     }
 
@@ -67,6 +69,7 @@ impl Connection {
         addrs: &AddrPair,
         checksum: ChecksumMode,
     ) -> Option<usize> {
+        self.release_pacing(now);
         let plan = match self.next_plan() {
             Some(plan) => plan,
             None => {
@@ -131,7 +134,10 @@ impl Connection {
             return Some(Plan::control(self.snd_una - 1u32, TcpFlags::ACK));
         }
         if let Some(plan) = self.data_plan() {
-            return Some(plan);
+            // Pacing holds data back, never a FIN alone (see `pacing`).
+            if plan.payload_len == 0 || !self.paced_out() {
+                return Some(plan);
+            }
         }
         if self.ack_due == AckDue::Now {
             return Some(Plan::control(self.snd_nxt, TcpFlags::ACK));
@@ -487,6 +493,7 @@ impl Connection {
             self.last_data_sent = now;
             let flight = self.flight();
             self.on_data_sent(now, seq, payload_len, retransmit, flight);
+            self.on_paced_send(now, payload_len);
         }
         if retransmit {
             self.counters.retrans_segs += 1;
