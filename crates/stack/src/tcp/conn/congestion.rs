@@ -62,6 +62,11 @@ pub(crate) struct CcState {
     /// Payload sent and not yet acknowledged, with its send state (at most
     /// [`MAX_TX_RECORDS`]).
     tx_records: VecDeque<TxRecord>,
+    /// Bytes per second delivered over the last timed round trip (here, not in the
+    /// connection: the per-connection state of an idle socket stays small).
+    pub(super) delivery_rate: u64,
+    /// The pacing clock (here, not in the connection: only a sender needs it).
+    pub(super) pacer: super::pacing::Pacer,
 }
 
 impl CcState {
@@ -74,6 +79,8 @@ impl CcState {
             rto_reacted: false,
             rate: DeliveryRateEstimator::new(),
             tx_records: VecDeque::new(),
+            delivery_rate: 0,
+            pacer: Default::default(),
         }
     }
 }

@@ -286,8 +286,6 @@ pub struct Connection {
     /// was sent at this instant, when this many bytes had been acknowledged (for the
     /// delivery rate).
     rtt_probe: Option<(SeqNumber, Instant, u64)>,
-    /// Bytes per second delivered over the last timed round trip.
-    delivery_rate: u64,
     /// The congestion controller chosen.
     cc_algorithm: CcAlgorithm,
     /// The controller, the recovery and the delivery-rate state; allocated when
@@ -326,8 +324,6 @@ pub struct Connection {
 
     // ---- misc ----
     timers: TimerTable,
-    /// The pacing clock.
-    pacer: pacing::Pacer,
     /// A RST is to be sent: its sequence number and, if the ACK bit is set, its
     /// acknowledgment number.
     rst_due: Option<(SeqNumber, Option<SeqNumber>)>,

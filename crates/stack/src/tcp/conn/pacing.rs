@@ -41,7 +41,7 @@ const NANOS_PER_SEC: u128 = 1_000_000_000;
 
 /// Pacing's state on a connection.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(super) struct Pacer {
+pub(crate) struct Pacer {
     /// When the next data segment may leave (ahead of it by at most the quantum).
     pub(super) next_send_time: Option<Instant>,
 }
@@ -91,20 +91,20 @@ impl Connection {
     /// segment back until it may leave.
     pub(super) fn on_paced_send(&mut self, now: Instant, len: usize) {
         if !self.pacing_enabled() {
-            self.pacer.next_send_time = None;
-            self.timers.clear(Timer::Pacing);
+            self.stop_pacing();
             return;
         }
         let Some(rate) = self.pacing_rate() else {
             return;
         };
         let rate = u128::from(rate.max(1));
-        let base = self.pacer.next_send_time.map_or(now, |t| t.max(now));
+        let pacer = &mut self.ccs().pacer;
+        let base = pacer.next_send_time.map_or(now, |t| t.max(now));
         let cost = Duration::from_nanos(
             u64::try_from(len as u128 * NANOS_PER_SEC / rate).unwrap_or(u64::MAX),
         );
         let next = base.checked_add(cost).unwrap_or(base);
-        self.pacer.next_send_time = Some(next);
+        pacer.next_send_time = Some(next);
         let quantum_bytes = u128::from(self.mss.max(1)) * u128::from(PACING_QUANTUM_SEGMENTS);
         let quantum_segments = Duration::from_nanos(
             u64::try_from(quantum_bytes * NANOS_PER_SEC / rate).unwrap_or(u64::MAX),
@@ -124,8 +124,14 @@ impl Connection {
     /// Pacing was switched on or off for the socket.
     pub(super) fn on_pacing_option(&mut self) {
         if !self.pacing_enabled() {
-            self.pacer.next_send_time = None;
-            self.timers.clear(Timer::Pacing);
+            self.stop_pacing();
         }
+    }
+
+    fn stop_pacing(&mut self) {
+        if let Some(s) = self.cc.as_deref_mut() {
+            s.pacer.next_send_time = None;
+        }
+        self.timers.clear(Timer::Pacing);
     }
 }

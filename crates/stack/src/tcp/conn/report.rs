@@ -57,7 +57,7 @@ impl Connection {
             },
             sacked: sack.map_or(0, |s| s.0),
             unacked: self.outstanding(),
-            delivery_rate: self.delivery_rate,
+            delivery_rate: self.cc.as_deref().map_or(0, |s| s.delivery_rate),
             pacing_rate,
             send_q: self.send_buf.len(),
             recv_q: self.recv_buf.len(),
