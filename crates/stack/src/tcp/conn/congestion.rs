@@ -634,6 +634,51 @@ mod tests {
         assert_eq!(s.delivered, 4000);
     }
 
+    /// A controller with a large fixed window and a pacing rate of its own.
+    #[derive(Debug)]
+    struct OwnPacer;
+
+    impl CongestionControl for OwnPacer {
+        fn name(&self) -> &'static str {
+            "ownpacer"
+        }
+        fn window(&self) -> usize {
+            20_000
+        }
+        fn ssthresh(&self) -> Option<usize> {
+            None
+        }
+        fn in_slow_start(&self) -> bool {
+            false
+        }
+        fn pacing_rate(&self) -> Option<u64> {
+            Some(1_000_000)
+        }
+        fn on_ack(&mut self, _: Instant, _: &AckSample) {}
+        fn on_congestion_event(&mut self, _: Instant, _: CongestionKind, _: usize) {}
+        fn on_mtu_update(&mut self, _: usize) {}
+    }
+
+    #[test]
+    fn a_controller_with_a_pacing_rate_paces_even_with_pacing_off() {
+        let mut config = TcpConfig::default();
+        assert!(!config.pacing);
+        config
+            .custom_congestion_controls
+            .register("ownpacer", Arc::new(|_: &CcParams| Box::new(OwnPacer) as _))
+            .unwrap();
+        let mut c = client(config, "ownpacer");
+        assert!(c.pacing_enabled());
+        c.send(&[7u8; 10_000]).unwrap();
+        // 1000-byte segments at 1 MB/s: 1 ms each, a 2 ms burst allowance.
+        assert_eq!(send_all(&mut c, t(10)), 3);
+        assert_eq!(c.poll_timeout(), Some(t(11)));
+        c.handle_timeout(t(11));
+        assert_eq!(send_all(&mut c, t(11)), 1);
+        assert_eq!(c.poll_timeout(), Some(t(12)));
+        assert_eq!(c.info(t(11)).pacing_rate, 1_000_000);
+    }
+
     #[test]
     fn a_write_with_the_window_open_marks_the_flight_app_limited() {
         let mut c = client(TcpConfig::default(), "cubic");

@@ -5,6 +5,8 @@
 //! a timeout) under the congestion and send windows, Nagle's algorithm and sender SWS
 //! avoidance, with the FIN after the last byte; finally a pure ACK or window update.
 //! Every segment but the first SYN carries an ACK, so a pending ACK rides along.
+//! When the connection paces (see `pacing`), new data waits for the pacing timer;
+//! nothing else does.
 
 use super::open::TCP_HEADER_LEN;
 use super::{AckDue, Connection};
