@@ -481,6 +481,29 @@ impl Stack {
         self.tcp_set_options(now, handle, o)
     }
 
+    /// Switches pacing of a connection's data on or off (see
+    /// [`TcpConfig::pacing`](crate::tcp::TcpConfig)); on a listener, for the
+    /// connections it will accept. A controller with its own pacing rate paces
+    /// whatever this says.
+    pub fn tcp_set_pacing(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        pacing: bool,
+    ) -> Result<(), Error> {
+        if let Some(Entry {
+            socket: Socket::Listener(l),
+            ..
+        }) = self.sockets.get_mut(handle)
+        {
+            l.options.pacing = pacing;
+            return Ok(());
+        }
+        let mut o = self.tcp_options(handle)?;
+        o.pacing = pacing;
+        self.tcp_set_options(now, handle, o)
+    }
+
     /// Sets the user timeout (`TCP_USER_TIMEOUT`; RFC 9293 MUST-20..23).
     pub fn tcp_set_user_timeout(
         &mut self,

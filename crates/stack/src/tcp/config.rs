@@ -121,6 +121,10 @@ pub struct TcpConfig {
     /// Own controllers, by name, for [`TcpConfig::congestion_control`] and
     /// `Stack::tcp_set_congestion_control`. Default none.
     pub custom_congestion_controls: CcRegistry,
+    /// Pace the data of new sockets (per socket through `SocketOptions::pacing` /
+    /// `Stack::tcp_set_pacing`). Default off: Linux paces CUBIC only under the fq
+    /// qdisc. A controller with its own pacing rate (BBR) paces regardless.
+    pub pacing: bool,
     /// The most out-of-order ranges one connection holds. Default 32.
     pub max_ooo_ranges: usize,
     /// Time to live / hop limit for new sockets. Default 64.
@@ -168,6 +172,7 @@ impl Default for TcpConfig {
             initial_cwnd: 10,
             congestion_control: "cubic".to_string(),
             custom_congestion_controls: CcRegistry::new(),
+            pacing: false,
             max_ooo_ranges: crate::tcp::assembler::DEFAULT_MAX_RANGES,
             ttl: 64,
             dscp: 0,

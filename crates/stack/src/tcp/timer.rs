@@ -15,16 +15,20 @@ pub enum Timer {
     KeepAlive,
     /// TIME-WAIT (2 MSL) and the FIN-WAIT-2 timeout of an orphaned connection.
     Linger,
+    /// Pacing: the next data segment may leave (the connection is paced out until
+    /// then).
+    Pacing,
 }
 
 impl Timer {
     /// Every timer, in the order a tie is served.
-    pub const ALL: [Timer; 5] = [
+    pub const ALL: [Timer; 6] = [
         Timer::Retransmit,
         Timer::Persist,
         Timer::DelayedAck,
         Timer::KeepAlive,
         Timer::Linger,
+        Timer::Pacing,
     ];
 
     fn index(self) -> usize {
@@ -34,6 +38,7 @@ impl Timer {
             Timer::DelayedAck => 2,
             Timer::KeepAlive => 3,
             Timer::Linger => 4,
+            Timer::Pacing => 5,
         }
     }
 
@@ -45,6 +50,7 @@ impl Timer {
             Timer::DelayedAck => "delack",
             Timer::KeepAlive => "keepalive",
             Timer::Linger => "timewait",
+            Timer::Pacing => "pacing",
         }
     }
 }
@@ -52,7 +58,7 @@ impl Timer {
 /// The deadlines of a connection's timers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TimerTable {
-    deadlines: [Option<Instant>; 5],
+    deadlines: [Option<Instant>; 6],
 }
 
 impl TimerTable {
@@ -76,7 +82,7 @@ impl TimerTable {
 
     /// Disarms every timer.
     pub fn clear_all(&mut self) {
-        self.deadlines = [None; 5];
+        self.deadlines = [None; 6];
     }
 
     /// When `timer` fires, if armed.

@@ -246,8 +246,13 @@ impl Connection {
                 let rtt = now.saturating_duration_since(sent);
                 self.rtt.on_sample(rtt);
                 let delivered = self.counters.bytes_acked - acked_then;
-                self.delivery_rate = (u128::from(delivered) * 1_000_000_000 / rtt.as_nanos().max(1))
+                // Data acknowledged means the congestion state exists; the SYN's
+                // sample (nothing delivered) needs none.
+                if let Some(s) = self.cc.as_deref_mut() {
+                    s.delivery_rate = (u128::from(delivered) * 1_000_000_000
+                        / rtt.as_nanos().max(1))
                     .min(u128::from(u64::MAX)) as u64;
+                }
                 return Some(rtt);
             }
         }

@@ -62,6 +62,11 @@ pub(crate) struct CcState {
     /// Payload sent and not yet acknowledged, with its send state (at most
     /// [`MAX_TX_RECORDS`]).
     tx_records: VecDeque<TxRecord>,
+    /// Bytes per second delivered over the last timed round trip (here, not in the
+    /// connection: the per-connection state of an idle socket stays small).
+    pub(super) delivery_rate: u64,
+    /// The pacing clock (here, not in the connection: only a sender needs it).
+    pub(super) pacer: super::pacing::Pacer,
 }
 
 impl CcState {
@@ -74,6 +79,8 @@ impl CcState {
             rto_reacted: false,
             rate: DeliveryRateEstimator::new(),
             tx_records: VecDeque::new(),
+            delivery_rate: 0,
+            pacer: Default::default(),
         }
     }
 }
@@ -625,6 +632,51 @@ mod tests {
         // as application-limited.
         assert!(rate.is_app_limited);
         assert_eq!(s.delivered, 4000);
+    }
+
+    /// A controller with a large fixed window and a pacing rate of its own.
+    #[derive(Debug)]
+    struct OwnPacer;
+
+    impl CongestionControl for OwnPacer {
+        fn name(&self) -> &'static str {
+            "ownpacer"
+        }
+        fn window(&self) -> usize {
+            20_000
+        }
+        fn ssthresh(&self) -> Option<usize> {
+            None
+        }
+        fn in_slow_start(&self) -> bool {
+            false
+        }
+        fn pacing_rate(&self) -> Option<u64> {
+            Some(1_000_000)
+        }
+        fn on_ack(&mut self, _: Instant, _: &AckSample) {}
+        fn on_congestion_event(&mut self, _: Instant, _: CongestionKind, _: usize) {}
+        fn on_mtu_update(&mut self, _: usize) {}
+    }
+
+    #[test]
+    fn a_controller_with_a_pacing_rate_paces_even_with_pacing_off() {
+        let mut config = TcpConfig::default();
+        assert!(!config.pacing);
+        config
+            .custom_congestion_controls
+            .register("ownpacer", Arc::new(|_: &CcParams| Box::new(OwnPacer) as _))
+            .unwrap();
+        let mut c = client(config, "ownpacer");
+        assert!(c.pacing_enabled());
+        c.send(&[7u8; 10_000]).unwrap();
+        // 1000-byte segments at 1 MB/s: 1 ms each, a 2 ms burst allowance.
+        assert_eq!(send_all(&mut c, t(10)), 3);
+        assert_eq!(c.poll_timeout(), Some(t(11)));
+        c.handle_timeout(t(11));
+        assert_eq!(send_all(&mut c, t(11)), 1);
+        assert_eq!(c.poll_timeout(), Some(t(12)));
+        assert_eq!(c.info(t(11)).pacing_rate, 1_000_000);
     }
 
     #[test]

@@ -26,7 +26,8 @@
 //! - [`timeout`]: retransmission, delayed ACK, persist, keep-alive, TIME-WAIT;
 //! - [`user`]: the application's calls;
 //! - [`report`]: [`TcpInfo`](crate::tcp::TcpInfo) and the counters;
-//! - [`sack`]: SACK-based loss recovery (RFC 6675) with PRR (RFC 6937).
+//! - [`sack`]: SACK-based loss recovery (RFC 6675) with PRR (RFC 6937);
+//! - [`pacing`]: data segments spread over the round trip at the pacing rate.
 
 mod ack;
 mod congestion;
@@ -35,6 +36,7 @@ mod icmp;
 mod input;
 mod open;
 mod output;
+mod pacing;
 mod recv;
 mod report;
 mod sack;
@@ -170,6 +172,10 @@ pub struct SocketOptions {
     /// accepted. Read when the SYN or SYN-ACK is sent; changing it later does not
     /// change what was negotiated.
     pub ecn: EcnMode,
+    /// Pace data segments at the pacing rate (Linux's default of 2 × / 1.2 × cwnd /
+    /// srtt unless the controller has its own rate). A controller with its own
+    /// pacing rate paces whatever this says.
+    pub pacing: bool,
 }
 
 impl SocketOptions {
@@ -182,6 +188,7 @@ impl SocketOptions {
             ttl: config.ttl,
             dscp: config.dscp,
             ecn: config.ecn,
+            pacing: config.pacing,
         }
     }
 }
@@ -279,8 +286,6 @@ pub struct Connection {
     /// was sent at this instant, when this many bytes had been acknowledged (for the
     /// delivery rate).
     rtt_probe: Option<(SeqNumber, Instant, u64)>,
-    /// Bytes per second delivered over the last timed round trip.
-    delivery_rate: u64,
     /// The congestion controller chosen.
     cc_algorithm: CcAlgorithm,
     /// The controller, the recovery and the delivery-rate state; allocated when

@@ -167,7 +167,6 @@ impl Connection {
             ecn_more: None,
             rtt: RttEstimator::new(config.rtt),
             rtt_probe: None,
-            delivery_rate: 0,
             cc_algorithm: p.cc,
             cc: None,
             dupacks: 0,

@@ -5,6 +5,8 @@
 //! a timeout) under the congestion and send windows, Nagle's algorithm and sender SWS
 //! avoidance, with the FIN after the last byte; finally a pure ACK or window update.
 //! Every segment but the first SYN carries an ACK, so a pending ACK rides along.
+//! When the connection paces (see `pacing`), new data waits for the pacing timer;
+//! nothing else does.
 
 use super::open::TCP_HEADER_LEN;
 use super::{AckDue, Connection};
@@ -52,7 +54,9 @@ impl Connection {
             || self.ack_due == AckDue::Now
             || self.retransmit_una
             || self.probe_due
-            || self.data_plan().is_some()
+            || self
+                .data_plan()
+                .is_some_and(|p| p.payload_len == 0 || !self.paced_out())
             || self.sack_next(false).is_some()
     }
 
@@ -67,6 +71,7 @@ impl Connection {
         addrs: &AddrPair,
         checksum: ChecksumMode,
     ) -> Option<usize> {
+        self.release_pacing(now);
         let plan = match self.next_plan() {
             Some(plan) => plan,
             None => {
@@ -131,7 +136,10 @@ impl Connection {
             return Some(Plan::control(self.snd_una - 1u32, TcpFlags::ACK));
         }
         if let Some(plan) = self.data_plan() {
-            return Some(plan);
+            // Pacing holds data back, never a FIN alone (see `pacing`).
+            if plan.payload_len == 0 || !self.paced_out() {
+                return Some(plan);
+            }
         }
         if self.ack_due == AckDue::Now {
             return Some(Plan::control(self.snd_nxt, TcpFlags::ACK));
@@ -487,6 +495,7 @@ impl Connection {
             self.last_data_sent = now;
             let flight = self.flight();
             self.on_data_sent(now, seq, payload_len, retransmit, flight);
+            self.on_paced_send(now, payload_len);
         }
         // Like Linux's tcpi_bytes_sent (RFC 4898 HCDataOctetsOut): every payload byte
         // put on the wire, retransmissions included; bytes_retrans counts those.

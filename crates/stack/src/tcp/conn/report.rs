@@ -11,18 +11,8 @@ impl Connection {
         let srtt = self.rtt.srtt();
         let cwnd = self.cwnd();
         let cc = self.controller();
-        let pacing_rate = match (cc.and_then(|c| c.pacing_rate()), srtt) {
-            (Some(rate), _) => rate,
-            (None, Some(rtt)) if !rtt.is_zero() => {
-                let slow_start = cc.is_none_or(|c| c.in_slow_start());
-                let factor: u64 = if slow_start { 200 } else { 120 };
-                (u128::from(cwnd) * u128::from(factor) * 1_000_000_000
-                    / 100
-                    / rtt.as_nanos().max(1))
-                .min(u128::from(u64::MAX)) as u64
-            }
-            _ => 0,
-        };
+        // Reported whether or not the connection paces, as Linux does.
+        let pacing_rate = self.pacing_rate().unwrap_or(0);
         let sack = self.sack_info();
         let ssthresh = cc
             .and_then(|c| c.ssthresh())
@@ -67,7 +57,7 @@ impl Connection {
             },
             sacked: sack.map_or(0, |s| s.0),
             unacked: self.outstanding(),
-            delivery_rate: self.delivery_rate,
+            delivery_rate: self.cc.as_deref().map_or(0, |s| s.delivery_rate),
             pacing_rate,
             send_q: self.send_buf.len(),
             recv_q: self.recv_buf.len(),

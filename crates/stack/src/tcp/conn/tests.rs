@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::tcp::config::TcpConfig;
+use crate::tcp::timer::Timer;
 use crate::time::{Duration, Instant};
 use crate::wire::{
     AddrPair, ChecksumMode, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr, TcpTimestamp,
@@ -1404,4 +1405,130 @@ fn without_sack_recovery_stays_newreno() {
     assert_eq!(c.counters().sack_recoveries, 0);
     assert_eq!(c.counters().fast_retransmits, 1);
     assert_eq!(c.info(t(14)).sacked, 0, "SACK was not negotiated");
+}
+
+/// A handshake with a 100 ms round trip (the client's first RTT sample), with
+/// pacing on or off in both configurations.
+fn pair_100ms(pacing: bool) -> (Connection, Connection) {
+    let config = Arc::new(TcpConfig {
+        pacing,
+        ..TcpConfig::default()
+    });
+    let mut client = Connection::connect(t(0), config.clone(), params(A, B, 1000, &config));
+    let syn = poll(&mut client, t(0)).expect("SYN");
+    let mut server = Connection::accept(
+        t(50),
+        config.clone(),
+        params(B, A, 5000, &config),
+        &SynInfo::from_repr(&syn.repr()),
+    );
+    let synack = poll(&mut server, t(50)).expect("SYN-ACK");
+    client.handle_segment(t(100), &synack.repr());
+    assert_eq!(client.state(), State::Established);
+    let ack = poll(&mut client, t(100)).expect("ACK");
+    server.handle_segment(t(150), &ack.repr());
+    assert_eq!(server.state(), State::Established);
+    assert_eq!(client.info(t(100)).rtt, Some(Duration::from_millis(100)));
+    (client, server)
+}
+
+/// Runs `c`'s timers and sends until it has nothing more to say before `until`;
+/// returns when each data segment left.
+fn paced_sends(c: &mut Connection, from: Instant, until: Instant) -> Vec<Instant> {
+    let mut now = from;
+    let mut times = Vec::new();
+    loop {
+        c.handle_timeout(now);
+        for s in poll_all(c, now) {
+            if !s.repr().payload.is_empty() {
+                times.push(now);
+            }
+        }
+        match c.poll_timeout() {
+            Some(at) if at < until => {
+                assert!(at > now, "busy polling: timer at {at:?}, now {now:?}");
+                now = at;
+            }
+            _ => return times,
+        }
+    }
+}
+
+#[test]
+fn paced_window_leaves_spread_over_half_an_rtt_in_slow_start() {
+    let (mut c, _s) = pair_100ms(true);
+    assert!(c.pacing_enabled());
+    // 2 × cwnd / srtt: 10 segments of 1448 bytes per 50 ms, 5 ms a segment.
+    assert_eq!(c.pacing_rate(), Some(2 * 14480 * 10));
+    c.send(&[7u8; 10 * 1448]).unwrap();
+    // The first segments go at once (the 2-segment burst allowance), then the
+    // connection is paced out and says when it may send again.
+    let first = poll_all(&mut c, t(100));
+    assert_eq!(first.len(), 3);
+    assert_eq!(c.poll_timeout(), Some(t(105)));
+    assert_eq!(c.next_timer(), Some((Timer::Pacing, t(105))));
+    // Nothing leaves early.
+    assert!(poll(&mut c, t(104)).is_none());
+    let rest = paced_sends(&mut c, t(105), t(300));
+    let expected: Vec<Instant> = (1..=7).map(|i| t(100 + 5 * i)).collect();
+    assert_eq!(rest, expected);
+    // Spread over srtt / 2 less the burst allowance: 35 ms rather than at once.
+    assert_eq!(rest.last().copied(), Some(t(135)));
+}
+
+#[test]
+fn unpaced_window_leaves_at_once() {
+    let (mut c, _s) = pair_100ms(false);
+    assert!(!c.pacing_enabled());
+    c.send(&[7u8; 10 * 1448]).unwrap();
+    let segs = poll_all(&mut c, t(100));
+    assert_eq!(segs.len(), 10);
+    assert!(c.poll_timeout() > Some(t(300)), "only the RTO is armed");
+}
+
+#[test]
+fn pacing_switched_on_per_socket_applies_to_the_next_window() {
+    let (mut c, _s) = pair_100ms(false);
+    let mut o = *c.options();
+    o.pacing = true;
+    c.set_options(t(100), o);
+    c.send(&[7u8; 10 * 1448]).unwrap();
+    assert_eq!(poll_all(&mut c, t(100)).len(), 3);
+    // And off again: the hold is lifted at once.
+    o.pacing = false;
+    c.set_options(t(101), o);
+    assert_eq!(poll_all(&mut c, t(101)).len(), 7);
+}
+
+#[test]
+fn acks_are_never_held_back_by_pacing() {
+    let (mut c, mut s) = pair_100ms(true);
+    c.send(&[7u8; 10 * 1448]).unwrap();
+    assert_eq!(poll_all(&mut c, t(100)).len(), 3);
+    assert!(c.paced_out());
+    // The peer's data arrives while the client is paced out: its ACK leaves at once,
+    // and it carries no held-back data.
+    s.send(&[9u8; 2 * 1448]).unwrap();
+    for seg in poll_all(&mut s, t(150)) {
+        c.handle_segment(t(101), &seg.repr());
+    }
+    assert!(c.wants_to_send());
+    let ack = poll(&mut c, t(101)).expect("ACK not held back");
+    let r = ack.repr();
+    assert!(r.flags.contains(TcpFlags::ACK));
+    assert!(r.payload.is_empty());
+    assert_eq!(r.ack_number, SeqNumber(5001 + 2 * 1448));
+    assert!(poll(&mut c, t(101)).is_none());
+}
+
+#[test]
+fn no_pacing_before_the_first_rtt_sample() {
+    let config = TcpConfig {
+        pacing: true,
+        ..TcpConfig::default()
+    };
+    let config = Arc::new(config);
+    let c = Connection::connect(t(0), config.clone(), params(A, B, 1000, &config));
+    assert!(c.pacing_enabled());
+    assert_eq!(c.pacing_rate(), None);
 }

@@ -21,6 +21,8 @@ impl Connection {
                 }
                 Timer::Persist => self.on_persist_timeout(now),
                 Timer::KeepAlive => self.on_keepalive_timeout(now),
+                // Taking it cleared it: the held-back data may leave now.
+                Timer::Pacing => {}
                 Timer::Linger => match self.state {
                     State::TimeWait | State::FinWait2 => self.set_state(State::Closed),
                     _ => {}

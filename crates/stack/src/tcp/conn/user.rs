@@ -237,6 +237,7 @@ impl Connection {
     pub fn set_options(&mut self, now: Instant, options: SocketOptions) {
         self.options = options;
         self.arm_keepalive(now);
+        self.on_pacing_option();
     }
 
     /// Sets the user timeout (RFC 9293 section 3.8.3, MUST-20..23; `TCP_USER_TIMEOUT`).
