@@ -1429,3 +1429,37 @@ fn cookie_handshake_over_ipv6_uses_the_ipv6_mss_table() {
     let data = pattern(100_000, 71);
     assert_eq!(transfer(&mut pair, true, c, s, &data), data);
 }
+
+#[test]
+fn paced_connections_set_per_socket_and_through_a_listener_move_data_both_ways() {
+    let mut pair = Pair::new(Impairment::default(), 77);
+    let server = SocketAddr::new(IpAddr::V4(B4), 7100);
+    let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+    // The listener's choice passes to what it accepts; the client sets its own.
+    pair.b.tcp_set_pacing(pair.now, l, true).unwrap();
+    let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
+    pair.a.tcp_set_pacing(pair.now, c, true).unwrap();
+    let mut s = None;
+    assert!(pair.run_until(Duration::from_secs(30), |p| {
+        if s.is_none() {
+            s = p.b.tcp_accept(l).ok().map(|(h, _)| h);
+        }
+        s.is_some() && p.a.tcp_state(c) == Ok(State::Established)
+    }));
+    let s = s.unwrap();
+    assert!(pair.a.tcp_options(c).unwrap().pacing);
+    assert!(pair.b.tcp_options(s).unwrap().pacing);
+    // Paced data flows both ways, byte-exact, through the stack's timers.
+    let data = pattern(600_000, 5);
+    assert_eq!(transfer(&mut pair, true, c, s, &data), data);
+    let back = pattern(300_000, 6);
+    assert_eq!(transfer(&mut pair, false, s, c, &back), back);
+    let info = pair.a.tcp_info(pair.now, c).unwrap();
+    assert!(info.pacing_rate > 0, "{info}");
+    // Not a TCP socket: refused.
+    let u = pair
+        .a
+        .udp_bind(SocketAddr::new(IpAddr::V4(A4), 5353))
+        .unwrap();
+    assert!(pair.a.tcp_set_pacing(pair.now, u, true).is_err());
+}
