@@ -578,15 +578,41 @@ impl Router {
 }
 
 /// Writes a new TTL and the header checksum.
+/// Writes the TTL and updates the header checksum incrementally, as routers do
+/// (RFC 1624: HC' = ~(~HC + ~m + m')), instead of summing the header again. `data`
+/// is a header already validated by the caller; a shorter slice is left alone.
 fn set_ttl_v4(data: &mut [u8], ttl: u8) {
-    let mut p = Ipv4Packet::new_unchecked(data);
-    p.set_ttl(ttl);
-    p.fill_checksum();
+    let Some([ttl_byte, protocol, c0, c1]) = data
+        .get_mut(8..12)
+        .and_then(|b| <&mut [u8; 4]>::try_from(b).ok())
+    else {
+        return;
+    };
+    let old = u16::from_be_bytes([*ttl_byte, *protocol]);
+    *ttl_byte = ttl;
+    let new = u16::from_be_bytes([ttl, *protocol]);
+    let sum = layer4::wire::checksum::update(u16::from_be_bytes([*c0, *c1]), old, new);
+    [*c0, *c1] = sum.to_be_bytes();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ttl_update_keeps_the_header_checksum_valid() {
+        // A 20-byte IPv4 header: UDP, 10.0.0.1 -> 10.0.0.2, TTL 64, DF.
+        let mut data = vec![
+            0x45, 0, 0, 20, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        Ipv4Packet::new_unchecked(&mut data[..]).fill_checksum();
+        for ttl in (0..64).rev() {
+            set_ttl_v4(&mut data, ttl);
+            let p = Ipv4Packet::new_checked(&data[..]).unwrap();
+            assert_eq!(p.ttl(), ttl);
+            assert!(p.verify_checksum(), "ttl {ttl}");
+        }
+    }
 
     #[test]
     fn forwarding_table_prefers_the_longest_prefix() {
