@@ -468,17 +468,7 @@ impl Stack {
         handle: SocketHandle,
         mode: EcnMode,
     ) -> Result<(), Error> {
-        if let Some(Entry {
-            socket: Socket::Listener(l),
-            ..
-        }) = self.sockets.get_mut(handle)
-        {
-            l.options.ecn = mode;
-            return Ok(());
-        }
-        let mut o = self.tcp_options(handle)?;
-        o.ecn = mode;
-        self.tcp_set_options(now, handle, o)
+        self.update_options(now, handle, |o| o.ecn = mode)
     }
 
     /// Switches pacing of a connection's data on or off (see
@@ -491,16 +481,27 @@ impl Stack {
         handle: SocketHandle,
         pacing: bool,
     ) -> Result<(), Error> {
+        self.update_options(now, handle, |o| o.pacing = pacing)
+    }
+
+    /// Applies `change` to a listener's options (for the connections it will accept)
+    /// or to a connection's, through [`tcp_set_options`](Self::tcp_set_options).
+    fn update_options(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        change: impl FnOnce(&mut SocketOptions),
+    ) -> Result<(), Error> {
         if let Some(Entry {
             socket: Socket::Listener(l),
             ..
         }) = self.sockets.get_mut(handle)
         {
-            l.options.pacing = pacing;
+            change(&mut l.options);
             return Ok(());
         }
         let mut o = self.tcp_options(handle)?;
-        o.pacing = pacing;
+        change(&mut o);
         self.tcp_set_options(now, handle, o)
     }
 
