@@ -81,13 +81,8 @@ impl Packet {
             Some(Ecn::Ce) => true,
             Some(Ecn::Ect0 | Ecn::Ect1) => {
                 if self.ip_version() == Some(4) {
-                    let old_word = u16::from_be_bytes([self.data[0], self.data[1]]);
-                    let mut p = Ipv4Packet::new_unchecked(&mut self.data[..]);
-                    p.set_ecn(Ecn::Ce);
-                    let new_word = u16::from_be_bytes([self.data[0], self.data[1]]);
-                    let stored = u16::from_be_bytes([self.data[10], self.data[11]]);
-                    let sum = checksum::update(stored, old_word, new_word);
-                    self.data[10..12].copy_from_slice(&sum.to_be_bytes());
+                    let tos = (self.data[1] & !0b11) | Ecn::Ce.bits();
+                    set_ipv4_header_byte(&mut self.data, 1, tos);
                 } else {
                     Ipv6Packet::new_unchecked(&mut self.data[..]).set_ecn(Ecn::Ce);
                 }
@@ -141,4 +136,20 @@ impl Packet {
             dst_port,
         })
     }
+}
+
+/// Sets byte `index` of a validated IPv4 header to `value` and updates the header
+/// checksum incrementally (RFC 1624: HC' = ~(~HC + ~m + m')), as routers do, instead
+/// of summing the header again. A header too short for `index` is left alone.
+pub(crate) fn set_ipv4_header_byte(header: &mut [u8], index: usize, value: u8) {
+    let word = index & !1;
+    // The checksum field itself is not a byte this update can set.
+    if word == 10 || header.len() < 12.max(word + 2) {
+        return;
+    }
+    let old = u16::from_be_bytes([header[word], header[word + 1]]);
+    header[index] = value;
+    let new = u16::from_be_bytes([header[word], header[word + 1]]);
+    let stored = u16::from_be_bytes([header[10], header[11]]);
+    header[10..12].copy_from_slice(&checksum::update(stored, old, new).to_be_bytes());
 }

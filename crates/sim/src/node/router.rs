@@ -578,21 +578,9 @@ impl Router {
 }
 
 /// Writes a new TTL and the header checksum.
-/// Writes the TTL and updates the header checksum incrementally, as routers do
-/// (RFC 1624: HC' = ~(~HC + ~m + m')), instead of summing the header again. `data`
-/// is a header already validated by the caller; a shorter slice is left alone.
+/// Writes the TTL; the header checksum is updated incrementally (RFC 1624).
 fn set_ttl_v4(data: &mut [u8], ttl: u8) {
-    let Some([ttl_byte, protocol, c0, c1]) = data
-        .get_mut(8..12)
-        .and_then(|b| <&mut [u8; 4]>::try_from(b).ok())
-    else {
-        return;
-    };
-    let old = u16::from_be_bytes([*ttl_byte, *protocol]);
-    *ttl_byte = ttl;
-    let new = u16::from_be_bytes([ttl, *protocol]);
-    let sum = layer4::wire::checksum::update(u16::from_be_bytes([*c0, *c1]), old, new);
-    [*c0, *c1] = sum.to_be_bytes();
+    crate::packet::set_ipv4_header_byte(data, 8, ttl);
 }
 
 #[cfg(test)]
