@@ -51,7 +51,7 @@
 //! A flow's `send_buffer` and `recv_buffer` are set in the TCP configuration of both
 //! its hosts when they are built (layer4 has no per-socket buffer sizes), so they
 //! hold for every connection of those hosts; a host in several flows gets the
-//! largest value each of them asks ([`HostBuffers`]).
+//! largest value each of them asks ([`HostSettings`]).
 
 use crate::app::{
     BulkSender, OnOffSender, RequestClient, ResponseServer, TcpSink, UdpCbrSender, UdpSink,
@@ -161,7 +161,7 @@ fn too_big(context: &str, what: &str, n: usize) -> Result<(), BuildError> {
 
 fn dumbbell(
     net: &mut Network,
-    tcp: &HostBuffers,
+    tcp: &HostSettings,
     pairs: usize,
     bottleneck: &LinkConfig,
     bottleneck_reverse: &LinkConfig,
@@ -211,7 +211,7 @@ fn dumbbell(
 
 fn parking_lot(
     net: &mut Network,
-    tcp: &HostBuffers,
+    tcp: &HostSettings,
     hops: usize,
     hop: &LinkConfig,
     hop_reverse: &LinkConfig,
@@ -293,7 +293,7 @@ fn parking_lot(
 
 fn explicit(
     net: &mut Network,
-    tcp: &HostBuffers,
+    tcp: &HostSettings,
     nodes: &[crate::scenario::NodeSpec],
     links: &[crate::scenario::LinkSpec],
 ) -> Result<(), BuildError> {
@@ -353,9 +353,11 @@ fn explicit(
     Ok(())
 }
 
-/// The TCP socket buffers asked of hosts, by host name (see [`HostBuffers::of_flows`]).
+/// What a scenario asks of its hosts' configuration beyond addresses and routes: TCP
+/// socket buffers by host name ([`HostSettings::of_flows`]) and whether received
+/// checksums are verified ([`HostSettings::skipping_rx_checksum_unless_corrupting`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HostBuffers {
+pub struct HostSettings {
     hosts: HashMap<String, (Option<usize>, Option<usize>)>,
     /// Whether hosts skip verifying the checksums of what they receive: set when no
     /// link of the scenario corrupts packets, so nothing can arrive damaged (like a
@@ -364,11 +366,11 @@ pub struct HostBuffers {
     skip_rx_checksum: bool,
 }
 
-impl HostBuffers {
+impl HostSettings {
     /// The buffers `flows` ask for: each flow's `send_buffer` and `recv_buffer` go to
     /// both its hosts (layer4 sizes TCP buffers stack-wide, in its `TcpConfig`); a
     /// host in several flows gets the largest of each that any of them sets.
-    pub fn of_flows(flows: &[Flow]) -> HostBuffers {
+    pub fn of_flows(flows: &[Flow]) -> HostSettings {
         let mut hosts: HashMap<String, (Option<usize>, Option<usize>)> = HashMap::new();
         for flow in flows {
             for host in [&flow.from, &flow.to] {
@@ -378,15 +380,15 @@ impl HostBuffers {
             }
         }
         hosts.retain(|_, b| b.0.is_some() || b.1.is_some());
-        HostBuffers {
+        HostSettings {
             hosts,
             skip_rx_checksum: false,
         }
     }
 
-    /// These buffers, with hosts not verifying received checksums when `topology`
+    /// These settings, with hosts not verifying received checksums when `topology`
     /// has no link that corrupts packets.
-    pub fn skipping_rx_checksum_unless_corrupting(mut self, topology: &Topology) -> HostBuffers {
+    pub fn skipping_rx_checksum_unless_corrupting(mut self, topology: &Topology) -> HostSettings {
         self.skip_rx_checksum = !corrupts(topology);
         self
     }
@@ -401,7 +403,7 @@ impl HostBuffers {
 /// `net.add_host` with the TCP buffers `tcp` asks of `name` applied to `config`.
 fn add_host(
     net: &mut Network,
-    tcp: &HostBuffers,
+    tcp: &HostSettings,
     name: &str,
     mut config: layer4::Config,
 ) -> Result<crate::network::NodeId, BuildError> {
@@ -420,7 +422,7 @@ fn add_host(
 
 /// Adds `topology`'s nodes and links to `net` (see the [addressing plan](self)).
 pub fn build_topology(net: &mut Network, topology: &Topology) -> Result<(), BuildError> {
-    build_topology_with(net, topology, &HostBuffers::default())
+    build_topology_with(net, topology, &HostSettings::default())
 }
 
 /// [`build_topology`], with the TCP buffers `tcp` asks of each host set in its
@@ -428,7 +430,7 @@ pub fn build_topology(net: &mut Network, topology: &Topology) -> Result<(), Buil
 pub fn build_topology_with(
     net: &mut Network,
     topology: &Topology,
-    tcp: &HostBuffers,
+    tcp: &HostSettings,
 ) -> Result<(), BuildError> {
     match topology {
         Topology::Dumbbell {
@@ -644,7 +646,7 @@ pub fn build(scenario: &Scenario) -> Result<Built, BuildError> {
     build_topology_with(
         &mut net,
         &scenario.topology,
-        &HostBuffers::of_flows(&scenario.flows)
+        &HostSettings::of_flows(&scenario.flows)
             .skipping_rx_checksum_unless_corrupting(&scenario.topology),
     )?;
     net.compute_routes()?;

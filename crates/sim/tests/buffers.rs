@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use layer4_sim::build::HostBuffers;
+use layer4_sim::build::HostSettings;
 use layer4_sim::link::LinkConfig;
 use layer4_sim::queue::{Limit, QueueConfig};
 use layer4_sim::scenario::{AppSpec, IpVersion};
@@ -52,7 +52,7 @@ fn a_host_in_several_flows_gets_the_largest_buffer() {
     b.send_buffer = Some(4 << 20);
     b.recv_buffer = Some(65_536);
     let c = bulk("c", "left1", "right1", 1);
-    let h = HostBuffers::of_flows(&[a, b, c]);
+    let h = HostSettings::of_flows(&[a, b, c]);
     assert_eq!(h.get("left0"), (Some(4 << 20), Some(65_536)));
     assert_eq!(h.get("right0"), (Some(1 << 20), None));
     assert_eq!(h.get("right1"), (Some(4 << 20), Some(65_536)));
