@@ -13,6 +13,14 @@ pub struct SocketHandle {
 }
 
 impl SocketHandle {
+    /// A handle no socket ever has (the socket table's rows for TIME-WAIT
+    /// records, which have no socket): every call given it reports an invalid
+    /// handle.
+    pub const DETACHED: SocketHandle = SocketHandle {
+        index: u32::MAX,
+        generation: u32::MAX,
+    };
+
     /// The slot index (stable while the socket lives; for tables and logs).
     pub fn index(self) -> u32 {
         self.index

@@ -44,6 +44,10 @@ pub struct TcpStats {
     pub connection_limit_drops: u64,
     /// Connections that left TIME-WAIT early for a new SYN (RFC 6191).
     pub time_wait_recycled: u64,
+    /// TIME-WAIT records recycled before their time because the stack held
+    /// `TcpConfig::time_wait_limit` of them (the oldest goes first; Linux counts its
+    /// TIME-WAIT bucket overflow as `TcpExt:TCPTimeWaitOverflow`).
+    pub time_wait_overflow: u64,
     /// Connections established with ECN negotiated (RFC 3168).
     pub ecn_negotiated: u64,
     /// Acceptable segments received with the CE codepoint on ECN connections.

@@ -5,11 +5,9 @@
 //! connection. The connection already knows its tuple, so this table stores only
 //! the 8-byte handle and compares keys by looking the handle up in the socket slab
 //! (the lookup touches that connection next anyway). Hashes are SipHash-1-3 keyed
-//! from the seed, as in the other maps ([`KeyedState`]).
+//! from the seed, as in the other maps ([`KeyedState::hash_tuple`]).
 
 use core::cell::Cell;
-use core::hash::BuildHasher;
-
 use hashbrown::HashTable;
 
 use super::demux::{FourTuple, KeyedState};
@@ -52,7 +50,7 @@ impl ConnTable {
                 return Some(handle);
             }
         }
-        let hash = self.hasher.hash_one(key);
+        let hash = self.hasher.hash_tuple(key);
         let found = self
             .table
             .find(hash, |&h| tuple_of(sockets, h).as_ref() == Some(key))
@@ -73,11 +71,11 @@ impl ConnTable {
     /// must not be in the table.
     pub(crate) fn insert(&mut self, key: &FourTuple, handle: SocketHandle, sockets: &Slab<Entry>) {
         let hasher = &self.hasher;
-        let hash = hasher.hash_one(key);
+        let hash = hasher.hash_tuple(key);
         self.table.insert_unique(hash, handle, |&h| {
             // Every handle in the table is a live connection (removed before it is
             // freed), so the fallback never hashes.
-            tuple_of(sockets, h).map_or(0, |t| hasher.hash_one(t))
+            tuple_of(sockets, h).map_or(0, |t| hasher.hash_tuple(&t))
         });
     }
 
@@ -86,7 +84,7 @@ impl ConnTable {
         if self.last.get().is_some_and(|(_, h)| h == handle) {
             self.last.set(None);
         }
-        let hash = self.hasher.hash_one(key);
+        let hash = self.hasher.hash_tuple(key);
         match self.table.find_entry(hash, |&h| h == handle) {
             Ok(entry) => {
                 entry.remove();

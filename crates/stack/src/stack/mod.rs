@@ -25,6 +25,7 @@
 //! - [`udp_api`]: UDP socket calls and datagram input;
 //! - [`icmp`]: echo replies, ICMP errors to the sockets they concern, errors sent;
 //! - [`timers`]: the deadline heap over all sockets;
+//! - [`time_wait`]: TIME-WAIT connections as compact records, bounded;
 //! - [`table`]: the socket table `ss` prints.
 
 mod conn_table;
@@ -36,6 +37,7 @@ mod syn_cookie;
 mod table;
 mod tcp_api;
 mod tcp_input;
+mod time_wait;
 mod timers;
 mod udp_api;
 
@@ -66,6 +68,7 @@ use crate::udp::UdpSocket;
 pub use demux::FourTuple;
 pub use table::{SocketEntry, SocketProtocol};
 pub use tcp_api::{ListenOptions, Shutdown};
+pub(crate) use time_wait::TimeWaitState;
 
 use demux::{KeyedState, ListenKey};
 
@@ -136,6 +139,8 @@ pub struct Stack {
     pub(crate) routes: RouteTable,
     pub(crate) sockets: Slab<Entry>,
     pub(crate) conns: conn_table::ConnTable,
+    /// Connections in TIME-WAIT that no handle refers to, as compact records.
+    pub(crate) time_wait: time_wait::TimeWaitTable,
     pub(crate) listeners: HashMap<ListenKey, SocketHandle, KeyedState>,
     pub(crate) udp_bound: HashMap<ListenKey, SocketHandle, KeyedState>,
     /// Connections per local address and port (for `AddrInUse`).
@@ -185,6 +190,7 @@ impl Stack {
             routes,
             sockets: Slab::default(),
             conns: conn_table::ConnTable::new(KeyedState::new(keys.fork("conns"))),
+            time_wait: time_wait::TimeWaitTable::new(KeyedState::new(keys.fork("time-wait"))),
             listeners: HashMap::with_hasher(KeyedState::new(keys.fork("listeners"))),
             udp_bound: HashMap::with_hasher(KeyedState::new(keys.fork("udp"))),
             tcp_port_users: HashMap::with_hasher(KeyedState::new(keys.fork("ports"))),
@@ -217,6 +223,13 @@ impl Stack {
     /// The counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// Connections in TIME-WAIT held as compact records (at most
+    /// `TcpConfig::time_wait_limit`); a TIME-WAIT connection whose handle the
+    /// application still holds is not among them.
+    pub fn time_wait_count(&self) -> usize {
+        self.time_wait.len()
     }
 
     /// Whether `addr` is one of the stack's addresses.

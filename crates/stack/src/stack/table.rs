@@ -39,9 +39,11 @@ pub struct SocketEntry {
 }
 
 impl Stack {
-    /// Every socket, in handle order.
+    /// Every socket, in handle order, then the TIME-WAIT connections held as
+    /// records (their handle is [`SocketHandle::DETACHED`]).
     pub fn socket_table(&self, now: Instant) -> Vec<SocketEntry> {
-        self.sockets
+        let mut rows: Vec<SocketEntry> = self
+            .sockets
             .iter()
             .map(|(handle, entry)| match &entry.socket {
                 Socket::Listener(l) => SocketEntry {
@@ -80,6 +82,20 @@ impl Stack {
                     timer: None,
                 },
             })
-            .collect()
+            .collect();
+        rows.extend(self.time_wait.iter().map(|r| SocketEntry {
+            handle: SocketHandle::DETACHED,
+            protocol: SocketProtocol::Tcp,
+            state: State::TimeWait.ss_name(),
+            local: r.tuple.local,
+            remote: Some(r.tuple.remote),
+            send_q: 0,
+            recv_q: 0,
+            timer: Some((
+                Timer::Linger.ss_name(),
+                r.state.expires.saturating_duration_since(now),
+            )),
+        }));
+        rows
     }
 }

@@ -145,13 +145,14 @@ impl Stack {
         let port = match local.map(|l| l.port()) {
             Some(p) if p != 0 => {
                 let tuple = FourTuple::new(SocketAddr::new(src_ip, p), remote);
-                if self.conns.contains(&tuple, &self.sockets) {
+                if self.conns.contains(&tuple, &self.sockets) || self.time_wait.contains(&tuple) {
                     return Err(Error::AddrInUse);
                 }
                 p
             }
             _ => {
                 let conns = &self.conns;
+                let time_wait = &self.time_wait;
                 let sockets = &self.sockets;
                 let listeners = &self.listeners;
                 //= https://www.rfc-editor.org/rfc/rfc6056#section-3.3.4
@@ -159,8 +160,9 @@ impl Stack {
                 //#         return next_ephemeral;
                 self.tcp_ports
                     .select(src_ip, remote, |p| {
-                        !conns
-                            .contains(&FourTuple::new(SocketAddr::new(src_ip, p), remote), sockets)
+                        let tuple = FourTuple::new(SocketAddr::new(src_ip, p), remote);
+                        !conns.contains(&tuple, sockets)
+                            && !time_wait.contains(&tuple)
                             && !listeners.contains_key(&(src_ip, p))
                             && !listeners.contains_key(&(unspecified_like(src_ip), p))
                     })

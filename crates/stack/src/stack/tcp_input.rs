@@ -4,13 +4,16 @@
 use core::net::SocketAddr;
 
 use super::demux::{unspecified_like, FourTuple};
-use super::{Entry, Socket, Stack, TcpSlot};
+use super::time_wait::TimeWaitVerdict;
+use super::{Entry, Socket, Stack, TcpSlot, TimeWaitState};
 use crate::event::EventKind;
 use crate::socket::SocketHandle;
 use crate::tcp::EcnCounters;
 use crate::tcp::{ConnEvents, Connection, OpenParams, State, SynInfo, TcpError};
 use crate::time::Instant;
-use crate::wire::{AddrPair, Ecn, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr};
+use crate::wire::{
+    AddrPair, Ecn, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr, TcpTimestamp,
+};
 
 impl Stack {
     /// A valid segment from `remote` to `local`.
@@ -51,6 +54,9 @@ impl Stack {
                     return;
                 }
             }
+        }
+        if !self.time_wait.is_empty() && self.time_wait_segment(now, &key, seg) {
+            return;
         }
         if let Some(listener) = self.find_listener(local) {
             self.listener_segment(now, listener, local, remote, seg, ecn);
@@ -321,6 +327,8 @@ impl Stack {
 
         if state == State::Closed {
             self.unhash_conn(handle);
+        } else if state == State::TimeWait && self.compact_time_wait(handle) {
+            return;
         }
         self.schedule(handle);
         if requeue {
@@ -331,6 +339,12 @@ impl Stack {
     /// Takes a closed connection out of the 4-tuple map (its handle stays valid for
     /// the application until it closes it).
     fn unhash_conn(&mut self, handle: SocketHandle) {
+        self.unhash_conn_keeping_port(handle, false);
+    }
+
+    /// [`unhash_conn`](Self::unhash_conn); with `keep_port`, the connection's local
+    /// address and port stay counted as in use (a TIME-WAIT record takes them over).
+    fn unhash_conn_keeping_port(&mut self, handle: SocketHandle, keep_port: bool) {
         let Some(Entry {
             socket: Socket::Tcp(slot),
             ..
@@ -345,18 +359,31 @@ impl Stack {
         let key = FourTuple::new(slot.conn.local(), slot.conn.remote());
         let local_key = (slot.conn.local().ip(), slot.conn.local().port());
         self.conns.remove(&key, handle);
+        if !keep_port {
+            self.release_port_user(local_key);
+        }
+        self.tcp_conn_count = self.tcp_conn_count.saturating_sub(1);
+    }
+
+    /// One connection (or TIME-WAIT record) less on a local address and port.
+    fn release_port_user(&mut self, local_key: (core::net::IpAddr, u16)) {
         if let Some(n) = self.tcp_port_users.get_mut(&local_key) {
             *n -= 1;
             if *n == 0 {
                 self.tcp_port_users.remove(&local_key);
             }
         }
-        self.tcp_conn_count = self.tcp_conn_count.saturating_sub(1);
     }
 
     /// Frees a connection's slot now (it must have nothing left to send).
     pub(crate) fn release_conn(&mut self, handle: SocketHandle) {
-        self.unhash_conn(handle);
+        self.release_conn_keeping_port(handle, false);
+    }
+
+    /// [`release_conn`](Self::release_conn), optionally keeping the local port
+    /// counted as in use.
+    fn release_conn_keeping_port(&mut self, handle: SocketHandle, keep_port: bool) {
+        self.unhash_conn_keeping_port(handle, keep_port);
         let (parent, syn_received) = match self.sockets.get(handle) {
             Some(Entry {
                 socket: Socket::Tcp(slot),
@@ -375,6 +402,132 @@ impl Stack {
             }
         }
         self.sockets.remove(handle);
+    }
+
+    /// Replaces a TIME-WAIT connection that no handle refers to by a compact record
+    /// (`time_wait`), once it has nothing left to send. Returns whether it did.
+    fn compact_time_wait(&mut self, handle: SocketHandle) -> bool {
+        let (tuple, tw) = match self.sockets.get(handle) {
+            Some(Entry {
+                socket: Socket::Tcp(slot),
+                ..
+            }) if slot.parent.is_none()
+                && slot.conn.is_orphaned()
+                && !slot.conn.wants_to_send() =>
+            {
+                match slot.conn.time_wait_state() {
+                    Some(tw) => (FourTuple::new(slot.conn.local(), slot.conn.remote()), tw),
+                    None => return false,
+                }
+            }
+            _ => return false,
+        };
+        self.release_conn_keeping_port(handle, true);
+        let limit = self.tcp_config.time_wait_limit;
+        if self.time_wait.len() >= limit {
+            self.stats.tcp.time_wait_overflow += 1;
+            let oldest = if limit == 0 {
+                // No TIME-WAIT at all: the connection just ends.
+                Some(tuple)
+            } else {
+                self.time_wait.pop_oldest(None).map(|r| r.tuple)
+            };
+            if let Some(t) = oldest {
+                self.release_port_user((t.local.ip(), t.local.port()));
+            }
+            if limit == 0 {
+                return true;
+            }
+        }
+        self.time_wait.insert(tuple, tw);
+        true
+    }
+
+    /// Ends the TIME-WAIT records whose time is up.
+    pub(crate) fn expire_time_wait(&mut self, now: Instant) {
+        while let Some(r) = self.time_wait.pop_oldest(Some(now)) {
+            self.release_port_user((r.tuple.local.ip(), r.tuple.local.port()));
+        }
+    }
+
+    /// A segment for a TIME-WAIT record. Returns whether it was taken: false when
+    /// no record has the tuple, or when a SYN ended TIME-WAIT (RFC 6191) and goes
+    /// on to the listener.
+    fn time_wait_segment(&mut self, now: Instant, key: &FourTuple, seg: &TcpRepr<'_>) -> bool {
+        let Some(record) = self.time_wait.get_mut(key) else {
+            return false;
+        };
+        let syn_only = seg.flags.contains(TcpFlags::SYN)
+            && !seg.flags.intersects(TcpFlags::ACK | TcpFlags::RST);
+        let verdict = if syn_only && record.accepts_syn(seg) {
+            None
+        } else {
+            Some(record.on_segment(now, seg, &self.tcp_config))
+        };
+        let state = record.state;
+        match verdict {
+            None => {
+                //= https://www.rfc-editor.org/rfc/rfc6191#section-2
+                //# the TIME-WAIT state ... may be
+                //# ended and the new connection accepted
+                self.stats.tcp.time_wait_recycled += 1;
+                self.time_wait.remove(key);
+                self.release_port_user((key.local.ip(), key.local.port()));
+                return false;
+            }
+            Some(TimeWaitVerdict::Drop) => {}
+            Some(TimeWaitVerdict::Ack) => self.time_wait_ack(now, key, &state),
+            Some(TimeWaitVerdict::AckRestart) => {
+                self.time_wait.restarted(key);
+                self.time_wait_ack(now, key, &state);
+            }
+            Some(TimeWaitVerdict::Close) => {
+                self.time_wait.remove(key);
+                self.release_port_user((key.local.ip(), key.local.port()));
+            }
+        }
+        true
+    }
+
+    /// The ACK a TIME-WAIT record sends: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, with
+    /// the timestamp option when in use.
+    fn time_wait_ack(&mut self, now: Instant, key: &FourTuple, s: &TimeWaitState) {
+        let mut options = TcpOptions::default();
+        if let Some(recent) = s.ts_recent {
+            let ms = (now.as_nanos() / 1_000_000) as u32;
+            options.timestamp = Some(TcpTimestamp {
+                tsval: ms.wrapping_add(s.ts_offset),
+                tsecr: recent,
+            });
+        }
+        let ack = TcpRepr {
+            src_port: key.local.port(),
+            dst_port: key.remote.port(),
+            seq_number: s.snd_nxt,
+            ack_number: s.rcv_nxt,
+            flags: TcpFlags::ACK,
+            window_len: s.window,
+            urgent_pointer: 0,
+            options,
+            payload: &[],
+        };
+        let Some(addrs) = AddrPair::new(key.local.ip(), key.remote.ip()) else {
+            return;
+        };
+        let checksum = self.tx_checksum();
+        if let Some(packet) = self.build_ip_packet_with(
+            key.local.ip(),
+            key.remote.ip(),
+            crate::wire::IpProtocol::Tcp,
+            ack.buffer_len(),
+            s.ttl,
+            s.dscp,
+            |out| ack.emit(&mut TcpPacket::new_unchecked(out), &addrs, checksum),
+        ) {
+            if self.queue_control(packet) {
+                self.stats.tcp.out_segs += 1;
+            }
+        }
     }
 
     /// Whether a closed connection can be freed: the application let go of it (or

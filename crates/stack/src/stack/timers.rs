@@ -68,6 +68,9 @@ impl Stack {
                 self.release_conn(handle);
             }
         }
+        if self.time_wait.poll_timeout().is_some_and(|at| at <= now) {
+            self.expire_time_wait(now);
+        }
         self.reassembler.handle_timeout(now);
         self.stats.ip.reasm_timeout = self.reassembler.stats_v4().reasm_timeout;
         self.stats.ip6.reasm_timeout = self.reassembler.stats_v6().reasm_timeout;
@@ -81,6 +84,7 @@ impl Stack {
         let sockets = self.timers.peek().map(|Reverse((at, _))| *at);
         [
             sockets,
+            self.time_wait.poll_timeout(),
             self.reassembler.poll_timeout(),
             self.pmtu.poll_timeout(),
         ]

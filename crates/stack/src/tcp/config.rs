@@ -109,6 +109,12 @@ pub struct TcpConfig {
     pub user_timeout: Option<Duration>,
     /// How long TIME-WAIT lasts: 2 MSL. Default 60 s (Linux `TCP_TIMEWAIT_LEN`).
     pub time_wait: Duration,
+    /// The most connections the stack keeps in TIME-WAIT as compact records (those
+    /// whose handle the application closed). When the limit is reached the oldest
+    /// record is dropped to make room and `TcpStats::time_wait_overflow` counts it.
+    /// Default 262,144 (the role of Linux's `tcp_max_tw_buckets`); each record costs
+    /// ~140 bytes, so the default bounds TIME-WAIT at ~36 MB.
+    pub time_wait_limit: usize,
     /// How long FIN-WAIT-2 waits for the peer's FIN once the application closed.
     /// Default 60 s (Linux `tcp_fin_timeout`).
     pub fin_timeout: Duration,
@@ -168,6 +174,7 @@ impl Default for TcpConfig {
             retries2: 15,
             user_timeout: None,
             time_wait: Duration::from_secs(60),
+            time_wait_limit: 1 << 18,
             fin_timeout: Duration::from_secs(60),
             initial_cwnd: 10,
             congestion_control: "cubic".to_string(),

@@ -4,6 +4,7 @@
 
 use super::open::SynInfo;
 use super::{AckDue, ConnEvents, Connection, TcpError};
+use crate::stack::TimeWaitState;
 use crate::tcp::state::State;
 use crate::tcp::timer::Timer;
 use crate::time::{Duration, Instant};
@@ -16,6 +17,28 @@ use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
 const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 60 * 60);
 
 impl Connection {
+    /// What TIME-WAIT needs of this connection, once it is in TIME-WAIT: the stack
+    /// then keeps that compact record and frees the connection
+    /// (`stack::time_wait`).
+    pub(crate) fn time_wait_state(&self) -> Option<TimeWaitState> {
+        if self.state != State::TimeWait {
+            return None;
+        }
+        Some(TimeWaitState {
+            snd_nxt: self.snd_nxt.max(self.snd_max),
+            rcv_nxt: self.rcv_nxt,
+            rcv_wnd: self.rcv_wnd(),
+            window: self.window_to_advertise(false).0,
+            max_snd_wnd: self.max_snd_wnd,
+            ts_recent: self.ts.map(|t| t.recent),
+            ts_offset: self.ts.map_or(0, |t| t.offset),
+            expires: self.timers.get(Timer::Linger)?,
+            last_answer: self.last_invalid_answer,
+            ttl: self.options.ttl,
+            dscp: self.options.dscp,
+        })
+    }
+
     /// A segment for this connection arrived (its checksum already verified and its
     /// ports matched by the stack).
     pub fn handle_segment(&mut self, now: Instant, seg: &TcpRepr<'_>) {

@@ -1,0 +1,547 @@
+//! TIME-WAIT as a compact record instead of a whole connection.
+//!
+//! Once the application has let go of a connection in TIME-WAIT (closed its handle,
+//! or never had one) and the last ACK has left, nothing of the connection is needed
+//! but what answers the peer's late segments: the sequence numbers, the window, the
+//! timestamp state and the deadline. The stack then frees the connection's slot
+//! (~900 bytes with its slab entry) and keeps a [`TimeWaitRecord`] (~110 bytes,
+//! plus a 24-byte expiry-queue entry) here, so a busy client's tens of thousands
+//! of TIME-WAIT connections cost a few megabytes, and opening and closing a
+//! connection ends with its memory returned.
+//!
+//! The records sit in a hash table keyed by 4-tuple (the stack's keyed SipHash) and
+//! in a FIFO of deadlines, in the order the records came: most enter right after
+//! the connection entered TIME-WAIT, with the same 2 MSL ahead, so the queue is in
+//! deadline order and the oldest record is at its front. (A connection whose
+//! application held its handle for a while enters later with an earlier deadline;
+//! it then waits behind newer ones and lives longer than 2 MSL, never shorter.) A
+//! peer's retransmitted FIN restarts the 2 MSL timeout by queueing a new deadline;
+//! the old queue entry no longer matches the record and is skipped when it
+//! surfaces.
+//! The table holds at most `TcpConfig::time_wait_limit` records: when it is full,
+//! the oldest record is recycled to make room and counted
+//! (`TcpStats::time_wait_overflow`).
+//!
+//! Segment arrival follows what [`Connection`](crate::tcp::Connection) does in
+//! TIME-WAIT: PAWS (RFC 7323), the acceptability test, a retransmitted FIN
+//! acknowledged with the timeout restarted, RFC 5961's RST, SYN and ACK checks with
+//! rate-limited challenge ACKs, and a new SYN that may end TIME-WAIT early (RFC 6191,
+//! checked by the stack before the listener sees the SYN).
+
+use core::hash::BuildHasher;
+use std::collections::VecDeque;
+
+use hashbrown::HashTable;
+
+use super::demux::{FourTuple, KeyedState};
+use crate::tcp::TcpConfig;
+use crate::time::Instant;
+use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
+
+/// What a TIME-WAIT connection keeps (taken from the connection when it is
+/// compacted; see [`Connection::time_wait_state`](crate::tcp::Connection)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimeWaitState {
+    /// SND.NXT (after our FIN).
+    pub(crate) snd_nxt: SeqNumber,
+    /// RCV.NXT (after the peer's FIN).
+    pub(crate) rcv_nxt: SeqNumber,
+    /// The receive window last promised (RCV.ADV - RCV.NXT): the acceptability test.
+    pub(crate) rcv_wnd: u32,
+    /// The window field of our ACKs (already scaled).
+    pub(crate) window: u16,
+    /// The largest window the peer offered (RFC 5961's ACK check).
+    pub(crate) max_snd_wnd: u32,
+    /// TS.Recent, when timestamps are in use.
+    pub(crate) ts_recent: Option<u32>,
+    /// Our timestamp clock's offset.
+    pub(crate) ts_offset: u32,
+    /// When TIME-WAIT ends.
+    pub(crate) expires: Instant,
+    /// When an invalid segment was last answered (challenge-ACK rate limit).
+    pub(crate) last_answer: Option<Instant>,
+    /// IP TTL / hop limit and DSCP of our ACKs.
+    pub(crate) ttl: u8,
+    pub(crate) dscp: u8,
+}
+
+/// One TIME-WAIT connection: its tuple and [`TimeWaitState`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TimeWaitRecord {
+    pub(crate) tuple: FourTuple,
+    pub(crate) state: TimeWaitState,
+    /// Tells this record's queue entries from those of an earlier record with the
+    /// same tuple.
+    serial: u32,
+}
+
+/// What to do with a segment that reached a TIME-WAIT record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimeWaitVerdict {
+    /// Drop it silently.
+    Drop,
+    /// Send an ACK.
+    Ack,
+    /// The peer retransmitted its FIN: send an ACK; the timeout was restarted.
+    AckRestart,
+    /// An exact RST: TIME-WAIT ends now.
+    Close,
+}
+
+impl TimeWaitRecord {
+    /// Whether a SYN may end TIME-WAIT and open a new incarnation (RFC 6191): its
+    /// timestamp is newer than TS.Recent, or without timestamps its sequence number
+    /// lies beyond RCV.NXT. Same rule as `Connection::time_wait_accepts_syn`.
+    //= https://www.rfc-editor.org/rfc/rfc6191#section-2
+    //# If the previous incarnation of the connection used Timestamps, then:
+    //# if ... the timestamp value of the SYN segment is greater than TS.Recent
+    //# ... the TIME-WAIT state may be ... and the new connection accepted
+    pub(crate) fn accepts_syn(&self, seg: &TcpRepr<'_>) -> bool {
+        match (self.state.ts_recent, seg.options.timestamp) {
+            (Some(recent), Some(opt)) => (opt.tsval.wrapping_sub(recent) as i32) > 0,
+            (Some(_), None) => false,
+            (None, _) => seg.seq_number > self.state.rcv_nxt,
+        }
+    }
+
+    /// A segment arrived (RFC 9293 section 3.10.7.4 for TIME-WAIT).
+    pub(crate) fn on_segment(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        config: &TcpConfig,
+    ) -> TimeWaitVerdict {
+        let s = &mut self.state;
+        let flags = seg.flags;
+        let rst = flags.contains(TcpFlags::RST);
+        //= https://www.rfc-editor.org/rfc/rfc7323#section-5.3
+        //# If SEG.TSval < TS.Recent and the RST bit is off:
+        if !rst {
+            if let (Some(recent), Some(opt)) = (s.ts_recent, seg.options.timestamp) {
+                if (opt.tsval.wrapping_sub(recent) as i32) < 0 {
+                    return Self::answer_invalid(s, now, config);
+                }
+            }
+        }
+        if !acceptable(s, seg) {
+            if rst {
+                return TimeWaitVerdict::Drop;
+            }
+            if flags.contains(TcpFlags::FIN) {
+                //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+                //# TIME-WAIT STATE
+                //# The only thing that can arrive in this state is a
+                //# retransmission of the remote FIN.  Acknowledge it, and
+                //# restart the 2 MSL timeout.
+                s.expires = now + config.time_wait;
+                return TimeWaitVerdict::AckRestart;
+            }
+            return Self::answer_invalid(s, now, config);
+        }
+        //= https://www.rfc-editor.org/rfc/rfc7323#section-4.3
+        //# If SEG.TSval >= TS.Recent and SEG.SEQ <= Last.ACK.sent
+        //# then SEG.TSval is copied to TS.Recent; otherwise, it is ignored.
+        if let (Some(recent), Some(opt)) = (s.ts_recent, seg.options.timestamp) {
+            if seg.seq_number <= s.rcv_nxt && (opt.tsval.wrapping_sub(recent) as i32) >= 0 {
+                s.ts_recent = Some(opt.tsval);
+            }
+        }
+        if rst {
+            //= https://www.rfc-editor.org/rfc/rfc5961#section-3.2
+            //# 2) If the RST bit is set and the sequence number exactly matches
+            //#    the next expected sequence number (RCV.NXT), then TCP MUST reset
+            //#    the connection.
+            if seg.seq_number == s.rcv_nxt {
+                return TimeWaitVerdict::Close;
+            }
+            return Self::answer_invalid(s, now, config);
+        }
+        if flags.contains(TcpFlags::SYN) {
+            //= https://www.rfc-editor.org/rfc/rfc5961#section-4.2
+            //# If the SYN bit is set, irrespective of the sequence number, TCP
+            //# MUST send an ACK (also referred to as challenge ACK) to the remote
+            //# peer:
+            return Self::answer_invalid(s, now, config);
+        }
+        if !flags.contains(TcpFlags::ACK) {
+            return TimeWaitVerdict::Drop;
+        }
+        //= https://www.rfc-editor.org/rfc/rfc5961#section-5.2
+        //# All incoming segments whose ACK value doesn't satisfy the above
+        //# condition MUST be discarded and an ACK sent back.
+        let oldest = s.snd_nxt - s.max_snd_wnd.max(65535);
+        if seg.ack_number > s.snd_nxt || seg.ack_number < oldest {
+            return Self::answer_invalid(s, now, config);
+        }
+        TimeWaitVerdict::Drop
+    }
+
+    /// Acknowledges an invalid segment, at most once per `invalid_ratelimit`.
+    fn answer_invalid(s: &mut TimeWaitState, now: Instant, config: &TcpConfig) -> TimeWaitVerdict {
+        if let Some(last) = s.last_answer {
+            if now.saturating_duration_since(last) < config.invalid_ratelimit {
+                return TimeWaitVerdict::Drop;
+            }
+        }
+        s.last_answer = Some(now);
+        TimeWaitVerdict::Ack
+    }
+}
+
+/// The acceptability test of RFC 9293 section 3.10.7.4, as `Connection` runs it.
+fn acceptable(s: &TimeWaitState, seg: &TcpRepr<'_>) -> bool {
+    let len = seg.segment_len() as u32;
+    let wnd = s.rcv_wnd;
+    let seq = seg.seq_number;
+    match (len, wnd) {
+        (0, 0) => seq == s.rcv_nxt,
+        (0, _) => seq.in_window(s.rcv_nxt, wnd),
+        (_, 0) => seq == s.rcv_nxt,
+        (_, _) => seq.in_window(s.rcv_nxt, wnd) || (seq + (len - 1)).in_window(s.rcv_nxt, wnd),
+    }
+}
+
+/// The TIME-WAIT records of a stack. See the [module docs](self).
+#[derive(Debug)]
+pub(crate) struct TimeWaitTable {
+    records: HashTable<TimeWaitRecord>,
+    /// (deadline, hash, serial) in the order the deadlines were set.
+    queue: VecDeque<(Instant, u64, u32)>,
+    hasher: KeyedState,
+    next_serial: u32,
+}
+
+impl TimeWaitTable {
+    pub(crate) fn new(hasher: KeyedState) -> TimeWaitTable {
+        TimeWaitTable {
+            records: HashTable::new(),
+            queue: VecDeque::new(),
+            hasher,
+            next_serial: 0,
+        }
+    }
+
+    /// Records held.
+    pub(crate) fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    fn hash(&self, tuple: &FourTuple) -> u64 {
+        self.hasher.hash_tuple(tuple)
+    }
+
+    /// Whether `tuple` is in TIME-WAIT.
+    pub(crate) fn contains(&self, tuple: &FourTuple) -> bool {
+        self.records
+            .find(self.hash(tuple), |r| r.tuple == *tuple)
+            .is_some()
+    }
+
+    /// The record of `tuple`.
+    pub(crate) fn get_mut(&mut self, tuple: &FourTuple) -> Option<&mut TimeWaitRecord> {
+        let hash = self.hash(tuple);
+        self.records.find_mut(hash, |r| r.tuple == *tuple)
+    }
+
+    /// Adds a record (the tuple must not be in the table).
+    pub(crate) fn insert(&mut self, tuple: FourTuple, state: TimeWaitState) {
+        let hash = self.hash(&tuple);
+        let serial = self.next_serial;
+        self.next_serial = self.next_serial.wrapping_add(1);
+        let hasher = &self.hasher;
+        self.records.insert_unique(
+            hash,
+            TimeWaitRecord {
+                tuple,
+                state,
+                serial,
+            },
+            |r| hasher.hash_tuple(&r.tuple),
+        );
+        self.queue.push_back((state.expires, hash, serial));
+    }
+
+    /// Queues the record's new deadline after its timeout was restarted.
+    pub(crate) fn restarted(&mut self, tuple: &FourTuple) {
+        let hash = self.hash(tuple);
+        if let Some(r) = self.records.find(hash, |r| r.tuple == *tuple) {
+            self.queue.push_back((r.state.expires, hash, r.serial));
+        }
+        // Restarts leave stale entries behind; keep them a bounded share.
+        if self.queue.len() > 2 * self.records.len() + 64 {
+            let records = &self.records;
+            self.queue.retain(|&(at, hash, serial)| {
+                records
+                    .find(hash, |r| r.serial == serial && r.state.expires == at)
+                    .is_some()
+            });
+        }
+    }
+
+    /// Removes the record of `tuple`.
+    pub(crate) fn remove(&mut self, tuple: &FourTuple) -> Option<TimeWaitRecord> {
+        let hash = self.hash(tuple);
+        self.records
+            .find_entry(hash, |r| r.tuple == *tuple)
+            .ok()
+            .map(|e| e.remove().0)
+    }
+
+    /// Removes and returns the oldest record: the first whose deadline is at or
+    /// before `until` (any, when `until` is `None`).
+    pub(crate) fn pop_oldest(&mut self, until: Option<Instant>) -> Option<TimeWaitRecord> {
+        while let Some(&(at, hash, serial)) = self.queue.front() {
+            if until.is_some_and(|u| at > u) {
+                return None;
+            }
+            self.queue.pop_front();
+            // An entry whose record is gone, or whose deadline was moved by a
+            // restart (a newer entry stands for it), is skipped.
+            if let Ok(e) = self
+                .records
+                .find_entry(hash, |r| r.serial == serial && r.state.expires == at)
+            {
+                return Some(e.remove().0);
+            }
+        }
+        None
+    }
+
+    /// The earliest deadline (possibly of a stale entry: an early wake-up is harmless).
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        self.queue.front().map(|&(at, _, _)| at)
+    }
+
+    /// Every record, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &TimeWaitRecord> {
+        self.records.iter()
+    }
+}
+
+impl KeyedState {
+    /// The hash of a 4-tuple, as one SipHash-1-3 write of its addresses and ports
+    /// (the derived `Hash` of two `SocketAddr`s makes eight small writes, each paying
+    /// the hasher's buffering; this was ~6 % of a `connect` profile).
+    pub(crate) fn hash_tuple(&self, t: &FourTuple) -> u64 {
+        use core::hash::Hasher;
+        use core::net::IpAddr;
+        let mut bytes = [0u8; 36];
+        let mut n = 0;
+        for addr in [t.local, t.remote] {
+            match addr.ip() {
+                IpAddr::V4(a) => {
+                    bytes[n..n + 4].copy_from_slice(&a.octets());
+                    n += 4;
+                }
+                IpAddr::V6(a) => {
+                    bytes[n..n + 16].copy_from_slice(&a.octets());
+                    n += 16;
+                }
+            }
+            bytes[n..n + 2].copy_from_slice(&addr.port().to_be_bytes());
+            n += 2;
+        }
+        let mut h = self.build_hasher();
+        h.write(&bytes[..n]);
+        h.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+    use super::*;
+    use crate::stack::tests::{Impairment, Pair};
+    use crate::stack::{ListenOptions, Stack};
+    use crate::time::Duration;
+    use crate::wire::{TcpOptions, TcpTimestamp};
+    use crate::Config;
+
+    const A4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+    const B4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+
+    /// A pair whose client (A) keeps at most `limit` TIME-WAIT records.
+    fn pair_with_limit(limit: usize, seed: u64) -> Pair {
+        let mut pair = Pair::new(Impairment::default(), seed);
+        let mut cfg = Config::with_address(format!("{A4}/24").parse().unwrap()).seed(seed);
+        cfg.tcp.time_wait_limit = limit;
+        pair.a = Stack::new(cfg).unwrap();
+        pair
+    }
+
+    /// Opens a connection from `port`, exchanges nothing, and closes it client
+    /// first (the client ends in TIME-WAIT), both handles closed.
+    fn open_and_close(pair: &mut Pair, listener: crate::SocketHandle, port: u16) {
+        let server = SocketAddr::new(IpAddr::V4(B4), 80);
+        let local = SocketAddr::new(IpAddr::V4(A4), port);
+        let c = pair.a.tcp_connect(pair.now, server, Some(local)).unwrap();
+        let mut s = None;
+        assert!(pair.run_until(Duration::from_secs(2), |p| {
+            s = s.or_else(|| p.b.tcp_accept(listener).ok().map(|x| x.0));
+            s.is_some()
+        }));
+        pair.a.close(pair.now, c).unwrap();
+        pair.run_until(Duration::from_millis(50), |_| false);
+        pair.b.close(pair.now, s.unwrap()).unwrap();
+        pair.run_until(Duration::from_millis(50), |_| false);
+    }
+
+    #[test]
+    fn a_closed_time_wait_connection_frees_its_slot_and_keeps_a_record() {
+        let mut pair = pair_with_limit(16, 40);
+        let server = SocketAddr::new(IpAddr::V4(B4), 80);
+        let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+        open_and_close(&mut pair, l, 40001);
+        assert_eq!(pair.a.sockets.len(), 0, "the connection's slot is freed");
+        assert_eq!(pair.a.time_wait_count(), 1);
+        let rows = pair.a.socket_table(pair.now);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].state, "TIME-WAIT");
+        assert_eq!(rows[0].handle, crate::SocketHandle::DETACHED);
+        assert_eq!(rows[0].timer.map(|t| t.0), Some("timewait"));
+        // The tuple stays in use until TIME-WAIT ends.
+        let local = SocketAddr::new(IpAddr::V4(A4), 40001);
+        assert_eq!(
+            pair.a.tcp_connect(pair.now, server, Some(local)),
+            Err(crate::Error::AddrInUse)
+        );
+        pair.run_until(Duration::from_secs(61), |_| false);
+        assert_eq!(pair.a.time_wait_count(), 0);
+        assert!(pair.a.tcp_connect(pair.now, server, Some(local)).is_ok());
+    }
+
+    #[test]
+    fn the_time_wait_limit_recycles_the_oldest_record_and_counts_it() {
+        let mut pair = pair_with_limit(2, 41);
+        let server = SocketAddr::new(IpAddr::V4(B4), 80);
+        let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+        for port in [40001, 40002, 40003] {
+            open_and_close(&mut pair, l, port);
+        }
+        assert_eq!(pair.a.time_wait_count(), 2);
+        assert_eq!(pair.a.stats().tcp.time_wait_overflow, 1);
+        let in_time_wait: Vec<u16> = pair
+            .a
+            .socket_table(pair.now)
+            .iter()
+            .map(|r| r.local.port())
+            .collect();
+        assert!(in_time_wait.contains(&40002) && in_time_wait.contains(&40003));
+        // The oldest tuple is free again, the others are not.
+        let local = |p| Some(SocketAddr::new(IpAddr::V4(A4), p));
+        assert_eq!(
+            pair.a.tcp_connect(pair.now, server, local(40002)),
+            Err(crate::Error::AddrInUse)
+        );
+        assert!(pair.a.tcp_connect(pair.now, server, local(40001)).is_ok());
+    }
+
+    #[test]
+    fn a_zero_time_wait_limit_keeps_no_record() {
+        let mut pair = pair_with_limit(0, 42);
+        let server = SocketAddr::new(IpAddr::V4(B4), 80);
+        let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+        open_and_close(&mut pair, l, 40001);
+        assert_eq!(pair.a.time_wait_count(), 0);
+        assert_eq!(pair.a.sockets.len(), 0);
+        assert_eq!(pair.a.stats().tcp.time_wait_overflow, 1);
+    }
+
+    fn record(ts_recent: Option<u32>) -> TimeWaitRecord {
+        TimeWaitRecord {
+            tuple: FourTuple::new(
+                SocketAddr::new(IpAddr::V4(A4), 40001),
+                SocketAddr::new(IpAddr::V4(B4), 80),
+            ),
+            state: TimeWaitState {
+                snd_nxt: SeqNumber(5000),
+                rcv_nxt: SeqNumber(9000),
+                rcv_wnd: 65535,
+                window: 65535,
+                max_snd_wnd: 65535,
+                ts_recent,
+                ts_offset: 0,
+                expires: Instant::from_nanos(60_000_000_000),
+                last_answer: None,
+                ttl: 64,
+                dscp: 0,
+            },
+            serial: 0,
+        }
+    }
+
+    fn seg(seq: u32, ack: u32, flags: TcpFlags, tsval: Option<u32>) -> TcpRepr<'static> {
+        let mut options = TcpOptions::default();
+        options.timestamp = tsval.map(|tsval| TcpTimestamp { tsval, tsecr: 0 });
+        TcpRepr {
+            src_port: 80,
+            dst_port: 40001,
+            seq_number: SeqNumber(seq),
+            ack_number: SeqNumber(ack),
+            flags,
+            window_len: 1000,
+            urgent_pointer: 0,
+            options,
+            payload: &[],
+        }
+    }
+
+    #[test]
+    fn a_retransmitted_fin_is_acknowledged_and_restarts_the_timeout() {
+        let cfg = TcpConfig::default();
+        let mut r = record(None);
+        let now = Instant::from_nanos(30_000_000_000);
+        let fin = seg(8999, 5000, TcpFlags::FIN | TcpFlags::ACK, None);
+        assert_eq!(r.on_segment(now, &fin, &cfg), TimeWaitVerdict::AckRestart);
+        assert_eq!(r.state.expires, now + cfg.time_wait);
+        // Again at once: still answered (the FIN's ACK is not rate-limited).
+        assert_eq!(r.on_segment(now, &fin, &cfg), TimeWaitVerdict::AckRestart);
+    }
+
+    #[test]
+    fn rst_and_syn_follow_rfc_5961() {
+        let cfg = TcpConfig::default();
+        let now = Instant::from_nanos(30_000_000_000);
+        let mut r = record(None);
+        // A RST in the window but not at RCV.NXT draws a challenge ACK ...
+        let near = seg(9100, 0, TcpFlags::RST, None);
+        assert_eq!(r.on_segment(now, &near, &cfg), TimeWaitVerdict::Ack);
+        // ... rate-limited ...
+        assert_eq!(r.on_segment(now, &near, &cfg), TimeWaitVerdict::Drop);
+        // ... one outside the window is dropped, one at RCV.NXT ends TIME-WAIT.
+        let far = seg(900_000, 0, TcpFlags::RST, None);
+        assert_eq!(r.on_segment(now, &far, &cfg), TimeWaitVerdict::Drop);
+        let exact = seg(9000, 0, TcpFlags::RST, None);
+        assert_eq!(r.on_segment(now, &exact, &cfg), TimeWaitVerdict::Close);
+        // A SYN in the window draws a challenge ACK.
+        let mut r = record(None);
+        let syn = seg(9000, 0, TcpFlags::SYN, None);
+        assert_eq!(r.on_segment(now, &syn, &cfg), TimeWaitVerdict::Ack);
+    }
+
+    #[test]
+    fn a_syn_reuses_the_tuple_only_with_a_newer_timestamp() {
+        let r = record(Some(1000));
+        assert!(r.accepts_syn(&seg(1, 0, TcpFlags::SYN, Some(1001))));
+        assert!(!r.accepts_syn(&seg(1, 0, TcpFlags::SYN, Some(999))));
+        assert!(!r.accepts_syn(&seg(1, 0, TcpFlags::SYN, None)));
+        let r = record(None);
+        assert!(r.accepts_syn(&seg(9001, 0, TcpFlags::SYN, None)));
+        assert!(!r.accepts_syn(&seg(8000, 0, TcpFlags::SYN, None)));
+    }
+
+    #[test]
+    fn an_old_timestamp_is_answered_and_changes_nothing() {
+        let cfg = TcpConfig::default();
+        let now = Instant::from_nanos(30_000_000_000);
+        let mut r = record(Some(1000));
+        let old = seg(9000, 5000, TcpFlags::ACK, Some(999));
+        assert_eq!(r.on_segment(now, &old, &cfg), TimeWaitVerdict::Ack);
+        assert_eq!(r.state.ts_recent, Some(1000));
+    }
+}
