@@ -45,6 +45,26 @@ pub fn data(data: &[u8]) -> u16 {
     finish_native(portable_sum(data))
 }
 
+/// Copies `src` into `dst` and returns the one's-complement sum of the bytes copied,
+/// as [`data`] gives it: a segment's payload is read once, for both.
+///
+/// Copies `min(dst.len(), src.len())` bytes. With AVX2 each 32-byte vector is loaded
+/// once, stored, and added to the sums; elsewhere it is a copy, then [`data`] over
+/// the copied bytes (still in L1).
+#[inline]
+pub fn copy(dst: &mut [u8], src: &[u8]) -> u16 {
+    let n = dst.len().min(src.len());
+    let (dst, src) = (&mut dst[..n], &src[..n]);
+    if n > SHORT {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(sum) = avx2::copy_sum(dst, src) {
+            return finish_native(sum);
+        }
+    }
+    dst.copy_from_slice(src);
+    data(dst)
+}
+
 /// Inputs up to this many bytes take the scalar word loop (`words_sum`).
 const SHORT: usize = 64;
 
@@ -150,6 +170,80 @@ mod avx2 {
     pub(super) fn sum(data: &[u8]) -> Option<u64> {
         let simd = V3::try_new()?;
         Some(simd.vectorize(Kernel { simd, data }))
+    }
+
+    /// Copies `src` into `dst` (equal lengths) and returns the sum of the bytes as
+    /// native-endian words, or `None` (nothing copied) without x86-64-v3.
+    pub(super) fn copy_sum(dst: &mut [u8], src: &[u8]) -> Option<u64> {
+        let simd = V3::try_new()?;
+        Some(simd.vectorize(CopyKernel { simd, dst, src }))
+    }
+
+    /// [`Kernel`] that also stores every vector it loads into `dst`.
+    struct CopyKernel<'a> {
+        simd: V3,
+        dst: &'a mut [u8],
+        src: &'a [u8],
+    }
+
+    impl NullaryFnOnce for CopyKernel<'_> {
+        type Output = u64;
+
+        #[inline(always)]
+        fn call(self) -> u64 {
+            let CopyKernel { simd, dst, src } = self;
+            let whole = src.len() - src.len() % 32;
+            let (body, rest) = src.split_at(whole);
+            let (dst_body, dst_rest) = dst.split_at_mut(whole);
+            dst_rest.copy_from_slice(rest);
+            let zero = simd.splat_u32x8(0);
+            let mut sum = 0u64;
+            for (run, out_run) in body.chunks(RUN).zip(dst_body.chunks_mut(RUN)) {
+                let mut full = [zero; 4];
+                let mut high = [zero; 4];
+                let mut blocks = run.chunks_exact(BLOCK);
+                let mut out_blocks = out_run.chunks_exact_mut(BLOCK);
+                for (block, out_block) in (&mut blocks).zip(&mut out_blocks) {
+                    for (((full, high), vector), out) in full
+                        .iter_mut()
+                        .zip(high.iter_mut())
+                        .zip(block.chunks_exact(32))
+                        .zip(out_block.chunks_exact_mut(32))
+                    {
+                        let vector = load(vector);
+                        store(out, vector);
+                        *full = simd.wrapping_add_u32x8(*full, vector);
+                        *high = simd.wrapping_add_u32x8(*high, simd.shr_const_u32x8::<16>(vector));
+                    }
+                }
+                for (vector, out) in blocks
+                    .remainder()
+                    .chunks_exact(32)
+                    .zip(out_blocks.into_remainder().chunks_exact_mut(32))
+                {
+                    let vector = load(vector);
+                    store(out, vector);
+                    full[0] = simd.wrapping_add_u32x8(full[0], vector);
+                    high[0] = simd.wrapping_add_u32x8(high[0], simd.shr_const_u32x8::<16>(vector));
+                }
+                let full = add4(simd, full);
+                let high = add4(simd, high);
+                let low = simd.wrapping_sub_u32x8(full, simd.shl_const_u32x8::<16>(high));
+                let lanes: [u32; 8] = bytemuck::cast(simd.wrapping_add_u32x8(low, high));
+                sum += lanes.iter().map(|&lane| u64::from(lane)).sum::<u64>();
+            }
+            sum + super::words_sum(rest)
+        }
+    }
+
+    /// Stores a vector into 32 bytes (nothing if the slice is not 32 bytes long,
+    /// which the callers rule out by construction).
+    #[inline(always)]
+    fn store(out: &mut [u8], vector: u32x8) {
+        let bytes: [u8; 32] = bytemuck::cast(vector);
+        if let Ok(out) = <&mut [u8; 32]>::try_from(out) {
+            *out = bytes;
+        }
     }
 
     /// The kernel, run by `V3::vectorize` with AVX2 enabled. `call` is
@@ -398,7 +492,38 @@ mod tests {
         assert_eq!(update(before, old_word, new_word), finish(data(&hdr)));
     }
 
+    #[test]
+    fn copy_copies_and_sums_every_length_across_a_run() {
+        let bytes: Vec<u8> = (0..(1usize << 19) + 200)
+            .map(|i| (i * 7 + i / 255) as u8)
+            .collect();
+        for len in (0..700).chain([(1 << 19) - 1, 1 << 19, (1 << 19) + 133]) {
+            for start in 0..4 {
+                let src = &bytes[start..start + len];
+                let mut dst = vec![0u8; len + 3];
+                assert_eq!(
+                    copy(&mut dst, src),
+                    reference(src),
+                    "len {len} start {start}"
+                );
+                assert_eq!(&dst[..len], src);
+                assert_eq!(&dst[len..], &[0, 0, 0]);
+            }
+        }
+    }
+
     proptest! {
+        #[test]
+        fn copy_matches_reference_and_copies(
+            bytes in proptest::collection::vec(any::<u8>(), 0..4096 + 64),
+            start in 0usize..32,
+        ) {
+            let src = &bytes[start.min(bytes.len())..];
+            let mut dst = vec![0u8; src.len()];
+            prop_assert_eq!(copy(&mut dst, src), reference(src));
+            prop_assert_eq!(&dst[..], src);
+        }
+
         #[test]
         fn fast_sum_equals_reference_at_any_alignment(
             bytes in proptest::collection::vec(any::<u8>(), 0..4096 + 64),

@@ -130,7 +130,21 @@ impl Stack {
         if flags.contains(TcpFlags::CWR) && !flags.contains(TcpFlags::SYN) {
             self.stats.tcp.ecn_cwr_sent += 1;
         }
-        self.after_conn(now, handle, before);
+        // Back in the queue only if it has more to say: otherwise the next call
+        // would ask it once more for nothing (a second pass over the connection and
+        // the stack's book-keeping per segment sent). What that empty pass did
+        // (arm the persist timer, free a finished connection) happens here.
+        let more = match self.sockets.get_mut(handle) {
+            Some(Entry {
+                socket: Socket::Tcp(slot),
+                ..
+            }) => slot.conn.after_transmit(now),
+            _ => false,
+        };
+        self.after_conn_requeue(now, handle, before, more);
+        if !more && self.conn_releasable(handle) {
+            self.release_conn(handle);
+        }
         self.count_out_ip(remote.is_ipv6());
         Some(hl + n)
     }

@@ -6,10 +6,16 @@ use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 use super::Stack;
 use crate::ip::reassembly::Reassembled;
 use crate::time::Instant;
+use crate::wire::checksum;
 use crate::wire::{
     AddrPair, ChecksumMode, Ecn, Error as WireError, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet,
     Ipv6Repr, TcpPacket, TcpRepr,
 };
+
+/// TCP segments longer than this (header included) have their checksum verified
+/// after parsing, with the payload summed as it is copied (`Stack::tcp_segment`);
+/// shorter ones are verified whole while parsing.
+const DEFER_CHECKSUM_ABOVE: usize = 128;
 
 /// An IP packet reduced to what the transport layer needs.
 #[derive(Debug, Clone, Copy)]
@@ -206,16 +212,33 @@ impl Stack {
             self.stats.tcp.in_errs += 1;
             return;
         };
-        let seg = match TcpRepr::parse(&packet, &addrs, self.config.checksum_rx) {
+        // A segment with a payload has its checksum verified later, over the header
+        // here and over the payload while it is copied into the receive buffer
+        // (`tcp_segment`): the payload is read once instead of twice.
+        let defer = self.config.checksum_rx == ChecksumMode::Enabled
+            && meta.payload.len() > DEFER_CHECKSUM_ABOVE;
+        let mode = if defer {
+            ChecksumMode::Offloaded
+        } else {
+            self.config.checksum_rx
+        };
+        let seg = match TcpRepr::parse(&packet, &addrs, mode) {
             Ok(seg) => seg,
             Err(e) => {
                 self.stats.tcp.in_errs += 1;
-                if e == WireError::BadChecksum {
+                if e == WireError::BadChecksum || (defer && !packet.verify_checksum(&addrs)) {
                     self.stats.tcp.in_csum_errors += 1;
                 }
                 return;
             }
         };
+        let header_sum = defer.then(|| {
+            let header_len = meta.payload.len() - seg.payload.len();
+            checksum::combine(&[
+                addrs.pseudo_header(IpProtocol::Tcp, meta.payload.len()),
+                checksum::data(meta.payload.get(..header_len).unwrap_or_default()),
+            ])
+        });
         // Port 0 is reserved: no socket owns it and nothing answers it (Linux drops
         // such segments too).
         // RFC 9293 MUST-57 (segments to broadcast or multicast are dropped) is met
@@ -232,7 +255,7 @@ impl Stack {
         }
         let remote = SocketAddr::new(meta.src, seg.src_port);
         let local = SocketAddr::new(meta.dst, seg.dst_port);
-        self.tcp_segment(now, local, remote, &seg, meta.ecn);
+        self.tcp_segment(now, local, remote, &seg, meta.ecn, header_sum);
     }
 
     /// The checksum mode for output.

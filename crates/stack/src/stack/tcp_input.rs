@@ -11,12 +11,15 @@ use crate::socket::SocketHandle;
 use crate::tcp::EcnCounters;
 use crate::tcp::{ConnEvents, Connection, OpenParams, State, SynInfo, TcpError};
 use crate::time::Instant;
+use crate::wire::checksum;
 use crate::wire::{
     AddrPair, Ecn, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr, TcpTimestamp,
 };
 
 impl Stack {
-    /// A valid segment from `remote` to `local`.
+    /// A segment from `remote` to `local`, valid but for its checksum when
+    /// `header_sum` is given: then the checksum covers the pseudo-header and TCP
+    /// header with that sum, and the payload is still to verify.
     pub(crate) fn tcp_segment(
         &mut self,
         now: Instant,
@@ -24,9 +27,56 @@ impl Stack {
         remote: SocketAddr,
         seg: &TcpRepr<'_>,
         ecn: Ecn,
+        header_sum: Option<u16>,
     ) {
         let key = FourTuple::new(local, remote);
-        if let Some(handle) = self.conns.get(&key, &self.sockets) {
+        let handle = self.conns.get(&key, &self.sockets);
+        if let Some(header_sum) = header_sum {
+            // The payload's sum: taken while copying it into the connection's
+            // receive buffer when it is the next in-order data, else here.
+            let prestored = match handle.and_then(|h| self.sockets.get_mut(h)) {
+                Some(Entry {
+                    socket: Socket::Tcp(slot),
+                    ..
+                }) => slot.conn.prestore_payload(seg),
+                _ => None,
+            };
+            let payload = prestored.unwrap_or_else(|| checksum::data(seg.payload));
+            let good = checksum::combine(&[header_sum, payload]) == 0xffff;
+            if good {
+                self.tcp_segment_checked(now, local, remote, seg, ecn, handle);
+            } else {
+                self.stats.tcp.in_errs += 1;
+                self.stats.tcp.in_csum_errors += 1;
+            }
+            if prestored.is_some() {
+                // Whatever became of the segment, the copy is spoken for.
+                if let Some(Entry {
+                    socket: Socket::Tcp(slot),
+                    ..
+                }) = handle.and_then(|h| self.sockets.get_mut(h))
+                {
+                    slot.conn.forget_prestored();
+                }
+            }
+            return;
+        }
+        self.tcp_segment_checked(now, local, remote, seg, ecn, handle);
+    }
+
+    /// [`tcp_segment`](Self::tcp_segment) once the checksum is known good; `handle`
+    /// is the connection with the segment's tuple, if any.
+    fn tcp_segment_checked(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        seg: &TcpRepr<'_>,
+        ecn: Ecn,
+        handle: Option<SocketHandle>,
+    ) {
+        let key = FourTuple::new(local, remote);
+        if let Some(handle) = handle {
             if let Some(conn) = self.conn(handle) {
                 let state = conn.state();
                 let syn_only =

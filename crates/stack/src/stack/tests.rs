@@ -1463,3 +1463,51 @@ fn paced_connections_set_per_socket_and_through_a_listener_move_data_both_ways()
         .unwrap();
     assert!(pair.a.tcp_set_pacing(pair.now, u, true).is_err());
 }
+
+#[test]
+fn a_corrupted_in_order_segment_is_dropped_and_its_copy_never_read() {
+    let mut pair = Pair::new(Impairment::default(), 78);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _l, s) = connect(&mut pair, server);
+    let now = pair.now;
+    pair.a.tcp_send(now, c, &[0x55; 1000]).unwrap();
+    let mut buf = vec![0u8; 2000];
+    let n = pair.a.poll_transmit(now, &mut buf).unwrap();
+    // The payload's checksum is verified while it is copied into the receive
+    // buffer: a flipped payload byte is caught there.
+    let mut bad = buf[..n].to_vec();
+    bad[n - 1] ^= 0xff;
+    let errors = pair.b.stats().tcp.in_csum_errors;
+    pair.b.handle_packet(now, &bad);
+    assert_eq!(pair.b.stats().tcp.in_csum_errors, errors + 1);
+    let mut out = [0u8; 2000];
+    assert_eq!(pair.b.tcp_recv(now, s, &mut out), Err(Error::WouldBlock));
+    // The good copy is read intact.
+    pair.b.handle_packet(now, &buf[..n]);
+    assert_eq!(pair.b.tcp_recv(now, s, &mut out), Ok(1000));
+    assert!(out[..1000].iter().all(|&b| b == 0x55));
+}
+
+#[test]
+fn a_bad_segment_after_a_good_one_leaves_the_readable_bytes_alone() {
+    let mut pair = Pair::new(Impairment::default(), 79);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _l, s) = connect(&mut pair, server);
+    let data: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    let got = transfer(&mut pair, true, c, s, &data);
+    assert_eq!(got, data);
+    pair.run_until(Duration::from_millis(500), |_| false);
+    // A corrupted copy of the next data must not change what the good copy
+    // delivers.
+    let now = pair.now;
+    pair.a.tcp_send(now, c, &[7; 600]).unwrap();
+    let mut buf = vec![0u8; 2000];
+    let n = pair.a.poll_transmit(now, &mut buf).unwrap();
+    let mut bad = buf[..n].to_vec();
+    bad[n - 300] ^= 0x01;
+    pair.b.handle_packet(now, &bad);
+    pair.b.handle_packet(now, &buf[..n]);
+    let mut out = [0u8; 2000];
+    assert_eq!(pair.b.tcp_recv(now, s, &mut out), Ok(600));
+    assert!(out[..600].iter().all(|&b| b == 7));
+}

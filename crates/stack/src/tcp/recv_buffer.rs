@@ -137,6 +137,28 @@ impl RecvBuffer {
         n
     }
 
+    /// [`write_at`](Self::write_at), also returning the one's-complement sum of the
+    /// bytes stored, taken while copying them.
+    pub fn write_at_summed(&mut self, offset: usize, data: &[u8]) -> (usize, u16) {
+        let n = data.len().min(self.window().saturating_sub(offset));
+        if n == 0 {
+            return (0, 0);
+        }
+        let pos = self.len + offset;
+        let end = pos + n;
+        if end > self.ring.capacity() {
+            let cap = self.ring.capacity();
+            self.ring.reserve(end, self.limit, cap);
+        }
+        (n, self.ring.write_summed(pos, &data[..n]))
+    }
+
+    /// How many of `len` bytes at `offset` [`write_at`](Self::write_at) would store.
+    #[inline]
+    pub fn storable(&self, offset: usize, len: usize) -> usize {
+        len.min(self.window().saturating_sub(offset))
+    }
+
     /// Makes the `n` bytes stored at offsets `0..n` readable (RCV.NXT advances by `n`)
     /// and returns how many were, at most the storage past the readable bytes. The
     /// caller commits only what [`write_at`](Self::write_at) stored, as its assembler

@@ -18,6 +18,21 @@
 //! wrapped with a compare and a subtraction, once per call, so a capacity that is not a
 //! power of two costs nothing extra.
 
+use crate::wire::checksum;
+
+/// The sum of bytes that follow `before` bytes of a checksummed whole, given their
+/// sum taken from an even start: byte-swapped when `before` is odd.
+//= https://www.rfc-editor.org/rfc/rfc1071#section-2
+//# (B)  Byte Order Independence
+#[inline]
+pub(crate) fn odd_aligned(sum: u16, before: usize) -> u16 {
+    if before % 2 == 1 {
+        sum.swap_bytes()
+    } else {
+        sum
+    }
+}
+
 /// The first allocation, unless the limit is smaller.
 pub(crate) const MIN_CAPACITY: usize = 1024;
 
@@ -81,6 +96,22 @@ impl Ring {
             // Past the wrap (rare: skip the call to `memcpy` otherwise).
             self.buf[..b.len()].copy_from_slice(b);
         }
+    }
+
+    /// [`write`](Self::write), returning the one's-complement sum of `data` (RFC
+    /// 1071) taken while copying it: the bytes are read once for both.
+    #[inline]
+    pub(crate) fn write_summed(&mut self, pos: usize, data: &[u8]) -> u16 {
+        debug_assert!(pos + data.len() <= self.buf.len());
+        let start = self.index(pos);
+        let first = data.len().min(self.buf.len() - start);
+        let (a, b) = data.split_at(first);
+        let sum = checksum::copy(&mut self.buf[start..start + first], a);
+        if b.is_empty() {
+            return sum;
+        }
+        let rest = checksum::copy(&mut self.buf[..b.len()], b);
+        checksum::combine(&[sum, odd_aligned(rest, a.len())])
     }
 
     /// Copies the bytes at logical positions `pos..pos + out.len()` into `out`.

@@ -112,7 +112,14 @@ impl TimerTable {
 
     /// The earliest deadline of any armed timer.
     pub fn earliest(&self) -> Option<Instant> {
-        self.deadlines.iter().flatten().min().copied()
+        // A plain loop, as in `next`: the stack asks after every segment.
+        let mut best: Option<Instant> = None;
+        for &at in self.deadlines.iter().flatten() {
+            if best.is_none_or(|b| at < b) {
+                best = Some(at);
+            }
+        }
+        best
     }
 
     /// Disarms and returns the earliest timer due at `now`, if any.

@@ -5,9 +5,11 @@
 use super::open::SynInfo;
 use super::{AckDue, ConnEvents, Connection, TcpError};
 use crate::stack::TimeWaitState;
+use crate::tcp::ring::odd_aligned;
 use crate::tcp::state::State;
 use crate::tcp::timer::Timer;
 use crate::time::{Duration, Instant};
+use crate::wire::checksum;
 use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
 
 /// PAWS ignores a TS.Recent older than this.
@@ -48,6 +50,45 @@ impl Connection {
             State::SynSent => self.on_segment_syn_sent(now, seg),
             _ => self.on_segment(now, seg),
         }
+        self.payload_prestored = false;
+    }
+
+    /// Drops the mark [`prestore_payload`](Self::prestore_payload) left, when the
+    /// segment did not reach [`handle_segment`](Self::handle_segment).
+    pub(crate) fn forget_prestored(&mut self) {
+        self.payload_prestored = false;
+    }
+
+    /// Before the checksum is verified: when `seg` carries the next in-order data
+    /// and nothing else is going on (the common segment of a transfer), copies its
+    /// payload into the receive buffer at RCV.NXT, uncommitted, and returns the
+    /// one's-complement sum of the payload, taken while copying. The stack then
+    /// verifies the checksum with it and, if the segment is good, hands it to
+    /// [`handle_segment`](Self::handle_segment), which finds the bytes in place
+    /// instead of copying them again; a bad segment is dropped and the bytes, never
+    /// committed, are overwritten later. Returns `None` (nothing copied) for any
+    /// other segment.
+    pub(crate) fn prestore_payload(&mut self, seg: &TcpRepr<'_>) -> Option<u16> {
+        self.payload_prestored = false;
+        if seg.payload.is_empty()
+            || seg.seq_number != self.rcv_nxt
+            || seg.flags.intersects(TcpFlags::SYN | TcpFlags::RST)
+            || !seg.flags.contains(TcpFlags::ACK)
+            || !self.state.receives_data()
+            || self.orphaned
+            || !self.assembler.is_empty()
+        {
+            return None;
+        }
+        let (stored, sum) = self.recv_buf.write_at_summed(0, seg.payload);
+        self.payload_prestored = true;
+        let rest = seg.payload.get(stored..).unwrap_or_default();
+        if rest.is_empty() {
+            return Some(sum);
+        }
+        // Past the window: summed, not stored (store_payload clips it the same way).
+        let rest = odd_aligned(checksum::data(rest), stored);
+        Some(checksum::combine(&[sum, rest]))
     }
 
     /// RFC 9293 section 3.10.7.3.

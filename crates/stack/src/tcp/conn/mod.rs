@@ -343,6 +343,10 @@ pub struct Connection {
     read_shutdown: bool,
     /// This connection came from a listener (passive open).
     passive: bool,
+    /// The payload of the segment being handled is already in the receive buffer
+    /// at RCV.NXT ([`Connection::prestore_payload`]); set only during
+    /// `handle_segment`.
+    payload_prestored: bool,
     counters: ConnCounters,
 }
 

@@ -192,6 +192,7 @@ impl Connection {
             orphaned: false,
             read_shutdown: false,
             passive: false,
+            payload_prestored: false,
             counters: ConnCounters::default(),
             config,
         }

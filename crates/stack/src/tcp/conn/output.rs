@@ -13,9 +13,10 @@ use super::{AckDue, Connection};
 use crate::tcp::state::State;
 use crate::tcp::timer::Timer;
 use crate::time::Instant;
+use crate::wire::checksum as wire_checksum;
 use crate::wire::{
-    AddrPair, ChecksumMode, SackBlocks, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr,
-    TcpTimestamp,
+    AddrPair, ChecksumMode, IpProtocol, SackBlocks, SeqNumber, TcpFlags, TcpOptions, TcpPacket,
+    TcpRepr, TcpTimestamp,
 };
 
 /// One segment decided on, before encoding.
@@ -80,6 +81,21 @@ impl Connection {
             }
         };
         self.encode(now, plan, buf, addrs, checksum)
+    }
+
+    /// After a segment left: whether another may follow now. When none can, does
+    /// what an empty [`poll_transmit`](Self::poll_transmit) would (arms the persist
+    /// timer), so the stack need not ask again. [`wants_to_send`](Self::wants_to_send)
+    /// is true whenever `poll_transmit` would send, so nothing is held back.
+    pub(crate) fn after_transmit(&mut self, now: Instant) -> bool {
+        // Data waiting behind SND.NXT (a bulk sender): ask again without working out
+        // the windows here; the next `poll_transmit` does that anyway.
+        let unsent = self.send_buf.len() > self.snd_nxt.diff(self.snd_una).max(0) as usize;
+        if unsent || self.wants_to_send() {
+            return true;
+        }
+        self.arm_persist(now);
+        false
     }
 
     fn next_plan(&mut self) -> Option<Plan> {
@@ -400,17 +416,48 @@ impl Connection {
             let mut packet = TcpPacket::new_unchecked(&mut *segment);
             repr.emit(&mut packet, addrs, ChecksumMode::Offloaded);
         }
-        if payload_len > 0 {
+        if checksum == ChecksumMode::Enabled {
+            // The payload is summed as it is copied out of the send buffer (one
+            // pass over it, not a copy and then a sum over the whole segment).
+            let (head, body) = segment.split_at_mut(header_len);
+            let payload = self.copy_payload_summed(plan.payload_off, body);
+            let sum = wire_checksum::combine(&[
+                addrs.pseudo_header(IpProtocol::Tcp, total),
+                wire_checksum::data(head),
+                payload,
+            ]);
+            TcpPacket::new_unchecked(&mut *segment).set_checksum(wire_checksum::finish(sum));
+        } else if payload_len > 0 {
             let copied = self
                 .send_buf
                 .read_at(plan.payload_off, &mut segment[header_len..]);
             debug_assert_eq!(copied, payload_len);
         }
-        if checksum == ChecksumMode::Enabled {
-            TcpPacket::new_unchecked(&mut *segment).fill_checksum(addrs);
-        }
         self.after_send(now, plan.seq, flags, payload_len, plan.retransmit, edge);
         Some(total)
+    }
+
+    /// Copies `out.len()` bytes from `offset` bytes into the send buffer to `out`
+    /// and returns their one's-complement sum (`out` starts at an even offset of
+    /// the segment).
+    fn copy_payload_summed(&self, offset: usize, out: &mut [u8]) -> u16 {
+        let (a, b) = self.send_buf.slices_at(offset, out.len());
+        let (out_a, out_b) = out.split_at_mut(a.len());
+        let sum_a = wire_checksum::copy(out_a, a);
+        if b.is_empty() {
+            return sum_a;
+        }
+        let sum_b = wire_checksum::copy(out_b, b);
+        //= https://www.rfc-editor.org/rfc/rfc1071#section-2
+        //# (B)  Byte Order Independence
+        // Past the ring's wrap the bytes may start at an odd offset of the segment:
+        // their sum, taken from an even start, is then byte-swapped.
+        let sum_b = if a.len() % 2 == 1 {
+            sum_b.swap_bytes()
+        } else {
+            sum_b
+        };
+        wire_checksum::combine(&[sum_a, sum_b])
     }
 
     /// The options of a non-SYN segment: the timestamp and SACK blocks.
