@@ -287,10 +287,15 @@ impl Stack {
         handle: SocketHandle,
         buf: &mut [u8],
     ) -> Result<usize, Error> {
-        self.tcp_conn_mut(handle)?;
-        self.with_conn(now, handle, |c| c.recv(now, buf))
-            .ok_or(Error::InvalidHandle)?
-            .map_err(Error::from)
+        let conn = self.tcp_conn_mut(handle)?;
+        let before = conn.state();
+        let result = conn.recv(now, buf);
+        // A read that took nothing changed nothing (no window to update, no event):
+        // the book-keeping pass is for reads that took bytes.
+        if matches!(result, Ok(n) if n > 0) {
+            self.after_conn(now, handle, before);
+        }
+        result.map_err(Error::from)
     }
 
     /// How far ahead urgent data ends, in bytes from the next byte `tcp_recv`

@@ -66,6 +66,7 @@ impl Stack {
 
     /// [`tcp_segment`](Self::tcp_segment) once the checksum is known good; `handle`
     /// is the connection with the segment's tuple, if any.
+    #[inline]
     fn tcp_segment_checked(
         &mut self,
         now: Instant,

@@ -28,7 +28,6 @@
 //! rate-limited challenge ACKs, and a new SYN that may end TIME-WAIT early (RFC 6191,
 //! checked by the stack before the listener sees the SYN).
 
-use core::hash::BuildHasher;
 use std::collections::VecDeque;
 
 use hashbrown::HashTable;
@@ -319,35 +318,6 @@ impl TimeWaitTable {
     /// Every record, in no particular order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &TimeWaitRecord> {
         self.records.iter()
-    }
-}
-
-impl KeyedState {
-    /// The hash of a 4-tuple, as one SipHash-1-3 write of its addresses and ports
-    /// (the derived `Hash` of two `SocketAddr`s makes eight small writes, each paying
-    /// the hasher's buffering; this was ~6 % of a `connect` profile).
-    pub(crate) fn hash_tuple(&self, t: &FourTuple) -> u64 {
-        use core::hash::Hasher;
-        use core::net::IpAddr;
-        let mut bytes = [0u8; 36];
-        let mut n = 0;
-        for addr in [t.local, t.remote] {
-            match addr.ip() {
-                IpAddr::V4(a) => {
-                    bytes[n..n + 4].copy_from_slice(&a.octets());
-                    n += 4;
-                }
-                IpAddr::V6(a) => {
-                    bytes[n..n + 16].copy_from_slice(&a.octets());
-                    n += 16;
-                }
-            }
-            bytes[n..n + 2].copy_from_slice(&addr.port().to_be_bytes());
-            n += 2;
-        }
-        let mut h = self.build_hasher();
-        h.write(&bytes[..n]);
-        h.finish()
     }
 }
 

@@ -90,11 +90,29 @@ impl IsnGenerator {
 
     /// F(): SipHash-2-4 of the connection-id under the secret key, folded to 32 bits.
     fn offset(&self, local: SocketAddr, remote: SocketAddr) -> u32 {
+        // The same byte string as `write_ip` + port, twice, gathered into one
+        // `write`: SipHash's result depends only on the bytes, and one call costs
+        // a fraction of six (this ran four times per connection).
+        let mut bytes = [0u8; 38];
+        let mut n = 0;
+        for addr in [local, remote] {
+            match addr.ip() {
+                IpAddr::V4(a) => {
+                    bytes[n] = 4;
+                    bytes[n + 1..n + 5].copy_from_slice(&a.octets());
+                    n += 5;
+                }
+                IpAddr::V6(a) => {
+                    bytes[n] = 6;
+                    bytes[n + 1..n + 17].copy_from_slice(&a.octets());
+                    n += 17;
+                }
+            }
+            bytes[n..n + 2].copy_from_slice(&addr.port().to_be_bytes());
+            n += 2;
+        }
         let mut h = SipHasher24::new_with_key(&self.key);
-        write_ip(&mut h, local.ip());
-        h.write(&local.port().to_be_bytes());
-        write_ip(&mut h, remote.ip());
-        h.write(&remote.port().to_be_bytes());
+        h.write(&bytes[..n]);
         let f = h.finish();
         (f ^ (f >> 32)) as u32
     }
