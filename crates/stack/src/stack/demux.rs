@@ -159,7 +159,7 @@ impl core::hash::Hasher for GatheringHasher {
 
     #[inline]
     fn finish(&self) -> u64 {
-        let mut sip = self.sip.clone();
+        let mut sip = self.sip;
         sip.write(&self.buf[..self.len]);
         sip.finish()
     }

@@ -446,8 +446,10 @@ mod tests {
     }
 
     fn seg(seq: u32, ack: u32, flags: TcpFlags, tsval: Option<u32>) -> TcpRepr<'static> {
-        let mut options = TcpOptions::default();
-        options.timestamp = tsval.map(|tsval| TcpTimestamp { tsval, tsecr: 0 });
+        let options = TcpOptions {
+            timestamp: tsval.map(|tsval| TcpTimestamp { tsval, tsecr: 0 }),
+            ..TcpOptions::default()
+        };
         TcpRepr {
             src_port: 80,
             dst_port: 40001,
