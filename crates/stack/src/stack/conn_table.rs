@@ -19,7 +19,7 @@ use crate::socket::{Slab, SocketHandle};
 pub(crate) struct ConnTable {
     table: HashTable<SocketHandle>,
     hasher: KeyedState,
-    /// The last tuple found and its handle: a bulk transfer's segments all go to
+    /// The last tuple found (or inserted) and its handle: a bulk transfer's segments all go to
     /// one connection, and comparing a tuple is cheaper than hashing it (SipHash of
     /// two socket addresses was ~6 % of a bulk receiver's profile). Cleared when that
     /// handle leaves the table.
@@ -77,6 +77,9 @@ impl ConnTable {
             // freed), so the fallback never hashes.
             tuple_of(sockets, h).map_or(0, |t| hasher.hash_tuple(&t))
         });
+        // A new connection's next segment is most likely its own (the SYN-ACK, the
+        // handshake's ACK).
+        self.last.set(Some((*key, handle)));
     }
 
     /// Removes `handle`, filed under `key`, if it is there.

@@ -4,8 +4,8 @@
 //! or never had one) and the last ACK has left, nothing of the connection is needed
 //! but what answers the peer's late segments: the sequence numbers, the window, the
 //! timestamp state and the deadline. The stack then frees the connection's slot
-//! (~900 bytes with its slab entry) and keeps a [`TimeWaitRecord`] (~110 bytes,
-//! plus a 24-byte expiry-queue entry) here, so a busy client's tens of thousands
+//! (~900 bytes with its slab entry) and keeps a [`TimeWaitRecord`] (120 bytes,
+//! plus a 24-byte expiry-queue entry and the table's spare capacity) here, so a busy client's tens of thousands
 //! of TIME-WAIT connections cost a few megabytes, and opening and closing a
 //! connection ends with its memory returned.
 //!
@@ -515,5 +515,17 @@ mod tests {
         let old = seg(9000, 5000, TcpFlags::ACK, Some(999));
         assert_eq!(r.on_segment(now, &old, &cfg), TimeWaitVerdict::Ack);
         assert_eq!(r.state.ts_recent, Some(1000));
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// A record is what a TIME-WAIT connection costs once its slot is freed
+    /// (plus its share of the table's spare capacity and a 24-byte queue entry).
+    #[test]
+    fn a_time_wait_record_stays_small() {
+        let size = core::mem::size_of::<super::TimeWaitRecord>();
+        assert!(size <= 128, "{size}");
+        assert_eq!(core::mem::size_of::<(crate::time::Instant, u64, u32)>(), 24);
     }
 }

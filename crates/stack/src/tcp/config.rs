@@ -112,8 +112,9 @@ pub struct TcpConfig {
     /// The most connections the stack keeps in TIME-WAIT as compact records (those
     /// whose handle the application closed). When the limit is reached the oldest
     /// record is dropped to make room and `TcpStats::time_wait_overflow` counts it.
-    /// Default 262,144 (the role of Linux's `tcp_max_tw_buckets`); each record costs
-    /// ~140 bytes, so the default bounds TIME-WAIT at ~36 MB.
+    /// Default 262,144 (the role of Linux's `tcp_max_tw_buckets`); a record is 120
+    /// bytes, ~190 with the table's spare capacity and its expiry-queue entry, so the
+    /// default bounds TIME-WAIT at ~50 MB.
     pub time_wait_limit: usize,
     /// How long FIN-WAIT-2 waits for the peer's FIN once the application closed.
     /// Default 60 s (Linux `tcp_fin_timeout`).

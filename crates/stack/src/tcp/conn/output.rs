@@ -136,11 +136,15 @@ impl Connection {
         }
         // RFC 6675 NextSeg() rules (1), (3) and (4) during a SACK recovery; rule
         // (2), new data, is `data_plan`'s.
-        let new_data = self.data_plan().is_some();
-        if let Some((seq, len)) = self.take_sack_retransmission(new_data) {
+        // Worked out once: a `take_sack_retransmission` that returns `None` changed
+        // nothing the plan depends on.
+        let mut data = self.data_plan();
+        if let Some((seq, len)) = self.take_sack_retransmission(data.is_some()) {
             if let Some(plan) = self.retransmission_at(seq, len as usize) {
                 return Some(plan);
             }
+            // The scoreboard took note of a retransmission: plan again.
+            data = self.data_plan();
         }
         if self.probe_due {
             self.probe_due = false;
@@ -151,7 +155,7 @@ impl Connection {
             // sequence number the peer must answer with an ACK carrying its window.
             return Some(Plan::control(self.snd_una - 1u32, TcpFlags::ACK));
         }
-        if let Some(plan) = self.data_plan() {
+        if let Some(plan) = data {
             // Pacing holds data back, never a FIN alone (see `pacing`).
             if plan.payload_len == 0 || !self.paced_out() {
                 return Some(plan);
