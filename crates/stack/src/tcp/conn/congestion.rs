@@ -91,6 +91,7 @@ impl Connection {
         CcParams {
             mss: usize::from(self.mss.max(1)),
             initial_window: self.config.initial_cwnd,
+            seed: u64::from(self.iss.0),
         }
     }
 
@@ -173,7 +174,12 @@ impl Connection {
             // On any data transmission or retransmission: prr_out += (data sent).
             prr.on_sent(u32::try_from(len).unwrap_or(u32::MAX));
         }
-        let tx = s.rate.on_packet_sent(now, flight as usize);
+        if retransmit {
+            // A segment is resent because it was presumed lost (a SACK hole, the
+            // fast retransmission, a timeout): the estimator counts it lost (C.lost).
+            s.rate.on_packet_lost(len);
+        }
+        let tx = s.rate.on_packet_sent(now, flight as usize, len);
         s.cc.on_sent(now, len, flight as usize);
         let end = seq + len;
         if retransmit {
