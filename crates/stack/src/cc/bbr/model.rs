@@ -30,7 +30,7 @@ pub(super) struct Sample {
     pub(super) newly_lost: u64,
     /// `RS.newly_acked`.
     pub(super) newly_acked: u64,
-    /// `RS.rtt`: the transport's RTT sample, else the newest packet's.
+    /// `RS.rtt`: the transport's RTT sample (Karn's algorithm or timestamps).
     pub(super) rtt: Option<Duration>,
 }
 
@@ -50,9 +50,9 @@ impl Sample {
             rs.tx_in_flight = r.tx_in_flight;
             rs.lost = r.lost;
             rs.newly_lost = r.newly_lost;
-            if rs.rtt.is_none() && !r.rtt.is_zero() {
-                rs.rtt = Some(r.rtt);
-            }
+            // Not the rate sample's RTT: its packet's send state is the last
+            // (re)transmission's, and an ACK for the original makes it far too
+            // short (Karn's problem); the transport's sample avoids that.
         }
         rs
     }
@@ -78,6 +78,7 @@ pub(super) fn volume(bw: u64, d: Duration) -> u64 {
 }
 
 /// The time `bytes` take at `bw` bytes per second.
+#[cfg(test)]
 pub(super) fn duration_for(bytes: u64, bw: u64) -> Duration {
     let ns = u128::from(bytes) * 1_000_000_000 / u128::from(bw.max(1));
     Duration::from_nanos(ns.min(u128::from(u64::MAX)) as u64)

@@ -40,6 +40,8 @@ pub(crate) struct TxRecord {
     start: SeqNumber,
     end: SeqNumber,
     tx: TxState,
+    /// Selectively acknowledged: the estimator already counted it delivered.
+    sacked: bool,
 }
 
 /// The congestion-control state of a connection.
@@ -211,7 +213,12 @@ impl Connection {
                 return;
             }
         }
-        s.tx_records.push_back(TxRecord { start, end, tx });
+        s.tx_records.push_back(TxRecord {
+            start,
+            end,
+            tx,
+            sacked: false,
+        });
     }
 
     /// An ACK of new data (`acked` bytes of sequence space, `ack` the new SND.UNA,
@@ -236,22 +243,27 @@ impl Connection {
         let Some(s) = self.cc.as_deref_mut() else {
             return false;
         };
-        // The records up to `ack` are delivered: the estimator hears of each.
+        // The records up to `ack` are delivered: the estimator hears of each (of a
+        // SACKed one it already heard).
         while let Some(r) = s.tx_records.front_mut() {
             if r.start >= ack {
                 break;
             }
             if r.end <= ack {
                 let bytes = r.end.diff(r.start).max(0) as usize;
-                let tx = r.tx;
+                let (tx, sacked) = (r.tx, r.sacked);
                 s.tx_records.pop_front();
-                s.rate.on_packet_delivered(now, bytes, &tx);
+                if !sacked {
+                    s.rate.on_packet_delivered(now, bytes, &tx);
+                }
             } else {
                 // Partly acknowledged: deliver the front, keep the rest.
                 let bytes = ack.diff(r.start).max(0) as usize;
                 r.start = ack;
                 let tx = r.tx;
-                s.rate.on_packet_delivered(now, bytes, &tx);
+                if !r.sacked {
+                    s.rate.on_packet_delivered(now, bytes, &tx);
+                }
                 break;
             }
         }
@@ -305,6 +317,46 @@ impl Connection {
             s.cc.on_recovery_end(now, flight as usize);
         }
         partial
+    }
+
+    /// An ACK SACKed `newly_sacked` new bytes: the records the scoreboard's ranges
+    /// now cover are delivered, as the delivery-rate estimator counts data
+    /// selectively acknowledged (draft-ietf-ccwg-bbr section 2: "acknowledged" or
+    /// "delivered" data includes data SACKed), so that a hole does not hold the
+    /// delivered count back for a round trip and then release it at once. Walks
+    /// each range down from its top to the first record already counted, so an
+    /// ACK costs about what it newly SACKed; a record that only part of a range
+    /// covers, or that a range grew down over, waits for the cumulative ACK.
+    pub(super) fn on_sack_delivered_cc(&mut self, now: Instant, newly_sacked: u32) {
+        if newly_sacked == 0 {
+            return;
+        }
+        let Some(s) = self.cc.as_deref_mut() else {
+            return;
+        };
+        let Some(board) = s.board.as_ref() else {
+            return;
+        };
+        let records = &mut s.tx_records;
+        for &(start, end) in board.ranges() {
+            // The first record past the range's end, then down.
+            let mut i = records.partition_point(|r| r.end <= end);
+            while i > 0 {
+                i -= 1;
+                let Some(r) = records.get_mut(i) else {
+                    break;
+                };
+                if r.sacked || r.start < start {
+                    break;
+                }
+                if r.end <= end {
+                    r.sacked = true;
+                    let bytes = r.end.diff(r.start).max(0) as usize;
+                    let tx = r.tx;
+                    s.rate.on_packet_delivered(now, bytes, &tx);
+                }
+            }
+        }
     }
 
     /// The third duplicate ACK, acknowledging `ack`: enters fast recovery unless one
