@@ -27,8 +27,11 @@
 //! - a new segment size: [`CongestionControl::on_mtu_update`].
 //!
 //! TCP's NewReno fast recovery inflates the window by one segment per duplicate ACK
-//! (RFC 6582); that is the transport's recovery window and lives in the connection,
-//! not here, so every controller gets the same recovery.
+//! (RFC 6582), and a SACK recovery follows proportional rate reduction (RFC 6937);
+//! that is the transport's recovery window and lives in the connection, not here,
+//! so every controller gets the same recovery, unless it
+//! [controls the recovery window](CongestionControl::controls_recovery_window)
+//! itself (BBR).
 //!
 //! # Choosing a controller
 //!
@@ -75,7 +78,8 @@ pub struct AckSample {
     pub newly_acked: usize,
     /// Bytes in flight before this acknowledgment.
     pub bytes_in_flight_before: usize,
-    /// Bytes in flight after it.
+    /// Bytes in flight after it: what the window is measured against (in a SACK
+    /// recovery the RFC 6675 pipe, without the SACKed and the lost bytes).
     pub bytes_in_flight: usize,
     /// The RTT measured from this acknowledgment, if it gave one.
     pub rtt: Option<Duration>,
@@ -160,6 +164,14 @@ pub trait CongestionControl: fmt::Debug + Send {
 
     /// The segment size changed to `mss` bytes.
     fn on_mtu_update(&mut self, mss: usize);
+
+    /// Whether the controller sets the window itself during a loss recovery (BBR:
+    /// packet conservation for a round, then its model), instead of the transport's
+    /// recovery window (NewReno's inflation, proportional rate reduction), as Linux
+    /// leaves the window to a controller with its own `cong_control`.
+    fn controls_recovery_window(&self) -> bool {
+        false
+    }
 
     /// The path model of a model-based controller (BBR's bandwidth and min-RTT
     /// estimates and its mode), for `tcp_info`; `None` for a window-based one.

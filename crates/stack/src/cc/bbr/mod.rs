@@ -16,10 +16,11 @@
 //! Byte-based, driven through [`CongestionControl`]. Each [`AckSample`] carries the
 //! rate sample of the delivery-rate estimator (draft section 4.1), with
 //! `RS.tx_in_flight` and `RS.lost` for the loss-rate checks; the transport counts
-//! a segment lost when it resends it. During a fast recovery the transport's own
-//! recovery window (PRR, RFC 6937) governs; BBR's window at the start of recovery is
-//! `inflight + max(newly_acked, SMSS)` (packet conservation, draft section
-//! 5.6.4.4), so that PRR holds the flight instead of cutting it. ECN: the draft
+//! a segment lost when it resends it, and SACKed data delivered when it is SACKed.
+//! BBR sets the window during a recovery too
+//! ([`CongestionControl::controls_recovery_window`]): packet conservation for the
+//! first round (`inflight + newly_acked`, draft section 5.6.4.4), then its model;
+//! the transport still chooses what to resend (RFC 6675). ECN: the draft
 //! specifies no particular response but requires CE marks to count as congestion
 //! (section 3.7); here an ECN echo counts like a loss round for the short-term
 //! bounds, ends Startup, and ends a ProbeBW_UP probe.
@@ -364,6 +365,10 @@ impl CongestionControl for Bbr {
         Some(self.pacing_rate.max(1))
     }
 
+    fn controls_recovery_window(&self) -> bool {
+        true
+    }
+
     fn model(&self) -> Option<CcModel> {
         Some(CcModel {
             mode: self.state.name(),
@@ -378,8 +383,9 @@ impl CongestionControl for Bbr {
     //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.2.2
     fn on_sent(&mut self, now: Instant, bytes: usize, bytes_in_flight: usize) {
         self.handle_restart_from_idle(now, bytes_in_flight);
+        // (`inflight` stays the last ACK's: the transport's count here includes
+        // SACKed bytes, which the window is not measured against in a recovery.)
         let after = bytes_in_flight.saturating_add(bytes);
-        self.inflight = after as u64;
         if after >= self.cwnd {
             self.cwnd_limited_this_round = true;
             self.is_cwnd_limited = true;
@@ -392,8 +398,9 @@ impl CongestionControl for Bbr {
 
     //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.2.4
     fn on_congestion_event(&mut self, now: Instant, kind: CongestionKind, bytes_in_flight: usize) {
-        let _ = now;
-        self.inflight = bytes_in_flight as u64;
+        // `bytes_in_flight` is what was outstanding, SACKed bytes included; the
+        // model keeps the last ACK's in-flight count (the pipe).
+        let _ = (now, bytes_in_flight);
         match kind {
             CongestionKind::Loss => self.on_enter_fast_recovery(),
             CongestionKind::Ecn => self.on_ecn(),

@@ -123,14 +123,16 @@ impl Connection {
         self.cc.as_deref().map(|s| &*s.cc)
     }
 
-    /// The window the sender uses: the recovery window during fast recovery, else
-    /// the controller's (the initial window before the controller is made: both
+    /// The window the sender uses: the recovery window during fast recovery (unless
+    /// the controller keeps the window then too), else the controller's (the initial window before the controller is made: both
     /// built-in controllers start there).
     pub(super) fn cwnd(&self) -> u32 {
         match self.cc.as_deref() {
             Some(CcState {
-                recovery: Some(r), ..
-            }) => r.cwnd,
+                recovery: Some(r),
+                cc,
+                ..
+            }) if !cc.controls_recovery_window() => r.cwnd,
             Some(s) => u32::try_from(s.cc.window()).unwrap_or(u32::MAX),
             None => {
                 let p = self.cc_params();
@@ -176,14 +178,22 @@ impl Connection {
             // On any data transmission or retransmission: prr_out += (data sent).
             prr.on_sent(u32::try_from(len).unwrap_or(u32::MAX));
         }
+        let end = seq + len;
         if retransmit {
             // A segment is resent because it was presumed lost (a SACK hole, the
-            // fast retransmission, a timeout): the estimator counts it lost (C.lost).
-            s.rate.on_packet_lost(len);
+            // fast retransmission, a timeout): the estimator counts it lost (C.lost),
+            // less what the peer SACKed (a timeout's go-back-N resends that too).
+            let sacked: usize = s
+                .tx_records
+                .iter()
+                .take_while(|r| r.start < end)
+                .filter(|r| r.sacked && r.end > seq)
+                .map(|r| r.end.min(end).diff(r.start.max(seq)).max(0) as usize)
+                .sum();
+            s.rate.on_packet_lost(len.saturating_sub(sacked));
         }
         let tx = s.rate.on_packet_sent(now, flight as usize, len);
         s.cc.on_sent(now, len, flight as usize);
-        let end = seq + len;
         if retransmit {
             // The records this segment covers were sent again: their state is now.
             for r in s.tx_records.iter_mut() {
@@ -236,6 +246,8 @@ impl Connection {
     ) -> bool {
         let mss = u32::from(self.mss.max(1));
         let flight = self.flight();
+        // What the window is measured against: the pipe in a SACK recovery.
+        let in_flight = self.flight_for_window();
         let (srtt, min_rtt) = (self.rtt.srtt(), self.rtt.min_rtt());
         let ece_rx = self.ece_rx();
         // No data sent and no congestion seen yet (the ACK of a SYN or of a lone FIN):
@@ -303,7 +315,7 @@ impl Connection {
         let sample = AckSample {
             newly_acked: acked as usize,
             bytes_in_flight_before: flight_before as usize,
-            bytes_in_flight: flight as usize,
+            bytes_in_flight: in_flight as usize,
             rtt,
             srtt,
             min_rtt,
