@@ -12,9 +12,7 @@
 
 use std::hint::black_box;
 
-use layer4::cc::{
-    AckSample, CcAlgorithm, CcParams, CcRegistry, CongestionKind, RateSample,
-};
+use layer4::cc::{AckSample, CcAlgorithm, CcParams, CcRegistry, CongestionKind, RateSample};
 use layer4::time::{Duration, Instant};
 
 use crate::clock::Stopwatch;

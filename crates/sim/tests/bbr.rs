@@ -128,7 +128,12 @@ fn under_one_percent_loss(cc: &str, secs: u64) -> f64 {
     );
     let h = sim.flow_stats("f").unwrap().0.data_socket.unwrap();
     let end = Instant::ZERO + Duration::from_secs(secs);
-    let info = sim.network().stack("left0").unwrap().tcp_info(end, h).unwrap();
+    let info = sim
+        .network()
+        .stack("left0")
+        .unwrap()
+        .tcp_info(end, h)
+        .unwrap();
     eprintln!("final tcp_info: {info}");
     if cc == "bbr" {
         let model = info.cc_model.expect("BBR reports its model in tcp_info");

@@ -169,7 +169,9 @@ fn check_four_cubic(mbit: u64, secs: u64, converged_s: f64) {
     eprintln!(
         "four cubic flows, {mbit} Mbit/s, 40 ms, {secs} s: after {converged_s} s {:?} Mbit/s, \
          total {:.1}, Jain {jain:.3}",
-        g.iter().map(|x| (x / 1e5).round() / 10.0).collect::<Vec<_>>(),
+        g.iter()
+            .map(|x| (x / 1e5).round() / 10.0)
+            .collect::<Vec<_>>(),
         total / 1e6
     );
     assert!(jain >= 0.95, "Jain's index {jain:.3}");

@@ -96,7 +96,7 @@ pub struct DeliveryRateEstimator {
     /// (`C.app_limited`).
     app_limited: u64,
     /// Bytes lost since the last sample.
-    lost: u64,
+    lost_since_sample: u64,
     /// Bytes marked lost over the connection's life (`C.lost`).
     lost_total: u64,
     pending: Option<Pending>,
@@ -126,7 +126,12 @@ impl DeliveryRateEstimator {
     /// A packet of `bytes` leaves at `now` with `bytes_in_flight` bytes in flight
     /// before it: the state to keep with it.
     //= https://datatracker.ietf.org/doc/html/draft-cheng-iccrg-delivery-rate-estimation-02#section-3.2
-    pub fn on_packet_sent(&mut self, now: Instant, bytes_in_flight: usize, bytes: usize) -> TxState {
+    pub fn on_packet_sent(
+        &mut self,
+        now: Instant,
+        bytes_in_flight: usize,
+        bytes: usize,
+    ) -> TxState {
         // With nothing in flight the send and ACK clocks restart from now, so that an
         // idle period does not count as delivery time.
         if bytes_in_flight == 0 || self.delivered_time.is_none() {
@@ -174,7 +179,7 @@ impl DeliveryRateEstimator {
 
     /// `bytes` were found lost; the next sample reports them.
     pub fn on_packet_lost(&mut self, bytes: usize) {
-        self.lost = self.lost.saturating_add(bytes as u64);
+        self.lost_since_sample = self.lost_since_sample.saturating_add(bytes as u64);
         self.lost_total = self.lost_total.saturating_add(bytes as u64);
     }
 
@@ -194,7 +199,7 @@ impl DeliveryRateEstimator {
             self.app_limited = 0;
         }
         let p = self.pending.take()?;
-        let lost = core::mem::take(&mut self.lost);
+        let lost = core::mem::take(&mut self.lost_since_sample);
         // Use the longer of the send and the ACK interval: ACK compression can make
         // the ACKs arrive faster than the bottleneck delivered the data.
         let interval = p.send_elapsed.max(p.ack_elapsed);
@@ -224,7 +229,9 @@ mod tests {
     fn a_flight_acked_one_rtt_later_gives_its_bytes_over_the_rtt() {
         let mut e = DeliveryRateEstimator::new();
         // Ten packets of 1000 bytes leave back to back at t = 0.
-        let txs: Vec<_> = (0..10).map(|i| e.on_packet_sent(ms(0), i * 1000, 1000)).collect();
+        let txs: Vec<_> = (0..10)
+            .map(|i| e.on_packet_sent(ms(0), i * 1000, 1000))
+            .collect();
         // They are acknowledged one by one, 100 ms later, 1 ms apart.
         let mut last = None;
         for (i, tx) in txs.iter().enumerate() {
@@ -320,7 +327,10 @@ mod tests {
         e.on_packet_lost(1500);
         e.on_packet_delivered(ms(20), 1000, &a);
         let rs = e.generate(ms(20), None).unwrap();
-        assert_eq!((rs.newly_lost, rs.lost, rs.tx_in_flight), (1500, 1500, 1000));
+        assert_eq!(
+            (rs.newly_lost, rs.lost, rs.tx_in_flight),
+            (1500, 1500, 1000)
+        );
         let b = e.on_packet_sent(ms(20), 0, 1000);
         e.on_packet_delivered(ms(40), 1000, &b);
         let rs = e.generate(ms(40), None).unwrap();

@@ -4,7 +4,7 @@
 
 use super::model::{scale, Sample};
 use super::{
-    AckPhase, Bbr, AckSample, BETA, DEFAULT_CWND_GAIN, DRAIN_PACING_GAIN, FULL_BW_COUNT,
+    AckPhase, AckSample, Bbr, BETA, DEFAULT_CWND_GAIN, DRAIN_PACING_GAIN, FULL_BW_COUNT,
     FULL_BW_THRESH, MAX_RENO_ROUNDS, PROBE_DOWN_PACING_GAIN, PROBE_RTT_CWND_GAIN,
     PROBE_RTT_DURATION, PROBE_UP_CWND_GAIN, PROBE_UP_PACING_GAIN, PROBE_WAIT_BASE,
     STARTUP_FULL_LOSS_COUNT, STARTUP_PACING_GAIN,
@@ -343,7 +343,8 @@ impl Bbr {
     /// `BBRCheckTimeToProbeBW`: the probe wait elapsed, or as many rounds as Reno
     /// would take to grow back.
     fn check_time_to_probe_bw(&mut self, now: Instant) -> bool {
-        if self.has_elapsed_in_phase(now, self.bw_probe_wait) || self.is_reno_coexistence_probe_time()
+        if self.has_elapsed_in_phase(now, self.bw_probe_wait)
+            || self.is_reno_coexistence_probe_time()
         {
             self.start_probe_bw_refill();
             return true;

@@ -102,7 +102,14 @@ impl Path {
         self.inflight += MSS as u64;
         // Keep the deque ordered by arrival.
         let pos = self.flight.partition_point(|p| p.at <= at);
-        self.flight.insert(pos, InFlight { at, tx, lost: dropped });
+        self.flight.insert(
+            pos,
+            InFlight {
+                at,
+                tx,
+                lost: dropped,
+            },
+        );
         let rate = self.bbr.pacing_rate().unwrap_or(u64::MAX).max(1);
         self.next_send = self.next_send.max(now) + model::duration_for(MSS as u64, rate);
     }
@@ -175,7 +182,7 @@ impl Path {
             self.now = self.now.max(self.next_send);
         } else {
             // Nothing to do: idle a millisecond.
-            self.now = self.now + ms(1);
+            self.now += ms(1);
         }
     }
 
@@ -199,7 +206,10 @@ fn a_new_controller_starts_in_startup_with_the_initial_window_and_pacing() {
     // 2.77 × 10 000 bytes / 1 ms before an RTT is known.
     assert_eq!(b.pacing_rate(), Some(27_700_000));
     let m = b.model().unwrap();
-    assert_eq!((m.mode, m.pacing_gain_percent, m.min_rtt), ("startup", 277, None));
+    assert_eq!(
+        (m.mode, m.pacing_gain_percent, m.min_rtt),
+        ("startup", 277, None)
+    );
 }
 
 #[test]
@@ -226,8 +236,15 @@ fn startup_exits_after_three_rounds_without_25_percent_growth() {
     );
     // The estimate is the bottleneck rate, within 10 %.
     let bw = p.bbr.max_bw();
-    assert!(bw * 10 >= link * 9 && bw * 10 <= link * 11, "max_bw {bw} of {link}");
-    assert_eq!(p.bbr.inflight_longterm(), None, "no loss, no long-term bound");
+    assert!(
+        bw * 10 >= link * 9 && bw * 10 <= link * 11,
+        "max_bw {bw} of {link}"
+    );
+    assert_eq!(
+        p.bbr.inflight_longterm(),
+        None,
+        "no loss, no long-term bound"
+    );
 }
 
 #[test]
@@ -356,13 +373,19 @@ fn probe_rtt_comes_every_five_seconds_and_holds_the_window_for_200_ms() {
     for (a, b) in entries.iter().zip(&exits) {
         let held = b.saturating_duration_since(*a);
         assert!(held >= PROBE_RTT_DURATION, "ProbeRTT lasted {held:?}");
-        assert!(held <= Duration::from_millis(400), "ProbeRTT lasted {held:?}");
+        assert!(
+            held <= Duration::from_millis(400),
+            "ProbeRTT lasted {held:?}"
+        );
     }
     // The window is held at ProbeRTTCwnd: half the BDP, at least four segments.
     assert_eq!(over_cap, None, "cwnd above ProbeRTTCwnd");
     let (bdp, cap) = (p.bdp(), p.bbr.probe_rtt_cwnd());
     assert!(cap >= 4 * MSS as u64);
-    assert!(cap <= (bdp / 2 + bdp / 10).max(4 * MSS as u64), "{cap} for a BDP of {bdp}");
+    assert!(
+        cap <= (bdp / 2 + bdp / 10).max(4 * MSS as u64),
+        "{cap} for a BDP of {bdp}"
+    );
 }
 
 #[test]
@@ -417,7 +440,7 @@ fn app_limited_sending_without_loss_never_ends_startup() {
     while p.now < end {
         if p.now >= next {
             p.app_bytes = 4 * MSS as u64;
-            next = next + ms(40);
+            next += ms(40);
         }
         p.step();
     }
@@ -438,7 +461,11 @@ fn one_percent_random_loss_costs_little_goodput() {
     // The short-term bounds follow the delivery rate down between probes
     // (bw_shortterm = max(bw_latest, Beta x bw_shortterm) per lossy round); the
     // probes every few seconds restore it.
-    assert!(goodput >= p.rate as f64 * 0.75, "goodput {goodput:.0} of {}", p.rate);
+    assert!(
+        goodput >= p.rate as f64 * 0.75,
+        "goodput {goodput:.0} of {}",
+        p.rate
+    );
 }
 
 #[test]
