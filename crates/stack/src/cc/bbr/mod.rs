@@ -19,7 +19,7 @@
 //! a segment lost when it resends it, and SACKed data delivered when it is SACKed.
 //! BBR sets the window during a recovery too
 //! ([`CongestionControl::controls_recovery_window`]): packet conservation for the
-//! first round (`inflight + newly_acked`, draft section 5.6.4.4), then its model;
+//! first round (`inflight + newly_acked`, draft section 5.6.4), then its model;
 //! the transport still chooses what to resend (RFC 6675). ECN: the draft
 //! specifies no particular response but requires CE marks to count as congestion
 //! (section 3.7); here an ECN echo counts like a loss round for the short-term

@@ -395,7 +395,7 @@ impl Bbr {
     }
 
     /// `BBRModulateCwndForRecovery`.
-    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.6.4.4
+    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.6.4
     fn modulate_cwnd_for_recovery(&mut self, rs: &Sample) {
         if rs.newly_lost > 0 {
             self.cwnd = self
@@ -410,7 +410,7 @@ impl Bbr {
     }
 
     /// `BBRBoundCwndForProbeRTT`.
-    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.6.4.5
+    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.6.4
     fn bound_cwnd_for_probe_rtt(&mut self) {
         if self.state == BbrState::ProbeRtt {
             let cap = usize::try_from(self.probe_rtt_cwnd()).unwrap_or(usize::MAX);
@@ -420,7 +420,7 @@ impl Bbr {
 
     /// `BBRBoundCwndForModel`: `inflight_longterm` while probing in ProbeBW, the
     /// headroom below it in CRUISE and ProbeRTT, and `inflight_shortterm` always.
-    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.6.4.6
+    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.6.4
     fn bound_cwnd_for_model(&mut self) {
         let cap = match self.state {
             BbrState::ProbeBw(ProbeBwPhase::Cruise) | BbrState::ProbeRtt => {
@@ -437,7 +437,7 @@ impl Bbr {
 
     /// A fast recovery begins: packet conservation for a round, the window saved
     /// to restore afterwards.
-    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.6.4.4
+    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.6.4
     pub(super) fn on_enter_fast_recovery(&mut self) {
         self.save_cwnd();
         let floor = self.inflight.saturating_add(self.mss as u64) as usize;
@@ -528,7 +528,7 @@ impl Bbr {
     }
 
     /// `BBRIsInflightTooHigh`: the sample's flight lost more than `LossThresh`.
-    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.3.3.6
+    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.5.10.2
     pub(super) fn is_inflight_too_high(rs: &Sample) -> bool {
         rs.lost as f64 > rs.tx_in_flight as f64 * LOSS_THRESH
     }

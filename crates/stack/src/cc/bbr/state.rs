@@ -74,7 +74,7 @@ impl Bbr {
 
     /// `BBRCheckFullBWReached`: three non-app-limited rounds in a row without 25 %
     /// growth of `max_bw` mean the pipe is full.
-    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.3.1.2
+    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.3.1
     pub(super) fn check_full_bw_reached(&mut self, rs: &Sample) {
         if self.full_bw_now || !self.round_start || rs.is_app_limited {
             return;
@@ -104,7 +104,7 @@ impl Bbr {
     /// `inflight_longterm` becomes the larger of the BDP and the last round's
     /// delivery. Without SACK (one loss per round found) any loss round in recovery
     /// does.
-    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.3.1.3
+    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.3.1
     fn check_startup_high_loss(&mut self, s: &AckSample, rs: &Sample) {
         if self.full_bw_reached || self.state != BbrState::Startup {
             return;
@@ -159,7 +159,7 @@ impl Bbr {
 
     /// `BBRPickProbeWait`: rounds and time to the next probe, randomized so that
     /// flows do not probe in step.
-    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.3.3.5.3
+    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.3.3
     fn pick_probe_wait(&mut self) {
         self.rounds_since_bw_probe = (self.random_unit() * 2.0) as u64;
         self.bw_probe_wait = PROBE_WAIT_BASE + Duration::from_secs_f64(self.random_unit());
@@ -216,7 +216,7 @@ impl Bbr {
     }
 
     /// `BBRUpdateProbeBWCyclePhase`.
-    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.3.3.6
+    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.3.3
     pub(super) fn update_probe_bw_cycle_phase(&mut self, now: Instant, rs: &Sample) {
         if self.cycle_stamp_pending {
             self.cycle_stamp_pending = false;
@@ -353,7 +353,7 @@ impl Bbr {
     }
 
     /// `BBRIsRenoCoexistenceProbeTime`.
-    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.3.3.5.2
+    //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.3.3
     fn is_reno_coexistence_probe_time(&self) -> bool {
         let reno_rounds = self.target_inflight() / self.mss as u64;
         self.rounds_since_bw_probe >= reno_rounds.min(MAX_RENO_ROUNDS)
