@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod alloc_count;
+pub mod cc_cost;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -5,6 +5,7 @@
 //! cargo run --release -p layer4-bench -- connect [--conns 200000] [--window 1] [--buf 4KiB]
 //! cargo run --release -p layer4-bench -- idle    [--conns 1000000] [--smoltcp-conns 10000] [--buf 4KiB]
 //! cargo run --release -p layer4-bench -- sim     [--seconds 10] [--buf BYTES]   (layer4-sim only)
+//! cargo run --release -p layer4-bench -- cc      [--acks 2000000] [--loss-every 1000] [--only NAME]   (layer4::cc only)
 //! common: --stack layer4|smoltcp|both (default both), --runs N (default 3; median reported)
 //! ```
 //!
@@ -59,6 +60,23 @@ enum Bench {
     /// Speed of the simulator (layer4-sim): one bulk flow at 100 Mbit/s and one at
     /// 1 Gbit/s, 50 ms RTT; events, packets and simulated seconds per wall second.
     Sim(SimArgs),
+    /// CPU time per ACK of each congestion controller (newreno, cubic, bbr), driven
+    /// directly by a synthetic 100 Mbit/s, 50 ms ACK stream (layer4::cc only).
+    Cc(CcArgs),
+}
+
+#[derive(Debug, Args)]
+struct CcArgs {
+    /// ACKs per run.
+    #[arg(long, default_value_t = 2_000_000)]
+    acks: u64,
+    /// A loss (congestion event, then the end of its recovery) every this many ACKs
+    /// (0: none).
+    #[arg(long, default_value_t = 1000)]
+    loss_every: u64,
+    /// Only this controller (for an instruction count under callgrind).
+    #[arg(long)]
+    only: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -474,6 +492,40 @@ fn sim(cli: &Cli, a: &SimArgs) -> bool {
     failed
 }
 
+fn cc(cli: &Cli, a: &CcArgs) -> bool {
+    use layer4_bench::cc_cost;
+    println!(
+        "cc: each controller driven directly by {} synthetic ACKs (100 Mbit/s, 50 ms, one \
+         send per ACK, a loss every {} ACKs), one thread; median of {} run(s)\n",
+        group_digits(a.acks as f64, 0),
+        a.loss_every,
+        cli.runs.max(1)
+    );
+    let mut table = Table::new("CPU time per ACK", 1);
+    let mut failed = false;
+    for name in ["newreno", "cubic", "bbr"] {
+        if a.only.as_deref().is_some_and(|o| o != name) {
+            continue;
+        }
+        let mut runs: Vec<f64> = Vec::new();
+        for _ in 0..cli.runs.max(1) {
+            match cc_cost::run(name, a.acks, a.loss_every) {
+                Some(c) => runs.push(c.ns_per_ack()),
+                None => failed = true,
+            }
+        }
+        let summary = Summary::of(&runs);
+        table.push(Row {
+            stack: name.to_string(),
+            figure: summary.as_ref().map(|s| s.median),
+            unit: "ns/ACK",
+            note: summary.map_or_else(|| "no run".to_string(), |s| s.describe(1)),
+        });
+    }
+    print!("{}", table.render());
+    failed
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if cfg!(debug_assertions) {
@@ -484,6 +536,7 @@ fn main() -> ExitCode {
         Bench::Connect(a) => connect(&cli, a),
         Bench::Idle(a) => idle(&cli, a),
         Bench::Sim(a) => sim(&cli, a),
+        Bench::Cc(a) => cc(&cli, a),
     };
     if failed {
         ExitCode::FAILURE

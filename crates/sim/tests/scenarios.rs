@@ -529,9 +529,11 @@ fn the_flows_congestion_controller_runs_on_its_data_senders() {
     assert_eq!((cc_of(&client), cc_of(&server)), ("newreno", "newreno"));
     let (client, _) = sim.flow_stats("bulk").unwrap();
     assert_eq!(cc_of(&client), "newreno");
-    // BBR is accepted and runs the stack's default until it exists.
+    // BBR runs, and its tcp_info carries its model.
     let (client, _) = sim.flow_stats("later").unwrap();
-    assert_eq!(cc_of(&client), "cubic");
+    assert_eq!(cc_of(&client), "bbr");
+    let model = client.final_tcp_info.and_then(|i| i.cc_model).unwrap();
+    assert!(model.bandwidth > 0 && model.min_rtt.is_some(), "{model:?}");
     assert_eq!(client.socket_errors, 0);
 }
 

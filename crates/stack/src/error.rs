@@ -50,7 +50,8 @@ pub enum Error {
     BroadcastNotAllowed,
     /// No congestion controller has that name (Linux: `ENOENT`).
     UnknownCongestionControl,
-    /// The congestion controller is reserved but not yet implemented (`"bbr"`).
+    /// The congestion controller is reserved but not yet implemented (no name is
+    /// reserved now; `"bbr"` was until BBR existed).
     NotImplemented,
     /// The congestion controller cannot change once the connection sent data.
     CongestionControlInUse,

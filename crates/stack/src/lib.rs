@@ -34,7 +34,11 @@
 //!   - [`cc::rate`]: the delivery-rate estimator (draft-cheng-iccrg-delivery-rate-estimation);
 //!   - [`cc::newreno`]: slow start and congestion avoidance (RFC 5681, RFC 6582);
 //!   - [`cc::cubic`]: CUBIC (RFC 9438), the default;
-//!   - [`cc::hystart`]: HyStart++ (RFC 9406), CUBIC's slow start.
+//!   - [`cc::hystart`]: HyStart++ (RFC 9406), CUBIC's slow start;
+//!   - [`cc::bbr`]: BBRv3 (draft-ietf-ccwg-bbr): [`cc::bbr::filters`] (max-bandwidth,
+//!     min-RTT and aggregation filters), [`cc::bbr::model`] (the path model, its
+//!     loss and ECN bounds, pacing rate, send quantum and cwnd),
+//!     [`cc::bbr::state`] (Startup, Drain, ProbeBW, ProbeRTT).
 //! - [`ip`]: the IP layer's pieces:
 //!   - [`ip::cidr`]: `Ipv4Cidr`, `Ipv6Cidr`, `IpCidr` (`10.0.0.1/24`);
 //!   - [`ip::route`]: `RouteTable` (longest-prefix match, source-address selection);
@@ -46,8 +50,7 @@
 //! - [`rand`]: `StackRng`, the seeded ChaCha12 generator, with `fork(label)`.
 //! - [`time`]: `Instant` and `Duration`.
 //!
-//! To come (the congestion-control issue): BBR, RACK-TLP, F-RTO, AccECN
-//! (RFC 9768) and pacing.
+//! To come (the congestion-control issue): RACK-TLP, F-RTO, AccECN (RFC 9768).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -151,9 +151,9 @@ pub(crate) fn set_ecn(cx: &mut AppContext<'_>, h: SocketHandle, ecn: bool, stats
 }
 
 /// Chooses the congestion controller of socket `h` (a connection before it sends, or
-/// a listener for what it accepts) by name. A controller the stack has not yet
-/// implemented (`"bbr"`) leaves the stack's default; any other refusal counts as a
-/// socket error.
+/// a listener for what it accepts) by name. A controller the stack reserves but has
+/// not implemented leaves the stack's default; any other refusal counts as a socket
+/// error.
 pub(crate) fn set_congestion_control(
     cx: &mut AppContext<'_>,
     h: SocketHandle,

@@ -114,7 +114,7 @@ impl RequestClient {
     }
 
     /// Runs the data-sending connection(s) with the congestion controller `name`
-    /// (`"cubic"`, `"newreno"`; `"bbr"` keeps the stack's default until BBR exists).
+    /// (`"cubic"`, `"newreno"`, `"bbr"`).
     pub fn congestion_control(mut self, name: &str) -> Self {
         self.cc = Some(name.to_string());
         self
@@ -265,7 +265,7 @@ impl ResponseServer {
     }
 
     /// Runs the data-sending connection(s) with the congestion controller `name`
-    /// (`"cubic"`, `"newreno"`; `"bbr"` keeps the stack's default until BBR exists).
+    /// (`"cubic"`, `"newreno"`, `"bbr"`).
     pub fn congestion_control(mut self, name: &str) -> Self {
         self.cc = Some(name.to_string());
         self

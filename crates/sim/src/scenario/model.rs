@@ -153,9 +153,8 @@ pub struct Flow {
     /// When the client starts, since the beginning of the run.
     pub start: Duration,
     /// Congestion controller of the data sender ("newreno", "cubic", "bbr"): the TCP
-    /// applications that send data ask their stack for it by name. "bbr" is accepted
-    /// now and effective once the stack implements BBR; until then such a flow runs
-    /// the stack's default, CUBIC. Reported as given.
+    /// applications that send data ask their stack for it by name. Reported as
+    /// given.
     pub cc: String,
     /// The client asks for ECN (RFC 3168) on its SYN (TOML `ecn = true`; default
     /// false). Every host accepts ECN when asked (the stack's default, as Linux's

@@ -475,6 +475,8 @@ mod tests {
             interval: None,
             is_app_limited: true,
             rtt: Duration::from_millis(100),
+            newly_lost: 0,
+            tx_in_flight: 0,
             lost: 0,
         });
         cc.on_ack(at(t + 5000), &s);
@@ -522,6 +524,8 @@ mod tests {
                     interval: None,
                     is_app_limited: false,
                     rtt: Duration::from_millis(rtt),
+                    newly_lost: 0,
+                    tx_in_flight: 0,
                     lost: 0,
                 });
                 cc.on_ack(at(t), &s);

@@ -225,6 +225,8 @@ mod tests {
                     interval: None,
                     is_app_limited: false,
                     rtt: Duration::from_millis(rtt_ms),
+                    newly_lost: 0,
+                    tx_in_flight: 0,
                     lost: 0,
                 });
                 s.delivered = *delivered;

@@ -6,7 +6,9 @@
 //! - [`newreno`]: slow start and congestion avoidance of RFC 5681 with the NewReno
 //!   recovery window of RFC 6582;
 //! - [`cubic`]: CUBIC (RFC 9438), with
-//! - [`hystart`]: HyStart++ (RFC 9406) in its initial slow start.
+//! - [`hystart`]: HyStart++ (RFC 9406) in its initial slow start;
+//! - [`bbr`]: BBRv3 (draft-ietf-ccwg-bbr), model-based: it paces at its bandwidth
+//!   estimate and bounds the flight by the estimated BDP.
 //!
 //! # How a transport drives a controller
 //!
@@ -25,18 +27,22 @@
 //! - a new segment size: [`CongestionControl::on_mtu_update`].
 //!
 //! TCP's NewReno fast recovery inflates the window by one segment per duplicate ACK
-//! (RFC 6582); that is the transport's recovery window and lives in the connection,
-//! not here, so every controller gets the same recovery.
+//! (RFC 6582), and a SACK recovery follows proportional rate reduction (RFC 6937);
+//! that is the transport's recovery window and lives in the connection, not here,
+//! so every controller gets the same recovery, unless it
+//! [controls the recovery window](CongestionControl::controls_recovery_window)
+//! itself (BBR).
 //!
 //! # Choosing a controller
 //!
-//! By name ([`CcAlgorithm::from_name`] for the built-in ones: `"newreno"`, `"cubic"`;
-//! `"bbr"` is reserved and refused as not yet implemented), per stack
+//! By name ([`CcAlgorithm::from_name`] for the built-in ones: `"newreno"`, `"cubic"`,
+//! `"bbr"`), per stack
 //! ([`TcpConfig::congestion_control`](crate::tcp::TcpConfig::congestion_control)) and
 //! per socket (`Stack::tcp_set_congestion_control`). An own controller is registered
 //! under a name in [`TcpConfig::custom_congestion_controls`](crate::tcp::TcpConfig)
 //! with a [`CcFactory`].
 
+pub mod bbr;
 pub mod cubic;
 pub mod hystart;
 pub mod newreno;
@@ -47,6 +53,7 @@ use std::sync::Arc;
 
 use crate::time::{Duration, Instant};
 
+pub use bbr::{Bbr, BbrState};
 pub use cubic::Cubic;
 pub use hystart::HyStart;
 pub use newreno::NewReno;
@@ -71,7 +78,8 @@ pub struct AckSample {
     pub newly_acked: usize,
     /// Bytes in flight before this acknowledgment.
     pub bytes_in_flight_before: usize,
-    /// Bytes in flight after it.
+    /// Bytes in flight after it: what the window is measured against (in a SACK
+    /// recovery the RFC 6675 pipe, without the SACKed and the lost bytes).
     pub bytes_in_flight: usize,
     /// The RTT measured from this acknowledgment, if it gave one.
     pub rtt: Option<Duration>,
@@ -156,6 +164,38 @@ pub trait CongestionControl: fmt::Debug + Send {
 
     /// The segment size changed to `mss` bytes.
     fn on_mtu_update(&mut self, mss: usize);
+
+    /// Whether the controller sets the window itself during a loss recovery (BBR:
+    /// packet conservation for a round, then its model), instead of the transport's
+    /// recovery window (NewReno's inflation, proportional rate reduction), as Linux
+    /// leaves the window to a controller with its own `cong_control`.
+    fn controls_recovery_window(&self) -> bool {
+        false
+    }
+
+    /// The path model of a model-based controller (BBR's bandwidth and min-RTT
+    /// estimates and its mode), for `tcp_info`; `None` for a window-based one.
+    fn model(&self) -> Option<CcModel> {
+        None
+    }
+}
+
+/// What a model-based controller estimates of the path (`ss -ti` shows BBR's as
+/// `bbr:(bw:…,mrtt:…,pacing_gain:…,cwnd_gain:…)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CcModel {
+    /// The controller's mode (`"startup"`, `"probe_bw_cruise"`, …).
+    pub mode: &'static str,
+    /// The bandwidth the controls use, bytes per second (BBR's `bw`).
+    pub bandwidth: u64,
+    /// The windowed maximum bandwidth, bytes per second (BBR's `max_bw`).
+    pub max_bandwidth: u64,
+    /// The windowed minimum RTT (BBR's `min_rtt`), once measured.
+    pub min_rtt: Option<Duration>,
+    /// The pacing gain now, in percent.
+    pub pacing_gain_percent: u32,
+    /// The cwnd gain now, in percent.
+    pub cwnd_gain_percent: u32,
 }
 
 /// What a controller is made with.
@@ -165,6 +205,9 @@ pub struct CcParams {
     pub mss: usize,
     /// The initial window in segments.
     pub initial_window: u32,
+    /// A per-connection seed from the stack's seeded generator, for a controller
+    /// that randomizes (BBR's probe timing).
+    pub seed: u64,
 }
 
 /// Makes controllers of an own algorithm.
@@ -237,7 +280,7 @@ impl PartialEq for CcRegistry {
 
 impl Eq for CcRegistry {}
 
-/// The names the stack knows itself (`"bbr"` reserved until it exists).
+/// The names the stack knows itself.
 const BUILT_IN: [&str; 3] = ["newreno", "cubic", "bbr"];
 
 /// A controller chosen by name, resolved against a registry.
@@ -247,6 +290,8 @@ pub enum CcAlgorithm {
     NewReno,
     /// CUBIC (RFC 9438) with HyStart++ (RFC 9406).
     Cubic,
+    /// BBRv3 (draft-ietf-ccwg-bbr).
+    Bbr,
     /// The registry's entry at this index.
     Custom(u16),
 }
@@ -258,7 +303,7 @@ impl CcAlgorithm {
         match name {
             "newreno" | "reno" => Ok(CcAlgorithm::NewReno),
             "cubic" => Ok(CcAlgorithm::Cubic),
-            "bbr" => Err(CcError::NotImplemented("bbr")),
+            "bbr" => Ok(CcAlgorithm::Bbr),
             _ => Err(CcError::Unknown(name.to_string())),
         }
     }
@@ -279,6 +324,7 @@ impl CcAlgorithm {
         match self {
             CcAlgorithm::NewReno => Some("newreno"),
             CcAlgorithm::Cubic => Some("cubic"),
+            CcAlgorithm::Bbr => Some("bbr"),
             CcAlgorithm::Custom(_) => None,
         }
     }
@@ -289,6 +335,7 @@ impl CcAlgorithm {
         match self {
             CcAlgorithm::NewReno => Box::new(NewReno::new(params.mss, params.initial_window)),
             CcAlgorithm::Cubic => Box::new(Cubic::new(params.mss, params.initial_window)),
+            CcAlgorithm::Bbr => Box::new(Bbr::new(params.mss, params.initial_window, params.seed)),
             CcAlgorithm::Custom(i) => match registry.entries.get(usize::from(i)) {
                 Some((_, factory)) => factory(params),
                 None => Box::new(Cubic::new(params.mss, params.initial_window)),
@@ -302,7 +349,7 @@ impl CcAlgorithm {
 pub enum CcError {
     /// No controller has this name.
     Unknown(String),
-    /// The name is reserved for a controller not yet implemented.
+    /// The name is reserved for a controller not yet implemented (none is now).
     NotImplemented(&'static str),
     /// A built-in name cannot be registered.
     Reserved(String),
@@ -357,21 +404,23 @@ mod tests {
         CcParams {
             mss: 1000,
             initial_window: 10,
+            seed: 7,
         }
     }
 
     #[test]
-    fn built_in_names_resolve_and_bbr_is_not_yet_implemented() {
+    fn built_in_names_resolve_to_their_controllers() {
         let reg = CcRegistry::new();
         assert_eq!(CcAlgorithm::resolve("cubic", &reg), Ok(CcAlgorithm::Cubic));
         assert_eq!(
             CcAlgorithm::resolve("newreno", &reg),
             Ok(CcAlgorithm::NewReno)
         );
-        assert_eq!(
-            CcAlgorithm::resolve("bbr", &reg),
-            Err(CcError::NotImplemented("bbr"))
-        );
+        assert_eq!(CcAlgorithm::resolve("bbr", &reg), Ok(CcAlgorithm::Bbr));
+        let bbr = CcAlgorithm::Bbr.build(&reg, &params());
+        assert_eq!(bbr.name(), "bbr");
+        assert_eq!(bbr.window(), 10_000);
+        assert!(bbr.pacing_rate().is_some() && bbr.model().is_some());
         assert_eq!(
             CcAlgorithm::resolve("vegas", &reg),
             Err(CcError::Unknown("vegas".into()))

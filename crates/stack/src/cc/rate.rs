@@ -24,6 +24,11 @@ pub struct TxState {
     pub is_app_limited: bool,
     /// When the packet was sent (`P.sent_time`).
     pub sent_time: Instant,
+    /// Bytes in flight right after the packet left, the packet included
+    /// (`P.tx_in_flight`).
+    pub tx_in_flight: u64,
+    /// `C.lost` when the packet was sent (`P.lost`).
+    pub lost: u64,
 }
 
 /// One delivery-rate sample (`rs`).
@@ -44,8 +49,13 @@ pub struct RateSample {
     pub is_app_limited: bool,
     /// The RTT of that packet (now minus its send time).
     pub rtt: Duration,
-    /// Bytes newly marked lost by this acknowledgment (0 until the SACK scoreboard
-    /// detects losses).
+    /// Bytes marked lost since the last sample (`RS.newly_lost`).
+    pub newly_lost: u64,
+    /// Bytes in flight when that packet left, itself included (`RS.tx_in_flight`).
+    pub tx_in_flight: u64,
+    /// Bytes marked lost between that packet's transmission and its
+    /// acknowledgment (`RS.lost`, `C.lost − P.lost`): with
+    /// [`RateSample::tx_in_flight`], the loss rate of its flight.
     pub lost: u64,
 }
 
@@ -68,6 +78,8 @@ struct Pending {
     ack_elapsed: Duration,
     is_app_limited: bool,
     sent_time: Instant,
+    tx_in_flight: u64,
+    prior_lost: u64,
 }
 
 /// The connection's delivery-rate state (`C.*` of the draft).
@@ -84,7 +96,9 @@ pub struct DeliveryRateEstimator {
     /// (`C.app_limited`).
     app_limited: u64,
     /// Bytes lost since the last sample.
-    lost: u64,
+    lost_since_sample: u64,
+    /// Bytes marked lost over the connection's life (`C.lost`).
+    lost_total: u64,
     pending: Option<Pending>,
 }
 
@@ -104,10 +118,20 @@ impl DeliveryRateEstimator {
         self.app_limited != 0
     }
 
-    /// A packet leaves at `now` with `bytes_in_flight` bytes in flight before it:
-    /// the state to keep with it.
+    /// Bytes marked lost over the connection's life (`C.lost`).
+    pub fn lost(&self) -> u64 {
+        self.lost_total
+    }
+
+    /// A packet of `bytes` leaves at `now` with `bytes_in_flight` bytes in flight
+    /// before it: the state to keep with it.
     //= https://datatracker.ietf.org/doc/html/draft-cheng-iccrg-delivery-rate-estimation-02#section-3.2
-    pub fn on_packet_sent(&mut self, now: Instant, bytes_in_flight: usize) -> TxState {
+    pub fn on_packet_sent(
+        &mut self,
+        now: Instant,
+        bytes_in_flight: usize,
+        bytes: usize,
+    ) -> TxState {
         // With nothing in flight the send and ACK clocks restart from now, so that an
         // idle period does not count as delivery time.
         if bytes_in_flight == 0 || self.delivered_time.is_none() {
@@ -120,6 +144,8 @@ impl DeliveryRateEstimator {
             first_sent_time: self.first_sent_time.unwrap_or(now),
             is_app_limited: self.app_limited != 0,
             sent_time: now,
+            tx_in_flight: bytes_in_flight.saturating_add(bytes) as u64,
+            lost: self.lost_total,
         }
     }
 
@@ -144,6 +170,8 @@ impl DeliveryRateEstimator {
                 ack_elapsed: now.saturating_duration_since(tx.delivered_time),
                 is_app_limited: tx.is_app_limited,
                 sent_time: tx.sent_time,
+                tx_in_flight: tx.tx_in_flight,
+                prior_lost: tx.lost,
             });
             self.first_sent_time = Some(tx.sent_time);
         }
@@ -151,7 +179,8 @@ impl DeliveryRateEstimator {
 
     /// `bytes` were found lost; the next sample reports them.
     pub fn on_packet_lost(&mut self, bytes: usize) {
-        self.lost = self.lost.saturating_add(bytes as u64);
+        self.lost_since_sample = self.lost_since_sample.saturating_add(bytes as u64);
+        self.lost_total = self.lost_total.saturating_add(bytes as u64);
     }
 
     /// The sender has less than a segment to send, nothing queued for retransmission,
@@ -170,7 +199,7 @@ impl DeliveryRateEstimator {
             self.app_limited = 0;
         }
         let p = self.pending.take()?;
-        let lost = core::mem::take(&mut self.lost);
+        let lost = core::mem::take(&mut self.lost_since_sample);
         // Use the longer of the send and the ACK interval: ACK compression can make
         // the ACKs arrive faster than the bottleneck delivered the data.
         let interval = p.send_elapsed.max(p.ack_elapsed);
@@ -181,7 +210,9 @@ impl DeliveryRateEstimator {
             interval: valid.then_some(interval),
             is_app_limited: p.is_app_limited,
             rtt: now.saturating_duration_since(p.sent_time),
-            lost,
+            newly_lost: lost,
+            tx_in_flight: p.tx_in_flight,
+            lost: self.lost_total.saturating_sub(p.prior_lost),
         })
     }
 }
@@ -198,7 +229,9 @@ mod tests {
     fn a_flight_acked_one_rtt_later_gives_its_bytes_over_the_rtt() {
         let mut e = DeliveryRateEstimator::new();
         // Ten packets of 1000 bytes leave back to back at t = 0.
-        let txs: Vec<_> = (0..10).map(|i| e.on_packet_sent(ms(0), i * 1000)).collect();
+        let txs: Vec<_> = (0..10)
+            .map(|i| e.on_packet_sent(ms(0), i * 1000, 1000))
+            .collect();
         // They are acknowledged one by one, 100 ms later, 1 ms apart.
         let mut last = None;
         for (i, tx) in txs.iter().enumerate() {
@@ -220,12 +253,12 @@ mod tests {
     #[test]
     fn the_second_round_measures_from_the_first_rounds_deliveries() {
         let mut e = DeliveryRateEstimator::new();
-        let a = e.on_packet_sent(ms(0), 0);
-        let b = e.on_packet_sent(ms(0), 1000);
+        let a = e.on_packet_sent(ms(0), 0, 1000);
+        let b = e.on_packet_sent(ms(0), 1000, 1000);
         e.on_packet_delivered(ms(50), 1000, &a);
         e.generate(ms(50), None);
         // A packet sent now carries delivered = 1000 at t = 50.
-        let c = e.on_packet_sent(ms(50), 1000);
+        let c = e.on_packet_sent(ms(50), 1000, 1000);
         e.on_packet_delivered(ms(60), 1000, &b);
         e.generate(ms(60), None);
         e.on_packet_delivered(ms(100), 1000, &c);
@@ -241,7 +274,7 @@ mod tests {
     #[test]
     fn ack_compression_shorter_than_min_rtt_gives_no_rate() {
         let mut e = DeliveryRateEstimator::new();
-        let a = e.on_packet_sent(ms(0), 0);
+        let a = e.on_packet_sent(ms(0), 0, 1000);
         e.on_packet_delivered(ms(5), 1000, &a);
         let rs = e.generate(ms(5), Some(Duration::from_millis(10))).unwrap();
         assert_eq!(rs.interval, None);
@@ -252,11 +285,11 @@ mod tests {
     #[test]
     fn packets_sent_while_app_limited_mark_their_samples_until_the_flight_passes() {
         let mut e = DeliveryRateEstimator::new();
-        let a = e.on_packet_sent(ms(0), 0);
+        let a = e.on_packet_sent(ms(0), 0, 1000);
         // The application has nothing more to send: the 1000 bytes in flight are
         // app-limited.
         e.on_app_limited(1000);
-        let b = e.on_packet_sent(ms(1), 1000);
+        let b = e.on_packet_sent(ms(1), 1000, 1000);
         assert!(!a.is_app_limited && b.is_app_limited);
         e.on_packet_delivered(ms(50), 1000, &a);
         assert!(!e.generate(ms(50), None).unwrap().is_app_limited);
@@ -268,18 +301,18 @@ mod tests {
         let rs = e.generate(ms(51), None).unwrap();
         assert!(rs.is_app_limited);
         assert!(!e.is_app_limited(), "the app-limited flight is delivered");
-        let c = e.on_packet_sent(ms(52), 0);
+        let c = e.on_packet_sent(ms(52), 0, 1000);
         assert!(!c.is_app_limited);
     }
 
     #[test]
     fn an_idle_period_does_not_count_as_delivery_time() {
         let mut e = DeliveryRateEstimator::new();
-        let a = e.on_packet_sent(ms(0), 0);
+        let a = e.on_packet_sent(ms(0), 0, 1000);
         e.on_packet_delivered(ms(10), 1000, &a);
         e.generate(ms(10), None);
         // Ten seconds idle, then one packet with nothing in flight.
-        let b = e.on_packet_sent(ms(10_010), 0);
+        let b = e.on_packet_sent(ms(10_010), 0, 1000);
         e.on_packet_delivered(ms(10_020), 1000, &b);
         let rs = e.generate(ms(10_020), None).unwrap();
         assert_eq!(rs.interval, Some(Duration::from_millis(10)));
@@ -290,12 +323,18 @@ mod tests {
     fn no_delivery_no_sample_and_losses_are_reported_once() {
         let mut e = DeliveryRateEstimator::new();
         assert_eq!(e.generate(ms(1), None), None);
-        let a = e.on_packet_sent(ms(0), 0);
+        let a = e.on_packet_sent(ms(0), 0, 1000);
         e.on_packet_lost(1500);
         e.on_packet_delivered(ms(20), 1000, &a);
-        assert_eq!(e.generate(ms(20), None).unwrap().lost, 1500);
-        let b = e.on_packet_sent(ms(20), 0);
+        let rs = e.generate(ms(20), None).unwrap();
+        assert_eq!(
+            (rs.newly_lost, rs.lost, rs.tx_in_flight),
+            (1500, 1500, 1000)
+        );
+        let b = e.on_packet_sent(ms(20), 0, 1000);
         e.on_packet_delivered(ms(40), 1000, &b);
-        assert_eq!(e.generate(ms(40), None).unwrap().lost, 0);
+        let rs = e.generate(ms(40), None).unwrap();
+        assert_eq!((rs.newly_lost, rs.lost), (0, 0));
+        assert_eq!(e.lost(), 1500);
     }
 }

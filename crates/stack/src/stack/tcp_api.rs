@@ -525,13 +525,14 @@ impl Stack {
     }
 
     /// Chooses a connection's congestion controller by name (`TCP_CONGESTION`):
-    /// `"cubic"`, `"newreno"` or one registered in
+    /// `"cubic"`, `"newreno"`, `"bbr"` or one registered in
     /// [`TcpConfig::custom_congestion_controls`](crate::tcp::TcpConfig). Allowed
     /// until the connection sends data; on a listener, it applies to the connections
     /// it will accept.
     ///
-    /// Errors: [`Error::UnknownCongestionControl`], [`Error::NotImplemented`]
-    /// (`"bbr"`), [`Error::CongestionControlInUse`] once data was sent.
+    /// Errors: [`Error::UnknownCongestionControl`], [`Error::NotImplemented`] (a
+    /// reserved name; none is reserved now), [`Error::CongestionControlInUse`] once
+    /// data was sent.
     pub fn tcp_set_congestion_control(
         &mut self,
         handle: SocketHandle,

@@ -122,8 +122,9 @@ pub struct TcpConfig {
     /// The initial congestion window in segments. Default 10 (RFC 6928).
     pub initial_cwnd: u32,
     /// The congestion controller of new sockets, by name: `"cubic"` (the default, as
-    /// on Linux), `"newreno"`, or one of [`TcpConfig::custom_congestion_controls`].
-    /// `Stack::new` refuses an unknown name (and `"bbr"`, not yet implemented).
+    /// on Linux), `"newreno"`, `"bbr"` (BBRv3), or one of
+    /// [`TcpConfig::custom_congestion_controls`]. `Stack::new` refuses an unknown
+    /// name.
     pub congestion_control: String,
     /// Own controllers, by name, for [`TcpConfig::congestion_control`] and
     /// `Stack::tcp_set_congestion_control`. Default none.

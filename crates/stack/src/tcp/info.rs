@@ -4,6 +4,7 @@
 use core::fmt;
 use core::net::SocketAddr;
 
+use crate::cc::CcModel;
 use crate::tcp::state::State;
 use crate::time::{Duration, Instant};
 
@@ -182,6 +183,9 @@ pub struct TcpInfo {
     /// The controller's pacing rate, bytes per second; for a controller that does not
     /// pace, the rate Linux would compute: 2 × cwnd / srtt in slow start, 1.2 × after.
     pub pacing_rate: u64,
+    /// A model-based controller's estimates (BBR: mode, bandwidth, min RTT, gains);
+    /// `None` for a window-based one.
+    pub cc_model: Option<CcModel>,
     /// Bytes written and not acknowledged (Send-Q).
     pub send_q: usize,
     /// Bytes received and not read (Recv-Q).
@@ -243,6 +247,20 @@ impl fmt::Display for TcpInfo {
         if self.delivery_rate > 0 {
             write!(f, " delivery_rate {}", rate(self.delivery_rate))?;
         }
+        if let Some(m) = self.cc_model {
+            // Linux: `bbr:(bw:…,mrtt:…,pacing_gain:…,cwnd_gain:…)`, plus the mode.
+            write!(f, " {}:(bw:{}", self.congestion_control, rate(m.bandwidth))?;
+            if let Some(mrtt) = m.min_rtt {
+                write!(f, ",mrtt:{}", ms(mrtt))?;
+            }
+            write!(
+                f,
+                ",pacing_gain:{},cwnd_gain:{},mode:{})",
+                gain(m.pacing_gain_percent),
+                gain(m.cwnd_gain_percent),
+                m.mode
+            )?;
+        }
         if self.unacked > 0 {
             write!(f, " unacked:{}", self.unacked)?;
         }
@@ -273,6 +291,12 @@ fn ms(d: Duration) -> String {
     }
 }
 
+/// A gain in percent the way `ss` prints it (`2.77`, `1.25`, `1`).
+fn gain(percent: u32) -> String {
+    let s = format!("{}.{:02}", percent / 100, percent % 100);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// A rate in bit/s the way `ss` prints it (`1.2Gbps`, `850Mbps`, `12.5Kbps`).
 fn rate(bytes_per_sec: u64) -> String {
     let bits = bytes_per_sec as f64 * 8.0;
@@ -296,6 +320,14 @@ mod tests {
         assert_eq!(ms(Duration::from_millis(204)), "204");
         assert_eq!(ms(Duration::from_micros(1500)), "1.5");
         assert_eq!(ms(Duration::from_micros(23)), "0.023");
+    }
+
+    #[test]
+    fn gain_prints_like_ss() {
+        assert_eq!(gain(277), "2.77");
+        assert_eq!(gain(125), "1.25");
+        assert_eq!(gain(90), "0.9");
+        assert_eq!(gain(100), "1");
     }
 
     #[test]

@@ -67,6 +67,7 @@ impl Connection {
         self.persist_probes = 0;
         self.soft_error = None;
         let sacked = self.on_ack_scoreboard(seg);
+        self.on_sack_delivered_cc(now, sacked.newly_sacked);
         if ack > self.snd_una {
             self.on_new_ack(now, seg);
         } else if ack == self.snd_una {

@@ -40,6 +40,8 @@ pub(crate) struct TxRecord {
     start: SeqNumber,
     end: SeqNumber,
     tx: TxState,
+    /// Selectively acknowledged: the estimator already counted it delivered.
+    sacked: bool,
 }
 
 /// The congestion-control state of a connection.
@@ -91,6 +93,7 @@ impl Connection {
         CcParams {
             mss: usize::from(self.mss.max(1)),
             initial_window: self.config.initial_cwnd,
+            seed: u64::from(self.iss.0),
         }
     }
 
@@ -120,14 +123,16 @@ impl Connection {
         self.cc.as_deref().map(|s| &*s.cc)
     }
 
-    /// The window the sender uses: the recovery window during fast recovery, else
-    /// the controller's (the initial window before the controller is made: both
+    /// The window the sender uses: the recovery window during fast recovery (unless
+    /// the controller keeps the window then too), else the controller's (the initial window before the controller is made: both
     /// built-in controllers start there).
     pub(super) fn cwnd(&self) -> u32 {
         match self.cc.as_deref() {
             Some(CcState {
-                recovery: Some(r), ..
-            }) => r.cwnd,
+                recovery: Some(r),
+                cc,
+                ..
+            }) if !cc.controls_recovery_window() => r.cwnd,
             Some(s) => u32::try_from(s.cc.window()).unwrap_or(u32::MAX),
             None => {
                 let p = self.cc_params();
@@ -173,9 +178,22 @@ impl Connection {
             // On any data transmission or retransmission: prr_out += (data sent).
             prr.on_sent(u32::try_from(len).unwrap_or(u32::MAX));
         }
-        let tx = s.rate.on_packet_sent(now, flight as usize);
-        s.cc.on_sent(now, len, flight as usize);
         let end = seq + len;
+        if retransmit {
+            // A segment is resent because it was presumed lost (a SACK hole, the
+            // fast retransmission, a timeout): the estimator counts it lost (C.lost),
+            // less what the peer SACKed (a timeout's go-back-N resends that too).
+            let sacked: usize = s
+                .tx_records
+                .iter()
+                .take_while(|r| r.start < end)
+                .filter(|r| r.sacked && r.end > seq)
+                .map(|r| r.end.min(end).diff(r.start.max(seq)).max(0) as usize)
+                .sum();
+            s.rate.on_packet_lost(len.saturating_sub(sacked));
+        }
+        let tx = s.rate.on_packet_sent(now, flight as usize, len);
+        s.cc.on_sent(now, len, flight as usize);
         if retransmit {
             // The records this segment covers were sent again: their state is now.
             for r in s.tx_records.iter_mut() {
@@ -205,7 +223,12 @@ impl Connection {
                 return;
             }
         }
-        s.tx_records.push_back(TxRecord { start, end, tx });
+        s.tx_records.push_back(TxRecord {
+            start,
+            end,
+            tx,
+            sacked: false,
+        });
     }
 
     /// An ACK of new data (`acked` bytes of sequence space, `ack` the new SND.UNA,
@@ -223,6 +246,8 @@ impl Connection {
     ) -> bool {
         let mss = u32::from(self.mss.max(1));
         let flight = self.flight();
+        // What the window is measured against: the pipe in a SACK recovery.
+        let in_flight = self.flight_for_window();
         let (srtt, min_rtt) = (self.rtt.srtt(), self.rtt.min_rtt());
         let ece_rx = self.ece_rx();
         // No data sent and no congestion seen yet (the ACK of a SYN or of a lone FIN):
@@ -230,22 +255,27 @@ impl Connection {
         let Some(s) = self.cc.as_deref_mut() else {
             return false;
         };
-        // The records up to `ack` are delivered: the estimator hears of each.
+        // The records up to `ack` are delivered: the estimator hears of each (of a
+        // SACKed one it already heard).
         while let Some(r) = s.tx_records.front_mut() {
             if r.start >= ack {
                 break;
             }
             if r.end <= ack {
                 let bytes = r.end.diff(r.start).max(0) as usize;
-                let tx = r.tx;
+                let (tx, sacked) = (r.tx, r.sacked);
                 s.tx_records.pop_front();
-                s.rate.on_packet_delivered(now, bytes, &tx);
+                if !sacked {
+                    s.rate.on_packet_delivered(now, bytes, &tx);
+                }
             } else {
                 // Partly acknowledged: deliver the front, keep the rest.
                 let bytes = ack.diff(r.start).max(0) as usize;
                 r.start = ack;
                 let tx = r.tx;
-                s.rate.on_packet_delivered(now, bytes, &tx);
+                if !r.sacked {
+                    s.rate.on_packet_delivered(now, bytes, &tx);
+                }
                 break;
             }
         }
@@ -285,7 +315,7 @@ impl Connection {
         let sample = AckSample {
             newly_acked: acked as usize,
             bytes_in_flight_before: flight_before as usize,
-            bytes_in_flight: flight as usize,
+            bytes_in_flight: in_flight as usize,
             rtt,
             srtt,
             min_rtt,
@@ -299,6 +329,46 @@ impl Connection {
             s.cc.on_recovery_end(now, flight as usize);
         }
         partial
+    }
+
+    /// An ACK SACKed `newly_sacked` new bytes: the records the scoreboard's ranges
+    /// now cover are delivered, as the delivery-rate estimator counts data
+    /// selectively acknowledged (draft-ietf-ccwg-bbr section 2: "acknowledged" or
+    /// "delivered" data includes data SACKed), so that a hole does not hold the
+    /// delivered count back for a round trip and then release it at once. Walks
+    /// each range down from its top to the first record already counted, so an
+    /// ACK costs about what it newly SACKed; a record that only part of a range
+    /// covers, or that a range grew down over, waits for the cumulative ACK.
+    pub(super) fn on_sack_delivered_cc(&mut self, now: Instant, newly_sacked: u32) {
+        if newly_sacked == 0 {
+            return;
+        }
+        let Some(s) = self.cc.as_deref_mut() else {
+            return;
+        };
+        let Some(board) = s.board.as_ref() else {
+            return;
+        };
+        let records = &mut s.tx_records;
+        for &(start, end) in board.ranges() {
+            // The first record past the range's end, then down.
+            let mut i = records.partition_point(|r| r.end <= end);
+            while i > 0 {
+                i -= 1;
+                let Some(r) = records.get_mut(i) else {
+                    break;
+                };
+                if r.sacked || r.start < start {
+                    break;
+                }
+                if r.end <= end {
+                    r.sacked = true;
+                    let bytes = r.end.diff(r.start).max(0) as usize;
+                    let tx = r.tx;
+                    s.rate.on_packet_delivered(now, bytes, &tx);
+                }
+            }
+        }
     }
 
     /// The third duplicate ACK, acknowledging `ack`: enters fast recovery unless one

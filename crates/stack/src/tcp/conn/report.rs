@@ -59,6 +59,7 @@ impl Connection {
             unacked: self.outstanding(),
             delivery_rate: self.cc.as_deref().map_or(0, |s| s.delivery_rate),
             pacing_rate,
+            cc_model: self.controller().and_then(|c| c.model()),
             send_q: self.send_buf.len(),
             recv_q: self.recv_buf.len(),
             rcv_space: self.recv_buf.limit(),

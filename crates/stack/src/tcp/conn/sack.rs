@@ -105,7 +105,12 @@ impl Connection {
         let pipe = board.pipe(snd_max, mss);
         if let Some(prr) = r.prr.as_mut() {
             let sndcnt = prr.on_ack(update.delivered, pipe, mss);
-            r.cwnd = pipe.saturating_add(sndcnt);
+            r.cwnd = if s.cc.controls_recovery_window() {
+                // The controller's window rules its recoveries (BBR).
+                u32::try_from(s.cc.window()).unwrap_or(u32::MAX)
+            } else {
+                pipe.saturating_add(sndcnt)
+            };
         }
         if entered {
             self.counters.sack_recoveries = self.counters.sack_recoveries.saturating_add(1);
