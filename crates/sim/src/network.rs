@@ -194,7 +194,11 @@ impl Fabric {
     pub(crate) fn offer(&mut self, now: Instant, link: usize, mut packet: Packet) {
         let dir = &mut self.links[link];
         let verdict = match dir.middlebox.as_mut() {
-            Some(mb) => mb.on_packet(now, &mut packet),
+            Some(mb) => {
+                // The middlebox sees current bytes and may change them.
+                packet.expose();
+                mb.on_packet(now, &mut packet)
+            }
             None => Verdict::Pass,
         };
         match verdict {
@@ -214,9 +218,10 @@ impl Fabric {
     }
 
     /// `packet` enters link direction `link` (after its middlebox).
-    pub(crate) fn enter(&mut self, now: Instant, link: usize, packet: Packet) {
+    pub(crate) fn enter(&mut self, now: Instant, link: usize, mut packet: Packet) {
         let dir = &mut self.links[link];
         if let Some(capture) = self.captures[dir.duplex].as_mut() {
+            packet.write_pending();
             capture.record(now, &packet.data);
         }
         dir.link.handle_packet(now, packet);

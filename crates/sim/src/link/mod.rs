@@ -511,7 +511,7 @@ impl Path {
         // netem clones before corrupting: the duplicate is intact.
         let copy = self.dup_rng.chance(self.duplicate).then(|| packet.clone());
         if self.corrupt_rng.chance(self.corrupt)
-            && flip_random_bit(&mut packet.data, &mut self.corrupt_rng).is_some()
+            && flip_random_bit(packet.expose(), &mut self.corrupt_rng).is_some()
         {
             stats.corrupted += 1;
         }
