@@ -705,6 +705,13 @@ impl Network {
             }
         }
         self.now = self.now.max(until);
+        // Links complete the transmissions that ended by now without an event of
+        // their own (see `crate::link`): bring them up to date for whoever reads
+        // them before the next run.
+        for link in 0..self.fabric.links.len() {
+            self.fabric.links[link].link.handle_timeout(self.now);
+            self.fabric.schedule_link(link);
+        }
     }
 
     fn on_link(&mut self, now: Instant, link: usize) {
