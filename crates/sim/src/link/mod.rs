@@ -54,8 +54,8 @@
 //! completed then (or when the next packet is offered), in order and at their own
 //! times, so the packets, their fates and their arrivals are the same. Before
 //! reading the queue or the counters at some time, call [`Link::handle_timeout`]
-//! with it. (A simulator event per transmission end was a fifth of a 1 Gbit/s
-//! run's events.)
+//! with it. (An event per transmission end was a quarter of the events of the
+//! `layer4-bench sim` runs.)
 
 pub mod config;
 mod corrupt;
