@@ -4,7 +4,7 @@
 //! cargo run --release -p layer4-bench -- bulk    [--bytes 1GiB] [--mtu 1500] [--buf 256KiB] [--no-verify]
 //! cargo run --release -p layer4-bench -- connect [--conns 200000] [--window 1] [--buf 4KiB]
 //! cargo run --release -p layer4-bench -- idle    [--conns 1000000] [--smoltcp-conns 10000] [--buf 4KiB]
-//! cargo run --release -p layer4-bench -- sim     [--seconds 10] [--buf BYTES]   (layer4-sim only)
+//! cargo run --release -p layer4-bench -- sim     [--seconds 10] [--buf BYTES] [--rate 1000]   (layer4-sim only)
 //! cargo run --release -p layer4-bench -- cc      [--acks 2000000] [--loss-every 1000] [--only NAME]   (layer4::cc only)
 //! common: --stack layer4|smoltcp|both (default both), --runs N (default 3; median reported)
 //! ```
@@ -87,6 +87,9 @@ struct SimArgs {
     /// TCP send and receive buffer of both hosts [default: 1.5 × BDP, at least 256 KiB].
     #[arg(long, value_parser = parse_size)]
     buf: Option<u64>,
+    /// Run only the case of this bottleneck rate, Mbit/s (100 or 1000) [default: both].
+    #[arg(long)]
+    rate: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -450,6 +453,11 @@ fn sim(cli: &Cli, a: &SimArgs) -> bool {
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut failed = false;
     for (rate, target) in cases {
+        if a.rate
+            .is_some_and(|mbit| mbit.saturating_mul(1_000_000) != rate)
+        {
+            continue;
+        }
         let mut cfg = SimSpeedConfig::new(
             rate,
             Duration::from_millis(50),

@@ -4,8 +4,8 @@
 //! layer4 stack. Same scenario and seed, same bytes out.
 //!
 //! ## Map
-//! - [`packet`]: [`Packet`], an IP datagram in flight, with ECN marking and its
-//!   5-tuple ([`FlowKey`]).
+//! - [`packet`]: [`Packet`], an IP datagram in flight, with ECN marking, its
+//!   5-tuple ([`FlowKey`]) and the header summary routers forward on.
 //! - [`queue`]: the [`Queue`](queue::Queue) trait and the disciplines: drop-tail, RED,
 //!   CoDel (RFC 8289) and FQ-CoDel (RFC 8290), with ECN marking; [`QueueConfig`](queue::QueueConfig)
 //!   builds and validates them.

@@ -194,7 +194,11 @@ impl Fabric {
     pub(crate) fn offer(&mut self, now: Instant, link: usize, mut packet: Packet) {
         let dir = &mut self.links[link];
         let verdict = match dir.middlebox.as_mut() {
-            Some(mb) => mb.on_packet(now, &mut packet),
+            Some(mb) => {
+                // The middlebox sees current bytes and may change them.
+                packet.expose();
+                mb.on_packet(now, &mut packet)
+            }
             None => Verdict::Pass,
         };
         match verdict {
@@ -214,9 +218,10 @@ impl Fabric {
     }
 
     /// `packet` enters link direction `link` (after its middlebox).
-    pub(crate) fn enter(&mut self, now: Instant, link: usize, packet: Packet) {
+    pub(crate) fn enter(&mut self, now: Instant, link: usize, mut packet: Packet) {
         let dir = &mut self.links[link];
         if let Some(capture) = self.captures[dir.duplex].as_mut() {
+            packet.write_pending();
             capture.record(now, &packet.data);
         }
         dir.link.handle_packet(now, packet);
@@ -700,6 +705,13 @@ impl Network {
             }
         }
         self.now = self.now.max(until);
+        // Links complete the transmissions that ended by now without an event of
+        // their own (see `crate::link`): bring them up to date for whoever reads
+        // them before the next run.
+        for link in 0..self.fabric.links.len() {
+            self.fabric.links[link].link.handle_timeout(self.now);
+            self.fabric.schedule_link(link);
+        }
     }
 
     fn on_link(&mut self, now: Instant, link: usize) {

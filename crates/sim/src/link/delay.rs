@@ -59,12 +59,12 @@ impl DelayLine {
             }
             self.since_reorder = self.since_reorder.saturating_add(1);
         }
-        let jitter = if self.jitter_ns > 0 {
-            Duration::from_nanos(self.jitter_rng.range_inclusive(0..=self.jitter_ns))
+        let mut arrival = if self.jitter_ns > 0 {
+            let jitter = Duration::from_nanos(self.jitter_rng.range_inclusive(0..=self.jitter_ns));
+            sent + self.delay + jitter
         } else {
-            Duration::ZERO
+            sent + self.delay
         };
-        let mut arrival = sent + self.delay + jitter;
         if !self.jitter_reorders {
             arrival = arrival.max(self.latest);
         }

@@ -106,7 +106,7 @@ fn packet_arrives_after_serialization_plus_delay() {
 }
 
 #[test]
-fn a_waiting_packet_wakes_the_link_when_the_transmitter_frees() {
+fn a_waiting_packet_needs_no_wake_up_before_it_can_arrive() {
     let config = LinkConfig {
         rate_bps: Some(8_000_000),
         delay: Duration::from_millis(10),
@@ -115,12 +115,41 @@ fn a_waiting_packet_wakes_the_link_when_the_transmitter_frees() {
     let mut link = Link::new(config, StackRng::from_seed(1));
     link.handle_packet(Instant::ZERO, pkt(1000, 1));
     link.handle_packet(Instant::ZERO, pkt(1000, 2));
-    // The second packet starts when the first has left, at 1 ms.
-    assert_eq!(link.poll_timeout(), Some(ms(1)));
-    assert_eq!(link.poll_deliver(ms(1)), None);
+    // The second packet starts when the first has left, at 1 ms, and cannot arrive
+    // before 11 ms, when the first does: no wake-up at 1 ms.
     assert_eq!(link.poll_timeout(), Some(ms(11)));
+    assert_eq!(link.queue_len_packets(), 1);
+    // Its transmission is completed when asked for, at its own time.
+    link.handle_timeout(ms(5));
+    assert_eq!(link.queue_len_packets(), 0);
+    assert_eq!(link.stats().sojourn.packets, 2);
     assert_eq!(link.poll_deliver(ms(11)).map(|p| p.uid), Some(1));
+    assert_eq!(link.poll_deliver(ms(11)), None);
+    assert_eq!(link.poll_timeout(), Some(ms(12)));
     assert_eq!(link.poll_deliver(ms(12)).map(|p| p.uid), Some(2));
+}
+
+#[test]
+fn a_waiting_packet_that_may_be_reordered_wakes_the_link_when_the_transmitter_frees() {
+    let config = LinkConfig {
+        rate_bps: Some(8_000_000),
+        delay: Duration::from_millis(10),
+        reorder: Some(Reorder {
+            probability: 1.0,
+            gap: 1,
+        }),
+        ..LinkConfig::default()
+    };
+    let mut link = Link::new(config, StackRng::from_seed(1));
+    link.handle_packet(Instant::ZERO, pkt(1000, 1));
+    link.handle_packet(Instant::ZERO, pkt(1000, 2));
+    // Reordered packets skip the delay: the first arrives as it leaves, at 1 ms,
+    // and the second could too, at 2 ms.
+    assert_eq!(link.poll_timeout(), Some(ms(1)));
+    assert_eq!(link.poll_deliver(ms(1)).map(|p| p.uid), Some(1));
+    assert_eq!(link.poll_deliver(ms(1)), None);
+    assert_eq!(link.poll_timeout(), Some(ms(2)));
+    assert_eq!(link.poll_deliver(ms(2)).map(|p| p.uid), Some(2));
 }
 
 #[test]

@@ -52,7 +52,8 @@ impl Host {
     }
 
     /// A packet arrived from the link.
-    pub(crate) fn deliver(&mut self, now: Instant, packet: Packet, fabric: &mut Fabric) {
+    pub(crate) fn deliver(&mut self, now: Instant, mut packet: Packet, fabric: &mut Fabric) {
+        packet.write_pending();
         self.stack.handle_packet(now, &packet.data);
         fabric.recycle(packet.data);
         self.service(now, fabric);
@@ -98,7 +99,10 @@ impl Host {
                 buf.truncate(n);
                 match self.link {
                     Some(link) => {
-                        let packet = fabric.packet_from_vec(buf);
+                        let mut packet = fabric.packet_from_vec(buf);
+                        // The stack has just written the header: summarize it now,
+                        // so the routers on the way need not read it again.
+                        packet.learn_header();
                         fabric.offer(now, link, packet);
                     }
                     None => {

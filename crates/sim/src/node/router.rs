@@ -11,7 +11,7 @@
 //! discarded (routers do not answer pings).
 
 use crate::network::Fabric;
-use crate::packet::Packet;
+use crate::packet::{Header, Packet};
 use layer4::ip::cidr::IpCidr;
 use layer4::ip::fragment::Fragmenter;
 use layer4::ip::ratelimit::TokenBucket;
@@ -210,7 +210,27 @@ impl Router {
     }
 
     /// A packet arrived on one of the router's links.
-    pub(crate) fn handle_packet(&mut self, now: Instant, packet: Packet, fabric: &mut Fabric) {
+    pub(crate) fn handle_packet(&mut self, now: Instant, mut packet: Packet, fabric: &mut Fabric) {
+        // The common case on the packet's header summary alone, without touching its
+        // bytes (see `crate::packet`): a valid header, not for us, a route, TTL to
+        // spare, small enough for the next link. Anything else takes the full path,
+        // which checks again in the order of RFC 1812.
+        let dst = match packet.header() {
+            Header::V4 { dst, ttl, .. } if ttl > 1 => Some(IpAddr::V4(dst)),
+            Header::V6 { dst, hop_limit, .. } if hop_limit > 1 => Some(IpAddr::V6(dst)),
+            _ => None,
+        };
+        if let Some(dst) = dst.filter(|d| !self.is_local(*d)) {
+            if let Some(iface) = self.table.lookup(dst) {
+                let Iface { link, mtu } = self.ifaces[iface];
+                if packet.len() <= mtu && packet.decrement_ttl_lazily() {
+                    self.stats.forwarded += 1;
+                    fabric.offer(now, link, packet);
+                    return;
+                }
+            }
+        }
+        packet.write_pending();
         match packet.ip_version() {
             Some(4) => self.forward_v4(now, packet, fabric),
             Some(6) => self.forward_v6(now, packet, fabric),
@@ -284,6 +304,8 @@ impl Router {
             return;
         }
         set_ttl_v4(&mut packet.data, ttl - 1);
+        // The header is in the cache now: summarize it for the next routers.
+        packet.learn_header();
         self.stats.forwarded += 1;
         fabric.offer(now, link, packet);
     }
@@ -375,6 +397,7 @@ impl Router {
             return;
         }
         Ipv6Packet::new_unchecked(&mut packet.data[..]).set_hop_limit(hop_limit - 1);
+        packet.learn_header();
         self.stats.forwarded += 1;
         fabric.offer(now, link, packet);
     }
