@@ -25,13 +25,15 @@
 //! - [`udp_api`]: UDP socket calls and datagram input;
 //! - [`icmp`]: echo replies, ICMP errors to the sockets they concern, errors sent;
 //! - [`timers`]: the deadline heap over all sockets;
-//! - [`table`]: the socket table `ss` prints.
+//! - [`table`]: the socket table `ss` prints;
+//! - [`invariants`]: a connection's consistency checks, for fuzzing.
 
 mod conn_table;
 mod demux;
 mod egress;
 mod icmp;
 mod ingress;
+mod invariants;
 mod syn_cookie;
 mod table;
 mod tcp_api;
