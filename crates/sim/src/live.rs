@@ -3,9 +3,10 @@
 //! (`crates/sim/tests/live_fuzz.rs`) and of the blind-injection tests.
 //!
 //! [`LivePair`] joins two stacks by an in-memory wire, without the event engine:
-//! a *server* (10.0.0.1, listening on port 80; the stack under attack, which does
+//! a *server* (10.0.0.1/8, listening on port 80; the stack under attack, which does
 //! not verify checksums so that forged segments reach TCP) and a *client*
-//! (10.0.0.2, the legitimate peer). The client connects; each side writes the
+//! (10.0.0.2/8, the legitimate peer; other addresses in 10.0.0.0/8 are on-link, free
+//! for spoofed sources). The client connects; each side writes the
 //! known byte pattern of [`app::pattern`](crate::app::pattern) (the server's
 //! stream shifted by [`SERVER_STREAM_SHIFT`]) and checks every byte it reads. The
 //! wire remembers the sequence numbers, acknowledgments and timestamps each side
@@ -29,11 +30,11 @@ use crate::app::pattern;
 use layer4::time::{Duration, Instant};
 use layer4::wire::{
     AddrPair, ChecksumMode, Ecn, IpProtocol, Ipv4Options, Ipv4Packet, Ipv4Repr, SackBlocks,
-    SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr, TcpTimestamp,
+    SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr, TcpTimestamp, UdpPacket, UdpRepr,
 };
 use layer4::{Config, ListenOptions, SocketHandle, Stack, State};
 use std::collections::VecDeque;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 /// The server's address.
 pub const SERVER_ADDR: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -160,6 +161,8 @@ pub struct LivePair {
     pub client_written: u64,
     /// Bytes the server read (and checked).
     pub server_read: u64,
+    /// FNV-1a of every byte the server read.
+    pub server_read_hash: u64,
     /// Bytes the server wrote.
     pub server_written: u64,
     /// Bytes the client read (and checked).
@@ -172,7 +175,7 @@ pub struct LivePair {
 
 /// The server's configuration: 64 KiB buffers, checksums not verified.
 pub fn server_config(seed: u64) -> Config {
-    let mut config = Config::with_address("10.0.0.1/24".parse().expect("a constant address"))
+    let mut config = Config::with_address("10.0.0.1/8".parse().expect("a constant address"))
         .seed(seed);
     config.checksum_rx = ChecksumMode::Offloaded;
     config.tcp.recv_buffer = 64 * 1024;
@@ -182,7 +185,7 @@ pub fn server_config(seed: u64) -> Config {
 
 /// The client's configuration: 64 KiB buffers.
 pub fn client_config(seed: u64) -> Config {
-    let mut config = Config::with_address("10.0.0.2/24".parse().expect("a constant address"))
+    let mut config = Config::with_address("10.0.0.2/8".parse().expect("a constant address"))
         .seed(seed ^ 0x5eed);
     config.tcp.recv_buffer = 64 * 1024;
     config.tcp.send_buffer = 64 * 1024;
@@ -230,6 +233,7 @@ impl LivePair {
             server_seen: Seen::default(),
             client_written: 0,
             server_read: 0,
+            server_read_hash: FNV_OFFSET,
             server_written: 0,
             client_read: 0,
             forged: 0,
@@ -365,6 +369,7 @@ impl LivePair {
                 ));
             }
             self.server_read += k as u64;
+            self.server_read_hash = fnv1a(self.server_read_hash, data);
         }
         // Connections opened by forged SYNs: their data is read and dropped.
         for &h in &self.extra_server_conns {
@@ -491,6 +496,24 @@ impl LivePair {
         ipv4_packet(&repr)
     }
 
+    /// A segment from the client's 4-tuple with these absolute numbers, no options
+    /// and `payload` (any bytes): what a blind attacker, who knows the 4-tuple but
+    /// not the sequence space or the timestamps, sends.
+    pub fn forge_blind(&self, seq: u32, ack: u32, flags: TcpFlags, payload: &[u8]) -> Vec<u8> {
+        let repr = TcpRepr {
+            src_port: self.client_port,
+            dst_port: SERVER_PORT,
+            seq_number: SeqNumber(seq),
+            ack_number: SeqNumber(ack),
+            flags,
+            window_len: 65535,
+            urgent_pointer: 0,
+            options: TcpOptions::new(),
+            payload,
+        };
+        ipv4_packet(&repr)
+    }
+
     /// A raw TCP segment (any bytes) from the client's 4-tuple, with its sequence
     /// number moved half the sequence space away from the server's RCV.NXT so that
     /// its payload can never be taken as data. Its ports are the connection's.
@@ -514,52 +537,94 @@ impl LivePair {
     }
 }
 
+/// FNV-1a's offset basis.
+pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a of `data`, continuing from `hash` (start from [`FNV_OFFSET`]).
+pub fn fnv1a(hash: u64, data: &[u8]) -> u64 {
+    data.iter()
+        .fold(hash, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+}
+
+/// FNV-1a of the first `len` bytes of the pattern from `offset`.
+pub fn pattern_hash(offset: u64, len: u64) -> u64 {
+    let mut hash = FNV_OFFSET;
+    let mut done = 0;
+    while done < len {
+        let chunk = pattern::slice(offset + done, (len - done).min(1 << 20) as usize);
+        hash = fnv1a(hash, chunk);
+        done += chunk.len() as u64;
+    }
+    hash
+}
+
 /// Records what a packet a stack sent says, for forging.
 fn observe(packet: &[u8], seen: &mut Seen) {
-    let Ok(ip) = Ipv4Packet::new_checked(packet) else { return };
-    let Ok(ip_repr) = Ipv4Repr::parse(&ip, ChecksumMode::Offloaded) else { return };
-    if ip_repr.protocol != IpProtocol::Tcp {
-        return;
-    }
-    let addrs = AddrPair::V4 {
-        src: ip_repr.src_addr,
-        dst: ip_repr.dst_addr,
-    };
-    let Ok(tcp) = TcpPacket::new_checked(ip.payload()) else { return };
-    if let Ok(seg) = TcpRepr::parse(&tcp, &addrs, ChecksumMode::Offloaded) {
+    if let Some((_, _, seg)) = parse_tcp(packet) {
         seen.observe(&seg);
     }
 }
 
 /// A TCP segment from the client to the server, in IPv4, checksums filled.
 fn ipv4_packet(repr: &TcpRepr<'_>) -> Vec<u8> {
+    tcp_packet(CLIENT_ADDR, SERVER_ADDR, repr)
+}
+
+/// `repr` from `src` to `dst` in IPv4, checksums filled: a segment from anywhere.
+pub fn tcp_packet(src: Ipv4Addr, dst: Ipv4Addr, repr: &TcpRepr<'_>) -> Vec<u8> {
     let mut segment = vec![0u8; repr.buffer_len()];
-    let addrs = AddrPair::V4 {
-        src: CLIENT_ADDR,
-        dst: SERVER_ADDR,
-    };
+    let addrs = AddrPair::V4 { src, dst };
     repr.emit(
         &mut TcpPacket::new_unchecked(&mut segment[..]),
         &addrs,
         ChecksumMode::Enabled,
     );
-    wrap_ipv4(&segment)
+    ip_packet(src, dst, IpProtocol::Tcp, &segment, 0, false, 0)
 }
 
-/// `segment` behind an IPv4 header from the client to the server.
-fn wrap_ipv4(segment: &[u8]) -> Vec<u8> {
+/// A UDP datagram from `src` to `dst` in IPv4, checksums filled.
+pub fn udp_packet(src: SocketAddrV4, dst: SocketAddrV4, payload: &[u8]) -> Vec<u8> {
+    let repr = UdpRepr {
+        src_port: src.port(),
+        dst_port: dst.port(),
+        payload,
+    };
+    let mut datagram = vec![0u8; repr.buffer_len()];
+    let addrs = AddrPair::V4 {
+        src: *src.ip(),
+        dst: *dst.ip(),
+    };
+    repr.emit(
+        &mut UdpPacket::new_unchecked(&mut datagram[..]),
+        &addrs,
+        ChecksumMode::Enabled,
+    );
+    ip_packet(*src.ip(), *dst.ip(), IpProtocol::Udp, &datagram, 0, false, 0)
+}
+
+/// An IPv4 packet (or fragment: `more_frags`, `frag_offset` in bytes) carrying
+/// `payload`, header checksum filled.
+pub fn ip_packet(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    protocol: IpProtocol,
+    payload: &[u8],
+    ident: u16,
+    more_frags: bool,
+    frag_offset: u16,
+) -> Vec<u8> {
     let repr = Ipv4Repr {
-        src_addr: CLIENT_ADDR,
-        dst_addr: SERVER_ADDR,
-        protocol: IpProtocol::Tcp,
-        payload_len: segment.len(),
+        src_addr: src,
+        dst_addr: dst,
+        protocol,
+        payload_len: payload.len(),
         ttl: 64,
         dscp: 0,
         ecn: Ecn::NotEct,
-        ident: 0,
-        dont_frag: true,
-        more_frags: false,
-        frag_offset: 0,
+        ident,
+        dont_frag: !more_frags && frag_offset == 0,
+        more_frags,
+        frag_offset,
         options: Ipv4Options::default(),
     };
     let mut packet = vec![0u8; repr.total_len().min(65535)];
@@ -568,9 +633,32 @@ fn wrap_ipv4(segment: &[u8]) -> Vec<u8> {
         ChecksumMode::Enabled,
     );
     let total = packet.len();
-    let hl = total - segment.len().min(total);
-    packet[hl..].copy_from_slice(&segment[..total - hl]);
+    let hl = total - payload.len().min(total);
+    packet[hl..].copy_from_slice(&payload[..total - hl]);
     packet
+}
+
+/// `segment` behind an IPv4 header from the client to the server.
+fn wrap_ipv4(segment: &[u8]) -> Vec<u8> {
+    ip_packet(CLIENT_ADDR, SERVER_ADDR, IpProtocol::Tcp, segment, 0, false, 0)
+}
+
+/// The source, destination and segment of an IPv4 TCP packet (checksums not
+/// checked), or `None`.
+pub fn parse_tcp(packet: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr, TcpRepr<'_>)> {
+    let ip = Ipv4Packet::new_checked(packet).ok()?;
+    let ip_repr = Ipv4Repr::parse(&ip, ChecksumMode::Offloaded).ok()?;
+    if ip_repr.protocol != IpProtocol::Tcp {
+        return None;
+    }
+    let addrs = AddrPair::V4 {
+        src: ip_repr.src_addr,
+        dst: ip_repr.dst_addr,
+    };
+    let payload = packet.get(ip.header_len()..usize::from(ip.total_len()))?;
+    let tcp = TcpPacket::new_checked(payload).ok()?;
+    let seg = TcpRepr::parse(&tcp, &addrs, ChecksumMode::Offloaded).ok()?;
+    Some((ip_repr.src_addr, ip_repr.dst_addr, seg))
 }
 
 /// Reads the bytes of one step.

@@ -40,6 +40,9 @@ pub struct TcpStats {
     pub syncookies_recv: u64,
     /// ACKs whose SYN cookie was invalid or expired (`TcpExt:SyncookiesFailed`).
     pub syncookies_failed: u64,
+    /// Times a connection's out-of-order data was dropped because the stack-wide
+    /// bound (`TcpConfig::max_ooo_bytes_total`) was reached (`TcpExt:OfoPruned`).
+    pub ofo_pruned: u64,
     /// Connections refused because `max_connections` was reached.
     pub connection_limit_drops: u64,
     /// Connections that left TIME-WAIT early for a new SYN (RFC 6191).
@@ -183,6 +186,7 @@ impl Stats {
             ("TcpExtSyncookiesSent".into(), t.syncookies_sent),
             ("TcpExtSyncookiesRecv".into(), t.syncookies_recv),
             ("TcpExtSyncookiesFailed".into(), t.syncookies_failed),
+            ("TcpExtOfoPruned".into(), t.ofo_pruned),
             ("UdpInDatagrams".into(), u.in_datagrams),
             ("UdpNoPorts".into(), u.no_ports),
             ("UdpInErrors".into(), u.in_errors),

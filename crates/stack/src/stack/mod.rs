@@ -26,7 +26,9 @@
 //! - [`icmp`]: echo replies, ICMP errors to the sockets they concern, errors sent;
 //! - [`timers`]: the deadline heap over all sockets;
 //! - [`table`]: the socket table `ss` prints;
-//! - [`invariants`]: a connection's consistency checks, for fuzzing.
+//! - [`invariants`]: a connection's consistency checks, for fuzzing;
+//! - [`ooo_budget`]: the stack-wide bound on out-of-order data;
+//! - [`memory`]: gauges of the memory that input can grow, beside their bounds.
 
 mod conn_table;
 mod demux;
@@ -34,6 +36,8 @@ mod egress;
 mod icmp;
 mod ingress;
 mod invariants;
+mod memory;
+mod ooo_budget;
 mod syn_cookie;
 mod table;
 mod tcp_api;
@@ -95,6 +99,8 @@ pub(crate) struct TcpSlot {
     pub(crate) parent: Option<SocketHandle>,
     /// In the 4-tuple map.
     pub(crate) in_demux: bool,
+    /// What this connection's out-of-order data counts in `Stack::ooo_bytes`.
+    pub(crate) ooo_charged: u32,
 }
 
 #[derive(Debug)]
@@ -143,6 +149,8 @@ pub struct Stack {
     /// Connections per local address and port (for `AddrInUse`).
     pub(crate) tcp_port_users: HashMap<ListenKey, u32, KeyedState>,
     pub(crate) tcp_conn_count: usize,
+    /// Receive-buffer bytes pinned by out-of-order data, all connections together.
+    pub(crate) ooo_bytes: usize,
     pub(crate) isn: IsnGenerator,
     /// The per-connection timestamp offsets: F() of the 4-tuple under a key of its
     /// own (as Linux's `secure_tcp_ts_off` uses its own `ts_secret`).
@@ -198,6 +206,7 @@ impl Stack {
             udp_ports,
             rng: root.fork("misc"),
             reassembler: Reassembler::new(config.reassembly),
+            ooo_bytes: 0,
             pmtu: PathMtuCache::new(config.pmtu),
             icmp_limit: TokenBucket::new(config.icmp_errors_per_sec, config.icmp_errors_burst),
             rst_limit: TokenBucket::new(config.tcp.rsts_per_sec, config.tcp.rsts_per_sec / 10 + 1),

@@ -200,6 +200,7 @@ impl Stack {
                 conn,
                 parent,
                 in_demux: true,
+                ooo_charged: 0,
             }))));
         self.conns.insert(&key, handle, &self.sockets);
         *self.tcp_port_users.entry(local_key).or_insert(0) += 1;
@@ -234,6 +235,7 @@ impl Stack {
         };
         let before = slot.conn.state();
         let r = f(&mut slot.conn);
+        self.charge_ooo(handle);
         self.after_conn(now, handle, before);
         Some(r)
     }
@@ -356,6 +358,7 @@ impl Stack {
 
     /// Frees a connection's slot now (it must have nothing left to send).
     pub(crate) fn release_conn(&mut self, handle: SocketHandle) {
+        self.uncharge_ooo(handle);
         self.unhash_conn(handle);
         let (parent, syn_received) = match self.sockets.get(handle) {
             Some(Entry {

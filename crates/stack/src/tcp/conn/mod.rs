@@ -28,7 +28,8 @@
 //! - [`report`]: [`TcpInfo`](crate::tcp::TcpInfo) and the counters;
 //! - [`sack`]: SACK-based loss recovery (RFC 6675) with PRR (RFC 6937);
 //! - [`pacing`]: data segments spread over the round trip at the pacing rate;
-//! - [`invariants`]: consistency checks for fuzzing and property tests.
+//! - [`invariants`]: consistency checks for fuzzing and property tests;
+//! - [`prune`]: the out-of-order span the stack-wide bound counts, and dropping it.
 
 mod ack;
 mod congestion;
@@ -39,6 +40,7 @@ mod invariants;
 mod open;
 mod output;
 mod pacing;
+mod prune;
 mod recv;
 mod report;
 mod sack;
