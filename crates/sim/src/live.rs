@@ -176,8 +176,8 @@ pub struct LivePair {
 
 /// The server's configuration: 64 KiB buffers, checksums not verified.
 pub fn server_config(seed: u64) -> Config {
-    let mut config = Config::with_address("10.0.0.1/8".parse().expect("a constant address"))
-        .seed(seed);
+    let mut config =
+        Config::with_address("10.0.0.1/8".parse().expect("a constant address")).seed(seed);
     config.checksum_rx = ChecksumMode::Offloaded;
     config.tcp.recv_buffer = 64 * 1024;
     config.tcp.send_buffer = 64 * 1024;
@@ -186,8 +186,8 @@ pub fn server_config(seed: u64) -> Config {
 
 /// The client's configuration: 64 KiB buffers.
 pub fn client_config(seed: u64) -> Config {
-    let mut config = Config::with_address("10.0.0.2/8".parse().expect("a constant address"))
-        .seed(seed ^ 0x5eed);
+    let mut config =
+        Config::with_address("10.0.0.2/8".parse().expect("a constant address")).seed(seed ^ 0x5eed);
     config.tcp.recv_buffer = 64 * 1024;
     config.tcp.send_buffer = 64 * 1024;
     config
@@ -293,7 +293,9 @@ impl LivePair {
     pub fn deliver(&mut self, dir: Dir, n: usize) -> Result<(), String> {
         let queue_len = self.queue(dir).len();
         for _ in 0..n.min(queue_len) {
-            let Some(packet) = self.queue(dir).pop_front() else { break };
+            let Some(packet) = self.queue(dir).pop_front() else {
+                break;
+            };
             match dir {
                 Dir::ToServer => self.server.handle_packet(self.now, &packet),
                 Dir::ToClient => self.client.handle_packet(self.now, &packet),
@@ -351,7 +353,10 @@ impl LivePair {
     /// The server reads up to `n` bytes and checks them against the client's stream.
     pub fn server_read(&mut self, n: usize) -> Result<(), String> {
         let n = n.min(self.buf.len());
-        if let Ok(k) = self.server.tcp_recv(self.now, self.server_conn, &mut self.buf[..n]) {
+        if let Ok(k) = self
+            .server
+            .tcp_recv(self.now, self.server_conn, &mut self.buf[..n])
+        {
             let data = self.buf.get(..k).unwrap_or_default();
             if self.server_read + k as u64 > self.client_written {
                 return Err(format!(
@@ -380,7 +385,10 @@ impl LivePair {
     /// The client reads up to `n` bytes and checks them against the server's stream.
     pub fn client_read(&mut self, n: usize) -> Result<(), String> {
         let n = n.min(self.buf.len());
-        if let Ok(k) = self.client.tcp_recv(self.now, self.client_conn, &mut self.buf[..n]) {
+        if let Ok(k) = self
+            .client
+            .tcp_recv(self.now, self.client_conn, &mut self.buf[..n])
+        {
             let data = self.buf.get(..k).unwrap_or_default();
             if self.client_read + k as u64 > self.server_written {
                 return Err(format!(
@@ -541,8 +549,9 @@ pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// FNV-1a of `data`, continuing from `hash` (start from [`FNV_OFFSET`]).
 pub fn fnv1a(hash: u64, data: &[u8]) -> u64 {
-    data.iter()
-        .fold(hash, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    data.iter().fold(hash, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// FNV-1a of the first `len` bytes of the pattern from `offset`.
@@ -598,7 +607,15 @@ pub fn udp_packet(src: SocketAddrV4, dst: SocketAddrV4, payload: &[u8]) -> Vec<u
         &addrs,
         ChecksumMode::Enabled,
     );
-    ip_packet(*src.ip(), *dst.ip(), IpProtocol::Udp, &datagram, 0, false, 0)
+    ip_packet(
+        *src.ip(),
+        *dst.ip(),
+        IpProtocol::Udp,
+        &datagram,
+        0,
+        false,
+        0,
+    )
 }
 
 /// An IPv4 packet (or fragment: `more_frags`, `frag_offset` in bytes) carrying
@@ -639,7 +656,15 @@ pub fn ip_packet(
 
 /// `segment` behind an IPv4 header from the client to the server.
 fn wrap_ipv4(segment: &[u8]) -> Vec<u8> {
-    ip_packet(CLIENT_ADDR, SERVER_ADDR, IpProtocol::Tcp, segment, 0, false, 0)
+    ip_packet(
+        CLIENT_ADDR,
+        SERVER_ADDR,
+        IpProtocol::Tcp,
+        segment,
+        0,
+        false,
+        0,
+    )
 }
 
 /// The source, destination and segment of an IPv4 TCP packet (checksums not
@@ -750,7 +775,14 @@ fn step(pair: &mut LivePair, op: u8, r: &mut Reader<'_>) -> Result<(), String> {
                 0 => usize::MAX,
                 n => usize::from(n),
             };
-            pair.deliver(if op % 16 == 0 { Dir::ToServer } else { Dir::ToClient }, n)
+            pair.deliver(
+                if op % 16 == 0 {
+                    Dir::ToServer
+                } else {
+                    Dir::ToClient
+                },
+                n,
+            )
         }
         2 => {
             pair.queue(dir(r.u8())).pop_front();
@@ -811,11 +843,9 @@ fn step(pair: &mut LivePair, op: u8, r: &mut Reader<'_>) -> Result<(), String> {
             pair.inject(&packet)
         }
         14 => {
-            let _ = pair.client.tcp_shutdown(
-                pair.now,
-                pair.client_conn,
-                layer4::Shutdown::Write,
-            );
+            let _ = pair
+                .client
+                .tcp_shutdown(pair.now, pair.client_conn, layer4::Shutdown::Write);
             pair.drain()
         }
         _ => {

@@ -70,7 +70,11 @@ fn blind_rst_syn_and_data_spray_does_not_break_a_transfer() {
     p.settle(50).unwrap();
     p.server_read(usize::MAX).unwrap();
     assert_eq!(p.server_read, p.client_written, "bytes lost");
-    assert_eq!(p.server_read_hash, pattern_hash(0, p.client_written), "stream hash");
+    assert_eq!(
+        p.server_read_hash,
+        pattern_hash(0, p.client_written),
+        "stream hash"
+    );
     assert_eq!(p.server_state(), State::Established);
     assert_eq!(p.client_state(), State::Established);
     let c = p.server.tcp_counters(p.server_conn).unwrap();
@@ -88,7 +92,10 @@ fn blind_rst_syn_and_data_spray_does_not_break_a_transfer() {
     assert_eq!(stats.estab_resets, 0);
     // One answer per 500 ms at most: 10 s of attack, 21 answers.
     let elapsed_ms = rounds * 10;
-    assert!(c.challenge_acks > 0, "the attack never reached RFC 5961's checks");
+    assert!(
+        c.challenge_acks > 0,
+        "the attack never reached RFC 5961's checks"
+    );
     assert!(
         u64::from(c.challenge_acks) <= elapsed_ms / 500 + 1,
         "{} challenge ACKs in {elapsed_ms} ms",

@@ -14,8 +14,8 @@ use layer4::time::Duration;
 use layer4::wire::{IpProtocol, SeqNumber, TcpFlags, TcpOptions, TcpRepr};
 use layer4::{Config, State};
 use layer4_sim::live::{
-    client_config, ip_packet, parse_tcp, pattern_hash, server_config, tcp_packet, udp_packet,
-    Dir, LivePair, CLIENT_ADDR, SERVER_ADDR, SERVER_PORT,
+    client_config, ip_packet, parse_tcp, pattern_hash, server_config, tcp_packet, udp_packet, Dir,
+    LivePair, CLIENT_ADDR, SERVER_ADDR, SERVER_PORT,
 };
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -33,7 +33,8 @@ fn legit_round(p: &mut LivePair, bytes: usize) {
     p.settle(20).unwrap();
     p.server_read(usize::MAX).unwrap();
     // Replies to spoofed sources go nowhere.
-    p.to_client.retain(|packet| packet.get(16..20) == Some(&CLIENT_ADDR.octets()[..]));
+    p.to_client
+        .retain(|packet| packet.get(16..20) == Some(&CLIENT_ADDR.octets()[..]));
 }
 
 /// The legitimate transfer finished whole and the connection is still up.
@@ -45,7 +46,10 @@ fn legit_complete(p: &mut LivePair, min_bytes: u64) {
         p.advance(Duration::from_millis(200)).unwrap();
         legit_round(p, 0);
     }
-    assert_eq!(p.server_read, p.client_written, "the legitimate transfer stalled");
+    assert_eq!(
+        p.server_read, p.client_written,
+        "the legitimate transfer stalled"
+    );
     assert!(p.client_written >= min_bytes, "{} bytes", p.client_written);
     assert_eq!(p.server_read_hash, pattern_hash(0, p.client_written));
     assert_eq!(p.server_state(), State::Established);
@@ -139,7 +143,8 @@ fn out_of_order_flood_with_holes_stays_under_both_caps() {
         let conn = raw_handshake(&mut p, addr, 40_000 + i, rng.u32()).unwrap();
         conns.push(conn);
     }
-    p.to_client.retain(|packet| packet.get(16..20) == Some(&CLIENT_ADDR.octets()[..]));
+    p.to_client
+        .retain(|packet| packet.get(16..20) == Some(&CLIENT_ADDR.octets()[..]));
     let mut most = 0;
     for round in 0..300u32 {
         legit_round(&mut p, 16_384);
@@ -156,7 +161,11 @@ fn out_of_order_flood_with_holes_stays_under_both_caps() {
             }
         }
         most = most.max(p.server.tcp_ooo_bytes());
-        assert!(p.server.tcp_ooo_bytes() <= CAP, "{} bytes out of order", p.server.tcp_ooo_bytes());
+        assert!(
+            p.server.tcp_ooo_bytes() <= CAP,
+            "{} bytes out of order",
+            p.server.tcp_ooo_bytes()
+        );
         p.check().unwrap();
         p.advance(Duration::from_millis(10)).unwrap();
     }
@@ -206,7 +215,10 @@ fn incomplete_fragment_flood_stays_under_the_reassembly_bounds() {
         let datagrams = p.server.ip_reassembly_datagrams();
         most = (most.0.max(bytes), most.1.max(datagrams));
         assert!(bytes <= bounds.max_bytes, "{bytes} bytes in reassembly");
-        assert!(datagrams <= bounds.max_datagrams, "{datagrams} datagrams in reassembly");
+        assert!(
+            datagrams <= bounds.max_datagrams,
+            "{datagrams} datagrams in reassembly"
+        );
         p.advance(Duration::from_millis(10)).unwrap();
     }
     legit_complete(&mut p, 3_000_000);
@@ -214,7 +226,11 @@ fn incomplete_fragment_flood_stays_under_the_reassembly_bounds() {
     eprintln!("reassembly peaked at {most:?}; {ip:?}");
     assert_eq!(ip.reasm_reqds, 20_000);
     assert_eq!(ip.reasm_oks, 0);
-    assert!(ip.reasm_fails > 15_000, "{} failures counted", ip.reasm_fails);
+    assert!(
+        ip.reasm_fails > 15_000,
+        "{} failures counted",
+        ip.reasm_fails
+    );
 }
 
 /// Datagrams at a bound UDP socket that never reads: its queue stays at its bound,
@@ -284,7 +300,12 @@ fn a_peer_that_never_reads_is_probed_for_an_hour_within_bounded_memory() {
                 p.server.tcp_counters(p.server_conn)
             );
         };
-        assert_eq!(info.state, State::Established, "{s} s: {:?}", p.server.tcp_counters(p.server_conn));
+        assert_eq!(
+            info.state,
+            State::Established,
+            "{s} s: {:?}",
+            p.server.tcp_counters(p.server_conn)
+        );
         assert!(info.send_q <= send_cap, "send queue {}", info.send_q);
         assert!(info.buffer_memory <= send_cap + p.server.config().tcp.recv_buffer);
         let probes = p.server.tcp_counters(p.server_conn).unwrap().window_probes;
@@ -300,7 +321,10 @@ fn a_peer_that_never_reads_is_probed_for_an_hour_within_bounded_memory() {
     eprintln!("{} probes; gaps {gaps:?}", probes_at.len());
     // Backoff: the gaps grow to the maximum RTO (120 s) and stay there, about 30
     // probes in the hour.
-    assert!(probes_at.len() >= 20 && probes_at.len() <= 60, "{probes_at:?}");
+    assert!(
+        probes_at.len() >= 20 && probes_at.len() <= 60,
+        "{probes_at:?}"
+    );
     assert!(gaps.iter().all(|&g| g <= 121), "{gaps:?}");
     assert!(gaps.iter().rev().take(5).all(|&g| g >= 100), "{gaps:?}");
     // The peer reads at last: everything arrives.
@@ -342,6 +366,10 @@ fn connections_beyond_the_stack_bound_are_refused_and_counted() {
     let stats = p.server.stats().tcp;
     eprintln!("{opened} handshakes answered; {stats:?}");
     assert!(opened <= 99, "{opened}");
-    assert!(stats.connection_limit_drops >= 200, "{}", stats.connection_limit_drops);
+    assert!(
+        stats.connection_limit_drops >= 200,
+        "{}",
+        stats.connection_limit_drops
+    );
     let _ = Dir::ToServer;
 }

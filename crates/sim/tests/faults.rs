@@ -52,7 +52,10 @@ fn open_and_close(total: usize, concurrent: usize, loss_pct: u32) {
     let mut buf = [0u8; 512];
     let deadline = p.now + Duration::from_secs(3600);
     while finished < total {
-        assert!(p.now < deadline, "{finished}/{total} finished after an hour");
+        assert!(
+            p.now < deadline,
+            "{finished}/{total} finished after an hour"
+        );
         while live.len() < concurrent && started < total {
             let client = p.client.tcp_connect(p.now, target, None).unwrap();
             let port = p.client.tcp_addrs(client).unwrap().0.port();
@@ -139,8 +142,16 @@ fn open_and_close(total: usize, concurrent: usize, loss_pct: u32) {
         server_left.len(),
         p.server.stats().tcp
     );
-    assert!(client_left.is_empty(), "{:?}", &client_left[..client_left.len().min(5)]);
-    assert!(server_left.is_empty(), "{:?}", &server_left[..server_left.len().min(5)]);
+    assert!(
+        client_left.is_empty(),
+        "{:?}",
+        &client_left[..client_left.len().min(5)]
+    );
+    assert!(
+        server_left.is_empty(),
+        "{:?}",
+        &server_left[..server_left.len().min(5)]
+    );
 }
 
 #[test]
@@ -181,13 +192,18 @@ fn soak(cc: &str, bytes: u64) -> Duration {
         t += Duration::from_secs(1);
         sim.network_mut().run_until(t);
         let (_, server) = sim.flow_stats("f").unwrap();
-        assert_eq!(server.integrity_errors, 0, "{cc}: corrupted bytes delivered");
+        assert_eq!(
+            server.integrity_errors, 0,
+            "{cc}: corrupted bytes delivered"
+        );
         if server.bytes_received >= bytes || t >= limit {
             break;
         }
     }
     let (client, server) = sim.flow_stats("f").unwrap();
-    let link = sim.network().link("bottleneck", layer4_sim::network::Direction::Forward);
+    let link = sim
+        .network()
+        .link("bottleneck", layer4_sim::network::Direction::Forward);
     eprintln!(
         "{cc}: {bytes} bytes in {t:?} of virtual time; client {client:?}; link {:?}",
         link.map(|l| l.stats())

@@ -9,8 +9,8 @@
 //! CI runs 128 cases of up to 600 bytes (a few seconds in debug); the fuzz target
 //! runs the same driver for as long as it is given.
 
-use layer4_sim::live::{run_ops, Dir, ForgedOptions, Forged, LivePair};
 use layer4::wire::TcpFlags;
+use layer4_sim::live::{run_ops, Dir, Forged, ForgedOptions, LivePair};
 use proptest::prelude::*;
 
 proptest! {

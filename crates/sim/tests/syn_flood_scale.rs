@@ -116,11 +116,27 @@ fn flood(rate: u64, secs: u64, clients: usize, cookies: bool) -> Outcome {
 }
 
 fn assert_cookies_held(o: &Outcome, rate: u64, secs: u64, clients: usize) {
-    assert!(o.connected * 100 >= clients * 99, "{}/{clients}", o.connected);
+    assert!(
+        o.connected * 100 >= clients * 99,
+        "{}/{clients}",
+        o.connected
+    );
     // Every SYN past the full queue was answered with a cookie.
-    assert!(o.cookies_sent + 1024 >= rate * secs, "{} cookies", o.cookies_sent);
-    assert!(o.cookies_recv >= o.connected as u64 / 2, "{} cookies back", o.cookies_recv);
-    assert!(o.most_sockets > 1024, "the SYN queue never filled: {}", o.most_sockets);
+    assert!(
+        o.cookies_sent + 1024 >= rate * secs,
+        "{} cookies",
+        o.cookies_sent
+    );
+    assert!(
+        o.cookies_recv >= o.connected as u64 / 2,
+        "{} cookies back",
+        o.cookies_recv
+    );
+    assert!(
+        o.most_sockets > 1024,
+        "the SYN queue never filled: {}",
+        o.most_sockets
+    );
 }
 
 #[test]

@@ -14,9 +14,11 @@ use std::net::SocketAddr;
 fn the_receive_window_of_an_active_open_stays_within_its_buffer_for_any_peer_isn() {
     let mut high_isn_seen = 0;
     for seed in 0..16u64 {
-        let mut client = Stack::new(Config::with_address("10.0.0.2/24".parse().unwrap()).seed(seed)).unwrap();
+        let mut client =
+            Stack::new(Config::with_address("10.0.0.2/24".parse().unwrap()).seed(seed)).unwrap();
         let mut server =
-            Stack::new(Config::with_address("10.0.0.1/24".parse().unwrap()).seed(seed + 100)).unwrap();
+            Stack::new(Config::with_address("10.0.0.1/24".parse().unwrap()).seed(seed + 100))
+                .unwrap();
         let addr: SocketAddr = "10.0.0.1:80".parse().unwrap();
         let listener = server.tcp_listen(addr, ListenOptions::default()).unwrap();
         let now = Instant::ZERO + Duration::from_secs(1);
@@ -37,7 +39,14 @@ fn the_receive_window_of_an_active_open_stays_within_its_buffer_for_any_peer_isn
         assert!(server.tcp_accept(listener).is_ok());
         let info = client.tcp_info(now, conn).unwrap();
         let limit = client.config().tcp.recv_buffer as u32;
-        assert!(info.rcv_wnd <= limit, "seed {seed}: window {} over the buffer {limit}", info.rcv_wnd);
+        assert!(
+            info.rcv_wnd <= limit,
+            "seed {seed}: window {} over the buffer {limit}",
+            info.rcv_wnd
+        );
     }
-    assert!(high_isn_seen > 0, "no peer ISN in the upper half: the case was not tried");
+    assert!(
+        high_isn_seen > 0,
+        "no peer ISN in the upper half: the case was not tried"
+    );
 }

@@ -104,7 +104,10 @@ fn isns_never_repeat_across_four_tuples() {
 fn isn_high_bits_are_roughly_uniform() {
     let syns = syns(13, &many_destinations(4096), Duration::from_micros(10));
     let chi2 = chi_square_4bits(syns.iter().map(|s| s.0), 28);
-    assert!(chi2 < CHI2_15_999, "chi-square {chi2:.1} of the ISNs' top 4 bits");
+    assert!(
+        chi2 < CHI2_15_999,
+        "chi-square {chi2:.1} of the ISNs' top 4 bits"
+    );
 }
 
 #[test]
@@ -113,10 +116,19 @@ fn ephemeral_ports_to_different_destinations_are_spread_and_unrelated() {
     let ports: Vec<u16> = syns.iter().map(|s| s.1).collect();
     // The range is 49152..=65535 (16,384 ports): the top 4 of its 14 low bits.
     let chi2 = chi_square_4bits(ports.iter().map(|&p| u32::from(p - 49152)), 10);
-    assert!(chi2 < CHI2_15_999, "chi-square {chi2:.1} of the ports' top 4 bits");
-    let close = ports.windows(2).filter(|w| w[1].abs_diff(w[0]) <= 8).count();
+    assert!(
+        chi2 < CHI2_15_999,
+        "chi-square {chi2:.1} of the ports' top 4 bits"
+    );
+    let close = ports
+        .windows(2)
+        .filter(|w| w[1].abs_diff(w[0]) <= 8)
+        .count();
     // Unrelated ports are within 8 with probability 17/16384: about 4 of 4095.
-    assert!(close <= 16, "{close} consecutive ports within 8 of each other");
+    assert!(
+        close <= 16,
+        "{close} consecutive ports within 8 of each other"
+    );
 }
 
 #[test]
@@ -125,7 +137,11 @@ fn ephemeral_ports_to_one_destination_do_not_step_by_a_constant() {
     let syns = syns(15, &vec![dst; 1500], Duration::from_millis(1));
     let ports: Vec<u16> = syns.iter().map(|s| s.1).collect();
     let distinct: HashSet<u16> = ports.iter().copied().collect();
-    assert_eq!(distinct.len(), ports.len(), "a port repeated on one 4-tuple");
+    assert_eq!(
+        distinct.len(),
+        ports.len(),
+        "a port repeated on one 4-tuple"
+    );
     // RFC 6056 algorithm 4 with Linux's random step (1..=8 per connection): the
     // steps vary, none dominates.
     let mut step_counts = [0u32; 9];

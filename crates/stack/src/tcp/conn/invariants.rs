@@ -12,10 +12,16 @@ impl Connection {
         let fail = |what: String| Err(format!("{} {}: {what}", self.local, self.state));
         //= https://www.rfc-editor.org/rfc/rfc9293#section-3.4
         if self.snd_nxt.diff(self.snd_una) < 0 {
-            return fail(format!("SND.NXT {} < SND.UNA {}", self.snd_nxt, self.snd_una));
+            return fail(format!(
+                "SND.NXT {} < SND.UNA {}",
+                self.snd_nxt, self.snd_una
+            ));
         }
         if self.snd_max.diff(self.snd_nxt) < 0 {
-            return fail(format!("SND.MAX {} < SND.NXT {}", self.snd_max, self.snd_nxt));
+            return fail(format!(
+                "SND.MAX {} < SND.NXT {}",
+                self.snd_max, self.snd_nxt
+            ));
         }
         // Outstanding sequence space is at most the SYN, the buffered data and the FIN.
         let space = self.send_buf.len() as i64 + 2;
