@@ -373,3 +373,45 @@ fn connections_beyond_the_stack_bound_are_refused_and_counted() {
     );
     let _ = Dir::ToServer;
 }
+
+/// Stack-made packets (here SYN-ACKs with cookies) pile up in the control queue
+/// while the driver does not poll: beyond `max_control_queue` they are dropped and
+/// counted in `IpOutDiscards`, and the connection goes on once the driver drains.
+#[test]
+fn stack_made_packets_beyond_the_control_queue_are_discarded_and_counted() {
+    let mut p = pair(|_| {});
+    let bound = p.server.config().max_control_queue;
+    let backlog = p.server.config().tcp.syn_backlog;
+    let mut rng = StackRng::from_seed(5);
+    let syns = 5_000;
+    for i in 0..syns {
+        let mut options = TcpOptions::new();
+        options.mss = Some(1460);
+        let repr = TcpRepr {
+            src_port: 1024 + i as u16,
+            dst_port: SERVER_PORT,
+            seq_number: SeqNumber(rng.u32()),
+            ack_number: SeqNumber(0),
+            flags: TcpFlags::SYN,
+            window_len: 65535,
+            urgent_pointer: 0,
+            options,
+            payload: &[],
+        };
+        // Handed over without draining: the driver is behind.
+        p.server
+            .handle_packet(p.now, &tcp_packet(spoofed(&mut rng), SERVER_ADDR, &repr));
+    }
+    let stats = p.server.stats().clone();
+    eprintln!("{:?} {:?}", stats.ip, stats.tcp);
+    // The first `backlog` SYNs got half-open connections (their SYN-ACKs wait in
+    // the connections), the next `bound` cookies were queued, the rest dropped.
+    assert_eq!(stats.ip.out_discards, (syns - backlog - bound) as u64);
+    p.drain().unwrap();
+    p.to_client
+        .retain(|packet| packet.get(16..20) == Some(&CLIENT_ADDR.octets()[..]));
+    for _ in 0..5 {
+        legit_round(&mut p, 30_000);
+    }
+    legit_complete(&mut p, 100_000);
+}

@@ -97,6 +97,10 @@ pub struct IpStats {
     pub out_requests: u64,
     /// Packets not sent for want of a route.
     pub out_no_routes: u64,
+    /// Stack-made packets (RSTs, SYN-ACKs with cookies, ICMP errors and replies,
+    /// fragments) dropped because the queue of such packets was full
+    /// (`Config::max_control_queue`; RFC 4293's ipSystemStatsOutDiscards).
+    pub out_discards: u64,
     /// Fragments received.
     pub reasm_reqds: u64,
     /// Datagrams reassembled.
@@ -204,6 +208,7 @@ impl Stats {
                 ("InDelivers", ip.in_delivers),
                 ("OutRequests", ip.out_requests),
                 ("OutNoRoutes", ip.out_no_routes),
+                ("OutDiscards", ip.out_discards),
                 ("ReasmReqds", ip.reasm_reqds),
                 ("ReasmOKs", ip.reasm_oks),
                 ("ReasmFails", ip.reasm_fails),

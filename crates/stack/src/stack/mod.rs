@@ -284,6 +284,11 @@ impl Stack {
     /// Queues a stack-made packet, counting a drop when the queue is full.
     pub(crate) fn queue_control(&mut self, packet: Vec<u8>) -> bool {
         if self.control.len() >= self.config.max_control_queue {
+            if packet.first().is_some_and(|b| b >> 4 == 6) {
+                self.stats.ip6.out_discards += 1;
+            } else {
+                self.stats.ip.out_discards += 1;
+            }
             return false;
         }
         self.control.push_back(packet);
