@@ -50,7 +50,7 @@ mod tests;
 
 use core::net::{IpAddr, SocketAddr};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigError};
@@ -99,8 +99,6 @@ pub(crate) struct TcpSlot {
     pub(crate) parent: Option<SocketHandle>,
     /// In the 4-tuple map.
     pub(crate) in_demux: bool,
-    /// What this connection's out-of-order data counts in `Stack::ooo_bytes`.
-    pub(crate) ooo_charged: u32,
 }
 
 #[derive(Debug)]
@@ -151,6 +149,9 @@ pub struct Stack {
     pub(crate) tcp_conn_count: usize,
     /// Receive-buffer bytes pinned by out-of-order data, all connections together.
     pub(crate) ooo_bytes: usize,
+    /// What each connection holding out-of-order data counts in `ooo_bytes` (only
+    /// those: a connection without holes costs nothing here).
+    pub(crate) ooo_charged: BTreeMap<SocketHandle, u32>,
     pub(crate) isn: IsnGenerator,
     /// The per-connection timestamp offsets: F() of the 4-tuple under a key of its
     /// own (as Linux's `secure_tcp_ts_off` uses its own `ts_secret`).
@@ -207,6 +208,7 @@ impl Stack {
             rng: root.fork("misc"),
             reassembler: Reassembler::new(config.reassembly),
             ooo_bytes: 0,
+            ooo_charged: BTreeMap::new(),
             pmtu: PathMtuCache::new(config.pmtu),
             icmp_limit: TokenBucket::new(config.icmp_errors_per_sec, config.icmp_errors_burst),
             rst_limit: TokenBucket::new(config.tcp.rsts_per_sec, config.tcp.rsts_per_sec / 10 + 1),

@@ -200,7 +200,6 @@ impl Stack {
                 conn,
                 parent,
                 in_demux: true,
-                ooo_charged: 0,
             }))));
         self.conns.insert(&key, handle, &self.sockets);
         *self.tcp_port_users.entry(local_key).or_insert(0) += 1;
