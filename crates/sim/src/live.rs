@@ -448,9 +448,14 @@ impl LivePair {
         // Payload: the client's stream at the offset `seq` names (after a SYN).
         let first = seq + u32::from(f.flags.contains(TcpFlags::SYN));
         let client_data_start = self.client_seen.iss.map_or(SeqNumber(1), |s| s + 1u32);
-        let stream_offset = u64::from(first.0.wrapping_sub(client_data_start.0));
+        // Bytes before the stream's start (a sequence number below the client's
+        // ISS + 1) can never be delivered; the rest are the stream's own.
+        let stream_offset = i64::from(first.diff(client_data_start));
         let mut payload = vec![0u8; f.len.min(4096)];
-        pattern::fill(stream_offset, &mut payload);
+        let skip = usize::try_from(-stream_offset).unwrap_or(0).min(payload.len());
+        if let Some(rest) = payload.get_mut(skip..) {
+            pattern::fill(stream_offset.max(0) as u64, rest);
+        }
         let mut options = TcpOptions::new();
         let ts = self.client_seen.ts;
         match f.options {

@@ -87,3 +87,17 @@ fn forged_bytes_ahead_of_the_writer_are_no_corruption() {
     let summary = run_ops(&input).unwrap();
     assert!(summary.server_read > 0);
 }
+
+/// The second input the fuzz target stopped at (2026-12-06): a forged segment
+/// starting 4 bytes before the client's first data byte. The driver filled its
+/// payload from stream offset 2^32 - 4 instead of -4 (an unsigned wrap), so the
+/// server read bytes that were not the pattern: the driver's bug, not the stack's.
+#[test]
+fn a_forged_segment_straddling_the_stream_start_carries_the_right_bytes() {
+    let input = [
+        0x6b, 0x6b, 0x6b, 0x6b, 0xff, 0xfe, 0x5b, 0x65, 0xf5, 0xff, 0xff, 0x08, 0xd1, 0x0a, 0x0a,
+        0x02, 0xff, 0xff, 0xff, 0xff, 0x30, 0xff, 0xff, 0xf5, 0xda,
+    ];
+    let summary = run_ops(&input).unwrap();
+    assert!(summary.server_read > 0);
+}
