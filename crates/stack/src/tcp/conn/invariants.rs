@@ -8,6 +8,7 @@ impl Connection {
     /// SND.UNA ≤ SND.NXT ≤ SND.MAX, what is outstanding was written, buffers
     /// within their caps, out-of-order ranges within theirs and inside the
     /// receive window. Returns the first violation, described.
+    #[doc(hidden)]
     pub fn check_invariants(&self) -> Result<(), String> {
         let fail = |what: String| Err(format!("{} {}: {what}", self.local, self.state));
         //= https://www.rfc-editor.org/rfc/rfc9293#section-3.4
