@@ -452,7 +452,9 @@ impl LivePair {
         // ISS + 1) can never be delivered; the rest are the stream's own.
         let stream_offset = i64::from(first.diff(client_data_start));
         let mut payload = vec![0u8; f.len.min(4096)];
-        let skip = usize::try_from(-stream_offset).unwrap_or(0).min(payload.len());
+        let skip = usize::try_from(-stream_offset)
+            .unwrap_or(0)
+            .min(payload.len());
         if let Some(rest) = payload.get_mut(skip..) {
             pattern::fill(stream_offset.max(0) as u64, rest);
         }

@@ -6,8 +6,9 @@ use super::Connection;
 impl Connection {
     /// Checks what must hold between any two calls, whatever the network sent:
     /// SND.UNA ≤ SND.NXT ≤ SND.MAX, what is outstanding was written, buffers
-    /// within their caps, out-of-order ranges within theirs and inside the
-    /// receive window. Returns the first violation, described.
+    /// within their caps, the promised receive window within the buffer,
+    /// out-of-order ranges within their cap and inside the buffer. Returns the
+    /// first violation, described.
     #[doc(hidden)]
     pub fn check_invariants(&self) -> Result<(), String> {
         let fail = |what: String| Err(format!("{} {}: {what}", self.local, self.state));
@@ -47,6 +48,14 @@ impl Connection {
                 "receive buffer {} bytes / {} allocated over its cap {recv_cap}",
                 self.recv_buf.len(),
                 self.recv_buf.allocated()
+            ));
+        }
+        // The window promised never exceeds the buffer (plus the rounding up of the
+        // scaled window field).
+        let promised = self.rcv_wnd() as usize;
+        if self.state.is_synchronized() && promised > recv_cap + (1usize << self.rcv_wscale) {
+            return fail(format!(
+                "receive window {promised} over the buffer cap {recv_cap}"
             ));
         }
         if self.assembler.len() > self.assembler.max_ranges() {

@@ -263,7 +263,7 @@ impl Connection {
         self.rcv_nxt = syn.seq + 1u32;
         self.last_ack_sent = self.rcv_nxt;
         // The right edge we promised: what our SYN's window offered from RCV.NXT. Left
-        // at its SYN-SENT placeholder, it would be compared in sequence space with the
+        // at its initial placeholder, it would be compared in sequence space with the
         // edges of our ACKs and, for half the peer ISNs, never be passed: the window
         // would read as up to 2^31 bytes, advertised and accepted far past the buffer.
         self.rcv_adv = self.rcv_nxt;

@@ -1,6 +1,7 @@
-//! Regression: an active open records the right edge its SYN promised when the
-//! SYN-ACK arrives. It used to keep a placeholder of 0, which sequence-space
-//! comparison puts "after" every edge for peer ISNs in half the space: the receive
+//! Regression: a connection records the right edge of the window it promised when
+//! the peer's SYN (or SYN-ACK) arrives. Active and passive opens alike (SYN-cookie
+//! ones excepted) used to keep a placeholder of 0, which sequence-space comparison
+//! puts "after" every edge for peer ISNs in half the space: the receive
 //! window then read as up to 2^31 bytes, so the connection advertised and accepted
 //! far past its buffer (the excess dropped, the peer retransmitting into it until
 //! R2), and a blind attacker's acceptable window was that large. Found by
@@ -11,8 +12,8 @@ use layer4::{Config, ListenOptions, Stack};
 use std::net::SocketAddr;
 
 #[test]
-fn the_receive_window_of_an_active_open_stays_within_its_buffer_for_any_peer_isn() {
-    let mut high_isn_seen = 0;
+fn the_receive_window_stays_within_the_buffer_for_any_peer_isn_on_both_sides() {
+    let (mut high_server_isn, mut high_client_isn) = (0, 0);
     for seed in 0..16u64 {
         let mut client =
             Stack::new(Config::with_address("10.0.0.2/24".parse().unwrap()).seed(seed)).unwrap();
@@ -26,17 +27,28 @@ fn the_receive_window_of_an_active_open_stays_within_its_buffer_for_any_peer_isn
         let mut buf = vec![0u8; 2048];
         for _ in 0..4 {
             while let Some(n) = client.poll_transmit(now, &mut buf) {
+                // The client's SYN: is its ISN in the upper half?
+                if buf[33] & 0x12 == 0x02 && buf[24] & 0x80 != 0 {
+                    high_client_isn += 1;
+                }
                 server.handle_packet(now, &buf[..n]);
             }
             while let Some(n) = server.poll_transmit(now, &mut buf) {
                 // The server's SYN-ACK: note whether its ISN is in the upper half.
                 if buf[33] & 0x12 == 0x12 && buf[24] & 0x80 != 0 {
-                    high_isn_seen += 1;
+                    high_server_isn += 1;
                 }
                 client.handle_packet(now, &buf[..n]);
             }
         }
-        assert!(server.tcp_accept(listener).is_ok());
+        let (accepted, _) = server.tcp_accept(listener).unwrap();
+        let info = server.tcp_info(now, accepted).unwrap();
+        let limit = server.config().tcp.recv_buffer as u32;
+        assert!(
+            info.rcv_wnd <= limit,
+            "seed {seed}: passive open's window {} over the buffer {limit}",
+            info.rcv_wnd
+        );
         let info = client.tcp_info(now, conn).unwrap();
         let limit = client.config().tcp.recv_buffer as u32;
         assert!(
@@ -46,7 +58,7 @@ fn the_receive_window_of_an_active_open_stays_within_its_buffer_for_any_peer_isn
         );
     }
     assert!(
-        high_isn_seen > 0,
-        "no peer ISN in the upper half: the case was not tried"
+        high_server_isn > 0 && high_client_isn > 0,
+        "ISNs in the upper half: {high_server_isn} server, {high_client_isn} client"
     );
 }
