@@ -33,6 +33,9 @@
 //!   applications (bulk, sink, request/response, on/off, UDP CBR and its sink).
 //! - [`network`]: [`Network`](network::Network), the Rust API for hand-built setups.
 //! - [`capture`]: per-link pcap files in memory.
+//! - [`live`]: two stacks on an in-memory wire, one connection between them, forged
+//!   segments near its window and invariant checks: the driver of the `live` fuzz
+//!   target and the attack tests.
 //! - [`build`]: a scenario's topology and flows made into a network, with the
 //!   addressing plan of the named topologies.
 //! - [`simulation`]: [`Simulation`], a scenario run to [`RunMetrics`](metrics::RunMetrics).
@@ -48,6 +51,7 @@ pub mod capture;
 pub mod engine;
 pub mod error;
 pub mod link;
+pub mod live;
 pub mod metrics;
 pub mod network;
 pub mod node;

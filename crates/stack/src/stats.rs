@@ -40,6 +40,9 @@ pub struct TcpStats {
     pub syncookies_recv: u64,
     /// ACKs whose SYN cookie was invalid or expired (`TcpExt:SyncookiesFailed`).
     pub syncookies_failed: u64,
+    /// Times a connection's out-of-order data was dropped because the stack-wide
+    /// bound (`TcpConfig::max_ooo_bytes_total`) was reached (`TcpExt:OfoPruned`).
+    pub ofo_pruned: u64,
     /// Connections refused because `max_connections` was reached.
     pub connection_limit_drops: u64,
     /// Connections that left TIME-WAIT early for a new SYN (RFC 6191).
@@ -98,6 +101,10 @@ pub struct IpStats {
     pub out_requests: u64,
     /// Packets not sent for want of a route.
     pub out_no_routes: u64,
+    /// Stack-made packets (RSTs, SYN-ACKs with cookies, ICMP errors and replies,
+    /// fragments) dropped because the queue of such packets was full
+    /// (`Config::max_control_queue`; RFC 4293's ipSystemStatsOutDiscards).
+    pub out_discards: u64,
     /// Fragments received.
     pub reasm_reqds: u64,
     /// Datagrams reassembled.
@@ -187,6 +194,7 @@ impl Stats {
             ("TcpExtSyncookiesSent".into(), t.syncookies_sent),
             ("TcpExtSyncookiesRecv".into(), t.syncookies_recv),
             ("TcpExtSyncookiesFailed".into(), t.syncookies_failed),
+            ("TcpExtOfoPruned".into(), t.ofo_pruned),
             ("UdpInDatagrams".into(), u.in_datagrams),
             ("UdpNoPorts".into(), u.no_ports),
             ("UdpInErrors".into(), u.in_errors),
@@ -204,6 +212,7 @@ impl Stats {
                 ("InDelivers", ip.in_delivers),
                 ("OutRequests", ip.out_requests),
                 ("OutNoRoutes", ip.out_no_routes),
+                ("OutDiscards", ip.out_discards),
                 ("ReasmReqds", ip.reasm_reqds),
                 ("ReasmOKs", ip.reasm_oks),
                 ("ReasmFails", ip.reasm_fails),

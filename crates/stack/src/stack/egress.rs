@@ -266,6 +266,10 @@ impl Stack {
                             } else {
                                 self.stats.ip.frag_creates += 1;
                             }
+                        } else if dst.is_ipv6() {
+                            self.stats.ip6.out_discards += 1;
+                        } else {
+                            self.stats.ip.out_discards += 1;
                         }
                     }
                 }

@@ -74,9 +74,10 @@ impl Stack {
                     self.stats.ip.reasm_oks += 1;
                     self.handle_ipv4(now, &whole, false);
                 }
-                Reassembled::Held | Reassembled::NotFragment => {}
-                Reassembled::Dropped(_) => self.stats.ip.reasm_fails += 1,
+                Reassembled::Held | Reassembled::NotFragment | Reassembled::Dropped(_) => {}
             }
+            // The reassembler counts every failure, evictions at its bounds too.
+            self.stats.ip.reasm_fails = self.reassembler.stats_v4().reasm_fails;
             return;
         }
         let meta = IpMeta {
@@ -122,9 +123,9 @@ impl Stack {
                     self.stats.ip6.reasm_oks += 1;
                     self.handle_ipv6(now, &whole, false);
                 }
-                Reassembled::Held | Reassembled::NotFragment => {}
-                Reassembled::Dropped(_) => self.stats.ip6.reasm_fails += 1,
+                Reassembled::Held | Reassembled::NotFragment | Reassembled::Dropped(_) => {}
             }
+            self.stats.ip6.reasm_fails = self.reassembler.stats_v6().reasm_fails;
             return;
         }
         let Some(protocol) = upper.protocol() else {

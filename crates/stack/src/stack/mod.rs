@@ -26,13 +26,19 @@
 //! - [`icmp`]: echo replies, ICMP errors to the sockets they concern, errors sent;
 //! - [`timers`]: the deadline heap over all sockets;
 //! - [`time_wait`]: TIME-WAIT connections as compact records, bounded;
-//! - [`table`]: the socket table `ss` prints.
+//! - [`table`]: the socket table `ss` prints;
+//! - [`invariants`]: a connection's consistency checks, for fuzzing;
+//! - [`ooo_budget`]: the stack-wide bound on out-of-order data;
+//! - [`memory`]: gauges of the memory that input can grow, beside their bounds.
 
 mod conn_table;
 mod demux;
 mod egress;
 mod icmp;
 mod ingress;
+mod invariants;
+mod memory;
+mod ooo_budget;
 mod syn_cookie;
 mod table;
 mod tcp_api;
@@ -46,7 +52,7 @@ mod tests;
 
 use core::net::{IpAddr, SocketAddr};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigError};
@@ -146,6 +152,11 @@ pub struct Stack {
     /// Connections per local address and port (for `AddrInUse`).
     pub(crate) tcp_port_users: HashMap<ListenKey, u32, KeyedState>,
     pub(crate) tcp_conn_count: usize,
+    /// Receive-buffer bytes pinned by out-of-order data, all connections together.
+    pub(crate) ooo_bytes: usize,
+    /// What each connection holding out-of-order data counts in `ooo_bytes` (only
+    /// those: a connection without holes costs nothing here).
+    pub(crate) ooo_charged: BTreeMap<SocketHandle, u32>,
     pub(crate) isn: IsnGenerator,
     /// The per-connection timestamp offsets: F() of the 4-tuple under a key of its
     /// own (as Linux's `secure_tcp_ts_off` uses its own `ts_secret`).
@@ -202,6 +213,8 @@ impl Stack {
             udp_ports,
             rng: root.fork("misc"),
             reassembler: Reassembler::new(config.reassembly),
+            ooo_bytes: 0,
+            ooo_charged: BTreeMap::new(),
             pmtu: PathMtuCache::new(config.pmtu),
             icmp_limit: TokenBucket::new(config.icmp_errors_per_sec, config.icmp_errors_burst),
             rst_limit: TokenBucket::new(config.tcp.rsts_per_sec, config.tcp.rsts_per_sec / 10 + 1),
@@ -286,6 +299,11 @@ impl Stack {
     /// Queues a stack-made packet, counting a drop when the queue is full.
     pub(crate) fn queue_control(&mut self, packet: Vec<u8>) -> bool {
         if self.control.len() >= self.config.max_control_queue {
+            if packet.first().is_some_and(|b| b >> 4 == 6) {
+                self.stats.ip6.out_discards += 1;
+            } else {
+                self.stats.ip.out_discards += 1;
+            }
             return false;
         }
         self.control.push_back(packet);

@@ -291,6 +291,7 @@ impl Stack {
         };
         let before = slot.conn.state();
         let r = f(&mut slot.conn);
+        self.charge_ooo(handle);
         self.after_conn(now, handle, before);
         Some(r)
     }
@@ -434,6 +435,7 @@ impl Stack {
     /// [`release_conn`](Self::release_conn), optionally keeping the local port
     /// counted as in use.
     fn release_conn_keeping_port(&mut self, handle: SocketHandle, keep_port: bool) {
+        self.uncharge_ooo(handle);
         self.unhash_conn_keeping_port(handle, keep_port);
         let (parent, syn_received) = match self.sockets.get(handle) {
             Some(Entry {

@@ -74,6 +74,8 @@ impl Stack {
         self.reassembler.handle_timeout(now);
         self.stats.ip.reasm_timeout = self.reassembler.stats_v4().reasm_timeout;
         self.stats.ip6.reasm_timeout = self.reassembler.stats_v6().reasm_timeout;
+        self.stats.ip.reasm_fails = self.reassembler.stats_v4().reasm_fails;
+        self.stats.ip6.reasm_fails = self.reassembler.stats_v6().reasm_fails;
         while self.reassembler.poll_time_exceeded().is_some() {}
         self.pmtu.handle_timeout(now);
     }

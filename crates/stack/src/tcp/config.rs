@@ -135,6 +135,13 @@ pub struct TcpConfig {
     pub pacing: bool,
     /// The most out-of-order ranges one connection holds. Default 32.
     pub max_ooo_ranges: usize,
+    /// The most receive-buffer bytes out-of-order data may pin across all the
+    /// stack's connections (each connection's span from RCV.NXT to the end of its
+    /// furthest out-of-order range). A connection whose out-of-order data grows the
+    /// total past this has its out-of-order data dropped (Linux's
+    /// `tcp_prune_ofo_queue`; RFC 2018 lets a receiver discard SACKed data), counted
+    /// in `TcpStats::ofo_pruned`. Default 64 MiB (256 connections' full windows).
+    pub max_ooo_bytes_total: usize,
     /// Time to live / hop limit for new sockets. Default 64.
     pub ttl: u8,
     /// DSCP for new sockets. Default 0.
@@ -183,6 +190,7 @@ impl Default for TcpConfig {
             custom_congestion_controls: CcRegistry::new(),
             pacing: false,
             max_ooo_ranges: crate::tcp::assembler::DEFAULT_MAX_RANGES,
+            max_ooo_bytes_total: 64 << 20,
             ttl: 64,
             dscp: 0,
             invalid_ratelimit: Duration::from_millis(500),

@@ -100,6 +100,9 @@ pub struct ConnCounters {
     pub sack_ranges_dropped: u32,
     /// Times the peer reneged on SACKed data (the scoreboard was cleared).
     pub sack_renegings: u32,
+    /// Times this connection's out-of-order data was dropped for the stack-wide
+    /// bound (`TcpConfig::max_ooo_bytes_total`).
+    pub ooo_pruned: u32,
     /// When the connection became established.
     pub established_at: Option<Instant>,
 }

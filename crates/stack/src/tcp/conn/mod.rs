@@ -27,16 +27,20 @@
 //! - [`user`]: the application's calls;
 //! - [`report`]: [`TcpInfo`](crate::tcp::TcpInfo) and the counters;
 //! - [`sack`]: SACK-based loss recovery (RFC 6675) with PRR (RFC 6937);
-//! - [`pacing`]: data segments spread over the round trip at the pacing rate.
+//! - [`pacing`]: data segments spread over the round trip at the pacing rate;
+//! - [`invariants`]: consistency checks for fuzzing and property tests;
+//! - [`prune`]: the out-of-order span the stack-wide bound counts, and dropping it.
 
 mod ack;
 mod congestion;
 mod ecn;
 mod icmp;
 mod input;
+mod invariants;
 mod open;
 mod output;
 mod pacing;
+mod prune;
 mod recv;
 mod report;
 mod sack;

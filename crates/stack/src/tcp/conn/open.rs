@@ -263,6 +263,13 @@ impl Connection {
         self.irs = syn.seq;
         self.rcv_nxt = syn.seq + 1u32;
         self.last_ack_sent = self.rcv_nxt;
+        // The right edge we promised: what our SYN's window offered from RCV.NXT. Left
+        // at its initial placeholder, it would be compared in sequence space with the
+        // edges of our ACKs and, for half the peer ISNs, never be passed: the window
+        // would read as up to 2^31 bytes, advertised and accepted far past the buffer.
+        self.rcv_adv = self.rcv_nxt;
+        let (_, edge) = self.window_to_advertise(true);
+        self.rcv_adv = edge;
         //= https://www.rfc-editor.org/rfc/rfc7323#section-2.2
         //# This option is an offer, not a promise; both sides MUST send
         //# Window Scale options in their <SYN> segments to enable window

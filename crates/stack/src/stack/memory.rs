@@ -1,0 +1,23 @@
+//! Gauges of the memory that the network can make the stack hold, each beside the
+//! bound that caps it, for monitoring and for the exhaustion tests.
+
+use super::Stack;
+
+impl Stack {
+    /// Receive-buffer bytes pinned by out-of-order data, all connections together
+    /// (bounded by `TcpConfig::max_ooo_bytes_total`).
+    pub fn tcp_ooo_bytes(&self) -> usize {
+        self.ooo_bytes
+    }
+
+    /// Bytes held by IP reassembly, IPv4 and IPv6 together (bounded by
+    /// `ReassemblyConfig::max_bytes`).
+    pub fn ip_reassembly_bytes(&self) -> usize {
+        self.reassembler.held_bytes()
+    }
+
+    /// Datagrams being reassembled (bounded by `ReassemblyConfig::max_datagrams`).
+    pub fn ip_reassembly_datagrams(&self) -> usize {
+        self.reassembler.len()
+    }
+}
