@@ -27,6 +27,8 @@ pub mod device;
 pub mod netns;
 pub mod runtime;
 pub mod std_api;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod tun;
 
 pub use device::Device;

@@ -36,10 +36,11 @@ use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 
 use layer4::time::Instant;
-use layer4::{Error, SocketHandle, Stack};
+use layer4::{Error, EventKind, SocketHandle, Stack};
 
 use crate::device::Device;
 
@@ -63,13 +64,67 @@ pub(crate) struct Shared {
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub(crate) stack: Stack,
-    waiters: HashMap<SocketHandle, Arc<Condvar>>,
+    waiters: HashMap<SocketHandle, Waiters>,
     /// Set by [`Runtime`]'s drop: the thread exits.
     stop: bool,
     /// Why the runtime stopped, once it has.
     stopped: Option<String>,
     /// Packets the device refused to take.
     tx_errors: u64,
+}
+
+/// Who waits for a socket: blocked threads (the condition variable) and async
+/// tasks (wakers, one list per direction, each woken once and then forgotten).
+#[derive(Debug, Default)]
+pub(crate) struct Waiters {
+    cv: Arc<Condvar>,
+    read: Vec<Waker>,
+    write: Vec<Waker>,
+}
+
+/// Which of a socket's wakers an async call registers with: reads and accepts wait
+/// for `Readable`/`Acceptable`, writes and connects for `Writable`/`Connected`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+impl Waiters {
+    /// Wakes whoever waits for `kind`: every blocked thread (they recheck), and the
+    /// tasks of the direction the event concerns (both for connect, error, close).
+    fn notify(&mut self, kind: EventKind) {
+        self.cv.notify_all();
+        let (read, write) = match kind {
+            EventKind::Readable | EventKind::Acceptable | EventKind::Urgent => (true, false),
+            EventKind::Writable => (false, true),
+            _ => (true, true),
+        };
+        if read {
+            self.read.drain(..).for_each(Waker::wake);
+        }
+        if write {
+            self.write.drain(..).for_each(Waker::wake);
+        }
+    }
+
+    fn notify_all(&mut self) {
+        self.cv.notify_all();
+        self.read.drain(..).for_each(Waker::wake);
+        self.write.drain(..).for_each(Waker::wake);
+    }
+
+    fn register(&mut self, dir: Direction, waker: &Waker) {
+        let list = match dir {
+            Direction::Read => &mut self.read,
+            Direction::Write => &mut self.write,
+        };
+        // A task polled again registers once (tokio's readiness semantics: the
+        // latest waker of a task is the one woken).
+        if !list.iter().any(|w| w.will_wake(waker)) {
+            list.push(waker.clone());
+        }
+    }
 }
 
 /// Counters of the runtime itself (the stack's are in [`Stack::stats`]).
@@ -140,7 +195,7 @@ impl Shared {
                     return other.map_err(io::Error::from);
                 }
             }
-            let cv = g.waiters.entry(handle).or_default().clone();
+            let cv = g.waiters.entry(handle).or_default().cv.clone();
             g = match deadline {
                 None => cv.wait(g).unwrap_or_else(|e| e.into_inner()),
                 Some(d) => {
@@ -156,13 +211,42 @@ impl Shared {
         }
     }
 
-    /// Closes `handle` in the stack and forgets its condition variable.
+    /// One attempt of `f` for an async call: its result, or, on `WouldBlock`,
+    /// `Pending` with `cx`'s waker registered for `dir` events on `handle`. The
+    /// registration happens under the same lock as the attempt, and the runtime
+    /// takes that lock to poll the event it wakes for, so no wakeup is lost.
+    pub(crate) fn poll_op<R>(
+        &self,
+        cx: &mut Context<'_>,
+        handle: SocketHandle,
+        dir: Direction,
+        f: impl FnOnce(&mut Stack, Instant) -> Result<R, Error>,
+    ) -> Poll<io::Result<R>> {
+        let mut g = self.lock();
+        if let Err(e) = g.check_running() {
+            return Poll::Ready(Err(e));
+        }
+        let now = self.now();
+        match f(&mut g.stack, now) {
+            Err(Error::WouldBlock) => {
+                g.waiters.entry(handle).or_default().register(dir, cx.waker());
+                Poll::Pending
+            }
+            other => {
+                drop(g);
+                self.wake();
+                Poll::Ready(other.map_err(io::Error::from))
+            }
+        }
+    }
+
+    /// Closes `handle` in the stack and forgets its waiters (waking them).
     pub(crate) fn close(&self, handle: SocketHandle) {
         let mut g = self.lock();
         let now = self.now();
         let _ = g.stack.close(now, handle);
-        if let Some(cv) = g.waiters.remove(&handle) {
-            cv.notify_all();
+        if let Some(mut w) = g.waiters.remove(&handle) {
+            w.notify_all();
         }
         drop(g);
         self.wake();
@@ -181,8 +265,8 @@ impl Inner {
 
     fn stop_with(&mut self, why: String) {
         self.stopped = Some(why);
-        for cv in self.waiters.values() {
-            cv.notify_all();
+        for w in self.waiters.values_mut() {
+            w.notify_all();
         }
     }
 }
@@ -294,8 +378,8 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
                 }
             }
             while let Some(ev) = inner.stack.poll_event() {
-                if let Some(cv) = inner.waiters.get(&ev.handle) {
-                    cv.notify_all();
+                if let Some(w) = inner.waiters.get_mut(&ev.handle) {
+                    w.notify(ev.kind);
                 }
             }
             inner
