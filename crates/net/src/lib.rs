@@ -23,6 +23,7 @@
 
 pub use layer4;
 
+pub mod control;
 pub mod device;
 pub mod netns;
 pub mod runtime;
@@ -31,7 +32,8 @@ pub mod std_api;
 pub mod tokio;
 pub mod tun;
 
+pub use control::ControlSocket;
 pub use device::Device;
-pub use runtime::{Runtime, RuntimeStats};
+pub use runtime::{Runtime, RuntimeOptions, RuntimeStats};
 pub use std_api::{TcpListener, TcpStream, UdpSocket};
 pub use tun::Tun;

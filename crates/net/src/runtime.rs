@@ -35,6 +35,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
@@ -42,6 +43,8 @@ use std::thread::JoinHandle;
 use layer4::time::Instant;
 use layer4::{Error, EventKind, SocketHandle, Stack};
 
+use crate::control::server::ControlServer;
+use crate::control::{self, ControlSocket};
 use crate::device::Device;
 
 /// The most packets read per turn of the loop before transmitting and reporting
@@ -229,7 +232,10 @@ impl Shared {
         let now = self.now();
         match f(&mut g.stack, now) {
             Err(Error::WouldBlock) => {
-                g.waiters.entry(handle).or_default().register(dir, cx.waker());
+                g.waiters
+                    .entry(handle)
+                    .or_default()
+                    .register(dir, cx.waker());
                 Poll::Pending
             }
             other => {
@@ -254,6 +260,16 @@ impl Shared {
 }
 
 impl Inner {
+    /// Why the runtime stopped, if it has.
+    pub(crate) fn stopped(&self) -> Option<&str> {
+        self.stopped.as_deref()
+    }
+
+    /// Packets the device refused.
+    pub(crate) fn tx_errors(&self) -> u64 {
+        self.tx_errors
+    }
+
     fn check_running(&self) -> io::Result<()> {
         match &self.stopped {
             None => Ok(()),
@@ -278,11 +294,42 @@ impl Inner {
 pub struct Runtime {
     pub(crate) shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+    control: Option<ControlServer>,
 }
 
+/// How a [`Runtime`] is set up beyond its stack and device.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct RuntimeOptions {
+    /// The control socket `l4 ss` and `l4 stat` read (default: under
+    /// `/run/layer4/`, if it can be made).
+    pub control: ControlSocket,
+}
+
+impl RuntimeOptions {
+    /// The options with `control` as the control socket.
+    pub fn control(mut self, control: ControlSocket) -> RuntimeOptions {
+        self.control = control;
+        self
+    }
+}
+
+/// Numbers the runtimes of this process for their control-socket names.
+static RUNTIMES: AtomicU32 = AtomicU32::new(0);
+
 impl Runtime {
-    /// Starts a thread driving `stack` from `device`.
+    /// Starts a thread driving `stack` from `device`, with the default control
+    /// socket (`/run/layer4/<pid>-<n>.sock` when it can be made).
     pub fn new<D: Device>(stack: Stack, device: D) -> io::Result<Runtime> {
+        Runtime::with_options(stack, device, RuntimeOptions::default())
+    }
+
+    /// Starts a thread driving `stack` from `device`, set up by `options`.
+    pub fn with_options<D: Device>(
+        stack: Stack,
+        device: D,
+        options: RuntimeOptions,
+    ) -> io::Result<Runtime> {
         // SAFETY: eventfd(2) takes no pointers; the result is checked before use.
         let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
         if fd < 0 {
@@ -307,10 +354,27 @@ impl Runtime {
             .name("layer4-runtime".into())
             .spawn(move || run(&s, device))
             .map_err(|e| io::Error::new(e.kind(), format!("spawn runtime thread: {e}")))?;
-        Ok(Runtime {
+        let mut rt = Runtime {
             shared,
             thread: Some(thread),
-        })
+            control: None,
+        };
+        let n = RUNTIMES.fetch_add(1, Ordering::Relaxed);
+        rt.control = match options.control {
+            ControlSocket::Off => None,
+            // Dropping `rt` on error stops the thread.
+            ControlSocket::At(path) => Some(ControlServer::start(path, rt.shared.clone(), n)?),
+            ControlSocket::Default => {
+                let path = control::dir().join(format!("{}-{n}.sock", std::process::id()));
+                ControlServer::start(path, rt.shared.clone(), n).ok()
+            }
+        };
+        Ok(rt)
+    }
+
+    /// The control socket's path, if the runtime has one.
+    pub fn control_path(&self) -> Option<&std::path::Path> {
+        self.control.as_ref().map(|c| c.path())
     }
 
     /// Runs `f` on the stack (statistics, `tcp_info`, the socket table, options the
@@ -335,6 +399,8 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
+        // The control socket first: its file goes before the stack stops answering.
+        self.control = None;
         self.shared.lock().stop = true;
         self.shared.wake();
         if let Some(t) = self.thread.take() {

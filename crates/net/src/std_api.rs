@@ -75,7 +75,11 @@ impl Drop for Owned {
 /// Where a connect stands: `Ok` once established, `WouldBlock` while the
 /// handshake runs, else why it failed (what a send on the closed connection
 /// reports).
-pub(crate) fn connect_progress(s: &mut Stack, now: Instant, handle: SocketHandle) -> Result<(), Error> {
+pub(crate) fn connect_progress(
+    s: &mut Stack,
+    now: Instant,
+    handle: SocketHandle,
+) -> Result<(), Error> {
     match s.tcp_state(handle)? {
         State::SynSent | State::SynReceived => Err(Error::WouldBlock),
         State::Closed => Err(match s.tcp_send(now, handle, &[]) {

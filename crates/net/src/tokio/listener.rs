@@ -1,14 +1,15 @@
 //! The async [`TcpListener`] (`tokio::net::TcpListener`).
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use layer4::ListenOptions;
 
 use super::{resolve, TcpStream};
-use crate::runtime::{Direction, Runtime};
+use crate::runtime::{Direction, Runtime, Shared};
 use crate::std_api::Owned;
 
 /// A TCP listener whose `accept` is a future.
@@ -20,10 +21,19 @@ pub struct TcpListener {
 impl TcpListener {
     /// Listens on `addr` (the first of its addresses that can be bound; port 0: an
     /// ephemeral port).
-    pub async fn bind<A: ToSocketAddrs>(rt: &Runtime, addr: A) -> io::Result<TcpListener> {
+    /// The future does not borrow the runtime.
+    pub fn bind<A: ToSocketAddrs>(
+        rt: &Runtime,
+        addr: A,
+    ) -> impl Future<Output = io::Result<TcpListener>> + Send + 'static {
         let shared = rt.shared.clone();
+        let addrs = resolve(addr);
+        async move { Self::bind_any(shared, addrs?) }
+    }
+
+    fn bind_any(shared: Arc<Shared>, addrs: Vec<SocketAddr>) -> io::Result<TcpListener> {
         let mut last = None;
-        for a in resolve(addr)? {
+        for a in addrs {
             match shared.with_stack(|s, _| s.tcp_listen(a, ListenOptions::default()))? {
                 Ok(handle) => {
                     return Ok(TcpListener {

@@ -1,7 +1,7 @@
 //! The async [`TcpStream`] (`tokio::net::TcpStream`): tokio's `AsyncRead` and
 //! `AsyncWrite`, readiness through the layer4 runtime's wakers.
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
@@ -39,24 +39,31 @@ impl TcpStream {
     }
 
     /// Connects to `addr` (each address it resolves to in turn), completing when
-    /// the handshake does. Dropping the future abandons the attempt (the half-open
-    /// connection is closed).
-    pub async fn connect<A: ToSocketAddrs>(rt: &Runtime, addr: A) -> io::Result<TcpStream> {
-        let mut last = None;
-        for a in resolve(addr)? {
-            match Self::connect_one(rt, a).await {
-                Ok(s) => return Ok(s),
-                Err(e) => last = Some(e),
+    /// the handshake does. The future does not borrow the runtime (it can be
+    /// spawned); dropping it abandons the attempt (the half-open connection is
+    /// closed).
+    pub fn connect<A: ToSocketAddrs>(
+        rt: &Runtime,
+        addr: A,
+    ) -> impl Future<Output = io::Result<TcpStream>> + Send + 'static {
+        let shared = rt.shared.clone();
+        let addrs = resolve(addr);
+        async move {
+            let mut last = None;
+            for a in addrs? {
+                match Self::connect_one(&shared, a).await {
+                    Ok(s) => return Ok(s),
+                    Err(e) => last = Some(e),
+                }
             }
+            Err(last.unwrap_or_else(|| io::Error::other("no address")))
         }
-        Err(last.unwrap_or_else(|| io::Error::other("no address")))
     }
 
-    async fn connect_one(rt: &Runtime, addr: SocketAddr) -> io::Result<TcpStream> {
-        let shared = rt.shared.clone();
+    async fn connect_one(shared: &Arc<Shared>, addr: SocketAddr) -> io::Result<TcpStream> {
         let handle = shared.with_stack(|s, now| s.tcp_connect(now, addr, None))??;
         // The stream owns the handle from here: an error or a drop closes it.
-        let stream = TcpStream::from_handle(shared, handle);
+        let stream = TcpStream::from_handle(shared.clone(), handle);
         poll_fn(|cx| {
             stream
                 .shared()

@@ -1,14 +1,15 @@
 //! The async [`UdpSocket`] (`tokio::net::UdpSocket`).
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use ::tokio::io::ReadBuf;
 
 use super::resolve;
-use crate::runtime::{Direction, Runtime};
+use crate::runtime::{Direction, Runtime, Shared};
 use crate::std_api::Owned;
 
 /// A UDP socket whose sends and receives are futures. Every method takes `&self`:
@@ -22,10 +23,19 @@ pub struct UdpSocket {
 impl UdpSocket {
     /// Binds to `addr` (the first of its addresses that can be bound; port 0: an
     /// ephemeral port).
-    pub async fn bind<A: ToSocketAddrs>(rt: &Runtime, addr: A) -> io::Result<UdpSocket> {
+    /// The future does not borrow the runtime.
+    pub fn bind<A: ToSocketAddrs>(
+        rt: &Runtime,
+        addr: A,
+    ) -> impl Future<Output = io::Result<UdpSocket>> + Send + 'static {
         let shared = rt.shared.clone();
+        let addrs = resolve(addr);
+        async move { Self::bind_any(shared, addrs?) }
+    }
+
+    fn bind_any(shared: Arc<Shared>, addrs: Vec<SocketAddr>) -> io::Result<UdpSocket> {
         let mut last = None;
-        for a in resolve(addr)? {
+        for a in addrs {
             match shared.with_stack(|s, _| s.udp_bind(a))? {
                 Ok(handle) => {
                     return Ok(UdpSocket {
@@ -72,9 +82,9 @@ impl UdpSocket {
         target: SocketAddr,
     ) -> Poll<io::Result<usize>> {
         let h = self.sock.handle;
-        self.sock
-            .shared
-            .poll_op(cx, h, Direction::Write, |s, _| s.udp_send_to(h, buf, target))
+        self.sock.shared.poll_op(cx, h, Direction::Write, |s, _| {
+            s.udp_send_to(h, buf, target)
+        })
     }
 
     /// Receives one datagram (truncated to `buf`): its length and sender.
