@@ -33,7 +33,7 @@ pub mod tokio;
 pub mod tun;
 
 pub use control::ControlSocket;
-pub use device::Device;
+pub use device::{DatagramDevice, Device};
 pub use runtime::{Runtime, RuntimeOptions, RuntimeStats};
 pub use std_api::{TcpListener, TcpStream, UdpSocket};
 pub use tun::Tun;

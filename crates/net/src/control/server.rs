@@ -198,15 +198,33 @@ fn serve_client(stream: UnixStream, shared: &Shared, origin: &Origin) -> io::Res
                 Err(e) => error(origin, format!("bad request: {e}")),
             }
         };
+        if line.len() > MAX_REQUEST && line.last() != Some(&b'\n') {
+            skip_line(&mut reader)?;
+        }
         let mut out = serde_json::to_vec(&response).map_err(io::Error::other)?;
         out.push(b'\n');
         writer.write_all(&out)?;
-        if line.len() > MAX_REQUEST {
-            return Ok(());
-        }
     }
     Ok(())
 }
+
+/// Discards the rest of an over-long line (at most [`MAX_SKIP`] bytes, else the
+/// connection ends), so the client reads the error answer and can go on.
+fn skip_line(reader: &mut BufReader<UnixStream>) -> io::Result<()> {
+    let mut sink = Vec::new();
+    let n = reader.take(MAX_SKIP).read_until(b'\n', &mut sink)?;
+    if sink.last() == Some(&b'\n') || n == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "request line too long",
+        ))
+    }
+}
+
+/// The most bytes of an over-long request line skipped.
+const MAX_SKIP: u64 = 1 << 20;
 
 fn error(origin: &Origin, why: String) -> Response {
     Response {
