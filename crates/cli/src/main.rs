@@ -9,8 +9,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod nc;
 mod pcap;
+mod runtimes;
 mod sim;
+mod ss;
+mod stat;
 
 /// layer4: a userspace transport layer and the tools around it.
 #[derive(Debug, Parser)]
@@ -34,6 +38,13 @@ enum Command {
     /// Run a scenario in the deterministic simulator; write a report, CSV series,
     /// plots and captures.
     Sim(sim::Args),
+    /// Netcat over layer4 on a TUN device (root): connect or listen, stdin to the
+    /// socket and the socket to stdout.
+    Nc(nc::Args),
+    /// List the sockets of the layer4 runtimes on this machine, like `ss -tuna`.
+    Ss(ss::Args),
+    /// Print the counters of the layer4 runtimes on this machine, like `netstat -s`.
+    Stat(stat::Args),
 }
 
 /// The exit status for an error the user must fix.
@@ -51,5 +62,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Pcap(args) => pcap::run(&args),
         Command::Sim(args) => sim::run(&args),
+        Command::Nc(args) => nc::run(&args),
+        Command::Ss(args) => ss::run(&args),
+        Command::Stat(args) => stat::run(&args),
     }
 }
