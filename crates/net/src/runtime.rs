@@ -87,6 +87,8 @@ pub(crate) struct Waiters {
 
 /// Which of a socket's wakers an async call registers with: reads and accepts wait
 /// for `Readable`/`Acceptable`, writes and connects for `Writable`/`Connected`.
+// The waker machinery is std's; only the `tokio` feature's sockets use it.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Direction {
     Read,
@@ -117,6 +119,7 @@ impl Waiters {
         self.write.drain(..).for_each(Waker::wake);
     }
 
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     fn register(&mut self, dir: Direction, waker: &Waker) {
         let list = match dir {
             Direction::Read => &mut self.read,
@@ -218,6 +221,7 @@ impl Shared {
     /// `Pending` with `cx`'s waker registered for `dir` events on `handle`. The
     /// registration happens under the same lock as the attempt, and the runtime
     /// takes that lock to poll the event it wakes for, so no wakeup is lost.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn poll_op<R>(
         &self,
         cx: &mut Context<'_>,
