@@ -257,7 +257,8 @@ fn linger(rt: &Runtime, stream: &TcpStream) {
                 !s.socket_table(now).iter().any(|e| {
                     e.local == local
                         && e.remote == Some(peer)
-                        && !matches!(e.state, "TIME-WAIT" | "CLOSED")
+                        // A closed TCP connection shows as `UNCONN`, as in `ss`.
+                        && !matches!(e.state, "TIME-WAIT" | "UNCONN")
                 })
             })
             .unwrap_or(true);

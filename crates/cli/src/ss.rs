@@ -49,7 +49,10 @@ impl Args {
             _ => false,
         };
         // As `ss`: "listening" is LISTEN for TCP, unconnected for UDP.
-        let listening = s.state == "LISTEN" || s.state == "UNCONN";
+        let listening = match s.protocol.as_str() {
+            "tcp" => s.state == "LISTEN",
+            _ => s.state == "UNCONN",
+        };
         let state = self.all || (listening == self.listening);
         proto && state
     }

@@ -74,6 +74,9 @@ pub(crate) struct Inner {
     stopped: Option<String>,
     /// Packets the device refused to take.
     tx_errors: u64,
+    /// UDP sockets dropped with datagrams still queued: closed after the next
+    /// transmit pass.
+    close_after_transmit: Vec<SocketHandle>,
 }
 
 /// Who waits for a socket: blocked threads (the condition variable) and async
@@ -250,11 +253,19 @@ impl Shared {
         }
     }
 
-    /// Closes `handle` in the stack and forgets its waiters (waking them).
+    /// Closes `handle` in the stack and forgets its waiters (waking them). A UDP
+    /// socket with datagrams not yet transmitted is closed by the runtime thread
+    /// once it has sent them (the stack discards a closed socket's queue; with the
+    /// kernel's UDP, a datagram `send_to` accepted is sent even if the socket is
+    /// closed right after).
     pub(crate) fn close(&self, handle: SocketHandle) {
         let mut g = self.lock();
         let now = self.now();
-        let _ = g.stack.close(now, handle);
+        if g.stack.udp_send_queue(handle).is_ok_and(|n| n > 0) {
+            g.close_after_transmit.push(handle);
+        } else {
+            let _ = g.stack.close(now, handle);
+        }
         if let Some(mut w) = g.waiters.remove(&handle) {
             w.notify_all();
         }
@@ -349,6 +360,7 @@ impl Runtime {
                 stop: false,
                 stopped: None,
                 tx_errors: 0,
+                close_after_transmit: Vec::new(),
             }),
             wake_fd,
             origin: std::time::Instant::now(),
@@ -446,6 +458,9 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
                 if device.send(&tx[..n]).is_err() {
                     inner.tx_errors += 1;
                 }
+            }
+            for h in std::mem::take(&mut inner.close_after_transmit) {
+                let _ = inner.stack.close(now, h);
             }
             while let Some(ev) = inner.stack.poll_event() {
                 if let Some(w) = inner.waiters.get_mut(&ev.handle) {
