@@ -248,6 +248,64 @@ fn nc_to_a_closed_port_exits_non_zero_saying_connection_refused() {
 }
 
 #[test]
+fn nc_exits_non_zero_saying_connection_reset_when_the_peer_resets() {
+    in_netns("l4 nc reset", false, |dir| {
+        let l = std::net::TcpListener::bind("0.0.0.0:6001").unwrap();
+        let server = std::thread::spawn(move || {
+            let (s, _) = l.accept().unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            // Closing with unread data makes Linux send a RST.
+            drop(s);
+        });
+        let nc = spawn_nc(
+            dir,
+            &["--tun", "l4t0", "10.213.0.1", "6001"],
+            vec![b'x'; 1000],
+        );
+        let out = finish(nc, Duration::from_secs(30));
+        server.join().unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(
+            err.trim(),
+            "l4: nc: 10.213.0.1:6001: connection reset by peer"
+        );
+    });
+}
+
+#[test]
+fn nc_connect_to_a_silent_address_times_out_after_w() {
+    in_netns("l4 nc -w", false, |dir| {
+        // 10.213.0.5 is on the link (a /29) but nobody has it: the kernel, not
+        // forwarding, drops the SYNs silently.
+        let start = Instant::now();
+        let nc = spawn_nc(
+            dir,
+            &[
+                "-w",
+                "1",
+                "--tun",
+                "l4t0",
+                "--addr",
+                "10.213.0.2/29",
+                "10.213.0.5",
+                "80",
+            ],
+            Vec::new(),
+        );
+        let out = finish(nc, Duration::from_secs(30));
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(err.trim(), "l4: nc: 10.213.0.5:80: connection timed out");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            start.elapsed()
+        );
+    });
+}
+
+#[test]
 fn nc_udp_sends_datagrams_and_prints_the_replies() {
     in_netns("l4 nc -u", false, |dir| {
         let k = std::net::UdpSocket::bind("0.0.0.0:7000").unwrap();
