@@ -26,8 +26,8 @@
 //! - [`netns`]: [`unshare_thread`](netns::unshare_thread), a private network
 //!   namespace for the calling thread (tests, tools).
 //!
-//! To come: IFF_VNET_HDR offloads and batched I/O; `readable`/`writable`/`peek` in
-//! the async API.
+//! To come: IFF_VNET_HDR offloads and batched I/O; `ready`/`peek` and UDP readiness
+//! in the async API.
 #![warn(missing_docs)]
 
 pub use layer4;

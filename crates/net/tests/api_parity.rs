@@ -106,6 +106,12 @@ macro_rules! tokio_net_signatures {
         pub async fn accept(l: &TcpListener) -> io::Result<(TcpStream, SocketAddr)> {
             TcpListener::accept(l).await
         }
+        pub async fn readable(s: &TcpStream) -> io::Result<()> {
+            TcpStream::readable(s).await
+        }
+        pub async fn writable(s: &TcpStream) -> io::Result<()> {
+            TcpStream::writable(s).await
+        }
         pub async fn udp_connect(u: &UdpSocket, a: SocketAddr) -> io::Result<()> {
             UdpSocket::connect(u, a).await
         }
@@ -132,6 +138,8 @@ macro_rules! tokio_net_signatures {
             let _ = TcpStream::peer_addr as fn(&TcpStream) -> io::Result<SocketAddr>;
             let _ = TcpStream::set_nodelay as fn(&TcpStream, bool) -> io::Result<()>;
             let _ = TcpStream::nodelay as fn(&TcpStream) -> io::Result<bool>;
+            let _ = TcpStream::poll_read_ready as fn(&TcpStream, &mut Context<'_>) -> Poll<io::Result<()>>;
+            let _ = TcpStream::poll_write_ready as fn(&TcpStream, &mut Context<'_>) -> Poll<io::Result<()>>;
             let _ = TcpStream::try_read as fn(&TcpStream, &mut [u8]) -> io::Result<usize>;
             let _ = TcpStream::try_write as fn(&TcpStream, &[u8]) -> io::Result<usize>;
             let _ = TcpStream::split as fn(&mut TcpStream) -> (tcp::ReadHalf<'_>, tcp::WriteHalf<'_>);

@@ -91,11 +91,24 @@ fn async_errors_and_try_calls_follow_tokio() {
         let (s, _) = l.accept().await.unwrap();
         let e = s.try_read(&mut [0u8; 8]).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::WouldBlock, "{e}");
+        c.writable().await.unwrap();
         assert_eq!(c.try_write(b"ping").unwrap(), 4);
+        // The readiness loop of tokio's docs: wait, then try.
         let mut buf = [0u8; 8];
-        let mut s = s;
-        let n = s.read(&mut buf).await.unwrap();
+        let n = loop {
+            s.readable().await.unwrap();
+            match s.try_read(&mut buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => panic!("{e}"),
+            }
+        };
         assert_eq!(&buf[..n], b"ping");
+        // After the peer's FIN, readable at once and the read is the end.
+        drop(c);
+        s.readable().await.unwrap();
+        let mut s = s;
+        assert_eq!(s.read(&mut buf).await.unwrap(), 0);
     });
 }
 

@@ -18,8 +18,8 @@
 //!   `tests/api_parity.rs`, checks every other name and signature against tokio's).
 //! - Addresses are `std::net::ToSocketAddrs` (tokio's trait is sealed): a host name
 //!   is resolved with the blocking resolver; pass a `SocketAddr` to avoid that.
-//! - Not yet: `readable`/`writable`/`ready`, `peek`, `set_ttl`, `set_linger`,
-//!   `from_std`/`into_std`.
+//! - Not yet: `ready`/`Interest`, `peek`, `set_ttl`, `set_linger`,
+//!   `from_std`/`into_std`, UDP readiness.
 //! - Errors are `io::Error` with the kinds of std (see [`crate::std_api`]).
 
 mod listener;

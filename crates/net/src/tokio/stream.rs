@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use layer4::{Error, SocketHandle};
+use layer4::{Error, SocketHandle, State};
 
 use super::resolve;
 use super::tcp::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
@@ -99,6 +99,51 @@ impl TcpStream {
     pub fn nodelay(&self) -> io::Result<bool> {
         let h = self.handle();
         Ok(self.shared().with_stack(|s, _| s.tcp_options(h))??.nodelay)
+    }
+
+    /// Waits until a read would not wait: data is buffered, the peer has closed,
+    /// or the connection failed (the read then returns the error).
+    pub async fn readable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_read_ready(cx)).await
+    }
+
+    /// Polls for read readiness (see [`TcpStream::readable`]).
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let h = self.handle();
+        self.shared().poll_op(cx, h, Direction::Read, |s, now| {
+            let open = matches!(
+                s.tcp_state(h)?,
+                State::SynSent
+                    | State::SynReceived
+                    | State::Established
+                    | State::FinWait1
+                    | State::FinWait2
+            );
+            if open && s.tcp_info(now, h)?.recv_q == 0 {
+                Err(Error::WouldBlock)
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    /// Waits until a write would not wait: the send buffer has room, or writing is
+    /// over (the write then returns the error).
+    pub async fn writable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_write_ready(cx)).await
+    }
+
+    /// Polls for write readiness (see [`TcpStream::writable`]).
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let h = self.handle();
+        self.shared()
+            .poll_op(cx, h, Direction::Write, |s, _| match s.tcp_state(h)? {
+                State::SynSent | State::SynReceived => Err(Error::WouldBlock),
+                State::Established | State::CloseWait if s.tcp_send_capacity(h)? == 0 => {
+                    Err(Error::WouldBlock)
+                }
+                _ => Ok(()),
+            })
     }
 
     /// Reads what is there without waiting: `WouldBlock` when nothing is; `Ok(0)` at
