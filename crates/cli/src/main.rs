@@ -2,8 +2,9 @@
 //!
 //! One module per subcommand; each has an `Args` struct (clap derive) and a
 //! `run(args) -> ExitCode`. Exit status: 0 on success, 1 when a check the user asked
-//! for found a problem (`l4 pcap --check`), 2 on an error (bad arguments, a file that
-//! cannot be read), with a one-line `l4: error: ...` message on stderr.
+//! for found a problem (`l4 pcap --check`) or the network failed (`l4 nc`: refused,
+//! reset, timed out; one `l4: nc: ...` line), 2 on an error (bad arguments, a file
+//! that cannot be read), with a one-line `l4: error: ...` message on stderr.
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
