@@ -55,7 +55,7 @@ pub struct Args {
     /// nothing arrived.
     #[arg(short = 'w', value_name = "SECS")]
     wait: Option<f64>,
-    /// Say on stderr when listening, connected, and done.
+    /// Say on stderr when listening and when connected.
     #[arg(short = 'v')]
     verbose: bool,
     /// HOST PORT to connect to; with -l, [HOST] PORT to listen on (HOST defaults to

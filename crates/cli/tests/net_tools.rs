@@ -329,6 +329,34 @@ fn nc_udp_sends_datagrams_and_prints_the_replies() {
     });
 }
 
+#[test]
+fn nc_rejects_bad_arguments_before_touching_the_network() {
+    for (args, says) in [
+        (&["--cc", "bogus", "10.213.0.1", "80"][..], "--cc bogus"),
+        (
+            &["--addr", "10.213.0.2", "10.213.0.1", "80"][..],
+            "--addr 10.213.0.2",
+        ),
+        (&["10.213.0.1", "http"][..], "port \"http\""),
+        (&["-w", "0", "10.213.0.1", "80"][..], "-w 0"),
+        (&["10.213.0.1"][..], "HOST PORT"),
+    ] {
+        let out = l4()
+            .arg("nc")
+            .args(["--tun", "l4nobody0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.starts_with("l4: error: ") && err.contains(says),
+            "{args:?}: {err}"
+        );
+    }
+}
+
 fn runtime(addr: &str, device: DatagramDevice, control: ControlSocket) -> Runtime {
     let cidr: IpCidr = addr.parse().unwrap();
     let stack = Stack::new(Config::with_address(cidr).seed(3)).unwrap();
