@@ -3,13 +3,15 @@
 //! One module per subcommand; each has an `Args` struct (clap derive) and a
 //! `run(args) -> ExitCode`. Exit status: 0 on success, 1 when a check the user asked
 //! for found a problem (`l4 pcap --check`) or the network failed (`l4 nc`: refused,
-//! reset, timed out; one `l4: nc: ...` line), 2 on an error (bad arguments, a file
+//! reset, timed out; one `l4: nc: ...` line) or the emulator's TUNs could not be
+//! made (`l4 emulate`), 2 on an error (bad arguments, a file
 //! that cannot be read), with a one-line `l4: error: ...` message on stderr.
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod emulate;
 mod nc;
 mod pcap;
 mod runtimes;
@@ -46,6 +48,9 @@ enum Command {
     Ss(ss::Args),
     /// Print the counters of the layer4 runtimes on this machine, like `netstat -s`.
     Stat(stat::Args),
+    /// Emulate an impaired link between two network namespaces (root), in real
+    /// time: a TUN in each, the simulator's link and queue models between them.
+    Emulate(emulate::Args),
 }
 
 /// The exit status for an error the user must fix.
@@ -66,5 +71,6 @@ fn main() -> ExitCode {
         Command::Nc(args) => nc::run(&args),
         Command::Ss(args) => ss::run(&args),
         Command::Stat(args) => stat::run(&args),
+        Command::Emulate(args) => emulate::run(&args),
     }
 }

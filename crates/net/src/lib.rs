@@ -24,7 +24,13 @@
 //!   the counters) that `l4 ss` and `l4 stat` read: [`control::proto`] (the
 //!   messages), `control::server` (the thread), [`control::client`].
 //! - [`netns`]: [`unshare_thread`](netns::unshare_thread), a private network
-//!   namespace for the calling thread (tests, tools).
+//!   namespace for the calling thread (tests, tools); [`enter`](netns::enter) and
+//!   [`run_in`](netns::run_in) for an existing one (`ip netns` names or paths).
+//! - [`emulator`]: the real-time loop of `l4 emulate`: a TUN in each of two
+//!   namespaces, packets carried between them through a
+//!   [`PacketPath`](emulator::PacketPath) each way (the simulator's link model) on
+//!   the monotonic clock; SIGINT/SIGTERM through a `signalfd`
+//!   ([`Termination`](emulator::Termination)).
 //!
 //! To come: IFF_VNET_HDR offloads and batched I/O; `ready`/`peek` and UDP readiness
 //! in the async API.
@@ -34,6 +40,7 @@ pub use layer4;
 
 pub mod control;
 pub mod device;
+pub mod emulator;
 pub mod netns;
 pub mod runtime;
 pub mod std_api;
