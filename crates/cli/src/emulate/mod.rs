@@ -71,14 +71,41 @@ pub struct Args {
     stats_json: Option<PathBuf>,
 }
 
+/// Packets one direction may hold (queued or propagating) before it drops new
+/// ones: with no rate limit, nothing else bounds the packets propagating but the
+/// senders' speed times the delay. 100,000 packets is at most ~150 MB at 1500 bytes.
+const MAX_HELD_PACKETS: u64 = 100_000;
+
 /// A simulator link as one direction of the emulator.
 struct LinkPath {
     link: Link,
     next_uid: u64,
+    /// Packets dropped because the link held [`MAX_HELD_PACKETS`].
+    dropped_held: u64,
+}
+
+impl LinkPath {
+    fn new(link: Link) -> LinkPath {
+        LinkPath {
+            link,
+            next_uid: 0,
+            dropped_held: 0,
+        }
+    }
+
+    /// Packets in the queue or propagating.
+    fn held(&self) -> u64 {
+        let s = self.link.stats();
+        (s.packets_in + s.duplicated).saturating_sub(s.drops.total() + s.packets_delivered)
+    }
 }
 
 impl PacketPath for LinkPath {
     fn handle_packet(&mut self, now: Instant, packet: Vec<u8>) {
+        if self.held() >= MAX_HELD_PACKETS {
+            self.dropped_held += 1;
+            return;
+        }
         self.next_uid += 1;
         self.link
             .handle_packet(now, Packet::new(packet, self.next_uid));
@@ -139,14 +166,8 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let mut right_path = LinkPath {
-        link: Link::new(to_right, rng.fork("to-right")),
-        next_uid: 0,
-    };
-    let mut left_path = LinkPath {
-        link: Link::new(to_left, rng.fork("to-left")),
-        next_uid: 0,
-    };
+    let mut right_path = LinkPath::new(Link::new(to_right, rng.fork("to-right")));
+    let mut left_path = LinkPath::new(Link::new(to_left, rng.fork("to-left")));
     eprintln!(
         "l4: emulate: ready: {} {} {}/{} <-> {} {} {}/{} (seed {seed})",
         left.namespace,
@@ -177,8 +198,18 @@ pub fn run(args: &Args) -> ExitCode {
             Stopped::Signal(n) => format!("signal {n}"),
             Stopped::Elapsed => "duration".to_string(),
         },
-        to_right: report::Direction::new(&right_path.link, left_io.read, right_io),
-        to_left: report::Direction::new(&left_path.link, right_io.read, left_io),
+        to_right: report::Direction::new(
+            &right_path.link,
+            right_path.dropped_held,
+            left_io.read,
+            right_io,
+        ),
+        to_left: report::Direction::new(
+            &left_path.link,
+            left_path.dropped_held,
+            right_io.read,
+            left_io,
+        ),
     };
     print!("{}", summary.lines());
     if let Some(path) = &args.stats_json {
