@@ -271,3 +271,43 @@ fn parse(args: &Args) -> Result<Parsed, String> {
     };
     Ok((to_right, to_left, left, right, duration))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use layer4_sim::link::LinkConfig;
+
+    /// An IPv4 header's worth of bytes: the link does not look inside.
+    fn packet() -> Vec<u8> {
+        let mut p = vec![0u8; 60];
+        p[0] = 0x45;
+        p
+    }
+
+    #[test]
+    fn a_direction_holds_a_bounded_number_of_packets_and_counts_the_rest() {
+        // Unlimited rate, a long delay and a queue that never fills: only the
+        // emulator's own bound stops the packets propagating from growing.
+        let config = LinkConfig {
+            delay: layer4::time::Duration::from_secs(10),
+            ..LinkConfig::default()
+        };
+        let mut path = LinkPath::new(Link::new(config, StackRng::from_seed(1)));
+        let now = Instant::from_nanos(1);
+        for _ in 0..MAX_HELD_PACKETS + 5 {
+            path.handle_packet(now, packet());
+        }
+        assert_eq!(path.held(), MAX_HELD_PACKETS);
+        assert_eq!(path.dropped_held, 5);
+        // Once they arrive, there is room again.
+        let later = Instant::from_nanos(11_000_000_000);
+        let mut delivered = 0;
+        while path.poll_deliver(later).is_some() {
+            delivered += 1;
+        }
+        assert_eq!(delivered, MAX_HELD_PACKETS);
+        path.handle_packet(later, packet());
+        assert_eq!(path.dropped_held, 5);
+        assert_eq!(path.held(), 1);
+    }
+}
