@@ -2,15 +2,22 @@
 //!
 //! One module per subcommand; each has an `Args` struct (clap derive) and a
 //! `run(args) -> ExitCode`. Exit status: 0 on success, 1 when a check the user asked
-//! for found a problem (`l4 pcap --check`), 2 on an error (bad arguments, a file that
-//! cannot be read), with a one-line `l4: error: ...` message on stderr.
+//! for found a problem (`l4 pcap --check`) or the network failed (`l4 nc`: refused,
+//! reset, timed out; one `l4: nc: ...` line) or the emulator's TUNs could not be
+//! made (`l4 emulate`), 2 on an error (bad arguments, a file
+//! that cannot be read), with a one-line `l4: error: ...` message on stderr.
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod emulate;
+mod nc;
 mod pcap;
+mod runtimes;
 mod sim;
+mod ss;
+mod stat;
 
 /// layer4: a userspace transport layer and the tools around it.
 #[derive(Debug, Parser)]
@@ -34,6 +41,16 @@ enum Command {
     /// Run a scenario in the deterministic simulator; write a report, CSV series,
     /// plots and captures.
     Sim(sim::Args),
+    /// Netcat over layer4 on a TUN device (root): connect or listen, stdin to the
+    /// socket and the socket to stdout.
+    Nc(nc::Args),
+    /// List the sockets of the layer4 runtimes on this machine, like `ss -tuna`.
+    Ss(ss::Args),
+    /// Print the counters of the layer4 runtimes on this machine, like `netstat -s`.
+    Stat(stat::Args),
+    /// Emulate an impaired link between two network namespaces (root), in real
+    /// time: a TUN in each, the simulator's link and queue models between them.
+    Emulate(Box<emulate::Args>),
 }
 
 /// The exit status for an error the user must fix.
@@ -51,5 +68,9 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Pcap(args) => pcap::run(&args),
         Command::Sim(args) => sim::run(&args),
+        Command::Nc(args) => nc::run(&args),
+        Command::Ss(args) => ss::run(&args),
+        Command::Stat(args) => stat::run(&args),
+        Command::Emulate(args) => emulate::run(&args),
     }
 }

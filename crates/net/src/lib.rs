@@ -6,30 +6,55 @@
 //! ## Map
 //! - [`tun`]: [`Tun`], a Linux TUN device (`IFF_TUN | IFF_NO_PI`, non-blocking):
 //!   create or attach by name, MTU, up, the kernel's address on the link.
-//! - [`device`]: [`Device`], the packet-device trait the runtime drives.
-//! - [`runtime`]: [`Runtime`], the thread that drives a `layer4::Stack` from a
-//!   device (read → `handle_packet`, `poll_transmit` → write, `ppoll` on the device,
-//!   an eventfd and the stack's deadline), and the per-socket condition variables
-//!   blocking calls wait on; [`os_seed`](runtime::os_seed).
+//! - [`device`]: [`Device`], the packet-device trait the runtime drives, and
+//!   [`DatagramDevice`], a connected pair of them (two runtimes without a TUN).
+//! - [`runtime`]: [`Runtime`] ([`RuntimeOptions`]), the thread that drives a
+//!   `layer4::Stack` from a device (read → `handle_packet`, `poll_transmit` → write,
+//!   `ppoll` on the device, an eventfd and the stack's deadline), and who waits for
+//!   each socket: condition variables for blocking calls, wakers for async ones,
+//!   woken on the stack's events; [`os_seed`](runtime::os_seed).
 //! - [`std_api`]: blocking [`TcpListener`], [`TcpStream`], [`UdpSocket`] with the
 //!   names and signatures of `std::net` (constructors take the runtime).
+//! - `tokio` (feature `tokio`, default): async `TcpListener`, `TcpStream`
+//!   (tokio's `AsyncRead`/`AsyncWrite`), `UdpSocket` and the stream halves (`tcp`)
+//!   with the names and signatures of `tokio::net` (constructors take the runtime).
+//!   `tests/api_parity.rs` checks both APIs against std and tokio at compile time.
+//! - [`control`]: the control socket each runtime answers on
+//!   (`/run/layer4/<pid>-<n>.sock`, JSON lines: the socket table with `tcp_info`,
+//!   the counters) that `l4 ss` and `l4 stat` read: [`control::proto`] (the
+//!   messages), `control::server` (the thread), [`control::client`].
 //! - [`netns`]: [`unshare_thread`](netns::unshare_thread), a private network
-//!   namespace for the calling thread (tests, tools).
+//!   namespace for the calling thread (tests, tools); [`enter`](netns::enter) and
+//!   [`run_in`](netns::run_in) for an existing one (`ip netns` names or paths).
+//! - [`emulator`]: the real-time loop of `l4 emulate`: a TUN in each of two
+//!   namespaces, packets carried between them through a
+//!   [`PacketPath`](emulator::PacketPath) each way (the simulator's link model) on
+//!   the monotonic clock; SIGINT/SIGTERM through a `signalfd`
+//!   ([`Termination`](emulator::Termination)).
 //!
-//! To come (issue 6): IFF_VNET_HDR offloads and batched I/O, `tokio_api`, the
-//! std/tokio parity test, `control` (the socket under /run/layer4/ that `l4 ss` and
-//! `l4 stat` read).
+//! To come: IFF_VNET_HDR offloads and batched I/O; `ready`/`peek` and UDP readiness
+//! in the async API.
 #![warn(missing_docs)]
 
 pub use layer4;
 
+pub mod control;
 pub mod device;
+pub mod emulator;
 pub mod netns;
 pub mod runtime;
 pub mod std_api;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod tun;
 
-pub use device::Device;
-pub use runtime::{Runtime, RuntimeStats};
+pub use control::ControlSocket;
+pub use device::{DatagramDevice, Device};
+
+// The README's examples are compiled as doc-tests of this crate.
+#[cfg(all(doctest, feature = "tokio"))]
+#[doc = include_str!("../../../README.md")]
+mod readme {}
+pub use runtime::{Runtime, RuntimeOptions, RuntimeStats};
 pub use std_api::{TcpListener, TcpStream, UdpSocket};
 pub use tun::Tun;

@@ -35,12 +35,16 @@
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::thread::JoinHandle;
 
 use layer4::time::Instant;
-use layer4::{Error, SocketHandle, Stack};
+use layer4::{Error, EventKind, SocketHandle, Stack};
 
+use crate::control::server::ControlServer;
+use crate::control::{self, ControlSocket};
 use crate::device::Device;
 
 /// The most packets read per turn of the loop before transmitting and reporting
@@ -63,13 +67,73 @@ pub(crate) struct Shared {
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub(crate) stack: Stack,
-    waiters: HashMap<SocketHandle, Arc<Condvar>>,
+    waiters: HashMap<SocketHandle, Waiters>,
     /// Set by [`Runtime`]'s drop: the thread exits.
     stop: bool,
     /// Why the runtime stopped, once it has.
     stopped: Option<String>,
     /// Packets the device refused to take.
     tx_errors: u64,
+    /// UDP sockets dropped with datagrams still queued: closed after the next
+    /// transmit pass.
+    close_after_transmit: Vec<SocketHandle>,
+}
+
+/// Who waits for a socket: blocked threads (the condition variable) and async
+/// tasks (wakers, one list per direction, each woken once and then forgotten).
+#[derive(Debug, Default)]
+pub(crate) struct Waiters {
+    cv: Arc<Condvar>,
+    read: Vec<Waker>,
+    write: Vec<Waker>,
+}
+
+/// Which of a socket's wakers an async call registers with: reads and accepts wait
+/// for `Readable`/`Acceptable`, writes and connects for `Writable`/`Connected`.
+// The waker machinery is std's; only the `tokio` feature's sockets use it.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+impl Waiters {
+    /// Wakes whoever waits for `kind`: every blocked thread (they recheck), and the
+    /// tasks of the direction the event concerns (both for connect, error, close).
+    fn notify(&mut self, kind: EventKind) {
+        self.cv.notify_all();
+        let (read, write) = match kind {
+            EventKind::Readable | EventKind::Acceptable | EventKind::Urgent => (true, false),
+            EventKind::Writable => (false, true),
+            _ => (true, true),
+        };
+        if read {
+            self.read.drain(..).for_each(Waker::wake);
+        }
+        if write {
+            self.write.drain(..).for_each(Waker::wake);
+        }
+    }
+
+    fn notify_all(&mut self) {
+        self.cv.notify_all();
+        self.read.drain(..).for_each(Waker::wake);
+        self.write.drain(..).for_each(Waker::wake);
+    }
+
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    fn register(&mut self, dir: Direction, waker: &Waker) {
+        let list = match dir {
+            Direction::Read => &mut self.read,
+            Direction::Write => &mut self.write,
+        };
+        // A task polled again registers once (tokio's readiness semantics: the
+        // latest waker of a task is the one woken).
+        if !list.iter().any(|w| w.will_wake(waker)) {
+            list.push(waker.clone());
+        }
+    }
 }
 
 /// Counters of the runtime itself (the stack's are in [`Stack::stats`]).
@@ -140,7 +204,7 @@ impl Shared {
                     return other.map_err(io::Error::from);
                 }
             }
-            let cv = g.waiters.entry(handle).or_default().clone();
+            let cv = g.waiters.entry(handle).or_default().cv.clone();
             g = match deadline {
                 None => cv.wait(g).unwrap_or_else(|e| e.into_inner()),
                 Some(d) => {
@@ -156,13 +220,54 @@ impl Shared {
         }
     }
 
-    /// Closes `handle` in the stack and forgets its condition variable.
+    /// One attempt of `f` for an async call: its result, or, on `WouldBlock`,
+    /// `Pending` with `cx`'s waker registered for `dir` events on `handle`. The
+    /// registration happens under the same lock as the attempt, and the runtime
+    /// takes that lock to poll the event it wakes for, so no wakeup is lost.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn poll_op<R>(
+        &self,
+        cx: &mut Context<'_>,
+        handle: SocketHandle,
+        dir: Direction,
+        f: impl FnOnce(&mut Stack, Instant) -> Result<R, Error>,
+    ) -> Poll<io::Result<R>> {
+        let mut g = self.lock();
+        if let Err(e) = g.check_running() {
+            return Poll::Ready(Err(e));
+        }
+        let now = self.now();
+        match f(&mut g.stack, now) {
+            Err(Error::WouldBlock) => {
+                g.waiters
+                    .entry(handle)
+                    .or_default()
+                    .register(dir, cx.waker());
+                Poll::Pending
+            }
+            other => {
+                drop(g);
+                self.wake();
+                Poll::Ready(other.map_err(io::Error::from))
+            }
+        }
+    }
+
+    /// Closes `handle` in the stack and forgets its waiters (waking them). A UDP
+    /// socket with datagrams not yet transmitted is closed by the runtime thread
+    /// once it has sent them (the stack discards a closed socket's queue; with the
+    /// kernel's UDP, a datagram `send_to` accepted is sent even if the socket is
+    /// closed right after).
     pub(crate) fn close(&self, handle: SocketHandle) {
         let mut g = self.lock();
         let now = self.now();
-        let _ = g.stack.close(now, handle);
-        if let Some(cv) = g.waiters.remove(&handle) {
-            cv.notify_all();
+        if g.stack.udp_send_queue(handle).is_ok_and(|n| n > 0) {
+            g.close_after_transmit.push(handle);
+        } else {
+            let _ = g.stack.close(now, handle);
+        }
+        if let Some(mut w) = g.waiters.remove(&handle) {
+            w.notify_all();
         }
         drop(g);
         self.wake();
@@ -170,6 +275,16 @@ impl Shared {
 }
 
 impl Inner {
+    /// Why the runtime stopped, if it has.
+    pub(crate) fn stopped(&self) -> Option<&str> {
+        self.stopped.as_deref()
+    }
+
+    /// Packets the device refused.
+    pub(crate) fn tx_errors(&self) -> u64 {
+        self.tx_errors
+    }
+
     fn check_running(&self) -> io::Result<()> {
         match &self.stopped {
             None => Ok(()),
@@ -181,8 +296,8 @@ impl Inner {
 
     fn stop_with(&mut self, why: String) {
         self.stopped = Some(why);
-        for cv in self.waiters.values() {
-            cv.notify_all();
+        for w in self.waiters.values_mut() {
+            w.notify_all();
         }
     }
 }
@@ -194,11 +309,42 @@ impl Inner {
 pub struct Runtime {
     pub(crate) shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+    control: Option<ControlServer>,
 }
 
+/// How a [`Runtime`] is set up beyond its stack and device.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct RuntimeOptions {
+    /// The control socket `l4 ss` and `l4 stat` read (default: under
+    /// `/run/layer4/`, if it can be made).
+    pub control: ControlSocket,
+}
+
+impl RuntimeOptions {
+    /// The options with `control` as the control socket.
+    pub fn control(mut self, control: ControlSocket) -> RuntimeOptions {
+        self.control = control;
+        self
+    }
+}
+
+/// Numbers the runtimes of this process for their control-socket names.
+static RUNTIMES: AtomicU32 = AtomicU32::new(0);
+
 impl Runtime {
-    /// Starts a thread driving `stack` from `device`.
+    /// Starts a thread driving `stack` from `device`, with the default control
+    /// socket (`/run/layer4/<pid>-<n>.sock` when it can be made).
     pub fn new<D: Device>(stack: Stack, device: D) -> io::Result<Runtime> {
+        Runtime::with_options(stack, device, RuntimeOptions::default())
+    }
+
+    /// Starts a thread driving `stack` from `device`, set up by `options`.
+    pub fn with_options<D: Device>(
+        stack: Stack,
+        device: D,
+        options: RuntimeOptions,
+    ) -> io::Result<Runtime> {
         // SAFETY: eventfd(2) takes no pointers; the result is checked before use.
         let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
         if fd < 0 {
@@ -214,6 +360,7 @@ impl Runtime {
                 stop: false,
                 stopped: None,
                 tx_errors: 0,
+                close_after_transmit: Vec::new(),
             }),
             wake_fd,
             origin: std::time::Instant::now(),
@@ -223,10 +370,27 @@ impl Runtime {
             .name("layer4-runtime".into())
             .spawn(move || run(&s, device))
             .map_err(|e| io::Error::new(e.kind(), format!("spawn runtime thread: {e}")))?;
-        Ok(Runtime {
+        let mut rt = Runtime {
             shared,
             thread: Some(thread),
-        })
+            control: None,
+        };
+        let n = RUNTIMES.fetch_add(1, Ordering::Relaxed);
+        rt.control = match options.control {
+            ControlSocket::Off => None,
+            // Dropping `rt` on error stops the thread.
+            ControlSocket::At(path) => Some(ControlServer::start(path, rt.shared.clone(), n)?),
+            ControlSocket::Default => {
+                let path = control::dir().join(format!("{}-{n}.sock", std::process::id()));
+                ControlServer::start(path, rt.shared.clone(), n).ok()
+            }
+        };
+        Ok(rt)
+    }
+
+    /// The control socket's path, if the runtime has one.
+    pub fn control_path(&self) -> Option<&std::path::Path> {
+        self.control.as_ref().map(|c| c.path())
     }
 
     /// Runs `f` on the stack (statistics, `tcp_info`, the socket table, options the
@@ -251,6 +415,8 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
+        // The control socket first: its file goes before the stack stops answering.
+        self.control = None;
         self.shared.lock().stop = true;
         self.shared.wake();
         if let Some(t) = self.thread.take() {
@@ -293,9 +459,12 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
                     inner.tx_errors += 1;
                 }
             }
+            for h in std::mem::take(&mut inner.close_after_transmit) {
+                let _ = inner.stack.close(now, h);
+            }
             while let Some(ev) = inner.stack.poll_event() {
-                if let Some(cv) = inner.waiters.get(&ev.handle) {
-                    cv.notify_all();
+                if let Some(w) = inner.waiters.get_mut(&ev.handle) {
+                    w.notify(ev.kind);
                 }
             }
             inner

@@ -22,13 +22,14 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use layer4::{Error, ListenOptions, SocketHandle, State};
+use layer4::time::Instant;
+use layer4::{Error, ListenOptions, SocketHandle, Stack, State};
 
 use crate::runtime::{Runtime, Shared};
 
 /// Tries `f` on each address `addr` resolves to, returning the first success or the
 /// last error (as std does).
-fn each_addr<A: ToSocketAddrs, T>(
+pub(crate) fn each_addr<A: ToSocketAddrs, T>(
     addr: A,
     mut f: impl FnMut(SocketAddr) -> io::Result<T>,
 ) -> io::Result<T> {
@@ -60,14 +61,32 @@ fn deadline(timeout: Option<Duration>) -> Option<std::time::Instant> {
 
 /// A socket handle that closes its socket when dropped.
 #[derive(Debug)]
-struct Owned {
-    shared: Arc<Shared>,
-    handle: SocketHandle,
+pub(crate) struct Owned {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) handle: SocketHandle,
 }
 
 impl Drop for Owned {
     fn drop(&mut self) {
         self.shared.close(self.handle);
+    }
+}
+
+/// Where a connect stands: `Ok` once established, `WouldBlock` while the
+/// handshake runs, else why it failed (what a send on the closed connection
+/// reports).
+pub(crate) fn connect_progress(
+    s: &mut Stack,
+    now: Instant,
+    handle: SocketHandle,
+) -> Result<(), Error> {
+    match s.tcp_state(handle)? {
+        State::SynSent | State::SynReceived => Err(Error::WouldBlock),
+        State::Closed => Err(match s.tcp_send(now, handle, &[]) {
+            Err(e) => e,
+            Ok(_) => Error::ConnectionAborted,
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -192,16 +211,8 @@ impl TcpStream {
         let stream = TcpStream::from_handle(shared, handle);
         stream
             .shared()
-            .block_on(handle, deadline, io::ErrorKind::TimedOut, |s, now| match s
-                .tcp_state(handle)?
-            {
-                State::SynSent | State::SynReceived => Err(Error::WouldBlock),
-                // The connection's error is what a send reports.
-                State::Closed => Err(match s.tcp_send(now, handle, &[]) {
-                    Err(e) => e,
-                    Ok(_) => Error::ConnectionAborted,
-                }),
-                _ => Ok(()),
+            .block_on(handle, deadline, io::ErrorKind::TimedOut, |s, now| {
+                connect_progress(s, now, handle)
             })?;
         Ok(stream)
     }
@@ -452,6 +463,16 @@ impl UdpSocket {
             .unwrap_or_else(|e| e.into_inner())
             .write = dur;
         Ok(())
+    }
+
+    /// The receive timeout.
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.timeouts().read)
+    }
+
+    /// The send timeout.
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.timeouts().write)
     }
 
     /// Allows sending to broadcast addresses (`SO_BROADCAST`).

@@ -1,101 +1,16 @@
-//! layer4 against the Linux kernel's own TCP, UDP and ICMP over a TUN device.
-//!
-//! Each test runs on a thread of its own that enters a fresh network namespace
-//! (`unshare(CLONE_NEWNET)`, see `layer4_net::netns`), so nothing outside the test
-//! is touched and nothing needs cleaning up: the namespace, with the TUN in it,
-//! vanishes when the thread ends and the device is closed — on success, failure or
-//! panic alike. In it the kernel has 10.213.0.1/30 on the TUN and layer4 answers as
-//! 10.213.0.2.
-//!
-//! Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and /dev/net/tun; without them a test
-//! prints why and passes, except where `CI=true`, where it fails. Every wait is
-//! bounded (socket timeouts, and a watchdog per test).
+//! layer4's blocking sockets against the Linux kernel's own TCP, UDP and ICMP over
+//! a TUN device, each test in a private network namespace (see `common`: the
+//! kernel is 10.213.0.1, layer4 10.213.0.2).
 
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4};
-use std::sync::mpsc;
+use std::net::{Shutdown, SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
-use layer4::ip::cidr::IpCidr;
-use layer4::{Config, Stack};
-use layer4_net::{netns, runtime, Runtime, Tun};
+mod common;
+use common::{in_netns, Net, Pattern, KERNEL, L4};
 
-const KERNEL: Ipv4Addr = Ipv4Addr::new(10, 213, 0, 1);
-const L4: Ipv4Addr = Ipv4Addr::new(10, 213, 0, 2);
 const TRANSFER: usize = 10 * 1024 * 1024;
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
-const WATCHDOG: Duration = Duration::from_secs(180);
-
-/// The namespace with its TUN and the layer4 runtime on it.
-struct Net {
-    rt: Runtime,
-}
-
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// Builds the namespace on the calling thread, or says why it cannot.
-fn setup() -> Result<Net, String> {
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Err("/dev/net/tun does not exist".into());
-    }
-    netns::unshare_thread().map_err(|e| format!("{e} (not root?)"))?;
-    let tun = Tun::open("l4test0").map_err(|e| e.to_string())?;
-    tun.set_mtu(1500).map_err(|e| e.to_string())?;
-    tun.set_ipv4_address(KERNEL, 30)
-        .map_err(|e| e.to_string())?;
-    tun.set_up().map_err(|e| e.to_string())?;
-    assert_eq!(tun.mtu().map_err(|e| e.to_string())?, 1500);
-    let cidr: IpCidr = format!("{L4}/30").parse().map_err(|e| format!("{e:?}"))?;
-    let config = Config::with_address(cidr).seed(runtime::os_seed().map_err(|e| e.to_string())?);
-    let stack = Stack::new(config).map_err(|e| e.to_string())?;
-    let rt = Runtime::new(stack, tun).map_err(|e| e.to_string())?;
-    Ok(Net { rt })
-}
-
-/// Runs `body` in a private namespace on its own thread, bounded by the watchdog;
-/// skips (or fails under CI=true) when the namespace cannot be made.
-fn in_netns(name: &str, body: impl FnOnce(&Net) + Send + 'static) {
-    let (done_tx, done_rx) = mpsc::channel();
-    let name = name.to_string();
-    let worker = std::thread::spawn(move || {
-        let result = match setup() {
-            Err(why) => Err(why),
-            Ok(net) => {
-                body(&net);
-                Ok(())
-            }
-        };
-        let _ = done_tx.send(());
-        result
-    });
-    match done_rx.recv_timeout(WATCHDOG) {
-        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {}
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{name}: no result after {WATCHDOG:?}"),
-    }
-    match worker.join() {
-        Ok(Ok(())) => {}
-        Ok(Err(why)) if ci() => panic!("{name}: cannot run under CI=true: {why}"),
-        Ok(Err(why)) => eprintln!("SKIP {name}: {why}"),
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
-}
-
-/// A deterministic byte stream (xorshift64) and a hash of what is received (FNV-1a).
-struct Pattern(u64);
-
-impl Pattern {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            let b = self.0.to_le_bytes();
-            chunk.copy_from_slice(&b[..chunk.len()]);
-        }
-    }
-}
 
 fn fnv1a(mut h: u64, data: &[u8]) -> u64 {
     for &b in data {

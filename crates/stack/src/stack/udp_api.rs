@@ -176,6 +176,16 @@ impl Stack {
         }
     }
 
+    /// Bytes waiting in the send queue (datagrams `poll_transmit` has not emitted
+    /// yet; closing the socket discards them).
+    pub fn udp_send_queue(&self, handle: SocketHandle) -> Result<usize, Error> {
+        match self.sockets.get(handle).map(|e| &e.socket) {
+            Some(Socket::Udp(u)) => Ok(u.send_queue()),
+            Some(_) => Err(Error::WrongSocketType),
+            None => Err(Error::InvalidHandle),
+        }
+    }
+
     pub(crate) fn udp_close(&mut self, handle: SocketHandle) {
         if let Some(Entry {
             socket: Socket::Udp(u),

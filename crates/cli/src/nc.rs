@@ -1,0 +1,360 @@
+//! `l4 nc`: netcat over layer4 on a TUN device (Linux, root).
+//!
+//! `l4 nc` creates the TUN (or attaches to an existing one), gives the kernel its
+//! address on the link, brings it up, and runs a layer4 stack behind it with the
+//! address `--addr`; the kernel's address is layer4's default gateway unless
+//! `--gateway` says otherwise. Then it connects (or, with `-l`, listens and accepts
+//! one connection) and copies stdin to the socket and the socket to stdout.
+//!
+//! TCP: at the end of stdin it shuts down writing (a FIN, like `nc -N`) and goes on
+//! reading; it exits once the peer has closed too, after its own data and FIN are
+//! acknowledged (bounded). UDP (`-u`): each read of stdin is one datagram; with
+//! `-w SECS` it exits SECS after stdin ends and no datagram came.
+//!
+//! Exit status: 0 when both directions ended cleanly; 1 with one line on stderr
+//! (`l4: nc: 10.213.0.1:80: connection refused`) when the connection was refused,
+//! reset or timed out, or the TUN could not be made; 2 for bad arguments.
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use layer4::ip::cidr::{IpCidr, Ipv4Cidr};
+use layer4::{Config, Stack};
+use layer4_net::{runtime::os_seed, Runtime, TcpListener, TcpStream, Tun, UdpSocket};
+
+/// Arguments of `l4 nc`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// UDP instead of TCP.
+    #[arg(short = 'u')]
+    udp: bool,
+    /// Listen for a connection (TCP: accept one; UDP: answer the first sender).
+    #[arg(short = 'l')]
+    listen: bool,
+    /// The TUN device to create or attach to.
+    #[arg(long, value_name = "NAME", default_value = "l4nc0")]
+    tun: String,
+    /// layer4's IPv4 address and prefix on the TUN link.
+    #[arg(long, value_name = "CIDR", default_value = "10.213.0.2/30")]
+    addr: String,
+    /// The kernel's address on the TUN (default: the first other host address of
+    /// the prefix).
+    #[arg(long, value_name = "IP")]
+    tun_addr: Option<Ipv4Addr>,
+    /// layer4's default gateway (default: the kernel's address on the TUN).
+    #[arg(long, value_name = "IP")]
+    gateway: Option<IpAddr>,
+    /// The congestion controller (cubic, newreno).
+    #[arg(long, value_name = "NAME")]
+    cc: Option<String>,
+    /// TCP: give up connecting after SECS. UDP: exit SECS after stdin ended and
+    /// nothing arrived.
+    #[arg(short = 'w', value_name = "SECS")]
+    wait: Option<f64>,
+    /// Say on stderr when listening and when connected.
+    #[arg(short = 'v')]
+    verbose: bool,
+    /// HOST PORT to connect to; with -l, [HOST] PORT to listen on (HOST defaults to
+    /// layer4's address).
+    #[arg(value_name = "HOST PORT", num_args = 1..=2, required = true)]
+    target: Vec<String>,
+}
+
+/// Why `l4 nc` stops early.
+enum Failure {
+    /// Bad arguments: exit 2.
+    Usage(String),
+    /// The network or the device failed: exit 1.
+    Net(String),
+}
+
+fn usage(m: impl std::fmt::Display) -> Failure {
+    Failure::Usage(m.to_string())
+}
+
+/// The one-line reason for a socket error, in nc's words.
+fn describe(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        io::ErrorKind::ConnectionReset => "connection reset by peer".into(),
+        io::ErrorKind::TimedOut => "connection timed out".into(),
+        io::ErrorKind::HostUnreachable => "no route to host".into(),
+        io::ErrorKind::NetworkUnreachable => "network is unreachable".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn net(what: impl std::fmt::Display) -> impl FnOnce(io::Error) -> Failure {
+    move |e| Failure::Net(format!("{what}: {}", describe(&e)))
+}
+
+/// Runs `l4 nc`.
+pub fn run(args: &Args) -> ExitCode {
+    match run_inner(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(m)) => crate::error(m),
+        Err(Failure::Net(m)) => {
+            eprintln!("l4: nc: {m}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_inner(args: &Args) -> Result<(), Failure> {
+    let cidr: Ipv4Cidr = args
+        .addr
+        .parse()
+        .map_err(|e| usage(format!("--addr {}: {e:?} (an IPv4 CIDR)", args.addr)))?;
+    let wait = match args.wait {
+        None => None,
+        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(s) => {
+            return Err(usage(format!(
+                "-w {s}: must be a positive number of seconds"
+            )))
+        }
+    };
+    let (host, port) = match args.target.as_slice() {
+        [port] if args.listen => (cidr.addr().to_string(), port.clone()),
+        [host, port] => (host.clone(), port.clone()),
+        _ => return Err(usage("give HOST PORT (or, with -l, [HOST] PORT)")),
+    };
+    let port: u16 = port
+        .parse()
+        .map_err(|_| usage(format!("port {port:?}: not a number from 0 to 65535")))?;
+    let target = (host.as_str(), port)
+        .to_socket_addrs()
+        .map_err(|e| usage(format!("{host}: {e}")))?
+        .find(SocketAddr::is_ipv4)
+        .ok_or_else(|| usage(format!("{host}: no IPv4 address")))?;
+    let rt = start(args, cidr)?;
+    match (args.udp, args.listen) {
+        (false, false) => {
+            let stream = match wait {
+                Some(w) => TcpStream::connect_timeout(&rt, &target, w),
+                None => TcpStream::connect(&rt, target),
+            }
+            .map_err(net(target))?;
+            if args.verbose {
+                eprintln!("l4: nc: connected to {target}");
+            }
+            tcp_copy(&rt, stream, target)
+        }
+        (false, true) => {
+            let l = TcpListener::bind(&rt, target).map_err(net(target))?;
+            if args.verbose {
+                eprintln!("l4: nc: listening on {target}");
+            }
+            let (stream, peer) = l.accept().map_err(net(target))?;
+            drop(l);
+            if args.verbose {
+                eprintln!("l4: nc: connection from {peer}");
+            }
+            tcp_copy(&rt, stream, peer)
+        }
+        (true, listen) => udp_copy(&rt, args, cidr, target, listen, wait),
+    }
+}
+
+/// The kernel's address on the link: the first host address of the prefix that is
+/// not layer4's.
+fn kernel_side(cidr: Ipv4Cidr) -> Option<Ipv4Addr> {
+    let net = u32::from(cidr.network().addr());
+    let size = 1u64 << (32 - u32::from(cidr.prefix_len()));
+    let hosts: Vec<u32> = if size <= 2 {
+        (0..size as u32).map(|i| net + i).collect()
+    } else {
+        (1..(size - 1) as u32).take(3).map(|i| net + i).collect()
+    };
+    hosts
+        .into_iter()
+        .map(Ipv4Addr::from)
+        .find(|a| *a != cidr.addr())
+}
+
+/// Makes the TUN and starts the runtime on it.
+fn start(args: &Args, cidr: Ipv4Cidr) -> Result<Runtime, Failure> {
+    let kernel = match args.tun_addr {
+        Some(a) => a,
+        None => kernel_side(cidr)
+            .ok_or_else(|| usage(format!("--addr {cidr}: no room for the kernel's address")))?,
+    };
+    let mut config = Config::with_address(IpCidr::V4(cidr))
+        .seed(os_seed().map_err(net("getrandom"))?)
+        .gateway(args.gateway.unwrap_or(IpAddr::V4(kernel)));
+    if let Some(cc) = &args.cc {
+        config
+            .tcp
+            .congestion_algorithm(cc)
+            .map_err(|e| usage(format!("--cc {cc}: {e}")))?;
+        config.tcp.congestion_control = cc.clone();
+    }
+    let stack = Stack::new(config).map_err(|e| usage(format!("configuration: {e}")))?;
+    let dev = &args.tun;
+    let tun = Tun::open(dev).map_err(net(format!("TUN {dev} (root needed)")))?;
+    tun.set_mtu(1500).map_err(net(format!("TUN {dev}")))?;
+    match tun.set_ipv4_address(kernel, cidr.prefix_len()) {
+        // An existing TUN may have its address already.
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+            return Err(net(format!("TUN {dev}"))(e));
+        }
+        _ => {}
+    }
+    tun.set_up().map_err(net(format!("TUN {dev}")))?;
+    Runtime::new(stack, tun).map_err(net("runtime"))
+}
+
+/// stdin → the stream (then a FIN), the stream → stdout, until both ended.
+fn tcp_copy(rt: &Runtime, stream: TcpStream, peer: SocketAddr) -> Result<(), Failure> {
+    let writer = stream.clone();
+    let sender = std::thread::spawn(move || -> io::Result<()> {
+        let mut stdin = io::stdin().lock();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match stdin.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io::Error::new(e.kind(), format!("stdin: {e}"))),
+            };
+            (&writer).write_all(&buf[..n])?;
+        }
+        writer.shutdown(Shutdown::Write)
+    });
+    let mut out = io::stdout().lock();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = (&stream).read(&mut buf).map_err(net(peer))?;
+        if n == 0 {
+            break;
+        }
+        out.write_all(&buf[..n])
+            .and_then(|()| out.flush())
+            .map_err(|e| Failure::Net(format!("stdout: {e}")))?;
+    }
+    match sender.join() {
+        Ok(r) => r.map_err(net(peer))?,
+        Err(_) => return Err(Failure::Net("the stdin thread panicked".into())),
+    }
+    linger(rt, &stream);
+    Ok(())
+}
+
+/// Waits (at most 5 s) until the connection has nothing left to deliver: its FIN
+/// acknowledged (TIME-WAIT or closed), so exiting loses nothing.
+fn linger(rt: &Runtime, stream: &TcpStream) {
+    let (Ok(local), Ok(peer)) = (stream.local_addr(), stream.peer_addr()) else {
+        return;
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        let done = rt
+            .with_stack(|s, now| {
+                !s.socket_table(now).iter().any(|e| {
+                    e.local == local
+                        && e.remote == Some(peer)
+                        // A closed TCP connection shows as `UNCONN`, as in `ss`.
+                        && !matches!(e.state, "TIME-WAIT" | "UNCONN")
+                })
+            })
+            .unwrap_or(true);
+        if done {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// UDP: each stdin read is a datagram to the peer; datagrams from it go to stdout.
+fn udp_copy(
+    rt: &Runtime,
+    args: &Args,
+    cidr: Ipv4Cidr,
+    target: SocketAddr,
+    listen: bool,
+    wait: Option<Duration>,
+) -> Result<(), Failure> {
+    let sock = if listen {
+        UdpSocket::bind(rt, target).map_err(net(target))?
+    } else {
+        let s = UdpSocket::bind(rt, (cidr.addr(), 0)).map_err(net(target))?;
+        s.connect(target).map_err(net(target))?;
+        s
+    };
+    let sock = Arc::new(sock);
+    let mut out = io::stdout().lock();
+    let mut buf = vec![0u8; 65536];
+    let peer = if listen {
+        if args.verbose {
+            eprintln!("l4: nc: listening on {target} (udp)");
+        }
+        let (n, from) = sock.recv_from(&mut buf).map_err(net(target))?;
+        sock.connect(from).map_err(net(from))?;
+        out.write_all(&buf[..n])
+            .and_then(|()| out.flush())
+            .map_err(|e| Failure::Net(format!("stdout: {e}")))?;
+        from
+    } else {
+        target
+    };
+    let stdin_done = Arc::new(AtomicBool::new(false));
+    let (s, done) = (sock.clone(), stdin_done.clone());
+    std::thread::spawn(move || {
+        let mut stdin = io::stdin().lock();
+        let mut buf = vec![0u8; 65507];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if let Err(e) = s.send(&buf[..n]) {
+                        eprintln!("l4: nc: {peer}: {}", describe(&e));
+                        break;
+                    }
+                }
+            }
+        }
+        done.store(true, Ordering::Release);
+    });
+    sock.set_read_timeout(wait).map_err(net(peer))?;
+    loop {
+        match sock.recv(&mut buf) {
+            Ok(n) => out
+                .write_all(&buf[..n])
+                .and_then(|()| out.flush())
+                .map_err(|e| Failure::Net(format!("stdout: {e}")))?,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if stdin_done.load(Ordering::Acquire) {
+                    return Ok(());
+                }
+            }
+            Err(e) => return Err(net(peer)(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kernel_takes_the_first_other_host_address() {
+        let c = |s: &str| s.parse::<Ipv4Cidr>().unwrap();
+        assert_eq!(
+            kernel_side(c("10.213.0.2/30")),
+            Some(Ipv4Addr::new(10, 213, 0, 1))
+        );
+        assert_eq!(
+            kernel_side(c("10.213.0.1/30")),
+            Some(Ipv4Addr::new(10, 213, 0, 2))
+        );
+        assert_eq!(
+            kernel_side(c("10.0.0.1/31")),
+            Some(Ipv4Addr::new(10, 0, 0, 0))
+        );
+        assert_eq!(kernel_side(c("10.0.0.1/32")), None);
+    }
+}

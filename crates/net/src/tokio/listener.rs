@@ -1,0 +1,77 @@
+//! The async [`TcpListener`] (`tokio::net::TcpListener`).
+
+use std::future::{poll_fn, Future};
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use layer4::ListenOptions;
+
+use super::{resolve, TcpStream};
+use crate::runtime::{Direction, Runtime, Shared};
+use crate::std_api::Owned;
+
+/// A TCP listener whose `accept` is a future.
+#[derive(Debug)]
+pub struct TcpListener {
+    sock: Owned,
+}
+
+impl TcpListener {
+    /// Listens on `addr` (the first of its addresses that can be bound; port 0: an
+    /// ephemeral port).
+    /// The future does not borrow the runtime.
+    pub fn bind<A: ToSocketAddrs>(
+        rt: &Runtime,
+        addr: A,
+    ) -> impl Future<Output = io::Result<TcpListener>> + Send + 'static {
+        let shared = rt.shared.clone();
+        let addrs = resolve(addr);
+        async move { Self::bind_any(shared, addrs?) }
+    }
+
+    fn bind_any(shared: Arc<Shared>, addrs: Vec<SocketAddr>) -> io::Result<TcpListener> {
+        let mut last = None;
+        for a in addrs {
+            match shared.with_stack(|s, _| s.tcp_listen(a, ListenOptions::default()))? {
+                Ok(handle) => {
+                    return Ok(TcpListener {
+                        sock: Owned {
+                            shared: shared.clone(),
+                            handle,
+                        },
+                    })
+                }
+                Err(e) => last = Some(io::Error::from(e)),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("no address")))
+    }
+
+    /// Waits for a connection: the stream and the peer's address.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls for a connection; on `Pending` the task is woken when one can be
+    /// accepted.
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        let h = self.sock.handle;
+        self.sock
+            .shared
+            .poll_op(cx, h, Direction::Read, |s, _| s.tcp_accept(h))
+            .map_ok(|(handle, peer)| {
+                (
+                    TcpStream::from_handle(self.sock.shared.clone(), handle),
+                    peer,
+                )
+            })
+    }
+
+    /// The address listened on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        let h = self.sock.handle;
+        Ok(self.sock.shared.with_stack(|s, _| s.listener_addr(h))??)
+    }
+}

@@ -1,0 +1,47 @@
+//! Async sockets with the names and signatures of `tokio::net`: [`TcpListener`],
+//! [`TcpStream`] (tokio's `AsyncRead` and `AsyncWrite`), [`UdpSocket`], and the
+//! stream halves in [`tcp`].
+//!
+//! # How it runs
+//!
+//! The sockets live in a [`Runtime`](crate::Runtime)'s stack like the blocking ones;
+//! no tokio runtime drives layer4. An async call makes one attempt under the
+//! stack's lock; on `WouldBlock` it registers the task's waker for that socket and
+//! returns `Pending`, and the layer4 runtime thread wakes it when the stack reports
+//! the socket readable, acceptable, writable, connected, failed or closed. There is
+//! no polling loop and no timer. Any executor works; the traits are tokio's.
+//!
+//! # Differences from `tokio::net`
+//!
+//! - Constructors take the runtime first: `TcpListener::bind(&rt, addr)`,
+//!   `TcpStream::connect(&rt, addr)`, `UdpSocket::bind(&rt, addr)` (the parity test,
+//!   `tests/api_parity.rs`, checks every other name and signature against tokio's).
+//! - Addresses are `std::net::ToSocketAddrs` (tokio's trait is sealed): a host name
+//!   is resolved with the blocking resolver; pass a `SocketAddr` to avoid that.
+//! - Not yet: `ready`/`Interest`, `peek`, `set_ttl`, `set_linger`,
+//!   `from_std`/`into_std`, UDP readiness.
+//! - Errors are `io::Error` with the kinds of std (see [`crate::std_api`]).
+
+mod listener;
+mod stream;
+pub mod tcp;
+mod udp;
+
+pub use listener::TcpListener;
+pub use stream::TcpStream;
+pub use udp::UdpSocket;
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+/// The addresses `addr` resolves to, or std's error for none.
+fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
+    if addrs.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "could not resolve to any addresses",
+        ));
+    }
+    Ok(addrs)
+}

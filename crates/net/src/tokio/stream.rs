@@ -1,0 +1,263 @@
+//! The async [`TcpStream`] (`tokio::net::TcpStream`): tokio's `AsyncRead` and
+//! `AsyncWrite`, readiness through the layer4 runtime's wakers.
+
+use std::future::{poll_fn, Future};
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use layer4::{Error, SocketHandle, State};
+
+use super::resolve;
+use super::tcp::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::runtime::{Direction, Runtime, Shared};
+use crate::std_api::{connect_progress, Owned};
+
+/// A TCP connection. The connection is closed (FIN, in the background) when the
+/// stream, or the last of its halves, is dropped.
+#[derive(Debug)]
+pub struct TcpStream {
+    sock: Arc<Owned>,
+}
+
+impl TcpStream {
+    pub(crate) fn from_handle(shared: Arc<Shared>, handle: SocketHandle) -> TcpStream {
+        TcpStream {
+            sock: Arc::new(Owned { shared, handle }),
+        }
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.sock.shared
+    }
+
+    fn handle(&self) -> SocketHandle {
+        self.sock.handle
+    }
+
+    /// Connects to `addr` (each address it resolves to in turn), completing when
+    /// the handshake does. The future does not borrow the runtime (it can be
+    /// spawned); dropping it abandons the attempt (the half-open connection is
+    /// closed).
+    pub fn connect<A: ToSocketAddrs>(
+        rt: &Runtime,
+        addr: A,
+    ) -> impl Future<Output = io::Result<TcpStream>> + Send + 'static {
+        let shared = rt.shared.clone();
+        let addrs = resolve(addr);
+        async move {
+            let mut last = None;
+            for a in addrs? {
+                match Self::connect_one(&shared, a).await {
+                    Ok(s) => return Ok(s),
+                    Err(e) => last = Some(e),
+                }
+            }
+            Err(last.unwrap_or_else(|| io::Error::other("no address")))
+        }
+    }
+
+    async fn connect_one(shared: &Arc<Shared>, addr: SocketAddr) -> io::Result<TcpStream> {
+        let handle = shared.with_stack(|s, now| s.tcp_connect(now, addr, None))??;
+        // The stream owns the handle from here: an error or a drop closes it.
+        let stream = TcpStream::from_handle(shared.clone(), handle);
+        poll_fn(|cx| {
+            stream
+                .shared()
+                .poll_op(cx, handle, Direction::Write, |s, now| {
+                    connect_progress(s, now, handle)
+                })
+        })
+        .await?;
+        Ok(stream)
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        let h = self.handle();
+        Ok(self.shared().with_stack(|s, _| s.tcp_addrs(h))??.0)
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        let h = self.handle();
+        Ok(self.shared().with_stack(|s, _| s.tcp_addrs(h))??.1)
+    }
+
+    /// Disables (`true`) or enables Nagle's algorithm (`TCP_NODELAY`).
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        let h = self.handle();
+        Ok(self
+            .shared()
+            .with_stack(|s, now| s.tcp_set_nodelay(now, h, nodelay))??)
+    }
+
+    /// Whether Nagle's algorithm is disabled.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        let h = self.handle();
+        Ok(self.shared().with_stack(|s, _| s.tcp_options(h))??.nodelay)
+    }
+
+    /// Waits until a read would not wait: data is buffered, the peer has closed,
+    /// or the connection failed (the read then returns the error).
+    pub async fn readable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_read_ready(cx)).await
+    }
+
+    /// Polls for read readiness (see [`TcpStream::readable`]).
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let h = self.handle();
+        self.shared().poll_op(cx, h, Direction::Read, |s, now| {
+            let open = matches!(
+                s.tcp_state(h)?,
+                State::SynSent
+                    | State::SynReceived
+                    | State::Established
+                    | State::FinWait1
+                    | State::FinWait2
+            );
+            if open && s.tcp_info(now, h)?.recv_q == 0 {
+                Err(Error::WouldBlock)
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    /// Waits until a write would not wait: the send buffer has room, or writing is
+    /// over (the write then returns the error).
+    pub async fn writable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_write_ready(cx)).await
+    }
+
+    /// Polls for write readiness (see [`TcpStream::writable`]).
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let h = self.handle();
+        self.shared()
+            .poll_op(cx, h, Direction::Write, |s, _| match s.tcp_state(h)? {
+                State::SynSent | State::SynReceived => Err(Error::WouldBlock),
+                State::Established | State::CloseWait if s.tcp_send_capacity(h)? == 0 => {
+                    Err(Error::WouldBlock)
+                }
+                _ => Ok(()),
+            })
+    }
+
+    /// Reads what is there without waiting: `WouldBlock` when nothing is; `Ok(0)` at
+    /// the end of the stream.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let h = self.handle();
+        self.shared()
+            .with_stack(|s, now| s.tcp_recv(now, h, buf))?
+            .map_err(io::Error::from)
+    }
+
+    /// Writes what fits without waiting: `WouldBlock` when the send buffer is full.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        let h = self.handle();
+        self.shared()
+            .with_stack(|s, now| send_some(s.tcp_send(now, h, buf), buf))?
+            .map_err(io::Error::from)
+    }
+
+    /// Splits the stream into a read half and a write half borrowing it.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        (ReadHalf::new(self), WriteHalf::new(self))
+    }
+
+    /// Splits the stream into halves that can move to different tasks. Dropping
+    /// the write half shuts down writing (a FIN), as tokio's does.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        let other = TcpStream {
+            sock: self.sock.clone(),
+        };
+        (OwnedReadHalf::new(self), OwnedWriteHalf::new(other))
+    }
+
+    pub(crate) fn poll_read_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        let h = self.handle();
+        let dst = buf.initialize_unfilled();
+        match self
+            .shared()
+            .poll_op(cx, h, Direction::Read, |s, now| s.tcp_recv(now, h, dst))
+        {
+            Poll::Ready(Ok(n)) => {
+                buf.advance(n);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    pub(crate) fn poll_write_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let h = self.handle();
+        self.shared().poll_op(cx, h, Direction::Write, |s, now| {
+            send_some(s.tcp_send(now, h, buf), buf)
+        })
+    }
+
+    /// Shuts down writing: a FIN follows the data written.
+    pub(crate) fn shutdown_write(&self) -> io::Result<()> {
+        let h = self.handle();
+        Ok(self
+            .shared()
+            .with_stack(|s, now| s.tcp_shutdown(now, h, layer4::Shutdown::Write))??)
+    }
+}
+
+/// A send that took nothing of a non-empty buffer is `WouldBlock` (wait for
+/// `Writable`), never a `0` that `write_all` would take for a closed stream.
+fn send_some(r: Result<usize, Error>, buf: &[u8]) -> Result<usize, Error> {
+    match r {
+        Ok(0) if !buf.is_empty() => Err(Error::WouldBlock),
+        r => r,
+    }
+}
+
+impl AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.poll_read_priv(cx, buf)
+    }
+}
+
+impl AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_priv(cx, buf)
+    }
+
+    /// Data is handed to the stack by `poll_write`; nothing to flush.
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Shuts down writing (a FIN after the data written), as tokio's does.
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown_write())
+    }
+}

@@ -1,0 +1,102 @@
+//! The private network namespace each interop test runs in: a thread of its own
+//! enters a fresh namespace (`unshare(CLONE_NEWNET)`), makes a TUN with the kernel
+//! at 10.213.0.1/30 and layer4 at 10.213.0.2, and runs the test body there.
+//! Nothing outside is touched and nothing needs cleaning up: the namespace, with
+//! the TUN in it, vanishes when the thread ends — on success, failure or panic.
+//!
+//! Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and /dev/net/tun; without them a test
+//! prints why and passes, except where `CI=true`, where it fails. Every wait is
+//! bounded (socket timeouts, and a watchdog per test).
+#![allow(dead_code)] // each test file uses part of it
+
+use std::net::Ipv4Addr;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use layer4::ip::cidr::IpCidr;
+use layer4::{Config, Stack};
+use layer4_net::{netns, runtime, ControlSocket, Runtime, RuntimeOptions, Tun};
+
+pub const KERNEL: Ipv4Addr = Ipv4Addr::new(10, 213, 0, 1);
+pub const L4: Ipv4Addr = Ipv4Addr::new(10, 213, 0, 2);
+pub const WATCHDOG: Duration = Duration::from_secs(180);
+
+/// The namespace with its TUN and the layer4 runtime on it.
+pub struct Net {
+    pub rt: Runtime,
+}
+
+pub fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Builds the namespace on the calling thread, or says why it cannot.
+pub fn setup() -> Result<Net, String> {
+    if !std::path::Path::new("/dev/net/tun").exists() {
+        return Err("/dev/net/tun does not exist".into());
+    }
+    netns::unshare_thread().map_err(|e| format!("{e} (not root?)"))?;
+    let tun = Tun::open("l4test0").map_err(|e| e.to_string())?;
+    tun.set_mtu(1500).map_err(|e| e.to_string())?;
+    tun.set_ipv4_address(KERNEL, 30)
+        .map_err(|e| e.to_string())?;
+    tun.set_up().map_err(|e| e.to_string())?;
+    assert_eq!(tun.mtu().map_err(|e| e.to_string())?, 1500);
+    let cidr: IpCidr = format!("{L4}/30").parse().map_err(|e| format!("{e:?}"))?;
+    let config = Config::with_address(cidr).seed(runtime::os_seed().map_err(|e| e.to_string())?);
+    let stack = Stack::new(config).map_err(|e| e.to_string())?;
+    // Tests leave /run/layer4 alone.
+    let options = RuntimeOptions::default().control(ControlSocket::Off);
+    let rt = Runtime::with_options(stack, tun, options).map_err(|e| e.to_string())?;
+    Ok(Net { rt })
+}
+
+/// Runs `body` in a private namespace on its own thread, bounded by the watchdog;
+/// skips (or fails under CI=true) when the namespace cannot be made.
+pub fn in_netns(name: &str, body: impl FnOnce(&Net) + Send + 'static) {
+    let (done_tx, done_rx) = mpsc::channel();
+    let name = name.to_string();
+    let worker = std::thread::spawn(move || {
+        let result = match setup() {
+            Err(why) => Err(why),
+            Ok(net) => {
+                body(&net);
+                Ok(())
+            }
+        };
+        let _ = done_tx.send(());
+        result
+    });
+    match done_rx.recv_timeout(WATCHDOG) {
+        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {}
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{name}: no result after {WATCHDOG:?}"),
+    }
+    match worker.join() {
+        Ok(Ok(())) => {}
+        Ok(Err(why)) if ci() => panic!("{name}: cannot run under CI=true: {why}"),
+        Ok(Err(why)) => eprintln!("SKIP {name}: {why}"),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// A deterministic byte stream (xorshift64).
+pub struct Pattern(pub u64);
+
+impl Pattern {
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            let b = self.0.to_le_bytes();
+            chunk.copy_from_slice(&b[..chunk.len()]);
+        }
+    }
+
+    /// `len` bytes of the pattern.
+    pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
+        let mut v = vec![0u8; len];
+        Pattern(seed).fill(&mut v);
+        v
+    }
+}

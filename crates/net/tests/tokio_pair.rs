@@ -1,0 +1,155 @@
+//! The async API without privileges: two runtimes joined by a `DatagramDevice`
+//! pair (no TUN, no namespace), driven from one current-thread tokio runtime. The
+//! same behaviours run against the Linux kernel in `tokio_interop.rs` (root).
+
+use std::io;
+use std::time::Duration;
+
+use layer4::ip::cidr::IpCidr;
+use layer4::{Config, Stack};
+use layer4_net::tokio::{TcpListener, TcpStream, UdpSocket};
+use layer4_net::{ControlSocket, DatagramDevice, Runtime, RuntimeOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn pair() -> (Runtime, Runtime) {
+    let (da, db) = DatagramDevice::pair().unwrap();
+    let rt = |addr: &str, seed, dev| {
+        let cidr: IpCidr = addr.parse().unwrap();
+        let stack = Stack::new(Config::with_address(cidr).seed(seed)).unwrap();
+        let options = RuntimeOptions::default().control(ControlSocket::Off);
+        Runtime::with_options(stack, dev, options).unwrap()
+    };
+    (rt("10.9.0.1/24", 1, da), rt("10.9.0.2/24", 2, db))
+}
+
+fn block_on<F: std::future::Future<Output = ()>>(f: F) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+        .block_on(async {
+            tokio::time::timeout(Duration::from_secs(60), f)
+                .await
+                .expect("not done within 60 s");
+        });
+}
+
+fn bytes(seed: u8, len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8 ^ seed).collect()
+}
+
+#[test]
+fn async_streams_exchange_a_megabyte_each_way_with_half_closes() {
+    let (a, b) = pair();
+    block_on(async {
+        const N: usize = 1 << 20;
+        let l = TcpListener::bind(&b, "10.9.0.2:80").await.unwrap();
+        let server = tokio::spawn(async move {
+            let (s, peer) = l.accept().await.unwrap();
+            assert_eq!(peer.ip().to_string(), "10.9.0.1");
+            let (mut r, mut w) = s.into_split();
+            let send = tokio::spawn(async move {
+                w.write_all(&bytes(2, N)).await.unwrap();
+                w.shutdown().await.unwrap();
+            });
+            let mut got = Vec::new();
+            r.read_to_end(&mut got).await.unwrap();
+            send.await.unwrap();
+            got
+        });
+        let mut c = TcpStream::connect(&a, "10.9.0.2:80").await.unwrap();
+        let (mut r, mut w) = c.split();
+        let (sent, got) = tokio::join!(
+            async {
+                w.write_all(&bytes(1, N)).await.unwrap();
+                w.shutdown().await.unwrap();
+            },
+            async {
+                let mut got = Vec::new();
+                r.read_to_end(&mut got).await.unwrap();
+                got
+            }
+        );
+        let () = sent;
+        assert!(got == bytes(2, N), "client received other bytes");
+        assert!(
+            server.await.unwrap() == bytes(1, N),
+            "server received other bytes"
+        );
+    });
+}
+
+#[test]
+fn async_errors_and_try_calls_follow_tokio() {
+    let (a, b) = pair();
+    block_on(async {
+        let e = TcpStream::connect(&a, "10.9.0.2:81").await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused, "{e}");
+        let l = TcpListener::bind(&b, "10.9.0.2:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let c = TcpStream::connect(&a, addr).await.unwrap();
+        let (s, _) = l.accept().await.unwrap();
+        let e = s.try_read(&mut [0u8; 8]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock, "{e}");
+        c.writable().await.unwrap();
+        assert_eq!(c.try_write(b"ping").unwrap(), 4);
+        // The readiness loop of tokio's docs: wait, then try.
+        let mut buf = [0u8; 8];
+        let n = loop {
+            s.readable().await.unwrap();
+            match s.try_read(&mut buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => panic!("{e}"),
+            }
+        };
+        assert_eq!(&buf[..n], b"ping");
+        // After the peer's FIN, readable at once and the read is the end.
+        drop(c);
+        s.readable().await.unwrap();
+        let mut s = s;
+        assert_eq!(s.read(&mut buf).await.unwrap(), 0);
+    });
+}
+
+#[test]
+fn async_udp_sockets_exchange_datagrams() {
+    let (a, b) = pair();
+    block_on(async {
+        let ua = UdpSocket::bind(&a, "10.9.0.1:0").await.unwrap();
+        let ub = UdpSocket::bind(&b, "10.9.0.2:53").await.unwrap();
+        let echo = tokio::spawn(async move {
+            let mut buf = [0u8; 1500];
+            for _ in 0..3 {
+                let (n, from) = ub.recv_from(&mut buf).await.unwrap();
+                ub.send_to(&buf[..n], from).await.unwrap();
+            }
+        });
+        let mut buf = [0u8; 1500];
+        for i in 0..3u8 {
+            let msg = vec![i; 100 * usize::from(i + 1)];
+            ua.send_to(&msg, "10.9.0.2:53").await.unwrap();
+            let (n, from) = ua.recv_from(&mut buf).await.unwrap();
+            assert_eq!(
+                (&buf[..n], from.to_string().as_str()),
+                (&msg[..], "10.9.0.2:53")
+            );
+        }
+        echo.await.unwrap();
+    });
+}
+
+#[test]
+fn a_datagram_sent_just_before_the_socket_is_dropped_still_leaves() {
+    let (a, b) = pair();
+    let ub = b.udp_bind("10.9.0.2:9").unwrap();
+    ub.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    for i in 0..20u8 {
+        let ua = a.udp_bind("10.9.0.1:0").unwrap();
+        ua.send_to(&[i; 64], "10.9.0.2:9").unwrap();
+        drop(ua);
+        let mut buf = [0u8; 64];
+        let (n, _) = ub.recv_from(&mut buf).expect("the datagram arrives");
+        assert_eq!(&buf[..n], &[i; 64]);
+    }
+}
