@@ -73,6 +73,10 @@ pub use user::UserError;
 /// then holds no buffer between messages, at the price of one small allocation per
 /// message); a larger one, grown by bulk traffic, is kept until the connection
 /// closes, so a bulk transfer does not free and regrow its rings every round trip.
+/// A receive ring is also kept while the peer streams full-sized segments
+/// (`peer_streaming`): a reader that drains every segment as it arrives would
+/// otherwise allocate and zero a ring per segment. It is freed at the first read
+/// that empties it after a short segment (the end of a message or of the stream).
 pub(crate) const SMALL_RING: usize = 16 * 1024;
 
 /// Why a connection failed. Sticky: once set, every later call reports it.
@@ -319,10 +323,10 @@ pub struct Connection {
     // ---- acknowledgments ----
     ack_due: AckDue,
     /// Full-sized segments received since the last ACK.
-    segs_unacked: u32,
+    segs_unacked: u16,
     /// Segments still to acknowledge at once at the start of the connection (Linux's
     /// quick-ACK mode, which keeps the sender's slow start fast).
-    quickacks: u32,
+    quickacks: u16,
     /// When an invalid segment was last answered (challenge ACK rate limit).
     last_invalid_answer: Option<Instant>,
 
@@ -351,6 +355,10 @@ pub struct Connection {
     /// at RCV.NXT ([`Connection::prestore_payload`]); set only during
     /// `handle_segment`.
     payload_prestored: bool,
+    /// The last in-order data segment was full-sized (as large as any received):
+    /// the peer is streaming, so more data is on its way and an emptied small
+    /// receive ring is kept rather than freed and reallocated per segment.
+    peer_streaming: bool,
     counters: ConnCounters,
 }
 

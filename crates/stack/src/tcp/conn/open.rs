@@ -23,7 +23,7 @@ pub(crate) const TCP_HEADER_LEN: u16 = 20;
 pub(crate) const TS_OPTION_LEN: u16 = 12;
 /// Segments acknowledged at once at the start of a connection (Linux's
 /// `TCP_MAX_QUICKACKS`).
-const QUICKACKS: u32 = 16;
+const QUICKACKS: u16 = 16;
 /// The largest window shift (RFC 7323 section 2.3).
 pub(crate) const MAX_WSCALE: u8 = 14;
 
@@ -193,6 +193,7 @@ impl Connection {
             read_shutdown: false,
             passive: false,
             payload_prestored: false,
+            peer_streaming: false,
             counters: ConnCounters::default(),
             config,
         }

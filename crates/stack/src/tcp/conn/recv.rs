@@ -101,6 +101,11 @@ impl Connection {
             self.recv_buf.commit(n);
             n
         };
+        if offset == 0 {
+            // Full-sized: as large as the largest seen, and at least the default
+            // MSS (RFC 9293's 536), so a first small message does not count.
+            self.peer_streaming = len >= usize::from(self.rcv_mss).max(536);
+        }
         if advanced > 0 {
             self.rcv_nxt += advanced;
             self.counters.bytes_received += advanced as u64;
@@ -119,7 +124,7 @@ impl Connection {
         if offset > 0 || had_holes || stored < data.len() {
             self.ack_due = AckDue::Now;
         } else {
-            self.segs_unacked += 1;
+            self.segs_unacked = self.segs_unacked.saturating_add(1);
             if self.segs_unacked >= 2 || self.quickacks > 0 {
                 self.quickacks = self.quickacks.saturating_sub(1);
                 self.ack_due = AckDue::Now;

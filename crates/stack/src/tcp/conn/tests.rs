@@ -1532,3 +1532,29 @@ fn no_pacing_before_the_first_rtt_sample() {
     assert!(c.pacing_enabled());
     assert_eq!(c.pacing_rate(), None);
 }
+
+/// A reader that drains every full-sized segment as it arrives keeps its small
+/// receive ring (no allocation per segment); the read after a short segment (the end
+/// of the message) frees it, so an idle connection still holds no buffer.
+#[test]
+fn a_streaming_peer_keeps_the_receive_ring_until_a_short_segment_is_read() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    let mut o = *c.options();
+    o.nodelay = true;
+    c.set_options(t(10), o);
+    c.send(&[5u8; 1448 * 3 + 100]).unwrap();
+    let segs = poll_all(&mut c, t(10));
+    assert_eq!(segs.len(), 4);
+    let mut buf = [0u8; 4096];
+    for (i, seg) in segs.iter().enumerate() {
+        s.handle_segment(t(11), &seg.repr());
+        let want = if i < 3 { 1448 } else { 100 };
+        assert_eq!(s.recv(t(11), &mut buf), Ok(want));
+        let held = s.info(t(11)).buffer_memory;
+        if i < 3 {
+            assert!(held > 0, "segment {i}: ring freed while the peer streams");
+        } else {
+            assert_eq!(held, 0, "the short last segment's read frees the ring");
+        }
+    }
+}

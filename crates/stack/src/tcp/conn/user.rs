@@ -137,6 +137,7 @@ impl Connection {
     fn after_read(&mut self) {
         if self.recv_buf.is_empty()
             && self.assembler.is_empty()
+            && !self.peer_streaming
             && self.recv_buf.allocated() <= super::SMALL_RING
         {
             self.recv_buf.shrink_if_empty(false);
