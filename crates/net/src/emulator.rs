@@ -194,7 +194,8 @@ impl Emulator {
             let ns = origin.elapsed().as_nanos();
             Instant::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
         };
-        let end = duration.map(|d| Instant::from_nanos(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)));
+        let end =
+            duration.map(|d| Instant::from_nanos(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)));
         let mut left_stats = DeviceStats::default();
         let mut right_stats = DeviceStats::default();
         let mut buf = vec![0u8; READ_BUFFER];
@@ -209,9 +210,8 @@ impl Emulator {
                 .into_iter()
                 .flatten()
                 .min();
-            let timeout = deadline.map(|d| {
-                Duration::from_nanos(d.as_nanos().saturating_sub(now.as_nanos()))
-            });
+            let timeout =
+                deadline.map(|d| Duration::from_nanos(d.as_nanos().saturating_sub(now.as_nanos())));
             let ready = wait(
                 [
                     self.left.as_raw_fd(),
@@ -334,8 +334,8 @@ mod tests {
         let (a, mut b) = std::os::unix::net::UnixStream::pair().expect("pair");
         let (c, _d) = std::os::unix::net::UnixStream::pair().expect("pair");
         b.write_all(b"x").expect("write");
-        let ready = wait([c.as_raw_fd(), a.as_raw_fd()], Some(Duration::from_secs(5)))
-            .expect("ppoll");
+        let ready =
+            wait([c.as_raw_fd(), a.as_raw_fd()], Some(Duration::from_secs(5))).expect("ppoll");
         assert_eq!(ready, [false, true]);
     }
 }

@@ -95,7 +95,10 @@ fn sha256sum_result(mut p: Proc) -> String {
         .expect("sha256sum stdout")
         .read_to_string(&mut out)
         .expect("sha256sum output");
-    out.split_whitespace().next().unwrap_or_default().to_string()
+    out.split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn report(net: &Net, what: &str, bytes: usize, d: Duration) {

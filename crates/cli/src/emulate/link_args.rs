@@ -99,8 +99,16 @@ impl LinkArgs {
             jitter: o.jitter.or(b.jitter),
             jitter_reorders: o.jitter_reorders || b.jitter_reorders,
             // A loss model given for one direction replaces the shared one, whichever it is.
-            loss: if o.gilbert.is_some() { None } else { o.loss.clone().or(b.loss) },
-            gilbert: if o.loss.is_some() { None } else { o.gilbert.or(b.gilbert) },
+            loss: if o.gilbert.is_some() {
+                None
+            } else {
+                o.loss.clone().or(b.loss)
+            },
+            gilbert: if o.loss.is_some() {
+                None
+            } else {
+                o.gilbert.or(b.gilbert)
+            },
             dup: o.dup.or(b.dup),
             corrupt: o.corrupt.or(b.corrupt),
             reorder: o.reorder.or(b.reorder),
@@ -157,7 +165,10 @@ impl LinkArgs {
             c.mtu = usize::from(mtu);
         }
         c.drop_icmp = self.drop_icmp;
-        c.queue = self.queue_spec()?.to_config().map_err(|e| format!("queue: {e}"))?;
+        c.queue = self
+            .queue_spec()?
+            .to_config()
+            .map_err(|e| format!("queue: {e}"))?;
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
     }
@@ -179,8 +190,16 @@ impl LinkArgs {
             Some(LimitValue::Packets(n)) => Ok(Some(n)),
             Some(LimitValue::Bytes(_)) => Err(format!("--queue {kind}: --limit is in packets")),
         };
-        let target = self.target.as_deref().map(|t| duration("--target", t)).transpose()?;
-        let interval = self.interval.as_deref().map(|t| duration("--interval", t)).transpose()?;
+        let target = self
+            .target
+            .as_deref()
+            .map(|t| duration("--target", t))
+            .transpose()?;
+        let interval = self
+            .interval
+            .as_deref()
+            .map(|t| duration("--interval", t))
+            .transpose()?;
         let ns = |d: Duration| d.as_nanos() as u64;
         match kind {
             "droptail" => {
@@ -298,7 +317,9 @@ fn reorder(s: &str) -> Result<Reorder, String> {
                 .parse::<u32>()
                 .ok()
                 .filter(|g| *g >= 1)
-                .ok_or_else(|| format!("--reorder: the gap must be a whole number >= 1, not {gap:?}"))?,
+                .ok_or_else(|| {
+                    format!("--reorder: the gap must be a whole number >= 1, not {gap:?}")
+                })?,
         ),
         None => (s, 1),
     };
@@ -318,9 +339,10 @@ mod tests {
 
     #[test]
     fn units_are_read_as_in_scenario_files() {
-        let c = args("--rate 20mbit --delay 25ms --jitter 2ms --loss 1% --dup 0.5% --corrupt 0.001")
-            .to_config()
-            .expect("valid");
+        let c =
+            args("--rate 20mbit --delay 25ms --jitter 2ms --loss 1% --dup 0.5% --corrupt 0.001")
+                .to_config()
+                .expect("valid");
         assert_eq!(c.rate_bps, Some(20_000_000));
         assert_eq!(c.delay, Duration::from_millis(25));
         assert_eq!(c.jitter, Duration::from_millis(2));
@@ -346,7 +368,9 @@ mod tests {
     #[test]
     fn a_direction_override_replaces_only_what_it_names() {
         let base = args("--delay 25ms --loss 1% --queue codel --ecn");
-        let right = base.overridden_by("--delay 40ms --gilbert 1%,20%").expect("parses");
+        let right = base
+            .overridden_by("--delay 40ms --gilbert 1%,20%")
+            .expect("parses");
         let c = right.to_config().expect("valid");
         assert_eq!(c.delay, Duration::from_millis(40));
         assert!(matches!(c.loss, LossModel::GilbertElliott { .. }));
@@ -384,7 +408,11 @@ mod tests {
             c.queue,
             layer4_sim::queue::QueueConfig::DropTail(layer4_sim::queue::Limit::Packets(50))
         );
-        let c = args("--queue red --limit 600000").to_config().expect("valid");
-        assert!(matches!(c.queue, layer4_sim::queue::QueueConfig::Red(r) if r.limit_bytes == 600_000));
+        let c = args("--queue red --limit 600000")
+            .to_config()
+            .expect("valid");
+        assert!(
+            matches!(c.queue, layer4_sim::queue::QueueConfig::Red(r) if r.limit_bytes == 600_000)
+        );
     }
 }

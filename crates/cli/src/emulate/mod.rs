@@ -93,7 +93,13 @@ impl PacketPath for LinkPath {
     }
 }
 
-fn side(name: &str, namespace: &str, cidr: &str, tun: &str, mtu: usize) -> Result<SideConfig, String> {
+fn side(
+    name: &str,
+    namespace: &str,
+    cidr: &str,
+    tun: &str,
+    mtu: usize,
+) -> Result<SideConfig, String> {
     let c: Ipv4Cidr = cidr
         .parse()
         .map_err(|e| format!("--{name}-addr {cidr}: {e:?} (an IPv4 CIDR)"))?;
@@ -201,7 +207,10 @@ fn parse(args: &Args) -> Result<Parsed, String> {
     }
     let direction = |name: &str, words: &Option<String>| {
         let a = match words {
-            Some(w) => args.link.overridden_by(w).map_err(|e| format!("--{name}: {e}"))?,
+            Some(w) => args
+                .link
+                .overridden_by(w)
+                .map_err(|e| format!("--{name}: {e}"))?,
             None => args.link.clone(),
         };
         a.to_config().map_err(|e| match words {
@@ -215,12 +224,19 @@ fn parse(args: &Args) -> Result<Parsed, String> {
     let left = side("left", &args.left, &args.left_addr, &args.tun, mtu)?;
     let right = side("right", &args.right, &args.right_addr, &args.tun, mtu)?;
     if left.addr == right.addr {
-        return Err(format!("--left-addr and --right-addr are the same address ({})", left.addr));
+        return Err(format!(
+            "--left-addr and --right-addr are the same address ({})",
+            left.addr
+        ));
     }
     let duration = match args.duration {
         None => None,
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
-        Some(s) => return Err(format!("--duration {s}: must be a positive number of seconds")),
+        Some(s) => {
+            return Err(format!(
+                "--duration {s}: must be a positive number of seconds"
+            ))
+        }
     };
     Ok((to_right, to_left, left, right, duration))
 }
