@@ -112,6 +112,12 @@ fn report(net: &Net, what: &str, bytes: usize, d: Duration) {
         d.as_secs_f64(),
         bytes as f64 / (1024.0 * 1024.0) / d.as_secs_f64(),
     );
+    // L4_INTEROP_STATS=1: layer4's TCP counters too (in_segs against out_segs is
+    // the ACK ratio), for looking into a slow run.
+    if std::env::var_os("L4_INTEROP_STATS").is_some() {
+        let tcp = net.rt.with_stack(|s, _| format!("{:?}", s.stats().tcp));
+        eprintln!("{what}: layer4 {}", tcp.unwrap_or_default());
+    }
 }
 
 /// Connects to a kernel server that may not be listening yet (a tool just
