@@ -50,7 +50,7 @@ enum Command {
     Stat(stat::Args),
     /// Emulate an impaired link between two network namespaces (root), in real
     /// time: a TUN in each, the simulator's link and queue models between them.
-    Emulate(emulate::Args),
+    Emulate(Box<emulate::Args>),
 }
 
 /// The exit status for an error the user must fix.

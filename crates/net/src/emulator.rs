@@ -138,7 +138,7 @@ impl Termination {
                 size,
             )
         };
-        (usize::try_from(n).ok() == Some(size)).then(|| info.ssi_signo as i32)
+        (usize::try_from(n).ok() == Some(size)).then_some(info.ssi_signo as i32)
     }
 }
 

@@ -71,14 +71,41 @@ pub struct Args {
     stats_json: Option<PathBuf>,
 }
 
+/// Packets one direction may hold (queued or propagating) before it drops new
+/// ones: with no rate limit, nothing else bounds the packets propagating but the
+/// senders' speed times the delay. 100,000 packets is at most ~150 MB at 1500 bytes.
+const MAX_HELD_PACKETS: u64 = 100_000;
+
 /// A simulator link as one direction of the emulator.
 struct LinkPath {
     link: Link,
     next_uid: u64,
+    /// Packets dropped because the link held [`MAX_HELD_PACKETS`].
+    dropped_held: u64,
+}
+
+impl LinkPath {
+    fn new(link: Link) -> LinkPath {
+        LinkPath {
+            link,
+            next_uid: 0,
+            dropped_held: 0,
+        }
+    }
+
+    /// Packets in the queue or propagating.
+    fn held(&self) -> u64 {
+        let s = self.link.stats();
+        (s.packets_in + s.duplicated).saturating_sub(s.drops.total() + s.packets_delivered)
+    }
 }
 
 impl PacketPath for LinkPath {
     fn handle_packet(&mut self, now: Instant, packet: Vec<u8>) {
+        if self.held() >= MAX_HELD_PACKETS {
+            self.dropped_held += 1;
+            return;
+        }
         self.next_uid += 1;
         self.link
             .handle_packet(now, Packet::new(packet, self.next_uid));
@@ -139,14 +166,8 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let mut right_path = LinkPath {
-        link: Link::new(to_right, rng.fork("to-right")),
-        next_uid: 0,
-    };
-    let mut left_path = LinkPath {
-        link: Link::new(to_left, rng.fork("to-left")),
-        next_uid: 0,
-    };
+    let mut right_path = LinkPath::new(Link::new(to_right, rng.fork("to-right")));
+    let mut left_path = LinkPath::new(Link::new(to_left, rng.fork("to-left")));
     eprintln!(
         "l4: emulate: ready: {} {} {}/{} <-> {} {} {}/{} (seed {seed})",
         left.namespace,
@@ -177,8 +198,18 @@ pub fn run(args: &Args) -> ExitCode {
             Stopped::Signal(n) => format!("signal {n}"),
             Stopped::Elapsed => "duration".to_string(),
         },
-        to_right: report::Direction::new(&right_path.link, left_io.read, right_io),
-        to_left: report::Direction::new(&left_path.link, right_io.read, left_io),
+        to_right: report::Direction::new(
+            &right_path.link,
+            right_path.dropped_held,
+            left_io.read,
+            right_io,
+        ),
+        to_left: report::Direction::new(
+            &left_path.link,
+            left_path.dropped_held,
+            right_io.read,
+            left_io,
+        ),
     };
     print!("{}", summary.lines());
     if let Some(path) = &args.stats_json {
@@ -239,4 +270,44 @@ fn parse(args: &Args) -> Result<Parsed, String> {
         }
     };
     Ok((to_right, to_left, left, right, duration))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use layer4_sim::link::LinkConfig;
+
+    /// An IPv4 header's worth of bytes: the link does not look inside.
+    fn packet() -> Vec<u8> {
+        let mut p = vec![0u8; 60];
+        p[0] = 0x45;
+        p
+    }
+
+    #[test]
+    fn a_direction_holds_a_bounded_number_of_packets_and_counts_the_rest() {
+        // Unlimited rate, a long delay and a queue that never fills: only the
+        // emulator's own bound stops the packets propagating from growing.
+        let config = LinkConfig {
+            delay: layer4::time::Duration::from_secs(10),
+            ..LinkConfig::default()
+        };
+        let mut path = LinkPath::new(Link::new(config, StackRng::from_seed(1)));
+        let now = Instant::from_nanos(1);
+        for _ in 0..MAX_HELD_PACKETS + 5 {
+            path.handle_packet(now, packet());
+        }
+        assert_eq!(path.held(), MAX_HELD_PACKETS);
+        assert_eq!(path.dropped_held, 5);
+        // Once they arrive, there is room again.
+        let later = Instant::from_nanos(11_000_000_000);
+        let mut delivered = 0;
+        while path.poll_deliver(later).is_some() {
+            delivered += 1;
+        }
+        assert_eq!(delivered, MAX_HELD_PACKETS);
+        path.handle_packet(later, packet());
+        assert_eq!(path.dropped_held, 5);
+        assert_eq!(path.held(), 1);
+    }
 }

@@ -12,6 +12,8 @@ use layer4_sim::link::{Link, LinkStats};
 pub struct Direction {
     /// Packets read from the sending side's TUN.
     read: u64,
+    /// Packets dropped before the link because it held too many already.
+    dropped_held: u64,
     /// The link's counters.
     link: LinkStats,
     /// Packets written into the receiving side's TUN, and refused writes.
@@ -24,9 +26,10 @@ pub struct Direction {
 impl Direction {
     /// The counters of `link`, fed from a TUN that read `read` packets, delivering
     /// into one whose device did `to`.
-    pub fn new(link: &Link, read: u64, to: DeviceStats) -> Direction {
+    pub fn new(link: &Link, dropped_held: u64, read: u64, to: DeviceStats) -> Direction {
         Direction {
             read,
+            dropped_held,
             link: link.stats(),
             written: to.written,
             write_errors: to.write_errors,
@@ -58,6 +61,13 @@ impl Direction {
             l.corrupted,
             l.ce_marks,
         );
+        if self.dropped_held > 0 {
+            let _ = write!(
+                s,
+                ", {} dropped as the link held too many",
+                self.dropped_held
+            );
+        }
         if self.write_errors > 0 {
             let _ = write!(s, ", {} refused by the kernel", self.write_errors);
         }
@@ -69,6 +79,7 @@ impl Direction {
         let d = &l.drops;
         serde_json::json!({
             "read": self.read,
+            "dropped_held": self.dropped_held,
             "packets_in": l.packets_in,
             "bytes_in": l.bytes_in,
             "packets_delivered": l.packets_delivered,
