@@ -230,9 +230,7 @@ fn pcap_with_bad_tcp_checksum(path: &std::path::Path) {
     let wrong = internet_checksum(&pseudo) ^ 0x00ff;
     tcp[16..18].copy_from_slice(&wrong.to_be_bytes());
     let mut file = Vec::new();
-    for word in [0xa1b2_c3d4u32] {
-        file.extend_from_slice(&word.to_le_bytes());
-    }
+    file.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     file.extend_from_slice(&2u16.to_le_bytes());
     file.extend_from_slice(&4u16.to_le_bytes());
     for word in [0u32, 0, 65_535, 101 /* LINKTYPE_RAW */, 1, 0, 40, 40] {
