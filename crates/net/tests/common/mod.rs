@@ -100,3 +100,90 @@ impl Pattern {
         v
     }
 }
+
+/// True when every one of `tools` is on `PATH`. Otherwise the test should return:
+/// this prints why, or panics under `CI=true`, where the tools must be installed
+/// (`.ci/run` installs them).
+pub fn have_tools(test: &str, tools: &[&str]) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| !std::env::split_paths(&path).any(|dir| dir.join(t).is_file()))
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    if ci() {
+        panic!("{test}: missing {missing:?} under CI=true (.ci/run installs them)");
+    }
+    eprintln!("SKIP {test}: missing {missing:?}");
+    false
+}
+
+/// A child process (a kernel-side tool: curl, socat, tcpdump, ...) that is killed
+/// and reaped when dropped, so a failing test leaves nothing running, and killed by
+/// the kernel if the thread that spawned it ends first (`PR_SET_PDEATHSIG`: the
+/// namespace's thread, so nothing outlives the namespace either).
+pub struct Proc {
+    pub child: std::process::Child,
+    pub name: String,
+}
+
+impl Proc {
+    /// Spawns `cmd` (from the calling thread, so in its network namespace).
+    pub fn spawn(name: &str, cmd: &mut std::process::Command) -> Proc {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: the closure runs in the child between fork and exec and only makes
+        // prctl(2), which is async-signal-safe; it allocates nothing.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Proc {
+            child,
+            name: name.to_string(),
+        }
+    }
+
+    /// Sends `signal` (e.g. SIGINT to make tcpdump flush and exit).
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
+        // SAFETY: kill(2) on our own child, which is not reaped yet (we hold it).
+        unsafe {
+            libc::kill(pid, signal);
+        }
+    }
+
+    /// Waits at most `limit` for the process to exit; panics (killing it) after.
+    pub fn wait_for(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return status,
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Ok(None) => panic!("{} still running after {limit:?}", self.name),
+                Err(e) => panic!("{}: wait: {e}", self.name),
+            }
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
