@@ -8,8 +8,9 @@
 //!
 //! The runtime thread loops:
 //!
-//! 1. under the lock: read up to [`READ_BATCH`] packets from the device and hand each
-//!    to [`Stack::handle_packet`]; call [`Stack::handle_timeout`] if the stack's
+//! 1. under the lock: read up to [`READ_BATCH`] packets from the device, hand each
+//!    to [`Stack::handle_packet`] and send what [`Stack::poll_transmit`] then yields
+//!    (so ACKs keep pace with the segments they acknowledge); call [`Stack::handle_timeout`] if the stack's
 //!    deadline has passed; send everything [`Stack::poll_transmit`] yields; drain
 //!    [`Stack::poll_event`] and `notify_all` the condition variable of each socket
 //!    named (the order of polls the stack's docs prescribe);
@@ -428,6 +429,21 @@ impl Drop for Runtime {
     }
 }
 
+/// Sends everything the stack has to transmit at `now`.
+fn flush<D: Device>(
+    stack: &mut Stack,
+    device: &mut D,
+    tx: &mut [u8],
+    now: Instant,
+    tx_errors: &mut u64,
+) {
+    while let Some(n) = stack.poll_transmit(now, tx) {
+        if device.send(&tx[..n]).is_err() {
+            *tx_errors += 1;
+        }
+    }
+}
+
 /// The runtime thread.
 fn run<D: Device>(shared: &Shared, mut device: D) {
     let mut rx = vec![0u8; PACKET_BUF];
@@ -442,7 +458,20 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
             let now = shared.now();
             for _ in 0..READ_BATCH {
                 match device.recv(&mut rx) {
-                    Ok(n) => inner.stack.handle_packet(now, &rx[..n]),
+                    Ok(n) => {
+                        inner.stack.handle_packet(now, &rx[..n]);
+                        // What the packet made due (an ACK for every second full-sized
+                        // segment, RFC 9293 SHLD-19) leaves now, not once per batch: a
+                        // batch of 64 segments answered by one ACK starves the peer's
+                        // ACK clock and makes its loss detection misfire.
+                        flush(
+                            &mut inner.stack,
+                            &mut device,
+                            &mut tx,
+                            now,
+                            &mut inner.tx_errors,
+                        );
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => {
@@ -454,11 +483,13 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
             if inner.stack.poll_timeout().is_some_and(|t| t <= now) {
                 inner.stack.handle_timeout(now);
             }
-            while let Some(n) = inner.stack.poll_transmit(now, &mut tx) {
-                if device.send(&tx[..n]).is_err() {
-                    inner.tx_errors += 1;
-                }
-            }
+            flush(
+                &mut inner.stack,
+                &mut device,
+                &mut tx,
+                now,
+                &mut inner.tx_errors,
+            );
             for h in std::mem::take(&mut inner.close_after_transmit) {
                 let _ = inner.stack.close(now, h);
             }
