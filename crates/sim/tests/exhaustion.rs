@@ -415,3 +415,84 @@ fn stack_made_packets_beyond_the_control_queue_are_discarded_and_counted() {
     }
     legit_complete(&mut p, 100_000);
 }
+
+/// `n` short connections that the server closes first (an HTTP/1.0-style server:
+/// accept, close; the peer answers the FIN with its own), each leaving a TIME-WAIT
+/// record behind, at a server holding at most `limit` of them: the count never
+/// passes the limit, the oldest are recycled and counted in `time_wait_overflow`,
+/// no connection slot is left behind, and the legitimate transfer beside completes.
+fn time_wait_flood(n: u32, limit: usize) {
+    let mut p = pair(|c| c.tcp.time_wait_limit = limit);
+    let mut rng = StackRng::from_seed(6);
+    let mut closed = 0u64;
+    for i in 0..n {
+        if i % 500 == 0 {
+            legit_round(&mut p, 16_384);
+        }
+        let addr = spoofed(&mut rng);
+        let port = 1024 + (i % 60_000) as u16;
+        let Some(mut conn) = raw_handshake(&mut p, addr, port, rng.u32()) else {
+            continue;
+        };
+        // The driver accepted it; the application closes it at once: FIN-WAIT-1.
+        let Some(h) = p.extra_server_conns.pop() else {
+            continue;
+        };
+        p.server.close(p.now, h).unwrap();
+        p.drain().unwrap();
+        let mut fin_end = None;
+        p.to_client.retain(|packet| match parse_tcp(packet) {
+            Some((_, dst, seg)) if dst == conn.addr && seg.dst_port == conn.port => {
+                if seg.flags.contains(TcpFlags::FIN) {
+                    fin_end = Some(seg.seq_number + seg.payload.len() + 1u32);
+                }
+                false
+            }
+            _ => true,
+        });
+        let Some(fin_end) = fin_end else {
+            continue;
+        };
+        // The peer acknowledges the FIN and sends its own: the server is in
+        // TIME-WAIT, its handle closed, so a compact record.
+        conn.rcv = fin_end;
+        p.inject(&conn.segment(conn.snd, TcpFlags::FIN | TcpFlags::ACK, &[]))
+            .unwrap();
+        p.to_client
+            .retain(|packet| packet.get(16..20) == Some(&CLIENT_ADDR.octets()[..]));
+        closed += 1;
+        assert!(
+            p.server.time_wait_count() <= limit,
+            "{} TIME-WAIT records",
+            p.server.time_wait_count()
+        );
+    }
+    legit_complete(&mut p, u64::from(n / 500) * 16_384);
+    let stats = p.server.stats().tcp;
+    eprintln!(
+        "{closed} connections closed; {} TIME-WAIT records held; {stats:?}",
+        p.server.time_wait_count()
+    );
+    assert!(closed >= u64::from(n) * 99 / 100, "{closed} of {n} closed");
+    assert_eq!(p.server.time_wait_count(), limit);
+    assert_eq!(stats.time_wait_overflow, closed - limit as u64);
+    // Nothing of the flood holds a connection: the table has the listener, the
+    // legitimate connection and the records.
+    let table = p.server.socket_table(p.now);
+    let not_time_wait = table.iter().filter(|e| e.state != "TIME-WAIT").count();
+    assert!(not_time_wait <= 2, "{not_time_wait} other sockets");
+}
+
+/// Always on: 5,000 connections at a limit of 1,000.
+#[test]
+fn short_connections_leave_at_most_the_time_wait_limit_behind() {
+    time_wait_flood(5_000, 1_000);
+}
+
+/// The scale: 100,000 short connections at a limit of 10,000 (run with
+/// `cargo test --release -p layer4-sim --test exhaustion -- --ignored`).
+#[test]
+#[ignore = "100,000 connections: run in --release with --ignored"]
+fn a_hundred_thousand_short_connections_leave_at_most_the_time_wait_limit_behind() {
+    time_wait_flood(100_000, 10_000);
+}
