@@ -48,7 +48,7 @@ pub(crate) struct TxRecord {
     pub(super) retransmitted: bool,
     /// SACKed once: the delivery-rate estimator counted it delivered then (unlike
     /// `sacked`, never cleared: a timeout's resend must not count it twice).
-    rate_sacked: bool,
+    pub(super) rate_sacked: bool,
 }
 
 /// The congestion-control state of a connection.
@@ -82,6 +82,11 @@ pub(crate) struct CcState {
     pub(super) probe_due: bool,
     /// The last congestion response, while it may still prove spurious.
     pub(super) undo: Option<super::undo::Undo>,
+    /// Retransmitted data still outstanding: our timestamp value when the first
+    /// of it left, and where the highest of it ends (Linux's `retrans_stamp`).
+    /// A congestion response that begins while it is outstanding inherits it (see
+    /// [`Undo::begin`](super::undo::Undo::begin)).
+    pub(super) retrans_out: Option<(u32, SeqNumber)>,
     /// Loss detection and undo counters.
     pub(super) loss: crate::tcp::info::LossCounters,
 }
@@ -101,6 +106,7 @@ impl CcState {
             rack: Rack::new(),
             probe_due: false,
             undo: None,
+            retrans_out: None,
             loss: Default::default(),
         }
     }
@@ -206,6 +212,11 @@ impl Connection {
             if let Some(u) = s.undo.as_mut() {
                 u.on_retransmit(tsval);
             }
+            let end = seq + len;
+            s.retrans_out = Some(match s.retrans_out {
+                Some((first, high)) => (first, high.max(end)),
+                None => (tsval, end),
+            });
         }
         if let Some(prr) = s.recovery.as_mut().and_then(|r| r.prr.as_mut()) {
             //= https://www.rfc-editor.org/rfc/rfc6937#section-3.1
@@ -429,7 +440,7 @@ impl Connection {
             return false;
         }
         s.cc.on_congestion_event(now, CongestionKind::Loss, outstanding as usize);
-        s.undo = Some(super::undo::Undo::new(ack, snd_max, false));
+        s.undo = Some(super::undo::Undo::begin(s, ack, snd_max, false));
         s.rack.cancel_probe();
         s.probe_due = false;
         //= https://www.rfc-editor.org/rfc/rfc5681#section-3.2
@@ -473,7 +484,7 @@ impl Connection {
         if !s.rto_reacted {
             s.rto_reacted = true;
             s.cc.on_congestion_event(now, CongestionKind::Timeout, outstanding);
-            s.undo = Some(super::undo::Undo::new(snd_una, snd_max, true));
+            s.undo = Some(super::undo::Undo::begin(s, snd_una, snd_max, true));
         }
         if s.recovery.is_some() {
             s.rack.on_recovery_exit();

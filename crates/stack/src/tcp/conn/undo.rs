@@ -49,14 +49,34 @@ enum Detected {
 }
 
 impl Undo {
-    /// A response to the loss of data in `[from, to)`.
-    pub(crate) fn new(from: SeqNumber, to: SeqNumber, timeout: bool) -> Undo {
+    /// A response to the loss of data in `[from, to)`, beginning with `s` as it
+    /// is. Retransmissions still outstanding from before it (a segment resent
+    /// in the last recovery, whose ACK has yet to come) belong to it, as Linux's
+    /// `tcp_init_undo` and `retrans_stamp` have it: the Eifel test compares the
+    /// echoed timestamp with the first of them (an ACK for the earlier copy echoes
+    /// that copy's timestamp, which is not the original's), and a D-SACK
+    /// undo waits for a duplicate report of each of them too.
+    pub(crate) fn begin(
+        s: &super::congestion::CcState,
+        from: SeqNumber,
+        to: SeqNumber,
+        timeout: bool,
+    ) -> Undo {
+        let first_rxt_tsval = s.retrans_out.map(|(tsval, _)| tsval);
+        let retrans = if first_rxt_tsval.is_some() {
+            s.tx_records
+                .iter()
+                .filter(|r| r.retransmitted && !r.sacked && !r.rate_sacked && r.end > from)
+                .count()
+        } else {
+            0
+        };
         Undo {
             from,
             to,
             timeout,
-            retrans: 0,
-            first_rxt_tsval: None,
+            retrans: u32::try_from(retrans).unwrap_or(u32::MAX),
+            first_rxt_tsval,
             eifel_done: false,
         }
     }
@@ -88,6 +108,10 @@ impl Connection {
         let Some(s) = self.cc.as_deref_mut() else {
             return;
         };
+        // Every retransmission is acknowledged: the next one starts afresh.
+        if s.retrans_out.is_some_and(|(_, high)| snd_una >= high) {
+            s.retrans_out = None;
+        }
         let Some(u) = s.undo.as_mut() else {
             return;
         };
