@@ -68,6 +68,9 @@ pub struct Rack {
     tlp_end_seq: Option<SeqNumber>,
     /// TLP.is_retrans: the outstanding probe resent data.
     tlp_is_retrans: bool,
+    /// When the last retransmission timeout fired: what was sent before it says
+    /// nothing of reordering (see [`Rack::on_rto`]).
+    rto_at: Option<Instant>,
 }
 
 impl Default for Rack {
@@ -97,6 +100,7 @@ impl Rack {
             dsack_round: None,
             tlp_end_seq: None,
             tlp_is_retrans: false,
+            rto_at: None,
         }
     }
 
@@ -139,7 +143,10 @@ impl Rack {
         // delivered one, sent once, arrived out of order.
         if end_seq > self.fack {
             self.fack = end_seq;
-        } else if end_seq < self.fack && !retransmitted {
+        } else if end_seq < self.fack
+            && !retransmitted
+            && self.rto_at.is_none_or(|at| xmit_ts >= at)
+        {
             self.reordering_seen = true;
         }
         // Step 2, RACK_update: the delivery of a retransmitted segment says nothing
@@ -162,13 +169,17 @@ impl Rack {
 
     /// Step 4's D-SACK part, once per ACK: a D-SACK grows the reordering window
     /// once per round trip; `snd_una` and `snd_nxt` are SND.UNA and SND.NXT after
-    /// the ACK.
+    /// the ACK. Only once reordering was seen, as Linux's `tcp_dsack_seen` has
+    /// it: without reordering a D-SACK reports a retransmission that was not
+    /// needed for another reason (a timeout's go-back-N resending what the peer
+    /// had), and widening the window would only delay the repair of real losses
+    /// (by up to SRTT, for 16 recoveries).
     //= https://www.rfc-editor.org/rfc/rfc8985#section-6.2
     pub fn on_ack_dsack(&mut self, snd_una: SeqNumber, snd_nxt: SeqNumber, dsack: bool) {
         if self.dsack_round.is_some_and(|r| snd_una >= r) {
             self.dsack_round = None;
         }
-        if self.dsack_round.is_none() && dsack {
+        if self.dsack_round.is_none() && dsack && self.reordering_seen {
             self.dsack_round = Some(snd_nxt);
             self.reo_wnd_mult = self.reo_wnd_mult.saturating_add(1);
             self.reo_wnd_persist = REO_WND_PERSIST;
@@ -319,9 +330,13 @@ impl Rack {
         self.reordering_seen = true;
     }
 
-    /// A retransmission timeout: the scoreboard forgets what was SACKed, so the
-    /// SACKs that come again are no news of reordering.
-    pub fn on_rto(&mut self, snd_una: SeqNumber) {
+    /// A retransmission timeout at `now`: the scoreboard forgets what was SACKed,
+    /// so the SACKs that come again are no news of reordering, nor is the
+    /// cumulative ACK of a segment sent before it (its SACK forgotten, or never
+    /// reported when more holes were open than a SACK option lists) that arrives
+    /// below a segment SACKed again.
+    pub fn on_rto(&mut self, now: Instant, snd_una: SeqNumber) {
+        self.rto_at = Some(now);
         self.fack = snd_una;
         self.tlp_end_seq = None;
     }

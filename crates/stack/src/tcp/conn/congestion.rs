@@ -490,7 +490,7 @@ impl Connection {
             s.rack.on_recovery_exit();
         }
         s.recovery = None;
-        s.rack.on_rto(snd_una);
+        s.rack.on_rto(now, snd_una);
         s.probe_due = false;
         // The SACKed ranges are forgotten (below), and with them what RACK knew.
         for r in s.tx_records.iter_mut() {
