@@ -110,6 +110,10 @@ fn under_one_percent_loss(cc: &str, secs: u64) -> f64 {
         QueueConfig::DropTail(Limit::Bytes(625_000)),
         secs,
     );
+    let mut s = s;
+    if let Ok(seed) = std::env::var("BBR_SEED") {
+        s.seed = seed.parse().unwrap();
+    }
     if std::env::var("BBR_TRACE").is_ok() {
         trace(&s);
     }
@@ -135,6 +139,7 @@ fn under_one_percent_loss(cc: &str, secs: u64) -> f64 {
         .tcp_info(end, h)
         .unwrap();
     eprintln!("final tcp_info: {info}");
+    eprintln!("loss counters: {:?}", info.loss);
     if cc == "bbr" {
         let model = info.cc_model.expect("BBR reports its model in tcp_info");
         // The long-term estimate never exceeds the bottleneck's 12.5 MB/s (by more

@@ -49,6 +49,10 @@ pub(crate) struct TxRecord {
     /// SACKed once: the delivery-rate estimator counted it delivered then (unlike
     /// `sacked`, never cleared: a timeout's resend must not count it twice).
     pub(super) rate_sacked: bool,
+    /// RACK deemed its last transmission lost and the delivery-rate estimator
+    /// counted it lost then, so its retransmission does not count it again
+    /// (cleared when it is sent again).
+    pub(super) rate_lost: bool,
 }
 
 /// The congestion-control state of a connection.
@@ -227,12 +231,13 @@ impl Connection {
         if retransmit {
             // A segment is resent because it was presumed lost (a SACK hole, the
             // fast retransmission, a timeout): the estimator counts it lost (C.lost),
-            // less what the peer SACKed (a timeout's go-back-N resends that too).
+            // less what the peer SACKed (a timeout's go-back-N resends that too)
+            // and what was counted when RACK deemed it lost (`on_rack_marked_lost`).
             let sacked: usize = s
                 .tx_records
                 .iter()
                 .take_while(|r| r.start < end)
-                .filter(|r| r.rate_sacked && r.end > seq)
+                .filter(|r| (r.rate_sacked || r.rate_lost) && r.end > seq)
                 .map(|r| r.end.min(end).diff(r.start.max(seq)).max(0) as usize)
                 .sum();
             s.rate.on_packet_lost(len.saturating_sub(sacked));
@@ -248,6 +253,7 @@ impl Connection {
                 if r.end > seq {
                     r.tx = tx;
                     r.retransmitted = true;
+                    r.rate_lost = false;
                 }
             }
             // A retransmission within the records needs nothing more.
@@ -276,6 +282,7 @@ impl Connection {
             sacked: false,
             retransmitted: false,
             rate_sacked: false,
+            rate_lost: false,
         });
     }
 
@@ -417,6 +424,30 @@ impl Connection {
                     s.rate.on_packet_delivered(now, bytes, &tx);
                 }
             }
+        }
+    }
+
+    /// RACK deemed lost the records from the one at index `first` up to
+    /// `lost_to`: the delivery-rate estimator counts them lost now (C.lost), when
+    /// loss detection marks them, as the draft's estimator does, instead of when
+    /// the window lets their retransmission go, up to a round trip later in a
+    /// large recovery. BBR's loss rate per round (draft-ietf-ccwg-bbr section
+    /// 5.5.10.2, and Startup's exit on high loss) then sees a loss in the round it
+    /// was found, not in the one its repair left in.
+    pub(super) fn on_rack_marked_lost(s: &mut CcState, first: usize, lost_to: SeqNumber) {
+        let mut bytes = 0usize;
+        for r in s.tx_records.range_mut(first..) {
+            if r.start >= lost_to {
+                break;
+            }
+            if r.sacked || r.rate_sacked || r.rate_lost {
+                continue;
+            }
+            r.rate_lost = true;
+            bytes = bytes.saturating_add(r.end.min(lost_to).diff(r.start).max(0) as usize);
+        }
+        if bytes > 0 {
+            s.rate.on_packet_lost(bytes);
         }
     }
 

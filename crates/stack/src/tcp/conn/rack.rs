@@ -212,6 +212,7 @@ impl Connection {
             }
         }
         let marked = board.mark_lost_to(new_lost_to);
+        Connection::on_rack_marked_lost(s, first, new_lost_to);
         //= https://www.rfc-editor.org/rfc/rfc8985#section-6.2
         // RACK_detect_loss_and_arm_timer: the reorder timer waits for the
         // segments that will be deemed lost unless acknowledged in time.
