@@ -408,6 +408,34 @@ mod tests {
     }
 
     #[test]
+    fn dsacks_without_reordering_leave_the_reordering_window_alone() {
+        let mut r = Rack::new();
+        // A timeout's go-back-N resent what the peer had: D-SACKs, no reordering.
+        for round in 0..4u32 {
+            let una = SeqNumber(10_000 * (round + 1));
+            r.on_ack_dsack(una, una + 5000u32, true);
+        }
+        assert_eq!(r.reo_wnd_mult(), 1);
+        assert_eq!(r.reo_wnd(true, 5, Some(ms(100)), Some(ms(120))), ms(0));
+    }
+
+    #[test]
+    fn data_sent_before_a_timeout_acknowledged_below_fack_is_no_reordering() {
+        let mut r = Rack::new();
+        r.on_delivered(t(100), t(0), SeqNumber(5000), false, false, None);
+        r.on_rto(t(300), SeqNumber(1000));
+        // After the timeout a segment sent before it is SACKed again, then the
+        // cumulative ACK covers one below it whose SACK the timeout forgot.
+        r.on_delivered(t(350), t(50), SeqNumber(6000), false, false, None);
+        r.on_delivered(t(360), t(40), SeqNumber(4000), false, false, None);
+        assert!(!r.reordering_seen());
+        // Sent after the timeout and delivered below RACK.fack: reordering.
+        r.on_delivered(t(400), t(310), SeqNumber(7000), false, false, None);
+        r.on_delivered(t(401), t(311), SeqNumber(6500), false, false, None);
+        assert!(r.reordering_seen());
+    }
+
+    #[test]
     fn a_retransmission_acknowledged_too_early_gives_no_rtt() {
         let mut r = Rack::new();
         r.on_delivered(t(100), t(0), SeqNumber(1000), false, false, Some(ms(100)));
