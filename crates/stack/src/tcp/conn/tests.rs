@@ -1723,3 +1723,69 @@ fn limited_transmit_sends_one_new_segment_on_each_of_the_first_two_duplicate_ack
     assert_eq!(c.counters().sack_recoveries, 0, "no recovery yet");
     assert_eq!(c.cwnd(), 10_000, "the window itself did not change");
 }
+
+#[test]
+fn a_recovery_begun_at_an_already_resent_una_is_not_undone_by_that_copys_ack() {
+    // Timestamps and SACK on, 100 ms round trip.
+    let (mut c, mut s) = pair_100ms(false);
+    c.send(&[5u8; 60_000]).unwrap();
+    let w1 = poll_all(&mut c, t(110));
+    assert!(w1.len() >= 10);
+    // The first segment is lost; the others reach the server.
+    for seg in &w1[1..] {
+        s.handle_segment(t(160), &seg.repr());
+    }
+    let mut resent = Vec::new();
+    for ack in poll_all(&mut s, t(160)) {
+        c.handle_segment(t(210), &ack.repr());
+    }
+    // Recovery 1: the first segment again, and new data (the window allows some).
+    let w2 = poll_all(&mut c, t(210));
+    let seqs = data_seqs(&w2);
+    let first = w1[0].repr().seq_number.0;
+    assert_eq!(seqs.first(), Some(&first), "{seqs:?}");
+    let new: Vec<&Seg> = w2
+        .iter()
+        .filter(|x| x.repr().seq_number.0 > first && !x.repr().payload.is_empty())
+        .collect();
+    assert!(new.len() >= 4, "{seqs:?}");
+    // Of the new data the first segment is lost too; the rest arrives and its
+    // SACKs make RACK resend it (still in recovery 1: the first segment's
+    // retransmission is not delivered yet).
+    let lost = new[0].repr().seq_number.0;
+    for seg in &new[1..] {
+        s.handle_segment(t(260), &seg.repr());
+    }
+    for ack in poll_all(&mut s, t(260)) {
+        c.handle_segment(t(310), &ack.repr());
+    }
+    for seg in poll_all(&mut c, t(310)) {
+        if seg.repr().seq_number.0 == lost && !seg.repr().payload.is_empty() {
+            resent.push(seg);
+        }
+    }
+    assert_eq!(resent.len(), 1, "the lost new segment resent in recovery 1");
+    // The first segment's retransmission arrives: SND.UNA moves to the lost new
+    // segment, past recovery 1's point; a new recovery begins there and resends
+    // it once more, although its first resend is on its way.
+    s.handle_segment(t(320), &w2[0].repr());
+    for ack in poll_all(&mut s, t(320)) {
+        c.handle_segment(t(370), &ack.repr());
+    }
+    for seg in poll_all(&mut c, t(370)) {
+        if seg.repr().seq_number.0 == lost && !seg.repr().payload.is_empty() {
+            resent.push(seg);
+        }
+    }
+    assert_eq!(c.counters().sack_recoveries, 2);
+    assert_eq!(resent.len(), 2, "resent again by the second recovery");
+    // The first resend arrives; its ACK echoes its timestamp, older than the
+    // second recovery's resend but not than the data's first retransmission:
+    // nothing was spurious.
+    s.handle_segment(t(360), &resent[0].repr());
+    for ack in poll_all(&mut s, t(360)) {
+        c.handle_segment(t(410), &ack.repr());
+    }
+    let lc = c.loss_counters();
+    assert_eq!((lc.full_undos, lc.dsack_undos), (0, 0), "{lc:?}");
+}
