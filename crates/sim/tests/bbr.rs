@@ -82,7 +82,8 @@ fn bottleneck(m: &RunMetrics) -> &LinkMetrics {
     m.links.iter().find(|l| l.name == "bottleneck").unwrap()
 }
 
-/// Prints the sender's `tcp_info` every 50 ms of a run of `s` (`BBR_TRACE=1`).
+/// Prints the sender's `tcp_info` every 50 ms of a run of `s` (`BBR_TRACE=1`;
+/// `BBR_SEED=n` reruns the loss tests with seed `n`).
 fn trace(s: &Scenario) {
     let mut sim = Simulation::new(s).unwrap();
     let mut now = Instant::ZERO;
@@ -110,6 +111,10 @@ fn under_one_percent_loss(cc: &str, secs: u64) -> f64 {
         QueueConfig::DropTail(Limit::Bytes(625_000)),
         secs,
     );
+    let mut s = s;
+    if let Ok(seed) = std::env::var("BBR_SEED") {
+        s.seed = seed.parse().unwrap();
+    }
     if std::env::var("BBR_TRACE").is_ok() {
         trace(&s);
     }
@@ -135,6 +140,7 @@ fn under_one_percent_loss(cc: &str, secs: u64) -> f64 {
         .tcp_info(end, h)
         .unwrap();
     eprintln!("final tcp_info: {info}");
+    eprintln!("loss counters: {:?}", info.loss);
     if cc == "bbr" {
         let model = info.cc_model.expect("BBR reports its model in tcp_info");
         // The long-term estimate never exceeds the bottleneck's 12.5 MB/s (by more
@@ -169,8 +175,10 @@ fn bbr_keeps_many_times_cubics_goodput_under_one_percent_random_loss() {
 }
 
 /// The target. Not met yet (see the notes in docs/benchmarks.md): the
-/// lost retransmissions that only a timeout repairs until RACK-TLP lands, and
-/// BBRv3's per-round cut of `bw_shortterm` in every lossy round outside a probe.
+/// Startup overshoot into the one-BDP buffer and the timeouts that follow it
+/// (a lost retransmission is still found only by the retransmission timer: the
+/// scoreboard does not mark a retransmission lost again, RACK or not), and BBRv3's
+/// per-round cut of `bw_shortterm` in every lossy round outside a probe.
 #[test]
 #[ignore = "target of 85 Mbit/s not met yet; long run (60 s of 100 Mbit/s): --release -- --ignored"]
 fn bbr_keeps_85_mbit_of_100_under_one_percent_random_loss_for_a_minute() {

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 /// The controllers the soak runs, by name. Add one here and it is soaked too.
-const CONTROLLERS: &[&str] = &["newreno", "cubic"];
+const CONTROLLERS: &[&str] = &["newreno", "cubic", "bbr"];
 
 /// One short connection's progress: the client writes a 100-byte request, the
 /// server answers 100 bytes and closes, the client reads to the end and closes.

@@ -412,6 +412,10 @@ impl CongestionControl for Bbr {
         self.on_exit_recovery();
     }
 
+    fn on_spurious_congestion_event(&mut self, _now: Instant) {
+        self.on_spurious_loss_response();
+    }
+
     fn on_mtu_update(&mut self, mss: usize) {
         let mss = mss.max(1);
         let segs = (self.cwnd / self.mss).max(1);

@@ -455,6 +455,17 @@ impl Bbr {
         self.restore_cwnd();
     }
 
+    /// The last loss response proved spurious (the transport's undo, RFC 3522 or
+    /// RFC 2883): the recovery, or the timeout's restart from one segment, is
+    /// over, and the window saved when it began comes back (Linux's
+    /// `bbr_undo_cwnd` returns that window too). The model keeps what it learned.
+    pub(super) fn on_spurious_loss_response(&mut self) {
+        self.in_recovery = false;
+        self.packet_conservation = false;
+        self.restore_after_timeout = false;
+        self.restore_cwnd();
+    }
+
     /// A retransmission timeout: everything in flight is presumed lost; the window
     /// restarts from one segment and the saved window comes back a round later.
     pub(super) fn on_timeout(&mut self) {

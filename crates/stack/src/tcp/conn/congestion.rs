@@ -12,6 +12,7 @@ use crate::cc::{
     RateSample, TxState,
 };
 use crate::tcp::prr::Prr;
+use crate::tcp::rack::Rack;
 use crate::tcp::scoreboard::Scoreboard;
 use crate::time::{Duration, Instant};
 use crate::wire::SeqNumber;
@@ -34,14 +35,24 @@ pub(crate) struct Recovery {
     pub(crate) prr: Option<Prr>,
 }
 
-/// Payload bytes `[start, end)` sent with `tx`.
+/// Payload bytes `[start, end)` sent with `tx`: one segment (its last
+/// transmission), which is also what RACK (RFC 8985) times.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TxRecord {
-    start: SeqNumber,
-    end: SeqNumber,
-    tx: TxState,
-    /// Selectively acknowledged: the estimator already counted it delivered.
-    sacked: bool,
+    pub(super) start: SeqNumber,
+    pub(super) end: SeqNumber,
+    pub(super) tx: TxState,
+    /// The peer SACKed all of it (RACK has seen its delivery).
+    pub(super) sacked: bool,
+    /// It was sent more than once (`Segment.retransmitted` of RFC 8985).
+    pub(super) retransmitted: bool,
+    /// SACKed once: the delivery-rate estimator counted it delivered then (unlike
+    /// `sacked`, never cleared: a timeout's resend must not count it twice).
+    pub(super) rate_sacked: bool,
+    /// RACK deemed its last transmission lost and the delivery-rate estimator
+    /// counted it lost then, so its retransmission does not count it again
+    /// (cleared when it is sent again).
+    pub(super) rate_lost: bool,
 }
 
 /// The congestion-control state of a connection.
@@ -53,7 +64,7 @@ pub(crate) struct CcState {
     pub(super) recovery: Option<Recovery>,
     /// The last recovery point, kept after recovery ends so that duplicate ACKs for
     /// data sent before it do not start another recovery (RFC 6582 section 3.2 step 2).
-    last_recover: Option<SeqNumber>,
+    pub(super) last_recover: Option<SeqNumber>,
     /// The SACK scoreboard (RFC 6675), once the peer sent a SACK block or a
     /// recovery began on a connection that negotiated SACK.
     pub(super) board: Option<Scoreboard>,
@@ -63,12 +74,25 @@ pub(crate) struct CcState {
     rate: DeliveryRateEstimator,
     /// Payload sent and not yet acknowledged, with its send state (at most
     /// [`MAX_TX_RECORDS`]).
-    tx_records: VecDeque<TxRecord>,
+    pub(super) tx_records: VecDeque<TxRecord>,
     /// Bytes per second delivered over the last timed round trip (here, not in the
     /// connection: the per-connection state of an idle socket stays small).
     pub(super) delivery_rate: u64,
     /// The pacing clock (here, not in the connection: only a sender needs it).
     pub(super) pacer: super::pacing::Pacer,
+    /// RACK-TLP's state (RFC 8985).
+    pub(super) rack: Rack,
+    /// A tail loss probe is to be sent.
+    pub(super) probe_due: bool,
+    /// The last congestion response, while it may still prove spurious.
+    pub(super) undo: Option<super::undo::Undo>,
+    /// Retransmitted data still outstanding: our timestamp value when the first
+    /// of it left, and where the highest of it ends (Linux's `retrans_stamp`).
+    /// A congestion response that begins while it is outstanding inherits it (see
+    /// [`Undo::begin`](super::undo::Undo::begin)).
+    pub(super) retrans_out: Option<(u32, SeqNumber)>,
+    /// Loss detection and undo counters.
+    pub(super) loss: crate::tcp::info::LossCounters,
 }
 
 impl CcState {
@@ -83,6 +107,11 @@ impl CcState {
             tx_records: VecDeque::new(),
             delivery_rate: 0,
             pacer: Default::default(),
+            rack: Rack::new(),
+            probe_due: false,
+            undo: None,
+            retrans_out: None,
+            loss: Default::default(),
         }
     }
 }
@@ -172,7 +201,27 @@ impl Connection {
         retransmit: bool,
         flight: u32,
     ) {
+        let tsval = self.ts_now(now);
+        if retransmit && seq == self.snd_una && self.rto_count == 0 {
+            // A fast retransmission of the first unacknowledged segment restarts
+            // the retransmission timer, as Linux's tcp_xmit_retransmit_queue does:
+            // its ACK needs a round trip, and a timer armed by the last ACK may
+            // expire first when loss detection took most of one (RACK waits
+            // RACK.rtt + reo_wnd).
+            self.timers
+                .set(crate::tcp::timer::Timer::Retransmit, now + self.rtt.rto());
+        }
         let s = self.ccs();
+        if retransmit {
+            if let Some(u) = s.undo.as_mut() {
+                u.on_retransmit(tsval);
+            }
+            let end = seq + len;
+            s.retrans_out = Some(match s.retrans_out {
+                Some((first, high)) => (first, high.max(end)),
+                None => (tsval, end),
+            });
+        }
         if let Some(prr) = s.recovery.as_mut().and_then(|r| r.prr.as_mut()) {
             //= https://www.rfc-editor.org/rfc/rfc6937#section-3.1
             // On any data transmission or retransmission: prr_out += (data sent).
@@ -182,12 +231,13 @@ impl Connection {
         if retransmit {
             // A segment is resent because it was presumed lost (a SACK hole, the
             // fast retransmission, a timeout): the estimator counts it lost (C.lost),
-            // less what the peer SACKed (a timeout's go-back-N resends that too).
+            // less what the peer SACKed (a timeout's go-back-N resends that too)
+            // and what was counted when RACK deemed it lost (`on_rack_marked_lost`).
             let sacked: usize = s
                 .tx_records
                 .iter()
                 .take_while(|r| r.start < end)
-                .filter(|r| r.sacked && r.end > seq)
+                .filter(|r| (r.rate_sacked || r.rate_lost) && r.end > seq)
                 .map(|r| r.end.min(end).diff(r.start.max(seq)).max(0) as usize)
                 .sum();
             s.rate.on_packet_lost(len.saturating_sub(sacked));
@@ -202,6 +252,8 @@ impl Connection {
                 }
                 if r.end > seq {
                     r.tx = tx;
+                    r.retransmitted = true;
+                    r.rate_lost = false;
                 }
             }
             // A retransmission within the records needs nothing more.
@@ -228,6 +280,9 @@ impl Connection {
             end,
             tx,
             sacked: false,
+            retransmitted: false,
+            rate_sacked: false,
+            rate_lost: false,
         });
     }
 
@@ -263,7 +318,7 @@ impl Connection {
             }
             if r.end <= ack {
                 let bytes = r.end.diff(r.start).max(0) as usize;
-                let (tx, sacked) = (r.tx, r.sacked);
+                let (tx, sacked) = (r.tx, r.rate_sacked);
                 s.tx_records.pop_front();
                 if !sacked {
                     s.rate.on_packet_delivered(now, bytes, &tx);
@@ -273,7 +328,7 @@ impl Connection {
                 let bytes = ack.diff(r.start).max(0) as usize;
                 r.start = ack;
                 let tx = r.tx;
-                if !r.sacked {
+                if !r.rate_sacked {
                     s.rate.on_packet_delivered(now, bytes, &tx);
                 }
                 break;
@@ -290,6 +345,7 @@ impl Connection {
             if ack > r.recover {
                 s.last_recover = Some(r.recover);
                 s.recovery = None;
+                s.rack.on_recovery_exit();
                 ended = true;
             } else if r.prr.is_some() {
                 // A SACK recovery: the window follows PRR (`sack`), the scoreboard
@@ -358,16 +414,40 @@ impl Connection {
                 let Some(r) = records.get_mut(i) else {
                     break;
                 };
-                if r.sacked || r.start < start {
+                if r.rate_sacked || r.start < start {
                     break;
                 }
                 if r.end <= end {
-                    r.sacked = true;
+                    r.rate_sacked = true;
                     let bytes = r.end.diff(r.start).max(0) as usize;
                     let tx = r.tx;
                     s.rate.on_packet_delivered(now, bytes, &tx);
                 }
             }
+        }
+    }
+
+    /// RACK deemed lost the records from the one at index `first` up to
+    /// `lost_to`: the delivery-rate estimator counts them lost now (C.lost), when
+    /// loss detection marks them, as the draft's estimator does, instead of when
+    /// the window lets their retransmission go, up to a round trip later in a
+    /// large recovery. BBR's loss rate per round (draft-ietf-ccwg-bbr section
+    /// 5.5.10.2, and Startup's exit on high loss) then sees a loss in the round it
+    /// was found, not in the one its repair left in.
+    pub(super) fn on_rack_marked_lost(s: &mut CcState, first: usize, lost_to: SeqNumber) {
+        let mut bytes = 0usize;
+        for r in s.tx_records.range_mut(first..) {
+            if r.start >= lost_to {
+                break;
+            }
+            if r.sacked || r.rate_sacked || r.rate_lost {
+                continue;
+            }
+            r.rate_lost = true;
+            bytes = bytes.saturating_add(r.end.min(lost_to).diff(r.start).max(0) as usize);
+        }
+        if bytes > 0 {
+            s.rate.on_packet_lost(bytes);
         }
     }
 
@@ -391,6 +471,9 @@ impl Connection {
             return false;
         }
         s.cc.on_congestion_event(now, CongestionKind::Loss, outstanding as usize);
+        s.undo = Some(super::undo::Undo::begin(s, ack, snd_max, false));
+        s.rack.cancel_probe();
+        s.probe_due = false;
         //= https://www.rfc-editor.org/rfc/rfc5681#section-3.2
         //# The lost segment starting at SND.UNA MUST be retransmitted and
         //# cwnd set to ssthresh plus 3*SMSS.
@@ -427,13 +510,23 @@ impl Connection {
     /// sent before now start no new one.
     pub(super) fn on_rto_cc(&mut self, now: Instant) {
         let outstanding = self.outstanding() as usize;
-        let snd_max = self.snd_max;
+        let (snd_una, snd_max) = (self.snd_una, self.snd_max);
         let s = self.ccs();
         if !s.rto_reacted {
             s.rto_reacted = true;
             s.cc.on_congestion_event(now, CongestionKind::Timeout, outstanding);
+            s.undo = Some(super::undo::Undo::begin(s, snd_una, snd_max, true));
+        }
+        if s.recovery.is_some() {
+            s.rack.on_recovery_exit();
         }
         s.recovery = None;
+        s.rack.on_rto(now, snd_una);
+        s.probe_due = false;
+        // The SACKed ranges are forgotten (below), and with them what RACK knew.
+        for r in s.tx_records.iter_mut() {
+            r.sacked = false;
+        }
         s.last_recover = Some(snd_max - 1u32);
         //= https://www.rfc-editor.org/rfc/rfc2018#section-8
         // After a retransmission timeout the SACKed ranges are forgotten: the peer
@@ -453,6 +546,8 @@ impl Connection {
             return false;
         }
         s.cc.on_congestion_event(now, CongestionKind::Ecn, flight as usize);
+        // A window reduced for ECN is no loss to undo.
+        s.undo = None;
         true
     }
 

@@ -27,6 +27,9 @@
 //! - [`user`]: the application's calls;
 //! - [`report`]: [`TcpInfo`](crate::tcp::TcpInfo) and the counters;
 //! - [`sack`]: SACK-based loss recovery (RFC 6675) with PRR (RFC 6937);
+//! - [`rack`]: RACK-TLP loss detection (RFC 8985) feeding that recovery, tail loss
+//!   probes, and the undo of spurious congestion responses (Eifel detection,
+//!   RFC 3522; D-SACK, RFC 2883);
 //! - [`pacing`]: data segments spread over the round trip at the pacing rate;
 //! - [`invariants`]: consistency checks for fuzzing and property tests;
 //! - [`prune`]: the out-of-order span the stack-wide bound counts, and dropping it.
@@ -41,10 +44,12 @@ mod open;
 mod output;
 mod pacing;
 mod prune;
+mod rack;
 mod recv;
 mod report;
 mod sack;
 mod timeout;
+mod undo;
 mod user;
 
 #[cfg(test)]
@@ -184,6 +189,9 @@ pub struct SocketOptions {
     /// srtt unless the controller has its own rate). A controller with its own
     /// pacing rate paces whatever this says.
     pub pacing: bool,
+    /// RACK-TLP loss detection (RFC 8985) when SACK was negotiated; off, RFC 6675's
+    /// DupThresh rules alone.
+    pub rack: bool,
 }
 
 impl SocketOptions {
@@ -197,6 +205,7 @@ impl SocketOptions {
             dscp: config.dscp,
             ecn: config.ecn,
             pacing: config.pacing,
+            rack: config.rack,
         }
     }
 }
