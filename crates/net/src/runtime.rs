@@ -429,17 +429,34 @@ impl Drop for Runtime {
     }
 }
 
-/// Sends everything the stack has to transmit at `now`.
+/// Sends everything the stack has to transmit at `now`, or until the device pushes
+/// back: a packet the device refused with `WouldBlock` waits in `tx` (its length in
+/// `pending`) and the stack is not asked for more until it leaves, so a full device
+/// queue holds packets back instead of dropping them (the runtime then waits for
+/// the device to become writable).
 fn flush<D: Device>(
     stack: &mut Stack,
     device: &mut D,
     tx: &mut [u8],
+    pending: &mut Option<usize>,
     now: Instant,
     tx_errors: &mut u64,
 ) {
-    while let Some(n) = stack.poll_transmit(now, tx) {
-        if device.send(&tx[..n]).is_err() {
-            *tx_errors += 1;
+    loop {
+        let n = match pending.take() {
+            Some(n) => n,
+            None => match stack.poll_transmit(now, tx) {
+                Some(n) => n,
+                None => return,
+            },
+        };
+        match device.send(&tx[..n]) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                *pending = Some(n);
+                return;
+            }
+            Err(_) => *tx_errors += 1,
         }
     }
 }
@@ -448,6 +465,7 @@ fn flush<D: Device>(
 fn run<D: Device>(shared: &Shared, mut device: D) {
     let mut rx = vec![0u8; PACKET_BUF];
     let mut tx = vec![0u8; PACKET_BUF];
+    let mut pending: Option<usize> = None;
     loop {
         let timeout = {
             let mut g = shared.lock();
@@ -468,6 +486,7 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
                             &mut inner.stack,
                             &mut device,
                             &mut tx,
+                            &mut pending,
                             now,
                             &mut inner.tx_errors,
                         );
@@ -487,6 +506,7 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
                 &mut inner.stack,
                 &mut device,
                 &mut tx,
+                &mut pending,
                 now,
                 &mut inner.tx_errors,
             );
@@ -503,7 +523,7 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
                 .poll_timeout()
                 .map(|t| t.saturating_duration_since(shared.now()))
         };
-        if let Err(e) = wait(&device, shared, timeout) {
+        if let Err(e) = wait(&device, shared, timeout, pending.is_some()) {
             shared.lock().stop_with(format!("poll: {e}"));
             return;
         }
@@ -515,11 +535,17 @@ fn wait<D: Device>(
     device: &D,
     shared: &Shared,
     timeout: Option<std::time::Duration>,
+    want_write: bool,
 ) -> io::Result<()> {
+    let device_events = if want_write {
+        libc::POLLIN | libc::POLLOUT
+    } else {
+        libc::POLLIN
+    };
     let mut fds = [
         libc::pollfd {
             fd: device.as_raw_fd(),
-            events: libc::POLLIN,
+            events: device_events,
             revents: 0,
         },
         libc::pollfd {
