@@ -44,6 +44,7 @@ pub mod report;
 pub mod results;
 pub mod sim_speed;
 pub mod smoltcp_stack;
+pub mod tun;
 
 pub use config::{BulkConfig, ConnectConfig, IdleConfig};
 pub use error::BenchError;

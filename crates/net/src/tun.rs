@@ -226,6 +226,21 @@ impl Tun {
         Ok(n as usize)
     }
 
+    /// Waits at most `timeout` for a packet to be readable (`poll(2)` on the
+    /// descriptor): `true` if one is, `false` on timeout. For simple forwarders that
+    /// block between packets yet check a stop flag now and then.
+    pub fn wait_readable(&self, timeout: std::time::Duration) -> io::Result<bool> {
+        let mut pfd = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: `pfd` is one valid, exclusively borrowed `pollfd`, and the count is 1.
+        let n = check(unsafe { libc::poll(&mut pfd, 1, ms) })?;
+        Ok(n > 0)
+    }
+
     /// Writes one packet.
     pub fn send(&self, packet: &[u8]) -> io::Result<usize> {
         // SAFETY: `packet` is valid for reads of `packet.len()` bytes for the call.
