@@ -226,19 +226,20 @@ impl Tun {
         Ok(n as usize)
     }
 
-    /// Waits at most `timeout` for a packet to be readable (`poll(2)` on the
-    /// descriptor): `true` if one is, `false` on timeout. For simple forwarders that
-    /// block between packets yet check a stop flag now and then.
-    pub fn wait_readable(&self, timeout: std::time::Duration) -> io::Result<bool> {
-        let mut pfd = libc::pollfd {
-            fd: self.fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
+    /// Switches the descriptor between non-blocking (the default, what the runtime
+    /// wants) and blocking reads and writes (`fcntl(F_SETFL)`), for simple
+    /// one-thread-per-direction forwarders.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        let fd = self.fd.as_raw_fd();
+        // SAFETY: fcntl(2) F_GETFL/F_SETFL on a descriptor we own; no pointers.
+        let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+        let flags = if nonblocking {
+            flags | libc::O_NONBLOCK
+        } else {
+            flags & !libc::O_NONBLOCK
         };
-        let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
-        // SAFETY: `pfd` is one valid, exclusively borrowed `pollfd`, and the count is 1.
-        let n = check(unsafe { libc::poll(&mut pfd, 1, ms) })?;
-        Ok(n > 0)
+        // SAFETY: as above.
+        check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) }).map(drop)
     }
 
     /// Writes one packet.

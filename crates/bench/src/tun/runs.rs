@@ -10,7 +10,7 @@
 //! - Linux → Linux over veth: named namespaces A (10.217.0.1) and B (10.217.0.2)
 //!   with a veth pair between them, offloads at their defaults (on).
 
-use std::net::{Ipv4Addr, Shutdown, SocketAddr};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, UdpSocket};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -192,30 +192,43 @@ fn kernel_sender(to: Ipv4Addr, bytes: u64, buf: usize) -> Result<(), BenchError>
 
 /// Linux → Linux across two TUNs joined by the userspace forwarder.
 pub fn linux_tun_wire(bytes: u64, buf: usize, mtu: u16) -> Result<Transfer, BenchError> {
-    let (tun_tx, tun_rx) = mpsc::channel::<Arc<Tun>>();
+    // Each side hands over its TUN and a UDP socket of its namespace, whose
+    // datagrams to the other side wake the forwarder when it stops.
+    let (tun_tx, tun_rx) = mpsc::channel::<(Arc<Tun>, UdpSocket)>();
     let (ready_tx, ready_rx) = mpsc::channel();
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let tun_b = tun_tx.clone();
     let receiver = spawn_thread(None, move || {
         let t = Arc::new(tun("l4wb", WIRE_B, 24, mtu)?);
-        let _ = tun_b.send(t.clone());
+        let waker = UdpSocket::bind((WIRE_B, 0)).map_err(setup_err("waker"))?;
+        let _ = tun_b.send((t.clone(), waker));
         kernel_receiver(WIRE_B, buf, ready_tx)
     });
     let sender = spawn_thread(None, move || {
         let t = Arc::new(tun("l4wa", WIRE_A, 24, mtu)?);
-        let _ = tun_tx.send(t.clone());
+        let waker = UdpSocket::bind((WIRE_A, 0)).map_err(setup_err("waker"))?;
+        let _ = tun_tx.send((t.clone(), waker));
         go_rx
             .recv()
             .map_err(|_| BenchError::Setup("the wire did not start".into()))?;
         kernel_sender(WIRE_B, bytes, buf)
     });
     let wait = Duration::from_secs(10);
-    let tuns: Result<Vec<Arc<Tun>>, _> = (0..2).map(|_| tun_rx.recv_timeout(wait)).collect();
-    let wire = match (tuns, ready_rx.recv_timeout(wait)) {
-        (Ok(t), Ok(())) => match t.as_slice() {
-            [a, b] => Some(Wire::start(a.clone(), b.clone())),
-            _ => None,
-        },
+    let sides: Result<Vec<(Arc<Tun>, UdpSocket)>, _> =
+        (0..2).map(|_| tun_rx.recv_timeout(wait)).collect();
+    let mut wakers = Vec::new();
+    let wire = match (sides, ready_rx.recv_timeout(wait)) {
+        (Ok(s), Ok(())) => {
+            let mut tuns = Vec::new();
+            for (t, w) in s {
+                tuns.push(t);
+                wakers.push(w);
+            }
+            match tuns.as_slice() {
+                [a, b] => Some(Wire::start(a.clone(), b.clone()).map_err(setup_err("wire"))?),
+                _ => None,
+            }
+        }
         _ => None,
     };
     if wire.is_some() {
@@ -225,7 +238,16 @@ pub fn linux_tun_wire(bytes: u64, buf: usize, mtu: u16) -> Result<Transfer, Benc
     let sent = join(sender);
     let received = join(receiver);
     let carried = match wire {
-        Some(w) => w.stop().map_err(setup_err("forwarder"))?,
+        Some(w) => w
+            .stop(|| {
+                // A datagram from each side to the other: into that side's TUN.
+                for waker in &wakers {
+                    let from_a = waker.local_addr().is_ok_and(|a| a.ip() == WIRE_A);
+                    let to = if from_a { WIRE_B } else { WIRE_A };
+                    let _ = waker.send_to(&[0], (to, 9));
+                }
+            })
+            .map_err(setup_err("forwarder"))?,
         None => {
             sent?;
             received?;

@@ -1,8 +1,8 @@
 //! The plain TUN wire: two TUN devices (one per namespace) joined by a userspace
 //! forwarder, one thread per direction, one `read` and one `write` per packet —
-//! the bridge of limits.md (3a). The devices are non-blocking, so a thread with
-//! nothing to read waits in `poll` (50 ms at most, to see the stop flag); under load
-//! the reads succeed without it.
+//! the bridge of limits.md (3a). Reads and writes block, as in that bridge; to
+//! stop, [`Wire::stop`] raises a flag and has the caller send a packet into each
+//! TUN (a UDP datagram from each side's kernel) so each blocked read returns.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,9 +38,6 @@ fn forward(from: &Tun, to: &Tun, stop: &AtomicBool) -> io::Result<Forwarded> {
                 Ok(_) => done.packets += 1,
                 Err(_) => done.refused += 1,
             },
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                from.wait_readable(Duration::from_millis(50))?;
-            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -49,20 +46,34 @@ fn forward(from: &Tun, to: &Tun, stop: &AtomicBool) -> io::Result<Forwarded> {
 }
 
 impl Wire {
-    /// Starts forwarding between `a` and `b`, both ways.
-    pub fn start(a: Arc<Tun>, b: Arc<Tun>) -> Wire {
+    /// Starts forwarding between `a` and `b`, both ways, with blocking I/O.
+    pub fn start(a: Arc<Tun>, b: Arc<Tun>) -> io::Result<Wire> {
+        a.set_nonblocking(false)?;
+        b.set_nonblocking(false)?;
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
         for (from, to) in [(a.clone(), b.clone()), (b, a)] {
             let stop = stop.clone();
             threads.push(std::thread::spawn(move || forward(&from, &to, &stop)));
         }
-        Wire { stop, threads }
+        Ok(Wire { stop, threads })
     }
 
-    /// Stops both directions: what each carried (a → b first).
-    pub fn stop(mut self) -> io::Result<[Forwarded; 2]> {
+    /// Stops both directions: what each carried (a → b first). `wake` must put a
+    /// packet into both TUNs; it is called (every 10 ms, at most 500 times) until
+    /// both threads have seen the flag.
+    pub fn stop(mut self, wake: impl Fn()) -> io::Result<[Forwarded; 2]> {
         self.stop.store(true, Ordering::Relaxed);
+        for _ in 0..500 {
+            if self.threads.iter().all(JoinHandle::is_finished) {
+                break;
+            }
+            wake();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if !self.threads.iter().all(JoinHandle::is_finished) {
+            return Err(io::Error::other("the forwarder threads did not stop"));
+        }
         let mut out = [Forwarded::default(); 2];
         for (slot, t) in out.iter_mut().zip(self.threads.drain(..)) {
             *slot = t
@@ -74,10 +85,9 @@ impl Wire {
 }
 
 impl Drop for Wire {
+    /// Without [`Wire::stop`] (an error path) the threads cannot be woken here: they
+    /// are left to end at the next packet, or with the process.
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
     }
 }
