@@ -584,6 +584,32 @@ mod tests {
     }
 
     #[test]
+    fn tun_subcommands_parse_with_their_defaults() {
+        let cli = Cli::try_parse_from(["layer4-bench", "tun", "bulk", "--runs", "5"]).unwrap();
+        assert_eq!(cli.runs, 5);
+        let Bench::Tun(t) = cli.bench else {
+            panic!("not tun")
+        };
+        assert!(matches!(
+            t.which,
+            tun_cli::TunBench::Bulk(tun_cli::TunBulkArgs { bytes, buf, mtu: 1500 })
+                if bytes == 1 << 30 && buf == 256 * 1024
+        ));
+        let cli =
+            Cli::try_parse_from(["layer4-bench", "tun", "connect", "--conns", "100"]).unwrap();
+        assert!(matches!(
+            cli.bench,
+            Bench::Tun(tun_cli::TunArgs {
+                which: tun_cli::TunBench::Connect(tun_cli::TunConnectArgs {
+                    conns: Some(100),
+                    ..
+                })
+            })
+        ));
+        assert!(Cli::try_parse_from(["layer4-bench", "tun", "bulk", "--mtu", "70000"]).is_err());
+    }
+
+    #[test]
     fn cli_accepts_stack_after_the_subcommand() {
         let cli = Cli::try_parse_from(["layer4-bench", "bulk", "--stack", "smoltcp"]).unwrap();
         assert_eq!(cli.stack, StackChoice::Smoltcp);

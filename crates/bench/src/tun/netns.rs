@@ -15,12 +15,7 @@ pub fn why_not_root() -> Option<String> {
         Ok(s) => s,
         Err(e) => return Some(format!("cannot read /proc/self/status: {e}")),
     };
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|rest| rest.split_whitespace().nth(1))
-        .and_then(|u| u.parse::<u32>().ok());
-    match euid {
+    match effective_uid(&status) {
         Some(0) => {
             if std::path::Path::new("/dev/net/tun").exists() {
                 None
@@ -33,6 +28,16 @@ pub fn why_not_root() -> Option<String> {
         )),
         None => Some("cannot tell the effective uid from /proc/self/status".to_string()),
     }
+}
+
+/// The effective uid in the text of `/proc/<pid>/status` (the second field of its
+/// `Uid:` line).
+fn effective_uid(status: &str) -> Option<u32> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|rest| rest.split_whitespace().nth(1))
+        .and_then(|u| u.parse::<u32>().ok())
 }
 
 /// Runs `f` on a new thread in a fresh, empty network namespace and returns its
@@ -122,5 +127,19 @@ impl Drop for NamedNetns {
                 eprintln!("layer4-bench: could not delete namespace {name}: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn effective_uid_is_the_second_field_of_the_uid_line() {
+        let status = "Name:\tx\nUid:\t1000\t0\t0\t0\nGid:\t0\t0\t0\t0\n";
+        assert_eq!(effective_uid(status), Some(0));
+        assert_eq!(effective_uid("Uid:\t0\t1000\t0\t0\n"), Some(1000));
+        assert_eq!(effective_uid("Name:\tx\n"), None);
+        assert_eq!(effective_uid("Uid:\tzero\n"), None);
     }
 }

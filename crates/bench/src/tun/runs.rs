@@ -179,6 +179,19 @@ fn kernel_receiver(
     recv_to_eof(&s, buf).map_err(io_err("kernel receive"))
 }
 
+/// The receiver's result once the sender's is known. A receiver whose sender failed
+/// may wait in `accept` for ever, so it is not waited for then (the thread, and the
+/// namespace it holds, end with the process).
+fn join_after<T>(
+    receiver: std::thread::JoinHandle<Result<T, BenchError>>,
+    sent: &Result<(), BenchError>,
+) -> Result<T, BenchError> {
+    match sent {
+        Ok(()) => join(receiver),
+        Err(_) => Err(BenchError::Setup("the sender failed".into())),
+    }
+}
+
 /// The kernel in namespace A sending `bytes` to `to`.
 fn kernel_sender(to: Ipv4Addr, bytes: u64, buf: usize) -> Result<(), BenchError> {
     let s = std::net::TcpStream::connect_timeout(&(to, PORT).into(), IO_TIMEOUT)
@@ -236,7 +249,7 @@ pub fn linux_tun_wire(bytes: u64, buf: usize, mtu: u16) -> Result<Transfer, Benc
     }
     drop(go_tx);
     let sent = join(sender);
-    let received = join(receiver);
+    let received = join_after(receiver, &sent);
     let carried = match wire {
         Some(w) => w
             .stop(|| {
@@ -304,7 +317,7 @@ pub fn linux_veth(bytes: u64, buf: usize, mtu: u16) -> Result<Transfer, BenchErr
         })),
         Err(_) => Err(BenchError::Setup("the receiver did not start".into())),
     };
-    let received = join(receiver);
+    let received = join_after(receiver, &sent);
     sent?;
     let (got, elapsed) = received?;
     drop(ns);
@@ -384,10 +397,12 @@ pub fn connect_rate(
         let elapsed = start.elapsed();
         // The last connection ends the server (also after an error, if it can).
         let stopped = once(STOP);
-        let served = server.join();
         result?;
+        // Without the stop connection the server would wait in accept for ever: it
+        // is left behind then (it ends with the process).
         stopped?;
-        served
+        server
+            .join()
             .map_err(|_| BenchError::Setup("server panicked".into()))?
             .map_err(io_err("kernel server"))?;
         Ok((done, elapsed))
