@@ -149,6 +149,14 @@ fn bulk(runs: usize, a: &TunBulkArgs) -> bool {
         if !retrans.is_empty() {
             d += &format!("; layer4 retransmitted {} segments", retrans.join(" / "));
         }
+        let refused: Vec<String> = xs
+            .iter()
+            .filter_map(|t| t.tun_refused)
+            .map(|r| group_digits(r as f64, 0))
+            .collect();
+        if !refused.is_empty() {
+            d += &format!(", the TUN refused {} of its writes", refused.join(" / "));
+        }
         d
     };
     let mut one = |table: &mut Table,

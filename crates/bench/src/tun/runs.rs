@@ -51,6 +51,8 @@ pub struct Transfer {
     pub elapsed: Duration,
     /// Segments layer4 retransmitted (layer4 runs only).
     pub retransmits: Option<u64>,
+    /// Packets layer4's runtime could not write to the TUN (layer4 runs only).
+    pub tun_refused: Option<u64>,
 }
 
 impl Transfer {
@@ -158,6 +160,7 @@ pub fn layer4_bulk(
                 bytes: got,
                 elapsed,
                 retransmits,
+                tun_refused: Some(rt.stats().tx_errors),
             },
             bytes,
         )
@@ -275,6 +278,7 @@ pub fn linux_tun_wire(bytes: u64, buf: usize, mtu: u16) -> Result<Transfer, Benc
             bytes: got,
             elapsed,
             retransmits: None,
+            tun_refused: None,
         },
         bytes,
     )
@@ -326,6 +330,7 @@ pub fn linux_veth(bytes: u64, buf: usize, mtu: u16) -> Result<Transfer, BenchErr
             bytes: got,
             elapsed,
             retransmits: None,
+            tun_refused: None,
         },
         bytes,
     )
