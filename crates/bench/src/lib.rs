@@ -25,6 +25,9 @@
 //! - [`report`]: Markdown `Table`s, ratio rows, medians.
 //! - [`sim_speed`]: how fast `layer4-sim` runs one bulk flow (`layer4-bench sim`).
 //! - [`smoltcp_stack`]: `SmoltcpHarness` (smoltcp 0.14 with CUBIC), complete.
+//! - [`tun`]: `layer4-bench tun bulk|connect` (root): layer4 on a real TUN against the
+//!   Linux kernel, beside Linux ↔ Linux over a TUN wire (userspace forwarder) and veth;
+//!   the namespaces, the forwarder and one run of each pairing.
 //! - [`layer4_stack`]: `Layer4Harness` (two `layer4::Stack`s), complete; its `drain`,
 //!   `deliver`, `pump` and `service` also drive layer4 in `tests/interop_smoltcp.rs`
 //!   (layer4 against smoltcp in memory).
@@ -44,6 +47,7 @@ pub mod report;
 pub mod results;
 pub mod sim_speed;
 pub mod smoltcp_stack;
+pub mod tun;
 
 pub use config::{BulkConfig, ConnectConfig, IdleConfig};
 pub use error::BenchError;

@@ -6,6 +6,8 @@
 //! cargo run --release -p layer4-bench -- idle    [--conns 1000000] [--smoltcp-conns 10000] [--buf 4KiB]
 //! cargo run --release -p layer4-bench -- sim     [--seconds 10] [--buf BYTES] [--rate 1000]   (layer4-sim only)
 //! cargo run --release -p layer4-bench -- cc      [--acks 2000000] [--loss-every 1000] [--only NAME]   (layer4::cc only)
+//! cargo run --release -p layer4-bench -- tun bulk    [--bytes 1GiB] [--buf 256KiB] [--mtu 1500]   (root: TUN, namespaces)
+//! cargo run --release -p layer4-bench -- tun connect [--conns N | --seconds 2]
 //! common: --stack layer4|smoltcp|both (default both), --runs N (default 3; median reported)
 //! ```
 //!
@@ -16,6 +18,8 @@
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
+
+mod tun_cli;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use layer4_bench::alloc_count::CountingAlloc;
@@ -63,6 +67,9 @@ enum Bench {
     /// CPU time per ACK of each congestion controller (newreno, cubic, bbr), driven
     /// directly by a synthetic 100 Mbit/s, 50 ms ACK stream (layer4::cc only).
     Cc(CcArgs),
+    /// layer4 on a real TUN device against the Linux kernel, beside Linux to Linux
+    /// over a TUN wire and over veth (root; makes and removes its own namespaces).
+    Tun(tun_cli::TunArgs),
 }
 
 #[derive(Debug, Args)]
@@ -545,6 +552,7 @@ fn main() -> ExitCode {
         Bench::Idle(a) => idle(&cli, a),
         Bench::Sim(a) => sim(&cli, a),
         Bench::Cc(a) => cc(&cli, a),
+        Bench::Tun(a) => tun_cli::tun(cli.runs, a),
     };
     if failed {
         ExitCode::FAILURE
@@ -573,6 +581,32 @@ mod tests {
         assert_eq!(human_bytes(1 << 30), "1 GiB");
         assert_eq!(human_bytes(256 * 1024), "256 KiB");
         assert_eq!(human_bytes(1500), "1,500 B");
+    }
+
+    #[test]
+    fn tun_subcommands_parse_with_their_defaults() {
+        let cli = Cli::try_parse_from(["layer4-bench", "tun", "bulk", "--runs", "5"]).unwrap();
+        assert_eq!(cli.runs, 5);
+        let Bench::Tun(t) = cli.bench else {
+            panic!("not tun")
+        };
+        assert!(matches!(
+            t.which,
+            tun_cli::TunBench::Bulk(tun_cli::TunBulkArgs { bytes, buf, mtu: 1500 })
+                if bytes == 1 << 30 && buf == 256 * 1024
+        ));
+        let cli =
+            Cli::try_parse_from(["layer4-bench", "tun", "connect", "--conns", "100"]).unwrap();
+        assert!(matches!(
+            cli.bench,
+            Bench::Tun(tun_cli::TunArgs {
+                which: tun_cli::TunBench::Connect(tun_cli::TunConnectArgs {
+                    conns: Some(100),
+                    ..
+                })
+            })
+        ));
+        assert!(Cli::try_parse_from(["layer4-bench", "tun", "bulk", "--mtu", "70000"]).is_err());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! block says why it is sound.
 //!
 //! ## Map
-//! - [`tun`]: [`Tun`], a Linux TUN device (`IFF_TUN | IFF_NO_PI`, non-blocking):
+//! - [`tun`]: [`Tun`], a Linux TUN device (`IFF_TUN | IFF_NO_PI`, non-blocking, or
+//!   blocking on request for simple forwarders):
 //!   create or attach by name, MTU, up, the kernel's address on the link.
 //! - [`device`]: [`Device`], the packet-device trait the runtime drives, and
 //!   [`DatagramDevice`], a connected pair of them (two runtimes without a TUN).

@@ -226,6 +226,22 @@ impl Tun {
         Ok(n as usize)
     }
 
+    /// Switches the descriptor between non-blocking (the default, what the runtime
+    /// wants) and blocking reads and writes (`fcntl(F_SETFL)`), for simple
+    /// one-thread-per-direction forwarders.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        let fd = self.fd.as_raw_fd();
+        // SAFETY: fcntl(2) F_GETFL/F_SETFL on a descriptor we own; no pointers.
+        let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+        let flags = if nonblocking {
+            flags | libc::O_NONBLOCK
+        } else {
+            flags & !libc::O_NONBLOCK
+        };
+        // SAFETY: as above.
+        check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) }).map(drop)
+    }
+
     /// Writes one packet.
     pub fn send(&self, packet: &[u8]) -> io::Result<usize> {
         // SAFETY: `packet` is valid for reads of `packet.len()` bytes for the call.
