@@ -55,6 +55,22 @@ pub struct Cubic {
     hystart: HyStart,
     /// The last ACK or send, to leave application-limited periods out of t.
     last_activity: Option<Instant>,
+    /// The state before the last congestion event, for its undo.
+    prior: Option<Prior>,
+}
+
+/// What a congestion event changes, kept to undo a spurious one.
+//= https://www.rfc-editor.org/rfc/rfc9438#section-4.9
+#[derive(Debug, Clone, Copy)]
+struct Prior {
+    cwnd: f64,
+    ssthresh: usize,
+    w_max: f64,
+    cwnd_prior: f64,
+    k: f64,
+    t_epoch: Option<Instant>,
+    w_est: f64,
+    k_zero: bool,
 }
 
 impl Cubic {
@@ -76,6 +92,7 @@ impl Cubic {
             fast_convergence: true,
             hystart: HyStart::new(false),
             last_activity: None,
+            prior: None,
         }
     }
 
@@ -275,6 +292,16 @@ impl CongestionControl for Cubic {
     }
 
     fn on_congestion_event(&mut self, _now: Instant, kind: CongestionKind, bytes_in_flight: usize) {
+        self.prior = Some(Prior {
+            cwnd: self.cwnd,
+            ssthresh: self.ssthresh,
+            w_max: self.w_max,
+            cwnd_prior: self.cwnd_prior,
+            k: self.k,
+            t_epoch: self.t_epoch,
+            w_est: self.w_est,
+            k_zero: self.k_zero,
+        });
         self.hystart.on_congestion();
         let mss = self.mss_f();
         let flight = bytes_in_flight as f64;
@@ -317,6 +344,27 @@ impl CongestionControl for Cubic {
             }
         }
         self.t_epoch = None;
+    }
+
+    //= https://www.rfc-editor.org/rfc/rfc9438#section-4.9
+    // A spurious congestion event is undone by restoring the state saved when it
+    // began (cwnd_prior, ssthresh_prior, W_max, K, t_epoch, W_est); the window
+    // never shrinks by the undo.
+    fn on_spurious_congestion_event(&mut self, _now: Instant) {
+        if let Some(p) = self.prior.take() {
+            self.cwnd = self.cwnd.max(p.cwnd);
+            self.ssthresh = if p.ssthresh == usize::MAX {
+                usize::MAX
+            } else {
+                self.ssthresh.max(p.ssthresh)
+            };
+            self.w_max = p.w_max;
+            self.cwnd_prior = p.cwnd_prior;
+            self.k = p.k;
+            self.t_epoch = p.t_epoch;
+            self.w_est = p.w_est;
+            self.k_zero = p.k_zero;
+        }
     }
 
     fn on_recovery_end(&mut self, _now: Instant, bytes_in_flight: usize) {

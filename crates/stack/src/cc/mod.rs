@@ -154,6 +154,15 @@ pub trait CongestionControl: fmt::Debug + Send {
         let _ = (now, bytes_in_flight);
     }
 
+    /// The last congestion event (of any kind) was spurious: the data thought lost
+    /// was delivered (D-SACKs for every retransmission, RFC 2883; or an echoed
+    /// timestamp older than the retransmission, RFC 3522). A controller that kept
+    /// its state from before the event restores it (RFC 9438 section 4.9); the
+    /// default keeps the reduced window.
+    fn on_spurious_congestion_event(&mut self, now: Instant) {
+        let _ = now;
+    }
+
     /// The segment size changed to `mss` bytes.
     fn on_mtu_update(&mut self, mss: usize);
 }

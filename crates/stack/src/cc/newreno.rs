@@ -15,6 +15,8 @@ pub struct NewReno {
     /// Bytes acknowledged in congestion avoidance since cwnd last grew (RFC 5681
     /// section 3.1, appropriate byte counting).
     ca_acked: usize,
+    /// cwnd and ssthresh before the last congestion event, for its undo.
+    prior: Option<(usize, usize)>,
 }
 
 impl NewReno {
@@ -29,6 +31,7 @@ impl NewReno {
             ssthresh: usize::MAX,
             mss,
             ca_acked: 0,
+            prior: None,
         }
     }
 
@@ -84,6 +87,7 @@ impl CongestionControl for NewReno {
     }
 
     fn on_congestion_event(&mut self, _now: Instant, kind: CongestionKind, bytes_in_flight: usize) {
+        self.prior = Some((self.cwnd, self.ssthresh));
         self.ssthresh = self.reduced_ssthresh(bytes_in_flight);
         match kind {
             // The transport inflates this by its recovery window (RFC 6582: ssthresh
@@ -97,6 +101,19 @@ impl CongestionControl for NewReno {
                 self.cwnd = self.mss;
                 self.ca_acked = 0;
             }
+        }
+    }
+
+    fn on_spurious_congestion_event(&mut self, _now: Instant) {
+        // Like Linux's tcp_undo_cwnd_reduction: back to at least the window and
+        // threshold from before the reduction.
+        if let Some((cwnd, ssthresh)) = self.prior.take() {
+            self.cwnd = self.cwnd.max(cwnd);
+            self.ssthresh = if ssthresh == usize::MAX {
+                usize::MAX
+            } else {
+                self.ssthresh.max(ssthresh)
+            };
         }
     }
 

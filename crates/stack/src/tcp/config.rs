@@ -125,6 +125,10 @@ pub struct TcpConfig {
     /// `Stack::tcp_set_pacing`). Default off: Linux paces CUBIC only under the fq
     /// qdisc. A controller with its own pacing rate (BBR) paces regardless.
     pub pacing: bool,
+    /// Loss detection of new sockets with SACK: RACK-TLP (RFC 8985), the default,
+    /// as on Linux; off, the RFC 6675 DupThresh rules alone and no tail loss
+    /// probes (per socket through `SocketOptions::rack`).
+    pub rack: bool,
     /// The most out-of-order ranges one connection holds. Default 32.
     pub max_ooo_ranges: usize,
     /// Time to live / hop limit for new sockets. Default 64.
@@ -173,6 +177,7 @@ impl Default for TcpConfig {
             congestion_control: "cubic".to_string(),
             custom_congestion_controls: CcRegistry::new(),
             pacing: false,
+            rack: true,
             max_ooo_ranges: crate::tcp::assembler::DEFAULT_MAX_RANGES,
             ttl: 64,
             dscp: 0,

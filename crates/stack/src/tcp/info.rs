@@ -21,6 +21,29 @@ pub struct EcnCounters {
     pub reactions: u32,
 }
 
+/// A connection's loss-detection and undo counters, named after Linux's `TcpExt`
+/// ones; from `Connection::loss_counters` and [`TcpInfo::loss`] (kept apart from
+/// [`ConnCounters`], with the congestion state: a connection that never sent holds
+/// none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LossCounters {
+    /// Tail loss probes sent (RFC 8985; `TcpExt:TCPLossProbes`).
+    pub loss_probes: u32,
+    /// Losses repaired by a tail loss probe (`TcpExt:TCPLossProbeRecovery`).
+    pub loss_probe_recoveries: u32,
+    /// Times RACK's reorder timer fired (RFC 8985 section 6.2).
+    pub rack_reorder_timeouts: u32,
+    /// Retransmission timeouts found spurious (`TcpExt:TCPSpuriousRTOs`).
+    pub spurious_rtos: u32,
+    /// Congestion responses undone because D-SACKs showed every retransmission
+    /// of the episode a duplicate (`TcpExt:TCPDSACKUndo`).
+    pub dsack_undos: u32,
+    /// Timeout responses undone by timestamps (`TcpExt:TCPLossUndo`).
+    pub loss_undos: u32,
+    /// Fast recoveries undone by timestamps (`TcpExt:TCPFullUndo`).
+    pub full_undos: u32,
+}
+
 /// Per-connection counters, kept by the state machine. Byte and segment counts are
 /// 64-bit; counts of rare events are 32-bit and saturate (a million idle connections
 /// carry these, so every byte counts).
@@ -175,6 +198,8 @@ pub struct TcpInfo {
     pub lost: u32,
     /// Segments the peer selectively acknowledged above SND.UNA (the scoreboard).
     pub sacked: u32,
+    /// Loss detection and undo: tail loss probes, spurious timeouts, undos.
+    pub loss: LossCounters,
     /// Bytes in flight.
     pub unacked: u32,
     /// The delivery rate of the last RTT sample, bytes per second.

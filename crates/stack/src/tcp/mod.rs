@@ -15,6 +15,8 @@
 //! - [`rtt`]: the RFC 6298 RTO estimator.
 //! - [`scoreboard`]: the sender's SACK scoreboard and RFC 6675 loss recovery
 //!   (`IsLost`, `NextSeg`, `SetPipe`).
+//! - [`rack`]: RACK-TLP (RFC 8985) time-based loss detection and tail loss probe
+//!   state and arithmetic.
 //! - [`prr`]: proportional rate reduction (RFC 6937) during recovery.
 //! - [`info`]: [`TcpInfo`], what `ss -ti` shows, and the per-connection counters.
 
@@ -24,6 +26,7 @@ pub mod conn;
 pub mod info;
 pub mod isn;
 pub mod prr;
+pub mod rack;
 pub mod recv_buffer;
 mod ring;
 pub mod rtt;
@@ -37,6 +40,6 @@ pub use config::{EcnMode, KeepAlive, TcpConfig};
 pub use conn::{
     ConnEvents, Connection, IcmpNotice, OpenParams, SocketOptions, SynInfo, TcpError, UserError,
 };
-pub use info::{ConnCounters, EcnCounters, TcpInfo};
+pub use info::{ConnCounters, EcnCounters, LossCounters, TcpInfo};
 pub use state::State;
 pub use timer::{Timer, TimerTable};

@@ -74,6 +74,9 @@ pub struct Scoreboard {
     dropped: u64,
     /// Times reneging was detected.
     renegings: u64,
+    /// With RACK (RFC 8985) deciding losses: every unSACKed byte below this point
+    /// is lost, and DupThresh plays no part. `None`: the RFC 6675 `IsLost` rules.
+    rack_lost_to: Option<SeqNumber>,
 }
 
 impl Scoreboard {
@@ -88,6 +91,7 @@ impl Scoreboard {
             sacked: 0,
             dropped: 0,
             renegings: 0,
+            rack_lost_to: None,
         }
     }
 
@@ -144,10 +148,43 @@ impl Scoreboard {
     /// Forgets every SACKed range (after a retransmission timeout, or reneging).
     //= https://www.rfc-editor.org/rfc/rfc2018#section-8
     pub fn clear(&mut self) {
+        if self.rack_lost_to.is_some() {
+            self.rack_lost_to = Some(self.high_ack);
+        }
         self.ranges.clear();
         self.sacked = 0;
         self.high_rxt = self.high_ack;
         self.rescue_rxt = None;
+    }
+
+    /// Hands the loss decisions to RACK (RFC 8985): from now on a byte is lost when
+    /// [`Scoreboard::mark_lost_to`] said so, not by the DupThresh rules.
+    pub fn use_rack(&mut self) {
+        if self.rack_lost_to.is_none() {
+            self.rack_lost_to = Some(self.high_ack);
+        }
+    }
+
+    /// Whether RACK decides the losses.
+    pub fn uses_rack(&self) -> bool {
+        self.rack_lost_to.is_some()
+    }
+
+    /// RACK's lost boundary (HighACK or above), if RACK decides the losses.
+    pub fn rack_lost_to(&self) -> Option<SeqNumber> {
+        self.rack_lost_to.map(|l| l.max(self.high_ack))
+    }
+
+    /// RACK deemed every unSACKed byte below `end` lost. Returns whether the
+    /// boundary moved.
+    pub fn mark_lost_to(&mut self, end: SeqNumber) -> bool {
+        match self.rack_lost_to {
+            Some(l) if end > l.max(self.high_ack) => {
+                self.rack_lost_to = Some(end);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// A loss recovery begins: HighRxt and RescueRxt restart from HighACK.
@@ -278,6 +315,9 @@ impl Scoreboard {
     // more than (DupThresh - 1) * SMSS bytes SACKed above it. Both only grow as
     // SeqNum falls, so walking the ranges from the top finds where it turns true.
     fn lost_boundary(&self, smss: u32) -> SeqNumber {
+        if let Some(lost_to) = self.rack_lost_to {
+            return lost_to.max(self.high_ack);
+        }
         let smss = smss.max(1);
         let mut segs = 0u32;
         let mut bytes = 0u32;

@@ -67,12 +67,17 @@ impl Connection {
         self.persist_probes = 0;
         self.soft_error = None;
         let sacked = self.on_ack_scoreboard(seg);
+        let dsack = self.on_ack_rack(now, seg, sacked);
+        let una_before = self.snd_una;
         if ack > self.snd_una {
             self.on_new_ack(now, seg);
         } else if ack == self.snd_una {
             self.on_same_ack(now, seg);
         }
+        self.on_ack_undo(now, seg, una_before, dsack);
+        self.rack_detect_loss(now, dsack.is_some());
         self.after_ack_sack(now, sacked);
+        self.arm_loss_probe(now, self.snd_una > una_before);
         self.update_send_window(seg);
 
         if self.fin_acked {
@@ -191,7 +196,17 @@ impl Connection {
         }
         self.dupacks += 1;
         self.counters.dupacks_in = self.counters.dupacks_in.saturating_add(1);
-        if self.dupacks == 3 {
+        // With RACK deciding the losses (a scoreboard fed by SACK blocks), the
+        // duplicate ACK count plays no part: RACK's zero reordering window until
+        // reordering is seen does what DupThresh did.
+        //= https://www.rfc-editor.org/rfc/rfc8985#section-6.2
+        let rack_decides = self.rack_on()
+            && self
+                .cc
+                .as_deref()
+                .and_then(|s| s.board.as_ref())
+                .is_some_and(|b| b.uses_rack());
+        if self.dupacks == 3 && !rack_decides {
             //= https://www.rfc-editor.org/rfc/rfc5681#section-3.2
             //# The fast retransmit algorithm uses the arrival of 3 duplicate ACKs
             //# (as defined in section 2, without any intervening ACKs which move

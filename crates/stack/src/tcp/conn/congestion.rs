@@ -12,6 +12,7 @@ use crate::cc::{
     RateSample, TxState,
 };
 use crate::tcp::prr::Prr;
+use crate::tcp::rack::Rack;
 use crate::tcp::scoreboard::Scoreboard;
 use crate::time::{Duration, Instant};
 use crate::wire::SeqNumber;
@@ -34,12 +35,17 @@ pub(crate) struct Recovery {
     pub(crate) prr: Option<Prr>,
 }
 
-/// Payload bytes `[start, end)` sent with `tx`.
+/// Payload bytes `[start, end)` sent with `tx`: one segment (its last
+/// transmission), which is also what RACK (RFC 8985) times.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TxRecord {
-    start: SeqNumber,
-    end: SeqNumber,
-    tx: TxState,
+    pub(super) start: SeqNumber,
+    pub(super) end: SeqNumber,
+    pub(super) tx: TxState,
+    /// The peer SACKed all of it (RACK has seen its delivery).
+    pub(super) sacked: bool,
+    /// It was sent more than once (`Segment.retransmitted` of RFC 8985).
+    pub(super) retransmitted: bool,
 }
 
 /// The congestion-control state of a connection.
@@ -51,7 +57,7 @@ pub(crate) struct CcState {
     pub(super) recovery: Option<Recovery>,
     /// The last recovery point, kept after recovery ends so that duplicate ACKs for
     /// data sent before it do not start another recovery (RFC 6582 section 3.2 step 2).
-    last_recover: Option<SeqNumber>,
+    pub(super) last_recover: Option<SeqNumber>,
     /// The SACK scoreboard (RFC 6675), once the peer sent a SACK block or a
     /// recovery began on a connection that negotiated SACK.
     pub(super) board: Option<Scoreboard>,
@@ -61,12 +67,20 @@ pub(crate) struct CcState {
     rate: DeliveryRateEstimator,
     /// Payload sent and not yet acknowledged, with its send state (at most
     /// [`MAX_TX_RECORDS`]).
-    tx_records: VecDeque<TxRecord>,
+    pub(super) tx_records: VecDeque<TxRecord>,
     /// Bytes per second delivered over the last timed round trip (here, not in the
     /// connection: the per-connection state of an idle socket stays small).
     pub(super) delivery_rate: u64,
     /// The pacing clock (here, not in the connection: only a sender needs it).
     pub(super) pacer: super::pacing::Pacer,
+    /// RACK-TLP's state (RFC 8985).
+    pub(super) rack: Rack,
+    /// A tail loss probe is to be sent.
+    pub(super) probe_due: bool,
+    /// The last congestion response, while it may still prove spurious.
+    pub(super) undo: Option<super::undo::Undo>,
+    /// Loss detection and undo counters.
+    pub(super) loss: crate::tcp::info::LossCounters,
 }
 
 impl CcState {
@@ -81,6 +95,10 @@ impl CcState {
             tx_records: VecDeque::new(),
             delivery_rate: 0,
             pacer: Default::default(),
+            rack: Rack::new(),
+            probe_due: false,
+            undo: None,
+            loss: Default::default(),
         }
     }
 }
@@ -167,7 +185,13 @@ impl Connection {
         retransmit: bool,
         flight: u32,
     ) {
+        let tsval = self.ts_now(now);
         let s = self.ccs();
+        if retransmit {
+            if let Some(u) = s.undo.as_mut() {
+                u.on_retransmit(tsval);
+            }
+        }
         if let Some(prr) = s.recovery.as_mut().and_then(|r| r.prr.as_mut()) {
             //= https://www.rfc-editor.org/rfc/rfc6937#section-3.1
             // On any data transmission or retransmission: prr_out += (data sent).
@@ -184,6 +208,7 @@ impl Connection {
                 }
                 if r.end > seq {
                     r.tx = tx;
+                    r.retransmitted = true;
                 }
             }
             // A retransmission within the records needs nothing more.
@@ -205,7 +230,13 @@ impl Connection {
                 return;
             }
         }
-        s.tx_records.push_back(TxRecord { start, end, tx });
+        s.tx_records.push_back(TxRecord {
+            start,
+            end,
+            tx,
+            sacked: false,
+            retransmitted: false,
+        });
     }
 
     /// An ACK of new data (`acked` bytes of sequence space, `ack` the new SND.UNA,
@@ -260,6 +291,7 @@ impl Connection {
             if ack > r.recover {
                 s.last_recover = Some(r.recover);
                 s.recovery = None;
+                s.rack.on_recovery_exit();
                 ended = true;
             } else if r.prr.is_some() {
                 // A SACK recovery: the window follows PRR (`sack`), the scoreboard
@@ -321,6 +353,9 @@ impl Connection {
             return false;
         }
         s.cc.on_congestion_event(now, CongestionKind::Loss, outstanding as usize);
+        s.undo = Some(super::undo::Undo::new(ack, snd_max, false));
+        s.rack.cancel_probe();
+        s.probe_due = false;
         //= https://www.rfc-editor.org/rfc/rfc5681#section-3.2
         //# The lost segment starting at SND.UNA MUST be retransmitted and
         //# cwnd set to ssthresh plus 3*SMSS.
@@ -357,13 +392,23 @@ impl Connection {
     /// sent before now start no new one.
     pub(super) fn on_rto_cc(&mut self, now: Instant) {
         let outstanding = self.outstanding() as usize;
-        let snd_max = self.snd_max;
+        let (snd_una, snd_max) = (self.snd_una, self.snd_max);
         let s = self.ccs();
         if !s.rto_reacted {
             s.rto_reacted = true;
             s.cc.on_congestion_event(now, CongestionKind::Timeout, outstanding);
+            s.undo = Some(super::undo::Undo::new(snd_una, snd_max, true));
+        }
+        if s.recovery.is_some() {
+            s.rack.on_recovery_exit();
         }
         s.recovery = None;
+        s.rack.cancel_probe();
+        s.probe_due = false;
+        // The SACKed ranges are forgotten (below), and with them what RACK knew.
+        for r in s.tx_records.iter_mut() {
+            r.sacked = false;
+        }
         s.last_recover = Some(snd_max - 1u32);
         //= https://www.rfc-editor.org/rfc/rfc2018#section-8
         // After a retransmission timeout the SACKed ranges are forgotten: the peer
@@ -383,6 +428,8 @@ impl Connection {
             return false;
         }
         s.cc.on_congestion_event(now, CongestionKind::Ecn, flight as usize);
+        // A window reduced for ECN is no loss to undo.
+        s.undo = None;
         true
     }
 

@@ -27,6 +27,9 @@
 //! - [`user`]: the application's calls;
 //! - [`report`]: [`TcpInfo`](crate::tcp::TcpInfo) and the counters;
 //! - [`sack`]: SACK-based loss recovery (RFC 6675) with PRR (RFC 6937);
+//! - [`rack`]: RACK-TLP loss detection (RFC 8985) feeding that recovery, tail loss
+//!   probes, and the undo of spurious congestion responses (Eifel detection,
+//!   RFC 3522; D-SACK, RFC 2883);
 //! - [`pacing`]: data segments spread over the round trip at the pacing rate.
 
 mod ack;
@@ -37,10 +40,12 @@ mod input;
 mod open;
 mod output;
 mod pacing;
+mod rack;
 mod recv;
 mod report;
 mod sack;
 mod timeout;
+mod undo;
 mod user;
 
 #[cfg(test)]
@@ -176,6 +181,9 @@ pub struct SocketOptions {
     /// srtt unless the controller has its own rate). A controller with its own
     /// pacing rate paces whatever this says.
     pub pacing: bool,
+    /// RACK-TLP loss detection (RFC 8985) when SACK was negotiated; off, RFC 6675's
+    /// DupThresh rules alone.
+    pub rack: bool,
 }
 
 impl SocketOptions {
@@ -189,6 +197,7 @@ impl SocketOptions {
             dscp: config.dscp,
             ecn: config.ecn,
             pacing: config.pacing,
+            rack: config.rack,
         }
     }
 }

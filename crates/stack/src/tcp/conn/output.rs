@@ -53,6 +53,7 @@ impl Connection {
             || (self.syn_due && matches!(self.state, State::SynSent | State::SynReceived))
             || self.ack_due == AckDue::Now
             || self.retransmit_una
+            || self.probe_due()
             || self.probe_due
             || self
                 .data_plan()
@@ -118,6 +119,16 @@ impl Connection {
                 return Some(plan);
             }
         }
+        if self.probe_due() {
+            match self.loss_probe_plan() {
+                Some(plan) => {
+                    let fin = usize::from(plan.flags.contains(TcpFlags::FIN));
+                    self.on_probe_planned(plan.seq + (plan.payload_len + fin), plan.retransmit);
+                    return Some(plan);
+                }
+                None => self.on_probe_unsendable(),
+            }
+        }
         // RFC 6675 NextSeg() rules (1), (3) and (4) during a SACK recovery; rule
         // (2), new data, is `data_plan`'s.
         let new_data = self.data_plan().is_some();
@@ -167,6 +178,32 @@ impl Connection {
             return None;
         }
         Some(plan)
+    }
+
+    /// The tail loss probe: one segment of new data if the receive window allows
+    /// it, else the last segment sent again; the congestion window does not hold
+    /// it back.
+    //= https://www.rfc-editor.org/rfc/rfc8985#section-7.3
+    fn loss_probe_plan(&self) -> Option<Plan> {
+        let off = self.snd_nxt.diff(self.snd_una).max(0) as usize;
+        let avail = self.send_buf.len().saturating_sub(off);
+        let room = self.snd_wnd.saturating_sub(self.flight()) as usize;
+        if self.snd_nxt >= self.snd_max && avail > 0 && room > 0 {
+            let len = avail.min(usize::from(self.mss)).min(room);
+            let mut plan = Plan::control(self.snd_nxt, TcpFlags::ACK);
+            plan.payload_off = off;
+            plan.payload_len = len;
+            if len == avail {
+                plan.flags.insert(TcpFlags::PSH);
+                if self.fin_pos().is_some() && !self.fin_acked {
+                    plan.flags.insert(TcpFlags::FIN);
+                }
+            }
+            return Some(plan);
+        }
+        let mss = u32::from(self.mss.max(1));
+        let seq = (self.snd_max - mss).max(self.snd_una);
+        self.retransmission_at(seq, mss as usize)
     }
 
     /// The first unacknowledged segment again (fast retransmit, NewReno partial ACK).
@@ -530,5 +567,10 @@ impl Connection {
         //# RTO).
         self.timers
             .set_if_idle(Timer::Retransmit, now + self.rtt.rto());
+        if !retransmit {
+            //= https://www.rfc-editor.org/rfc/rfc8985#section-7.2
+            // New data restarts the probe timeout.
+            self.arm_loss_probe(now, true);
+        }
     }
 }

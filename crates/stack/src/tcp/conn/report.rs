@@ -56,6 +56,7 @@ impl Connection {
                 sack.map_or(0, |s| s.1)
             },
             sacked: sack.map_or(0, |s| s.0),
+            loss: self.loss_counters(),
             unacked: self.outstanding(),
             delivery_rate: self.cc.as_deref().map_or(0, |s| s.delivery_rate),
             pacing_rate,
@@ -65,6 +66,12 @@ impl Connection {
             buffer_memory: self.send_buf.allocated() + self.recv_buf.allocated(),
             last_recv: now.saturating_duration_since(self.last_recv),
         }
+    }
+
+    /// The loss-detection and undo counters (zero for a connection that never
+    /// sent).
+    pub fn loss_counters(&self) -> crate::tcp::info::LossCounters {
+        self.cc.as_deref().map_or_else(Default::default, |s| s.loss)
     }
 
     /// The per-connection counters.

@@ -7,7 +7,7 @@
 
 use super::Connection;
 use crate::tcp::prr::Prr;
-use crate::tcp::scoreboard::{NextSeg, SackUpdate, Scoreboard, DEFAULT_MAX_RANGES};
+use crate::tcp::scoreboard::{NextSeg, SackUpdate};
 use crate::time::Instant;
 use crate::wire::{SeqNumber, TcpRepr};
 
@@ -24,6 +24,7 @@ impl Connection {
         let ack = seg.ack_number.max(una);
         let snd_max = self.snd_max;
         let blocks = seg.options.sack_ranges;
+        let fresh = self.new_scoreboard(una);
         let Some(s) = self.cc.as_deref_mut() else {
             return SackUpdate::default();
         };
@@ -31,7 +32,7 @@ impl Connection {
             if blocks.is_empty() {
                 return SackUpdate::default();
             }
-            s.board = Some(Scoreboard::new(una, DEFAULT_MAX_RANGES));
+            s.board = Some(fresh);
         }
         let Some(board) = s.board.as_mut() else {
             return SackUpdate::default();
@@ -78,13 +79,12 @@ impl Connection {
             self.counters.fast_retransmits = self.counters.fast_retransmits.saturating_add(1);
             self.rtt_probe = None;
         }
+        let fresh = self.new_scoreboard(una);
         let s = self.ccs();
         let Some(r) = s.recovery.as_mut() else {
             return;
         };
-        let board = s
-            .board
-            .get_or_insert_with(|| Scoreboard::new(una, DEFAULT_MAX_RANGES));
+        let board = s.board.get_or_insert(fresh);
         let mut entered = false;
         if r.prr.is_none() {
             //= https://www.rfc-editor.org/rfc/rfc6675#section-5

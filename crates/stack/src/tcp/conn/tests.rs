@@ -1483,7 +1483,12 @@ fn unpaced_window_leaves_at_once() {
     c.send(&[7u8; 10 * 1448]).unwrap();
     let segs = poll_all(&mut c, t(100));
     assert_eq!(segs.len(), 10);
-    assert!(c.poll_timeout() > Some(t(300)), "only the RTO is armed");
+    assert!(!c.timers.is_set(Timer::Pacing));
+    // The probe timeout (2 SRTT) comes before the RTO.
+    assert_eq!(
+        c.next_timer(),
+        Some((Timer::Probe, t(300) + Duration::from_nanos(2)))
+    );
 }
 
 #[test]

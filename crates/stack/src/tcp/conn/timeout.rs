@@ -23,6 +23,8 @@ impl Connection {
                 Timer::KeepAlive => self.on_keepalive_timeout(now),
                 // Taking it cleared it: the held-back data may leave now.
                 Timer::Pacing => {}
+                Timer::Reorder => self.on_reorder_timeout(now),
+                Timer::Probe => self.on_probe_timeout(now),
                 Timer::Linger => match self.state {
                     State::TimeWait | State::FinWait2 => self.set_state(State::Closed),
                     _ => {}
@@ -117,6 +119,8 @@ impl Connection {
                     self.set_soft_error(self.soft_error.unwrap_or(TcpError::TimedOut));
                 }
                 self.on_rto_cc(now);
+                self.timers.clear(Timer::Probe);
+                self.timers.clear(Timer::Reorder);
                 //= https://www.rfc-editor.org/rfc/rfc6298#section-5
                 //# (5.4) Retransmit the earliest segment that has not been
                 //# acknowledged by the TCP receiver.

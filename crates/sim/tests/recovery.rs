@@ -1,0 +1,234 @@
+//! Loss recovery end to end with RACK-TLP (RFC 8985), the default loss detection:
+//! ten segments lost from one window are repaired in about one round trip, a lost
+//! tail is repaired by a tail loss probe, and a spurious retransmission timeout (a
+//! delay spike, no loss) is detected and its congestion response undone.
+
+mod common;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use common::*;
+use layer4::tcp::ConnCounters;
+use layer4::time::{Duration, Instant};
+use layer4_sim::network::Direction;
+use layer4_sim::node::{FnMiddlebox, Verdict};
+use layer4_sim::scenario::IpVersion;
+use layer4_sim::Simulation;
+
+/// The TCP sequence number and payload length of an IPv4 TCP packet with payload.
+fn tcp_data(p: &layer4_sim::Packet) -> Option<(u32, usize)> {
+    let d = &p.data;
+    if d.len() < 40 || d[0] >> 4 != 4 || d[9] != 6 {
+        return None;
+    }
+    let ihl = usize::from(d[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([d[2], d[3]]));
+    let tcp = d.get(ihl..)?;
+    let doff = usize::from(tcp.get(12).copied()? >> 4) * 4;
+    let seq = u32::from_be_bytes([*tcp.first()?, *tcp.get(1)?, *tcp.get(2)?, *tcp.get(3)?]);
+    let len = total.checked_sub(ihl + doff)?;
+    (len > 0).then_some((seq, len))
+}
+
+/// What a run shows.
+struct Outcome {
+    /// Completion time of the transfer, seconds.
+    fct_s: f64,
+    /// The client's counters at the end.
+    counters: ConnCounters,
+    /// Packets the middlebox dropped.
+    dropped: u64,
+    /// The client's cwnd (bytes) sampled every millisecond.
+    cwnd: Vec<(Instant, u32)>,
+}
+
+/// A transfer of `bytes` over 100 Mbit/s, 20 ms one way, with `mb` deciding the
+/// fate of each data packet on the forward bottleneck.
+fn run(
+    cc: &str,
+    bytes: u64,
+    mb: impl FnMut(Instant, &mut layer4_sim::Packet) -> Verdict + 'static,
+) -> Outcome {
+    let mut flow = bulk("f", "left0", "right0", bytes);
+    flow.cc = cc.to_string();
+    let s = dumbbell(link(100_000_000, 20), IpVersion::V4, vec![flow], 30);
+    let mut sim = Simulation::new(&s).unwrap();
+    sim.network_mut()
+        .set_middlebox("bottleneck", Direction::Forward, Box::new(FnMiddlebox(mb)))
+        .unwrap();
+    let mut now = Instant::ZERO;
+    let mut last = None;
+    let mut cwnd = Vec::new();
+    let end = Instant::ZERO + Duration::from_secs(30);
+    while now < end {
+        now += Duration::from_millis(1);
+        sim.network_mut().run_until(now);
+        let (client, server) = sim.flow_stats("f").unwrap();
+        if let Some(h) = client.data_socket {
+            let stack = sim.network().stack("left0").unwrap();
+            if let Ok(c) = stack.tcp_counters(h) {
+                last = Some(c);
+            }
+            if let Ok(i) = stack.tcp_info(now, h) {
+                cwnd.push((now, i.cwnd_bytes));
+            }
+        }
+        if server.bytes_received == bytes {
+            break;
+        }
+    }
+    let (_, server) = sim.flow_stats("f").unwrap();
+    assert_eq!(server.bytes_received, bytes, "the transfer completes");
+    assert_eq!(server.integrity_errors, 0);
+    Outcome {
+        fct_s: now.as_nanos() as f64 / 1e9,
+        counters: last.expect("the client connected"),
+        dropped: sim
+            .network()
+            .middlebox_drops("bottleneck", Direction::Forward)
+            .unwrap(),
+        cwnd,
+    }
+}
+
+/// Drops the first transmission of data segments whose offset in the stream
+/// (from the first data segment seen) satisfies `lost`.
+fn drop_first_transmission(
+    lost: impl Fn(u64, usize) -> bool + 'static,
+) -> impl FnMut(Instant, &mut layer4_sim::Packet) -> Verdict {
+    let first = Cell::new(None::<u32>);
+    let seen = RefCell::new(HashSet::new());
+    move |_now, p| {
+        let Some((seq, len)) = tcp_data(p) else {
+            return Verdict::Pass;
+        };
+        let s0 = *first.get().get_or_insert(seq);
+        first.set(Some(s0));
+        let off = u64::from(seq.wrapping_sub(s0));
+        if lost(off, len) && seen.borrow_mut().insert(seq) {
+            Verdict::Drop
+        } else {
+            Verdict::Pass
+        }
+    }
+}
+
+#[test]
+fn ten_segments_lost_from_one_window_are_repaired_in_about_one_rtt_without_rto() {
+    for cc in ["cubic", "newreno"] {
+        // Segments 60..70 of the stream (the fourth slow-start flight).
+        let lost_from = 60 * 1448;
+        let lost_to = 70 * 1448;
+        let retransmitted_at = Rc::new(RefCell::new(Vec::new()));
+        let log = retransmitted_at.clone();
+        let mut dropper =
+            drop_first_transmission(move |off, _| (lost_from..lost_to).contains(&off));
+        let first_drop = Rc::new(Cell::new(None::<Instant>));
+        let fd = first_drop.clone();
+        let seen = RefCell::new(HashSet::new());
+        let o = run(cc, 1_000_000, move |now, p| {
+            let v = dropper(now, p);
+            if matches!(v, Verdict::Drop) && fd.get().is_none() {
+                fd.set(Some(now));
+            }
+            if let Some((seq, _)) = tcp_data(p) {
+                if !seen.borrow_mut().insert(seq) {
+                    log.borrow_mut().push(now);
+                }
+            }
+            v
+        });
+        let c = &o.counters;
+        let resent = retransmitted_at.borrow().clone();
+        let first = first_drop.get().expect("segments were dropped");
+        let last = resent.iter().max().copied().expect("retransmissions");
+        let repair = last.saturating_duration_since(first);
+        eprintln!(
+            "{cc}: fct {:.3} s, dropped {}, RTOs {}, recoveries {}, retransmitted {} \
+             within {repair:?} of the first drop, probes {}",
+            o.fct_s, o.dropped, c.timeouts, c.sack_recoveries, c.retrans_segs, c.loss_probes
+        );
+        assert_eq!(o.dropped, 10);
+        assert_eq!(c.timeouts, 0, "{cc}: repaired without an RTO");
+        assert_eq!(c.sack_recoveries, 1, "{cc}");
+        assert!(c.retrans_segs >= 10 && c.retrans_segs <= 12, "{cc}: {c:?}");
+        // The path's round trip is ~44 ms: the losses are noticed one RTT after
+        // the first drop and repaired within about one more.
+        assert!(
+            repair < Duration::from_millis(2 * 44 + 30),
+            "{cc}: last retransmission {repair:?} after the first drop"
+        );
+    }
+}
+
+#[test]
+fn a_lost_tail_is_repaired_by_a_loss_probe_without_rto() {
+    let bytes: u64 = 200_000;
+    // The last two segments of the transfer.
+    let tail = bytes - 2 * 1448;
+    let o = run(
+        "cubic",
+        bytes,
+        drop_first_transmission(move |off, len| off + len as u64 > tail),
+    );
+    let c = &o.counters;
+    eprintln!(
+        "fct {:.3} s, dropped {}, RTOs {}, probes {}, probe recoveries {}, recoveries {}, \
+         retransmitted {}",
+        o.fct_s,
+        o.dropped,
+        c.timeouts,
+        c.loss_probes,
+        c.loss_probe_recoveries,
+        c.sack_recoveries,
+        c.retrans_segs
+    );
+    assert_eq!(o.dropped, 2);
+    assert_eq!(c.timeouts, 0, "repaired without an RTO");
+    assert!(c.loss_probes >= 1, "a probe was sent");
+    assert!(c.retrans_segs <= 3, "{c:?}");
+}
+
+#[test]
+fn a_spurious_rto_from_a_delay_spike_is_detected_and_undone() {
+    // From 400 ms, the forward path holds every data packet for 350 ms (a link
+    // outage with buffering): nothing is lost, but the sender's RTO fires.
+    let spike_from = Instant::ZERO + Duration::from_millis(400);
+    let spike_len = Duration::from_millis(300);
+    let release = spike_from + Duration::from_millis(350);
+    let o = run("cubic", 4_000_000, move |now, p| {
+        if tcp_data(p).is_some() && now >= spike_from && now < spike_from + spike_len {
+            Verdict::Delay(release.saturating_duration_since(now))
+        } else {
+            Verdict::Pass
+        }
+    });
+    let c = &o.counters;
+    let before = o
+        .cwnd
+        .iter()
+        .rev()
+        .find(|(t, _)| *t <= spike_from)
+        .map(|x| x.1)
+        .unwrap();
+    let after = o
+        .cwnd
+        .iter()
+        .find(|(t, _)| *t >= release + Duration::from_millis(60))
+        .map(|x| x.1)
+        .unwrap();
+    eprintln!(
+        "fct {:.3} s, RTOs {}, spurious RTOs {}, loss undos {}, D-SACK undos {}, probes {}, \
+         cwnd before {before} after {after}",
+        o.fct_s, c.timeouts, c.spurious_rtos, c.loss_undos, c.dsack_undos, c.loss_probes
+    );
+    assert_eq!(o.dropped, 0);
+    assert!(c.timeouts >= 1, "the spike fires the RTO");
+    assert!(c.spurious_rtos >= 1, "and it is found spurious: {c:?}");
+    assert!(
+        after >= before * 9 / 10,
+        "cwnd restored: {before} before, {after} after"
+    );
+}
