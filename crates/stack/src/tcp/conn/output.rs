@@ -202,7 +202,10 @@ impl Connection {
             return Some(plan);
         }
         let mss = u32::from(self.mss.max(1));
-        let seq = (self.snd_max - mss).max(self.snd_una);
+        let seq = self
+            .last_segment_start()
+            .unwrap_or(self.snd_max - mss)
+            .max(self.snd_una);
         self.retransmission_at(seq, mss as usize)
     }
 

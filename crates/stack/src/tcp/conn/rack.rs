@@ -138,12 +138,17 @@ impl Connection {
                         continue;
                     }
                     r.sacked = true;
+                    // The echoed timestamp says nothing of a SACKed segment: an
+                    // RFC 7323 receiver echoes the last in-order segment's for
+                    // one that arrived out of order (a tail loss probe's, say).
+                    // Only the min_RTT test tells its transmissions apart, as in
+                    // Linux's tcp_rack_advance.
                     s.rack.on_delivered(
                         now,
                         r.tx.sent_time,
                         r.end,
                         r.retransmitted,
-                        echo_before(r.tx.sent_time),
+                        false,
                         min_rtt,
                     );
                 }
@@ -315,6 +320,12 @@ impl Connection {
             s.probe_due = false;
             s.rack.on_probe_sent(end, retransmission);
         }
+    }
+
+    /// Where the last segment sent begins (its send record), for a probe that
+    /// resends it.
+    pub(super) fn last_segment_start(&self) -> Option<SeqNumber> {
+        self.cc.as_deref()?.tx_records.back().map(|r| r.start)
     }
 
     /// A probe was due but nothing could be sent.
