@@ -319,6 +319,13 @@ impl Rack {
         self.reordering_seen = true;
     }
 
+    /// A retransmission timeout: the scoreboard forgets what was SACKed, so the
+    /// SACKs that come again are no news of reordering.
+    pub fn on_rto(&mut self, snd_una: SeqNumber) {
+        self.fack = snd_una;
+        self.tlp_end_seq = None;
+    }
+
     /// A retransmission timeout or a recovery cancels the probe episode.
     pub fn cancel_probe(&mut self) {
         self.tlp_end_seq = None;

@@ -186,6 +186,15 @@ impl Connection {
         flight: u32,
     ) {
         let tsval = self.ts_now(now);
+        if retransmit && seq == self.snd_una && self.rto_count == 0 {
+            // A fast retransmission of the first unacknowledged segment restarts
+            // the retransmission timer, as Linux's tcp_xmit_retransmit_queue does:
+            // its ACK needs a round trip, and a timer armed by the last ACK may
+            // expire first when loss detection took most of one (RACK waits
+            // RACK.rtt + reo_wnd).
+            self.timers
+                .set(crate::tcp::timer::Timer::Retransmit, now + self.rtt.rto());
+        }
         let s = self.ccs();
         if retransmit {
             if let Some(u) = s.undo.as_mut() {
@@ -403,7 +412,7 @@ impl Connection {
             s.rack.on_recovery_exit();
         }
         s.recovery = None;
-        s.rack.cancel_probe();
+        s.rack.on_rto(snd_una);
         s.probe_due = false;
         // The SACKed ranges are forgotten (below), and with them what RACK knew.
         for r in s.tx_records.iter_mut() {
