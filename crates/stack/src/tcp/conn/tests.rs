@@ -1285,10 +1285,14 @@ fn unreachable_on_an_established_connection_is_a_soft_error() {
 /// A client that negotiated SACK (no timestamps, MSS 1000) with an initial window
 /// of `iw` segments, against a hand-driven peer (ISS 5000; ours 1000).
 fn client_sack(iw: u32) -> Connection {
-    let config = TcpConfig {
+    client_sack_config(TcpConfig {
         initial_cwnd: iw,
         ..TcpConfig::default()
-    };
+    })
+}
+
+/// [`client_sack`] with a configuration of its own.
+fn client_sack_config(config: TcpConfig) -> Connection {
     let config = Arc::new(config);
     let mut c = Connection::connect(t(0), config.clone(), params(A, B, 1000, &config));
     let syn = poll(&mut c, t(0)).unwrap();
@@ -1536,4 +1540,172 @@ fn no_pacing_before_the_first_rtt_sample() {
     let c = Connection::connect(t(0), config.clone(), params(A, B, 1000, &config));
     assert!(c.pacing_enabled());
     assert_eq!(c.pacing_rate(), None);
+}
+
+// ---- RACK-TLP (RFC 8985) and undo ----
+
+/// Sequence numbers of the data segments in `segs`.
+fn data_seqs(segs: &[Seg]) -> Vec<u32> {
+    segs.iter()
+        .map(|s| s.repr())
+        .filter(|r| !r.payload.is_empty())
+        .map(|r| r.seq_number.0)
+        .collect()
+}
+
+#[test]
+fn one_sacked_segment_marks_the_earlier_hole_lost_when_the_reorder_timer_fires() {
+    let mut c = client_sack(10);
+    c.send(&[3u8; 10_000]).unwrap();
+    assert_eq!(poll_all(&mut c, t(10)).len(), 10);
+    // 100 ms later the second segment is SACKed, the first is missing. RACK:
+    // the first was sent no later than the second (same instant, lower end), so
+    // it is lost once RACK.rtt (100 ms) + reo_wnd (min_RTT / 4 = 0.25 ms, no
+    // DupThresh segments SACKed yet) passed since it left.
+    c.handle_segment(t(110), &sack_ack(1001, &[(2001, 3001)]));
+    assert!(data_seqs(&poll_all(&mut c, t(110))).is_empty(), "not yet");
+    let (timer, at) = c.next_timer().unwrap();
+    assert_eq!(timer, Timer::Reorder);
+    assert!(
+        at > t(110) && at <= t(110) + Duration::from_micros(300),
+        "{at:?}"
+    );
+    c.handle_timeout(at);
+    assert_eq!(data_seqs(&poll_all(&mut c, at)).first(), Some(&1001));
+    assert_eq!(c.counters().sack_recoveries, 1);
+    assert_eq!(c.loss_counters().rack_reorder_timeouts, 1);
+}
+
+#[test]
+fn without_rack_one_sacked_segment_waits_for_dupthresh() {
+    let mut c = client_sack_config(TcpConfig {
+        initial_cwnd: 10,
+        rack: false,
+        ..TcpConfig::default()
+    });
+    c.send(&[3u8; 10_000]).unwrap();
+    assert_eq!(poll_all(&mut c, t(10)).len(), 10);
+    c.handle_segment(t(110), &sack_ack(1001, &[(2001, 3001)]));
+    assert!(data_seqs(&poll_all(&mut c, t(110))).is_empty());
+    assert_ne!(c.next_timer().map(|x| x.0), Some(Timer::Reorder));
+    c.handle_segment(t(111), &sack_ack(1001, &[(2001, 4001)]));
+    c.handle_segment(t(112), &sack_ack(1001, &[(2001, 5001)]));
+    // Three segments SACKed above the hole: IsLost (RFC 6675).
+    assert_eq!(data_seqs(&poll_all(&mut c, t(112))).first(), Some(&1001));
+}
+
+#[test]
+fn a_tail_loss_probe_resends_the_last_segment_two_srtt_after_the_last_send() {
+    let mut c = client_sack(10);
+    c.send(&[3u8; 3000]).unwrap();
+    assert_eq!(poll_all(&mut c, t(10)).len(), 3);
+    // SRTT is the handshake's 1 ms: PTO = 2 ms, well before the RTO.
+    let (timer, at) = c.next_timer().unwrap();
+    assert_eq!(timer, Timer::Probe);
+    assert!(
+        at >= t(12) && at < t(12) + Duration::from_micros(1),
+        "{at:?}"
+    );
+    c.handle_timeout(at);
+    let probe = poll_all(&mut c, at);
+    assert_eq!(data_seqs(&probe), vec![3001], "the last segment, once");
+    assert_eq!(c.loss_counters().loss_probes, 1);
+    assert_eq!(c.counters().timeouts, 0);
+    // One probe per episode: the next timer is the RTO.
+    assert_eq!(c.next_timer().map(|x| x.0), Some(Timer::Retransmit));
+}
+
+#[test]
+fn a_probe_sends_new_data_when_there_is_some_whatever_the_window() {
+    let mut c = client_sack(2);
+    c.send(&[3u8; 5000]).unwrap();
+    assert_eq!(poll_all(&mut c, t(10)).len(), 2, "cwnd is two segments");
+    let (timer, at) = c.next_timer().unwrap();
+    assert_eq!(timer, Timer::Probe);
+    c.handle_timeout(at);
+    assert_eq!(data_seqs(&poll_all(&mut c, at)), vec![3001]);
+}
+
+#[test]
+fn a_probe_that_repairs_a_lost_tail_makes_the_controller_reduce_its_window() {
+    let mut c = client_sack(10);
+    c.send(&[3u8; 3000]).unwrap();
+    poll_all(&mut c, t(10));
+    let (_, at) = c.next_timer().unwrap();
+    c.handle_timeout(at);
+    poll_all(&mut c, at);
+    // The first two segments and the probe (a copy of the lost third) arrive: the
+    // ACK reaches TLP.end_seq with no D-SACK. Whether the original also arrived
+    // shows only with the next ACK (a D-SACK, or a duplicate ACK, if it did).
+    c.handle_segment(t(20), &sack_ack(4001, &[]));
+    assert_eq!(c.loss_counters().loss_probe_recoveries, 0);
+    assert_eq!(c.info(t(20)).ssthresh, None, "still in slow start");
+    // New data, acknowledged beyond TLP.end_seq without a D-SACK: the probe
+    // repaired a loss, and the controller reduces its window.
+    c.send(&[3u8; 1000]).unwrap();
+    assert_eq!(data_seqs(&poll_all(&mut c, t(21))), vec![4001]);
+    c.handle_segment(t(30), &sack_ack(5001, &[]));
+    assert_eq!(c.loss_counters().loss_probe_recoveries, 1);
+    assert!(
+        c.info(t(30)).ssthresh.is_some(),
+        "slow start ended by the loss"
+    );
+}
+
+#[test]
+fn a_dsack_of_every_retransmission_undoes_the_recovery_and_restores_cwnd() {
+    let mut c = client_sack(10);
+    c.send(&[3u8; 10_000]).unwrap();
+    poll_all(&mut c, t(10));
+    let before = c.cwnd();
+    // Segments 2..5 SACKed: DupThresh of them, so RACK's window is zero and the
+    // first is resent at once.
+    c.handle_segment(t(110), &sack_ack(1001, &[(2001, 6001)]));
+    let resent = data_seqs(&poll_all(&mut c, t(110)));
+    assert_eq!(resent.first(), Some(&1001));
+    assert!(c.cwnd() < before);
+    // It was only late: everything is acknowledged, then each resent copy comes
+    // back as a duplicate (D-SACK below the cumulative ACK).
+    c.handle_segment(t(111), &sack_ack(11001, &[]));
+    for (i, &seq) in resent.iter().enumerate() {
+        assert_eq!(c.loss_counters().dsack_undos, 0, "not before the last");
+        c.handle_segment(t(160 + i as u64), &sack_ack(11001, &[(seq, seq + 1000)]));
+    }
+    assert_eq!(c.loss_counters().dsack_undos, 1);
+    assert!(c.cwnd() >= before, "{} restored to {}", before, c.cwnd());
+}
+
+#[test]
+fn an_ack_echoing_the_original_after_a_timeout_undoes_it_and_stops_the_resending() {
+    // Timestamps on: the client of `pair` against a real server.
+    let (mut c, mut s) = pair(TcpConfig::default());
+    c.send(&[5u8; 20_000]).unwrap();
+    let first = poll_all(&mut c, t(10));
+    assert!(first.len() >= 10);
+    let before = c.cwnd();
+    // The path stalls: the RTO fires and resends the first segment.
+    let rto = c.poll_timeout().unwrap();
+    let mut now = rto;
+    while c.counters().timeouts == 0 {
+        now = c.poll_timeout().unwrap();
+        c.handle_timeout(now);
+    }
+    let resent = poll_all(&mut c, now);
+    assert_eq!(data_seqs(&resent).len(), 1);
+    assert!(c.cwnd() < before);
+    // Then the originals arrive and their ACKs come back, echoing the original
+    // timestamps: Eifel says the timeout was spurious.
+    for seg in &first {
+        s.handle_segment(now, &seg.repr());
+    }
+    for ack in poll_all(&mut s, now) {
+        c.handle_segment(now + Duration::from_millis(1), &ack.repr());
+    }
+    let lc = c.loss_counters();
+    assert_eq!((lc.spurious_rtos, lc.loss_undos), (1, 1), "{lc:?}");
+    assert!(c.cwnd() >= before, "{} restored to {}", before, c.cwnd());
+    // No go-back-N: what follows is new data.
+    let next = data_seqs(&poll_all(&mut c, now + Duration::from_millis(1)));
+    let highest_sent = first.iter().map(|s| s.repr().seq_number.0).max().unwrap();
+    assert!(next.iter().all(|&q| q > highest_sent), "{next:?}");
 }
