@@ -121,7 +121,8 @@ impl Connection {
     }
 
     /// The bytes the congestion window is measured against: the scoreboard's pipe
-    /// during a SACK recovery, else the bytes in flight.
+    /// during a SACK recovery, else the bytes in flight less the limited-transmit
+    /// allowance.
     pub(super) fn flight_for_window(&self) -> u32 {
         if self.in_sack_recovery() {
             if let Some(board) = self.cc.as_deref().and_then(|s| s.board.as_ref()) {
@@ -129,6 +130,18 @@ impl Connection {
             }
         }
         self.flight()
+            .saturating_sub(self.limited_transmit_allowance())
+    }
+
+    /// Limited transmit: outside a recovery, each of the first two duplicate ACKs
+    /// lets one more new segment go beyond the congestion window (whose value does
+    /// not change), so that a small window still brings the ACKs that detect a loss.
+    //= https://www.rfc-editor.org/rfc/rfc3042#section-2
+    fn limited_transmit_allowance(&self) -> u32 {
+        if self.dupacks == 0 || self.cc.as_deref().is_none_or(|s| s.recovery.is_some()) {
+            return 0;
+        }
+        self.dupacks.min(2) * u32::from(self.mss.max(1))
     }
 
     /// What `NextSeg()` would resend now, if the window allows a segment: its start,

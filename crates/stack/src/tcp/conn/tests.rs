@@ -1709,3 +1709,17 @@ fn an_ack_echoing_the_original_after_a_timeout_undoes_it_and_stops_the_resending
     let highest_sent = first.iter().map(|s| s.repr().seq_number.0).max().unwrap();
     assert!(next.iter().all(|&q| q > highest_sent), "{next:?}");
 }
+
+#[test]
+fn limited_transmit_sends_one_new_segment_on_each_of_the_first_two_duplicate_acks() {
+    let mut c = client_sack(10);
+    c.send(&[3u8; 20_000]).unwrap();
+    assert_eq!(poll_all(&mut c, t(10)).len(), 10, "the initial window");
+    // The first segment is missing; each duplicate ACK SACKs one more.
+    c.handle_segment(t(110), &sack_ack(1001, &[(2001, 3001)]));
+    assert_eq!(data_seqs(&poll_all(&mut c, t(110))), vec![11001]);
+    c.handle_segment(t(110), &sack_ack(1001, &[(2001, 4001)]));
+    assert_eq!(data_seqs(&poll_all(&mut c, t(110))), vec![12001]);
+    assert_eq!(c.counters().sack_recoveries, 0, "no recovery yet");
+    assert_eq!(c.cwnd(), 10_000, "the window itself did not change");
+}
