@@ -26,6 +26,9 @@
 //!   - [`tcp::assembler`]: the receiver's bounded out-of-order ranges and SACK blocks;
 //!   - [`tcp::scoreboard`]: the sender's SACK scoreboard and RFC 6675 loss recovery
 //!     (`Scoreboard`, `NextSeg`);
+//!   - [`tcp::rack`]: RACK-TLP loss detection (RFC 8985, `Rack`): the default with
+//!     SACK, feeding the scoreboard's recovery; tail loss probes; the undo of
+//!     spurious congestion responses is in the connection's `undo` part;
 //!   - [`tcp::prr`]: proportional rate reduction during recovery (RFC 6937, `Prr`);
 //!   - [`tcp::send_buffer`], [`tcp::recv_buffer`]: lazily allocated rings that grow
 //!     up to a limit.
@@ -46,8 +49,8 @@
 //! - [`rand`]: `StackRng`, the seeded ChaCha12 generator, with `fork(label)`.
 //! - [`time`]: `Instant` and `Duration`.
 //!
-//! To come (the congestion-control issue): BBR, RACK-TLP, F-RTO, AccECN
-//! (RFC 9768) and pacing.
+//! To come (the congestion-control issue): BBR, F-RTO (RFC 5682, for peers
+//! without timestamps) and AccECN (RFC 9768).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
