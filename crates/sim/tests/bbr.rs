@@ -64,20 +64,6 @@ fn one_flow(
     s
 }
 
-/// Mean goodput (bit/s) of flow `i` over the samples after `skip_s` seconds.
-fn goodput_after(m: &RunMetrics, i: usize, skip_s: f64) -> f64 {
-    let f = &m.flows[i];
-    let v: Vec<f64> = f
-        .series
-        .time_s
-        .iter()
-        .zip(&f.series.goodput_bps)
-        .filter(|(t, _)| **t > skip_s)
-        .map(|(_, v)| *v)
-        .collect();
-    v.iter().sum::<f64>() / v.len().max(1) as f64
-}
-
 fn bottleneck(m: &RunMetrics) -> &LinkMetrics {
     m.links.iter().find(|l| l.name == "bottleneck").unwrap()
 }

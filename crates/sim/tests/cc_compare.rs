@@ -73,19 +73,8 @@ fn path(
 
 /// Mean goodput (bit/s) of each flow over the samples after `skip_s` seconds.
 fn goodputs_after(m: &RunMetrics, skip_s: f64) -> Vec<f64> {
-    m.flows
-        .iter()
-        .map(|f| {
-            let v: Vec<f64> = f
-                .series
-                .time_s
-                .iter()
-                .zip(&f.series.goodput_bps)
-                .filter(|(t, _)| **t > skip_s)
-                .map(|(_, v)| *v)
-                .collect();
-            v.iter().sum::<f64>() / v.len().max(1) as f64
-        })
+    (0..m.flows.len())
+        .map(|i| goodput_after(m, i, skip_s))
         .collect()
 }
 

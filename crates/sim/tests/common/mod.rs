@@ -53,3 +53,17 @@ pub fn dumbbell(bottleneck: LinkConfig, ip: IpVersion, flows: Vec<Flow>, secs: u
         capture_snaplens: vec![],
     }
 }
+
+/// Mean goodput (bit/s) of flow `i` over the samples after `skip_s` seconds.
+pub fn goodput_after(m: &layer4_sim::metrics::RunMetrics, i: usize, skip_s: f64) -> f64 {
+    let f = &m.flows[i];
+    let v: Vec<f64> = f
+        .series
+        .time_s
+        .iter()
+        .zip(&f.series.goodput_bps)
+        .filter(|(t, _)| **t > skip_s)
+        .map(|(_, v)| *v)
+        .collect();
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
