@@ -180,12 +180,10 @@ fn a_spurious_timeout_without_timestamps_is_found_by_frto_and_undone() {
         !next.is_empty() && next.iter().all(|&s| s >= high + 2000),
         "{next:?}"
     );
-    let mut at = 3;
-    for a in (17001..=high).step_by(2000) {
+    for (at, a) in (3..).zip((17001..=high).step_by(2000)) {
         c.handle_segment(ms(now, at), &ack(a, &[]));
         let sent = data(&poll_all(&mut c, ms(now, at)));
         assert!(sent.iter().all(|&s| s >= high + 2000), "{sent:?}");
-        at += 1;
     }
     assert_eq!(c.counters().retrans_segs, 1, "the timeout's one segment");
 }
@@ -273,9 +271,7 @@ fn with_frto_off_a_timeout_resends_the_window_and_is_not_found_spurious() {
         frto: false,
         ..TcpConfig::default()
     };
-    let AfterRto {
-        mut c, now, high, ..
-    } = after_rto(config, false);
+    let AfterRto { mut c, now, .. } = after_rto(config, false);
     // The same delayed ACKs: go-back-N resends what they leave unacknowledged.
     c.handle_segment(ms(now, 1), &ack(13001, &[]));
     assert_eq!(data(&poll_all(&mut c, ms(now, 1))), vec![13001, 14001]);
