@@ -281,3 +281,29 @@ fn with_frto_off_a_timeout_resends_the_window_and_is_not_found_spurious() {
     assert_eq!(c.loss_counters().spurious_rtos, 0);
     assert!(c.counters().retrans_segs >= 3);
 }
+
+#[test]
+fn a_timeout_that_recurs_before_the_first_ack_starts_frto_again() {
+    let AfterRto {
+        mut c,
+        now,
+        cwnd_before,
+        high,
+    } = after_rto(TcpConfig::default(), false);
+    // Still nothing: the timer fires again (backed off) and resends SND.UNA.
+    let again = c.poll_timeout().unwrap();
+    assert!(again > now);
+    c.handle_timeout(again);
+    assert_eq!(c.counters().timeouts, 2);
+    assert_eq!(data(&poll_all(&mut c, again)), vec![11001]);
+    // Then the delayed ACKs of the originals: F-RTO runs as after one timeout.
+    c.handle_segment(ms(again, 1), &ack(13001, &[]));
+    assert_eq!(
+        data(&poll_all(&mut c, ms(again, 1))),
+        vec![high, high + 1000]
+    );
+    c.handle_segment(ms(again, 2), &ack(15001, &[]));
+    assert_eq!(c.loss_counters().spurious_rtos, 1);
+    assert!(c.info(ms(again, 2)).cwnd_bytes >= cwnd_before);
+    assert_eq!(c.counters().retrans_segs, 2);
+}
