@@ -28,7 +28,8 @@
 //!     (`Scoreboard`, `NextSeg`);
 //!   - [`tcp::rack`]: RACK-TLP loss detection (RFC 8985, `Rack`): the default with
 //!     SACK, feeding the scoreboard's recovery; tail loss probes; the undo of
-//!     spurious congestion responses is in the connection's `undo` part;
+//!     spurious congestion responses is in the connection's `undo` part, F-RTO
+//!     (RFC 5682) in its `frto` part;
 //!   - [`tcp::prr`]: proportional rate reduction during recovery (RFC 6937, `Prr`);
 //!   - [`tcp::send_buffer`], [`tcp::recv_buffer`]: lazily allocated rings that grow
 //!     up to a limit.
@@ -53,8 +54,7 @@
 //! - [`rand`]: `StackRng`, the seeded ChaCha12 generator, with `fork(label)`.
 //! - [`time`]: `Instant` and `Duration`.
 //!
-//! To come (the congestion-control issue): F-RTO (RFC 5682, for peers without
-//! timestamps) and AccECN (RFC 9768).
+//! To come (the congestion-control issue): AccECN (RFC 9768).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

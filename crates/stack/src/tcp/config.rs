@@ -137,6 +137,15 @@ pub struct TcpConfig {
     /// as on Linux; off, the RFC 6675 DupThresh rules alone and no tail loss
     /// probes (per socket through `SocketOptions::rack`).
     pub rack: bool,
+    /// Detect spurious retransmission timeouts with F-RTO (RFC 5682): after a
+    /// timeout's retransmission is acknowledged, new data goes out instead of the
+    /// rest of the window again, and the next ACK tells whether the timeout was
+    /// spurious (its congestion response is then undone). The SACK-enhanced
+    /// algorithm (section 3) when SACK was negotiated, the basic one (section 2)
+    /// otherwise. Default on, as Linux's `tcp_frto = 2`; off, a timeout resends
+    /// the whole window (go-back-N) and only timestamps (Eifel) or D-SACKs can
+    /// show it spurious.
+    pub frto: bool,
     /// The most out-of-order ranges one connection holds. Default 32.
     pub max_ooo_ranges: usize,
     /// The most receive-buffer bytes out-of-order data may pin across all the
@@ -194,6 +203,7 @@ impl Default for TcpConfig {
             custom_congestion_controls: CcRegistry::new(),
             pacing: false,
             rack: true,
+            frto: true,
             max_ooo_ranges: crate::tcp::assembler::DEFAULT_MAX_RANGES,
             max_ooo_bytes_total: 64 << 20,
             ttl: 64,

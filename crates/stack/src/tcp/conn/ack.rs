@@ -70,12 +70,14 @@ impl Connection {
         self.on_sack_delivered_cc(now, sacked.newly_sacked);
         let dsack = self.on_ack_rack(now, seg, sacked);
         let una_before = self.snd_una;
+        let mut duplicate = false;
         if ack > self.snd_una {
             self.on_new_ack(now, seg);
         } else if ack == self.snd_una {
-            self.on_same_ack(now, seg);
+            duplicate = self.on_same_ack(now, seg);
         }
         self.on_ack_undo(now, seg, una_before, dsack);
+        self.on_ack_frto(now, una_before, duplicate, sacked);
         self.rack_detect_loss(now, dsack.is_some());
         self.after_ack_sack(now, sacked);
         self.arm_loss_probe(now, self.snd_una > una_before);
@@ -176,7 +178,8 @@ impl Connection {
     }
 
     /// An ACK that acknowledges nothing new: a duplicate ACK if it carries no data,
-    /// does not move the window and data is outstanding.
+    /// does not move the window and data is outstanding. Returns whether it was
+    /// one.
     //= https://www.rfc-editor.org/rfc/rfc5681#section-2
     //# DUPLICATE ACKNOWLEDGMENT: An acknowledgment is considered a
     //# "duplicate" in the following algorithms when (a) the receiver of the
@@ -186,14 +189,14 @@ impl Connection {
     //# connection (TCP.UNA from [RFC793]) and (e) the advertised window in
     //# the incoming acknowledgment equals the advertised window in the last
     //# incoming acknowledgment.
-    fn on_same_ack(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+    fn on_same_ack(&mut self, now: Instant, seg: &TcpRepr<'_>) -> bool {
         let window = u32::from(seg.window_len) << self.snd_wscale;
         let duplicate = self.outstanding() > 0
             && seg.payload.is_empty()
             && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::FIN)
             && window == self.snd_wnd;
         if !duplicate {
-            return;
+            return false;
         }
         self.dupacks += 1;
         self.counters.dupacks_in = self.counters.dupacks_in.saturating_add(1);
@@ -220,6 +223,7 @@ impl Connection {
         } else if self.dupacks > 3 {
             self.on_dupack_in_recovery();
         }
+        true
     }
 
     /// The send-window update rule of RFC 9293 section 3.10.7.4.

@@ -93,6 +93,8 @@ pub(crate) struct CcState {
     pub(super) retrans_out: Option<(u32, SeqNumber)>,
     /// Loss detection and undo counters.
     pub(super) loss: crate::tcp::info::LossCounters,
+    /// F-RTO (RFC 5682) after a retransmission timeout, while it runs.
+    pub(super) frto: Option<super::frto::Frto>,
 }
 
 impl CcState {
@@ -112,6 +114,7 @@ impl CcState {
             undo: None,
             retrans_out: None,
             loss: Default::default(),
+            frto: None,
         }
     }
 }

@@ -24,6 +24,8 @@
 //! - [`output`]: what to send next (RST, SYN, retransmission, new data under Nagle and
 //!   SWS avoidance, FIN, window updates, ACKs) and its encoding;
 //! - [`timeout`]: retransmission, delayed ACK, persist, keep-alive, TIME-WAIT;
+//! - [`frto`]: F-RTO (RFC 5682): after a retransmission timeout, new data instead
+//!   of go-back-N until the next ACKs tell a spurious timeout from a real one;
 //! - [`user`]: the application's calls;
 //! - [`report`]: [`TcpInfo`](crate::tcp::TcpInfo) and the counters;
 //! - [`sack`]: SACK-based loss recovery (RFC 6675) with PRR (RFC 6937);
@@ -37,6 +39,7 @@
 mod ack;
 mod congestion;
 mod ecn;
+mod frto;
 mod icmp;
 mod input;
 mod invariants;

@@ -278,7 +278,11 @@ impl Connection {
         }
         let window = self.snd_wnd.min(self.cwnd());
         let flight = self.flight();
-        let usable = window.saturating_sub(self.flight_for_window()) as usize;
+        let usable = match self.frto_new_data_room() {
+            // F-RTO's two new segments (RFC 5682 step 2b), past the window.
+            Some(room) => room,
+            None => window.saturating_sub(self.flight_for_window()) as usize,
+        };
         let mss = usize::from(self.mss);
         let len = avail.min(mss).min(usable);
 

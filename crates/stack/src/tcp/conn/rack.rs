@@ -248,6 +248,7 @@ impl Connection {
         if !self.rack_on()
             || self.outstanding() == 0
             || self.rto_count > 0
+            || self.frto_active()
             || self.timers.is_set(Timer::Reorder)
             || !matches!(
                 self.state,

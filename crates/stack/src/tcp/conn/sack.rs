@@ -143,7 +143,13 @@ impl Connection {
     /// not change), so that a small window still brings the ACKs that detect a loss.
     //= https://www.rfc-editor.org/rfc/rfc3042#section-2
     fn limited_transmit_allowance(&self) -> u32 {
-        if self.dupacks == 0 || self.cc.as_deref().is_none_or(|s| s.recovery.is_some()) {
+        // Only new data may go: not the resending after a timeout (whose
+        // duplicate ACKs would otherwise clock out segments the peer may hold,
+        // during F-RTO's wait for its first new ACK too).
+        if self.dupacks == 0
+            || self.snd_nxt < self.snd_max
+            || self.cc.as_deref().is_none_or(|s| s.recovery.is_some())
+        {
             return 0;
         }
         self.dupacks.min(2) * u32::from(self.mss.max(1))

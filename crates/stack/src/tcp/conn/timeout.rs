@@ -118,6 +118,7 @@ impl Connection {
                     // more), with an event; an acceptable ACK clears it.
                     self.set_soft_error(self.soft_error.unwrap_or(TcpError::TimedOut));
                 }
+                let frto = self.frto_may_start();
                 self.on_rto_cc(now);
                 self.timers.clear(Timer::Probe);
                 self.timers.clear(Timer::Reorder);
@@ -130,6 +131,7 @@ impl Connection {
                 self.retransmit_una = false;
                 self.dupacks = 0;
                 self.rtt_probe = None;
+                self.on_rto_frto(frto);
             }
         }
         self.rtt.on_timeout();

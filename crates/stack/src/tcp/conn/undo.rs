@@ -10,6 +10,10 @@
 //!   duplicate it got. When every retransmission of the episode comes back as a
 //!   duplicate, nothing was lost.
 //!
+//! - F-RTO (RFC 5682, in `frto`): without timestamps, after a timeout, new data
+//!   goes out and the next ACK shows whether data sent before the timeout
+//!   arrived unresent.
+//!
 //! The response: the controller restores its state from before the reduction
 //! ([`CongestionControl::on_spurious_congestion_event`](crate::cc::CongestionControl::on_spurious_congestion_event)),
 //! the recovery ends, and after a spurious timeout the go-back-N resending stops:
@@ -46,6 +50,8 @@ enum Detected {
     Eifel,
     /// RFC 2883's D-SACKs.
     Dsack,
+    /// RFC 5682's F-RTO (`frto`).
+    Frto,
 }
 
 impl Undo {
@@ -138,12 +144,34 @@ impl Connection {
                 }
             }
         }
-        if detected.is_none() {
-            return;
+        if let Some(detected) = detected {
+            self.undo_congestion_response(now, detected);
         }
-        let timeout = u.timeout;
-        s.undo = None;
-        s.cc.on_spurious_congestion_event(now);
+    }
+
+    /// F-RTO (RFC 5682, `frto`) found the retransmission timeout spurious.
+    pub(super) fn on_spurious_timeout_frto(&mut self, now: Instant) {
+        self.undo_congestion_response(now, Detected::Frto);
+    }
+
+    /// The response to a congestion response found spurious: the controller
+    /// restores its state from before it, the recovery ends, and after a timeout
+    /// transmission goes on with new data.
+    fn undo_congestion_response(&mut self, now: Instant, detected: Detected) {
+        let Some(s) = self.cc.as_deref_mut() else {
+            return;
+        };
+        // F-RTO finds only timeouts spurious; its episode may be gone (an ECN
+        // reduction replaced it), and then there is nothing left to undo.
+        let timeout = match (detected, s.undo.take()) {
+            (_, Some(u)) => {
+                s.cc.on_spurious_congestion_event(now);
+                u.timeout
+            }
+            (Detected::Frto, None) => true,
+            (_, None) => return,
+        };
+        s.frto = None;
         if let Some(r) = s.recovery.take() {
             s.last_recover = Some(r.recover);
             s.rack.on_recovery_exit();
@@ -152,15 +180,22 @@ impl Connection {
         s.rack.on_spurious_retransmission();
         let c = &mut s.loss;
         match detected {
-            Some(Detected::Dsack) => c.dsack_undos = c.dsack_undos.saturating_add(1),
-            _ if timeout => c.loss_undos = c.loss_undos.saturating_add(1),
-            _ => c.full_undos = c.full_undos.saturating_add(1),
+            Detected::Dsack => c.dsack_undos = c.dsack_undos.saturating_add(1),
+            // F-RTO's undo is counted only as a spurious timeout (Linux counts
+            // TCPSpuriousRTOs alone for it too).
+            Detected::Frto => {}
+            Detected::Eifel if timeout => c.loss_undos = c.loss_undos.saturating_add(1),
+            Detected::Eifel => c.full_undos = c.full_undos.saturating_add(1),
         }
         if timeout {
             c.spurious_rtos = c.spurious_rtos.saturating_add(1);
             //= https://www.rfc-editor.org/rfc/rfc4015#section-3.1
             // The Eifel response: after a spurious timeout, transmission resumes
             // with new data rather than resending what was sent once already.
+            //= https://www.rfc-editor.org/rfc/rfc5682#section-4
+            //# When the retransmission timeout is detected
+            //# to be spurious, the TCP sender should not continue retransmitting
+            //# based on the timeout.
             if self.snd_nxt < self.snd_max {
                 self.snd_nxt = self.snd_max;
             }
