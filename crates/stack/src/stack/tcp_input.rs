@@ -422,6 +422,7 @@ impl Stack {
     }
 
     /// Raises the stack events for what a connection reported.
+    #[inline]
     fn raise_conn_events(&mut self, handle: SocketHandle, events: ConnEvents) {
         if events.is_empty() {
             return;

@@ -1996,7 +1996,7 @@ fn header_prediction_refuses_an_old_timestamp_and_a_full_buffer() {
     let mut repr = seg.repr();
     let setup = || server_and_data_segment(1000).0;
     // PAWS: a timestamp older than TS.Recent.
-    let mut old = repr.clone();
+    let mut old = repr;
     old.options.timestamp = old.options.timestamp.map(|mut ts| {
         ts.tsval = ts.tsval.wrapping_sub(1_000_000);
         ts
