@@ -43,6 +43,13 @@ impl Stack {
             };
             let payload = prestored.unwrap_or_else(|| checksum::data(seg.payload));
             let good = checksum::combine(&[header_sum, payload]) == 0xffff;
+            if good && prestored.is_some() {
+                if let Some(handle) = handle {
+                    if self.tcp_segment_predicted(now, handle, seg, ecn) {
+                        return;
+                    }
+                }
+            }
             if good {
                 self.tcp_segment_checked(now, local, remote, seg, ecn, handle);
             } else {
@@ -62,6 +69,44 @@ impl Stack {
             return;
         }
         self.tcp_segment_checked(now, local, remote, seg, ecn, handle);
+    }
+
+    /// Header prediction: when `seg` is the next in-order data of a connection
+    /// with nothing else in it (`tcp::conn::predict`), the connection takes it on
+    /// its fast path and only the book-keeping such a segment can need follows
+    /// (events, timers, the transmit queue). Returns false, having changed
+    /// nothing, for any other segment.
+    fn tcp_segment_predicted(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        seg: &TcpRepr<'_>,
+        ecn: Ecn,
+    ) -> bool {
+        let Some(Entry {
+            socket: Socket::Tcp(slot),
+            ..
+        }) = self.sockets.get_mut(handle)
+        else {
+            return false;
+        };
+        if !slot.conn.handle_predicted_segment(now, seg, ecn) {
+            return false;
+        }
+        // The state stays ESTABLISHED and no out-of-order data exists, so of
+        // `after_conn` only the events, timers and transmit queue remain.
+        let events = slot.conn.take_events();
+        let passive_unaccepted = slot.parent.is_some();
+        let ack_now = slot.conn.wants_to_send();
+        self.charge_ooo(handle);
+        if !passive_unaccepted {
+            self.raise_conn_events(handle, events);
+        }
+        self.schedule(handle);
+        if ack_now {
+            self.queue_tx(handle);
+        }
+        true
     }
 
     /// [`tcp_segment`](Self::tcp_segment) once the checksum is known good; `handle`
@@ -362,19 +407,7 @@ impl Stack {
         }
 
         if !passive_unaccepted {
-            for (bit, kind) in [
-                (ConnEvents::CONNECTED, EventKind::Connected),
-                (ConnEvents::READABLE, EventKind::Readable),
-                (ConnEvents::WRITABLE, EventKind::Writable),
-                (ConnEvents::ERROR, EventKind::Error),
-                (ConnEvents::CLOSED, EventKind::Closed),
-                (ConnEvents::URGENT, EventKind::Urgent),
-                (ConnEvents::SOFT_ERROR, EventKind::SoftError),
-            ] {
-                if events.contains(bit) {
-                    self.raise(handle, kind);
-                }
-            }
+            self.raise_conn_events(handle, events);
         }
 
         if state == State::Closed {
@@ -385,6 +418,27 @@ impl Stack {
         self.schedule(handle);
         if requeue {
             self.queue_tx(handle);
+        }
+    }
+
+    /// Raises the stack events for what a connection reported.
+    #[inline]
+    fn raise_conn_events(&mut self, handle: SocketHandle, events: ConnEvents) {
+        if events.is_empty() {
+            return;
+        }
+        for (bit, kind) in [
+            (ConnEvents::CONNECTED, EventKind::Connected),
+            (ConnEvents::READABLE, EventKind::Readable),
+            (ConnEvents::WRITABLE, EventKind::Writable),
+            (ConnEvents::ERROR, EventKind::Error),
+            (ConnEvents::CLOSED, EventKind::Closed),
+            (ConnEvents::URGENT, EventKind::Urgent),
+            (ConnEvents::SOFT_ERROR, EventKind::SoftError),
+        ] {
+            if events.contains(bit) {
+                self.raise(handle, kind);
+            }
         }
     }
 

@@ -251,7 +251,7 @@ impl Connection {
 
     /// PAWS (RFC 7323 section 5.3): a segment whose timestamp is older than
     /// TS.Recent is an old duplicate.
-    fn paws_ok(&self, now: Instant, seg: &TcpRepr<'_>) -> bool {
+    pub(super) fn paws_ok(&self, now: Instant, seg: &TcpRepr<'_>) -> bool {
         let (Some(ts), Some(opt)) = (self.ts, seg.options.timestamp) else {
             return true;
         };
@@ -265,7 +265,7 @@ impl Connection {
     //= https://www.rfc-editor.org/rfc/rfc7323#section-4.3
     //# If SEG.TSval >= TS.Recent and SEG.SEQ <= Last.ACK.sent
     //# then SEG.TSval is copied to TS.Recent; otherwise, it is ignored.
-    fn update_ts_recent(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+    pub(super) fn update_ts_recent(&mut self, now: Instant, seg: &TcpRepr<'_>) {
         let last_ack_sent = self.last_ack_sent;
         if let (Some(ts), Some(opt)) = (self.ts.as_mut(), seg.options.timestamp) {
             if seg.seq_number <= last_ack_sent && (opt.tsval.wrapping_sub(ts.recent) as i32) >= 0 {

@@ -34,6 +34,8 @@
 //!   RFC 3522; D-SACK, RFC 2883);
 //! - [`pacing`]: data segments spread over the round trip at the pacing rate;
 //! - [`invariants`]: consistency checks for fuzzing and property tests;
+//! - [`predict`]: header prediction, the fast path for the next in-order data
+//!   segment of a receiver with nothing in flight;
 //! - [`prune`]: the out-of-order span the stack-wide bound counts, and dropping it.
 
 mod ack;
@@ -46,6 +48,7 @@ mod invariants;
 mod open;
 mod output;
 mod pacing;
+mod predict;
 mod prune;
 mod rack;
 mod recv;

@@ -623,8 +623,10 @@ impl Connection {
         //# retransmission), if the timer is not running, start it running so
         //# that it will expire after RTO seconds (for the current value of
         //# RTO).
-        self.timers
-            .set_if_idle(Timer::Retransmit, now + self.rtt.rto());
+        // Checked first: the RTO is worked out only when the timer starts.
+        if !self.timers.is_set(Timer::Retransmit) {
+            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+        }
         if !retransmit {
             //= https://www.rfc-editor.org/rfc/rfc8985#section-7.2
             // New data restarts the probe timeout.

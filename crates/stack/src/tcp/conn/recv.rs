@@ -52,7 +52,7 @@ impl Connection {
 
     /// Stores `payload` (starting at `seq`) in the receive buffer and decides the
     /// acknowledgment. Returns whether every byte at or after RCV.NXT was stored.
-    fn store_payload(&mut self, now: Instant, seq: SeqNumber, payload: &[u8]) -> bool {
+    pub(super) fn store_payload(&mut self, now: Instant, seq: SeqNumber, payload: &[u8]) -> bool {
         let len = payload.len();
         // Trim what was already received.
         let dup = self.rcv_nxt.diff(seq).max(0) as usize;

@@ -1815,3 +1815,205 @@ fn a_recovery_begun_at_an_already_resent_una_is_not_undone_by_that_copys_ack() {
     let lc = c.loss_counters();
     assert_eq!((lc.full_undos, lc.dsack_undos), (0, 0), "{lc:?}");
 }
+
+/// Feeds `seg` to two identical connections from `setup`, as the stack does: its
+/// payload prestored, then header prediction tried on one (falling back to the
+/// general path when it refuses) and the general path alone on the other. Returns
+/// whether the prediction took the segment; asserts that both connections end the
+/// same (every field, the events, and what they send next), and that a refused
+/// segment left the connection untouched before the general path ran.
+fn predicted_same_as_general(
+    setup: impl Fn() -> Connection,
+    now: Instant,
+    seg: &TcpRepr<'_>,
+    ecn: crate::wire::Ecn,
+) -> bool {
+    let mut fast = setup();
+    let mut slow = setup();
+    assert_eq!(
+        format!("{fast:?}"),
+        format!("{slow:?}"),
+        "setup is deterministic"
+    );
+    fast.prestore_payload(seg);
+    let before = format!("{fast:?}");
+    let predicted = fast.handle_predicted_segment(now, seg, ecn);
+    if !predicted {
+        assert_eq!(
+            before,
+            format!("{fast:?}"),
+            "a refused segment changes nothing"
+        );
+        fast.handle_segment_ecn(now, seg, ecn);
+    }
+    fast.forget_prestored();
+    slow.prestore_payload(seg);
+    slow.handle_segment_ecn(now, seg, ecn);
+    slow.forget_prestored();
+    assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
+    assert_eq!(fast.take_events(), slow.take_events());
+    assert_eq!(fast.wants_to_send(), slow.wants_to_send());
+    let out_fast: Vec<Vec<u8>> = poll_all(&mut fast, now)
+        .into_iter()
+        .map(|s| s.bytes)
+        .collect();
+    let out_slow: Vec<Vec<u8>> = poll_all(&mut slow, now)
+        .into_iter()
+        .map(|s| s.bytes)
+        .collect();
+    assert_eq!(out_fast, out_slow);
+    predicted
+}
+
+/// A server connection after the handshake with default options (timestamps,
+/// SACK, window scaling), and the client's next data segment of `len` bytes.
+fn server_and_data_segment(len: usize) -> (Connection, Seg) {
+    let (mut c, s) = pair(TcpConfig::default());
+    let data = vec![0x5a; len];
+    c.send(&data).unwrap();
+    let seg = poll(&mut c, t(4)).expect("data segment");
+    (s, seg)
+}
+
+#[test]
+fn header_prediction_takes_in_order_data_with_timestamps_as_the_general_path_would() {
+    let (_, seg) = server_and_data_segment(1000);
+    let repr = seg.repr();
+    assert!(repr.options.timestamp.is_some());
+    let setup = || server_and_data_segment(1000).0;
+    assert!(predicted_same_as_general(
+        setup,
+        t(5),
+        &repr,
+        crate::wire::Ecn::NotEct
+    ));
+    // ECT marks are no reason to refuse.
+    assert!(predicted_same_as_general(
+        setup,
+        t(5),
+        &repr,
+        crate::wire::Ecn::Ect0
+    ));
+}
+
+#[test]
+fn header_prediction_takes_in_order_data_without_options() {
+    let payload = [7u8; 300];
+    let seg = segment(5001, 1001, TcpFlags::ACK | TcpFlags::PSH, &payload);
+    assert!(predicted_same_as_general(
+        client_plain,
+        t(2),
+        &seg,
+        crate::wire::Ecn::NotEct
+    ));
+    let seg = segment(5001, 1001, TcpFlags::ACK, &payload);
+    assert!(predicted_same_as_general(
+        client_plain,
+        t(2),
+        &seg,
+        crate::wire::Ecn::NotEct
+    ));
+}
+
+#[test]
+fn header_prediction_refuses_what_the_general_path_must_handle() {
+    use crate::wire::{Ecn, SackBlocks};
+    let payload = [7u8; 300];
+    let now = t(2);
+    let data = |seq: u32, flags: TcpFlags| segment(seq, 1001, flags, &payload);
+    let refused = |seg: &TcpRepr<'_>, ecn: Ecn, what: &str| {
+        assert!(
+            !predicted_same_as_general(client_plain, now, seg, ecn),
+            "{what} must take the general path"
+        );
+    };
+    refused(&data(5101, TcpFlags::ACK), Ecn::NotEct, "out-of-order data");
+    refused(&data(4901, TcpFlags::ACK), Ecn::NotEct, "partly old data");
+    let mut window = data(5001, TcpFlags::ACK);
+    window.window_len = 1000;
+    refused(&window, Ecn::NotEct, "a window change");
+    refused(
+        &data(5001, TcpFlags::ACK | TcpFlags::FIN),
+        Ecn::NotEct,
+        "a FIN",
+    );
+    let mut urgent = data(5001, TcpFlags::ACK | TcpFlags::URG);
+    urgent.urgent_pointer = 10;
+    refused(&urgent, Ecn::NotEct, "urgent data");
+    let mut sack = data(5001, TcpFlags::ACK);
+    let mut blocks = SackBlocks::default();
+    blocks.push((SeqNumber(900), SeqNumber(950)));
+    sack.options.sack_ranges = blocks;
+    refused(&sack, Ecn::NotEct, "SACK blocks");
+    refused(&data(5001, TcpFlags::ACK), Ecn::Ce, "a CE mark");
+    refused(
+        &data(5001, TcpFlags::ACK | TcpFlags::ECE),
+        Ecn::NotEct,
+        "ECE",
+    );
+    refused(
+        &data(5001, TcpFlags::ACK | TcpFlags::RST),
+        Ecn::NotEct,
+        "a RST",
+    );
+    refused(
+        &data(5001, TcpFlags::ACK | TcpFlags::SYN),
+        Ecn::NotEct,
+        "a SYN",
+    );
+    refused(&data(5001, TcpFlags::empty()), Ecn::NotEct, "no ACK");
+    refused(
+        &segment(5001, 1001, TcpFlags::ACK, &[]),
+        Ecn::NotEct,
+        "a pure ACK",
+    );
+    refused(
+        &segment(5001, 1000, TcpFlags::ACK, &payload),
+        Ecn::NotEct,
+        "an old ACK number",
+    );
+    refused(
+        &segment(5001, 1501, TcpFlags::ACK, &payload),
+        Ecn::NotEct,
+        "an ACK of unsent data",
+    );
+    // Data of our own in flight: the ACK field may acknowledge it.
+    let sending = || {
+        let mut c = client_plain();
+        c.send(&[1u8; 500]).unwrap();
+        poll_all(&mut c, t(1));
+        c
+    };
+    for ack in [1001, 1201, 1501] {
+        let seg = segment(5001, ack, TcpFlags::ACK, &payload);
+        assert!(!predicted_same_as_general(sending, now, &seg, Ecn::NotEct));
+    }
+}
+
+#[test]
+fn header_prediction_refuses_an_old_timestamp_and_a_full_buffer() {
+    let (_, seg) = server_and_data_segment(1000);
+    let mut repr = seg.repr();
+    let setup = || server_and_data_segment(1000).0;
+    // PAWS: a timestamp older than TS.Recent.
+    let mut old = repr;
+    old.options.timestamp = old.options.timestamp.map(|mut ts| {
+        ts.tsval = ts.tsval.wrapping_sub(1_000_000);
+        ts
+    });
+    assert!(!predicted_same_as_general(
+        setup,
+        t(5),
+        &old,
+        crate::wire::Ecn::NotEct
+    ));
+    // More than the receive buffer has room for.
+    let big = vec![0x5a; 300_000];
+    repr.payload = &big;
+    assert!(!predicted_same_as_general(
+        setup,
+        t(5),
+        &repr,
+        crate::wire::Ecn::NotEct
+    ));
+}

@@ -1,0 +1,92 @@
+//! Header prediction (Van Jacobson's fast path, as BSD and Linux have it): the
+//! common segment of a bulk transfer, the next in-order data with nothing else in
+//! it, handled without the general segment processing of `input`.
+//!
+//! The prediction applies to a receiver that has nothing of its own in flight: an
+//! ESTABLISHED connection gets a segment with only ACK (and PSH) set, at RCV.NXT,
+//! whose payload the stack already copied into the receive buffer while checking
+//! the checksum ([`Connection::prestore_payload`]) and which fits in it, that
+//! acknowledges nothing new (SEG.ACK = SND.UNA = SND.MAX), keeps the send window,
+//! carries no SACK blocks and no CE mark, and passes PAWS. For such a segment the
+//! general processing reduces to: TS.Recent, the keep-alive restart, the send
+//! window's WL1/WL2, the data committed and the ACK decision; every other step
+//! (RST and SYN checks, the scoreboard, RACK, undo, duplicate ACKs, urgent data,
+//! FIN) finds nothing to do, and the prediction leaves them out. Any other segment
+//! takes the general path; the tests in `conn::tests` check both give the same
+//! connection for the cases the prediction must refuse.
+//!
+//! The processing it shortens is RFC 9293 section 3.10.7.4's; the result is the
+//! same, so the prediction is an implementation choice, not a protocol change.
+
+use super::Connection;
+use crate::tcp::state::State;
+use crate::tcp::timer::Timer;
+use crate::time::Instant;
+use crate::wire::{Ecn, TcpFlags, TcpRepr};
+
+impl Connection {
+    /// Whether `seg` (checksum verified, `ecn` its IP codepoint) is the predicted
+    /// segment (see the module doc); if so, processes it as
+    /// [`handle_segment_ecn`](Self::handle_segment_ecn) would and returns true.
+    /// Returns false, having changed nothing, for any other segment.
+    pub(crate) fn handle_predicted_segment(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        ecn: Ecn,
+    ) -> bool {
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+        if !self.predicts(seg, ecn) || !self.paws_ok(now, seg) {
+            return false;
+        }
+        self.counters.segs_in += 1;
+        self.update_ts_recent(now, seg);
+        self.last_recv = now;
+        self.keepalive_probes = 0;
+        self.arm_keepalive(now);
+        // No ECE, no CWR, no CE: this only clears the ECN-Echo-received mark.
+        self.on_segment_ecn_rx(seg);
+        // The ACK side: nothing acknowledged, nothing outstanding, same window.
+        self.persist_probes = 0;
+        self.soft_error = None;
+        self.timers.clear(Timer::Probe);
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+        //# If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
+        //# SND.WL2 =< SEG.ACK)), set SND.WND <- SEG.WND, set
+        //# SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK.
+        if self.snd_wl1 < seg.seq_number
+            || (self.snd_wl1 == seg.seq_number && self.snd_wl2 <= seg.ack_number)
+        {
+            self.snd_wl1 = seg.seq_number;
+            self.snd_wl2 = seg.ack_number;
+            self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+            self.timers.clear(Timer::Persist);
+            self.persist_backoff = 0;
+        }
+        // The data side, exactly as `on_data` does it (the bytes are in place).
+        self.store_payload(now, seg.seq_number, seg.payload);
+        self.payload_prestored = false;
+        true
+    }
+
+    /// The conditions of the prediction that do not depend on the clock.
+    fn predicts(&self, seg: &TcpRepr<'_>, ecn: Ecn) -> bool {
+        let flags = seg.flags.bits() & !TcpFlags::PSH.bits();
+        flags == TcpFlags::ACK.bits()
+            && ecn != Ecn::Ce
+            && self.state == State::Established
+            && self.payload_prestored
+            && seg.seq_number == self.rcv_nxt
+            && !seg.payload.is_empty()
+            && self.recv_buf.storable(0, seg.payload.len()) == seg.payload.len()
+            && seg.ack_number == self.snd_una
+            && self.snd_max == self.snd_una
+            && self.cc.is_none()
+            && self.snd_wnd > 0
+            && u32::from(seg.window_len) << self.snd_wscale == self.snd_wnd
+            && seg.options.sack_ranges.is_empty()
+            && self.fin_seq.is_none()
+            && !self.orphaned
+            && self.assembler.is_empty()
+    }
+}
