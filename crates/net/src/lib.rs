@@ -6,7 +6,10 @@
 //! ## Map
 //! - [`tun`]: [`Tun`], a Linux TUN device (`IFF_TUN | IFF_NO_PI`, non-blocking, or
 //!   blocking on request for simple forwarders):
-//!   create or attach by name, MTU, up, the kernel's address on the link.
+//!   create or attach by name, MTU, up, the kernel's IPv4 and IPv6 addresses on
+//!   the link.
+//! - `netlink`: one rtnetlink request (`RTM_NEWADDR`), for the kernel's IPv6
+//!   address on a TUN without Duplicate Address Detection.
 //! - [`device`]: [`Device`], the packet-device trait the runtime drives, and
 //!   [`DatagramDevice`], a connected pair of them (two runtimes without a TUN).
 //! - [`runtime`]: [`Runtime`] ([`RuntimeOptions`]), the thread that drives a
@@ -42,6 +45,7 @@ pub use layer4;
 pub mod control;
 pub mod device;
 pub mod emulator;
+mod netlink;
 pub mod netns;
 pub mod runtime;
 pub mod std_api;

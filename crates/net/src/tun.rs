@@ -7,13 +7,14 @@
 //! of the thread that opens it and disappears with its last file descriptor unless
 //! it was made persistent by someone else.
 //!
-//! The interface settings (MTU, up, the kernel's own address on the link) are set
-//! with the classic `SIOCSIF*` ioctls on an `AF_INET` datagram socket, the way
-//! `ifconfig` does; no `ip` command is run.
+//! The interface settings (MTU, up, the kernel's own IPv4 address on the link) are
+//! set with the classic `SIOCSIF*` ioctls on an `AF_INET` datagram socket, the way
+//! `ifconfig` does; the kernel's IPv6 address through rtnetlink (`crate::netlink`,
+//! without Duplicate Address Detection); no `ip` command is run.
 
 use std::ffi::CStr;
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use crate::device::Device;
@@ -214,6 +215,18 @@ impl Tun {
             &mut ifr,
             &format!("SIOCSIFNETMASK {} /{prefix_len}", self.name),
         )
+    }
+
+    /// Gives the *kernel's* side of the link an IPv6 address and prefix
+    /// (rtnetlink `RTM_NEWADDR` with `IFA_F_NODAD`: usable at once, no tentative
+    /// period): the host then routes that prefix into the device. The interface
+    /// needs an MTU of at least 1280 for the kernel to run IPv6 on it.
+    /// `AlreadyExists` if it has that address already.
+    pub fn set_ipv6_address(&self, addr: Ipv6Addr, prefix_len: u8) -> io::Result<()> {
+        let index = crate::netlink::interface_index(&self.name)?;
+        crate::netlink::add_address(index, IpAddr::V6(addr), prefix_len, true).map_err(context(
+            format!("RTM_NEWADDR {} {addr}/{prefix_len}", self.name),
+        ))
     }
 
     /// Reads one packet. `WouldBlock` when none is waiting.
