@@ -9,7 +9,7 @@
 //!   create or attach by name, MTU, up, the kernel's IPv4 and IPv6 addresses on
 //!   the link.
 //! - `netlink`: one rtnetlink request (`RTM_NEWADDR`), for the kernel's IPv6
-//!   address on a TUN without Duplicate Address Detection.
+//!   address on a TUN.
 //! - [`device`]: [`Device`], the packet-device trait the runtime drives, and
 //!   [`DatagramDevice`], a connected pair of them (two runtimes without a TUN).
 //! - [`runtime`]: [`Runtime`] ([`RuntimeOptions`]), the thread that drives a

@@ -2,11 +2,9 @@
 //! request on a `NETLINK_ROUTE` socket and reads the kernel's acknowledgement.
 //!
 //! Why netlink and not `SIOCSIFADDR` on an `AF_INET6` socket (`struct in6_ifreq`):
-//! an IPv6 address added by that ioctl is *tentative* until Duplicate Address
-//! Detection has run (a second or more with the default `dad_transmits`), and
-//! binding to it fails meanwhile. Netlink takes `IFA_F_NODAD`, so the address is
-//! usable at once; on a point-to-point TUN, whose other end is layer4 itself, there
-//! is nobody to be a duplicate.
+//! netlink takes the address flags (`IFA_F_NODAD`, `IFA_F_NOPREFIXROUTE`, ...) and
+//! answers with a precise error; `Tun::set_ipv6_address` says why it does not ask
+//! for `IFA_F_NODAD` on a TUN.
 //!
 //! The message is built into a byte vector with native-endian fields (netlink's
 //! byte order), so the encoding is testable without privileges; only the socket
@@ -94,8 +92,8 @@ pub(crate) fn interface_index(name: &str) -> io::Result<u32> {
     Ok(index)
 }
 
-/// Gives interface `ifindex` the address `addr/prefix_len` (see the module doc);
-/// `nodad` skips Duplicate Address Detection for IPv6. `AlreadyExists` if the
+/// Gives interface `ifindex` the address `addr/prefix_len`; `nodad` skips
+/// Duplicate Address Detection for IPv6 (`IFA_F_NODAD`). `AlreadyExists` if the
 /// interface has that address already.
 pub(crate) fn add_address(
     ifindex: u32,

@@ -1,6 +1,5 @@
 //! layer4 and the Linux kernel over IPv6 on a TUN, in a private network namespace
-//! (see `common::in_netns_dual`: the kernel is fd00:213::1/64, layer4 fd00:213::2,
-//! the kernel's address added without Duplicate Address Detection):
+//! (see `common::in_netns_dual`: the kernel is fd00:213::1/64, layer4 fd00:213::2):
 //!
 //! - `ping -6` to layer4's address is answered (ICMPv6 echo);
 //! - UDP both ways: the kernel's UDP sends to a layer4 socket, which answers each
