@@ -18,10 +18,13 @@
 //!   each socket: condition variables for blocking calls, wakers for async ones,
 //!   woken on the stack's events; [`os_seed`](runtime::os_seed).
 //! - [`std_api`]: blocking [`TcpListener`], [`TcpStream`], [`UdpSocket`] with the
-//!   names and signatures of `std::net` (constructors take the runtime).
+//!   names and signatures of `std::net` (constructors take the runtime), `peek`
+//!   and `set_nonblocking` included.
 //! - `tokio` (feature `tokio`, default): async `TcpListener`, `TcpStream`
 //!   (tokio's `AsyncRead`/`AsyncWrite`), `UdpSocket` and the stream halves (`tcp`)
-//!   with the names and signatures of `tokio::net` (constructors take the runtime).
+//!   with the names and signatures of `tokio::net` (constructors take the runtime),
+//!   readiness (`ready(Interest)`, `readable`, `writable`, `try_*`, `peek`) from
+//!   `tokio::readiness`.
 //!   `tests/api_parity.rs` checks both APIs against std and tokio at compile time.
 //! - [`control`]: the control socket each runtime answers on
 //!   (`/run/layer4/<pid>-<n>.sock`, JSON lines: the socket table with `tcp_info`,
@@ -36,8 +39,7 @@
 //!   the monotonic clock; SIGINT/SIGTERM through a `signalfd`
 //!   ([`Termination`](emulator::Termination)).
 //!
-//! To come: IFF_VNET_HDR offloads and batched I/O; `ready`/`peek` and UDP readiness
-//! in the async API.
+//! To come: IFF_VNET_HDR offloads and batched I/O.
 #![warn(missing_docs)]
 
 pub use layer4;
