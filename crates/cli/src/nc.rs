@@ -2,9 +2,13 @@
 //!
 //! `l4 nc` creates the TUN (or attaches to an existing one), gives the kernel its
 //! address on the link, brings it up, and runs a layer4 stack behind it with the
-//! address `--addr`; the kernel's address is layer4's default gateway unless
-//! `--gateway` says otherwise. Then it connects (or, with `-l`, listens and accepts
-//! one connection) and copies stdin to the socket and the socket to stdout.
+//! address `--addr` (IPv4, IPv6, or one of each: `--addr 10.213.0.2/30 --addr
+//! fd00:213::2/64`); the kernel's address of each family is layer4's default
+//! gateway for that family unless `--gateway` says otherwise. Then it connects (or,
+//! with `-l`, listens and accepts one connection) and copies stdin to the socket and
+//! the socket to stdout. HOST may be an IPv6 address, bracketed or not
+//! (`[fd00:213::1]`), or a name; the first of its addresses of a family layer4 has
+//! an address of is used.
 //!
 //! TCP: at the end of stdin it shuts down writing (a FIN, like `nc -N`) and goes on
 //! reading; it exits once the peer has closed too, after its own data and FIN are
@@ -16,13 +20,13 @@
 //! reset or timed out, or the TUN could not be made; 2 for bad arguments.
 
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use layer4::ip::cidr::{IpCidr, Ipv4Cidr};
+use layer4::ip::cidr::{IpCidr, Ipv4Cidr, Ipv6Cidr};
 use layer4::{Config, Stack};
 use layer4_net::{runtime::os_seed, Runtime, TcpListener, TcpStream, Tun, UdpSocket};
 
@@ -38,16 +42,18 @@ pub struct Args {
     /// The TUN device to create or attach to.
     #[arg(long, value_name = "NAME", default_value = "l4nc0")]
     tun: String,
-    /// layer4's IPv4 address and prefix on the TUN link.
+    /// layer4's address and prefix on the TUN link, IPv4 or IPv6; give it twice
+    /// for both (at most one of each family).
     #[arg(long, value_name = "CIDR", default_value = "10.213.0.2/30")]
-    addr: String,
-    /// The kernel's address on the TUN (default: the first other host address of
-    /// the prefix).
+    addr: Vec<String>,
+    /// The kernel's address on the TUN, one per family of `--addr` (default: the
+    /// first other host address of the prefix).
     #[arg(long, value_name = "IP")]
-    tun_addr: Option<Ipv4Addr>,
-    /// layer4's default gateway (default: the kernel's address on the TUN).
+    tun_addr: Vec<IpAddr>,
+    /// layer4's default gateway, one per family (default: the kernel's address of
+    /// that family on the TUN).
     #[arg(long, value_name = "IP")]
-    gateway: Option<IpAddr>,
+    gateway: Vec<IpAddr>,
     /// The congestion controller (cubic, newreno).
     #[arg(long, value_name = "NAME")]
     cc: Option<String>,
@@ -104,11 +110,33 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
+/// `--addr`: at most one CIDR of each family, at least one.
+fn parse_addrs(args: &Args) -> Result<Vec<IpCidr>, Failure> {
+    let mut cidrs: Vec<IpCidr> = Vec::new();
+    for a in &args.addr {
+        let c: IpCidr = a
+            .parse()
+            .map_err(|e| usage(format!("--addr {a}: {e:?} (an IPv4 or IPv6 CIDR)")))?;
+        if cidrs.iter().any(|o| o.is_ipv4() == c.is_ipv4()) {
+            return Err(usage(format!(
+                "--addr {a}: one address of each family at most"
+            )));
+        }
+        cidrs.push(c);
+    }
+    Ok(cidrs)
+}
+
+/// HOST without the brackets of `[fd00::1]`.
+fn unbracket(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
 fn run_inner(args: &Args) -> Result<(), Failure> {
-    let cidr: Ipv4Cidr = args
-        .addr
-        .parse()
-        .map_err(|e| usage(format!("--addr {}: {e:?} (an IPv4 CIDR)", args.addr)))?;
+    let cidrs = parse_addrs(args)?;
+    let first = *cidrs.first().ok_or_else(|| usage("--addr: none given"))?;
     let wait = match args.wait {
         None => None,
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
@@ -119,19 +147,29 @@ fn run_inner(args: &Args) -> Result<(), Failure> {
         }
     };
     let (host, port) = match args.target.as_slice() {
-        [port] if args.listen => (cidr.addr().to_string(), port.clone()),
-        [host, port] => (host.clone(), port.clone()),
+        [port] if args.listen => (first.addr().to_string(), port.clone()),
+        [host, port] => (unbracket(host).to_string(), port.clone()),
         _ => return Err(usage("give HOST PORT (or, with -l, [HOST] PORT)")),
     };
     let port: u16 = port
         .parse()
         .map_err(|_| usage(format!("port {port:?}: not a number from 0 to 65535")))?;
+    let families = cidrs
+        .iter()
+        .map(|c| if c.is_ipv4() { "IPv4" } else { "IPv6" })
+        .collect::<Vec<_>>()
+        .join(" or ");
     let target = (host.as_str(), port)
         .to_socket_addrs()
         .map_err(|e| usage(format!("{host}: {e}")))?
-        .find(SocketAddr::is_ipv4)
-        .ok_or_else(|| usage(format!("{host}: no IPv4 address")))?;
-    let rt = start(args, cidr)?;
+        .find(|t| cidrs.iter().any(|c| c.is_ipv4() == t.is_ipv4()))
+        .ok_or_else(|| usage(format!("{host}: no {families} address (see --addr)")))?;
+    // The local address of the target's family.
+    let local = cidrs
+        .iter()
+        .find(|c| c.is_ipv4() == target.is_ipv4())
+        .map_or(first.addr(), |c| c.addr());
+    let rt = start(args, &cidrs)?;
     match (args.udp, args.listen) {
         (false, false) => {
             let stream = match wait {
@@ -156,13 +194,20 @@ fn run_inner(args: &Args) -> Result<(), Failure> {
             }
             tcp_copy(&rt, stream, peer)
         }
-        (true, listen) => udp_copy(&rt, args, cidr, target, listen, wait),
+        (true, listen) => udp_copy(&rt, args, local, target, listen, wait),
     }
 }
 
 /// The kernel's address on the link: the first host address of the prefix that is
 /// not layer4's.
-fn kernel_side(cidr: Ipv4Cidr) -> Option<Ipv4Addr> {
+fn kernel_side(cidr: IpCidr) -> Option<IpAddr> {
+    match cidr {
+        IpCidr::V4(c) => kernel_side_v4(c).map(IpAddr::V4),
+        IpCidr::V6(c) => kernel_side_v6(c).map(IpAddr::V6),
+    }
+}
+
+fn kernel_side_v4(cidr: Ipv4Cidr) -> Option<Ipv4Addr> {
     let net = u32::from(cidr.network().addr());
     let size = 1u64 << (32 - u32::from(cidr.prefix_len()));
     let hosts: Vec<u32> = if size <= 2 {
@@ -176,16 +221,55 @@ fn kernel_side(cidr: Ipv4Cidr) -> Option<Ipv4Addr> {
         .find(|a| *a != cidr.addr())
 }
 
-/// Makes the TUN and starts the runtime on it.
-fn start(args: &Args, cidr: Ipv4Cidr) -> Result<Runtime, Failure> {
-    let kernel = match args.tun_addr {
-        Some(a) => a,
-        None => kernel_side(cidr)
-            .ok_or_else(|| usage(format!("--addr {cidr}: no room for the kernel's address")))?,
+/// IPv6: address 0 of a prefix is the subnet-router anycast address (RFC 4291
+/// section 2.6.1), so hosts start at 1, except in a /127 (RFC 6164) or /128.
+fn kernel_side_v6(cidr: Ipv6Cidr) -> Option<Ipv6Addr> {
+    let net = u128::from(cidr.network().addr());
+    let hosts: Vec<u128> = match cidr.prefix_len() {
+        128 => vec![net],
+        127 => vec![net, net + 1],
+        _ => vec![net + 1, net + 2],
     };
-    let mut config = Config::with_address(IpCidr::V4(cidr))
-        .seed(os_seed().map_err(net("getrandom"))?)
-        .gateway(args.gateway.unwrap_or(IpAddr::V4(kernel)));
+    hosts
+        .into_iter()
+        .map(Ipv6Addr::from)
+        .find(|a| *a != cidr.addr())
+}
+
+/// The kernel's address on the link for layer4's `cidr`: `--tun-addr` of that
+/// family, else [`kernel_side`].
+fn kernel_addr(args: &Args, cidr: IpCidr) -> Result<IpAddr, Failure> {
+    match args.tun_addr.iter().find(|a| a.is_ipv4() == cidr.is_ipv4()) {
+        Some(a) => Ok(*a),
+        None => kernel_side(cidr)
+            .ok_or_else(|| usage(format!("--addr {cidr}: no room for the kernel's address"))),
+    }
+}
+
+/// Makes the TUN and starts the runtime on it.
+fn start(args: &Args, cidrs: &[IpCidr]) -> Result<Runtime, Failure> {
+    for a in args.tun_addr.iter().chain(&args.gateway) {
+        if !cidrs.iter().any(|c| c.is_ipv4() == a.is_ipv4()) {
+            return Err(usage(format!("{a}: no --addr of its family")));
+        }
+    }
+    let mut kernel = Vec::new();
+    for &c in cidrs {
+        kernel.push((c, kernel_addr(args, c)?));
+    }
+    let mut config = Config::default().seed(os_seed().map_err(net("getrandom"))?);
+    for &c in cidrs {
+        config = config.address(c);
+    }
+    for &(c, k) in &kernel {
+        let gw = args
+            .gateway
+            .iter()
+            .find(|g| g.is_ipv4() == c.is_ipv4())
+            .copied()
+            .unwrap_or(k);
+        config = config.gateway(gw);
+    }
     if let Some(cc) = &args.cc {
         config
             .tcp
@@ -197,14 +281,27 @@ fn start(args: &Args, cidr: Ipv4Cidr) -> Result<Runtime, Failure> {
     let dev = &args.tun;
     let tun = Tun::open(dev).map_err(net(format!("TUN {dev} (root needed)")))?;
     tun.set_mtu(1500).map_err(net(format!("TUN {dev}")))?;
-    match tun.set_ipv4_address(kernel, cidr.prefix_len()) {
-        // An existing TUN may have its address already.
-        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
-            return Err(net(format!("TUN {dev}"))(e));
+    for &(c, k) in &kernel {
+        let IpAddr::V4(k) = k else { continue };
+        match tun.set_ipv4_address(k, c.prefix_len()) {
+            // An existing TUN may have its address already.
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+                return Err(net(format!("TUN {dev}"))(e));
+            }
+            _ => {}
         }
-        _ => {}
     }
     tun.set_up().map_err(net(format!("TUN {dev}")))?;
+    // IPv6 after `up`: the kernel runs IPv6 on an interface once it is up.
+    for &(c, k) in &kernel {
+        let IpAddr::V6(k) = k else { continue };
+        match tun.set_ipv6_address(k, c.prefix_len()) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+                return Err(net(format!("TUN {dev}"))(e));
+            }
+            _ => {}
+        }
+    }
     Runtime::new(stack, tun).map_err(net("runtime"))
 }
 
@@ -273,7 +370,7 @@ fn linger(rt: &Runtime, stream: &TcpStream) {
 fn udp_copy(
     rt: &Runtime,
     args: &Args,
-    cidr: Ipv4Cidr,
+    local: IpAddr,
     target: SocketAddr,
     listen: bool,
     wait: Option<Duration>,
@@ -281,7 +378,7 @@ fn udp_copy(
     let sock = if listen {
         UdpSocket::bind(rt, target).map_err(net(target))?
     } else {
-        let s = UdpSocket::bind(rt, (cidr.addr(), 0)).map_err(net(target))?;
+        let s = UdpSocket::bind(rt, (local, 0)).map_err(net(target))?;
         s.connect(target).map_err(net(target))?;
         s
     };
@@ -341,20 +438,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn over_ipv6_the_kernel_takes_host_1_or_2_never_the_anycast_address() {
+        let c = |s: &str| s.parse::<Ipv6Cidr>().unwrap();
+        let a = |s: &str| Some(s.parse::<Ipv6Addr>().unwrap());
+        assert_eq!(kernel_side_v6(c("fd00:213::2/64")), a("fd00:213::1"));
+        assert_eq!(kernel_side_v6(c("fd00:213::1/64")), a("fd00:213::2"));
+        assert_eq!(kernel_side_v6(c("fd00::1/127")), a("fd00::"));
+        assert_eq!(kernel_side_v6(c("fd00::1/128")), None);
+    }
+
+    #[test]
+    fn hosts_lose_their_brackets() {
+        assert_eq!(unbracket("[fd00::1]"), "fd00::1");
+        assert_eq!(unbracket("fd00::1"), "fd00::1");
+        assert_eq!(unbracket("example.com"), "example.com");
+        assert_eq!(unbracket("[x"), "[x");
+    }
+
+    #[test]
     fn the_kernel_takes_the_first_other_host_address() {
         let c = |s: &str| s.parse::<Ipv4Cidr>().unwrap();
         assert_eq!(
-            kernel_side(c("10.213.0.2/30")),
+            kernel_side_v4(c("10.213.0.2/30")),
             Some(Ipv4Addr::new(10, 213, 0, 1))
         );
         assert_eq!(
-            kernel_side(c("10.213.0.1/30")),
+            kernel_side_v4(c("10.213.0.1/30")),
             Some(Ipv4Addr::new(10, 213, 0, 2))
         );
         assert_eq!(
-            kernel_side(c("10.0.0.1/31")),
+            kernel_side_v4(c("10.0.0.1/31")),
             Some(Ipv4Addr::new(10, 0, 0, 0))
         );
-        assert_eq!(kernel_side(c("10.0.0.1/32")), None);
+        assert_eq!(kernel_side_v4(c("10.0.0.1/32")), None);
     }
 }

@@ -330,6 +330,80 @@ fn nc_udp_sends_datagrams_and_prints_the_replies() {
 }
 
 #[test]
+fn nc_over_ipv6_listener_and_socat_exchange_data_both_ways() {
+    in_netns("l4 nc -l <-> socat over IPv6", true, |dir| {
+        let to_socat = pattern(5, 300_000);
+        let to_nc = pattern(6, 200_000);
+        let mut nc = spawn_nc(
+            dir,
+            &[
+                "-v",
+                "-l",
+                "--tun",
+                "l4t0",
+                "--addr",
+                "fd00:213::2/64",
+                "5000",
+            ],
+            to_socat.clone(),
+        );
+        wait_for_line(&mut nc, "listening on [fd00:213::2]:5000");
+        let mut socat = Command::new("socat")
+            .args(["-t", "30", "-", "TCP6:[fd00:213::2]:5000"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("socat runs");
+        let mut stdin = socat.stdin.take().unwrap();
+        let input = to_nc.clone();
+        std::thread::spawn(move || stdin.write_all(&input));
+        let s = finish(socat, Duration::from_secs(30));
+        let n = finish(nc, Duration::from_secs(30));
+        assert!(s.status.success(), "socat: {}", text(&s.stderr));
+        assert!(n.status.success(), "l4 nc: {}", text(&n.stderr));
+        assert!(s.stdout == to_socat, "socat got {} bytes", s.stdout.len());
+        assert!(n.stdout == to_nc, "l4 nc got {} bytes", n.stdout.len());
+    });
+}
+
+#[test]
+fn nc_dual_stack_udp_reaches_a_bracketed_ipv6_host() {
+    in_netns("l4 nc -u over IPv6", false, |dir| {
+        let k = std::net::UdpSocket::bind("[::]:7000").unwrap();
+        k.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let echo = std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            let (n, from) = k.recv_from(&mut buf).unwrap();
+            k.send_to(&buf[..n].to_ascii_uppercase(), from).unwrap();
+            from
+        });
+        let nc = spawn_nc(
+            dir,
+            &[
+                "-u",
+                "-w",
+                "2",
+                "--tun",
+                "l4t0",
+                "--addr",
+                "10.213.0.2/30",
+                "--addr",
+                "fd00:213::2/64",
+                "[fd00:213::1]",
+                "7000",
+            ],
+            b"hello over udp6\n".to_vec(),
+        );
+        let out = finish(nc, Duration::from_secs(30));
+        assert!(out.status.success(), "l4 nc: {}", text(&out.stderr));
+        let from = echo.join().unwrap();
+        assert_eq!(from.ip().to_string(), "fd00:213::2");
+        assert_eq!(text(&out.stdout), "HELLO OVER UDP6\n");
+    });
+}
+
+#[test]
 fn nc_rejects_bad_arguments_before_touching_the_network() {
     for (args, says) in [
         (&["--cc", "bogus", "10.213.0.1", "80"][..], "--cc bogus"),
@@ -340,6 +414,29 @@ fn nc_rejects_bad_arguments_before_touching_the_network() {
         (&["10.213.0.1", "http"][..], "port \"http\""),
         (&["-w", "0", "10.213.0.1", "80"][..], "-w 0"),
         (&["10.213.0.1"][..], "HOST PORT"),
+        (&["[fd00::1]", "80"][..], "no IPv4 address"),
+        (
+            &[
+                "--addr",
+                "fd00::2/64",
+                "--addr",
+                "fd01::2/64",
+                "fd00::1",
+                "80",
+            ][..],
+            "one address of each family",
+        ),
+        (
+            &[
+                "--addr",
+                "fd00::2/64",
+                "--gateway",
+                "10.0.0.1",
+                "fd00::1",
+                "80",
+            ][..],
+            "10.0.0.1: no --addr of its family",
+        ),
     ] {
         let out = l4()
             .arg("nc")

@@ -6,7 +6,10 @@
 //! ## Map
 //! - [`tun`]: [`Tun`], a Linux TUN device (`IFF_TUN | IFF_NO_PI`, non-blocking, or
 //!   blocking on request for simple forwarders):
-//!   create or attach by name, MTU, up, the kernel's address on the link.
+//!   create or attach by name, MTU, up, the kernel's IPv4 and IPv6 addresses on
+//!   the link.
+//! - `netlink`: one rtnetlink request (`RTM_NEWADDR`), for the kernel's IPv6
+//!   address on a TUN.
 //! - [`device`]: [`Device`], the packet-device trait the runtime drives, and
 //!   [`DatagramDevice`], a connected pair of them (two runtimes without a TUN).
 //! - [`runtime`]: [`Runtime`] ([`RuntimeOptions`]), the thread that drives a
@@ -15,10 +18,13 @@
 //!   each socket: condition variables for blocking calls, wakers for async ones,
 //!   woken on the stack's events; [`os_seed`](runtime::os_seed).
 //! - [`std_api`]: blocking [`TcpListener`], [`TcpStream`], [`UdpSocket`] with the
-//!   names and signatures of `std::net` (constructors take the runtime).
+//!   names and signatures of `std::net` (constructors take the runtime), `peek`
+//!   and `set_nonblocking` included.
 //! - `tokio` (feature `tokio`, default): async `TcpListener`, `TcpStream`
 //!   (tokio's `AsyncRead`/`AsyncWrite`), `UdpSocket` and the stream halves (`tcp`)
-//!   with the names and signatures of `tokio::net` (constructors take the runtime).
+//!   with the names and signatures of `tokio::net` (constructors take the runtime),
+//!   readiness (`ready(Interest)`, `readable`, `writable`, `try_*`, `peek`) from
+//!   `tokio::readiness`.
 //!   `tests/api_parity.rs` checks both APIs against std and tokio at compile time.
 //! - [`control`]: the control socket each runtime answers on
 //!   (`/run/layer4/<pid>-<n>.sock`, JSON lines: the socket table with `tcp_info`,
@@ -33,8 +39,7 @@
 //!   the monotonic clock; SIGINT/SIGTERM through a `signalfd`
 //!   ([`Termination`](emulator::Termination)).
 //!
-//! To come: IFF_VNET_HDR offloads and batched I/O; `ready`/`peek` and UDP readiness
-//! in the async API.
+//! To come: IFF_VNET_HDR offloads and batched I/O.
 #![warn(missing_docs)]
 
 pub use layer4;
@@ -42,6 +47,7 @@ pub use layer4;
 pub mod control;
 pub mod device;
 pub mod emulator;
+mod netlink;
 pub mod netns;
 pub mod runtime;
 pub mod std_api;

@@ -104,6 +104,8 @@ pub(crate) struct Waiters {
 pub(crate) enum Direction {
     Read,
     Write,
+    /// Either (`ready(Interest::READABLE | Interest::WRITABLE)`).
+    Both,
 }
 
 impl Waiters {
@@ -132,14 +134,17 @@ impl Waiters {
 
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     fn register(&mut self, dir: Direction, waker: &Waker) {
-        let list = match dir {
-            Direction::Read => &mut self.read,
-            Direction::Write => &mut self.write,
+        let lists = match dir {
+            Direction::Read => [Some(&mut self.read), None],
+            Direction::Write => [Some(&mut self.write), None],
+            Direction::Both => [Some(&mut self.read), Some(&mut self.write)],
         };
-        // A task polled again registers once (tokio's readiness semantics: the
-        // latest waker of a task is the one woken).
-        if !list.iter().any(|w| w.will_wake(waker)) {
-            list.push(waker.clone());
+        for list in lists.into_iter().flatten() {
+            // A task polled again registers once (tokio's readiness semantics: the
+            // latest waker of a task is the one woken).
+            if !list.iter().any(|w| w.will_wake(waker)) {
+                list.push(waker.clone());
+            }
         }
     }
 }

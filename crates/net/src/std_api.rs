@@ -14,11 +14,15 @@
 //!   `ConnectionReset`, `TimedOut` (the stack gave up, or `connect_timeout`
 //!   expired), `AddrInUse`, `AddrNotAvailable`, `WouldBlock` when a read or write
 //!   timeout expires (as std on Unix, where it is `EAGAIN`).
-//! - Not yet: `set_nonblocking`, `peek`, `set_ttl`, `take_error`, keep-alive
-//!   (the stack's options cover them through [`Runtime::with_stack`]).
+//! - `set_nonblocking(true)` makes each call one attempt under the stack's lock
+//!   (`WouldBlock` when it would wait); there is no descriptor to hand to
+//!   `poll(2)`: use the async API (`crate::tokio`) to wait for readiness.
+//! - Not yet: `set_ttl`, `take_error`, keep-alive (the stack's options cover
+//!   them through [`Runtime::with_stack`]).
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -59,6 +63,23 @@ fn deadline(timeout: Option<Duration>) -> Option<std::time::Instant> {
     timeout.and_then(|t| std::time::Instant::now().checked_add(t))
 }
 
+/// [`Shared::block_on`] for a socket in blocking mode; for one in non-blocking
+/// mode, a single attempt (`WouldBlock` at once when it would wait).
+fn wait_on<R>(
+    shared: &Shared,
+    handle: SocketHandle,
+    nonblocking: bool,
+    deadline: Option<std::time::Instant>,
+    timeout_kind: io::ErrorKind,
+    f: impl FnMut(&mut Stack, Instant) -> Result<R, Error>,
+) -> io::Result<R> {
+    if nonblocking {
+        shared.with_stack(f)?.map_err(io::Error::from)
+    } else {
+        shared.block_on(handle, deadline, timeout_kind, f)
+    }
+}
+
 /// A socket handle that closes its socket when dropped.
 #[derive(Debug)]
 pub(crate) struct Owned {
@@ -94,6 +115,7 @@ pub(crate) fn connect_progress(
 #[derive(Debug)]
 pub struct TcpListener {
     sock: Owned,
+    nonblocking: AtomicBool,
 }
 
 impl TcpListener {
@@ -107,14 +129,17 @@ impl TcpListener {
                     shared: shared.clone(),
                     handle,
                 },
+                nonblocking: AtomicBool::new(false),
             })
         })
     }
 
     /// Waits for a connection: the stream and the peer's address.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (handle, peer) = self.sock.shared.block_on(
+        let (handle, peer) = wait_on(
+            &self.sock.shared,
             self.sock.handle,
+            self.nonblocking.load(Ordering::Relaxed),
             None,
             io::ErrorKind::WouldBlock,
             |s, _| s.tcp_accept(self.sock.handle),
@@ -129,16 +154,26 @@ impl TcpListener {
         Ok(self.sock.shared.with_stack(|s, _| s.listener_addr(h))??)
     }
 
+    /// Makes [`TcpListener::accept`] return `WouldBlock` at once instead of
+    /// waiting (`true`), or wait again (`false`). The accepted streams start in
+    /// blocking mode.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.nonblocking.store(nonblocking, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// An iterator of [`TcpListener::accept`]'s streams (`std::net::Incoming`).
     pub fn incoming(&self) -> impl Iterator<Item = io::Result<TcpStream>> + '_ {
         std::iter::repeat_with(move || self.accept().map(|(s, _)| s))
     }
 }
 
+/// How long reads and writes wait; `nonblocking`: not at all.
 #[derive(Debug, Default, Clone, Copy)]
 struct Timeouts {
     read: Option<Duration>,
     write: Option<Duration>,
+    nonblocking: bool,
 }
 
 #[derive(Debug)]
@@ -298,14 +333,47 @@ impl TcpStream {
         Ok(self.clone())
     }
 
+    /// Receives data without taking it (`MSG_PEEK`), waiting as a read does:
+    /// the next read returns the same bytes. `Ok(0)` at the end of the stream.
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let h = self.handle();
+        let t = self.timeouts();
+        wait_on(
+            self.shared(),
+            h,
+            t.nonblocking,
+            deadline(t.read),
+            io::ErrorKind::WouldBlock,
+            |s, _| s.tcp_peek(h, buf),
+        )
+    }
+
+    /// Makes reads, writes and peeks return `WouldBlock` at once instead of
+    /// waiting (`true`), or wait again (`false`); on every handle of the
+    /// connection ([`TcpStream::try_clone`]), as with std's shared descriptor.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.inner
+            .timeouts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .nonblocking = nonblocking;
+        Ok(())
+    }
+
     fn read_impl(&self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
         let h = self.handle();
-        self.shared().block_on(
+        let t = self.timeouts();
+        wait_on(
+            self.shared(),
             h,
-            deadline(self.timeouts().read),
+            t.nonblocking,
+            deadline(t.read),
             io::ErrorKind::WouldBlock,
             |s, now| s.tcp_recv(now, h, buf),
         )
@@ -316,9 +384,12 @@ impl TcpStream {
             return Ok(0);
         }
         let h = self.handle();
-        self.shared().block_on(
+        let t = self.timeouts();
+        wait_on(
+            self.shared(),
             h,
-            deadline(self.timeouts().write),
+            t.nonblocking,
+            deadline(t.write),
             io::ErrorKind::WouldBlock,
             |s, now| match s.tcp_send(now, h, buf) {
                 Ok(0) => Err(Error::WouldBlock),
@@ -394,9 +465,12 @@ impl UdpSocket {
             io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
         })?;
         let h = self.sock.handle;
-        self.sock.shared.block_on(
+        let t = self.timeouts();
+        wait_on(
+            &self.sock.shared,
             h,
-            deadline(self.timeouts().write),
+            t.nonblocking,
+            deadline(t.write),
             io::ErrorKind::WouldBlock,
             |s, _| s.udp_send_to(h, buf, dst),
         )
@@ -405,12 +479,45 @@ impl UdpSocket {
     /// Receives one datagram (truncated to `buf`): its length and sender.
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let h = self.sock.handle;
-        self.sock.shared.block_on(
+        let t = self.timeouts();
+        wait_on(
+            &self.sock.shared,
             h,
-            deadline(self.timeouts().read),
+            t.nonblocking,
+            deadline(t.read),
             io::ErrorKind::WouldBlock,
             |s, _| s.udp_recv_from(h, buf),
         )
+    }
+
+    /// Receives the next datagram (truncated to `buf`) without taking it
+    /// (`MSG_PEEK`), waiting as a receive does: its length and sender.
+    pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let h = self.sock.handle;
+        let t = self.timeouts();
+        wait_on(
+            &self.sock.shared,
+            h,
+            t.nonblocking,
+            deadline(t.read),
+            io::ErrorKind::WouldBlock,
+            |s, _| s.udp_peek_from(h, buf),
+        )
+    }
+
+    /// Receives the next datagram from the connected peer without taking it.
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.peek_from(buf).map(|(n, _)| n)
+    }
+
+    /// Makes sends, receives and peeks return `WouldBlock` at once instead of
+    /// waiting (`true`), or wait again (`false`).
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.timeouts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .nonblocking = nonblocking;
+        Ok(())
     }
 
     /// Sets the peer for [`UdpSocket::send`] and [`UdpSocket::recv`]; datagrams from
@@ -425,9 +532,12 @@ impl UdpSocket {
     /// Sends a datagram to the connected peer.
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         let h = self.sock.handle;
-        self.sock.shared.block_on(
+        let t = self.timeouts();
+        wait_on(
+            &self.sock.shared,
             h,
-            deadline(self.timeouts().write),
+            t.nonblocking,
+            deadline(t.write),
             io::ErrorKind::WouldBlock,
             |s, _| s.udp_send(h, buf),
         )

@@ -28,6 +28,7 @@ macro_rules! std_net_signatures {
             let _ = TcpListener::bind::<SocketAddr> as fn($($rt,)? SocketAddr) -> io::Result<TcpListener>;
             let _ = TcpListener::accept as fn(&TcpListener) -> io::Result<(TcpStream, SocketAddr)>;
             let _ = TcpListener::local_addr as fn(&TcpListener) -> io::Result<SocketAddr>;
+            let _ = TcpListener::set_nonblocking as fn(&TcpListener, bool) -> io::Result<()>;
             // TcpStream
             let _ = TcpStream::connect::<SocketAddr> as fn($($rt,)? SocketAddr) -> io::Result<TcpStream>;
             let _ = TcpStream::connect_timeout
@@ -42,6 +43,8 @@ macro_rules! std_net_signatures {
             let _ = TcpStream::read_timeout as fn(&TcpStream) -> io::Result<Option<Duration>>;
             let _ = TcpStream::write_timeout as fn(&TcpStream) -> io::Result<Option<Duration>>;
             let _ = TcpStream::try_clone as fn(&TcpStream) -> io::Result<TcpStream>;
+            let _ = TcpStream::peek as fn(&TcpStream, &mut [u8]) -> io::Result<usize>;
+            let _ = TcpStream::set_nonblocking as fn(&TcpStream, bool) -> io::Result<()>;
             let _ = <TcpStream as Read>::read as fn(&mut TcpStream, &mut [u8]) -> io::Result<usize>;
             let _ = <TcpStream as Write>::write as fn(&mut TcpStream, &[u8]) -> io::Result<usize>;
             let _ = <&'static TcpStream as Read>::read as fn(&mut &'static TcpStream, &mut [u8]) -> io::Result<usize>;
@@ -61,6 +64,10 @@ macro_rules! std_net_signatures {
             let _ = UdpSocket::read_timeout as fn(&UdpSocket) -> io::Result<Option<Duration>>;
             let _ = UdpSocket::write_timeout as fn(&UdpSocket) -> io::Result<Option<Duration>>;
             let _ = UdpSocket::set_broadcast as fn(&UdpSocket, bool) -> io::Result<()>;
+            let _ = UdpSocket::peek as fn(&UdpSocket, &mut [u8]) -> io::Result<usize>;
+            let _ = UdpSocket::peek_from
+                as fn(&UdpSocket, &mut [u8]) -> io::Result<(usize, SocketAddr)>;
+            let _ = UdpSocket::set_nonblocking as fn(&UdpSocket, bool) -> io::Result<()>;
         }
 
         fn traits<T: Send + Sync + std::fmt::Debug>() {}
@@ -112,6 +119,48 @@ macro_rules! tokio_net_signatures {
         pub async fn writable(s: &TcpStream) -> io::Result<()> {
             TcpStream::writable(s).await
         }
+        pub async fn ready(s: &TcpStream, i: Interest) -> io::Result<Ready> {
+            TcpStream::ready(s, i).await
+        }
+        pub async fn peek(s: &TcpStream, b: &mut [u8]) -> io::Result<usize> {
+            TcpStream::peek(s, b).await
+        }
+        pub async fn owned_read_half(h: &mut tcp::OwnedReadHalf, i: Interest, b: &mut [u8]) -> io::Result<Ready> {
+            tcp::OwnedReadHalf::readable(h).await?;
+            tcp::OwnedReadHalf::peek(h, b).await?;
+            tcp::OwnedReadHalf::ready(h, i).await
+        }
+        pub async fn owned_write_half(h: &tcp::OwnedWriteHalf, i: Interest) -> io::Result<Ready> {
+            tcp::OwnedWriteHalf::writable(h).await?;
+            tcp::OwnedWriteHalf::ready(h, i).await
+        }
+        pub async fn read_half(h: &mut tcp::ReadHalf<'_>, i: Interest, b: &mut [u8]) -> io::Result<Ready> {
+            tcp::ReadHalf::readable(h).await?;
+            tcp::ReadHalf::peek(h, b).await?;
+            tcp::ReadHalf::ready(h, i).await
+        }
+        pub async fn write_half(h: &tcp::WriteHalf<'_>, i: Interest) -> io::Result<Ready> {
+            tcp::WriteHalf::writable(h).await?;
+            tcp::WriteHalf::ready(h, i).await
+        }
+        pub async fn udp_ready(u: &UdpSocket, i: Interest) -> io::Result<Ready> {
+            UdpSocket::ready(u, i).await
+        }
+        pub async fn udp_readable(u: &UdpSocket) -> io::Result<()> {
+            UdpSocket::readable(u).await
+        }
+        pub async fn udp_writable(u: &UdpSocket) -> io::Result<()> {
+            UdpSocket::writable(u).await
+        }
+        pub async fn udp_peek_from(u: &UdpSocket, b: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+            UdpSocket::peek_from(u, b).await
+        }
+        pub async fn udp_peek(u: &UdpSocket, b: &mut [u8]) -> io::Result<usize> {
+            UdpSocket::peek(u, b).await
+        }
+        pub async fn udp_peek_sender(u: &UdpSocket) -> io::Result<SocketAddr> {
+            UdpSocket::peek_sender(u).await
+        }
         pub async fn udp_connect(u: &UdpSocket, a: SocketAddr) -> io::Result<()> {
             UdpSocket::connect(u, a).await
         }
@@ -142,6 +191,16 @@ macro_rules! tokio_net_signatures {
             let _ = TcpStream::poll_write_ready as fn(&TcpStream, &mut Context<'_>) -> Poll<io::Result<()>>;
             let _ = TcpStream::try_read as fn(&TcpStream, &mut [u8]) -> io::Result<usize>;
             let _ = TcpStream::try_write as fn(&TcpStream, &[u8]) -> io::Result<usize>;
+            let _ = TcpStream::poll_peek
+                as fn(&TcpStream, &mut Context<'_>, &mut ReadBuf<'_>) -> Poll<io::Result<usize>>;
+            let _ = tcp::OwnedReadHalf::try_read as fn(&tcp::OwnedReadHalf, &mut [u8]) -> io::Result<usize>;
+            let _ = tcp::OwnedReadHalf::poll_peek
+                as fn(&mut tcp::OwnedReadHalf, &mut Context<'_>, &mut ReadBuf<'_>) -> Poll<io::Result<usize>>;
+            let _ = tcp::OwnedWriteHalf::try_write as fn(&tcp::OwnedWriteHalf, &[u8]) -> io::Result<usize>;
+            let _ = tcp::ReadHalf::<'static>::try_read as fn(&tcp::ReadHalf<'static>, &mut [u8]) -> io::Result<usize>;
+            let _ = tcp::ReadHalf::<'static>::poll_peek
+                as fn(&mut tcp::ReadHalf<'static>, &mut Context<'_>, &mut ReadBuf<'_>) -> Poll<io::Result<usize>>;
+            let _ = tcp::WriteHalf::<'static>::try_write as fn(&tcp::WriteHalf<'static>, &[u8]) -> io::Result<usize>;
             let _ = TcpStream::split as fn(&mut TcpStream) -> (tcp::ReadHalf<'_>, tcp::WriteHalf<'_>);
             let _ = TcpStream::into_split as fn(TcpStream) -> (tcp::OwnedReadHalf, tcp::OwnedWriteHalf);
             let _ = tcp::OwnedWriteHalf::forget as fn(tcp::OwnedWriteHalf);
@@ -161,6 +220,24 @@ macro_rules! tokio_net_signatures {
             let _ = UdpSocket::try_send_to as fn(&UdpSocket, &[u8], SocketAddr) -> io::Result<usize>;
             let _ = UdpSocket::local_addr as fn(&UdpSocket) -> io::Result<SocketAddr>;
             let _ = UdpSocket::set_broadcast as fn(&UdpSocket, bool) -> io::Result<()>;
+            let _ = UdpSocket::poll_recv_ready as fn(&UdpSocket, &mut Context<'_>) -> Poll<io::Result<()>>;
+            let _ = UdpSocket::poll_send_ready as fn(&UdpSocket, &mut Context<'_>) -> Poll<io::Result<()>>;
+            let _ = UdpSocket::poll_send
+                as fn(&UdpSocket, &mut Context<'_>, &[u8]) -> Poll<io::Result<usize>>;
+            let _ = UdpSocket::poll_recv
+                as fn(&UdpSocket, &mut Context<'_>, &mut ReadBuf<'_>) -> Poll<io::Result<()>>;
+            let _ = UdpSocket::try_send as fn(&UdpSocket, &[u8]) -> io::Result<usize>;
+            let _ = UdpSocket::try_recv as fn(&UdpSocket, &mut [u8]) -> io::Result<usize>;
+            let _ = UdpSocket::poll_peek_from
+                as fn(&UdpSocket, &mut Context<'_>, &mut ReadBuf<'_>) -> Poll<io::Result<SocketAddr>>;
+            let _ = UdpSocket::try_peek_from
+                as fn(&UdpSocket, &mut [u8]) -> io::Result<(usize, SocketAddr)>;
+            let _ = UdpSocket::poll_peek
+                as fn(&UdpSocket, &mut Context<'_>, &mut ReadBuf<'_>) -> Poll<io::Result<()>>;
+            let _ = UdpSocket::try_peek as fn(&UdpSocket, &mut [u8]) -> io::Result<usize>;
+            let _ = UdpSocket::poll_peek_sender
+                as fn(&UdpSocket, &mut Context<'_>) -> Poll<io::Result<SocketAddr>>;
+            let _ = UdpSocket::try_peek_sender as fn(&UdpSocket) -> io::Result<SocketAddr>;
         }
 
         fn stream<T: AsyncRead + AsyncWrite + Unpin + Send + Sync + std::fmt::Debug>() {}
@@ -183,7 +260,7 @@ mod tokio_net {
     use std::io;
     use std::net::SocketAddr;
     use std::task::{Context, Poll};
-    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+    use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf, Ready};
     use tokio::net::{tcp, TcpListener, TcpStream, UdpSocket};
     tokio_net_signatures!([]);
 }
@@ -193,7 +270,7 @@ mod layer4_async {
     use std::io;
     use std::net::SocketAddr;
     use std::task::{Context, Poll};
-    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+    use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf, Ready};
     tokio_net_signatures!([rt: &layer4_net::Runtime,]);
 
     /// layer4's constructor futures do not borrow the runtime: they can be spawned.

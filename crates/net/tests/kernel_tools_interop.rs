@@ -1,5 +1,6 @@
 //! layer4 against the everyday Linux tools, over a TUN in a private network
-//! namespace (see `common`: the kernel is 10.213.0.1, layer4 10.213.0.2):
+//! namespace (see `common`: the kernel is 10.213.0.1, layer4 10.213.0.2; over
+//! IPv6, the kernel is fd00:213::1, layer4 fd00:213::2):
 //!
 //! - `curl` fetches a body from a tiny layer4 HTTP/1.0 server;
 //! - a layer4 client fetches a file from `python3 -m http.server`;
@@ -11,10 +12,16 @@
 //! by `sha256sum` reading the tool's output (or the served file), so the two
 //! hashes come from two implementations.
 //!
+//! Each case runs over IPv4 and, smaller (`SMALL6`), over IPv6.
+//!
 //! Sizes: 100 MiB per direction is the target. In a debug build (what CI's
 //! `cargo test --workspace` runs) it is too slow to be always on, so each case
-//! runs always with `SMALL` bytes, and the 100 MiB version is `#[ignore]`d: run it
-//! with `cargo test -p layer4-net --test kernel_tools_interop -- --ignored`.
+//! runs always with `SMALL` bytes, and the 100 MiB version is `#[ignore]`d; CI
+//! (`.ci/run`) runs those in a release build:
+//! `cargo test --release -p layer4-net --test kernel_tools_interop -- --ignored`.
+//! Measured in release on the 2-core machine under load (load average 12): the
+//! four 100 MiB cases 10.3 s together (1.6-2.4 s each), after a 2 min 30 s
+//! release build of the test (55 s CPU, dependencies already built).
 //!
 //! Measured in debug on the 2-core machine under load (load average 5-9): 100 MiB
 //! curl 16.7 s, layer4 client <-> socat 36.6 s and socat client <-> layer4 88.8 s
@@ -36,22 +43,71 @@
 //! `out_segs` shows the ACK ratio).
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::{IpAddr, Shutdown, SocketAddr};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
 mod common;
-use common::{have_tools, in_netns, Net, Pattern, Proc, KERNEL, L4};
+use common::{have_tools, in_netns, in_netns_dual, Net, Pattern, Proc, KERNEL, KERNEL6, L4, L46};
 
 /// The always-on size per direction.
 const SMALL: usize = 20 * 1024 * 1024;
 /// The size per direction (the `#[ignore]`d tests).
 const BIG: usize = 100 * 1024 * 1024;
+/// The always-on size per direction over IPv6 (the same code path beyond IP).
+const SMALL6: usize = 8 * 1024 * 1024;
 const IO_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a kernel-side tool may take once layer4's side is done.
 const TOOL_LIMIT: Duration = Duration::from_secs(60);
+
+/// Which IP version a case runs over: the addresses, how tools write them, and
+/// the namespace to make.
+#[derive(Debug, Clone, Copy)]
+enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    fn l4(self) -> IpAddr {
+        match self {
+            Family::V4 => L4.into(),
+            Family::V6 => L46.into(),
+        }
+    }
+
+    fn kernel(self) -> IpAddr {
+        match self {
+            Family::V4 => KERNEL.into(),
+            Family::V6 => KERNEL6.into(),
+        }
+    }
+
+    /// An address as URLs and socat write it (`[fd00:213::2]` for IPv6).
+    fn host(addr: IpAddr) -> String {
+        match addr {
+            IpAddr::V4(a) => a.to_string(),
+            IpAddr::V6(a) => format!("[{a}]"),
+        }
+    }
+
+    /// socat's TCP address type: `TCP` or `TCP6`.
+    fn socat_tcp(self) -> &'static str {
+        match self {
+            Family::V4 => "TCP",
+            Family::V6 => "TCP6",
+        }
+    }
+
+    fn in_netns(self, name: &str, body: impl FnOnce(&Net) + Send + 'static) {
+        match self {
+            Family::V4 => in_netns(name, body),
+            Family::V6 => in_netns_dual(name, body),
+        }
+    }
+}
 
 fn hex(h: Sha256) -> String {
     format!("{:x}", h.finalize())
@@ -195,26 +251,27 @@ fn feed(p: &mut Proc, seed: u64, len: usize) -> std::thread::JoinHandle<String> 
     std::thread::spawn(move || send_pattern(stdin, seed, len).expect("feeding the tool"))
 }
 
-fn curl_fetches_body_from_layer4_http_server(len: usize) {
+fn curl_fetches_body_from_layer4_http_server(family: Family, len: usize) {
     const NAME: &str = "curl <- layer4 HTTP server";
     if !have_tools(NAME, &["curl", "sha256sum"]) {
         return;
     }
-    in_netns(NAME, move |net| {
-        let listener = net.rt.tcp_bind((L4, 8080)).expect("layer4 bind");
+    family.in_netns(NAME, move |net| {
+        let listener = net.rt.tcp_bind((family.l4(), 8080)).expect("layer4 bind");
         let (sink, sum) = sha256sum();
         let mut curl = Proc::spawn(
             "curl",
             Command::new("curl")
                 .args(["--silent", "--show-error", "--fail", "--noproxy", "*"])
-                .args(["--max-time", "170", "--output", "-"])
-                .arg(format!("http://{L4}:8080/blob"))
+                // -g: the brackets of an IPv6 host are not a glob.
+                .args(["--max-time", "170", "--globoff", "--output", "-"])
+                .arg(format!("http://{}:8080/blob", Family::host(family.l4())))
                 .stdin(Stdio::null())
                 .stdout(sink),
         );
         let start = Instant::now();
         let (s, peer) = listener.accept().expect("layer4 accept");
-        assert_eq!(peer.ip(), KERNEL);
+        assert_eq!(peer.ip(), family.kernel());
         set_timeouts(&s);
         let (head, _) = read_head(&s);
         assert!(head.starts_with("GET /blob HTTP/1."), "request: {head}");
@@ -237,12 +294,12 @@ fn curl_fetches_body_from_layer4_http_server(len: usize) {
     });
 }
 
-fn layer4_client_fetches_file_from_python_http_server(len: usize) {
+fn layer4_client_fetches_file_from_python_http_server(family: Family, len: usize) {
     const NAME: &str = "layer4 client <- python3 -m http.server";
     if !have_tools(NAME, &["python3", "sha256sum"]) {
         return;
     }
-    in_netns(NAME, move |net| {
+    family.in_netns(NAME, move |net| {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("blob");
         let out = std::fs::File::create(&file).expect("create the file");
@@ -259,7 +316,8 @@ fn layer4_client_fetches_file_from_python_http_server(len: usize) {
         let _python = Proc::spawn(
             "python3 -m http.server",
             Command::new("python3")
-                .args(["-m", "http.server", "8000", "--bind", &KERNEL.to_string()])
+                .args(["-m", "http.server", "8000", "--bind"])
+                .arg(family.kernel().to_string())
                 .arg("--directory")
                 .arg(dir.path())
                 .stdin(Stdio::null())
@@ -267,9 +325,10 @@ fn layer4_client_fetches_file_from_python_http_server(len: usize) {
                 .stderr(Stdio::null()),
         );
         let start = Instant::now();
-        let s = connect_when_listening(net, SocketAddr::from((KERNEL, 8000)));
+        let s = connect_when_listening(net, SocketAddr::from((family.kernel(), 8000)));
         set_timeouts(&s);
-        write!(&s, "GET /blob HTTP/1.0\r\nHost: {KERNEL}:8000\r\n\r\n").expect("GET");
+        let host = Family::host(family.kernel());
+        write!(&s, "GET /blob HTTP/1.0\r\nHost: {host}:8000\r\n\r\n").expect("GET");
         let (head, body_start) = read_head(&s);
         assert!(
             head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
@@ -292,27 +351,31 @@ fn layer4_client_fetches_file_from_python_http_server(len: usize) {
     });
 }
 
-fn socat_client_exchanges_with_layer4_listener(len: usize) {
+fn socat_client_exchanges_with_layer4_listener(family: Family, len: usize) {
     const NAME: &str = "socat client <-> layer4 listener";
     if !have_tools(NAME, &["socat", "sha256sum"]) {
         return;
     }
-    in_netns(NAME, move |net| {
-        let listener = net.rt.tcp_bind((L4, 5002)).expect("layer4 bind");
+    family.in_netns(NAME, move |net| {
+        let listener = net.rt.tcp_bind((family.l4(), 5002)).expect("layer4 bind");
         let (sink, sum) = sha256sum();
         // -t: after one direction ends, wait for the other (socat's default is 0.5 s).
         let mut socat = Proc::spawn(
             "socat",
             Command::new("socat")
                 .args(["-t", "170", "-T", "60", "STDIO"])
-                .arg(format!("TCP:{L4}:5002"))
+                .arg(format!(
+                    "{}:{}:5002",
+                    family.socat_tcp(),
+                    Family::host(family.l4())
+                ))
                 .stdin(Stdio::piped())
                 .stdout(sink),
         );
         let start = Instant::now();
         let feeder = feed(&mut socat, 21, len);
         let (s, peer) = listener.accept().expect("layer4 accept");
-        assert_eq!(peer.ip(), KERNEL);
+        assert_eq!(peer.ip(), family.kernel());
         set_timeouts(&s);
         let (sent, n, got) = exchange(s, 22, len);
         let d = start.elapsed();
@@ -326,25 +389,29 @@ fn socat_client_exchanges_with_layer4_listener(len: usize) {
     });
 }
 
-fn layer4_client_exchanges_with_socat_listener(len: usize) {
+fn layer4_client_exchanges_with_socat_listener(family: Family, len: usize) {
     const NAME: &str = "layer4 client <-> socat listener";
     if !have_tools(NAME, &["socat", "sha256sum"]) {
         return;
     }
-    in_netns(NAME, move |net| {
+    family.in_netns(NAME, move |net| {
         let (sink, sum) = sha256sum();
         let mut socat = Proc::spawn(
             "socat",
             Command::new("socat")
                 .args(["-t", "170", "-T", "60"])
-                .arg(format!("TCP-LISTEN:5003,bind={KERNEL},reuseaddr"))
+                .arg(format!(
+                    "{}-LISTEN:5003,bind={},reuseaddr",
+                    family.socat_tcp(),
+                    Family::host(family.kernel())
+                ))
                 .arg("STDIO")
                 .stdin(Stdio::piped())
                 .stdout(sink),
         );
         let feeder = feed(&mut socat, 41, len);
         let start = Instant::now();
-        let s = connect_when_listening(net, SocketAddr::from((KERNEL, 5003)));
+        let s = connect_when_listening(net, SocketAddr::from((family.kernel(), 5003)));
         set_timeouts(&s);
         let (sent, n, got) = exchange(s, 42, len);
         let d = start.elapsed();
@@ -360,44 +427,64 @@ fn layer4_client_exchanges_with_socat_listener(len: usize) {
 
 #[test]
 fn curl_fetches_20mib_from_layer4_http_server() {
-    curl_fetches_body_from_layer4_http_server(SMALL);
+    curl_fetches_body_from_layer4_http_server(Family::V4, SMALL);
 }
 
 #[test]
-#[ignore = "100 MiB: slow in debug builds; run with --ignored (see the file's doc)"]
+#[ignore = "100 MiB: slow in debug builds; CI runs it with --release --ignored (see the file's doc)"]
 fn curl_fetches_100mib_from_layer4_http_server() {
-    curl_fetches_body_from_layer4_http_server(BIG);
+    curl_fetches_body_from_layer4_http_server(Family::V4, BIG);
 }
 
 #[test]
 fn layer4_client_fetches_20mib_from_python_http_server() {
-    layer4_client_fetches_file_from_python_http_server(SMALL);
+    layer4_client_fetches_file_from_python_http_server(Family::V4, SMALL);
 }
 
 #[test]
-#[ignore = "100 MiB: slow in debug builds; run with --ignored (see the file's doc)"]
+#[ignore = "100 MiB: slow in debug builds; CI runs it with --release --ignored (see the file's doc)"]
 fn layer4_client_fetches_100mib_from_python_http_server() {
-    layer4_client_fetches_file_from_python_http_server(BIG);
+    layer4_client_fetches_file_from_python_http_server(Family::V4, BIG);
 }
 
 #[test]
 fn socat_client_exchanges_20mib_each_way_with_layer4_listener() {
-    socat_client_exchanges_with_layer4_listener(SMALL);
+    socat_client_exchanges_with_layer4_listener(Family::V4, SMALL);
 }
 
 #[test]
-#[ignore = "100 MiB: slow in debug builds; run with --ignored (see the file's doc)"]
+#[ignore = "100 MiB: slow in debug builds; CI runs it with --release --ignored (see the file's doc)"]
 fn socat_client_exchanges_100mib_each_way_with_layer4_listener() {
-    socat_client_exchanges_with_layer4_listener(BIG);
+    socat_client_exchanges_with_layer4_listener(Family::V4, BIG);
 }
 
 #[test]
 fn layer4_client_exchanges_20mib_each_way_with_socat_listener() {
-    layer4_client_exchanges_with_socat_listener(SMALL);
+    layer4_client_exchanges_with_socat_listener(Family::V4, SMALL);
 }
 
 #[test]
-#[ignore = "100 MiB: slow in debug builds; run with --ignored (see the file's doc)"]
+#[ignore = "100 MiB: slow in debug builds; CI runs it with --release --ignored (see the file's doc)"]
 fn layer4_client_exchanges_100mib_each_way_with_socat_listener() {
-    layer4_client_exchanges_with_socat_listener(BIG);
+    layer4_client_exchanges_with_socat_listener(Family::V4, BIG);
+}
+
+#[test]
+fn curl_fetches_8mib_from_layer4_http_server_over_ipv6() {
+    curl_fetches_body_from_layer4_http_server(Family::V6, SMALL6);
+}
+
+#[test]
+fn layer4_client_fetches_8mib_from_python_http_server_over_ipv6() {
+    layer4_client_fetches_file_from_python_http_server(Family::V6, SMALL6);
+}
+
+#[test]
+fn socat_client_exchanges_8mib_each_way_with_layer4_listener_over_ipv6() {
+    socat_client_exchanges_with_layer4_listener(Family::V6, SMALL6);
+}
+
+#[test]
+fn layer4_client_exchanges_8mib_each_way_with_socat_listener_over_ipv6() {
+    layer4_client_exchanges_with_socat_listener(Family::V6, SMALL6);
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod common;
-use common::{in_netns, Net, Pattern, KERNEL, L4};
+use common::{in_netns, in_netns_dual, Net, Pattern, KERNEL, KERNEL6, L4, L46};
 
 const TEST_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -299,4 +299,95 @@ fn two_hundred_concurrent_layer4_connections_to_a_kernel_listener_complete() {
             );
         });
     });
+}
+
+#[test]
+fn over_ipv6_readiness_and_peek_drive_an_exchange_with_the_kernel_both_ways() {
+    use tokio::io::Interest;
+    const NAME: &str = "tokio readiness over IPv6";
+    in_netns_dual(NAME, |net: &Net| {
+        block_on(NAME, async {
+            const N: usize = 256 * 1024;
+            // A kernel client to a layer4 listener, and a layer4 client to a
+            // kernel listener: each layer4 side echoes with try_read / try_write,
+            // waiting with ready().
+            let l4_listener = layer4_net::tokio::TcpListener::bind(&net.rt, (L46, 0))
+                .await
+                .unwrap();
+            let l4_addr = l4_listener.local_addr().unwrap();
+            let kernel_listener = tokio::net::TcpListener::bind((KERNEL6, 0)).await.unwrap();
+            let kernel_addr = kernel_listener.local_addr().unwrap();
+            let kernel_client = tokio::spawn(async move {
+                let mut s = tokio::net::TcpStream::connect(l4_addr).await.unwrap();
+                s.write_all(&Pattern::bytes(81, N)).await.unwrap();
+                s.shutdown().await.unwrap();
+                let mut back = Vec::new();
+                s.read_to_end(&mut back).await.unwrap();
+                back
+            });
+            let kernel_server = tokio::spawn(async move {
+                let (mut s, peer) = kernel_listener.accept().await.unwrap();
+                s.write_all(&Pattern::bytes(82, N)).await.unwrap();
+                s.shutdown().await.unwrap();
+                let mut back = Vec::new();
+                s.read_to_end(&mut back).await.unwrap();
+                (back, peer)
+            });
+            let (accepted, peer) = l4_listener.accept().await.unwrap();
+            assert_eq!(peer.ip(), std::net::IpAddr::from(KERNEL6));
+            let connected = layer4_net::tokio::TcpStream::connect(&net.rt, kernel_addr)
+                .await
+                .unwrap();
+            let (a, b) = tokio::join!(echo_by_readiness(accepted), echo_by_readiness(connected));
+            assert_eq!(a, N);
+            assert_eq!(b, N);
+            assert!(kernel_client.await.unwrap() == Pattern::bytes(81, N));
+            let (back, peer) = kernel_server.await.unwrap();
+            assert!(back == Pattern::bytes(82, N));
+            assert_eq!(peer.ip(), std::net::IpAddr::from(L46));
+        });
+    });
+
+    /// Echoes the stream until its end with `ready` / `peek` / `try_read` /
+    /// `try_write` only; the bytes echoed.
+    async fn echo_by_readiness(s: layer4_net::tokio::TcpStream) -> usize {
+        let mut buf = vec![0u8; 16 * 1024];
+        let (mut pending, mut total) = (Vec::new(), 0);
+        let mut eof = false;
+        loop {
+            let interest = match (eof, pending.is_empty()) {
+                (true, true) => break,
+                (true, false) => Interest::WRITABLE,
+                (false, true) => Interest::READABLE,
+                (false, false) => Interest::READABLE | Interest::WRITABLE,
+            };
+            let r = s.ready(interest).await.unwrap();
+            if r.is_readable() && !eof {
+                // Readable: a peek answers at once, with a byte or the end.
+                let peeked = s.peek(&mut buf[..1]).await.unwrap();
+                match s.try_read(&mut buf) {
+                    Ok(0) => {
+                        assert_eq!(peeked, 0, "peek saw bytes where read saw the end");
+                        eof = true;
+                    }
+                    Ok(n) => pending.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => panic!("try_read: {e}"),
+                }
+            }
+            if r.is_writable() && !pending.is_empty() {
+                match s.try_write(&pending) {
+                    Ok(n) => {
+                        pending.drain(..n);
+                        total += n;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => panic!("try_write: {e}"),
+                }
+            }
+        }
+        let (_r, mut w) = s.into_split();
+        w.shutdown().await.unwrap();
+        total
+    }
 }

@@ -153,3 +153,124 @@ fn a_datagram_sent_just_before_the_socket_is_dropped_still_leaves() {
         assert_eq!(&buf[..n], &[i; 64]);
     }
 }
+
+#[test]
+fn ready_reports_writable_then_readable_and_peek_leaves_the_bytes_for_read() {
+    use tokio::io::Interest;
+    let (a, b) = pair();
+    block_on(async {
+        let l = TcpListener::bind(&b, "10.9.0.2:81").await.unwrap();
+        let c = TcpStream::connect(&a, "10.9.0.2:81").await.unwrap();
+        let (s, _) = l.accept().await.unwrap();
+        // Nothing to read yet: ready() answers for the writable side alone.
+        let r = s
+            .ready(Interest::READABLE | Interest::WRITABLE)
+            .await
+            .unwrap();
+        assert!(r.is_writable() && !r.is_readable(), "{r:?}");
+        let mut buf = [0u8; 64];
+        let e = s.try_read(&mut buf).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        c.writable().await.unwrap();
+        assert_eq!(c.try_write(b"hello, ready").unwrap(), 12);
+        let r = s.ready(Interest::READABLE).await.unwrap();
+        assert!(r.is_readable() && !r.is_read_closed(), "{r:?}");
+        assert_eq!(s.peek(&mut buf[..5]).await.unwrap(), 5);
+        assert_eq!(&buf[..5], b"hello");
+        // Peeked bytes are still there for the read.
+        assert_eq!(s.try_read(&mut buf).unwrap(), 12);
+        assert_eq!(&buf[..12], b"hello, ready");
+        assert_eq!(
+            s.try_read(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        // The peer's FIN: readable with READ_CLOSED, and a read of 0.
+        drop(c);
+        let r = s.ready(Interest::READABLE).await.unwrap();
+        assert!(r.is_readable() && r.is_read_closed(), "{r:?}");
+        assert_eq!(s.peek(&mut buf).await.unwrap(), 0);
+        assert_eq!(s.try_read(&mut buf).unwrap(), 0);
+    });
+}
+
+#[test]
+fn a_readiness_wait_is_woken_by_data_sent_later() {
+    let (a, b) = pair();
+    block_on(async {
+        let l = TcpListener::bind(&b, "10.9.0.2:82").await.unwrap();
+        let c = TcpStream::connect(&a, "10.9.0.2:82").await.unwrap();
+        let (s, _) = l.accept().await.unwrap();
+        let waiter = tokio::spawn(async move {
+            s.readable().await.unwrap();
+            let mut buf = [0u8; 16];
+            let mut rbuf = tokio::io::ReadBuf::new(&mut buf);
+            let n = std::future::poll_fn(|cx| s.poll_peek(cx, &mut rbuf))
+                .await
+                .unwrap();
+            (n, rbuf.filled().to_vec())
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !waiter.is_finished(),
+            "readable() returned with nothing sent"
+        );
+        c.try_write(b"late").unwrap();
+        let (n, peeked) = waiter.await.unwrap();
+        assert_eq!((n, peeked.as_slice()), (4, &b"late"[..]));
+    });
+}
+
+#[test]
+fn udp_readiness_try_calls_and_peeks_follow_the_queues() {
+    use tokio::io::Interest;
+    let (a, b) = pair();
+    block_on(async {
+        let ua = UdpSocket::bind(&a, "10.9.0.1:5300").await.unwrap();
+        let ub = UdpSocket::bind(&b, "10.9.0.2:5300").await.unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(
+            ub.try_recv_from(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        assert_eq!(
+            ub.try_peek_from(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        let r = ub
+            .ready(Interest::READABLE | Interest::WRITABLE)
+            .await
+            .unwrap();
+        assert!(r.is_writable() && !r.is_readable(), "{r:?}");
+        ua.writable().await.unwrap();
+        ua.try_send_to(b"one", "10.9.0.2:5300".parse().unwrap())
+            .unwrap();
+        ub.readable().await.unwrap();
+        let (n, from) = ub.peek_from(&mut buf).await.unwrap();
+        assert_eq!(
+            (&buf[..n], from.to_string().as_str()),
+            (&b"one"[..], "10.9.0.1:5300")
+        );
+        assert_eq!(ub.try_peek_sender().unwrap(), from);
+        assert_eq!(ub.peek_sender().await.unwrap(), from);
+        // Still there for the receive, then gone.
+        assert_eq!(ub.try_recv_from(&mut buf).unwrap(), (3, from));
+        assert_eq!(
+            ub.try_peek_from(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        // Connected: try_send / peek / try_recv.
+        ua.connect("10.9.0.2:5300").await.unwrap();
+        ub.connect("10.9.0.1:5300").await.unwrap();
+        assert_eq!(ua.try_send(b"two!").unwrap(), 4);
+        let r = ub.ready(Interest::READABLE).await.unwrap();
+        assert!(r.is_readable(), "{r:?}");
+        assert_eq!(ub.peek(&mut buf).await.unwrap(), 4);
+        assert_eq!(ub.try_peek(&mut buf).unwrap(), 4);
+        assert_eq!(ub.try_recv(&mut buf).unwrap(), 4);
+        assert_eq!(&buf[..4], b"two!");
+        assert_eq!(
+            ub.try_recv(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+    });
+}

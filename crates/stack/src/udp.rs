@@ -93,6 +93,26 @@ impl UdpSocket {
         Some((n, src, dst))
     }
 
+    /// Copies the next datagram into `buf` without taking it: its length
+    /// (truncated to `buf`), the sender, and the address it was sent to.
+    pub(crate) fn peek(&self, buf: &mut [u8]) -> Option<(usize, SocketAddr, SocketAddr)> {
+        let (src, dst, data) = self.recv.front()?;
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        Some((n, *src, *dst))
+    }
+
+    /// Whether a datagram is waiting to be read.
+    pub(crate) fn has_recv(&self) -> bool {
+        !self.recv.is_empty()
+    }
+
+    /// Whether the send queue takes another datagram now (a datagram too big
+    /// for the room left still goes into an empty queue).
+    pub(crate) fn has_send_room(&self) -> bool {
+        self.send_bytes < self.send_limit || self.send.is_empty()
+    }
+
     /// Queues a datagram to send; false when the send queue has no room.
     pub(crate) fn queue_send(&mut self, dst: SocketAddr, data: &[u8]) -> bool {
         let cost = data.len().max(1);
@@ -133,6 +153,34 @@ mod tests {
         let mut buf = [0u8; 2000];
         assert_eq!(s.take(&mut buf).map(|t| t.0), Some(600));
         assert!(s.deliver(addr(1), addr(53), &[0; 600]));
+    }
+
+    #[test]
+    fn peek_copies_the_next_datagram_and_leaves_it_for_take() {
+        let mut s = UdpSocket::new(addr(53), 1000, 1000, 64);
+        let mut buf = [0u8; 5];
+        assert_eq!(s.peek(&mut buf), None);
+        s.deliver(addr(1), addr(53), b"first");
+        s.deliver(addr(2), addr(53), b"second");
+        assert_eq!(s.peek(&mut buf[..3]), Some((3, addr(1), addr(53))));
+        assert_eq!(&buf[..3], b"fir");
+        assert_eq!(s.peek(&mut buf), Some((5, addr(1), addr(53))));
+        assert_eq!(s.recv_queue(), 11);
+        let mut big = [0u8; 16];
+        assert_eq!(s.take(&mut big), Some((5, addr(1), addr(53))));
+        assert_eq!(s.peek(&mut big), Some((6, addr(2), addr(53))));
+        assert_eq!(&big[..6], b"second");
+    }
+
+    #[test]
+    fn the_send_queue_has_room_until_its_limit_and_always_when_empty() {
+        let mut s = UdpSocket::new(addr(53), 1000, 100, 64);
+        assert!(s.has_send_room());
+        assert!(s.queue_send(addr(1), &[0; 300]));
+        assert!(!s.has_send_room());
+        assert!(!s.queue_send(addr(1), &[0; 1]));
+        s.take_send();
+        assert!(s.has_send_room());
     }
 
     #[test]

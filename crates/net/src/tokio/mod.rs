@@ -18,11 +18,16 @@
 //!   `tests/api_parity.rs`, checks every other name and signature against tokio's).
 //! - Addresses are `std::net::ToSocketAddrs` (tokio's trait is sealed): a host name
 //!   is resolved with the blocking resolver; pass a `SocketAddr` to avoid that.
-//! - Not yet: `ready`/`Interest`, `peek`, `set_ttl`, `set_linger`,
-//!   `from_std`/`into_std`, UDP readiness.
+//! - Readiness (`ready(Interest)`, `readable`, `writable`, `try_*`, `peek`) is
+//!   the stack's state, re-checked under its lock on every call; the
+//!   [`Interest`](::tokio::io::Interest) and [`Ready`](::tokio::io::Ready) types
+//!   are tokio's (which is why the `tokio` feature turns on tokio's `net`).
+//! - Not yet: `set_ttl`, `set_linger`, `take_error`, `from_std`/`into_std`,
+//!   `try_io`/`async_io`, the vectored and `BufMut` variants.
 //! - Errors are `io::Error` with the kinds of std (see [`crate::std_api`]).
 
 mod listener;
+mod readiness;
 mod stream;
 pub mod tcp;
 mod udp;

@@ -8,11 +8,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use layer4::{Error, SocketHandle, State};
+use ::tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf, Ready};
+use layer4::{Error, SocketHandle};
 
-use super::resolve;
 use super::tcp::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use super::{readiness, resolve};
 use crate::runtime::{Direction, Runtime, Shared};
 use crate::std_api::{connect_progress, Owned};
 
@@ -101,6 +101,23 @@ impl TcpStream {
         Ok(self.shared().with_stack(|s, _| s.tcp_options(h))??.nodelay)
     }
 
+    /// Waits until the stream is ready for one of `interest`'s operations: the
+    /// ready bits (`READABLE` with `READ_CLOSED` at the end of the stream or
+    /// after an error, `WRITABLE` with `WRITE_CLOSED` once writing is over,
+    /// `PRIORITY` with urgent data pending). Readiness can be stale by the time
+    /// the caller acts: a `try_read`/`try_write` may still say `WouldBlock`.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        poll_fn(|cx| self.poll_ready(cx, interest)).await
+    }
+
+    fn poll_ready(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<io::Result<Ready>> {
+        let h = self.handle();
+        self.shared()
+            .poll_op(cx, h, readiness::direction(interest), |s, _| {
+                readiness::select(readiness::tcp(s, h), interest)
+            })
+    }
+
     /// Waits until a read would not wait: data is buffered, the peer has closed,
     /// or the connection failed (the read then returns the error).
     pub async fn readable(&self) -> io::Result<()> {
@@ -109,22 +126,7 @@ impl TcpStream {
 
     /// Polls for read readiness (see [`TcpStream::readable`]).
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let h = self.handle();
-        self.shared().poll_op(cx, h, Direction::Read, |s, now| {
-            let open = matches!(
-                s.tcp_state(h)?,
-                State::SynSent
-                    | State::SynReceived
-                    | State::Established
-                    | State::FinWait1
-                    | State::FinWait2
-            );
-            if open && s.tcp_info(now, h)?.recv_q == 0 {
-                Err(Error::WouldBlock)
-            } else {
-                Ok(())
-            }
-        })
+        self.poll_ready(cx, Interest::READABLE).map_ok(drop)
     }
 
     /// Waits until a write would not wait: the send buffer has room, or writing is
@@ -135,15 +137,45 @@ impl TcpStream {
 
     /// Polls for write readiness (see [`TcpStream::writable`]).
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_ready(cx, Interest::WRITABLE).map_ok(drop)
+    }
+
+    /// Receives data without taking it (`MSG_PEEK`), waiting for some: the next
+    /// read returns the same bytes. `Ok(0)` at the end of the stream.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
         let h = self.handle();
-        self.shared()
-            .poll_op(cx, h, Direction::Write, |s, _| match s.tcp_state(h)? {
-                State::SynSent | State::SynReceived => Err(Error::WouldBlock),
-                State::Established | State::CloseWait if s.tcp_send_capacity(h)? == 0 => {
-                    Err(Error::WouldBlock)
-                }
-                _ => Ok(()),
-            })
+        poll_fn(|cx| {
+            self.shared()
+                .poll_op(cx, h, Direction::Read, |s, _| s.tcp_peek(h, buf))
+        })
+        .await
+    }
+
+    /// Polls receiving data without taking it into `buf`'s unfilled part: the
+    /// number of bytes peeked (`0` at the end of the stream).
+    pub fn poll_peek(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        let h = self.handle();
+        let dst = buf.initialize_unfilled();
+        match self
+            .shared()
+            .poll_op(cx, h, Direction::Read, |s, _| s.tcp_peek(h, dst))
+        {
+            Poll::Ready(Ok(n)) => {
+                buf.advance(n);
+                Poll::Ready(Ok(n))
+            }
+            other => other,
+        }
     }
 
     /// Reads what is there without waiting: `WouldBlock` when nothing is; `Ok(0)` at

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use ::tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf, Ready};
 
 use super::TcpStream;
 
@@ -45,6 +45,35 @@ impl<'a> ReadHalf<'a> {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.0.local_addr()
     }
+
+    /// [`TcpStream::ready`] of the stream.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.0.ready(interest).await
+    }
+
+    /// [`TcpStream::readable`] of the stream.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.0.readable().await
+    }
+
+    /// [`TcpStream::try_read`] of the stream.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.try_read(buf)
+    }
+
+    /// [`TcpStream::peek`] of the stream.
+    pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.peek(buf).await
+    }
+
+    /// [`TcpStream::poll_peek`] of the stream.
+    pub fn poll_peek(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        self.0.poll_peek(cx, buf)
+    }
 }
 
 impl<'a> WriteHalf<'a> {
@@ -61,6 +90,21 @@ impl<'a> WriteHalf<'a> {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.0.local_addr()
     }
+
+    /// [`TcpStream::ready`] of the stream.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.0.ready(interest).await
+    }
+
+    /// [`TcpStream::writable`] of the stream.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.0.writable().await
+    }
+
+    /// [`TcpStream::try_write`] of the stream.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.0.try_write(buf)
+    }
 }
 
 impl OwnedReadHalf {
@@ -76,6 +120,35 @@ impl OwnedReadHalf {
     /// The local address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.0.local_addr()
+    }
+
+    /// [`TcpStream::ready`] of the stream.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.0.ready(interest).await
+    }
+
+    /// [`TcpStream::readable`] of the stream.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.0.readable().await
+    }
+
+    /// [`TcpStream::try_read`] of the stream.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.try_read(buf)
+    }
+
+    /// [`TcpStream::peek`] of the stream.
+    pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.peek(buf).await
+    }
+
+    /// [`TcpStream::poll_peek`] of the stream.
+    pub fn poll_peek(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        self.0.poll_peek(cx, buf)
     }
 }
 
@@ -100,6 +173,21 @@ impl OwnedWriteHalf {
     /// The local address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.stream.local_addr()
+    }
+
+    /// [`TcpStream::ready`] of the stream.
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.stream.ready(interest).await
+    }
+
+    /// [`TcpStream::writable`] of the stream.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.stream.writable().await
+    }
+
+    /// [`TcpStream::try_write`] of the stream.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.try_write(buf)
     }
 }
 

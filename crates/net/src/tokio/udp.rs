@@ -6,9 +6,9 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use ::tokio::io::ReadBuf;
+use ::tokio::io::{Interest, ReadBuf, Ready};
 
-use super::resolve;
+use super::{readiness, resolve};
 use crate::runtime::{Direction, Runtime, Shared};
 use crate::std_api::Owned;
 
@@ -152,6 +152,150 @@ impl UdpSocket {
             .shared
             .with_stack(|s, _| s.udp_send_to(h, buf, target))?
             .map_err(io::Error::from)
+    }
+
+    /// Waits until the socket is ready for one of `interest`'s operations: the
+    /// ready bits (`READABLE` with a datagram or an error waiting, `WRITABLE`
+    /// with room in the send queue).
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        let h = self.sock.handle;
+        poll_fn(|cx| {
+            self.sock
+                .shared
+                .poll_op(cx, h, readiness::direction(interest), |s, _| {
+                    readiness::select(readiness::udp(s, h), interest)
+                })
+        })
+        .await
+    }
+
+    /// Waits until a receive would not wait.
+    pub async fn readable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_recv_ready(cx)).await
+    }
+
+    /// Waits until a send would not wait.
+    pub async fn writable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_send_ready(cx)).await
+    }
+
+    /// Polls for receive readiness (see [`UdpSocket::readable`]).
+    pub fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let h = self.sock.handle;
+        self.sock.shared.poll_op(cx, h, Direction::Read, |s, _| {
+            readiness::select(readiness::udp(s, h), Interest::READABLE).map(drop)
+        })
+    }
+
+    /// Polls for send readiness (see [`UdpSocket::writable`]).
+    pub fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let h = self.sock.handle;
+        self.sock.shared.poll_op(cx, h, Direction::Write, |s, _| {
+            readiness::select(readiness::udp(s, h), Interest::WRITABLE).map(drop)
+        })
+    }
+
+    /// Polls sending `buf` to the connected peer.
+    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let h = self.sock.handle;
+        self.sock
+            .shared
+            .poll_op(cx, h, Direction::Write, |s, _| s.udp_send(h, buf))
+    }
+
+    /// Sends a datagram to the connected peer if the send queue has room
+    /// (`WouldBlock` if not).
+    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        let h = self.sock.handle;
+        self.sock
+            .shared
+            .with_stack(|s, _| s.udp_send(h, buf))?
+            .map_err(io::Error::from)
+    }
+
+    /// Polls receiving a datagram from the connected peer into `buf`.
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        self.poll_recv_from(cx, buf).map_ok(drop)
+    }
+
+    /// Receives a datagram from the connected peer if one is waiting
+    /// (`WouldBlock` if not).
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.try_recv_from(buf).map(|(n, _)| n)
+    }
+
+    /// Receives the next datagram (truncated to `buf`) without taking it
+    /// (`MSG_PEEK`), waiting for one: its length and sender.
+    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let h = self.sock.handle;
+        poll_fn(|cx| {
+            self.sock
+                .shared
+                .poll_op(cx, h, Direction::Read, |s, _| s.udp_peek_from(h, buf))
+        })
+        .await
+    }
+
+    /// Polls peeking at the next datagram into `buf`: its sender once one is there.
+    pub fn poll_peek_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<SocketAddr>> {
+        let h = self.sock.handle;
+        let dst = buf.initialize_unfilled();
+        match self
+            .sock
+            .shared
+            .poll_op(cx, h, Direction::Read, |s, _| s.udp_peek_from(h, dst))
+        {
+            Poll::Ready(Ok((n, from))) => {
+                buf.advance(n);
+                Poll::Ready(Ok(from))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Peeks at the next datagram if one is waiting (`WouldBlock` if not).
+    pub fn try_peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let h = self.sock.handle;
+        self.sock
+            .shared
+            .with_stack(|s, _| s.udp_peek_from(h, buf))?
+            .map_err(io::Error::from)
+    }
+
+    /// Receives the next datagram from the connected peer without taking it,
+    /// waiting for one: its length.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.peek_from(buf).await.map(|(n, _)| n)
+    }
+
+    /// Polls peeking at the next datagram from the connected peer into `buf`.
+    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        self.poll_peek_from(cx, buf).map_ok(drop)
+    }
+
+    /// Peeks at the next datagram from the connected peer if one is waiting.
+    pub fn try_peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.try_peek_from(buf).map(|(n, _)| n)
+    }
+
+    /// The sender of the next datagram, waiting for one, without taking it.
+    pub async fn peek_sender(&self) -> io::Result<SocketAddr> {
+        self.peek_from(&mut []).await.map(|(_, from)| from)
+    }
+
+    /// Polls for the sender of the next datagram.
+    pub fn poll_peek_sender(&self, cx: &mut Context<'_>) -> Poll<io::Result<SocketAddr>> {
+        self.poll_peek_from(cx, &mut ReadBuf::new(&mut []))
+    }
+
+    /// The sender of the next datagram if one is waiting (`WouldBlock` if not).
+    pub fn try_peek_sender(&self) -> io::Result<SocketAddr> {
+        self.try_peek_from(&mut []).map(|(_, from)| from)
     }
 
     /// The local address.

@@ -9,7 +9,7 @@
 //! bounded (socket timeouts, and a watchdog per test).
 #![allow(dead_code)] // each test file uses part of it
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -19,6 +19,10 @@ use layer4_net::{netns, runtime, ControlSocket, Runtime, RuntimeOptions, Tun};
 
 pub const KERNEL: Ipv4Addr = Ipv4Addr::new(10, 213, 0, 1);
 pub const L4: Ipv4Addr = Ipv4Addr::new(10, 213, 0, 2);
+/// With [`in_netns_dual`]: the kernel's and layer4's IPv6 addresses, in
+/// fd00:213::/64 (a unique-local prefix).
+pub const KERNEL6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x213, 0, 0, 0, 0, 0, 1);
+pub const L46: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x213, 0, 0, 0, 0, 0, 2);
 pub const WATCHDOG: Duration = Duration::from_secs(180);
 
 /// The namespace with its TUN and the layer4 runtime on it.
@@ -30,8 +34,9 @@ pub fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
-/// Builds the namespace on the calling thread, or says why it cannot.
-pub fn setup() -> Result<Net, String> {
+/// Builds the namespace on the calling thread (IPv4 only, or with IPv6 too when
+/// `dual`), or says why it cannot.
+pub fn setup(dual: bool) -> Result<Net, String> {
     if !std::path::Path::new("/dev/net/tun").exists() {
         return Err("/dev/net/tun does not exist".into());
     }
@@ -43,7 +48,14 @@ pub fn setup() -> Result<Net, String> {
     tun.set_up().map_err(|e| e.to_string())?;
     assert_eq!(tun.mtu().map_err(|e| e.to_string())?, 1500);
     let cidr: IpCidr = format!("{L4}/30").parse().map_err(|e| format!("{e:?}"))?;
-    let config = Config::with_address(cidr).seed(runtime::os_seed().map_err(|e| e.to_string())?);
+    let mut config =
+        Config::with_address(cidr).seed(runtime::os_seed().map_err(|e| e.to_string())?);
+    if dual {
+        tun.set_ipv6_address(KERNEL6, 64)
+            .map_err(|e| e.to_string())?;
+        let cidr6: IpCidr = format!("{L46}/64").parse().map_err(|e| format!("{e:?}"))?;
+        config = config.address(cidr6);
+    }
     let stack = Stack::new(config).map_err(|e| e.to_string())?;
     // Tests leave /run/layer4 alone.
     let options = RuntimeOptions::default().control(ControlSocket::Off);
@@ -54,10 +66,20 @@ pub fn setup() -> Result<Net, String> {
 /// Runs `body` in a private namespace on its own thread, bounded by the watchdog;
 /// skips (or fails under CI=true) when the namespace cannot be made.
 pub fn in_netns(name: &str, body: impl FnOnce(&Net) + Send + 'static) {
+    in_netns_with(name, false, body)
+}
+
+/// [`in_netns`] with IPv6 on the link too: the kernel at [`KERNEL6`], layer4 at
+/// [`L46`] (fd00:213::/64), beside the IPv4 addresses.
+pub fn in_netns_dual(name: &str, body: impl FnOnce(&Net) + Send + 'static) {
+    in_netns_with(name, true, body)
+}
+
+fn in_netns_with(name: &str, dual: bool, body: impl FnOnce(&Net) + Send + 'static) {
     let (done_tx, done_rx) = mpsc::channel();
     let name = name.to_string();
     let worker = std::thread::spawn(move || {
-        let result = match setup() {
+        let result = match setup(dual) {
             Err(why) => Err(why),
             Ok(net) => {
                 body(&net);

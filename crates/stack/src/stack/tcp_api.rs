@@ -298,6 +298,13 @@ impl Stack {
         result.map_err(Error::from)
     }
 
+    /// Copies received data into `buf` without taking it (`MSG_PEEK`): the next
+    /// [`Stack::tcp_recv`] returns the same bytes. `Ok(0)` is the end of the
+    /// stream; otherwise the results of `tcp_recv`. Changes nothing.
+    pub fn tcp_peek(&self, handle: SocketHandle, buf: &mut [u8]) -> Result<usize, Error> {
+        self.tcp_conn_ref(handle)?.peek(buf).map_err(Error::from)
+    }
+
     /// How far ahead urgent data ends, in bytes from the next byte `tcp_recv`
     /// returns.
     pub fn tcp_urgent_mark(&self, handle: SocketHandle) -> Result<Option<usize>, Error> {

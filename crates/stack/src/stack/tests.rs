@@ -1508,3 +1508,51 @@ fn a_bad_segment_after_a_good_one_leaves_the_readable_bytes_alone() {
     assert_eq!(pair.b.tcp_recv(now, s, &mut out), Ok(600));
     assert!(out[..600].iter().all(|&b| b == 7));
 }
+
+#[test]
+fn tcp_peek_shows_the_next_bytes_and_recv_still_returns_them() {
+    let mut pair = Pair::new(Impairment::default(), 31);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _l, s) = connect(&mut pair, server);
+    let mut buf = [0u8; 64];
+    assert_eq!(pair.b.tcp_peek(s, &mut buf), Err(Error::WouldBlock));
+    pair.a.tcp_send(pair.now, c, b"hello, peek").unwrap();
+    pair.run_until(Duration::from_secs(1), |_| false);
+    let _ = events(&mut pair.b);
+    assert_eq!(pair.b.tcp_peek(s, &mut buf[..5]), Ok(5));
+    assert_eq!(&buf[..5], b"hello");
+    assert_eq!(pair.b.tcp_peek(s, &mut buf), Ok(11));
+    // Peeking changed nothing: no event, the same bytes for recv.
+    assert!(events(&mut pair.b).is_empty());
+    assert_eq!(pair.b.tcp_info(pair.now, s).unwrap().recv_q, 11);
+    assert_eq!(pair.b.tcp_recv(pair.now, s, &mut buf), Ok(11));
+    assert_eq!(&buf[..11], b"hello, peek");
+    // At the end of the stream, peek says so as recv does.
+    pair.a.tcp_shutdown(pair.now, c, Shutdown::Write).unwrap();
+    pair.run_until(Duration::from_secs(1), |_| false);
+    assert_eq!(pair.b.tcp_peek(s, &mut buf), Ok(0));
+    assert_eq!(pair.b.tcp_recv(pair.now, s, &mut buf), Ok(0));
+}
+
+#[test]
+fn udp_peek_from_leaves_the_datagram_and_readiness_follows_the_queues() {
+    let mut pair = Pair::new(Impairment::default(), 32);
+    let sb = pair
+        .b
+        .udp_bind(SocketAddr::new(IpAddr::V6(B6), 53))
+        .unwrap();
+    let sa = pair.a.udp_bind(SocketAddr::new(IpAddr::V6(A6), 0)).unwrap();
+    let mut buf = [0u8; 64];
+    assert_eq!(pair.b.udp_peek_from(sb, &mut buf), Err(Error::WouldBlock));
+    assert_eq!(pair.b.udp_readiness(sb), Ok((false, true)));
+    let dst = SocketAddr::new(IpAddr::V6(B6), 53);
+    pair.a.udp_send_to(sa, b"query", dst).unwrap();
+    pair.run_until(Duration::from_secs(1), |_| false);
+    assert_eq!(pair.b.udp_readiness(sb), Ok((true, true)));
+    let (n, from) = pair.b.udp_peek_from(sb, &mut buf).unwrap();
+    assert_eq!(&buf[..n], b"query");
+    assert_eq!(from.ip(), IpAddr::V6(A6));
+    assert_eq!(pair.b.udp_recv_from(sb, &mut buf), Ok((5, from)));
+    assert_eq!(pair.b.udp_readiness(sb), Ok((false, true)));
+    assert_eq!(pair.b.udp_peek_from(sb, &mut buf), Err(Error::WouldBlock));
+}

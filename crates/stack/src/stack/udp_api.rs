@@ -53,6 +53,17 @@ impl Stack {
         Ok(handle)
     }
 
+    fn udp_ref(&self, handle: SocketHandle) -> Result<&UdpSocket, Error> {
+        match self.sockets.get(handle) {
+            Some(Entry {
+                socket: Socket::Udp(u),
+                ..
+            }) => Ok(u),
+            Some(_) => Err(Error::WrongSocketType),
+            None => Err(Error::InvalidHandle),
+        }
+    }
+
     fn udp_mut(&mut self, handle: SocketHandle) -> Result<&mut UdpSocket, Error> {
         match self.sockets.get_mut(handle) {
             Some(Entry {
@@ -165,6 +176,30 @@ impl Stack {
             return Err(e);
         }
         Err(Error::WouldBlock)
+    }
+
+    /// Copies the next datagram into `buf` (truncated if longer) without taking it
+    /// (`MSG_PEEK`): its length and sender. With none waiting, the socket's
+    /// pending error (left for the next receive to take) or `WouldBlock`.
+    pub fn udp_peek_from(
+        &self,
+        handle: SocketHandle,
+        buf: &mut [u8],
+    ) -> Result<(usize, SocketAddr), Error> {
+        let u = self.udp_ref(handle)?;
+        if let Some((n, src, _dst)) = u.peek(buf) {
+            return Ok((n, src));
+        }
+        Err(u.pending_error.unwrap_or(Error::WouldBlock))
+    }
+
+    /// Whether a receive would return at once (a datagram or an error waiting),
+    /// and whether a send would (room in the send queue, or an error waiting):
+    /// what `poll(2)` reports as `POLLIN` and `POLLOUT`.
+    pub fn udp_readiness(&self, handle: SocketHandle) -> Result<(bool, bool), Error> {
+        let u = self.udp_ref(handle)?;
+        let error = u.pending_error.is_some();
+        Ok((u.has_recv() || error, u.has_send_room() || error))
     }
 
     /// Bytes waiting in the receive queue, and datagrams dropped because it was full.

@@ -113,6 +113,30 @@ impl Connection {
         Err(UserError::WouldBlock)
     }
 
+    /// Copies received data into `out` without taking it (`MSG_PEEK`): the next
+    /// `recv` returns the same bytes. The same results as `recv` otherwise
+    /// (`Ok(0)` at the end of the stream, the connection's error, `WouldBlock`),
+    /// and no side effect: no window update, no event.
+    pub fn peek(&self, out: &mut [u8]) -> Result<usize, UserError> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        let n = self.recv_buf.peek(out);
+        if n > 0 {
+            return Ok(n);
+        }
+        if self.peer_closed() {
+            return Ok(0);
+        }
+        if let Some(e) = self.error {
+            return Err(UserError::Failed(e));
+        }
+        if self.read_shutdown {
+            return Ok(0);
+        }
+        Err(UserError::WouldBlock)
+    }
+
     /// Where urgent data ends, counted in bytes from the next byte `recv` returns, if
     /// urgent data is pending (RFC 9293 section 3.8.5: the application is told where
     /// it ends; the data itself is delivered inline).
