@@ -48,6 +48,7 @@ use layer4::{Error, EventKind, SocketHandle, Stack};
 use crate::control::server::ControlServer;
 use crate::control::{self, ControlSocket};
 use crate::device::Device;
+use crate::gso::Coalescer;
 
 /// The most packets read per turn of the loop before transmitting and reporting
 /// events.
@@ -436,34 +437,92 @@ impl Drop for Runtime {
     }
 }
 
+/// What the runtime thread keeps for transmitting: the buffer the stack writes
+/// into, a packet the device pushed back, and, for a device that segments TCP
+/// itself, the super-packet being built.
+struct Tx {
+    buf: Vec<u8>,
+    /// A packet in `buf` not yet sent (or not yet in the coalescer).
+    pending: Option<usize>,
+    /// `Some` when the device takes TCP super-packets ([`Device::tso`]).
+    gso: Option<Coalescer>,
+}
+
+impl Tx {
+    fn new<D: Device>(device: &D) -> Tx {
+        Tx {
+            buf: vec![0u8; PACKET_BUF],
+            pending: None,
+            gso: device.tso().then(Coalescer::new),
+        }
+    }
+
+    /// Whether something waits for the device to become writable.
+    fn blocked(&self) -> bool {
+        self.pending.is_some() || self.gso.as_ref().is_some_and(Coalescer::is_closed)
+    }
+}
+
 /// Sends everything the stack has to transmit at `now`, or until the device pushes
-/// back: a packet the device refused with `WouldBlock` waits in `tx` (its length in
-/// `pending`) and the stack is not asked for more until it leaves, so a full device
-/// queue holds packets back instead of dropping them (the runtime then waits for
-/// the device to become writable).
+/// back: a packet the device refused with `WouldBlock` waits (in `tx`) and the stack
+/// is not asked for more until it leaves, so a full device queue holds packets back
+/// instead of dropping them (the runtime then waits for the device to become
+/// writable). With a segmenting device, consecutive full-sized segments of one
+/// connection leave as one super-packet.
 fn flush<D: Device>(
     stack: &mut Stack,
     device: &mut D,
-    tx: &mut [u8],
-    pending: &mut Option<usize>,
+    tx: &mut Tx,
     now: Instant,
     tx_errors: &mut u64,
 ) {
-    loop {
-        let n = match pending.take() {
-            Some(n) => n,
-            None => match stack.poll_transmit(now, tx) {
+    let Some(gso) = tx.gso.as_mut() else {
+        loop {
+            let n = match tx.pending.take() {
                 Some(n) => n,
-                None => return,
+                None => match stack.poll_transmit(now, &mut tx.buf) {
+                    Some(n) => n,
+                    None => return,
+                },
+            };
+            match device.send(&tx.buf[..n]) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    tx.pending = Some(n);
+                    return;
+                }
+                Err(_) => *tx_errors += 1,
+            }
+        }
+    };
+    loop {
+        if gso.is_closed() {
+            let (packet, hdr) = gso.finish();
+            let sent = match hdr {
+                Some(hdr) => device.send_tso(packet, &hdr),
+                None => device.send(packet),
+            };
+            match sent {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(_) => *tx_errors += 1,
+            }
+            gso.clear();
+        }
+        let n = match tx.pending.take() {
+            Some(n) => n,
+            None => match stack.poll_transmit(now, &mut tx.buf) {
+                Some(n) => n,
+                None if gso.is_empty() => return,
+                None => {
+                    gso.close();
+                    continue;
+                }
             },
         };
-        match device.send(&tx[..n]) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                *pending = Some(n);
-                return;
-            }
-            Err(_) => *tx_errors += 1,
+        if !gso.push(&tx.buf[..n]) {
+            // It starts the next super-packet once this one is out.
+            tx.pending = Some(n);
         }
     }
 }
@@ -471,8 +530,7 @@ fn flush<D: Device>(
 /// The runtime thread.
 fn run<D: Device>(shared: &Shared, mut device: D) {
     let mut rx = vec![0u8; PACKET_BUF];
-    let mut tx = vec![0u8; PACKET_BUF];
-    let mut pending: Option<usize> = None;
+    let mut tx = Tx::new(&device);
     loop {
         let timeout = {
             let mut g = shared.lock();
@@ -496,7 +554,6 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
                             &mut inner.stack,
                             &mut device,
                             &mut tx,
-                            &mut pending,
                             now,
                             &mut inner.tx_errors,
                         );
@@ -516,7 +573,6 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
                 &mut inner.stack,
                 &mut device,
                 &mut tx,
-                &mut pending,
                 now,
                 &mut inner.tx_errors,
             );
@@ -533,7 +589,7 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
                 .poll_timeout()
                 .map(|t| t.saturating_duration_since(shared.now()))
         };
-        if let Err(e) = wait(&device, shared, timeout, pending.is_some()) {
+        if let Err(e) = wait(&device, shared, timeout, tx.blocked()) {
             shared.lock().stop_with(format!("poll: {e}"));
             return;
         }
