@@ -96,6 +96,11 @@ impl Coalescer {
         self.closed
     }
 
+    /// Segments in the coalescer.
+    pub fn segments(&self) -> usize {
+        self.segments
+    }
+
     /// Segments joined into super-packets so far beyond the first of each (how many
     /// writes coalescing saved).
     pub fn joined(&self) -> u64 {

@@ -83,6 +83,9 @@ pub(crate) struct Inner {
     stopped: Option<String>,
     /// Packets the device refused to take.
     tx_errors: u64,
+    /// TCP super-packets written to a segmenting device, and the segments in them.
+    tx_super_packets: u64,
+    tx_super_segments: u64,
     /// UDP sockets dropped with datagrams still queued: closed after the next
     /// transmit pass.
     close_after_transmit: Vec<SocketHandle>,
@@ -150,6 +153,10 @@ impl Waiters {
 pub struct RuntimeStats {
     /// Packets the device refused to take (dropped).
     pub tx_errors: u64,
+    /// TCP super-packets written to a device that segments them ([`Device::tso`]).
+    pub tx_super_packets: u64,
+    /// The segments those super-packets carried (each would have been a write).
+    pub tx_super_segments: u64,
 }
 
 impl Shared {
@@ -369,6 +376,8 @@ impl Runtime {
                 stop: false,
                 stopped: None,
                 tx_errors: 0,
+                tx_super_packets: 0,
+                tx_super_segments: 0,
                 close_after_transmit: Vec::new(),
             }),
             wake_fd,
@@ -411,8 +420,11 @@ impl Runtime {
 
     /// The runtime's own counters.
     pub fn stats(&self) -> RuntimeStats {
+        let g = self.shared.lock();
         RuntimeStats {
-            tx_errors: self.shared.lock().tx_errors,
+            tx_errors: g.tx_errors,
+            tx_super_packets: g.tx_super_packets,
+            tx_super_segments: g.tx_super_segments,
         }
     }
 
@@ -474,7 +486,7 @@ fn flush<D: Device>(
     device: &mut D,
     tx: &mut Tx,
     now: Instant,
-    tx_errors: &mut u64,
+    counts: &mut TxCounts<'_>,
 ) {
     let Some(gso) = tx.gso.as_mut() else {
         loop {
@@ -491,21 +503,26 @@ fn flush<D: Device>(
                     tx.pending = Some(n);
                     return;
                 }
-                Err(_) => *tx_errors += 1,
+                Err(_) => *counts.errors += 1,
             }
         }
     };
     loop {
         if gso.is_closed() {
+            let segments = gso.segments() as u64;
             let (packet, hdr) = gso.finish();
             let sent = match hdr {
                 Some(hdr) => device.send_tso(packet, &hdr),
                 None => device.send(packet),
             };
             match sent {
+                Ok(_) if segments > 1 => {
+                    *counts.super_packets += 1;
+                    *counts.super_segments += segments;
+                }
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(_) => *tx_errors += 1,
+                Err(_) => *counts.errors += 1,
             }
             gso.clear();
         }
@@ -524,6 +541,27 @@ fn flush<D: Device>(
             // It starts the next super-packet once this one is out.
             tx.pending = Some(n);
         }
+    }
+}
+
+/// The runtime's transmit counters, borrowed from [`Inner`] for a flush.
+struct TxCounts<'a> {
+    errors: &'a mut u64,
+    super_packets: &'a mut u64,
+    super_segments: &'a mut u64,
+}
+
+impl Inner {
+    /// The stack and the transmit counters, borrowed apart.
+    fn split_tx(&mut self) -> (&mut Stack, TxCounts<'_>) {
+        (
+            &mut self.stack,
+            TxCounts {
+                errors: &mut self.tx_errors,
+                super_packets: &mut self.tx_super_packets,
+                super_segments: &mut self.tx_super_segments,
+            },
+        )
     }
 }
 
@@ -550,13 +588,8 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
                         // packets, not once per batch: a batch of 64 segments answered
                         // by one ACK starves the peer's ACK clock and makes its loss
                         // detection misfire.
-                        flush(
-                            &mut inner.stack,
-                            &mut device,
-                            &mut tx,
-                            now,
-                            &mut inner.tx_errors,
-                        );
+                        let (stack, mut counts) = inner.split_tx();
+                        flush(stack, &mut device, &mut tx, now, &mut counts);
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -569,13 +602,8 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
             if inner.stack.poll_timeout().is_some_and(|t| t <= now) {
                 inner.stack.handle_timeout(now);
             }
-            flush(
-                &mut inner.stack,
-                &mut device,
-                &mut tx,
-                now,
-                &mut inner.tx_errors,
-            );
+            let (stack, mut counts) = inner.split_tx();
+            flush(stack, &mut device, &mut tx, now, &mut counts);
             for h in std::mem::take(&mut inner.close_after_transmit) {
                 let _ = inner.stack.close(now, h);
             }

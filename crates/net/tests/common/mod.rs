@@ -30,13 +30,19 @@ pub fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
-/// Builds the namespace on the calling thread, or says why it cannot.
-pub fn setup() -> Result<Net, String> {
+/// Builds the namespace on the calling thread, or says why it cannot; with
+/// `offload`, the TUN is opened with `IFF_VNET_HDR` and TCP offloads.
+pub fn setup(offload: bool) -> Result<Net, String> {
     if !std::path::Path::new("/dev/net/tun").exists() {
         return Err("/dev/net/tun does not exist".into());
     }
     netns::unshare_thread().map_err(|e| format!("{e} (not root?)"))?;
-    let tun = Tun::open("l4test0").map_err(|e| e.to_string())?;
+    let tun = if offload {
+        Tun::open_offload("l4test0")
+    } else {
+        Tun::open("l4test0")
+    }
+    .map_err(|e| e.to_string())?;
     tun.set_mtu(1500).map_err(|e| e.to_string())?;
     tun.set_ipv4_address(KERNEL, 30)
         .map_err(|e| e.to_string())?;
@@ -54,10 +60,15 @@ pub fn setup() -> Result<Net, String> {
 /// Runs `body` in a private namespace on its own thread, bounded by the watchdog;
 /// skips (or fails under CI=true) when the namespace cannot be made.
 pub fn in_netns(name: &str, body: impl FnOnce(&Net) + Send + 'static) {
+    in_netns_with(name, false, body)
+}
+
+/// [`in_netns`], the TUN opened with offloads when `offload`.
+pub fn in_netns_with(name: &str, offload: bool, body: impl FnOnce(&Net) + Send + 'static) {
     let (done_tx, done_rx) = mpsc::channel();
     let name = name.to_string();
     let worker = std::thread::spawn(move || {
-        let result = match setup() {
+        let result = match setup(offload) {
             Err(why) => Err(why),
             Ok(net) => {
                 body(&net);
