@@ -52,6 +52,9 @@ pub struct TunBulkArgs {
     /// 64 KB super-packets both ways, for layer4 and for the TUN wire.
     #[arg(long)]
     pub offload: bool,
+    /// layer4's TCP send and receive buffers [default: the stack's, 256 KiB].
+    #[arg(long, value_parser = parse_size)]
+    pub stack_buf: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -134,11 +137,13 @@ fn bulk(runs: usize, a: &TunBulkArgs) -> bool {
     let buf = usize::try_from(a.buf).unwrap_or(usize::MAX);
     let mut table = Table::new(
         format!(
-            "tun bulk: one TCP connection, {} per run, {} writes and reads, MTU {}, {}; \
-             Gbit/s of payload timed by the receiver; median of {} run(s)",
+            "tun bulk: one TCP connection, {} per run, {} writes and reads, MTU {}, layer4's TCP \
+             buffers {}, {}; Gbit/s of payload timed by the receiver; median of {} run(s)",
             human_bytes(a.bytes),
             human_bytes(a.buf),
             a.mtu,
+            a.stack_buf
+                .map_or("256 KiB (default)".to_string(), human_bytes),
             if a.offload {
                 "TUNs with offloads (IFF_VNET_HDR, TUNSETOFFLOAD CSUM|TSO4|TSO6)"
             } else {
@@ -181,18 +186,39 @@ fn bulk(runs: usize, a: &TunBulkArgs) -> bool {
         fig
     };
     let (bytes, mtu, offload) = (a.bytes, a.mtu, a.offload);
+    let stack_buf = a
+        .stack_buf
+        .map(|b| usize::try_from(b).unwrap_or(usize::MAX));
     let l4_out = one(
         &mut table,
         "layer4 → Linux, one TUN",
         "layer4_net::Runtime on the TUN; the Linux peer is the kernel of the TUN's own namespace \
          (std::net socket), so one TUN crossing",
-        &mut || runs::layer4_bulk(Direction::Layer4ToLinux, bytes, buf, mtu, offload),
+        &mut || {
+            runs::layer4_bulk(
+                Direction::Layer4ToLinux,
+                bytes,
+                buf,
+                mtu,
+                offload,
+                stack_buf,
+            )
+        },
     );
     let l4_in = one(
         &mut table,
         "Linux → layer4, one TUN",
         "the same setup, the other way",
-        &mut || runs::layer4_bulk(Direction::LinuxToLayer4, bytes, buf, mtu, offload),
+        &mut || {
+            runs::layer4_bulk(
+                Direction::LinuxToLayer4,
+                bytes,
+                buf,
+                mtu,
+                offload,
+                stack_buf,
+            )
+        },
     );
     let wire = one(
         &mut table,

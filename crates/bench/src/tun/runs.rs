@@ -79,14 +79,23 @@ fn tun(name: &str, addr: Ipv4Addr, prefix: u8, mtu: u16, offload: bool) -> Resul
 }
 
 /// The layer4 runtime on a fresh TUN in the calling thread's namespace.
-fn layer4_runtime(mtu: u16, offload: bool) -> Result<Runtime, BenchError> {
+/// `stack_buf`: layer4's TCP send and receive buffers (default: the stack's).
+fn layer4_runtime(
+    mtu: u16,
+    offload: bool,
+    stack_buf: Option<usize>,
+) -> Result<Runtime, BenchError> {
     let t = tun("l4b0", L4_KERNEL, 30, mtu, offload)?;
     let cidr: IpCidr = format!("{L4_ADDR}/30")
         .parse()
         .map_err(|e| BenchError::Setup(format!("layer4 address: {e:?}")))?;
     let seed = runtime::os_seed().map_err(setup_err("seed"))?;
-    let stack = Stack::new(Config::with_address(cidr).seed(seed))
-        .map_err(|e| BenchError::Setup(format!("layer4 stack: {e}")))?;
+    let mut config = Config::with_address(cidr).seed(seed);
+    if let Some(b) = stack_buf {
+        config.tcp.send_buffer = b;
+        config.tcp.recv_buffer = b;
+    }
+    let stack = Stack::new(config).map_err(|e| BenchError::Setup(format!("layer4 stack: {e}")))?;
     Runtime::with_options(
         stack,
         t,
@@ -113,9 +122,10 @@ pub fn layer4_bulk(
     buf: usize,
     mtu: u16,
     offload: bool,
+    stack_buf: Option<usize>,
 ) -> Result<Transfer, BenchError> {
     in_fresh_netns(move || {
-        let rt = layer4_runtime(mtu, offload)?;
+        let rt = layer4_runtime(mtu, offload, stack_buf)?;
         let (got, elapsed) = match dir {
             Direction::Layer4ToLinux => {
                 let l = std::net::TcpListener::bind((L4_KERNEL, PORT))
@@ -366,7 +376,7 @@ pub fn connect_rate(
     mtu: u16,
 ) -> Result<(u64, Duration), BenchError> {
     in_fresh_netns(move || {
-        let rt = layer4_runtime(mtu, false)?;
+        let rt = layer4_runtime(mtu, false, None)?;
         let server_addr = match who {
             Connector::Layer4 => L4_KERNEL,
             Connector::LinuxLoopback => {
