@@ -27,6 +27,18 @@
 //! that socket. No wakeup is lost: the caller checks and starts waiting under the
 //! lock, and the runtime takes the lock to poll the event it then notifies.
 //!
+//! Offloads: on a device that segments TCP itself ([`Device::tso`], a
+//! [`Tun`](crate::Tun) from [`Tun::open_offload`](crate::Tun::open_offload)), each
+//! transmit pass feeds what [`Stack::poll_transmit`] yields through a
+//! [`Coalescer`]: consecutive full-sized segments of one connection leave as one
+//! super-packet of up to 64 KB (one `writev`), which the kernel cuts back into the
+//! same segments. The stack keeps its MSS-sized segments (pacing, congestion
+//! control, SACK and retransmission unchanged); only the syscalls are batched. On
+//! receive, the device completes the kernel's partial checksums and hands the stack
+//! whole TCP super-packets, which it takes like any segment. The reads of one turn
+//! are already a batch ([`READ_BATCH`], until `WouldBlock`); a TUN has no
+//! multi-packet read or write, so super-packets are how syscalls are saved.
+//!
 //! Time: [`layer4::time::Instant`] counts nanoseconds since the runtime was created
 //! (`std::time::Instant`, a monotonic clock).
 //!

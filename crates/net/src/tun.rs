@@ -1,5 +1,8 @@
 //! [`Tun`]: a Linux TUN device (`IFF_TUN | IFF_NO_PI`): one IP packet per read and
-//! per write, no packet-information header, non-blocking.
+//! per write, no packet-information header, non-blocking. [`Tun::open_offload`]
+//! adds `IFF_VNET_HDR` and TCP offloads (`crate::vnet_io`): reads then bring TCP
+//! super-packets of up to 64 KB, and the runtime writes super-packets the kernel
+//! segments (see [`crate::gso`]).
 //!
 //! Creating a device needs `CAP_NET_ADMIN` (root). [`Tun::open`] creates the
 //! interface, or attaches to an existing one of that name (made with
