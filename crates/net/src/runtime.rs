@@ -72,6 +72,12 @@ pub const READ_BATCH: usize = 64;
 /// once per batch (64) made the kernel's sender see phantom losses.
 const FLUSH_EVERY: usize = 4;
 
+/// A packet read of at least this many bytes is a super-packet of several segments
+/// (a device with receive offload): what it made due leaves at once, as after
+/// [`FLUSH_EVERY`] packets (four 64 KB super-packets per ACK would be a whole
+/// default receive window).
+const SUPER_PACKET: usize = 8192;
+
 /// The largest packet read from or written to a device.
 const PACKET_BUF: usize = 65536;
 
@@ -593,7 +599,7 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
                 match device.recv(&mut rx) {
                     Ok(n) => {
                         inner.stack.handle_packet(now, &rx[..n]);
-                        if (i + 1) % FLUSH_EVERY != 0 {
+                        if (i + 1) % FLUSH_EVERY != 0 && n < SUPER_PACKET {
                             continue;
                         }
                         // What the packets made due (ACKs among them) leaves every few
