@@ -416,6 +416,71 @@ mod tests {
         assert_eq!(segment_like_linux(sp, &hdr), segs);
     }
 
+    /// A TCP/IPv6 segment with `len` payload bytes, no options, full checksum.
+    fn segment_v6(seq: u32, len: usize, flags: u8) -> Vec<u8> {
+        let src: Ipv6Addr = "fd00::2".parse().unwrap();
+        let dst: Ipv6Addr = "fd00::1".parse().unwrap();
+        let tcp_len = 20 + len;
+        let mut p = vec![0u8; 40 + tcp_len];
+        p[0] = 0x60;
+        p[4..6].copy_from_slice(&(tcp_len as u16).to_be_bytes());
+        p[6] = TCP;
+        p[7] = 64;
+        p[8..24].copy_from_slice(&src.octets());
+        p[24..40].copy_from_slice(&dst.octets());
+        p[40..42].copy_from_slice(&40000u16.to_be_bytes());
+        p[42..44].copy_from_slice(&5201u16.to_be_bytes());
+        p[44..48].copy_from_slice(&seq.to_be_bytes());
+        p[52] = 5 << 4;
+        p[53] = flags;
+        p[54..56].copy_from_slice(&512u16.to_be_bytes());
+        for (i, b) in p[60..].iter_mut().enumerate() {
+            *b = ((seq as usize + i) % 251) as u8;
+        }
+        let pseudo = checksum::pseudo_header_v6(src, dst, TCP, tcp_len as u32);
+        let sum = checksum::finish(checksum::combine(&[pseudo, checksum::data(&p[40..])]));
+        p[56..58].copy_from_slice(&sum.to_be_bytes());
+        p
+    }
+
+    #[test]
+    fn ipv6_segments_join_with_the_payload_length_and_a_partial_checksum() {
+        let mut c = Coalescer::new();
+        for i in 0..3u32 {
+            assert!(c.push(&segment_v6(i * 1000, 1000, FLAG_ACK)));
+        }
+        c.close();
+        let (sp, hdr) = c.finish();
+        let hdr = hdr.expect("a super-packet");
+        assert_eq!(hdr.gso_type, vnet::GSO_TCPV6);
+        assert_eq!((hdr.gso_size, hdr.hdr_len, hdr.csum_start), (1000, 60, 40));
+        assert_eq!(
+            u16::from_be_bytes([sp[4], sp[5]]),
+            3020,
+            "IPv6 payload length"
+        );
+        let mut whole = sp.to_vec();
+        vnet::complete_rx(
+            &VnetHdr {
+                flags: vnet::F_NEEDS_CSUM,
+                ..hdr
+            },
+            &mut whole,
+        )
+        .unwrap();
+        // The completed checksum verifies over pseudo-header, header and payload.
+        let src = Ipv6Addr::from(<[u8; 16]>::try_from(&whole[8..24]).unwrap());
+        let dst = Ipv6Addr::from(<[u8; 16]>::try_from(&whole[24..40]).unwrap());
+        let pseudo = checksum::pseudo_header_v6(src, dst, TCP, 3020);
+        assert_eq!(
+            checksum::combine(&[pseudo, checksum::data(&whole[40..])]),
+            0xffff
+        );
+        let mut expected = segment_v6(0, 3000, FLAG_ACK);
+        expected[56..58].copy_from_slice(&whole[56..58]);
+        assert_eq!(whole, expected, "the same bytes as one 3000-byte segment");
+    }
+
     #[test]
     fn a_gap_in_sequence_closes_and_refuses() {
         let mut c = Coalescer::new();
