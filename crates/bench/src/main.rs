@@ -592,8 +592,32 @@ mod tests {
         };
         assert!(matches!(
             t.which,
-            tun_cli::TunBench::Bulk(tun_cli::TunBulkArgs { bytes, buf, mtu: 1500 })
-                if bytes == 1 << 30 && buf == 256 * 1024
+            tun_cli::TunBench::Bulk(tun_cli::TunBulkArgs {
+                bytes,
+                buf,
+                mtu: 1500,
+                offload: false,
+                stack_buf: None,
+            }) if bytes == 1 << 30 && buf == 256 * 1024
+        ));
+        let cli = Cli::try_parse_from([
+            "layer4-bench",
+            "tun",
+            "bulk",
+            "--offload",
+            "--stack-buf",
+            "4MiB",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.bench,
+            Bench::Tun(tun_cli::TunArgs {
+                which: tun_cli::TunBench::Bulk(tun_cli::TunBulkArgs {
+                    offload: true,
+                    stack_buf: Some(b),
+                    ..
+                })
+            }) if b == 4 << 20
         ));
         let cli =
             Cli::try_parse_from(["layer4-bench", "tun", "connect", "--conns", "100"]).unwrap();

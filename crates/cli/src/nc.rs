@@ -61,6 +61,11 @@ pub struct Args {
     /// nothing arrived.
     #[arg(short = 'w', value_name = "SECS")]
     wait: Option<f64>,
+    /// Open the TUN without offloads (plain IFF_TUN | IFF_NO_PI). By default it is
+    /// opened with IFF_VNET_HDR and TCP offloads (64 KB super-packets both ways),
+    /// falling back to plain if the kernel refuses them.
+    #[arg(long)]
+    no_offload: bool,
     /// Say on stderr when listening and when connected.
     #[arg(short = 'v')]
     verbose: bool,
@@ -279,7 +284,23 @@ fn start(args: &Args, cidrs: &[IpCidr]) -> Result<Runtime, Failure> {
     }
     let stack = Stack::new(config).map_err(|e| usage(format!("configuration: {e}")))?;
     let dev = &args.tun;
-    let tun = Tun::open(dev).map_err(net(format!("TUN {dev} (root needed)")))?;
+    let offloaded = if args.no_offload {
+        None
+    } else {
+        match Tun::open_offload(dev) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                if args.verbose {
+                    eprintln!("l4: nc: TUN {dev}: no offloads ({e}); plain TUN");
+                }
+                None
+            }
+        }
+    };
+    let tun = match offloaded {
+        Some(t) => t,
+        None => Tun::open(dev).map_err(net(format!("TUN {dev} (root needed)")))?,
+    };
     tun.set_mtu(1500).map_err(net(format!("TUN {dev}")))?;
     for &(c, k) in &kernel {
         let IpAddr::V4(k) = k else { continue };

@@ -13,6 +13,20 @@ pub trait Device: AsRawFd + Send + 'static {
 
     /// Writes one packet; `WouldBlock` when the device cannot take it now.
     fn send(&mut self, packet: &[u8]) -> io::Result<usize>;
+
+    /// Whether the device segments TCP super-packets itself ([`Device::send_tso`]):
+    /// the runtime then joins consecutive segments of a connection
+    /// ([`crate::gso::Coalescer`]) and writes them at once.
+    fn tso(&self) -> bool {
+        false
+    }
+
+    /// Writes a TCP super-packet the device cuts into `hdr.gso_size`-byte segments
+    /// (checksum left partial as `hdr` says). Only called when [`Device::tso`].
+    fn send_tso(&mut self, packet: &[u8], hdr: &crate::vnet::VnetHdr) -> io::Result<usize> {
+        let _ = (packet, hdr);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
 }
 
 /// One end of a pair of connected `AF_UNIX` sequenced-packet sockets, as a

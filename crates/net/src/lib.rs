@@ -7,9 +7,15 @@
 //! - [`tun`]: [`Tun`], a Linux TUN device (`IFF_TUN | IFF_NO_PI`, non-blocking, or
 //!   blocking on request for simple forwarders):
 //!   create or attach by name, MTU, up, the kernel's IPv4 and IPv6 addresses on
-//!   the link.
+//!   the link; `vnet_io`: the same opened with offloads ([`Tun::open_offload`]:
+//!   `IFF_VNET_HDR`, `TUNSETOFFLOAD` checksums + TSO4/TSO6), `readv`/`writev`
+//!   behind the header.
 //! - `netlink`: one rtnetlink request (`RTM_NEWADDR`), for the kernel's IPv6
 //!   address on a TUN.
+//! - [`vnet`]: the `virtio_net_hdr` (parse, emit) and completing the partial
+//!   checksums the kernel hands over; [`gso`]: [`Coalescer`](gso::Coalescer), which
+//!   joins a connection's consecutive full-sized segments into one super-packet
+//!   for a device that segments them.
 //! - [`device`]: [`Device`], the packet-device trait the runtime drives, and
 //!   [`DatagramDevice`], a connected pair of them (two runtimes without a TUN).
 //! - [`runtime`]: [`Runtime`] ([`RuntimeOptions`]), the thread that drives a
@@ -39,7 +45,7 @@
 //!   the monotonic clock; SIGINT/SIGTERM through a `signalfd`
 //!   ([`Termination`](emulator::Termination)).
 //!
-//! To come: IFF_VNET_HDR offloads and batched I/O.
+//! To come: UDP segmentation offload (`TUN_F_USO4`/`USO6`).
 #![warn(missing_docs)]
 
 pub use layer4;
@@ -47,6 +53,7 @@ pub use layer4;
 pub mod control;
 pub mod device;
 pub mod emulator;
+pub mod gso;
 mod netlink;
 pub mod netns;
 pub mod runtime;
@@ -54,6 +61,8 @@ pub mod std_api;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 pub mod tun;
+pub mod vnet;
+mod vnet_io;
 
 pub use control::ControlSocket;
 pub use device::{DatagramDevice, Device};

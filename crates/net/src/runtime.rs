@@ -27,6 +27,18 @@
 //! that socket. No wakeup is lost: the caller checks and starts waiting under the
 //! lock, and the runtime takes the lock to poll the event it then notifies.
 //!
+//! Offloads: on a device that segments TCP itself ([`Device::tso`], a
+//! [`Tun`](crate::Tun) from [`Tun::open_offload`](crate::Tun::open_offload)), each
+//! transmit pass feeds what [`Stack::poll_transmit`] yields through a
+//! [`Coalescer`]: consecutive full-sized segments of one connection leave as one
+//! super-packet of up to 64 KB (one `writev`), which the kernel cuts back into the
+//! same segments. The stack keeps its MSS-sized segments (pacing, congestion
+//! control, SACK and retransmission unchanged); only the syscalls are batched. On
+//! receive, the device completes the kernel's partial checksums and hands the stack
+//! whole TCP super-packets, which it takes like any segment. The reads of one turn
+//! are already a batch ([`READ_BATCH`], until `WouldBlock`); a TUN has no
+//! multi-packet read or write, so super-packets are how syscalls are saved.
+//!
 //! Time: [`layer4::time::Instant`] counts nanoseconds since the runtime was created
 //! (`std::time::Instant`, a monotonic clock).
 //!
@@ -48,6 +60,7 @@ use layer4::{Error, EventKind, SocketHandle, Stack};
 use crate::control::server::ControlServer;
 use crate::control::{self, ControlSocket};
 use crate::device::Device;
+use crate::gso::Coalescer;
 
 /// The most packets read per turn of the loop before transmitting and reporting
 /// events.
@@ -58,6 +71,12 @@ pub const READ_BATCH: usize = 64;
 /// two). Every packet costs TUN throughput (measured: about half, with `tun bulk`);
 /// once per batch (64) made the kernel's sender see phantom losses.
 const FLUSH_EVERY: usize = 4;
+
+/// A packet read of at least this many bytes is a super-packet of several segments
+/// (a device with receive offload): what it made due leaves at once, as after
+/// [`FLUSH_EVERY`] packets (four 64 KB super-packets per ACK would be a whole
+/// default receive window).
+const SUPER_PACKET: usize = 8192;
 
 /// The largest packet read from or written to a device.
 const PACKET_BUF: usize = 65536;
@@ -82,6 +101,9 @@ pub(crate) struct Inner {
     stopped: Option<String>,
     /// Packets the device refused to take.
     tx_errors: u64,
+    /// TCP super-packets written to a segmenting device, and the segments in them.
+    tx_super_packets: u64,
+    tx_super_segments: u64,
     /// UDP sockets dropped with datagrams still queued: closed after the next
     /// transmit pass.
     close_after_transmit: Vec<SocketHandle>,
@@ -154,6 +176,10 @@ impl Waiters {
 pub struct RuntimeStats {
     /// Packets the device refused to take (dropped).
     pub tx_errors: u64,
+    /// TCP super-packets written to a device that segments them ([`Device::tso`]).
+    pub tx_super_packets: u64,
+    /// The segments those super-packets carried (each would have been a write).
+    pub tx_super_segments: u64,
 }
 
 impl Shared {
@@ -373,6 +399,8 @@ impl Runtime {
                 stop: false,
                 stopped: None,
                 tx_errors: 0,
+                tx_super_packets: 0,
+                tx_super_segments: 0,
                 close_after_transmit: Vec::new(),
             }),
             wake_fd,
@@ -415,8 +443,11 @@ impl Runtime {
 
     /// The runtime's own counters.
     pub fn stats(&self) -> RuntimeStats {
+        let g = self.shared.lock();
         RuntimeStats {
-            tx_errors: self.shared.lock().tx_errors,
+            tx_errors: g.tx_errors,
+            tx_super_packets: g.tx_super_packets,
+            tx_super_segments: g.tx_super_segments,
         }
     }
 
@@ -441,43 +472,126 @@ impl Drop for Runtime {
     }
 }
 
+/// What the runtime thread keeps for transmitting: the buffer the stack writes
+/// into, a packet the device pushed back, and, for a device that segments TCP
+/// itself, the super-packet being built.
+struct Tx {
+    buf: Vec<u8>,
+    /// A packet in `buf` not yet sent (or not yet in the coalescer).
+    pending: Option<usize>,
+    /// `Some` when the device takes TCP super-packets ([`Device::tso`]).
+    gso: Option<Coalescer>,
+}
+
+impl Tx {
+    fn new<D: Device>(device: &D) -> Tx {
+        Tx {
+            buf: vec![0u8; PACKET_BUF],
+            pending: None,
+            gso: device.tso().then(Coalescer::new),
+        }
+    }
+
+    /// Whether something waits for the device to become writable.
+    fn blocked(&self) -> bool {
+        self.pending.is_some() || self.gso.as_ref().is_some_and(Coalescer::is_closed)
+    }
+}
+
 /// Sends everything the stack has to transmit at `now`, or until the device pushes
-/// back: a packet the device refused with `WouldBlock` waits in `tx` (its length in
-/// `pending`) and the stack is not asked for more until it leaves, so a full device
-/// queue holds packets back instead of dropping them (the runtime then waits for
-/// the device to become writable).
+/// back: a packet the device refused with `WouldBlock` waits (in `tx`) and the stack
+/// is not asked for more until it leaves, so a full device queue holds packets back
+/// instead of dropping them (the runtime then waits for the device to become
+/// writable). With a segmenting device, consecutive full-sized segments of one
+/// connection leave as one super-packet.
 fn flush<D: Device>(
     stack: &mut Stack,
     device: &mut D,
-    tx: &mut [u8],
-    pending: &mut Option<usize>,
+    tx: &mut Tx,
     now: Instant,
-    tx_errors: &mut u64,
+    counts: &mut TxCounts<'_>,
 ) {
-    loop {
-        let n = match pending.take() {
-            Some(n) => n,
-            None => match stack.poll_transmit(now, tx) {
+    let Some(gso) = tx.gso.as_mut() else {
+        loop {
+            let n = match tx.pending.take() {
                 Some(n) => n,
-                None => return,
+                None => match stack.poll_transmit(now, &mut tx.buf) {
+                    Some(n) => n,
+                    None => return,
+                },
+            };
+            match device.send(&tx.buf[..n]) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    tx.pending = Some(n);
+                    return;
+                }
+                Err(_) => *counts.errors += 1,
+            }
+        }
+    };
+    loop {
+        if gso.is_closed() {
+            let segments = gso.segments() as u64;
+            let (packet, hdr) = gso.finish();
+            let sent = match hdr {
+                Some(hdr) => device.send_tso(packet, &hdr),
+                None => device.send(packet),
+            };
+            match sent {
+                Ok(_) if segments > 1 => {
+                    *counts.super_packets += 1;
+                    *counts.super_segments += segments;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(_) => *counts.errors += 1,
+            }
+            gso.clear();
+        }
+        let n = match tx.pending.take() {
+            Some(n) => n,
+            None => match stack.poll_transmit(now, &mut tx.buf) {
+                Some(n) => n,
+                None if gso.is_empty() => return,
+                None => {
+                    gso.close();
+                    continue;
+                }
             },
         };
-        match device.send(&tx[..n]) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                *pending = Some(n);
-                return;
-            }
-            Err(_) => *tx_errors += 1,
+        if !gso.push(&tx.buf[..n]) {
+            // It starts the next super-packet once this one is out.
+            tx.pending = Some(n);
         }
+    }
+}
+
+/// The runtime's transmit counters, borrowed from [`Inner`] for a flush.
+struct TxCounts<'a> {
+    errors: &'a mut u64,
+    super_packets: &'a mut u64,
+    super_segments: &'a mut u64,
+}
+
+impl Inner {
+    /// The stack and the transmit counters, borrowed apart.
+    fn split_tx(&mut self) -> (&mut Stack, TxCounts<'_>) {
+        (
+            &mut self.stack,
+            TxCounts {
+                errors: &mut self.tx_errors,
+                super_packets: &mut self.tx_super_packets,
+                super_segments: &mut self.tx_super_segments,
+            },
+        )
     }
 }
 
 /// The runtime thread.
 fn run<D: Device>(shared: &Shared, mut device: D) {
     let mut rx = vec![0u8; PACKET_BUF];
-    let mut tx = vec![0u8; PACKET_BUF];
-    let mut pending: Option<usize> = None;
+    let mut tx = Tx::new(&device);
     loop {
         let timeout = {
             let mut g = shared.lock();
@@ -490,21 +604,15 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
                 match device.recv(&mut rx) {
                     Ok(n) => {
                         inner.stack.handle_packet(now, &rx[..n]);
-                        if (i + 1) % FLUSH_EVERY != 0 {
+                        if (i + 1) % FLUSH_EVERY != 0 && n < SUPER_PACKET {
                             continue;
                         }
                         // What the packets made due (ACKs among them) leaves every few
                         // packets, not once per batch: a batch of 64 segments answered
                         // by one ACK starves the peer's ACK clock and makes its loss
                         // detection misfire.
-                        flush(
-                            &mut inner.stack,
-                            &mut device,
-                            &mut tx,
-                            &mut pending,
-                            now,
-                            &mut inner.tx_errors,
-                        );
+                        let (stack, mut counts) = inner.split_tx();
+                        flush(stack, &mut device, &mut tx, now, &mut counts);
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -517,14 +625,8 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
             if inner.stack.poll_timeout().is_some_and(|t| t <= now) {
                 inner.stack.handle_timeout(now);
             }
-            flush(
-                &mut inner.stack,
-                &mut device,
-                &mut tx,
-                &mut pending,
-                now,
-                &mut inner.tx_errors,
-            );
+            let (stack, mut counts) = inner.split_tx();
+            flush(stack, &mut device, &mut tx, now, &mut counts);
             for h in std::mem::take(&mut inner.close_after_transmit) {
                 let _ = inner.stack.close(now, h);
             }
@@ -538,7 +640,7 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
                 .poll_timeout()
                 .map(|t| t.saturating_duration_since(shared.now()))
         };
-        if let Err(e) = wait(&device, shared, timeout, pending.is_some()) {
+        if let Err(e) = wait(&device, shared, timeout, tx.blocked()) {
             shared.lock().stop_with(format!("poll: {e}"));
             return;
         }

@@ -1,5 +1,8 @@
 //! [`Tun`]: a Linux TUN device (`IFF_TUN | IFF_NO_PI`): one IP packet per read and
-//! per write, no packet-information header, non-blocking.
+//! per write, no packet-information header, non-blocking. [`Tun::open_offload`]
+//! adds `IFF_VNET_HDR` and TCP offloads (`crate::vnet_io`): reads then bring TCP
+//! super-packets of up to 64 KB, and the runtime writes super-packets the kernel
+//! segments (see [`crate::gso`]).
 //!
 //! Creating a device needs `CAP_NET_ADMIN` (root). [`Tun::open`] creates the
 //! interface, or attaches to an existing one of that name (made with
@@ -22,17 +25,21 @@ use crate::device::Device;
 /// A TUN device opened with `IFF_TUN | IFF_NO_PI`, in non-blocking mode.
 #[derive(Debug)]
 pub struct Tun {
-    fd: OwnedFd,
+    pub(crate) fd: OwnedFd,
     name: String,
+    /// Opened with `IFF_VNET_HDR` and TCP offloads ([`Tun::open_offload`]).
+    pub(crate) offload: bool,
+    /// Packets read with a `virtio_net_hdr` the runtime cannot use (dropped).
+    pub(crate) rx_vnet_errors: std::sync::atomic::AtomicU64,
 }
 
 /// Adds what was being done to an OS error, keeping its kind.
-fn context(what: impl std::fmt::Display) -> impl FnOnce(io::Error) -> io::Error {
+pub(crate) fn context(what: impl std::fmt::Display) -> impl FnOnce(io::Error) -> io::Error {
     move |e| io::Error::new(e.kind(), format!("{what}: {e}"))
 }
 
 /// `Ok(r)` for a non-negative syscall result, else the OS error.
-fn check(r: libc::c_int) -> io::Result<libc::c_int> {
+pub(crate) fn check(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
         Err(io::Error::last_os_error())
     } else {
@@ -104,6 +111,23 @@ impl Tun {
     /// name lets the kernel pick `tunN`). The descriptor is non-blocking and
     /// close-on-exec. The interface is down until [`Tun::set_up`].
     pub fn open(name: &str) -> io::Result<Tun> {
+        Tun::open_flags(name, false)
+    }
+
+    /// Like [`Tun::open`], with offloads: `IFF_VNET_HDR` (a `virtio_net_hdr` before
+    /// every packet, `TUNSETVNETHDRSZ` 10 bytes) and `TUNSETOFFLOAD` with
+    /// `TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6`. The kernel then hands over TCP
+    /// super-packets of up to 64 KB with partial checksums, and takes super-packets
+    /// it cuts into segments itself. [`Tun::recv`] and [`Tun::send`] still deal in
+    /// whole IP packets (completing the checksums the kernel left partial; a
+    /// received TCP super-packet comes whole); [`Device::send_tso`] writes a
+    /// super-packet; [`Tun::recv_vnet`] and [`Tun::send_vnet`] pass the header
+    /// through untouched (forwarders).
+    pub fn open_offload(name: &str) -> io::Result<Tun> {
+        Tun::open_flags(name, true)
+    }
+
+    fn open_flags(name: &str, offload: bool) -> io::Result<Tun> {
         let path = c"/dev/net/tun";
         // SAFETY: `path` is a NUL-terminated string that outlives the call.
         let fd = check(unsafe {
@@ -116,7 +140,8 @@ impl Tun {
         // SAFETY: `fd` was just returned by open(2) and is owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         let mut ifr = ifreq_for(name)?;
-        ifr.ifr_ifru.ifru_flags = (libc::IFF_TUN | libc::IFF_NO_PI) as libc::c_short;
+        let vnet = if offload { libc::IFF_VNET_HDR } else { 0 };
+        ifr.ifr_ifru.ifru_flags = (libc::IFF_TUN | libc::IFF_NO_PI | vnet) as libc::c_short;
         ifreq_ioctl(
             fd.as_raw_fd(),
             libc::TUNSETIFF as libc::c_ulong,
@@ -128,7 +153,15 @@ impl Tun {
         let actual = unsafe { CStr::from_ptr(ifr.ifr_name.as_ptr()) }
             .to_string_lossy()
             .into_owned();
-        Ok(Tun { fd, name: actual })
+        if offload {
+            crate::vnet_io::enable_offloads(fd.as_raw_fd(), &actual)?;
+        }
+        Ok(Tun {
+            fd,
+            name: actual,
+            offload,
+            rx_vnet_errors: std::sync::atomic::AtomicU64::new(0),
+        })
     }
 
     /// The interface name (what the kernel chose if the name given was empty).
@@ -259,6 +292,9 @@ impl Tun {
 
     /// Reads one packet. `WouldBlock` when none is waiting.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.offload {
+            return self.recv_offload(buf);
+        }
         // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the call.
         let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
         if n < 0 {
@@ -285,6 +321,9 @@ impl Tun {
 
     /// Writes one packet.
     pub fn send(&self, packet: &[u8]) -> io::Result<usize> {
+        if self.offload {
+            return self.send_vnet(&crate::vnet::VnetHdr::default(), packet);
+        }
         // SAFETY: `packet` is valid for reads of `packet.len()` bytes for the call.
         let n = unsafe { libc::write(self.fd.as_raw_fd(), packet.as_ptr().cast(), packet.len()) };
         if n < 0 {
@@ -313,6 +352,17 @@ impl Device for Tun {
 
     fn send(&mut self, packet: &[u8]) -> io::Result<usize> {
         Tun::send(self, packet)
+    }
+
+    fn tso(&self) -> bool {
+        self.offload
+    }
+
+    fn send_tso(&mut self, packet: &[u8], hdr: &crate::vnet::VnetHdr) -> io::Result<usize> {
+        if !self.offload {
+            return Err(io::Error::from(io::ErrorKind::Unsupported));
+        }
+        self.send_vnet(hdr, packet)
     }
 }
 

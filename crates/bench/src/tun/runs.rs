@@ -62,9 +62,15 @@ impl Transfer {
     }
 }
 
-/// A TUN in the calling thread's namespace, with the kernel at `addr/prefix`, up.
-fn tun(name: &str, addr: Ipv4Addr, prefix: u8, mtu: u16) -> Result<Tun, BenchError> {
-    let t = Tun::open(name).map_err(setup_err("open TUN"))?;
+/// A TUN in the calling thread's namespace, with the kernel at `addr/prefix`, up;
+/// with `offload`, opened with `IFF_VNET_HDR` and TCP segmentation offloads.
+fn tun(name: &str, addr: Ipv4Addr, prefix: u8, mtu: u16, offload: bool) -> Result<Tun, BenchError> {
+    let t = if offload {
+        Tun::open_offload(name)
+    } else {
+        Tun::open(name)
+    }
+    .map_err(setup_err("open TUN"))?;
     t.set_mtu(mtu).map_err(setup_err("TUN MTU"))?;
     t.set_ipv4_address(addr, prefix)
         .map_err(setup_err("TUN address"))?;
@@ -73,14 +79,23 @@ fn tun(name: &str, addr: Ipv4Addr, prefix: u8, mtu: u16) -> Result<Tun, BenchErr
 }
 
 /// The layer4 runtime on a fresh TUN in the calling thread's namespace.
-fn layer4_runtime(mtu: u16) -> Result<Runtime, BenchError> {
-    let t = tun("l4b0", L4_KERNEL, 30, mtu)?;
+/// `stack_buf`: layer4's TCP send and receive buffers (default: the stack's).
+fn layer4_runtime(
+    mtu: u16,
+    offload: bool,
+    stack_buf: Option<usize>,
+) -> Result<Runtime, BenchError> {
+    let t = tun("l4b0", L4_KERNEL, 30, mtu, offload)?;
     let cidr: IpCidr = format!("{L4_ADDR}/30")
         .parse()
         .map_err(|e| BenchError::Setup(format!("layer4 address: {e:?}")))?;
     let seed = runtime::os_seed().map_err(setup_err("seed"))?;
-    let stack = Stack::new(Config::with_address(cidr).seed(seed))
-        .map_err(|e| BenchError::Setup(format!("layer4 stack: {e}")))?;
+    let mut config = Config::with_address(cidr).seed(seed);
+    if let Some(b) = stack_buf {
+        config.tcp.send_buffer = b;
+        config.tcp.recv_buffer = b;
+    }
+    let stack = Stack::new(config).map_err(|e| BenchError::Setup(format!("layer4 stack: {e}")))?;
     Runtime::with_options(
         stack,
         t,
@@ -106,9 +121,11 @@ pub fn layer4_bulk(
     bytes: u64,
     buf: usize,
     mtu: u16,
+    offload: bool,
+    stack_buf: Option<usize>,
 ) -> Result<Transfer, BenchError> {
     in_fresh_netns(move || {
-        let rt = layer4_runtime(mtu)?;
+        let rt = layer4_runtime(mtu, offload, stack_buf)?;
         let (got, elapsed) = match dir {
             Direction::Layer4ToLinux => {
                 let l = std::net::TcpListener::bind((L4_KERNEL, PORT))
@@ -207,7 +224,12 @@ fn kernel_sender(to: Ipv4Addr, bytes: u64, buf: usize) -> Result<(), BenchError>
 }
 
 /// Linux → Linux across two TUNs joined by the userspace forwarder.
-pub fn linux_tun_wire(bytes: u64, buf: usize, mtu: u16) -> Result<Transfer, BenchError> {
+pub fn linux_tun_wire(
+    bytes: u64,
+    buf: usize,
+    mtu: u16,
+    offload: bool,
+) -> Result<Transfer, BenchError> {
     // Each side hands over its TUN and a UDP socket of its namespace, whose
     // datagrams to the other side wake the forwarder when it stops.
     let (tun_tx, tun_rx) = mpsc::channel::<(Arc<Tun>, UdpSocket)>();
@@ -215,13 +237,13 @@ pub fn linux_tun_wire(bytes: u64, buf: usize, mtu: u16) -> Result<Transfer, Benc
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let tun_b = tun_tx.clone();
     let receiver = spawn_thread(None, move || {
-        let t = Arc::new(tun("l4wb", WIRE_B, 24, mtu)?);
+        let t = Arc::new(tun("l4wb", WIRE_B, 24, mtu, offload)?);
         let waker = UdpSocket::bind((WIRE_B, 0)).map_err(setup_err("waker"))?;
         let _ = tun_b.send((t.clone(), waker));
         kernel_receiver(WIRE_B, buf, ready_tx)
     });
     let sender = spawn_thread(None, move || {
-        let t = Arc::new(tun("l4wa", WIRE_A, 24, mtu)?);
+        let t = Arc::new(tun("l4wa", WIRE_A, 24, mtu, offload)?);
         let waker = UdpSocket::bind((WIRE_A, 0)).map_err(setup_err("waker"))?;
         let _ = tun_tx.send((t.clone(), waker));
         go_rx
@@ -354,7 +376,7 @@ pub fn connect_rate(
     mtu: u16,
 ) -> Result<(u64, Duration), BenchError> {
     in_fresh_netns(move || {
-        let rt = layer4_runtime(mtu)?;
+        let rt = layer4_runtime(mtu, false, None)?;
         let server_addr = match who {
             Connector::Layer4 => L4_KERNEL,
             Connector::LinuxLoopback => {

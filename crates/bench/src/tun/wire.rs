@@ -1,6 +1,7 @@
-//! The plain TUN wire: two TUN devices (one per namespace) joined by a userspace
+//! The TUN wire: two TUN devices (one per namespace) joined by a userspace
 //! forwarder, one thread per direction, one `read` and one `write` per packet —
-//! the bridge of limits.md (3a). Reads and writes block, as in that bridge; to
+//! the bridge of limits.md (3a; with offloads, 3g: the `virtio_net_hdr` passed
+//! through). Reads and writes block, as in that bridge; to
 //! stop, [`Wire::stop`] raises a flag and has the caller send a packet into each
 //! TUN (a UDP datagram from each side's kernel) so each blocked read returns.
 
@@ -33,11 +34,18 @@ fn forward(from: &Tun, to: &Tun, stop: &AtomicBool) -> io::Result<Forwarded> {
     let mut buf = vec![0u8; 65_536];
     let mut done = Forwarded::default();
     while !stop.load(Ordering::Relaxed) {
-        match from.recv(&mut buf) {
-            Ok(n) => match to.send(buf.get(..n).unwrap_or(&[])) {
-                Ok(_) => done.packets += 1,
-                Err(_) => done.refused += 1,
-            },
+        // With offloads the virtio_net_hdr goes through untouched (super-packets,
+        // partial checksums), as in limits.md's bridge (3g).
+        let sent = if from.offload() {
+            from.recv_vnet(&mut buf)
+                .map(|(hdr, n)| to.send_vnet(&hdr, buf.get(..n).unwrap_or(&[])))
+        } else {
+            from.recv(&mut buf)
+                .map(|n| to.send(buf.get(..n).unwrap_or(&[])))
+        };
+        match sent {
+            Ok(Ok(_)) => done.packets += 1,
+            Ok(Err(_)) => done.refused += 1,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }

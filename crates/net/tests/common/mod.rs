@@ -35,13 +35,19 @@ pub fn ci() -> bool {
 }
 
 /// Builds the namespace on the calling thread (IPv4 only, or with IPv6 too when
-/// `dual`), or says why it cannot.
-pub fn setup(dual: bool) -> Result<Net, String> {
+/// `dual`; the TUN opened with `IFF_VNET_HDR` and TCP offloads when `offload`), or
+/// says why it cannot.
+pub fn setup(dual: bool, offload: bool) -> Result<Net, String> {
     if !std::path::Path::new("/dev/net/tun").exists() {
         return Err("/dev/net/tun does not exist".into());
     }
     netns::unshare_thread().map_err(|e| format!("{e} (not root?)"))?;
-    let tun = Tun::open("l4test0").map_err(|e| e.to_string())?;
+    let tun = if offload {
+        Tun::open_offload("l4test0")
+    } else {
+        Tun::open("l4test0")
+    }
+    .map_err(|e| e.to_string())?;
     tun.set_mtu(1500).map_err(|e| e.to_string())?;
     tun.set_ipv4_address(KERNEL, 30)
         .map_err(|e| e.to_string())?;
@@ -66,20 +72,27 @@ pub fn setup(dual: bool) -> Result<Net, String> {
 /// Runs `body` in a private namespace on its own thread, bounded by the watchdog;
 /// skips (or fails under CI=true) when the namespace cannot be made.
 pub fn in_netns(name: &str, body: impl FnOnce(&Net) + Send + 'static) {
-    in_netns_with(name, false, body)
+    in_netns_full(name, false, false, body)
 }
 
 /// [`in_netns`] with IPv6 on the link too: the kernel at [`KERNEL6`], layer4 at
 /// [`L46`] (fd00:213::/64), beside the IPv4 addresses.
+#[allow(dead_code)] // not every test binary uses every helper
 pub fn in_netns_dual(name: &str, body: impl FnOnce(&Net) + Send + 'static) {
-    in_netns_with(name, true, body)
+    in_netns_full(name, true, false, body)
 }
 
-fn in_netns_with(name: &str, dual: bool, body: impl FnOnce(&Net) + Send + 'static) {
+/// [`in_netns`], the TUN opened with offloads when `offload`.
+#[allow(dead_code)]
+pub fn in_netns_with(name: &str, offload: bool, body: impl FnOnce(&Net) + Send + 'static) {
+    in_netns_full(name, false, offload, body)
+}
+
+fn in_netns_full(name: &str, dual: bool, offload: bool, body: impl FnOnce(&Net) + Send + 'static) {
     let (done_tx, done_rx) = mpsc::channel();
     let name = name.to_string();
     let worker = std::thread::spawn(move || {
-        let result = match setup(dual) {
+        let result = match setup(dual, offload) {
             Err(why) => Err(why),
             Ok(net) => {
                 body(&net);

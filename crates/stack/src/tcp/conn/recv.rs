@@ -124,7 +124,15 @@ impl Connection {
         if offset > 0 || had_holes || stored < data.len() {
             self.ack_due = AckDue::Now;
         } else {
-            self.segs_unacked = self.segs_unacked.saturating_add(1);
+            // A segment larger than a full-sized one (a super-packet a device with
+            // receive offload joined) counts as the full-sized segments it
+            // carries, so two of them in one are acknowledged at once. Full-sized:
+            // the payload of this connection's full-sized segments (its effective
+            // MSS, options deducted; the peer's are the same size when both use
+            // the same options).
+            let full_sized = data.len() / usize::from(self.mss.max(1));
+            let carried = u16::try_from(full_sized.max(1)).unwrap_or(u16::MAX);
+            self.segs_unacked = self.segs_unacked.saturating_add(carried);
             if self.segs_unacked >= 2 || self.quickacks > 0 {
                 self.quickacks = self.quickacks.saturating_sub(1);
                 self.ack_due = AckDue::Now;

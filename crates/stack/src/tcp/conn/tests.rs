@@ -1215,6 +1215,33 @@ fn every_second_full_sized_segment_is_acked_at_once() {
 }
 
 #[test]
+fn a_super_packet_of_several_full_sized_segments_is_acked_at_once() {
+    // What a TUN with receive offload hands over: the peer's segments joined.
+    let (mut c, mut s) = pair(TcpConfig::default());
+    let mut o = *c.options();
+    o.nodelay = true;
+    c.set_options(t(10), o);
+    for _ in 0..20 {
+        c.send(b"x").unwrap();
+        exchange(&mut c, &mut s, t(10));
+    }
+    s.handle_timeout(t(100));
+    exchange(&mut c, &mut s, t(100));
+    c.send(&vec![1u8; 2 * usize::from(c.mss())]).unwrap();
+    let segs = poll_all(&mut c, t(200));
+    assert_eq!(segs.len(), 2);
+    let joined: Vec<u8> = [segs[0].repr().payload, segs[1].repr().payload].concat();
+    let mut whole = segs[0].repr();
+    whole.payload = &joined;
+    s.handle_segment(t(200), &whole);
+    let ack = poll(&mut s, t(200)).expect("ACK for 2 * MSS in one segment");
+    assert_eq!(
+        ack.repr().ack_number,
+        segs[0].repr().seq_number + joined.len() as u32
+    );
+}
+
+#[test]
 fn zero_window_probes_start_after_one_rto_and_back_off_exponentially() {
     let mut c = client_plain();
     let mut zero = segment(5001, 1001, TcpFlags::ACK, &[]);
