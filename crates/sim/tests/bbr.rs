@@ -172,6 +172,32 @@ fn bbr_keeps_85_mbit_of_100_under_one_percent_random_loss_for_a_minute() {
     assert!(goodput >= 85e6, "goodput {:.1} Mbit/s", goodput / 1e6);
 }
 
+/// BBR under 1 % loss over seeds `BBR_SEEDS` (default 1-8, e.g. `BBR_SEEDS=1-16`)
+/// for `BBR_SECS` seconds (default 15): each seed's goodput after 5 s, and their
+/// mean, min and max. A measurement, not a check.
+#[test]
+#[ignore = "measurement over seeds: --release -- --ignored --nocapture"]
+fn bbr_goodput_under_one_percent_loss_across_seeds() {
+    let secs = std::env::var("BBR_SECS").map_or(15, |s| s.parse().unwrap());
+    let seeds = std::env::var("BBR_SEEDS").unwrap_or_else(|_| "1-8".into());
+    let (a, b) = seeds.split_once('-').unwrap_or((&seeds, &seeds));
+    let (a, b): (u64, u64) = (a.parse().unwrap(), b.parse().unwrap());
+    let mut all = Vec::new();
+    for seed in a..=b {
+        std::env::set_var("BBR_SEED", seed.to_string());
+        let g = under_one_percent_loss("bbr", secs) / 1e6;
+        eprintln!("seed {seed}: {g:.1} Mbit/s");
+        all.push(g);
+    }
+    std::env::remove_var("BBR_SEED");
+    let mean = all.iter().sum::<f64>() / all.len() as f64;
+    let min = all.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = all.iter().copied().fold(0.0, f64::max);
+    eprintln!(
+        "bbr, {secs} s, seeds {a}-{b}: mean {mean:.1} Mbit/s, min {min:.1}, max {max:.1}: {all:.1?}"
+    );
+}
+
 /// `cc` alone on 20 Mbit/s, 40 ms RTT, with a drop-tail buffer of 10 BDPs
 /// (1 MB, 400 ms), for `secs`: the bottleneck's metrics.
 fn deep_buffer(cc: &str, secs: u64) -> (RunMetrics, Duration) {
