@@ -157,16 +157,16 @@ fn bbr_keeps_many_times_cubics_goodput_under_one_percent_random_loss() {
         bbr / 1e6,
         cubic / 1e6
     );
-    assert!(bbr >= 30e6, "bbr {:.1} Mbit/s", bbr / 1e6);
+    // Seeds 1-8 give 79.5-88.7 Mbit/s (docs/benchmarks.md, session 5).
+    assert!(bbr >= 70e6, "bbr {:.1} Mbit/s", bbr / 1e6);
 }
 
-/// The target. Not met yet (see the notes in docs/benchmarks.md): the
-/// Startup overshoot into the one-BDP buffer and the timeouts that follow it
-/// (a lost retransmission is still found only by the retransmission timer: the
-/// scoreboard does not mark a retransmission lost again, RACK or not), and BBRv3's
-/// per-round cut of `bw_shortterm` in every lossy round outside a probe.
+/// The target. Met on the mean of seeds 1-8 over 60 s (85.2 Mbit/s), not
+/// by this seed (82.9; see docs/benchmarks.md, session 5): the Startup overshoot
+/// into the one-BDP buffer, and the rounds after each ProbeBW_UP that lose more
+/// than 2 % to the refilled queue, still cost a few Mbit/s.
 #[test]
-#[ignore = "target of 85 Mbit/s not met yet; long run (60 s of 100 Mbit/s): --release -- --ignored"]
+#[ignore = "85 Mbit/s met on the seed mean, not by seed 1 (82.9); long run (60 s of 100 Mbit/s): --release -- --ignored"]
 fn bbr_keeps_85_mbit_of_100_under_one_percent_random_loss_for_a_minute() {
     let goodput = under_one_percent_loss("bbr", 60);
     assert!(goodput >= 85e6, "goodput {:.1} Mbit/s", goodput / 1e6);
