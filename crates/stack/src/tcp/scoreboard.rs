@@ -260,10 +260,10 @@ impl Scoreboard {
     /// Takes `[start, end)` out of the ranges to resend again (resent, SACKed or
     /// acknowledged).
     fn unmark_relost(&mut self, start: SeqNumber, end: SeqNumber) {
-        if self.relost.is_empty() || end <= start {
+        if end <= start || !self.relost.iter().any(|r| r.0 < end && start < r.1) {
             return;
         }
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.relost.len() + 1);
         for &(a, b) in &self.relost {
             if b <= start || a >= end {
                 out.push((a, b));
