@@ -157,19 +157,45 @@ fn bbr_keeps_many_times_cubics_goodput_under_one_percent_random_loss() {
         bbr / 1e6,
         cubic / 1e6
     );
-    assert!(bbr >= 30e6, "bbr {:.1} Mbit/s", bbr / 1e6);
+    // Seeds 1-8 give 79.5-88.7 Mbit/s (docs/benchmarks.md, session 5).
+    assert!(bbr >= 70e6, "bbr {:.1} Mbit/s", bbr / 1e6);
 }
 
-/// The target. Not met yet (see the notes in docs/benchmarks.md): the
-/// Startup overshoot into the one-BDP buffer and the timeouts that follow it
-/// (a lost retransmission is still found only by the retransmission timer: the
-/// scoreboard does not mark a retransmission lost again, RACK or not), and BBRv3's
-/// per-round cut of `bw_shortterm` in every lossy round outside a probe.
+/// The target. Met on the mean of seeds 1-8 over 60 s (85.2 Mbit/s), not
+/// by this seed (82.9; see docs/benchmarks.md, session 5): the Startup overshoot
+/// into the one-BDP buffer, and the rounds after each ProbeBW_UP that lose more
+/// than 2 % to the refilled queue, still cost a few Mbit/s.
 #[test]
-#[ignore = "target of 85 Mbit/s not met yet; long run (60 s of 100 Mbit/s): --release -- --ignored"]
+#[ignore = "85 Mbit/s met on the seed mean, not by seed 1 (82.9); long run (60 s of 100 Mbit/s): --release -- --ignored"]
 fn bbr_keeps_85_mbit_of_100_under_one_percent_random_loss_for_a_minute() {
     let goodput = under_one_percent_loss("bbr", 60);
     assert!(goodput >= 85e6, "goodput {:.1} Mbit/s", goodput / 1e6);
+}
+
+/// BBR under 1 % loss over seeds `BBR_SEEDS` (default 1-8, e.g. `BBR_SEEDS=1-16`)
+/// for `BBR_SECS` seconds (default 15): each seed's goodput after 5 s, and their
+/// mean, min and max. A measurement, not a check.
+#[test]
+#[ignore = "measurement over seeds: --release -- --ignored --nocapture"]
+fn bbr_goodput_under_one_percent_loss_across_seeds() {
+    let secs = std::env::var("BBR_SECS").map_or(15, |s| s.parse().unwrap());
+    let seeds = std::env::var("BBR_SEEDS").unwrap_or_else(|_| "1-8".into());
+    let (a, b) = seeds.split_once('-').unwrap_or((&seeds, &seeds));
+    let (a, b): (u64, u64) = (a.parse().unwrap(), b.parse().unwrap());
+    let mut all = Vec::new();
+    for seed in a..=b {
+        std::env::set_var("BBR_SEED", seed.to_string());
+        let g = under_one_percent_loss("bbr", secs) / 1e6;
+        eprintln!("seed {seed}: {g:.1} Mbit/s");
+        all.push(g);
+    }
+    std::env::remove_var("BBR_SEED");
+    let mean = all.iter().sum::<f64>() / all.len() as f64;
+    let min = all.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = all.iter().copied().fold(0.0, f64::max);
+    eprintln!(
+        "bbr, {secs} s, seeds {a}-{b}: mean {mean:.1} Mbit/s, min {min:.1}, max {max:.1}: {all:.1?}"
+    );
 }
 
 /// `cc` alone on 20 Mbit/s, 40 ms RTT, with a drop-tail buffer of 10 BDPs

@@ -1,9 +1,10 @@
 //! Loss recovery end to end with RACK-TLP (RFC 8985), the default loss detection:
 //! ten segments lost from one window are repaired in about one round trip, a lost
-//! tail is repaired by a tail loss probe, and a spurious retransmission timeout (a
-//! delay spike, no loss) is detected and its congestion response undone: by the
-//! timestamps (Eifel) where the peers use them, by F-RTO (RFC 5682) where they
-//! do not.
+//! tail is repaired by a tail loss probe, a lost retransmission is found lost
+//! again and resent without waiting for the retransmission timer, and a spurious
+//! retransmission timeout (a delay spike, no loss) is detected and its congestion
+//! response undone: by the timestamps (Eifel) where the peers use them, by F-RTO
+//! (RFC 5682) where they do not.
 
 mod common;
 
@@ -46,6 +47,8 @@ struct Outcome {
     dropped: u64,
     /// The client's cwnd (bytes) sampled every millisecond.
     cwnd: Vec<(Instant, u32)>,
+    /// The client stack's counters at the end, as `nstat` names them.
+    nstat: Vec<(String, u64)>,
 }
 
 /// A transfer of `bytes` over 100 Mbit/s, 20 ms one way, with `mb` deciding the
@@ -116,6 +119,7 @@ fn run_with(
             .middlebox_drops("bottleneck", direction)
             .unwrap(),
         cwnd,
+        nstat: sim.network().stack("left0").unwrap().stats().nstat_lines(),
     }
 }
 
@@ -223,6 +227,47 @@ fn a_lost_tail_is_repaired_by_a_loss_probe_without_rto() {
     assert_eq!(c.timeouts, 0, "repaired without an RTO");
     assert!(o.loss.loss_probes >= 1, "a probe was sent");
     assert!(c.retrans_segs <= 4, "{c:?}");
+}
+
+#[test]
+fn a_lost_retransmission_is_found_lost_again_and_repaired_without_rto() {
+    for cc in ["cubic", "bbr"] {
+        // Segment 100 of the stream is dropped, and so is its first retransmission.
+        let target = 100 * 1448u32;
+        let first = Cell::new(None::<u32>);
+        let sent = Cell::new(0u32);
+        let o = run(cc, 1_000_000, Direction::Forward, move |_now, p| {
+            let Some((seq, _)) = tcp_data(p) else {
+                return Verdict::Pass;
+            };
+            let s0 = *first.get().get_or_insert(seq);
+            first.set(Some(s0));
+            if seq.wrapping_sub(s0) != target {
+                return Verdict::Pass;
+            }
+            sent.set(sent.get() + 1);
+            if sent.get() <= 2 {
+                Verdict::Drop
+            } else {
+                Verdict::Pass
+            }
+        });
+        let c = &o.counters;
+        eprintln!(
+            "{cc}: fct {:.3} s, dropped {}, RTOs {}, recoveries {}, retransmitted {}, {:?}",
+            o.fct_s, o.dropped, c.timeouts, c.sack_recoveries, c.retrans_segs, o.loss
+        );
+        assert_eq!(o.dropped, 2, "{cc}: the original and its retransmission");
+        assert_eq!(c.timeouts, 0, "{cc}: repaired without an RTO");
+        assert_eq!(o.loss.lost_retransmits, 1, "{cc}: {:?}", o.loss);
+        assert!(c.retrans_segs <= 3, "{cc}: {c:?}");
+        // The stack-wide counter (`l4 stat`, nstat) shows it too.
+        let lines = o.nstat;
+        assert!(
+            lines.contains(&("TcpExtTCPLostRetransmit".to_string(), 1)),
+            "{cc}: {lines:?}"
+        );
+    }
 }
 
 #[test]

@@ -61,6 +61,47 @@ pub struct TcpStats {
     pub ecn_cwr_sent: u64,
     /// Window reductions in answer to ECN-Echo.
     pub ecn_reactions: u64,
+    /// Loss detection and undo over all connections (each connection's
+    /// [`crate::tcp::LossCounters`], summed as they grow).
+    pub loss: TcpLossStats,
+}
+
+/// Loss-detection and undo counters over all connections, Linux's `TcpExt` names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TcpLossStats {
+    /// Tail loss probes sent (`TcpExt:TCPLossProbes`).
+    pub loss_probes: u64,
+    /// Losses repaired by a tail loss probe (`TcpExt:TCPLossProbeRecovery`).
+    pub loss_probe_recoveries: u64,
+    /// Times RACK's reorder timer fired (no Linux counter).
+    pub rack_reorder_timeouts: u64,
+    /// Retransmissions deemed lost again and resent (`TcpExt:TCPLostRetransmit`).
+    pub lost_retransmits: u64,
+    /// ACKs that showed reordering (`TcpExt:TCPSACKReorder`).
+    pub sack_reorders: u64,
+    /// Retransmission timeouts found spurious (`TcpExt:TCPSpuriousRTOs`).
+    pub spurious_rtos: u64,
+    /// Congestion responses undone by D-SACKs (`TcpExt:TCPDSACKUndo`).
+    pub dsack_undos: u64,
+    /// Timeout responses undone by timestamps (`TcpExt:TCPLossUndo`).
+    pub loss_undos: u64,
+    /// Fast recoveries undone by timestamps (`TcpExt:TCPFullUndo`).
+    pub full_undos: u64,
+}
+
+impl TcpLossStats {
+    /// Adds what one connection's counters grew by.
+    pub fn add(&mut self, d: &crate::tcp::LossCounters) {
+        self.loss_probes += u64::from(d.loss_probes);
+        self.loss_probe_recoveries += u64::from(d.loss_probe_recoveries);
+        self.rack_reorder_timeouts += u64::from(d.rack_reorder_timeouts);
+        self.lost_retransmits += u64::from(d.lost_retransmits);
+        self.sack_reorders += u64::from(d.sack_reorders);
+        self.spurious_rtos += u64::from(d.spurious_rtos);
+        self.dsack_undos += u64::from(d.dsack_undos);
+        self.loss_undos += u64::from(d.loss_undos);
+        self.full_undos += u64::from(d.full_undos);
+    }
 }
 
 /// `Udp:` counters.
@@ -195,6 +236,21 @@ impl Stats {
             ("TcpExtSyncookiesRecv".into(), t.syncookies_recv),
             ("TcpExtSyncookiesFailed".into(), t.syncookies_failed),
             ("TcpExtOfoPruned".into(), t.ofo_pruned),
+            ("TcpExtTCPLossProbes".into(), t.loss.loss_probes),
+            (
+                "TcpExtTCPLossProbeRecovery".into(),
+                t.loss.loss_probe_recoveries,
+            ),
+            ("TcpExtTCPLostRetransmit".into(), t.loss.lost_retransmits),
+            ("TcpExtTCPSACKReorder".into(), t.loss.sack_reorders),
+            ("TcpExtTCPSpuriousRTOs".into(), t.loss.spurious_rtos),
+            ("TcpExtTCPDSACKUndo".into(), t.loss.dsack_undos),
+            ("TcpExtTCPLossUndo".into(), t.loss.loss_undos),
+            ("TcpExtTCPFullUndo".into(), t.loss.full_undos),
+            (
+                "TcpExtRackReorderTimeouts".into(),
+                t.loss.rack_reorder_timeouts,
+            ),
             ("UdpInDatagrams".into(), u.in_datagrams),
             ("UdpNoPorts".into(), u.no_ports),
             ("UdpInErrors".into(), u.in_errors),

@@ -365,6 +365,9 @@ impl Stack {
             return;
         };
         let state = slot.conn.state();
+        if let Some(d) = slot.conn.take_new_loss_counts() {
+            self.stats.tcp.loss.add(&d);
+        }
         let events = slot.conn.take_events();
         let error = slot.conn.error();
         let parent = slot.parent;

@@ -34,6 +34,9 @@ pub struct LossCounters {
     pub loss_probe_recoveries: u32,
     /// Times RACK's reorder timer fired (RFC 8985 section 6.2).
     pub rack_reorder_timeouts: u32,
+    /// Retransmissions RACK deemed lost again, and resent without waiting for
+    /// the retransmission timer (`TcpExt:TCPLostRetransmit`).
+    pub lost_retransmits: u32,
     /// Retransmission timeouts found spurious (`TcpExt:TCPSpuriousRTOs`).
     pub spurious_rtos: u32,
     /// Congestion responses undone because D-SACKs showed every retransmission
@@ -43,6 +46,33 @@ pub struct LossCounters {
     pub loss_undos: u32,
     /// Fast recoveries undone by timestamps (`TcpExt:TCPFullUndo`).
     pub full_undos: u32,
+    /// ACKs that showed reordering: a segment sent once delivered below one
+    /// delivered before it (RFC 8985's RACK_detect_reordering;
+    /// `TcpExt:TCPSACKReorder`).
+    pub sack_reorders: u32,
+}
+
+impl LossCounters {
+    /// What grew since `earlier` (each count, saturating at zero).
+    pub fn since(&self, earlier: &LossCounters) -> LossCounters {
+        LossCounters {
+            loss_probes: self.loss_probes.saturating_sub(earlier.loss_probes),
+            loss_probe_recoveries: self
+                .loss_probe_recoveries
+                .saturating_sub(earlier.loss_probe_recoveries),
+            rack_reorder_timeouts: self
+                .rack_reorder_timeouts
+                .saturating_sub(earlier.rack_reorder_timeouts),
+            lost_retransmits: self
+                .lost_retransmits
+                .saturating_sub(earlier.lost_retransmits),
+            spurious_rtos: self.spurious_rtos.saturating_sub(earlier.spurious_rtos),
+            dsack_undos: self.dsack_undos.saturating_sub(earlier.dsack_undos),
+            loss_undos: self.loss_undos.saturating_sub(earlier.loss_undos),
+            full_undos: self.full_undos.saturating_sub(earlier.full_undos),
+            sack_reorders: self.sack_reorders.saturating_sub(earlier.sack_reorders),
+        }
+    }
 }
 
 /// Per-connection counters, kept by the state machine. Byte and segment counts are

@@ -129,6 +129,7 @@ impl Rack {
     /// `echo_before_xmit` says the ACK's echoed timestamp predates the (last)
     /// transmission: the ACK was for an earlier one. Call in ascending order of
     /// sequence (which is the order of transmission for segments sent once).
+    /// Returns whether this delivery showed reordering.
     //= https://www.rfc-editor.org/rfc/rfc8985#section-6.2
     pub fn on_delivered(
         &mut self,
@@ -138,7 +139,8 @@ impl Rack {
         retransmitted: bool,
         echo_before_xmit: bool,
         min_rtt: Option<Duration>,
-    ) {
+    ) -> bool {
+        let mut reordered = false;
         // Step 3, RACK_detect_reordering: a segment delivered below the highest
         // delivered one, sent once, arrived out of order.
         if end_seq > self.fack {
@@ -148,13 +150,14 @@ impl Rack {
             && self.rto_at.is_none_or(|at| xmit_ts >= at)
         {
             self.reordering_seen = true;
+            reordered = true;
         }
         // Step 2, RACK_update: the delivery of a retransmitted segment says nothing
         // of the retransmission when the ACK echoes an older timestamp or came back
         // faster than any round trip.
         let rtt = now.saturating_duration_since(xmit_ts);
         if retransmitted && (echo_before_xmit || min_rtt.is_some_and(|m| rtt < m)) {
-            return;
+            return reordered;
         }
         self.rtt = rtt;
         let newer = match self.xmit_ts {
@@ -165,6 +168,7 @@ impl Rack {
             self.xmit_ts = Some(xmit_ts);
             self.end_seq = end_seq;
         }
+        reordered
     }
 
     /// Step 4's D-SACK part, once per ACK: a D-SACK grows the reordering window

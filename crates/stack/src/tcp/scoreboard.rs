@@ -77,6 +77,10 @@ pub struct Scoreboard {
     /// With RACK (RFC 8985) deciding losses: every unSACKed byte below this point
     /// is lost, and DupThresh plays no part. `None`: the RFC 6675 `IsLost` rules.
     rack_lost_to: Option<SeqNumber>,
+    /// Ranges below HighRxt whose retransmission RACK deemed lost too, sorted,
+    /// disjoint, unSACKed, at most `max_ranges`: they are to be resent again
+    /// before anything else, and their retransmission is no longer in the pipe.
+    relost: Vec<(SeqNumber, SeqNumber)>,
 }
 
 impl Scoreboard {
@@ -92,6 +96,7 @@ impl Scoreboard {
             dropped: 0,
             renegings: 0,
             rack_lost_to: None,
+            relost: Vec::new(),
         }
     }
 
@@ -155,6 +160,7 @@ impl Scoreboard {
         self.sacked = 0;
         self.high_rxt = self.high_ack;
         self.rescue_rxt = None;
+        self.relost.clear();
     }
 
     /// Hands the loss decisions to RACK (RFC 8985): from now on a byte is lost when
@@ -191,6 +197,86 @@ impl Scoreboard {
     pub fn on_recovery_start(&mut self) {
         self.high_rxt = self.high_ack;
         self.rescue_rxt = None;
+        self.relost.clear();
+    }
+
+    /// RACK deemed the retransmission of `[start, end)` lost too (RFC 8985: a
+    /// retransmission updates the segment's transmission time, and it is lost
+    /// again once a segment sent after it was delivered and `RACK.rtt + reo_wnd`
+    /// passed). The part below HighRxt becomes a range to resend again (rule 1
+    /// before any other), and leaves the pipe. Returns the bytes newly marked.
+    /// When `max_ranges` ranges are kept already, the highest is given up (and
+    /// counted in [`Scoreboard::dropped`]): the retransmission timer repairs it.
+    //= https://www.rfc-editor.org/rfc/rfc8985#section-6.2
+    pub fn mark_retransmission_lost(&mut self, start: SeqNumber, end: SeqNumber) -> u32 {
+        let start = start.max(self.high_ack);
+        let end = end.min(self.high_rxt);
+        if end <= start {
+            return 0;
+        }
+        let before = self.relost_bytes();
+        let first = self
+            .relost
+            .iter()
+            .position(|r| r.1 >= start)
+            .unwrap_or(self.relost.len());
+        let mut last = first;
+        while last < self.relost.len() && self.relost[last].0 <= end {
+            last += 1;
+        }
+        if first == last {
+            if self.relost.len() >= self.max_ranges {
+                self.dropped = self.dropped.saturating_add(1);
+                if first >= self.relost.len() {
+                    return 0;
+                }
+                self.relost.pop();
+            }
+            self.relost.insert(first, (start, end));
+        } else {
+            let merged = (
+                self.relost[first].0.min(start),
+                self.relost[last - 1].1.max(end),
+            );
+            self.relost.drain(first + 1..last);
+            self.relost[first] = merged;
+        }
+        self.relost_bytes().saturating_sub(before)
+    }
+
+    /// The ranges whose retransmission was lost, lowest first.
+    pub fn relost(&self) -> &[(SeqNumber, SeqNumber)] {
+        &self.relost
+    }
+
+    /// Bytes whose retransmission was lost.
+    fn relost_bytes(&self) -> u32 {
+        self.relost
+            .iter()
+            .map(|r| r.1.diff(r.0).max(0) as u32)
+            .sum()
+    }
+
+    /// Takes `[start, end)` out of the ranges to resend again (resent, SACKed or
+    /// acknowledged).
+    fn unmark_relost(&mut self, start: SeqNumber, end: SeqNumber) {
+        if end <= start || !self.relost.iter().any(|r| r.0 < end && start < r.1) {
+            return;
+        }
+        let mut out = Vec::with_capacity(self.relost.len() + 1);
+        for &(a, b) in &self.relost {
+            if b <= start || a >= end {
+                out.push((a, b));
+                continue;
+            }
+            if a < start {
+                out.push((a, start));
+            }
+            if b > end {
+                out.push((end, b));
+            }
+        }
+        self.relost = out;
     }
 
     /// Processes an ACK: the cumulative acknowledgment `ack` and its SACK
@@ -210,8 +296,10 @@ impl Scoreboard {
             0
         };
         if ack > self.high_ack {
+            let old = self.high_ack;
             self.high_ack = ack;
             self.trim_below(ack);
+            self.unmark_relost(old, ack);
         }
         if self.high_rxt < self.high_ack {
             self.high_rxt = self.high_ack;
@@ -223,6 +311,7 @@ impl Scoreboard {
             }
             let start = start.max(self.high_ack);
             newly = newly.saturating_add(self.insert(start, end));
+            self.unmark_relost(start, end);
         }
         let mut reneged = false;
         //= https://www.rfc-editor.org/rfc/rfc2018#section-8
@@ -386,6 +475,13 @@ impl Scoreboard {
             let rxt_to = b.min(self.high_rxt);
             if a < rxt_to {
                 pipe = pipe.saturating_add(rxt_to.diff(a) as u32);
+                // A retransmission deemed lost is no longer in the network.
+                for &(ra, rb) in &self.relost {
+                    let (x, y) = (ra.max(a), rb.min(rxt_to));
+                    if x < y {
+                        pipe = pipe.saturating_sub(y.diff(x) as u32);
+                    }
+                }
             }
         }
         pipe
@@ -403,6 +499,13 @@ impl Scoreboard {
         recovery_point: SeqNumber,
     ) -> Option<NextSeg> {
         let smss = smss.max(1);
+        // A lost retransmission first: it holds the lowest lost data.
+        if let Some(&(a, b)) = self.relost.first() {
+            let len = b.diff(a).min(smss as i32).max(0) as u32;
+            if len > 0 {
+                return Some(NextSeg::Retransmit { seq: a, len });
+            }
+        }
         let from = self.high_rxt.max(self.high_ack);
         // The first unSACKed byte at or above HighRxt, and its hole.
         let first_hole = self
@@ -450,6 +553,7 @@ impl Scoreboard {
     /// HighRxt moves past it.
     pub fn on_retransmit(&mut self, seq: SeqNumber, len: u32) {
         let end = seq + len;
+        self.unmark_relost(seq, end);
         if end > self.high_rxt {
             self.high_rxt = end;
         }
@@ -671,6 +775,45 @@ mod tests {
         b.on_retransmit(s(1000), 100);
         b.on_rescue(s(1199));
         assert_eq!(b.next_seg(s(1200), MSS, false, s(1199)), None);
+    }
+
+    #[test]
+    fn a_lost_retransmission_is_resent_again_first_and_leaves_the_pipe() {
+        let mut b = board();
+        b.use_rack();
+        // 1000..1200 lost (RACK), 1200..1400 SACKed, 1400..3000 in flight.
+        b.on_ack(s(1000), &[(s(1200), s(1400))], HIGH);
+        b.mark_lost_to(s(1200));
+        b.on_recovery_start();
+        b.on_retransmit(s(1000), 100);
+        b.on_retransmit(s(1100), 100);
+        assert_eq!(b.pipe(HIGH, MSS), 1600 + 200);
+        // Both retransmissions in flight: new data next.
+        assert_eq!(b.next_seg(HIGH, MSS, true, s(2999)), Some(NextSeg::NewData));
+        // RACK finds the first retransmission lost as well.
+        assert_eq!(b.mark_retransmission_lost(s(1000), s(1100)), 100);
+        assert_eq!(b.relost(), &[(s(1000), s(1100))]);
+        assert_eq!(b.pipe(HIGH, MSS), 1600 + 100, "no longer in the network");
+        assert_eq!(
+            b.next_seg(HIGH, MSS, true, s(2999)),
+            Some(NextSeg::Retransmit {
+                seq: s(1000),
+                len: 100
+            }),
+            "before new data"
+        );
+        b.on_retransmit(s(1000), 100);
+        assert!(b.relost().is_empty());
+        assert_eq!(b.pipe(HIGH, MSS), 1600 + 200);
+        assert_eq!(b.high_rxt(), s(1200), "HighRxt stays");
+        // Above HighRxt there is no retransmission to lose; a SACK or the
+        // cumulative ACK takes a range back out.
+        assert_eq!(b.mark_retransmission_lost(s(1400), s(1500)), 0);
+        b.mark_retransmission_lost(s(1000), s(1200));
+        b.on_ack(s(1100), &[(s(1150), s(1400))], HIGH);
+        assert_eq!(b.relost(), &[(s(1100), s(1150))]);
+        b.clear();
+        assert!(b.relost().is_empty());
     }
 
     #[test]

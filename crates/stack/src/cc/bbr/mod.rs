@@ -148,6 +148,13 @@ pub struct Bbr {
     pub(super) loss_round_delivered: u64,
     pub(super) loss_round_start: bool,
     pub(super) loss_in_round: bool,
+    /// Bytes newly lost in this loss round, and delivered in the last one (the
+    /// loss rate that decides whether a round was lossy; see
+    /// `adapt_lower_bounds_from_congestion`).
+    pub(super) lost_in_round: u64,
+    pub(super) delivered_last_round: u64,
+    /// A retransmission timeout in this round: lossy whatever the rate.
+    pub(super) timeout_in_round: bool,
     pub(super) loss_events_in_round: u32,
     pub(super) ecn_in_round: bool,
 
@@ -228,6 +235,9 @@ impl Bbr {
             loss_round_delivered: 0,
             loss_round_start: false,
             loss_in_round: false,
+            lost_in_round: 0,
+            delivered_last_round: 0,
+            timeout_in_round: false,
             loss_events_in_round: 0,
             ecn_in_round: false,
             full_bw_reached: false,

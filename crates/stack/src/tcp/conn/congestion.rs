@@ -71,7 +71,7 @@ pub(crate) struct CcState {
     /// The controller heard of this run of retransmission timeouts.
     rto_reacted: bool,
     /// The delivery-rate estimator.
-    rate: DeliveryRateEstimator,
+    pub(super) rate: DeliveryRateEstimator,
     /// Payload sent and not yet acknowledged, with its send state (at most
     /// [`MAX_TX_RECORDS`]).
     pub(super) tx_records: VecDeque<TxRecord>,
@@ -95,6 +95,8 @@ pub(crate) struct CcState {
     pub(super) loss: crate::tcp::info::LossCounters,
     /// F-RTO (RFC 5682) after a retransmission timeout, while it runs.
     pub(super) frto: Option<super::frto::Frto>,
+    /// `loss` as the stack last summed it (see `take_new_loss_counts`).
+    loss_reported: crate::tcp::info::LossCounters,
 }
 
 impl CcState {
@@ -115,6 +117,7 @@ impl CcState {
             retrans_out: None,
             loss: Default::default(),
             frto: None,
+            loss_reported: Default::default(),
         }
     }
 }
@@ -552,6 +555,18 @@ impl Connection {
         // A window reduced for ECN is no loss to undo.
         s.undo = None;
         true
+    }
+
+    /// What the loss counters grew by since the last call, if anything: the
+    /// stack sums them into its `TcpExt` counters.
+    pub(crate) fn take_new_loss_counts(&mut self) -> Option<crate::tcp::info::LossCounters> {
+        let s = self.cc.as_deref_mut()?;
+        if s.loss == s.loss_reported {
+            return None;
+        }
+        let d = s.loss.since(&s.loss_reported);
+        s.loss_reported = s.loss;
+        Some(d)
     }
 
     /// An ACK of new data ends a run of retransmission timeouts.

@@ -95,6 +95,7 @@ impl Connection {
                 (e.wrapping_sub(tsval) as i32) < 0
             })
         };
+        let mut reordered = false;
         // Cumulatively acknowledged (the records are dropped later, by `on_ack_cc`).
         if ack > una {
             for r in s.tx_records.iter() {
@@ -105,7 +106,7 @@ impl Connection {
                     continue;
                 }
                 let end = r.end.min(ack);
-                s.rack.on_delivered(
+                reordered |= s.rack.on_delivered(
                     now,
                     r.tx.sent_time,
                     end,
@@ -143,7 +144,7 @@ impl Connection {
                     // one that arrived out of order (a tail loss probe's, say).
                     // Only the min_RTT test tells its transmissions apart, as in
                     // Linux's tcp_rack_advance.
-                    s.rack.on_delivered(
+                    reordered |= s.rack.on_delivered(
                         now,
                         r.tx.sent_time,
                         r.end,
@@ -153,6 +154,9 @@ impl Connection {
                     );
                 }
             }
+        }
+        if reordered {
+            s.loss.sack_reorders = s.loss.sack_reorders.saturating_add(1);
         }
         //= https://www.rfc-editor.org/rfc/rfc8985#section-7.4
         // A probe that resent data, acknowledged with data beyond it and no
@@ -211,7 +215,44 @@ impl Connection {
                 Verdict::Unknown => {}
             }
         }
-        let marked = board.mark_lost_to(new_lost_to);
+        let mut marked = board.mark_lost_to(new_lost_to);
+        //= https://www.rfc-editor.org/rfc/rfc8985#section-6.2
+        // A retransmission is timed like any transmission (its Segment.xmit_ts
+        // is the retransmission's): once a segment sent after it was delivered
+        // and RACK.rtt + reo_wnd passed, it is lost again, and is resent again
+        // without waiting for the retransmission timer (Linux's
+        // TCPLostRetransmit). Only the retransmissions of this recovery, below
+        // HighRxt, not yet deemed lost, are in question.
+        let high_rxt = board.high_rxt();
+        if high_rxt > una {
+            let mut relost = 0u32;
+            let mut lost_bytes = 0usize;
+            for r in s.tx_records.iter_mut() {
+                if r.start >= high_rxt {
+                    break;
+                }
+                if r.sacked || !r.retransmitted || r.rate_lost {
+                    continue;
+                }
+                match s.rack.verdict(now, r.tx.sent_time, r.end, reo_wnd) {
+                    Verdict::Lost => {
+                        if board.mark_retransmission_lost(r.start, r.end) > 0 {
+                            r.rate_lost = true;
+                            relost = relost.saturating_add(1);
+                            lost_bytes = lost_bytes
+                                .saturating_add(r.end.min(high_rxt).diff(r.start).max(0) as usize);
+                        }
+                    }
+                    Verdict::LostIn(d) => wait = wait.max(d),
+                    Verdict::Unknown => {}
+                }
+            }
+            if relost > 0 {
+                marked = true;
+                s.loss.lost_retransmits = s.loss.lost_retransmits.saturating_add(relost);
+                s.rate.on_packet_lost(lost_bytes);
+            }
+        }
         Connection::on_rack_marked_lost(s, first, new_lost_to);
         //= https://www.rfc-editor.org/rfc/rfc8985#section-6.2
         // RACK_detect_loss_and_arm_timer: the reorder timer waits for the
