@@ -25,8 +25,9 @@
 //!   Jain's fairness index.
 //! - [`report`]: `report.json`, CSV time series and the summary table made from
 //!   [`RunMetrics`](metrics::RunMetrics).
-//! - [`engine`]: the event queue on virtual time (ties in insertion order) and the
-//!   per-component seeded generators.
+//! - [`engine`]: the [`Scheduler`](engine::Scheduler) on virtual time (a wake-up
+//!   slot per component, one-off events beside them, ties in insertion order) and
+//!   the per-component seeded generators.
 //! - [`node`]: hosts (a layer4 stack and its applications), routers (forwarding,
 //!   TTL, ICMP errors, fragmentation) and the [`Middlebox`](node::Middlebox) hook.
 //! - [`app`]: the [`Application`](app::Application) trait and the built-in

@@ -26,7 +26,7 @@
 //!
 //! # How a run proceeds
 //!
-//! Everything happens in events on a [`EventQueue`] ordered by (time, sequence):
+//! Everything happens in events on a [`Scheduler`] ordered by (time, sequence):
 //! a link direction's wake-up (a transmission ends, a packet reaches the far end), a
 //! host's wake-up (a stack timer, an application's start or timer), or a delayed
 //! packet entering a link after its middlebox said [`Verdict::Delay`]. A packet that
@@ -51,7 +51,7 @@
 
 use crate::app::{AppContext, AppStats, Application};
 use crate::capture::Capture;
-use crate::engine::{component_rng, component_seed, EventQueue, Wake};
+use crate::engine::{component_rng, component_seed, Fired, Scheduler, Slot};
 use crate::error::BuildError;
 use crate::link::{Link, LinkConfig};
 use crate::node::host::{AppSlot, Host};
@@ -107,16 +107,20 @@ struct Node {
     out: Vec<usize>,
 }
 
-/// What the engine runs.
+/// Whose wake-up a scheduler slot is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Waker {
+    /// A link direction.
+    Link(usize),
+    /// A host.
+    Host(usize),
+}
+
+/// A one-off event: a packet a middlebox delayed enters its link.
 #[derive(Debug)]
-pub(crate) enum Event {
-    /// A link direction's wake-up.
-    Link { link: usize, generation: u64 },
-    /// A host's wake-up.
-    Host { host: usize, generation: u64 },
-    /// A packet a middlebox delayed enters its link. Boxed: every heap entry is
-    /// as large as the largest event, and this one is rare.
-    Enter { link: usize, packet: Box<Packet> },
+pub(crate) struct Enter {
+    link: usize,
+    packet: Packet,
 }
 
 /// One direction of a duplex link and what sits at its entrance.
@@ -129,7 +133,7 @@ pub(crate) struct LinkDir {
     pub(crate) to_ref: NodeRef,
     pub(crate) middlebox: Option<Box<dyn Middlebox>>,
     pub(crate) middlebox_drops: u64,
-    pub(crate) wake: Wake,
+    pub(crate) wake: Slot,
 }
 
 #[derive(Debug)]
@@ -149,7 +153,7 @@ const POOL_MAX: usize = 4096;
 pub(crate) struct Fabric {
     pub(crate) links: Vec<LinkDir>,
     pub(crate) captures: Vec<Option<Capture>>,
-    pub(crate) events: EventQueue<Event>,
+    pub(crate) events: Scheduler<Waker, Enter>,
     pool: Vec<Vec<u8>>,
     next_uid: u64,
 }
@@ -207,17 +211,12 @@ impl Fabric {
                 dir.middlebox_drops += 1;
                 self.recycle(packet.data);
             }
-            Verdict::Delay(d) => self.events.push(
-                now + d,
-                Event::Enter {
-                    link,
-                    packet: Box::new(packet),
-                },
-            ),
+            Verdict::Delay(d) => self.events.push(now + d, Enter { link, packet }),
         }
     }
 
     /// `packet` enters link direction `link` (after its middlebox).
+    #[inline]
     pub(crate) fn enter(&mut self, now: Instant, link: usize, mut packet: Packet) {
         let dir = &mut self.links[link];
         if let Some(capture) = self.captures[dir.duplex].as_mut() {
@@ -229,11 +228,20 @@ impl Fabric {
     }
 
     /// Queues the link's next wake-up if it changed.
+    #[inline]
     pub(crate) fn schedule_link(&mut self, link: usize) {
-        let dir = &mut self.links[link];
-        if let Some((at, generation)) = dir.wake.set(dir.link.poll_timeout()) {
-            self.events.push(at, Event::Link { link, generation });
-        }
+        let dir = &self.links[link];
+        self.events.set(dir.wake, dir.link.poll_timeout());
+    }
+}
+
+fn too_many() -> BuildError {
+    BuildError::Invalid {
+        context: "network".to_string(),
+        reason: format!(
+            "more than {} hosts and link directions",
+            crate::engine::MAX_SLOTS
+        ),
     }
 }
 
@@ -341,7 +349,12 @@ impl Network {
             error,
         })?;
         let index = self.hosts.len();
-        self.hosts.push(Host::new(index, stack));
+        let wake = self
+            .fabric
+            .events
+            .add_slot(Waker::Host(index))
+            .ok_or_else(too_many)?;
+        self.hosts.push(Host::new(stack, wake));
         self.add_node(name, NodeRef::Host(index))
     }
 
@@ -413,6 +426,9 @@ impl Network {
                 });
             }
         }
+        if self.hosts.len() + self.fabric.links.len() + 2 > crate::engine::MAX_SLOTS {
+            return Err(too_many());
+        }
         let duplex = self.duplexes.len();
         let fwd_id = self.fabric.links.len();
         let rev_id = fwd_id + 1;
@@ -420,6 +436,11 @@ impl Network {
             [(fwd_id, na, nb, fwd, "fwd"), (rev_id, nb, na, rev, "rev")]
         {
             let mtu = config.mtu;
+            let wake = self
+                .fabric
+                .events
+                .add_slot(Waker::Link(id))
+                .ok_or_else(too_many)?;
             let link = Link::new(
                 config,
                 component_rng(self.seed, &format!("link/{name}/{label}")),
@@ -432,7 +453,7 @@ impl Network {
                 to_ref: self.nodes[to].kind,
                 middlebox: None,
                 middlebox_drops: 0,
-                wake: Wake::default(),
+                wake,
             });
             self.nodes[from].out.push(id);
             match self.nodes[from].kind {
@@ -483,7 +504,7 @@ impl Network {
                 context: context(),
                 reason: "interface missing".to_string(),
             })?;
-        self.routers[r].table.add(dest, iface);
+        self.routers[r].add_route(dest, iface);
         Ok(())
     }
 
@@ -674,34 +695,16 @@ impl Network {
 
     /// Runs every event due up to and including `until`; the clock then reads `until`.
     pub fn run_until(&mut self, until: Instant) {
-        while let Some(at) = self.fabric.events.peek_time() {
-            if at > until {
-                break;
-            }
-            let Some((at, event)) = self.fabric.events.pop() else {
-                break;
-            };
+        while let Some((at, fired)) = self.fabric.events.pop_until(until) {
             // The clock never runs backwards, even if a component asks for a time
             // already past.
             let at = at.max(self.now);
             self.now = at;
-            match event {
-                Event::Link { link, generation } => {
-                    if self.fabric.links[link].wake.fire(generation) {
-                        self.events_run += 1;
-                        self.on_link(at, link);
-                    }
-                }
-                Event::Host { host, generation } => {
-                    if self.hosts[host].wake.fire(generation) {
-                        self.events_run += 1;
-                        self.hosts[host].on_wake(at, &mut self.fabric);
-                    }
-                }
-                Event::Enter { link, packet } => {
-                    self.events_run += 1;
-                    self.fabric.enter(at, link, *packet);
-                }
+            self.events_run += 1;
+            match fired {
+                Fired::Wake(Waker::Link(link)) => self.on_link(at, link),
+                Fired::Wake(Waker::Host(host)) => self.hosts[host].on_wake(at, &mut self.fabric),
+                Fired::Event(Enter { link, packet }) => self.fabric.enter(at, link, packet),
             }
         }
         self.now = self.now.max(until);

@@ -30,6 +30,7 @@ impl Instant {
     pub const MAX: Instant = Instant::from_nanos(u64::MAX);
 
     /// An instant `nanos` nanoseconds after the origin (at most [`Instant::MAX`]).
+    #[inline]
     pub const fn from_nanos(nanos: u64) -> Instant {
         match NonZeroU64::new(nanos.saturating_add(1)) {
             Some(n) => Instant(n),
@@ -38,16 +39,19 @@ impl Instant {
     }
 
     /// Nanoseconds since the origin.
+    #[inline]
     pub const fn as_nanos(self) -> u64 {
         self.0.get() - 1
     }
 
     /// The time elapsed since `earlier`, or zero if `earlier` is later.
+    #[inline]
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
         Duration::from_nanos(self.0.get().saturating_sub(earlier.0.get()))
     }
 
     /// `self + d`, or `None` past [`Instant::MAX`].
+    #[inline]
     pub fn checked_add(self, d: Duration) -> Option<Instant> {
         u64::try_from(d.as_nanos())
             .ok()
@@ -60,12 +64,14 @@ impl Instant {
 impl Add<Duration> for Instant {
     type Output = Instant;
     /// Saturates at the far future rather than wrapping.
+    #[inline]
     fn add(self, d: Duration) -> Instant {
         self.checked_add(d).unwrap_or(Instant::MAX)
     }
 }
 
 impl AddAssign<Duration> for Instant {
+    #[inline]
     fn add_assign(&mut self, d: Duration) {
         *self = *self + d;
     }
@@ -74,6 +80,7 @@ impl AddAssign<Duration> for Instant {
 impl Sub<Instant> for Instant {
     type Output = Duration;
     /// Saturates at zero.
+    #[inline]
     fn sub(self, rhs: Instant) -> Duration {
         self.saturating_duration_since(rhs)
     }

@@ -48,6 +48,7 @@ impl DelayLine {
     }
 
     /// When a packet whose last bit left at `sent` arrives.
+    #[inline]
     pub(crate) fn arrival(&mut self, sent: Instant) -> Instant {
         if let Some(reorder) = self.reorder {
             // tc-netem(8): netem sends an eligible packet "immediately" with the reorder

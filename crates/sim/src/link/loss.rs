@@ -53,6 +53,7 @@ impl LossProcess {
     }
 
     /// Whether the next packet is lost.
+    #[inline]
     pub(crate) fn lose(&mut self) -> bool {
         match self.model {
             LossModel::None => false,

@@ -144,7 +144,10 @@ pub struct Link {
     queue: Box<dyn Queue>,
     transmitter: Transmitter,
     path: Path,
+    /// Counters; `busy` is kept in `busy_ns` (a `Duration` sum per packet cost
+    /// a dozen instructions) and filled in by [`Link::stats`].
     stats: LinkStats,
+    busy_ns: u64,
     sojourn: SojournHistogram,
 }
 
@@ -180,6 +183,9 @@ struct Path {
     corrupt_rng: StackRng,
     delay: DelayLine,
     outages: Vec<Outage>,
+    /// No loss model, duplication, corruption or outage: a packet only needs its
+    /// arrival time (the common case, taken without the draws' checks).
+    plain: bool,
     /// Packets propagating, by arrival time then a sequence number (FIFO on ties).
     in_flight: InFlight,
     sequence: u64,
@@ -199,6 +205,7 @@ struct InFlight {
 }
 
 impl InFlight {
+    #[inline]
     fn push(&mut self, arrival: Instant, sequence: u64, packet: Packet) {
         if self.fifo.back().is_none_or(|(t, _, _)| *t <= arrival) {
             self.fifo.push_back((arrival, sequence, packet));
@@ -209,6 +216,7 @@ impl InFlight {
     }
 
     /// (arrival, sequence) of the next packet: whichever front is earlier.
+    #[inline]
     fn front(&self) -> Option<((Instant, u64), bool)> {
         let fifo = self.fifo.front().map(|(t, s, _)| (*t, *s));
         let heap = self.heap.peek().map(|Reverse((t, s, _))| (*t, *s));
@@ -220,11 +228,13 @@ impl InFlight {
         }
     }
 
+    #[inline]
     fn next_arrival(&self) -> Option<Instant> {
         self.front().map(|((t, _), _)| t)
     }
 
     /// The next packet, if it has arrived by `now`.
+    #[inline]
     fn pop_due(&mut self, now: Instant) -> Option<Packet> {
         let ((arrival, _), from_heap) = self.front()?;
         if arrival > now {
@@ -286,6 +296,11 @@ impl Link {
             corrupt_rng: rng.fork("corrupt"),
             delay: DelayLine::new(&config, rng.fork("jitter"), rng.fork("reorder")),
             outages: config.outages.clone(),
+            // `StackRng::chance(p)` is false without a draw unless `p > 0`.
+            plain: matches!(config.loss, config::LossModel::None)
+                && (config.duplicate <= 0.0 || config.duplicate.is_nan())
+                && (config.corrupt <= 0.0 || config.corrupt.is_nan())
+                && config.outages.is_empty(),
             in_flight: InFlight::default(),
             sequence: 0,
             latest_arrival: Instant::ZERO,
@@ -296,6 +311,7 @@ impl Link {
             transmitter,
             path,
             stats: LinkStats::default(),
+            busy_ns: 0,
             sojourn: SojournHistogram::new(),
         }
     }
@@ -332,28 +348,31 @@ impl Link {
             return;
         }
         packet.enqueued_at = now;
-        self.queue.enqueue(now, packet);
-        if let Transmitter::Rate {
-            rate_bps,
-            busy_until,
-        } = &mut self.transmitter
-        {
-            if busy_until.is_none() {
-                *busy_until = start_rate(
-                    *rate_bps,
-                    now,
-                    &mut *self.queue,
-                    &mut self.sojourn,
-                    &mut self.path,
-                    &mut self.stats,
-                );
+        match &mut self.transmitter {
+            Transmitter::Rate {
+                rate_bps,
+                busy_until,
+            } if busy_until.is_none() => {
+                if let Some(packet) = self.queue.enqueue_dequeue(now, packet) {
+                    *busy_until = Some(transmit_rate(
+                        *rate_bps,
+                        now,
+                        packet,
+                        &mut self.sojourn,
+                        &mut self.path,
+                        &mut self.stats,
+                        &mut self.busy_ns,
+                    ));
+                }
             }
+            _ => self.queue.enqueue(now, packet),
         }
     }
 
     /// When the link next has something to do (a packet may reach the far end, a
     /// trace opportunity can be used), if anything is in progress. See
     /// [Driving a link](self#driving-a-link).
+    #[inline]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let tx = match &self.transmitter {
             // A waiting packet starts when the current transmission ends and cannot
@@ -376,6 +395,7 @@ impl Link {
     }
 
     /// The least time between a packet's start of transmission and its arrival.
+    #[inline]
     fn min_flight(&self) -> Duration {
         if self.config.reorder.is_some() {
             Duration::ZERO
@@ -391,6 +411,7 @@ impl Link {
     }
 
     /// The next packet that has reached the far end by `now`, if any.
+    #[inline]
     pub fn poll_deliver(&mut self, now: Instant) -> Option<Packet> {
         self.advance(now);
         let packet = self.path.in_flight.pop_due(now)?;
@@ -417,6 +438,7 @@ impl Link {
         s.drops.aqm = q.dropped_aqm;
         s.ce_marks = q.ce_marked;
         s.sojourn = self.sojourn.totals();
+        s.busy = Duration::from_nanos(self.busy_ns);
         s
     }
 
@@ -444,6 +466,7 @@ impl Link {
             transmitter,
             path,
             stats,
+            busy_ns,
             sojourn,
             ..
         } = self;
@@ -457,7 +480,7 @@ impl Link {
                     if end > now {
                         break;
                     }
-                    *busy_until = start_rate(*rate_bps, end, queue, sojourn, path, stats);
+                    *busy_until = start_rate(*rate_bps, end, queue, sojourn, path, stats, busy_ns);
                 }
             }
             Transmitter::Trace {
@@ -499,16 +522,17 @@ impl Link {
                     }
                 }
                 let used = (OPPORTUNITY_BYTES - budget) as u32;
-                stats.busy += share * used / OPPORTUNITY_BYTES as u32;
+                let share = share * used / OPPORTUNITY_BYTES as u32;
+                *busy_ns =
+                    busy_ns.saturating_add(u64::try_from(share.as_nanos()).unwrap_or(u64::MAX));
             },
         }
     }
 }
 
-/// Starts sending the next queued packet at `now`, if there is one: records its
-/// sojourn and busy time, and returns it with the time its last bit leaves.
-/// Starts sending the next queued packet at `now`: it leaves (and goes on its way)
-/// at the returned instant.
+/// Starts sending the next queued packet at `now`, if there is one; returns when
+/// its last bit leaves.
+#[inline]
 fn start_rate(
     rate_bps: Option<u64>,
     now: Instant,
@@ -516,16 +540,39 @@ fn start_rate(
     sojourn: &mut SojournHistogram,
     path: &mut Path,
     stats: &mut LinkStats,
+    busy_ns: &mut u64,
 ) -> Option<Instant> {
     let packet = queue.dequeue(now)?;
-    sojourn.record(now - packet.enqueued_at);
-    let time = serialization_time(rate_bps, packet.len());
-    stats.busy += time;
-    let end = now + time;
-    path.propagate(end, packet, stats);
-    Some(end)
+    Some(transmit_rate(
+        rate_bps, now, packet, sojourn, path, stats, busy_ns,
+    ))
 }
 
+/// Sends `packet`, just taken from the queue, from `now` on: records its sojourn
+/// and busy time and sends it on its way; returns when its last bit leaves.
+#[inline]
+fn transmit_rate(
+    rate_bps: Option<u64>,
+    now: Instant,
+    packet: Packet,
+    sojourn: &mut SojournHistogram,
+    path: &mut Path,
+    stats: &mut LinkStats,
+    busy_ns: &mut u64,
+) -> Instant {
+    sojourn.record(now - packet.enqueued_at);
+    let time = serialization_time(rate_bps, packet.len());
+    *busy_ns = busy_ns.saturating_add(u64::try_from(time.as_nanos()).unwrap_or(u64::MAX));
+    let end = now + time;
+    if path.plain {
+        path.schedule(end, packet, stats);
+    } else {
+        path.propagate(end, packet, stats);
+    }
+    end
+}
+
+#[inline]
 fn serialization_time(rate_bps: Option<u64>, len: usize) -> Duration {
     match rate_bps {
         // The same ceiling in 64 bits, which hold any datagram's bits × 10⁹ (a
@@ -545,7 +592,8 @@ fn serialization_time(rate_bps: Option<u64>, len: usize) -> Duration {
 
 impl Path {
     /// A packet's last bit left at `sent`: loss, duplication, corruption, then
-    /// on its way.
+    /// on its way. (A `plain` path goes straight to [`Path::schedule`].)
+    #[inline(never)]
     fn propagate(&mut self, sent: Instant, mut packet: Packet, stats: &mut LinkStats) {
         if self.loss.lose() {
             stats.drops.loss += 1;
@@ -565,6 +613,7 @@ impl Path {
         }
     }
 
+    #[inline(always)]
     fn schedule(&mut self, sent: Instant, packet: Packet, stats: &mut LinkStats) {
         let arrival = self.delay.arrival(sent);
         if outage::any_active(&self.outages, arrival) {

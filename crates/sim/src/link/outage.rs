@@ -23,6 +23,7 @@ impl Outage {
 }
 
 /// Whether any of `outages` is active at `t`.
+#[inline]
 pub(crate) fn any_active(outages: &[Outage], t: Instant) -> bool {
     outages.iter().any(|o| o.is_active(t))
 }

@@ -86,6 +86,7 @@ impl SojournHistogram {
     }
 
     /// Records one packet's sojourn.
+    #[inline]
     pub fn record(&mut self, sojourn: Duration) {
         let ns = u64::try_from(sojourn.as_nanos()).unwrap_or(u64::MAX);
         if self.counts.is_empty() {

@@ -10,8 +10,8 @@
 //! timers and their start times.
 
 use crate::app::{AppContext, Application};
-use crate::engine::Wake;
-use crate::network::{Event as NetEvent, Fabric};
+use crate::engine::Slot;
+use crate::network::Fabric;
 use crate::packet::Packet;
 use layer4::time::Instant;
 use layer4::Stack;
@@ -27,26 +27,25 @@ pub(crate) struct AppSlot {
 /// A host. See the [module docs](self).
 #[derive(Debug)]
 pub(crate) struct Host {
-    pub(crate) index: usize,
     pub(crate) stack: Stack,
     pub(crate) apps: Vec<AppSlot>,
     pub(crate) owners: crate::app::Owners,
     /// The link direction leaving the host.
     pub(crate) link: Option<usize>,
-    pub(crate) wake: Wake,
+    /// The host's wake-up slot in the scheduler.
+    pub(crate) wake: Slot,
     /// Packets the stack sent while the host had no link.
     pub(crate) unsent: u64,
 }
 
 impl Host {
-    pub(crate) fn new(index: usize, stack: Stack) -> Host {
+    pub(crate) fn new(stack: Stack, wake: Slot) -> Host {
         Host {
-            index,
             stack,
             apps: Vec::new(),
             owners: crate::app::Owners::default(),
             link: None,
-            wake: Wake::default(),
+            wake,
             unsent: 0,
         }
     }
@@ -142,14 +141,6 @@ impl Host {
                 (a, b) => a.or(b),
             };
         }
-        if let Some((at, generation)) = self.wake.set(next) {
-            fabric.events.push(
-                at,
-                NetEvent::Host {
-                    host: self.index,
-                    generation,
-                },
-            );
-        }
+        fabric.events.set(self.wake, next);
     }
 }

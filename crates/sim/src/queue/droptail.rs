@@ -49,6 +49,25 @@ impl Queue for DropTail {
         Some(packet)
     }
 
+    fn enqueue_dequeue(&mut self, now: Instant, packet: Packet) -> Option<Packet> {
+        if !self.packets.is_empty() {
+            self.enqueue(now, packet);
+            return self.dequeue(now);
+        }
+        // Into the empty queue and out again, without moving the packet there.
+        let fits = match self.limit {
+            Limit::Packets(n) => n > 0,
+            Limit::Bytes(n) => packet.len() <= n,
+        };
+        if !fits {
+            self.stats.dropped_overflow += 1;
+            return None;
+        }
+        self.stats.enqueued += 1;
+        self.stats.dequeued += 1;
+        Some(packet)
+    }
+
     fn len_packets(&self) -> usize {
         self.packets.len()
     }
@@ -92,5 +111,39 @@ mod tests {
         q.enqueue(Instant::ZERO, pkt(50, 3));
         assert_eq!(q.len_bytes(), 250);
         assert_eq!(q.stats().dropped_overflow, 1);
+    }
+
+    /// The shortcut gives what `enqueue` then `dequeue` give: the same packets out,
+    /// the same counters, empty or not, fitting or not.
+    #[test]
+    fn enqueue_dequeue_matches_enqueue_then_dequeue() {
+        for limit in [
+            Limit::Packets(1),
+            Limit::Packets(3),
+            Limit::Bytes(99),
+            Limit::Bytes(250),
+        ] {
+            let (mut short, mut long) = (DropTail::new(limit), DropTail::new(limit));
+            for uid in 0..40u64 {
+                let len = [50, 100, 150][(uid % 3) as usize];
+                let t = Instant::ZERO;
+                if uid % 5 < 2 {
+                    short.enqueue(t, pkt(len, uid));
+                    long.enqueue(t, pkt(len, uid));
+                    continue;
+                }
+                let a = short.enqueue_dequeue(t, pkt(len, uid)).map(|p| p.uid);
+                long.enqueue(t, pkt(len, uid));
+                let b = long.dequeue(t).map(|p| p.uid);
+                assert_eq!(a, b, "{limit:?} packet {uid}");
+                assert_eq!(short.stats(), long.stats());
+                assert_eq!(short.len_bytes(), long.len_bytes());
+                if uid % 7 == 0 {
+                    while let Some(p) = short.dequeue(t) {
+                        assert_eq!(long.dequeue(t).map(|q| q.uid), Some(p.uid));
+                    }
+                }
+            }
+        }
     }
 }

@@ -61,6 +61,14 @@ pub trait Queue: fmt::Debug + Send {
     /// The next packet to transmit at `now`, if any. An AQM may drop or mark
     /// packets here, counting them.
     fn dequeue(&mut self, now: Instant) -> Option<Packet>;
+    /// [`enqueue`](Queue::enqueue) then [`dequeue`](Queue::dequeue) at the same
+    /// `now`: what an idle transmitter does with a packet offered to it. A
+    /// discipline may take a shortcut with the same outcome (drop-tail hands an
+    /// arrival at an empty queue straight back, counted as enqueued and dequeued).
+    fn enqueue_dequeue(&mut self, now: Instant, packet: Packet) -> Option<Packet> {
+        self.enqueue(now, packet);
+        self.dequeue(now)
+    }
     /// Packets queued.
     fn len_packets(&self) -> usize;
     /// Bytes queued.
