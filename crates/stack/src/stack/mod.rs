@@ -196,12 +196,15 @@ impl Stack {
         let udp_ports = EphemeralPorts::new(config.ports.clone(), root.fork("udp-ports"))
             .map_err(ConfigError::Ports)?;
         let keys = root.fork("demux-hash");
+        // One key for the two tables of 4-tuples, so that a tuple's hash serves both
+        // (`demux::TupleHash`).
+        let tuples = KeyedState::new(keys.fork("conns"));
         Ok(Stack {
             tcp_config: Arc::new(config.tcp.clone()),
             routes,
             sockets: Slab::default(),
-            conns: conn_table::ConnTable::new(KeyedState::new(keys.fork("conns"))),
-            time_wait: time_wait::TimeWaitTable::new(KeyedState::new(keys.fork("time-wait"))),
+            conns: conn_table::ConnTable::new(tuples.clone()),
+            time_wait: time_wait::TimeWaitTable::new(tuples),
             listeners: HashMap::with_hasher(KeyedState::new(keys.fork("listeners"))),
             udp_bound: HashMap::with_hasher(KeyedState::new(keys.fork("udp"))),
             tcp_port_users: HashMap::with_hasher(KeyedState::new(keys.fork("ports"))),
