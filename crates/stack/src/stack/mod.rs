@@ -51,8 +51,7 @@ mod udp_api;
 mod tests;
 
 use core::net::{IpAddr, SocketAddr};
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigError};
@@ -170,7 +169,7 @@ pub struct Stack {
     pub(crate) pmtu: PathMtuCache,
     pub(crate) icmp_limit: TokenBucket,
     pub(crate) rst_limit: TokenBucket,
-    pub(crate) timers: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
+    pub(crate) timers: timers::TimerHeap,
     pub(crate) tx_queue: VecDeque<SocketHandle>,
     /// Stack-made packets (RSTs, ICMP), whole IP packets, bounded.
     pub(crate) control: VecDeque<Vec<u8>>,
@@ -221,7 +220,7 @@ impl Stack {
             pmtu: PathMtuCache::new(config.pmtu),
             icmp_limit: TokenBucket::new(config.icmp_errors_per_sec, config.icmp_errors_burst),
             rst_limit: TokenBucket::new(config.tcp.rsts_per_sec, config.tcp.rsts_per_sec / 10 + 1),
-            timers: BinaryHeap::new(),
+            timers: timers::TimerHeap::new(),
             tx_queue: VecDeque::new(),
             control: VecDeque::new(),
             events: VecDeque::new(),

@@ -330,14 +330,51 @@ impl Stack {
         };
         let state = slot.conn.state();
         let events = slot.conn.take_events();
-        let error = slot.conn.error();
-        let parent = slot.parent;
-        let passive_unaccepted = parent.is_some();
+        let passive_unaccepted = slot.parent.is_some();
+        // Counters and the listener's queues change only with the state: most
+        // passes (a segment, a send, a read in ESTABLISHED) skip them.
+        if state != before {
+            self.on_conn_state_change(handle, before, state);
+        }
+        if !passive_unaccepted && !events.is_empty() {
+            self.raise_conn_events(handle, events);
+        }
+        if state == State::Closed {
+            self.unhash_conn(handle);
+        } else if state == State::TimeWait && self.compact_time_wait(handle) {
+            return;
+        }
+        // The timer heap and the transmit queue, with one slab look-up.
+        let Some(entry) = self.sockets.get_mut(handle) else {
+            return;
+        };
+        super::timers::schedule(&mut self.timers, entry, handle);
+        if requeue && !entry.tx_queued {
+            entry.tx_queued = true;
+            self.tx_queue.push_back(handle);
+        }
+        if self.timers.len() > 4 * self.sockets.len() + 1024 {
+            self.rebuild_timers();
+        }
+    }
 
+    /// The counters and the listener's queues after a connection went from
+    /// `before` to `state`.
+    fn on_conn_state_change(&mut self, handle: SocketHandle, before: State, state: State) {
+        let Some(Entry {
+            socket: Socket::Tcp(slot),
+            ..
+        }) = self.sockets.get(handle)
+        else {
+            return;
+        };
+        let error = slot.conn.error();
+        let ecn = slot.conn.ecn_enabled();
+        let parent = slot.parent;
         let estab = |s: State| matches!(s, State::Established | State::CloseWait);
         if !estab(before) && estab(state) {
             self.stats.tcp.curr_estab += 1;
-            if slot.conn.ecn_enabled() {
+            if ecn {
                 self.stats.tcp.ecn_negotiated += 1;
             }
         } else if estab(before) && !estab(state) {
@@ -369,31 +406,30 @@ impl Stack {
                 }
             }
         }
+    }
 
-        if !passive_unaccepted {
-            for (bit, kind) in [
-                (ConnEvents::CONNECTED, EventKind::Connected),
-                (ConnEvents::READABLE, EventKind::Readable),
-                (ConnEvents::WRITABLE, EventKind::Writable),
-                (ConnEvents::ERROR, EventKind::Error),
-                (ConnEvents::CLOSED, EventKind::Closed),
-                (ConnEvents::URGENT, EventKind::Urgent),
-                (ConnEvents::SOFT_ERROR, EventKind::SoftError),
-            ] {
-                if events.contains(bit) {
-                    self.raise(handle, kind);
-                }
+    /// Raises the events a connection reported, all at once.
+    fn raise_conn_events(&mut self, handle: SocketHandle, events: ConnEvents) {
+        let mut bits = 0u8;
+        for (bit, kind) in [
+            (ConnEvents::CONNECTED, EventKind::Connected),
+            (ConnEvents::READABLE, EventKind::Readable),
+            (ConnEvents::WRITABLE, EventKind::Writable),
+            (ConnEvents::ERROR, EventKind::Error),
+            (ConnEvents::CLOSED, EventKind::Closed),
+            (ConnEvents::URGENT, EventKind::Urgent),
+            (ConnEvents::SOFT_ERROR, EventKind::SoftError),
+        ] {
+            if events.contains(bit) {
+                bits |= kind.bit();
             }
         }
-
-        if state == State::Closed {
-            self.unhash_conn(handle);
-        } else if state == State::TimeWait && self.compact_time_wait(handle) {
-            return;
-        }
-        self.schedule(handle);
-        if requeue {
-            self.queue_tx(handle);
+        if let Some(entry) = self.sockets.get_mut(handle) {
+            entry.events |= bits;
+            if !entry.event_queued {
+                entry.event_queued = true;
+                self.events.push_back(handle);
+            }
         }
     }
 
