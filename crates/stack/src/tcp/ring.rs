@@ -47,6 +47,8 @@ const CALLOC_ABOVE: usize = 64 * 1024;
 /// kernel provides lazily as fresh pages.
 fn zeroed(len: usize) -> Vec<u8> {
     if len <= CALLOC_ABOVE {
+        // Deliberately not `vec![0; len]`: that is the `calloc` this avoids.
+        #[allow(clippy::slow_vector_initialization)]
         let mut v = Vec::with_capacity(len);
         v.resize(len, 0);
         v
