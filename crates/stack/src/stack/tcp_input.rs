@@ -470,10 +470,13 @@ impl Stack {
 
     /// One connection (or TIME-WAIT record) less on a local address and port.
     fn release_port_user(&mut self, local_key: (core::net::IpAddr, u16)) {
-        if let Some(n) = self.tcp_port_users.get_mut(&local_key) {
-            *n -= 1;
-            if *n == 0 {
-                self.tcp_port_users.remove(&local_key);
+        // Through the entry: one hash for the decrement and the removal.
+        if let std::collections::hash_map::Entry::Occupied(mut e) =
+            self.tcp_port_users.entry(local_key)
+        {
+            *e.get_mut() -= 1;
+            if *e.get() == 0 {
+                e.remove();
             }
         }
     }
