@@ -10,7 +10,7 @@
 use core::cell::Cell;
 use hashbrown::HashTable;
 
-use super::demux::{FourTuple, KeyedState};
+use super::demux::{FourTuple, KeyedState, TupleHash};
 use super::{Entry, Socket};
 use crate::socket::{Slab, SocketHandle};
 
@@ -45,12 +45,23 @@ impl ConnTable {
 
     /// The connection with tuple `key`.
     pub(crate) fn get(&self, key: &FourTuple, sockets: &Slab<Entry>) -> Option<SocketHandle> {
+        self.get_hashed(key, &mut TupleHash::default(), sockets)
+    }
+
+    /// [`get`](Self::get), with `key`'s hash computed into `hash` (or taken from
+    /// it) when the last-tuple cache does not answer.
+    pub(crate) fn get_hashed(
+        &self,
+        key: &FourTuple,
+        hash: &mut TupleHash,
+        sockets: &Slab<Entry>,
+    ) -> Option<SocketHandle> {
         if let Some((tuple, handle)) = self.last.get() {
             if tuple == *key {
                 return Some(handle);
             }
         }
-        let hash = self.hasher.hash_tuple(key);
+        let hash = hash.of(&self.hasher, key);
         let found = self
             .table
             .find(hash, |&h| tuple_of(sockets, h).as_ref() == Some(key))
@@ -62,16 +73,27 @@ impl ConnTable {
     }
 
     /// Whether a connection has tuple `key`.
-    pub(crate) fn contains(&self, key: &FourTuple, sockets: &Slab<Entry>) -> bool {
-        self.get(key, sockets).is_some()
+    pub(crate) fn contains(
+        &self,
+        key: &FourTuple,
+        hash: &mut TupleHash,
+        sockets: &Slab<Entry>,
+    ) -> bool {
+        self.get_hashed(key, hash, sockets).is_some()
     }
 
     /// Adds `handle` under `key`. The handle must already be in `sockets` with that
     /// tuple (growing the table rehashes every entry from its connection), and `key`
     /// must not be in the table.
-    pub(crate) fn insert(&mut self, key: &FourTuple, handle: SocketHandle, sockets: &Slab<Entry>) {
+    pub(crate) fn insert(
+        &mut self,
+        key: &FourTuple,
+        hash: &mut TupleHash,
+        handle: SocketHandle,
+        sockets: &Slab<Entry>,
+    ) {
         let hasher = &self.hasher;
-        let hash = hasher.hash_tuple(key);
+        let hash = hash.of(hasher, key);
         self.table.insert_unique(hash, handle, |&h| {
             // Every handle in the table is a live connection (removed before it is
             // freed), so the fallback never hashes.
@@ -83,11 +105,16 @@ impl ConnTable {
     }
 
     /// Removes `handle`, filed under `key`, if it is there.
-    pub(crate) fn remove(&mut self, key: &FourTuple, handle: SocketHandle) -> bool {
+    pub(crate) fn remove(
+        &mut self,
+        key: &FourTuple,
+        hash: &mut TupleHash,
+        handle: SocketHandle,
+    ) -> bool {
         if self.last.get().is_some_and(|(_, h)| h == handle) {
             self.last.set(None);
         }
-        let hash = self.hasher.hash_tuple(key);
+        let hash = hash.of(&self.hasher, key);
         match self.table.find_entry(hash, |&h| h == handle) {
             Ok(entry) => {
                 entry.remove();

@@ -117,6 +117,29 @@ impl KeyedState {
     }
 }
 
+/// A 4-tuple's hash under the key the connection table and the TIME-WAIT table
+/// share, computed on first use: a packet's tuple (or a new connection's) is hashed
+/// once however many of those tables it goes through (looked up as a connection,
+/// then as a TIME-WAIT record, then inserted as a new connection). Each value
+/// belongs to one tuple; the tables take it beside that tuple.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TupleHash(Option<u64>);
+
+impl TupleHash {
+    /// The hash of `tuple` (which must be the tuple this value was first used with).
+    #[inline]
+    pub(crate) fn of(&mut self, hasher: &KeyedState, tuple: &FourTuple) -> u64 {
+        match self.0 {
+            Some(h) => h,
+            None => {
+                let h = hasher.hash_tuple(tuple);
+                self.0 = Some(h);
+                h
+            }
+        }
+    }
+}
+
 impl BuildHasher for KeyedState {
     type Hasher = GatheringHasher;
 

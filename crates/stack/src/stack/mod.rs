@@ -51,8 +51,7 @@ mod udp_api;
 mod tests;
 
 use core::net::{IpAddr, SocketAddr};
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigError};
@@ -170,7 +169,7 @@ pub struct Stack {
     pub(crate) pmtu: PathMtuCache,
     pub(crate) icmp_limit: TokenBucket,
     pub(crate) rst_limit: TokenBucket,
-    pub(crate) timers: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
+    pub(crate) timers: timers::TimerHeap,
     pub(crate) tx_queue: VecDeque<SocketHandle>,
     /// Stack-made packets (RSTs, ICMP), whole IP packets, bounded.
     pub(crate) control: VecDeque<Vec<u8>>,
@@ -196,12 +195,15 @@ impl Stack {
         let udp_ports = EphemeralPorts::new(config.ports.clone(), root.fork("udp-ports"))
             .map_err(ConfigError::Ports)?;
         let keys = root.fork("demux-hash");
+        // One key for the two tables of 4-tuples, so that a tuple's hash serves both
+        // (`demux::TupleHash`).
+        let tuples = KeyedState::new(keys.fork("conns"));
         Ok(Stack {
             tcp_config: Arc::new(config.tcp.clone()),
             routes,
             sockets: Slab::default(),
-            conns: conn_table::ConnTable::new(KeyedState::new(keys.fork("conns"))),
-            time_wait: time_wait::TimeWaitTable::new(KeyedState::new(keys.fork("time-wait"))),
+            conns: conn_table::ConnTable::new(tuples.clone()),
+            time_wait: time_wait::TimeWaitTable::new(tuples),
             listeners: HashMap::with_hasher(KeyedState::new(keys.fork("listeners"))),
             udp_bound: HashMap::with_hasher(KeyedState::new(keys.fork("udp"))),
             tcp_port_users: HashMap::with_hasher(KeyedState::new(keys.fork("ports"))),
@@ -218,7 +220,7 @@ impl Stack {
             pmtu: PathMtuCache::new(config.pmtu),
             icmp_limit: TokenBucket::new(config.icmp_errors_per_sec, config.icmp_errors_burst),
             rst_limit: TokenBucket::new(config.tcp.rsts_per_sec, config.tcp.rsts_per_sec / 10 + 1),
-            timers: BinaryHeap::new(),
+            timers: timers::TimerHeap::new(),
             tx_queue: VecDeque::new(),
             control: VecDeque::new(),
             events: VecDeque::new(),

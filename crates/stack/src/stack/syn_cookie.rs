@@ -207,7 +207,7 @@ impl Stack {
             cc,
         };
         let conn = Connection::accept_cookie(now, self.tcp_config.clone(), params, &syn);
-        let handle = self.insert_conn(conn, Some(listener));
+        let handle = self.insert_conn(conn, Some(listener), Default::default());
         if let Some(Entry {
             socket: Socket::Listener(l),
             ..

@@ -4,7 +4,7 @@
 use core::net::{IpAddr, SocketAddr};
 use std::collections::VecDeque;
 
-use super::demux::{port_overlaps, unspecified_like, FourTuple};
+use super::demux::{port_overlaps, unspecified_like, FourTuple, TupleHash};
 use super::{Entry, Listener, Socket, Stack};
 use crate::error::Error;
 use crate::socket::SocketHandle;
@@ -142,10 +142,14 @@ impl Stack {
                 .source_for(remote.ip())
                 .ok_or(Error::NetworkUnreachable)?,
         };
+        // The new tuple's hash, when the checks below computed it.
+        let mut hash = TupleHash::default();
         let port = match local.map(|l| l.port()) {
             Some(p) if p != 0 => {
                 let tuple = FourTuple::new(SocketAddr::new(src_ip, p), remote);
-                if self.conns.contains(&tuple, &self.sockets) || self.time_wait.contains(&tuple) {
+                if self.conns.contains(&tuple, &mut hash, &self.sockets)
+                    || self.time_wait.contains(&tuple, &mut hash)
+                {
                     return Err(Error::AddrInUse);
                 }
                 p
@@ -161,8 +165,9 @@ impl Stack {
                 self.tcp_ports
                     .select(src_ip, remote, |p| {
                         let tuple = FourTuple::new(SocketAddr::new(src_ip, p), remote);
-                        !conns.contains(&tuple, sockets)
-                            && !time_wait.contains(&tuple)
+                        let mut hash = TupleHash::default();
+                        !conns.contains(&tuple, &mut hash, sockets)
+                            && !time_wait.contains(&tuple, &mut hash)
                             && !listeners.contains_key(&(src_ip, p))
                             && !listeners.contains_key(&(unspecified_like(src_ip), p))
                     })
@@ -180,7 +185,7 @@ impl Stack {
             cc: self.tcp_config.default_congestion_algorithm(),
         };
         let conn = Connection::connect(now, self.tcp_config.clone(), params);
-        let handle = self.insert_conn(conn, None);
+        let handle = self.insert_conn(conn, None, hash);
         self.stats.tcp.active_opens += 1;
         self.after_conn(now, handle, State::Closed);
         Ok(handle)

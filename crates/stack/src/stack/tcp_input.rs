@@ -3,7 +3,7 @@
 
 use core::net::SocketAddr;
 
-use super::demux::{unspecified_like, FourTuple};
+use super::demux::{unspecified_like, FourTuple, TupleHash};
 use super::time_wait::TimeWaitVerdict;
 use super::{Entry, Socket, Stack, TcpSlot, TimeWaitState};
 use crate::event::EventKind;
@@ -30,7 +30,9 @@ impl Stack {
         header_sum: Option<u16>,
     ) {
         let key = FourTuple::new(local, remote);
-        let handle = self.conns.get(&key, &self.sockets);
+        // Computed by the first table that needs it, reused by the others.
+        let mut hash = TupleHash::default();
+        let handle = self.conns.get_hashed(&key, &mut hash, &self.sockets);
         if let Some(header_sum) = header_sum {
             // The payload's sum: taken while copying it into the connection's
             // receive buffer when it is the next in-order data, else here.
@@ -51,7 +53,7 @@ impl Stack {
                 }
             }
             if good {
-                self.tcp_segment_checked(now, local, remote, seg, ecn, handle);
+                self.tcp_segment_checked(now, local, remote, seg, ecn, handle, hash);
             } else {
                 self.stats.tcp.in_errs += 1;
                 self.stats.tcp.in_csum_errors += 1;
@@ -68,7 +70,7 @@ impl Stack {
             }
             return;
         }
-        self.tcp_segment_checked(now, local, remote, seg, ecn, handle);
+        self.tcp_segment_checked(now, local, remote, seg, ecn, handle, hash);
     }
 
     /// Header prediction: when `seg` is the next in-order data of a connection
@@ -102,16 +104,21 @@ impl Stack {
         if !passive_unaccepted {
             self.raise_conn_events(handle, events);
         }
-        self.schedule(handle);
-        if ack_now {
-            self.queue_tx(handle);
+        let Some(entry) = self.sockets.get_mut(handle) else {
+            return true;
+        };
+        super::timers::schedule(&mut self.timers, entry, handle);
+        if ack_now && !entry.tx_queued {
+            entry.tx_queued = true;
+            self.tx_queue.push_back(handle);
         }
         true
     }
 
     /// [`tcp_segment`](Self::tcp_segment) once the checksum is known good; `handle`
-    /// is the connection with the segment's tuple, if any.
+    /// is the connection with the segment's tuple, if any, and `hash` the tuple's.
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     fn tcp_segment_checked(
         &mut self,
         now: Instant,
@@ -120,6 +127,7 @@ impl Stack {
         seg: &TcpRepr<'_>,
         ecn: Ecn,
         handle: Option<SocketHandle>,
+        mut hash: TupleHash,
     ) {
         let key = FourTuple::new(local, remote);
         if let Some(handle) = handle {
@@ -151,11 +159,11 @@ impl Stack {
                 }
             }
         }
-        if !self.time_wait.is_empty() && self.time_wait_segment(now, &key, seg) {
+        if !self.time_wait.is_empty() && self.time_wait_segment(now, &key, &mut hash, seg) {
             return;
         }
         if let Some(listener) = self.find_listener(local) {
-            self.listener_segment(now, listener, local, remote, seg, ecn);
+            self.listener_segment(now, listener, local, remote, seg, ecn, hash);
             return;
         }
         self.reply_rst(now, local, remote, seg);
@@ -202,7 +210,9 @@ impl Stack {
         }
     }
 
-    /// RFC 9293 section 3.10.7.2: a segment for a listener.
+    /// RFC 9293 section 3.10.7.2: a segment for a listener (`hash`: the hash of
+    /// the tuple (`local`, `remote`)).
+    #[allow(clippy::too_many_arguments)]
     fn listener_segment(
         &mut self,
         now: Instant,
@@ -211,6 +221,7 @@ impl Stack {
         remote: SocketAddr,
         seg: &TcpRepr<'_>,
         ecn: Ecn,
+        hash: TupleHash,
     ) {
         let flags = seg.flags;
         //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.2
@@ -276,7 +287,7 @@ impl Stack {
             params,
             &SynInfo::from_repr(seg),
         );
-        let handle = self.insert_conn(conn, Some(listener));
+        let handle = self.insert_conn(conn, Some(listener), hash);
         if let Some(Entry {
             socket: Socket::Listener(l),
             ..
@@ -288,11 +299,13 @@ impl Stack {
         self.after_conn(now, handle, State::Listen);
     }
 
-    /// Adds a connection to the slab and the 4-tuple map.
+    /// Adds a connection to the slab and the 4-tuple map; `hash` is the hash of its
+    /// tuple if already known.
     pub(crate) fn insert_conn(
         &mut self,
         conn: Connection,
         parent: Option<SocketHandle>,
+        mut hash: TupleHash,
     ) -> SocketHandle {
         let key = FourTuple::new(conn.local(), conn.remote());
         let local_key = (conn.local().ip(), conn.local().port());
@@ -303,7 +316,7 @@ impl Stack {
                 parent,
                 in_demux: true,
             }))));
-        self.conns.insert(&key, handle, &self.sockets);
+        self.conns.insert(&key, &mut hash, handle, &self.sockets);
         *self.tcp_port_users.entry(local_key).or_insert(0) += 1;
         self.tcp_conn_count += 1;
         handle
@@ -369,14 +382,51 @@ impl Stack {
             self.stats.tcp.loss.add(&d);
         }
         let events = slot.conn.take_events();
-        let error = slot.conn.error();
-        let parent = slot.parent;
-        let passive_unaccepted = parent.is_some();
+        let passive_unaccepted = slot.parent.is_some();
+        // Counters and the listener's queues change only with the state: most
+        // passes (a segment, a send, a read in ESTABLISHED) skip them.
+        if state != before {
+            self.on_conn_state_change(handle, before, state);
+        }
+        if !passive_unaccepted && !events.is_empty() {
+            self.raise_conn_events(handle, events);
+        }
+        if state == State::Closed {
+            self.unhash_conn(handle);
+        } else if state == State::TimeWait && self.compact_time_wait(handle) {
+            return;
+        }
+        // The timer heap and the transmit queue, with one slab look-up.
+        let Some(entry) = self.sockets.get_mut(handle) else {
+            return;
+        };
+        super::timers::schedule(&mut self.timers, entry, handle);
+        if requeue && !entry.tx_queued {
+            entry.tx_queued = true;
+            self.tx_queue.push_back(handle);
+        }
+        if self.timers.len() > 4 * self.sockets.len() + 1024 {
+            self.rebuild_timers();
+        }
+    }
 
+    /// The counters and the listener's queues after a connection went from
+    /// `before` to `state`.
+    fn on_conn_state_change(&mut self, handle: SocketHandle, before: State, state: State) {
+        let Some(Entry {
+            socket: Socket::Tcp(slot),
+            ..
+        }) = self.sockets.get(handle)
+        else {
+            return;
+        };
+        let error = slot.conn.error();
+        let ecn = slot.conn.ecn_enabled();
+        let parent = slot.parent;
         let estab = |s: State| matches!(s, State::Established | State::CloseWait);
         if !estab(before) && estab(state) {
             self.stats.tcp.curr_estab += 1;
-            if slot.conn.ecn_enabled() {
+            if ecn {
                 self.stats.tcp.ecn_negotiated += 1;
             }
         } else if estab(before) && !estab(state) {
@@ -408,28 +458,15 @@ impl Stack {
                 }
             }
         }
-
-        if !passive_unaccepted {
-            self.raise_conn_events(handle, events);
-        }
-
-        if state == State::Closed {
-            self.unhash_conn(handle);
-        } else if state == State::TimeWait && self.compact_time_wait(handle) {
-            return;
-        }
-        self.schedule(handle);
-        if requeue {
-            self.queue_tx(handle);
-        }
     }
 
-    /// Raises the stack events for what a connection reported.
+    /// Raises the events a connection reported, all at once.
     #[inline]
     fn raise_conn_events(&mut self, handle: SocketHandle, events: ConnEvents) {
         if events.is_empty() {
             return;
         }
+        let mut bits = 0u8;
         for (bit, kind) in [
             (ConnEvents::CONNECTED, EventKind::Connected),
             (ConnEvents::READABLE, EventKind::Readable),
@@ -440,7 +477,14 @@ impl Stack {
             (ConnEvents::SOFT_ERROR, EventKind::SoftError),
         ] {
             if events.contains(bit) {
-                self.raise(handle, kind);
+                bits |= kind.bit();
+            }
+        }
+        if let Some(entry) = self.sockets.get_mut(handle) {
+            entry.events |= bits;
+            if !entry.event_queued {
+                entry.event_queued = true;
+                self.events.push_back(handle);
             }
         }
     }
@@ -448,12 +492,18 @@ impl Stack {
     /// Takes a closed connection out of the 4-tuple map (its handle stays valid for
     /// the application until it closes it).
     fn unhash_conn(&mut self, handle: SocketHandle) {
-        self.unhash_conn_keeping_port(handle, false);
+        self.unhash_conn_keeping_port(handle, false, &mut TupleHash::default());
     }
 
     /// [`unhash_conn`](Self::unhash_conn); with `keep_port`, the connection's local
     /// address and port stay counted as in use (a TIME-WAIT record takes them over).
-    fn unhash_conn_keeping_port(&mut self, handle: SocketHandle, keep_port: bool) {
+    /// `hash` is its tuple's hash (computed here if not yet).
+    fn unhash_conn_keeping_port(
+        &mut self,
+        handle: SocketHandle,
+        keep_port: bool,
+        hash: &mut TupleHash,
+    ) {
         let Some(Entry {
             socket: Socket::Tcp(slot),
             ..
@@ -467,7 +517,7 @@ impl Stack {
         slot.in_demux = false;
         let key = FourTuple::new(slot.conn.local(), slot.conn.remote());
         let local_key = (slot.conn.local().ip(), slot.conn.local().port());
-        self.conns.remove(&key, handle);
+        self.conns.remove(&key, hash, handle);
         if !keep_port {
             self.release_port_user(local_key);
         }
@@ -476,24 +526,33 @@ impl Stack {
 
     /// One connection (or TIME-WAIT record) less on a local address and port.
     fn release_port_user(&mut self, local_key: (core::net::IpAddr, u16)) {
-        if let Some(n) = self.tcp_port_users.get_mut(&local_key) {
-            *n -= 1;
-            if *n == 0 {
-                self.tcp_port_users.remove(&local_key);
+        // Through the entry: one hash for the decrement and the removal.
+        if let std::collections::hash_map::Entry::Occupied(mut e) =
+            self.tcp_port_users.entry(local_key)
+        {
+            *e.get_mut() -= 1;
+            if *e.get() == 0 {
+                e.remove();
             }
         }
     }
 
     /// Frees a connection's slot now (it must have nothing left to send).
     pub(crate) fn release_conn(&mut self, handle: SocketHandle) {
-        self.release_conn_keeping_port(handle, false);
+        self.release_conn_keeping_port(handle, false, &mut TupleHash::default());
     }
 
     /// [`release_conn`](Self::release_conn), optionally keeping the local port
-    /// counted as in use.
-    fn release_conn_keeping_port(&mut self, handle: SocketHandle, keep_port: bool) {
+    /// counted as in use; `hash` as in
+    /// [`unhash_conn_keeping_port`](Self::unhash_conn_keeping_port).
+    fn release_conn_keeping_port(
+        &mut self,
+        handle: SocketHandle,
+        keep_port: bool,
+        hash: &mut TupleHash,
+    ) {
         self.uncharge_ooo(handle);
-        self.unhash_conn_keeping_port(handle, keep_port);
+        self.unhash_conn_keeping_port(handle, keep_port, hash);
         let (parent, syn_received) = match self.sockets.get(handle) {
             Some(Entry {
                 socket: Socket::Tcp(slot),
@@ -532,7 +591,8 @@ impl Stack {
             }
             _ => return false,
         };
-        self.release_conn_keeping_port(handle, true);
+        let mut hash = TupleHash::default();
+        self.release_conn_keeping_port(handle, true, &mut hash);
         let limit = self.tcp_config.time_wait_limit;
         if self.time_wait.len() >= limit {
             self.stats.tcp.time_wait_overflow += 1;
@@ -549,7 +609,7 @@ impl Stack {
                 return true;
             }
         }
-        self.time_wait.insert(tuple, tw);
+        self.time_wait.insert(tuple, &mut hash, tw);
         true
     }
 
@@ -563,8 +623,14 @@ impl Stack {
     /// A segment for a TIME-WAIT record. Returns whether it was taken: false when
     /// no record has the tuple, or when a SYN ended TIME-WAIT (RFC 6191) and goes
     /// on to the listener.
-    fn time_wait_segment(&mut self, now: Instant, key: &FourTuple, seg: &TcpRepr<'_>) -> bool {
-        let Some(record) = self.time_wait.get_mut(key) else {
+    fn time_wait_segment(
+        &mut self,
+        now: Instant,
+        key: &FourTuple,
+        hash: &mut TupleHash,
+        seg: &TcpRepr<'_>,
+    ) -> bool {
+        let Some(record) = self.time_wait.get_mut(key, hash) else {
             return false;
         };
         let syn_only = seg.flags.contains(TcpFlags::SYN)
@@ -581,18 +647,18 @@ impl Stack {
                 //# the TIME-WAIT state ... may be
                 //# ended and the new connection accepted
                 self.stats.tcp.time_wait_recycled += 1;
-                self.time_wait.remove(key);
+                self.time_wait.remove(key, hash);
                 self.release_port_user((key.local.ip(), key.local.port()));
                 return false;
             }
             Some(TimeWaitVerdict::Drop) => {}
             Some(TimeWaitVerdict::Ack) => self.time_wait_ack(now, key, &state),
             Some(TimeWaitVerdict::AckRestart) => {
-                self.time_wait.restarted(key);
+                self.time_wait.restarted(key, hash);
                 self.time_wait_ack(now, key, &state);
             }
             Some(TimeWaitVerdict::Close) => {
-                self.time_wait.remove(key);
+                self.time_wait.remove(key, hash);
                 self.release_port_user((key.local.ip(), key.local.port()));
             }
         }

@@ -32,7 +32,7 @@ use std::collections::VecDeque;
 
 use hashbrown::HashTable;
 
-use super::demux::{FourTuple, KeyedState};
+use super::demux::{FourTuple, KeyedState, TupleHash};
 use crate::tcp::TcpConfig;
 use crate::time::Instant;
 use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
@@ -229,26 +229,26 @@ impl TimeWaitTable {
         self.records.is_empty()
     }
 
-    fn hash(&self, tuple: &FourTuple) -> u64 {
-        self.hasher.hash_tuple(tuple)
-    }
-
-    /// Whether `tuple` is in TIME-WAIT.
-    pub(crate) fn contains(&self, tuple: &FourTuple) -> bool {
+    /// Whether `tuple` is in TIME-WAIT (`hash`: its hash, computed here if not yet).
+    pub(crate) fn contains(&self, tuple: &FourTuple, hash: &mut TupleHash) -> bool {
         self.records
-            .find(self.hash(tuple), |r| r.tuple == *tuple)
+            .find(hash.of(&self.hasher, tuple), |r| r.tuple == *tuple)
             .is_some()
     }
 
     /// The record of `tuple`.
-    pub(crate) fn get_mut(&mut self, tuple: &FourTuple) -> Option<&mut TimeWaitRecord> {
-        let hash = self.hash(tuple);
+    pub(crate) fn get_mut(
+        &mut self,
+        tuple: &FourTuple,
+        hash: &mut TupleHash,
+    ) -> Option<&mut TimeWaitRecord> {
+        let hash = hash.of(&self.hasher, tuple);
         self.records.find_mut(hash, |r| r.tuple == *tuple)
     }
 
     /// Adds a record (the tuple must not be in the table).
-    pub(crate) fn insert(&mut self, tuple: FourTuple, state: TimeWaitState) {
-        let hash = self.hash(&tuple);
+    pub(crate) fn insert(&mut self, tuple: FourTuple, hash: &mut TupleHash, state: TimeWaitState) {
+        let hash = hash.of(&self.hasher, &tuple);
         let serial = self.next_serial;
         self.next_serial = self.next_serial.wrapping_add(1);
         let hasher = &self.hasher;
@@ -265,8 +265,8 @@ impl TimeWaitTable {
     }
 
     /// Queues the record's new deadline after its timeout was restarted.
-    pub(crate) fn restarted(&mut self, tuple: &FourTuple) {
-        let hash = self.hash(tuple);
+    pub(crate) fn restarted(&mut self, tuple: &FourTuple, hash: &mut TupleHash) {
+        let hash = hash.of(&self.hasher, tuple);
         if let Some(r) = self.records.find(hash, |r| r.tuple == *tuple) {
             self.queue.push_back((r.state.expires, hash, r.serial));
         }
@@ -282,8 +282,12 @@ impl TimeWaitTable {
     }
 
     /// Removes the record of `tuple`.
-    pub(crate) fn remove(&mut self, tuple: &FourTuple) -> Option<TimeWaitRecord> {
-        let hash = self.hash(tuple);
+    pub(crate) fn remove(
+        &mut self,
+        tuple: &FourTuple,
+        hash: &mut TupleHash,
+    ) -> Option<TimeWaitRecord> {
+        let hash = hash.of(&self.hasher, tuple);
         self.records
             .find_entry(hash, |r| r.tuple == *tuple)
             .ok()

@@ -7,39 +7,39 @@
 //! O(1), pushing O(log n).
 
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use super::{Entry, Socket, Stack};
 use crate::socket::SocketHandle;
 use crate::time::Instant;
 
-impl Stack {
-    /// Records `handle`'s earliest deadline in the heap if it moved earlier.
-    pub(crate) fn schedule(&mut self, handle: SocketHandle) {
-        let Some(entry) = self.sockets.get_mut(handle) else {
-            return;
-        };
-        let Entry {
-            socket: Socket::Tcp(slot),
-            scheduled,
-            ..
-        } = entry
-        else {
-            return;
-        };
-        let Some(at) = slot.conn.poll_timeout() else {
-            return;
-        };
-        if scheduled.is_none_or(|s| at < s) {
-            *scheduled = Some(at);
-            self.timers.push(Reverse((at, handle)));
-        }
-        if self.timers.len() > 4 * self.sockets.len() + 1024 {
-            self.rebuild_timers();
-        }
-    }
+/// The heap of (deadline, socket), earliest first.
+pub(crate) type TimerHeap = BinaryHeap<Reverse<(Instant, SocketHandle)>>;
 
+/// Records the earliest deadline of the connection in `entry` (at `handle`) in the
+/// heap if it moved earlier. A free function over the two fields, so that the
+/// book-keeping pass does it within the one slab look-up it makes.
+pub(crate) fn schedule(timers: &mut TimerHeap, entry: &mut Entry, handle: SocketHandle) {
+    let Entry {
+        socket: Socket::Tcp(slot),
+        scheduled,
+        ..
+    } = entry
+    else {
+        return;
+    };
+    let Some(at) = slot.conn.poll_timeout() else {
+        return;
+    };
+    if scheduled.is_none_or(|s| at < s) {
+        *scheduled = Some(at);
+        timers.push(Reverse((at, handle)));
+    }
+}
+
+impl Stack {
     /// Drops stale heap entries (after many deadline changes).
-    fn rebuild_timers(&mut self) {
+    pub(super) fn rebuild_timers(&mut self) {
         let live: Vec<_> = self
             .sockets
             .iter()

@@ -36,6 +36,27 @@ pub(crate) fn odd_aligned(sum: u16, before: usize) -> u16 {
 /// The first allocation, unless the limit is smaller.
 pub(crate) const MIN_CAPACITY: usize = 1024;
 
+/// Up to this size, storage is taken with `malloc` and zeroed here; above it,
+/// with `calloc`.
+const CALLOC_ABOVE: usize = 64 * 1024;
+
+/// `len` zero bytes. Small storage comes from `malloc` and is zeroed in place:
+/// glibc's `calloc` skips its per-thread cache, so a short connection's four
+/// 1 KiB rings cost ~450 instructions each through it against ~150 this way
+/// (docs/benchmarks.md, session 5). Large storage is asked for zeroed, which the
+/// kernel provides lazily as fresh pages.
+fn zeroed(len: usize) -> Vec<u8> {
+    if len <= CALLOC_ABOVE {
+        // Deliberately not `vec![0; len]`: that is the `calloc` this avoids.
+        #[allow(clippy::slow_vector_initialization)]
+        let mut v = Vec::with_capacity(len);
+        v.resize(len, 0);
+        v
+    } else {
+        vec![0u8; len]
+    }
+}
+
 /// A ring of bytes addressed by logical position. See the [module docs](self).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Ring {
@@ -159,9 +180,7 @@ impl Ring {
             .unwrap_or(usize::MAX)
             .min(limit)
             .max(needed);
-        // `vec!` of zeros asks the allocator for zeroed pages, which for large sizes
-        // the kernel provides lazily.
-        let mut grown = vec![0u8; target];
+        let mut grown = zeroed(target);
         let (a, b) = self.slices(0, keep.min(cap));
         grown[..a.len()].copy_from_slice(a);
         grown[a.len()..a.len() + b.len()].copy_from_slice(b);
