@@ -170,6 +170,8 @@ impl Stack {
         tcp.ecn_ce_received += u64::from(after.ce_received.saturating_sub(before.ce_received));
         tcp.ecn_ece_received += u64::from(after.ece_received.saturating_sub(before.ece_received));
         tcp.ecn_reactions += u64::from(after.reactions.saturating_sub(before.reactions));
+        tcp.accecn_ce_delivered += u64::from(after.ace_ce.saturating_sub(before.ace_ce));
+        tcp.accecn_ace_ignored += u64::from(after.ace_ignored.saturating_sub(before.ace_ignored));
     }
 
     fn find_listener(&self, local: SocketAddr) -> Option<SocketHandle> {
@@ -270,12 +272,11 @@ impl Stack {
             options,
             cc,
         };
-        let conn = Connection::accept(
-            now,
-            self.tcp_config.clone(),
-            params,
-            &SynInfo::from_repr(seg),
-        );
+        let syn = SynInfo {
+            ip_ecn: ecn,
+            ..SynInfo::from_repr(seg)
+        };
+        let conn = Connection::accept(now, self.tcp_config.clone(), params, &syn);
         let handle = self.insert_conn(conn, Some(listener));
         if let Some(Entry {
             socket: Socket::Listener(l),
@@ -378,6 +379,9 @@ impl Stack {
             self.stats.tcp.curr_estab += 1;
             if slot.conn.ecn_enabled() {
                 self.stats.tcp.ecn_negotiated += 1;
+            }
+            if slot.conn.accecn_enabled() {
+                self.stats.tcp.accecn_negotiated += 1;
             }
         } else if estab(before) && !estab(state) {
             self.stats.tcp.curr_estab = self.stats.tcp.curr_estab.saturating_sub(1);

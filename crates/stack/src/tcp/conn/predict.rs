@@ -74,6 +74,7 @@ impl Connection {
         let flags = seg.flags.bits() & !TcpFlags::PSH.bits();
         flags == TcpFlags::ACK.bits()
             && ecn != Ecn::Ce
+            && !self.accecn_enabled()
             && self.state == State::Established
             && self.payload_prestored
             && seg.seq_number == self.rcv_nxt
