@@ -10,7 +10,7 @@
 //! CE-marked segments ([`AckSample::ce_marked`](crate::cc::AckSample)).
 //!
 //! Not done: the AccECN option (byte counters), ECT on SYN/SYN-ACK, fallback on
-//! SYN retransmission, the mangling tests of section 3.2.2.3; see
+//! SYN retransmission, most mangling tests; see
 //! `docs/compliance/rfc9768.md`.
 
 use super::ecn::EcnState;
@@ -27,11 +27,11 @@ const ACE_MOD: u32 = 8;
 
 /// Increment-triggered ACKs: the receiver acknowledges at once after this many CE
 /// marks since its last ACK (2 to 6 allowed; the RFC's recommended value).
-//= https://www.rfc-editor.org/rfc/rfc9768#section-3.2.2.5.1
+//= https://www.rfc-editor.org/rfc/rfc9768#section-3.2.2.5
 const CE_ACK_TRIGGER: u32 = 2;
 
 /// From this many newly delivered packets on, the ACE field may have wrapped.
-//= https://www.rfc-editor.org/rfc/rfc9768#section-3.2.2.5.2
+//= https://www.rfc-editor.org/rfc/rfc9768#section-3.2.2.5
 const ACE_AMBIGUOUS: u32 = 7;
 
 /// A connection's AccECN counters (in the connection's `EcnMore` box).
@@ -118,7 +118,7 @@ pub(super) fn is_accecn_setup_syn(flags: TcpFlags) -> bool {
 /// `newly_delivered` packets are enough for the field to have wrapped, the largest
 /// count not above `newly_delivered` that the field agrees with (the safe,
 /// conservative reading: every mark it cannot rule out is counted).
-//= https://www.rfc-editor.org/rfc/rfc9768#section-3.2.2.5.2
+//= https://www.rfc-editor.org/rfc/rfc9768#section-3.2.2.5
 pub(super) fn ce_delta(ace: u8, s_cep: u32, newly_delivered: u32) -> u32 {
     let delta = u32::from(ace).wrapping_sub(s_cep) % ACE_MOD;
     if newly_delivered < ACE_AMBIGUOUS {
@@ -215,7 +215,7 @@ impl Connection {
         }
         let more = self.ecn_more();
         more.acc.ce_since_ack = 0;
-        //= https://www.rfc-editor.org/rfc/rfc9768#section-3.2.2.4
+        //= https://www.rfc-editor.org/rfc/rfc9768#section-3.2.2
         // Every ACK carries the CE packet count, modulo 8.
         ace_flags((more.acc.r_cep % ACE_MOD) as u8)
     }
@@ -227,7 +227,7 @@ impl Connection {
     pub(super) fn on_segment_accecn_rx(&mut self, seg: &TcpRepr<'_>) {
         let ace = ace_of(seg.flags);
         if self.state == State::SynReceived {
-            //= https://www.rfc-editor.org/rfc/rfc9768#section-3.2.2.3
+            //= https://www.rfc-editor.org/rfc/rfc9768#section-3.2.2
             // The handshake's ACK feeds back our SYN-ACK's IP-ECN field; zero
             // means a middlebox cleared the flags: no ECN then.
             if ace == 0 {
@@ -245,7 +245,7 @@ impl Connection {
     fn on_ce_count_rx(&mut self, seg: &TcpRepr<'_>) {
         let ce = self.ecn.rx == Ecn::Ce;
         if ce {
-            //= https://www.rfc-editor.org/rfc/rfc9768#section-3.2.2.2
+            //= https://www.rfc-editor.org/rfc/rfc9768#section-3.2.2
             let more = self.ecn_more();
             more.acc.r_cep = more.acc.r_cep.wrapping_add(1);
             more.acc.ce_since_ack = more.acc.ce_since_ack.saturating_add(1);
@@ -255,7 +255,7 @@ impl Connection {
             return;
         }
         let since = self.ecn_more.as_ref().map_or(0, |m| m.acc.ce_since_ack);
-        //= https://www.rfc-editor.org/rfc/rfc9768#section-3.2.2.5.1
+        //= https://www.rfc-editor.org/rfc/rfc9768#section-3.2.2.5
         // Change-triggered and increment-triggered ACKs.
         if ce != self.ecn.acc_get(EcnState::ACC_PREV_CE) || since >= CE_ACK_TRIGGER {
             self.ack_due = AckDue::Now;
