@@ -145,8 +145,15 @@ impl Stack {
                         return;
                     }
                     let ecn_before = conn.ecn_counters();
-                    self.with_conn(now, handle, |c| c.handle_segment_ecn(now, seg, ecn));
-                    self.count_ecn_in(handle, ecn_before);
+                    // The counters are read inside: the segment may close the
+                    // connection (its last ACK, into TIME-WAIT) and free it.
+                    let ecn_after = self.with_conn(now, handle, |c| {
+                        c.handle_segment_ecn(now, seg, ecn);
+                        c.ecn_counters()
+                    });
+                    if let Some(after) = ecn_after {
+                        self.count_ecn_in(ecn_before, after);
+                    }
                     return;
                 }
             }
@@ -162,10 +169,7 @@ impl Stack {
     }
 
     /// Adds what a segment changed in a connection's ECN counters to the stack's.
-    fn count_ecn_in(&mut self, handle: SocketHandle, before: EcnCounters) {
-        let Some(after) = self.conn(handle).map(|c| c.ecn_counters()) else {
-            return;
-        };
+    fn count_ecn_in(&mut self, before: EcnCounters, after: EcnCounters) {
         let tcp = &mut self.stats.tcp;
         tcp.ecn_ce_received += u64::from(after.ce_received.saturating_sub(before.ce_received));
         tcp.ecn_ece_received += u64::from(after.ece_received.saturating_sub(before.ece_received));
