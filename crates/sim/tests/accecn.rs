@@ -166,7 +166,7 @@ fn accecn_counts_dense_step_marking_exactly_through_the_3_bit_field() {
         ..FqCodelConfig::default()
     };
     // The senders' windows stay small: a long tail lets their buffers drain.
-    let (m, acc) = run_with(true, QueueConfig::FqCodel(fq.clone()), 15);
+    let (m, acc) = run_with(true, QueueConfig::FqCodel(fq), 15);
     let b = m.links.iter().find(|l| l.name == "bottleneck").unwrap();
     let (cm, _) = run_with(false, QueueConfig::FqCodel(fq), 15);
     let cb = cm.links.iter().find(|l| l.name == "bottleneck").unwrap();
