@@ -63,7 +63,7 @@ pub struct TcpStats {
     /// the AccECN CE counter (at most one per round trip either way).
     pub ecn_reactions: u64,
     /// Connections established with Accurate ECN negotiated (RFC 9768); also
-    /// counted in `ecn_negotiated`. Linux: `TcpExtTCPAccECNNegotiated`-like.
+    /// counted in `ecn_negotiated`.
     pub accecn_negotiated: u64,
     /// Data sender: CE-marked segments the peer reported through the AccECN ACE
     /// field (the sum of the s.cep increments).

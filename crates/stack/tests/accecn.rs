@@ -439,3 +439,27 @@ fn hostile_ace_values_never_panic_and_never_count_more_than_delivered() {
         assert!(counters.ace_ce <= 40 * 7 + delivered, "{counters:?}");
     }
 }
+
+#[test]
+fn a_ce_marked_segment_completing_the_handshake_is_counted() {
+    let sc = config(EcnMode::AccEcn);
+    let mut syn = from_b(1000, 0, TcpFlags::SYN, ace_flags(0b111));
+    syn.src_port = 40000;
+    syn.dst_port = 80;
+    let mut s = Connection::accept(
+        t(0),
+        sc.clone(),
+        params(B, A, 5000, &sc),
+        &SynInfo::from_repr(&syn),
+    );
+    poll(&mut s, t(1)).unwrap();
+    // The handshake's ACK carries data and arrives CE-marked.
+    let mut ack = to_s(1001, ace_flags(0b010));
+    ack.ack_number = SeqNumber(5001);
+    s.handle_segment_ecn(t(2), &ack, Ecn::Ce);
+    assert_eq!(s.state(), State::Established);
+    assert!(s.accecn_enabled());
+    assert_eq!(s.accecn_cep(), Some((6, 5)));
+    let acks = poll_all(&mut s, t(2));
+    assert_eq!(acks.last().expect("an ACK").ace(), 6);
+}

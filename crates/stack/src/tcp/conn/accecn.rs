@@ -233,7 +233,10 @@ impl Connection {
             if ace == 0 {
                 self.ecn.set(EcnState::OK, false);
                 self.ecn.acc_set(EcnState::ACC, false);
+                return;
             }
+            // Data may come with it: its CE mark counts; its ACE is no count.
+            self.on_ce_count_rx(seg);
             return;
         }
         self.on_ce_count_rx(seg);
