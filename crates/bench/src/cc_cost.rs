@@ -87,6 +87,7 @@ fn stream(acks: u64, loss_every: u64) -> Vec<(Instant, Step)> {
             delivered,
             in_recovery,
             ece: false,
+            ce_marked: 0,
         };
         out.push((now, Step::Ack(sample)));
         if loss_every > 0 && i % loss_every == loss_every - 1 {

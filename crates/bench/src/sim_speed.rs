@@ -161,6 +161,7 @@ fn network(cfg: &SimSpeedConfig) -> Result<(Network, layer4_sim::network::AppId)
         start: Duration::ZERO,
         cc: "newreno".to_string(),
         ecn: false,
+        accecn: false,
         send_buffer: None,
         recv_buffer: None,
         app: AppSpec::Bulk {

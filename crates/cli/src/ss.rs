@@ -186,7 +186,9 @@ fn info_line(i: &TcpInfoRow) -> String {
     if i.sack {
         s.push_str("sack ");
     }
-    if i.ecn {
+    if i.accecn {
+        s.push_str("accecn ");
+    } else if i.ecn {
         s.push_str("ecn ");
     }
     let _ = write!(s, "{} ", i.congestion_control);

@@ -39,6 +39,7 @@ fn main() {
             start: Duration::ZERO,
             cc: "newreno".to_string(),
             ecn: false,
+            accecn: false,
             send_buffer: None,
             recv_buffer: None,
             app: AppSpec::Bulk {

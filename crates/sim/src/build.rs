@@ -359,6 +359,8 @@ fn explicit(
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostSettings {
     hosts: HashMap<String, (Option<usize>, Option<usize>)>,
+    /// Hosts in a flow with `accecn`: their stacks use `EcnMode::AccEcn`.
+    accecn: std::collections::BTreeSet<String>,
     /// Whether hosts skip verifying the checksums of what they receive: set when no
     /// link of the scenario corrupts packets, so nothing can arrive damaged (like a
     /// NIC's receive offload). Hosts always compute the checksums they send, so
@@ -372,7 +374,12 @@ impl HostSettings {
     /// host in several flows gets the largest of each that any of them sets.
     pub fn of_flows(flows: &[Flow]) -> HostSettings {
         let mut hosts: HashMap<String, (Option<usize>, Option<usize>)> = HashMap::new();
+        let mut accecn = std::collections::BTreeSet::new();
         for flow in flows {
+            if flow.accecn {
+                accecn.insert(flow.from.clone());
+                accecn.insert(flow.to.clone());
+            }
             for host in [&flow.from, &flow.to] {
                 let entry = hosts.entry(host.clone()).or_default();
                 entry.0 = entry.0.max(flow.send_buffer);
@@ -382,6 +389,7 @@ impl HostSettings {
         hosts.retain(|_, b| b.0.is_some() || b.1.is_some());
         HostSettings {
             hosts,
+            accecn,
             skip_rx_checksum: false,
         }
     }
@@ -416,6 +424,9 @@ fn add_host(
     }
     if let Some(n) = recv {
         config.tcp.recv_buffer = n;
+    }
+    if tcp.accecn.contains(name) {
+        config.tcp.ecn = layer4::tcp::EcnMode::AccEcn;
     }
     net.add_host(name, config)
 }

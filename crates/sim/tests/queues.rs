@@ -148,6 +148,7 @@ fn tcp_against_udp_flood(queue: QueueConfig) -> RunMetrics {
         start: Duration::ZERO,
         cc: "newreno".to_string(),
         ecn: false,
+        accecn: false,
         send_buffer: None,
         recv_buffer: None,
         app: AppSpec::UdpCbr {

@@ -23,6 +23,7 @@ fn flow(name: &str, from: &str, to: &str, port: u16, app: AppSpec) -> Flow {
         start: Duration::ZERO,
         cc: "cubic".to_string(),
         ecn: false,
+        accecn: false,
         send_buffer: None,
         recv_buffer: None,
         app,

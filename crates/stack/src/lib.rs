@@ -18,7 +18,8 @@
 //! - [`udp`]: a UDP socket's bounded queues.
 //! - [`tcp`]: TCP, in these parts:
 //!   - [`tcp::conn`]: one connection's RFC 9293 state machine, split by concern
-//!     (ECN, RFC 3168, in its `ecn` part; [`tcp::EcnMode`] chooses it per socket);
+//!     (ECN, RFC 3168, in its `ecn` part, Accurate ECN, RFC 9768, in `accecn`;
+//!     [`tcp::EcnMode`] chooses per socket);
 //!   - [`tcp::state`], [`tcp::config`], [`tcp::timer`], [`tcp::info`] (`TcpInfo`);
 //!   - [`tcp::isn`]: RFC 6528 initial sequence numbers (`IsnGenerator`);
 //!   - [`tcp::syncookie`]: SYN cookies (RFC 4987 section 3.6, `SynCookies`);

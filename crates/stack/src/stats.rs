@@ -59,8 +59,18 @@ pub struct TcpStats {
     pub ecn_ece_received: u64,
     /// Segments sent with CWR.
     pub ecn_cwr_sent: u64,
-    /// Window reductions in answer to ECN-Echo.
+    /// Window reductions in answer to ECN-Echo (classic ECN) or to an increase of
+    /// the AccECN CE counter (at most one per round trip either way).
     pub ecn_reactions: u64,
+    /// Connections established with Accurate ECN negotiated (RFC 9768); also
+    /// counted in `ecn_negotiated`.
+    pub accecn_negotiated: u64,
+    /// Data sender: CE-marked segments the peer reported through the AccECN ACE
+    /// field (the sum of the s.cep increments).
+    pub accecn_ce_delivered: u64,
+    /// Data sender: ACKs whose ACE field was not used (no forward progress: a
+    /// duplicate or reordered ACK, RFC 9768 section 3.2.2.5).
+    pub accecn_ace_ignored: u64,
     /// Loss detection and undo over all connections (each connection's
     /// [`crate::tcp::LossCounters`], summed as they grow).
     pub loss: TcpLossStats,

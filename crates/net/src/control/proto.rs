@@ -114,6 +114,8 @@ pub struct TcpInfoRow {
     pub timestamps: bool,
     pub sack: bool,
     pub ecn: bool,
+    #[serde(default)]
+    pub accecn: bool,
     pub bytes_sent: u64,
     pub bytes_retrans: u64,
     pub bytes_acked: u64,
@@ -161,6 +163,7 @@ impl From<&layer4::tcp::TcpInfo> for TcpInfoRow {
             timestamps: i.timestamps,
             sack: i.sack,
             ecn: i.ecn,
+            accecn: i.accecn,
             bytes_sent: i.bytes_sent,
             bytes_retrans: i.bytes_retrans,
             bytes_acked: i.bytes_acked,

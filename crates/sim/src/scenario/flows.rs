@@ -41,6 +41,7 @@ const FLOW_KEYS: &[&str] = &[
     "start",
     "cc",
     "ecn",
+    "accecn",
     "send_buffer",
     "recv_buffer",
     "app",
@@ -231,6 +232,13 @@ pub(crate) fn read_flows(
             },
             None => false,
         };
+        let accecn = match table.get("accecn") {
+            Some(v) => match v.bool(sink) {
+                Some(b) => b,
+                None => continue,
+            },
+            None => false,
+        };
         let mut buffers = [None, None];
         let mut bad_buffer = false;
         for (slot, key) in buffers.iter_mut().zip(["send_buffer", "recv_buffer"]) {
@@ -352,6 +360,7 @@ pub(crate) fn read_flows(
             start: Duration::from_nanos(start),
             cc,
             ecn,
+            accecn,
             send_buffer,
             recv_buffer,
             app,

@@ -397,6 +397,15 @@ to = "right0"
     }
 
     #[test]
+    fn flow_accecn_key_is_read_and_defaults_to_off() {
+        assert!(!parse(MINIMAL, "s.toml").unwrap().flows[0].accecn);
+        let on = parse(&format!("{MINIMAL}accecn = true\n"), "s.toml").unwrap();
+        assert!(on.flows[0].accecn && !on.flows[0].ecn);
+        let e = err(&format!("{MINIMAL}accecn = 1\n"));
+        assert!(e.contains("flows[0].accecn"), "{e}");
+    }
+
+    #[test]
     fn captures_keep_128_octets_unless_told_otherwise() {
         let text = format!("captures = [\"bottleneck\"]\n{MINIMAL}");
         let s = parse(&text, "s.toml").unwrap();

@@ -160,6 +160,11 @@ pub struct Flow {
     /// false). Every host accepts ECN when asked (the stack's default, as Linux's
     /// `tcp_ecn = 2`), so this turns ECN on for the flow.
     pub ecn: bool,
+    /// Accurate ECN (RFC 9768) for the flow (TOML `accecn = true`; default false):
+    /// both hosts' stacks use [`EcnMode::AccEcn`](layer4::tcp::EcnMode), so the
+    /// client asks for AccECN (unless `ecn` asks for classic ECN) and the server
+    /// answers with it. Stack-wide, like the buffers.
+    pub accecn: bool,
     /// The TCP send buffer of this flow's hosts (bytes; `None`: the stack's default,
     /// 256 KiB). The stack sizes buffers stack-wide, so this sets both hosts' TCP
     /// configuration; a host in several flows gets the largest value any of them asks.

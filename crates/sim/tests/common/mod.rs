@@ -24,6 +24,7 @@ pub fn bulk(name: &str, from: &str, to: &str, bytes: u64) -> Flow {
         start: Duration::ZERO,
         cc: "newreno".to_string(),
         ecn: false,
+        accecn: false,
         send_buffer: None,
         recv_buffer: None,
         app: AppSpec::Bulk {

@@ -95,8 +95,13 @@ pub struct AckSample {
     pub delivered: u64,
     /// The transport is repairing a loss: the window must not grow.
     pub in_recovery: bool,
-    /// The acknowledgment echoed congestion experienced (ECE).
+    /// The acknowledgment echoed congestion experienced (ECE), or, with Accurate
+    /// ECN (RFC 9768), reported new CE marks.
     pub ece: bool,
+    /// With Accurate ECN: the number of segments this acknowledgment newly reports
+    /// CE-marked (the increase of the sender's `s.cep`); 0 with classic ECN, which
+    /// can only say "some" (see [`ece`](Self::ece)).
+    pub ce_marked: u32,
 }
 
 impl AckSample {
@@ -113,6 +118,7 @@ impl AckSample {
             delivered: newly_acked as u64,
             in_recovery: false,
             ece: false,
+            ce_marked: 0,
         }
     }
 

@@ -71,6 +71,9 @@ impl Stack {
             window_scale: kept.window_scale,
             sack_permitted: kept.sack_permitted,
             ecn_setup: kept.ecn,
+            // The cookie has no room for AccECN: an AccECN SYN is answered with
+            // classic ECN (RFC 9768 section 3.1.2 lets a server do so).
+            accecn_setup: false,
             ..syn
         };
         // The SYN-ACK's TSval carries `kept` in its low bits: give the throw-away
@@ -196,6 +199,8 @@ impl Stack {
             sack_permitted: kept.sack_permitted,
             tsval: ts.map(|t| t.tsval),
             ecn_setup: kept.ecn,
+            accecn_setup: false,
+            ip_ecn: Ecn::NotEct,
         };
         let params = OpenParams {
             local,

@@ -479,7 +479,8 @@ impl Stack {
 
     /// Chooses whether a connection uses ECN (RFC 3168): [`EcnMode::On`] asks on
     /// the SYN, [`EcnMode::Passive`] (the default) only accepts, [`EcnMode::Off`]
-    /// refuses. Effective for a SYN or SYN-ACK not yet sent (call it right after
+    /// refuses; [`EcnMode::AccEcn`] asks for Accurate ECN (RFC 9768) and accepts it
+    /// or classic ECN. Effective for a SYN or SYN-ACK not yet sent (call it right after
     /// `tcp_connect`, or on a listener for the connections it will accept).
     pub fn tcp_set_ecn(
         &mut self,

@@ -153,8 +153,15 @@ impl Stack {
                         return;
                     }
                     let ecn_before = conn.ecn_counters();
-                    self.with_conn(now, handle, |c| c.handle_segment_ecn(now, seg, ecn));
-                    self.count_ecn_in(handle, ecn_before);
+                    // The counters are read inside: the segment may close the
+                    // connection (its last ACK, into TIME-WAIT) and free it.
+                    let ecn_after = self.with_conn(now, handle, |c| {
+                        c.handle_segment_ecn(now, seg, ecn);
+                        c.ecn_counters()
+                    });
+                    if let Some(after) = ecn_after {
+                        self.count_ecn_in(ecn_before, after);
+                    }
                     return;
                 }
             }
@@ -170,14 +177,13 @@ impl Stack {
     }
 
     /// Adds what a segment changed in a connection's ECN counters to the stack's.
-    fn count_ecn_in(&mut self, handle: SocketHandle, before: EcnCounters) {
-        let Some(after) = self.conn(handle).map(|c| c.ecn_counters()) else {
-            return;
-        };
+    fn count_ecn_in(&mut self, before: EcnCounters, after: EcnCounters) {
         let tcp = &mut self.stats.tcp;
         tcp.ecn_ce_received += u64::from(after.ce_received.saturating_sub(before.ce_received));
         tcp.ecn_ece_received += u64::from(after.ece_received.saturating_sub(before.ece_received));
         tcp.ecn_reactions += u64::from(after.reactions.saturating_sub(before.reactions));
+        tcp.accecn_ce_delivered += u64::from(after.ace_ce.saturating_sub(before.ace_ce));
+        tcp.accecn_ace_ignored += u64::from(after.ace_ignored.saturating_sub(before.ace_ignored));
     }
 
     fn find_listener(&self, local: SocketAddr) -> Option<SocketHandle> {
@@ -281,12 +287,11 @@ impl Stack {
             options,
             cc,
         };
-        let conn = Connection::accept(
-            now,
-            self.tcp_config.clone(),
-            params,
-            &SynInfo::from_repr(seg),
-        );
+        let syn = SynInfo {
+            ip_ecn: ecn,
+            ..SynInfo::from_repr(seg)
+        };
+        let conn = Connection::accept(now, self.tcp_config.clone(), params, &syn);
         let handle = self.insert_conn(conn, Some(listener), hash);
         if let Some(Entry {
             socket: Socket::Listener(l),
@@ -428,6 +433,9 @@ impl Stack {
             self.stats.tcp.curr_estab += 1;
             if ecn {
                 self.stats.tcp.ecn_negotiated += 1;
+            }
+            if slot.conn.accecn_enabled() {
+                self.stats.tcp.accecn_negotiated += 1;
             }
         } else if estab(before) && !estab(state) {
             self.stats.tcp.curr_estab = self.stats.tcp.curr_estab.saturating_sub(1);

@@ -42,12 +42,23 @@ pub enum EcnMode {
     Passive,
     /// Ask for ECN on our SYNs and accept it on the peer's (`tcp_ecn = 1`).
     On,
+    /// Accurate ECN (RFC 9768): ask for AccECN on our SYNs, and answer a peer's
+    /// AccECN SYN with AccECN and a classic ECN-setup SYN with classic ECN
+    /// (Linux's `tcp_ecn = 3`). Opt-in: a peer that answers with classic ECN or
+    /// none gets that.
+    AccEcn,
 }
 
 impl EcnMode {
     /// Whether our SYN asks for ECN.
     pub fn requests(self) -> bool {
-        self == EcnMode::On
+        matches!(self, EcnMode::On | EcnMode::AccEcn)
+    }
+
+    /// Whether our SYN asks for Accurate ECN (RFC 9768) and a peer's AccECN SYN
+    /// is answered with AccECN.
+    pub fn accurate(self) -> bool {
+        self == EcnMode::AccEcn
     }
 
     /// Whether an ECN-setup SYN from the peer is accepted.

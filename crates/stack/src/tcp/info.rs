@@ -20,6 +20,10 @@ pub struct EcnCounters {
     pub cwr_sent: u32,
     /// Window reductions in answer to ECN-Echo (at most one per window of data).
     pub reactions: u32,
+    /// AccECN data sender: CE-marked segments reported through the ACE field.
+    pub ace_ce: u32,
+    /// AccECN data sender: ACKs whose ACE field was not used (no forward progress).
+    pub ace_ignored: u32,
 }
 
 /// A connection's loss-detection and undo counters, named after Linux's `TcpExt`
@@ -205,8 +209,11 @@ pub struct TcpInfo {
     pub timestamps: bool,
     /// SACK in use.
     pub sack: bool,
-    /// ECN (RFC 3168) negotiated.
+    /// ECN negotiated, classic (RFC 3168) or accurate.
     pub ecn: bool,
+    /// Accurate ECN (RFC 9768) negotiated (then `ecn` too). `ss -ti` prints the
+    /// mode as `ecn` (classic) or `accecn`; neither for none.
+    pub accecn: bool,
     /// Payload bytes sent, retransmissions included (Linux's `tcpi_bytes_sent`).
     pub bytes_sent: u64,
     /// Payload bytes resent.
@@ -265,7 +272,9 @@ impl fmt::Display for TcpInfo {
         if self.sack {
             f.write_str("sack ")?;
         }
-        if self.ecn {
+        if self.accecn {
+            f.write_str("accecn ")?;
+        } else if self.ecn {
             f.write_str("ecn ")?;
         }
         if !self.congestion_control.is_empty() {

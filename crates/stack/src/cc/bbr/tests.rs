@@ -148,6 +148,7 @@ impl Path {
             delivered: self.est.delivered(),
             in_recovery,
             ece: false,
+            ce_marked: 0,
         };
         self.bbr.on_ack(now, &sample);
         if let Some(end) = self.in_recovery_until {

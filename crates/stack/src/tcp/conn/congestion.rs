@@ -311,6 +311,7 @@ impl Connection {
         let in_flight = self.flight_for_window();
         let (srtt, min_rtt) = (self.rtt.srtt(), self.rtt.min_rtt());
         let ece_rx = self.ece_rx();
+        let ce_marked = self.accecn_ce_delta();
         // No data sent and no congestion seen yet (the ACK of a SYN or of a lone FIN):
         // nothing for a controller, and none is made for it.
         let Some(s) = self.cc.as_deref_mut() else {
@@ -385,6 +386,7 @@ impl Connection {
             delivered: s.rate.delivered(),
             in_recovery,
             ece: ece_rx,
+            ce_marked,
         };
         s.cc.on_ack(now, &sample);
         if ended {

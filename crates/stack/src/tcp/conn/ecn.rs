@@ -24,6 +24,13 @@ pub(super) struct EcnState {
     bits: u8,
     /// The codepoint of the last segment written.
     tx: Ecn,
+    /// The codepoint of the segment being processed.
+    pub(super) rx: Ecn,
+    /// The `EcnState::ACC_*` bits (Accurate ECN, RFC 9768; see `accecn`).
+    pub(super) acc: u8,
+    /// AccECN: the IP-ECN field of the peer's SYN (server) or SYN-ACK (client),
+    /// which our SYN-ACK or our handshake ACK feeds back.
+    pub(super) hs_ecn: Ecn,
 }
 
 /// What an ECN connection allocates on its first CE, ECE or window reduction.
@@ -34,32 +41,32 @@ pub(super) struct EcnMore {
     /// it.
     reduced_at: SeqNumber,
     /// The counters.
-    counters: EcnCounters,
+    pub(super) counters: EcnCounters,
+    /// The Accurate ECN counters (RFC 9768), with AccECN in use.
+    pub(super) acc: super::accecn::AccEcnCounters,
 }
 
 impl EcnState {
     /// Our last SYN or SYN-ACK was an ECN-setup one.
-    const SETUP_SENT: u8 = 1;
+    pub(super) const SETUP_SENT: u8 = 1;
     /// The peer's SYN was an ECN-setup SYN.
     const PEER_SETUP: u8 = 2;
     /// ECN is in use: data goes out ECT(0), CE is echoed, ECE is reacted to.
-    const OK: u8 = 4;
+    pub(super) const OK: u8 = 4;
     /// Receiver: a CE mark arrived; ECE goes on every ACK until a CWR arrives.
     const ECHO: u8 = 8;
     /// Sender: the window was reduced; CWR goes on the next new data segment.
     const CWR_DUE: u8 = 16;
     /// Sender: `reduced_at` is valid.
-    const REDUCED: u8 = 32;
-    /// The segment being processed arrived with CE.
-    const RX_CE: u8 = 64;
+    pub(super) const REDUCED: u8 = 32;
     /// The ACK being processed carries an ECN-Echo the sender heeds.
-    const ECE_RX: u8 = 128;
+    pub(super) const ECE_RX: u8 = 128;
 
-    fn get(&self, bit: u8) -> bool {
+    pub(super) fn get(&self, bit: u8) -> bool {
         self.bits & bit != 0
     }
 
-    fn set(&mut self, bit: u8, on: bool) {
+    pub(super) fn set(&mut self, bit: u8, on: bool) {
         if on {
             self.bits |= bit;
         } else {
@@ -87,7 +94,7 @@ impl Connection {
     }
 
     /// The ECN state kept outside the connection, allocated on first use.
-    fn ecn_more(&mut self) -> &mut EcnMore {
+    pub(super) fn ecn_more(&mut self) -> &mut EcnMore {
         self.ecn_more.get_or_insert_with(Box::default)
     }
 
@@ -102,14 +109,15 @@ impl Connection {
     /// [`handle_segment`](Self::handle_segment), and a CE mark is echoed to the
     /// sender if ECN is in use.
     pub fn handle_segment_ecn(&mut self, now: Instant, seg: &TcpRepr<'_>, ecn: Ecn) {
-        self.ecn.set(EcnState::RX_CE, ecn == Ecn::Ce);
+        self.ecn.rx = ecn;
         self.handle_segment(now, seg);
-        self.ecn.set(EcnState::RX_CE, false);
+        self.ecn.rx = Ecn::NotEct;
     }
 
     /// The peer's SYN (passive open or simultaneous open) asked for ECN or not.
-    pub(super) fn on_peer_syn_ecn(&mut self, ecn_setup: bool) {
-        self.ecn.set(EcnState::PEER_SETUP, ecn_setup);
+    pub(super) fn on_peer_syn_ecn(&mut self, syn: &super::SynInfo) {
+        self.ecn.set(EcnState::PEER_SETUP, syn.ecn_setup);
+        self.on_peer_syn_accecn(syn);
     }
 
     /// The peer's SYN-ACK arrived in SYN-SENT: ECN is in use if we asked and it is an
@@ -120,6 +128,9 @@ impl Connection {
     //# we call a SYN-ACK packet with any other configuration of the ECE and
     //# CWR flags a "non-ECN-setup SYN-ACK packet".
     pub(super) fn on_syn_ack_ecn(&mut self, flags: TcpFlags) {
+        if self.on_syn_ack_accecn(flags) {
+            return;
+        }
         let setup_ack = flags.contains(TcpFlags::ECE) && !flags.contains(TcpFlags::CWR);
         //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.1
         //# * A host MUST NOT set ECT on data packets unless it has sent at
@@ -136,6 +147,11 @@ impl Connection {
     /// The ECE / CWR flags of our SYN or SYN-ACK (RFC 3168 section 6.1.1).
     pub(super) fn syn_ecn_flags(&mut self) -> TcpFlags {
         let mode: EcnMode = self.options.ecn;
+        if let Some(flags) = self.accecn_syn_flags() {
+            self.ecn.set(EcnState::SETUP_SENT, true);
+            self.ecn.set(EcnState::OK, self.state == State::SynReceived);
+            return flags;
+        }
         let flags = if self.state == State::SynReceived {
             //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.1
             //# * If a host has received an ECN-setup SYN packet, then it MAY send
@@ -189,7 +205,11 @@ impl Connection {
             //# SYN-ACK packets that it sends to indicate this unwillingness.
             return TcpFlags::empty();
         }
-        let mut out = TcpFlags::empty();
+        let mut out = if self.accecn_enabled() {
+            self.accecn_ace_for_segment(flags)
+        } else {
+            TcpFlags::empty()
+        };
         if self.ecn.get(EcnState::ECHO) && flags.contains(TcpFlags::ACK) {
             //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.3
             //# After a TCP receiver sends an ACK packet with the ECN-Echo bit set,
@@ -232,17 +252,22 @@ impl Connection {
     /// The receiver's side of an acceptable segment: a CWR ends the echo, a CE mark
     /// starts it (and is acknowledged at once, as Linux's quick-ACK on CE).
     pub(super) fn on_segment_ecn_rx(&mut self, seg: &TcpRepr<'_>) {
-        self.ecn.set(EcnState::ECE_RX, self.ece_in(seg));
+        self.ecn.set(EcnState::ECE_RX, false);
         if !self.ecn.get(EcnState::OK) {
             return;
         }
+        if self.accecn_enabled() {
+            self.on_segment_accecn_rx(seg);
+            return;
+        }
+        self.ecn.set(EcnState::ECE_RX, self.ece_in(seg));
         if seg.flags.contains(TcpFlags::CWR) {
             //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.3
             //# After the receipt of the CWR packet, acknowledgments for
             //# subsequent non-CE data packets do not have the ECN-Echo flag set.
             self.ecn.set(EcnState::ECHO, false);
         }
-        if self.ecn.get(EcnState::RX_CE) {
+        if self.ecn.rx == Ecn::Ce {
             //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.3
             //# When TCP receives a CE data packet at the destination end-system, the
             //# TCP data receiver sets the ECN-Echo flag in the TCP header of the
@@ -272,12 +297,14 @@ impl Connection {
 
     /// The sender's side of an acceptable ACK processed: an ECN-Echo reduces the
     /// window once per window of data (`flight` bytes were outstanding before it).
-    pub(super) fn on_ack_ecn(&mut self, now: Instant, seg: &TcpRepr<'_>, flight: u32) {
-        if !self.ece_in(seg) {
+    pub(super) fn on_ack_ecn(&mut self, now: Instant, flight: u32) {
+        if !self.ecn.get(EcnState::ECE_RX) {
             return;
         }
-        self.ecn_more().counters.ece_received =
-            self.ecn_more().counters.ece_received.saturating_add(1);
+        if !self.accecn_enabled() {
+            self.ecn_more().counters.ece_received =
+                self.ecn_more().counters.ece_received.saturating_add(1);
+        }
         //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.2
         //# TCP should not react to congestion indications more than once every
         //# window of data (or more loosely, more than once every round-trip
@@ -309,7 +336,8 @@ impl Connection {
     //# reduction.
     pub(super) fn on_window_reduced_ecn(&mut self) {
         if self.ecn.get(EcnState::OK) {
-            self.ecn.set(EcnState::CWR_DUE, true);
+            // AccECN has no CWR signal: the CWR flag is part of the ACE field.
+            self.ecn.set(EcnState::CWR_DUE, !self.accecn_enabled());
             self.ecn.set(EcnState::REDUCED, true);
             let snd_max = self.snd_max;
             self.ecn_more().reduced_at = snd_max;

@@ -241,7 +241,7 @@ impl Connection {
         if !self.on_ack_segment(now, seg) {
             return;
         }
-        self.on_ack_ecn(now, seg, flight);
+        self.on_ack_ecn(now, flight);
         if self.state == State::Closed {
             return;
         }

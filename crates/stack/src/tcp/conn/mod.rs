@@ -19,6 +19,8 @@
 //!   and the delivery-rate records;
 //! - [`ecn`]: Explicit Congestion Notification (RFC 3168): negotiation, the
 //!   codepoint and ECE / CWR of each segment, the echo of CE and the reaction to it;
+//! - [`accecn`]: Accurate ECN (RFC 9768): its negotiation, the CE packet counters
+//!   and the ACE field of each ACK;
 //! - [`recv`]: the receiver's side: data into the buffer (in order or out of order),
 //!   FIN, urgent pointer, when to acknowledge;
 //! - [`output`]: what to send next (RST, SYN, retransmission, new data under Nagle and
@@ -38,6 +40,7 @@
 //!   segment of a receiver with nothing in flight;
 //! - [`prune`]: the out-of-order span the stack-wide bound counts, and dropping it.
 
+mod accecn;
 mod ack;
 mod congestion;
 mod ecn;

@@ -15,7 +15,7 @@ use crate::tcp::send_buffer::SendBuffer;
 use crate::tcp::state::State;
 use crate::tcp::timer::{Timer, TimerTable};
 use crate::time::Instant;
-use crate::wire::{SeqNumber, TcpOptions, TcpRepr};
+use crate::wire::{Ecn, SeqNumber, TcpOptions, TcpRepr};
 
 /// The TCP header without options.
 pub(crate) const TCP_HEADER_LEN: u16 = 20;
@@ -63,6 +63,13 @@ pub struct SynInfo {
     pub tsval: Option<u32>,
     /// An ECN-setup SYN: ECE and CWR both set (RFC 3168 section 6.1.1).
     pub ecn_setup: bool,
+    /// A SYN asking for Accurate ECN (RFC 9768 section 3.1.1): AE, CWR and ECE
+    /// set, or any combination a server must take as such.
+    pub accecn_setup: bool,
+    /// The IP-ECN field the SYN arrived with, which an AccECN SYN-ACK feeds back
+    /// (RFC 9768 section 3.1.2). [`from_repr`](Self::from_repr) cannot see the IP
+    /// header and leaves it Not-ECT; the stack fills it in.
+    pub ip_ecn: Ecn,
 }
 
 impl SynInfo {
@@ -76,6 +83,8 @@ impl SynInfo {
             sack_permitted: repr.options.sack_permitted,
             tsval: repr.options.timestamp.map(|t| t.tsval),
             ecn_setup: super::ecn::is_ecn_setup_syn(repr.flags),
+            accecn_setup: super::accecn::is_accecn_setup_syn(repr.flags),
+            ip_ecn: Ecn::NotEct,
         }
     }
 }
@@ -290,7 +299,7 @@ impl Connection {
             }
         }
         self.sack_ok = self.config.sack && syn.sack_permitted;
-        self.on_peer_syn_ecn(syn.ecn_setup);
+        self.on_peer_syn_ecn(syn);
         self.ts = match (self.config.timestamps, syn.tsval) {
             (true, Some(tsval)) => Some(Timestamps {
                 recent: tsval,

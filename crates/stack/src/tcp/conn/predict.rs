@@ -7,7 +7,8 @@
 //! whose payload the stack already copied into the receive buffer while checking
 //! the checksum ([`Connection::prestore_payload`]) and which fits in it, that
 //! acknowledges nothing new (SEG.ACK = SND.UNA = SND.MAX), keeps the send window,
-//! carries no SACK blocks and no CE mark, and passes PAWS. For such a segment the
+//! carries no SACK blocks and no CE mark, and passes PAWS (and the connection does
+//! not use Accurate ECN, whose ACE field every segment carries and must be read). For such a segment the
 //! general processing reduces to: TS.Recent, the keep-alive restart, the send
 //! window's WL1/WL2, the data committed and the ACK decision; every other step
 //! (RST and SYN checks, the scoreboard, RACK, undo, duplicate ACKs, urgent data,
@@ -74,6 +75,7 @@ impl Connection {
         let flags = seg.flags.bits() & !TcpFlags::PSH.bits();
         flags == TcpFlags::ACK.bits()
             && ecn != Ecn::Ce
+            && !self.accecn_enabled()
             && self.state == State::Established
             && self.payload_prestored
             && seg.seq_number == self.rcv_nxt

@@ -40,6 +40,7 @@ impl Connection {
             timestamps: self.ts.is_some(),
             sack: self.sack_ok,
             ecn: self.ecn_enabled(),
+            accecn: self.accecn_enabled(),
             bytes_sent: self.counters.bytes_sent,
             bytes_retrans: self.counters.bytes_retrans,
             bytes_acked: self.counters.bytes_acked,

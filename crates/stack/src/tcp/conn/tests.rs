@@ -149,6 +149,8 @@ fn missing_mss_option_defaults_to_536_for_ipv4() {
         sack_permitted: false,
         tsval: None,
         ecn_setup: false,
+        accecn_setup: false,
+        ip_ecn: crate::wire::Ecn::NotEct,
     };
     let s = Connection::accept(t(0), config.clone(), params(B, A, 1, &config), &syn);
     assert_eq!(s.mss(), 536);
@@ -698,6 +700,8 @@ fn missing_mss_option_defaults_to_1220_for_ipv6() {
         sack_permitted: false,
         tsval: None,
         ecn_setup: false,
+        accecn_setup: false,
+        ip_ecn: crate::wire::Ecn::NotEct,
     };
     let s = Connection::accept(t(0), config.clone(), params(b6, a6, 1, &config), &syn);
     assert_eq!(s.mss(), 1220);
