@@ -203,12 +203,23 @@ impl Bbr {
         self.ecn_in_round = false;
     }
 
-    /// Whether the round that just ended lost more than `LossThresh` of what it
-    /// sent, or met a retransmission timeout. What it sent is what it delivered
-    /// plus what it lost, and at least one BDP: the ACK of a retransmission (its
-    /// send state is recent) ends a loss round early, and RACK finds the losses
-    /// of a whole flight at once, so a short round would read a flight's losses
-    /// against a fraction of it.
+    /// Whether the round that just ended lost clearly more than `LossThresh` of
+    /// what it sent, or met a retransmission timeout.
+    ///
+    /// What it sent is what it delivered plus what it lost, and at least one BDP
+    /// at `max_bw`: the ACK of a retransmission (its send state is recent) ends a
+    /// loss round early, and RACK finds the losses of a whole flight at once, so a
+    /// short round would read a flight's losses against a fraction of it. (At the
+    /// model's own `bw` the floor would shrink with every cut and make the next
+    /// one likelier.)
+    ///
+    /// "Clearly": the losses must exceed `LossThresh` by two standard deviations
+    /// of a round's random loss count at that rate (Poisson, in segments). A
+    /// round of 400 segments at 1 % random loss loses 4 on average and more than
+    /// 2 % (8) in about one round in twelve, each cutting `bw_shortterm` to the
+    /// last round's delivery rate; with the margin (8 + 2·√8 ≈ 14 segments) that
+    /// is about one round in ten thousand, while an overflowing queue loses tens
+    /// of segments a round and still cuts.
     fn round_loss_too_high(&self) -> bool {
         if self.timeout_in_round {
             return true;
@@ -216,8 +227,10 @@ impl Bbr {
         let sent = self
             .delivered_last_round
             .saturating_add(self.lost_in_round)
-            .max(self.bdp_multiple(self.bw, 1.0));
-        self.lost_in_round as f64 > sent as f64 * LOSS_THRESH
+            .max(self.bdp_multiple(self.max_bw, 1.0));
+        let allowed = sent as f64 * LOSS_THRESH;
+        let noise = 2.0 * (allowed * self.mss as f64).sqrt();
+        self.lost_in_round as f64 > allowed + noise
     }
 
     /// `BBRAdaptLowerBoundsFromCongestion`: after a round with loss (or CE marks)
