@@ -153,6 +153,9 @@ pub struct Bbr {
     /// `adapt_lower_bounds_from_congestion`).
     pub(super) lost_in_round: u64,
     pub(super) delivered_last_round: u64,
+    /// Bytes newly lost in the last complete loss round (for Startup's
+    /// high-loss exit, which runs after the round's counters are reset).
+    pub(super) lost_last_round: u64,
     /// A retransmission timeout in this round: lossy whatever the rate.
     pub(super) timeout_in_round: bool,
     pub(super) loss_events_in_round: u32,
@@ -237,6 +240,7 @@ impl Bbr {
             loss_in_round: false,
             lost_in_round: 0,
             delivered_last_round: 0,
+            lost_last_round: 0,
             timeout_in_round: false,
             loss_events_in_round: 0,
             ecn_in_round: false,

@@ -197,6 +197,7 @@ impl Bbr {
             return;
         }
         self.adapt_lower_bounds_from_congestion();
+        self.lost_last_round = self.lost_in_round;
         self.loss_in_round = false;
         self.lost_in_round = 0;
         self.timeout_in_round = false;
@@ -221,16 +222,19 @@ impl Bbr {
     /// is about one round in ten thousand, while an overflowing queue loses tens
     /// of segments a round and still cuts.
     fn round_loss_too_high(&self) -> bool {
-        if self.timeout_in_round {
-            return true;
-        }
+        self.timeout_in_round || self.round_lost_too_much(self.lost_in_round)
+    }
+
+    /// Whether `lost` bytes lost in the loss round that just ended are clearly
+    /// more than `LossThresh` of what it sent (see `round_loss_too_high`).
+    pub(super) fn round_lost_too_much(&self, lost: u64) -> bool {
         let sent = self
             .delivered_last_round
-            .saturating_add(self.lost_in_round)
+            .saturating_add(lost)
             .max(self.bdp_multiple(self.max_bw, 1.0));
         let allowed = sent as f64 * LOSS_THRESH;
         let noise = 2.0 * (allowed * self.mss as f64).sqrt();
-        self.lost_in_round as f64 > allowed + noise
+        lost as f64 > allowed + noise
     }
 
     /// `BBRAdaptLowerBoundsFromCongestion`: after a round with loss (or CE marks)
