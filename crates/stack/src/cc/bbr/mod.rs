@@ -67,8 +67,9 @@ pub const MIN_PIPE_CWND_SEGMENTS: usize = 4;
 pub const FULL_BW_COUNT: u32 = 3;
 /// The growth that counts as growth.
 pub const FULL_BW_THRESH: f64 = 1.25;
-/// Loss events (ACKs reporting loss) in a round of Startup that, with a loss rate
-/// above [`LOSS_THRESH`], end Startup (`BBR.StartupFullLossCnt`).
+/// Lost segments in a round of Startup that, with a loss rate clearly above
+/// [`LOSS_THRESH`], end Startup (`BBR.StartupFullLossCnt`; the draft counts
+/// discontiguous lost ranges, which the transport does not report).
 pub const STARTUP_FULL_LOSS_COUNT: u32 = 6;
 //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-2.12
 /// `BBR.ExtraAckedFilterLen`, rounds.

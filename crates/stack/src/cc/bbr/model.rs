@@ -216,11 +216,13 @@ impl Bbr {
     ///
     /// "Clearly": the losses must exceed `LossThresh` by two standard deviations
     /// of a round's random loss count at that rate (Poisson, in segments). A
-    /// round of 400 segments at 1 % random loss loses 4 on average and more than
-    /// 2 % (8) in about one round in twelve, each cutting `bw_shortterm` to the
-    /// last round's delivery rate; with the margin (8 + 2·√8 ≈ 14 segments) that
-    /// is about one round in ten thousand, while an overflowing queue loses tens
-    /// of segments a round and still cuts.
+    /// round of 400 segments at 1 % random loss loses 4 on average, and more
+    /// than 2 % (8) in one round in fifty by Poisson, in one in five to ten in
+    /// the simulator's traces (rounds vary in length, and RACK reports losses in
+    /// batches); each such cut set `bw_shortterm` to the last round's delivery
+    /// rate, ~2.5 % below the model. With the margin (8 + 2·√8 ≈ 14 segments)
+    /// it is about one round in fifty thousand by Poisson, while an overflowing
+    /// queue loses tens of segments a round and still cuts.
     fn round_loss_too_high(&self) -> bool {
         self.timeout_in_round || self.round_lost_too_much(self.lost_in_round)
     }
@@ -245,13 +247,15 @@ impl Bbr {
             return;
         }
         // Deliberately not the draft's "any loss in the round": only a round
-        // whose loss rate exceeds LossThresh (2 %), the rate the draft already
-        // tolerates while probing (IsInflightTooHigh). Random loss below it
-        // (a lossy radio link, 1 % in the test) is not congestion, and
-        // cutting bw_shortterm to max(bw_latest, 0.7 bw_shortterm) every such
-        // round slides the model down: bw_latest is the last round's delivery
-        // rate, itself below the pacing rate by the loss rate and the pacing
-        // margin, so the sender loses ~2 % a round until the next probe.
+        // whose loss rate clearly exceeds LossThresh (2 %), the rate the draft
+        // already tolerates while probing (IsInflightTooHigh); "clearly" is
+        // two standard deviations of a round's random loss count (see
+        // `round_loss_too_high`). Random loss below it (a lossy radio link,
+        // 1 % in the test) is not congestion, and cutting bw_shortterm
+        // to max(bw_latest, 0.7 bw_shortterm) on such a round slides the model
+        // down: bw_latest is the last round's delivery rate, itself below the
+        // pacing rate by the loss rate and the pacing margin, so each such cut
+        // costs ~2-3 % until the next probe or ProbeRTT resets the bounds.
         let lossy = self.loss_in_round && self.round_loss_too_high();
         if lossy || self.ecn_in_round {
             self.init_lower_bounds();

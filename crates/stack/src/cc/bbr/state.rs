@@ -99,11 +99,11 @@ impl Bbr {
         }
     }
 
-    /// `BBRCheckStartupHighLoss`: a round of Startup in recovery with a loss rate
-    /// above `LossThresh` and at least `StartupFullLossCnt` loss events ends it;
-    /// `inflight_longterm` becomes the larger of the BDP and the last round's
-    /// delivery. Without SACK (one loss per round found) any loss round in recovery
-    /// does.
+    /// `BBRCheckStartupHighLoss`: a round of Startup in recovery whose loss rate
+    /// is above `LossThresh` (the round's bytes lost against what it sent, with
+    /// the noise margin of `round_lost_too_much`) and that lost at least
+    /// `StartupFullLossCnt` segments ends it; `inflight_longterm` becomes the
+    /// larger of the BDP and the last round's delivery.
     //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.3.1
     fn check_startup_high_loss(&mut self, s: &AckSample, rs: &Sample) {
         if self.full_bw_reached || self.state != BbrState::Startup {
