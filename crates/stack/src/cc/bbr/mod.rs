@@ -67,8 +67,9 @@ pub const MIN_PIPE_CWND_SEGMENTS: usize = 4;
 pub const FULL_BW_COUNT: u32 = 3;
 /// The growth that counts as growth.
 pub const FULL_BW_THRESH: f64 = 1.25;
-/// Loss events (ACKs reporting loss) in a round of Startup that, with a loss rate
-/// above [`LOSS_THRESH`], end Startup (`BBR.StartupFullLossCnt`).
+/// Lost segments in a round of Startup that, with a loss rate clearly above
+/// [`LOSS_THRESH`], end Startup (`BBR.StartupFullLossCnt`; the draft counts
+/// discontiguous lost ranges, which the transport does not report).
 pub const STARTUP_FULL_LOSS_COUNT: u32 = 6;
 //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-2.12
 /// `BBR.ExtraAckedFilterLen`, rounds.
@@ -153,6 +154,9 @@ pub struct Bbr {
     /// `adapt_lower_bounds_from_congestion`).
     pub(super) lost_in_round: u64,
     pub(super) delivered_last_round: u64,
+    /// Bytes newly lost in the last complete loss round (for Startup's
+    /// high-loss exit, which runs after the round's counters are reset).
+    pub(super) lost_last_round: u64,
     /// A retransmission timeout in this round: lossy whatever the rate.
     pub(super) timeout_in_round: bool,
     pub(super) loss_events_in_round: u32,
@@ -237,6 +241,7 @@ impl Bbr {
             loss_in_round: false,
             lost_in_round: 0,
             delivered_last_round: 0,
+            lost_last_round: 0,
             timeout_in_round: false,
             loss_events_in_round: 0,
             ecn_in_round: false,

@@ -99,23 +99,28 @@ impl Bbr {
         }
     }
 
-    /// `BBRCheckStartupHighLoss`: a round of Startup in recovery with a loss rate
-    /// above `LossThresh` and at least `StartupFullLossCnt` loss events ends it;
-    /// `inflight_longterm` becomes the larger of the BDP and the last round's
-    /// delivery. Without SACK (one loss per round found) any loss round in recovery
-    /// does.
+    /// `BBRCheckStartupHighLoss`: a round of Startup in recovery whose loss rate
+    /// is above `LossThresh` (the round's bytes lost against what it sent, with
+    /// the noise margin of `round_lost_too_much`) and that lost at least
+    /// `StartupFullLossCnt` segments ends it; `inflight_longterm` becomes the
+    /// larger of the BDP and the last round's delivery.
     //= https://datatracker.ietf.org/doc/html/draft-ietf-ccwg-bbr-06#section-5.3.1
     fn check_startup_high_loss(&mut self, s: &AckSample, rs: &Sample) {
         if self.full_bw_reached || self.state != BbrState::Startup {
             return;
         }
-        if rs.newly_lost > 0 {
-            self.loss_events_in_round = self.loss_events_in_round.saturating_add(1);
-        }
+        // The draft counts discontiguous lost ranges; the transport reports
+        // bytes, and RACK marks a whole flight's losses on one ACK, so counting
+        // ACKs saw 1-5 "events" in rounds that lost hundreds of segments to the
+        // overshoot. Each lost segment counts (an upper bound on the ranges).
+        let lost_segments = rs.newly_lost.div_ceil(self.mss as u64);
+        self.loss_events_in_round = self
+            .loss_events_in_round
+            .saturating_add(u32::try_from(lost_segments).unwrap_or(u32::MAX));
         if self.loss_round_start
             && s.in_recovery
             && self.loss_events_in_round >= STARTUP_FULL_LOSS_COUNT
-            && Bbr::is_inflight_too_high(rs)
+            && self.round_lost_too_much(self.lost_last_round)
         {
             self.inflight_longterm = self
                 .bdp_multiple(self.max_bw, 1.0)

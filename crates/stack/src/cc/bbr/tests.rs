@@ -470,6 +470,39 @@ fn one_percent_random_loss_costs_little_goodput() {
 }
 
 #[test]
+fn a_round_needs_losses_clearly_above_the_loss_threshold_to_count_as_lossy() {
+    // 100 Mbit/s and 50 ms: a BDP of 625,000 bytes, 625 segments of 1,000.
+    let mut bbr = Bbr::new(MSS, 10, 1);
+    bbr.max_bw = 12_500_000;
+    bbr.bw = bbr.max_bw;
+    bbr.rtt.min_rtt = Some(ms(50));
+    let seg = MSS as u64;
+    // LossThresh allows 12.5 segments; random loss scatters a round's count by
+    // about √12.5 ≈ 3.5, so the bar is 12.5 + 2 × 3.5 ≈ 19.6 segments.
+    bbr.delivered_last_round = 620 * seg;
+    assert!(
+        !bbr.round_lost_too_much(12 * seg),
+        "1.9 %: below LossThresh"
+    );
+    assert!(
+        !bbr.round_lost_too_much(18 * seg),
+        "2.8 %: within the noise"
+    );
+    assert!(bbr.round_lost_too_much(21 * seg), "3.3 %: beyond the noise");
+    assert!(
+        bbr.round_lost_too_much(60 * seg),
+        "an overflowing queue's 9 %"
+    );
+    // A round ended early by a retransmission's ACK (a fifth of a flight
+    // delivered) reads its losses against a whole BDP at max_bw, not against the
+    // model's (possibly cut) bw.
+    bbr.delivered_last_round = 125 * seg;
+    bbr.bw = bbr.max_bw / 2;
+    assert!(!bbr.round_lost_too_much(18 * seg));
+    assert!(bbr.round_lost_too_much(21 * seg));
+}
+
+#[test]
 fn only_rounds_losing_more_than_the_loss_threshold_cut_the_short_term_model() {
     for (loss_every, cut_expected) in [(100, false), (20, true)] {
         let mut p = Path::new(20, 40);
