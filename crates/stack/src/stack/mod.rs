@@ -72,6 +72,7 @@ use crate::time::Instant;
 use crate::udp::UdpSocket;
 
 pub use demux::FourTuple;
+pub use ingress::RxOffload;
 pub use table::{SocketEntry, SocketProtocol};
 pub use tcp_api::{ListenOptions, Shutdown};
 pub(crate) use time_wait::TimeWaitState;
