@@ -11,6 +11,13 @@ pub trait Device: AsRawFd + Send + 'static {
     /// Reads one packet into `buf`; `WouldBlock` when none is waiting.
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize>;
 
+    /// Reads one packet into `buf` and what the device vouched for (a checksum it
+    /// verified, or one that never needed verifying): the runtime passes both to
+    /// [`layer4::Stack::handle_packet_offloaded`]. The default vouches for nothing.
+    fn recv_offloaded(&mut self, buf: &mut [u8]) -> io::Result<(usize, layer4::RxOffload)> {
+        self.recv(buf).map(|n| (n, layer4::RxOffload::NONE))
+    }
+
     /// Writes one packet; `WouldBlock` when the device cannot take it now.
     fn send(&mut self, packet: &[u8]) -> io::Result<usize>;
 

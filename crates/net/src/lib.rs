@@ -12,8 +12,9 @@
 //!   behind the header.
 //! - `netlink`: one rtnetlink request (`RTM_NEWADDR`), for the kernel's IPv6
 //!   address on a TUN.
-//! - [`vnet`]: the `virtio_net_hdr` (parse, emit) and completing the partial
-//!   checksums the kernel hands over; [`gso`]: [`Coalescer`](gso::Coalescer), which
+//! - [`vnet`]: the `virtio_net_hdr` (parse, emit), what a packet read brings
+//!   the stack ([`vnet::receive`]: a local kernel's partial TCP checksum is
+//!   vouched for, not summed; others are completed); [`gso`]: [`Coalescer`](gso::Coalescer), which
 //!   joins a connection's consecutive full-sized segments into one super-packet
 //!   for a device that segments them.
 //! - [`device`]: [`Device`], the packet-device trait the runtime drives, and

@@ -9,7 +9,7 @@
 //! The runtime thread loops:
 //!
 //! 1. under the lock: read up to [`READ_BATCH`] packets from the device, hand each
-//!    to [`Stack::handle_packet`] and, every few packets, send what
+//!    to [`Stack::handle_packet_offloaded`] (with what the device vouched for) and, every few packets, send what
 //!    [`Stack::poll_transmit`] yields (so ACKs keep pace with the segments they
 //!    acknowledge); call [`Stack::handle_timeout`] if the stack's
 //!    deadline has passed; send everything [`Stack::poll_transmit`] yields; drain
@@ -34,8 +34,11 @@
 //! super-packet of up to 64 KB (one `writev`), which the kernel cuts back into the
 //! same segments. The stack keeps its MSS-sized segments (pacing, congestion
 //! control, SACK and retransmission unchanged); only the syscalls are batched. On
-//! receive, the device completes the kernel's partial checksums and hands the stack
-//! whole TCP super-packets, which it takes like any segment. The reads of one turn
+//! receive, the device hands the stack whole TCP super-packets, which it takes like
+//! any segment, through [`Stack::handle_packet_offloaded`]: a segment the local
+//! kernel left with a partial checksum (or one it verified) is vouched for and not
+//! summed at all ([`crate::vnet::receive`] says why that is safe); other partial
+//! checksums are completed and verified. The reads of one turn
 //! are already a batch ([`READ_BATCH`], until `WouldBlock`); a TUN has no
 //! multi-packet read or write, so super-packets are how syscalls are saved.
 //!
@@ -601,9 +604,9 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
             let inner = &mut *g;
             let now = shared.now();
             for i in 0..READ_BATCH {
-                match device.recv(&mut rx) {
-                    Ok(n) => {
-                        inner.stack.handle_packet(now, &rx[..n]);
+                match device.recv_offloaded(&mut rx) {
+                    Ok((n, offload)) => {
+                        inner.stack.handle_packet_offloaded(now, &rx[..n], offload);
                         if (i + 1) % FLUSH_EVERY != 0 && n < SUPER_PACKET {
                             continue;
                         }

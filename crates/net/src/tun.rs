@@ -350,6 +350,10 @@ impl Device for Tun {
         Tun::recv(self, buf)
     }
 
+    fn recv_offloaded(&mut self, buf: &mut [u8]) -> io::Result<(usize, layer4::RxOffload)> {
+        Tun::recv_offloaded(self, buf)
+    }
+
     fn send(&mut self, packet: &[u8]) -> io::Result<usize> {
         Tun::send(self, packet)
     }
