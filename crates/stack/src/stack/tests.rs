@@ -1593,3 +1593,26 @@ fn udp_peek_from_leaves_the_datagram_and_readiness_follows_the_queues() {
     assert_eq!(pair.b.udp_readiness(sb), Ok((false, true)));
     assert_eq!(pair.b.udp_peek_from(sb, &mut buf), Err(Error::WouldBlock));
 }
+
+#[test]
+fn tcp_buffers_set_after_construction_size_the_connections_opened_later() {
+    let mut pair = Pair::new(Impairment::default(), 81);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (_c, _l, s) = connect(&mut pair, server);
+    let before = pair.b.tcp_info(pair.now, s).unwrap().rcv_space;
+    assert_eq!(before, 256 * 1024);
+    pair.b.set_tcp_buffers(4 << 20, 4 << 20);
+    assert_eq!(pair.b.config().tcp.recv_buffer, 4 << 20);
+    // The open connection keeps its window; a new one advertises the larger one.
+    assert_eq!(pair.b.tcp_info(pair.now, s).unwrap().rcv_space, before);
+    let (_c2, _l2, s2) = connect(&mut pair, SocketAddr::new(IpAddr::V4(B4), 81));
+    let after = pair.b.tcp_info(pair.now, s2).unwrap();
+    assert_eq!(after.rcv_space, 4 << 20);
+    // Scaled so that the whole buffer can be offered.
+    assert!(after
+        .wscale
+        .is_some_and(|(a, b)| 65535u64 << a.max(b) >= 4 << 20));
+    // A zero leaves a limit alone.
+    pair.b.set_tcp_buffers(0, 0);
+    assert_eq!(pair.b.config().tcp.send_buffer, 4 << 20);
+}
