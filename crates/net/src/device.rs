@@ -28,6 +28,16 @@ pub trait Device: AsRawFd + Send + 'static {
         false
     }
 
+    /// A second handle on the same device that a thread of its own writes with
+    /// (the runtime's transmit thread, `tx_thread`), or `None` (the default): the
+    /// runtime then writes from its own thread.
+    fn writer(&self) -> io::Result<Option<Self>>
+    where
+        Self: Sized,
+    {
+        Ok(None)
+    }
+
     /// Writes a TCP super-packet the device cuts into `hdr.gso_size`-byte segments
     /// (checksum left partial as `hdr` says). Only called when [`Device::tso`].
     fn send_tso(&mut self, packet: &[u8], hdr: &crate::vnet::VnetHdr) -> io::Result<usize> {

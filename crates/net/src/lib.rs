@@ -23,7 +23,8 @@
 //!   `layer4::Stack` from a device (read → `handle_packet`, `poll_transmit` → write,
 //!   `ppoll` on the device, an eventfd and the stack's deadline), and who waits for
 //!   each socket: condition variables for blocking calls, wakers for async ones,
-//!   woken on the stack's events; [`os_seed`](runtime::os_seed).
+//!   woken on the stack's events; [`os_seed`](runtime::os_seed). `tx_thread`: the
+//!   runtime's transmit thread for a device with offloads (writes beside reads).
 //! - [`std_api`]: blocking [`TcpListener`], [`TcpStream`], [`UdpSocket`] with the
 //!   names and signatures of `std::net` (constructors take the runtime), `peek`
 //!   and `set_nonblocking` included.
@@ -62,6 +63,7 @@ pub mod std_api;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 pub mod tun;
+mod tx_thread;
 pub mod vnet;
 mod vnet_io;
 

@@ -362,6 +362,25 @@ impl Device for Tun {
         self.offload
     }
 
+    /// With offloads, a duplicate of the descriptor: each write of a super-packet
+    /// or an ACK runs the kernel's receive path in the writer, which the runtime's
+    /// transmit thread then carries beside the reads (`tx_thread`).
+    fn writer(&self) -> io::Result<Option<Tun>> {
+        if !self.offload {
+            return Ok(None);
+        }
+        let fd = self
+            .fd
+            .try_clone()
+            .map_err(context(format!("dup {}", self.name)))?;
+        Ok(Some(Tun {
+            fd,
+            name: self.name.clone(),
+            offload: true,
+            rx_vnet_errors: std::sync::atomic::AtomicU64::new(0),
+        }))
+    }
+
     fn send_tso(&mut self, packet: &[u8], hdr: &crate::vnet::VnetHdr) -> io::Result<usize> {
         if !self.offload {
             return Err(io::Error::from(io::ErrorKind::Unsupported));
