@@ -598,6 +598,7 @@ mod tests {
                 mtu: 1500,
                 offload: false,
                 stack_buf: None,
+                no_tx_thread: false,
             }) if bytes == 1 << 30 && buf == 256 * 1024
         ));
         let cli = Cli::try_parse_from([

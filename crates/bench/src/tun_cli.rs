@@ -52,9 +52,15 @@ pub struct TunBulkArgs {
     /// 64 KB super-packets both ways, for layer4 and for the TUN wire.
     #[arg(long)]
     pub offload: bool,
-    /// layer4's TCP send and receive buffers [default: the stack's, 256 KiB].
+    /// layer4's TCP send and receive buffers [default: the stack's, 256 KiB; on a
+    /// TUN with offloads the runtime's, 4 MiB].
     #[arg(long, value_parser = parse_size)]
     pub stack_buf: Option<u64>,
+    /// With --offload, layer4's runtime writes to the TUN from its own thread
+    /// (RuntimeOptions::tx_thread, on by default) unless this is given: for A/B
+    /// comparisons.
+    #[arg(long)]
+    pub no_tx_thread: bool,
 }
 
 #[derive(Debug, Args)]
@@ -142,9 +148,18 @@ fn bulk(runs: usize, a: &TunBulkArgs) -> bool {
             human_bytes(a.bytes),
             human_bytes(a.buf),
             a.mtu,
-            a.stack_buf
-                .map_or("256 KiB (default)".to_string(), human_bytes),
-            if a.offload {
+            a.stack_buf.map_or(
+                if a.offload {
+                    "4 MiB (the runtime's default on a TUN with offloads)".to_string()
+                } else {
+                    "256 KiB (default)".to_string()
+                },
+                human_bytes
+            ),
+            if a.offload && a.no_tx_thread {
+                "TUNs with offloads (IFF_VNET_HDR, TUNSETOFFLOAD CSUM|TSO4|TSO6), layer4's \
+                 transmit thread off"
+            } else if a.offload {
                 "TUNs with offloads (IFF_VNET_HDR, TUNSETOFFLOAD CSUM|TSO4|TSO6)"
             } else {
                 "no offloads on the TUNs (plain IFF_TUN | IFF_NO_PI)"
@@ -186,6 +201,7 @@ fn bulk(runs: usize, a: &TunBulkArgs) -> bool {
         fig
     };
     let (bytes, mtu, offload) = (a.bytes, a.mtu, a.offload);
+    let tx_thread = !a.no_tx_thread;
     let stack_buf = a
         .stack_buf
         .map(|b| usize::try_from(b).unwrap_or(usize::MAX));
@@ -202,6 +218,7 @@ fn bulk(runs: usize, a: &TunBulkArgs) -> bool {
                 mtu,
                 offload,
                 stack_buf,
+                tx_thread,
             )
         },
     );
@@ -217,6 +234,7 @@ fn bulk(runs: usize, a: &TunBulkArgs) -> bool {
                 mtu,
                 offload,
                 stack_buf,
+                tx_thread,
             )
         },
     );

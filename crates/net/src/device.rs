@@ -11,6 +11,13 @@ pub trait Device: AsRawFd + Send + 'static {
     /// Reads one packet into `buf`; `WouldBlock` when none is waiting.
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize>;
 
+    /// Reads one packet into `buf` and what the device vouched for (a checksum it
+    /// verified, or one that never needed verifying): the runtime passes both to
+    /// [`layer4::Stack::handle_packet_offloaded`]. The default vouches for nothing.
+    fn recv_offloaded(&mut self, buf: &mut [u8]) -> io::Result<(usize, layer4::RxOffload)> {
+        self.recv(buf).map(|n| (n, layer4::RxOffload::NONE))
+    }
+
     /// Writes one packet; `WouldBlock` when the device cannot take it now.
     fn send(&mut self, packet: &[u8]) -> io::Result<usize>;
 
@@ -19,6 +26,16 @@ pub trait Device: AsRawFd + Send + 'static {
     /// ([`crate::gso::Coalescer`]) and writes them at once.
     fn tso(&self) -> bool {
         false
+    }
+
+    /// A second handle on the same device that a thread of its own writes with
+    /// (the runtime's transmit thread, `tx_thread`), or `None` (the default): the
+    /// runtime then writes from its own thread.
+    fn writer(&self) -> io::Result<Option<Self>>
+    where
+        Self: Sized,
+    {
+        Ok(None)
     }
 
     /// Writes a TCP super-packet the device cuts into `hdr.gso_size`-byte segments

@@ -12,8 +12,9 @@
 //!   behind the header.
 //! - `netlink`: one rtnetlink request (`RTM_NEWADDR`), for the kernel's IPv6
 //!   address on a TUN.
-//! - [`vnet`]: the `virtio_net_hdr` (parse, emit) and completing the partial
-//!   checksums the kernel hands over; [`gso`]: [`Coalescer`](gso::Coalescer), which
+//! - [`vnet`]: the `virtio_net_hdr` (parse, emit), what a packet read brings
+//!   the stack ([`vnet::receive`]: a local kernel's partial TCP checksum is
+//!   vouched for, not summed; others are completed); [`gso`]: [`Coalescer`](gso::Coalescer), which
 //!   joins a connection's consecutive full-sized segments into one super-packet
 //!   for a device that segments them.
 //! - [`device`]: [`Device`], the packet-device trait the runtime drives, and
@@ -22,7 +23,8 @@
 //!   `layer4::Stack` from a device (read → `handle_packet`, `poll_transmit` → write,
 //!   `ppoll` on the device, an eventfd and the stack's deadline), and who waits for
 //!   each socket: condition variables for blocking calls, wakers for async ones,
-//!   woken on the stack's events; [`os_seed`](runtime::os_seed).
+//!   woken on the stack's events; [`os_seed`](runtime::os_seed). `tx_thread`: the
+//!   runtime's transmit thread for a device with offloads (writes beside reads).
 //! - [`std_api`]: blocking [`TcpListener`], [`TcpStream`], [`UdpSocket`] with the
 //!   names and signatures of `std::net` (constructors take the runtime), `peek`
 //!   and `set_nonblocking` included.
@@ -61,6 +63,7 @@ pub mod std_api;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 pub mod tun;
+mod tx_thread;
 pub mod vnet;
 mod vnet_io;
 

@@ -9,7 +9,8 @@
 //! The runtime thread loops:
 //!
 //! 1. under the lock: read up to [`READ_BATCH`] packets from the device, hand each
-//!    to [`Stack::handle_packet`] and, every few packets, send what
+//!    to [`Stack::handle_packet_offloaded`] (with what the device vouched for) and,
+//!    every few packets, send what
 //!    [`Stack::poll_transmit`] yields (so ACKs keep pace with the segments they
 //!    acknowledge); call [`Stack::handle_timeout`] if the stack's
 //!    deadline has passed; send everything [`Stack::poll_transmit`] yields; drain
@@ -34,10 +35,23 @@
 //! super-packet of up to 64 KB (one `writev`), which the kernel cuts back into the
 //! same segments. The stack keeps its MSS-sized segments (pacing, congestion
 //! control, SACK and retransmission unchanged); only the syscalls are batched. On
-//! receive, the device completes the kernel's partial checksums and hands the stack
-//! whole TCP super-packets, which it takes like any segment. The reads of one turn
+//! receive, the device hands the stack whole TCP super-packets, which it takes like
+//! any segment, through [`Stack::handle_packet_offloaded`]: a segment the local
+//! kernel left with a partial checksum (or one it verified) is vouched for and not
+//! summed at all ([`crate::vnet::receive`] says why that is safe); other partial
+//! checksums are completed and verified. The reads of one turn
 //! are already a batch ([`READ_BATCH`], until `WouldBlock`); a TUN has no
 //! multi-packet read or write, so super-packets are how syscalls are saved.
+//!
+//! On such a device the runtime also, by default ([`RuntimeOptions`]):
+//! - writes from a second thread (`tx_thread`): the transmit pass queues what
+//!   it would have written and that thread writes it, because a write to a TUN runs
+//!   the kernel's side of the conversation (for an ACK, the kernel's TCP sending its
+//!   next super-packets) in the writer — 41 % of the runtime thread, profiled on
+//!   Linux → layer4 — which then runs beside the reads instead of between them;
+//! - raises the stack's TCP buffers from the 256 KiB defaults to 4 MiB
+//!   ([`RuntimeOptions::offload_tcp_buffers`]): a 256 KiB window is four 64 KB
+//!   super-packets.
 //!
 //! Time: [`layer4::time::Instant`] counts nanoseconds since the runtime was created
 //! (`std::time::Instant`, a monotonic clock).
@@ -61,6 +75,8 @@ use crate::control::server::ControlServer;
 use crate::control::{self, ControlSocket};
 use crate::device::Device;
 use crate::gso::Coalescer;
+use crate::tx_thread::{self, TxQueue};
+use crate::vnet::VnetHdr;
 
 /// The most packets read per turn of the loop before transmitting and reporting
 /// events.
@@ -101,6 +117,8 @@ pub(crate) struct Inner {
     stopped: Option<String>,
     /// Packets the device refused to take.
     tx_errors: u64,
+    /// The same, counted by the transmit thread.
+    tx_thread_errors: u64,
     /// TCP super-packets written to a segmenting device, and the segments in them.
     tx_super_packets: u64,
     tx_super_segments: u64,
@@ -321,7 +339,7 @@ impl Inner {
 
     /// Packets the device refused.
     pub(crate) fn tx_errors(&self) -> u64 {
-        self.tx_errors
+        self.tx_errors + self.tx_thread_errors
     }
 
     fn check_running(&self) -> io::Result<()> {
@@ -352,15 +370,56 @@ pub struct Runtime {
 }
 
 /// How a [`Runtime`] is set up beyond its stack and device.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct RuntimeOptions {
     /// The control socket `l4 ss` and `l4 stat` read (default: under
     /// `/run/layer4/`, if it can be made).
     pub control: ControlSocket,
+    /// Whether a device that segments TCP itself ([`Device::tso`], a TUN with
+    /// offloads) is written from a thread of its own (`tx_thread`: the kernel's
+    /// work behind each write then runs beside the reads, at the price of a
+    /// cross-thread wake-up per transmit pass). Default `true`: with 4 MiB buffers
+    /// it lifted Linux → layer4 from 3.0–5.1 to 4.8–5.9 Gbit/s in four A/B rounds
+    /// (docs/benchmarks.md, TUN, session 5b). Devices without offloads are always
+    /// written by the runtime thread.
+    pub tx_thread: bool,
+    /// On a device that segments TCP itself, the TCP send and receive buffers of a
+    /// stack still at [`TcpConfig`](layer4::TcpConfig)'s defaults (256 KiB) are
+    /// raised to this ([`Stack::set_tcp_buffers`]): four 64 KB super-packets per
+    /// window starve a 10 Gbit/s device (Linux's own autotuning grows its buffers
+    /// to 4 MiB and beyond, `tcp_wmem`/`tcp_rmem`). Buffers set explicitly are
+    /// kept. `0` keeps the defaults. Default 4 MiB.
+    pub offload_tcp_buffers: usize,
+}
+
+/// [`RuntimeOptions::offload_tcp_buffers`]'s default.
+pub const OFFLOAD_TCP_BUFFERS: usize = 4 << 20;
+
+impl Default for RuntimeOptions {
+    fn default() -> RuntimeOptions {
+        RuntimeOptions {
+            control: ControlSocket::default(),
+            tx_thread: true,
+            offload_tcp_buffers: OFFLOAD_TCP_BUFFERS,
+        }
+    }
 }
 
 impl RuntimeOptions {
+    /// The options with the transmit thread on or off (see
+    /// [`RuntimeOptions::tx_thread`](struct.RuntimeOptions.html#structfield.tx_thread)).
+    pub fn tx_thread(mut self, on: bool) -> RuntimeOptions {
+        self.tx_thread = on;
+        self
+    }
+
+    /// The options with `bytes` as [`RuntimeOptions::offload_tcp_buffers`].
+    pub fn offload_tcp_buffers(mut self, bytes: usize) -> RuntimeOptions {
+        self.offload_tcp_buffers = bytes;
+        self
+    }
+
     /// The options with `control` as the control socket.
     pub fn control(mut self, control: ControlSocket) -> RuntimeOptions {
         self.control = control;
@@ -380,10 +439,24 @@ impl Runtime {
 
     /// Starts a thread driving `stack` from `device`, set up by `options`.
     pub fn with_options<D: Device>(
-        stack: Stack,
+        mut stack: Stack,
         device: D,
         options: RuntimeOptions,
     ) -> io::Result<Runtime> {
+        if device.tso() {
+            let default = layer4::TcpConfig::default();
+            let tcp = &stack.config().tcp;
+            let raise = |now: usize, default: usize| {
+                if now == default {
+                    options.offload_tcp_buffers
+                } else {
+                    0
+                }
+            };
+            let send = raise(tcp.send_buffer, default.send_buffer);
+            let recv = raise(tcp.recv_buffer, default.recv_buffer);
+            stack.set_tcp_buffers(send, recv);
+        }
         // SAFETY: eventfd(2) takes no pointers; the result is checked before use.
         let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
         if fd < 0 {
@@ -399,6 +472,7 @@ impl Runtime {
                 stop: false,
                 stopped: None,
                 tx_errors: 0,
+                tx_thread_errors: 0,
                 tx_super_packets: 0,
                 tx_super_segments: 0,
                 close_after_transmit: Vec::new(),
@@ -407,9 +481,10 @@ impl Runtime {
             origin: std::time::Instant::now(),
         });
         let s = shared.clone();
+        let tx_thread = options.tx_thread;
         let thread = std::thread::Builder::new()
             .name("layer4-runtime".into())
-            .spawn(move || run(&s, device))
+            .spawn(move || run(&s, device, tx_thread))
             .map_err(|e| io::Error::new(e.kind(), format!("spawn runtime thread: {e}")))?;
         let mut rt = Runtime {
             shared,
@@ -445,7 +520,7 @@ impl Runtime {
     pub fn stats(&self) -> RuntimeStats {
         let g = self.shared.lock();
         RuntimeStats {
-            tx_errors: g.tx_errors,
+            tx_errors: g.tx_errors(),
             tx_super_packets: g.tx_super_packets,
             tx_super_segments: g.tx_super_segments,
         }
@@ -507,6 +582,7 @@ impl Tx {
 fn flush<D: Device>(
     stack: &mut Stack,
     device: &mut D,
+    queue: Option<&TxQueue>,
     tx: &mut Tx,
     now: Instant,
     counts: &mut TxCounts<'_>,
@@ -520,7 +596,7 @@ fn flush<D: Device>(
                     None => return,
                 },
             };
-            match device.send(&tx.buf[..n]) {
+            match send_one(device, queue, &tx.buf[..n], None) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     tx.pending = Some(n);
@@ -534,10 +610,7 @@ fn flush<D: Device>(
         if gso.is_closed() {
             let segments = gso.segments() as u64;
             let (packet, hdr) = gso.finish();
-            let sent = match hdr {
-                Some(hdr) => device.send_tso(packet, &hdr),
-                None => device.send(packet),
-            };
+            let sent = send_one(device, queue, packet, hdr.as_ref());
             match sent {
                 Ok(_) if segments > 1 => {
                     *counts.super_packets += 1;
@@ -567,6 +640,21 @@ fn flush<D: Device>(
     }
 }
 
+/// Writes `packet` (a super-packet when `tso` is given) to the device, or queues it
+/// for the transmit thread when there is one (a full queue is `WouldBlock`).
+fn send_one<D: Device>(
+    device: &mut D,
+    queue: Option<&TxQueue>,
+    packet: &[u8],
+    tso: Option<&VnetHdr>,
+) -> io::Result<usize> {
+    match (queue, tso) {
+        (Some(q), tso) => q.push(packet, tso.copied()),
+        (None, Some(hdr)) => device.send_tso(packet, hdr),
+        (None, None) => device.send(packet),
+    }
+}
+
 /// The runtime's transmit counters, borrowed from [`Inner`] for a flush.
 struct TxCounts<'a> {
     errors: &'a mut u64,
@@ -589,9 +677,19 @@ impl Inner {
 }
 
 /// The runtime thread.
-fn run<D: Device>(shared: &Shared, mut device: D) {
+fn run<D: Device>(shared: &Arc<Shared>, mut device: D, tx_thread: bool) {
     let mut rx = vec![0u8; PACKET_BUF];
     let mut tx = Tx::new(&device);
+    // A device that segments TCP gets its writes from a thread of their own (see
+    // `tx_thread`); if that cannot be had, this thread writes.
+    let writer = match device.writer() {
+        Ok(Some(w)) if tx_thread && device.tso() => {
+            let s = shared.clone();
+            tx_thread::spawn(w, move || s.wake()).ok()
+        }
+        _ => None,
+    };
+    let queue = writer.as_ref().map(|w| &*w.queue);
     loop {
         let timeout = {
             let mut g = shared.lock();
@@ -601,9 +699,9 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
             let inner = &mut *g;
             let now = shared.now();
             for i in 0..READ_BATCH {
-                match device.recv(&mut rx) {
-                    Ok(n) => {
-                        inner.stack.handle_packet(now, &rx[..n]);
+                match device.recv_offloaded(&mut rx) {
+                    Ok((n, offload)) => {
+                        inner.stack.handle_packet_offloaded(now, &rx[..n], offload);
                         if (i + 1) % FLUSH_EVERY != 0 && n < SUPER_PACKET {
                             continue;
                         }
@@ -612,7 +710,7 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
                         // by one ACK starves the peer's ACK clock and makes its loss
                         // detection misfire.
                         let (stack, mut counts) = inner.split_tx();
-                        flush(stack, &mut device, &mut tx, now, &mut counts);
+                        flush(stack, &mut device, queue, &mut tx, now, &mut counts);
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -626,7 +724,10 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
                 inner.stack.handle_timeout(now);
             }
             let (stack, mut counts) = inner.split_tx();
-            flush(stack, &mut device, &mut tx, now, &mut counts);
+            flush(stack, &mut device, queue, &mut tx, now, &mut counts);
+            if let Some(q) = queue {
+                inner.tx_thread_errors = q.errors();
+            }
             for h in std::mem::take(&mut inner.close_after_transmit) {
                 let _ = inner.stack.close(now, h);
             }
@@ -640,7 +741,9 @@ fn run<D: Device>(shared: &Shared, mut device: D) {
                 .poll_timeout()
                 .map(|t| t.saturating_duration_since(shared.now()))
         };
-        if let Err(e) = wait(&device, shared, timeout, tx.blocked()) {
+        // With a transmit thread, a full queue is answered through the eventfd.
+        let want_write = tx.blocked() && queue.is_none();
+        if let Err(e) = wait(&device, shared, timeout, want_write) {
             shared.lock().stop_with(format!("poll: {e}"));
             return;
         }

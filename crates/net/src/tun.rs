@@ -350,12 +350,35 @@ impl Device for Tun {
         Tun::recv(self, buf)
     }
 
+    fn recv_offloaded(&mut self, buf: &mut [u8]) -> io::Result<(usize, layer4::RxOffload)> {
+        Tun::recv_offloaded(self, buf)
+    }
+
     fn send(&mut self, packet: &[u8]) -> io::Result<usize> {
         Tun::send(self, packet)
     }
 
     fn tso(&self) -> bool {
         self.offload
+    }
+
+    /// With offloads, a duplicate of the descriptor: each write of a super-packet
+    /// or an ACK runs the kernel's receive path in the writer, which the runtime's
+    /// transmit thread then carries beside the reads (`tx_thread`).
+    fn writer(&self) -> io::Result<Option<Tun>> {
+        if !self.offload {
+            return Ok(None);
+        }
+        let fd = self
+            .fd
+            .try_clone()
+            .map_err(context(format!("dup {}", self.name)))?;
+        Ok(Some(Tun {
+            fd,
+            name: self.name.clone(),
+            offload: true,
+            rx_vnet_errors: std::sync::atomic::AtomicU64::new(0),
+        }))
     }
 
     fn send_tso(&mut self, packet: &[u8], hdr: &crate::vnet::VnetHdr) -> io::Result<usize> {

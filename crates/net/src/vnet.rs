@@ -17,8 +17,23 @@
 //! };
 //! ```
 //!
+//! The runtime takes a packet with [`receive`] instead: a TCP segment the local
+//! kernel left partial is handed to the stack as it is, with
+//! [`RxOffload::l4_csum_verified`], so a 64 KB super-packet is not summed twice
+//! (once to complete the field, once to check it) nor even once. Why that is safe:
+//! `F_NEEDS_CSUM` means the kernel built the packet itself (`CHECKSUM_PARTIAL`: a
+//! local socket's segment, never on a wire) and never computed its checksum, so
+//! completing it here and then verifying it would only compare a sum with itself:
+//! it can catch nothing a memcpy between two buffers of this host did not already
+//! guarantee. Linux makes the same call: `skb_csum_unnecessary()` is true for a
+//! `CHECKSUM_PARTIAL` packet, which its own TCP receive path (veth, loopback)
+//! never verifies. `F_DATA_VALID` means the kernel (or the NIC it came from) did
+//! verify it (`CHECKSUM_UNNECESSARY`). A packet with neither flag, and any UDP or
+//! ICMP packet, is verified by the stack as before.
+//!
 //! Safe code only: the syscalls that read and write these live in [`crate::tun`].
 
+use layer4::RxOffload;
 use layer4_wire::checksum;
 
 /// The size of `struct virtio_net_hdr` (without the `num_buffers` of the mergeable
@@ -91,6 +106,50 @@ pub enum VnetError {
     UnsupportedGso(u8),
     /// `csum_start + csum_offset + 2` lies beyond the packet.
     ChecksumOutOfBounds,
+}
+
+/// Prepares a packet read from the device for [`layer4::Stack::handle_packet_offloaded`]:
+/// a TCP segment with `F_NEEDS_CSUM` (its checksum field right where TCP's is,
+/// behind an IP header without options or extension headers) or with
+/// `F_DATA_VALID` is vouched for as it is; anything else partial is completed
+/// ([`complete_rx`]) and left to the stack to verify.
+pub fn receive(hdr: &VnetHdr, packet: &mut [u8]) -> Result<RxOffload, VnetError> {
+    match hdr.gso_type & !GSO_ECN {
+        GSO_NONE | GSO_TCPV4 | GSO_TCPV6 => {}
+        other => return Err(VnetError::UnsupportedGso(other)),
+    }
+    if hdr.flags & F_NEEDS_CSUM != 0 {
+        let field = usize::from(hdr.csum_start) + usize::from(hdr.csum_offset);
+        if field + 2 > packet.len() {
+            return Err(VnetError::ChecksumOutOfBounds);
+        }
+        if is_plain_tcp(hdr, packet) {
+            return Ok(RxOffload::L4_CSUM_VERIFIED);
+        }
+        complete_rx(hdr, packet)?;
+        return Ok(RxOffload::NONE);
+    }
+    if hdr.flags & F_DATA_VALID != 0 {
+        return Ok(RxOffload::L4_CSUM_VERIFIED);
+    }
+    Ok(RxOffload::NONE)
+}
+
+/// Whether the partial checksum `hdr` describes is a TCP checksum right behind the
+/// packet's fixed IP header (IPv4 without options, IPv6 without extension
+/// headers): the one case the stack is told it need not sum.
+fn is_plain_tcp(hdr: &VnetHdr, packet: &[u8]) -> bool {
+    const TCP: u8 = 6;
+    const TCP_CSUM_OFFSET: u16 = 16;
+    let (ip_len, protocol) = match packet.first().map(|b| b >> 4) {
+        Some(4) => (20, packet.get(9)),
+        Some(6) => (40, packet.get(6)),
+        _ => return false,
+    };
+    usize::from(hdr.csum_start) == ip_len
+        && packet.first().is_some_and(|b| b >> 4 == 6 || b & 0x0f == 5)
+        && hdr.csum_offset == TCP_CSUM_OFFSET
+        && protocol == Some(&TCP)
 }
 
 /// Makes a packet read from the device whole: completes a checksum the kernel left
@@ -198,6 +257,80 @@ mod tests {
             complete_rx(&hdr, &mut partial),
             Err(VnetError::ChecksumOutOfBounds)
         );
+    }
+
+    #[test]
+    fn a_partial_tcp_segment_is_vouched_for_and_left_as_it_is() {
+        let (_, mut partial) = tcp_packet(3000);
+        let before = partial.clone();
+        let hdr = VnetHdr {
+            flags: F_NEEDS_CSUM,
+            gso_type: GSO_TCPV4,
+            gso_size: 1448,
+            csum_start: 20,
+            csum_offset: 16,
+            ..VnetHdr::default()
+        };
+        assert_eq!(receive(&hdr, &mut partial), Ok(RxOffload::L4_CSUM_VERIFIED));
+        assert_eq!(partial, before, "no byte touched");
+    }
+
+    #[test]
+    fn a_partial_checksum_elsewhere_than_tcp_is_completed_for_the_stack_to_verify() {
+        // A UDP-style offset in a TCP packet (or any non-TCP partial checksum):
+        // completed, not vouched for.
+        let (_, mut p) = tcp_packet(100);
+        p[9] = 17;
+        let hdr = VnetHdr {
+            flags: F_NEEDS_CSUM,
+            csum_start: 20,
+            csum_offset: 6,
+            ..VnetHdr::default()
+        };
+        let before = p.clone();
+        assert_eq!(receive(&hdr, &mut p), Ok(RxOffload::NONE));
+        assert_ne!(p, before, "the field was completed");
+        // TCP behind IPv4 options: completed too.
+        let (whole, mut partial) = tcp_packet(100);
+        partial[0] = 0x46;
+        let hdr = VnetHdr {
+            flags: F_NEEDS_CSUM,
+            csum_start: 20,
+            csum_offset: 16,
+            ..VnetHdr::default()
+        };
+        assert_eq!(receive(&hdr, &mut partial), Ok(RxOffload::NONE));
+        assert_eq!(partial[20..], whole[20..]);
+    }
+
+    #[test]
+    fn data_valid_is_vouched_for_and_no_flag_is_not() {
+        let (whole, mut p) = tcp_packet(100);
+        p.copy_from_slice(&whole);
+        let valid = VnetHdr {
+            flags: F_DATA_VALID,
+            ..VnetHdr::default()
+        };
+        assert_eq!(receive(&valid, &mut p), Ok(RxOffload::L4_CSUM_VERIFIED));
+        assert_eq!(receive(&VnetHdr::default(), &mut p), Ok(RxOffload::NONE));
+        assert_eq!(p, whole);
+    }
+
+    #[test]
+    fn receive_refuses_what_complete_rx_refuses() {
+        let (_, mut p) = tcp_packet(10);
+        let out = VnetHdr {
+            flags: F_NEEDS_CSUM,
+            csum_start: 60,
+            csum_offset: 16,
+            ..VnetHdr::default()
+        };
+        assert_eq!(receive(&out, &mut p), Err(VnetError::ChecksumOutOfBounds));
+        let udp_gso = VnetHdr {
+            gso_type: 5,
+            ..VnetHdr::default()
+        };
+        assert_eq!(receive(&udp_gso, &mut p), Err(VnetError::UnsupportedGso(5)));
     }
 
     #[test]

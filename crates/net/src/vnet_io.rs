@@ -6,6 +6,8 @@ use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::Ordering;
 
+use layer4::RxOffload;
+
 use crate::tun::{check, context, Tun};
 use crate::vnet::{self, VnetHdr, VNET_HDR_LEN};
 
@@ -97,6 +99,30 @@ impl Tun {
     /// (checksum completed) or `WouldBlock`; packets with an unusable header are
     /// dropped and counted.
     pub(crate) fn recv_offload(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv_offload_with(buf, |hdr, packet| {
+            vnet::complete_rx(hdr, packet).map(|()| RxOffload::NONE)
+        })
+        .map(|(n, _)| n)
+    }
+
+    /// Reads one packet and what the device vouched for ([`vnet::receive`]: a TCP
+    /// segment the local kernel left partial is passed as it is, unsummed), for
+    /// [`layer4::Stack::handle_packet_offloaded`]. On a device without offloads,
+    /// [`Tun::recv`] and nothing vouched for.
+    pub fn recv_offloaded(&self, buf: &mut [u8]) -> io::Result<(usize, RxOffload)> {
+        if !self.offload {
+            return self.recv(buf).map(|n| (n, RxOffload::NONE));
+        }
+        self.recv_offload_with(buf, vnet::receive)
+    }
+
+    /// Reads until `prepare` accepts a packet, or `WouldBlock`; packets with an
+    /// unusable header are dropped and counted.
+    fn recv_offload_with(
+        &self,
+        buf: &mut [u8],
+        prepare: impl Fn(&VnetHdr, &mut [u8]) -> Result<RxOffload, vnet::VnetError>,
+    ) -> io::Result<(usize, RxOffload)> {
         loop {
             let (hdr, n) = match self.recv_vnet(buf) {
                 Ok(r) => r,
@@ -109,8 +135,8 @@ impl Tun {
             let Some(packet) = buf.get_mut(..n) else {
                 continue;
             };
-            match vnet::complete_rx(&hdr, packet) {
-                Ok(()) => return Ok(n),
+            match prepare(&hdr, packet) {
+                Ok(offload) => return Ok((n, offload)),
                 Err(_) => {
                     self.rx_vnet_errors.fetch_add(1, Ordering::Relaxed);
                 }

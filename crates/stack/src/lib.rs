@@ -79,7 +79,9 @@ pub use config::{Config, ConfigError, UdpConfig};
 pub use error::Error;
 pub use event::{Event, EventKind};
 pub use socket::SocketHandle;
-pub use stack::{FourTuple, ListenOptions, Shutdown, SocketEntry, SocketProtocol, Stack};
+pub use stack::{
+    FourTuple, ListenOptions, RxOffload, Shutdown, SocketEntry, SocketProtocol, Stack,
+};
 pub use stats::Stats;
 pub use tcp::{State, TcpConfig, TcpInfo};
 pub use time::{Duration, Instant};

@@ -79,11 +79,13 @@ fn tun(name: &str, addr: Ipv4Addr, prefix: u8, mtu: u16, offload: bool) -> Resul
 }
 
 /// The layer4 runtime on a fresh TUN in the calling thread's namespace.
-/// `stack_buf`: layer4's TCP send and receive buffers (default: the stack's).
+/// `stack_buf`: layer4's TCP send and receive buffers (default: the stack's);
+/// `tx_thread`: [`RuntimeOptions::tx_thread`].
 fn layer4_runtime(
     mtu: u16,
     offload: bool,
     stack_buf: Option<usize>,
+    tx_thread: bool,
 ) -> Result<Runtime, BenchError> {
     let t = tun("l4b0", L4_KERNEL, 30, mtu, offload)?;
     let cidr: IpCidr = format!("{L4_ADDR}/30")
@@ -99,7 +101,15 @@ fn layer4_runtime(
     Runtime::with_options(
         stack,
         t,
-        RuntimeOptions::default().control(ControlSocket::Off),
+        RuntimeOptions::default()
+            .control(ControlSocket::Off)
+            .tx_thread(tx_thread)
+            // Buffers asked for are kept even when they equal the stack's defaults.
+            .offload_tcp_buffers(if stack_buf.is_some() {
+                0
+            } else {
+                runtime::OFFLOAD_TCP_BUFFERS
+            }),
     )
     .map_err(setup_err("layer4 runtime"))
 }
@@ -123,9 +133,10 @@ pub fn layer4_bulk(
     mtu: u16,
     offload: bool,
     stack_buf: Option<usize>,
+    tx_thread: bool,
 ) -> Result<Transfer, BenchError> {
     in_fresh_netns(move || {
-        let rt = layer4_runtime(mtu, offload, stack_buf)?;
+        let rt = layer4_runtime(mtu, offload, stack_buf, tx_thread)?;
         let (got, elapsed) = match dir {
             Direction::Layer4ToLinux => {
                 let l = std::net::TcpListener::bind((L4_KERNEL, PORT))
@@ -376,7 +387,7 @@ pub fn connect_rate(
     mtu: u16,
 ) -> Result<(u64, Duration), BenchError> {
     in_fresh_netns(move || {
-        let rt = layer4_runtime(mtu, false, None)?;
+        let rt = layer4_runtime(mtu, false, None, true)?;
         let server_addr = match who {
             Connector::Layer4 => L4_KERNEL,
             Connector::LinuxLoopback => {

@@ -31,14 +31,52 @@ pub(crate) struct IpMeta<'a> {
     pub(crate) broadcast: bool,
     /// The ECN codepoint of the IP header (RFC 3168 section 5).
     pub(crate) ecn: Ecn,
+    /// The device vouched for the TCP checksum ([`RxOffload::l4_csum_verified`]).
+    pub(crate) l4_csum_verified: bool,
+}
+
+/// What the device that delivered a packet already did for it (checksum offload
+/// on receive), for [`Stack::handle_packet_offloaded`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RxOffload {
+    /// The device verified the TCP checksum, or the packet never crossed a wire
+    /// and its checksum was never computed (a segment the local kernel built and
+    /// left to the device, `CHECKSUM_PARTIAL`): the stack does not sum a TCP
+    /// segment's bytes again. IP header checksums, UDP and ICMP are verified
+    /// whatever this says. Default `false`.
+    pub l4_csum_verified: bool,
+}
+
+impl RxOffload {
+    /// Nothing done by the device: everything is verified (what
+    /// [`Stack::handle_packet`] assumes).
+    pub const NONE: RxOffload = RxOffload {
+        l4_csum_verified: false,
+    };
+
+    /// The device verified the TCP checksum.
+    pub const L4_CSUM_VERIFIED: RxOffload = RxOffload {
+        l4_csum_verified: true,
+    };
 }
 
 impl Stack {
     /// An IP packet arrived (IPv4 or IPv6, by its version nibble).
     pub fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
+        self.handle_packet_offloaded(now, packet, RxOffload::NONE);
+    }
+
+    /// An IP packet arrived from a device that did some of the receive work
+    /// (`offload`): with [`RxOffload::l4_csum_verified`] a TCP segment's checksum
+    /// is not summed again, which on a 64 KB super-packet from a TUN with offloads
+    /// is the largest part of the stack's work. A driver must only say so for
+    /// packets the device vouched for; [`Stack::handle_packet`] verifies everything.
+    pub fn handle_packet_offloaded(&mut self, now: Instant, packet: &[u8], offload: RxOffload) {
+        let verified = offload.l4_csum_verified;
         match packet.first().map(|b| b >> 4) {
-            Some(4) => self.handle_ipv4(now, packet, true),
-            Some(6) => self.handle_ipv6(now, packet, true),
+            Some(4) => self.handle_ipv4(now, packet, true, verified),
+            Some(6) => self.handle_ipv6(now, packet, true, verified),
             _ => {
                 self.stats.ip.in_receives += 1;
                 self.stats.ip.in_hdr_errors += 1;
@@ -46,7 +84,7 @@ impl Stack {
         }
     }
 
-    fn handle_ipv4(&mut self, now: Instant, bytes: &[u8], count: bool) {
+    fn handle_ipv4(&mut self, now: Instant, bytes: &[u8], count: bool, verified: bool) {
         if count {
             self.stats.ip.in_receives += 1;
         }
@@ -72,7 +110,7 @@ impl Stack {
             match self.reassembler.handle_ipv4(now, bytes) {
                 Reassembled::Complete(whole) => {
                     self.stats.ip.reasm_oks += 1;
-                    self.handle_ipv4(now, &whole, false);
+                    self.handle_ipv4(now, &whole, false, false);
                 }
                 Reassembled::Held | Reassembled::NotFragment | Reassembled::Dropped(_) => {}
             }
@@ -88,11 +126,12 @@ impl Stack {
             packet: &bytes[..usize::from(packet.total_len()).min(bytes.len())],
             broadcast,
             ecn: repr.ecn,
+            l4_csum_verified: verified,
         };
         self.deliver(now, meta);
     }
 
-    fn handle_ipv6(&mut self, now: Instant, bytes: &[u8], count: bool) {
+    fn handle_ipv6(&mut self, now: Instant, bytes: &[u8], count: bool, verified: bool) {
         if count {
             self.stats.ip6.in_receives += 1;
         }
@@ -121,7 +160,7 @@ impl Stack {
             match self.reassembler.handle_ipv6(now, bytes) {
                 Reassembled::Complete(whole) => {
                     self.stats.ip6.reasm_oks += 1;
-                    self.handle_ipv6(now, &whole, false);
+                    self.handle_ipv6(now, &whole, false, false);
                 }
                 Reassembled::Held | Reassembled::NotFragment | Reassembled::Dropped(_) => {}
             }
@@ -146,6 +185,7 @@ impl Stack {
             packet: &bytes[..total.min(bytes.len())],
             broadcast: false,
             ecn: repr.ecn,
+            l4_csum_verified: verified,
         };
         self.deliver(now, meta);
     }
@@ -216,9 +256,10 @@ impl Stack {
         // A segment with a payload has its checksum verified later, over the header
         // here and over the payload while it is copied into the receive buffer
         // (`tcp_segment`): the payload is read once instead of twice.
-        let defer = self.config.checksum_rx == ChecksumMode::Enabled
-            && meta.payload.len() > DEFER_CHECKSUM_ABOVE;
-        let mode = if defer {
+        // A segment the device vouched for is not summed at all.
+        let verify = self.config.checksum_rx == ChecksumMode::Enabled && !meta.l4_csum_verified;
+        let defer = verify && meta.payload.len() > DEFER_CHECKSUM_ABOVE;
+        let mode = if defer || !verify {
             ChecksumMode::Offloaded
         } else {
             self.config.checksum_rx

@@ -71,6 +71,7 @@ use crate::time::Instant;
 use crate::udp::UdpSocket;
 
 pub use demux::FourTuple;
+pub use ingress::RxOffload;
 pub use table::{SocketEntry, SocketProtocol};
 pub use tcp_api::{ListenOptions, Shutdown};
 pub(crate) use time_wait::TimeWaitState;
@@ -233,6 +234,22 @@ impl Stack {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Sets the TCP send and receive buffer limits (`TcpConfig::send_buffer`,
+    /// `TcpConfig::recv_buffer`) of the connections opened from now on; existing
+    /// ones keep theirs. For a driver that learns what its device can carry after
+    /// the stack was built (a TUN with offloads moves ~10 Gbit/s, which 256 KiB
+    /// windows starve). A zero leaves that limit as it is.
+    pub fn set_tcp_buffers(&mut self, send: usize, recv: usize) {
+        if send > 0 {
+            self.config.tcp.send_buffer = send;
+        }
+        if recv > 0 {
+            self.config.tcp.recv_buffer = recv;
+        }
+        // Connections share the TCP configuration they were opened with.
+        self.tcp_config = Arc::new(self.config.tcp.clone());
     }
 
     /// The counters.

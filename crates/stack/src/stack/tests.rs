@@ -1486,6 +1486,43 @@ fn a_corrupted_in_order_segment_is_dropped_and_its_copy_never_read() {
 }
 
 #[test]
+fn a_segment_the_device_vouched_for_is_not_summed_and_one_without_the_flag_still_is() {
+    let mut pair = Pair::new(Impairment::default(), 80);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _l, s) = connect(&mut pair, server);
+    let now = pair.now;
+    pair.a.tcp_send(now, c, &[0x33; 1000]).unwrap();
+    let mut buf = vec![0u8; 2000];
+    let n = pair.a.poll_transmit(now, &mut buf).unwrap();
+    // A TUN with offloads hands over a local kernel's segment with the checksum
+    // field holding only the pseudo-header sum: stand-in, a field that does not
+    // verify.
+    let mut partial = buf[..n].to_vec();
+    partial[20 + 16] ^= 0x5a;
+    let mut out = [0u8; 2000];
+    // The IPv4 header checksum is verified whatever the device said.
+    let mut bad_ip = partial.clone();
+    bad_ip[10] ^= 0xff;
+    let hdr_errors = pair.b.stats().ip.in_hdr_errors;
+    pair.b
+        .handle_packet_offloaded(now, &bad_ip, RxOffload::L4_CSUM_VERIFIED);
+    assert_eq!(pair.b.stats().ip.in_hdr_errors, hdr_errors + 1);
+    assert_eq!(pair.b.tcp_recv(now, s, &mut out), Err(Error::WouldBlock));
+    // Without the device's word it is a bad checksum, dropped.
+    let errors = pair.b.stats().tcp.in_csum_errors;
+    pair.b
+        .handle_packet_offloaded(now, &partial, RxOffload::NONE);
+    assert_eq!(pair.b.stats().tcp.in_csum_errors, errors + 1);
+    assert_eq!(pair.b.tcp_recv(now, s, &mut out), Err(Error::WouldBlock));
+    // With it, the segment is taken as it is.
+    pair.b
+        .handle_packet_offloaded(now, &partial, RxOffload::L4_CSUM_VERIFIED);
+    assert_eq!(pair.b.stats().tcp.in_csum_errors, errors + 1);
+    assert_eq!(pair.b.tcp_recv(now, s, &mut out), Ok(1000));
+    assert!(out[..1000].iter().all(|&b| b == 0x33));
+}
+
+#[test]
 fn a_bad_segment_after_a_good_one_leaves_the_readable_bytes_alone() {
     let mut pair = Pair::new(Impairment::default(), 79);
     let server = SocketAddr::new(IpAddr::V4(B4), 80);
@@ -1555,4 +1592,27 @@ fn udp_peek_from_leaves_the_datagram_and_readiness_follows_the_queues() {
     assert_eq!(pair.b.udp_recv_from(sb, &mut buf), Ok((5, from)));
     assert_eq!(pair.b.udp_readiness(sb), Ok((false, true)));
     assert_eq!(pair.b.udp_peek_from(sb, &mut buf), Err(Error::WouldBlock));
+}
+
+#[test]
+fn tcp_buffers_set_after_construction_size_the_connections_opened_later() {
+    let mut pair = Pair::new(Impairment::default(), 81);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (_c, _l, s) = connect(&mut pair, server);
+    let before = pair.b.tcp_info(pair.now, s).unwrap().rcv_space;
+    assert_eq!(before, 256 * 1024);
+    pair.b.set_tcp_buffers(4 << 20, 4 << 20);
+    assert_eq!(pair.b.config().tcp.recv_buffer, 4 << 20);
+    // The open connection keeps its window; a new one advertises the larger one.
+    assert_eq!(pair.b.tcp_info(pair.now, s).unwrap().rcv_space, before);
+    let (_c2, _l2, s2) = connect(&mut pair, SocketAddr::new(IpAddr::V4(B4), 81));
+    let after = pair.b.tcp_info(pair.now, s2).unwrap();
+    assert_eq!(after.rcv_space, 4 << 20);
+    // Scaled so that the whole buffer can be offered.
+    assert!(after
+        .wscale
+        .is_some_and(|(a, b)| 65535u64 << a.max(b) >= 4 << 20));
+    // A zero leaves a limit alone.
+    pair.b.set_tcp_buffers(0, 0);
+    assert_eq!(pair.b.config().tcp.send_buffer, 4 << 20);
 }
