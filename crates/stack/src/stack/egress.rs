@@ -3,6 +3,7 @@
 
 use core::net::IpAddr;
 
+use super::tcp_input::Requeue;
 use super::{Entry, Socket, Stack};
 use crate::ip::fragment::Fragmenter;
 use crate::time::Instant;
@@ -99,7 +100,7 @@ impl Stack {
             if self.conn_releasable(handle) {
                 self.release_conn(handle);
             } else {
-                self.after_conn_requeue(now, handle, before, false);
+                self.after_conn_requeue(now, handle, before, Requeue::No);
             }
             return None;
         };
@@ -141,7 +142,8 @@ impl Stack {
             }) => slot.conn.after_transmit(now),
             _ => false,
         };
-        self.after_conn_requeue(now, handle, before, more);
+        let requeue = if more { Requeue::Yes } else { Requeue::No };
+        self.after_conn_requeue(now, handle, before, requeue);
         if !more && self.conn_releasable(handle) {
             self.release_conn(handle);
         }

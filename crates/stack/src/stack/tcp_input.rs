@@ -358,22 +358,37 @@ impl Stack {
         self.after_conn(now, handle, before);
         Some(r)
     }
+}
 
+/// Whether [`after_conn_requeue`](Stack::after_conn_requeue) puts the connection
+/// in the transmit queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Requeue {
+    /// No: it just said it has nothing to send.
+    No,
+    /// Yes: it just said it has more to send.
+    Yes,
+    /// If it has something to send now (asked here, so that a connection with
+    /// nothing to say costs no empty `poll_transmit` pass).
+    IfReady,
+}
+
+impl Stack {
     /// After anything happened to a connection: counters, events, the listener's
     /// queues, the demux map, timers, the transmit queue, and freeing.
     pub(crate) fn after_conn(&mut self, now: Instant, handle: SocketHandle, before: State) {
-        self.after_conn_requeue(now, handle, before, true);
+        self.after_conn_requeue(now, handle, before, Requeue::IfReady);
     }
 
     /// [`after_conn`](Self::after_conn), putting the connection in the transmit
-    /// queue only if `requeue` (the transmit path passes false when the connection
-    /// just said it has nothing to send).
+    /// queue as `requeue` says (the transmit path knows whether the connection has
+    /// more to send; every other path asks it).
     pub(crate) fn after_conn_requeue(
         &mut self,
-        _now: Instant,
+        now: Instant,
         handle: SocketHandle,
         before: State,
-        requeue: bool,
+        requeue: Requeue,
     ) {
         let Some(Entry {
             socket: Socket::Tcp(slot),
@@ -405,8 +420,20 @@ impl Stack {
         let Some(entry) = self.sockets.get_mut(handle) else {
             return;
         };
+        // A connection with nothing to send stays out of the queue: the pass
+        // `poll_transmit` would make over it comes back empty (and its side
+        // effects, timers, happen here, before the timer heap learns of them). A
+        // closed one goes in, for that pass frees it.
+        let requeue = !entry.tx_queued
+            && match (requeue, &mut entry.socket) {
+                (Requeue::No, _) => false,
+                (Requeue::IfReady, Socket::Tcp(slot)) if state != State::Closed => {
+                    slot.conn.ready_to_send(now)
+                }
+                _ => true,
+            };
         super::timers::schedule(&mut self.timers, entry, handle);
-        if requeue && !entry.tx_queued {
+        if requeue {
             entry.tx_queued = true;
             self.tx_queue.push_back(handle);
         }

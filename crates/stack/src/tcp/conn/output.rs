@@ -91,8 +91,31 @@ impl Connection {
     pub(crate) fn after_transmit(&mut self, now: Instant) -> bool {
         // Data waiting behind SND.NXT (a bulk sender): ask again without working out
         // the windows here; the next `poll_transmit` does that anyway.
-        let unsent = self.send_buf.len() > self.snd_nxt.diff(self.snd_una).max(0) as usize;
-        if unsent || self.wants_to_send() {
+        // A full segment's worth waiting, room for it in the window and no pacing
+        // hold: the next pass sends it. Anything less (pacing, a full window, a
+        // small tail that Nagle may hold back) and the next pass could be an empty
+        // one, so ask the full question now.
+        let mss = u32::from(self.mss.max(1));
+        let sent = self.snd_nxt.diff(self.snd_una).max(0) as usize;
+        let full_segment = self.send_buf.len().saturating_sub(sent) >= mss as usize
+            && !self.paced_out()
+            && self.snd_wnd.min(self.cwnd()) >= self.flight_for_window().saturating_add(mss);
+        if full_segment || self.wants_to_send() {
+            return true;
+        }
+        self.arm_persist(now);
+        false
+    }
+
+    /// Whether a [`poll_transmit`](Self::poll_transmit) at `now` would send
+    /// something. When it would not, does what that empty call would have done
+    /// (releases an expired pacing hold, arms the persist timer), so the stack can
+    /// leave the connection out of its transmit queue instead of paying for an
+    /// empty pass: an ACK that arrives while the sender is paced or window-limited,
+    /// a read that opens no window worth announcing.
+    pub(crate) fn ready_to_send(&mut self, now: Instant) -> bool {
+        self.release_pacing(now);
+        if self.wants_to_send() {
             return true;
         }
         self.arm_persist(now);
