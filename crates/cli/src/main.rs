@@ -6,6 +6,10 @@
 //! reset, timed out; one `l4: nc: ...` line) or the emulator's TUNs could not be
 //! made (`l4 emulate`), 2 on an error (bad arguments, a file
 //! that cannot be read), with a one-line `l4: error: ...` message on stderr.
+// The arguments' doc comments are clap's `--help` text, written for a terminal
+// (`[HOST] PORT`, `DIR [default: out/<scenario name>]`), not for rustdoc.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

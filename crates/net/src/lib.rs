@@ -49,6 +49,9 @@
 //!
 //! To come: UDP segmentation offload (`TUN_F_USO4`/`USO6`).
 #![warn(missing_docs)]
+// The module maps in these docs name private modules on purpose (they are the map for
+// people working on the crate; `cargo doc --document-private-items` renders them).
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub use layer4;
 

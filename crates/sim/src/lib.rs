@@ -43,6 +43,10 @@
 //! - [`error`]: [`BuildError`], why a setup was refused.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// The module maps in these docs name private modules on purpose (they are the map for
+// people working on the crate; `cargo doc --document-private-items` renders them), and
+// some links spell out a path that rustdoc would also find.
+#![allow(rustdoc::private_intra_doc_links, rustdoc::redundant_explicit_links)]
 
 pub use layer4;
 

@@ -58,6 +58,9 @@
 //! To come (the congestion-control issue): AccECN (RFC 9768).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// The module maps in these docs name private modules on purpose (they are the map for
+// people working on the crate; `cargo doc --document-private-items` renders them).
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub use layer4_wire as wire;
 

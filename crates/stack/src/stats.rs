@@ -134,8 +134,8 @@ pub struct UdpStats {
     pub in_csum_errors: u64,
 }
 
-/// `Ip:` counters (IPv4 and IPv6 together, as `netstat -s` prints IPv4 and
-/// `/proc/net/snmp6` IPv6; [`IpStats::v6`] separates them).
+/// IP counters of one family: [`Stats::ip`] holds IPv4's (`Ip:` as `netstat -s`
+/// prints them), [`Stats::ip6`] IPv6's (`Ip6` as in `/proc/net/snmp6`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IpStats {
     /// Packets received.

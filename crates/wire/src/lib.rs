@@ -28,11 +28,14 @@
 //! - [`quoted`]: [`Quoted`], the offending packet an ICMP error quotes, read to find its
 //!   socket.
 //! - [`pcap`]: classic capture files: [`PcapWriter`], [`PcapReader`], [`LinkType`].
-//! - [`dump`]: [`dump()`] renders a whole packet as `tcpdump -n -S -t` prints it;
+//! - [`dump`](mod@dump): [`dump()`] renders a whole packet as `tcpdump -n -S -t` prints it;
 //!   [`verify`] checks every header and checksum of one.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 #![warn(missing_docs)]
+// The module maps in these docs name private modules on purpose (they are the map for
+// people working on the crate; `cargo doc --document-private-items` renders them).
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod checksum;
 pub mod dump;

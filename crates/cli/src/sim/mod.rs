@@ -10,7 +10,7 @@
 //!    `throughput`, `cwnd`, `rtt` and `queue_delay`, and `<link>.pcap` per captured
 //!    link; print the summary table and the files written.
 //!
-//! Modules: [`run`] (the adapter to the engine), [`plot`] (plotters), `progress`.
+//! Modules: [`run`](mod@run) (the adapter to the engine), [`plot`] (plotters), `progress`.
 
 pub mod plot;
 mod progress;
