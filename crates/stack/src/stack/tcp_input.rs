@@ -104,14 +104,7 @@ impl Stack {
         if !passive_unaccepted {
             self.raise_conn_events(handle, events);
         }
-        let Some(entry) = self.sockets.get_mut(handle) else {
-            return true;
-        };
-        super::timers::schedule(&mut self.timers, entry, handle);
-        if ack_now && !entry.tx_queued {
-            entry.tx_queued = true;
-            self.tx_queue.push_back(handle);
-        }
+        self.schedule_and_queue(handle, |_| ack_now);
         true
     }
 
@@ -416,24 +409,34 @@ impl Stack {
         } else if state == State::TimeWait && self.compact_time_wait(handle) {
             return;
         }
-        // The timer heap and the transmit queue, with one slab look-up.
-        let Some(entry) = self.sockets.get_mut(handle) else {
-            return;
-        };
         // A connection with nothing to send stays out of the queue: the pass
         // `poll_transmit` would make over it comes back empty (and its side
         // effects, timers, happen here, before the timer heap learns of them). A
         // closed one goes in, for that pass frees it.
-        let requeue = !entry.tx_queued
-            && match (requeue, &mut entry.socket) {
-                (Requeue::No, _) => false,
-                (Requeue::IfReady, Socket::Tcp(slot)) if state != State::Closed => {
-                    slot.conn.ready_to_send(now)
-                }
-                _ => true,
-            };
+        self.schedule_and_queue(handle, |entry| match (requeue, &mut entry.socket) {
+            (Requeue::No, _) => false,
+            (Requeue::IfReady, Socket::Tcp(slot)) if state != State::Closed => {
+                slot.conn.ready_to_send(now)
+            }
+            _ => true,
+        });
+    }
+
+    /// The timer heap and the transmit queue after a connection call, with one
+    /// slab look-up: `wants_tx` (asked only when the connection is not queued
+    /// yet, and before its deadline is read) says whether it joins the transmit
+    /// queue. Stale heap entries are dropped when they pile up.
+    fn schedule_and_queue(
+        &mut self,
+        handle: SocketHandle,
+        wants_tx: impl FnOnce(&mut Entry) -> bool,
+    ) {
+        let Some(entry) = self.sockets.get_mut(handle) else {
+            return;
+        };
+        let queue = !entry.tx_queued && wants_tx(entry);
         super::timers::schedule(&mut self.timers, entry, handle);
-        if requeue {
+        if queue {
             entry.tx_queued = true;
             self.tx_queue.push_back(handle);
         }
