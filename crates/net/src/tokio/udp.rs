@@ -104,20 +104,7 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<SocketAddr>> {
-        let h = self.sock.handle;
-        let dst = buf.initialize_unfilled();
-        match self
-            .sock
-            .shared
-            .poll_op(cx, h, Direction::Read, |s, _| s.udp_recv_from(h, dst))
-        {
-            Poll::Ready(Ok((n, from))) => {
-                buf.advance(n);
-                Poll::Ready(Ok(from))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+        self.poll_datagram(cx, buf, false)
     }
 
     /// Sends a datagram to the connected peer.
@@ -242,20 +229,31 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<SocketAddr>> {
+        self.poll_datagram(cx, buf, true)
+    }
+
+    /// [`poll_recv_from`](Self::poll_recv_from) (`peek` false) and
+    /// [`poll_peek_from`](Self::poll_peek_from) (`peek` true): the datagram into
+    /// `buf`'s unfilled part, its sender once one is there.
+    fn poll_datagram(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+        peek: bool,
+    ) -> Poll<io::Result<SocketAddr>> {
         let h = self.sock.handle;
         let dst = buf.initialize_unfilled();
-        match self
-            .sock
-            .shared
-            .poll_op(cx, h, Direction::Read, |s, _| s.udp_peek_from(h, dst))
-        {
-            Poll::Ready(Ok((n, from))) => {
-                buf.advance(n);
-                Poll::Ready(Ok(from))
+        let n_from = self.sock.shared.poll_op(cx, h, Direction::Read, |s, _| {
+            if peek {
+                s.udp_peek_from(h, dst)
+            } else {
+                s.udp_recv_from(h, dst)
             }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+        });
+        n_from.map_ok(|(n, from)| {
+            buf.advance(n);
+            from
+        })
     }
 
     /// Peeks at the next datagram if one is waiting (`WouldBlock` if not).
