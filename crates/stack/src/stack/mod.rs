@@ -177,6 +177,10 @@ pub struct Stack {
     pub(crate) events: VecDeque<SocketHandle>,
     pub(crate) stats: Stats,
     pub(crate) ipv4_ident: u16,
+    /// The last (source, destination) pair of an IPv4 TCP segment that took the
+    /// fixed-layout path (`ingress`) and passed its address checks: the checks
+    /// depend only on the pair and the configured addresses, which never change.
+    pub(crate) rx_v4_peers: Option<(core::net::Ipv4Addr, core::net::Ipv4Addr)>,
 }
 
 impl Stack {
@@ -227,6 +231,7 @@ impl Stack {
             events: VecDeque::new(),
             stats: Stats::default(),
             ipv4_ident: root.fork("ipv4-ident").u32() as u16,
+            rx_v4_peers: None,
             config,
         })
     }

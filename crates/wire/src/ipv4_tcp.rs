@@ -1,0 +1,160 @@
+//! [`Ipv4TcpSegment`]: the common IPv4 TCP packet, read from fixed offsets.
+//!
+//! Nearly every packet of a TCP connection over IPv4 has one layout: a 20-byte IPv4
+//! header (IHL 5, no options), not a fragment, protocol TCP, and a TCP header of 20
+//! bytes, or of 32 with the timestamp option in the layout RFC 7323 Appendix A
+//! recommends (NOP, NOP, then the 10-byte option). [`Ipv4TcpSegment::parse`] reads
+//! such a packet field by field from those offsets, without the general
+//! [`Ipv4Packet`](crate::Ipv4Packet) / [`Ipv4Repr`](crate::Ipv4Repr) /
+//! [`TcpRepr::parse`] walk and its option loop, and sums the IPv4 header and the TCP
+//! header (with its pseudo-header) in one pass over 32-bit words.
+//!
+//! It makes every check the general parse makes on such a packet (the lengths
+//! against each other and the buffer, the header checksum) and gives the same
+//! values; any packet of another layout (IP options, a fragment, another protocol,
+//! other TCP options, a data offset other than 5 or 8, a bad header checksum,
+//! truncated lengths) is `None`, and the caller takes the general path, which
+//! explains why. The TCP checksum is left to the caller, who may sum the payload
+//! while copying it: [`Ipv4TcpSegment::header_sum`] is the part over the headers.
+
+use core::net::Ipv4Addr;
+
+use crate::checksum;
+use crate::ip::{ChecksumMode, Ecn};
+use crate::seq::SeqNumber;
+use crate::tcp::{TcpFlags, TcpOptions, TcpRepr, TcpTimestamp};
+
+/// The IPv4 protocol number of TCP.
+const PROTOCOL_TCP: u8 = 6;
+
+/// Version 4, IHL 5: the first byte of an IPv4 header without options.
+const VERSION_IHL_5: u8 = 0x45;
+
+/// The More Fragments flag and the fragment offset (the reserved flag and DF do not
+/// make a fragment).
+const MF_AND_OFFSET: u16 = 0x3fff;
+
+/// The first four bytes of the option area in RFC 7323 Appendix A's layout.
+//= https://www.rfc-editor.org/rfc/rfc7323#appendix-A
+const NOP_NOP_TIMESTAMP: [u8; 4] = [1, 1, 8, 10];
+
+/// A TCP segment in an IPv4 packet of the common layout (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4TcpSegment<'a> {
+    /// The IPv4 source address.
+    pub src_addr: Ipv4Addr,
+    /// The IPv4 destination address.
+    pub dst_addr: Ipv4Addr,
+    /// The ECN codepoint of the IPv4 header.
+    pub ecn: Ecn,
+    /// The TCP segment, as [`TcpRepr::parse`] gives it (its options are the
+    /// timestamp or nothing).
+    pub tcp: TcpRepr<'a>,
+    /// The TCP header and payload: the IPv4 payload up to the total length.
+    pub segment: &'a [u8],
+    /// The one's-complement sum of the TCP pseudo-header (of `segment`'s length)
+    /// and of the TCP header.
+    header_sum: u16,
+}
+
+impl<'a> Ipv4TcpSegment<'a> {
+    /// The segment in `bytes`, an IPv4 packet, when it has the common layout and its
+    /// header checksum verifies (checked only with [`ChecksumMode::Enabled`]).
+    /// `None` for any other packet, valid or not: the general parse then decides.
+    #[inline]
+    pub fn parse(bytes: &'a [u8], ip_checksum: ChecksumMode) -> Option<Ipv4TcpSegment<'a>> {
+        let (ip, rest) = bytes.split_first_chunk::<20>()?;
+        let [version_ihl, tos, len0, len1, _, _, frag0, frag1, _, protocol, ..] = *ip;
+        if version_ihl != VERSION_IHL_5
+            || protocol != PROTOCOL_TCP
+            || u16::from_be_bytes([frag0, frag1]) & MF_AND_OFFSET != 0
+        {
+            return None;
+        }
+        // Total length: at least the two fixed headers, at most the buffer (bytes
+        // past it are link-layer padding, as the general parse takes them).
+        let total = usize::from(u16::from_be_bytes([len0, len1]));
+        let segment = rest.get(..total.checked_sub(20)?)?;
+        let (tcp, after) = segment.split_first_chunk::<20>()?;
+        let (timestamp, options_sum, payload) = match tcp[12] >> 4 {
+            5 => (None, 0, after),
+            8 => {
+                let (options, payload) = after.split_first_chunk::<12>()?;
+                let [nop_ts @ .., a0, a1, a2, a3, b0, b1, b2, b3] = *options;
+                if nop_ts != NOP_NOP_TIMESTAMP {
+                    return None;
+                }
+                let ts = TcpTimestamp {
+                    tsval: u32::from_be_bytes([a0, a1, a2, a3]),
+                    tsecr: u32::from_be_bytes([b0, b1, b2, b3]),
+                };
+                (Some(ts), words(options), payload)
+            }
+            _ => return None,
+        };
+        // One pass over the IPv4 header's words; its two address words also start
+        // the TCP pseudo-header.
+        let addrs = words(&[
+            ip[12], ip[13], ip[14], ip[15], ip[16], ip[17], ip[18], ip[19],
+        ]);
+        if ip_checksum == ChecksumMode::Enabled {
+            let first = words(&[ip[0], ip[1], ip[2], ip[3], ip[4], ip[5], ip[6], ip[7]]);
+            let ttl = words(&[ip[8], ip[9], ip[10], ip[11]]);
+            //= https://www.rfc-editor.org/rfc/rfc791#section-3.1
+            //# The checksum field is the 16 bit one's complement of the one's
+            //# complement sum of all 16 bit words in the header.
+            if checksum::finish_native(first + ttl + addrs) != 0xffff {
+                return None;
+            }
+        }
+        // The pseudo-header's last four bytes: zero, the protocol, the TCP length
+        // (below 65,536: it is part of the total length).
+        let length = (segment.len() as u16).to_be_bytes();
+        let pseudo = addrs + words(&[0, PROTOCOL_TCP, length[0], length[1]]);
+        let header_sum = checksum::finish_native(pseudo + words(tcp) + options_sum);
+        let [sp0, sp1, dp0, dp1, s0, s1, s2, s3, a0, a1, a2, a3, offset_ae, flags, w0, w1, _, _, u0, u1] =
+            *tcp;
+        let ae = u16::from(offset_ae & 0x01) << 8;
+        Some(Ipv4TcpSegment {
+            src_addr: Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]),
+            dst_addr: Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]),
+            ecn: Ecn::from_bits(tos),
+            tcp: TcpRepr {
+                src_port: u16::from_be_bytes([sp0, sp1]),
+                dst_port: u16::from_be_bytes([dp0, dp1]),
+                seq_number: SeqNumber(u32::from_be_bytes([s0, s1, s2, s3])),
+                ack_number: SeqNumber(u32::from_be_bytes([a0, a1, a2, a3])),
+                flags: TcpFlags::from_bits_truncate(ae | u16::from(flags)),
+                window_len: u16::from_be_bytes([w0, w1]),
+                urgent_pointer: u16::from_be_bytes([u0, u1]),
+                options: TcpOptions {
+                    timestamp,
+                    ..TcpOptions::new()
+                },
+                payload,
+            },
+            segment,
+            header_sum,
+        })
+    }
+
+    /// The one's-complement sum of the TCP pseudo-header and the TCP header: with
+    /// the payload's sum it makes the segment's (`0xffff` when the checksum
+    /// verifies). The header is a whole number of words, so the payload's sum starts
+    /// at an even offset and [`checksum::combine`] joins the two.
+    #[inline]
+    pub fn header_sum(&self) -> u16 {
+        self.header_sum
+    }
+}
+
+/// The sum of `bytes` as native-endian 32-bit words (a multiple of four bytes),
+/// unreduced, for [`checksum::finish_native`].
+#[inline(always)]
+fn words<const N: usize>(bytes: &[u8; N]) -> u64 {
+    let mut sum = 0u64;
+    for word in bytes.chunks_exact(4) {
+        sum += u64::from(u32::from_ne_bytes(word.try_into().unwrap_or([0; 4])));
+    }
+    sum
+}
