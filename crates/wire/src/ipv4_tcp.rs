@@ -64,7 +64,8 @@ impl<'a> Ipv4TcpSegment<'a> {
     #[inline]
     pub fn parse(bytes: &'a [u8], ip_checksum: ChecksumMode) -> Option<Ipv4TcpSegment<'a>> {
         let (ip, rest) = bytes.split_first_chunk::<20>()?;
-        let [version_ihl, tos, len0, len1, _, _, frag0, frag1, _, protocol, ..] = *ip;
+        let [version_ihl, tos, len0, len1, _, _, frag0, frag1, _, protocol, _, _, s0, s1, s2, s3, d0, d1, d2, d3] =
+            *ip;
         if version_ihl != VERSION_IHL_5
             || protocol != PROTOCOL_TCP
             || u16::from_be_bytes([frag0, frag1]) & MF_AND_OFFSET != 0
@@ -92,18 +93,15 @@ impl<'a> Ipv4TcpSegment<'a> {
             }
             _ => return None,
         };
-        // One pass over the IPv4 header's words; its two address words also start
-        // the TCP pseudo-header.
-        let addrs = words(&[
-            ip[12], ip[13], ip[14], ip[15], ip[16], ip[17], ip[18], ip[19],
-        ]);
+        // The IPv4 header's words; its two address words also start the TCP
+        // pseudo-header.
+        let (_, addr_bytes) = ip.split_last_chunk::<8>()?;
+        let addrs = words(addr_bytes);
         if ip_checksum == ChecksumMode::Enabled {
-            let first = words(&[ip[0], ip[1], ip[2], ip[3], ip[4], ip[5], ip[6], ip[7]]);
-            let ttl = words(&[ip[8], ip[9], ip[10], ip[11]]);
             //= https://www.rfc-editor.org/rfc/rfc791#section-3.1
             //# The checksum field is the 16 bit one's complement of the one's
             //# complement sum of all 16 bit words in the header.
-            if checksum::finish_native(first + ttl + addrs) != 0xffff {
+            if checksum::finish_native(words(ip)) != 0xffff {
                 return None;
             }
         }
@@ -112,17 +110,17 @@ impl<'a> Ipv4TcpSegment<'a> {
         let length = (segment.len() as u16).to_be_bytes();
         let pseudo = addrs + words(&[0, PROTOCOL_TCP, length[0], length[1]]);
         let header_sum = checksum::finish_native(pseudo + words(tcp) + options_sum);
-        let [sp0, sp1, dp0, dp1, s0, s1, s2, s3, a0, a1, a2, a3, offset_ae, flags, w0, w1, _, _, u0, u1] =
+        let [sp0, sp1, dp0, dp1, q0, q1, q2, q3, a0, a1, a2, a3, offset_ae, flags, w0, w1, _, _, u0, u1] =
             *tcp;
         let ae = u16::from(offset_ae & 0x01) << 8;
         Some(Ipv4TcpSegment {
-            src_addr: Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]),
-            dst_addr: Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]),
+            src_addr: Ipv4Addr::new(s0, s1, s2, s3),
+            dst_addr: Ipv4Addr::new(d0, d1, d2, d3),
             ecn: Ecn::from_bits(tos),
             tcp: TcpRepr {
                 src_port: u16::from_be_bytes([sp0, sp1]),
                 dst_port: u16::from_be_bytes([dp0, dp1]),
-                seq_number: SeqNumber(u32::from_be_bytes([s0, s1, s2, s3])),
+                seq_number: SeqNumber(u32::from_be_bytes([q0, q1, q2, q3])),
                 ack_number: SeqNumber(u32::from_be_bytes([a0, a1, a2, a3])),
                 flags: TcpFlags::from_bits_truncate(ae | u16::from(flags)),
                 window_len: u16::from_be_bytes([w0, w1]),

@@ -64,8 +64,9 @@ impl Connection {
             self.timers.clear(Timer::Persist);
             self.persist_backoff = 0;
         }
-        // The data side, exactly as `on_data` does it (the bytes are in place).
-        self.store_payload(now, seg.seq_number, seg.payload);
+        // The data side, as `on_data` does it: the bytes are in place, at RCV.NXT,
+        // and all fit (`predicts`).
+        self.store_predicted(now, seg.payload.len());
         self.payload_prestored = false;
         true
     }
