@@ -156,3 +156,163 @@ fn words<const N: usize>(bytes: &[u8; N]) -> u64 {
     }
     sum
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ip::{AddrPair, IpProtocol};
+    use crate::ipv4::{Ipv4Packet, Ipv4Repr};
+    use crate::tcp::TcpPacket;
+    use core::net::IpAddr;
+    use proptest::prelude::*;
+
+    /// An IPv4 packet carrying a TCP segment with these options and payload,
+    /// checksums filled.
+    fn packet(tcp_options: &[u8], payload: &[u8]) -> Vec<u8> {
+        let tcp_len = 20 + tcp_options.len() + payload.len();
+        let total = (20 + tcp_len) as u16;
+        let mut p = vec![
+            0x45, 0x02, 0, 0, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        p[2..4].copy_from_slice(&total.to_be_bytes());
+        p.extend_from_slice(&[
+            0xc0, 0x01, 0x00, 0x50, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0x18, 0x01, 0xf5, 0, 0, 0, 7,
+        ]);
+        p[32] = (((20 + tcp_options.len()) / 4) as u8) << 4;
+        p.extend_from_slice(tcp_options);
+        p.extend_from_slice(payload);
+        let sum = checksum::finish(checksum::data(&p[..20]));
+        p[10..12].copy_from_slice(&sum.to_be_bytes());
+        let pseudo = checksum::pseudo_header_v4(
+            Ipv4Addr::new(10, 0, 0, 1),
+            Ipv4Addr::new(10, 0, 0, 2),
+            6,
+            tcp_len as u16,
+        );
+        let sum = checksum::finish(checksum::combine(&[pseudo, checksum::data(&p[20..])]));
+        p[36..38].copy_from_slice(&sum.to_be_bytes());
+        p
+    }
+
+    const TIMESTAMP: [u8; 12] = [1, 1, 8, 10, 0, 0, 1, 0, 0, 0, 2, 0];
+
+    /// What the general parse makes of `bytes`, when it is a TCP segment of the
+    /// layout [`Ipv4TcpSegment`] reads (the reference for the fixed-offset parse):
+    /// the addresses, the ECN codepoint, the segment, and the header sum the stack
+    /// computes for a deferred checksum.
+    fn general(bytes: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr, Ecn, TcpRepr<'_>, u16)> {
+        let ip = Ipv4Packet::new_checked(bytes).ok()?;
+        let repr = Ipv4Repr::parse(&ip, ChecksumMode::Enabled).ok()?;
+        if ip.header_len() != 20
+            || repr.more_frags
+            || repr.frag_offset != 0
+            || repr.protocol != IpProtocol::Tcp
+        {
+            return None;
+        }
+        let segment = &bytes[20..usize::from(ip.total_len())];
+        let tcp = TcpPacket::new_checked(segment).ok()?;
+        let options = tcp.options();
+        if !(options.is_empty() || (options.len() == 12 && options[..4] == NOP_NOP_TIMESTAMP)) {
+            return None;
+        }
+        let addrs = AddrPair::new(IpAddr::V4(repr.src_addr), IpAddr::V4(repr.dst_addr))?;
+        let seg = TcpRepr::parse(&tcp, &addrs, ChecksumMode::Offloaded).ok()?;
+        let header_len = usize::from(tcp.header_len());
+        let sum = checksum::combine(&[
+            addrs.pseudo_header(IpProtocol::Tcp, segment.len()),
+            checksum::data(&segment[..header_len]),
+        ]);
+        Some((repr.src_addr, repr.dst_addr, repr.ecn, seg, sum))
+    }
+
+    fn fixed(bytes: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr, Ecn, TcpRepr<'_>, u16)> {
+        let s = Ipv4TcpSegment::parse(bytes, ChecksumMode::Enabled)?;
+        Some((s.src_addr, s.dst_addr, s.ecn, s.tcp, s.header_sum()))
+    }
+
+    #[test]
+    fn timestamped_and_bare_segments_read_as_the_general_parse_reads_them() {
+        for options in [&TIMESTAMP[..], &[]] {
+            let p = packet(options, b"hello, world");
+            let got = fixed(&p).expect("common layout");
+            assert_eq!(Some(got), general(&p));
+            assert_eq!(got.3.payload, b"hello, world");
+            assert_eq!(got.3.seq_number, SeqNumber(0x0102_0304));
+            assert_eq!(got.3.flags, TcpFlags::ACK | TcpFlags::PSH);
+            // The header sum and the payload's make the whole segment's.
+            let payload = checksum::data(got.3.payload);
+            assert_eq!(checksum::combine(&[got.4, payload]), 0xffff);
+        }
+    }
+
+    #[test]
+    fn other_layouts_are_left_to_the_general_parse() {
+        let good = packet(&TIMESTAMP, b"data");
+        let mut cases: Vec<(&str, Vec<u8>)> = vec![
+            (
+                "SACK-permitted",
+                packet(&[4, 2, 8, 10, 0, 0, 1, 0, 0, 0, 2, 0], b"x"),
+            ),
+            ("four NOPs", packet(&[1, 1, 1, 1], b"x")),
+            ("timestamp and SACK", {
+                let mut o = TIMESTAMP.to_vec();
+                o.extend_from_slice(&[1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2]);
+                packet(&o, b"x")
+            }),
+            ("MSS", packet(&[2, 4, 5, 0xb4], b"x")),
+            ("truncated", good[..good.len() - 1].to_vec()),
+            ("headers only, cut", good[..39].to_vec()),
+        ];
+        let mut edit = |name: &'static str, f: &dyn Fn(&mut Vec<u8>)| {
+            let mut p = good.clone();
+            f(&mut p);
+            cases.push((name, p));
+        };
+        edit("IHL 6", &|p| p[0] = 0x46);
+        edit("IHL 4", &|p| p[0] = 0x44);
+        edit("version 6", &|p| p[0] = 0x65);
+        edit("more fragments", &|p| p[6] |= 0x20);
+        edit("fragment offset", &|p| p[7] = 1);
+        edit("UDP", &|p| p[9] = 17);
+        edit("bad header checksum", &|p| p[10] ^= 1);
+        edit("total length past the buffer", &|p| p[3] += 1);
+        edit("total length below the headers", &|p| {
+            p[2..4].copy_from_slice(&[0, 39])
+        });
+        edit("data offset 6", &|p| p[32] = 0x60);
+        edit("data offset 15", &|p| p[32] = 0xf0);
+        edit("data offset 4", &|p| p[32] = 0x40);
+        for (name, p) in &cases {
+            assert_eq!(
+                Ipv4TcpSegment::parse(p, ChecksumMode::Enabled),
+                None,
+                "{name}"
+            );
+        }
+        // Without header checksum verification, a bad one does not matter.
+        let mut p = good.clone();
+        p[10] ^= 1;
+        assert!(Ipv4TcpSegment::parse(&p, ChecksumMode::Offloaded).is_some());
+    }
+
+    proptest! {
+        #[test]
+        fn fixed_parse_agrees_with_the_general_parse_on_mangled_packets(
+            timestamp in any::<bool>(),
+            payload in proptest::collection::vec(any::<u8>(), 0..200),
+            edits in proptest::collection::vec((0usize..64, any::<u8>()), 0..4),
+            cut in 0usize..300,
+        ) {
+            let options: &[u8] = if timestamp { &TIMESTAMP } else { &[] };
+            let mut p = packet(options, &payload);
+            for (at, byte) in edits {
+                if let Some(b) = p.get_mut(at) {
+                    *b = byte;
+                }
+            }
+            p.truncate(p.len().saturating_sub(cut % 8));
+            prop_assert_eq!(fixed(&p), general(&p));
+        }
+    }
+}

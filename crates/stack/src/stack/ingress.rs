@@ -61,7 +61,49 @@ impl RxOffload {
     };
 }
 
+/// Test-only switches of the receive shortcuts, to compare them with the general
+/// path they shorten (`rx_path_tests`).
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RxPaths {
+    /// IPv4 TCP segments of the common layout take `handle_ipv4_tcp_fixed`.
+    pub(crate) fixed_layout: bool,
+    /// Header prediction (`Stack::tcp_segment_predicted`).
+    pub(crate) prediction: bool,
+    /// How many segments header prediction took.
+    pub(crate) predicted: u64,
+}
+
+#[cfg(test)]
+impl Default for RxPaths {
+    fn default() -> RxPaths {
+        RxPaths {
+            fixed_layout: true,
+            prediction: true,
+            predicted: 0,
+        }
+    }
+}
+
 impl Stack {
+    /// Whether the fixed-layout path runs (always, but in tests that turn it off).
+    #[inline(always)]
+    fn rx_fixed_layout_on(&self) -> bool {
+        #[cfg(test)]
+        return self.rx_paths.fixed_layout;
+        #[cfg(not(test))]
+        true
+    }
+
+    /// Whether header prediction runs (always, but in tests that turn it off).
+    #[inline(always)]
+    pub(crate) fn rx_prediction_on(&self) -> bool {
+        #[cfg(test)]
+        return self.rx_paths.prediction;
+        #[cfg(not(test))]
+        true
+    }
+
     /// An IP packet arrived (IPv4 or IPv6, by its version nibble).
     pub fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
         self.handle_packet_offloaded(now, packet, RxOffload::NONE);
@@ -76,7 +118,8 @@ impl Stack {
         let verified = offload.l4_csum_verified;
         match packet.first().map(|b| b >> 4) {
             Some(4) => {
-                if !self.handle_ipv4_tcp_fixed(now, packet, verified) {
+                if !(self.rx_fixed_layout_on() && self.handle_ipv4_tcp_fixed(now, packet, verified))
+                {
                     self.handle_ipv4(now, packet, true, verified);
                 }
             }

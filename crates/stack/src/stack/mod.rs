@@ -48,6 +48,8 @@ mod timers;
 mod udp_api;
 
 #[cfg(test)]
+mod rx_path_tests;
+#[cfg(test)]
 mod tests;
 
 use core::net::{IpAddr, SocketAddr};
@@ -181,6 +183,9 @@ pub struct Stack {
     /// fixed-layout path (`ingress`) and passed its address checks: the checks
     /// depend only on the pair and the configured addresses, which never change.
     pub(crate) rx_v4_peers: Option<(core::net::Ipv4Addr, core::net::Ipv4Addr)>,
+    /// Which receive shortcuts run (tests turn them off to compare).
+    #[cfg(test)]
+    pub(crate) rx_paths: ingress::RxPaths,
 }
 
 impl Stack {
@@ -232,6 +237,8 @@ impl Stack {
             stats: Stats::default(),
             ipv4_ident: root.fork("ipv4-ident").u32() as u16,
             rx_v4_peers: None,
+            #[cfg(test)]
+            rx_paths: ingress::RxPaths::default(),
             config,
         })
     }
