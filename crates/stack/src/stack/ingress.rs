@@ -1,7 +1,9 @@
 //! `handle_packet`: IP validation (RFC 791, RFC 8200), reassembly, and dispatch to
 //! TCP, UDP and ICMP. Malformed packets are counted and dropped, never a panic.
 
-use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+use core::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+
+use super::demux::FourTuple;
 
 use super::Stack;
 use crate::ip::reassembly::Reassembled;
@@ -168,9 +170,11 @@ impl Stack {
         self.stats.ip.in_receives += 1;
         self.stats.ip.in_delivers += 1;
         self.stats.tcp.in_segs += 1;
-        let remote = SocketAddr::new(IpAddr::V4(seg.src_addr), tcp.src_port);
-        let local = SocketAddr::new(IpAddr::V4(seg.dst_addr), tcp.dst_port);
-        self.tcp_segment(now, local, remote, tcp, seg.ecn, header_sum);
+        let key = FourTuple {
+            local: SocketAddr::V4(SocketAddrV4::new(seg.dst_addr, tcp.dst_port)),
+            remote: SocketAddr::V4(SocketAddrV4::new(seg.src_addr, tcp.src_port)),
+        };
+        self.tcp_segment_for(now, &key, tcp, seg.ecn, header_sum);
         true
     }
 

@@ -29,10 +29,22 @@ impl Stack {
         ecn: Ecn,
         header_sum: Option<u16>,
     ) {
-        let key = FourTuple::new(local, remote);
+        self.tcp_segment_for(now, &FourTuple::new(local, remote), seg, ecn, header_sum);
+    }
+
+    /// [`tcp_segment`](Self::tcp_segment) for the tuple `key` (local, remote), as
+    /// [`FourTuple::new`] makes it.
+    pub(crate) fn tcp_segment_for(
+        &mut self,
+        now: Instant,
+        key: &FourTuple,
+        seg: &TcpRepr<'_>,
+        ecn: Ecn,
+        header_sum: Option<u16>,
+    ) {
         // Computed by the first table that needs it, reused by the others.
         let mut hash = TupleHash::default();
-        let handle = self.conns.get_hashed(&key, &mut hash, &self.sockets);
+        let handle = self.conns.get_hashed(key, &mut hash, &self.sockets);
         if let Some(header_sum) = header_sum {
             // The payload's sum: taken while copying it into the connection's
             // receive buffer when it is the next in-order data, else here.
@@ -47,7 +59,7 @@ impl Stack {
             let payload = prestored.unwrap_or_else(|| checksum::data(seg.payload));
             let good = checksum::combine(&[header_sum, payload]) == 0xffff;
             if good {
-                self.tcp_segment_checked(now, local, remote, seg, ecn, handle, hash);
+                self.tcp_segment_checked(now, key, seg, ecn, handle, hash);
             } else {
                 self.stats.tcp.in_errs += 1;
                 self.stats.tcp.in_csum_errors += 1;
@@ -64,7 +76,7 @@ impl Stack {
             }
             return;
         }
-        self.tcp_segment_checked(now, local, remote, seg, ecn, handle, hash);
+        self.tcp_segment_checked(now, key, seg, ecn, handle, hash);
     }
 
     /// The payload copy and header prediction, with one look-up of the connection
@@ -134,20 +146,19 @@ impl Stack {
     }
 
     /// [`tcp_segment`](Self::tcp_segment) once the checksum is known good; `handle`
-    /// is the connection with the segment's tuple, if any, and `hash` the tuple's.
+    /// is the connection with the segment's tuple `key`, if any, and `hash` the
+    /// tuple's.
     #[inline]
-    #[allow(clippy::too_many_arguments)]
     fn tcp_segment_checked(
         &mut self,
         now: Instant,
-        local: SocketAddr,
-        remote: SocketAddr,
+        key: &FourTuple,
         seg: &TcpRepr<'_>,
         ecn: Ecn,
         handle: Option<SocketHandle>,
         mut hash: TupleHash,
     ) {
-        let key = FourTuple::new(local, remote);
+        let (local, remote) = (key.local, key.remote);
         if let Some(handle) = handle {
             if let Some(conn) = self.conn(handle) {
                 let state = conn.state();
@@ -184,7 +195,7 @@ impl Stack {
                 }
             }
         }
-        if !self.time_wait.is_empty() && self.time_wait_segment(now, &key, &mut hash, seg) {
+        if !self.time_wait.is_empty() && self.time_wait_segment(now, key, &mut hash, seg) {
             return;
         }
         if let Some(listener) = self.find_listener(local) {
