@@ -17,7 +17,8 @@
 //! The pieces, one file each:
 //! - [`demux`]: 4-tuple and listener keys, and the keyed hasher of the maps;
 //! - [`conn_table`]: 4-tuple → connection, handles only (tuples compared through the slab);
-//! - [`ingress`]: `handle_packet`: IP validation, reassembly, dispatch;
+//! - [`ingress`]: `handle_packet`: IP validation, reassembly, dispatch, and the
+//!   fixed-layout path for the common IPv4 TCP segment;
 //! - [`egress`]: `poll_transmit`: stack-made packets first, then sockets in turn;
 //! - [`tcp_api`]: TCP socket calls (listen, connect, accept, send, recv, close);
 //! - [`tcp_input`]: segments to connections and listeners, RSTs for no connection;
@@ -29,7 +30,8 @@
 //! - [`table`]: the socket table `ss` prints;
 //! - [`invariants`]: a connection's consistency checks, for fuzzing;
 //! - [`ooo_budget`]: the stack-wide bound on out-of-order data;
-//! - [`memory`]: gauges of the memory that input can grow, beside their bounds.
+//! - [`memory`]: gauges of the memory that input can grow, beside their bounds;
+//! - `rx_path_tests` (tests only): the receive shortcuts against the general path.
 
 mod conn_table;
 mod demux;
