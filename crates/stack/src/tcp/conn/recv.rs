@@ -155,8 +155,14 @@ impl Connection {
         // the payload of this connection's full-sized segments (its effective
         // MSS, options deducted; the peer's are the same size when both use
         // the same options).
-        let full_sized = len / usize::from(self.mss.max(1));
-        let carried = u16::try_from(full_sized.max(1)).unwrap_or(u16::MAX);
+        // Below two full-sized segments it counts as one: no division (the
+        // common segment, at most one MSS long, costs no `div`).
+        let mss = usize::from(self.mss.max(1));
+        let carried = if len < 2 * mss {
+            1
+        } else {
+            u16::try_from(len / mss).unwrap_or(u16::MAX)
+        };
         self.segs_unacked = self.segs_unacked.saturating_add(carried);
         if self.segs_unacked >= 2 || self.quickacks > 0 {
             self.quickacks = self.quickacks.saturating_sub(1);
