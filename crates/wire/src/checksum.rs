@@ -70,7 +70,7 @@ const SHORT: usize = 64;
 
 /// Fold a sum of native-endian words and put it in big-endian numeric form.
 #[inline]
-fn finish_native(sum: u64) -> u16 {
+pub(crate) fn finish_native(sum: u64) -> u16 {
     let folded = fold(sum);
     if cfg!(target_endian = "little") {
         folded.swap_bytes()

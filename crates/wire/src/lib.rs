@@ -16,6 +16,8 @@
 //! - [`checksum`]: RFC 1071 sums, pseudo-headers, RFC 1624 incremental update.
 //! - [`ip`]: protocol numbers, ECN codepoints, address pairs, the checksum policy.
 //! - [`ipv4`]: [`Ipv4Packet`], [`Ipv4Repr`], [`Ipv4Options`]: the IPv4 header (RFC 791).
+//! - [`ipv4_tcp`]: [`Ipv4TcpSegment`], the common IPv4 TCP packet (no IP options, not a
+//!   fragment, no TCP options but the timestamp) read from fixed offsets.
 //! - [`ipv6`]: [`Ipv6Packet`], [`Ipv6Repr`], extension headers ([`Ipv6ExtHeader`],
 //!   [`Ipv6FragmentRepr`], ...) and [`walk_chain`] to the upper layer (RFC 8200).
 //! - [`seq`]: [`SeqNumber`], TCP sequence arithmetic modulo 2^32.
@@ -44,6 +46,7 @@ pub mod icmpv4;
 pub mod icmpv6;
 pub mod ip;
 pub mod ipv4;
+pub mod ipv4_tcp;
 pub mod ipv6;
 pub mod pcap;
 pub mod quoted;
@@ -57,6 +60,7 @@ pub use icmpv4::{Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, Icmpv4Repr};
 pub use icmpv6::{Icmpv6DstUnreachable, Icmpv6Message, Icmpv6Packet, Icmpv6Repr};
 pub use ip::{AddrPair, ChecksumMode, Ecn, IpProtocol};
 pub use ipv4::{Ipv4Options, Ipv4Packet, Ipv4Repr};
+pub use ipv4_tcp::Ipv4TcpSegment;
 pub use ipv6::{
     walk_chain, ChainEnd, ExtHeaderInfo, ExtHeaderList, Ipv6ExtHeader, Ipv6ExtHeaderRepr,
     Ipv6FragmentHeader, Ipv6FragmentRepr, Ipv6Option, Ipv6OptionAction, Ipv6OptionIter, Ipv6Packet,

@@ -1,15 +1,17 @@
 //! `handle_packet`: IP validation (RFC 791, RFC 8200), reassembly, and dispatch to
 //! TCP, UDP and ICMP. Malformed packets are counted and dropped, never a panic.
 
-use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+use core::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+
+use super::demux::FourTuple;
 
 use super::Stack;
 use crate::ip::reassembly::Reassembled;
 use crate::time::Instant;
 use crate::wire::checksum;
 use crate::wire::{
-    AddrPair, ChecksumMode, Ecn, Error as WireError, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet,
-    Ipv6Repr, TcpPacket, TcpRepr,
+    AddrPair, ChecksumMode, Ecn, Error as WireError, IpProtocol, Ipv4Packet, Ipv4Repr,
+    Ipv4TcpSegment, Ipv6Packet, Ipv6Repr, TcpPacket, TcpRepr,
 };
 
 /// TCP segments longer than this (header included) have their checksum verified
@@ -61,7 +63,49 @@ impl RxOffload {
     };
 }
 
+/// Test-only switches of the receive shortcuts, to compare them with the general
+/// path they shorten (`rx_path_tests`).
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RxPaths {
+    /// IPv4 TCP segments of the common layout take `handle_ipv4_tcp_fixed`.
+    pub(crate) fixed_layout: bool,
+    /// Header prediction (`Stack::tcp_segment_predicted`).
+    pub(crate) prediction: bool,
+    /// How many segments header prediction took.
+    pub(crate) predicted: u64,
+}
+
+#[cfg(test)]
+impl Default for RxPaths {
+    fn default() -> RxPaths {
+        RxPaths {
+            fixed_layout: true,
+            prediction: true,
+            predicted: 0,
+        }
+    }
+}
+
 impl Stack {
+    /// Whether the fixed-layout path runs (always, but in tests that turn it off).
+    #[inline(always)]
+    fn rx_fixed_layout_on(&self) -> bool {
+        #[cfg(test)]
+        return self.rx_paths.fixed_layout;
+        #[cfg(not(test))]
+        true
+    }
+
+    /// Whether header prediction runs (always, but in tests that turn it off).
+    #[inline(always)]
+    pub(crate) fn rx_prediction_on(&self) -> bool {
+        #[cfg(test)]
+        return self.rx_paths.prediction;
+        #[cfg(not(test))]
+        true
+    }
+
     /// An IP packet arrived (IPv4 or IPv6, by its version nibble).
     pub fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
         self.handle_packet_offloaded(now, packet, RxOffload::NONE);
@@ -75,13 +119,82 @@ impl Stack {
     pub fn handle_packet_offloaded(&mut self, now: Instant, packet: &[u8], offload: RxOffload) {
         let verified = offload.l4_csum_verified;
         match packet.first().map(|b| b >> 4) {
-            Some(4) => self.handle_ipv4(now, packet, true, verified),
+            Some(4) => {
+                if !(self.rx_fixed_layout_on() && self.handle_ipv4_tcp_fixed(now, packet, verified))
+                {
+                    self.handle_ipv4(now, packet, true, verified);
+                }
+            }
             Some(6) => self.handle_ipv6(now, packet, true, verified),
             _ => {
                 self.stats.ip.in_receives += 1;
                 self.stats.ip.in_hdr_errors += 1;
             }
         }
+    }
+
+    /// The common packet of a TCP connection (IPv4 without options, not a
+    /// fragment, a TCP header with no option but the timestamp:
+    /// [`Ipv4TcpSegment`]) on a path that reads it from fixed offsets. It makes
+    /// every check [`handle_ipv4`](Self::handle_ipv4) and `deliver_tcp` make and
+    /// hands `tcp_segment` the same segment with the same counters; it returns
+    /// false, having changed nothing, for any packet those checks would not pass
+    /// untouched (an error to count, a broadcast, a port 0, a short segment whose
+    /// checksum fails), which then takes the general path.
+    pub(crate) fn handle_ipv4_tcp_fixed(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+        verified: bool,
+    ) -> bool {
+        let Some(seg) = Ipv4TcpSegment::parse(bytes, self.config.checksum_rx) else {
+            return false;
+        };
+        let tcp = &seg.tcp;
+        if tcp.src_port == 0 || tcp.dst_port == 0 || !self.v4_peers_ok(seg.src_addr, seg.dst_addr) {
+            return false;
+        }
+        // As `deliver_tcp` decides: long segments have their checksum finished over
+        // the payload while it is copied, short ones are verified here, and a
+        // segment the device vouched for is not summed.
+        let verify = self.config.checksum_rx == ChecksumMode::Enabled && !verified;
+        let header_sum = if !verify {
+            None
+        } else if seg.segment.len() > DEFER_CHECKSUM_ABOVE {
+            Some(seg.header_sum())
+        } else if checksum::combine(&[seg.header_sum(), checksum::data(tcp.payload)]) == 0xffff {
+            None
+        } else {
+            return false;
+        };
+        self.stats.ip.in_receives += 1;
+        self.stats.ip.in_delivers += 1;
+        self.stats.tcp.in_segs += 1;
+        let key = FourTuple {
+            local: SocketAddr::V4(SocketAddrV4::new(seg.dst_addr, tcp.dst_port)),
+            remote: SocketAddr::V4(SocketAddrV4::new(seg.src_addr, tcp.src_port)),
+        };
+        self.tcp_segment_for(now, &key, tcp, seg.ecn, header_sum);
+        true
+    }
+
+    /// Whether a TCP segment from `src` to `dst` passes the address checks of
+    /// `handle_ipv4` and `deliver_tcp` without an error: `dst` is one of our
+    /// addresses and not a broadcast address, `src` can be a peer (RFC 9293
+    /// MUST-57 and MUST-63, see `deliver_tcp`). The answer for the last pair that
+    /// passed is kept.
+    fn v4_peers_ok(&mut self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
+        if self.rx_v4_peers == Some((src, dst)) {
+            return true;
+        }
+        let ok = self.is_local(IpAddr::V4(dst))
+            && !self.is_broadcast_v4(dst)
+            && super::demux::is_unicast(IpAddr::V4(src))
+            && !self.is_broadcast_v4(src);
+        if ok {
+            self.rx_v4_peers = Some((src, dst));
+        }
+        ok
     }
 
     fn handle_ipv4(&mut self, now: Instant, bytes: &[u8], count: bool, verified: bool) {

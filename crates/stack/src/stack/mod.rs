@@ -17,7 +17,8 @@
 //! The pieces, one file each:
 //! - [`demux`]: 4-tuple and listener keys, and the keyed hasher of the maps;
 //! - [`conn_table`]: 4-tuple → connection, handles only (tuples compared through the slab);
-//! - [`ingress`]: `handle_packet`: IP validation, reassembly, dispatch;
+//! - [`ingress`]: `handle_packet`: IP validation, reassembly, dispatch, and the
+//!   fixed-layout path for the common IPv4 TCP segment;
 //! - [`egress`]: `poll_transmit`: stack-made packets first, then sockets in turn;
 //! - [`tcp_api`]: TCP socket calls (listen, connect, accept, send, recv, close);
 //! - [`tcp_input`]: segments to connections and listeners, RSTs for no connection;
@@ -29,7 +30,8 @@
 //! - [`table`]: the socket table `ss` prints;
 //! - [`invariants`]: a connection's consistency checks, for fuzzing;
 //! - [`ooo_budget`]: the stack-wide bound on out-of-order data;
-//! - [`memory`]: gauges of the memory that input can grow, beside their bounds.
+//! - [`memory`]: gauges of the memory that input can grow, beside their bounds;
+//! - `rx_path_tests` (tests only): the receive shortcuts against the general path.
 
 mod conn_table;
 mod demux;
@@ -47,6 +49,8 @@ mod time_wait;
 mod timers;
 mod udp_api;
 
+#[cfg(test)]
+mod rx_path_tests;
 #[cfg(test)]
 mod tests;
 
@@ -177,6 +181,13 @@ pub struct Stack {
     pub(crate) events: VecDeque<SocketHandle>,
     pub(crate) stats: Stats,
     pub(crate) ipv4_ident: u16,
+    /// The last (source, destination) pair of an IPv4 TCP segment that took the
+    /// fixed-layout path (`ingress`) and passed its address checks: the checks
+    /// depend only on the pair and the configured addresses, which never change.
+    pub(crate) rx_v4_peers: Option<(core::net::Ipv4Addr, core::net::Ipv4Addr)>,
+    /// Which receive shortcuts run (tests turn them off to compare).
+    #[cfg(test)]
+    pub(crate) rx_paths: ingress::RxPaths,
 }
 
 impl Stack {
@@ -227,6 +238,9 @@ impl Stack {
             events: VecDeque::new(),
             stats: Stats::default(),
             ipv4_ident: root.fork("ipv4-ident").u32() as u16,
+            rx_v4_peers: None,
+            #[cfg(test)]
+            rx_paths: ingress::RxPaths::default(),
             config,
         })
     }

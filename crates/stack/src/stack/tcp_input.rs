@@ -29,31 +29,37 @@ impl Stack {
         ecn: Ecn,
         header_sum: Option<u16>,
     ) {
-        let key = FourTuple::new(local, remote);
+        self.tcp_segment_for(now, &FourTuple::new(local, remote), seg, ecn, header_sum);
+    }
+
+    /// [`tcp_segment`](Self::tcp_segment) for the tuple `key` (local, remote), as
+    /// [`FourTuple::new`] makes it.
+    pub(crate) fn tcp_segment_for(
+        &mut self,
+        now: Instant,
+        key: &FourTuple,
+        seg: &TcpRepr<'_>,
+        ecn: Ecn,
+        header_sum: Option<u16>,
+    ) {
         // Computed by the first table that needs it, reused by the others.
         let mut hash = TupleHash::default();
-        let handle = self.conns.get_hashed(&key, &mut hash, &self.sockets);
+        let handle = self.conns.get_hashed(key, &mut hash, &self.sockets);
         if let Some(header_sum) = header_sum {
             // The payload's sum: taken while copying it into the connection's
             // receive buffer when it is the next in-order data, else here.
-            let prestored = match handle.and_then(|h| self.sockets.get_mut(h)) {
-                Some(Entry {
-                    socket: Socket::Tcp(slot),
-                    ..
-                }) => slot.conn.prestore_payload(seg),
-                _ => None,
+            let prestored = match handle {
+                Some(h) => match self.tcp_segment_predicted(now, h, seg, ecn, header_sum) {
+                    Predicted::Taken => return,
+                    Predicted::Prestored(sum) => Some(sum),
+                    Predicted::NotStored => None,
+                },
+                None => None,
             };
             let payload = prestored.unwrap_or_else(|| checksum::data(seg.payload));
             let good = checksum::combine(&[header_sum, payload]) == 0xffff;
-            if good && prestored.is_some() {
-                if let Some(handle) = handle {
-                    if self.tcp_segment_predicted(now, handle, seg, ecn) {
-                        return;
-                    }
-                }
-            }
             if good {
-                self.tcp_segment_checked(now, local, remote, seg, ecn, handle, hash);
+                self.tcp_segment_checked(now, key, seg, ecn, handle, hash);
             } else {
                 self.stats.tcp.in_errs += 1;
                 self.stats.tcp.in_csum_errors += 1;
@@ -70,59 +76,89 @@ impl Stack {
             }
             return;
         }
-        self.tcp_segment_checked(now, local, remote, seg, ecn, handle, hash);
+        self.tcp_segment_checked(now, key, seg, ecn, handle, hash);
     }
 
-    /// Header prediction: when `seg` is the next in-order data of a connection
-    /// with nothing else in it (`tcp::conn::predict`), the connection takes it on
-    /// its fast path and only the book-keeping such a segment can need follows
-    /// (events, timers, the transmit queue). Returns false, having changed
-    /// nothing, for any other segment.
+    /// The payload copy and header prediction, with one look-up of the connection
+    /// at `handle`: `seg`'s payload goes into the receive buffer, summed as it is
+    /// copied, when it is the connection's next in-order data
+    /// (`Connection::prestore_payload`); then, when the checksum (`header_sum`
+    /// over the pseudo-header and header, plus the payload's) verifies and `seg` is
+    /// the next in-order data of a connection with nothing else in it
+    /// (`tcp::conn::predict`), the connection takes it on its fast path and only
+    /// the book-keeping such a segment can need follows: its events, its timers in
+    /// the heap, the transmit queue when it owes an ACK now. Otherwise nothing but
+    /// the copy has changed, and the caller takes the general path.
     fn tcp_segment_predicted(
         &mut self,
         now: Instant,
         handle: SocketHandle,
         seg: &TcpRepr<'_>,
         ecn: Ecn,
-    ) -> bool {
-        let Some(Entry {
-            socket: Socket::Tcp(slot),
-            ..
-        }) = self.sockets.get_mut(handle)
-        else {
-            return false;
+        header_sum: u16,
+    ) -> Predicted {
+        let predict = self.rx_prediction_on();
+        let Some(entry) = self.sockets.get_mut(handle) else {
+            return Predicted::NotStored;
         };
-        if !slot.conn.handle_predicted_segment(now, seg, ecn) {
-            return false;
+        let Socket::Tcp(slot) = &mut entry.socket else {
+            return Predicted::NotStored;
+        };
+        let Some(sum) = slot.conn.prestore_payload(seg) else {
+            return Predicted::NotStored;
+        };
+        if checksum::combine(&[header_sum, sum]) != 0xffff
+            || !predict
+            || !slot.conn.handle_predicted_segment(now, seg, ecn)
+        {
+            return Predicted::Prestored(sum);
         }
-        // The state stays ESTABLISHED and no out-of-order data exists, so of
-        // `after_conn` only the events, timers and transmit queue remain.
+        #[cfg(test)]
+        {
+            self.rx_paths.predicted += 1;
+        }
+        // The state stays ESTABLISHED and no out-of-order data exists before or
+        // after, so of `after_conn` only the events, timers and transmit queue
+        // remain (what `raise_conn_events` and `schedule_and_queue` do).
         let events = slot.conn.take_events();
-        let passive_unaccepted = slot.parent.is_some();
-        let ack_now = slot.conn.wants_to_send();
-        self.charge_ooo(handle);
-        if !passive_unaccepted {
-            self.raise_conn_events(handle, events);
+        if slot.parent.is_none() && !events.is_empty() {
+            entry.events |= conn_event_bits(events);
+            if !entry.event_queued {
+                entry.event_queued = true;
+                self.events.push_back(handle);
+            }
         }
-        self.schedule_and_queue(handle, |_| ack_now);
-        true
+        let queue = !entry.tx_queued && slot.conn.wants_to_send();
+        super::timers::schedule(&mut self.timers, entry, handle);
+        if queue {
+            entry.tx_queued = true;
+            self.tx_queue.push_back(handle);
+        }
+        // The connection's out-of-order span was and stays zero: re-charging it
+        // changes something only when some connection is charged.
+        if !self.ooo_charged.is_empty() {
+            self.charge_ooo(handle);
+        }
+        if self.timers.len() > 4 * self.sockets.len() + 1024 {
+            self.rebuild_timers();
+        }
+        Predicted::Taken
     }
 
     /// [`tcp_segment`](Self::tcp_segment) once the checksum is known good; `handle`
-    /// is the connection with the segment's tuple, if any, and `hash` the tuple's.
+    /// is the connection with the segment's tuple `key`, if any, and `hash` the
+    /// tuple's.
     #[inline]
-    #[allow(clippy::too_many_arguments)]
     fn tcp_segment_checked(
         &mut self,
         now: Instant,
-        local: SocketAddr,
-        remote: SocketAddr,
+        key: &FourTuple,
         seg: &TcpRepr<'_>,
         ecn: Ecn,
         handle: Option<SocketHandle>,
         mut hash: TupleHash,
     ) {
-        let key = FourTuple::new(local, remote);
+        let (local, remote) = (key.local, key.remote);
         if let Some(handle) = handle {
             if let Some(conn) = self.conn(handle) {
                 let state = conn.state();
@@ -159,7 +195,7 @@ impl Stack {
                 }
             }
         }
-        if !self.time_wait.is_empty() && self.time_wait_segment(now, &key, &mut hash, seg) {
+        if !self.time_wait.is_empty() && self.time_wait_segment(now, key, &mut hash, seg) {
             return;
         }
         if let Some(listener) = self.find_listener(local) {
@@ -353,6 +389,37 @@ impl Stack {
     }
 }
 
+/// What [`Stack::tcp_segment_predicted`] did with a segment.
+enum Predicted {
+    /// Took it: the segment is fully handled.
+    Taken,
+    /// Copied its payload into the receive buffer, with this sum, but did not
+    /// take it: the general path follows.
+    Prestored(u16),
+    /// Nothing: the general path follows.
+    NotStored,
+}
+
+/// The stack's event bits for a connection's events.
+#[inline(always)]
+fn conn_event_bits(events: ConnEvents) -> u8 {
+    let mut bits = 0u8;
+    for (bit, kind) in [
+        (ConnEvents::CONNECTED, EventKind::Connected),
+        (ConnEvents::READABLE, EventKind::Readable),
+        (ConnEvents::WRITABLE, EventKind::Writable),
+        (ConnEvents::ERROR, EventKind::Error),
+        (ConnEvents::CLOSED, EventKind::Closed),
+        (ConnEvents::URGENT, EventKind::Urgent),
+        (ConnEvents::SOFT_ERROR, EventKind::SoftError),
+    ] {
+        if events.contains(bit) {
+            bits |= kind.bit();
+        }
+    }
+    bits
+}
+
 /// Whether [`after_conn_requeue`](Stack::after_conn_requeue) puts the connection
 /// in the transmit queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -504,20 +571,7 @@ impl Stack {
         if events.is_empty() {
             return;
         }
-        let mut bits = 0u8;
-        for (bit, kind) in [
-            (ConnEvents::CONNECTED, EventKind::Connected),
-            (ConnEvents::READABLE, EventKind::Readable),
-            (ConnEvents::WRITABLE, EventKind::Writable),
-            (ConnEvents::ERROR, EventKind::Error),
-            (ConnEvents::CLOSED, EventKind::Closed),
-            (ConnEvents::URGENT, EventKind::Urgent),
-            (ConnEvents::SOFT_ERROR, EventKind::SoftError),
-        ] {
-            if events.contains(bit) {
-                bits |= kind.bit();
-            }
-        }
+        let bits = conn_event_bits(events);
         if let Some(entry) = self.sockets.get_mut(handle) {
             entry.events |= bits;
             if !entry.event_queued {

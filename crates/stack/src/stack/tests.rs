@@ -11,8 +11,8 @@ use crate::rand::StackRng;
 use crate::tcp::State;
 use crate::time::{Duration, Instant};
 
-const A4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
-const B4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+pub(super) const A4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+pub(super) const B4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const A6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
 const B6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2);
 
@@ -44,6 +44,9 @@ pub(crate) struct Pair {
     imp: Impairment,
     rng: StackRng,
     pub delivered: u64,
+    /// Every packet either stack sent (time, towards B, bytes), before the link's
+    /// impairments.
+    pub sent: Vec<(Instant, bool, Vec<u8>)>,
 }
 
 impl Pair {
@@ -58,6 +61,7 @@ impl Pair {
             imp,
             rng: StackRng::from_seed(seed ^ 0x5eed),
             delivered: 0,
+            sent: Vec::new(),
         }
     }
 
@@ -75,6 +79,7 @@ impl Pair {
                     break;
                 };
                 let packet = buf[..n].to_vec();
+                self.sent.push((self.now, to_b, packet.clone()));
                 if self.chance(self.imp.loss) {
                     continue;
                 }
@@ -152,7 +157,10 @@ fn events(stack: &mut Stack) -> Vec<Event> {
 }
 
 /// Connects A to a listener on B; returns (client, listener, server).
-fn connect(pair: &mut Pair, server: SocketAddr) -> (SocketHandle, SocketHandle, SocketHandle) {
+pub(super) fn connect(
+    pair: &mut Pair,
+    server: SocketAddr,
+) -> (SocketHandle, SocketHandle, SocketHandle) {
     let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
     let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
     let mut accepted = None;
@@ -206,7 +214,7 @@ fn transfer(
     got
 }
 
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
+pub(super) fn pattern(len: usize, seed: u64) -> Vec<u8> {
     let mut rng = StackRng::from_seed(seed);
     let mut v = vec![0u8; len];
     rng.fill(&mut v);

@@ -19,6 +19,7 @@
 //! The processing it shortens is RFC 9293 section 3.10.7.4's; the result is the
 //! same, so the prediction is an implementation choice, not a protocol change.
 
+use super::ecn::EcnState;
 use super::Connection;
 use crate::tcp::state::State;
 use crate::tcp::timer::Timer;
@@ -45,8 +46,10 @@ impl Connection {
         self.last_recv = now;
         self.keepalive_probes = 0;
         self.arm_keepalive(now);
-        // No ECE, no CWR, no CE: this only clears the ECN-Echo-received mark.
-        self.on_segment_ecn_rx(seg);
+        // No ECE, no CWR, no CE (`predicts`; `ecn.rx` is Not-ECT outside
+        // `handle_segment_ecn`) and no Accurate ECN: of `on_segment_ecn_rx` only
+        // the clearing of the ECN-Echo-received mark remains.
+        self.ecn.set(EcnState::ECE_RX, false);
         // The ACK side: nothing acknowledged, nothing outstanding, same window.
         self.persist_probes = 0;
         self.soft_error = None;
@@ -64,8 +67,9 @@ impl Connection {
             self.timers.clear(Timer::Persist);
             self.persist_backoff = 0;
         }
-        // The data side, exactly as `on_data` does it (the bytes are in place).
-        self.store_payload(now, seg.seq_number, seg.payload);
+        // The data side, as `on_data` does it: the bytes are in place, at RCV.NXT,
+        // and all fit (`predicts`).
+        self.store_predicted(now, seg.payload.len());
         self.payload_prestored = false;
         true
     }

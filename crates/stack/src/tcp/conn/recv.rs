@@ -124,27 +124,56 @@ impl Connection {
         if offset > 0 || had_holes || stored < data.len() {
             self.ack_due = AckDue::Now;
         } else {
-            // A segment larger than a full-sized one (a super-packet a device with
-            // receive offload joined) counts as the full-sized segments it
-            // carries, so two of them in one are acknowledged at once. Full-sized:
-            // the payload of this connection's full-sized segments (its effective
-            // MSS, options deducted; the peer's are the same size when both use
-            // the same options).
-            let full_sized = data.len() / usize::from(self.mss.max(1));
-            let carried = u16::try_from(full_sized.max(1)).unwrap_or(u16::MAX);
-            self.segs_unacked = self.segs_unacked.saturating_add(carried);
-            if self.segs_unacked >= 2 || self.quickacks > 0 {
-                self.quickacks = self.quickacks.saturating_sub(1);
-                self.ack_due = AckDue::Now;
-            } else if self.ack_due == AckDue::No {
-                self.ack_due = AckDue::Delayed;
-                //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.3
-                //# The delay MUST be less than 0.5 seconds (MUST-40).
-                self.timers
-                    .set_if_idle(Timer::DelayedAck, now + self.config.delayed_ack);
-            }
+            self.ack_in_order(now, data.len());
         }
         stored == data.len()
+    }
+
+    /// [`store_payload`](Self::store_payload) for the predicted segment
+    /// (`conn::predict`): `len` bytes at RCV.NXT, already copied in
+    /// (`payload_prestored`) and all storable, with no out-of-order data. The same
+    /// steps with the branches that segment cannot take left out.
+    #[inline]
+    pub(super) fn store_predicted(&mut self, now: Instant, len: usize) {
+        self.rcv_mss = self.rcv_mss.max(len.min(usize::from(u16::MAX)) as u16);
+        self.recv_buf.commit(len);
+        self.peer_streaming = len >= usize::from(self.rcv_mss).max(536);
+        self.rcv_nxt += len;
+        self.counters.bytes_received += len as u64;
+        self.events.insert(ConnEvents::READABLE);
+        self.counters.data_segs_in += 1;
+        self.ack_in_order(now, len);
+    }
+
+    /// The acknowledgment decision for `len` bytes of new data that arrived in
+    /// order, all stored, with no holes before or after.
+    #[inline]
+    fn ack_in_order(&mut self, now: Instant, len: usize) {
+        // A segment larger than a full-sized one (a super-packet a device with
+        // receive offload joined) counts as the full-sized segments it
+        // carries, so two of them in one are acknowledged at once. Full-sized:
+        // the payload of this connection's full-sized segments (its effective
+        // MSS, options deducted; the peer's are the same size when both use
+        // the same options).
+        // Below two full-sized segments it counts as one: no division (the
+        // common segment, at most one MSS long, costs no `div`).
+        let mss = usize::from(self.mss.max(1));
+        let carried = if len < 2 * mss {
+            1
+        } else {
+            u16::try_from(len / mss).unwrap_or(u16::MAX)
+        };
+        self.segs_unacked = self.segs_unacked.saturating_add(carried);
+        if self.segs_unacked >= 2 || self.quickacks > 0 {
+            self.quickacks = self.quickacks.saturating_sub(1);
+            self.ack_due = AckDue::Now;
+        } else if self.ack_due == AckDue::No {
+            self.ack_due = AckDue::Delayed;
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.3
+            //# The delay MUST be less than 0.5 seconds (MUST-40).
+            self.timers
+                .set_if_idle(Timer::DelayedAck, now + self.config.delayed_ack);
+        }
     }
 
     /// Takes the peer's FIN once every byte before it arrived.

@@ -1,0 +1,511 @@
+//! The receive shortcuts against the paths they shorten: the fixed-layout IPv4 TCP
+//! parse (`Stack::handle_ipv4_tcp_fixed`) against `handle_ipv4` and `deliver_tcp`,
+//! and the stack's header-prediction book-keeping (`Stack::tcp_segment_predicted`)
+//! against the general pass (`with_conn`). Two stacks built alike, one with a
+//! shortcut turned off (`RxPaths`), get the same packets; their whole state
+//! (`Debug`), counters, events and the packets they send next must match.
+
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use super::ingress::RxPaths;
+use super::tests::{connect, pattern, Impairment, Pair, B4};
+use super::*;
+use crate::event::Event;
+use crate::time::{Duration, Instant};
+use crate::wire::{checksum, ChecksumMode, Ipv4TcpSegment};
+
+const GENERAL_PARSE: RxPaths = RxPaths {
+    fixed_layout: false,
+    prediction: true,
+    predicted: 0,
+};
+const NO_PREDICTION: RxPaths = RxPaths {
+    fixed_layout: true,
+    prediction: false,
+    predicted: 0,
+};
+const GENERAL_ONLY: RxPaths = RxPaths {
+    fixed_layout: false,
+    prediction: false,
+    predicted: 0,
+};
+
+/// The whole state of a stack as `Debug` prints it, less the fields that only say
+/// which shortcuts ran (the switches and the fixed path's address cache).
+fn state(stack: &mut Stack) -> String {
+    let saved = (stack.rx_v4_peers.take(), stack.rx_paths);
+    stack.rx_paths = RxPaths::default();
+    let s = format!("{stack:?}");
+    (stack.rx_v4_peers, stack.rx_paths) = saved;
+    s
+}
+
+fn drain_events(stack: &mut Stack) -> Vec<Event> {
+    std::iter::from_fn(|| stack.poll_event()).collect()
+}
+
+/// Everything a run shows from outside and inside.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    sent: Vec<(Instant, bool, Vec<u8>)>,
+    events: Vec<(Instant, bool, Event)>,
+    got_at_b: Vec<u8>,
+    got_at_a: Vec<u8>,
+    stats: (Stats, Stats),
+    state: (String, String),
+}
+
+/// A connection over an impaired link carrying data both ways and then closed,
+/// with both stacks on `paths`.
+fn run(paths: RxPaths, imp: Impairment, seed: u64) -> Outcome {
+    let mut pair = Pair::new(imp, seed);
+    pair.a.rx_paths = paths;
+    pair.b.rx_paths = paths;
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _l, s) = connect(&mut pair, server);
+    let to_b = pattern(400_000, seed);
+    let to_a = pattern(60_000, seed + 1);
+    let (mut sent_b, mut sent_a) = (0, 0);
+    let (mut got_at_b, mut got_at_a) = (Vec::new(), Vec::new());
+    let mut events = Vec::new();
+    let mut buf = vec![0u8; 7000];
+    let mut closed = false;
+    let done = pair.run_until(Duration::from_secs(600), |p| {
+        let now = p.now;
+        while sent_b < to_b.len() {
+            match p.a.tcp_send(now, c, &to_b[sent_b..]) {
+                Ok(n) if n > 0 => sent_b += n,
+                _ => break,
+            }
+        }
+        // B sends once it has everything: A's data first arrives at a receiver
+        // with nothing in flight, which header prediction takes.
+        while got_at_b.len() == to_b.len() && sent_a < to_a.len() {
+            match p.b.tcp_send(now, s, &to_a[sent_a..]) {
+                Ok(n) if n > 0 => sent_a += n,
+                _ => break,
+            }
+        }
+        while let Ok(n) = p.b.tcp_recv(now, s, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            got_at_b.extend_from_slice(&buf[..n]);
+        }
+        while let Ok(n) = p.a.tcp_recv(now, c, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            got_at_a.extend_from_slice(&buf[..n]);
+        }
+        events.extend(drain_events(&mut p.a).into_iter().map(|e| (now, false, e)));
+        events.extend(drain_events(&mut p.b).into_iter().map(|e| (now, true, e)));
+        if !closed && got_at_b.len() == to_b.len() && got_at_a.len() == to_a.len() {
+            closed = true;
+            let _ = p.a.tcp_shutdown(now, c, Shutdown::Both);
+            let _ = p.b.tcp_shutdown(now, s, Shutdown::Both);
+        }
+        closed && p.a.tcp_state(c) != Ok(crate::tcp::State::Established)
+    });
+    assert!(done, "the transfer stalled");
+    // The shortcuts ran when on: the fixed-layout path keeps the pair it last
+    // took, and prediction took most of the segments.
+    assert_eq!(pair.b.rx_v4_peers.is_some(), paths.fixed_layout);
+    assert_eq!(pair.b.rx_paths.predicted > 100, paths.prediction);
+    // The closing handshake and TIME-WAIT.
+    pair.run_until(Duration::from_secs(300), |_| false);
+    events.extend(
+        drain_events(&mut pair.a)
+            .into_iter()
+            .map(|e| (pair.now, false, e)),
+    );
+    events.extend(
+        drain_events(&mut pair.b)
+            .into_iter()
+            .map(|e| (pair.now, true, e)),
+    );
+    assert_eq!(got_at_b, to_b);
+    assert_eq!(got_at_a, to_a);
+    Outcome {
+        sent: std::mem::take(&mut pair.sent),
+        events,
+        got_at_b,
+        got_at_a,
+        stats: (pair.a.stats().clone(), pair.b.stats().clone()),
+        state: (state(&mut pair.a), state(&mut pair.b)),
+    }
+}
+
+/// Asserts two runs are the same, saying where they part first.
+fn assert_same(fast: &Outcome, slow: &Outcome) {
+    let first = fast.sent.iter().zip(&slow.sent).position(|(f, s)| f != s);
+    assert_eq!(first, None, "the runs send different packets from there on");
+    assert_eq!(fast.sent.len(), slow.sent.len());
+    assert_eq!(fast.events, slow.events);
+    assert_eq!(fast.stats, slow.stats);
+    assert!(
+        fast.state == slow.state,
+        "the stacks end in different states"
+    );
+    assert_eq!(fast, slow);
+}
+
+#[test]
+fn fixed_layout_parse_and_prediction_change_nothing_over_a_clean_link() {
+    let fast = run(RxPaths::default(), Impairment::default(), 11);
+    // The shortcuts did run.
+    assert!(fast.sent.len() > 300);
+    assert_same(&fast, &run(GENERAL_PARSE, Impairment::default(), 11));
+    assert_same(&fast, &run(NO_PREDICTION, Impairment::default(), 11));
+    assert_same(&fast, &run(GENERAL_ONLY, Impairment::default(), 11));
+}
+
+#[test]
+fn fixed_layout_parse_and_prediction_change_nothing_over_a_lossy_reordering_link() {
+    let imp = Impairment {
+        loss: 30,
+        dup: 20,
+        reorder: 30,
+    };
+    for seed in [21, 22] {
+        let fast = run(RxPaths::default(), imp, seed);
+        assert_same(&fast, &run(GENERAL_PARSE, imp, seed));
+        assert_same(&fast, &run(GENERAL_ONLY, imp, seed));
+    }
+}
+
+/// An established connection from A to B, B having taken one data segment of
+/// `len` bytes (so that the next owes an ACK at once), and A's next data segment
+/// of `len` bytes (not yet delivered).
+fn established_with_segment(seed: u64, len: usize) -> (Pair, Vec<u8>) {
+    let mut pair = Pair::new(Impairment::default(), seed);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _l, _s) = connect(&mut pair, server);
+    pair.run_until(Duration::from_millis(500), |_| false);
+    let now = pair.now;
+    let mut buf = vec![0u8; 2000];
+    pair.a.tcp_set_nodelay(now, c, true).unwrap();
+    pair.a.tcp_send(now, c, &pattern(len, seed)).unwrap();
+    let n = pair.a.poll_transmit(now, &mut buf).unwrap();
+    pair.b.handle_packet(now, &buf[..n]);
+    while let Some(n) = pair.b.poll_transmit(now, &mut buf) {
+        pair.a.handle_packet(now, &buf[..n]);
+    }
+    pair.a.tcp_send(now, c, &pattern(len, seed + 1)).unwrap();
+    let n = pair.a.poll_transmit(now, &mut buf).unwrap();
+    buf.truncate(n);
+    (pair, buf)
+}
+
+/// Fills in the IPv4 header checksum of `p`.
+fn fix_ip_checksum(p: &mut [u8]) {
+    let ihl = usize::from(p[0] & 0x0f) * 4;
+    p[10..12].fill(0);
+    let sum = checksum::finish(checksum::data(&p[..ihl.min(p.len())]));
+    p[10..12].copy_from_slice(&sum.to_be_bytes());
+}
+
+/// Fills in the TCP checksum of `p` (IPv4 header of any length).
+fn fix_tcp_checksum(p: &mut [u8]) {
+    let ihl = usize::from(p[0] & 0x0f) * 4;
+    let src = Ipv4Addr::new(p[12], p[13], p[14], p[15]);
+    let dst = Ipv4Addr::new(p[16], p[17], p[18], p[19]);
+    let seg = &mut p[ihl..];
+    seg[16..18].fill(0);
+    let pseudo = checksum::pseudo_header_v4(src, dst, 6, seg.len() as u16);
+    let sum = checksum::finish(checksum::combine(&[pseudo, checksum::data(seg)]));
+    seg[16..18].copy_from_slice(&sum.to_be_bytes());
+}
+
+/// `p` (an IPv4 packet without IP options) rebuilt with these IP options, TCP
+/// options and payload; lengths and checksums made right.
+fn rebuilt(p: &[u8], ip_options: &[u8], tcp_options: &[u8], payload: &[u8]) -> Vec<u8> {
+    let tcp_hl = 20 + tcp_options.len();
+    let hl = 20 + ip_options.len();
+    let mut out = p[..20].to_vec();
+    out.extend_from_slice(ip_options);
+    out.extend_from_slice(&p[20..40]);
+    out.extend_from_slice(tcp_options);
+    out.extend_from_slice(payload);
+    out[0] = 0x40 | (hl / 4) as u8;
+    let total = out.len() as u16;
+    out[2..4].copy_from_slice(&total.to_be_bytes());
+    out[hl + 12] = ((tcp_hl / 4) as u8) << 4 | (out[hl + 12] & 0x0f);
+    fix_tcp_checksum(&mut out);
+    fix_ip_checksum(&mut out);
+    out
+}
+
+/// `p` with `edit` applied and both checksums made right again.
+fn edited(p: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut out = p.to_vec();
+    edit(&mut out);
+    fix_tcp_checksum(&mut out);
+    fix_ip_checksum(&mut out);
+    out
+}
+
+/// `p` with `edit` applied and the checksums left as they were.
+fn raw(p: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut out = p.to_vec();
+    edit(&mut out);
+    out
+}
+
+/// Three alike stacks take `packet` (B receives): one on every shortcut, one
+/// with the general parse, and one that offers it to the fixed-layout path
+/// alone. Asserts whether that path takes it (`fixed`), that it changes nothing
+/// when it does not, and that the first two end alike and send alike, also after
+/// the segment's good original (`good`) follows.
+fn check(name: &str, seed: u64, len: usize, fixed: bool, variant: impl Fn(&[u8]) -> Vec<u8>) {
+    let (mut fast, good) = established_with_segment(seed, len);
+    let (mut slow, good2) = established_with_segment(seed, len);
+    let (mut probe, _) = established_with_segment(seed, len);
+    assert_eq!(good, good2);
+    slow.b.rx_paths = GENERAL_PARSE;
+    let packet = variant(&good);
+    let now = fast.now;
+
+    let before = state(&mut probe.b);
+    let took = probe.b.handle_ipv4_tcp_fixed(now, &packet, false);
+    assert_eq!(took, fixed, "{name}: fixed-layout path taken");
+    if !took {
+        assert!(
+            before == state(&mut probe.b),
+            "{name}: a refusal changed the stack"
+        );
+    }
+
+    for p in [&packet, &good] {
+        fast.b.handle_packet(now, p);
+        slow.b.handle_packet(now, p);
+        assert_eq!(fast.b.stats(), slow.b.stats(), "{name}: counters");
+        assert_eq!(
+            drain_events(&mut fast.b),
+            drain_events(&mut slow.b),
+            "{name}: events"
+        );
+        assert!(state(&mut fast.b) == state(&mut slow.b), "{name}: state");
+        let mut out_fast = vec![0u8; 2000];
+        let mut out_slow = vec![0u8; 2000];
+        loop {
+            let f = fast.b.poll_transmit(now, &mut out_fast);
+            let s = slow.b.poll_transmit(now, &mut out_slow);
+            assert_eq!(f, s, "{name}: packets sent");
+            let Some(n) = f else { break };
+            assert_eq!(out_fast[..n], out_slow[..n], "{name}: packets sent");
+        }
+        assert_eq!(
+            fast.b.poll_timeout(),
+            slow.b.poll_timeout(),
+            "{name}: timers"
+        );
+    }
+}
+
+#[test]
+fn common_segments_take_the_fixed_layout_path_with_the_general_result() {
+    check("as sent", 31, 1000, true, |p| p.to_vec());
+    check("short, summed whole", 32, 40, true, |p| p.to_vec());
+    check("no options", 33, 1000, true, |p| {
+        let payload = p[52..].to_vec();
+        rebuilt(p, &[], &[], &payload)
+    });
+    check("don't fragment", 34, 1000, true, |p| {
+        edited(p, |q| q[6] |= 0x40)
+    });
+    check("reserved IP flag", 35, 1000, true, |p| {
+        edited(p, |q| q[6] |= 0x80)
+    });
+    check("link padding", 36, 1000, true, |p| {
+        raw(p, |q| q.extend_from_slice(&[0; 6]))
+    });
+    check("CE mark", 37, 1000, true, |p| edited(p, |q| q[1] |= 0x03));
+    check("FIN with data", 38, 1000, true, |p| {
+        edited(p, |q| q[33] |= 0x01)
+    });
+    check("SYN with data", 39, 1000, true, |p| {
+        edited(p, |q| q[33] |= 0x02)
+    });
+    check("RST", 40, 1000, true, |p| edited(p, |q| q[33] |= 0x04));
+    check("URG", 41, 1000, true, |p| edited(p, |q| q[33] |= 0x20));
+    check("AE and reserved TCP bits", 42, 1000, true, |p| {
+        edited(p, |q| q[32] |= 0x0f)
+    });
+    check("old sequence number", 43, 1000, true, |p| {
+        edited(p, |q| q[24] ^= 0x80)
+    });
+    check("long segment, bad checksum", 44, 1000, true, |p| {
+        raw(p, |q| q[600] ^= 0x10)
+    });
+}
+
+#[test]
+fn unusual_packets_take_the_general_path_with_its_result() {
+    let seed = 50;
+    let len = 1000;
+    let ts = |p: &[u8]| p[40..52].to_vec();
+    let payload = |p: &[u8]| p[52..].to_vec();
+    check("IP options", seed, len, false, |p| {
+        rebuilt(p, &[1, 1, 1, 0], &ts(p), &payload(p))
+    });
+    check("more fragments", seed, len, false, |p| {
+        edited(p, |q| q[6] |= 0x20)
+    });
+    check("fragment offset", seed, len, false, |p| {
+        edited(p, |q| q[7] = 0x10)
+    });
+    check("UDP", seed, len, false, |p| edited(p, |q| q[9] = 17));
+    check("unknown protocol", seed, len, false, |p| {
+        edited(p, |q| q[9] = 99)
+    });
+    check("IHL 4", seed, len, false, |p| edited(p, |q| q[0] = 0x44));
+    check("IHL past the packet", seed, len, false, |p| {
+        raw(p, |q| {
+            q[0] = 0x4f;
+            q.truncate(50);
+            q[2..4].copy_from_slice(&50u16.to_be_bytes());
+            fix_ip_checksum(q);
+        })
+    });
+    check("bad IP checksum", seed, len, false, |p| {
+        raw(p, |q| q[10] ^= 0x01)
+    });
+    check("short segment, bad TCP checksum", seed, 40, false, |p| {
+        raw(p, |q| q[60] ^= 0x01)
+    });
+    check("total length past the buffer", seed, len, false, |p| {
+        raw(p, |q| q.truncate(q.len() - 10))
+    });
+    check("total length below the headers", seed, len, false, |p| {
+        edited(p, |q| q[2..4].copy_from_slice(&30u16.to_be_bytes()))
+    });
+    check("data offset past the segment", seed, len, false, |p| {
+        raw(p, |q| {
+            q.truncate(48);
+            q[2..4].copy_from_slice(&48u16.to_be_bytes());
+            fix_ip_checksum(q);
+        })
+    });
+    for (name, options) in [
+        ("data offset 6", vec![1, 1, 1, 1]),
+        ("data offset 7", vec![1; 8]),
+        ("data offset 15", vec![1; 40]),
+    ] {
+        check(name, seed, len, false, |p| {
+            rebuilt(p, &[], &options, &payload(p))
+        });
+    }
+    check("timestamp first, NOPs after", seed, len, false, |p| {
+        let t = ts(p);
+        let mut o = t[2..].to_vec();
+        o.extend_from_slice(&[1, 1]);
+        rebuilt(p, &[], &o, &payload(p))
+    });
+    check("timestamp and a SACK block", seed, len, false, |p| {
+        let mut o = ts(p);
+        o.extend_from_slice(&[1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2]);
+        rebuilt(p, &[], &o, &payload(p))
+    });
+    check(
+        "SACK-permitted beside the timestamp",
+        seed,
+        len,
+        false,
+        |p| {
+            let mut o = ts(p);
+            o[0..2].copy_from_slice(&[4, 2]);
+            rebuilt(p, &[], &o, &payload(p))
+        },
+    );
+    check("timestamp of a bad length", seed, len, false, |p| {
+        let mut o = ts(p);
+        o[3] = 9;
+        rebuilt(p, &[], &o, &payload(p))
+    });
+    check(
+        "unknown option in the timestamp's place",
+        seed,
+        len,
+        false,
+        |p| {
+            let mut o = ts(p);
+            o[2] = 19;
+            rebuilt(p, &[], &o, &payload(p))
+        },
+    );
+    check("MSS option on data", seed, len, false, |p| {
+        rebuilt(p, &[], &[2, 4, 5, 0xb4], &payload(p))
+    });
+}
+
+#[test]
+fn wrong_addresses_and_ports_take_the_general_path_with_its_result() {
+    let seed = 60;
+    let len = 1000;
+    let set_src = |a: Ipv4Addr| move |q: &mut Vec<u8>| q[12..16].copy_from_slice(&a.octets());
+    let set_dst = |a: Ipv4Addr| move |q: &mut Vec<u8>| q[16..20].copy_from_slice(&a.octets());
+    check("not our address", seed, len, false, |p| {
+        edited(p, set_dst(Ipv4Addr::new(10, 0, 0, 3)))
+    });
+    check("directed broadcast", seed, len, false, |p| {
+        edited(p, set_dst(Ipv4Addr::new(10, 0, 0, 255)))
+    });
+    check("limited broadcast", seed, len, false, |p| {
+        edited(p, set_dst(Ipv4Addr::BROADCAST))
+    });
+    check("multicast destination", seed, len, false, |p| {
+        edited(p, set_dst(Ipv4Addr::new(224, 0, 0, 1)))
+    });
+    check("from the limited broadcast", seed, len, false, |p| {
+        edited(p, set_src(Ipv4Addr::BROADCAST))
+    });
+    check("from a directed broadcast", seed, len, false, |p| {
+        edited(p, set_src(Ipv4Addr::new(10, 0, 0, 255)))
+    });
+    check("from multicast", seed, len, false, |p| {
+        edited(p, set_src(Ipv4Addr::new(224, 0, 0, 1)))
+    });
+    check("from 0.0.0.0", seed, len, false, |p| {
+        edited(p, set_src(Ipv4Addr::UNSPECIFIED))
+    });
+    check("from a stranger", seed, len, true, |p| {
+        edited(p, set_src(Ipv4Addr::new(10, 0, 0, 9)))
+    });
+    check("from ourselves", seed, len, true, |p| {
+        edited(p, set_src(B4))
+    });
+    check("source port 0", seed, len, false, |p| {
+        edited(p, |q| q[20..22].fill(0))
+    });
+    check("destination port 0", seed, len, false, |p| {
+        edited(p, |q| q[22..24].fill(0))
+    });
+    check("another port", seed, len, true, |p| {
+        edited(p, |q| q[22..24].copy_from_slice(&81u16.to_be_bytes()))
+    });
+    // The address cache answers only for the pair it holds: a good segment first,
+    // then one to an address that is not ours.
+    let (mut pair, good) = established_with_segment(seed, len);
+    let now = pair.now;
+    assert!(pair.b.handle_ipv4_tcp_fixed(now, &good, false));
+    let stranger = edited(&good, set_dst(Ipv4Addr::new(10, 0, 0, 3)));
+    assert!(!pair.b.handle_ipv4_tcp_fixed(now, &stranger, false));
+    let errors = pair.b.stats().ip.in_addr_errors;
+    pair.b.handle_packet(now, &stranger);
+    assert_eq!(pair.b.stats().ip.in_addr_errors, errors + 1);
+}
+
+#[test]
+fn a_checksum_the_device_vouched_for_is_not_summed_on_the_fixed_layout_path() {
+    let (mut pair, good) = established_with_segment(70, 40);
+    let now = pair.now;
+    let bad = raw(&good, |q| q[36] ^= 0x5a);
+    // Without the device's word a short segment with a bad sum is the general
+    // path's to count; with it, the fixed-layout path takes it as it is.
+    assert!(!pair.b.handle_ipv4_tcp_fixed(now, &bad, false));
+    let parsed = Ipv4TcpSegment::parse(&bad, ChecksumMode::Enabled).unwrap();
+    assert_eq!(parsed.tcp.payload.len(), 40);
+    assert!(pair.b.handle_ipv4_tcp_fixed(now, &bad, true));
+    assert_eq!(pair.b.stats().tcp.in_csum_errors, 0);
+}
