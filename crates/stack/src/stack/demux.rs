@@ -126,6 +126,12 @@ impl KeyedState {
 pub(crate) struct TupleHash(Option<u64>);
 
 impl TupleHash {
+    /// A hash already known (kept beside its connection).
+    #[inline]
+    pub(crate) fn known(hash: u64) -> TupleHash {
+        TupleHash(Some(hash))
+    }
+
     /// The hash of `tuple` (which must be the tuple this value was first used with).
     #[inline]
     pub(crate) fn of(&mut self, hasher: &KeyedState, tuple: &FourTuple) -> u64 {

@@ -102,6 +102,10 @@ pub(crate) struct TcpSlot {
     pub(crate) parent: Option<SocketHandle>,
     /// In the 4-tuple map.
     pub(crate) in_demux: bool,
+    /// Its tuple's hash under the key of the connection and TIME-WAIT tables
+    /// (`demux::TupleHash`), kept so that taking it out of those tables, or
+    /// growing them, hashes nothing again.
+    pub(crate) tuple_hash: u64,
 }
 
 #[derive(Debug)]

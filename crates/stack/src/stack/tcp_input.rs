@@ -307,12 +307,14 @@ impl Stack {
     ) -> SocketHandle {
         let key = FourTuple::new(conn.local(), conn.remote());
         let local_key = (conn.local().ip(), conn.local().port());
+        let tuple_hash = self.conns.hash(&key, &mut hash);
         let handle = self
             .sockets
             .insert(Entry::new(Socket::Tcp(Box::new(TcpSlot {
                 conn,
                 parent,
                 in_demux: true,
+                tuple_hash,
             }))));
         self.conns.insert(&key, &mut hash, handle, &self.sockets);
         *self.tcp_port_users.entry(local_key).or_insert(0) += 1;
@@ -530,18 +532,12 @@ impl Stack {
     /// Takes a closed connection out of the 4-tuple map (its handle stays valid for
     /// the application until it closes it).
     fn unhash_conn(&mut self, handle: SocketHandle) {
-        self.unhash_conn_keeping_port(handle, false, &mut TupleHash::default());
+        self.unhash_conn_keeping_port(handle, false);
     }
 
     /// [`unhash_conn`](Self::unhash_conn); with `keep_port`, the connection's local
     /// address and port stay counted as in use (a TIME-WAIT record takes them over).
-    /// `hash` is its tuple's hash (computed here if not yet).
-    fn unhash_conn_keeping_port(
-        &mut self,
-        handle: SocketHandle,
-        keep_port: bool,
-        hash: &mut TupleHash,
-    ) {
+    fn unhash_conn_keeping_port(&mut self, handle: SocketHandle, keep_port: bool) {
         let Some(Entry {
             socket: Socket::Tcp(slot),
             ..
@@ -555,7 +551,8 @@ impl Stack {
         slot.in_demux = false;
         let key = FourTuple::new(slot.conn.local(), slot.conn.remote());
         let local_key = (slot.conn.local().ip(), slot.conn.local().port());
-        self.conns.remove(&key, hash, handle);
+        self.conns
+            .remove(&key, &mut TupleHash::known(slot.tuple_hash), handle);
         if !keep_port {
             self.release_port_user(local_key);
         }
@@ -577,20 +574,14 @@ impl Stack {
 
     /// Frees a connection's slot now (it must have nothing left to send).
     pub(crate) fn release_conn(&mut self, handle: SocketHandle) {
-        self.release_conn_keeping_port(handle, false, &mut TupleHash::default());
+        self.release_conn_keeping_port(handle, false);
     }
 
     /// [`release_conn`](Self::release_conn), optionally keeping the local port
-    /// counted as in use; `hash` as in
-    /// [`unhash_conn_keeping_port`](Self::unhash_conn_keeping_port).
-    fn release_conn_keeping_port(
-        &mut self,
-        handle: SocketHandle,
-        keep_port: bool,
-        hash: &mut TupleHash,
-    ) {
+    /// counted as in use.
+    fn release_conn_keeping_port(&mut self, handle: SocketHandle, keep_port: bool) {
         self.uncharge_ooo(handle);
-        self.unhash_conn_keeping_port(handle, keep_port, hash);
+        self.unhash_conn_keeping_port(handle, keep_port);
         let (parent, syn_received) = match self.sockets.get(handle) {
             Some(Entry {
                 socket: Socket::Tcp(slot),
@@ -614,7 +605,7 @@ impl Stack {
     /// Replaces a TIME-WAIT connection that no handle refers to by a compact record
     /// (`time_wait`), once it has nothing left to send. Returns whether it did.
     fn compact_time_wait(&mut self, handle: SocketHandle) -> bool {
-        let (tuple, tw) = match self.sockets.get(handle) {
+        let (tuple, tw, mut hash) = match self.sockets.get(handle) {
             Some(Entry {
                 socket: Socket::Tcp(slot),
                 ..
@@ -623,14 +614,17 @@ impl Stack {
                 && !slot.conn.wants_to_send() =>
             {
                 match slot.conn.time_wait_state() {
-                    Some(tw) => (FourTuple::new(slot.conn.local(), slot.conn.remote()), tw),
+                    Some(tw) => (
+                        FourTuple::new(slot.conn.local(), slot.conn.remote()),
+                        tw,
+                        TupleHash::known(slot.tuple_hash),
+                    ),
                     None => return false,
                 }
             }
             _ => return false,
         };
-        let mut hash = TupleHash::default();
-        self.release_conn_keeping_port(handle, true, &mut hash);
+        self.release_conn_keeping_port(handle, true);
         let limit = self.tcp_config.time_wait_limit;
         if self.time_wait.len() >= limit {
             self.stats.tcp.time_wait_overflow += 1;
