@@ -76,7 +76,7 @@ pub use table::{SocketEntry, SocketProtocol};
 pub use tcp_api::{ListenOptions, Shutdown};
 pub(crate) use time_wait::TimeWaitState;
 
-use demux::{KeyedState, ListenKey};
+use demux::{KeyedState, ListenKey, LocalKeyState};
 
 /// A TCP listener: its address, backlog and accept queue.
 #[derive(Debug)]
@@ -151,10 +151,10 @@ pub struct Stack {
     pub(crate) conns: conn_table::ConnTable,
     /// Connections in TIME-WAIT that no handle refers to, as compact records.
     pub(crate) time_wait: time_wait::TimeWaitTable,
-    pub(crate) listeners: HashMap<ListenKey, SocketHandle, KeyedState>,
-    pub(crate) udp_bound: HashMap<ListenKey, SocketHandle, KeyedState>,
+    pub(crate) listeners: HashMap<ListenKey, SocketHandle, LocalKeyState>,
+    pub(crate) udp_bound: HashMap<ListenKey, SocketHandle, LocalKeyState>,
     /// Connections per local address and port (for `AddrInUse`).
-    pub(crate) tcp_port_users: HashMap<ListenKey, u32, KeyedState>,
+    pub(crate) tcp_port_users: HashMap<ListenKey, u32, LocalKeyState>,
     pub(crate) tcp_conn_count: usize,
     /// Receive-buffer bytes pinned by out-of-order data, all connections together.
     pub(crate) ooo_bytes: usize,
@@ -209,9 +209,9 @@ impl Stack {
             sockets: Slab::default(),
             conns: conn_table::ConnTable::new(tuples.clone()),
             time_wait: time_wait::TimeWaitTable::new(tuples),
-            listeners: HashMap::with_hasher(KeyedState::new(keys.fork("listeners"))),
-            udp_bound: HashMap::with_hasher(KeyedState::new(keys.fork("udp"))),
-            tcp_port_users: HashMap::with_hasher(KeyedState::new(keys.fork("ports"))),
+            listeners: HashMap::with_hasher(LocalKeyState::new(keys.fork("listeners"))),
+            udp_bound: HashMap::with_hasher(LocalKeyState::new(keys.fork("udp"))),
+            tcp_port_users: HashMap::with_hasher(LocalKeyState::new(keys.fork("ports"))),
             tcp_conn_count: 0,
             isn: IsnGenerator::new(&mut root.fork("isn")),
             ts_offsets: IsnGenerator::new(&mut root.fork("ts-offset")),
