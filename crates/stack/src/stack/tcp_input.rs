@@ -355,6 +355,26 @@ impl Stack {
     }
 }
 
+/// The [`EventKind`] bits of what a connection reported.
+#[inline]
+fn event_bits(events: ConnEvents) -> u8 {
+    let mut bits = 0u8;
+    for (bit, kind) in [
+        (ConnEvents::CONNECTED, EventKind::Connected),
+        (ConnEvents::READABLE, EventKind::Readable),
+        (ConnEvents::WRITABLE, EventKind::Writable),
+        (ConnEvents::ERROR, EventKind::Error),
+        (ConnEvents::CLOSED, EventKind::Closed),
+        (ConnEvents::URGENT, EventKind::Urgent),
+        (ConnEvents::SOFT_ERROR, EventKind::SoftError),
+    ] {
+        if events.contains(bit) {
+            bits |= kind.bit();
+        }
+    }
+    bits
+}
+
 /// Whether [`after_conn_requeue`](Stack::after_conn_requeue) puts the connection
 /// in the transmit queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -385,11 +405,10 @@ impl Stack {
         before: State,
         requeue: Requeue,
     ) {
-        let Some(Entry {
-            socket: Socket::Tcp(slot),
-            ..
-        }) = self.sockets.get_mut(handle)
-        else {
+        let Some(entry) = self.sockets.get_mut(handle) else {
+            return;
+        };
+        let Socket::Tcp(slot) = &mut entry.socket else {
             return;
         };
         let state = slot.conn.state();
@@ -398,8 +417,36 @@ impl Stack {
         }
         let events = slot.conn.take_events();
         let passive_unaccepted = slot.parent.is_some();
-        // Counters and the listener's queues change only with the state: most
-        // passes (a segment, a send, a read in ESTABLISHED) skip them.
+        if state == before && !matches!(state, State::Closed | State::TimeWait) {
+            // Most passes (a segment, a send, a read without a state change): no
+            // counters, no listener queues, no demux change, no freeing; the
+            // events, the timer heap and the transmit queue within this one slab
+            // look-up.
+            if !passive_unaccepted && !events.is_empty() {
+                let bits = event_bits(events);
+                entry.events |= bits;
+                if !entry.event_queued {
+                    entry.event_queued = true;
+                    self.events.push_back(handle);
+                }
+            }
+            let queue = !entry.tx_queued
+                && match requeue {
+                    Requeue::No => false,
+                    Requeue::Yes => true,
+                    Requeue::IfReady => slot.conn.ready_to_send(now),
+                };
+            super::timers::schedule(&mut self.timers, entry, handle);
+            if queue {
+                entry.tx_queued = true;
+                self.tx_queue.push_back(handle);
+            }
+            if self.timers.len() > 4 * self.sockets.len() + 1024 {
+                self.rebuild_timers();
+            }
+            return;
+        }
+        // Counters and the listener's queues change only with the state.
         if state != before {
             self.on_conn_state_change(handle, before, state);
         }
@@ -506,20 +553,7 @@ impl Stack {
         if events.is_empty() {
             return;
         }
-        let mut bits = 0u8;
-        for (bit, kind) in [
-            (ConnEvents::CONNECTED, EventKind::Connected),
-            (ConnEvents::READABLE, EventKind::Readable),
-            (ConnEvents::WRITABLE, EventKind::Writable),
-            (ConnEvents::ERROR, EventKind::Error),
-            (ConnEvents::CLOSED, EventKind::Closed),
-            (ConnEvents::URGENT, EventKind::Urgent),
-            (ConnEvents::SOFT_ERROR, EventKind::SoftError),
-        ] {
-            if events.contains(bit) {
-                bits |= kind.bit();
-            }
-        }
+        let bits = event_bits(events);
         if let Some(entry) = self.sockets.get_mut(handle) {
             entry.events |= bits;
             if !entry.event_queued {
