@@ -175,11 +175,12 @@ impl Stack {
             }
         };
         let local = SocketAddr::new(src_ip, port);
+        let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, local, remote);
         let params = OpenParams {
             local,
             remote,
-            iss: self.isn.isn(now, local, remote),
-            ts_offset: self.ts_offsets.ts_offset(local, remote),
+            iss,
+            ts_offset,
             path_mtu: self.path_mtu(now, remote.ip()),
             options: SocketOptions::from_config(&self.tcp_config),
             cc: self.tcp_config.default_congestion_algorithm(),

@@ -271,11 +271,12 @@ impl Stack {
             self.stats.tcp.connection_limit_drops += 1;
             return;
         }
+        let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, local, remote);
         let params = OpenParams {
             local,
             remote,
-            iss: self.isn.isn(now, local, remote),
-            ts_offset: self.ts_offsets.ts_offset(local, remote),
+            iss,
+            ts_offset,
             path_mtu: self.path_mtu(now, remote.ip()),
             options,
             cc,
