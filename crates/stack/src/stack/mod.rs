@@ -279,10 +279,9 @@ impl Stack {
                 self.events.pop_front();
                 continue;
             };
-            let Some(kind) = EventKind::ALL
-                .into_iter()
-                .find(|k| entry.events & k.bit() != 0)
-            else {
+            // `EventKind::ALL[i].bit()` is `1 << i`: the lowest bit set is the first
+            // kind pending in that order.
+            let Some(&kind) = EventKind::ALL.get(entry.events.trailing_zeros() as usize) else {
                 entry.event_queued = false;
                 self.events.pop_front();
                 continue;
@@ -333,12 +332,14 @@ impl Stack {
 
     /// The path MTU toward `dst` now.
     pub(crate) fn path_mtu(&self, now: Instant, dst: IpAddr) -> u16 {
-        let link = self
-            .routes
-            .lookup(dst)
-            .and_then(|r| r.mtu)
-            .unwrap_or(self.config.mtu)
-            .min(self.config.mtu);
+        let route_mtu = self.routes.lookup(dst).and_then(|r| r.mtu);
+        self.path_mtu_via(now, dst, route_mtu)
+    }
+
+    /// [`path_mtu`](Self::path_mtu) when the route toward `dst` was already looked
+    /// up: `route_mtu` is its MTU, if it has one.
+    pub(crate) fn path_mtu_via(&self, now: Instant, dst: IpAddr, route_mtu: Option<u16>) -> u16 {
+        let link = route_mtu.unwrap_or(self.config.mtu).min(self.config.mtu);
         self.pmtu.mtu(now, dst, link)
     }
 
@@ -369,5 +370,13 @@ mod size_tests {
             size_of::<super::Entry>()
         );
         assert_eq!(size_of::<crate::socket::SocketHandle>(), 8);
+    }
+
+    /// `poll_event` finds the first pending kind by the lowest bit set.
+    #[test]
+    fn event_bits_follow_the_order_of_all_kinds() {
+        for (i, kind) in crate::event::EventKind::ALL.into_iter().enumerate() {
+            assert_eq!(kind.bit(), 1 << i, "{kind:?}");
+        }
     }
 }

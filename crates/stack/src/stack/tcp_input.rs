@@ -350,7 +350,11 @@ impl Stack {
         };
         let before = slot.conn.state();
         let r = f(&mut slot.conn);
-        self.charge_ooo(handle);
+        // Nothing to charge without out-of-order data here or anywhere (the
+        // common case): skip the charge's own slab look-up.
+        if slot.conn.ooo_span() != 0 || !self.ooo_charged.is_empty() {
+            self.charge_ooo(handle);
+        }
         self.after_conn(now, handle, before);
         Some(r)
     }
