@@ -271,7 +271,10 @@ mod tests {
             }
         }
         // 16384 keys over 256 buckets: 64 each on average.
-        assert!(buckets.iter().all(|&n| (32..=110).contains(&n)), "{buckets:?}");
+        assert!(
+            buckets.iter().all(|&n| (32..=110).contains(&n)),
+            "{buckets:?}"
+        );
         assert_ne!(
             state.hash_one((IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 80u16)),
             state.hash_one((IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 81u16))

@@ -279,7 +279,10 @@ mod tests {
         let (isn, ts) = g.isn_and_ts_offset(Instant::ZERO, v4(LOCAL, 40000), v4(REMOTE, 80));
         assert_eq!(isn, SeqNumber(PINNED_OFFSET));
         assert_eq!(ts, PINNED_TS_OFFSET);
-        assert_eq!(g.ts_offset(v4(LOCAL, 40000), v4(REMOTE, 80)), PINNED_TS_OFFSET);
+        assert_eq!(
+            g.ts_offset(v4(LOCAL, 40000), v4(REMOTE, 80)),
+            PINNED_TS_OFFSET
+        );
         let later = g.isn(
             Instant::from_nanos(1_000_000_000),
             v4(LOCAL, 40000),
@@ -305,7 +308,8 @@ mod tests {
         let mut same_quarter = 0;
         let mut equal = 0;
         for port in 0..4000u16 {
-            let (isn, ts) = g.isn_and_ts_offset(Instant::ZERO, v4(LOCAL, 30000 + port), v4(REMOTE, 443));
+            let (isn, ts) =
+                g.isn_and_ts_offset(Instant::ZERO, v4(LOCAL, 30000 + port), v4(REMOTE, 443));
             same_quarter += u32::from(isn.0 >> 30 == ts >> 30);
             equal += u32::from(isn.0 == ts);
         }
