@@ -360,6 +360,35 @@ impl Stack {
     }
 }
 
+/// The counters after a connection went from `before` to `state`.
+fn count_state_change(
+    tcp: &mut crate::stats::TcpStats,
+    conn: &Connection,
+    before: State,
+    state: State,
+) {
+    let estab = |s: State| matches!(s, State::Established | State::CloseWait);
+    if !estab(before) && estab(state) {
+        tcp.curr_estab += 1;
+        if conn.ecn_enabled() {
+            tcp.ecn_negotiated += 1;
+        }
+        if conn.accecn_enabled() {
+            tcp.accecn_negotiated += 1;
+        }
+    } else if estab(before) && !estab(state) {
+        tcp.curr_estab = tcp.curr_estab.saturating_sub(1);
+    }
+    if state == State::Closed && before != State::Closed {
+        if matches!(before, State::SynSent | State::SynReceived) {
+            tcp.attempt_fails += 1;
+        }
+        if estab(before) && conn.error() == Some(TcpError::Reset) {
+            tcp.estab_resets += 1;
+        }
+    }
+}
+
 /// The [`EventKind`] bits of what a connection reported.
 #[inline]
 fn event_bits(events: ConnEvents) -> u8 {
@@ -422,11 +451,16 @@ impl Stack {
         }
         let events = slot.conn.take_events();
         let passive_unaccepted = slot.parent.is_some();
-        if state == before && !matches!(state, State::Closed | State::TimeWait) {
-            // Most passes (a segment, a send, a read without a state change): no
-            // counters, no listener queues, no demux change, no freeing; the
-            // events, the timer heap and the transmit queue within this one slab
-            // look-up.
+        if (state == before || !passive_unaccepted)
+            && !matches!(state, State::Closed | State::TimeWait)
+        {
+            // Most passes (a segment, a send, a read; without a state change, or
+            // with one but no listener to tell): no listener queues, no demux
+            // change, no freeing; the counters, the events, the timer heap and the
+            // transmit queue within this one slab look-up.
+            if state != before {
+                count_state_change(&mut self.stats.tcp, &slot.conn, before, state);
+            }
             if !passive_unaccepted && !events.is_empty() {
                 let bits = event_bits(events);
                 entry.events |= bits;
@@ -509,29 +543,8 @@ impl Stack {
         else {
             return;
         };
-        let error = slot.conn.error();
-        let ecn = slot.conn.ecn_enabled();
         let parent = slot.parent;
-        let estab = |s: State| matches!(s, State::Established | State::CloseWait);
-        if !estab(before) && estab(state) {
-            self.stats.tcp.curr_estab += 1;
-            if ecn {
-                self.stats.tcp.ecn_negotiated += 1;
-            }
-            if slot.conn.accecn_enabled() {
-                self.stats.tcp.accecn_negotiated += 1;
-            }
-        } else if estab(before) && !estab(state) {
-            self.stats.tcp.curr_estab = self.stats.tcp.curr_estab.saturating_sub(1);
-        }
-        if state == State::Closed && before != State::Closed {
-            if matches!(before, State::SynSent | State::SynReceived) {
-                self.stats.tcp.attempt_fails += 1;
-            }
-            if estab(before) && error == Some(TcpError::Reset) {
-                self.stats.tcp.estab_resets += 1;
-            }
-        }
+        count_state_change(&mut self.stats.tcp, &slot.conn, before, state);
 
         if let Some(listener) = parent {
             if before == State::SynReceived && state != State::SynReceived {
