@@ -26,6 +26,14 @@ pub(crate) struct ConnTable {
     last: Cell<Option<(FourTuple, SocketHandle)>>,
 }
 
+/// The tuple hash kept by the connection at `handle`, if it is one.
+fn hash_of(sockets: &Slab<Entry>, handle: SocketHandle) -> u64 {
+    match sockets.get(handle).map(|e| &e.socket) {
+        Some(Socket::Tcp(slot)) => slot.tuple_hash,
+        _ => 0,
+    }
+}
+
 /// The tuple of the connection at `handle`, if it is one.
 fn tuple_of(sockets: &Slab<Entry>, handle: SocketHandle) -> Option<FourTuple> {
     match &sockets.get(handle)?.socket {
@@ -82,9 +90,14 @@ impl ConnTable {
         self.get_hashed(key, hash, sockets).is_some()
     }
 
+    /// The hash of `key` (computed into `hash`, or taken from it).
+    pub(crate) fn hash(&self, key: &FourTuple, hash: &mut TupleHash) -> u64 {
+        hash.of(&self.hasher, key)
+    }
+
     /// Adds `handle` under `key`. The handle must already be in `sockets` with that
-    /// tuple (growing the table rehashes every entry from its connection), and `key`
-    /// must not be in the table.
+    /// tuple and its hash (`TcpSlot::tuple_hash`: growing the table takes every
+    /// entry's hash from its connection), and `key` must not be in the table.
     pub(crate) fn insert(
         &mut self,
         key: &FourTuple,
@@ -92,13 +105,11 @@ impl ConnTable {
         handle: SocketHandle,
         sockets: &Slab<Entry>,
     ) {
-        let hasher = &self.hasher;
-        let hash = hash.of(hasher, key);
-        self.table.insert_unique(hash, handle, |&h| {
-            // Every handle in the table is a live connection (removed before it is
-            // freed), so the fallback never hashes.
-            tuple_of(sockets, h).map_or(0, |t| hasher.hash_tuple(&t))
-        });
+        let hash = hash.of(&self.hasher, key);
+        // Every handle in the table is a live connection (removed before it is
+        // freed), so the fallback never answers.
+        self.table
+            .insert_unique(hash, handle, |&h| hash_of(sockets, h));
         // A new connection's next segment is most likely its own (the SYN-ACK, the
         // handshake's ACK).
         self.last.set(Some((*key, handle)));

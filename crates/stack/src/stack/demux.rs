@@ -2,7 +2,9 @@
 //!
 //! Connections are found by 4-tuple in a hash map: O(1) per packet, never a scan.
 //! The hasher is SipHash-1-3 keyed from the stack's seed, so a peer cannot choose
-//! tuples that collide (hash flooding) and runs stay reproducible.
+//! tuples that collide (hash flooding) and runs stay reproducible. Maps keyed by
+//! the stack's own (address, port) pairs, which no peer chooses, take a cheaper
+//! seeded hash ([`LocalKeyState`]).
 
 use core::hash::BuildHasher;
 use core::net::{IpAddr, SocketAddr};
@@ -72,7 +74,7 @@ pub(crate) fn is_unicast(addr: IpAddr) -> bool {
     }
 }
 
-/// `BuildHasher` for SipHash-1-3 with keys drawn from the stack's generator.
+/// SipHash-1-3 of 4-tuples with keys drawn from the stack's generator.
 #[derive(Debug, Clone)]
 pub(crate) struct KeyedState {
     k0: u64,
@@ -126,6 +128,12 @@ impl KeyedState {
 pub(crate) struct TupleHash(Option<u64>);
 
 impl TupleHash {
+    /// A hash already known (kept beside its connection).
+    #[inline]
+    pub(crate) fn known(hash: u64) -> TupleHash {
+        TupleHash(Some(hash))
+    }
+
     /// The hash of `tuple` (which must be the tuple this value was first used with).
     #[inline]
     pub(crate) fn of(&mut self, hasher: &KeyedState, tuple: &FourTuple) -> u64 {
@@ -140,50 +148,136 @@ impl TupleHash {
     }
 }
 
-impl BuildHasher for KeyedState {
-    type Hasher = GatheringHasher;
+/// `BuildHasher` of the maps keyed by one of the stack's own (address, port)
+/// pairs: listeners, bound UDP sockets and the per-port connection counts.
+///
+/// Their keys are never chosen by a peer: an address is one of the stack's own (or
+/// a wildcard), a port one the application bound or the stack picked. So, unlike
+/// the 4-tuple tables, they need no defence against hash flooding, and SipHash (a
+/// derived `Hash` of `(IpAddr, u16)` is 22 bytes through it, ~180 instructions,
+/// twice per connection) gives way to a multiply-and-rotate fold of the written
+/// words with a final avalanche (MurmurHash3's `fmix64`), seeded from the stack's
+/// generator so that runs stay reproducible. Nothing iterates these maps, so the
+/// hash decides no output order.
+#[derive(Debug, Clone)]
+pub(crate) struct LocalKeyState {
+    seed: u64,
+}
 
-    fn build_hasher(&self) -> GatheringHasher {
-        GatheringHasher {
-            sip: SipHasher13::new_with_keys(self.k0, self.k1),
-            buf: [0; GATHER],
-            len: 0,
-        }
+impl LocalKeyState {
+    pub(crate) fn new(mut rng: StackRng) -> LocalKeyState {
+        LocalKeyState { seed: rng.u64() }
     }
 }
 
-/// Bytes gathered before they go to SipHash in one `write`.
-const GATHER: usize = 48;
+impl BuildHasher for LocalKeyState {
+    type Hasher = LocalKeyHasher;
 
-/// SipHash-1-3 fed in one `write` per key: the derived `Hash` of a map key such as
-/// `(IpAddr, u16)` makes four small writes (discriminant, length, octets, port),
-/// and each costs SipHash's tail handling. The bytes are gathered here first (a
-/// longer key streams through), so the hash is exactly SipHash of the same bytes.
-#[derive(Debug, Clone)]
-pub(crate) struct GatheringHasher {
-    sip: SipHasher13,
-    buf: [u8; GATHER],
-    len: usize,
+    #[inline]
+    fn build_hasher(&self) -> LocalKeyHasher {
+        LocalKeyHasher { h: self.seed }
+    }
 }
 
-impl core::hash::Hasher for GatheringHasher {
+/// See [`LocalKeyState`].
+#[derive(Debug, Clone)]
+pub(crate) struct LocalKeyHasher {
+    h: u64,
+}
+
+impl LocalKeyHasher {
+    #[inline]
+    fn fold(&mut self, word: u64) {
+        self.h = (self.h ^ word)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+}
+
+impl core::hash::Hasher for LocalKeyHasher {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        let end = self.len + bytes.len();
-        if let Some(room) = self.buf.get_mut(self.len..end) {
-            room.copy_from_slice(bytes);
-            self.len = end;
-            return;
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.fold(u64::from_le_bytes(word));
         }
-        self.sip.write(&self.buf[..self.len]);
-        self.len = 0;
-        self.sip.write(bytes);
+    }
+
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.fold(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u16(&mut self, n: u16) {
+        self.fold(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.fold(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.fold(n);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.fold(n as u64);
+    }
+
+    #[inline]
+    fn write_isize(&mut self, n: isize) {
+        self.fold(n as u64);
     }
 
     #[inline]
     fn finish(&self) -> u64 {
-        let mut sip = self.sip;
-        sip.write(&self.buf[..self.len]);
-        sip.finish()
+        // MurmurHash3's fmix64: every input bit reaches the top bits hashbrown
+        // takes for its tags and the low bits it takes for the bucket.
+        let mut k = self.h;
+        k ^= k >> 33;
+        k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        k ^= k >> 33;
+        k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        k ^= k >> 33;
+        k
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::net::{Ipv4Addr, Ipv6Addr};
+
+    /// Distinct local keys (addresses of both families, many ports) spread over
+    /// the low bits hashbrown picks buckets with.
+    #[test]
+    fn local_keys_spread_over_buckets() {
+        let state = LocalKeyState::new(StackRng::from_seed(7));
+        let mut buckets = [0u32; 256];
+        for port in 0..4096u16 {
+            for ip in [
+                IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+                IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+                IpAddr::V6(Ipv6Addr::LOCALHOST),
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            ] {
+                let key: ListenKey = (ip, port);
+                buckets[(state.hash_one(key) & 0xff) as usize] += 1;
+            }
+        }
+        // 16384 keys over 256 buckets: 64 each on average.
+        assert!(
+            buckets.iter().all(|&n| (32..=110).contains(&n)),
+            "{buckets:?}"
+        );
+        assert_ne!(
+            state.hash_one((IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 80u16)),
+            state.hash_one((IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 81u16))
+        );
     }
 }

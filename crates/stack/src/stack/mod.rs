@@ -80,7 +80,7 @@ pub use table::{SocketEntry, SocketProtocol};
 pub use tcp_api::{ListenOptions, Shutdown};
 pub(crate) use time_wait::TimeWaitState;
 
-use demux::{KeyedState, ListenKey};
+use demux::{KeyedState, ListenKey, LocalKeyState};
 
 /// A TCP listener: its address, backlog and accept queue.
 #[derive(Debug)]
@@ -106,6 +106,10 @@ pub(crate) struct TcpSlot {
     pub(crate) parent: Option<SocketHandle>,
     /// In the 4-tuple map.
     pub(crate) in_demux: bool,
+    /// Its tuple's hash under the key of the connection and TIME-WAIT tables
+    /// (`demux::TupleHash`), kept so that taking it out of those tables, or
+    /// growing them, hashes nothing again.
+    pub(crate) tuple_hash: u64,
 }
 
 #[derive(Debug)]
@@ -151,20 +155,19 @@ pub struct Stack {
     pub(crate) conns: conn_table::ConnTable,
     /// Connections in TIME-WAIT that no handle refers to, as compact records.
     pub(crate) time_wait: time_wait::TimeWaitTable,
-    pub(crate) listeners: HashMap<ListenKey, SocketHandle, KeyedState>,
-    pub(crate) udp_bound: HashMap<ListenKey, SocketHandle, KeyedState>,
+    pub(crate) listeners: HashMap<ListenKey, SocketHandle, LocalKeyState>,
+    pub(crate) udp_bound: HashMap<ListenKey, SocketHandle, LocalKeyState>,
     /// Connections per local address and port (for `AddrInUse`).
-    pub(crate) tcp_port_users: HashMap<ListenKey, u32, KeyedState>,
+    pub(crate) tcp_port_users: HashMap<ListenKey, u32, LocalKeyState>,
     pub(crate) tcp_conn_count: usize,
     /// Receive-buffer bytes pinned by out-of-order data, all connections together.
     pub(crate) ooo_bytes: usize,
     /// What each connection holding out-of-order data counts in `ooo_bytes` (only
     /// those: a connection without holes costs nothing here).
     pub(crate) ooo_charged: BTreeMap<SocketHandle, u32>,
+    /// Initial sequence numbers (RFC 6528) and, from the same hash, the
+    /// per-connection timestamp offsets (`IsnGenerator::isn_and_ts_offset`).
     pub(crate) isn: IsnGenerator,
-    /// The per-connection timestamp offsets: F() of the 4-tuple under a key of its
-    /// own (as Linux's `secure_tcp_ts_off` uses its own `ts_secret`).
-    pub(crate) ts_offsets: IsnGenerator,
     /// The SYN cookie key (RFC 4987 section 3.6).
     pub(crate) syn_cookies: SynCookies,
     pub(crate) tcp_ports: EphemeralPorts,
@@ -216,12 +219,11 @@ impl Stack {
             sockets: Slab::default(),
             conns: conn_table::ConnTable::new(tuples.clone()),
             time_wait: time_wait::TimeWaitTable::new(tuples),
-            listeners: HashMap::with_hasher(KeyedState::new(keys.fork("listeners"))),
-            udp_bound: HashMap::with_hasher(KeyedState::new(keys.fork("udp"))),
-            tcp_port_users: HashMap::with_hasher(KeyedState::new(keys.fork("ports"))),
+            listeners: HashMap::with_hasher(LocalKeyState::new(keys.fork("listeners"))),
+            udp_bound: HashMap::with_hasher(LocalKeyState::new(keys.fork("udp"))),
+            tcp_port_users: HashMap::with_hasher(LocalKeyState::new(keys.fork("ports"))),
             tcp_conn_count: 0,
             isn: IsnGenerator::new(&mut root.fork("isn")),
-            ts_offsets: IsnGenerator::new(&mut root.fork("ts-offset")),
             syn_cookies: SynCookies::new(&mut root.fork("syn-cookies")),
             tcp_ports,
             udp_ports,
@@ -291,10 +293,9 @@ impl Stack {
                 self.events.pop_front();
                 continue;
             };
-            let Some(kind) = EventKind::ALL
-                .into_iter()
-                .find(|k| entry.events & k.bit() != 0)
-            else {
+            // `EventKind::ALL[i].bit()` is `1 << i`: the lowest bit set is the first
+            // kind pending in that order.
+            let Some(&kind) = EventKind::ALL.get(entry.events.trailing_zeros() as usize) else {
                 entry.event_queued = false;
                 self.events.pop_front();
                 continue;
@@ -345,12 +346,14 @@ impl Stack {
 
     /// The path MTU toward `dst` now.
     pub(crate) fn path_mtu(&self, now: Instant, dst: IpAddr) -> u16 {
-        let link = self
-            .routes
-            .lookup(dst)
-            .and_then(|r| r.mtu)
-            .unwrap_or(self.config.mtu)
-            .min(self.config.mtu);
+        let route_mtu = self.routes.lookup(dst).and_then(|r| r.mtu);
+        self.path_mtu_via(now, dst, route_mtu)
+    }
+
+    /// [`path_mtu`](Self::path_mtu) when the route toward `dst` was already looked
+    /// up: `route_mtu` is its MTU, if it has one.
+    pub(crate) fn path_mtu_via(&self, now: Instant, dst: IpAddr, route_mtu: Option<u16>) -> u16 {
+        let link = route_mtu.unwrap_or(self.config.mtu).min(self.config.mtu);
         self.pmtu.mtu(now, dst, link)
     }
 
@@ -366,11 +369,12 @@ mod size_tests {
 
     /// An idle connection costs its boxed slot, a slab entry and ~19 bytes of
     /// connection table; the idle benchmark's ≤ 1 KiB per connection depends on these
-    /// staying small (docs/benchmarks.md).
+    /// staying small (docs/benchmarks.md). 872 bytes (the slot's tuple hash took it
+    /// from 864) is still one 880-byte glibc chunk, as 864 was.
     #[test]
     fn per_connection_state_stays_compact() {
         assert!(
-            size_of::<super::TcpSlot>() <= 864,
+            size_of::<super::TcpSlot>() <= 872,
             "{}",
             size_of::<super::TcpSlot>()
         );
@@ -380,5 +384,13 @@ mod size_tests {
             size_of::<super::Entry>()
         );
         assert_eq!(size_of::<crate::socket::SocketHandle>(), 8);
+    }
+
+    /// `poll_event` finds the first pending kind by the lowest bit set.
+    #[test]
+    fn event_bits_follow_the_order_of_all_kinds() {
+        for (i, kind) in crate::event::EventKind::ALL.into_iter().enumerate() {
+            assert_eq!(kind.bit(), 1 << i, "{kind:?}");
+        }
     }
 }

@@ -54,7 +54,7 @@ impl Stack {
         let syn = SynInfo::from_repr(seg);
         let config = &self.tcp_config;
         let index = mss_index(remote, syn.mss.unwrap_or(0));
-        let ts_offset = self.ts_offsets.ts_offset(local, remote);
+        let ts_offset = self.isn.ts_offset(local, remote);
         // Without timestamps nothing but the MSS survives the cookie: the
         // connection runs without window scaling, SACK and ECN.
         let with_ts = config.timestamps && syn.tsval.is_some();
@@ -206,7 +206,7 @@ impl Stack {
             local,
             remote,
             iss: cookie,
-            ts_offset: self.ts_offsets.ts_offset(local, remote),
+            ts_offset: self.isn.ts_offset(local, remote),
             path_mtu: self.path_mtu(now, remote.ip()),
             options,
             cc,

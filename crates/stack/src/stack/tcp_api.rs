@@ -125,7 +125,9 @@ impl Stack {
         {
             return Err(Error::LimitReached);
         }
-        let src_ip = match local {
+        // The route toward `remote` is looked up once, for the reachability check
+        // and the path MTU.
+        let (src_ip, route_mtu) = match local {
             Some(l) if !l.ip().is_unspecified() => {
                 if !self.is_local(l.ip()) {
                     return Err(Error::AddrNotAvailable);
@@ -133,14 +135,22 @@ impl Stack {
                 if l.is_ipv4() != remote.is_ipv4() {
                     return Err(Error::InvalidAddress);
                 }
-                if self.routes.lookup(remote.ip()).is_none() {
+                let Some(route) = self.routes.lookup(remote.ip()) else {
                     return Err(Error::NetworkUnreachable);
-                }
-                l.ip()
+                };
+                (l.ip(), route.mtu)
             }
-            _ => self
-                .source_for(remote.ip())
-                .ok_or(Error::NetworkUnreachable)?,
+            _ => {
+                let Some(route) = self.routes.lookup(remote.ip()) else {
+                    return Err(Error::NetworkUnreachable);
+                };
+                let route_mtu = route.mtu;
+                let src = self
+                    .routes
+                    .select_source(remote.ip(), &self.config.addresses)
+                    .ok_or(Error::NetworkUnreachable)?;
+                (src, route_mtu)
+            }
         };
         // The new tuple's hash, when the checks below computed it.
         let mut hash = TupleHash::default();
@@ -175,12 +185,13 @@ impl Stack {
             }
         };
         let local = SocketAddr::new(src_ip, port);
+        let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, local, remote);
         let params = OpenParams {
             local,
             remote,
-            iss: self.isn.isn(now, local, remote),
-            ts_offset: self.ts_offsets.ts_offset(local, remote),
-            path_mtu: self.path_mtu(now, remote.ip()),
+            iss,
+            ts_offset,
+            path_mtu: self.path_mtu_via(now, remote.ip(), route_mtu),
             options: SocketOptions::from_config(&self.tcp_config),
             cc: self.tcp_config.default_congestion_algorithm(),
         };

@@ -307,11 +307,12 @@ impl Stack {
             self.stats.tcp.connection_limit_drops += 1;
             return;
         }
+        let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, local, remote);
         let params = OpenParams {
             local,
             remote,
-            iss: self.isn.isn(now, local, remote),
-            ts_offset: self.ts_offsets.ts_offset(local, remote),
+            iss,
+            ts_offset,
             path_mtu: self.path_mtu(now, remote.ip()),
             options,
             cc,
@@ -343,12 +344,14 @@ impl Stack {
     ) -> SocketHandle {
         let key = FourTuple::new(conn.local(), conn.remote());
         let local_key = (conn.local().ip(), conn.local().port());
+        let tuple_hash = self.conns.hash(&key, &mut hash);
         let handle = self
             .sockets
             .insert(Entry::new(Socket::Tcp(Box::new(TcpSlot {
                 conn,
                 parent,
                 in_demux: true,
+                tuple_hash,
             }))));
         self.conns.insert(&key, &mut hash, handle, &self.sockets);
         *self.tcp_port_users.entry(local_key).or_insert(0) += 1;
@@ -383,7 +386,11 @@ impl Stack {
         };
         let before = slot.conn.state();
         let r = f(&mut slot.conn);
-        self.charge_ooo(handle);
+        // Nothing to charge without out-of-order data here or anywhere (the
+        // common case): skip the charge's own slab look-up.
+        if slot.conn.ooo_span() != 0 || !self.ooo_charged.is_empty() {
+            self.charge_ooo(handle);
+        }
         self.after_conn(now, handle, before);
         Some(r)
     }
@@ -398,6 +405,35 @@ enum Predicted {
     Prestored(u16),
     /// Nothing: the general path follows.
     NotStored,
+}
+
+/// The counters after a connection went from `before` to `state`.
+fn count_state_change(
+    tcp: &mut crate::stats::TcpStats,
+    conn: &Connection,
+    before: State,
+    state: State,
+) {
+    let estab = |s: State| matches!(s, State::Established | State::CloseWait);
+    if !estab(before) && estab(state) {
+        tcp.curr_estab += 1;
+        if conn.ecn_enabled() {
+            tcp.ecn_negotiated += 1;
+        }
+        if conn.accecn_enabled() {
+            tcp.accecn_negotiated += 1;
+        }
+    } else if estab(before) && !estab(state) {
+        tcp.curr_estab = tcp.curr_estab.saturating_sub(1);
+    }
+    if state == State::Closed && before != State::Closed {
+        if matches!(before, State::SynSent | State::SynReceived) {
+            tcp.attempt_fails += 1;
+        }
+        if estab(before) && conn.error() == Some(TcpError::Reset) {
+            tcp.estab_resets += 1;
+        }
+    }
 }
 
 /// The stack's event bits for a connection's events.
@@ -450,11 +486,10 @@ impl Stack {
         before: State,
         requeue: Requeue,
     ) {
-        let Some(Entry {
-            socket: Socket::Tcp(slot),
-            ..
-        }) = self.sockets.get_mut(handle)
-        else {
+        let Some(entry) = self.sockets.get_mut(handle) else {
+            return;
+        };
+        let Socket::Tcp(slot) = &mut entry.socket else {
             return;
         };
         let state = slot.conn.state();
@@ -463,8 +498,41 @@ impl Stack {
         }
         let events = slot.conn.take_events();
         let passive_unaccepted = slot.parent.is_some();
-        // Counters and the listener's queues change only with the state: most
-        // passes (a segment, a send, a read in ESTABLISHED) skip them.
+        if (state == before || !passive_unaccepted)
+            && !matches!(state, State::Closed | State::TimeWait)
+        {
+            // Most passes (a segment, a send, a read; without a state change, or
+            // with one but no listener to tell): no listener queues, no demux
+            // change, no freeing; the counters, the events, the timer heap and the
+            // transmit queue within this one slab look-up.
+            if state != before {
+                count_state_change(&mut self.stats.tcp, &slot.conn, before, state);
+            }
+            if !passive_unaccepted && !events.is_empty() {
+                let bits = conn_event_bits(events);
+                entry.events |= bits;
+                if !entry.event_queued {
+                    entry.event_queued = true;
+                    self.events.push_back(handle);
+                }
+            }
+            let queue = !entry.tx_queued
+                && match requeue {
+                    Requeue::No => false,
+                    Requeue::Yes => true,
+                    Requeue::IfReady => slot.conn.ready_to_send(now),
+                };
+            super::timers::schedule(&mut self.timers, entry, handle);
+            if queue {
+                entry.tx_queued = true;
+                self.tx_queue.push_back(handle);
+            }
+            if self.timers.len() > 4 * self.sockets.len() + 1024 {
+                self.rebuild_timers();
+            }
+            return;
+        }
+        // Counters and the listener's queues change only with the state.
         if state != before {
             self.on_conn_state_change(handle, before, state);
         }
@@ -522,29 +590,8 @@ impl Stack {
         else {
             return;
         };
-        let error = slot.conn.error();
-        let ecn = slot.conn.ecn_enabled();
         let parent = slot.parent;
-        let estab = |s: State| matches!(s, State::Established | State::CloseWait);
-        if !estab(before) && estab(state) {
-            self.stats.tcp.curr_estab += 1;
-            if ecn {
-                self.stats.tcp.ecn_negotiated += 1;
-            }
-            if slot.conn.accecn_enabled() {
-                self.stats.tcp.accecn_negotiated += 1;
-            }
-        } else if estab(before) && !estab(state) {
-            self.stats.tcp.curr_estab = self.stats.tcp.curr_estab.saturating_sub(1);
-        }
-        if state == State::Closed && before != State::Closed {
-            if matches!(before, State::SynSent | State::SynReceived) {
-                self.stats.tcp.attempt_fails += 1;
-            }
-            if estab(before) && error == Some(TcpError::Reset) {
-                self.stats.tcp.estab_resets += 1;
-            }
-        }
+        count_state_change(&mut self.stats.tcp, &slot.conn, before, state);
 
         if let Some(listener) = parent {
             if before == State::SynReceived && state != State::SynReceived {
@@ -584,18 +631,12 @@ impl Stack {
     /// Takes a closed connection out of the 4-tuple map (its handle stays valid for
     /// the application until it closes it).
     fn unhash_conn(&mut self, handle: SocketHandle) {
-        self.unhash_conn_keeping_port(handle, false, &mut TupleHash::default());
+        self.unhash_conn_keeping_port(handle, false);
     }
 
     /// [`unhash_conn`](Self::unhash_conn); with `keep_port`, the connection's local
     /// address and port stay counted as in use (a TIME-WAIT record takes them over).
-    /// `hash` is its tuple's hash (computed here if not yet).
-    fn unhash_conn_keeping_port(
-        &mut self,
-        handle: SocketHandle,
-        keep_port: bool,
-        hash: &mut TupleHash,
-    ) {
+    fn unhash_conn_keeping_port(&mut self, handle: SocketHandle, keep_port: bool) {
         let Some(Entry {
             socket: Socket::Tcp(slot),
             ..
@@ -609,7 +650,8 @@ impl Stack {
         slot.in_demux = false;
         let key = FourTuple::new(slot.conn.local(), slot.conn.remote());
         let local_key = (slot.conn.local().ip(), slot.conn.local().port());
-        self.conns.remove(&key, hash, handle);
+        self.conns
+            .remove(&key, &mut TupleHash::known(slot.tuple_hash), handle);
         if !keep_port {
             self.release_port_user(local_key);
         }
@@ -631,20 +673,14 @@ impl Stack {
 
     /// Frees a connection's slot now (it must have nothing left to send).
     pub(crate) fn release_conn(&mut self, handle: SocketHandle) {
-        self.release_conn_keeping_port(handle, false, &mut TupleHash::default());
+        self.release_conn_keeping_port(handle, false);
     }
 
     /// [`release_conn`](Self::release_conn), optionally keeping the local port
-    /// counted as in use; `hash` as in
-    /// [`unhash_conn_keeping_port`](Self::unhash_conn_keeping_port).
-    fn release_conn_keeping_port(
-        &mut self,
-        handle: SocketHandle,
-        keep_port: bool,
-        hash: &mut TupleHash,
-    ) {
+    /// counted as in use.
+    fn release_conn_keeping_port(&mut self, handle: SocketHandle, keep_port: bool) {
         self.uncharge_ooo(handle);
-        self.unhash_conn_keeping_port(handle, keep_port, hash);
+        self.unhash_conn_keeping_port(handle, keep_port);
         let (parent, syn_received) = match self.sockets.get(handle) {
             Some(Entry {
                 socket: Socket::Tcp(slot),
@@ -668,7 +704,7 @@ impl Stack {
     /// Replaces a TIME-WAIT connection that no handle refers to by a compact record
     /// (`time_wait`), once it has nothing left to send. Returns whether it did.
     fn compact_time_wait(&mut self, handle: SocketHandle) -> bool {
-        let (tuple, tw) = match self.sockets.get(handle) {
+        let (tuple, tw, mut hash) = match self.sockets.get(handle) {
             Some(Entry {
                 socket: Socket::Tcp(slot),
                 ..
@@ -677,14 +713,17 @@ impl Stack {
                 && !slot.conn.wants_to_send() =>
             {
                 match slot.conn.time_wait_state() {
-                    Some(tw) => (FourTuple::new(slot.conn.local(), slot.conn.remote()), tw),
+                    Some(tw) => (
+                        FourTuple::new(slot.conn.local(), slot.conn.remote()),
+                        tw,
+                        TupleHash::known(slot.tuple_hash),
+                    ),
                     None => return false,
                 }
             }
             _ => return false,
         };
-        let mut hash = TupleHash::default();
-        self.release_conn_keeping_port(handle, true, &mut hash);
+        self.release_conn_keeping_port(handle, true);
         let limit = self.tcp_config.time_wait_limit;
         if self.time_wait.len() >= limit {
             self.stats.tcp.time_wait_overflow += 1;

@@ -5,6 +5,13 @@
 //! reads no clock); F is SipHash-2-4 (what Linux uses for the same job) keyed with a
 //! 128-bit secret drawn once from the stack's [`StackRng`].
 //!
+//! The same function also gives each connection its timestamp offset (RFC 7323):
+//! F runs as SipHash-2-4 with its 128-bit output, whose first 64-bit half makes the
+//! ISN offset and whose second half the timestamp offset. One keyed hash per
+//! connection instead of two under separate keys; the halves are separate outputs
+//! of one pseudorandom function, so a peer that reads every TSval of a tuple learns
+//! nothing of the half that makes its ISN.
+//!
 //! The connection identifiers are hashed as explicit big-endian bytes (family tag,
 //! address, port), never through `core::hash::Hash`, whose output for standard types
 //! is not promised to stay the same across Rust releases: a recorded simulation must
@@ -18,6 +25,7 @@ use core::hash::Hasher;
 use core::net::{IpAddr, SocketAddr};
 
 use siphasher::sip::SipHasher24;
+use siphasher::sip128::{Hasher128, SipHasher24 as SipHasher24x128};
 
 use crate::rand::StackRng;
 use crate::time::{Duration, Instant};
@@ -67,6 +75,18 @@ impl IsnGenerator {
     /// The initial send sequence number for a connection from `local` to `remote`
     /// opened at `now`.
     pub fn isn(&self, now: Instant, local: SocketAddr, remote: SocketAddr) -> SeqNumber {
+        self.isn_and_ts_offset(now, local, remote).0
+    }
+
+    /// The initial send sequence number for a connection from `local` to `remote`
+    /// opened at `now`, and its timestamp offset ([`ts_offset`](Self::ts_offset)),
+    /// from one SipHash.
+    pub fn isn_and_ts_offset(
+        &self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> (SeqNumber, u32) {
         //= https://www.rfc-editor.org/rfc/rfc6528#section-3
         //# TCP SHOULD generate its Initial Sequence Numbers with the expression:
         //#
@@ -76,23 +96,25 @@ impl IsnGenerator {
         //# function (PRF) of the connection-id.  F() MUST NOT be computable from
         //# the outside, or an attacker could still guess at sequence numbers
         //# from the ISN used for some other connection.
-        SeqNumber(clock(now).wrapping_add(self.offset(local, remote)))
+        let (isn_offset, ts_offset) = self.offsets(local, remote);
+        (SeqNumber(clock(now).wrapping_add(isn_offset)), ts_offset)
     }
 
-    /// F() alone, for a per-connection timestamp offset (RFC 7323):
-    /// every incarnation of a 4-tuple gets the same offset, so its timestamps keep
-    /// increasing across incarnations and a SYN can end TIME-WAIT (RFC 6191). Use a
-    /// generator with its own key: with the ISN generator's, a TSval would give away
-    /// F() and with it the ISN.
+    /// The per-connection timestamp offset (RFC 7323): every incarnation of a
+    /// 4-tuple gets the same offset, so its timestamps keep increasing across
+    /// incarnations and a SYN can end TIME-WAIT (RFC 6191). It is the second half
+    /// of F()'s 128-bit output, the ISN's offset the first: a TSval gives away
+    /// nothing of the ISN.
     pub fn ts_offset(&self, local: SocketAddr, remote: SocketAddr) -> u32 {
-        self.offset(local, remote)
+        self.offsets(local, remote).1
     }
 
-    /// F(): SipHash-2-4 of the connection-id under the secret key, folded to 32 bits.
-    fn offset(&self, local: SocketAddr, remote: SocketAddr) -> u32 {
+    /// F(): SipHash-2-4 with 128-bit output of the connection-id under the secret
+    /// key; each 64-bit half folded to 32 bits: (ISN offset, timestamp offset).
+    fn offsets(&self, local: SocketAddr, remote: SocketAddr) -> (u32, u32) {
         // The same byte string as `write_ip` + port, twice, gathered into one
         // `write`: SipHash's result depends only on the bytes, and one call costs
-        // a fraction of six (this ran four times per connection).
+        // a fraction of six.
         let mut bytes = [0u8; 38];
         let mut n = 0;
         for addr in [local, remote] {
@@ -111,10 +133,11 @@ impl IsnGenerator {
             bytes[n..n + 2].copy_from_slice(&addr.port().to_be_bytes());
             n += 2;
         }
-        let mut h = SipHasher24::new_with_key(&self.key);
+        let mut h = SipHasher24x128::new_with_key(&self.key);
         h.write(&bytes[..n]);
-        let f = h.finish();
-        (f ^ (f >> 32)) as u32
+        let f = h.finish128();
+        let fold = |f: u64| (f ^ (f >> 32)) as u32;
+        (fold(f.h1), fold(f.h2))
     }
 }
 
@@ -253,8 +276,13 @@ mod tests {
     #[test]
     fn offset_for_a_fixed_key_is_pinned() {
         let g = IsnGenerator::with_key(*b"0123456789abcdef");
-        let isn = g.isn(Instant::ZERO, v4(LOCAL, 40000), v4(REMOTE, 80));
+        let (isn, ts) = g.isn_and_ts_offset(Instant::ZERO, v4(LOCAL, 40000), v4(REMOTE, 80));
         assert_eq!(isn, SeqNumber(PINNED_OFFSET));
+        assert_eq!(ts, PINNED_TS_OFFSET);
+        assert_eq!(
+            g.ts_offset(v4(LOCAL, 40000), v4(REMOTE, 80)),
+            PINNED_TS_OFFSET
+        );
         let later = g.isn(
             Instant::from_nanos(1_000_000_000),
             v4(LOCAL, 40000),
@@ -263,11 +291,32 @@ mod tests {
         assert_eq!(later, SeqNumber(PINNED_OFFSET.wrapping_add(250_000)));
     }
 
-    /// SipHash-2-4 under the key `0123456789abcdef` of the bytes
-    /// `04 0a000001 9c40 04 0a000002 0050`, folded (checked against an independent
-    /// SipHash-2-4 written from the paper, which gives the reference vector
-    /// 0x726fdb47dd0e0e31 for key 00..0f and the empty message).
-    const PINNED_OFFSET: u32 = 3_708_462_968;
+    /// SipHash-2-4 with 128-bit output under the key `0123456789abcdef` of the
+    /// bytes `04 0a000001 9c40 04 0a000002 0050`, each half folded (checked
+    /// against an independent SipHash written from the paper, which gives the
+    /// reference vectors 0x726fdb47dd0e0e31 (64-bit) and
+    /// a3817f04ba25a8e66df67214c7550293 (128-bit) for key 00..0f and the empty
+    /// message).
+    const PINNED_OFFSET: u32 = 1_157_940_158;
+    const PINNED_TS_OFFSET: u32 = 2_075_221_176;
+
+    /// The two halves are separate outputs: across many tuples the timestamp
+    /// offset does not follow the ISN offset.
+    #[test]
+    fn ts_offsets_are_unrelated_to_isn_offsets() {
+        let g = gen(6);
+        let mut same_quarter = 0;
+        let mut equal = 0;
+        for port in 0..4000u16 {
+            let (isn, ts) =
+                g.isn_and_ts_offset(Instant::ZERO, v4(LOCAL, 30000 + port), v4(REMOTE, 443));
+            same_quarter += u32::from(isn.0 >> 30 == ts >> 30);
+            equal += u32::from(isn.0 == ts);
+        }
+        // Independent halves: the same top two bits a quarter of the time.
+        assert!((850..1150).contains(&same_quarter), "{same_quarter}");
+        assert_eq!(equal, 0);
+    }
 
     #[test]
     fn different_keys_give_different_offsets() {

@@ -159,14 +159,14 @@ impl TimerTable {
 
     /// The earliest deadline of any armed timer.
     pub fn earliest(&self) -> Option<Instant> {
-        // A plain loop, as in `next`: the stack asks after every segment.
-        let mut best: Option<Instant> = None;
-        for &at in self.deadlines.iter().flatten() {
-            if best.is_none_or(|b| at < b) {
-                best = Some(at);
-            }
+        // Branch-free, as nanoseconds with `u64::MAX` (never an instant: the
+        // latest is `u64::MAX - 1`) for an unarmed slot: the stack asks after
+        // every segment and every call.
+        let mut best = u64::MAX;
+        for at in &self.deadlines {
+            best = best.min(at.map_or(u64::MAX, Instant::as_nanos));
         }
-        best
+        (best != u64::MAX).then(|| Instant::from_nanos(best))
     }
 
     /// Disarms and returns the earliest timer due at `now`, if any.

@@ -91,8 +91,13 @@ pub(crate) struct CcState {
     /// A congestion response that begins while it is outstanding inherits it (see
     /// [`Undo::begin`](super::undo::Undo::begin)).
     pub(super) retrans_out: Option<(u32, SeqNumber)>,
-    /// Loss detection and undo counters.
-    pub(super) loss: crate::tcp::info::LossCounters,
+    /// Loss detection and undo counters (written through
+    /// [`loss_mut`](Self::loss_mut), which notes the change).
+    loss: crate::tcp::info::LossCounters,
+    /// `loss` changed since the stack last summed it: the book-keeping pass after
+    /// every call asks, and comparing the nine counters each time cost more than
+    /// this flag.
+    loss_changed: bool,
     /// F-RTO (RFC 5682) after a retransmission timeout, while it runs.
     pub(super) frto: Option<super::frto::Frto>,
     /// `loss` as the stack last summed it (see `take_new_loss_counts`).
@@ -100,6 +105,19 @@ pub(crate) struct CcState {
 }
 
 impl CcState {
+    /// The loss and undo counters, to count an event.
+    #[inline]
+    pub(super) fn loss_mut(&mut self) -> &mut crate::tcp::info::LossCounters {
+        self.loss_changed = true;
+        &mut self.loss
+    }
+
+    /// The loss and undo counters.
+    #[inline]
+    pub(super) fn loss(&self) -> &crate::tcp::info::LossCounters {
+        &self.loss
+    }
+
     fn new(cc: Box<dyn CongestionControl>) -> CcState {
         CcState {
             cc,
@@ -116,6 +134,7 @@ impl CcState {
             undo: None,
             retrans_out: None,
             loss: Default::default(),
+            loss_changed: false,
             frto: None,
             loss_reported: Default::default(),
         }
@@ -563,7 +582,7 @@ impl Connection {
     /// stack sums them into its `TcpExt` counters.
     pub(crate) fn take_new_loss_counts(&mut self) -> Option<crate::tcp::info::LossCounters> {
         let s = self.cc.as_deref_mut()?;
-        if s.loss == s.loss_reported {
+        if !core::mem::take(&mut s.loss_changed) || s.loss == s.loss_reported {
             return None;
         }
         let d = s.loss.since(&s.loss_reported);

@@ -156,13 +156,15 @@ impl Connection {
             }
         }
         if reordered {
-            s.loss.sack_reorders = s.loss.sack_reorders.saturating_add(1);
+            let c = s.loss_mut();
+            c.sack_reorders = c.sack_reorders.saturating_add(1);
         }
         //= https://www.rfc-editor.org/rfc/rfc8985#section-7.4
         // A probe that resent data, acknowledged with data beyond it and no
         // D-SACK: it repaired a loss, and the congestion controller must hear of it.
         if s.rack.on_ack_probe(ack, dsack, duplicate) {
-            s.loss.loss_probe_recoveries = s.loss.loss_probe_recoveries.saturating_add(1);
+            let c = s.loss_mut();
+            c.loss_probe_recoveries = c.loss_probe_recoveries.saturating_add(1);
             if s.recovery.is_none() {
                 //= https://www.rfc-editor.org/rfc/rfc8985#section-7.4.2
                 s.cc.on_congestion_event(now, CongestionKind::Loss, outstanding);
@@ -249,7 +251,8 @@ impl Connection {
             }
             if relost > 0 {
                 marked = true;
-                s.loss.lost_retransmits = s.loss.lost_retransmits.saturating_add(relost);
+                let c = s.loss_mut();
+                c.lost_retransmits = c.lost_retransmits.saturating_add(relost);
                 s.rate.on_packet_lost(lost_bytes);
             }
         }
@@ -273,7 +276,8 @@ impl Connection {
             return;
         }
         if let Some(s) = self.cc.as_deref_mut() {
-            s.loss.rack_reorder_timeouts = s.loss.rack_reorder_timeouts.saturating_add(1);
+            let c = s.loss_mut();
+            c.rack_reorder_timeouts = c.rack_reorder_timeouts.saturating_add(1);
         }
         if self.rack_detect_loss(now, false) {
             self.after_ack_sack(now, SackUpdate::default());
@@ -345,7 +349,8 @@ impl Connection {
         }
         if let Some(s) = self.cc.as_deref_mut() {
             s.probe_due = true;
-            s.loss.loss_probes = s.loss.loss_probes.saturating_add(1);
+            let c = s.loss_mut();
+            c.loss_probes = c.loss_probes.saturating_add(1);
         }
         self.timers.set(Timer::Retransmit, now + self.rtt.rto());
     }

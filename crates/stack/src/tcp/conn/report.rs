@@ -73,7 +73,9 @@ impl Connection {
     /// The loss-detection and undo counters (zero for a connection that never
     /// sent).
     pub fn loss_counters(&self) -> crate::tcp::info::LossCounters {
-        self.cc.as_deref().map_or_else(Default::default, |s| s.loss)
+        self.cc
+            .as_deref()
+            .map_or_else(Default::default, |s| *s.loss())
     }
 
     /// The per-connection counters.

@@ -178,7 +178,7 @@ impl Connection {
         }
         // The peer reordered (or delayed) rather than dropped.
         s.rack.on_spurious_retransmission();
-        let c = &mut s.loss;
+        let c = s.loss_mut();
         match detected {
             Detected::Dsack => c.dsack_undos = c.dsack_undos.saturating_add(1),
             // F-RTO's undo is counted only as a spurious timeout (Linux counts
