@@ -48,6 +48,8 @@ mod timers;
 mod udp_api;
 
 #[cfg(test)]
+mod egress_tests;
+#[cfg(test)]
 mod tests;
 
 use core::net::{IpAddr, SocketAddr};
