@@ -34,12 +34,15 @@ const TCP_HEADER: usize = 20;
 /// NOP, NOP, then the timestamp option's kind (8) and length (10).
 const TS_PREFIX: [u8; 4] = [1, 1, 8, 10];
 
-/// Folds a wide one's-complement accumulator to 16 bits.
+/// Folds a wide one's-complement accumulator to 16 bits, in a fixed number of steps
+/// (each keeps the value modulo 0xffff and never makes a nonzero sum zero): the
+/// same result as folding until it fits, without the loop.
 #[inline]
-fn fold(mut sum: u64) -> u16 {
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
+fn fold(sum: u64) -> u16 {
+    let sum = (sum & 0xffff_ffff) + (sum >> 32); // < 2^33
+    let sum = (sum & 0xffff) + (sum >> 16); // < 2^18
+    let sum = (sum & 0xffff) + (sum >> 16); // < 2^16 + 4
+    let sum = (sum & 0xffff) + (sum >> 16); // <= 0xffff
     sum as u16
 }
 
@@ -194,6 +197,7 @@ impl SegmentTemplate {
     /// IPv4, identification `ident`) at the start of `out`; returns its length, or
     /// `None` if `out` is shorter or the families differ.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub fn emit_ip_header(
         &self,
         out: &mut [u8],
@@ -275,6 +279,7 @@ impl SegmentTemplate {
 /// its words, or `None` if `out` is shorter. The bytes are those
 /// [`TcpRepr::emit_unsummed`](crate::TcpRepr::emit_unsummed) writes for the same
 /// header with no option but the timestamp.
+#[inline]
 pub fn emit_tcp_header(
     out: &mut [u8],
     src_port: u16,
@@ -483,6 +488,37 @@ mod tests {
             let addrs = AddrPair::new(src, dst).unwrap();
             let p = PseudoHeader::new(&addrs, IpProtocol::Tcp);
             prop_assert_eq!(p.sum(len), addrs.pseudo_header(IpProtocol::Tcp, len));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn fold_in_fixed_steps_is_the_loop(sum in any::<u64>()) {
+            let mut looped = sum;
+            while looped > 0xffff {
+                looped = (looped & 0xffff) + (looped >> 16);
+            }
+            prop_assert_eq!(u64::from(fold(sum)), looped);
+        }
+    }
+
+    #[test]
+    fn fold_edges() {
+        for sum in [
+            0,
+            1,
+            0xffff,
+            0x1_0000,
+            0x1_fffe,
+            0xffff_ffff,
+            u64::MAX,
+            0xffff_0000_ffff,
+        ] {
+            let mut looped = sum;
+            while looped > 0xffff {
+                looped = (looped & 0xffff) + (looped >> 16);
+            }
+            assert_eq!(u64::from(fold(sum)), looped, "{sum:#x}");
         }
     }
 

@@ -125,8 +125,13 @@ impl Stack {
         // the stack's book-keeping per segment sent). What that empty pass did
         // (arm the persist timer, free a finished connection) happens here.
         let more = conn.after_transmit(now);
-        let requeue = if more { Requeue::Yes } else { Requeue::No };
-        self.after_conn_requeue(now, handle, before, requeue);
+        if conn.only_timers_changed(before) {
+            // All `after_conn_requeue` would do: the timer heap and the queue.
+            self.schedule_and_queue(handle, |_| more);
+        } else {
+            let requeue = if more { Requeue::Yes } else { Requeue::No };
+            self.after_conn_requeue(now, handle, before, requeue);
+        }
         if !more && self.conn_releasable(handle) {
             self.release_conn(handle);
         }

@@ -571,6 +571,14 @@ impl Connection {
         Some(d)
     }
 
+    /// Whether [`take_new_loss_counts`](Self::take_new_loss_counts) would return
+    /// something.
+    pub(crate) fn has_new_loss_counts(&self) -> bool {
+        self.cc
+            .as_deref()
+            .is_some_and(|s| s.loss != s.loss_reported)
+    }
+
     /// An ACK of new data ends a run of retransmission timeouts.
     pub(super) fn on_rto_run_over(&mut self) {
         if let Some(s) = self.cc.as_deref_mut() {

@@ -150,6 +150,17 @@ impl Connection {
         false
     }
 
+    /// Whether, since it was in state `before`, the connection changed nothing the
+    /// stack's book-keeping after a call looks at but its timers and whether it has
+    /// more to send: same state (and not one the stack frees or compacts), no
+    /// events, no new loss counts. The usual case after a data segment left.
+    pub(crate) fn only_timers_changed(&self, before: State) -> bool {
+        self.state == before
+            && !matches!(self.state, State::Closed | State::TimeWait)
+            && self.events.is_empty()
+            && !self.has_new_loss_counts()
+    }
+
     /// Whether a [`poll_transmit`](Self::poll_transmit) at `now` would send
     /// something. When it would not, does what that empty call would have done
     /// (releases an expired pacing hold, arms the persist timer), so the stack can
