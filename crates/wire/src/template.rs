@@ -61,8 +61,8 @@ fn words(bytes: &[u8]) -> u64 {
 //# prefixed to the TCP header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PseudoHeader {
-    /// The addresses' and the protocol's words, folded.
-    base: u16,
+    /// The addresses' and the protocol's words, summed (folded at the end only).
+    base: u64,
     v6: bool,
 }
 
@@ -74,7 +74,7 @@ impl PseudoHeader {
             AddrPair::V6 { src, dst } => (words(&src.octets()) + words(&dst.octets()), true),
         };
         PseudoHeader {
-            base: fold(sum + u64::from(u8::from(protocol))),
+            base: sum + u64::from(u8::from(protocol)),
             v6,
         }
     }
@@ -87,10 +87,11 @@ impl PseudoHeader {
     }
 
     /// The checksum field of a `length`-byte packet whose header words sum to
-    /// `header` and payload to `payload` (each starting at an even offset).
+    /// `header` (folded or not) and payload to `payload` (each starting at an even
+    /// offset).
     #[inline]
-    pub fn checksum(&self, length: usize, header: u16, payload: u16) -> u16 {
-        !fold(self.raw(length) + u64::from(header) + u64::from(payload))
+    pub fn checksum(&self, length: usize, header: u64, payload: u16) -> u16 {
+        !fold(self.raw(length) + header + u64::from(payload))
     }
 
     /// The unfolded sum.
@@ -101,7 +102,7 @@ impl PseudoHeader {
         } else {
             u64::from(length as u16)
         };
-        u64::from(self.base) + length
+        self.base + length
     }
 }
 
@@ -136,8 +137,8 @@ impl TcpHeaderFields {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SegmentTemplate {
     /// IPv4: the sum of the header's constant words (version and length, Don't
-    /// Fragment, TTL and protocol, addresses). Unused over IPv6.
-    ip_sum: u16,
+    /// Fragment, TTL and protocol, addresses), unfolded. Unused over IPv6.
+    ip_sum: u64,
     pseudo: PseudoHeader,
     /// The TTL (hop limit) and DSCP.
     ttl: u8,
@@ -173,12 +174,12 @@ impl SegmentTemplate {
         let ip_sum = if v6 {
             0
         } else {
-            fold(0x4500 + 0x4000 + (u64::from(ttl) << 8) + protocol + addresses)
+            0x4500 + 0x4000 + (u64::from(ttl) << 8) + protocol + addresses
         };
         Some(SegmentTemplate {
             ip_sum,
             pseudo: PseudoHeader {
-                base: fold(addresses + protocol),
+                base: addresses + protocol,
                 v6,
             },
             ttl,
@@ -214,12 +215,9 @@ impl SegmentTemplate {
                 let out = out.get_mut(..IPV4_HEADER)?;
                 let total = (IPV4_HEADER + segment_len) as u16;
                 let sum = match checksum {
-                    ChecksumMode::Enabled => !fold(
-                        u64::from(self.ip_sum)
-                            + u64::from(class)
-                            + u64::from(total)
-                            + u64::from(ident),
-                    ),
+                    ChecksumMode::Enabled => {
+                        !fold(self.ip_sum + u64::from(class) + u64::from(total) + u64::from(ident))
+                    }
                     ChecksumMode::Offloaded => 0,
                 };
                 let [t0, t1] = total.to_be_bytes();
@@ -276,7 +274,8 @@ impl SegmentTemplate {
 
 /// Writes the TCP header from `src_port` to `dst_port` that `fields` describe
 /// (checksum field zero) at the start of `out`; returns its length and the sum of
-/// its words, or `None` if `out` is shorter. The bytes are those
+/// its words (unfolded, for [`PseudoHeader::checksum`]), or `None` if `out` is
+/// shorter. The bytes are those
 /// [`TcpRepr::emit_unsummed`](crate::TcpRepr::emit_unsummed) writes for the same
 /// header with no option but the timestamp.
 #[inline]
@@ -285,9 +284,8 @@ pub fn emit_tcp_header(
     src_port: u16,
     dst_port: u16,
     fields: &TcpHeaderFields,
-) -> Option<(usize, u16)> {
+) -> Option<(usize, u64)> {
     let len = fields.header_len();
-    let out = out.get_mut(..len)?;
     let seq = fields.seq_number.0;
     let ack = fields.ack_number.0;
     let off_flags = ((len as u16 / 4) << 12) | fields.flags.bits();
@@ -299,20 +297,27 @@ pub fn emit_tcp_header(
     h[12..14].copy_from_slice(&off_flags.to_be_bytes());
     h[14..16].copy_from_slice(&fields.window_len.to_be_bytes());
     h[18..20].copy_from_slice(&fields.urgent_pointer.to_be_bytes());
-    let mut sum = u64::from(ports)
+    let sum = u64::from(ports)
         + u64::from(seq)
         + u64::from(ack)
         + u64::from(off_flags)
         + u64::from(fields.window_len)
         + u64::from(fields.urgent_pointer);
-    if let Some((tsval, tsecr)) = fields.timestamp {
-        h[20..24].copy_from_slice(&TS_PREFIX);
-        h[24..28].copy_from_slice(&tsval.to_be_bytes());
-        h[28..32].copy_from_slice(&tsecr.to_be_bytes());
-        sum += u64::from(u32::from_be_bytes(TS_PREFIX)) + u64::from(tsval) + u64::from(tsecr);
+    // Two fixed-size copies rather than one of a variable length (a call to memcpy).
+    match fields.timestamp {
+        Some((tsval, tsecr)) => {
+            h[20..24].copy_from_slice(&TS_PREFIX);
+            h[24..28].copy_from_slice(&tsval.to_be_bytes());
+            h[28..32].copy_from_slice(&tsecr.to_be_bytes());
+            out.get_mut(..TCP_HEADER + 12)?.copy_from_slice(&h);
+            let ts = u64::from(u32::from_be_bytes(TS_PREFIX)) + u64::from(tsval) + u64::from(tsecr);
+            Some((len, sum + ts))
+        }
+        None => {
+            out.get_mut(..TCP_HEADER)?.copy_from_slice(&h[..TCP_HEADER]);
+            Some((len, sum))
+        }
     }
-    out.copy_from_slice(&h[..len]);
-    Some((len, fold(sum)))
 }
 
 #[cfg(test)]

@@ -261,18 +261,26 @@ impl Rack {
         one_segment_in_flight: bool,
         rto_expiry: Instant,
     ) -> Instant {
+        // In nanoseconds (u128: no overflow), as `now + Duration` would give it: a
+        // sum past `Instant::MAX` is `Instant::MAX`. This runs after every data
+        // segment sent; `Duration`'s seconds-and-nanoseconds arithmetic cost more.
         let pto = match srtt {
             Some(srtt) => {
-                let pto = srtt.saturating_mul(2);
+                let pto = srtt.as_nanos().saturating_mul(2);
                 if one_segment_in_flight {
-                    pto + WC_DEL_ACK_T
+                    pto + WC_DEL_ACK_T.as_nanos()
                 } else {
                     pto
                 }
             }
-            None => PTO_WITHOUT_RTT,
+            None => PTO_WITHOUT_RTT.as_nanos(),
         };
-        (now + pto).min(rto_expiry)
+        let at = u64::try_from(pto)
+            .ok()
+            .and_then(|pto| now.as_nanos().checked_add(pto))
+            .filter(|&at| at < u64::MAX)
+            .map_or(Instant::MAX, Instant::from_nanos);
+        at.min(rto_expiry)
     }
 
     /// Whether a probe is outstanding (TLP.end_seq set).
@@ -460,6 +468,29 @@ mod tests {
         assert_eq!(Rack::pto_deadline(t(0), Some(ms(50)), true, far), t(300));
         assert_eq!(Rack::pto_deadline(t(0), None, false, far), t(1000));
         assert_eq!(Rack::pto_deadline(t(0), Some(ms(50)), true, t(250)), t(250));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pto_deadline_in_nanoseconds_is_the_duration_sum(
+            now in proptest::prelude::any::<u64>(),
+            srtt in proptest::option::of(proptest::prelude::any::<u64>()),
+            one in proptest::prelude::any::<bool>(),
+            expiry in proptest::prelude::any::<u64>(),
+        ) {
+            let (now, expiry) = (Instant::from_nanos(now), Instant::from_nanos(expiry));
+            let srtt = srtt.map(Duration::from_nanos);
+            // The formula as it was written with `Duration` and `Instant + Duration`.
+            let pto = match srtt {
+                Some(srtt) if one => srtt.saturating_mul(2) + WC_DEL_ACK_T,
+                Some(srtt) => srtt.saturating_mul(2),
+                None => PTO_WITHOUT_RTT,
+            };
+            proptest::prop_assert_eq!(
+                Rack::pto_deadline(now, srtt, one, expiry),
+                (now + pto).min(expiry)
+            );
+        }
     }
 
     #[test]

@@ -573,7 +573,7 @@ impl Connection {
             // pass over it, not a copy and then a sum over the whole segment).
             let (head, body) = segment.split_at_mut(header_len);
             let payload = self.copy_payload_summed(plan.payload_off, body);
-            let head = header_sum.unwrap_or_else(|| wire_checksum::data(head));
+            let head = header_sum.unwrap_or_else(|| u64::from(wire_checksum::data(head)));
             TcpPacket::new_unchecked(&mut *segment)
                 .set_checksum(pseudo.checksum(total, head, payload));
         } else if payload_len > 0 {
