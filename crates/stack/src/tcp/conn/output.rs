@@ -8,6 +8,7 @@
 //! When the connection paces (see `pacing`), new data waits for the pacing timer;
 //! nothing else does.
 
+use super::congestion::MAX_TX_RECORDS;
 use super::open::TCP_HEADER_LEN;
 use super::{AckDue, Connection};
 use crate::tcp::state::State;
@@ -654,6 +655,27 @@ impl Connection {
         options
     }
 
+    /// Makes room for the send records (one per data segment in flight) of what
+    /// the windows let go now, in one allocation, when there is none: an ACK of
+    /// everything frees them (an idle connection holds none), and growing them
+    /// again one push at a time would reallocate and copy at every doubling (7
+    /// times for a 256 KiB flight). The room is what this flight will fill anyway.
+    fn reserve_send_records(&mut self) {
+        if self
+            .cc
+            .as_deref()
+            .is_some_and(|s| s.tx_records.capacity() != 0)
+        {
+            return;
+        }
+        let mss = usize::from(self.mss.max(1));
+        let off = self.snd_nxt.diff(self.snd_una).max(0) as usize;
+        let unsent = self.send_buf.len().saturating_sub(off);
+        let room = (self.snd_wnd.min(self.cwnd()) as usize).saturating_sub(self.flight() as usize);
+        let records = (unsent.min(room) / mss + 1).min(MAX_TX_RECORDS);
+        self.ccs().tx_records.reserve(records);
+    }
+
     /// The urgent pointer for a segment starting at `seq` with `len` bytes.
     fn urgent_for(&self, seq: SeqNumber, len: usize) -> (u16, bool) {
         match self.snd_up {
@@ -704,6 +726,7 @@ impl Connection {
             self.counters.data_segs_out += 1;
             self.last_data_sent = now;
             let flight = self.flight();
+            self.reserve_send_records();
             self.on_data_sent(now, seq, payload_len, retransmit, flight);
             self.on_paced_send(now, payload_len);
         }
