@@ -131,11 +131,13 @@ impl TcpHeaderFields {
     }
 }
 
-/// What stays the same in the headers of a TCP connection's segments, as sums
-/// (8 bytes; the addresses are summed once for both the IPv4 header checksum and
-/// the TCP pseudo-header). See the [module documentation](self).
+/// What stays the same in the headers of a TCP connection's segments: the
+/// addresses, TTL and DSCP, and their sums (the addresses summed once for both the
+/// IPv4 header checksum and the TCP pseudo-header). See the
+/// [module documentation](self).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SegmentTemplate {
+    addrs: AddrPair,
     /// IPv4: the sum of the header's constant words (version and length, Don't
     /// Fragment, TTL and protocol, addresses), unfolded. Unused over IPv6.
     ip_sum: u64,
@@ -149,27 +151,27 @@ impl SegmentTemplate {
     /// The template of TCP segments from `src` to `dst` (addresses of one family;
     /// `None` otherwise) with `ttl` (the IPv6 hop limit) and `dscp`.
     pub fn new(src: IpAddr, dst: IpAddr, ttl: u8, dscp: u8) -> Option<SegmentTemplate> {
+        let addrs = AddrPair::new(src, dst)?;
         let protocol = u64::from(u8::from(IpProtocol::Tcp));
-        let (addresses, v6) = match (src, dst) {
-            (IpAddr::V4(s), IpAddr::V4(d)) => (
-                u64::from(u32::from_be_bytes(s.octets()))
-                    + u64::from(u32::from_be_bytes(d.octets())),
+        let (addresses, v6) = match addrs {
+            AddrPair::V4 { src, dst } => (
+                u64::from(u32::from_be_bytes(src.octets()))
+                    + u64::from(u32::from_be_bytes(dst.octets())),
                 false,
             ),
-            (IpAddr::V6(s), IpAddr::V6(d)) => {
-                let (s, d) = (
-                    u128::from_be_bytes(s.octets()),
-                    u128::from_be_bytes(d.octets()),
-                );
+            AddrPair::V6 { src, dst } => {
                 let halves = |x: u128| {
                     u64::from((x >> 96) as u32)
                         + u64::from((x >> 64) as u32)
                         + u64::from((x >> 32) as u32)
                         + u64::from(x as u32)
                 };
-                (halves(s) + halves(d), true)
+                (
+                    halves(u128::from_be_bytes(src.octets()))
+                        + halves(u128::from_be_bytes(dst.octets())),
+                    true,
+                )
             }
-            _ => return None,
         };
         let ip_sum = if v6 {
             0
@@ -177,6 +179,7 @@ impl SegmentTemplate {
             0x4500 + 0x4000 + (u64::from(ttl) << 8) + protocol + addresses
         };
         Some(SegmentTemplate {
+            addrs,
             ip_sum,
             pseudo: PseudoHeader {
                 base: addresses + protocol,
@@ -187,31 +190,36 @@ impl SegmentTemplate {
         })
     }
 
+    /// The IP header's length: 20 (IPv4) or 40 (IPv6).
+    #[inline]
+    pub fn ip_header_len(&self) -> usize {
+        match self.addrs {
+            AddrPair::V4 { .. } => IPV4_HEADER,
+            AddrPair::V6 { .. } => IPV6_HEADER,
+        }
+    }
+
     /// The TCP pseudo-header (addresses and protocol).
     #[inline]
     pub fn pseudo_header(&self) -> PseudoHeader {
         self.pseudo
     }
 
-    /// Writes the IP header of a `segment_len`-byte TCP segment from `src` to `dst`
-    /// (the addresses the template was built for) with codepoint `ecn` (and, over
-    /// IPv4, identification `ident`) at the start of `out`; returns its length, or
-    /// `None` if `out` is shorter or the families differ.
-    #[allow(clippy::too_many_arguments)]
+    /// Writes the IP header of a `segment_len`-byte TCP segment with codepoint `ecn`
+    /// (and, over IPv4, identification `ident`) at the start of `out`; returns its
+    /// length, or `None` if `out` is shorter.
     #[inline]
     pub fn emit_ip_header(
         &self,
         out: &mut [u8],
-        src: IpAddr,
-        dst: IpAddr,
         segment_len: usize,
         ecn: Ecn,
         ident: u16,
         checksum: ChecksumMode,
     ) -> Option<usize> {
         let class = (self.dscp << 2) | ecn.bits();
-        match (src, dst) {
-            (IpAddr::V4(src), IpAddr::V4(dst)) => {
+        match self.addrs {
+            AddrPair::V4 { src, dst } => {
                 let out = out.get_mut(..IPV4_HEADER)?;
                 let total = (IPV4_HEADER + segment_len) as u16;
                 let sum = match checksum {
@@ -249,7 +257,7 @@ impl SegmentTemplate {
                 ]);
                 Some(IPV4_HEADER)
             }
-            (IpAddr::V6(src), IpAddr::V6(dst)) => {
+            AddrPair::V6 { src, dst } => {
                 let out = out.get_mut(..IPV6_HEADER)?;
                 let [l0, l1] = (segment_len as u16).to_be_bytes();
                 // Version 6, the traffic class, a zero flow label.
@@ -267,7 +275,6 @@ impl SegmentTemplate {
                 out[24..40].copy_from_slice(&dst.octets());
                 Some(IPV6_HEADER)
             }
-            _ => None,
         }
     }
 }
@@ -482,8 +489,8 @@ mod tests {
             let (src, dst) = if v6_pair { v6() } else { v4() };
             let mode = if offloaded { ChecksumMode::Offloaded } else { ChecksumMode::Enabled };
             let t = SegmentTemplate::new(src, dst, ttl, dscp).unwrap();
-            let mut out = vec![0xa5u8; if v6_pair { 40 } else { 20 }];
-            prop_assert_eq!(t.emit_ip_header(&mut out, src, dst, len, ECNS[ecn], ident, mode), Some(out.len()));
+            let mut out = vec![0xa5u8; t.ip_header_len()];
+            prop_assert_eq!(t.emit_ip_header(&mut out, len, ECNS[ecn], ident, mode), Some(out.len()));
             prop_assert_eq!(out, general_ip(src, dst, len, ttl, dscp, ECNS[ecn], ident, mode));
         }
 
@@ -532,10 +539,14 @@ mod tests {
         let (a, _) = v4();
         let (_, b) = v6();
         assert_eq!(SegmentTemplate::new(a, b, 64, 0), None);
-        let t = SegmentTemplate::new(a, a, 64, 0).unwrap();
-        let mut out = [0u8; 40];
-        let header = t.emit_ip_header(&mut out, a, b, 0, Ecn::NotEct, 0, ChecksumMode::Enabled);
-        assert_eq!(header, None);
+        assert_eq!(
+            SegmentTemplate::new(a, a, 64, 0).unwrap().ip_header_len(),
+            20
+        );
+        assert_eq!(
+            SegmentTemplate::new(b, b, 64, 0).unwrap().ip_header_len(),
+            40
+        );
     }
 
     #[test]
@@ -543,15 +554,7 @@ mod tests {
         let (src, dst) = v6();
         let t = SegmentTemplate::new(src, dst, 64, 0).unwrap();
         let mut out = [0u8; 39];
-        let header = t.emit_ip_header(
-            &mut out,
-            src,
-            dst,
-            10,
-            Ecn::NotEct,
-            0,
-            ChecksumMode::Enabled,
-        );
+        let header = t.emit_ip_header(&mut out, 10, Ecn::NotEct, 0, ChecksumMode::Enabled);
         assert_eq!(header, None);
         let f = TcpHeaderFields {
             seq_number: SeqNumber(1),

@@ -83,8 +83,7 @@ impl Stack {
         };
         let conn = &mut slot.conn;
         let before = conn.state();
-        let (local, remote) = (conn.local().ip(), conn.remote().ip());
-        let ipv6 = remote.is_ipv6();
+        let ipv6 = conn.remote().is_ipv6();
         let hl = if ipv6 { IPV6_HEADER } else { IPV4_HEADER };
         let end = buf.len().min(usize::from(conn.path_mtu()));
         let sent = match buf.get_mut(hl..end) {
@@ -107,7 +106,7 @@ impl Stack {
             self.ipv4_ident
         };
         // The IP header from the sums the TCP checksum's pseudo-header took.
-        template.emit_ip_header(buf, local, remote, sent.len, conn.tx_ecn(), ident, checksum);
+        template.emit_ip_header(buf, sent.len, conn.tx_ecn(), ident, checksum);
         let stats = &mut self.stats.tcp;
         if sent.retransmission {
             stats.retrans_segs += 1;

@@ -159,14 +159,14 @@ impl TimerTable {
 
     /// The earliest deadline of any armed timer.
     pub fn earliest(&self) -> Option<Instant> {
-        // A plain loop, as in `next`: the stack asks after every segment.
-        let mut best: Option<Instant> = None;
-        for &at in self.deadlines.iter().flatten() {
-            if best.is_none_or(|b| at < b) {
-                best = Some(at);
-            }
+        // The stack asks after every segment: a minimum over the six slots without
+        // a branch per slot (an unarmed slot counts as `u64::MAX`, which no armed
+        // deadline reaches: `Instant::MAX` is `u64::MAX - 1` nanoseconds).
+        let mut best = u64::MAX;
+        for at in self.deadlines {
+            best = best.min(at.map_or(u64::MAX, Instant::as_nanos));
         }
-        best
+        (best != u64::MAX).then(|| Instant::from_nanos(best))
     }
 
     /// Disarms and returns the earliest timer due at `now`, if any.
@@ -184,6 +184,20 @@ impl TimerTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn earliest_is_the_minimum_armed_deadline() {
+        let mut t = TimerTable::default();
+        assert_eq!(t.earliest(), None);
+        t.set(Timer::Persist, Instant::MAX);
+        assert_eq!(t.earliest(), Some(Instant::MAX));
+        t.set(Timer::Probe, Instant::from_nanos(41));
+        assert_eq!(t.earliest(), Some(Instant::from_nanos(42)));
+        t.set(Timer::Retransmit, Instant::ZERO);
+        assert_eq!(t.earliest(), Some(Instant::ZERO));
+        t.clear_all();
+        assert_eq!(t.earliest(), None);
+    }
 
     #[test]
     fn next_is_the_earliest_armed_timer() {
