@@ -151,15 +151,20 @@ impl Connection {
         false
     }
 
-    /// Whether, since it was in state `before`, the connection changed nothing the
-    /// stack's book-keeping after a call looks at but its timers and whether it has
-    /// more to send: same state (and not one the stack frees or compacts), no
-    /// events, no new loss counts. The usual case after a data segment left.
+    /// After [`poll_segment`](Self::poll_segment): whether, since it was in state
+    /// `before`, the connection changed nothing the stack's book-keeping after a
+    /// call looks at but its timers and whether it has more to send: same state
+    /// (and not one the stack frees or compacts), no events. The usual case after
+    /// a data segment left.
+    ///
+    /// The loss counters need no look (a compare of a dozen fields per segment):
+    /// sending never changes them, and every input that does (ACKs, timers) is
+    /// followed by the stack's full book-keeping, which takes them.
     pub(crate) fn only_timers_changed(&self, before: State) -> bool {
+        debug_assert!(!self.has_new_loss_counts(), "loss counts left untaken");
         self.state == before
             && !matches!(self.state, State::Closed | State::TimeWait)
             && self.events.is_empty()
-            && !self.has_new_loss_counts()
     }
 
     /// Whether a [`poll_transmit`](Self::poll_transmit) at `now` would send
@@ -347,10 +352,14 @@ impl Connection {
         let off = self.snd_nxt.diff(self.snd_una).max(0) as usize;
         let buffered = self.send_buf.len();
         let avail = buffered.saturating_sub(off);
-        let fin_pending = match self.fin_pos() {
-            Some(fin) => !self.fin_acked && self.snd_nxt <= fin,
-            None => false,
-        };
+        let mss = usize::from(self.mss);
+        // Looked at only when the segment could take the last byte (more than a
+        // segment's worth waiting leaves no room for the FIN in this one).
+        let fin_pending = avail <= mss
+            && match self.fin_pos() {
+                Some(fin) => !self.fin_acked && self.snd_nxt <= fin,
+                None => false,
+            };
         if avail == 0 && !fin_pending {
             return None;
         }
@@ -361,7 +370,6 @@ impl Connection {
             Some(room) => room,
             None => window.saturating_sub(self.flight_for_window()) as usize,
         };
-        let mss = usize::from(self.mss);
         let len = avail.min(mss).min(usable);
 
         let mut send = false;
