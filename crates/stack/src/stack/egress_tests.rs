@@ -49,6 +49,12 @@ struct Seen {
     timestamp: bool,
     sack_blocks: bool,
     payload: usize,
+    syn: bool,
+    rst: bool,
+    /// The SYN options: MSS, window scale, SACK-permitted.
+    mss: bool,
+    window_scale: bool,
+    sack_permitted: bool,
 }
 
 /// Parses `packet` (checksums verified) and writes it again through the general
@@ -104,6 +110,11 @@ fn assert_general_emit_agrees(packet: &[u8]) -> Seen {
     seen.timestamp = tcp.options.timestamp.is_some();
     seen.sack_blocks = !tcp.options.sack_ranges.is_empty();
     seen.payload = tcp.payload.len();
+    seen.syn = tcp.flags.contains(crate::wire::TcpFlags::SYN);
+    seen.rst = tcp.flags.contains(crate::wire::TcpFlags::RST);
+    seen.mss = tcp.options.mss.is_some();
+    seen.window_scale = tcp.options.window_scale.is_some();
+    seen.sack_permitted = tcp.options.sack_permitted;
     seen
 }
 
@@ -181,6 +192,11 @@ fn transfer_checking_every_packet(s: Setup) -> (Vec<Seen>, Vec<Seen>) {
         b.handle_timeout(now);
     }
     assert_eq!(got, data.len(), "{s:?}: transfer incomplete");
+    // A RST (never the template's path) ends it.
+    a.tcp_abort(now, c).unwrap();
+    while let Some(n) = a.poll_transmit(now, &mut buf) {
+        from_a.push(assert_general_emit_agrees(&buf[..n]));
+    }
     (from_a, from_b)
 }
 
@@ -196,6 +212,19 @@ fn every_segment_sent_is_what_the_general_emit_writes() {
             ecn: ecns[i as usize % 3],
         };
         let (from_a, from_b) = transfer_checking_every_packet(s);
+        // The segments the fast emit refuses went the general way: the SYNs with
+        // their options, the RST with none.
+        for p in from_a.iter().chain(&from_b).filter(|p| p.syn) {
+            assert!(p.mss, "{s:?}: SYN without MSS");
+            assert_eq!(p.window_scale, s.window_scaling, "{s:?}");
+            assert_eq!(p.sack_permitted, s.sack, "{s:?}");
+            assert_eq!(p.timestamp, s.timestamps, "{s:?}");
+        }
+        assert_eq!(from_a.iter().filter(|p| p.syn).count(), 1, "{s:?}");
+        assert_eq!(from_b.iter().filter(|p| p.syn).count(), 1, "{s:?}");
+        let rst = from_a.last().filter(|p| p.rst);
+        assert!(rst.is_some_and(|p| !p.timestamp && !p.sack_blocks), "{s:?}");
+        let from_a = &from_a[..from_a.len() - 1];
         let data = || from_a.iter().filter(|p| p.payload > 0);
         assert!(data().count() > 200, "{s:?}");
         // The options the run negotiated are on the wire.
