@@ -133,17 +133,26 @@ impl Connection {
     }
 
     /// The congestion state, allocated on first use.
+    #[inline]
     pub(super) fn ccs(&mut self) -> &mut CcState {
         if self.cc.is_none() {
-            let cc = self
-                .cc_algorithm
-                .build(&self.config.custom_congestion_controls, &self.cc_params());
-            self.cc = Some(Box::new(CcState::new(cc)));
+            self.make_ccs();
         }
         match self.cc.as_deref_mut() {
             Some(s) => s,
             None => unreachable!("allocated above"),
         }
+    }
+
+    /// Allocates the congestion state (once per connection: kept out of line, so
+    /// that `ccs`, called for every segment sent and ACK taken, is inlined).
+    #[cold]
+    #[inline(never)]
+    fn make_ccs(&mut self) {
+        let cc = self
+            .cc_algorithm
+            .build(&self.config.custom_congestion_controls, &self.cc_params());
+        self.cc = Some(Box::new(CcState::new(cc)));
     }
 
     /// An own controller is made at once: its initial window is its own business.
