@@ -261,22 +261,30 @@ impl Rack {
         one_segment_in_flight: bool,
         rto_expiry: Instant,
     ) -> Instant {
-        // In nanoseconds (u128: no overflow), as `now + Duration` would give it: a
-        // sum past `Instant::MAX` is `Instant::MAX`. This runs after every data
-        // segment sent; `Duration`'s seconds-and-nanoseconds arithmetic cost more.
+        let srtt = srtt.map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        Rack::pto_deadline_nanos(now, srtt, one_segment_in_flight, rto_expiry)
+    }
+
+    /// [`pto_deadline`](Self::pto_deadline) with SRTT in nanoseconds, computed in
+    /// nanoseconds as `now + Duration` would give it (a sum past `Instant::MAX` is
+    /// `Instant::MAX`): this runs after every data segment sent, and `Duration`'s
+    /// seconds-and-nanoseconds arithmetic cost more.
+    pub fn pto_deadline_nanos(
+        now: Instant,
+        srtt: Option<u64>,
+        one_segment_in_flight: bool,
+        rto_expiry: Instant,
+    ) -> Instant {
+        const WC_DEL_ACK_NANOS: u64 = WC_DEL_ACK_T.as_nanos() as u64;
+        const PTO_WITHOUT_RTT_NANOS: u64 = PTO_WITHOUT_RTT.as_nanos() as u64;
         let pto = match srtt {
-            Some(srtt) => {
-                let pto = srtt.as_nanos().saturating_mul(2);
-                if one_segment_in_flight {
-                    pto + WC_DEL_ACK_T.as_nanos()
-                } else {
-                    pto
-                }
-            }
-            None => PTO_WITHOUT_RTT.as_nanos(),
+            Some(srtt) if one_segment_in_flight => srtt
+                .checked_mul(2)
+                .and_then(|pto| pto.checked_add(WC_DEL_ACK_NANOS)),
+            Some(srtt) => srtt.checked_mul(2),
+            None => Some(PTO_WITHOUT_RTT_NANOS),
         };
-        let at = u64::try_from(pto)
-            .ok()
+        let at = pto
             .and_then(|pto| now.as_nanos().checked_add(pto))
             .filter(|&at| at < u64::MAX)
             .map_or(Instant::MAX, Instant::from_nanos);
