@@ -23,6 +23,8 @@
 //! - [`seq`]: [`SeqNumber`], TCP sequence arithmetic modulo 2^32.
 //! - [`tcp`]: TCP segments: [`TcpPacket`], [`TcpFlags`], options ([`TcpOption`],
 //!   [`TcpOptions`]), and [`TcpRepr`] with Linux's canonical option layout.
+//! - [`template`]: [`SegmentTemplate`], the constant part of a TCP connection's IP and TCP
+//!   headers, pre-built and pre-summed, for the common data segment's fast emit.
 //! - [`udp`]: [`UdpPacket`], [`UdpRepr`], UDP datagrams (RFC 768) over IPv4 and IPv6.
 //! - [`icmpv4`]: [`Icmpv4Packet`], [`Icmpv4Repr`], ICMP (RFC 792, RFC 1122, RFC 1191).
 //! - [`icmpv6`]: [`Icmpv6Packet`], [`Icmpv6Repr`], ICMPv6 (RFC 4443) with its pseudo-header
@@ -52,6 +54,7 @@ pub mod pcap;
 pub mod quoted;
 pub mod seq;
 pub mod tcp;
+pub mod template;
 pub mod udp;
 
 pub use dump::{dump, verify, PacketDump, VerifyError};
@@ -72,4 +75,5 @@ pub use seq::SeqNumber;
 pub use tcp::{
     SackBlocks, TcpFlags, TcpOption, TcpOptions, TcpPacket, TcpRepr, TcpTimestamp, TfoCookie,
 };
+pub use template::{emit_tcp_header, PseudoHeader, SegmentTemplate, TcpHeaderFields};
 pub use udp::{UdpPacket, UdpRepr};

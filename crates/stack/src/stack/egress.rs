@@ -9,7 +9,7 @@ use crate::ip::fragment::Fragmenter;
 use crate::time::Instant;
 use crate::wire::{
     AddrPair, Ecn, IpProtocol, Ipv4Options, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, TcpFlags,
-    TcpPacket, UdpPacket, UdpRepr,
+    UdpPacket, UdpRepr,
 };
 
 /// The IPv4 header without options.
@@ -73,7 +73,7 @@ impl Stack {
         handle: crate::socket::SocketHandle,
         buf: &mut [u8],
     ) -> Option<usize> {
-        let checksum = self.tx_checksum();
+        let checksum = self.config.checksum_tx;
         let Some(Entry {
             socket: Socket::Tcp(slot),
             ..
@@ -82,20 +82,15 @@ impl Stack {
             return None;
         };
         let conn = &mut slot.conn;
-        let local = conn.local();
-        let remote = conn.remote();
-        let hl = ip_header_len(remote.ip());
-        let end = buf.len().min(usize::from(conn.path_mtu()));
         let before = conn.state();
-        let ttl = conn.options().ttl;
-        let dscp = conn.options().dscp;
-        let addrs = AddrPair::new(local.ip(), remote.ip())?;
-        let retrans_before = conn.counters().retrans_segs;
-        let segment_len = match buf.get_mut(hl..end) {
-            Some(space) => conn.poll_transmit(now, space, &addrs, checksum),
+        let ipv6 = conn.remote().is_ipv6();
+        let hl = if ipv6 { IPV6_HEADER } else { IPV4_HEADER };
+        let end = buf.len().min(usize::from(conn.path_mtu()));
+        let sent = match buf.get_mut(hl..end) {
+            Some(space) => conn.poll_segment(now, space, checksum),
             None => None,
         };
-        let Some(n) = segment_len else {
+        let Some((sent, template)) = sent else {
             // Nothing to send: the connection may be done.
             if self.conn_releasable(handle) {
                 self.release_conn(handle);
@@ -104,51 +99,43 @@ impl Stack {
             }
             return None;
         };
-        let ecn = self.conn(handle).map_or(Ecn::NotEct, |c| c.tx_ecn());
-        self.write_ip_header(
-            buf,
-            local.ip(),
-            remote.ip(),
-            IpProtocol::Tcp,
-            n,
-            ttl,
-            dscp,
-            ecn,
-            true,
-        );
-        let retrans_after = self
-            .conn(handle)
-            .map_or(retrans_before, |c| c.counters().retrans_segs);
-        if retrans_after > retrans_before {
-            self.stats.tcp.retrans_segs += retrans_after - retrans_before;
+        let ident = if ipv6 {
+            0
         } else {
-            self.stats.tcp.out_segs += 1;
+            self.ipv4_ident = self.ipv4_ident.wrapping_add(1);
+            self.ipv4_ident
+        };
+        // The IP header from the sums the TCP checksum's pseudo-header took.
+        template.emit_ip_header(buf, sent.len, conn.tx_ecn(), ident, checksum);
+        let stats = &mut self.stats.tcp;
+        if sent.retransmission {
+            stats.retrans_segs += 1;
+        } else {
+            stats.out_segs += 1;
         }
-        let flags = TcpPacket::new_unchecked(&buf[hl..hl + n]).flags();
-        if flags.contains(TcpFlags::RST) {
-            self.stats.tcp.out_rsts += 1;
+        if sent.flags.contains(TcpFlags::RST) {
+            stats.out_rsts += 1;
         }
-        if flags.contains(TcpFlags::CWR) && !flags.contains(TcpFlags::SYN) {
-            self.stats.tcp.ecn_cwr_sent += 1;
+        if sent.flags.contains(TcpFlags::CWR) && !sent.flags.contains(TcpFlags::SYN) {
+            stats.ecn_cwr_sent += 1;
         }
         // Back in the queue only if it has more to say: otherwise the next call
         // would ask it once more for nothing (a second pass over the connection and
         // the stack's book-keeping per segment sent). What that empty pass did
         // (arm the persist timer, free a finished connection) happens here.
-        let more = match self.sockets.get_mut(handle) {
-            Some(Entry {
-                socket: Socket::Tcp(slot),
-                ..
-            }) => slot.conn.after_transmit(now),
-            _ => false,
-        };
-        let requeue = if more { Requeue::Yes } else { Requeue::No };
-        self.after_conn_requeue(now, handle, before, requeue);
+        let more = conn.after_transmit(now);
+        if conn.only_timers_changed(before) {
+            // All `after_conn_requeue` would do: the timer heap and the queue.
+            self.schedule_and_queue(handle, |_| more);
+        } else {
+            let requeue = if more { Requeue::Yes } else { Requeue::No };
+            self.after_conn_requeue(now, handle, before, requeue);
+        }
         if !more && self.conn_releasable(handle) {
             self.release_conn(handle);
         }
-        self.count_out_ip(remote.is_ipv6());
-        Some(hl + n)
+        self.count_out_ip(ipv6);
+        Some(hl + sent.len)
     }
 
     fn count_out_ip(&mut self, ipv6: bool) {

@@ -50,6 +50,8 @@ mod timers;
 mod udp_api;
 
 #[cfg(test)]
+mod egress_tests;
+#[cfg(test)]
 mod rx_path_tests;
 #[cfg(test)]
 mod tests;

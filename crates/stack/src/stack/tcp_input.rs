@@ -561,7 +561,7 @@ impl Stack {
     /// slab look-up: `wants_tx` (asked only when the connection is not queued
     /// yet, and before its deadline is read) says whether it joins the transmit
     /// queue. Stale heap entries are dropped when they pile up.
-    fn schedule_and_queue(
+    pub(super) fn schedule_and_queue(
         &mut self,
         handle: SocketHandle,
         wants_tx: impl FnOnce(&mut Entry) -> bool,

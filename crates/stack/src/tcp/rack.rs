@@ -261,18 +261,34 @@ impl Rack {
         one_segment_in_flight: bool,
         rto_expiry: Instant,
     ) -> Instant {
+        let srtt = srtt.map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        Rack::pto_deadline_nanos(now, srtt, one_segment_in_flight, rto_expiry)
+    }
+
+    /// [`pto_deadline`](Self::pto_deadline) with SRTT in nanoseconds, computed in
+    /// nanoseconds as `now + Duration` would give it (a sum past `Instant::MAX` is
+    /// `Instant::MAX`): this runs after every data segment sent, and `Duration`'s
+    /// seconds-and-nanoseconds arithmetic cost more.
+    pub fn pto_deadline_nanos(
+        now: Instant,
+        srtt: Option<u64>,
+        one_segment_in_flight: bool,
+        rto_expiry: Instant,
+    ) -> Instant {
+        const WC_DEL_ACK_NANOS: u64 = WC_DEL_ACK_T.as_nanos() as u64;
+        const PTO_WITHOUT_RTT_NANOS: u64 = PTO_WITHOUT_RTT.as_nanos() as u64;
         let pto = match srtt {
-            Some(srtt) => {
-                let pto = srtt.saturating_mul(2);
-                if one_segment_in_flight {
-                    pto + WC_DEL_ACK_T
-                } else {
-                    pto
-                }
-            }
-            None => PTO_WITHOUT_RTT,
+            Some(srtt) if one_segment_in_flight => srtt
+                .checked_mul(2)
+                .and_then(|pto| pto.checked_add(WC_DEL_ACK_NANOS)),
+            Some(srtt) => srtt.checked_mul(2),
+            None => Some(PTO_WITHOUT_RTT_NANOS),
         };
-        (now + pto).min(rto_expiry)
+        let at = pto
+            .and_then(|pto| now.as_nanos().checked_add(pto))
+            .filter(|&at| at < u64::MAX)
+            .map_or(Instant::MAX, Instant::from_nanos);
+        at.min(rto_expiry)
     }
 
     /// Whether a probe is outstanding (TLP.end_seq set).
@@ -460,6 +476,29 @@ mod tests {
         assert_eq!(Rack::pto_deadline(t(0), Some(ms(50)), true, far), t(300));
         assert_eq!(Rack::pto_deadline(t(0), None, false, far), t(1000));
         assert_eq!(Rack::pto_deadline(t(0), Some(ms(50)), true, t(250)), t(250));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pto_deadline_in_nanoseconds_is_the_duration_sum(
+            now in proptest::prelude::any::<u64>(),
+            srtt in proptest::option::of(proptest::prelude::any::<u64>()),
+            one in proptest::prelude::any::<bool>(),
+            expiry in proptest::prelude::any::<u64>(),
+        ) {
+            let (now, expiry) = (Instant::from_nanos(now), Instant::from_nanos(expiry));
+            let srtt = srtt.map(Duration::from_nanos);
+            // The formula as it was written with `Duration` and `Instant + Duration`.
+            let pto = match srtt {
+                Some(srtt) if one => srtt.saturating_mul(2) + WC_DEL_ACK_T,
+                Some(srtt) => srtt.saturating_mul(2),
+                None => PTO_WITHOUT_RTT,
+            };
+            proptest::prop_assert_eq!(
+                Rack::pto_deadline(now, srtt, one, expiry),
+                (now + pto).min(expiry)
+            );
+        }
     }
 
     #[test]

@@ -288,6 +288,12 @@ impl RttEstimator {
         self.smoothed.map(|s| Duration::from_nanos(s.srtt))
     }
 
+    /// [`srtt`](Self::srtt) in nanoseconds (no `Duration` to build and take apart
+    /// where the caller computes in nanoseconds).
+    pub fn srtt_nanos(&self) -> Option<u64> {
+        self.smoothed.map(|s| s.srtt)
+    }
+
     /// RTTVAR, once a sample has been taken.
     pub fn rttvar(&self) -> Option<Duration> {
         self.smoothed.map(|s| Duration::from_nanos(s.rttvar))

@@ -186,6 +186,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn earliest_is_the_minimum_armed_deadline() {
+        let mut t = TimerTable::default();
+        assert_eq!(t.earliest(), None);
+        t.set(Timer::Persist, Instant::MAX);
+        assert_eq!(t.earliest(), Some(Instant::MAX));
+        t.set(Timer::Probe, Instant::from_nanos(41));
+        assert_eq!(t.earliest(), Some(Instant::from_nanos(42)));
+        t.set(Timer::Retransmit, Instant::ZERO);
+        assert_eq!(t.earliest(), Some(Instant::ZERO));
+        t.clear_all();
+        assert_eq!(t.earliest(), None);
+    }
+
+    #[test]
     fn next_is_the_earliest_armed_timer() {
         let mut t = TimerTable::default();
         assert_eq!(t.next(), None);

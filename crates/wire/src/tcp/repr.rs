@@ -116,6 +116,18 @@ impl<'a> TcpRepr<'a> {
     where
         T: AsRef<[u8]> + AsMut<[u8]>,
     {
+        self.emit_unsummed(packet);
+        if checksum == ChecksumMode::Enabled {
+            packet.fill_checksum(addrs);
+        }
+    }
+
+    /// [`emit`](Self::emit) with the checksum field left zero, for a caller that
+    /// sums the segment itself (no addresses needed).
+    pub fn emit_unsummed<T>(&self, packet: &mut TcpPacket<T>)
+    where
+        T: AsRef<[u8]> + AsMut<[u8]>,
+    {
         packet.set_src_port(self.src_port);
         packet.set_dst_port(self.dst_port);
         packet.set_seq_number(self.seq_number);
@@ -129,9 +141,6 @@ impl<'a> TcpRepr<'a> {
         let written = self.options.emit(packet.options_mut());
         debug_assert_eq!(written, self.options.buffer_len());
         packet.payload_mut()[..self.payload.len()].copy_from_slice(self.payload);
-        if checksum == ChecksumMode::Enabled {
-            packet.fill_checksum(addrs);
-        }
     }
 }
 

@@ -152,17 +152,26 @@ impl Connection {
     }
 
     /// The congestion state, allocated on first use.
+    #[inline]
     pub(super) fn ccs(&mut self) -> &mut CcState {
         if self.cc.is_none() {
-            let cc = self
-                .cc_algorithm
-                .build(&self.config.custom_congestion_controls, &self.cc_params());
-            self.cc = Some(Box::new(CcState::new(cc)));
+            self.make_ccs();
         }
         match self.cc.as_deref_mut() {
             Some(s) => s,
             None => unreachable!("allocated above"),
         }
+    }
+
+    /// Allocates the congestion state (once per connection: kept out of line, so
+    /// that `ccs`, called for every segment sent and ACK taken, is inlined).
+    #[cold]
+    #[inline(never)]
+    fn make_ccs(&mut self) {
+        let cc = self
+            .cc_algorithm
+            .build(&self.config.custom_congestion_controls, &self.cc_params());
+        self.cc = Some(Box::new(CcState::new(cc)));
     }
 
     /// An own controller is made at once: its initial window is its own business.
@@ -588,6 +597,14 @@ impl Connection {
         let d = s.loss.since(&s.loss_reported);
         s.loss_reported = s.loss;
         Some(d)
+    }
+
+    /// Whether [`take_new_loss_counts`](Self::take_new_loss_counts) would return
+    /// something.
+    pub(crate) fn has_new_loss_counts(&self) -> bool {
+        self.cc
+            .as_deref()
+            .is_some_and(|s| s.loss != s.loss_reported)
     }
 
     /// An ACK of new data ends a run of retransmission timeouts.

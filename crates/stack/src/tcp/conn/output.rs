@@ -8,6 +8,7 @@
 //! When the connection paces (see `pacing`), new data waits for the pacing timer;
 //! nothing else does.
 
+use super::congestion::MAX_TX_RECORDS;
 use super::open::TCP_HEADER_LEN;
 use super::{AckDue, Connection};
 use crate::tcp::state::State;
@@ -15,9 +16,21 @@ use crate::tcp::timer::Timer;
 use crate::time::Instant;
 use crate::wire::checksum as wire_checksum;
 use crate::wire::{
-    AddrPair, ChecksumMode, IpProtocol, SackBlocks, SeqNumber, TcpFlags, TcpOptions, TcpPacket,
-    TcpRepr, TcpTimestamp,
+    emit_tcp_header, AddrPair, ChecksumMode, IpProtocol, PseudoHeader, SackBlocks, SegmentTemplate,
+    SeqNumber, TcpFlags, TcpHeaderFields, TcpOptions, TcpPacket, TcpRepr, TcpTimestamp,
 };
+
+/// What [`Connection::poll_segment`] wrote: what the stack needs to count it,
+/// without reading the segment back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SentSegment {
+    /// The segment's length (TCP header and payload).
+    pub(crate) len: usize,
+    /// Its control bits.
+    pub(crate) flags: TcpFlags,
+    /// It resent sequence space (counted in the connection's `retrans_segs`).
+    pub(crate) retransmission: bool,
+}
 
 /// One segment decided on, before encoding.
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +86,37 @@ impl Connection {
         addrs: &AddrPair,
         checksum: ChecksumMode,
     ) -> Option<usize> {
+        let pseudo = PseudoHeader::new(addrs, IpProtocol::Tcp);
+        self.poll_segment_with(now, buf, pseudo, checksum)
+            .map(|sent| sent.len)
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit) for the stack: the addresses are the
+    /// connection's own, and what was written is returned whole, with the
+    /// [`SegmentTemplate`] that writes the IP header in front of it.
+    pub(crate) fn poll_segment(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        checksum: ChecksumMode,
+    ) -> Option<(SentSegment, SegmentTemplate)> {
+        let template = SegmentTemplate::new(
+            self.local.ip(),
+            self.remote.ip(),
+            self.options.ttl,
+            self.options.dscp,
+        )?;
+        let sent = self.poll_segment_with(now, buf, template.pseudo_header(), checksum)?;
+        Some((sent, template))
+    }
+
+    fn poll_segment_with(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        pseudo: PseudoHeader,
+        checksum: ChecksumMode,
+    ) -> Option<SentSegment> {
         self.release_pacing(now);
         let plan = match self.next_plan() {
             Some(plan) => plan,
@@ -81,7 +125,7 @@ impl Connection {
                 return None;
             }
         };
-        self.encode(now, plan, buf, addrs, checksum)
+        self.encode(now, plan, buf, pseudo, checksum)
     }
 
     /// After a segment left: whether another may follow now. When none can, does
@@ -105,6 +149,22 @@ impl Connection {
         }
         self.arm_persist(now);
         false
+    }
+
+    /// After [`poll_segment`](Self::poll_segment): whether, since it was in state
+    /// `before`, the connection changed nothing the stack's book-keeping after a
+    /// call looks at but its timers and whether it has more to send: same state
+    /// (and not one the stack frees or compacts), no events. The usual case after
+    /// a data segment left.
+    ///
+    /// The loss counters need no look (a compare of a dozen fields per segment):
+    /// sending never changes them, and every input that does (ACKs, timers) is
+    /// followed by the stack's full book-keeping, which takes them.
+    pub(crate) fn only_timers_changed(&self, before: State) -> bool {
+        debug_assert!(!self.has_new_loss_counts(), "loss counts left untaken");
+        self.state == before
+            && !matches!(self.state, State::Closed | State::TimeWait)
+            && self.events.is_empty()
     }
 
     /// Whether a [`poll_transmit`](Self::poll_transmit) at `now` would send
@@ -292,10 +352,14 @@ impl Connection {
         let off = self.snd_nxt.diff(self.snd_una).max(0) as usize;
         let buffered = self.send_buf.len();
         let avail = buffered.saturating_sub(off);
-        let fin_pending = match self.fin_pos() {
-            Some(fin) => !self.fin_acked && self.snd_nxt <= fin,
-            None => false,
-        };
+        let mss = usize::from(self.mss);
+        // Looked at only when the segment could take the last byte (more than a
+        // segment's worth waiting leaves no room for the FIN in this one).
+        let fin_pending = avail <= mss
+            && match self.fin_pos() {
+                Some(fin) => !self.fin_acked && self.snd_nxt <= fin,
+                None => false,
+            };
         if avail == 0 && !fin_pending {
             return None;
         }
@@ -306,7 +370,6 @@ impl Connection {
             Some(room) => room,
             None => window.saturating_sub(self.flight_for_window()) as usize,
         };
-        let mss = usize::from(self.mss);
         let len = avail.min(mss).min(usable);
 
         let mut send = false;
@@ -427,13 +490,23 @@ impl Connection {
         now: Instant,
         plan: Plan,
         buf: &mut [u8],
-        addrs: &AddrPair,
+        pseudo: PseudoHeader,
         checksum: ChecksumMode,
-    ) -> Option<usize> {
+    ) -> Option<SentSegment> {
         let syn = plan.flags.contains(TcpFlags::SYN);
         let rst = plan.flags.contains(TcpFlags::RST);
         let has_ack = plan.flags.contains(TcpFlags::ACK);
-        let mut options = if syn {
+        // The common segment (data or an ACK, no SACK blocks to report): its only
+        // option is the timestamp, and the template writes its header as one array.
+        // Everything else goes through `TcpRepr`.
+        let plain = !syn && !rst && !self.sack_blocks_due();
+        let timestamp = match self.ts {
+            Some(ts) if plain => Some((self.ts_now(now), ts.recent)),
+            _ => None,
+        };
+        let mut options = if plain {
+            TcpOptions::default()
+        } else if syn {
             self.syn_options(now)
         } else if rst {
             TcpOptions::default()
@@ -445,11 +518,17 @@ impl Connection {
         } else {
             self.window_to_advertise(syn)
         };
-        let mut header_len = usize::from(TCP_HEADER_LEN) + options.buffer_len();
+        let mut header_len = if plain {
+            usize::from(TCP_HEADER_LEN) + if timestamp.is_some() { 12 } else { 0 }
+        } else {
+            usize::from(TCP_HEADER_LEN) + options.buffer_len()
+        };
         if header_len > buf.len() {
             // Not even the header fits: drop the SACK blocks, then give up.
             options.sack_ranges = SackBlocks::default();
-            header_len = usize::from(TCP_HEADER_LEN) + options.buffer_len();
+            if !plain {
+                header_len = usize::from(TCP_HEADER_LEN) + options.buffer_len();
+            }
             if header_len > buf.len() {
                 return None;
             }
@@ -470,42 +549,55 @@ impl Connection {
             flags.insert(TcpFlags::URG);
         }
         flags.insert(self.ecn_for_segment(flags, payload_len, plan.retransmit));
-        let repr = TcpRepr {
-            src_port: self.local.port(),
-            dst_port: self.remote.port(),
-            seq_number: plan.seq,
-            ack_number,
-            flags,
-            window_len: window,
-            urgent_pointer,
-            options,
-            payload: &[],
-        };
         let total = header_len + payload_len;
         let segment = buf.get_mut(..total)?;
-        {
-            let mut packet = TcpPacket::new_unchecked(&mut *segment);
-            repr.emit(&mut packet, addrs, ChecksumMode::Offloaded);
-        }
+        let header_sum = if plain {
+            let fields = TcpHeaderFields {
+                seq_number: plan.seq,
+                ack_number,
+                flags,
+                window_len: window,
+                urgent_pointer,
+                timestamp,
+            };
+            let (src_port, dst_port) = (self.local.port(), self.remote.port());
+            Some(emit_tcp_header(segment, src_port, dst_port, &fields)?.1)
+        } else {
+            let repr = TcpRepr {
+                src_port: self.local.port(),
+                dst_port: self.remote.port(),
+                seq_number: plan.seq,
+                ack_number,
+                flags,
+                window_len: window,
+                urgent_pointer,
+                options,
+                payload: &[],
+            };
+            repr.emit_unsummed(&mut TcpPacket::new_unchecked(&mut *segment));
+            None
+        };
         if checksum == ChecksumMode::Enabled {
             // The payload is summed as it is copied out of the send buffer (one
             // pass over it, not a copy and then a sum over the whole segment).
             let (head, body) = segment.split_at_mut(header_len);
             let payload = self.copy_payload_summed(plan.payload_off, body);
-            let sum = wire_checksum::combine(&[
-                addrs.pseudo_header(IpProtocol::Tcp, total),
-                wire_checksum::data(head),
-                payload,
-            ]);
-            TcpPacket::new_unchecked(&mut *segment).set_checksum(wire_checksum::finish(sum));
+            let head = header_sum.unwrap_or_else(|| u64::from(wire_checksum::data(head)));
+            TcpPacket::new_unchecked(&mut *segment)
+                .set_checksum(pseudo.checksum(total, head, payload));
         } else if payload_len > 0 {
             let copied = self
                 .send_buf
                 .read_at(plan.payload_off, &mut segment[header_len..]);
             debug_assert_eq!(copied, payload_len);
         }
-        self.after_send(now, plan.seq, flags, payload_len, plan.retransmit, edge);
-        Some(total)
+        let retransmission =
+            self.after_send(now, plan.seq, flags, payload_len, plan.retransmit, edge);
+        Some(SentSegment {
+            len: total,
+            flags,
+            retransmission,
+        })
     }
 
     /// Copies `out.len()` bytes from `offset` bytes into the send buffer to `out`
@@ -529,6 +621,14 @@ impl Connection {
             sum_b
         };
         wire_checksum::combine(&[sum_a, sum_b])
+    }
+
+    /// Whether a non-SYN segment would carry SACK blocks ([`segment_options`]
+    /// finds none when this is false).
+    ///
+    /// [`segment_options`]: Self::segment_options
+    fn sack_blocks_due(&self) -> bool {
+        self.sack_ok && (self.dsack.is_some() || !self.assembler.is_empty())
     }
 
     /// The options of a non-SYN segment: the timestamp and SACK blocks.
@@ -563,6 +663,27 @@ impl Connection {
         options
     }
 
+    /// Makes room for the send records (one per data segment in flight) of what
+    /// the windows let go now, in one allocation, when there is none: an ACK of
+    /// everything frees them (an idle connection holds none), and growing them
+    /// again one push at a time would reallocate and copy at every doubling (7
+    /// times for a 256 KiB flight). The room is what this flight will fill anyway.
+    fn reserve_send_records(&mut self) {
+        if self
+            .cc
+            .as_deref()
+            .is_some_and(|s| s.tx_records.capacity() != 0)
+        {
+            return;
+        }
+        let mss = usize::from(self.mss.max(1));
+        let off = self.snd_nxt.diff(self.snd_una).max(0) as usize;
+        let unsent = self.send_buf.len().saturating_sub(off);
+        let room = (self.snd_wnd.min(self.cwnd()) as usize).saturating_sub(self.flight() as usize);
+        let records = (unsent.min(room) / mss + 1).min(MAX_TX_RECORDS);
+        self.ccs().tx_records.reserve(records);
+    }
+
     /// The urgent pointer for a segment starting at `seq` with `len` bytes.
     fn urgent_for(&self, seq: SeqNumber, len: usize) -> (u16, bool) {
         match self.snd_up {
@@ -577,7 +698,8 @@ impl Connection {
         }
     }
 
-    /// Book-keeping after a segment left.
+    /// Book-keeping after a segment left; returns whether it was counted as a
+    /// retransmission.
     fn after_send(
         &mut self,
         now: Instant,
@@ -586,10 +708,10 @@ impl Connection {
         payload_len: usize,
         retransmit: bool,
         edge: SeqNumber,
-    ) {
+    ) -> bool {
         self.counters.segs_out += 1;
         if flags.contains(TcpFlags::RST) {
-            return;
+            return false;
         }
         let seq_len = payload_len
             + usize::from(flags.contains(TcpFlags::SYN))
@@ -606,12 +728,13 @@ impl Connection {
             }
         }
         if seq_len == 0 {
-            return;
+            return false;
         }
         if payload_len > 0 {
             self.counters.data_segs_out += 1;
             self.last_data_sent = now;
             let flight = self.flight();
+            self.reserve_send_records();
             self.on_data_sent(now, seq, payload_len, retransmit, flight);
             self.on_paced_send(now, payload_len);
         }
@@ -655,5 +778,6 @@ impl Connection {
             // New data restarts the probe timeout.
             self.arm_loss_probe(now, true);
         }
+        retransmit
     }
 }

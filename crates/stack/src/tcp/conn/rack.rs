@@ -336,7 +336,7 @@ impl Connection {
         // timer table may round the probe's deadline up by up to 3 ns, and the
         // probe is to go first.
         let latest = Instant::from_nanos(rto_expiry.as_nanos().saturating_sub(3)).max(now);
-        let at = Rack::pto_deadline(now, self.rtt.srtt(), one_segment, latest);
+        let at = Rack::pto_deadline_nanos(now, self.rtt.srtt_nanos(), one_segment, latest);
         self.timers.set(Timer::Probe, at);
     }
 
