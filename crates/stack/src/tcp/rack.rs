@@ -54,8 +54,13 @@ pub struct Rack {
     end_seq: SeqNumber,
     /// RACK.rtt: its round-trip time.
     rtt: Duration,
-    /// RACK.fack: the highest end of a delivered segment.
-    fack: SeqNumber,
+    /// RACK.fack: the highest end of a delivered segment; `None` before the first
+    /// delivery. Not a sentinel sequence number: sequence comparison is modular
+    /// (RFC 1982), so `SeqNumber(0)` is below every sequence number in the half
+    /// of the space after it and above every one in the half before it, and a
+    /// connection whose ISN fell in that upper half would see each delivery as
+    /// reordering.
+    fack: Option<SeqNumber>,
     /// RACK.reordering_seen.
     reordering_seen: bool,
     /// RACK.reo_wnd_mult.
@@ -93,7 +98,7 @@ impl Rack {
             xmit_ts: None,
             end_seq: SeqNumber(0),
             rtt: Duration::ZERO,
-            fack: SeqNumber(0),
+            fack: None,
             reordering_seen: false,
             reo_wnd_mult: 1,
             reo_wnd_persist: REO_WND_PERSIST,
@@ -143,12 +148,16 @@ impl Rack {
         let mut reordered = false;
         // Step 3, RACK_detect_reordering: a segment delivered below the highest
         // delivered one, sent once, arrived out of order.
-        if end_seq > self.fack {
-            self.fack = end_seq;
-        } else if end_seq < self.fack
-            && !retransmitted
-            && self.rto_at.is_none_or(|at| xmit_ts >= at)
-        {
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.4
+        //# Since the
+        //# space is finite, all arithmetic dealing with sequence numbers must be
+        //# performed modulo 2^32.
+        // So a sequence number compares only with one of the same connection
+        // (RACK.fack starts at the first delivered end), never with a constant.
+        let fack = *self.fack.get_or_insert(end_seq);
+        if end_seq > fack {
+            self.fack = Some(end_seq);
+        } else if end_seq < fack && !retransmitted && self.rto_at.is_none_or(|at| xmit_ts >= at) {
             self.reordering_seen = true;
             reordered = true;
         }
@@ -357,7 +366,7 @@ impl Rack {
     /// below a segment SACKed again.
     pub fn on_rto(&mut self, now: Instant, snd_una: SeqNumber) {
         self.rto_at = Some(now);
-        self.fack = snd_una;
+        self.fack = Some(snd_una);
         self.tlp_end_seq = None;
     }
 
@@ -437,6 +446,22 @@ mod tests {
         }
         assert_eq!(r.reo_wnd_mult(), 1);
         assert_eq!(r.reo_wnd(true, 5, Some(ms(100)), Some(ms(120))), ms(0));
+    }
+
+    #[test]
+    fn in_order_deliveries_are_no_reordering_anywhere_in_the_sequence_space() {
+        for base in [0u32, 0x7fff_f000, 0x8000_0000, 0xffff_f000, u32::MAX] {
+            let mut r = Rack::new();
+            for k in 1..=8u32 {
+                let end = SeqNumber(base.wrapping_add(k * 1000));
+                let ts = t(u64::from(k));
+                assert!(!r.on_delivered(t(100), ts, end, false, false, None));
+            }
+            assert!(!r.reordering_seen(), "from {base:#x}");
+            // Below the highest delivered end: reordering, across the wrap too.
+            let below = SeqNumber(base.wrapping_add(7500));
+            assert!(r.on_delivered(t(101), t(0), below, false, false, None));
+        }
     }
 
     #[test]

@@ -1324,11 +1324,21 @@ fn client_sack(iw: u32) -> Connection {
 
 /// [`client_sack`] with a configuration of its own.
 fn client_sack_config(config: TcpConfig) -> Connection {
+    client_sack_iss(config, 1000)
+}
+
+/// [`client_sack_config`] with the initial send sequence number `iss`.
+fn client_sack_iss(config: TcpConfig, iss: u32) -> Connection {
     let config = Arc::new(config);
-    let mut c = Connection::connect(t(0), config.clone(), params(A, B, 1000, &config));
+    let mut c = Connection::connect(t(0), config.clone(), params(A, B, iss, &config));
     let syn = poll(&mut c, t(0)).unwrap();
     assert!(syn.repr().options.sack_permitted);
-    let mut synack = segment(5000, 1001, TcpFlags::SYN | TcpFlags::ACK, &[]);
+    let mut synack = segment(
+        5000,
+        iss.wrapping_add(1),
+        TcpFlags::SYN | TcpFlags::ACK,
+        &[],
+    );
     synack.options.mss = Some(1000);
     synack.options.sack_permitted = true;
     c.handle_segment(t(1), &synack);
@@ -1631,6 +1641,62 @@ fn one_sacked_segment_marks_the_earlier_hole_lost_when_the_reorder_timer_fires()
     assert_eq!(data_seqs(&poll_all(&mut c, at)).first(), Some(&1001));
     assert_eq!(c.counters().sack_recoveries, 1);
     assert_eq!(c.loss_counters().rack_reorder_timeouts, 1);
+}
+
+/// The sender's reaction to one loss pattern, with sequence numbers made relative
+/// to `iss`: the data segments sent at each step, and whether RACK saw reordering.
+fn rack_reaction_from_iss(iss: u32) -> (Vec<(u64, Vec<u32>)>, u32) {
+    let rel = |r: u32| iss.wrapping_add(r);
+    let mut c = client_sack_iss(
+        TcpConfig {
+            initial_cwnd: 10,
+            ..TcpConfig::default()
+        },
+        iss,
+    );
+    c.send(&[3u8; 10_000]).unwrap();
+    assert_eq!(poll_all(&mut c, t(10)).len(), 10);
+    let mut trace = Vec::new();
+    let mut step = |c: &mut Connection, now: u64, ack: u32, blocks: &[(u32, u32)]| {
+        let blocks: Vec<_> = blocks.iter().map(|&(a, b)| (rel(a), rel(b))).collect();
+        c.handle_segment(t(now), &sack_ack(rel(ack), &blocks));
+        let sent = data_seqs(&poll_all(c, t(now)));
+        trace.push((now, sent.iter().map(|s| s.wrapping_sub(iss)).collect()));
+    };
+    // The first two segments arrive in order; the third (2001..3001) is lost and
+    // the three after it are SACKed one by one.
+    step(&mut c, 110, 1001, &[]);
+    step(&mut c, 111, 2001, &[]);
+    step(&mut c, 112, 2001, &[(3001, 4001)]);
+    step(&mut c, 113, 2001, &[(3001, 5001)]);
+    step(&mut c, 114, 2001, &[(3001, 6001)]);
+    (trace, c.loss_counters().sack_reorders)
+}
+
+/// RACK.fack starts from the first delivered segment, not from sequence number
+/// 0: with modular comparison (RFC 1982), an ISS in the upper half of the space
+/// put every delivered segment "below" 0, so each in-order ACK counted as
+/// reordering and the reordering window stayed open (a quarter of min_RTT, not
+/// the DupThresh behaviour of RFC 8985 section 6.2) for the whole connection.
+#[test]
+fn in_order_delivery_is_no_reordering_and_losses_are_repaired_alike_whatever_the_iss() {
+    let (reference, reorders) = rack_reaction_from_iss(1000);
+    assert_eq!(reorders, 0);
+    // Three segments SACKed above the hole and no reordering seen: lost at once.
+    assert_eq!(reference.last().map(|s| s.1.first()), Some(Some(&2001)));
+    for iss in [
+        0x7fff_ffff,
+        0x8000_0000,
+        0xc000_0000,
+        u32::MAX - (1 << 20), // the transfer crosses 2^32 after 1 MB
+        u32::MAX - 2500,      // ... inside this window
+    ] {
+        assert_eq!(
+            rack_reaction_from_iss(iss),
+            (reference.clone(), 0),
+            "ISS {iss:#x}"
+        );
+    }
 }
 
 #[test]
