@@ -2050,11 +2050,11 @@ fn header_prediction_refuses_an_old_timestamp_and_a_full_buffer() {
 }
 
 /// One lossy transfer from a client to a server, then both close: `drops` are
-/// the indexes (from 1) of the client's segments the network loses, `ce` those
-/// it marks CE. Returns everything observable after each step (both
+/// the indexes (from 1) of the client's segments the network loses, `late` those
+/// it delivers 5 ms late, after the segments sent in between (reordering). Returns everything observable after each step (both
 /// connections' `Debug` state, their events, the segments they sent) and how
 /// many ACKs reached the client with the loss-side steps idle and not.
-fn ack_trace(config: &TcpConfig, drops: &[usize], ce: &[usize]) -> (Vec<String>, [u32; 2]) {
+fn ack_trace(config: &TcpConfig, drops: &[usize], late: &[usize]) -> (Vec<String>, [u32; 2]) {
     let (mut c, mut s) = pair(config.clone());
     let mut trace = Vec::new();
     let mut idle = [0u32; 2];
@@ -2064,6 +2064,7 @@ fn ack_trace(config: &TcpConfig, drops: &[usize], ce: &[usize]) -> (Vec<String>,
     let mut n = 0usize;
     let mut buf = vec![0u8; 65536];
     let mut closed = false;
+    let mut held: Vec<(Instant, Seg)> = Vec::new();
     for _ in 0..2_000 {
         if sent < data.len() {
             sent += c.send(&data[sent..]).unwrap_or(0);
@@ -2073,18 +2074,28 @@ fn ack_trace(config: &TcpConfig, drops: &[usize], ce: &[usize]) -> (Vec<String>,
         }
         let out_c = poll_all(&mut c, now);
         let mut out_s = Vec::new();
+        let mut arriving: Vec<Seg> = Vec::new();
+        held.retain(|(due, seg)| {
+            let keep = *due > now;
+            if !keep {
+                arriving.push(seg.clone());
+            }
+            keep
+        });
         for seg in &out_c {
             n += 1;
             trace.push(format!("c> {:?}", seg.bytes));
             if drops.contains(&n) {
                 continue;
             }
-            let ecn = if ce.contains(&n) {
-                crate::wire::Ecn::Ce
-            } else {
-                crate::wire::Ecn::Ect0
-            };
-            s.handle_segment_ecn(now, &seg.repr(), ecn);
+            if late.contains(&n) {
+                held.push((now + Duration::from_millis(5), seg.clone()));
+                continue;
+            }
+            arriving.push(seg.clone());
+        }
+        for seg in &arriving {
+            s.handle_segment(now, &seg.repr());
             // Each segment's ACK leaves before the next arrives.
             out_s.extend(poll_all(&mut s, now));
         }
@@ -2109,9 +2120,10 @@ fn ack_trace(config: &TcpConfig, drops: &[usize], ce: &[usize]) -> (Vec<String>,
         {
             break;
         }
-        if out_c.is_empty() && out_s.is_empty() {
+        if out_c.is_empty() && out_s.is_empty() && arriving.is_empty() {
             let next = [c.poll_timeout(), s.poll_timeout()]
                 .into_iter()
+                .chain(held.iter().map(|(due, _)| Some(*due)))
                 .flatten()
                 .min();
             let Some(next) = next else { break };
@@ -2127,14 +2139,14 @@ fn ack_trace(config: &TcpConfig, drops: &[usize], ce: &[usize]) -> (Vec<String>,
 
 /// The ACK shortcuts (`sack_idle`, `loss_idle`) against every step of the general
 /// processing, on the same transfer: the same states, events and segments.
-fn ack_shortcuts_agree(config: &TcpConfig, drops: &[usize], ce: &[usize]) -> [u32; 2] {
-    let (fast, idle) = ack_trace(config, drops, ce);
+fn ack_shortcuts_agree(config: &TcpConfig, drops: &[usize], late: &[usize]) -> [u32; 2] {
+    let (fast, idle) = ack_trace(config, drops, late);
     super::ack::FORCE_GENERAL_ACK.set(true);
-    let (general, _) = ack_trace(config, drops, ce);
+    let (general, _) = ack_trace(config, drops, late);
     super::ack::FORCE_GENERAL_ACK.set(false);
     assert_eq!(fast.len(), general.len());
     for (i, (a, b)) in fast.iter().zip(&general).enumerate() {
-        assert_eq!(a, b, "step {i} differs (drops {drops:?}, ce {ce:?})");
+        assert_eq!(a, b, "step {i} differs (drops {drops:?}, late {late:?})");
     }
     idle
 }
@@ -2187,5 +2199,31 @@ fn ack_shortcuts_change_nothing_without_sack_or_timestamps() {
         for drops in [&[][..], &[3], &[3, 4, 9], &[29]] {
             ack_shortcuts_agree(&config, drops, &[]);
         }
+    }
+}
+
+#[test]
+fn ack_shortcuts_refuse_a_spurious_recovery_and_its_undo_and_change_nothing() {
+    // Reordered segments draw duplicate ACKs and SACK blocks, a retransmission
+    // that proves spurious (D-SACK, Eifel) and an undo.
+    for late in [&[3][..], &[3, 4], &[5, 12], &[20]] {
+        let [idle, busy] = ack_shortcuts_agree(&TcpConfig::default(), &[], late);
+        assert!(
+            idle > 0 && busy > 0,
+            "late {late:?}: {idle} idle, {busy} not"
+        );
+    }
+    let no_sack = TcpConfig {
+        sack: false,
+        ..TcpConfig::default()
+    };
+    ack_shortcuts_agree(&no_sack, &[], &[3, 4]);
+    // Without timestamps no Eifel: the D-SACK decides, ACKs later.
+    let no_ts = TcpConfig {
+        timestamps: false,
+        ..TcpConfig::default()
+    };
+    for late in [&[3][..], &[3, 4], &[5, 12], &[20]] {
+        ack_shortcuts_agree(&no_ts, &[], late);
     }
 }
