@@ -4,10 +4,19 @@
 //! (`congestion`), the send window, and the states our acknowledged FIN leads to.
 
 use super::{AckDue, ConnEvents, Connection, SMALL_RING};
+use crate::tcp::scoreboard::SackUpdate;
 use crate::tcp::state::State;
 use crate::tcp::timer::Timer;
 use crate::time::{Duration, Instant};
 use crate::wire::{TcpFlags, TcpRepr};
+
+#[cfg(test)]
+std::thread_local! {
+    /// Test-only: every ACK takes all the steps of the general processing, so
+    /// that tests can check the shortcuts (`sack_idle`, `loss_idle`) change
+    /// nothing.
+    pub(super) static FORCE_GENERAL_ACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
 impl Connection {
     /// Processes the ACK field of an acceptable segment. Returns false when the
@@ -66,8 +75,15 @@ impl Connection {
         // clears `sk_err_soft`.
         self.persist_probes = 0;
         self.soft_error = None;
-        let sacked = self.on_ack_scoreboard(seg);
-        self.on_sack_delivered_cc(now, sacked.newly_sacked);
+        // No SACK blocks and no scoreboard: the scoreboard learns nothing and
+        // nothing is newly SACKed (`on_ack_scoreboard`, `on_sack_delivered_cc`).
+        let sacked = if self.sack_idle(seg) {
+            SackUpdate::default()
+        } else {
+            let sacked = self.on_ack_scoreboard(seg);
+            self.on_sack_delivered_cc(now, sacked.newly_sacked);
+            sacked
+        };
         let dsack = self.on_ack_rack(now, seg, sacked);
         let una_before = self.snd_una;
         let mut duplicate = false;
@@ -76,10 +92,17 @@ impl Connection {
         } else if ack == self.snd_una {
             duplicate = self.on_same_ack(now, seg);
         }
-        self.on_ack_undo(now, seg, una_before, dsack);
-        self.on_ack_frto(now, una_before, duplicate, sacked);
-        self.rack_detect_loss(now, dsack.is_some());
-        self.after_ack_sack(now, sacked);
+        if self.loss_idle() {
+            // Nothing for undo, F-RTO or SACK recovery to look at (see
+            // `loss_idle`); of RACK's loss detection only the D-SACK round
+            // bookkeeping and the reorder timer's cancelling remain.
+            self.rack_detect_loss_boardless(dsack.is_some());
+        } else {
+            self.on_ack_undo(now, seg, una_before, dsack);
+            self.on_ack_frto(now, una_before, duplicate, sacked);
+            self.rack_detect_loss(now, dsack.is_some());
+            self.after_ack_sack(now, sacked);
+        }
         self.arm_loss_probe(now, self.snd_una > una_before);
         self.update_send_window(seg);
 
@@ -117,6 +140,40 @@ impl Connection {
             }
         }
         true
+    }
+
+    /// Whether the scoreboard steps of an ACK would do nothing: `seg` carries no
+    /// SACK blocks and there is no scoreboard (it is made by the first SACK block
+    /// or a SACK recovery), so `on_ack_scoreboard` returns an empty update and
+    /// changes nothing.
+    #[inline]
+    pub(super) fn sack_idle(&self, seg: &TcpRepr<'_>) -> bool {
+        #[cfg(test)]
+        if FORCE_GENERAL_ACK.get() {
+            return false;
+        }
+        seg.options.sack_ranges.is_empty() && self.cc.as_deref().is_none_or(|s| s.board.is_none())
+    }
+
+    /// Whether, after SND.UNA moved, the loss-side steps of an ACK would find
+    /// nothing: no congestion response that could be undone (`undo`), no
+    /// retransmission outstanding (`retrans_out`), no F-RTO, no scoreboard and no
+    /// recovery. Then `on_ack_undo` and `on_ack_frto` return at once,
+    /// `after_ack_sack` has no scoreboard to presume a loss from and no recovery
+    /// to pace, and `rack_detect_loss` reduces to `rack_detect_loss_boardless`.
+    #[inline]
+    pub(super) fn loss_idle(&self) -> bool {
+        #[cfg(test)]
+        if FORCE_GENERAL_ACK.get() {
+            return false;
+        }
+        self.cc.as_deref().is_none_or(|s| {
+            s.undo.is_none()
+                && s.retrans_out.is_none()
+                && s.frto.is_none()
+                && s.board.is_none()
+                && s.recovery.is_none()
+        })
     }
 
     /// An ACK that acknowledges new data (SND.UNA < SEG.ACK =< SND.MAX).
@@ -269,9 +326,7 @@ impl Connection {
                 // Data acknowledged means the congestion state exists; the SYN's
                 // sample (nothing delivered) needs none.
                 if let Some(s) = self.cc.as_deref_mut() {
-                    s.delivery_rate = (u128::from(delivered) * 1_000_000_000
-                        / rtt.as_nanos().max(1))
-                    .min(u128::from(u64::MAX)) as u64;
+                    s.delivery_rate = bytes_per_second(delivered, rtt);
                 }
                 return Some(rtt);
             }
@@ -320,4 +375,15 @@ impl Connection {
         self.send_buf.shrink_if_empty();
         self.recv_buf.shrink_if_empty(false);
     }
+}
+
+/// `bytes` over `rtt` in bytes per second (at most `u64::MAX`). In 64 bits when
+/// `bytes` · 10⁹ fits, as it does for any real sample: the same quotient without a
+/// 128-bit division.
+fn bytes_per_second(bytes: u64, rtt: Duration) -> u64 {
+    let nanos = rtt.as_nanos().max(1);
+    if let (Some(scaled), Ok(nanos)) = (bytes.checked_mul(1_000_000_000), u64::try_from(nanos)) {
+        return scaled / nanos;
+    }
+    (u128::from(bytes) * 1_000_000_000 / nanos).min(u128::from(u64::MAX)) as u64
 }

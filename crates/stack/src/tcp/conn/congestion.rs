@@ -55,6 +55,31 @@ pub(crate) struct TxRecord {
     pub(super) rate_lost: bool,
 }
 
+/// The records one ACK delivers, for one call of
+/// [`DeliveryRateEstimator::on_packet_delivered`]: calls per record, in sequence
+/// order, add up their bytes and leave the estimator's sample on the last of the
+/// most recently sent (the greatest send time, then the greatest delivered
+/// count, later records winning ties), which is `newest`.
+#[derive(Default)]
+struct Delivered {
+    bytes: usize,
+    newest: Option<TxState>,
+}
+
+impl Delivered {
+    #[inline]
+    fn add(&mut self, bytes: usize, tx: &TxState) {
+        self.bytes = self.bytes.saturating_add(bytes);
+        let newer = self.newest.is_none_or(|n| {
+            tx.sent_time > n.sent_time
+                || (tx.sent_time == n.sent_time && tx.delivered >= n.delivered)
+        });
+        if newer {
+            self.newest = Some(*tx);
+        }
+    }
+}
+
 /// The congestion-control state of a connection.
 #[derive(Debug)]
 pub(crate) struct CcState {
@@ -345,29 +370,31 @@ impl Connection {
         let Some(s) = self.cc.as_deref_mut() else {
             return false;
         };
-        // The records up to `ack` are delivered: the estimator hears of each (of a
-        // SACKed one it already heard).
+        // The records up to `ack` are delivered: the estimator hears of them (of a
+        // SACKed one it already heard) in one call, with their bytes summed and
+        // the most recently sent of them, which is what a call per record in
+        // sequence order would leave (`Delivered::newest`).
+        let mut delivered = Delivered::default();
         while let Some(r) = s.tx_records.front_mut() {
             if r.start >= ack {
                 break;
             }
             if r.end <= ack {
-                let bytes = r.end.diff(r.start).max(0) as usize;
-                let (tx, sacked) = (r.tx, r.rate_sacked);
-                s.tx_records.pop_front();
-                if !sacked {
-                    s.rate.on_packet_delivered(now, bytes, &tx);
+                if !r.rate_sacked {
+                    delivered.add(r.end.diff(r.start).max(0) as usize, &r.tx);
                 }
+                s.tx_records.pop_front();
             } else {
                 // Partly acknowledged: deliver the front, keep the rest.
-                let bytes = ack.diff(r.start).max(0) as usize;
-                r.start = ack;
-                let tx = r.tx;
                 if !r.rate_sacked {
-                    s.rate.on_packet_delivered(now, bytes, &tx);
+                    delivered.add(ack.diff(r.start).max(0) as usize, &r.tx);
                 }
+                r.start = ack;
                 break;
             }
+        }
+        if let Some(tx) = delivered.newest {
+            s.rate.on_packet_delivered(now, delivered.bytes, &tx);
         }
         if s.tx_records.is_empty() && s.tx_records.capacity() > 64 {
             s.tx_records.shrink_to_fit();
@@ -908,5 +935,46 @@ mod tests {
         // Less than a segment waits and the window is far from full.
         c.send(&[1u8; 100]).unwrap();
         assert!(c.cc.as_ref().unwrap().rate.is_app_limited());
+    }
+
+    #[test]
+    fn one_delivery_call_per_ack_samples_as_one_per_record() {
+        use super::Delivered;
+        use crate::cc::DeliveryRateEstimator;
+        // Records sent at various times, several at the same (latest) instant:
+        // the last of those is the sample's.
+        let sends: [(u64, usize); 7] = [
+            (0, 0),
+            (0, 1000),
+            (1, 2000),
+            (5, 3000),
+            (5, 4000),
+            (3, 5000),
+            (5, 6000),
+        ];
+        for split in 0..sends.len() {
+            let mut e = DeliveryRateEstimator::new();
+            let txs: Vec<_> = sends
+                .iter()
+                .map(|&(ms, flight)| e.on_packet_sent(t(ms), flight, 1000))
+                .collect();
+            let mut one = e.clone();
+            let mut each = e;
+            // An earlier ACK delivered the first `split` records.
+            for tx in &txs[..split] {
+                one.on_packet_delivered(t(20), 1000, tx);
+                each.on_packet_delivered(t(20), 1000, tx);
+            }
+            let mut d = Delivered::default();
+            for (i, tx) in txs[split..].iter().enumerate() {
+                d.add(500 + i, tx);
+                each.on_packet_delivered(t(30), 500 + i, tx);
+            }
+            if let Some(tx) = d.newest {
+                one.on_packet_delivered(t(30), d.bytes, &tx);
+            }
+            assert_eq!(format!("{one:?}"), format!("{each:?}"), "split {split}");
+            assert_eq!(one.generate(t(30), None), each.generate(t(30), None));
+        }
     }
 }

@@ -268,6 +268,23 @@ impl Connection {
         marked
     }
 
+    /// [`rack_detect_loss`](Self::rack_detect_loss) for a connection without a
+    /// scoreboard (`loss_idle`): no segment can be marked lost, so only the D-SACK
+    /// round bookkeeping (`RACK_update_reo_wnd`) and the reorder timer's
+    /// cancelling remain. The same result, without the RTT and window reads.
+    pub(super) fn rack_detect_loss_boardless(&mut self, dsack: bool) {
+        if !self.rack_on() {
+            return;
+        }
+        let (una, snd_nxt) = (self.snd_una, self.snd_max);
+        let Some(s) = self.cc.as_deref_mut() else {
+            return;
+        };
+        debug_assert!(s.board.is_none());
+        s.rack.on_ack_dsack(una, snd_nxt, dsack);
+        self.timers.clear(Timer::Reorder);
+    }
+
     /// The reorder timer fired: the segments it waited for are lost now, and a
     /// recovery begins if the first unacknowledged one is among them.
     //= https://www.rfc-editor.org/rfc/rfc8985#section-6.3

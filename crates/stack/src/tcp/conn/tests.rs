@@ -2114,3 +2114,182 @@ fn header_prediction_refuses_an_old_timestamp_and_a_full_buffer() {
         crate::wire::Ecn::NotEct
     ));
 }
+
+/// One lossy transfer from a client to a server, then both close: `drops` are
+/// the indexes (from 1) of the client's segments the network loses, `late` those
+/// it delivers 5 ms late, after the segments sent in between (reordering). Returns everything observable after each step (both
+/// connections' `Debug` state, their events, the segments they sent) and how
+/// many ACKs reached the client with the loss-side steps idle and not.
+fn ack_trace(config: &TcpConfig, drops: &[usize], late: &[usize]) -> (Vec<String>, [u32; 2]) {
+    let (mut c, mut s) = pair(config.clone());
+    let mut trace = Vec::new();
+    let mut idle = [0u32; 2];
+    let data: Vec<u8> = (0..40_000u32).map(|i| i as u8).collect();
+    let mut sent = 0;
+    let mut now = t(10);
+    let mut n = 0usize;
+    let mut buf = vec![0u8; 65536];
+    let mut closed = false;
+    let mut held: Vec<(Instant, Seg)> = Vec::new();
+    for _ in 0..2_000 {
+        if sent < data.len() {
+            sent += c.send(&data[sent..]).unwrap_or(0);
+        } else if !closed && c.send_queue() == 0 {
+            c.shutdown_write(now);
+            closed = true;
+        }
+        let out_c = poll_all(&mut c, now);
+        let mut out_s = Vec::new();
+        let mut arriving: Vec<Seg> = Vec::new();
+        held.retain(|(due, seg)| {
+            let keep = *due > now;
+            if !keep {
+                arriving.push(seg.clone());
+            }
+            keep
+        });
+        for seg in &out_c {
+            n += 1;
+            trace.push(format!("c> {:?}", seg.bytes));
+            if drops.contains(&n) {
+                continue;
+            }
+            if late.contains(&n) {
+                held.push((now + Duration::from_millis(5), seg.clone()));
+                continue;
+            }
+            arriving.push(seg.clone());
+        }
+        for seg in &arriving {
+            s.handle_segment(now, &seg.repr());
+            // Each segment's ACK leaves before the next arrives.
+            out_s.extend(poll_all(&mut s, now));
+        }
+        while let Ok(k) = s.recv(now, &mut buf) {
+            if k == 0 {
+                if s.state() == State::CloseWait {
+                    s.shutdown_write(now);
+                }
+                break;
+            }
+        }
+        out_s.extend(poll_all(&mut s, now));
+        for seg in &out_s {
+            trace.push(format!("s> {:?}", seg.bytes));
+            idle[usize::from(!c.loss_idle())] += 1;
+            c.handle_segment(now, &seg.repr());
+        }
+        trace.push(format!("{c:?} {:?}", c.take_events()));
+        trace.push(format!("{s:?} {:?}", s.take_events()));
+        if c.state() == State::Closed
+            || (c.state() == State::TimeWait && s.state() == State::Closed)
+        {
+            break;
+        }
+        if out_c.is_empty() && out_s.is_empty() && arriving.is_empty() {
+            let next = [c.poll_timeout(), s.poll_timeout()]
+                .into_iter()
+                .chain(held.iter().map(|(due, _)| Some(*due)))
+                .flatten()
+                .min();
+            let Some(next) = next else { break };
+            now = next.max(now);
+            c.handle_timeout(now);
+            s.handle_timeout(now);
+        } else {
+            now += Duration::from_millis(1);
+        }
+    }
+    (trace, idle)
+}
+
+/// The ACK shortcuts (`sack_idle`, `loss_idle`) against every step of the general
+/// processing, on the same transfer: the same states, events and segments.
+fn ack_shortcuts_agree(config: &TcpConfig, drops: &[usize], late: &[usize]) -> [u32; 2] {
+    let (fast, idle) = ack_trace(config, drops, late);
+    super::ack::FORCE_GENERAL_ACK.set(true);
+    let (general, _) = ack_trace(config, drops, late);
+    super::ack::FORCE_GENERAL_ACK.set(false);
+    assert_eq!(fast.len(), general.len());
+    for (i, (a, b)) in fast.iter().zip(&general).enumerate() {
+        assert_eq!(a, b, "step {i} differs (drops {drops:?}, late {late:?})");
+    }
+    idle
+}
+
+#[test]
+fn ack_shortcuts_change_nothing_in_a_clean_transfer() {
+    let [idle, busy] = ack_shortcuts_agree(&TcpConfig::default(), &[], &[]);
+    assert!(idle > 10, "the shortcut is taken ({idle})");
+    assert_eq!(busy, 0);
+}
+
+#[test]
+fn ack_shortcuts_refuse_sack_recovery_and_undo_and_change_nothing() {
+    for drops in [&[3][..], &[3, 4, 9], &[12, 13, 14, 15], &[1]] {
+        let [idle, busy] = ack_shortcuts_agree(&TcpConfig::default(), drops, &[]);
+        assert!(
+            idle > 0 && busy > 0,
+            "drops {drops:?}: {idle} idle, {busy} not"
+        );
+    }
+}
+
+#[test]
+fn ack_shortcuts_refuse_a_tail_loss_and_its_retransmission_and_change_nothing() {
+    // The last data segments and a retransmission are lost: probe, timeout, F-RTO.
+    for drops in [&[28, 29][..], &[29], &[5, 31], &[29, 30, 31, 32]] {
+        ack_shortcuts_agree(&TcpConfig::default(), drops, &[]);
+    }
+}
+
+#[test]
+fn ack_shortcuts_change_nothing_without_sack_or_timestamps() {
+    let no_sack = TcpConfig {
+        sack: false,
+        ..TcpConfig::default()
+    };
+    let no_ts = TcpConfig {
+        timestamps: false,
+        ..TcpConfig::default()
+    };
+    let newreno = TcpConfig {
+        congestion_control: "newreno".into(),
+        ..TcpConfig::default()
+    };
+    let no_rack = TcpConfig {
+        rack: false,
+        ..TcpConfig::default()
+    };
+    for config in [no_sack, no_ts, newreno, no_rack] {
+        for drops in [&[][..], &[3], &[3, 4, 9], &[29]] {
+            ack_shortcuts_agree(&config, drops, &[]);
+        }
+    }
+}
+
+#[test]
+fn ack_shortcuts_refuse_a_spurious_recovery_and_its_undo_and_change_nothing() {
+    // Reordered segments draw duplicate ACKs and SACK blocks, a retransmission
+    // that proves spurious (D-SACK, Eifel) and an undo.
+    for late in [&[3][..], &[3, 4], &[5, 12], &[20]] {
+        let [idle, busy] = ack_shortcuts_agree(&TcpConfig::default(), &[], late);
+        assert!(
+            idle > 0 && busy > 0,
+            "late {late:?}: {idle} idle, {busy} not"
+        );
+    }
+    let no_sack = TcpConfig {
+        sack: false,
+        ..TcpConfig::default()
+    };
+    ack_shortcuts_agree(&no_sack, &[], &[3, 4]);
+    // Without timestamps no Eifel: the D-SACK decides, ACKs later.
+    let no_ts = TcpConfig {
+        timestamps: false,
+        ..TcpConfig::default()
+    };
+    for late in [&[3][..], &[3, 4], &[5, 12], &[20]] {
+        ack_shortcuts_agree(&no_ts, &[], late);
+    }
+}
