@@ -4,7 +4,7 @@
 //! or never had one) and the last ACK has left, nothing of the connection is needed
 //! but what answers the peer's late segments: the sequence numbers, the window, the
 //! timestamp state and the deadline. The stack then frees the connection's slot
-//! (~900 bytes with its slab entry) and keeps a [`TimeWaitRecord`] (120 bytes,
+//! (~900 bytes with its slab entry) and keeps a [`TimeWaitRecord`] (128 bytes,
 //! plus a 24-byte expiry-queue entry and the table's spare capacity) here, so a busy client's tens of thousands
 //! of TIME-WAIT connections cost a few megabytes, and opening and closing a
 //! connection ends with its memory returned.
@@ -72,6 +72,9 @@ pub(crate) struct TimeWaitRecord {
     /// Tells this record's queue entries from those of an earlier record with the
     /// same tuple.
     serial: u32,
+    /// The tuple's keyed hash, kept so that growing the table rehashes without
+    /// running SipHash again for every record.
+    hash: u64,
 }
 
 /// What to do with a segment that reached a TIME-WAIT record.
@@ -251,15 +254,15 @@ impl TimeWaitTable {
         let hash = hash.of(&self.hasher, &tuple);
         let serial = self.next_serial;
         self.next_serial = self.next_serial.wrapping_add(1);
-        let hasher = &self.hasher;
         self.records.insert_unique(
             hash,
             TimeWaitRecord {
                 tuple,
                 state,
                 serial,
+                hash,
             },
-            |r| hasher.hash_tuple(&r.tuple),
+            |r| r.hash,
         );
         self.queue.push_back((state.expires, hash, serial));
     }
@@ -446,7 +449,35 @@ mod tests {
                 dscp: 0,
             },
             serial: 0,
+            hash: 0,
         }
+    }
+
+    #[test]
+    fn records_stay_found_and_expire_in_order_as_the_table_grows() {
+        let mut table = TimeWaitTable::new(KeyedState::new(crate::rand::StackRng::from_seed(3)));
+        let tuple = |i: u16| {
+            FourTuple::new(
+                SocketAddr::new(IpAddr::V4(A4), 1024 + i),
+                SocketAddr::new(IpAddr::V4(B4), 80),
+            )
+        };
+        // Many growths of the table, each rehashing every record with its kept hash.
+        for i in 0..3000 {
+            let mut state = record(None).state;
+            state.expires = Instant::from_nanos(u64::from(i) + 1);
+            table.insert(tuple(i), &mut TupleHash::default(), state);
+        }
+        for i in 0..3000 {
+            assert!(table.contains(&tuple(i), &mut TupleHash::default()), "{i}");
+        }
+        assert!(!table.contains(&tuple(3000), &mut TupleHash::default()));
+        for i in 0..3000 {
+            let r = table.pop_oldest(None).unwrap();
+            assert_eq!(r.tuple, tuple(i));
+            assert!(!table.contains(&tuple(i), &mut TupleHash::default()));
+        }
+        assert!(table.is_empty());
     }
 
     fn seg(seq: u32, ack: u32, flags: TcpFlags, tsval: Option<u32>) -> TcpRepr<'static> {

@@ -181,6 +181,13 @@ impl Ring {
             .min(limit)
             .max(needed);
         let mut grown = zeroed(target);
+        if cap == 0 {
+            // The first allocation (every short connection's only one): nothing to
+            // keep, so skip the two empty copies and their `memcpy` calls.
+            self.buf = grown;
+            self.head = 0;
+            return;
+        }
         let (a, b) = self.slices(0, keep.min(cap));
         grown[..a.len()].copy_from_slice(a);
         grown[a.len()..a.len() + b.len()].copy_from_slice(b);

@@ -246,8 +246,29 @@ impl TcpOptions {
                 tsecr: u32::from_be_bytes([*b0, *b1, *b2, *b3]),
             });
             rest = tail;
+        } else if let [2, 4, m0, m1, 4, 2, 8, 10, a0, a1, a2, a3, b0, b1, b2, b3, 1, 3, 3, shift, tail @ ..] =
+            bytes
+        {
+            // The SYN layout of Linux and of this stack's own SYNs and SYN-ACKs (MSS,
+            // SACK-permitted, timestamps, NOP, window scale: see the table above):
+            // every option in it is well-formed, so the general loop would set the
+            // same four values. The rest, if any, goes through the loop.
+            out.mss = Some(u16::from_be_bytes([*m0, *m1]));
+            out.sack_permitted = true;
+            out.timestamp = Some(TcpTimestamp {
+                tsval: u32::from_be_bytes([*a0, *a1, *a2, *a3]),
+                tsecr: u32::from_be_bytes([*b0, *b1, *b2, *b3]),
+            });
+            out.window_scale = Some(*shift);
+            rest = tail;
         }
-        for option in TcpOptionIter::new(rest) {
+        Self::parse_into(out, rest)
+    }
+
+    /// The general walk of [`parse`](Self::parse): the options in `bytes` set over
+    /// `out`.
+    fn parse_into(mut out: TcpOptions, bytes: &[u8]) -> Result<TcpOptions> {
+        for option in TcpOptionIter::new(bytes) {
             match option? {
                 TcpOption::EndOfList | TcpOption::NoOperation | TcpOption::Unknown { .. } => {}
                 TcpOption::MaxSegmentSize(mss) => out.mss = Some(mss),
@@ -327,6 +348,30 @@ impl TcpOptions {
             out[8..12].copy_from_slice(&ts.tsecr.to_be_bytes());
             return 12;
         }
+        // Fast path: a SYN or SYN-ACK with everything on (the stack always offers
+        // the same set for a given configuration), in the canonical MSS, SACK-
+        // permitted + timestamps, NOP + window scale layout of the table above.
+        if let (Some(mss), Some(ts), Some(shift), true, true, None) = (
+            self.mss,
+            self.timestamp,
+            self.window_scale,
+            self.sack_permitted,
+            self.sack_ranges.is_empty(),
+            self.fast_open,
+        ) {
+            let out = &mut buf[..20];
+            let [m0, m1] = mss.to_be_bytes();
+            out[..8].copy_from_slice(&[2, 4, m0, m1, 4, 2, 8, 10]);
+            out[8..12].copy_from_slice(&ts.tsval.to_be_bytes());
+            out[12..16].copy_from_slice(&ts.tsecr.to_be_bytes());
+            out[16..20].copy_from_slice(&[1, 3, 3, shift]);
+            return 20;
+        }
+        self.emit_general(buf)
+    }
+
+    /// The general writer of [`emit`](Self::emit), one option at a time.
+    fn emit_general(&self, buf: &mut [u8]) -> usize {
         let mut at = 0;
         let mut put = |option: TcpOption<'_>, buf: &mut [u8]| {
             at += option.emit(&mut buf[at..]);
@@ -411,6 +456,128 @@ mod tests {
         twice.extend_from_slice(&[1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0, 8]);
         let parsed = TcpOptions::parse(&twice).unwrap();
         assert_eq!(parsed.timestamp, Some(TcpTimestamp { tsval: 9, tsecr: 8 }));
+    }
+
+    /// Every combination of options `emit` takes (each SACK block count, each kind
+    /// of Fast Open option, with and without each of the others).
+    fn every_option_set() -> Vec<TcpOptions> {
+        let mut out = Vec::new();
+        let cookies = [
+            None,
+            Some(TfoCookie::request()),
+            TfoCookie::new(&[7; 4]),
+            TfoCookie::new(&[8; 6]),
+            TfoCookie::new(&[9; 16]),
+        ];
+        for mss in [None, Some(1460), Some(0xfedc)] {
+            for window_scale in [None, Some(0), Some(7), Some(14), Some(255)] {
+                for sack_permitted in [false, true] {
+                    for timestamp in [
+                        None,
+                        Some(TcpTimestamp {
+                            tsval: 0x0102_0304,
+                            tsecr: 0,
+                        }),
+                        Some(TcpTimestamp {
+                            tsval: u32::MAX,
+                            tsecr: 0xa0b0_c0d0,
+                        }),
+                    ] {
+                        for n in 0..=4 {
+                            for fast_open in cookies {
+                                out.push(TcpOptions {
+                                    mss,
+                                    window_scale,
+                                    sack_permitted,
+                                    sack_ranges: blocks(n),
+                                    timestamp,
+                                    fast_open,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn fast_emit_writes_the_bytes_of_the_general_writer_for_every_option_set() {
+        for options in every_option_set() {
+            let mut fast = [0xeeu8; 48];
+            let mut general = [0xeeu8; 48];
+            let n = options.emit(&mut fast);
+            assert_eq!(n, options.emit_general(&mut general), "{options:?}");
+            assert_eq!(n, options.buffer_len(), "{options:?}");
+            assert_eq!(fast, general, "{options:?}");
+        }
+    }
+
+    #[test]
+    fn fast_parse_agrees_with_the_general_walk_on_every_layout_and_its_corruptions() {
+        let mut syn_layout_seen = false;
+        for options in every_option_set() {
+            let bytes = emitted(&options);
+            syn_layout_seen |= bytes.len() >= 20 && bytes[..2] == [2, 4];
+            let general = TcpOptions::parse_into(TcpOptions::new(), &bytes);
+            assert_eq!(TcpOptions::parse(&bytes), general, "{bytes:?}");
+            // Every byte changed, every truncation, and tails that override or
+            // break what the fast path took: the general walk decides each.
+            for i in 0..bytes.len() {
+                for v in [0u8, 1, 2, 3, 4, 8, 10, 0xff] {
+                    let mut b = bytes.clone();
+                    b[i] = v;
+                    let general = TcpOptions::parse_into(TcpOptions::new(), &b);
+                    assert_eq!(TcpOptions::parse(&b), general, "{b:?}");
+                }
+                let general = TcpOptions::parse_into(TcpOptions::new(), &bytes[..i]);
+                assert_eq!(TcpOptions::parse(&bytes[..i]), general);
+            }
+            for tail in [
+                &[2u8, 4, 1, 0][..],
+                &[3, 3, 9][..],
+                &[1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0, 8][..],
+                &[0, 0, 0][..],
+                &[3, 2][..],
+                &[8, 11, 0][..],
+                &[254, 3, 0][..],
+            ] {
+                let mut b = bytes.clone();
+                b.extend_from_slice(tail);
+                let general = TcpOptions::parse_into(TcpOptions::new(), &b);
+                assert_eq!(TcpOptions::parse(&b), general, "{b:?}");
+            }
+        }
+        assert!(syn_layout_seen);
+    }
+
+    #[test]
+    fn our_syn_option_block_takes_the_fixed_layout() {
+        let syn = TcpOptions {
+            mss: Some(1460),
+            window_scale: Some(7),
+            sack_permitted: true,
+            timestamp: Some(TcpTimestamp {
+                tsval: 0x0102_0304,
+                tsecr: 0,
+            }),
+            ..TcpOptions::new()
+        };
+        let bytes = emitted(&syn);
+        assert_eq!(
+            bytes,
+            [2, 4, 5, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4, 0, 0, 0, 0, 1, 3, 3, 7]
+        );
+        assert_eq!(TcpOptions::parse(&bytes), Ok(syn));
+        // A refusal (no window scale) takes the general writer and walk.
+        let no_ws = TcpOptions {
+            window_scale: None,
+            ..syn
+        };
+        let bytes = emitted(&no_ws);
+        assert_eq!(bytes.len(), 16);
+        assert_eq!(TcpOptions::parse(&bytes), Ok(no_ws));
     }
 
     fn blocks(n: u32) -> SackBlocks {

@@ -8,8 +8,8 @@ use std::collections::VecDeque;
 
 use super::Connection;
 use crate::cc::{
-    AckSample, CcAlgorithm, CcParams, CongestionControl, CongestionKind, DeliveryRateEstimator,
-    RateSample, TxState,
+    AckSample, Bbr, CcAlgorithm, CcParams, CongestionControl, CongestionKind, Cubic,
+    DeliveryRateEstimator, NewReno, RateSample, TxState,
 };
 use crate::tcp::prr::Prr;
 use crate::tcp::rack::Rack;
@@ -80,11 +80,11 @@ impl Delivered {
     }
 }
 
-/// The congestion-control state of a connection.
+/// The congestion-control state of a connection, with its controller at the end:
+/// `Box<CcState>` holds a built-in controller in the same allocation (one
+/// `malloc`/`free` per connection instead of two).
 #[derive(Debug)]
-pub(crate) struct CcState {
-    /// The controller.
-    pub(super) cc: Box<dyn CongestionControl>,
+pub(crate) struct CcState<C: ?Sized = dyn CongestionControl> {
     /// The fast recovery under way, with its window.
     pub(super) recovery: Option<Recovery>,
     /// The last recovery point, kept after recovery ends so that duplicate ACKs for
@@ -127,6 +127,8 @@ pub(crate) struct CcState {
     pub(super) frto: Option<super::frto::Frto>,
     /// `loss` as the stack last summed it (see `take_new_loss_counts`).
     loss_reported: crate::tcp::info::LossCounters,
+    /// The controller (last: the one field of unknown size).
+    pub(super) cc: C,
 }
 
 impl CcState {
@@ -143,8 +145,29 @@ impl CcState {
         &self.loss
     }
 
-    fn new(cc: Box<dyn CongestionControl>) -> CcState {
-        CcState {
+    /// The state of a new connection around the controller `algorithm` builds
+    /// (as [`CcAlgorithm::build`] would: an index the registry does not hold
+    /// falls back to CUBIC).
+    fn build(
+        algorithm: CcAlgorithm,
+        registry: &crate::cc::CcRegistry,
+        params: &CcParams,
+    ) -> Box<CcState> {
+        match algorithm {
+            CcAlgorithm::NewReno => CcState::boxed(NewReno::new(params.mss, params.initial_window)),
+            CcAlgorithm::Cubic => CcState::boxed(Cubic::new(params.mss, params.initial_window)),
+            CcAlgorithm::Bbr => {
+                CcState::boxed(Bbr::new(params.mss, params.initial_window, params.seed))
+            }
+            CcAlgorithm::Custom(_) => {
+                CcState::boxed(OwnController(algorithm.build(registry, params)))
+            }
+        }
+    }
+
+    /// A new state around `cc`, in one allocation.
+    fn boxed<C: CongestionControl + 'static>(cc: C) -> Box<CcState> {
+        Box::new(CcState {
             cc,
             recovery: None,
             last_recover: None,
@@ -162,7 +185,59 @@ impl CcState {
             loss_changed: false,
             frto: None,
             loss_reported: Default::default(),
-        }
+        })
+    }
+}
+
+/// An application's own controller (from the registry, already boxed) as the
+/// controller of a [`CcState`]: every call is forwarded.
+struct OwnController(Box<dyn CongestionControl>);
+
+impl std::fmt::Debug for OwnController {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl CongestionControl for OwnController {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn window(&self) -> usize {
+        self.0.window()
+    }
+    fn ssthresh(&self) -> Option<usize> {
+        self.0.ssthresh()
+    }
+    fn in_slow_start(&self) -> bool {
+        self.0.in_slow_start()
+    }
+    fn pacing_rate(&self) -> Option<u64> {
+        self.0.pacing_rate()
+    }
+    fn on_sent(&mut self, now: Instant, bytes: usize, bytes_in_flight: usize) {
+        self.0.on_sent(now, bytes, bytes_in_flight);
+    }
+    fn on_ack(&mut self, now: Instant, sample: &AckSample) {
+        self.0.on_ack(now, sample);
+    }
+    fn on_congestion_event(&mut self, now: Instant, kind: CongestionKind, bytes_in_flight: usize) {
+        self.0.on_congestion_event(now, kind, bytes_in_flight);
+    }
+    fn on_recovery_end(&mut self, now: Instant, bytes_in_flight: usize) {
+        self.0.on_recovery_end(now, bytes_in_flight);
+    }
+    fn on_spurious_congestion_event(&mut self, now: Instant) {
+        self.0.on_spurious_congestion_event(now);
+    }
+    fn on_mtu_update(&mut self, mss: usize) {
+        self.0.on_mtu_update(mss);
+    }
+    fn controls_recovery_window(&self) -> bool {
+        self.0.controls_recovery_window()
+    }
+    fn model(&self) -> Option<crate::cc::CcModel> {
+        self.0.model()
     }
 }
 
@@ -193,10 +268,11 @@ impl Connection {
     #[cold]
     #[inline(never)]
     fn make_ccs(&mut self) {
-        let cc = self
-            .cc_algorithm
-            .build(&self.config.custom_congestion_controls, &self.cc_params());
-        self.cc = Some(Box::new(CcState::new(cc)));
+        self.cc = Some(CcState::build(
+            self.cc_algorithm,
+            &self.config.custom_congestion_controls,
+            &self.cc_params(),
+        ));
     }
 
     /// An own controller is made at once: its initial window is its own business.
@@ -208,7 +284,7 @@ impl Connection {
 
     /// The controller, if it was made.
     pub(super) fn controller(&self) -> Option<&dyn CongestionControl> {
-        self.cc.as_deref().map(|s| &*s.cc)
+        self.cc.as_deref().map(|s| &s.cc)
     }
 
     /// The window the sender uses: the recovery window during fast recovery (unless
@@ -880,6 +956,40 @@ mod tests {
         // as application-limited.
         assert!(rate.is_app_limited);
         assert_eq!(s.delivered, 4000);
+    }
+
+    #[test]
+    fn the_one_allocation_state_holds_the_controller_build_makes() {
+        use super::CcState;
+        use crate::cc::{CcAlgorithm, CcRegistry};
+        let mut registry = CcRegistry::new();
+        registry
+            .register("ownpacer", Arc::new(|_: &CcParams| Box::new(OwnPacer) as _))
+            .unwrap();
+        let params = CcParams {
+            mss: 1000,
+            initial_window: 10,
+            seed: 7,
+        };
+        for algorithm in [
+            CcAlgorithm::NewReno,
+            CcAlgorithm::Cubic,
+            CcAlgorithm::Bbr,
+            CcAlgorithm::Custom(0),
+            // An index the registry does not hold: CUBIC, as `build` falls back.
+            CcAlgorithm::Custom(9),
+        ] {
+            let state = CcState::build(algorithm, &registry, &params);
+            let alone = algorithm.build(&registry, &params);
+            assert_eq!(format!("{:?}", &state.cc), format!("{alone:?}"));
+            assert_eq!(state.cc.name(), alone.name());
+            assert_eq!(state.cc.window(), alone.window());
+            assert_eq!(state.cc.pacing_rate(), alone.pacing_rate());
+            assert_eq!(
+                state.cc.controls_recovery_window(),
+                alone.controls_recovery_window()
+            );
+        }
     }
 
     /// A controller with a large fixed window and a pacing rate of its own.
