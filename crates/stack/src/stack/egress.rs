@@ -74,11 +74,8 @@ impl Stack {
         buf: &mut [u8],
     ) -> Option<usize> {
         let checksum = self.config.checksum_tx;
-        let Some(Entry {
-            socket: Socket::Tcp(slot),
-            ..
-        }) = self.sockets.get_mut(handle)
-        else {
+        let entry = self.sockets.get_mut(handle)?;
+        let Socket::Tcp(slot) = &mut entry.socket else {
             return None;
         };
         let conn = &mut slot.conn;
@@ -125,8 +122,19 @@ impl Stack {
         // (arm the persist timer, free a finished connection) happens here.
         let more = conn.after_transmit(now);
         if conn.only_timers_changed(before) {
-            // All `after_conn_requeue` would do: the timer heap and the queue.
-            self.schedule_and_queue(handle, |_| more);
+            // All `after_conn_requeue` would do: the timer heap and the queue,
+            // through the entry already in hand (no second slab look-up). The
+            // connection is in neither CLOSED nor TIME-WAIT: nothing to free.
+            super::timers::schedule(&mut self.timers, entry, handle);
+            if more && !entry.tx_queued {
+                entry.tx_queued = true;
+                self.tx_queue.push_back(handle);
+            }
+            if self.timers.len() > 4 * self.sockets.len() + 1024 {
+                self.rebuild_timers();
+            }
+            self.count_out_ip(ipv6);
+            return Some(hl + sent.len);
         } else {
             let requeue = if more { Requeue::Yes } else { Requeue::No };
             self.after_conn_requeue(now, handle, before, requeue);

@@ -336,7 +336,6 @@ impl Connection {
         retransmit: bool,
         flight: u32,
     ) {
-        let tsval = self.ts_now(now);
         if retransmit && seq == self.snd_una && self.rto_count == 0 {
             // A fast retransmission of the first unacknowledged segment restarts
             // the retransmission timer, as Linux's tcp_xmit_retransmit_queue does:
@@ -346,6 +345,9 @@ impl Connection {
             self.timers
                 .set(crate::tcp::timer::Timer::Retransmit, now + self.rtt.rto());
         }
+        // Only a retransmission needs our timestamp value (worked out once per
+        // segment already, for its header): not looked at for new data.
+        let tsval = if retransmit { self.ts_now(now) } else { 0 };
         let s = self.ccs();
         if retransmit {
             if let Some(u) = s.undo.as_mut() {

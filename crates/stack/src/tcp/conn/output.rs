@@ -135,15 +135,19 @@ impl Connection {
     pub(crate) fn after_transmit(&mut self, now: Instant) -> bool {
         // Data waiting behind SND.NXT (a bulk sender): ask again without working out
         // the windows here; the next `poll_transmit` does that anyway.
-        // A full segment's worth waiting, room for it in the window and no pacing
-        // hold: the next pass sends it. Anything less (pacing, a full window, a
-        // small tail that Nagle may hold back) and the next pass could be an empty
-        // one, so ask the full question now.
+        // A full segment's worth waiting, room for it in the peer's window and no
+        // pacing hold: the next pass most likely sends it. Anything less (pacing, a
+        // full receive window, a small tail that Nagle may hold back) and the next
+        // pass could be an empty one, so ask the full question now.
+        // The congestion window is left to that next pass (it works it out anyway):
+        // asking the controller here too cost a call per segment, while a burst
+        // the congestion window ends pays one empty pass (one per burst, which is
+        // harmless: an empty pass does what `wants_to_send` being false does here).
         let mss = u32::from(self.mss.max(1));
-        let sent = self.snd_nxt.diff(self.snd_una).max(0) as usize;
-        let full_segment = self.send_buf.len().saturating_sub(sent) >= mss as usize
+        let flight = self.flight();
+        let full_segment = self.send_buf.len().saturating_sub(flight as usize) >= mss as usize
             && !self.paced_out()
-            && self.snd_wnd.min(self.cwnd()) >= self.flight_for_window().saturating_add(mss);
+            && self.snd_wnd >= flight.saturating_add(mss);
         if full_segment || self.wants_to_send() {
             return true;
         }
