@@ -32,7 +32,7 @@ pub(crate) struct ConnTable {
 /// `key` as one integer when both its addresses are IPv4 (equal integers, equal
 /// tuples), else `None`.
 fn packed_v4(key: &FourTuple) -> Option<u128> {
-    match (key.local, key.remote) {
+    match (&key.local, &key.remote) {
         (SocketAddr::V4(l), SocketAddr::V4(r)) => Some(
             u128::from(l.ip().to_bits())
                 | u128::from(r.ip().to_bits()) << 32
@@ -75,6 +75,7 @@ impl ConnTable {
 
     /// [`get`](Self::get), with `key`'s hash computed into `hash` (or taken from
     /// it) when the last-tuple cache does not answer.
+    #[inline]
     pub(crate) fn get_hashed(
         &self,
         key: &FourTuple,
@@ -87,6 +88,19 @@ impl ConnTable {
                 return Some(handle);
             }
         }
+        self.get_uncached(key, packed, hash, sockets)
+    }
+
+    /// [`get_hashed`](Self::get_hashed) past the last-tuple cache (`packed` is
+    /// `key`'s packed form, if it has one).
+    #[inline(never)]
+    fn get_uncached(
+        &self,
+        key: &FourTuple,
+        packed: Option<u128>,
+        hash: &mut TupleHash,
+        sockets: &Slab<Entry>,
+    ) -> Option<SocketHandle> {
         let hash = hash.of(&self.hasher, key);
         let found = self
             .table
