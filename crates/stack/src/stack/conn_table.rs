@@ -8,6 +8,7 @@
 //! from the seed, as in the other maps ([`KeyedState::hash_tuple`]).
 
 use core::cell::Cell;
+use core::net::SocketAddr;
 use hashbrown::HashTable;
 
 use super::demux::{FourTuple, KeyedState, TupleHash};
@@ -22,8 +23,24 @@ pub(crate) struct ConnTable {
     /// The last tuple found (or inserted) and its handle: a bulk transfer's segments all go to
     /// one connection, and comparing a tuple is cheaper than hashing it (SipHash of
     /// two socket addresses was ~6 % of a bulk receiver's profile). Cleared when that
-    /// handle leaves the table.
-    last: Cell<Option<(FourTuple, SocketHandle)>>,
+    /// handle leaves the table. Kept as the packed IPv4 key ([`packed_v4`]): copying
+    /// and comparing two `SocketAddr`s cost ~60 instructions a segment, the packed
+    /// key a handful. IPv6 tuples are not cached (they take the hashed look-up).
+    last: Cell<Option<(u128, SocketHandle)>>,
+}
+
+/// `key` as one integer when both its addresses are IPv4 (equal integers, equal
+/// tuples), else `None`.
+fn packed_v4(key: &FourTuple) -> Option<u128> {
+    match (&key.local, &key.remote) {
+        (SocketAddr::V4(l), SocketAddr::V4(r)) => Some(
+            u128::from(l.ip().to_bits())
+                | u128::from(r.ip().to_bits()) << 32
+                | u128::from(l.port()) << 64
+                | u128::from(r.port()) << 80,
+        ),
+        _ => None,
+    }
 }
 
 /// The tuple hash kept by the connection at `handle`, if it is one.
@@ -58,24 +75,39 @@ impl ConnTable {
 
     /// [`get`](Self::get), with `key`'s hash computed into `hash` (or taken from
     /// it) when the last-tuple cache does not answer.
+    #[inline]
     pub(crate) fn get_hashed(
         &self,
         key: &FourTuple,
         hash: &mut TupleHash,
         sockets: &Slab<Entry>,
     ) -> Option<SocketHandle> {
-        if let Some((tuple, handle)) = self.last.get() {
-            if tuple == *key {
+        let packed = packed_v4(key);
+        if let (Some((last, handle)), Some(packed)) = (self.last.get(), packed) {
+            if last == packed {
                 return Some(handle);
             }
         }
+        self.get_uncached(key, packed, hash, sockets)
+    }
+
+    /// [`get_hashed`](Self::get_hashed) past the last-tuple cache (`packed` is
+    /// `key`'s packed form, if it has one).
+    #[inline(never)]
+    fn get_uncached(
+        &self,
+        key: &FourTuple,
+        packed: Option<u128>,
+        hash: &mut TupleHash,
+        sockets: &Slab<Entry>,
+    ) -> Option<SocketHandle> {
         let hash = hash.of(&self.hasher, key);
         let found = self
             .table
             .find(hash, |&h| tuple_of(sockets, h).as_ref() == Some(key))
             .copied();
-        if let Some(handle) = found {
-            self.last.set(Some((*key, handle)));
+        if let (Some(handle), Some(packed)) = (found, packed) {
+            self.last.set(Some((packed, handle)));
         }
         found
     }
@@ -112,7 +144,9 @@ impl ConnTable {
             .insert_unique(hash, handle, |&h| hash_of(sockets, h));
         // A new connection's next segment is most likely its own (the SYN-ACK, the
         // handshake's ACK).
-        self.last.set(Some((*key, handle)));
+        if let Some(packed) = packed_v4(key) {
+            self.last.set(Some((packed, handle)));
+        }
     }
 
     /// Removes `handle`, filed under `key`, if it is there.

@@ -180,6 +180,42 @@ impl Rack {
         reordered
     }
 
+    /// [`on_delivered`](Self::on_delivered) for a run of segments, all sent once,
+    /// newly acknowledged at `now`, in ascending order of sequence and of
+    /// transmission (the first ending at `first_end`, the last sent at
+    /// `last_xmit` and ending at `last_end`, ends strictly ascending), when none of
+    /// them can show reordering: the calls in order would leave RACK.fack at the
+    /// greatest end, RACK.rtt at the last one's round trip, and (each being sent
+    /// after the one before) RACK.xmit_ts/end_seq at the last one if it was sent
+    /// after the current ones. Returns false, having changed nothing, when the
+    /// first one ends below RACK.fack (reordering to look at per segment).
+    //= https://www.rfc-editor.org/rfc/rfc8985#section-6.2
+    pub fn on_delivered_run(
+        &mut self,
+        now: Instant,
+        first_end: SeqNumber,
+        last_xmit: Instant,
+        last_end: SeqNumber,
+    ) -> bool {
+        if self.fack.is_some_and(|f| first_end < f) {
+            return false;
+        }
+        let fack = *self.fack.get_or_insert(first_end);
+        if last_end > fack {
+            self.fack = Some(last_end);
+        }
+        self.rtt = now.saturating_duration_since(last_xmit);
+        let newer = match self.xmit_ts {
+            None => true,
+            Some(t) => sent_after(last_xmit, last_end, t, self.end_seq),
+        };
+        if newer {
+            self.xmit_ts = Some(last_xmit);
+            self.end_seq = last_end;
+        }
+        true
+    }
+
     /// Step 4's D-SACK part, once per ACK: a D-SACK grows the reordering window
     /// once per round trip; `snd_una` and `snd_nxt` are SND.UNA and SND.NXT after
     /// the ACK. Only once reordering was seen, as Linux's `tcp_dsack_seen` has

@@ -13,8 +13,8 @@ use crate::wire::{TcpFlags, TcpRepr};
 #[cfg(test)]
 std::thread_local! {
     /// Test-only: every ACK takes all the steps of the general processing, so
-    /// that tests can check the shortcuts (`sack_idle`, `loss_idle`) change
-    /// nothing.
+    /// that tests can check the shortcuts (`sack_idle`, `loss_idle`, RACK's
+    /// `rack_delivered_run`) change nothing.
     pub(super) static FORCE_GENERAL_ACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 

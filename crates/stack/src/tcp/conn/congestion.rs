@@ -453,7 +453,9 @@ impl Connection {
         // the most recently sent of them, which is what a call per record in
         // sequence order would leave (`Delivered::newest`).
         let mut delivered = Delivered::default();
-        while let Some(r) = s.tx_records.front_mut() {
+        // The wholly acknowledged ones leave in one drain.
+        let mut done = 0;
+        for r in s.tx_records.iter_mut() {
             if r.start >= ack {
                 break;
             }
@@ -461,7 +463,7 @@ impl Connection {
                 if !r.rate_sacked {
                     delivered.add(r.end.diff(r.start).max(0) as usize, &r.tx);
                 }
-                s.tx_records.pop_front();
+                done += 1;
             } else {
                 // Partly acknowledged: deliver the front, keep the rest.
                 if !r.rate_sacked {
@@ -471,6 +473,7 @@ impl Connection {
                 break;
             }
         }
+        s.tx_records.drain(..done);
         if let Some(tx) = delivered.newest {
             s.rate.on_packet_delivered(now, delivered.bytes, &tx);
         }

@@ -20,6 +20,7 @@
 //! congestion window says, so that the ACK it brings starts a fast recovery
 //! instead of waiting for the retransmission timeout.
 
+use super::congestion::CcState;
 use super::Connection;
 use crate::cc::CongestionKind;
 use crate::tcp::rack::{Rack, Verdict};
@@ -97,7 +98,10 @@ impl Connection {
         };
         let mut reordered = false;
         // Cumulatively acknowledged (the records are dropped later, by `on_ack_cc`).
-        if ack > una {
+        // The common case, records sent once and in sequence order, in one pass
+        // and one RACK update (`Rack::on_delivered_run`); the per-record calls
+        // below otherwise.
+        if ack > una && !rack_delivered_run(s, now, ack) {
             for r in s.tx_records.iter() {
                 if r.start >= ack {
                     break;
@@ -398,5 +402,63 @@ impl Connection {
         if let Some(s) = self.cc.as_deref_mut() {
             s.probe_due = false;
         }
+    }
+}
+
+/// RFC 8985 step 2 and 3 for the records cumulatively acknowledged up to `ack`
+/// (the SACKed ones skipped), in one call of [`Rack::on_delivered_run`], when
+/// they were all sent once, in ascending order of sequence and transmission, and
+/// the first of them does not end below RACK.fack. Returns false, having changed
+/// nothing, otherwise.
+fn rack_delivered_run(s: &mut CcState, now: Instant, ack: SeqNumber) -> bool {
+    #[cfg(test)]
+    if super::ack::FORCE_GENERAL_ACK.get() {
+        return false;
+    }
+    let taken = rack_run(s, now, ack);
+    #[cfg(test)]
+    RACK_RUNS.with(|r| {
+        let [t, n] = r.get();
+        r.set([t + u32::from(taken), n + u32::from(!taken)]);
+    });
+    taken
+}
+
+#[cfg(test)]
+std::thread_local! {
+    /// Test-only: how many ACKs `rack_delivered_run` took on its one pass, and
+    /// how many it refused.
+    pub(super) static RACK_RUNS: std::cell::Cell<[u32; 2]> = const { std::cell::Cell::new([0; 2]) };
+}
+
+/// [`rack_delivered_run`] without the test switch.
+fn rack_run(s: &mut CcState, now: Instant, ack: SeqNumber) -> bool {
+    // (first end, last send time, last end)
+    let mut run: Option<(SeqNumber, Instant, SeqNumber)> = None;
+    for r in s.tx_records.iter() {
+        if r.start >= ack {
+            break;
+        }
+        if r.sacked {
+            continue;
+        }
+        let end = r.end.min(ack);
+        let first = match run {
+            None => end,
+            Some((first, t, e)) => {
+                if r.tx.sent_time < t || end <= e {
+                    return false;
+                }
+                first
+            }
+        };
+        if r.retransmitted {
+            return false;
+        }
+        run = Some((first, r.tx.sent_time, end));
+    }
+    match run {
+        Some((first, t, last)) => s.rack.on_delivered_run(now, first, t, last),
+        None => true,
     }
 }

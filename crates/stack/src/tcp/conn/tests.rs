@@ -2218,6 +2218,24 @@ fn ack_shortcuts_agree(config: &TcpConfig, drops: &[usize], late: &[usize]) -> [
 }
 
 #[test]
+fn rack_one_pass_update_is_taken_in_order_and_refused_for_resent_or_reordered_records() {
+    let runs = || super::rack::RACK_RUNS.get();
+    let [t0, n0] = runs();
+    ack_shortcuts_agree(&TcpConfig::default(), &[], &[]);
+    let [t1, n1] = runs();
+    assert!(t1 - t0 > 10, "the one pass is taken ({})", t1 - t0);
+    assert_eq!(n1, n0, "nothing resent or reordered");
+    // Losses and reordering: retransmitted records and deliveries below RACK.fack
+    // take the per-record updates, with the same result (`ack_shortcuts_agree`).
+    for (drops, late) in [(&[3][..], &[][..]), (&[], &[3, 4]), (&[], &[20])] {
+        let [_, n0] = runs();
+        ack_shortcuts_agree(&TcpConfig::default(), drops, late);
+        let [_, n1] = runs();
+        assert!(n1 > n0, "drops {drops:?}, late {late:?}: refused");
+    }
+}
+
+#[test]
 fn ack_shortcuts_change_nothing_in_a_clean_transfer() {
     let [idle, busy] = ack_shortcuts_agree(&TcpConfig::default(), &[], &[]);
     assert!(idle > 10, "the shortcut is taken ({idle})");
