@@ -106,7 +106,7 @@ impl PseudoHeader {
     }
 }
 
-/// The fields of a TCP header that [`SegmentTemplate::emit_tcp_header`] writes.
+/// The fields of a TCP header that [`emit_tcp_header`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TcpHeaderFields {
     /// The sequence number.
