@@ -126,13 +126,10 @@ impl Stack {
             // through the entry already in hand (no second slab look-up). The
             // connection is in neither CLOSED nor TIME-WAIT: nothing to free.
             super::timers::schedule(&mut self.timers, entry, handle);
-            if more && !entry.tx_queued {
-                entry.tx_queued = true;
-                self.tx_queue.push_back(handle);
+            if more {
+                entry.enqueue_tx(&mut self.tx_queue, handle);
             }
-            if self.timers.len() > 4 * self.sockets.len() + 1024 {
-                self.rebuild_timers();
-            }
+            self.drop_stale_timers();
             self.count_out_ip(ipv6);
             return Some(hl + sent.len);
         } else {

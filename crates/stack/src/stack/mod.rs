@@ -145,6 +145,36 @@ impl Entry {
             event_queued: false,
         }
     }
+
+    /// Adds event `bits` to this socket (at `handle`), queueing it in `events` the
+    /// first time. On the entry, not the stack, so that a pass that already holds
+    /// the entry needs no second slab look-up.
+    #[inline]
+    pub(crate) fn raise_bits(
+        &mut self,
+        events: &mut VecDeque<SocketHandle>,
+        handle: SocketHandle,
+        bits: u8,
+    ) {
+        self.events |= bits;
+        if !self.event_queued {
+            self.event_queued = true;
+            events.push_back(handle);
+        }
+    }
+
+    /// Puts this socket (at `handle`) in `tx_queue` unless it is there already.
+    #[inline]
+    pub(crate) fn enqueue_tx(
+        &mut self,
+        tx_queue: &mut VecDeque<SocketHandle>,
+        handle: SocketHandle,
+    ) {
+        if !self.tx_queued {
+            self.tx_queued = true;
+            tx_queue.push_back(handle);
+        }
+    }
 }
 
 /// The host stack. See the [module docs](self) for the order of the polls.
@@ -314,21 +344,14 @@ impl Stack {
     /// Raises `kind` on `handle`.
     pub(crate) fn raise(&mut self, handle: SocketHandle, kind: EventKind) {
         if let Some(entry) = self.sockets.get_mut(handle) {
-            entry.events |= kind.bit();
-            if !entry.event_queued {
-                entry.event_queued = true;
-                self.events.push_back(handle);
-            }
+            entry.raise_bits(&mut self.events, handle, kind.bit());
         }
     }
 
     /// Puts `handle` in the transmit queue.
     pub(crate) fn queue_tx(&mut self, handle: SocketHandle) {
         if let Some(entry) = self.sockets.get_mut(handle) {
-            if !entry.tx_queued {
-                entry.tx_queued = true;
-                self.tx_queue.push_back(handle);
-            }
+            entry.enqueue_tx(&mut self.tx_queue, handle);
         }
     }
 

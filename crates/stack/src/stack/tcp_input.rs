@@ -121,27 +121,21 @@ impl Stack {
         // after, so of `after_conn` only the events, timers and transmit queue
         // remain (what `raise_conn_events` and `schedule_and_queue` do).
         let events = slot.conn.take_events();
-        if slot.parent.is_none() && !events.is_empty() {
-            entry.events |= conn_event_bits(events);
-            if !entry.event_queued {
-                entry.event_queued = true;
-                self.events.push_back(handle);
-            }
-        }
+        let raise = slot.parent.is_none() && !events.is_empty();
         let queue = !entry.tx_queued && slot.conn.wants_to_send();
+        if raise {
+            entry.raise_bits(&mut self.events, handle, conn_event_bits(events));
+        }
         super::timers::schedule(&mut self.timers, entry, handle);
         if queue {
-            entry.tx_queued = true;
-            self.tx_queue.push_back(handle);
+            entry.enqueue_tx(&mut self.tx_queue, handle);
         }
         // The connection's out-of-order span was and stays zero: re-charging it
         // changes something only when some connection is charged.
         if !self.ooo_charged.is_empty() {
             self.charge_ooo(handle);
         }
-        if self.timers.len() > 4 * self.sockets.len() + 1024 {
-            self.rebuild_timers();
-        }
+        self.drop_stale_timers();
         Predicted::Taken
     }
 
@@ -508,28 +502,20 @@ impl Stack {
             if state != before {
                 count_state_change(&mut self.stats.tcp, &slot.conn, before, state);
             }
-            if !passive_unaccepted && !events.is_empty() {
-                let bits = conn_event_bits(events);
-                entry.events |= bits;
-                if !entry.event_queued {
-                    entry.event_queued = true;
-                    self.events.push_back(handle);
-                }
-            }
             let queue = !entry.tx_queued
                 && match requeue {
                     Requeue::No => false,
                     Requeue::Yes => true,
                     Requeue::IfReady => slot.conn.ready_to_send(now),
                 };
+            if !passive_unaccepted && !events.is_empty() {
+                entry.raise_bits(&mut self.events, handle, conn_event_bits(events));
+            }
             super::timers::schedule(&mut self.timers, entry, handle);
             if queue {
-                entry.tx_queued = true;
-                self.tx_queue.push_back(handle);
+                entry.enqueue_tx(&mut self.tx_queue, handle);
             }
-            if self.timers.len() > 4 * self.sockets.len() + 1024 {
-                self.rebuild_timers();
-            }
+            self.drop_stale_timers();
             return;
         }
         // Counters and the listener's queues change only with the state.
@@ -572,12 +558,9 @@ impl Stack {
         let queue = !entry.tx_queued && wants_tx(entry);
         super::timers::schedule(&mut self.timers, entry, handle);
         if queue {
-            entry.tx_queued = true;
-            self.tx_queue.push_back(handle);
+            entry.enqueue_tx(&mut self.tx_queue, handle);
         }
-        if self.timers.len() > 4 * self.sockets.len() + 1024 {
-            self.rebuild_timers();
-        }
+        self.drop_stale_timers();
     }
 
     /// The counters and the listener's queues after a connection went from
@@ -618,13 +601,8 @@ impl Stack {
         if events.is_empty() {
             return;
         }
-        let bits = conn_event_bits(events);
         if let Some(entry) = self.sockets.get_mut(handle) {
-            entry.events |= bits;
-            if !entry.event_queued {
-                entry.event_queued = true;
-                self.events.push_back(handle);
-            }
+            entry.raise_bits(&mut self.events, handle, conn_event_bits(events));
         }
     }
 

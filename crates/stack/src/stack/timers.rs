@@ -38,6 +38,15 @@ pub(crate) fn schedule(timers: &mut TimerHeap, entry: &mut Entry, handle: Socket
 }
 
 impl Stack {
+    /// Drops stale heap entries once they pile up (more than four per socket, plus
+    /// slack): every pass that may push calls this after it let go of the entry.
+    #[inline]
+    pub(super) fn drop_stale_timers(&mut self) {
+        if self.timers.len() > 4 * self.sockets.len() + 1024 {
+            self.rebuild_timers();
+        }
+    }
+
     /// Drops stale heap entries (after many deadline changes).
     pub(super) fn rebuild_timers(&mut self) {
         let live: Vec<_> = self

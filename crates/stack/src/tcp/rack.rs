@@ -169,6 +169,15 @@ impl Rack {
             return reordered;
         }
         self.rtt = rtt;
+        self.note_most_recent(xmit_ts, end_seq);
+        reordered
+    }
+
+    /// RACK.xmit_ts and RACK.end_seq become the segment sent at `xmit_ts` and
+    /// ending at `end_seq` if it was sent after the current one (step 2's
+    /// `RACK_sent_after`).
+    #[inline]
+    fn note_most_recent(&mut self, xmit_ts: Instant, end_seq: SeqNumber) {
         let newer = match self.xmit_ts {
             None => true,
             Some(t) => sent_after(xmit_ts, end_seq, t, self.end_seq),
@@ -177,7 +186,6 @@ impl Rack {
             self.xmit_ts = Some(xmit_ts);
             self.end_seq = end_seq;
         }
-        reordered
     }
 
     /// [`on_delivered`](Self::on_delivered) for a run of segments, all sent once,
@@ -205,14 +213,7 @@ impl Rack {
             self.fack = Some(last_end);
         }
         self.rtt = now.saturating_duration_since(last_xmit);
-        let newer = match self.xmit_ts {
-            None => true,
-            Some(t) => sent_after(last_xmit, last_end, t, self.end_seq),
-        };
-        if newer {
-            self.xmit_ts = Some(last_xmit);
-            self.end_seq = last_end;
-        }
+        self.note_most_recent(last_xmit, last_end);
         true
     }
 

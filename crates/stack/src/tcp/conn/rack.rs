@@ -20,7 +20,9 @@
 //! congestion window says, so that the ACK it brings starts a fast recovery
 //! instead of waiting for the retransmission timeout.
 
-use super::congestion::CcState;
+use std::collections::VecDeque;
+
+use super::congestion::{CcState, TxRecord};
 use super::Connection;
 use crate::cc::CongestionKind;
 use crate::tcp::rack::{Rack, Verdict};
@@ -102,14 +104,7 @@ impl Connection {
         // and one RACK update (`Rack::on_delivered_run`); the per-record calls
         // below otherwise.
         if ack > una && !rack_delivered_run(s, now, ack) {
-            for r in s.tx_records.iter() {
-                if r.start >= ack {
-                    break;
-                }
-                if r.sacked {
-                    continue;
-                }
-                let end = r.end.min(ack);
+            for (r, end) in newly_acked(&s.tx_records, ack) {
                 reordered |= s.rack.on_delivered(
                     now,
                     r.tx.sent_time,
@@ -405,6 +400,20 @@ impl Connection {
     }
 }
 
+/// The send records an ACK up to `ack` delivers cumulatively, in order, with where
+/// each one's delivered part ends: those starting below `ack`, less the ones a SACK
+/// already delivered.
+fn newly_acked(
+    records: &VecDeque<TxRecord>,
+    ack: SeqNumber,
+) -> impl Iterator<Item = (&TxRecord, SeqNumber)> {
+    records
+        .iter()
+        .take_while(move |r| r.start < ack)
+        .filter(|r| !r.sacked)
+        .map(move |r| (r, r.end.min(ack)))
+}
+
 /// RFC 8985 step 2 and 3 for the records cumulatively acknowledged up to `ack`
 /// (the SACKed ones skipped), in one call of [`Rack::on_delivered_run`], when
 /// they were all sent once, in ascending order of sequence and transmission, and
@@ -435,14 +444,7 @@ std::thread_local! {
 fn rack_run(s: &mut CcState, now: Instant, ack: SeqNumber) -> bool {
     // (first end, last send time, last end)
     let mut run: Option<(SeqNumber, Instant, SeqNumber)> = None;
-    for r in s.tx_records.iter() {
-        if r.start >= ack {
-            break;
-        }
-        if r.sacked {
-            continue;
-        }
-        let end = r.end.min(ack);
+    for (r, end) in newly_acked(&s.tx_records, ack) {
         let first = match run {
             None => end,
             Some((first, t, e)) => {
