@@ -21,6 +21,12 @@ use crate::tcp::conn::BurstHeader;
 use crate::time::Instant;
 use crate::wire::SegmentTemplate;
 
+#[cfg(test)]
+thread_local! {
+    /// Test-only: segments the burst wrote (the equivalence tests show it ran).
+    pub(crate) static BURST_SEGMENTS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 /// A burst in progress: the connection, the `now` and the slab loan count it is
 /// valid for, and what its segments share.
 #[derive(Clone, Copy)]
@@ -85,6 +91,8 @@ impl Stack {
         self.stats.tcp.out_segs += 1;
         self.count_out_ip(ipv6);
         self.burst = Some(cursor);
+        #[cfg(test)]
+        BURST_SEGMENTS.set(BURST_SEGMENTS.get() + 1);
         Some(hl + sent.len)
     }
 

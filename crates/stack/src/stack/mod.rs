@@ -58,6 +58,8 @@ mod egress_tests;
 mod rx_path_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tx_path_tests;
 
 use core::net::{IpAddr, SocketAddr};
 use std::collections::{BTreeMap, HashMap, VecDeque};
