@@ -139,7 +139,7 @@ impl Stack {
             self.drop_stale_timers();
             self.count_out_ip(ipv6);
             if more {
-                self.arm_burst(now, handle, template);
+                self.arm_burst(now, handle);
             }
             return Some(hl + sent.len);
         } else {

@@ -5,7 +5,7 @@
 //! how many segments the burst wrote, so a test shows the burst ran (or that a
 //! case it must refuse, such as pacing, never took it).
 
-use core::net::{IpAddr, SocketAddr};
+use core::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use super::burst::BURST_SEGMENTS;
@@ -15,6 +15,7 @@ use crate::event::Event;
 use crate::tcp::conn::FORCE_GENERAL_SEND;
 use crate::tcp::TcpConfig;
 use crate::time::{Duration, Instant};
+use crate::wire::ChecksumMode;
 
 /// The whole state of a stack as `Debug` prints it, less the burst in progress
 /// (which only says which path the next call takes).
@@ -54,6 +55,10 @@ struct Transfer {
     read_after: Duration,
     /// A writes at most this much per step (small writes: Nagle's question).
     write_chunk: usize,
+    /// Over IPv6 (else IPv4).
+    ipv6: bool,
+    /// Checksums left to the device on both sides (else computed).
+    offloaded: bool,
 }
 
 const CLEAN: Transfer = Transfer {
@@ -68,7 +73,12 @@ const CLEAN: Transfer = Transfer {
     tcp: |_| {},
     read_after: Duration::ZERO,
     write_chunk: usize::MAX,
+    ipv6: false,
+    offloaded: false,
 };
+
+/// B's IPv6 address in `Pair`.
+const B6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2);
 
 /// Runs `t` with the burst on (`general` false) or off; returns the outcome and
 /// how many segments the burst wrote.
@@ -80,11 +90,19 @@ fn run(t: Transfer, general: bool) -> (Outcome, u64) {
         let mut cfg = (*stack.tcp_config).clone();
         (t.tcp)(&mut cfg);
         stack.tcp_config = Arc::new(cfg);
+        if t.offloaded {
+            stack.config.checksum_tx = ChecksumMode::Offloaded;
+            stack.config.checksum_rx = ChecksumMode::Offloaded;
+        }
     }
     let mut conns = Vec::new();
     for i in 0..t.conns {
-        let server = SocketAddr::new(IpAddr::V4(B4), 80 + i as u16);
-        let (c, _l, s) = connect(&mut pair, server);
+        let ip = if t.ipv6 {
+            IpAddr::V6(B6)
+        } else {
+            IpAddr::V4(B4)
+        };
+        let (c, _l, s) = connect(&mut pair, SocketAddr::new(ip, 80 + i as u16));
         conns.push((c, s));
     }
     let data: Vec<Vec<u8>> = (0..t.conns)
@@ -179,6 +197,29 @@ fn compare(t: Transfer) -> u64 {
 fn send_burst_changes_nothing_over_several_windows() {
     let bursts = compare(CLEAN);
     assert!(bursts > 500, "the burst wrote {bursts} segments");
+}
+
+#[test]
+fn send_burst_changes_nothing_over_ipv6() {
+    let bursts = compare(Transfer {
+        ipv6: true,
+        bytes: 500_000,
+        ..CLEAN
+    });
+    assert!(bursts > 100, "the burst wrote {bursts} segments");
+}
+
+#[test]
+fn send_burst_changes_nothing_with_checksums_offloaded() {
+    for ipv6 in [false, true] {
+        let bursts = compare(Transfer {
+            ipv6,
+            offloaded: true,
+            bytes: 500_000,
+            ..CLEAN
+        });
+        assert!(bursts > 100, "the burst wrote {bursts} segments");
+    }
 }
 
 #[test]

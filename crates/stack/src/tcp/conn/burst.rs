@@ -9,23 +9,22 @@
 //! every side effect of a send but the ones that advance with SND.NXT is already
 //! in place (the ACK sent, the timers armed, no pacing hold, no ECN codepoint to
 //! choose). [`Connection::burst_header`] checks that state after a send and
-//! returns the parts of the header that stay fixed; [`Connection::poll_burst_segment`]
-//! then writes the next full segment and does what the general path would do for
-//! it: the counters, the send record and the controller's `on_sent`, SND.NXT.
+//! returns the segments' TCP header, in which only the sequence number and the
+//! checksum change; [`Connection::poll_burst_payload`] then writes the next full
+//! segment's payload and does what the general path would do for it: the
+//! counters, the send record and the controller's `on_sent`, SND.NXT.
 //!
 //! What keeps a burst from outliving the state it was checked against is the
 //! stack's (`stack::burst`): any other entry point drops it. Equivalence with
 //! the general path is the spec; `stack::tx_path_tests` runs both on the same
 //! inputs and compares every packet and the whole state.
 
-use super::open::TCP_HEADER_LEN;
-use super::output::SentSegment;
 use super::{AckDue, Connection};
 use crate::tcp::state::State;
 use crate::tcp::timer::Timer;
 use crate::time::Instant;
 use crate::wire::{
-    emit_tcp_header, ChecksumMode, Ecn, PseudoHeader, TcpFlags, TcpHeaderFields, TcpPacket,
+    emit_tcp_header, ChecksumMode, Ecn, SegmentTemplate, SeqNumber, TcpFlags, TcpHeaderFields,
 };
 
 #[cfg(test)]
@@ -36,20 +35,42 @@ thread_local! {
         const { std::cell::Cell::new(false) };
 }
 
-/// The parts of a burst segment's header that stay the same through the burst.
+/// A burst segment's TCP header, written once: through a burst only its
+/// sequence number and checksum change (the ACK number, window, flags and
+/// timestamp option are those of the segment before).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BurstHeader {
-    /// The window field (the advertised edge is already RCV.ADV).
-    window: u16,
-    /// TSval and TSecr, when the connection uses timestamps.
-    timestamp: Option<(u32, u32)>,
+    /// The header with a zero sequence number and checksum; its first `len`
+    /// bytes count.
+    pub(crate) bytes: [u8; MAX_BURST_HEADER],
+    /// The header's length: 20 bytes, 32 with the timestamp option.
+    pub(crate) len: usize,
+    /// The sum of its words (unfolded, as `emit_tcp_header` gives it): add the
+    /// sequence number for a segment's.
+    pub(crate) sum: u64,
+    /// The payload of every segment: one MSS.
+    pub(crate) payload_len: usize,
 }
 
+/// The longest burst header: 20 bytes and the timestamp option.
+pub(crate) const MAX_BURST_HEADER: usize = 32;
+
 impl Connection {
+    /// The template of this connection's segments' IP headers (what
+    /// [`poll_segment`](Self::poll_segment) returns with each).
+    pub(crate) fn segment_template(&self) -> Option<SegmentTemplate> {
+        SegmentTemplate::new(
+            self.local.ip(),
+            self.remote.ip(),
+            self.options.ttl,
+            self.options.dscp,
+        )
+    }
+
     /// Right after a segment left at `now`: whether the next calls may take the
     /// burst path, and the header parts they share. `None` unless every side
     /// effect a full new-data segment has on the connection, other than the ones
-    /// [`poll_burst_segment`](Self::poll_burst_segment) does, would change nothing.
+    /// [`poll_burst_payload`](Self::poll_burst_payload) does, would change nothing.
     pub(crate) fn burst_header(&self, now: Instant) -> Option<BurstHeader> {
         #[cfg(test)]
         if FORCE_GENERAL_SEND.get() {
@@ -121,75 +142,68 @@ impl Connection {
         if probe != self.timers {
             return None;
         }
-        Some(BurstHeader {
-            window,
+        let fields = TcpHeaderFields {
+            seq_number: SeqNumber(0),
+            ack_number: self.rcv_nxt,
+            flags: TcpFlags::ACK,
+            window_len: window,
+            urgent_pointer: 0,
             timestamp: self.ts.map(|ts| (self.ts_now(now), ts.recent)),
+        };
+        let mut bytes = [0u8; MAX_BURST_HEADER];
+        let (len, sum) =
+            emit_tcp_header(&mut bytes, self.local.port(), self.remote.port(), &fields)?;
+        Some(BurstHeader {
+            bytes,
+            len,
+            sum,
+            payload_len: usize::from(self.mss),
         })
     }
 
-    /// The next segment of a burst armed by [`burst_header`](Self::burst_header)
-    /// at `now`, into `buf` (TCP header and payload): a full segment of new data
-    /// when one more full segment waits behind it under both windows (so that the
-    /// general path would send it and ask again), else `None` and nothing done.
+    /// The payload of the next segment of a burst armed by
+    /// [`burst_header`](Self::burst_header) at `now`: copies it into `out` (one
+    /// MSS, `out.len()`) and returns its sequence number and, with `checksum`
+    /// on, the sum of its bytes. Does so only when one more full segment waits
+    /// behind it under both windows (so that the general path would send this one
+    /// without PSH and ask again); else returns `None` and does nothing. Does what
+    /// the general path does after a full segment of new data left: the counters,
+    /// the send record and the controller's `on_sent`, SND.NXT.
     ///
     /// The caller vouches that nothing touched the connection since the burst was
-    /// armed but earlier calls of this at the same `now`.
-    pub(crate) fn poll_burst_segment(
+    /// armed but earlier calls of this at the same `now`, and writes the header
+    /// (`BurstHeader` with this sequence number).
+    pub(crate) fn poll_burst_payload(
         &mut self,
         now: Instant,
-        header: &BurstHeader,
-        buf: &mut [u8],
-        pseudo: PseudoHeader,
+        out: &mut [u8],
         checksum: ChecksumMode,
-    ) -> Option<SentSegment> {
-        let mss = usize::from(self.mss);
+    ) -> Option<(SeqNumber, u16)> {
+        let len = out.len();
         let off = self.flight() as usize;
         let avail = self.send_buf.len().saturating_sub(off);
-        let window = self.snd_wnd.min(self.cwnd()) as usize;
-        let usable = window.saturating_sub(off);
-        let header_len =
-            usize::from(TCP_HEADER_LEN) + if header.timestamp.is_some() { 12 } else { 0 };
-        // This segment full and without PSH (more data follows it), and a full
-        // one after it.
-        if mss == 0 || avail < 2 * mss || usable < 2 * mss || buf.len() < header_len + mss {
+        let usable = (self.snd_wnd.min(self.cwnd()) as usize).saturating_sub(off);
+        if len == 0 || len != usize::from(self.mss) || avail < 2 * len || usable < 2 * len {
             return None;
         }
-        let total = header_len + mss;
-        let segment = buf.get_mut(..total)?;
         let seq = self.snd_nxt;
-        let fields = TcpHeaderFields {
-            seq_number: seq,
-            ack_number: self.rcv_nxt,
-            flags: TcpFlags::ACK,
-            window_len: header.window,
-            urgent_pointer: 0,
-            timestamp: header.timestamp,
-        };
-        let (_, header_sum) =
-            emit_tcp_header(segment, self.local.port(), self.remote.port(), &fields)?;
-        if checksum == ChecksumMode::Enabled {
-            let (_, body) = segment.split_at_mut(header_len);
-            let payload = self.copy_payload_summed(off, body);
-            TcpPacket::new_unchecked(&mut *segment)
-                .set_checksum(pseudo.checksum(total, header_sum, payload));
+        let sum = if checksum == ChecksumMode::Enabled {
+            self.copy_payload_summed(off, out)
         } else {
-            let copied = self.send_buf.read_at(off, &mut segment[header_len..]);
-            debug_assert_eq!(copied, mss);
-        }
+            let copied = self.send_buf.read_at(off, out);
+            debug_assert_eq!(copied, len);
+            0
+        };
         // `after_send` for a full segment of new data, less what the checks in
         // `burst_header` showed to be done already.
         self.counters.segs_out += 1;
         self.counters.data_segs_out += 1;
         let flight = self.flight();
-        self.on_data_sent(now, seq, mss, false, flight);
-        self.counters.bytes_sent += mss as u64;
-        let end = seq + mss;
+        self.on_data_sent(now, seq, len, false, flight);
+        self.counters.bytes_sent += len as u64;
+        let end = seq + len;
         self.snd_nxt = end;
         self.snd_max = end;
-        Some(SentSegment {
-            len: total,
-            flags: TcpFlags::ACK,
-            retransmission: false,
-        })
+        Some((seq, sum))
     }
 }

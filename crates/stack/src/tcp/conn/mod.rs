@@ -67,9 +67,9 @@ mod user;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use burst::BurstHeader;
 #[cfg(test)]
 pub(crate) use burst::FORCE_GENERAL_SEND;
+pub(crate) use burst::MAX_BURST_HEADER;
 
 use core::net::SocketAddr;
 use std::sync::Arc;

@@ -607,6 +607,7 @@ impl Connection {
     /// Copies `out.len()` bytes from `offset` bytes into the send buffer to `out`
     /// and returns their one's-complement sum (`out` starts at an even offset of
     /// the segment).
+    #[inline(always)]
     pub(super) fn copy_payload_summed(&self, offset: usize, out: &mut [u8]) -> u16 {
         let (a, b) = self.send_buf.slices_at(offset, out.len());
         let (out_a, out_b) = out.split_at_mut(a.len());

@@ -336,23 +336,28 @@ impl Connection {
     /// acknowledged nothing new leaves a running timer alone.
     //= https://www.rfc-editor.org/rfc/rfc8985#section-7.2
     pub(super) fn arm_loss_probe(&mut self, now: Instant, restart: bool) {
-        if !restart && self.probe_allowed() && self.timers.is_set(Timer::Probe) {
+        if !self.probe_allowed() {
+            self.timers.clear(Timer::Probe);
             return;
         }
-        match self.loss_probe_deadline(now) {
-            Some(at) => self.timers.set(Timer::Probe, at),
-            None => self.timers.clear(Timer::Probe),
+        if !restart && self.timers.is_set(Timer::Probe) {
+            return;
         }
+        let at = self.pto_deadline(now);
+        self.timers.set(Timer::Probe, at);
     }
 
-    /// The probe timeout a (re)start at `now` arms, or `None` when no probe is
-    /// allowed (the timer is then cleared). Apart from `now`, it depends only on
-    /// state that sending more new data leaves alone once more than a segment is
-    /// outstanding (the send burst relies on that: `burst`).
+    /// What [`arm_loss_probe`](Self::arm_loss_probe) with a restart at `now` sets
+    /// the probe timer to, or `None` when it clears it. Apart from `now`, it
+    /// depends only on state that sending more new data leaves alone once more
+    /// than a segment is outstanding (the send burst relies on that: `burst`).
     pub(super) fn loss_probe_deadline(&self, now: Instant) -> Option<Instant> {
-        if !self.probe_allowed() {
-            return None;
-        }
+        self.probe_allowed().then(|| self.pto_deadline(now))
+    }
+
+    /// The probe timeout a (re)start at `now` arms, when a probe is allowed.
+    #[inline(always)]
+    fn pto_deadline(&self, now: Instant) -> Instant {
         let rto_expiry = self
             .timers
             .get(Timer::Retransmit)
@@ -362,12 +367,7 @@ impl Connection {
         // timer table may round the probe's deadline up by up to 3 ns, and the
         // probe is to go first.
         let latest = Instant::from_nanos(rto_expiry.as_nanos().saturating_sub(3)).max(now);
-        Some(Rack::pto_deadline_nanos(
-            now,
-            self.rtt.srtt_nanos(),
-            one_segment,
-            latest,
-        ))
+        Rack::pto_deadline_nanos(now, self.rtt.srtt_nanos(), one_segment, latest)
     }
 
     /// The probe timer fired: a probe goes out with the next transmission, and
