@@ -355,7 +355,7 @@ fn interleaved(general: bool) -> (Outcome, u64) {
                             sent += n;
                         }
                     }
-                    _ => now = now + Duration::from_micros(1),
+                    _ => now += Duration::from_micros(1),
                 }
             }
             polls += 1;
