@@ -46,11 +46,25 @@ struct Slot<T> {
 }
 
 /// A slab of values addressed by [`SocketHandle`]s, with a free list.
-#[derive(Debug)]
 pub(crate) struct Slab<T> {
     slots: Vec<Slot<T>>,
     free: Vec<u32>,
     len: usize,
+    /// How many times a value was lent out mutably, inserted or removed: a
+    /// caller that remembers it knows, by finding it unchanged, that no one
+    /// touched any value since (the stack's send burst, `stack::burst`). Not
+    /// state: `Debug` leaves it out.
+    lent: u64,
+}
+
+impl<T: fmt::Debug> fmt::Debug for Slab<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Slab")
+            .field("slots", &self.slots)
+            .field("free", &self.free)
+            .field("len", &self.len)
+            .finish()
+    }
 }
 
 impl<T> Default for Slab<T> {
@@ -59,6 +73,7 @@ impl<T> Default for Slab<T> {
             slots: Vec::new(),
             free: Vec::new(),
             len: 0,
+            lent: 0,
         }
     }
 }
@@ -68,7 +83,13 @@ impl<T> Slab<T> {
         self.len
     }
 
+    /// The count of mutable loans, insertions and removals so far (see `lent`).
+    pub(crate) fn lent(&self) -> u64 {
+        self.lent
+    }
+
     pub(crate) fn insert(&mut self, value: T) -> SocketHandle {
+        self.lent = self.lent.wrapping_add(1);
         self.len += 1;
         if let Some(index) = self.free.pop() {
             let slot = &mut self.slots[index as usize];
@@ -98,6 +119,13 @@ impl<T> Slab<T> {
     }
 
     pub(crate) fn get_mut(&mut self, h: SocketHandle) -> Option<&mut T> {
+        self.lent = self.lent.wrapping_add(1);
+        self.get_mut_uncounted(h)
+    }
+
+    /// [`get_mut`](Self::get_mut) without counting the loan: only for the send
+    /// burst, whose own changes are the ones its guard allows.
+    pub(crate) fn get_mut_uncounted(&mut self, h: SocketHandle) -> Option<&mut T> {
         let slot = self.slots.get_mut(h.index as usize)?;
         if slot.generation != h.generation {
             return None;
@@ -106,6 +134,7 @@ impl<T> Slab<T> {
     }
 
     pub(crate) fn remove(&mut self, h: SocketHandle) -> Option<T> {
+        self.lent = self.lent.wrapping_add(1);
         let slot = self.slots.get_mut(h.index as usize)?;
         if slot.generation != h.generation {
             return None;

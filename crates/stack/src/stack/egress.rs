@@ -17,7 +17,7 @@ const IPV4_HEADER: usize = 20;
 /// The IPv6 fixed header.
 const IPV6_HEADER: usize = 40;
 
-fn ip_header_len(addr: IpAddr) -> usize {
+pub(super) fn ip_header_len(addr: IpAddr) -> usize {
     match addr {
         IpAddr::V4(_) => IPV4_HEADER,
         IpAddr::V6(_) => IPV6_HEADER,
@@ -30,6 +30,13 @@ impl Stack {
     /// stack-made packet that does not fit is dropped, and a TCP segment shrinks
     /// to fit.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        // The next full segment of a flight in progress, if nothing else changed
+        // since the last call (see `burst`).
+        if self.burst.is_some() {
+            if let Some(n) = self.poll_burst(now, buf) {
+                return Some(n);
+            }
+        }
         if let Some(n) = self.pop_control(buf) {
             return Some(n);
         }
@@ -131,6 +138,9 @@ impl Stack {
             }
             self.drop_stale_timers();
             self.count_out_ip(ipv6);
+            if more {
+                self.arm_burst(now, handle);
+            }
             return Some(hl + sent.len);
         } else {
             let requeue = if more { Requeue::Yes } else { Requeue::No };
@@ -143,7 +153,7 @@ impl Stack {
         Some(hl + sent.len)
     }
 
-    fn count_out_ip(&mut self, ipv6: bool) {
+    pub(super) fn count_out_ip(&mut self, ipv6: bool) {
         if ipv6 {
             self.stats.ip6.out_requests += 1;
         } else {

@@ -20,6 +20,8 @@
 //! - [`ingress`]: `handle_packet`: IP validation, reassembly, dispatch, and the
 //!   fixed-layout path for the common IPv4 TCP segment;
 //! - [`egress`]: `poll_transmit`: stack-made packets first, then sockets in turn;
+//! - [`burst`]: the send burst cursor: the next full segments of a flight at the
+//!   same `now` without the general pass, dropped by any other entry point;
 //! - [`tcp_api`]: TCP socket calls (listen, connect, accept, send, recv, close);
 //! - [`tcp_input`]: segments to connections and listeners, RSTs for no connection;
 //! - [`syn_cookie`]: SYN cookies when a listener's SYN queue is full (RFC 4987);
@@ -33,6 +35,7 @@
 //! - [`memory`]: gauges of the memory that input can grow, beside their bounds;
 //! - `rx_path_tests` (tests only): the receive shortcuts against the general path.
 
+mod burst;
 mod conn_table;
 mod demux;
 mod egress;
@@ -55,6 +58,8 @@ mod egress_tests;
 mod rx_path_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tx_path_tests;
 
 use core::net::{IpAddr, SocketAddr};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -211,6 +216,8 @@ pub struct Stack {
     pub(crate) rst_limit: TokenBucket,
     pub(crate) timers: timers::TimerHeap,
     pub(crate) tx_queue: VecDeque<SocketHandle>,
+    /// The send burst in progress, if any (`burst`).
+    pub(crate) burst: Option<burst::BurstCursor>,
     /// Stack-made packets (RSTs, ICMP), whole IP packets, bounded.
     pub(crate) control: VecDeque<Vec<u8>>,
     pub(crate) events: VecDeque<SocketHandle>,
@@ -268,6 +275,7 @@ impl Stack {
             rst_limit: TokenBucket::new(config.tcp.rsts_per_sec, config.tcp.rsts_per_sec / 10 + 1),
             timers: timers::TimerHeap::new(),
             tx_queue: VecDeque::new(),
+            burst: None,
             control: VecDeque::new(),
             events: VecDeque::new(),
             stats: Stats::default(),

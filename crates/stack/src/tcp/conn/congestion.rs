@@ -328,6 +328,7 @@ impl Connection {
 
     /// A segment with `len` payload bytes from `seq` left at `now`; `flight` bytes
     /// were in flight before it.
+    #[inline(always)]
     pub(super) fn on_data_sent(
         &mut self,
         now: Instant,

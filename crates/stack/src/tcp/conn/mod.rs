@@ -39,9 +39,12 @@
 //! - [`predict`]: header prediction, the fast path for the next in-order data
 //!   segment of a receiver with nothing in flight;
 //! - [`prune`]: the out-of-order span the stack-wide bound counts, and dropping it.
+//! - [`burst`]: the full segments that follow one another within a flight, sent
+//!   without the whole `poll_transmit` question each (the stack guards it).
 
 mod accecn;
 mod ack;
+mod burst;
 mod congestion;
 mod ecn;
 mod frto;
@@ -63,6 +66,10 @@ mod user;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+pub(crate) use burst::FORCE_GENERAL_SEND;
+pub(crate) use burst::MAX_BURST_HEADER;
 
 use core::net::SocketAddr;
 use std::sync::Arc;

@@ -607,7 +607,8 @@ impl Connection {
     /// Copies `out.len()` bytes from `offset` bytes into the send buffer to `out`
     /// and returns their one's-complement sum (`out` starts at an even offset of
     /// the segment).
-    fn copy_payload_summed(&self, offset: usize, out: &mut [u8]) -> u16 {
+    #[inline(always)]
+    pub(super) fn copy_payload_summed(&self, offset: usize, out: &mut [u8]) -> u16 {
         let (a, b) = self.send_buf.slices_at(offset, out.len());
         let (out_a, out_b) = out.split_at_mut(a.len());
         let sum_a = wire_checksum::copy(out_a, a);
@@ -631,7 +632,7 @@ impl Connection {
     /// finds none when this is false).
     ///
     /// [`segment_options`]: Self::segment_options
-    fn sack_blocks_due(&self) -> bool {
+    pub(super) fn sack_blocks_due(&self) -> bool {
         self.sack_ok && (self.dsack.is_some() || !self.assembler.is_empty())
     }
 

@@ -343,6 +343,21 @@ impl Connection {
         if !restart && self.timers.is_set(Timer::Probe) {
             return;
         }
+        let at = self.pto_deadline(now);
+        self.timers.set(Timer::Probe, at);
+    }
+
+    /// What [`arm_loss_probe`](Self::arm_loss_probe) with a restart at `now` sets
+    /// the probe timer to, or `None` when it clears it. Apart from `now`, it
+    /// depends only on state that sending more new data leaves alone once more
+    /// than a segment is outstanding (the send burst relies on that: `burst`).
+    pub(super) fn loss_probe_deadline(&self, now: Instant) -> Option<Instant> {
+        self.probe_allowed().then(|| self.pto_deadline(now))
+    }
+
+    /// The probe timeout a (re)start at `now` arms, when a probe is allowed.
+    #[inline(always)]
+    fn pto_deadline(&self, now: Instant) -> Instant {
         let rto_expiry = self
             .timers
             .get(Timer::Retransmit)
@@ -352,8 +367,7 @@ impl Connection {
         // timer table may round the probe's deadline up by up to 3 ns, and the
         // probe is to go first.
         let latest = Instant::from_nanos(rto_expiry.as_nanos().saturating_sub(3)).max(now);
-        let at = Rack::pto_deadline_nanos(now, self.rtt.srtt_nanos(), one_segment, latest);
-        self.timers.set(Timer::Probe, at);
+        Rack::pto_deadline_nanos(now, self.rtt.srtt_nanos(), one_segment, latest)
     }
 
     /// The probe timer fired: a probe goes out with the next transmission, and
