@@ -33,6 +33,7 @@ impl Connection {
     /// sequence number `seq` into `buf` and does the book-keeping of a segment
     /// sent, as the general encoder would. `None` (and nothing written or changed)
     /// when `buf` cannot hold the header: the general encoder then decides.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn encode_syn(
         &mut self,
         now: Instant,
