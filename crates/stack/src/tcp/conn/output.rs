@@ -711,6 +711,7 @@ impl Connection {
 
     /// Book-keeping after a segment left; returns whether it was counted as a
     /// retransmission.
+    #[inline(always)]
     pub(super) fn after_send(
         &mut self,
         now: Instant,
