@@ -118,6 +118,12 @@ impl Connection {
         checksum: ChecksumMode,
     ) -> Option<SentSegment> {
         self.release_pacing(now);
+        if self.syn_due && self.rst_due.is_none() {
+            // The SYN or SYN-ACK at its fixed layout (`output_control`).
+            if let Some(sent) = self.poll_syn(now, buf, pseudo, checksum) {
+                return Some(sent);
+            }
+        }
         let plan = match self.next_plan() {
             Some(plan) => plan,
             None => {
@@ -499,13 +505,6 @@ impl Connection {
     ) -> Option<SentSegment> {
         let syn = plan.flags.contains(TcpFlags::SYN);
         let rst = plan.flags.contains(TcpFlags::RST);
-        if syn && !rst && plan.payload_len == 0 && plan.ack.is_none() {
-            // At its fixed layout (`output_control`), unless `buf` is too short.
-            let (seq, flags, resent) = (plan.seq, plan.flags, plan.retransmit);
-            if let Some(sent) = self.encode_syn(now, seq, flags, resent, buf, pseudo, checksum) {
-                return Some(sent);
-            }
-        }
         let has_ack = plan.flags.contains(TcpFlags::ACK);
         // The common segment (data or an ACK, no SACK blocks to report): its only
         // option is the timestamp, and the template writes its header as one array.
@@ -711,8 +710,7 @@ impl Connection {
 
     /// Book-keeping after a segment left; returns whether it was counted as a
     /// retransmission.
-    #[inline(always)]
-    pub(super) fn after_send(
+    fn after_send(
         &mut self,
         now: Instant,
         seq: SeqNumber,
