@@ -271,3 +271,22 @@ fn the_fixed_layout_writer_is_taken_and_writes_the_options_asked_for() {
     assert_eq!(repr.options.timestamp.map(|ts| ts.tsecr), Some(0));
     assert!(repr.options.window_scale.is_some());
 }
+
+#[test]
+fn without_checksums_the_fixed_layout_syn_is_the_general_encoders() {
+    for bits in [0u8, 7, 31] {
+        let syn = |force: bool| {
+            FORCE_GENERAL_SYN.set(force);
+            let cc = config(bits);
+            let mut c = Connection::connect(t(0), cc.clone(), params(A, B, 1000, &cc));
+            let addrs = AddrPair::new(A.ip(), B.ip()).unwrap();
+            let mut buf = [0u8; 100];
+            let n = c.poll_transmit(t(0), &mut buf, &addrs, ChecksumMode::Offloaded);
+            FORCE_GENERAL_SYN.set(false);
+            (n.map(|n| buf[..n].to_vec()), format!("{c:?}"))
+        };
+        let fast = syn(false);
+        assert!(fast.0.is_some());
+        assert_eq!(fast, syn(true));
+    }
+}

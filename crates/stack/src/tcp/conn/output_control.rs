@@ -7,7 +7,7 @@
 //! instead of through a `TcpOptions` value and `TcpRepr::emit` and a second pass
 //! summing the header: the same bytes (`TcpOptions`' canonical layout, the
 //! general path's flags, window and book-keeping), checked against the general
-//! path by the tests below.
+//! path by `control_tests`.
 
 use super::open::TCP_HEADER_LEN;
 use super::output::SentSegment;
@@ -155,7 +155,7 @@ impl Connection {
     /// `after_send` for a SYN or SYN-ACK (one sequence number, no payload, no
     /// RST): its steps, less the branches such a segment cannot take. Written out
     /// here so that the data path's encoder, which inlines `after_send`, stays as
-    /// it was; the tests below hold the two to the same result.
+    /// it was; `control_tests` hold the two to the same result.
     fn after_syn_sent(
         &mut self,
         now: Instant,
