@@ -154,39 +154,8 @@ impl Stack {
     ) {
         let (local, remote) = (key.local, key.remote);
         if let Some(handle) = handle {
-            if let Some(conn) = self.conn(handle) {
-                let state = conn.state();
-                let syn_only =
-                    seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK);
-                if state == State::TimeWait && syn_only && conn.time_wait_accepts_syn(seg) {
-                    //= https://www.rfc-editor.org/rfc/rfc6191#section-2
-                    //# the TIME-WAIT state ... may be
-                    //# ended and the new connection accepted
-                    self.stats.tcp.time_wait_recycled += 1;
-                    self.release_conn(handle);
-                } else {
-                    if state == State::SynReceived
-                        && seg.flags.contains(TcpFlags::ACK)
-                        && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::RST)
-                        && self.accept_queue_full(handle)
-                    {
-                        // Linux (tcp_abort_on_overflow = 0): drop the handshake's
-                        // ACK; the SYN-ACK is resent and the client retries.
-                        self.stats.tcp.listen_overflows += 1;
-                        return;
-                    }
-                    let ecn_before = conn.ecn_counters();
-                    // The counters are read inside: the segment may close the
-                    // connection (its last ACK, into TIME-WAIT) and free it.
-                    let ecn_after = self.with_conn(now, handle, |c| {
-                        c.handle_segment_ecn(now, seg, ecn);
-                        c.ecn_counters()
-                    });
-                    if let Some(after) = ecn_after {
-                        self.count_ecn_in(ecn_before, after);
-                    }
-                    return;
-                }
+            if self.conn_segment(now, handle, seg, ecn) {
+                return;
             }
         }
         if !self.time_wait.is_empty() && self.time_wait_segment(now, key, &mut hash, seg) {
@@ -197,6 +166,103 @@ impl Stack {
             return;
         }
         self.reply_rst(now, local, remote, seg);
+    }
+
+    /// A segment for the connection at `handle`: the connection takes it and the
+    /// book-keeping follows. Returns false when the segment is not the
+    /// connection's after all (no connection at `handle`, or a TIME-WAIT
+    /// connection a new SYN recycled): it goes on to TIME-WAIT records, listeners
+    /// or a RST.
+    ///
+    /// In the synchronized states other than TIME-WAIT (every segment of a
+    /// connection but the handshake's last ACK and a segment in TIME-WAIT), with
+    /// one slab look-up: what `with_conn` does, without its second.
+    #[inline]
+    fn conn_segment(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        seg: &TcpRepr<'_>,
+        ecn: Ecn,
+    ) -> bool {
+        let Some(Entry {
+            socket: Socket::Tcp(slot),
+            ..
+        }) = self.sockets.get_mut(handle)
+        else {
+            return false;
+        };
+        let state = slot.conn.state();
+        if matches!(state, State::TimeWait | State::SynReceived) {
+            return self.conn_segment_checked_state(now, handle, state, seg, ecn);
+        }
+        let conn = &mut slot.conn;
+        let ecn_before = conn.ecn_counters_if_any();
+        conn.handle_segment_ecn(now, seg, ecn);
+        // Read before the book-keeping: the segment may close the connection (its
+        // last ACK, into TIME-WAIT) and the book-keeping free it.
+        let ecn_after = conn.ecn_counters_if_any();
+        // Nothing to charge without out-of-order data here or anywhere (the
+        // common case): skip the charge's own slab look-up.
+        if conn.ooo_span() != 0 || !self.ooo_charged.is_empty() {
+            self.charge_ooo(handle);
+        }
+        self.after_conn(now, handle, state);
+        // No ECN met before or after: all counters were and stay zero.
+        if ecn_before.is_some() || ecn_after.is_some() {
+            self.count_ecn_in(
+                ecn_before.unwrap_or_default(),
+                ecn_after.unwrap_or_default(),
+            );
+        }
+        true
+    }
+
+    /// [`conn_segment`](Self::conn_segment) for a connection in TIME-WAIT (a new
+    /// SYN may recycle it) or SYN-RECEIVED (the handshake's ACK waits for room in
+    /// the accept queue).
+    #[cold]
+    fn conn_segment_checked_state(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        state: State,
+        seg: &TcpRepr<'_>,
+        ecn: Ecn,
+    ) -> bool {
+        let Some(conn) = self.conn(handle) else {
+            return false;
+        };
+        let syn_only = seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK);
+        if state == State::TimeWait && syn_only && conn.time_wait_accepts_syn(seg) {
+            //= https://www.rfc-editor.org/rfc/rfc6191#section-2
+            //# the TIME-WAIT state ... may be
+            //# ended and the new connection accepted
+            self.stats.tcp.time_wait_recycled += 1;
+            self.release_conn(handle);
+            return false;
+        }
+        if state == State::SynReceived
+            && seg.flags.contains(TcpFlags::ACK)
+            && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::RST)
+            && self.accept_queue_full(handle)
+        {
+            // Linux (tcp_abort_on_overflow = 0): drop the handshake's
+            // ACK; the SYN-ACK is resent and the client retries.
+            self.stats.tcp.listen_overflows += 1;
+            return true;
+        }
+        let ecn_before = conn.ecn_counters();
+        // The counters are read inside: the segment may close the
+        // connection (its last ACK, into TIME-WAIT) and free it.
+        let ecn_after = self.with_conn(now, handle, |c| {
+            c.handle_segment_ecn(now, seg, ecn);
+            c.ecn_counters()
+        });
+        if let Some(after) = ecn_after {
+            self.count_ecn_in(ecn_before, after);
+        }
+        true
     }
 
     /// Adds what a segment changed in a connection's ECN counters to the stack's.

@@ -262,6 +262,11 @@ impl TcpOptions {
             out.window_scale = Some(*shift);
             rest = tail;
         }
+        if rest.is_empty() {
+            // Nothing after the common layout (or no options at all): the walk
+            // would find nothing to set.
+            return Ok(out);
+        }
         Self::parse_into(out, rest)
     }
 

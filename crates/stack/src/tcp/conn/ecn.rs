@@ -93,6 +93,13 @@ impl Connection {
             .map_or_else(EcnCounters::default, |m| m.counters)
     }
 
+    /// [`ecn_counters`](Self::ecn_counters), or `None` while the connection has
+    /// met no ECN (the counters are all zero then, and nothing is allocated).
+    #[inline]
+    pub(crate) fn ecn_counters_if_any(&self) -> Option<EcnCounters> {
+        self.ecn_more.as_ref().map(|m| m.counters)
+    }
+
     /// The ECN state kept outside the connection, allocated on first use.
     pub(super) fn ecn_more(&mut self) -> &mut EcnMore {
         self.ecn_more.get_or_insert_with(Box::default)

@@ -43,6 +43,9 @@ impl Connection {
 
     /// A segment for this connection arrived (its checksum already verified and its
     /// ports matched by the stack).
+    // Out of line: the stack's segment paths each call it, and a copy of the whole
+    // state machine inlined in each costs more than the call.
+    #[inline(never)]
     pub fn handle_segment(&mut self, now: Instant, seg: &TcpRepr<'_>) {
         self.counters.segs_in += 1;
         match self.state {

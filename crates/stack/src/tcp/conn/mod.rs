@@ -25,6 +25,7 @@
 //!   FIN, urgent pointer, when to acknowledge;
 //! - [`output`]: what to send next (RST, SYN, retransmission, new data under Nagle and
 //!   SWS avoidance, FIN, window updates, ACKs) and its encoding;
+//! - [`output_control`]: the SYN and SYN-ACK written at their fixed layout;
 //! - [`timeout`]: retransmission, delayed ACK, persist, keep-alive, TIME-WAIT;
 //! - [`frto`]: F-RTO (RFC 5682): after a retransmission timeout, new data instead
 //!   of go-back-N until the next ACKs tell a spurious timeout from a real one;
@@ -53,6 +54,7 @@ mod input;
 mod invariants;
 mod open;
 mod output;
+mod output_control;
 mod pacing;
 mod predict;
 mod prune;
@@ -64,6 +66,8 @@ mod timeout;
 mod undo;
 mod user;
 
+#[cfg(test)]
+mod control_tests;
 #[cfg(test)]
 mod tests;
 

@@ -118,6 +118,12 @@ impl Connection {
         checksum: ChecksumMode,
     ) -> Option<SentSegment> {
         self.release_pacing(now);
+        if self.syn_due && self.rst_due.is_none() {
+            // The SYN or SYN-ACK at its fixed layout (`output_control`).
+            if let Some(sent) = self.poll_syn(now, buf, pseudo, checksum) {
+                return Some(sent);
+            }
+        }
         let plan = match self.next_plan() {
             Some(plan) => plan,
             None => {
