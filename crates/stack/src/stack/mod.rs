@@ -31,7 +31,9 @@
 //! - [`invariants`]: a connection's consistency checks, for fuzzing;
 //! - [`ooo_budget`]: the stack-wide bound on out-of-order data;
 //! - [`memory`]: gauges of the memory that input can grow, beside their bounds;
-//! - `rx_path_tests` (tests only): the receive shortcuts against the general path.
+//! - `rx_path_tests` (tests only): the receive shortcuts against the general path;
+//! - `rx_batch_tests` (tests only): [`Stack::handle_packets`] against
+//!   [`Stack::handle_packet`] one packet at a time.
 
 mod conn_table;
 mod demux;
@@ -51,6 +53,8 @@ mod udp_api;
 
 #[cfg(test)]
 mod egress_tests;
+#[cfg(test)]
+mod rx_batch_tests;
 #[cfg(test)]
 mod rx_path_tests;
 #[cfg(test)]

@@ -41,8 +41,41 @@ impl Connection {
         if !self.predicts(seg, ecn) || !self.paws_ok(now, seg) {
             return false;
         }
-        self.counters.segs_in += 1;
-        self.update_ts_recent(now, seg);
+        self.on_predicted_at(now);
+        self.on_predicted(now, seg);
+        true
+    }
+
+    /// [`handle_predicted_segment`](Self::handle_predicted_segment) for a segment
+    /// that follows, in one run, a segment this connection took as predicted at
+    /// the same `now`, with nothing else done to the connection in between (a
+    /// run of [`Stack::handle_packets`](crate::Stack::handle_packets)). The steps
+    /// that depend on nothing but `now` ([`on_predicted_at`](Self::on_predicted_at))
+    /// are left out: the first segment of the run took them and they would
+    /// change nothing. It also refuses a segment while the persist timer runs
+    /// (a segment could stop it): the segments it takes change no timer, so the
+    /// run's first segment leaves the connection's deadline where the whole run
+    /// leaves it (the stack schedules it once per run).
+    pub(crate) fn handle_predicted_next(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        ecn: Ecn,
+    ) -> bool {
+        if !self.predicts(seg, ecn)
+            || !self.paws_ok(now, seg)
+            || self.timers.is_set(Timer::Persist)
+        {
+            return false;
+        }
+        self.on_predicted(now, seg);
+        true
+    }
+
+    /// The steps of the predicted segment that depend on nothing but `now`:
+    /// the same again at the same `now` changes nothing.
+    #[inline]
+    fn on_predicted_at(&mut self, now: Instant) {
         self.last_recv = now;
         self.keepalive_probes = 0;
         self.arm_keepalive(now);
@@ -54,6 +87,13 @@ impl Connection {
         self.persist_probes = 0;
         self.soft_error = None;
         self.timers.clear(Timer::Probe);
+    }
+
+    /// The steps of the predicted segment that depend on the segment.
+    #[inline]
+    fn on_predicted(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+        self.counters.segs_in += 1;
+        self.update_ts_recent(now, seg);
         //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
         //# If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and
         //# SND.WL2 =< SEG.ACK)), set SND.WND <- SEG.WND, set
@@ -71,7 +111,6 @@ impl Connection {
         // and all fit (`predicts`).
         self.store_predicted(now, seg.payload.len());
         self.payload_prestored = false;
-        true
     }
 
     /// The conditions of the prediction that do not depend on the clock.
