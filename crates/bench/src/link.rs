@@ -100,7 +100,11 @@ impl Pipe {
     /// Pops every queued packet and returns its buffer to the free list.
     pub fn recycle_queued(&mut self) {
         let Pipe { queue, free, .. } = self;
-        with_tag(Tag::Link, || free.extend(queue.drain(..).map(Packet::into_buf)));
+        with_tag(Tag::Link, || {
+            while let Some(packet) = queue.pop_front() {
+                free.push(packet.buf);
+            }
+        });
     }
 
     /// Return a buffer to the free list.

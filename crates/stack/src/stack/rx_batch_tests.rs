@@ -144,7 +144,10 @@ impl World {
         let now = self.now;
         for (i, &c) in self.clients.iter().enumerate() {
             while self.sent_so_far[i] < self.data[i].len() {
-                match self.a.tcp_send(now, c, &self.data[i][self.sent_so_far[i]..]) {
+                match self
+                    .a
+                    .tcp_send(now, c, &self.data[i][self.sent_so_far[i]..])
+                {
                     Ok(n) if n > 0 => self.sent_so_far[i] += n,
                     _ => break,
                 }
@@ -160,7 +163,8 @@ impl World {
         let rest = self.backlog.split_off(take.min(self.backlog.len()));
         let mut window = std::mem::replace(&mut self.backlog, rest);
         mangle(&mut window);
-        self.b.handle_packets(now, window.iter().map(|p| p.as_slice()));
+        self.b
+            .handle_packets(now, window.iter().map(|p| p.as_slice()));
         let after = format!(
             "{}\n{:?}\n{:?}",
             state(&mut self.b),
@@ -286,8 +290,7 @@ fn windows_of_in_order_data_end_as_packet_by_packet() {
 fn windows_taken_without_reading_end_alike() {
     // B reads every fifth window only: its ACKs are the data's, not a window
     // update's.
-    let rounds: Vec<(usize, Mangle<'_>, bool)> =
-        (0..40).map(|i| (ALL, NONE, i % 5 == 4)).collect();
+    let rounds: Vec<(usize, Mangle<'_>, bool)> = (0..40).map(|i| (ALL, NONE, i % 5 == 4)).collect();
     compare(8, 1, 212_992, 0, &rounds);
 }
 
@@ -377,15 +380,15 @@ fn interleaved_connections_and_other_protocols_end_runs_alike() {
         let data = w.get(k).cloned();
         // UDP to a closed port (answered with ICMP port unreachable).
         let mut udp = vec![
-            0x45, 0, 0, 32, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0x30, 0x39, 0,
-            9, 0, 12, 0, 0, 1, 2, 3, 4,
+            0x45, 0, 0, 32, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0x30, 0x39, 0, 9,
+            0, 12, 0, 0, 1, 2, 3, 4,
         ];
         fix_ip_checksum(&mut udp);
         w.insert(k, udp);
         // An ICMP echo request.
         let mut echo = vec![
-            0x45, 0, 0, 28, 0, 2, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 8, 0, 0, 0, 0, 1,
-            0, 1,
+            0x45, 0, 0, 28, 0, 2, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 8, 0, 0, 0, 0, 1, 0,
+            1,
         ];
         let sum = checksum::finish(checksum::data(&echo[20..]));
         echo[22..24].copy_from_slice(&sum.to_be_bytes());
@@ -474,7 +477,9 @@ fn timestamps_wrapping_inside_a_run_end_alike() {
             _ => i += usize::from(syn[i + 1]).max(2),
         }
     }
-    let shift = 0u32.wrapping_sub(4).wrapping_sub(tsval.expect("a timestamp"));
+    let shift = 0u32
+        .wrapping_sub(4)
+        .wrapping_sub(tsval.expect("a timestamp"));
     let rounds: Vec<(usize, Mangle<'_>, bool)> = (0..30).map(|_| (ALL, NONE, true)).collect();
     let w = compare(7, 1, 212_992, shift, &rounds);
     assert!(w.b.rx_paths.predicted > 100);

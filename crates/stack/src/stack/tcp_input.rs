@@ -69,7 +69,7 @@ impl Stack {
             // The payload's sum: taken while copying it into the connection's
             // receive buffer when it is the next in-order data, else here.
             let prestored = match handle {
-                Some(h) => match self.tcp_segment_predicted(now, h, seg, ecn, header_sum, true) {
+                Some(h) => match self.tcp_segment_predicted(now, h, seg, ecn, header_sum) {
                     Predicted::Taken => return Some(h),
                     Predicted::Prestored(sum) => Some(sum),
                     Predicted::NotStored => None,
@@ -98,12 +98,14 @@ impl Stack {
     /// started on connection `handle`: `seg` has the run's tuple (so its address
     /// and port checks and its connection are the first segment's) and its
     /// checksum is still to verify (`header_sum`, as for `tcp_segment`). Returns
-    /// true when the connection took it on its predicted path, as
+    /// true when the connection took it on its predicted path
+    /// (`Connection::handle_predicted_next`), as
     /// [`tcp_segment_for`](Self::tcp_segment_for) would have, less the
     /// book-keeping the run's end does once. Returns false, having changed
-    /// nothing the general path does not redo identically (the payload copied into
-    /// the receive buffer past its readable bytes), for any other segment: the
-    /// caller ends the run and hands it to `tcp_segment_for`.
+    /// nothing the general path does not redo identically (the payload of a
+    /// segment whose checksum fails, copied into the receive buffer past the
+    /// readable bytes), for any other segment: the caller ends the run and hands
+    /// it to `tcp_segment_for`.
     #[inline]
     pub(crate) fn tcp_segment_run_next(
         &mut self,
@@ -113,14 +115,24 @@ impl Stack {
         ecn: Ecn,
         header_sum: u16,
     ) -> bool {
-        match self.tcp_segment_predicted(now, handle, seg, ecn, header_sum, false) {
-            Predicted::Taken => true,
-            Predicted::Prestored(_) => {
-                self.forget_prestored(Some(handle));
-                false
-            }
-            Predicted::NotStored => false,
+        let Some(entry) = self.sockets.get_mut(handle) else {
+            return false;
+        };
+        let Socket::Tcp(slot) = &mut entry.socket else {
+            return false;
+        };
+        if !slot.conn.handle_predicted_next(now, seg, ecn, header_sum) {
+            return false;
         }
+        #[cfg(test)]
+        {
+            self.rx_paths.predicted += 1;
+        }
+        // As after the run's first segment (`tcp_segment_predicted`).
+        if !entry.tx_queued && slot.conn.wants_to_send() {
+            entry.enqueue_tx(&mut self.tx_queue, handle);
+        }
+        true
     }
 
     /// Drops the mark of a payload copied in ahead of the checksum
@@ -141,9 +153,8 @@ impl Stack {
     /// (`Connection::prestore_payload`); then, when the checksum (`header_sum`
     /// over the pseudo-header and header, plus the payload's) verifies and `seg` is
     /// the next in-order data of a connection with nothing else in it
-    /// (`tcp::conn::predict`), the connection takes it on its fast path (the
-    /// run's `first` segment, or one after it: `Connection::handle_predicted_next`)
-    /// and the transmit queue takes the connection when it owes a segment now;
+    /// (`tcp::conn::predict`), the connection takes it on its fast path and the
+    /// transmit queue takes the connection when it owes a segment now;
     /// the rest of the book-keeping is
     /// [`finish_predicted_run`](Self::finish_predicted_run)'s. Otherwise nothing
     /// but the copy has changed, and the caller takes the general path.
@@ -155,7 +166,6 @@ impl Stack {
         seg: &TcpRepr<'_>,
         ecn: Ecn,
         header_sum: u16,
-        first: bool,
     ) -> Predicted {
         let predict = self.rx_prediction_on();
         let Some(entry) = self.sockets.get_mut(handle) else {
@@ -169,11 +179,7 @@ impl Stack {
         };
         if checksum::combine(&[header_sum, sum]) != 0xffff
             || !predict
-            || !(if first {
-                slot.conn.handle_predicted_segment(now, seg, ecn)
-            } else {
-                slot.conn.handle_predicted_next(now, seg, ecn)
-            })
+            || !slot.conn.handle_predicted_segment(now, seg, ecn)
         {
             return Predicted::Prestored(sum);
         }
