@@ -127,12 +127,18 @@ pub fn drain(now: Instant, from: &mut Stack, pipe: &mut Pipe) {
     }
 }
 
-/// Hands every packet queued on `pipe` to `to`, as one batch
+/// Hands every packet queued on `pipe` to `to`: several as one batch
 /// (`Stack::handle_packets`: what a driver reading a TUN device or a socket in
-/// batches does).
+/// batches does), a lone one with `Stack::handle_packet` (the same result,
+/// without the batch's iterator).
 pub fn deliver(now: Instant, pipe: &mut Pipe, to: &mut Stack) {
-    to.handle_packets(now, pipe.queued_packets());
-    pipe.recycle_queued();
+    if pipe.queued() > 1 {
+        to.handle_packets(now, pipe.queued_packets());
+        pipe.recycle_queued();
+    } else if let Some(pkt) = pipe.pop() {
+        to.handle_packet(now, pkt.bytes());
+        pipe.recycle(pkt.into_buf());
+    }
 }
 
 /// [`drain`] then [`deliver`]: `from`'s output arrives at `to`.

@@ -157,22 +157,25 @@ impl Stack {
         let mut packets = packets.into_iter();
         let mut next = packets.next();
         while let Some(packet) = next {
-            next = if self.rx_batching_on() {
-                self.handle_packet_run(now, packet, &mut packets)
+            next = packets.next();
+            if next.is_some() && self.rx_batching_on() {
+                // A run needs a second packet; a lone one is `handle_packet`'s.
+                next = self.handle_packet_run(now, packet, next, &mut packets);
             } else {
                 self.handle_packet(now, packet);
-                packets.next()
-            };
+            }
         }
     }
 
     /// [`handle_packets`](Self::handle_packets) from `first`: handles it as
-    /// `handle_packet` does, and when it is a predicted segment, the packets of
-    /// `rest` that continue its run. Returns the first packet it did not handle.
+    /// `handle_packet` does, and when it is a predicted segment, the packets
+    /// that continue its run: `second`, then those of `rest`. Returns the first
+    /// packet it did not handle.
     fn handle_packet_run<'a>(
         &mut self,
         now: Instant,
         first: &'a [u8],
+        second: Option<&'a [u8]>,
         rest: &mut impl Iterator<Item = &'a [u8]>,
     ) -> Option<&'a [u8]> {
         let fixed = if first.first().map(|b| b >> 4) == Some(4) && self.rx_fixed_layout_on() {
@@ -186,21 +189,21 @@ impl Stack {
                 Some((seg, None)) => self.take_fixed_layout_segment(now, &seg, None),
                 _ => self.handle_packet(now, first),
             }
-            return rest.next();
+            return second;
         };
         self.count_fixed_layout_segment();
         let key = fixed_layout_key(&seg);
         let Some(handle) =
             self.tcp_segment_run_start(now, &key, &seg.tcp, seg.ecn, Some(header_sum))
         else {
-            return rest.next();
+            return second;
         };
-        let next = self.continue_run(now, handle, &seg, rest);
+        let next = self.continue_run(now, handle, &seg, second, rest);
         self.finish_predicted_run(handle);
         next
     }
 
-    /// The packets of `rest` that continue the run `first` started on connection
+    /// The packets (`second`, then those of `rest`) that continue the run `first` started on connection
     /// `handle`: segments of the same addresses and ports, of the layout
     /// [`Ipv4TcpSegment`] reads, long enough to have their checksum summed while
     /// copied, which the connection takes on its predicted path. The address and
@@ -214,10 +217,11 @@ impl Stack {
         now: Instant,
         handle: SocketHandle,
         first: &Ipv4TcpSegment<'_>,
+        second: Option<&'a [u8]>,
         rest: &mut impl Iterator<Item = &'a [u8]>,
     ) -> Option<&'a [u8]> {
+        let mut packet = second?;
         loop {
-            let packet = rest.next()?;
             let Some(seg) = Ipv4TcpSegment::parse(packet, self.config.checksum_rx) else {
                 return Some(packet);
             };
@@ -231,6 +235,7 @@ impl Stack {
                 return Some(packet);
             }
             self.count_fixed_layout_segment();
+            packet = rest.next()?;
         }
     }
 

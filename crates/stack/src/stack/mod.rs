@@ -14,11 +14,18 @@
 //! `poll_timeout` assumes step 1 ran: a stack with packets waiting reports only its
 //! timers.
 //!
+//! Packets that arrived together (a `recvmmsg`, a TUN device read until it would
+//! block, a link's queue) can go in as one input with [`Stack::handle_packets`]:
+//! the same result as [`Stack::handle_packet`] for each in turn, cheaper for a
+//! bulk transfer's runs of in-order segments; the polls follow once, after the
+//! batch.
+//!
 //! The pieces, one file each:
 //! - [`demux`]: 4-tuple and listener keys, and the keyed hasher of the maps;
 //! - [`conn_table`]: 4-tuple → connection, handles only (tuples compared through the slab);
 //! - [`ingress`]: `handle_packet`: IP validation, reassembly, dispatch, and the
-//!   fixed-layout path for the common IPv4 TCP segment;
+//!   fixed-layout path for the common IPv4 TCP segment; `handle_packets`: a batch,
+//!   runs of one connection's predicted segments taken together;
 //! - [`egress`]: `poll_transmit`: stack-made packets first, then sockets in turn;
 //! - [`tcp_api`]: TCP socket calls (listen, connect, accept, send, recv, close);
 //! - [`tcp_input`]: segments to connections and listeners, RSTs for no connection;
