@@ -5,7 +5,7 @@ use core::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use super::demux::FourTuple;
 
-use super::Stack;
+use super::{Entry, Socket, Stack};
 use crate::ip::reassembly::Reassembled;
 use crate::socket::SocketHandle;
 use crate::time::Instant;
@@ -203,15 +203,18 @@ impl Stack {
         next
     }
 
-    /// The packets (`second`, then those of `rest`) that continue the run `first` started on connection
-    /// `handle`: segments of the same addresses and ports, of the layout
-    /// [`Ipv4TcpSegment`] reads, long enough to have their checksum summed while
-    /// copied, which the connection takes on its predicted path. The address and
-    /// port checks of `handle_ipv4_tcp_fixed` and the connection look-up give
-    /// for them what they gave for `first`, and are not made again. Returns the
-    /// first packet that does not continue the run, untouched but for its
-    /// payload copied into the receive buffer past the readable bytes (which the
-    /// general path redoes identically).
+    /// The packets (`second`, then those of `rest`) that continue the run `first`
+    /// started on connection `handle`: segments of the same addresses and ports,
+    /// of the layout [`Ipv4TcpSegment`] reads, long enough to have their checksum
+    /// summed while copied, which the connection takes on its predicted path
+    /// (`Connection::handle_predicted_next`), as `tcp_segment_for` would have,
+    /// less the book-keeping the run's end does once
+    /// (`Stack::finish_predicted_run`). The address and port checks of
+    /// `handle_ipv4_tcp_fixed` and the connection look-up give for them what
+    /// they gave for `first`, and are not made again. Returns the first packet
+    /// that does not continue the run, untouched but for the payload of a
+    /// segment whose checksum fails, copied into the receive buffer past the
+    /// readable bytes (which the general path redoes identically).
     fn continue_run<'a>(
         &mut self,
         now: Instant,
@@ -220,9 +223,27 @@ impl Stack {
         second: Option<&'a [u8]>,
         rest: &mut impl Iterator<Item = &'a [u8]>,
     ) -> Option<&'a [u8]> {
+        let checksum_rx = self.config.checksum_rx;
+        // The connection is held for the whole run (no other socket is touched).
+        let Stack {
+            sockets,
+            tx_queue,
+            stats,
+            #[cfg(test)]
+            rx_paths,
+            ..
+        } = self;
+        let Some(Entry {
+            socket: Socket::Tcp(slot),
+            tx_queued,
+            ..
+        }) = sockets.get_mut(handle)
+        else {
+            return second;
+        };
         let mut packet = second?;
         loop {
-            let Some(seg) = Ipv4TcpSegment::parse(packet, self.config.checksum_rx) else {
+            let Some(seg) = Ipv4TcpSegment::parse(packet, checksum_rx) else {
                 return Some(packet);
             };
             if seg.src_addr != first.src_addr
@@ -230,11 +251,27 @@ impl Stack {
                 || seg.tcp.src_port != first.tcp.src_port
                 || seg.tcp.dst_port != first.tcp.dst_port
                 || seg.segment.len() <= DEFER_CHECKSUM_ABOVE
-                || !self.tcp_segment_run_next(now, handle, &seg.tcp, seg.ecn, seg.header_sum())
+                || !slot
+                    .conn
+                    .handle_predicted_next(now, &seg.tcp, seg.ecn, seg.header_sum())
             {
                 return Some(packet);
             }
-            self.count_fixed_layout_segment();
+            // As `handle_ipv4_tcp_fixed` counts it.
+            stats.ip.in_receives += 1;
+            stats.ip.in_delivers += 1;
+            stats.tcp.in_segs += 1;
+            #[cfg(test)]
+            {
+                rx_paths.predicted += 1;
+            }
+            // As after the run's first segment (`tcp_segment_predicted`): the
+            // transmit queue takes the connection after the first segment that
+            // leaves it owing one (`Entry::enqueue_tx`).
+            if !*tx_queued && slot.conn.wants_to_send() {
+                *tx_queued = true;
+                tx_queue.push_back(handle);
+            }
             packet = rest.next()?;
         }
     }

@@ -53,7 +53,7 @@ impl Stack {
     /// the book-keeping after it is left to
     /// [`finish_predicted_run`](Self::finish_predicted_run), which the caller
     /// calls before anything else happens to the stack, after the run's other
-    /// segments ([`tcp_segment_run_next`](Self::tcp_segment_run_next)) if any.
+    /// segments (`continue_run` in `ingress`) if any.
     pub(crate) fn tcp_segment_run_start(
         &mut self,
         now: Instant,
@@ -92,47 +92,6 @@ impl Stack {
         }
         self.tcp_segment_checked(now, key, seg, ecn, handle, hash);
         None
-    }
-
-    /// The next segment of a run [`tcp_segment_run_start`](Self::tcp_segment_run_start)
-    /// started on connection `handle`: `seg` has the run's tuple (so its address
-    /// and port checks and its connection are the first segment's) and its
-    /// checksum is still to verify (`header_sum`, as for `tcp_segment`). Returns
-    /// true when the connection took it on its predicted path
-    /// (`Connection::handle_predicted_next`), as
-    /// [`tcp_segment_for`](Self::tcp_segment_for) would have, less the
-    /// book-keeping the run's end does once. Returns false, having changed
-    /// nothing the general path does not redo identically (the payload of a
-    /// segment whose checksum fails, copied into the receive buffer past the
-    /// readable bytes), for any other segment: the caller ends the run and hands
-    /// it to `tcp_segment_for`.
-    #[inline]
-    pub(crate) fn tcp_segment_run_next(
-        &mut self,
-        now: Instant,
-        handle: SocketHandle,
-        seg: &TcpRepr<'_>,
-        ecn: Ecn,
-        header_sum: u16,
-    ) -> bool {
-        let Some(entry) = self.sockets.get_mut(handle) else {
-            return false;
-        };
-        let Socket::Tcp(slot) = &mut entry.socket else {
-            return false;
-        };
-        if !slot.conn.handle_predicted_next(now, seg, ecn, header_sum) {
-            return false;
-        }
-        #[cfg(test)]
-        {
-            self.rx_paths.predicted += 1;
-        }
-        // As after the run's first segment (`tcp_segment_predicted`).
-        if !entry.tx_queued && slot.conn.wants_to_send() {
-            entry.enqueue_tx(&mut self.tx_queue, handle);
-        }
-        true
     }
 
     /// Drops the mark of a payload copied in ahead of the checksum
