@@ -91,6 +91,22 @@ impl Pipe {
         self.queue.pop_front()
     }
 
+    /// The queued packets, oldest first, left queued (to hand a stack the whole
+    /// batch; [`Pipe::recycle_queued`] then pops them).
+    pub fn queued_packets(&self) -> impl Iterator<Item = &[u8]> {
+        self.queue.iter().map(Packet::bytes)
+    }
+
+    /// Pops every queued packet and returns its buffer to the free list.
+    pub fn recycle_queued(&mut self) {
+        let Pipe { queue, free, .. } = self;
+        with_tag(Tag::Link, || {
+            while let Some(packet) = queue.pop_front() {
+                free.push(packet.buf);
+            }
+        });
+    }
+
     /// Return a buffer to the free list.
     pub fn recycle(&mut self, buf: Vec<u8>) {
         with_tag(Tag::Link, || self.free.push(buf));

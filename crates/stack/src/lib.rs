@@ -2,10 +2,10 @@
 //!
 //! A pure state machine for IP, ICMP, UDP and TCP. Everything that happens to the
 //! stack arrives through a call that carries `now`; everything it wants to do comes
-//! out of a poll (`handle_packet`, `handle_timeout`, socket calls in; `poll_transmit`,
-//! `poll_timeout`, `poll_event` out). It never reads a clock, touches a socket or a
-//! file, spawns a thread, or uses `unsafe`; randomness comes from a generator seeded by
-//! its configuration. [`Stack`]'s module docs give the order a driver calls the polls.
+//! out of a poll (`handle_packet` or a batch with `handle_packets`, `handle_timeout`,
+//! socket calls in; `poll_transmit`, `poll_timeout`, `poll_event` out). It never reads
+//! a clock, touches a socket or a file, spawns a thread, or uses `unsafe`; randomness
+//! comes from a generator seeded by its configuration. [`Stack`]'s module docs give the order a driver calls the polls.
 //!
 //! ## Map
 //! - [`stack`]: [`Stack`], the whole host: ingress, egress, demux, TCP and UDP socket

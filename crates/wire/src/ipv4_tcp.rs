@@ -61,7 +61,9 @@ impl<'a> Ipv4TcpSegment<'a> {
     /// The segment in `bytes`, an IPv4 packet, when it has the common layout and its
     /// header checksum verifies (checked only with [`ChecksumMode::Enabled`]).
     /// `None` for any other packet, valid or not: the general parse then decides.
-    #[inline]
+    // Inlined: the caller reads the fields where they are made, instead of a
+    // copy of the whole (large) segment.
+    #[inline(always)]
     pub fn parse(bytes: &'a [u8], ip_checksum: ChecksumMode) -> Option<Ipv4TcpSegment<'a>> {
         let (ip, rest) = bytes.split_first_chunk::<20>()?;
         let [version_ihl, tos, len0, len1, _, _, frag0, frag1, _, protocol, _, _, s0, s1, s2, s3, d0, d1, d2, d3] =

@@ -3,7 +3,7 @@
 //! Two `layer4::Stack`s joined by a [`crate::link::Link`] of raw IPv4 packets, driven
 //! the way `layer4::stack` documents it: after every input (socket calls, packets,
 //! timeouts) each stack's `poll_transmit` is drained onto its pipe, the other side
-//! takes the packets with `handle_packet`, events are drained, and `handle_timeout`
+//! takes the packets with `handle_packets`, events are drained, and `handle_timeout`
 //! runs once `poll_timeout` has passed. The stack's defaults otherwise (checksums
 //! computed and verified, Nagle on, delayed ACK, CUBIC), with the link's MTU and the
 //! benchmark's buffer sizes in `TcpConfig::send_buffer` / `recv_buffer`.
@@ -127,9 +127,15 @@ pub fn drain(now: Instant, from: &mut Stack, pipe: &mut Pipe) {
     }
 }
 
-/// Hands every packet queued on `pipe` to `to`.
+/// Hands every packet queued on `pipe` to `to`: several as one batch
+/// (`Stack::handle_packets`: what a driver reading a TUN device or a socket in
+/// batches does), a lone one with `Stack::handle_packet` (the same result,
+/// without the batch's iterator).
 pub fn deliver(now: Instant, pipe: &mut Pipe, to: &mut Stack) {
-    while let Some(pkt) = pipe.pop() {
+    if pipe.queued() > 1 {
+        to.handle_packets(now, pipe.queued_packets());
+        pipe.recycle_queued();
+    } else if let Some(pkt) = pipe.pop() {
         to.handle_packet(now, pkt.bytes());
         pipe.recycle(pkt.into_buf());
     }

@@ -5,8 +5,9 @@ use core::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use super::demux::FourTuple;
 
-use super::Stack;
+use super::{Entry, Socket, Stack};
 use crate::ip::reassembly::Reassembled;
+use crate::socket::SocketHandle;
 use crate::time::Instant;
 use crate::wire::checksum;
 use crate::wire::{
@@ -72,6 +73,9 @@ pub(crate) struct RxPaths {
     pub(crate) fixed_layout: bool,
     /// Header prediction (`Stack::tcp_segment_predicted`).
     pub(crate) prediction: bool,
+    /// [`Stack::handle_packets`] takes runs of predicted segments; off, it hands
+    /// each packet to [`Stack::handle_packet`].
+    pub(crate) batch: bool,
     /// How many segments header prediction took.
     pub(crate) predicted: u64,
 }
@@ -82,6 +86,7 @@ impl Default for RxPaths {
         RxPaths {
             fixed_layout: true,
             prediction: true,
+            batch: true,
             predicted: 0,
         }
     }
@@ -106,9 +111,169 @@ impl Stack {
         true
     }
 
+    /// Whether [`handle_packets`](Self::handle_packets) takes runs (always, but in
+    /// tests that turn it off).
+    #[inline(always)]
+    fn rx_batching_on(&self) -> bool {
+        #[cfg(test)]
+        return self.rx_paths.batch;
+        #[cfg(not(test))]
+        true
+    }
+
     /// An IP packet arrived (IPv4 or IPv6, by its version nibble).
     pub fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
         self.handle_packet_offloaded(now, packet, RxOffload::NONE);
+    }
+
+    /// IP packets arrived together, all at `now` (a batch from `recvmmsg`, a
+    /// TUN device read in a loop, a link's queue): the same as
+    /// [`handle_packet`](Self::handle_packet) for each in turn, leaving the stack
+    /// exactly as that would (connections, counters, events, timers, and every
+    /// byte it sends afterwards), at less cost per packet for the common case of
+    /// a bulk transfer.
+    ///
+    /// Consecutive packets that are the next in-order data segments of one
+    /// connection, each one the connection takes on its predicted path (header
+    /// prediction: ESTABLISHED, nothing of its own in flight, only ACK or
+    /// ACK+PSH, the next sequence number, all of it fits, same window, PAWS
+    /// passes, checksum good), make a run: one connection look-up, one address
+    /// check, and the book-keeping after the segments (events raised, timers
+    /// scheduled) once for the run. Every packet is still fully validated: IP
+    /// header checksum and lengths, TCP checksum, PAWS, the window. The ACK
+    /// decision (every second full-sized segment, RFC 9293 SHLD-19, quick ACKs),
+    /// TS.Recent and the counters are taken per segment as always. Any other
+    /// packet (another connection, out of order, a duplicate, a bad checksum,
+    /// other flags, not IPv4 TCP of the common layout, ICMP, UDP, IPv6, a
+    /// fragment) ends the run and takes the path `handle_packet` takes.
+    ///
+    /// Like `handle_packet`, this verifies every checksum; a driver whose device
+    /// vouched for them calls
+    /// [`handle_packet_offloaded`](Self::handle_packet_offloaded) per packet.
+    pub fn handle_packets<'a, I>(&mut self, now: Instant, packets: I)
+    where
+        I: IntoIterator<Item = &'a [u8]>,
+    {
+        let mut packets = packets.into_iter();
+        let mut next = packets.next();
+        while let Some(packet) = next {
+            next = packets.next();
+            if next.is_some() && self.rx_batching_on() {
+                // A run needs a second packet; a lone one is `handle_packet`'s.
+                next = self.handle_packet_run(now, packet, next, &mut packets);
+            } else {
+                self.handle_packet(now, packet);
+            }
+        }
+    }
+
+    /// [`handle_packets`](Self::handle_packets) from `first`: handles it as
+    /// `handle_packet` does, and when it is a predicted segment, the packets
+    /// that continue its run: `second`, then those of `rest`. Returns the first
+    /// packet it did not handle.
+    fn handle_packet_run<'a>(
+        &mut self,
+        now: Instant,
+        first: &'a [u8],
+        second: Option<&'a [u8]>,
+        rest: &mut impl Iterator<Item = &'a [u8]>,
+    ) -> Option<&'a [u8]> {
+        let fixed = if first.first().map(|b| b >> 4) == Some(4) && self.rx_fixed_layout_on() {
+            self.fixed_layout_segment(first, false)
+        } else {
+            None
+        };
+        let Some((seg, Some(header_sum))) = fixed else {
+            // Not a segment a run can start with (see `tcp_segment_run_start`).
+            match fixed {
+                Some((seg, None)) => self.take_fixed_layout_segment(now, &seg, None),
+                _ => self.handle_packet(now, first),
+            }
+            return second;
+        };
+        self.count_fixed_layout_segment();
+        let key = fixed_layout_key(&seg);
+        let Some(handle) =
+            self.tcp_segment_run_start(now, &key, &seg.tcp, seg.ecn, Some(header_sum))
+        else {
+            return second;
+        };
+        let next = self.continue_run(now, handle, &seg, second, rest);
+        self.finish_predicted_run(handle);
+        next
+    }
+
+    /// The packets (`second`, then those of `rest`) that continue the run `first`
+    /// started on connection `handle`: segments of the same addresses and ports,
+    /// of the layout [`Ipv4TcpSegment`] reads, long enough to have their checksum
+    /// summed while copied, which the connection takes on its predicted path
+    /// (`Connection::handle_predicted_next`), as `tcp_segment_for` would have,
+    /// less the book-keeping the run's end does once
+    /// (`Stack::finish_predicted_run`). The address and port checks of
+    /// `handle_ipv4_tcp_fixed` and the connection look-up give for them what
+    /// they gave for `first`, and are not made again. Returns the first packet
+    /// that does not continue the run, untouched but for the payload of a
+    /// segment whose checksum fails, copied into the receive buffer past the
+    /// readable bytes (which the general path redoes identically).
+    fn continue_run<'a>(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        first: &Ipv4TcpSegment<'_>,
+        second: Option<&'a [u8]>,
+        rest: &mut impl Iterator<Item = &'a [u8]>,
+    ) -> Option<&'a [u8]> {
+        let checksum_rx = self.config.checksum_rx;
+        // The connection is held for the whole run (no other socket is touched).
+        let Stack {
+            sockets,
+            tx_queue,
+            stats,
+            #[cfg(test)]
+            rx_paths,
+            ..
+        } = self;
+        let Some(Entry {
+            socket: Socket::Tcp(slot),
+            tx_queued,
+            ..
+        }) = sockets.get_mut(handle)
+        else {
+            return second;
+        };
+        let mut packet = second?;
+        loop {
+            let Some(seg) = Ipv4TcpSegment::parse(packet, checksum_rx) else {
+                return Some(packet);
+            };
+            if seg.src_addr != first.src_addr
+                || seg.dst_addr != first.dst_addr
+                || seg.tcp.src_port != first.tcp.src_port
+                || seg.tcp.dst_port != first.tcp.dst_port
+                || seg.segment.len() <= DEFER_CHECKSUM_ABOVE
+                || !slot
+                    .conn
+                    .handle_predicted_next(now, &seg.tcp, seg.ecn, seg.header_sum())
+            {
+                return Some(packet);
+            }
+            // As `handle_ipv4_tcp_fixed` counts it.
+            stats.ip.in_receives += 1;
+            stats.ip.in_delivers += 1;
+            stats.tcp.in_segs += 1;
+            #[cfg(test)]
+            {
+                rx_paths.predicted += 1;
+            }
+            // As after the run's first segment (`tcp_segment_predicted`): the
+            // transmit queue takes the connection after the first segment that
+            // leaves it owing one (`Entry::enqueue_tx`).
+            if !*tx_queued && slot.conn.wants_to_send() {
+                *tx_queued = true;
+                tx_queue.push_back(handle);
+            }
+            packet = rest.next()?;
+        }
     }
 
     /// An IP packet arrived from a device that did some of the receive work
@@ -147,12 +312,27 @@ impl Stack {
         bytes: &[u8],
         verified: bool,
     ) -> bool {
-        let Some(seg) = Ipv4TcpSegment::parse(bytes, self.config.checksum_rx) else {
+        let Some((seg, header_sum)) = self.fixed_layout_segment(bytes, verified) else {
             return false;
         };
+        self.take_fixed_layout_segment(now, &seg, header_sum);
+        true
+    }
+
+    /// The checks of [`handle_ipv4_tcp_fixed`](Self::handle_ipv4_tcp_fixed): the
+    /// segment in `bytes` and the sum of its pseudo-header and header when its
+    /// checksum is still to verify, or `None` for a packet the general path
+    /// takes. Changes nothing but the address cache (`v4_peers_ok`).
+    #[inline]
+    fn fixed_layout_segment<'a>(
+        &mut self,
+        bytes: &'a [u8],
+        verified: bool,
+    ) -> Option<(Ipv4TcpSegment<'a>, Option<u16>)> {
+        let seg = Ipv4TcpSegment::parse(bytes, self.config.checksum_rx)?;
         let tcp = &seg.tcp;
         if tcp.src_port == 0 || tcp.dst_port == 0 || !self.v4_peers_ok(seg.src_addr, seg.dst_addr) {
-            return false;
+            return None;
         }
         // As `deliver_tcp` decides: long segments have their checksum finished over
         // the payload while it is copied, short ones are verified here, and a
@@ -165,17 +345,32 @@ impl Stack {
         } else if checksum::combine(&[seg.header_sum(), checksum::data(tcp.payload)]) == 0xffff {
             None
         } else {
-            return false;
+            return None;
         };
+        Some((seg, header_sum))
+    }
+
+    /// The counters of a segment the fixed-layout path takes, as `handle_ipv4`
+    /// and `deliver_tcp` count it.
+    #[inline(always)]
+    fn count_fixed_layout_segment(&mut self) {
         self.stats.ip.in_receives += 1;
         self.stats.ip.in_delivers += 1;
         self.stats.tcp.in_segs += 1;
-        let key = FourTuple {
-            local: SocketAddr::V4(SocketAddrV4::new(seg.dst_addr, tcp.dst_port)),
-            remote: SocketAddr::V4(SocketAddrV4::new(seg.src_addr, tcp.src_port)),
-        };
-        self.tcp_segment_for(now, &key, tcp, seg.ecn, header_sum);
-        true
+    }
+
+    /// A segment [`fixed_layout_segment`](Self::fixed_layout_segment) passed, to
+    /// its connection or listener.
+    #[inline]
+    fn take_fixed_layout_segment(
+        &mut self,
+        now: Instant,
+        seg: &Ipv4TcpSegment<'_>,
+        header_sum: Option<u16>,
+    ) {
+        self.count_fixed_layout_segment();
+        let key = fixed_layout_key(seg);
+        self.tcp_segment_for(now, &key, &seg.tcp, seg.ecn, header_sum);
     }
 
     /// Whether a TCP segment from `src` to `dst` passes the address checks of
@@ -416,5 +611,14 @@ impl Stack {
     /// The checksum mode for output.
     pub(crate) fn tx_checksum(&self) -> ChecksumMode {
         self.config.checksum_tx
+    }
+}
+
+/// The tuple (local, remote) of a segment the fixed-layout path takes.
+#[inline(always)]
+fn fixed_layout_key(seg: &Ipv4TcpSegment<'_>) -> FourTuple {
+    FourTuple {
+        local: SocketAddr::V4(SocketAddrV4::new(seg.dst_addr, seg.tcp.dst_port)),
+        remote: SocketAddr::V4(SocketAddrV4::new(seg.src_addr, seg.tcp.src_port)),
     }
 }

@@ -14,11 +14,18 @@
 //! `poll_timeout` assumes step 1 ran: a stack with packets waiting reports only its
 //! timers.
 //!
+//! Packets that arrived together (a `recvmmsg`, a TUN device read until it would
+//! block, a link's queue) can go in as one input with [`Stack::handle_packets`]:
+//! the same result as [`Stack::handle_packet`] for each in turn, cheaper for a
+//! bulk transfer's runs of in-order segments; the polls follow once, after the
+//! batch.
+//!
 //! The pieces, one file each:
 //! - [`demux`]: 4-tuple and listener keys, and the keyed hasher of the maps;
 //! - [`conn_table`]: 4-tuple → connection, handles only (tuples compared through the slab);
 //! - [`ingress`]: `handle_packet`: IP validation, reassembly, dispatch, and the
-//!   fixed-layout path for the common IPv4 TCP segment;
+//!   fixed-layout path for the common IPv4 TCP segment; `handle_packets`: a batch,
+//!   runs of one connection's predicted segments taken together;
 //! - [`egress`]: `poll_transmit`: stack-made packets first, then sockets in turn;
 //! - [`burst`]: the send burst cursor: the next full segments of a flight at the
 //!   same `now` without the general pass, dropped by any other entry point;
@@ -33,7 +40,9 @@
 //! - [`invariants`]: a connection's consistency checks, for fuzzing;
 //! - [`ooo_budget`]: the stack-wide bound on out-of-order data;
 //! - [`memory`]: gauges of the memory that input can grow, beside their bounds;
-//! - `rx_path_tests` (tests only): the receive shortcuts against the general path.
+//! - `rx_path_tests` (tests only): the receive shortcuts against the general path;
+//! - `rx_batch_tests` (tests only): [`Stack::handle_packets`] against
+//!   [`Stack::handle_packet`] one packet at a time.
 
 mod burst;
 mod conn_table;
@@ -54,6 +63,8 @@ mod udp_api;
 
 #[cfg(test)]
 mod egress_tests;
+#[cfg(test)]
+mod rx_batch_tests;
 #[cfg(test)]
 mod rx_path_tests;
 #[cfg(test)]

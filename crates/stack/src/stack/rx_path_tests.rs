@@ -17,16 +17,19 @@ use crate::wire::{checksum, ChecksumMode, Ipv4TcpSegment};
 const GENERAL_PARSE: RxPaths = RxPaths {
     fixed_layout: false,
     prediction: true,
+    batch: true,
     predicted: 0,
 };
 const NO_PREDICTION: RxPaths = RxPaths {
     fixed_layout: true,
     prediction: false,
+    batch: true,
     predicted: 0,
 };
 const GENERAL_ONLY: RxPaths = RxPaths {
     fixed_layout: false,
     prediction: false,
+    batch: true,
     predicted: 0,
 };
 

@@ -42,6 +42,26 @@ impl Stack {
         ecn: Ecn,
         header_sum: Option<u16>,
     ) {
+        if let Some(handle) = self.tcp_segment_run_start(now, key, seg, ecn, header_sum) {
+            self.finish_predicted_run(handle);
+        }
+    }
+
+    /// [`tcp_segment_for`](Self::tcp_segment_for), except that a segment the
+    /// connection takes on its predicted path (`tcp::conn::predict`) starts a run
+    /// (see [`Stack::handle_packets`]): its connection's handle is returned and
+    /// the book-keeping after it is left to
+    /// [`finish_predicted_run`](Self::finish_predicted_run), which the caller
+    /// calls before anything else happens to the stack, after the run's other
+    /// segments (`continue_run` in `ingress`) if any.
+    pub(crate) fn tcp_segment_run_start(
+        &mut self,
+        now: Instant,
+        key: &FourTuple,
+        seg: &TcpRepr<'_>,
+        ecn: Ecn,
+        header_sum: Option<u16>,
+    ) -> Option<SocketHandle> {
         // Computed by the first table that needs it, reused by the others.
         let mut hash = TupleHash::default();
         let handle = self.conns.get_hashed(key, &mut hash, &self.sockets);
@@ -50,7 +70,7 @@ impl Stack {
             // receive buffer when it is the next in-order data, else here.
             let prestored = match handle {
                 Some(h) => match self.tcp_segment_predicted(now, h, seg, ecn, header_sum) {
-                    Predicted::Taken => return,
+                    Predicted::Taken => return Some(h),
                     Predicted::Prestored(sum) => Some(sum),
                     Predicted::NotStored => None,
                 },
@@ -66,17 +86,24 @@ impl Stack {
             }
             if prestored.is_some() {
                 // Whatever became of the segment, the copy is spoken for.
-                if let Some(Entry {
-                    socket: Socket::Tcp(slot),
-                    ..
-                }) = handle.and_then(|h| self.sockets.get_mut(h))
-                {
-                    slot.conn.forget_prestored();
-                }
+                self.forget_prestored(handle);
             }
-            return;
+            return None;
         }
         self.tcp_segment_checked(now, key, seg, ecn, handle, hash);
+        None
+    }
+
+    /// Drops the mark of a payload copied in ahead of the checksum
+    /// (`Connection::forget_prestored`).
+    fn forget_prestored(&mut self, handle: Option<SocketHandle>) {
+        if let Some(Entry {
+            socket: Socket::Tcp(slot),
+            ..
+        }) = handle.and_then(|h| self.sockets.get_mut(h))
+        {
+            slot.conn.forget_prestored();
+        }
     }
 
     /// The payload copy and header prediction, with one look-up of the connection
@@ -85,10 +112,12 @@ impl Stack {
     /// (`Connection::prestore_payload`); then, when the checksum (`header_sum`
     /// over the pseudo-header and header, plus the payload's) verifies and `seg` is
     /// the next in-order data of a connection with nothing else in it
-    /// (`tcp::conn::predict`), the connection takes it on its fast path and only
-    /// the book-keeping such a segment can need follows: its events, its timers in
-    /// the heap, the transmit queue when it owes an ACK now. Otherwise nothing but
-    /// the copy has changed, and the caller takes the general path.
+    /// (`tcp::conn::predict`), the connection takes it on its fast path and the
+    /// transmit queue takes the connection when it owes a segment now;
+    /// the rest of the book-keeping is
+    /// [`finish_predicted_run`](Self::finish_predicted_run)'s. Otherwise nothing
+    /// but the copy has changed, and the caller takes the general path.
+    #[inline]
     fn tcp_segment_predicted(
         &mut self,
         now: Instant,
@@ -117,26 +146,48 @@ impl Stack {
         {
             self.rx_paths.predicted += 1;
         }
-        // The state stays ESTABLISHED and no out-of-order data exists before or
-        // after, so of `after_conn` only the events, timers and transmit queue
-        // remain (what `raise_conn_events` and `schedule_and_queue` do).
+        // As `schedule_and_queue` does after every segment: the connection joins
+        // the transmit queue after the first segment that leaves it owing one
+        // (the rest of the run cannot take that back, but the queue's order with
+        // other connections' entries is kept exactly this way).
+        if !entry.tx_queued && slot.conn.wants_to_send() {
+            entry.enqueue_tx(&mut self.tx_queue, handle);
+        }
+        Predicted::Taken
+    }
+
+    /// The book-keeping after a run of predicted segments on connection `handle`
+    /// (one segment from `tcp_segment_for`, or a run of
+    /// [`Stack::handle_packets`]). The state stays ESTABLISHED and no
+    /// out-of-order data exists before or after, so of `after_conn` only the
+    /// events and timers remain (what `raise_conn_events` and
+    /// `schedule_and_queue` do; the transmit queue was seen to after every
+    /// segment). Once per run is what once per segment leaves: the run raises
+    /// the same events (readable), into a queue no other socket joined in
+    /// between; its only timer change that can bring the deadline forward, the
+    /// delayed ACK, is made by the first segment at the latest (later ones find
+    /// an ACK already due) and the keep-alive deadline is the same for every
+    /// segment at the same `now`, so the connection's earliest deadline after the
+    /// run is the one after its first segment, or a later one (a timer cleared),
+    /// which the heap does not take either.
+    pub(crate) fn finish_predicted_run(&mut self, handle: SocketHandle) {
+        let Some(entry) = self.sockets.get_mut(handle) else {
+            return;
+        };
+        let Socket::Tcp(slot) = &mut entry.socket else {
+            return;
+        };
         let events = slot.conn.take_events();
-        let raise = slot.parent.is_none() && !events.is_empty();
-        let queue = !entry.tx_queued && slot.conn.wants_to_send();
-        if raise {
+        if slot.parent.is_none() && !events.is_empty() {
             entry.raise_bits(&mut self.events, handle, conn_event_bits(events));
         }
         super::timers::schedule(&mut self.timers, entry, handle);
-        if queue {
-            entry.enqueue_tx(&mut self.tx_queue, handle);
-        }
         // The connection's out-of-order span was and stays zero: re-charging it
         // changes something only when some connection is charged.
         if !self.ooo_charged.is_empty() {
             self.charge_ooo(handle);
         }
         self.drop_stale_timers();
-        Predicted::Taken
     }
 
     /// [`tcp_segment`](Self::tcp_segment) once the checksum is known good; `handle`
