@@ -46,6 +46,25 @@ pub struct OpenParams {
     pub cc: CcAlgorithm,
 }
 
+/// How a connection opens: actively (SYN-SENT, our SYN first) or from a
+/// listener that received the peer's SYN (SYN-RECEIVED, our SYN-ACK first).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Opening<'a> {
+    /// `connect`.
+    Active,
+    /// A listener took this SYN.
+    Passive(&'a SynInfo),
+}
+
+impl Opening<'_> {
+    fn state(self) -> State {
+        match self {
+            Opening::Active => State::SynSent,
+            Opening::Passive(_) => State::SynReceived,
+        }
+    }
+}
+
 /// What a SYN announced, kept from the segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SynInfo {
@@ -208,18 +227,71 @@ impl Connection {
         }
     }
 
-    /// An active open: the connection starts in SYN-SENT and its first segment is the
-    /// SYN.
-    pub fn connect(now: Instant, config: Arc<TcpConfig>, params: OpenParams) -> Connection {
-        let mut conn = Connection::blank(now, config, params, State::SynSent);
-        conn.init_custom_cc();
-        conn.ts = conn.config.timestamps.then_some(Timestamps {
+    /// A connection opened as `opening` says: the connection's whole state, as
+    /// [`connect`](Self::connect) or [`accept`](Self::accept) makes it.
+    pub(crate) fn open(
+        now: Instant,
+        config: Arc<TcpConfig>,
+        params: OpenParams,
+        opening: Opening<'_>,
+    ) -> Connection {
+        let mut conn = Connection::blank(now, config, params, opening.state());
+        conn.on_open(now, params, opening);
+        conn
+    }
+
+    /// Makes this connection (a freed one, kept for reuse) the connection
+    /// [`open`](Self::open) would make with the same arguments, in place: a slot
+    /// from the stack's spare list is filled without moving a fresh connection
+    /// into it through the stack and a new allocation. Everything the old
+    /// connection held is dropped; nothing of it survives.
+    pub(crate) fn reopen(
+        &mut self,
+        now: Instant,
+        config: Arc<TcpConfig>,
+        params: OpenParams,
+        opening: Opening<'_>,
+    ) {
+        *self = Connection::blank(now, config, params, opening.state());
+        self.on_open(now, params, opening);
+    }
+
+    /// What an open sets past [`blank`](Self::blank): the congestion controller
+    /// when it is an own one, the timestamp clock, the peer's SYN (passive open)
+    /// and the SYN's retransmission timer.
+    fn on_open(&mut self, now: Instant, params: OpenParams, opening: Opening<'_>) {
+        self.init_custom_cc();
+        self.passive = matches!(opening, Opening::Passive(_));
+        // Our timestamp clock's offset (RFC 7323 section 7.1), which `on_peer_syn`
+        // keeps when it takes the peer's TSval.
+        self.ts = self.config.timestamps.then_some(Timestamps {
             recent: 0,
             recent_at: now,
             offset: params.ts_offset,
         });
-        conn.timers.set(Timer::Retransmit, now + conn.rtt.rto());
-        conn
+        if let Opening::Passive(syn) = opening {
+            self.on_peer_syn(now, syn);
+        }
+        self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+    }
+
+    /// Lets go of everything the connection holds beyond its own fields (the
+    /// congestion state, ECN's extra counters, buffer storage, out-of-order
+    /// blocks), for a freed connection kept for reuse: a spare slot then holds
+    /// its own bytes and nothing else. [`reopen`](Self::reopen) rebuilds all of
+    /// it.
+    pub(crate) fn shed(&mut self) {
+        self.cc = None;
+        self.ecn_more = None;
+        self.send_buf = SendBuffer::new(0);
+        self.recv_buf = RecvBuffer::new(0);
+        self.assembler = Assembler::new(0);
+    }
+
+    /// An active open: the connection starts in SYN-SENT and its first segment is the
+    /// SYN.
+    pub fn connect(now: Instant, config: Arc<TcpConfig>, params: OpenParams) -> Connection {
+        Connection::open(now, config, params, Opening::Active)
     }
 
     /// A passive open: a listener received `syn`; the connection starts in
@@ -230,19 +302,7 @@ impl Connection {
         params: OpenParams,
         syn: &SynInfo,
     ) -> Connection {
-        let mut conn = Connection::blank(now, config, params, State::SynReceived);
-        conn.init_custom_cc();
-        conn.passive = true;
-        // Our timestamp clock's offset (RFC 7323 section 7.1), which `on_peer_syn`
-        // keeps when it takes the peer's TSval.
-        conn.ts = conn.config.timestamps.then_some(Timestamps {
-            recent: 0,
-            recent_at: now,
-            offset: params.ts_offset,
-        });
-        conn.on_peer_syn(now, syn);
-        conn.timers.set(Timer::Retransmit, now + conn.rtt.rto());
-        conn
+        Connection::open(now, config, params, Opening::Passive(syn))
     }
 
     /// A passive open rebuilt from a valid SYN-cookie ACK (RFC 4987 section 3.6):
