@@ -39,7 +39,9 @@ pub(crate) struct ConnTable {
     /// and comparing two `SocketAddr`s cost ~60 instructions a segment, the packed
     /// key a handful. IPv6 tuples are not cached (they take the hashed look-up).
     last: Cell<Option<(u128, SocketHandle)>>,
-    /// Freed connection slots kept for reuse, at most [`SPARE_SLOTS`].
+    /// Freed connection slots kept for reuse, at most [`SPARE_SLOTS`]. Boxed, as
+    /// the slab holds them: reuse moves a pointer, not the slot.
+    #[allow(clippy::vec_box)]
     spare: Vec<Box<TcpSlot>>,
 }
 
