@@ -196,17 +196,12 @@ impl ConnTable {
         }
     }
 
-    /// Removes `handle`, filed under `key`, if it is there.
-    pub(crate) fn remove(
-        &mut self,
-        key: &FourTuple,
-        hash: &mut TupleHash,
-        handle: SocketHandle,
-    ) -> bool {
+    /// Removes `handle`, filed under the tuple hash `hash` (the one its slot
+    /// keeps: nothing is hashed), if it is there.
+    pub(crate) fn remove(&mut self, hash: u64, handle: SocketHandle) -> bool {
         if self.last.get().is_some_and(|(_, h)| h == handle) {
             self.last.set(None);
         }
-        let hash = hash.of(&self.hasher, key);
         match self.table.find_entry(hash, |&h| h == handle) {
             Ok(entry) => {
                 entry.remove();

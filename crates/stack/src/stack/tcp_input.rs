@@ -670,10 +670,8 @@ impl Stack {
             return;
         }
         slot.in_demux = false;
-        let key = FourTuple::new(slot.conn.local(), slot.conn.remote());
         let local_key = (slot.conn.local().ip(), slot.conn.local().port());
-        self.conns
-            .remove(&key, &mut TupleHash::known(slot.tuple_hash), handle);
+        self.conns.remove(slot.tuple_hash, handle);
         if !keep_port {
             self.release_port_user(local_key);
         }
