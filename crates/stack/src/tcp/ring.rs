@@ -219,6 +219,13 @@ impl Ring {
             return;
         }
         debug_assert!(keep <= cap);
+        if cap == 0 && needed <= MIN_CAPACITY && limit >= MIN_CAPACITY {
+            // A short connection's one allocation, without the growth policy's
+            // arithmetic (which comes to `MIN_CAPACITY` here).
+            self.buf = Vec::with_capacity(MIN_CAPACITY);
+            self.head = 0;
+            return;
+        }
         let target = needed
             .max(MIN_CAPACITY)
             .max(cap.saturating_mul(2))
