@@ -6,14 +6,26 @@
 //! the 8-byte handle and compares keys by looking the handle up in the socket slab
 //! (the lookup touches that connection next anyway). Hashes are SipHash-1-3 keyed
 //! from the seed, as in the other maps ([`KeyedState::hash_tuple`]).
+//!
+//! The table also keeps a few freed connection slots for reuse ([`SPARE_SLOTS`] at
+//! most): a short connection's slot (~900 bytes) then costs no allocation, no free
+//! and no move of a fresh connection into new memory; the next open rebuilds the
+//! connection in the slot ([`Connection::reopen`](crate::tcp::Connection)). A spare
+//! slot holds nothing but its own bytes (`Connection::shed`), counted by
+//! [`Stack::tcp_spare_slot_bytes`](crate::Stack::tcp_spare_slot_bytes).
 
 use core::cell::Cell;
 use core::net::SocketAddr;
 use hashbrown::HashTable;
 
 use super::demux::{FourTuple, KeyedState, TupleHash};
-use super::{Entry, Socket};
+use super::{Entry, Socket, TcpSlot};
 use crate::socket::{Slab, SocketHandle};
+
+/// The most freed connection slots kept for reuse (per stack). Enough for the
+/// connections a busy stack opens and closes between two of its polls; the bound
+/// caps what the spares hold at ~30 KiB.
+pub(crate) const SPARE_SLOTS: usize = 32;
 
 /// 4-tuple → handle of a TCP connection in the slab.
 #[derive(Debug)]
@@ -27,6 +39,10 @@ pub(crate) struct ConnTable {
     /// and comparing two `SocketAddr`s cost ~60 instructions a segment, the packed
     /// key a handful. IPv6 tuples are not cached (they take the hashed look-up).
     last: Cell<Option<(u128, SocketHandle)>>,
+    /// Freed connection slots kept for reuse, at most [`SPARE_SLOTS`]. Boxed, as
+    /// the slab holds them: reuse moves a pointer, not the slot.
+    #[allow(clippy::vec_box)]
+    spare: Vec<Box<TcpSlot>>,
 }
 
 /// `key` as one integer when both its addresses are IPv4 (equal integers, equal
@@ -65,7 +81,38 @@ impl ConnTable {
             table: HashTable::new(),
             hasher,
             last: Cell::new(None),
+            spare: Vec::new(),
         }
+    }
+
+    /// A freed connection slot to reuse, if one is kept.
+    #[inline]
+    pub(crate) fn take_spare(&mut self) -> Option<Box<TcpSlot>> {
+        self.spare.pop()
+    }
+
+    /// Keeps a freed connection slot for reuse, once it has let go of all it held,
+    /// or frees it when [`SPARE_SLOTS`] are kept already.
+    #[inline]
+    pub(crate) fn keep_spare(&mut self, mut slot: Box<TcpSlot>) {
+        if self.spare.len() < SPARE_SLOTS {
+            slot.conn.shed();
+            if self.spare.capacity() == 0 {
+                self.spare.reserve_exact(SPARE_SLOTS);
+            }
+            self.spare.push(slot);
+        }
+    }
+
+    /// Bytes the spare slots hold: the slots and the list itself.
+    pub(crate) fn spare_bytes(&self) -> usize {
+        self.spare.len() * core::mem::size_of::<TcpSlot>()
+            + self.spare.capacity() * core::mem::size_of::<Box<TcpSlot>>()
+    }
+
+    /// How many freed connection slots are kept.
+    pub(crate) fn spare_slots(&self) -> usize {
+        self.spare.len()
     }
 
     /// The connection with tuple `key`.
@@ -149,17 +196,12 @@ impl ConnTable {
         }
     }
 
-    /// Removes `handle`, filed under `key`, if it is there.
-    pub(crate) fn remove(
-        &mut self,
-        key: &FourTuple,
-        hash: &mut TupleHash,
-        handle: SocketHandle,
-    ) -> bool {
+    /// Removes `handle`, filed under the tuple hash `hash` (the one its slot
+    /// keeps: nothing is hashed), if it is there.
+    pub(crate) fn remove(&mut self, hash: u64, handle: SocketHandle) -> bool {
         if self.last.get().is_some_and(|(_, h)| h == handle) {
             self.last.set(None);
         }
-        let hash = hash.of(&self.hasher, key);
         match self.table.find_entry(hash, |&h| h == handle) {
             Ok(entry) => {
                 entry.remove();
@@ -167,5 +209,112 @@ impl ConnTable {
             }
             Err(_) => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use core::net::{IpAddr, SocketAddr};
+
+    use super::super::tests::{connect, Impairment, Pair, A4, B4};
+    use super::super::{FourTuple, ListenOptions, Stack};
+    use super::{TcpSlot, SPARE_SLOTS};
+    use crate::socket::SocketHandle;
+    use crate::time::Duration;
+
+    const SERVER: SocketAddr = SocketAddr::new(IpAddr::V4(B4), 80);
+
+    /// Runs `pair` until its connections are gone from the slab on both sides.
+    fn close_all(pair: &mut Pair, clients: &[SocketHandle], servers: &[SocketHandle]) {
+        for &c in clients {
+            pair.a.close(pair.now, c).unwrap();
+        }
+        for &s in servers {
+            pair.b.close(pair.now, s).unwrap();
+        }
+        pair.run_until(Duration::from_secs(5), |_| false);
+    }
+
+    /// The connection with tuple (`local`, `remote`) in `stack`, as Debug prints it.
+    fn debug_of(stack: &Stack, local: SocketAddr, remote: SocketAddr) -> String {
+        let key = FourTuple::new(local, remote);
+        let handle = stack.conns.get(&key, &stack.sockets).expect("connection");
+        format!("{:?}", stack.conn(handle).expect("a connection"))
+    }
+
+    #[test]
+    fn a_recycled_connection_is_indistinguishable_from_a_fresh_one() {
+        // X: a connection that carried data both ways and closed, its slots
+        // kept for reuse on both sides.
+        let mut x = Pair::new(Impairment::default(), 11);
+        let (c, _l, s) = connect(&mut x, SERVER);
+        x.a.tcp_send(x.now, c, b"request").unwrap();
+        x.b.tcp_send(x.now, s, b"response").unwrap();
+        x.run_until(Duration::from_secs(1), |_| false);
+        let mut buf = [0u8; 64];
+        assert_eq!(x.a.tcp_recv(x.now, c, &mut buf), Ok(8));
+        assert_eq!(x.b.tcp_recv(x.now, s, &mut buf), Ok(7));
+        close_all(&mut x, &[c], &[s]);
+        assert_eq!(x.a.tcp_spare_slots(), 1);
+        assert_eq!(x.b.tcp_spare_slots(), 1);
+
+        // Y: fresh stacks with the same seeds, at the same instant.
+        let mut y = Pair::new(Impairment::default(), 11);
+        y.b.tcp_listen(SERVER, ListenOptions::default()).unwrap();
+        y.now = x.now;
+
+        let local = SocketAddr::new(IpAddr::V4(A4), 40_000);
+        let cx = x.a.tcp_connect(x.now, SERVER, Some(local)).unwrap();
+        let cy = y.a.tcp_connect(y.now, SERVER, Some(local)).unwrap();
+        assert_eq!(x.a.tcp_spare_slots(), 0, "the client slot was reused");
+        assert_eq!(
+            format!("{:?}", x.a.conn(cx).unwrap()),
+            format!("{:?}", y.a.conn(cy).unwrap())
+        );
+        // The SYNs, then the server sides made from them.
+        let mut bx = [0u8; 2000];
+        let mut by = [0u8; 2000];
+        let nx = x.a.poll_transmit(x.now, &mut bx).unwrap();
+        let ny = y.a.poll_transmit(y.now, &mut by).unwrap();
+        // The TCP segments (the IP identification is the stack's own counter,
+        // further along in X).
+        assert_eq!(bx[20..nx], by[20..ny]);
+        x.b.handle_packet(x.now, &bx[..nx]);
+        y.b.handle_packet(y.now, &by[..ny]);
+        assert_eq!(x.b.tcp_spare_slots(), 0, "the server slot was reused");
+        assert_eq!(debug_of(&x.b, SERVER, local), debug_of(&y.b, SERVER, local));
+        let nx = x.b.poll_transmit(x.now, &mut bx).unwrap();
+        let ny = y.b.poll_transmit(y.now, &mut by).unwrap();
+        assert_eq!(bx[20..nx], by[20..ny], "the same SYN-ACK");
+    }
+
+    #[test]
+    fn spare_slots_are_bounded_and_counted() {
+        let mut pair = Pair::new(Impairment::default(), 12);
+        let listener = pair.b.tcp_listen(SERVER, ListenOptions::default()).unwrap();
+        let n = SPARE_SLOTS + 8;
+        let clients: Vec<_> = (0..n)
+            .map(|_| pair.a.tcp_connect(pair.now, SERVER, None).unwrap())
+            .collect();
+        let mut servers = Vec::new();
+        pair.run_until(Duration::from_secs(5), |p| {
+            while let Ok((h, _)) = p.b.tcp_accept(listener) {
+                servers.push(h);
+            }
+            servers.len() == n
+        });
+        assert_eq!(servers.len(), n);
+        assert_eq!(pair.a.tcp_spare_slot_bytes(), 0);
+        close_all(&mut pair, &clients, &servers);
+        for stack in [&pair.a, &pair.b] {
+            assert_eq!(stack.tcp_spare_slots(), SPARE_SLOTS);
+            assert_eq!(
+                stack.tcp_spare_slot_bytes(),
+                SPARE_SLOTS * (core::mem::size_of::<TcpSlot>() + core::mem::size_of::<usize>())
+            );
+        }
+        // And they are used again.
+        pair.a.tcp_connect(pair.now, SERVER, None).unwrap();
+        assert_eq!(pair.a.tcp_spare_slots(), SPARE_SLOTS - 1);
     }
 }

@@ -20,4 +20,15 @@ impl Stack {
     pub fn ip_reassembly_datagrams(&self) -> usize {
         self.reassembler.len()
     }
+
+    /// Bytes held by freed connection slots kept for reuse (at most
+    /// 32 slots; each holds its own ~900 bytes and no buffer).
+    pub fn tcp_spare_slot_bytes(&self) -> usize {
+        self.conns.spare_bytes()
+    }
+
+    /// Freed connection slots kept for reuse.
+    pub fn tcp_spare_slots(&self) -> usize {
+        self.conns.spare_slots()
+    }
 }

@@ -8,6 +8,7 @@ use super::demux::{port_overlaps, unspecified_like, FourTuple, TupleHash};
 use super::{Entry, Listener, Socket, Stack};
 use crate::error::Error;
 use crate::socket::SocketHandle;
+use crate::tcp::conn::Opening;
 use crate::tcp::{ConnCounters, Connection, EcnMode, OpenParams, SocketOptions, State, TcpInfo};
 use crate::time::{Duration, Instant};
 
@@ -195,8 +196,7 @@ impl Stack {
             options: SocketOptions::from_config(&self.tcp_config),
             cc: self.tcp_config.default_congestion_algorithm(),
         };
-        let conn = Connection::connect(now, self.tcp_config.clone(), params);
-        let handle = self.insert_conn(conn, None, hash);
+        let handle = self.open_conn(now, params, Opening::Active, None, hash);
         self.stats.tcp.active_opens += 1;
         self.after_conn(now, handle, State::Closed);
         Ok(handle)

@@ -8,6 +8,7 @@ use super::time_wait::TimeWaitVerdict;
 use super::{Entry, Socket, Stack, TcpSlot, TimeWaitState};
 use crate::event::EventKind;
 use crate::socket::SocketHandle;
+use crate::tcp::conn::Opening;
 use crate::tcp::EcnCounters;
 use crate::tcp::{ConnEvents, Connection, OpenParams, State, SynInfo, TcpError};
 use crate::time::Instant;
@@ -432,8 +433,7 @@ impl Stack {
             ip_ecn: ecn,
             ..SynInfo::from_repr(seg)
         };
-        let conn = Connection::accept(now, self.tcp_config.clone(), params, &syn);
-        let handle = self.insert_conn(conn, Some(listener), hash);
+        let handle = self.open_conn(now, params, Opening::Passive(&syn), Some(listener), hash);
         if let Some(Entry {
             socket: Socket::Listener(l),
             ..
@@ -445,6 +445,40 @@ impl Stack {
         self.after_conn(now, handle, State::Listen);
     }
 
+    /// Opens a connection as `opening` says and adds it to the slab and the
+    /// 4-tuple map; `hash` is the hash of its tuple if already known. A spare slot
+    /// (a freed connection's, kept by the connection table) is reused when there is
+    /// one: the connection is rebuilt in it, exactly as a fresh one
+    /// ([`Connection::reopen`]).
+    pub(crate) fn open_conn(
+        &mut self,
+        now: Instant,
+        params: OpenParams,
+        opening: Opening<'_>,
+        parent: Option<SocketHandle>,
+        mut hash: TupleHash,
+    ) -> SocketHandle {
+        let key = FourTuple::new(params.local, params.remote);
+        let tuple_hash = self.conns.hash(&key, &mut hash);
+        let config = self.tcp_config.clone();
+        let slot = match self.conns.take_spare() {
+            Some(mut slot) => {
+                slot.conn.reopen(now, config, params, opening);
+                slot.parent = parent;
+                slot.in_demux = true;
+                slot.tuple_hash = tuple_hash;
+                slot
+            }
+            None => Box::new(TcpSlot {
+                conn: Connection::open(now, config, params, opening),
+                parent,
+                in_demux: true,
+                tuple_hash,
+            }),
+        };
+        self.insert_slot(slot, &key, hash)
+    }
+
     /// Adds a connection to the slab and the 4-tuple map; `hash` is the hash of its
     /// tuple if already known.
     pub(crate) fn insert_conn(
@@ -454,17 +488,27 @@ impl Stack {
         mut hash: TupleHash,
     ) -> SocketHandle {
         let key = FourTuple::new(conn.local(), conn.remote());
-        let local_key = (conn.local().ip(), conn.local().port());
         let tuple_hash = self.conns.hash(&key, &mut hash);
-        let handle = self
-            .sockets
-            .insert(Entry::new(Socket::Tcp(Box::new(TcpSlot {
-                conn,
-                parent,
-                in_demux: true,
-                tuple_hash,
-            }))));
-        self.conns.insert(&key, &mut hash, handle, &self.sockets);
+        let slot = Box::new(TcpSlot {
+            conn,
+            parent,
+            in_demux: true,
+            tuple_hash,
+        });
+        self.insert_slot(slot, &key, hash)
+    }
+
+    /// Adds `slot`, whose connection has tuple `key` (and `slot.tuple_hash` its
+    /// hash, also in `hash`), to the slab and the 4-tuple map.
+    fn insert_slot(
+        &mut self,
+        slot: Box<TcpSlot>,
+        key: &FourTuple,
+        mut hash: TupleHash,
+    ) -> SocketHandle {
+        let local_key = (key.local.ip(), key.local.port());
+        let handle = self.sockets.insert(Entry::new(Socket::Tcp(slot)));
+        self.conns.insert(key, &mut hash, handle, &self.sockets);
         *self.tcp_port_users.entry(local_key).or_insert(0) += 1;
         self.tcp_conn_count += 1;
         handle
@@ -743,10 +787,8 @@ impl Stack {
             return;
         }
         slot.in_demux = false;
-        let key = FourTuple::new(slot.conn.local(), slot.conn.remote());
         let local_key = (slot.conn.local().ip(), slot.conn.local().port());
-        self.conns
-            .remove(&key, &mut TupleHash::known(slot.tuple_hash), handle);
+        self.conns.remove(slot.tuple_hash, handle);
         if !keep_port {
             self.release_port_user(local_key);
         }
@@ -793,7 +835,13 @@ impl Stack {
                 l.syn_pending = l.syn_pending.saturating_sub(1);
             }
         }
-        self.sockets.remove(handle);
+        if let Some(Entry {
+            socket: Socket::Tcp(slot),
+            ..
+        }) = self.sockets.remove(handle)
+        {
+            self.conns.keep_spare(slot);
+        }
     }
 
     /// Replaces a TIME-WAIT connection that no handle refers to by a compact record

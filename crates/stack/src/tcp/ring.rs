@@ -36,34 +36,34 @@ pub(crate) fn odd_aligned(sum: u16, before: usize) -> u16 {
 /// The first allocation, unless the limit is smaller.
 pub(crate) const MIN_CAPACITY: usize = 1024;
 
-/// Up to this size, storage is taken with `malloc` and zeroed here; above it,
-/// with `calloc`.
-const CALLOC_ABOVE: usize = 64 * 1024;
-
-/// `len` zero bytes. Small storage comes from `malloc` and is zeroed in place:
-/// glibc's `calloc` skips its per-thread cache, so a short connection's four
-/// 1 KiB rings cost ~450 instructions each through it against ~150 this way
-/// (docs/benchmarks.md, session 5). Large storage is asked for zeroed, which the
-/// kernel provides lazily as fresh pages.
-fn zeroed(len: usize) -> Vec<u8> {
-    if len <= CALLOC_ABOVE {
-        // Deliberately not `vec![0; len]`: that is the `calloc` this avoids.
-        #[allow(clippy::slow_vector_initialization)]
-        let mut v = Vec::with_capacity(len);
-        v.resize(len, 0);
-        v
-    } else {
-        vec![0u8; len]
-    }
+/// A ring of bytes addressed by logical position. See the [module docs](self).
+///
+/// The storage is never zeroed: its capacity is the ring's, and its length is the
+/// prefix written so far. A write past that prefix extends it with the bytes
+/// written (zeroing only a gap it leaves, when out-of-order data lands beyond it),
+/// so a short connection's ring costs a `malloc` and the copy of its bytes, not a
+/// `memset` of the whole storage as well. Reads only ever cover written bytes
+/// (the buffers read what they stored), which lie in the prefix.
+#[derive(Debug, Default)]
+pub(crate) struct Ring {
+    /// The storage: its capacity (exactly as allocated) is the ring's capacity (0:
+    /// nothing allocated); its length, the storage indexes written so far.
+    buf: Vec<u8>,
+    /// The storage index of logical position 0: `head < capacity`, or 0 when empty.
+    head: usize,
 }
 
-/// A ring of bytes addressed by logical position. See the [module docs](self).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Ring {
-    /// The storage; its length is the capacity (0: nothing allocated).
-    buf: Vec<u8>,
-    /// The storage index of logical position 0: `head < buf.len()`, or 0 when empty.
-    head: usize,
+impl Clone for Ring {
+    /// The same bytes at the same positions, in storage of the same capacity (a
+    /// derived clone would allocate only the written prefix).
+    fn clone(&self) -> Ring {
+        let mut buf = Vec::with_capacity(self.buf.capacity());
+        buf.extend_from_slice(&self.buf);
+        Ring {
+            buf,
+            head: self.head,
+        }
+    }
 }
 
 impl Ring {
@@ -78,19 +78,63 @@ impl Ring {
     /// Bytes of storage held.
     #[inline]
     pub(crate) fn capacity(&self) -> usize {
-        self.buf.len()
+        self.buf.capacity()
     }
 
     /// The storage index of logical position `pos` (`pos <= capacity`).
     #[inline]
     fn index(&self, pos: usize) -> usize {
-        debug_assert!(pos <= self.buf.len());
+        let cap = self.buf.capacity();
+        debug_assert!(pos <= cap);
         let i = self.head + pos;
-        if i >= self.buf.len() {
-            i - self.buf.len()
+        if i >= cap {
+            i - cap
         } else {
             i
         }
+    }
+
+    /// Makes the storage indexes `..end` (`end <= capacity`) written, zeroing the
+    /// ones that were not, so that they can be overwritten in place.
+    #[inline]
+    fn written_to(&mut self, end: usize) {
+        debug_assert!(end <= self.buf.capacity());
+        if end > self.buf.len() {
+            self.zero_to(end);
+        }
+    }
+
+    /// [`written_to`](Self::written_to)'s first pass over the storage, out of
+    /// line: once a ring was written all round, it never runs again.
+    #[cold]
+    #[inline(never)]
+    fn zero_to(&mut self, end: usize) {
+        self.buf.resize(end, 0);
+    }
+
+    /// Copies `data` to storage indexes `at..at + data.len()` (within the
+    /// capacity): in place where the storage was written, appended where it ends.
+    #[inline]
+    fn put(&mut self, at: usize, data: &[u8]) {
+        let end = at + data.len();
+        debug_assert!(end <= self.buf.capacity());
+        if at == self.buf.len() {
+            // The storage's first pass, written in order: append.
+            self.buf.extend_from_slice(data);
+            return;
+        }
+        if end <= self.buf.len() {
+            self.buf[at..end].copy_from_slice(data);
+            return;
+        }
+        // A gap before the new bytes (out-of-order data beyond what was written)
+        // is zeroed: storage is never left unwritten below its length.
+        if at > self.buf.len() {
+            self.buf.resize(at, 0);
+        }
+        let (old, new) = data.split_at(self.buf.len() - at);
+        self.buf[at..].copy_from_slice(old);
+        self.buf.extend_from_slice(new);
     }
 
     /// The bytes at logical positions `pos..pos + len`, as the part before the wrap
@@ -98,9 +142,9 @@ impl Ring {
     /// Requires `pos + len <= capacity`.
     #[inline]
     pub(crate) fn slices(&self, pos: usize, len: usize) -> (&[u8], &[u8]) {
-        debug_assert!(pos + len <= self.buf.len());
+        debug_assert!(pos + len <= self.buf.capacity());
         let start = self.index(pos);
-        let first = len.min(self.buf.len() - start);
+        let first = len.min(self.buf.capacity() - start);
         (&self.buf[start..start + first], &self.buf[..len - first])
     }
 
@@ -108,14 +152,14 @@ impl Ring {
     /// Requires `pos + data.len() <= capacity`.
     #[inline]
     pub(crate) fn write(&mut self, pos: usize, data: &[u8]) {
-        debug_assert!(pos + data.len() <= self.buf.len());
+        debug_assert!(pos + data.len() <= self.buf.capacity());
         let start = self.index(pos);
-        let first = data.len().min(self.buf.len() - start);
+        let first = data.len().min(self.buf.capacity() - start);
         let (a, b) = data.split_at(first);
-        self.buf[start..start + first].copy_from_slice(a);
+        self.put(start, a);
         if !b.is_empty() {
             // Past the wrap (rare: skip the call to `memcpy` otherwise).
-            self.buf[..b.len()].copy_from_slice(b);
+            self.put(0, b);
         }
     }
 
@@ -123,14 +167,16 @@ impl Ring {
     /// 1071) taken while copying it: the bytes are read once for both.
     #[inline]
     pub(crate) fn write_summed(&mut self, pos: usize, data: &[u8]) -> u16 {
-        debug_assert!(pos + data.len() <= self.buf.len());
+        debug_assert!(pos + data.len() <= self.buf.capacity());
         let start = self.index(pos);
-        let first = data.len().min(self.buf.len() - start);
+        let first = data.len().min(self.buf.capacity() - start);
         let (a, b) = data.split_at(first);
+        self.written_to(start + first);
         let sum = checksum::copy(&mut self.buf[start..start + first], a);
         if b.is_empty() {
             return sum;
         }
+        self.written_to(b.len());
         let rest = checksum::copy(&mut self.buf[..b.len()], b);
         checksum::combine(&[sum, odd_aligned(rest, a.len())])
     }
@@ -168,11 +214,18 @@ impl Ring {
     /// position 0 is at the start of the storage.
     #[cold]
     pub(crate) fn reserve(&mut self, needed: usize, limit: usize, keep: usize) {
-        let cap = self.buf.len();
+        let cap = self.buf.capacity();
         if needed <= cap {
             return;
         }
         debug_assert!(keep <= cap);
+        if cap == 0 && needed <= MIN_CAPACITY && limit >= MIN_CAPACITY {
+            // A short connection's one allocation, without the growth policy's
+            // arithmetic (which comes to `MIN_CAPACITY` here).
+            self.buf = Vec::with_capacity(MIN_CAPACITY);
+            self.head = 0;
+            return;
+        }
         let target = needed
             .max(MIN_CAPACITY)
             .max(cap.saturating_mul(2))
@@ -180,7 +233,9 @@ impl Ring {
             .unwrap_or(usize::MAX)
             .min(limit)
             .max(needed);
-        let mut grown = zeroed(target);
+        // Exactly `target` bytes (`Vec::with_capacity` promises the capacity
+        // asked for), written as the bytes arrive: nothing is zeroed here.
+        let mut grown = Vec::with_capacity(target);
         if cap == 0 {
             // The first allocation (every short connection's only one): nothing to
             // keep, so skip the two empty copies and their `memcpy` calls.
@@ -188,9 +243,12 @@ impl Ring {
             self.head = 0;
             return;
         }
+        // The kept positions may include storage never written (out-of-order
+        // holes): written once here, so that they can be copied.
+        self.written_to(cap);
         let (a, b) = self.slices(0, keep.min(cap));
-        grown[..a.len()].copy_from_slice(a);
-        grown[a.len()..a.len() + b.len()].copy_from_slice(b);
+        grown.extend_from_slice(a);
+        grown.extend_from_slice(b);
         self.buf = grown;
         self.head = 0;
     }
@@ -248,5 +306,47 @@ mod tests {
         r.reserve(9, 64, 8);
         assert_eq!(r.capacity(), 64);
         assert_eq!(r.slices(0, 8), (&b"01234567"[..], &b""[..]));
+    }
+
+    #[test]
+    fn a_write_beyond_the_written_storage_fills_the_gap() {
+        let mut r = Ring::new();
+        r.reserve(1, 64, 0);
+        // Out-of-order bytes first, then the hole before them.
+        r.write(10, b"klm");
+        r.write(0, b"abcdefghij");
+        let mut out = [0u8; 13];
+        r.read(0, &mut out);
+        assert_eq!(&out, b"abcdefghijklm");
+        assert_eq!(r.capacity(), 64);
+    }
+
+    #[test]
+    fn growth_keeps_bytes_around_unwritten_storage() {
+        let mut r = Ring::new();
+        r.reserve(16, 16, 0);
+        r.write(0, b"ab");
+        r.write(8, b"ij");
+        // Positions 2..8 were never written; growth keeps all 16 positions.
+        r.reserve(17, 64, 16);
+        assert_eq!(r.capacity(), 64);
+        let (a, b) = r.slices(0, 2);
+        assert_eq!((a, b), (&b"ab"[..], &b""[..]));
+        let (a, _) = r.slices(8, 2);
+        assert_eq!(a, b"ij");
+        r.write(60, b"wxyz");
+        r.advance(62);
+        assert_eq!(r.slices(0, 2), (&b"yz"[..], &b""[..]));
+    }
+
+    #[test]
+    fn a_clone_keeps_the_capacity_and_the_bytes() {
+        let mut r = Ring::new();
+        r.reserve(1, 1024, 0);
+        r.advance(1000);
+        r.write(0, &[7u8; 40]);
+        let c = r.clone();
+        assert_eq!(c.capacity(), 1024);
+        assert_eq!(c.slices(0, 40), r.slices(0, 40));
     }
 }

@@ -91,6 +91,7 @@ use crate::time::{Duration, Instant};
 use crate::wire::SeqNumber;
 
 pub use icmp::IcmpNotice;
+pub(crate) use open::Opening;
 pub use open::{OpenParams, SynInfo};
 pub use user::UserError;
 

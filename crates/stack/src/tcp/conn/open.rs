@@ -46,6 +46,25 @@ pub struct OpenParams {
     pub cc: CcAlgorithm,
 }
 
+/// How a connection opens: actively (SYN-SENT, our SYN first) or from a
+/// listener that received the peer's SYN (SYN-RECEIVED, our SYN-ACK first).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Opening<'a> {
+    /// `connect`.
+    Active,
+    /// A listener took this SYN.
+    Passive(&'a SynInfo),
+}
+
+impl Opening<'_> {
+    fn state(self) -> State {
+        match self {
+            Opening::Active => State::SynSent,
+            Opening::Passive(_) => State::SynReceived,
+        }
+    }
+}
+
 /// What a SYN announced, kept from the segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SynInfo {
@@ -110,15 +129,18 @@ fn ip_header_len(remote: SocketAddr) -> u16 {
 
 /// The window shift that lets `buffer` bytes be advertised.
 fn wscale_for(buffer: usize) -> u8 {
-    let mut shift = 0u8;
-    while shift < MAX_WSCALE && (65535usize << shift) < buffer {
-        shift += 1;
-    }
-    shift
+    // The smallest shift with 65535 << shift >= buffer: 2^shift must reach
+    // ceil(buffer / 65535), which takes the bit length of that minus one.
+    let units = buffer.div_ceil(65535);
+    let shift = usize::BITS - units.saturating_sub(1).leading_zeros();
+    shift.min(u32::from(MAX_WSCALE)) as u8
 }
 
 impl Connection {
-    fn blank(now: Instant, config: Arc<TcpConfig>, p: OpenParams, state: State) -> Connection {
+    /// The values of a new connection's fields that its parameters and the
+    /// configuration decide: (IP header length, MSS from the path MTU, our MSS,
+    /// the peer's default MSS, our window shift).
+    fn derived(config: &TcpConfig, p: &OpenParams) -> (u16, u16, u16, u16, u8) {
         let ip_header_len = ip_header_len(p.remote);
         let mtu_mss = p
             .path_mtu
@@ -135,6 +157,15 @@ impl Connection {
         } else {
             0
         };
+        (ip_header_len, mtu_mss, our_mss, peer_mss, rcv_wscale)
+    }
+
+    /// A new connection in `state`, before the open's own steps
+    /// ([`on_open`](Self::on_open)). [`reset`](Self::reset) writes the same
+    /// values in place.
+    fn blank(now: Instant, config: Arc<TcpConfig>, p: OpenParams, state: State) -> Connection {
+        let (ip_header_len, mtu_mss, our_mss, peer_mss, rcv_wscale) =
+            Connection::derived(&config, &p);
         Connection {
             state,
             local: p.local,
@@ -208,18 +239,223 @@ impl Connection {
         }
     }
 
-    /// An active open: the connection starts in SYN-SENT and its first segment is the
-    /// SYN.
-    pub fn connect(now: Instant, config: Arc<TcpConfig>, params: OpenParams) -> Connection {
-        let mut conn = Connection::blank(now, config, params, State::SynSent);
-        conn.init_custom_cc();
-        conn.ts = conn.config.timestamps.then_some(Timestamps {
+    /// [`blank`](Self::blank) in place: every field of this connection gets the
+    /// value `blank` gives it, written where it is (a freed connection becomes a
+    /// new one without building one beside it and moving it in). The pattern
+    /// names every field, so a field added to [`Connection`] and not here does not
+    /// compile; `a_reopened_connection_equals_a_fresh_one` (and the stack's
+    /// `a_recycled_connection_is_indistinguishable_from_a_fresh_one`) check the
+    /// values.
+    fn reset(&mut self, now: Instant, config: Arc<TcpConfig>, p: OpenParams, state: State) {
+        let (ip_header_len, mtu_mss, our_mss, peer_mss, rcv_wscale) =
+            Connection::derived(&config, &p);
+        let Connection {
+            state: f_state,
+            local: f_local,
+            remote: f_remote,
+            options: f_options,
+            iss: f_iss,
+            snd_una: f_snd_una,
+            snd_nxt: f_snd_nxt,
+            snd_max: f_snd_max,
+            snd_wnd: f_snd_wnd,
+            max_snd_wnd: f_max_snd_wnd,
+            snd_wl1: f_snd_wl1,
+            snd_wl2: f_snd_wl2,
+            snd_wscale: f_snd_wscale,
+            send_buf: f_send_buf,
+            fin_queued: f_fin_queued,
+            fin_acked: f_fin_acked,
+            snd_up: f_snd_up,
+            peer_mss: f_peer_mss,
+            our_mss: f_our_mss,
+            path_mtu: f_path_mtu,
+            ip_header_len: f_ip_header_len,
+            mss: f_mss,
+            irs: f_irs,
+            rcv_nxt: f_rcv_nxt,
+            rcv_adv: f_rcv_adv,
+            rcv_wscale: f_rcv_wscale,
+            wscale_ok: f_wscale_ok,
+            last_ack_sent: f_last_ack_sent,
+            recv_buf: f_recv_buf,
+            assembler: f_assembler,
+            fin_seq: f_fin_seq,
+            rcv_up: f_rcv_up,
+            rcv_mss: f_rcv_mss,
+            dsack: f_dsack,
+            ts: f_ts,
+            sack_ok: f_sack_ok,
+            ecn: f_ecn,
+            ecn_more: f_ecn_more,
+            rtt: f_rtt,
+            rtt_probe: f_rtt_probe,
+            cc_algorithm: f_cc_algorithm,
+            cc: f_cc,
+            dupacks: f_dupacks,
+            rto_count: f_rto_count,
+            retransmit_una: f_retransmit_una,
+            unacked_since: f_unacked_since,
+            persist_probes: f_persist_probes,
+            persist_backoff: f_persist_backoff,
+            keepalive_probes: f_keepalive_probes,
+            probe_due: f_probe_due,
+            last_recv: f_last_recv,
+            last_data_sent: f_last_data_sent,
+            ack_due: f_ack_due,
+            segs_unacked: f_segs_unacked,
+            quickacks: f_quickacks,
+            last_invalid_answer: f_last_invalid_answer,
+            timers: f_timers,
+            rst_due: f_rst_due,
+            syn_due: f_syn_due,
+            events: f_events,
+            error: f_error,
+            soft_error: f_soft_error,
+            orphaned: f_orphaned,
+            read_shutdown: f_read_shutdown,
+            passive: f_passive,
+            payload_prestored: f_payload_prestored,
+            peer_streaming: f_peer_streaming,
+            counters: f_counters,
+            config: f_config,
+        } = self;
+        *f_state = state;
+        *f_local = p.local;
+        *f_remote = p.remote;
+        *f_options = p.options;
+        *f_iss = p.iss;
+        *f_snd_una = p.iss;
+        *f_snd_nxt = p.iss;
+        *f_snd_max = p.iss;
+        *f_snd_wnd = 0;
+        *f_max_snd_wnd = 0;
+        *f_snd_wl1 = SeqNumber(0);
+        *f_snd_wl2 = p.iss;
+        *f_snd_wscale = 0;
+        *f_send_buf = SendBuffer::new(config.send_buffer);
+        *f_fin_queued = false;
+        *f_fin_acked = false;
+        *f_snd_up = None;
+        *f_peer_mss = peer_mss;
+        *f_our_mss = our_mss;
+        *f_path_mtu = p.path_mtu;
+        *f_ip_header_len = ip_header_len;
+        *f_mss = peer_mss.min(mtu_mss);
+        *f_irs = SeqNumber(0);
+        *f_rcv_nxt = SeqNumber(0);
+        *f_rcv_adv = SeqNumber(0);
+        *f_rcv_wscale = rcv_wscale;
+        *f_wscale_ok = false;
+        *f_last_ack_sent = SeqNumber(0);
+        *f_recv_buf = RecvBuffer::new(config.recv_buffer);
+        *f_assembler = Assembler::new(config.max_ooo_ranges);
+        *f_fin_seq = None;
+        *f_rcv_up = None;
+        *f_rcv_mss = 0;
+        *f_dsack = None;
+        *f_ts = None;
+        *f_sack_ok = false;
+        *f_ecn = Default::default();
+        *f_ecn_more = None;
+        *f_rtt = RttEstimator::new(config.rtt);
+        *f_rtt_probe = None;
+        *f_cc_algorithm = p.cc;
+        *f_cc = None;
+        *f_dupacks = 0;
+        *f_rto_count = 0;
+        *f_retransmit_una = false;
+        *f_unacked_since = None;
+        *f_persist_probes = 0;
+        *f_persist_backoff = 0;
+        *f_keepalive_probes = 0;
+        *f_probe_due = false;
+        *f_last_recv = now;
+        *f_last_data_sent = now;
+        *f_ack_due = AckDue::No;
+        *f_segs_unacked = 0;
+        *f_quickacks = QUICKACKS;
+        *f_last_invalid_answer = None;
+        *f_timers = TimerTable::default();
+        *f_rst_due = None;
+        *f_syn_due = true;
+        *f_events = ConnEvents::empty();
+        *f_error = None;
+        *f_soft_error = None;
+        *f_orphaned = false;
+        *f_read_shutdown = false;
+        *f_passive = false;
+        *f_payload_prestored = false;
+        *f_peer_streaming = false;
+        *f_counters = ConnCounters::default();
+        *f_config = config;
+    }
+
+    /// A connection opened as `opening` says: the connection's whole state, as
+    /// [`connect`](Self::connect) or [`accept`](Self::accept) makes it.
+    pub(crate) fn open(
+        now: Instant,
+        config: Arc<TcpConfig>,
+        params: OpenParams,
+        opening: Opening<'_>,
+    ) -> Connection {
+        let mut conn = Connection::blank(now, config, params, opening.state());
+        conn.on_open(now, params, opening);
+        conn
+    }
+
+    /// Makes this connection (a freed one, kept for reuse) the connection
+    /// [`open`](Self::open) would make with the same arguments, in place: a slot
+    /// from the stack's spare list is filled without moving a fresh connection
+    /// into it through the stack and a new allocation. Everything the old
+    /// connection held is dropped; nothing of it survives.
+    pub(crate) fn reopen(
+        &mut self,
+        now: Instant,
+        config: Arc<TcpConfig>,
+        params: OpenParams,
+        opening: Opening<'_>,
+    ) {
+        self.reset(now, config, params, opening.state());
+        self.on_open(now, params, opening);
+    }
+
+    /// What an open sets past [`blank`](Self::blank): the congestion controller
+    /// when it is an own one, the timestamp clock, the peer's SYN (passive open)
+    /// and the SYN's retransmission timer.
+    fn on_open(&mut self, now: Instant, params: OpenParams, opening: Opening<'_>) {
+        self.init_custom_cc();
+        self.passive = matches!(opening, Opening::Passive(_));
+        // Our timestamp clock's offset (RFC 7323 section 7.1), which `on_peer_syn`
+        // keeps when it takes the peer's TSval.
+        self.ts = self.config.timestamps.then_some(Timestamps {
             recent: 0,
             recent_at: now,
             offset: params.ts_offset,
         });
-        conn.timers.set(Timer::Retransmit, now + conn.rtt.rto());
-        conn
+        if let Opening::Passive(syn) = opening {
+            self.on_peer_syn(now, syn);
+        }
+        self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+    }
+
+    /// Lets go of everything the connection holds beyond its own fields (the
+    /// congestion state, ECN's extra counters, buffer storage, out-of-order
+    /// blocks), for a freed connection kept for reuse: a spare slot then holds
+    /// its own bytes and nothing else. [`reopen`](Self::reopen) rebuilds all of
+    /// it.
+    pub(crate) fn shed(&mut self) {
+        self.cc = None;
+        self.ecn_more = None;
+        self.send_buf = SendBuffer::new(0);
+        self.recv_buf = RecvBuffer::new(0);
+        self.assembler = Assembler::new(0);
+    }
+
+    /// An active open: the connection starts in SYN-SENT and its first segment is the
+    /// SYN.
+    pub fn connect(now: Instant, config: Arc<TcpConfig>, params: OpenParams) -> Connection {
+        Connection::open(now, config, params, Opening::Active)
     }
 
     /// A passive open: a listener received `syn`; the connection starts in
@@ -230,19 +466,7 @@ impl Connection {
         params: OpenParams,
         syn: &SynInfo,
     ) -> Connection {
-        let mut conn = Connection::blank(now, config, params, State::SynReceived);
-        conn.init_custom_cc();
-        conn.passive = true;
-        // Our timestamp clock's offset (RFC 7323 section 7.1), which `on_peer_syn`
-        // keeps when it takes the peer's TSval.
-        conn.ts = conn.config.timestamps.then_some(Timestamps {
-            recent: 0,
-            recent_at: now,
-            offset: params.ts_offset,
-        });
-        conn.on_peer_syn(now, syn);
-        conn.timers.set(Timer::Retransmit, now + conn.rtt.rto());
-        conn
+        Connection::open(now, config, params, Opening::Passive(syn))
     }
 
     /// A passive open rebuilt from a valid SYN-cookie ACK (RFC 4987 section 3.6):
@@ -400,3 +624,96 @@ impl Connection {
 /// `tcp_min_snd_mss` default, introduced against peers that announce a tiny MSS to
 /// make a sender cut its data into a flood of segments (CVE-2019-11478).
 pub(crate) const TCP_MIN_MSS: u16 = 48;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::net::{IpAddr, Ipv4Addr};
+    use proptest::prelude::*;
+
+    fn params(local: u8, remote: u8, iss: u32, config: &TcpConfig) -> OpenParams {
+        let addr =
+            |last: u8, port: u16| SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, last)), port);
+        OpenParams {
+            local: addr(local, 40_000 + u16::from(local)),
+            remote: addr(remote, 80),
+            iss: SeqNumber(iss),
+            ts_offset: 1000 + iss,
+            path_mtu: 1500,
+            options: SocketOptions::from_config(config),
+            cc: config.default_congestion_algorithm(),
+        }
+    }
+
+    #[test]
+    fn a_reopened_connection_equals_a_fresh_one() {
+        let config = Arc::new(TcpConfig::default());
+        let t0 = Instant::from_nanos(5_000_000_000);
+        let syn = SynInfo {
+            seq: SeqNumber(777),
+            window: 65535,
+            mss: Some(1400),
+            window_scale: Some(7),
+            sack_permitted: true,
+            tsval: Some(42),
+            ecn_setup: true,
+            accecn_setup: false,
+            ip_ecn: Ecn::NotEct,
+        };
+        let other = SynInfo {
+            seq: SeqNumber(5),
+            mss: None,
+            window_scale: None,
+            sack_permitted: false,
+            tsval: None,
+            ecn_setup: false,
+            ..syn
+        };
+        for opening in [Opening::Active, Opening::Passive(&syn)] {
+            // A used connection: the other kind of open, congestion state made,
+            // data queued, shut down, aborted; then freed for reuse.
+            let used_as = match opening {
+                Opening::Active => Opening::Passive(&other),
+                Opening::Passive(_) => Opening::Active,
+            };
+            let mut used = Connection::open(t0, config.clone(), params(1, 2, 1, &config), used_as);
+            used.ccs();
+            let _ = used.send(b"some data");
+            used.shutdown_write(t0);
+            used.abort();
+            used.shed();
+            let t1 = t0 + crate::time::Duration::from_secs(3);
+            used.reopen(t1, config.clone(), params(3, 4, 99, &config), opening);
+            let fresh = Connection::open(t1, config.clone(), params(3, 4, 99, &config), opening);
+            assert_eq!(format!("{used:?}"), format!("{fresh:?}"));
+        }
+    }
+
+    /// The definition: the first shift whose scaled maximum window covers `buffer`.
+    fn wscale_by_search(buffer: usize) -> u8 {
+        let mut shift = 0u8;
+        while shift < MAX_WSCALE && (65535usize << shift) < buffer {
+            shift += 1;
+        }
+        shift
+    }
+
+    #[test]
+    fn wscale_covers_the_buffer_at_every_boundary() {
+        for shift in 0..=16u32 {
+            let edge = 65535usize << shift;
+            for buffer in [edge.saturating_sub(1), edge, edge + 1] {
+                assert_eq!(wscale_for(buffer), wscale_by_search(buffer), "{buffer}");
+            }
+        }
+        assert_eq!(wscale_for(0), 0);
+        assert_eq!(wscale_for(usize::MAX), MAX_WSCALE);
+    }
+
+    proptest! {
+        #[test]
+        fn wscale_matches_the_search(buffer in any::<usize>()) {
+            prop_assert_eq!(wscale_for(buffer), wscale_by_search(buffer));
+        }
+    }
+}
