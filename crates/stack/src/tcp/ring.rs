@@ -125,13 +125,22 @@ impl Ring {
     pub(crate) fn write_summed(&mut self, pos: usize, data: &[u8]) -> u16 {
         debug_assert!(pos + data.len() <= self.buf.len());
         let start = self.index(pos);
-        let first = data.len().min(self.buf.len() - start);
-        let (a, b) = data.split_at(first);
-        let sum = checksum::copy(&mut self.buf[start..start + first], a);
-        if b.is_empty() {
-            return sum;
+        match self.buf.get_mut(start..start + data.len()) {
+            Some(out) => checksum::copy(out, data),
+            None => self.write_summed_wrapped(start, data),
         }
-        let rest = checksum::copy(&mut self.buf[..b.len()], b);
+    }
+
+    /// [`write_summed`](Self::write_summed) of bytes that cross the end of the
+    /// storage, from storage index `start`. Rare (once per capacity's worth of
+    /// data), so out of line: the contiguous path then keeps fewer registers.
+    #[cold]
+    #[inline(never)]
+    fn write_summed_wrapped(&mut self, start: usize, data: &[u8]) -> u16 {
+        let first = data.len().min(self.buf.len().saturating_sub(start));
+        let (a, b) = data.split_at(first);
+        let sum = checksum::copy(self.buf.get_mut(start..).unwrap_or_default(), a);
+        let rest = checksum::copy(&mut self.buf, b);
         checksum::combine(&[sum, odd_aligned(rest, a.len())])
     }
 
