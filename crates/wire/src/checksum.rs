@@ -54,20 +54,69 @@ pub fn data(data: &[u8]) -> u16 {
 /// as [`data`] gives it: a segment's payload is read once, for both.
 ///
 /// Copies `min(dst.len(), src.len())` bytes. With AVX2 each 32-byte vector is loaded
-/// once, stored, and added to the sums; elsewhere it is a copy, then [`data`] over
-/// the copied bytes (still in L1).
-#[inline]
+/// once, stored, and added to the sums; up to [`SHORT`] bytes, each 4-byte word is;
+/// elsewhere it is a copy, then [`data`] over the copied bytes (still in L1).
+///
+/// Only the dispatch is inlined (an empty payload costs a compare); the short and
+/// portable paths are out of line, which keeps large callers such as
+/// `Connection::poll_segment_with` lean.
+#[inline(always)]
 pub fn copy(dst: &mut [u8], src: &[u8]) -> u16 {
     let n = dst.len().min(src.len());
-    let (dst, src) = (&mut dst[..n], &src[..n]);
+    if n == 0 {
+        return 0;
+    }
+    #[cfg(target_arch = "x86_64")]
     if n > SHORT {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(sum) = avx2::copy_sum(dst, src) {
+        if let Some(sum) = avx2::copy_sum(&mut dst[..n], &src[..n]) {
             return finish_native(sum);
         }
     }
-    dst.copy_from_slice(src);
-    data(dst)
+    copy_without_avx2(dst, src)
+}
+
+/// [`copy`] of at most [`SHORT`] bytes, or on a CPU without AVX2.
+#[inline(never)]
+fn copy_without_avx2(dst: &mut [u8], src: &[u8]) -> u16 {
+    let n = dst.len().min(src.len());
+    let (dst, src) = (&mut dst[..n], &src[..n]);
+    if n > SHORT {
+        dst.copy_from_slice(src);
+        return finish_native(portable_sum(dst));
+    }
+    finish_native(copy_words(dst, src))
+}
+
+/// Copies `src` into `dst` (equal lengths) four bytes at a time and returns their
+/// sum as [`words_sum`] gives it. For a few bytes this is cheaper than a call to
+/// `memcpy` and a second pass.
+#[inline(always)]
+fn copy_words(dst: &mut [u8], src: &[u8]) -> u64 {
+    let whole = src.len() - src.len() % 4;
+    let (src, src_tail) = src.split_at(whole);
+    let (dst, dst_tail) = dst.split_at_mut(whole.min(dst.len()));
+    let mut sum = 0u64;
+    for (out, word) in dst.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
+        out.copy_from_slice(word);
+        sum += u64::from(native_word(word));
+    }
+    // Spelled out per length, like the padded word in `words_sum`.
+    let padded = match (dst_tail, src_tail) {
+        ([x], [a]) => {
+            *x = *a;
+            [*a, 0, 0, 0]
+        }
+        ([x, y], [a, b]) => {
+            (*x, *y) = (*a, *b);
+            [*a, *b, 0, 0]
+        }
+        ([x, y, z], [a, b, c]) => {
+            (*x, *y, *z) = (*a, *b, *c);
+            [*a, *b, *c, 0]
+        }
+        _ => [0; 4],
+    };
+    sum + u64::from(u32::from_ne_bytes(padded))
 }
 
 /// Inputs up to this many bytes take the scalar word loop (`words_sum`).
@@ -212,6 +261,8 @@ mod avx2 {
 
     /// Copies `src` into `dst` (equal lengths) and returns the sum of the bytes as
     /// native-endian words, or `None` (nothing copied) without x86-64-v3.
+    /// Inlined into [`copy`](super::copy) (a call per segment less).
+    #[inline(always)]
     pub(super) fn copy_sum(dst: &mut [u8], src: &[u8]) -> Option<u64> {
         let simd = V3::try_new()?;
         if src.len() <= RUN {
@@ -647,13 +698,22 @@ mod tests {
     }
 
     #[test]
-    fn simd_copy_of_every_length_to_300_at_every_offset_matches_reference() {
+    fn simd_and_portable_copy_of_every_length_to_300_at_every_offset_match_reference() {
         // Every length below, at and past one vector, each tail length, odd and even
         // start addresses on both sides; the bytes around the destination stay.
         let bytes: Vec<u8> = (0..400u32).map(|i| (i * 151 + 29) as u8).collect();
         for len in 0..300 {
             for (from, to) in [(0, 0), (1, 0), (0, 1), (3, 2)] {
                 let src = &bytes[from..from + len];
+                let mut dst = vec![0xa5u8; len + 4];
+                let sum = copy_without_avx2(&mut dst[to..to + len], src);
+                assert_eq!(
+                    sum,
+                    reference(src),
+                    "portable, len {len} from {from} to {to}"
+                );
+                assert_eq!(&dst[to..to + len], src);
+                assert!(dst[..to].iter().chain(&dst[to + len..]).all(|&b| b == 0xa5));
                 let mut dst = vec![0xa5u8; len + 4];
                 if let Some(sum) = simd_copy(&mut dst[to..to + len], src) {
                     assert_eq!(sum, reference(src), "len {len} from {from} to {to}");
@@ -710,6 +770,9 @@ mod tests {
             prop_assert_eq!(&dst[to..to + len], src);
             prop_assert!(dst[..to].iter().all(|&b| b == 0x3c));
             prop_assert_eq!(dst[to + len], 0x3c);
+            let mut dst = vec![0u8; to + len];
+            prop_assert_eq!(copy_without_avx2(&mut dst[to..], src), expected);
+            prop_assert_eq!(&dst[to..], src);
             let mut dst = vec![0u8; to + len];
             if let Some(sum) = simd_copy(&mut dst[to..], src) {
                 prop_assert_eq!(sum, expected);
