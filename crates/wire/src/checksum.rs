@@ -13,12 +13,17 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 //#      The sum of 16-bit integers can be computed in either byte order.
 
 /// Fold a wide one's-complement accumulator to 16 bits.
+///
+/// Two end-around-carry additions, 64 to 32 bits and 32 to 16 (2^32 - 1 is a
+/// multiple of 2^16 - 1, so both keep the value modulo 0xffff). A non-zero sum folds
+/// to a value in `1..=0xffff` and zero stays zero, as repeated folding gives it.
 #[inline]
-fn fold(mut sum: u64) -> u16 {
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum as u16
+fn fold(sum: u64) -> u16 {
+    let (half, carry) = (sum as u32).overflowing_add((sum >> 32) as u32);
+    // No overflow: with a carry out, `half` is at most 2^32 - 2.
+    let half = half + u32::from(carry);
+    let (quarter, carry) = (half as u16).overflowing_add((half >> 16) as u16);
+    quarter + u16::from(carry)
 }
 
 /// The one's-complement sum of `data`, taken as big-endian 16-bit words with an odd
@@ -49,20 +54,69 @@ pub fn data(data: &[u8]) -> u16 {
 /// as [`data`] gives it: a segment's payload is read once, for both.
 ///
 /// Copies `min(dst.len(), src.len())` bytes. With AVX2 each 32-byte vector is loaded
-/// once, stored, and added to the sums; elsewhere it is a copy, then [`data`] over
-/// the copied bytes (still in L1).
-#[inline]
+/// once, stored, and added to the sums; up to [`SHORT`] bytes, each 4-byte word is;
+/// elsewhere it is a copy, then [`data`] over the copied bytes (still in L1).
+///
+/// Only the dispatch is inlined (an empty payload costs a compare); the short and
+/// portable paths are out of line, which keeps large callers such as
+/// `Connection::poll_segment_with` lean.
+#[inline(always)]
 pub fn copy(dst: &mut [u8], src: &[u8]) -> u16 {
     let n = dst.len().min(src.len());
-    let (dst, src) = (&mut dst[..n], &src[..n]);
+    if n == 0 {
+        return 0;
+    }
+    #[cfg(target_arch = "x86_64")]
     if n > SHORT {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(sum) = avx2::copy_sum(dst, src) {
+        if let Some(sum) = avx2::copy_sum(&mut dst[..n], &src[..n]) {
             return finish_native(sum);
         }
     }
-    dst.copy_from_slice(src);
-    data(dst)
+    copy_without_avx2(dst, src)
+}
+
+/// [`copy`] of at most [`SHORT`] bytes, or on a CPU without AVX2.
+#[inline(never)]
+fn copy_without_avx2(dst: &mut [u8], src: &[u8]) -> u16 {
+    let n = dst.len().min(src.len());
+    let (dst, src) = (&mut dst[..n], &src[..n]);
+    if n > SHORT {
+        dst.copy_from_slice(src);
+        return finish_native(portable_sum(dst));
+    }
+    finish_native(copy_words(dst, src))
+}
+
+/// Copies `src` into `dst` (equal lengths) four bytes at a time and returns their
+/// sum as [`words_sum`] gives it. For a few bytes this is cheaper than a call to
+/// `memcpy` and a second pass.
+#[inline(always)]
+fn copy_words(dst: &mut [u8], src: &[u8]) -> u64 {
+    let whole = src.len() - src.len() % 4;
+    let (src, src_tail) = src.split_at(whole);
+    let (dst, dst_tail) = dst.split_at_mut(whole.min(dst.len()));
+    let mut sum = 0u64;
+    for (out, word) in dst.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
+        out.copy_from_slice(word);
+        sum += u64::from(native_word(word));
+    }
+    // Spelled out per length, like the padded word in `words_sum`.
+    let padded = match (dst_tail, src_tail) {
+        ([x], [a]) => {
+            *x = *a;
+            [*a, 0, 0, 0]
+        }
+        ([x, y], [a, b]) => {
+            (*x, *y) = (*a, *b);
+            [*a, *b, 0, 0]
+        }
+        ([x, y, z], [a, b, c]) => {
+            (*x, *y, *z) = (*a, *b, *c);
+            [*a, *b, *c, 0]
+        }
+        _ => [0; 4],
+    };
+    sum + u64::from(u32::from_ne_bytes(padded))
 }
 
 /// Inputs up to this many bytes take the scalar word loop (`words_sum`).
@@ -99,13 +153,15 @@ fn words_sum(rest: &[u8]) -> u64 {
     for word in &mut words {
         sum += u64::from(native_word(word));
     }
-    let tail = words.remainder();
-    if !tail.is_empty() {
-        let mut padded = [0u8; 4];
-        padded[..tail.len()].copy_from_slice(tail);
-        sum += u64::from(u32::from_ne_bytes(padded));
-    }
-    sum
+    // Spelled out per length: a variable-length copy into a padded word is a call
+    // to `memcpy`.
+    let padded = match *words.remainder() {
+        [a] => [a, 0, 0, 0],
+        [a, b] => [a, b, 0, 0],
+        [a, b, c] => [a, b, c, 0],
+        _ => [0; 4],
+    };
+    sum + u64::from(u32::from_ne_bytes(padded))
 }
 
 /// Lanes of the portable loop: one `u32` word of each 64-byte block per lane.
@@ -151,35 +207,155 @@ fn portable_sum(data: &[u8]) -> u64 {
     sum + words_sum(rest)
 }
 
-/// The AVX2 sum: the portable scheme on 256-bit vectors, four at a time.
+/// The AVX2 sum: the portable scheme on 256-bit vectors, four per loop turn.
+///
+/// A length that is not a whole number of vectors ends in an *overlapping* vector:
+/// the last 32 bytes are loaded (and, when copying, stored: the bytes already copied
+/// are written again with the same values), and a mask keeps only the `len % 32`
+/// bytes no other vector covered. No byte-wise tail loop and no `memcpy` call for
+/// the tail.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use pulp::x86::V3;
-    use pulp::{bytemuck, u32x8, NullaryFnOnce};
+    use pulp::{bytemuck, u16x16, u32x8, NullaryFnOnce};
 
-    /// Bytes per block: four 32-byte vectors, each with its own accumulators.
-    const BLOCK: usize = 128;
-    /// Bytes per run. A lane of the four accumulator pairs together gains at most
-    /// 16,384 words per run (4,096 blocks of four vectors; a short final run has fewer
-    /// blocks and at most three loose vectors), so the low and the high sums are each
-    /// at most 16,384 * 0xffff < 2^30, and `low + high` fits a `u32` lane.
+    /// Bytes per vector.
+    const VECTOR: usize = 32;
+    /// Bytes per loop turn: four vectors, over two pairs of accumulators.
+    const BLOCK: usize = 4 * VECTOR;
+    /// Bytes per kernel call (at most). A lane of the two accumulator pairs together
+    /// gains at most 16,384 words in a call (4,096 blocks of four vectors, or fewer
+    /// blocks, at most three loose vectors and the masked final vector), so the low
+    /// and the high sums are each at most 16,384 * 0xffff < 2^30, and `low + high`
+    /// fits a `u32` lane.
     const RUN: usize = BLOCK * 4_096;
+
+    /// 32 zero bytes, then 32 bytes of ones: the 32 bytes from `k` keep the last
+    /// `k` bytes of a vector and clear the others.
+    static TAIL_MASK: [u8; 2 * VECTOR] = {
+        let mut mask = [0u8; 2 * VECTOR];
+        let mut i = VECTOR;
+        while i < 2 * VECTOR {
+            mask[i] = 0xff;
+            i += 1;
+        }
+        mask
+    };
 
     /// The sum of `data` as native-endian words, or `None` when this CPU lacks the
     /// x86-64-v3 features (AVX2 among them).
     pub(super) fn sum(data: &[u8]) -> Option<u64> {
         let simd = V3::try_new()?;
-        Some(simd.vectorize(Kernel { simd, data }))
+        // One kernel call per run: within a call no lane can overflow, and the
+        // kernel has no loop over runs to keep registers for (every packet is one
+        // run). Runs start at even offsets, so their sums add.
+        if data.len() <= RUN {
+            return Some(simd.vectorize(Kernel { simd, data }));
+        }
+        Some(
+            data.chunks(RUN)
+                .map(|data| simd.vectorize(Kernel { simd, data }))
+                .sum(),
+        )
     }
 
     /// Copies `src` into `dst` (equal lengths) and returns the sum of the bytes as
     /// native-endian words, or `None` (nothing copied) without x86-64-v3.
+    /// Inlined into [`copy`](super::copy) (a call per segment less).
+    #[inline(always)]
     pub(super) fn copy_sum(dst: &mut [u8], src: &[u8]) -> Option<u64> {
         let simd = V3::try_new()?;
-        Some(simd.vectorize(CopyKernel { simd, dst, src }))
+        if src.len() <= RUN {
+            return Some(simd.vectorize(CopyKernel { simd, dst, src }));
+        }
+        Some(
+            src.chunks(RUN)
+                .zip(dst.chunks_mut(RUN))
+                .map(|(src, dst)| simd.vectorize(CopyKernel { simd, dst, src }))
+                .sum(),
+        )
     }
 
-    /// [`Kernel`] that also stores every vector it loads into `dst`.
+    /// A pair of accumulators: `full`, the lane-wise wrapping sum of whole 32-bit
+    /// words, and `high`, the exact sum of their high 16-bit halves.
+    #[derive(Clone, Copy)]
+    struct Lanes {
+        full: u32x8,
+        high: u32x8,
+    }
+
+    impl Lanes {
+        #[inline(always)]
+        fn zero(simd: V3) -> Self {
+            Lanes {
+                full: simd.splat_u32x8(0),
+                high: simd.splat_u32x8(0),
+            }
+        }
+
+        /// Lanes holding `vector` alone.
+        #[inline(always)]
+        fn of(simd: V3, vector: u32x8) -> Self {
+            Lanes {
+                full: vector,
+                high: simd.shr_const_u32x8::<16>(vector),
+            }
+        }
+
+        #[inline(always)]
+        fn add(self, simd: V3, vector: u32x8) -> Self {
+            Lanes {
+                full: simd.wrapping_add_u32x8(self.full, vector),
+                high: simd.wrapping_add_u32x8(self.high, simd.shr_const_u32x8::<16>(vector)),
+            }
+        }
+
+        #[inline(always)]
+        fn merge(self, simd: V3, other: Self) -> Self {
+            Lanes {
+                full: simd.wrapping_add_u32x8(self.full, other.full),
+                high: simd.wrapping_add_u32x8(self.high, other.high),
+            }
+        }
+
+        /// The sum of every 16-bit half added into these lanes. The exact sum of the
+        /// low halves is `full - (high << 16)` modulo 2^32 (the run bound keeps it
+        /// below 2^32).
+        #[inline(always)]
+        fn total(self, simd: V3) -> u64 {
+            let low = simd.wrapping_sub_u32x8(self.full, simd.shl_const_u32x8::<16>(self.high));
+            let lanes: [u32; 8] = bytemuck::cast(simd.wrapping_add_u32x8(low, self.high));
+            lanes.iter().map(|&lane| u64::from(lane)).sum()
+        }
+    }
+
+    /// The part of `last`, the final 32 bytes of a `len`-byte input (`len >= 32`),
+    /// that no whole vector covers: its last `len % 32` bytes, the others zeroed.
+    ///
+    /// `last` starts `len - 32` bytes into the input; when that is odd, each byte
+    /// sits in the other half of its 16-bit word from the one it has in the input,
+    /// so the halves of every word are swapped back.
+    #[inline(always)]
+    fn tail(simd: V3, last: u32x8, len: usize) -> u32x8 {
+        let keep = len % VECTOR;
+        let mask = load(TAIL_MASK.get(keep..keep + VECTOR).unwrap_or_default());
+        let tail = simd.and_u32x8(last, mask);
+        //= https://www.rfc-editor.org/rfc/rfc1071#section-2
+        //# (B)  Byte Order Independence
+        if len % 2 == 1 {
+            let words: u16x16 = bytemuck::cast(tail);
+            bytemuck::cast(simd.or_u16x16(
+                simd.shl_const_u16x16::<8>(words),
+                simd.shr_const_u16x16::<8>(words),
+            ))
+        } else {
+            tail
+        }
+    }
+
+    /// The copying kernel over at most [`RUN`] bytes, run by `V3::vectorize` with
+    /// AVX2 enabled. `call` is `#[inline(always)]` so that everything it calls is
+    /// compiled with AVX2 too.
     struct CopyKernel<'a> {
         simd: V3,
         dst: &'a mut [u8],
@@ -192,62 +368,53 @@ mod avx2 {
         #[inline(always)]
         fn call(self) -> u64 {
             let CopyKernel { simd, dst, src } = self;
-            let whole = src.len() - src.len() % 32;
-            let (body, rest) = src.split_at(whole);
-            let (dst_body, dst_rest) = dst.split_at_mut(whole);
-            dst_rest.copy_from_slice(rest);
-            let zero = simd.splat_u32x8(0);
-            let mut sum = 0u64;
-            for (run, out_run) in body.chunks(RUN).zip(dst_body.chunks_mut(RUN)) {
-                let mut full = [zero; 4];
-                let mut high = [zero; 4];
-                let mut blocks = run.chunks_exact(BLOCK);
-                let mut out_blocks = out_run.chunks_exact_mut(BLOCK);
-                for (block, out_block) in (&mut blocks).zip(&mut out_blocks) {
-                    for (((full, high), vector), out) in full
-                        .iter_mut()
-                        .zip(high.iter_mut())
-                        .zip(block.chunks_exact(32))
-                        .zip(out_block.chunks_exact_mut(32))
-                    {
-                        let vector = load(vector);
-                        store(out, vector);
-                        *full = simd.wrapping_add_u32x8(*full, vector);
-                        *high = simd.wrapping_add_u32x8(*high, simd.shr_const_u32x8::<16>(vector));
-                    }
-                }
-                for (vector, out) in blocks
-                    .remainder()
-                    .chunks_exact(32)
-                    .zip(out_blocks.into_remainder().chunks_exact_mut(32))
-                {
-                    let vector = load(vector);
-                    store(out, vector);
-                    full[0] = simd.wrapping_add_u32x8(full[0], vector);
-                    high[0] = simd.wrapping_add_u32x8(high[0], simd.shr_const_u32x8::<16>(vector));
-                }
-                let full = add4(simd, full);
-                let high = add4(simd, high);
-                let low = simd.wrapping_sub_u32x8(full, simd.shl_const_u32x8::<16>(high));
-                let lanes: [u32; 8] = bytemuck::cast(simd.wrapping_add_u32x8(low, high));
-                sum += lanes.iter().map(|&lane| u64::from(lane)).sum::<u64>();
-            }
-            sum + super::words_sum(rest)
+            let len = src.len().min(dst.len());
+            let (dst, src) = (&mut dst[..len], &src[..len]);
+            let Some(at) = len.checked_sub(VECTOR) else {
+                dst.copy_from_slice(src);
+                return super::words_sum(src);
+            };
+            let last = load(&src[at..]);
+            store(&mut dst[at..], last);
+            let whole = len - len % VECTOR;
+            let (src, dst) = (&src[..whole], &mut dst[..whole]);
+            let tail = Lanes::of(simd, tail(simd, last, len));
+            copy_run(simd, tail, src, dst).total(simd)
         }
     }
 
-    /// Stores a vector into 32 bytes (nothing if the slice is not 32 bytes long,
-    /// which the callers rule out by construction).
+    /// Copies `src` (whole vectors) into `dst` (as long) and
+    /// returns `lanes` with the vectors added.
     #[inline(always)]
-    fn store(out: &mut [u8], vector: u32x8) {
-        let bytes: [u8; 32] = bytemuck::cast(vector);
-        if let Ok(out) = <&mut [u8; 32]>::try_from(out) {
-            *out = bytes;
+    fn copy_run(simd: V3, lanes: Lanes, src: &[u8], dst: &mut [u8]) -> Lanes {
+        let (mut a, mut b) = (lanes, Lanes::zero(simd));
+        // Split first and zip the two exact-chunk iterators by value: the zip then
+        // runs on one index (zipping them by reference tests both ends every turn).
+        let whole = src.len() - src.len() % BLOCK;
+        let (src, loose) = src.split_at(whole);
+        let (dst, out_loose) = dst.split_at_mut(whole.min(dst.len()));
+        for (block, out) in src.chunks_exact(BLOCK).zip(dst.chunks_exact_mut(BLOCK)) {
+            let (v0, v1) = (load(&block[..32]), load(&block[32..64]));
+            let (v2, v3) = (load(&block[64..96]), load(&block[96..]));
+            store(&mut out[..32], v0);
+            store(&mut out[32..64], v1);
+            store(&mut out[64..96], v2);
+            store(&mut out[96..], v3);
+            a = a.add(simd, v0).add(simd, v2);
+            b = b.add(simd, v1).add(simd, v3);
         }
+        for (vector, out) in loose
+            .chunks_exact(VECTOR)
+            .zip(out_loose.chunks_exact_mut(VECTOR))
+        {
+            let vector = load(vector);
+            store(out, vector);
+            a = a.add(simd, vector);
+        }
+        a.merge(simd, b)
     }
 
-    /// The kernel, run by `V3::vectorize` with AVX2 enabled. `call` is
-    /// `#[inline(always)]` so that everything it calls is compiled with AVX2 too.
+    /// The summing kernel: [`CopyKernel`] without the stores (at most [`RUN`] bytes).
     struct Kernel<'a> {
         simd: V3,
         data: &'a [u8],
@@ -259,51 +426,49 @@ mod avx2 {
         #[inline(always)]
         fn call(self) -> u64 {
             let Kernel { simd, data } = self;
-            let whole = data.len() - data.len() % 32;
-            let (body, rest) = data.split_at(whole);
-            let zero = simd.splat_u32x8(0);
-            let mut sum = 0u64;
-            for run in body.chunks(RUN) {
-                let mut full = [zero; 4];
-                let mut high = [zero; 4];
-                let mut blocks = run.chunks_exact(BLOCK);
-                for block in &mut blocks {
-                    for ((full, high), vector) in full
-                        .iter_mut()
-                        .zip(high.iter_mut())
-                        .zip(block.chunks_exact(32))
-                    {
-                        let vector = load(vector);
-                        *full = simd.wrapping_add_u32x8(*full, vector);
-                        *high = simd.wrapping_add_u32x8(*high, simd.shr_const_u32x8::<16>(vector));
-                    }
-                }
-                for vector in blocks.remainder().chunks_exact(32) {
-                    let vector = load(vector);
-                    full[0] = simd.wrapping_add_u32x8(full[0], vector);
-                    high[0] = simd.wrapping_add_u32x8(high[0], simd.shr_const_u32x8::<16>(vector));
-                }
-                let full = add4(simd, full);
-                let high = add4(simd, high);
-                let low = simd.wrapping_sub_u32x8(full, simd.shl_const_u32x8::<16>(high));
-                let lanes: [u32; 8] = bytemuck::cast(simd.wrapping_add_u32x8(low, high));
-                sum += lanes.iter().map(|&lane| u64::from(lane)).sum::<u64>();
-            }
-            sum + super::words_sum(rest)
+            let len = data.len();
+            let Some(at) = len.checked_sub(VECTOR) else {
+                return super::words_sum(data);
+            };
+            let last = load(&data[at..]);
+            let whole = len - len % VECTOR;
+            let tail = Lanes::of(simd, tail(simd, last, len));
+            sum_run(simd, tail, &data[..whole]).total(simd)
         }
     }
 
-    /// The lane-wise wrapping sum of four vectors.
+    /// `lanes` with the vectors of `data` (whole vectors) added.
     #[inline(always)]
-    fn add4(simd: V3, [a, b, c, d]: [u32x8; 4]) -> u32x8 {
-        simd.wrapping_add_u32x8(simd.wrapping_add_u32x8(a, b), simd.wrapping_add_u32x8(c, d))
+    fn sum_run(simd: V3, lanes: Lanes, data: &[u8]) -> Lanes {
+        let (mut a, mut b) = (lanes, Lanes::zero(simd));
+        let mut blocks = data.chunks_exact(BLOCK);
+        for block in &mut blocks {
+            let (v0, v1) = (load(&block[..32]), load(&block[32..64]));
+            let (v2, v3) = (load(&block[64..96]), load(&block[96..]));
+            a = a.add(simd, v0).add(simd, v2);
+            b = b.add(simd, v1).add(simd, v3);
+        }
+        for vector in blocks.remainder().chunks_exact(VECTOR) {
+            a = a.add(simd, load(vector));
+        }
+        a.merge(simd, b)
     }
 
     /// 32 bytes as a vector of eight native-endian words (zero if the slice is not 32
     /// bytes long, which the callers rule out by construction).
     #[inline(always)]
     fn load(bytes: &[u8]) -> u32x8 {
-        bytemuck::cast(<[u8; 32]>::try_from(bytes).unwrap_or([0; 32]))
+        bytemuck::cast(<[u8; VECTOR]>::try_from(bytes).unwrap_or([0; VECTOR]))
+    }
+
+    /// Stores a vector into 32 bytes (nothing if the slice is not 32 bytes long,
+    /// which the callers rule out by construction).
+    #[inline(always)]
+    fn store(out: &mut [u8], vector: u32x8) {
+        let bytes: [u8; VECTOR] = bytemuck::cast(vector);
+        if let Ok(out) = <&mut [u8; VECTOR]>::try_from(out) {
+            *out = bytes;
+        }
     }
 }
 
@@ -411,6 +576,26 @@ mod tests {
         None
     }
 
+    /// The AVX2 copy alone (`dst` and `src` of one length), or `None` on a CPU
+    /// without it.
+    #[cfg(target_arch = "x86_64")]
+    fn simd_copy(dst: &mut [u8], src: &[u8]) -> Option<u16> {
+        avx2::copy_sum(dst, src).map(finish_native)
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn simd_copy(_dst: &mut [u8], _src: &[u8]) -> Option<u16> {
+        None
+    }
+
+    /// The former fold, one 16-bit carry at a time.
+    fn fold_by_loop(mut sum: u64) -> u16 {
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        sum as u16
+    }
+
     /// Every path, checked against the reference.
     fn assert_all_paths_match_reference(bytes: &[u8]) {
         let expected = reference(bytes);
@@ -512,7 +697,94 @@ mod tests {
         }
     }
 
+    #[test]
+    fn simd_and_portable_copy_of_every_length_to_300_at_every_offset_match_reference() {
+        // Every length below, at and past one vector, each tail length, odd and even
+        // start addresses on both sides; the bytes around the destination stay.
+        let bytes: Vec<u8> = (0..400u32).map(|i| (i * 151 + 29) as u8).collect();
+        for len in 0..300 {
+            for (from, to) in [(0, 0), (1, 0), (0, 1), (3, 2)] {
+                let src = &bytes[from..from + len];
+                let mut dst = vec![0xa5u8; len + 4];
+                let sum = copy_without_avx2(&mut dst[to..to + len], src);
+                assert_eq!(
+                    sum,
+                    reference(src),
+                    "portable, len {len} from {from} to {to}"
+                );
+                assert_eq!(&dst[to..to + len], src);
+                assert!(dst[..to].iter().chain(&dst[to + len..]).all(|&b| b == 0xa5));
+                let mut dst = vec![0xa5u8; len + 4];
+                if let Some(sum) = simd_copy(&mut dst[to..to + len], src) {
+                    assert_eq!(sum, reference(src), "len {len} from {from} to {to}");
+                }
+                if simd(src).is_some() {
+                    assert_eq!(&dst[to..to + len], src, "len {len} from {from} to {to}");
+                    assert!(dst[..to].iter().chain(&dst[to + len..]).all(|&b| b == 0xa5));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fold_agrees_with_folding_one_carry_at_a_time_at_the_edges() {
+        for sum in [
+            0,
+            1,
+            0xfffe,
+            0xffff,
+            0x1_0000,
+            0x1_fffe,
+            0xffff_ffff,
+            0x1_0000_0000,
+            0xffff_0000_ffff,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            assert_eq!(fold(sum), fold_by_loop(sum), "{sum:#x}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn fold_agrees_with_folding_one_carry_at_a_time(sum: u64) {
+            prop_assert_eq!(fold(sum), fold_by_loop(sum));
+        }
+
+        /// Every path (`copy`, the AVX2 copy, `data`, the AVX2 and portable sums)
+        /// against the byte-wise reference, for random contents, lengths and start
+        /// offsets of source and destination.
+        #[test]
+        fn every_path_matches_reference_at_random_lengths_and_offsets(
+            bytes in proptest::collection::vec(any::<u8>(), 0..3100),
+            from in 0usize..64,
+            to in 0usize..64,
+            len in 0usize..3000,
+        ) {
+            let from = from.min(bytes.len());
+            let len = len.min(bytes.len() - from);
+            let src = &bytes[from..from + len];
+            let expected = reference(src);
+            let mut dst = vec![0x3cu8; to + len + 1];
+            prop_assert_eq!(copy(&mut dst[to..to + len], src), expected);
+            prop_assert_eq!(&dst[to..to + len], src);
+            prop_assert!(dst[..to].iter().all(|&b| b == 0x3c));
+            prop_assert_eq!(dst[to + len], 0x3c);
+            let mut dst = vec![0u8; to + len];
+            prop_assert_eq!(copy_without_avx2(&mut dst[to..], src), expected);
+            prop_assert_eq!(&dst[to..], src);
+            let mut dst = vec![0u8; to + len];
+            if let Some(sum) = simd_copy(&mut dst[to..], src) {
+                prop_assert_eq!(sum, expected);
+                prop_assert_eq!(&dst[to..], src);
+            }
+            prop_assert_eq!(data(src), expected);
+            prop_assert_eq!(portable(src), expected);
+            if let Some(sum) = simd(src) {
+                prop_assert_eq!(sum, expected);
+            }
+        }
+
         #[test]
         fn copy_matches_reference_and_copies(
             bytes in proptest::collection::vec(any::<u8>(), 0..4096 + 64),

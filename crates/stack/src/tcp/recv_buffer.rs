@@ -238,6 +238,49 @@ mod tests {
         [x, y].concat()
     }
 
+    /// The textbook internet checksum: big-endian 16-bit words one at a time, an odd
+    /// final byte padded with zero.
+    fn reference_sum(bytes: &[u8]) -> u16 {
+        let mut sum = 0u32;
+        for pair in bytes.chunks(2) {
+            let word = u16::from_be_bytes([pair[0], pair.get(1).copied().unwrap_or(0)]);
+            sum += u32::from(word);
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        sum as u16
+    }
+
+    /// A buffer of `limit` bytes with all its storage allocated and its ring's front
+    /// `skip` bytes into the storage, holding nothing.
+    fn rotated(limit: usize, skip: usize) -> RecvBuffer {
+        let mut b = RecvBuffer::new(limit);
+        // A byte at the last offset reserves the whole limit.
+        b.write_at(limit - 1, &[0x5a]);
+        let skip = skip.min(limit);
+        assert_eq!(b.write_at(0, &pattern(0, skip)), skip);
+        assert_eq!(b.commit(skip), skip);
+        assert_eq!(b.consume(skip), skip);
+        assert_eq!(b.allocated(), limit);
+        b
+    }
+
+    #[test]
+    fn write_at_summed_across_the_wrap_at_an_odd_split_sums_and_stores_every_byte() {
+        // The front is 1001 bytes into 1024 of storage: offset 1 starts 1002 bytes
+        // in, so the first 22 bytes go before the wrap and the rest from index 0;
+        // with offset 2 the split is odd (21 bytes), the case whose second part's
+        // sum is byte-swapped.
+        for offset in [1, 2] {
+            let mut b = rotated(1024, 1001);
+            let data = pattern(77, 300);
+            let (n, sum) = b.write_at_summed(offset, &data);
+            assert_eq!(n, 300);
+            assert_eq!(sum, reference_sum(&data), "offset {offset}");
+            assert_eq!(b.commit(offset + n), offset + n);
+            assert_eq!(&readable(&b)[offset..], &data[..]);
+        }
+    }
+
     #[test]
     fn a_new_buffer_allocates_nothing() {
         let b = RecvBuffer::new(1 << 20);
@@ -456,6 +499,30 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// `write_at_summed` stores what `write_at` stores, wherever the ring's front
+        /// is (so across its wrap at every split), and returns the checksum of exactly
+        /// the bytes it stored.
+        #[test]
+        fn write_at_summed_stores_like_write_at_and_sums_what_it_stored(
+            limit in 1usize..5000,
+            skip in 0usize..5000,
+            offset in 0usize..3000,
+            data in proptest::collection::vec(any::<u8>(), 0..3000),
+        ) {
+            let mut summed = rotated(limit, skip);
+            let mut plain = summed.clone();
+            let (n, sum) = summed.write_at_summed(offset, &data);
+            prop_assert_eq!(n, plain.write_at(offset, &data));
+            prop_assert_eq!(sum, reference_sum(&data[..n]));
+            if n > 0 {
+                prop_assert_eq!(summed.commit(offset + n), offset + n);
+                prop_assert_eq!(plain.commit(offset + n), offset + n);
+                let stored = readable(&summed);
+                prop_assert_eq!(&stored[..], &readable(&plain)[..]);
+                prop_assert_eq!(&stored[offset..], &data[..n]);
+            }
+        }
 
         /// The model: readable bytes in a deque, then one `Option<u8>` per offset past
         /// RCV.NXT (`Some` where data was stored). Stream byte `i` is `pattern(i)`, with

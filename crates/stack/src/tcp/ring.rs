@@ -169,6 +169,21 @@ impl Ring {
     pub(crate) fn write_summed(&mut self, pos: usize, data: &[u8]) -> u16 {
         debug_assert!(pos + data.len() <= self.buf.capacity());
         let start = self.index(pos);
+        match self.buf.get_mut(start..start + data.len()) {
+            // Storage already written all round (every pass after the first) and no
+            // wrap: the common case.
+            Some(out) => checksum::copy(out, data),
+            None => self.write_summed_slow(start, data),
+        }
+    }
+
+    /// [`write_summed`](Self::write_summed) of bytes that cross the end of the
+    /// storage, or reach past its written prefix (the storage's first pass), from
+    /// storage index `start`. Rare once a ring was written all round, so out of
+    /// line: the contiguous path then keeps fewer registers.
+    #[cold]
+    #[inline(never)]
+    fn write_summed_slow(&mut self, start: usize, data: &[u8]) -> u16 {
         let first = data.len().min(self.buf.capacity() - start);
         let (a, b) = data.split_at(first);
         self.written_to(start + first);
