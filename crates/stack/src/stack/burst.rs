@@ -142,6 +142,11 @@ impl Stack {
     #[cold]
     #[inline(never)]
     pub(super) fn arm_burst(&mut self, now: Instant, handle: SocketHandle) {
+        // Another connection due: it goes next and the burst would be refused
+        // at once (`burst_segment`), so skip the connection's checks.
+        if self.tx_queue.len() != 1 {
+            return;
+        }
         let Some(entry) = self.sockets.get(handle) else {
             return;
         };

@@ -429,3 +429,61 @@ fn send_burst_changes_nothing_when_socket_calls_come_between_its_segments() {
     assert_eq!(none, 0);
     assert_same(&fast, &slow);
 }
+
+/// An own controller with a fixed window that starts pacing in the `on_sent` of
+/// its 40th segment: in the middle of a burst the general path would hold the
+/// next segment for the pacer, so the burst must stop there too.
+#[derive(Debug)]
+struct PacesFromTheFortiethSegment {
+    mss: usize,
+    sent: usize,
+}
+
+impl crate::cc::CongestionControl for PacesFromTheFortiethSegment {
+    fn name(&self) -> &'static str {
+        "pace40"
+    }
+    fn window(&self) -> usize {
+        100 * self.mss
+    }
+    fn ssthresh(&self) -> Option<usize> {
+        None
+    }
+    fn in_slow_start(&self) -> bool {
+        false
+    }
+    fn pacing_rate(&self) -> Option<u64> {
+        (self.sent >= 40).then_some(2_000_000)
+    }
+    fn on_sent(&mut self, _: Instant, _: usize, _: usize) {
+        self.sent += 1;
+    }
+    fn on_ack(&mut self, _: Instant, _: &crate::cc::AckSample) {}
+    fn on_congestion_event(&mut self, _: Instant, _: crate::cc::CongestionKind, _: usize) {}
+    fn on_mtu_update(&mut self, mss: usize) {
+        self.mss = mss;
+    }
+}
+
+#[test]
+fn send_burst_is_never_taken_by_an_own_controller_that_starts_pacing_mid_flight() {
+    let bursts = compare(Transfer {
+        tcp: |c| {
+            let factory: crate::cc::CcFactory = Arc::new(|p: &crate::cc::CcParams| {
+                Box::new(PacesFromTheFortiethSegment {
+                    mss: p.mss,
+                    sent: 0,
+                }) as Box<dyn crate::cc::CongestionControl>
+            });
+            c.custom_congestion_controls
+                .register("pace40", factory)
+                .expect("a free name");
+            c.congestion_control = "pace40".to_string();
+        },
+        bytes: 300_000,
+        ..CLEAN
+    });
+    // An own controller never takes the burst: what its `on_sent` does is its
+    // own business.
+    assert_eq!(bursts, 0, "the burst wrote {bursts} segments");
+}

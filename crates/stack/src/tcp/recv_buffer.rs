@@ -162,7 +162,8 @@ impl RecvBuffer {
     /// Makes the `n` bytes stored at offsets `0..n` readable (RCV.NXT advances by `n`)
     /// and returns how many were, at most the storage past the readable bytes. The
     /// caller commits only what [`write_at`](Self::write_at) stored, as its assembler
-    /// reports it; committing bytes never written exposes stale data.
+    /// reports it; committing bytes never written is a bug (the ring's storage ends
+    /// at what was written, so reading them would index past it).
     #[inline]
     pub fn commit(&mut self, n: usize) -> usize {
         let n = n.min(self.ring.capacity() - self.len);

@@ -8,7 +8,8 @@
 //! input and timers), new data of a full segment waits under both windows, and
 //! every side effect of a send but the ones that advance with SND.NXT is already
 //! in place (the ACK sent, the timers armed, no pacing hold, no ECN codepoint to
-//! choose). [`Connection::burst_header`] checks that state after a send and
+//! choose), and the controller is a built-in one (an own controller's `on_sent`
+//! could start pacing mid-burst). [`Connection::burst_header`] checks that state after a send and
 //! returns the segments' TCP header, in which only the sequence number and the
 //! checksum change; [`Connection::poll_burst_payload`] then writes the next full
 //! segment's payload and does what the general path would do for it: the
@@ -20,6 +21,7 @@
 //! inputs and compares every packet and the whole state.
 
 use super::{AckDue, Connection};
+use crate::cc::CcAlgorithm;
 use crate::tcp::state::State;
 use crate::tcp::timer::Timer;
 use crate::time::Instant;
@@ -88,6 +90,13 @@ impl Connection {
             || self.dupacks != 0
             || !self.events.is_empty()
         {
+            return None;
+        }
+        // Only a built-in controller: an own one may start pacing (or change
+        // anything else) in the `on_sent` of a burst segment, after which the
+        // general path would hold the next segment for the pacer and arm the
+        // pacing timer.
+        if matches!(self.cc_algorithm, CcAlgorithm::Custom(_)) {
             return None;
         }
         let s = self.cc.as_deref()?;
