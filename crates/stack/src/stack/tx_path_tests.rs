@@ -487,3 +487,185 @@ fn send_burst_is_never_taken_by_an_own_controller_that_starts_pacing_mid_flight(
     // own business.
     assert_eq!(bursts, 0, "the burst wrote {bursts} segments");
 }
+
+/// A one-way transfer in which, between A's polls at the same `now`, inputs that
+/// are not calls on the connection come at random: `handle_timeout`, `poll_event`,
+/// an ICMP echo request (a stack-made reply waits), an ICMP "fragmentation needed"
+/// quoting A's last segment, a UDP datagram, new TTL and DSCP, `set_tcp_buffers`,
+/// B's packets, and a different buffer size for the next poll.
+fn unrelated_inputs(general: bool, seed: u64) -> (Outcome, u64) {
+    use crate::wire::{Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, IpProtocol};
+    FORCE_GENERAL_SEND.set(general);
+    BURST_SEGMENTS.set(0);
+    let mut pair = Pair::new(Impairment::default(), seed);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _l, s) = connect(&mut pair, server);
+    let udp = pair
+        .a
+        .udp_bind(SocketAddr::new(IpAddr::V4(super::tests::A4), 5000))
+        .unwrap();
+    let data = pattern(3_000_000, seed);
+    let (mut sent, mut got) = (0, Vec::new());
+    let mut sent_packets = Vec::new();
+    let mut events = Vec::new();
+    let mut out = vec![0u8; 9000];
+    let mut buf = vec![0u8; 100_000];
+    let mut step = 0u32;
+    let mut rng = crate::rand::StackRng::from_seed(seed);
+    let mut last_a: Vec<u8> = Vec::new();
+    let mut mtus = 0u16;
+    while got.len() < data.len() && step < 20_000 {
+        step += 1;
+        let mut now = pair.now;
+        // Only a segment sent at this step is quoted (one still in flight).
+        last_a.clear();
+        loop {
+            if rng.range(0u32..4) == 0 {
+                match rng.range(0u32..9) {
+                    0 => pair.a.handle_timeout(now),
+                    1 => events.extend(
+                        drain_events(&mut pair.a)
+                            .into_iter()
+                            .map(|e| (now, false, e)),
+                    ),
+                    2 => {
+                        let req = Icmpv4Repr::EchoRequest {
+                            ident: 7,
+                            seq_no: 1,
+                            data: b"ping",
+                        };
+                        let mut body = vec![0u8; req.buffer_len()];
+                        req.emit(
+                            &mut Icmpv4Packet::new_unchecked(&mut body[..]),
+                            ChecksumMode::Enabled,
+                        );
+                        let p = pair
+                            .b
+                            .build_ip_packet(
+                                IpAddr::V4(B4),
+                                IpAddr::V4(super::tests::A4),
+                                IpProtocol::Icmp,
+                                &body,
+                                64,
+                                0,
+                            )
+                            .unwrap();
+                        pair.a.handle_packet(now, &p);
+                    }
+                    3 if last_a.len() >= 28 && mtus < 6 => {
+                        mtus += 1;
+                        let mtu = 1500 - 40 * mtus;
+                        let err = Icmpv4Repr::DstUnreachable {
+                            reason: Icmpv4DstUnreachable::FragRequired,
+                            next_hop_mtu: mtu,
+                            invoking: &last_a[..28],
+                        };
+                        let mut body = vec![0u8; err.buffer_len()];
+                        err.emit(
+                            &mut Icmpv4Packet::new_unchecked(&mut body[..]),
+                            ChecksumMode::Enabled,
+                        );
+                        let router = IpAddr::V4(core::net::Ipv4Addr::new(10, 0, 0, 254));
+                        let p = pair
+                            .b
+                            .build_ip_packet(
+                                router,
+                                IpAddr::V4(super::tests::A4),
+                                IpProtocol::Icmp,
+                                &body,
+                                64,
+                                0,
+                            )
+                            .unwrap();
+                        pair.a.handle_packet(now, &p);
+                    }
+                    4 => {
+                        let _ =
+                            pair.a
+                                .udp_send_to(udp, b"hello", SocketAddr::new(IpAddr::V4(B4), 9));
+                    }
+                    5 => {
+                        if let Ok(mut o) = pair.a.tcp_options(c) {
+                            o.ttl = 32 + rng.range(0u8..4);
+                            o.dscp = rng.range(0u8..3);
+                            let _ = pair.a.tcp_set_options(now, c, o);
+                        }
+                    }
+                    6 => pair.a.set_tcp_buffers(1 << 20, 1 << 20),
+                    7 => {
+                        let sizes = [1500usize, 1000, 9000, 1499, 100];
+                        out.resize(sizes[rng.range(0usize..5)], 0);
+                    }
+                    _ => {
+                        while let Some(n) = pair.b.poll_transmit(now, &mut buf) {
+                            sent_packets.push((now, false, buf[..n].to_vec()));
+                            pair.a.handle_packet(now, &buf[..n]);
+                        }
+                    }
+                }
+            }
+            if rng.range(0u32..20) == 0 {
+                now += Duration::from_micros(1);
+            }
+            let Some(n) = pair.a.poll_transmit(now, &mut out) else {
+                break;
+            };
+            last_a = out[..n].to_vec();
+            sent_packets.push((now, true, out[..n].to_vec()));
+            pair.b.handle_packet(now, &out[..n]);
+        }
+        if let Ok(n) = pair.a.tcp_send(now, c, &data[sent..]) {
+            sent += n;
+        }
+        while let Ok(n) = pair.b.tcp_recv(now, s, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        while let Some(n) = pair.b.poll_transmit(now, &mut buf) {
+            sent_packets.push((now, false, buf[..n].to_vec()));
+            pair.a.handle_packet(now, &buf[..n]);
+        }
+        events.extend(
+            drain_events(&mut pair.a)
+                .into_iter()
+                .map(|e| (now, false, e)),
+        );
+        events.extend(
+            drain_events(&mut pair.b)
+                .into_iter()
+                .map(|e| (now, true, e)),
+        );
+        pair.now = now + Duration::from_millis(1);
+        pair.a.handle_timeout(pair.now);
+        pair.b.handle_timeout(pair.now);
+    }
+    assert!(got == data, "the transfer did not complete intact");
+    let pmtu = pair.a.tcp_info(pair.now, c).unwrap().pmtu;
+    assert!(
+        pmtu < 1500,
+        "no fragmentation-needed message lowered the path MTU"
+    );
+    let bursts = BURST_SEGMENTS.get();
+    FORCE_GENERAL_SEND.set(false);
+    let outcome = Outcome {
+        sent: sent_packets,
+        events,
+        got: vec![got],
+        stats: (pair.a.stats().clone(), pair.b.stats().clone()),
+        state: (state(&mut pair.a), state(&mut pair.b)),
+    };
+    (outcome, bursts)
+}
+
+#[test]
+fn send_burst_changes_nothing_when_other_inputs_come_between_its_segments() {
+    for seed in 1..4 {
+        let (fast, bursts) = unrelated_inputs(false, seed);
+        let (slow, none) = unrelated_inputs(true, seed);
+        assert!(bursts > 100, "the burst wrote {bursts} segments");
+        assert_eq!(none, 0);
+        assert_same(&fast, &slow);
+    }
+}

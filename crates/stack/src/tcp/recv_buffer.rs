@@ -614,4 +614,48 @@ mod tests {
             }
         }
     }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// From fresh storage (so through its never-written part, which `rotated`
+        /// writes all of first), any sequence of writes, commits of what was
+        /// stored and reads leaves `write_at_summed` and `write_at` with the same
+        /// bytes, and the sum is that of the bytes stored.
+        #[test]
+        fn write_at_summed_matches_write_at_from_fresh_storage(
+            limit in 1usize..5000,
+            ops in proptest::collection::vec((0u8..4, 0usize..3000, 0usize..2000, any::<u8>()), 1..30),
+        ) {
+            let mut a = RecvBuffer::new(limit);
+            let mut b = RecvBuffer::new(limit);
+            let mut written: VecDeque<bool> = VecDeque::new();
+            for (kind, x, y, seed) in ops {
+                match kind {
+                    0 | 1 => {
+                        let data: Vec<u8> = (0..y).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect();
+                        let (n, sum) = a.write_at_summed(x, &data);
+                        let m = b.write_at(x, &data);
+                        prop_assert_eq!(n, m);
+                        prop_assert_eq!(sum, reference_sum(&data[..n]));
+                        if written.len() < x + n {
+                            written.resize(x + n, false);
+                        }
+                        for w in written.iter_mut().skip(x).take(n) {
+                            *w = true;
+                        }
+                    }
+                    2 => {
+                        let k = written.iter().take_while(|w| **w).count().min(x);
+                        prop_assert_eq!(a.commit(k), b.commit(k));
+                        written.drain(..k);
+                    }
+                    _ => {
+                        prop_assert_eq!(a.consume(y), b.consume(y));
+                    }
+                }
+                prop_assert_eq!(readable(&a), readable(&b));
+                prop_assert_eq!(a.window(), b.window());
+            }
+        }
+    }
 }
