@@ -57,10 +57,11 @@ struct World {
 
 impl World {
     fn new(seed: u64, conns: usize, recv_buffer: usize, batch: bool, ts_shift: u32) -> World {
-        World::sending(seed, conns, 300_000, recv_buffer, batch, ts_shift)
+        World::sending(seed, conns, 300_000, recv_buffer, batch, ts_shift, false)
     }
 
-    /// [`World::new`] with `len` bytes for each client to send.
+    /// [`World::new`] with `len` bytes for each client to send, from the
+    /// handshake on (`early`) or once the handshake windows are over.
     fn sending(
         seed: u64,
         conns: usize,
@@ -68,6 +69,7 @@ impl World {
         recv_buffer: usize,
         batch: bool,
         ts_shift: u32,
+        early: bool,
     ) -> World {
         let mut w = World {
             a: stack(A4, A6, seed, 1 << 20),
@@ -88,12 +90,16 @@ impl World {
         w.b.rx_paths.batch = batch;
         let server = SocketAddr::new(IpAddr::V4(B4), PORT);
         let l = w.b.tcp_listen(server, ListenOptions::default()).unwrap();
-        for _ in 0..conns {
+        for i in 0..conns {
             let c = w.a.tcp_connect(w.now, server, None).unwrap();
             w.clients.push(c);
-            // Nothing to send until the handshakes are done (below): the data
-            // is to go in the rounds a test makes, not in these.
-            w.data.push(Vec::new());
+            // Unless `early`, nothing to send until the handshakes are done
+            // (below): the data is to go in the rounds a test makes.
+            w.data.push(if early {
+                pattern(len, seed + i as u64)
+            } else {
+                Vec::new()
+            });
             w.sent_so_far.push(0);
             w.got.push(Vec::new());
         }
@@ -438,8 +444,8 @@ fn a_filling_receive_buffer_and_zero_window_end_alike() {
 
 #[test]
 fn a_fin_at_the_end_of_a_run_ends_alike() {
-    let mut fast = World::sending(6, 1, 50_007, 212_992, true, 0);
-    let mut slow = World::sending(6, 1, 50_007, 212_992, false, 0);
+    let mut fast = World::sending(6, 1, 50_007, 212_992, true, 0, false);
+    let mut slow = World::sending(6, 1, 50_007, 212_992, false, 0, false);
     for round in 0..30 {
         for w in [&mut fast, &mut slow] {
             if w.sent_so_far[0] == w.data[0].len() {
@@ -578,4 +584,19 @@ fn a_packet_differing_in_any_header_field_mid_run_ends_alike() {
         eprintln!("{name}");
         compare(21, 1, 212_992, 0, &rounds);
     }
+}
+
+#[test]
+fn data_behind_the_handshake_in_the_same_windows_ends_alike() {
+    // The handshake's last ACK and the first data segments in one window, on
+    // three connections, all data sent within the handshake windows.
+    let fast = World::sending(9, 3, 200_000, 212_992, true, 0, true);
+    let slow = World::sending(9, 3, 200_000, 212_992, false, 0, true);
+    assert!(fast.b_after_window == slow.b_after_window);
+    assert_eq!(fast.sent, slow.sent);
+    assert_eq!(fast.events, slow.events);
+    assert_eq!(fast.a.stats(), slow.a.stats());
+    assert_eq!(fast.b.stats(), slow.b.stats());
+    assert!(fast.got == slow.got);
+    assert!(fast.b.rx_paths.predicted > 50);
 }
