@@ -57,10 +57,11 @@ struct World {
 
 impl World {
     fn new(seed: u64, conns: usize, recv_buffer: usize, batch: bool, ts_shift: u32) -> World {
-        World::sending(seed, conns, 300_000, recv_buffer, batch, ts_shift)
+        World::sending(seed, conns, 300_000, recv_buffer, batch, ts_shift, false)
     }
 
-    /// [`World::new`] with `len` bytes for each client to send.
+    /// [`World::new`] with `len` bytes for each client to send, from the
+    /// handshake on (`early`) or once the handshake windows are over.
     fn sending(
         seed: u64,
         conns: usize,
@@ -68,6 +69,7 @@ impl World {
         recv_buffer: usize,
         batch: bool,
         ts_shift: u32,
+        early: bool,
     ) -> World {
         let mut w = World {
             a: stack(A4, A6, seed, 1 << 20),
@@ -91,7 +93,13 @@ impl World {
         for i in 0..conns {
             let c = w.a.tcp_connect(w.now, server, None).unwrap();
             w.clients.push(c);
-            w.data.push(pattern(len, seed + i as u64));
+            // Unless `early`, nothing to send until the handshakes are done
+            // (below): the data is to go in the rounds a test makes.
+            w.data.push(if early {
+                pattern(len, seed + i as u64)
+            } else {
+                Vec::new()
+            });
             w.sent_so_far.push(0);
             w.got.push(Vec::new());
         }
@@ -102,6 +110,9 @@ impl World {
             }
         }
         assert_eq!(w.servers.len(), conns, "handshakes");
+        for (i, data) in w.data.iter_mut().enumerate() {
+            *data = pattern(len, seed + i as u64);
+        }
         w
     }
 
@@ -222,6 +233,7 @@ fn compare(
 ) -> World {
     let mut fast = World::new(seed, conns, recv_buffer, true, ts_shift);
     let mut slow = World::new(seed, conns, recv_buffer, false, ts_shift);
+    let predicted_in_setup = fast.b.rx_paths.predicted;
     for (i, (take, mangle, read)) in rounds.iter().enumerate() {
         fast.window(*take, *mangle, *read);
         slow.window(*take, *mangle, *read);
@@ -249,8 +261,9 @@ fn compare(
     for (i, got) in fast.got.iter().enumerate() {
         assert!(got[..] == fast.data[i][..got.len()], "data intact");
     }
-    // The runs were taken, not left to the general path.
-    assert!(fast.b.rx_paths.predicted > 0);
+    // The runs were taken, not left to the general path, and in the rounds
+    // (where the mangling is), not only in the handshake windows.
+    assert!(fast.b.rx_paths.predicted > predicted_in_setup);
     assert_eq!(fast.b.rx_paths.predicted, slow.b.rx_paths.predicted);
     fast
 }
@@ -431,8 +444,8 @@ fn a_filling_receive_buffer_and_zero_window_end_alike() {
 
 #[test]
 fn a_fin_at_the_end_of_a_run_ends_alike() {
-    let mut fast = World::sending(6, 1, 50_007, 212_992, true, 0);
-    let mut slow = World::sending(6, 1, 50_007, 212_992, false, 0);
+    let mut fast = World::sending(6, 1, 50_007, 212_992, true, 0, false);
+    let mut slow = World::sending(6, 1, 50_007, 212_992, false, 0, false);
     for round in 0..30 {
         for w in [&mut fast, &mut slow] {
             if w.sent_so_far[0] == w.data[0].len() {
@@ -483,4 +496,107 @@ fn timestamps_wrapping_inside_a_run_end_alike() {
     let rounds: Vec<(usize, Mangle<'_>, bool)> = (0..30).map(|_| (ALL, NONE, true)).collect();
     let w = compare(7, 1, 212_992, shift, &rounds);
     assert!(w.b.rx_paths.predicted > 100);
+}
+
+/// A change to one packet.
+type Edit = fn(&mut Vec<u8>);
+
+/// Edits one packet in the middle of each window, where a run is under way.
+fn mid_window(edit: Edit) -> impl Fn(&mut Vec<Vec<u8>>) {
+    move |w: &mut Vec<Vec<u8>>| {
+        let k = w.len() / 2;
+        if w.len() > 5 && w[k].len() > 200 {
+            edit(&mut w[k]);
+        }
+    }
+}
+
+/// The TCP header's 32-bit word at `at` (IPv4 header without options), plus `by`.
+fn add_to_word(p: &mut [u8], at: usize, by: u32) {
+    let v = u32::from_be_bytes(p[at..at + 4].try_into().unwrap()).wrapping_add(by);
+    p[at..at + 4].copy_from_slice(&v.to_be_bytes());
+}
+
+#[test]
+fn a_packet_differing_in_any_header_field_mid_run_ends_alike() {
+    // Valid checksums throughout: each packet is what a peer (or an attacker
+    // knowing the tuple) could send. Offsets: IPv4 header 0..20, TCP header
+    // 20..32 then NOP, NOP, timestamp (TSval 44..48, TSecr 48..52).
+    let edits: [(&str, Edit); 23] = [
+        ("CE", |p| (p[1] |= 3, fix_ip_checksum(p)).1),
+        ("ECT(1)", |p| (p[1] = (p[1] & !3) | 1, fix_ip_checksum(p)).1),
+        ("TTL", |p| (p[8] = 1, fix_ip_checksum(p)).1),
+        ("DF", |p| (p[6] ^= 0x40, fix_ip_checksum(p)).1),
+        ("reserved IP flag", |p| (p[6] |= 0x80, fix_ip_checksum(p)).1),
+        ("link padding", |p| p.extend_from_slice(&[0xab; 7])),
+        ("short total length", |p| {
+            let total = u16::from_be_bytes([p[2], p[3]]) - 1;
+            p[2..4].copy_from_slice(&total.to_be_bytes());
+            fix_ip_checksum(p);
+        }),
+        ("other source, same ports", |p| {
+            p[15] = 9;
+            fix_ip_checksum(p);
+            fix_tcp_checksum(p);
+        }),
+        ("ACK + 1", |p| {
+            (add_to_word(p, 28, 1), fix_tcp_checksum(p)).1
+        }),
+        ("ACK - 1", |p| {
+            (add_to_word(p, 28, u32::MAX), fix_tcp_checksum(p)).1
+        }),
+        ("window", |p| (p[35] ^= 1, fix_tcp_checksum(p)).1),
+        ("AE", |p| (p[32] |= 0x01, fix_tcp_checksum(p)).1),
+        ("reserved TCP bits", |p| {
+            (p[32] |= 0x0e, fix_tcp_checksum(p)).1
+        }),
+        ("CWR", |p| (p[33] |= 0x80, fix_tcp_checksum(p)).1),
+        ("ECE", |p| (p[33] |= 0x40, fix_tcp_checksum(p)).1),
+        ("URG", |p| {
+            p[33] |= 0x20;
+            p[38..40].copy_from_slice(&[0, 5]);
+            fix_tcp_checksum(p);
+        }),
+        ("urgent pointer without URG", |p| {
+            p[38..40].copy_from_slice(&[0, 5]);
+            fix_tcp_checksum(p);
+        }),
+        ("RST", |p| (p[33] |= 0x04, fix_tcp_checksum(p)).1),
+        ("SYN", |p| (p[33] |= 0x02, fix_tcp_checksum(p)).1),
+        ("FIN", |p| (p[33] |= 0x01, fix_tcp_checksum(p)).1),
+        ("old TSval (PAWS)", |p| {
+            add_to_word(p, 44, 0u32.wrapping_sub(100_000));
+            fix_tcp_checksum(p);
+        }),
+        ("TSval far ahead", |p| {
+            (add_to_word(p, 44, 1 << 30), fix_tcp_checksum(p)).1
+        }),
+        ("TSecr", |p| (p[48..52].fill(0xff), fix_tcp_checksum(p)).1),
+    ];
+    for (name, edit) in edits {
+        let edit = mid_window(edit);
+        let mut rounds: Vec<(usize, Mangle<'_>, bool)> = Vec::new();
+        for i in 0..4 {
+            rounds.push((ALL, NONE, true));
+            rounds.push((ALL, &edit, i % 2 == 0));
+            rounds.push((5, &edit, true));
+        }
+        eprintln!("{name}");
+        compare(21, 1, 212_992, 0, &rounds);
+    }
+}
+
+#[test]
+fn data_behind_the_handshake_in_the_same_windows_ends_alike() {
+    // The handshake's last ACK and the first data segments in one window, on
+    // three connections, all data sent within the handshake windows.
+    let fast = World::sending(9, 3, 200_000, 212_992, true, 0, true);
+    let slow = World::sending(9, 3, 200_000, 212_992, false, 0, true);
+    assert!(fast.b_after_window == slow.b_after_window);
+    assert_eq!(fast.sent, slow.sent);
+    assert_eq!(fast.events, slow.events);
+    assert_eq!(fast.a.stats(), slow.a.stats());
+    assert_eq!(fast.b.stats(), slow.b.stats());
+    assert!(fast.got == slow.got);
+    assert!(fast.b.rx_paths.predicted > 50);
 }
