@@ -75,5 +75,7 @@ pub use seq::SeqNumber;
 pub use tcp::{
     SackBlocks, TcpFlags, TcpOption, TcpOptions, TcpPacket, TcpRepr, TcpTimestamp, TfoCookie,
 };
-pub use template::{emit_tcp_header, PseudoHeader, SegmentTemplate, TcpHeaderFields};
+pub use template::{
+    emit_tcp_fixed_header, emit_tcp_header, PseudoHeader, SegmentTemplate, TcpHeaderFields,
+};
 pub use udp::{UdpPacket, UdpRepr};

@@ -293,23 +293,9 @@ pub fn emit_tcp_header(
     fields: &TcpHeaderFields,
 ) -> Option<(usize, u64)> {
     let len = fields.header_len();
-    let seq = fields.seq_number.0;
-    let ack = fields.ack_number.0;
-    let off_flags = ((len as u16 / 4) << 12) | fields.flags.bits();
-    let ports = (u32::from(src_port) << 16) | u32::from(dst_port);
     let mut h = [0u8; TCP_HEADER + 12];
-    h[..4].copy_from_slice(&ports.to_be_bytes());
-    h[4..8].copy_from_slice(&seq.to_be_bytes());
-    h[8..12].copy_from_slice(&ack.to_be_bytes());
-    h[12..14].copy_from_slice(&off_flags.to_be_bytes());
-    h[14..16].copy_from_slice(&fields.window_len.to_be_bytes());
-    h[18..20].copy_from_slice(&fields.urgent_pointer.to_be_bytes());
-    let sum = u64::from(ports)
-        + u64::from(seq)
-        + u64::from(ack)
-        + u64::from(off_flags)
-        + u64::from(fields.window_len)
-        + u64::from(fields.urgent_pointer);
+    let (fixed, _) = h.split_first_chunk_mut::<TCP_HEADER>()?;
+    let sum = emit_tcp_fixed_header(fixed, src_port, dst_port, fields, len);
     // Two fixed-size copies rather than one of a variable length (a call to memcpy).
     match fields.timestamp {
         Some((tsval, tsecr)) => {
@@ -325,6 +311,37 @@ pub fn emit_tcp_header(
             Some((len, sum))
         }
     }
+}
+
+/// Writes the 20-byte fixed part of the TCP header from `src_port` to `dst_port`
+/// that `fields` describe (its `timestamp` aside; checksum field zero), with a
+/// data offset saying `header_len` bytes, the options to follow; returns the sum
+/// of its words (unfolded, for [`PseudoHeader::checksum`]: add the options').
+#[inline]
+pub fn emit_tcp_fixed_header(
+    out: &mut [u8; TCP_HEADER],
+    src_port: u16,
+    dst_port: u16,
+    fields: &TcpHeaderFields,
+    header_len: usize,
+) -> u64 {
+    let seq = fields.seq_number.0;
+    let ack = fields.ack_number.0;
+    let off_flags = ((header_len as u16 / 4) << 12) | fields.flags.bits();
+    let ports = (u32::from(src_port) << 16) | u32::from(dst_port);
+    out[..4].copy_from_slice(&ports.to_be_bytes());
+    out[4..8].copy_from_slice(&seq.to_be_bytes());
+    out[8..12].copy_from_slice(&ack.to_be_bytes());
+    out[12..14].copy_from_slice(&off_flags.to_be_bytes());
+    out[14..16].copy_from_slice(&fields.window_len.to_be_bytes());
+    out[16..18].copy_from_slice(&[0, 0]);
+    out[18..20].copy_from_slice(&fields.urgent_pointer.to_be_bytes());
+    u64::from(ports)
+        + u64::from(seq)
+        + u64::from(ack)
+        + u64::from(off_flags)
+        + u64::from(fields.window_len)
+        + u64::from(fields.urgent_pointer)
 }
 
 #[cfg(test)]

@@ -25,9 +25,7 @@ use crate::cc::CcAlgorithm;
 use crate::tcp::state::State;
 use crate::tcp::timer::Timer;
 use crate::time::Instant;
-use crate::wire::{
-    emit_tcp_header, ChecksumMode, Ecn, SegmentTemplate, SeqNumber, TcpFlags, TcpHeaderFields,
-};
+use crate::wire::{emit_tcp_header, ChecksumMode, Ecn, SeqNumber, TcpFlags, TcpHeaderFields};
 
 #[cfg(test)]
 thread_local! {
@@ -58,17 +56,6 @@ pub(crate) struct BurstHeader {
 pub(crate) const MAX_BURST_HEADER: usize = 32;
 
 impl Connection {
-    /// The template of this connection's segments' IP headers (what
-    /// [`poll_segment`](Self::poll_segment) returns with each).
-    pub(crate) fn segment_template(&self) -> Option<SegmentTemplate> {
-        SegmentTemplate::new(
-            self.local.ip(),
-            self.remote.ip(),
-            self.options.ttl,
-            self.options.dscp,
-        )
-    }
-
     /// Right after a segment left at `now`: whether the next calls may take the
     /// burst path, and the header parts they share. `None` unless every side
     /// effect a full new-data segment has on the connection, other than the ones

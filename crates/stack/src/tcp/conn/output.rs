@@ -100,14 +100,20 @@ impl Connection {
         buf: &mut [u8],
         checksum: ChecksumMode,
     ) -> Option<(SentSegment, SegmentTemplate)> {
-        let template = SegmentTemplate::new(
+        let template = self.segment_template()?;
+        let sent = self.poll_segment_with(now, buf, template.pseudo_header(), checksum)?;
+        Some((sent, template))
+    }
+
+    /// The template of this connection's segments' IP headers (what
+    /// [`poll_segment`](Self::poll_segment) returns with each).
+    pub(crate) fn segment_template(&self) -> Option<SegmentTemplate> {
+        SegmentTemplate::new(
             self.local.ip(),
             self.remote.ip(),
             self.options.ttl,
             self.options.dscp,
-        )?;
-        let sent = self.poll_segment_with(now, buf, template.pseudo_header(), checksum)?;
-        Some((sent, template))
+        )
     }
 
     fn poll_segment_with(
@@ -711,7 +717,7 @@ impl Connection {
 
     /// Book-keeping after a segment left; returns whether it was counted as a
     /// retransmission.
-    fn after_send(
+    pub(super) fn after_send(
         &mut self,
         now: Instant,
         seq: SeqNumber,

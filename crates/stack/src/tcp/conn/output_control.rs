@@ -11,11 +11,13 @@
 
 use super::open::TCP_HEADER_LEN;
 use super::output::SentSegment;
-use super::{AckDue, Connection};
+use super::Connection;
 use crate::tcp::state::State;
-use crate::tcp::timer::Timer;
 use crate::time::Instant;
-use crate::wire::{ChecksumMode, PseudoHeader, SeqNumber, TcpFlags, TcpPacket};
+use crate::wire::{
+    emit_tcp_fixed_header, ChecksumMode, PseudoHeader, SeqNumber, TcpFlags, TcpHeaderFields,
+    TcpPacket,
+};
 
 #[cfg(test)]
 std::thread_local! {
@@ -117,32 +119,33 @@ impl Connection {
         // No payload: no urgent pointer.
         let mut flags = flags;
         flags.insert(self.ecn_for_segment(flags, 0, retransmit));
-        let off_flags = ((header_len as u16 / 4) << 12) | flags.bits();
-        let ports = (u32::from(self.local.port()) << 16) | u32::from(self.remote.port());
-        let (head, opts) = segment.split_at_mut(usize::from(TCP_HEADER_LEN));
-        head[..4].copy_from_slice(&ports.to_be_bytes());
-        head[4..8].copy_from_slice(&seq.0.to_be_bytes());
-        head[8..12].copy_from_slice(&ack_number.0.to_be_bytes());
-        head[12..14].copy_from_slice(&off_flags.to_be_bytes());
-        head[14..16].copy_from_slice(&window.to_be_bytes());
-        head[16..20].copy_from_slice(&[0; 4]);
+        let fields = TcpHeaderFields {
+            seq_number: seq,
+            ack_number,
+            flags,
+            window_len: window,
+            urgent_pointer: 0,
+            timestamp: None,
+        };
+        let (head, opts) = segment.split_first_chunk_mut::<{ TCP_HEADER_LEN as usize }>()?;
+        let mut sum = emit_tcp_fixed_header(
+            head,
+            self.local.port(),
+            self.remote.port(),
+            &fields,
+            header_len,
+        );
         let written = options.get(..len)?;
         opts.copy_from_slice(written);
         if checksum == ChecksumMode::Enabled {
-            // The header's 32-bit words (checksum and urgent pointer zero), summed
-            // unfolded as `emit_tcp_header` sums the template's.
-            let mut sum = u64::from(ports)
-                + u64::from(seq.0)
-                + u64::from(ack_number.0)
-                + u64::from(off_flags)
-                + u64::from(window);
+            // The options' 32-bit words, added to the fixed part's.
             for word in written.chunks_exact(4) {
                 sum += u64::from(u32::from_be_bytes([word[0], word[1], word[2], word[3]]));
             }
             TcpPacket::new_unchecked(&mut *segment)
                 .set_checksum(pseudo.checksum(header_len, sum, 0));
         }
-        let retransmission = self.after_syn_sent(now, seq, flags, retransmit, edge);
+        let retransmission = self.after_send(now, seq, flags, 0, retransmit, edge);
         #[cfg(test)]
         FIXED_SYNS.set(FIXED_SYNS.get() + 1);
         Some(SentSegment {
@@ -150,64 +153,5 @@ impl Connection {
             flags,
             retransmission,
         })
-    }
-
-    /// `after_send` for a SYN or SYN-ACK (one sequence number, no payload, no
-    /// RST): its steps, less the branches such a segment cannot take. Written out
-    /// here so that the data path's encoder, which inlines `after_send`, stays as
-    /// it was; `control_tests` hold the two to the same result.
-    fn after_syn_sent(
-        &mut self,
-        now: Instant,
-        seq: SeqNumber,
-        flags: TcpFlags,
-        retransmit: bool,
-        edge: SeqNumber,
-    ) -> bool {
-        self.counters.segs_out += 1;
-        let end = seq + 1u32;
-        if flags.contains(TcpFlags::ACK) {
-            self.ack_due = AckDue::No;
-            self.segs_unacked = 0;
-            self.timers.clear(Timer::DelayedAck);
-            self.last_ack_sent = self.rcv_nxt;
-            self.dsack = None;
-            if edge > self.rcv_adv {
-                self.rcv_adv = edge;
-            }
-        }
-        if retransmit {
-            self.counters.retrans_segs += 1;
-            // Karn: a retransmission makes the timed segment ambiguous.
-            if let Some((probe_end, _, _)) = self.rtt_probe {
-                if probe_end > seq {
-                    self.rtt_probe = None;
-                }
-            }
-        } else if self.rtt_probe.is_none() {
-            self.rtt_probe = Some((end, now, self.counters.bytes_acked));
-        }
-        if end > self.snd_nxt || seq == self.snd_nxt {
-            self.snd_nxt = self.snd_nxt.max(end);
-        }
-        if end > self.snd_max {
-            self.snd_max = end;
-        }
-        if self.unacked_since.is_none() {
-            self.unacked_since = Some(now);
-        }
-        //= https://www.rfc-editor.org/rfc/rfc6298#section-5
-        //# (5.1) Every time a packet containing data is sent (including a
-        //# retransmission), if the timer is not running, start it running so
-        //# that it will expire after RTO seconds (for the current value of
-        //# RTO).
-        if !self.timers.is_set(Timer::Retransmit) {
-            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
-        }
-        if !retransmit {
-            //= https://www.rfc-editor.org/rfc/rfc8985#section-7.2
-            self.arm_loss_probe(now, true);
-        }
-        retransmit
     }
 }
