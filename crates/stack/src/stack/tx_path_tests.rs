@@ -30,6 +30,47 @@ fn drain_events(stack: &mut Stack) -> Vec<Event> {
     std::iter::from_fn(|| stack.poll_event()).collect()
 }
 
+/// Every packet B has for A at `now`, recorded and handed to A.
+fn deliver_b_to_a(
+    pair: &mut Pair,
+    now: Instant,
+    buf: &mut [u8],
+    sent: &mut Vec<(Instant, bool, Vec<u8>)>,
+) {
+    while let Some(n) = pair.b.poll_transmit(now, buf) {
+        sent.push((now, false, buf[..n].to_vec()));
+        pair.a.handle_packet(now, &buf[..n]);
+    }
+}
+
+/// Everything `stack` has to read on `h` at `now`, appended to `got`.
+fn read_all(stack: &mut Stack, now: Instant, h: SocketHandle, buf: &mut [u8], got: &mut Vec<u8>) {
+    while let Ok(n) = stack.tcp_recv(now, h, buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// The end of a step at `now`: both stacks' events recorded, then the clock a
+/// millisecond on and both stacks' timers run.
+fn end_step(pair: &mut Pair, now: Instant, events: &mut Vec<(Instant, bool, Event)>) {
+    events.extend(
+        drain_events(&mut pair.a)
+            .into_iter()
+            .map(|e| (now, false, e)),
+    );
+    events.extend(
+        drain_events(&mut pair.b)
+            .into_iter()
+            .map(|e| (now, true, e)),
+    );
+    pair.now = now + Duration::from_millis(1);
+    pair.a.handle_timeout(pair.now);
+    pair.b.handle_timeout(pair.now);
+}
+
 /// Everything a run shows from outside and inside.
 #[derive(Debug, PartialEq)]
 struct Outcome {
@@ -128,12 +169,7 @@ fn run(t: Transfer, general: bool) -> (Outcome, u64) {
                 }
             }
             if now >= start + t.read_after {
-                while let Ok(n) = p.b.tcp_recv(now, s, &mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    got[i].extend_from_slice(&buf[..n]);
-                }
+                read_all(&mut p.b, now, s, &mut buf, &mut got[i]);
             }
         }
         events.extend(drain_events(&mut p.a).into_iter().map(|e| (now, false, e)));
@@ -344,10 +380,7 @@ fn interleaved(general: bool) -> (Outcome, u64) {
                         let _ = pair.a.tcp_set_nodelay(now, c, polls % 2 == 0);
                     }
                     2 => {
-                        while let Some(n) = pair.b.poll_transmit(now, &mut out) {
-                            sent_packets.push((now, false, out[..n].to_vec()));
-                            pair.a.handle_packet(now, &out[..n]);
-                        }
+                        deliver_b_to_a(&mut pair, now, &mut out, &mut sent_packets);
                     }
                     // Rarely: the urgent pointer holds bursts off until it is passed.
                     3 if sent < data.len() && step % 40 == 0 => {
@@ -374,35 +407,10 @@ fn interleaved(general: bool) -> (Outcome, u64) {
         {
             sent_back += n;
         }
-        while let Ok(n) = pair.b.tcp_recv(now, s, &mut buf) {
-            if n == 0 {
-                break;
-            }
-            got.extend_from_slice(&buf[..n]);
-        }
-        while let Ok(n) = pair.a.tcp_recv(now, c, &mut buf) {
-            if n == 0 {
-                break;
-            }
-            got_back.extend_from_slice(&buf[..n]);
-        }
-        while let Some(n) = pair.b.poll_transmit(now, &mut out) {
-            sent_packets.push((now, false, out[..n].to_vec()));
-            pair.a.handle_packet(now, &out[..n]);
-        }
-        events.extend(
-            drain_events(&mut pair.a)
-                .into_iter()
-                .map(|e| (now, false, e)),
-        );
-        events.extend(
-            drain_events(&mut pair.b)
-                .into_iter()
-                .map(|e| (now, true, e)),
-        );
-        pair.now = now + Duration::from_millis(1);
-        pair.a.handle_timeout(pair.now);
-        pair.b.handle_timeout(pair.now);
+        read_all(&mut pair.b, now, s, &mut buf, &mut got);
+        read_all(&mut pair.a, now, c, &mut buf, &mut got_back);
+        deliver_b_to_a(&mut pair, now, &mut out, &mut sent_packets);
+        end_step(&mut pair, now, &mut events);
     }
     assert!(got == data, "the transfer did not complete intact");
     assert!(
@@ -597,10 +605,7 @@ fn unrelated_inputs(general: bool, seed: u64) -> (Outcome, u64) {
                         out.resize(sizes[rng.range(0usize..5)], 0);
                     }
                     _ => {
-                        while let Some(n) = pair.b.poll_transmit(now, &mut buf) {
-                            sent_packets.push((now, false, buf[..n].to_vec()));
-                            pair.a.handle_packet(now, &buf[..n]);
-                        }
+                        deliver_b_to_a(&mut pair, now, &mut buf, &mut sent_packets);
                     }
                 }
             }
@@ -617,29 +622,9 @@ fn unrelated_inputs(general: bool, seed: u64) -> (Outcome, u64) {
         if let Ok(n) = pair.a.tcp_send(now, c, &data[sent..]) {
             sent += n;
         }
-        while let Ok(n) = pair.b.tcp_recv(now, s, &mut buf) {
-            if n == 0 {
-                break;
-            }
-            got.extend_from_slice(&buf[..n]);
-        }
-        while let Some(n) = pair.b.poll_transmit(now, &mut buf) {
-            sent_packets.push((now, false, buf[..n].to_vec()));
-            pair.a.handle_packet(now, &buf[..n]);
-        }
-        events.extend(
-            drain_events(&mut pair.a)
-                .into_iter()
-                .map(|e| (now, false, e)),
-        );
-        events.extend(
-            drain_events(&mut pair.b)
-                .into_iter()
-                .map(|e| (now, true, e)),
-        );
-        pair.now = now + Duration::from_millis(1);
-        pair.a.handle_timeout(pair.now);
-        pair.b.handle_timeout(pair.now);
+        read_all(&mut pair.b, now, s, &mut buf, &mut got);
+        deliver_b_to_a(&mut pair, now, &mut buf, &mut sent_packets);
+        end_step(&mut pair, now, &mut events);
     }
     assert!(got == data, "the transfer did not complete intact");
     let pmtu = pair.a.tcp_info(pair.now, c).unwrap().pmtu;
