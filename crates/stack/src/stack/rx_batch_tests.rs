@@ -8,6 +8,7 @@
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::ingress::RxPaths;
+use super::rx_path_tests::{fix_ip_checksum, fix_tcp_checksum};
 use super::tests::{pattern, A4, B4};
 use super::*;
 use crate::config::Config;
@@ -266,25 +267,6 @@ fn compare(
     assert!(fast.b.rx_paths.predicted > predicted_in_setup);
     assert_eq!(fast.b.rx_paths.predicted, slow.b.rx_paths.predicted);
     fast
-}
-
-/// Fills in the TCP checksum of `p` (IPv4 header of any length).
-fn fix_tcp_checksum(p: &mut [u8]) {
-    let ihl = usize::from(p[0] & 0x0f) * 4;
-    let src = Ipv4Addr::new(p[12], p[13], p[14], p[15]);
-    let dst = Ipv4Addr::new(p[16], p[17], p[18], p[19]);
-    let seg = &mut p[ihl..];
-    seg[16..18].fill(0);
-    let pseudo = checksum::pseudo_header_v4(src, dst, 6, seg.len() as u16);
-    let sum = checksum::finish(checksum::combine(&[pseudo, checksum::data(seg)]));
-    seg[16..18].copy_from_slice(&sum.to_be_bytes());
-}
-
-/// Fills in the IPv4 header checksum of `p`.
-fn fix_ip_checksum(p: &mut [u8]) {
-    p[10..12].fill(0);
-    let sum = checksum::finish(checksum::data(&p[..20]));
-    p[10..12].copy_from_slice(&sum.to_be_bytes());
 }
 
 const NONE: Mangle<'static> = &|_| {};

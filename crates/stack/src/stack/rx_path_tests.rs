@@ -43,7 +43,7 @@ fn state(stack: &mut Stack) -> String {
     s
 }
 
-fn drain_events(stack: &mut Stack) -> Vec<Event> {
+pub(super) fn drain_events(stack: &mut Stack) -> Vec<Event> {
     std::iter::from_fn(|| stack.poll_event()).collect()
 }
 
@@ -201,7 +201,7 @@ fn established_with_segment(seed: u64, len: usize) -> (Pair, Vec<u8>) {
 }
 
 /// Fills in the IPv4 header checksum of `p`.
-fn fix_ip_checksum(p: &mut [u8]) {
+pub(super) fn fix_ip_checksum(p: &mut [u8]) {
     let ihl = usize::from(p[0] & 0x0f) * 4;
     p[10..12].fill(0);
     let sum = checksum::finish(checksum::data(&p[..ihl.min(p.len())]));
@@ -209,7 +209,7 @@ fn fix_ip_checksum(p: &mut [u8]) {
 }
 
 /// Fills in the TCP checksum of `p` (IPv4 header of any length).
-fn fix_tcp_checksum(p: &mut [u8]) {
+pub(super) fn fix_tcp_checksum(p: &mut [u8]) {
     let ihl = usize::from(p[0] & 0x0f) * 4;
     let src = Ipv4Addr::new(p[12], p[13], p[14], p[15]);
     let dst = Ipv4Addr::new(p[16], p[17], p[18], p[19]);

@@ -9,6 +9,7 @@ use core::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use super::burst::BURST_SEGMENTS;
+use super::rx_path_tests::drain_events;
 use super::tests::{connect, pattern, Impairment, Pair, B4};
 use super::*;
 use crate::event::Event;
@@ -24,10 +25,6 @@ fn state(stack: &mut Stack) -> String {
     let s = format!("{stack:?}");
     stack.burst = saved;
     s
-}
-
-fn drain_events(stack: &mut Stack) -> Vec<Event> {
-    std::iter::from_fn(|| stack.poll_event()).collect()
 }
 
 /// Every packet B has for A at `now`, recorded and handed to A.
