@@ -601,8 +601,21 @@ mod tests {
                 prop_assert!(b.allocated() <= max_limit);
                 prop_assert!(b.allocated() >= b.len() + ooo.len());
                 prop_assert_eq!(readable(&b), readable_m.iter().copied().collect::<Vec<u8>>());
-                // Every stored out-of-order byte is where the model says it is.
+                // Every stored out-of-order byte is where the model says it is. The
+                // holes between them are filled first: `commit` may only cover bytes
+                // that were written (the storage past its written prefix is not
+                // there to read), as the connection's assembler guarantees.
                 let mut probe = b.clone();
+                // (past a lowered limit too: those bytes stay held)
+                probe.set_limit(usize::MAX);
+                let mut i = 0;
+                while i < ooo.len() {
+                    let hole = ooo[i..].iter().take_while(|x| x.is_none()).count();
+                    if hole > 0 {
+                        prop_assert_eq!(probe.write_at(i, &vec![0u8; hole]), hole);
+                    }
+                    i += hole + ooo[i + hole..].iter().take_while(|x| x.is_some()).count();
+                }
                 let stored = probe.commit(ooo.len());
                 prop_assert_eq!(stored, ooo.len());
                 let all = readable(&probe);
