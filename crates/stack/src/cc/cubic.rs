@@ -9,7 +9,7 @@
 //! per-ACK increments add up.
 
 use super::hystart::{HyStart, Verdict};
-use super::{AckSample, CongestionControl, CongestionKind};
+use super::{AckSample, CcAlgorithm, CcParams, CongestionControl, CongestionKind};
 use crate::time::{Duration, Instant};
 
 //= https://www.rfc-editor.org/rfc/rfc9438#section-5.1
@@ -256,6 +256,14 @@ impl Cubic {
 }
 
 impl CongestionControl for Cubic {
+    fn renew(&mut self, algorithm: CcAlgorithm, params: &CcParams) -> bool {
+        if algorithm != CcAlgorithm::Cubic {
+            return false;
+        }
+        *self = Cubic::new(params.mss, params.initial_window);
+        true
+    }
+
     fn name(&self) -> &'static str {
         "cubic"
     }

@@ -193,6 +193,16 @@ pub trait CongestionControl: fmt::Debug + Send {
     fn model(&self) -> Option<CcModel> {
         None
     }
+
+    /// Makes this controller the one `algorithm` would build with `params`, in
+    /// place, and returns true; or returns false, changing nothing, when it cannot
+    /// (it is not `algorithm`'s controller). A freed connection's controller is
+    /// renewed for the next connection instead of being freed and allocated
+    /// again. The default refuses: an own controller is always built afresh.
+    fn renew(&mut self, algorithm: CcAlgorithm, params: &CcParams) -> bool {
+        let _ = (algorithm, params);
+        false
+    }
 }
 
 /// What a model-based controller estimates of the path (`ss -ti` shows BBR's as

@@ -2,7 +2,7 @@
 //! NewReno recovery leaves (RFC 6582). The recovery itself (the recovery point,
 //! window inflation by duplicate ACKs, partial ACKs) is the transport's.
 
-use super::{AckSample, CongestionControl, CongestionKind};
+use super::{AckSample, CcAlgorithm, CcParams, CongestionControl, CongestionKind};
 use crate::time::Instant;
 
 /// NewReno's state: the congestion window and the slow-start threshold.
@@ -44,6 +44,14 @@ impl NewReno {
 }
 
 impl CongestionControl for NewReno {
+    fn renew(&mut self, algorithm: CcAlgorithm, params: &CcParams) -> bool {
+        if algorithm != CcAlgorithm::NewReno {
+            return false;
+        }
+        *self = NewReno::new(params.mss, params.initial_window);
+        true
+    }
+
     fn name(&self) -> &'static str {
         "newreno"
     }

@@ -10,6 +10,12 @@
 //! one length. The table is filled from configuration, not from the network, and is
 //! small.
 //!
+//! A family of at most [`FLAT_ROUTES`] routes (a host's usual table: its on-link
+//! prefixes and a default route) is also kept as a flat list, longest prefix
+//! first, which a lookup scans instead: at most one route of each length contains
+//! a destination, so the first that does is the longest match, found without a
+//! tree walk or a masked key per length.
+//!
 //! # Determinism
 //!
 //! A route is keyed by its destination *network* (host bits cleared): adding a second
@@ -54,12 +60,41 @@ impl Route {
 
 type ByLength = BTreeMap<Reverse<u8>, BTreeMap<IpCidr, Route>>;
 
+/// The most routes of a family kept as a flat list as well (see the module
+/// docs).
+const FLAT_ROUTES: usize = 16;
+
 /// A routing table with longest-prefix match, IPv4 and IPv6 side by side.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct RouteTable {
     v4: ByLength,
     v6: ByLength,
     len: usize,
+    /// Each family's routes (IPv4, IPv6), longest prefix first, while it has at
+    /// most [`FLAT_ROUTES`]; `None` past that.
+    flat: [Option<Vec<Route>>; 2],
+}
+
+impl Default for RouteTable {
+    fn default() -> RouteTable {
+        RouteTable {
+            v4: ByLength::new(),
+            v6: ByLength::new(),
+            len: 0,
+            flat: [Some(Vec::new()), Some(Vec::new())],
+        }
+    }
+}
+
+impl core::fmt::Debug for RouteTable {
+    /// The routes (the flat lists repeat them).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RouteTable")
+            .field("v4", &self.v4)
+            .field("v6", &self.v6)
+            .field("len", &self.len)
+            .finish()
+    }
 }
 
 impl RouteTable {
@@ -95,7 +130,17 @@ impl RouteTable {
         if old.is_none() {
             self.len += 1;
         }
+        self.reflatten(key.is_ipv4());
         old
+    }
+
+    /// Rebuilds a family's flat list after its routes changed.
+    fn reflatten(&mut self, ipv4: bool) {
+        let family = self.family(ipv4);
+        let count: usize = family.values().map(BTreeMap::len).sum();
+        let flat = (count <= FLAT_ROUTES)
+            .then(|| family.values().flat_map(|r| r.values()).copied().collect());
+        self.flat[usize::from(!ipv4)] = flat;
     }
 
     /// Remove the route to `dest`'s network, returning it.
@@ -109,12 +154,23 @@ impl RouteTable {
             family.remove(&length);
         }
         self.len -= 1;
+        self.reflatten(key.is_ipv4());
         Some(old)
     }
 
     /// The route with the longest prefix containing `dst`, if any (a default route,
     /// `0.0.0.0/0` or `::/0`, contains every address of its family).
     pub fn lookup(&self, dst: IpAddr) -> Option<&Route> {
+        if let Some(Some(flat)) = self.flat.get(usize::from(!dst.is_ipv4())) {
+            return flat.iter().find(|r| r.dest.contains(dst));
+        }
+        self.lookup_tree(dst)
+    }
+
+    /// [`lookup`](Self::lookup) through the per-length maps.
+    #[cold]
+    #[inline(never)]
+    fn lookup_tree(&self, dst: IpAddr) -> Option<&Route> {
         let family = self.family(dst.is_ipv4());
         family.iter().find_map(|(Reverse(len), routes)| {
             // `len` came from a valid CIDR of this family, so `new` cannot fail.
@@ -330,6 +386,31 @@ mod tests {
             let dst = IpAddr::V4(dst.into());
             let want = all.iter().filter(|c| c.contains(dst)).max_by_key(|c| c.prefix_len());
             prop_assert_eq!(t.lookup(dst).map(|r| r.dest), want.copied());
+            prop_assert_eq!(t.lookup_tree(dst).map(|r| r.dest), want.copied());
+        }
+
+        #[test]
+        fn the_flat_list_answers_as_the_tree_as_routes_come_and_go(
+            routes in proptest::collection::vec((any::<u8>(), 0u8..=8, any::<bool>()), 0..60),
+            dsts in proptest::collection::vec(any::<u8>(), 1..8),
+        ) {
+            // Few distinct networks (10.0.x.0 with short prefixes), so that
+            // routes are replaced and removed, and the family crosses the flat
+            // list's bound both ways.
+            let mut t = RouteTable::new();
+            for (x, len, add) in routes {
+                let dest = IpCidr::new(IpAddr::V4([10, 0, x, 0].into()), 16 + len).unwrap();
+                if add {
+                    t.add(Route::new(dest, None));
+                } else {
+                    t.remove(dest);
+                }
+                prop_assert_eq!(t.flat[0].is_some(), t.len() <= FLAT_ROUTES);
+                for &d in &dsts {
+                    let dst = IpAddr::V4([10, 0, d, 1].into());
+                    prop_assert_eq!(t.lookup(dst), t.lookup_tree(dst));
+                }
+            }
         }
     }
 }

@@ -11,7 +11,8 @@
 //! most): a short connection's slot (~900 bytes) then costs no allocation, no free
 //! and no move of a fresh connection into new memory; the next open rebuilds the
 //! connection in the slot ([`Connection::reopen`](crate::tcp::Connection)). A spare
-//! slot holds nothing but its own bytes (`Connection::shed`), counted by
+//! slot holds nothing but its own bytes and the congestion state it keeps for
+//! the next connection to renew (`Connection::shed`), counted by
 //! [`Stack::tcp_spare_slot_bytes`](crate::Stack::tcp_spare_slot_bytes).
 
 use core::cell::Cell;
@@ -104,9 +105,13 @@ impl ConnTable {
         }
     }
 
-    /// Bytes the spare slots hold: the slots and the list itself.
+    /// Bytes the spare slots hold: the slots, the congestion states they keep
+    /// for reuse, and the list itself.
     pub(crate) fn spare_bytes(&self) -> usize {
-        self.spare.len() * core::mem::size_of::<TcpSlot>()
+        self.spare
+            .iter()
+            .map(|s| core::mem::size_of::<TcpSlot>() + s.conn.shed_bytes())
+            .sum::<usize>()
             + self.spare.capacity() * core::mem::size_of::<Box<TcpSlot>>()
     }
 

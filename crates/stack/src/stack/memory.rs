@@ -22,7 +22,8 @@ impl Stack {
     }
 
     /// Bytes held by freed connection slots kept for reuse (at most
-    /// 32 slots; each holds its own ~900 bytes and no buffer).
+    /// 32 slots; each holds its own ~900 bytes, no buffer, and at most its
+    /// congestion state, kept for reuse).
     pub fn tcp_spare_slot_bytes(&self) -> usize {
         self.conns.spare_bytes()
     }

@@ -816,7 +816,10 @@ impl Stack {
     /// [`release_conn`](Self::release_conn), optionally keeping the local port
     /// counted as in use.
     fn release_conn_keeping_port(&mut self, handle: SocketHandle, keep_port: bool) {
-        self.uncharge_ooo(handle);
+        // Nothing charged anywhere (the common case): no map look-up.
+        if !self.ooo_charged.is_empty() {
+            self.uncharge_ooo(handle);
+        }
         self.unhash_conn_keeping_port(handle, keep_port);
         let (parent, syn_received) = match self.sockets.get(handle) {
             Some(Entry {

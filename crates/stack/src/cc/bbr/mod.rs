@@ -31,7 +31,7 @@ pub mod state;
 #[cfg(test)]
 mod tests;
 
-use super::{AckSample, CcModel, CongestionControl, CongestionKind};
+use super::{AckSample, CcAlgorithm, CcModel, CcParams, CongestionControl, CongestionKind};
 use crate::time::{Duration, Instant};
 use filters::{MaxBwFilter, MinRttFilter, WindowedMax};
 pub use state::{BbrState, ProbeBwPhase};
@@ -360,6 +360,14 @@ impl Bbr {
 }
 
 impl CongestionControl for Bbr {
+    fn renew(&mut self, algorithm: CcAlgorithm, params: &CcParams) -> bool {
+        if algorithm != CcAlgorithm::Bbr {
+            return false;
+        }
+        *self = Bbr::new(params.mss, params.initial_window, params.seed);
+        true
+    }
+
     fn name(&self) -> &'static str {
         "bbr"
     }

@@ -329,6 +329,10 @@ pub struct Connection {
     /// The controller, the recovery and the delivery-rate state; allocated when
     /// first needed (an idle connection that never sent data holds none).
     cc: Option<Box<congestion::CcState>>,
+    /// A freed connection's congestion state, kept for this one's
+    /// [`make_ccs`](Self::make_ccs) to renew (a reused slot's; no state of
+    /// this connection: `Debug` shows nothing of it).
+    cc_spare: congestion::SpareCc,
     dupacks: u32,
     /// Consecutive retransmission timeouts (reset by an ACK of new data).
     rto_count: u32,

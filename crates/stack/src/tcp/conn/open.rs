@@ -209,6 +209,7 @@ impl Connection {
             rtt_probe: None,
             cc_algorithm: p.cc,
             cc: None,
+            cc_spare: Default::default(),
             dupacks: 0,
             rto_count: 0,
             retransmit_una: false,
@@ -292,6 +293,7 @@ impl Connection {
             rtt_probe: f_rtt_probe,
             cc_algorithm: f_cc_algorithm,
             cc: f_cc,
+            cc_spare: f_cc_spare,
             dupacks: f_dupacks,
             rto_count: f_rto_count,
             retransmit_una: f_retransmit_una,
@@ -361,7 +363,9 @@ impl Connection {
         *f_rtt = RttEstimator::new(config.rtt);
         *f_rtt_probe = None;
         *f_cc_algorithm = p.cc;
-        *f_cc = None;
+        // A state still held (a slot reopened without `shed`) is kept for
+        // `make_ccs` to renew, as `shed` keeps it.
+        f_cc_spare.keep(f_cc.take());
         *f_dupacks = 0;
         *f_rto_count = 0;
         *f_retransmit_una = false;
@@ -439,17 +443,24 @@ impl Connection {
         self.timers.set(Timer::Retransmit, now + self.rtt.rto());
     }
 
-    /// Lets go of everything the connection holds beyond its own fields (the
-    /// congestion state, ECN's extra counters, buffer storage, out-of-order
-    /// blocks), for a freed connection kept for reuse: a spare slot then holds
-    /// its own bytes and nothing else. [`reopen`](Self::reopen) rebuilds all of
+    /// Lets go of everything the connection holds beyond its own fields (ECN's
+    /// extra counters, buffer storage, out-of-order blocks), for a freed
+    /// connection kept for reuse: a spare slot then holds its own bytes and, at
+    /// most, its congestion state (one fixed-size allocation, without the
+    /// storage it held), kept for the next connection to renew
+    /// ([`make_ccs`](Self::make_ccs)). [`reopen`](Self::reopen) rebuilds all of
     /// it.
     pub(crate) fn shed(&mut self) {
-        self.cc = None;
+        self.cc_spare.keep(self.cc.take());
         self.ecn_more = None;
         self.send_buf = SendBuffer::new(0);
         self.recv_buf = RecvBuffer::new(0);
         self.assembler = Assembler::new(0);
+    }
+
+    /// Heap bytes a shed connection still holds: its kept congestion state.
+    pub(crate) fn shed_bytes(&self) -> usize {
+        self.cc_spare.bytes()
     }
 
     /// An active open: the connection starts in SYN-SENT and its first segment is the
