@@ -193,8 +193,9 @@ impl Stack {
 
     /// [`tcp_segment`](Self::tcp_segment) once the checksum is known good; `handle`
     /// is the connection with the segment's tuple `key`, if any, and `hash` the
-    /// tuple's.
-    #[inline]
+    /// tuple's. Out of line: one copy serves both of
+    /// [`tcp_segment_run_start`](Self::tcp_segment_run_start)'s calls.
+    #[inline(never)]
     fn tcp_segment_checked(
         &mut self,
         now: Instant,
@@ -202,14 +203,30 @@ impl Stack {
         seg: &TcpRepr<'_>,
         ecn: Ecn,
         handle: Option<SocketHandle>,
-        mut hash: TupleHash,
+        hash: TupleHash,
     ) {
-        let (local, remote) = (key.local, key.remote);
         if let Some(handle) = handle {
             if self.conn_segment(now, handle, seg, ecn) {
                 return;
             }
         }
+        self.tcp_segment_unmatched(now, key, seg, ecn, hash);
+    }
+
+    /// [`tcp_segment_checked`](Self::tcp_segment_checked) for a segment no
+    /// connection took: a TIME-WAIT record's, a listener's, or a RST's. Out of
+    /// line, so that the connection's path (six segments of seven in a short
+    /// connection's life) stays short.
+    #[inline(never)]
+    fn tcp_segment_unmatched(
+        &mut self,
+        now: Instant,
+        key: &FourTuple,
+        seg: &TcpRepr<'_>,
+        ecn: Ecn,
+        mut hash: TupleHash,
+    ) {
+        let (local, remote) = (key.local, key.remote);
         if !self.time_wait.is_empty() && self.time_wait_segment(now, key, &mut hash, seg) {
             return;
         }

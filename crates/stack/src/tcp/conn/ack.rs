@@ -8,7 +8,7 @@ use crate::tcp::scoreboard::SackUpdate;
 use crate::tcp::state::State;
 use crate::tcp::timer::Timer;
 use crate::time::{Duration, Instant};
-use crate::wire::{TcpFlags, TcpRepr};
+use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
 
 #[cfg(test)]
 std::thread_local! {
@@ -31,20 +31,7 @@ impl Connection {
         // the highest sequence number sent.
         let oldest = self.snd_una - self.max_snd_wnd.max(65535);
         if ack > self.snd_max || ack < oldest {
-            if self.state == State::SynReceived {
-                //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
-                //# If the segment acknowledgment is not acceptable, form a reset
-                //# segment
-                //#
-                //# <SEQ=SEG.ACK><CTL=RST>
-                //#
-                //# and send it.
-                self.rst_due = Some((ack, None));
-            } else {
-                self.counters.challenge_acks_ack =
-                    self.counters.challenge_acks_ack.saturating_add(1);
-                self.challenge_ack(now);
-            }
+            self.on_unacceptable_ack(now, ack);
             return false;
         }
 
@@ -80,9 +67,7 @@ impl Connection {
         let sacked = if self.sack_idle(seg) {
             SackUpdate::default()
         } else {
-            let sacked = self.on_ack_scoreboard(seg);
-            self.on_sack_delivered_cc(now, sacked.newly_sacked);
-            sacked
+            self.on_ack_sack_blocks(now, seg)
         };
         let dsack = self.on_ack_rack(now, seg, sacked);
         let una_before = self.snd_una;
@@ -98,10 +83,7 @@ impl Connection {
             // bookkeeping and the reorder timer's cancelling remain.
             self.rack_detect_loss_boardless(dsack.is_some());
         } else {
-            self.on_ack_undo(now, seg, una_before, dsack);
-            self.on_ack_frto(now, una_before, duplicate, sacked);
-            self.rack_detect_loss(now, dsack.is_some());
-            self.after_ack_sack(now, sacked);
+            self.on_ack_loss_side(now, seg, una_before, dsack, duplicate, sacked);
         }
         self.arm_loss_probe(now, self.snd_una > una_before);
         self.update_send_window(seg);
@@ -140,6 +122,59 @@ impl Connection {
             }
         }
         true
+    }
+
+    /// An ACK outside (SND.UNA - MAX.SND.WND) ..= SND.NXT (RFC 5961 section 5.2):
+    /// a RST in SYN-RECEIVED, a challenge ACK otherwise. Out of line: rare, and
+    /// the common ACK's code stays dense.
+    #[cold]
+    #[inline(never)]
+    fn on_unacceptable_ack(&mut self, now: Instant, ack: SeqNumber) {
+        if self.state == State::SynReceived {
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+            //# If the segment acknowledgment is not acceptable, form a reset
+            //# segment
+            //#
+            //# <SEQ=SEG.ACK><CTL=RST>
+            //#
+            //# and send it.
+            self.rst_due = Some((ack, None));
+        } else {
+            self.counters.challenge_acks_ack = self.counters.challenge_acks_ack.saturating_add(1);
+            self.challenge_ack(now);
+        }
+    }
+
+    /// The scoreboard steps of an ACK that carries SACK blocks or finds a
+    /// scoreboard (not [`sack_idle`](Self::sack_idle)): the scoreboard learns the
+    /// blocks and the delivery-rate estimator the newly SACKed records. Out of
+    /// line, as the common ACK needs none of it.
+    #[cold]
+    #[inline(never)]
+    fn on_ack_sack_blocks(&mut self, now: Instant, seg: &TcpRepr<'_>) -> SackUpdate {
+        let sacked = self.on_ack_scoreboard(seg);
+        self.on_sack_delivered_cc(now, sacked.newly_sacked);
+        sacked
+    }
+
+    /// The loss-side steps of an ACK when something is there for them (not
+    /// [`loss_idle`](Self::loss_idle)): undo, F-RTO, RACK's loss detection and
+    /// SACK recovery. Out of line, as the common ACK needs none of it.
+    #[cold]
+    #[inline(never)]
+    fn on_ack_loss_side(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        una_before: SeqNumber,
+        dsack: Option<(SeqNumber, SeqNumber)>,
+        duplicate: bool,
+        sacked: SackUpdate,
+    ) {
+        self.on_ack_undo(now, seg, una_before, dsack);
+        self.on_ack_frto(now, una_before, duplicate, sacked);
+        self.rack_detect_loss(now, dsack.is_some());
+        self.after_ack_sack(now, sacked);
     }
 
     /// Whether the scoreboard steps of an ACK would do nothing: `seg` carries no

@@ -131,6 +131,45 @@ pub(crate) struct CcState<C: ?Sized = dyn CongestionControl> {
     pub(super) cc: C,
 }
 
+/// An ACK of new data (to `ack`, `acked` bytes) during a fast recovery: ends it
+/// when `ack` passes its recovery point, else, in NewReno's, deflates its window
+/// (a partial ACK). Returns (partial ACK, recovery ended). Out of line: the common
+/// ACK finds no recovery.
+#[cold]
+#[inline(never)]
+fn on_ack_in_recovery(s: &mut CcState, ack: SeqNumber, acked: u32, mss: u32) -> (bool, bool) {
+    let mut partial = false;
+    let mut ended = false;
+    if let Some(r) = s.recovery.as_mut() {
+        if ack > r.recover {
+            s.last_recover = Some(r.recover);
+            s.recovery = None;
+            s.rack.on_recovery_exit();
+            ended = true;
+        } else if r.prr.is_some() {
+            // A SACK recovery: the window follows PRR (`sack`), the scoreboard
+            // says what to resend.
+        } else {
+            //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
+            //# Partial acknowledgments:
+            //# If this ACK does *not* acknowledge all of the data up to and
+            //# including recover, then this is a partial ACK.  In this case,
+            //# retransmit the first unacknowledged segment.  Deflate the
+            //# congestion window by the amount of new data acknowledged by the
+            //# Cumulative Acknowledgment field.  If the partial ACK
+            //# acknowledges at least one SMSS of new data, then add back SMSS
+            //# bytes to the congestion window.
+            r.cwnd = r.cwnd.saturating_sub(acked);
+            if acked >= mss {
+                r.cwnd += mss;
+            }
+            r.cwnd = r.cwnd.max(mss);
+            partial = true;
+        }
+    }
+    (partial, ended)
+}
+
 impl CcState {
     /// The loss and undo counters, to count an event.
     #[inline]
@@ -596,7 +635,13 @@ impl Connection {
                 break;
             }
         }
-        s.tx_records.drain(..done);
+        if done == s.tx_records.len() {
+            // All of them (the ACK of everything sent): without a drain's
+            // machinery.
+            s.tx_records.clear();
+        } else {
+            s.tx_records.drain(..done);
+        }
         if let Some(tx) = delivered.newest {
             s.rate.on_packet_delivered(now, delivered.bytes, &tx);
         }
@@ -604,36 +649,12 @@ impl Connection {
             s.tx_records.shrink_to_fit();
         }
         let rate: Option<RateSample> = s.rate.generate(now, min_rtt);
-        let mut partial = false;
-        let mut ended = false;
         let in_recovery = s.recovery.is_some();
-        if let Some(r) = s.recovery.as_mut() {
-            if ack > r.recover {
-                s.last_recover = Some(r.recover);
-                s.recovery = None;
-                s.rack.on_recovery_exit();
-                ended = true;
-            } else if r.prr.is_some() {
-                // A SACK recovery: the window follows PRR (`sack`), the scoreboard
-                // says what to resend.
-            } else {
-                //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
-                //# Partial acknowledgments:
-                //# If this ACK does *not* acknowledge all of the data up to and
-                //# including recover, then this is a partial ACK.  In this case,
-                //# retransmit the first unacknowledged segment.  Deflate the
-                //# congestion window by the amount of new data acknowledged by the
-                //# Cumulative Acknowledgment field.  If the partial ACK
-                //# acknowledges at least one SMSS of new data, then add back SMSS
-                //# bytes to the congestion window.
-                r.cwnd = r.cwnd.saturating_sub(acked);
-                if acked >= mss {
-                    r.cwnd += mss;
-                }
-                r.cwnd = r.cwnd.max(mss);
-                partial = true;
-            }
-        }
+        let (partial, ended) = if in_recovery {
+            on_ack_in_recovery(s, ack, acked, mss)
+        } else {
+            (false, false)
+        };
         let sample = AckSample {
             newly_acked: acked as usize,
             bytes_in_flight_before: flight_before as usize,

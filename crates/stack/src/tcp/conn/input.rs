@@ -172,44 +172,17 @@ impl Connection {
             && !flags.intersects(TcpFlags::ACK | TcpFlags::RST)
             && seg.seq_number == self.irs
         {
-            // The peer retransmitted its SYN: our SYN-ACK was lost. (The SYN lies
-            // below RCV.NXT, so the acceptability test would only draw an ACK.)
-            self.syn_due = true;
-            self.snd_nxt = self.iss;
+            self.on_syn_retransmitted();
             return;
         }
 
         if !rst && !self.paws_ok(now, seg) {
-            //= https://www.rfc-editor.org/rfc/rfc7323#section-5.3
-            //# If SEG.TSval < TS.Recent and the RST bit is off:
-            //# ...
-            //# Send an acknowledgment in reply as specified in
-            //# RFC 793 page 69 and drop the segment.
-            self.counters.paws_drops = self.counters.paws_drops.saturating_add(1);
-            self.answer_invalid(now);
+            self.on_paws_reject(now);
             return;
         }
 
         if !self.acceptable(seg) {
-            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
-            //# If an incoming segment is not acceptable, an acknowledgment
-            //# should be sent in reply (unless the RST bit is set, if so drop
-            //# the segment and return):
-            if !rst {
-                if self.state == State::TimeWait && flags.contains(TcpFlags::FIN) {
-                    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
-                    //# TIME-WAIT STATE
-                    //# The only thing that can arrive in this state is a
-                    //# retransmission of the remote FIN.  Acknowledge it, and
-                    //# restart the 2 MSL timeout.
-                    self.timers.set(Timer::Linger, now + self.config.time_wait);
-                    self.ack_due = AckDue::Now;
-                } else {
-                    self.note_duplicate(seg);
-                    self.answer_invalid(now);
-                }
-            }
-            self.counters.out_of_window = self.counters.out_of_window.saturating_add(1);
+            self.on_unacceptable(now, seg);
             return;
         }
         self.update_ts_recent(now, seg);
@@ -225,12 +198,7 @@ impl Connection {
         }
 
         if flags.contains(TcpFlags::SYN) {
-            //= https://www.rfc-editor.org/rfc/rfc5961#section-4.2
-            //# If the SYN bit is set, irrespective of the sequence number, TCP
-            //# MUST send an ACK (also referred to as challenge ACK) to the remote
-            //# peer:
-            self.counters.challenge_acks_syn = self.counters.challenge_acks_syn.saturating_add(1);
-            self.challenge_ack(now);
+            self.on_syn_in_window(now);
             return;
         }
 
@@ -250,6 +218,68 @@ impl Connection {
         }
         self.on_urgent(seg);
         self.on_data(now, seg);
+    }
+
+    /// The peer retransmitted its SYN in SYN-RECEIVED: our SYN-ACK was lost. (The
+    /// SYN lies below RCV.NXT, so the acceptability test would only draw an ACK.)
+    /// The rare branches of [`on_segment`](Self::on_segment) are out of line
+    /// (`#[cold]`), so that the common segment's code stays dense.
+    #[cold]
+    #[inline(never)]
+    fn on_syn_retransmitted(&mut self) {
+        self.syn_due = true;
+        self.snd_nxt = self.iss;
+    }
+
+    /// A segment PAWS rejected.
+    //= https://www.rfc-editor.org/rfc/rfc7323#section-5.3
+    //# If SEG.TSval < TS.Recent and the RST bit is off:
+    //# ...
+    //# Send an acknowledgment in reply as specified in
+    //# RFC 793 page 69 and drop the segment.
+    #[cold]
+    #[inline(never)]
+    fn on_paws_reject(&mut self, now: Instant) {
+        self.counters.paws_drops = self.counters.paws_drops.saturating_add(1);
+        self.answer_invalid(now);
+    }
+
+    /// A segment that failed the acceptability test.
+    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+    //# If an incoming segment is not acceptable, an acknowledgment
+    //# should be sent in reply (unless the RST bit is set, if so drop
+    //# the segment and return):
+    #[cold]
+    #[inline(never)]
+    fn on_unacceptable(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+        let flags = seg.flags;
+        if !flags.contains(TcpFlags::RST) {
+            if self.state == State::TimeWait && flags.contains(TcpFlags::FIN) {
+                //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+                //# TIME-WAIT STATE
+                //# The only thing that can arrive in this state is a
+                //# retransmission of the remote FIN.  Acknowledge it, and
+                //# restart the 2 MSL timeout.
+                self.timers.set(Timer::Linger, now + self.config.time_wait);
+                self.ack_due = AckDue::Now;
+            } else {
+                self.note_duplicate(seg);
+                self.answer_invalid(now);
+            }
+        }
+        self.counters.out_of_window = self.counters.out_of_window.saturating_add(1);
+    }
+
+    /// A SYN in the window of a synchronized connection.
+    //= https://www.rfc-editor.org/rfc/rfc5961#section-4.2
+    //# If the SYN bit is set, irrespective of the sequence number, TCP
+    //# MUST send an ACK (also referred to as challenge ACK) to the remote
+    //# peer:
+    #[cold]
+    #[inline(never)]
+    fn on_syn_in_window(&mut self, now: Instant) {
+        self.counters.challenge_acks_syn = self.counters.challenge_acks_syn.saturating_add(1);
+        self.challenge_ack(now);
     }
 
     /// PAWS (RFC 7323 section 5.3): a segment whose timestamp is older than
@@ -308,6 +338,8 @@ impl Connection {
     }
 
     /// RST processing with RFC 5961's sequence check.
+    #[cold]
+    #[inline(never)]
     fn on_rst(&mut self, now: Instant, seg: &TcpRepr<'_>) {
         //= https://www.rfc-editor.org/rfc/rfc5961#section-3.2
         //# 1) If the RST bit is set and the sequence number is outside the

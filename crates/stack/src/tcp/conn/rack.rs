@@ -91,68 +91,18 @@ impl Connection {
         let Some(s) = self.cc.as_deref_mut() else {
             return dsack;
         };
-        // Whether the ACK echoes a timestamp older than a transmission at `xmit`.
-        let echo_before = |xmit: Instant| {
-            echo.is_some_and(|e| {
-                let tsval = ((xmit.as_nanos() / 1_000_000) as u32).wrapping_add(ts_offset);
-                (e.wrapping_sub(tsval) as i32) < 0
-            })
-        };
         let mut reordered = false;
         // Cumulatively acknowledged (the records are dropped later, by `on_ack_cc`).
         // The common case, records sent once and in sequence order, in one pass
         // and one RACK update (`Rack::on_delivered_run`); the per-record calls
-        // below otherwise.
+        // (out of line) otherwise.
         if ack > una && !rack_delivered_run(s, now, ack) {
-            for (r, end) in newly_acked(&s.tx_records, ack) {
-                reordered |= s.rack.on_delivered(
-                    now,
-                    r.tx.sent_time,
-                    end,
-                    r.retransmitted,
-                    echo_before(r.tx.sent_time),
-                    min_rtt,
-                );
-            }
+            reordered |= rack_delivered_each(s, now, ack, echo, ts_offset, min_rtt);
         }
         // Selectively acknowledged: the records wholly inside a block, not seen
         // SACKed before.
         if update.newly_sacked > 0 {
-            let mut blocks: [(SeqNumber, SeqNumber); 4] = [(SeqNumber(0), SeqNumber(0)); 4];
-            let mut n = 0;
-            for &b in seg.options.sack_ranges.as_slice() {
-                if n < blocks.len() && b.1 > b.0 && b.1 > ack && Some(b) != dsack {
-                    blocks[n] = b;
-                    n += 1;
-                }
-            }
-            let blocks = &mut blocks[..n];
-            blocks.sort_unstable_by_key(|b| b.0.diff(ack));
-            for &(start, end) in blocks.iter() {
-                let first = s.tx_records.partition_point(|r| r.end <= start);
-                for r in s.tx_records.range_mut(first..) {
-                    if r.start >= end {
-                        break;
-                    }
-                    if r.sacked || r.start < start || r.end > end {
-                        continue;
-                    }
-                    r.sacked = true;
-                    // The echoed timestamp says nothing of a SACKed segment: an
-                    // RFC 7323 receiver echoes the last in-order segment's for
-                    // one that arrived out of order (a tail loss probe's, say).
-                    // Only the min_RTT test tells its transmissions apart, as in
-                    // Linux's tcp_rack_advance.
-                    reordered |= s.rack.on_delivered(
-                        now,
-                        r.tx.sent_time,
-                        r.end,
-                        r.retransmitted,
-                        false,
-                        min_rtt,
-                    );
-                }
-            }
+            reordered |= rack_sacked(s, now, seg, ack, dsack, min_rtt);
         }
         if reordered {
             let c = s.loss_mut();
@@ -412,6 +362,89 @@ impl Connection {
             s.probe_due = false;
         }
     }
+}
+
+/// RFC 8985 steps 2 and 3 for the records cumulatively acknowledged up to `ack`,
+/// one RACK update per record (what [`rack_delivered_run`] refused): `echo` is the
+/// ACK's echoed timestamp, if any, and `ts_offset` our timestamps' offset. Returns
+/// whether a record was seen reordered. Out of line: the common ACK takes the run.
+#[cold]
+#[inline(never)]
+fn rack_delivered_each(
+    s: &mut CcState,
+    now: Instant,
+    ack: SeqNumber,
+    echo: Option<u32>,
+    ts_offset: u32,
+    min_rtt: Option<Duration>,
+) -> bool {
+    // Whether the ACK echoes a timestamp older than a transmission at `xmit`.
+    let echo_before = |xmit: Instant| {
+        echo.is_some_and(|e| {
+            let tsval = ((xmit.as_nanos() / 1_000_000) as u32).wrapping_add(ts_offset);
+            (e.wrapping_sub(tsval) as i32) < 0
+        })
+    };
+    let mut reordered = false;
+    for (r, end) in newly_acked(&s.tx_records, ack) {
+        reordered |= s.rack.on_delivered(
+            now,
+            r.tx.sent_time,
+            end,
+            r.retransmitted,
+            echo_before(r.tx.sent_time),
+            min_rtt,
+        );
+    }
+    reordered
+}
+
+/// RFC 8985 steps 2 and 3 for the records `seg`'s SACK blocks newly cover (wholly
+/// inside a block, not seen SACKed before), `ack` being the cumulative ACK and
+/// `dsack` the ACK's D-SACK block. Returns whether a record was seen reordered.
+/// Out of line: only an ACK with new SACK blocks needs it.
+#[cold]
+#[inline(never)]
+fn rack_sacked(
+    s: &mut CcState,
+    now: Instant,
+    seg: &TcpRepr<'_>,
+    ack: SeqNumber,
+    dsack: Option<(SeqNumber, SeqNumber)>,
+    min_rtt: Option<Duration>,
+) -> bool {
+    let mut reordered = false;
+    let mut blocks: [(SeqNumber, SeqNumber); 4] = [(SeqNumber(0), SeqNumber(0)); 4];
+    let mut n = 0;
+    for &b in seg.options.sack_ranges.as_slice() {
+        if n < blocks.len() && b.1 > b.0 && b.1 > ack && Some(b) != dsack {
+            blocks[n] = b;
+            n += 1;
+        }
+    }
+    let blocks = &mut blocks[..n];
+    blocks.sort_unstable_by_key(|b| b.0.diff(ack));
+    for &(start, end) in blocks.iter() {
+        let first = s.tx_records.partition_point(|r| r.end <= start);
+        for r in s.tx_records.range_mut(first..) {
+            if r.start >= end {
+                break;
+            }
+            if r.sacked || r.start < start || r.end > end {
+                continue;
+            }
+            r.sacked = true;
+            // The echoed timestamp says nothing of a SACKed segment: an
+            // RFC 7323 receiver echoes the last in-order segment's for
+            // one that arrived out of order (a tail loss probe's, say).
+            // Only the min_RTT test tells its transmissions apart, as in
+            // Linux's tcp_rack_advance.
+            reordered |=
+                s.rack
+                    .on_delivered(now, r.tx.sent_time, r.end, r.retransmitted, false, min_rtt);
+        }
+    }
+    reordered
 }
 
 /// The send records an ACK up to `ack` delivers cumulatively, in order, with where

@@ -83,22 +83,9 @@ impl Connection {
             self.recv_buf.commit(stored);
             stored
         } else {
-            match self.assembler.add(offset as u32, stored) {
-                Ok(outcome) => {
-                    if outcome.is_duplicate() && stored > 0 && self.sack_ok {
-                        let start = self.rcv_nxt + offset;
-                        self.dsack = Some((start, start + stored));
-                    }
-                }
-                Err(_) => {
-                    // Too many holes: drop the segment; the sender will resend.
-                    self.counters.ooo_dropped = self.counters.ooo_dropped.saturating_add(1);
-                    self.ack_due = AckDue::Now;
-                    return false;
-                }
-            }
-            let n = self.assembler.remove_front().unwrap_or(0);
-            self.recv_buf.commit(n);
+            let Some(n) = self.store_out_of_order(offset, stored) else {
+                return false;
+            };
             n
         };
         if offset == 0 {
@@ -127,6 +114,34 @@ impl Connection {
             self.ack_in_order(now, data.len());
         }
         stored == data.len()
+    }
+
+    /// The part of [`store_payload`](Self::store_payload) for data that is out of
+    /// order or meets out-of-order data: `stored` bytes written at `offset` past
+    /// RCV.NXT join the assembler, and what became contiguous with RCV.NXT is
+    /// committed. Returns how many bytes that is, or `None` when the assembler
+    /// has no room for another hole (the segment is dropped). Out of line: the
+    /// common segment arrives in order.
+    #[cold]
+    #[inline(never)]
+    fn store_out_of_order(&mut self, offset: usize, stored: usize) -> Option<usize> {
+        match self.assembler.add(offset as u32, stored) {
+            Ok(outcome) => {
+                if outcome.is_duplicate() && stored > 0 && self.sack_ok {
+                    let start = self.rcv_nxt + offset;
+                    self.dsack = Some((start, start + stored));
+                }
+            }
+            Err(_) => {
+                // Too many holes: drop the segment; the sender will resend.
+                self.counters.ooo_dropped = self.counters.ooo_dropped.saturating_add(1);
+                self.ack_due = AckDue::Now;
+                return None;
+            }
+        }
+        let n = self.assembler.remove_front().unwrap_or(0);
+        self.recv_buf.commit(n);
+        Some(n)
     }
 
     /// [`store_payload`](Self::store_payload) for the predicted segment
@@ -213,6 +228,8 @@ impl Connection {
     }
 
     /// Aborts: a RST goes to the peer and the connection closes.
+    #[cold]
+    #[inline(never)]
     pub(super) fn abort_with_rst(&mut self, error: TcpError) {
         if self.state.is_synchronized() || self.state == State::SynReceived {
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.5
