@@ -885,7 +885,11 @@ impl Connection {
             self.last_data_sent = now;
             let flight = self.flight();
             self.reserve_send_records();
-            self.on_data_sent(now, seq, payload_len, retransmit, flight);
+            if retransmit {
+                self.on_data_resent(now, seq, payload_len, flight);
+            } else {
+                self.on_data_sent(now, seq, payload_len, false, flight);
+            }
             self.on_paced_send(now, payload_len);
         }
         // Like Linux's tcpi_bytes_sent (RFC 4898 HCDataOctetsOut): every payload byte
@@ -920,6 +924,15 @@ impl Connection {
             self.arm_loss_probe(now, true);
         }
         retransmit
+    }
+
+    /// [`on_data_sent`](Self::on_data_sent) for a retransmission, out of line:
+    /// new data, the common case, takes the short path inlined in
+    /// [`after_send`](Self::after_send).
+    #[cold]
+    #[inline(never)]
+    fn on_data_resent(&mut self, now: Instant, seq: SeqNumber, len: usize, flight: u32) {
+        self.on_data_sent(now, seq, len, true, flight);
     }
 
     /// [`after_send`](Self::after_send)'s counting of a retransmission of
