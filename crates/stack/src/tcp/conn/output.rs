@@ -60,6 +60,22 @@ impl Plan {
     }
 }
 
+/// The urgent pointer for a segment starting at `seq` with `len` bytes when the
+/// urgent data ends before `up` (rare: out of line).
+#[cold]
+#[inline(never)]
+fn urgent_pointer(up: SeqNumber, seq: SeqNumber, len: usize) -> (u16, bool) {
+    if up > seq && len > 0 {
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.5
+        //# The urgent pointer points to the sequence number of the octet
+        //# following the urgent data (MUST-30).
+        let ptr = up.diff(seq).clamp(0, i32::from(u16::MAX)) as u16;
+        (ptr, true)
+    } else {
+        (0, false)
+    }
+}
+
 impl Connection {
     /// Whether [`poll_transmit`](Self::poll_transmit) has something to send now.
     pub fn wants_to_send(&self) -> bool {
@@ -67,12 +83,22 @@ impl Connection {
             || (self.syn_due && matches!(self.state, State::SynSent | State::SynReceived))
             || self.ack_due == AckDue::Now
             || self.retransmit_una
-            || self.probe_due()
             || self.probe_due
             || self
                 .data_plan()
                 .is_some_and(|p| p.payload_len == 0 || !self.paced_out())
-            || self.sack_next(false).is_some()
+            || self.cc.as_deref().is_some_and(|s| {
+                // A tail loss probe, or a SACK recovery's retransmission
+                // (`sack_next` finds none outside a recovery).
+                s.probe_due || (s.recovery.is_some() && self.sack_retransmission_due())
+            })
+    }
+
+    /// Whether a SACK recovery has a segment to resend now.
+    #[cold]
+    #[inline(never)]
+    fn sack_retransmission_due(&self) -> bool {
+        self.sack_next(false).is_some()
     }
 
     /// Writes the next segment (TCP header and payload, no IP header) into `buf`
@@ -595,8 +621,8 @@ impl Connection {
         if plan.flags.intersects(TcpFlags::SYN | TcpFlags::RST) || self.sack_blocks_due() {
             return self.encode_with_options(now, plan, buf, pseudo, checksum);
         }
-        let timestamp = self.ts.map(|ts| (self.ts_now(now), ts.recent));
         let (window, edge) = self.window_to_advertise(false);
+        let timestamp = self.ts.map(|ts| (self.ts_now(now), ts.recent));
         let header_len = usize::from(TCP_HEADER_LEN) + if timestamp.is_some() { 12 } else { 0 };
         if header_len > buf.len() {
             return None;
@@ -835,16 +861,11 @@ impl Connection {
     }
 
     /// The urgent pointer for a segment starting at `seq` with `len` bytes.
+    #[inline(always)]
     fn urgent_for(&self, seq: SeqNumber, len: usize) -> (u16, bool) {
         match self.snd_up {
-            Some(up) if up > seq && len > 0 => {
-                //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.5
-                //# The urgent pointer points to the sequence number of the octet
-                //# following the urgent data (MUST-30).
-                let ptr = up.diff(seq).clamp(0, i32::from(u16::MAX)) as u16;
-                (ptr, true)
-            }
-            _ => (0, false),
+            None => (0, false),
+            Some(up) => urgent_pointer(up, seq, len),
         }
     }
 
