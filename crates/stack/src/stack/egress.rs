@@ -29,7 +29,19 @@ impl Stack {
     /// length, or `None` when nothing is waiting. `buf` should hold the MTU; a
     /// stack-made packet that does not fit is dropped, and a TCP segment shrinks
     /// to fit.
+    #[inline]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        // A driver polls until this answers `None`: that last call, the most
+        // common one, looks at three queues and nothing more.
+        if self.burst.is_none() && self.control.is_empty() && self.tx_queue.is_empty() {
+            return None;
+        }
+        self.poll_transmit_queued(now, buf)
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit) when a packet may be waiting.
+    #[inline(never)]
+    fn poll_transmit_queued(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         // The next full segment of a flight in progress, if nothing else changed
         // since the last call (see `burst`).
         if self.burst.is_some() {
@@ -37,8 +49,10 @@ impl Stack {
                 return Some(n);
             }
         }
-        if let Some(n) = self.pop_control(buf) {
-            return Some(n);
+        if !self.control.is_empty() {
+            if let Some(n) = self.pop_control(buf) {
+                return Some(n);
+            }
         }
         while let Some(handle) = self.tx_queue.pop_front() {
             let Some(entry) = self.sockets.get_mut(handle) else {
@@ -54,15 +68,19 @@ impl Stack {
                 return Some(n);
             }
             // UDP may have queued fragments as control packets.
-            if let Some(n) = self.pop_control(buf) {
-                return Some(n);
+            if !self.control.is_empty() {
+                if let Some(n) = self.pop_control(buf) {
+                    return Some(n);
+                }
             }
         }
         None
     }
 
     /// Copies the next stack-made packet that fits into `buf` (one that does not fit
-    /// is dropped).
+    /// is dropped). Out of line: RSTs and ICMP errors are the rare packets.
+    #[cold]
+    #[inline(never)]
     fn pop_control(&mut self, buf: &mut [u8]) -> Option<usize> {
         while let Some(packet) = self.control.pop_front() {
             if let Some(out) = buf.get_mut(..packet.len()) {
@@ -161,6 +179,7 @@ impl Stack {
         }
     }
 
+    #[inline(never)]
     fn transmit_udp(
         &mut self,
         now: Instant,

@@ -60,6 +60,22 @@ impl Plan {
     }
 }
 
+/// The urgent pointer for a segment starting at `seq` with `len` bytes when the
+/// urgent data ends before `up` (rare: out of line).
+#[cold]
+#[inline(never)]
+fn urgent_pointer(up: SeqNumber, seq: SeqNumber, len: usize) -> (u16, bool) {
+    if up > seq && len > 0 {
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.5
+        //# The urgent pointer points to the sequence number of the octet
+        //# following the urgent data (MUST-30).
+        let ptr = up.diff(seq).clamp(0, i32::from(u16::MAX)) as u16;
+        (ptr, true)
+    } else {
+        (0, false)
+    }
+}
+
 impl Connection {
     /// Whether [`poll_transmit`](Self::poll_transmit) has something to send now.
     pub fn wants_to_send(&self) -> bool {
@@ -67,12 +83,22 @@ impl Connection {
             || (self.syn_due && matches!(self.state, State::SynSent | State::SynReceived))
             || self.ack_due == AckDue::Now
             || self.retransmit_una
-            || self.probe_due()
             || self.probe_due
             || self
                 .data_plan()
                 .is_some_and(|p| p.payload_len == 0 || !self.paced_out())
-            || self.sack_next(false).is_some()
+            || self.cc.as_deref().is_some_and(|s| {
+                // A tail loss probe, or a SACK recovery's retransmission
+                // (`sack_next` finds none outside a recovery).
+                s.probe_due || (s.recovery.is_some() && self.sack_retransmission_due())
+            })
+    }
+
+    /// Whether a SACK recovery has a segment to resend now.
+    #[cold]
+    #[inline(never)]
+    fn sack_retransmission_due(&self) -> bool {
+        self.sack_next(false).is_some()
     }
 
     /// Writes the next segment (TCP header and payload, no IP header) into `buf`
@@ -199,71 +225,34 @@ impl Connection {
     }
 
     fn next_plan(&mut self) -> Option<Plan> {
-        if let Some((seq, ack)) = self.rst_due.take() {
-            let mut plan = Plan::control(seq, TcpFlags::RST);
-            if let Some(ack) = ack {
-                plan.flags.insert(TcpFlags::ACK);
-                plan.ack = Some(ack);
-            }
-            self.counters.rsts_out = self.counters.rsts_out.saturating_add(1);
-            return Some(plan);
-        }
-        match self.state {
-            State::Closed | State::Listen => return None,
-            State::SynSent | State::SynReceived => {
-                if self.syn_due {
-                    self.syn_due = false;
-                    let mut flags = TcpFlags::SYN;
-                    if self.state == State::SynReceived {
-                        flags.insert(TcpFlags::ACK);
-                    }
-                    let mut plan = Plan::control(self.iss, flags);
-                    plan.retransmit = self.snd_max != self.iss;
-                    return Some(plan);
-                }
-                if self.ack_due == AckDue::Now && self.state == State::SynReceived {
-                    return Some(Plan::control(self.snd_nxt, TcpFlags::ACK));
-                }
-                return None;
-            }
-            _ => {}
-        }
-        if self.retransmit_una {
-            self.retransmit_una = false;
-            if let Some(plan) = self.retransmission_of_una() {
-                return Some(plan);
-            }
-        }
-        if self.probe_due() {
-            match self.loss_probe_plan() {
-                Some(plan) => {
-                    let fin = usize::from(plan.flags.contains(TcpFlags::FIN));
-                    self.on_probe_planned(plan.seq + (plan.payload_len + fin), plan.retransmit);
-                    return Some(plan);
-                }
-                None => self.on_probe_unsendable(),
+        // The choices ahead of new data, each rare (a RST, the handshake, a fast
+        // retransmission, a tail loss probe), out of line behind one test.
+        if self.rst_due.is_some()
+            || matches!(
+                self.state,
+                State::Closed | State::Listen | State::SynSent | State::SynReceived
+            )
+            || self.retransmit_una
+            || self.probe_due()
+        {
+            if let Some(decided) = self.plan_before_data() {
+                return decided;
             }
         }
         // RFC 6675 NextSeg() rules (1), (3) and (4) during a SACK recovery; rule
         // (2), new data, is `data_plan`'s.
-        // Worked out once: a `take_sack_retransmission` that returns `None` changed
-        // nothing the plan depends on.
-        let mut data = self.data_plan();
-        if let Some((seq, len)) = self.take_sack_retransmission(data.is_some()) {
-            if let Some(plan) = self.retransmission_at(seq, len as usize) {
-                return Some(plan);
+        let data = if self.cc.as_deref().is_some_and(|s| s.recovery.is_some()) {
+            match self.sack_recovery_plan() {
+                Ok(plan) => return Some(plan),
+                Err(data) => data,
             }
-            // The scoreboard took note of a retransmission: plan again.
-            data = self.data_plan();
-        }
+        } else {
+            // Out of a recovery `take_sack_retransmission` finds nothing and
+            // changes nothing.
+            self.data_plan()
+        };
         if self.probe_due {
-            self.probe_due = false;
-            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.4
-            //# Such a segment generally contains SEG.SEQ = SND.NXT-1 and may or
-            //# may not contain one garbage octet of data.
-            // Zero-window probes take the same form (as Linux's do): an old
-            // sequence number the peer must answer with an ACK carrying its window.
-            return Some(Plan::control(self.snd_una - 1u32, TcpFlags::ACK));
+            return Some(self.zero_window_probe_plan());
         }
         if let Some(plan) = data {
             // Pacing holds data back, never a FIN alone (see `pacing`).
@@ -275,6 +264,91 @@ impl Connection {
             return Some(Plan::control(self.snd_nxt, TcpFlags::ACK));
         }
         None
+    }
+
+    /// [`next_plan`](Self::next_plan)'s choices ahead of new data: `Some` with
+    /// what it decides (a segment, or nothing to send), `None` to go on to new
+    /// data.
+    #[cold]
+    #[inline(never)]
+    fn plan_before_data(&mut self) -> Option<Option<Plan>> {
+        if let Some((seq, ack)) = self.rst_due.take() {
+            let mut plan = Plan::control(seq, TcpFlags::RST);
+            if let Some(ack) = ack {
+                plan.flags.insert(TcpFlags::ACK);
+                plan.ack = Some(ack);
+            }
+            self.counters.rsts_out = self.counters.rsts_out.saturating_add(1);
+            return Some(Some(plan));
+        }
+        match self.state {
+            State::Closed | State::Listen => return Some(None),
+            State::SynSent | State::SynReceived => {
+                if self.syn_due {
+                    self.syn_due = false;
+                    let mut flags = TcpFlags::SYN;
+                    if self.state == State::SynReceived {
+                        flags.insert(TcpFlags::ACK);
+                    }
+                    let mut plan = Plan::control(self.iss, flags);
+                    plan.retransmit = self.snd_max != self.iss;
+                    return Some(Some(plan));
+                }
+                if self.ack_due == AckDue::Now && self.state == State::SynReceived {
+                    return Some(Some(Plan::control(self.snd_nxt, TcpFlags::ACK)));
+                }
+                return Some(None);
+            }
+            _ => {}
+        }
+        if self.retransmit_una {
+            self.retransmit_una = false;
+            if let Some(plan) = self.retransmission_of_una() {
+                return Some(Some(plan));
+            }
+        }
+        if self.probe_due() {
+            match self.loss_probe_plan() {
+                Some(plan) => {
+                    let fin = usize::from(plan.flags.contains(TcpFlags::FIN));
+                    self.on_probe_planned(plan.seq + (plan.payload_len + fin), plan.retransmit);
+                    return Some(Some(plan));
+                }
+                None => self.on_probe_unsendable(),
+            }
+        }
+        None
+    }
+
+    /// During a recovery: the SACK recovery's retransmission if one is due
+    /// (`Ok`), else the new data plan (`Err`).
+    #[cold]
+    #[inline(never)]
+    fn sack_recovery_plan(&mut self) -> Result<Plan, Option<Plan>> {
+        // Worked out once: a `take_sack_retransmission` that returns `None` changed
+        // nothing the plan depends on.
+        let mut data = self.data_plan();
+        if let Some((seq, len)) = self.take_sack_retransmission(data.is_some()) {
+            if let Some(plan) = self.retransmission_at(seq, len as usize) {
+                return Ok(plan);
+            }
+            // The scoreboard took note of a retransmission: plan again.
+            data = self.data_plan();
+        }
+        Err(data)
+    }
+
+    /// A zero-window probe (the flag is taken).
+    #[cold]
+    #[inline(never)]
+    fn zero_window_probe_plan(&mut self) -> Plan {
+        self.probe_due = false;
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.4
+        //# Such a segment generally contains SEG.SEQ = SND.NXT-1 and may or
+        //# may not contain one garbage octet of data.
+        // Zero-window probes take the same form (as Linux's do): an old
+        // sequence number the peer must answer with an ACK carrying its window.
+        Plan::control(self.snd_una - 1u32, TcpFlags::ACK)
     }
 
     /// Up to `len` bytes from `seq` again (a SACK recovery's retransmission), with
@@ -351,7 +425,33 @@ impl Connection {
 
     /// New data (or data to resend after a timeout moved SND.NXT back) from SND.NXT,
     /// and the FIN, if the windows and the small-segment rules allow.
+    ///
+    /// Most calls find nothing unsent (every segment sent asks again through
+    /// [`wants_to_send`](Self::wants_to_send)): that answer costs a few loads
+    /// here, the rest is [`data_plan_unsent`](Self::data_plan_unsent)'s.
+    #[inline(always)]
     fn data_plan(&self) -> Option<Plan> {
+        // `data_plan_unsent`'s own first exit (no byte and no FIN to send), taken
+        // first: nothing it checks before changes the answer then.
+        let off = self.snd_nxt.diff(self.snd_una).max(0) as usize;
+        if self.send_buf.len() <= off && !self.fin_unsent() {
+            return None;
+        }
+        self.data_plan_unsent()
+    }
+
+    /// Whether the FIN is queued and not yet sent (nor acknowledged).
+    #[inline(always)]
+    fn fin_unsent(&self) -> bool {
+        match self.fin_pos() {
+            Some(fin) => !self.fin_acked && self.snd_nxt <= fin,
+            None => false,
+        }
+    }
+
+    /// [`data_plan`](Self::data_plan) when a byte or the FIN waits.
+    #[inline(never)]
+    fn data_plan_unsent(&self) -> Option<Plan> {
         if !self.syn_acked() {
             return None;
         }
@@ -371,21 +471,13 @@ impl Connection {
         let mss = usize::from(self.mss);
         // Looked at only when the segment could take the last byte (more than a
         // segment's worth waiting leaves no room for the FIN in this one).
-        let fin_pending = avail <= mss
-            && match self.fin_pos() {
-                Some(fin) => !self.fin_acked && self.snd_nxt <= fin,
-                None => false,
-            };
+        let fin_pending = avail <= mss && self.fin_unsent();
         if avail == 0 && !fin_pending {
             return None;
         }
-        let window = self.snd_wnd.min(self.cwnd());
         let flight = self.flight();
-        let usable = match self.frto_new_data_room() {
-            // F-RTO's two new segments (RFC 5682 step 2b), past the window.
-            Some(room) => room,
-            None => window.saturating_sub(self.flight_for_window()) as usize,
-        };
+        // The FIN alone takes no window (nor a look at the controller's).
+        let usable = if avail == 0 { 0 } else { self.usable_window() };
         let len = avail.min(mss).min(usable);
 
         let mut send = false;
@@ -440,6 +532,18 @@ impl Connection {
         }
         plan.retransmit = self.snd_nxt < self.snd_max;
         Some(plan)
+    }
+
+    /// The bytes the send and congestion windows let go now.
+    fn usable_window(&self) -> usize {
+        match self.frto_new_data_room() {
+            // F-RTO's two new segments (RFC 5682 step 2b), past the window.
+            Some(room) => room,
+            None => {
+                let window = self.snd_wnd.min(self.cwnd());
+                window.saturating_sub(self.flight_for_window()) as usize
+            }
+        }
     }
 
     /// Arms the persist timer when data waits behind a zero window with nothing in
@@ -501,7 +605,60 @@ impl Connection {
         (field as u16, edge)
     }
 
+    /// Writes the segment `plan` describes into `buf` and does the book-keeping of
+    /// a segment sent. The common segment (data or an ACK, no SACK blocks to
+    /// report) is written here: its only option is the timestamp, and the template
+    /// writes its header as one array. Everything else goes through `TcpRepr`, out
+    /// of line ([`encode_with_options`](Self::encode_with_options)).
     fn encode(
+        &mut self,
+        now: Instant,
+        plan: Plan,
+        buf: &mut [u8],
+        pseudo: PseudoHeader,
+        checksum: ChecksumMode,
+    ) -> Option<SentSegment> {
+        if plan.flags.intersects(TcpFlags::SYN | TcpFlags::RST) || self.sack_blocks_due() {
+            return self.encode_with_options(now, plan, buf, pseudo, checksum);
+        }
+        let (window, edge) = self.window_to_advertise(false);
+        let timestamp = self.ts.map(|ts| (self.ts_now(now), ts.recent));
+        let header_len = usize::from(TCP_HEADER_LEN) + if timestamp.is_some() { 12 } else { 0 };
+        if header_len > buf.len() {
+            return None;
+        }
+        let (flags, payload_len, ack_number, urgent_pointer) =
+            self.segment_fields(&plan, buf.len() - header_len);
+        let total = header_len + payload_len;
+        let segment = buf.get_mut(..total)?;
+        let fields = TcpHeaderFields {
+            seq_number: plan.seq,
+            ack_number,
+            flags,
+            window_len: window,
+            urgent_pointer,
+            timestamp,
+        };
+        let (src_port, dst_port) = (self.local.port(), self.remote.port());
+        let header_sum = emit_tcp_header(segment, src_port, dst_port, &fields)?.1;
+        self.finish_segment(
+            now,
+            &plan,
+            flags,
+            segment,
+            header_len,
+            Some(header_sum),
+            pseudo,
+            checksum,
+            edge,
+        )
+    }
+
+    /// [`encode`](Self::encode) for a SYN, a RST or a segment with SACK blocks:
+    /// the options through `TcpOptions` and the header through `TcpRepr`.
+    #[cold]
+    #[inline(never)]
+    fn encode_with_options(
         &mut self,
         now: Instant,
         plan: Plan,
@@ -511,18 +668,7 @@ impl Connection {
     ) -> Option<SentSegment> {
         let syn = plan.flags.contains(TcpFlags::SYN);
         let rst = plan.flags.contains(TcpFlags::RST);
-        let has_ack = plan.flags.contains(TcpFlags::ACK);
-        // The common segment (data or an ACK, no SACK blocks to report): its only
-        // option is the timestamp, and the template writes its header as one array.
-        // Everything else goes through `TcpRepr`.
-        let plain = !syn && !rst && !self.sack_blocks_due();
-        let timestamp = match self.ts {
-            Some(ts) if plain => Some((self.ts_now(now), ts.recent)),
-            _ => None,
-        };
-        let mut options = if plain {
-            TcpOptions::default()
-        } else if syn {
+        let mut options = if syn {
             self.syn_options(now)
         } else if rst {
             TcpOptions::default()
@@ -534,28 +680,47 @@ impl Connection {
         } else {
             self.window_to_advertise(syn)
         };
-        let mut header_len = if plain {
-            usize::from(TCP_HEADER_LEN) + if timestamp.is_some() { 12 } else { 0 }
-        } else {
-            usize::from(TCP_HEADER_LEN) + options.buffer_len()
-        };
+        let mut header_len = usize::from(TCP_HEADER_LEN) + options.buffer_len();
         if header_len > buf.len() {
             // Not even the header fits: drop the SACK blocks, then give up.
             options.sack_ranges = SackBlocks::default();
-            if !plain {
-                header_len = usize::from(TCP_HEADER_LEN) + options.buffer_len();
-            }
+            header_len = usize::from(TCP_HEADER_LEN) + options.buffer_len();
             if header_len > buf.len() {
                 return None;
             }
         }
-        let payload_len = plan.payload_len.min(buf.len() - header_len);
+        let (flags, payload_len, ack_number, urgent_pointer) =
+            self.segment_fields(&plan, buf.len() - header_len);
+        let total = header_len + payload_len;
+        let segment = buf.get_mut(..total)?;
+        let repr = TcpRepr {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq_number: plan.seq,
+            ack_number,
+            flags,
+            window_len: window,
+            urgent_pointer,
+            options,
+            payload: &[],
+        };
+        repr.emit_unsummed(&mut TcpPacket::new_unchecked(&mut *segment));
+        self.finish_segment(
+            now, &plan, flags, segment, header_len, None, pseudo, checksum, edge,
+        )
+    }
+
+    /// What the header of `plan`'s segment says, with `room` bytes left for its
+    /// payload: (flags, payload length, ACK number, urgent pointer).
+    #[inline(always)]
+    fn segment_fields(&mut self, plan: &Plan, room: usize) -> (TcpFlags, usize, SeqNumber, u16) {
+        let payload_len = plan.payload_len.min(room);
         let mut flags = plan.flags;
         if payload_len < plan.payload_len {
             // A FIN only follows the last byte.
             flags.remove(TcpFlags::FIN);
         }
-        let ack_number = if has_ack {
+        let ack_number = if plan.flags.contains(TcpFlags::ACK) {
             plan.ack.unwrap_or(self.rcv_nxt)
         } else {
             SeqNumber(0)
@@ -565,34 +730,28 @@ impl Connection {
             flags.insert(TcpFlags::URG);
         }
         flags.insert(self.ecn_for_segment(flags, payload_len, plan.retransmit));
-        let total = header_len + payload_len;
-        let segment = buf.get_mut(..total)?;
-        let header_sum = if plain {
-            let fields = TcpHeaderFields {
-                seq_number: plan.seq,
-                ack_number,
-                flags,
-                window_len: window,
-                urgent_pointer,
-                timestamp,
-            };
-            let (src_port, dst_port) = (self.local.port(), self.remote.port());
-            Some(emit_tcp_header(segment, src_port, dst_port, &fields)?.1)
-        } else {
-            let repr = TcpRepr {
-                src_port: self.local.port(),
-                dst_port: self.remote.port(),
-                seq_number: plan.seq,
-                ack_number,
-                flags,
-                window_len: window,
-                urgent_pointer,
-                options,
-                payload: &[],
-            };
-            repr.emit_unsummed(&mut TcpPacket::new_unchecked(&mut *segment));
-            None
-        };
+        (flags, payload_len, ack_number, urgent_pointer)
+    }
+
+    /// The payload and the checksum of the `header_len`-byte header already in
+    /// `segment` (whose words sum to `header_sum`, if known), then the
+    /// book-keeping of a segment sent.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn finish_segment(
+        &mut self,
+        now: Instant,
+        plan: &Plan,
+        flags: TcpFlags,
+        segment: &mut [u8],
+        header_len: usize,
+        header_sum: Option<u64>,
+        pseudo: PseudoHeader,
+        checksum: ChecksumMode,
+        edge: SeqNumber,
+    ) -> Option<SentSegment> {
+        let total = segment.len();
+        let payload_len = total - header_len;
         if checksum == ChecksumMode::Enabled {
             // The payload is summed as it is copied out of the send buffer (one
             // pass over it, not a copy and then a sum over the whole segment).
@@ -702,16 +861,11 @@ impl Connection {
     }
 
     /// The urgent pointer for a segment starting at `seq` with `len` bytes.
+    #[inline(always)]
     fn urgent_for(&self, seq: SeqNumber, len: usize) -> (u16, bool) {
         match self.snd_up {
-            Some(up) if up > seq && len > 0 => {
-                //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.5
-                //# The urgent pointer points to the sequence number of the octet
-                //# following the urgent data (MUST-30).
-                let ptr = up.diff(seq).clamp(0, i32::from(u16::MAX)) as u16;
-                (ptr, true)
-            }
-            _ => (0, false),
+            None => (0, false),
+            Some(up) => urgent_pointer(up, seq, len),
         }
     }
 
@@ -752,25 +906,20 @@ impl Connection {
             self.last_data_sent = now;
             let flight = self.flight();
             self.reserve_send_records();
-            self.on_data_sent(now, seq, payload_len, retransmit, flight);
+            if retransmit {
+                self.on_data_resent(now, seq, payload_len, flight);
+            } else {
+                self.on_data_sent(now, seq, payload_len, false, flight);
+            }
             self.on_paced_send(now, payload_len);
         }
         // Like Linux's tcpi_bytes_sent (RFC 4898 HCDataOctetsOut): every payload byte
         // put on the wire, retransmissions included; bytes_retrans counts those.
         self.counters.bytes_sent += payload_len as u64;
         if retransmit {
-            self.counters.retrans_segs += 1;
-            self.counters.bytes_retrans += payload_len as u64;
-            // Karn: a retransmission makes the timed segment ambiguous.
-            if let Some((probe_end, _, _)) = self.rtt_probe {
-                if probe_end > seq {
-                    self.rtt_probe = None;
-                }
-            }
-        } else {
-            if self.rtt_probe.is_none() {
-                self.rtt_probe = Some((end, now, self.counters.bytes_acked));
-            }
+            self.on_retransmission_sent(seq, payload_len);
+        } else if self.rtt_probe.is_none() {
+            self.rtt_probe = Some((end, now, self.counters.bytes_acked));
         }
         if end > self.snd_nxt || seq == self.snd_nxt {
             self.snd_nxt = self.snd_nxt.max(end);
@@ -796,5 +945,29 @@ impl Connection {
             self.arm_loss_probe(now, true);
         }
         retransmit
+    }
+
+    /// [`on_data_sent`](Self::on_data_sent) for a retransmission, out of line:
+    /// new data, the common case, takes the short path inlined in
+    /// [`after_send`](Self::after_send).
+    #[cold]
+    #[inline(never)]
+    fn on_data_resent(&mut self, now: Instant, seq: SeqNumber, len: usize, flight: u32) {
+        self.on_data_sent(now, seq, len, true, flight);
+    }
+
+    /// [`after_send`](Self::after_send)'s counting of a retransmission of
+    /// `payload_len` bytes from `seq`.
+    #[cold]
+    #[inline(never)]
+    fn on_retransmission_sent(&mut self, seq: SeqNumber, payload_len: usize) {
+        self.counters.retrans_segs += 1;
+        self.counters.bytes_retrans += payload_len as u64;
+        // Karn: a retransmission makes the timed segment ambiguous.
+        if let Some((probe_end, _, _)) = self.rtt_probe {
+            if probe_end > seq {
+                self.rtt_probe = None;
+            }
+        }
     }
 }

@@ -136,12 +136,17 @@ impl Connection {
             header_len,
         );
         let written = options.get(..len)?;
-        opts.copy_from_slice(written);
+        // The options' 32-bit words (every layout is whole words), copied one by
+        // one and added to the fixed part's sum on the way: no call to `memcpy`
+        // for a copy of at most 20 bytes.
+        let mut options_sum = 0u64;
+        for (out, word) in opts.chunks_exact_mut(4).zip(written.chunks_exact(4)) {
+            let word = [word[0], word[1], word[2], word[3]];
+            out.copy_from_slice(&word);
+            options_sum += u64::from(u32::from_be_bytes(word));
+        }
         if checksum == ChecksumMode::Enabled {
-            // The options' 32-bit words, added to the fixed part's.
-            for word in written.chunks_exact(4) {
-                sum += u64::from(u32::from_be_bytes([word[0], word[1], word[2], word[3]]));
-            }
+            sum += options_sum;
             TcpPacket::new_unchecked(&mut *segment)
                 .set_checksum(pseudo.checksum(header_len, sum, 0));
         }

@@ -94,6 +94,13 @@ impl Connection {
             self.stop_pacing();
             return;
         }
+        self.advance_pacing_clock(now, len);
+    }
+
+    /// [`on_paced_send`](Self::on_paced_send) when the connection paces.
+    #[cold]
+    #[inline(never)]
+    fn advance_pacing_clock(&mut self, now: Instant, len: usize) {
         let Some(rate) = self.pacing_rate() else {
             return;
         };
