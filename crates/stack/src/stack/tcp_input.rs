@@ -161,7 +161,7 @@ impl Stack {
     /// (one segment from `tcp_segment_for`, or a run of
     /// [`Stack::handle_packets`]). The state stays ESTABLISHED and no
     /// out-of-order data exists before or after, so of `after_conn` only the
-    /// events and timers remain (what `raise_conn_events` and
+    /// events and timers remain (what `after_conn_requeue` and
     /// `schedule_and_queue` do; the transmit queue was seen to after every
     /// segment). Once per run is what once per segment leaves: the run raises
     /// the same events (readable), into a queue no other socket joined in
@@ -653,25 +653,32 @@ impl Stack {
         }
         let events = slot.conn.take_events();
         let passive_unaccepted = slot.parent.is_some();
-        if (state == before || !passive_unaccepted)
-            && !matches!(state, State::Closed | State::TimeWait)
-        {
-            // Most passes (a segment, a send, a read; without a state change, or
-            // with one but no listener to tell): no listener queues, no demux
-            // change, no freeing; the counters, the events, the timer heap and the
-            // transmit queue within this one slab look-up.
+        // Most passes (a segment, a send, a read; without a state change, or with
+        // one but no listener to tell): no listener queues, no demux change, no
+        // freeing; the counters, the events, the timer heap and the transmit
+        // queue within this one slab look-up.
+        let common = (state == before || !passive_unaccepted)
+            && !matches!(state, State::Closed | State::TimeWait);
+        let queue = common
+            && !entry.tx_queued
+            && match requeue {
+                Requeue::No => false,
+                Requeue::Yes => true,
+                Requeue::IfReady => slot.conn.ready_to_send(now),
+            };
+        // A connection no listener holds: a state change is the counters alone,
+        // and its events are raised here, on either path. One a listener holds
+        // raises no events of its own (the listener's come out of
+        // `on_conn_state_change` below), so nothing raised changes order.
+        if !passive_unaccepted {
             if state != before {
                 count_state_change(&mut self.stats.tcp, &slot.conn, before, state);
             }
-            let queue = !entry.tx_queued
-                && match requeue {
-                    Requeue::No => false,
-                    Requeue::Yes => true,
-                    Requeue::IfReady => slot.conn.ready_to_send(now),
-                };
-            if !passive_unaccepted && !events.is_empty() {
+            if !events.is_empty() {
                 entry.raise_bits(&mut self.events, handle, conn_event_bits(events));
             }
+        }
+        if common {
             super::timers::schedule(&mut self.timers, entry, handle);
             if queue {
                 entry.enqueue_tx(&mut self.tx_queue, handle);
@@ -679,12 +686,9 @@ impl Stack {
             self.drop_stale_timers();
             return;
         }
-        // Counters and the listener's queues change only with the state.
-        if state != before {
+        // The listener's queues change only with the state.
+        if passive_unaccepted && state != before {
             self.on_conn_state_change(handle, before, state);
-        }
-        if !passive_unaccepted && !events.is_empty() {
-            self.raise_conn_events(handle, events);
         }
         if state == State::Closed {
             self.unhash_conn(handle);
@@ -753,17 +757,6 @@ impl Stack {
                     self.raise(listener, EventKind::Acceptable);
                 }
             }
-        }
-    }
-
-    /// Raises the events a connection reported, all at once.
-    #[inline]
-    fn raise_conn_events(&mut self, handle: SocketHandle, events: ConnEvents) {
-        if events.is_empty() {
-            return;
-        }
-        if let Some(entry) = self.sockets.get_mut(handle) {
-            entry.raise_bits(&mut self.events, handle, conn_event_bits(events));
         }
     }
 

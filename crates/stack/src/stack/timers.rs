@@ -18,7 +18,8 @@ pub(crate) type TimerHeap = BinaryHeap<Reverse<(Instant, SocketHandle)>>;
 
 /// Records the earliest deadline of the connection in `entry` (at `handle`) in the
 /// heap if it moved earlier. A free function over the two fields, so that the
-/// book-keeping pass does it within the one slab look-up it makes.
+/// book-keeping pass does it within the one slab look-up it makes. The push is
+/// out of line: most calls push nothing, and then need no saved registers.
 pub(crate) fn schedule(timers: &mut TimerHeap, entry: &mut Entry, handle: SocketHandle) {
     let Entry {
         socket: Socket::Tcp(slot),
@@ -33,8 +34,14 @@ pub(crate) fn schedule(timers: &mut TimerHeap, entry: &mut Entry, handle: Socket
     };
     if scheduled.is_none_or(|s| at < s) {
         *scheduled = Some(at);
-        timers.push(Reverse((at, handle)));
+        push_deadline(timers, at, handle);
     }
+}
+
+/// Puts `handle`'s deadline `at` in the heap.
+#[inline(never)]
+fn push_deadline(timers: &mut TimerHeap, at: Instant, handle: SocketHandle) {
+    timers.push(Reverse((at, handle)));
 }
 
 impl Stack {
@@ -92,15 +99,25 @@ impl Stack {
     /// When [`handle_timeout`](Self::handle_timeout) should next run, if any timer is
     /// armed. Call it after draining [`poll_transmit`](Self::poll_transmit).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let sockets = self.timers.peek().map(|Reverse((at, _))| *at);
-        [
-            sockets,
+        // Plain comparisons rather than an iterator chain: a driver asks after
+        // every input.
+        let mut next = self.timers.peek().map(|Reverse((at, _))| *at);
+        for other in [
             self.time_wait.poll_timeout(),
             self.reassembler.poll_timeout(),
             self.pmtu.poll_timeout(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        ] {
+            next = earlier(next, other);
+        }
+        next
+    }
+}
+
+/// The earlier of two optional deadlines.
+#[inline(always)]
+fn earlier(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
