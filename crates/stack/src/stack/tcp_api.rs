@@ -258,6 +258,16 @@ impl Stack {
         }
     }
 
+    /// Why `handle` names no connection (for a call that found none).
+    #[cold]
+    #[inline(never)]
+    fn not_a_connection(&self, handle: SocketHandle) -> Error {
+        match self.sockets.get(handle) {
+            Some(_) => Error::WrongSocketType,
+            None => Error::InvalidHandle,
+        }
+    }
+
     fn tcp_conn_ref(&self, handle: SocketHandle) -> Result<&Connection, Error> {
         match self.sockets.get(handle) {
             Some(Entry {
@@ -277,10 +287,10 @@ impl Stack {
         handle: SocketHandle,
         data: &[u8],
     ) -> Result<usize, Error> {
-        self.tcp_conn_mut(handle)?;
-        self.with_conn(now, handle, |c| c.send(data))
-            .ok_or(Error::InvalidHandle)?
-            .map_err(Error::from)
+        match self.with_conn(now, handle, |c| c.send(data)) {
+            Some(result) => result.map_err(Error::from),
+            None => Err(self.not_a_connection(handle)),
+        }
     }
 
     /// Queues `data` as urgent data (the urgent pointer marks its end).
@@ -346,8 +356,7 @@ impl Stack {
         handle: SocketHandle,
         how: Shutdown,
     ) -> Result<(), Error> {
-        self.tcp_conn_mut(handle)?;
-        self.with_conn(now, handle, |c| {
+        let done = self.with_conn(now, handle, |c| {
             if matches!(how, Shutdown::Write | Shutdown::Both) {
                 c.shutdown_write(now);
             }
@@ -355,7 +364,10 @@ impl Stack {
                 c.shutdown_read();
             }
         });
-        Ok(())
+        match done {
+            Some(()) => Ok(()),
+            None => Err(self.not_a_connection(handle)),
+        }
     }
 
     /// Closes the handle. A connection finishes its close in the background (FIN,

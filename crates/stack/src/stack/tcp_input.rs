@@ -147,7 +147,7 @@ impl Stack {
         {
             self.rx_paths.predicted += 1;
         }
-        // As `schedule_and_queue` does after every segment: the connection joins
+        // As `after_conn_requeue` does after every segment: the connection joins
         // the transmit queue after the first segment that leaves it owing one
         // (the rest of the run cannot take that back, but the queue's order with
         // other connections' entries is kept exactly this way).
@@ -161,8 +161,8 @@ impl Stack {
     /// (one segment from `tcp_segment_for`, or a run of
     /// [`Stack::handle_packets`]). The state stays ESTABLISHED and no
     /// out-of-order data exists before or after, so of `after_conn` only the
-    /// events and timers remain (what `raise_conn_events` and
-    /// `schedule_and_queue` do; the transmit queue was seen to after every
+    /// events and timers remain (what `after_conn_requeue` does of them; the
+    /// transmit queue was seen to after every
     /// segment). Once per run is what once per segment leaves: the run raises
     /// the same events (readable), into a queue no other socket joined in
     /// between; its only timer change that can bring the deadline forward, the
@@ -670,70 +670,54 @@ impl Stack {
         }
         let events = slot.conn.take_events();
         let passive_unaccepted = slot.parent.is_some();
-        if (state == before || !passive_unaccepted)
-            && !matches!(state, State::Closed | State::TimeWait)
-        {
-            // Most passes (a segment, a send, a read; without a state change, or
-            // with one but no listener to tell): no listener queues, no demux
-            // change, no freeing; the counters, the events, the timer heap and the
-            // transmit queue within this one slab look-up.
+        // Most passes (a segment, a send, a read; without a state change, or with
+        // one but no listener to tell): no listener queues, no demux change, no
+        // freeing; the counters, the events, the timer heap and the transmit
+        // queue within this one slab look-up.
+        let common = (state == before || !passive_unaccepted)
+            && !matches!(state, State::Closed | State::TimeWait);
+        // A connection no listener holds: a state change is the counters alone,
+        // and its events are raised here, on either path. One a listener holds
+        // raises no events of its own (the listener's come out of
+        // `on_conn_state_change` below), so nothing raised changes order.
+        if !passive_unaccepted {
             if state != before {
                 count_state_change(&mut self.stats.tcp, &slot.conn, before, state);
             }
-            let queue = !entry.tx_queued
-                && match requeue {
-                    Requeue::No => false,
-                    Requeue::Yes => true,
-                    Requeue::IfReady => slot.conn.ready_to_send(now),
-                };
-            if !passive_unaccepted && !events.is_empty() {
+            if !events.is_empty() {
                 entry.raise_bits(&mut self.events, handle, conn_event_bits(events));
             }
-            super::timers::schedule(&mut self.timers, entry, handle);
-            if queue {
-                entry.enqueue_tx(&mut self.tx_queue, handle);
+        }
+        let entry = if common {
+            entry
+        } else {
+            // The listener's queues change only with the state.
+            if passive_unaccepted && state != before {
+                self.on_conn_state_change(handle, before, state);
             }
-            self.drop_stale_timers();
-            return;
-        }
-        // Counters and the listener's queues change only with the state.
-        if state != before {
-            self.on_conn_state_change(handle, before, state);
-        }
-        if !passive_unaccepted && !events.is_empty() {
-            self.raise_conn_events(handle, events);
-        }
-        if state == State::Closed {
-            self.unhash_conn(handle);
-        } else if state == State::TimeWait && self.compact_time_wait(handle) {
-            return;
-        }
-        // A connection with nothing to send stays out of the queue: the pass
-        // `poll_transmit` would make over it comes back empty (and its side
-        // effects, timers, happen here, before the timer heap learns of them). A
-        // closed one goes in, for that pass frees it.
-        self.schedule_and_queue(handle, |entry| match (requeue, &mut entry.socket) {
-            (Requeue::No, _) => false,
-            (Requeue::IfReady, Socket::Tcp(slot)) if state != State::Closed => {
-                slot.conn.ready_to_send(now)
+            if state == State::Closed {
+                self.unhash_conn(handle);
+            } else if state == State::TimeWait && self.compact_time_wait(handle) {
+                return;
             }
-            _ => true,
-        });
-    }
-
-    /// The timer heap and the transmit queue after a connection call, with one
-    /// slab look-up: `wants_tx` (asked only when the connection is not queued
-    /// yet, and before its deadline is read) says whether it joins the transmit
-    /// queue. Stale heap entries are dropped when they pile up.
-    pub(super) fn schedule_and_queue(
-        &mut self,
-        handle: SocketHandle,
-        wants_tx: impl FnOnce(&mut Entry) -> bool,
-    ) {
-        let Some(entry) = self.sockets.get_mut(handle) else {
-            return;
+            match self.sockets.get_mut(handle) {
+                Some(entry) => entry,
+                None => return,
+            }
         };
-        let queue = !entry.tx_queued && wants_tx(entry);
+        // One tail for both paths (one copy of it in the code). A connection
+        // with nothing to send stays out of the queue: the pass `poll_transmit`
+        // would make over it comes back empty (and its side effects, timers,
+        // happen here, before the timer heap learns of them). A closed one goes
+        // in, for that pass frees it.
+        let queue = !entry.tx_queued
+            && match (requeue, &mut entry.socket) {
+                (Requeue::No, _) => false,
+                (Requeue::IfReady, Socket::Tcp(slot)) if state != State::Closed => {
+                    slot.conn.ready_to_send(now)
+                }
+                _ => true,
+            };
         super::timers::schedule(&mut self.timers, entry, handle);
         if queue {
             entry.enqueue_tx(&mut self.tx_queue, handle);
@@ -770,17 +754,6 @@ impl Stack {
                     self.raise(listener, EventKind::Acceptable);
                 }
             }
-        }
-    }
-
-    /// Raises the events a connection reported, all at once.
-    #[inline]
-    fn raise_conn_events(&mut self, handle: SocketHandle, events: ConnEvents) {
-        if events.is_empty() {
-            return;
-        }
-        if let Some(entry) = self.sockets.get_mut(handle) {
-            entry.raise_bits(&mut self.events, handle, conn_event_bits(events));
         }
     }
 
