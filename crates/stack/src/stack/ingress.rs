@@ -243,7 +243,10 @@ impl Stack {
         };
         let mut packet = second?;
         loop {
-            let Some(seg) = Ipv4TcpSegment::parse(packet, checksum_rx) else {
+            // A segment with TCP options other than the timestamp is not
+            // predicted: `handle_packet_run` takes it, as it takes one the
+            // connection refuses.
+            let Some(seg) = Ipv4TcpSegment::parse_common(packet, checksum_rx) else {
                 return Some(packet);
             };
             if seg.src_addr != first.src_addr
@@ -299,8 +302,8 @@ impl Stack {
     }
 
     /// The common packet of a TCP connection (IPv4 without options, not a
-    /// fragment, a TCP header with no option but the timestamp:
-    /// [`Ipv4TcpSegment`]) on a path that reads it from fixed offsets. It makes
+    /// fragment: [`Ipv4TcpSegment`], the handshake's segments with their options
+    /// too) on a path that reads it from fixed offsets. It makes
     /// every check [`handle_ipv4`](Self::handle_ipv4) and `deliver_tcp` make and
     /// hands `tcp_segment` the same segment with the same counters; it returns
     /// false, having changed nothing, for any packet those checks would not pass
