@@ -103,8 +103,10 @@ impl<'a> Ipv4TcpSegment<'a> {
         let total = usize::from(u16::from_be_bytes([len0, len1]));
         let segment = rest.get(..total.checked_sub(20)?)?;
         let (tcp, after) = segment.split_first_chunk::<20>()?;
-        let (options, options_sum, payload) = match tcp[12] >> 4 {
-            5 => (TcpOptions::new(), 0, after),
+        // The options of a layout other than the two read here are left to
+        // `parse_options` once the segment is in place (`other`).
+        let (timestamp, options_sum, payload, other) = match tcp[12] >> 4 {
+            5 => (None, 0, after, None),
             8 if after.starts_with(&NOP_NOP_TIMESTAMP) => {
                 let (bytes, payload) = after.split_first_chunk::<12>()?;
                 let [_, _, _, _, a0, a1, a2, a3, b0, b1, b2, b3] = *bytes;
@@ -112,13 +114,12 @@ impl<'a> Ipv4TcpSegment<'a> {
                     tsval: u32::from_be_bytes([a0, a1, a2, a3]),
                     tsecr: u32::from_be_bytes([b0, b1, b2, b3]),
                 };
-                let options = TcpOptions {
-                    timestamp: Some(ts),
-                    ..TcpOptions::new()
-                };
-                (options, words(bytes), payload)
+                (Some(ts), words(bytes), payload, None)
             }
-            offset if ANY_OPTIONS => other_options(after, offset)?,
+            offset if ANY_OPTIONS => {
+                let (bytes, sum, payload) = option_area(after, offset)?;
+                (None, sum, payload, Some(bytes))
+            }
             _ => return None,
         };
         // The IPv4 header's words; its two address words also start the TCP
@@ -141,7 +142,7 @@ impl<'a> Ipv4TcpSegment<'a> {
         let [sp0, sp1, dp0, dp1, q0, q1, q2, q3, a0, a1, a2, a3, offset_ae, flags, w0, w1, _, _, u0, u1] =
             *tcp;
         let ae = u16::from(offset_ae & 0x01) << 8;
-        Some(Ipv4TcpSegment {
+        let mut seg = Ipv4TcpSegment {
             src_addr: Ipv4Addr::new(s0, s1, s2, s3),
             dst_addr: Ipv4Addr::new(d0, d1, d2, d3),
             ecn: Ecn::from_bits(tos),
@@ -153,12 +154,21 @@ impl<'a> Ipv4TcpSegment<'a> {
                 flags: TcpFlags::from_bits_truncate(ae | u16::from(flags)),
                 window_len: u16::from_be_bytes([w0, w1]),
                 urgent_pointer: u16::from_be_bytes([u0, u1]),
-                options,
+                options: TcpOptions {
+                    timestamp,
+                    ..TcpOptions::new()
+                },
                 payload,
             },
             segment,
             header_sum,
-        })
+        };
+        if let Some(bytes) = other {
+            if !parse_options(bytes, &mut seg.tcp.options) {
+                return None;
+            }
+        }
+        Some(seg)
     }
 
     /// The one's-complement sum of the TCP pseudo-header and the TCP header: with
@@ -171,19 +181,32 @@ impl<'a> Ipv4TcpSegment<'a> {
     }
 }
 
-/// The options of a TCP header of data offset `offset` (in words) other than the
-/// two layouts [`Ipv4TcpSegment::parse`] reads in line (a SYN's, a SACK's, ...),
-/// from `after`, the segment past the fixed 20 bytes: the options as
-/// [`TcpOptions::parse`] reads them, the sum of their bytes and the payload.
-/// `None` where [`TcpRepr::parse`] fails: a data offset below 5 or past the
-/// segment, an illegal option length.
-// Out of line: the common layouts' code stays dense.
+/// The option area of a TCP header of data offset `offset` (in words) other
+/// than the two layouts [`Ipv4TcpSegment::parse`] reads in line (a SYN's, a
+/// SACK's, ...), from `after`, the segment past the fixed 20 bytes: the option
+/// bytes, their sum and the payload. `None` where [`TcpRepr::parse`] fails on
+/// the length: a data offset below 5 or past the segment.
+// Out of line, as `parse_options`: the common layouts' code stays dense.
 #[inline(never)]
-fn other_options(after: &[u8], offset: u8) -> Option<(TcpOptions, u64, &[u8])> {
+fn option_area(after: &[u8], offset: u8) -> Option<(&[u8], u64, &[u8])> {
     let len = usize::from(offset).checked_sub(5)? * 4;
     let (bytes, payload) = after.split_at_checked(len)?;
-    let options = TcpOptions::parse(bytes).ok()?;
-    Some((options, words_of(bytes), payload))
+    Some((bytes, words_of(bytes), payload))
+}
+
+/// Sets `options` to the options in `bytes` as [`TcpOptions::parse`] reads
+/// them; false, leaving `options` as it was, where that fails (an illegal
+/// option length), as [`TcpRepr::parse`] does.
+// Through `&mut`: the options are written where the segment holds them.
+#[inline(never)]
+fn parse_options(bytes: &[u8], options: &mut TcpOptions) -> bool {
+    match TcpOptions::parse(bytes) {
+        Ok(parsed) => {
+            *options = parsed;
+            true
+        }
+        Err(_) => false,
+    }
 }
 
 /// The sum of `bytes` as native-endian 32-bit words (a multiple of four bytes),
