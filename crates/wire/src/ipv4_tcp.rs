@@ -104,7 +104,7 @@ impl<'a> Ipv4TcpSegment<'a> {
         let segment = rest.get(..total.checked_sub(20)?)?;
         let (tcp, after) = segment.split_first_chunk::<20>()?;
         // The options of a layout other than the two read here are left to
-        // `parse_options` once the segment is in place (`other`).
+        // `parse_options` (`other`).
         let (timestamp, options_sum, payload, other) = match tcp[12] >> 4 {
             5 => (None, 0, after, None),
             8 if after.starts_with(&NOP_NOP_TIMESTAMP) => {
@@ -142,7 +142,16 @@ impl<'a> Ipv4TcpSegment<'a> {
         let [sp0, sp1, dp0, dp1, q0, q1, q2, q3, a0, a1, a2, a3, offset_ae, flags, w0, w1, _, _, u0, u1] =
             *tcp;
         let ae = u16::from(offset_ae & 0x01) << 8;
-        let mut seg = Ipv4TcpSegment {
+        let mut options = TcpOptions {
+            timestamp,
+            ..TcpOptions::new()
+        };
+        if let Some(bytes) = other {
+            if !parse_options(bytes, &mut options) {
+                return None;
+            }
+        }
+        Some(Ipv4TcpSegment {
             src_addr: Ipv4Addr::new(s0, s1, s2, s3),
             dst_addr: Ipv4Addr::new(d0, d1, d2, d3),
             ecn: Ecn::from_bits(tos),
@@ -154,21 +163,12 @@ impl<'a> Ipv4TcpSegment<'a> {
                 flags: TcpFlags::from_bits_truncate(ae | u16::from(flags)),
                 window_len: u16::from_be_bytes([w0, w1]),
                 urgent_pointer: u16::from_be_bytes([u0, u1]),
-                options: TcpOptions {
-                    timestamp,
-                    ..TcpOptions::new()
-                },
+                options,
                 payload,
             },
             segment,
             header_sum,
-        };
-        if let Some(bytes) = other {
-            if !parse_options(bytes, &mut seg.tcp.options) {
-                return None;
-            }
-        }
-        Some(seg)
+        })
     }
 
     /// The one's-complement sum of the TCP pseudo-header and the TCP header: with
@@ -197,7 +197,6 @@ fn option_area(after: &[u8], offset: u8) -> Option<(&[u8], u64, &[u8])> {
 /// Sets `options` to the options in `bytes` as [`TcpOptions::parse`] reads
 /// them; false, leaving `options` as it was, where that fails (an illegal
 /// option length), as [`TcpRepr::parse`] does.
-// Through `&mut`: the options are written where the segment holds them.
 #[inline(never)]
 fn parse_options(bytes: &[u8], options: &mut TcpOptions) -> bool {
     match TcpOptions::parse(bytes) {

@@ -288,13 +288,17 @@ impl Stack {
     ) -> Option<(SocketHandle, RunTuple)> {
         match packet.first().map(|b| b >> 4) {
             Some(4) => {
-                if self.rx_fixed_layout_on() {
-                    if let Some((seg, header_sum)) = self.fixed_layout_segment(packet, verified) {
+                let seg = match self.rx_fixed_layout_on() {
+                    true => Ipv4TcpSegment::parse(packet, self.config.checksum_rx),
+                    false => None,
+                };
+                if let Some(seg) = &seg {
+                    if let Some(header_sum) = self.fixed_layout_checks(seg, verified) {
                         self.count_fixed_layout_segment();
                         let key = fixed_layout_key(&seg);
                         let handle =
                             self.tcp_segment_run_start(now, &key, &seg.tcp, seg.ecn, header_sum)?;
-                        return Some((handle, RunTuple::of(&seg)));
+                        return Some((handle, RunTuple::of(seg)));
                     }
                 }
                 self.handle_ipv4(now, packet, true, verified);
@@ -323,7 +327,10 @@ impl Stack {
         bytes: &[u8],
         verified: bool,
     ) -> bool {
-        let Some((seg, header_sum)) = self.fixed_layout_segment(bytes, verified) else {
+        let Some(seg) = Ipv4TcpSegment::parse(bytes, self.config.checksum_rx) else {
+            return false;
+        };
+        let Some(header_sum) = self.fixed_layout_checks(&seg, verified) else {
             return false;
         };
         self.count_fixed_layout_segment();
@@ -332,17 +339,19 @@ impl Stack {
         true
     }
 
-    /// The checks of the fixed-layout path (`handle_packet_start`): the
-    /// segment in `bytes` and the sum of its pseudo-header and header when its
-    /// checksum is still to verify, or `None` for a packet the general path
-    /// takes. Changes nothing but the address cache (`v4_peers_ok`).
-    #[inline]
-    fn fixed_layout_segment<'a>(
+    /// The checks of the fixed-layout path (`handle_packet_start`) on `seg`, a
+    /// segment [`Ipv4TcpSegment::parse`] read: the sum of its pseudo-header and
+    /// header when its checksum is still to verify (`Some(Some(sum))`),
+    /// `Some(None)` when it verified or is not to verify, or `None` for a packet
+    /// the general path takes. Changes nothing but the address cache
+    /// (`v4_peers_ok`).
+    // By reference, not returning the segment: it stays where the parse made it.
+    #[inline(always)]
+    fn fixed_layout_checks(
         &mut self,
-        bytes: &'a [u8],
+        seg: &Ipv4TcpSegment<'_>,
         verified: bool,
-    ) -> Option<(Ipv4TcpSegment<'a>, Option<u16>)> {
-        let seg = Ipv4TcpSegment::parse(bytes, self.config.checksum_rx)?;
+    ) -> Option<Option<u16>> {
         let tcp = &seg.tcp;
         if tcp.src_port == 0 || tcp.dst_port == 0 || !self.v4_peers_ok(seg.src_addr, seg.dst_addr) {
             return None;
@@ -351,16 +360,15 @@ impl Stack {
         // the payload while it is copied, short ones are verified here, and a
         // segment the device vouched for is not summed.
         let verify = self.config.checksum_rx == ChecksumMode::Enabled && !verified;
-        let header_sum = if !verify {
-            None
+        if !verify {
+            Some(None)
         } else if seg.segment.len() > DEFER_CHECKSUM_ABOVE {
-            Some(seg.header_sum())
+            Some(Some(seg.header_sum()))
         } else if checksum::combine(&[seg.header_sum(), checksum::data(tcp.payload)]) == 0xffff {
-            None
+            Some(None)
         } else {
-            return None;
-        };
-        Some((seg, header_sum))
+            None
+        }
     }
 
     /// The counters of a segment the fixed-layout path takes, as `handle_ipv4`
