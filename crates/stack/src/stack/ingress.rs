@@ -295,7 +295,7 @@ impl Stack {
                 if let Some(seg) = &seg {
                     if let Some(header_sum) = self.fixed_layout_checks(seg, verified) {
                         self.count_fixed_layout_segment();
-                        let key = fixed_layout_key(&seg);
+                        let key = fixed_layout_key(seg);
                         let handle =
                             self.tcp_segment_run_start(now, &key, &seg.tcp, seg.ecn, header_sum)?;
                         return Some((handle, RunTuple::of(seg)));
