@@ -364,7 +364,7 @@ impl Stack {
             Some(None)
         } else if seg.segment.len() > DEFER_CHECKSUM_ABOVE {
             Some(Some(seg.header_sum()))
-        } else if checksum::combine(&[seg.header_sum(), checksum::data(tcp.payload)]) == 0xffff {
+        } else if checksum::combine(&[seg.header_sum(), payload_sum(tcp.payload)]) == 0xffff {
             Some(None)
         } else {
             None
@@ -643,6 +643,17 @@ impl RunTuple {
             src_port: seg.tcp.src_port,
             dst_port: seg.tcp.dst_port,
         }
+    }
+}
+
+/// [`checksum::data`] of a short segment's payload, without its call for the
+/// empty payload of most handshake and closing segments (whose sum is zero).
+#[inline(always)]
+fn payload_sum(payload: &[u8]) -> u16 {
+    if payload.is_empty() {
+        0
+    } else {
+        checksum::data(payload)
     }
 }
 
