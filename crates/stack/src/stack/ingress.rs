@@ -234,7 +234,10 @@ impl Stack {
             let Some(seg) = Ipv4TcpSegment::parse_common(packet, checksum_rx) else {
                 return Some(packet);
             };
-            if RunTuple::of(&seg) != *first
+            if seg.src_addr != first.src_addr
+                || seg.dst_addr != first.dst_addr
+                || seg.tcp.src_port != first.src_port
+                || seg.tcp.dst_port != first.dst_port
                 || seg.segment.len() <= DEFER_CHECKSUM_ABOVE
                 || !slot
                     .conn
@@ -626,7 +629,7 @@ impl Stack {
 
 /// What makes a segment part of a run of [`Stack::handle_packets`]: the same
 /// addresses and ports as the run's first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 struct RunTuple {
     src_addr: Ipv4Addr,
     dst_addr: Ipv4Addr,
