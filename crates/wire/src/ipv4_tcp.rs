@@ -1,21 +1,25 @@
 //! [`Ipv4TcpSegment`]: the common IPv4 TCP packet, read from fixed offsets.
 //!
-//! Nearly every packet of a TCP connection over IPv4 has one layout: a 20-byte IPv4
-//! header (IHL 5, no options), not a fragment, protocol TCP, and a TCP header of 20
-//! bytes, or of 32 with the timestamp option in the layout RFC 7323 Appendix A
-//! recommends (NOP, NOP, then the 10-byte option). [`Ipv4TcpSegment::parse`] reads
-//! such a packet field by field from those offsets, without the general
-//! [`Ipv4Packet`](crate::Ipv4Packet) / [`Ipv4Repr`](crate::Ipv4Repr) /
-//! [`TcpRepr::parse`] walk and its option loop, and sums the IPv4 header and the TCP
-//! header (with its pseudo-header) in one pass over 32-bit words.
+//! Nearly every packet of a TCP connection over IPv4 has one IP layout: a 20-byte
+//! IPv4 header (IHL 5, no options), not a fragment, protocol TCP.
+//! [`Ipv4TcpSegment::parse`] reads such a packet field by field from fixed offsets,
+//! without the general [`Ipv4Packet`](crate::Ipv4Packet) /
+//! [`Ipv4Repr`](crate::Ipv4Repr) / [`TcpRepr::parse`] walk, and sums the IPv4
+//! header and the TCP header (with its pseudo-header) in one pass over 32-bit
+//! words. A TCP header of 20 bytes, or of 32 with the timestamp option in the
+//! layout RFC 7323 Appendix A recommends (NOP, NOP, then the 10-byte option: every
+//! data segment and ACK of a timestamped connection), is read in line; any other
+//! (a SYN's or SYN-ACK's options, SACK blocks, ...) has its options read by
+//! [`TcpOptions::parse`] out of line.
 //!
 //! It makes every check the general parse makes on such a packet (the lengths
-//! against each other and the buffer, the header checksum) and gives the same
-//! values; any packet of another layout (IP options, a fragment, another protocol,
-//! other TCP options, a data offset other than 5 or 8, a bad header checksum,
-//! truncated lengths) is `None`, and the caller takes the general path, which
-//! explains why. The TCP checksum is left to the caller, who may sum the payload
-//! while copying it: [`Ipv4TcpSegment::header_sum`] is the part over the headers.
+//! against each other and the buffer, the header checksum, the option lengths) and
+//! gives the same values; any packet of another IP layout (IP options, a fragment,
+//! another protocol) or that the general parse refuses (a bad header checksum,
+//! truncated lengths, a data offset below 5 or past the segment, an illegal option
+//! length) is `None`, and the caller takes the general path, which explains why.
+//! The TCP checksum is left to the caller, who may sum the payload while copying
+//! it: [`Ipv4TcpSegment::header_sum`] is the part over the headers.
 
 use core::net::Ipv4Addr;
 
@@ -47,8 +51,7 @@ pub struct Ipv4TcpSegment<'a> {
     pub dst_addr: Ipv4Addr,
     /// The ECN codepoint of the IPv4 header.
     pub ecn: Ecn,
-    /// The TCP segment, as [`TcpRepr::parse`] gives it (its options are the
-    /// timestamp or nothing).
+    /// The TCP segment, as [`TcpRepr::parse`] gives it.
     pub tcp: TcpRepr<'a>,
     /// The TCP header and payload: the IPv4 payload up to the total length.
     pub segment: &'a [u8],
@@ -58,13 +61,34 @@ pub struct Ipv4TcpSegment<'a> {
 }
 
 impl<'a> Ipv4TcpSegment<'a> {
-    /// The segment in `bytes`, an IPv4 packet, when it has the common layout and its
-    /// header checksum verifies (checked only with [`ChecksumMode::Enabled`]).
-    /// `None` for any other packet, valid or not: the general parse then decides.
+    /// The segment in `bytes`, an IPv4 packet, when it has the common IP layout,
+    /// its TCP header and options are well-formed and its header checksum
+    /// verifies (checked only with [`ChecksumMode::Enabled`]). `None` for any
+    /// other packet, valid or not: the general parse then decides.
     // Inlined: the caller reads the fields where they are made, instead of a
     // copy of the whole (large) segment.
     #[inline(always)]
     pub fn parse(bytes: &'a [u8], ip_checksum: ChecksumMode) -> Option<Ipv4TcpSegment<'a>> {
+        Self::parse_with::<true>(bytes, ip_checksum)
+    }
+
+    /// [`parse`](Self::parse) of the segments of a bulk transfer alone: `None`
+    /// also for a TCP header with options other than the timestamp in RFC 7323
+    /// Appendix A's layout (or none), which `parse` reads out of line. For a
+    /// caller that takes nothing else on its path (a run of predicted segments)
+    /// and is best without the call.
+    #[inline(always)]
+    pub fn parse_common(bytes: &'a [u8], ip_checksum: ChecksumMode) -> Option<Ipv4TcpSegment<'a>> {
+        Self::parse_with::<false>(bytes, ip_checksum)
+    }
+
+    /// [`parse`](Self::parse), or with `ANY_OPTIONS` false
+    /// [`parse_common`](Self::parse_common).
+    #[inline(always)]
+    fn parse_with<const ANY_OPTIONS: bool>(
+        bytes: &'a [u8],
+        ip_checksum: ChecksumMode,
+    ) -> Option<Ipv4TcpSegment<'a>> {
         let (ip, rest) = bytes.split_first_chunk::<20>()?;
         let [version_ihl, tos, len0, len1, _, _, frag0, frag1, _, protocol, _, _, s0, s1, s2, s3, d0, d1, d2, d3] =
             *ip;
@@ -79,11 +103,16 @@ impl<'a> Ipv4TcpSegment<'a> {
         let total = usize::from(u16::from_be_bytes([len0, len1]));
         let segment = rest.get(..total.checked_sub(20)?)?;
         let (tcp, after) = segment.split_first_chunk::<20>()?;
-        let (timestamp, options_sum, payload) = match tcp[12] >> 4 {
-            5 => (None, 0, after),
-            8 => {
-                let (options, payload) = after.split_first_chunk::<12>()?;
-                let [nop_ts @ .., a0, a1, a2, a3, b0, b1, b2, b3] = *options;
+        // The options of a layout other than the two read here are left to
+        // `parse_options` (`other`).
+        let (timestamp, options_sum, payload, other) = match tcp[12] >> 4 {
+            5 => (None, 0, after, None),
+            // Without other layouts to fall back to, the layout is checked
+            // after the split, on the array (what the bulk transfer's parse is
+            // fastest with).
+            8 if !ANY_OPTIONS || after.starts_with(&NOP_NOP_TIMESTAMP) => {
+                let (bytes, payload) = after.split_first_chunk::<12>()?;
+                let [nop_ts @ .., a0, a1, a2, a3, b0, b1, b2, b3] = *bytes;
                 if nop_ts != NOP_NOP_TIMESTAMP {
                     return None;
                 }
@@ -91,7 +120,11 @@ impl<'a> Ipv4TcpSegment<'a> {
                     tsval: u32::from_be_bytes([a0, a1, a2, a3]),
                     tsecr: u32::from_be_bytes([b0, b1, b2, b3]),
                 };
-                (Some(ts), words(options), payload)
+                (Some(ts), words(bytes), payload, None)
+            }
+            offset if ANY_OPTIONS => {
+                let (bytes, sum, payload) = option_area(after, offset)?;
+                (None, sum, payload, Some(bytes))
             }
             _ => return None,
         };
@@ -115,6 +148,15 @@ impl<'a> Ipv4TcpSegment<'a> {
         let [sp0, sp1, dp0, dp1, q0, q1, q2, q3, a0, a1, a2, a3, offset_ae, flags, w0, w1, _, _, u0, u1] =
             *tcp;
         let ae = u16::from(offset_ae & 0x01) << 8;
+        let mut options = TcpOptions {
+            timestamp,
+            ..TcpOptions::new()
+        };
+        if let Some(bytes) = other {
+            if !parse_options(bytes, &mut options) {
+                return None;
+            }
+        }
         Some(Ipv4TcpSegment {
             src_addr: Ipv4Addr::new(s0, s1, s2, s3),
             dst_addr: Ipv4Addr::new(d0, d1, d2, d3),
@@ -127,10 +169,7 @@ impl<'a> Ipv4TcpSegment<'a> {
                 flags: TcpFlags::from_bits_truncate(ae | u16::from(flags)),
                 window_len: u16::from_be_bytes([w0, w1]),
                 urgent_pointer: u16::from_be_bytes([u0, u1]),
-                options: TcpOptions {
-                    timestamp,
-                    ..TcpOptions::new()
-                },
+                options,
                 payload,
             },
             segment,
@@ -148,10 +187,44 @@ impl<'a> Ipv4TcpSegment<'a> {
     }
 }
 
+/// The option area of a TCP header of data offset `offset` (in words) other
+/// than the two layouts [`Ipv4TcpSegment::parse`] reads in line (a SYN's, a
+/// SACK's, ...), from `after`, the segment past the fixed 20 bytes: the option
+/// bytes, their sum and the payload. `None` where [`TcpRepr::parse`] fails on
+/// the length: a data offset below 5 or past the segment.
+// Out of line, as `parse_options`: the common layouts' code stays dense.
+#[inline(never)]
+fn option_area(after: &[u8], offset: u8) -> Option<(&[u8], u64, &[u8])> {
+    let len = usize::from(offset).checked_sub(5)? * 4;
+    let (bytes, payload) = after.split_at_checked(len)?;
+    Some((bytes, words_of(bytes), payload))
+}
+
+/// Sets `options` to the options in `bytes` as [`TcpOptions::parse`] reads
+/// them; false, leaving `options` as it was, where that fails (an illegal
+/// option length), as [`TcpRepr::parse`] does.
+#[inline(never)]
+fn parse_options(bytes: &[u8], options: &mut TcpOptions) -> bool {
+    match TcpOptions::parse(bytes) {
+        Ok(parsed) => {
+            *options = parsed;
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 /// The sum of `bytes` as native-endian 32-bit words (a multiple of four bytes),
 /// unreduced, for [`checksum::finish_native`].
 #[inline(always)]
 fn words<const N: usize>(bytes: &[u8; N]) -> u64 {
+    words_of(bytes)
+}
+
+/// [`words`] of a slice (its length a multiple of four; a last partial word
+/// counts as zero, which no caller has).
+#[inline(always)]
+fn words_of(bytes: &[u8]) -> u64 {
     let mut sum = 0u64;
     for word in bytes.chunks_exact(4) {
         sum += u64::from(u32::from_ne_bytes(word.try_into().unwrap_or([0; 4])));
@@ -199,7 +272,7 @@ mod tests {
     const TIMESTAMP: [u8; 12] = [1, 1, 8, 10, 0, 0, 1, 0, 0, 0, 2, 0];
 
     /// What the general parse makes of `bytes`, when it is a TCP segment of the
-    /// layout [`Ipv4TcpSegment`] reads (the reference for the fixed-offset parse):
+    /// IP layout [`Ipv4TcpSegment`] reads (the reference for the fixed-offset parse):
     /// the addresses, the ECN codepoint, the segment, and the header sum the stack
     /// computes for a deferred checksum.
     fn general(bytes: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr, Ecn, TcpRepr<'_>, u16)> {
@@ -214,10 +287,6 @@ mod tests {
         }
         let segment = &bytes[20..usize::from(ip.total_len())];
         let tcp = TcpPacket::new_checked(segment).ok()?;
-        let options = tcp.options();
-        if !(options.is_empty() || (options.len() == 12 && options[..4] == NOP_NOP_TIMESTAMP)) {
-            return None;
-        }
         let addrs = AddrPair::new(IpAddr::V4(repr.src_addr), IpAddr::V4(repr.dst_addr))?;
         let seg = TcpRepr::parse(&tcp, &addrs, ChecksumMode::Offloaded).ok()?;
         let header_len = usize::from(tcp.header_len());
@@ -248,10 +317,17 @@ mod tests {
         }
     }
 
+    /// A SYN's options in Linux's layout: MSS, SACK-permitted, timestamps, NOP,
+    /// window scale.
+    const SYN_OPTIONS: [u8; 20] = [
+        2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 1, 0, 0, 0, 0, 0, 1, 3, 3, 7,
+    ];
+
     #[test]
-    fn other_layouts_are_left_to_the_general_parse() {
-        let good = packet(&TIMESTAMP, b"data");
-        let mut cases: Vec<(&str, Vec<u8>)> = vec![
+    fn other_tcp_options_read_as_the_general_parse_reads_them() {
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("SYN options", packet(&SYN_OPTIONS, b"")),
+            ("SYN options and data", packet(&SYN_OPTIONS, b"x")),
             (
                 "SACK-permitted",
                 packet(&[4, 2, 8, 10, 0, 0, 1, 0, 0, 0, 2, 0], b"x"),
@@ -263,8 +339,57 @@ mod tests {
                 packet(&o, b"x")
             }),
             ("MSS", packet(&[2, 4, 5, 0xb4], b"x")),
+            ("40 bytes of NOPs", packet(&[1; 40], b"x")),
+            ("end of list, then garbage", packet(&[0, 99, 99, 99], b"x")),
+            ("unknown option", packet(&[1, 1, 99, 2], b"x")),
+        ];
+        for (name, p) in &cases {
+            let got = fixed(p);
+            assert!(got.is_some(), "{name}");
+            assert_eq!(got, general(p), "{name}");
+            let (.., tcp, sum) = got.unwrap_or_else(|| unreachable!());
+            assert_eq!(
+                checksum::combine(&[sum, checksum::data(tcp.payload)]),
+                0xffff,
+                "{name}"
+            );
+        }
+        let syn = fixed(&cases[0].1).map(|f| f.3.options);
+        assert_eq!(
+            syn,
+            Some(TcpOptions {
+                mss: Some(1460),
+                window_scale: Some(7),
+                sack_permitted: true,
+                timestamp: Some(TcpTimestamp {
+                    tsval: 256,
+                    tsecr: 0
+                }),
+                ..TcpOptions::new()
+            })
+        );
+    }
+
+    #[test]
+    fn other_layouts_and_bad_headers_are_left_to_the_general_parse() {
+        let good = packet(&TIMESTAMP, b"data");
+        let mut cases: Vec<(&str, Vec<u8>)> = vec![
             ("truncated", good[..good.len() - 1].to_vec()),
             ("headers only, cut", good[..39].to_vec()),
+            ("MSS of a bad length", packet(&[2, 3, 5, 0xb4], b"x")),
+            ("option of length 0", packet(&[1, 1, 99, 0], b"x")),
+            ("option of length 1", packet(&[1, 1, 99, 1], b"x")),
+            ("option past the header", packet(&[1, 1, 99, 3], b"x")),
+            ("timestamp of a bad length", {
+                let mut o = TIMESTAMP;
+                o[3] = 9;
+                packet(&o, b"x")
+            }),
+            ("data offset past the segment", {
+                let mut p = packet(&SYN_OPTIONS[..16], b"");
+                p[32] = 0xa0;
+                p
+            }),
         ];
         let mut edit = |name: &'static str, f: &dyn Fn(&mut Vec<u8>)| {
             let mut p = good.clone();
@@ -282,15 +407,17 @@ mod tests {
         edit("total length below the headers", &|p| {
             p[2..4].copy_from_slice(&[0, 39])
         });
-        edit("data offset 6", &|p| p[32] = 0x60);
+        edit("data offset 6, timestamp cut", &|p| p[32] = 0x60);
         edit("data offset 15", &|p| p[32] = 0xf0);
         edit("data offset 4", &|p| p[32] = 0x40);
+        edit("data offset 0", &|p| p[32] = 0x00);
         for (name, p) in &cases {
             assert_eq!(
                 Ipv4TcpSegment::parse(p, ChecksumMode::Enabled),
                 None,
                 "{name}"
             );
+            assert_eq!(general(p), None, "{name}");
         }
         // Without header checksum verification, a bad one does not matter.
         let mut p = good.clone();
@@ -301,12 +428,12 @@ mod tests {
     proptest! {
         #[test]
         fn fixed_parse_agrees_with_the_general_parse_on_mangled_packets(
-            timestamp in any::<bool>(),
+            layout in 0usize..3,
             payload in proptest::collection::vec(any::<u8>(), 0..200),
             edits in proptest::collection::vec((0usize..64, any::<u8>()), 0..4),
             cut in 0usize..300,
         ) {
-            let options: &[u8] = if timestamp { &TIMESTAMP } else { &[] };
+            let options: &[u8] = [&TIMESTAMP[..], &[], &SYN_OPTIONS][layout];
             let mut p = packet(options, &payload);
             for (at, byte) in edits {
                 if let Some(b) = p.get_mut(at) {
@@ -315,6 +442,15 @@ mod tests {
             }
             p.truncate(p.len().saturating_sub(cut % 8));
             prop_assert_eq!(fixed(&p), general(&p));
+            // The bulk transfer's parse reads the same, or leaves the segment
+            // to `parse` when its options are not the timestamp alone.
+            let any = Ipv4TcpSegment::parse(&p, ChecksumMode::Enabled);
+            let common = Ipv4TcpSegment::parse_common(&p, ChecksumMode::Enabled);
+            let ts_or_none = |s: &Ipv4TcpSegment<'_>| {
+                let tcp_len = s.segment.len() - s.tcp.payload.len();
+                tcp_len == 20 || (tcp_len == 32 && s.segment[20..24] == NOP_NOP_TIMESTAMP)
+            };
+            prop_assert_eq!(common, any.filter(ts_or_none));
         }
     }
 }

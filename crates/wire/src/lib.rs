@@ -17,7 +17,7 @@
 //! - [`ip`]: protocol numbers, ECN codepoints, address pairs, the checksum policy.
 //! - [`ipv4`]: [`Ipv4Packet`], [`Ipv4Repr`], [`Ipv4Options`]: the IPv4 header (RFC 791).
 //! - [`ipv4_tcp`]: [`Ipv4TcpSegment`], the common IPv4 TCP packet (no IP options, not a
-//!   fragment, no TCP options but the timestamp) read from fixed offsets.
+//!   fragment) read from fixed offsets.
 //! - [`ipv6`]: [`Ipv6Packet`], [`Ipv6Repr`], extension headers ([`Ipv6ExtHeader`],
 //!   [`Ipv6FragmentRepr`], ...) and [`walk_chain`] to the upper layer (RFC 8200).
 //! - [`seq`]: [`SeqNumber`], TCP sequence arithmetic modulo 2^32.

@@ -69,7 +69,8 @@ impl RxOffload {
 #[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RxPaths {
-    /// IPv4 TCP segments of the common layout take `handle_ipv4_tcp_fixed`.
+    /// IPv4 TCP segments of the common layout take the fixed-layout path
+    /// (`handle_packet_start`).
     pub(crate) fixed_layout: bool,
     /// Header prediction (`Stack::tcp_segment_predicted`).
     pub(crate) prediction: bool,
@@ -178,39 +179,23 @@ impl Stack {
         second: Option<&'a [u8]>,
         rest: &mut impl Iterator<Item = &'a [u8]>,
     ) -> Option<&'a [u8]> {
-        let fixed = if first.first().map(|b| b >> 4) == Some(4) && self.rx_fixed_layout_on() {
-            self.fixed_layout_segment(first, false)
-        } else {
-            None
-        };
-        let Some((seg, Some(header_sum))) = fixed else {
-            // Not a segment a run can start with (see `tcp_segment_run_start`).
-            match fixed {
-                Some((seg, None)) => self.take_fixed_layout_segment(now, &seg, None),
-                _ => self.handle_packet(now, first),
-            }
+        let Some((handle, tuple)) = self.handle_packet_start(now, first, false) else {
             return second;
         };
-        self.count_fixed_layout_segment();
-        let key = fixed_layout_key(&seg);
-        let Some(handle) =
-            self.tcp_segment_run_start(now, &key, &seg.tcp, seg.ecn, Some(header_sum))
-        else {
-            return second;
-        };
-        let next = self.continue_run(now, handle, &seg, second, rest);
+        let next = self.continue_run(now, handle, &tuple, second, rest);
         self.finish_predicted_run(handle);
         next
     }
 
-    /// The packets (`second`, then those of `rest`) that continue the run `first`
-    /// started on connection `handle`: segments of the same addresses and ports,
+    /// The packets (`second`, then those of `rest`) that continue the run whose
+    /// first segment (of tuple `first`) started on connection `handle`: segments
+    /// of the same addresses and ports,
     /// of the layout [`Ipv4TcpSegment`] reads, long enough to have their checksum
     /// summed while copied, which the connection takes on its predicted path
     /// (`Connection::handle_predicted_next`), as `tcp_segment_for` would have,
     /// less the book-keeping the run's end does once
     /// (`Stack::finish_predicted_run`). The address and port checks of
-    /// `handle_ipv4_tcp_fixed` and the connection look-up give for them what
+    /// the fixed-layout path and the connection look-up give for them what
     /// they gave for `first`, and are not made again. Returns the first packet
     /// that does not continue the run, untouched but for the payload of a
     /// segment whose checksum fails, copied into the receive buffer past the
@@ -219,7 +204,7 @@ impl Stack {
         &mut self,
         now: Instant,
         handle: SocketHandle,
-        first: &Ipv4TcpSegment<'_>,
+        first: &RunTuple,
         second: Option<&'a [u8]>,
         rest: &mut impl Iterator<Item = &'a [u8]>,
     ) -> Option<&'a [u8]> {
@@ -243,13 +228,16 @@ impl Stack {
         };
         let mut packet = second?;
         loop {
-            let Some(seg) = Ipv4TcpSegment::parse(packet, checksum_rx) else {
+            // A segment with TCP options other than the timestamp is not
+            // predicted: `handle_packet_run` takes it, as it takes one the
+            // connection refuses.
+            let Some(seg) = Ipv4TcpSegment::parse_common(packet, checksum_rx) else {
                 return Some(packet);
             };
             if seg.src_addr != first.src_addr
                 || seg.dst_addr != first.dst_addr
-                || seg.tcp.src_port != first.tcp.src_port
-                || seg.tcp.dst_port != first.tcp.dst_port
+                || seg.tcp.src_port != first.src_port
+                || seg.tcp.dst_port != first.dst_port
                 || seg.segment.len() <= DEFER_CHECKSUM_ABOVE
                 || !slot
                     .conn
@@ -257,7 +245,7 @@ impl Stack {
             {
                 return Some(packet);
             }
-            // As `handle_ipv4_tcp_fixed` counts it.
+            // As `count_fixed_layout_segment` counts it.
             stats.ip.in_receives += 1;
             stats.ip.in_delivers += 1;
             stats.tcp.in_segs += 1;
@@ -282,13 +270,41 @@ impl Stack {
     /// is the largest part of the stack's work. A driver must only say so for
     /// packets the device vouched for; [`Stack::handle_packet`] verifies everything.
     pub fn handle_packet_offloaded(&mut self, now: Instant, packet: &[u8], offload: RxOffload) {
-        let verified = offload.l4_csum_verified;
+        if let Some((handle, _)) = self.handle_packet_start(now, packet, offload.l4_csum_verified) {
+            self.finish_predicted_run(handle);
+        }
+    }
+
+    /// [`handle_packet_offloaded`](Self::handle_packet_offloaded) (`verified`:
+    /// [`RxOffload::l4_csum_verified`]), except that a segment its connection
+    /// takes on its predicted path starts a run (see
+    /// [`handle_packets`](Self::handle_packets)): its connection's handle and
+    /// tuple are returned and the book-keeping after it is left to
+    /// `finish_predicted_run` (see `tcp_segment_run_start`). One copy of the
+    /// fixed-layout path serves both.
+    #[inline(never)]
+    fn handle_packet_start(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        verified: bool,
+    ) -> Option<(SocketHandle, RunTuple)> {
         match packet.first().map(|b| b >> 4) {
             Some(4) => {
-                if !(self.rx_fixed_layout_on() && self.handle_ipv4_tcp_fixed(now, packet, verified))
-                {
-                    self.handle_ipv4(now, packet, true, verified);
+                let seg = match self.rx_fixed_layout_on() {
+                    true => Ipv4TcpSegment::parse(packet, self.config.checksum_rx),
+                    false => None,
+                };
+                if let Some(seg) = &seg {
+                    if let Some(header_sum) = self.fixed_layout_checks(seg, verified) {
+                        self.count_fixed_layout_segment();
+                        let key = fixed_layout_key(seg);
+                        let handle =
+                            self.tcp_segment_run_start(now, &key, &seg.tcp, seg.ecn, header_sum)?;
+                        return Some((handle, RunTuple::of(seg)));
+                    }
                 }
+                self.handle_ipv4(now, packet, true, verified);
             }
             Some(6) => self.handle_ipv6(now, packet, true, verified),
             _ => {
@@ -296,40 +312,49 @@ impl Stack {
                 self.stats.ip.in_hdr_errors += 1;
             }
         }
+        None
     }
 
     /// The common packet of a TCP connection (IPv4 without options, not a
-    /// fragment, a TCP header with no option but the timestamp:
-    /// [`Ipv4TcpSegment`]) on a path that reads it from fixed offsets. It makes
-    /// every check [`handle_ipv4`](Self::handle_ipv4) and `deliver_tcp` make and
-    /// hands `tcp_segment` the same segment with the same counters; it returns
-    /// false, having changed nothing, for any packet those checks would not pass
-    /// untouched (an error to count, a broadcast, a port 0, a short segment whose
-    /// checksum fails), which then takes the general path.
+    /// fragment: [`Ipv4TcpSegment`], the handshake's segments with their options
+    /// too) on a path that reads it from fixed offsets. It makes every check
+    /// [`handle_ipv4`](Self::handle_ipv4) and `deliver_tcp` make and hands
+    /// `tcp_segment` the same segment with the same counters; it returns false,
+    /// having changed nothing, for any packet those checks would not pass
+    /// untouched (an error to count, a broadcast, a port 0, a short segment
+    /// whose checksum fails), which then takes the general path.
+    #[cfg(test)]
     pub(crate) fn handle_ipv4_tcp_fixed(
         &mut self,
         now: Instant,
         bytes: &[u8],
         verified: bool,
     ) -> bool {
-        let Some((seg, header_sum)) = self.fixed_layout_segment(bytes, verified) else {
+        let Some(seg) = Ipv4TcpSegment::parse(bytes, self.config.checksum_rx) else {
             return false;
         };
-        self.take_fixed_layout_segment(now, &seg, header_sum);
+        let Some(header_sum) = self.fixed_layout_checks(&seg, verified) else {
+            return false;
+        };
+        self.count_fixed_layout_segment();
+        let key = fixed_layout_key(&seg);
+        self.tcp_segment_for(now, &key, &seg.tcp, seg.ecn, header_sum);
         true
     }
 
-    /// The checks of [`handle_ipv4_tcp_fixed`](Self::handle_ipv4_tcp_fixed): the
-    /// segment in `bytes` and the sum of its pseudo-header and header when its
-    /// checksum is still to verify, or `None` for a packet the general path
-    /// takes. Changes nothing but the address cache (`v4_peers_ok`).
-    #[inline]
-    fn fixed_layout_segment<'a>(
+    /// The checks of the fixed-layout path (`handle_packet_start`) on `seg`, a
+    /// segment [`Ipv4TcpSegment::parse`] read: the sum of its pseudo-header and
+    /// header when its checksum is still to verify (`Some(Some(sum))`),
+    /// `Some(None)` when it verified or is not to verify, or `None` for a packet
+    /// the general path takes. Changes nothing but the address cache
+    /// (`v4_peers_ok`).
+    // By reference, not returning the segment: it stays where the parse made it.
+    #[inline(always)]
+    fn fixed_layout_checks(
         &mut self,
-        bytes: &'a [u8],
+        seg: &Ipv4TcpSegment<'_>,
         verified: bool,
-    ) -> Option<(Ipv4TcpSegment<'a>, Option<u16>)> {
-        let seg = Ipv4TcpSegment::parse(bytes, self.config.checksum_rx)?;
+    ) -> Option<Option<u16>> {
         let tcp = &seg.tcp;
         if tcp.src_port == 0 || tcp.dst_port == 0 || !self.v4_peers_ok(seg.src_addr, seg.dst_addr) {
             return None;
@@ -338,16 +363,15 @@ impl Stack {
         // the payload while it is copied, short ones are verified here, and a
         // segment the device vouched for is not summed.
         let verify = self.config.checksum_rx == ChecksumMode::Enabled && !verified;
-        let header_sum = if !verify {
-            None
+        if !verify {
+            Some(None)
         } else if seg.segment.len() > DEFER_CHECKSUM_ABOVE {
-            Some(seg.header_sum())
-        } else if checksum::combine(&[seg.header_sum(), checksum::data(tcp.payload)]) == 0xffff {
-            None
+            Some(Some(seg.header_sum()))
+        } else if checksum::combine(&[seg.header_sum(), payload_sum(tcp.payload)]) == 0xffff {
+            Some(None)
         } else {
-            return None;
-        };
-        Some((seg, header_sum))
+            None
+        }
     }
 
     /// The counters of a segment the fixed-layout path takes, as `handle_ipv4`
@@ -357,20 +381,6 @@ impl Stack {
         self.stats.ip.in_receives += 1;
         self.stats.ip.in_delivers += 1;
         self.stats.tcp.in_segs += 1;
-    }
-
-    /// A segment [`fixed_layout_segment`](Self::fixed_layout_segment) passed, to
-    /// its connection or listener.
-    #[inline]
-    fn take_fixed_layout_segment(
-        &mut self,
-        now: Instant,
-        seg: &Ipv4TcpSegment<'_>,
-        header_sum: Option<u16>,
-    ) {
-        self.count_fixed_layout_segment();
-        let key = fixed_layout_key(seg);
-        self.tcp_segment_for(now, &key, &seg.tcp, seg.ecn, header_sum);
     }
 
     /// Whether a TCP segment from `src` to `dst` passes the address checks of
@@ -392,6 +402,8 @@ impl Stack {
         ok
     }
 
+    // Out of line: the fixed-layout path takes nearly every packet.
+    #[inline(never)]
     fn handle_ipv4(&mut self, now: Instant, bytes: &[u8], count: bool, verified: bool) {
         if count {
             self.stats.ip.in_receives += 1;
@@ -439,6 +451,7 @@ impl Stack {
         self.deliver(now, meta);
     }
 
+    #[inline(never)]
     fn handle_ipv6(&mut self, now: Instant, bytes: &[u8], count: bool, verified: bool) {
         if count {
             self.stats.ip6.in_receives += 1;
@@ -611,6 +624,39 @@ impl Stack {
     /// The checksum mode for output.
     pub(crate) fn tx_checksum(&self) -> ChecksumMode {
         self.config.checksum_tx
+    }
+}
+
+/// What makes a segment part of a run of [`Stack::handle_packets`]: the same
+/// addresses and ports as the run's first.
+#[derive(Debug, Clone, Copy)]
+struct RunTuple {
+    src_addr: Ipv4Addr,
+    dst_addr: Ipv4Addr,
+    src_port: u16,
+    dst_port: u16,
+}
+
+impl RunTuple {
+    #[inline(always)]
+    fn of(seg: &Ipv4TcpSegment<'_>) -> RunTuple {
+        RunTuple {
+            src_addr: seg.src_addr,
+            dst_addr: seg.dst_addr,
+            src_port: seg.tcp.src_port,
+            dst_port: seg.tcp.dst_port,
+        }
+    }
+}
+
+/// [`checksum::data`] of a short segment's payload, without its call for the
+/// empty payload of most handshake and closing segments (whose sum is zero).
+#[inline(always)]
+fn payload_sum(payload: &[u8]) -> u16 {
+    if payload.is_empty() {
+        0
+    } else {
+        checksum::data(payload)
     }
 }
 

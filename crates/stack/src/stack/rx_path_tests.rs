@@ -390,22 +390,71 @@ fn unusual_packets_take_the_general_path_with_its_result() {
             fix_ip_checksum(q);
         })
     });
+    check("timestamp of a bad length", seed, len, false, |p| {
+        let mut o = ts(p);
+        o[3] = 9;
+        rebuilt(p, &[], &o, &payload(p))
+    });
+    check("option of length 1", seed, len, false, |p| {
+        let mut o = ts(p);
+        o[2..4].copy_from_slice(&[19, 1]);
+        rebuilt(p, &[], &o, &payload(p))
+    });
+    check("option past the header", seed, len, false, |p| {
+        rebuilt(p, &[], &[1, 1, 19, 3], &payload(p))
+    });
+    check(
+        "short segment, options, bad TCP checksum",
+        seed,
+        40,
+        false,
+        |p| {
+            let mut q = rebuilt(p, &[], &[2, 4, 5, 0xb4], &payload(p));
+            q[50] ^= 0x01;
+            q
+        },
+    );
+    check(
+        "long segment, options, data offset past it",
+        seed,
+        len,
+        false,
+        |p| {
+            raw(p, |q| {
+                q.truncate(70);
+                q[2..4].copy_from_slice(&70u16.to_be_bytes());
+                q[32] = 0xf0;
+                fix_ip_checksum(q);
+            })
+        },
+    );
+}
+
+/// Segments with TCP options other than the timestamp alone (the handshake's,
+/// SACK blocks, ...) take the fixed-layout path, their options read as the
+/// general parse reads them, with the general path's result.
+#[test]
+fn segments_with_other_tcp_options_take_the_fixed_layout_path_with_the_general_result() {
+    let seed = 55;
+    let len = 1000;
+    let ts = |p: &[u8]| p[40..52].to_vec();
+    let payload = |p: &[u8]| p[52..].to_vec();
     for (name, options) in [
         ("data offset 6", vec![1, 1, 1, 1]),
         ("data offset 7", vec![1; 8]),
         ("data offset 15", vec![1; 40]),
     ] {
-        check(name, seed, len, false, |p| {
+        check(name, seed, len, true, |p| {
             rebuilt(p, &[], &options, &payload(p))
         });
     }
-    check("timestamp first, NOPs after", seed, len, false, |p| {
+    check("timestamp first, NOPs after", seed, len, true, |p| {
         let t = ts(p);
         let mut o = t[2..].to_vec();
         o.extend_from_slice(&[1, 1]);
         rebuilt(p, &[], &o, &payload(p))
     });
-    check("timestamp and a SACK block", seed, len, false, |p| {
+    check("timestamp and a SACK block", seed, len, true, |p| {
         let mut o = ts(p);
         o.extend_from_slice(&[1, 1, 5, 10, 0, 0, 0, 1, 0, 0, 0, 2]);
         rebuilt(p, &[], &o, &payload(p))
@@ -414,32 +463,48 @@ fn unusual_packets_take_the_general_path_with_its_result() {
         "SACK-permitted beside the timestamp",
         seed,
         len,
-        false,
+        true,
         |p| {
             let mut o = ts(p);
             o[0..2].copy_from_slice(&[4, 2]);
             rebuilt(p, &[], &o, &payload(p))
         },
     );
-    check("timestamp of a bad length", seed, len, false, |p| {
-        let mut o = ts(p);
-        o[3] = 9;
-        rebuilt(p, &[], &o, &payload(p))
-    });
     check(
         "unknown option in the timestamp's place",
         seed,
         len,
-        false,
+        true,
         |p| {
             let mut o = ts(p);
             o[2] = 19;
             rebuilt(p, &[], &o, &payload(p))
         },
     );
-    check("MSS option on data", seed, len, false, |p| {
+    check("MSS option on data", seed, len, true, |p| {
         rebuilt(p, &[], &[2, 4, 5, 0xb4], &payload(p))
     });
+    check("MSS option on a short segment", seed, 40, true, |p| {
+        rebuilt(p, &[], &[2, 4, 5, 0xb4], &payload(p))
+    });
+    check("SYN options on data", seed, len, true, |p| {
+        let t = ts(p);
+        let mut o = vec![2, 4, 5, 0xb4, 4, 2];
+        o.extend_from_slice(&t[2..]);
+        o.extend_from_slice(&[1, 3, 3, 7]);
+        rebuilt(p, &[], &o, &payload(p))
+    });
+    check(
+        "long segment, options, bad checksum",
+        seed,
+        len,
+        true,
+        |p| {
+            let mut q = rebuilt(p, &[], &[2, 4, 5, 0xb4], &payload(p));
+            q[600] ^= 0x10;
+            q
+        },
+    );
 }
 
 #[test]
@@ -511,4 +576,128 @@ fn a_checksum_the_device_vouched_for_is_not_summed_on_the_fixed_layout_path() {
     assert_eq!(parsed.tcp.payload.len(), 40);
     assert!(pair.b.handle_ipv4_tcp_fixed(now, &bad, true));
     assert_eq!(pair.b.stats().tcp.in_csum_errors, 0);
+}
+
+/// Three alike pairs: B listens on port 80, A has sent its SYN (`syn`, not yet
+/// delivered).
+fn pair_with_syn(seed: u64) -> (Pair, Vec<u8>) {
+    let mut pair = Pair::new(Impairment::default(), seed);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+    pair.a.tcp_connect(pair.now, server, None).unwrap();
+    let mut buf = vec![0u8; 2000];
+    let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+    buf.truncate(n);
+    (pair, buf)
+}
+
+/// The handshake's segments on both receive paths: `variant` of A's SYN
+/// arrives at B, then the packets B sends (its SYN-ACK, or a RST) at A, then
+/// A's answers at B, and so on until both are quiet; the fixed-layout path takes
+/// the variant or not (`fixed`), and both pairs end alike, having sent alike.
+fn check_handshake(name: &str, seed: u64, fixed: bool, variant: impl Fn(&[u8]) -> Vec<u8>) {
+    let (mut fast, syn) = pair_with_syn(seed);
+    let (mut slow, _) = pair_with_syn(seed);
+    let (mut probe, _) = pair_with_syn(seed);
+    slow.a.rx_paths = GENERAL_PARSE;
+    slow.b.rx_paths = GENERAL_PARSE;
+    let packet = variant(&syn);
+    let now = fast.now;
+    let before = state(&mut probe.b);
+    let took = probe.b.handle_ipv4_tcp_fixed(now, &packet, false);
+    assert_eq!(took, fixed, "{name}: fixed-layout path taken");
+    if !took {
+        assert!(
+            before == state(&mut probe.b),
+            "{name}: a refusal changed the stack"
+        );
+    }
+    let mut to_b = vec![packet];
+    let mut to_a: Vec<Vec<u8>> = Vec::new();
+    let mut out = vec![0u8; 2000];
+    let mut out_slow = vec![0u8; 2000];
+    for _ in 0..4 {
+        for (p, to) in to_b
+            .drain(..)
+            .map(|p| (p, true))
+            .chain(to_a.drain(..).map(|p| (p, false)))
+            .collect::<Vec<_>>()
+        {
+            let (f, s) = if to {
+                (&mut fast.b, &mut slow.b)
+            } else {
+                (&mut fast.a, &mut slow.a)
+            };
+            f.handle_packet(now, &p);
+            s.handle_packet(now, &p);
+            assert_eq!(f.stats(), s.stats(), "{name}: counters");
+            assert_eq!(drain_events(f), drain_events(s), "{name}: events");
+            assert!(state(f) == state(s), "{name}: state");
+            loop {
+                let n = f.poll_transmit(now, &mut out);
+                assert_eq!(n, s.poll_transmit(now, &mut out_slow), "{name}: sent");
+                let Some(n) = n else { break };
+                assert_eq!(out[..n], out_slow[..n], "{name}: sent");
+                if to {
+                    to_a.push(out[..n].to_vec());
+                } else {
+                    to_b.push(out[..n].to_vec());
+                }
+            }
+            assert_eq!(f.poll_timeout(), s.poll_timeout(), "{name}: timers");
+        }
+    }
+}
+
+#[test]
+fn the_handshake_takes_the_fixed_layout_path_with_the_general_result() {
+    check_handshake("as sent", 80, true, |p| p.to_vec());
+    // The SYN's options: MSS, SACK-permitted, timestamps, window scale.
+    let options = |p: &[u8]| p[40..usize::from(p[32] >> 4) * 4 + 20].to_vec();
+    check_handshake("no options", 81, true, |p| rebuilt(p, &[], &[], &[]));
+    check_handshake("MSS alone", 82, true, |p| {
+        rebuilt(p, &[], &[2, 4, 2, 0x18], &[])
+    });
+    check_handshake("options reversed", 83, true, |p| {
+        let o = options(p);
+        let mut r = o[16..].to_vec();
+        r.extend_from_slice(&o[4..16]);
+        r.extend_from_slice(&o[..4]);
+        rebuilt(p, &[], &r, &[])
+    });
+    check_handshake("SYN with data", 84, true, |p| {
+        rebuilt(p, &[], &options(p), b"early data")
+    });
+    check_handshake("to a closed port", 85, true, |p| {
+        edited(p, |q| q[22..24].copy_from_slice(&81u16.to_be_bytes()))
+    });
+    check_handshake("ACK to the listener", 86, true, |p| {
+        edited(p, |q| q[33] = 0x10)
+    });
+    check_handshake("RST to the listener", 87, true, |p| {
+        edited(p, |q| q[33] = 0x04)
+    });
+    // Hostile: refused by the fixed-layout path, counted by the general one.
+    check_handshake("bad TCP checksum", 88, false, |p| raw(p, |q| q[36] ^= 0x01));
+    check_handshake("bad IP checksum", 89, false, |p| raw(p, |q| q[10] ^= 0x01));
+    check_handshake("MSS of a bad length", 90, false, |p| {
+        let mut o = options(p);
+        o[1] = 3;
+        rebuilt(p, &[], &o, &[])
+    });
+    check_handshake("window scale past the header", 91, false, |p| {
+        let mut o = options(p);
+        o[18] = 4;
+        rebuilt(p, &[], &o, &[])
+    });
+    check_handshake("data offset past the segment", 92, false, |p| {
+        raw(p, |q| {
+            q[32] = 0xf0 | (q[32] & 0x0f);
+            fix_tcp_checksum(q);
+        })
+    });
+    check_handshake("data offset 4", 93, false, |p| {
+        edited(p, |q| q[32] = 0x40 | (q[32] & 0x0f))
+    });
+    check_handshake("port 0", 94, false, |p| edited(p, |q| q[20..22].fill(0)));
 }

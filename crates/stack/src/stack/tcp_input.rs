@@ -243,9 +243,9 @@ impl Stack {
     /// connection a new SYN recycled): it goes on to TIME-WAIT records, listeners
     /// or a RST.
     ///
-    /// In the synchronized states other than TIME-WAIT (every segment of a
-    /// connection but the handshake's last ACK and a segment in TIME-WAIT), with
-    /// one slab look-up: what `with_conn` does, without its second.
+    /// With one slab look-up in the synchronized states other than TIME-WAIT
+    /// (every segment of a connection but the handshake's last ACK and a segment
+    /// in TIME-WAIT): what `with_conn` does, without its second.
     #[inline]
     fn conn_segment(
         &mut self,
@@ -254,16 +254,25 @@ impl Stack {
         seg: &TcpRepr<'_>,
         ecn: Ecn,
     ) -> bool {
-        let Some(Entry {
-            socket: Socket::Tcp(slot),
-            ..
-        }) = self.sockets.get_mut(handle)
-        else {
-            return false;
+        let mut slot: &mut TcpSlot = match self.sockets.get_mut(handle) {
+            Some(Entry {
+                socket: Socket::Tcp(slot),
+                ..
+            }) => slot,
+            _ => return false,
         };
         let state = slot.conn.state();
         if matches!(state, State::TimeWait | State::SynReceived) {
-            return self.conn_segment_checked_state(now, handle, state, seg, ecn);
+            match self.conn_segment_checked_state(handle, state, seg) {
+                Some(taken) => return taken,
+                None => match self.sockets.get_mut(handle) {
+                    Some(Entry {
+                        socket: Socket::Tcp(again),
+                        ..
+                    }) => slot = again,
+                    _ => return false,
+                },
+            }
         }
         let conn = &mut slot.conn;
         let ecn_before = conn.ecn_counters_if_any();
@@ -287,51 +296,40 @@ impl Stack {
         true
     }
 
-    /// [`conn_segment`](Self::conn_segment) for a connection in TIME-WAIT (a new
-    /// SYN may recycle it) or SYN-RECEIVED (the handshake's ACK waits for room in
-    /// the accept queue).
-    #[cold]
+    /// What [`conn_segment`](Self::conn_segment) does first for a connection in
+    /// TIME-WAIT (a new SYN may recycle it) or SYN-RECEIVED (the handshake's ACK
+    /// waits for room in the accept queue): `Some` of its answer when that
+    /// decides the segment, `None` when the connection takes it as in any other
+    /// state.
+    // Out of line: once per connection at most (the handshake's last ACK).
+    #[inline(never)]
     fn conn_segment_checked_state(
         &mut self,
-        now: Instant,
         handle: SocketHandle,
         state: State,
         seg: &TcpRepr<'_>,
-        ecn: Ecn,
-    ) -> bool {
-        let Some(conn) = self.conn(handle) else {
-            return false;
-        };
-        let syn_only = seg.flags.contains(TcpFlags::SYN) && !seg.flags.contains(TcpFlags::ACK);
-        if state == State::TimeWait && syn_only && conn.time_wait_accepts_syn(seg) {
-            //= https://www.rfc-editor.org/rfc/rfc6191#section-2
-            //# the TIME-WAIT state ... may be
-            //# ended and the new connection accepted
-            self.stats.tcp.time_wait_recycled += 1;
-            self.release_conn(handle);
-            return false;
-        }
-        if state == State::SynReceived
-            && seg.flags.contains(TcpFlags::ACK)
-            && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::RST)
+    ) -> Option<bool> {
+        let flags = seg.flags;
+        if state == State::TimeWait {
+            let syn_only = flags.contains(TcpFlags::SYN) && !flags.contains(TcpFlags::ACK);
+            if syn_only && self.conn(handle)?.time_wait_accepts_syn(seg) {
+                //= https://www.rfc-editor.org/rfc/rfc6191#section-2
+                //# the TIME-WAIT state ... may be
+                //# ended and the new connection accepted
+                self.stats.tcp.time_wait_recycled += 1;
+                self.release_conn(handle);
+                return Some(false);
+            }
+        } else if flags.contains(TcpFlags::ACK)
+            && !flags.intersects(TcpFlags::SYN | TcpFlags::RST)
             && self.accept_queue_full(handle)
         {
             // Linux (tcp_abort_on_overflow = 0): drop the handshake's
             // ACK; the SYN-ACK is resent and the client retries.
             self.stats.tcp.listen_overflows += 1;
-            return true;
+            return Some(true);
         }
-        let ecn_before = conn.ecn_counters();
-        // The counters are read inside: the segment may close the
-        // connection (its last ACK, into TIME-WAIT) and free it.
-        let ecn_after = self.with_conn(now, handle, |c| {
-            c.handle_segment_ecn(now, seg, ecn);
-            c.ecn_counters()
-        });
-        if let Some(after) = ecn_after {
-            self.count_ecn_in(ecn_before, after);
-        }
-        true
+        None
     }
 
     /// Adds what a segment changed in a connection's ECN counters to the stack's.
