@@ -40,6 +40,10 @@ pub struct ConnectConfig {
     pub mtu: usize,
     /// Send and receive buffer size per socket, for stacks that need them up front.
     pub buf: usize,
+    /// `Some(step)`: the stacks' clock advances by `step` at every reading instead of
+    /// following the wall clock ([`Clock::stepped`](crate::clock::Clock::stepped)), so
+    /// that instruction counts repeat exactly from run to run.
+    pub clock_step: Option<std::time::Duration>,
 }
 
 impl Default for ConnectConfig {
@@ -49,6 +53,7 @@ impl Default for ConnectConfig {
             window: 1,
             mtu: 1500,
             buf: 4096,
+            clock_step: None,
         }
     }
 }

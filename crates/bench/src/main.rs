@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p layer4-bench -- bulk    [--bytes 1GiB] [--mtu 1500] [--buf 256KiB] [--no-verify]
-//! cargo run --release -p layer4-bench -- connect [--conns 200000] [--window 1] [--buf 4KiB]
+//! cargo run --release -p layer4-bench -- connect [--conns 200000] [--window 1] [--buf 4KiB] [--clock-step-ns N]
 //! cargo run --release -p layer4-bench -- idle    [--conns 1000000] [--smoltcp-conns 10000] [--buf 4KiB]
 //! cargo run --release -p layer4-bench -- sim     [--seconds 10] [--buf BYTES] [--rate 1000]   (layer4-sim only)
 //! cargo run --release -p layer4-bench -- cc      [--acks 2000000] [--loss-every 1000] [--only NAME]   (layer4::cc only)
@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 mod tun_cli;
 
@@ -129,6 +130,12 @@ struct ConnectArgs {
     /// Socket buffer size, for stacks that allocate buffers up front (smoltcp).
     #[arg(long, default_value = "4KiB", value_parser = parse_size)]
     buf: u64,
+    /// Give the stacks a clock that advances this many nanoseconds at every reading
+    /// instead of the wall clock: the run then does the same work on any machine and
+    /// under `valgrind` (for repeatable instruction counts). Rates are still timed by
+    /// the wall clock.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    clock_step_ns: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -313,11 +320,16 @@ fn connect(cli: &Cli, a: &ConnectArgs) -> bool {
         window: a.window,
         mtu: a.mtu,
         buf: a.buf as usize,
+        clock_step: a.clock_step_ns.map(Duration::from_nanos),
+    };
+    let clock = match a.clock_step_ns {
+        Some(ns) => format!("; stacks' clock: +{ns} ns per reading"),
+        None => String::new(),
     };
     let mut table = Table::new(
         format!(
             "connect: open, one byte each way, close; {} connections per run, {} in flight, \
-             one thread",
+             one thread{clock}",
             group_digits(cfg.conns as f64, 0),
             cfg.window
         ),

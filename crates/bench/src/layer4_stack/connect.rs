@@ -141,7 +141,7 @@ fn server_step(
 
 pub(super) fn run(cfg: &ConnectConfig) -> Result<ConnectResult, BenchError> {
     let window = cfg.window.clamp(1, 16384);
-    let clock = Clock::start();
+    let clock = Clock::new(cfg.clock_step);
     let mut link = Link::new(cfg.mtu);
     let addrs: Vec<_> = (0..cfg.conns.div_ceil(PORTS_PER_ADDR).max(1))
         .map(client_addr)
@@ -239,5 +239,18 @@ mod tests {
             ..ConnectConfig::default()
         };
         assert_eq!(run(&cfg).unwrap().conns, 70_000);
+    }
+
+    #[test]
+    fn a_stepped_clock_makes_runs_repeat_exactly() {
+        let cfg = ConnectConfig {
+            conns: 500,
+            window: 4,
+            clock_step: Some(Duration::from_nanos(100)),
+            ..ConnectConfig::default()
+        };
+        let (a, b) = (run(&cfg).unwrap(), run(&cfg).unwrap());
+        assert_eq!((a.conns, b.conns), (500, 500));
+        assert_eq!(a.packets, b.packets);
     }
 }

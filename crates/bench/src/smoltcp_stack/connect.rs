@@ -144,7 +144,7 @@ fn server_step(s: &mut tcp::Socket<'_>, slot: &mut ServerSlot) -> Result<bool, B
 
 pub(super) fn run(cfg: &ConnectConfig) -> Result<ConnectResult, BenchError> {
     let window = cfg.window.clamp(1, 16384);
-    let clock = Clock::start();
+    let clock = Clock::new(cfg.clock_step);
     let mut link = Link::new(cfg.mtu);
     let mut iface_a = interface(&mut LinkEnd::a(&mut link), ADDR_A, 0x1234_5678, &clock);
     let mut iface_b = interface(&mut LinkEnd::b(&mut link), ADDR_B, 0x8765_4321, &clock);
@@ -246,5 +246,18 @@ mod tests {
             ..ConnectConfig::default()
         };
         assert_eq!(run(&cfg).unwrap().conns, 20_000);
+    }
+
+    #[test]
+    fn a_stepped_clock_makes_runs_repeat_exactly() {
+        let cfg = ConnectConfig {
+            conns: 500,
+            window: 4,
+            clock_step: Some(Duration::from_nanos(100)),
+            ..ConnectConfig::default()
+        };
+        let (a, b) = (run(&cfg).unwrap(), run(&cfg).unwrap());
+        assert_eq!((a.conns, b.conns), (500, 500));
+        assert_eq!(a.packets, b.packets);
     }
 }
