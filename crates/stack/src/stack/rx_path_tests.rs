@@ -781,6 +781,8 @@ proptest::proptest! {
     fn mangled_packets_give_the_same_result_on_both_receive_paths(
         seed in 0u64..4,
         data in proptest::prelude::any::<bool>(),
+        // Short (summed whole) or long (its sum deferred to the copy).
+        len in proptest::prop_oneof![proptest::strategy::Just(40usize), proptest::strategy::Just(1000)],
         flips in proptest::collection::vec((0usize..80, 1u8..=255), 0..3),
         sets in proptest::collection::vec((0usize..40, 0u8..16), 0..3),
         cut in proptest::prop_oneof![3 => proptest::strategy::Just(0usize), 1 => 0usize..24],
@@ -792,7 +794,7 @@ proptest::proptest! {
         random in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
     ) {
         let ((mut fast, good), (mut slow, _)) = if data {
-            (established_with_segment(300 + seed, 40), established_with_segment(300 + seed, 40))
+            (established_with_segment(300 + seed, len), established_with_segment(300 + seed, len))
         } else {
             (pair_with_syn(200 + seed), pair_with_syn(200 + seed))
         };
