@@ -198,7 +198,10 @@ pub trait CongestionControl: fmt::Debug + Send {
     /// place, and returns true; or returns false, changing nothing, when it cannot
     /// (it is not `algorithm`'s controller). A freed connection's controller is
     /// renewed for the next connection instead of being freed and allocated
-    /// again. The default refuses: an own controller is always built afresh.
+    /// again. The default refuses. The stack calls this on its built-in
+    /// controllers only: an application's own controller (registered in a
+    /// [`CcRegistry`]) is dropped with its connection and always built afresh
+    /// by its factory, whether or not it overrides this method.
     fn renew(&mut self, algorithm: CcAlgorithm, params: &CcParams) -> bool {
         let _ = (algorithm, params);
         false

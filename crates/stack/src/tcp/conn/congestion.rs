@@ -304,10 +304,17 @@ impl std::fmt::Debug for SpareCc {
 }
 
 impl SpareCc {
-    /// Keeps `cc` (a freed connection's) for reuse, after letting go of the
-    /// storage it holds (send records, SACK scoreboard): the spare is one
-    /// allocation of a fixed size.
-    pub(crate) fn keep(&mut self, cc: Option<Box<CcState>>) {
+    /// Keeps `cc` (a freed connection's, built for `algorithm`) for reuse,
+    /// after letting go of the storage it holds (send records, SACK
+    /// scoreboard): the spare is one allocation of a fixed size. An
+    /// application's own controller is never renewed ([`CongestionControl::renew`]),
+    /// so its state is dropped here, with its connection, rather than kept
+    /// (holding the application's object, and heap bytes `bytes` cannot see)
+    /// until the slot's next connection drops it.
+    pub(crate) fn keep(&mut self, cc: Option<Box<CcState>>, algorithm: CcAlgorithm) {
+        if matches!(algorithm, CcAlgorithm::Custom(_)) {
+            return;
+        }
         if let Some(mut cc) = cc {
             if cc.tx_records.capacity() != 0 {
                 cc.tx_records = VecDeque::new();
@@ -1178,7 +1185,8 @@ mod tests {
                 c.abort();
                 c.shed();
                 assert!(c.cc.is_none());
-                assert!(c.shed_bytes() > 0, "the state is kept");
+                // A built-in controller's state is kept; an own one is not.
+                assert_eq!(c.shed_bytes() > 0, used_cc != "ownpacer", "kept");
                 c.reopen(now, config.clone(), p, super::super::Opening::Active);
                 (c, kept)
             }
@@ -1273,6 +1281,73 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// An application's controller that holds `alive` while it lives.
+    #[derive(Debug)]
+    struct Counted(#[allow(dead_code)] Arc<()>);
+
+    impl CongestionControl for Counted {
+        fn name(&self) -> &'static str {
+            "counted"
+        }
+        fn window(&self) -> usize {
+            20_000
+        }
+        fn ssthresh(&self) -> Option<usize> {
+            None
+        }
+        fn in_slow_start(&self) -> bool {
+            false
+        }
+        fn on_ack(&mut self, _: Instant, _: &AckSample) {}
+        fn on_congestion_event(&mut self, _: Instant, _: CongestionKind, _: usize) {}
+        fn on_mtu_update(&mut self, _: usize) {}
+    }
+
+    /// An own controller cannot be renewed, so a freed connection does not
+    /// keep it: the application's object goes when its connection goes (not
+    /// whenever the slot is next used), and the spare slot holds no bytes that
+    /// `shed_bytes` cannot see (the controller's own).
+    #[test]
+    fn a_freed_connection_drops_its_own_controller() {
+        let alive = Arc::new(());
+        let mut config = TcpConfig::default();
+        let held = alive.clone();
+        config
+            .custom_congestion_controls
+            .register(
+                "counted",
+                Arc::new(move |_: &CcParams| Box::new(Counted(held.clone())) as _),
+            )
+            .unwrap();
+        let config_again = config.clone();
+        let mut c = client(config, "counted");
+        c.send(&[7u8; 3000]).unwrap();
+        send_all(&mut c, t(10));
+        let base = Arc::strong_count(&alive) - 1;
+        c.abort();
+        c.shed();
+        assert_eq!(Arc::strong_count(&alive), base, "dropped when shed");
+        assert_eq!(c.shed_bytes(), 0);
+        // A slot reopened without `shed` drops it too.
+        let mut c = client(config_again, "counted");
+        c.send(&[7u8; 3000]).unwrap();
+        send_all(&mut c, t(10));
+        let base = Arc::strong_count(&alive) - 1;
+        let config = c.config.clone();
+        let p = OpenParams {
+            local: A,
+            remote: B,
+            iss: SeqNumber(9000),
+            ts_offset: 0,
+            path_mtu: 1500,
+            options: SocketOptions::from_config(&config),
+            cc: crate::cc::CcAlgorithm::NewReno,
+        };
+        c.abort();
+        c.reopen(t(20), config, p, super::super::Opening::Active);
+        assert_eq!(Arc::strong_count(&alive), base, "dropped when reopened");
     }
 
     /// A controller with a large fixed window and a pacing rate of its own.

@@ -362,10 +362,10 @@ impl Connection {
         *f_ecn_more = None;
         *f_rtt = RttEstimator::new(config.rtt);
         *f_rtt_probe = None;
-        *f_cc_algorithm = p.cc;
         // A state still held (a slot reopened without `shed`) is kept for
         // `make_ccs` to renew, as `shed` keeps it.
-        f_cc_spare.keep(f_cc.take());
+        f_cc_spare.keep(f_cc.take(), *f_cc_algorithm);
+        *f_cc_algorithm = p.cc;
         *f_dupacks = 0;
         *f_rto_count = 0;
         *f_retransmit_una = false;
@@ -451,7 +451,7 @@ impl Connection {
     /// ([`make_ccs`](Self::make_ccs)). [`reopen`](Self::reopen) rebuilds all of
     /// it.
     pub(crate) fn shed(&mut self) {
-        self.cc_spare.keep(self.cc.take());
+        self.cc_spare.keep(self.cc.take(), self.cc_algorithm);
         self.ecn_more = None;
         self.send_buf = SendBuffer::new(0);
         self.recv_buf = RecvBuffer::new(0);
