@@ -11,8 +11,10 @@
 //! most): a short connection's slot (~900 bytes) then costs no allocation, no free
 //! and no move of a fresh connection into new memory; the next open rebuilds the
 //! connection in the slot ([`Connection::reopen`](crate::tcp::Connection)). A spare
-//! slot holds nothing but its own bytes and the congestion state it keeps for
-//! the next connection to renew (`Connection::shed`), counted by
+//! slot holds nothing but its own bytes. Its congestion state goes to a pool of
+//! at most as many ([`CcPool`]), lent to a connection when it is about to send
+//! (`Stack::tcp_send`), for its controller to renew rather than allocate; a
+//! connection that stays idle in a reused slot holds none. Both are counted by
 //! [`Stack::tcp_spare_slot_bytes`](crate::Stack::tcp_spare_slot_bytes).
 
 use core::cell::Cell;
@@ -22,6 +24,7 @@ use hashbrown::HashTable;
 use super::demux::{FourTuple, KeyedState, TupleHash};
 use super::{Entry, Socket, TcpSlot};
 use crate::socket::{Slab, SocketHandle};
+use crate::tcp::conn::CcPool;
 
 /// The most freed connection slots kept for reuse (per stack). Enough for the
 /// connections a busy stack opens and closes between two of its polls; the bound
@@ -44,6 +47,9 @@ pub(crate) struct ConnTable {
     /// the slab holds them: reuse moves a pointer, not the slot.
     #[allow(clippy::vec_box)]
     spare: Vec<Box<TcpSlot>>,
+    /// The congestion states of freed slots, at most [`SPARE_SLOTS`], lent to
+    /// connections about to send ([`CcPool`]).
+    pub(crate) cc_pool: CcPool,
 }
 
 /// `key` as one integer when both its addresses are IPv4 (equal integers, equal
@@ -83,6 +89,7 @@ impl ConnTable {
             hasher,
             last: Cell::new(None),
             spare: Vec::new(),
+            cc_pool: CcPool::default(),
         }
     }
 
@@ -97,6 +104,7 @@ impl ConnTable {
     #[inline]
     pub(crate) fn keep_spare(&mut self, mut slot: Box<TcpSlot>) {
         if self.spare.len() < SPARE_SLOTS {
+            self.cc_pool.collect(&mut slot.conn, SPARE_SLOTS);
             slot.conn.shed();
             if self.spare.capacity() == 0 {
                 self.spare.reserve_exact(SPARE_SLOTS);
@@ -105,14 +113,16 @@ impl ConnTable {
         }
     }
 
-    /// Bytes the spare slots hold: the slots, the congestion states they keep
-    /// for reuse, and the list itself.
+    /// Bytes the spare slots hold: the slots (with the small box a slot keeps
+    /// once a state was lent to it), the list itself, and the congestion states
+    /// kept for reuse.
     pub(crate) fn spare_bytes(&self) -> usize {
         self.spare
             .iter()
             .map(|s| core::mem::size_of::<TcpSlot>() + s.conn.shed_bytes())
             .sum::<usize>()
             + self.spare.capacity() * core::mem::size_of::<Box<TcpSlot>>()
+            + self.cc_pool.bytes()
     }
 
     /// How many freed connection slots are kept.
@@ -321,5 +331,56 @@ mod tests {
         // And they are used again.
         pair.a.tcp_connect(pair.now, SERVER, None).unwrap();
         assert_eq!(pair.a.tcp_spare_slots(), SPARE_SLOTS - 1);
+    }
+
+    #[test]
+    fn an_idle_connection_in_a_reused_slot_holds_no_congestion_state() {
+        // A connection that sent both ways made a controller on each side; its
+        // slots, freed, leave their states in the pools.
+        let mut pair = Pair::new(Impairment::default(), 13);
+        let (c, listener, s) = connect(&mut pair, SERVER);
+        pair.a.tcp_send(pair.now, c, b"request").unwrap();
+        pair.b.tcp_send(pair.now, s, b"response").unwrap();
+        pair.run_until(Duration::from_secs(1), |_| false);
+        close_all(&mut pair, &[c], &[s]);
+        for stack in [&pair.a, &pair.b] {
+            assert_eq!(stack.tcp_spare_slots(), 1);
+            assert_eq!(stack.conns.cc_pool.len(), 1);
+            assert!(
+                stack.tcp_spare_slot_bytes()
+                    > core::mem::size_of::<TcpSlot>() + core::mem::size_of::<usize>(),
+                "the kept state is counted"
+            );
+        }
+
+        // The next connection reuses both slots and stays idle: the states stay
+        // in the pools, the connections hold none.
+        let c = pair.a.tcp_connect(pair.now, SERVER, None).unwrap();
+        let mut accepted = None;
+        pair.run_until(Duration::from_secs(1), |p| {
+            accepted = accepted.or(p.b.tcp_accept(listener).ok().map(|(h, _)| h));
+            false
+        });
+        let s = accepted.expect("accepted");
+        assert_eq!(pair.a.tcp_spare_slots(), 0, "the client slot was reused");
+        assert_eq!(pair.b.tcp_spare_slots(), 0, "the server slot was reused");
+        for (stack, h) in [(&pair.a, c), (&pair.b, s)] {
+            assert_eq!(stack.conns.cc_pool.len(), 1);
+            // At most the small box a slot keeps once a state went through it.
+            assert!(stack.conn(h).unwrap().shed_bytes() <= 16);
+        }
+
+        // Sending takes it, and the data arrives.
+        pair.a.tcp_send(pair.now, c, b"late").unwrap();
+        assert_eq!(pair.a.conns.cc_pool.len(), 0, "lent to the sender");
+        pair.run_until(Duration::from_secs(1), |_| false);
+        let mut buf = [0u8; 8];
+        assert_eq!(pair.b.tcp_recv(pair.now, s, &mut buf), Ok(4));
+        assert_eq!(&buf[..4], b"late");
+        assert_eq!(
+            pair.b.conns.cc_pool.len(),
+            1,
+            "the receiver made no controller"
+        );
     }
 }

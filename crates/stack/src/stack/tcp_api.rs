@@ -287,7 +287,7 @@ impl Stack {
         handle: SocketHandle,
         data: &[u8],
     ) -> Result<usize, Error> {
-        match self.with_conn(now, handle, |c| c.send(data)) {
+        match self.with_conn_sending(now, handle, |c| c.send(data)) {
             Some(result) => result.map_err(Error::from),
             None => Err(self.not_a_connection(handle)),
         }
@@ -301,7 +301,7 @@ impl Stack {
         data: &[u8],
     ) -> Result<usize, Error> {
         self.tcp_conn_mut(handle)?;
-        self.with_conn(now, handle, |c| c.send_urgent(data))
+        self.with_conn_sending(now, handle, |c| c.send_urgent(data))
             .ok_or(Error::InvalidHandle)?
             .map_err(Error::from)
     }

@@ -547,6 +547,29 @@ impl Stack {
         handle: SocketHandle,
         f: impl FnOnce(&mut Connection) -> R,
     ) -> Option<R> {
+        self.with_conn_lending(now, handle, false, f)
+    }
+
+    /// [`with_conn`](Self::with_conn) for a call that queues data: the
+    /// connection is lent a kept congestion state first if it has no controller
+    /// yet (`CcPool::lend`), for its first segment to renew.
+    pub(crate) fn with_conn_sending<R>(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        f: impl FnOnce(&mut Connection) -> R,
+    ) -> Option<R> {
+        self.with_conn_lending(now, handle, true, f)
+    }
+
+    #[inline(always)]
+    fn with_conn_lending<R>(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        lend: bool,
+        f: impl FnOnce(&mut Connection) -> R,
+    ) -> Option<R> {
         let slot = match self.sockets.get_mut(handle) {
             Some(Entry {
                 socket: Socket::Tcp(slot),
@@ -554,6 +577,9 @@ impl Stack {
             }) => slot,
             _ => return None,
         };
+        if lend {
+            self.conns.cc_pool.lend(&mut slot.conn);
+        }
         let before = slot.conn.state();
         let r = f(&mut slot.conn);
         // Nothing to charge without out-of-order data here or anywhere (the

@@ -312,18 +312,8 @@ impl SpareCc {
     /// (holding the application's object, and heap bytes `bytes` cannot see)
     /// until the slot's next connection drops it.
     pub(crate) fn keep(&mut self, cc: Option<Box<CcState>>, algorithm: CcAlgorithm) {
-        if matches!(algorithm, CcAlgorithm::Custom(_)) {
-            return;
-        }
-        if let Some(mut cc) = cc {
-            if cc.tx_records.capacity() != 0 {
-                cc.tx_records = VecDeque::new();
-            }
-            cc.board = None;
-            match &mut self.0 {
-                Some(kept) => **kept = Some(cc),
-                None => self.0 = Some(Box::new(Some(cc))),
-            }
+        if let Some(cc) = reusable(cc, algorithm) {
+            self.put(cc);
         }
     }
 
@@ -333,7 +323,6 @@ impl SpareCc {
     }
 
     /// Whether a state is kept.
-    #[cfg(test)]
     fn holds_state(&self) -> bool {
         self.0.as_deref().is_some_and(Option::is_some)
     }
@@ -344,6 +333,98 @@ impl SpareCc {
             core::mem::size_of::<Option<Box<CcState>>>()
                 + kept.as_deref().map_or(0, core::mem::size_of_val)
         })
+    }
+
+    /// Keeps `cc`, a state taken from the stack's [`CcPool`] (already without
+    /// storage).
+    fn put(&mut self, cc: Box<CcState>) {
+        match &mut self.0 {
+            Some(kept) => **kept = Some(cc),
+            None => self.0 = Some(Box::new(Some(cc))),
+        }
+    }
+}
+
+/// A freed connection's state `cc`, built for `algorithm`, without the storage
+/// it holds (send records, SACK scoreboard), if it can be renewed: an
+/// application's own controller never is ([`CongestionControl::renew`]), so its
+/// state is dropped here, with its connection.
+#[inline]
+fn reusable(cc: Option<Box<CcState>>, algorithm: CcAlgorithm) -> Option<Box<CcState>> {
+    if matches!(algorithm, CcAlgorithm::Custom(_)) {
+        return None;
+    }
+    let mut cc = cc?;
+    if cc.tx_records.capacity() != 0 {
+        cc.tx_records = VecDeque::new();
+    }
+    cc.board = None;
+    Some(cc)
+}
+
+/// The stack's kept congestion states, at most `max`: a freed slot's state
+/// ([`SpareCc`]) comes here when the slot is kept for reuse, and goes to a
+/// connection only when it is about to send ([`CcPool::lend`]), so that a
+/// connection that stays idle in a reused slot holds no state it does not use
+/// (an idle server connection would otherwise carry its slot's previous
+/// state, 576 to 976 bytes, for as long as it lives).
+#[derive(Debug, Default)]
+pub(crate) struct CcPool(Vec<Box<CcState>>);
+
+impl CcPool {
+    /// Takes the states of a freed connection, `conn`, its own and any it was
+    /// lent and did not use, keeping them while the pool holds fewer than `max`
+    /// (the rest are freed). Run before [`Connection::shed`], which then finds
+    /// no state to keep in the slot.
+    pub(crate) fn collect(&mut self, conn: &mut Connection, max: usize) {
+        if let Some(cc) = reusable(conn.cc.take(), conn.cc_algorithm) {
+            self.push(cc, max);
+        }
+        if let Some(cc) = conn.cc_spare.take() {
+            self.push(cc, max);
+        }
+    }
+
+    fn push(&mut self, cc: Box<CcState>, max: usize) {
+        if self.0.len() < max {
+            if self.0.capacity() == 0 {
+                self.0.reserve_exact(max);
+            }
+            self.0.push(cc);
+        }
+    }
+
+    /// Hands a kept state to `conn` when it has no controller yet and keeps
+    /// none: it is about to send, and its first segment makes its controller
+    /// ([`Connection::make_ccs`], which renews the state when the algorithm
+    /// matches). An own controller is never renewed, so it gets none.
+    #[inline]
+    pub(crate) fn lend(&mut self, conn: &mut Connection) {
+        if self.0.is_empty()
+            || conn.cc.is_some()
+            || matches!(conn.cc_algorithm, CcAlgorithm::Custom(_))
+            || conn.cc_spare.holds_state()
+        {
+            return;
+        }
+        if let Some(cc) = self.0.pop() {
+            conn.cc_spare.put(cc);
+        }
+    }
+
+    /// Bytes the kept states hold, with the list.
+    pub(crate) fn bytes(&self) -> usize {
+        self.0
+            .iter()
+            .map(|s| core::mem::size_of_val(&**s))
+            .sum::<usize>()
+            + self.0.capacity() * core::mem::size_of::<Box<CcState>>()
+    }
+
+    /// States kept.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
     }
 }
 

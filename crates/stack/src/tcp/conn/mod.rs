@@ -90,6 +90,7 @@ use crate::tcp::timer::TimerTable;
 use crate::time::{Duration, Instant};
 use crate::wire::SeqNumber;
 
+pub(crate) use congestion::CcPool;
 pub use icmp::IcmpNotice;
 pub(crate) use open::Opening;
 pub use open::{OpenParams, SynInfo};
