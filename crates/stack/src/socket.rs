@@ -83,6 +83,11 @@ impl<T> Slab<T> {
         self.len
     }
 
+    /// Slots ever made, live or free: what [`iter`](Self::iter) walks.
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
     /// The count of mutable loans, insertions and removals so far (see `lent`).
     pub(crate) fn lent(&self) -> u64 {
         self.lent
