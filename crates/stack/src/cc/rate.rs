@@ -361,4 +361,19 @@ mod tests {
         assert_eq!((rs.newly_lost, rs.lost), (0, 0));
         assert_eq!(e.lost(), 1500);
     }
+
+    #[test]
+    fn a_minimum_rtt_beyond_any_interval_gives_no_rate_and_nanoseconds_agree() {
+        let mut e = DeliveryRateEstimator::new();
+        let a = e.on_packet_sent(ms(0), 0, 1000);
+        e.on_packet_delivered(ms(20), 1000, &a);
+        let rs = e.generate(ms(20), Some(Duration::MAX)).unwrap();
+        assert_eq!((rs.interval, rs.rtt), (None, Duration::from_millis(20)));
+        // The same delivery, judged against 20 ms in nanoseconds: an exact rate.
+        let mut f = DeliveryRateEstimator::new();
+        let b = f.on_packet_sent(ms(0), 0, 1000);
+        f.on_packet_delivered(ms(20), 1000, &b);
+        let rs = f.generate_nanos(ms(20), Some(20_000_000)).unwrap();
+        assert_eq!(rs.interval, Some(Duration::from_millis(20)));
+    }
 }

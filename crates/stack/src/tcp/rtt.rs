@@ -625,4 +625,31 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn the_rto_deadline_is_now_plus_the_rto_saturating_alike() {
+        let mut e = linux();
+        let now = Instant::from_nanos(5_000_000_000);
+        assert_eq!(e.rto_deadline(now), now + e.rto());
+        // The nanosecond sample path gives the estimate the Duration one gives.
+        let mut d = linux();
+        e.on_sample_nanos(123_456_789);
+        d.on_sample(Duration::from_nanos(123_456_789));
+        assert_eq!(
+            (e.srtt(), e.rttvar(), e.rto()),
+            (d.srtt(), d.rttvar(), d.rto())
+        );
+        assert_eq!(e.min_rtt_nanos(), Some(123_456_789));
+        for _ in 0..40 {
+            e.on_timeout();
+            for now in [
+                Instant::ZERO,
+                now,
+                Instant::from_nanos(u64::MAX - 5),
+                Instant::MAX,
+            ] {
+                assert_eq!(e.rto_deadline(now), now + e.rto());
+            }
+        }
+    }
 }
