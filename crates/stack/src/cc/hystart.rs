@@ -154,17 +154,19 @@ impl HyStart {
                 //# For rounds where at least N_RTT_SAMPLE RTT samples have been obtained
                 //# and currentRoundMinRTT and lastRoundMinRTT are valid, check to see if
                 //# delay increase triggers slow start exit:
-                if let (true, Some(current), Some(last)) = (
-                    self.rtt_sample_count >= N_RTT_SAMPLE,
-                    self.current_round_min_rtt,
-                    self.last_round_min_rtt,
-                ) {
-                    let thresh = (last / MIN_RTT_DIVISOR).clamp(MIN_RTT_THRESH, MAX_RTT_THRESH);
-                    if current >= last + thresh {
-                        self.phase = Phase::Css {
-                            baseline: current,
-                            rounds: 1,
-                        };
+                // The count first: most ACKs of a round stop there, before
+                // any RTT is looked at.
+                if self.rtt_sample_count >= N_RTT_SAMPLE {
+                    if let (Some(current), Some(last)) =
+                        (self.current_round_min_rtt, self.last_round_min_rtt)
+                    {
+                        let thresh = (last / MIN_RTT_DIVISOR).clamp(MIN_RTT_THRESH, MAX_RTT_THRESH);
+                        if current >= last + thresh {
+                            self.phase = Phase::Css {
+                                baseline: current,
+                                rounds: 1,
+                            };
+                        }
                     }
                 }
             }

@@ -70,12 +70,14 @@ impl RateSample {
     }
 }
 
-/// The sample under construction while an acknowledgment is processed.
+/// The sample under construction while an acknowledgment is processed. The
+/// intervals are kept in nanoseconds: an ACK compares and picks them, and only
+/// the sample's result becomes a `Duration`.
 #[derive(Debug, Clone, Copy)]
 struct Pending {
     prior_delivered: u64,
-    send_elapsed: Duration,
-    ack_elapsed: Duration,
+    send_elapsed: u64,
+    ack_elapsed: u64,
     is_app_limited: bool,
     sent_time: Instant,
     tx_in_flight: u64,
@@ -166,8 +168,8 @@ impl DeliveryRateEstimator {
         if newest {
             self.pending = Some(Pending {
                 prior_delivered: tx.delivered,
-                send_elapsed: tx.sent_time.saturating_duration_since(tx.first_sent_time),
-                ack_elapsed: now.saturating_duration_since(tx.delivered_time),
+                send_elapsed: elapsed(tx.first_sent_time, tx.sent_time),
+                ack_elapsed: elapsed(tx.delivered_time, now),
                 is_app_limited: tx.is_app_limited,
                 sent_time: tx.sent_time,
                 tx_in_flight: tx.tx_in_flight,
@@ -194,6 +196,21 @@ impl DeliveryRateEstimator {
     /// The acknowledgment is processed: the sample for it, if a packet was delivered.
     //= https://datatracker.ietf.org/doc/html/draft-cheng-iccrg-delivery-rate-estimation-02#section-3.3
     pub fn generate(&mut self, now: Instant, min_rtt: Option<Duration>) -> Option<RateSample> {
+        // A minimum RTT past u64::MAX nanoseconds is longer than any interval
+        // between two instants, as u64::MAX is.
+        self.generate_nanos(
+            now,
+            min_rtt.map(|m| u64::try_from(m.as_nanos()).unwrap_or(u64::MAX)),
+        )
+    }
+
+    /// [`generate`](Self::generate) with the minimum RTT in nanoseconds, as the
+    /// transport keeps it: no `Duration` built to be compared.
+    pub(crate) fn generate_nanos(
+        &mut self,
+        now: Instant,
+        min_rtt_nanos: Option<u64>,
+    ) -> Option<RateSample> {
         // The application-limited flight is delivered: the bubble has passed.
         if self.app_limited != 0 && self.delivered > self.app_limited {
             self.app_limited = 0;
@@ -203,18 +220,25 @@ impl DeliveryRateEstimator {
         // Use the longer of the send and the ACK interval: ACK compression can make
         // the ACKs arrive faster than the bottleneck delivered the data.
         let interval = p.send_elapsed.max(p.ack_elapsed);
-        let valid = !interval.is_zero() && min_rtt.is_none_or(|m| interval >= m);
+        let valid = interval != 0 && min_rtt_nanos.is_none_or(|m| interval >= m);
         Some(RateSample {
             prior_delivered: p.prior_delivered,
             delivered: self.delivered.saturating_sub(p.prior_delivered),
-            interval: valid.then_some(interval),
+            interval: valid.then(|| Duration::from_nanos(interval)),
             is_app_limited: p.is_app_limited,
-            rtt: now.saturating_duration_since(p.sent_time),
+            rtt: Duration::from_nanos(elapsed(p.sent_time, now)),
             newly_lost: lost,
             tx_in_flight: p.tx_in_flight,
             lost: self.lost_total.saturating_sub(p.prior_lost),
         })
     }
+}
+
+/// Nanoseconds from `earlier` to `later`, zero if `earlier` is later (what
+/// [`Instant::saturating_duration_since`] gives, without the `Duration`).
+#[inline]
+fn elapsed(earlier: Instant, later: Instant) -> u64 {
+    later.as_nanos().saturating_sub(earlier.as_nanos())
 }
 
 #[cfg(test)]
@@ -336,5 +360,20 @@ mod tests {
         let rs = e.generate(ms(40), None).unwrap();
         assert_eq!((rs.newly_lost, rs.lost), (0, 0));
         assert_eq!(e.lost(), 1500);
+    }
+
+    #[test]
+    fn a_minimum_rtt_beyond_any_interval_gives_no_rate_and_nanoseconds_agree() {
+        let mut e = DeliveryRateEstimator::new();
+        let a = e.on_packet_sent(ms(0), 0, 1000);
+        e.on_packet_delivered(ms(20), 1000, &a);
+        let rs = e.generate(ms(20), Some(Duration::MAX)).unwrap();
+        assert_eq!((rs.interval, rs.rtt), (None, Duration::from_millis(20)));
+        // The same delivery, judged against 20 ms in nanoseconds: an exact rate.
+        let mut f = DeliveryRateEstimator::new();
+        let b = f.on_packet_sent(ms(0), 0, 1000);
+        f.on_packet_delivered(ms(20), 1000, &b);
+        let rs = f.generate_nanos(ms(20), Some(20_000_000)).unwrap();
+        assert_eq!(rs.interval, Some(Duration::from_millis(20)));
     }
 }

@@ -34,7 +34,7 @@
 //! RFC 6298 (2.5) allows a cap of at least 60 seconds; Linux caps at 120 s
 //! (`TCP_RTO_MAX`), the default here. The cap bounds the backoff too.
 
-use crate::time::Duration;
+use crate::time::{Duration, Instant};
 
 /// The RTO estimator's parameters.
 ///
@@ -154,6 +154,12 @@ impl RttEstimator {
     /// Takes an RTT measurement `rtt`, which must obey Karn's algorithm (see the
     /// [module docs](self#karns-algorithm-is-the-callers-job)). Resets the backoff.
     pub fn on_sample(&mut self, rtt: Duration) {
+        self.on_sample_nanos(nanos(rtt));
+    }
+
+    /// [`on_sample`](Self::on_sample) with the measurement in nanoseconds, as the
+    /// connection takes it (the difference of two instants).
+    pub(crate) fn on_sample_nanos(&mut self, r: u64) {
         //= https://www.rfc-editor.org/rfc/rfc6298#section-3
         //# TCP MUST use Karn's algorithm [KP87] for taking RTT samples.  That is,
         //# RTT samples MUST NOT be made using segments that were retransmitted
@@ -165,7 +171,6 @@ impl RttEstimator {
         //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.1
         //# The RTO MUST be computed according to the algorithm in [10], including
         //# Karn's algorithm for taking RTT samples (MUST-18).
-        let r = nanos(rtt);
         self.smoothed = Some(match self.smoothed {
             //= https://www.rfc-editor.org/rfc/rfc6298#section-2
             //# (2.2) When the first RTT measurement R is made, the host MUST set
@@ -250,17 +255,34 @@ impl RttEstimator {
     /// The retransmission timeout: the estimate clamped to `[min_rto, max_rto]`, then
     /// doubled once per backoff, never above `max_rto`.
     pub fn rto(&self) -> Duration {
-        let base = nanos(self.base_rto());
+        Duration::from_nanos(self.rto_nanos())
+    }
+
+    /// [`rto`](Self::rto) in nanoseconds.
+    fn rto_nanos(&self) -> u64 {
+        let base = self.base_rto_nanos();
         let backed_off = match 1u64.checked_shl(self.backoff) {
             Some(factor) => base.saturating_mul(factor),
             None => u64::MAX,
         };
         // A zero base stays zero however often it doubles; only max_rto = 0 allows it.
-        Duration::from_nanos(backed_off.min(self.max_rto))
+        backed_off.min(self.max_rto)
+    }
+
+    /// When a retransmission timer armed at `now` expires: `now + rto()`,
+    /// saturating at [`Instant::MAX`] as that sum does, without building the
+    /// `Duration` and taking it apart again.
+    pub(crate) fn rto_deadline(&self, now: Instant) -> Instant {
+        Instant::from_nanos(now.as_nanos().saturating_add(self.rto_nanos()))
     }
 
     /// The RTO the estimate gives, clamped, without backoff.
     pub fn base_rto(&self) -> Duration {
+        Duration::from_nanos(self.base_rto_nanos())
+    }
+
+    /// [`base_rto`](Self::base_rto) in nanoseconds.
+    fn base_rto_nanos(&self) -> u64 {
         let raw = match self.smoothed {
             //= https://www.rfc-editor.org/rfc/rfc6298#section-2
             //# After the computation, a host MUST update
@@ -280,7 +302,7 @@ impl RttEstimator {
         //= https://www.rfc-editor.org/rfc/rfc6298#section-2
         //# (2.5) A maximum value MAY be placed on RTO provided it is at least 60
         //# seconds.
-        Duration::from_nanos(raw.max(self.min_rto).min(self.max_rto))
+        raw.max(self.min_rto).min(self.max_rto)
     }
 
     /// SRTT, once a sample has been taken.
@@ -302,6 +324,11 @@ impl RttEstimator {
     /// The smallest sample ever taken (not windowed).
     pub fn min_rtt(&self) -> Option<Duration> {
         (self.min_rtt != NO_SAMPLE).then(|| Duration::from_nanos(self.min_rtt))
+    }
+
+    /// [`min_rtt`](Self::min_rtt) in nanoseconds.
+    pub(crate) fn min_rtt_nanos(&self) -> Option<u64> {
+        (self.min_rtt != NO_SAMPLE).then_some(self.min_rtt)
     }
 
     /// The most recent sample.
@@ -595,6 +622,33 @@ mod tests {
                 prop_assert!(rto >= prev && rto <= ms(120_000));
                 prop_assert!(rto == ms(120_000) || rto == prev * 2);
                 prev = rto;
+            }
+        }
+    }
+
+    #[test]
+    fn the_rto_deadline_is_now_plus_the_rto_saturating_alike() {
+        let mut e = linux();
+        let now = Instant::from_nanos(5_000_000_000);
+        assert_eq!(e.rto_deadline(now), now + e.rto());
+        // The nanosecond sample path gives the estimate the Duration one gives.
+        let mut d = linux();
+        e.on_sample_nanos(123_456_789);
+        d.on_sample(Duration::from_nanos(123_456_789));
+        assert_eq!(
+            (e.srtt(), e.rttvar(), e.rto()),
+            (d.srtt(), d.rttvar(), d.rto())
+        );
+        assert_eq!(e.min_rtt_nanos(), Some(123_456_789));
+        for _ in 0..40 {
+            e.on_timeout();
+            for now in [
+                Instant::ZERO,
+                now,
+                Instant::from_nanos(u64::MAX - 5),
+                Instant::MAX,
+            ] {
+                assert_eq!(e.rto_deadline(now), now + e.rto());
             }
         }
     }

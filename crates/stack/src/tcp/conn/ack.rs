@@ -246,7 +246,8 @@ impl Connection {
         self.persist_probes = 0;
         let outstanding = self.outstanding();
         if outstanding > 0 {
-            self.timers.set(Timer::Retransmit, now + self.rtt.rto());
+            self.timers
+                .set(Timer::Retransmit, self.rtt.rto_deadline(now));
             self.unacked_since = Some(now);
         } else {
             //= https://www.rfc-editor.org/rfc/rfc6298#section-5
@@ -355,15 +356,17 @@ impl Connection {
         if let Some((end, sent, acked_then)) = self.rtt_probe {
             if seg.ack_number >= end {
                 self.rtt_probe = None;
-                let rtt = now.saturating_duration_since(sent);
-                self.rtt.on_sample(rtt);
+                // In nanoseconds, as the estimator keeps it: one `Duration` is
+                // built, for the congestion controller.
+                let rtt = now.as_nanos().saturating_sub(sent.as_nanos());
+                self.rtt.on_sample_nanos(rtt);
                 let delivered = self.counters.bytes_acked - acked_then;
                 // Data acknowledged means the congestion state exists; the SYN's
                 // sample (nothing delivered) needs none.
                 if let Some(s) = self.cc.as_deref_mut() {
                     s.delivery_rate = bytes_per_second(delivered, rtt);
                 }
-                return Some(rtt);
+                return Some(Duration::from_nanos(rtt));
             }
         }
         //= https://www.rfc-editor.org/rfc/rfc7323#section-4.1
@@ -376,9 +379,9 @@ impl Connection {
                     let ticks = self.ts_now(now).wrapping_sub(opt.tsecr);
                     // A wild echo (older than a minute) is no sample.
                     if ticks < 60_000 {
-                        let rtt = Duration::from_millis(u64::from(ticks));
-                        self.rtt.on_sample(rtt);
-                        return Some(rtt);
+                        let ms = u64::from(ticks);
+                        self.rtt.on_sample_nanos(ms * 1_000_000);
+                        return Some(Duration::from_millis(ms));
                     }
                 }
             }
@@ -412,13 +415,13 @@ impl Connection {
     }
 }
 
-/// `bytes` over `rtt` in bytes per second (at most `u64::MAX`). In 64 bits when
-/// `bytes` · 10⁹ fits, as it does for any real sample: the same quotient without a
-/// 128-bit division.
-fn bytes_per_second(bytes: u64, rtt: Duration) -> u64 {
-    let nanos = rtt.as_nanos().max(1);
-    if let (Some(scaled), Ok(nanos)) = (bytes.checked_mul(1_000_000_000), u64::try_from(nanos)) {
+/// `bytes` over `rtt_nanos` nanoseconds in bytes per second (at most
+/// `u64::MAX`). In 64 bits when `bytes` · 10⁹ fits, as it does for any real
+/// sample: the same quotient without a 128-bit division.
+fn bytes_per_second(bytes: u64, rtt_nanos: u64) -> u64 {
+    let nanos = rtt_nanos.max(1);
+    if let Some(scaled) = bytes.checked_mul(1_000_000_000) {
         return scaled / nanos;
     }
-    (u128::from(bytes) * 1_000_000_000 / nanos).min(u128::from(u64::MAX)) as u64
+    (u128::from(bytes) * 1_000_000_000 / u128::from(nanos)).min(u128::from(u64::MAX)) as u64
 }

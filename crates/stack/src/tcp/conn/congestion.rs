@@ -690,7 +690,7 @@ impl Connection {
         let flight = self.flight();
         // What the window is measured against: the pipe in a SACK recovery.
         let in_flight = self.flight_for_window();
-        let (srtt, min_rtt) = (self.rtt.srtt(), self.rtt.min_rtt());
+        let min_rtt_nanos = self.rtt.min_rtt_nanos();
         let ece_rx = self.ece_rx();
         let ce_marked = self.accecn_ce_delta();
         // No data sent and no congestion seen yet (the ACK of a SYN or of a lone FIN):
@@ -736,7 +736,7 @@ impl Connection {
         if s.tx_records.is_empty() && s.tx_records.capacity() > 64 {
             s.tx_records.shrink_to_fit();
         }
-        let rate: Option<RateSample> = s.rate.generate(now, min_rtt);
+        let rate: Option<RateSample> = s.rate.generate_nanos(now, min_rtt_nanos);
         let in_recovery = s.recovery.is_some();
         let (partial, ended) = if in_recovery {
             on_ack_in_recovery(s, ack, acked, mss)
@@ -748,8 +748,8 @@ impl Connection {
             bytes_in_flight_before: flight_before as usize,
             bytes_in_flight: in_flight as usize,
             rtt,
-            srtt,
-            min_rtt,
+            srtt: self.rtt.srtt(),
+            min_rtt: min_rtt_nanos.map(Duration::from_nanos),
             rate,
             delivered: s.rate.delivered(),
             in_recovery,

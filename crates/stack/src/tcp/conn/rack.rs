@@ -80,7 +80,6 @@ impl Connection {
         }
         let ack = seg.ack_number.min(self.snd_max);
         let una = self.snd_una;
-        let min_rtt = self.rtt.min_rtt();
         let echo = match (self.ts, seg.options.timestamp) {
             (Some(_), Some(opt)) if opt.tsecr != 0 => Some(opt.tsecr),
             _ => None,
@@ -96,12 +95,16 @@ impl Connection {
         // The common case, records sent once and in sequence order, in one pass
         // and one RACK update (`Rack::on_delivered_run`); the per-record calls
         // (out of line) otherwise.
+        // The minimum RTT only where a record is looked at one by one: the
+        // common ACK builds no `Duration` it would not read.
         if ack > una && !rack_delivered_run(s, now, ack) {
+            let min_rtt = self.rtt.min_rtt();
             reordered |= rack_delivered_each(s, now, ack, echo, ts_offset, min_rtt);
         }
         // Selectively acknowledged: the records wholly inside a block, not seen
         // SACKed before.
         if update.newly_sacked > 0 {
+            let min_rtt = self.rtt.min_rtt();
             reordered |= rack_sacked(s, now, seg, ack, dsack, min_rtt);
         }
         if reordered {
