@@ -484,12 +484,7 @@ impl Stack {
                 slot.tuple_hash = tuple_hash;
                 slot
             }
-            None => Box::new(TcpSlot {
-                conn: Connection::open(now, config, params, opening),
-                parent,
-                in_demux: true,
-                tuple_hash,
-            }),
+            None => fresh_slot(now, config, params, opening, parent, tuple_hash),
         };
         self.insert_slot(slot, &key, hash)
     }
@@ -564,6 +559,27 @@ impl Stack {
         self.after_conn(now, handle, before);
         Some(r)
     }
+}
+
+/// A new slot for [`Stack::open_conn`] when no spare one is kept: out of line
+/// and cold (once the spare list has filled, every open reuses a slot), so that
+/// the open's hot lines stay dense.
+#[cold]
+#[inline(never)]
+fn fresh_slot(
+    now: Instant,
+    config: std::sync::Arc<crate::tcp::TcpConfig>,
+    params: OpenParams,
+    opening: Opening<'_>,
+    parent: Option<SocketHandle>,
+    tuple_hash: u64,
+) -> Box<TcpSlot> {
+    Box::new(TcpSlot {
+        conn: Connection::open(now, config, params, opening),
+        parent,
+        in_demux: true,
+        tuple_hash,
+    })
 }
 
 /// What [`Stack::tcp_segment_predicted`] did with a segment.
