@@ -475,16 +475,22 @@ impl Stack {
     ) -> SocketHandle {
         let key = FourTuple::new(params.local, params.remote);
         let tuple_hash = self.conns.hash(&key, &mut hash);
-        let config = self.tcp_config.clone();
         let slot = match self.conns.take_spare() {
             Some(mut slot) => {
-                slot.conn.reopen(now, config, params, opening);
+                slot.conn.reopen(now, &self.tcp_config, params, opening);
                 slot.parent = parent;
                 slot.in_demux = true;
                 slot.tuple_hash = tuple_hash;
                 slot
             }
-            None => fresh_slot(now, config, params, opening, parent, tuple_hash),
+            None => fresh_slot(
+                now,
+                self.tcp_config.clone(),
+                params,
+                opening,
+                parent,
+                tuple_hash,
+            ),
         };
         self.insert_slot(slot, &key, hash)
     }

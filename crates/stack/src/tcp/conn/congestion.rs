@@ -1179,7 +1179,7 @@ mod tests {
                 c.shed();
                 assert!(c.cc.is_none());
                 assert!(c.shed_bytes() > 0, "the state is kept");
-                c.reopen(now, config.clone(), p, super::super::Opening::Active);
+                c.reopen(now, &config, p, super::super::Opening::Active);
                 (c, kept)
             }
         };
