@@ -38,7 +38,6 @@
 //! releases), so the same seed picks the same ports on any toolchain.
 
 use core::fmt;
-use core::hash::Hasher;
 use core::net::{IpAddr, SocketAddr};
 use core::ops::RangeInclusive;
 
@@ -226,9 +225,9 @@ impl EphemeralPorts {
 /// SipHash-2-4 under `key` of (local address, remote address, remote port), with
 /// family tags so that IPv4 and IPv6 inputs never collide by construction.
 fn hash(key: &[u8; 16], local: IpAddr, remote: SocketAddr) -> u64 {
-    // The tagged addresses and the port gathered into one `write`: SipHash's
-    // result depends only on the byte string, and one call costs a fraction of
-    // five.
+    // The tagged addresses and the port gathered into one byte string, hashed
+    // in one shot: SipHash's result depends only on the bytes, and one call
+    // costs a fraction of five `write`s.
     let mut bytes = [0u8; 36];
     let mut n = 0;
     for ip in [local, remote.ip()] {
@@ -247,9 +246,7 @@ fn hash(key: &[u8; 16], local: IpAddr, remote: SocketAddr) -> u64 {
     }
     bytes[n..n + 2].copy_from_slice(&remote.port().to_be_bytes());
     n += 2;
-    let mut h = SipHasher24::new_with_key(key);
-    h.write(&bytes[..n]);
-    h.finish()
+    SipHasher24::new_with_key(key).hash(&bytes[..n])
 }
 
 impl fmt::Debug for EphemeralPorts {
@@ -512,6 +509,7 @@ mod tests {
     /// The hash as five separate writes (the form before the bytes were
     /// gathered into one).
     fn hash_by_parts(key: &[u8; 16], local: IpAddr, remote: SocketAddr) -> u64 {
+        use core::hash::Hasher;
         let mut h = SipHasher24::new_with_key(key);
         for ip in [local, remote.ip()] {
             match ip {
