@@ -113,6 +113,8 @@ impl KeyedState {
             bytes[n..n + 2].copy_from_slice(&addr.port().to_be_bytes());
             n += 2;
         }
+        // One `write` + `finish`: the one-shot `hash` measured no fewer
+        // instructions or hot code lines here (unlike the ISN's 128-bit hash).
         let mut h = SipHasher13::new_with_keys(self.k0, self.k1);
         h.write(&bytes[..n]);
         h.finish()
@@ -252,6 +254,35 @@ impl core::hash::Hasher for LocalKeyHasher {
 mod tests {
     use super::*;
     use core::net::{Ipv4Addr, Ipv6Addr};
+
+    /// The tuple hash is SipHash-1-3 of the addresses' octets and ports,
+    /// streamed part by part.
+    #[test]
+    fn the_tuple_hash_is_the_streamed_siphash_of_the_tuple() {
+        use core::hash::Hasher;
+        let state = KeyedState::new(StackRng::from_seed(9));
+        let tuples = [
+            FourTuple::new(
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 40_000),
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 80),
+            ),
+            FourTuple::new(
+                SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 1),
+                SocketAddr::new(IpAddr::V6(Ipv6Addr::new(0xfe80, 1, 2, 3, 4, 5, 6, 7)), 443),
+            ),
+        ];
+        for t in tuples {
+            let mut h = SipHasher13::new_with_keys(state.k0, state.k1);
+            for addr in [t.local, t.remote] {
+                match addr.ip() {
+                    IpAddr::V4(a) => h.write(&a.octets()),
+                    IpAddr::V6(a) => h.write(&a.octets()),
+                }
+                h.write(&addr.port().to_be_bytes());
+            }
+            assert_eq!(state.hash_tuple(&t), h.finish(), "{t:?}");
+        }
+    }
 
     /// Distinct local keys (addresses of both families, many ports) spread over
     /// the low bits hashbrown picks buckets with.

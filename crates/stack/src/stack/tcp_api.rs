@@ -170,15 +170,18 @@ impl Stack {
                 let time_wait = &self.time_wait;
                 let sockets = &self.sockets;
                 let listeners = &self.listeners;
+                // The last candidate's tuple hash: the chosen port's, once one is
+                // found, so that opening the connection does not hash it again.
+                let hash = &mut hash;
                 //= https://www.rfc-editor.org/rfc/rfc6056#section-3.3.4
                 //# if(check_suitable_port(port))
                 //#         return next_ephemeral;
                 self.tcp_ports
                     .select(src_ip, remote, |p| {
                         let tuple = FourTuple::new(SocketAddr::new(src_ip, p), remote);
-                        let mut hash = TupleHash::default();
-                        !conns.contains(&tuple, &mut hash, sockets)
-                            && !time_wait.contains(&tuple, &mut hash)
+                        *hash = TupleHash::default();
+                        !conns.contains(&tuple, hash, sockets)
+                            && !time_wait.contains(&tuple, hash)
                             && !listeners.contains_key(&(src_ip, p))
                             && !listeners.contains_key(&(unspecified_like(src_ip), p))
                     })

@@ -475,21 +475,22 @@ impl Stack {
     ) -> SocketHandle {
         let key = FourTuple::new(params.local, params.remote);
         let tuple_hash = self.conns.hash(&key, &mut hash);
-        let config = self.tcp_config.clone();
         let slot = match self.conns.take_spare() {
             Some(mut slot) => {
-                slot.conn.reopen(now, config, params, opening);
+                slot.conn.reopen(now, &self.tcp_config, params, opening);
                 slot.parent = parent;
                 slot.in_demux = true;
                 slot.tuple_hash = tuple_hash;
                 slot
             }
-            None => Box::new(TcpSlot {
-                conn: Connection::open(now, config, params, opening),
+            None => fresh_slot(
+                now,
+                self.tcp_config.clone(),
+                params,
+                opening,
                 parent,
-                in_demux: true,
                 tuple_hash,
-            }),
+            ),
         };
         self.insert_slot(slot, &key, hash)
     }
@@ -590,6 +591,27 @@ impl Stack {
         self.after_conn(now, handle, before);
         Some(r)
     }
+}
+
+/// A new slot for [`Stack::open_conn`] when no spare one is kept: out of line
+/// and cold (once the spare list has filled, every open reuses a slot), so that
+/// the open's hot lines stay dense.
+#[cold]
+#[inline(never)]
+fn fresh_slot(
+    now: Instant,
+    config: std::sync::Arc<crate::tcp::TcpConfig>,
+    params: OpenParams,
+    opening: Opening<'_>,
+    parent: Option<SocketHandle>,
+    tuple_hash: u64,
+) -> Box<TcpSlot> {
+    Box::new(TcpSlot {
+        conn: Connection::open(now, config, params, opening),
+        parent,
+        in_demux: true,
+        tuple_hash,
+    })
 }
 
 /// What [`Stack::tcp_segment_predicted`] did with a segment.

@@ -25,7 +25,7 @@ use core::hash::Hasher;
 use core::net::{IpAddr, SocketAddr};
 
 use siphasher::sip::SipHasher24;
-use siphasher::sip128::{Hasher128, SipHasher24 as SipHasher24x128};
+use siphasher::sip128::SipHasher24 as SipHasher24x128;
 
 use crate::rand::StackRng;
 use crate::time::{Duration, Instant};
@@ -133,9 +133,9 @@ impl IsnGenerator {
             bytes[n..n + 2].copy_from_slice(&addr.port().to_be_bytes());
             n += 2;
         }
-        let mut h = SipHasher24x128::new_with_key(&self.key);
-        h.write(&bytes[..n]);
-        let f = h.finish128();
+        // One-shot: the same SipHash of the same bytes as `write` + `finish128`,
+        // without the streaming tail's book-keeping.
+        let f = SipHasher24x128::new_with_key(&self.key).hash(&bytes[..n]);
         let fold = |f: u64| (f ^ (f >> 32)) as u32;
         (fold(f.h1), fold(f.h2))
     }
@@ -332,7 +332,41 @@ mod tests {
         assert_eq!(format!("{g:?}"), "IsnGenerator { .. }");
     }
 
+    /// `offsets` as streaming writes of the same bytes, one part at a time.
+    fn offsets_by_parts(key: &[u8; 16], local: SocketAddr, remote: SocketAddr) -> (u32, u32) {
+        use siphasher::sip128::Hasher128;
+        let mut h = SipHasher24x128::new_with_key(key);
+        for addr in [local, remote] {
+            match addr.ip() {
+                IpAddr::V4(a) => {
+                    h.write(&[4]);
+                    h.write(&a.octets());
+                }
+                IpAddr::V6(a) => {
+                    h.write(&[6]);
+                    h.write(&a.octets());
+                }
+            }
+            h.write(&addr.port().to_be_bytes());
+        }
+        let f = h.finish128();
+        let fold = |f: u64| (f ^ (f >> 32)) as u32;
+        (fold(f.h1), fold(f.h2))
+    }
+
     proptest! {
+        #[test]
+        fn one_shot_offsets_equal_the_streamed_ones(
+            key: [u8; 16], a4: u32, b4: u32, a6: u128, b6: u128, p: u16, q: u16,
+        ) {
+            let g = IsnGenerator::with_key(key);
+            let v4 = |a: u32, port| SocketAddr::new(IpAddr::V4(Ipv4Addr::from(a)), port);
+            let v6 = |a: u128, port| SocketAddr::new(IpAddr::V6(Ipv6Addr::from(a)), port);
+            for (l, r) in [(v4(a4, p), v4(b4, q)), (v6(a6, p), v6(b6, q))] {
+                prop_assert_eq!(g.offsets(l, r), offsets_by_parts(&key, l, r));
+            }
+        }
+
         #[test]
         fn isn_is_offset_plus_clock(
             seed: u64,

@@ -247,9 +247,9 @@ impl Connection {
     /// compile; `a_reopened_connection_equals_a_fresh_one` (and the stack's
     /// `a_recycled_connection_is_indistinguishable_from_a_fresh_one`) check the
     /// values.
-    fn reset(&mut self, now: Instant, config: Arc<TcpConfig>, p: OpenParams, state: State) {
+    fn reset(&mut self, now: Instant, config: &Arc<TcpConfig>, p: OpenParams, state: State) {
         let (ip_header_len, mtu_mss, our_mss, peer_mss, rcv_wscale) =
-            Connection::derived(&config, &p);
+            Connection::derived(config, &p);
         let Connection {
             state: f_state,
             local: f_local,
@@ -392,7 +392,12 @@ impl Connection {
         *f_payload_prestored = false;
         *f_peer_streaming = false;
         *f_counters = ConnCounters::default();
-        *f_config = config;
+        // The same configuration (a stack reuses its slots under its one
+        // configuration): kept as it is, without an atomic increment here and a
+        // decrement for the one it would replace.
+        if !Arc::ptr_eq(f_config, config) {
+            *f_config = Arc::clone(config);
+        }
     }
 
     /// A connection opened as `opening` says: the connection's whole state, as
@@ -416,7 +421,7 @@ impl Connection {
     pub(crate) fn reopen(
         &mut self,
         now: Instant,
-        config: Arc<TcpConfig>,
+        config: &Arc<TcpConfig>,
         params: OpenParams,
         opening: Opening<'_>,
     ) {
@@ -657,6 +662,37 @@ mod tests {
     }
 
     #[test]
+    fn a_connection_reopened_under_another_configuration_takes_it() {
+        let first = Arc::new(TcpConfig::default());
+        let second = Arc::new(TcpConfig {
+            timestamps: false,
+            window_scaling: false,
+            recv_buffer: 4096,
+            ..TcpConfig::default()
+        });
+        let t0 = Instant::from_nanos(1_000_000_000);
+        let mut used =
+            Connection::open(t0, first.clone(), params(1, 2, 1, &first), Opening::Active);
+        used.abort();
+        used.shed();
+        used.reopen(t0, &second, params(3, 4, 9, &second), Opening::Active);
+        let fresh = Connection::open(
+            t0,
+            second.clone(),
+            params(3, 4, 9, &second),
+            Opening::Active,
+        );
+        assert!(Arc::ptr_eq(&used.config, &second));
+        assert_eq!(format!("{used:?}"), format!("{fresh:?}"));
+        // Reopened under the configuration it has: the same one is kept.
+        used.abort();
+        used.shed();
+        used.reopen(t0, &second, params(5, 6, 11, &second), Opening::Active);
+        assert!(Arc::ptr_eq(&used.config, &second));
+        assert_eq!(Arc::strong_count(&second), 3, "second, fresh and used");
+    }
+
+    #[test]
     fn a_reopened_connection_equals_a_fresh_one() {
         let config = Arc::new(TcpConfig::default());
         let t0 = Instant::from_nanos(5_000_000_000);
@@ -694,7 +730,7 @@ mod tests {
             used.abort();
             used.shed();
             let t1 = t0 + crate::time::Duration::from_secs(3);
-            used.reopen(t1, config.clone(), params(3, 4, 99, &config), opening);
+            used.reopen(t1, &config, params(3, 4, 99, &config), opening);
             let fresh = Connection::open(t1, config.clone(), params(3, 4, 99, &config), opening);
             assert_eq!(format!("{used:?}"), format!("{fresh:?}"));
         }
