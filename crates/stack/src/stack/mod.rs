@@ -417,9 +417,10 @@ mod size_tests {
     /// from 864) was one 880-byte glibc chunk; 880 (the congestion state's box became
     /// a wide pointer when the controller moved into it, saving a whole allocation
     /// per active connection) is one 896-byte chunk: idle measured 945 B/conn.
-    /// 888 (the congestion state a reused slot keeps, behind a thin pointer) is
-    /// still one 896-byte chunk (888 + 8 bytes of chunk header): the largest
-    /// slot that is.
+    /// 888 (the thin pointer to the box through which a kept congestion state
+    /// is handed to a connection about to send) is still one 896-byte chunk
+    /// (888 + 8 bytes of chunk header), the largest slot that is: idle measured
+    /// 953 B/conn.
     #[test]
     fn per_connection_state_stays_compact() {
         assert!(
