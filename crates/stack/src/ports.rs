@@ -44,6 +44,7 @@ use core::ops::RangeInclusive;
 use siphasher::sip::SipHasher24;
 
 use crate::rand::StackRng;
+use crate::tcp::isn::put_tagged_ip;
 
 /// How ephemeral ports are chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,21 +230,8 @@ fn hash(key: &[u8; 16], local: IpAddr, remote: SocketAddr) -> u64 {
     // in one shot: SipHash's result depends only on the bytes, and one call
     // costs a fraction of five `write`s.
     let mut bytes = [0u8; 36];
-    let mut n = 0;
-    for ip in [local, remote.ip()] {
-        match ip {
-            IpAddr::V4(a) => {
-                bytes[n] = 4;
-                bytes[n + 1..n + 5].copy_from_slice(&a.octets());
-                n += 5;
-            }
-            IpAddr::V6(a) => {
-                bytes[n] = 6;
-                bytes[n + 1..n + 17].copy_from_slice(&a.octets());
-                n += 17;
-            }
-        }
-    }
+    let mut n = put_tagged_ip(&mut bytes, 0, local);
+    n = put_tagged_ip(&mut bytes, n, remote.ip());
     bytes[n..n + 2].copy_from_slice(&remote.port().to_be_bytes());
     n += 2;
     SipHasher24::new_with_key(key).hash(&bytes[..n])

@@ -118,18 +118,7 @@ impl IsnGenerator {
         let mut bytes = [0u8; 38];
         let mut n = 0;
         for addr in [local, remote] {
-            match addr.ip() {
-                IpAddr::V4(a) => {
-                    bytes[n] = 4;
-                    bytes[n + 1..n + 5].copy_from_slice(&a.octets());
-                    n += 5;
-                }
-                IpAddr::V6(a) => {
-                    bytes[n] = 6;
-                    bytes[n + 1..n + 17].copy_from_slice(&a.octets());
-                    n += 17;
-                }
-            }
+            n = put_tagged_ip(&mut bytes, n, addr.ip());
             bytes[n..n + 2].copy_from_slice(&addr.port().to_be_bytes());
             n += 2;
         }
@@ -145,6 +134,24 @@ impl IsnGenerator {
 fn clock(now: Instant) -> u32 {
     // Truncation is the wrap-around the RFC's 32-bit timer has.
     (now.as_nanos() / ISN_TICK.as_nanos() as u64) as u32
+}
+
+/// [`write_ip`]'s bytes (the family tag, then the address) put into `bytes` at
+/// `at`, for a one-shot hash; returns the index past them. `bytes` must have 17
+/// bytes free at `at`.
+pub(crate) fn put_tagged_ip(bytes: &mut [u8], at: usize, ip: IpAddr) -> usize {
+    match ip {
+        IpAddr::V4(a) => {
+            bytes[at] = 4;
+            bytes[at + 1..at + 5].copy_from_slice(&a.octets());
+            at + 5
+        }
+        IpAddr::V6(a) => {
+            bytes[at] = 6;
+            bytes[at + 1..at + 17].copy_from_slice(&a.octets());
+            at + 17
+        }
+    }
 }
 
 /// An address with a family tag, so that an IPv4 address and the IPv6 address whose

@@ -1364,46 +1364,25 @@ mod tests {
         }
     }
 
-    /// An application's controller that holds `alive` while it lives.
-    #[derive(Debug)]
-    struct Counted(#[allow(dead_code)] Arc<()>);
-
-    impl CongestionControl for Counted {
-        fn name(&self) -> &'static str {
-            "counted"
-        }
-        fn window(&self) -> usize {
-            20_000
-        }
-        fn ssthresh(&self) -> Option<usize> {
-            None
-        }
-        fn in_slow_start(&self) -> bool {
-            false
-        }
-        fn on_ack(&mut self, _: Instant, _: &AckSample) {}
-        fn on_congestion_event(&mut self, _: Instant, _: CongestionKind, _: usize) {}
-        fn on_mtu_update(&mut self, _: usize) {}
-    }
-
     /// An own controller cannot be renewed, so a freed connection does not
     /// keep it: the application's object goes when its connection goes (not
     /// whenever the slot is next used), and the spare slot holds no bytes that
     /// `shed_bytes` cannot see (the controller's own).
     #[test]
     fn a_freed_connection_drops_its_own_controller() {
-        let alive = Arc::new(());
+        // The recorder's shared list lives as long as the controllers that hold it.
+        let alive = Arc::new(Mutex::new(Vec::new()));
         let mut config = TcpConfig::default();
         let held = alive.clone();
         config
             .custom_congestion_controls
             .register(
-                "counted",
-                Arc::new(move |_: &CcParams| Box::new(Counted(held.clone())) as _),
+                "recorder",
+                Arc::new(move |_: &CcParams| Box::new(Recorder(held.clone())) as _),
             )
             .unwrap();
         let config_again = config.clone();
-        let mut c = client(config, "counted");
+        let mut c = client(config, "recorder");
         c.send(&[7u8; 3000]).unwrap();
         send_all(&mut c, t(10));
         let base = Arc::strong_count(&alive) - 1;
@@ -1412,7 +1391,7 @@ mod tests {
         assert_eq!(Arc::strong_count(&alive), base, "dropped when shed");
         assert_eq!(c.shed_bytes(), 0);
         // A slot reopened without `shed` drops it too.
-        let mut c = client(config_again, "counted");
+        let mut c = client(config_again, "recorder");
         c.send(&[7u8; 3000]).unwrap();
         send_all(&mut c, t(10));
         let base = Arc::strong_count(&alive) - 1;
