@@ -26,3 +26,30 @@ pub trait StackHarness {
     /// Establish `cfg.conns` connections and report the server side's memory.
     fn run_idle(&self, cfg: &IdleConfig) -> Result<IdleResult, BenchError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::StackHarness;
+    use crate::config::ConnectConfig;
+    use crate::layer4_stack::Layer4Harness;
+    use crate::smoltcp_stack::SmoltcpHarness;
+
+    #[test]
+    fn a_stepped_clock_makes_connect_runs_repeat_exactly() {
+        let cfg = ConnectConfig {
+            conns: 500,
+            window: 4,
+            clock_step: Some(Duration::from_nanos(100)),
+            ..ConnectConfig::default()
+        };
+        let stacks: [&dyn StackHarness; 2] = [&Layer4Harness, &SmoltcpHarness];
+        for h in stacks {
+            let a = h.run_connect(&cfg).unwrap();
+            let b = h.run_connect(&cfg).unwrap();
+            assert_eq!((a.conns, b.conns), (500, 500), "{}", h.name());
+            assert_eq!(a.packets, b.packets, "{}", h.name());
+        }
+    }
+}
