@@ -255,6 +255,20 @@ fn raw(p: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     out
 }
 
+/// Hands `packet` to `probe`'s fixed-layout path alone and asserts whether it
+/// takes it (`fixed`), and that a refusal changes nothing.
+fn probe_fixed_path(name: &str, probe: &mut Stack, now: Instant, packet: &[u8], fixed: bool) {
+    let before = state(probe);
+    let took = probe.handle_ipv4_tcp_fixed(now, packet, false);
+    assert_eq!(took, fixed, "{name}: fixed-layout path taken");
+    if !took {
+        assert!(
+            before == state(probe),
+            "{name}: a refusal changed the stack"
+        );
+    }
+}
+
 /// Three alike stacks take `packet` (B receives): one on every shortcut, one
 /// with the general parse, and one that offers it to the fixed-layout path
 /// alone. Asserts whether that path takes it (`fixed`), that it changes nothing
@@ -269,15 +283,7 @@ fn check(name: &str, seed: u64, len: usize, fixed: bool, variant: impl Fn(&[u8])
     let packet = variant(&good);
     let now = fast.now;
 
-    let before = state(&mut probe.b);
-    let took = probe.b.handle_ipv4_tcp_fixed(now, &packet, false);
-    assert_eq!(took, fixed, "{name}: fixed-layout path taken");
-    if !took {
-        assert!(
-            before == state(&mut probe.b),
-            "{name}: a refusal changed the stack"
-        );
-    }
+    probe_fixed_path(name, &mut probe.b, now, &packet, fixed);
 
     for p in [&packet, &good] {
         fast.b.handle_packet(now, p);
@@ -603,15 +609,7 @@ fn check_handshake(name: &str, seed: u64, fixed: bool, variant: impl Fn(&[u8]) -
     slow.b.rx_paths = GENERAL_PARSE;
     let packet = variant(&syn);
     let now = fast.now;
-    let before = state(&mut probe.b);
-    let took = probe.b.handle_ipv4_tcp_fixed(now, &packet, false);
-    assert_eq!(took, fixed, "{name}: fixed-layout path taken");
-    if !took {
-        assert!(
-            before == state(&mut probe.b),
-            "{name}: a refusal changed the stack"
-        );
-    }
+    probe_fixed_path(name, &mut probe.b, now, &packet, fixed);
     let mut to_b = vec![packet];
     let mut to_a: Vec<Vec<u8>> = Vec::new();
     let mut out = vec![0u8; 2000];

@@ -470,6 +470,28 @@ impl crate::cc::CongestionControl for PacesFromTheFortiethSegment {
     }
 }
 
+/// Hands A the ICMPv4 message `icmp` from `src`, in an IP packet B builds.
+fn icmp_to_a(pair: &mut Pair, now: Instant, src: IpAddr, icmp: &crate::wire::Icmpv4Repr<'_>) {
+    use crate::wire::{Icmpv4Packet, IpProtocol};
+    let mut body = vec![0u8; icmp.buffer_len()];
+    icmp.emit(
+        &mut Icmpv4Packet::new_unchecked(&mut body[..]),
+        ChecksumMode::Enabled,
+    );
+    let p = pair
+        .b
+        .build_ip_packet(
+            src,
+            IpAddr::V4(super::tests::A4),
+            IpProtocol::Icmp,
+            &body,
+            64,
+            0,
+        )
+        .unwrap();
+    pair.a.handle_packet(now, &p);
+}
+
 #[test]
 fn send_burst_is_never_taken_by_an_own_controller_that_starts_pacing_mid_flight() {
     let bursts = compare(Transfer {
@@ -499,7 +521,7 @@ fn send_burst_is_never_taken_by_an_own_controller_that_starts_pacing_mid_flight(
 /// quoting A's last segment, a UDP datagram, new TTL and DSCP, `set_tcp_buffers`,
 /// B's packets, and a different buffer size for the next poll.
 fn unrelated_inputs(general: bool, seed: u64) -> (Outcome, u64) {
-    use crate::wire::{Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, IpProtocol};
+    use crate::wire::{Icmpv4DstUnreachable, Icmpv4Repr};
     FORCE_GENERAL_SEND.set(general);
     BURST_SEGMENTS.set(0);
     let mut pair = Pair::new(Impairment::default(), seed);
@@ -539,23 +561,7 @@ fn unrelated_inputs(general: bool, seed: u64) -> (Outcome, u64) {
                             seq_no: 1,
                             data: b"ping",
                         };
-                        let mut body = vec![0u8; req.buffer_len()];
-                        req.emit(
-                            &mut Icmpv4Packet::new_unchecked(&mut body[..]),
-                            ChecksumMode::Enabled,
-                        );
-                        let p = pair
-                            .b
-                            .build_ip_packet(
-                                IpAddr::V4(B4),
-                                IpAddr::V4(super::tests::A4),
-                                IpProtocol::Icmp,
-                                &body,
-                                64,
-                                0,
-                            )
-                            .unwrap();
-                        pair.a.handle_packet(now, &p);
+                        icmp_to_a(&mut pair, now, IpAddr::V4(B4), &req);
                     }
                     3 if last_a.len() >= 28 && mtus < 6 => {
                         mtus += 1;
@@ -565,24 +571,8 @@ fn unrelated_inputs(general: bool, seed: u64) -> (Outcome, u64) {
                             next_hop_mtu: mtu,
                             invoking: &last_a[..28],
                         };
-                        let mut body = vec![0u8; err.buffer_len()];
-                        err.emit(
-                            &mut Icmpv4Packet::new_unchecked(&mut body[..]),
-                            ChecksumMode::Enabled,
-                        );
                         let router = IpAddr::V4(core::net::Ipv4Addr::new(10, 0, 0, 254));
-                        let p = pair
-                            .b
-                            .build_ip_packet(
-                                router,
-                                IpAddr::V4(super::tests::A4),
-                                IpProtocol::Icmp,
-                                &body,
-                                64,
-                                0,
-                            )
-                            .unwrap();
-                        pair.a.handle_packet(now, &p);
+                        icmp_to_a(&mut pair, now, router, &err);
                     }
                     4 => {
                         let _ =
