@@ -76,6 +76,26 @@ fn urgent_pointer(up: SeqNumber, seq: SeqNumber, len: usize) -> (u16, bool) {
     }
 }
 
+/// The rest of [`Connection::copy_payload_summed`] when the payload wraps
+/// around the end of the send ring: copies `b` (which follows `a_len` bytes
+/// summed to `sum_a`) to `out_b` and returns the whole payload's sum. Out of
+/// line: one segment in a ring's worth crosses its end.
+#[cold]
+#[inline(never)]
+fn copy_wrapped_summed(sum_a: u16, a_len: usize, out_b: &mut [u8], b: &[u8]) -> u16 {
+    let sum_b = wire_checksum::copy(out_b, b);
+    //= https://www.rfc-editor.org/rfc/rfc1071#section-2
+    //# (B)  Byte Order Independence
+    // Past the ring's wrap the bytes may start at an odd offset of the segment:
+    // their sum, taken from an even start, is then byte-swapped.
+    let sum_b = if a_len % 2 == 1 {
+        sum_b.swap_bytes()
+    } else {
+        sum_b
+    };
+    wire_checksum::combine(&[sum_a, sum_b])
+}
+
 impl Connection {
     /// Whether [`poll_transmit`](Self::poll_transmit) has something to send now.
     pub fn wants_to_send(&self) -> bool {
@@ -761,10 +781,7 @@ impl Connection {
             TcpPacket::new_unchecked(&mut *segment)
                 .set_checksum(pseudo.checksum(total, head, payload));
         } else if payload_len > 0 {
-            let copied = self
-                .send_buf
-                .read_at(plan.payload_off, &mut segment[header_len..]);
-            debug_assert_eq!(copied, payload_len);
+            self.copy_payload(plan.payload_off, &mut segment[header_len..]);
         }
         let retransmission =
             self.after_send(now, plan.seq, flags, payload_len, plan.retransmit, edge);
@@ -786,17 +803,17 @@ impl Connection {
         if b.is_empty() {
             return sum_a;
         }
-        let sum_b = wire_checksum::copy(out_b, b);
-        //= https://www.rfc-editor.org/rfc/rfc1071#section-2
-        //# (B)  Byte Order Independence
-        // Past the ring's wrap the bytes may start at an odd offset of the segment:
-        // their sum, taken from an even start, is then byte-swapped.
-        let sum_b = if a.len() % 2 == 1 {
-            sum_b.swap_bytes()
-        } else {
-            sum_b
-        };
-        wire_checksum::combine(&[sum_a, sum_b])
+        copy_wrapped_summed(sum_a, a.len(), out_b, b)
+    }
+
+    /// [`finish_segment`](Self::finish_segment)'s payload copy when the checksum
+    /// is left to the device (no sum to take): out of line, as the stack's
+    /// default computes it.
+    #[cold]
+    #[inline(never)]
+    fn copy_payload(&self, offset: usize, out: &mut [u8]) {
+        let copied = self.send_buf.read_at(offset, out);
+        debug_assert_eq!(copied, out.len());
     }
 
     /// Whether a non-SYN segment would carry SACK blocks ([`segment_options`]
