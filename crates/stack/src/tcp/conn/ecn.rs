@@ -190,7 +190,26 @@ impl Connection {
     /// The ECN flags to add to a segment with `flags` and `payload_len` bytes
     /// (`retransmit` if it resends sequence space), and its IP codepoint, which
     /// [`tx_ecn`](Self::tx_ecn) reports. Called once per segment written.
+    #[inline(always)]
     pub(super) fn ecn_for_segment(
+        &mut self,
+        flags: TcpFlags,
+        payload_len: usize,
+        retransmit: bool,
+    ) -> TcpFlags {
+        // A connection without ECN (the common case) past its handshake: answered
+        // in line, as the general path below answers it.
+        if !self.ecn.get(EcnState::OK) && !flags.intersects(TcpFlags::SYN | TcpFlags::RST) {
+            self.ecn.tx = Ecn::NotEct;
+            return TcpFlags::empty();
+        }
+        self.ecn_for_segment_general(flags, payload_len, retransmit)
+    }
+
+    /// [`ecn_for_segment`](Self::ecn_for_segment) for a SYN, a RST or a
+    /// connection using ECN.
+    #[inline(never)]
+    fn ecn_for_segment_general(
         &mut self,
         flags: TcpFlags,
         payload_len: usize,

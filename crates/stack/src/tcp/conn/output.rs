@@ -568,7 +568,18 @@ impl Connection {
 
     /// Arms the persist timer when data waits behind a zero window with nothing in
     /// flight that could bring a window update.
+    #[inline]
     pub(super) fn arm_persist(&mut self, now: Instant) {
+        // Only a zero window needs it: that test first, in line (the call below
+        // checks it again, with the rest).
+        if self.snd_wnd == 0 {
+            self.arm_persist_at_zero_window(now);
+        }
+    }
+
+    /// [`arm_persist`](Self::arm_persist) when the peer's window is zero.
+    #[inline(never)]
+    fn arm_persist_at_zero_window(&mut self, now: Instant) {
         let waiting = self.syn_acked()
             && self.state.is_synchronized()
             && self.send_buf.len() > self.snd_nxt.diff(self.snd_una).max(0) as usize;
