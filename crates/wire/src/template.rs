@@ -19,7 +19,7 @@
 //! the same one's-complement sum as its two halves (2^16 = 1 modulo 0xffff), so the
 //! sums here are taken over whole fields, never over the bytes written.
 
-use core::net::{IpAddr, Ipv6Addr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::ip::{AddrPair, ChecksumMode, Ecn, IpProtocol};
 use crate::seq::SeqNumber;
@@ -151,31 +151,55 @@ impl SegmentTemplate {
     /// The template of TCP segments from `src` to `dst` (addresses of one family;
     /// `None` otherwise) with `ttl` (the IPv6 hop limit) and `dscp`.
     pub fn new(src: IpAddr, dst: IpAddr, ttl: u8, dscp: u8) -> Option<SegmentTemplate> {
-        let addrs = AddrPair::new(src, dst)?;
+        match AddrPair::new(src, dst)? {
+            AddrPair::V4 { src, dst } => Some(Self::new_v4(src, dst, ttl, dscp)),
+            AddrPair::V6 { src, dst } => Some(Self::new_v6(src, dst, ttl, dscp)),
+        }
+    }
+
+    /// [`new`](Self::new) for two IPv4 addresses.
+    #[inline]
+    pub fn new_v4(src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, dscp: u8) -> SegmentTemplate {
         let protocol = u64::from(u8::from(IpProtocol::Tcp));
-        let (addresses, v6) = match addrs {
-            AddrPair::V4 { src, dst } => (
-                u64::from(u32::from_be_bytes(src.octets()))
-                    + u64::from(u32::from_be_bytes(dst.octets())),
-                false,
-            ),
-            AddrPair::V6 { src, dst } => (ipv6_address_sum(&src, &dst), true),
-        };
-        let ip_sum = if v6 {
-            0
-        } else {
-            0x4500 + 0x4000 + (u64::from(ttl) << 8) + protocol + addresses
-        };
-        Some(SegmentTemplate {
-            addrs,
-            ip_sum,
+        let addresses = u64::from(u32::from_be_bytes(src.octets()))
+            + u64::from(u32::from_be_bytes(dst.octets()));
+        SegmentTemplate {
+            addrs: AddrPair::V4 { src, dst },
+            ip_sum: 0x4500 + 0x4000 + (u64::from(ttl) << 8) + protocol + addresses,
             pseudo: PseudoHeader {
                 base: addresses + protocol,
-                v6,
+                v6: false,
             },
             ttl,
             dscp,
-        })
+        }
+    }
+
+    /// [`new`](Self::new) for two IPv6 addresses. Out of line, as the IPv6
+    /// header's writer: every segment of an IPv4 connection runs the code
+    /// around their call sites.
+    #[cold]
+    #[inline(never)]
+    pub fn new_v6(src: Ipv6Addr, dst: Ipv6Addr, ttl: u8, dscp: u8) -> SegmentTemplate {
+        let protocol = u64::from(u8::from(IpProtocol::Tcp));
+        let halves = |x: u128| {
+            u64::from((x >> 96) as u32)
+                + u64::from((x >> 64) as u32)
+                + u64::from((x >> 32) as u32)
+                + u64::from(x as u32)
+        };
+        let addresses =
+            halves(u128::from_be_bytes(src.octets())) + halves(u128::from_be_bytes(dst.octets()));
+        SegmentTemplate {
+            addrs: AddrPair::V6 { src, dst },
+            ip_sum: 0,
+            pseudo: PseudoHeader {
+                base: addresses + protocol,
+                v6: true,
+            },
+            ttl,
+            dscp,
+        }
     }
 
     /// The IP header's length: 20 (IPv4) or 40 (IPv6).
@@ -245,21 +269,6 @@ impl SegmentTemplate {
             }
         }
     }
-}
-
-/// The sum of the 32-bit words of two IPv6 addresses (unfolded), for
-/// [`SegmentTemplate::new`]. Out of line, as the IPv6 header's writer: every
-/// segment of an IPv4 connection runs the code around their call sites.
-#[cold]
-#[inline(never)]
-fn ipv6_address_sum(src: &Ipv6Addr, dst: &Ipv6Addr) -> u64 {
-    let halves = |x: u128| {
-        u64::from((x >> 96) as u32)
-            + u64::from((x >> 64) as u32)
-            + u64::from((x >> 32) as u32)
-            + u64::from(x as u32)
-    };
-    halves(u128::from_be_bytes(src.octets())) + halves(u128::from_be_bytes(dst.octets()))
 }
 
 /// [`SegmentTemplate::emit_ip_header`] over IPv6: traffic class `class`, hop

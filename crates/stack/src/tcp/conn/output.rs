@@ -8,6 +8,8 @@
 //! When the connection paces (see `pacing`), new data waits for the pacing timer;
 //! nothing else does.
 
+use core::net::SocketAddr;
+
 use super::congestion::MAX_TX_RECORDS;
 use super::open::TCP_HEADER_LEN;
 use super::{AckDue, Connection};
@@ -153,7 +155,25 @@ impl Connection {
 
     /// The template of this connection's segments' IP headers (what
     /// [`poll_segment`](Self::poll_segment) returns with each).
+    #[inline]
     pub(crate) fn segment_template(&self) -> Option<SegmentTemplate> {
+        // Straight from the socket addresses (no `IpAddr` in between).
+        match (self.local, self.remote) {
+            (SocketAddr::V4(local), SocketAddr::V4(remote)) => Some(SegmentTemplate::new_v4(
+                *local.ip(),
+                *remote.ip(),
+                self.options.ttl,
+                self.options.dscp,
+            )),
+            _ => self.segment_template_general(),
+        }
+    }
+
+    /// [`segment_template`](Self::segment_template) over IPv6 (or, never for
+    /// a connection, mixed families: `None`).
+    #[cold]
+    #[inline(never)]
+    fn segment_template_general(&self) -> Option<SegmentTemplate> {
         SegmentTemplate::new(
             self.local.ip(),
             self.remote.ip(),
