@@ -499,6 +499,46 @@ mod tests {
     }
 
     #[test]
+    fn ecn_for_segment_in_line_answer_is_the_general_one() {
+        // Connections made twice the same way (each a fresh, identical copy): one
+        // asks `ecn_for_segment`, whose in-line answer covers a connection
+        // without ECN past its handshake, the other its general path.
+        let makers: [fn() -> Connection; 6] = [
+            || pair(EcnMode::Passive, EcnMode::Passive).0,
+            || pair(EcnMode::Passive, EcnMode::Passive).1,
+            || pair(EcnMode::On, EcnMode::Passive).0,
+            || pair(EcnMode::On, EcnMode::Passive).1,
+            ecn_client,
+            || {
+                let cc = config(EcnMode::On);
+                Connection::connect(t(0), cc.clone(), params(A, B, 1000, &cc))
+            },
+        ];
+        let flag_sets = [
+            TcpFlags::ACK,
+            TcpFlags::ACK | TcpFlags::PSH,
+            TcpFlags::ACK | TcpFlags::FIN,
+            TcpFlags::SYN,
+            TcpFlags::SYN | TcpFlags::ACK,
+            TcpFlags::RST,
+            TcpFlags::RST | TcpFlags::ACK,
+        ];
+        for (i, make) in makers.iter().enumerate() {
+            for flags in flag_sets {
+                for (payload_len, retransmit) in [(0, false), (100, false), (100, true)] {
+                    let (mut fast, mut general) = (make(), make());
+                    let a = fast.ecn_for_segment(flags, payload_len, retransmit);
+                    let b = general.ecn_for_segment_general(flags, payload_len, retransmit);
+                    let case = format!("connection {i}, {flags:?}, {payload_len} B, {retransmit}");
+                    assert_eq!(a, b, "{case}");
+                    assert_eq!(fast.tx_ecn(), general.tx_ecn(), "{case}");
+                    assert_eq!(format!("{fast:?}"), format!("{general:?}"), "{case}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn ecn_setup_syn_and_syn_ack_negotiate_ecn() {
         let (c, s, syn, synack) = pair(EcnMode::On, EcnMode::Passive);
         assert_eq!(syn, TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR);
