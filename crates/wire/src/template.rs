@@ -19,7 +19,7 @@
 //! the same one's-complement sum as its two halves (2^16 = 1 modulo 0xffff), so the
 //! sums here are taken over whole fields, never over the bytes written.
 
-use core::net::IpAddr;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::ip::{AddrPair, ChecksumMode, Ecn, IpProtocol};
 use crate::seq::SeqNumber;
@@ -151,43 +151,55 @@ impl SegmentTemplate {
     /// The template of TCP segments from `src` to `dst` (addresses of one family;
     /// `None` otherwise) with `ttl` (the IPv6 hop limit) and `dscp`.
     pub fn new(src: IpAddr, dst: IpAddr, ttl: u8, dscp: u8) -> Option<SegmentTemplate> {
-        let addrs = AddrPair::new(src, dst)?;
+        match AddrPair::new(src, dst)? {
+            AddrPair::V4 { src, dst } => Some(Self::new_v4(src, dst, ttl, dscp)),
+            AddrPair::V6 { src, dst } => Some(Self::new_v6(src, dst, ttl, dscp)),
+        }
+    }
+
+    /// [`new`](Self::new) for two IPv4 addresses.
+    #[inline]
+    pub fn new_v4(src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, dscp: u8) -> SegmentTemplate {
         let protocol = u64::from(u8::from(IpProtocol::Tcp));
-        let (addresses, v6) = match addrs {
-            AddrPair::V4 { src, dst } => (
-                u64::from(u32::from_be_bytes(src.octets()))
-                    + u64::from(u32::from_be_bytes(dst.octets())),
-                false,
-            ),
-            AddrPair::V6 { src, dst } => {
-                let halves = |x: u128| {
-                    u64::from((x >> 96) as u32)
-                        + u64::from((x >> 64) as u32)
-                        + u64::from((x >> 32) as u32)
-                        + u64::from(x as u32)
-                };
-                (
-                    halves(u128::from_be_bytes(src.octets()))
-                        + halves(u128::from_be_bytes(dst.octets())),
-                    true,
-                )
-            }
-        };
-        let ip_sum = if v6 {
-            0
-        } else {
-            0x4500 + 0x4000 + (u64::from(ttl) << 8) + protocol + addresses
-        };
-        Some(SegmentTemplate {
-            addrs,
-            ip_sum,
+        let addresses = u64::from(u32::from_be_bytes(src.octets()))
+            + u64::from(u32::from_be_bytes(dst.octets()));
+        SegmentTemplate {
+            addrs: AddrPair::V4 { src, dst },
+            ip_sum: 0x4500 + 0x4000 + (u64::from(ttl) << 8) + protocol + addresses,
             pseudo: PseudoHeader {
                 base: addresses + protocol,
-                v6,
+                v6: false,
             },
             ttl,
             dscp,
-        })
+        }
+    }
+
+    /// [`new`](Self::new) for two IPv6 addresses. Out of line, as the IPv6
+    /// header's writer: every segment of an IPv4 connection runs the code
+    /// around their call sites.
+    #[cold]
+    #[inline(never)]
+    pub fn new_v6(src: Ipv6Addr, dst: Ipv6Addr, ttl: u8, dscp: u8) -> SegmentTemplate {
+        let protocol = u64::from(u8::from(IpProtocol::Tcp));
+        let halves = |x: u128| {
+            u64::from((x >> 96) as u32)
+                + u64::from((x >> 64) as u32)
+                + u64::from((x >> 32) as u32)
+                + u64::from(x as u32)
+        };
+        let addresses =
+            halves(u128::from_be_bytes(src.octets())) + halves(u128::from_be_bytes(dst.octets()));
+        SegmentTemplate {
+            addrs: AddrPair::V6 { src, dst },
+            ip_sum: 0,
+            pseudo: PseudoHeader {
+                base: addresses + protocol,
+                v6: true,
+            },
+            ttl,
+            dscp,
+        }
     }
 
     /// The IP header's length: 20 (IPv4) or 40 (IPv6).
@@ -231,9 +243,8 @@ impl SegmentTemplate {
                 let [t0, t1] = total.to_be_bytes();
                 let [i0, i1] = ident.to_be_bytes();
                 let [c0, c1] = sum.to_be_bytes();
-                let [s0, s1, s2, s3] = src.octets();
-                let [d0, d1, d2, d3] = dst.octets();
-                out.copy_from_slice(&[
+                let (head, addresses) = out.split_at_mut(12);
+                head.copy_from_slice(&[
                     0x45,
                     class,
                     t0,
@@ -246,37 +257,48 @@ impl SegmentTemplate {
                     u8::from(IpProtocol::Tcp),
                     c0,
                     c1,
-                    s0,
-                    s1,
-                    s2,
-                    s3,
-                    d0,
-                    d1,
-                    d2,
-                    d3,
                 ]);
+                // Each address as one 32-bit word.
+                let (out_src, out_dst) = addresses.split_at_mut(4);
+                out_src.copy_from_slice(&src.octets());
+                out_dst.copy_from_slice(&dst.octets());
                 Some(IPV4_HEADER)
             }
             AddrPair::V6 { src, dst } => {
-                let out = out.get_mut(..IPV6_HEADER)?;
-                let [l0, l1] = (segment_len as u16).to_be_bytes();
-                // Version 6, the traffic class, a zero flow label.
-                out[..8].copy_from_slice(&[
-                    0x60 | (class >> 4),
-                    class << 4,
-                    0,
-                    0,
-                    l0,
-                    l1,
-                    u8::from(IpProtocol::Tcp),
-                    self.ttl,
-                ]);
-                out[8..24].copy_from_slice(&src.octets());
-                out[24..40].copy_from_slice(&dst.octets());
-                Some(IPV6_HEADER)
+                emit_ipv6_header(out, segment_len, class, self.ttl, &src, &dst)
             }
         }
     }
+}
+
+/// [`SegmentTemplate::emit_ip_header`] over IPv6: traffic class `class`, hop
+/// limit `hop_limit`.
+#[cold]
+#[inline(never)]
+fn emit_ipv6_header(
+    out: &mut [u8],
+    segment_len: usize,
+    class: u8,
+    hop_limit: u8,
+    src: &Ipv6Addr,
+    dst: &Ipv6Addr,
+) -> Option<usize> {
+    let out = out.get_mut(..IPV6_HEADER)?;
+    let [l0, l1] = (segment_len as u16).to_be_bytes();
+    // Version 6, the traffic class, a zero flow label.
+    out[..8].copy_from_slice(&[
+        0x60 | (class >> 4),
+        class << 4,
+        0,
+        0,
+        l0,
+        l1,
+        u8::from(IpProtocol::Tcp),
+        hop_limit,
+    ]);
+    out[8..24].copy_from_slice(&src.octets());
+    out[24..40].copy_from_slice(&dst.octets());
+    Some(IPV6_HEADER)
 }
 
 /// Writes the TCP header from `src_port` to `dst_port` that `fields` describe

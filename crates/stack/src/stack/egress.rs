@@ -55,16 +55,7 @@ impl Stack {
             }
         }
         while let Some(handle) = self.tx_queue.pop_front() {
-            let Some(entry) = self.sockets.get_mut(handle) else {
-                continue;
-            };
-            entry.tx_queued = false;
-            let written = match &mut entry.socket {
-                Socket::Tcp(_) => self.transmit_tcp(now, handle, buf),
-                Socket::Udp(_) => self.transmit_udp(now, handle, buf),
-                Socket::Listener(_) => None,
-            };
-            if let Some(n) = written {
+            if let Some(n) = self.transmit_socket(now, handle, buf) {
                 return Some(n);
             }
             // UDP may have queued fragments as control packets.
@@ -92,7 +83,10 @@ impl Stack {
         None
     }
 
-    fn transmit_tcp(
+    /// The next packet of the socket at `handle`, just taken from the transmit
+    /// queue. A TCP connection's segment is written here, within the one slab
+    /// look-up that also takes the socket off the queue.
+    fn transmit_socket(
         &mut self,
         now: Instant,
         handle: crate::socket::SocketHandle,
@@ -100,8 +94,11 @@ impl Stack {
     ) -> Option<usize> {
         let checksum = self.config.checksum_tx;
         let entry = self.sockets.get_mut(handle)?;
-        let Socket::Tcp(slot) = &mut entry.socket else {
-            return None;
+        entry.tx_queued = false;
+        let slot = match &mut entry.socket {
+            Socket::Tcp(slot) => slot,
+            Socket::Udp(_) => return self.transmit_udp(now, handle, buf),
+            Socket::Listener(_) => return None,
         };
         let conn = &mut slot.conn;
         let before = conn.state();
@@ -113,12 +110,7 @@ impl Stack {
             None => None,
         };
         let Some((sent, template)) = sent else {
-            // Nothing to send: the connection may be done.
-            if self.conn_releasable(handle) {
-                self.release_conn(handle);
-            } else {
-                self.after_conn_requeue(now, handle, before, Requeue::No);
-            }
+            self.after_empty_poll(now, handle, before);
             return None;
         };
         let ident = if ipv6 {
@@ -169,6 +161,23 @@ impl Stack {
         }
         self.count_out_ip(ipv6);
         Some(hl + sent.len)
+    }
+
+    /// A connection in the transmit queue had nothing to send (rare: a
+    /// connection is queued when it has something to say): it may be done.
+    #[cold]
+    #[inline(never)]
+    fn after_empty_poll(
+        &mut self,
+        now: Instant,
+        handle: crate::socket::SocketHandle,
+        before: crate::tcp::state::State,
+    ) {
+        if self.conn_releasable(handle) {
+            self.release_conn(handle);
+        } else {
+            self.after_conn_requeue(now, handle, before, Requeue::No);
+        }
     }
 
     pub(super) fn count_out_ip(&mut self, ipv6: bool) {

@@ -190,7 +190,26 @@ impl Connection {
     /// The ECN flags to add to a segment with `flags` and `payload_len` bytes
     /// (`retransmit` if it resends sequence space), and its IP codepoint, which
     /// [`tx_ecn`](Self::tx_ecn) reports. Called once per segment written.
+    #[inline(always)]
     pub(super) fn ecn_for_segment(
+        &mut self,
+        flags: TcpFlags,
+        payload_len: usize,
+        retransmit: bool,
+    ) -> TcpFlags {
+        // A connection without ECN (the common case) past its handshake: answered
+        // in line, as the general path below answers it.
+        if !self.ecn.get(EcnState::OK) && !flags.intersects(TcpFlags::SYN | TcpFlags::RST) {
+            self.ecn.tx = Ecn::NotEct;
+            return TcpFlags::empty();
+        }
+        self.ecn_for_segment_general(flags, payload_len, retransmit)
+    }
+
+    /// [`ecn_for_segment`](Self::ecn_for_segment) for a SYN, a RST or a
+    /// connection using ECN.
+    #[inline(never)]
+    fn ecn_for_segment_general(
         &mut self,
         flags: TcpFlags,
         payload_len: usize,
@@ -477,6 +496,46 @@ mod tests {
         assert!(c.ecn_enabled());
         poll_all(&mut c, t(100));
         c
+    }
+
+    #[test]
+    fn ecn_for_segment_in_line_answer_is_the_general_one() {
+        // Connections made twice the same way (each a fresh, identical copy): one
+        // asks `ecn_for_segment`, whose in-line answer covers a connection
+        // without ECN past its handshake, the other its general path.
+        let makers: [fn() -> Connection; 6] = [
+            || pair(EcnMode::Passive, EcnMode::Passive).0,
+            || pair(EcnMode::Passive, EcnMode::Passive).1,
+            || pair(EcnMode::On, EcnMode::Passive).0,
+            || pair(EcnMode::On, EcnMode::Passive).1,
+            ecn_client,
+            || {
+                let cc = config(EcnMode::On);
+                Connection::connect(t(0), cc.clone(), params(A, B, 1000, &cc))
+            },
+        ];
+        let flag_sets = [
+            TcpFlags::ACK,
+            TcpFlags::ACK | TcpFlags::PSH,
+            TcpFlags::ACK | TcpFlags::FIN,
+            TcpFlags::SYN,
+            TcpFlags::SYN | TcpFlags::ACK,
+            TcpFlags::RST,
+            TcpFlags::RST | TcpFlags::ACK,
+        ];
+        for (i, make) in makers.iter().enumerate() {
+            for flags in flag_sets {
+                for (payload_len, retransmit) in [(0, false), (100, false), (100, true)] {
+                    let (mut fast, mut general) = (make(), make());
+                    let a = fast.ecn_for_segment(flags, payload_len, retransmit);
+                    let b = general.ecn_for_segment_general(flags, payload_len, retransmit);
+                    let case = format!("connection {i}, {flags:?}, {payload_len} B, {retransmit}");
+                    assert_eq!(a, b, "{case}");
+                    assert_eq!(fast.tx_ecn(), general.tx_ecn(), "{case}");
+                    assert_eq!(format!("{fast:?}"), format!("{general:?}"), "{case}");
+                }
+            }
+        }
     }
 
     #[test]

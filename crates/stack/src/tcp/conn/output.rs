@@ -8,6 +8,8 @@
 //! When the connection paces (see `pacing`), new data waits for the pacing timer;
 //! nothing else does.
 
+use core::net::SocketAddr;
+
 use super::congestion::MAX_TX_RECORDS;
 use super::open::TCP_HEADER_LEN;
 use super::{AckDue, Connection};
@@ -76,6 +78,26 @@ fn urgent_pointer(up: SeqNumber, seq: SeqNumber, len: usize) -> (u16, bool) {
     }
 }
 
+/// The rest of [`Connection::copy_payload_summed`] when the payload wraps
+/// around the end of the send ring: copies `b` (which follows `a_len` bytes
+/// summed to `sum_a`) to `out_b` and returns the whole payload's sum. Out of
+/// line: one segment in a ring's worth crosses its end.
+#[cold]
+#[inline(never)]
+fn copy_wrapped_summed(sum_a: u16, a_len: usize, out_b: &mut [u8], b: &[u8]) -> u16 {
+    let sum_b = wire_checksum::copy(out_b, b);
+    //= https://www.rfc-editor.org/rfc/rfc1071#section-2
+    //# (B)  Byte Order Independence
+    // Past the ring's wrap the bytes may start at an odd offset of the segment:
+    // their sum, taken from an even start, is then byte-swapped.
+    let sum_b = if a_len % 2 == 1 {
+        sum_b.swap_bytes()
+    } else {
+        sum_b
+    };
+    wire_checksum::combine(&[sum_a, sum_b])
+}
+
 impl Connection {
     /// Whether [`poll_transmit`](Self::poll_transmit) has something to send now.
     pub fn wants_to_send(&self) -> bool {
@@ -133,7 +155,25 @@ impl Connection {
 
     /// The template of this connection's segments' IP headers (what
     /// [`poll_segment`](Self::poll_segment) returns with each).
+    #[inline]
     pub(crate) fn segment_template(&self) -> Option<SegmentTemplate> {
+        // Straight from the socket addresses (no `IpAddr` in between).
+        match (self.local, self.remote) {
+            (SocketAddr::V4(local), SocketAddr::V4(remote)) => Some(SegmentTemplate::new_v4(
+                *local.ip(),
+                *remote.ip(),
+                self.options.ttl,
+                self.options.dscp,
+            )),
+            _ => self.segment_template_general(),
+        }
+    }
+
+    /// [`segment_template`](Self::segment_template) over IPv6 (or, never for
+    /// a connection, mixed families: `None`).
+    #[cold]
+    #[inline(never)]
+    fn segment_template_general(&self) -> Option<SegmentTemplate> {
         SegmentTemplate::new(
             self.local.ip(),
             self.remote.ip(),
@@ -548,7 +588,18 @@ impl Connection {
 
     /// Arms the persist timer when data waits behind a zero window with nothing in
     /// flight that could bring a window update.
+    #[inline]
     pub(super) fn arm_persist(&mut self, now: Instant) {
+        // Only a zero window needs it: that test first, in line (the call below
+        // checks it again, with the rest).
+        if self.snd_wnd == 0 {
+            self.arm_persist_at_zero_window(now);
+        }
+    }
+
+    /// [`arm_persist`](Self::arm_persist) when the peer's window is zero.
+    #[inline(never)]
+    fn arm_persist_at_zero_window(&mut self, now: Instant) {
         let waiting = self.syn_acked()
             && self.state.is_synchronized()
             && self.send_buf.len() > self.snd_nxt.diff(self.snd_una).max(0) as usize;
@@ -761,10 +812,7 @@ impl Connection {
             TcpPacket::new_unchecked(&mut *segment)
                 .set_checksum(pseudo.checksum(total, head, payload));
         } else if payload_len > 0 {
-            let copied = self
-                .send_buf
-                .read_at(plan.payload_off, &mut segment[header_len..]);
-            debug_assert_eq!(copied, payload_len);
+            self.copy_payload(plan.payload_off, &mut segment[header_len..]);
         }
         let retransmission =
             self.after_send(now, plan.seq, flags, payload_len, plan.retransmit, edge);
@@ -786,17 +834,17 @@ impl Connection {
         if b.is_empty() {
             return sum_a;
         }
-        let sum_b = wire_checksum::copy(out_b, b);
-        //= https://www.rfc-editor.org/rfc/rfc1071#section-2
-        //# (B)  Byte Order Independence
-        // Past the ring's wrap the bytes may start at an odd offset of the segment:
-        // their sum, taken from an even start, is then byte-swapped.
-        let sum_b = if a.len() % 2 == 1 {
-            sum_b.swap_bytes()
-        } else {
-            sum_b
-        };
-        wire_checksum::combine(&[sum_a, sum_b])
+        copy_wrapped_summed(sum_a, a.len(), out_b, b)
+    }
+
+    /// [`finish_segment`](Self::finish_segment)'s payload copy when the checksum
+    /// is left to the device (no sum to take): out of line, as the stack's
+    /// default computes it.
+    #[cold]
+    #[inline(never)]
+    fn copy_payload(&self, offset: usize, out: &mut [u8]) {
+        let copied = self.send_buf.read_at(offset, out);
+        debug_assert_eq!(copied, out.len());
     }
 
     /// Whether a non-SYN segment would carry SACK blocks ([`segment_options`]
