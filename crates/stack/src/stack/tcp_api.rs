@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use super::demux::{port_overlaps, unspecified_like, FourTuple, TupleHash};
 use super::{Entry, Listener, Socket, Stack};
 use crate::error::Error;
+use crate::event::EventKind;
 use crate::socket::SocketHandle;
 use crate::tcp::conn::Opening;
 use crate::tcp::{ConnCounters, Connection, EcnMode, OpenParams, SocketOptions, State, TcpInfo};
@@ -165,28 +166,7 @@ impl Stack {
                 }
                 p
             }
-            _ => {
-                let conns = &self.conns;
-                let time_wait = &self.time_wait;
-                let sockets = &self.sockets;
-                let listeners = &self.listeners;
-                // The last candidate's tuple hash: the chosen port's, once one is
-                // found, so that opening the connection does not hash it again.
-                let hash = &mut hash;
-                //= https://www.rfc-editor.org/rfc/rfc6056#section-3.3.4
-                //# if(check_suitable_port(port))
-                //#         return next_ephemeral;
-                self.tcp_ports
-                    .select(src_ip, remote, |p| {
-                        let tuple = FourTuple::new(SocketAddr::new(src_ip, p), remote);
-                        *hash = TupleHash::default();
-                        !conns.contains(&tuple, hash, sockets)
-                            && !time_wait.contains(&tuple, hash)
-                            && !listeners.contains_key(&(src_ip, p))
-                            && !listeners.contains_key(&(unspecified_like(src_ip), p))
-                    })
-                    .ok_or(Error::AddrNotAvailable)?
-            }
+            _ => self.select_ephemeral_port(src_ip, remote, &mut hash)?,
         };
         let local = SocketAddr::new(src_ip, port);
         let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, local, remote);
@@ -205,6 +185,37 @@ impl Stack {
         Ok(handle)
     }
 
+    /// An ephemeral local port for a connection from `src_ip` to `remote` (RFC 6056),
+    /// with the chosen tuple's hash left in `hash`. Out of line: one copy, and
+    /// `tcp_connect`'s own code stays short.
+    #[inline(never)]
+    fn select_ephemeral_port(
+        &mut self,
+        src_ip: IpAddr,
+        remote: SocketAddr,
+        hash: &mut TupleHash,
+    ) -> Result<u16, Error> {
+        let conns = &self.conns;
+        let time_wait = &self.time_wait;
+        let sockets = &self.sockets;
+        let listeners = &self.listeners;
+        // The last candidate's tuple hash: the chosen port's, once one is
+        // found, so that opening the connection does not hash it again.
+        //= https://www.rfc-editor.org/rfc/rfc6056#section-3.3.4
+        //# if(check_suitable_port(port))
+        //#         return next_ephemeral;
+        self.tcp_ports
+            .select(src_ip, remote, |p| {
+                let tuple = FourTuple::new(SocketAddr::new(src_ip, p), remote);
+                *hash = TupleHash::default();
+                !conns.contains(&tuple, hash, sockets)
+                    && !time_wait.contains(&tuple, hash)
+                    && !listeners.contains_key(&(src_ip, p))
+                    && !listeners.contains_key(&(unspecified_like(src_ip), p))
+            })
+            .ok_or(Error::AddrNotAvailable)
+    }
+
     /// Takes a connection from a listener's accept queue: its handle and the peer.
     pub fn tcp_accept(
         &mut self,
@@ -220,32 +231,35 @@ impl Stack {
         };
         let handle = l.accept_queue.pop_front().ok_or(Error::WouldBlock)?;
         let more = !l.accept_queue.is_empty();
-        let Some(Entry {
-            socket: Socket::Tcp(slot),
-            ..
-        }) = self.sockets.get_mut(handle)
-        else {
+        let Some(entry) = self.sockets.get_mut(handle) else {
+            return Err(Error::WouldBlock);
+        };
+        let Socket::Tcp(slot) = &mut entry.socket else {
             return Err(Error::WouldBlock);
         };
         slot.parent = None;
         let remote = slot.conn.remote();
-        // Events that arrived before the accept (data, even a FIN) are raised now.
+        // Events that arrived before the accept (data, even a FIN) are raised now,
+        // all at once: one entry, queued once, as raising them one by one would
+        // (the order of the bits of one entry does not matter; `poll_event` takes
+        // them lowest first).
         let state = slot.conn.state();
         let readable = slot.conn.recv_queue() > 0 || slot.conn.peer_closed();
         let urgent = slot.conn.urgent_mark().is_some();
         let failed = slot.conn.error().is_some();
-        self.raise(handle, crate::event::EventKind::Writable);
+        let mut bits = EventKind::Writable.bit();
         if readable {
-            self.raise(handle, crate::event::EventKind::Readable);
+            bits |= EventKind::Readable.bit();
         }
         if urgent {
-            self.raise(handle, crate::event::EventKind::Urgent);
+            bits |= EventKind::Urgent.bit();
         }
         if failed || state == State::Closed {
-            self.raise(handle, crate::event::EventKind::Error);
+            bits |= EventKind::Error.bit();
         }
+        entry.raise_bits(&mut self.events, handle, bits);
         if more {
-            self.raise(listener, crate::event::EventKind::Acceptable);
+            self.raise(listener, EventKind::Acceptable);
         }
         Ok((handle, remote))
     }
@@ -379,31 +393,8 @@ impl Stack {
     pub fn close(&mut self, now: Instant, handle: SocketHandle) -> Result<(), Error> {
         match self.sockets.get(handle).map(|e| &e.socket) {
             None => Err(Error::InvalidHandle),
-            Some(Socket::Listener(l)) => {
-                let key = (l.local.ip(), l.local.port());
-                let pending: Vec<SocketHandle> = l.accept_queue.iter().copied().collect();
-                self.listeners.remove(&key);
-                // Half-open connections of this listener are found through their
-                // parent link.
-                let children: Vec<SocketHandle> = self
-                    .sockets
-                    .iter()
-                    .filter_map(|(h, e)| match &e.socket {
-                        Socket::Tcp(slot) if slot.parent == Some(handle) => Some(h),
-                        _ => None,
-                    })
-                    .collect();
-                self.sockets.remove(handle);
-                for h in pending.into_iter().chain(children) {
-                    if let Some(Entry {
-                        socket: Socket::Tcp(slot),
-                        ..
-                    }) = self.sockets.get_mut(h)
-                    {
-                        slot.parent = None;
-                    }
-                    self.with_conn(now, h, |c| c.abort());
-                }
+            Some(Socket::Listener(_)) => {
+                self.close_listener(now, handle);
                 Ok(())
             }
             Some(Socket::Tcp(_)) => {
@@ -417,6 +408,40 @@ impl Stack {
                 self.udp_close(handle);
                 Ok(())
             }
+        }
+    }
+
+    /// [`close`](Self::close) of the listener at `handle`: out of line and cold, so
+    /// that a connection's close (every connection's) stays dense.
+    #[cold]
+    #[inline(never)]
+    fn close_listener(&mut self, now: Instant, handle: SocketHandle) {
+        let Some(Socket::Listener(l)) = self.sockets.get(handle).map(|e| &e.socket) else {
+            return;
+        };
+        let key = (l.local.ip(), l.local.port());
+        let pending: Vec<SocketHandle> = l.accept_queue.iter().copied().collect();
+        self.listeners.remove(&key);
+        // Half-open connections of this listener are found through their
+        // parent link.
+        let children: Vec<SocketHandle> = self
+            .sockets
+            .iter()
+            .filter_map(|(h, e)| match &e.socket {
+                Socket::Tcp(slot) if slot.parent == Some(handle) => Some(h),
+                _ => None,
+            })
+            .collect();
+        self.sockets.remove(handle);
+        for h in pending.into_iter().chain(children) {
+            if let Some(Entry {
+                socket: Socket::Tcp(slot),
+                ..
+            }) = self.sockets.get_mut(h)
+            {
+                slot.parent = None;
+            }
+            self.with_conn(now, h, |c| c.abort());
         }
     }
 
