@@ -4,7 +4,7 @@
 use core::net::{IpAddr, SocketAddr};
 use std::collections::VecDeque;
 
-use super::demux::{port_overlaps, unspecified_like, FourTuple, TupleHash};
+use super::demux::{key_overlaps, port_overlaps, unspecified_like, FourTuple, TupleHash};
 use super::{Entry, Listener, Socket, Stack};
 use crate::error::Error;
 use crate::event::EventKind;
@@ -89,7 +89,8 @@ impl Stack {
     }
 
     fn port_has_connections(&self, ip: IpAddr, port: u16) -> bool {
-        port_overlaps(&self.tcp_port_users, ip, port, &self.config.addresses)
+        let users = &self.tcp_port_users;
+        key_overlaps(|k| users.contains(k), ip, port, &self.config.addresses)
     }
 
     fn free_listen_port(&mut self, ip: IpAddr) -> Result<u16, Error> {
@@ -100,7 +101,7 @@ impl Stack {
             .select(ip, remote, |p| {
                 !listeners.contains_key(&(ip, p))
                     && !listeners.contains_key(&(unspecified_like(ip), p))
-                    && !users.contains_key(&(ip, p))
+                    && !users.contains(&(ip, p))
             })
             .ok_or(Error::AddrNotAvailable)
     }
