@@ -207,6 +207,8 @@ pub struct Stack {
     pub(crate) udp_bound: HashMap<ListenKey, SocketHandle, LocalKeyState>,
     /// Connections per local address and port (for `AddrInUse`).
     pub(crate) tcp_port_users: PortUsers,
+    /// What `tcp_connect` gives a new connection, resolved from `tcp_config`.
+    pub(crate) connect_defaults: Option<tcp_api::ConnectDefaults>,
     pub(crate) tcp_conn_count: usize,
     /// Receive-buffer bytes pinned by out-of-order data, all connections together.
     pub(crate) ooo_bytes: usize,
@@ -272,6 +274,7 @@ impl Stack {
             listeners: HashMap::with_hasher(LocalKeyState::new(keys.fork("listeners"))),
             udp_bound: HashMap::with_hasher(LocalKeyState::new(keys.fork("udp"))),
             tcp_port_users: PortUsers::new(LocalKeyState::new(keys.fork("ports"))),
+            connect_defaults: None,
             tcp_conn_count: 0,
             isn: IsnGenerator::new(&mut root.fork("isn")),
             syn_cookies: SynCookies::new(&mut root.fork("syn-cookies")),

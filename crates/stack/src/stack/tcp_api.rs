@@ -3,14 +3,18 @@
 
 use core::net::{IpAddr, SocketAddr};
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use super::demux::{key_overlaps, port_overlaps, unspecified_like, FourTuple, TupleHash};
 use super::{Entry, Listener, Socket, Stack};
+use crate::cc::CcAlgorithm;
 use crate::error::Error;
 use crate::event::EventKind;
 use crate::socket::SocketHandle;
 use crate::tcp::conn::Opening;
-use crate::tcp::{ConnCounters, Connection, EcnMode, OpenParams, SocketOptions, State, TcpInfo};
+use crate::tcp::{
+    ConnCounters, Connection, EcnMode, OpenParams, SocketOptions, State, TcpConfig, TcpInfo,
+};
 use crate::time::{Duration, Instant};
 
 /// Which side of a connection to shut down (`std::net::Shutdown`).
@@ -170,6 +174,7 @@ impl Stack {
             _ => self.select_ephemeral_port(src_ip, remote, &mut hash)?,
         };
         let local = SocketAddr::new(src_ip, port);
+        let (options, cc) = self.connect_defaults();
         let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, local, remote);
         let params = OpenParams {
             local,
@@ -177,13 +182,41 @@ impl Stack {
             iss,
             ts_offset,
             path_mtu: self.path_mtu_via(now, remote.ip(), route_mtu),
-            options: SocketOptions::from_config(&self.tcp_config),
-            cc: self.tcp_config.default_congestion_algorithm(),
+            options,
+            cc,
         };
         let handle = self.open_conn(now, params, Opening::Active, None, hash);
         self.stats.tcp.active_opens += 1;
         self.after_conn(now, handle, State::Closed);
         Ok(handle)
+    }
+
+    /// The socket options and congestion controller of a connection `tcp_connect`
+    /// opens, as [`SocketOptions::from_config`] and
+    /// [`TcpConfig::default_congestion_algorithm`] give them for the stack's
+    /// configuration: resolved (a controller's name looked up) once per
+    /// configuration, not once per connection.
+    #[inline]
+    fn connect_defaults(&mut self) -> (SocketOptions, CcAlgorithm) {
+        match &self.connect_defaults {
+            Some(d) if Arc::ptr_eq(&d.config, &self.tcp_config) => (d.options, d.cc),
+            _ => self.resolve_connect_defaults(),
+        }
+    }
+
+    /// [`connect_defaults`](Self::connect_defaults) for a configuration not yet
+    /// resolved (the first connect, or one after the configuration changed).
+    #[cold]
+    #[inline(never)]
+    fn resolve_connect_defaults(&mut self) -> (SocketOptions, CcAlgorithm) {
+        let d = ConnectDefaults {
+            config: Arc::clone(&self.tcp_config),
+            options: SocketOptions::from_config(&self.tcp_config),
+            cc: self.tcp_config.default_congestion_algorithm(),
+        };
+        let out = (d.options, d.cc);
+        self.connect_defaults = Some(d);
+        out
     }
 
     /// An ephemeral local port for a connection from `src_ip` to `remote` (RFC 6056),
@@ -631,4 +664,14 @@ impl Stack {
     pub fn tcp_congestion_control(&self, handle: SocketHandle) -> Result<&'static str, Error> {
         Ok(self.tcp_conn_ref(handle)?.congestion_control())
     }
+}
+
+/// A connection's socket options and congestion controller as `tcp_connect` gives
+/// them, resolved from `config` (kept, so that its address identifies it: a
+/// configuration replaced since is resolved again).
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectDefaults {
+    config: Arc<TcpConfig>,
+    options: SocketOptions,
+    cc: CcAlgorithm,
 }
