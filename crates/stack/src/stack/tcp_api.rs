@@ -112,7 +112,7 @@ impl Stack {
 
     /// Opens a connection to `remote` from `local` (or, when `None`, from the
     /// source address the routes pick and an ephemeral port). The handle reports
-    /// [`EventKind::Connected`](crate::EventKind::Connected) or an error.
+    /// [`EventKind::Connected`] or an error.
     pub fn tcp_connect(
         &mut self,
         now: Instant,
@@ -391,7 +391,7 @@ impl Stack {
     /// Takes the connection's soft error, if any: a problem it survives and keeps
     /// retrying through (an ICMP destination unreachable, `HostUnreachable` or
     /// `ConnectionRefused`; retransmissions past R1, `TimedOut`), announced by
-    /// [`EventKind::SoftError`](crate::EventKind::SoftError) and forgotten once an
+    /// [`EventKind::SoftError`] and forgotten once an
     /// acceptable ACK arrives (Linux's `SO_ERROR` on `sk_err_soft`).
     pub fn tcp_take_soft_error(&mut self, handle: SocketHandle) -> Result<Option<Error>, Error> {
         Ok(self
