@@ -57,12 +57,22 @@ pub(crate) fn port_overlaps<V, S: BuildHasher>(
     port: u16,
     locals: &[IpCidr],
 ) -> bool {
-    map.contains_key(&(ip, port))
-        || map.contains_key(&(unspecified_like(ip), port))
+    key_overlaps(|k| map.contains_key(k), ip, port, locals)
+}
+
+/// [`port_overlaps`] for any set of keys, given as its `contains`.
+pub(crate) fn key_overlaps(
+    contains: impl Fn(&ListenKey) -> bool,
+    ip: IpAddr,
+    port: u16,
+    locals: &[IpCidr],
+) -> bool {
+    contains(&(ip, port))
+        || contains(&(unspecified_like(ip), port))
         || (ip.is_unspecified()
             && locals
                 .iter()
-                .any(|a| a.is_ipv4() == ip.is_ipv4() && map.contains_key(&(a.addr(), port))))
+                .any(|a| a.is_ipv4() == ip.is_ipv4() && contains(&(a.addr(), port))))
 }
 
 /// Whether `addr` can be a TCP peer: not unspecified, multicast or the limited
@@ -147,6 +157,64 @@ impl TupleHash {
                 h
             }
         }
+    }
+}
+
+/// How many connections and TIME-WAIT records use each of the stack's local
+/// (address, port) pairs: a listener may not take a port in use (without
+/// `reuse_addr`), and a listener's ephemeral port must be one no connection uses.
+///
+/// A hash table of (key, count) under [`LocalKeyState`], where a count is changed
+/// in one probe: the key's slot found, or the slot for it, in one pass (the
+/// standard map's `entry` probes once to find and again to insert), and a count
+/// falling to zero removes its entry through the same probe. Nothing iterates it.
+#[derive(Debug, Clone)]
+pub(crate) struct PortUsers {
+    table: hashbrown::HashTable<(ListenKey, u32)>,
+    hasher: LocalKeyState,
+}
+
+impl PortUsers {
+    pub(crate) fn new(hasher: LocalKeyState) -> PortUsers {
+        PortUsers {
+            table: hashbrown::HashTable::new(),
+            hasher,
+        }
+    }
+
+    /// One user more on `key`.
+    #[inline]
+    pub(crate) fn add(&mut self, key: ListenKey) {
+        let hasher = &self.hasher;
+        let hash = hasher.hash_one(key);
+        match self
+            .table
+            .entry(hash, |e| e.0 == key, |e| hasher.hash_one(e.0))
+        {
+            hashbrown::hash_table::Entry::Occupied(mut e) => e.get_mut().1 += 1,
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert((key, 1));
+            }
+        }
+    }
+
+    /// One user less on `key`; the entry goes when none is left.
+    #[inline]
+    pub(crate) fn release(&mut self, key: ListenKey) {
+        let hash = self.hasher.hash_one(key);
+        if let Ok(mut e) = self.table.find_entry(hash, |e| e.0 == key) {
+            e.get_mut().1 -= 1;
+            if e.get().1 == 0 {
+                e.remove();
+            }
+        }
+    }
+
+    /// Whether anything uses `key`.
+    pub(crate) fn contains(&self, key: &ListenKey) -> bool {
+        self.table
+            .find(self.hasher.hash_one(key), |e| e.0 == *key)
+            .is_some()
     }
 }
 

@@ -3,13 +3,18 @@
 
 use core::net::{IpAddr, SocketAddr};
 use std::collections::VecDeque;
+use std::sync::Arc;
 
-use super::demux::{port_overlaps, unspecified_like, FourTuple, TupleHash};
+use super::demux::{key_overlaps, port_overlaps, unspecified_like, FourTuple, TupleHash};
 use super::{Entry, Listener, Socket, Stack};
+use crate::cc::CcAlgorithm;
 use crate::error::Error;
+use crate::event::EventKind;
 use crate::socket::SocketHandle;
 use crate::tcp::conn::Opening;
-use crate::tcp::{ConnCounters, Connection, EcnMode, OpenParams, SocketOptions, State, TcpInfo};
+use crate::tcp::{
+    ConnCounters, Connection, EcnMode, OpenParams, SocketOptions, State, TcpConfig, TcpInfo,
+};
 use crate::time::{Duration, Instant};
 
 /// Which side of a connection to shut down (`std::net::Shutdown`).
@@ -88,7 +93,8 @@ impl Stack {
     }
 
     fn port_has_connections(&self, ip: IpAddr, port: u16) -> bool {
-        port_overlaps(&self.tcp_port_users, ip, port, &self.config.addresses)
+        let users = &self.tcp_port_users;
+        key_overlaps(|k| users.contains(k), ip, port, &self.config.addresses)
     }
 
     fn free_listen_port(&mut self, ip: IpAddr) -> Result<u16, Error> {
@@ -99,14 +105,14 @@ impl Stack {
             .select(ip, remote, |p| {
                 !listeners.contains_key(&(ip, p))
                     && !listeners.contains_key(&(unspecified_like(ip), p))
-                    && !users.contains_key(&(ip, p))
+                    && !users.contains(&(ip, p))
             })
             .ok_or(Error::AddrNotAvailable)
     }
 
     /// Opens a connection to `remote` from `local` (or, when `None`, from the
     /// source address the routes pick and an ephemeral port). The handle reports
-    /// [`EventKind::Connected`](crate::EventKind::Connected) or an error.
+    /// [`EventKind::Connected`] or an error.
     pub fn tcp_connect(
         &mut self,
         now: Instant,
@@ -165,30 +171,10 @@ impl Stack {
                 }
                 p
             }
-            _ => {
-                let conns = &self.conns;
-                let time_wait = &self.time_wait;
-                let sockets = &self.sockets;
-                let listeners = &self.listeners;
-                // The last candidate's tuple hash: the chosen port's, once one is
-                // found, so that opening the connection does not hash it again.
-                let hash = &mut hash;
-                //= https://www.rfc-editor.org/rfc/rfc6056#section-3.3.4
-                //# if(check_suitable_port(port))
-                //#         return next_ephemeral;
-                self.tcp_ports
-                    .select(src_ip, remote, |p| {
-                        let tuple = FourTuple::new(SocketAddr::new(src_ip, p), remote);
-                        *hash = TupleHash::default();
-                        !conns.contains(&tuple, hash, sockets)
-                            && !time_wait.contains(&tuple, hash)
-                            && !listeners.contains_key(&(src_ip, p))
-                            && !listeners.contains_key(&(unspecified_like(src_ip), p))
-                    })
-                    .ok_or(Error::AddrNotAvailable)?
-            }
+            _ => self.select_ephemeral_port(src_ip, remote, &mut hash)?,
         };
         let local = SocketAddr::new(src_ip, port);
+        let (options, cc) = self.connect_defaults();
         let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, local, remote);
         let params = OpenParams {
             local,
@@ -196,13 +182,72 @@ impl Stack {
             iss,
             ts_offset,
             path_mtu: self.path_mtu_via(now, remote.ip(), route_mtu),
-            options: SocketOptions::from_config(&self.tcp_config),
-            cc: self.tcp_config.default_congestion_algorithm(),
+            options,
+            cc,
         };
         let handle = self.open_conn(now, params, Opening::Active, None, hash);
         self.stats.tcp.active_opens += 1;
         self.after_conn(now, handle, State::Closed);
         Ok(handle)
+    }
+
+    /// The socket options and congestion controller of a connection `tcp_connect`
+    /// opens, as [`SocketOptions::from_config`] and
+    /// [`TcpConfig::default_congestion_algorithm`] give them for the stack's
+    /// configuration: resolved (a controller's name looked up) once per
+    /// configuration, not once per connection.
+    #[inline]
+    fn connect_defaults(&mut self) -> (SocketOptions, CcAlgorithm) {
+        match &self.connect_defaults {
+            Some(d) if Arc::ptr_eq(&d.config, &self.tcp_config) => (d.options, d.cc),
+            _ => self.resolve_connect_defaults(),
+        }
+    }
+
+    /// [`connect_defaults`](Self::connect_defaults) for a configuration not yet
+    /// resolved (the first connect, or one after the configuration changed).
+    #[cold]
+    #[inline(never)]
+    fn resolve_connect_defaults(&mut self) -> (SocketOptions, CcAlgorithm) {
+        let d = ConnectDefaults {
+            config: Arc::clone(&self.tcp_config),
+            options: SocketOptions::from_config(&self.tcp_config),
+            cc: self.tcp_config.default_congestion_algorithm(),
+        };
+        let out = (d.options, d.cc);
+        self.connect_defaults = Some(d);
+        out
+    }
+
+    /// An ephemeral local port for a connection from `src_ip` to `remote` (RFC 6056),
+    /// with the chosen tuple's hash left in `hash`. Out of line: one copy, and
+    /// `tcp_connect`'s own code stays short.
+    #[inline(never)]
+    fn select_ephemeral_port(
+        &mut self,
+        src_ip: IpAddr,
+        remote: SocketAddr,
+        hash: &mut TupleHash,
+    ) -> Result<u16, Error> {
+        let conns = &self.conns;
+        let time_wait = &self.time_wait;
+        let sockets = &self.sockets;
+        let listeners = &self.listeners;
+        // The last candidate's tuple hash: the chosen port's, once one is
+        // found, so that opening the connection does not hash it again.
+        //= https://www.rfc-editor.org/rfc/rfc6056#section-3.3.4
+        //# if(check_suitable_port(port))
+        //#         return next_ephemeral;
+        self.tcp_ports
+            .select(src_ip, remote, |p| {
+                let tuple = FourTuple::new(SocketAddr::new(src_ip, p), remote);
+                *hash = TupleHash::default();
+                !conns.contains(&tuple, hash, sockets)
+                    && !time_wait.contains(&tuple, hash)
+                    && !listeners.contains_key(&(src_ip, p))
+                    && !listeners.contains_key(&(unspecified_like(src_ip), p))
+            })
+            .ok_or(Error::AddrNotAvailable)
     }
 
     /// Takes a connection from a listener's accept queue: its handle and the peer.
@@ -220,32 +265,35 @@ impl Stack {
         };
         let handle = l.accept_queue.pop_front().ok_or(Error::WouldBlock)?;
         let more = !l.accept_queue.is_empty();
-        let Some(Entry {
-            socket: Socket::Tcp(slot),
-            ..
-        }) = self.sockets.get_mut(handle)
-        else {
+        let Some(entry) = self.sockets.get_mut(handle) else {
+            return Err(Error::WouldBlock);
+        };
+        let Socket::Tcp(slot) = &mut entry.socket else {
             return Err(Error::WouldBlock);
         };
         slot.parent = None;
         let remote = slot.conn.remote();
-        // Events that arrived before the accept (data, even a FIN) are raised now.
+        // Events that arrived before the accept (data, even a FIN) are raised now,
+        // all at once: one entry, queued once, as raising them one by one would
+        // (the order of the bits of one entry does not matter; `poll_event` takes
+        // them lowest first).
         let state = slot.conn.state();
         let readable = slot.conn.recv_queue() > 0 || slot.conn.peer_closed();
         let urgent = slot.conn.urgent_mark().is_some();
         let failed = slot.conn.error().is_some();
-        self.raise(handle, crate::event::EventKind::Writable);
+        let mut bits = EventKind::Writable.bit();
         if readable {
-            self.raise(handle, crate::event::EventKind::Readable);
+            bits |= EventKind::Readable.bit();
         }
         if urgent {
-            self.raise(handle, crate::event::EventKind::Urgent);
+            bits |= EventKind::Urgent.bit();
         }
         if failed || state == State::Closed {
-            self.raise(handle, crate::event::EventKind::Error);
+            bits |= EventKind::Error.bit();
         }
+        entry.raise_bits(&mut self.events, handle, bits);
         if more {
-            self.raise(listener, crate::event::EventKind::Acceptable);
+            self.raise(listener, EventKind::Acceptable);
         }
         Ok((handle, remote))
     }
@@ -343,7 +391,7 @@ impl Stack {
     /// Takes the connection's soft error, if any: a problem it survives and keeps
     /// retrying through (an ICMP destination unreachable, `HostUnreachable` or
     /// `ConnectionRefused`; retransmissions past R1, `TimedOut`), announced by
-    /// [`EventKind::SoftError`](crate::EventKind::SoftError) and forgotten once an
+    /// [`EventKind::SoftError`] and forgotten once an
     /// acceptable ACK arrives (Linux's `SO_ERROR` on `sk_err_soft`).
     pub fn tcp_take_soft_error(&mut self, handle: SocketHandle) -> Result<Option<Error>, Error> {
         Ok(self
@@ -379,31 +427,8 @@ impl Stack {
     pub fn close(&mut self, now: Instant, handle: SocketHandle) -> Result<(), Error> {
         match self.sockets.get(handle).map(|e| &e.socket) {
             None => Err(Error::InvalidHandle),
-            Some(Socket::Listener(l)) => {
-                let key = (l.local.ip(), l.local.port());
-                let pending: Vec<SocketHandle> = l.accept_queue.iter().copied().collect();
-                self.listeners.remove(&key);
-                // Half-open connections of this listener are found through their
-                // parent link.
-                let children: Vec<SocketHandle> = self
-                    .sockets
-                    .iter()
-                    .filter_map(|(h, e)| match &e.socket {
-                        Socket::Tcp(slot) if slot.parent == Some(handle) => Some(h),
-                        _ => None,
-                    })
-                    .collect();
-                self.sockets.remove(handle);
-                for h in pending.into_iter().chain(children) {
-                    if let Some(Entry {
-                        socket: Socket::Tcp(slot),
-                        ..
-                    }) = self.sockets.get_mut(h)
-                    {
-                        slot.parent = None;
-                    }
-                    self.with_conn(now, h, |c| c.abort());
-                }
+            Some(Socket::Listener(_)) => {
+                self.close_listener(now, handle);
                 Ok(())
             }
             Some(Socket::Tcp(_)) => {
@@ -417,6 +442,40 @@ impl Stack {
                 self.udp_close(handle);
                 Ok(())
             }
+        }
+    }
+
+    /// [`close`](Self::close) of the listener at `handle`: out of line and cold, so
+    /// that a connection's close (every connection's) stays dense.
+    #[cold]
+    #[inline(never)]
+    fn close_listener(&mut self, now: Instant, handle: SocketHandle) {
+        let Some(Socket::Listener(l)) = self.sockets.get(handle).map(|e| &e.socket) else {
+            return;
+        };
+        let key = (l.local.ip(), l.local.port());
+        let pending: Vec<SocketHandle> = l.accept_queue.iter().copied().collect();
+        self.listeners.remove(&key);
+        // Half-open connections of this listener are found through their
+        // parent link.
+        let children: Vec<SocketHandle> = self
+            .sockets
+            .iter()
+            .filter_map(|(h, e)| match &e.socket {
+                Socket::Tcp(slot) if slot.parent == Some(handle) => Some(h),
+                _ => None,
+            })
+            .collect();
+        self.sockets.remove(handle);
+        for h in pending.into_iter().chain(children) {
+            if let Some(Entry {
+                socket: Socket::Tcp(slot),
+                ..
+            }) = self.sockets.get_mut(h)
+            {
+                slot.parent = None;
+            }
+            self.with_conn(now, h, |c| c.abort());
         }
     }
 
@@ -605,4 +664,14 @@ impl Stack {
     pub fn tcp_congestion_control(&self, handle: SocketHandle) -> Result<&'static str, Error> {
         Ok(self.tcp_conn_ref(handle)?.congestion_control())
     }
+}
+
+/// A connection's socket options and congestion controller as `tcp_connect` gives
+/// them, resolved from `config` (kept, so that its address identifies it: a
+/// configuration replaced since is resolved again).
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectDefaults {
+    config: Arc<TcpConfig>,
+    options: SocketOptions,
+    cc: CcAlgorithm,
 }

@@ -525,7 +525,7 @@ impl Stack {
         let local_key = (key.local.ip(), key.local.port());
         let handle = self.sockets.insert(Entry::new(Socket::Tcp(slot)));
         self.conns.insert(key, &mut hash, handle, &self.sockets);
-        *self.tcp_port_users.entry(local_key).or_insert(0) += 1;
+        self.tcp_port_users.add(local_key);
         self.tcp_conn_count += 1;
         handle
     }
@@ -833,15 +833,7 @@ impl Stack {
 
     /// One connection (or TIME-WAIT record) less on a local address and port.
     fn release_port_user(&mut self, local_key: (core::net::IpAddr, u16)) {
-        // Through the entry: one hash for the decrement and the removal.
-        if let std::collections::hash_map::Entry::Occupied(mut e) =
-            self.tcp_port_users.entry(local_key)
-        {
-            *e.get_mut() -= 1;
-            if *e.get() == 0 {
-                e.remove();
-            }
-        }
+        self.tcp_port_users.release(local_key);
     }
 
     /// Frees a connection's slot now (it must have nothing left to send).
