@@ -632,7 +632,9 @@ fn count_state_change(
     before: State,
     state: State,
 ) {
-    let estab = |s: State| matches!(s, State::Established | State::CloseWait);
+    // As bits of a mask: two tests, not four compares, on every state change.
+    const ESTAB: u16 = 1 << State::Established as u16 | 1 << State::CloseWait as u16;
+    let estab = |s: State| ESTAB & (1 << s as u16) != 0;
     if !estab(before) && estab(state) {
         tcp.curr_estab += 1;
         if conn.ecn_enabled() {
@@ -737,13 +739,7 @@ impl Stack {
         let entry = if common {
             entry
         } else {
-            // The listener's queues change only with the state.
-            if passive_unaccepted && state != before {
-                self.on_conn_state_change(handle, before, state);
-            }
-            if state == State::Closed {
-                self.unhash_conn(handle);
-            } else if state == State::TimeWait && self.compact_time_wait(handle) {
+            if !self.after_conn_uncommon(handle, before, state) {
                 return;
             }
             match self.sockets.get_mut(handle) {
@@ -769,6 +765,31 @@ impl Stack {
             entry.enqueue_tx(&mut self.tx_queue, handle);
         }
         self.drop_stale_timers();
+    }
+
+    /// What [`after_conn_requeue`](Self::after_conn_requeue) does besides the
+    /// common pass for a connection that went from `before` to `state` while
+    /// a listener holds it, or is in CLOSED or TIME-WAIT: the listener's
+    /// queues, the demux map, the compact TIME-WAIT record. Returns false when
+    /// the connection's slot is gone. Out of line (a few passes per connection
+    /// at most): the common pass keeps a small frame and dense code.
+    #[inline(never)]
+    fn after_conn_uncommon(&mut self, handle: SocketHandle, before: State, state: State) -> bool {
+        // The listener's queues change only with the state.
+        if state != before
+            && matches!(
+                self.sockets.get(handle),
+                Some(Entry { socket: Socket::Tcp(slot), .. }) if slot.parent.is_some()
+            )
+        {
+            self.on_conn_state_change(handle, before, state);
+        }
+        if state == State::Closed {
+            self.unhash_conn(handle);
+        } else if state == State::TimeWait && self.compact_time_wait(handle) {
+            return false;
+        }
+        true
     }
 
     /// The counters and the listener's queues after a connection went from
