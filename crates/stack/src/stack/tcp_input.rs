@@ -55,6 +55,12 @@ impl Stack {
     /// [`finish_predicted_run`](Self::finish_predicted_run), which the caller
     /// calls before anything else happens to the stack, after the run's other
     /// segments (`continue_run` in `ingress`) if any.
+    // In line (one copy in the fixed-layout path, one in the general path's
+    // `tcp_segment_for`): a short segment, verified already (every segment of
+    // a short connection), goes from the look-up to `tcp_segment_checked`
+    // without a call frame of its own; one still to verify takes the out-of-line
+    // `tcp_segment_unverified`.
+    #[inline(always)]
     pub(crate) fn tcp_segment_run_start(
         &mut self,
         now: Instant,
@@ -67,31 +73,50 @@ impl Stack {
         let mut hash = TupleHash::default();
         let handle = self.conns.get_hashed(key, &mut hash, &self.sockets);
         if let Some(header_sum) = header_sum {
-            // The payload's sum: taken while copying it into the connection's
-            // receive buffer when it is the next in-order data, else here.
-            let prestored = match handle {
-                Some(h) => match self.tcp_segment_predicted(now, h, seg, ecn, header_sum) {
-                    Predicted::Taken => return Some(h),
-                    Predicted::Prestored(sum) => Some(sum),
-                    Predicted::NotStored => None,
-                },
-                None => None,
-            };
-            let payload = prestored.unwrap_or_else(|| checksum::data(seg.payload));
-            let good = checksum::combine(&[header_sum, payload]) == 0xffff;
-            if good {
-                self.tcp_segment_checked(now, key, seg, ecn, handle, hash);
-            } else {
-                self.stats.tcp.in_errs += 1;
-                self.stats.tcp.in_csum_errors += 1;
-            }
-            if prestored.is_some() {
-                // Whatever became of the segment, the copy is spoken for.
-                self.forget_prestored(handle);
-            }
-            return None;
+            return self.tcp_segment_unverified(now, key, seg, ecn, header_sum, handle, hash);
         }
         self.tcp_segment_checked(now, key, seg, ecn, handle, hash);
+        None
+    }
+
+    /// [`tcp_segment_run_start`](Self::tcp_segment_run_start) for a segment
+    /// whose checksum is still to verify: `header_sum` covers the pseudo-header
+    /// and TCP header; `handle` is the connection with the segment's tuple, if
+    /// any, and `hash` the tuple's.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn tcp_segment_unverified(
+        &mut self,
+        now: Instant,
+        key: &FourTuple,
+        seg: &TcpRepr<'_>,
+        ecn: Ecn,
+        header_sum: u16,
+        handle: Option<SocketHandle>,
+        hash: TupleHash,
+    ) -> Option<SocketHandle> {
+        // The payload's sum: taken while copying it into the connection's
+        // receive buffer when it is the next in-order data, else here.
+        let prestored = match handle {
+            Some(h) => match self.tcp_segment_predicted(now, h, seg, ecn, header_sum) {
+                Predicted::Taken => return Some(h),
+                Predicted::Prestored(sum) => Some(sum),
+                Predicted::NotStored => None,
+            },
+            None => None,
+        };
+        let payload = prestored.unwrap_or_else(|| checksum::data(seg.payload));
+        let good = checksum::combine(&[header_sum, payload]) == 0xffff;
+        if good {
+            self.tcp_segment_checked(now, key, seg, ecn, handle, hash);
+        } else {
+            self.stats.tcp.in_errs += 1;
+            self.stats.tcp.in_csum_errors += 1;
+        }
+        if prestored.is_some() {
+            // Whatever became of the segment, the copy is spoken for.
+            self.forget_prestored(handle);
+        }
         None
     }
 
