@@ -798,6 +798,7 @@ impl Stack {
     /// queues, the demux map, the compact TIME-WAIT record. Returns false when
     /// the connection's slot is gone. Out of line (a few passes per connection
     /// at most): the common pass keeps a small frame and dense code.
+    #[cold]
     #[inline(never)]
     fn after_conn_uncommon(&mut self, handle: SocketHandle, before: State, state: State) -> bool {
         // The listener's queues change only with the state.
