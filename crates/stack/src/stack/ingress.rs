@@ -402,7 +402,8 @@ impl Stack {
         ok
     }
 
-    // Out of line: the fixed-layout path takes nearly every packet.
+    // Out of line and cold: the fixed-layout path takes nearly every packet.
+    #[cold]
     #[inline(never)]
     fn handle_ipv4(&mut self, now: Instant, bytes: &[u8], count: bool, verified: bool) {
         if count {

@@ -55,6 +55,12 @@ impl Stack {
     /// [`finish_predicted_run`](Self::finish_predicted_run), which the caller
     /// calls before anything else happens to the stack, after the run's other
     /// segments (`continue_run` in `ingress`) if any.
+    // In line (one copy in the fixed-layout path, one in the general path's
+    // `tcp_segment_for`): a short segment, verified already (every segment of
+    // a short connection), goes from the look-up to `tcp_segment_checked`
+    // without a call frame of its own; one still to verify takes the out-of-line
+    // `tcp_segment_unverified`.
+    #[inline(always)]
     pub(crate) fn tcp_segment_run_start(
         &mut self,
         now: Instant,
@@ -67,31 +73,50 @@ impl Stack {
         let mut hash = TupleHash::default();
         let handle = self.conns.get_hashed(key, &mut hash, &self.sockets);
         if let Some(header_sum) = header_sum {
-            // The payload's sum: taken while copying it into the connection's
-            // receive buffer when it is the next in-order data, else here.
-            let prestored = match handle {
-                Some(h) => match self.tcp_segment_predicted(now, h, seg, ecn, header_sum) {
-                    Predicted::Taken => return Some(h),
-                    Predicted::Prestored(sum) => Some(sum),
-                    Predicted::NotStored => None,
-                },
-                None => None,
-            };
-            let payload = prestored.unwrap_or_else(|| checksum::data(seg.payload));
-            let good = checksum::combine(&[header_sum, payload]) == 0xffff;
-            if good {
-                self.tcp_segment_checked(now, key, seg, ecn, handle, hash);
-            } else {
-                self.stats.tcp.in_errs += 1;
-                self.stats.tcp.in_csum_errors += 1;
-            }
-            if prestored.is_some() {
-                // Whatever became of the segment, the copy is spoken for.
-                self.forget_prestored(handle);
-            }
-            return None;
+            return self.tcp_segment_unverified(now, key, seg, ecn, header_sum, handle, hash);
         }
         self.tcp_segment_checked(now, key, seg, ecn, handle, hash);
+        None
+    }
+
+    /// [`tcp_segment_run_start`](Self::tcp_segment_run_start) for a segment
+    /// whose checksum is still to verify: `header_sum` covers the pseudo-header
+    /// and TCP header; `handle` is the connection with the segment's tuple, if
+    /// any, and `hash` the tuple's.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn tcp_segment_unverified(
+        &mut self,
+        now: Instant,
+        key: &FourTuple,
+        seg: &TcpRepr<'_>,
+        ecn: Ecn,
+        header_sum: u16,
+        handle: Option<SocketHandle>,
+        hash: TupleHash,
+    ) -> Option<SocketHandle> {
+        // The payload's sum: taken while copying it into the connection's
+        // receive buffer when it is the next in-order data, else here.
+        let prestored = match handle {
+            Some(h) => match self.tcp_segment_predicted(now, h, seg, ecn, header_sum) {
+                Predicted::Taken => return Some(h),
+                Predicted::Prestored(sum) => Some(sum),
+                Predicted::NotStored => None,
+            },
+            None => None,
+        };
+        let payload = prestored.unwrap_or_else(|| checksum::data(seg.payload));
+        let good = checksum::combine(&[header_sum, payload]) == 0xffff;
+        if good {
+            self.tcp_segment_checked(now, key, seg, ecn, handle, hash);
+        } else {
+            self.stats.tcp.in_errs += 1;
+            self.stats.tcp.in_csum_errors += 1;
+        }
+        if prestored.is_some() {
+            // Whatever became of the segment, the copy is spoken for.
+            self.forget_prestored(handle);
+        }
         None
     }
 
@@ -632,7 +657,9 @@ fn count_state_change(
     before: State,
     state: State,
 ) {
-    let estab = |s: State| matches!(s, State::Established | State::CloseWait);
+    // As bits of a mask: two tests, not four compares, on every state change.
+    const ESTAB: u16 = 1 << State::Established as u16 | 1 << State::CloseWait as u16;
+    let estab = |s: State| ESTAB & (1 << s as u16) != 0;
     if !estab(before) && estab(state) {
         tcp.curr_estab += 1;
         if conn.ecn_enabled() {
@@ -737,13 +764,7 @@ impl Stack {
         let entry = if common {
             entry
         } else {
-            // The listener's queues change only with the state.
-            if passive_unaccepted && state != before {
-                self.on_conn_state_change(handle, before, state);
-            }
-            if state == State::Closed {
-                self.unhash_conn(handle);
-            } else if state == State::TimeWait && self.compact_time_wait(handle) {
+            if !self.after_conn_uncommon(handle, before, state) {
                 return;
             }
             match self.sockets.get_mut(handle) {
@@ -769,6 +790,32 @@ impl Stack {
             entry.enqueue_tx(&mut self.tx_queue, handle);
         }
         self.drop_stale_timers();
+    }
+
+    /// What [`after_conn_requeue`](Self::after_conn_requeue) does besides the
+    /// common pass for a connection that went from `before` to `state` while
+    /// a listener holds it, or is in CLOSED or TIME-WAIT: the listener's
+    /// queues, the demux map, the compact TIME-WAIT record. Returns false when
+    /// the connection's slot is gone. Out of line (a few passes per connection
+    /// at most): the common pass keeps a small frame and dense code.
+    #[cold]
+    #[inline(never)]
+    fn after_conn_uncommon(&mut self, handle: SocketHandle, before: State, state: State) -> bool {
+        // The listener's queues change only with the state.
+        if state != before
+            && matches!(
+                self.sockets.get(handle),
+                Some(Entry { socket: Socket::Tcp(slot), .. }) if slot.parent.is_some()
+            )
+        {
+            self.on_conn_state_change(handle, before, state);
+        }
+        if state == State::Closed {
+            self.unhash_conn(handle);
+        } else if state == State::TimeWait && self.compact_time_wait(handle) {
+            return false;
+        }
+        true
     }
 
     /// The counters and the listener's queues after a connection went from

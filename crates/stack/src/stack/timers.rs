@@ -65,6 +65,9 @@ impl Stack {
     /// Drops stale heap entries (after many deadline changes).
     /// The heap keeps its allocation: it is back at its size after the next
     /// stale entries.
+    // Cold: once per many pushes (see `drop_stale_timers`).
+    #[cold]
+    #[inline(never)]
     pub(super) fn rebuild_timers(&mut self) {
         let mut live = core::mem::take(&mut self.timers).into_vec();
         live.clear();

@@ -171,6 +171,21 @@ fn on_ack_in_recovery(s: &mut CcState, ack: SeqNumber, acked: u32, mss: u32) -> 
 }
 
 impl CcState {
+    /// What `loss` grew by since it was last reported, if anything, now reported
+    /// (`Connection::take_new_loss_counts` once the loss counters were written).
+    #[cold]
+    #[inline(never)]
+    fn take_loss_difference(&mut self) -> Option<crate::tcp::info::LossCounters> {
+        if self.loss == self.loss_reported {
+            return None;
+        }
+        let d = self.loss.since(&self.loss_reported);
+        self.loss_reported = self.loss;
+        Some(d)
+    }
+}
+
+impl CcState {
     /// The loss and undo counters, to count an event.
     #[inline]
     pub(super) fn loss_mut(&mut self) -> &mut crate::tcp::info::LossCounters {
@@ -929,14 +944,15 @@ impl Connection {
 
     /// What the loss counters grew by since the last call, if anything: the
     /// stack sums them into its `TcpExt` counters.
+    /// The flag test is in line (the stack's book-keeping pass after every call
+    /// makes it); the rare comparison and difference are out of line.
+    #[inline]
     pub(crate) fn take_new_loss_counts(&mut self) -> Option<crate::tcp::info::LossCounters> {
         let s = self.cc.as_deref_mut()?;
-        if !core::mem::take(&mut s.loss_changed) || s.loss == s.loss_reported {
+        if !core::mem::take(&mut s.loss_changed) {
             return None;
         }
-        let d = s.loss.since(&s.loss_reported);
-        s.loss_reported = s.loss;
-        Some(d)
+        s.take_loss_difference()
     }
 
     /// Whether [`take_new_loss_counts`](Self::take_new_loss_counts) would return
