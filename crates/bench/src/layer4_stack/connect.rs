@@ -51,47 +51,73 @@ fn open(a: &mut Stack, t: layer4::Instant, conn: u64) -> Result<ClientSlot, Benc
     })
 }
 
+/// Why connection `conn` (0: a server connection) failed, as `why` words it.
+/// Out of line and cold, one copy per message: a run that goes well never
+/// formats one, and the formatting code stays out of the loop's hot lines.
+#[cold]
+#[inline(never)]
+fn fail_with(conn: u64, why: impl FnOnce() -> String) -> BenchError {
+    failed(conn, why())
+}
+
+/// A stack call `what` of connection `conn` that returned `e`.
+#[cold]
+#[inline(never)]
+fn call_failed(conn: u64, what: &str, e: Error) -> BenchError {
+    failed(conn, format!("{what}: {e}"))
+}
+
 /// Advance one client slot; returns whether its connection is finished.
 fn client_step(
     a: &mut Stack,
     t: layer4::Instant,
     slot: &mut ClientSlot,
 ) -> Result<bool, BenchError> {
-    let fail = |why: String| failed(slot.conn, why);
+    let conn = slot.conn;
     let h = slot.handle;
     let state = a
         .tcp_state(h)
-        .map_err(|e| fail(format!("client state: {e}")))?;
+        .map_err(|e| call_failed(conn, "client state", e))?;
     match slot.phase {
         Phase::Connecting => match state {
             State::SynSent => {}
             State::Established => {
-                a.tcp_send(t, h, &[slot.conn as u8])
-                    .map_err(|e| fail(format!("client send: {e}")))?;
+                a.tcp_send(t, h, &[conn as u8])
+                    .map_err(|e| call_failed(conn, "client send", e))?;
                 slot.phase = Phase::AwaitReply;
             }
-            s => return Err(fail(format!("client in {s:?} while connecting"))),
+            s => {
+                return Err(fail_with(conn, || {
+                    format!("client in {s:?} while connecting")
+                }))
+            }
         },
         Phase::AwaitReply => {
             let mut b = [0u8; 1];
             match a.tcp_recv(t, h, &mut b) {
                 Ok(1) => {
-                    if b[0] != !(slot.conn as u8) {
-                        return Err(fail(format!("client got reply {:#04x}", b[0])));
+                    if b[0] != !(conn as u8) {
+                        return Err(fail_with(conn, || {
+                            format!("client got reply {:#04x}", b[0])
+                        }));
                     }
                     a.tcp_shutdown(t, h, Shutdown::Write)
-                        .map_err(|e| fail(format!("client shutdown: {e}")))?;
+                        .map_err(|e| call_failed(conn, "client shutdown", e))?;
                     slot.phase = Phase::Closing;
                 }
                 Err(Error::WouldBlock) => {}
-                Ok(_) => return Err(fail(format!("client: end of stream in {state:?}"))),
-                Err(e) => return Err(fail(format!("client recv: {e}"))),
+                Ok(_) => {
+                    return Err(fail_with(conn, || {
+                        format!("client: end of stream in {state:?}")
+                    }))
+                }
+                Err(e) => return Err(call_failed(conn, "client recv", e)),
             }
         }
         Phase::Closing => {
             if matches!(state, State::TimeWait | State::Closed) {
                 a.close(t, h)
-                    .map_err(|e| fail(format!("client close: {e}")))?;
+                    .map_err(|e| call_failed(conn, "client close", e))?;
                 return Ok(true);
             }
         }
@@ -106,13 +132,12 @@ fn server_step(
     h: SocketHandle,
     answered: &mut bool,
 ) -> Result<bool, BenchError> {
-    let fail = |why: String| failed(0, why);
     let state = b
         .tcp_state(h)
-        .map_err(|e| fail(format!("server state: {e}")))?;
+        .map_err(|e| call_failed(0, "server state", e))?;
     if state == State::Closed {
         b.close(t, h)
-            .map_err(|e| fail(format!("server close: {e}")))?;
+            .map_err(|e| call_failed(0, "server close", e))?;
         return Ok(true);
     }
     let mut buf = [0u8; 1];
@@ -121,20 +146,20 @@ fn server_step(
             Ok(0) => {
                 if state == State::CloseWait {
                     b.tcp_shutdown(t, h, Shutdown::Write)
-                        .map_err(|e| fail(format!("server shutdown: {e}")))?;
+                        .map_err(|e| call_failed(0, "server shutdown", e))?;
                 }
                 return Ok(false);
             }
             Ok(_) => {
                 if *answered {
-                    return Err(fail("server got a second byte".into()));
+                    return Err(fail_with(0, || "server got a second byte".into()));
                 }
                 *answered = true;
                 b.tcp_send(t, h, &[!buf[0]])
-                    .map_err(|e| fail(format!("server send: {e}")))?;
+                    .map_err(|e| call_failed(0, "server send", e))?;
             }
             Err(Error::WouldBlock) => return Ok(false),
-            Err(e) => return Err(fail(format!("server recv: {e}"))),
+            Err(e) => return Err(call_failed(0, "server recv", e)),
         }
     }
 }
@@ -188,7 +213,7 @@ pub(super) fn run(cfg: &ConnectConfig) -> Result<ConnectResult, BenchError> {
             match b.tcp_accept(listener) {
                 Ok((h, _)) => servers.push((h, false)),
                 Err(Error::WouldBlock) => break,
-                Err(e) => return Err(failed(0, format!("accept: {e}"))),
+                Err(e) => return Err(call_failed(0, "accept", e)),
             }
         }
         let mut i = 0;

@@ -156,6 +156,10 @@ pub fn service(now: Instant, stack: &mut Stack) {
     }
 }
 
+/// Out of line and cold: `connect` opens every connection through a call that
+/// could fail with one of these, and never does.
+#[cold]
+#[inline(never)]
 fn setup_err(what: &str, e: impl std::fmt::Display) -> BenchError {
     BenchError::Setup(format!("layer4 {what}: {e}"))
 }

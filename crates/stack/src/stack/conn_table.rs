@@ -14,7 +14,9 @@
 //! slot holds nothing but its own bytes. Its congestion state goes to a pool of
 //! at most as many ([`CcPool`]), lent to a connection when it is about to send
 //! (`Stack::tcp_send`), for its controller to renew rather than allocate; a
-//! connection that stays idle in a reused slot holds none. Both are counted by
+//! connection that stays idle in a reused slot holds none. Ring storage a read
+//! lets go of goes to a pool of at most [`RING_POOL_MAX`] 1 KiB storages
+//! ([`RingPool`]), for the next send's first storage. All are counted by
 //! [`Stack::tcp_spare_slot_bytes`](crate::Stack::tcp_spare_slot_bytes).
 
 use core::cell::Cell;
@@ -25,6 +27,7 @@ use super::demux::{FourTuple, KeyedState, TupleHash};
 use super::{Entry, Socket, TcpSlot};
 use crate::socket::{Slab, SocketHandle};
 use crate::tcp::conn::CcPool;
+use crate::tcp::ring_pool::{RingPool, RING_POOL_MAX};
 
 /// The most freed connection slots kept for reuse (per stack). Enough for the
 /// connections a busy stack opens and closes between two of its polls; the bound
@@ -50,6 +53,10 @@ pub(crate) struct ConnTable {
     /// The congestion states of freed slots, at most [`SPARE_SLOTS`], lent to
     /// connections about to send ([`CcPool`]).
     pub(crate) cc_pool: CcPool,
+    /// Spare 1 KiB ring storage, at most [`RING_POOL_MAX`], for the first send
+    /// storage of a connection (`Stack::tcp_send`), kept when a read lets go of
+    /// a receive storage (`Stack::tcp_recv`).
+    pub(crate) ring_pool: RingPool,
 }
 
 /// `key` as one integer when both its addresses are IPv4 (equal integers, equal
@@ -90,6 +97,7 @@ impl ConnTable {
             last: Cell::new(None),
             spare: Vec::new(),
             cc_pool: CcPool::default(),
+            ring_pool: RingPool::new(RING_POOL_MAX),
         }
     }
 
@@ -114,8 +122,8 @@ impl ConnTable {
     }
 
     /// Bytes the spare slots hold: the slots (with the small box a slot keeps
-    /// once a state was lent to it), the list itself, and the congestion states
-    /// kept for reuse.
+    /// once a state was lent to it), the list itself, the congestion states
+    /// kept for reuse and the spare ring storage.
     pub(crate) fn spare_bytes(&self) -> usize {
         self.spare
             .iter()
@@ -123,6 +131,7 @@ impl ConnTable {
             .sum::<usize>()
             + self.spare.capacity() * core::mem::size_of::<Box<TcpSlot>>()
             + self.cc_pool.bytes()
+            + self.ring_pool.bytes()
     }
 
     /// How many freed connection slots are kept.
@@ -233,8 +242,9 @@ mod tests {
 
     use super::super::tests::{connect, Impairment, Pair, A4, B4};
     use super::super::{FourTuple, ListenOptions, Stack};
-    use super::{TcpSlot, SPARE_SLOTS};
+    use super::{TcpSlot, RING_POOL_MAX, SPARE_SLOTS};
     use crate::socket::SocketHandle;
+    use crate::tcp::ring::MIN_CAPACITY;
     use crate::time::Duration;
 
     const SERVER: SocketAddr = SocketAddr::new(IpAddr::V4(B4), 80);
@@ -382,5 +392,90 @@ mod tests {
             1,
             "the receiver made no controller"
         );
+    }
+
+    #[test]
+    fn ring_storage_a_read_lets_go_of_serves_the_next_send() {
+        let mut pair = Pair::new(Impairment::default(), 14);
+        let (c, _l, s) = connect(&mut pair, SERVER);
+        let unpooled = pair.b.tcp_spare_slot_bytes();
+        pair.a.tcp_send(pair.now, c, b"request").unwrap();
+        pair.run_until(Duration::from_secs(1), |_| false);
+        let mut buf = [0u8; 64];
+        assert_eq!(pair.b.tcp_recv(pair.now, s, &mut buf), Ok(7));
+        // The read emptied the receive buffer: its storage is kept, and counted.
+        assert_eq!(pair.b.conns.ring_pool.len(), 1);
+        assert_eq!(pair.b.tcp_info(pair.now, s).unwrap().buffer_memory, 0);
+        let pooled = MIN_CAPACITY + RING_POOL_MAX * core::mem::size_of::<Vec<u8>>();
+        assert_eq!(pair.b.tcp_spare_slot_bytes(), unpooled + pooled);
+        // The answer's send buffer takes it, and carries only the answer's bytes.
+        pair.b.tcp_send(pair.now, s, b"answer").unwrap();
+        assert_eq!(pair.b.conns.ring_pool.len(), 0, "the send took it");
+        assert_eq!(
+            pair.b.tcp_info(pair.now, s).unwrap().buffer_memory,
+            MIN_CAPACITY
+        );
+        pair.run_until(Duration::from_secs(1), |_| false);
+        assert_eq!(pair.a.tcp_recv(pair.now, c, &mut buf), Ok(6));
+        assert_eq!(&buf[..6], b"answer");
+        assert_eq!(pair.a.conns.ring_pool.len(), 1);
+    }
+
+    #[test]
+    fn the_ring_pool_stays_bounded_under_churn_and_mixes_no_bytes() {
+        let mut pair = Pair::new(Impairment::default(), 15);
+        let listener = pair.b.tcp_listen(SERVER, ListenOptions::default()).unwrap();
+        for round in 0..3u8 {
+            let n = RING_POOL_MAX + 8;
+            let clients: Vec<_> = (0..n)
+                .map(|_| pair.a.tcp_connect(pair.now, SERVER, None).unwrap())
+                .collect();
+            let mut servers = Vec::new();
+            pair.run_until(Duration::from_secs(5), |p| {
+                while let Ok((h, _)) = p.b.tcp_accept(listener) {
+                    servers.push(h);
+                }
+                servers.len() == n
+            });
+            assert_eq!(servers.len(), n);
+            // Each request and answer names its round and connection: a reused
+            // storage must show the new bytes only.
+            let message = |side: u8, i: usize| [side, round, i as u8, 0xee];
+            for (i, &c) in clients.iter().enumerate() {
+                pair.a.tcp_send(pair.now, c, &message(b'q', i)).unwrap();
+            }
+            pair.run_until(Duration::from_secs(1), |_| false);
+            // Servers accept in any order: answer on the connection that asked.
+            for &s in &servers {
+                let mut buf = [0u8; 16];
+                assert_eq!(pair.b.tcp_recv(pair.now, s, &mut buf), Ok(4));
+                assert_eq!((buf[0], buf[1], buf[3]), (b'q', round, 0xee));
+                assert!(pair.b.conns.ring_pool.len() <= RING_POOL_MAX);
+                pair.b
+                    .tcp_send(pair.now, s, &message(b'r', usize::from(buf[2])))
+                    .unwrap();
+            }
+            pair.run_until(Duration::from_secs(1), |_| false);
+            for (i, &c) in clients.iter().enumerate() {
+                let mut buf = [0u8; 16];
+                assert_eq!(pair.a.tcp_recv(pair.now, c, &mut buf), Ok(4));
+                assert_eq!(buf[..4], message(b'r', i));
+            }
+            for stack in [&pair.a, &pair.b] {
+                let pool = &stack.conns.ring_pool;
+                assert!(pool.len() <= RING_POOL_MAX);
+                assert!(
+                    pool.bytes()
+                        <= RING_POOL_MAX * (MIN_CAPACITY + core::mem::size_of::<Vec<u8>>())
+                );
+                assert!(stack.tcp_spare_slot_bytes() >= pool.bytes());
+            }
+            assert_eq!(
+                pair.a.conns.ring_pool.len(),
+                RING_POOL_MAX,
+                "every read gave"
+            );
+            close_all(&mut pair, &clients, &servers);
+        }
     }
 }

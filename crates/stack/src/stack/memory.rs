@@ -22,9 +22,11 @@ impl Stack {
     }
 
     /// Bytes held by freed connection slots kept for reuse (at most 32 slots;
-    /// each holds its own ~900 bytes and no buffer) and by the congestion
+    /// each holds its own ~900 bytes and no buffer), by the congestion
     /// states of freed connections kept for the next ones to renew (at most 32,
-    /// 576 to 976 bytes each, lent to a connection when it queues data).
+    /// 576 to 976 bytes each with room for 16 send records, lent to a
+    /// connection when it queues data) and by spare 1 KiB ring storage (at
+    /// most 32, kept when a read lets go of it, for the next send's buffer).
     pub fn tcp_spare_slot_bytes(&self) -> usize {
         self.conns.spare_bytes()
     }

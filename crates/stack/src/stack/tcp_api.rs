@@ -338,7 +338,12 @@ impl Stack {
         handle: SocketHandle,
         data: &[u8],
     ) -> Result<usize, Error> {
-        match self.with_conn_sending(now, handle, |c| c.send(data)) {
+        // The ring pool, moved out for the call (the connection is borrowed from
+        // the stack): a first send storage comes from it.
+        let mut rings = core::mem::take(&mut self.conns.ring_pool);
+        let result = self.with_conn_sending(now, handle, |c| c.send_pooled(data, &mut rings));
+        self.conns.ring_pool = rings;
+        match result {
             Some(result) => result.map_err(Error::from),
             None => Err(self.not_a_connection(handle)),
         }
@@ -364,9 +369,16 @@ impl Stack {
         handle: SocketHandle,
         buf: &mut [u8],
     ) -> Result<usize, Error> {
-        let conn = self.tcp_conn_mut(handle)?;
+        let conn = match self.sockets.get_mut(handle) {
+            Some(Entry {
+                socket: Socket::Tcp(slot),
+                ..
+            }) => &mut slot.conn,
+            _ => return Err(self.not_a_connection(handle)),
+        };
         let before = conn.state();
-        let result = conn.recv(now, buf);
+        // A receive storage the read lets go of goes to the stack's ring pool.
+        let result = conn.recv_pooled(now, buf, &mut self.conns.ring_pool);
         // A read that took nothing changed nothing (no window to update, no event):
         // the book-keeping pass is for reads that took bytes.
         if matches!(result, Ok(n) if n > 0) {

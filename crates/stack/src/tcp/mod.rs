@@ -4,7 +4,8 @@
 //! - [`state`]: the RFC's eleven states ([`State`]).
 //! - [`config`]: the stack-wide tunables ([`TcpConfig`]) and keep-alive parameters.
 //! - [`timer`]: a connection's timer table ([`Timer`], [`TimerTable`]).
-//! - [`send_buffer`] / [`recv_buffer`]: the lazily allocated ring buffers.
+//! - [`send_buffer`] / [`recv_buffer`]: the lazily allocated ring buffers;
+//!   `ring_pool`: a stack's spare 1 KiB ring storage, reused by the next ring.
 //! - [`assembler`]: the receiver's bounded out-of-order ranges and SACK blocks
 //!   (RFC 2018).
 //! - congestion control lives in [`crate::cc`]; the connection drives the
@@ -28,7 +29,8 @@ pub mod isn;
 pub mod prr;
 pub mod rack;
 pub mod recv_buffer;
-mod ring;
+pub(crate) mod ring;
+pub(crate) mod ring_pool;
 pub mod rtt;
 pub mod scoreboard;
 pub mod send_buffer;

@@ -46,6 +46,7 @@
 //! connection's decision, not this buffer's; RFC 9293 section 3.8.6 discourages it.)
 
 use super::ring::Ring;
+use super::ring_pool::RingPool;
 
 /// Received bytes: an in-order readable region followed by room for out-of-order
 /// data. See the [module docs](self).
@@ -218,6 +219,16 @@ impl RecvBuffer {
             self.ring.free();
         }
         self.ring.capacity() == 0
+    }
+
+    /// [`shrink_if_empty`](Self::shrink_if_empty), letting go of the storage
+    /// into `pool` ([`RingPool`]: kept for the next ring if it is a first
+    /// allocation and the pool has room, freed otherwise).
+    #[inline]
+    pub(crate) fn shrink_if_empty_into(&mut self, ooo_held: bool, pool: &mut RingPool) {
+        if self.len == 0 && !ooo_held {
+            self.ring.free_into(pool);
+        }
     }
 }
 

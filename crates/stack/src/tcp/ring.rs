@@ -18,6 +18,7 @@
 //! wrapped with a compare and a subtraction, once per call, so a capacity that is not a
 //! power of two costs nothing extra.
 
+use super::ring_pool::RingPool;
 use crate::wire::checksum;
 
 /// The sum of bytes that follow `before` bytes of a checksummed whole, given their
@@ -268,9 +269,38 @@ impl Ring {
         self.head = 0;
     }
 
+    /// [`reserve`](Self::reserve), taking a short connection's first storage
+    /// ([`MIN_CAPACITY`] bytes, what `reserve` would allocate) from `pool` when
+    /// it keeps one.
+    #[inline]
+    pub(crate) fn reserve_pooled(
+        &mut self,
+        needed: usize,
+        limit: usize,
+        keep: usize,
+        pool: &mut RingPool,
+    ) {
+        if self.buf.capacity() == 0 && needed <= MIN_CAPACITY && limit >= MIN_CAPACITY {
+            if let Some(storage) = pool.take() {
+                self.buf = storage;
+                self.head = 0;
+                return;
+            }
+        }
+        self.reserve(needed, limit, keep);
+    }
+
     /// Frees the storage.
     pub(crate) fn free(&mut self) {
         self.buf = Vec::new();
+        self.head = 0;
+    }
+
+    /// Lets go of the storage into `pool` (which keeps it, emptied, if it is a
+    /// first allocation and the pool has room, or frees it).
+    #[inline]
+    pub(crate) fn free_into(&mut self, pool: &mut RingPool) {
+        pool.put(core::mem::take(&mut self.buf));
         self.head = 0;
     }
 }
@@ -352,6 +382,48 @@ mod tests {
         r.write(60, b"wxyz");
         r.advance(62);
         assert_eq!(r.slices(0, 2), (&b"yz"[..], &b""[..]));
+    }
+
+    #[test]
+    fn pooled_storage_is_reused_and_shows_none_of_its_old_bytes() {
+        let mut pool = RingPool::new(4);
+        let mut old = Ring::new();
+        old.reserve_pooled(6, 1 << 20, 0, &mut pool);
+        old.write(0, b"secret");
+        let storage = old.buf.as_ptr();
+        old.free_into(&mut pool);
+        assert_eq!((old.capacity(), pool.len()), (0, 1));
+        let mut new = Ring::new();
+        new.reserve_pooled(2, 1 << 20, 0, &mut pool);
+        assert_eq!(new.buf.as_ptr(), storage, "the freed storage is reused");
+        assert_eq!((new.capacity(), pool.len()), (MIN_CAPACITY, 0));
+        // Nothing was written yet: no position is readable, old bytes neither.
+        assert!(new.buf.is_empty());
+        new.write(0, b"ab");
+        assert_eq!(new.slices(0, 2), (&b"ab"[..], &b""[..]));
+        // Out-of-order bytes leave a gap that reads as zeros, not as old bytes.
+        new.write(4, b"z");
+        let mut out = [9u8; 5];
+        new.read(0, &mut out);
+        assert_eq!(&out, b"ab\0\0z");
+    }
+
+    #[test]
+    fn a_pooled_reserve_allocates_as_reserve_does_when_the_pool_cannot_serve() {
+        let mut pool = RingPool::new(4);
+        pool.put(Vec::with_capacity(MIN_CAPACITY));
+        // A small limit is allocated exactly, not served the 1 KiB storage.
+        let mut small = Ring::new();
+        small.reserve_pooled(10, 100, 0, &mut pool);
+        assert_eq!((small.capacity(), pool.len()), (100, 1));
+        // A larger first need gets the growth policy's size.
+        let mut big = Ring::new();
+        big.reserve_pooled(3000, 1 << 20, 0, &mut pool);
+        assert_eq!((big.capacity(), pool.len()), (4096, 1));
+        // Grown storage is not kept.
+        big.free_into(&mut pool);
+        small.free_into(&mut pool);
+        assert_eq!(pool.len(), 1);
     }
 
     #[test]

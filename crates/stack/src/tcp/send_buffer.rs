@@ -41,6 +41,7 @@
 //! until acknowledgements bring the length under the new limit.
 
 use super::ring::Ring;
+use super::ring_pool::RingPool;
 
 /// Bytes written by the application and not yet acknowledged, front = SND.UNA. See the
 /// [module docs](self).
@@ -104,13 +105,20 @@ impl SendBuffer {
     /// Appends as much of `data` as fits under the limit and returns how many bytes
     /// that was (from the start of `data`). Grows the storage if it must.
     pub fn write(&mut self, data: &[u8]) -> usize {
+        self.write_pooled(data, &mut RingPool::new(0))
+    }
+
+    /// [`write`](Self::write), taking a first storage from `pool` when it keeps
+    /// one ([`RingPool`]).
+    #[inline]
+    pub(crate) fn write_pooled(&mut self, data: &[u8], pool: &mut RingPool) -> usize {
         let n = data.len().min(self.free());
         if n == 0 {
             return 0;
         }
         let end = self.len + n;
         if end > self.ring.capacity() {
-            self.ring.reserve(end, self.limit, self.len);
+            self.ring.reserve_pooled(end, self.limit, self.len, pool);
         }
         self.ring.write(self.len, &data[..n]);
         self.len = end;

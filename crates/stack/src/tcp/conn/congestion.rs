@@ -277,11 +277,9 @@ impl CcState {
         *board = None;
         *rto_reacted = false;
         *rate = DeliveryRateEstimator::new();
-        // No storage either: whether the records have room decides paths
-        // (`reserve_send_records`, the send burst), as in a new state.
-        if tx_records.capacity() != 0 {
-            *tx_records = VecDeque::new();
-        }
+        // The records' room (at most `TX_RECORDS_KEPT`, see `reusable`) is kept:
+        // the next flight fills it without an allocation.
+        tx_records.clear();
         *delivery_rate = 0;
         *pacer = Default::default();
         *rack = Rack::new();
@@ -296,8 +294,9 @@ impl CcState {
     }
 }
 
-/// A freed connection's congestion state, kept (without the storage it held)
-/// for the connection that reuses the slot: its first
+/// A freed connection's congestion state, kept (without the storage it held,
+/// but for a short flight's send records' room: [`TX_RECORDS_KEPT`]) for the
+/// connection that reuses the slot: its first
 /// [`ccs`](Connection::ccs) renews it in place
 /// ([`CcState::renew`]) instead of allocating a new one. Not part of the
 /// connection's state: `Debug` prints nothing of it, so a reused connection
@@ -320,8 +319,8 @@ impl std::fmt::Debug for SpareCc {
 
 impl SpareCc {
     /// Keeps `cc` (a freed connection's, built for `algorithm`) for reuse,
-    /// after letting go of the storage it holds (send records, SACK
-    /// scoreboard): the spare is one allocation of a fixed size. An
+    /// after letting go of the storage it holds (SACK scoreboard, send
+    /// records' room past [`TX_RECORDS_KEPT`]). An
     /// application's own controller is never renewed ([`CongestionControl::renew`]),
     /// so its state is dropped here, with its connection, rather than kept
     /// (holding the application's object, and heap bytes `bytes` cannot see)
@@ -345,13 +344,12 @@ impl SpareCc {
     /// Bytes the kept state holds, with the small box.
     pub(crate) fn bytes(&self) -> usize {
         self.0.as_deref().map_or(0, |kept| {
-            core::mem::size_of::<Option<Box<CcState>>>()
-                + kept.as_deref().map_or(0, core::mem::size_of_val)
+            core::mem::size_of::<Option<Box<CcState>>>() + kept.as_deref().map_or(0, kept_bytes)
         })
     }
 
     /// Keeps `cc`, a state taken from the stack's [`CcPool`] (already without
-    /// storage).
+    /// storage past a short flight's records).
     fn put(&mut self, cc: Box<CcState>) {
         match &mut self.0 {
             Some(kept) => **kept = Some(cc),
@@ -361,7 +359,8 @@ impl SpareCc {
 }
 
 /// A freed connection's state `cc`, built for `algorithm`, without the storage
-/// it holds (send records, SACK scoreboard), if it can be renewed: an
+/// it holds (SACK scoreboard, send records: their room is kept, empty, when it
+/// is at most [`TX_RECORDS_KEPT`]), if it can be renewed: an
 /// application's own controller never is ([`CongestionControl::renew`]), so its
 /// state is dropped here, with its connection.
 #[inline]
@@ -370,11 +369,25 @@ fn reusable(cc: Option<Box<CcState>>, algorithm: CcAlgorithm) -> Option<Box<CcSt
         return None;
     }
     let mut cc = cc?;
-    if cc.tx_records.capacity() != 0 {
+    if cc.tx_records.capacity() > TX_RECORDS_KEPT {
         cc.tx_records = VecDeque::new();
+    } else {
+        cc.tx_records.clear();
     }
     cc.board = None;
     Some(cc)
+}
+
+/// The most send records' room a kept state holds on to (see [`reusable`]): a
+/// short connection's flight (an initial window's segments) fits, so its
+/// records cost no allocation, while a bulk sender's room (up to
+/// [`MAX_TX_RECORDS`]) is freed with its connection.
+pub(crate) const TX_RECORDS_KEPT: usize = 16;
+
+/// Heap bytes of `cc`'s state with the send records' room it holds (a kept
+/// state holds no scoreboard: [`reusable`]).
+fn kept_bytes(cc: &CcState) -> usize {
+    core::mem::size_of_val(cc) + cc.tx_records.capacity() * core::mem::size_of::<TxRecord>()
 }
 
 /// The stack's kept congestion states, at most `max`: a freed slot's state
@@ -429,10 +442,7 @@ impl CcPool {
 
     /// Bytes the kept states hold, with the list.
     pub(crate) fn bytes(&self) -> usize {
-        self.0
-            .iter()
-            .map(|s| core::mem::size_of_val(&**s))
-            .sum::<usize>()
+        self.0.iter().map(|s| kept_bytes(s)).sum::<usize>()
             + self.0.capacity() * core::mem::size_of::<Box<CcState>>()
     }
 

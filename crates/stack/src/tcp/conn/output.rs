@@ -888,15 +888,16 @@ impl Connection {
     }
 
     /// Makes room for the send records (one per data segment in flight) of what
-    /// the windows let go now, in one allocation, when there is none: an ACK of
-    /// everything frees them (an idle connection holds none), and growing them
-    /// again one push at a time would reallocate and copy at every doubling (7
-    /// times for a 256 KiB flight). The room is what this flight will fill anyway.
+    /// the windows let go now, in one allocation, when there is none left (a new
+    /// state has none; one renewed from a freed connection keeps a short
+    /// flight's room, `TX_RECORDS_KEPT`): growing them one push at a time would
+    /// reallocate and copy at every doubling (7 times for a 256 KiB flight). The
+    /// room is what this flight will fill anyway.
     fn reserve_send_records(&mut self) {
         if self
             .cc
             .as_deref()
-            .is_some_and(|s| s.tx_records.capacity() != 0)
+            .is_some_and(|s| s.tx_records.len() < s.tx_records.capacity())
         {
             return;
         }

@@ -2,6 +2,7 @@
 //! `shutdown_write` and `close`), ABORT, and the socket options.
 
 use super::{AckDue, ConnEvents, Connection, SocketOptions, TcpError};
+use crate::tcp::ring_pool::RingPool;
 use crate::tcp::state::State;
 use crate::time::{Duration, Instant};
 
@@ -33,6 +34,16 @@ impl Connection {
     /// (possibly fewer than offered). Data written before the handshake completes
     /// waits for it.
     pub fn send(&mut self, data: &[u8]) -> Result<usize, UserError> {
+        self.send_pooled(data, &mut RingPool::new(0))
+    }
+
+    /// [`send`](Self::send), a first send storage taken from the stack's `pool`
+    /// when it keeps one.
+    pub(crate) fn send_pooled(
+        &mut self,
+        data: &[u8],
+        pool: &mut RingPool,
+    ) -> Result<usize, UserError> {
         if let Some(e) = self.error {
             return Err(UserError::Failed(e));
         }
@@ -55,7 +66,7 @@ impl Connection {
             return Ok(0);
         }
         self.check_app_limited();
-        let n = self.send_buf.write(data);
+        let n = self.send_buf.write_pooled(data, pool);
         if n == 0 {
             return Err(UserError::WouldBlock);
         }
@@ -92,13 +103,24 @@ impl Connection {
     /// Reads received data into `out`. `Ok(0)` with a non-empty `out` is the end of
     /// the stream: the peer sent its FIN and everything before it was read.
     pub fn recv(&mut self, now: Instant, out: &mut [u8]) -> Result<usize, UserError> {
+        self.recv_pooled(now, out, &mut RingPool::new(0))
+    }
+
+    /// [`recv`](Self::recv), the receive storage, when it is let go of, going
+    /// to the stack's `pool`.
+    pub(crate) fn recv_pooled(
+        &mut self,
+        now: Instant,
+        out: &mut [u8],
+        pool: &mut RingPool,
+    ) -> Result<usize, UserError> {
         let _ = now;
         if out.is_empty() {
             return Ok(0);
         }
         let n = self.recv_buf.read(out);
         if n > 0 {
-            self.after_read();
+            self.after_read(pool);
             return Ok(n);
         }
         if self.peer_closed() {
@@ -158,13 +180,13 @@ impl Connection {
 
     /// After the application read: release memory when idle and, if the window
     /// opened enough, send a window update.
-    fn after_read(&mut self) {
+    fn after_read(&mut self, pool: &mut RingPool) {
         if self.recv_buf.is_empty()
             && self.assembler.is_empty()
             && !self.peer_streaming
             && self.recv_buf.allocated() <= super::SMALL_RING
         {
-            self.recv_buf.shrink_if_empty(false);
+            self.recv_buf.shrink_if_empty_into(false, pool);
         }
         if !self.state.receives_data() {
             return;
