@@ -686,6 +686,11 @@ impl Connection {
         flight_before: u32,
         rtt: Option<Duration>,
     ) -> bool {
+        // No data sent and no congestion seen yet (the ACK of a SYN or of a lone FIN):
+        // nothing for a controller, and none is made for it.
+        if self.cc.is_none() {
+            return false;
+        }
         let mss = u32::from(self.mss.max(1));
         let flight = self.flight();
         // What the window is measured against: the pipe in a SACK recovery.
@@ -693,8 +698,6 @@ impl Connection {
         let min_rtt_nanos = self.rtt.min_rtt_nanos();
         let ece_rx = self.ece_rx();
         let ce_marked = self.accecn_ce_delta();
-        // No data sent and no congestion seen yet (the ACK of a SYN or of a lone FIN):
-        // nothing for a controller, and none is made for it.
         let Some(s) = self.cc.as_deref_mut() else {
             return false;
         };
