@@ -480,6 +480,14 @@ impl CongestionControl for OwnController {
     }
 }
 
+/// Frees the send records' grown buffer once every record is acknowledged. Out
+/// of line: only a connection that had more than 64 records in flight needs it.
+#[cold]
+#[inline(never)]
+fn shrink_tx_records(s: &mut CcState) {
+    s.tx_records.shrink_to_fit();
+}
+
 impl Connection {
     /// The parameters a controller of this connection is made with.
     fn cc_params(&self) -> CcParams {
@@ -737,7 +745,7 @@ impl Connection {
             s.rate.on_packet_delivered(now, delivered.bytes, &tx);
         }
         if s.tx_records.is_empty() && s.tx_records.capacity() > 64 {
-            s.tx_records.shrink_to_fit();
+            shrink_tx_records(s);
         }
         let rate: Option<RateSample> = s.rate.generate_nanos(now, min_rtt_nanos);
         let in_recovery = s.recovery.is_some();
