@@ -198,8 +198,7 @@ impl HyStart {
     //# delay increase triggers slow start exit:
     #[inline(never)]
     fn check_delay_increase(&mut self) {
-        if let (Some(current), Some(last)) = (self.current_round_min_rtt, self.last_round_min_rtt)
-        {
+        if let (Some(current), Some(last)) = (self.current_round_min_rtt, self.last_round_min_rtt) {
             let thresh = (last / MIN_RTT_DIVISOR).clamp(MIN_RTT_THRESH, MAX_RTT_THRESH);
             if current >= last + thresh {
                 self.phase = Phase::Css {
