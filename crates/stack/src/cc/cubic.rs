@@ -184,6 +184,9 @@ impl Cubic {
         }
     }
 
+    // Out of line: the floating-point window growth would otherwise sit inside
+    // `on_ack`, between the slow-start steps most short connections only take.
+    #[inline(never)]
     fn congestion_avoidance(&mut self, now: Instant, s: &AckSample) {
         if s.app_limited() {
             //= https://www.rfc-editor.org/rfc/rfc9438#section-5.8
@@ -277,6 +280,13 @@ impl CongestionControl for Cubic {
     }
 
     fn in_slow_start(&self) -> bool {
+        if self.ssthresh == usize::MAX {
+            // No ssthresh yet: `window() < usize::MAX` unless the window
+            // saturates, which takes a cwnd of 2^64 bytes or more (or an MSS of
+            // usize::MAX). The same answer without the float conversion.
+            return (self.cwnd < 18_446_744_073_709_551_616.0 || self.cwnd.is_nan())
+                && self.mss != usize::MAX;
+        }
         self.window() < self.ssthresh
     }
 

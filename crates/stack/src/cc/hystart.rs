@@ -126,19 +126,8 @@ impl HyStart {
                 self.last_round_min_rtt = self.current_round_min_rtt;
                 self.current_round_min_rtt = None;
                 self.rtt_sample_count = 0;
-                if let Phase::Css { baseline, rounds } = self.phase {
-                    //= https://www.rfc-editor.org/rfc/rfc9406#section-4.2
-                    //# If CSS_ROUNDS rounds are complete, enter congestion avoidance by
-                    //# setting the ssthresh to the current cwnd.
-                    if rounds >= CSS_ROUNDS {
-                        self.phase = Phase::Done;
-                        css_done = true;
-                    } else {
-                        self.phase = Phase::Css {
-                            baseline,
-                            rounds: rounds + 1,
-                        };
-                    }
+                if self.in_css() {
+                    css_done = self.on_css_round();
                 }
             }
         }
@@ -148,41 +137,14 @@ impl HyStart {
             self.rtt_sample_count = self.rtt_sample_count.saturating_add(1);
         }
 
-        match self.phase {
-            Phase::SlowStart => {
-                //= https://www.rfc-editor.org/rfc/rfc9406#section-4.2
-                //# For rounds where at least N_RTT_SAMPLE RTT samples have been obtained
-                //# and currentRoundMinRTT and lastRoundMinRTT are valid, check to see if
-                //# delay increase triggers slow start exit:
-                // The count first: most ACKs of a round stop there, before
-                // any RTT is looked at.
-                if self.rtt_sample_count >= N_RTT_SAMPLE {
-                    if let (Some(current), Some(last)) =
-                        (self.current_round_min_rtt, self.last_round_min_rtt)
-                    {
-                        let thresh = (last / MIN_RTT_DIVISOR).clamp(MIN_RTT_THRESH, MAX_RTT_THRESH);
-                        if current >= last + thresh {
-                            self.phase = Phase::Css {
-                                baseline: current,
-                                rounds: 1,
-                            };
-                        }
-                    }
-                }
+        // The count first: most ACKs of a round stop there, before any RTT is
+        // looked at, and the checks are out of line.
+        if self.rtt_sample_count >= N_RTT_SAMPLE {
+            match self.phase {
+                Phase::SlowStart => self.check_delay_increase(),
+                Phase::Css { baseline, .. } => self.check_css_spurious(baseline),
+                Phase::Done => {}
             }
-            Phase::Css { baseline, .. } => {
-                //= https://www.rfc-editor.org/rfc/rfc9406#section-4.2
-                //# For CSS rounds where at least N_RTT_SAMPLE RTT samples have been
-                //# obtained, check to see if the current round's minRTT drops below
-                //# baseline (cssBaselineMinRtt) indicating that slow start exit was
-                //# spurious:
-                if self.rtt_sample_count >= N_RTT_SAMPLE
-                    && self.current_round_min_rtt.is_some_and(|c| c < baseline)
-                {
-                    self.phase = Phase::SlowStart;
-                }
-            }
-            Phase::Done => {}
         }
 
         //= https://www.rfc-editor.org/rfc/rfc9406#section-4.2
@@ -202,6 +164,62 @@ impl HyStart {
             Verdict::EnterCongestionAvoidance(grow)
         } else {
             Verdict::Grow(grow)
+        }
+    }
+
+    /// A new round begins in CSS: the next CSS round, or congestion avoidance
+    /// (returns true) when CSS_ROUNDS are complete. Out of line, like the two
+    /// checks below: the common slow-start ACK takes none of them.
+    #[inline(never)]
+    fn on_css_round(&mut self) -> bool {
+        let Phase::Css { baseline, rounds } = self.phase else {
+            return false;
+        };
+        //= https://www.rfc-editor.org/rfc/rfc9406#section-4.2
+        //# If CSS_ROUNDS rounds are complete, enter congestion avoidance by
+        //# setting the ssthresh to the current cwnd.
+        if rounds >= CSS_ROUNDS {
+            self.phase = Phase::Done;
+            true
+        } else {
+            self.phase = Phase::Css {
+                baseline,
+                rounds: rounds + 1,
+            };
+            false
+        }
+    }
+
+    /// Standard slow start with N_RTT_SAMPLE samples in the round: CSS begins if
+    /// the round's minimum RTT rose past the threshold.
+    //= https://www.rfc-editor.org/rfc/rfc9406#section-4.2
+    //# For rounds where at least N_RTT_SAMPLE RTT samples have been obtained
+    //# and currentRoundMinRTT and lastRoundMinRTT are valid, check to see if
+    //# delay increase triggers slow start exit:
+    #[inline(never)]
+    fn check_delay_increase(&mut self) {
+        if let (Some(current), Some(last)) = (self.current_round_min_rtt, self.last_round_min_rtt) {
+            let thresh = (last / MIN_RTT_DIVISOR).clamp(MIN_RTT_THRESH, MAX_RTT_THRESH);
+            if current >= last + thresh {
+                self.phase = Phase::Css {
+                    baseline: current,
+                    rounds: 1,
+                };
+            }
+        }
+    }
+
+    /// CSS with N_RTT_SAMPLE samples in the round: back to standard slow start if
+    /// the round's minimum RTT fell below the baseline.
+    //= https://www.rfc-editor.org/rfc/rfc9406#section-4.2
+    //# For CSS rounds where at least N_RTT_SAMPLE RTT samples have been
+    //# obtained, check to see if the current round's minRTT drops below
+    //# baseline (cssBaselineMinRtt) indicating that slow start exit was
+    //# spurious:
+    #[inline(never)]
+    fn check_css_spurious(&mut self, baseline: Duration) {
+        if self.current_round_min_rtt.is_some_and(|c| c < baseline) {
+            self.phase = Phase::SlowStart;
         }
     }
 }

@@ -225,15 +225,24 @@ impl Rack {
     /// had), and widening the window would only delay the repair of real losses
     /// (by up to SRTT, for 16 recoveries).
     //= https://www.rfc-editor.org/rfc/rfc8985#section-6.2
+    #[inline]
     pub fn on_ack_dsack(&mut self, snd_una: SeqNumber, snd_nxt: SeqNumber, dsack: bool) {
         if self.dsack_round.is_some_and(|r| snd_una >= r) {
             self.dsack_round = None;
         }
         if self.dsack_round.is_none() && dsack && self.reordering_seen {
-            self.dsack_round = Some(snd_nxt);
-            self.reo_wnd_mult = self.reo_wnd_mult.saturating_add(1);
-            self.reo_wnd_persist = REO_WND_PERSIST;
+            self.on_dsack_round(snd_nxt);
         }
+    }
+
+    /// A D-SACK after reordering was seen, the first of a round trip: the
+    /// reordering window grows. Out of line: the common ACK carries no D-SACK.
+    #[cold]
+    #[inline(never)]
+    fn on_dsack_round(&mut self, snd_nxt: SeqNumber) {
+        self.dsack_round = Some(snd_nxt);
+        self.reo_wnd_mult = self.reo_wnd_mult.saturating_add(1);
+        self.reo_wnd_persist = REO_WND_PERSIST;
     }
 
     /// A fast or RTO recovery ended: after 16 without a D-SACK the reordering
@@ -354,6 +363,7 @@ impl Rack {
     /// outstanding. Returns true when the probe repaired a loss (the congestion
     /// controller must hear of it).
     //= https://www.rfc-editor.org/rfc/rfc8985#section-7.4
+    #[inline]
     pub fn on_ack_probe(
         &mut self,
         ack: SeqNumber,
@@ -363,6 +373,19 @@ impl Rack {
         let Some(end) = self.tlp_end_seq else {
             return false;
         };
+        self.on_ack_probe_outstanding(end, ack, dsack, duplicate)
+    }
+
+    /// [`on_ack_probe`](Self::on_ack_probe) with a probe ending at `end`
+    /// outstanding. Out of line: most ACKs find no probe.
+    #[inline(never)]
+    fn on_ack_probe_outstanding(
+        &mut self,
+        end: SeqNumber,
+        ack: SeqNumber,
+        dsack: Option<(SeqNumber, SeqNumber)>,
+        duplicate: bool,
+    ) -> bool {
         if ack < end {
             return false;
         }

@@ -197,6 +197,13 @@ impl RttEstimator {
             //#
             //# The above SHOULD be computed using alpha=1/8 and beta=1/4 (as
             //# suggested in [JK88]).
+            // Below 2^60 ns (36 years) each, the sums fit in 64 bits: the same
+            // quotients without 128-bit arithmetic.
+            Some(Smoothed { srtt, rttvar }) if (srtt | rttvar | r) < 1 << 60 => {
+                let rttvar = (3 * rttvar + srtt.abs_diff(r)) / 4;
+                let srtt = (7 * srtt + r) / 8;
+                Smoothed { srtt, rttvar }
+            }
             Some(Smoothed { srtt, rttvar }) => {
                 // In u128: no sample, however absurd, can overflow the sums.
                 let (srtt, rttvar, r) = (u128::from(srtt), u128::from(rttvar), u128::from(r));
@@ -599,6 +606,23 @@ mod tests {
     }
 
     proptest! {
+        /// The 64-bit smoothing below 2^60 ns and the 128-bit one above give
+        /// what RFC 6298's formulas give computed without overflow.
+        #[test]
+        fn smoothing_matches_the_formulas_in_128_bits(
+            srtt in prop_oneof![0u64..1 << 61, any::<u64>()],
+            rttvar in prop_oneof![0u64..1 << 61, any::<u64>()],
+            r in prop_oneof![0u64..1 << 61, any::<u64>()],
+        ) {
+            let mut e = linux();
+            e.smoothed = Some(Smoothed { srtt, rttvar });
+            e.on_sample_nanos(r);
+            let (s, v, x) = (u128::from(srtt), u128::from(rttvar), u128::from(r));
+            let got = e.smoothed.unwrap();
+            prop_assert_eq!(u128::from(got.rttvar), (3 * v + s.abs_diff(x)) / 4);
+            prop_assert_eq!(u128::from(got.srtt), (7 * s + x) / 8);
+        }
+
         #[test]
         fn rto_stays_within_bounds_and_backoff_never_lowers_it(
             samples in proptest::collection::vec(0u64..10_000_000_000_000, 1..40),

@@ -98,9 +98,7 @@ impl Connection {
                 State::FinWait1 => {
                     self.set_state(State::FinWait2);
                     if self.orphaned {
-                        // Nobody will read: do not wait forever for the peer's FIN.
-                        self.timers
-                            .set(Timer::Linger, now + self.config.fin_timeout);
+                        self.arm_fin_timeout(now);
                     }
                 }
                 //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
@@ -122,6 +120,16 @@ impl Connection {
             }
         }
         true
+    }
+
+    /// FIN-WAIT-2 on a connection the application closed: nobody will read, so
+    /// do not wait forever for the peer's FIN. Out of line: the application
+    /// usually reads to the end.
+    #[cold]
+    #[inline(never)]
+    fn arm_fin_timeout(&mut self, now: Instant) {
+        self.timers
+            .set(Timer::Linger, now + self.config.fin_timeout);
     }
 
     /// An ACK outside (SND.UNA - MAX.SND.WND) ..= SND.NXT (RFC 5961 section 5.2):

@@ -505,6 +505,14 @@ impl CongestionControl for OwnController {
     }
 }
 
+/// Frees the send records' grown buffer once every record is acknowledged. Out
+/// of line: only a connection that had more than 64 records in flight needs it.
+#[cold]
+#[inline(never)]
+fn shrink_tx_records(s: &mut CcState) {
+    s.tx_records.shrink_to_fit();
+}
+
 impl Connection {
     /// The parameters a controller of this connection is made with.
     fn cc_params(&self) -> CcParams {
@@ -711,6 +719,11 @@ impl Connection {
         flight_before: u32,
         rtt: Option<Duration>,
     ) -> bool {
+        // No data sent and no congestion seen yet (the ACK of a SYN or of a lone FIN):
+        // nothing for a controller, and none is made for it.
+        if self.cc.is_none() {
+            return false;
+        }
         let mss = u32::from(self.mss.max(1));
         let flight = self.flight();
         // What the window is measured against: the pipe in a SACK recovery.
@@ -718,8 +731,6 @@ impl Connection {
         let min_rtt_nanos = self.rtt.min_rtt_nanos();
         let ece_rx = self.ece_rx();
         let ce_marked = self.accecn_ce_delta();
-        // No data sent and no congestion seen yet (the ACK of a SYN or of a lone FIN):
-        // nothing for a controller, and none is made for it.
         let Some(s) = self.cc.as_deref_mut() else {
             return false;
         };
@@ -759,7 +770,7 @@ impl Connection {
             s.rate.on_packet_delivered(now, delivered.bytes, &tx);
         }
         if s.tx_records.is_empty() && s.tx_records.capacity() > 64 {
-            s.tx_records.shrink_to_fit();
+            shrink_tx_records(s);
         }
         let rate: Option<RateSample> = s.rate.generate_nanos(now, min_rtt_nanos);
         let in_recovery = s.recovery.is_some();

@@ -277,11 +277,20 @@ impl Connection {
 
     /// The receiver's side of an acceptable segment: a CWR ends the echo, a CE mark
     /// starts it (and is acknowledged at once, as Linux's quick-ACK on CE).
+    #[inline]
     pub(super) fn on_segment_ecn_rx(&mut self, seg: &TcpRepr<'_>) {
         self.ecn.set(EcnState::ECE_RX, false);
         if !self.ecn.get(EcnState::OK) {
             return;
         }
+        self.on_segment_ecn_rx_ok(seg);
+    }
+
+    /// [`on_segment_ecn_rx`](Self::on_segment_ecn_rx) on a connection that
+    /// negotiated ECN. Out of line: the code of a connection without ECN stays
+    /// dense.
+    #[inline(never)]
+    fn on_segment_ecn_rx_ok(&mut self, seg: &TcpRepr<'_>) {
         if self.accecn_enabled() {
             self.on_segment_accecn_rx(seg);
             return;
@@ -323,10 +332,19 @@ impl Connection {
 
     /// The sender's side of an acceptable ACK processed: an ECN-Echo reduces the
     /// window once per window of data (`flight` bytes were outstanding before it).
+    #[inline]
     pub(super) fn on_ack_ecn(&mut self, now: Instant, flight: u32) {
         if !self.ecn.get(EcnState::ECE_RX) {
             return;
         }
+        self.on_ack_ece(now, flight);
+    }
+
+    /// [`on_ack_ecn`](Self::on_ack_ecn) for an ACK with an ECN-Echo. Out of line:
+    /// rare.
+    #[cold]
+    #[inline(never)]
+    fn on_ack_ece(&mut self, now: Instant, flight: u32) {
         if !self.accecn_enabled() {
             self.ecn_more().counters.ece_received =
                 self.ecn_more().counters.ece_received.saturating_add(1);

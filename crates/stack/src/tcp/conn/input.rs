@@ -425,10 +425,19 @@ impl Connection {
 
     /// The urgent pointer (RFC 9293 section 3.8.5): remembered so the application can
     /// learn where urgent data ends.
+    #[inline]
     fn on_urgent(&mut self, seg: &TcpRepr<'_>) {
         if !seg.flags.contains(TcpFlags::URG) || !self.state.receives_data() {
             return;
         }
+        self.on_urgent_pointer(seg);
+    }
+
+    /// [`on_urgent`](Self::on_urgent) for a segment with URG, in a state that
+    /// receives data. Out of line: rare.
+    #[cold]
+    #[inline(never)]
+    fn on_urgent_pointer(&mut self, seg: &TcpRepr<'_>) {
         //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
         //# If the URG bit is set, RCV.UP <- max(RCV.UP,SEG.UP), and signal
         //# the user that the remote side has urgent data if the urgent

@@ -115,13 +115,7 @@ impl Connection {
         // A probe that resent data, acknowledged with data beyond it and no
         // D-SACK: it repaired a loss, and the congestion controller must hear of it.
         if s.rack.on_ack_probe(ack, dsack, duplicate) {
-            let c = s.loss_mut();
-            c.loss_probe_recoveries = c.loss_probe_recoveries.saturating_add(1);
-            if s.recovery.is_none() {
-                //= https://www.rfc-editor.org/rfc/rfc8985#section-7.4.2
-                s.cc.on_congestion_event(now, CongestionKind::Loss, outstanding);
-                s.undo = None;
-            }
+            on_probe_repaired_loss(s, now, outstanding);
         }
         dsack
     }
@@ -364,6 +358,21 @@ impl Connection {
         if let Some(s) = self.cc.as_deref_mut() {
             s.probe_due = false;
         }
+    }
+}
+
+/// A tail loss probe repaired a loss (`outstanding` bytes were outstanding): it
+/// is counted, and outside a recovery the congestion controller hears of the
+/// loss. Out of line: rare.
+#[cold]
+#[inline(never)]
+fn on_probe_repaired_loss(s: &mut CcState, now: Instant, outstanding: usize) {
+    let c = s.loss_mut();
+    c.loss_probe_recoveries = c.loss_probe_recoveries.saturating_add(1);
+    if s.recovery.is_none() {
+        //= https://www.rfc-editor.org/rfc/rfc8985#section-7.4.2
+        s.cc.on_congestion_event(now, CongestionKind::Loss, outstanding);
+        s.undo = None;
     }
 }
 

@@ -128,7 +128,20 @@ impl Connection {
     /// The bytes the congestion window is measured against: the scoreboard's pipe
     /// during a SACK recovery, else the bytes in flight less the limited-transmit
     /// allowance.
+    #[inline]
     pub(super) fn flight_for_window(&self) -> u32 {
+        // Outside a recovery and with no duplicate ACK, neither the pipe nor a
+        // limited-transmit allowance applies: the flight itself.
+        if self.dupacks == 0 && self.cc.as_deref().is_none_or(|s| s.recovery.is_none()) {
+            return self.flight();
+        }
+        self.flight_for_window_recovering()
+    }
+
+    /// [`flight_for_window`](Self::flight_for_window) in a recovery or after a
+    /// duplicate ACK. Out of line: the common ACK and send need none of it.
+    #[inline(never)]
+    fn flight_for_window_recovering(&self) -> u32 {
         if self.in_sack_recovery() {
             if let Some(board) = self.cc.as_deref().and_then(|s| s.board.as_ref()) {
                 return board.pipe(self.snd_max, u32::from(self.mss.max(1)));

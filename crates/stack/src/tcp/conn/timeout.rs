@@ -170,7 +170,19 @@ impl Connection {
 
     /// Arms the keep-alive timer from the last segment received, if keep-alive is
     /// on and the state calls for it.
-    pub(super) fn arm_keepalive(&mut self, _now: Instant) {
+    #[inline]
+    pub(super) fn arm_keepalive(&mut self, now: Instant) {
+        if self.options.keepalive.is_none() {
+            self.timers.clear(Timer::KeepAlive);
+            return;
+        }
+        self.arm_keepalive_on(now);
+    }
+
+    /// [`arm_keepalive`](Self::arm_keepalive) with keep-alive on. Out of line:
+    /// the segment paths that arm it stay dense when it is off (the default).
+    #[inline(never)]
+    fn arm_keepalive_on(&mut self, _now: Instant) {
         match self.options.keepalive {
             Some(ka) if matches!(self.state, State::Established | State::CloseWait) => {
                 let at = self.last_recv
