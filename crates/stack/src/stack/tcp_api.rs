@@ -687,3 +687,46 @@ pub(crate) struct ConnectDefaults {
     options: SocketOptions,
     cc: CcAlgorithm,
 }
+
+#[cfg(test)]
+mod tests {
+    use core::net::{IpAddr, SocketAddr};
+    use std::sync::Arc;
+
+    use super::super::tests::{Impairment, Pair, B4};
+    use super::ListenOptions;
+    use crate::tcp::SocketOptions;
+
+    #[test]
+    fn tcp_connect_gives_the_options_of_the_configuration_in_force() {
+        let mut pair = Pair::new(Impairment::default(), 21);
+        let server = SocketAddr::new(IpAddr::V4(B4), 80);
+        pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+        let first = pair.a.tcp_connect(pair.now, server, None).unwrap();
+        let defaults = SocketOptions::from_config(&pair.a.tcp_config);
+        assert_eq!(pair.a.tcp_options(first), Ok(defaults));
+        assert_eq!(pair.a.tcp_congestion_control(first), Ok("cubic"));
+        // A per-socket change is that socket's: the next one starts from the
+        // configuration again.
+        pair.a.tcp_set_nodelay(pair.now, first, true).unwrap();
+        let second = pair.a.tcp_connect(pair.now, server, None).unwrap();
+        assert_eq!(pair.a.tcp_options(second), Ok(defaults));
+        // A replaced configuration (the resolved defaults were the old one's).
+        let mut cfg = (*pair.a.tcp_config).clone();
+        cfg.nodelay = true;
+        cfg.ttl = 9;
+        cfg.congestion_control = "newreno".to_string();
+        pair.a.tcp_config = Arc::new(cfg);
+        let third = pair.a.tcp_connect(pair.now, server, None).unwrap();
+        let options = pair.a.tcp_options(third).unwrap();
+        assert!(options.nodelay);
+        assert_eq!(options.ttl, 9);
+        assert_eq!(pair.a.tcp_congestion_control(third), Ok("newreno"));
+        // Set back: the stack's own configuration again.
+        pair.a.set_tcp_buffers(0, 0);
+        let fourth = pair.a.tcp_connect(pair.now, server, None).unwrap();
+        assert_eq!(pair.a.tcp_options(fourth), Ok(defaults));
+        assert_eq!(pair.a.tcp_congestion_control(fourth), Ok("cubic"));
+        assert_eq!(pair.a.tcp_options(second), Ok(defaults), "unchanged");
+    }
+}
