@@ -240,7 +240,7 @@ impl ConnTable {
 mod tests {
     use core::net::{IpAddr, SocketAddr};
 
-    use super::super::tests::{connect, Impairment, Pair, A4, B4};
+    use super::super::tests::{connect, Impairment, Pair, A4, B4, B6};
     use super::super::{FourTuple, ListenOptions, Stack};
     use super::{RingPool, TcpSlot, RING_POOL_MAX, SPARE_SLOTS};
     use crate::socket::SocketHandle;
@@ -480,12 +480,13 @@ mod tests {
     }
 
     /// Every packet sent, every byte read and every connection's buffer memory
-    /// of rounds of short connections over a lossy, duplicating, reordering
-    /// link, with a stack's ring pool (`pooled`) or without: requests and
+    /// of rounds of short connections to `server` over a lossy, duplicating,
+    /// reordering link, with a stack's ring pool (`pooled`) or without: requests and
     /// answers under 1 KiB, grown past it after a pooled first storage, and a
     /// round with send and receive limits under 1 KiB.
     #[allow(clippy::type_complexity)]
     fn ring_pool_churn(
+        server: SocketAddr,
         pooled: bool,
     ) -> (Vec<(Instant, bool, Vec<u8>)>, Vec<u8>, Vec<usize>, usize) {
         let imp = Impairment {
@@ -498,7 +499,7 @@ mod tests {
             pair.a.conns.ring_pool = RingPool::new(0);
             pair.b.conns.ring_pool = RingPool::new(0);
         }
-        let listener = pair.b.tcp_listen(SERVER, ListenOptions::default()).unwrap();
+        let listener = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
         let (mut read, mut memory, mut most_kept) = (Vec::new(), Vec::new(), 0);
         for round in 0..4u8 {
             match round {
@@ -514,7 +515,7 @@ mod tests {
             }
             let n = 6;
             let clients: Vec<_> = (0..n)
-                .map(|_| pair.a.tcp_connect(pair.now, SERVER, None).unwrap())
+                .map(|_| pair.a.tcp_connect(pair.now, server, None).unwrap())
                 .collect();
             let mut servers = Vec::new();
             pair.run_until(Duration::from_secs(30), |p| {
@@ -571,15 +572,24 @@ mod tests {
 
     #[test]
     fn a_ring_pool_changes_no_packet_no_byte_read_and_no_buffer_size() {
-        let (sent, read, memory, kept) = ring_pool_churn(true);
-        let (sent_unpooled, read_unpooled, memory_unpooled, kept_unpooled) = ring_pool_churn(false);
-        assert!(kept > 0, "the pool kept storage");
-        assert_eq!(kept_unpooled, 0);
-        assert_eq!(memory, memory_unpooled, "buffer memory after each send");
-        assert_eq!(read, read_unpooled, "the bytes the applications read");
-        assert_eq!(sent.len(), sent_unpooled.len());
-        for (i, (p, q)) in sent.iter().zip(&sent_unpooled).enumerate() {
-            assert_eq!(p, q, "packet {i}");
+        for server in [SERVER, SocketAddr::new(IpAddr::V6(B6), 80)] {
+            let (sent, read, memory, kept) = ring_pool_churn(server, true);
+            let (sent_unpooled, read_unpooled, memory_unpooled, kept_unpooled) =
+                ring_pool_churn(server, false);
+            assert!(kept > 0, "{server}: the pool kept storage");
+            assert_eq!(kept_unpooled, 0);
+            assert_eq!(
+                memory, memory_unpooled,
+                "{server}: buffer memory after each send"
+            );
+            assert_eq!(
+                read, read_unpooled,
+                "{server}: the bytes the applications read"
+            );
+            assert_eq!(sent.len(), sent_unpooled.len());
+            for (i, (p, q)) in sent.iter().zip(&sent_unpooled).enumerate() {
+                assert_eq!(p, q, "{server}: packet {i}");
+            }
         }
     }
 }
