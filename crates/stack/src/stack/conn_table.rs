@@ -240,12 +240,12 @@ impl ConnTable {
 mod tests {
     use core::net::{IpAddr, SocketAddr};
 
-    use super::super::tests::{connect, Impairment, Pair, A4, B4};
+    use super::super::tests::{connect, Impairment, Pair, A4, B4, B6};
     use super::super::{FourTuple, ListenOptions, Stack};
-    use super::{TcpSlot, RING_POOL_MAX, SPARE_SLOTS};
+    use super::{RingPool, TcpSlot, RING_POOL_MAX, SPARE_SLOTS};
     use crate::socket::SocketHandle;
     use crate::tcp::ring::MIN_CAPACITY;
-    use crate::time::Duration;
+    use crate::time::{Duration, Instant};
 
     const SERVER: SocketAddr = SocketAddr::new(IpAddr::V4(B4), 80);
 
@@ -476,6 +476,120 @@ mod tests {
                 "every read gave"
             );
             close_all(&mut pair, &clients, &servers);
+        }
+    }
+
+    /// Every packet sent, every byte read and every connection's buffer memory
+    /// of rounds of short connections to `server` over a lossy, duplicating,
+    /// reordering link, with a stack's ring pool (`pooled`) or without: requests and
+    /// answers under 1 KiB, grown past it after a pooled first storage, and a
+    /// round with send and receive limits under 1 KiB.
+    #[allow(clippy::type_complexity)]
+    fn ring_pool_churn(
+        server: SocketAddr,
+        pooled: bool,
+    ) -> (Vec<(Instant, bool, Vec<u8>)>, Vec<u8>, Vec<usize>, usize) {
+        let imp = Impairment {
+            loss: 30,
+            dup: 10,
+            reorder: 30,
+        };
+        let mut pair = Pair::new(imp, 16);
+        if !pooled {
+            pair.a.conns.ring_pool = RingPool::new(0);
+            pair.b.conns.ring_pool = RingPool::new(0);
+        }
+        let listener = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+        let (mut read, mut memory, mut most_kept) = (Vec::new(), Vec::new(), 0);
+        for round in 0..4u8 {
+            match round {
+                1 => {
+                    pair.a.set_tcp_buffers(600, 700);
+                    pair.b.set_tcp_buffers(700, 600);
+                }
+                2 => {
+                    pair.a.set_tcp_buffers(64 << 10, 64 << 10);
+                    pair.b.set_tcp_buffers(64 << 10, 64 << 10);
+                }
+                _ => {}
+            }
+            let n = 6;
+            let clients: Vec<_> = (0..n)
+                .map(|_| pair.a.tcp_connect(pair.now, server, None).unwrap())
+                .collect();
+            let mut servers = Vec::new();
+            pair.run_until(Duration::from_secs(30), |p| {
+                while let Ok((h, _)) = p.b.tcp_accept(listener) {
+                    servers.push(h);
+                }
+                servers.len() == n
+            });
+            assert_eq!(servers.len(), n);
+            // Round 3 writes twice: a first storage (pooled when it can be)
+            // that the second write grows past 1 KiB.
+            let sizes: &[usize] = match round {
+                0 => &[7],
+                1 => &[300],
+                2 => &[900],
+                _ => &[500, 2500],
+            };
+            let message = |side: u8, i: usize, len: usize| -> Vec<u8> {
+                (0..len)
+                    .map(|k| side ^ round ^ (i as u8) ^ (k as u8))
+                    .collect()
+            };
+            for (ends, from, to) in [(0, &clients, &servers), (1, &servers, &clients)] {
+                for (i, &h) in from.iter().enumerate() {
+                    for &len in sizes {
+                        let stack = if ends == 0 { &mut pair.a } else { &mut pair.b };
+                        assert_eq!(stack.tcp_send(pair.now, h, &message(ends, i, len)), Ok(len));
+                        memory.push(stack.tcp_info(pair.now, h).unwrap().buffer_memory);
+                    }
+                }
+                let want = sizes.iter().sum::<usize>() * n;
+                let mut got = 0;
+                pair.run_until(Duration::from_secs(60), |p| {
+                    for &h in to.iter() {
+                        let stack = if ends == 0 { &mut p.b } else { &mut p.a };
+                        let mut buf = [0u8; 4096];
+                        while let Ok(k) = stack.tcp_recv(p.now, h, &mut buf) {
+                            if k == 0 {
+                                break;
+                            }
+                            got += k;
+                            read.extend_from_slice(&buf[..k]);
+                            most_kept = most_kept.max(stack.conns.ring_pool.len());
+                        }
+                    }
+                    got == want
+                });
+                assert_eq!(got, want, "round {round}: everything arrives");
+            }
+            close_all(&mut pair, &clients, &servers);
+        }
+        (pair.sent, read, memory, most_kept)
+    }
+
+    #[test]
+    fn a_ring_pool_changes_no_packet_no_byte_read_and_no_buffer_size() {
+        for server in [SERVER, SocketAddr::new(IpAddr::V6(B6), 80)] {
+            let (sent, read, memory, kept) = ring_pool_churn(server, true);
+            let (sent_unpooled, read_unpooled, memory_unpooled, kept_unpooled) =
+                ring_pool_churn(server, false);
+            assert!(kept > 0, "{server}: the pool kept storage");
+            assert_eq!(kept_unpooled, 0);
+            assert_eq!(
+                memory, memory_unpooled,
+                "{server}: buffer memory after each send"
+            );
+            assert_eq!(
+                read, read_unpooled,
+                "{server}: the bytes the applications read"
+            );
+            assert_eq!(sent.len(), sent_unpooled.len());
+            for (i, (p, q)) in sent.iter().zip(&sent_unpooled).enumerate() {
+                assert_eq!(p, q, "{server}: packet {i}");
+            }
         }
     }
 }

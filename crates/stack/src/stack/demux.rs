@@ -379,4 +379,52 @@ mod tests {
             state.hash_one((IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 81u16))
         );
     }
+
+    #[test]
+    fn port_users_count_every_user_and_forget_a_key_with_its_last_one() {
+        let mut users = PortUsers::new(LocalKeyState::new(StackRng::from_seed(3)));
+        let v4 = (IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 80u16);
+        let v6 = (IpAddr::V6(Ipv6Addr::LOCALHOST), 80u16);
+        let other_port = (v4.0, 81u16);
+        users.add(v4);
+        users.add(v4);
+        users.add(v6);
+        assert!(users.contains(&v4) && users.contains(&v6));
+        assert!(!users.contains(&other_port));
+        // A release of a key nobody uses changes nothing.
+        users.release(other_port);
+        users.release(v4);
+        assert!(users.contains(&v4), "one user left");
+        users.release(v4);
+        assert!(!users.contains(&v4), "the last one left");
+        assert!(users.contains(&v6), "another address's count is its own");
+        users.release(v4);
+        users.add(v4);
+        assert!(users.contains(&v4), "counted from one again");
+        users.release(v4);
+        assert!(!users.contains(&v4));
+        // The overlap rules over the counts, wildcards included: a port used
+        // on one address overlaps a wildcard bind of its family only.
+        let locals: [IpCidr; 1] = ["10.0.0.1/24".parse().unwrap()];
+        users.add(v4);
+        let contains = |k: &ListenKey| users.contains(k);
+        assert!(key_overlaps(
+            contains,
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            80,
+            &locals
+        ));
+        assert!(!key_overlaps(
+            contains,
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            80,
+            &locals
+        ));
+        assert!(!key_overlaps(
+            contains,
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            81,
+            &locals
+        ));
+    }
 }

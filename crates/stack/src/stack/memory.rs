@@ -24,8 +24,8 @@ impl Stack {
     /// Bytes held by freed connection slots kept for reuse (at most 32 slots;
     /// each holds its own ~900 bytes and no buffer), by the congestion
     /// states of freed connections kept for the next ones to renew (at most 32,
-    /// 576 to 976 bytes each with room for 16 send records, lent to a
-    /// connection when it queues data) and by spare 1 KiB ring storage (at
+    /// 576 to 976 bytes each plus the room of up to 16 send records they keep,
+    /// 72 bytes a record; lent to a connection when it queues data) and by spare 1 KiB ring storage (at
     /// most 32, kept when a read lets go of it, for the next send's buffer).
     pub fn tcp_spare_slot_bytes(&self) -> usize {
         self.conns.spare_bytes()

@@ -687,3 +687,116 @@ pub(crate) struct ConnectDefaults {
     options: SocketOptions,
     cc: CcAlgorithm,
 }
+
+#[cfg(test)]
+mod tests {
+    use core::net::{IpAddr, SocketAddr};
+    use std::sync::Arc;
+
+    use super::super::tests::{Impairment, Pair, B4};
+    use super::{ListenOptions, Shutdown};
+    use crate::event::EventKind;
+    use crate::socket::SocketHandle;
+    use crate::tcp::{SocketOptions, State};
+    use crate::time::Duration;
+
+    #[test]
+    fn accept_raises_what_arrived_before_it_in_one_entry_then_the_listener_s_next() {
+        let mut pair = Pair::new(Impairment::default(), 22);
+        let server = SocketAddr::new(IpAddr::V4(B4), 80);
+        let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+        let clients: Vec<_> = (0..3)
+            .map(|_| pair.a.tcp_connect(pair.now, server, None).unwrap())
+            .collect();
+        let up = pair.run_until(Duration::from_secs(5), |p| {
+            clients
+                .iter()
+                .all(|&c| p.a.tcp_state(c) == Ok(State::Established))
+        });
+        assert!(up);
+        // Before any accept: (urgent) data and a FIN on the first, a RST on the
+        // second, nothing on the third.
+        let (talker, quitter) = (clients[0], clients[1]);
+        pair.a.tcp_send_urgent(pair.now, talker, b"!").unwrap();
+        pair.a
+            .tcp_shutdown(pair.now, talker, Shutdown::Write)
+            .unwrap();
+        pair.a.tcp_abort(pair.now, quitter).unwrap();
+        pair.run_until(Duration::from_secs(1), |_| false);
+        while pair.b.poll_event().is_some() {}
+        let mut seen: Vec<Vec<(SocketHandle, EventKind)>> = Vec::new();
+        let mut handles = Vec::new();
+        while let Ok((h, _)) = pair.b.tcp_accept(l) {
+            handles.push(h);
+            seen.push(
+                std::iter::from_fn(|| pair.b.poll_event())
+                    .map(|e| (e.handle, e.kind))
+                    .collect(),
+            );
+        }
+        let last = handles.len() - 1;
+        for (i, (&h, events)) in handles.iter().zip(&seen).enumerate() {
+            let conn = pair.b.conn(h).unwrap();
+            // The accepted connection's pending kinds, lowest bit first, then
+            // the listener's, when another connection waits.
+            let mut want = Vec::new();
+            if conn.recv_queue() > 0 || conn.peer_closed() {
+                want.push((h, EventKind::Readable));
+            }
+            want.push((h, EventKind::Writable));
+            if conn.error().is_some() || conn.state() == State::Closed {
+                want.push((h, EventKind::Error));
+            }
+            if conn.urgent_mark().is_some() {
+                want.push((h, EventKind::Urgent));
+            }
+            if i < last {
+                want.push((l, EventKind::Acceptable));
+            }
+            assert_eq!(events, &want, "accept {i}");
+        }
+        // The talker's: its data and its FIN, readable at once.
+        assert_eq!(
+            seen[0][..2],
+            [
+                (handles[0], EventKind::Readable),
+                (handles[0], EventKind::Writable)
+            ]
+        );
+        // The reset one left the queue: the talker and the silent one remain.
+        assert_eq!(handles.len(), 2);
+    }
+
+    #[test]
+    fn tcp_connect_gives_the_options_of_the_configuration_in_force() {
+        let mut pair = Pair::new(Impairment::default(), 21);
+        let server = SocketAddr::new(IpAddr::V4(B4), 80);
+        pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+        let first = pair.a.tcp_connect(pair.now, server, None).unwrap();
+        let defaults = SocketOptions::from_config(&pair.a.tcp_config);
+        assert_eq!(pair.a.tcp_options(first), Ok(defaults));
+        assert_eq!(pair.a.tcp_congestion_control(first), Ok("cubic"));
+        // A per-socket change is that socket's: the next one starts from the
+        // configuration again.
+        pair.a.tcp_set_nodelay(pair.now, first, true).unwrap();
+        let second = pair.a.tcp_connect(pair.now, server, None).unwrap();
+        assert_eq!(pair.a.tcp_options(second), Ok(defaults));
+        // A replaced configuration (the resolved defaults were the old one's).
+        let mut cfg = (*pair.a.tcp_config).clone();
+        cfg.nodelay = true;
+        cfg.ttl = 9;
+        cfg.congestion_control = "newreno".to_string();
+        pair.a.tcp_config = Arc::new(cfg);
+        let third = pair.a.tcp_connect(pair.now, server, None).unwrap();
+        let options = pair.a.tcp_options(third).unwrap();
+        assert!(options.nodelay);
+        assert_eq!(options.ttl, 9);
+        assert_eq!(pair.a.tcp_congestion_control(third), Ok("newreno"));
+        // Set back: the stack's own configuration again.
+        pair.a.set_tcp_buffers(0, 0);
+        let fourth = pair.a.tcp_connect(pair.now, server, None).unwrap();
+        assert_eq!(pair.a.tcp_options(fourth), Ok(defaults));
+        assert_eq!(pair.a.tcp_congestion_control(fourth), Ok("cubic"));
+        assert_eq!(pair.a.tcp_options(second), Ok(defaults), "unchanged");
+    }
+}

@@ -894,11 +894,11 @@ impl Connection {
     /// reallocate and copy at every doubling (7 times for a 256 KiB flight). The
     /// room is what this flight will fill anyway.
     fn reserve_send_records(&mut self) {
-        if self
-            .cc
-            .as_deref()
-            .is_some_and(|s| s.tx_records.len() < s.tx_records.capacity())
-        {
+        // At the bound no record is added (the next segment joins the last
+        // one): room past it would never be used.
+        if self.cc.as_deref().is_some_and(|s| {
+            s.tx_records.len() < s.tx_records.capacity() || s.tx_records.len() >= MAX_TX_RECORDS
+        }) {
             return;
         }
         let mss = usize::from(self.mss.max(1));
@@ -1018,5 +1018,43 @@ impl Connection {
                 self.rtt_probe = None;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::super::tests::pair;
+    use super::MAX_TX_RECORDS;
+    use crate::tcp::config::TcpConfig;
+    use crate::time::Instant;
+
+    #[test]
+    fn send_records_room_does_not_grow_once_the_records_are_at_their_bound() {
+        let (mut client, _server) = pair(TcpConfig::default());
+        let now = Instant::from_nanos(10_000_000);
+        client.send(&[7u8; 4000]).unwrap();
+        let mut buf = [0u8; 1600];
+        assert!(client
+            .poll_segment(now, &mut buf, crate::wire::ChecksumMode::Enabled)
+            .is_some());
+        let s = client.ccs();
+        let record = *s.tx_records.front().expect("a record of the segment sent");
+        // The records at their bound in room of exactly that many: the next
+        // segment joins the last record (`on_data_sent` merges), so no room
+        // is wanted.
+        let mut full = VecDeque::with_capacity(MAX_TX_RECORDS);
+        full.extend(std::iter::repeat_n(record, MAX_TX_RECORDS));
+        assert_eq!(full.capacity(), MAX_TX_RECORDS);
+        s.tx_records = full;
+        client.reserve_send_records();
+        let s = client.ccs();
+        assert_eq!(s.tx_records.len(), MAX_TX_RECORDS);
+        assert_eq!(
+            s.tx_records.capacity(),
+            MAX_TX_RECORDS,
+            "no room past the bound"
+        );
     }
 }

@@ -68,7 +68,7 @@ fn poll_all(conn: &mut Connection, now: Instant) -> Vec<Seg> {
 }
 
 /// A handshake between a client and a server connection; returns both established.
-fn pair(config: TcpConfig) -> (Connection, Connection) {
+pub(super) fn pair(config: TcpConfig) -> (Connection, Connection) {
     let config = Arc::new(config);
     let now = t(0);
     let mut client = Connection::connect(now, config.clone(), params(A, B, 1000, &config));
