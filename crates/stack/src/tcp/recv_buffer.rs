@@ -119,6 +119,18 @@ impl RecvBuffer {
     /// The bytes stay invisible to the application until [`commit`](Self::commit);
     /// storing the same offset again overwrites it.
     pub fn write_at(&mut self, offset: usize, data: &[u8]) -> usize {
+        self.write_at_pooled(offset, data, &mut RingPool::new(0))
+    }
+
+    /// [`write_at`](Self::write_at), taking a first storage from `pool` when it
+    /// keeps one ([`RingPool`]; the same capacity `write_at` would allocate).
+    #[inline]
+    pub(crate) fn write_at_pooled(
+        &mut self,
+        offset: usize,
+        data: &[u8],
+        pool: &mut RingPool,
+    ) -> usize {
         //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
         //# Data from segments can be moved into buffers until either the buffer is
         //# full or the segment is empty.
@@ -132,7 +144,7 @@ impl RecvBuffer {
         if end > self.ring.capacity() {
             // Keep every position: the out-of-order bytes are somewhere past `len`.
             let cap = self.ring.capacity();
-            self.ring.reserve(end, self.limit, cap);
+            self.ring.reserve_pooled(end, self.limit, cap, pool);
         }
         self.ring.write(pos, &data[..n]);
         n
@@ -141,6 +153,18 @@ impl RecvBuffer {
     /// [`write_at`](Self::write_at), also returning the one's-complement sum of the
     /// bytes stored, taken while copying them.
     pub fn write_at_summed(&mut self, offset: usize, data: &[u8]) -> (usize, u16) {
+        self.write_at_summed_pooled(offset, data, &mut RingPool::new(0))
+    }
+
+    /// [`write_at_summed`](Self::write_at_summed), taking a first storage from
+    /// `pool` when it keeps one ([`RingPool`]).
+    #[inline]
+    pub(crate) fn write_at_summed_pooled(
+        &mut self,
+        offset: usize,
+        data: &[u8],
+        pool: &mut RingPool,
+    ) -> (usize, u16) {
         let n = data.len().min(self.window().saturating_sub(offset));
         if n == 0 {
             return (0, 0);
@@ -149,7 +173,7 @@ impl RecvBuffer {
         let end = pos + n;
         if end > self.ring.capacity() {
             let cap = self.ring.capacity();
-            self.ring.reserve(end, self.limit, cap);
+            self.ring.reserve_pooled(end, self.limit, cap, pool);
         }
         (n, self.ring.write_summed(pos, &data[..n]))
     }
