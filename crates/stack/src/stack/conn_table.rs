@@ -422,6 +422,48 @@ mod tests {
     }
 
     #[test]
+    fn a_first_receive_storage_comes_from_the_pool_and_an_acked_send_ring_goes_back() {
+        let mut pair = Pair::new(Impairment::default(), 16);
+        let (c, _l, s) = connect(&mut pair, SERVER);
+        assert_eq!(pair.a.conns.ring_pool.len(), 0);
+        // A kept storage that held another connection's bytes.
+        let mut used = Vec::with_capacity(MIN_CAPACITY);
+        used.extend_from_slice(&[0xaa; 1000]);
+        pair.b.conns.ring_pool.put(used);
+        assert_eq!(pair.b.conns.ring_pool.len(), 1);
+
+        pair.a.tcp_send(pair.now, c, b"request").unwrap();
+        assert_eq!(
+            pair.a.tcp_info(pair.now, c).unwrap().buffer_memory,
+            MIN_CAPACITY
+        );
+        pair.run_until(Duration::from_secs(1), |_| false);
+        // The data's arrival took the kept storage for the receive ring...
+        assert_eq!(pair.b.conns.ring_pool.len(), 0, "the receive ring took it");
+        assert_eq!(
+            pair.b.tcp_info(pair.now, s).unwrap().buffer_memory,
+            MIN_CAPACITY
+        );
+        // ...and its acknowledgment gave the emptied send ring to the sender's pool.
+        assert_eq!(
+            pair.a.conns.ring_pool.len(),
+            1,
+            "the acked send ring came back"
+        );
+        assert_eq!(pair.a.tcp_info(pair.now, c).unwrap().buffer_memory, 0);
+
+        // Only the new bytes are readable.
+        let mut buf = [0u8; 64];
+        assert_eq!(pair.b.tcp_recv(pair.now, s, &mut buf), Ok(7));
+        assert_eq!(&buf[..7], b"request");
+        assert_eq!(
+            pair.b.tcp_recv(pair.now, s, &mut buf),
+            Err(crate::Error::WouldBlock)
+        );
+        assert_eq!(pair.b.conns.ring_pool.len(), 1, "the read gave it back");
+    }
+
+    #[test]
     fn the_ring_pool_stays_bounded_under_churn_and_mixes_no_bytes() {
         let mut pair = Pair::new(Impairment::default(), 15);
         let listener = pair.b.tcp_listen(SERVER, ListenOptions::default()).unwrap();

@@ -223,7 +223,13 @@ impl Stack {
         self.stats.tcp.passive_opens += 1;
         // The same path a handshake's ACK takes: SYN-RECEIVED to ESTABLISHED, into
         // the accept queue.
-        self.with_conn(now, handle, |c| c.handle_segment_ecn(now, seg, ecn));
+        // With the stack's ring pool, moved out for the call (the connection is
+        // borrowed from the stack), as on a connection's own path.
+        let mut rings = core::mem::take(&mut self.conns.ring_pool);
+        self.with_conn(now, handle, |c| {
+            c.handle_segment_ecn_pooled(now, seg, ecn, &mut rings)
+        });
+        self.conns.ring_pool = rings;
         if self
             .conn(handle)
             .is_some_and(|c| c.state() == State::SynReceived)

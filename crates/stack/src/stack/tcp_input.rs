@@ -159,7 +159,8 @@ impl Stack {
         let Socket::Tcp(slot) = &mut entry.socket else {
             return Predicted::NotStored;
         };
-        let Some(sum) = slot.conn.prestore_payload(seg) else {
+        // A first receive storage comes from the stack's ring pool.
+        let Some(sum) = slot.conn.prestore_payload(seg, &mut self.conns.ring_pool) else {
             return Predicted::NotStored;
         };
         if checksum::combine(&[header_sum, sum]) != 0xffff
@@ -301,7 +302,9 @@ impl Stack {
         }
         let conn = &mut slot.conn;
         let ecn_before = conn.ecn_counters_if_any();
-        conn.handle_segment_ecn(now, seg, ecn);
+        // Rings the segment needs or lets go of come from and go to the
+        // stack's ring pool.
+        conn.handle_segment_ecn_pooled(now, seg, ecn, &mut self.conns.ring_pool);
         // Read before the book-keeping: the segment may close the connection (its
         // last ACK, into TIME-WAIT) and the book-keeping free it.
         let ecn_after = conn.ecn_counters_if_any();

@@ -119,6 +119,34 @@ impl RecvBuffer {
     /// The bytes stay invisible to the application until [`commit`](Self::commit);
     /// storing the same offset again overwrites it.
     pub fn write_at(&mut self, offset: usize, data: &[u8]) -> usize {
+        self.write_at_with(offset, data, |ring, end, limit, cap| {
+            ring.reserve(end, limit, cap)
+        })
+    }
+
+    /// [`write_at`](Self::write_at), taking a first storage from `pool` when it
+    /// keeps one ([`RingPool`]; the same capacity `write_at` would allocate).
+    pub(crate) fn write_at_pooled(
+        &mut self,
+        offset: usize,
+        data: &[u8],
+        pool: &mut RingPool,
+    ) -> usize {
+        self.write_at_with(offset, data, |ring, end, limit, cap| {
+            ring.reserve_pooled(end, limit, cap, pool)
+        })
+    }
+
+    /// [`write_at`](Self::write_at) with `grow(ring, end, limit, keep)` to make
+    /// the storage at least `end` bytes: a copy for each way of growing, so
+    /// that the one without the pool costs nothing for it.
+    #[inline(always)]
+    fn write_at_with(
+        &mut self,
+        offset: usize,
+        data: &[u8],
+        grow: impl FnOnce(&mut Ring, usize, usize, usize),
+    ) -> usize {
         //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
         //# Data from segments can be moved into buffers until either the buffer is
         //# full or the segment is empty.
@@ -132,7 +160,7 @@ impl RecvBuffer {
         if end > self.ring.capacity() {
             // Keep every position: the out-of-order bytes are somewhere past `len`.
             let cap = self.ring.capacity();
-            self.ring.reserve(end, self.limit, cap);
+            grow(&mut self.ring, end, self.limit, cap);
         }
         self.ring.write(pos, &data[..n]);
         n
@@ -140,7 +168,38 @@ impl RecvBuffer {
 
     /// [`write_at`](Self::write_at), also returning the one's-complement sum of the
     /// bytes stored, taken while copying them.
+    // Out of line (here and pooled), as the one copy of both was: inlined into
+    // the stack's segment path, it moves the ring's copy out of line instead.
+    #[inline(never)]
     pub fn write_at_summed(&mut self, offset: usize, data: &[u8]) -> (usize, u16) {
+        self.write_at_summed_with(offset, data, |ring, end, limit, cap| {
+            ring.reserve(end, limit, cap)
+        })
+    }
+
+    /// [`write_at_summed`](Self::write_at_summed), taking a first storage from
+    /// `pool` when it keeps one ([`RingPool`]).
+    #[inline(never)]
+    pub(crate) fn write_at_summed_pooled(
+        &mut self,
+        offset: usize,
+        data: &[u8],
+        pool: &mut RingPool,
+    ) -> (usize, u16) {
+        self.write_at_summed_with(offset, data, |ring, end, limit, cap| {
+            ring.reserve_pooled(end, limit, cap, pool)
+        })
+    }
+
+    /// [`write_at_summed`](Self::write_at_summed) with `grow` as in
+    /// [`write_at_with`](Self::write_at_with).
+    #[inline(always)]
+    fn write_at_summed_with(
+        &mut self,
+        offset: usize,
+        data: &[u8],
+        grow: impl FnOnce(&mut Ring, usize, usize, usize),
+    ) -> (usize, u16) {
         let n = data.len().min(self.window().saturating_sub(offset));
         if n == 0 {
             return (0, 0);
@@ -149,7 +208,7 @@ impl RecvBuffer {
         let end = pos + n;
         if end > self.ring.capacity() {
             let cap = self.ring.capacity();
-            self.ring.reserve(end, self.limit, cap);
+            grow(&mut self.ring, end, self.limit, cap);
         }
         (n, self.ring.write_summed(pos, &data[..n]))
     }

@@ -166,7 +166,9 @@ impl Ring {
 
     /// [`write`](Self::write), returning the one's-complement sum of `data` (RFC
     /// 1071) taken while copying it: the bytes are read once for both.
-    #[inline]
+    // Always in line: into each of the receive buffer's two summed writes
+    // (pooled and not), as into the one there was.
+    #[inline(always)]
     pub(crate) fn write_summed(&mut self, pos: usize, data: &[u8]) -> u16 {
         debug_assert!(pos + data.len() <= self.buf.capacity());
         let start = self.index(pos);

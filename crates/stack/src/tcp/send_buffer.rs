@@ -181,6 +181,16 @@ impl SendBuffer {
         }
         self.ring.capacity() == 0
     }
+
+    /// [`shrink_if_empty`](Self::shrink_if_empty), letting go of the storage
+    /// into `pool` ([`RingPool`]: kept for the next ring if it is a first
+    /// allocation and the pool has room, freed otherwise).
+    #[inline]
+    pub(crate) fn shrink_if_empty_into(&mut self, pool: &mut RingPool) {
+        if self.len == 0 {
+            self.ring.free_into(pool);
+        }
+    }
 }
 
 #[cfg(test)]

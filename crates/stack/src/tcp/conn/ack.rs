@@ -4,6 +4,7 @@
 //! (`congestion`), the send window, and the states our acknowledged FIN leads to.
 
 use super::{AckDue, ConnEvents, Connection, SMALL_RING};
+use crate::tcp::ring_pool::RingPool;
 use crate::tcp::scoreboard::SackUpdate;
 use crate::tcp::state::State;
 use crate::tcp::timer::Timer;
@@ -21,7 +22,13 @@ std::thread_local! {
 impl Connection {
     /// Processes the ACK field of an acceptable segment. Returns false when the
     /// segment must be dropped.
-    pub(super) fn on_ack_segment(&mut self, now: Instant, seg: &TcpRepr<'_>) -> bool {
+    /// A send ring the ACK empties goes to `pool` ([`RingPool`]).
+    pub(super) fn on_ack_segment(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        pool: &mut RingPool,
+    ) -> bool {
         let ack = seg.ack_number;
 
         //= https://www.rfc-editor.org/rfc/rfc5961#section-5.2
@@ -73,7 +80,7 @@ impl Connection {
         let una_before = self.snd_una;
         let mut duplicate = false;
         if ack > self.snd_una {
-            self.on_new_ack(now, seg);
+            self.on_new_ack(now, seg, pool);
         } else if ack == self.snd_una {
             duplicate = self.on_same_ack(now, seg);
         }
@@ -106,7 +113,7 @@ impl Connection {
                 //# In addition to the processing for the ESTABLISHED state, if
                 //# the ACK acknowledges our FIN, then enter the TIME-WAIT state;
                 //# otherwise, ignore the segment.
-                State::Closing => self.enter_time_wait(now),
+                State::Closing => self.enter_time_wait(now, pool),
                 //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
                 //# LAST-ACK STATE
                 //# The only thing that can arrive in this state is an
@@ -220,7 +227,7 @@ impl Connection {
     }
 
     /// An ACK that acknowledges new data (SND.UNA < SEG.ACK =< SND.MAX).
-    fn on_new_ack(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+    fn on_new_ack(&mut self, now: Instant, seg: &TcpRepr<'_>, pool: &mut RingPool) {
         let ack = seg.ack_number;
         let flight_before = self.flight();
         let mut acked = ack.diff(self.snd_una) as u32;
@@ -274,7 +281,7 @@ impl Connection {
             self.events.insert(ConnEvents::WRITABLE);
         }
         if self.send_buf.is_empty() && self.send_buf.allocated() <= SMALL_RING {
-            self.send_buf.shrink_if_empty();
+            self.send_buf.shrink_if_empty_into(pool);
         }
     }
 
@@ -407,8 +414,9 @@ impl Connection {
         self.rto_count = 0;
     }
 
-    /// Enters TIME-WAIT for 2 MSL.
-    pub(super) fn enter_time_wait(&mut self, now: Instant) {
+    /// Enters TIME-WAIT for 2 MSL. The rings it lets go of go to `pool`
+    /// ([`RingPool`]).
+    pub(super) fn enter_time_wait(&mut self, now: Instant, pool: &mut RingPool) {
         self.set_state(State::TimeWait);
         self.timers.clear_all();
         self.timers.set(Timer::Linger, now + self.config.time_wait);
@@ -418,8 +426,8 @@ impl Connection {
             AckDue::Now
         };
         // Nothing of the buffers is needed any more (unread data stays).
-        self.send_buf.shrink_if_empty();
-        self.recv_buf.shrink_if_empty(false);
+        self.send_buf.shrink_if_empty_into(pool);
+        self.recv_buf.shrink_if_empty_into(false, pool);
     }
 }
 

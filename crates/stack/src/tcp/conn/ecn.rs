@@ -11,6 +11,7 @@
 use super::{AckDue, Connection};
 use crate::tcp::config::EcnMode;
 use crate::tcp::info::EcnCounters;
+use crate::tcp::ring_pool::RingPool;
 use crate::tcp::state::State;
 use crate::time::Instant;
 use crate::wire::{Ecn, SeqNumber, TcpFlags, TcpRepr};
@@ -116,8 +117,20 @@ impl Connection {
     /// [`handle_segment`](Self::handle_segment), and a CE mark is echoed to the
     /// sender if ECN is in use.
     pub fn handle_segment_ecn(&mut self, now: Instant, seg: &TcpRepr<'_>, ecn: Ecn) {
+        self.handle_segment_ecn_pooled(now, seg, ecn, &mut RingPool::new(0));
+    }
+
+    /// [`handle_segment_ecn`](Self::handle_segment_ecn) with the stack's ring
+    /// pool (see [`handle_segment_pooled`](Self::handle_segment_pooled)).
+    pub(crate) fn handle_segment_ecn_pooled(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        ecn: Ecn,
+        pool: &mut RingPool,
+    ) {
         self.ecn.rx = ecn;
-        self.handle_segment(now, seg);
+        self.handle_segment_pooled(now, seg, pool);
         self.ecn.rx = Ecn::NotEct;
     }
 

@@ -6,6 +6,7 @@ use super::open::SynInfo;
 use super::{AckDue, ConnEvents, Connection, TcpError};
 use crate::stack::TimeWaitState;
 use crate::tcp::ring::odd_aligned;
+use crate::tcp::ring_pool::RingPool;
 use crate::tcp::state::State;
 use crate::tcp::timer::Timer;
 use crate::time::{Duration, Instant};
@@ -43,15 +44,28 @@ impl Connection {
 
     /// A segment for this connection arrived (its checksum already verified and its
     /// ports matched by the stack).
+    pub fn handle_segment(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+        self.handle_segment_pooled(now, seg, &mut RingPool::new(0));
+    }
+
+    /// [`handle_segment`](Self::handle_segment), with the stack's ring pool
+    /// ([`RingPool`]): a receive ring's first storage comes from it, and a ring
+    /// the segment lets go of (the send ring once its data is acknowledged, the
+    /// rings on entering TIME-WAIT) goes to it.
     // Out of line: the stack's segment paths each call it, and a copy of the whole
     // state machine inlined in each costs more than the call.
     #[inline(never)]
-    pub fn handle_segment(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+    pub(crate) fn handle_segment_pooled(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        pool: &mut RingPool,
+    ) {
         self.counters.segs_in += 1;
         match self.state {
             State::Closed | State::Listen => {}
-            State::SynSent => self.on_segment_syn_sent(now, seg),
-            _ => self.on_segment(now, seg),
+            State::SynSent => self.on_segment_syn_sent(now, seg, pool),
+            _ => self.on_segment(now, seg, pool),
         }
         self.payload_prestored = false;
     }
@@ -71,7 +85,12 @@ impl Connection {
     /// instead of copying them again; a bad segment is dropped and the bytes, never
     /// committed, are overwritten later. Returns `None` (nothing copied) for any
     /// other segment.
-    pub(crate) fn prestore_payload(&mut self, seg: &TcpRepr<'_>) -> Option<u16> {
+    /// A first receive storage comes from `pool` ([`RingPool`]).
+    pub(crate) fn prestore_payload(
+        &mut self,
+        seg: &TcpRepr<'_>,
+        pool: &mut RingPool,
+    ) -> Option<u16> {
         self.payload_prestored = false;
         if seg.payload.is_empty()
             || seg.seq_number != self.rcv_nxt
@@ -83,7 +102,7 @@ impl Connection {
         {
             return None;
         }
-        let (stored, sum) = self.recv_buf.write_at_summed(0, seg.payload);
+        let (stored, sum) = self.recv_buf.write_at_summed_pooled(0, seg.payload, pool);
         self.payload_prestored = true;
         let rest = seg.payload.get(stored..).unwrap_or_default();
         if rest.is_empty() {
@@ -95,7 +114,7 @@ impl Connection {
     }
 
     /// RFC 9293 section 3.10.7.3.
-    fn on_segment_syn_sent(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+    fn on_segment_syn_sent(&mut self, now: Instant, seg: &TcpRepr<'_>, pool: &mut RingPool) {
         let flags = seg.flags;
         let has_ack = flags.contains(TcpFlags::ACK);
         if has_ack {
@@ -148,7 +167,7 @@ impl Connection {
             self.syn_due = false;
             self.arm_keepalive(now);
             // Data or a FIN that came with the SYN-ACK.
-            self.on_data(now, seg);
+            self.on_data(now, seg, pool);
         } else {
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.3
             //# Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment
@@ -163,7 +182,7 @@ impl Connection {
     }
 
     /// RFC 9293 section 3.10.7.4, for SYN-RECEIVED and the synchronized states.
-    fn on_segment(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+    fn on_segment(&mut self, now: Instant, seg: &TcpRepr<'_>, pool: &mut RingPool) {
         let flags = seg.flags;
         let rst = flags.contains(TcpFlags::RST);
 
@@ -209,7 +228,7 @@ impl Connection {
         }
         self.on_segment_ecn_rx(seg);
         let flight = self.outstanding();
-        if !self.on_ack_segment(now, seg) {
+        if !self.on_ack_segment(now, seg, pool) {
             return;
         }
         self.on_ack_ecn(now, flight);
@@ -217,7 +236,7 @@ impl Connection {
             return;
         }
         self.on_urgent(seg);
-        self.on_data(now, seg);
+        self.on_data(now, seg, pool);
     }
 
     /// The peer retransmitted its SYN in SYN-RECEIVED: our SYN-ACK was lost. (The

@@ -4,6 +4,7 @@
 //! when to acknowledge (delayed ACKs, RFC 9293 section 3.8.6.3).
 
 use super::{AckDue, ConnEvents, Connection, TcpError};
+use crate::tcp::ring_pool::RingPool;
 use crate::tcp::state::State;
 use crate::tcp::timer::Timer;
 use crate::time::Instant;
@@ -11,7 +12,9 @@ use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
 
 impl Connection {
     /// Takes the segment's data and FIN.
-    pub(super) fn on_data(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+    /// A first receive storage comes from `pool`, and rings let go of on
+    /// entering TIME-WAIT go to it ([`RingPool`]).
+    pub(super) fn on_data(&mut self, now: Instant, seg: &TcpRepr<'_>, pool: &mut RingPool) {
         // The sequence number of the first payload byte (a SYN comes first).
         let mut seq = seg.seq_number;
         if seg.flags.contains(TcpFlags::SYN) {
@@ -37,7 +40,7 @@ impl Connection {
                 self.abort_with_rst(TcpError::Aborted);
                 return;
             } else {
-                all_stored = self.store_payload(now, seq, payload);
+                all_stored = self.store_payload(now, seq, payload, pool);
             }
         }
 
@@ -47,12 +50,19 @@ impl Connection {
                 self.fin_seq = Some(fin);
             }
         }
-        self.maybe_take_fin(now);
+        self.maybe_take_fin(now, pool);
     }
 
     /// Stores `payload` (starting at `seq`) in the receive buffer and decides the
     /// acknowledgment. Returns whether every byte at or after RCV.NXT was stored.
-    pub(super) fn store_payload(&mut self, now: Instant, seq: SeqNumber, payload: &[u8]) -> bool {
+    /// A first storage comes from `pool` ([`RingPool`]).
+    pub(super) fn store_payload(
+        &mut self,
+        now: Instant,
+        seq: SeqNumber,
+        payload: &[u8],
+        pool: &mut RingPool,
+    ) -> bool {
         let len = payload.len();
         // Trim what was already received.
         let dup = self.rcv_nxt.diff(seq).max(0) as usize;
@@ -74,7 +84,7 @@ impl Connection {
             // Copied in already, while the stack verified the checksum.
             self.recv_buf.storable(0, data.len())
         } else {
-            self.recv_buf.write_at(offset, data)
+            self.recv_buf.write_at_pooled(offset, data, pool)
         };
         if stored < data.len() {
             self.counters.rcv_pruned = self.counters.rcv_pruned.saturating_add(1);
@@ -192,7 +202,7 @@ impl Connection {
     }
 
     /// Takes the peer's FIN once every byte before it arrived.
-    fn maybe_take_fin(&mut self, now: Instant) {
+    fn maybe_take_fin(&mut self, now: Instant, pool: &mut RingPool) {
         let Some(fin) = self.fin_seq else { return };
         if fin != self.rcv_nxt || !self.state.receives_data() {
             return;
@@ -215,13 +225,13 @@ impl Connection {
             //# If our FIN has been ACKed (perhaps in this segment), then
             //# enter TIME-WAIT, start the time-wait timer, turn off the other
             //# timers; otherwise, enter the CLOSING state.
-            State::FinWait1 if self.fin_acked => self.enter_time_wait(now),
+            State::FinWait1 if self.fin_acked => self.enter_time_wait(now, pool),
             State::FinWait1 => self.set_state(State::Closing),
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
             //# FIN-WAIT-2 STATE
             //# Enter the TIME-WAIT state.  Start the time-wait timer, turn
             //# off the other timers.
-            State::FinWait2 => self.enter_time_wait(now),
+            State::FinWait2 => self.enter_time_wait(now, pool),
             _ => {}
         }
         self.timers.clear(Timer::KeepAlive);

@@ -1932,7 +1932,7 @@ fn predicted_same_as_general(
         format!("{slow:?}"),
         "setup is deterministic"
     );
-    fast.prestore_payload(seg);
+    fast.prestore_payload(seg, &mut crate::tcp::ring_pool::RingPool::new(0));
     let before = format!("{fast:?}");
     let predicted = fast.handle_predicted_segment(now, seg, ecn);
     if !predicted {
@@ -1944,7 +1944,7 @@ fn predicted_same_as_general(
         fast.handle_segment_ecn(now, seg, ecn);
     }
     fast.forget_prestored();
-    slow.prestore_payload(seg);
+    slow.prestore_payload(seg, &mut crate::tcp::ring_pool::RingPool::new(0));
     slow.handle_segment_ecn(now, seg, ecn);
     slow.forget_prestored();
     assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
