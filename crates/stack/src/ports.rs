@@ -500,16 +500,7 @@ mod tests {
         use core::hash::Hasher;
         let mut h = SipHasher24::new_with_key(key);
         for ip in [local, remote.ip()] {
-            match ip {
-                IpAddr::V4(a) => {
-                    h.write(&[4]);
-                    h.write(&a.octets());
-                }
-                IpAddr::V6(a) => {
-                    h.write(&[6]);
-                    h.write(&a.octets());
-                }
-            }
+            crate::tcp::isn::write_ip(&mut h, ip);
         }
         h.write(&remote.port().to_be_bytes());
         h.finish()

@@ -260,6 +260,29 @@ mod tests {
         pair.run_until(Duration::from_secs(5), |_| false);
     }
 
+    /// Opens `n` connections from `pair.a` to `server` and accepts them all on
+    /// `listener`, within `limit`: (clients, servers; servers in accept order).
+    fn open_accepted(
+        pair: &mut Pair,
+        listener: SocketHandle,
+        server: SocketAddr,
+        n: usize,
+        limit: Duration,
+    ) -> (Vec<SocketHandle>, Vec<SocketHandle>) {
+        let clients: Vec<_> = (0..n)
+            .map(|_| pair.a.tcp_connect(pair.now, server, None).unwrap())
+            .collect();
+        let mut servers = Vec::new();
+        pair.run_until(limit, |p| {
+            while let Ok((h, _)) = p.b.tcp_accept(listener) {
+                servers.push(h);
+            }
+            servers.len() == n
+        });
+        assert_eq!(servers.len(), n);
+        (clients, servers)
+    }
+
     /// The connection with tuple (`local`, `remote`) in `stack`, as Debug prints it.
     fn debug_of(stack: &Stack, local: SocketAddr, remote: SocketAddr) -> String {
         let key = FourTuple::new(local, remote);
@@ -318,17 +341,8 @@ mod tests {
         let mut pair = Pair::new(Impairment::default(), 12);
         let listener = pair.b.tcp_listen(SERVER, ListenOptions::default()).unwrap();
         let n = SPARE_SLOTS + 8;
-        let clients: Vec<_> = (0..n)
-            .map(|_| pair.a.tcp_connect(pair.now, SERVER, None).unwrap())
-            .collect();
-        let mut servers = Vec::new();
-        pair.run_until(Duration::from_secs(5), |p| {
-            while let Ok((h, _)) = p.b.tcp_accept(listener) {
-                servers.push(h);
-            }
-            servers.len() == n
-        });
-        assert_eq!(servers.len(), n);
+        let (clients, servers) =
+            open_accepted(&mut pair, listener, SERVER, n, Duration::from_secs(5));
         assert_eq!(pair.a.tcp_spare_slot_bytes(), 0);
         close_all(&mut pair, &clients, &servers);
         for stack in [&pair.a, &pair.b] {
@@ -469,17 +483,8 @@ mod tests {
         let listener = pair.b.tcp_listen(SERVER, ListenOptions::default()).unwrap();
         for round in 0..3u8 {
             let n = RING_POOL_MAX + 8;
-            let clients: Vec<_> = (0..n)
-                .map(|_| pair.a.tcp_connect(pair.now, SERVER, None).unwrap())
-                .collect();
-            let mut servers = Vec::new();
-            pair.run_until(Duration::from_secs(5), |p| {
-                while let Ok((h, _)) = p.b.tcp_accept(listener) {
-                    servers.push(h);
-                }
-                servers.len() == n
-            });
-            assert_eq!(servers.len(), n);
+            let (clients, servers) =
+                open_accepted(&mut pair, listener, SERVER, n, Duration::from_secs(5));
             // Each request and answer names its round and connection: a reused
             // storage must show the new bytes only.
             let message = |side: u8, i: usize| [side, round, i as u8, 0xee];
@@ -556,17 +561,8 @@ mod tests {
                 _ => {}
             }
             let n = 6;
-            let clients: Vec<_> = (0..n)
-                .map(|_| pair.a.tcp_connect(pair.now, server, None).unwrap())
-                .collect();
-            let mut servers = Vec::new();
-            pair.run_until(Duration::from_secs(30), |p| {
-                while let Ok((h, _)) = p.b.tcp_accept(listener) {
-                    servers.push(h);
-                }
-                servers.len() == n
-            });
-            assert_eq!(servers.len(), n);
+            let (clients, servers) =
+                open_accepted(&mut pair, listener, server, n, Duration::from_secs(30));
             // Round 3 writes twice: a first storage (pooled when it can be)
             // that the second write grows past 1 KiB.
             let sizes: &[usize] = match round {

@@ -24,7 +24,6 @@ use core::fmt;
 use core::hash::Hasher;
 use core::net::{IpAddr, SocketAddr};
 
-use siphasher::sip::SipHasher24;
 use siphasher::sip128::SipHasher24 as SipHasher24x128;
 
 use crate::rand::StackRng;
@@ -156,7 +155,7 @@ pub(crate) fn put_tagged_ip(bytes: &mut [u8], at: usize, ip: IpAddr) -> usize {
 
 /// An address with a family tag, so that an IPv4 address and the IPv6 address whose
 /// bytes start the same never feed F() the same input.
-pub(super) fn write_ip(h: &mut SipHasher24, ip: IpAddr) {
+pub(crate) fn write_ip(h: &mut impl Hasher, ip: IpAddr) {
     match ip {
         IpAddr::V4(a) => {
             h.write(&[4]);
@@ -344,16 +343,7 @@ mod tests {
         use siphasher::sip128::Hasher128;
         let mut h = SipHasher24x128::new_with_key(key);
         for addr in [local, remote] {
-            match addr.ip() {
-                IpAddr::V4(a) => {
-                    h.write(&[4]);
-                    h.write(&a.octets());
-                }
-                IpAddr::V6(a) => {
-                    h.write(&[6]);
-                    h.write(&a.octets());
-                }
-            }
+            write_ip(&mut h, addr.ip());
             h.write(&addr.port().to_be_bytes());
         }
         let f = h.finish128();

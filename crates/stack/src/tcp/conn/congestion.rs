@@ -1235,11 +1235,8 @@ mod tests {
 
     #[test]
     fn the_one_allocation_state_holds_the_controller_build_makes() {
-        use crate::cc::{CcAlgorithm, CcRegistry};
-        let mut registry = CcRegistry::new();
-        registry
-            .register("ownpacer", Arc::new(|_: &CcParams| Box::new(OwnPacer) as _))
-            .unwrap();
+        use crate::cc::CcAlgorithm;
+        let registry = config_with_own_pacer().custom_congestion_controls;
         let params = CcParams {
             mss: 1000,
             initial_window: 10,
@@ -1365,11 +1362,8 @@ mod tests {
 
     #[test]
     fn a_state_is_renewed_only_as_its_own_algorithm() {
-        use crate::cc::{CcAlgorithm, CcRegistry};
-        let mut registry = CcRegistry::new();
-        registry
-            .register("ownpacer", Arc::new(|_: &CcParams| Box::new(OwnPacer) as _))
-            .unwrap();
+        use crate::cc::CcAlgorithm;
+        let registry = config_with_own_pacer().custom_congestion_controls;
         let params = CcParams {
             mss: 1000,
             initial_window: 10,
@@ -1474,12 +1468,8 @@ mod tests {
 
     #[test]
     fn a_controller_with_a_pacing_rate_paces_even_with_pacing_off() {
-        let mut config = TcpConfig::default();
+        let config = config_with_own_pacer();
         assert!(!config.pacing);
-        config
-            .custom_congestion_controls
-            .register("ownpacer", Arc::new(|_: &CcParams| Box::new(OwnPacer) as _))
-            .unwrap();
         let mut c = client(config, "ownpacer");
         assert!(c.pacing_enabled());
         c.send(&[7u8; 10_000]).unwrap();
