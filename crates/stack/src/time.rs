@@ -47,7 +47,14 @@ impl Instant {
     /// The time elapsed since `earlier`, or zero if `earlier` is later.
     #[inline]
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        Duration::from_nanos(self.0.get().saturating_sub(earlier.0.get()))
+        Duration::from_nanos(self.saturating_nanos_since(earlier))
+    }
+
+    /// [`saturating_duration_since`](Self::saturating_duration_since) in
+    /// nanoseconds, for arithmetic that stays in integers.
+    #[inline]
+    pub fn saturating_nanos_since(self, earlier: Instant) -> u64 {
+        self.0.get().saturating_sub(earlier.0.get())
     }
 
     /// `self + d`, or `None` past [`Instant::MAX`].

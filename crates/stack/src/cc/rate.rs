@@ -168,8 +168,8 @@ impl DeliveryRateEstimator {
         if newest {
             self.pending = Some(Pending {
                 prior_delivered: tx.delivered,
-                send_elapsed: elapsed(tx.first_sent_time, tx.sent_time),
-                ack_elapsed: elapsed(tx.delivered_time, now),
+                send_elapsed: tx.sent_time.saturating_nanos_since(tx.first_sent_time),
+                ack_elapsed: now.saturating_nanos_since(tx.delivered_time),
                 is_app_limited: tx.is_app_limited,
                 sent_time: tx.sent_time,
                 tx_in_flight: tx.tx_in_flight,
@@ -226,19 +226,12 @@ impl DeliveryRateEstimator {
             delivered: self.delivered.saturating_sub(p.prior_delivered),
             interval: valid.then(|| Duration::from_nanos(interval)),
             is_app_limited: p.is_app_limited,
-            rtt: Duration::from_nanos(elapsed(p.sent_time, now)),
+            rtt: Duration::from_nanos(now.saturating_nanos_since(p.sent_time)),
             newly_lost: lost,
             tx_in_flight: p.tx_in_flight,
             lost: self.lost_total.saturating_sub(p.prior_lost),
         })
     }
-}
-
-/// Nanoseconds from `earlier` to `later`, zero if `earlier` is later (what
-/// [`Instant::saturating_duration_since`] gives, without the `Duration`).
-#[inline]
-fn elapsed(earlier: Instant, later: Instant) -> u64 {
-    later.as_nanos().saturating_sub(earlier.as_nanos())
 }
 
 #[cfg(test)]

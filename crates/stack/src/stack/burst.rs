@@ -124,7 +124,7 @@ impl Stack {
             }
             self.stats.ip.out_requests += 1;
         }
-        // What `transmit_tcp` counts for new data; its book-keeping after the
+        // What `transmit_socket` counts for new data; its book-keeping after the
         // send (`after_transmit`, the timer heap, the requeue) changes nothing
         // here: more follows, the timers are as they were, the connection stays
         // queued.
@@ -134,10 +134,10 @@ impl Stack {
         Some(total)
     }
 
-    /// After `transmit_tcp` sent a segment of the connection at `handle` at `now`
+    /// After `transmit_socket` sent a segment of the connection at `handle` at `now`
     /// and did all its book-keeping: arms the burst if the connection says one may
     /// follow.
-    // Once per flight, not per segment: kept out of `transmit_tcp`, whose code
+    // Once per flight, not per segment: kept out of `transmit_socket`, whose code
     // every connection's segments run.
     #[cold]
     #[inline(never)]

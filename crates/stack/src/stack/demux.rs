@@ -219,7 +219,8 @@ impl PortUsers {
 }
 
 /// `BuildHasher` of the maps keyed by one of the stack's own (address, port)
-/// pairs: listeners, bound UDP sockets and the per-port connection counts.
+/// pairs: listeners, bound UDP sockets and the per-port connection counts
+/// ([`PortUsers`]).
 ///
 /// Their keys are never chosen by a peer: an address is one of the stack's own (or
 /// a wildcard), a port one the application bound or the stack picked. So, unlike

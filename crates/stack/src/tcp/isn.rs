@@ -155,17 +155,12 @@ pub(crate) fn put_tagged_ip(bytes: &mut [u8], at: usize, ip: IpAddr) -> usize {
 
 /// An address with a family tag, so that an IPv4 address and the IPv6 address whose
 /// bytes start the same never feed F() the same input.
+/// The bytes are [`put_tagged_ip`]'s: the hash of a byte stream does not depend on
+/// how it is cut into writes, so the streamed and the one-shot forms agree.
 pub(crate) fn write_ip(h: &mut impl Hasher, ip: IpAddr) {
-    match ip {
-        IpAddr::V4(a) => {
-            h.write(&[4]);
-            h.write(&a.octets());
-        }
-        IpAddr::V6(a) => {
-            h.write(&[6]);
-            h.write(&a.octets());
-        }
-    }
+    let mut bytes = [0u8; 17];
+    let n = put_tagged_ip(&mut bytes, 0, ip);
+    h.write(&bytes[..n]);
 }
 
 impl fmt::Debug for IsnGenerator {

@@ -229,9 +229,30 @@ impl Ring {
     /// the [growth policy](self#growth) capped at `limit` (callers pass `needed <=
     /// limit`; a larger `needed` is honoured anyway). The bytes at logical positions
     /// `0..keep` (`keep <=` the old capacity) keep their positions; after a growth,
-    /// position 0 is at the start of the storage.
+    /// position 0 is at the start of the storage. A short connection's first
+    /// storage ([`MIN_CAPACITY`] bytes) comes from `pool` when it keeps one
+    /// ([`RingPool`]; `RingPool::new(0)` keeps none).
+    #[inline]
+    pub(crate) fn reserve(
+        &mut self,
+        needed: usize,
+        limit: usize,
+        keep: usize,
+        pool: &mut RingPool,
+    ) {
+        if self.buf.capacity() == 0 && needed <= MIN_CAPACITY && limit >= MIN_CAPACITY {
+            if let Some(storage) = pool.take() {
+                self.buf = storage;
+                self.head = 0;
+                return;
+            }
+        }
+        self.grow(needed, limit, keep);
+    }
+
+    /// [`reserve`](Self::reserve) without a kept storage: allocates.
     #[cold]
-    pub(crate) fn reserve(&mut self, needed: usize, limit: usize, keep: usize) {
+    fn grow(&mut self, needed: usize, limit: usize, keep: usize) {
         let cap = self.buf.capacity();
         if needed <= cap {
             return;
@@ -271,33 +292,6 @@ impl Ring {
         self.head = 0;
     }
 
-    /// [`reserve`](Self::reserve), taking a short connection's first storage
-    /// ([`MIN_CAPACITY`] bytes, what `reserve` would allocate) from `pool` when
-    /// it keeps one.
-    #[inline]
-    pub(crate) fn reserve_pooled(
-        &mut self,
-        needed: usize,
-        limit: usize,
-        keep: usize,
-        pool: &mut RingPool,
-    ) {
-        if self.buf.capacity() == 0 && needed <= MIN_CAPACITY && limit >= MIN_CAPACITY {
-            if let Some(storage) = pool.take() {
-                self.buf = storage;
-                self.head = 0;
-                return;
-            }
-        }
-        self.reserve(needed, limit, keep);
-    }
-
-    /// Frees the storage.
-    pub(crate) fn free(&mut self) {
-        self.buf = Vec::new();
-        self.head = 0;
-    }
-
     /// Lets go of the storage into `pool` (which keeps it, emptied, if it is a
     /// first allocation and the pool has room, or frees it).
     #[inline]
@@ -315,27 +309,27 @@ mod tests {
     fn capacities_double_from_one_kib_and_stop_at_the_limit() {
         let mut r = Ring::new();
         assert_eq!(r.capacity(), 0);
-        r.reserve(1, 100_000, 0);
+        r.reserve(1, 100_000, 0, &mut RingPool::new(0));
         assert_eq!(r.capacity(), 1024);
-        r.reserve(4097, 100_000, 0);
+        r.reserve(4097, 100_000, 0, &mut RingPool::new(0));
         assert_eq!(r.capacity(), 8192);
-        r.reserve(8193, 100_000, 0);
+        r.reserve(8193, 100_000, 0, &mut RingPool::new(0));
         assert_eq!(r.capacity(), 16384);
-        r.reserve(70_000, 100_000, 0);
+        r.reserve(70_000, 100_000, 0, &mut RingPool::new(0));
         assert_eq!(r.capacity(), 100_000);
     }
 
     #[test]
     fn a_small_limit_is_allocated_exactly() {
         let mut r = Ring::new();
-        r.reserve(10, 100, 0);
+        r.reserve(10, 100, 0, &mut RingPool::new(0));
         assert_eq!(r.capacity(), 100);
     }
 
     #[test]
     fn writes_and_reads_wrap_around_the_end() {
         let mut r = Ring::new();
-        r.reserve(8, 8, 0);
+        r.reserve(8, 8, 0, &mut RingPool::new(0));
         r.advance(6);
         r.write(0, b"abcd");
         assert_eq!(r.slices(0, 4), (&b"ab"[..], &b"cd"[..]));
@@ -347,10 +341,10 @@ mod tests {
     #[test]
     fn growth_keeps_wrapped_bytes_in_logical_order() {
         let mut r = Ring::new();
-        r.reserve(8, 8, 0);
+        r.reserve(8, 8, 0, &mut RingPool::new(0));
         r.advance(5);
         r.write(0, b"01234567");
-        r.reserve(9, 64, 8);
+        r.reserve(9, 64, 8, &mut RingPool::new(0));
         assert_eq!(r.capacity(), 64);
         assert_eq!(r.slices(0, 8), (&b"01234567"[..], &b""[..]));
     }
@@ -358,7 +352,7 @@ mod tests {
     #[test]
     fn a_write_beyond_the_written_storage_fills_the_gap() {
         let mut r = Ring::new();
-        r.reserve(1, 64, 0);
+        r.reserve(1, 64, 0, &mut RingPool::new(0));
         // Out-of-order bytes first, then the hole before them.
         r.write(10, b"klm");
         r.write(0, b"abcdefghij");
@@ -371,11 +365,11 @@ mod tests {
     #[test]
     fn growth_keeps_bytes_around_unwritten_storage() {
         let mut r = Ring::new();
-        r.reserve(16, 16, 0);
+        r.reserve(16, 16, 0, &mut RingPool::new(0));
         r.write(0, b"ab");
         r.write(8, b"ij");
         // Positions 2..8 were never written; growth keeps all 16 positions.
-        r.reserve(17, 64, 16);
+        r.reserve(17, 64, 16, &mut RingPool::new(0));
         assert_eq!(r.capacity(), 64);
         let (a, b) = r.slices(0, 2);
         assert_eq!((a, b), (&b"ab"[..], &b""[..]));
@@ -390,13 +384,13 @@ mod tests {
     fn pooled_storage_is_reused_and_shows_none_of_its_old_bytes() {
         let mut pool = RingPool::new(4);
         let mut old = Ring::new();
-        old.reserve_pooled(6, 1 << 20, 0, &mut pool);
+        old.reserve(6, 1 << 20, 0, &mut pool);
         old.write(0, b"secret");
         let storage = old.buf.as_ptr();
         old.free_into(&mut pool);
         assert_eq!((old.capacity(), pool.len()), (0, 1));
         let mut new = Ring::new();
-        new.reserve_pooled(2, 1 << 20, 0, &mut pool);
+        new.reserve(2, 1 << 20, 0, &mut pool);
         assert_eq!(new.buf.as_ptr(), storage, "the freed storage is reused");
         assert_eq!((new.capacity(), pool.len()), (MIN_CAPACITY, 0));
         // Nothing was written yet: no position is readable, old bytes neither.
@@ -416,11 +410,11 @@ mod tests {
         pool.put(Vec::with_capacity(MIN_CAPACITY));
         // A small limit is allocated exactly, not served the 1 KiB storage.
         let mut small = Ring::new();
-        small.reserve_pooled(10, 100, 0, &mut pool);
+        small.reserve(10, 100, 0, &mut pool);
         assert_eq!((small.capacity(), pool.len()), (100, 1));
         // A larger first need gets the growth policy's size.
         let mut big = Ring::new();
-        big.reserve_pooled(3000, 1 << 20, 0, &mut pool);
+        big.reserve(3000, 1 << 20, 0, &mut pool);
         assert_eq!((big.capacity(), pool.len()), (4096, 1));
         // Grown storage is not kept.
         big.free_into(&mut pool);
@@ -431,7 +425,7 @@ mod tests {
     #[test]
     fn a_clone_keeps_the_capacity_and_the_bytes() {
         let mut r = Ring::new();
-        r.reserve(1, 1024, 0);
+        r.reserve(1, 1024, 0, &mut RingPool::new(0));
         r.advance(1000);
         r.write(0, &[7u8; 40]);
         let c = r.clone();

@@ -118,7 +118,7 @@ impl SendBuffer {
         }
         let end = self.len + n;
         if end > self.ring.capacity() {
-            self.ring.reserve_pooled(end, self.limit, self.len, pool);
+            self.ring.reserve(end, self.limit, self.len, pool);
         }
         self.ring.write(self.len, &data[..n]);
         self.len = end;
@@ -176,9 +176,7 @@ impl SendBuffer {
     /// memory. The connection calls this when it goes idle or closes; the next
     /// [`write`](Self::write) allocates again.
     pub fn shrink_if_empty(&mut self) -> bool {
-        if self.len == 0 {
-            self.ring.free();
-        }
+        self.shrink_if_empty_into(&mut RingPool::new(0));
         self.ring.capacity() == 0
     }
 

@@ -373,7 +373,7 @@ impl Connection {
                 self.rtt_probe = None;
                 // In nanoseconds, as the estimator keeps it: one `Duration` is
                 // built, for the congestion controller.
-                let rtt = now.as_nanos().saturating_sub(sent.as_nanos());
+                let rtt = now.saturating_nanos_since(sent);
                 self.rtt.on_sample_nanos(rtt);
                 let delivered = self.counters.bytes_acked - acked_then;
                 // Data acknowledged means the congestion state exists; the SYN's

@@ -450,11 +450,11 @@ impl Connection {
 
     /// Lets go of everything the connection holds beyond its own fields (ECN's
     /// extra counters, buffer storage, out-of-order blocks), for a freed
-    /// connection kept for reuse: a spare slot then holds its own bytes and, at
-    /// most, its congestion state (one fixed-size allocation, without the
-    /// storage it held), kept for the next connection to renew
-    /// ([`make_ccs`](Self::make_ccs)). [`reopen`](Self::reopen) rebuilds all of
-    /// it.
+    /// connection kept for reuse. The stack takes the congestion state into its
+    /// pool (`CcPool::collect`) before it sheds a slot, so a spare slot holds its
+    /// own bytes alone; the state kept here (`SpareCc::keep`, for the next
+    /// connection to renew in [`make_ccs`](Self::make_ccs)) serves a connection
+    /// shed without a stack. [`reopen`](Self::reopen) rebuilds all of it.
     pub(crate) fn shed(&mut self) {
         self.cc_spare.keep(self.cc.take(), self.cc_algorithm);
         self.ecn_more = None;

@@ -590,20 +590,20 @@ impl Connection {
     /// flight that could bring a window update.
     #[inline]
     pub(super) fn arm_persist(&mut self, now: Instant) {
-        // Only a zero window needs it: that test first, in line (the call below
-        // checks it again, with the rest).
+        // Only a zero window needs it: that test in line, the rest out of line.
         if self.snd_wnd == 0 {
             self.arm_persist_at_zero_window(now);
         }
     }
 
-    /// [`arm_persist`](Self::arm_persist) when the peer's window is zero.
+    /// [`arm_persist`](Self::arm_persist) once the peer's window is known to be
+    /// zero (its only caller tests it).
     #[inline(never)]
     fn arm_persist_at_zero_window(&mut self, now: Instant) {
         let waiting = self.syn_acked()
             && self.state.is_synchronized()
             && self.send_buf.len() > self.snd_nxt.diff(self.snd_una).max(0) as usize;
-        if waiting && self.snd_wnd == 0 && self.outstanding() == 0 {
+        if waiting && self.outstanding() == 0 {
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.1
             //# The transmitting host SHOULD send the first zero-window probe when a
             //# zero window has existed for the retransmission timeout period
