@@ -59,9 +59,7 @@ impl Connection {
             self.snd_wl1 = seg.seq_number;
             self.snd_wl2 = ack;
             self.syn_due = false;
-            self.on_handshake_rtt(now, seg);
-            self.set_state(State::Established);
-            self.arm_keepalive(now);
+            self.on_handshake_established(now, seg);
         }
 
         // The peer is alive: its answers to window probes count as such, and a
@@ -367,6 +365,8 @@ impl Connection {
 
     /// Takes an RTT sample from an ACK of new data: from the timed segment if it was
     /// not retransmitted (Karn's algorithm), else from the echoed timestamp.
+    // Out of line: one copy for the ACK of new data and the handshake.
+    #[inline(never)]
     fn rtt_sample(&mut self, now: Instant, seg: &TcpRepr<'_>) -> Option<Duration> {
         if let Some((end, sent, acked_then)) = self.rtt_probe {
             if seg.ack_number >= end {
@@ -404,14 +404,21 @@ impl Connection {
         None
     }
 
-    /// The handshake's RTT sample (the SYN or SYN-ACK was timed unless resent).
-    pub(super) fn on_handshake_rtt(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+    /// Our SYN is acknowledged (by the SYN-ACK in SYN-SENT, by the ACK of our
+    /// SYN-ACK in SYN-RECEIVED): the handshake's RTT sample (the SYN or SYN-ACK
+    /// was timed unless resent), ESTABLISHED, and keep-alive armed. Out of line:
+    /// one copy serves both handshake paths, each of which runs once per
+    /// connection.
+    #[inline(never)]
+    pub(super) fn on_handshake_established(&mut self, now: Instant, seg: &TcpRepr<'_>) {
         let retransmitted = self.rto_count > 0;
         self.rtt_sample(now, seg);
         if retransmitted {
             self.rtt.on_handshake_done_after_syn_timeout();
         }
         self.rto_count = 0;
+        self.set_state(State::Established);
+        self.arm_keepalive(now);
     }
 
     /// Enters TIME-WAIT for 2 MSL. The rings it lets go of go to `pool`

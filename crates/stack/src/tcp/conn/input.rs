@@ -153,8 +153,6 @@ impl Connection {
             }
             self.snd_wl2 = seg.ack_number;
             self.on_syn_ack_ecn(flags);
-            self.on_handshake_rtt(now, seg);
-            self.set_state(State::Established);
             self.timers.clear(Timer::Retransmit);
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.3
             //# If SND.UNA > ISS (our SYN has been ACKed), change the connection
@@ -165,7 +163,7 @@ impl Connection {
             //# and send it.
             self.ack_due = AckDue::Now;
             self.syn_due = false;
-            self.arm_keepalive(now);
+            self.on_handshake_established(now, seg);
             // Data or a FIN that came with the SYN-ACK.
             self.on_data(now, seg, pool);
         } else {
