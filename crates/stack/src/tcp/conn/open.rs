@@ -93,6 +93,9 @@ pub struct SynInfo {
 
 impl SynInfo {
     /// Reads what a SYN announced.
+    // Out of line: the listener's SYN and the connector's SYN-ACK each read one
+    // per connection, and one copy serves both.
+    #[inline(never)]
     pub fn from_repr(repr: &TcpRepr<'_>) -> SynInfo {
         SynInfo {
             seq: repr.seq_number,
