@@ -308,7 +308,7 @@ impl Connection {
         let rto_expiry = self
             .timers
             .get(Timer::Retransmit)
-            .unwrap_or_else(|| now + self.rtt.rto());
+            .unwrap_or_else(|| self.rtt.rto_deadline(now));
         let one_segment = self.outstanding() <= u32::from(self.mss.max(1));
         // A few nanoseconds before the retransmission timeout at the latest: the
         // timer table may round the probe's deadline up by up to 3 ns, and the
