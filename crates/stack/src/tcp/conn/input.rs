@@ -18,6 +18,9 @@ use crate::wire::{SeqNumber, TcpFlags, TcpRepr};
 //# If the connection has been idle more than 24 days,
 //# TS.Recent MUST be invalidated
 const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 60 * 60);
+/// [`PAWS_IDLE`] in nanoseconds: the test compares integers, without building a
+/// `Duration` per segment.
+const PAWS_IDLE_NANOS: u64 = PAWS_IDLE.as_nanos() as u64;
 
 impl Connection {
     /// What TIME-WAIT needs of this connection, once it is in TIME-WAIT: the stack
@@ -305,7 +308,7 @@ impl Connection {
         let (Some(ts), Some(opt)) = (self.ts, seg.options.timestamp) else {
             return true;
         };
-        if now.saturating_duration_since(ts.recent_at) > PAWS_IDLE {
+        if now.saturating_nanos_since(ts.recent_at) > PAWS_IDLE_NANOS {
             return true;
         }
         (opt.tsval.wrapping_sub(ts.recent) as i32) >= 0

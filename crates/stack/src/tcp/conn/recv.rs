@@ -14,7 +14,21 @@ impl Connection {
     /// Takes the segment's data and FIN.
     /// A first receive storage comes from `pool`, and rings let go of on
     /// entering TIME-WAIT go to it ([`RingPool`]).
+    #[inline]
     pub(super) fn on_data(&mut self, now: Instant, seg: &TcpRepr<'_>, pool: &mut RingPool) {
+        // A segment with neither data nor a FIN, before any FIN arrived (a pure
+        // ACK): nothing to store and no FIN to take (`maybe_take_fin` would
+        // find none), so the call is saved.
+        if seg.payload.is_empty() && !seg.flags.contains(TcpFlags::FIN) && self.fin_seq.is_none() {
+            return;
+        }
+        self.on_data_or_fin(now, seg, pool);
+    }
+
+    /// [`on_data`](Self::on_data) for a segment with data or a FIN, or once a
+    /// FIN arrived. Out of line: one copy for both callers.
+    #[inline(never)]
+    fn on_data_or_fin(&mut self, now: Instant, seg: &TcpRepr<'_>, pool: &mut RingPool) {
         // The sequence number of the first payload byte (a SYN comes first).
         let mut seq = seg.seq_number;
         if seg.flags.contains(TcpFlags::SYN) {
