@@ -368,40 +368,42 @@ impl Connection {
     // Out of line: one copy for the ACK of new data and the handshake.
     #[inline(never)]
     fn rtt_sample(&mut self, now: Instant, seg: &TcpRepr<'_>) -> Option<Duration> {
-        if let Some((end, sent, acked_then)) = self.rtt_probe {
-            if seg.ack_number >= end {
-                self.rtt_probe = None;
-                // In nanoseconds, as the estimator keeps it: one `Duration` is
-                // built, for the congestion controller.
-                let rtt = now.saturating_nanos_since(sent);
-                self.rtt.on_sample_nanos(rtt);
-                let delivered = self.counters.bytes_acked - acked_then;
-                // Data acknowledged means the congestion state exists; the SYN's
-                // sample (nothing delivered) needs none.
-                if let Some(s) = self.cc.as_deref_mut() {
-                    s.delivery_rate = bytes_per_second(delivered, rtt);
+        // The sample in nanoseconds, from either source; the estimator's update and
+        // the one `Duration` (for the congestion controller) follow, one copy for
+        // both.
+        let nanos = 'sample: {
+            if let Some((end, sent, acked_then)) = self.rtt_probe {
+                if seg.ack_number >= end {
+                    self.rtt_probe = None;
+                    let rtt = now.saturating_nanos_since(sent);
+                    let delivered = self.counters.bytes_acked - acked_then;
+                    // Data acknowledged means the congestion state exists; the
+                    // SYN's sample (nothing delivered) needs none.
+                    if let Some(s) = self.cc.as_deref_mut() {
+                        s.delivery_rate = bytes_per_second(delivered, rtt);
+                    }
+                    break 'sample rtt;
                 }
-                return Some(Duration::from_nanos(rtt));
             }
-        }
-        //= https://www.rfc-editor.org/rfc/rfc7323#section-4.1
-        //# A TSecr value received in a segment MAY be used to
-        //# update the averaged RTT measurement only if the segment advances
-        //# the left edge of the send window, i.e., SND.UNA is increased.
-        if self.rtt_probe.is_none() {
-            if let (Some(_), Some(opt)) = (self.ts, seg.options.timestamp) {
-                if opt.tsecr != 0 {
-                    let ticks = self.ts_now(now).wrapping_sub(opt.tsecr);
-                    // A wild echo (older than a minute) is no sample.
-                    if ticks < 60_000 {
-                        let ms = u64::from(ticks);
-                        self.rtt.on_sample_nanos(ms * 1_000_000);
-                        return Some(Duration::from_millis(ms));
+            //= https://www.rfc-editor.org/rfc/rfc7323#section-4.1
+            //# A TSecr value received in a segment MAY be used to
+            //# update the averaged RTT measurement only if the segment advances
+            //# the left edge of the send window, i.e., SND.UNA is increased.
+            if self.rtt_probe.is_none() {
+                if let (Some(_), Some(opt)) = (self.ts, seg.options.timestamp) {
+                    if opt.tsecr != 0 {
+                        let ticks = self.ts_now(now).wrapping_sub(opt.tsecr);
+                        // A wild echo (older than a minute) is no sample.
+                        if ticks < 60_000 {
+                            break 'sample u64::from(ticks) * 1_000_000;
+                        }
                     }
                 }
             }
-        }
-        None
+            return None;
+        };
+        self.rtt.on_sample_nanos(nanos);
+        Some(Duration::from_nanos(nanos))
     }
 
     /// Our SYN is acknowledged (by the SYN-ACK in SYN-SENT, by the ACK of our
