@@ -278,7 +278,11 @@ impl Connection {
         if data_acked > 0 && self.state.can_send() && self.send_buf.free() > 0 {
             self.events.insert(ConnEvents::WRITABLE);
         }
-        if self.send_buf.is_empty() && self.send_buf.allocated() <= SMALL_RING {
+        // Without storage (the ACK of a SYN or a FIN, or of data whose ring already
+        // went) there is nothing to let go of: the ring keeps `head` at 0 then, so
+        // the call would change nothing.
+        let held = self.send_buf.allocated();
+        if self.send_buf.is_empty() && held != 0 && held <= SMALL_RING {
             self.send_buf.shrink_if_empty_into(pool);
         }
     }
