@@ -167,10 +167,12 @@ impl Connection {
     /// The ECE / CWR flags of our SYN or SYN-ACK (RFC 3168 section 6.1.1).
     pub(super) fn syn_ecn_flags(&mut self) -> TcpFlags {
         let mode: EcnMode = self.options.ecn;
-        if let Some(flags) = self.accecn_syn_flags() {
-            self.ecn.set(EcnState::SETUP_SENT, true);
-            self.ecn.set(EcnState::OK, self.state == State::SynReceived);
-            return flags;
+        // AccECN (rare) decides out of line, so that the classic rules below
+        // stay on one or two code lines.
+        if mode.accurate() {
+            if let Some(flags) = self.accecn_syn_ecn_flags() {
+                return flags;
+            }
         }
         let flags = if self.state == State::SynReceived {
             //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.1
@@ -198,6 +200,18 @@ impl Connection {
             self.state == State::SynReceived && self.ecn.get(EcnState::SETUP_SENT),
         );
         flags
+    }
+
+    /// [`syn_ecn_flags`](Self::syn_ecn_flags) when AccECN is configured: the
+    /// flags AccECN decides, with the handshake state they set, or `None` (the
+    /// classic rules apply).
+    #[cold]
+    #[inline(never)]
+    fn accecn_syn_ecn_flags(&mut self) -> Option<TcpFlags> {
+        let flags = self.accecn_syn_flags()?;
+        self.ecn.set(EcnState::SETUP_SENT, true);
+        self.ecn.set(EcnState::OK, self.state == State::SynReceived);
+        Some(flags)
     }
 
     /// The ECN flags to add to a segment with `flags` and `payload_len` bytes

@@ -620,6 +620,11 @@ impl Connection {
     }
 
     /// The window to advertise, scaled for the header, and the right edge it sets.
+    ///
+    /// Out of line: the segment writers, the SYN-ACK's, the receive path and the
+    /// book-keeping after a read all ask, and in line each kept its own copy (a
+    /// connection's life ran five).
+    #[inline(never)]
     pub(super) fn window_to_advertise(&self, syn: bool) -> (u16, SeqNumber) {
         let free = self.recv_buf.window() as u32;
         let promised = self.rcv_wnd();
