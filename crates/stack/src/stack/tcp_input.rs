@@ -788,10 +788,12 @@ impl Stack {
                 }
                 _ => true,
             };
-        super::timers::schedule(&mut self.timers, entry, handle);
+        // The queue before the timers (the two touch disjoint state): the
+        // paths join ahead of one copy of `schedule`, not behind two.
         if queue {
             entry.enqueue_tx(&mut self.tx_queue, handle);
         }
+        super::timers::schedule(&mut self.timers, entry, handle);
         self.drop_stale_timers();
     }
 
