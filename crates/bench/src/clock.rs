@@ -15,8 +15,10 @@ use crate::error::BenchError;
 #[derive(Clone, Debug)]
 pub struct Clock {
     origin: Instant,
-    /// The step and the readings so far, for a stepped clock.
-    stepped: Option<(Duration, Cell<u64>)>,
+    /// The step in nanoseconds and the readings so far, for a stepped clock
+    /// (integers: a reading is one multiplication, not `Duration` arithmetic
+    /// in the benchmark loop's code).
+    stepped: Option<(u64, Cell<u64>)>,
 }
 
 impl Clock {
@@ -32,7 +34,10 @@ impl Clock {
     pub fn stepped(step: Duration) -> Self {
         Clock {
             origin: Instant::now(),
-            stepped: Some((step, Cell::new(0))),
+            stepped: Some((
+                u64::try_from(step.as_nanos()).unwrap_or(u64::MAX),
+                Cell::new(0),
+            )),
         }
     }
 
@@ -45,23 +50,34 @@ impl Clock {
     pub fn elapsed(&self) -> Duration {
         match &self.stepped {
             None => self.origin.elapsed(),
-            Some((step, readings)) => {
-                let n = readings.get() + 1;
-                readings.set(n);
-                step.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX))
-            }
+            Some((step, readings)) => Duration::from_nanos(step_reading(*step, readings)),
         }
     }
 
     /// Microseconds since the start (smoltcp's `Instant::from_micros`).
     pub fn micros(&self) -> i64 {
-        self.elapsed().as_micros() as i64
+        match &self.stepped {
+            None => self.origin.elapsed().as_micros() as i64,
+            Some((step, readings)) => (step_reading(*step, readings) / 1_000) as i64,
+        }
     }
 
     /// Nanoseconds since the start (layer4's `Instant`).
     pub fn nanos(&self) -> u64 {
-        self.elapsed().as_nanos() as u64
+        match &self.stepped {
+            None => self.origin.elapsed().as_nanos() as u64,
+            Some((step, readings)) => step_reading(*step, readings),
+        }
     }
+}
+
+/// The next reading of a stepped clock of `step` nanoseconds that has been read
+/// `readings` times: the step times the readings (at most `u32::MAX` of them),
+/// saturating at `u64::MAX` nanoseconds (584 years).
+fn step_reading(step: u64, readings: &Cell<u64>) -> u64 {
+    let n = readings.get() + 1;
+    readings.set(n);
+    step.saturating_mul(n.min(u64::from(u32::MAX)))
 }
 
 /// Time this thread has spent running on a CPU (the first field of
@@ -149,6 +165,14 @@ mod tests {
         assert_eq!(c.micros(), 0); // 750 ns
         assert_eq!(c.elapsed(), Duration::from_nanos(1000));
         assert!(Clock::new(None).stepped.is_none());
+        // The readings as `Duration` arithmetic gives them.
+        let step = Duration::from_nanos(1_234_567);
+        let c = Clock::stepped(step);
+        for n in 1..=5u32 {
+            assert_eq!(c.elapsed(), step * n);
+        }
+        assert_eq!(c.nanos(), (step * 6).as_nanos() as u64);
+        assert_eq!(c.micros(), (step * 7).as_micros() as i64);
     }
 
     #[test]

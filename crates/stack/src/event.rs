@@ -39,7 +39,7 @@ impl EventKind {
         EventKind::SoftError,
     ];
 
-    pub(crate) fn bit(self) -> u8 {
+    pub(crate) const fn bit(self) -> u8 {
         match self {
             EventKind::Connected => 1,
             EventKind::Acceptable => 2,

@@ -10,7 +10,7 @@
 //! layout RFC 7323 Appendix A recommends (NOP, NOP, then the 10-byte option: every
 //! data segment and ACK of a timestamped connection), is read in line; any other
 //! (a SYN's or SYN-ACK's options, SACK blocks, ...) has its options read by
-//! [`TcpOptions::parse`] out of line.
+//! [`TcpOptions::parse_over`] out of line.
 //!
 //! It makes every check the general parse makes on such a packet (the lengths
 //! against each other and the buffer, the header checksum, the option lengths) and
@@ -104,7 +104,7 @@ impl<'a> Ipv4TcpSegment<'a> {
         let segment = rest.get(..total.checked_sub(20)?)?;
         let (tcp, after) = segment.split_first_chunk::<20>()?;
         // The options of a layout other than the two read here are left to
-        // `parse_options` (`other`).
+        // `TcpOptions::parse_over` (`other`).
         let (timestamp, options_sum, payload, other) = match tcp[12] >> 4 {
             5 => (None, 0, after, None),
             // Without other layouts to fall back to, the layout is checked
@@ -153,7 +153,9 @@ impl<'a> Ipv4TcpSegment<'a> {
             ..TcpOptions::new()
         };
         if let Some(bytes) = other {
-            if !parse_options(bytes, &mut options) {
+            // Over the options in place (they are `TcpOptions::new()` here:
+            // no timestamp in this layout), as `TcpOptions::parse` reads them.
+            if options.parse_over(bytes).is_err() {
                 return None;
             }
         }
@@ -192,26 +194,12 @@ impl<'a> Ipv4TcpSegment<'a> {
 /// SACK's, ...), from `after`, the segment past the fixed 20 bytes: the option
 /// bytes, their sum and the payload. `None` where [`TcpRepr::parse`] fails on
 /// the length: a data offset below 5 or past the segment.
-// Out of line, as `parse_options`: the common layouts' code stays dense.
+// Out of line, as `TcpOptions::parse_over`: the common layouts' code stays dense.
 #[inline(never)]
 fn option_area(after: &[u8], offset: u8) -> Option<(&[u8], u64, &[u8])> {
     let len = usize::from(offset).checked_sub(5)? * 4;
     let (bytes, payload) = after.split_at_checked(len)?;
     Some((bytes, words_of(bytes), payload))
-}
-
-/// Sets `options` to the options in `bytes` as [`TcpOptions::parse`] reads
-/// them; false, leaving `options` as it was, where that fails (an illegal
-/// option length), as [`TcpRepr::parse`] does.
-#[inline(never)]
-fn parse_options(bytes: &[u8], options: &mut TcpOptions) -> bool {
-    match TcpOptions::parse(bytes) {
-        Ok(parsed) => {
-            *options = parsed;
-            true
-        }
-        Err(_) => false,
-    }
 }
 
 /// The sum of `bytes` as native-endian 32-bit words (a multiple of four bytes),

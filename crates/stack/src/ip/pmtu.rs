@@ -246,6 +246,12 @@ impl PathMtuCache {
         n
     }
 
+    /// Whether [`poll_timeout`](Self::poll_timeout) has a deadline to give
+    /// (an estimate held).
+    pub(crate) fn has_deadline(&self) -> bool {
+        !self.by_expiry.is_empty()
+    }
+
     /// When the next estimate expires, if any.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.by_expiry.first_key_value().map(|(&(t, _), _)| t)

@@ -368,6 +368,12 @@ impl Reassembler {
         self.datagrams.len()
     }
 
+    /// Whether [`poll_timeout`](Self::poll_timeout) has a deadline to give
+    /// (a reassembly or a remembered datagram).
+    pub(crate) fn has_deadline(&self) -> bool {
+        !self.order_v4.is_empty() || !self.order_v6.is_empty()
+    }
+
     /// Whether nothing is being reassembled or remembered.
     pub fn is_empty(&self) -> bool {
         self.datagrams.is_empty()
@@ -757,6 +763,9 @@ impl Reassembler {
 
     /// When [`Reassembler::handle_timeout`] next has something to do, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if !self.has_deadline() {
+            return None;
+        }
         let v4 = self
             .order_v4
             .first_key_value()

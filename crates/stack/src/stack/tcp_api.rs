@@ -338,11 +338,8 @@ impl Stack {
         handle: SocketHandle,
         data: &[u8],
     ) -> Result<usize, Error> {
-        // The ring pool, moved out for the call (the connection is borrowed from
-        // the stack): a first send storage comes from it.
-        let mut rings = core::mem::take(&mut self.conns.ring_pool);
-        let result = self.with_conn_sending(now, handle, |c| c.send_pooled(data, &mut rings));
-        self.conns.ring_pool = rings;
+        // A first send storage comes from the stack's ring pool.
+        let result = self.with_conn_sending(now, handle, |c, rings| c.send_pooled(data, rings));
         match result {
             Some(result) => result.map_err(Error::from),
             None => Err(self.not_a_connection(handle)),
@@ -357,7 +354,7 @@ impl Stack {
         data: &[u8],
     ) -> Result<usize, Error> {
         self.tcp_conn_mut(handle)?;
-        self.with_conn_sending(now, handle, |c| c.send_urgent(data))
+        self.with_conn_sending(now, handle, |c, _| c.send_urgent(data))
             .ok_or(Error::InvalidHandle)?
             .map_err(Error::from)
     }

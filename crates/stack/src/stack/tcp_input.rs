@@ -9,6 +9,7 @@ use super::{Entry, Socket, Stack, TcpSlot, TimeWaitState};
 use crate::event::EventKind;
 use crate::socket::SocketHandle;
 use crate::tcp::conn::Opening;
+use crate::tcp::ring_pool::RingPool;
 use crate::tcp::EcnCounters;
 use crate::tcp::{ConnEvents, Connection, OpenParams, State, SynInfo, TcpError};
 use crate::time::Instant;
@@ -576,17 +577,20 @@ impl Stack {
         handle: SocketHandle,
         f: impl FnOnce(&mut Connection) -> R,
     ) -> Option<R> {
-        self.with_conn_lending(now, handle, false, f)
+        self.with_conn_lending(now, handle, false, |c, _| f(c))
     }
 
     /// [`with_conn`](Self::with_conn) for a call that queues data: the
     /// connection is lent a kept congestion state first if it has no controller
     /// yet (`CcPool::lend`), for its first segment to renew.
+    /// The connection is also handed the stack's ring pool, from which a
+    /// first send storage comes (a field apart from the socket slab: no move
+    /// of the pool out of the stack and back around the call).
     pub(crate) fn with_conn_sending<R>(
         &mut self,
         now: Instant,
         handle: SocketHandle,
-        f: impl FnOnce(&mut Connection) -> R,
+        f: impl FnOnce(&mut Connection, &mut RingPool) -> R,
     ) -> Option<R> {
         self.with_conn_lending(now, handle, true, f)
     }
@@ -597,7 +601,7 @@ impl Stack {
         now: Instant,
         handle: SocketHandle,
         lend: bool,
-        f: impl FnOnce(&mut Connection) -> R,
+        f: impl FnOnce(&mut Connection, &mut RingPool) -> R,
     ) -> Option<R> {
         let slot = match self.sockets.get_mut(handle) {
             Some(Entry {
@@ -610,7 +614,7 @@ impl Stack {
             self.conns.cc_pool.lend(&mut slot.conn);
         }
         let before = slot.conn.state();
-        let r = f(&mut slot.conn);
+        let r = f(&mut slot.conn, &mut self.conns.ring_pool);
         // Nothing to charge without out-of-order data here or anywhere (the
         // common case): skip the charge's own slab look-up.
         if slot.conn.ooo_span() != 0 || !self.ooo_charged.is_empty() {
@@ -687,8 +691,14 @@ fn count_state_change(
 /// The stack's event bits for a connection's events.
 #[inline(always)]
 fn conn_event_bits(events: ConnEvents) -> u8 {
-    let mut bits = 0u8;
-    for (bit, kind) in [
+    // The connection's event bits are the stack's (checked below at compile
+    // time): no translation per pass.
+    events.bits()
+}
+
+/// Each connection event is the bit of the stack's event of the same name.
+const _: () = {
+    let pairs = [
         (ConnEvents::CONNECTED, EventKind::Connected),
         (ConnEvents::READABLE, EventKind::Readable),
         (ConnEvents::WRITABLE, EventKind::Writable),
@@ -696,13 +706,17 @@ fn conn_event_bits(events: ConnEvents) -> u8 {
         (ConnEvents::CLOSED, EventKind::Closed),
         (ConnEvents::URGENT, EventKind::Urgent),
         (ConnEvents::SOFT_ERROR, EventKind::SoftError),
-    ] {
-        if events.contains(bit) {
-            bits |= kind.bit();
-        }
+    ];
+    let mut all = 0u8;
+    let mut i = 0;
+    while i < pairs.len() {
+        assert!(pairs[i].0.bits() == pairs[i].1.bit());
+        all |= pairs[i].0.bits();
+        i += 1;
     }
-    bits
-}
+    // No other bit: `Acceptable` (a listener's) is never a connection's.
+    assert!(all == !EventKind::Acceptable.bit());
+};
 
 /// Whether [`after_conn_requeue`](Stack::after_conn_requeue) puts the connection
 /// in the transmit queue.
@@ -788,10 +802,12 @@ impl Stack {
                 }
                 _ => true,
             };
-        super::timers::schedule(&mut self.timers, entry, handle);
+        // The queue before the timers (the two touch disjoint state): the
+        // paths join ahead of one copy of `schedule`, not behind two.
         if queue {
             entry.enqueue_tx(&mut self.tx_queue, handle);
         }
+        super::timers::schedule(&mut self.timers, entry, handle);
         self.drop_stale_timers();
     }
 

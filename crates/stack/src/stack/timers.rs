@@ -116,15 +116,25 @@ impl Stack {
     pub fn poll_timeout(&self) -> Option<Instant> {
         // Plain comparisons rather than an iterator chain: a driver asks after
         // every input.
-        let mut next = self.timers.peek().map(|Reverse((at, _))| *at);
-        for other in [
+        let next = earlier(
+            self.timers.peek().map(|Reverse((at, _))| *at),
             self.time_wait.poll_timeout(),
-            self.reassembler.poll_timeout(),
-            self.pmtu.poll_timeout(),
-        ] {
-            next = earlier(next, other);
+        );
+        // Reassembly and path-MTU deadlines are rare (fragments, ICMP): their
+        // maps are read out of line, only when they hold one.
+        if self.reassembler.has_deadline() || self.pmtu.has_deadline() {
+            return self.poll_timeout_rare(next);
         }
         next
+    }
+
+    /// [`poll_timeout`](Self::poll_timeout)'s `next` with the reassembly and
+    /// path-MTU deadlines.
+    #[cold]
+    #[inline(never)]
+    fn poll_timeout_rare(&self, next: Option<Instant>) -> Option<Instant> {
+        let next = earlier(next, self.reassembler.poll_timeout());
+        earlier(next, self.pmtu.poll_timeout())
     }
 }
 

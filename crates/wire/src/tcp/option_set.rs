@@ -235,6 +235,18 @@ impl TcpOptions {
     /// length is [`Error::BadOption`](crate::Error::BadOption).
     pub fn parse(bytes: &[u8]) -> Result<TcpOptions> {
         let mut out = TcpOptions::new();
+        out.parse_over(bytes)?;
+        Ok(out)
+    }
+
+    /// [`parse`](Self::parse) written over `self` (which a caller gives as
+    /// [`TcpOptions::new`] for the same result), for a caller that holds the
+    /// options in place: no copy of them comes back. On an error `self` is
+    /// partly written, and the caller drops it. Out of line: one copy serves
+    /// both.
+    #[inline(never)]
+    pub fn parse_over(&mut self, bytes: &[u8]) -> Result<()> {
+        let out = self;
         // Fast path for the layout nearly every segment of a timestamped connection
         // carries (RFC 7323 Appendix A): NOP, NOP, then the 10-byte timestamp. The
         // rest, if any (SACK blocks), goes through the general loop, whose later
@@ -265,14 +277,14 @@ impl TcpOptions {
         if rest.is_empty() {
             // Nothing after the common layout (or no options at all): the walk
             // would find nothing to set.
-            return Ok(out);
+            return Ok(());
         }
         Self::parse_into(out, rest)
     }
 
     /// The general walk of [`parse`](Self::parse): the options in `bytes` set over
     /// `out`.
-    fn parse_into(mut out: TcpOptions, bytes: &[u8]) -> Result<TcpOptions> {
+    fn parse_into(out: &mut TcpOptions, bytes: &[u8]) -> Result<()> {
         for option in TcpOptionIter::new(bytes) {
             match option? {
                 TcpOption::EndOfList | TcpOption::NoOperation | TcpOption::Unknown { .. } => {}
@@ -286,7 +298,7 @@ impl TcpOptions {
                 TcpOption::FastOpen(cookie) => out.fast_open = TfoCookie::new(cookie),
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Whether no option is set.
@@ -431,6 +443,19 @@ mod tests {
     use super::*;
     use crate::Error;
 
+    /// The general walk alone over no options (the reference for the fast
+    /// layouts), as a value.
+    fn general_walk(bytes: &[u8]) -> Result<TcpOptions> {
+        let mut out = TcpOptions::new();
+        TcpOptions::parse_into(&mut out, bytes).map(|()| out)
+    }
+
+    /// `parse_over` fresh options in place, as a value.
+    fn parsed_over(bytes: &[u8]) -> Result<TcpOptions> {
+        let mut out = TcpOptions::new();
+        out.parse_over(bytes).map(|()| out)
+    }
+
     fn emitted(options: &TcpOptions) -> Vec<u8> {
         let mut buf = vec![0xee; options.buffer_len()];
         assert_eq!(options.emit(&mut buf), buf.len());
@@ -525,7 +550,7 @@ mod tests {
         for options in every_option_set() {
             let bytes = emitted(&options);
             syn_layout_seen |= bytes.len() >= 20 && bytes[..2] == [2, 4];
-            let general = TcpOptions::parse_into(TcpOptions::new(), &bytes);
+            let general = general_walk(&bytes);
             assert_eq!(TcpOptions::parse(&bytes), general, "{bytes:?}");
             // Every byte changed, every truncation, and tails that override or
             // break what the fast path took: the general walk decides each.
@@ -533,10 +558,11 @@ mod tests {
                 for v in [0u8, 1, 2, 3, 4, 8, 10, 0xff] {
                     let mut b = bytes.clone();
                     b[i] = v;
-                    let general = TcpOptions::parse_into(TcpOptions::new(), &b);
+                    let general = general_walk(&b);
                     assert_eq!(TcpOptions::parse(&b), general, "{b:?}");
+                    assert_eq!(parsed_over(&b), general, "{b:?}");
                 }
-                let general = TcpOptions::parse_into(TcpOptions::new(), &bytes[..i]);
+                let general = general_walk(&bytes[..i]);
                 assert_eq!(TcpOptions::parse(&bytes[..i]), general);
             }
             for tail in [
@@ -550,7 +576,7 @@ mod tests {
             ] {
                 let mut b = bytes.clone();
                 b.extend_from_slice(tail);
-                let general = TcpOptions::parse_into(TcpOptions::new(), &b);
+                let general = general_walk(&b);
                 assert_eq!(TcpOptions::parse(&b), general, "{b:?}");
             }
         }

@@ -138,6 +138,9 @@ impl core::fmt::Display for TcpError {
 impl core::error::Error for TcpError {}
 
 /// What happened to a connection since the last [`Connection::take_events`], as bits.
+///
+/// Each bit is the one of the stack's `EventKind` of the same name (the stack
+/// raises them as they are; it checks this at compile time).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct ConnEvents(u8);
 
@@ -145,19 +148,24 @@ impl ConnEvents {
     /// The handshake completed.
     pub const CONNECTED: ConnEvents = ConnEvents(1);
     /// Data (or the peer's FIN) can be read.
-    pub const READABLE: ConnEvents = ConnEvents(2);
+    pub const READABLE: ConnEvents = ConnEvents(4);
     /// Send buffer space opened up.
-    pub const WRITABLE: ConnEvents = ConnEvents(4);
+    pub const WRITABLE: ConnEvents = ConnEvents(8);
     /// The connection is gone (CLOSED, or TIME-WAIT ended); see the error, if any.
-    pub const CLOSED: ConnEvents = ConnEvents(8);
+    pub const CLOSED: ConnEvents = ConnEvents(32);
     /// The connection failed; [`Connection::error`] says why.
     pub const ERROR: ConnEvents = ConnEvents(16);
     /// The peer's urgent pointer advanced ahead of the data read
     /// ([`Connection::urgent_mark`]).
-    pub const URGENT: ConnEvents = ConnEvents(32);
+    pub const URGENT: ConnEvents = ConnEvents(64);
     /// A soft error was recorded ([`Connection::take_soft_error`]); the connection
     /// goes on.
-    pub const SOFT_ERROR: ConnEvents = ConnEvents(64);
+    pub const SOFT_ERROR: ConnEvents = ConnEvents(128);
+
+    /// The bits, those of the stack's event kinds.
+    pub(crate) const fn bits(self) -> u8 {
+        self.0
+    }
 
     /// No event.
     pub const fn empty() -> ConnEvents {
