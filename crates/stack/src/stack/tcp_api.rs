@@ -161,7 +161,7 @@ impl Stack {
         };
         // The new tuple's hash, when the checks below computed it.
         let mut hash = TupleHash::default();
-        let port = match local.map(|l| l.port()) {
+        let key = match local.map(|l| l.port()) {
             Some(p) if p != 0 => {
                 let tuple = FourTuple::new(SocketAddr::new(src_ip, p), remote);
                 if self.conns.contains(&tuple, &mut hash, &self.sockets)
@@ -169,11 +169,11 @@ impl Stack {
                 {
                     return Err(Error::AddrInUse);
                 }
-                p
+                tuple
             }
             _ => self.select_ephemeral_port(src_ip, remote, &mut hash)?,
         };
-        let local = SocketAddr::new(src_ip, port);
+        let local = key.local;
         let (options, cc) = self.connect_defaults();
         let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, local, remote);
         let params = OpenParams {
@@ -185,7 +185,7 @@ impl Stack {
             options,
             cc,
         };
-        let handle = self.open_conn(now, params, Opening::Active, None, hash);
+        let handle = self.open_conn(now, &params, Opening::Active, None, &key, hash);
         self.stats.tcp.active_opens += 1;
         self.after_conn(now, handle, State::Closed);
         Ok(handle)
@@ -219,8 +219,8 @@ impl Stack {
         out
     }
 
-    /// An ephemeral local port for a connection from `src_ip` to `remote` (RFC 6056),
-    /// with the chosen tuple's hash left in `hash`. Out of line: one copy, and
+    /// The tuple of a connection from `src_ip` to `remote` on an ephemeral local
+    /// port (RFC 6056), with its hash left in `hash`. Out of line: one copy, and
     /// `tcp_connect`'s own code stays short.
     #[inline(never)]
     fn select_ephemeral_port(
@@ -228,7 +228,7 @@ impl Stack {
         src_ip: IpAddr,
         remote: SocketAddr,
         hash: &mut TupleHash,
-    ) -> Result<u16, Error> {
+    ) -> Result<FourTuple, Error> {
         let conns = &self.conns;
         let time_wait = &self.time_wait;
         let sockets = &self.sockets;
@@ -247,6 +247,7 @@ impl Stack {
                     && !listeners.contains_key(&(src_ip, p))
                     && !listeners.contains_key(&(unspecified_like(src_ip), p))
             })
+            .map(|p| FourTuple::new(SocketAddr::new(src_ip, p), remote))
             .ok_or(Error::AddrNotAvailable)
     }
 

@@ -258,7 +258,7 @@ impl Stack {
             return;
         }
         if let Some(listener) = self.find_listener(local) {
-            self.listener_segment(now, listener, local, remote, seg, ecn, hash);
+            self.listener_segment(now, listener, key, seg, ecn, hash);
             return;
         }
         self.reply_rst(now, local, remote, seg);
@@ -402,18 +402,17 @@ impl Stack {
     }
 
     /// RFC 9293 section 3.10.7.2: a segment for a listener (`hash`: the hash of
-    /// the tuple (`local`, `remote`)).
-    #[allow(clippy::too_many_arguments)]
+    /// the tuple `key`).
     fn listener_segment(
         &mut self,
         now: Instant,
         listener: SocketHandle,
-        local: SocketAddr,
-        remote: SocketAddr,
+        key: &FourTuple,
         seg: &TcpRepr<'_>,
         ecn: Ecn,
         hash: TupleHash,
     ) {
+        let (local, remote) = (key.local, key.remote);
         let flags = seg.flags;
         //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.2
         //# First, check for a RST:
@@ -477,7 +476,14 @@ impl Stack {
             ip_ecn: ecn,
             ..SynInfo::from_repr(seg)
         };
-        let handle = self.open_conn(now, params, Opening::Passive(&syn), Some(listener), hash);
+        let handle = self.open_conn(
+            now,
+            &params,
+            Opening::Passive(&syn),
+            Some(listener),
+            key,
+            hash,
+        );
         if let Some(Entry {
             socket: Socket::Listener(l),
             ..
@@ -490,20 +496,22 @@ impl Stack {
     }
 
     /// Opens a connection as `opening` says and adds it to the slab and the
-    /// 4-tuple map; `hash` is the hash of its tuple if already known. A spare slot
+    /// 4-tuple map under `key` (`FourTuple::new(params.local, params.remote)`,
+    /// which the caller has already made); `hash` is the hash of its tuple if
+    /// already known. A spare slot
     /// (a freed connection's, kept by the connection table) is reused when there is
     /// one: the connection is rebuilt in it, exactly as a fresh one
     /// ([`Connection::reopen`]).
     pub(crate) fn open_conn(
         &mut self,
         now: Instant,
-        params: OpenParams,
+        params: &OpenParams,
         opening: Opening<'_>,
         parent: Option<SocketHandle>,
+        key: &FourTuple,
         mut hash: TupleHash,
     ) -> SocketHandle {
-        let key = FourTuple::new(params.local, params.remote);
-        let tuple_hash = self.conns.hash(&key, &mut hash);
+        let tuple_hash = self.conns.hash(key, &mut hash);
         let slot = match self.conns.take_spare() {
             Some(mut slot) => {
                 slot.conn.reopen(now, &self.tcp_config, params, opening);
@@ -521,7 +529,7 @@ impl Stack {
                 tuple_hash,
             ),
         };
-        self.insert_slot(slot, &key, hash)
+        self.insert_slot(slot, key, hash)
     }
 
     /// Adds a connection to the slab and the 4-tuple map; `hash` is the hash of its
@@ -633,13 +641,13 @@ impl Stack {
 fn fresh_slot(
     now: Instant,
     config: std::sync::Arc<crate::tcp::TcpConfig>,
-    params: OpenParams,
+    params: &OpenParams,
     opening: Opening<'_>,
     parent: Option<SocketHandle>,
     tuple_hash: u64,
 ) -> Box<TcpSlot> {
     Box::new(TcpSlot {
-        conn: Connection::open(now, config, params, opening),
+        conn: Connection::open(now, config, *params, opening),
         parent,
         in_demux: true,
         tuple_hash,

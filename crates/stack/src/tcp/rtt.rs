@@ -141,6 +141,17 @@ impl RttEstimator {
         }
     }
 
+    /// Back to [`new`](Self::new)'s state under the same parameters (no sample,
+    /// no backoff), without converting them to nanoseconds again: what a
+    /// reused connection slot does under an unchanged configuration.
+    pub(crate) fn restart(&mut self) {
+        self.smoothed = None;
+        self.unsampled_rto = self.initial_rto;
+        self.latest_rtt = NO_SAMPLE;
+        self.min_rtt = NO_SAMPLE;
+        self.backoff = 0;
+    }
+
     /// The parameters.
     pub fn config(&self) -> RttConfig {
         RttConfig {
@@ -365,6 +376,19 @@ mod tests {
 
     fn linux() -> RttEstimator {
         RttEstimator::new(RttConfig::LINUX)
+    }
+
+    #[test]
+    fn a_restarted_estimator_is_a_new_one_under_the_same_parameters() {
+        for config in [RttConfig::LINUX, RttConfig::RFC6298] {
+            let mut e = RttEstimator::new(config);
+            e.on_sample(ms(40));
+            e.on_sample(ms(25));
+            e.on_timeout();
+            e.on_timeout();
+            e.restart();
+            assert_eq!(format!("{e:?}"), format!("{:?}", RttEstimator::new(config)));
+        }
     }
 
     #[test]

@@ -1302,7 +1302,7 @@ mod tests {
                 assert!(c.cc.is_none());
                 // A built-in controller's state is kept; an own one is not.
                 assert_eq!(c.shed_bytes() > 0, used_cc != "ownpacer", "kept");
-                c.reopen(now, &config, p, super::super::Opening::Active);
+                c.reopen(now, &config, &p, super::super::Opening::Active);
                 (c, kept)
             }
         };
@@ -1437,7 +1437,7 @@ mod tests {
             cc: crate::cc::CcAlgorithm::NewReno,
         };
         c.abort();
-        c.reopen(t(20), &config, p, super::super::Opening::Active);
+        c.reopen(t(20), &config, &p, super::super::Opening::Active);
         assert_eq!(Arc::strong_count(&alive), base, "dropped when reopened");
     }
 

@@ -166,9 +166,9 @@ impl Connection {
     /// A new connection in `state`, before the open's own steps
     /// ([`on_open`](Self::on_open)). [`reset`](Self::reset) writes the same
     /// values in place.
-    fn blank(now: Instant, config: Arc<TcpConfig>, p: OpenParams, state: State) -> Connection {
+    fn blank(now: Instant, config: Arc<TcpConfig>, p: &OpenParams, state: State) -> Connection {
         let (ip_header_len, mtu_mss, our_mss, peer_mss, rcv_wscale) =
-            Connection::derived(&config, &p);
+            Connection::derived(&config, p);
         Connection {
             state,
             local: p.local,
@@ -250,9 +250,13 @@ impl Connection {
     /// compile; `a_reopened_connection_equals_a_fresh_one` (and the stack's
     /// `a_recycled_connection_is_indistinguishable_from_a_fresh_one`) check the
     /// values.
-    fn reset(&mut self, now: Instant, config: &Arc<TcpConfig>, p: OpenParams, state: State) {
+    fn reset(&mut self, now: Instant, config: &Arc<TcpConfig>, p: &OpenParams, state: State) {
         let (ip_header_len, mtu_mss, our_mss, peer_mss, rcv_wscale) =
-            Connection::derived(config, &p);
+            Connection::derived(config, p);
+        // The same configuration as before (a stack reuses its slots under its
+        // one configuration): the estimator keeps its parameters, already in
+        // nanoseconds, and restarts.
+        let same_config = Arc::ptr_eq(&self.config, config);
         let Connection {
             state: f_state,
             local: f_local,
@@ -363,7 +367,11 @@ impl Connection {
         *f_sack_ok = false;
         *f_ecn = Default::default();
         *f_ecn_more = None;
-        *f_rtt = RttEstimator::new(config.rtt);
+        if same_config {
+            f_rtt.restart();
+        } else {
+            *f_rtt = RttEstimator::new(config.rtt);
+        }
         *f_rtt_probe = None;
         // A state still held (a slot reopened without `shed`) is kept for
         // `make_ccs` to renew, as `shed` keeps it.
@@ -398,7 +406,7 @@ impl Connection {
         // The same configuration (a stack reuses its slots under its one
         // configuration): kept as it is, without an atomic increment here and a
         // decrement for the one it would replace.
-        if !Arc::ptr_eq(f_config, config) {
+        if !same_config {
             *f_config = Arc::clone(config);
         }
     }
@@ -411,8 +419,8 @@ impl Connection {
         params: OpenParams,
         opening: Opening<'_>,
     ) -> Connection {
-        let mut conn = Connection::blank(now, config, params, opening.state());
-        conn.on_open(now, params, opening);
+        let mut conn = Connection::blank(now, config, &params, opening.state());
+        conn.on_open(now, &params, opening);
         conn
     }
 
@@ -425,7 +433,7 @@ impl Connection {
         &mut self,
         now: Instant,
         config: &Arc<TcpConfig>,
-        params: OpenParams,
+        params: &OpenParams,
         opening: Opening<'_>,
     ) {
         self.reset(now, config, params, opening.state());
@@ -435,7 +443,7 @@ impl Connection {
     /// What an open sets past [`blank`](Self::blank): the congestion controller
     /// when it is an own one, the timestamp clock, the peer's SYN (passive open)
     /// and the SYN's retransmission timer.
-    fn on_open(&mut self, now: Instant, params: OpenParams, opening: Opening<'_>) {
+    fn on_open(&mut self, now: Instant, params: &OpenParams, opening: Opening<'_>) {
         self.init_custom_cc();
         self.passive = matches!(opening, Opening::Passive(_));
         // Our timestamp clock's offset (RFC 7323 section 7.1), which `on_peer_syn`
@@ -678,7 +686,7 @@ mod tests {
             Connection::open(t0, first.clone(), params(1, 2, 1, &first), Opening::Active);
         used.abort();
         used.shed();
-        used.reopen(t0, &second, params(3, 4, 9, &second), Opening::Active);
+        used.reopen(t0, &second, &params(3, 4, 9, &second), Opening::Active);
         let fresh = Connection::open(
             t0,
             second.clone(),
@@ -690,7 +698,7 @@ mod tests {
         // Reopened under the configuration it has: the same one is kept.
         used.abort();
         used.shed();
-        used.reopen(t0, &second, params(5, 6, 11, &second), Opening::Active);
+        used.reopen(t0, &second, &params(5, 6, 11, &second), Opening::Active);
         assert!(Arc::ptr_eq(&used.config, &second));
         assert_eq!(Arc::strong_count(&second), 3, "second, fresh and used");
     }
@@ -728,12 +736,16 @@ mod tests {
             };
             let mut used = Connection::open(t0, config.clone(), params(1, 2, 1, &config), used_as);
             used.ccs();
+            // An RTT sample and a backed-off timer, which the reopen's
+            // estimator (restarted in place) must not keep.
+            used.rtt.on_sample(crate::time::Duration::from_millis(30));
+            used.rtt.on_timeout();
             let _ = used.send(b"some data");
             used.shutdown_write(t0);
             used.abort();
             used.shed();
             let t1 = t0 + crate::time::Duration::from_secs(3);
-            used.reopen(t1, &config, params(3, 4, 99, &config), opening);
+            used.reopen(t1, &config, &params(3, 4, 99, &config), opening);
             let fresh = Connection::open(t1, config.clone(), params(3, 4, 99, &config), opening);
             assert_eq!(format!("{used:?}"), format!("{fresh:?}"));
         }
