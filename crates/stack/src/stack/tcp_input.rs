@@ -440,10 +440,12 @@ impl Stack {
         if !flags.contains(TcpFlags::SYN) {
             return;
         }
+        // One look-up of the listener: its SYN-RECEIVED count is taken for the
+        // new connection here, before the open (which reads no listener).
         let Some(Entry {
             socket: Socket::Listener(l),
             ..
-        }) = self.sockets.get(listener)
+        }) = self.sockets.get_mut(listener)
         else {
             return;
         };
@@ -456,12 +458,12 @@ impl Stack {
             }
             return;
         }
-        let options = l.options;
-        let cc = l.cc;
         if self.tcp_conn_count >= self.tcp_config.max_connections {
             self.stats.tcp.connection_limit_drops += 1;
             return;
         }
+        l.syn_pending += 1;
+        let (options, cc) = (l.options, l.cc);
         let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, local, remote);
         let params = OpenParams {
             local,
@@ -484,13 +486,6 @@ impl Stack {
             key,
             hash,
         );
-        if let Some(Entry {
-            socket: Socket::Listener(l),
-            ..
-        }) = self.sockets.get_mut(listener)
-        {
-            l.syn_pending += 1;
-        }
         self.stats.tcp.passive_opens += 1;
         self.after_conn(now, handle, State::Listen);
     }
