@@ -37,12 +37,13 @@ proptest! {
     /// most cases carry a transfer with attacks in the middle of it.
     #[test]
     fn transfers_under_forged_segments_stay_consistent(
-        steps in proptest::collection::vec((0u8..6, any::<[u8; 12]>()), 0..80)
+        steps in proptest::collection::vec((0u8..9, any::<[u8; 12]>()), 0..80)
     ) {
         let mut data = Vec::new();
         for (kind, args) in steps {
-            // write, deliver both ways, read, forge, time.
-            let op = [6u8, 0, 1, 8, 10, 5][usize::from(kind)];
+            // write, deliver both ways, read, forge, time; deliver both ways in
+            // `handle_packets` batches, forge onto the wire (into a batch).
+            let op = [6u8, 0, 1, 8, 10, 5, 0x10, 0x11, 0x1a][usize::from(kind)];
             data.push(op);
             data.extend_from_slice(&args);
         }
