@@ -15,6 +15,12 @@ starts at byte 14 of each frame). The script writes, under fuzz/corpus/<target>/
   pcap       the capture files themselves, plus each one rewritten as a raw-IP
              (LINKTYPE_RAW) big-endian microsecond file, so the reader's other paths
              start from a valid file too
+  stack      per capture, its TCP segments over IPv4 as `stack` records (op 1,
+             length, segment with the destination port set to the listener's 80),
+             one 100 ms time step after each, and its IP packets as op-0 records
+  live       step programs of the shape live_fuzz.rs's second property draws
+             (writes, deliveries one by one and in batches, reads, forgeries, time),
+             from a fixed random seed
 
 The input layouts are the ones the targets in fuzz/fuzz_targets/ read. Files are named
 by the SHA-1 of their contents, as libFuzzer names the inputs it adds, so running the
@@ -24,6 +30,7 @@ back.
 
 import hashlib
 import os
+import random
 import shutil
 import struct
 import sys
@@ -32,7 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "crates", "wire", "tests", "data")
 CORPUS = os.path.join(HERE, "corpus")
 
-TARGETS = ["ip_packet", "ipv4", "ipv6", "tcp", "udp", "icmpv4", "icmpv6", "pcap"]
+TARGETS = ["ip_packet", "ipv4", "ipv6", "tcp", "udp", "icmpv4", "icmpv6", "pcap", "stack", "live"]
 
 ETHERTYPE_IPV4 = 0x0800
 ETHERTYPE_IPV6 = 0x86DD
@@ -131,6 +138,33 @@ def save(target, blob, counts):
         counts[target] += 1
 
 
+def stack_records(packets, segments):
+    """A `stack` input: each TCP segment (to port 80) as an op-1 record and a
+    100 ms time step, then each IP packet as an op-0 record."""
+    out = bytearray()
+    for seg in segments:
+        if len(seg) >= 4 and len(seg) <= 0xFFFF:
+            seg = seg[:2] + b"\x00\x50" + seg[4:]
+            out += b"\x01" + struct.pack(">H", len(seg)) + seg + b"\x02\x0a"
+    for ip in packets:
+        if len(ip) <= 0xFFFF:
+            out += b"\x00" + struct.pack(">H", len(ip)) + ip
+    return bytes(out)
+
+
+def live_programs(counts):
+    """`live` step programs: 13-byte steps (op, 12 argument bytes), the ops those
+    of live_fuzz.rs's `transfers_under_forged_segments_stay_consistent`."""
+    rng = random.Random(10)
+    ops = [6, 0, 1, 8, 10, 5, 0x10, 0x11, 0x1A, 7, 9, 2, 3, 4]
+    for n in range(60):
+        out = bytearray()
+        for _ in range(rng.randrange(5, 60)):
+            out.append(rng.choice(ops[: 9 if n % 2 else len(ops)]))
+            out += bytes(rng.randrange(256) for _ in range(12))
+        save("live", bytes(out), counts)
+
+
 def main():
     if "--clean" in sys.argv[1:]:
         for target in TARGETS:
@@ -148,11 +182,13 @@ def main():
         assert link == 1, f"{capture}: expected Ethernet, got link type {link}"
         save("pcap", write_pcap_raw_be_micro(snaplen, records), counts)
 
+        packets, segments = [], []
         for _, _, _, frame in records:
             ip = ip_of_frame(frame)
             if ip is None:
                 continue
             ip = trim_ip(ip)
+            packets.append(ip)
             save("ip_packet", ip, counts)
             save("ipv4" if ip[0] >> 4 == 4 else "ipv6", ip, counts)
             t = transport_of(ip)
@@ -161,12 +197,17 @@ def main():
             family, addrs, proto, upper = t
             if proto == TCP:
                 save("tcp", bytes([family]) + addrs + upper, counts)
+                if family == 0:
+                    segments.append(upper)
             elif proto == UDP:
                 save("udp", bytes([family]) + addrs + upper, counts)
             elif proto == ICMP and family == 0:
                 save("icmpv4", upper, counts)
             elif proto == ICMPV6 and family == 1:
                 save("icmpv6", addrs + upper, counts)
+        save("stack", stack_records(packets, segments), counts)
+
+    live_programs(counts)
 
     for target in TARGETS:
         total = len(os.listdir(os.path.join(CORPUS, target)))

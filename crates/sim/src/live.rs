@@ -23,8 +23,10 @@
 //! internal invariants (`Stack::tcp_check_invariants`: SND.UNA ≤ SND.NXT ≤ SND.MAX,
 //! buffers and out-of-order ranges within their caps), and no runaway transmit
 //! loop. Reads check the data as they go. [`run_ops`] decodes arbitrary bytes into
-//! steps (deliveries, losses, duplicates, reorderings, time jumps, reads, writes,
-//! closes, forged and raw segments) and runs them.
+//! steps (deliveries, one packet at a time or in [`Stack::handle_packets`]
+//! batches, losses, duplicates, reorderings, time jumps, reads, writes, closes,
+//! forged and raw segments, handed over at once or queued among the client's) and
+//! runs them.
 
 use crate::app::pattern;
 use layer4::time::{Duration, Instant};
@@ -304,6 +306,20 @@ impl LivePair {
         self.drain()
     }
 
+    /// [`deliver`](Self::deliver), in one [`Stack::handle_packets`] call: a
+    /// batch, whose runs of in-order segments take the stack's run path
+    /// (header prediction with the checksum verified while copying).
+    pub fn deliver_batch(&mut self, dir: Dir, n: usize) -> Result<(), String> {
+        let take = n.min(self.queue(dir).len());
+        let batch: Vec<Vec<u8>> = self.queue(dir).drain(..take).collect();
+        let stack = match dir {
+            Dir::ToServer => &mut self.server,
+            Dir::ToClient => &mut self.client,
+        };
+        stack.handle_packets(self.now, batch.iter().map(Vec::as_slice));
+        self.drain()
+    }
+
     /// Delivers both ways until the wire is empty (at most `rounds` rounds).
     pub fn settle(&mut self, rounds: usize) -> Result<(), String> {
         for _ in 0..rounds {
@@ -545,6 +561,15 @@ impl LivePair {
         self.server.handle_packet(self.now, packet);
         self.drain()
     }
+
+    /// Puts a packet on the wire to the server, behind the client's: it arrives
+    /// with them (in a batch, if delivered as one).
+    pub fn inject_queued(&mut self, packet: Vec<u8>) {
+        self.forged += 1;
+        if self.to_server.len() < 10_000 {
+            self.to_server.push_back(packet);
+        }
+    }
 }
 
 /// FNV-1a's offset basis.
@@ -728,15 +753,15 @@ pub struct Summary {
 ///
 /// | op % 16 | step | argument bytes |
 /// |---|---|---|
-/// | 0, 1 | deliver to the server, to the client | count (0: all) |
+/// | 0, 1 | deliver to the server, to the client (with op bit 4 set: in one [`Stack::handle_packets`] batch) | count (0: all) |
 /// | 2 | drop the first packet of a direction (a loss) | direction |
 /// | 3 | duplicate it | direction |
 /// | 4 | swap the first two (reordering) | direction |
 /// | 5 | time jumps: t × 10 ms, or (t - 200) × 10 s from t = 200 | t |
 /// | 6, 7 | the client writes, the server writes | length (2 bytes) |
 /// | 8, 9 | the server reads, the client reads | length (2 bytes) |
-/// | 10, 11, 12 | a forged segment near the live window | 11 bytes |
-/// | 13 | a raw segment (sequence number far away) | length, bytes |
+/// | 10, 11, 12 | a forged segment near the live window (op bit 4 set: queued on the wire to the server instead of handed over at once) | 11 bytes |
+/// | 13 | a raw segment (sequence number far away; op bit 4 as for 10) | length, bytes |
 /// | 14 | the client shuts down writing (FIN) | |
 /// | 15 | the server closes | |
 pub fn run_ops(data: &[u8]) -> Result<Summary, String> {
@@ -778,14 +803,16 @@ fn step(pair: &mut LivePair, op: u8, r: &mut Reader<'_>) -> Result<(), String> {
                 0 => usize::MAX,
                 n => usize::from(n),
             };
-            pair.deliver(
-                if op % 16 == 0 {
-                    Dir::ToServer
-                } else {
-                    Dir::ToClient
-                },
-                n,
-            )
+            let dir = if op % 16 == 0 {
+                Dir::ToServer
+            } else {
+                Dir::ToClient
+            };
+            if op & 0x10 != 0 {
+                pair.deliver_batch(dir, n)
+            } else {
+                pair.deliver(dir, n)
+            }
         }
         2 => {
             pair.queue(dir(r.u8())).pop_front();
@@ -835,7 +862,7 @@ fn step(pair: &mut LivePair, op: u8, r: &mut Reader<'_>) -> Result<(), String> {
         10..=12 => {
             let f = decode_forged(r);
             let packet = pair.forge(&f);
-            pair.inject(&packet)
+            inject(pair, op, packet)
         }
         13 => {
             let len = usize::from(r.u8());
@@ -843,7 +870,7 @@ fn step(pair: &mut LivePair, op: u8, r: &mut Reader<'_>) -> Result<(), String> {
             let (bytes, rest) = r.0.split_at(take);
             r.0 = rest;
             let packet = pair.raw_segment(bytes);
-            pair.inject(&packet)
+            inject(pair, op, packet)
         }
         14 => {
             let _ = pair
@@ -855,6 +882,17 @@ fn step(pair: &mut LivePair, op: u8, r: &mut Reader<'_>) -> Result<(), String> {
             let _ = pair.server.close(pair.now, pair.server_conn);
             pair.drain()
         }
+    }
+}
+
+/// A forged or raw packet to the server: handed over now, or (op bit 4) queued
+/// on the wire.
+fn inject(pair: &mut LivePair, op: u8, packet: Vec<u8>) -> Result<(), String> {
+    if op & 0x10 != 0 {
+        pair.inject_queued(packet);
+        Ok(())
+    } else {
+        pair.inject(&packet)
     }
 }
 

@@ -7,14 +7,24 @@
 //! peer's pattern, no runaway transmit loop).
 //!
 //! CI runs 128 cases of each property, programs of up to 600 bytes (a few seconds
-//! in debug); the fuzz target runs the same driver for as long as it is given.
+//! in debug); `PROPTEST_CASES=n` runs n instead (a struct literal's `cases` would
+//! override proptest's own reading of that variable, hence [`cases`]). The fuzz
+//! target runs the same driver for as long as it is given.
 
 use layer4::wire::TcpFlags;
 use layer4_sim::live::{run_ops, Dir, Forged, ForgedOptions, LivePair};
 use proptest::prelude::*;
 
+/// 128, or `PROPTEST_CASES` when it is set to a number.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(128)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn any_step_program_keeps_the_connection_consistent(data in proptest::collection::vec(any::<u8>(), 0..600)) {
@@ -27,12 +37,13 @@ proptest! {
     /// most cases carry a transfer with attacks in the middle of it.
     #[test]
     fn transfers_under_forged_segments_stay_consistent(
-        steps in proptest::collection::vec((0u8..6, any::<[u8; 12]>()), 0..80)
+        steps in proptest::collection::vec((0u8..9, any::<[u8; 12]>()), 0..80)
     ) {
         let mut data = Vec::new();
         for (kind, args) in steps {
-            // write, deliver both ways, read, forge, time.
-            let op = [6u8, 0, 1, 8, 10, 5][usize::from(kind)];
+            // write, deliver both ways, read, forge, time; deliver both ways in
+            // `handle_packets` batches, forge onto the wire (into a batch).
+            let op = [6u8, 0, 1, 8, 10, 5, 0x10, 0x11, 0x1a][usize::from(kind)];
             data.push(op);
             data.extend_from_slice(&args);
         }
