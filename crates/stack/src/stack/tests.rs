@@ -1632,7 +1632,10 @@ fn a_held_fragment_and_a_learned_path_mtu_are_the_stacks_next_timeouts() {
     // deadlines are the only ones, read on `poll_timeout`'s rare path.
     let mut pair = Pair::new(Impairment::default(), 31);
     assert_eq!(pair.b.poll_timeout(), None);
-    let sb = pair.b.udp_bind(SocketAddr::new(IpAddr::V4(B4), 5000)).unwrap();
+    let sb = pair
+        .b
+        .udp_bind(SocketAddr::new(IpAddr::V4(B4), 5000))
+        .unwrap();
     let sa = pair.a.udp_bind(SocketAddr::new(IpAddr::V4(A4), 0)).unwrap();
     pair.a
         .udp_send_to(sa, &pattern(3000, 5), SocketAddr::new(IpAddr::V4(B4), 5000))
