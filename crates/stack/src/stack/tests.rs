@@ -1624,3 +1624,57 @@ fn tcp_buffers_set_after_construction_size_the_connections_opened_later() {
     pair.b.set_tcp_buffers(0, 0);
     assert_eq!(pair.b.config().tcp.send_buffer, 4 << 20);
 }
+
+#[test]
+fn a_held_fragment_and_a_learned_path_mtu_are_the_stacks_next_timeouts() {
+    use crate::wire::{Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, IpProtocol};
+    // Stacks with no connection and no TIME-WAIT: the reassembly and path-MTU
+    // deadlines are the only ones, read on `poll_timeout`'s rare path.
+    let mut pair = Pair::new(Impairment::default(), 31);
+    assert_eq!(pair.b.poll_timeout(), None);
+    let sb = pair
+        .b
+        .udp_bind(SocketAddr::new(IpAddr::V4(B4), 5000))
+        .unwrap();
+    let sa = pair.a.udp_bind(SocketAddr::new(IpAddr::V4(A4), 0)).unwrap();
+    pair.a
+        .udp_send_to(sa, &pattern(3000, 5), SocketAddr::new(IpAddr::V4(B4), 5000))
+        .unwrap();
+    let mut buf = [0u8; 2000];
+    let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+    // The first fragment alone: B holds it until the reassembly timeout.
+    pair.b.handle_packet(pair.now, &buf[..n]);
+    assert!(pair.b.reassembler.has_deadline());
+    let held = pair.b.reassembler.poll_timeout();
+    assert!(held.is_some_and(|at| at > pair.now));
+    assert_eq!(pair.b.poll_timeout(), held);
+    // Past it, the fragment is dropped and no deadline is left.
+    pair.b.handle_timeout(held.unwrap());
+    assert_eq!(pair.b.poll_timeout(), None);
+    let mut rbuf = [0u8; 4000];
+    assert!(pair.b.udp_recv_from(sb, &mut rbuf).is_err());
+
+    // A router tells A the path to B takes 1400 bytes: the estimate expires.
+    while pair.a.poll_transmit(pair.now, &mut [0u8; 2000]).is_some() {}
+    let err = Icmpv4Repr::DstUnreachable {
+        reason: Icmpv4DstUnreachable::FragRequired,
+        next_hop_mtu: 1400,
+        invoking: &buf[..28],
+    };
+    let mut body = vec![0u8; err.buffer_len()];
+    err.emit(
+        &mut Icmpv4Packet::new_unchecked(&mut body[..]),
+        crate::wire::ChecksumMode::Enabled,
+    );
+    let router = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254));
+    let packet = pair
+        .b
+        .build_ip_packet(router, IpAddr::V4(A4), IpProtocol::Icmp, &body, 64, 0)
+        .unwrap();
+    assert_eq!(pair.a.poll_timeout(), None);
+    pair.a.handle_packet(pair.now, &packet);
+    assert!(pair.a.pmtu.has_deadline());
+    let expiry = pair.a.pmtu.poll_timeout();
+    assert!(expiry.is_some_and(|at| at > pair.now));
+    assert_eq!(pair.a.poll_timeout(), expiry);
+}

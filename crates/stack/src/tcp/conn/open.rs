@@ -679,11 +679,15 @@ mod tests {
             timestamps: false,
             window_scaling: false,
             recv_buffer: 4096,
+            // Other RTO parameters: the reopen's estimator takes them, not the
+            // ones the slot's estimator holds.
+            rtt: crate::tcp::rtt::RttConfig::RFC6298,
             ..TcpConfig::default()
         });
         let t0 = Instant::from_nanos(1_000_000_000);
         let mut used =
             Connection::open(t0, first.clone(), params(1, 2, 1, &first), Opening::Active);
+        used.rtt.on_sample(crate::time::Duration::from_millis(30));
         used.abort();
         used.shed();
         used.reopen(t0, &second, &params(3, 4, 9, &second), Opening::Active);

@@ -2311,3 +2311,55 @@ fn ack_shortcuts_refuse_a_spurious_recovery_and_its_undo_and_change_nothing() {
         ack_shortcuts_agree(&no_ts, &[], late);
     }
 }
+
+#[test]
+fn a_fin_ahead_of_a_hole_waits_through_pure_acks_and_is_taken_when_the_hole_fills() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    // Two full-sized segments, both sent at once.
+    let data = pattern_bytes(2 * 1448);
+    assert_eq!(c.send(&data), Ok(data.len()));
+    let segs = poll_all(&mut c, t(10));
+    assert_eq!(segs.len(), 2);
+    // A bare FIN (no data with it) after the data.
+    c.close(t(10));
+    let fin = poll(&mut c, t(10)).unwrap();
+    assert!(fin.repr().flags.contains(TcpFlags::FIN) && fin.repr().payload.is_empty());
+    // The first segment is lost: the rest, and the FIN, lie past a hole.
+    for seg in segs[1..].iter().chain([&fin]) {
+        s.handle_segment(t(11), &seg.repr());
+    }
+    assert_eq!(s.state(), State::Established);
+    // Pure ACKs from the client (of the server's own data) meanwhile: the FIN
+    // stays held, and the data past the hole with it.
+    assert_eq!(s.send(b"reply"), Ok(5));
+    for round in 0..2 {
+        for seg in poll_all(&mut s, t(12 + round)) {
+            c.handle_segment(t(12 + round), &seg.repr());
+        }
+        for ack in poll_all(&mut c, t(12 + round)) {
+            let repr = ack.repr();
+            assert!(repr.payload.is_empty() && !repr.flags.contains(TcpFlags::FIN));
+            s.handle_segment(t(12 + round), &repr);
+        }
+        assert_eq!(s.state(), State::Established);
+    }
+    let mut buf = [0u8; 4096];
+    // Nothing readable before the hole fills.
+    assert!(s.recv(t(15), &mut buf).is_err());
+    // The retransmission fills the hole: the data and then the FIN are taken.
+    s.handle_segment(t(16), &segs[0].repr());
+    assert_eq!(s.state(), State::CloseWait);
+    let mut read = Vec::new();
+    loop {
+        match s.recv(t(16), &mut buf) {
+            Ok(0) => break,
+            Ok(n) => read.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("{e:?} after {} bytes", read.len()),
+        }
+    }
+    assert_eq!(read, data);
+}
+
+fn pattern_bytes(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
+}
