@@ -244,8 +244,10 @@ impl TcpOptions {
     /// options in place: no copy of them comes back. On an error `self` is
     /// partly written, and the caller drops it. Out of line: one copy serves
     /// both.
+    /// Crate-private: a caller that reused one `TcpOptions` without
+    /// resetting it would keep the previous segment's options.
     #[inline(never)]
-    pub fn parse_over(&mut self, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn parse_over(&mut self, bytes: &[u8]) -> Result<()> {
         let out = self;
         // Fast path for the layout nearly every segment of a timestamped connection
         // carries (RFC 7323 Appendix A): NOP, NOP, then the 10-byte timestamp. The
