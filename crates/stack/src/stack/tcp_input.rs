@@ -767,8 +767,18 @@ impl Stack {
         // one but no listener to tell): no listener queues, no demux change, no
         // freeing; the counters, the events, the timer heap and the transmit
         // queue within this one slab look-up.
+        // In CLOSED or TIME-WAIT the uncommon pass has work only while the
+        // connection is in the demux map (CLOSED: to take it out) or once the
+        // application let go of it (TIME-WAIT: a compact record may replace
+        // it); other passes in those states (a closed connection's queue pass,
+        // TIME-WAIT before the application closes) did nothing there but a
+        // slab look-up again.
         let common = (state == before || !passive_unaccepted)
-            && !matches!(state, State::Closed | State::TimeWait);
+            && match state {
+                State::Closed => !slot.in_demux,
+                State::TimeWait => passive_unaccepted || !slot.conn.is_orphaned(),
+                _ => true,
+            };
         // A connection no listener holds: a state change is the counters alone,
         // and its events are raised here, on either path. One a listener holds
         // raises no events of its own (the listener's come out of
@@ -823,18 +833,40 @@ impl Stack {
     #[cold]
     #[inline(never)]
     fn after_conn_uncommon(&mut self, handle: SocketHandle, before: State, state: State) -> bool {
-        // The listener's queues change only with the state.
-        if state != before
-            && matches!(
-                self.sockets.get(handle),
-                Some(Entry { socket: Socket::Tcp(slot), .. }) if slot.parent.is_some()
-            )
+        // One slab look-up for what the steps below ask of the slot (none of
+        // them changes what another reads first).
+        let Some(Entry {
+            socket: Socket::Tcp(slot),
+            ..
+        }) = self.sockets.get(handle)
+        else {
+            return false;
+        };
+        let held = slot.parent.is_some();
+        // A TIME-WAIT connection no handle refers to, with nothing left to
+        // send: the compact record that replaces it.
+        let record = match state == State::TimeWait
+            && !held
+            && slot.conn.is_orphaned()
+            && !slot.conn.wants_to_send()
         {
+            true => slot.conn.time_wait_state().map(|tw| {
+                (
+                    FourTuple::new(slot.conn.local(), slot.conn.remote()),
+                    tw,
+                    TupleHash::known(slot.tuple_hash),
+                )
+            }),
+            false => None,
+        };
+        // The listener's queues change only with the state.
+        if state != before && held {
             self.on_conn_state_change(handle, before, state);
         }
         if state == State::Closed {
             self.unhash_conn(handle);
-        } else if state == State::TimeWait && self.compact_time_wait(handle) {
+        } else if let Some((tuple, tw, hash)) = record {
+            self.compact_time_wait(handle, tuple, tw, hash);
             return false;
         }
         true
@@ -944,28 +976,16 @@ impl Stack {
         }
     }
 
-    /// Replaces a TIME-WAIT connection that no handle refers to by a compact record
-    /// (`time_wait`), once it has nothing left to send. Returns whether it did.
-    fn compact_time_wait(&mut self, handle: SocketHandle) -> bool {
-        let (tuple, tw, mut hash) = match self.sockets.get(handle) {
-            Some(Entry {
-                socket: Socket::Tcp(slot),
-                ..
-            }) if slot.parent.is_none()
-                && slot.conn.is_orphaned()
-                && !slot.conn.wants_to_send() =>
-            {
-                match slot.conn.time_wait_state() {
-                    Some(tw) => (
-                        FourTuple::new(slot.conn.local(), slot.conn.remote()),
-                        tw,
-                        TupleHash::known(slot.tuple_hash),
-                    ),
-                    None => return false,
-                }
-            }
-            _ => return false,
-        };
+    /// Replaces the TIME-WAIT connection at `handle` (no handle refers to it,
+    /// it has nothing left to send) by a compact record (`time_wait`) of
+    /// `tuple` (hashed `hash`) in TIME-WAIT state `tw`.
+    fn compact_time_wait(
+        &mut self,
+        handle: SocketHandle,
+        tuple: FourTuple,
+        tw: TimeWaitState,
+        mut hash: TupleHash,
+    ) {
         self.release_conn_keeping_port(handle, true);
         let limit = self.tcp_config.time_wait_limit;
         if self.time_wait.len() >= limit {
@@ -980,11 +1000,10 @@ impl Stack {
                 self.release_port_user((t.local.ip(), t.local.port()));
             }
             if limit == 0 {
-                return true;
+                return;
             }
         }
         self.time_wait.insert(tuple, &mut hash, tw);
-        true
     }
 
     /// Ends the TIME-WAIT records whose time is up.
