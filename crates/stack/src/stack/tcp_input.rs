@@ -207,7 +207,7 @@ impl Stack {
         };
         let events = slot.conn.take_events();
         if slot.parent.is_none() && !events.is_empty() {
-            entry.raise_bits(&mut self.events, handle, conn_event_bits(events));
+            entry.raise_bits(&mut self.events, handle, events.bits());
         }
         super::timers::schedule(&mut self.timers, entry, handle);
         // The connection's out-of-order span was and stays zero: re-charging it
@@ -691,15 +691,8 @@ fn count_state_change(
     }
 }
 
-/// The stack's event bits for a connection's events.
-#[inline(always)]
-fn conn_event_bits(events: ConnEvents) -> u8 {
-    // The connection's event bits are the stack's (checked below at compile
-    // time): no translation per pass.
-    events.bits()
-}
-
-/// Each connection event is the bit of the stack's event of the same name.
+/// Each connection event is the bit of the stack's event of the same name, so
+/// that a pass raises `ConnEvents::bits` as they are, with no translation.
 const _: () = {
     let pairs = [
         (ConnEvents::CONNECTED, EventKind::Connected),
@@ -788,7 +781,7 @@ impl Stack {
                 count_state_change(&mut self.stats.tcp, &slot.conn, before, state);
             }
             if !events.is_empty() {
-                entry.raise_bits(&mut self.events, handle, conn_event_bits(events));
+                entry.raise_bits(&mut self.events, handle, events.bits());
             }
         }
         let entry = if common {
@@ -826,8 +819,9 @@ impl Stack {
 
     /// What [`after_conn_requeue`](Self::after_conn_requeue) does besides the
     /// common pass for a connection that went from `before` to `state` while
-    /// a listener holds it, or is in CLOSED or TIME-WAIT: the listener's
-    /// queues, the demux map, the compact TIME-WAIT record. Returns false when
+    /// a listener holds it, is CLOSED and still in the demux map, or is in
+    /// TIME-WAIT with no handle left: the listener's queues, the demux map,
+    /// the compact TIME-WAIT record. Returns false when
     /// the connection's slot is gone. Out of line (a few passes per connection
     /// at most): the common pass keeps a small frame and dense code.
     #[cold]

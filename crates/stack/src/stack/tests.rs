@@ -221,6 +221,26 @@ pub(super) fn pattern(len: usize, seed: u64) -> Vec<u8> {
     v
 }
 
+/// Hands A the ICMPv4 message `icmp` from `src`, in an IP packet B builds.
+pub(super) fn icmp_to_a(
+    pair: &mut Pair,
+    now: Instant,
+    src: IpAddr,
+    icmp: &crate::wire::Icmpv4Repr<'_>,
+) {
+    use crate::wire::{Icmpv4Packet, IpProtocol};
+    let mut body = vec![0u8; icmp.buffer_len()];
+    icmp.emit(
+        &mut Icmpv4Packet::new_unchecked(&mut body[..]),
+        crate::wire::ChecksumMode::Enabled,
+    );
+    let p = pair
+        .b
+        .build_ip_packet(src, IpAddr::V4(A4), IpProtocol::Icmp, &body, 64, 0)
+        .unwrap();
+    pair.a.handle_packet(now, &p);
+}
+
 #[test]
 fn handshake_and_close_over_ipv4() {
     let mut pair = Pair::new(Impairment::default(), 1);
@@ -493,7 +513,7 @@ fn garbage_packets_are_counted_never_a_panic() {
 
 #[test]
 fn fragmentation_needed_lowers_the_connection_mss() {
-    use crate::wire::{Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, IpProtocol};
+    use crate::wire::{Icmpv4DstUnreachable, Icmpv4Repr};
     let mut pair = Pair::new(Impairment::default(), 20);
     let server = SocketAddr::new(IpAddr::V4(B4), 80);
     let (c, _l, _s) = connect(&mut pair, server);
@@ -508,17 +528,9 @@ fn fragmentation_needed_lowers_the_connection_mss() {
         next_hop_mtu: 1400,
         invoking: &buf[..28],
     };
-    let mut body = vec![0u8; err.buffer_len()];
-    err.emit(
-        &mut Icmpv4Packet::new_unchecked(&mut body[..]),
-        crate::wire::ChecksumMode::Enabled,
-    );
     let router = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254));
-    let packet = pair
-        .b
-        .build_ip_packet(router, IpAddr::V4(A4), IpProtocol::Icmp, &body, 64, 0)
-        .unwrap();
-    pair.a.handle_packet(pair.now, &packet);
+    let now = pair.now;
+    icmp_to_a(&mut pair, now, router, &err);
     let info = pair.a.tcp_info(pair.now, c).unwrap();
     assert_eq!(info.pmtu, 1400);
     assert_eq!(info.snd_mss, 1400 - 20 - 20 - 12);
@@ -1627,7 +1639,7 @@ fn tcp_buffers_set_after_construction_size_the_connections_opened_later() {
 
 #[test]
 fn a_held_fragment_and_a_learned_path_mtu_are_the_stacks_next_timeouts() {
-    use crate::wire::{Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, IpProtocol};
+    use crate::wire::{Icmpv4DstUnreachable, Icmpv4Repr};
     // Stacks with no connection and no TIME-WAIT: the reassembly and path-MTU
     // deadlines are the only ones, read on `poll_timeout`'s rare path.
     let mut pair = Pair::new(Impairment::default(), 31);
@@ -1661,18 +1673,10 @@ fn a_held_fragment_and_a_learned_path_mtu_are_the_stacks_next_timeouts() {
         next_hop_mtu: 1400,
         invoking: &buf[..28],
     };
-    let mut body = vec![0u8; err.buffer_len()];
-    err.emit(
-        &mut Icmpv4Packet::new_unchecked(&mut body[..]),
-        crate::wire::ChecksumMode::Enabled,
-    );
     let router = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254));
-    let packet = pair
-        .b
-        .build_ip_packet(router, IpAddr::V4(A4), IpProtocol::Icmp, &body, 64, 0)
-        .unwrap();
     assert_eq!(pair.a.poll_timeout(), None);
-    pair.a.handle_packet(pair.now, &packet);
+    let now = pair.now;
+    icmp_to_a(&mut pair, now, router, &err);
     assert!(pair.a.pmtu.has_deadline());
     let expiry = pair.a.pmtu.poll_timeout();
     assert!(expiry.is_some_and(|at| at > pair.now));

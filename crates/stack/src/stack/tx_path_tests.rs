@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::burst::BURST_SEGMENTS;
 use super::rx_path_tests::drain_events;
-use super::tests::{connect, pattern, Impairment, Pair, B4};
+use super::tests::{connect, icmp_to_a, pattern, Impairment, Pair, B4};
 use super::*;
 use crate::event::Event;
 use crate::tcp::conn::FORCE_GENERAL_SEND;
@@ -468,28 +468,6 @@ impl crate::cc::CongestionControl for PacesFromTheFortiethSegment {
     fn on_mtu_update(&mut self, mss: usize) {
         self.mss = mss;
     }
-}
-
-/// Hands A the ICMPv4 message `icmp` from `src`, in an IP packet B builds.
-fn icmp_to_a(pair: &mut Pair, now: Instant, src: IpAddr, icmp: &crate::wire::Icmpv4Repr<'_>) {
-    use crate::wire::{Icmpv4Packet, IpProtocol};
-    let mut body = vec![0u8; icmp.buffer_len()];
-    icmp.emit(
-        &mut Icmpv4Packet::new_unchecked(&mut body[..]),
-        ChecksumMode::Enabled,
-    );
-    let p = pair
-        .b
-        .build_ip_packet(
-            src,
-            IpAddr::V4(super::tests::A4),
-            IpProtocol::Icmp,
-            &body,
-            64,
-            0,
-        )
-        .unwrap();
-    pair.a.handle_packet(now, &p);
 }
 
 #[test]
