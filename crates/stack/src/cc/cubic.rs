@@ -163,25 +163,47 @@ impl Cubic {
 
     fn slow_start(&mut self, s: &AckSample) {
         if self.hystart.phase() == super::hystart::Phase::Done {
-            //= https://www.rfc-editor.org/rfc/rfc5681#section-3.1
-            //# During slow start, a TCP increments cwnd by at most SMSS bytes for
-            //# each ACK received that cumulatively acknowledges new data.
-            self.cwnd += s.newly_acked.min(self.mss) as f64;
+            self.slow_start_after_hystart(s);
             return;
         }
         match self.hystart.on_ack(s, self.mss) {
             Verdict::Grow(n) => self.cwnd += n as f64,
-            Verdict::EnterCongestionAvoidance(n) => {
-                self.cwnd += n as f64;
-                self.ssthresh = self.cwnd as usize;
-                //= https://www.rfc-editor.org/rfc/rfc9438#section-4.10
-                //# In this special case, CUBIC
-                //# sets cwnd_prior = cwnd and switches to congestion avoidance.
-                self.cwnd_prior = self.cwnd;
-                self.k_zero = true;
-                self.t_epoch = None;
-            }
+            Verdict::EnterCongestionAvoidance(n) => self.end_slow_start(n),
         }
+    }
+
+    /// Slow start once HyStart++ is over (a congestion event ended it, and the
+    /// window since fell below ssthresh again). Out of line, like the two
+    /// functions below: a short connection's ACKs take none of them, and
+    /// `on_ack`'s slow-start steps stay in a few code lines.
+    #[inline(never)]
+    fn slow_start_after_hystart(&mut self, s: &AckSample) {
+        //= https://www.rfc-editor.org/rfc/rfc5681#section-3.1
+        //# During slow start, a TCP increments cwnd by at most SMSS bytes for
+        //# each ACK received that cumulatively acknowledges new data.
+        self.cwnd += s.newly_acked.min(self.mss) as f64;
+    }
+
+    /// HyStart++'s CSS is complete: the window grows by `n` one last time and
+    /// congestion avoidance begins. Once per connection at most.
+    #[cold]
+    #[inline(never)]
+    fn end_slow_start(&mut self, n: usize) {
+        self.cwnd += n as f64;
+        self.ssthresh = self.cwnd as usize;
+        //= https://www.rfc-editor.org/rfc/rfc9438#section-4.10
+        //# In this special case, CUBIC
+        //# sets cwnd_prior = cwnd and switches to congestion avoidance.
+        self.cwnd_prior = self.cwnd;
+        self.k_zero = true;
+        self.t_epoch = None;
+    }
+
+    /// [`in_slow_start`](CongestionControl::in_slow_start) once ssthresh is
+    /// set: the window against it. Out of line (see `slow_start_after_hystart`).
+    #[inline(never)]
+    fn below_ssthresh(&self) -> bool {
+        self.window() < self.ssthresh
     }
 
     // Out of line: the floating-point window growth would otherwise sit inside
@@ -287,7 +309,7 @@ impl CongestionControl for Cubic {
             return (self.cwnd < 18_446_744_073_709_551_616.0 || self.cwnd.is_nan())
                 && self.mss != usize::MAX;
         }
-        self.window() < self.ssthresh
+        self.below_ssthresh()
     }
 
     fn on_sent(&mut self, now: Instant, _bytes: usize, bytes_in_flight: usize) {

@@ -140,11 +140,7 @@ impl HyStart {
         // The count first: most ACKs of a round stop there, before any RTT is
         // looked at, and the checks are out of line.
         if self.rtt_sample_count >= N_RTT_SAMPLE {
-            match self.phase {
-                Phase::SlowStart => self.check_delay_increase(),
-                Phase::Css { baseline, .. } => self.check_css_spurious(baseline),
-                Phase::Done => {}
-            }
+            self.check_round();
         }
 
         //= https://www.rfc-editor.org/rfc/rfc9406#section-4.2
@@ -168,8 +164,8 @@ impl HyStart {
     }
 
     /// A new round begins in CSS: the next CSS round, or congestion avoidance
-    /// (returns true) when CSS_ROUNDS are complete. Out of line, like the two
-    /// checks below: the common slow-start ACK takes none of them.
+    /// (returns true) when CSS_ROUNDS are complete. Out of line, like the
+    /// checks below (`check_round`): the common slow-start ACK takes none of them.
     #[inline(never)]
     fn on_css_round(&mut self) -> bool {
         let Phase::Css { baseline, rounds } = self.phase else {
@@ -190,13 +186,23 @@ impl HyStart {
         }
     }
 
+    /// A round with N_RTT_SAMPLE samples: the check of its phase, out of line
+    /// with both checks (one call site in `on_ack`).
+    #[inline(never)]
+    fn check_round(&mut self) {
+        match self.phase {
+            Phase::SlowStart => self.check_delay_increase(),
+            Phase::Css { baseline, .. } => self.check_css_spurious(baseline),
+            Phase::Done => {}
+        }
+    }
+
     /// Standard slow start with N_RTT_SAMPLE samples in the round: CSS begins if
     /// the round's minimum RTT rose past the threshold.
     //= https://www.rfc-editor.org/rfc/rfc9406#section-4.2
     //# For rounds where at least N_RTT_SAMPLE RTT samples have been obtained
     //# and currentRoundMinRTT and lastRoundMinRTT are valid, check to see if
     //# delay increase triggers slow start exit:
-    #[inline(never)]
     fn check_delay_increase(&mut self) {
         if let (Some(current), Some(last)) = (self.current_round_min_rtt, self.last_round_min_rtt) {
             let thresh = (last / MIN_RTT_DIVISOR).clamp(MIN_RTT_THRESH, MAX_RTT_THRESH);
@@ -216,7 +222,6 @@ impl HyStart {
     //# obtained, check to see if the current round's minRTT drops below
     //# baseline (cssBaselineMinRtt) indicating that slow start exit was
     //# spurious:
-    #[inline(never)]
     fn check_css_spurious(&mut self, baseline: Duration) {
         if self.current_round_min_rtt.is_some_and(|c| c < baseline) {
             self.phase = Phase::SlowStart;
