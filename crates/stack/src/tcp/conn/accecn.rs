@@ -185,6 +185,16 @@ impl Connection {
         if !self.ecn.acc_get(EcnState::ACC_SYN_SENT) {
             return false;
         }
+        self.on_syn_ack_to_accecn_syn(flags);
+        true
+    }
+
+    /// [`on_syn_ack_accecn`](Self::on_syn_ack_accecn) when our SYN asked for
+    /// AccECN. Out of line and cold: a connection that did not ask (the
+    /// default) keeps its SYN-ACK's code short.
+    #[cold]
+    #[inline(never)]
+    fn on_syn_ack_to_accecn_syn(&mut self, flags: TcpFlags) {
         match ace_of(flags) {
             // A server without ECN, or a "broken" one reflecting the flags.
             0b000 | 0b111 => self.ecn.set(EcnState::OK, false),
@@ -198,7 +208,6 @@ impl Connection {
                 self.ecn.acc_set(EcnState::ACC_HS_ACK_DUE, true);
             }
         }
-        true
     }
 
     /// The ACE field of a segment with `flags` on an AccECN connection: the

@@ -259,9 +259,7 @@ impl Connection {
         self.persist_probes = 0;
         let outstanding = self.outstanding();
         if outstanding > 0 {
-            self.timers
-                .set(Timer::Retransmit, self.rtt.rto_deadline(now));
-            self.unacked_since = Some(now);
+            self.restart_retransmit_timer(now);
         } else {
             //= https://www.rfc-editor.org/rfc/rfc6298#section-5
             //# (5.2) When all outstanding data has been acknowledged, turn off the
@@ -287,6 +285,17 @@ impl Connection {
         }
     }
 
+    /// RFC 6298 (5.3) for an ACK of new data that leaves data outstanding: the
+    /// retransmission timer restarts. Out of line: the ACK of everything sent
+    /// (every ACK of a short connection) clears the timer instead, and its code
+    /// stays dense without this.
+    #[inline(never)]
+    fn restart_retransmit_timer(&mut self, now: Instant) {
+        self.timers
+            .set(Timer::Retransmit, self.rtt.rto_deadline(now));
+        self.unacked_since = Some(now);
+    }
+
     /// An ACK that acknowledges nothing new: a duplicate ACK if it carries no data,
     /// does not move the window and data is outstanding. Returns whether it was
     /// one.
@@ -299,6 +308,10 @@ impl Connection {
     //# connection (TCP.UNA from [RFC793]) and (e) the advertised window in
     //# the incoming acknowledgment equals the advertised window in the last
     //# incoming acknowledgment.
+    // Out of line: an ACK of nothing new is a data segment's or a duplicate,
+    // and the ACK of new data's code (every ACK of a short connection) stays
+    // dense without it.
+    #[inline(never)]
     fn on_same_ack(&mut self, now: Instant, seg: &TcpRepr<'_>) -> bool {
         let window = u32::from(seg.window_len) << self.snd_wscale;
         let duplicate = self.outstanding() > 0

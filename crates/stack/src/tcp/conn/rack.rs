@@ -80,6 +80,39 @@ impl Connection {
         }
         let ack = seg.ack_number.min(self.snd_max);
         let una = self.snd_una;
+        let Some(s) = self.cc.as_deref_mut() else {
+            return dsack;
+        };
+        // Cumulatively acknowledged (the records are dropped later, by `on_ack_cc`).
+        // The common case, records sent once and in sequence order, in one pass
+        // and one RACK update (`Rack::on_delivered_run`); the rest (the records
+        // one by one, SACKed records, a tail loss probe outstanding) out of line.
+        let each = ack > una && !rack_delivered_run(s, now, ack);
+        if each || update.newly_sacked > 0 || s.rack.probe_outstanding() {
+            self.on_ack_rack_rest(now, seg, dsack, each, update);
+        }
+        dsack
+    }
+
+    /// The uncommon steps of [`on_ack_rack`](Self::on_ack_rack) (RACK on, a
+    /// congestion state, SND.UNA not moved yet) for an ACK `seg` with the D-SACK
+    /// block `dsack`: the records it acknowledges cumulatively one by one
+    /// (`each`: `rack_delivered_run` refused them), the records its SACK blocks
+    /// newly cover (`update`), and an outstanding tail loss probe's fate. Out of
+    /// line and cold: the common ACK delivers its records as a run, carries no
+    /// SACK blocks and finds no probe outstanding.
+    #[cold]
+    #[inline(never)]
+    fn on_ack_rack_rest(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr<'_>,
+        dsack: Option<(SeqNumber, SeqNumber)>,
+        each: bool,
+        update: SackUpdate,
+    ) {
+        let ack = seg.ack_number.min(self.snd_max);
+        let una = self.snd_una;
         let echo = match (self.ts, seg.options.timestamp) {
             (Some(_), Some(opt)) if opt.tsecr != 0 => Some(opt.tsecr),
             _ => None,
@@ -87,24 +120,17 @@ impl Connection {
         let ts_offset = self.ts.map_or(0, |t| t.offset);
         let duplicate = ack == una && seg.payload.is_empty() && seg.options.sack_ranges.is_empty();
         let outstanding = self.outstanding() as usize;
+        let min_rtt = self.rtt.min_rtt();
         let Some(s) = self.cc.as_deref_mut() else {
-            return dsack;
+            return;
         };
         let mut reordered = false;
-        // Cumulatively acknowledged (the records are dropped later, by `on_ack_cc`).
-        // The common case, records sent once and in sequence order, in one pass
-        // and one RACK update (`Rack::on_delivered_run`); the per-record calls
-        // (out of line) otherwise.
-        // The minimum RTT only where a record is looked at one by one: the
-        // common ACK builds no `Duration` it would not read.
-        if ack > una && !rack_delivered_run(s, now, ack) {
-            let min_rtt = self.rtt.min_rtt();
+        if each {
             reordered |= rack_delivered_each(s, now, ack, echo, ts_offset, min_rtt);
         }
         // Selectively acknowledged: the records wholly inside a block, not seen
         // SACKed before.
         if update.newly_sacked > 0 {
-            let min_rtt = self.rtt.min_rtt();
             reordered |= rack_sacked(s, now, seg, ack, dsack, min_rtt);
         }
         if reordered {
@@ -117,7 +143,6 @@ impl Connection {
         if s.rack.on_ack_probe(ack, dsack, duplicate) {
             on_probe_repaired_loss(s, now, outstanding);
         }
-        dsack
     }
 
     /// RFC 8985 steps 4 and 5 after an ACK (SND.UNA moved), or when the reorder
