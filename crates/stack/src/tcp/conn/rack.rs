@@ -35,7 +35,17 @@ use crate::wire::{SeqNumber, TcpRepr};
 /// The D-SACK block of an ACK, if its first SACK block is one: below the
 /// cumulative ACK, or inside the second block.
 //= https://www.rfc-editor.org/rfc/rfc2883#section-4
+#[inline(always)]
 pub(super) fn dsack_block(seg: &TcpRepr<'_>) -> Option<(SeqNumber, SeqNumber)> {
+    if seg.options.sack_ranges.is_empty() {
+        return None;
+    }
+    dsack_block_of(seg)
+}
+
+/// [`dsack_block`] of an ACK with SACK blocks. Out of line: most ACKs carry none.
+#[inline(never)]
+fn dsack_block_of(seg: &TcpRepr<'_>) -> Option<(SeqNumber, SeqNumber)> {
     let blocks = seg.options.sack_ranges.as_slice();
     let &(start, end) = blocks.first()?;
     if end <= start {
