@@ -719,18 +719,9 @@ impl Connection {
         flight_before: u32,
         rtt: Option<Duration>,
     ) -> bool {
+        let min_rtt_nanos = self.rtt.min_rtt_nanos();
         // No data sent and no congestion seen yet (the ACK of a SYN or of a lone FIN):
         // nothing for a controller, and none is made for it.
-        if self.cc.is_none() {
-            return false;
-        }
-        let mss = u32::from(self.mss.max(1));
-        let flight = self.flight();
-        // What the window is measured against: the pipe in a SACK recovery.
-        let in_flight = self.flight_for_window();
-        let min_rtt_nanos = self.rtt.min_rtt_nanos();
-        let ece_rx = self.ece_rx();
-        let ce_marked = self.accecn_ce_delta();
         let Some(s) = self.cc.as_deref_mut() else {
             return false;
         };
@@ -773,6 +764,20 @@ impl Connection {
             shrink_tx_records(s);
         }
         let rate: Option<RateSample> = s.rate.generate_nanos(now, min_rtt_nanos);
+        let delivered = s.rate.delivered();
+        // The rest of the sample, read here rather than before the records'
+        // walk (which changes none of it): fewer values held across the walk.
+        let mss = u32::from(self.mss.max(1));
+        let flight = self.flight();
+        // What the window is measured against: the pipe in a SACK recovery (as
+        // before a recovery's end below).
+        let in_flight = self.flight_for_window();
+        let ece_rx = self.ece_rx();
+        let ce_marked = self.accecn_ce_delta();
+        let srtt = self.rtt.srtt();
+        let Some(s) = self.cc.as_deref_mut() else {
+            return false;
+        };
         let in_recovery = s.recovery.is_some();
         let (partial, ended) = if in_recovery {
             on_ack_in_recovery(s, ack, acked, mss)
@@ -784,10 +789,10 @@ impl Connection {
             bytes_in_flight_before: flight_before as usize,
             bytes_in_flight: in_flight as usize,
             rtt,
-            srtt: self.rtt.srtt(),
+            srtt,
             min_rtt: min_rtt_nanos.map(Duration::from_nanos),
             rate,
-            delivered: s.rate.delivered(),
+            delivered,
             in_recovery,
             ece: ece_rx,
             ce_marked,
