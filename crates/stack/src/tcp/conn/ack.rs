@@ -42,24 +42,8 @@ impl Connection {
             return false;
         }
 
-        if self.state == State::SynReceived {
-            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
-            //# If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state
-            //# and continue processing with the variables below set to:
-            //#
-            //# SND.WND <- SEG.WND
-            //# SND.WL1 <- SEG.SEQ
-            //# SND.WL2 <- SEG.ACK
-            if ack <= self.snd_una {
-                self.rst_due = Some((ack, None));
-                return false;
-            }
-            self.snd_wnd = u32::from(seg.window_len) << self.snd_wscale;
-            self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
-            self.snd_wl1 = seg.seq_number;
-            self.snd_wl2 = ack;
-            self.syn_due = false;
-            self.on_handshake_established(now, seg);
+        if self.state == State::SynReceived && !self.on_ack_in_syn_received(now, seg) {
+            return false;
         }
 
         // The peer is alive: its answers to window probes count as such, and a
@@ -124,6 +108,33 @@ impl Connection {
                 _ => {}
             }
         }
+        true
+    }
+
+    /// The ACK of our SYN-ACK in SYN-RECEIVED (acceptable by RFC 5961's test):
+    /// ESTABLISHED, or a RST due when it acknowledges nothing new. Returns false
+    /// when the segment must be dropped. Out of line: once per passive
+    /// connection, and the synchronized states' ACK code stays dense without it.
+    #[inline(never)]
+    fn on_ack_in_syn_received(&mut self, now: Instant, seg: &TcpRepr<'_>) -> bool {
+        let ack = seg.ack_number;
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+        //# If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state
+        //# and continue processing with the variables below set to:
+        //#
+        //# SND.WND <- SEG.WND
+        //# SND.WL1 <- SEG.SEQ
+        //# SND.WL2 <- SEG.ACK
+        if ack <= self.snd_una {
+            self.rst_due = Some((ack, None));
+            return false;
+        }
+        self.snd_wnd = u32::from(seg.window_len) << self.snd_wscale;
+        self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+        self.snd_wl1 = seg.seq_number;
+        self.snd_wl2 = ack;
+        self.syn_due = false;
+        self.on_handshake_established(now, seg);
         true
     }
 
