@@ -116,7 +116,9 @@ impl Connection {
         Some(checksum::combine(&[sum, rest]))
     }
 
-    /// RFC 9293 section 3.10.7.3.
+    /// RFC 9293 section 3.10.7.3. Out of line: once per active connection (its
+    /// SYN-ACK), and the other states' segment code stays dense without it.
+    #[inline(never)]
     fn on_segment_syn_sent(&mut self, now: Instant, seg: &TcpRepr<'_>, pool: &mut RingPool) {
         let flags = seg.flags;
         let has_ack = flags.contains(TcpFlags::ACK);
