@@ -2,10 +2,12 @@
 //! shutdown, close, abort, and the socket options.
 
 use core::net::{IpAddr, SocketAddr};
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
-use super::demux::{key_overlaps, port_overlaps, unspecified_like, FourTuple, TupleHash};
+use super::demux::{
+    key_overlaps, port_overlaps, unspecified_like, FourTuple, ListenKey, TupleHash,
+};
 use super::{Entry, Listener, Socket, Stack};
 use crate::cc::CcAlgorithm;
 use crate::error::Error;
@@ -93,21 +95,42 @@ impl Stack {
     }
 
     fn port_has_connections(&self, ip: IpAddr, port: u16) -> bool {
-        let users = &self.tcp_port_users;
-        key_overlaps(|k| users.contains(k), ip, port, &self.config.addresses)
+        let used = self.tcp_local_keys_in_use(Some(port));
+        key_overlaps(|k| used.contains(k), ip, port, &self.config.addresses)
     }
 
     fn free_listen_port(&mut self, ip: IpAddr) -> Result<u16, Error> {
         let remote = SocketAddr::new(unspecified_like(ip), 0);
+        let used = self.tcp_local_keys_in_use(None);
         let listeners = &self.listeners;
-        let users = &self.tcp_port_users;
         self.tcp_ports
             .select(ip, remote, |p| {
                 !listeners.contains_key(&(ip, p))
                     && !listeners.contains_key(&(unspecified_like(ip), p))
-                    && !users.contains(&(ip, p))
+                    && !used.contains(&(ip, p))
             })
             .ok_or(Error::AddrNotAvailable)
+    }
+
+    /// The local (address, port) pairs that connections in the 4-tuple map and
+    /// TIME-WAIT records use (those on `port` alone, when given): what a listener
+    /// may not take without `reuse_addr`. Collected here, by a walk over the
+    /// connections and records when a listener is made (rare), rather than
+    /// counted per local pair at every open and close (every connection's).
+    fn tcp_local_keys_in_use(&self, port: Option<u16>) -> BTreeSet<ListenKey> {
+        let on_port = |k: &ListenKey| port.is_none_or(|p| k.1 == p);
+        let conns = self.sockets.iter().filter_map(|(_, e)| match &e.socket {
+            Socket::Tcp(slot) if slot.in_demux => {
+                let local = slot.conn.local();
+                Some((local.ip(), local.port()))
+            }
+            _ => None,
+        });
+        let records = self
+            .time_wait
+            .iter()
+            .map(|r| (r.tuple.local.ip(), r.tuple.local.port()));
+        conns.chain(records).filter(on_port).collect()
     }
 
     /// Opens a connection to `remote` from `local` (or, when `None`, from the

@@ -3,6 +3,7 @@
 
 use core::net::SocketAddr;
 
+use super::conn_table::ConnTable;
 use super::demux::{unspecified_like, FourTuple, TupleHash};
 use super::time_wait::TimeWaitVerdict;
 use super::{Entry, Socket, Stack, TcpSlot, TimeWaitState};
@@ -554,10 +555,8 @@ impl Stack {
         key: &FourTuple,
         mut hash: TupleHash,
     ) -> SocketHandle {
-        let local_key = (key.local.ip(), key.local.port());
         let handle = self.sockets.insert(Entry::new(Socket::Tcp(slot)));
         self.conns.insert(key, &mut hash, handle, &self.sockets);
-        self.tcp_port_users.add(local_key);
         self.tcp_conn_count += 1;
         handle
     }
@@ -647,6 +646,16 @@ fn fresh_slot(
         in_demux: true,
         tuple_hash,
     })
+}
+
+/// Takes the connection in `slot` (at `handle`) out of the 4-tuple map if it is
+/// there: one connection less.
+fn unhash_slot(conns: &mut ConnTable, count: &mut usize, slot: &mut TcpSlot, handle: SocketHandle) {
+    if slot.in_demux {
+        slot.in_demux = false;
+        conns.remove(slot.tuple_hash, handle);
+        *count = count.saturating_sub(1);
+    }
 }
 
 /// What [`Stack::tcp_segment_predicted`] did with a segment.
@@ -901,78 +910,62 @@ impl Stack {
     /// Takes a closed connection out of the 4-tuple map (its handle stays valid for
     /// the application until it closes it).
     fn unhash_conn(&mut self, handle: SocketHandle) {
-        self.unhash_conn_keeping_port(handle, false);
-    }
-
-    /// [`unhash_conn`](Self::unhash_conn); with `keep_port`, the connection's local
-    /// address and port stay counted as in use (a TIME-WAIT record takes them over).
-    fn unhash_conn_keeping_port(&mut self, handle: SocketHandle, keep_port: bool) {
-        let Some(Entry {
+        if let Some(Entry {
             socket: Socket::Tcp(slot),
             ..
         }) = self.sockets.get_mut(handle)
-        else {
-            return;
-        };
-        if !slot.in_demux {
-            return;
+        {
+            unhash_slot(&mut self.conns, &mut self.tcp_conn_count, slot, handle);
         }
-        slot.in_demux = false;
-        let local_key = (slot.conn.local().ip(), slot.conn.local().port());
-        self.conns.remove(slot.tuple_hash, handle);
-        if !keep_port {
-            self.release_port_user(local_key);
-        }
-        self.tcp_conn_count = self.tcp_conn_count.saturating_sub(1);
-    }
-
-    /// One connection (or TIME-WAIT record) less on a local address and port.
-    fn release_port_user(&mut self, local_key: (core::net::IpAddr, u16)) {
-        self.tcp_port_users.release(local_key);
     }
 
     /// Frees a connection's slot now (it must have nothing left to send).
     pub(crate) fn release_conn(&mut self, handle: SocketHandle) {
-        self.release_conn_keeping_port(handle, false);
-    }
-
-    /// [`release_conn`](Self::release_conn), optionally keeping the local port
-    /// counted as in use.
-    fn release_conn_keeping_port(&mut self, handle: SocketHandle, keep_port: bool) {
-        // Nothing charged anywhere (the common case): no map look-up.
-        if !self.ooo_charged.is_empty() {
-            self.uncharge_ooo(handle);
-        }
-        self.unhash_conn_keeping_port(handle, keep_port);
-        let (parent, syn_received) = match self.sockets.get(handle) {
+        if !matches!(
+            self.sockets.get(handle),
             Some(Entry {
-                socket: Socket::Tcp(slot),
+                socket: Socket::Tcp(_),
                 ..
-            }) => (slot.parent, slot.conn.state() == State::SynReceived),
-            _ => return,
-        };
-        if let Some(Entry {
-            socket: Socket::Listener(l),
-            ..
-        }) = parent.and_then(|p| self.sockets.get_mut(p))
-        {
-            l.accept_queue.retain(|&h| h != handle);
-            if syn_received {
-                l.syn_pending = l.syn_pending.saturating_sub(1);
-            }
+            })
+        ) {
+            return;
         }
         if let Some(Entry {
             socket: Socket::Tcp(slot),
             ..
         }) = self.sockets.remove(handle)
         {
-            self.conns.keep_spare(slot);
+            self.free_slot(handle, slot);
         }
+    }
+
+    /// The one pass that ends a connection the slab no longer holds (`slot`, which
+    /// was at `handle`): out of the 4-tuple map and the out-of-order budget, out of
+    /// its listener's queues, and kept as a spare slot. Everything it needs is in
+    /// `slot`: no look-up of the connection again.
+    fn free_slot(&mut self, handle: SocketHandle, mut slot: Box<TcpSlot>) {
+        // Nothing charged anywhere (the common case): no map look-up.
+        if !self.ooo_charged.is_empty() {
+            self.uncharge_ooo(handle);
+        }
+        unhash_slot(&mut self.conns, &mut self.tcp_conn_count, &mut slot, handle);
+        if let Some(Entry {
+            socket: Socket::Listener(l),
+            ..
+        }) = slot.parent.and_then(|p| self.sockets.get_mut(p))
+        {
+            l.accept_queue.retain(|&h| h != handle);
+            if slot.conn.state() == State::SynReceived {
+                l.syn_pending = l.syn_pending.saturating_sub(1);
+            }
+        }
+        self.conns.keep_spare(slot);
     }
 
     /// Replaces the TIME-WAIT connection at `handle` (no handle refers to it,
     /// it has nothing left to send) by a compact record (`time_wait`) of
-    /// `tuple` (hashed `hash`) in TIME-WAIT state `tw`.
+    /// `tuple` (hashed `hash`) in TIME-WAIT state `tw`. The slot at `handle`
+    /// must be a connection's.
     fn compact_time_wait(
         &mut self,
         handle: SocketHandle,
@@ -980,31 +973,28 @@ impl Stack {
         tw: TimeWaitState,
         mut hash: TupleHash,
     ) {
-        self.release_conn_keeping_port(handle, true);
+        if let Some(Entry {
+            socket: Socket::Tcp(slot),
+            ..
+        }) = self.sockets.remove(handle)
+        {
+            self.free_slot(handle, slot);
+        }
         let limit = self.tcp_config.time_wait_limit;
         if self.time_wait.len() >= limit {
             self.stats.tcp.time_wait_overflow += 1;
-            let oldest = if limit == 0 {
-                // No TIME-WAIT at all: the connection just ends.
-                Some(tuple)
-            } else {
-                self.time_wait.pop_oldest(None).map(|r| r.tuple)
-            };
-            if let Some(t) = oldest {
-                self.release_port_user((t.local.ip(), t.local.port()));
-            }
             if limit == 0 {
+                // No TIME-WAIT at all: the connection just ends.
                 return;
             }
+            self.time_wait.pop_oldest(None);
         }
         self.time_wait.insert(tuple, &mut hash, tw);
     }
 
     /// Ends the TIME-WAIT records whose time is up.
     pub(crate) fn expire_time_wait(&mut self, now: Instant) {
-        while let Some(r) = self.time_wait.pop_oldest(Some(now)) {
-            self.release_port_user((r.tuple.local.ip(), r.tuple.local.port()));
-        }
+        while self.time_wait.pop_oldest(Some(now)).is_some() {}
     }
 
     /// A segment for a TIME-WAIT record. Returns whether it was taken: false when
@@ -1035,7 +1025,6 @@ impl Stack {
                 //# ended and the new connection accepted
                 self.stats.tcp.time_wait_recycled += 1;
                 self.time_wait.remove(key, hash);
-                self.release_port_user((key.local.ip(), key.local.port()));
                 return false;
             }
             Some(TimeWaitVerdict::Drop) => {}
@@ -1046,7 +1035,6 @@ impl Stack {
             }
             Some(TimeWaitVerdict::Close) => {
                 self.time_wait.remove(key, hash);
-                self.release_port_user((key.local.ip(), key.local.port()));
             }
         }
         true
