@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::demux::{
     key_overlaps, port_overlaps, unspecified_like, FourTuple, ListenKey, TupleHash,
 };
+use super::tcp_input::OpenChoice;
 use super::{Entry, Listener, Socket, Stack};
 use crate::cc::CcAlgorithm;
 use crate::error::Error;
@@ -15,9 +16,19 @@ use crate::event::EventKind;
 use crate::socket::SocketHandle;
 use crate::tcp::conn::Opening;
 use crate::tcp::{
-    ConnCounters, Connection, EcnMode, OpenParams, SocketOptions, State, TcpConfig, TcpInfo,
+    ConnCounters, Connection, EcnMode, SocketOptions, State, TcpConfig, TcpInfo,
 };
 use crate::time::{Duration, Instant};
+
+#[cfg(test)]
+std::thread_local! {
+    /// Test-only: `close` takes the general path (the book-keeping pass, then the
+    /// freeing) for every connection, so that tests can check that its one-pass
+    /// close of a finished connection (`close_conn`) does what it does.
+    static FORCE_GENERAL_CLOSE: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+    /// Test-only: how many closes `close_conn` finished in one pass.
+    static FINISHED_CLOSES: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
+}
 
 /// Which side of a connection to shut down (`std::net::Shutdown`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -196,22 +207,14 @@ impl Stack {
             }
             _ => self.select_ephemeral_port(src_ip, remote, &mut hash)?,
         };
-        let local = key.local;
         let (options, cc) = self.connect_defaults();
-        let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, local, remote);
-        let params = OpenParams {
-            local,
+        let choice = OpenChoice {
             remote,
-            iss,
-            ts_offset,
-            path_mtu: self.path_mtu_via(now, remote.ip(), route_mtu),
+            route_mtu,
             options,
             cc,
         };
-        let handle = self.open_conn(now, &params, Opening::Active, None, &key, hash);
-        self.stats.tcp.active_opens += 1;
-        self.after_conn(now, handle, State::Closed);
-        Ok(handle)
+        Ok(self.open_conn(now, &key, hash, &choice, Opening::Active, None))
     }
 
     /// The socket options and congestion controller of a connection `tcp_connect`
@@ -465,16 +468,72 @@ impl Stack {
                 Ok(())
             }
             Some(Socket::Tcp(_)) => {
-                self.with_conn(now, handle, |c| c.close(now));
-                if self.conn_releasable(handle) {
-                    self.release_conn(handle);
-                }
+                self.close_conn(now, handle);
                 Ok(())
             }
             Some(Socket::Udp(_)) => {
                 self.udp_close(handle);
                 Ok(())
             }
+        }
+    }
+
+    /// [`close`](Self::close) of the connection at `handle`: the close, the
+    /// book-keeping pass ([`with_conn`](Self::with_conn)'s), and the freeing once
+    /// nothing is left to do. A connection that was already CLOSED and out of
+    /// the 4-tuple map, which no listener holds, with nothing to send, no timer
+    /// and no out-of-order data (a server's connection after its last ACK) is
+    /// freed in the same pass: what the general pass would do besides is nothing
+    /// for it (no state change, no timer to schedule, and a place in the
+    /// transmit queue the freeing would leave stale).
+    fn close_conn(&mut self, now: Instant, handle: SocketHandle) {
+        let Some(entry) = self.sockets.get_mut(handle) else {
+            return;
+        };
+        let Socket::Tcp(slot) = &mut entry.socket else {
+            return;
+        };
+        let c = &mut slot.conn;
+        let before = c.state();
+        c.close(now);
+        #[cfg(test)]
+        let force = FORCE_GENERAL_CLOSE.get();
+        #[cfg(not(test))]
+        let force = false;
+        // In CLOSED the close only marked the connection orphaned: no segment,
+        // no state change, no timer.
+        let finished = before == State::Closed
+            && !slot.in_demux
+            && slot.parent.is_none()
+            && !c.wants_to_send()
+            && c.poll_timeout().is_none()
+            && c.ooo_span() == 0
+            && !force;
+        if finished {
+            #[cfg(test)]
+            FINISHED_CLOSES.set(FINISHED_CLOSES.get() + 1);
+            if let Some(d) = c.take_new_loss_counts() {
+                self.stats.tcp.loss.add(&d);
+            }
+            let events = c.take_events();
+            if !events.is_empty() {
+                entry.raise_bits(&mut self.events, handle, events.bits());
+            }
+            if let Some(Entry {
+                socket: Socket::Tcp(slot),
+                ..
+            }) = self.sockets.remove(handle)
+            {
+                self.free_slot(handle, slot);
+            }
+            return;
+        }
+        if c.ooo_span() != 0 || !self.ooo_charged.is_empty() {
+            self.charge_ooo(handle);
+        }
+        self.after_conn(now, handle, before);
+        if self.conn_releasable(handle) {
+            self.release_conn(handle);
         }
     }
 
@@ -819,5 +878,108 @@ mod tests {
         assert_eq!(pair.a.tcp_options(fourth), Ok(defaults));
         assert_eq!(pair.a.tcp_congestion_control(fourth), Ok("cubic"));
         assert_eq!(pair.a.tcp_options(second), Ok(defaults), "unchanged");
+    }
+
+    /// Connections closed every way (the server after its last ACK, in
+    /// LAST-ACK, before the peer's FIN; aborts; unread data) over a lossy,
+    /// reordering link, with `close` on its fast path for finished connections
+    /// and forced onto the general one: the same packets at the same times, the
+    /// same counters, events, sockets and timers.
+    #[test]
+    fn closing_a_finished_connection_in_one_pass_is_the_general_close() {
+        use super::{FINISHED_CLOSES, FORCE_GENERAL_CLOSE};
+
+        fn run(force: bool) -> Vec<String> {
+            FORCE_GENERAL_CLOSE.set(force);
+            let imp = Impairment {
+                loss: 30,
+                dup: 20,
+                reorder: 30,
+            };
+            let mut pair = Pair::new(imp, 77);
+            let server = SocketAddr::new(IpAddr::V4(B4), 80);
+            let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+            let mut out = Vec::new();
+            for round in 0..24u32 {
+                let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
+                let mut s = None;
+                pair.run_until(Duration::from_secs(20), |p| {
+                    if s.is_none() {
+                        s = p.b.tcp_accept(l).ok().map(|(h, _)| h);
+                    }
+                    s.is_some() && p.a.tcp_state(c) == Ok(State::Established)
+                });
+                let Some(s) = s else { continue };
+                let _ = pair.a.tcp_send(pair.now, c, b"ping");
+                pair.run_until(Duration::from_millis(50), |_| false);
+                let mut buf = [0u8; 16];
+                if round % 6 != 5 {
+                    let _ = pair.b.tcp_recv(pair.now, s, &mut buf);
+                }
+                match round % 6 {
+                    // The client closes first; the server closes once CLOSED.
+                    0 | 1 => {
+                        pair.a.close(pair.now, c).unwrap();
+                        pair.run_until(Duration::from_millis(50), |_| false);
+                        let _ = pair.b.tcp_shutdown(pair.now, s, Shutdown::Write);
+                        pair.run_until(Duration::from_secs(5), |p| {
+                            p.b.tcp_state(s) == Ok(State::Closed)
+                        });
+                        out.push(format!("{:?}", pair.b.tcp_state(s)));
+                        let _ = pair.b.close(pair.now, s);
+                    }
+                    // The server closes in LAST-ACK.
+                    2 => {
+                        pair.a.close(pair.now, c).unwrap();
+                        pair.run_until(Duration::from_millis(50), |_| false);
+                        let _ = pair.b.close(pair.now, s);
+                    }
+                    // The server closes first.
+                    3 => {
+                        let _ = pair.b.close(pair.now, s);
+                        pair.run_until(Duration::from_millis(50), |_| false);
+                        let _ = pair.a.close(pair.now, c);
+                    }
+                    // An abort, then both close their handles.
+                    4 => {
+                        let _ = pair.a.tcp_abort(pair.now, c);
+                        pair.run_until(Duration::from_millis(50), |_| false);
+                        let _ = pair.b.close(pair.now, s);
+                    }
+                    // The server closes with unread data (a RST).
+                    _ => {
+                        let _ = pair.b.close(pair.now, s);
+                        pair.run_until(Duration::from_millis(50), |_| false);
+                        let _ = pair.a.close(pair.now, c);
+                    }
+                }
+                pair.run_until(Duration::from_millis(200), |_| false);
+                for st in [&mut pair.a, &mut pair.b] {
+                    out.push(format!("{:?}", st.poll_timeout()));
+                    while let Some(e) = st.poll_event() {
+                        out.push(format!("{e:?}"));
+                    }
+                    out.push(format!("{:?}", st.socket_table(pair.now)));
+                }
+            }
+            pair.run_until(Duration::from_secs(300), |_| false);
+            for st in [&pair.a, &pair.b] {
+                out.push(format!("{:?}", st.stats()));
+                out.push(format!("{:?}", st.socket_table(pair.now)));
+            }
+            out.extend(pair.sent.iter().map(|p| format!("{p:?}")));
+            FORCE_GENERAL_CLOSE.set(false);
+            out
+        }
+        FINISHED_CLOSES.set(0);
+        let fast = run(false);
+        let taken = FINISHED_CLOSES.get();
+        let general = run(true);
+        assert!(taken >= 4, "the one-pass close ran {taken} times");
+        assert_eq!(FINISHED_CLOSES.get(), taken, "none when forced off");
+        assert_eq!(fast.len(), general.len());
+        for (f, g) in fast.iter().zip(&general) {
+            assert_eq!(f, g);
+        }
     }
 }

@@ -464,53 +464,58 @@ impl Stack {
             return;
         }
         l.syn_pending += 1;
-        let (options, cc) = (l.options, l.cc);
+        let choice = OpenChoice {
+            remote,
+            route_mtu: self.routes.lookup(remote.ip()).and_then(|r| r.mtu),
+            options: l.options,
+            cc: l.cc,
+        };
+        let syn = SynInfo {
+            ip_ecn: ecn,
+            ..SynInfo::from_repr(seg)
+        };
+        self.open_conn(
+            now,
+            key,
+            hash,
+            &choice,
+            Opening::Passive(&syn),
+            Some(listener),
+        );
+    }
+
+    /// The one routine of both opens, active (`tcp_connect`) and passive (a
+    /// listener's SYN): the ISN and timestamp offset of tuple `key` (hashed
+    /// `hash` if already known), the path MTU, the connection built as `opening`
+    /// says with what the caller chose, added to the slab and the 4-tuple map,
+    /// counted, and the book-keeping pass. A spare slot (a freed connection's,
+    /// kept by the connection table) is reused when there is one: the
+    /// connection is rebuilt in it, exactly as a fresh one
+    /// ([`Connection::reopen`]).
+    pub(crate) fn open_conn(
+        &mut self,
+        now: Instant,
+        key: &FourTuple,
+        mut hash: TupleHash,
+        choice: &OpenChoice,
+        opening: Opening<'_>,
+        parent: Option<SocketHandle>,
+    ) -> SocketHandle {
+        let (local, remote) = (key.local, choice.remote);
         let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, local, remote);
         let params = OpenParams {
             local,
             remote,
             iss,
             ts_offset,
-            path_mtu: self.path_mtu(now, remote.ip()),
-            options,
-            cc,
+            path_mtu: self.path_mtu_via(now, remote.ip(), choice.route_mtu),
+            options: choice.options,
+            cc: choice.cc,
         };
-        let syn = SynInfo {
-            ip_ecn: ecn,
-            ..SynInfo::from_repr(seg)
-        };
-        let handle = self.open_conn(
-            now,
-            &params,
-            Opening::Passive(&syn),
-            Some(listener),
-            key,
-            hash,
-        );
-        self.stats.tcp.passive_opens += 1;
-        self.after_conn(now, handle, State::Listen);
-    }
-
-    /// Opens a connection as `opening` says and adds it to the slab and the
-    /// 4-tuple map under `key` (`FourTuple::new(params.local, params.remote)`,
-    /// which the caller has already made); `hash` is the hash of its tuple if
-    /// already known. A spare slot
-    /// (a freed connection's, kept by the connection table) is reused when there is
-    /// one: the connection is rebuilt in it, exactly as a fresh one
-    /// ([`Connection::reopen`]).
-    pub(crate) fn open_conn(
-        &mut self,
-        now: Instant,
-        params: &OpenParams,
-        opening: Opening<'_>,
-        parent: Option<SocketHandle>,
-        key: &FourTuple,
-        mut hash: TupleHash,
-    ) -> SocketHandle {
         let tuple_hash = self.conns.hash(key, &mut hash);
         let slot = match self.conns.take_spare() {
             Some(mut slot) => {
-                slot.conn.reopen(now, &self.tcp_config, params, opening);
+                slot.conn.reopen(now, &self.tcp_config, &params, opening);
                 slot.parent = parent;
                 slot.in_demux = true;
                 slot.tuple_hash = tuple_hash;
@@ -519,13 +524,30 @@ impl Stack {
             None => fresh_slot(
                 now,
                 self.tcp_config.clone(),
-                params,
+                &params,
                 opening,
                 parent,
                 tuple_hash,
             ),
         };
-        self.insert_slot(slot, key, hash)
+        let handle = self.insert_slot(slot, key, hash);
+        let before = match opening {
+            Opening::Active => {
+                self.stats.tcp.active_opens += 1;
+                State::Closed
+            }
+            // LISTEN -> SYN-RECEIVED under a listener is no change the
+            // book-keeping acts on (no counter counts it, and the listener's
+            // queues change only when the connection leaves SYN-RECEIVED): the
+            // pass is the common one, as for a pass without a state change.
+            Opening::Passive(_) => {
+                self.stats.tcp.passive_opens += 1;
+                debug_assert_eq!(self.conn(handle).map(|c| c.state()), Some(State::SynReceived));
+                State::SynReceived
+            }
+        };
+        self.after_conn(now, handle, before);
+        handle
     }
 
     /// Adds a connection to the slab and the 4-tuple map; `hash` is the hash of its
@@ -656,6 +678,16 @@ fn unhash_slot(conns: &mut ConnTable, count: &mut usize, slot: &mut TcpSlot, han
         conns.remove(slot.tuple_hash, handle);
         *count = count.saturating_sub(1);
     }
+}
+
+/// What the caller of [`Stack::open_conn`] decides for a new connection: the peer
+/// (as the application named it, for an active open), the MTU of the route
+/// toward it (if the route has one), the socket options and the controller.
+pub(crate) struct OpenChoice {
+    pub(crate) remote: SocketAddr,
+    pub(crate) route_mtu: Option<u16>,
+    pub(crate) options: crate::tcp::SocketOptions,
+    pub(crate) cc: crate::cc::CcAlgorithm,
 }
 
 /// What [`Stack::tcp_segment_predicted`] did with a segment.
@@ -943,7 +975,7 @@ impl Stack {
     /// was at `handle`): out of the 4-tuple map and the out-of-order budget, out of
     /// its listener's queues, and kept as a spare slot. Everything it needs is in
     /// `slot`: no look-up of the connection again.
-    fn free_slot(&mut self, handle: SocketHandle, mut slot: Box<TcpSlot>) {
+    pub(crate) fn free_slot(&mut self, handle: SocketHandle, mut slot: Box<TcpSlot>) {
         // Nothing charged anywhere (the common case): no map look-up.
         if !self.ooo_charged.is_empty() {
             self.uncharge_ooo(handle);
