@@ -15,9 +15,7 @@ use crate::error::Error;
 use crate::event::EventKind;
 use crate::socket::SocketHandle;
 use crate::tcp::conn::Opening;
-use crate::tcp::{
-    ConnCounters, Connection, EcnMode, SocketOptions, State, TcpConfig, TcpInfo,
-};
+use crate::tcp::{ConnCounters, Connection, EcnMode, SocketOptions, State, TcpConfig, TcpInfo};
 use crate::time::{Duration, Instant};
 
 #[cfg(test)]

@@ -542,7 +542,10 @@ impl Stack {
             // pass is the common one, as for a pass without a state change.
             Opening::Passive(_) => {
                 self.stats.tcp.passive_opens += 1;
-                debug_assert_eq!(self.conn(handle).map(|c| c.state()), Some(State::SynReceived));
+                debug_assert_eq!(
+                    self.conn(handle).map(|c| c.state()),
+                    Some(State::SynReceived)
+                );
                 State::SynReceived
             }
         };

@@ -479,7 +479,9 @@ fn a_port_is_in_use_while_a_connection_is_in_the_tuple_map_and_free_once_closed(
     assert!(pair.a.tcp_listen(other, ListenOptions::default()).is_ok());
     // A port-0 listener never gets a port a connection uses.
     for _ in 0..20 {
-        let got = pair.a.tcp_listen(SocketAddr::new(local.ip(), 0), ListenOptions::default());
+        let got = pair
+            .a
+            .tcp_listen(SocketAddr::new(local.ip(), 0), ListenOptions::default());
         assert_ne!(pair.a.listener_addr(got.unwrap()).unwrap(), local);
     }
     // Reset: CLOSED and out of the tuple map, the port is free again although
