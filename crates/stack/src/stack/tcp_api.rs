@@ -517,21 +517,23 @@ impl Stack {
             if !events.is_empty() {
                 entry.raise_bits(&mut self.events, handle, events.bits());
             }
-            if let Some(Entry {
-                socket: Socket::Tcp(slot),
-                ..
-            }) = self.sockets.remove(handle)
-            {
-                self.free_slot(handle, slot);
+        } else {
+            if c.ooo_span() != 0 || !self.ooo_charged.is_empty() {
+                self.charge_ooo(handle);
             }
-            return;
+            self.after_conn(now, handle, before);
+            if !self.conn_releasable(handle) {
+                return;
+            }
         }
-        if c.ooo_span() != 0 || !self.ooo_charged.is_empty() {
-            self.charge_ooo(handle);
-        }
-        self.after_conn(now, handle, before);
-        if self.conn_releasable(handle) {
-            self.release_conn(handle);
+        // One freeing for both paths (the handle is a connection's: checked
+        // above, or by `conn_releasable`).
+        if let Some(Entry {
+            socket: Socket::Tcp(slot),
+            ..
+        }) = self.sockets.remove(handle)
+        {
+            self.free_slot(handle, slot);
         }
     }
 
