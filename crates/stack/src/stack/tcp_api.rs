@@ -206,13 +206,8 @@ impl Stack {
             _ => self.select_ephemeral_port(src_ip, remote, &mut hash)?,
         };
         let (options, cc) = self.connect_defaults();
-        let choice = OpenChoice {
-            remote,
-            route_mtu,
-            options,
-            cc,
-        };
-        Ok(self.open_conn(now, &key, hash, &choice, Opening::Active, None))
+        let mut choice = OpenChoice::new(key.local, remote, route_mtu, options, cc);
+        Ok(self.open_conn(now, &key, hash, &mut choice, Opening::Active, None))
     }
 
     /// The socket options and congestion controller of a connection `tcp_connect`

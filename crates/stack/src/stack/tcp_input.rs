@@ -464,12 +464,13 @@ impl Stack {
             return;
         }
         l.syn_pending += 1;
-        let choice = OpenChoice {
+        let mut choice = OpenChoice::new(
+            local,
             remote,
-            route_mtu: self.routes.lookup(remote.ip()).and_then(|r| r.mtu),
-            options: l.options,
-            cc: l.cc,
-        };
+            self.routes.lookup(remote.ip()).and_then(|r| r.mtu),
+            l.options,
+            l.cc,
+        );
         let syn = SynInfo {
             ip_ecn: ecn,
             ..SynInfo::from_repr(seg)
@@ -478,7 +479,7 @@ impl Stack {
             now,
             key,
             hash,
-            &choice,
+            &mut choice,
             Opening::Passive(&syn),
             Some(listener),
         );
@@ -497,25 +498,20 @@ impl Stack {
         now: Instant,
         key: &FourTuple,
         mut hash: TupleHash,
-        choice: &OpenChoice,
+        choice: &mut OpenChoice,
         opening: Opening<'_>,
         parent: Option<SocketHandle>,
     ) -> SocketHandle {
-        let (local, remote) = (key.local, choice.remote);
-        let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, local, remote);
-        let params = OpenParams {
-            local,
-            remote,
-            iss,
-            ts_offset,
-            path_mtu: self.path_mtu_via(now, remote.ip(), choice.route_mtu),
-            options: choice.options,
-            cc: choice.cc,
-        };
+        let params = &mut choice.params;
+        let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, params.local, params.remote);
+        params.iss = iss;
+        params.ts_offset = ts_offset;
+        params.path_mtu = self.path_mtu_via(now, params.remote.ip(), choice.route_mtu);
+        let params = &choice.params;
         let tuple_hash = self.conns.hash(key, &mut hash);
         let slot = match self.conns.take_spare() {
             Some(mut slot) => {
-                slot.conn.reopen(now, &self.tcp_config, &params, opening);
+                slot.conn.reopen(now, &self.tcp_config, params, opening);
                 slot.parent = parent;
                 slot.in_demux = true;
                 slot.tuple_hash = tuple_hash;
@@ -524,7 +520,7 @@ impl Stack {
             None => fresh_slot(
                 now,
                 self.tcp_config.clone(),
-                &params,
+                params,
                 opening,
                 parent,
                 tuple_hash,
@@ -683,14 +679,39 @@ fn unhash_slot(conns: &mut ConnTable, count: &mut usize, slot: &mut TcpSlot, han
     }
 }
 
-/// What the caller of [`Stack::open_conn`] decides for a new connection: the peer
-/// (as the application named it, for an active open), the MTU of the route
-/// toward it (if the route has one), the socket options and the controller.
+/// What the caller of [`Stack::open_conn`] decides for a new connection: its
+/// parameters but for the ISN, the timestamp offset and the path MTU, which
+/// the open fills in (from the tuple, and from `route_mtu`, the MTU of the
+/// route toward the peer if it has one). Built once, where the caller's
+/// values are, and completed in place: no copy of the whole.
 pub(crate) struct OpenChoice {
-    pub(crate) remote: SocketAddr,
+    pub(crate) params: OpenParams,
     pub(crate) route_mtu: Option<u16>,
-    pub(crate) options: crate::tcp::SocketOptions,
-    pub(crate) cc: crate::cc::CcAlgorithm,
+}
+
+impl OpenChoice {
+    /// `remote` as the application named it (an active open) or as the packet
+    /// gave it (a passive one).
+    pub(crate) fn new(
+        local: SocketAddr,
+        remote: SocketAddr,
+        route_mtu: Option<u16>,
+        options: crate::tcp::SocketOptions,
+        cc: crate::cc::CcAlgorithm,
+    ) -> OpenChoice {
+        OpenChoice {
+            params: OpenParams {
+                local,
+                remote,
+                iss: SeqNumber(0),
+                ts_offset: 0,
+                path_mtu: 0,
+                options,
+                cc,
+            },
+            route_mtu,
+        }
+    }
 }
 
 /// What [`Stack::tcp_segment_predicted`] did with a segment.
