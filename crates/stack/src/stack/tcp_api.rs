@@ -24,7 +24,8 @@ std::thread_local! {
     /// freeing) for every connection, so that tests can check that its one-pass
     /// close of a finished connection (`close_conn`) does what it does.
     static FORCE_GENERAL_CLOSE: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
-    /// Test-only: how many closes `close_conn` finished in one pass.
+    /// Test-only: how many closes `close_conn` finished without the general
+    /// book-keeping pass.
     static FINISHED_CLOSES: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
 }
 
@@ -502,7 +503,21 @@ impl Stack {
             && c.poll_timeout().is_none()
             && c.ooo_span() == 0
             && !force;
-        if finished {
+        // In TIME-WAIT (no unread data: still TIME-WAIT after the close) with
+        // its last ACK still to send and already in the transmit queue (the
+        // client of a short connection that closes as soon as the peer's FIN
+        // arrived): the close marked it orphaned and nothing else. The general
+        // pass would change no state, take no listener or tuple-map step (the
+        // compact record waits for that ACK to go) and queue nothing: only the
+        // timer heap is left to do.
+        let waiting = before == State::TimeWait
+            && c.state() == State::TimeWait
+            && slot.parent.is_none()
+            && entry.tx_queued
+            && c.wants_to_send()
+            && c.ooo_span() == 0
+            && !force;
+        if finished || waiting {
             #[cfg(test)]
             FINISHED_CLOSES.set(FINISHED_CLOSES.get() + 1);
             if let Some(d) = c.take_new_loss_counts() {
@@ -511,6 +526,11 @@ impl Stack {
             let events = c.take_events();
             if !events.is_empty() {
                 entry.raise_bits(&mut self.events, handle, events.bits());
+            }
+            if waiting {
+                super::timers::schedule(&mut self.timers, entry, handle);
+                self.drop_stale_timers();
+                return;
             }
         } else {
             if c.ooo_span() != 0 || !self.ooo_charged.is_empty() {
@@ -895,7 +915,8 @@ mod tests {
             let server = SocketAddr::new(IpAddr::V4(B4), 80);
             let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
             let mut out = Vec::new();
-            for round in 0..24u32 {
+            for round in 0..28u32 {
+                let case = round % 7;
                 let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
                 let mut s = None;
                 pair.run_until(Duration::from_secs(20), |p| {
@@ -908,10 +929,10 @@ mod tests {
                 let _ = pair.a.tcp_send(pair.now, c, b"ping");
                 pair.run_until(Duration::from_millis(50), |_| false);
                 let mut buf = [0u8; 16];
-                if round % 6 != 5 {
+                if case != 5 {
                     let _ = pair.b.tcp_recv(pair.now, s, &mut buf);
                 }
-                match round % 6 {
+                match case {
                     // The client closes first; the server closes once CLOSED.
                     0 | 1 => {
                         pair.a.close(pair.now, c).unwrap();
@@ -938,6 +959,22 @@ mod tests {
                     // An abort, then both close their handles.
                     4 => {
                         let _ = pair.a.tcp_abort(pair.now, c);
+                        pair.run_until(Duration::from_millis(50), |_| false);
+                        let _ = pair.b.close(pair.now, s);
+                    }
+                    // The client closes in TIME-WAIT, the peer's FIN just
+                    // taken and its ACK not yet sent.
+                    6 => {
+                        let _ = pair.a.tcp_shutdown(pair.now, c, Shutdown::Write);
+                        pair.run_until(Duration::from_millis(50), |_| false);
+                        let _ = pair.b.tcp_shutdown(pair.now, s, Shutdown::Write);
+                        let mut pkt = [0u8; 2000];
+                        while let Some(n) = pair.b.poll_transmit(pair.now, &mut pkt) {
+                            pair.sent.push((pair.now, false, pkt[..n].to_vec()));
+                            pair.a.handle_packet(pair.now, &pkt[..n]);
+                        }
+                        out.push(format!("{:?}", pair.a.tcp_state(c)));
+                        let _ = pair.a.close(pair.now, c);
                         pair.run_until(Duration::from_millis(50), |_| false);
                         let _ = pair.b.close(pair.now, s);
                     }
@@ -971,6 +1008,11 @@ mod tests {
         let taken = FINISHED_CLOSES.get();
         let general = run(true);
         assert!(taken >= 4, "the one-pass close ran {taken} times");
+        let time_wait = format!("{:?}", Ok::<State, crate::Error>(State::TimeWait));
+        assert!(
+            fast.contains(&time_wait),
+            "a close in TIME-WAIT with its ACK due"
+        );
         assert_eq!(FINISHED_CLOSES.get(), taken, "none when forced off");
         assert_eq!(fast.len(), general.len());
         for (f, g) in fast.iter().zip(&general) {
