@@ -101,6 +101,7 @@ impl Stack {
                 cc: self.tcp_config.default_congestion_algorithm(),
             }))));
         self.listeners.insert(key, handle);
+        self.last_listener.set(None);
         Ok(handle)
     }
 
@@ -563,6 +564,7 @@ impl Stack {
         let key = (l.local.ip(), l.local.port());
         let pending: Vec<SocketHandle> = l.accept_queue.iter().copied().collect();
         self.listeners.remove(&key);
+        self.last_listener.set(None);
         // Half-open connections of this listener are found through their
         // parent link.
         let children: Vec<SocketHandle> = self

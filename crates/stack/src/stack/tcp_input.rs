@@ -4,7 +4,7 @@
 use core::net::SocketAddr;
 
 use super::conn_table::ConnTable;
-use super::demux::{unspecified_like, FourTuple, TupleHash};
+use super::demux::{unspecified_like, FourTuple, ListenKey, TupleHash};
 use super::time_wait::TimeWaitVerdict;
 use super::{Entry, Socket, Stack, TcpSlot, TimeWaitState};
 use crate::event::EventKind;
@@ -372,14 +372,31 @@ impl Stack {
         tcp.accecn_ace_ignored += u64::from(after.ace_ignored.saturating_sub(before.ace_ignored));
     }
 
-    fn find_listener(&self, local: SocketAddr) -> Option<SocketHandle> {
-        self.listeners
-            .get(&(local.ip(), local.port()))
-            .or_else(|| {
-                self.listeners
-                    .get(&(unspecified_like(local.ip()), local.port()))
-            })
-            .copied()
+    /// The listener for a segment to `local`: on that address, else on the
+    /// wildcard of its family. The last answer is kept (`last_listener`), so
+    /// that a server's SYNs, all to one listener, take no map look-up.
+    pub(super) fn find_listener(&self, local: SocketAddr) -> Option<SocketHandle> {
+        let key = (local.ip(), local.port());
+        match self.last_listener.get() {
+            Some((k, handle)) if k == key => Some(handle),
+            _ => self.find_listener_in_map(key),
+        }
+    }
+
+    /// [`find_listener`](Self::find_listener) in the listener map, keeping the
+    /// answer. Out of line: one look-up per listener and local address while
+    /// the listeners stay as they are.
+    #[inline(never)]
+    pub(super) fn find_listener_in_map(&self, key: ListenKey) -> Option<SocketHandle> {
+        let found = self
+            .listeners
+            .get(&key)
+            .or_else(|| self.listeners.get(&(unspecified_like(key.0), key.1)))
+            .copied();
+        if let Some(handle) = found {
+            self.last_listener.set(Some((key, handle)));
+        }
+        found
     }
 
     fn accept_queue_full(&self, conn: SocketHandle) -> bool {
