@@ -160,67 +160,8 @@ impl TupleHash {
     }
 }
 
-/// How many connections and TIME-WAIT records use each of the stack's local
-/// (address, port) pairs: a listener may not take a port in use (without
-/// `reuse_addr`), and a listener's ephemeral port must be one no connection uses.
-///
-/// A hash table of (key, count) under [`LocalKeyState`], where a count is changed
-/// in one probe: the key's slot found, or the slot for it, in one pass (the
-/// standard map's `entry` probes once to find and again to insert), and a count
-/// falling to zero removes its entry through the same probe. Nothing iterates it.
-#[derive(Debug, Clone)]
-pub(crate) struct PortUsers {
-    table: hashbrown::HashTable<(ListenKey, u32)>,
-    hasher: LocalKeyState,
-}
-
-impl PortUsers {
-    pub(crate) fn new(hasher: LocalKeyState) -> PortUsers {
-        PortUsers {
-            table: hashbrown::HashTable::new(),
-            hasher,
-        }
-    }
-
-    /// One user more on `key`.
-    #[inline]
-    pub(crate) fn add(&mut self, key: ListenKey) {
-        let hasher = &self.hasher;
-        let hash = hasher.hash_one(key);
-        match self
-            .table
-            .entry(hash, |e| e.0 == key, |e| hasher.hash_one(e.0))
-        {
-            hashbrown::hash_table::Entry::Occupied(mut e) => e.get_mut().1 += 1,
-            hashbrown::hash_table::Entry::Vacant(e) => {
-                e.insert((key, 1));
-            }
-        }
-    }
-
-    /// One user less on `key`; the entry goes when none is left.
-    #[inline]
-    pub(crate) fn release(&mut self, key: ListenKey) {
-        let hash = self.hasher.hash_one(key);
-        if let Ok(mut e) = self.table.find_entry(hash, |e| e.0 == key) {
-            e.get_mut().1 -= 1;
-            if e.get().1 == 0 {
-                e.remove();
-            }
-        }
-    }
-
-    /// Whether anything uses `key`.
-    pub(crate) fn contains(&self, key: &ListenKey) -> bool {
-        self.table
-            .find(self.hasher.hash_one(key), |e| e.0 == *key)
-            .is_some()
-    }
-}
-
 /// `BuildHasher` of the maps keyed by one of the stack's own (address, port)
-/// pairs: listeners, bound UDP sockets and the per-port connection counts
-/// ([`PortUsers`]).
+/// pairs: listeners and bound UDP sockets.
 ///
 /// Their keys are never chosen by a peer: an address is one of the stack's own (or
 /// a wildcard), a port one the application bound or the stack picked. So, unlike
@@ -382,33 +323,13 @@ mod tests {
     }
 
     #[test]
-    fn port_users_count_every_user_and_forget_a_key_with_its_last_one() {
-        let mut users = PortUsers::new(LocalKeyState::new(StackRng::from_seed(3)));
+    fn a_used_port_overlaps_a_wildcard_bind_of_its_family_only() {
         let v4 = (IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 80u16);
-        let v6 = (IpAddr::V6(Ipv6Addr::LOCALHOST), 80u16);
-        let other_port = (v4.0, 81u16);
-        users.add(v4);
-        users.add(v4);
-        users.add(v6);
-        assert!(users.contains(&v4) && users.contains(&v6));
-        assert!(!users.contains(&other_port));
-        // A release of a key nobody uses changes nothing.
-        users.release(other_port);
-        users.release(v4);
-        assert!(users.contains(&v4), "one user left");
-        users.release(v4);
-        assert!(!users.contains(&v4), "the last one left");
-        assert!(users.contains(&v6), "another address's count is its own");
-        users.release(v4);
-        users.add(v4);
-        assert!(users.contains(&v4), "counted from one again");
-        users.release(v4);
-        assert!(!users.contains(&v4));
-        // The overlap rules over the counts, wildcards included: a port used
-        // on one address overlaps a wildcard bind of its family only.
+        let used = std::collections::BTreeSet::from([v4]);
+        // The overlap rules over the keys in use, wildcards included: a port
+        // used on one address overlaps a wildcard bind of its family only.
         let locals: [IpCidr; 1] = ["10.0.0.1/24".parse().unwrap()];
-        users.add(v4);
-        let contains = |k: &ListenKey| users.contains(k);
+        let contains = |k: &ListenKey| used.contains(k);
         assert!(key_overlaps(
             contains,
             IpAddr::V4(Ipv4Addr::UNSPECIFIED),

@@ -98,7 +98,7 @@ pub use table::{SocketEntry, SocketProtocol};
 pub use tcp_api::{ListenOptions, Shutdown};
 pub(crate) use time_wait::TimeWaitState;
 
-use demux::{KeyedState, ListenKey, LocalKeyState, PortUsers};
+use demux::{KeyedState, ListenKey, LocalKeyState};
 
 /// A TCP listener: its address, backlog and accept queue.
 #[derive(Debug)]
@@ -205,8 +205,10 @@ pub struct Stack {
     pub(crate) time_wait: time_wait::TimeWaitTable,
     pub(crate) listeners: HashMap<ListenKey, SocketHandle, LocalKeyState>,
     pub(crate) udp_bound: HashMap<ListenKey, SocketHandle, LocalKeyState>,
-    /// Connections per local address and port (for `AddrInUse`).
-    pub(crate) tcp_port_users: PortUsers,
+    /// The listener last found for a segment's local (address, port): a
+    /// server's SYNs all go to one listener. Cleared whenever `listeners`
+    /// changes, so it answers what the map answers.
+    pub(crate) last_listener: core::cell::Cell<Option<(ListenKey, SocketHandle)>>,
     /// What `tcp_connect` gives a new connection, resolved from `tcp_config`.
     pub(crate) connect_defaults: Option<tcp_api::ConnectDefaults>,
     pub(crate) tcp_conn_count: usize,
@@ -273,7 +275,7 @@ impl Stack {
             time_wait: time_wait::TimeWaitTable::new(tuples),
             listeners: HashMap::with_hasher(LocalKeyState::new(keys.fork("listeners"))),
             udp_bound: HashMap::with_hasher(LocalKeyState::new(keys.fork("udp"))),
-            tcp_port_users: PortUsers::new(LocalKeyState::new(keys.fork("ports"))),
+            last_listener: core::cell::Cell::new(None),
             connect_defaults: None,
             tcp_conn_count: 0,
             isn: IsnGenerator::new(&mut root.fork("isn")),

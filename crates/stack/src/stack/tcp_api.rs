@@ -2,20 +2,32 @@
 //! shutdown, close, abort, and the socket options.
 
 use core::net::{IpAddr, SocketAddr};
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
-use super::demux::{key_overlaps, port_overlaps, unspecified_like, FourTuple, TupleHash};
+use super::demux::{
+    key_overlaps, port_overlaps, unspecified_like, FourTuple, ListenKey, TupleHash,
+};
+use super::tcp_input::OpenChoice;
 use super::{Entry, Listener, Socket, Stack};
 use crate::cc::CcAlgorithm;
 use crate::error::Error;
 use crate::event::EventKind;
 use crate::socket::SocketHandle;
 use crate::tcp::conn::Opening;
-use crate::tcp::{
-    ConnCounters, Connection, EcnMode, OpenParams, SocketOptions, State, TcpConfig, TcpInfo,
-};
+use crate::tcp::{ConnCounters, Connection, EcnMode, SocketOptions, State, TcpConfig, TcpInfo};
 use crate::time::{Duration, Instant};
+
+#[cfg(test)]
+std::thread_local! {
+    /// Test-only: `close` takes the general path (the book-keeping pass, then the
+    /// freeing) for every connection, so that tests can check that its one-pass
+    /// close of a finished connection (`close_conn`) does what it does.
+    static FORCE_GENERAL_CLOSE: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+    /// Test-only: how many closes `close_conn` finished without the general
+    /// book-keeping pass.
+    static FINISHED_CLOSES: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
+}
 
 /// Which side of a connection to shut down (`std::net::Shutdown`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,25 +101,47 @@ impl Stack {
                 cc: self.tcp_config.default_congestion_algorithm(),
             }))));
         self.listeners.insert(key, handle);
+        self.last_listener.set(None);
         Ok(handle)
     }
 
     fn port_has_connections(&self, ip: IpAddr, port: u16) -> bool {
-        let users = &self.tcp_port_users;
-        key_overlaps(|k| users.contains(k), ip, port, &self.config.addresses)
+        let used = self.tcp_local_keys_in_use(Some(port));
+        key_overlaps(|k| used.contains(k), ip, port, &self.config.addresses)
     }
 
     fn free_listen_port(&mut self, ip: IpAddr) -> Result<u16, Error> {
         let remote = SocketAddr::new(unspecified_like(ip), 0);
+        let used = self.tcp_local_keys_in_use(None);
         let listeners = &self.listeners;
-        let users = &self.tcp_port_users;
         self.tcp_ports
             .select(ip, remote, |p| {
                 !listeners.contains_key(&(ip, p))
                     && !listeners.contains_key(&(unspecified_like(ip), p))
-                    && !users.contains(&(ip, p))
+                    && !used.contains(&(ip, p))
             })
             .ok_or(Error::AddrNotAvailable)
+    }
+
+    /// The local (address, port) pairs that connections in the 4-tuple map and
+    /// TIME-WAIT records use (those on `port` alone, when given): what a listener
+    /// may not take without `reuse_addr`. Collected here, by a walk over the
+    /// connections and records when a listener is made (rare), rather than
+    /// counted per local pair at every open and close (every connection's).
+    fn tcp_local_keys_in_use(&self, port: Option<u16>) -> BTreeSet<ListenKey> {
+        let on_port = |k: &ListenKey| port.is_none_or(|p| k.1 == p);
+        let conns = self.sockets.iter().filter_map(|(_, e)| match &e.socket {
+            Socket::Tcp(slot) if slot.in_demux => {
+                let local = slot.conn.local();
+                Some((local.ip(), local.port()))
+            }
+            _ => None,
+        });
+        let records = self
+            .time_wait
+            .iter()
+            .map(|r| (r.tuple.local.ip(), r.tuple.local.port()));
+        conns.chain(records).filter(on_port).collect()
     }
 
     /// Opens a connection to `remote` from `local` (or, when `None`, from the
@@ -173,22 +207,9 @@ impl Stack {
             }
             _ => self.select_ephemeral_port(src_ip, remote, &mut hash)?,
         };
-        let local = key.local;
         let (options, cc) = self.connect_defaults();
-        let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, local, remote);
-        let params = OpenParams {
-            local,
-            remote,
-            iss,
-            ts_offset,
-            path_mtu: self.path_mtu_via(now, remote.ip(), route_mtu),
-            options,
-            cc,
-        };
-        let handle = self.open_conn(now, &params, Opening::Active, None, &key, hash);
-        self.stats.tcp.active_opens += 1;
-        self.after_conn(now, handle, State::Closed);
-        Ok(handle)
+        let mut choice = OpenChoice::new(key.local, remote, route_mtu, options, cc);
+        Ok(self.open_conn(now, &key, hash, &mut choice, Opening::Active, None))
     }
 
     /// The socket options and congestion controller of a connection `tcp_connect`
@@ -442,16 +463,93 @@ impl Stack {
                 Ok(())
             }
             Some(Socket::Tcp(_)) => {
-                self.with_conn(now, handle, |c| c.close(now));
-                if self.conn_releasable(handle) {
-                    self.release_conn(handle);
-                }
+                self.close_conn(now, handle);
                 Ok(())
             }
             Some(Socket::Udp(_)) => {
                 self.udp_close(handle);
                 Ok(())
             }
+        }
+    }
+
+    /// [`close`](Self::close) of the connection at `handle`: the close, the
+    /// book-keeping pass ([`with_conn`](Self::with_conn)'s), and the freeing once
+    /// nothing is left to do. A connection that was already CLOSED and out of
+    /// the 4-tuple map, which no listener holds, with nothing to send, no timer
+    /// and no out-of-order data (a server's connection after its last ACK) is
+    /// freed in the same pass: what the general pass would do besides is nothing
+    /// for it (no state change, no timer to schedule, and a place in the
+    /// transmit queue the freeing would leave stale).
+    fn close_conn(&mut self, now: Instant, handle: SocketHandle) {
+        let Some(entry) = self.sockets.get_mut(handle) else {
+            return;
+        };
+        let Socket::Tcp(slot) = &mut entry.socket else {
+            return;
+        };
+        let c = &mut slot.conn;
+        let before = c.state();
+        c.close(now);
+        #[cfg(test)]
+        let force = FORCE_GENERAL_CLOSE.get();
+        #[cfg(not(test))]
+        let force = false;
+        // In CLOSED the close only marked the connection orphaned: no segment,
+        // no state change, no timer.
+        let finished = before == State::Closed
+            && !slot.in_demux
+            && slot.parent.is_none()
+            && !c.wants_to_send()
+            && c.poll_timeout().is_none()
+            && c.ooo_span() == 0
+            && !force;
+        // In TIME-WAIT (no unread data: still TIME-WAIT after the close) with
+        // its last ACK still to send and already in the transmit queue (the
+        // client of a short connection that closes as soon as the peer's FIN
+        // arrived): the close marked it orphaned and nothing else. The general
+        // pass would change no state, take no listener or tuple-map step (the
+        // compact record waits for that ACK to go) and queue nothing: only the
+        // timer heap is left to do.
+        let waiting = before == State::TimeWait
+            && c.state() == State::TimeWait
+            && slot.parent.is_none()
+            && entry.tx_queued
+            && c.wants_to_send()
+            && c.ooo_span() == 0
+            && !force;
+        if finished || waiting {
+            #[cfg(test)]
+            FINISHED_CLOSES.set(FINISHED_CLOSES.get() + 1);
+            if let Some(d) = c.take_new_loss_counts() {
+                self.stats.tcp.loss.add(&d);
+            }
+            let events = c.take_events();
+            if !events.is_empty() {
+                entry.raise_bits(&mut self.events, handle, events.bits());
+            }
+            if waiting {
+                super::timers::schedule(&mut self.timers, entry, handle);
+                self.drop_stale_timers();
+                return;
+            }
+        } else {
+            if c.ooo_span() != 0 || !self.ooo_charged.is_empty() {
+                self.charge_ooo(handle);
+            }
+            self.after_conn(now, handle, before);
+            if !self.conn_releasable(handle) {
+                return;
+            }
+        }
+        // One freeing for both paths (the handle is a connection's: checked
+        // above, or by `conn_releasable`).
+        if let Some(Entry {
+            socket: Socket::Tcp(slot),
+            ..
+        }) = self.sockets.remove(handle)
+        {
+            self.free_slot(handle, slot);
         }
     }
 
@@ -466,6 +564,7 @@ impl Stack {
         let key = (l.local.ip(), l.local.port());
         let pending: Vec<SocketHandle> = l.accept_queue.iter().copied().collect();
         self.listeners.remove(&key);
+        self.last_listener.set(None);
         // Half-open connections of this listener are found through their
         // parent link.
         let children: Vec<SocketHandle> = self
@@ -796,5 +895,130 @@ mod tests {
         assert_eq!(pair.a.tcp_options(fourth), Ok(defaults));
         assert_eq!(pair.a.tcp_congestion_control(fourth), Ok("cubic"));
         assert_eq!(pair.a.tcp_options(second), Ok(defaults), "unchanged");
+    }
+
+    /// Connections closed every way (the server after its last ACK, in
+    /// LAST-ACK, before the peer's FIN; aborts; unread data) over a lossy,
+    /// reordering link, with `close` on its fast path for finished connections
+    /// and forced onto the general one: the same packets at the same times, the
+    /// same counters, events, sockets and timers.
+    #[test]
+    fn closing_a_finished_connection_in_one_pass_is_the_general_close() {
+        use super::{FINISHED_CLOSES, FORCE_GENERAL_CLOSE};
+
+        fn run(force: bool) -> Vec<String> {
+            FORCE_GENERAL_CLOSE.set(force);
+            let imp = Impairment {
+                loss: 30,
+                dup: 20,
+                reorder: 30,
+            };
+            let mut pair = Pair::new(imp, 77);
+            let server = SocketAddr::new(IpAddr::V4(B4), 80);
+            let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+            let mut out = Vec::new();
+            for round in 0..28u32 {
+                let case = round % 7;
+                let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
+                let mut s = None;
+                pair.run_until(Duration::from_secs(20), |p| {
+                    if s.is_none() {
+                        s = p.b.tcp_accept(l).ok().map(|(h, _)| h);
+                    }
+                    s.is_some() && p.a.tcp_state(c) == Ok(State::Established)
+                });
+                let Some(s) = s else { continue };
+                let _ = pair.a.tcp_send(pair.now, c, b"ping");
+                pair.run_until(Duration::from_millis(50), |_| false);
+                let mut buf = [0u8; 16];
+                if case != 5 {
+                    let _ = pair.b.tcp_recv(pair.now, s, &mut buf);
+                }
+                match case {
+                    // The client closes first; the server closes once CLOSED.
+                    0 | 1 => {
+                        pair.a.close(pair.now, c).unwrap();
+                        pair.run_until(Duration::from_millis(50), |_| false);
+                        let _ = pair.b.tcp_shutdown(pair.now, s, Shutdown::Write);
+                        pair.run_until(Duration::from_secs(5), |p| {
+                            p.b.tcp_state(s) == Ok(State::Closed)
+                        });
+                        out.push(format!("{:?}", pair.b.tcp_state(s)));
+                        let _ = pair.b.close(pair.now, s);
+                    }
+                    // The server closes in LAST-ACK.
+                    2 => {
+                        pair.a.close(pair.now, c).unwrap();
+                        pair.run_until(Duration::from_millis(50), |_| false);
+                        let _ = pair.b.close(pair.now, s);
+                    }
+                    // The server closes first.
+                    3 => {
+                        let _ = pair.b.close(pair.now, s);
+                        pair.run_until(Duration::from_millis(50), |_| false);
+                        let _ = pair.a.close(pair.now, c);
+                    }
+                    // An abort, then both close their handles.
+                    4 => {
+                        let _ = pair.a.tcp_abort(pair.now, c);
+                        pair.run_until(Duration::from_millis(50), |_| false);
+                        let _ = pair.b.close(pair.now, s);
+                    }
+                    // The client closes in TIME-WAIT, the peer's FIN just
+                    // taken and its ACK not yet sent.
+                    6 => {
+                        let _ = pair.a.tcp_shutdown(pair.now, c, Shutdown::Write);
+                        pair.run_until(Duration::from_millis(50), |_| false);
+                        let _ = pair.b.tcp_shutdown(pair.now, s, Shutdown::Write);
+                        let mut pkt = [0u8; 2000];
+                        while let Some(n) = pair.b.poll_transmit(pair.now, &mut pkt) {
+                            pair.sent.push((pair.now, false, pkt[..n].to_vec()));
+                            pair.a.handle_packet(pair.now, &pkt[..n]);
+                        }
+                        out.push(format!("{:?}", pair.a.tcp_state(c)));
+                        let _ = pair.a.close(pair.now, c);
+                        pair.run_until(Duration::from_millis(50), |_| false);
+                        let _ = pair.b.close(pair.now, s);
+                    }
+                    // The server closes with unread data (a RST).
+                    _ => {
+                        let _ = pair.b.close(pair.now, s);
+                        pair.run_until(Duration::from_millis(50), |_| false);
+                        let _ = pair.a.close(pair.now, c);
+                    }
+                }
+                pair.run_until(Duration::from_millis(200), |_| false);
+                for st in [&mut pair.a, &mut pair.b] {
+                    out.push(format!("{:?}", st.poll_timeout()));
+                    while let Some(e) = st.poll_event() {
+                        out.push(format!("{e:?}"));
+                    }
+                    out.push(format!("{:?}", st.socket_table(pair.now)));
+                }
+            }
+            pair.run_until(Duration::from_secs(300), |_| false);
+            for st in [&pair.a, &pair.b] {
+                out.push(format!("{:?}", st.stats()));
+                out.push(format!("{:?}", st.socket_table(pair.now)));
+            }
+            out.extend(pair.sent.iter().map(|p| format!("{p:?}")));
+            FORCE_GENERAL_CLOSE.set(false);
+            out
+        }
+        FINISHED_CLOSES.set(0);
+        let fast = run(false);
+        let taken = FINISHED_CLOSES.get();
+        let general = run(true);
+        assert!(taken >= 4, "the one-pass close ran {taken} times");
+        let time_wait = format!("{:?}", Ok::<State, crate::Error>(State::TimeWait));
+        assert!(
+            fast.contains(&time_wait),
+            "a close in TIME-WAIT with its ACK due"
+        );
+        assert_eq!(FINISHED_CLOSES.get(), taken, "none when forced off");
+        assert_eq!(fast.len(), general.len());
+        for (f, g) in fast.iter().zip(&general) {
+            assert_eq!(f, g);
+        }
     }
 }

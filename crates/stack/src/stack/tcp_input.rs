@@ -3,7 +3,8 @@
 
 use core::net::SocketAddr;
 
-use super::demux::{unspecified_like, FourTuple, TupleHash};
+use super::conn_table::ConnTable;
+use super::demux::{unspecified_like, FourTuple, ListenKey, TupleHash};
 use super::time_wait::TimeWaitVerdict;
 use super::{Entry, Socket, Stack, TcpSlot, TimeWaitState};
 use crate::event::EventKind;
@@ -371,14 +372,31 @@ impl Stack {
         tcp.accecn_ace_ignored += u64::from(after.ace_ignored.saturating_sub(before.ace_ignored));
     }
 
-    fn find_listener(&self, local: SocketAddr) -> Option<SocketHandle> {
-        self.listeners
-            .get(&(local.ip(), local.port()))
-            .or_else(|| {
-                self.listeners
-                    .get(&(unspecified_like(local.ip()), local.port()))
-            })
-            .copied()
+    /// The listener for a segment to `local`: on that address, else on the
+    /// wildcard of its family. The last answer is kept (`last_listener`), so
+    /// that a server's SYNs, all to one listener, take no map look-up.
+    pub(super) fn find_listener(&self, local: SocketAddr) -> Option<SocketHandle> {
+        let key = (local.ip(), local.port());
+        match self.last_listener.get() {
+            Some((k, handle)) if k == key => Some(handle),
+            _ => self.find_listener_in_map(key),
+        }
+    }
+
+    /// [`find_listener`](Self::find_listener) in the listener map, keeping the
+    /// answer. Out of line: one look-up per listener and local address while
+    /// the listeners stay as they are.
+    #[inline(never)]
+    pub(super) fn find_listener_in_map(&self, key: ListenKey) -> Option<SocketHandle> {
+        let found = self
+            .listeners
+            .get(&key)
+            .or_else(|| self.listeners.get(&(unspecified_like(key.0), key.1)))
+            .copied();
+        if let Some(handle) = found {
+            self.last_listener.set(Some((key, handle)));
+        }
+        found
     }
 
     fn accept_queue_full(&self, conn: SocketHandle) -> bool {
@@ -463,49 +481,50 @@ impl Stack {
             return;
         }
         l.syn_pending += 1;
-        let (options, cc) = (l.options, l.cc);
-        let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, local, remote);
-        let params = OpenParams {
+        let mut choice = OpenChoice::new(
             local,
             remote,
-            iss,
-            ts_offset,
-            path_mtu: self.path_mtu(now, remote.ip()),
-            options,
-            cc,
-        };
+            self.routes.lookup(remote.ip()).and_then(|r| r.mtu),
+            l.options,
+            l.cc,
+        );
         let syn = SynInfo {
             ip_ecn: ecn,
             ..SynInfo::from_repr(seg)
         };
-        let handle = self.open_conn(
+        self.open_conn(
             now,
-            &params,
-            Opening::Passive(&syn),
-            Some(listener),
             key,
             hash,
+            &mut choice,
+            Opening::Passive(&syn),
+            Some(listener),
         );
-        self.stats.tcp.passive_opens += 1;
-        self.after_conn(now, handle, State::Listen);
     }
 
-    /// Opens a connection as `opening` says and adds it to the slab and the
-    /// 4-tuple map under `key` (`FourTuple::new(params.local, params.remote)`,
-    /// which the caller has already made); `hash` is the hash of its tuple if
-    /// already known. A spare slot
-    /// (a freed connection's, kept by the connection table) is reused when there is
-    /// one: the connection is rebuilt in it, exactly as a fresh one
+    /// The one routine of both opens, active (`tcp_connect`) and passive (a
+    /// listener's SYN): the ISN and timestamp offset of tuple `key` (hashed
+    /// `hash` if already known), the path MTU, the connection built as `opening`
+    /// says with what the caller chose, added to the slab and the 4-tuple map,
+    /// counted, and the book-keeping pass. A spare slot (a freed connection's,
+    /// kept by the connection table) is reused when there is one: the
+    /// connection is rebuilt in it, exactly as a fresh one
     /// ([`Connection::reopen`]).
     pub(crate) fn open_conn(
         &mut self,
         now: Instant,
-        params: &OpenParams,
-        opening: Opening<'_>,
-        parent: Option<SocketHandle>,
         key: &FourTuple,
         mut hash: TupleHash,
+        choice: &mut OpenChoice,
+        opening: Opening<'_>,
+        parent: Option<SocketHandle>,
     ) -> SocketHandle {
+        let params = &mut choice.params;
+        let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, params.local, params.remote);
+        params.iss = iss;
+        params.ts_offset = ts_offset;
+        params.path_mtu = self.path_mtu_via(now, params.remote.ip(), choice.route_mtu);
+        let params = &choice.params;
         let tuple_hash = self.conns.hash(key, &mut hash);
         let slot = match self.conns.take_spare() {
             Some(mut slot) => {
@@ -524,7 +543,27 @@ impl Stack {
                 tuple_hash,
             ),
         };
-        self.insert_slot(slot, key, hash)
+        let handle = self.insert_slot(slot, key, hash);
+        let before = match opening {
+            Opening::Active => {
+                self.stats.tcp.active_opens += 1;
+                State::Closed
+            }
+            // LISTEN -> SYN-RECEIVED under a listener is no change the
+            // book-keeping acts on (no counter counts it, and the listener's
+            // queues change only when the connection leaves SYN-RECEIVED): the
+            // pass is the common one, as for a pass without a state change.
+            Opening::Passive(_) => {
+                self.stats.tcp.passive_opens += 1;
+                debug_assert_eq!(
+                    self.conn(handle).map(|c| c.state()),
+                    Some(State::SynReceived)
+                );
+                State::SynReceived
+            }
+        };
+        self.after_conn(now, handle, before);
+        handle
     }
 
     /// Adds a connection to the slab and the 4-tuple map; `hash` is the hash of its
@@ -554,10 +593,8 @@ impl Stack {
         key: &FourTuple,
         mut hash: TupleHash,
     ) -> SocketHandle {
-        let local_key = (key.local.ip(), key.local.port());
         let handle = self.sockets.insert(Entry::new(Socket::Tcp(slot)));
         self.conns.insert(key, &mut hash, handle, &self.sockets);
-        self.tcp_port_users.add(local_key);
         self.tcp_conn_count += 1;
         handle
     }
@@ -647,6 +684,51 @@ fn fresh_slot(
         in_demux: true,
         tuple_hash,
     })
+}
+
+/// Takes the connection in `slot` (at `handle`) out of the 4-tuple map if it is
+/// there: one connection less.
+fn unhash_slot(conns: &mut ConnTable, count: &mut usize, slot: &mut TcpSlot, handle: SocketHandle) {
+    if slot.in_demux {
+        slot.in_demux = false;
+        conns.remove(slot.tuple_hash, handle);
+        *count = count.saturating_sub(1);
+    }
+}
+
+/// What the caller of [`Stack::open_conn`] decides for a new connection: its
+/// parameters but for the ISN, the timestamp offset and the path MTU, which
+/// the open fills in (from the tuple, and from `route_mtu`, the MTU of the
+/// route toward the peer if it has one). Built once, where the caller's
+/// values are, and completed in place: no copy of the whole.
+pub(crate) struct OpenChoice {
+    pub(crate) params: OpenParams,
+    pub(crate) route_mtu: Option<u16>,
+}
+
+impl OpenChoice {
+    /// `remote` as the application named it (an active open) or as the packet
+    /// gave it (a passive one).
+    pub(crate) fn new(
+        local: SocketAddr,
+        remote: SocketAddr,
+        route_mtu: Option<u16>,
+        options: crate::tcp::SocketOptions,
+        cc: crate::cc::CcAlgorithm,
+    ) -> OpenChoice {
+        OpenChoice {
+            params: OpenParams {
+                local,
+                remote,
+                iss: SeqNumber(0),
+                ts_offset: 0,
+                path_mtu: 0,
+                options,
+                cc,
+            },
+            route_mtu,
+        }
+    }
 }
 
 /// What [`Stack::tcp_segment_predicted`] did with a segment.
@@ -901,78 +983,62 @@ impl Stack {
     /// Takes a closed connection out of the 4-tuple map (its handle stays valid for
     /// the application until it closes it).
     fn unhash_conn(&mut self, handle: SocketHandle) {
-        self.unhash_conn_keeping_port(handle, false);
-    }
-
-    /// [`unhash_conn`](Self::unhash_conn); with `keep_port`, the connection's local
-    /// address and port stay counted as in use (a TIME-WAIT record takes them over).
-    fn unhash_conn_keeping_port(&mut self, handle: SocketHandle, keep_port: bool) {
-        let Some(Entry {
+        if let Some(Entry {
             socket: Socket::Tcp(slot),
             ..
         }) = self.sockets.get_mut(handle)
-        else {
-            return;
-        };
-        if !slot.in_demux {
-            return;
+        {
+            unhash_slot(&mut self.conns, &mut self.tcp_conn_count, slot, handle);
         }
-        slot.in_demux = false;
-        let local_key = (slot.conn.local().ip(), slot.conn.local().port());
-        self.conns.remove(slot.tuple_hash, handle);
-        if !keep_port {
-            self.release_port_user(local_key);
-        }
-        self.tcp_conn_count = self.tcp_conn_count.saturating_sub(1);
-    }
-
-    /// One connection (or TIME-WAIT record) less on a local address and port.
-    fn release_port_user(&mut self, local_key: (core::net::IpAddr, u16)) {
-        self.tcp_port_users.release(local_key);
     }
 
     /// Frees a connection's slot now (it must have nothing left to send).
     pub(crate) fn release_conn(&mut self, handle: SocketHandle) {
-        self.release_conn_keeping_port(handle, false);
-    }
-
-    /// [`release_conn`](Self::release_conn), optionally keeping the local port
-    /// counted as in use.
-    fn release_conn_keeping_port(&mut self, handle: SocketHandle, keep_port: bool) {
-        // Nothing charged anywhere (the common case): no map look-up.
-        if !self.ooo_charged.is_empty() {
-            self.uncharge_ooo(handle);
-        }
-        self.unhash_conn_keeping_port(handle, keep_port);
-        let (parent, syn_received) = match self.sockets.get(handle) {
+        if !matches!(
+            self.sockets.get(handle),
             Some(Entry {
-                socket: Socket::Tcp(slot),
+                socket: Socket::Tcp(_),
                 ..
-            }) => (slot.parent, slot.conn.state() == State::SynReceived),
-            _ => return,
-        };
-        if let Some(Entry {
-            socket: Socket::Listener(l),
-            ..
-        }) = parent.and_then(|p| self.sockets.get_mut(p))
-        {
-            l.accept_queue.retain(|&h| h != handle);
-            if syn_received {
-                l.syn_pending = l.syn_pending.saturating_sub(1);
-            }
+            })
+        ) {
+            return;
         }
         if let Some(Entry {
             socket: Socket::Tcp(slot),
             ..
         }) = self.sockets.remove(handle)
         {
-            self.conns.keep_spare(slot);
+            self.free_slot(handle, slot);
         }
+    }
+
+    /// The one pass that ends a connection the slab no longer holds (`slot`, which
+    /// was at `handle`): out of the 4-tuple map and the out-of-order budget, out of
+    /// its listener's queues, and kept as a spare slot. Everything it needs is in
+    /// `slot`: no look-up of the connection again.
+    pub(crate) fn free_slot(&mut self, handle: SocketHandle, mut slot: Box<TcpSlot>) {
+        // Nothing charged anywhere (the common case): no map look-up.
+        if !self.ooo_charged.is_empty() {
+            self.uncharge_ooo(handle);
+        }
+        unhash_slot(&mut self.conns, &mut self.tcp_conn_count, &mut slot, handle);
+        if let Some(Entry {
+            socket: Socket::Listener(l),
+            ..
+        }) = slot.parent.and_then(|p| self.sockets.get_mut(p))
+        {
+            l.accept_queue.retain(|&h| h != handle);
+            if slot.conn.state() == State::SynReceived {
+                l.syn_pending = l.syn_pending.saturating_sub(1);
+            }
+        }
+        self.conns.keep_spare(slot);
     }
 
     /// Replaces the TIME-WAIT connection at `handle` (no handle refers to it,
     /// it has nothing left to send) by a compact record (`time_wait`) of
-    /// `tuple` (hashed `hash`) in TIME-WAIT state `tw`.
+    /// `tuple` (hashed `hash`) in TIME-WAIT state `tw`. The slot at `handle`
+    /// must be a connection's.
     fn compact_time_wait(
         &mut self,
         handle: SocketHandle,
@@ -980,31 +1046,28 @@ impl Stack {
         tw: TimeWaitState,
         mut hash: TupleHash,
     ) {
-        self.release_conn_keeping_port(handle, true);
+        if let Some(Entry {
+            socket: Socket::Tcp(slot),
+            ..
+        }) = self.sockets.remove(handle)
+        {
+            self.free_slot(handle, slot);
+        }
         let limit = self.tcp_config.time_wait_limit;
         if self.time_wait.len() >= limit {
             self.stats.tcp.time_wait_overflow += 1;
-            let oldest = if limit == 0 {
-                // No TIME-WAIT at all: the connection just ends.
-                Some(tuple)
-            } else {
-                self.time_wait.pop_oldest(None).map(|r| r.tuple)
-            };
-            if let Some(t) = oldest {
-                self.release_port_user((t.local.ip(), t.local.port()));
-            }
             if limit == 0 {
+                // No TIME-WAIT at all: the connection just ends.
                 return;
             }
+            self.time_wait.pop_oldest(None);
         }
         self.time_wait.insert(tuple, &mut hash, tw);
     }
 
     /// Ends the TIME-WAIT records whose time is up.
     pub(crate) fn expire_time_wait(&mut self, now: Instant) {
-        while let Some(r) = self.time_wait.pop_oldest(Some(now)) {
-            self.release_port_user((r.tuple.local.ip(), r.tuple.local.port()));
-        }
+        while self.time_wait.pop_oldest(Some(now)).is_some() {}
     }
 
     /// A segment for a TIME-WAIT record. Returns whether it was taken: false when
@@ -1035,7 +1098,6 @@ impl Stack {
                 //# ended and the new connection accepted
                 self.stats.tcp.time_wait_recycled += 1;
                 self.time_wait.remove(key, hash);
-                self.release_port_user((key.local.ip(), key.local.port()));
                 return false;
             }
             Some(TimeWaitVerdict::Drop) => {}
@@ -1046,7 +1108,6 @@ impl Stack {
             }
             Some(TimeWaitVerdict::Close) => {
                 self.time_wait.remove(key, hash);
-                self.release_port_user((key.local.ip(), key.local.port()));
             }
         }
         true

@@ -454,6 +454,90 @@ fn time_wait_blocks_listen_unless_reuse_addr() {
 }
 
 #[test]
+fn a_port_is_in_use_while_a_connection_is_in_the_tuple_map_and_free_once_closed() {
+    let mut pair = Pair::new(Impairment::default(), 15);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, l, s) = connect(&mut pair, server);
+    pair.b.close(pair.now, l).unwrap();
+    // The listener is gone; its accepted connection still uses the port.
+    assert_eq!(
+        pair.b.tcp_listen(server, ListenOptions::default()),
+        Err(Error::AddrInUse)
+    );
+    let any = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 80);
+    assert_eq!(
+        pair.b.tcp_listen(any, ListenOptions::default()),
+        Err(Error::AddrInUse)
+    );
+    // The client's ephemeral port, on its own side, too; another port is free.
+    let (local, _) = pair.a.tcp_addrs(c).unwrap();
+    assert_eq!(
+        pair.a.tcp_listen(local, ListenOptions::default()),
+        Err(Error::AddrInUse)
+    );
+    let other = SocketAddr::new(local.ip(), local.port().wrapping_add(1));
+    assert!(pair.a.tcp_listen(other, ListenOptions::default()).is_ok());
+    // A port-0 listener never gets a port a connection uses.
+    for _ in 0..20 {
+        let got = pair
+            .a
+            .tcp_listen(SocketAddr::new(local.ip(), 0), ListenOptions::default());
+        assert_ne!(pair.a.listener_addr(got.unwrap()).unwrap(), local);
+    }
+    // Reset: CLOSED and out of the tuple map, the port is free again although
+    // the application still holds the handle.
+    pair.a.tcp_abort(pair.now, c).unwrap();
+    pair.run_until(Duration::from_millis(100), |_| false);
+    assert_eq!(pair.b.tcp_state(s), Ok(State::Closed));
+    assert!(pair.b.tcp_listen(server, ListenOptions::default()).is_ok());
+}
+
+#[test]
+fn the_kept_listener_answers_what_the_listener_map_answers() {
+    let mut b = Stack::new(config(B4, B6, 16)).unwrap();
+    let at = |ip: IpAddr, port: u16| SocketAddr::new(ip, port);
+    let (v4, v6) = (IpAddr::V4(B4), IpAddr::V6(B6));
+    let (any4, any6) = (
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    );
+    let queries = [at(v4, 80), at(v4, 81), at(v6, 80), at(v6, 81), at(v4, 82)];
+    // Each query twice (the second from the kept answer), against the map's.
+    let check = |b: &Stack, step: &str| {
+        for q in queries {
+            for _ in 0..2 {
+                let map = b.find_listener_in_map((q.ip(), q.port()));
+                b.last_listener.set(None);
+                let _ = b.find_listener(q);
+                assert_eq!(b.find_listener(q), map, "{step}: {q}");
+            }
+        }
+    };
+    check(&b, "none");
+    let exact = b.tcp_listen(at(v4, 80), ListenOptions::default()).unwrap();
+    check(&b, "exact");
+    let wild = b
+        .tcp_listen(at(any4, 81), ListenOptions::default())
+        .unwrap();
+    check(&b, "wildcard");
+    // Warm the kept answer for port 80, then close that listener.
+    assert_eq!(b.find_listener(at(v4, 80)), Some(exact));
+    b.close(Instant::from_nanos(1), exact).unwrap();
+    assert_eq!(b.find_listener(at(v4, 80)), None, "closed");
+    check(&b, "closed");
+    let wild80 = b
+        .tcp_listen(at(any4, 80), ListenOptions::default())
+        .unwrap();
+    assert_eq!(b.find_listener(at(v4, 80)), Some(wild80), "a new wildcard");
+    let v6l = b
+        .tcp_listen(at(any6, 81), ListenOptions::default())
+        .unwrap();
+    assert_eq!(b.find_listener(at(v6, 81)), Some(v6l));
+    assert_eq!(b.find_listener(at(v4, 81)), Some(wild));
+    check(&b, "both families");
+}
+
+#[test]
 fn ephemeral_ports_run_out_with_addr_not_available() {
     let mut cfg = config(A4, A6, 12);
     cfg.ports.range = 50000..=50003;
