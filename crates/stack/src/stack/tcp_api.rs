@@ -62,6 +62,11 @@ impl Default for ListenOptions {
 impl Stack {
     /// Listens on `local` (an unspecified address listens on every address of its
     /// family; IPv6 listeners take IPv6 only). Port 0 picks an ephemeral port.
+    ///
+    /// Cost: the stack keeps no per-port count of its connections (that would be
+    /// paid at every open and close), so a listen on port 0, or one without
+    /// [`ListenOptions::reuse_addr`], walks the connections and TIME-WAIT records
+    /// once: O(connections), with at most 8 KiB of scratch memory.
     pub fn tcp_listen(
         &mut self,
         local: SocketAddr,
@@ -106,30 +111,38 @@ impl Stack {
     }
 
     fn port_has_connections(&self, ip: IpAddr, port: u16) -> bool {
-        let used = self.tcp_local_keys_in_use(Some(port));
+        // At most one pair per local address: the walk's set stays small.
+        let used: BTreeSet<ListenKey> = self
+            .tcp_local_keys_in_use()
+            .filter(|k| k.1 == port)
+            .collect();
         key_overlaps(|k| used.contains(k), ip, port, &self.config.addresses)
     }
 
     fn free_listen_port(&mut self, ip: IpAddr) -> Result<u16, Error> {
         let remote = SocketAddr::new(unspecified_like(ip), 0);
-        let used = self.tcp_local_keys_in_use(None);
+        // The ports connections use on `ip`, as a bitmap of all 65,536: 8 KiB
+        // however many connections there are.
+        let mut used = vec![0u64; 1 << 10];
+        for (_, p) in self.tcp_local_keys_in_use().filter(|k| k.0 == ip) {
+            used[usize::from(p >> 6)] |= 1 << (p & 63);
+        }
         let listeners = &self.listeners;
         self.tcp_ports
             .select(ip, remote, |p| {
                 !listeners.contains_key(&(ip, p))
                     && !listeners.contains_key(&(unspecified_like(ip), p))
-                    && !used.contains(&(ip, p))
+                    && used[usize::from(p >> 6)] & (1 << (p & 63)) == 0
             })
             .ok_or(Error::AddrNotAvailable)
     }
 
-    /// The local (address, port) pairs that connections in the 4-tuple map and
-    /// TIME-WAIT records use (those on `port` alone, when given): what a listener
-    /// may not take without `reuse_addr`. Collected here, by a walk over the
-    /// connections and records when a listener is made (rare), rather than
-    /// counted per local pair at every open and close (every connection's).
-    fn tcp_local_keys_in_use(&self, port: Option<u16>) -> BTreeSet<ListenKey> {
-        let on_port = |k: &ListenKey| port.is_none_or(|p| k.1 == p);
+    /// The local (address, port) pair of every connection in the 4-tuple map
+    /// and of every TIME-WAIT record: what a listener may not take without
+    /// `reuse_addr`. Walked when a listener is made (rare; O(connections +
+    /// records)), rather than counted per local pair at every open and close
+    /// (every connection's).
+    fn tcp_local_keys_in_use(&self) -> impl Iterator<Item = ListenKey> + '_ {
         let conns = self.sockets.iter().filter_map(|(_, e)| match &e.socket {
             Socket::Tcp(slot) if slot.in_demux => {
                 let local = slot.conn.local();
@@ -141,7 +154,7 @@ impl Stack {
             .time_wait
             .iter()
             .map(|r| (r.tuple.local.ip(), r.tuple.local.port()));
-        conns.chain(records).filter(on_port).collect()
+        conns.chain(records)
     }
 
     /// Opens a connection to `remote` from `local` (or, when `None`, from the

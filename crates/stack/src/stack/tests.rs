@@ -1766,3 +1766,28 @@ fn a_held_fragment_and_a_learned_path_mtu_are_the_stacks_next_timeouts() {
     assert!(expiry.is_some_and(|at| at > pair.now));
     assert_eq!(pair.a.poll_timeout(), expiry);
 }
+
+#[test]
+fn a_port_zero_listener_takes_the_one_ephemeral_port_no_connection_uses() {
+    // Two ephemeral ports: a connection takes one, so a port-0 listener must get
+    // the other, and a second one finds none free.
+    let mut cfg = config(A4, A6, 21);
+    cfg.ports.range = 50_000..=50_001;
+    let mut a = Stack::new(cfg).unwrap();
+    let now = Instant::ZERO;
+    let c = a
+        .tcp_connect(now, SocketAddr::new(IpAddr::V4(B4), 80), None)
+        .unwrap();
+    let (local, _) = a.tcp_addrs(c).unwrap();
+    let listener = a
+        .tcp_listen(SocketAddr::new(local.ip(), 0), ListenOptions::default())
+        .unwrap();
+    let got = a.listener_addr(listener).unwrap();
+    assert_eq!(got.ip(), local.ip());
+    assert_ne!(got.port(), local.port());
+    assert!((50_000..=50_001).contains(&got.port()));
+    assert_eq!(
+        a.tcp_listen(SocketAddr::new(local.ip(), 0), ListenOptions::default()),
+        Err(Error::AddrNotAvailable)
+    );
+}
