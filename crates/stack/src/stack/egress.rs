@@ -142,11 +142,13 @@ impl Stack {
             // All `after_conn_requeue` would do: the timer heap and the queue,
             // through the entry already in hand (no second slab look-up). The
             // connection is in neither CLOSED nor TIME-WAIT: nothing to free.
-            super::timers::schedule(&mut self.timers, entry, handle);
+            let pushed = super::timers::schedule(&mut self.timers, entry, handle);
             if more {
                 entry.enqueue_tx(&mut self.tx_queue, handle);
             }
-            self.drop_stale_timers();
+            if pushed {
+                self.drop_stale_timers();
+            }
             self.count_out_ip(ipv6);
             if more {
                 self.arm_burst(now, handle);

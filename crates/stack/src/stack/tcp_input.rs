@@ -895,8 +895,10 @@ impl Stack {
         if queue {
             entry.enqueue_tx(&mut self.tx_queue, handle);
         }
-        super::timers::schedule(&mut self.timers, entry, handle);
-        self.drop_stale_timers();
+        // Only a push grows the heap: the stale entries' bound is checked then.
+        if super::timers::schedule(&mut self.timers, entry, handle) {
+            self.drop_stale_timers();
+        }
     }
 
     /// What [`after_conn_requeue`](Self::after_conn_requeue) does besides the

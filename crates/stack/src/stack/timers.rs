@@ -17,25 +17,28 @@ use crate::time::Instant;
 pub(crate) type TimerHeap = BinaryHeap<Reverse<(Instant, SocketHandle)>>;
 
 /// Records the earliest deadline of the connection in `entry` (at `handle`) in the
-/// heap if it moved earlier. A free function over the two fields, so that the
-/// book-keeping pass does it within the one slab look-up it makes. The push is
-/// out of line: most calls push nothing, and then need no saved registers.
-pub(crate) fn schedule(timers: &mut TimerHeap, entry: &mut Entry, handle: SocketHandle) {
+/// heap if it moved earlier; returns whether it pushed one (only a push grows the
+/// heap). A free function over the two fields, so that the book-keeping pass does
+/// it within the one slab look-up it makes. The push is out of line: most calls
+/// push nothing, and then need no saved registers.
+pub(crate) fn schedule(timers: &mut TimerHeap, entry: &mut Entry, handle: SocketHandle) -> bool {
     let Entry {
         socket: Socket::Tcp(slot),
         scheduled,
         ..
     } = entry
     else {
-        return;
+        return false;
     };
     let Some(at) = slot.conn.poll_timeout() else {
-        return;
+        return false;
     };
     if scheduled.is_none_or(|s| at < s) {
         *scheduled = Some(at);
         push_deadline(timers, at, handle);
+        return true;
     }
+    false
 }
 
 /// Puts `handle`'s deadline `at` in the heap.
@@ -46,8 +49,8 @@ fn push_deadline(timers: &mut TimerHeap, at: Instant, handle: SocketHandle) {
 
 impl Stack {
     /// Drops stale heap entries once they pile up (more than two per socket
-    /// slot, plus slack): every pass that may push calls this after it let go
-    /// of the entry. A freed connection's entries stay until then, and each one
+    /// slot, plus slack): every pass that pushed calls this after it let go
+    /// of the entry (only a push grows the heap). A freed connection's entries stay until then, and each one
     /// that comes due first costs a pop (and a wake-up of the driver): small
     /// slack keeps both few when connections come and go (the `connect`
     /// benchmark). The rebuild walks every slot the slab ever made, so the

@@ -296,7 +296,12 @@ impl Ring {
     /// first allocation and the pool has room, or frees it).
     #[inline]
     pub(crate) fn free_into(&mut self, pool: &mut RingPool) {
-        pool.put(core::mem::take(&mut self.buf));
+        // No storage (never taken, or already let go: a closing connection's
+        // buffers are let go more than once): nothing for the pool, which would
+        // only refuse it.
+        if self.buf.capacity() != 0 {
+            pool.put(core::mem::take(&mut self.buf));
+        }
         self.head = 0;
     }
 }

@@ -233,6 +233,18 @@ impl Connection {
         self.ecn_for_segment_general(flags, payload_len, retransmit)
     }
 
+    /// [`ecn_for_segment`](Self::ecn_for_segment) for a SYN or SYN-ACK (never
+    /// a RST): what the general rules answer for one, for the fixed-layout
+    /// handshake writer (`poll_syn`), which thus runs no code of the other
+    /// segments' rules.
+    #[inline]
+    pub(super) fn ecn_for_syn(&mut self) -> TcpFlags {
+        //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.1
+        //# * A host MUST NOT set ECT on SYN or SYN-ACK packets.
+        self.ecn.tx = Ecn::NotEct;
+        self.syn_ecn_flags()
+    }
+
     /// [`ecn_for_segment`](Self::ecn_for_segment) for a SYN, a RST or a
     /// connection using ECN.
     #[inline(never)]
@@ -575,6 +587,39 @@ mod tests {
                     let a = fast.ecn_for_segment(flags, payload_len, retransmit);
                     let b = general.ecn_for_segment_general(flags, payload_len, retransmit);
                     let case = format!("connection {i}, {flags:?}, {payload_len} B, {retransmit}");
+                    assert_eq!(a, b, "{case}");
+                    assert_eq!(fast.tx_ecn(), general.tx_ecn(), "{case}");
+                    assert_eq!(format!("{fast:?}"), format!("{general:?}"), "{case}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ecn_for_syn_is_the_general_answer_for_a_syn_or_syn_ack() {
+        // The handshake writer's shortcut against the general rules, from the
+        // same fresh connections: both ends of a handshake in each ECN mode
+        // (the SYN-ACK side once the SYN was seen), a connection past it.
+        let modes = [EcnMode::Off, EcnMode::Passive, EcnMode::On, EcnMode::AccEcn];
+        let mut makers: Vec<Box<dyn Fn() -> Connection>> = Vec::new();
+        for a in modes {
+            for b in modes {
+                makers.push(Box::new(move || pair(a, b).0));
+                makers.push(Box::new(move || pair(a, b).1));
+            }
+            makers.push(Box::new(move || {
+                let cc = config(a);
+                Connection::connect(t(0), cc.clone(), params(A, B, 1000, &cc))
+            }));
+        }
+        makers.push(Box::new(ecn_client));
+        for (i, make) in makers.iter().enumerate() {
+            for flags in [TcpFlags::SYN, TcpFlags::SYN | TcpFlags::ACK] {
+                for retransmit in [false, true] {
+                    let (mut fast, mut general) = (make(), make());
+                    let a = fast.ecn_for_syn();
+                    let b = general.ecn_for_segment_general(flags, 0, retransmit);
+                    let case = format!("connection {i}, {flags:?}, {retransmit}");
                     assert_eq!(a, b, "{case}");
                     assert_eq!(fast.tx_ecn(), general.tx_ecn(), "{case}");
                     assert_eq!(format!("{fast:?}"), format!("{general:?}"), "{case}");

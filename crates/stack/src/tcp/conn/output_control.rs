@@ -118,7 +118,8 @@ impl Connection {
         let ack_number = if has_ack { self.rcv_nxt } else { SeqNumber(0) };
         // No payload: no urgent pointer.
         let mut flags = flags;
-        flags.insert(self.ecn_for_segment(flags, 0, retransmit));
+        // A SYN or SYN-ACK, never a RST (`poll_syn` writes no other).
+        flags.insert(self.ecn_for_syn());
         let fields = TcpHeaderFields {
             seq_number: seq,
             ack_number,

@@ -92,7 +92,7 @@ pub(super) fn pair(config: TcpConfig) -> (Connection, Connection) {
 }
 
 /// Moves segments both ways until both sides are quiet; returns the count moved.
-fn exchange(a: &mut Connection, b: &mut Connection, now: Instant) -> usize {
+pub(super) fn exchange(a: &mut Connection, b: &mut Connection, now: Instant) -> usize {
     let mut moved = 0;
     loop {
         let from_a = poll_all(a, now);
