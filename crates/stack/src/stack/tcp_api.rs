@@ -65,8 +65,10 @@ impl Stack {
     ///
     /// Cost: the stack keeps no per-port count of its connections (that would be
     /// paid at every open and close), so a listen on port 0, or one without
-    /// [`ListenOptions::reuse_addr`], walks the connections and TIME-WAIT records
-    /// once: O(connections), with at most 8 KiB of scratch memory.
+    /// [`ListenOptions::reuse_addr`], walks the sockets and TIME-WAIT records
+    /// (twice for port 0 without `reuse_addr`): O(sockets + records), with an
+    /// 8 KiB bitmap of ports for port 0 and a set of the port's local addresses
+    /// in use otherwise as scratch memory.
     pub fn tcp_listen(
         &mut self,
         local: SocketAddr,

@@ -418,6 +418,51 @@ mod tests {
         assert!(pair.a.tcp_connect(pair.now, server, local(40001)).is_ok());
     }
 
+    /// `tcp_listen`'s `AddrInUse` walks the TIME-WAIT records (no per-port
+    /// count): a record's port is in use until the record goes, whether it goes
+    /// by the limit (the oldest evicted) or by its time running out.
+    #[test]
+    fn a_listener_may_take_a_port_once_its_time_wait_record_is_gone() {
+        let mut pair = pair_with_limit(2, 43);
+        let server = SocketAddr::new(IpAddr::V4(B4), 80);
+        let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+        for port in [40001, 40002, 40003] {
+            open_and_close(&mut pair, l, port);
+        }
+        assert_eq!(pair.a.time_wait_count(), 2);
+        let at = |p| SocketAddr::new(IpAddr::V4(A4), p);
+        let any = |p| SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), p);
+        let opts = ListenOptions::default;
+        for p in [40002, 40003] {
+            assert_eq!(
+                pair.a.tcp_listen(at(p), opts()),
+                Err(crate::Error::AddrInUse)
+            );
+            assert_eq!(
+                pair.a.tcp_listen(any(p), opts()),
+                Err(crate::Error::AddrInUse)
+            );
+        }
+        // The evicted record's port is free; `reuse_addr` takes a record's.
+        let evicted = pair.a.tcp_listen(at(40001), opts()).unwrap();
+        let reuse = ListenOptions {
+            reuse_addr: true,
+            ..opts()
+        };
+        let reused = pair.a.tcp_listen(at(40002), reuse).unwrap();
+        for h in [evicted, reused] {
+            pair.a.close(pair.now, h).unwrap();
+        }
+        pair.run_until(Duration::from_secs(61), |_| false);
+        assert_eq!(pair.a.time_wait_count(), 0);
+        assert!(pair.a.tcp_listen(any(40003), opts()).is_ok(), "expired");
+        // With no record kept at all, the port is free at once.
+        let mut pair = pair_with_limit(0, 44);
+        let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+        open_and_close(&mut pair, l, 40001);
+        assert!(pair.a.tcp_listen(at(40001), opts()).is_ok());
+    }
+
     #[test]
     fn a_zero_time_wait_limit_keeps_no_record() {
         let mut pair = pair_with_limit(0, 42);
