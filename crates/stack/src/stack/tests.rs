@@ -1791,3 +1791,79 @@ fn a_port_zero_listener_takes_the_one_ephemeral_port_no_connection_uses() {
         Err(Error::AddrNotAvailable)
     );
 }
+
+#[test]
+fn closing_a_listener_frees_a_queued_connection_already_closed_with_its_rst_due() {
+    // A connection in the accept queue that keep-alive gave up on is CLOSED
+    // with its RST still to send when the application closes the listener:
+    // nobody will ever hold a handle to it, so it must go once the RST left.
+    let mut pair = Pair::new(Impairment::default(), 16);
+    let mut cfg = config(B4, B6, 16);
+    cfg.tcp.keepalive = Some(crate::tcp::KeepAlive {
+        idle: Duration::from_secs(1),
+        interval: Duration::from_secs(1),
+        probes: 1,
+    });
+    pair.b = Stack::new(cfg).unwrap();
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+    let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
+    assert!(pair.run_until(Duration::from_secs(5), |p| {
+        p.a.tcp_state(c) == Ok(State::Established) && p.b.tcp_conn_count == 1
+    }));
+    pair.run_until(Duration::from_millis(100), |_| false);
+    let queued = |b: &Stack| match b.sockets.get(l) {
+        Some(Entry {
+            socket: Socket::Listener(l),
+            ..
+        }) => l.accept_queue.len(),
+        _ => 0,
+    };
+    assert_eq!(
+        queued(&pair.b),
+        1,
+        "the connection waits in the accept queue"
+    );
+    // The client goes silent: the server's probes are lost. The driver closes
+    // the listener after the timeout that gave up, before it polls again.
+    let mut now = pair.now;
+    let mut buf = [0u8; 2000];
+    for _ in 0..20 {
+        now = pair.b.poll_timeout().unwrap();
+        pair.b.handle_timeout(now);
+        if pair.b.tcp_conn_count == 0 {
+            break;
+        }
+        while pair.b.poll_transmit(now, &mut buf).is_some() {}
+    }
+    assert_eq!(pair.b.tcp_conn_count, 0, "keep-alive gave up");
+    assert_eq!(
+        pair.b.sockets.len(),
+        2,
+        "the listener and its RST-due child"
+    );
+    pair.b.close(now, l).unwrap();
+    let mut sent = 0;
+    while pair.b.poll_transmit(now, &mut buf).is_some() {
+        sent += 1;
+    }
+    assert!(sent >= 1, "the RST");
+    assert_eq!(pair.b.sockets.len(), 0, "nothing left behind");
+}
+
+#[test]
+fn aborting_a_connection_the_peer_reset_frees_it() {
+    // `tcp_abort` says the handle becomes invalid: so it must for a connection
+    // already CLOSED by the peer's RST too, or an application that trusts it and
+    // drops the handle leaves the slot behind for ever.
+    let mut pair = Pair::new(Impairment::default(), 17);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _, s) = connect(&mut pair, server);
+    pair.b.tcp_abort(pair.now, s).unwrap();
+    pair.run_until(Duration::from_millis(100), |_| false);
+    assert_eq!(pair.a.tcp_state(c), Ok(State::Closed), "reset by the peer");
+    let before = pair.a.sockets.len();
+    pair.a.tcp_abort(pair.now, c).unwrap();
+    assert_eq!(pair.a.tcp_state(c), Err(Error::InvalidHandle));
+    assert_eq!(pair.a.sockets.len(), before - 1);
+}

@@ -294,10 +294,15 @@ impl Connection {
     //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.5
     //# ABORT Call
     pub fn abort(&mut self) {
+        // Let go of, in every state: an already CLOSED connection (reset by the
+        // peer, timed out) is freed once it has nothing left to send, as the
+        // stack's `tcp_abort` promises (its handle becomes invalid), and a
+        // listener's queued connection, which no handle will ever reach, is not
+        // left behind when the listener closes.
+        self.orphaned = true;
         if self.state == State::Closed {
             return;
         }
-        self.orphaned = true;
         self.abort_with_rst(TcpError::Aborted);
     }
 
