@@ -1157,7 +1157,7 @@ impl Stack {
     }
 
     /// Whether a closed connection can be freed: the application let go of it (or
-    /// never had it) and it has nothing left to send.
+    /// never had it) and it has no RST left to send (all a CLOSED connection sends).
     pub(crate) fn conn_releasable(&self, handle: SocketHandle) -> bool {
         match self.sockets.get(handle) {
             Some(Entry {
@@ -1166,7 +1166,9 @@ impl Stack {
             }) => {
                 slot.conn.state() == State::Closed
                     && (slot.conn.is_orphaned() || slot.parent.is_some())
-                    && !slot.conn.wants_to_send()
+                    // Not `wants_to_send`: an ACK or probe that was due when the
+                    // connection closed stays flagged, and CLOSED never sends it.
+                    && !slot.conn.owes_rst()
             }
             _ => false,
         }

@@ -1867,3 +1867,35 @@ fn aborting_a_connection_the_peer_reset_frees_it() {
     assert_eq!(pair.a.tcp_state(c), Err(Error::InvalidHandle));
     assert_eq!(pair.a.sockets.len(), before - 1);
 }
+
+#[test]
+fn a_connection_reset_with_an_ack_due_is_freed_when_closed() {
+    // Data then the peer's RST in one batch, before the stack polls: the ACK the
+    // data made due is still flagged when the connection is CLOSED, which never
+    // sends it; the application's close must free the slot all the same.
+    let mut pair = Pair::new(Impairment::default(), 18);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _, s) = connect(&mut pair, server);
+    let now = pair.now;
+    pair.a.tcp_send(now, c, &[7u8; 6000]).unwrap();
+    let mut buf = [0u8; 2000];
+    let mut pkts = Vec::new();
+    while let Some(n) = pair.a.poll_transmit(now, &mut buf) {
+        pkts.push(buf[..n].to_vec());
+    }
+    pair.a.tcp_abort(now, c).unwrap();
+    while let Some(n) = pair.a.poll_transmit(now, &mut buf) {
+        pkts.push(buf[..n].to_vec());
+    }
+    for p in &pkts {
+        pair.b.handle_packet(now, p);
+    }
+    assert_eq!(pair.b.tcp_state(s), Ok(State::Closed));
+    let before = pair.b.sockets.len();
+    pair.b.close(now, s).unwrap();
+    for _ in 0..5 {
+        while pair.b.poll_transmit(now, &mut buf).is_some() {}
+        pair.b.handle_timeout(now + Duration::from_secs(1000));
+    }
+    assert_eq!(pair.b.sockets.len(), before - 1);
+}

@@ -99,6 +99,13 @@ fn copy_wrapped_summed(sum_a: u16, a_len: usize, out_b: &mut [u8], b: &[u8]) -> 
 }
 
 impl Connection {
+    /// Whether a RST waits to be sent: in CLOSED the only segment there can be
+    /// (`plan_before_data` sends nothing else there, and leaves any other flag
+    /// an ACK, a probe or a retransmission left as it was).
+    pub(crate) fn owes_rst(&self) -> bool {
+        self.rst_due.is_some()
+    }
+
     /// Whether [`poll_transmit`](Self::poll_transmit) has something to send now.
     pub fn wants_to_send(&self) -> bool {
         self.rst_due.is_some()
