@@ -151,6 +151,20 @@ impl<T> Slab<T> {
         Some(value)
     }
 
+    /// [`remove`](Self::remove) of the value at `h` if `remove` says so of it
+    /// (one look-up); the loan is counted only when it is removed.
+    pub(crate) fn remove_if(
+        &mut self,
+        h: SocketHandle,
+        remove: impl FnOnce(&T) -> bool,
+    ) -> Option<T> {
+        let slot = self.slots.get_mut(h.index as usize)?;
+        if slot.generation != h.generation || !slot.value.as_ref().is_some_and(remove) {
+            return None;
+        }
+        self.remove(h)
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = (SocketHandle, &T)> {
         self.slots.iter().enumerate().filter_map(|(i, s)| {
             s.value.as_ref().map(|v| {
@@ -169,6 +183,22 @@ impl<T> Slab<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remove_if_removes_only_what_the_test_accepts_and_counts_only_that() {
+        let mut slab = Slab::default();
+        let a = slab.insert(1);
+        let lent = slab.lent();
+        assert_eq!(slab.remove_if(a, |&v| v == 2), None);
+        assert_eq!(
+            (slab.get(a), slab.lent()),
+            (Some(&1), lent),
+            "kept, uncounted"
+        );
+        assert_eq!(slab.remove_if(a, |&v| v == 1), Some(1));
+        assert_eq!((slab.len(), slab.lent()), (0, lent + 1));
+        assert_eq!(slab.remove_if(a, |_| true), None, "a stale handle");
+    }
 
     #[test]
     fn removed_handle_stops_working_after_reuse() {

@@ -557,15 +557,8 @@ impl Stack {
                 return;
             }
         }
-        // One freeing for both paths (the handle is a connection's: checked
-        // above, or by `conn_releasable`).
-        if let Some(Entry {
-            socket: Socket::Tcp(slot),
-            ..
-        }) = self.sockets.remove(handle)
-        {
-            self.free_slot(handle, slot);
-        }
+        // One freeing for both paths.
+        self.release_conn(handle);
     }
 
     /// [`close`](Self::close) of the listener at `handle`: out of line and cold, so

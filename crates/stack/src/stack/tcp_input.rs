@@ -996,19 +996,12 @@ impl Stack {
 
     /// Frees a connection's slot now (it must have nothing left to send).
     pub(crate) fn release_conn(&mut self, handle: SocketHandle) {
-        if !matches!(
-            self.sockets.get(handle),
-            Some(Entry {
-                socket: Socket::Tcp(_),
-                ..
-            })
-        ) {
-            return;
-        }
         if let Some(Entry {
             socket: Socket::Tcp(slot),
             ..
-        }) = self.sockets.remove(handle)
+        }) = self
+            .sockets
+            .remove_if(handle, |e| matches!(e.socket, Socket::Tcp(_)))
         {
             self.free_slot(handle, slot);
         }
@@ -1018,7 +1011,7 @@ impl Stack {
     /// was at `handle`): out of the 4-tuple map and the out-of-order budget, out of
     /// its listener's queues, and kept as a spare slot. Everything it needs is in
     /// `slot`: no look-up of the connection again.
-    pub(crate) fn free_slot(&mut self, handle: SocketHandle, mut slot: Box<TcpSlot>) {
+    fn free_slot(&mut self, handle: SocketHandle, mut slot: Box<TcpSlot>) {
         // Nothing charged anywhere (the common case): no map look-up.
         if !self.ooo_charged.is_empty() {
             self.uncharge_ooo(handle);
@@ -1039,8 +1032,7 @@ impl Stack {
 
     /// Replaces the TIME-WAIT connection at `handle` (no handle refers to it,
     /// it has nothing left to send) by a compact record (`time_wait`) of
-    /// `tuple` (hashed `hash`) in TIME-WAIT state `tw`. The slot at `handle`
-    /// must be a connection's.
+    /// `tuple` (hashed `hash`) in TIME-WAIT state `tw`.
     fn compact_time_wait(
         &mut self,
         handle: SocketHandle,
@@ -1048,13 +1040,7 @@ impl Stack {
         tw: TimeWaitState,
         mut hash: TupleHash,
     ) {
-        if let Some(Entry {
-            socket: Socket::Tcp(slot),
-            ..
-        }) = self.sockets.remove(handle)
-        {
-            self.free_slot(handle, slot);
-        }
+        self.release_conn(handle);
         let limit = self.tcp_config.time_wait_limit;
         if self.time_wait.len() >= limit {
             self.stats.tcp.time_wait_overflow += 1;

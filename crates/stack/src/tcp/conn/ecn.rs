@@ -259,9 +259,7 @@ impl Connection {
             return TcpFlags::empty();
         }
         if flags.contains(TcpFlags::SYN) {
-            //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.1
-            //# * A host MUST NOT set ECT on SYN or SYN-ACK packets.
-            return self.syn_ecn_flags();
+            return self.ecn_for_syn();
         }
         if !self.ecn.get(EcnState::OK) {
             //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.1
