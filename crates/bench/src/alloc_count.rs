@@ -85,7 +85,14 @@ pub struct CountingAlloc;
 
 // SAFETY: every method forwards to `System` with the caller's arguments unchanged and
 // only adds counter updates, which neither allocate nor touch the returned memory.
+//
+// Every method is out of line: inlined (fat LTO does it), the counting code (a
+// thread-local read and two atomic adds) was copied into every allocation and free site
+// of the stacks, bloating the benchmarked code paths with bytes a real binary's
+// allocator call does not have (`connect`: 13 fewer hot 64-B lines of code per
+// connection out of line; docs/benchmarks.md, session 12).
 unsafe impl GlobalAlloc for CountingAlloc {
+    #[inline(never)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         INSTALLED.store(true, Relaxed);
         // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::alloc`'s contract.
@@ -96,6 +103,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         p
     }
 
+    #[inline(never)]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         INSTALLED.store(true, Relaxed);
         // SAFETY: as for `alloc`.
@@ -106,12 +114,14 @@ unsafe impl GlobalAlloc for CountingAlloc {
         p
     }
 
+    #[inline(never)]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: `ptr` came from this allocator, i.e. from `System`, with `layout`.
         unsafe { System.dealloc(ptr, layout) };
         on_free(layout.size());
     }
 
+    #[inline(never)]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: `ptr` came from `System` with `layout`; the caller upholds the rest.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
