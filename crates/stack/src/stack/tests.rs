@@ -1869,6 +1869,38 @@ fn aborting_a_connection_the_peer_reset_frees_it() {
 }
 
 #[test]
+fn a_reset_connection_forgets_the_ack_it_owed() {
+    // Data then the peer's RST in one batch: the data made an ACK due, but CLOSED
+    // sends nothing but a RST it owes, so nothing is left flagged to send; a held
+    // handle is not queued for transmit passes that can only come back empty.
+    let mut pair = Pair::new(Impairment::default(), 18);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let (c, _, s) = connect(&mut pair, server);
+    let now = pair.now;
+    pair.a.tcp_send(now, c, &[7u8; 6000]).unwrap();
+    let mut buf = [0u8; 2000];
+    let mut pkts = Vec::new();
+    while let Some(n) = pair.a.poll_transmit(now, &mut buf) {
+        pkts.push(buf[..n].to_vec());
+    }
+    pair.a.tcp_abort(now, c).unwrap();
+    while let Some(n) = pair.a.poll_transmit(now, &mut buf) {
+        pkts.push(buf[..n].to_vec());
+    }
+    for p in &pkts[..pkts.len() - 1] {
+        pair.b.handle_packet(now, p);
+    }
+    assert!(
+        pair.b.conn(s).unwrap().wants_to_send(),
+        "the data made an ACK due"
+    );
+    pair.b.handle_packet(now, &pkts[pkts.len() - 1]);
+    assert_eq!(pair.b.tcp_state(s), Ok(State::Closed));
+    assert!(!pair.b.conn(s).unwrap().wants_to_send());
+    assert_eq!(pair.b.poll_transmit(now, &mut buf), None);
+}
+
+#[test]
 fn a_connection_reset_with_an_ack_due_is_freed_when_closed() {
     // Data then the peer's RST in one batch, before the stack polls: the ACK the
     // data made due is still flagged when the connection is CLOSED, which never

@@ -532,6 +532,17 @@ impl Connection {
                 self.events.insert(ConnEvents::READABLE);
             }
             State::Closed => {
+                // CLOSED sends nothing but a RST it may owe (`rst_due`): what was
+                // flagged before (an ACK, a probe, a retransmission) is dropped, so
+                // a held connection does not ask for transmit passes that can only
+                // come back empty.
+                self.ack_due = AckDue::No;
+                self.retransmit_una = false;
+                self.probe_due = false;
+                self.syn_due = false;
+                if let Some(cc) = self.cc.as_deref_mut() {
+                    cc.probe_due = false;
+                }
                 self.send_buf.shrink_if_empty();
                 self.recv_buf.shrink_if_empty(!self.assembler.is_empty());
                 self.timers.clear_all();
