@@ -68,6 +68,7 @@ pub mod cc;
 pub mod config;
 pub mod error;
 pub mod event;
+mod hint;
 pub mod ip;
 pub mod ports;
 pub mod rand;

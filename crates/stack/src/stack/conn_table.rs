@@ -115,6 +115,7 @@ impl ConnTable {
             self.cc_pool.collect(&mut slot.conn, SPARE_SLOTS);
             slot.conn.shed();
             if self.spare.capacity() == 0 {
+                crate::hint::cold_path();
                 self.spare.reserve_exact(SPARE_SLOTS);
             }
             self.spare.push(slot);
@@ -184,6 +185,7 @@ impl ConnTable {
     }
 
     /// Whether a connection has tuple `key`.
+    #[inline]
     pub(crate) fn contains(
         &self,
         key: &FourTuple,

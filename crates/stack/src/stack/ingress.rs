@@ -308,6 +308,8 @@ impl Stack {
             }
             Some(6) => self.handle_ipv6(now, packet, true, verified),
             _ => {
+                // Neither IPv4 nor IPv6: a malformed packet.
+                crate::hint::cold_path();
                 self.stats.ip.in_receives += 1;
                 self.stats.ip.in_hdr_errors += 1;
             }

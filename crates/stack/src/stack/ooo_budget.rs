@@ -21,6 +21,8 @@ use crate::socket::SocketHandle;
 impl Stack {
     /// Re-charges `handle`'s out-of-order span; prunes it if it grew past the bound.
     //= https://www.rfc-editor.org/rfc/rfc2018#section-8
+    // Out of line: only a connection with holes (or a stack with one) calls it.
+    #[inline(never)]
     pub(crate) fn charge_ooo(&mut self, handle: SocketHandle) {
         let Some(Entry {
             socket: Socket::Tcp(slot),

@@ -1014,6 +1014,7 @@ impl Stack {
     fn free_slot(&mut self, handle: SocketHandle, mut slot: Box<TcpSlot>) {
         // Nothing charged anywhere (the common case): no map look-up.
         if !self.ooo_charged.is_empty() {
+            crate::hint::cold_path();
             self.uncharge_ooo(handle);
         }
         unhash_slot(&mut self.conns, &mut self.tcp_conn_count, &mut slot, handle);
@@ -1024,6 +1025,8 @@ impl Stack {
         {
             l.accept_queue.retain(|&h| h != handle);
             if slot.conn.state() == State::SynReceived {
+                // Freed before its handshake ended (a RST, a timeout).
+                crate::hint::cold_path();
                 l.syn_pending = l.syn_pending.saturating_sub(1);
             }
         }

@@ -143,7 +143,7 @@ impl Connection {
     /// usually reads to the end.
     #[cold]
     #[inline(never)]
-    fn arm_fin_timeout(&mut self, now: Instant) {
+    pub(super) fn arm_fin_timeout(&mut self, now: Instant) {
         self.timers
             .set(Timer::Linger, now + self.config.fin_timeout);
     }

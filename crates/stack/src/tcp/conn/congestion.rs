@@ -366,15 +366,22 @@ impl SpareCc {
 #[inline]
 fn reusable(cc: Option<Box<CcState>>, algorithm: CcAlgorithm) -> Option<Box<CcState>> {
     if matches!(algorithm, CcAlgorithm::Custom(_)) {
+        crate::hint::cold_path();
         return None;
     }
     let mut cc = cc?;
     if cc.tx_records.capacity() > TX_RECORDS_KEPT {
+        // A bulk sender's room: once per such connection.
+        crate::hint::cold_path();
         cc.tx_records = VecDeque::new();
     } else {
         cc.tx_records.clear();
     }
-    cc.board = None;
+    if cc.board.is_some() {
+        // A scoreboard is made by the first SACK that reports a hole.
+        crate::hint::cold_path();
+        cc.board = None;
+    }
     Some(cc)
 }
 
@@ -416,6 +423,7 @@ impl CcPool {
     fn push(&mut self, cc: Box<CcState>, max: usize) {
         if self.0.len() < max {
             if self.0.capacity() == 0 {
+                crate::hint::cold_path();
                 self.0.reserve_exact(max);
             }
             self.0.push(cc);
@@ -580,12 +588,18 @@ impl Connection {
                 ..
             }) if !cc.controls_recovery_window() => r.cwnd,
             Some(s) => u32::try_from(s.cc.window()).unwrap_or(u32::MAX),
-            None => {
-                let p = self.cc_params();
-                u32::try_from(p.mss.saturating_mul(p.initial_window.max(1) as usize))
-                    .unwrap_or(u32::MAX)
-            }
+            None => self.initial_cwnd(),
         }
+    }
+
+    /// [`cwnd`](Self::cwnd) before the controller is made. Out of line: the
+    /// controller is made by a connection's first data segment or ACK, so only
+    /// its first few looks at the window come here.
+    #[cold]
+    #[inline(never)]
+    fn initial_cwnd(&self) -> u32 {
+        let p = self.cc_params();
+        u32::try_from(p.mss.saturating_mul(p.initial_window.max(1) as usize)).unwrap_or(u32::MAX)
     }
 
     /// The congestion controller's name (`"cubic"`).

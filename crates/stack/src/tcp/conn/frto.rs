@@ -275,6 +275,8 @@ impl Connection {
         let Some(Frto::AwaitSecondAck { recover_end, .. }) = self.cc.as_deref()?.frto else {
             return None;
         };
+        // Only in the ACKs right after a retransmission timeout.
+        crate::hint::cold_path();
         let mss = u32::from(self.mss.max(1));
         let two = (recover_end + 2 * mss).diff(self.snd_nxt).max(0);
         let rwnd = (self.snd_una + self.snd_wnd).diff(self.snd_nxt).max(0);

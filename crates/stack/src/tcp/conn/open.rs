@@ -370,6 +370,8 @@ impl Connection {
         if same_config {
             f_rtt.restart();
         } else {
+            // A stack reopens its slots under its one configuration.
+            crate::hint::cold_path();
             *f_rtt = RttEstimator::new(config.rtt);
         }
         *f_rtt_probe = None;
@@ -407,6 +409,7 @@ impl Connection {
         // configuration): kept as it is, without an atomic increment here and a
         // decrement for the one it would replace.
         if !same_config {
+            crate::hint::cold_path();
             *f_config = Arc::clone(config);
         }
     }

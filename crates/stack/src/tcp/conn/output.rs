@@ -918,7 +918,10 @@ impl Connection {
         let unsent = self.send_buf.len().saturating_sub(off);
         let room = (self.snd_wnd.min(self.cwnd()) as usize).saturating_sub(self.flight() as usize);
         let records = (unsent.min(room) / mss + 1).min(MAX_TX_RECORDS);
-        self.ccs().tx_records.reserve(records);
+        let tx_records = &mut self.ccs().tx_records;
+        if tx_records.capacity() - tx_records.len() < records {
+            grow_send_records(tx_records, records);
+        }
     }
 
     /// The urgent pointer for a segment starting at `seq` with `len` bytes.
@@ -1069,4 +1072,17 @@ mod tests {
             "no room past the bound"
         );
     }
+}
+
+/// Room for `records` more send records. Out of line: a first data segment
+/// usually finds room (a state renewed from a freed connection keeps
+/// `TX_RECORDS_KEPT` records' room, a short connection's flight), and a bulk
+/// sender's records grow only a few times per connection.
+#[cold]
+#[inline(never)]
+fn grow_send_records(
+    tx_records: &mut std::collections::VecDeque<super::congestion::TxRecord>,
+    records: usize,
+) {
+    tx_records.reserve(records);
 }

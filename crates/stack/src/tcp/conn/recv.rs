@@ -81,11 +81,14 @@ impl Connection {
         // Trim what was already received.
         let dup = self.rcv_nxt.diff(seq).max(0) as usize;
         if dup > 0 && self.sack_ok {
+            // A duplicate (a spurious retransmission): reported in a D-SACK block.
+            crate::hint::cold_path();
             let end = seq + dup.min(len);
             self.dsack = Some((seq, end));
         }
         if dup >= len {
             // Entirely old: acknowledge at once so the sender learns RCV.NXT.
+            crate::hint::cold_path();
             self.ack_due = AckDue::Now;
             return true;
         }
@@ -101,6 +104,8 @@ impl Connection {
             self.recv_buf.write_at_pooled(offset, data, pool)
         };
         if stored < data.len() {
+            // Past the receive window: the sender overran it.
+            crate::hint::cold_path();
             self.counters.rcv_pruned = self.counters.rcv_pruned.saturating_add(1);
         }
         let advanced = if offset == 0 && !had_holes {

@@ -212,7 +212,9 @@ impl Connection {
     }
 
     /// Whether the window opened enough since it was last advertised to be
-    /// announced now.
+    /// announced now. Out of line: a read usually stops at
+    /// [`window_cannot_double`](Self::window_cannot_double).
+    #[inline(never)]
     pub(super) fn window_update_due(&self) -> bool {
         let current = self.rcv_wnd();
         let (_, edge) = self.window_to_advertise(false);
@@ -282,10 +284,7 @@ impl Connection {
         }
         self.shutdown_write(now);
         if self.state == State::FinWait2 {
-            self.timers.set(
-                crate::tcp::timer::Timer::Linger,
-                now + self.config.fin_timeout,
-            );
+            self.arm_fin_timeout(now);
         }
     }
 
