@@ -201,7 +201,10 @@ impl CcState {
 
     /// The state of a new connection around the controller `algorithm` builds
     /// (as [`CcAlgorithm::build`] would: an index the registry does not hold
-    /// falls back to CUBIC).
+    /// falls back to CUBIC). Out of line and cold: once the stack's pool of
+    /// freed states has one, a connection renews it instead (`make_ccs`).
+    #[cold]
+    #[inline(never)]
     fn build(
         algorithm: CcAlgorithm,
         registry: &crate::cc::CcRegistry,
@@ -756,7 +759,9 @@ impl Connection {
                 }
                 done += 1;
             } else {
-                // Partly acknowledged: deliver the front, keep the rest.
+                // Partly acknowledged: deliver the front, keep the rest. Only
+                // when the peer acknowledges part of a segment.
+                crate::hint::cold_path();
                 if !r.rate_sacked {
                     delivered.add(ack.diff(r.start).max(0) as usize, &r.tx);
                 }
