@@ -1036,6 +1036,19 @@ impl Connection {
     }
 }
 
+/// Room for `records` more send records. Out of line: a first data segment
+/// usually finds room (a state renewed from a freed connection keeps
+/// `TX_RECORDS_KEPT` records' room, a short connection's flight), and a bulk
+/// sender's records grow only a few times per connection.
+#[cold]
+#[inline(never)]
+fn grow_send_records(
+    tx_records: &mut std::collections::VecDeque<super::congestion::TxRecord>,
+    records: usize,
+) {
+    tx_records.reserve(records);
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::VecDeque;
@@ -1072,17 +1085,4 @@ mod tests {
             "no room past the bound"
         );
     }
-}
-
-/// Room for `records` more send records. Out of line: a first data segment
-/// usually finds room (a state renewed from a freed connection keeps
-/// `TX_RECORDS_KEPT` records' room, a short connection's flight), and a bulk
-/// sender's records grow only a few times per connection.
-#[cold]
-#[inline(never)]
-fn grow_send_records(
-    tx_records: &mut std::collections::VecDeque<super::congestion::TxRecord>,
-    records: usize,
-) {
-    tx_records.reserve(records);
 }
