@@ -201,10 +201,7 @@ impl CcState {
 
     /// The state of a new connection around the controller `algorithm` builds
     /// (as [`CcAlgorithm::build`] would: an index the registry does not hold
-    /// falls back to CUBIC). Out of line and cold: once the stack's pool of
-    /// freed states has one, a connection renews it instead (`make_ccs`).
-    #[cold]
-    #[inline(never)]
+    /// falls back to CUBIC).
     fn build(
         algorithm: CcAlgorithm,
         registry: &crate::cc::CcRegistry,
