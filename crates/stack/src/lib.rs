@@ -54,6 +54,7 @@
 //! - [`ports`]: `EphemeralPorts`, RFC 6056 Algorithm 4 ephemeral port selection.
 //! - [`rand`]: `StackRng`, the seeded ChaCha12 generator, with `fork(label)`.
 //! - [`time`]: `Instant` and `Duration`.
+//! - [`hint`]: `cold_path`, the branch-layout hint for rare branches on hot paths.
 //!
 //! To come (the congestion-control issue): AccECN (RFC 9768).
 #![forbid(unsafe_code)]
