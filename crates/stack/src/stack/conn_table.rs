@@ -7,17 +7,25 @@
 //! (the lookup touches that connection next anyway). Hashes are SipHash-1-3 keyed
 //! from the seed, as in the other maps ([`KeyedState::hash_tuple`]).
 //!
-//! The table also keeps a few freed connection slots for reuse ([`SPARE_SLOTS`] at
-//! most): a short connection's slot (~900 bytes) then costs no allocation, no free
-//! and no move of a fresh connection into new memory; the next open rebuilds the
-//! connection in the slot ([`Connection::reopen`](crate::tcp::Connection)). A spare
-//! slot holds nothing but its own bytes. Its congestion state goes to a pool of
-//! at most as many ([`CcPool`]), lent to a connection when it is about to send
+//! The table also keeps freed connection slots for reuse (at most
+//! `TcpConfig::spare_slots`, 256 by default): a short connection's slot (~900
+//! bytes) then costs no allocation, no free and no move of a fresh connection
+//! into new memory; the next open rebuilds the connection in the slot
+//! ([`Connection::reopen`](crate::tcp::Connection)). A spare slot holds nothing
+//! but its own bytes. Its congestion state goes to a pool of at most as many
+//! ([`CcPool`]), lent to a connection when it is about to send
 //! (`Stack::tcp_send`), for its controller to renew rather than allocate; a
 //! connection that stays idle in a reused slot holds none. Ring storage a read
-//! lets go of goes to a pool of at most [`RING_POOL_MAX`] 1 KiB storages
-//! ([`RingPool`]), for the next send's first storage. All are counted by
+//! lets go of goes to a pool of at most as many 1 KiB storages ([`RingPool`]),
+//! for the next send's first storage. All are counted by
 //! [`Stack::tcp_spare_slot_bytes`](crate::Stack::tcp_spare_slot_bytes).
+//!
+//! The bound is what a burst of closes needs kept until the opens that follow
+//! it: with 64 connections in flight, 64 close and 64 open again, and a bound
+//! of 32 (sessions 9 to 11) left every other open building a fresh slot, growing
+//! its rings and dropping its congestion state. The lists grow only as far as
+//! their use asks (`tcp::spare_list`), so a stack that rarely closes a
+//! connection holds little.
 
 use core::cell::Cell;
 use core::net::SocketAddr;
@@ -27,12 +35,17 @@ use super::demux::{FourTuple, KeyedState, TupleHash};
 use super::{Entry, Socket, TcpSlot};
 use crate::socket::{Slab, SocketHandle};
 use crate::tcp::conn::CcPool;
-use crate::tcp::ring_pool::{RingPool, RING_POOL_MAX};
+use crate::tcp::ring_pool::RingPool;
+use crate::tcp::spare_list::push_bounded;
 
-/// The most freed connection slots kept for reuse (per stack). Enough for the
-/// connections a busy stack opens and closes between two of its polls; the bound
-/// caps what the spares hold at ~30 KiB.
-pub(crate) const SPARE_SLOTS: usize = 32;
+/// The most bytes one unit of `TcpConfig::spare_slots` lets the spares hold: a
+/// slot (888 bytes) with its place in the list and the small box it keeps once a
+/// state was lent to it (8 + 16), the largest congestion state (BBR's, 960)
+/// with the send records' room it keeps (16 × 72) and its place in the pool
+/// (16), and a ring storage (1,024) with its place (24): 4,088 bytes.
+/// [`Stack::tcp_spare_slot_bytes`](crate::Stack::tcp_spare_slot_bytes) stays
+/// within the bound times this (the tests hold it to that).
+pub(crate) const SPARE_UNIT_BYTES_MAX: usize = 4096;
 
 /// 4-tuple → handle of a TCP connection in the slab.
 #[derive(Debug)]
@@ -46,14 +59,17 @@ pub(crate) struct ConnTable {
     /// and comparing two `SocketAddr`s cost ~60 instructions a segment, the packed
     /// key a handful. IPv6 tuples are not cached (they take the hashed look-up).
     last: Cell<Option<(u128, SocketHandle)>>,
-    /// Freed connection slots kept for reuse, at most [`SPARE_SLOTS`]. Boxed, as
+    /// Freed connection slots kept for reuse, at most `spare_max`. Boxed, as
     /// the slab holds them: reuse moves a pointer, not the slot.
     #[allow(clippy::vec_box)]
     spare: Vec<Box<TcpSlot>>,
-    /// The congestion states of freed slots, at most [`SPARE_SLOTS`], lent to
+    /// The most slots, congestion states and ring storages kept
+    /// (`TcpConfig::spare_slots`).
+    spare_max: usize,
+    /// The congestion states of freed slots, at most `spare_max`, lent to
     /// connections about to send ([`CcPool`]).
     pub(crate) cc_pool: CcPool,
-    /// Spare 1 KiB ring storage, at most [`RING_POOL_MAX`], for the first send
+    /// Spare 1 KiB ring storage, at most `spare_max`, for the first send
     /// storage of a connection (`Stack::tcp_send`), kept when a read lets go of
     /// a receive storage (`Stack::tcp_recv`).
     pub(crate) ring_pool: RingPool,
@@ -90,14 +106,17 @@ fn tuple_of(sockets: &Slab<Entry>, handle: SocketHandle) -> Option<FourTuple> {
 }
 
 impl ConnTable {
-    pub(crate) fn new(hasher: KeyedState) -> ConnTable {
+    /// An empty table that keeps up to `spare_max` of each kind of spare
+    /// (`TcpConfig::spare_slots`).
+    pub(crate) fn new(hasher: KeyedState, spare_max: usize) -> ConnTable {
         ConnTable {
             table: HashTable::new(),
             hasher,
             last: Cell::new(None),
             spare: Vec::new(),
+            spare_max,
             cc_pool: CcPool::default(),
-            ring_pool: RingPool::new(RING_POOL_MAX),
+            ring_pool: RingPool::new(spare_max),
         }
     }
 
@@ -108,17 +127,14 @@ impl ConnTable {
     }
 
     /// Keeps a freed connection slot for reuse, once it has let go of all it held,
-    /// or frees it when [`SPARE_SLOTS`] are kept already.
+    /// or frees it when `TcpConfig::spare_slots` are kept already.
     #[inline]
     pub(crate) fn keep_spare(&mut self, mut slot: Box<TcpSlot>) {
-        if self.spare.len() < SPARE_SLOTS {
-            self.cc_pool.collect(&mut slot.conn, SPARE_SLOTS);
+        if self.spare.len() < self.spare_max {
+            self.cc_pool.collect(&mut slot.conn, self.spare_max);
             slot.conn.shed();
-            if self.spare.capacity() == 0 {
-                crate::hint::cold_path();
-                self.spare.reserve_exact(SPARE_SLOTS);
-            }
-            self.spare.push(slot);
+            // Room checked above: never handed back.
+            let _ = push_bounded(&mut self.spare, slot, self.spare_max);
         }
     }
 
@@ -126,13 +142,16 @@ impl ConnTable {
     /// once a state was lent to it), the list itself, the congestion states
     /// kept for reuse and the spare ring storage.
     pub(crate) fn spare_bytes(&self) -> usize {
-        self.spare
+        let bytes = self
+            .spare
             .iter()
             .map(|s| core::mem::size_of::<TcpSlot>() + s.conn.shed_bytes())
             .sum::<usize>()
             + self.spare.capacity() * core::mem::size_of::<Box<TcpSlot>>()
             + self.cc_pool.bytes()
-            + self.ring_pool.bytes()
+            + self.ring_pool.bytes();
+        debug_assert!(bytes <= self.spare_max * SPARE_UNIT_BYTES_MAX);
+        bytes
     }
 
     /// How many freed connection slots are kept.
@@ -244,7 +263,8 @@ mod tests {
 
     use super::super::tests::{connect, Impairment, Pair, A4, B4, B6};
     use super::super::{FourTuple, ListenOptions, Stack};
-    use super::{RingPool, TcpSlot, RING_POOL_MAX, SPARE_SLOTS};
+    use super::{RingPool, TcpSlot, SPARE_UNIT_BYTES_MAX};
+    use crate::config::Config;
     use crate::socket::SocketHandle;
     use crate::tcp::ring::MIN_CAPACITY;
     use crate::time::{Duration, Instant};
@@ -340,23 +360,158 @@ mod tests {
 
     #[test]
     fn spare_slots_are_bounded_and_counted() {
-        let mut pair = Pair::new(Impairment::default(), 12);
+        const BOUND: usize = 12;
+        let mut pair = pair_with_spares(12, BOUND);
         let listener = pair.b.tcp_listen(SERVER, ListenOptions::default()).unwrap();
-        let n = SPARE_SLOTS + 8;
+        let n = BOUND + 8;
         let (clients, servers) =
             open_accepted(&mut pair, listener, SERVER, n, Duration::from_secs(5));
         assert_eq!(pair.a.tcp_spare_slot_bytes(), 0);
         close_all(&mut pair, &clients, &servers);
         for stack in [&pair.a, &pair.b] {
-            assert_eq!(stack.tcp_spare_slots(), SPARE_SLOTS);
+            assert_eq!(stack.tcp_spare_slots(), BOUND);
+            // The list grew 4, 8, then to the bound: no room past it.
             assert_eq!(
                 stack.tcp_spare_slot_bytes(),
-                SPARE_SLOTS * (core::mem::size_of::<TcpSlot>() + core::mem::size_of::<usize>())
+                BOUND * (core::mem::size_of::<TcpSlot>() + core::mem::size_of::<usize>())
             );
         }
         // And they are used again.
         pair.a.tcp_connect(pair.now, SERVER, None).unwrap();
-        assert_eq!(pair.a.tcp_spare_slots(), SPARE_SLOTS - 1);
+        assert_eq!(pair.a.tcp_spare_slots(), BOUND - 1);
+    }
+
+    /// Two stacks (seed `seed`) that keep up to `bound` spares of each kind.
+    fn pair_with_spares(seed: u64, bound: usize) -> Pair {
+        Pair::with_config(Impairment::default(), seed, |c: &mut Config| {
+            c.tcp.spare_slots = bound;
+        })
+    }
+
+    /// `n` connections carry a request and an answer each, all at once, then
+    /// close; what each stack keeps from them, and the memory it holds.
+    fn exchange_and_close(
+        pair: &mut Pair,
+        listener: SocketHandle,
+        n: usize,
+        request: usize,
+        answer: usize,
+    ) {
+        let (clients, servers) = open_accepted(pair, listener, SERVER, n, Duration::from_secs(10));
+        for &c in &clients {
+            assert_eq!(
+                pair.a.tcp_send(pair.now, c, &vec![b'q'; request]),
+                Ok(request)
+            );
+        }
+        let mut buf = vec![0u8; request.max(answer) + 1];
+        let mut asked = vec![0; n];
+        pair.run_until(Duration::from_secs(10), |p| {
+            for (i, &s) in servers.iter().enumerate() {
+                while let Ok(k @ 1..) = p.b.tcp_recv(p.now, s, &mut buf) {
+                    asked[i] += k;
+                    if asked[i] == request {
+                        assert_eq!(p.b.tcp_send(p.now, s, &vec![b'r'; answer]), Ok(answer));
+                    }
+                }
+            }
+            false
+        });
+        for &c in &clients {
+            let mut got = 0;
+            while let Ok(k @ 1..) = pair.a.tcp_recv(pair.now, c, &mut buf) {
+                got += k;
+            }
+            assert_eq!(got, answer);
+        }
+        close_all(pair, &clients, &servers);
+    }
+
+    #[test]
+    fn a_burst_of_closes_then_as_many_opens_reuses_a_slot_each() {
+        // A server's 64 connections in flight (more than the 32 sessions 9 to
+        // 11 kept) close together; the next 64 open together.
+        const N: usize = 64;
+        let mut pair = Pair::new(Impairment::default(), 17);
+        assert!(pair.a.config.tcp.spare_slots >= N, "the default covers it");
+        let listener = pair.b.tcp_listen(SERVER, ListenOptions::default()).unwrap();
+        exchange_and_close(&mut pair, listener, N, 7, 9);
+        for stack in [&pair.a, &pair.b] {
+            assert_eq!(stack.tcp_spare_slots(), N, "every freed slot is kept");
+            assert_eq!(stack.conns.cc_pool.len(), N, "and its congestion state");
+            assert_eq!(stack.conns.ring_pool.len(), N, "and a ring storage");
+        }
+        // The next burst takes them all again: no open builds a fresh slot, no
+        // first send or receive allocates a ring, no sender builds a state.
+        let (clients, servers) =
+            open_accepted(&mut pair, listener, SERVER, N, Duration::from_secs(10));
+        assert_eq!(pair.a.tcp_spare_slots(), 0);
+        assert_eq!(pair.b.tcp_spare_slots(), 0);
+        for &c in &clients {
+            pair.a.tcp_send(pair.now, c, b"again").unwrap();
+        }
+        for &s in &servers {
+            pair.b.tcp_send(pair.now, s, b"again").unwrap();
+        }
+        for stack in [&pair.a, &pair.b] {
+            assert_eq!(stack.conns.cc_pool.len(), 0, "every sender renewed one");
+            assert_eq!(stack.conns.ring_pool.len(), 0, "every send took one");
+        }
+    }
+
+    #[test]
+    fn the_spares_stay_within_their_bound_under_hostile_churn() {
+        // A peer that opens many connections at once, makes each side build
+        // the largest congestion state (BBR) and grow its rings, and tears
+        // them down by RST, round after round: each kind of spare stays within
+        // the bound, and so do the bytes, as documented.
+        const BOUND: usize = 8;
+        let mut pair = Pair::with_config(Impairment::default(), 18, |c: &mut Config| {
+            c.tcp.spare_slots = BOUND;
+            c.tcp.congestion_control = "bbr".to_string();
+        });
+        let listener = pair.b.tcp_listen(SERVER, ListenOptions::default()).unwrap();
+        for round in 0..4 {
+            let n = 3 * BOUND + round;
+            let (clients, servers) =
+                open_accepted(&mut pair, listener, SERVER, n, Duration::from_secs(10));
+            // Requests of one segment and answers of several (a grown ring on
+            // each side for some, a first 1 KiB storage for others).
+            for (i, &c) in clients.iter().enumerate() {
+                let len = if i % 2 == 0 { 300 } else { 3000 };
+                pair.a.tcp_send(pair.now, c, &vec![1; len]).unwrap();
+            }
+            for (i, &s) in servers.iter().enumerate() {
+                let len = if i % 3 == 0 { 5000 } else { 200 };
+                pair.b.tcp_send(pair.now, s, &vec![2; len]).unwrap();
+            }
+            pair.run_until(Duration::from_secs(1), |_| false);
+            let mut buf = [0u8; 8192];
+            for &c in &clients {
+                while let Ok(1..) = pair.a.tcp_recv(pair.now, c, &mut buf) {}
+                pair.a.tcp_abort(pair.now, c).unwrap();
+            }
+            for &s in &servers {
+                while let Ok(1..) = pair.b.tcp_recv(pair.now, s, &mut buf) {}
+            }
+            pair.run_until(Duration::from_secs(1), |_| false);
+            for &s in &servers {
+                pair.b.close(pair.now, s).unwrap();
+            }
+            pair.run_until(Duration::from_secs(1), |_| false);
+            for stack in [&pair.a, &pair.b] {
+                assert_eq!(stack.tcp_spare_slots(), BOUND, "round {round}");
+                assert!(stack.conns.cc_pool.len() <= BOUND);
+                assert!(stack.conns.ring_pool.len() <= BOUND);
+                assert!(
+                    stack.tcp_spare_slot_bytes() <= BOUND * SPARE_UNIT_BYTES_MAX,
+                    "round {round}: {} bytes",
+                    stack.tcp_spare_slot_bytes()
+                );
+            }
+            assert_eq!(pair.a.conns.cc_pool.len(), BOUND, "the pools filled");
+            assert_eq!(pair.b.conns.cc_pool.len(), BOUND);
+        }
     }
 
     #[test]
@@ -414,6 +569,7 @@ mod tests {
     fn ring_storage_a_read_lets_go_of_serves_the_next_send() {
         let mut pair = Pair::new(Impairment::default(), 14);
         let (c, _l, s) = connect(&mut pair, SERVER);
+        // A pool's list starts with room for 4 storages.
         let unpooled = pair.b.tcp_spare_slot_bytes();
         pair.a.tcp_send(pair.now, c, b"request").unwrap();
         pair.run_until(Duration::from_secs(1), |_| false);
@@ -422,7 +578,7 @@ mod tests {
         // The read emptied the receive buffer: its storage is kept, and counted.
         assert_eq!(pair.b.conns.ring_pool.len(), 1);
         assert_eq!(pair.b.tcp_info(pair.now, s).unwrap().buffer_memory, 0);
-        let pooled = MIN_CAPACITY + RING_POOL_MAX * core::mem::size_of::<Vec<u8>>();
+        let pooled = MIN_CAPACITY + 4 * core::mem::size_of::<Vec<u8>>();
         assert_eq!(pair.b.tcp_spare_slot_bytes(), unpooled + pooled);
         // The answer's send buffer takes it, and carries only the answer's bytes.
         pair.b.tcp_send(pair.now, s, b"answer").unwrap();
@@ -481,7 +637,8 @@ mod tests {
 
     #[test]
     fn the_ring_pool_stays_bounded_under_churn_and_mixes_no_bytes() {
-        let mut pair = Pair::new(Impairment::default(), 15);
+        const RING_POOL_MAX: usize = 32;
+        let mut pair = pair_with_spares(15, RING_POOL_MAX);
         let listener = pair.b.tcp_listen(SERVER, ListenOptions::default()).unwrap();
         for round in 0..3u8 {
             let n = RING_POOL_MAX + 8;

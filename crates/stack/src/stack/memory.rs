@@ -21,12 +21,14 @@ impl Stack {
         self.reassembler.len()
     }
 
-    /// Bytes held by freed connection slots kept for reuse (at most 32 slots;
-    /// each holds its own ~900 bytes and no buffer), by the congestion
-    /// states of freed connections kept for the next ones to renew (at most 32,
-    /// 576 to 976 bytes each plus the room of up to 16 send records they keep,
-    /// 72 bytes a record; lent to a connection when it queues data) and by spare 1 KiB ring storage (at
-    /// most 32, kept when a read lets go of it, for the next send's buffer).
+    /// Bytes held by freed connection slots kept for reuse (each holds its own
+    /// ~900 bytes and no buffer), by the congestion states of freed connections
+    /// kept for the next ones to renew (560 to 960 bytes each plus the room of
+    /// up to 16 send records they keep, 72 bytes a record; lent to a connection
+    /// when it queues data) and by spare 1 KiB ring storage (kept when a read
+    /// lets go of it, for the next send's buffer). At most
+    /// `TcpConfig::spare_slots` of each (256 by default), 4 KiB per unit of the
+    /// bound with the lists' room: 1 MiB by default.
     pub fn tcp_spare_slot_bytes(&self) -> usize {
         self.conns.spare_bytes()
     }

@@ -271,7 +271,7 @@ impl Stack {
             tcp_config: Arc::new(config.tcp.clone()),
             routes,
             sockets: Slab::default(),
-            conns: conn_table::ConnTable::new(tuples.clone()),
+            conns: conn_table::ConnTable::new(tuples.clone(), config.tcp.spare_slots),
             time_wait: time_wait::TimeWaitTable::new(tuples),
             listeners: HashMap::with_hasher(LocalKeyState::new(keys.fork("listeners"))),
             udp_bound: HashMap::with_hasher(LocalKeyState::new(keys.fork("udp"))),

@@ -51,9 +51,17 @@ pub(crate) struct Pair {
 
 impl Pair {
     pub fn new(imp: Impairment, seed: u64) -> Pair {
+        Pair::with_config(imp, seed, |_| {})
+    }
+
+    /// [`new`](Self::new), with both stacks' configurations changed by `edit`.
+    pub fn with_config(imp: Impairment, seed: u64, edit: impl Fn(&mut Config)) -> Pair {
+        let (mut a, mut b) = (config(A4, A6, seed), config(B4, B6, seed + 1));
+        edit(&mut a);
+        edit(&mut b);
         Pair {
-            a: Stack::new(config(A4, A6, seed)).unwrap(),
-            b: Stack::new(config(B4, B6, seed + 1)).unwrap(),
+            a: Stack::new(a).unwrap(),
+            b: Stack::new(b).unwrap(),
             now: Instant::from_nanos(1_000_000_000),
             delay: Duration::from_millis(5),
             in_flight: Vec::new(),

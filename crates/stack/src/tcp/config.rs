@@ -185,6 +185,17 @@ pub struct TcpConfig {
     /// The most connections in the whole stack (all states, listeners excluded).
     /// Default 1,048,576.
     pub max_connections: usize,
+    /// The most freed connection slots the stack keeps for the next opens to
+    /// reuse, and the most of each of the two things kept beside them: the
+    /// congestion states of freed connections and spare 1 KiB ring storages
+    /// (see `Stack::tcp_spare_slot_bytes`). Enough for the connections a server
+    /// closes in a burst before it opens as many again (64 connections in flight
+    /// close and reopen together); beyond it a freed slot is freed for good.
+    /// Each unit the bound allows holds at most 4 KiB (a slot, 0.9 KiB; a
+    /// congestion state with the room of its send records, up to 2.1 KiB; a
+    /// ring storage, 1 KiB; with their places in the lists), so the default
+    /// bounds what the stack keeps at 1 MiB. 0 keeps nothing. Default 256.
+    pub spare_slots: usize,
 }
 
 impl Default for TcpConfig {
@@ -224,6 +235,7 @@ impl Default for TcpConfig {
             syn_backlog: 1024,
             syn_cookies: true,
             max_connections: 1 << 20,
+            spare_slots: 256,
         }
     }
 }

@@ -5,7 +5,8 @@
 //! - [`config`]: the stack-wide tunables ([`TcpConfig`]) and keep-alive parameters.
 //! - [`timer`]: a connection's timer table ([`Timer`], [`TimerTable`]).
 //! - [`send_buffer`] / [`recv_buffer`]: the lazily allocated ring buffers;
-//!   `ring_pool`: a stack's spare 1 KiB ring storage, reused by the next ring.
+//!   `ring_pool`: a stack's spare 1 KiB ring storage, reused by the next ring;
+//!   `spare_list`: the bounded list of that pool and the stack's other spares.
 //! - [`assembler`]: the receiver's bounded out-of-order ranges and SACK blocks
 //!   (RFC 2018).
 //! - congestion control lives in [`crate::cc`]; the connection drives the
@@ -34,6 +35,7 @@ pub(crate) mod ring_pool;
 pub mod rtt;
 pub mod scoreboard;
 pub mod send_buffer;
+pub(crate) mod spare_list;
 pub mod state;
 pub mod syncookie;
 pub mod timer;

@@ -4,7 +4,8 @@
 //! stack opening and closing short connections does not `malloc` and `free` a
 //! ring per request.
 //!
-//! Bounded: at most [`RING_POOL_MAX`] storages are kept (the rest are freed),
+//! Bounded: at most `TcpConfig::spare_slots` storages are kept, as many as the
+//! freed connection slots the stack keeps (the rest are freed),
 //! and only storage of exactly [`MIN_CAPACITY`] bytes: a grown ring's storage is
 //! freed as before, and a ring whose limit is below 1 KiB still allocates its
 //! exact limit. The kept bytes are counted by
@@ -16,10 +17,7 @@
 //! what it wrote).
 
 use super::ring::MIN_CAPACITY;
-
-/// The most ring storages a stack keeps (32 KiB): as many as the freed
-/// connection slots it keeps (`SPARE_SLOTS`).
-pub(crate) const RING_POOL_MAX: usize = 32;
+use super::spare_list::push_bounded;
 
 /// Spare ring storage, at most `max` storages of [`MIN_CAPACITY`] bytes. See
 /// the [module docs](self).
@@ -53,10 +51,8 @@ impl RingPool {
             return;
         }
         storage.clear();
-        if self.kept.capacity() == 0 {
-            self.kept.reserve_exact(self.max);
-        }
-        self.kept.push(storage);
+        // Refused only past the bound, checked above.
+        let _ = push_bounded(&mut self.kept, storage, self.max);
     }
 
     /// Heap bytes held: the kept storages and the list.

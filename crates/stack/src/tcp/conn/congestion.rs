@@ -421,13 +421,8 @@ impl CcPool {
     }
 
     fn push(&mut self, cc: Box<CcState>, max: usize) {
-        if self.0.len() < max {
-            if self.0.capacity() == 0 {
-                crate::hint::cold_path();
-                self.0.reserve_exact(max);
-            }
-            self.0.push(cc);
-        }
+        // Past the bound the state is handed back, and freed here.
+        let _ = crate::tcp::spare_list::push_bounded(&mut self.0, cc, max);
     }
 
     /// Hands a kept state to `conn` when it has no controller yet and keeps
