@@ -31,7 +31,7 @@ use core::cell::Cell;
 use core::net::SocketAddr;
 use hashbrown::HashTable;
 
-use super::demux::{FourTuple, KeyedState, TupleHash};
+use super::demux::{packed_v4, FourTuple, KeyedState, TupleHash};
 use super::{Entry, Socket, TcpSlot};
 use crate::socket::{Slab, SocketHandle};
 use crate::tcp::conn::CcPool;
@@ -55,7 +55,7 @@ pub(crate) struct ConnTable {
     /// The last tuple found (or inserted) and its handle: a bulk transfer's segments all go to
     /// one connection, and comparing a tuple is cheaper than hashing it (SipHash of
     /// two socket addresses was ~6 % of a bulk receiver's profile). Cleared when that
-    /// handle leaves the table. Kept as the packed IPv4 key ([`packed_v4`]): copying
+    /// handle leaves the table. Kept as the packed IPv4 key ([`FourTuple::packed_v4`]): copying
     /// and comparing two `SocketAddr`s cost ~60 instructions a segment, the packed
     /// key a handful. IPv6 tuples are not cached (they take the hashed look-up).
     last: Cell<Option<(u128, SocketHandle)>>,
@@ -75,20 +75,6 @@ pub(crate) struct ConnTable {
     pub(crate) ring_pool: RingPool,
 }
 
-/// `key` as one integer when both its addresses are IPv4 (equal integers, equal
-/// tuples), else `None`.
-fn packed_v4(key: &FourTuple) -> Option<u128> {
-    match (&key.local, &key.remote) {
-        (SocketAddr::V4(l), SocketAddr::V4(r)) => Some(
-            u128::from(l.ip().to_bits())
-                | u128::from(r.ip().to_bits()) << 32
-                | u128::from(l.port()) << 64
-                | u128::from(r.port()) << 80,
-        ),
-        _ => None,
-    }
-}
-
 /// The tuple hash kept by the connection at `handle`, if it is one.
 fn hash_of(sockets: &Slab<Entry>, handle: SocketHandle) -> u64 {
     match sockets.get(handle).map(|e| &e.socket) {
@@ -97,12 +83,26 @@ fn hash_of(sockets: &Slab<Entry>, handle: SocketHandle) -> u64 {
     }
 }
 
-/// The tuple of the connection at `handle`, if it is one.
-fn tuple_of(sockets: &Slab<Entry>, handle: SocketHandle) -> Option<FourTuple> {
+/// The connection at `handle`'s tuple, as its two addresses, if it is one.
+#[inline]
+fn addresses_of(sockets: &Slab<Entry>, handle: SocketHandle) -> Option<(SocketAddr, SocketAddr)> {
     match &sockets.get(handle)?.socket {
-        Socket::Tcp(slot) => Some(FourTuple::new(slot.conn.local(), slot.conn.remote())),
+        Socket::Tcp(slot) => Some((slot.conn.local(), slot.conn.remote())),
         _ => None,
     }
+}
+
+/// Whether the connection at `handle` has the IPv4 tuple packed as `packed`
+/// ([`FourTuple::packed_v4`]): two integers compared, not four `SocketAddr`s
+/// rebuilt and compared field by field.
+#[inline]
+fn has_packed_tuple(sockets: &Slab<Entry>, handle: SocketHandle, packed: u128) -> bool {
+    addresses_of(sockets, handle).and_then(|(l, r)| packed_v4(l, r)) == Some(packed)
+}
+
+/// Whether the connection at `handle` has tuple `key`.
+fn has_tuple(sockets: &Slab<Entry>, handle: SocketHandle, key: &FourTuple) -> bool {
+    addresses_of(sockets, handle).is_some_and(|(l, r)| FourTuple::new(l, r) == *key)
 }
 
 impl ConnTable {
@@ -173,7 +173,7 @@ impl ConnTable {
         hash: &mut TupleHash,
         sockets: &Slab<Entry>,
     ) -> Option<SocketHandle> {
-        let packed = packed_v4(key);
+        let packed = key.packed_v4();
         if let (Some((last, handle)), Some(packed)) = (self.last.get(), packed) {
             if last == packed {
                 return Some(handle);
@@ -183,7 +183,8 @@ impl ConnTable {
     }
 
     /// [`get_hashed`](Self::get_hashed) past the last-tuple cache (`packed` is
-    /// `key`'s packed form, if it has one).
+    /// `key`'s packed form, if it has one). An IPv4 tuple is hashed and
+    /// compared in its packed form alone; any other takes [`get_other`](Self::get_other).
     #[inline(never)]
     fn get_uncached(
         &self,
@@ -192,15 +193,33 @@ impl ConnTable {
         hash: &mut TupleHash,
         sockets: &Slab<Entry>,
     ) -> Option<SocketHandle> {
-        let hash = hash.of(&self.hasher, key);
+        let Some(packed) = packed else {
+            return self.get_other(key, hash, sockets);
+        };
+        let hash = hash.of_packed_v4(&self.hasher, packed);
         let found = self
             .table
-            .find(hash, |&h| tuple_of(sockets, h).as_ref() == Some(key))
+            .find(hash, |&h| has_packed_tuple(sockets, h, packed))
             .copied();
-        if let (Some(handle), Some(packed)) = (found, packed) {
+        if let Some(handle) = found {
             self.last.set(Some((packed, handle)));
         }
         found
+    }
+
+    /// [`get_uncached`](Self::get_uncached) of a tuple that is not IPv4 at both
+    /// ends (the last-tuple cache does not keep it).
+    #[inline(never)]
+    fn get_other(
+        &self,
+        key: &FourTuple,
+        hash: &mut TupleHash,
+        sockets: &Slab<Entry>,
+    ) -> Option<SocketHandle> {
+        let hash = hash.of(&self.hasher, key);
+        self.table
+            .find(hash, |&h| has_tuple(sockets, h, key))
+            .copied()
     }
 
     /// Whether a connection has tuple `key`.
@@ -236,7 +255,7 @@ impl ConnTable {
             .insert_unique(hash, handle, |&h| hash_of(sockets, h));
         // A new connection's next segment is most likely its own (the SYN-ACK, the
         // handshake's ACK).
-        if let Some(packed) = packed_v4(key) {
+        if let Some(packed) = key.packed_v4() {
             self.last.set(Some((packed, handle)));
         }
     }
