@@ -18,7 +18,11 @@
 //! fixed and injective per family (an IPv4 tuple as 12 bytes, an IPv6 one as 36;
 //! the length is hashed too), so distinct tuples are distinct inputs. Each
 //! packet pays one hash at most ([`TupleHash`]), and none while the connection
-//! table's last-tuple cache answers.
+//! table's last-tuple cache answers. A cheaper seeded hash is not enough here:
+//! foldhash (hashbrown's default) calls itself "minimally DoS-resistant" and
+//! warns against it where people study a long-running program's behaviour to
+//! reverse engineer its random state and build colliding inputs
+//! (<https://docs.rs/foldhash>), which is where a network peer stands.
 
 use core::hash::BuildHasher;
 use core::net::{IpAddr, SocketAddr};
