@@ -104,6 +104,11 @@ impl Assembler {
         self.max_ranges
     }
 
+    /// Whether the ranges' storage is allocated (held ranges or not).
+    pub(crate) fn holds_storage(&self) -> bool {
+        self.blocks.capacity() != 0
+    }
+
     /// Nothing is held.
     pub fn is_empty(&self) -> bool {
         self.blocks.is_empty()

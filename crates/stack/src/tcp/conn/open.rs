@@ -472,9 +472,19 @@ impl Connection {
     pub(crate) fn shed(&mut self) {
         self.cc_spare.keep(self.cc.take(), self.cc_algorithm);
         self.ecn_more = None;
-        self.send_buf = SendBuffer::new(0);
-        self.recv_buf = RecvBuffer::new(0);
-        self.assembler = Assembler::new(0);
+        // Storage the buffers still hold is let go of. A connection that ended
+        // as most do holds none (its rings went to the stack's ring pool when
+        // it entered TIME-WAIT or CLOSED, and it never kept out-of-order
+        // ranges): its buffers are left as they are, for `reopen` to rebuild.
+        if self.send_buf.allocated() != 0
+            || self.recv_buf.allocated() != 0
+            || self.assembler.holds_storage()
+        {
+            crate::hint::cold_path();
+            self.send_buf = SendBuffer::new(0);
+            self.recv_buf = RecvBuffer::new(0);
+            self.assembler = Assembler::new(0);
+        }
     }
 
     /// Heap bytes a shed connection still holds: its kept congestion state.
@@ -708,6 +718,29 @@ mod tests {
         used.reopen(t0, &second, &params(5, 6, 11, &second), Opening::Active);
         assert!(Arc::ptr_eq(&used.config, &second));
         assert_eq!(Arc::strong_count(&second), 3, "second, fresh and used");
+    }
+
+    #[test]
+    fn shed_lets_go_of_buffer_storage_still_held() {
+        let config = Arc::new(TcpConfig::default());
+        let t0 = Instant::from_nanos(5_000_000_000);
+        let mut c = Connection::open(
+            t0,
+            config.clone(),
+            params(1, 2, 1, &config),
+            Opening::Active,
+        );
+        let _ = c.send(b"queued, never sent");
+        assert_ne!(c.send_buf.allocated(), 0, "the send ring holds storage");
+        c.abort();
+        c.shed();
+        assert_eq!(c.send_buf.allocated(), 0);
+        assert_eq!(c.recv_buf.allocated(), 0);
+        assert!(!c.assembler.holds_storage());
+        // Shed again with nothing held: nothing changes.
+        let before = format!("{c:?}");
+        c.shed();
+        assert_eq!(format!("{c:?}"), before);
     }
 
     #[test]
