@@ -99,6 +99,19 @@ impl Assembler {
         }
     }
 
+    /// Makes this assembler what [`new`](Self::new)`(max_ranges)` makes: in
+    /// place when its ranges' storage is not allocated, with nothing to drop.
+    #[inline]
+    pub(crate) fn renew(&mut self, max_ranges: usize) {
+        if self.blocks.capacity() != 0 {
+            crate::hint::cold_path();
+            *self = Assembler::new(max_ranges);
+            return;
+        }
+        self.max_ranges = max_ranges;
+        self.clock = 0;
+    }
+
     /// The bound on out-of-order ranges.
     pub fn max_ranges(&self) -> usize {
         self.max_ranges
@@ -307,6 +320,18 @@ mod tests {
 
     fn sacks(a: &Assembler, max: usize) -> Vec<Range<u32>> {
         a.sack_blocks(max).collect()
+    }
+
+    #[test]
+    fn renew_makes_what_new_makes_with_or_without_storage() {
+        let mut a = Assembler::new(4);
+        a.add(10, 5).unwrap();
+        assert!(a.holds_storage());
+        a.renew(8);
+        assert_eq!(format!("{a:?}"), format!("{:?}", Assembler::new(8)));
+        // No storage: renewed in place.
+        a.renew(3);
+        assert_eq!(format!("{a:?}"), format!("{:?}", Assembler::new(3)));
     }
 
     #[test]

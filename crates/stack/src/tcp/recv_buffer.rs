@@ -70,6 +70,20 @@ impl RecvBuffer {
         }
     }
 
+    /// Makes this buffer what [`new`](Self::new)`(limit)` makes: in place when
+    /// it holds no storage (then its ring is a new one already; a freed
+    /// connection's buffers, reopened), with nothing to drop.
+    #[inline]
+    pub(crate) fn renew(&mut self, limit: usize) {
+        if self.ring.capacity() != 0 {
+            crate::hint::cold_path();
+            *self = RecvBuffer::new(limit);
+            return;
+        }
+        self.len = 0;
+        self.limit = limit;
+    }
+
     /// Readable bytes (in order, not yet read by the application).
     #[inline]
     pub fn len(&self) -> usize {
@@ -517,6 +531,19 @@ mod tests {
         assert_eq!(readable(&b), pattern(0, 80));
         b.consume(70);
         assert_eq!(b.window(), 40);
+    }
+
+    #[test]
+    fn renew_makes_what_new_makes_with_or_without_storage() {
+        let mut b = RecvBuffer::new(1 << 16);
+        b.write_at(0, b"abc");
+        b.commit(3);
+        assert_ne!(b.allocated(), 0);
+        b.renew(1 << 10);
+        assert_eq!(format!("{b:?}"), format!("{:?}", RecvBuffer::new(1 << 10)));
+        // No storage (a shed buffer): renewed in place.
+        b.renew(1 << 12);
+        assert_eq!(format!("{b:?}"), format!("{:?}", RecvBuffer::new(1 << 12)));
     }
 
     #[test]

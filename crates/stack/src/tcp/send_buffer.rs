@@ -63,6 +63,20 @@ impl SendBuffer {
         }
     }
 
+    /// Makes this buffer what [`new`](Self::new)`(limit)` makes: in place when
+    /// it holds no storage (then its ring is a new one already; a freed
+    /// connection's buffers, reopened), with nothing to drop.
+    #[inline]
+    pub(crate) fn renew(&mut self, limit: usize) {
+        if self.ring.capacity() != 0 {
+            crate::hint::cold_path();
+            *self = SendBuffer::new(limit);
+            return;
+        }
+        self.len = 0;
+        self.limit = limit;
+    }
+
     /// Bytes held: sent-but-unacknowledged plus not yet sent.
     #[inline]
     pub fn len(&self) -> usize {
@@ -340,6 +354,20 @@ mod tests {
         assert_eq!(b.write(&pattern(100, 5000)), 5000);
         assert_eq!(b.allocated(), 8192);
         assert_eq!(read_all(&b), pattern(0, 5100));
+    }
+
+    #[test]
+    fn renew_makes_what_new_makes_with_or_without_storage() {
+        let mut b = SendBuffer::new(1 << 16);
+        b.write(&pattern(0, 100));
+        b.consume(40);
+        assert_ne!(b.allocated(), 0);
+        b.renew(1 << 10);
+        assert_eq!(format!("{b:?}"), format!("{:?}", SendBuffer::new(1 << 10)));
+        // No storage (a shed buffer): renewed in place.
+        b.renew(1 << 12);
+        assert_eq!(format!("{b:?}"), format!("{:?}", SendBuffer::new(1 << 12)));
+        assert_eq!(b.write(&pattern(0, 5000)), 4096, "the new limit holds");
     }
 
     #[test]

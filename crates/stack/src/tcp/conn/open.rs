@@ -342,7 +342,7 @@ impl Connection {
         *f_snd_wl1 = SeqNumber(0);
         *f_snd_wl2 = p.iss;
         *f_snd_wscale = 0;
-        *f_send_buf = SendBuffer::new(config.send_buffer);
+        f_send_buf.renew(config.send_buffer);
         *f_fin_queued = false;
         *f_fin_acked = false;
         *f_snd_up = None;
@@ -357,8 +357,8 @@ impl Connection {
         *f_rcv_wscale = rcv_wscale;
         *f_wscale_ok = false;
         *f_last_ack_sent = SeqNumber(0);
-        *f_recv_buf = RecvBuffer::new(config.recv_buffer);
-        *f_assembler = Assembler::new(config.max_ooo_ranges);
+        f_recv_buf.renew(config.recv_buffer);
+        f_assembler.renew(config.max_ooo_ranges);
         *f_fin_seq = None;
         *f_rcv_up = None;
         *f_rcv_mss = 0;
