@@ -117,17 +117,28 @@ pub(crate) struct Listener {
 }
 
 /// A TCP connection and what the stack knows about it.
+///
+/// `#[repr(C)]`: its own fields first, the connection after them, whose field
+/// order counts from the slot's start (see `Connection`'s docs). Not aligned
+/// to a cache line, though that would fix which fields share a line and save
+/// the 15th line an 888-byte slot spans when `malloc`'s 16-byte alignment
+/// starts it mid-line (`connect --window 64`: 7.91 -> 7.44 M D1 misses): the
+/// size would round up to 896 and `Box` would allocate through
+/// `posix_memalign`, whose leftover fragments cost ~64 bytes of memory per
+/// connection (idle benchmark, docs/benchmarks.md, session 12, data12).
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct TcpSlot {
-    pub(crate) conn: Connection,
-    /// The listener a passive connection came through, until accepted.
-    pub(crate) parent: Option<SocketHandle>,
-    /// In the 4-tuple map.
-    pub(crate) in_demux: bool,
     /// Its tuple's hash under the key of the connection and TIME-WAIT tables
     /// (`demux::TupleHash`), kept so that taking it out of those tables, or
     /// growing them, hashes nothing again.
     pub(crate) tuple_hash: u64,
+    /// The listener a passive connection came through, until accepted.
+    pub(crate) parent: Option<SocketHandle>,
+    /// In the 4-tuple map.
+    pub(crate) in_demux: bool,
+    /// At offset 24.
+    pub(crate) conn: Connection,
 }
 
 #[derive(Debug)]

@@ -69,6 +69,8 @@ mod user;
 #[cfg(test)]
 mod control_tests;
 #[cfg(test)]
+mod layout_tests;
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]
@@ -252,156 +254,184 @@ struct Timestamps {
 }
 
 /// One TCP connection. See the [module docs](self).
+///
+/// The fields are in a deliberate order (`#[repr(C)]`; Rust's own layout sorts
+/// them by alignment): with many connections in flight a connection's state
+/// is out of the L1 data cache each time it is visited (a segment in, a
+/// segment out, an application call), so what costs is the number of 64-byte
+/// lines a visit touches. The order puts fields read in the same visits on
+/// the same lines. It was found by tracing which bytes of the connection each
+/// visit touched in `layer4-bench connect --window 64` and searching for the
+/// order that touches the fewest lines per visit (docs/benchmarks.md, session
+/// 12, branch data12). The comments number 64-byte groups counted from the
+/// start of `TcpSlot` (the stack's box of a connection, which holds this
+/// struct at offset 24): they are the cache lines when the slot starts on a
+/// line; otherwise (`malloc` aligns it to 16 bytes) each group straddles one
+/// line boundary, and fields used together still share lines.
+/// A new field goes beside the fields it is read with, without padding (the
+/// layout tests pin the size and the hot line).
 #[derive(Debug)]
+#[repr(C)]
 pub struct Connection {
-    state: State,
-    local: SocketAddr,
-    remote: SocketAddr,
-    config: Arc<TcpConfig>,
-    options: SocketOptions,
-
-    // ---- send sequence space (RFC 9293 section 3.3.1) ----
-    iss: SeqNumber,
-    snd_una: SeqNumber,
-    snd_nxt: SeqNumber,
-    /// The highest sequence number sent plus one (SND.NXT can fall back to SND.UNA
-    /// after a timeout; this does not).
-    snd_max: SeqNumber,
-    /// The send window, scaled.
-    snd_wnd: u32,
-    /// The largest send window the peer offered (sender SWS avoidance; RFC 5961 ACK
-    /// check).
-    max_snd_wnd: u32,
-    snd_wl1: SeqNumber,
-    snd_wl2: SeqNumber,
-    /// The peer's window shift (Snd.Wind.Shift).
-    snd_wscale: u8,
-    send_buf: SendBuffer,
-    /// The application will send nothing more: a FIN follows the buffered data.
-    fin_queued: bool,
-    /// Our FIN has been acknowledged.
-    fin_acked: bool,
-    /// The urgent pointer to send: the sequence number after the last urgent byte.
-    snd_up: Option<SeqNumber>,
-
-    // ---- segment size ----
-    /// The MSS the peer announced (536 / 1220 when it announced none).
-    peer_mss: u16,
-    /// The MSS we announced.
-    our_mss: u16,
-    /// The IP MTU toward the peer (the path MTU).
-    path_mtu: u16,
-    /// The IP header length toward the peer (20 or 40).
-    ip_header_len: u16,
-    /// Payload bytes per full-sized segment, TCP options accounted (Linux's
-    /// `mss_cache`).
-    mss: u16,
-
-    // ---- receive sequence space ----
-    irs: SeqNumber,
-    rcv_nxt: SeqNumber,
-    /// The right edge of the window last advertised (never moved left).
-    rcv_adv: SeqNumber,
-    /// Our window shift (Rcv.Wind.Shift).
-    rcv_wscale: u8,
-    /// Both SYNs carried the window-scale option.
-    wscale_ok: bool,
-    /// RCV.NXT when the last ACK was sent (RFC 7323 Last.ACK.sent).
-    last_ack_sent: SeqNumber,
-    recv_buf: RecvBuffer,
-    assembler: Assembler,
+    // Group 0 of the slot (after `TcpSlot`'s own 24 bytes): reassembly and the FIN,
+    // which a segment in and the application's reads look at.
     /// The sequence number of the peer's FIN, once seen (possibly ahead of RCV.NXT).
     fin_seq: Option<SeqNumber>,
-    /// The receive urgent pointer: the sequence number after the last urgent byte.
-    rcv_up: Option<SeqNumber>,
-    /// The largest segment payload received (Linux's `rcv_mss` estimate).
-    rcv_mss: u16,
-    /// A D-SACK block to report with the next ACK (RFC 2883).
-    dsack: Option<(SeqNumber, SeqNumber)>,
+    assembler: Assembler,
 
-    // ---- options ----
-    ts: Option<Timestamps>,
-    sack_ok: bool,
-    /// ECN (RFC 3168) negotiation, echo and reaction.
-    ecn: ecn::EcnState,
-    /// ECN's counters and reduction point, allocated on the first ECN event.
-    ecn_more: Option<Box<ecn::EcnMore>>,
+    // Group 1: the socket options, read to write each segment.
+    options: SocketOptions,
 
-    // ---- loss recovery ----
-    rtt: RttEstimator,
+    // Group 2: the send buffer.
+    /// The congestion controller chosen.
+    cc_algorithm: CcAlgorithm,
+    /// Unanswered keep-alive probes.
+    keepalive_probes: u32,
+    send_buf: SendBuffer,
+
+    // Group 3: what a data segment sent records (timing, urgent data, probes).
+    /// The last time data was sent (idle restart of the congestion window).
+    last_data_sent: Instant,
+    /// The urgent pointer to send: the sequence number after the last urgent byte.
+    snd_up: Option<SeqNumber>,
+    config: Arc<TcpConfig>,
     /// The segment being timed (Karn's algorithm): it ends at this sequence number,
     /// was sent at this instant, when this many bytes had been acknowledged (for the
     /// delivery rate).
     rtt_probe: Option<(SeqNumber, Instant, u64)>,
-    /// The congestion controller chosen.
-    cc_algorithm: CcAlgorithm,
-    /// The controller, the recovery and the delivery-rate state; allocated when
-    /// first needed (an idle connection that never sent data holds none).
-    cc: Option<Box<congestion::CcState>>,
+    /// Unanswered zero-window probes.
+    persist_probes: u32,
+    snd_wl1: SeqNumber,
+    /// When the oldest unacknowledged data was first sent (user timeout).
+    unacked_since: Option<Instant>,
+
+    // Group 4: what a segment in records, control segments due, local address.
+    /// The last time any segment arrived.
+    last_recv: Instant,
+    /// The largest segment payload received (Linux's `rcv_mss` estimate).
+    rcv_mss: u16,
+    /// The SYN (or SYN-ACK) is to be (re)sent.
+    syn_due: bool,
+    /// Both SYNs carried the window-scale option.
+    wscale_ok: bool,
+    /// A RST is to be sent: its sequence number and, if the ACK bit is set, its
+    /// acknowledgment number.
+    rst_due: Option<(SeqNumber, Option<SeqNumber>)>,
+    /// ECN's counters and reduction point, allocated on the first ECN event.
+    ecn_more: Option<Box<ecn::EcnMore>>,
+    /// Full-sized segments received since the last ACK.
+    segs_unacked: u16,
+    /// The IP header length toward the peer (20 or 40).
+    ip_header_len: u16,
+    /// A D-SACK block to report with the next ACK (RFC 2883).
+    dsack: Option<(SeqNumber, SeqNumber)>,
+    irs: SeqNumber,
+    /// Zero-window probes sent since the window closed (the probe interval's
+    /// backoff).
+    persist_backoff: u32,
+    local: SocketAddr,
+
+    // Group 5: the receive buffer.
+    /// When an invalid segment was last answered (challenge ACK rate limit).
+    last_invalid_answer: Option<Instant>,
+    recv_buf: RecvBuffer,
+
+    // Group 6: what nearly every visit reads: the state, the sequence numbers
+    // at both edges (the send and receive sequence spaces, RFC 9293 section
+    // 3.3.1), the flags and pending events.
+    snd_nxt: SeqNumber,
+    /// The right edge of the window last advertised (never moved left).
+    rcv_adv: SeqNumber,
     /// A freed connection's congestion state, kept for this one's
     /// [`make_ccs`](Self::make_ccs) to renew (a reused slot's; no state of
     /// this connection: `Debug` shows nothing of it).
     cc_spare: congestion::SpareCc,
-    dupacks: u32,
-    /// Consecutive retransmission timeouts (reset by an ACK of new data).
-    rto_count: u32,
-    /// A fast retransmission of the segment at SND.UNA is due.
-    retransmit_una: bool,
-    /// When the oldest unacknowledged data was first sent (user timeout).
-    unacked_since: Option<Instant>,
-    /// Unanswered zero-window probes.
-    persist_probes: u32,
-    /// Zero-window probes sent since the window closed (the probe interval's
-    /// backoff).
-    persist_backoff: u32,
-    /// Unanswered keep-alive probes.
-    keepalive_probes: u32,
-    /// A window probe or keep-alive probe is due.
-    probe_due: bool,
-    /// The last time any segment arrived.
-    last_recv: Instant,
-    /// The last time data was sent (idle restart of the congestion window).
-    last_data_sent: Instant,
-
-    // ---- acknowledgments ----
+    iss: SeqNumber,
+    state: State,
+    /// This connection came from a listener (passive open).
+    passive: bool,
     ack_due: AckDue,
-    /// Full-sized segments received since the last ACK.
-    segs_unacked: u16,
+    error: Option<TcpError>,
+    snd_una: SeqNumber,
+    rcv_nxt: SeqNumber,
+    /// The payload of the segment being handled is already in the receive buffer
+    /// at RCV.NXT ([`Connection::prestore_payload`]); set only during
+    /// `handle_segment`.
+    payload_prestored: bool,
+    /// The application closed its handle; the stack frees the connection when it
+    /// reaches CLOSED.
+    orphaned: bool,
+    /// ECN (RFC 3168) negotiation, echo and reaction.
+    ecn: ecn::EcnState,
+    /// Our FIN has been acknowledged.
+    fin_acked: bool,
+    /// The application shut down its reading side.
+    read_shutdown: bool,
+    /// The last in-order data segment was full-sized (as large as any received):
+    /// the peer is streaming, so more data is on its way and an emptied small
+    /// receive ring is kept rather than freed and reallocated per segment.
+    peer_streaming: bool,
+    /// The application will send nothing more: a FIN follows the buffered data.
+    fin_queued: bool,
+    /// Our window shift (Rcv.Wind.Shift).
+    rcv_wscale: u8,
     /// Segments still to acknowledge at once at the start of the connection (Linux's
     /// quick-ACK mode, which keeps the sender's slow start fast).
     quickacks: u16,
-    /// When an invalid segment was last answered (challenge ACK rate limit).
-    last_invalid_answer: Option<Instant>,
-
-    // ---- misc ----
-    timers: TimerTable,
-    /// A RST is to be sent: its sequence number and, if the ACK bit is set, its
-    /// acknowledgment number.
-    rst_due: Option<(SeqNumber, Option<SeqNumber>)>,
-    /// The SYN (or SYN-ACK) is to be (re)sent.
-    syn_due: bool,
     events: ConnEvents,
-    error: Option<TcpError>,
     /// The last soft error (Linux's `sk_err_soft`): an ICMP destination unreachable
     /// (RFC 1122 4.2.3.9), or `TimedOut` once retransmissions reached R1. The
     /// application may take it; a timeout reports it instead of "timed out"; an
     /// acceptable ACK clears it.
     soft_error: Option<TcpError>,
-    /// The application closed its handle; the stack frees the connection when it
-    /// reaches CLOSED.
-    orphaned: bool,
-    /// The application shut down its reading side.
-    read_shutdown: bool,
-    /// This connection came from a listener (passive open).
-    passive: bool,
-    /// The payload of the segment being handled is already in the receive buffer
-    /// at RCV.NXT ([`Connection::prestore_payload`]); set only during
-    /// `handle_segment`.
-    payload_prestored: bool,
-    /// The last in-order data segment was full-sized (as large as any received):
-    /// the peer is streaming, so more data is on its way and an emptied small
-    /// receive ring is kept rather than freed and reallocated per segment.
-    peer_streaming: bool,
+
+    // Group 7: the timers and the congestion state's box.
+    timers: TimerTable,
+    snd_wl2: SeqNumber,
+    /// The largest send window the peer offered (sender SWS avoidance; RFC 5961 ACK
+    /// check).
+    max_snd_wnd: u32,
+    /// The controller, the recovery and the delivery-rate state; allocated when
+    /// first needed (an idle connection that never sent data holds none).
+    cc: Option<Box<congestion::CcState>>,
+
+    // Group 8: the send window and segment size, timestamps, remote address.
+    /// Consecutive retransmission timeouts (reset by an ACK of new data).
+    rto_count: u32,
+    /// The peer's window shift (Snd.Wind.Shift).
+    snd_wscale: u8,
+    sack_ok: bool,
+    /// A window probe or keep-alive probe is due.
+    probe_due: bool,
+    /// A fast retransmission of the segment at SND.UNA is due.
+    retransmit_una: bool,
+    /// The send window, scaled.
+    snd_wnd: u32,
+    /// The IP MTU toward the peer (the path MTU).
+    path_mtu: u16,
+    /// The MSS we announced.
+    our_mss: u16,
+    dupacks: u32,
+    /// RCV.NXT when the last ACK was sent (RFC 7323 Last.ACK.sent).
+    last_ack_sent: SeqNumber,
+    /// Payload bytes per full-sized segment, TCP options accounted (Linux's
+    /// `mss_cache`).
+    mss: u16,
+    /// The MSS the peer announced (536 / 1220 when it announced none).
+    peer_mss: u16,
+    /// The highest sequence number sent plus one (SND.NXT can fall back to SND.UNA
+    /// after a timeout; this does not).
+    snd_max: SeqNumber,
+    ts: Option<Timestamps>,
+    remote: SocketAddr,
+
+    // Group 9: the round-trip estimator.
+    /// The receive urgent pointer: the sequence number after the last urgent byte.
+    rcv_up: Option<SeqNumber>,
+    rtt: RttEstimator,
+
+    // Groups 10-13: the counters (each segment bumps a few; `tcp_info` reads
+    // them all).
     counters: ConnCounters,
 }
 
