@@ -150,7 +150,7 @@ impl ConnTable {
             + self.spare.capacity() * core::mem::size_of::<Box<TcpSlot>>()
             + self.cc_pool.bytes()
             + self.ring_pool.bytes();
-        debug_assert!(bytes <= self.spare_max * SPARE_UNIT_BYTES_MAX);
+        debug_assert!(bytes <= self.spare_max.saturating_mul(SPARE_UNIT_BYTES_MAX));
         bytes
     }
 
@@ -476,6 +476,18 @@ mod tests {
             assert_eq!(stack.conns.cc_pool.len(), 0, "every sender renewed one");
             assert_eq!(stack.conns.ring_pool.len(), 0, "every send took one");
         }
+    }
+
+    #[test]
+    fn an_unbounded_spare_setting_reports_its_bytes() {
+        // `usize::MAX` as "no bound": the bytes' debug check must not overflow.
+        let mut pair = pair_with_spares(40, usize::MAX);
+        let listener = pair.b.tcp_listen(SERVER, ListenOptions::default()).unwrap();
+        let (clients, servers) =
+            open_accepted(&mut pair, listener, SERVER, 2, Duration::from_secs(5));
+        close_all(&mut pair, &clients, &servers);
+        assert!(pair.a.tcp_spare_slots() > 0);
+        assert!(pair.a.tcp_spare_slot_bytes() > 0);
     }
 
     #[test]

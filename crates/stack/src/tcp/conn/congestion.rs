@@ -418,7 +418,7 @@ fn kept_bytes(cc: &CcState) -> usize {
 /// connection only when it is about to send ([`CcPool::lend`]), so that a
 /// connection that stays idle in a reused slot holds no state it does not use
 /// (an idle server connection would otherwise carry its slot's previous
-/// state, 576 to 976 bytes, for as long as it lives).
+/// state, 560 to 960 bytes, for as long as it lives).
 #[derive(Debug, Default)]
 pub(crate) struct CcPool(Vec<Box<CcState>>);
 

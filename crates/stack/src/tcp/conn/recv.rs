@@ -81,14 +81,16 @@ impl Connection {
         // Trim what was already received.
         let dup = self.rcv_nxt.diff(seq).max(0) as usize;
         if dup > 0 && self.sack_ok {
-            // A duplicate (a spurious retransmission): reported in a D-SACK block.
-            crate::hint::cold_path();
+            // A duplicate (a spurious retransmission, a tail loss probe after a
+            // lost ACK): reported in a D-SACK block. Not a cold branch: loss
+            // recovery takes it often.
             let end = seq + dup.min(len);
             self.dsack = Some((seq, end));
         }
         if dup >= len {
-            // Entirely old: acknowledge at once so the sender learns RCV.NXT.
-            crate::hint::cold_path();
+            // Entirely old: acknowledge at once so the sender learns RCV.NXT. Not a
+            // cold branch: a sender without SACK that resends from SND.UNA after a
+            // timeout sends one of these per segment already held.
             self.ack_due = AckDue::Now;
             return true;
         }
