@@ -1876,14 +1876,12 @@ fn aborting_a_connection_the_peer_reset_frees_it() {
     assert_eq!(pair.a.sockets.len(), before - 1);
 }
 
-#[test]
-fn a_reset_connection_forgets_the_ack_it_owed() {
-    // Data then the peer's RST in one batch: the data made an ACK due, but CLOSED
-    // sends nothing but a RST it owes, so nothing is left flagged to send; a held
-    // handle is not queued for transmit passes that can only come back empty.
-    let mut pair = Pair::new(Impairment::default(), 18);
+/// A connection to port 80 that sent 6000 bytes and then aborted: the server's
+/// handle (`pair.b`) and every packet the client sent (the data, then its RST),
+/// in order, none delivered yet.
+fn data_then_rst(pair: &mut Pair) -> (SocketHandle, Vec<Vec<u8>>) {
     let server = SocketAddr::new(IpAddr::V4(B4), 80);
-    let (c, _, s) = connect(&mut pair, server);
+    let (c, _, s) = connect(pair, server);
     let now = pair.now;
     pair.a.tcp_send(now, c, &[7u8; 6000]).unwrap();
     let mut buf = [0u8; 2000];
@@ -1895,6 +1893,17 @@ fn a_reset_connection_forgets_the_ack_it_owed() {
     while let Some(n) = pair.a.poll_transmit(now, &mut buf) {
         pkts.push(buf[..n].to_vec());
     }
+    (s, pkts)
+}
+
+#[test]
+fn a_reset_connection_forgets_the_ack_it_owed() {
+    // Data then the peer's RST in one batch: the data made an ACK due, but CLOSED
+    // sends nothing but a RST it owes, so nothing is left flagged to send; a held
+    // handle is not queued for transmit passes that can only come back empty.
+    let mut pair = Pair::new(Impairment::default(), 18);
+    let (s, pkts) = data_then_rst(&mut pair);
+    let now = pair.now;
     for p in &pkts[..pkts.len() - 1] {
         pair.b.handle_packet(now, p);
     }
@@ -1905,34 +1914,25 @@ fn a_reset_connection_forgets_the_ack_it_owed() {
     pair.b.handle_packet(now, &pkts[pkts.len() - 1]);
     assert_eq!(pair.b.tcp_state(s), Ok(State::Closed));
     assert!(!pair.b.conn(s).unwrap().wants_to_send());
+    let mut buf = [0u8; 2000];
     assert_eq!(pair.b.poll_transmit(now, &mut buf), None);
 }
 
 #[test]
 fn a_connection_reset_with_an_ack_due_is_freed_when_closed() {
     // Data then the peer's RST in one batch, before the stack polls: the ACK the
-    // data made due is still flagged when the connection is CLOSED, which never
-    // sends it; the application's close must free the slot all the same.
+    // data made due is never sent (CLOSED drops it); the application's close
+    // must free the slot.
     let mut pair = Pair::new(Impairment::default(), 18);
-    let server = SocketAddr::new(IpAddr::V4(B4), 80);
-    let (c, _, s) = connect(&mut pair, server);
+    let (s, pkts) = data_then_rst(&mut pair);
     let now = pair.now;
-    pair.a.tcp_send(now, c, &[7u8; 6000]).unwrap();
-    let mut buf = [0u8; 2000];
-    let mut pkts = Vec::new();
-    while let Some(n) = pair.a.poll_transmit(now, &mut buf) {
-        pkts.push(buf[..n].to_vec());
-    }
-    pair.a.tcp_abort(now, c).unwrap();
-    while let Some(n) = pair.a.poll_transmit(now, &mut buf) {
-        pkts.push(buf[..n].to_vec());
-    }
     for p in &pkts {
         pair.b.handle_packet(now, p);
     }
     assert_eq!(pair.b.tcp_state(s), Ok(State::Closed));
     let before = pair.b.sockets.len();
     pair.b.close(now, s).unwrap();
+    let mut buf = [0u8; 2000];
     for _ in 0..5 {
         while pair.b.poll_transmit(now, &mut buf).is_some() {}
         pair.b.handle_timeout(now + Duration::from_secs(1000));
