@@ -1,7 +1,7 @@
 //! `handle_packet`: IP validation (RFC 791, RFC 8200), reassembly, and dispatch to
 //! TCP, UDP and ICMP. Malformed packets are counted and dropped, never a panic.
 
-use core::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use super::demux::FourTuple;
 
@@ -12,7 +12,7 @@ use crate::time::Instant;
 use crate::wire::checksum;
 use crate::wire::{
     AddrPair, ChecksumMode, Ecn, Error as WireError, IpProtocol, Ipv4Packet, Ipv4Repr,
-    Ipv4TcpSegment, Ipv6Packet, Ipv6Repr, TcpPacket, TcpRepr,
+    Ipv4TcpSegment, Ipv6Packet, Ipv6Repr, Ipv6TcpSegment, TcpPacket, TcpRepr,
 };
 
 /// TCP segments longer than this (header included) have their checksum verified
@@ -69,9 +69,11 @@ impl RxOffload {
 #[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RxPaths {
-    /// IPv4 TCP segments of the common layout take the fixed-layout path
-    /// (`handle_packet_start`).
+    /// IPv4 and IPv6 TCP segments of the common layout take the fixed-layout
+    /// path (`handle_packet_start`, `handle_ipv6_start`).
     pub(crate) fixed_layout: bool,
+    /// How many IPv6 segments the fixed-layout path took.
+    pub(crate) fixed_v6: u64,
     /// Header prediction (`Stack::tcp_segment_predicted`).
     pub(crate) prediction: bool,
     /// [`Stack::handle_packets`] takes runs of predicted segments; off, it hands
@@ -86,6 +88,7 @@ impl Default for RxPaths {
     fn default() -> RxPaths {
         RxPaths {
             fixed_layout: true,
+            fixed_v6: 0,
             prediction: true,
             batch: true,
             predicted: 0,
@@ -306,7 +309,7 @@ impl Stack {
                 }
                 self.handle_ipv4(now, packet, true, verified);
             }
-            Some(6) => self.handle_ipv6(now, packet, true, verified),
+            Some(6) => self.handle_ipv6_start(now, packet, verified),
             _ => {
                 // Neither IPv4 nor IPv6: a malformed packet.
                 crate::hint::cold_path();
@@ -452,6 +455,86 @@ impl Stack {
             l4_csum_verified: verified,
         };
         self.deliver(now, meta);
+    }
+
+    /// An IPv6 packet (`verified`: [`RxOffload::l4_csum_verified`]): a TCP
+    /// segment of the common layout ([`Ipv6TcpSegment`]: TCP right after the
+    /// fixed header) on a fixed-layout path as IPv4's in `handle_packet_start`,
+    /// which makes every check `handle_ipv6` and `deliver_tcp` make and hands
+    /// `tcp_segment_for` the same segment with the same counters; any other
+    /// packet, or one those checks would not pass untouched, on the general
+    /// path. Out of line: one call in `handle_packet_start`, as `handle_ipv6`
+    /// was. (A run of `handle_packets` is IPv4's alone: each IPv6 segment is
+    /// handled as `handle_packet` handles it.)
+    #[inline(never)]
+    fn handle_ipv6_start(&mut self, now: Instant, packet: &[u8], verified: bool) {
+        if self.rx_fixed_layout_on() {
+            if let Some(seg) = Ipv6TcpSegment::parse(packet) {
+                if let Some(header_sum) = self.fixed_layout_checks_v6(&seg, verified) {
+                    #[cfg(test)]
+                    {
+                        self.rx_paths.fixed_v6 += 1;
+                    }
+                    // As `handle_ipv6`, `deliver` and `deliver_tcp` count it.
+                    self.stats.ip6.in_receives += 1;
+                    self.stats.ip6.in_delivers += 1;
+                    self.stats.tcp.in_segs += 1;
+                    let key = FourTuple {
+                        local: SocketAddr::V6(SocketAddrV6::new(
+                            seg.dst_addr,
+                            seg.tcp.dst_port,
+                            0,
+                            0,
+                        )),
+                        remote: SocketAddr::V6(SocketAddrV6::new(
+                            seg.src_addr,
+                            seg.tcp.src_port,
+                            0,
+                            0,
+                        )),
+                    };
+                    self.tcp_segment_for(now, &key, &seg.tcp, seg.ecn, header_sum);
+                    return;
+                }
+            }
+        }
+        self.handle_ipv6(now, packet, true, verified);
+    }
+
+    /// [`fixed_layout_checks`](Self::fixed_layout_checks) for an IPv6 segment:
+    /// the header sum to finish the checksum with, `Some(None)` when nothing is
+    /// left to verify, or `None` for a packet the general path takes (a port 0,
+    /// a destination not ours, a source that cannot be a peer, a short segment
+    /// whose checksum fails). Changes nothing.
+    #[inline(always)]
+    fn fixed_layout_checks_v6(
+        &self,
+        seg: &Ipv6TcpSegment<'_>,
+        verified: bool,
+    ) -> Option<Option<u16>> {
+        let tcp = &seg.tcp;
+        if tcp.src_port == 0 || tcp.dst_port == 0 || !self.v6_peers_ok(seg.src_addr, seg.dst_addr) {
+            return None;
+        }
+        let verify = self.config.checksum_rx == ChecksumMode::Enabled && !verified;
+        if !verify {
+            Some(None)
+        } else if seg.segment.len() > DEFER_CHECKSUM_ABOVE {
+            Some(Some(seg.header_sum()))
+        } else if checksum::combine(&[seg.header_sum(), payload_sum(tcp.payload)]) == 0xffff {
+            Some(None)
+        } else {
+            None
+        }
+    }
+
+    /// Whether a TCP segment from `src` to `dst` passes the address checks of
+    /// `handle_ipv6` and `deliver_tcp`: `dst` is one of our addresses, `src`
+    /// can be a peer (not unspecified or multicast: RFC 9293 MUST-63, see
+    /// `deliver_tcp`).
+    #[inline(always)]
+    fn v6_peers_ok(&self, src: Ipv6Addr, dst: Ipv6Addr) -> bool {
+        self.is_local(IpAddr::V6(dst)) && super::demux::is_unicast(IpAddr::V6(src))
     }
 
     #[inline(never)]
