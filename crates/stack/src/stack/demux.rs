@@ -81,10 +81,13 @@ pub(crate) fn packed_v4(local: SocketAddr, remote: SocketAddr) -> Option<u128> {
 /// [`FourTuple::packed_v4`] is for IPv4, for the connection table's last-tuple
 /// cache and its comparisons, which would otherwise rebuild and compare four
 /// `SocketAddr`s (~60 instructions) a segment.
+///
+/// The addresses stay `Ipv6Addr`s (their octets in network order): copied and
+/// compared as bytes, and already the hash's input, with no byte swap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PackedV6 {
-    local: u128,
-    remote: u128,
+    local: core::net::Ipv6Addr,
+    remote: core::net::Ipv6Addr,
     /// The local port in bits 0..16, the remote port in 16..32.
     ports: u32,
 }
@@ -95,8 +98,8 @@ pub(crate) struct PackedV6 {
 pub(crate) fn packed_v6(local: SocketAddr, remote: SocketAddr) -> Option<PackedV6> {
     match (local, remote) {
         (SocketAddr::V6(l), SocketAddr::V6(r)) => Some(PackedV6 {
-            local: l.ip().to_bits(),
-            remote: r.ip().to_bits(),
+            local: *l.ip(),
+            remote: *r.ip(),
             ports: u32::from(l.port()) | u32::from(r.port()) << 16,
         }),
         _ => None,
@@ -232,9 +235,9 @@ impl KeyedState {
     pub(crate) fn hash_packed_v6(&self, packed: PackedV6) -> u64 {
         use core::hash::Hasher;
         let mut b = [0u8; 36];
-        b[0..16].copy_from_slice(&packed.local.to_be_bytes());
+        b[0..16].copy_from_slice(&packed.local.octets());
         b[16..18].copy_from_slice(&(packed.ports as u16).to_be_bytes());
-        b[18..34].copy_from_slice(&packed.remote.to_be_bytes());
+        b[18..34].copy_from_slice(&packed.remote.octets());
         b[34..36].copy_from_slice(&((packed.ports >> 16) as u16).to_be_bytes());
         let word = |at: usize| {
             let mut w = [0u8; 8];
