@@ -1,6 +1,44 @@
-//! What each benchmark is asked to do: [`BulkConfig`], [`ConnectConfig`], [`IdleConfig`].
+//! What each benchmark is asked to do: [`BulkConfig`], [`ConnectConfig`], [`IdleConfig`],
+//! each over one [`IpFamily`].
 //!
-//! Both stacks get the same configuration; the defaults are the setup.
+//! Both stacks get the same configuration; the defaults are the setup (IPv4).
+
+/// The IP version both sides of a benchmark speak. The link's MTU is the same for
+/// both, so an IPv6 segment carries 20 bytes less payload (its header is 40 bytes,
+/// not 20: MSS 1440 at MTU 1500, not 1460).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IpFamily {
+    /// IPv4 (the default): addresses from 198.18.0.0/15 (RFC 2544's benchmarking range).
+    #[default]
+    V4,
+    /// IPv6: addresses from 2001:db8::/32 (RFC 3849's documentation prefix).
+    V6,
+}
+
+impl IpFamily {
+    /// `"IPv4"` or `"IPv6"`, for table titles.
+    pub fn name(self) -> &'static str {
+        match self {
+            IpFamily::V4 => "IPv4",
+            IpFamily::V6 => "IPv6",
+        }
+    }
+
+    /// The IP header's fixed length: 20 (IPv4 without options) or 40 (IPv6).
+    pub fn ip_header_len(self) -> usize {
+        match self {
+            IpFamily::V4 => 20,
+            IpFamily::V6 => 40,
+        }
+    }
+
+    /// The MSS of a link of IP MTU `mtu`: the MTU less this family's IP header
+    /// and a 20-byte TCP header (RFC 9293 section 3.7.1; IPv6's fixed 40-byte header
+    /// is RFC 8200 section 3).
+    pub fn mss(self, mtu: usize) -> usize {
+        mtu.saturating_sub(self.ip_header_len() + 20)
+    }
+}
 
 /// `bulk`: one TCP connection between two stacks joined in memory on one thread; the
 /// client sends `bytes` to the server.
@@ -8,13 +46,15 @@
 pub struct BulkConfig {
     /// Payload bytes to move (default 1 GiB).
     pub bytes: u64,
-    /// IP MTU of the in-memory link (default 1500, i.e. MSS 1460).
+    /// IP MTU of the in-memory link (default 1500, i.e. MSS 1460 over IPv4, 1440 over IPv6).
     pub mtu: usize,
     /// Send and receive buffer size of both sockets, in bytes (default 256 KiB).
     pub buf: usize,
     /// Compare every received byte with the sent pattern (default on). The comparison is
     /// a `memcmp` of each chunk the application reads, about the cost of one more copy.
     pub verify: bool,
+    /// IPv4 or IPv6 (default IPv4).
+    pub family: IpFamily,
 }
 
 impl Default for BulkConfig {
@@ -24,6 +64,7 @@ impl Default for BulkConfig {
             mtu: 1500,
             buf: 256 * 1024,
             verify: true,
+            family: IpFamily::V4,
         }
     }
 }
@@ -44,6 +85,8 @@ pub struct ConnectConfig {
     /// following the wall clock ([`Clock::stepped`](crate::clock::Clock::stepped)), so
     /// that instruction counts repeat exactly from run to run.
     pub clock_step: Option<std::time::Duration>,
+    /// IPv4 or IPv6 (default IPv4).
+    pub family: IpFamily,
 }
 
 impl Default for ConnectConfig {
@@ -54,6 +97,7 @@ impl Default for ConnectConfig {
             mtu: 1500,
             buf: 4096,
             clock_step: None,
+            family: IpFamily::V4,
         }
     }
 }
@@ -71,6 +115,8 @@ pub struct IdleConfig {
     /// Send and receive buffer size per socket, for stacks that allocate them up front
     /// (layer4 allocates lazily, so an idle connection holds none).
     pub buf: usize,
+    /// IPv4 or IPv6 (default IPv4).
+    pub family: IpFamily,
 }
 
 impl Default for IdleConfig {
@@ -80,6 +126,19 @@ impl Default for IdleConfig {
             batch: 1024,
             mtu: 1500,
             buf: 4096,
+            family: IpFamily::V4,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IpFamily;
+
+    #[test]
+    fn ipv6_segments_carry_twenty_bytes_less() {
+        assert_eq!(IpFamily::V4.mss(1500), 1460);
+        assert_eq!(IpFamily::V6.mss(1500), 1440);
+        assert_eq!(IpFamily::default(), IpFamily::V4);
     }
 }

@@ -14,7 +14,8 @@
 //!
 //! ## Map
 //! - [`harness`]: `StackHarness`, the trait a stack implements to take part.
-//! - [`config`]: `BulkConfig`, `ConnectConfig`, `IdleConfig` (what to run).
+//! - [`config`]: `BulkConfig`, `ConnectConfig`, `IdleConfig` (what to run), and
+//!   `IpFamily` (IPv4 or IPv6, for all three).
 //! - [`results`]: `BulkResult`, `ConnectResult`, `IdleResult` (what was measured).
 //! - [`error`]: `BenchError` (why there is no figure).
 //! - [`link`]: `Link`, the in-memory wire of raw IP packets between two stacks.
@@ -49,7 +50,7 @@ pub mod sim_speed;
 pub mod smoltcp_stack;
 pub mod tun;
 
-pub use config::{BulkConfig, ConnectConfig, IdleConfig};
+pub use config::{BulkConfig, ConnectConfig, IdleConfig, IpFamily};
 pub use error::BenchError;
 pub use harness::StackHarness;
 pub use results::{BulkResult, ConnectResult, IdleResult};

@@ -1,9 +1,9 @@
 //! `layer4-bench`: whole-stack benchmarks, layer4 beside smoltcp, as Markdown tables.
 //!
 //! ```text
-//! cargo run --release -p layer4-bench -- bulk    [--bytes 1GiB] [--mtu 1500] [--buf 256KiB] [--no-verify]
-//! cargo run --release -p layer4-bench -- connect [--conns 200000] [--window 1] [--buf 4KiB] [--clock-step-ns N]
-//! cargo run --release -p layer4-bench -- idle    [--conns 1000000] [--smoltcp-conns 10000] [--buf 4KiB]
+//! cargo run --release -p layer4-bench -- bulk    [--bytes 1GiB] [--mtu 1500] [--buf 256KiB] [--no-verify] [--ipv6]
+//! cargo run --release -p layer4-bench -- connect [--conns 200000] [--window 1] [--buf 4KiB] [--clock-step-ns N] [--ipv6]
+//! cargo run --release -p layer4-bench -- idle    [--conns 1000000] [--smoltcp-conns 10000] [--buf 4KiB] [--ipv6]
 //! cargo run --release -p layer4-bench -- sim     [--seconds 10] [--buf BYTES] [--rate 1000]   (layer4-sim only)
 //! cargo run --release -p layer4-bench -- cc      [--acks 2000000] [--loss-every 1000] [--only NAME]   (layer4::cc only)
 //! cargo run --release -p layer4-bench -- tun bulk    [--bytes 1GiB] [--buf 256KiB] [--mtu 1500]   (root: TUN, namespaces)
@@ -27,7 +27,7 @@ use layer4_bench::alloc_count::CountingAlloc;
 use layer4_bench::layer4_stack::Layer4Harness;
 use layer4_bench::report::{group_digits, Row, Summary, Table};
 use layer4_bench::smoltcp_stack::{socket_sizes, SmoltcpHarness};
-use layer4_bench::{BenchError, BulkConfig, ConnectConfig, IdleConfig, StackHarness};
+use layer4_bench::{BenchError, BulkConfig, ConnectConfig, IdleConfig, IpFamily, StackHarness};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -114,6 +114,10 @@ struct BulkArgs {
     /// Do not compare the received bytes with the sent pattern.
     #[arg(long)]
     no_verify: bool,
+    /// Run over IPv6 (2001:db8::/64) instead of IPv4 (198.18.0.0/15); same MTU, so
+    /// full-sized segments carry 20 bytes less (MSS 1440 at MTU 1500).
+    #[arg(long)]
+    ipv6: bool,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +140,10 @@ struct ConnectArgs {
     /// the wall clock.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     clock_step_ns: Option<u64>,
+    /// Run over IPv6 (2001:db8::/64) instead of IPv4 (198.18.0.0/15); same MTU, so
+    /// full-sized segments carry 20 bytes less (MSS 1440 at MTU 1500).
+    #[arg(long)]
+    ipv6: bool,
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +164,19 @@ struct IdleArgs {
     /// Socket buffer size, for stacks that allocate buffers up front (smoltcp).
     #[arg(long, default_value = "4KiB", value_parser = parse_size)]
     buf: u64,
+    /// Run over IPv6 (2001:db8::/64) instead of IPv4 (198.18.0.0/15); same MTU, so
+    /// full-sized segments carry 20 bytes less (MSS 1440 at MTU 1500).
+    #[arg(long)]
+    ipv6: bool,
+}
+
+/// IPv6 if `ipv6` (the `--ipv6` flag), else IPv4.
+fn family(ipv6: bool) -> IpFamily {
+    if ipv6 {
+        IpFamily::V6
+    } else {
+        IpFamily::V4
+    }
 }
 
 /// `1048576`, `1M`, `1MiB`, `64K`, `1G`, `1GiB` (K, M, G are binary here, as for
@@ -272,13 +293,16 @@ fn bulk(cli: &Cli, a: &BulkArgs) -> bool {
         mtu: a.mtu,
         buf: a.buf as usize,
         verify: !a.no_verify,
+        family: family(a.ipv6),
     };
     let mut table = Table::new(
         format!(
-            "bulk: one TCP connection, {} client → server, MTU {}, {} send and receive buffers, \
-             checksums computed and verified, data copied in and out{}, one thread",
+            "bulk: one TCP connection over {}, {} client → server, MTU {} (MSS {}), {} send and \
+             receive buffers, checksums computed and verified, data copied in and out{}, one thread",
+            cfg.family.name(),
             human_bytes(cfg.bytes),
             cfg.mtu,
+            cfg.family.mss(cfg.mtu),
             human_bytes(cfg.buf as u64),
             if cfg.verify { " and checked" } else { "" },
         ),
@@ -321,6 +345,7 @@ fn connect(cli: &Cli, a: &ConnectArgs) -> bool {
         mtu: a.mtu,
         buf: a.buf as usize,
         clock_step: a.clock_step_ns.map(Duration::from_nanos),
+        family: family(a.ipv6),
     };
     let clock = match a.clock_step_ns {
         Some(ns) => format!("; stacks' clock: +{ns} ns per reading"),
@@ -328,8 +353,9 @@ fn connect(cli: &Cli, a: &ConnectArgs) -> bool {
     };
     let mut table = Table::new(
         format!(
-            "connect: open, one byte each way, close; {} connections per run, {} in flight, \
-             one thread{clock}",
+            "connect over {}: open, one byte each way, close; {} connections per run, {} in \
+             flight, one thread{clock}",
+            cfg.family.name(),
             group_digits(cfg.conns as f64, 0),
             cfg.window
         ),
@@ -373,8 +399,9 @@ fn connect(cli: &Cli, a: &ConnectArgs) -> bool {
 fn idle(cli: &Cli, a: &IdleArgs) -> bool {
     let mut table = Table::new(
         format!(
-            "idle: server-side memory per idle established connection, {} connections \
+            "idle over {}: server-side memory per idle established connection, {} connections \
              (everything the server side allocated: stack, socket table, state, buffers)",
+            family(a.ipv6).name(),
             group_digits(a.conns as f64, 0)
         ),
         0,
@@ -392,6 +419,7 @@ fn idle(cli: &Cli, a: &IdleArgs) -> bool {
             batch: a.batch,
             mtu: a.mtu,
             buf: a.buf as usize,
+            family: family(a.ipv6),
         };
         let (results, err) = repeat(1, || h.run_idle(&cfg));
         let per_conn: Vec<f64> = results.iter().map(|r| r.server_bytes_per_conn()).collect();
@@ -644,6 +672,30 @@ mod tests {
             })
         ));
         assert!(Cli::try_parse_from(["layer4-bench", "tun", "bulk", "--mtu", "70000"]).is_err());
+    }
+
+    #[test]
+    fn ipv6_is_an_option_of_bulk_connect_and_idle() {
+        for bench in ["bulk", "connect", "idle"] {
+            let cli = Cli::try_parse_from(["layer4-bench", bench]).unwrap();
+            let ipv6 = match cli.bench {
+                Bench::Bulk(a) => a.ipv6,
+                Bench::Connect(a) => a.ipv6,
+                Bench::Idle(a) => a.ipv6,
+                _ => panic!("{bench}"),
+            };
+            assert!(!ipv6, "{bench} defaults to IPv4");
+            let cli = Cli::try_parse_from(["layer4-bench", bench, "--ipv6"]).unwrap();
+            let ipv6 = match cli.bench {
+                Bench::Bulk(a) => a.ipv6,
+                Bench::Connect(a) => a.ipv6,
+                Bench::Idle(a) => a.ipv6,
+                _ => panic!("{bench}"),
+            };
+            assert!(ipv6, "{bench} --ipv6");
+        }
+        assert_eq!(family(true), IpFamily::V6);
+        assert_eq!(family(false), IpFamily::V4);
     }
 
     #[test]

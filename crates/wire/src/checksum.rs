@@ -506,15 +506,23 @@ pub fn pseudo_header_v4(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, length: u16)
 //# addresses from the IP header in its checksum computation must be
 //# modified for use over IPv6, to include the 128-bit IPv6 addresses
 //# instead of 32-bit IPv4 addresses.
+///
+/// Summed as 32-bit words (each address four, the length one, the next header one):
+/// 2^16 is 1 modulo 0xffff, so a 32-bit word adds what its two halves do and the
+/// fold gives the 16-bit sum (RFC 1071 section 2(B), "Parallel Summation"). Ten
+/// additions, where the addresses' sixteen 16-bit segments cost ~100 instructions
+/// a segment sent or received over IPv6.
 #[inline]
 pub fn pseudo_header_v6(src: Ipv6Addr, dst: Ipv6Addr, next_header: u8, length: u32) -> u16 {
-    let mut sum: u64 = 0;
-    for seg in src.segments().iter().chain(dst.segments().iter()) {
-        sum += u64::from(*seg);
+    #[inline(always)]
+    fn words(a: Ipv6Addr) -> u64 {
+        let x = a.to_bits();
+        u64::from((x >> 96) as u32)
+            + u64::from((x >> 64) as u32)
+            + u64::from((x >> 32) as u32)
+            + u64::from(x as u32)
     }
-    sum += u64::from(length >> 16) + u64::from(length & 0xffff);
-    sum += u64::from(next_header);
-    fold(sum)
+    fold(words(src) + words(dst) + u64::from(length) + u64::from(next_header))
 }
 
 /// The value to store in a checksum field, given the sum over everything it covers
@@ -749,6 +757,27 @@ mod tests {
         #[test]
         fn fold_agrees_with_folding_one_carry_at_a_time(sum: u64) {
             prop_assert_eq!(fold(sum), fold_by_loop(sum));
+        }
+
+        /// The IPv6 pseudo-header sum, taken in 32-bit words, against the
+        /// byte-wise reference over RFC 8200's pseudo-header laid out in full.
+        #[test]
+        fn ipv6_pseudo_header_matches_reference(
+            src: u128,
+            dst: u128,
+            next_header: u8,
+            length: u32,
+        ) {
+            let (src, dst) = (Ipv6Addr::from_bits(src), Ipv6Addr::from_bits(dst));
+            let mut bytes = Vec::with_capacity(40);
+            bytes.extend_from_slice(&src.octets());
+            bytes.extend_from_slice(&dst.octets());
+            bytes.extend_from_slice(&length.to_be_bytes());
+            bytes.extend_from_slice(&[0, 0, 0, next_header]);
+            prop_assert_eq!(
+                pseudo_header_v6(src, dst, next_header, length),
+                reference(&bytes)
+            );
         }
 
         /// Every path (`copy`, the AVX2 copy, `data`, the AVX2 and portable sums)

@@ -20,6 +20,8 @@
 //!   fragment) read from fixed offsets.
 //! - [`ipv6`]: [`Ipv6Packet`], [`Ipv6Repr`], extension headers ([`Ipv6ExtHeader`],
 //!   [`Ipv6FragmentRepr`], ...) and [`walk_chain`] to the upper layer (RFC 8200).
+//! - [`ipv6_tcp`]: [`Ipv6TcpSegment`], the common IPv6 TCP packet (TCP right after
+//!   the fixed header) read from fixed offsets.
 //! - [`seq`]: [`SeqNumber`], TCP sequence arithmetic modulo 2^32.
 //! - [`tcp`]: TCP segments: [`TcpPacket`], [`TcpFlags`], options ([`TcpOption`],
 //!   [`TcpOptions`]), and [`TcpRepr`] with Linux's canonical option layout.
@@ -50,6 +52,7 @@ pub mod ip;
 pub mod ipv4;
 pub mod ipv4_tcp;
 pub mod ipv6;
+pub mod ipv6_tcp;
 pub mod pcap;
 pub mod quoted;
 pub mod seq;
@@ -69,6 +72,7 @@ pub use ipv6::{
     Ipv6FragmentHeader, Ipv6FragmentRepr, Ipv6Option, Ipv6OptionAction, Ipv6OptionIter, Ipv6Packet,
     Ipv6Repr, Ipv6RoutingHeader, UpperLayer, MAX_EXT_HEADERS,
 };
+pub use ipv6_tcp::Ipv6TcpSegment;
 pub use pcap::{LinkType, PcapError, PcapReader, PcapRecord, PcapWriter};
 pub use quoted::{quoted_ipv4, quoted_ipv6, Quoted};
 pub use seq::SeqNumber;

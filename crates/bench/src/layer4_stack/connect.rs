@@ -10,17 +10,17 @@
 //! when the client's FIN arrives, and is done (closes the handle) when the connection
 //! is CLOSED. A connection counts when both sides are done.
 
-use core::net::{IpAddr, SocketAddr};
+use core::net::SocketAddr;
 use std::time::Duration;
 
 use layer4::{Error, ListenOptions, Shutdown, SocketHandle, Stack, State};
 
 use super::{
-    client_addr, client_local, failed, now, pump, service, setup_err, stack, ADDR_B,
-    PORTS_PER_ADDR, SERVER_PORT,
+    client_addr, client_local, failed, now, pump, server_addr, server_endpoint, service, setup_err,
+    stack, PORTS_PER_ADDR,
 };
 use crate::clock::{Clock, StallGuard, Stopwatch};
-use crate::config::ConnectConfig;
+use crate::config::{ConnectConfig, IpFamily};
 use crate::error::BenchError;
 use crate::link::Link;
 use crate::results::ConnectResult;
@@ -39,10 +39,21 @@ struct ClientSlot {
     phase: Phase,
 }
 
-fn open(a: &mut Stack, t: layer4::Instant, conn: u64) -> Result<ClientSlot, BenchError> {
-    let server = SocketAddr::new(IpAddr::V4(ADDR_B), SERVER_PORT);
+/// The server's endpoint and the family of the client's addresses.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    server: SocketAddr,
+    family: IpFamily,
+}
+
+fn open(
+    a: &mut Stack,
+    t: layer4::Instant,
+    to: Target,
+    conn: u64,
+) -> Result<ClientSlot, BenchError> {
     let handle = a
-        .tcp_connect(t, server, Some(client_local(conn)))
+        .tcp_connect(t, to.server, Some(client_local(to.family, conn)))
         .map_err(|e| setup_err("connect", e))?;
     Ok(ClientSlot {
         handle,
@@ -168,16 +179,18 @@ pub(super) fn run(cfg: &ConnectConfig) -> Result<ConnectResult, BenchError> {
     let window = cfg.window.clamp(1, 16384);
     let clock = Clock::new(cfg.clock_step);
     let mut link = Link::new(cfg.mtu);
+    let family = cfg.family;
+    let to = Target {
+        server: server_endpoint(family),
+        family,
+    };
     let addrs: Vec<_> = (0..cfg.conns.div_ceil(PORTS_PER_ADDR).max(1))
-        .map(client_addr)
+        .map(|i| client_addr(family, i))
         .collect();
     let mut a = stack(&addrs, 0x1234_5678, cfg.mtu, cfg.buf)?;
-    let mut b = stack(&[ADDR_B], 0x8765_4321, cfg.mtu, cfg.buf)?;
+    let mut b = stack(&[server_addr(family)], 0x8765_4321, cfg.mtu, cfg.buf)?;
     let listener = b
-        .tcp_listen(
-            SocketAddr::new(IpAddr::V4(ADDR_B), SERVER_PORT),
-            ListenOptions::default(),
-        )
+        .tcp_listen(to.server, ListenOptions::default())
         .map_err(|e| setup_err("listen", e))?;
 
     let start = Stopwatch::start();
@@ -187,7 +200,7 @@ pub(super) fn run(cfg: &ConnectConfig) -> Result<ConnectResult, BenchError> {
     let mut slots: Vec<Option<ClientSlot>> = Vec::with_capacity(window);
     let t = now(&clock);
     while slots.len() < window && started < cfg.conns {
-        slots.push(Some(open(&mut a, t, started)?));
+        slots.push(Some(open(&mut a, t, to, started)?));
         started += 1;
     }
     let mut servers: Vec<(SocketHandle, bool)> = Vec::with_capacity(2 * window);
@@ -202,7 +215,7 @@ pub(super) fn run(cfg: &ConnectConfig) -> Result<ConnectResult, BenchError> {
                 client_done += 1;
                 *entry = if started < cfg.conns {
                     started += 1;
-                    Some(open(&mut a, t, started - 1)?)
+                    Some(open(&mut a, t, to, started - 1)?)
                 } else {
                     None
                 };
@@ -254,6 +267,30 @@ mod tests {
         let r = run(&cfg).unwrap();
         assert_eq!(r.conns, 300);
         assert!(r.packets >= 300 * 7, "{} packets", r.packets);
+    }
+
+    #[test]
+    fn sequential_ipv6_connections_complete_on_both_sides() {
+        let cfg = ConnectConfig {
+            conns: 300,
+            window: 1,
+            family: IpFamily::V6,
+            ..ConnectConfig::default()
+        };
+        let r = run(&cfg).unwrap();
+        assert_eq!(r.conns, 300);
+        assert!(r.packets >= 300 * 7, "{} packets", r.packets);
+    }
+
+    #[test]
+    fn windowed_ipv6_connections_span_client_addresses() {
+        let cfg = ConnectConfig {
+            conns: 70_000,
+            window: 32,
+            family: IpFamily::V6,
+            ..ConnectConfig::default()
+        };
+        assert_eq!(run(&cfg).unwrap().conns, 70_000);
     }
 
     #[test]

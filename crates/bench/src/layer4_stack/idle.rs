@@ -9,14 +9,13 @@
 //! slab, demux maps, timer heap and per-connection state. Buffers are allocated lazily,
 //! so an idle connection holds none.
 
-use core::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use layer4::{Error, ListenOptions, SocketHandle, State};
 
 use super::{
-    client_addr, client_local, deliver, drain, failed, now, service, setup_err, stack, ADDR_B,
-    PORTS_PER_ADDR, SERVER_PORT,
+    client_addr, client_local, deliver, drain, failed, now, server_addr, server_endpoint, service,
+    setup_err, stack, PORTS_PER_ADDR,
 };
 use crate::alloc_count::{is_installed, resident_bytes, snapshot, with_tag, Tag};
 use crate::clock::{Clock, StallGuard};
@@ -36,14 +35,14 @@ pub(super) fn run(cfg: &IdleConfig) -> Result<IdleResult, BenchError> {
     let clock = Clock::start();
     let mut link = Link::new(cfg.mtu);
     let addrs: Vec<_> = (0..(cfg.conns as u64).div_ceil(PORTS_PER_ADDR).max(1))
-        .map(client_addr)
+        .map(|i| client_addr(cfg.family, i))
         .collect();
     let mut a = with_tag(Tag::Client, || stack(&addrs, 0x1234_5678, cfg.mtu, cfg.buf))?;
-    let server_addr = SocketAddr::new(IpAddr::V4(ADDR_B), SERVER_PORT);
+    let server = server_endpoint(cfg.family);
     let (mut b, listener) = with_tag(Tag::Server, || {
-        let mut b = stack(&[ADDR_B], 0x8765_4321, cfg.mtu, cfg.buf)?;
+        let mut b = stack(&[server_addr(cfg.family)], 0x8765_4321, cfg.mtu, cfg.buf)?;
         let l = b
-            .tcp_listen(server_addr, ListenOptions::default())
+            .tcp_listen(server, ListenOptions::default())
             .map_err(|e| setup_err("listen", e))?;
         Ok::<_, BenchError>((b, l))
     })?;
@@ -60,7 +59,7 @@ pub(super) fn run(cfg: &IdleConfig) -> Result<IdleResult, BenchError> {
         with_tag(Tag::Client, || {
             for i in established..end {
                 let h = a
-                    .tcp_connect(t, server_addr, Some(client_local(i as u64)))
+                    .tcp_connect(t, server, Some(client_local(cfg.family, i as u64)))
                     .map_err(|e| setup_err("connect", e))?;
                 clients.push(h);
             }
@@ -141,6 +140,25 @@ mod tests {
         assert!(r.server_bytes > 0);
         // Fixed costs (maps, heap) are amortised over few connections here, so allow
         // some slack over the 1 KiB target.
+        assert!(
+            r.server_bytes_per_conn() < 2048.0,
+            "{}",
+            r.server_bytes_per_conn()
+        );
+    }
+
+    #[test]
+    fn idle_ipv6_connections_hold_no_buffers_and_under_two_kibibytes() {
+        let _lock = TEST_COUNTER_LOCK.lock();
+        let cfg = IdleConfig {
+            conns: 3000,
+            batch: 256,
+            family: crate::config::IpFamily::V6,
+            ..IdleConfig::default()
+        };
+        let r = run(&cfg).unwrap();
+        assert_eq!(r.conns, 3000);
+        assert!(r.server_bytes > 0);
         assert!(
             r.server_bytes_per_conn() < 2048.0,
             "{}",

@@ -1,6 +1,7 @@
 //! layer4 in the harness: [`Layer4Harness`].
 //!
-//! Two `layer4::Stack`s joined by a [`crate::link::Link`] of raw IPv4 packets, driven
+//! Two `layer4::Stack`s joined by a [`crate::link::Link`] of raw IP packets (IPv4, or
+//! IPv6 with the config's [`IpFamily::V6`]: the same setup in 2001:db8::/64), driven
 //! the way `layer4::stack` documents it: after every input (socket calls, packets,
 //! timeouts) each stack's `poll_transmit` is drained onto its pipe, the other side
 //! takes the packets with `handle_packets`, events are drained, and `handle_timeout`
@@ -12,12 +13,12 @@
 //! - `bulk`, `connect`, `idle`: the three benchmarks, one file each (the smoltcp
 //!   versions in `crate::smoltcp_stack` are their references).
 
-use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use layer4::{Config, Instant, Stack};
 
 use crate::clock::Clock;
-use crate::config::{BulkConfig, ConnectConfig, IdleConfig};
+use crate::config::{BulkConfig, ConnectConfig, IdleConfig, IpFamily};
 use crate::error::BenchError;
 use crate::harness::StackHarness;
 use crate::link::Pipe;
@@ -27,24 +28,47 @@ mod bulk;
 mod connect;
 mod idle;
 
-/// The server's address (side B); the client's addresses are [`client_addr`].
-const ADDR_B: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+/// The server's IPv4 address (side B); the client's addresses are [`client_addr`].
+const ADDR_B_V4: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+/// The server's IPv6 address (side B), in the documentation prefix 2001:db8::/32.
+const ADDR_B_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
+/// The first IPv6 client address (the IPv6 counterpart of 198.18.1.0).
+const CLIENT_BASE_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 1, 0);
 /// The server port of `bulk` and `connect`.
 const SERVER_PORT: u16 = 5001;
 /// Client ports used per client address by `connect` and `idle` (1024..61024).
 const PORTS_PER_ADDR: u64 = 60_000;
 
-/// The client's `i`-th address: 198.18.1.0 + i (a /16 holds both sides).
-fn client_addr(i: u64) -> Ipv4Addr {
-    let n = u32::from(Ipv4Addr::new(198, 18, 1, 0)) + i as u32;
-    Ipv4Addr::from(n)
+/// The server's address (side B) in `family`.
+fn server_addr(family: IpFamily) -> IpAddr {
+    match family {
+        IpFamily::V4 => IpAddr::V4(ADDR_B_V4),
+        IpFamily::V6 => IpAddr::V6(ADDR_B_V6),
+    }
+}
+
+/// The server's listening address and port in `family`.
+fn server_endpoint(family: IpFamily) -> SocketAddr {
+    SocketAddr::new(server_addr(family), SERVER_PORT)
+}
+
+/// The client's `i`-th address in `family`: 198.18.1.0 + i (a /16 holds both sides),
+/// or 2001:db8::1:0 + i (a /64 holds both sides).
+fn client_addr(family: IpFamily, i: u64) -> IpAddr {
+    match family {
+        IpFamily::V4 => {
+            let n = u32::from(Ipv4Addr::new(198, 18, 1, 0)) + i as u32;
+            IpAddr::V4(Ipv4Addr::from(n))
+        }
+        IpFamily::V6 => IpAddr::V6(Ipv6Addr::from(u128::from(CLIENT_BASE_V6) + u128::from(i))),
+    }
 }
 
 /// The client's local address and port for connection `i` (every 4-tuple distinct
 /// for `PORTS_PER_ADDR` × addresses connections).
-fn client_local(i: u64) -> SocketAddr {
+fn client_local(family: IpFamily, i: u64) -> SocketAddr {
     SocketAddr::new(
-        IpAddr::V4(client_addr(i / PORTS_PER_ADDR)),
+        client_addr(family, i / PORTS_PER_ADDR),
         1024 + (i % PORTS_PER_ADDR) as u16,
     )
 }
@@ -92,11 +116,12 @@ fn now(clock: &Clock) -> Instant {
     Instant::from_nanos(clock.nanos() + 1_000_000_000)
 }
 
-/// A stack with `addrs` (each a /16 holding both sides), the link's MTU and `buf`-byte
-/// socket buffers.
-fn stack(addrs: &[Ipv4Addr], seed: u64, mtu: usize, buf: usize) -> Result<Stack, BenchError> {
-    let cidr = |a: &Ipv4Addr| {
-        format!("{a}/16")
+/// A stack with `addrs` (each on a prefix holding both sides: /16 for IPv4, /64 for
+/// IPv6), the link's MTU and `buf`-byte socket buffers.
+fn stack(addrs: &[IpAddr], seed: u64, mtu: usize, buf: usize) -> Result<Stack, BenchError> {
+    let cidr = |a: &IpAddr| {
+        let prefix = if a.is_ipv4() { 16 } else { 64 };
+        format!("{a}/{prefix}")
             .parse()
             .map_err(|e| setup_err("address", format!("{e:?}")))
     };
@@ -174,9 +199,31 @@ mod tests {
 
     #[test]
     fn client_tuples_are_distinct_across_addresses() {
-        assert_eq!(client_local(0), "198.18.1.0:1024".parse().unwrap());
-        assert_eq!(client_local(59_999), "198.18.1.0:61023".parse().unwrap());
-        assert_eq!(client_local(60_000), "198.18.1.1:1024".parse().unwrap());
-        assert_eq!(client_addr(300), Ipv4Addr::new(198, 18, 2, 44));
+        let v4 = IpFamily::V4;
+        assert_eq!(client_local(v4, 0), "198.18.1.0:1024".parse().unwrap());
+        assert_eq!(
+            client_local(v4, 59_999),
+            "198.18.1.0:61023".parse().unwrap()
+        );
+        assert_eq!(client_local(v4, 60_000), "198.18.1.1:1024".parse().unwrap());
+        assert_eq!(
+            client_addr(v4, 300),
+            IpAddr::V4(Ipv4Addr::new(198, 18, 2, 44))
+        );
+    }
+
+    #[test]
+    fn ipv6_client_tuples_are_distinct_across_addresses() {
+        let v6 = IpFamily::V6;
+        assert_eq!(client_local(v6, 0), "[2001:db8::1:0]:1024".parse().unwrap());
+        assert_eq!(
+            client_local(v6, 60_000),
+            "[2001:db8::1:1]:1024".parse().unwrap()
+        );
+        assert_eq!(
+            client_addr(v6, 0x1_0000),
+            "2001:db8::2:0".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(server_endpoint(v6), "[2001:db8::2]:5001".parse().unwrap());
     }
 }

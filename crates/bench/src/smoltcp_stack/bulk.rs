@@ -12,7 +12,7 @@ use smoltcp::iface::SocketSet;
 use smoltcp::socket::tcp;
 
 use super::device::LinkEnd;
-use super::{interface, now, setup_err, socket, ADDR_A, ADDR_B, SERVER_PORT};
+use super::{addr_a, addr_b, interface, now, prefix_len, setup_err, socket, SERVER_PORT};
 use crate::clock::{Clock, StallGuard, Stopwatch};
 use crate::config::BulkConfig;
 use crate::error::BenchError;
@@ -21,10 +21,25 @@ use crate::pattern::{PatternSink, PatternSource};
 use crate::results::BulkResult;
 
 pub(super) fn run(cfg: &BulkConfig) -> Result<BulkResult, BenchError> {
+    let client_ip = addr_a(cfg.family)?;
+    let server_ip = addr_b(cfg.family)?;
+    let prefix = prefix_len(cfg.family);
     let clock = Clock::start();
     let mut link = Link::new(cfg.mtu);
-    let mut iface_a = interface(&mut LinkEnd::a(&mut link), ADDR_A, 0x1234_5678, &clock);
-    let mut iface_b = interface(&mut LinkEnd::b(&mut link), ADDR_B, 0x8765_4321, &clock);
+    let mut iface_a = interface(
+        &mut LinkEnd::a(&mut link),
+        client_ip,
+        prefix,
+        0x1234_5678,
+        &clock,
+    );
+    let mut iface_b = interface(
+        &mut LinkEnd::b(&mut link),
+        server_ip,
+        prefix,
+        0x8765_4321,
+        &clock,
+    );
 
     let mut sockets_a = SocketSet::new(Vec::new());
     let mut sockets_b = SocketSet::new(Vec::new());
@@ -36,7 +51,7 @@ pub(super) fn run(cfg: &BulkConfig) -> Result<BulkResult, BenchError> {
         .map_err(|e| setup_err("listen", e))?;
     sockets_a
         .get_mut::<tcp::Socket<'_>>(ha)
-        .connect(iface_a.context(), (ADDR_B, SERVER_PORT), 40000)
+        .connect(iface_a.context(), (server_ip, SERVER_PORT), 40000)
         .map_err(|e| setup_err("connect", e))?;
 
     let mut source = PatternSource::new(cfg.bytes);
@@ -112,8 +127,22 @@ mod tests {
             bytes: 1_000_003,
             mtu: 576,
             buf: 4096,
-            verify: true,
+            ..BulkConfig::default()
         };
         assert_eq!(run(&cfg).unwrap().bytes, 1_000_003);
+    }
+
+    #[test]
+    #[cfg(feature = "smoltcp-ipv6")]
+    fn eight_mebibytes_arrive_verified_over_ipv6() {
+        let cfg = BulkConfig {
+            bytes: 8 << 20,
+            family: crate::config::IpFamily::V6,
+            ..BulkConfig::default()
+        };
+        let r = run(&cfg).unwrap();
+        assert_eq!(r.bytes, 8 << 20);
+        // IPv6's full-sized segments carry 1440 bytes at MTU 1500.
+        assert!(r.packets_a_to_b >= (8 << 20) / 1440, "{}", r.packets_a_to_b);
     }
 }

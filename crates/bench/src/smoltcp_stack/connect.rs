@@ -15,9 +15,10 @@ use std::time::Duration;
 
 use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::tcp::{self, State};
+use smoltcp::wire::IpAddress;
 
 use super::device::LinkEnd;
-use super::{interface, now, setup_err, socket, ADDR_A, ADDR_B, SERVER_PORT};
+use super::{addr_a, addr_b, interface, now, prefix_len, setup_err, socket, SERVER_PORT};
 use crate::clock::{Clock, StallGuard, Stopwatch};
 use crate::config::ConnectConfig;
 use crate::error::BenchError;
@@ -53,6 +54,8 @@ struct Client<'c> {
     iface: &'c mut Interface,
     sockets: &'c mut SocketSet<'static>,
     buf: usize,
+    /// The server's address (IPv4 or IPv6).
+    server: IpAddress,
 }
 
 impl Client<'_> {
@@ -62,7 +65,7 @@ impl Client<'_> {
             .get_mut::<tcp::Socket<'_>>(handle)
             .connect(
                 self.iface.context(),
-                (ADDR_B, SERVER_PORT),
+                (self.server, SERVER_PORT),
                 client_port(conn),
             )
             .map_err(|e| setup_err("connect", e))?;
@@ -144,10 +147,25 @@ fn server_step(s: &mut tcp::Socket<'_>, slot: &mut ServerSlot) -> Result<bool, B
 
 pub(super) fn run(cfg: &ConnectConfig) -> Result<ConnectResult, BenchError> {
     let window = cfg.window.clamp(1, 16384);
+    let client_ip = addr_a(cfg.family)?;
+    let server_ip = addr_b(cfg.family)?;
+    let prefix = prefix_len(cfg.family);
     let clock = Clock::new(cfg.clock_step);
     let mut link = Link::new(cfg.mtu);
-    let mut iface_a = interface(&mut LinkEnd::a(&mut link), ADDR_A, 0x1234_5678, &clock);
-    let mut iface_b = interface(&mut LinkEnd::b(&mut link), ADDR_B, 0x8765_4321, &clock);
+    let mut iface_a = interface(
+        &mut LinkEnd::a(&mut link),
+        client_ip,
+        prefix,
+        0x1234_5678,
+        &clock,
+    );
+    let mut iface_b = interface(
+        &mut LinkEnd::b(&mut link),
+        server_ip,
+        prefix,
+        0x8765_4321,
+        &clock,
+    );
     let mut sockets_a = SocketSet::new(Vec::new());
     let mut sockets_b = SocketSet::new(Vec::new());
 
@@ -171,6 +189,7 @@ pub(super) fn run(cfg: &ConnectConfig) -> Result<ConnectResult, BenchError> {
             iface: &mut iface_a,
             sockets: &mut sockets_a,
             buf: cfg.buf,
+            server: server_ip,
         };
         while slots.len() < window && started < cfg.conns {
             slots.push(Some(client.open(started)?));
@@ -187,6 +206,7 @@ pub(super) fn run(cfg: &ConnectConfig) -> Result<ConnectResult, BenchError> {
                 iface: &mut iface_a,
                 sockets: &mut sockets_a,
                 buf: cfg.buf,
+                server: server_ip,
             };
             for entry in slots.iter_mut() {
                 let Some(slot) = entry else { continue };
@@ -236,6 +256,43 @@ mod tests {
         assert_eq!(r.conns, 300);
         // SYN, SYN-ACK, ACK, two data segments, two FINs, final ACK: at least 7.
         assert!(r.packets >= 300 * 7, "{} packets", r.packets);
+    }
+
+    #[test]
+    #[cfg(feature = "smoltcp-ipv6")]
+    fn sequential_ipv6_connections_complete_on_both_sides() {
+        let cfg = ConnectConfig {
+            conns: 300,
+            window: 1,
+            family: crate::config::IpFamily::V6,
+            ..ConnectConfig::default()
+        };
+        let r = run(&cfg).unwrap();
+        assert_eq!(r.conns, 300);
+        assert!(r.packets >= 300 * 7, "{} packets", r.packets);
+    }
+
+    #[test]
+    #[cfg(feature = "smoltcp-ipv6")]
+    fn windowed_ipv6_connections_wrap_the_port_range() {
+        let cfg = ConnectConfig {
+            conns: 20_000,
+            window: 32,
+            family: crate::config::IpFamily::V6,
+            ..ConnectConfig::default()
+        };
+        assert_eq!(run(&cfg).unwrap().conns, 20_000);
+    }
+
+    #[test]
+    #[cfg(not(feature = "smoltcp-ipv6"))]
+    fn ipv6_without_the_feature_is_unavailable_not_a_failure() {
+        let cfg = ConnectConfig {
+            conns: 1,
+            family: crate::config::IpFamily::V6,
+            ..ConnectConfig::default()
+        };
+        assert!(matches!(run(&cfg), Err(BenchError::Unavailable(_))));
     }
 
     #[test]

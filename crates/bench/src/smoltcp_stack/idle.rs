@@ -21,7 +21,7 @@ use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::tcp::{self, State};
 
 use super::device::LinkEnd;
-use super::{interface, now, setup_err, socket, ADDR_A, ADDR_B};
+use super::{addr_a, addr_b, interface, now, prefix_len, setup_err, socket};
 use crate::alloc_count::{is_installed, resident_bytes, snapshot, with_tag, Tag};
 use crate::clock::{Clock, StallGuard};
 use crate::config::IdleConfig;
@@ -53,6 +53,9 @@ pub(super) fn run(cfg: &IdleConfig) -> Result<IdleResult, BenchError> {
     if cfg.conns > max {
         return Err(BenchError::Setup(format!("at most {max} connections")));
     }
+    let client_ip = addr_a(cfg.family)?;
+    let server_ip = addr_b(cfg.family)?;
+    let prefix = prefix_len(cfg.family);
     let rss_before = resident_bytes();
     let server_before = snapshot(Tag::Server);
     let client_before = snapshot(Tag::Client);
@@ -60,10 +63,22 @@ pub(super) fn run(cfg: &IdleConfig) -> Result<IdleResult, BenchError> {
     let clock = Clock::start();
     let mut link = Link::new(cfg.mtu);
     let mut iface_a = with_tag(Tag::Client, || {
-        interface(&mut LinkEnd::a(&mut link), ADDR_A, 0x1234_5678, &clock)
+        interface(
+            &mut LinkEnd::a(&mut link),
+            client_ip,
+            prefix,
+            0x1234_5678,
+            &clock,
+        )
     });
     let mut iface_b = with_tag(Tag::Server, || {
-        interface(&mut LinkEnd::b(&mut link), ADDR_B, 0x8765_4321, &clock)
+        interface(
+            &mut LinkEnd::b(&mut link),
+            server_ip,
+            prefix,
+            0x8765_4321,
+            &clock,
+        )
     });
     let mut sockets_a = with_tag(Tag::Client, || SocketSet::new(Vec::new()));
     let mut sockets_b = with_tag(Tag::Server, || SocketSet::new(Vec::new()));
@@ -94,7 +109,11 @@ pub(super) fn run(cfg: &IdleConfig) -> Result<IdleResult, BenchError> {
                 batch_a.push(h);
                 sockets_a
                     .get_mut::<tcp::Socket<'_>>(h)
-                    .connect(iface_a.context(), (ADDR_B, server_port(i)), client_port(i))
+                    .connect(
+                        iface_a.context(),
+                        (server_ip, server_port(i)),
+                        client_port(i),
+                    )
                     .map_err(|e| setup_err("connect", e))?;
             }
             Ok::<(), BenchError>(())
@@ -167,6 +186,25 @@ mod tests {
             "{per_conn}"
         );
         // Buffers are allocated per socket: at least two blocks per connection.
+        assert!(r.server_blocks >= 600);
+    }
+
+    #[test]
+    #[cfg(feature = "smoltcp-ipv6")]
+    fn ipv6_server_memory_is_buffers_plus_socket_state() {
+        let _lock = TEST_COUNTER_LOCK.lock();
+        let cfg = IdleConfig {
+            conns: 300,
+            batch: 64,
+            buf: 1024,
+            family: crate::config::IpFamily::V6,
+            ..IdleConfig::default()
+        };
+        let r = run(&cfg).unwrap();
+        assert_eq!(r.conns, 300);
+        let (socket, _slot) = super::super::socket_sizes();
+        let per_conn = r.server_bytes_per_conn();
+        assert!(per_conn >= (2 * 1024 + socket) as f64, "{per_conn}");
         assert!(r.server_blocks >= 600);
     }
 }

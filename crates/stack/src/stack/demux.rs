@@ -76,6 +76,36 @@ pub(crate) fn packed_v4(local: SocketAddr, remote: SocketAddr) -> Option<u128> {
     }
 }
 
+/// An IPv6 tuple as integers (equal values, equal tuples; flow information and
+/// scope are left out, as [`FourTuple::new`] clears them): what
+/// [`FourTuple::packed_v4`] is for IPv4, for the connection table's last-tuple
+/// cache and its comparisons, which would otherwise rebuild and compare four
+/// `SocketAddr`s (~60 instructions) a segment.
+///
+/// The addresses stay `Ipv6Addr`s (their octets in network order): copied and
+/// compared as bytes, and already the hash's input, with no byte swap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PackedV6 {
+    local: core::net::Ipv6Addr,
+    remote: core::net::Ipv6Addr,
+    /// The local port in bits 0..16, the remote port in 16..32.
+    ports: u32,
+}
+
+/// The tuple (`local`, `remote`) as a [`PackedV6`] when both its addresses are
+/// IPv6; else `None`.
+#[inline]
+pub(crate) fn packed_v6(local: SocketAddr, remote: SocketAddr) -> Option<PackedV6> {
+    match (local, remote) {
+        (SocketAddr::V6(l), SocketAddr::V6(r)) => Some(PackedV6 {
+            local: *l.ip(),
+            remote: *r.ip(),
+            ports: u32::from(l.port()) | u32::from(r.port()) << 16,
+        }),
+        _ => None,
+    }
+}
+
 /// A listening or bound address: (address, port), the address unspecified for a
 /// wildcard.
 pub(crate) type ListenKey = (IpAddr, u16);
@@ -148,35 +178,79 @@ impl KeyedState {
     /// straight through (one compression round for the first word, the second
     /// is the final block's tail), where a byte slice assembled and written
     /// in one `write` took the hasher's general path (its tail loads by
-    /// length, ~143 instructions a tuple against ~80). An IPv6 tuple is
-    /// written as its octets and ports, 36 bytes.
+    /// length, ~143 instructions a tuple against ~80). An IPv6 tuple is its
+    /// octets and ports, 36 bytes, written the same way as four 64-bit words
+    /// and one 32-bit word ([`hash_packed_v6`](Self::hash_packed_v6)).
     #[inline]
     pub(crate) fn hash_tuple(&self, t: &FourTuple) -> u64 {
-        use core::hash::Hasher;
         match t.packed_v4() {
             Some(packed) => self.hash_packed_v4(packed),
-            None => {
-                let mut h = SipHasher13::new_with_keys(self.k0, self.k1);
-                let mut bytes = [0u8; 36];
-                let mut n = 0;
-                for addr in [t.local, t.remote] {
-                    match addr.ip() {
-                        IpAddr::V4(a) => {
-                            bytes[n..n + 4].copy_from_slice(&a.octets());
-                            n += 4;
-                        }
-                        IpAddr::V6(a) => {
-                            bytes[n..n + 16].copy_from_slice(&a.octets());
-                            n += 16;
-                        }
-                    }
-                    bytes[n..n + 2].copy_from_slice(&addr.port().to_be_bytes());
-                    n += 2;
-                }
-                h.write(&bytes[..n]);
-                h.finish()
-            }
+            None => self.hash_other(t),
         }
+    }
+
+    /// [`hash_tuple`](Self::hash_tuple) of a tuple that is not IPv4 at both
+    /// ends. One call in `hash_tuple`, which IPv4's callers inline.
+    #[inline(never)]
+    fn hash_other(&self, t: &FourTuple) -> u64 {
+        match packed_v6(t.local, t.remote) {
+            Some(packed) => self.hash_packed_v6(packed),
+            None => self.hash_mixed(t),
+        }
+    }
+
+    /// [`hash_tuple`](Self::hash_tuple) of a tuple of mixed families, which
+    /// no connection has: its addresses' octets and ports as one byte string.
+    #[cold]
+    #[inline(never)]
+    fn hash_mixed(&self, t: &FourTuple) -> u64 {
+        use core::hash::Hasher;
+        let mut h = SipHasher13::new_with_keys(self.k0, self.k1);
+        let mut bytes = [0u8; 36];
+        let mut n = 0;
+        for addr in [t.local, t.remote] {
+            match addr.ip() {
+                IpAddr::V4(a) => {
+                    bytes[n..n + 4].copy_from_slice(&a.octets());
+                    n += 4;
+                }
+                IpAddr::V6(a) => {
+                    bytes[n..n + 16].copy_from_slice(&a.octets());
+                    n += 16;
+                }
+            }
+            bytes[n..n + 2].copy_from_slice(&addr.port().to_be_bytes());
+            n += 2;
+        }
+        h.write(&bytes[..n]);
+        h.finish()
+    }
+
+    /// [`hash_tuple`](Self::hash_tuple) of the IPv6 tuple packed as `packed`:
+    /// the same 36 bytes as ever (local octets and port, remote octets and
+    /// port, in network order), so the same hash, given to the hasher as
+    /// whole words (what `Hasher::write_u64` takes is its little-endian bytes):
+    /// it then never takes its general path for a slice's tail.
+    #[inline(never)]
+    pub(crate) fn hash_packed_v6(&self, packed: PackedV6) -> u64 {
+        use core::hash::Hasher;
+        let mut b = [0u8; 36];
+        b[0..16].copy_from_slice(&packed.local.octets());
+        b[16..18].copy_from_slice(&(packed.ports as u16).to_be_bytes());
+        b[18..34].copy_from_slice(&packed.remote.octets());
+        b[34..36].copy_from_slice(&((packed.ports >> 16) as u16).to_be_bytes());
+        let word = |at: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[at..at + 8]);
+            u64::from_le_bytes(w)
+        };
+        let mut h = SipHasher13::new_with_keys(self.k0, self.k1);
+        h.write_u64(word(0));
+        h.write_u64(word(8));
+        h.write_u64(word(16));
+        h.write_u64(word(24));
+        h.write_u32(u32::from_le_bytes([b[32], b[33], b[34], b[35]]));
+        h.finish()
     }
 
     /// [`hash_tuple`](Self::hash_tuple) of the IPv4 tuple packed as `packed`
@@ -213,6 +287,19 @@ impl TupleHash {
             Some(h) => h,
             None => {
                 let h = hasher.hash_packed_v4(packed);
+                self.0 = Some(h);
+                h
+            }
+        }
+    }
+
+    /// [`of`](Self::of) the IPv6 tuple packed as `packed`.
+    #[inline]
+    pub(crate) fn of_packed_v6(&mut self, hasher: &KeyedState, packed: PackedV6) -> u64 {
+        match self.0 {
+            Some(h) => h,
+            None => {
+                let h = hasher.hash_packed_v6(packed);
                 self.0 = Some(h);
                 h
             }
@@ -374,6 +461,47 @@ mod tests {
             h.write(&addr.port().to_be_bytes());
         }
         assert_eq!(state.hash_tuple(&v6), h.finish(), "{v6:?}");
+
+        // A tuple of mixed families (no connection's) is hashed as well, the
+        // same way.
+        let mixed = FourTuple::new(v4.local, v6.remote);
+        let mut h = SipHasher13::new_with_keys(state.k0, state.k1);
+        h.write(&Ipv4Addr::new(10, 0, 0, 1).octets());
+        h.write(&40_000u16.to_be_bytes());
+        h.write(&Ipv6Addr::new(0xfe80, 1, 2, 3, 4, 5, 6, 7).octets());
+        h.write(&443u16.to_be_bytes());
+        assert_eq!(state.hash_tuple(&mixed), h.finish());
+    }
+
+    /// The packed form of an IPv6 tuple tells every field apart and ignores
+    /// what `FourTuple::new` clears (flow information, scope); an IPv4 tuple
+    /// has none.
+    #[test]
+    fn a_packed_ipv6_tuple_keeps_each_field_in_its_place() {
+        use core::net::SocketAddrV6;
+        let a = |last: u16, port: u16| {
+            SocketAddr::new(
+                IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, last)),
+                port,
+            )
+        };
+        let t = packed_v6(a(1, 40_000), a(2, 80));
+        assert!(t.is_some());
+        for (l, r) in [
+            (a(2, 40_000), a(1, 80)),
+            (a(1, 80), a(2, 40_000)),
+            (a(2, 80), a(1, 40_000)),
+            (a(1, 40_001), a(2, 80)),
+            (a(3, 40_000), a(2, 80)),
+        ] {
+            assert_ne!(t, packed_v6(l, r), "{l} {r}");
+        }
+        let ip = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+        let flowing = SocketAddr::V6(SocketAddrV6::new(ip, 40_000, 7, 3));
+        assert_eq!(packed_v6(flowing, a(2, 80)), t);
+        let v4 = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 80);
+        assert_eq!(packed_v6(v4, v4), None);
+        assert_eq!(packed_v6(v4, a(2, 80)), None);
     }
 
     /// The packed form of an IPv4 tuple tells every field apart (swapped

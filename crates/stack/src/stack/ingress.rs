@@ -1,7 +1,12 @@
 //! `handle_packet`: IP validation (RFC 791, RFC 8200), reassembly, and dispatch to
 //! TCP, UDP and ICMP. Malformed packets are counted and dropped, never a panic.
+//! The common TCP packet of either family (IPv4 without options, not a fragment:
+//! `Ipv4TcpSegment`; IPv6 with TCP right after the fixed header:
+//! `Ipv6TcpSegment`) takes a fixed-layout path with the general path's checks
+//! and counters (`handle_packet_start`, `handle_ipv6_start`); `handle_packets`
+//! takes runs of predicted segments of either.
 
-use core::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use super::demux::FourTuple;
 
@@ -12,7 +17,7 @@ use crate::time::Instant;
 use crate::wire::checksum;
 use crate::wire::{
     AddrPair, ChecksumMode, Ecn, Error as WireError, IpProtocol, Ipv4Packet, Ipv4Repr,
-    Ipv4TcpSegment, Ipv6Packet, Ipv6Repr, TcpPacket, TcpRepr,
+    Ipv4TcpSegment, Ipv6Packet, Ipv6Repr, Ipv6TcpSegment, TcpPacket, TcpRepr,
 };
 
 /// TCP segments longer than this (header included) have their checksum verified
@@ -69,9 +74,11 @@ impl RxOffload {
 #[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RxPaths {
-    /// IPv4 TCP segments of the common layout take the fixed-layout path
-    /// (`handle_packet_start`).
+    /// IPv4 and IPv6 TCP segments of the common layout take the fixed-layout
+    /// path (`handle_packet_start`, `handle_ipv6_start`).
     pub(crate) fixed_layout: bool,
+    /// How many IPv6 segments the fixed-layout path took.
+    pub(crate) fixed_v6: u64,
     /// Header prediction (`Stack::tcp_segment_predicted`).
     pub(crate) prediction: bool,
     /// [`Stack::handle_packets`] takes runs of predicted segments; off, it hands
@@ -86,6 +93,7 @@ impl Default for RxPaths {
     fn default() -> RxPaths {
         RxPaths {
             fixed_layout: true,
+            fixed_v6: 0,
             prediction: true,
             batch: true,
             predicted: 0,
@@ -143,10 +151,12 @@ impl Stack {
     /// scheduled) once for the run. Every packet is still fully validated: IP
     /// header checksum and lengths, TCP checksum, PAWS, the window. The ACK
     /// decision (every second full-sized segment, RFC 9293 SHLD-19, quick ACKs),
-    /// TS.Recent and the counters are taken per segment as always. Any other
+    /// TS.Recent and the counters are taken per segment as always. Runs are
+    /// IPv4's or IPv6's (a segment of the other family ends one). Any other
     /// packet (another connection, out of order, a duplicate, a bad checksum,
-    /// other flags, not IPv4 TCP of the common layout, ICMP, UDP, IPv6, a
-    /// fragment) ends the run and takes the path `handle_packet` takes.
+    /// other flags, not TCP of the common layout of its family, ICMP, UDP, a
+    /// fragment or extension header) ends the run and takes the path
+    /// `handle_packet` takes.
     ///
     /// Like `handle_packet`, this verifies every checksum; a driver whose device
     /// vouched for them calls
@@ -179,6 +189,9 @@ impl Stack {
         second: Option<&'a [u8]>,
         rest: &mut impl Iterator<Item = &'a [u8]>,
     ) -> Option<&'a [u8]> {
+        if first.first().is_some_and(|b| b >> 4 == 6) {
+            return self.handle_ipv6_run(now, first, second, rest);
+        }
         let Some((handle, tuple)) = self.handle_packet_start(now, first, false) else {
             return second;
         };
@@ -306,7 +319,11 @@ impl Stack {
                 }
                 self.handle_ipv4(now, packet, true, verified);
             }
-            Some(6) => self.handle_ipv6(now, packet, true, verified),
+            Some(6) => {
+                if let Some(handle) = self.handle_ipv6_start(now, packet, verified) {
+                    self.finish_predicted_run(handle);
+                }
+            }
             _ => {
                 // Neither IPv4 nor IPv6: a malformed packet.
                 crate::hint::cold_path();
@@ -452,6 +469,168 @@ impl Stack {
             l4_csum_verified: verified,
         };
         self.deliver(now, meta);
+    }
+
+    /// An IPv6 packet (`verified`: [`RxOffload::l4_csum_verified`]): a TCP
+    /// segment of the common layout ([`Ipv6TcpSegment`]: TCP right after the
+    /// fixed header) on a fixed-layout path as IPv4's in `handle_packet_start`,
+    /// which makes every check `handle_ipv6` and `deliver_tcp` make and hands
+    /// `tcp_segment_run_start` the same segment with the same counters; any
+    /// other packet, or one those checks would not pass untouched, on the
+    /// general path. As `handle_packet_start` for IPv4, a segment its connection
+    /// takes on its predicted path starts a run: its connection's handle is
+    /// returned and the book-keeping after it left to `finish_predicted_run`
+    /// (`handle_ipv6_run`, or at once in `handle_packet_start`). Out of line:
+    /// one call in `handle_packet_start`, as `handle_ipv6` was.
+    #[inline(never)]
+    fn handle_ipv6_start(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        verified: bool,
+    ) -> Option<SocketHandle> {
+        if self.rx_fixed_layout_on() {
+            if let Some(seg) = Ipv6TcpSegment::parse(packet) {
+                if let Some(header_sum) = self.fixed_layout_checks_v6(&seg, verified) {
+                    #[cfg(test)]
+                    {
+                        self.rx_paths.fixed_v6 += 1;
+                    }
+                    // As `handle_ipv6`, `deliver` and `deliver_tcp` count it.
+                    self.stats.ip6.in_receives += 1;
+                    self.stats.ip6.in_delivers += 1;
+                    self.stats.tcp.in_segs += 1;
+                    let key = fixed_layout_key_v6(&seg);
+                    return self.tcp_segment_run_start(now, &key, &seg.tcp, seg.ecn, header_sum);
+                }
+            }
+        }
+        self.handle_ipv6(now, packet, true, verified);
+        None
+    }
+
+    /// [`handle_packet_run`](Self::handle_packet_run) from an IPv6 packet
+    /// `first`: a run of predicted segments over IPv6, its later packets taken
+    /// by [`continue_run_v6`](Self::continue_run_v6). (Its own function, called
+    /// before `handle_packet_start`, so that the IPv4 run keeps its code.)
+    #[inline(never)]
+    fn handle_ipv6_run<'a>(
+        &mut self,
+        now: Instant,
+        first: &'a [u8],
+        second: Option<&'a [u8]>,
+        rest: &mut impl Iterator<Item = &'a [u8]>,
+    ) -> Option<&'a [u8]> {
+        let Some(handle) = self.handle_ipv6_start(now, first, false) else {
+            return second;
+        };
+        // `first` parsed when it started the run: parsed again for its tuple.
+        let next = match Ipv6TcpSegment::parse(first) {
+            Some(seg) => {
+                let tuple = fixed_layout_key_v6(&seg);
+                self.continue_run_v6(now, handle, &tuple, second, rest)
+            }
+            None => second,
+        };
+        self.finish_predicted_run(handle);
+        next
+    }
+
+    /// [`continue_run`](Self::continue_run) over IPv6: the packets that
+    /// continue the run whose first segment, of tuple `first` (local, remote),
+    /// started on connection `handle`: segments of [`Ipv6TcpSegment`]'s layout
+    /// with the same addresses and ports, long enough to have their checksum
+    /// summed while copied, which the connection takes on its predicted path.
+    /// The same steps as `continue_run` (which keeps IPv4's own copy, its code
+    /// unchanged); returns the first packet that does not continue the run.
+    fn continue_run_v6<'a>(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        first: &FourTuple,
+        second: Option<&'a [u8]>,
+        rest: &mut impl Iterator<Item = &'a [u8]>,
+    ) -> Option<&'a [u8]> {
+        let Stack {
+            sockets,
+            tx_queue,
+            stats,
+            #[cfg(test)]
+            rx_paths,
+            ..
+        } = self;
+        let Some(Entry {
+            socket: Socket::Tcp(slot),
+            tx_queued,
+            ..
+        }) = sockets.get_mut(handle)
+        else {
+            return second;
+        };
+        let mut packet = second?;
+        loop {
+            let Some(seg) = Ipv6TcpSegment::parse(packet) else {
+                return Some(packet);
+            };
+            if fixed_layout_key_v6(&seg) != *first
+                || seg.segment.len() <= DEFER_CHECKSUM_ABOVE
+                || !slot
+                    .conn
+                    .handle_predicted_next(now, &seg.tcp, seg.ecn, seg.header_sum())
+            {
+                return Some(packet);
+            }
+            // As `handle_ipv6_start` counts it.
+            stats.ip6.in_receives += 1;
+            stats.ip6.in_delivers += 1;
+            stats.tcp.in_segs += 1;
+            #[cfg(test)]
+            {
+                rx_paths.predicted += 1;
+                rx_paths.fixed_v6 += 1;
+            }
+            if !*tx_queued && slot.conn.wants_to_send() {
+                *tx_queued = true;
+                tx_queue.push_back(handle);
+            }
+            packet = rest.next()?;
+        }
+    }
+
+    /// [`fixed_layout_checks`](Self::fixed_layout_checks) for an IPv6 segment:
+    /// the header sum to finish the checksum with, `Some(None)` when nothing is
+    /// left to verify, or `None` for a packet the general path takes (a port 0,
+    /// a destination not ours, a source that cannot be a peer, a short segment
+    /// whose checksum fails). Changes nothing.
+    #[inline(always)]
+    fn fixed_layout_checks_v6(
+        &self,
+        seg: &Ipv6TcpSegment<'_>,
+        verified: bool,
+    ) -> Option<Option<u16>> {
+        let tcp = &seg.tcp;
+        if tcp.src_port == 0 || tcp.dst_port == 0 || !self.v6_peers_ok(seg.src_addr, seg.dst_addr) {
+            return None;
+        }
+        let verify = self.config.checksum_rx == ChecksumMode::Enabled && !verified;
+        if !verify {
+            Some(None)
+        } else if seg.segment.len() > DEFER_CHECKSUM_ABOVE {
+            Some(Some(seg.header_sum()))
+        } else if checksum::combine(&[seg.header_sum(), payload_sum(tcp.payload)]) == 0xffff {
+            Some(None)
+        } else {
+            None
+        }
+    }
+
+    /// Whether a TCP segment from `src` to `dst` passes the address checks of
+    /// `handle_ipv6` and `deliver_tcp`: `dst` is one of our addresses, `src`
+    /// can be a peer (not unspecified or multicast: RFC 9293 MUST-63, see
+    /// `deliver_tcp`).
+    #[inline(always)]
+    fn v6_peers_ok(&self, src: Ipv6Addr, dst: Ipv6Addr) -> bool {
+        self.is_local(IpAddr::V6(dst)) && super::demux::is_unicast(IpAddr::V6(src))
     }
 
     #[inline(never)]
@@ -669,5 +848,14 @@ fn fixed_layout_key(seg: &Ipv4TcpSegment<'_>) -> FourTuple {
     FourTuple {
         local: SocketAddr::V4(SocketAddrV4::new(seg.dst_addr, seg.tcp.dst_port)),
         remote: SocketAddr::V4(SocketAddrV4::new(seg.src_addr, seg.tcp.src_port)),
+    }
+}
+
+/// The tuple (local, remote) of an IPv6 segment the fixed-layout path takes.
+#[inline(always)]
+fn fixed_layout_key_v6(seg: &Ipv6TcpSegment<'_>) -> FourTuple {
+    FourTuple {
+        local: SocketAddr::V6(SocketAddrV6::new(seg.dst_addr, seg.tcp.dst_port, 0, 0)),
+        remote: SocketAddr::V6(SocketAddrV6::new(seg.src_addr, seg.tcp.src_port, 0, 0)),
     }
 }

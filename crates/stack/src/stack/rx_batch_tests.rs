@@ -61,9 +61,46 @@ impl World {
         World::sending(seed, conns, 300_000, recv_buffer, batch, ts_shift, false)
     }
 
+    /// [`World::new`] with B's server on `ip` (IPv4 or IPv6).
+    fn at(
+        ip: IpAddr,
+        seed: u64,
+        conns: usize,
+        recv_buffer: usize,
+        batch: bool,
+        ts_shift: u32,
+    ) -> World {
+        World::sending_to(
+            ip,
+            seed,
+            conns,
+            300_000,
+            recv_buffer,
+            batch,
+            ts_shift,
+            false,
+        )
+    }
+
     /// [`World::new`] with `len` bytes for each client to send, from the
     /// handshake on (`early`) or once the handshake windows are over.
     fn sending(
+        seed: u64,
+        conns: usize,
+        len: usize,
+        recv_buffer: usize,
+        batch: bool,
+        ts_shift: u32,
+        early: bool,
+    ) -> World {
+        let ip = IpAddr::V4(B4);
+        World::sending_to(ip, seed, conns, len, recv_buffer, batch, ts_shift, early)
+    }
+
+    /// [`World::sending`] with B's server on `ip`.
+    #[allow(clippy::too_many_arguments)]
+    fn sending_to(
+        ip: IpAddr,
         seed: u64,
         conns: usize,
         len: usize,
@@ -89,7 +126,7 @@ impl World {
         };
         w.a.rx_paths.batch = batch;
         w.b.rx_paths.batch = batch;
-        let server = SocketAddr::new(IpAddr::V4(B4), PORT);
+        let server = SocketAddr::new(ip, PORT);
         let l = w.b.tcp_listen(server, ListenOptions::default()).unwrap();
         for i in 0..conns {
             let c = w.a.tcp_connect(w.now, server, None).unwrap();
@@ -232,8 +269,20 @@ fn compare(
     ts_shift: u32,
     rounds: &[(usize, Mangle<'_>, bool)],
 ) -> World {
-    let mut fast = World::new(seed, conns, recv_buffer, true, ts_shift);
-    let mut slow = World::new(seed, conns, recv_buffer, false, ts_shift);
+    compare_at(IpAddr::V4(B4), seed, conns, recv_buffer, ts_shift, rounds)
+}
+
+/// [`compare`] with B's server on `ip` (IPv4 or IPv6).
+fn compare_at(
+    ip: IpAddr,
+    seed: u64,
+    conns: usize,
+    recv_buffer: usize,
+    ts_shift: u32,
+    rounds: &[(usize, Mangle<'_>, bool)],
+) -> World {
+    let mut fast = World::at(ip, seed, conns, recv_buffer, true, ts_shift);
+    let mut slow = World::at(ip, seed, conns, recv_buffer, false, ts_shift);
     let predicted_in_setup = fast.b.rx_paths.predicted;
     for (i, (take, mangle, read)) in rounds.iter().enumerate() {
         fast.window(*take, *mangle, *read);
@@ -279,6 +328,45 @@ fn windows_of_in_order_data_end_as_packet_by_packet() {
     // Long runs were taken and the data went through.
     assert!(w.b.rx_paths.predicted > 150);
     assert!(w.got[0].len() > 250_000);
+}
+
+/// IPv6 runs (`Stack::handle_ipv6_run`, `continue_run_v6`): in-order
+/// windows, windows of every length, and three connections' segments
+/// regrouped, reordered and duplicated, end as packet by packet.
+#[test]
+fn ipv6_runs_end_as_packet_by_packet() {
+    let ip = IpAddr::V6(B6);
+    let rounds: Vec<(usize, Mangle<'_>, bool)> = (0..40).map(|_| (ALL, NONE, true)).collect();
+    let w = compare_at(ip, 31, 1, 212_992, 0, &rounds);
+    assert!(w.b.rx_paths.predicted > 150);
+    assert!(w.b.rx_paths.fixed_v6 > 150);
+    assert!(w.got[0].len() > 250_000);
+    let rounds: Vec<(usize, Mangle<'_>, bool)> = [1, 3, 5, 2, 7, 1, 1, 4, 9, 11, 6, 3, 13, 2]
+        .iter()
+        .cycle()
+        .take(60)
+        .map(|&n| (n, NONE, true))
+        .collect();
+    compare_at(ip, 32, 1, 212_992, 0, &rounds);
+    // Grouped by the client's port (bytes 40..42 of an IPv6 packet), one
+    // packet moved back, one duplicated.
+    let group: Mangle<'_> = &|w| w.sort_by_key(|p| p.get(40..42).map(<[u8]>::to_vec));
+    let shuffle: Mangle<'_> = &|w| {
+        if w.len() > 4 {
+            let p = w.remove(1);
+            w.insert(3, p);
+            let d = w[2].clone();
+            w.insert(4, d);
+        }
+    };
+    let mut rounds: Vec<(usize, Mangle<'_>, bool)> = Vec::new();
+    for _ in 0..6 {
+        rounds.push((ALL, NONE, true));
+        rounds.push((ALL, group, true));
+        rounds.push((ALL, shuffle, true));
+        rounds.push((9, group, true));
+    }
+    compare_at(ip, 33, 3, 212_992, 0, &rounds);
 }
 
 #[test]

@@ -8,7 +8,7 @@
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::ingress::RxPaths;
-use super::tests::{connect, pattern, Impairment, Pair, B4};
+use super::tests::{connect, pattern, Impairment, Pair, B4, B6};
 use super::*;
 use crate::event::Event;
 use crate::time::{Duration, Instant};
@@ -16,18 +16,21 @@ use crate::wire::{checksum, ChecksumMode, Ipv4TcpSegment};
 
 const GENERAL_PARSE: RxPaths = RxPaths {
     fixed_layout: false,
+    fixed_v6: 0,
     prediction: true,
     batch: true,
     predicted: 0,
 };
 const NO_PREDICTION: RxPaths = RxPaths {
     fixed_layout: true,
+    fixed_v6: 0,
     prediction: false,
     batch: true,
     predicted: 0,
 };
 const GENERAL_ONLY: RxPaths = RxPaths {
     fixed_layout: false,
+    fixed_v6: 0,
     prediction: false,
     batch: true,
     predicted: 0,
@@ -61,10 +64,14 @@ struct Outcome {
 /// A connection over an impaired link carrying data both ways and then closed,
 /// with both stacks on `paths`.
 fn run(paths: RxPaths, imp: Impairment, seed: u64) -> Outcome {
+    run_to(SocketAddr::new(IpAddr::V4(B4), 80), paths, imp, seed)
+}
+
+/// [`run`] with the server at `server` (IPv4 or IPv6).
+fn run_to(server: SocketAddr, paths: RxPaths, imp: Impairment, seed: u64) -> Outcome {
     let mut pair = Pair::new(imp, seed);
     pair.a.rx_paths = paths;
     pair.b.rx_paths = paths;
-    let server = SocketAddr::new(IpAddr::V4(B4), 80);
     let (c, _l, s) = connect(&mut pair, server);
     let to_b = pattern(400_000, seed);
     let to_a = pattern(60_000, seed + 1);
@@ -113,7 +120,12 @@ fn run(paths: RxPaths, imp: Impairment, seed: u64) -> Outcome {
     assert!(done, "the transfer stalled");
     // The shortcuts ran when on: the fixed-layout path keeps the pair it last
     // took, and prediction took most of the segments.
-    assert_eq!(pair.b.rx_v4_peers.is_some(), paths.fixed_layout);
+    if server.is_ipv4() {
+        assert_eq!(pair.b.rx_v4_peers.is_some(), paths.fixed_layout);
+    } else {
+        assert_eq!(pair.b.rx_paths.fixed_v6 > 100, paths.fixed_layout);
+        assert_eq!(pair.a.rx_paths.fixed_v6 > 10, paths.fixed_layout);
+    }
     assert_eq!(pair.b.rx_paths.predicted > 100, paths.prediction);
     // The closing handshake and TIME-WAIT.
     pair.run_until(Duration::from_secs(300), |_| false);
@@ -174,6 +186,22 @@ fn fixed_layout_parse_and_prediction_change_nothing_over_a_lossy_reordering_link
         let fast = run(RxPaths::default(), imp, seed);
         assert_same(&fast, &run(GENERAL_PARSE, imp, seed));
         assert_same(&fast, &run(GENERAL_ONLY, imp, seed));
+    }
+}
+
+#[test]
+fn the_ipv6_fixed_layout_parse_changes_nothing_over_a_clean_or_lossy_link() {
+    let server = SocketAddr::new(IpAddr::V6(B6), 80);
+    let lossy = Impairment {
+        loss: 30,
+        dup: 20,
+        reorder: 30,
+    };
+    for (imp, seed) in [(Impairment::default(), 12), (lossy, 23)] {
+        let fast = run_to(server, RxPaths::default(), imp, seed);
+        assert!(fast.sent.len() > 300);
+        assert_same(&fast, &run_to(server, GENERAL_PARSE, imp, seed));
+        assert_same(&fast, &run_to(server, GENERAL_ONLY, imp, seed));
     }
 }
 
@@ -587,8 +615,12 @@ fn a_checksum_the_device_vouched_for_is_not_summed_on_the_fixed_layout_path() {
 /// Three alike pairs: B listens on port 80, A has sent its SYN (`syn`, not yet
 /// delivered).
 fn pair_with_syn(seed: u64) -> (Pair, Vec<u8>) {
+    pair_with_syn_to(SocketAddr::new(IpAddr::V4(B4), 80), seed)
+}
+
+/// [`pair_with_syn`] with B listening on `server` (IPv4 or IPv6).
+fn pair_with_syn_to(server: SocketAddr, seed: u64) -> (Pair, Vec<u8>) {
     let mut pair = Pair::new(Impairment::default(), seed);
-    let server = SocketAddr::new(IpAddr::V4(B4), 80);
     pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
     pair.a.tcp_connect(pair.now, server, None).unwrap();
     let mut buf = vec![0u8; 2000];
@@ -805,5 +837,59 @@ proptest::proptest! {
         }
         let noise = mangled(&noise, &[], &[], 0, &[], fix);
         same_on_both_paths(&mut fast, &mut slow, &noise, &good);
+    }
+}
+
+/// The TCP checksum of an IPv6 packet `q` made right again, where its Payload
+/// Length leaves a TCP header inside the buffer to fix.
+fn fix_tcp_checksum_v6(q: &mut [u8]) {
+    let len = usize::from(u16::from_be_bytes([q[4], q[5]]));
+    if len < 20 || q.len() < 40 + len {
+        return;
+    }
+    let addr = |b: &[u8]| {
+        let mut o = [0u8; 16];
+        o.copy_from_slice(b);
+        core::net::Ipv6Addr::from(o)
+    };
+    let pseudo = checksum::pseudo_header_v6(addr(&q[8..24]), addr(&q[24..40]), 6, len as u32);
+    q[56..58].fill(0);
+    let sum = checksum::finish(checksum::combine(&[
+        pseudo,
+        checksum::data(&q[40..40 + len]),
+    ]));
+    q[56..58].copy_from_slice(&sum.to_be_bytes());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Hostile variants of an IPv6 SYN (bit flips in its fixed header, TCP
+    /// header and options, cut, extended, its checksum made right or not): the
+    /// IPv6 fixed-layout path and the general parse give the same result
+    /// (counters, events, state, packets sent, timers), and nothing panics.
+    #[test]
+    fn mangled_ipv6_packets_give_the_same_result_on_both_receive_paths(
+        seed in 0u64..4,
+        flips in proptest::collection::vec((0usize..80, 1u8..=255), 0..3),
+        cut in proptest::prop_oneof![3 => proptest::strategy::Just(0usize), 1 => 0usize..24],
+        extra in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..8),
+        fix in proptest::prelude::any::<bool>(),
+    ) {
+        let server = SocketAddr::new(IpAddr::V6(B6), 80);
+        let (mut fast, syn) = pair_with_syn_to(server, 400 + seed);
+        let (mut slow, _) = pair_with_syn_to(server, 400 + seed);
+        slow.b.rx_paths = GENERAL_PARSE;
+        let mut q = syn.clone();
+        for &(at, mask) in &flips {
+            let len = q.len();
+            q[at % len] ^= mask;
+        }
+        q.truncate(q.len().saturating_sub(cut));
+        q.extend_from_slice(&extra);
+        if fix && q.len() >= 40 {
+            fix_tcp_checksum_v6(&mut q);
+        }
+        same_on_both_paths(&mut fast, &mut slow, &q, &syn);
     }
 }
