@@ -356,6 +356,7 @@ fn run_with<T: Tap>(cfg: &ConnectConfig, tap: &mut T) -> Result<ConnectResult, B
 
 /// The server's stack alone through the recorded run `rec`: each round at its clock
 /// reading, the client's recorded packets where the client's stack delivered them.
+#[inline(never)] // its own function in a profile
 fn server_alone(cfg: &ConnectConfig, rec: &Recording) -> Result<SideRun, BenchError> {
     let window = cfg.window.clamp(1, 16384);
     let (mut b, listener) = server_stack(cfg)?;
@@ -387,6 +388,7 @@ fn server_alone(cfg: &ConnectConfig, rec: &Recording) -> Result<SideRun, BenchEr
 }
 
 /// The client's stack alone through the recorded run `rec`, as [`server_alone`].
+#[inline(never)] // its own function in a profile
 fn client_alone(cfg: &ConnectConfig, rec: &Recording) -> Result<SideRun, BenchError> {
     let window = cfg.window.clamp(1, 16384);
     let mut a = client_stack(cfg)?;

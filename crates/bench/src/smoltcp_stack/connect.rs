@@ -342,6 +342,7 @@ fn at(nanos: u64) -> Instant {
 /// The server's stack alone through the recorded run `rec`: each round at its clock
 /// reading, the pipe into it holding what it held in the recording at each poll; what
 /// it sends is dropped.
+#[inline(never)] // its own function in a profile
 fn server_alone(cfg: &ConnectConfig, rec: &Recording) -> Result<SideRun, BenchError> {
     let window = cfg.window.clamp(1, 16384);
     let mut link = Link::new(cfg.mtu);
@@ -367,6 +368,7 @@ fn server_alone(cfg: &ConnectConfig, rec: &Recording) -> Result<SideRun, BenchEr
 }
 
 /// The client's stack alone through the recorded run `rec`, as [`server_alone`].
+#[inline(never)] // its own function in a profile
 fn client_alone(cfg: &ConnectConfig, rec: &Recording) -> Result<SideRun, BenchError> {
     let window = cfg.window.clamp(1, 16384);
     let mut link = Link::new(cfg.mtu);
