@@ -87,6 +87,9 @@ pub struct ConnectConfig {
     pub clock_step: Option<std::time::Duration>,
     /// IPv4 or IPv6 (default IPv4).
     pub family: IpFamily,
+    /// Also time each side alone: the server's stack, then the client's, driven through
+    /// a recorded run with the other side's packets replayed ([`crate::replay`]).
+    pub sides: bool,
 }
 
 impl Default for ConnectConfig {
@@ -98,6 +101,7 @@ impl Default for ConnectConfig {
             buf: 4096,
             clock_step: None,
             family: IpFamily::V4,
+            sides: false,
         }
     }
 }

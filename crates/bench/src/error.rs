@@ -36,6 +36,16 @@ pub enum BenchError {
     /// The stack refused a setup call (bind, listen, connect, ...).
     #[error("setup failed: {0}")]
     Setup(String),
+    /// One side run alone against a recording (`connect --sides`) did not do what it
+    /// did when recorded: the stack is not deterministic in its inputs, or the replay
+    /// does not drive it as the recorded run did.
+    #[error("{side} side alone diverged from the recording: {detail}")]
+    ReplayDiverged {
+        /// `"server"` or `"client"`.
+        side: &'static str,
+        /// What differed.
+        detail: String,
+    },
     /// `idle` needs [`crate::alloc_count::CountingAlloc`] as the global allocator.
     #[error(
         "the counting allocator is not installed (#[global_allocator]), memory cannot be measured"

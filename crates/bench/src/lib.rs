@@ -23,6 +23,8 @@
 //! - [`clock`]: `Clock` (wall time in each stack's units) and `StallGuard`.
 //! - [`alloc_count`]: `CountingAlloc`, the global allocator that charges allocations
 //!   to the client side, the server side or the link, for `idle`.
+//! - [`replay`]: `Recording` and `Tap`: what each side of a `connect` run was handed,
+//!   to run one side alone again (`connect --sides`).
 //! - [`report`]: Markdown `Table`s, ratio rows, medians.
 //! - [`sim_speed`]: how fast `layer4-sim` runs one bulk flow (`layer4-bench sim`).
 //! - [`smoltcp_stack`]: `SmoltcpHarness` (smoltcp 0.14 with CUBIC), complete.
@@ -44,6 +46,7 @@ pub mod harness;
 pub mod layer4_stack;
 pub mod link;
 pub mod pattern;
+pub mod replay;
 pub mod report;
 pub mod results;
 pub mod sim_speed;

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p layer4-bench -- bulk    [--bytes 1GiB] [--mtu 1500] [--buf 256KiB] [--no-verify] [--ipv6]
-//! cargo run --release -p layer4-bench -- connect [--conns 200000] [--window 1] [--buf 4KiB] [--clock-step-ns N] [--ipv6]
+//! cargo run --release -p layer4-bench -- connect [--conns 200000] [--window 1] [--buf 4KiB] [--clock-step-ns N] [--ipv6] [--sides]
 //! cargo run --release -p layer4-bench -- idle    [--conns 1000000] [--smoltcp-conns 10000] [--buf 4KiB] [--ipv6]
 //! cargo run --release -p layer4-bench -- sim     [--seconds 10] [--buf BYTES] [--rate 1000]   (layer4-sim only)
 //! cargo run --release -p layer4-bench -- cc      [--acks 2000000] [--loss-every 1000] [--only NAME]   (layer4::cc only)
@@ -26,6 +26,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use layer4_bench::alloc_count::CountingAlloc;
 use layer4_bench::layer4_stack::Layer4Harness;
 use layer4_bench::report::{group_digits, Row, Summary, Table};
+use layer4_bench::results::{ConnectResult, SideRun};
 use layer4_bench::smoltcp_stack::{socket_sizes, SmoltcpHarness};
 use layer4_bench::{BenchError, BulkConfig, ConnectConfig, IdleConfig, IpFamily, StackHarness};
 
@@ -144,6 +145,12 @@ struct ConnectArgs {
     /// full-sized segments carry 20 bytes less (MSS 1440 at MTU 1500).
     #[arg(long)]
     ipv6: bool,
+    /// Also time each side alone: after each run, a recorded run is replayed into the
+    /// server's stack alone and then into the client's (the other side's packets from
+    /// the recording, its output dropped): what one core serving, or opening,
+    /// connections does, without the other end's work.
+    #[arg(long)]
+    sides: bool,
 }
 
 #[derive(Debug, Args)]
@@ -227,6 +234,42 @@ fn on_cpu(
 }
 
 /// Runs `f` up to `runs` times, stopping at the first error.
+/// The row of one side alone (`connect --sides`): the median of the runs' rates.
+fn side_row(
+    stack: &str,
+    side: &str,
+    results: &[ConnectResult],
+    pick: fn(&ConnectResult) -> Option<SideRun>,
+) -> Row {
+    let rates: Vec<f64> = results
+        .iter()
+        .filter_map(|r| pick(r).map(|s| r.conns as f64 / s.elapsed.as_secs_f64()))
+        .collect();
+    let best = results
+        .iter()
+        .filter_map(|r| pick(r).map(|s| (r.conns, s)))
+        .max_by(|x, y| x.1.elapsed.cmp(&y.1.elapsed).reverse());
+    let detail = best
+        .map(|(conns, s)| {
+            let per_cpu = s.cpu.map(|c| conns as f64 / c.as_secs_f64());
+            format!(
+                "best run: {:.3} s{}; the other side's packets replayed from a recorded run",
+                s.elapsed.as_secs_f64(),
+                on_cpu(s.cpu, s.elapsed, per_cpu, "conn/s", 0)
+            )
+        })
+        .unwrap_or_default();
+    row(
+        &format!("{stack}, {side} side alone"),
+        "conn/s",
+        0,
+        &rates,
+        None,
+        detail,
+    )
+    .0
+}
+
 fn repeat<R>(
     runs: usize,
     mut f: impl FnMut() -> Result<R, BenchError>,
@@ -346,6 +389,7 @@ fn connect(cli: &Cli, a: &ConnectArgs) -> bool {
         buf: a.buf as usize,
         clock_step: a.clock_step_ns.map(Duration::from_nanos),
         family: family(a.ipv6),
+        sides: a.sides,
     };
     let clock = match a.clock_step_ns {
         Some(ns) => format!("; stacks' clock: +{ns} ns per reading"),
@@ -383,6 +427,17 @@ fn connect(cli: &Cli, a: &ConnectArgs) -> bool {
         table.push(r);
         figures.push(o.figure);
         failed |= o.failed;
+        if cfg.sides {
+            for (side, pick) in [
+                (
+                    "server",
+                    (|r| r.server_alone) as fn(&ConnectResult) -> Option<SideRun>,
+                ),
+                ("client", |r| r.client_alone),
+            ] {
+                table.push(side_row(h.name(), side, &results, pick));
+            }
+        }
     }
     if cli.stack == StackChoice::Both {
         table.ratio(

@@ -46,6 +46,20 @@ pub struct ConnectResult {
     pub cpu: Option<Duration>,
     /// Packets on the link, both directions.
     pub packets: u64,
+    /// With `ConnectConfig::sides`: the server's stack alone through the same run.
+    pub server_alone: Option<SideRun>,
+    /// With `ConnectConfig::sides`: the client's stack alone through the same run.
+    pub client_alone: Option<SideRun>,
+}
+
+/// One side of a `connect` run driven alone ([`crate::replay`]): the same connections,
+/// the other side's packets replayed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SideRun {
+    /// Wall time for all the connections.
+    pub elapsed: Duration,
+    /// On-CPU time of the benchmark thread over `elapsed`, if the platform reports it.
+    pub cpu: Option<Duration>,
 }
 
 impl ConnectResult {

@@ -16,14 +16,15 @@ use std::time::Duration;
 use layer4::{Error, ListenOptions, Shutdown, SocketHandle, Stack, State};
 
 use super::{
-    client_addr, client_local, failed, now, pump, server_addr, server_endpoint, service, setup_err,
-    stack, PORTS_PER_ADDR,
+    at, client_addr, client_local, deliver, drain, failed, server_addr, server_endpoint, service,
+    setup_err, stack, PORTS_PER_ADDR,
 };
 use crate::clock::{Clock, StallGuard, Stopwatch};
 use crate::config::{ConnectConfig, IpFamily};
 use crate::error::BenchError;
 use crate::link::Link;
-use crate::results::ConnectResult;
+use crate::replay::{self, Recording, Tap};
+use crate::results::{ConnectResult, SideRun};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -78,7 +79,9 @@ fn call_failed(conn: u64, what: &str, e: Error) -> BenchError {
     failed(conn, format!("{what}: {e}"))
 }
 
-/// Advance one client slot; returns whether its connection is finished.
+/// Advance one client slot; returns whether its connection is finished. Inlined
+/// (as [`Clients::step`]): one call per connection per round.
+#[inline(always)]
 fn client_step(
     a: &mut Stack,
     t: layer4::Instant,
@@ -136,7 +139,9 @@ fn client_step(
     Ok(false)
 }
 
-/// Advance one server connection; returns whether it is finished.
+/// Advance one server connection; returns whether it is finished. Inlined, as
+/// [`client_step`].
+#[inline(always)]
 fn server_step(
     b: &mut Stack,
     t: layer4::Instant,
@@ -176,86 +181,288 @@ fn server_step(
 }
 
 pub(super) fn run(cfg: &ConnectConfig) -> Result<ConnectResult, BenchError> {
-    let window = cfg.window.clamp(1, 16384);
-    let clock = Clock::new(cfg.clock_step);
-    let mut link = Link::new(cfg.mtu);
-    let family = cfg.family;
-    let to = Target {
-        server: server_endpoint(family),
-        family,
-    };
-    let addrs: Vec<_> = (0..cfg.conns.div_ceil(PORTS_PER_ADDR).max(1))
-        .map(|i| client_addr(family, i))
-        .collect();
-    let mut a = stack(&addrs, 0x1234_5678, cfg.mtu, cfg.buf)?;
-    let mut b = stack(&[server_addr(family)], 0x8765_4321, cfg.mtu, cfg.buf)?;
-    let listener = b
-        .tcp_listen(to.server, ListenOptions::default())
-        .map_err(|e| setup_err("listen", e))?;
-
-    let start = Stopwatch::start();
-    let mut started = 0u64;
-    let mut client_done = 0u64;
-    let mut server_done = 0u64;
-    let mut slots: Vec<Option<ClientSlot>> = Vec::with_capacity(window);
-    let t = now(&clock);
-    while slots.len() < window && started < cfg.conns {
-        slots.push(Some(open(&mut a, t, to, started)?));
-        started += 1;
+    let mut result = run_with(cfg, &mut ())?;
+    if cfg.sides {
+        let mut rec = Recording::default();
+        run_with(cfg, &mut rec)?;
+        result.server_alone = Some(server_alone(cfg, &rec)?);
+        result.client_alone = Some(client_alone(cfg, &rec)?);
     }
-    let mut servers: Vec<(SocketHandle, bool)> = Vec::with_capacity(2 * window);
-    let mut guard = StallGuard::new("connect", Duration::from_secs(20));
+    Ok(result)
+}
 
-    while client_done < cfg.conns || server_done < cfg.conns {
-        let elapsed = clock.elapsed();
-        let t = now(&clock);
-        for entry in slots.iter_mut() {
+/// The client's stack: an address per [`PORTS_PER_ADDR`] connections.
+fn client_stack(cfg: &ConnectConfig) -> Result<Stack, BenchError> {
+    let addrs: Vec<_> = (0..cfg.conns.div_ceil(PORTS_PER_ADDR).max(1))
+        .map(|i| client_addr(cfg.family, i))
+        .collect();
+    stack(&addrs, 0x1234_5678, cfg.mtu, cfg.buf)
+}
+
+/// The server's stack and its listener.
+fn server_stack(cfg: &ConnectConfig) -> Result<(Stack, SocketHandle), BenchError> {
+    let mut b = stack(&[server_addr(cfg.family)], 0x8765_4321, cfg.mtu, cfg.buf)?;
+    let listener = b
+        .tcp_listen(server_endpoint(cfg.family), ListenOptions::default())
+        .map_err(|e| setup_err("listen", e))?;
+    Ok((b, listener))
+}
+
+/// The client's connections: each slot of the window holds one until it is done,
+/// then the next.
+struct Clients {
+    to: Target,
+    slots: Vec<Option<ClientSlot>>,
+    started: u64,
+    done: u64,
+    conns: u64,
+}
+
+impl Clients {
+    /// The first `window` connections, opened at `t`.
+    fn open(
+        a: &mut Stack,
+        t: layer4::Instant,
+        cfg: &ConnectConfig,
+        window: usize,
+    ) -> Result<Clients, BenchError> {
+        let conns = cfg.conns;
+        let mut c = Clients {
+            to: Target {
+                server: server_endpoint(cfg.family),
+                family: cfg.family,
+            },
+            slots: Vec::with_capacity(window),
+            started: 0,
+            done: 0,
+            conns,
+        };
+        while c.slots.len() < window && c.started < conns {
+            c.slots.push(Some(open(a, t, c.to, c.started)?));
+            c.started += 1;
+        }
+        Ok(c)
+    }
+
+    /// One round's client steps: each connection moves on; a finished one's slot
+    /// opens the next. Inlined, as the loop body it was before the replays shared it:
+    /// the timed loop's code stays what it was.
+    #[inline(always)]
+    fn step(&mut self, a: &mut Stack, t: layer4::Instant) -> Result<(), BenchError> {
+        for entry in self.slots.iter_mut() {
             let Some(slot) = entry else { continue };
-            if client_step(&mut a, t, slot)? {
-                client_done += 1;
-                *entry = if started < cfg.conns {
-                    started += 1;
-                    Some(open(&mut a, t, to, started - 1)?)
+            if client_step(a, t, slot)? {
+                self.done += 1;
+                *entry = if self.started < self.conns {
+                    self.started += 1;
+                    Some(open(a, t, self.to, self.started - 1)?)
                 } else {
                     None
                 };
             }
         }
-        pump(t, &mut a, &mut link.a_to_b, &mut b);
+        Ok(())
+    }
+}
+
+/// The server's connections, accepted and not yet done.
+struct Servers {
+    conns: Vec<(SocketHandle, bool)>,
+    done: u64,
+}
+
+impl Servers {
+    fn new(window: usize) -> Servers {
+        Servers {
+            conns: Vec::with_capacity(2 * window),
+            done: 0,
+        }
+    }
+
+    /// One round's server steps: accept what is queued, move each connection on.
+    /// Inlined, as [`Clients::step`].
+    #[inline(always)]
+    fn step(
+        &mut self,
+        b: &mut Stack,
+        listener: SocketHandle,
+        t: layer4::Instant,
+    ) -> Result<(), BenchError> {
         loop {
             match b.tcp_accept(listener) {
-                Ok((h, _)) => servers.push((h, false)),
+                Ok((h, _)) => self.conns.push((h, false)),
                 Err(Error::WouldBlock) => break,
                 Err(e) => return Err(call_failed(0, "accept", e)),
             }
         }
         let mut i = 0;
-        while i < servers.len() {
-            let (h, answered) = &mut servers[i];
-            if server_step(&mut b, t, *h, answered)? {
-                server_done += 1;
-                servers.swap_remove(i);
+        while i < self.conns.len() {
+            let (h, answered) = &mut self.conns[i];
+            if server_step(b, t, *h, answered)? {
+                self.done += 1;
+                self.conns.swap_remove(i);
             } else {
                 i += 1;
             }
         }
-        pump(t, &mut b, &mut link.b_to_a, &mut a);
+        Ok(())
+    }
+}
+
+/// The two-stack run; `tap` sees every round and every batch of packets (`()` for a
+/// timed run: [`Recording`] to record one).
+fn run_with<T: Tap>(cfg: &ConnectConfig, tap: &mut T) -> Result<ConnectResult, BenchError> {
+    let window = cfg.window.clamp(1, 16384);
+    let clock = Clock::new(cfg.clock_step);
+    let mut link = Link::new(cfg.mtu);
+    let mut a = client_stack(cfg)?;
+    let (mut b, listener) = server_stack(cfg)?;
+
+    let start = Stopwatch::start();
+    let nanos = clock.nanos();
+    tap.start(nanos);
+    let mut clients = Clients::open(&mut a, at(nanos), cfg, window)?;
+    let mut servers = Servers::new(window);
+    let mut guard = StallGuard::new("connect", Duration::from_secs(20));
+
+    while clients.done < cfg.conns || servers.done < cfg.conns {
+        let elapsed = clock.elapsed();
+        let nanos = clock.nanos();
+        tap.round(nanos);
+        let t = at(nanos);
+        clients.step(&mut a, t)?;
+        drain(t, &mut a, &mut link.a_to_b);
+        tap.to_b(&link.a_to_b);
+        deliver(t, &mut link.a_to_b, &mut b);
+        servers.step(&mut b, listener, t)?;
+        drain(t, &mut b, &mut link.b_to_a);
+        tap.to_a(&link.b_to_a);
+        deliver(t, &mut link.b_to_a, &mut a);
         service(t, &mut a);
         service(t, &mut b);
-        guard.check(client_done + server_done, elapsed)?;
+        guard.check(clients.done + servers.done, elapsed)?;
     }
     let (elapsed, cpu) = start.stop();
+    tap.end(link.a_to_b.packets(), link.b_to_a.packets());
     Ok(ConnectResult {
-        conns: client_done,
+        conns: clients.done,
         elapsed,
         cpu,
         packets: link.a_to_b.packets() + link.b_to_a.packets(),
+        server_alone: None,
+        client_alone: None,
     })
+}
+
+/// The server's stack alone through the recorded run `rec`: each round at its clock
+/// reading, the client's recorded packets where the client's stack delivered them.
+#[inline(never)] // its own function in a profile
+fn server_alone(cfg: &ConnectConfig, rec: &Recording) -> Result<SideRun, BenchError> {
+    let window = cfg.window.clamp(1, 16384);
+    let (mut b, listener) = server_stack(cfg)?;
+    let mut servers = Servers::new(window);
+    // The pipes and their buffers as in the two-stack run: what arrives is copied
+    // into the pipe's buffers first (as the other stack's transmit would have
+    // written it), what leaves is written into them and dropped.
+    let mut link = Link::new(cfg.mtu);
+    let mut to_b = rec.to_b.cursor();
+    let start = Stopwatch::start();
+    for &nanos in &rec.rounds {
+        let t = at(nanos);
+        to_b.next_batch().refill(&mut link.a_to_b);
+        deliver(t, &mut link.a_to_b, &mut b);
+        servers.step(&mut b, listener, t)?;
+        drain(t, &mut b, &mut link.b_to_a);
+        link.b_to_a.recycle_queued();
+        service(t, &mut b);
+    }
+    let (elapsed, cpu) = start.stop();
+    replay::check(
+        "server",
+        servers.done,
+        cfg.conns,
+        link.b_to_a.packets(),
+        rec.b_sent,
+    )?;
+    Ok(SideRun { elapsed, cpu })
+}
+
+/// The client's stack alone through the recorded run `rec`, as [`server_alone`].
+#[inline(never)] // its own function in a profile
+fn client_alone(cfg: &ConnectConfig, rec: &Recording) -> Result<SideRun, BenchError> {
+    let window = cfg.window.clamp(1, 16384);
+    let mut a = client_stack(cfg)?;
+    let mut link = Link::new(cfg.mtu);
+    let mut to_a = rec.to_a.cursor();
+    let start = Stopwatch::start();
+    let mut clients = Clients::open(&mut a, at(rec.start_nanos), cfg, window)?;
+    for &nanos in &rec.rounds {
+        let t = at(nanos);
+        clients.step(&mut a, t)?;
+        drain(t, &mut a, &mut link.a_to_b);
+        link.a_to_b.recycle_queued();
+        to_a.next_batch().refill(&mut link.b_to_a);
+        deliver(t, &mut link.b_to_a, &mut a);
+        service(t, &mut a);
+    }
+    let (elapsed, cpu) = start.stop();
+    replay::check(
+        "client",
+        clients.done,
+        cfg.conns,
+        link.a_to_b.packets(),
+        rec.a_sent,
+    )?;
+    Ok(SideRun { elapsed, cpu })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_side_alone_finishes_every_connection_of_a_recorded_run() {
+        for (window, family) in [(1, IpFamily::V4), (16, IpFamily::V4), (1, IpFamily::V6)] {
+            let cfg = ConnectConfig {
+                conns: 500,
+                window,
+                family,
+                sides: true,
+                ..ConnectConfig::default()
+            };
+            let r = run(&cfg).unwrap();
+            assert_eq!(r.conns, 500);
+            // `run` fails unless each replay finished all 500 and sent what was recorded.
+            assert!(r.server_alone.is_some() && r.client_alone.is_some());
+            let mut rec = Recording::default();
+            run_with(&cfg, &mut rec).unwrap();
+            assert!(
+                rec.rounds.len() >= 3 * 500 / window,
+                "{} rounds",
+                rec.rounds.len()
+            );
+            assert!(rec.a_sent >= 3 * 500 && rec.b_sent >= 3 * 500);
+        }
+    }
+
+    #[test]
+    fn a_side_alone_that_strays_from_the_recording_is_an_error() {
+        let cfg = ConnectConfig {
+            conns: 200,
+            ..ConnectConfig::default()
+        };
+        let mut rec = Recording::default();
+        run_with(&cfg, &mut rec).unwrap();
+        // The last rounds lost: the last connections never finish on either side.
+        let keep = rec.rounds.len() - 5;
+        rec.rounds.truncate(keep);
+        for e in [
+            server_alone(&cfg, &rec).unwrap_err(),
+            client_alone(&cfg, &rec).unwrap_err(),
+        ] {
+            assert!(matches!(e, BenchError::ReplayDiverged { .. }), "{e}");
+        }
+    }
 
     #[test]
     fn sequential_connections_complete_on_both_sides() {

@@ -113,7 +113,12 @@ pub fn idle(cfg: &IdleConfig) -> Result<IdleResult, BenchError> {
 /// `now` for the stacks: the harness clock, offset by one second so that no timer
 /// arithmetic starts at zero.
 fn now(clock: &Clock) -> Instant {
-    Instant::from_nanos(clock.nanos() + 1_000_000_000)
+    at(clock.nanos())
+}
+
+/// [`now`] for the clock reading `nanos`.
+fn at(nanos: u64) -> Instant {
+    Instant::from_nanos(nanos + 1_000_000_000)
 }
 
 /// A stack with `addrs` (each on a prefix holding both sides: /16 for IPv4, /64 for

@@ -31,14 +31,14 @@ pub(super) fn run(cfg: &BulkConfig) -> Result<BulkResult, BenchError> {
         client_ip,
         prefix,
         0x1234_5678,
-        &clock,
+        now(&clock),
     );
     let mut iface_b = interface(
         &mut LinkEnd::b(&mut link),
         server_ip,
         prefix,
         0x8765_4321,
-        &clock,
+        now(&clock),
     );
 
     let mut sockets_a = SocketSet::new(Vec::new());

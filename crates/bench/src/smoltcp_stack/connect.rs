@@ -18,12 +18,15 @@ use smoltcp::socket::tcp::{self, State};
 use smoltcp::wire::IpAddress;
 
 use super::device::LinkEnd;
-use super::{addr_a, addr_b, interface, now, prefix_len, setup_err, socket, SERVER_PORT};
+use smoltcp::time::Instant;
+
+use super::{addr_a, addr_b, interface, prefix_len, setup_err, socket, SERVER_PORT};
 use crate::clock::{Clock, StallGuard, Stopwatch};
 use crate::config::ConnectConfig;
 use crate::error::BenchError;
 use crate::link::Link;
-use crate::results::ConnectResult;
+use crate::replay::{self, Recording, Tap};
+use crate::results::{ConnectResult, SideRun};
 
 /// Client ports cycle through 49152..=65535; a port comes round again only 16384
 /// connections later, long after its previous connection is gone on both sides.
@@ -146,104 +149,323 @@ fn server_step(s: &mut tcp::Socket<'_>, slot: &mut ServerSlot) -> Result<bool, B
 }
 
 pub(super) fn run(cfg: &ConnectConfig) -> Result<ConnectResult, BenchError> {
-    let window = cfg.window.clamp(1, 16384);
-    let client_ip = addr_a(cfg.family)?;
-    let server_ip = addr_b(cfg.family)?;
-    let prefix = prefix_len(cfg.family);
-    let clock = Clock::new(cfg.clock_step);
-    let mut link = Link::new(cfg.mtu);
-    let mut iface_a = interface(
-        &mut LinkEnd::a(&mut link),
-        client_ip,
-        prefix,
-        0x1234_5678,
-        &clock,
-    );
-    let mut iface_b = interface(
-        &mut LinkEnd::b(&mut link),
-        server_ip,
-        prefix,
-        0x8765_4321,
-        &clock,
-    );
-    let mut sockets_a = SocketSet::new(Vec::new());
-    let mut sockets_b = SocketSet::new(Vec::new());
+    let mut result = run_with(cfg, &mut ())?;
+    if cfg.sides {
+        let mut rec = Recording::default();
+        run_with(cfg, &mut rec)?;
+        result.server_alone = Some(server_alone(cfg, &rec)?);
+        result.client_alone = Some(client_alone(cfg, &rec)?);
+    }
+    Ok(result)
+}
 
+/// The server's listening sockets: twice the window, each re-listening once its
+/// connection is done.
+fn listeners(
+    sockets: &mut SocketSet<'static>,
+    window: usize,
+    buf: usize,
+) -> Result<Vec<(SocketHandle, ServerSlot)>, BenchError> {
     let mut servers = Vec::with_capacity(2 * window);
     for _ in 0..2 * window {
-        let h = sockets_b.add(socket(cfg.buf));
-        sockets_b
+        let h = sockets.add(socket(buf));
+        sockets
             .get_mut::<tcp::Socket<'_>>(h)
             .listen(SERVER_PORT)
             .map_err(|e| setup_err("listen", e))?;
         servers.push((h, ServerSlot::default()));
     }
+    Ok(servers)
+}
+
+/// One round's server steps; returns the connections finished.
+fn servers_step(
+    sockets: &mut SocketSet<'static>,
+    servers: &mut [(SocketHandle, ServerSlot)],
+) -> Result<u64, BenchError> {
+    let mut done = 0;
+    for (h, slot) in servers.iter_mut() {
+        if server_step(sockets.get_mut::<tcp::Socket<'_>>(*h), slot)? {
+            done += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// The client's connections: each slot of the window holds one until it is done,
+/// then the next.
+struct Clients {
+    slots: Vec<Option<ClientSlot>>,
+    started: u64,
+    done: u64,
+    conns: u64,
+}
+
+impl Clients {
+    /// The first `window` connections.
+    fn open(client: &mut Client<'_>, window: usize, conns: u64) -> Result<Clients, BenchError> {
+        let mut c = Clients {
+            slots: Vec::with_capacity(window),
+            started: 0,
+            done: 0,
+            conns,
+        };
+        while c.slots.len() < window && c.started < conns {
+            c.slots.push(Some(client.open(c.started)?));
+            c.started += 1;
+        }
+        Ok(c)
+    }
+
+    /// One round's client steps: each connection moves on; a finished one's slot
+    /// opens the next.
+    fn step(&mut self, client: &mut Client<'_>) -> Result<(), BenchError> {
+        for entry in self.slots.iter_mut() {
+            let Some(slot) = entry else { continue };
+            if client.step(slot)? {
+                self.done += 1;
+                *entry = if self.started < self.conns {
+                    self.started += 1;
+                    Some(client.open(self.started - 1)?)
+                } else {
+                    None
+                };
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The two-stack run; `tap` sees every round and every batch of packets (`()` for a
+/// timed run: [`Recording`] to record one).
+fn run_with<T: Tap>(cfg: &ConnectConfig, tap: &mut T) -> Result<ConnectResult, BenchError> {
+    let window = cfg.window.clamp(1, 16384);
+    let server_ip = addr_b(cfg.family)?;
+    let clock = Clock::new(cfg.clock_step);
+    let mut link = Link::new(cfg.mtu);
+    let start_micros = clock.micros();
+    tap.start(start_micros as u64 * 1_000);
+    let t0 = Instant::from_micros(start_micros);
+    let mut iface_a = client_interface(cfg, &mut link, t0)?;
+    let mut iface_b = server_interface(cfg, &mut link, t0)?;
+    let mut sockets_a = SocketSet::new(Vec::new());
+    let mut sockets_b = SocketSet::new(Vec::new());
+    let mut servers = listeners(&mut sockets_b, window, cfg.buf)?;
 
     let start = Stopwatch::start();
-    let mut started = 0u64;
-    let mut client_done = 0u64;
     let mut server_done = 0u64;
-    let mut slots: Vec<Option<ClientSlot>> = Vec::with_capacity(window);
-    {
-        let mut client = Client {
+    let mut clients = Clients::open(
+        &mut Client {
             iface: &mut iface_a,
             sockets: &mut sockets_a,
             buf: cfg.buf,
             server: server_ip,
-        };
-        while slots.len() < window && started < cfg.conns {
-            slots.push(Some(client.open(started)?));
-            started += 1;
-        }
-    }
+        },
+        window,
+        cfg.conns,
+    )?;
     let mut guard = StallGuard::new("connect", Duration::from_secs(20));
 
-    while client_done < cfg.conns || server_done < cfg.conns {
+    while clients.done < cfg.conns || server_done < cfg.conns {
         let elapsed = clock.elapsed();
-        let t = now(&clock);
-        {
-            let mut client = Client {
-                iface: &mut iface_a,
-                sockets: &mut sockets_a,
-                buf: cfg.buf,
-                server: server_ip,
-            };
-            for entry in slots.iter_mut() {
-                let Some(slot) = entry else { continue };
-                if client.step(slot)? {
-                    client_done += 1;
-                    *entry = if started < cfg.conns {
-                        started += 1;
-                        Some(client.open(started - 1)?)
-                    } else {
-                        None
-                    };
-                }
-            }
-        }
+        let micros = clock.micros();
+        tap.round(micros as u64 * 1_000);
+        let t = Instant::from_micros(micros);
+        clients.step(&mut Client {
+            iface: &mut iface_a,
+            sockets: &mut sockets_a,
+            buf: cfg.buf,
+            server: server_ip,
+        })?;
+        tap.to_a(&link.b_to_a);
         iface_a.poll(t, &mut LinkEnd::a(&mut link), &mut sockets_a);
+        tap.to_b(&link.a_to_b);
         iface_b.poll(t, &mut LinkEnd::b(&mut link), &mut sockets_b);
-        for (h, slot) in servers.iter_mut() {
-            if server_step(sockets_b.get_mut::<tcp::Socket<'_>>(*h), slot)? {
-                server_done += 1;
-            }
-        }
+        server_done += servers_step(&mut sockets_b, &mut servers)?;
+        tap.to_b(&link.a_to_b);
         iface_b.poll(t, &mut LinkEnd::b(&mut link), &mut sockets_b);
+        tap.to_a(&link.b_to_a);
         iface_a.poll(t, &mut LinkEnd::a(&mut link), &mut sockets_a);
-        guard.check(client_done + server_done, elapsed)?;
+        guard.check(clients.done + server_done, elapsed)?;
     }
     let (elapsed, cpu) = start.stop();
+    tap.end(link.a_to_b.packets(), link.b_to_a.packets());
     Ok(ConnectResult {
-        conns: client_done,
+        conns: clients.done,
         elapsed,
         cpu,
         packets: link.a_to_b.packets() + link.b_to_a.packets(),
+        server_alone: None,
+        client_alone: None,
     })
+}
+
+/// The client's interface (side A of `link`), its address of `cfg`'s family.
+fn client_interface(
+    cfg: &ConnectConfig,
+    link: &mut Link,
+    now: Instant,
+) -> Result<Interface, BenchError> {
+    let ip = addr_a(cfg.family)?;
+    let prefix = prefix_len(cfg.family);
+    Ok(interface(
+        &mut LinkEnd::a(link),
+        ip,
+        prefix,
+        0x1234_5678,
+        now,
+    ))
+}
+
+/// The server's interface (side B of `link`), as [`client_interface`].
+fn server_interface(
+    cfg: &ConnectConfig,
+    link: &mut Link,
+    now: Instant,
+) -> Result<Interface, BenchError> {
+    let ip = addr_b(cfg.family)?;
+    let prefix = prefix_len(cfg.family);
+    Ok(interface(
+        &mut LinkEnd::b(link),
+        ip,
+        prefix,
+        0x8765_4321,
+        now,
+    ))
+}
+
+/// The recorded clock reading `nanos` as smoltcp's `Instant`.
+fn at(nanos: u64) -> Instant {
+    Instant::from_micros((nanos / 1_000) as i64)
+}
+
+/// The server's stack alone through the recorded run `rec`: each round at its clock
+/// reading, the pipe into it holding what it held in the recording at each poll; what
+/// it sends is dropped.
+#[inline(never)] // its own function in a profile
+fn server_alone(cfg: &ConnectConfig, rec: &Recording) -> Result<SideRun, BenchError> {
+    let window = cfg.window.clamp(1, 16384);
+    let mut link = Link::new(cfg.mtu);
+    let t0 = at(rec.start_nanos);
+    let mut iface_b = server_interface(cfg, &mut link, t0)?;
+    let mut sockets_b = SocketSet::new(Vec::new());
+    let mut servers = listeners(&mut sockets_b, window, cfg.buf)?;
+    let mut to_b = rec.to_b.cursor();
+    let mut done = 0u64;
+    let start = Stopwatch::start();
+    for &nanos in &rec.rounds {
+        let t = at(nanos);
+        to_b.next_batch().refill(&mut link.a_to_b);
+        iface_b.poll(t, &mut LinkEnd::b(&mut link), &mut sockets_b);
+        done += servers_step(&mut sockets_b, &mut servers)?;
+        to_b.next_batch().refill(&mut link.a_to_b);
+        iface_b.poll(t, &mut LinkEnd::b(&mut link), &mut sockets_b);
+        link.b_to_a.recycle_queued();
+    }
+    let (elapsed, cpu) = start.stop();
+    replay::check("server", done, cfg.conns, link.b_to_a.packets(), rec.b_sent)?;
+    Ok(SideRun { elapsed, cpu })
+}
+
+/// The client's stack alone through the recorded run `rec`, as [`server_alone`].
+#[inline(never)] // its own function in a profile
+fn client_alone(cfg: &ConnectConfig, rec: &Recording) -> Result<SideRun, BenchError> {
+    let window = cfg.window.clamp(1, 16384);
+    let mut link = Link::new(cfg.mtu);
+    let t0 = at(rec.start_nanos);
+    let server_ip = addr_b(cfg.family)?;
+    let mut iface_a = client_interface(cfg, &mut link, t0)?;
+    let mut sockets_a = SocketSet::new(Vec::new());
+    let mut to_a = rec.to_a.cursor();
+    let start = Stopwatch::start();
+    let mut clients = Clients::open(
+        &mut Client {
+            iface: &mut iface_a,
+            sockets: &mut sockets_a,
+            buf: cfg.buf,
+            server: server_ip,
+        },
+        window,
+        cfg.conns,
+    )?;
+    for &nanos in &rec.rounds {
+        let t = at(nanos);
+        clients.step(&mut Client {
+            iface: &mut iface_a,
+            sockets: &mut sockets_a,
+            buf: cfg.buf,
+            server: server_ip,
+        })?;
+        to_a.next_batch().refill(&mut link.b_to_a);
+        iface_a.poll(t, &mut LinkEnd::a(&mut link), &mut sockets_a);
+        link.a_to_b.recycle_queued();
+        to_a.next_batch().refill(&mut link.b_to_a);
+        iface_a.poll(t, &mut LinkEnd::a(&mut link), &mut sockets_a);
+        link.a_to_b.recycle_queued();
+    }
+    let (elapsed, cpu) = start.stop();
+    replay::check(
+        "client",
+        clients.done,
+        cfg.conns,
+        link.a_to_b.packets(),
+        rec.a_sent,
+    )?;
+    Ok(SideRun { elapsed, cpu })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_side_alone_finishes_every_connection_of_a_recorded_run() {
+        use crate::config::IpFamily;
+        let mut cases = vec![(1, IpFamily::V4), (16, IpFamily::V4)];
+        if cfg!(feature = "smoltcp-ipv6") {
+            cases.push((1, IpFamily::V6));
+        }
+        for (window, family) in cases {
+            let cfg = ConnectConfig {
+                conns: 500,
+                window,
+                family,
+                sides: true,
+                ..ConnectConfig::default()
+            };
+            let r = run(&cfg).unwrap();
+            assert_eq!(r.conns, 500);
+            // `run` fails unless each replay finished all 500 and sent what was recorded.
+            assert!(r.server_alone.is_some() && r.client_alone.is_some());
+            let mut rec = Recording::default();
+            run_with(&cfg, &mut rec).unwrap();
+            assert!(
+                rec.rounds.len() >= 3 * 500 / window,
+                "{} rounds",
+                rec.rounds.len()
+            );
+            assert!(rec.a_sent >= 3 * 500 && rec.b_sent >= 3 * 500);
+        }
+    }
+
+    #[test]
+    fn a_side_alone_that_strays_from_the_recording_is_an_error() {
+        let cfg = ConnectConfig {
+            conns: 200,
+            ..ConnectConfig::default()
+        };
+        let mut rec = Recording::default();
+        run_with(&cfg, &mut rec).unwrap();
+        // The last rounds lost: the last connections never finish on either side.
+        let keep = rec.rounds.len() - 5;
+        rec.rounds.truncate(keep);
+        for e in [
+            server_alone(&cfg, &rec).unwrap_err(),
+            client_alone(&cfg, &rec).unwrap_err(),
+        ] {
+            assert!(matches!(e, BenchError::ReplayDiverged { .. }), "{e}");
+        }
+    }
 
     #[test]
     fn sequential_connections_complete_on_both_sides() {

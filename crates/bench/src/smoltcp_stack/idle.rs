@@ -68,7 +68,7 @@ pub(super) fn run(cfg: &IdleConfig) -> Result<IdleResult, BenchError> {
             client_ip,
             prefix,
             0x1234_5678,
-            &clock,
+            now(&clock),
         )
     });
     let mut iface_b = with_tag(Tag::Server, || {
@@ -77,7 +77,7 @@ pub(super) fn run(cfg: &IdleConfig) -> Result<IdleResult, BenchError> {
             server_ip,
             prefix,
             0x8765_4321,
-            &clock,
+            now(&clock),
         )
     });
     let mut sockets_a = with_tag(Tag::Client, || SocketSet::new(Vec::new()));

@@ -118,11 +118,11 @@ fn interface(
     addr: IpAddress,
     prefix: u8,
     seed: u64,
-    clock: &Clock,
+    now: Instant,
 ) -> Interface {
     let mut config = Config::new(HardwareAddress::Ip);
     config.random_seed = seed;
-    let mut iface = Interface::new(config, device, now(clock));
+    let mut iface = Interface::new(config, device, now);
     iface.update_ip_addrs(|addrs| {
         // A fresh interface has room for at least one address.
         let _ = addrs.push(IpCidr::new(addr, prefix));
