@@ -17,7 +17,7 @@
 //! `Config`), so the side alone does exactly what it did in the recording. Each replay
 //! checks that: every connection completes on its side, and the side sends as many
 //! packets as it did when recorded; otherwise the run fails with
-//! [`BenchError::ReplayDiverged`](crate::error::BenchError::ReplayDiverged).
+//! [`BenchError::ReplayDiverged`].
 
 use crate::error::BenchError;
 use crate::link::Pipe;
