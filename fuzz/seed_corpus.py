@@ -15,7 +15,8 @@ starts at byte 14 of each frame). The script writes, under fuzz/corpus/<target>/
   pcap       the capture files themselves, plus each one rewritten as a raw-IP
              (LINKTYPE_RAW) big-endian microsecond file, so the reader's other paths
              start from a valid file too
-  stack      per capture, its TCP segments over IPv4 as `stack` records (op 1,
+  stack      per capture, its TCP segments over IPv4 and, in a second input, over
+             IPv6 as `stack` records (op 1 or 3,
              length, segment with the destination port set to the listener's 80),
              one 100 ms time step after each, and its IP packets as op-0 records
   live       step programs of the shape live_fuzz.rs's second property draws
@@ -138,14 +139,15 @@ def save(target, blob, counts):
         counts[target] += 1
 
 
-def stack_records(packets, segments):
-    """A `stack` input: each TCP segment (to port 80) as an op-1 record and a
-    100 ms time step, then each IP packet as an op-0 record."""
+def stack_records(packets, segments, family_op=1):
+    """A `stack` input: each TCP segment (to port 80) as an op-`family_op` record
+    (1: wrapped in IPv4, 3: in IPv6) and a 100 ms time step, then each IP packet
+    as an op-0 record."""
     out = bytearray()
     for seg in segments:
         if len(seg) >= 4 and len(seg) <= 0xFFFF:
             seg = seg[:2] + b"\x00\x50" + seg[4:]
-            out += b"\x01" + struct.pack(">H", len(seg)) + seg + b"\x02\x0a"
+            out += bytes([family_op]) + struct.pack(">H", len(seg)) + seg + b"\x02\x0a"
     for ip in packets:
         if len(ip) <= 0xFFFF:
             out += b"\x00" + struct.pack(">H", len(ip)) + ip
@@ -206,6 +208,7 @@ def main():
             elif proto == ICMPV6 and family == 1:
                 save("icmpv6", addrs + upper, counts)
         save("stack", stack_records(packets, segments), counts)
+        save("stack", stack_records(packets, segments, family_op=3), counts)
 
     live_programs(counts)
 
