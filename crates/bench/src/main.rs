@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release -p layer4-bench -- bulk    [--bytes 1GiB] [--mtu 1500] [--buf 256KiB] [--no-verify] [--ipv6]
 //! cargo run --release -p layer4-bench -- connect [--conns 200000] [--window 1] [--buf 4KiB] [--clock-step-ns N] [--ipv6] [--sides]
-//! cargo run --release -p layer4-bench -- idle    [--conns 1000000] [--smoltcp-conns 10000] [--buf 4KiB] [--ipv6]
+//! cargo run --release -p layer4-bench -- idle    [--conns 1000000] [--smoltcp-conns 20000] [--buf 4KiB] [--ipv6]
 //! cargo run --release -p layer4-bench -- sim     [--seconds 10] [--buf BYTES] [--rate 1000]   (layer4-sim only)
 //! cargo run --release -p layer4-bench -- cc      [--acks 2000000] [--loss-every 1000] [--only NAME]   (layer4::cc only)
 //! cargo run --release -p layer4-bench -- tun bulk    [--bytes 1GiB] [--buf 256KiB] [--mtu 1500]   (root: TUN, namespaces)
