@@ -5,7 +5,7 @@
 //! shortcut turned off (`RxPaths`), get the same packets; their whole state
 //! (`Debug`), counters, events and the packets they send next must match.
 
-use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::ingress::RxPaths;
 use super::tests::{connect, pattern, Impairment, Pair, B4, B6};
@@ -941,5 +941,55 @@ proptest::proptest! {
         // path on the fast pair, never on the slow one.
         proptest::prop_assert!(fast.b.rx_paths.fixed_v6 >= 2);
         proptest::prop_assert_eq!(slow.b.rx_paths.fixed_v6, 0);
+    }
+}
+
+/// A SYN over IPv6 from a source that cannot be a peer (multicast, unspecified:
+/// RFC 9293 MUST-63), to an address not ours, or with a port 0: dropped and
+/// never answered on the IPv6 fixed-layout path as on the general one, and
+/// counted alike (`InErrs`, or the IPv6 `InAddrErrors`). Its checksum is made
+/// right, so only the address and port checks can drop it.
+#[test]
+fn ipv6_syns_from_or_to_addresses_that_cannot_be_peers_are_dropped_on_both_paths() {
+    let server = SocketAddr::new(IpAddr::V6(B6), 80);
+    // (name, the edit, whether TCP counts it in InErrs rather than IPv6 in
+    // InAddrErrors)
+    type Case = (&'static str, fn(&mut Vec<u8>), bool);
+    let cases: [Case; 5] = [
+        (
+            "multicast source",
+            |q| q[8..24].copy_from_slice(&Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1).octets()),
+            true,
+        ),
+        ("unspecified source", |q| q[8..24].fill(0), true),
+        ("destination not ours", |q| q[39] ^= 0x80, false),
+        ("source port 0", |q| q[40..42].fill(0), true),
+        ("destination port 0", |q| q[42..44].fill(0), true),
+    ];
+    for (i, (name, edit, tcp_error)) in cases.into_iter().enumerate() {
+        let seed = 700 + i as u64;
+        let (mut fast, syn) = pair_with_syn_to(server, seed);
+        let (mut slow, _) = pair_with_syn_to(server, seed);
+        slow.b.rx_paths = GENERAL_PARSE;
+        let mut q = syn.clone();
+        edit(&mut q);
+        fix_tcp_checksum_v6(&mut q);
+        let now = fast.now;
+        for b in [&mut fast.b, &mut slow.b] {
+            b.handle_packet(now, &q);
+            let mut out = vec![0u8; 2000];
+            assert_eq!(b.poll_transmit(now, &mut out), None, "{name}: answered");
+            let s = b.stats();
+            assert_eq!(s.tcp.passive_opens, 0, "{name}");
+            assert_eq!(s.tcp.in_errs, u64::from(tcp_error), "{name}: InErrs");
+            assert_eq!(s.ip6.in_addr_errors, u64::from(!tcp_error), "{name}");
+            assert_eq!(s.tcp.in_csum_errors, 0, "{name}: the checksum was right");
+        }
+        assert_eq!(fast.b.stats(), slow.b.stats(), "{name}: counters");
+        assert!(state(&mut fast.b) == state(&mut slow.b), "{name}: state");
+        // The good SYN after it is taken on the fixed-layout path.
+        same_on_both_paths(&mut fast, &mut slow, &syn, &syn);
+        assert_eq!(fast.b.stats().tcp.passive_opens, 1, "{name}");
+        assert!(fast.b.rx_paths.fixed_v6 >= 1, "{name}");
     }
 }
