@@ -233,7 +233,6 @@ fn on_cpu(
     }
 }
 
-/// Runs `f` up to `runs` times, stopping at the first error.
 /// The row of one side alone (`connect --sides`): the median of the runs' rates.
 fn side_row(
     stack: &str,
@@ -270,6 +269,7 @@ fn side_row(
     .0
 }
 
+/// Runs `f` up to `runs` times, stopping at the first error.
 fn repeat<R>(
     runs: usize,
     mut f: impl FnMut() -> Result<R, BenchError>,

@@ -481,7 +481,8 @@ impl Stack {
     /// takes on its predicted path starts a run: its connection's handle is
     /// returned and the book-keeping after it left to `finish_predicted_run`
     /// (`handle_ipv6_run`, or at once in `handle_packet_start`). Out of line:
-    /// one call in `handle_packet_start`, as `handle_ipv6` was.
+    /// one call in `handle_packet_start` (where `handle_ipv6` was called) and
+    /// one in `handle_ipv6_run`.
     #[inline(never)]
     fn handle_ipv6_start(
         &mut self,

@@ -24,8 +24,9 @@
 //! - [`demux`]: 4-tuple and listener keys, and the keyed hasher of the maps;
 //! - [`conn_table`]: 4-tuple → connection, handles only (tuples compared through the slab);
 //! - [`ingress`]: `handle_packet`: IP validation, reassembly, dispatch, and the
-//!   fixed-layout path for the common IPv4 TCP segment; `handle_packets`: a batch,
-//!   runs of one connection's predicted segments taken together;
+//!   fixed-layout paths for the common IPv4 and IPv6 TCP segments; `handle_packets`:
+//!   a batch, runs of one connection's predicted segments (of either family) taken
+//!   together;
 //! - [`egress`]: `poll_transmit`: stack-made packets first, then sockets in turn;
 //! - [`burst`]: the send burst cursor: the next full segments of a flight at the
 //!   same `now` without the general pass, dropped by any other entry point;

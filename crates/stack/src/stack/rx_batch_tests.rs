@@ -8,7 +8,7 @@
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::ingress::RxPaths;
-use super::rx_path_tests::{fix_ip_checksum, fix_tcp_checksum};
+use super::rx_path_tests::{fix_ip_checksum, fix_tcp_checksum, fix_tcp_checksum_v6};
 use super::tests::{pattern, A4, B4};
 use super::*;
 use crate::config::Config;
@@ -653,6 +653,90 @@ fn a_packet_differing_in_any_header_field_mid_run_ends_alike() {
         }
         eprintln!("{name}");
         compare(21, 1, 212_992, 0, &rounds);
+    }
+}
+
+#[test]
+fn an_ipv6_packet_differing_in_any_header_field_mid_run_ends_alike() {
+    // As `a_packet_differing_in_any_header_field_mid_run_ends_alike`, over
+    // IPv6 (`handle_ipv6_run`, `continue_run_v6`). Offsets: IPv6 header 0..40
+    // (traffic class across bytes 0 and 1, payload length 4..6, next header 6,
+    // hop limit 7, source 8..24, destination 24..40), TCP header 40..60, then
+    // NOP, NOP, timestamp (TSval 64..68, TSecr 68..72).
+    let edits: [(&str, Edit); 27] = [
+        ("CE", |p| p[1] |= 0x30),
+        ("ECT(1)", |p| p[1] = (p[1] & !0x30) | 0x10),
+        ("DSCP", |p| p[0] |= 0x0f),
+        ("flow label", |p| p[3] ^= 1),
+        ("hop limit 1", |p| p[7] = 1),
+        ("link padding", |p| p.extend_from_slice(&[0xab; 7])),
+        ("short payload length", |p| {
+            let len = u16::from_be_bytes([p[4], p[5]]) - 1;
+            p[4..6].copy_from_slice(&len.to_be_bytes());
+            fix_tcp_checksum_v6(p);
+        }),
+        ("hop-by-hop next", |p| p[6] = 0),
+        ("other source, same ports", |p| {
+            p[23] = 9;
+            fix_tcp_checksum_v6(p);
+        }),
+        ("multicast source", |p| {
+            p[8] = 0xff;
+            fix_tcp_checksum_v6(p);
+        }),
+        ("other destination", |p| {
+            p[39] = 9;
+            fix_tcp_checksum_v6(p);
+        }),
+        ("ACK + 1", |p| {
+            (add_to_word(p, 48, 1), fix_tcp_checksum_v6(p)).1
+        }),
+        ("ACK - 1", |p| {
+            (add_to_word(p, 48, u32::MAX), fix_tcp_checksum_v6(p)).1
+        }),
+        ("window", |p| (p[55] ^= 1, fix_tcp_checksum_v6(p)).1),
+        ("AE", |p| (p[52] |= 0x01, fix_tcp_checksum_v6(p)).1),
+        ("CWR", |p| (p[53] |= 0x80, fix_tcp_checksum_v6(p)).1),
+        ("ECE", |p| (p[53] |= 0x40, fix_tcp_checksum_v6(p)).1),
+        ("URG", |p| {
+            p[53] |= 0x20;
+            p[58..60].copy_from_slice(&[0, 5]);
+            fix_tcp_checksum_v6(p);
+        }),
+        ("RST", |p| (p[53] |= 0x04, fix_tcp_checksum_v6(p)).1),
+        ("SYN", |p| (p[53] |= 0x02, fix_tcp_checksum_v6(p)).1),
+        ("FIN", |p| (p[53] |= 0x01, fix_tcp_checksum_v6(p)).1),
+        ("old TSval (PAWS)", |p| {
+            add_to_word(p, 64, 0u32.wrapping_sub(100_000));
+            fix_tcp_checksum_v6(p);
+        }),
+        ("TSval far ahead", |p| {
+            (add_to_word(p, 64, 1 << 30), fix_tcp_checksum_v6(p)).1
+        }),
+        ("TSecr", |p| {
+            (p[68..72].fill(0xff), fix_tcp_checksum_v6(p)).1
+        }),
+        ("SACK option in the timestamp's place", |p| {
+            p[60..64].copy_from_slice(&[5, 10, 0, 0]);
+            fix_tcp_checksum_v6(p);
+        }),
+        ("corrupt payload", |p| {
+            let n = p.len();
+            p[n - 3] ^= 0x40;
+        }),
+        ("cut", |p| p.truncate(100)),
+    ];
+    for (name, edit) in edits {
+        let edit = mid_window(edit);
+        let mut rounds: Vec<(usize, Mangle<'_>, bool)> = Vec::new();
+        for i in 0..4 {
+            rounds.push((ALL, NONE, true));
+            rounds.push((ALL, &edit, i % 2 == 0));
+            rounds.push((5, &edit, true));
+        }
+        eprintln!("{name}");
+        let w = compare_at(IpAddr::V6(B6), 21, 1, 212_992, 0, &rounds);
+        assert!(w.b.rx_paths.fixed_v6 > 0, "{name}");
     }
 }
 

@@ -5,7 +5,7 @@
 //! shortcut turned off (`RxPaths`), get the same packets; their whole state
 //! (`Debug`), counters, events and the packets they send next must match.
 
-use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::ingress::RxPaths;
 use super::tests::{connect, pattern, Impairment, Pair, B4, B6};
@@ -209,8 +209,12 @@ fn the_ipv6_fixed_layout_parse_changes_nothing_over_a_clean_or_lossy_link() {
 /// `len` bytes (so that the next owes an ACK at once), and A's next data segment
 /// of `len` bytes (not yet delivered).
 fn established_with_segment(seed: u64, len: usize) -> (Pair, Vec<u8>) {
+    established_with_segment_to(SocketAddr::new(IpAddr::V4(B4), 80), seed, len)
+}
+
+/// [`established_with_segment`] with B's server at `server` (IPv4 or IPv6).
+fn established_with_segment_to(server: SocketAddr, seed: u64, len: usize) -> (Pair, Vec<u8>) {
     let mut pair = Pair::new(Impairment::default(), seed);
-    let server = SocketAddr::new(IpAddr::V4(B4), 80);
     let (c, _l, _s) = connect(&mut pair, server);
     pair.run_until(Duration::from_millis(500), |_| false);
     let now = pair.now;
@@ -842,7 +846,7 @@ proptest::proptest! {
 
 /// The TCP checksum of an IPv6 packet `q` made right again, where its Payload
 /// Length leaves a TCP header inside the buffer to fix.
-fn fix_tcp_checksum_v6(q: &mut [u8]) {
+pub(super) fn fix_tcp_checksum_v6(q: &mut [u8]) {
     let len = usize::from(u16::from_be_bytes([q[4], q[5]]));
     if len < 20 || q.len() < 40 + len {
         return;
@@ -891,5 +895,101 @@ proptest::proptest! {
             fix_tcp_checksum_v6(&mut q);
         }
         same_on_both_paths(&mut fast, &mut slow, &q, &syn);
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Hostile variants of an IPv6 data segment of an established connection
+    /// (short: summed whole; long: its sum deferred to the copy, the segment
+    /// a candidate for header prediction and for a run with its good original
+    /// after it): bit flips anywhere, small values in its TCP options and
+    /// payload, cut, extended, its checksum made right or not. The IPv6
+    /// fixed-layout path (with prediction and runs) and the general parse give
+    /// the same result, and nothing panics.
+    #[test]
+    fn mangled_ipv6_data_segments_give_the_same_result_on_both_receive_paths(
+        seed in 0u64..4,
+        len in proptest::prop_oneof![proptest::strategy::Just(40usize), proptest::strategy::Just(1000)],
+        flips in proptest::collection::vec((0usize..80, 1u8..=255), 0..3),
+        sets in proptest::collection::vec((40usize..80, 0u8..16), 0..3),
+        cut in proptest::prop_oneof![3 => proptest::strategy::Just(0usize), 1 => 0usize..24],
+        extra in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..8),
+        fix in proptest::prop_oneof![3 => proptest::strategy::Just(true), 1 => proptest::prelude::any::<bool>()],
+    ) {
+        let server = SocketAddr::new(IpAddr::V6(B6), 80);
+        let (mut fast, good) = established_with_segment_to(server, 500 + seed, len);
+        let (mut slow, _) = established_with_segment_to(server, 500 + seed, len);
+        slow.b.rx_paths = GENERAL_PARSE;
+        let mut q = good.clone();
+        for &(at, mask) in &flips {
+            let n = q.len();
+            q[at % n] ^= mask;
+        }
+        for &(at, value) in &sets {
+            let n = q.len();
+            q[at % n] = value;
+        }
+        q.truncate(q.len().saturating_sub(cut));
+        q.extend_from_slice(&extra);
+        if fix && q.len() >= 40 {
+            fix_tcp_checksum_v6(&mut q);
+        }
+        same_on_both_paths(&mut fast, &mut slow, &q, &good);
+        // The handshake and the first data segment took the IPv6 fixed-layout
+        // path on the fast pair, never on the slow one.
+        proptest::prop_assert!(fast.b.rx_paths.fixed_v6 >= 2);
+        proptest::prop_assert_eq!(slow.b.rx_paths.fixed_v6, 0);
+    }
+}
+
+/// A SYN over IPv6 from a source that cannot be a peer (multicast, unspecified:
+/// RFC 9293 MUST-63), to an address not ours, or with a port 0: dropped and
+/// never answered on the IPv6 fixed-layout path as on the general one, and
+/// counted alike (`InErrs`, or the IPv6 `InAddrErrors`). Its checksum is made
+/// right, so only the address and port checks can drop it.
+#[test]
+fn ipv6_syns_from_or_to_addresses_that_cannot_be_peers_are_dropped_on_both_paths() {
+    let server = SocketAddr::new(IpAddr::V6(B6), 80);
+    // (name, the edit, whether TCP counts it in InErrs rather than IPv6 in
+    // InAddrErrors)
+    type Case = (&'static str, fn(&mut Vec<u8>), bool);
+    let cases: [Case; 5] = [
+        (
+            "multicast source",
+            |q| q[8..24].copy_from_slice(&Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1).octets()),
+            true,
+        ),
+        ("unspecified source", |q| q[8..24].fill(0), true),
+        ("destination not ours", |q| q[39] ^= 0x80, false),
+        ("source port 0", |q| q[40..42].fill(0), true),
+        ("destination port 0", |q| q[42..44].fill(0), true),
+    ];
+    for (i, (name, edit, tcp_error)) in cases.into_iter().enumerate() {
+        let seed = 700 + i as u64;
+        let (mut fast, syn) = pair_with_syn_to(server, seed);
+        let (mut slow, _) = pair_with_syn_to(server, seed);
+        slow.b.rx_paths = GENERAL_PARSE;
+        let mut q = syn.clone();
+        edit(&mut q);
+        fix_tcp_checksum_v6(&mut q);
+        let now = fast.now;
+        for b in [&mut fast.b, &mut slow.b] {
+            b.handle_packet(now, &q);
+            let mut out = vec![0u8; 2000];
+            assert_eq!(b.poll_transmit(now, &mut out), None, "{name}: answered");
+            let s = b.stats();
+            assert_eq!(s.tcp.passive_opens, 0, "{name}");
+            assert_eq!(s.tcp.in_errs, u64::from(tcp_error), "{name}: InErrs");
+            assert_eq!(s.ip6.in_addr_errors, u64::from(!tcp_error), "{name}");
+            assert_eq!(s.tcp.in_csum_errors, 0, "{name}: the checksum was right");
+        }
+        assert_eq!(fast.b.stats(), slow.b.stats(), "{name}: counters");
+        assert!(state(&mut fast.b) == state(&mut slow.b), "{name}: state");
+        // The good SYN after it is taken on the fixed-layout path.
+        same_on_both_paths(&mut fast, &mut slow, &syn, &syn);
+        assert_eq!(fast.b.stats().tcp.passive_opens, 1, "{name}");
+        assert!(fast.b.rx_paths.fixed_v6 >= 1, "{name}");
     }
 }
