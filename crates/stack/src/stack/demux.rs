@@ -146,12 +146,23 @@ pub(crate) fn key_overlaps(
                 .any(|a| a.is_ipv4() == ip.is_ipv4() && contains(&(a.addr(), port))))
 }
 
-/// Whether `addr` can be a TCP peer: not unspecified, multicast or the limited
-/// broadcast.
+/// Whether `addr` can be a peer: not unspecified, multicast or the limited
+/// broadcast; over IPv6 not the loopback address either (a packet from ::1
+/// arriving on a link came from outside the node) nor an IPv4-mapped address
+/// (it stands for an IPv4 peer inside a host's socket API; RFC 6890's registry
+/// marks ::ffff:0:0/96 as never a source, and Linux drops a TCP SYN from one).
+//= https://www.rfc-editor.org/rfc/rfc4291#section-2.5.3
+//# The loopback address must not be used as the source address in IPv6 packets
+//# that are sent outside of a single node.
 pub(crate) fn is_unicast(addr: IpAddr) -> bool {
     match addr {
         IpAddr::V4(a) => !a.is_unspecified() && !a.is_multicast() && !a.is_broadcast(),
-        IpAddr::V6(a) => !a.is_unspecified() && !a.is_multicast(),
+        IpAddr::V6(a) => {
+            !a.is_unspecified()
+                && !a.is_multicast()
+                && !a.is_loopback()
+                && a.to_ipv4_mapped().is_none()
+        }
     }
 }
 

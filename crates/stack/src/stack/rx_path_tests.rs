@@ -955,13 +955,23 @@ fn ipv6_syns_from_or_to_addresses_that_cannot_be_peers_are_dropped_on_both_paths
     // (name, the edit, whether TCP counts it in InErrs rather than IPv6 in
     // InAddrErrors)
     type Case = (&'static str, fn(&mut Vec<u8>), bool);
-    let cases: [Case; 5] = [
+    let cases: [Case; 7] = [
         (
             "multicast source",
             |q| q[8..24].copy_from_slice(&Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1).octets()),
             true,
         ),
         ("unspecified source", |q| q[8..24].fill(0), true),
+        (
+            "loopback source",
+            |q| q[8..24].copy_from_slice(&Ipv6Addr::LOCALHOST.octets()),
+            true,
+        ),
+        (
+            "IPv4-mapped source",
+            |q| q[8..24].copy_from_slice(&Ipv4Addr::new(10, 0, 0, 2).to_ipv6_mapped().octets()),
+            true,
+        ),
         ("destination not ours", |q| q[39] ^= 0x80, false),
         ("source port 0", |q| q[40..42].fill(0), true),
         ("destination port 0", |q| q[42..44].fill(0), true),

@@ -762,6 +762,9 @@ fn connect_to_broadcast_or_multicast_is_refused() {
         IpAddr::V4(Ipv4Addr::new(10, 0, 0, 255)),
         IpAddr::V4(Ipv4Addr::new(224, 0, 0, 1)),
         IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1)),
+        // Never an IPv6 packet's peer (RFC 4291 2.5.3, RFC 6890).
+        IpAddr::V6(Ipv6Addr::LOCALHOST),
+        IpAddr::V6(Ipv4Addr::new(10, 0, 0, 2).to_ipv6_mapped()),
     ] {
         assert_eq!(
             a.tcp_connect(now, SocketAddr::new(ip, 80), None),
