@@ -15,8 +15,9 @@ starts at byte 14 of each frame). The script writes, under fuzz/corpus/<target>/
   pcap       the capture files themselves, plus each one rewritten as a raw-IP
              (LINKTYPE_RAW) big-endian microsecond file, so the reader's other paths
              start from a valid file too
-  stack      per capture, its TCP segments over IPv4 and, in a second input, over
-             IPv6 as `stack` records (op 1 or 3,
+  stack      per capture, four inputs: a mode byte (checksums not verified, then
+             verified with the segments batched) and its TCP segments over IPv4,
+             then over IPv6, as `stack` records (op 1 or 3, +4 when batched,
              length, segment with the destination port set to the listener's 80),
              one 100 ms time step after each, and its IP packets as op-0 records
   live       step programs of the shape live_fuzz.rs's second property draws
@@ -139,15 +140,17 @@ def save(target, blob, counts):
         counts[target] += 1
 
 
-def stack_records(packets, segments, family_op=1):
-    """A `stack` input: each TCP segment (to port 80) as an op-`family_op` record
-    (1: wrapped in IPv4, 3: in IPv6) and a 100 ms time step, then each IP packet
-    as an op-0 record."""
+def stack_records(packets, segments, family_op=1, batched=False):
+    """A `stack` input's records: each TCP segment (to port 80) as an op-`family_op`
+    record (1: wrapped in IPv4, 3: in IPv6; with bit 2 set when `batched`, so that
+    the segments between time steps arrive as one `handle_packets` batch) and a
+    100 ms time step, then each IP packet as an op-0 record."""
     out = bytearray()
+    op = family_op | (4 if batched else 0)
     for seg in segments:
         if len(seg) >= 4 and len(seg) <= 0xFFFF:
             seg = seg[:2] + b"\x00\x50" + seg[4:]
-            out += bytes([family_op]) + struct.pack(">H", len(seg)) + seg + b"\x02\x0a"
+            out += bytes([op]) + struct.pack(">H", len(seg)) + seg + b"\x02\x0a"
     for ip in packets:
         if len(ip) <= 0xFFFF:
             out += b"\x00" + struct.pack(">H", len(ip)) + ip
@@ -207,8 +210,10 @@ def main():
                 save("icmpv4", upper, counts)
             elif proto == ICMPV6 and family == 1:
                 save("icmpv6", addrs + upper, counts)
-        save("stack", stack_records(packets, segments), counts)
-        save("stack", stack_records(packets, segments, family_op=3), counts)
+        for family_op in (1, 3):
+            # Checksums not verified, one packet at a time; verified, in batches.
+            save("stack", b"\x00" + stack_records(packets, segments, family_op), counts)
+            save("stack", b"\x01" + stack_records(packets, segments, family_op, True), counts)
 
     live_programs(counts)
 
