@@ -80,14 +80,14 @@ fn step_reading(step: u64, readings: &Cell<u64>) -> u64 {
     step.saturating_mul(n.min(u64::from(u32::MAX)))
 }
 
-/// Time this thread has spent running on a CPU (the first field of
-/// `/proc/thread-self/schedstat`, in nanoseconds), if the platform reports it. When
-/// another process shares the core, wall time grows but this does not, so a figure per
-/// on-CPU second shows what the stack would do with the core to itself.
+/// Time this thread has spent running on a CPU (`CLOCK_THREAD_CPUTIME_ID`, through
+/// `layer4_net::runtime::thread_cpu_time`), if the platform reports it. When another
+/// process shares the core, wall time grows but this does not, so a figure per
+/// on-CPU second shows what the stack would do with the core to itself. (Until
+/// session 13 this read `/proc/thread-self/schedstat`, which the kernel brings up to
+/// date only at scheduler ticks: a 17 ms run could read "on CPU 116 %".)
 pub fn thread_cpu_time() -> Option<Duration> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
-    Some(Duration::from_nanos(ns))
+    layer4_net::runtime::thread_cpu_time().ok()
 }
 
 /// Measures wall time and on-CPU time of this thread from its creation.

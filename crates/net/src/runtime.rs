@@ -807,6 +807,24 @@ fn wait<D: Device>(
     Ok(())
 }
 
+/// CPU time the calling thread has used (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)`:
+/// exact to the call, where `/proc/thread-self/schedstat` is brought up to date only
+/// at scheduler ticks), for benchmarks' figures per on-CPU second.
+pub fn thread_cpu_time() -> io::Result<std::time::Duration> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable `timespec` for the call.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+    let nanos = u32::try_from(ts.tv_nsec).unwrap_or(0);
+    Ok(std::time::Duration::new(secs, nanos))
+}
+
 /// A seed for [`layer4::Config::seed`] from the OS (`getrandom(2)`), so ISNs,
 /// ephemeral ports and timestamp offsets differ between runs on a real network.
 pub fn os_seed() -> io::Result<u64> {
@@ -818,4 +836,36 @@ pub fn os_seed() -> io::Result<u64> {
         return Err(io::Error::new(e.kind(), format!("getrandom: {e}")));
     }
     Ok(u64::from_ne_bytes(buf))
+}
+
+#[cfg(test)]
+mod cpu_time_tests {
+    use super::thread_cpu_time;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn thread_cpu_time_advances_with_work_and_never_past_the_wall_clock() {
+        let wall = Instant::now();
+        let start = thread_cpu_time().unwrap();
+        let mut spins = 0u64;
+        let mut now = start;
+        // Spin until this thread has used 5 ms of CPU (at most 10 s of wall time,
+        // however loaded the machine).
+        while now - start < Duration::from_millis(5) && wall.elapsed() < Duration::from_secs(10) {
+            spins = std::hint::black_box(spins + 1);
+            let next = thread_cpu_time().unwrap();
+            assert!(next >= now, "the thread's CPU time went back");
+            now = next;
+        }
+        let used = now - start;
+        assert!(
+            used >= Duration::from_millis(5),
+            "{used:?} of CPU in 10 s of spinning"
+        );
+        assert!(
+            used <= wall.elapsed(),
+            "{used:?} of CPU in {:?}",
+            wall.elapsed()
+        );
+    }
 }
