@@ -23,7 +23,8 @@
 //!   `layer4::Stack` from a device (read → `handle_packet`, `poll_transmit` → write,
 //!   `ppoll` on the device, an eventfd and the stack's deadline), and who waits for
 //!   each socket: condition variables for blocking calls, wakers for async ones,
-//!   woken on the stack's events; [`os_seed`](runtime::os_seed). `tx_thread`: the
+//!   woken on the stack's events; [`os_seed`](runtime::os_seed), and
+//!   [`thread_cpu_time`](runtime::thread_cpu_time) for benchmarks. `tx_thread`: the
 //!   runtime's transmit thread for a device with offloads (writes beside reads).
 //! - [`std_api`]: blocking [`TcpListener`], [`TcpStream`], [`UdpSocket`] with the
 //!   names and signatures of `std::net` (constructors take the runtime), `peek`
