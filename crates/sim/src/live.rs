@@ -6,10 +6,10 @@
 //! a *server* (10.0.0.1/8, listening on port 80; the stack under attack, which does
 //! not verify checksums so that forged segments reach TCP) and a *client*
 //! (10.0.0.2/8, the legitimate peer; other addresses in 10.0.0.0/8 are on-link, free
-//! for spoofed sources). Over IPv6 ([`Family::V6`]) the server is fd00::1/64 and the
-//! client fd00::2/64 (other addresses in fd00::/64 on-link), so that the stack's
-//! IPv6 receive path (the fixed-layout `Ipv6TcpSegment` path and its
-//! `handle_packets` runs) is the one under attack. The client connects; each side writes the
+//! for spoofed sources). Over IPv6 ([`Family::V6`]) the server is fd00::1/64 and
+//! the client fd00::2/64 (other addresses in fd00::/64 on-link), so that the
+//! stack's IPv6 receive path (the fixed-layout `Ipv6TcpSegment` path and its
+//! `handle_packets` runs) is attacked too. The client connects; each side writes the
 //! known byte pattern of [`app::pattern`](crate::app::pattern) (the server's
 //! stream shifted by [`SERVER_STREAM_SHIFT`]) and checks every byte it reads. The
 //! wire remembers the sequence numbers, acknowledgments and timestamps each side
@@ -69,9 +69,6 @@ pub enum Family {
 }
 
 impl Family {
-    /// Both families, IPv4 first.
-    pub const BOTH: [Family; 2] = [Family::V4, Family::V6];
-
     /// The family a program's leading byte picks: its low bit (0: IPv4, 1: IPv6).
     pub fn from_byte(b: u8) -> Family {
         if b & 1 == 0 {
