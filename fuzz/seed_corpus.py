@@ -22,7 +22,8 @@ starts at byte 14 of each frame). The script writes, under fuzz/corpus/<target>/
              one 100 ms time step after each, and its IP packets as op-0 records
   live       step programs of the shape live_fuzz.rs's second property draws
              (writes, deliveries one by one and in batches, reads, forgeries, time),
-             from a fixed random seed
+             from a fixed random seed, each twice: behind a leading family byte 0
+             (IPv4) and 1 (IPv6)
 
 The input layouts are the ones the targets in fuzz/fuzz_targets/ read. Files are named
 by the SHA-1 of their contents, as libFuzzer names the inputs it adds, so running the
@@ -159,7 +160,8 @@ def stack_records(packets, segments, family_op=1, batched=False):
 
 def live_programs(counts):
     """`live` step programs: 13-byte steps (op, 12 argument bytes), the ops those
-    of live_fuzz.rs's `transfers_under_forged_segments_stay_consistent`."""
+    of live_fuzz.rs's `transfers_under_forged_segments_stay_consistent`, each behind
+    the family byte `run_ops` reads first (0: IPv4, 1: IPv6)."""
     rng = random.Random(10)
     ops = [6, 0, 1, 8, 10, 5, 0x10, 0x11, 0x1A, 7, 9, 2, 3, 4]
     for n in range(60):
@@ -167,7 +169,8 @@ def live_programs(counts):
         for _ in range(rng.randrange(5, 60)):
             out.append(rng.choice(ops[: 9 if n % 2 else len(ops)]))
             out += bytes(rng.randrange(256) for _ in range(12))
-        save("live", bytes(out), counts)
+        for family in (0, 1):
+            save("live", bytes([family]) + bytes(out), counts)
 
 
 def main():

@@ -1,5 +1,7 @@
-//! A live connection under attack: [`layer4_sim::live::run_ops`] decodes the input
-//! into steps (deliveries, losses, duplicates, reorderings, time jumps, reads,
+//! A live connection under attack: [`layer4_sim::live::run_ops`] takes the address
+//! family from the input's first byte (low bit 0: IPv4, 1: IPv6, so that the
+//! stack's IPv6 receive path and its runs are attacked as well as IPv4's) and
+//! decodes the rest into steps (deliveries, losses, duplicates, reorderings, time jumps, reads,
 //! writes, closes, segments forged from the client's 4-tuple near the live window,
 //! raw segments) against two stacks with an established connection, and checks
 //! after every step that nothing panicked, SND.UNA ≤ SND.NXT ≤ SND.MAX, buffers and

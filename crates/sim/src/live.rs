@@ -6,7 +6,10 @@
 //! a *server* (10.0.0.1/8, listening on port 80; the stack under attack, which does
 //! not verify checksums so that forged segments reach TCP) and a *client*
 //! (10.0.0.2/8, the legitimate peer; other addresses in 10.0.0.0/8 are on-link, free
-//! for spoofed sources). The client connects; each side writes the
+//! for spoofed sources). Over IPv6 ([`Family::V6`]) the server is fd00::1/64 and
+//! the client fd00::2/64 (other addresses in fd00::/64 on-link), so that the
+//! stack's IPv6 receive path (the fixed-layout `Ipv6TcpSegment` path and its
+//! `handle_packets` runs) is attacked too. The client connects; each side writes the
 //! known byte pattern of [`app::pattern`](crate::app::pattern) (the server's
 //! stream shifted by [`SERVER_STREAM_SHIFT`]) and checks every byte it reads. The
 //! wire remembers the sequence numbers, acknowledgments and timestamps each side
@@ -26,22 +29,27 @@
 //! steps (deliveries, one packet at a time or in [`Stack::handle_packets`]
 //! batches, losses, duplicates, reorderings, time jumps, reads, writes, closes,
 //! forged and raw segments, handed over at once or queued among the client's) and
-//! runs them.
+//! runs them, over the family the low bit of the input's first byte picks.
 
 use crate::app::pattern;
 use layer4::time::{Duration, Instant};
 use layer4::wire::{
-    AddrPair, ChecksumMode, Ecn, IpProtocol, Ipv4Options, Ipv4Packet, Ipv4Repr, SackBlocks,
-    SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr, TcpTimestamp, UdpPacket, UdpRepr,
+    AddrPair, ChecksumMode, Ecn, IpProtocol, Ipv4Options, Ipv4Packet, Ipv4Repr, Ipv6Packet,
+    Ipv6Repr, SackBlocks, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr, TcpTimestamp,
+    UdpPacket, UdpRepr,
 };
 use layer4::{Config, ListenOptions, SocketHandle, Stack, State};
 use std::collections::VecDeque;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// The server's address.
 pub const SERVER_ADDR: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 /// The client's address.
 pub const CLIENT_ADDR: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+/// The server's address over IPv6.
+pub const SERVER_ADDR_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
+/// The client's address over IPv6.
+pub const CLIENT_ADDR_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2);
 /// The server's port.
 pub const SERVER_PORT: u16 = 80;
 /// The server's stream is the pattern from this offset on, so the two directions
@@ -49,6 +57,59 @@ pub const SERVER_PORT: u16 = 80;
 pub const SERVER_STREAM_SHIFT: u64 = 1000;
 /// More packets than this from one step is a runaway loop (an ACK war).
 pub const MAX_PACKETS_PER_STEP: usize = 100_000;
+
+/// The address family a [`LivePair`] runs over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Family {
+    /// 10.0.0.1/8 and 10.0.0.2/8.
+    #[default]
+    V4,
+    /// fd00::1/64 and fd00::2/64.
+    V6,
+}
+
+impl Family {
+    /// The family a program's leading byte picks: its low bit (0: IPv4, 1: IPv6).
+    pub fn from_byte(b: u8) -> Family {
+        if b & 1 == 0 {
+            Family::V4
+        } else {
+            Family::V6
+        }
+    }
+
+    /// The server's address ([`SERVER_ADDR`] or [`SERVER_ADDR_V6`]).
+    pub fn server_addr(self) -> IpAddr {
+        match self {
+            Family::V4 => SERVER_ADDR.into(),
+            Family::V6 => SERVER_ADDR_V6.into(),
+        }
+    }
+
+    /// The client's address ([`CLIENT_ADDR`] or [`CLIENT_ADDR_V6`]).
+    pub fn client_addr(self) -> IpAddr {
+        match self {
+            Family::V4 => CLIENT_ADDR.into(),
+            Family::V6 => CLIENT_ADDR_V6.into(),
+        }
+    }
+
+    /// The server's address with its on-link prefix.
+    fn server_cidr(self) -> &'static str {
+        match self {
+            Family::V4 => "10.0.0.1/8",
+            Family::V6 => "fd00::1/64",
+        }
+    }
+
+    /// The client's address with its on-link prefix.
+    fn client_cidr(self) -> &'static str {
+        match self {
+            Family::V4 => "10.0.0.2/8",
+            Family::V6 => "fd00::2/64",
+        }
+    }
+}
 
 /// A direction on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,14 +233,21 @@ pub struct LivePair {
     pub client_read: u64,
     /// Packets forged and handed to the server.
     pub forged: u64,
+    /// The address family of both stacks and of every packet forged.
+    pub family: Family,
     client_port: u16,
     buf: Vec<u8>,
 }
 
 /// The server's configuration: 64 KiB buffers, checksums not verified.
 pub fn server_config(seed: u64) -> Config {
+    server_config_in(Family::V4, seed)
+}
+
+/// [`server_config`] with the server's address of `family`.
+pub fn server_config_in(family: Family, seed: u64) -> Config {
     let mut config =
-        Config::with_address("10.0.0.1/8".parse().expect("a constant address")).seed(seed);
+        Config::with_address(family.server_cidr().parse().expect("a constant address")).seed(seed);
     config.checksum_rx = ChecksumMode::Offloaded;
     config.tcp.recv_buffer = 64 * 1024;
     config.tcp.send_buffer = 64 * 1024;
@@ -188,34 +256,57 @@ pub fn server_config(seed: u64) -> Config {
 
 /// The client's configuration: 64 KiB buffers.
 pub fn client_config(seed: u64) -> Config {
+    client_config_in(Family::V4, seed)
+}
+
+/// [`client_config`] with the client's address of `family`.
+pub fn client_config_in(family: Family, seed: u64) -> Config {
     let mut config =
-        Config::with_address("10.0.0.2/8".parse().expect("a constant address")).seed(seed ^ 0x5eed);
+        Config::with_address(family.client_cidr().parse().expect("a constant address"))
+            .seed(seed ^ 0x5eed);
     config.tcp.recv_buffer = 64 * 1024;
     config.tcp.send_buffer = 64 * 1024;
     config
 }
 
 impl LivePair {
-    /// Two stacks with the default [`server_config`] and [`client_config`], the
-    /// connection established.
+    /// Two stacks over IPv4 with the default [`server_config`] and
+    /// [`client_config`], the connection established.
     pub fn new(seed: u64) -> Result<LivePair, String> {
-        LivePair::with_configs(server_config(seed), client_config(seed))
+        LivePair::new_in(Family::V4, seed)
+    }
+
+    /// [`new`](Self::new) over `family`.
+    pub fn new_in(family: Family, seed: u64) -> Result<LivePair, String> {
+        LivePair::with_configs_in(
+            family,
+            server_config_in(family, seed),
+            client_config_in(family, seed),
+        )
     }
 
     /// Two stacks from these configurations (addresses as [`SERVER_ADDR`] and
-    /// [`CLIENT_ADDR`]), the connection established.
+    /// [`CLIENT_ADDR`]), the connection established over IPv4.
     pub fn with_configs(server: Config, client: Config) -> Result<LivePair, String> {
+        LivePair::with_configs_in(Family::V4, server, client)
+    }
+
+    /// [`with_configs`](Self::with_configs) over `family` (the configurations
+    /// hold that family's [`Family::server_addr`] and [`Family::client_addr`]).
+    pub fn with_configs_in(
+        family: Family,
+        server: Config,
+        client: Config,
+    ) -> Result<LivePair, String> {
         let mut server = Stack::new(server).map_err(|e| e.to_string())?;
         let mut client = Stack::new(client).map_err(|e| e.to_string())?;
         let now = Instant::ZERO + Duration::from_secs(1);
+        let target = SocketAddr::new(family.server_addr(), SERVER_PORT);
         let listener = server
-            .tcp_listen(
-                SocketAddr::from((SERVER_ADDR, SERVER_PORT)),
-                ListenOptions::default(),
-            )
+            .tcp_listen(target, ListenOptions::default())
             .map_err(|e| e.to_string())?;
         let client_conn = client
-            .tcp_connect(now, SocketAddr::from((SERVER_ADDR, SERVER_PORT)), None)
+            .tcp_connect(now, target, None)
             .map_err(|e| e.to_string())?;
         let client_port = client
             .tcp_addrs(client_conn)
@@ -240,6 +331,7 @@ impl LivePair {
             server_written: 0,
             client_read: 0,
             forged: 0,
+            family,
             client_port,
             buf: vec![0; 65536],
         };
@@ -451,7 +543,8 @@ impl LivePair {
             .unwrap_or(State::Closed)
     }
 
-    /// The IPv4 packet of a forged segment from the client's 4-tuple to the server.
+    /// The IP packet (of the pair's family) of a forged segment from the client's
+    /// 4-tuple to the server.
     pub fn forge(&self, f: &Forged) -> Vec<u8> {
         let rcv_nxt = self
             .server_seen
@@ -519,7 +612,7 @@ impl LivePair {
             options,
             payload: &payload,
         };
-        ipv4_packet(&repr)
+        self.client_packet(&repr)
     }
 
     /// A segment from the client's 4-tuple with these absolute numbers, no options
@@ -537,7 +630,7 @@ impl LivePair {
             options: TcpOptions::new(),
             payload,
         };
-        ipv4_packet(&repr)
+        self.client_packet(&repr)
     }
 
     /// A raw TCP segment (any bytes) from the client's 4-tuple, with its sequence
@@ -552,7 +645,18 @@ impl LivePair {
             let far = rcv_nxt + 0x8000_0000u32;
             segment[4..8].copy_from_slice(&far.0.to_be_bytes());
         }
-        wrap_ipv4(&segment)
+        ip_packet_any(
+            self.family.client_addr(),
+            self.family.server_addr(),
+            IpProtocol::Tcp,
+            &segment,
+        )
+    }
+
+    /// A TCP segment from the client to the server, in the pair's family,
+    /// checksums filled.
+    fn client_packet(&self, repr: &TcpRepr<'_>) -> Vec<u8> {
+        tcp_packet(self.family.client_addr(), self.family.server_addr(), repr)
     }
 
     /// Hands a packet to the server (as if from the network), then drains.
@@ -602,49 +706,86 @@ fn observe(packet: &[u8], seen: &mut Seen) {
     }
 }
 
-/// A TCP segment from the client to the server, in IPv4, checksums filled.
-fn ipv4_packet(repr: &TcpRepr<'_>) -> Vec<u8> {
-    tcp_packet(CLIENT_ADDR, SERVER_ADDR, repr)
+/// The address pair of `src` and `dst`.
+///
+/// # Panics
+///
+/// When their families differ: a caller's mistake, as no such packet exists.
+fn addr_pair(src: IpAddr, dst: IpAddr) -> AddrPair {
+    AddrPair::new(src, dst).expect("source and destination of one family")
 }
 
-/// `repr` from `src` to `dst` in IPv4, checksums filled: a segment from anywhere.
-pub fn tcp_packet(src: Ipv4Addr, dst: Ipv4Addr, repr: &TcpRepr<'_>) -> Vec<u8> {
+/// `repr` from `src` to `dst` (both IPv4 or both IPv6), checksums filled: a
+/// segment from anywhere.
+pub fn tcp_packet(src: impl Into<IpAddr>, dst: impl Into<IpAddr>, repr: &TcpRepr<'_>) -> Vec<u8> {
+    let (src, dst) = (src.into(), dst.into());
     let mut segment = vec![0u8; repr.buffer_len()];
-    let addrs = AddrPair::V4 { src, dst };
     repr.emit(
         &mut TcpPacket::new_unchecked(&mut segment[..]),
-        &addrs,
+        &addr_pair(src, dst),
         ChecksumMode::Enabled,
     );
-    ip_packet(src, dst, IpProtocol::Tcp, &segment, 0, false, 0)
+    ip_packet_any(src, dst, IpProtocol::Tcp, &segment)
 }
 
-/// A UDP datagram from `src` to `dst` in IPv4, checksums filled.
-pub fn udp_packet(src: SocketAddrV4, dst: SocketAddrV4, payload: &[u8]) -> Vec<u8> {
+/// A UDP datagram from `src` to `dst` (both IPv4 or both IPv6), checksums filled.
+pub fn udp_packet(
+    src: impl Into<SocketAddr>,
+    dst: impl Into<SocketAddr>,
+    payload: &[u8],
+) -> Vec<u8> {
+    let (src, dst) = (src.into(), dst.into());
     let repr = UdpRepr {
         src_port: src.port(),
         dst_port: dst.port(),
         payload,
     };
     let mut datagram = vec![0u8; repr.buffer_len()];
-    let addrs = AddrPair::V4 {
-        src: *src.ip(),
-        dst: *dst.ip(),
-    };
     repr.emit(
         &mut UdpPacket::new_unchecked(&mut datagram[..]),
-        &addrs,
+        &addr_pair(src.ip(), dst.ip()),
         ChecksumMode::Enabled,
     );
-    ip_packet(
-        *src.ip(),
-        *dst.ip(),
-        IpProtocol::Udp,
-        &datagram,
-        0,
-        false,
-        0,
-    )
+    ip_packet_any(src.ip(), dst.ip(), IpProtocol::Udp, &datagram)
+}
+
+/// `payload` behind an IPv4 header ([`ip_packet`], unfragmented) or an IPv6
+/// fixed header ([`ipv6_packet`]), as the addresses' family is.
+///
+/// # Panics
+///
+/// When the families of `src` and `dst` differ.
+pub fn ip_packet_any(src: IpAddr, dst: IpAddr, protocol: IpProtocol, payload: &[u8]) -> Vec<u8> {
+    match (src, dst) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) => ip_packet(src, dst, protocol, payload, 0, false, 0),
+        (IpAddr::V6(src), IpAddr::V6(dst)) => ipv6_packet(src, dst, protocol, payload),
+        _ => panic!("source and destination of one family"),
+    }
+}
+
+/// An IPv6 packet carrying `payload` right after the fixed header (no extension
+/// headers: the layout of `Ipv6TcpSegment`), cut at 65535 payload bytes.
+pub fn ipv6_packet(
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    next_header: IpProtocol,
+    payload: &[u8],
+) -> Vec<u8> {
+    let payload = payload.get(..65535).unwrap_or(payload);
+    let repr = Ipv6Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header,
+        payload_len: payload.len(),
+        hop_limit: 64,
+        dscp: 0,
+        ecn: Ecn::NotEct,
+        flow_label: 0,
+    };
+    let mut packet = vec![0u8; repr.total_len()];
+    repr.emit(&mut Ipv6Packet::new_unchecked(&mut packet[..]));
+    packet[repr.buffer_len()..].copy_from_slice(payload);
+    packet
 }
 
 /// An IPv4 packet (or fragment: `more_frags`, `frag_offset` in bytes) carrying
@@ -683,22 +824,18 @@ pub fn ip_packet(
     packet
 }
 
-/// `segment` behind an IPv4 header from the client to the server.
-fn wrap_ipv4(segment: &[u8]) -> Vec<u8> {
-    ip_packet(
-        CLIENT_ADDR,
-        SERVER_ADDR,
-        IpProtocol::Tcp,
-        segment,
-        0,
-        false,
-        0,
-    )
+/// The source, destination and segment of an IPv4 or IPv6 TCP packet (checksums
+/// not checked; IPv6 with TCP right after the fixed header), or `None`.
+pub fn parse_tcp(packet: &[u8]) -> Option<(IpAddr, IpAddr, TcpRepr<'_>)> {
+    match packet.first()? >> 4 {
+        4 => parse_tcp_v4(packet),
+        6 => parse_tcp_v6(packet),
+        _ => None,
+    }
 }
 
-/// The source, destination and segment of an IPv4 TCP packet (checksums not
-/// checked), or `None`.
-pub fn parse_tcp(packet: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr, TcpRepr<'_>)> {
+/// [`parse_tcp`] of an IPv4 packet.
+fn parse_tcp_v4(packet: &[u8]) -> Option<(IpAddr, IpAddr, TcpRepr<'_>)> {
     let ip = Ipv4Packet::new_checked(packet).ok()?;
     let ip_repr = Ipv4Repr::parse(&ip, ChecksumMode::Offloaded).ok()?;
     if ip_repr.protocol != IpProtocol::Tcp {
@@ -711,7 +848,24 @@ pub fn parse_tcp(packet: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr, TcpRepr<'_>)> {
     let payload = packet.get(ip.header_len()..usize::from(ip.total_len()))?;
     let tcp = TcpPacket::new_checked(payload).ok()?;
     let seg = TcpRepr::parse(&tcp, &addrs, ChecksumMode::Offloaded).ok()?;
-    Some((ip_repr.src_addr, ip_repr.dst_addr, seg))
+    Some((ip_repr.src_addr.into(), ip_repr.dst_addr.into(), seg))
+}
+
+/// [`parse_tcp`] of an IPv6 packet.
+fn parse_tcp_v6(packet: &[u8]) -> Option<(IpAddr, IpAddr, TcpRepr<'_>)> {
+    let ip = Ipv6Packet::new_checked(packet).ok()?;
+    let ip_repr = Ipv6Repr::parse(&ip).ok()?;
+    if ip_repr.next_header != IpProtocol::Tcp {
+        return None;
+    }
+    let addrs = AddrPair::V6 {
+        src: ip_repr.src_addr,
+        dst: ip_repr.dst_addr,
+    };
+    let payload = packet.get(ip_repr.buffer_len()..ip_repr.total_len())?;
+    let tcp = TcpPacket::new_checked(payload).ok()?;
+    let seg = TcpRepr::parse(&tcp, &addrs, ChecksumMode::Offloaded).ok()?;
+    Some((ip_repr.src_addr.into(), ip_repr.dst_addr.into(), seg))
 }
 
 /// Reads the bytes of one step.
@@ -746,14 +900,20 @@ pub struct Summary {
     pub client_read: u64,
     /// Whether the server's connection was still synchronized at the end.
     pub server_alive: bool,
+    /// The address family the program ran over.
+    pub family: Family,
 }
 
 /// Decodes `data` into steps and runs them against a fresh [`LivePair`], checking
-/// the invariants after each. Every byte string is a valid program: an op byte
-/// chooses the step, the bytes after it its arguments (zeros past the end).
+/// the invariants after each. Every byte string is a valid program: the first byte
+/// picks the address family (its low bit, [`Family::from_byte`]: 0 IPv4, 1 IPv6;
+/// an empty input runs over IPv4), then an op byte chooses each step, the bytes
+/// after it its arguments (zeros past the end). [`run_ops_in`] runs a program
+/// (without that leading byte) over a family given.
 ///
 /// | op % 16 | step | argument bytes |
 /// |---|---|---|
+/// | (the input's first byte) | the family, by its low bit: 0 IPv4 (10.0.0.2 → 10.0.0.1), 1 IPv6 (fd00::2 → fd00::1) | |
 /// | 0, 1 | deliver to the server, to the client (with op bit 4 set: in one [`Stack::handle_packets`] batch) | count (0: all) |
 /// | 2 | drop the first packet of a direction (a loss) | direction |
 /// | 3 | duplicate it | direction |
@@ -766,8 +926,17 @@ pub struct Summary {
 /// | 14 | the client shuts down writing (FIN) | |
 /// | 15 | the server closes | |
 pub fn run_ops(data: &[u8]) -> Result<Summary, String> {
-    let mut pair = LivePair::new(1)?;
-    let mut r = Reader(data);
+    match data.split_first() {
+        Some((&family, program)) => run_ops_in(Family::from_byte(family), program),
+        None => run_ops_in(Family::V4, data),
+    }
+}
+
+/// [`run_ops`] over `family`, `program` being the op bytes alone (no leading
+/// family byte).
+pub fn run_ops_in(family: Family, program: &[u8]) -> Result<Summary, String> {
+    let mut pair = LivePair::new_in(family, 1)?;
+    let mut r = Reader(program);
     let mut steps = 0;
     while let Some((&op, rest)) = r.0.split_first() {
         r.0 = rest;
@@ -786,6 +955,7 @@ pub fn run_ops(data: &[u8]) -> Result<Summary, String> {
         server_read: pair.server_read,
         client_read: pair.client_read,
         server_alive: pair.server_state().is_synchronized(),
+        family,
     })
 }
 
