@@ -104,13 +104,13 @@ struct SimArgs {
 #[derive(Debug, Args)]
 struct BulkArgs {
     /// Bytes to transfer (suffixes K, KiB, M, MiB, G, GiB).
-    #[arg(long, default_value = "1GiB", value_parser = parse_size)]
+    #[arg(long, default_value = "1GiB", value_parser = parse_nonzero_size)]
     bytes: u64,
-    /// IP MTU of the in-memory link.
-    #[arg(long, default_value_t = 1500)]
+    /// IP MTU of the in-memory link (576 to 65535; at least 1280 with --ipv6).
+    #[arg(long, default_value_t = 1500, value_parser = parse_mtu)]
     mtu: usize,
     /// Send and receive buffer of both sockets.
-    #[arg(long, default_value = "256KiB", value_parser = parse_size)]
+    #[arg(long, default_value = "256KiB", value_parser = parse_nonzero_size)]
     buf: u64,
     /// Do not compare the received bytes with the sent pattern.
     #[arg(long)]
@@ -124,16 +124,16 @@ struct BulkArgs {
 #[derive(Debug, Args)]
 struct ConnectArgs {
     /// Connections to complete per run.
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..))]
     conns: u64,
-    /// Connections in flight at once (1 = strictly one after another).
-    #[arg(long, default_value_t = 1)]
+    /// Connections in flight at once (1 = strictly one after another; at most 16384).
+    #[arg(long, default_value_t = 1, value_parser = parse_window)]
     window: usize,
-    /// IP MTU of the in-memory link.
-    #[arg(long, default_value_t = 1500)]
+    /// IP MTU of the in-memory link (576 to 65535; at least 1280 with --ipv6).
+    #[arg(long, default_value_t = 1500, value_parser = parse_mtu)]
     mtu: usize,
     /// Socket buffer size, for stacks that allocate buffers up front (smoltcp).
-    #[arg(long, default_value = "4KiB", value_parser = parse_size)]
+    #[arg(long, default_value = "4KiB", value_parser = parse_nonzero_size)]
     buf: u64,
     /// Give the stacks a clock that advances this many nanoseconds at every reading
     /// instead of the wall clock: the run then does the same work on any machine and
@@ -156,20 +156,20 @@ struct ConnectArgs {
 #[derive(Debug, Args)]
 struct IdleArgs {
     /// Idle connections to establish.
-    #[arg(long, default_value_t = 1_000_000)]
+    #[arg(long, default_value_t = 1_000_000, value_parser = parse_count)]
     conns: usize,
     /// Connections for smoltcp, whose setup costs O(N²) (it walks every socket for
     /// every packet); the per-connection figure does not depend on N.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 20_000, value_parser = parse_count)]
     smoltcp_conns: usize,
     /// Connections opened per round.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, value_parser = parse_count)]
     batch: usize,
-    /// IP MTU of the in-memory link.
-    #[arg(long, default_value_t = 1500)]
+    /// IP MTU of the in-memory link (576 to 65535; at least 1280 with --ipv6).
+    #[arg(long, default_value_t = 1500, value_parser = parse_mtu)]
     mtu: usize,
     /// Socket buffer size, for stacks that allocate buffers up front (smoltcp).
-    #[arg(long, default_value = "4KiB", value_parser = parse_size)]
+    #[arg(long, default_value = "4KiB", value_parser = parse_nonzero_size)]
     buf: u64,
     /// Run over IPv6 (2001:db8::/64) instead of IPv4 (198.18.0.0/15); same MTU, so
     /// full-sized segments carry 20 bytes less (MSS 1440 at MTU 1500).
@@ -188,6 +188,50 @@ fn family(ipv6: bool) -> IpFamily {
 
 /// `1048576`, `1M`, `1MiB`, `64K`, `1G`, `1GiB` (K, M, G are binary here, as for
 /// buffer sizes).
+/// [`parse_size`], refusing zero (no bytes to send, or buffers that hold nothing).
+fn parse_nonzero_size(s: &str) -> Result<u64, String> {
+    match parse_size(s)? {
+        0 => Err("must be at least 1 byte".into()),
+        n => Ok(n),
+    }
+}
+
+/// A link MTU: 576 (the IPv4 minimum the stack accepts) to 65535 (an IP packet's
+/// largest); `--ipv6` asks for at least 1280 too ([`check_family_mtu`]).
+fn parse_mtu(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a number: {s:?}"))?;
+    if !(576..=65535).contains(&n) {
+        return Err(format!("{n} is outside 576..=65535"));
+    }
+    Ok(n)
+}
+
+/// A count of at least 1.
+fn parse_count(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("not a number: {s:?}")),
+    }
+}
+
+/// `connect --window`: 1 to 16384 connections in flight.
+fn parse_window(s: &str) -> Result<usize, String> {
+    match parse_count(s)? {
+        n if n > 16384 => Err(format!("{n} is more than 16384")),
+        n => Ok(n),
+    }
+}
+
+/// IPv6 links carry at least 1280-byte packets (RFC 8200 section 5); `None` when
+/// `mtu` suits the family, else the message to print.
+fn check_family_mtu(ipv6: bool, mtu: usize) -> Option<String> {
+    (ipv6 && mtu < 1280).then(|| format!("--mtu {mtu} is below IPv6's minimum link MTU, 1280"))
+}
+
 fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
@@ -638,6 +682,16 @@ fn cc(cli: &Cli, a: &CcArgs) -> bool {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let family_mtu = match &cli.bench {
+        Bench::Bulk(a) => check_family_mtu(a.ipv6, a.mtu),
+        Bench::Connect(a) => check_family_mtu(a.ipv6, a.mtu),
+        Bench::Idle(a) => check_family_mtu(a.ipv6, a.mtu),
+        _ => None,
+    };
+    if let Some(why) = family_mtu {
+        eprintln!("error: {why}");
+        return ExitCode::from(2);
+    }
     if cfg!(debug_assertions) {
         println!("> debug build: figures are meaningless, use `cargo run --release`\n");
     }
@@ -659,6 +713,33 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arguments_that_would_measure_nothing_are_refused() {
+        for args in [
+            &["connect", "--conns", "0"][..],
+            &["connect", "--window", "0"],
+            &["connect", "--window", "16385"],
+            &["connect", "--mtu", "10"],
+            &["connect", "--mtu", "70000"],
+            &["connect", "--buf", "0"],
+            &["bulk", "--bytes", "0"],
+            &["bulk", "--buf", "0KiB"],
+            &["bulk", "--mtu", "575"],
+            &["idle", "--conns", "0"],
+            &["idle", "--batch", "0"],
+            &["idle", "--smoltcp-conns", "0"],
+        ] {
+            let argv = std::iter::once("layer4-bench").chain(args.iter().copied());
+            assert!(Cli::try_parse_from(argv).is_err(), "{args:?} was accepted");
+        }
+        let ok = Cli::try_parse_from(["layer4-bench", "connect", "--window", "16384"]);
+        assert!(ok.is_ok());
+        // The family's minimum MTU is checked after parsing.
+        assert!(check_family_mtu(true, 1279).is_some());
+        assert_eq!(check_family_mtu(true, 1280), None);
+        assert_eq!(check_family_mtu(false, 576), None);
+    }
 
     #[test]
     fn sizes_parse_with_binary_suffixes() {
