@@ -19,8 +19,8 @@
 #![no_main]
 
 use layer4::wire::{
-    checksum, ChecksumMode, Ecn, IpProtocol, Ipv4Options, Ipv4Packet, Ipv4Repr, Ipv6Packet,
-    Ipv6Repr,
+    AddrPair, ChecksumMode, Ecn, IpProtocol, Ipv4Options, Ipv4Packet, Ipv4Repr, Ipv6Packet,
+    Ipv6Repr, TcpPacket,
 };
 use layer4::{Config, Duration, Instant, ListenOptions, SocketHandle, Stack};
 use libfuzzer_sys::fuzz_target;
@@ -33,15 +33,12 @@ const V4_PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const V6_LOCAL: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
 const V6_PEER: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2);
 
-/// Fills in the TCP checksum of the segment at `packet[at..]` (when it has room
-/// for the field) from its pseudo-header sum `pseudo`.
-fn fill_tcp_checksum(packet: &mut [u8], at: usize, pseudo: u16) {
-    if packet.len() < at + 18 {
-        return;
+/// Fills in the TCP checksum of the segment at `packet[at..]` for `addrs` (when it
+/// has room for the field: anything shorter stays as the input made it).
+fn fill_tcp_checksum(packet: &mut [u8], at: usize, addrs: AddrPair) {
+    if packet.len() >= at + 18 {
+        TcpPacket::new_unchecked(&mut packet[at..]).fill_checksum(&addrs);
     }
-    packet[at + 16..at + 18].fill(0);
-    let sum = checksum::finish(checksum::combine(&[pseudo, checksum::data(&packet[at..])]));
-    packet[at + 16..at + 18].copy_from_slice(&sum.to_be_bytes());
 }
 
 /// Hands `batch` to the stack as one `handle_packets` call, and empties it.
@@ -67,12 +64,17 @@ fuzz_target!(|data: &[u8]| {
     let mut stack = Stack::new(config).unwrap();
     let mut now = Instant::from_nanos(1_000_000_000);
     let listener = stack
-        .tcp_listen(SocketAddr::from(([10, 0, 0, 1], 80)), ListenOptions::default())
+        .tcp_listen(
+            SocketAddr::from(([10, 0, 0, 1], 80)),
+            ListenOptions::default(),
+        )
         .unwrap();
     let listener6 = stack
         .tcp_listen(SocketAddr::from((V6_LOCAL, 80)), ListenOptions::default())
         .unwrap();
-    let udp = stack.udp_bind(SocketAddr::from(([10, 0, 0, 1], 53))).unwrap();
+    let udp = stack
+        .udp_bind(SocketAddr::from(([10, 0, 0, 1], 53)))
+        .unwrap();
     let client = stack
         .tcp_connect(now, SocketAddr::from(([10, 0, 0, 2], 80)), None)
         .unwrap();
@@ -94,7 +96,9 @@ fuzz_target!(|data: &[u8]| {
         rest = tail;
         match op % 4 {
             2 => {
-                let Some((&ticks, tail)) = rest.split_first() else { break };
+                let Some((&ticks, tail)) = rest.split_first() else {
+                    break;
+                };
                 rest = tail;
                 flush(&mut stack, now, &mut batch);
                 now += Duration::from_millis(10 * u64::from(ticks));
@@ -126,9 +130,11 @@ fuzz_target!(|data: &[u8]| {
                         let mut packet = vec![0u8; 40 + body.len()];
                         repr.emit(&mut Ipv6Packet::new_unchecked(&mut packet[..]));
                         packet[40..].copy_from_slice(body);
-                        let pseudo =
-                            checksum::pseudo_header_v6(V6_PEER, V6_LOCAL, 6, body.len() as u32);
-                        fill_tcp_checksum(&mut packet, 40, pseudo);
+                        let addrs = AddrPair::V6 {
+                            src: V6_PEER,
+                            dst: V6_LOCAL,
+                        };
+                        fill_tcp_checksum(&mut packet, 40, addrs);
                         packet
                     }
                     _ => {
@@ -155,9 +161,11 @@ fuzz_target!(|data: &[u8]| {
                             ChecksumMode::Enabled,
                         );
                         packet[20..].copy_from_slice(body);
-                        let pseudo =
-                            checksum::pseudo_header_v4(V4_PEER, V4_LOCAL, 6, body.len() as u16);
-                        fill_tcp_checksum(&mut packet, 20, pseudo);
+                        let addrs = AddrPair::V4 {
+                            src: V4_PEER,
+                            dst: V4_LOCAL,
+                        };
+                        fill_tcp_checksum(&mut packet, 20, addrs);
                         packet
                     }
                 };
