@@ -378,15 +378,29 @@ impl Stack {
         if tcp.src_port == 0 || tcp.dst_port == 0 || !self.v4_peers_ok(seg.src_addr, seg.dst_addr) {
             return None;
         }
-        // As `deliver_tcp` decides: long segments have their checksum finished over
-        // the payload while it is copied, short ones are verified here, and a
-        // segment the device vouched for is not summed.
+        self.fixed_layout_checksum(verified, seg.segment.len(), seg.header_sum(), tcp.payload)
+    }
+
+    /// The checksum half of the fixed-layout checks (both families), for a
+    /// segment of `len` bytes whose pseudo-header and header sum to `header_sum`:
+    /// as `deliver_tcp` decides, a long segment has its checksum finished over the
+    /// payload while it is copied (`Some(Some(header_sum))`), a short one is
+    /// verified here (`Some(None)`, or `None` when it fails), and one the device
+    /// vouched for is not summed (`Some(None)`).
+    #[inline(always)]
+    fn fixed_layout_checksum(
+        &self,
+        verified: bool,
+        len: usize,
+        header_sum: u16,
+        payload: &[u8],
+    ) -> Option<Option<u16>> {
         let verify = self.config.checksum_rx == ChecksumMode::Enabled && !verified;
         if !verify {
             Some(None)
-        } else if seg.segment.len() > DEFER_CHECKSUM_ABOVE {
-            Some(Some(seg.header_sum()))
-        } else if checksum::combine(&[seg.header_sum(), payload_sum(tcp.payload)]) == 0xffff {
+        } else if len > DEFER_CHECKSUM_ABOVE {
+            Some(Some(header_sum))
+        } else if checksum::combine(&[header_sum, payload_sum(payload)]) == 0xffff {
             Some(None)
         } else {
             None
@@ -613,22 +627,13 @@ impl Stack {
         if tcp.src_port == 0 || tcp.dst_port == 0 || !self.v6_peers_ok(seg.src_addr, seg.dst_addr) {
             return None;
         }
-        let verify = self.config.checksum_rx == ChecksumMode::Enabled && !verified;
-        if !verify {
-            Some(None)
-        } else if seg.segment.len() > DEFER_CHECKSUM_ABOVE {
-            Some(Some(seg.header_sum()))
-        } else if checksum::combine(&[seg.header_sum(), payload_sum(tcp.payload)]) == 0xffff {
-            Some(None)
-        } else {
-            None
-        }
+        self.fixed_layout_checksum(verified, seg.segment.len(), seg.header_sum(), tcp.payload)
     }
 
     /// Whether a TCP segment from `src` to `dst` passes the address checks of
     /// `handle_ipv6` and `deliver_tcp`: `dst` is one of our addresses, `src`
-    /// can be a peer (not unspecified or multicast: RFC 9293 MUST-63, see
-    /// `deliver_tcp`).
+    /// can be a peer (`demux::is_unicast`: not unspecified, multicast, loopback
+    /// or IPv4-mapped; RFC 9293 MUST-63, see `deliver_tcp`).
     #[inline(always)]
     fn v6_peers_ok(&self, src: Ipv6Addr, dst: Ipv6Addr) -> bool {
         self.is_local(IpAddr::V6(dst)) && super::demux::is_unicast(IpAddr::V6(src))
