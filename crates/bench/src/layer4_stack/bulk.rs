@@ -12,7 +12,7 @@ use std::time::Duration;
 use layer4::{Error, ListenOptions, State};
 
 use super::{
-    client_addr, failed, now, pump, server_addr, server_endpoint, service, setup_err, stack,
+    at, client_addr, failed, now, pump, server_addr, server_endpoint, service, setup_err, stack,
 };
 use crate::clock::{Clock, StallGuard, Stopwatch};
 use crate::config::BulkConfig;
@@ -42,8 +42,9 @@ pub(super) fn run(cfg: &BulkConfig) -> Result<BulkResult, BenchError> {
     let mut guard = StallGuard::new("bulk transfer", Duration::from_secs(20));
 
     while sink.received() < cfg.bytes {
+        // One clock reading per round, as an event loop reads it once per wake-up.
         let elapsed = clock.elapsed();
-        let t = now(&clock);
+        let t = at(elapsed.as_nanos() as u64);
         if start.is_none() {
             match a.tcp_state(client) {
                 Ok(State::Established) => start = Some(Stopwatch::start()),
