@@ -57,6 +57,74 @@
 //! - [`hint`]: `cold_path`, the branch-layout hint for rare branches on hot paths.
 //!
 //! To come (the congestion-control issue): AccECN (RFC 9768).
+//!
+//! ## Example: two stacks joined in memory
+//!
+//! What a driver does (here the "wire" is a loop that hands each stack's packets to
+//! the other; on a TUN it is a read and a write, in the simulator a link): after
+//! every input, drain `poll_transmit`; when nothing is in flight, run the timers at
+//! `poll_timeout`.
+//!
+//! ```
+//! use layer4::{Config, ListenOptions, Stack};
+//! use layer4::time::{Duration, Instant};
+//!
+//! /// Moves packets both ways until neither stack has one to send.
+//! fn exchange(now: Instant, a: &mut Stack, b: &mut Stack) {
+//!     let mut buf = [0u8; 1500];
+//!     loop {
+//!         let mut moved = false;
+//!         while let Some(n) = a.poll_transmit(now, &mut buf) {
+//!             b.handle_packet(now, &buf[..n]);
+//!             moved = true;
+//!         }
+//!         while let Some(n) = b.poll_transmit(now, &mut buf) {
+//!             a.handle_packet(now, &buf[..n]);
+//!             moved = true;
+//!         }
+//!         if !moved {
+//!             return;
+//!         }
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Seeds make ISNs, ports and every other choice repeatable; a real driver
+//! // seeds from OS entropy.
+//! let mut server = Stack::new(Config::with_address("10.0.0.1/24".parse()?).seed(1))?;
+//! let mut client = Stack::new(Config::with_address("10.0.0.2/24".parse()?).seed(2))?;
+//! let listener = server.tcp_listen("10.0.0.1:7".parse()?, ListenOptions::default())?;
+//!
+//! let mut now = Instant::from_nanos(1_000_000_000); // the caller's clock
+//! let conn = client.tcp_connect(now, "10.0.0.1:7".parse()?, None)?;
+//! exchange(now, &mut client, &mut server); // SYN, SYN-ACK, ACK
+//! let (accepted, peer) = server.tcp_accept(listener)?;
+//! assert_eq!(peer.ip().to_string(), "10.0.0.2");
+//!
+//! client.tcp_send(now, conn, b"hello")?;
+//! exchange(now, &mut client, &mut server);
+//! let mut got = [0u8; 16];
+//! let n = server.tcp_recv(now, accepted, &mut got)?;
+//! assert_eq!(&got[..n], b"hello");
+//!
+//! // Close both ways; the client, which closed first, waits in TIME-WAIT.
+//! client.close(now, conn)?;
+//! exchange(now, &mut client, &mut server);
+//! server.close(now, accepted)?;
+//! exchange(now, &mut client, &mut server);
+//! assert_eq!(server.tcp_state(accepted), Err(layer4::Error::InvalidHandle));
+//!
+//! // Time passes only when the driver says so: TIME-WAIT (2 MSL, 60 s by
+//! // default) ends when `handle_timeout` runs at the instant `poll_timeout` gave.
+//! while let Some(deadline) = client.poll_timeout() {
+//!     now = deadline.max(now + Duration::from_millis(1));
+//!     client.handle_timeout(now);
+//!     exchange(now, &mut client, &mut server);
+//! }
+//! assert!(now >= Instant::from_nanos(61_000_000_000));
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 // The module maps in these docs name private modules on purpose (they are the map for
