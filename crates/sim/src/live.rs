@@ -1,6 +1,11 @@
 //! A live connection under attack: the driver of the `live` fuzz target
 //! (`fuzz/fuzz_targets/live.rs`), of its property-test twin
-//! (`crates/sim/tests/live_fuzz.rs`) and of the blind-injection tests.
+//! (`crates/sim/tests/live_fuzz.rs`) and of the attack and fault tests
+//! (`blind_injection.rs`, `exhaustion.rs`, `syn_flood_scale.rs`, `faults.rs`),
+//! each over both families. Those spoof on-link sources
+//! ([`Family::spoofed_addr`]) and drop the server's answers to them
+//! ([`LivePair::drop_replies_to_others`]); [`ipv6_fragment`] makes their IPv6
+//! fragments.
 //!
 //! [`LivePair`] joins two stacks by an in-memory wire, without the event engine:
 //! a *server* (10.0.0.1/8, listening on port 80; the stack under attack, which does
@@ -34,9 +39,9 @@
 use crate::app::pattern;
 use layer4::time::{Duration, Instant};
 use layer4::wire::{
-    AddrPair, ChecksumMode, Ecn, IpProtocol, Ipv4Options, Ipv4Packet, Ipv4Repr, Ipv6Packet,
-    Ipv6Repr, SackBlocks, SeqNumber, TcpFlags, TcpOptions, TcpPacket, TcpRepr, TcpTimestamp,
-    UdpPacket, UdpRepr,
+    AddrPair, ChecksumMode, Ecn, IpProtocol, Ipv4Options, Ipv4Packet, Ipv4Repr, Ipv6FragmentHeader,
+    Ipv6FragmentRepr, Ipv6Packet, Ipv6Repr, SackBlocks, SeqNumber, TcpFlags, TcpOptions, TcpPacket,
+    TcpRepr, TcpTimestamp, UdpPacket, UdpRepr,
 };
 use layer4::{Config, ListenOptions, SocketHandle, Stack, State};
 use std::collections::VecDeque;
@@ -91,6 +96,20 @@ impl Family {
         match self {
             Family::V4 => CLIENT_ADDR.into(),
             Family::V6 => CLIENT_ADDR_V6.into(),
+        }
+    }
+
+    /// An on-link address of the family that is neither the server's nor the
+    /// client's, picked by `r`: a spoofed source. IPv4: 10.1.(r >> 8).(r & 0xff,
+    /// at least 1), in 10.1.0.0/16. IPv6: fd00::1:(r >> 16):(r & 0xffff, at least
+    /// 1), in fd00::1:0:0/96 inside the on-link fd00::/64: a unicast address the
+    /// stack takes as a peer (not loopback, IPv4-mapped or multicast).
+    pub fn spoofed_addr(self, r: u32) -> IpAddr {
+        match self {
+            Family::V4 => Ipv4Addr::new(10, 1, (r >> 8) as u8, (r as u8).max(1)).into(),
+            Family::V6 => {
+                Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 1, (r >> 16) as u16, (r as u16).max(1)).into()
+            }
         }
     }
 
@@ -659,6 +678,14 @@ impl LivePair {
         tcp_packet(self.family.client_addr(), self.family.server_addr(), repr)
     }
 
+    /// Drops every packet on the wire towards the client that is not addressed
+    /// to it: the server's answers to spoofed sources, which go nowhere.
+    pub fn drop_replies_to_others(&mut self) {
+        let client = self.family.client_addr();
+        self.to_client
+            .retain(|packet| ip_dst(packet) == Some(client));
+    }
+
     /// Hands a packet to the server (as if from the network), then drains.
     pub fn inject(&mut self, packet: &[u8]) -> Result<(), String> {
         self.forged += 1;
@@ -786,6 +813,50 @@ pub fn ipv6_packet(
     repr.emit(&mut Ipv6Packet::new_unchecked(&mut packet[..]));
     packet[repr.buffer_len()..].copy_from_slice(payload);
     packet
+}
+
+/// An IPv6 fragment: the fixed header, a Fragment header (RFC 8200 section 4.5;
+/// `next_header` the fragmentable part's first header, `frag_offset` in bytes, a
+/// multiple of 8) and `payload`, the fragment's data.
+//= https://www.rfc-editor.org/rfc/rfc8200#section-4.5
+//# The Fragment header is identified by a Next Header value of 44 in the
+//# immediately preceding header
+pub fn ipv6_fragment(
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    next_header: IpProtocol,
+    payload: &[u8],
+    ident: u32,
+    more_frags: bool,
+    frag_offset: u16,
+) -> Vec<u8> {
+    let repr = Ipv6FragmentRepr {
+        next_header,
+        frag_offset,
+        more_frags,
+        ident,
+    };
+    let mut body = vec![0u8; repr.buffer_len() + payload.len()];
+    repr.emit(&mut Ipv6FragmentHeader::new_unchecked(&mut body[..]));
+    body[repr.buffer_len()..].copy_from_slice(payload);
+    ipv6_packet(src, dst, IpProtocol::Ipv6Frag, &body)
+}
+
+/// The destination address of an IPv4 or IPv6 packet, read from its fixed
+/// header (nothing else checked), or `None` for a packet too short or of
+/// another version.
+pub fn ip_dst(packet: &[u8]) -> Option<IpAddr> {
+    match packet.first()? >> 4 {
+        4 => {
+            let octets: [u8; 4] = packet.get(16..20)?.try_into().ok()?;
+            Some(Ipv4Addr::from(octets).into())
+        }
+        6 => {
+            let octets: [u8; 16] = packet.get(24..40)?.try_into().ok()?;
+            Some(Ipv6Addr::from(octets).into())
+        }
+        _ => None,
+    }
 }
 
 /// An IPv4 packet (or fragment: `more_frags`, `frag_offset` in bytes) carrying

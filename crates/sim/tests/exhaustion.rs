@@ -6,24 +6,50 @@
 //!
 //! Two stacks on the in-memory wire of [`layer4_sim::live`]; the attacker's packets
 //! are made by hand and handed to the server from spoofed on-link sources
-//! (10.1.0.0/16), its replies to them dropped off the wire. Virtual time moves 10 ms
+//! ([`Family::spoofed_addr`]: 10.1.0.0/16, or fd00::1:0:0/96 inside the pair's
+//! fd00::/64), its replies to them dropped off the wire. Virtual time moves 10 ms
 //! per round. Sizes are chosen to run in a few seconds in debug.
+//!
+//! Every test runs over IPv4 and, at the same size, over IPv6 (the `_over_ipv6`
+//! twins): the bounds are the stack's, not a family's. Over IPv6 the fragment floods
+//! send first fragments behind a Fragment header (RFC 8200 section 4.5), counted in
+//! `Ip6ReasmFails` and `Ip6ReasmTimeout` (and nothing in the IPv4 counters); two
+//! sizes of fragment make each bound bite in turn (the datagram count with 1,200
+//! bytes, the memory with 8,000), and what is held goes after the family's timeout
+//! (30 s, 60 s), not before. The TCP segments have the fixed layout the stack's
+//! `Ipv6TcpSegment` path reads (the test asserts the layout; which path the stack
+//! took is counted only in its `#[cfg(test)]` `rx_paths`, out of reach here). The
+//! 100,000-connection TIME-WAIT flood, `#[ignore]`d, runs over IPv4 only.
 
+use layer4::ip::reassembly::{ReassemblyConfig, FRAGMENT_OVERHEAD};
 use layer4::rand::StackRng;
 use layer4::time::Duration;
-use layer4::wire::{IpProtocol, SeqNumber, TcpFlags, TcpOptions, TcpRepr};
+use layer4::wire::{IpProtocol, Ipv6TcpSegment, SeqNumber, TcpFlags, TcpOptions, TcpRepr};
 use layer4::{Config, State};
 use layer4_sim::live::{
-    client_config, ip_packet, parse_tcp, pattern_hash, server_config, tcp_packet, udp_packet, Dir,
-    LivePair, CLIENT_ADDR, SERVER_ADDR, SERVER_PORT,
+    client_config_in, ip_packet, ipv6_fragment, parse_tcp, pattern_hash, server_config_in,
+    tcp_packet, udp_packet, Family, LivePair, SERVER_PORT,
 };
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 
-fn pair(server: impl FnOnce(&mut Config)) -> LivePair {
-    let mut s = server_config(7);
+fn pair(family: Family, server: impl FnOnce(&mut Config)) -> LivePair {
+    let mut s = server_config_in(family, 7);
     s.checksum_rx = layer4::wire::ChecksumMode::Enabled;
     server(&mut s);
-    LivePair::with_configs(s, client_config(7)).unwrap()
+    LivePair::with_configs_in(family, s, client_config_in(family, 7)).unwrap()
+}
+
+/// `repr` from `src` to the server; over IPv6 checked to have the fixed layout
+/// (`Ipv6TcpSegment`) the stack's fast receive path reads.
+fn to_server(p: &LivePair, src: IpAddr, repr: &TcpRepr<'_>) -> Vec<u8> {
+    let packet = tcp_packet(src, p.family.server_addr(), repr);
+    if p.family == Family::V6 {
+        assert!(
+            Ipv6TcpSegment::parse(&packet).is_some(),
+            "not the fixed layout"
+        );
+    }
+    packet
 }
 
 /// One round of the legitimate transfer: the client writes, the wire settles, the
@@ -33,8 +59,7 @@ fn legit_round(p: &mut LivePair, bytes: usize) {
     p.settle(20).unwrap();
     p.server_read(usize::MAX).unwrap();
     // Replies to spoofed sources go nowhere.
-    p.to_client
-        .retain(|packet| packet.get(16..20) == Some(&CLIENT_ADDR.octets()[..]));
+    p.drop_replies_to_others();
 }
 
 /// The legitimate transfer finished whole and the connection is still up.
@@ -55,16 +80,15 @@ fn legit_complete(p: &mut LivePair, min_bytes: u64) {
     assert_eq!(p.server_state(), State::Established);
 }
 
-/// A spoofed source address in 10.1.0.0/16.
-fn spoofed(rng: &mut StackRng) -> Ipv4Addr {
-    let r = rng.u32();
-    Ipv4Addr::new(10, 1, (r >> 8) as u8, (r as u8).max(1))
+/// A spoofed on-link source address of `family`.
+fn spoofed(family: Family, rng: &mut StackRng) -> IpAddr {
+    family.spoofed_addr(rng.u32())
 }
 
 /// A connection the attacker opened by hand (it does answer: an attacker's own
 /// machine, not a spoofed one).
 struct RawConn {
-    addr: Ipv4Addr,
+    addr: IpAddr,
     port: u16,
     /// Its next sequence number.
     snd: SeqNumber,
@@ -73,7 +97,7 @@ struct RawConn {
 }
 
 impl RawConn {
-    fn segment(&self, seq: SeqNumber, flags: TcpFlags, payload: &[u8]) -> Vec<u8> {
+    fn segment(&self, p: &LivePair, seq: SeqNumber, flags: TcpFlags, payload: &[u8]) -> Vec<u8> {
         let repr = TcpRepr {
             src_port: self.port,
             dst_port: SERVER_PORT,
@@ -85,13 +109,13 @@ impl RawConn {
             options: TcpOptions::new(),
             payload,
         };
-        tcp_packet(self.addr, SERVER_ADDR, &repr)
+        to_server(p, self.addr, &repr)
     }
 }
 
 /// Opens a connection from `addr:port` by hand: SYN (window scale 7, so the
 /// server's full window is usable), the server's SYN-ACK read off the wire, ACK.
-fn raw_handshake(p: &mut LivePair, addr: Ipv4Addr, port: u16, isn: u32) -> Option<RawConn> {
+fn raw_handshake(p: &mut LivePair, addr: IpAddr, port: u16, isn: u32) -> Option<RawConn> {
     let mut options = TcpOptions::new();
     options.mss = Some(1460);
     options.window_scale = Some(7);
@@ -106,7 +130,7 @@ fn raw_handshake(p: &mut LivePair, addr: Ipv4Addr, port: u16, isn: u32) -> Optio
         options,
         payload: &[],
     };
-    p.inject(&tcp_packet(addr, SERVER_ADDR, &syn)).ok()?;
+    p.inject(&to_server(p, addr, &syn)).ok()?;
     let mut rcv = None;
     p.to_client.retain(|packet| match parse_tcp(packet) {
         Some((_, dst, seg)) if dst == addr && seg.dst_port == port => {
@@ -123,7 +147,8 @@ fn raw_handshake(p: &mut LivePair, addr: Ipv4Addr, port: u16, isn: u32) -> Optio
         snd: SeqNumber(isn) + 1u32,
         rcv: rcv?,
     };
-    p.inject(&conn.segment(conn.snd, TcpFlags::ACK, &[])).ok()?;
+    p.inject(&conn.segment(p, conn.snd, TcpFlags::ACK, &[]))
+        .ok()?;
     Some(conn)
 }
 
@@ -132,19 +157,18 @@ fn raw_handshake(p: &mut LivePair, addr: Ipv4Addr, port: u16, isn: u32) -> Optio
 /// connection), and their sum stops at `max_ooo_bytes_total` (pruned, counted in
 /// `TcpExtOfoPruned`). The legitimate connection loses a packet now and then, so it
 /// holds out-of-order data of its own.
-#[test]
-fn out_of_order_flood_with_holes_stays_under_both_caps() {
+fn out_of_order_flood(family: Family) {
     const CAP: usize = 1 << 20;
-    let mut p = pair(|c| c.tcp.max_ooo_bytes_total = CAP);
+    let mut p = pair(family, |c| c.tcp.max_ooo_bytes_total = CAP);
     let mut rng = StackRng::from_seed(1);
     let mut conns = Vec::new();
     for i in 0..48u16 {
-        let addr = Ipv4Addr::new(10, 1, 0, 1 + (i / 8) as u8);
+        // Six attacking hosts, eight connections each.
+        let addr = family.spoofed_addr(1 + u32::from(i / 8));
         let conn = raw_handshake(&mut p, addr, 40_000 + i, rng.u32()).unwrap();
         conns.push(conn);
     }
-    p.to_client
-        .retain(|packet| packet.get(16..20) == Some(&CLIENT_ADDR.octets()[..]));
+    p.drop_replies_to_others();
     let mut most = 0;
     for round in 0..300u32 {
         legit_round(&mut p, 16_384);
@@ -156,7 +180,7 @@ fn out_of_order_flood_with_holes_stays_under_both_caps() {
             for _ in 0..4 {
                 // One byte somewhere in the first 60 KiB past RCV.NXT (never at it).
                 let offset = 2 + 2 * (rng.u32() % 30_000);
-                let packet = conn.segment(conn.snd + offset, TcpFlags::ACK, b"x");
+                let packet = conn.segment(&p, conn.snd + offset, TcpFlags::ACK, b"x");
                 p.inject(&packet).unwrap();
             }
         }
@@ -186,29 +210,51 @@ fn out_of_order_flood_with_holes_stays_under_both_caps() {
     assert!(most > CAP / 2, "the flood never came near the cap: {most}");
 }
 
-/// First fragments of datagrams that never complete, from spoofed sources: the
-/// reassembly memory and datagram count stay under their bounds, the excess is
-/// counted in `ReasmFails`.
 #[test]
-fn incomplete_fragment_flood_stays_under_the_reassembly_bounds() {
-    let mut p = pair(|_| {});
+fn out_of_order_flood_with_holes_stays_under_both_caps() {
+    out_of_order_flood(Family::V4);
+}
+
+#[test]
+fn out_of_order_flood_with_holes_stays_under_both_caps_over_ipv6() {
+    out_of_order_flood(Family::V6);
+}
+
+/// A first fragment (offset 0, more to come) of a UDP datagram from `src` to the
+/// server: an IPv4 fragment, or an IPv6 packet with a Fragment header (RFC 8200
+/// section 4.5). `payload` is the fragment's data (a multiple of 8 bytes).
+fn first_fragment(p: &LivePair, src: IpAddr, payload: &[u8], ident: u32) -> Vec<u8> {
+    match (src, p.family.server_addr()) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) => {
+            ip_packet(src, dst, IpProtocol::Udp, payload, ident as u16, true, 0)
+        }
+        (IpAddr::V6(src), IpAddr::V6(dst)) => {
+            ipv6_fragment(src, dst, IpProtocol::Udp, payload, ident, true, 0)
+        }
+        _ => unreachable!("a spoofed source of the pair's family"),
+    }
+}
+
+/// First fragments of `fragment_len` bytes of datagrams that never complete,
+/// 100 a round for `rounds` rounds, from spoofed sources: the reassembly memory
+/// and datagram count stay under their bounds, the excess is counted in
+/// `ReasmFails` (`Ip6ReasmFails` over IPv6) and nothing in the other family's.
+/// Returns the most bytes and datagrams reassembly held, and its bounds.
+fn incomplete_fragment_flood(
+    family: Family,
+    fragment_len: usize,
+    rounds: u64,
+) -> ((usize, usize), ReassemblyConfig) {
+    let mut p = pair(family, |_| {});
     let bounds = p.server.config().reassembly;
     let mut rng = StackRng::from_seed(2);
-    let payload = [0x42u8; 1200];
+    let payload = vec![0x42u8; fragment_len];
     let mut most = (0, 0);
-    for _ in 0..200 {
+    for _ in 0..rounds {
         legit_round(&mut p, 16_384);
         for _ in 0..100 {
-            let src = spoofed(&mut rng);
-            let frag = ip_packet(
-                src,
-                SERVER_ADDR,
-                IpProtocol::Udp,
-                &payload,
-                rng.u32() as u16,
-                true,
-                0,
-            );
+            let src = spoofed(family, &mut rng);
+            let frag = first_fragment(&p, src, &payload, rng.u32());
             p.inject(&frag).unwrap();
         }
         let bytes = p.server.ip_reassembly_bytes();
@@ -221,35 +267,105 @@ fn incomplete_fragment_flood_stays_under_the_reassembly_bounds() {
         );
         p.advance(Duration::from_millis(10)).unwrap();
     }
-    legit_complete(&mut p, 3_000_000);
-    let ip = p.server.stats().ip;
+    legit_complete(&mut p, rounds * 15_000);
+    let stats = p.server.stats();
+    let (ip, other) = match family {
+        Family::V4 => (stats.ip, stats.ip6),
+        Family::V6 => (stats.ip6, stats.ip),
+    };
     eprintln!("reassembly peaked at {most:?}; {ip:?}");
-    assert_eq!(ip.reasm_reqds, 20_000);
+    let sent = rounds * 100;
+    assert_eq!(ip.reasm_reqds, sent);
     assert_eq!(ip.reasm_oks, 0);
     assert!(
-        ip.reasm_fails > 15_000,
+        ip.reasm_fails > sent * 3 / 4,
         "{} failures counted",
         ip.reasm_fails
     );
+    assert_eq!(other.reasm_reqds, 0, "counted in the other family");
+    // The time bound: what is held goes once the family's timeout has passed
+    // since its first fragment (30 s over IPv4, 60 s over IPv6), counted in
+    // `ReasmTimeout`, and not a moment before.
+    let timeout = match family {
+        Family::V4 => bounds.timeout_v4,
+        Family::V6 => bounds.timeout_v6,
+    };
+    let held = p.server.ip_reassembly_datagrams();
+    assert!(held > 0);
+    let flood_ended = p.now;
+    p.advance(timeout - Duration::from_secs(1)).unwrap();
+    // Those held arrived in the flood's last rounds, just before now: none is due
+    // yet (over IPv6 this fails if the IPv4 timeout is applied).
+    assert_eq!(
+        p.server.ip_reassembly_datagrams(),
+        held,
+        "abandoned too early"
+    );
+    p.advance(Duration::from_secs(2)).unwrap();
+    assert!(p.now >= flood_ended + timeout + Duration::from_secs(1));
+    assert_eq!(p.server.ip_reassembly_datagrams(), 0);
+    assert_eq!(p.server.ip_reassembly_bytes(), 0);
+    let stats = p.server.stats();
+    let timeouts = match family {
+        Family::V4 => stats.ip.reasm_timeout,
+        Family::V6 => stats.ip6.reasm_timeout,
+    };
+    eprintln!("{held} held at the end, {timeouts} timed out");
+    assert_eq!(timeouts, held as u64);
+    (most, bounds)
+}
+
+/// 20,000 first fragments of 1,200 bytes: the datagram bound bites first.
+fn small_fragment_flood(family: Family) {
+    let ((_, datagrams), bounds) = incomplete_fragment_flood(family, 1200, 200);
+    assert_eq!(datagrams, bounds.max_datagrams);
+}
+
+/// 5,000 first fragments of 8,000 bytes: the memory bound bites before the
+/// datagram bound (4 MiB hold about 520 of them).
+fn large_fragment_flood(family: Family) {
+    let ((bytes, datagrams), bounds) = incomplete_fragment_flood(family, 8000, 50);
+    assert!(datagrams < bounds.max_datagrams, "{datagrams} datagrams");
+    assert!(
+        bytes + 8000 + FRAGMENT_OVERHEAD + 60 > bounds.max_bytes,
+        "the memory bound never bit: {bytes} bytes"
+    );
+}
+
+#[test]
+fn incomplete_fragment_flood_stays_under_the_reassembly_bounds() {
+    small_fragment_flood(Family::V4);
+}
+
+#[test]
+fn incomplete_fragment_flood_stays_under_the_reassembly_bounds_over_ipv6() {
+    small_fragment_flood(Family::V6);
+}
+
+#[test]
+fn large_incomplete_fragments_stay_under_the_reassembly_memory_bound() {
+    large_fragment_flood(Family::V4);
+}
+
+#[test]
+fn large_incomplete_fragments_stay_under_the_reassembly_memory_bound_over_ipv6() {
+    large_fragment_flood(Family::V6);
 }
 
 /// Datagrams at a bound UDP socket that never reads: its queue stays at its bound,
 /// the rest counted in `RcvbufErrors`.
-#[test]
-fn udp_flood_at_a_socket_that_never_reads_stays_under_its_queue_bound() {
-    let mut p = pair(|_| {});
+fn udp_flood(family: Family) {
+    let mut p = pair(family, |_| {});
     let bound = p.server.config().udp.recv_buffer;
-    let socket = p
-        .server
-        .udp_bind(SocketAddrV4::new(SERVER_ADDR, 53).into())
-        .unwrap();
+    let dst = SocketAddr::new(family.server_addr(), 53);
+    let socket = p.server.udp_bind(dst).unwrap();
     let mut rng = StackRng::from_seed(3);
     let payload = [0x17u8; 1000];
     for _ in 0..200 {
         legit_round(&mut p, 16_384);
         for _ in 0..100 {
-            let src = SocketAddrV4::new(spoofed(&mut rng), 1024 + rng.u32() as u16 % 60_000);
-            let packet = udp_packet(src, SocketAddrV4::new(SERVER_ADDR, 53), &payload);
+            let src = SocketAddr::new(spoofed(family, &mut rng), 1024 + rng.u32() as u16 % 60_000);
+            let packet = udp_packet(src, dst, &payload);
             p.inject(&packet).unwrap();
         }
         let queued = p
@@ -269,13 +385,22 @@ fn udp_flood_at_a_socket_that_never_reads_stays_under_its_queue_bound() {
     assert!(udp.rcvbuf_errors > 19_000);
 }
 
+#[test]
+fn udp_flood_at_a_socket_that_never_reads_stays_under_its_queue_bound() {
+    udp_flood(Family::V4);
+}
+
+#[test]
+fn udp_flood_at_a_socket_that_never_reads_stays_under_its_queue_bound_over_ipv6() {
+    udp_flood(Family::V6);
+}
+
 /// A peer that never reads: the window closes, the sender keeps probing with
 /// exponential backoff (up to the maximum RTO) for an hour, its memory bounded by
 /// the send buffer, and the connection stays; when the peer reads, the data
 /// arrives whole.
-#[test]
-fn a_peer_that_never_reads_is_probed_for_an_hour_within_bounded_memory() {
-    let mut p = pair(|_| {});
+fn probed_for_an_hour(family: Family) {
+    let mut p = pair(family, |_| {});
     let send_cap = p.server.config().tcp.send_buffer;
     let recv_cap = p.client.config().tcp.recv_buffer;
     let mut probes_at = Vec::new();
@@ -339,18 +464,27 @@ fn a_peer_that_never_reads_is_probed_for_an_hour_within_bounded_memory() {
     assert_eq!(p.client_read, p.server_written);
 }
 
+#[test]
+fn a_peer_that_never_reads_is_probed_for_an_hour_within_bounded_memory() {
+    probed_for_an_hour(Family::V4);
+}
+
+#[test]
+fn a_peer_that_never_reads_is_probed_for_an_hour_within_bounded_memory_over_ipv6() {
+    probed_for_an_hour(Family::V6);
+}
+
 /// Handshakes completed by an attacker beyond `max_connections` are refused and
 /// counted; the legitimate transfer goes on.
-#[test]
-fn connections_beyond_the_stack_bound_are_refused_and_counted() {
-    let mut p = pair(|c| c.tcp.max_connections = 100);
+fn connection_bound(family: Family) {
+    let mut p = pair(family, |c| c.tcp.max_connections = 100);
     let mut rng = StackRng::from_seed(4);
     let mut opened = 0;
     for i in 0..300u16 {
         if i % 10 == 0 {
             legit_round(&mut p, 16_384);
         }
-        let addr = spoofed(&mut rng);
+        let addr = spoofed(family, &mut rng);
         if raw_handshake(&mut p, addr, 30_000 + i, rng.u32()).is_some() {
             opened += 1;
         }
@@ -371,15 +505,24 @@ fn connections_beyond_the_stack_bound_are_refused_and_counted() {
         "{}",
         stats.connection_limit_drops
     );
-    let _ = Dir::ToServer;
+}
+
+#[test]
+fn connections_beyond_the_stack_bound_are_refused_and_counted() {
+    connection_bound(Family::V4);
+}
+
+#[test]
+fn connections_beyond_the_stack_bound_are_refused_and_counted_over_ipv6() {
+    connection_bound(Family::V6);
 }
 
 /// Stack-made packets (here SYN-ACKs with cookies) pile up in the control queue
 /// while the driver does not poll: beyond `max_control_queue` they are dropped and
-/// counted in `IpOutDiscards`, and the connection goes on once the driver drains.
-#[test]
-fn stack_made_packets_beyond_the_control_queue_are_discarded_and_counted() {
-    let mut p = pair(|_| {});
+/// counted in `IpOutDiscards` (`Ip6OutDiscards` over IPv6), and the connection
+/// goes on once the driver drains.
+fn control_queue_bound(family: Family) {
+    let mut p = pair(family, |_| {});
     let bound = p.server.config().max_control_queue;
     let backlog = p.server.config().tcp.syn_backlog;
     let mut rng = StackRng::from_seed(5);
@@ -399,21 +542,35 @@ fn stack_made_packets_beyond_the_control_queue_are_discarded_and_counted() {
             payload: &[],
         };
         // Handed over without draining: the driver is behind.
-        p.server
-            .handle_packet(p.now, &tcp_packet(spoofed(&mut rng), SERVER_ADDR, &repr));
+        let syn = to_server(&p, spoofed(family, &mut rng), &repr);
+        p.server.handle_packet(p.now, &syn);
     }
     let stats = p.server.stats().clone();
-    eprintln!("{:?} {:?}", stats.ip, stats.tcp);
+    let (ip, other) = match family {
+        Family::V4 => (stats.ip, stats.ip6),
+        Family::V6 => (stats.ip6, stats.ip),
+    };
+    eprintln!("{ip:?} {:?}", stats.tcp);
     // The first `backlog` SYNs got half-open connections (their SYN-ACKs wait in
     // the connections), the next `bound` cookies were queued, the rest dropped.
-    assert_eq!(stats.ip.out_discards, (syns - backlog - bound) as u64);
+    assert_eq!(ip.out_discards, (syns - backlog - bound) as u64);
+    assert_eq!(other.out_discards, 0, "counted in the other family");
     p.drain().unwrap();
-    p.to_client
-        .retain(|packet| packet.get(16..20) == Some(&CLIENT_ADDR.octets()[..]));
+    p.drop_replies_to_others();
     for _ in 0..5 {
         legit_round(&mut p, 30_000);
     }
     legit_complete(&mut p, 100_000);
+}
+
+#[test]
+fn stack_made_packets_beyond_the_control_queue_are_discarded_and_counted() {
+    control_queue_bound(Family::V4);
+}
+
+#[test]
+fn stack_made_packets_beyond_the_control_queue_are_discarded_and_counted_over_ipv6() {
+    control_queue_bound(Family::V6);
 }
 
 /// `n` short connections that the server closes first (an HTTP/1.0-style server:
@@ -421,15 +578,15 @@ fn stack_made_packets_beyond_the_control_queue_are_discarded_and_counted() {
 /// record behind, at a server holding at most `limit` of them: the count never
 /// passes the limit, the oldest are recycled and counted in `time_wait_overflow`,
 /// no connection slot is left behind, and the legitimate transfer beside completes.
-fn time_wait_flood(n: u32, limit: usize) {
-    let mut p = pair(|c| c.tcp.time_wait_limit = limit);
+fn time_wait_flood(family: Family, n: u32, limit: usize) {
+    let mut p = pair(family, |c| c.tcp.time_wait_limit = limit);
     let mut rng = StackRng::from_seed(6);
     let mut closed = 0u64;
     for i in 0..n {
         if i % 500 == 0 {
             legit_round(&mut p, 16_384);
         }
-        let addr = spoofed(&mut rng);
+        let addr = spoofed(family, &mut rng);
         let port = 1024 + (i % 60_000) as u16;
         let Some(mut conn) = raw_handshake(&mut p, addr, port, rng.u32()) else {
             continue;
@@ -456,10 +613,9 @@ fn time_wait_flood(n: u32, limit: usize) {
         // The peer acknowledges the FIN and sends its own: the server is in
         // TIME-WAIT, its handle closed, so a compact record.
         conn.rcv = fin_end;
-        p.inject(&conn.segment(conn.snd, TcpFlags::FIN | TcpFlags::ACK, &[]))
-            .unwrap();
-        p.to_client
-            .retain(|packet| packet.get(16..20) == Some(&CLIENT_ADDR.octets()[..]));
+        let fin = conn.segment(&p, conn.snd, TcpFlags::FIN | TcpFlags::ACK, &[]);
+        p.inject(&fin).unwrap();
+        p.drop_replies_to_others();
         closed += 1;
         assert!(
             p.server.time_wait_count() <= limit,
@@ -486,7 +642,12 @@ fn time_wait_flood(n: u32, limit: usize) {
 /// Always on: 5,000 connections at a limit of 1,000.
 #[test]
 fn short_connections_leave_at_most_the_time_wait_limit_behind() {
-    time_wait_flood(5_000, 1_000);
+    time_wait_flood(Family::V4, 5_000, 1_000);
+}
+
+#[test]
+fn short_connections_leave_at_most_the_time_wait_limit_behind_over_ipv6() {
+    time_wait_flood(Family::V6, 5_000, 1_000);
 }
 
 /// The scale: 100,000 short connections at a limit of 10,000 (run with
@@ -494,5 +655,5 @@ fn short_connections_leave_at_most_the_time_wait_limit_behind() {
 #[test]
 #[ignore = "100,000 connections: run in --release with --ignored"]
 fn a_hundred_thousand_short_connections_leave_at_most_the_time_wait_limit_behind() {
-    time_wait_flood(100_000, 10_000);
+    time_wait_flood(Family::V4, 100_000, 10_000);
 }
