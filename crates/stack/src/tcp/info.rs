@@ -116,11 +116,16 @@ pub struct ConnCounters {
     pub out_of_window: u32,
     /// Challenge ACKs sent (RFC 5961).
     pub challenge_acks: u32,
-    /// Challenge ACKs for a RST not at RCV.NXT.
+    /// In-window RSTs not at RCV.NXT, each owed a challenge ACK: counted whether
+    /// or not the rate limit let the ACK go (`challenge_acks` counts those sent,
+    /// `invalid_answers_limited` those held back).
     pub challenge_acks_rst: u32,
-    /// Challenge ACKs for a SYN in a synchronized state.
+    /// In-window SYNs in a synchronized state, each owed a challenge ACK, counted
+    /// as `challenge_acks_rst` is. (A SYN outside the window is an unacceptable
+    /// segment: `out_of_window`, answered with an ACK under the same limit.)
     pub challenge_acks_syn: u32,
-    /// Challenge ACKs for an unacceptable ACK value.
+    /// Segments with an unacceptable ACK value, each owed a challenge ACK, counted
+    /// as `challenge_acks_rst` is.
     pub challenge_acks_ack: u32,
     /// Answers to invalid segments suppressed by the rate limit.
     pub invalid_answers_limited: u32,
