@@ -1045,7 +1045,10 @@ impl Stack {
         mut hash: TupleHash,
     ) {
         self.release_conn(handle);
-        let limit = self.tcp_config.time_wait_limit;
+        let limit = self
+            .tcp_config
+            .time_wait_limit
+            .min(super::time_wait::MAX_RECORDS);
         if self.time_wait.len() >= limit {
             self.stats.tcp.time_wait_overflow += 1;
             if limit == 0 {

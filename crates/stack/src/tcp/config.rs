@@ -123,9 +123,10 @@ pub struct TcpConfig {
     /// The most connections the stack keeps in TIME-WAIT as compact records (those
     /// whose handle the application closed). When the limit is reached the oldest
     /// record is dropped to make room and `TcpStats::time_wait_overflow` counts it.
-    /// Default 262,144 (the role of Linux's `tcp_max_tw_buckets`); a record is 120
-    /// bytes, ~190 with the table's spare capacity and its expiry-queue entry, so the
-    /// default bounds TIME-WAIT at ~50 MB.
+    /// Default 262,144 (the role of Linux's `tcp_max_tw_buckets`); at most 2^30
+    /// whatever is set. A record is 120 bytes in the stack's FIFO ring and 8 in its
+    /// index, ~150-250 with both's spare capacity, so the default bounds TIME-WAIT
+    /// at ~40-65 MB.
     pub time_wait_limit: usize,
     /// How long FIN-WAIT-2 waits for the peer's FIN once the application closed.
     /// Default 60 s (Linux `tcp_fin_timeout`).
