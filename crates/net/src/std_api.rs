@@ -111,6 +111,36 @@ pub(crate) fn connect_progress(
     }
 }
 
+/// Whether the connection at `handle` is over as Linux counts it: reset, timed
+/// out, or closed both ways. Linux moves a socket to `TCP_CLOSE` when it enters
+/// TIME-WAIT (a separate record keeps the 2 MSL), and `shutdown(2)` and
+/// `getpeername(2)` on a socket in `TCP_CLOSE` fail with `ENOTCONN`.
+pub(crate) fn connection_over(s: &Stack, handle: SocketHandle) -> Result<bool, Error> {
+    Ok(matches!(
+        s.tcp_state(handle)?,
+        State::Closed | State::TimeWait
+    ))
+}
+
+/// The remote address of the connection at `handle`: `NotConnected` once the
+/// connection is over, as `getpeername(2)` on Linux.
+pub(crate) fn peer_addr(s: &Stack, handle: SocketHandle) -> Result<SocketAddr, Error> {
+    if connection_over(s, handle)? {
+        return Err(Error::NotConnected);
+    }
+    Ok(s.tcp_addrs(handle)?.1)
+}
+
+/// The options `bind` listens with: `SO_REUSEADDR`, which std and tokio set on
+/// every listener on Unix (a server restarted on its port does not wait for its
+/// old connections to leave TIME-WAIT; a listener on the port still conflicts).
+pub(crate) fn listen_options() -> ListenOptions {
+    ListenOptions {
+        reuse_addr: true,
+        ..ListenOptions::default()
+    }
+}
+
 /// A TCP listener (`std::net::TcpListener`).
 #[derive(Debug)]
 pub struct TcpListener {
@@ -123,7 +153,7 @@ impl TcpListener {
     pub fn bind<A: ToSocketAddrs>(rt: &Runtime, addr: A) -> io::Result<TcpListener> {
         let shared = rt.shared.clone();
         each_addr(addr, |a| {
-            let handle = shared.with_stack(|s, _| s.tcp_listen(a, ListenOptions::default()))??;
+            let handle = shared.with_stack(|s, _| s.tcp_listen(a, listen_options()))??;
             Ok(TcpListener {
                 sock: Owned {
                     shared: shared.clone(),
@@ -252,10 +282,11 @@ impl TcpStream {
         Ok(stream)
     }
 
-    /// The remote address.
+    /// The remote address (`NotConnected` once the connection is over, as in
+    /// std on Linux).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         let h = self.handle();
-        Ok(self.shared().with_stack(|s, _| s.tcp_addrs(h))??.1)
+        Ok(self.shared().with_stack(|s, _| peer_addr(s, h))??)
     }
 
     /// The local address.
@@ -265,6 +296,8 @@ impl TcpStream {
     }
 
     /// Shuts down reading, writing (a FIN follows the data written), or both.
+    /// Once the connection is over (reset, or closed both ways) the shutdown
+    /// still applies but the call fails with `NotConnected`, as std's on Linux.
     pub fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
         let how = match how {
             std::net::Shutdown::Read => layer4::Shutdown::Read,
@@ -272,9 +305,14 @@ impl TcpStream {
             std::net::Shutdown::Both => layer4::Shutdown::Both,
         };
         let h = self.handle();
-        Ok(self
-            .shared()
-            .with_stack(|s, now| s.tcp_shutdown(now, h, how))??)
+        Ok(self.shared().with_stack(|s, now| {
+            let over = connection_over(s, h)?;
+            s.tcp_shutdown(now, h, how)?;
+            if over {
+                return Err(Error::NotConnected);
+            }
+            Ok(())
+        })??)
     }
 
     /// Disables (`true`) or enables Nagle's algorithm (`TCP_NODELAY`).
