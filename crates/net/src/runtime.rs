@@ -694,6 +694,14 @@ fn run<D: Device>(shared: &Arc<Shared>, mut device: D, tx_thread: bool) {
         let timeout = {
             let mut g = shared.lock();
             if g.stop {
+                // A last transmit pass: what the stack owes the network now (the
+                // data and FIN of a stream closed just before the runtime was
+                // dropped, a RST) leaves, as far as the peer's window allows,
+                // instead of vanishing with the thread. Nothing is retransmitted
+                // after this.
+                let now = shared.now();
+                let (stack, mut counts) = g.split_tx();
+                flush(stack, &mut device, queue, &mut tx, now, &mut counts);
                 return;
             }
             let inner = &mut *g;

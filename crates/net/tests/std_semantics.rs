@@ -99,7 +99,9 @@ fn dropping_a_stream_with_unread_data_resets_the_connection() {
     let before = resets_sent(&b);
     drop(s);
     // RFC 9293 3.10.4 (RFC 2525 2.17), as Linux: a RST, not a FIN.
-    wait_for(&b, "a RST leaves", |st| st.stats().tcp.out_rsts == before + 1);
+    wait_for(&b, "a RST leaves", |st| {
+        st.stats().tcp.out_rsts == before + 1
+    });
     assert_eq!(kind(c.read(&mut [0u8; 16])), io::ErrorKind::ConnectionReset);
     // std on Linux: the reset is reported once, then writes see a dead pipe;
     // layer4 keeps reporting the reset (see the README).
@@ -220,7 +222,10 @@ fn shutdown_once_the_connection_is_gone_is_not_connected() {
     wait_readable(&s);
     drop(s);
     wait_for(&a, "the RST arrives", |st| st.stats().tcp.estab_resets == 1);
-    assert_eq!(kind(c.shutdown(Shutdown::Write)), io::ErrorKind::NotConnected);
+    assert_eq!(
+        kind(c.shutdown(Shutdown::Write)),
+        io::ErrorKind::NotConnected
+    );
     assert_eq!(kind(c.peer_addr()), io::ErrorKind::NotConnected);
     drop(c);
     // Closed by both FINs: the side that closed first is in TIME-WAIT.
@@ -231,8 +236,14 @@ fn shutdown_once_the_connection_is_gone_is_not_connected() {
     assert_eq!(c.read(&mut [0u8; 8]).unwrap(), 0);
     wait_for_states(&a, &["TIME-WAIT"]);
     wait_for_states(&b, &["UNCONN"]);
-    assert_eq!(kind(c.shutdown(Shutdown::Both)), io::ErrorKind::NotConnected);
-    assert_eq!(kind(s.shutdown(Shutdown::Both)), io::ErrorKind::NotConnected);
+    assert_eq!(
+        kind(c.shutdown(Shutdown::Both)),
+        io::ErrorKind::NotConnected
+    );
+    assert_eq!(
+        kind(s.shutdown(Shutdown::Both)),
+        io::ErrorKind::NotConnected
+    );
     assert_eq!(kind(s.peer_addr()), io::ErrorKind::NotConnected);
 }
 
@@ -265,7 +276,11 @@ fn read_and_write_timeouts_expire_with_would_block_and_zero_is_refused() {
     ] {
         assert_eq!(kind(r), io::ErrorKind::InvalidInput);
     }
-    assert_eq!(c.read_timeout().unwrap(), Some(t), "a refused timeout changed it");
+    assert_eq!(
+        c.read_timeout().unwrap(),
+        Some(t),
+        "a refused timeout changed it"
+    );
     let u = UdpSocket::bind(&a, "10.9.2.1:0").unwrap();
     assert_eq!(
         kind(u.set_read_timeout(Some(Duration::ZERO))),
@@ -392,19 +407,49 @@ fn errors_have_the_kinds_std_gives_on_linux() {
         io::ErrorKind::ConnectionRefused
     );
     let l = TcpListener::bind(&b, "10.9.2.2:80").unwrap();
-    assert_eq!(kind(TcpListener::bind(&b, "10.9.2.2:80")), io::ErrorKind::AddrInUse);
-    assert_eq!(kind(TcpListener::bind(&b, "0.0.0.0:80")), io::ErrorKind::AddrInUse);
+    assert_eq!(
+        kind(TcpListener::bind(&b, "10.9.2.2:80")),
+        io::ErrorKind::AddrInUse
+    );
+    assert_eq!(
+        kind(TcpListener::bind(&b, "0.0.0.0:80")),
+        io::ErrorKind::AddrInUse
+    );
     assert_eq!(
         kind(TcpListener::bind(&b, "10.9.2.1:80")),
         io::ErrorKind::AddrNotAvailable
     );
     let u = UdpSocket::bind(&b, "10.9.2.2:53").unwrap();
-    assert_eq!(kind(UdpSocket::bind(&b, "10.9.2.2:53")), io::ErrorKind::AddrInUse);
+    assert_eq!(
+        kind(UdpSocket::bind(&b, "10.9.2.2:53")),
+        io::ErrorKind::AddrInUse
+    );
     assert_eq!(
         kind(UdpSocket::bind(&b, "192.0.2.1:53")),
         io::ErrorKind::AddrNotAvailable
     );
+    // A connected UDP socket hears of the ICMP port unreachable its datagram
+    // drew, at its next receive (an unconnected one is not told, as on Linux).
+    let ua = UdpSocket::bind(&a, "10.9.2.1:0").unwrap();
+    ua.set_read_timeout(Some(HUNG)).unwrap();
+    ua.connect("10.9.2.2:9").unwrap();
+    ua.send(b"anyone?").unwrap();
+    assert_eq!(
+        kind(ua.recv(&mut [0u8; 8])),
+        io::ErrorKind::ConnectionRefused
+    );
     drop((l, u));
+}
+
+#[test]
+fn dropping_a_listener_resets_the_connections_it_did_not_accept() {
+    let (a, b) = pair();
+    let l = TcpListener::bind(&b, "10.9.2.2:80").unwrap();
+    // The handshake completes in the listener's queue; nobody accepts.
+    let mut c = TcpStream::connect(&a, "10.9.2.2:80").unwrap();
+    c.set_read_timeout(Some(HUNG)).unwrap();
+    drop(l);
+    assert_eq!(kind(c.read(&mut [0u8; 8])), io::ErrorKind::ConnectionReset);
 }
 
 #[test]
@@ -445,5 +490,29 @@ fn a_datagram_longer_than_the_buffer_is_truncated_and_the_rest_discarded() {
     assert_eq!(&small, b"0123");
     let mut buf = [0u8; 16];
     let (n, _) = ub.recv_from(&mut buf).unwrap();
-    assert_eq!(&buf[..n], b"second", "the rest of the first was not discarded");
+    assert_eq!(
+        &buf[..n],
+        b"second",
+        "the rest of the first was not discarded"
+    );
+}
+
+#[test]
+fn a_stream_closed_just_before_its_runtime_is_dropped_still_sends_its_data_and_fin() {
+    let (a, b) = pair();
+    for _ in 0..20 {
+        let (mut c, mut s) = connected(&a, &b);
+        c.write_all(b"goodbye").unwrap();
+        drop(c);
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"goodbye");
+    }
+    let (mut c, mut s) = connected(&a, &b);
+    c.write_all(b"goodbye").unwrap();
+    drop(c);
+    drop(a);
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"goodbye");
 }
