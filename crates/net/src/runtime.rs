@@ -59,6 +59,10 @@
 //! Packets the device refuses (`write` errors) are dropped and counted, like a lossy
 //! link; a read error other than `WouldBlock`/`EINTR` stops the runtime, and every
 //! blocked or later socket call then fails with that error's message.
+//!
+//! Stopping ([`Runtime`]'s drop): the thread makes a last transmit pass and ends;
+//! there is no linger (nothing is retransmitted after it, unlike an orphaned
+//! connection in the kernel), and every blocked or later call fails.
 
 use std::collections::HashMap;
 use std::io;
@@ -361,7 +365,9 @@ impl Inner {
 
 /// A running stack: a thread that moves packets between a [`Device`] and a
 /// [`Stack`], and the handle sockets are made from (see `std_api`). Dropping it
-/// stops and joins the thread; sockets still open then fail their calls.
+/// stops and joins the thread, which first sends what the stack has to send at
+/// that moment (a FIN or RST from a socket just closed); sockets still open then
+/// fail their calls (`io::ErrorKind::Other`).
 #[derive(Debug)]
 pub struct Runtime {
     pub(crate) shared: Arc<Shared>,

@@ -9,16 +9,36 @@
 //!   the same are on the runtime as `rt.tcp_bind(addr)`, `rt.tcp_connect(addr)`,
 //!   `rt.udp_bind(addr)`. Everything else has std's name and signature.
 //! - A socket keeps its stack alive but not the runtime thread: once the
-//!   [`Runtime`] is dropped, calls fail with `io::ErrorKind::Other`.
+//!   [`Runtime`] is dropped, calls (blocked ones too) fail with
+//!   `io::ErrorKind::Other`, the kind tokio's sockets give once their runtime
+//!   has shut down. The runtime's thread makes one last transmit pass as it
+//!   stops (a stream closed just before still sends its data, as far as the
+//!   peer's window allows, and its FIN), but nothing is retransmitted or
+//!   acknowledged after that, where the kernel would finish an orphaned
+//!   connection's close on its own: keep the runtime until the closes that
+//!   matter are done.
 //! - Errors are `io::Error` with the kinds std uses: `ConnectionRefused`,
 //!   `ConnectionReset`, `TimedOut` (the stack gave up, or `connect_timeout`
-//!   expired), `AddrInUse`, `AddrNotAvailable`, `WouldBlock` when a read or write
-//!   timeout expires (as std on Unix, where it is `EAGAIN`).
+//!   expired), `AddrInUse`, `AddrNotAvailable`, `NotConnected` (`shutdown` or
+//!   `peer_addr` on a connection that is over), `BrokenPipe` (a write after
+//!   `shutdown(Write)`), `WouldBlock` when a read or write timeout expires (as
+//!   std on Unix, where it is `EAGAIN`).
+//! - A connection's failure (reset, timeout) is reported by every later read and
+//!   write; Linux reports it once (`sk_err` is cleared when read), after which
+//!   reads return `Ok(0)` and writes `BrokenPipe`.
+//! - Listeners bind with `SO_REUSEADDR`, as std's do on Unix: a port is free
+//!   again for a listener once the last one on it is dropped, whatever its old
+//!   connections' states.
+//! - The close follows Linux: dropping the last handle of a stream with received
+//!   data unread sends a RST (RFC 9293 3.10.4, RFC 2525 2.17); otherwise the
+//!   unsent data, then a FIN, leave in the background. `tests/std_semantics.rs`
+//!   checks these behaviours against what std does on Linux.
 //! - `set_nonblocking(true)` makes each call one attempt under the stack's lock
 //!   (`WouldBlock` when it would wait); there is no descriptor to hand to
 //!   `poll(2)`: use the async API (`crate::tokio`) to wait for readiness.
 //! - Not yet: `set_ttl`, `take_error`, keep-alive (the stack's options cover
-//!   them through [`Runtime::with_stack`]).
+//!   them through [`Runtime::with_stack`]), `TcpListener::try_clone` and
+//!   `UdpSocket::try_clone`.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
