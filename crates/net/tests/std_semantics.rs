@@ -516,3 +516,47 @@ fn a_stream_closed_just_before_its_runtime_is_dropped_still_sends_its_data_and_f
     s.read_to_end(&mut got).unwrap();
     assert_eq!(got, b"goodbye");
 }
+
+#[test]
+fn a_program_connects_to_its_own_address_and_sends_datagrams_to_itself() {
+    // Linux delivers a packet to one of its own addresses through `lo`: a
+    // server and its client in one program, on one runtime, just work.
+    let (_a, b) = pair();
+    let l = TcpListener::bind(&b, "10.9.2.2:80").unwrap();
+    let addr = "10.9.2.2:80".parse().unwrap();
+    let mut c = TcpStream::connect_timeout(&b, &addr, HUNG).expect("connect to self");
+    let (mut s, peer) = l.accept().unwrap();
+    assert_eq!(peer, c.local_addr().unwrap());
+    s.set_read_timeout(Some(HUNG)).unwrap();
+    c.set_read_timeout(Some(HUNG)).unwrap();
+    const N: usize = 1 << 20;
+    let writer = std::thread::spawn(move || {
+        c.write_all(&vec![0x33; N]).unwrap();
+        c.shutdown(Shutdown::Write).unwrap();
+        c
+    });
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).unwrap();
+    assert!(got.len() == N && got.iter().all(|&x| x == 0x33));
+    s.write_all(b"done").unwrap();
+    drop(s);
+    let mut c = writer.join().unwrap();
+    let mut back = Vec::new();
+    c.read_to_end(&mut back).unwrap();
+    assert_eq!(back, b"done");
+    // A closed port of its own refuses at once.
+    assert_eq!(
+        kind(TcpStream::connect_timeout(
+            &b,
+            &"10.9.2.2:9".parse().unwrap(),
+            HUNG
+        )),
+        io::ErrorKind::ConnectionRefused
+    );
+    let u = UdpSocket::bind(&b, "10.9.2.2:0").unwrap();
+    u.set_read_timeout(Some(HUNG)).unwrap();
+    u.send_to(b"to me", u.local_addr().unwrap()).unwrap();
+    let mut buf = [0u8; 8];
+    let (n, from) = u.recv_from(&mut buf).unwrap();
+    assert_eq!((&buf[..n], from), (&b"to me"[..], u.local_addr().unwrap()));
+}
