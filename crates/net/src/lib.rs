@@ -24,7 +24,8 @@
 //!   `layer4::Stack` from a device (read → `handle_packet`, `poll_transmit` → write,
 //!   `ppoll` on the device, an eventfd and the stack's deadline), and who waits for
 //!   each socket: condition variables for blocking calls, wakers for async ones,
-//!   woken on the stack's events; [`os_seed`](runtime::os_seed), and
+//!   woken on the stack's events; `loopback`: what the stack sends to its own
+//!   addresses goes back to it, not to the device (Linux's `lo`); [`os_seed`](runtime::os_seed), and
 //!   [`thread_cpu_time`](runtime::thread_cpu_time) for benchmarks. `tx_thread`: the
 //!   runtime's transmit thread for a device with offloads (writes beside reads).
 //! - [`std_api`]: blocking [`TcpListener`], [`TcpStream`], [`UdpSocket`] with the
@@ -64,6 +65,7 @@ pub mod control;
 pub mod device;
 pub mod emulator;
 pub mod gso;
+mod loopback;
 mod netlink;
 pub mod netns;
 pub mod runtime;

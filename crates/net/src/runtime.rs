@@ -79,6 +79,7 @@ use crate::control::server::ControlServer;
 use crate::control::{self, ControlSocket};
 use crate::device::Device;
 use crate::gso::Coalescer;
+use crate::loopback::poll_outbound;
 use crate::tx_thread::{self, TxQueue};
 use crate::vnet::VnetHdr;
 
@@ -579,8 +580,8 @@ impl Tx {
     }
 }
 
-/// Sends everything the stack has to transmit at `now`, or until the device pushes
-/// back: a packet the device refused with `WouldBlock` waits (in `tx`) and the stack
+/// Sends everything the stack has to transmit at `now` (what it sends to itself
+/// goes back to it: `loopback`), or until the device pushes back: a packet the device refused with `WouldBlock` waits (in `tx`) and the stack
 /// is not asked for more until it leaves, so a full device queue holds packets back
 /// instead of dropping them (the runtime then waits for the device to become
 /// writable). With a segmenting device, consecutive full-sized segments of one
@@ -597,7 +598,7 @@ fn flush<D: Device>(
         loop {
             let n = match tx.pending.take() {
                 Some(n) => n,
-                None => match stack.poll_transmit(now, &mut tx.buf) {
+                None => match poll_outbound(stack, now, &mut tx.buf) {
                     Some(n) => n,
                     None => return,
                 },
@@ -630,7 +631,7 @@ fn flush<D: Device>(
         }
         let n = match tx.pending.take() {
             Some(n) => n,
-            None => match stack.poll_transmit(now, &mut tx.buf) {
+            None => match poll_outbound(stack, now, &mut tx.buf) {
                 Some(n) => n,
                 None if gso.is_empty() => return,
                 None => {

@@ -29,6 +29,10 @@
 //! - Listeners bind with `SO_REUSEADDR`, as std's do on Unix: a port is free
 //!   again for a listener once the last one on it is dropped, whatever its old
 //!   connections' states.
+//! - A connection or datagram to one of the stack's own addresses is delivered
+//!   inside the stack (Linux's `lo`); there is no `127.0.0.1` or `::1`, only the
+//!   addresses the stack was configured with (`AddrNotAvailable` to bind one,
+//!   `NetworkUnreachable` to reach one).
 //! - The close follows Linux: dropping the last handle of a stream with received
 //!   data unread sends a RST (RFC 9293 3.10.4, RFC 2525 2.17); otherwise the
 //!   unsent data, then a FIN, leave in the background. `tests/std_semantics.rs`
