@@ -41,8 +41,7 @@
 //!   (`WouldBlock` when it would wait); there is no descriptor to hand to
 //!   `poll(2)`: use the async API (`crate::tokio`) to wait for readiness.
 //! - Not yet: `set_ttl`, `take_error`, keep-alive (the stack's options cover
-//!   them through [`Runtime::with_stack`]), `TcpListener::try_clone` and
-//!   `UdpSocket::try_clone`.
+//!   them through [`Runtime::with_stack`]).
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -168,8 +167,11 @@ pub(crate) fn listen_options() -> ListenOptions {
 /// A TCP listener (`std::net::TcpListener`).
 #[derive(Debug)]
 pub struct TcpListener {
-    sock: Owned,
-    nonblocking: AtomicBool,
+    /// Shared with the clones ([`TcpListener::try_clone`]); the last one to go
+    /// closes the listener.
+    sock: Arc<Owned>,
+    /// Shared with the clones, as `O_NONBLOCK` is by descriptors `dup`ed from one.
+    nonblocking: Arc<AtomicBool>,
 }
 
 impl TcpListener {
@@ -179,11 +181,11 @@ impl TcpListener {
         each_addr(addr, |a| {
             let handle = shared.with_stack(|s, _| s.tcp_listen(a, listen_options()))??;
             Ok(TcpListener {
-                sock: Owned {
+                sock: Arc::new(Owned {
                     shared: shared.clone(),
                     handle,
-                },
-                nonblocking: AtomicBool::new(false),
+                }),
+                nonblocking: Arc::new(AtomicBool::new(false)),
             })
         })
     }
@@ -206,6 +208,16 @@ impl TcpListener {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         let h = self.sock.handle;
         Ok(self.sock.shared.with_stack(|s, _| s.listener_addr(h))??)
+    }
+
+    /// Another handle to the same listener (accepts from several threads): the
+    /// listener closes when the last handle is dropped, and the non-blocking mode
+    /// is shared, as with std's `dup`ed descriptor.
+    pub fn try_clone(&self) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            sock: self.sock.clone(),
+            nonblocking: self.nonblocking.clone(),
+        })
     }
 
     /// Makes [`TcpListener::accept`] return `WouldBlock` at once instead of
@@ -497,8 +509,12 @@ impl Write for &TcpStream {
 /// A UDP socket (`std::net::UdpSocket`).
 #[derive(Debug)]
 pub struct UdpSocket {
-    sock: Owned,
-    timeouts: Mutex<Timeouts>,
+    /// Shared with the clones ([`UdpSocket::try_clone`]); the last one to go
+    /// closes the socket.
+    sock: Arc<Owned>,
+    /// Shared with the clones, as socket options and `O_NONBLOCK` are by
+    /// descriptors `dup`ed from one.
+    timeouts: Arc<Mutex<Timeouts>>,
 }
 
 impl UdpSocket {
@@ -508,17 +524,27 @@ impl UdpSocket {
         each_addr(addr, |a| {
             let handle = shared.with_stack(|s, _| s.udp_bind(a))??;
             Ok(UdpSocket {
-                sock: Owned {
+                sock: Arc::new(Owned {
                     shared: shared.clone(),
                     handle,
-                },
-                timeouts: Mutex::new(Timeouts::default()),
+                }),
+                timeouts: Arc::new(Mutex::new(Timeouts::default())),
             })
         })
     }
 
     fn timeouts(&self) -> Timeouts {
         *self.timeouts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Another handle to the same socket (receive on one thread, send on
+    /// another): closed when the last handle is dropped; timeouts and the
+    /// non-blocking mode are shared, as with std's `dup`ed descriptor.
+    pub fn try_clone(&self) -> io::Result<UdpSocket> {
+        Ok(UdpSocket {
+            sock: self.sock.clone(),
+            timeouts: self.timeouts.clone(),
+        })
     }
 
     /// Sends `buf` as one datagram to `addr` (the first address it resolves to).

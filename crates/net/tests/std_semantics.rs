@@ -560,3 +560,47 @@ fn a_program_connects_to_its_own_address_and_sends_datagrams_to_itself() {
     let (n, from) = u.recv_from(&mut buf).unwrap();
     assert_eq!((&buf[..n], from), (&b"to me"[..], u.local_addr().unwrap()));
 }
+
+#[test]
+fn listener_and_udp_clones_share_one_socket_that_lives_until_the_last_goes() {
+    let (a, b) = pair();
+    let l = TcpListener::bind(&b, "10.9.2.2:80").unwrap();
+    let l2 = l.try_clone().unwrap();
+    let accepting = std::thread::spawn(move || l2.accept().map(|(s, _)| s));
+    // Dropping one handle while the other waits in accept closes nothing (as
+    // closing one of two `dup`ed descriptors): the accept takes the next
+    // connection.
+    std::thread::sleep(Duration::from_millis(20));
+    drop(l);
+    let mut c = TcpStream::connect(&a, "10.9.2.2:80").expect("the clone still listens");
+    let mut s = accepting.join().unwrap().unwrap();
+    s.set_read_timeout(Some(HUNG)).unwrap();
+    c.write_all(b"hi").unwrap();
+    let mut got = [0u8; 2];
+    s.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"hi");
+
+    let ub = UdpSocket::bind(&b, "10.9.2.2:53").unwrap();
+    ub.set_read_timeout(Some(HUNG)).unwrap();
+    let receiver = ub.try_clone().unwrap();
+    assert_eq!(
+        receiver.read_timeout().unwrap(),
+        Some(HUNG),
+        "options are shared"
+    );
+    let echo = std::thread::spawn(move || {
+        let mut buf = [0u8; 16];
+        let (n, from) = receiver.recv_from(&mut buf).unwrap();
+        (buf[..n].to_vec(), from)
+    });
+    let ua = UdpSocket::bind(&a, "10.9.2.1:0").unwrap();
+    ua.set_read_timeout(Some(HUNG)).unwrap();
+    ua.send_to(b"ping", "10.9.2.2:53").unwrap();
+    let (got, from) = echo.join().unwrap();
+    assert_eq!(got, b"ping");
+    // The receiving clone is gone; the first handle still sends.
+    ub.send_to(b"pong", from).unwrap();
+    let mut buf = [0u8; 16];
+    let (n, _) = ua.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"pong");
+}
