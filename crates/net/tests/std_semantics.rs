@@ -350,13 +350,25 @@ fn clones_read_and_write_at_once_and_the_connection_lives_until_the_last_goes() 
 #[test]
 fn blocked_calls_fail_when_the_peer_resets() {
     let (a, b) = pair();
-    let (mut c, s) = connected(&a, &b);
-    c.write_all(b"never read").unwrap();
+    let (c, s) = connected(&a, &b);
+    // A reader waiting for data, and a writer waiting for room (the peer reads
+    // nothing: its window and then the send buffer fill).
+    let r = c.try_clone().unwrap();
+    let reader = std::thread::spawn(move || (&r).read(&mut [0u8; 8]).map_err(|e| e.kind()));
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![0u8; 64 << 10];
+        loop {
+            if let Err(e) = (&c).write_all(&chunk) {
+                return e.kind();
+            }
+        }
+    });
     wait_readable(&s);
-    let reader = std::thread::spawn(move || c.read(&mut [0u8; 8]).map_err(|e| e.kind()));
     std::thread::sleep(Duration::from_millis(20));
+    // Data unread: the drop resets the connection.
     drop(s);
     assert_eq!(reader.join().unwrap(), Err(io::ErrorKind::ConnectionReset));
+    assert_eq!(writer.join().unwrap(), io::ErrorKind::ConnectionReset);
 }
 
 #[test]
