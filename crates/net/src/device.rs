@@ -55,8 +55,18 @@ pub trait Device: AsRawFd + Send + 'static {
 /// (10 by default) datagrams on a datagram socket, so a burst of 11 segments lost one,
 /// a wire far lossier than any TUN; a sequenced-packet socket keeps message
 /// boundaries and queues by bytes (the socket buffer, ~200 KiB).
+///
+/// Dropping one end (its runtime) unplugs the link for the other: what it sends
+/// is lost (counted as refused), it receives nothing more, and its runtime goes on
+/// (its connections time out as over a dead link) instead of stopping on the
+/// socket's `ECONNRESET` or spinning on its end of file.
 #[derive(Debug)]
-pub struct DatagramDevice(std::os::unix::net::UnixStream);
+pub struct DatagramDevice {
+    sock: std::os::unix::net::UnixStream,
+    /// Once the other end is gone: an eventfd never written, polled instead of
+    /// the socket (which would report its hang-up at every `poll`).
+    unplugged: Option<OwnedFd>,
+}
 
 impl DatagramDevice {
     /// Two connected, non-blocking ends.
@@ -80,25 +90,58 @@ impl DatagramDevice {
         let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         // A sequenced-packet socket reads and writes one whole message per call,
         // which is what `UnixStream`'s `read` / `write` do on it.
-        Ok((
-            DatagramDevice(std::os::unix::net::UnixStream::from(a)),
-            DatagramDevice(std::os::unix::net::UnixStream::from(b)),
-        ))
+        let end = |fd| DatagramDevice {
+            sock: std::os::unix::net::UnixStream::from(fd),
+            unplugged: None,
+        };
+        Ok((end(a), end(b)))
+    }
+
+    /// The other end is gone: from now on, wait on a descriptor that never
+    /// becomes ready.
+    fn unplug(&mut self) -> io::Result<()> {
+        // SAFETY: eventfd(2) takes no pointers; the result is checked before use.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just returned by eventfd(2) and is owned by nobody else.
+        self.unplugged = Some(unsafe { OwnedFd::from_raw_fd(fd) });
+        Ok(())
     }
 }
 
 impl AsRawFd for DatagramDevice {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self.0.as_raw_fd()
+        match &self.unplugged {
+            Some(fd) => fd.as_raw_fd(),
+            None => self.sock.as_raw_fd(),
+        }
     }
 }
 
 impl Device for DatagramDevice {
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        io::Read::read(&mut self.0, buf)
+        if self.unplugged.is_some() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        loop {
+            match io::Read::read(&mut self.sock, buf) {
+                // The other end was closed with packets unread: reported once,
+                // before the packets still queued here.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => continue,
+                // The end of file: the other end is gone (the stack never sends
+                // an empty packet).
+                Ok(0) if !buf.is_empty() => {
+                    self.unplug()?;
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                r => return r,
+            }
+        }
     }
 
     fn send(&mut self, packet: &[u8]) -> io::Result<usize> {
-        io::Write::write(&mut self.0, packet)
+        io::Write::write(&mut self.sock, packet)
     }
 }

@@ -18,12 +18,14 @@
 //!   joins a connection's consecutive full-sized segments into one super-packet
 //!   for a device that segments them.
 //! - [`device`]: [`Device`], the packet-device trait the runtime drives, and
-//!   [`DatagramDevice`], a connected pair of them (two runtimes without a TUN).
+//!   [`DatagramDevice`], a connected pair of them (two runtimes without a TUN;
+//!   dropping one end unplugs the link for the other).
 //! - [`runtime`]: [`Runtime`] ([`RuntimeOptions`]), the thread that drives a
 //!   `layer4::Stack` from a device (read → `handle_packet`, `poll_transmit` → write,
 //!   `ppoll` on the device, an eventfd and the stack's deadline), and who waits for
 //!   each socket: condition variables for blocking calls, wakers for async ones,
-//!   woken on the stack's events; [`os_seed`](runtime::os_seed), and
+//!   woken on the stack's events; `loopback`: what the stack sends to its own
+//!   addresses goes back to it, not to the device (Linux's `lo`); [`os_seed`](runtime::os_seed), and
 //!   [`thread_cpu_time`](runtime::thread_cpu_time) for benchmarks. `tx_thread`: the
 //!   runtime's transmit thread for a device with offloads (writes beside reads).
 //! - [`std_api`]: blocking [`TcpListener`], [`TcpStream`], [`UdpSocket`] with the
@@ -34,7 +36,10 @@
 //!   with the names and signatures of `tokio::net` (constructors take the runtime),
 //!   readiness (`ready(Interest)`, `readable`, `writable`, `try_*`, `peek`) from
 //!   `tokio::readiness`.
-//!   `tests/api_parity.rs` checks both APIs against std and tokio at compile time.
+//!   `tests/api_parity.rs` checks both APIs against std and tokio at compile time;
+//!   `tests/std_semantics.rs` and `tests/tokio_semantics.rs` check their behaviour
+//!   (close, reset, shutdown, timeouts, clones across threads, a dropped runtime,
+//!   error kinds) against what std and tokio do on Linux, without privileges.
 //! - [`control`]: the control socket each runtime answers on
 //!   (`/run/layer4/<pid>-<n>.sock`, JSON lines: the socket table with `tcp_info`,
 //!   the counters) that `l4 ss` and `l4 stat` read: [`control::proto`] (the
@@ -60,6 +65,7 @@ pub mod control;
 pub mod device;
 pub mod emulator;
 pub mod gso;
+mod loopback;
 mod netlink;
 pub mod netns;
 pub mod runtime;

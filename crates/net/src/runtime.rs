@@ -59,6 +59,10 @@
 //! Packets the device refuses (`write` errors) are dropped and counted, like a lossy
 //! link; a read error other than `WouldBlock`/`EINTR` stops the runtime, and every
 //! blocked or later socket call then fails with that error's message.
+//!
+//! Stopping ([`Runtime`]'s drop): the thread makes a last transmit pass and ends;
+//! there is no linger (nothing is retransmitted after it, unlike an orphaned
+//! connection in the kernel), and every blocked or later call fails.
 
 use std::collections::HashMap;
 use std::io;
@@ -75,6 +79,7 @@ use crate::control::server::ControlServer;
 use crate::control::{self, ControlSocket};
 use crate::device::Device;
 use crate::gso::Coalescer;
+use crate::loopback::poll_outbound;
 use crate::tx_thread::{self, TxQueue};
 use crate::vnet::VnetHdr;
 
@@ -361,7 +366,9 @@ impl Inner {
 
 /// A running stack: a thread that moves packets between a [`Device`] and a
 /// [`Stack`], and the handle sockets are made from (see `std_api`). Dropping it
-/// stops and joins the thread; sockets still open then fail their calls.
+/// stops and joins the thread, which first sends what the stack has to send at
+/// that moment (a FIN or RST from a socket just closed); sockets still open then
+/// fail their calls (`io::ErrorKind::Other`).
 #[derive(Debug)]
 pub struct Runtime {
     pub(crate) shared: Arc<Shared>,
@@ -573,8 +580,8 @@ impl Tx {
     }
 }
 
-/// Sends everything the stack has to transmit at `now`, or until the device pushes
-/// back: a packet the device refused with `WouldBlock` waits (in `tx`) and the stack
+/// Sends everything the stack has to transmit at `now` (what it sends to itself
+/// goes back to it: `loopback`), or until the device pushes back: a packet the device refused with `WouldBlock` waits (in `tx`) and the stack
 /// is not asked for more until it leaves, so a full device queue holds packets back
 /// instead of dropping them (the runtime then waits for the device to become
 /// writable). With a segmenting device, consecutive full-sized segments of one
@@ -591,7 +598,7 @@ fn flush<D: Device>(
         loop {
             let n = match tx.pending.take() {
                 Some(n) => n,
-                None => match stack.poll_transmit(now, &mut tx.buf) {
+                None => match poll_outbound(stack, now, &mut tx.buf) {
                     Some(n) => n,
                     None => return,
                 },
@@ -624,7 +631,7 @@ fn flush<D: Device>(
         }
         let n = match tx.pending.take() {
             Some(n) => n,
-            None => match stack.poll_transmit(now, &mut tx.buf) {
+            None => match poll_outbound(stack, now, &mut tx.buf) {
                 Some(n) => n,
                 None if gso.is_empty() => return,
                 None => {
@@ -694,6 +701,14 @@ fn run<D: Device>(shared: &Arc<Shared>, mut device: D, tx_thread: bool) {
         let timeout = {
             let mut g = shared.lock();
             if g.stop {
+                // A last transmit pass: what the stack owes the network now (the
+                // data and FIN of a stream closed just before the runtime was
+                // dropped, a RST) leaves, as far as the peer's window allows,
+                // instead of vanishing with the thread. Nothing is retransmitted
+                // after this.
+                let now = shared.now();
+                let (stack, mut counts) = g.split_tx();
+                flush(stack, &mut device, queue, &mut tx, now, &mut counts);
                 return;
             }
             let inner = &mut *g;

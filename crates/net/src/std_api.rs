@@ -9,11 +9,34 @@
 //!   the same are on the runtime as `rt.tcp_bind(addr)`, `rt.tcp_connect(addr)`,
 //!   `rt.udp_bind(addr)`. Everything else has std's name and signature.
 //! - A socket keeps its stack alive but not the runtime thread: once the
-//!   [`Runtime`] is dropped, calls fail with `io::ErrorKind::Other`.
+//!   [`Runtime`] is dropped, calls (blocked ones too) fail with
+//!   `io::ErrorKind::Other`, the kind tokio's sockets give once their runtime
+//!   has shut down. The runtime's thread makes one last transmit pass as it
+//!   stops (a stream closed just before still sends its data, as far as the
+//!   peer's window allows, and its FIN), but nothing is retransmitted or
+//!   acknowledged after that, where the kernel would finish an orphaned
+//!   connection's close on its own: keep the runtime until the closes that
+//!   matter are done.
 //! - Errors are `io::Error` with the kinds std uses: `ConnectionRefused`,
 //!   `ConnectionReset`, `TimedOut` (the stack gave up, or `connect_timeout`
-//!   expired), `AddrInUse`, `AddrNotAvailable`, `WouldBlock` when a read or write
-//!   timeout expires (as std on Unix, where it is `EAGAIN`).
+//!   expired), `AddrInUse`, `AddrNotAvailable`, `NotConnected` (`shutdown` or
+//!   `peer_addr` on a connection that is over), `BrokenPipe` (a write after
+//!   `shutdown(Write)`), `WouldBlock` when a read or write timeout expires (as
+//!   std on Unix, where it is `EAGAIN`).
+//! - A connection's failure (reset, timeout) is reported by every later read and
+//!   write; Linux reports it once (`sk_err` is cleared when read), after which
+//!   reads return `Ok(0)` and writes `BrokenPipe`.
+//! - Listeners bind with `SO_REUSEADDR`, as std's do on Unix: a port is free
+//!   again for a listener once the last one on it is dropped, whatever its old
+//!   connections' states.
+//! - A connection or datagram to one of the stack's own addresses is delivered
+//!   inside the stack (Linux's `lo`); there is no `127.0.0.1` or `::1`, only the
+//!   addresses the stack was configured with (`AddrNotAvailable` to bind one,
+//!   `NetworkUnreachable` to reach one).
+//! - The close follows Linux: dropping the last handle of a stream with received
+//!   data unread sends a RST (RFC 9293 3.10.4, RFC 2525 2.17); otherwise the
+//!   unsent data, then a FIN, leave in the background. `tests/std_semantics.rs`
+//!   checks these behaviours against what std does on Linux.
 //! - `set_nonblocking(true)` makes each call one attempt under the stack's lock
 //!   (`WouldBlock` when it would wait); there is no descriptor to hand to
 //!   `poll(2)`: use the async API (`crate::tokio`) to wait for readiness.
@@ -111,11 +134,44 @@ pub(crate) fn connect_progress(
     }
 }
 
+/// Whether the connection at `handle` is over as Linux counts it: reset, timed
+/// out, or closed both ways. Linux moves a socket to `TCP_CLOSE` when it enters
+/// TIME-WAIT (a separate record keeps the 2 MSL), and `shutdown(2)` and
+/// `getpeername(2)` on a socket in `TCP_CLOSE` fail with `ENOTCONN`.
+pub(crate) fn connection_over(s: &Stack, handle: SocketHandle) -> Result<bool, Error> {
+    Ok(matches!(
+        s.tcp_state(handle)?,
+        State::Closed | State::TimeWait
+    ))
+}
+
+/// The remote address of the connection at `handle`: `NotConnected` once the
+/// connection is over, as `getpeername(2)` on Linux.
+pub(crate) fn peer_addr(s: &Stack, handle: SocketHandle) -> Result<SocketAddr, Error> {
+    if connection_over(s, handle)? {
+        return Err(Error::NotConnected);
+    }
+    Ok(s.tcp_addrs(handle)?.1)
+}
+
+/// The options `bind` listens with: `SO_REUSEADDR`, which std and tokio set on
+/// every listener on Unix (a server restarted on its port does not wait for its
+/// old connections to leave TIME-WAIT; a listener on the port still conflicts).
+pub(crate) fn listen_options() -> ListenOptions {
+    ListenOptions {
+        reuse_addr: true,
+        ..ListenOptions::default()
+    }
+}
+
 /// A TCP listener (`std::net::TcpListener`).
 #[derive(Debug)]
 pub struct TcpListener {
-    sock: Owned,
-    nonblocking: AtomicBool,
+    /// Shared with the clones ([`TcpListener::try_clone`]); the last one to go
+    /// closes the listener.
+    sock: Arc<Owned>,
+    /// Shared with the clones, as `O_NONBLOCK` is by descriptors `dup`ed from one.
+    nonblocking: Arc<AtomicBool>,
 }
 
 impl TcpListener {
@@ -123,13 +179,13 @@ impl TcpListener {
     pub fn bind<A: ToSocketAddrs>(rt: &Runtime, addr: A) -> io::Result<TcpListener> {
         let shared = rt.shared.clone();
         each_addr(addr, |a| {
-            let handle = shared.with_stack(|s, _| s.tcp_listen(a, ListenOptions::default()))??;
+            let handle = shared.with_stack(|s, _| s.tcp_listen(a, listen_options()))??;
             Ok(TcpListener {
-                sock: Owned {
+                sock: Arc::new(Owned {
                     shared: shared.clone(),
                     handle,
-                },
-                nonblocking: AtomicBool::new(false),
+                }),
+                nonblocking: Arc::new(AtomicBool::new(false)),
             })
         })
     }
@@ -152,6 +208,16 @@ impl TcpListener {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         let h = self.sock.handle;
         Ok(self.sock.shared.with_stack(|s, _| s.listener_addr(h))??)
+    }
+
+    /// Another handle to the same listener (accepts from several threads): the
+    /// listener closes when the last handle is dropped, and the non-blocking mode
+    /// is shared, as with std's `dup`ed descriptor.
+    pub fn try_clone(&self) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            sock: self.sock.clone(),
+            nonblocking: self.nonblocking.clone(),
+        })
     }
 
     /// Makes [`TcpListener::accept`] return `WouldBlock` at once instead of
@@ -252,10 +318,11 @@ impl TcpStream {
         Ok(stream)
     }
 
-    /// The remote address.
+    /// The remote address (`NotConnected` once the connection is over, as in
+    /// std on Linux).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         let h = self.handle();
-        Ok(self.shared().with_stack(|s, _| s.tcp_addrs(h))??.1)
+        Ok(self.shared().with_stack(|s, _| peer_addr(s, h))??)
     }
 
     /// The local address.
@@ -265,6 +332,8 @@ impl TcpStream {
     }
 
     /// Shuts down reading, writing (a FIN follows the data written), or both.
+    /// Once the connection is over (reset, or closed both ways) the shutdown
+    /// still applies but the call fails with `NotConnected`, as std's on Linux.
     pub fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
         let how = match how {
             std::net::Shutdown::Read => layer4::Shutdown::Read,
@@ -272,9 +341,14 @@ impl TcpStream {
             std::net::Shutdown::Both => layer4::Shutdown::Both,
         };
         let h = self.handle();
-        Ok(self
-            .shared()
-            .with_stack(|s, now| s.tcp_shutdown(now, h, how))??)
+        Ok(self.shared().with_stack(|s, now| {
+            let over = connection_over(s, h)?;
+            s.tcp_shutdown(now, h, how)?;
+            if over {
+                return Err(Error::NotConnected);
+            }
+            Ok(())
+        })??)
     }
 
     /// Disables (`true`) or enables Nagle's algorithm (`TCP_NODELAY`).
@@ -435,8 +509,12 @@ impl Write for &TcpStream {
 /// A UDP socket (`std::net::UdpSocket`).
 #[derive(Debug)]
 pub struct UdpSocket {
-    sock: Owned,
-    timeouts: Mutex<Timeouts>,
+    /// Shared with the clones ([`UdpSocket::try_clone`]); the last one to go
+    /// closes the socket.
+    sock: Arc<Owned>,
+    /// Shared with the clones, as socket options and `O_NONBLOCK` are by
+    /// descriptors `dup`ed from one.
+    timeouts: Arc<Mutex<Timeouts>>,
 }
 
 impl UdpSocket {
@@ -446,17 +524,27 @@ impl UdpSocket {
         each_addr(addr, |a| {
             let handle = shared.with_stack(|s, _| s.udp_bind(a))??;
             Ok(UdpSocket {
-                sock: Owned {
+                sock: Arc::new(Owned {
                     shared: shared.clone(),
                     handle,
-                },
-                timeouts: Mutex::new(Timeouts::default()),
+                }),
+                timeouts: Arc::new(Mutex::new(Timeouts::default())),
             })
         })
     }
 
     fn timeouts(&self) -> Timeouts {
         *self.timeouts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Another handle to the same socket (receive on one thread, send on
+    /// another): closed when the last handle is dropped; timeouts and the
+    /// non-blocking mode are shared, as with std's `dup`ed descriptor.
+    pub fn try_clone(&self) -> io::Result<UdpSocket> {
+        Ok(UdpSocket {
+            sock: self.sock.clone(),
+            timeouts: self.timeouts.clone(),
+        })
     }
 
     /// Sends `buf` as one datagram to `addr` (the first address it resolves to).

@@ -96,8 +96,9 @@ impl TxQueue {
     }
 }
 
-/// The writer thread and its queue; dropping it stops and joins the thread
-/// (packets still queued are dropped, as a link that goes down drops them).
+/// The writer thread and its queue; dropping it stops and joins the thread once
+/// it has written what was queued (what the device then refuses is dropped, as a
+/// link that goes down drops it).
 #[derive(Debug)]
 pub(crate) struct TxThread {
     pub(crate) queue: Arc<TxQueue>,
@@ -140,7 +141,9 @@ fn write_loop<D: Device>(q: &TxQueue, mut device: D, wake: impl Fn()) {
                 s.idle = true;
                 s = q.work.wait(s).unwrap_or_else(|e| e.into_inner());
             }
-            if s.stop {
+            // Told to stop, it still writes what was queued before (the runtime's
+            // last transmit pass), unless the device pushes back.
+            if s.queue.is_empty() {
                 return;
             }
             std::mem::swap(&mut batch, &mut s.queue);

@@ -29,6 +29,7 @@ macro_rules! std_net_signatures {
             let _ = TcpListener::accept as fn(&TcpListener) -> io::Result<(TcpStream, SocketAddr)>;
             let _ = TcpListener::local_addr as fn(&TcpListener) -> io::Result<SocketAddr>;
             let _ = TcpListener::set_nonblocking as fn(&TcpListener, bool) -> io::Result<()>;
+            let _ = TcpListener::try_clone as fn(&TcpListener) -> io::Result<TcpListener>;
             // TcpStream
             let _ = TcpStream::connect::<SocketAddr> as fn($($rt,)? SocketAddr) -> io::Result<TcpStream>;
             let _ = TcpStream::connect_timeout
@@ -51,6 +52,7 @@ macro_rules! std_net_signatures {
             let _ = <&'static TcpStream as Write>::write as fn(&mut &'static TcpStream, &[u8]) -> io::Result<usize>;
             // UdpSocket
             let _ = UdpSocket::bind::<SocketAddr> as fn($($rt,)? SocketAddr) -> io::Result<UdpSocket>;
+            let _ = UdpSocket::try_clone as fn(&UdpSocket) -> io::Result<UdpSocket>;
             let _ = UdpSocket::connect::<SocketAddr> as fn(&UdpSocket, SocketAddr) -> io::Result<()>;
             let _ = UdpSocket::send_to::<SocketAddr>
                 as fn(&UdpSocket, &[u8], SocketAddr) -> io::Result<usize>;

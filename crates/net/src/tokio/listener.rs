@@ -6,11 +6,9 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use layer4::ListenOptions;
-
 use super::{resolve, TcpStream};
 use crate::runtime::{Direction, Runtime, Shared};
-use crate::std_api::Owned;
+use crate::std_api::{listen_options, Owned};
 
 /// A TCP listener whose `accept` is a future.
 #[derive(Debug)]
@@ -34,7 +32,7 @@ impl TcpListener {
     fn bind_any(shared: Arc<Shared>, addrs: Vec<SocketAddr>) -> io::Result<TcpListener> {
         let mut last = None;
         for a in addrs {
-            match shared.with_stack(|s, _| s.tcp_listen(a, ListenOptions::default()))? {
+            match shared.with_stack(|s, _| s.tcp_listen(a, listen_options()))? {
                 Ok(handle) => {
                     return Ok(TcpListener {
                         sock: Owned {

@@ -24,7 +24,11 @@
 //!   are tokio's (which is why the `tokio` feature turns on tokio's `net`).
 //! - Not yet: `set_ttl`, `set_linger`, `take_error`, `from_std`/`into_std`,
 //!   `try_io`/`async_io`, the vectored and `BufMut` variants.
-//! - Errors are `io::Error` with the kinds of std (see [`crate::std_api`]).
+//! - Errors are `io::Error` with the kinds of std (see [`crate::std_api`]), and
+//!   the close, the reset, `SO_REUSEADDR` and a dropped runtime (pending calls
+//!   fail with `Other`, as tokio's when its runtime shuts down) behave as
+//!   there; `tests/tokio_semantics.rs` checks what is tokio's own
+//!   (`poll_shutdown`, the owned write half's drop, cancel-safe reads).
 
 mod listener;
 mod readiness;

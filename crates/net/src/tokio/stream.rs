@@ -14,7 +14,7 @@ use layer4::{Error, SocketHandle};
 use super::tcp::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use super::{readiness, resolve};
 use crate::runtime::{Direction, Runtime, Shared};
-use crate::std_api::{connect_progress, Owned};
+use crate::std_api::{connect_progress, peer_addr, Owned};
 
 /// A TCP connection. The connection is closed (FIN, in the background) when the
 /// stream, or the last of its halves, is dropped.
@@ -81,10 +81,11 @@ impl TcpStream {
         Ok(self.shared().with_stack(|s, _| s.tcp_addrs(h))??.0)
     }
 
-    /// The remote address.
+    /// The remote address (`NotConnected` once the connection is over, as
+    /// tokio's on Linux).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         let h = self.handle();
-        Ok(self.shared().with_stack(|s, _| s.tcp_addrs(h))??.1)
+        Ok(self.shared().with_stack(|s, _| peer_addr(s, h))??)
     }
 
     /// Disables (`true`) or enables Nagle's algorithm (`TCP_NODELAY`).
