@@ -18,17 +18,18 @@
 //! record to the back. A hash table keyed by 4-tuple (the stack's keyed hash) holds
 //! only each record's place in the ring and 32 bits of its hash.
 //!
-//! Why two structures: a busy client keeps up to `time_wait_limit` (262,144) records,
-//! tens of megabytes. Records kept in the hash table itself put every connection's
-//! insert and look-up at a random place in all of them (a cache and TLB miss each);
-//! the ring is written at its back and read at its front, and the index a connection
-//! probes is about a thirteenth of the size. `connect` one connection at a time, 200,000 of
-//! them, ran ~11 % faster for it (docs/benchmarks.md, session 14). A record that
-//! leaves early (a RST, a SYN that reuses the tuple, a restart) leaves an empty slot
-//! behind, popped when it reaches the front; when empty slots outnumber the records
-//! (plus 64) the ring is packed and the index rebuilt from the kept hashes, so the
-//! ring never holds more than twice the records plus 64 slots, and its spare
-//! capacity is given back when it falls to a quarter.
+//! Why two structures: a busy client keeps up to `time_wait_limit` (262,144) records, tens
+//! of megabytes. Records kept in the hash table itself put every connection's insert and
+//! look-up at a random place in all of them (a cache and TLB miss each); the ring is
+//! written at its back and read at its front, and the index a connection probes is about a
+//! thirteenth of the size. `connect` one connection at a time, 200,000 of them, ran 13-20 %
+//! faster with it and the harness clock fix together (docs/benchmarks.md, session 14). A
+//! record that leaves early (a RST, a SYN that reuses the tuple, a restart) leaves an empty
+//! slot behind, popped when it reaches the front; when empty slots outnumber the records
+//! (plus 64) the ring is packed and the index rebuilt from the kept hashes, so the ring
+//! never holds more than twice the records plus 64 slots, and its spare capacity is given
+//! back when it falls to a quarter.
+//!
 //! The table holds at most `TcpConfig::time_wait_limit` records: when it is full,
 //! the oldest record is recycled to make room and counted
 //! (`TcpStats::time_wait_overflow`).
