@@ -149,39 +149,19 @@ impl Stack {
     }
 
     /// An ICMP error quoting one of our packets: find its socket and tell it.
+    ///
+    /// Nothing is learnt from an error that quotes something the stack did not
+    /// send: a TCP segment of no connection or outside its flight (RFC 5927), a
+    /// datagram from a port no UDP socket has, or another protocol, whose quote
+    /// nothing can be checked against. A forged "fragmentation needed" or "packet
+    /// too big" would otherwise lower the path MTU of every connection to the
+    /// destination, those opened later too, for as long as the estimate lasts.
+    //= https://www.rfc-editor.org/rfc/rfc8201#section-4
+    // (In our words: the exact text could not be checked here.) Nodes should
+    // validate the payload of a Packet Too Big message, to make sure it was
+    // received in response to a packet they actually sent.
     fn on_icmp_error(&mut self, now: Instant, q: Quoted, error: IcmpError, invoking: &[u8]) {
         if !self.is_local(q.src) {
-            return;
-        }
-        if let IcmpError::TooBig(mtu) = error {
-            let link = self.config.mtu;
-            let new = if mtu == 0 {
-                // An old router without RFC 1191: guess from the quoted length.
-                match (q.dst, invoking) {
-                    (IpAddr::V4(dst), [_, _, hi, lo, ..]) => {
-                        let total = u16::from_be_bytes([*hi, *lo]);
-                        let hl = usize::from(invoking[0] & 0x0f) * 4;
-                        self.pmtu.report_ipv4_without_mtu(now, dst, total, hl, link)
-                    }
-                    _ => None,
-                }
-            } else {
-                self.pmtu.report(now, q.dst, mtu, link)
-            };
-            if let (Some(new), IpProtocol::Tcp) = (new, q.protocol) {
-                if let (Some(sp), Some(dp)) = (q.src_port, q.dst_port) {
-                    let key =
-                        FourTuple::new(SocketAddr::new(q.src, sp), SocketAddr::new(q.dst, dp));
-                    if let Some(h) = self.conns.get(&key, &self.sockets) {
-                        let in_flight = q
-                            .tcp_seq
-                            .is_some_and(|s| self.conn(h).is_some_and(|c| c.seq_in_flight(s)));
-                        if in_flight {
-                            self.with_conn(now, h, |c| c.on_path_mtu(new));
-                        }
-                    }
-                }
-            }
             return;
         }
         let (Some(sp), Some(dp)) = (q.src_port, q.dst_port) else {
@@ -204,9 +184,19 @@ impl Stack {
                     return;
                 }
                 let notice = match error {
+                    IcmpError::TooBig(mtu) => {
+                        self.report_too_big(now, q.dst, mtu, invoking);
+                        // The path's estimate, whether this report lowered it or an
+                        // earlier one (about another connection to the same
+                        // destination) already had: this connection's segments were
+                        // too big either way.
+                        let path = self.path_mtu(now, q.dst);
+                        self.with_conn(now, h, |c| c.on_path_mtu(path));
+                        return;
+                    }
                     IcmpError::PortUnreachable | IcmpError::ProtoUnreachable => IcmpNotice::Refused,
                     IcmpError::Unreachable => IcmpNotice::Unreachable,
-                    _ => IcmpNotice::Transient,
+                    IcmpError::Transient => IcmpNotice::Transient,
                 };
                 self.with_conn(now, h, |c| c.handle_icmp(notice));
             }
@@ -214,6 +204,11 @@ impl Stack {
                 let Some(h) = self.find_udp(local) else {
                     return;
                 };
+                if let IcmpError::TooBig(mtu) = error {
+                    // The socket's next datagrams to `q.dst` are fragmented to fit.
+                    self.report_too_big(now, q.dst, mtu, invoking);
+                    return;
+                }
                 let Some(Entry {
                     socket: Socket::Udp(u),
                     ..
@@ -237,6 +232,25 @@ impl Stack {
                 self.raise(h, EventKind::Error);
             }
             _ => {}
+        }
+    }
+
+    /// A "fragmentation needed" or "packet too big" for `dst` (an `mtu` of 0: an
+    /// IPv4 router older than RFC 1191, `invoking` the packet it quoted) goes to
+    /// the path MTU cache, which keeps it if it lowers the estimate.
+    fn report_too_big(&mut self, now: Instant, dst: IpAddr, mtu: u32, invoking: &[u8]) {
+        // The estimate is capped by the route's MTU as `path_mtu` caps it.
+        let route_mtu = self.routes.lookup(dst).and_then(|r| r.mtu);
+        let link = route_mtu.unwrap_or(self.config.mtu).min(self.config.mtu);
+        if mtu != 0 {
+            self.pmtu.report(now, dst, mtu, link);
+            return;
+        }
+        // An old router without RFC 1191: guess from the quoted length.
+        if let (IpAddr::V4(dst), [first, _, hi, lo, ..]) = (dst, invoking) {
+            let total = u16::from_be_bytes([*hi, *lo]);
+            let hl = usize::from(first & 0x0f) * 4;
+            self.pmtu.report_ipv4_without_mtu(now, dst, total, hl, link);
         }
     }
 

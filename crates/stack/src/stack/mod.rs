@@ -65,6 +65,8 @@ mod udp_api;
 #[cfg(test)]
 mod egress_tests;
 #[cfg(test)]
+mod icmp_tests;
+#[cfg(test)]
 mod rx_batch_tests;
 #[cfg(test)]
 mod rx_path_tests;

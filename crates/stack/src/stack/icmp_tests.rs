@@ -1,0 +1,158 @@
+//! Hostile ICMP and ICMPv6 at the stack: forged "fragmentation needed" / "packet
+//! too big" (RFC 1191, RFC 8201, RFC 5927), errors and echo replies toward
+//! addresses that are not one host (RFC 1122 section 3.2.2, RFC 4443 section
+//! 2.4), and echo requests larger than the path MTU (RFC 1122 section 3.2.2.6).
+
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use super::tests::{connect, pattern, Impairment, Pair, A4, A6, B4, B6};
+use super::*;
+use crate::wire::{
+    AddrPair, ChecksumMode, Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, Icmpv6Packet,
+    Icmpv6Repr, IpProtocol,
+};
+
+/// Hands `to` (A or B of `pair`) an IP packet carrying `payload` from `src` to `dst`.
+fn hand(pair: &mut Pair, to_a: bool, src: IpAddr, dst: IpAddr, proto: IpProtocol, body: &[u8]) {
+    let now = pair.now;
+    let packet = pair
+        .b
+        .build_ip_packet(src, dst, proto, body, 64, 0)
+        .unwrap();
+    let stack = if to_a { &mut pair.a } else { &mut pair.b };
+    stack.handle_packet(now, &packet);
+}
+
+fn icmpv4_body(repr: &Icmpv4Repr<'_>) -> Vec<u8> {
+    let mut body = vec![0u8; repr.buffer_len()];
+    repr.emit(
+        &mut Icmpv4Packet::new_unchecked(&mut body[..]),
+        ChecksumMode::Enabled,
+    );
+    body
+}
+
+fn icmpv6_body(src: IpAddr, dst: IpAddr, repr: &Icmpv6Repr<'_>) -> Vec<u8> {
+    let addrs = AddrPair::new(src, dst).unwrap();
+    let mut body = vec![0u8; repr.buffer_len()];
+    repr.emit(
+        &mut Icmpv6Packet::new_unchecked(&mut body[..]),
+        &addrs,
+        ChecksumMode::Enabled,
+    );
+    body
+}
+
+/// A "fragmentation needed" (IPv4) or "packet too big" (IPv6) reporting `mtu` from a
+/// router, quoting `quote`, handed to A.
+fn too_big_to_a(pair: &mut Pair, quote: &[u8], mtu: u16) {
+    if quote[0] >> 4 == 4 {
+        let err = Icmpv4Repr::DstUnreachable {
+            reason: Icmpv4DstUnreachable::FragRequired,
+            next_hop_mtu: mtu,
+            invoking: quote,
+        };
+        let router = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254));
+        hand(
+            pair,
+            true,
+            router,
+            IpAddr::V4(A4),
+            IpProtocol::Icmp,
+            &icmpv4_body(&err),
+        );
+    } else {
+        let err = Icmpv6Repr::PacketTooBig {
+            mtu: u32::from(mtu),
+            invoking: quote,
+        };
+        let router = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0xfe));
+        let body = icmpv6_body(router, IpAddr::V6(A6), &err);
+        hand(
+            pair,
+            true,
+            router,
+            IpAddr::V6(A6),
+            IpProtocol::Icmpv6,
+            &body,
+        );
+    }
+}
+
+/// A connection from A to B (over IPv6 if `v6`) with a full-sized data segment just
+/// sent: the connection and that segment's IP and TCP headers, to quote.
+fn sending_connection(pair: &mut Pair, v6: bool, port: u16) -> (SocketHandle, Vec<u8>) {
+    let server = if v6 {
+        SocketAddr::new(IpAddr::V6(B6), port)
+    } else {
+        SocketAddr::new(IpAddr::V4(B4), port)
+    };
+    let (c, _l, _s) = connect(pair, server);
+    pair.a.tcp_send(pair.now, c, &pattern(3000, 1)).unwrap();
+    let mut buf = [0u8; 1500];
+    let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+    assert_eq!(n, 1500);
+    let hl = if v6 { 40 } else { 20 };
+    (c, buf[..hl + 8].to_vec())
+}
+
+#[test]
+fn packet_too_big_that_quotes_nothing_we_sent_leaves_the_path_mtu_alone() {
+    for v6 in [false, true] {
+        let mut pair = Pair::new(Impairment::default(), 140 + u64::from(v6));
+        let dst = if v6 { IpAddr::V6(B6) } else { IpAddr::V4(B4) };
+        let (c, genuine) = sending_connection(&mut pair, v6, 80);
+        let hl = genuine.len() - 8;
+        let now = pair.now;
+
+        // A connection that does not exist: another source port.
+        let mut no_conn = genuine.clone();
+        no_conn[hl] ^= 0x55;
+        too_big_to_a(&mut pair, &no_conn, 1280);
+        // The live connection, a sequence number it never sent (RFC 5927).
+        let mut stale = genuine.clone();
+        stale[hl + 4] ^= 0x80;
+        too_big_to_a(&mut pair, &stale, 1280);
+        // A UDP datagram from a port no socket has.
+        let mut udp = genuine.clone();
+        udp[if v6 { 6 } else { 9 }] = 17;
+        too_big_to_a(&mut pair, &udp, 1280);
+        // An ICMP message (no ports, nothing to check it against).
+        let mut icmp = genuine[..hl].to_vec();
+        icmp[if v6 { 6 } else { 9 }] = if v6 { 58 } else { 1 };
+        icmp.extend_from_slice(&[if v6 { 129 } else { 0 }, 0, 0, 0, 0, 0, 0, 0]);
+        too_big_to_a(&mut pair, &icmp, 1280);
+
+        assert_eq!(pair.a.path_mtu(now, dst), 1500, "v6 {v6}: the cache");
+        assert_eq!(pair.a.tcp_info(now, c).unwrap().pmtu, 1500, "v6 {v6}");
+        // A connection opened now still starts at the link MTU.
+        let (d, _) = sending_connection(&mut pair, v6, 81);
+        assert_eq!(pair.a.tcp_info(pair.now, d).unwrap().pmtu, 1500, "v6 {v6}");
+
+        // The genuine quote lowers both.
+        too_big_to_a(&mut pair, &genuine, 1280);
+        assert_eq!(pair.a.path_mtu(pair.now, dst), 1280, "v6 {v6}");
+        assert_eq!(pair.a.tcp_info(pair.now, c).unwrap().pmtu, 1280, "v6 {v6}");
+    }
+}
+
+#[test]
+fn every_connection_to_a_destination_learns_its_packet_too_big() {
+    for v6 in [false, true] {
+        let mut pair = Pair::new(Impairment::default(), 142 + u64::from(v6));
+        // Two connections to the same destination, both sending full-sized
+        // segments before any error came back.
+        let (c1, quote1) = sending_connection(&mut pair, v6, 80);
+        let (c2, quote2) = sending_connection(&mut pair, v6, 81);
+        too_big_to_a(&mut pair, &quote1, 1400);
+        assert_eq!(pair.a.tcp_info(pair.now, c1).unwrap().pmtu, 1400);
+        // The second one's error reports what the cache already holds: the
+        // connection must still shrink, or its segments keep being dropped.
+        too_big_to_a(&mut pair, &quote2, 1400);
+        assert_eq!(pair.a.tcp_info(pair.now, c2).unwrap().pmtu, 1400, "v6 {v6}");
+        let mut buf = [0u8; 1500];
+        let sizes: Vec<usize> =
+            std::iter::from_fn(|| pair.a.poll_transmit(pair.now, &mut buf)).collect();
+        assert!(sizes.iter().all(|&n| n <= 1400), "v6 {v6}: {sizes:?}");
+    }
+}
