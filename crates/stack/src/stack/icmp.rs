@@ -61,7 +61,7 @@ impl Stack {
                 //= https://www.rfc-editor.org/rfc/rfc1122#section-3.2.2.6
                 //# Every host MUST implement an ICMP Echo server function that
                 //# receives Echo Requests and sends corresponding Echo Replies.
-                if self.config.answer_pings && !meta.broadcast {
+                if self.config.answer_pings && !meta.broadcast && self.names_one_host(meta.src) {
                     let reply = Icmpv4Repr::EchoReply {
                         ident,
                         seq_no,
@@ -122,7 +122,7 @@ impl Stack {
                 //= https://www.rfc-editor.org/rfc/rfc4443#section-4.1
                 //# Every node MUST implement an ICMPv6 Echo responder function that
                 //# receives Echo Requests and originates corresponding Echo Replies.
-                if self.config.answer_pings {
+                if self.config.answer_pings && self.names_one_host(meta.src) {
                     let reply = Icmpv6Repr::EchoReply {
                         ident,
                         seq_no,
@@ -254,8 +254,33 @@ impl Stack {
         }
     }
 
+    /// Whether `src`, the source of a packet received, names one host that an
+    /// ICMP error or echo reply may go to: not unspecified, multicast or a
+    /// broadcast address (`demux::is_unicast`, and not the broadcast address of
+    /// one of our prefixes). Otherwise an answer would go to many hosts, or to
+    /// none, for one forged packet.
+    //= https://www.rfc-editor.org/rfc/rfc1122#section-3.2.2
+    //# An ICMP error message MUST NOT be sent as the result of
+    //# receiving:
+    //= https://www.rfc-editor.org/rfc/rfc1122#section-3.2.2
+    //# *    a datagram whose source address does not define a single
+    //#      host -- e.g., a zero address, a loopback address, a
+    //#      broadcast address, a multicast address, or a Class E
+    //#      address.
+    //= https://www.rfc-editor.org/rfc/rfc4443#section-2.4
+    //# (e.6) A packet whose source address does not uniquely identify a
+    //#       single node -- e.g., the IPv6 Unspecified Address, an IPv6
+    //#       multicast address, or an address known by the ICMP message
+    //#       originator to be an IPv6 anycast address.
+    fn names_one_host(&self, src: IpAddr) -> bool {
+        super::demux::is_unicast(src) && !self.is_broadcast(src)
+    }
+
     /// ICMP port unreachable for a datagram to a closed port, rate-limited.
     pub(super) fn send_port_unreachable(&mut self, now: Instant, meta: IpMeta<'_>) {
+        if !self.names_one_host(meta.src) {
+            return;
+        }
         if !self.icmp_limit.allow(now) {
             self.count_icmp_limited(meta.dst);
             return;
@@ -283,6 +308,9 @@ impl Stack {
 
     /// ICMP protocol unreachable for a protocol the stack does not speak.
     pub(super) fn send_icmpv4_proto_unreachable(&mut self, now: Instant, meta: IpMeta<'_>) {
+        if !self.names_one_host(meta.src) {
+            return;
+        }
         if !self.icmp_limit.allow(now) {
             self.count_icmp_limited(meta.dst);
             return;

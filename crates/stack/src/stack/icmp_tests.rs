@@ -9,10 +9,10 @@ use super::tests::{connect, pattern, Impairment, Pair, A4, A6, B4, B6};
 use super::*;
 use crate::wire::{
     AddrPair, ChecksumMode, Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, Icmpv6Packet,
-    Icmpv6Repr, IpProtocol,
+    Icmpv6Repr, IpProtocol, UdpPacket, UdpRepr,
 };
 
-/// Hands `to` (A or B of `pair`) an IP packet carrying `payload` from `src` to `dst`.
+/// Hands A (`to_a`) or B an IP packet carrying `body` from `src` to `dst`.
 fn hand(pair: &mut Pair, to_a: bool, src: IpAddr, dst: IpAddr, proto: IpProtocol, body: &[u8]) {
     let now = pair.now;
     let packet = pair
@@ -154,5 +154,78 @@ fn every_connection_to_a_destination_learns_its_packet_too_big() {
         let sizes: Vec<usize> =
             std::iter::from_fn(|| pair.a.poll_transmit(pair.now, &mut buf)).collect();
         assert!(sizes.iter().all(|&n| n <= 1400), "v6 {v6}: {sizes:?}");
+    }
+}
+
+/// Sources that do not name one host: no ICMP error, no echo reply goes to them.
+fn not_one_host() -> Vec<IpAddr> {
+    vec![
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V4(Ipv4Addr::BROADCAST),
+        IpAddr::V4(Ipv4Addr::new(10, 0, 0, 255)), // B's subnet broadcast
+        IpAddr::V4(Ipv4Addr::new(224, 0, 0, 1)),
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1)),
+    ]
+}
+
+#[test]
+fn no_icmp_error_or_echo_reply_goes_to_a_source_that_is_not_one_host() {
+    let mut pair = Pair::new(Impairment::default(), 144);
+    let mut sources = not_one_host();
+    // The control: from a host, each packet is answered.
+    sources.push(IpAddr::V4(A4));
+    sources.push(IpAddr::V6(A6));
+    for src in sources {
+        let genuine = src == IpAddr::V4(A4) || src == IpAddr::V6(A6);
+        let dst = if src.is_ipv4() {
+            IpAddr::V4(B4)
+        } else {
+            IpAddr::V6(B6)
+        };
+        // A UDP datagram to a closed port.
+        let addrs = AddrPair::new(src, dst).unwrap();
+        let udp = UdpRepr {
+            src_port: 68,
+            dst_port: 67,
+            payload: b"discover",
+        };
+        let mut body = vec![0u8; udp.buffer_len()];
+        udp.emit(
+            &mut UdpPacket::new_unchecked(&mut body[..]),
+            &addrs,
+            ChecksumMode::Enabled,
+        );
+        hand(&mut pair, false, src, dst, IpProtocol::Udp, &body);
+        // An echo request.
+        let (proto, body) = if src.is_ipv4() {
+            let req = Icmpv4Repr::EchoRequest {
+                ident: 1,
+                seq_no: 1,
+                data: b"ping",
+            };
+            (IpProtocol::Icmp, icmpv4_body(&req))
+        } else {
+            let req = Icmpv6Repr::EchoRequest {
+                ident: 1,
+                seq_no: 1,
+                data: b"ping",
+            };
+            (IpProtocol::Icmpv6, icmpv6_body(src, dst, &req))
+        };
+        hand(&mut pair, false, src, dst, proto, &body);
+        // A protocol the stack does not speak (IPv4 answers it).
+        hand(&mut pair, false, src, dst, IpProtocol::from(253), b"x");
+        let mut buf = [0u8; 1500];
+        let mut answers = 0;
+        while pair.b.poll_transmit(pair.now, &mut buf).is_some() {
+            answers += 1;
+        }
+        let want = match (genuine, src.is_ipv4()) {
+            (false, _) => 0,
+            (true, true) => 3,
+            (true, false) => 2,
+        };
+        assert_eq!(answers, want, "from {src}");
     }
 }
