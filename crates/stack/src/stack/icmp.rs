@@ -5,6 +5,7 @@
 use core::net::{IpAddr, SocketAddr};
 
 use super::demux::FourTuple;
+use super::egress::ip_header_len;
 use super::ingress::IpMeta;
 use super::{Entry, Socket, Stack};
 use crate::error::Error;
@@ -67,7 +68,7 @@ impl Stack {
                         seq_no,
                         data,
                     };
-                    self.send_icmpv4(meta.dst, meta.src, &reply);
+                    self.send_icmpv4(now, meta.dst, meta.src, &reply);
                 }
                 return;
             }
@@ -128,7 +129,7 @@ impl Stack {
                         seq_no,
                         data,
                     };
-                    self.send_icmpv6(meta.dst, meta.src, &reply);
+                    self.send_icmpv6(now, meta.dst, meta.src, &reply);
                 }
                 return;
             }
@@ -293,7 +294,7 @@ impl Stack {
                     next_hop_mtu: 0,
                     invoking: quote,
                 };
-                self.send_icmpv4(meta.dst, meta.src, &err);
+                self.send_icmpv4(now, meta.dst, meta.src, &err);
             }
             IpAddr::V6(_) => {
                 let quote = &meta.packet[..meta.packet.len().min(ICMPV6_QUOTE)];
@@ -301,7 +302,7 @@ impl Stack {
                     reason: Icmpv6DstUnreachable::PortUnreachable,
                     invoking: quote,
                 };
-                self.send_icmpv6(meta.dst, meta.src, &err);
+                self.send_icmpv6(now, meta.dst, meta.src, &err);
             }
         }
     }
@@ -321,7 +322,7 @@ impl Stack {
             next_hop_mtu: 0,
             invoking: quote,
         };
-        self.send_icmpv4(meta.dst, meta.src, &err);
+        self.send_icmpv4(now, meta.dst, meta.src, &err);
     }
 
     fn count_icmp_limited(&mut self, dst: IpAddr) {
@@ -332,36 +333,56 @@ impl Stack {
         }
     }
 
-    fn send_icmpv4(&mut self, src: IpAddr, dst: IpAddr, repr: &Icmpv4Repr<'_>) {
+    fn send_icmpv4(&mut self, now: Instant, src: IpAddr, dst: IpAddr, repr: &Icmpv4Repr<'_>) {
         let ttl = self.config.udp.ttl;
         let checksum = self.tx_checksum();
         let len = repr.buffer_len();
-        let packet = self.build_ip_packet_with(src, dst, IpProtocol::Icmp, len, ttl, 0, |out| {
-            repr.emit(&mut Icmpv4Packet::new_unchecked(out), checksum)
-        });
+        let mtu = usize::from(self.path_mtu(now, dst));
+        let fits = ip_header_len(dst) + len <= mtu;
+        let packet =
+            self.build_ip_packet_df(src, dst, IpProtocol::Icmp, len, ttl, 0, fits, |out| {
+                repr.emit(&mut Icmpv4Packet::new_unchecked(out), checksum)
+            });
         if let Some(packet) = packet {
-            if self.queue_control(packet) {
+            if self.queue_icmp(dst, packet, fits, mtu) {
                 self.stats.icmp.out_msgs += 1;
                 self.stats.icmp.out_type[usize::from(u8::from(repr.msg_type()))] += 1;
             }
         }
     }
 
-    fn send_icmpv6(&mut self, src: IpAddr, dst: IpAddr, repr: &Icmpv6Repr<'_>) {
+    fn send_icmpv6(&mut self, now: Instant, src: IpAddr, dst: IpAddr, repr: &Icmpv6Repr<'_>) {
         let Some(addrs) = AddrPair::new(src, dst) else {
             return;
         };
         let ttl = self.config.udp.ttl;
         let checksum = self.tx_checksum();
         let len = repr.buffer_len();
+        let mtu = usize::from(self.path_mtu(now, dst));
+        let fits = ip_header_len(dst) + len <= mtu;
         let packet = self.build_ip_packet_with(src, dst, IpProtocol::Icmpv6, len, ttl, 0, |out| {
             repr.emit(&mut Icmpv6Packet::new_unchecked(out), &addrs, checksum)
         });
         if let Some(packet) = packet {
-            if self.queue_control(packet) {
+            if self.queue_icmp(dst, packet, fits, mtu) {
                 self.stats.icmp6.out_msgs += 1;
                 self.stats.icmp6.out_type[usize::from(u8::from(repr.msg_type()))] += 1;
             }
+        }
+    }
+
+    /// Queues a stack-made ICMP message to `dst`; one larger than the path MTU
+    /// (`fits` false; built without DF) goes in fragments. Only an echo reply to
+    /// a large, reassembled request is that large: errors quote at most 576 or
+    /// 1280 bytes' worth.
+    //= https://www.rfc-editor.org/rfc/rfc1122#section-3.2.2.6
+    //# Data received in an ICMP Echo Request MUST be entirely
+    //# included in the resulting Echo Reply.
+    fn queue_icmp(&mut self, dst: IpAddr, packet: Vec<u8>, fits: bool, mtu: usize) -> bool {
+        if fits {
+            self.queue_control(packet)
+        } else {
+            self.queue_fragments(&packet, dst, mtu)
         }
     }
 }

@@ -7,9 +7,10 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::tests::{connect, pattern, Impairment, Pair, A4, A6, B4, B6};
 use super::*;
+use crate::ip::{Fragmenter, Reassembled, Reassembler, ReassemblyConfig};
 use crate::wire::{
     AddrPair, ChecksumMode, Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, Icmpv6Packet,
-    Icmpv6Repr, IpProtocol, UdpPacket, UdpRepr,
+    Icmpv6Repr, IpProtocol, Ipv4Packet, UdpPacket, UdpRepr,
 };
 
 /// Hands A (`to_a`) or B an IP packet carrying `body` from `src` to `dst`.
@@ -227,5 +228,83 @@ fn no_icmp_error_or_echo_reply_goes_to_a_source_that_is_not_one_host() {
             (true, false) => 2,
         };
         assert_eq!(answers, want, "from {src}");
+    }
+}
+
+#[test]
+fn echo_request_larger_than_the_path_mtu_is_answered_whole_in_fragments() {
+    let mut pair = Pair::new(Impairment::default(), 146);
+    let data = pattern(4000, 9);
+    for (src, dst) in [
+        (IpAddr::V4(A4), IpAddr::V4(B4)),
+        (IpAddr::V6(A6), IpAddr::V6(B6)),
+    ] {
+        let (proto, body) = if src.is_ipv4() {
+            let req = Icmpv4Repr::EchoRequest {
+                ident: 7,
+                seq_no: 2,
+                data: &data,
+            };
+            (IpProtocol::Icmp, icmpv4_body(&req))
+        } else {
+            let req = Icmpv6Repr::EchoRequest {
+                ident: 7,
+                seq_no: 2,
+                data: &data,
+            };
+            (IpProtocol::Icmpv6, icmpv6_body(src, dst, &req))
+        };
+        let mut whole = pair
+            .a
+            .build_ip_packet(src, dst, proto, &body, 64, 0)
+            .unwrap();
+        let fragments: Vec<Vec<u8>> = if src.is_ipv4() {
+            // Built with DF: clear it (and fix the header checksum) to cut it.
+            whole[6] &= !0x40;
+            Ipv4Packet::new_unchecked(&mut whole[..]).fill_checksum();
+            let f = Fragmenter::ipv4(&whole, 1500).unwrap();
+            (0..f.count())
+                .map(|i| {
+                    let mut b = vec![0u8; f.fragment_len(i).unwrap()];
+                    f.write(i, &mut b).unwrap();
+                    b
+                })
+                .collect()
+        } else {
+            let f = Fragmenter::ipv6(&whole, 1500, 77).unwrap();
+            (0..f.count())
+                .map(|i| {
+                    let mut b = vec![0u8; f.fragment_len(i).unwrap()];
+                    f.write(i, &mut b).unwrap();
+                    b
+                })
+                .collect()
+        };
+        for f in &fragments {
+            pair.b.handle_packet(pair.now, f);
+        }
+        // What B sends fits the MTU, and reassembles into the whole reply.
+        let mut reasm = Reassembler::new(ReassemblyConfig::default());
+        let mut reply = None;
+        let mut buf = [0u8; 1500];
+        while let Some(n) = pair.b.poll_transmit(pair.now, &mut buf) {
+            let r = if src.is_ipv4() {
+                reasm.handle_ipv4(pair.now, &buf[..n])
+            } else {
+                reasm.handle_ipv6(pair.now, &buf[..n])
+            };
+            if let Reassembled::Complete(p) = r {
+                reply = Some(p);
+            }
+        }
+        let reply = reply.unwrap_or_else(|| panic!("{src}: no whole echo reply"));
+        let hl = if src.is_ipv4() { 20 } else { 40 };
+        let text = crate::wire::dump(&reply).to_string();
+        assert!(text.contains("echo reply, id 7, seq 2"), "{text}");
+        assert_eq!(
+            &reply[hl + 8..],
+            &data[..],
+            "{src}: the data comes back whole"
+        );
     }
 }
