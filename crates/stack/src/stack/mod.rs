@@ -74,6 +74,8 @@ mod rx_path_tests;
 mod tests;
 #[cfg(test)]
 mod tx_path_tests;
+#[cfg(test)]
+mod udp_tests;
 
 use core::net::{IpAddr, SocketAddr};
 use std::collections::{BTreeMap, HashMap, VecDeque};
