@@ -61,7 +61,7 @@ use crate::packet::Packet;
 use layer4::ip::cidr::IpCidr;
 use layer4::ip::route::Route;
 use layer4::rand::StackRng;
-use layer4::time::Instant;
+use layer4::time::{Duration, Instant};
 use layer4::Stack;
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -245,6 +245,17 @@ fn too_many() -> BuildError {
     }
 }
 
+/// The most events and packet deliveries [`Network::run_until`] runs within one
+/// [`STALL_WINDOW`] of virtual time before it declares the run stalled
+/// ([`Network::stalled`]). Far above what a run that moves on does in a microsecond
+/// (every packet of every window in flight landing at once, across every hop: a few
+/// million for 10,000 flows), and some seconds of work.
+pub const MAX_EVENTS_PER_STALL_WINDOW: u64 = 10_000_000;
+
+/// The span of virtual time [`MAX_EVENTS_PER_STALL_WINDOW`] counts events and
+/// deliveries in.
+pub const STALL_WINDOW: Duration = Duration::from_micros(1);
+
 /// A simulated network. See the [module docs](self).
 #[derive(Debug)]
 pub struct Network {
@@ -259,6 +270,13 @@ pub struct Network {
     fabric: Fabric,
     events_run: u64,
     packets_delivered: u64,
+    /// Where the current [`STALL_WINDOW`] starts, and the events and deliveries
+    /// counted in it.
+    window: (Instant, u64),
+    /// [`MAX_EVENTS_PER_STALL_WINDOW`], lower in tests.
+    max_events_per_window: u64,
+    /// When virtual time stopped moving (see [`MAX_EVENTS_PER_STALL_WINDOW`]).
+    stalled: Option<Instant>,
 }
 
 impl Network {
@@ -276,6 +294,9 @@ impl Network {
             fabric: Fabric::default(),
             events_run: 0,
             packets_delivered: 0,
+            window: (Instant::ZERO, 0),
+            max_events_per_window: MAX_EVENTS_PER_STALL_WINDOW,
+            stalled: None,
         }
     }
 
@@ -695,10 +716,16 @@ impl Network {
 
     /// Runs every event due up to and including `until`; the clock then reads `until`.
     pub fn run_until(&mut self, until: Instant) {
+        if self.stalled.is_some() {
+            return;
+        }
         while let Some((at, fired)) = self.fabric.events.pop_until(until) {
             // The clock never runs backwards, even if a component asks for a time
             // already past.
             let at = at.max(self.now);
+            if self.count_work(at) {
+                return;
+            }
             self.now = at;
             self.events_run += 1;
             match fired {
@@ -717,8 +744,29 @@ impl Network {
         }
     }
 
+    /// Counts an event or a delivery at `at` in the current [`STALL_WINDOW`]; true
+    /// (and the run stalled) past [`MAX_EVENTS_PER_STALL_WINDOW`].
+    #[inline(always)]
+    fn count_work(&mut self, at: Instant) -> bool {
+        if at < self.window.0 + STALL_WINDOW {
+            self.window.1 += 1;
+            if self.window.1 > self.max_events_per_window {
+                self.stalled = Some(at);
+                return true;
+            }
+        } else {
+            self.window = (at, 1);
+        }
+        false
+    }
+
     fn on_link(&mut self, now: Instant, link: usize) {
         while let Some(packet) = self.fabric.links[link].link.poll_deliver(now) {
+            if self.count_work(now) {
+                // Left undelivered: the run is over.
+                self.fabric.recycle(packet.data);
+                break;
+            }
             self.packets_delivered += 1;
             match self.fabric.links[link].to_ref {
                 NodeRef::Host(h) => self.hosts[h].deliver(now, packet, &mut self.fabric),
@@ -833,6 +881,21 @@ impl Network {
                 })
                 .collect(),
         )
+    }
+
+    /// When virtual time stopped moving: more than [`MAX_EVENTS_PER_STALL_WINDOW`]
+    /// events and deliveries ran within one [`STALL_WINDOW`], so the run would not
+    /// reach its end in any useful time (a flow across links with neither delay nor
+    /// a rate limit answers itself at the same instant, for ever).
+    /// [`run_until`](Self::run_until) then runs nothing more.
+    pub fn stalled(&self) -> Option<Instant> {
+        self.stalled
+    }
+
+    /// A lower [`MAX_EVENTS_PER_STALL_WINDOW`], for tests that stall on purpose.
+    #[cfg(test)]
+    pub(crate) fn set_max_events_per_stall_window(&mut self, events: u64) {
+        self.max_events_per_window = events;
     }
 
     /// Events run so far (stale wake-ups not counted).
