@@ -3,7 +3,7 @@
 //! through [`crate::build`]).
 //!
 //! ```
-//! use layer4::time::{Duration, Instant};
+//! use layer4::time::Instant;
 //! use layer4_sim::app::{BulkSender, TcpSink};
 //! use layer4_sim::link::LinkConfig;
 //! use layer4_sim::network::Network;
@@ -61,7 +61,7 @@ use crate::packet::Packet;
 use layer4::ip::cidr::IpCidr;
 use layer4::ip::route::Route;
 use layer4::rand::StackRng;
-use layer4::time::{Duration, Instant};
+use layer4::time::Instant;
 use layer4::Stack;
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -245,16 +245,12 @@ fn too_many() -> BuildError {
     }
 }
 
-/// The most events and packet deliveries [`Network::run_until`] runs within one
-/// [`STALL_WINDOW`] of virtual time before it declares the run stalled
-/// ([`Network::stalled`]). Far above what a run that moves on does in a microsecond
-/// (every packet of every window in flight landing at once, across every hop: a few
-/// million for 10,000 flows), and some seconds of work.
-pub const MAX_EVENTS_PER_STALL_WINDOW: u64 = 10_000_000;
-
-/// The span of virtual time [`MAX_EVENTS_PER_STALL_WINDOW`] counts events and
-/// deliveries in.
-pub const STALL_WINDOW: Duration = Duration::from_micros(1);
+/// The most events and packet deliveries [`Network::run_until`] runs at one instant of
+/// virtual time before it declares the run stalled ([`Network::stalled`]). Far above
+/// what a run that moves on does at one instant (every packet of every window in
+/// flight landing at once, across every hop: a few million for 10,000 flows), and
+/// about a second of work.
+pub const MAX_WORK_AT_ONE_INSTANT: u64 = 10_000_000;
 
 /// A simulated network. See the [module docs](self).
 #[derive(Debug)]
@@ -270,12 +266,11 @@ pub struct Network {
     fabric: Fabric,
     events_run: u64,
     packets_delivered: u64,
-    /// Where the current [`STALL_WINDOW`] starts, and the events and deliveries
-    /// counted in it.
-    window: (Instant, u64),
-    /// [`MAX_EVENTS_PER_STALL_WINDOW`], lower in tests.
-    max_events_per_window: u64,
-    /// When virtual time stopped moving (see [`MAX_EVENTS_PER_STALL_WINDOW`]).
+    /// Events and deliveries run since virtual time last moved.
+    work_at_now: u64,
+    /// [`MAX_WORK_AT_ONE_INSTANT`], lower in tests.
+    max_work_at_now: u64,
+    /// When virtual time stopped moving (see [`MAX_WORK_AT_ONE_INSTANT`]).
     stalled: Option<Instant>,
 }
 
@@ -294,8 +289,8 @@ impl Network {
             fabric: Fabric::default(),
             events_run: 0,
             packets_delivered: 0,
-            window: (Instant::ZERO, 0),
-            max_events_per_window: MAX_EVENTS_PER_STALL_WINDOW,
+            work_at_now: 0,
+            max_work_at_now: MAX_WORK_AT_ONE_INSTANT,
             stalled: None,
         }
     }
@@ -723,7 +718,9 @@ impl Network {
             // The clock never runs backwards, even if a component asks for a time
             // already past.
             let at = at.max(self.now);
-            if self.count_work(at) {
+            if at > self.now {
+                self.work_at_now = 0;
+            } else if self.count_work_at_now() {
                 return;
             }
             self.now = at;
@@ -744,25 +741,21 @@ impl Network {
         }
     }
 
-    /// Counts an event or a delivery at `at` in the current [`STALL_WINDOW`]; true
-    /// (and the run stalled) past [`MAX_EVENTS_PER_STALL_WINDOW`].
+    /// Counts an event or a delivery at the current instant; true (and the run
+    /// stalled) past [`MAX_WORK_AT_ONE_INSTANT`].
     #[inline(always)]
-    fn count_work(&mut self, at: Instant) -> bool {
-        if at < self.window.0 + STALL_WINDOW {
-            self.window.1 += 1;
-            if self.window.1 > self.max_events_per_window {
-                self.stalled = Some(at);
-                return true;
-            }
-        } else {
-            self.window = (at, 1);
+    fn count_work_at_now(&mut self) -> bool {
+        self.work_at_now += 1;
+        if self.work_at_now > self.max_work_at_now {
+            self.stalled = Some(self.now);
+            return true;
         }
         false
     }
 
     fn on_link(&mut self, now: Instant, link: usize) {
         while let Some(packet) = self.fabric.links[link].link.poll_deliver(now) {
-            if self.count_work(now) {
+            if self.count_work_at_now() {
                 // Left undelivered: the run is over.
                 self.fabric.recycle(packet.data);
                 break;
@@ -883,19 +876,18 @@ impl Network {
         )
     }
 
-    /// When virtual time stopped moving: more than [`MAX_EVENTS_PER_STALL_WINDOW`]
-    /// events and deliveries ran within one [`STALL_WINDOW`], so the run would not
-    /// reach its end in any useful time (a flow across links with neither delay nor
-    /// a rate limit answers itself at the same instant, for ever).
-    /// [`run_until`](Self::run_until) then runs nothing more.
+    /// When virtual time stopped moving: more than [`MAX_WORK_AT_ONE_INSTANT`] events
+    /// and deliveries ran at that instant, so the run could never reach its end (a
+    /// flow across links with neither delay nor a rate limit answers itself at the
+    /// same instant, for ever). [`run_until`](Self::run_until) then runs nothing more.
     pub fn stalled(&self) -> Option<Instant> {
         self.stalled
     }
 
-    /// A lower [`MAX_EVENTS_PER_STALL_WINDOW`], for tests that stall on purpose.
+    /// A lower [`MAX_WORK_AT_ONE_INSTANT`], for tests that stall on purpose.
     #[cfg(test)]
-    pub(crate) fn set_max_events_per_stall_window(&mut self, events: u64) {
-        self.max_events_per_window = events;
+    pub(crate) fn set_max_work_at_one_instant(&mut self, work: u64) {
+        self.max_work_at_now = work;
     }
 
     /// Events run so far (stale wake-ups not counted).

@@ -18,11 +18,11 @@ pub fn simulate(scenario: &Scenario, progress: &mut dyn FnMut(f64)) -> Result<Si
     let metrics = sim.run(progress);
     if let Some(at) = sim.stalled() {
         return Err(format!(
-            "virtual time stopped at {:.9} s: more than {} events and deliveries within 1 us, so the run \
+            "virtual time stopped at {:.9} s: more than {} events and deliveries at that instant, so the run \
              could never end (a flow across links with no delay and no rate limit answers \
              itself at once: give a link on its path a delay or a rate)",
             at.as_nanos() as f64 / 1e9,
-            layer4_sim::network::MAX_EVENTS_PER_STALL_WINDOW
+            layer4_sim::network::MAX_WORK_AT_ONE_INSTANT
         ));
     }
     let captures = scenario
