@@ -339,8 +339,14 @@ impl Stack {
         let len = repr.buffer_len();
         let mtu = usize::from(self.path_mtu(now, dst));
         let fits = ip_header_len(dst) + len <= mtu;
+        // An echo reply goes without DF, as Linux sends it: a router before a
+        // smaller link fragments it rather than answer with a "fragmentation
+        // needed" that quotes an ICMP message, which `on_icmp_error` cannot check
+        // against anything sent and so ignores.
+        let echo = matches!(repr, Icmpv4Repr::EchoReply { .. });
+        let dont_frag = fits && !echo;
         let packet =
-            self.build_ip_packet_df(src, dst, IpProtocol::Icmp, len, ttl, 0, fits, |out| {
+            self.build_ip_packet_df(src, dst, IpProtocol::Icmp, len, ttl, 0, dont_frag, |out| {
                 repr.emit(&mut Icmpv4Packet::new_unchecked(out), checksum)
             });
         if let Some(packet) = packet {

@@ -232,6 +232,34 @@ fn no_icmp_error_or_echo_reply_goes_to_a_source_that_is_not_one_host() {
 }
 
 #[test]
+fn an_echo_reply_leaves_without_df_and_an_error_with_it() {
+    let mut pair = Pair::new(Impairment::default(), 145);
+    let (src, dst) = (IpAddr::V4(A4), IpAddr::V4(B4));
+    let req = Icmpv4Repr::EchoRequest {
+        ident: 3,
+        seq_no: 4,
+        data: &[0x55; 1000],
+    };
+    hand(
+        &mut pair,
+        false,
+        src,
+        dst,
+        IpProtocol::Icmp,
+        &icmpv4_body(&req),
+    );
+    hand(&mut pair, false, src, dst, IpProtocol::from(253), b"x");
+    let mut buf = [0u8; 1500];
+    let mut df = Vec::new();
+    while let Some(n) = pair.b.poll_transmit(pair.now, &mut buf) {
+        let p = Ipv4Packet::new_checked(&buf[..n]).unwrap();
+        df.push((buf[20], p.dont_frag()));
+    }
+    // Type 0 (echo reply) without DF, type 3 (protocol unreachable) with it.
+    assert_eq!(df, vec![(0, false), (3, true)]);
+}
+
+#[test]
 fn echo_request_larger_than_the_path_mtu_is_answered_whole_in_fragments() {
     let mut pair = Pair::new(Impairment::default(), 146);
     let data = pattern(4000, 9);
