@@ -3,7 +3,7 @@
 //! through [`crate::build`]).
 //!
 //! ```
-//! use layer4::time::Instant;
+//! use layer4::time::{Duration, Instant};
 //! use layer4_sim::app::{BulkSender, TcpSink};
 //! use layer4_sim::link::LinkConfig;
 //! use layer4_sim::network::Network;
