@@ -121,7 +121,7 @@ fn parse_addrs(args: &Args) -> Result<Vec<IpCidr>, Failure> {
     for a in &args.addr {
         let c: IpCidr = a
             .parse()
-            .map_err(|e| usage(format!("--addr {a}: {e:?} (an IPv4 or IPv6 CIDR)")))?;
+            .map_err(|e| usage(format!("--addr {a}: {e} (an IPv4 or IPv6 CIDR)")))?;
         if cidrs.iter().any(|o| o.is_ipv4() == c.is_ipv4()) {
             return Err(usage(format!(
                 "--addr {a}: one address of each family at most"

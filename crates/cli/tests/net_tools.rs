@@ -409,7 +409,11 @@ fn nc_rejects_bad_arguments_before_touching_the_network() {
         (&["--cc", "bogus", "10.213.0.1", "80"][..], "--cc bogus"),
         (
             &["--addr", "10.213.0.2", "10.213.0.1", "80"][..],
-            "--addr 10.213.0.2",
+            "--addr 10.213.0.2: missing '/prefix-length' after the address",
+        ),
+        (
+            &["--addr", "10.213.0.2/33", "10.213.0.1", "80"][..],
+            "--addr 10.213.0.2/33: prefix length 33 is longer than 32",
         ),
         (&["10.213.0.1", "http"][..], "port \"http\""),
         (&["-w", "0", "10.213.0.1", "80"][..], "-w 0"),

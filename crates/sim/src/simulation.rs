@@ -162,10 +162,19 @@ impl Simulation {
         while self.last_sample < end {
             let next = (self.last_sample + self.interval).min(end);
             self.network.run_until(next);
+            if self.network.stalled().is_some() {
+                break;
+            }
             self.sample(next);
             progress(next.as_nanos() as f64 / end.as_nanos() as f64);
         }
         self.metrics()
+    }
+
+    /// When virtual time stopped moving, if it did ([`Network::stalled`]): the run
+    /// ended there, short of its duration, and its metrics describe nothing useful.
+    pub fn stalled(&self) -> Option<Instant> {
+        self.network.stalled()
     }
 
     /// The pcap file of `link` (both directions) so far, or `None` if the scenario
@@ -391,6 +400,54 @@ fn percentile(v: &mut [f64], q: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_whose_virtual_time_cannot_move_stops_and_says_when() {
+        // Requests and responses of one byte across links with neither delay nor a
+        // rate limit: each exchange ends at the instant it began.
+        let text = r#"
+duration = "1s"
+[topology]
+kind = "dumbbell"
+pairs = 1
+[topology.bottleneck]
+rate = "unlimited"
+delay = 0
+[topology.access]
+rate = "unlimited"
+delay = 0
+[[flows]]
+from = "left0"
+to = "right0"
+app = "request_response"
+request_bytes = "1B"
+response_bytes = "1B"
+"#;
+        let scenario = crate::scenario::parse(text, "zero.toml").unwrap();
+        let mut sim = Simulation::new(&scenario).unwrap();
+        sim.network.set_max_work_at_one_instant(100_000);
+        let mut done = 0.0;
+        sim.run(&mut |f| done = f);
+        assert_eq!(sim.stalled(), Some(Instant::ZERO));
+        assert_eq!(done, 0.0, "no sample was taken past the stall");
+        // A bulk transfer over them: one link's deliveries go on for ever at t = 0.
+        let bulk = text
+            .replace("app = \"request_response\"", "app = \"bulk\"")
+            .replace("request_bytes = \"1B\"\n", "")
+            .replace("response_bytes = \"1B\"\n", "");
+        let scenario = crate::scenario::parse(&bulk, "bulk.toml").unwrap();
+        let mut sim = Simulation::new(&scenario).unwrap();
+        sim.network.set_max_work_at_one_instant(100_000);
+        sim.run(&mut |_| {});
+        assert_eq!(sim.stalled(), Some(Instant::ZERO));
+        // With a delay on the bottleneck, time moves and the run ends.
+        let moving = text.replacen("delay = 0", "delay = \"1ms\"", 1);
+        let scenario = crate::scenario::parse(&moving, "moving.toml").unwrap();
+        let mut sim = Simulation::new(&scenario).unwrap();
+        sim.network.set_max_work_at_one_instant(100_000);
+        sim.run(&mut |_| {});
+        assert_eq!(sim.stalled(), None);
+    }
 
     #[test]
     fn nearest_rank_percentile() {

@@ -15,8 +15,11 @@ use crate::wire::ChecksumMode;
 /// UDP's limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UdpConfig {
-    /// The most payload bytes a socket's receive queue holds; datagrams beyond are
-    /// dropped and counted (`RcvbufErrors`). Default 212,992 (Linux `rmem_default`).
+    /// The most bytes a socket's receive queue holds, each datagram counted as its
+    /// payload plus [`crate::udp::DATAGRAM_OVERHEAD`] (128), as Linux counts a
+    /// datagram's whole buffer; datagrams beyond are dropped and counted
+    /// (`RcvbufErrors`). A datagram always enters an empty queue. Default 212,992
+    /// (Linux `rmem_default`).
     pub recv_buffer: usize,
     /// The most payload bytes a socket's send queue holds before `send_to` would
     /// block. Default 212,992 (Linux `wmem_default`).

@@ -6,6 +6,14 @@ use std::collections::VecDeque;
 
 use crate::error::Error;
 
+/// What each received datagram is charged against the receive queue's bound on
+/// top of its payload: its queue entry (two addresses and a `Vec`, 88 bytes on a
+/// 64-bit target) and the payload allocation's own overhead, rounded up. Without
+/// it a flood of empty or 1-byte datagrams held some 100 times the bound (212,992
+/// entries of ~100 bytes at the default). Linux charges each datagram's whole
+/// buffer (`skb->truesize`) likewise.
+pub const DATAGRAM_OVERHEAD: usize = 128;
+
 /// One UDP socket.
 #[derive(Debug)]
 pub struct UdpSocket {
@@ -16,6 +24,8 @@ pub struct UdpSocket {
     pub(crate) dscp: u8,
     recv: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
     recv_bytes: usize,
+    /// `recv_bytes` plus [`DATAGRAM_OVERHEAD`] per datagram: what the bound limits.
+    recv_charged: usize,
     recv_limit: usize,
     send: VecDeque<(SocketAddr, Vec<u8>)>,
     send_bytes: usize,
@@ -37,6 +47,7 @@ impl UdpSocket {
             dscp: 0,
             recv: VecDeque::new(),
             recv_bytes: 0,
+            recv_charged: 0,
             recv_limit,
             send: VecDeque::new(),
             send_bytes: 0,
@@ -67,18 +78,19 @@ impl UdpSocket {
     }
 
     /// Queues a received datagram (from `src`, addressed to `dst`); false (and a
-    /// counted drop) when the queue has no room.
+    /// counted drop) when the queue has no room. Each datagram costs its payload
+    /// plus [`DATAGRAM_OVERHEAD`]; one still goes into an empty queue whatever
+    /// its size, so a bound below the largest datagram does not refuse them all.
     pub(crate) fn deliver(&mut self, src: SocketAddr, dst: SocketAddr, data: &[u8]) -> bool {
         //= https://www.rfc-editor.org/rfc/rfc768
         //# If a source port is not used, a value of zero is inserted.
-        // A zero-length datagram still takes a slot; count it as one byte so that a
-        // flood of empty datagrams is bounded too.
-        let cost = data.len().max(1);
-        if self.recv_bytes + cost > self.recv_limit {
+        let cost = data.len() + DATAGRAM_OVERHEAD;
+        if self.recv_charged + cost > self.recv_limit && !self.recv.is_empty() {
             self.drops += 1;
             return false;
         }
-        self.recv_bytes += cost;
+        self.recv_bytes += data.len();
+        self.recv_charged += cost;
         self.recv.push_back((src, dst, data.to_vec()));
         true
     }
@@ -87,7 +99,8 @@ impl UdpSocket {
     /// sender, and the address it was sent to.
     pub(crate) fn take(&mut self, buf: &mut [u8]) -> Option<(usize, SocketAddr, SocketAddr)> {
         let (src, dst, data) = self.recv.pop_front()?;
-        self.recv_bytes -= data.len().max(1);
+        self.recv_bytes -= data.len();
+        self.recv_charged -= data.len() + DATAGRAM_OVERHEAD;
         let n = data.len().min(buf.len());
         buf[..n].copy_from_slice(&data[..n]);
         Some((n, src, dst))
@@ -152,6 +165,32 @@ mod tests {
         assert_eq!(s.drops, 1);
         let mut buf = [0u8; 2000];
         assert_eq!(s.take(&mut buf).map(|t| t.0), Some(600));
+        assert!(s.deliver(addr(1), addr(53), &[0; 600]));
+    }
+
+    #[test]
+    fn a_flood_of_empty_datagrams_is_charged_its_bookkeeping() {
+        let limit = 212_992;
+        for size in [0, 1] {
+            let mut s = UdpSocket::new(addr(53), limit, 1000, 64);
+            let mut queued = 0;
+            while s.deliver(addr(1), addr(53), &vec![0; size]) {
+                queued += 1;
+                assert!(queued <= limit, "size {size}: unbounded");
+            }
+            // Before the overhead was charged, 212,992 of them (~20 MB) were held.
+            assert_eq!(queued, limit / (size + DATAGRAM_OVERHEAD), "size {size}");
+            assert_eq!(s.recv_queue(), queued * size);
+        }
+    }
+
+    #[test]
+    fn a_datagram_larger_than_the_bound_still_enters_an_empty_queue() {
+        let mut s = UdpSocket::new(addr(53), 1000, 1000, 64);
+        assert!(s.deliver(addr(1), addr(53), &[0; 1400]));
+        assert!(!s.deliver(addr(1), addr(53), &[0; 1]));
+        s.take(&mut [0u8; 2000]);
+        assert_eq!(s.recv_queue(), 0);
         assert!(s.deliver(addr(1), addr(53), &[0; 600]));
     }
 

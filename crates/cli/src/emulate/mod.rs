@@ -129,7 +129,7 @@ fn side(
 ) -> Result<SideConfig, String> {
     let c: Ipv4Cidr = cidr
         .parse()
-        .map_err(|e| format!("--{name}-addr {cidr}: {e:?} (an IPv4 CIDR)"))?;
+        .map_err(|e| format!("--{name}-addr {cidr}: {e} (an IPv4 CIDR)"))?;
     let addr: Ipv4Addr = c.addr();
     Ok(SideConfig {
         namespace: namespace.to_string(),
@@ -282,6 +282,24 @@ mod tests {
         let mut p = vec![0u8; 60];
         p[0] = 0x45;
         p
+    }
+
+    #[test]
+    fn a_bad_address_is_refused_in_words() {
+        for (cidr, says) in [
+            (
+                "10.77.0.1/33",
+                "--left-addr 10.77.0.1/33: prefix length 33 is longer than 32",
+            ),
+            (
+                "10.77.0.1",
+                "--left-addr 10.77.0.1: missing '/prefix-length'",
+            ),
+            ("fd00::1/64", "--left-addr fd00::1/64: invalid IP address"),
+        ] {
+            let err = side("left", "ns", cidr, "l4emu0", 1500).expect_err(cidr);
+            assert!(err.starts_with(says), "{cidr}: {err}");
+        }
     }
 
     #[test]

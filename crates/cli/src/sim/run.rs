@@ -16,6 +16,15 @@ pub type SimulateFn = fn(&Scenario, &mut dyn FnMut(f64)) -> Result<Simulated, St
 pub fn simulate(scenario: &Scenario, progress: &mut dyn FnMut(f64)) -> Result<Simulated, String> {
     let mut sim = layer4_sim::Simulation::new(scenario).map_err(|e| e.to_string())?;
     let metrics = sim.run(progress);
+    if let Some(at) = sim.stalled() {
+        return Err(format!(
+            "virtual time stopped at {:.9} s: more than {} events and deliveries at that instant, so the run \
+             could never end (a flow across links with no delay and no rate limit answers \
+             itself at once: give a link on its path a delay or a rate)",
+            at.as_nanos() as f64 / 1e9,
+            layer4_sim::network::MAX_WORK_AT_ONE_INSTANT
+        ));
+    }
     let captures = scenario
         .captures
         .iter()

@@ -5,6 +5,7 @@ use super::error::Sink;
 use super::reader::{join, Item, Read};
 use super::topology::{near, Net};
 use crate::scenario::model::{AppSpec, Flow, NodeKind};
+use crate::scenario::MAX_CBR_DATAGRAMS_PER_SEC;
 use layer4::time::Duration;
 use std::collections::HashMap;
 
@@ -335,12 +336,26 @@ pub(crate) fn read_flows(
                         rate_item.error(sink, "a constant bit rate cannot be \"unlimited\"");
                         return None;
                     };
+                    let packet_bytes = match table.get("packet_bytes") {
+                        Some(v) => v.int(sink, 1, 65_507)? as usize,
+                        None => 1200,
+                    };
+                    // Each datagram is an event of the run: past this rate a second
+                    // of virtual time takes minutes to hours, and the run looks hung.
+                    let per_sec = rate_bps / (8 * packet_bytes as u64);
+                    if per_sec > MAX_CBR_DATAGRAMS_PER_SEC {
+                        rate_item.error(
+                            sink,
+                            format!(
+                                "{per_sec} datagrams per second (rate / 8 / packet_bytes {packet_bytes}): \
+                                 at most {MAX_CBR_DATAGRAMS_PER_SEC} per flow, each is an event of the simulation"
+                            ),
+                        );
+                        return None;
+                    }
                     AppSpec::UdpCbr {
                         rate_bps,
-                        packet_bytes: match table.get("packet_bytes") {
-                            Some(v) => v.int(sink, 1, 65_507)? as usize,
-                            None => 1200,
-                        },
+                        packet_bytes,
                         duration: match table.get("duration") {
                             Some(v) => Some(positive(v, sink)?),
                             None => None,

@@ -39,6 +39,11 @@ use reader::{Item, Table};
 pub const MAX_DURATION_NS: u64 = 86_400 * 1_000_000_000;
 /// The most samples a time series may hold (`duration / sample_interval`).
 pub const MAX_SAMPLES: u64 = 1_000_000;
+/// The most datagrams per second a `udp_cbr` flow may send (`rate / 8 /
+/// packet_bytes`): each one is an event of the run, so 1 Gbit/s of 1-byte datagrams
+/// (125 M per second) took 36 s for each second of virtual time, and a mistyped
+/// "1000Tbit" never finished. 10 M is 100 Gbit/s of 1,250-byte datagrams.
+pub const MAX_CBR_DATAGRAMS_PER_SEC: u64 = 10_000_000;
 /// The default run length.
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
 /// The default sampling interval.
@@ -724,6 +729,23 @@ to = "right0"
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("cellular.toml:17:9: topology.bottleneck.forward.trace: traces/cellular.trace: No such file"), "{e}");
+    }
+
+    #[test]
+    fn a_constant_bit_rate_beyond_ten_million_datagrams_a_second_is_refused() {
+        let cbr = |rate: &str, bytes: u32| {
+            format!("{MINIMAL}app = \"udp_cbr\"\nrate = \"{rate}\"\npacket_bytes = {bytes}\n")
+        };
+        // A mistyped rate: every event of the run at the same nanosecond.
+        let e = err(&cbr("1000Tbit", 1));
+        assert!(
+            e.contains("flows[0].rate: 125000000000000 datagrams per second"),
+            "{e}"
+        );
+        assert!(err(&cbr("1Gbit", 1)).contains("at most 10000000 per flow"));
+        // 100 Gbit/s of 1,250-byte datagrams is the most.
+        assert!(parse(&cbr("100Gbit", 1250), "s.toml").is_ok());
+        assert!(parse(&cbr("100Gbit", 1249), "s.toml").is_err());
     }
 
     #[test]

@@ -17,7 +17,11 @@
 //!   section 7 below the quoted packet's total length (section 5).
 //! - An estimate expires [`PathMtuConfig::expires`] after it was last lowered (10
 //!   minutes by default, RFC 1191 section 6.3 and Linux's `mtu_expires`); the path then
-//!   goes back to the link MTU and discovery starts again.
+//!   goes back to the link MTU and discovery starts again for connections opened after
+//!   that. A connection already open keeps the lower value it took (not raised yet).
+//! - The stack reports only errors that quote something it sent (a TCP segment in
+//!   flight, a bound UDP socket's datagram; see `Stack::on_icmp_error`): the cache itself
+//!   trusts what it is told.
 //!
 //! # Bounds and cost
 //!
@@ -231,8 +235,8 @@ impl PathMtuCache {
     }
 
     /// Forget the estimates that have expired; returns how many. The paths go back to
-    /// their link MTU (RFC 1191 section 6.3): connections asking [`PathMtuCache::mtu`]
-    /// see the increase.
+    /// their link MTU (RFC 1191 section 6.3) for whoever asks [`PathMtuCache::mtu`] next:
+    /// new connections; open ones keep the value they took.
     pub fn handle_timeout(&mut self, now: Instant) -> usize {
         let mut n = 0;
         while let Some((&(expires, _), &dst)) = self.by_expiry.first_key_value() {

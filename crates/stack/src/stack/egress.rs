@@ -276,42 +276,50 @@ impl Stack {
             Ecn::NotEct,
             false,
         );
+        self.queue_fragments(&whole, dst.ip(), mtu);
+        self.after_udp_send(handle);
+        None
+    }
+
+    /// Cuts `whole`, an IP packet to `dst` too big for `mtu` (IPv4: without DF),
+    /// into fragments queued as stack-made packets; those beyond
+    /// `max_control_queue` are discarded and counted. False (counted in
+    /// `FragFails`) if it cannot be cut.
+    pub(super) fn queue_fragments(&mut self, whole: &[u8], dst: IpAddr, mtu: usize) -> bool {
         let ident = self.rng.u32();
-        let fragmenter = match dst.ip() {
-            IpAddr::V4(_) => Fragmenter::ipv4(&whole, mtu.min(65535) as u16),
-            IpAddr::V6(_) => Fragmenter::ipv6(&whole, mtu.min(65535) as u16, ident),
+        let fragmenter = match dst {
+            IpAddr::V4(_) => Fragmenter::ipv4(whole, mtu.min(65535) as u16),
+            IpAddr::V6(_) => Fragmenter::ipv6(whole, mtu.min(65535) as u16, ident),
         };
         let stats = if dst.is_ipv6() {
             &mut self.stats.ip6
         } else {
             &mut self.stats.ip
         };
-        match fragmenter {
-            Ok(f) => {
-                stats.frag_oks += 1;
-                for i in 0..f.count() {
-                    let mut frag = vec![0u8; f.fragment_len(i).unwrap_or(0)];
-                    if let Ok(n) = f.write(i, &mut frag) {
-                        frag.truncate(n);
-                        if self.control.len() < self.config.max_control_queue {
-                            self.control.push_back(frag);
-                            if dst.is_ipv6() {
-                                self.stats.ip6.frag_creates += 1;
-                            } else {
-                                self.stats.ip.frag_creates += 1;
-                            }
-                        } else if dst.is_ipv6() {
-                            self.stats.ip6.out_discards += 1;
-                        } else {
-                            self.stats.ip.out_discards += 1;
-                        }
+        let Ok(f) = fragmenter else {
+            stats.frag_fails += 1;
+            return false;
+        };
+        stats.frag_oks += 1;
+        for i in 0..f.count() {
+            let mut frag = vec![0u8; f.fragment_len(i).unwrap_or(0)];
+            if let Ok(n) = f.write(i, &mut frag) {
+                frag.truncate(n);
+                if self.control.len() < self.config.max_control_queue {
+                    self.control.push_back(frag);
+                    if dst.is_ipv6() {
+                        self.stats.ip6.frag_creates += 1;
+                    } else {
+                        self.stats.ip.frag_creates += 1;
                     }
+                } else if dst.is_ipv6() {
+                    self.stats.ip6.out_discards += 1;
+                } else {
+                    self.stats.ip.out_discards += 1;
                 }
             }
-            Err(_) => stats.frag_fails += 1,
         }
-        self.after_udp_send(handle);
-        None
+        true
     }
 
     /// A datagram left the socket's send queue (sent, fragmented or dropped).
@@ -414,6 +422,23 @@ impl Stack {
         dscp: u8,
         write: impl FnOnce(&mut [u8]),
     ) -> Option<Vec<u8>> {
+        self.build_ip_packet_df(src, dst, protocol, payload_len, ttl, dscp, true, write)
+    }
+
+    /// [`build_ip_packet_with`](Self::build_ip_packet_with), IPv4's DF flag as
+    /// `dont_frag` says (clear for a packet to be fragmented).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn build_ip_packet_df(
+        &mut self,
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: IpProtocol,
+        payload_len: usize,
+        ttl: u8,
+        dscp: u8,
+        dont_frag: bool,
+        write: impl FnOnce(&mut [u8]),
+    ) -> Option<Vec<u8>> {
         if src.is_ipv4() != dst.is_ipv4() {
             return None;
         }
@@ -429,7 +454,7 @@ impl Stack {
             ttl,
             dscp,
             Ecn::NotEct,
-            true,
+            dont_frag,
         );
         Some(packet)
     }

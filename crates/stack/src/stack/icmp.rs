@@ -5,6 +5,7 @@
 use core::net::{IpAddr, SocketAddr};
 
 use super::demux::FourTuple;
+use super::egress::ip_header_len;
 use super::ingress::IpMeta;
 use super::{Entry, Socket, Stack};
 use crate::error::Error;
@@ -61,13 +62,13 @@ impl Stack {
                 //= https://www.rfc-editor.org/rfc/rfc1122#section-3.2.2.6
                 //# Every host MUST implement an ICMP Echo server function that
                 //# receives Echo Requests and sends corresponding Echo Replies.
-                if self.config.answer_pings && !meta.broadcast {
+                if self.config.answer_pings && !meta.broadcast && self.names_one_host(meta.src) {
                     let reply = Icmpv4Repr::EchoReply {
                         ident,
                         seq_no,
                         data,
                     };
-                    self.send_icmpv4(meta.dst, meta.src, &reply);
+                    self.send_icmpv4(now, meta.dst, meta.src, &reply);
                 }
                 return;
             }
@@ -122,13 +123,13 @@ impl Stack {
                 //= https://www.rfc-editor.org/rfc/rfc4443#section-4.1
                 //# Every node MUST implement an ICMPv6 Echo responder function that
                 //# receives Echo Requests and originates corresponding Echo Replies.
-                if self.config.answer_pings {
+                if self.config.answer_pings && self.names_one_host(meta.src) {
                     let reply = Icmpv6Repr::EchoReply {
                         ident,
                         seq_no,
                         data,
                     };
-                    self.send_icmpv6(meta.dst, meta.src, &reply);
+                    self.send_icmpv6(now, meta.dst, meta.src, &reply);
                 }
                 return;
             }
@@ -149,39 +150,19 @@ impl Stack {
     }
 
     /// An ICMP error quoting one of our packets: find its socket and tell it.
+    ///
+    /// Nothing is learnt from an error that quotes something the stack did not
+    /// send: a TCP segment of no connection or outside its flight (RFC 5927), a
+    /// datagram from a port no UDP socket has, or another protocol, whose quote
+    /// nothing can be checked against. A forged "fragmentation needed" or "packet
+    /// too big" would otherwise lower the path MTU of every connection to the
+    /// destination, those opened later too, for as long as the estimate lasts.
+    //= https://www.rfc-editor.org/rfc/rfc8201#section-4
+    // (In our words: the exact text could not be checked here.) Nodes should
+    // validate the payload of a Packet Too Big message, to make sure it was
+    // received in response to a packet they actually sent.
     fn on_icmp_error(&mut self, now: Instant, q: Quoted, error: IcmpError, invoking: &[u8]) {
         if !self.is_local(q.src) {
-            return;
-        }
-        if let IcmpError::TooBig(mtu) = error {
-            let link = self.config.mtu;
-            let new = if mtu == 0 {
-                // An old router without RFC 1191: guess from the quoted length.
-                match (q.dst, invoking) {
-                    (IpAddr::V4(dst), [_, _, hi, lo, ..]) => {
-                        let total = u16::from_be_bytes([*hi, *lo]);
-                        let hl = usize::from(invoking[0] & 0x0f) * 4;
-                        self.pmtu.report_ipv4_without_mtu(now, dst, total, hl, link)
-                    }
-                    _ => None,
-                }
-            } else {
-                self.pmtu.report(now, q.dst, mtu, link)
-            };
-            if let (Some(new), IpProtocol::Tcp) = (new, q.protocol) {
-                if let (Some(sp), Some(dp)) = (q.src_port, q.dst_port) {
-                    let key =
-                        FourTuple::new(SocketAddr::new(q.src, sp), SocketAddr::new(q.dst, dp));
-                    if let Some(h) = self.conns.get(&key, &self.sockets) {
-                        let in_flight = q
-                            .tcp_seq
-                            .is_some_and(|s| self.conn(h).is_some_and(|c| c.seq_in_flight(s)));
-                        if in_flight {
-                            self.with_conn(now, h, |c| c.on_path_mtu(new));
-                        }
-                    }
-                }
-            }
             return;
         }
         let (Some(sp), Some(dp)) = (q.src_port, q.dst_port) else {
@@ -204,9 +185,19 @@ impl Stack {
                     return;
                 }
                 let notice = match error {
+                    IcmpError::TooBig(mtu) => {
+                        self.report_too_big(now, q.dst, mtu, invoking);
+                        // The path's estimate, whether this report lowered it or an
+                        // earlier one (about another connection to the same
+                        // destination) already had: this connection's segments were
+                        // too big either way.
+                        let path = self.path_mtu(now, q.dst);
+                        self.with_conn(now, h, |c| c.on_path_mtu(path));
+                        return;
+                    }
                     IcmpError::PortUnreachable | IcmpError::ProtoUnreachable => IcmpNotice::Refused,
                     IcmpError::Unreachable => IcmpNotice::Unreachable,
-                    _ => IcmpNotice::Transient,
+                    IcmpError::Transient => IcmpNotice::Transient,
                 };
                 self.with_conn(now, h, |c| c.handle_icmp(notice));
             }
@@ -214,6 +205,11 @@ impl Stack {
                 let Some(h) = self.find_udp(local) else {
                     return;
                 };
+                if let IcmpError::TooBig(mtu) = error {
+                    // The socket's next datagrams to `q.dst` are fragmented to fit.
+                    self.report_too_big(now, q.dst, mtu, invoking);
+                    return;
+                }
                 let Some(Entry {
                     socket: Socket::Udp(u),
                     ..
@@ -240,8 +236,52 @@ impl Stack {
         }
     }
 
+    /// A "fragmentation needed" or "packet too big" for `dst` (an `mtu` of 0: an
+    /// IPv4 router older than RFC 1191, `invoking` the packet it quoted) goes to
+    /// the path MTU cache, which keeps it if it lowers the estimate.
+    fn report_too_big(&mut self, now: Instant, dst: IpAddr, mtu: u32, invoking: &[u8]) {
+        // The estimate is capped by the route's MTU as `path_mtu` caps it.
+        let route_mtu = self.routes.lookup(dst).and_then(|r| r.mtu);
+        let link = route_mtu.unwrap_or(self.config.mtu).min(self.config.mtu);
+        if mtu != 0 {
+            self.pmtu.report(now, dst, mtu, link);
+            return;
+        }
+        // An old router without RFC 1191: guess from the quoted length.
+        if let (IpAddr::V4(dst), [first, _, hi, lo, ..]) = (dst, invoking) {
+            let total = u16::from_be_bytes([*hi, *lo]);
+            let hl = usize::from(first & 0x0f) * 4;
+            self.pmtu.report_ipv4_without_mtu(now, dst, total, hl, link);
+        }
+    }
+
+    /// Whether `src`, the source of a packet received, names one host that an
+    /// ICMP error or echo reply may go to: not unspecified, multicast or a
+    /// broadcast address (`demux::is_unicast`, and not the broadcast address of
+    /// one of our prefixes). Otherwise an answer would go to many hosts, or to
+    /// none, for one forged packet.
+    //= https://www.rfc-editor.org/rfc/rfc1122#section-3.2.2
+    //# An ICMP error message MUST NOT be sent as the result of
+    //# receiving:
+    //= https://www.rfc-editor.org/rfc/rfc1122#section-3.2.2
+    //# *    a datagram whose source address does not define a single
+    //#      host -- e.g., a zero address, a loopback address, a
+    //#      broadcast address, a multicast address, or a Class E
+    //#      address.
+    //= https://www.rfc-editor.org/rfc/rfc4443#section-2.4
+    //# (e.6) A packet whose source address does not uniquely identify a
+    //#       single node -- e.g., the IPv6 Unspecified Address, an IPv6
+    //#       multicast address, or an address known by the ICMP message
+    //#       originator to be an IPv6 anycast address.
+    fn names_one_host(&self, src: IpAddr) -> bool {
+        super::demux::is_unicast(src) && !self.is_broadcast(src)
+    }
+
     /// ICMP port unreachable for a datagram to a closed port, rate-limited.
     pub(super) fn send_port_unreachable(&mut self, now: Instant, meta: IpMeta<'_>) {
+        if !self.names_one_host(meta.src) {
+            return;
+        }
         if !self.icmp_limit.allow(now) {
             self.count_icmp_limited(meta.dst);
             return;
@@ -254,7 +294,7 @@ impl Stack {
                     next_hop_mtu: 0,
                     invoking: quote,
                 };
-                self.send_icmpv4(meta.dst, meta.src, &err);
+                self.send_icmpv4(now, meta.dst, meta.src, &err);
             }
             IpAddr::V6(_) => {
                 let quote = &meta.packet[..meta.packet.len().min(ICMPV6_QUOTE)];
@@ -262,13 +302,16 @@ impl Stack {
                     reason: Icmpv6DstUnreachable::PortUnreachable,
                     invoking: quote,
                 };
-                self.send_icmpv6(meta.dst, meta.src, &err);
+                self.send_icmpv6(now, meta.dst, meta.src, &err);
             }
         }
     }
 
     /// ICMP protocol unreachable for a protocol the stack does not speak.
     pub(super) fn send_icmpv4_proto_unreachable(&mut self, now: Instant, meta: IpMeta<'_>) {
+        if !self.names_one_host(meta.src) {
+            return;
+        }
         if !self.icmp_limit.allow(now) {
             self.count_icmp_limited(meta.dst);
             return;
@@ -279,7 +322,7 @@ impl Stack {
             next_hop_mtu: 0,
             invoking: quote,
         };
-        self.send_icmpv4(meta.dst, meta.src, &err);
+        self.send_icmpv4(now, meta.dst, meta.src, &err);
     }
 
     fn count_icmp_limited(&mut self, dst: IpAddr) {
@@ -290,36 +333,62 @@ impl Stack {
         }
     }
 
-    fn send_icmpv4(&mut self, src: IpAddr, dst: IpAddr, repr: &Icmpv4Repr<'_>) {
+    fn send_icmpv4(&mut self, now: Instant, src: IpAddr, dst: IpAddr, repr: &Icmpv4Repr<'_>) {
         let ttl = self.config.udp.ttl;
         let checksum = self.tx_checksum();
         let len = repr.buffer_len();
-        let packet = self.build_ip_packet_with(src, dst, IpProtocol::Icmp, len, ttl, 0, |out| {
-            repr.emit(&mut Icmpv4Packet::new_unchecked(out), checksum)
-        });
+        let mtu = usize::from(self.path_mtu(now, dst));
+        let fits = ip_header_len(dst) + len <= mtu;
+        // An echo reply goes without DF, as Linux sends it: a router before a
+        // smaller link fragments it rather than answer with a "fragmentation
+        // needed" that quotes an ICMP message, which `on_icmp_error` cannot check
+        // against anything sent and so ignores.
+        let echo = matches!(repr, Icmpv4Repr::EchoReply { .. });
+        let dont_frag = fits && !echo;
+        let packet =
+            self.build_ip_packet_df(src, dst, IpProtocol::Icmp, len, ttl, 0, dont_frag, |out| {
+                repr.emit(&mut Icmpv4Packet::new_unchecked(out), checksum)
+            });
         if let Some(packet) = packet {
-            if self.queue_control(packet) {
+            if self.queue_icmp(dst, packet, fits, mtu) {
                 self.stats.icmp.out_msgs += 1;
                 self.stats.icmp.out_type[usize::from(u8::from(repr.msg_type()))] += 1;
             }
         }
     }
 
-    fn send_icmpv6(&mut self, src: IpAddr, dst: IpAddr, repr: &Icmpv6Repr<'_>) {
+    fn send_icmpv6(&mut self, now: Instant, src: IpAddr, dst: IpAddr, repr: &Icmpv6Repr<'_>) {
         let Some(addrs) = AddrPair::new(src, dst) else {
             return;
         };
         let ttl = self.config.udp.ttl;
         let checksum = self.tx_checksum();
         let len = repr.buffer_len();
+        let mtu = usize::from(self.path_mtu(now, dst));
+        let fits = ip_header_len(dst) + len <= mtu;
         let packet = self.build_ip_packet_with(src, dst, IpProtocol::Icmpv6, len, ttl, 0, |out| {
             repr.emit(&mut Icmpv6Packet::new_unchecked(out), &addrs, checksum)
         });
         if let Some(packet) = packet {
-            if self.queue_control(packet) {
+            if self.queue_icmp(dst, packet, fits, mtu) {
                 self.stats.icmp6.out_msgs += 1;
                 self.stats.icmp6.out_type[usize::from(u8::from(repr.msg_type()))] += 1;
             }
+        }
+    }
+
+    /// Queues a stack-made ICMP message to `dst`; one larger than the path MTU
+    /// (`fits` false; built without DF) goes in fragments. Only an echo reply to
+    /// a large, reassembled request is that large: errors quote at most 576 or
+    /// 1280 bytes' worth.
+    //= https://www.rfc-editor.org/rfc/rfc1122#section-3.2.2.6
+    //# Data received in an ICMP Echo Request MUST be entirely
+    //# included in the resulting Echo Reply.
+    fn queue_icmp(&mut self, dst: IpAddr, packet: Vec<u8>, fits: bool, mtu: usize) -> bool {
+        if fits {
+            self.queue_control(packet)
+        } else {
+            self.queue_fragments(&packet, dst, mtu)
         }
     }
 }

@@ -65,6 +65,8 @@ mod udp_api;
 #[cfg(test)]
 mod egress_tests;
 #[cfg(test)]
+mod icmp_tests;
+#[cfg(test)]
 mod rx_batch_tests;
 #[cfg(test)]
 mod rx_path_tests;
@@ -72,6 +74,8 @@ mod rx_path_tests;
 mod tests;
 #[cfg(test)]
 mod tx_path_tests;
+#[cfg(test)]
+mod udp_tests;
 
 use core::net::{IpAddr, SocketAddr};
 use std::collections::{BTreeMap, HashMap, VecDeque};

@@ -13,7 +13,7 @@ use crate::time::{Duration, Instant};
 
 pub(super) const A4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 pub(super) const B4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
-const A6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
+pub(super) const A6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
 pub(super) const B6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2);
 
 fn config(v4: Ipv4Addr, v6: Ipv6Addr, seed: u64) -> Config {

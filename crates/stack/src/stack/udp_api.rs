@@ -76,17 +76,23 @@ impl Stack {
     }
 
     /// Connects a UDP socket: `udp_send` goes to `peer`, and only datagrams from
-    /// `peer` are received.
+    /// `peer` are received. A broadcast `peer` needs [`Stack::udp_set_broadcast`]
+    /// first (`Error::BroadcastNotAllowed`, Linux's `EACCES`), as `udp_send_to`
+    /// does, and no route.
     pub fn udp_connect(&mut self, handle: SocketHandle, peer: SocketAddr) -> Result<(), Error> {
         if peer.port() == 0 || peer.ip().is_unspecified() {
             return Err(Error::InvalidAddress);
         }
-        if self.routes.lookup(peer.ip()).is_none() {
+        let broadcast = self.is_broadcast(peer.ip());
+        if self.routes.lookup(peer.ip()).is_none() && !broadcast {
             return Err(Error::NetworkUnreachable);
         }
         let u = self.udp_mut(handle)?;
         if u.local.is_ipv4() != peer.is_ipv4() {
             return Err(Error::InvalidAddress);
+        }
+        if broadcast && !u.broadcast {
+            return Err(Error::BroadcastNotAllowed);
         }
         u.peer = Some(peer);
         Ok(())

@@ -1,0 +1,338 @@
+//! Hostile ICMP and ICMPv6 at the stack: forged "fragmentation needed" / "packet
+//! too big" (RFC 1191, RFC 8201, RFC 5927), errors and echo replies toward
+//! addresses that are not one host (RFC 1122 section 3.2.2, RFC 4443 section
+//! 2.4), and echo requests larger than the path MTU (RFC 1122 section 3.2.2.6).
+
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use super::tests::{connect, pattern, Impairment, Pair, A4, A6, B4, B6};
+use super::*;
+use crate::ip::{Fragmenter, Reassembled, Reassembler, ReassemblyConfig};
+use crate::wire::{
+    AddrPair, ChecksumMode, Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, Icmpv6Packet,
+    Icmpv6Repr, IpProtocol, Ipv4Packet, UdpPacket, UdpRepr,
+};
+
+/// Hands A (`to_a`) or B an IP packet carrying `body` from `src` to `dst`.
+fn hand(pair: &mut Pair, to_a: bool, src: IpAddr, dst: IpAddr, proto: IpProtocol, body: &[u8]) {
+    let now = pair.now;
+    let packet = pair
+        .b
+        .build_ip_packet(src, dst, proto, body, 64, 0)
+        .unwrap();
+    let stack = if to_a { &mut pair.a } else { &mut pair.b };
+    stack.handle_packet(now, &packet);
+}
+
+fn icmpv4_body(repr: &Icmpv4Repr<'_>) -> Vec<u8> {
+    let mut body = vec![0u8; repr.buffer_len()];
+    repr.emit(
+        &mut Icmpv4Packet::new_unchecked(&mut body[..]),
+        ChecksumMode::Enabled,
+    );
+    body
+}
+
+fn icmpv6_body(src: IpAddr, dst: IpAddr, repr: &Icmpv6Repr<'_>) -> Vec<u8> {
+    let addrs = AddrPair::new(src, dst).unwrap();
+    let mut body = vec![0u8; repr.buffer_len()];
+    repr.emit(
+        &mut Icmpv6Packet::new_unchecked(&mut body[..]),
+        &addrs,
+        ChecksumMode::Enabled,
+    );
+    body
+}
+
+/// A "fragmentation needed" (IPv4) or "packet too big" (IPv6) reporting `mtu` from a
+/// router, quoting `quote`, handed to A.
+fn too_big_to_a(pair: &mut Pair, quote: &[u8], mtu: u16) {
+    if quote[0] >> 4 == 4 {
+        let err = Icmpv4Repr::DstUnreachable {
+            reason: Icmpv4DstUnreachable::FragRequired,
+            next_hop_mtu: mtu,
+            invoking: quote,
+        };
+        let router = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254));
+        hand(
+            pair,
+            true,
+            router,
+            IpAddr::V4(A4),
+            IpProtocol::Icmp,
+            &icmpv4_body(&err),
+        );
+    } else {
+        let err = Icmpv6Repr::PacketTooBig {
+            mtu: u32::from(mtu),
+            invoking: quote,
+        };
+        let router = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0xfe));
+        let body = icmpv6_body(router, IpAddr::V6(A6), &err);
+        hand(
+            pair,
+            true,
+            router,
+            IpAddr::V6(A6),
+            IpProtocol::Icmpv6,
+            &body,
+        );
+    }
+}
+
+/// A connection from A to B (over IPv6 if `v6`) with a full-sized data segment just
+/// sent: the connection and that segment's IP and TCP headers, to quote.
+fn sending_connection(pair: &mut Pair, v6: bool, port: u16) -> (SocketHandle, Vec<u8>) {
+    let server = if v6 {
+        SocketAddr::new(IpAddr::V6(B6), port)
+    } else {
+        SocketAddr::new(IpAddr::V4(B4), port)
+    };
+    let (c, _l, _s) = connect(pair, server);
+    pair.a.tcp_send(pair.now, c, &pattern(3000, 1)).unwrap();
+    let mut buf = [0u8; 1500];
+    let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+    assert_eq!(n, 1500);
+    let hl = if v6 { 40 } else { 20 };
+    (c, buf[..hl + 8].to_vec())
+}
+
+#[test]
+fn packet_too_big_that_quotes_nothing_we_sent_leaves_the_path_mtu_alone() {
+    for v6 in [false, true] {
+        let mut pair = Pair::new(Impairment::default(), 140 + u64::from(v6));
+        let dst = if v6 { IpAddr::V6(B6) } else { IpAddr::V4(B4) };
+        let (c, genuine) = sending_connection(&mut pair, v6, 80);
+        let hl = genuine.len() - 8;
+        let now = pair.now;
+
+        // A connection that does not exist: another source port.
+        let mut no_conn = genuine.clone();
+        no_conn[hl] ^= 0x55;
+        too_big_to_a(&mut pair, &no_conn, 1280);
+        // The live connection, a sequence number it never sent (RFC 5927).
+        let mut stale = genuine.clone();
+        stale[hl + 4] ^= 0x80;
+        too_big_to_a(&mut pair, &stale, 1280);
+        // A UDP datagram from a port no socket has.
+        let mut udp = genuine.clone();
+        udp[if v6 { 6 } else { 9 }] = 17;
+        too_big_to_a(&mut pair, &udp, 1280);
+        // An ICMP message (no ports, nothing to check it against).
+        let mut icmp = genuine[..hl].to_vec();
+        icmp[if v6 { 6 } else { 9 }] = if v6 { 58 } else { 1 };
+        icmp.extend_from_slice(&[if v6 { 129 } else { 0 }, 0, 0, 0, 0, 0, 0, 0]);
+        too_big_to_a(&mut pair, &icmp, 1280);
+
+        assert_eq!(pair.a.path_mtu(now, dst), 1500, "v6 {v6}: the cache");
+        assert_eq!(pair.a.tcp_info(now, c).unwrap().pmtu, 1500, "v6 {v6}");
+        // A connection opened now still starts at the link MTU.
+        let (d, _) = sending_connection(&mut pair, v6, 81);
+        assert_eq!(pair.a.tcp_info(pair.now, d).unwrap().pmtu, 1500, "v6 {v6}");
+
+        // The genuine quote lowers both.
+        too_big_to_a(&mut pair, &genuine, 1280);
+        assert_eq!(pair.a.path_mtu(pair.now, dst), 1280, "v6 {v6}");
+        assert_eq!(pair.a.tcp_info(pair.now, c).unwrap().pmtu, 1280, "v6 {v6}");
+    }
+}
+
+#[test]
+fn every_connection_to_a_destination_learns_its_packet_too_big() {
+    for v6 in [false, true] {
+        let mut pair = Pair::new(Impairment::default(), 142 + u64::from(v6));
+        // Two connections to the same destination, both sending full-sized
+        // segments before any error came back.
+        let (c1, quote1) = sending_connection(&mut pair, v6, 80);
+        let (c2, quote2) = sending_connection(&mut pair, v6, 81);
+        too_big_to_a(&mut pair, &quote1, 1400);
+        assert_eq!(pair.a.tcp_info(pair.now, c1).unwrap().pmtu, 1400);
+        // The second one's error reports what the cache already holds: the
+        // connection must still shrink, or its segments keep being dropped.
+        too_big_to_a(&mut pair, &quote2, 1400);
+        assert_eq!(pair.a.tcp_info(pair.now, c2).unwrap().pmtu, 1400, "v6 {v6}");
+        let mut buf = [0u8; 1500];
+        let sizes: Vec<usize> =
+            std::iter::from_fn(|| pair.a.poll_transmit(pair.now, &mut buf)).collect();
+        assert!(sizes.iter().all(|&n| n <= 1400), "v6 {v6}: {sizes:?}");
+    }
+}
+
+/// Sources that do not name one host: no ICMP error, no echo reply goes to them.
+fn not_one_host() -> Vec<IpAddr> {
+    vec![
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V4(Ipv4Addr::BROADCAST),
+        IpAddr::V4(Ipv4Addr::new(10, 0, 0, 255)), // B's subnet broadcast
+        IpAddr::V4(Ipv4Addr::new(224, 0, 0, 1)),
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1)),
+    ]
+}
+
+#[test]
+fn no_icmp_error_or_echo_reply_goes_to_a_source_that_is_not_one_host() {
+    let mut pair = Pair::new(Impairment::default(), 144);
+    let mut sources = not_one_host();
+    // The control: from a host, each packet is answered.
+    sources.push(IpAddr::V4(A4));
+    sources.push(IpAddr::V6(A6));
+    for src in sources {
+        let genuine = src == IpAddr::V4(A4) || src == IpAddr::V6(A6);
+        let dst = if src.is_ipv4() {
+            IpAddr::V4(B4)
+        } else {
+            IpAddr::V6(B6)
+        };
+        // A UDP datagram to a closed port.
+        let addrs = AddrPair::new(src, dst).unwrap();
+        let udp = UdpRepr {
+            src_port: 68,
+            dst_port: 67,
+            payload: b"discover",
+        };
+        let mut body = vec![0u8; udp.buffer_len()];
+        udp.emit(
+            &mut UdpPacket::new_unchecked(&mut body[..]),
+            &addrs,
+            ChecksumMode::Enabled,
+        );
+        hand(&mut pair, false, src, dst, IpProtocol::Udp, &body);
+        // An echo request.
+        let (proto, body) = if src.is_ipv4() {
+            let req = Icmpv4Repr::EchoRequest {
+                ident: 1,
+                seq_no: 1,
+                data: b"ping",
+            };
+            (IpProtocol::Icmp, icmpv4_body(&req))
+        } else {
+            let req = Icmpv6Repr::EchoRequest {
+                ident: 1,
+                seq_no: 1,
+                data: b"ping",
+            };
+            (IpProtocol::Icmpv6, icmpv6_body(src, dst, &req))
+        };
+        hand(&mut pair, false, src, dst, proto, &body);
+        // A protocol the stack does not speak (IPv4 answers it).
+        hand(&mut pair, false, src, dst, IpProtocol::from(253), b"x");
+        let mut buf = [0u8; 1500];
+        let mut answers = 0;
+        while pair.b.poll_transmit(pair.now, &mut buf).is_some() {
+            answers += 1;
+        }
+        let want = match (genuine, src.is_ipv4()) {
+            (false, _) => 0,
+            (true, true) => 3,
+            (true, false) => 2,
+        };
+        assert_eq!(answers, want, "from {src}");
+    }
+}
+
+#[test]
+fn an_echo_reply_leaves_without_df_and_an_error_with_it() {
+    let mut pair = Pair::new(Impairment::default(), 145);
+    let (src, dst) = (IpAddr::V4(A4), IpAddr::V4(B4));
+    let req = Icmpv4Repr::EchoRequest {
+        ident: 3,
+        seq_no: 4,
+        data: &[0x55; 1000],
+    };
+    hand(
+        &mut pair,
+        false,
+        src,
+        dst,
+        IpProtocol::Icmp,
+        &icmpv4_body(&req),
+    );
+    hand(&mut pair, false, src, dst, IpProtocol::from(253), b"x");
+    let mut buf = [0u8; 1500];
+    let mut df = Vec::new();
+    while let Some(n) = pair.b.poll_transmit(pair.now, &mut buf) {
+        let p = Ipv4Packet::new_checked(&buf[..n]).unwrap();
+        df.push((buf[20], p.dont_frag()));
+    }
+    // Type 0 (echo reply) without DF, type 3 (protocol unreachable) with it.
+    assert_eq!(df, vec![(0, false), (3, true)]);
+}
+
+#[test]
+fn echo_request_larger_than_the_path_mtu_is_answered_whole_in_fragments() {
+    let mut pair = Pair::new(Impairment::default(), 146);
+    let data = pattern(4000, 9);
+    for (src, dst) in [
+        (IpAddr::V4(A4), IpAddr::V4(B4)),
+        (IpAddr::V6(A6), IpAddr::V6(B6)),
+    ] {
+        let (proto, body) = if src.is_ipv4() {
+            let req = Icmpv4Repr::EchoRequest {
+                ident: 7,
+                seq_no: 2,
+                data: &data,
+            };
+            (IpProtocol::Icmp, icmpv4_body(&req))
+        } else {
+            let req = Icmpv6Repr::EchoRequest {
+                ident: 7,
+                seq_no: 2,
+                data: &data,
+            };
+            (IpProtocol::Icmpv6, icmpv6_body(src, dst, &req))
+        };
+        let mut whole = pair
+            .a
+            .build_ip_packet(src, dst, proto, &body, 64, 0)
+            .unwrap();
+        let fragments: Vec<Vec<u8>> = if src.is_ipv4() {
+            // Built with DF: clear it (and fix the header checksum) to cut it.
+            whole[6] &= !0x40;
+            Ipv4Packet::new_unchecked(&mut whole[..]).fill_checksum();
+            let f = Fragmenter::ipv4(&whole, 1500).unwrap();
+            (0..f.count())
+                .map(|i| {
+                    let mut b = vec![0u8; f.fragment_len(i).unwrap()];
+                    f.write(i, &mut b).unwrap();
+                    b
+                })
+                .collect()
+        } else {
+            let f = Fragmenter::ipv6(&whole, 1500, 77).unwrap();
+            (0..f.count())
+                .map(|i| {
+                    let mut b = vec![0u8; f.fragment_len(i).unwrap()];
+                    f.write(i, &mut b).unwrap();
+                    b
+                })
+                .collect()
+        };
+        for f in &fragments {
+            pair.b.handle_packet(pair.now, f);
+        }
+        // What B sends fits the MTU, and reassembles into the whole reply.
+        let mut reasm = Reassembler::new(ReassemblyConfig::default());
+        let mut reply = None;
+        let mut buf = [0u8; 1500];
+        while let Some(n) = pair.b.poll_transmit(pair.now, &mut buf) {
+            let r = if src.is_ipv4() {
+                reasm.handle_ipv4(pair.now, &buf[..n])
+            } else {
+                reasm.handle_ipv6(pair.now, &buf[..n])
+            };
+            if let Reassembled::Complete(p) = r {
+                reply = Some(p);
+            }
+        }
+        let reply = reply.unwrap_or_else(|| panic!("{src}: no whole echo reply"));
+        let hl = if src.is_ipv4() { 20 } else { 40 };
+        let text = crate::wire::dump(&reply).to_string();
+        assert!(text.contains("echo reply, id 7, seq 2"), "{text}");
+        assert_eq!(
+            &reply[hl + 8..],
+            &data[..],
+            "{src}: the data comes back whole"
+        );
+    }
+}
