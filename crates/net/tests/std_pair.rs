@@ -1,25 +1,18 @@
 //! The blocking API without privileges: two runtimes joined by a `DatagramDevice`
 //! pair (no TUN, no namespace): `peek`, `peek_from` and non-blocking mode.
 
+mod datagram_pair;
+
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
-use layer4::ip::cidr::IpCidr;
-use layer4::{Config, Stack};
-use layer4_net::{ControlSocket, DatagramDevice, Runtime, RuntimeOptions};
+use layer4_net::Runtime;
 use layer4_net::{TcpListener, TcpStream, UdpSocket};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
 fn pair() -> (Runtime, Runtime) {
-    let (da, db) = DatagramDevice::pair().unwrap();
-    let rt = |addr: &str, seed, dev| {
-        let cidr: IpCidr = addr.parse().unwrap();
-        let stack = Stack::new(Config::with_address(cidr).seed(seed)).unwrap();
-        let options = RuntimeOptions::default().control(ControlSocket::Off);
-        Runtime::with_options(stack, dev, options).unwrap()
-    };
-    (rt("10.9.1.1/24", 3, da), rt("10.9.1.2/24", 4, db))
+    datagram_pair::pair(1, 3)
 }
 
 #[test]

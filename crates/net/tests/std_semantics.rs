@@ -6,28 +6,22 @@
 //! `DatagramDevice` pair: no TUN, no root. Every blocking call is under a
 //! timeout, so a bug fails a test instead of hanging it.
 
+mod datagram_pair;
+
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use layer4::ip::cidr::IpCidr;
-use layer4::{Config, SocketProtocol, Stack};
-use layer4_net::{ControlSocket, DatagramDevice, Runtime, RuntimeOptions};
+use layer4::{SocketProtocol, Stack};
+use layer4_net::Runtime;
 use layer4_net::{TcpListener, TcpStream, UdpSocket};
 
 /// How long any blocking call may wait before the test counts it as hung.
 const HUNG: Duration = Duration::from_secs(10);
 
 fn pair() -> (Runtime, Runtime) {
-    let (da, db) = DatagramDevice::pair().unwrap();
-    let rt = |addr: &str, seed, dev| {
-        let cidr: IpCidr = addr.parse().unwrap();
-        let stack = Stack::new(Config::with_address(cidr).seed(seed)).unwrap();
-        let options = RuntimeOptions::default().control(ControlSocket::Off);
-        Runtime::with_options(stack, dev, options).unwrap()
-    };
-    (rt("10.9.2.1/24", 5, da), rt("10.9.2.2/24", 6, db))
+    datagram_pair::pair(2, 5)
 }
 
 /// A connection from `a` (the client) to `b` (the server), both ends with

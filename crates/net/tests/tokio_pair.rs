@@ -2,24 +2,17 @@
 //! pair (no TUN, no namespace), driven from one current-thread tokio runtime. The
 //! same behaviours run against the Linux kernel in `tokio_interop.rs` (root).
 
+mod datagram_pair;
+
 use std::io;
 use std::time::Duration;
 
-use layer4::ip::cidr::IpCidr;
-use layer4::{Config, Stack};
 use layer4_net::tokio::{TcpListener, TcpStream, UdpSocket};
-use layer4_net::{ControlSocket, DatagramDevice, Runtime, RuntimeOptions};
+use layer4_net::Runtime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn pair() -> (Runtime, Runtime) {
-    let (da, db) = DatagramDevice::pair().unwrap();
-    let rt = |addr: &str, seed, dev| {
-        let cidr: IpCidr = addr.parse().unwrap();
-        let stack = Stack::new(Config::with_address(cidr).seed(seed)).unwrap();
-        let options = RuntimeOptions::default().control(ControlSocket::Off);
-        Runtime::with_options(stack, dev, options).unwrap()
-    };
-    (rt("10.9.0.1/24", 1, da), rt("10.9.0.2/24", 2, db))
+    datagram_pair::pair(0, 1)
 }
 
 fn block_on<F: std::future::Future<Output = ()>>(f: F) {

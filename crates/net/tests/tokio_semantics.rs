@@ -5,27 +5,20 @@
 //! error semantics, is in `std_semantics.rs`.) Two runtimes joined by a
 //! `DatagramDevice` pair: no TUN, no root; every test under a timeout.
 
+mod datagram_pair;
+
 use std::future::Future;
 use std::io;
 use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use layer4::ip::cidr::IpCidr;
-use layer4::{Config, Stack};
 use layer4_net::tokio::{TcpListener, TcpStream};
-use layer4_net::{ControlSocket, DatagramDevice, Runtime, RuntimeOptions};
+use layer4_net::Runtime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn pair() -> (Runtime, Runtime) {
-    let (da, db) = DatagramDevice::pair().unwrap();
-    let rt = |addr: &str, seed, dev| {
-        let cidr: IpCidr = addr.parse().unwrap();
-        let stack = Stack::new(Config::with_address(cidr).seed(seed)).unwrap();
-        let options = RuntimeOptions::default().control(ControlSocket::Off);
-        Runtime::with_options(stack, dev, options).unwrap()
-    };
-    (rt("10.9.3.1/24", 7, da), rt("10.9.3.2/24", 8, db))
+    datagram_pair::pair(3, 7)
 }
 
 fn block_on<F: Future<Output = ()>>(f: F) {
