@@ -245,6 +245,24 @@ fn index_hash(hash32: u32) -> u64 {
     u64::from(hash32).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
+impl IndexEntry {
+    /// Its hash in the index, from what it holds (so the index can grow and
+    /// shrink without the ring).
+    #[inline]
+    fn rehash(&self) -> u64 {
+        index_hash(self.hash32)
+    }
+}
+
+/// Adds the entry of the record with serial `serial` and hash `hash32`.
+fn index_insert(index: &mut HashTable<IndexEntry>, serial: u32, hash32: u32) {
+    index.insert_unique(
+        index_hash(hash32),
+        IndexEntry { serial, hash32 },
+        IndexEntry::rehash,
+    );
+}
+
 /// The most records a table holds whatever the configured limit (serials are 32
 /// bits and the ring holds at most twice the records, plus slack).
 pub(crate) const MAX_RECORDS: usize = 1 << 30;
@@ -312,10 +330,7 @@ impl TimeWaitTable {
         let serial = self.base.wrapping_add(self.ring.len() as u32);
         let hash32 = record.hash as u32;
         self.ring.push_back(Some(record));
-        self.index
-            .insert_unique(index_hash(hash32), IndexEntry { serial, hash32 }, |e| {
-                index_hash(e.hash32)
-            });
+        index_insert(&mut self.index, serial, hash32);
     }
 
     /// Takes the record at ring position `at` out of the ring and the index.
@@ -346,21 +361,12 @@ impl TimeWaitTable {
             self.base = 0;
             self.index.clear();
             for (serial, r) in self.ring.iter().flatten().enumerate() {
-                let hash32 = r.hash as u32;
-                self.index.insert_unique(
-                    index_hash(hash32),
-                    IndexEntry {
-                        serial: serial as u32,
-                        hash32,
-                    },
-                    |e| index_hash(e.hash32),
-                );
+                index_insert(&mut self.index, serial as u32, r.hash as u32);
             }
         }
         if self.ring.capacity() > 4 * self.ring.len() + 1024 {
             self.ring.shrink_to(2 * self.ring.len());
-            self.index
-                .shrink_to(2 * self.live, |e| index_hash(e.hash32));
+            self.index.shrink_to(2 * self.live, IndexEntry::rehash);
         }
     }
 
