@@ -76,7 +76,11 @@ pub struct Config {
     /// The most stack-generated packets (RSTs, ICMP replies and errors) waiting for
     /// `poll_transmit`; beyond it they are dropped. Default 1024.
     pub max_control_queue: usize,
-    /// The most sockets of all kinds. Default 1,100,000.
+    /// The most sockets of all kinds in the stack's table, accepted connections
+    /// included. Checked when the application opens one (`tcp_listen`,
+    /// `tcp_connect`, `udp_bind`: `Error::LimitReached` beyond it); connections a
+    /// listener accepts are bounded by `TcpConfig::max_connections` instead.
+    /// Default 1,100,000.
     pub max_sockets: usize,
 }
 
@@ -201,3 +205,88 @@ impl fmt::Display for ConfigError {
 }
 
 impl core::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Duration;
+    use crate::Stack;
+
+    fn v4() -> Config {
+        Config::with_address("192.0.2.1/24".parse().unwrap())
+    }
+
+    /// `Stack::new` refuses what `validate` refuses, with the error that says why.
+    fn refused(config: Config) -> ConfigError {
+        let want = config.validate().expect_err("validate accepted it");
+        let got = Stack::new(config).expect_err("Stack::new accepted it");
+        assert_eq!(got, want);
+        got
+    }
+
+    #[test]
+    fn a_stack_without_an_address_is_refused() {
+        let mut c = v4();
+        c.addresses.clear();
+        assert_eq!(refused(c), ConfigError::NoAddress);
+    }
+
+    #[test]
+    fn an_mtu_below_the_minimum_of_its_families_is_refused() {
+        let mut c = v4();
+        c.mtu = 575;
+        assert_eq!(refused(c), ConfigError::MtuTooSmall(575));
+        let mut c = v4();
+        c.mtu = 576;
+        assert!(Stack::new(c).is_ok(), "IPv4 alone: 576 is enough");
+        //= https://www.rfc-editor.org/rfc/rfc8200#section-5
+        //# IPv6 requires that every link in the Internet have an MTU of 1280
+        //# octets or greater.
+        let c = v4().address("2001:db8::1/64".parse().unwrap());
+        let mut c6 = c.clone();
+        c6.mtu = 1279;
+        assert_eq!(refused(c6), ConfigError::MtuTooSmall(1279));
+        let mut c6 = c;
+        c6.mtu = 1280;
+        assert!(Stack::new(c6).is_ok());
+    }
+
+    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.3
+    //# The delay MUST be less than 0.5 seconds.
+    #[test]
+    fn a_delayed_ack_timeout_of_half_a_second_or_more_is_refused() {
+        let mut c = v4();
+        c.tcp.delayed_ack = Duration::from_millis(500);
+        assert_eq!(refused(c), ConfigError::DelayedAckTooLong);
+        let mut c = v4();
+        c.tcp.delayed_ack = Duration::from_millis(499);
+        assert!(Stack::new(c).is_ok());
+    }
+
+    #[test]
+    fn zero_buffers_and_a_zero_control_queue_are_refused() {
+        let mut c = v4();
+        c.tcp.send_buffer = 0;
+        assert_eq!(refused(c), ConfigError::ZeroBuffer);
+        let mut c = v4();
+        c.tcp.recv_buffer = 0;
+        assert_eq!(refused(c), ConfigError::ZeroBuffer);
+        let mut c = v4();
+        c.max_control_queue = 0;
+        assert_eq!(refused(c), ConfigError::ZeroLimit("max_control_queue"));
+    }
+
+    #[test]
+    fn an_unknown_congestion_controller_is_refused_by_name() {
+        let mut c = v4();
+        c.tcp.congestion_control = "vegas".into();
+        let e = refused(c);
+        assert!(matches!(e, ConfigError::CongestionControl(_)), "{e:?}");
+        assert!(e.to_string().contains("vegas"), "{e}");
+    }
+
+    #[test]
+    fn the_default_configuration_with_an_address_is_accepted() {
+        assert_eq!(v4().validate(), Ok(()));
+    }
+}

@@ -754,14 +754,18 @@ fn count_state_change(
     let estab = |s: State| ESTAB & (1 << s as u16) != 0;
     if !estab(before) && estab(state) {
         tcp.curr_estab += 1;
+    } else if estab(before) && !estab(state) {
+        tcp.curr_estab = tcp.curr_estab.saturating_sub(1);
+    }
+    // The handshake's end, into ESTABLISHED or, when the application shut down
+    // writing while connecting, straight on to FIN-WAIT-1.
+    if matches!(before, State::SynSent | State::SynReceived) && state.is_synchronized() {
         if conn.ecn_enabled() {
             tcp.ecn_negotiated += 1;
         }
         if conn.accecn_enabled() {
             tcp.accecn_negotiated += 1;
         }
-    } else if estab(before) && !estab(state) {
-        tcp.curr_estab = tcp.curr_estab.saturating_sub(1);
     }
     if state == State::Closed && before != State::Closed {
         if matches!(before, State::SynSent | State::SynReceived) {

@@ -1942,3 +1942,64 @@ fn a_connection_reset_with_an_ack_due_is_freed_when_closed() {
     }
     assert_eq!(pair.b.sockets.len(), before - 1);
 }
+
+#[test]
+fn a_request_written_and_shut_down_while_connecting_arrives_whole_then_eof() {
+    // A proxy's pattern: the client's request and its end arrive before the
+    // upstream connection is established; nothing of it may be lost.
+    let mut pair = Pair::new(Impairment::default(), 21);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+    let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
+    let request = pattern(100_000, 9);
+    assert_eq!(pair.a.tcp_send(pair.now, c, &request), Ok(request.len()));
+    pair.a.tcp_shutdown(pair.now, c, Shutdown::Write).unwrap();
+    assert_eq!(pair.a.tcp_state(c), Ok(State::SynSent));
+    let mut accepted = None;
+    let mut got = Vec::new();
+    let mut eof = false;
+    let mut buf = vec![0u8; 65536];
+    let done = pair.run_until(Duration::from_secs(30), |p| {
+        if accepted.is_none() {
+            accepted = p.b.tcp_accept(l).ok().map(|(h, _)| h);
+        }
+        if let Some(s) = accepted {
+            while let Ok(n) = p.b.tcp_recv(p.now, s, &mut buf) {
+                if n == 0 {
+                    eof = true;
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+        }
+        eof
+    });
+    assert!(
+        done,
+        "no end of stream; {} of {} bytes",
+        got.len(),
+        request.len()
+    );
+    assert!(got == request, "the request arrived changed");
+    let s = accepted.unwrap();
+    // Writing only was shut down: the answer still reaches the client.
+    pair.b.tcp_send(pair.now, s, b"answer").unwrap();
+    pair.b.tcp_shutdown(pair.now, s, Shutdown::Write).unwrap();
+    let mut answer = Vec::new();
+    pair.run_until(Duration::from_secs(5), |p| {
+        while let Ok(n) = p.a.tcp_recv(p.now, c, &mut buf) {
+            if n == 0 {
+                return true;
+            }
+            answer.extend_from_slice(&buf[..n]);
+        }
+        false
+    });
+    assert_eq!(answer, b"answer");
+    assert_eq!(pair.a.tcp_state(c), Ok(State::TimeWait));
+    let st = pair.a.stats().tcp;
+    assert_eq!(
+        (st.active_opens, st.attempt_fails, st.curr_estab),
+        (1, 0, 0)
+    );
+}

@@ -448,6 +448,13 @@ impl Connection {
         }
         self.rto_count = 0;
         self.set_state(State::Established);
+        if self.fin_queued {
+            // The application shut down writing before the handshake completed
+            // (`shutdown_write` in SYN-SENT or SYN-RECEIVED): its FIN goes now,
+            // behind whatever it wrote.
+            self.set_state(State::FinWait1);
+            return;
+        }
         self.arm_keepalive(now);
     }
 

@@ -2363,3 +2363,112 @@ fn a_fin_ahead_of_a_hole_waits_through_pure_acks_and_is_taken_when_the_hole_fill
 fn pattern_bytes(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
 }
+
+/// Reads everything `conn` has in order; `None` once it reports end of stream
+/// with nothing read.
+fn read_all(conn: &mut Connection, now: Instant) -> (Vec<u8>, bool) {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match conn.recv(now, &mut buf) {
+            Ok(0) => return (got, true),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => return (got, false),
+        }
+    }
+}
+
+//= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.2
+//# SYN-SENT STATE
+//# SYN-RECEIVED STATE
+//# Queue the data for transmission after entering ESTABLISHED state.
+#[test]
+fn data_written_while_connecting_then_shut_down_goes_out_before_the_fin() {
+    let config = Arc::new(TcpConfig::default());
+    let mut c = Connection::connect(t(0), config.clone(), params(A, B, 1000, &config));
+    let syn = poll(&mut c, t(0)).expect("SYN");
+    let data: Vec<u8> = (0..20_000u32).map(|i| (i * 7) as u8).collect();
+    assert_eq!(c.send(&data), Ok(data.len()));
+    // The application is done writing before the handshake completes: the FIN
+    // waits behind the data (BSD's TF_NEEDFIN), nothing written is dropped.
+    c.shutdown_write(t(0));
+    assert_eq!(c.state(), State::SynSent);
+    assert_eq!(c.send(b"more"), Err(UserError::SendClosed));
+    let mut s = Connection::accept(
+        t(1),
+        config.clone(),
+        params(B, A, 5000, &config),
+        &SynInfo::from_repr(&syn.repr()),
+    );
+    exchange(&mut c, &mut s, t(2));
+    let (got, eof) = read_all(&mut s, t(2));
+    assert_eq!(got, data);
+    assert!(eof, "the FIN follows the data");
+    assert_eq!(c.state(), State::FinWait2);
+    assert_eq!(s.state(), State::CloseWait);
+    // Only writing was shut down: the client still reads what the server sends.
+    assert_eq!(s.send(b"reply"), Ok(5));
+    exchange(&mut c, &mut s, t(3));
+    assert_eq!(read_all(&mut c, t(3)).0, b"reply");
+}
+
+#[test]
+fn closing_while_connecting_with_data_written_still_delivers_it() {
+    let config = Arc::new(TcpConfig::default());
+    let mut c = Connection::connect(t(0), config.clone(), params(A, B, 1000, &config));
+    let syn = poll(&mut c, t(0)).expect("SYN");
+    assert_eq!(c.send(b"request"), Ok(7));
+    c.close(t(0));
+    assert_eq!(c.state(), State::SynSent);
+    let mut s = Connection::accept(
+        t(1),
+        config.clone(),
+        params(B, A, 5000, &config),
+        &SynInfo::from_repr(&syn.repr()),
+    );
+    exchange(&mut c, &mut s, t(2));
+    assert_eq!(read_all(&mut s, t(2)), (b"request".to_vec(), true));
+    assert_eq!(c.state(), State::FinWait2);
+}
+
+//= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.4
+//# SYN-SENT STATE
+//# Delete the TCB and return "error: closing" responses to any
+//# queued SENDs, or RECEIVEs.
+#[test]
+fn shutting_down_while_connecting_with_nothing_written_ends_the_connection() {
+    let config = Arc::new(TcpConfig::default());
+    let mut c = Connection::connect(t(0), config.clone(), params(A, B, 1000, &config));
+    let _syn = poll(&mut c, t(0)).expect("SYN");
+    c.shutdown_write(t(0));
+    assert_eq!(c.state(), State::Closed);
+    assert!(
+        poll(&mut c, t(1)).is_none(),
+        "nothing is sent for a deleted TCB"
+    );
+}
+
+//= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.4
+//# SYN-RECEIVED STATE
+//# If no SENDs have been issued and there is no pending data to send,
+//# then form a FIN segment and send it, and enter FIN-WAIT-1 state;
+//# otherwise, queue for processing after entering ESTABLISHED state.
+#[test]
+fn shutting_down_in_syn_received_sends_a_fin_not_a_reset() {
+    let config = Arc::new(TcpConfig::default());
+    let mut a = Connection::connect(t(0), config.clone(), params(A, B, 100, &config));
+    let mut b = Connection::connect(t(0), config.clone(), params(B, A, 900, &config));
+    let sa = poll(&mut a, t(0)).unwrap();
+    let sb = poll(&mut b, t(0)).unwrap();
+    a.handle_segment(t(1), &sb.repr());
+    b.handle_segment(t(1), &sa.repr());
+    assert_eq!(a.state(), State::SynReceived);
+    assert_eq!(a.send(b"last words"), Ok(10));
+    a.shutdown_write(t(1));
+    assert_eq!(a.error(), None);
+    exchange(&mut a, &mut b, t(2));
+    assert_eq!(b.error(), None, "no reset reached the peer");
+    assert_eq!(read_all(&mut b, t(2)), (b"last words".to_vec(), true));
+    assert_eq!(a.state(), State::FinWait2);
+    assert_eq!(b.state(), State::CloseWait);
+}

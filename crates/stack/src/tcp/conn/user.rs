@@ -234,8 +234,24 @@ impl Connection {
             //# SYN-SENT STATE
             //# Delete the TCB and return "error: closing" responses to any
             //# queued SENDs, or RECEIVEs.
-            State::SynSent => {
+            State::SynSent if self.send_buf.is_empty() => {
                 self.set_state(State::Closed);
+            }
+            // SYN-SENT with data written: those SENDs already returned their
+            // count, so no "error: closing" can reach them and deleting the TCB
+            // would lose the data unnoticed. The FIN waits behind it until the
+            // connection is established, as the RFC says for SYN-RECEIVED below
+            // (and as BSD's TF_NEEDFIN does in both states).
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.4
+            //# SYN-RECEIVED STATE
+            //# If no SENDs have been issued and there is no pending data to send,
+            //# then form a FIN segment and send it, and enter FIN-WAIT-1 state;
+            //# otherwise, queue for processing after entering ESTABLISHED state.
+            // In SYN-RECEIVED the FIN is always queued until ESTABLISHED (at most
+            // one round trip later): a FIN ahead of the acknowledgement of our SYN
+            // would gain nothing. `on_handshake_established` then enters FIN-WAIT-1.
+            State::SynSent | State::SynReceived => {
+                self.fin_queued = true;
             }
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.4
             //# ESTABLISHED STATE
@@ -254,10 +270,6 @@ impl Connection {
                 self.fin_queued = true;
                 self.set_state(State::LastAck);
             }
-            // SYN-RECEIVED (simultaneous open): abort rather than queue a FIN behind
-            // an unacknowledged SYN, as Linux does for a connection not yet
-            // established.
-            State::SynReceived => self.abort_with_rst(TcpError::Aborted),
             _ => {}
         }
         self.timers.clear(crate::tcp::timer::Timer::KeepAlive);
