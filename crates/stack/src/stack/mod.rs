@@ -63,6 +63,8 @@ mod timers;
 mod udp_api;
 
 #[cfg(test)]
+mod api_model_tests;
+#[cfg(test)]
 mod egress_tests;
 #[cfg(test)]
 mod icmp_tests;

@@ -452,8 +452,9 @@ impl Stack {
     /// While the connection is still being opened (SYN-SENT, SYN-RECEIVED) the
     /// FIN waits for the handshake and goes out behind the data, as on BSD; only a
     /// connection in SYN-SENT with nothing written ends at once, CLOSED, as RFC 9293
-    /// section 3.10.4 says (and Linux does). Reading: `tcp_recv` returns the end
-    /// of the stream from now on.
+    /// section 3.10.4 says (and Linux does). Reading: `tcp_recv` returns `Ok(0)`
+    /// whenever nothing is buffered; data that arrives later is still returned,
+    /// as on Linux.
     pub fn tcp_shutdown(
         &mut self,
         now: Instant,

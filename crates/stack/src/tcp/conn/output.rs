@@ -316,9 +316,39 @@ impl Connection {
             }
         }
         if self.ack_due == AckDue::Now {
-            return Some(Plan::control(self.snd_nxt, TcpFlags::ACK));
+            return Some(Plan::control(self.ack_only_seq(), TcpFlags::ACK));
         }
         None
+    }
+
+    /// The sequence number of a segment that carries only an ACK: SND.NXT,
+    /// except after a retransmission timeout went back to SND.UNA (go-back-N),
+    /// when SND.NXT may be below what the peer already received. An ACK at that
+    /// number fails the peer's acceptability test (RFC 9293 section 3.10.7.4)
+    /// and is dropped with its acknowledgement; when both sides went back, each
+    /// drops the other's ACKs and neither recovers. So it carries the highest
+    /// sequence number sent, as BSD's do (`tcp_output`: snd_max for a segment
+    /// without data, SYN or FIN; Linux never moves SND.NXT back), unless that is
+    /// not inside the peer's window (a zero-length segment there is not
+    /// acceptable either).
+    #[inline]
+    fn ack_only_seq(&self) -> SeqNumber {
+        if self.snd_nxt == self.snd_max {
+            return self.snd_nxt;
+        }
+        self.ack_only_seq_after_rewind()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn ack_only_seq_after_rewind(&self) -> SeqNumber {
+        // Acceptable wherever the peer's RCV.NXT is in [SND.UNA, SND.MAX], as
+        // long as its window reaches past SND.MAX.
+        if self.snd_max < self.snd_una + self.snd_wnd {
+            self.snd_max
+        } else {
+            self.snd_nxt
+        }
     }
 
     /// [`next_plan`](Self::next_plan)'s choices ahead of new data: `Some` with

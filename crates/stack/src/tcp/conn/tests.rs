@@ -2472,3 +2472,77 @@ fn shutting_down_in_syn_received_sends_a_fin_not_a_reset() {
     assert_eq!(a.state(), State::FinWait2);
     assert_eq!(b.state(), State::CloseWait);
 }
+
+/// Both sides time out after the other received all their data but before any
+/// ACK got through: each goes back to SND.UNA (go-back-N), so SND.NXT falls
+/// below what the peer already holds.
+//= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+//# If a segment's contents straddle the boundary between old and new, only
+//# the new parts are processed.
+#[test]
+fn acks_after_a_go_back_n_timeout_carry_the_highest_sequence_sent() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    // Three full segments each way (a partial one would wait for Nagle).
+    let len = 3 * usize::from(c.info(t(10)).snd_mss);
+    let data = vec![0x5a; len];
+    assert_eq!(c.send(&data), Ok(len));
+    assert_eq!(s.send(&data), Ok(len));
+    let from_c = poll_all(&mut c, t(10));
+    let from_s = poll_all(&mut s, t(10));
+    assert_eq!((from_c.len(), from_s.len()), (3, 3));
+    for seg in &from_c {
+        s.handle_segment(t(11), &seg.repr());
+    }
+    for seg in &from_s {
+        c.handle_segment(t(11), &seg.repr());
+    }
+    // Every ACK of that is lost.
+    let _ = poll_all(&mut c, t(11));
+    let _ = poll_all(&mut s, t(11));
+    let mut buf = vec![0u8; 8192];
+    assert_eq!(c.recv(t(11), &mut buf), Ok(len));
+    assert_eq!(s.recv(t(11), &mut buf), Ok(len));
+    // Everything either side sends is lost until both retransmission timers
+    // have fired (a tail loss probe comes first and is lost too).
+    let mut rto = t(11);
+    while c.info(rto).backoff == 0 || s.info(rto).backoff == 0 {
+        rto = [c.poll_timeout(), s.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap();
+        c.handle_timeout(rto);
+        s.handle_timeout(rto);
+        let _ = poll_all(&mut c, rto);
+        let _ = poll_all(&mut s, rto);
+        assert!(rto < t(10_000));
+    }
+    // The timeouts' retransmissions arrive.
+    c.handle_timeout(rto);
+    s.handle_timeout(rto);
+    // From here the link delivers everything: within a few more timeouts both
+    // sides learn that all they sent arrived.
+    let mut now = rto;
+    for _ in 0..6 {
+        exchange(&mut c, &mut s, now);
+        if c.info(now).unacked == 0 && s.info(now).unacked == 0 {
+            break;
+        }
+        now = [c.poll_timeout(), s.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap();
+        c.handle_timeout(now);
+        s.handle_timeout(now);
+    }
+    assert_eq!(
+        (c.info(now).unacked, s.info(now).unacked),
+        (0, 0),
+        "each side keeps discarding the other's ACKs"
+    );
+    assert!(
+        now < rto + Duration::from_secs(2),
+        "recovered only at {now:?}"
+    );
+}

@@ -275,7 +275,9 @@ impl Connection {
         self.timers.clear(crate::tcp::timer::Timer::KeepAlive);
     }
 
-    /// Shuts down the receiving side: `recv` returns end of stream from now on.
+    /// Shuts down the receiving side: `recv` returns `Ok(0)` from now on whenever
+    /// nothing is buffered. Data that arrives later is still received and
+    /// returned, as Linux does (its `SHUT_RD` ends waiting, not receiving).
     pub fn shutdown_read(&mut self) {
         self.read_shutdown = true;
         self.events.insert(ConnEvents::READABLE);
