@@ -53,7 +53,9 @@
 //!   (each holding little) are not held back by this: against them only the
 //!   bounds and the timeout help, as on Linux, which keeps no per-source share
 //!   at all (a memory threshold per network namespace; new reassemblies are
-//!   refused above it). Cost: one map update per fragment and per datagram
+//!   refused above it), and FreeBSD, whose limits are global, per datagram
+//!   (`maxfragsperpacket`) and per bucket of a keyed hash of (source,
+//!   destination, identification) (`maxfragbucketsize`), not per source. Cost: one map update per fragment and per datagram
 //!   (`BTreeMap`, O(log n)), and a sender's oldest found through an index by
 //!   sender.
 //! - Time: a reassembly is abandoned [`ReassemblyConfig::timeout_v4`] or

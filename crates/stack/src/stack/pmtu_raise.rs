@@ -17,6 +17,14 @@
 //! never comes sooner than `expires` after it, whether or not the cache kept
 //! the estimate (a `capacity` of 0, or the entry evicted by newer ones).
 //!
+//! What a raise costs when the path is still narrow: the connection's next
+//! flight goes at the larger size and is dropped, each segment answered with a
+//! "too big" (the first one shrinks the connection again and resends, without
+//! a congestion response; the others change nothing), as on Linux when a
+//! route's learned MTU expires. Once per estimate lifetime (10 minutes by
+//! default) per connection; probing with one segment first would be
+//! packetization-layer PMTUD (RFC 4821), which layer4 does not do.
+//!
 //! Bounds: one entry per connection (a later decrease moves its deadline).
 //! A freed connection's entry stays until its deadline, or until the maps
 //! outgrow twice the live connections (plus slack), when the entries of freed
