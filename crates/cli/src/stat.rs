@@ -74,6 +74,11 @@ const PHRASES: &[(&str, &str, &str)] = &[
         "TcpExt",
         "SYNs to LISTEN sockets dropped",
     ),
+    (
+        "TcpExtOutOfWindowIcmps",
+        "TcpExt",
+        "ICMP packets dropped because they were out-of-window",
+    ),
     ("TcpExtSyncookiesSent", "TcpExt", "SYN cookies sent"),
     ("TcpExtSyncookiesRecv", "TcpExt", "SYN cookies received"),
     (

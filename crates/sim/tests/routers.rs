@@ -100,6 +100,15 @@ fn hop_limit_one_probe_gets_icmpv6_time_exceeded() {
 
 /// h1 —(1500)— r0 —(`narrow` MTU)— r1 —(1500)— h2, 10 Mbit/s, 5 ms per link.
 fn narrow_path(ip: IpVersion, narrow: usize) -> Network {
+    narrow_path_with(ip, narrow, |_| {})
+}
+
+/// [`narrow_path`], h1's configuration changed by `edit`.
+fn narrow_path_with(
+    ip: IpVersion,
+    narrow: usize,
+    edit: impl FnOnce(&mut layer4::Config),
+) -> Network {
     let mut net = Network::new(3);
     let (h1, h2, r0, r1) = match ip {
         IpVersion::V4 => (
@@ -124,7 +133,9 @@ fn narrow_path(ip: IpVersion, narrow: usize) -> Network {
         addresses: cidrs(v),
         ..layer4::Config::default()
     };
-    net.add_host("h1", host(h1)).unwrap();
+    let mut h1 = host(h1);
+    edit(&mut h1);
+    net.add_host("h1", h1).unwrap();
     net.add_host("h2", host(h2)).unwrap();
     net.add_router("r0", cidrs(r0)).unwrap();
     net.add_router("r1", cidrs(r1)).unwrap();
@@ -186,6 +197,55 @@ fn pmtud_ipv4_bulk_transfer_completes_through_a_1280_mtu_link() {
 #[test]
 fn pmtud_ipv6_bulk_transfer_completes_through_a_1280_mtu_link() {
     pmtud(IpVersion::V6, "[fd00:3::2]:80");
+}
+
+/// A long transfer through the narrow link with h1's path MTU estimates
+/// lasting 3 s instead of 10 minutes: the open connection is raised back to
+/// 1500 each time its estimate expires (RFC 1191 section 6.3), draws a new
+/// "too big" from the router, shrinks again, and the stream arrives intact.
+/// Before the raise existed the router answered only the first flight.
+fn pmtu_rediscovered(ip: IpVersion, server: &str) {
+    let mut net = narrow_path_with(ip, 1280, |c| {
+        c.pmtu.expires = Duration::from_secs(3);
+    });
+    let server: SocketAddr = server.parse().unwrap();
+    let bytes = 8_000_000;
+    let sink = net
+        .add_app("h2", Instant::ZERO, Box::new(TcpSink::new(server)))
+        .unwrap();
+    let sender = net
+        .add_app(
+            "h1",
+            Instant::ZERO,
+            Box::new(BulkSender::new(server, Some(bytes), None)),
+        )
+        .unwrap();
+    // The first discovery: the initial window's full-sized segments each
+    // draw a "too big".
+    net.run_until(Instant::ZERO + Duration::from_secs(2));
+    let first = net.router_stats("r0").unwrap().too_big;
+    assert!(first >= 1, "no discovery");
+    net.run_until(Instant::ZERO + Duration::from_secs(20));
+    let got = net.app_stats(sink).unwrap();
+    assert_eq!(got.bytes_received, bytes, "transfer completed");
+    assert_eq!(got.integrity_errors, 0);
+    // Then one more at each expiry while the transfer ran (~7 s): the
+    // connection sent full-sized segments again (a flight of them, each
+    // answered: 10 at first, ~330 in all with the raises).
+    let r0 = net.router_stats("r0").unwrap();
+    assert!(r0.too_big > first, "never raised: {first} then {r0:?}");
+    let info = net.app_stats(sender).unwrap().final_tcp_info.unwrap();
+    assert!(info.pmtu <= 1280, "pmtu {}", info.pmtu);
+}
+
+#[test]
+fn pmtud_ipv4_connection_is_raised_and_rediscovers_when_its_estimate_expires() {
+    pmtu_rediscovered(IpVersion::V4, "10.0.3.2:80");
+}
+
+#[test]
+fn pmtud_ipv6_connection_is_raised_and_rediscovers_when_its_estimate_expires() {
+    pmtu_rediscovered(IpVersion::V6, "[fd00:3::2]:80");
 }
 
 #[test]

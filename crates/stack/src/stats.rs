@@ -27,8 +27,13 @@ pub struct TcpStats {
     pub out_rsts: u64,
     /// Segments received with a bad checksum.
     pub in_csum_errors: u64,
-    /// SYNs dropped because a listener's SYN queue was full (`TcpExt:ListenDrops`).
+    /// SYNs dropped because a listener's SYN queue was full, and half-open
+    /// connections dropped for an ICMP port or protocol unreachable quoting their
+    /// SYN-ACK, as Linux's `tcp_req_err` counts them (`TcpExt:ListenDrops`).
     pub listen_drops: u64,
+    /// ICMP errors about a connection that quoted a sequence number it does not
+    /// have in flight (RFC 5927), ignored (`TcpExt:OutOfWindowIcmps`).
+    pub out_of_window_icmps: u64,
     /// Handshakes not completed because the accept queue was full
     /// (`TcpExt:ListenOverflows`).
     pub listen_overflows: u64,
@@ -242,6 +247,7 @@ impl Stats {
             ("TcpInCsumErrors".into(), t.in_csum_errors),
             ("TcpExtListenDrops".into(), t.listen_drops),
             ("TcpExtListenOverflows".into(), t.listen_overflows),
+            ("TcpExtOutOfWindowIcmps".into(), t.out_of_window_icmps),
             ("TcpExtSyncookiesSent".into(), t.syncookies_sent),
             ("TcpExtSyncookiesRecv".into(), t.syncookies_recv),
             ("TcpExtSyncookiesFailed".into(), t.syncookies_failed),

@@ -17,8 +17,9 @@
 //!   section 7 below the quoted packet's total length (section 5).
 //! - An estimate expires [`PathMtuConfig::expires`] after it was last lowered (10
 //!   minutes by default, RFC 1191 section 6.3 and Linux's `mtu_expires`); the path then
-//!   goes back to the link MTU and discovery starts again for connections opened after
-//!   that. A connection already open keeps the lower value it took (not raised yet).
+//!   goes back to the link MTU and discovery starts again. Connections already open
+//!   that took the lower value are raised then by the stack (`stack::pmtu_raise`),
+//!   each no sooner than `expires` after its own last decrease.
 //! - The stack reports only errors that quote something it sent (a TCP segment in
 //!   flight, a bound UDP socket's datagram; see `Stack::on_icmp_error`): the cache itself
 //!   trusts what it is told.
@@ -135,6 +136,15 @@ impl PathMtuCache {
         }
     }
 
+    /// When the estimate held for `dst` expires, if one is held and has not expired
+    /// at `now`: a connection that took it is raised then.
+    pub fn expiry(&self, now: Instant, dst: IpAddr) -> Option<Instant> {
+        self.entries
+            .get(&dst)
+            .map(|e| e.expires)
+            .filter(|&at| at > now)
+    }
+
     /// An ICMP "fragmentation needed" (IPv4, a nonzero next-hop MTU) or ICMPv6 "packet
     /// too big" reported `mtu` for the path to `dst`. Returns the new, lower estimate
     /// when it changed (the stack then tells the connections to `dst`), or `None` when
@@ -143,13 +153,22 @@ impl PathMtuCache {
     /// An IPv4 report with `mtu == 0` comes from a router older than RFC 1191: use
     /// [`PathMtuCache::report_ipv4_without_mtu`] instead; here it is ignored.
     pub fn report(&mut self, now: Instant, dst: IpAddr, mtu: u32, link_mtu: u16) -> Option<u16> {
+        let new = self.reported(dst, mtu)?;
+        self.lower(now, dst, new, link_mtu)
+    }
+
+    /// What a report of `mtu` for `dst` says the path's MTU is, floors applied, or
+    /// `None` when it is to be ignored; the cache is not changed (see
+    /// [`PathMtuCache::lower`]). The connection the report quotes takes this value
+    /// even when the cache keeps nothing (`capacity` 0).
+    pub fn reported(&self, dst: IpAddr, mtu: u32) -> Option<u16> {
         let reported = u16::try_from(mtu).unwrap_or(u16::MAX);
-        let new = match dst {
+        match dst {
             IpAddr::V4(_) => {
                 if reported == 0 {
                     return None;
                 }
-                reported.max(self.min_ipv4())
+                Some(reported.max(self.min_ipv4()))
             }
             IpAddr::V6(_) => {
                 //= https://www.rfc-editor.org/rfc/rfc8201#section-4
@@ -161,10 +180,9 @@ impl PathMtuCache {
                 if reported < IPV6_MIN_MTU {
                     return None;
                 }
-                reported
+                Some(reported)
             }
-        };
-        self.lower(now, dst, new, link_mtu)
+        }
     }
 
     /// An ICMP "fragmentation needed" for `dst` without a next-hop MTU (an old router):
@@ -179,8 +197,27 @@ impl PathMtuCache {
         quoted_header_len: usize,
         link_mtu: u16,
     ) -> Option<u16> {
-        let dst = IpAddr::V4(dst);
-        let current = self.mtu(now, dst, link_mtu);
+        let new = self.reported_ipv4_without_mtu(
+            now,
+            dst,
+            quoted_total_len,
+            quoted_header_len,
+            link_mtu,
+        )?;
+        self.lower(now, IpAddr::V4(dst), new, link_mtu)
+    }
+
+    /// What [`PathMtuCache::report_ipv4_without_mtu`] would take as the path's MTU,
+    /// without changing the cache.
+    pub fn reported_ipv4_without_mtu(
+        &self,
+        now: Instant,
+        dst: Ipv4Addr,
+        quoted_total_len: u16,
+        quoted_header_len: usize,
+        link_mtu: u16,
+    ) -> Option<u16> {
+        let current = self.mtu(now, IpAddr::V4(dst), link_mtu);
         let mut total = quoted_total_len;
         //= https://www.rfc-editor.org/rfc/rfc1191#section-5
         //# If the Total Length field returned is
@@ -195,22 +232,22 @@ impl PathMtuCache {
         //# the greatest plateau value that is less than the returned Total
         //# Length field (corrected, if necessary, according to the Note above).
         let plateau = plateau_below(total)?;
-        let new = plateau.max(self.min_ipv4());
-        self.lower(now, dst, new, link_mtu)
+        Some(plateau.max(self.min_ipv4()))
     }
 
     fn min_ipv4(&self) -> u16 {
         self.config.min_ipv4.max(IPV4_MIN_MTU)
     }
 
-    /// Store `new` for `dst` if it is below the current estimate.
+    /// Store `new` for `dst` if it is below the current estimate; returns it then.
+    /// Nothing is stored with a `capacity` of 0.
     //= https://www.rfc-editor.org/rfc/rfc1191#section-3
     //# A host MUST not increase its estimate of the Path MTU in response to
     //# the contents of a Datagram Too Big message.
     //= https://www.rfc-editor.org/rfc/rfc8201#section-4
     //# A node must not increase its estimate of the Path MTU in response to
     //# the contents of a Packet Too Big message.
-    fn lower(&mut self, now: Instant, dst: IpAddr, new: u16, link_mtu: u16) -> Option<u16> {
+    pub fn lower(&mut self, now: Instant, dst: IpAddr, new: u16, link_mtu: u16) -> Option<u16> {
         if new >= self.mtu(now, dst, link_mtu) || self.config.capacity == 0 {
             return None;
         }
@@ -236,7 +273,7 @@ impl PathMtuCache {
 
     /// Forget the estimates that have expired; returns how many. The paths go back to
     /// their link MTU (RFC 1191 section 6.3) for whoever asks [`PathMtuCache::mtu`] next:
-    /// new connections; open ones keep the value they took.
+    /// new connections, and the open ones the stack raises at the same deadline.
     pub fn handle_timeout(&mut self, now: Instant) -> usize {
         let mut n = 0;
         while let Some((&(expires, _), &dst)) = self.by_expiry.first_key_value() {
@@ -395,6 +432,35 @@ mod tests {
         assert_eq!(plateau_below(69), Some(68));
         assert_eq!(plateau_below(68), None);
         assert_eq!(plateau_below(0), None);
+    }
+
+    #[test]
+    fn without_capacity_nothing_is_kept_but_the_report_is_still_read() {
+        let mut c = PathMtuCache::new(PathMtuConfig {
+            capacity: 0,
+            ..PathMtuConfig::default()
+        });
+        assert_eq!(c.report(t(0), v4(1), 1400, 1500), None);
+        assert!(c.is_empty());
+        assert_eq!(c.expiry(t(0), v4(1)), None);
+        // What the stack gives the connection the error quotes.
+        assert_eq!(c.reported(v4(1), 1400), Some(1400));
+        assert_eq!(c.reported(v4(1), 100), Some(552));
+        assert_eq!(c.reported(v6(), 1000), None);
+        let dst = Ipv4Addr::new(198, 51, 100, 1);
+        assert_eq!(
+            c.reported_ipv4_without_mtu(t(0), dst, 1400, 20, 1500),
+            Some(1006)
+        );
+    }
+
+    #[test]
+    fn expiry_is_the_deadline_of_a_held_estimate() {
+        let mut c = PathMtuCache::default();
+        assert_eq!(c.expiry(t(0), v4(1)), None);
+        c.report(t(10), v4(1), 1400, 1500);
+        assert_eq!(c.expiry(t(10), v4(1)), Some(t(610)));
+        assert_eq!(c.expiry(t(610), v4(1)), None, "expired, not yet removed");
     }
 
     #[test]

@@ -37,11 +37,27 @@
 //!
 //! - Memory: at most [`ReassemblyConfig::max_bytes`] held, counted as each stored
 //!   fragment's data plus [`FRAGMENT_OVERHEAD`] plus the first fragment's header. When
-//!   a new fragment would pass the bound, the oldest other reassemblies are evicted
-//!   (each counted in `reasm_fails`); if that is not enough the fragment's own
-//!   datagram is dropped ([`DropReason::MemoryLimit`]). The bound is never exceeded.
+//!   a new fragment would pass the bound, other reassemblies are evicted (each
+//!   counted in `reasm_fails`; which ones: see the shares below); if that is not
+//!   enough the fragment's own datagram is dropped ([`DropReason::MemoryLimit`]).
+//!   The bound is never exceeded.
 //! - Datagrams: at most [`ReassemblyConfig::max_datagrams`] reassemblies (and
-//!   discarded keys) at once; a new one evicts the oldest.
+//!   discarded keys) at once; a new one evicts another (see the shares).
+//! - Shares: when a bound bites, a sender (an IPv4 source; an IPv6 source's /64,
+//!   since a host may use any address of its /64) that would hold more than half
+//!   of it makes room from its own datagrams, oldest first; any other sender's
+//!   fragment takes room from the one sender holding more than half, if there is
+//!   one; otherwise the oldest datagram goes. So a fast sender of incomplete
+//!   datagrams can fill room nobody else uses, but no longer evicts a slower
+//!   sender's datagram to hold more than half of either bound. Spoofed sources
+//!   (each holding little) are not held back by this: against them only the
+//!   bounds and the timeout help, as on Linux, which keeps no per-source share
+//!   at all (a memory threshold per network namespace; new reassemblies are
+//!   refused above it), and FreeBSD, whose limits are global, per datagram
+//!   (`maxfragsperpacket`) and per bucket of a keyed hash of (source,
+//!   destination, identification) (`maxfragbucketsize`), not per source. Cost: one map update per fragment and per datagram
+//!   (`BTreeMap`, O(log n)), and a sender's oldest found through an index by
+//!   sender.
 //! - Time: a reassembly is abandoned [`ReassemblyConfig::timeout_v4`] or
 //!   [`ReassemblyConfig::timeout_v6`] after its first fragment arrived. If the
 //!   fragment with offset 0 had arrived, a [`TimeExceeded`] (the first fragment, to
@@ -260,6 +276,24 @@ impl Key {
             Key::V6 { src, .. } => IpAddr::V6(src),
         }
     }
+
+    /// Who a share is counted for: the IPv4 source, or the IPv6 source's /64 (a
+    /// host's addresses usually lie in one /64, any of which it may use).
+    fn sender(&self) -> IpAddr {
+        match *self {
+            Key::V4 { src, .. } => IpAddr::V4(src),
+            Key::V6 { src, .. } => {
+                IpAddr::V6(Ipv6Addr::from(u128::from(src) & !u128::from(u64::MAX)))
+            }
+        }
+    }
+}
+
+/// What one sender ([`Key::sender`]) holds.
+#[derive(Debug, Default, Clone, Copy)]
+struct Share {
+    datagrams: usize,
+    bytes: usize,
 }
 
 /// What the first fragment (offset 0) contributes besides its data.
@@ -322,6 +356,14 @@ pub struct Reassembler {
     order_v6: BTreeMap<(Instant, u64), Key>,
     next_seq: u64,
     held: usize,
+    /// What each sender holding a datagram (or a discarded key) holds.
+    shares: BTreeMap<IpAddr, Share>,
+    /// Every datagram by (sender, created, seq): a sender's oldest first.
+    by_sender: BTreeMap<(IpAddr, Instant, u64), Key>,
+    /// The sender holding more than half the datagram bound, if one does.
+    heavy_datagrams: Option<IpAddr>,
+    /// The sender holding more than half the memory bound, if one does.
+    heavy_bytes: Option<IpAddr>,
     time_exceeded: VecDeque<TimeExceeded>,
     stats_v4: ReassemblyStats,
     stats_v6: ReassemblyStats,
@@ -337,6 +379,10 @@ impl Reassembler {
             order_v6: BTreeMap::new(),
             next_seq: 0,
             held: 0,
+            shares: BTreeMap::new(),
+            by_sender: BTreeMap::new(),
+            heavy_datagrams: None,
+            heavy_bytes: None,
             time_exceeded: VecDeque::new(),
             stats_v4: ReassemblyStats::default(),
             stats_v6: ReassemblyStats::default(),
@@ -514,10 +560,10 @@ impl Reassembler {
                 return Reassembled::Dropped(DropReason::MemoryLimit);
             }
             while self.datagrams.len() >= self.config.max_datagrams {
-                let Some(oldest) = self.oldest(None, false) else {
+                let Some(victim) = self.victim(key, None, 0) else {
                     break;
                 };
-                self.evict(oldest);
+                self.evict(victim);
             }
             let seq = self.next_seq;
             self.next_seq += 1;
@@ -530,6 +576,8 @@ impl Reassembler {
                 },
             );
             self.order_mut(v4).insert((now, seq), key);
+            self.by_sender.insert((key.sender(), now, seq), key);
+            self.change_share(key, |s| s.datagrams += 1);
         }
         let Some(live) = self.datagrams.get(&key).and_then(|d| d.live.as_ref()) else {
             return Reassembled::Dropped(DropReason::Discarded);
@@ -582,7 +630,7 @@ impl Reassembler {
         let header_charge = frag.first.map_or(0, |(h, ..)| h.len());
         let charge = frag.data.len() + FRAGMENT_OVERHEAD + header_charge;
         while self.held + charge > self.config.max_bytes {
-            match self.oldest(Some(key), true) {
+            match self.victim(key, Some(key), charge) {
                 Some(victim) => self.evict(victim),
                 None => {
                     return self.discard(key, DropReason::MemoryLimit);
@@ -590,10 +638,14 @@ impl Reassembler {
             }
         }
 
+        if self.datagrams.get(&key).is_none_or(|d| d.live.is_none()) {
+            return Reassembled::Dropped(DropReason::Discarded);
+        }
+        self.held += charge;
+        self.change_share(key, |s| s.bytes += charge);
         let Some(live) = self.datagrams.get_mut(&key).and_then(|d| d.live.as_mut()) else {
             return Reassembled::Dropped(DropReason::Discarded);
         };
-        self.held += charge;
         live.charged += charge;
         live.frags.insert(frag.offset, frag.data.to_vec());
         live.data_len += frag.data.len();
@@ -620,7 +672,7 @@ impl Reassembler {
         let Some(live) = self.remove(key).and_then(|d| d.live) else {
             return Reassembled::Dropped(DropReason::Discarded);
         };
-        self.held -= live.charged;
+        self.uncharge(key, live.charged);
         let Some(first) = live.first else {
             return Reassembled::Dropped(DropReason::Discarded);
         };
@@ -664,7 +716,7 @@ impl Reassembler {
     /// fragments of it are dropped too.
     fn discard(&mut self, key: Key, reason: DropReason) -> Reassembled {
         if let Some(live) = self.datagrams.get_mut(&key).and_then(|d| d.live.take()) {
-            self.held -= live.charged;
+            self.uncharge(key, live.charged);
             self.stats_mut(key.is_v4()).reasm_fails += 1;
         }
         Reassembled::Dropped(reason)
@@ -673,7 +725,7 @@ impl Reassembler {
     /// Forget `key` entirely, counting a failure if it was still live.
     fn evict(&mut self, key: Key) {
         if let Some(live) = self.remove(key).and_then(|d| d.live) {
-            self.held -= live.charged;
+            self.uncharge(key, live.charged);
             self.stats_mut(key.is_v4()).reasm_fails += 1;
         }
     }
@@ -681,7 +733,93 @@ impl Reassembler {
     fn remove(&mut self, key: Key) -> Option<Datagram> {
         let d = self.datagrams.remove(&key)?;
         self.order_mut(key.is_v4()).remove(&(d.created, d.seq));
+        self.by_sender.remove(&(key.sender(), d.created, d.seq));
+        self.change_share(key, |s| s.datagrams -= 1);
         Some(d)
+    }
+
+    /// `charged` bytes of `key`'s datagram are no longer held.
+    fn uncharge(&mut self, key: Key, charged: usize) {
+        self.held -= charged;
+        self.change_share(key, |s| s.bytes -= charged);
+    }
+
+    /// Changes the share of `key`'s sender, forgetting it once it holds nothing,
+    /// and notes whether it now holds more than half of either bound (at most
+    /// one sender can).
+    fn change_share(&mut self, key: Key, change: impl FnOnce(&mut Share)) {
+        let sender = key.sender();
+        let share = self.shares.entry(sender).or_default();
+        change(share);
+        let share = *share;
+        if share.datagrams == 0 && share.bytes == 0 {
+            self.shares.remove(&sender);
+        }
+        let heavy = |over: bool, slot: &mut Option<IpAddr>| {
+            if over {
+                *slot = Some(sender);
+            } else if *slot == Some(sender) {
+                *slot = None;
+            }
+        };
+        heavy(
+            share.datagrams * 2 > self.config.max_datagrams,
+            &mut self.heavy_datagrams,
+        );
+        heavy(
+            share.bytes * 2 > self.config.max_bytes,
+            &mut self.heavy_bytes,
+        );
+    }
+
+    /// The datagram to evict so that `key`'s datagram gets room: at the datagram
+    /// bound (`except` `None`) for one more datagram, at the memory bound (`except`
+    /// the datagram itself, only datagrams holding bytes) for `charge` more bytes.
+    ///
+    /// A sender that would then hold more than half the bound pays from its own
+    /// datagrams; another sender's arrival takes from the one holding more than
+    /// half, if any; otherwise (or when the chosen sender has nothing else to
+    /// give) the oldest datagram goes. So a fast sender of incomplete datagrams
+    /// may fill what nobody else uses, but never evicts a slower sender's
+    /// datagram to hold more than half of either bound.
+    fn victim(&self, key: Key, except: Option<Key>, charge: usize) -> Option<Key> {
+        let sender = key.sender();
+        let memory = except.is_some();
+        let (own, heavy, bound) = match self.shares.get(&sender) {
+            Some(share) if memory => (
+                share.bytes + charge,
+                self.heavy_bytes,
+                self.config.max_bytes,
+            ),
+            Some(share) => (
+                share.datagrams + 1,
+                self.heavy_datagrams,
+                self.config.max_datagrams,
+            ),
+            None if memory => (charge, self.heavy_bytes, self.config.max_bytes),
+            None => (1, self.heavy_datagrams, self.config.max_datagrams),
+        };
+        let payer = if own * 2 > bound { Some(sender) } else { heavy };
+        payer
+            .and_then(|p| self.oldest_of(p, except, memory))
+            .or_else(|| self.oldest(except, memory))
+    }
+
+    /// The oldest datagram of `sender` other than `except`; with `holding`, only
+    /// one that holds bytes.
+    fn oldest_of(&self, sender: IpAddr, except: Option<Key>, holding: bool) -> Option<Key> {
+        self.by_sender
+            .range((sender, Instant::ZERO, 0)..)
+            .take_while(|((s, _, _), _)| *s == sender)
+            .map(|(_, k)| *k)
+            .filter(|k| Some(*k) != except)
+            .find(|k| !holding || self.holds_bytes(k))
+    }
+
+    fn holds_bytes(&self, key: &Key) -> bool {
+        self.datagrams
+            .get(key)
+            .is_some_and(|d| d.live.as_ref().is_some_and(|l| l.charged > 0))
     }
 
     fn order_mut(&mut self, v4: bool) -> &mut BTreeMap<(Instant, u64), Key> {
@@ -714,6 +852,28 @@ impl Reassembler {
         }
     }
 
+    /// Test-only: the shares add up to what is held, and the sender over half
+    /// of a bound, if any, is the one noted.
+    #[cfg(test)]
+    fn check_shares(&self) {
+        let bytes: usize = self.shares.values().map(|s| s.bytes).sum();
+        let datagrams: usize = self.shares.values().map(|s| s.datagrams).sum();
+        assert_eq!(bytes, self.held);
+        assert_eq!(datagrams, self.datagrams.len());
+        assert_eq!(self.by_sender.len(), self.datagrams.len());
+        let over = |f: fn(&Share) -> usize, bound: usize| {
+            self.shares
+                .iter()
+                .find(|(_, s)| f(s) * 2 > bound)
+                .map(|(a, _)| *a)
+        };
+        assert_eq!(
+            over(|s| s.datagrams, self.config.max_datagrams),
+            self.heavy_datagrams
+        );
+        assert_eq!(over(|s| s.bytes, self.config.max_bytes), self.heavy_bytes);
+    }
+
     /// Abandon the reassemblies whose time is up. For each one whose first fragment
     /// had arrived, a [`TimeExceeded`] is queued (up to [`MAX_TIME_EXCEEDED`]).
     pub fn handle_timeout(&mut self, now: Instant) {
@@ -730,7 +890,7 @@ impl Reassembler {
                 let Some(live) = self.remove(key).and_then(|d| d.live) else {
                     continue;
                 };
-                self.held -= live.charged;
+                self.uncharge(key, live.charged);
                 let stats = self.stats_mut(v4);
                 stats.reasm_fails += 1;
                 stats.reasm_timeout += 1;
@@ -1444,6 +1604,107 @@ pub(crate) mod tests {
         ));
     }
 
+    /// The fragments of a datagram of `len` bytes, `chunk` bytes each, from
+    /// `src`, identification `ident` (IPv4 or IPv6 as `src` is).
+    fn fragments_from(src: IpAddr, len: usize, chunk: usize, ident: u16) -> Vec<Vec<u8>> {
+        match src {
+            IpAddr::V4(a) => {
+                let mut whole = v4_packet(len, ident, &[]);
+                let mut p = Ipv4Packet::new_unchecked(&mut whole[..]);
+                p.set_src_addr(a);
+                p.fill_checksum();
+                v4_fragments(&whole, chunk)
+            }
+            IpAddr::V6(a) => {
+                let mut whole = v6_packet(len, false, ident as u8);
+                whole[8..24].copy_from_slice(&a.octets());
+                v6_fragments(&whole, chunk, u32::from(ident))
+            }
+        }
+    }
+
+    fn feed(r: &mut Reassembler, now: Instant, fragment: &[u8]) -> Reassembled {
+        if fragment[0] >> 4 == 4 {
+            r.handle_ipv4(now, fragment)
+        } else {
+            r.handle_ipv6(now, fragment)
+        }
+    }
+
+    /// An honest sender's datagram, then a flood of first fragments from one
+    /// other sender (over IPv6, from many addresses of one /64), then the
+    /// honest datagram's last fragment: it completes, whichever bound the flood
+    /// meets. Before the shares, the flood evicted it (the oldest).
+    #[test]
+    fn a_fast_flooder_no_longer_evicts_a_slow_senders_datagram() {
+        let honest4: IpAddr = "192.0.2.7".parse().unwrap();
+        let flooder4: IpAddr = "203.0.113.9".parse().unwrap();
+        let honest6: IpAddr = "2001:db8:1::7".parse().unwrap();
+        for v6 in [false, true] {
+            // (max_datagrams, max_bytes): the datagram bound bites first, then
+            // the memory bound does.
+            for (max_datagrams, max_bytes) in [(8, 1 << 20), (1024, 6 * (1000 + 64 + 60))] {
+                let mut r = Reassembler::new(ReassemblyConfig {
+                    max_datagrams,
+                    max_bytes,
+                    ..ReassemblyConfig::default()
+                });
+                let honest = if v6 { honest6 } else { honest4 };
+                let mine = fragments_from(honest, 2000, 1000, 1);
+                assert_eq!(feed(&mut r, t(0), &mine[0]), Reassembled::Held);
+                // A second honest sender arrives during the flood.
+                let later: IpAddr = if v6 {
+                    "2001:db8:2::7".parse().unwrap()
+                } else {
+                    "192.0.2.8".parse().unwrap()
+                };
+                let theirs = fragments_from(later, 2000, 1000, 2);
+                for i in 0..200u16 {
+                    let src = if v6 {
+                        IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0xf, 0, 0, 0, i, 1))
+                    } else {
+                        flooder4
+                    };
+                    let f = fragments_from(src, 2000, 1000, 100 + i);
+                    feed(&mut r, t(1), &f[0]);
+                    if i == 100 {
+                        assert_eq!(feed(&mut r, t(1), &theirs[0]), Reassembled::Held);
+                    }
+                    assert!(r.len() <= max_datagrams && r.held_bytes() <= max_bytes);
+                }
+                let why = format!("v6 {v6}, bounds {max_datagrams} / {max_bytes}");
+                assert!(
+                    matches!(feed(&mut r, t(2), &mine[1]), Reassembled::Complete(_)),
+                    "{why}"
+                );
+                assert!(
+                    matches!(feed(&mut r, t(2), &theirs[1]), Reassembled::Complete(_)),
+                    "{why}"
+                );
+                // The flooder paid for its own: at most half of the bound it met,
+                // plus what nobody else wanted.
+                let stats = if v6 { r.stats_v6() } else { r.stats_v4() };
+                assert!(stats.reasm_fails >= 150, "{why}: {stats:?}");
+                r.check_shares();
+            }
+        }
+    }
+
+    #[test]
+    fn a_sender_alone_may_use_all_the_room() {
+        let mut r = Reassembler::new(ReassemblyConfig {
+            max_datagrams: 8,
+            ..ReassemblyConfig::default()
+        });
+        for id in 0..8u16 {
+            let f = v4_fragments(&v4_packet(100, id, &[]), 56);
+            assert_eq!(r.handle_ipv4(t(0), &f[0]), Reassembled::Held);
+        }
+        assert_eq!(r.len(), 8);
+        assert_eq!(r.stats_v4().reasm_fails, 0);
+        r.check_shares();
+    }
+
     #[test]
     fn ce_on_one_fragment_marks_the_datagram_and_not_ect_mix_drops_it() {
         let whole = v4_packet(100, 1, &[]);
@@ -1577,6 +1838,8 @@ pub(crate) mod tests {
                 if v4 {
                     let mut f = v4_packet(len, u16::from(ident % 3), &[]);
                     let mut p = Ipv4Packet::new_unchecked(&mut f[..]);
+                    // Two senders, so that the shares come into play.
+                    p.set_src_addr(Ipv4Addr::new(192, 0, 2, ecn >> 7));
                     p.set_frag_offset(offset & !7);
                     p.set_more_frags(more);
                     p.set_ecn(Ecn::from_bits(ecn));
@@ -1594,6 +1857,7 @@ pub(crate) mod tests {
                 let _ = r.handle_ipv6(at, &garbage);
                 prop_assert!(r.held_bytes() <= max_bytes);
                 prop_assert!(r.len() <= 4);
+                r.check_shares();
                 if let Some(deadline) = r.poll_timeout() {
                     prop_assert!(deadline > at);
                 }
@@ -1601,6 +1865,7 @@ pub(crate) mod tests {
             r.handle_timeout(t(now + 61));
             prop_assert!(r.is_empty());
             prop_assert_eq!(r.held_bytes(), 0);
+            prop_assert!(r.shares.is_empty() && r.by_sender.is_empty());
             prop_assert!(r.poll_time_exceeded().into_iter().count() <= MAX_TIME_EXCEEDED);
         }
 

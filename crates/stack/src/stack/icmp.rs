@@ -178,21 +178,29 @@ impl Stack {
                 else {
                     return;
                 };
+                // In SYN-RECEIVED only the SYN-ACK is in flight: the quote must
+                // carry exactly our ISN, which an off-path forger must guess.
                 let valid = q
                     .tcp_seq
                     .is_some_and(|s| self.conn(h).is_some_and(|c| c.seq_in_flight(s)));
                 if !valid {
+                    self.stats.tcp.out_of_window_icmps += 1;
                     return;
                 }
                 let notice = match error {
                     IcmpError::TooBig(mtu) => {
-                        self.report_too_big(now, q.dst, mtu, invoking);
+                        let reported = self.report_too_big(now, q.dst, mtu, invoking);
                         // The path's estimate, whether this report lowered it or an
                         // earlier one (about another connection to the same
                         // destination) already had: this connection's segments were
-                        // too big either way.
+                        // too big either way. And what the report said, which the
+                        // cache may not have kept (a `capacity` of 0): the segment
+                        // this error quotes was dropped all the same.
                         let path = self.path_mtu(now, q.dst);
-                        self.with_conn(now, h, |c| c.on_path_mtu(path));
+                        let mtu = reported.map_or(path, |r| r.min(path));
+                        if self.with_conn(now, h, |c| c.on_path_mtu(mtu)) == Some(true) {
+                            self.note_pmtu_lowered(now, h);
+                        }
                         return;
                     }
                     IcmpError::PortUnreachable | IcmpError::ProtoUnreachable => IcmpNotice::Refused,
@@ -200,6 +208,22 @@ impl Stack {
                     IcmpError::Transient => IcmpNotice::Transient,
                 };
                 self.with_conn(now, h, |c| c.handle_icmp(notice));
+                if self.conn_releasable(h) {
+                    // A half-open connection of a listener the error ended (its
+                    // SYN-ACK went to a port or host that refuses it): nobody
+                    // holds its handle, so it goes now, and is counted as
+                    // Linux's `tcp_req_err` counts it.
+                    if let Some(Entry {
+                        socket: Socket::Tcp(slot),
+                        ..
+                    }) = self.sockets.get(h)
+                    {
+                        if slot.parent.is_some() {
+                            self.stats.tcp.listen_drops += 1;
+                        }
+                    }
+                    self.release_conn(h);
+                }
             }
             IpProtocol::Udp => {
                 let Some(h) = self.find_udp(local) else {
@@ -238,21 +262,32 @@ impl Stack {
 
     /// A "fragmentation needed" or "packet too big" for `dst` (an `mtu` of 0: an
     /// IPv4 router older than RFC 1191, `invoking` the packet it quoted) goes to
-    /// the path MTU cache, which keeps it if it lowers the estimate.
-    fn report_too_big(&mut self, now: Instant, dst: IpAddr, mtu: u32, invoking: &[u8]) {
+    /// the path MTU cache, which keeps it if it lowers the estimate. Returns the
+    /// path MTU the report gives (floors applied), kept or not; `None` if it is
+    /// to be ignored.
+    fn report_too_big(
+        &mut self,
+        now: Instant,
+        dst: IpAddr,
+        mtu: u32,
+        invoking: &[u8],
+    ) -> Option<u16> {
         // The estimate is capped by the route's MTU as `path_mtu` caps it.
         let route_mtu = self.routes.lookup(dst).and_then(|r| r.mtu);
         let link = route_mtu.unwrap_or(self.config.mtu).min(self.config.mtu);
-        if mtu != 0 {
-            self.pmtu.report(now, dst, mtu, link);
-            return;
-        }
-        // An old router without RFC 1191: guess from the quoted length.
-        if let (IpAddr::V4(dst), [first, _, hi, lo, ..]) = (dst, invoking) {
+        let reported = if mtu != 0 {
+            self.pmtu.reported(dst, mtu)
+        } else if let (IpAddr::V4(dst), [first, _, hi, lo, ..]) = (dst, invoking) {
+            // An old router without RFC 1191: guess from the quoted length.
             let total = u16::from_be_bytes([*hi, *lo]);
             let hl = usize::from(first & 0x0f) * 4;
-            self.pmtu.report_ipv4_without_mtu(now, dst, total, hl, link);
-        }
+            self.pmtu
+                .reported_ipv4_without_mtu(now, dst, total, hl, link)
+        } else {
+            None
+        }?;
+        self.pmtu.lower(now, dst, reported, link);
+        Some(reported)
     }
 
     /// Whether `src`, the source of a packet received, names one host that an

@@ -14,7 +14,14 @@ use crate::wire::{
 };
 
 /// Hands A (`to_a`) or B an IP packet carrying `body` from `src` to `dst`.
-fn hand(pair: &mut Pair, to_a: bool, src: IpAddr, dst: IpAddr, proto: IpProtocol, body: &[u8]) {
+pub(super) fn hand(
+    pair: &mut Pair,
+    to_a: bool,
+    src: IpAddr,
+    dst: IpAddr,
+    proto: IpProtocol,
+    body: &[u8],
+) {
     let now = pair.now;
     let packet = pair
         .b
@@ -24,7 +31,7 @@ fn hand(pair: &mut Pair, to_a: bool, src: IpAddr, dst: IpAddr, proto: IpProtocol
     stack.handle_packet(now, &packet);
 }
 
-fn icmpv4_body(repr: &Icmpv4Repr<'_>) -> Vec<u8> {
+pub(super) fn icmpv4_body(repr: &Icmpv4Repr<'_>) -> Vec<u8> {
     let mut body = vec![0u8; repr.buffer_len()];
     repr.emit(
         &mut Icmpv4Packet::new_unchecked(&mut body[..]),
@@ -33,7 +40,7 @@ fn icmpv4_body(repr: &Icmpv4Repr<'_>) -> Vec<u8> {
     body
 }
 
-fn icmpv6_body(src: IpAddr, dst: IpAddr, repr: &Icmpv6Repr<'_>) -> Vec<u8> {
+pub(super) fn icmpv6_body(src: IpAddr, dst: IpAddr, repr: &Icmpv6Repr<'_>) -> Vec<u8> {
     let addrs = AddrPair::new(src, dst).unwrap();
     let mut body = vec![0u8; repr.buffer_len()];
     repr.emit(
@@ -46,7 +53,7 @@ fn icmpv6_body(src: IpAddr, dst: IpAddr, repr: &Icmpv6Repr<'_>) -> Vec<u8> {
 
 /// A "fragmentation needed" (IPv4) or "packet too big" (IPv6) reporting `mtu` from a
 /// router, quoting `quote`, handed to A.
-fn too_big_to_a(pair: &mut Pair, quote: &[u8], mtu: u16) {
+pub(super) fn too_big_to_a(pair: &mut Pair, quote: &[u8], mtu: u16) {
     if quote[0] >> 4 == 4 {
         let err = Icmpv4Repr::DstUnreachable {
             reason: Icmpv4DstUnreachable::FragRequired,
@@ -82,7 +89,7 @@ fn too_big_to_a(pair: &mut Pair, quote: &[u8], mtu: u16) {
 
 /// A connection from A to B (over IPv6 if `v6`) with a full-sized data segment just
 /// sent: the connection and that segment's IP and TCP headers, to quote.
-fn sending_connection(pair: &mut Pair, v6: bool, port: u16) -> (SocketHandle, Vec<u8>) {
+pub(super) fn sending_connection(pair: &mut Pair, v6: bool, port: u16) -> (SocketHandle, Vec<u8>) {
     let server = if v6 {
         SocketAddr::new(IpAddr::V6(B6), port)
     } else {
@@ -334,5 +341,99 @@ fn echo_request_larger_than_the_path_mtu_is_answered_whole_in_fragments() {
             &data[..],
             "{src}: the data comes back whole"
         );
+    }
+}
+
+/// A's SYN handed to B, which answers with a SYN-ACK kept here (never
+/// delivered): B holds a half-open connection. Returns the SYN-ACK's IP and
+/// TCP headers, to quote.
+fn half_open_at_b(pair: &mut Pair, v6: bool, port: u16) -> Vec<u8> {
+    let server = if v6 {
+        SocketAddr::new(IpAddr::V6(B6), port)
+    } else {
+        SocketAddr::new(IpAddr::V4(B4), port)
+    };
+    pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+    pair.a.tcp_connect(pair.now, server, None).unwrap();
+    let mut buf = [0u8; 1500];
+    let n = pair.a.poll_transmit(pair.now, &mut buf).unwrap();
+    pair.b.handle_packet(pair.now, &buf[..n]);
+    let n = pair.b.poll_transmit(pair.now, &mut buf).unwrap();
+    let hl = if v6 { 40 } else { 20 };
+    assert!(n >= hl + 20 && buf[hl + 13] & 0x12 == 0x12, "a SYN-ACK");
+    buf[..hl + 8].to_vec()
+}
+
+/// A destination unreachable (`port`: port unreachable, else host
+/// unreachable) from A's address to B, quoting `quote`.
+fn unreachable_to_b(pair: &mut Pair, quote: &[u8], port: bool) {
+    if quote[0] >> 4 == 4 {
+        let err = Icmpv4Repr::DstUnreachable {
+            reason: if port {
+                Icmpv4DstUnreachable::PortUnreachable
+            } else {
+                Icmpv4DstUnreachable::HostUnreachable
+            },
+            next_hop_mtu: 0,
+            invoking: quote,
+        };
+        let (src, dst) = (IpAddr::V4(A4), IpAddr::V4(B4));
+        hand(pair, false, src, dst, IpProtocol::Icmp, &icmpv4_body(&err));
+    } else {
+        let err = Icmpv6Repr::DstUnreachable {
+            reason: if port {
+                crate::wire::Icmpv6DstUnreachable::PortUnreachable
+            } else {
+                crate::wire::Icmpv6DstUnreachable::AddrUnreachable
+            },
+            invoking: quote,
+        };
+        let (src, dst) = (IpAddr::V6(A6), IpAddr::V6(B6));
+        let body = icmpv6_body(src, dst, &err);
+        hand(pair, false, src, dst, IpProtocol::Icmpv6, &body);
+    }
+}
+
+#[test]
+fn a_port_unreachable_quoting_our_syn_ack_drops_the_half_open_connection() {
+    for v6 in [false, true] {
+        let mut pair = Pair::new(Impairment::default(), 160 + u64::from(v6));
+        let syn_ack = half_open_at_b(&mut pair, v6, 80);
+        let hl = syn_ack.len() - 8;
+        assert_eq!(pair.b.tcp_conn_count, 1);
+        // Forged: our ISN plus or minus one (RFC 5927): ignored and counted.
+        for delta in [1u32, u32::MAX] {
+            let mut forged = syn_ack.clone();
+            let isn = u32::from_be_bytes(forged[hl + 4..hl + 8].try_into().unwrap());
+            forged[hl + 4..hl + 8].copy_from_slice(&isn.wrapping_add(delta).to_be_bytes());
+            unreachable_to_b(&mut pair, &forged, true);
+        }
+        assert_eq!(pair.b.stats().tcp.out_of_window_icmps, 2, "v6 {v6}");
+        // A soft error (host / address unreachable) leaves it too (RFC 9293
+        // MUST-56).
+        unreachable_to_b(&mut pair, &syn_ack, false);
+        assert_eq!(pair.b.tcp_conn_count, 1, "v6 {v6}");
+        assert_eq!(pair.b.stats().tcp.listen_drops, 0, "v6 {v6}");
+        // The genuine quote of our SYN-ACK: the half-open connection goes,
+        // counted as Linux counts it, and the listener's SYN queue is free.
+        unreachable_to_b(&mut pair, &syn_ack, true);
+        assert_eq!(pair.b.tcp_conn_count, 0, "v6 {v6}");
+        assert_eq!(pair.b.stats().tcp.listen_drops, 1, "v6 {v6}");
+        assert_eq!(pair.b.stats().tcp.attempt_fails, 1, "v6 {v6}");
+        let pending: usize = pair
+            .b
+            .sockets
+            .iter()
+            .filter_map(|(_, e)| match &e.socket {
+                Socket::Listener(l) => Some(l.syn_pending),
+                _ => None,
+            })
+            .sum();
+        assert_eq!(pending, 0, "v6 {v6}");
+        // The client's next SYN opens a new one, which completes.
+        let ok = pair.run_until(crate::time::Duration::from_secs(10), |p| {
+            p.b.tcp_conn_count == 1 && p.a.stats().tcp.curr_estab == 1
+        });
+        assert!(ok, "v6 {v6}: the retried handshake did not complete");
     }
 }

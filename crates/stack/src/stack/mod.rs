@@ -35,6 +35,8 @@
 //! - [`syn_cookie`]: SYN cookies when a listener's SYN queue is full (RFC 4987);
 //! - [`udp_api`]: UDP socket calls and datagram input;
 //! - [`icmp`]: echo replies, ICMP errors to the sockets they concern, errors sent;
+//! - [`pmtu_raise`]: open connections back to a higher path MTU when a lowered
+//!   estimate expires;
 //! - [`timers`]: the deadline heap over all sockets;
 //! - [`time_wait`]: TIME-WAIT connections as compact records, bounded;
 //! - [`table`]: the socket table `ss` prints;
@@ -54,6 +56,7 @@ mod ingress;
 mod invariants;
 mod memory;
 mod ooo_budget;
+mod pmtu_raise;
 mod syn_cookie;
 mod table;
 mod tcp_api;
@@ -68,6 +71,8 @@ mod api_model_tests;
 mod egress_tests;
 #[cfg(test)]
 mod icmp_tests;
+#[cfg(test)]
+mod pmtu_tests;
 #[cfg(test)]
 mod rx_batch_tests;
 #[cfg(test)]
@@ -245,6 +250,8 @@ pub struct Stack {
     pub(crate) rng: StackRng,
     pub(crate) reassembler: Reassembler,
     pub(crate) pmtu: PathMtuCache,
+    /// Connections that took a lowered path MTU, to raise when it expires.
+    pub(crate) pmtu_raises: pmtu_raise::PmtuRaises,
     pub(crate) icmp_limit: TokenBucket,
     pub(crate) rst_limit: TokenBucket,
     pub(crate) timers: timers::TimerHeap,
@@ -305,6 +312,7 @@ impl Stack {
             ooo_bytes: 0,
             ooo_charged: BTreeMap::new(),
             pmtu: PathMtuCache::new(config.pmtu),
+            pmtu_raises: pmtu_raise::PmtuRaises::default(),
             icmp_limit: TokenBucket::new(config.icmp_errors_per_sec, config.icmp_errors_burst),
             rst_limit: TokenBucket::new(config.tcp.rsts_per_sec, config.tcp.rsts_per_sec / 10 + 1),
             timers: timers::TimerHeap::new(),

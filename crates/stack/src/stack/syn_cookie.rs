@@ -213,6 +213,10 @@ impl Stack {
         };
         let conn = Connection::accept_cookie(now, self.tcp_config.clone(), params, &syn);
         let handle = self.insert_conn(conn, Some(listener), Default::default());
+        if !self.pmtu.is_empty() {
+            // It may have taken a lowered estimate: raised when that expires.
+            self.note_pmtu_cached(now, handle, remote.ip());
+        }
         if let Some(Entry {
             socket: Socket::Listener(l),
             ..

@@ -544,6 +544,10 @@ impl Stack {
             ),
         };
         let handle = self.insert_slot(slot, key, hash);
+        if !self.pmtu.is_empty() {
+            // It may have taken a lowered estimate: raised when that expires.
+            self.note_pmtu_cached(now, handle, key.remote.ip());
+        }
         let before = match opening {
             Opening::Active => {
                 self.stats.tcp.active_opens += 1;

@@ -83,7 +83,7 @@ impl Stack {
     }
 
     /// Runs every timer due at `now`: connections' timers, reassembly and path-MTU
-    /// expiry.
+    /// expiry, and the raise of connections whose lowered path MTU expired.
     pub fn handle_timeout(&mut self, now: Instant) {
         while let Some(&Reverse((at, handle))) = self.timers.peek() {
             if at > now {
@@ -112,6 +112,9 @@ impl Stack {
         self.stats.ip6.reasm_fails = self.reassembler.stats_v6().reasm_fails;
         while self.reassembler.poll_time_exceeded().is_some() {}
         self.pmtu.handle_timeout(now);
+        if self.pmtu_raises.poll_timeout().is_some_and(|at| at <= now) {
+            self.raise_path_mtus(now);
+        }
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next run, if any timer is
@@ -125,18 +128,22 @@ impl Stack {
         );
         // Reassembly and path-MTU deadlines are rare (fragments, ICMP): their
         // maps are read out of line, only when they hold one.
-        if self.reassembler.has_deadline() || self.pmtu.has_deadline() {
+        if self.reassembler.has_deadline()
+            || self.pmtu.has_deadline()
+            || !self.pmtu_raises.is_empty()
+        {
             return self.poll_timeout_rare(next);
         }
         next
     }
 
     /// [`poll_timeout`](Self::poll_timeout)'s `next` with the reassembly and
-    /// path-MTU deadlines.
+    /// path-MTU deadlines (the cache's and the raises of open connections).
     #[cold]
     #[inline(never)]
     fn poll_timeout_rare(&self, next: Option<Instant>) -> Option<Instant> {
         let next = earlier(next, self.reassembler.poll_timeout());
+        let next = earlier(next, self.pmtu_raises.poll_timeout());
         earlier(next, self.pmtu.poll_timeout())
     }
 }

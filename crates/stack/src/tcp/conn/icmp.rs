@@ -37,8 +37,20 @@ impl Connection {
             // connection.
             IcmpNotice::Transient => {}
             // A hard error fails a connection still being opened, as Linux does;
-            // an established connection keeps going (RFC 5461).
-            IcmpNotice::Refused if self.state == State::SynSent => self.fail(TcpError::Refused),
+            // an established connection keeps going (RFC 5461). In SYN-RECEIVED
+            // the error quotes our SYN-ACK (the stack checked that its sequence
+            // number is our ISN, RFC 5927): the host we answered refuses it, as
+            // a host that never sent the SYN (a spoofed source) does. Linux drops
+            // such a half-open request (`tcp_req_err`: IPv6 on port unreachable;
+            // IPv4 instead on net / host unreachable, time exceeded and parameter
+            // problem, which RFC 9293's MUST-56 says must not abort a connection,
+            // so here they stay soft errors).
+            //= https://www.rfc-editor.org/rfc/rfc1122#section-4.2.3.9
+            //# These are hard error conditions, so TCP SHOULD abort
+            //# the connection.
+            IcmpNotice::Refused if matches!(self.state, State::SynSent | State::SynReceived) => {
+                self.fail(TcpError::Refused)
+            }
             IcmpNotice::Refused | IcmpNotice::Unreachable => {
                 //= https://www.rfc-editor.org/rfc/rfc1122#section-4.2.3.9
                 //# Since these Unreachable messages indicate soft error

@@ -632,6 +632,21 @@ impl Connection {
         true
     }
 
+    /// The path MTU toward the peer went back up (the lowered estimate expired,
+    /// RFC 1191 section 6.3): full-sized segments grow again, never past what the
+    /// peer's MSS option allows (`update_mss`). What is in flight stays as it was
+    /// sent: the send records and the scoreboard are byte ranges, so a
+    /// retransmission may cover several smaller segments sent before. Returns
+    /// whether it rose.
+    pub fn raise_path_mtu(&mut self, mtu: u16) -> bool {
+        if mtu <= self.path_mtu {
+            return false;
+        }
+        self.path_mtu = mtu;
+        self.update_mss();
+        true
+    }
+
     /// The options of our SYN or SYN-ACK.
     pub(super) fn syn_options(&self, now: Instant) -> TcpOptions {
         let mut options = TcpOptions {
