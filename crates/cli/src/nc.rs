@@ -12,7 +12,7 @@
 //!
 //! TCP: at the end of stdin it shuts down writing (a FIN, like `nc -N`) and goes on
 //! reading; it exits once the peer has closed too, after its own data and FIN are
-//! acknowledged (bounded). UDP (`-u`): each read of stdin is one datagram; with
+//! acknowledged (`Runtime::shutdown`, at most 5 s). UDP (`-u`): each read of stdin is one datagram; with
 //! `-w SECS` it exits SECS after stdin ends and no datagram came.
 //!
 //! Exit status: 0 when both directions ended cleanly; 1 with one line on stderr
@@ -24,7 +24,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use layer4::ip::cidr::{IpCidr, Ipv4Cidr, Ipv6Cidr};
 use layer4::{Config, Stack};
@@ -175,7 +175,7 @@ fn run_inner(args: &Args) -> Result<(), Failure> {
         .find(|c| c.is_ipv4() == target.is_ipv4())
         .map_or(first.addr(), |c| c.addr());
     let rt = start(args, &cidrs)?;
-    match (args.udp, args.listen) {
+    let copied = match (args.udp, args.listen) {
         (false, false) => {
             let stream = match wait {
                 Some(w) => TcpStream::connect_timeout(&rt, &target, w),
@@ -185,7 +185,7 @@ fn run_inner(args: &Args) -> Result<(), Failure> {
             if args.verbose {
                 eprintln!("l4: nc: connected to {target}");
             }
-            tcp_copy(&rt, stream, target)
+            tcp_copy(stream, target)
         }
         (false, true) => {
             let l = TcpListener::bind(&rt, target).map_err(net(target))?;
@@ -197,11 +197,21 @@ fn run_inner(args: &Args) -> Result<(), Failure> {
             if args.verbose {
                 eprintln!("l4: nc: connection from {peer}");
             }
-            tcp_copy(&rt, stream, peer)
+            tcp_copy(stream, peer)
         }
         (true, listen) => udp_copy(&rt, args, local, target, listen, wait),
+    };
+    // What was written and closed reaches the peer before the process exits:
+    // the runtime keeps retransmitting until the FIN is acknowledged.
+    let abandoned = rt.shutdown(LINGER);
+    if abandoned > 0 && args.verbose {
+        eprintln!("l4: nc: the close did not finish within {LINGER:?}");
     }
+    copied
 }
+
+/// How long `l4 nc` waits at exit for its connection to finish its close.
+const LINGER: Duration = Duration::from_secs(5);
 
 /// The kernel's address on the link: the first host address of the prefix that is
 /// not layer4's.
@@ -327,7 +337,7 @@ fn start(args: &Args, cidrs: &[IpCidr]) -> Result<Runtime, Failure> {
 }
 
 /// stdin → the stream (then a FIN), the stream → stdout, until both ended.
-fn tcp_copy(rt: &Runtime, stream: TcpStream, peer: SocketAddr) -> Result<(), Failure> {
+fn tcp_copy(stream: TcpStream, peer: SocketAddr) -> Result<(), Failure> {
     let writer = stream.clone();
     let sender = std::thread::spawn(move || -> io::Result<()> {
         let mut stdin = io::stdin().lock();
@@ -358,33 +368,7 @@ fn tcp_copy(rt: &Runtime, stream: TcpStream, peer: SocketAddr) -> Result<(), Fai
         Ok(r) => r.map_err(net(peer))?,
         Err(_) => return Err(Failure::Net("the stdin thread panicked".into())),
     }
-    linger(rt, &stream);
     Ok(())
-}
-
-/// Waits (at most 5 s) until the connection has nothing left to deliver: its FIN
-/// acknowledged (TIME-WAIT or closed), so exiting loses nothing.
-fn linger(rt: &Runtime, stream: &TcpStream) {
-    let (Ok(local), Ok(peer)) = (stream.local_addr(), stream.peer_addr()) else {
-        return;
-    };
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        let done = rt
-            .with_stack(|s, now| {
-                !s.socket_table(now).iter().any(|e| {
-                    e.local == local
-                        && e.remote == Some(peer)
-                        // A closed TCP connection shows as `UNCONN`, as in `ss`.
-                        && !matches!(e.state, "TIME-WAIT" | "UNCONN")
-                })
-            })
-            .unwrap_or(true);
-        if done {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// UDP: each stdin read is a datagram to the peer; datagrams from it go to stdout.

@@ -60,12 +60,19 @@ pub trait Device: AsRawFd + Send + 'static {
 /// is lost (counted as refused), it receives nothing more, and its runtime goes on
 /// (its connections time out as over a dead link) instead of stopping on the
 /// socket's `ECONNRESET` or spinning on its end of file.
+///
+/// The link loses nothing unless told to: [`DatagramDevice::dropping_every`]
+/// makes an end lose every n-th packet it sends.
 #[derive(Debug)]
 pub struct DatagramDevice {
     sock: std::os::unix::net::UnixStream,
     /// Once the other end is gone: an eventfd never written, polled instead of
     /// the socket (which would report its hang-up at every `poll`).
     unplugged: Option<OwnedFd>,
+    /// Every this many packets sent, one is lost (`0`: none).
+    drop_every: u64,
+    /// Sends attempted so far (those lost included).
+    sent: u64,
 }
 
 impl DatagramDevice {
@@ -93,8 +100,18 @@ impl DatagramDevice {
         let end = |fd| DatagramDevice {
             sock: std::os::unix::net::UnixStream::from(fd),
             unplugged: None,
+            drop_every: 0,
+            sent: 0,
         };
         Ok((end(a), end(b)))
+    }
+
+    /// This end, losing every `n`-th packet it sends (the `n`-th, the `2n`-th,
+    /// ...; `0`: none): a lossy link for tests, the same losses on every run. A
+    /// lost packet is reported sent.
+    pub fn dropping_every(mut self, n: u64) -> DatagramDevice {
+        self.drop_every = n;
+        self
     }
 
     /// The other end is gone: from now on, wait on a descriptor that never
@@ -142,6 +159,12 @@ impl Device for DatagramDevice {
     }
 
     fn send(&mut self, packet: &[u8]) -> io::Result<usize> {
+        if self.drop_every != 0 {
+            self.sent += 1;
+            if self.sent % self.drop_every == 0 {
+                return Ok(packet.len());
+            }
+        }
         io::Write::write(&mut self.sock, packet)
     }
 }

@@ -19,7 +19,8 @@
 //!   for a device that segments them.
 //! - [`device`]: [`Device`], the packet-device trait the runtime drives, and
 //!   [`DatagramDevice`], a connected pair of them (two runtimes without a TUN;
-//!   dropping one end unplugs the link for the other).
+//!   dropping one end unplugs the link for the other; an end can lose every n-th
+//!   packet it sends, a lossy link for tests).
 //! - [`runtime`]: [`Runtime`] ([`RuntimeOptions`]), the thread that drives a
 //!   `layer4::Stack` from a device (read → `handle_packet`, `poll_transmit` → write,
 //!   `ppoll` on the device, an eventfd and the stack's deadline), and who waits for
@@ -28,6 +29,11 @@
 //!   addresses goes back to it, not to the device (Linux's `lo`); [`os_seed`](runtime::os_seed), and
 //!   [`thread_cpu_time`](runtime::thread_cpu_time) for benchmarks. `tx_thread`: the
 //!   runtime's transmit thread for a device with offloads (writes beside reads).
+//!   `shutdown`: [`Runtime::shutdown`], the graceful end (the application's
+//!   sockets closed as at exit, the stack driven until their connections have
+//!   finished closing, or a timeout); a drop stops at once.
+//! - `sk_err`: a connection's failure reported to the application once, then
+//!   the end of the stream or `BrokenPipe`, as Linux's `sk_err`.
 //! - [`std_api`]: blocking [`TcpListener`], [`TcpStream`], [`UdpSocket`] with the
 //!   names and signatures of `std::net` (constructors take the runtime), `peek`
 //!   and `set_nonblocking` included.
@@ -39,7 +45,10 @@
 //!   `tests/api_parity.rs` checks both APIs against std and tokio at compile time;
 //!   `tests/std_semantics.rs` and `tests/tokio_semantics.rs` check their behaviour
 //!   (close, reset, shutdown, timeouts, clones across threads, a dropped runtime,
-//!   error kinds) against what std and tokio do on Linux, without privileges.
+//!   error kinds) against what std and tokio do on Linux, without privileges;
+//!   `tests/reset_reported_once.rs` runs the same calls on the kernel's sockets
+//!   and layer4's after a reset, `tests/graceful_shutdown.rs` checks
+//!   [`Runtime::shutdown`].
 //! - [`control`]: the control socket each runtime answers on
 //!   (`/run/layer4/<pid>-<n>.sock`, JSON lines: the socket table with `tcp_info`,
 //!   the counters) that `l4 ss` and `l4 stat` read: [`control::proto`] (the
@@ -69,6 +78,8 @@ mod loopback;
 mod netlink;
 pub mod netns;
 pub mod runtime;
+mod shutdown;
+mod sk_err;
 pub mod std_api;
 #[cfg(feature = "tokio")]
 pub mod tokio;

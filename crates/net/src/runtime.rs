@@ -58,13 +58,22 @@
 //!
 //! Packets the device refuses (`write` errors) are dropped and counted, like a lossy
 //! link; a read error other than `WouldBlock`/`EINTR` stops the runtime, and every
-//! blocked or later socket call then fails with that error's message.
+//! blocked or later socket call then fails (`NetworkDown`) with that error's message.
 //!
-//! Stopping ([`Runtime`]'s drop): the thread makes a last transmit pass and ends;
-//! there is no linger (nothing is retransmitted after it, unlike an orphaned
-//! connection in the kernel), and every blocked or later call fails.
+//! Stopping: [`Runtime::shutdown`] (module `shutdown`) is the graceful end: it closes the
+//! application's sockets (the runtime keeps the set of those it holds, as a process's
+//! descriptor table) and drives the stack until the connections have finished their
+//! close, or a timeout. [`Runtime`]'s drop stops at once: the thread makes a last
+//! transmit pass and ends, with no linger (nothing is retransmitted after it, unlike
+//! an orphaned connection in the kernel). After either, every blocked or later call
+//! fails with `NetworkDown`.
+//!
+//! A connection's failure reaches the application once, as through Linux's
+//! `sk_err`: the stack keeps reporting it, and each socket (module `sk_err`, one
+//! record per socket, shared by its handles) turns the later reports into the end
+//! of the stream or `BrokenPipe`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -109,6 +118,9 @@ pub(crate) struct Shared {
     /// Written to wake the runtime thread.
     wake_fd: OwnedFd,
     origin: std::time::Instant,
+    /// Notified by the runtime thread after each turn of a
+    /// [`Runtime::shutdown`]'s drain, and when it stops.
+    pub(crate) drained: Condvar,
 }
 
 /// The state under the lock.
@@ -116,7 +128,14 @@ pub(crate) struct Shared {
 pub(crate) struct Inner {
     pub(crate) stack: Stack,
     waiters: HashMap<SocketHandle, Waiters>,
-    /// Set by [`Runtime`]'s drop: the thread exits.
+    /// The sockets the application holds (what a [`Runtime::shutdown`] closes,
+    /// as exit(2) closes a process's descriptors).
+    pub(crate) open: HashSet<SocketHandle>,
+    /// Set by [`Runtime::shutdown`]: the application's sockets are closed and
+    /// its calls fail; the thread goes on until the connections finish.
+    pub(crate) draining: bool,
+    /// Set when the [`Runtime`] stops (dropped, or at the end of its
+    /// shutdown): the thread exits.
     stop: bool,
     /// Why the runtime stopped, once it has.
     stopped: Option<String>,
@@ -315,22 +334,37 @@ impl Shared {
         }
     }
 
+    /// Records `handle` as held by the application. During a
+    /// [`Runtime::shutdown`] (a socket the stack made before it began, adopted
+    /// after: an accepted connection, a connect) it is closed at once instead,
+    /// as the shutdown closed the others.
+    pub(crate) fn adopt(&self, handle: SocketHandle) {
+        let mut g = self.lock();
+        if g.draining {
+            let now = self.now();
+            g.close_socket(now, handle);
+            drop(g);
+            self.wake();
+        } else {
+            g.open.insert(handle);
+        }
+    }
+
     /// Closes `handle` in the stack and forgets its waiters (waking them). A UDP
     /// socket with datagrams not yet transmitted is closed by the runtime thread
     /// once it has sent them (the stack discards a closed socket's queue; with the
     /// kernel's UDP, a datagram `send_to` accepted is sent even if the socket is
     /// closed right after).
+    ///
+    /// A handle a [`Runtime::shutdown`] already closed is left alone (the stack
+    /// may still hold its connection, closing).
     pub(crate) fn close(&self, handle: SocketHandle) {
         let mut g = self.lock();
+        if !g.open.remove(&handle) {
+            return;
+        }
         let now = self.now();
-        if g.stack.udp_send_queue(handle).is_ok_and(|n| n > 0) {
-            g.close_after_transmit.push(handle);
-        } else {
-            let _ = g.stack.close(now, handle);
-        }
-        if let Some(mut w) = g.waiters.remove(&handle) {
-            w.notify_all();
-        }
+        g.close_socket(now, handle);
         drop(g);
         self.wake();
     }
@@ -342,33 +376,93 @@ impl Inner {
         self.stopped.as_deref()
     }
 
+    /// Whether UDP sockets closed with datagrams queued wait for a transmit pass.
+    pub(crate) fn udp_closes_pending(&self) -> bool {
+        !self.close_after_transmit.is_empty()
+    }
+
     /// Packets the device refused.
     pub(crate) fn tx_errors(&self) -> u64 {
         self.tx_errors + self.tx_thread_errors
     }
 
+    /// `Ok` while the runtime serves the application's calls; once it stops or
+    /// begins its shutdown, the error every call gets: `NetworkDown` (see
+    /// [`Runtime`]'s docs for why that kind).
     fn check_running(&self) -> io::Result<()> {
-        match &self.stopped {
-            None => Ok(()),
-            Some(why) => Err(io::Error::other(format!(
-                "the layer4 runtime stopped: {why}"
-            ))),
+        if let Some(why) = &self.stopped {
+            return Err(io::Error::new(
+                io::ErrorKind::NetworkDown,
+                format!("the layer4 runtime stopped: {why}"),
+            ));
+        }
+        if self.draining {
+            return Err(io::Error::new(
+                io::ErrorKind::NetworkDown,
+                "the layer4 runtime is shutting down",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The runtime has stopped (the first reason given is kept): every waiting
+    /// call is woken to fail.
+    fn stop_with(&mut self, why: String) {
+        self.stopped.get_or_insert(why);
+        self.wake_all();
+    }
+
+    /// Wakes every blocked call and async task (they recheck, and fail if the
+    /// runtime is shutting down or stopped).
+    pub(crate) fn wake_all(&mut self) {
+        for w in self.waiters.values_mut() {
+            w.notify_all();
         }
     }
 
-    fn stop_with(&mut self, why: String) {
-        self.stopped = Some(why);
-        for w in self.waiters.values_mut() {
+    /// Closes `handle` in the stack (a UDP socket with datagrams still queued
+    /// after the next transmit pass) and wakes and forgets its waiters.
+    pub(crate) fn close_socket(&mut self, now: Instant, handle: SocketHandle) {
+        if self.stack.udp_send_queue(handle).is_ok_and(|n| n > 0) {
+            self.close_after_transmit.push(handle);
+        } else {
+            let _ = self.stack.close(now, handle);
+        }
+        if let Some(mut w) = self.waiters.remove(&handle) {
             w.notify_all();
         }
     }
 }
 
 /// A running stack: a thread that moves packets between a [`Device`] and a
-/// [`Stack`], and the handle sockets are made from (see `std_api`). Dropping it
-/// stops and joins the thread, which first sends what the stack has to send at
-/// that moment (a FIN or RST from a socket just closed); sockets still open then
-/// fail their calls (`io::ErrorKind::Other`).
+/// [`Stack`], and the handle sockets are made from (see `std_api`).
+///
+/// # Ending it
+///
+/// [`Runtime::shutdown`] ends it gracefully: the sockets still open are closed
+/// as a process's exit closes them, and the call returns once every connection
+/// has finished its close (or after a timeout, with the number abandoned). Use it
+/// before a program exits: unlike the kernel, which finishes a closed
+/// connection's close after its process is gone, a layer4 stack stops with its
+/// runtime.
+///
+/// Dropping it stops at once: it joins the thread, which first sends what the
+/// stack has to send at that moment (a FIN or RST from a socket just closed) but
+/// retransmits nothing after. The drop does not wait for connections on purpose:
+/// a drop runs on every path out of a scope, unwinding included, where seconds of
+/// hidden blocking would surprise; waiting is the explicit `shutdown`.
+///
+/// After either, every call on its sockets, blocked or later, fails with
+/// `io::ErrorKind::NetworkDown` (the message says why the runtime stopped). Not
+/// tokio's `Other` (its sockets' kind once their runtime has shut down), which
+/// says nothing; not `NotConnected` or `BrokenPipe`, which a running stack
+/// returns for a finished connection or a shut-down direction, so a program
+/// could not tell the runtime's end from a connection's; not
+/// `ConnectionAborted`, which accept loops (hyper 0.14's `AddrIncoming`, axum's
+/// `serve`) take as one failed connection and retry at once, spinning on a
+/// runtime that is gone (other kinds they retry after a second's pause). `NetworkDown` ("the system's networking is down") is
+/// what happened, for streams, listeners and UDP sockets alike, and no socket of
+/// a running stack reports it.
 #[derive(Debug)]
 pub struct Runtime {
     pub(crate) shared: Arc<Shared>,
@@ -476,6 +570,8 @@ impl Runtime {
             inner: Mutex::new(Inner {
                 stack,
                 waiters: HashMap::new(),
+                open: HashSet::new(),
+                draining: false,
                 stop: false,
                 stopped: None,
                 tx_errors: 0,
@@ -486,6 +582,7 @@ impl Runtime {
             }),
             wake_fd,
             origin: std::time::Instant::now(),
+            drained: Condvar::new(),
         });
         let s = shared.clone();
         let tx_thread = options.tx_thread;
@@ -539,8 +636,10 @@ impl Runtime {
     }
 }
 
-impl Drop for Runtime {
-    fn drop(&mut self) {
+impl Runtime {
+    /// Stops the thread (after its last transmit pass) and fails every call
+    /// from now on with `why`.
+    pub(crate) fn stop(&mut self, why: &str) {
         // The control socket first: its file goes before the stack stops answering.
         self.control = None;
         self.shared.lock().stop = true;
@@ -548,9 +647,18 @@ impl Drop for Runtime {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        self.shared
-            .lock()
-            .stop_with("the runtime was dropped".into());
+        self.shared.lock().stop_with(why.into());
+    }
+}
+
+/// Stops at once, without waiting for anything: no hidden blocking in a drop
+/// (the thread is joined, which takes one transmit pass). [`Runtime::shutdown`]
+/// is the graceful end.
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.stop("the runtime was dropped");
+        }
     }
 }
 
@@ -731,6 +839,7 @@ fn run<D: Device>(shared: &Arc<Shared>, mut device: D, tx_thread: bool) {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => {
                         inner.stop_with(format!("device read: {e}"));
+                        shared.drained.notify_all();
                         return;
                     }
                 }
@@ -751,6 +860,10 @@ fn run<D: Device>(shared: &Arc<Shared>, mut device: D, tx_thread: bool) {
                     w.notify(ev.kind);
                 }
             }
+            if inner.draining {
+                // The shutdown rechecks what is left to finish.
+                shared.drained.notify_all();
+            }
             inner
                 .stack
                 .poll_timeout()
@@ -760,6 +873,7 @@ fn run<D: Device>(shared: &Arc<Shared>, mut device: D, tx_thread: bool) {
         let want_write = tx.blocked() && queue.is_none();
         if let Err(e) = wait(&device, shared, timeout, want_write) {
             shared.lock().stop_with(format!("poll: {e}"));
+            shared.drained.notify_all();
             return;
         }
     }

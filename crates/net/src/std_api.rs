@@ -8,24 +8,29 @@
 //!   `TcpStream::connect_timeout(&rt, &addr, timeout)`, `UdpSocket::bind(&rt, addr)`;
 //!   the same are on the runtime as `rt.tcp_bind(addr)`, `rt.tcp_connect(addr)`,
 //!   `rt.udp_bind(addr)`. Everything else has std's name and signature.
-//! - A socket keeps its stack alive but not the runtime thread: once the
-//!   [`Runtime`] is dropped, calls (blocked ones too) fail with
-//!   `io::ErrorKind::Other`, the kind tokio's sockets give once their runtime
-//!   has shut down. The runtime's thread makes one last transmit pass as it
-//!   stops (a stream closed just before still sends its data, as far as the
-//!   peer's window allows, and its FIN), but nothing is retransmitted or
-//!   acknowledged after that, where the kernel would finish an orphaned
-//!   connection's close on its own: keep the runtime until the closes that
-//!   matter are done.
+//! - A socket keeps its stack alive but not the runtime thread. The kernel
+//!   finishes a closed connection's close after its process exits; a layer4
+//!   stack stops with its runtime, so a program ends with
+//!   [`Runtime::shutdown`]: every socket still open is closed (as exit
+//!   closes descriptors), and the call returns once every connection's FIN is
+//!   acknowledged (or it was reset, or reached TIME-WAIT) or after its
+//!   timeout, with the number of connections abandoned. Dropping the
+//!   [`Runtime`] instead stops it at once: one last transmit pass (a stream
+//!   closed just before still sends its data, as far as the peer's window
+//!   allows, and its FIN), then nothing is retransmitted or acknowledged.
+//!   After either, calls (blocked ones too) fail with
+//!   `io::ErrorKind::NetworkDown` ([`Runtime`] says why that kind).
 //! - Errors are `io::Error` with the kinds std uses: `ConnectionRefused`,
 //!   `ConnectionReset`, `TimedOut` (the stack gave up, or `connect_timeout`
 //!   expired), `AddrInUse`, `AddrNotAvailable`, `NotConnected` (`shutdown` or
 //!   `peer_addr` on a connection that is over), `BrokenPipe` (a write after
 //!   `shutdown(Write)`), `WouldBlock` when a read or write timeout expires (as
 //!   std on Unix, where it is `EAGAIN`).
-//! - A connection's failure (reset, timeout) is reported by every later read and
-//!   write; Linux reports it once (`sk_err` is cleared when read), after which
-//!   reads return `Ok(0)` and writes `BrokenPipe`.
+//! - As on Linux, a connection's failure (reset, timeout) is reported once, by
+//!   the first read, peek or write (of any clone) that meets it (Linux clears
+//!   `sk_err` when it is read); after that reads return `Ok(0)` and writes
+//!   `BrokenPipe`. `tests/reset_reported_once.rs` compares it with the
+//!   kernel's sockets.
 //! - Listeners bind with `SO_REUSEADDR`, as std's do on Unix: a port is free
 //!   again for a listener once the last one on it is dropped, whatever its old
 //!   connections' states.
@@ -53,6 +58,7 @@ use layer4::time::Instant;
 use layer4::{Error, ListenOptions, SocketHandle, Stack, State};
 
 use crate::runtime::{Runtime, Shared};
+use crate::sk_err::SkErr;
 
 /// Tries `f` on each address `addr` resolves to, returning the first success or the
 /// last error (as std does).
@@ -108,6 +114,21 @@ fn wait_on<R>(
 pub(crate) struct Owned {
     pub(crate) shared: Arc<Shared>,
     pub(crate) handle: SocketHandle,
+    /// Whether the connection's failure was reported (Linux reports it once).
+    pub(crate) sk_err: SkErr,
+}
+
+impl Owned {
+    /// The application's handle on `handle`, known to the runtime as open (a
+    /// [`Runtime::shutdown`] closes it).
+    pub(crate) fn new(shared: Arc<Shared>, handle: SocketHandle) -> Owned {
+        shared.adopt(handle);
+        Owned {
+            shared,
+            handle,
+            sk_err: SkErr::default(),
+        }
+    }
 }
 
 impl Drop for Owned {
@@ -181,10 +202,7 @@ impl TcpListener {
         each_addr(addr, |a| {
             let handle = shared.with_stack(|s, _| s.tcp_listen(a, listen_options()))??;
             Ok(TcpListener {
-                sock: Arc::new(Owned {
-                    shared: shared.clone(),
-                    handle,
-                }),
+                sock: Arc::new(Owned::new(shared.clone(), handle)),
                 nonblocking: Arc::new(AtomicBool::new(false)),
             })
         })
@@ -261,7 +279,7 @@ impl TcpStream {
     fn from_handle(shared: Arc<Shared>, handle: SocketHandle) -> TcpStream {
         TcpStream {
             inner: Arc::new(StreamInner {
-                sock: Owned { shared, handle },
+                sock: Owned::new(shared, handle),
                 timeouts: Mutex::new(Timeouts::default()),
             }),
         }
@@ -415,13 +433,14 @@ impl TcpStream {
         }
         let h = self.handle();
         let t = self.timeouts();
+        let sk_err = &self.inner.sock.sk_err;
         wait_on(
             self.shared(),
             h,
             t.nonblocking,
             deadline(t.read),
             io::ErrorKind::WouldBlock,
-            |s, _| s.tcp_peek(h, buf),
+            |s, _| sk_err.read(s.tcp_peek(h, buf)),
         )
     }
 
@@ -443,13 +462,14 @@ impl TcpStream {
         }
         let h = self.handle();
         let t = self.timeouts();
+        let sk_err = &self.inner.sock.sk_err;
         wait_on(
             self.shared(),
             h,
             t.nonblocking,
             deadline(t.read),
             io::ErrorKind::WouldBlock,
-            |s, now| s.tcp_recv(now, h, buf),
+            |s, now| sk_err.read(s.tcp_recv(now, h, buf)),
         )
     }
 
@@ -459,6 +479,7 @@ impl TcpStream {
         }
         let h = self.handle();
         let t = self.timeouts();
+        let sk_err = &self.inner.sock.sk_err;
         wait_on(
             self.shared(),
             h,
@@ -467,7 +488,7 @@ impl TcpStream {
             io::ErrorKind::WouldBlock,
             |s, now| match s.tcp_send(now, h, buf) {
                 Ok(0) => Err(Error::WouldBlock),
-                r => r,
+                r => sk_err.write(r),
             },
         )
     }
@@ -524,10 +545,7 @@ impl UdpSocket {
         each_addr(addr, |a| {
             let handle = shared.with_stack(|s, _| s.udp_bind(a))??;
             Ok(UdpSocket {
-                sock: Arc::new(Owned {
-                    shared: shared.clone(),
-                    handle,
-                }),
+                sock: Arc::new(Owned::new(shared.clone(), handle)),
                 timeouts: Arc::new(Mutex::new(Timeouts::default())),
             })
         })

@@ -97,16 +97,9 @@ fn dropping_a_stream_with_unread_data_resets_the_connection() {
         st.stats().tcp.out_rsts == before + 1
     });
     assert_eq!(kind(c.read(&mut [0u8; 16])), io::ErrorKind::ConnectionReset);
-    // std on Linux: the reset is reported once, then writes see a dead pipe;
-    // layer4 keeps reporting the reset (see the README).
-    let e = kind(c.write(b"more"));
-    assert!(
-        matches!(
-            e,
-            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
-        ),
-        "{e:?}"
-    );
+    // As std on Linux: the reset is reported once, then writes see a dead
+    // pipe (`tests/reset_reported_once.rs` has the rest).
+    assert_eq!(kind(c.write(b"more")), io::ErrorKind::BrokenPipe);
 }
 
 #[test]
@@ -361,8 +354,19 @@ fn blocked_calls_fail_when_the_peer_resets() {
     std::thread::sleep(Duration::from_millis(20));
     // Data unread: the drop resets the connection.
     drop(s);
-    assert_eq!(reader.join().unwrap(), Err(io::ErrorKind::ConnectionReset));
-    assert_eq!(writer.join().unwrap(), io::ErrorKind::ConnectionReset);
+    // Both return; as on Linux the reset is reported once, to whichever
+    // woke first, and the other finds the connection over.
+    let (read, write) = (reader.join().unwrap(), writer.join().unwrap());
+    assert!(
+        matches!(
+            (read, write),
+            (
+                Err(io::ErrorKind::ConnectionReset),
+                io::ErrorKind::BrokenPipe
+            ) | (Ok(0), io::ErrorKind::ConnectionReset)
+        ),
+        "read {read:?}, write {write:?}"
+    );
 }
 
 #[test]
@@ -389,15 +393,18 @@ fn dropping_the_runtime_fails_blocked_and_later_calls_without_panicking() {
     ];
     std::thread::sleep(Duration::from_millis(20));
     drop(b);
-    // Each blocked call returns; the kind is `Other`, as tokio's calls on a
-    // runtime that shut down.
+    // Each blocked call returns; the kind is `NetworkDown` (the runtime's
+    // docs say why), which no socket of a running stack reports.
     for t in blocked {
-        assert_eq!(t.join().unwrap(), Err(io::ErrorKind::Other));
+        assert_eq!(t.join().unwrap(), Err(io::ErrorKind::NetworkDown));
     }
-    assert_eq!(kind((&*s).write(b"x")), io::ErrorKind::Other);
-    assert_eq!(kind(s.shutdown(Shutdown::Both)), io::ErrorKind::Other);
-    assert_eq!(kind(l.local_addr()), io::ErrorKind::Other);
-    assert_eq!(kind(u.send_to(b"x", "10.9.2.1:7")), io::ErrorKind::Other);
+    assert_eq!(kind((&*s).write(b"x")), io::ErrorKind::NetworkDown);
+    assert_eq!(kind(s.shutdown(Shutdown::Both)), io::ErrorKind::NetworkDown);
+    assert_eq!(kind(l.local_addr()), io::ErrorKind::NetworkDown);
+    assert_eq!(
+        kind(u.send_to(b"x", "10.9.2.1:7")),
+        io::ErrorKind::NetworkDown
+    );
     // Dropping the sockets of a dead runtime is quiet.
     drop((l, u, s));
     // The other side never heard of it (nothing was sent): still open.

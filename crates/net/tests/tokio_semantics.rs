@@ -15,15 +15,16 @@ use std::time::Duration;
 
 use layer4_net::tokio::{TcpListener, TcpStream};
 use layer4_net::Runtime;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, Ready};
 
 fn pair() -> (Runtime, Runtime) {
     datagram_pair::pair(3, 7)
 }
 
 fn block_on<F: Future<Output = ()>>(f: F) {
+    // I/O for the reference sockets (tokio's own, over the kernel).
     tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .unwrap()
         .block_on(async {
@@ -171,9 +172,11 @@ fn pending_calls_fail_when_the_runtime_is_dropped() {
         tokio::task::yield_now().await;
         assert!(!read.is_finished() && !accept.is_finished());
         drop(b);
-        // The kind tokio's own sockets give once their runtime shut down.
-        assert_eq!(read.await.unwrap(), Err(io::ErrorKind::Other));
-        assert_eq!(accept.await.unwrap(), Err(io::ErrorKind::Other));
+        // Not tokio's `Other` (its sockets' kind once their runtime shut
+        // down): `NetworkDown`, as the blocking API (the runtime's docs say
+        // why).
+        assert_eq!(read.await.unwrap(), Err(io::ErrorKind::NetworkDown));
+        assert_eq!(accept.await.unwrap(), Err(io::ErrorKind::NetworkDown));
     });
 }
 
@@ -196,5 +199,119 @@ fn a_listener_rebinds_its_port_beside_its_old_connection_in_time_wait() {
         TcpListener::bind(&b, "10.9.3.2:80")
             .await
             .expect("rebind beside TIME-WAIT");
+    });
+}
+
+/// The results of reads (`R`) and writes (`W`) on `c`, in order.
+async fn results<S>(c: &mut S, calls: &str) -> Vec<Result<usize, io::ErrorKind>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut out = Vec::new();
+    for call in calls.chars() {
+        let r = match call {
+            'R' => c.read(&mut [0u8; 16]).await,
+            _ => c.write(b"more").await,
+        };
+        out.push(r.map_err(|e| e.kind()));
+    }
+    out
+}
+
+/// Readable, writable, read closed, write closed.
+fn bits(r: Ready) -> [bool; 4] {
+    [
+        r.is_readable(),
+        r.is_writable(),
+        r.is_read_closed(),
+        r.is_write_closed(),
+    ]
+}
+
+/// Waits until `over` says the RST has arrived (`peer_addr` is
+/// `NotConnected`, which takes no error, on Linux as in layer4).
+async fn until_reset(over: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !over() {
+        assert!(start.elapsed() < Duration::from_secs(10), "no RST");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+fn not_connected<T>(r: io::Result<T>) -> bool {
+    r.is_err_and(|e| e.kind() == io::ErrorKind::NotConnected)
+}
+
+#[test]
+fn a_reset_is_reported_once_as_tokio_reports_it() {
+    let (a, b) = pair();
+    let both = Interest::READABLE | Interest::WRITABLE;
+    block_on(async {
+        for calls in ["RRWW", "WWRR"] {
+            // The reference: tokio's own stream over the kernel's loopback.
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let mut c = tokio::net::TcpStream::connect(l.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (s, _) = l.accept().await.unwrap();
+            c.write_all(b"never read").await.unwrap();
+            s.peek(&mut [0u8; 1]).await.unwrap();
+            // Closed with data unread: a RST.
+            drop(s);
+            until_reset(|| not_connected(c.peer_addr())).await;
+            let kernel = results(&mut c, calls).await;
+            let kernel_ready = bits(c.ready(both).await.unwrap());
+
+            let (mut c, s) = connected(&a, &b).await;
+            c.write_all(b"never read").await.unwrap();
+            s.peek(&mut [0u8; 1]).await.unwrap();
+            drop(s);
+            until_reset(|| not_connected(c.peer_addr())).await;
+            let layer4 = results(&mut c, calls).await;
+            let layer4_ready = bits(c.ready(both).await.unwrap());
+
+            let reset = Err(io::ErrorKind::ConnectionReset);
+            let broken = Err(io::ErrorKind::BrokenPipe);
+            let expected = match calls {
+                "RRWW" => vec![reset, Ok(0), broken, broken],
+                _ => vec![reset, broken, Ok(0), Ok(0)],
+            };
+            assert_eq!(kernel, expected, "tokio's reference changed");
+            assert_eq!(layer4, kernel, "layer4 and tokio differ for {calls}");
+            // Both directions ready, and closed.
+            assert_eq!(kernel_ready, [true; 4], "tokio's reference changed");
+            assert_eq!(layer4_ready, kernel_ready);
+        }
+    });
+}
+
+#[test]
+fn shutdown_fails_pending_calls_and_delivers_what_a_task_wrote_and_closed() {
+    let (a, b) = pair();
+    block_on(async {
+        let (c, mut s) = connected(&a, &b).await;
+        let (idle, _idle_peer) = connected(&a, &b).await;
+        let pending = tokio::spawn(async move {
+            let mut idle = idle;
+            idle.read(&mut [0u8; 8]).await.map_err(|e| e.kind())
+        });
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            s.read_to_end(&mut got).await.map(|_| got)
+        });
+        let data: Vec<u8> = (0..1usize << 20).map(|i| (i % 251) as u8).collect();
+        let mut c = c;
+        c.write_all(&data).await.unwrap();
+        drop(c);
+        tokio::task::yield_now().await;
+        assert!(!pending.is_finished());
+        // It blocks: from async code, where blocking is allowed.
+        let abandoned = tokio::task::spawn_blocking(move || a.shutdown(Duration::from_secs(10)))
+            .await
+            .unwrap();
+        assert_eq!(abandoned, 0);
+        assert_eq!(pending.await.unwrap(), Err(io::ErrorKind::NetworkDown));
+        let got = reader.await.unwrap().unwrap();
+        assert!(got == data, "{} bytes of {}", got.len(), data.len());
     });
 }

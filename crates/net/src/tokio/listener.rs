@@ -35,10 +35,7 @@ impl TcpListener {
             match shared.with_stack(|s, _| s.tcp_listen(a, listen_options()))? {
                 Ok(handle) => {
                     return Ok(TcpListener {
-                        sock: Owned {
-                            shared: shared.clone(),
-                            handle,
-                        },
+                        sock: Owned::new(shared.clone(), handle),
                     })
                 }
                 Err(e) => last = Some(io::Error::from(e)),

@@ -25,10 +25,16 @@
 //! - Not yet: `set_ttl`, `set_linger`, `take_error`, `from_std`/`into_std`,
 //!   `try_io`/`async_io`, the vectored and `BufMut` variants.
 //! - Errors are `io::Error` with the kinds of std (see [`crate::std_api`]), and
-//!   the close, the reset, `SO_REUSEADDR` and a dropped runtime (pending calls
-//!   fail with `Other`, as tokio's when its runtime shuts down) behave as
-//!   there; `tests/tokio_semantics.rs` checks what is tokio's own
-//!   (`poll_shutdown`, the owned write half's drop, cancel-safe reads).
+//!   the close, the reset (reported once, as tokio's sockets report it on
+//!   Linux), `SO_REUSEADDR` and the runtime's end behave as there;
+//!   `tests/tokio_semantics.rs` checks what is tokio's own (`poll_shutdown`,
+//!   the owned write half's drop, cancel-safe reads) and the reset against
+//!   tokio's own sockets.
+//! - Once the [`Runtime`](crate::Runtime) has stopped or begun its
+//!   [`shutdown`](crate::Runtime::shutdown), pending and later calls fail with
+//!   `NetworkDown`, not with the `Other` tokio's give once their runtime has
+//!   shut down (the runtime's docs say why). `shutdown` blocks: call it where
+//!   blocking is allowed (`spawn_blocking`, the end of `main`).
 
 mod listener;
 mod readiness;

@@ -40,11 +40,14 @@ pub(crate) fn direction(interest: Interest) -> Direction {
 /// What connection `h` is ready for now: readable when a read would not wait
 /// (data, the end of the stream, or an error), writable when a write would not
 /// (room in the send buffer, or writing is over and the write reports it).
-pub(crate) fn tcp(s: &Stack, h: SocketHandle) -> Ready {
+/// `failure_taken`: the connection's failure was reported already
+/// ([`SkErr`](crate::sk_err::SkErr)), so a read ends the stream instead.
+pub(crate) fn tcp(s: &Stack, h: SocketHandle, failure_taken: bool) -> Ready {
     let read = match s.tcp_peek(h, &mut [0u8; 1]) {
         Ok(0) => Ready::READABLE | Ready::READ_CLOSED,
         Ok(_) => Ready::READABLE,
         Err(Error::WouldBlock) => Ready::EMPTY,
+        Err(_) if failure_taken => Ready::READABLE | Ready::READ_CLOSED,
         Err(_) => Ready::READABLE | Ready::READ_CLOSED | Ready::ERROR,
     };
     let write = match s.tcp_state(h) {

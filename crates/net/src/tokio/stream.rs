@@ -26,7 +26,7 @@ pub struct TcpStream {
 impl TcpStream {
     pub(crate) fn from_handle(shared: Arc<Shared>, handle: SocketHandle) -> TcpStream {
         TcpStream {
-            sock: Arc::new(Owned { shared, handle }),
+            sock: Arc::new(Owned::new(shared, handle)),
         }
     }
 
@@ -115,7 +115,7 @@ impl TcpStream {
         let h = self.handle();
         self.shared()
             .poll_op(cx, h, readiness::direction(interest), |s, _| {
-                readiness::select(readiness::tcp(s, h), interest)
+                readiness::select(readiness::tcp(s, h, self.sock.sk_err.taken()), interest)
             })
     }
 
@@ -148,9 +148,11 @@ impl TcpStream {
             return Ok(0);
         }
         let h = self.handle();
+        let sk_err = &self.sock.sk_err;
         poll_fn(|cx| {
-            self.shared()
-                .poll_op(cx, h, Direction::Read, |s, _| s.tcp_peek(h, buf))
+            self.shared().poll_op(cx, h, Direction::Read, |s, _| {
+                sk_err.read(s.tcp_peek(h, buf))
+            })
         })
         .await
     }
@@ -167,10 +169,10 @@ impl TcpStream {
         }
         let h = self.handle();
         let dst = buf.initialize_unfilled();
-        match self
-            .shared()
-            .poll_op(cx, h, Direction::Read, |s, _| s.tcp_peek(h, dst))
-        {
+        let sk_err = &self.sock.sk_err;
+        match self.shared().poll_op(cx, h, Direction::Read, |s, _| {
+            sk_err.read(s.tcp_peek(h, dst))
+        }) {
             Poll::Ready(Ok(n)) => {
                 buf.advance(n);
                 Poll::Ready(Ok(n))
@@ -184,7 +186,7 @@ impl TcpStream {
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let h = self.handle();
         self.shared()
-            .with_stack(|s, now| s.tcp_recv(now, h, buf))?
+            .with_stack(|s, now| self.sock.sk_err.read(s.tcp_recv(now, h, buf)))?
             .map_err(io::Error::from)
     }
 
@@ -192,7 +194,11 @@ impl TcpStream {
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         let h = self.handle();
         self.shared()
-            .with_stack(|s, now| send_some(s.tcp_send(now, h, buf), buf))?
+            .with_stack(|s, now| {
+                self.sock
+                    .sk_err
+                    .write(send_some(s.tcp_send(now, h, buf), buf))
+            })?
             .map_err(io::Error::from)
     }
 
@@ -220,10 +226,10 @@ impl TcpStream {
         }
         let h = self.handle();
         let dst = buf.initialize_unfilled();
-        match self
-            .shared()
-            .poll_op(cx, h, Direction::Read, |s, now| s.tcp_recv(now, h, dst))
-        {
+        let sk_err = &self.sock.sk_err;
+        match self.shared().poll_op(cx, h, Direction::Read, |s, now| {
+            sk_err.read(s.tcp_recv(now, h, dst))
+        }) {
             Poll::Ready(Ok(n)) => {
                 buf.advance(n);
                 Poll::Ready(Ok(()))
@@ -242,8 +248,9 @@ impl TcpStream {
             return Poll::Ready(Ok(0));
         }
         let h = self.handle();
+        let sk_err = &self.sock.sk_err;
         self.shared().poll_op(cx, h, Direction::Write, |s, now| {
-            send_some(s.tcp_send(now, h, buf), buf)
+            sk_err.write(send_some(s.tcp_send(now, h, buf), buf))
         })
     }
 

@@ -39,10 +39,7 @@ impl UdpSocket {
             match shared.with_stack(|s, _| s.udp_bind(a))? {
                 Ok(handle) => {
                     return Ok(UdpSocket {
-                        sock: Owned {
-                            shared: shared.clone(),
-                            handle,
-                        },
+                        sock: Owned::new(shared.clone(), handle),
                     })
                 }
                 Err(e) => last = Some(io::Error::from(e)),
