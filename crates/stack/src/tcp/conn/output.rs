@@ -332,7 +332,7 @@ impl Connection {
     /// not inside the peer's window (a zero-length segment there is not
     /// acceptable either).
     #[inline]
-    fn ack_only_seq(&self) -> SeqNumber {
+    pub(super) fn ack_only_seq(&self) -> SeqNumber {
         if self.snd_nxt == self.snd_max {
             return self.snd_nxt;
         }

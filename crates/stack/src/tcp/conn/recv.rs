@@ -269,8 +269,12 @@ impl Connection {
             //# Send a reset segment:
             //#
             //# <SEQ=SND.NXT><CTL=RST>
-            // With the ACK bit and RCV.NXT, as Linux sends it.
-            self.rst_due = Some((self.snd_nxt, Some(self.rcv_nxt)));
+            // With the ACK bit and RCV.NXT, as Linux sends it. SND.NXT as a
+            // segment without data takes it (`ack_only_seq`): after a timeout
+            // went back to SND.UNA, the highest sequence number sent, or the
+            // RST could fall below the peer's window and be dropped unseen
+            // (RFC 5961 section 3.2).
+            self.rst_due = Some((self.ack_only_seq(), Some(self.rcv_nxt)));
             self.counters.resets_sent_abort = self.counters.resets_sent_abort.saturating_add(1);
         }
         self.fail(error);

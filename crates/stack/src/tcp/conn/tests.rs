@@ -2546,3 +2546,31 @@ fn acks_after_a_go_back_n_timeout_carry_the_highest_sequence_sent() {
         "recovered only at {now:?}"
     );
 }
+
+#[test]
+fn an_abort_after_a_go_back_n_timeout_still_resets_the_peer() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    let len = 3 * usize::from(c.info(t(10)).snd_mss);
+    assert_eq!(c.send(&vec![7; len]), Ok(len));
+    for seg in poll_all(&mut c, t(10)) {
+        s.handle_segment(t(11), &seg.repr());
+    }
+    // The server's ACKs are lost; the client times out and goes back to SND.UNA.
+    let _ = poll_all(&mut s, t(11));
+    let mut now = t(11);
+    while c.info(now).backoff == 0 {
+        now = c.poll_timeout().unwrap();
+        c.handle_timeout(now);
+        let _ = poll_all(&mut c, now);
+    }
+    c.abort();
+    let rst = poll(&mut c, now).expect("RST");
+    assert!(rst.repr().flags.contains(TcpFlags::RST));
+    s.handle_segment(now, &rst.repr());
+    assert_eq!(
+        s.state(),
+        State::Closed,
+        "the RST fell outside the peer's window"
+    );
+    assert_eq!(s.error(), Some(TcpError::Reset));
+}
