@@ -42,7 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "crates", "wire", "tests", "data")
 CORPUS = os.path.join(HERE, "corpus")
 
-TARGETS = ["ip_packet", "ipv4", "ipv6", "tcp", "udp", "icmpv4", "icmpv6", "pcap", "stack", "live"]
+TARGETS = ["ip_packet", "ipv4", "ipv6", "tcp", "udp", "icmpv4", "icmpv6", "pcap", "stack", "live", "app"]
 
 ETHERTYPE_IPV4 = 0x0800
 ETHERTYPE_IPV6 = 0x86DD
@@ -173,6 +173,39 @@ def live_programs(counts):
             save("live", bytes([family]) + bytes(out), counts)
 
 
+def app_programs(counts):
+    """`app` programs (`layer4_sim::app_model::decode`): a head byte (bit 0 the
+    family, bits 1-3 the configuration variant), then steps: send (0, client with
+    0x10) and recv (2) with a 2-byte length, shutdowns (4, 5), close (6), accept
+    (8), deliveries (9) with a count, losses (11), duplicates (12), swaps (13) and
+    clock moves (14, 15) with a byte. Transfers both ways with a close, under
+    some loss, for every family and variant."""
+    rng = random.Random(11)
+    def send(side, n):
+        return bytes([0x10 * side]) + struct.pack(">H", n - 1)
+    def recv(side):
+        return bytes([2 | 0x10 * side]) + struct.pack(">H", 0xFFFF)
+    for head in range(16):
+        out = bytearray()
+        out += bytes([0x19, 8, 9, 8, 0x19, 8, 8])
+        for _ in range(rng.randrange(4, 30)):
+            step = rng.randrange(8)
+            if step < 2:
+                out += send(rng.randrange(2), rng.randrange(1, 12000))
+            elif step < 4:
+                out += recv(rng.randrange(2))
+            elif step == 4:
+                out += bytes([0x09 | 0x10 * rng.randrange(2), 7])
+            elif step == 5:
+                out += bytes([0x0B | 0x10 * rng.randrange(2)])
+            elif step == 6:
+                out += bytes([0x0E, rng.randrange(256)])
+            else:
+                out += bytes([0x0D | 0x10 * rng.randrange(2)])
+        out += bytes([0x14, 0x04, 0x06, 0x16])
+        save("app", bytes([head]) + bytes(out), counts)
+
+
 def main():
     if "--clean" in sys.argv[1:]:
         for target in TARGETS:
@@ -219,6 +252,7 @@ def main():
             save("stack", b"\x01" + stack_records(packets, segments, family_op, True), counts)
 
     live_programs(counts)
+    app_programs(counts)
 
     for target in TARGETS:
         total = len(os.listdir(os.path.join(CORPUS, target)))

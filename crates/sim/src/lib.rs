@@ -37,6 +37,9 @@
 //! - [`live`]: two stacks on an in-memory wire, one connection between them, forged
 //!   segments near its window and invariant checks: the driver of the `live` fuzz
 //!   target and the attack tests.
+//! - [`app_model`]: the application's calls in any order against two stacks, with
+//!   losses and time, checking that no byte a send accepted is lost unreported:
+//!   the driver of the `app` fuzz target.
 //! - [`build`]: a scenario's topology and flows made into a network, with the
 //!   addressing plan of the named topologies.
 //! - [`simulation`]: [`Simulation`], a scenario run to [`RunMetrics`](metrics::RunMetrics).
@@ -51,6 +54,7 @@
 pub use layer4;
 
 pub mod app;
+pub mod app_model;
 pub mod build;
 pub mod capture;
 pub mod engine;

@@ -1,0 +1,573 @@
+//! The application's calls in any order against two stacks, from before the
+//! handshake to after the close, with losses, duplicates, reorderings and time
+//! (forwards and, as a broken clock would, backwards): whatever the order, no
+//! byte a `tcp_send` accepted is lost without one side being told.
+//!
+//! [`run_ops`] decodes a byte program into [`Op`]s (the first byte picks the
+//! address family and the configuration: buffers, SACK, timestamps, window
+//! scaling, Nagle), runs them, then lets a reliable link and applications that
+//! read everything run until both stacks are quiet (TIME-WAIT's end is not
+//! waited for). Then, for each direction whose sender still holds its handle and
+//! whose receiver still reads, either side must have an error to report, or the
+//! receiver read exactly what the sender's calls accepted, in order, followed by
+//! the end of the stream if the sender shut down writing. Every byte read is
+//! checked against the sender's pattern as it is read.
+//!
+//! It found: data written in SYN-SENT lost when writing was shut down before
+//! the handshake completed, and two sides that had both timed out (go-back-N)
+//! dropping each other's ACKs forever. Driven by the `app` fuzz target
+//! (`fuzz/fuzz_targets/app.rs`) and its property-test twin
+//! (`crates/sim/tests/app_model.rs`).
+
+use std::collections::VecDeque;
+
+use layer4::time::{Duration, Instant};
+use layer4::{Config, Error, ListenOptions, Shutdown, SocketHandle, Stack};
+
+use crate::live::Family;
+
+/// One application call or one event of the link. `true` is the client's side
+/// or the direction toward the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `tcp_send` of this many bytes of the side's pattern.
+    Send(bool, u16),
+    /// `tcp_recv` into a buffer of this size.
+    Recv(bool, u16),
+    /// `tcp_shutdown(Write)`.
+    ShutWrite(bool),
+    /// `tcp_shutdown(Read)`.
+    ShutRead(bool),
+    /// `close` of the handle (the server's listener, before it accepted).
+    Close(bool),
+    /// `tcp_abort`.
+    Abort(bool),
+    /// The server takes the connection from its listener, if there is one.
+    Accept,
+    /// Delivers the next packets of one direction.
+    Deliver(bool, u8),
+    /// Loses the next packet of one direction.
+    Lose(bool),
+    /// Sends the next packet of one direction twice.
+    Duplicate(bool),
+    /// Swaps the next two packets of one direction.
+    Swap(bool),
+    /// Moves time on by this many milliseconds, running the timers.
+    Advance(u16),
+    /// Moves the clock back by this many milliseconds (a driver's broken clock).
+    Rewind(u16),
+}
+
+/// The decoded program: configuration and steps.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// Address family of both stacks.
+    pub family: Family,
+    /// Which of [`variant`]'s configurations both stacks run.
+    pub variant: u8,
+    /// The steps.
+    pub ops: Vec<Op>,
+}
+
+/// What [`run_ops`] saw.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Summary {
+    /// Steps run.
+    pub steps: usize,
+    /// Bytes the client's sends accepted.
+    pub client_sent: u64,
+    /// Bytes the server read.
+    pub server_read: u64,
+    /// Bytes the server's sends accepted.
+    pub server_sent: u64,
+    /// Bytes the client read.
+    pub client_read: u64,
+    /// Whether either side met an error.
+    pub error: bool,
+}
+
+/// Decodes `data`: the first byte's low bit is the family, the next three bits
+/// the [`variant`]; each op is one byte and an argument byte or two.
+pub fn decode(data: &[u8]) -> Program {
+    let (&head, mut rest) = data.split_first().unwrap_or((&0, &[]));
+    let mut ops = Vec::new();
+    let arg = |rest: &mut &[u8]| -> u8 {
+        let (&b, r) = rest.split_first().unwrap_or((&0, &[]));
+        *rest = r;
+        b
+    };
+    while let Some((&op, r)) = rest.split_first() {
+        rest = r;
+        let side = op & 0x10 != 0;
+        let op = match op % 16 {
+            0 | 1 => {
+                let n = u16::from_be_bytes([arg(&mut rest), arg(&mut rest)]) % 12_000 + 1;
+                Op::Send(side, n)
+            }
+            2 | 3 => {
+                let n = u16::from_be_bytes([arg(&mut rest), arg(&mut rest)]) % 16_000 + 1;
+                Op::Recv(side, n)
+            }
+            4 => Op::ShutWrite(side),
+            5 => Op::ShutRead(side),
+            6 => Op::Close(side),
+            7 => Op::Abort(side),
+            8 => Op::Accept,
+            9 | 10 => Op::Deliver(side, arg(&mut rest) % 8 + 1),
+            11 => Op::Lose(side),
+            12 => Op::Duplicate(side),
+            13 => Op::Swap(side),
+            14 => Op::Advance(u16::from(arg(&mut rest)) * 16 + 1),
+            _ => Op::Rewind(u16::from(arg(&mut rest)) * 4 + 1),
+        };
+        // Rare ends of a connection rarer still: an abort or a close ends most of
+        // what could be checked after it.
+        if matches!(op, Op::Abort(_)) && arg(&mut rest) < 224 {
+            continue;
+        }
+        ops.push(op);
+    }
+    Program {
+        family: Family::from_byte(head),
+        variant: (head >> 1) & 7,
+        ops,
+    }
+}
+
+/// The configurations a program may run: the defaults, small buffers (zero
+/// windows, flow control), SACK off, timestamps off, window scaling off, Nagle
+/// off, everything off with small buffers, and RFC 6298's timer constants.
+pub fn variant(mut config: Config, variant: u8) -> Config {
+    let tcp = &mut config.tcp;
+    match variant {
+        1 => {
+            tcp.send_buffer = 4096;
+            tcp.recv_buffer = 4096;
+        }
+        2 => tcp.sack = false,
+        3 => tcp.timestamps = false,
+        4 => tcp.window_scaling = false,
+        5 => tcp.nodelay = true,
+        6 => {
+            tcp.sack = false;
+            tcp.timestamps = false;
+            tcp.window_scaling = false;
+            tcp.send_buffer = 2048;
+            tcp.recv_buffer = 3000;
+        }
+        7 => tcp.rtt = layer4::tcp::rtt::RttConfig::RFC6298,
+        _ => {}
+    }
+    config
+}
+
+/// The byte at `offset` of the stream one side sends.
+fn byte(client: bool, offset: u64) -> u8 {
+    let x = offset.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (u64::from(client) << 63);
+    (x >> 56) as u8
+}
+
+/// What the application on one side did and saw.
+#[derive(Debug, Default)]
+struct Side {
+    handle: Option<SocketHandle>,
+    closed: bool,
+    shut_read: bool,
+    shut_write: bool,
+    /// Bytes its sends accepted.
+    accepted: u64,
+    /// Bytes it read, each checked against the peer's pattern.
+    read: u64,
+    eof: bool,
+    /// A call reported the connection broken (reset, timed out, refused...).
+    error: Option<Error>,
+}
+
+impl Side {
+    fn note(&mut self, e: Error) {
+        if !matches!(e, Error::WouldBlock) {
+            self.error.get_or_insert(e);
+        }
+    }
+
+    fn open(&self) -> Option<SocketHandle> {
+        self.handle.filter(|_| !self.closed)
+    }
+}
+
+/// The most packets either direction holds (a runaway sender is an error).
+const MAX_QUEUED: usize = 100_000;
+
+struct Run {
+    client: Stack,
+    server: Stack,
+    listener: SocketHandle,
+    now: Instant,
+    to_server: VecDeque<Vec<u8>>,
+    to_client: VecDeque<Vec<u8>>,
+    c: Side,
+    s: Side,
+    buf: Vec<u8>,
+}
+
+impl Run {
+    fn new(family: Family, v: u8) -> Result<Run, String> {
+        let config = |addr: std::net::IpAddr, seed| {
+            let prefix = if addr.is_ipv6() { 64 } else { 24 };
+            let cidr = format!("{addr}/{prefix}")
+                .parse()
+                .expect("a constant address");
+            variant(Config::with_address(cidr).seed(seed), v)
+        };
+        let mut client = Stack::new(config(family.client_addr(), 1)).map_err(|e| e.to_string())?;
+        let mut server = Stack::new(config(family.server_addr(), 2)).map_err(|e| e.to_string())?;
+        let now = Instant::ZERO + Duration::from_secs(1);
+        let server_end = std::net::SocketAddr::new(family.server_addr(), 80);
+        let listener = server
+            .tcp_listen(server_end, ListenOptions::default())
+            .map_err(|e| e.to_string())?;
+        let handle = client
+            .tcp_connect(now, server_end, None)
+            .map_err(|e| e.to_string())?;
+        let mut run = Run {
+            client,
+            server,
+            listener,
+            now,
+            to_server: VecDeque::new(),
+            to_client: VecDeque::new(),
+            c: Side {
+                handle: Some(handle),
+                ..Side::default()
+            },
+            s: Side::default(),
+            buf: vec![0u8; 65536],
+        };
+        run.collect()?;
+        Ok(run)
+    }
+
+    fn collect(&mut self) -> Result<(), String> {
+        while let Some(n) = self.client.poll_transmit(self.now, &mut self.buf) {
+            self.to_server.push_back(self.buf[..n].to_vec());
+            if self.to_server.len() > MAX_QUEUED {
+                return Err("the client's transmit loop runs away".into());
+            }
+        }
+        while let Some(n) = self.server.poll_transmit(self.now, &mut self.buf) {
+            self.to_client.push_back(self.buf[..n].to_vec());
+            if self.to_client.len() > MAX_QUEUED {
+                return Err("the server's transmit loop runs away".into());
+            }
+        }
+        Ok(())
+    }
+
+    fn side(&mut self, client: bool) -> (&mut Stack, &mut Side) {
+        if client {
+            (&mut self.client, &mut self.c)
+        } else {
+            (&mut self.server, &mut self.s)
+        }
+    }
+
+    fn queue(&mut self, to_server: bool) -> &mut VecDeque<Vec<u8>> {
+        if to_server {
+            &mut self.to_server
+        } else {
+            &mut self.to_client
+        }
+    }
+
+    fn accept(&mut self) {
+        if self.s.handle.is_none() && !self.s.closed {
+            if let Ok((h, _)) = self.server.tcp_accept(self.listener) {
+                self.s.handle = Some(h);
+            }
+        }
+    }
+
+    fn send(&mut self, client: bool, len: usize) -> Result<(), String> {
+        let now = self.now;
+        let (stack, side) = self.side(client);
+        let Some(h) = side.open() else {
+            return Ok(());
+        };
+        let data: Vec<u8> = (0..len as u64)
+            .map(|i| byte(client, side.accepted + i))
+            .collect();
+        match stack.tcp_send(now, h, &data) {
+            Ok(n) if side.shut_write && n > 0 => {
+                return Err("a send accepted data after shutting down writing".into())
+            }
+            Ok(n) => side.accepted += n as u64,
+            Err(Error::BrokenPipe | Error::WouldBlock | Error::NotConnected) => {}
+            Err(e) => side.note(e),
+        }
+        Ok(())
+    }
+
+    /// Reads up to `len` bytes; returns whether anything (data, the end, an
+    /// error) came out.
+    fn recv(&mut self, client: bool, len: usize) -> Result<bool, String> {
+        let now = self.now;
+        let (stack, side) = if client {
+            (&mut self.client, &mut self.c)
+        } else {
+            (&mut self.server, &mut self.s)
+        };
+        let buf = &mut self.buf[..len.min(65536)];
+        let Some(h) = side.open() else {
+            return Ok(false);
+        };
+        match stack.tcp_recv(now, h, buf) {
+            // After shutting down reading, `Ok(0)` only says nothing is
+            // buffered: later data is still returned, as on Linux.
+            Ok(0) if side.shut_read => Ok(false),
+            Ok(0) => {
+                let new = !side.eof;
+                side.eof = true;
+                Ok(new)
+            }
+            Ok(n) => {
+                if side.eof && !side.shut_read {
+                    return Err("data after the end of the stream".into());
+                }
+                for (i, &b) in buf[..n].iter().enumerate() {
+                    let at = side.read + i as u64;
+                    if b != byte(!client, at) {
+                        return Err(format!(
+                            "byte {at} read by the {} is wrong",
+                            if client { "client" } else { "server" }
+                        ));
+                    }
+                }
+                side.read += n as u64;
+                Ok(true)
+            }
+            Err(Error::WouldBlock) => Ok(false),
+            Err(e) => {
+                let new = side.error.is_none();
+                side.note(e);
+                Ok(new)
+            }
+        }
+    }
+
+    fn step(&mut self, op: Op) -> Result<(), String> {
+        let now = self.now;
+        let listener = self.listener;
+        match op {
+            Op::Send(c, n) => self.send(c, n.into())?,
+            Op::Recv(c, n) => {
+                self.recv(c, n.into())?;
+            }
+            Op::ShutWrite(c) | Op::ShutRead(c) => {
+                let how = match op {
+                    Op::ShutWrite(_) => Shutdown::Write,
+                    _ => Shutdown::Read,
+                };
+                let (stack, side) = self.side(c);
+                if let Some(h) = side.open() {
+                    if stack.tcp_shutdown(now, h, how).is_ok() {
+                        match how {
+                            Shutdown::Write => side.shut_write = true,
+                            _ => side.shut_read = true,
+                        }
+                    }
+                }
+            }
+            Op::Close(c) | Op::Abort(c) => {
+                let abort = matches!(op, Op::Abort(_));
+                let (stack, side) = self.side(c);
+                if let Some(h) = side.open() {
+                    let r = if abort {
+                        stack.tcp_abort(now, h)
+                    } else {
+                        stack.close(now, h)
+                    };
+                    r.map_err(|e| format!("closing an open handle: {e}"))?;
+                    side.closed = true;
+                } else if !c && side.handle.is_none() && !side.closed {
+                    // A server that has not accepted lets go of its listener
+                    // (its queued connections are reset).
+                    stack
+                        .close(now, listener)
+                        .map_err(|e| format!("closing the listener: {e}"))?;
+                    side.closed = true;
+                }
+            }
+            Op::Accept => self.accept(),
+            Op::Deliver(to_server, n) => {
+                for _ in 0..n {
+                    let Some(p) = self.queue(to_server).pop_front() else {
+                        break;
+                    };
+                    if to_server {
+                        self.server.handle_packet(now, &p);
+                    } else {
+                        self.client.handle_packet(now, &p);
+                    }
+                }
+            }
+            Op::Lose(to_server) => {
+                self.queue(to_server).pop_front();
+            }
+            Op::Duplicate(to_server) => {
+                let q = self.queue(to_server);
+                if let Some(p) = q.front().cloned() {
+                    q.push_front(p);
+                }
+            }
+            Op::Swap(to_server) => {
+                let q = self.queue(to_server);
+                if q.len() >= 2 {
+                    q.swap(0, 1);
+                }
+            }
+            Op::Advance(ms) => self.advance(self.now + Duration::from_millis(ms.into()))?,
+            Op::Rewind(ms) => {
+                let back = Duration::from_millis(ms.into());
+                let ns = self.now.as_nanos().saturating_sub(back.as_nanos() as u64);
+                self.now = Instant::from_nanos(ns.max(1));
+            }
+        }
+        self.collect()
+    }
+
+    /// Runs the timers due up to `until`, one instant at a time.
+    fn advance(&mut self, until: Instant) -> Result<(), String> {
+        for _ in 0..10_000 {
+            let next = [self.client.poll_timeout(), self.server.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            match next {
+                Some(t) if t <= until => {
+                    self.now = self.now.max(t);
+                    self.client.handle_timeout(self.now);
+                    self.server.handle_timeout(self.now);
+                    self.collect()?;
+                }
+                _ => {
+                    self.now = self.now.max(until);
+                    return Ok(());
+                }
+            }
+        }
+        Err("timers never settle".into())
+    }
+
+    /// A reliable link and applications that read everything, until nothing
+    /// moves (TIME-WAIT's end is not waited for), then an error a side has not
+    /// met yet, asked for with an empty send.
+    fn settle(&mut self) -> Result<(), String> {
+        let end = self.now + Duration::from_secs(900);
+        let mut rounds = 0;
+        while self.now < end {
+            rounds += 1;
+            if rounds > 200_000 {
+                return Err("the connection never quiets".into());
+            }
+            self.accept();
+            while self.recv(true, 65536)? || self.recv(false, 65536)? {}
+            self.collect()?;
+            if self.to_server.is_empty() && self.to_client.is_empty() {
+                let next = [self.client.poll_timeout(), self.server.poll_timeout()]
+                    .into_iter()
+                    .flatten()
+                    .min();
+                match next {
+                    Some(t) if t < end => self.advance(t)?,
+                    _ => break,
+                }
+                continue;
+            }
+            self.now += Duration::from_millis(5);
+            while let Some(p) = self.to_server.pop_front() {
+                self.server.handle_packet(self.now, &p);
+            }
+            while let Some(p) = self.to_client.pop_front() {
+                self.client.handle_packet(self.now, &p);
+            }
+            self.client.handle_timeout(self.now);
+            self.server.handle_timeout(self.now);
+        }
+        for client in [true, false] {
+            let now = self.now;
+            let (stack, side) = self.side(client);
+            if let Some(h) = side.open() {
+                match stack.tcp_send(now, h, &[]) {
+                    Ok(_) | Err(Error::BrokenPipe | Error::NotConnected | Error::WouldBlock) => {}
+                    Err(e) => side.note(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The property, for the bytes one side sent the other.
+    fn check(&self, from_client: bool) -> Result<(), String> {
+        let (from, to) = if from_client {
+            (&self.c, &self.s)
+        } else {
+            (&self.s, &self.c)
+        };
+        let dir = if from_client {
+            "client to server"
+        } else {
+            "server to client"
+        };
+        // A side that let go of its handle, or of reading, accepted losing.
+        if from.handle.is_none() || from.closed || to.closed || to.shut_read {
+            return Ok(());
+        }
+        if from.error.is_some() || to.error.is_some() {
+            return Ok(());
+        }
+        if to.handle.is_none() {
+            return match from.accepted {
+                0 => Ok(()),
+                n => Err(format!(
+                    "{dir}: {n} bytes accepted, no connection, no error"
+                )),
+            };
+        }
+        if to.read != from.accepted {
+            return Err(format!(
+                "{dir}: {} bytes accepted, {} read, no error on either side",
+                from.accepted, to.read
+            ));
+        }
+        if from.shut_write && !to.eof {
+            return Err(format!("{dir}: shut down, but no end of stream"));
+        }
+        Ok(())
+    }
+}
+
+/// Runs the program `data` encodes ([`decode`]); an error says which property
+/// failed, with the program.
+pub fn run_ops(data: &[u8]) -> Result<Summary, String> {
+    run_program(&decode(data))
+}
+
+/// Runs a decoded program.
+pub fn run_program(program: &Program) -> Result<Summary, String> {
+    let fail = |e: String| format!("{e}\nprogram: {program:?}");
+    let mut run = Run::new(program.family, program.variant).map_err(fail)?;
+    for &op in &program.ops {
+        run.step(op).map_err(fail)?;
+    }
+    run.settle().map_err(fail)?;
+    run.check(true).map_err(fail)?;
+    run.check(false).map_err(fail)?;
+    Ok(Summary {
+        steps: program.ops.len(),
+        client_sent: run.c.accepted,
+        server_read: run.s.read,
+        server_sent: run.s.accepted,
+        client_read: run.c.read,
+        error: run.c.error.is_some() || run.s.error.is_some(),
+    })
+}
