@@ -11,7 +11,9 @@
 //! whose receiver still reads, either side must have an error to report, or the
 //! receiver read exactly what the sender's calls accepted, in order, followed by
 //! the end of the stream if the sender shut down writing. Every byte read is
-//! checked against the sender's pattern as it is read.
+//! checked against the sender's pattern as it is read. Also: when both sides
+//! shut down writing without an error, both FINs end acknowledged; and once a
+//! stack has no timer left, it holds no socket the application let go of.
 //!
 //! It found: data written in SYN-SENT lost when writing was shut down before
 //! the handshake completed, and two sides that had both timed out (go-back-N)
@@ -22,7 +24,7 @@
 use std::collections::VecDeque;
 
 use layer4::time::{Duration, Instant};
-use layer4::{Config, Error, ListenOptions, Shutdown, SocketHandle, Stack};
+use layer4::{Config, Error, ListenOptions, Shutdown, SocketHandle, Stack, State};
 
 use crate::live::Family;
 
@@ -202,6 +204,7 @@ struct Run {
     client: Stack,
     server: Stack,
     listener: SocketHandle,
+    listener_closed: bool,
     now: Instant,
     to_server: VecDeque<Vec<u8>>,
     to_client: VecDeque<Vec<u8>>,
@@ -233,6 +236,7 @@ impl Run {
             client,
             server,
             listener,
+            listener_closed: false,
             now,
             to_server: VecDeque::new(),
             to_client: VecDeque::new(),
@@ -395,6 +399,7 @@ impl Run {
                         .close(now, listener)
                         .map_err(|e| format!("closing the listener: {e}"))?;
                     side.closed = true;
+                    self.listener_closed = true;
                 }
             }
             Op::Accept => self.accept(),
@@ -506,6 +511,57 @@ impl Run {
         Ok(())
     }
 
+    /// Once neither stack has a timer left, nothing will ever free what is
+    /// still in it: every socket must be one the application holds (its
+    /// connection, the server's listener). A connection whose handle was
+    /// closed, still there with no timer, would stay forever.
+    fn check_no_leak(&self) -> Result<(), String> {
+        for (name, stack, side) in [
+            ("client", &self.client, &self.c),
+            ("server", &self.server, &self.s),
+        ] {
+            if stack.poll_timeout().is_some() {
+                continue;
+            }
+            for e in stack.socket_table(self.now) {
+                let held = side.open() == Some(e.handle)
+                    || (name == "server" && e.handle == self.listener && !self.listener_closed);
+                if !held {
+                    return Err(format!(
+                        "the {name} keeps a socket nobody holds and no timer will free: {} {} {:?}",
+                        e.state, e.local, e.remote
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Both sides shut down writing, and neither met an error: once settled,
+    /// both FINs were acknowledged (no FIN-WAIT-1, CLOSING or LAST-ACK left).
+    fn check_closed_cleanly(&self) -> Result<(), String> {
+        if !(self.c.shut_write && self.s.shut_write)
+            || self.c.error.is_some()
+            || self.s.error.is_some()
+        {
+            return Ok(());
+        }
+        for (name, stack, side) in [
+            ("client", &self.client, &self.c),
+            ("server", &self.server, &self.s),
+        ] {
+            let Some(h) = side.open() else { continue };
+            if let Ok(state) = stack.tcp_state(h) {
+                if matches!(state, State::FinWait1 | State::Closing | State::LastAck) {
+                    return Err(format!(
+                        "the {name}'s FIN was never acknowledged: {state:?}"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The property, for the bytes one side sent the other.
     fn check(&self, from_client: bool) -> Result<(), String> {
         let (from, to) = if from_client {
@@ -562,6 +618,8 @@ pub fn run_program(program: &Program) -> Result<Summary, String> {
     run.settle().map_err(fail)?;
     run.check(true).map_err(fail)?;
     run.check(false).map_err(fail)?;
+    run.check_closed_cleanly().map_err(fail)?;
+    run.check_no_leak().map_err(fail)?;
     Ok(Summary {
         steps: program.ops.len(),
         client_sent: run.c.accepted,
