@@ -345,7 +345,13 @@ impl Connection {
         let seq = seg.seq_number;
         match (len, wnd) {
             (0, 0) => seq == self.rcv_nxt,
-            (0, _) => seq.in_window(self.rcv_nxt, wnd),
+            // The right edge itself too, as Linux's `tcp_sequence` accepts it: a
+            // sender that filled our window sends its ACKs at SND.NXT, which is
+            // that edge while its data is still on the way. Strictly (RFC 9293's
+            // `<`), every such ACK, and what it acknowledges of our data, was
+            // dropped until the data arrived; if it never did (lost, and the
+            // sender timed out and went back), neither side recovered.
+            (0, _) => seq.in_window(self.rcv_nxt, wnd.saturating_add(1)),
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
             //# If the RCV.WND is zero, no segments will be acceptable, but
             //# special allowance should be made to accept valid ACKs, URGs, and

@@ -343,8 +343,10 @@ impl Connection {
     #[inline(never)]
     fn ack_only_seq_after_rewind(&self) -> SeqNumber {
         // Acceptable wherever the peer's RCV.NXT is in [SND.UNA, SND.MAX], as
-        // long as its window reaches past SND.MAX.
-        if self.snd_max < self.snd_una + self.snd_wnd {
+        // long as its window reaches SND.MAX: up to its right edge, which a
+        // receiver accepts as Linux's does (and ours, `acceptable`), or exactly
+        // its RCV.NXT when it holds everything and its window is closed.
+        if self.snd_max <= self.snd_una + self.snd_wnd {
             self.snd_max
         } else {
             self.snd_nxt

@@ -262,7 +262,20 @@ impl Connection {
     #[cold]
     #[inline(never)]
     pub(super) fn abort_with_rst(&mut self, error: TcpError) {
-        if self.state.is_synchronized() || self.state == State::SynReceived {
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.5
+        //# CLOSING STATE, LAST-ACK STATE, TIME-WAIT STATE
+        //# Respond with "ok" and delete the TCB, enter CLOSED state, and
+        //# return.
+        // (Our FIN is out in those states, the peer's in, and Linux sends
+        // nothing either.)
+        if matches!(
+            self.state,
+            State::SynReceived
+                | State::Established
+                | State::FinWait1
+                | State::FinWait2
+                | State::CloseWait
+        ) {
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.5
             //# SYN-RECEIVED STATE, ESTABLISHED STATE, FIN-WAIT-1 STATE, FIN-WAIT-2
             //# STATE, CLOSE-WAIT STATE

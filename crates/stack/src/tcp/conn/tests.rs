@@ -2574,3 +2574,54 @@ fn an_abort_after_a_go_back_n_timeout_still_resets_the_peer() {
     );
     assert_eq!(s.error(), Some(TcpError::Reset));
 }
+
+/// A peer that filled our window sends its ACKs at its SND.NXT, our window's
+/// right edge, while the data before it is still on the way (or lost).
+#[test]
+fn an_ack_at_the_right_edge_of_the_window_is_accepted_as_linux_accepts_it() {
+    let mut c = client_plain();
+    assert_eq!(c.send(&[1; 100]), Ok(100));
+    let data = poll(&mut c, t(2)).expect("data");
+    let wnd = u32::from(data.repr().window_len) << c.info(t(2)).wscale.map_or(0, |w| w.1);
+    assert!(wnd > 0);
+    let edge = 5001 + wnd;
+    c.handle_segment(t(3), &segment(edge, 1101, TcpFlags::ACK, &[]));
+    assert_eq!(
+        c.info(t(3)).unacked,
+        0,
+        "the ACK at the right edge was dropped"
+    );
+    // One past the edge is still outside the window.
+    assert_eq!(c.send(&[2; 10]), Ok(10));
+    let _ = poll(&mut c, t(4)).expect("data");
+    c.handle_segment(t(5), &segment(edge + 1, 1111, TcpFlags::ACK, &[]));
+    assert_eq!(c.info(t(5)).unacked, 10);
+}
+
+#[test]
+fn an_abort_in_closing_last_ack_or_time_wait_sends_no_reset() {
+    // TIME-WAIT: the client closed first, the handshake of FINs is done.
+    let (mut c, mut s) = pair(TcpConfig::default());
+    c.shutdown_write(t(10));
+    exchange(&mut c, &mut s, t(10));
+    s.shutdown_write(t(11));
+    exchange(&mut c, &mut s, t(11));
+    assert_eq!(c.state(), State::TimeWait);
+    // LAST-ACK: the server's FIN not yet acknowledged.
+    let (mut c2, mut s2) = pair(TcpConfig::default());
+    c2.shutdown_write(t(10));
+    exchange(&mut c2, &mut s2, t(10));
+    s2.shutdown_write(t(11));
+    let _fin = poll(&mut s2, t(11)).expect("FIN");
+    assert_eq!(s2.state(), State::LastAck);
+    for (conn, was) in [(&mut c, State::TimeWait), (&mut s2, State::LastAck)] {
+        conn.abort();
+        assert_eq!(conn.state(), State::Closed, "from {was:?}");
+        let sent = poll_all(conn, t(12));
+        assert!(
+            sent.iter()
+                .all(|seg| !seg.repr().flags.contains(TcpFlags::RST)),
+            "a RST from {was:?}"
+        );
+    }
+}
