@@ -74,12 +74,15 @@ pub mod control;
 pub mod device;
 pub mod emulator;
 pub mod gso;
+mod ip_ttl;
+mod linger;
 mod loopback;
 mod netlink;
 pub mod netns;
 pub mod runtime;
 mod shutdown;
 mod sk_err;
+mod so_error;
 pub mod std_api;
 #[cfg(feature = "tokio")]
 pub mod tokio;

@@ -131,6 +131,8 @@ pub(crate) struct Inner {
     /// The sockets the application holds (what a [`Runtime::shutdown`] closes,
     /// as exit(2) closes a process's descriptors).
     pub(crate) open: HashSet<SocketHandle>,
+    /// The streams given an `SO_LINGER` ([`crate::linger`]): how long.
+    pub(crate) linger: HashMap<SocketHandle, std::time::Duration>,
     /// Set by [`Runtime::shutdown`]: the application's sockets are closed and
     /// its calls fail; the thread goes on until the connections finish.
     pub(crate) draining: bool,
@@ -421,9 +423,18 @@ impl Inner {
     }
 
     /// Closes `handle` in the stack (a UDP socket with datagrams still queued
-    /// after the next transmit pass) and wakes and forgets its waiters.
+    /// after the next transmit pass; a stream with a zero `SO_LINGER` with a
+    /// RST, [`crate::linger`]) and wakes and forgets its waiters.
     pub(crate) fn close_socket(&mut self, now: Instant, handle: SocketHandle) {
-        if self.stack.udp_send_queue(handle).is_ok_and(|n| n > 0) {
+        // Most sockets have no linger: no hashing then.
+        let linger = if self.linger.is_empty() {
+            None
+        } else {
+            self.linger.remove(&handle)
+        };
+        if crate::linger::close_abortively(&mut self.stack, now, handle, linger) {
+            // Closed with its RST.
+        } else if self.stack.udp_send_queue(handle).is_ok_and(|n| n > 0) {
             self.close_after_transmit.push(handle);
         } else {
             let _ = self.stack.close(now, handle);
@@ -571,6 +582,7 @@ impl Runtime {
                 stack,
                 waiters: HashMap::new(),
                 open: HashSet::new(),
+                linger: HashMap::new(),
                 draining: false,
                 stop: false,
                 stopped: None,

@@ -16,7 +16,8 @@
 //! 1. Stops taking work: every socket the application still holds is closed, as
 //!    exit(2) closes a process's descriptors (a listener resets the connections
 //!    it did not accept and new SYNs are refused; a stream sends its unsent data
-//!    and a FIN, or a RST if it had received data never read, as Linux's close;
+//!    and a FIN, or a RST if it had received data never read or was given a
+//!    zero linger (`set_zero_linger`), as Linux's close;
 //!    a UDP socket's queued datagrams still leave), and every call, blocked or
 //!    later, fails with `NetworkDown`.
 //! 2. Drives the stack until every TCP connection has finished (its FIN

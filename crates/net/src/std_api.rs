@@ -27,10 +27,10 @@
 //!   `shutdown(Write)`), `WouldBlock` when a read or write timeout expires (as
 //!   std on Unix, where it is `EAGAIN`).
 //! - As on Linux, a connection's failure (reset, timeout) is reported once, by
-//!   the first read, peek or write (of any clone) that meets it (Linux clears
-//!   `sk_err` when it is read); after that reads return `Ok(0)` and writes
-//!   `BrokenPipe`. `tests/reset_reported_once.rs` compares it with the
-//!   kernel's sockets.
+//!   the first read, peek, write or `take_error` (of any clone) that meets it
+//!   (Linux clears `sk_err` when it is read); after that reads return `Ok(0)`
+//!   and writes `BrokenPipe`. `tests/reset_reported_once.rs` and
+//!   `tests/take_error.rs` compare it with the kernel's sockets.
 //! - Listeners bind with `SO_REUSEADDR`, as std's do on Unix: a port is free
 //!   again for a listener once the last one on it is dropped, whatever its old
 //!   connections' states.
@@ -45,8 +45,11 @@
 //! - `set_nonblocking(true)` makes each call one attempt under the stack's lock
 //!   (`WouldBlock` when it would wait); there is no descriptor to hand to
 //!   `poll(2)`: use the async API (`crate::tokio`) to wait for readiness.
-//! - Not yet: `set_ttl`, `take_error`, keep-alive (the stack's options cover
-//!   them through [`Runtime::with_stack`]).
+//! - `set_ttl` on an IPv6 socket leaves its hop limit alone, as on Linux
+//!   (`IP_TTL` there is the TTL of IPv4-mapped traffic, which layer4 has
+//!   not): the hop limit is the stack's option, through [`Runtime::with_stack`].
+//! - Not yet: keep-alive (the stack's options cover it through
+//!   [`Runtime::with_stack`]).
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -57,8 +60,10 @@ use std::time::Duration;
 use layer4::time::Instant;
 use layer4::{Error, ListenOptions, SocketHandle, Stack, State};
 
+use crate::ip_ttl::{self, Kind, MappedTtl};
 use crate::runtime::{Runtime, Shared};
 use crate::sk_err::SkErr;
+use crate::so_error;
 
 /// Tries `f` on each address `addr` resolves to, returning the first success or the
 /// last error (as std does).
@@ -116,6 +121,8 @@ pub(crate) struct Owned {
     pub(crate) handle: SocketHandle,
     /// Whether the connection's failure was reported (Linux reports it once).
     pub(crate) sk_err: SkErr,
+    /// The `IP_TTL` of an IPv6 socket (remembered, applied to nothing).
+    pub(crate) mapped_ttl: MappedTtl,
 }
 
 impl Owned {
@@ -127,7 +134,38 @@ impl Owned {
             shared,
             handle,
             sk_err: SkErr::default(),
+            mapped_ttl: MappedTtl::default(),
         }
+    }
+
+    /// The socket accepted from listener `self` at `handle`: it starts with
+    /// the listener's `IP_TTL` (the stack copies the listener's options, the
+    /// IPv4 TTL among them; this is the IPv6 socket's remembered one).
+    pub(crate) fn accepted(&self, handle: SocketHandle) -> Owned {
+        let sock = Owned::new(self.shared.clone(), handle);
+        sock.mapped_ttl.inherit(&self.mapped_ttl);
+        sock
+    }
+
+    /// `set_ttl` (`IP_TTL`) of a socket of `kind`.
+    pub(crate) fn set_ttl(&self, kind: Kind, ttl: u32) -> io::Result<()> {
+        ip_ttl::set(&self.shared, self.handle, kind, &self.mapped_ttl, ttl)
+    }
+
+    /// `ttl` (`IP_TTL`) of a socket of `kind`.
+    pub(crate) fn ttl(&self, kind: Kind) -> io::Result<u32> {
+        ip_ttl::get(&self.shared, self.handle, kind, &self.mapped_ttl)
+    }
+
+    /// `take_error` (`SO_ERROR`) of a socket of `kind`.
+    pub(crate) fn take_error(&self, kind: Kind) -> io::Result<Option<io::Error>> {
+        let h = self.handle;
+        let e = self.shared.with_stack(|s, _| match kind {
+            Kind::TcpStream => so_error::tcp(s, h, &self.sk_err),
+            Kind::TcpListener => so_error::listener(s, h),
+            Kind::Udp => so_error::udp(s, h),
+        })??;
+        Ok(e.map(io::Error::from))
     }
 }
 
@@ -218,7 +256,7 @@ impl TcpListener {
             io::ErrorKind::WouldBlock,
             |s, _| s.tcp_accept(self.sock.handle),
         )?;
-        let stream = TcpStream::from_handle(self.sock.shared.clone(), handle);
+        let stream = TcpStream::from_owned(self.sock.accepted(handle));
         Ok((stream, peer))
     }
 
@@ -244,6 +282,23 @@ impl TcpListener {
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.nonblocking.store(nonblocking, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Sets the TTL of the connections it will accept (`IP_TTL`; see
+    /// [`TcpStream::set_ttl`]): their SYN-ACKs and everything after. Those
+    /// already accepted, or whose SYN has arrived, keep theirs.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.sock.set_ttl(Kind::TcpListener, ttl)
+    }
+
+    /// The TTL of the connections it will accept.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.sock.ttl(Kind::TcpListener)
+    }
+
+    /// The listener's pending error (`SO_ERROR`): always `None`, as on Linux.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.sock.take_error(Kind::TcpListener)
     }
 
     /// An iterator of [`TcpListener::accept`]'s streams (`std::net::Incoming`).
@@ -277,9 +332,13 @@ pub struct TcpStream {
 
 impl TcpStream {
     fn from_handle(shared: Arc<Shared>, handle: SocketHandle) -> TcpStream {
+        TcpStream::from_owned(Owned::new(shared, handle))
+    }
+
+    fn from_owned(sock: Owned) -> TcpStream {
         TcpStream {
             inner: Arc::new(StreamInner {
-                sock: Owned::new(shared, handle),
+                sock,
                 timeouts: Mutex::new(Timeouts::default()),
             }),
         }
@@ -381,6 +440,29 @@ impl TcpStream {
     pub fn nodelay(&self) -> io::Result<bool> {
         let h = self.handle();
         Ok(self.shared().with_stack(|s, _| s.tcp_options(h))??.nodelay)
+    }
+
+    /// Sets the TTL of the connection's packets (`IP_TTL`): 1 to 255, or
+    /// `u32::MAX` for the stack's default (the C `int` -1 std passes on);
+    /// anything else fails with `InvalidInput` (`EINVAL`), as on Linux. On an
+    /// IPv6 connection, as on Linux, the value only concerns IPv4-mapped
+    /// traffic (none in layer4): `ttl` returns it, the hop limit is unchanged.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.inner.sock.set_ttl(Kind::TcpStream, ttl)
+    }
+
+    /// The TTL of the connection's packets (`IP_TTL`).
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.inner.sock.ttl(Kind::TcpStream)
+    }
+
+    /// Takes the connection's pending error (`SO_ERROR`): its failure (a
+    /// reset, a timeout) if no read, peek or write reported it yet (then reads
+    /// return `Ok(0)` and writes `BrokenPipe`, as after a read that reported
+    /// it), else a soft error (an ICMP unreachable the connection survived), as
+    /// on Linux.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.inner.sock.take_error(Kind::TcpStream)
     }
 
     /// How long a read waits before failing with `WouldBlock` (`None`: forever).
@@ -698,6 +780,25 @@ impl UdpSocket {
             .sock
             .shared
             .with_stack(|s, _| s.udp_set_broadcast(h, on))??)
+    }
+
+    /// Sets the TTL of the socket's datagrams (`IP_TTL`; the values
+    /// [`TcpStream::set_ttl`] takes).
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.sock.set_ttl(Kind::Udp, ttl)
+    }
+
+    /// The TTL of the socket's datagrams.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.sock.ttl(Kind::Udp)
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`): on a connected socket,
+    /// an ICMP port unreachable (`ConnectionRefused`) or host unreachable for a
+    /// datagram sent to its peer, which the next receive or send would
+    /// otherwise report; Linux reports none to an unconnected socket.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.sock.take_error(Kind::Udp)
     }
 }
 

@@ -14,6 +14,9 @@
 //!   in layer4 and nothing else differs: the expansion for layer4 prepends
 //!   `&Runtime` to the same argument list.
 //!
+//! tokio's `TcpListener` has no `take_error` (std's has): layer4's async one
+//! has none either.
+//!
 //! Deliberate differences, not checked here: `TcpListener::incoming` returns an
 //! `impl Iterator` rather than `std::net::Incoming`; addresses are
 //! `std::net::ToSocketAddrs` in the tokio API too (tokio's trait is sealed); the
@@ -30,6 +33,9 @@ macro_rules! std_net_signatures {
             let _ = TcpListener::local_addr as fn(&TcpListener) -> io::Result<SocketAddr>;
             let _ = TcpListener::set_nonblocking as fn(&TcpListener, bool) -> io::Result<()>;
             let _ = TcpListener::try_clone as fn(&TcpListener) -> io::Result<TcpListener>;
+            let _ = TcpListener::set_ttl as fn(&TcpListener, u32) -> io::Result<()>;
+            let _ = TcpListener::ttl as fn(&TcpListener) -> io::Result<u32>;
+            let _ = TcpListener::take_error as fn(&TcpListener) -> io::Result<Option<io::Error>>;
             // TcpStream
             let _ = TcpStream::connect::<SocketAddr> as fn($($rt,)? SocketAddr) -> io::Result<TcpStream>;
             let _ = TcpStream::connect_timeout
@@ -46,6 +52,9 @@ macro_rules! std_net_signatures {
             let _ = TcpStream::try_clone as fn(&TcpStream) -> io::Result<TcpStream>;
             let _ = TcpStream::peek as fn(&TcpStream, &mut [u8]) -> io::Result<usize>;
             let _ = TcpStream::set_nonblocking as fn(&TcpStream, bool) -> io::Result<()>;
+            let _ = TcpStream::set_ttl as fn(&TcpStream, u32) -> io::Result<()>;
+            let _ = TcpStream::ttl as fn(&TcpStream) -> io::Result<u32>;
+            let _ = TcpStream::take_error as fn(&TcpStream) -> io::Result<Option<io::Error>>;
             let _ = <TcpStream as Read>::read as fn(&mut TcpStream, &mut [u8]) -> io::Result<usize>;
             let _ = <TcpStream as Write>::write as fn(&mut TcpStream, &[u8]) -> io::Result<usize>;
             let _ = <&'static TcpStream as Read>::read as fn(&mut &'static TcpStream, &mut [u8]) -> io::Result<usize>;
@@ -70,6 +79,9 @@ macro_rules! std_net_signatures {
             let _ = UdpSocket::peek_from
                 as fn(&UdpSocket, &mut [u8]) -> io::Result<(usize, SocketAddr)>;
             let _ = UdpSocket::set_nonblocking as fn(&UdpSocket, bool) -> io::Result<()>;
+            let _ = UdpSocket::set_ttl as fn(&UdpSocket, u32) -> io::Result<()>;
+            let _ = UdpSocket::ttl as fn(&UdpSocket) -> io::Result<u32>;
+            let _ = UdpSocket::take_error as fn(&UdpSocket) -> io::Result<Option<io::Error>>;
         }
 
         fn traits<T: Send + Sync + std::fmt::Debug>() {}
@@ -184,9 +196,18 @@ macro_rules! tokio_net_signatures {
             let _ = TcpListener::poll_accept
                 as fn(&TcpListener, &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>>;
             let _ = TcpListener::local_addr as fn(&TcpListener) -> io::Result<SocketAddr>;
+            let _ = TcpListener::set_ttl as fn(&TcpListener, u32) -> io::Result<()>;
+            let _ = TcpListener::ttl as fn(&TcpListener) -> io::Result<u32>;
             // TcpStream
             let _ = TcpStream::local_addr as fn(&TcpStream) -> io::Result<SocketAddr>;
             let _ = TcpStream::peer_addr as fn(&TcpStream) -> io::Result<SocketAddr>;
+            let _ = TcpStream::set_ttl as fn(&TcpStream, u32) -> io::Result<()>;
+            let _ = TcpStream::ttl as fn(&TcpStream) -> io::Result<u32>;
+            let _ = TcpStream::take_error as fn(&TcpStream) -> io::Result<Option<io::Error>>;
+            let _ = TcpStream::linger as fn(&TcpStream) -> io::Result<Option<Duration>>;
+            #[allow(deprecated)]
+            let _ = TcpStream::set_linger as fn(&TcpStream, Option<Duration>) -> io::Result<()>;
+            let _ = TcpStream::set_zero_linger as fn(&TcpStream) -> io::Result<()>;
             let _ = TcpStream::set_nodelay as fn(&TcpStream, bool) -> io::Result<()>;
             let _ = TcpStream::nodelay as fn(&TcpStream) -> io::Result<bool>;
             let _ = TcpStream::poll_read_ready as fn(&TcpStream, &mut Context<'_>) -> Poll<io::Result<()>>;
@@ -222,6 +243,9 @@ macro_rules! tokio_net_signatures {
             let _ = UdpSocket::try_send_to as fn(&UdpSocket, &[u8], SocketAddr) -> io::Result<usize>;
             let _ = UdpSocket::local_addr as fn(&UdpSocket) -> io::Result<SocketAddr>;
             let _ = UdpSocket::set_broadcast as fn(&UdpSocket, bool) -> io::Result<()>;
+            let _ = UdpSocket::set_ttl as fn(&UdpSocket, u32) -> io::Result<()>;
+            let _ = UdpSocket::ttl as fn(&UdpSocket) -> io::Result<u32>;
+            let _ = UdpSocket::take_error as fn(&UdpSocket) -> io::Result<Option<io::Error>>;
             let _ = UdpSocket::poll_recv_ready as fn(&UdpSocket, &mut Context<'_>) -> Poll<io::Result<()>>;
             let _ = UdpSocket::poll_send_ready as fn(&UdpSocket, &mut Context<'_>) -> Poll<io::Result<()>>;
             let _ = UdpSocket::poll_send
@@ -262,6 +286,7 @@ mod tokio_net {
     use std::io;
     use std::net::SocketAddr;
     use std::task::{Context, Poll};
+    use std::time::Duration;
     use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf, Ready};
     use tokio::net::{tcp, TcpListener, TcpStream, UdpSocket};
     tokio_net_signatures!([]);
@@ -272,6 +297,7 @@ mod layer4_async {
     use std::io;
     use std::net::SocketAddr;
     use std::task::{Context, Poll};
+    use std::time::Duration;
     use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf, Ready};
     tokio_net_signatures!([rt: &layer4_net::Runtime,]);
 

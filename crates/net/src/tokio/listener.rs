@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::{resolve, TcpStream};
+use crate::ip_ttl::Kind;
 use crate::runtime::{Direction, Runtime, Shared};
 use crate::std_api::{listen_options, Owned};
 
@@ -56,17 +57,23 @@ impl TcpListener {
         self.sock
             .shared
             .poll_op(cx, h, Direction::Read, |s, _| s.tcp_accept(h))
-            .map_ok(|(handle, peer)| {
-                (
-                    TcpStream::from_handle(self.sock.shared.clone(), handle),
-                    peer,
-                )
-            })
+            .map_ok(|(handle, peer)| (TcpStream::from_owned(self.sock.accepted(handle)), peer))
     }
 
     /// The address listened on.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         let h = self.sock.handle;
         Ok(self.sock.shared.with_stack(|s, _| s.listener_addr(h))??)
+    }
+
+    /// Sets the TTL of the connections it will accept (`IP_TTL`; see
+    /// [`TcpStream::set_ttl`]).
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.sock.set_ttl(Kind::TcpListener, ttl)
+    }
+
+    /// The TTL of the connections it will accept.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.sock.ttl(Kind::TcpListener)
     }
 }

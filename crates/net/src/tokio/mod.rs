@@ -22,8 +22,12 @@
 //!   the stack's state, re-checked under its lock on every call; the
 //!   [`Interest`](::tokio::io::Interest) and [`Ready`](::tokio::io::Ready) types
 //!   are tokio's (which is why the `tokio` feature turns on tokio's `net`).
-//! - Not yet: `set_ttl`, `set_linger`, `take_error`, `from_std`/`into_std`,
-//!   `try_io`/`async_io`, the vectored and `BufMut` variants.
+//! - `take_error` and `set_ttl` behave as on Linux (see [`crate::std_api`]);
+//!   `set_linger` with more than zero does not block the drop (Linux's close
+//!   does, why tokio deprecates it), the peer sees the same; a zero linger
+//!   resets as there ([`TcpStream::set_zero_linger`]).
+//! - Not yet: `from_std`/`into_std`, `try_io`/`async_io`, the vectored and
+//!   `BufMut` variants.
 //! - Errors are `io::Error` with the kinds of std (see [`crate::std_api`]), and
 //!   the close, the reset (reported once, as tokio's sockets report it on
 //!   Linux), `SO_REUSEADDR` and the runtime's end behave as there;

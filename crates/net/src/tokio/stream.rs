@@ -7,12 +7,14 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use ::tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf, Ready};
 use layer4::{Error, SocketHandle};
 
 use super::tcp::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use super::{readiness, resolve};
+use crate::ip_ttl::Kind;
 use crate::runtime::{Direction, Runtime, Shared};
 use crate::std_api::{connect_progress, peer_addr, Owned};
 
@@ -25,8 +27,12 @@ pub struct TcpStream {
 
 impl TcpStream {
     pub(crate) fn from_handle(shared: Arc<Shared>, handle: SocketHandle) -> TcpStream {
+        TcpStream::from_owned(Owned::new(shared, handle))
+    }
+
+    pub(crate) fn from_owned(sock: Owned) -> TcpStream {
         TcpStream {
-            sock: Arc::new(Owned::new(shared, handle)),
+            sock: Arc::new(sock),
         }
     }
 
@@ -100,6 +106,59 @@ impl TcpStream {
     pub fn nodelay(&self) -> io::Result<bool> {
         let h = self.handle();
         Ok(self.shared().with_stack(|s, _| s.tcp_options(h))??.nodelay)
+    }
+
+    /// Sets the TTL of the connection's packets (`IP_TTL`): 1 to 255, or
+    /// `u32::MAX` for the stack's default; anything else fails with
+    /// `InvalidInput` (`EINVAL`), as on Linux. On an IPv6 connection the value
+    /// only concerns IPv4-mapped traffic (none in layer4), as on Linux: `ttl`
+    /// returns it, the hop limit is unchanged.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.sock.set_ttl(Kind::TcpStream, ttl)
+    }
+
+    /// The TTL of the connection's packets (`IP_TTL`).
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.sock.ttl(Kind::TcpStream)
+    }
+
+    /// Takes the connection's pending error (`SO_ERROR`): its failure (a
+    /// reset, a timeout) if no read, peek or write reported it yet (reads then
+    /// return `Ok(0)` and writes `BrokenPipe`), else a soft error (an ICMP
+    /// unreachable the connection survived), as on Linux.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.sock.take_error(Kind::TcpStream)
+    }
+
+    /// The stream's `SO_LINGER`, in whole seconds (`None`: not set).
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        let h = self.handle();
+        self.shared().with_stack(|s, _| s.tcp_state(h))??;
+        Ok(self.shared().linger(h))
+    }
+
+    /// Sets `SO_LINGER` (whole seconds, as Linux keeps it: under a second is
+    /// zero). Zero makes the close (the drop of the stream or of its last
+    /// half) abortive, as [`TcpStream::set_zero_linger`]. Longer: on Linux the
+    /// close blocks the thread until the FIN is acknowledged or the time runs
+    /// out (why tokio deprecates this method); here the drop does not block and
+    /// the data and FIN leave in the background, what the peer sees either way.
+    #[deprecated = "`SO_LINGER` causes the socket to block the thread on drop"]
+    pub fn set_linger(&self, dur: Option<Duration>) -> io::Result<()> {
+        let h = self.handle();
+        self.shared().with_stack(|s, _| s.tcp_state(h))??;
+        self.shared().set_linger(h, dur);
+        Ok(())
+    }
+
+    /// Sets a zero `SO_LINGER`: the close (the drop of the stream or of its
+    /// last half) aborts the connection, as on Linux: unsent data is discarded
+    /// and a RST is sent (none in SYN-SENT), no TIME-WAIT follows.
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        let h = self.handle();
+        self.shared().with_stack(|s, _| s.tcp_state(h))??;
+        self.shared().set_linger(h, Some(Duration::ZERO));
+        Ok(())
     }
 
     /// Waits until the stream is ready for one of `interest`'s operations: the

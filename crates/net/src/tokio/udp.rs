@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use ::tokio::io::{Interest, ReadBuf, Ready};
 
 use super::{readiness, resolve};
+use crate::ip_ttl::Kind;
 use crate::runtime::{Direction, Runtime, Shared};
 use crate::std_api::Owned;
 
@@ -306,5 +307,23 @@ impl UdpSocket {
             .sock
             .shared
             .with_stack(|s, _| s.udp_set_broadcast(h, on))??)
+    }
+
+    /// Sets the TTL of the socket's datagrams (`IP_TTL`; the values
+    /// [`TcpStream::set_ttl`](super::TcpStream::set_ttl) takes).
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.sock.set_ttl(Kind::Udp, ttl)
+    }
+
+    /// The TTL of the socket's datagrams.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.sock.ttl(Kind::Udp)
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`): on a connected socket,
+    /// an ICMP port unreachable (`ConnectionRefused`) or host unreachable for a
+    /// datagram sent to its peer; Linux reports none to an unconnected socket.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.sock.take_error(Kind::Udp)
     }
 }

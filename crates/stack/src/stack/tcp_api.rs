@@ -446,6 +446,16 @@ impl Stack {
             .map(Error::from))
     }
 
+    /// The connection's failure, once it failed (reset, refused, timed out,
+    /// unreachable, aborted): what its receives (once the buffered data is read)
+    /// and sends report from then on. Changes nothing: Linux's `SO_ERROR` takes
+    /// the error (`sk_err`) once, a rule of the socket layer above, which
+    /// remembers whether it reported it (layer4-net's `SkErr`); the stack keeps
+    /// reporting it.
+    pub fn tcp_error(&self, handle: SocketHandle) -> Result<Option<Error>, Error> {
+        Ok(self.tcp_conn_ref(handle)?.error().map(Error::from))
+    }
+
     /// Shuts down one or both directions.
     ///
     /// Writing: a FIN follows the data already written, and later sends fail.
@@ -649,8 +659,16 @@ impl Stack {
         }
     }
 
-    /// The socket options of a connection.
+    /// The socket options of a connection, or a listener's (those of the
+    /// connections it will accept; see [`tcp_set_options`](Self::tcp_set_options)).
     pub fn tcp_options(&self, handle: SocketHandle) -> Result<SocketOptions, Error> {
+        if let Some(Entry {
+            socket: Socket::Listener(l),
+            ..
+        }) = self.sockets.get(handle)
+        {
+            return Ok(l.options);
+        }
         Ok(*self.tcp_conn_ref(handle)?.options())
     }
 
@@ -878,6 +896,41 @@ mod tests {
         );
         // The reset one left the queue: the talker and the silent one remain.
         assert_eq!(handles.len(), 2);
+    }
+
+    #[test]
+    fn tcp_error_reports_a_failure_without_taking_it_and_listeners_have_options() {
+        let mut pair = Pair::new(Impairment::default(), 23);
+        let server = SocketAddr::new(IpAddr::V4(B4), 80);
+        let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+        let mut o = pair.b.tcp_options(l).unwrap();
+        assert_eq!(o, SocketOptions::from_config(&pair.b.tcp_config));
+        o.ttl = 9;
+        pair.b.tcp_set_options(pair.now, l, o).unwrap();
+        assert_eq!(pair.b.tcp_options(l).map(|o| o.ttl), Ok(9));
+        let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
+        let mut s = None;
+        pair.run_until(Duration::from_secs(5), |p| {
+            if s.is_none() {
+                s = p.b.tcp_accept(l).ok().map(|(h, _)| h);
+            }
+            s.is_some() && p.a.tcp_state(c) == Ok(State::Established)
+        });
+        let s = s.expect("accepted");
+        assert_eq!(pair.b.tcp_options(s).map(|o| o.ttl), Ok(9), "inherited");
+        assert_eq!(pair.a.tcp_error(c), Ok(None));
+        pair.b.tcp_abort(pair.now, s).unwrap();
+        pair.run_until(Duration::from_secs(1), |p| {
+            p.a.tcp_state(c) == Ok(State::Closed)
+        });
+        let reset = Ok(Some(crate::Error::ConnectionReset));
+        assert_eq!(pair.a.tcp_error(c), reset);
+        assert_eq!(pair.a.tcp_error(c), reset, "not taken");
+        assert_eq!(
+            pair.a.tcp_recv(pair.now, c, &mut [0u8; 4]),
+            Err(crate::Error::ConnectionReset)
+        );
+        assert_eq!(pair.b.tcp_error(l), Err(crate::Error::WrongSocketType));
     }
 
     #[test]

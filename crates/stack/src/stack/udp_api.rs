@@ -110,6 +110,19 @@ impl Stack {
         Ok(())
     }
 
+    /// The TTL / hop limit of the socket's datagrams.
+    pub fn udp_ttl(&self, handle: SocketHandle) -> Result<u8, Error> {
+        Ok(self.udp_ref(handle)?.ttl)
+    }
+
+    /// Takes the socket's pending error, if any: an ICMP error (port or host
+    /// unreachable) for a datagram a connected socket sent to its peer, which
+    /// the next receive or send would otherwise report (Linux's `SO_ERROR`,
+    /// which clears `sk_err`).
+    pub fn udp_take_error(&mut self, handle: SocketHandle) -> Result<Option<Error>, Error> {
+        Ok(self.udp_mut(handle)?.pending_error.take())
+    }
+
     /// The socket's local address.
     pub fn udp_local_addr(&self, handle: SocketHandle) -> Result<SocketAddr, Error> {
         match self.sockets.get(handle).map(|e| &e.socket) {
