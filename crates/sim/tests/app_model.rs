@@ -89,6 +89,29 @@ fn the_programs_that_found_bugs_pass() {
     assert_eq!((s.client_sent, s.server_read), (4096, 4096));
     assert_eq!((s.server_sent, s.client_read), (4096, 4096));
     assert!(!s.error);
+    // Full windows over IPv6, both FINs out, the clock back almost a second:
+    // every segment fails PAWS until the clock catches up, both sides time out,
+    // and then a pure ACK at SND.MAX was one past the peer's window (its FIN),
+    // so it went back to the rewound SND.NXT, below the peer's RCV.NXT. Now
+    // the window's right edge, as Linux (found by the `app` fuzz target).
+    let fins_past_full_windows = Program {
+        family: Family::V6,
+        variant: 1,
+        ops: vec![
+            Deliver(true, 1),
+            Deliver(false, 4),
+            Deliver(true, 1),
+            Accept,
+            Send(true, 5642),
+            Send(false, 8343),
+            ShutWrite(true),
+            Rewind(969),
+            ShutWrite(false),
+        ],
+    };
+    let s = run_program(&fins_past_full_windows).unwrap();
+    assert_eq!((s.server_sent, s.client_read), (4096, 4096));
+    assert!(!s.error);
 }
 
 #[test]

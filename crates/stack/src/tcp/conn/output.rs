@@ -342,14 +342,18 @@ impl Connection {
     #[cold]
     #[inline(never)]
     fn ack_only_seq_after_rewind(&self) -> SeqNumber {
-        // Acceptable wherever the peer's RCV.NXT is in [SND.UNA, SND.MAX], as
-        // long as its window reaches SND.MAX: up to its right edge, which a
-        // receiver accepts as Linux's does (and ours, `acceptable`), or exactly
-        // its RCV.NXT when it holds everything and its window is closed.
-        if self.snd_max <= self.snd_una + self.snd_wnd {
+        // Linux's `tcp_acceptable_seq`, with SND.MAX for its SND.NXT (which
+        // never goes back): the highest sequence number sent if the peer's
+        // window reaches it (its right edge included, which a receiver accepts
+        // as Linux's does and ours, `acceptable`) or misses it by less than one
+        // unit of the peer's window scale (its window is rounded down to one: a
+        // FIN past a full window); else the window's right edge.
+        let edge = self.snd_una + self.snd_wnd;
+        let beyond = self.snd_max.diff(edge);
+        if beyond <= 0 || (self.wscale_ok && beyond < 1i32 << self.snd_wscale) {
             self.snd_max
         } else {
-            self.snd_nxt
+            edge
         }
     }
 
