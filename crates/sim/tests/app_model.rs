@@ -112,6 +112,28 @@ fn the_programs_that_found_bugs_pass() {
     let s = run_program(&fins_past_full_windows).unwrap();
     assert_eq!((s.server_sent, s.client_read), (4096, 4096));
     assert!(!s.error);
+    // A simultaneous close past full windows, everything in flight while both
+    // time out: each side's ACK then sits at its own FIN, one below the peer's
+    // RCV.NXT, and was dropped as old; both stayed in CLOSING (the `app` fuzz
+    // target). Such an ACK's acknowledgement is now taken.
+    let simultaneous_close = Program {
+        family: Family::V4,
+        variant: 1,
+        ops: vec![
+            Deliver(true, 1),
+            Deliver(false, 1),
+            Deliver(true, 1),
+            Accept,
+            Send(false, 4385),
+            Send(true, 8238),
+            ShutWrite(true),
+            ShutWrite(false),
+            Advance(3649),
+        ],
+    };
+    let s = run_program(&simultaneous_close).unwrap();
+    assert_eq!((s.client_sent, s.server_read), (4096, 4096));
+    assert!(!s.error);
 }
 
 #[test]

@@ -204,7 +204,7 @@ impl Connection {
         }
 
         if !self.acceptable(seg) {
-            self.on_unacceptable(now, seg);
+            self.on_unacceptable(now, seg, pool);
             return;
         }
         self.update_ts_recent(now, seg);
@@ -273,8 +273,24 @@ impl Connection {
     //# the segment and return):
     #[cold]
     #[inline(never)]
-    fn on_unacceptable(&mut self, now: Instant, seg: &TcpRepr<'_>) {
+    fn on_unacceptable(&mut self, now: Instant, seg: &TcpRepr<'_>, pool: &mut RingPool) {
         let flags = seg.flags;
+        // An ACK alone one below RCV.NXT that acknowledges new data: a peer
+        // that timed out and went back to SND.UNA sends its ACKs at the place
+        // of its FIN when that FIN stood just past our window, and we hold the
+        // FIN. Dropped with its acknowledgement, it left both sides retrying
+        // forever when both had gone back. Its acknowledgement is taken (RFC
+        // 5961's ACK check applies in `on_ack_segment`; a blind forger must hit
+        // this one sequence number) and it is answered as a keep-alive, which
+        // has the same form, is.
+        if seg.segment_len() == 0
+            && flags == TcpFlags::ACK
+            && seg.seq_number == self.rcv_nxt - 1u32
+            && seg.ack_number > self.snd_una
+            && self.state.is_synchronized()
+        {
+            self.on_ack_segment(now, seg, pool);
+        }
         if !flags.contains(TcpFlags::RST) {
             if self.state == State::TimeWait && flags.contains(TcpFlags::FIN) {
                 //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4

@@ -2625,3 +2625,28 @@ fn an_abort_in_closing_last_ack_or_time_wait_sends_no_reset() {
         );
     }
 }
+
+/// A peer that went back to SND.UNA after a timeout, with its FIN past our
+/// window, sends its ACKs at its FIN's place: one below our RCV.NXT.
+#[test]
+fn an_ack_one_below_rcv_nxt_acknowledging_new_data_is_taken_and_answered() {
+    let mut c = client_plain();
+    c.handle_segment(
+        t(2),
+        &segment(5001, 1001, TcpFlags::FIN | TcpFlags::ACK, &[]),
+    );
+    assert_eq!(c.state(), State::CloseWait);
+    let _ack = poll_all(&mut c, t(2));
+    assert_eq!(c.send(&[9; 100]), Ok(100));
+    let _data = poll(&mut c, t(3)).expect("data");
+    // Our RCV.NXT is 5002 (past the FIN): the ACK at 5001 is old, yet true.
+    c.handle_segment(t(4), &segment(5001, 1101, TcpFlags::ACK, &[]));
+    assert_eq!(c.info(t(4)).unacked, 0, "the acknowledgement was dropped");
+    let answer = poll(&mut c, t(4)).expect("answered as a keep-alive");
+    assert_eq!(answer.repr().ack_number, SeqNumber(5002));
+    // One further below, or carrying data, is still only answered.
+    assert_eq!(c.send(&[9; 10]), Ok(10));
+    let _data = poll(&mut c, t(5)).expect("data");
+    c.handle_segment(t(6), &segment(5000, 1111, TcpFlags::ACK, &[]));
+    assert_eq!(c.info(t(6)).unacked, 10);
+}
