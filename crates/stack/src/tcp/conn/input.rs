@@ -203,26 +203,32 @@ impl Connection {
             return;
         }
 
-        if !self.acceptable(seg) {
-            self.on_unacceptable(now, seg, pool);
-            return;
-        }
-        self.update_ts_recent(now, seg);
-        self.last_recv = now;
-        self.keepalive_probes = 0;
-        if self.state == State::Established || self.state == State::CloseWait {
-            self.arm_keepalive(now);
-        }
+        // An unacceptable segment is answered and dropped; only its ACK may be
+        // taken (`on_unacceptable`), through the one copy of the ACK processing
+        // below.
+        let ack_alone = if self.acceptable(seg) {
+            self.update_ts_recent(now, seg);
+            self.last_recv = now;
+            self.keepalive_probes = 0;
+            if self.state == State::Established || self.state == State::CloseWait {
+                self.arm_keepalive(now);
+            }
 
-        if rst {
-            self.on_rst(now, seg);
-            return;
-        }
+            if rst {
+                self.on_rst(now, seg);
+                return;
+            }
 
-        if flags.contains(TcpFlags::SYN) {
-            self.on_syn_in_window(now);
+            if flags.contains(TcpFlags::SYN) {
+                self.on_syn_in_window(now);
+                return;
+            }
+            false
+        } else if self.on_unacceptable(now, seg) {
+            true
+        } else {
             return;
-        }
+        };
 
         //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
         //# if the ACK bit is off, drop the segment and return
@@ -235,7 +241,7 @@ impl Connection {
             return;
         }
         self.on_ack_ecn(now, flight);
-        if self.state == State::Closed {
+        if self.state == State::Closed || ack_alone {
             return;
         }
         self.on_urgent(seg);
@@ -273,7 +279,8 @@ impl Connection {
     //# the segment and return):
     #[cold]
     #[inline(never)]
-    fn on_unacceptable(&mut self, now: Instant, seg: &TcpRepr<'_>, pool: &mut RingPool) {
+    /// Returns whether the segment's ACK is to be taken all the same.
+    fn on_unacceptable(&mut self, now: Instant, seg: &TcpRepr<'_>) -> bool {
         let flags = seg.flags;
         // An ACK alone one below RCV.NXT that acknowledges new data: a peer
         // that timed out and went back to SND.UNA sends its ACKs at the place
@@ -283,14 +290,11 @@ impl Connection {
         // 5961's ACK check applies in `on_ack_segment`; a blind forger must hit
         // this one sequence number) and it is answered as a keep-alive, which
         // has the same form, is.
-        if seg.segment_len() == 0
+        let take_ack = seg.segment_len() == 0
             && flags == TcpFlags::ACK
             && seg.seq_number == self.rcv_nxt - 1u32
             && seg.ack_number > self.snd_una
-            && self.state.is_synchronized()
-        {
-            self.on_ack_segment(now, seg, pool);
-        }
+            && self.state.is_synchronized();
         if !flags.contains(TcpFlags::RST) {
             if self.state == State::TimeWait && flags.contains(TcpFlags::FIN) {
                 //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
@@ -306,6 +310,7 @@ impl Connection {
             }
         }
         self.counters.out_of_window = self.counters.out_of_window.saturating_add(1);
+        take_ack
     }
 
     /// A SYN in the window of a synchronized connection.
