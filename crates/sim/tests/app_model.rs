@@ -134,6 +134,33 @@ fn the_programs_that_found_bugs_pass() {
     let s = run_program(&simultaneous_close).unwrap();
     assert_eq!((s.client_sent, s.server_read), (4096, 4096));
     assert!(!s.error);
+    // Both sides went back behind windows of the other's they had not seen
+    // grow (4 KiB buffers, a loss): each one's ACKs sat 248 bytes below the
+    // other's RCV.NXT (the `app` fuzz target). An ACK alone up to a window
+    // below is now taken.
+    let stale_windows = Program {
+        family: Family::V4,
+        variant: 1,
+        ops: vec![
+            Deliver(true, 5),
+            Send(true, 9307),
+            Deliver(false, 1),
+            Deliver(true, 2),
+            Accept,
+            Send(false, 6076),
+            Deliver(false, 2),
+            Lose(true),
+            Deliver(false, 1),
+            Deliver(true, 1),
+            Send(false, 4354),
+            Send(true, 5289),
+            Advance(1489),
+        ],
+    };
+    let s = run_program(&stale_windows).unwrap();
+    assert_eq!((s.client_sent, s.server_read), (6992, 6992));
+    assert_eq!((s.server_sent, s.client_read), (6992, 6992));
+    assert!(!s.error);
 }
 
 #[test]

@@ -282,17 +282,25 @@ impl Connection {
     /// Returns whether the segment's ACK is to be taken all the same.
     fn on_unacceptable(&mut self, now: Instant, seg: &TcpRepr<'_>) -> bool {
         let flags = seg.flags;
-        // An ACK alone one below RCV.NXT that acknowledges new data: a peer
-        // that timed out and went back to SND.UNA sends its ACKs at the place
-        // of its FIN when that FIN stood just past our window, and we hold the
-        // FIN. Dropped with its acknowledgement, it left both sides retrying
-        // forever when both had gone back. Its acknowledgement is taken (RFC
-        // 5961's ACK check applies in `on_ack_segment`; a blind forger must hit
-        // this one sequence number) and it is answered as a keep-alive, which
-        // has the same form, is.
+        // An ACK alone, less than a window below RCV.NXT, that acknowledges new
+        // data: a peer that timed out and went back to SND.UNA sends its ACKs
+        // at a sequence number below what we already hold (at its FIN's place,
+        // or at the edge of a window of ours it has not seen grow). Dropped
+        // with its acknowledgement, it left both sides retrying until R2 when
+        // both had gone back. Its acknowledgement is taken (RFC 5961's ACK check
+        // still applies, in `on_ack_segment`: for a blind forger the sequence
+        // numbers that work are a window below RCV.NXT besides the window
+        // above, twice as many), and it is answered as a keep-alive, which has
+        // this form, is. (BSD takes the ACK of any old segment; Linux, which
+        // never moves SND.NXT back, none.)
+        let below = self.rcv_nxt.diff(seg.seq_number);
         let take_ack = seg.segment_len() == 0
             && flags == TcpFlags::ACK
-            && seg.seq_number == self.rcv_nxt - 1u32
+            && below > 0
+            && (below as u32)
+                <= self
+                    .rcv_wnd()
+                    .max(u32::try_from(self.recv_buf.limit()).unwrap_or(u32::MAX))
             && seg.ack_number > self.snd_una
             && self.state.is_synchronized();
         if !flags.contains(TcpFlags::RST) {

@@ -2629,7 +2629,7 @@ fn an_abort_in_closing_last_ack_or_time_wait_sends_no_reset() {
 /// A peer that went back to SND.UNA after a timeout, with its FIN past our
 /// window, sends its ACKs at its FIN's place: one below our RCV.NXT.
 #[test]
-fn an_ack_one_below_rcv_nxt_acknowledging_new_data_is_taken_and_answered() {
+fn an_ack_alone_below_rcv_nxt_acknowledging_new_data_is_taken_and_answered() {
     let mut c = client_plain();
     c.handle_segment(
         t(2),
@@ -2644,9 +2644,14 @@ fn an_ack_one_below_rcv_nxt_acknowledging_new_data_is_taken_and_answered() {
     assert_eq!(c.info(t(4)).unacked, 0, "the acknowledgement was dropped");
     let answer = poll(&mut c, t(4)).expect("answered as a keep-alive");
     assert_eq!(answer.repr().ack_number, SeqNumber(5002));
-    // One further below, or carrying data, is still only answered.
+    // More than a window below is still only answered.
     assert_eq!(c.send(&[9; 10]), Ok(10));
     let _data = poll(&mut c, t(5)).expect("data");
-    c.handle_segment(t(6), &segment(5000, 1111, TcpFlags::ACK, &[]));
+    let far = 5002u32.wrapping_sub(1 << 20);
+    c.handle_segment(t(6), &segment(far, 1111, TcpFlags::ACK, &[]));
     assert_eq!(c.info(t(6)).unacked, 10);
+    // Within a window below (a peer that went back behind a window of ours it
+    // has not seen grow), it is taken.
+    c.handle_segment(t(7), &segment(4000, 1111, TcpFlags::ACK, &[]));
+    assert_eq!(c.info(t(7)).unacked, 0);
 }
