@@ -329,7 +329,7 @@ impl Connection {
     /// drops the other's ACKs and neither recovers. So it carries the highest
     /// sequence number sent, as BSD's do (`tcp_output`: snd_max for a segment
     /// without data, SYN or FIN; Linux never moves SND.NXT back), unless that is
-    /// not inside the peer's window (a zero-length segment there is not
+    /// past the peer's window's end (a zero-length segment there is not
     /// acceptable either).
     #[inline]
     fn ack_only_seq(&self) -> SeqNumber {
@@ -342,9 +342,17 @@ impl Connection {
     #[cold]
     #[inline(never)]
     fn ack_only_seq_after_rewind(&self) -> SeqNumber {
-        // Acceptable wherever the peer's RCV.NXT is in [SND.UNA, SND.MAX], as
-        // long as its window reaches past SND.MAX.
-        if self.snd_max < self.snd_una + self.snd_wnd {
+        // Acceptable wherever the peer's RCV.NXT is in [SND.UNA, SND.MAX] as
+        // long as its window reaches past SND.MAX, and, at the window's edge,
+        // where the peer received everything (RCV.NXT = SND.MAX: with RCV.WND
+        // 0 only SEG.SEQ = RCV.NXT is acceptable), the case that needs it: a
+        // flight that filled the peer's window (Linux's `tcp_acceptable_seq`
+        // takes SND.NXT while it is not past the window's end).
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+        //# If the RCV.WND is zero, no segments will be acceptable, but
+        //# special allowance should be made to accept valid ACKs, URGs, and
+        //# RSTs.
+        if self.snd_max <= self.snd_una + self.snd_wnd {
             self.snd_max
         } else {
             self.snd_nxt

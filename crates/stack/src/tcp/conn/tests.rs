@@ -2546,3 +2546,78 @@ fn acks_after_a_go_back_n_timeout_carry_the_highest_sequence_sent() {
         "recovered only at {now:?}"
     );
 }
+
+/// [`acks_after_a_go_back_n_timeout_carry_the_highest_sequence_sent`] with each
+/// side's flight filling the peer's window exactly (receive buffers of three
+/// segments): SND.MAX is then the window's right edge, where the peer, which
+/// received everything (RCV.NXT = SND.MAX), still accepts a zero-length
+/// segment (RFC 9293: with RCV.WND > 0, RCV.NXT =< SEG.SEQ; with RCV.WND = 0,
+/// SEG.SEQ = RCV.NXT) and SND.NXT is below RCV.NXT. Linux's
+/// `tcp_acceptable_seq` takes SND.NXT whenever it is not past the window's end.
+#[test]
+fn acks_after_a_go_back_n_timeout_take_snd_max_also_at_the_windows_edge() {
+    let mss = usize::from(pair(TcpConfig::default()).0.info(t(10)).snd_mss);
+    let (mut c, mut s) = pair(TcpConfig {
+        recv_buffer: 3 * mss,
+        window_scaling: false,
+        ..TcpConfig::default()
+    });
+    let len = 3 * usize::from(c.info(t(10)).snd_mss);
+    let data = vec![0x5a; len];
+    assert_eq!(c.send(&data), Ok(len));
+    assert_eq!(s.send(&data), Ok(len));
+    let from_c = poll_all(&mut c, t(10));
+    let from_s = poll_all(&mut s, t(10));
+    assert_eq!((from_c.len(), from_s.len()), (3, 3));
+    for seg in &from_c {
+        s.handle_segment(t(11), &seg.repr());
+    }
+    for seg in &from_s {
+        c.handle_segment(t(11), &seg.repr());
+    }
+    let _ = poll_all(&mut c, t(11));
+    let _ = poll_all(&mut s, t(11));
+    let mut buf = vec![0u8; 8192];
+    assert_eq!(c.recv(t(11), &mut buf), Ok(len));
+    assert_eq!(s.recv(t(11), &mut buf), Ok(len));
+    let _ = poll_all(&mut c, t(11));
+    let _ = poll_all(&mut s, t(11));
+    let mut rto = t(11);
+    while c.info(rto).backoff == 0 || s.info(rto).backoff == 0 {
+        rto = [c.poll_timeout(), s.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap();
+        c.handle_timeout(rto);
+        s.handle_timeout(rto);
+        let _ = poll_all(&mut c, rto);
+        let _ = poll_all(&mut s, rto);
+        assert!(rto < t(10_000));
+    }
+    c.handle_timeout(rto);
+    s.handle_timeout(rto);
+    let mut now = rto;
+    for _ in 0..6 {
+        exchange(&mut c, &mut s, now);
+        if c.info(now).unacked == 0 && s.info(now).unacked == 0 {
+            break;
+        }
+        now = [c.poll_timeout(), s.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap();
+        c.handle_timeout(now);
+        s.handle_timeout(now);
+    }
+    assert_eq!(
+        (c.info(now).unacked, s.info(now).unacked),
+        (0, 0),
+        "each side keeps discarding the other's ACKs"
+    );
+    assert!(
+        now < rto + Duration::from_secs(2),
+        "recovered only at {now:?}"
+    );
+}
