@@ -6,6 +6,11 @@
 //! an error to report, or the receiver read exactly what the sender's calls
 //! accepted, in order, followed by the end of the stream if the sender shut down
 //! writing.
+//!
+//! The link also duplicates and reorders packets, the applications also abort
+//! and send urgent data (delivered inline, as Linux's `SO_OOBINLINE`), and each
+//! case runs with its own TCP options (SACK, timestamps, window scaling, Nagle)
+//! and buffer sizes, down to smaller than a segment.
 
 use core::net::{IpAddr, SocketAddr};
 use std::collections::VecDeque;
@@ -16,6 +21,7 @@ use super::tests::{B4, B6};
 use super::*;
 use crate::config::Config;
 use crate::error::Error;
+use crate::tcp::State;
 use crate::time::{Duration, Instant};
 
 /// One application call or one event of the link.
@@ -37,6 +43,44 @@ enum Op {
     Lose(bool),
     /// Moves time on by this many milliseconds, running the timers.
     Advance(u16),
+    /// `tcp_abort` of the handle.
+    Abort(bool),
+    /// `tcp_send_urgent` of this many bytes of the side's pattern.
+    SendUrgent(bool, u16),
+    /// Delivers the next packet of one direction twice.
+    Duplicate(bool),
+    /// Swaps the next two packets of one direction.
+    Reorder(bool),
+}
+
+/// The TCP options and buffer sizes both stacks run with.
+#[derive(Debug, Clone)]
+struct Options {
+    sack: bool,
+    timestamps: bool,
+    window_scaling: bool,
+    nodelay: bool,
+    send_buffer: usize,
+    recv_buffer: usize,
+}
+
+fn options() -> impl Strategy<Value = Options> {
+    let buffer = prop_oneof![
+        2 => Just(256 * 1024),
+        1 => Just(700usize),
+        1 => Just(3000usize),
+        1 => 1usize..20_000,
+    ];
+    (any::<[bool; 4]>(), buffer.clone(), buffer).prop_map(
+        |([sack, timestamps, window_scaling, nodelay], send_buffer, recv_buffer)| Options {
+            sack,
+            timestamps,
+            window_scaling,
+            nodelay,
+            send_buffer,
+            recv_buffer,
+        },
+    )
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -50,6 +94,10 @@ fn op() -> impl Strategy<Value = Op> {
         6 => (any::<bool>(), 1u8..8).prop_map(|(d, n)| Op::Deliver(d, n)),
         1 => any::<bool>().prop_map(Op::Lose),
         2 => (1u16..3000).prop_map(Op::Advance),
+        1 => any::<bool>().prop_map(Op::Abort),
+        1 => (any::<bool>(), 1u16..3000).prop_map(|(c, n)| Op::SendUrgent(c, n)),
+        1 => any::<bool>().prop_map(Op::Duplicate),
+        1 => any::<bool>().prop_map(Op::Reorder),
     ]
 }
 
@@ -95,7 +143,7 @@ struct Run {
 }
 
 impl Run {
-    fn new(v6: bool) -> Run {
+    fn new(v6: bool, o: &Options) -> Run {
         let (client_addr, server_addr): (IpAddr, IpAddr) = if v6 {
             ("fd00::1".parse().unwrap(), B6.into())
         } else {
@@ -103,7 +151,15 @@ impl Run {
         };
         let config = |addr: IpAddr, seed| {
             let prefix = if addr.is_ipv6() { 64 } else { 24 };
-            Config::with_address(format!("{addr}/{prefix}").parse().unwrap()).seed(seed)
+            let mut c =
+                Config::with_address(format!("{addr}/{prefix}").parse().unwrap()).seed(seed);
+            c.tcp.sack = o.sack;
+            c.tcp.timestamps = o.timestamps;
+            c.tcp.window_scaling = o.window_scaling;
+            c.tcp.nodelay = o.nodelay;
+            c.tcp.send_buffer = o.send_buffer;
+            c.tcp.recv_buffer = o.recv_buffer;
+            c
         };
         let mut client = Stack::new(config(client_addr, 1)).unwrap();
         let mut server = Stack::new(config(server_addr, 2)).unwrap();
@@ -156,7 +212,7 @@ impl Run {
         }
     }
 
-    fn send(&mut self, client: bool, len: usize) {
+    fn send(&mut self, client: bool, len: usize, urgent: bool) {
         let now = self.now;
         let (stack, side) = self.stack_side(client);
         let Some(h) = side.handle.filter(|_| !side.closed) else {
@@ -165,7 +221,12 @@ impl Run {
         let data: Vec<u8> = (0..len as u64)
             .map(|i| byte(client, side.accepted + i))
             .collect();
-        match stack.tcp_send(now, h, &data) {
+        let sent = if urgent {
+            stack.tcp_send_urgent(now, h, &data)
+        } else {
+            stack.tcp_send(now, h, &data)
+        };
+        match sent {
             Ok(n) => {
                 assert!(!side.shut_write, "a send after shutting down writing");
                 side.accepted += n as u64;
@@ -219,7 +280,36 @@ impl Run {
     fn apply(&mut self, op: &Op) {
         let now = self.now;
         match *op {
-            Op::Send(c, n) => self.send(c, n.into()),
+            Op::Send(c, n) => self.send(c, n.into(), false),
+            Op::SendUrgent(c, n) => self.send(c, n.into(), true),
+            Op::Abort(c) => {
+                let (stack, side) = self.stack_side(c);
+                if let Some(h) = side.handle.filter(|_| !side.closed) {
+                    stack.tcp_abort(now, h).unwrap();
+                    // As a close: the application let go of the connection.
+                    side.closed = true;
+                }
+            }
+            Op::Duplicate(to_server) => {
+                let q = if to_server {
+                    &mut self.to_server
+                } else {
+                    &mut self.to_client
+                };
+                if let Some(p) = q.front().cloned() {
+                    q.push_front(p);
+                }
+            }
+            Op::Reorder(to_server) => {
+                let q = if to_server {
+                    &mut self.to_server
+                } else {
+                    &mut self.to_client
+                };
+                if q.len() >= 2 {
+                    q.swap(0, 1);
+                }
+            }
             Op::Recv(c, n) => {
                 self.recv(c, n.into());
             }
@@ -347,6 +437,33 @@ impl Run {
         }
     }
 
+    /// What must hold after every step, on both stacks: each connection's own
+    /// invariants, and `TcpCurrEstab` counting exactly the connections in
+    /// ESTABLISHED or CLOSE-WAIT (RFC 4022's `tcpCurrEstab`), whatever path
+    /// they took there and out.
+    fn check_stacks(&self) -> Result<(), String> {
+        for (name, stack) in [("client", &self.client), ("server", &self.server)] {
+            let mut estab = 0;
+            for (handle, entry) in stack.sockets.iter() {
+                if let Socket::Tcp(slot) = &entry.socket {
+                    stack
+                        .tcp_check_invariants(handle)
+                        .map_err(|e| format!("{name}: {e}"))?;
+                    if matches!(slot.conn.state(), State::Established | State::CloseWait) {
+                        estab += 1;
+                    }
+                }
+            }
+            if stack.stats.tcp.curr_estab != estab {
+                return Err(format!(
+                    "{name}: TcpCurrEstab {} with {estab} connections established",
+                    stack.stats.tcp.curr_estab
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The property, for the bytes `from` sent to `to`.
     fn check(&self, from_client: bool) -> Result<(), String> {
         let (from, to) = if from_client {
@@ -395,14 +512,19 @@ proptest! {
     #[test]
     fn no_byte_a_send_accepted_is_lost_unreported(
         v6 in any::<bool>(),
+        o in options(),
         ops in proptest::collection::vec(op(), 0..60),
     ) {
-        let mut run = Run::new(v6);
+        let mut run = Run::new(v6, &o);
         run.collect();
         for op in &ops {
             run.apply(op);
+            let checked = run.check_stacks();
+            prop_assert!(checked.is_ok(), "after {:?}: {:?}", op, checked);
         }
         run.settle();
+        let checked = run.check_stacks();
+        prop_assert!(checked.is_ok(), "settled: {:?}", checked);
         let c = run.check(true);
         let s = run.check(false);
         prop_assert!(c.is_ok() && s.is_ok(), "{:?} {:?}\nclient {:?}\nserver {:?}", c, s, run.c, run.s);
