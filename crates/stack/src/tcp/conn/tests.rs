@@ -2621,3 +2621,50 @@ fn acks_after_a_go_back_n_timeout_take_snd_max_also_at_the_windows_edge() {
         "recovered only at {now:?}"
     );
 }
+
+/// A SYN-ACK that carries a FIN reaches a client that wrote and shut down
+/// writing while connecting: ESTABLISHED, at once FIN-WAIT-1 for the queued
+/// FIN, and the peer's FIN takes it on to CLOSING (RFC 9293 section
+/// 3.10.7.4, the FIN in FIN-WAIT-1 before ours is acknowledged); the data and
+/// the FIN then go out, the end of the stream is read, and the ACK of our FIN
+/// ends in TIME-WAIT.
+#[test]
+fn a_syn_ack_with_a_fin_after_a_shutdown_while_connecting_closes_both_ways() {
+    let config = Arc::new(TcpConfig::default());
+    let mut c = Connection::connect(t(0), config.clone(), params(A, B, 1000, &config));
+    let syn = poll(&mut c, t(0)).expect("SYN");
+    assert_eq!(c.send(b"request"), Ok(7));
+    c.shutdown_write(t(0));
+    let mut s = Connection::accept(
+        t(1),
+        config.clone(),
+        params(B, A, 5000, &config),
+        &SynInfo::from_repr(&syn.repr()),
+    );
+    let synack = poll(&mut s, t(1)).expect("SYN-ACK");
+    let mut repr = synack.repr();
+    repr.flags.insert(TcpFlags::FIN);
+    let _ = c.take_events();
+    c.handle_segment(t(2), &repr);
+    assert_eq!(c.state(), State::Closing);
+    assert!(c.take_events().contains(ConnEvents::CONNECTED));
+    assert_eq!(read_all(&mut c, t(2)), (Vec::new(), true));
+    let out = poll_all(&mut c, t(2));
+    let sent: Vec<_> = out.iter().map(|s| s.repr()).collect();
+    let data: Vec<u8> = sent.iter().flat_map(|r| r.payload.to_vec()).collect();
+    assert_eq!(data, b"request");
+    let last = sent.last().unwrap();
+    assert!(last.flags.contains(TcpFlags::FIN), "{sent:?}");
+    // The SYN-ACK's FIN is acknowledged: 5000 + SYN + FIN.
+    assert_eq!(last.ack_number, SeqNumber(5002));
+    assert_eq!(last.seq_number, SeqNumber(1001));
+    // The peer acknowledges the data and the FIN.
+    let mut ack = repr.clone();
+    ack.flags = TcpFlags::ACK;
+    ack.seq_number = SeqNumber(5002);
+    ack.ack_number = SeqNumber(1001 + 7 + 1);
+    ack.options = Default::default();
+    ack.payload = &[];
+    c.handle_segment(t(3), &ack);
+    assert_eq!(c.state(), State::TimeWait);
+}
