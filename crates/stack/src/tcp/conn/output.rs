@@ -331,8 +331,9 @@ impl Connection {
     /// without data, SYN or FIN; Linux never moves SND.NXT back), unless that is
     /// past the peer's window's end (a zero-length segment there is not
     /// acceptable either).
+    /// A RST the application's abort sends takes it too (`abort_with_rst`).
     #[inline]
-    fn ack_only_seq(&self) -> SeqNumber {
+    pub(super) fn ack_only_seq(&self) -> SeqNumber {
         if self.snd_nxt == self.snd_max {
             return self.snd_nxt;
         }

@@ -2668,3 +2668,40 @@ fn a_syn_ack_with_a_fin_after_a_shutdown_while_connecting_closes_both_ways() {
     c.handle_segment(t(3), &ack);
     assert_eq!(c.state(), State::TimeWait);
 }
+
+/// An abort after a retransmission timeout went back to SND.UNA: the peer had
+/// received everything (its ACKs were lost), so its RCV.NXT is SND.MAX and a
+/// RST at the rewound SND.NXT lies before its window, which RFC 5961 drops in
+/// silence; the peer, waiting to read, would never learn of the abort. The RST
+/// takes the sequence number a pure ACK would (SND.MAX), as Linux's
+/// `tcp_send_active_reset` takes `tcp_acceptable_seq` and BSD's `tcp_output`
+/// SND.MAX for a segment without data.
+//= https://www.rfc-editor.org/rfc/rfc5961#section-3.2
+//# 1) If the RST bit is set and the sequence number is outside the
+//#    current receive window, silently drop the segment.
+#[test]
+fn an_abort_after_a_go_back_n_timeout_resets_the_peer() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    let len = 3 * usize::from(c.info(t(10)).snd_mss);
+    assert_eq!(c.send(&vec![0x5a; len]), Ok(len));
+    for seg in poll_all(&mut c, t(10)) {
+        s.handle_segment(t(11), &seg.repr());
+    }
+    // Every ACK of it is lost, and the tail loss probe, until the timeout.
+    let _ = poll_all(&mut s, t(11));
+    let mut now = t(11);
+    while c.info(now).backoff == 0 {
+        now = c.poll_timeout().unwrap();
+        c.handle_timeout(now);
+        let _ = poll_all(&mut c, now);
+        assert!(now < t(10_000));
+    }
+    c.abort();
+    let out = poll_all(&mut c, now);
+    let rst = out
+        .iter()
+        .find(|seg| seg.repr().flags.contains(TcpFlags::RST))
+        .expect("a RST");
+    s.handle_segment(now, &rst.repr());
+    assert_eq!(s.state(), State::Closed, "the RST was dropped");
+}
