@@ -269,11 +269,12 @@ impl Connection {
             //# Send a reset segment:
             //#
             //# <SEQ=SND.NXT><CTL=RST>
-            // With the ACK bit and RCV.NXT, as Linux sends it. And at SND.MAX
-            // rather than a SND.NXT a retransmission timeout moved back (below
-            // what the peer may have received, where RFC 5961 drops a RST in
-            // silence), as a pure ACK (`ack_only_seq`; Linux's
-            // `tcp_send_active_reset` takes `tcp_acceptable_seq`).
+            // With the ACK bit and RCV.NXT, as Linux sends it. The RFC's
+            // SND.NXT is never moved back by a retransmission; ours is, by a
+            // timeout (go-back-N), below what the peer may have received,
+            // where RFC 5961 drops a RST in silence: so SND.MAX, as a pure
+            // ACK takes it (`ack_only_seq`; Linux's `tcp_send_active_reset`
+            // takes `tcp_acceptable_seq`).
             self.rst_due = Some((self.ack_only_seq(), Some(self.rcv_nxt)));
             self.counters.resets_sent_abort = self.counters.resets_sent_abort.saturating_add(1);
         }
