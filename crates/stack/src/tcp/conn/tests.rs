@@ -2659,7 +2659,7 @@ fn a_syn_ack_with_a_fin_after_a_shutdown_while_connecting_closes_both_ways() {
     assert_eq!(last.ack_number, SeqNumber(5002));
     assert_eq!(last.seq_number, SeqNumber(1001));
     // The peer acknowledges the data and the FIN.
-    let mut ack = repr.clone();
+    let mut ack = repr;
     ack.flags = TcpFlags::ACK;
     ack.seq_number = SeqNumber(5002);
     ack.ack_number = SeqNumber(1001 + 7 + 1);
