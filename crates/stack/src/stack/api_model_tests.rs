@@ -17,12 +17,17 @@ use std::collections::VecDeque;
 
 use proptest::prelude::*;
 
+use super::icmp_tests::{icmpv4_body, icmpv6_body};
 use super::tests::{B4, B6};
 use super::*;
 use crate::config::Config;
 use crate::error::Error;
 use crate::tcp::State;
 use crate::time::{Duration, Instant};
+use crate::wire::{
+    Icmpv4DstUnreachable, Icmpv4Repr, Icmpv6DstUnreachable, Icmpv6Repr, IpProtocol, Ipv4Packet,
+    Ipv6Packet,
+};
 
 /// One application call or one event of the link.
 #[derive(Debug, Clone)]
@@ -51,6 +56,11 @@ enum Op {
     Duplicate(bool),
     /// Swaps the next two packets of one direction.
     Reorder(bool),
+    /// The next packet of one direction (from the client if true) is refused
+    /// by its destination: dropped, and answered with an ICMP port
+    /// unreachable quoting it (fatal to a connection being opened, SYN-SENT or
+    /// SYN-RECEIVED; a soft error after).
+    Refuse(bool),
 }
 
 /// The TCP options and buffer sizes both stacks run with.
@@ -98,6 +108,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (any::<bool>(), 1u16..3000).prop_map(|(c, n)| Op::SendUrgent(c, n)),
         1 => any::<bool>().prop_map(Op::Duplicate),
         1 => any::<bool>().prop_map(Op::Reorder),
+        1 => any::<bool>().prop_map(Op::Refuse),
     ]
 }
 
@@ -300,6 +311,7 @@ impl Run {
                     q.push_front(p);
                 }
             }
+            Op::Refuse(from_client) => self.refuse(from_client),
             Op::Reorder(to_server) => {
                 let q = if to_server {
                     &mut self.to_server
@@ -370,6 +382,52 @@ impl Run {
             Op::Advance(ms) => self.advance(self.now + Duration::from_millis(ms.into())),
         }
         self.collect();
+    }
+
+    /// [`Op::Refuse`].
+    fn refuse(&mut self, from_client: bool) {
+        let now = self.now;
+        let q = if from_client {
+            &mut self.to_server
+        } else {
+            &mut self.to_client
+        };
+        let Some(p) = q.pop_front() else {
+            return;
+        };
+        let (refuser, sender) = if from_client {
+            (&mut self.server, &mut self.client)
+        } else {
+            (&mut self.client, &mut self.server)
+        };
+        let (src, dst, proto, body) = if p[0] >> 4 == 4 {
+            let ip = Ipv4Packet::new_unchecked(&p[..]);
+            let quote = &p[..(usize::from(p[0] & 0x0f) * 4 + 8).min(p.len())];
+            let err = Icmpv4Repr::DstUnreachable {
+                reason: Icmpv4DstUnreachable::PortUnreachable,
+                next_hop_mtu: 0,
+                invoking: quote,
+            };
+            let body = icmpv4_body(&err);
+            (
+                IpAddr::V4(ip.dst_addr()),
+                IpAddr::V4(ip.src_addr()),
+                IpProtocol::Icmp,
+                body,
+            )
+        } else {
+            let ip = Ipv6Packet::new_unchecked(&p[..]);
+            let (src, dst) = (IpAddr::V6(ip.dst_addr()), IpAddr::V6(ip.src_addr()));
+            let quote = &p[..(40 + 8).min(p.len())];
+            let err = Icmpv6Repr::DstUnreachable {
+                reason: Icmpv6DstUnreachable::PortUnreachable,
+                invoking: quote,
+            };
+            (src, dst, IpProtocol::Icmpv6, icmpv6_body(src, dst, &err))
+        };
+        if let Some(packet) = refuser.build_ip_packet(src, dst, proto, &body, 64, 0) {
+            sender.handle_packet(now, &packet);
+        }
     }
 
     /// Runs the timers due up to `until`, one instant at a time.
