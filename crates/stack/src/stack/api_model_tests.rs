@@ -564,6 +564,67 @@ impl Run {
     }
 }
 
+/// One case: the calls and events `ops` on a fresh pair, then the settling
+/// and the property.
+fn run_case(v6: bool, o: &Options, ops: &[Op]) -> Result<(), String> {
+    let mut run = Run::new(v6, o);
+    run.collect();
+    for op in ops {
+        run.apply(op);
+        run.check_stacks()
+            .map_err(|e| format!("after {op:?}: {e}"))?;
+    }
+    run.settle();
+    run.check_stacks().map_err(|e| format!("settled: {e}"))?;
+    let c = run.check(true);
+    let s = run.check(false);
+    if c.is_err() || s.is_err() {
+        return Err(format!(
+            "{c:?} {s:?}\nclient {:?}\nserver {:?}",
+            run.c, run.s
+        ));
+    }
+    Ok(())
+}
+
+/// The cases the property first failed on (kept as they were drawn: the
+/// persisted seeds draw other cases since the options were added).
+#[test]
+fn the_cases_found_before_stay_fixed() {
+    let defaults = Options {
+        sack: true,
+        timestamps: true,
+        window_scaling: true,
+        nodelay: false,
+        send_buffer: 256 * 1024,
+        recv_buffer: 256 * 1024,
+    };
+    use Op::*;
+    let cases: [&[Op]; 2] = [
+        // The FIN asked for in SYN-SENT with data written.
+        &[Send(true, 1), ShutWrite(true)],
+        // Both sides timed out after the other received everything.
+        &[
+            Deliver(true, 1),
+            Deliver(false, 1),
+            Deliver(true, 1),
+            Send(false, 1),
+            Send(true, 1449),
+            Advance(800),
+            Accept,
+            Send(true, 1),
+            Accept,
+            Send(false, 1449),
+            ShutWrite(false),
+        ],
+    ];
+    for ops in cases {
+        for v6 in [false, true] {
+            run_case(v6, &defaults, ops).unwrap();
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -573,18 +634,7 @@ proptest! {
         o in options(),
         ops in proptest::collection::vec(op(), 0..60),
     ) {
-        let mut run = Run::new(v6, &o);
-        run.collect();
-        for op in &ops {
-            run.apply(op);
-            let checked = run.check_stacks();
-            prop_assert!(checked.is_ok(), "after {:?}: {:?}", op, checked);
-        }
-        run.settle();
-        let checked = run.check_stacks();
-        prop_assert!(checked.is_ok(), "settled: {:?}", checked);
-        let c = run.check(true);
-        let s = run.check(false);
-        prop_assert!(c.is_ok() && s.is_ok(), "{:?} {:?}\nclient {:?}\nserver {:?}", c, s, run.c, run.s);
+        let r = run_case(v6, &o, &ops);
+        prop_assert!(r.is_ok(), "{}", r.unwrap_err());
     }
 }
