@@ -159,3 +159,22 @@ fn a_runtime_that_has_nothing_left_shuts_down_with_nothing_abandoned() {
     assert_eq!(a.shutdown(HUNG), 0);
     assert_eq!(kind(calls.local_addr()), io::ErrorKind::NetworkDown);
 }
+
+/// An `accept` blocked on another thread when the shutdown begins (nothing
+/// to accept) returns `NetworkDown` at once. (A blocked `connect` cannot race
+/// a shutdown: it borrows the runtime, which `shutdown` takes.)
+#[test]
+fn an_accept_blocked_when_the_shutdown_begins_fails_with_network_down() {
+    let (a, _b) = datagram_pair::pair(5, 21);
+    let l = TcpListener::bind(&a, "10.9.5.1:80").unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(l.accept().map(|_| ()).map_err(|e| e.kind()));
+    });
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(a.shutdown(HUNG), 0);
+    assert_eq!(
+        rx.recv_timeout(HUNG).expect("accept still blocked"),
+        Err(io::ErrorKind::NetworkDown)
+    );
+}

@@ -49,15 +49,22 @@
 //!   fragment takes room from the one sender holding more than half, if there is
 //!   one; otherwise the oldest datagram goes. So a fast sender of incomplete
 //!   datagrams can fill room nobody else uses, but no longer evicts a slower
-//!   sender's datagram to hold more than half of either bound. Spoofed sources
+//!   sender's datagram to hold more than half of either bound. A new reassembly
+//!   that a later fragment (offset above 0) of a sender over half would start
+//!   is refused rather than evicting the sender's oldest: it may be the rest of
+//!   a datagram just evicted, and each such rest evicting the sender's next
+//!   datagram in progress left none of them to complete. The price: a busy
+//!   honest sender holding more than half loses its oldest datagram to any
+//!   other sender's arrival, spoofed or not, where the oldest of all (another
+//!   sender's stale one) went before the shares. Spoofed sources
 //!   (each holding little) are not held back by this: against them only the
 //!   bounds and the timeout help, as on Linux, which keeps no per-source share
 //!   at all (a memory threshold per network namespace; new reassemblies are
 //!   refused above it), and FreeBSD, whose limits are global, per datagram
 //!   (`maxfragsperpacket`) and per bucket of a keyed hash of (source,
-//!   destination, identification) (`maxfragbucketsize`), not per source. Cost: one map update per fragment and per datagram
-//!   (`BTreeMap`, O(log n)), and a sender's oldest found through an index by
-//!   sender.
+//!   destination, identification) (`maxfragbucketsize`), not per source.
+//!   Cost: one map update per fragment and per datagram (`BTreeMap`,
+//!   O(log n)), and a sender's oldest found through an index by sender.
 //! - Time: a reassembly is abandoned [`ReassemblyConfig::timeout_v4`] or
 //!   [`ReassemblyConfig::timeout_v6`] after its first fragment arrived. If the
 //!   fragment with offset 0 had arrived, a [`TimeExceeded`] (the first fragment, to
@@ -559,6 +566,14 @@ impl Reassembler {
                 self.stats_mut(v4).reasm_fails += 1;
                 return Reassembled::Dropped(DropReason::MemoryLimit);
             }
+            if self.datagrams.len() >= self.config.max_datagrams
+                && frag.offset > 0
+                && self.over_half(key, None, 0)
+            {
+                // A later fragment of a sender over half: see `over_half`.
+                self.stats_mut(v4).reasm_fails += 1;
+                return Reassembled::Dropped(DropReason::MemoryLimit);
+            }
             while self.datagrams.len() >= self.config.max_datagrams {
                 let Some(victim) = self.victim(key, None, 0) else {
                     break;
@@ -629,6 +644,16 @@ impl Reassembler {
         // Memory: make room, oldest other reassemblies first.
         let header_charge = frag.first.map_or(0, |(h, ..)| h.len());
         let charge = frag.data.len() + FRAGMENT_OVERHEAD + header_charge;
+        if self.held + charge > self.config.max_bytes
+            && frag.offset > 0
+            && !self.holds_bytes(&key)
+            && self.over_half(key, Some(key), charge)
+        {
+            // A later fragment of a sender over half: see `over_half`. The key
+            // stays, discarded, so that the datagram's other fragments are
+            // dropped at once.
+            return self.discard(key, DropReason::MemoryLimit);
+        }
         while self.held + charge > self.config.max_bytes {
             match self.victim(key, Some(key), charge) {
                 Some(victim) => self.evict(victim),
@@ -783,26 +808,43 @@ impl Reassembler {
     /// may fill what nobody else uses, but never evicts a slower sender's
     /// datagram to hold more than half of either bound.
     fn victim(&self, key: Key, except: Option<Key>, charge: usize) -> Option<Key> {
-        let sender = key.sender();
         let memory = except.is_some();
-        let (own, heavy, bound) = match self.shares.get(&sender) {
-            Some(share) if memory => (
-                share.bytes + charge,
-                self.heavy_bytes,
-                self.config.max_bytes,
-            ),
-            Some(share) => (
-                share.datagrams + 1,
-                self.heavy_datagrams,
-                self.config.max_datagrams,
-            ),
-            None if memory => (charge, self.heavy_bytes, self.config.max_bytes),
-            None => (1, self.heavy_datagrams, self.config.max_datagrams),
+        let heavy = if memory {
+            self.heavy_bytes
+        } else {
+            self.heavy_datagrams
         };
-        let payer = if own * 2 > bound { Some(sender) } else { heavy };
+        let payer = if self.over_half(key, except, charge) {
+            Some(key.sender())
+        } else {
+            heavy
+        };
         payer
             .and_then(|p| self.oldest_of(p, except, memory))
             .or_else(|| self.oldest(except, memory))
+    }
+
+    /// Whether `key`'s sender would hold more than half of the bound that
+    /// bites ([`victim`](Self::victim)'s `except` and `charge`) once `key`'s
+    /// datagram has its room.
+    ///
+    /// Such a sender's new datagram makes room from the sender's own, oldest
+    /// first, except one that a later fragment (offset above 0) starts: that
+    /// one is refused instead. It may be what is left of a datagram just
+    /// evicted, which can never complete; taking room for it would evict the
+    /// sender's next datagram, whose later fragments would do the same, until
+    /// none of the sender's datagrams in progress completes. A datagram whose
+    /// first fragment does not come first is refused too, where the sender's
+    /// oldest would have gone for it.
+    fn over_half(&self, key: Key, except: Option<Key>, charge: usize) -> bool {
+        let memory = except.is_some();
+        let (own, bound) = match self.shares.get(&key.sender()) {
+            Some(share) if memory => (share.bytes + charge, self.config.max_bytes),
+            Some(share) => (share.datagrams + 1, self.config.max_datagrams),
+            None if memory => (charge, self.config.max_bytes),
+            None => (1, self.config.max_datagrams),
+        };
+        own * 2 > bound
     }
 
     /// The oldest datagram of `sender` other than `except`; with `holding`, only
@@ -1685,6 +1727,95 @@ pub(crate) mod tests {
                 // plus what nobody else wanted.
                 let stats = if v6 { r.stats_v6() } else { r.stats_v4() };
                 assert!(stats.reasm_fails >= 150, "{why}: {stats:?}");
+                r.check_shares();
+            }
+        }
+    }
+
+    /// A busy sender holding more than half of a bound (five reassemblies of
+    /// eight; or of the memory for eight first fragments), older datagrams of
+    /// three other senders, then one more sender's first fragment: one of the busy
+    /// sender's datagrams is evicted for it (it holds more than half). The
+    /// evicted datagram's last fragment, arriving next, would start a
+    /// reassembly that cannot complete; it must not evict the busy sender's
+    /// next datagram in turn (whose last fragment would then do the same,
+    /// until none of them completes: none did): it is refused. At the
+    /// datagram bound the four others then complete (before the shares all
+    /// five did: the oldest, the others', went). At the memory bound each
+    /// completion needs room, which the share rule takes from the sender's
+    /// own, so fewer complete: not asserted.
+    #[test]
+    fn an_evicted_datagrams_later_fragments_do_not_evict_their_senders_others() {
+        for v6 in [false, true] {
+            // What a first fragment holds, IPv4 or IPv6: the memory bound is
+            // eight of them.
+            let src: IpAddr = if v6 {
+                "2001:db8:ff::1".parse().unwrap()
+            } else {
+                "198.18.0.255".parse().unwrap()
+            };
+            let first = fragments_from(src, 2000, 1000, 1);
+            let mut probe = Reassembler::new(ReassemblyConfig::default());
+            feed(&mut probe, t(0), &first[0]);
+            let first_charge = probe.held_bytes();
+            for (max_datagrams, max_bytes) in [(8, 1 << 20), (1024, 8 * first_charge)] {
+                let mut r = Reassembler::new(ReassemblyConfig {
+                    max_datagrams,
+                    max_bytes,
+                    ..ReassemblyConfig::default()
+                });
+                let why = format!("v6 {v6}, bounds {max_datagrams} / {max_bytes}");
+                let addr = |i: u16| -> IpAddr {
+                    if v6 {
+                        IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, i, 0, 0, 0, 0, 1))
+                    } else {
+                        IpAddr::V4(Ipv4Addr::new(198, 18, 0, i as u8))
+                    }
+                };
+                for i in 1..4u16 {
+                    let f = fragments_from(addr(i), 2000, 1000, 900 + i);
+                    assert_eq!(feed(&mut r, t(0), &f[0]), Reassembled::Held);
+                }
+                let busy: Vec<_> = (0..5u16)
+                    .map(|i| fragments_from(addr(7), 2000, 1000, i))
+                    .collect();
+                for f in &busy {
+                    assert_eq!(feed(&mut r, t(1), &f[0]), Reassembled::Held);
+                }
+                // Who the shares count: the source, or its /64.
+                let sender = if v6 {
+                    IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 7, 0, 0, 0, 0, 0))
+                } else {
+                    addr(7)
+                };
+                let live_of_busy = |r: &Reassembler| {
+                    r.by_sender
+                        .iter()
+                        .filter(|((s, _, _), k)| *s == sender && r.holds_bytes(k))
+                        .count()
+                };
+                let f = fragments_from(addr(9), 2000, 1000, 999);
+                feed(&mut r, t(2), &f[0]);
+                assert_eq!(live_of_busy(&r), 4, "{why}");
+                for frag in &busy[0][1..] {
+                    assert!(
+                        matches!(feed(&mut r, t(3), frag), Reassembled::Dropped(_)),
+                        "{why}"
+                    );
+                    assert_eq!(live_of_busy(&r), 4, "{why}: the next one evicted");
+                }
+                let completed = busy[1..]
+                    .iter()
+                    .filter(|f| {
+                        f[1..]
+                            .iter()
+                            .map(|frag| feed(&mut r, t(3), frag))
+                            .any(|got| matches!(got, Reassembled::Complete(_)))
+                    })
+                    .count();
+                if max_datagrams == 8 {
+                    assert_eq!(completed, 4, "{why}");
+                }
                 r.check_shares();
             }
         }

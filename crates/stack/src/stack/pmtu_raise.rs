@@ -7,8 +7,10 @@
 //! the cached estimate it took expires. At the deadline (`handle_timeout`) the
 //! connection takes the path's MTU again if that is higher (the link's, or the
 //! route's, once no estimate is held; its MSS stays within what the peer
-//! announced, `Connection::update_mss`); if the cache holds a lower estimate
-//! again by then (another connection's error), it waits for that one's expiry.
+//! announced, `Connection::update_mss`); if the cache holds an estimate for the
+//! path by then (another connection's error: lower than the connection's
+//! value, which it keeps, or, its own estimate evicted, between that and the
+//! link's, which it takes), it is noted again for that estimate's expiry.
 //!
 //! Why here and not in the send path: the per-segment path is the `connect`
 //! benchmark's hot path, and this costs it nothing: only connections that
@@ -147,9 +149,12 @@ impl Stack {
             let path = self.path_mtu(now, dst);
             if path > current {
                 self.with_conn(now, handle, |c| c.raise_path_mtu(path));
-            } else if let Some(at) = self.pmtu.expiry(now, dst) {
-                // The cache was lowered again meanwhile (another connection's
-                // error): this one keeps its value until that estimate expires.
+            }
+            if let Some(at) = self.pmtu.expiry(now, dst) {
+                // The cache holds an estimate for the path (another
+                // connection's error, lower than this one's value, or, if this
+                // one's was evicted, between it and the link's, which it was
+                // just raised to): this one goes on when that estimate expires.
                 self.pmtu_raises.note(handle, at);
             }
         }

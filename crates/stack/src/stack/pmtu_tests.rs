@@ -211,3 +211,41 @@ fn a_raise_with_holes_in_flight_keeps_sack_and_retransmissions_consistent() {
         assert!(info.total_retrans > 0, "v6 {v6}: nothing was resent");
     }
 }
+
+/// A connection raised at its deadline to an estimate the cache still holds
+/// (lower than the link's, newer than its own decrease) is raised again when
+/// that one expires, not left at it for the rest of its life. The cache can
+/// hold such an estimate when the connection's own was evicted (a `capacity`
+/// of 1 here; a host reporting "too big"s for many destinations evicts the
+/// same way) and another connection's error then lowered the path less far.
+#[test]
+fn a_connection_raised_to_a_newer_estimate_is_raised_again_when_that_expires() {
+    let mut pair = Pair::with_config(Impairment::default(), 158, |c| {
+        c.pmtu.capacity = 1;
+    });
+    let (c, quote) = sending_connection(&mut pair, false, 80);
+    let first = pair.now;
+    too_big_to_a(&mut pair, &quote, 1280);
+    assert_eq!(pmtu_and_mss(&pair, c).0, 1280);
+    // Another destination's estimate evicts the first (B's IPv6 address).
+    let (_e, quote6) = sending_connection(&mut pair, true, 80);
+    too_big_to_a(&mut pair, &quote6, 1400);
+    assert_eq!(pair.a.path_mtu(pair.now, IpAddr::V4(B4)), 1500);
+    // A minute later another connection to B over IPv4 meets a 1400 path.
+    advance_to(&mut pair, first + Duration::from_secs(60));
+    let (f, quote_f) = sending_connection(&mut pair, false, 81);
+    let second = pair.now;
+    too_big_to_a(&mut pair, &quote_f, 1400);
+    assert_eq!(pmtu_and_mss(&pair, f).0, 1400);
+    // `c`'s ten minutes: it takes the path's estimate, 1400.
+    advance_to(&mut pair, first + Duration::from_secs(600));
+    assert_eq!(pmtu_and_mss(&pair, c).0, 1400);
+    // That estimate's ten minutes: both are back at the link's MTU.
+    advance_to(&mut pair, second + Duration::from_secs(600));
+    assert_eq!(pmtu_and_mss(&pair, f).0, 1500);
+    assert_eq!(
+        pmtu_and_mss(&pair, c).0,
+        1500,
+        "left at the estimate it was raised to"
+    );
+}

@@ -329,8 +329,9 @@ impl Connection {
     /// drops the other's ACKs and neither recovers. So it carries the highest
     /// sequence number sent, as BSD's do (`tcp_output`: snd_max for a segment
     /// without data, SYN or FIN; Linux never moves SND.NXT back), unless that is
-    /// not inside the peer's window (a zero-length segment there is not
+    /// past the peer's window's end (a zero-length segment there is not
     /// acceptable either).
+    /// A RST the application's abort sends takes it too (`abort_with_rst`).
     #[inline]
     pub(super) fn ack_only_seq(&self) -> SeqNumber {
         if self.snd_nxt == self.snd_max {

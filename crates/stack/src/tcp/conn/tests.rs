@@ -2548,7 +2548,7 @@ fn acks_after_a_go_back_n_timeout_carry_the_highest_sequence_sent() {
 }
 
 #[test]
-fn an_abort_after_a_go_back_n_timeout_still_resets_the_peer() {
+fn an_abort_after_a_go_back_n_timeout_resets_the_peer() {
     let (mut c, mut s) = pair(TcpConfig::default());
     let len = 3 * usize::from(c.info(t(10)).snd_mss);
     assert_eq!(c.send(&vec![7; len]), Ok(len));
@@ -2654,4 +2654,126 @@ fn an_ack_alone_below_rcv_nxt_acknowledging_new_data_is_taken_and_answered() {
     // has not seen grow), it is taken.
     c.handle_segment(t(7), &segment(4000, 1111, TcpFlags::ACK, &[]));
     assert_eq!(c.info(t(7)).unacked, 0);
+}
+
+/// [`acks_after_a_go_back_n_timeout_carry_the_highest_sequence_sent`] with each
+/// side's flight filling the peer's window exactly (receive buffers of three
+/// segments): SND.MAX is then the window's right edge, where the peer, which
+/// received everything (RCV.NXT = SND.MAX), still accepts a zero-length
+/// segment (RFC 9293: with RCV.WND > 0, RCV.NXT =< SEG.SEQ; with RCV.WND = 0,
+/// SEG.SEQ = RCV.NXT) and SND.NXT is below RCV.NXT. Linux's
+/// `tcp_acceptable_seq` takes SND.NXT whenever it is not past the window's end.
+#[test]
+fn acks_after_a_go_back_n_timeout_take_snd_max_also_at_the_windows_edge() {
+    let mss = usize::from(pair(TcpConfig::default()).0.info(t(10)).snd_mss);
+    let (mut c, mut s) = pair(TcpConfig {
+        recv_buffer: 3 * mss,
+        window_scaling: false,
+        ..TcpConfig::default()
+    });
+    let len = 3 * usize::from(c.info(t(10)).snd_mss);
+    let data = vec![0x5a; len];
+    assert_eq!(c.send(&data), Ok(len));
+    assert_eq!(s.send(&data), Ok(len));
+    let from_c = poll_all(&mut c, t(10));
+    let from_s = poll_all(&mut s, t(10));
+    assert_eq!((from_c.len(), from_s.len()), (3, 3));
+    for seg in &from_c {
+        s.handle_segment(t(11), &seg.repr());
+    }
+    for seg in &from_s {
+        c.handle_segment(t(11), &seg.repr());
+    }
+    let _ = poll_all(&mut c, t(11));
+    let _ = poll_all(&mut s, t(11));
+    let mut buf = vec![0u8; 8192];
+    assert_eq!(c.recv(t(11), &mut buf), Ok(len));
+    assert_eq!(s.recv(t(11), &mut buf), Ok(len));
+    let _ = poll_all(&mut c, t(11));
+    let _ = poll_all(&mut s, t(11));
+    let mut rto = t(11);
+    while c.info(rto).backoff == 0 || s.info(rto).backoff == 0 {
+        rto = [c.poll_timeout(), s.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap();
+        c.handle_timeout(rto);
+        s.handle_timeout(rto);
+        let _ = poll_all(&mut c, rto);
+        let _ = poll_all(&mut s, rto);
+        assert!(rto < t(10_000));
+    }
+    c.handle_timeout(rto);
+    s.handle_timeout(rto);
+    let mut now = rto;
+    for _ in 0..6 {
+        exchange(&mut c, &mut s, now);
+        if c.info(now).unacked == 0 && s.info(now).unacked == 0 {
+            break;
+        }
+        now = [c.poll_timeout(), s.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap();
+        c.handle_timeout(now);
+        s.handle_timeout(now);
+    }
+    assert_eq!(
+        (c.info(now).unacked, s.info(now).unacked),
+        (0, 0),
+        "each side keeps discarding the other's ACKs"
+    );
+    assert!(
+        now < rto + Duration::from_secs(2),
+        "recovered only at {now:?}"
+    );
+}
+
+/// A SYN-ACK that carries a FIN reaches a client that wrote and shut down
+/// writing while connecting: ESTABLISHED, at once FIN-WAIT-1 for the queued
+/// FIN, and the peer's FIN takes it on to CLOSING (RFC 9293 section
+/// 3.10.7.4, the FIN in FIN-WAIT-1 before ours is acknowledged); the data and
+/// the FIN then go out, the end of the stream is read, and the ACK of our FIN
+/// ends in TIME-WAIT.
+#[test]
+fn a_syn_ack_with_a_fin_after_a_shutdown_while_connecting_closes_both_ways() {
+    let config = Arc::new(TcpConfig::default());
+    let mut c = Connection::connect(t(0), config.clone(), params(A, B, 1000, &config));
+    let syn = poll(&mut c, t(0)).expect("SYN");
+    assert_eq!(c.send(b"request"), Ok(7));
+    c.shutdown_write(t(0));
+    let mut s = Connection::accept(
+        t(1),
+        config.clone(),
+        params(B, A, 5000, &config),
+        &SynInfo::from_repr(&syn.repr()),
+    );
+    let synack = poll(&mut s, t(1)).expect("SYN-ACK");
+    let mut repr = synack.repr();
+    repr.flags.insert(TcpFlags::FIN);
+    let _ = c.take_events();
+    c.handle_segment(t(2), &repr);
+    assert_eq!(c.state(), State::Closing);
+    assert!(c.take_events().contains(ConnEvents::CONNECTED));
+    assert_eq!(read_all(&mut c, t(2)), (Vec::new(), true));
+    let out = poll_all(&mut c, t(2));
+    let sent: Vec<_> = out.iter().map(|s| s.repr()).collect();
+    let data: Vec<u8> = sent.iter().flat_map(|r| r.payload.to_vec()).collect();
+    assert_eq!(data, b"request");
+    let last = sent.last().unwrap();
+    assert!(last.flags.contains(TcpFlags::FIN), "{sent:?}");
+    // The SYN-ACK's FIN is acknowledged: 5000 + SYN + FIN.
+    assert_eq!(last.ack_number, SeqNumber(5002));
+    assert_eq!(last.seq_number, SeqNumber(1001));
+    // The peer acknowledges the data and the FIN.
+    let mut ack = repr;
+    ack.flags = TcpFlags::ACK;
+    ack.seq_number = SeqNumber(5002);
+    ack.ack_number = SeqNumber(1001 + 7 + 1);
+    ack.options = Default::default();
+    ack.payload = &[];
+    c.handle_segment(t(3), &ack);
+    assert_eq!(c.state(), State::TimeWait);
 }
