@@ -363,10 +363,13 @@ fn pmtu_run(text: &str) -> (u64, u64) {
 }
 
 #[test]
-fn filtering_icmp_makes_a_pmtu_black_hole_that_pmtud_alone_cannot_cross() {
+fn black_hole_detection_crosses_a_pmtu_black_hole_that_pmtud_alone_cannot() {
     let (delivered, filtered) = pmtu_run(include_str!("../../../scenarios/pmtu.toml"));
     assert_eq!((delivered, filtered), (5_000_000, 0));
+    // The router's errors are filtered, so path MTU discovery never hears of the
+    // tunnel; the timeouts of the full-sized segments do, at R1, and the sender's
+    // smaller packets cross (`MtuProbing::BlackHole`, the default).
     let (delivered, filtered) = pmtu_run(include_str!("../../../scenarios/pmtu-blackhole.toml"));
     assert!(filtered > 0, "the router's errors were filtered");
-    assert_eq!(delivered, 0, "no full-size segment crosses the tunnel");
+    assert_eq!(delivered, 5_000_000, "the transfer completes");
 }

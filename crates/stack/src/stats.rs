@@ -102,6 +102,9 @@ pub struct TcpLossStats {
     pub loss_undos: u64,
     /// Fast recoveries undone by timestamps (`TcpExt:TCPFullUndo`).
     pub full_undos: u64,
+    /// Times PMTU black-hole detection shrank a connection's packets (RFC
+    /// 4821; no Linux counter).
+    pub pmtu_black_holes: u64,
 }
 
 impl TcpLossStats {
@@ -116,6 +119,7 @@ impl TcpLossStats {
         self.dsack_undos += u64::from(d.dsack_undos);
         self.loss_undos += u64::from(d.loss_undos);
         self.full_undos += u64::from(d.full_undos);
+        self.pmtu_black_holes += u64::from(d.pmtu_black_holes);
     }
 }
 

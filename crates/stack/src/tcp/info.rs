@@ -54,6 +54,10 @@ pub struct LossCounters {
     /// delivered before it (RFC 8985's RACK_detect_reordering;
     /// `TcpExt:TCPSACKReorder`).
     pub sack_reorders: u32,
+    /// Times PMTU black-hole detection shrank the connection's packets after
+    /// timeouts of a full-sized segment (RFC 4821, RFC 2923 section 2.1; Linux
+    /// counts none, its `TcpExt:TCPMTUPFail` / `TCPMTUPSuccess` count probes).
+    pub pmtu_black_holes: u32,
 }
 
 impl LossCounters {
@@ -75,6 +79,9 @@ impl LossCounters {
             loss_undos: self.loss_undos.saturating_sub(earlier.loss_undos),
             full_undos: self.full_undos.saturating_sub(earlier.full_undos),
             sack_reorders: self.sack_reorders.saturating_sub(earlier.sack_reorders),
+            pmtu_black_holes: self
+                .pmtu_black_holes
+                .saturating_sub(earlier.pmtu_black_holes),
         }
     }
 }

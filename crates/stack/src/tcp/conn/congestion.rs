@@ -108,6 +108,10 @@ pub(crate) struct CcState<C: ?Sized = dyn CongestionControl> {
     pub(super) rate: DeliveryRateEstimator,
     /// The controller heard of this run of retransmission timeouts.
     rto_reacted: bool,
+    /// The largest packet black-hole detection lets this connection send (RFC
+    /// 4821's PLPMTU), or 0 while it has found no black hole (`plpmtud`). Here, in
+    /// padding after `rto_reacted`, not in the connection: only a timeout sets it.
+    pub(super) plpmtu: u16,
     /// Retransmitted data still outstanding: our timestamp value when the first
     /// of it left, and where the highest of it ends (Linux's `retrans_stamp`).
     /// A congestion response that begins while it is outstanding inherits it (see
@@ -243,6 +247,7 @@ impl CcState {
             last_recover: None,
             board: None,
             rto_reacted: false,
+            plpmtu: 0,
             rate: DeliveryRateEstimator::new(),
             tx_records: VecDeque::new(),
             delivery_rate: 0,
@@ -275,6 +280,7 @@ impl CcState {
             last_recover,
             board,
             rto_reacted,
+            plpmtu,
             rate,
             tx_records,
             delivery_rate,
@@ -292,6 +298,7 @@ impl CcState {
         *last_recover = None;
         *board = None;
         *rto_reacted = false;
+        *plpmtu = 0;
         *rate = DeliveryRateEstimator::new();
         // The records' room (at most `TX_RECORDS_KEPT`, see `reusable`) is kept:
         // the next flight fills it without an allocation.
@@ -1096,8 +1103,14 @@ mod tests {
         ] {
             assert!(!(first..end).contains(&at), "{name} is in the hot group");
         }
-        // Reordering added no padding.
-        assert_eq!(size_of::<S>(), 728);
+        // Reordering added no padding. (736: the loss counters' black-hole
+        // count, twice; `plpmtu` sits in the padding after `rto_reacted`.)
+        assert_eq!(size_of::<S>(), 736);
+        assert_eq!(
+            offset_of!(S, plpmtu),
+            offset_of!(S, rto_reacted) + 2,
+            "plpmtu left the padding after rto_reacted"
+        );
     }
 
     fn t(ms: u64) -> Instant {

@@ -120,6 +120,9 @@ impl Connection {
                 }
                 let frto = self.frto_may_start();
                 self.on_rto_cc(now);
+                // Past R1, a full-sized segment's timeouts may be a PMTU black hole:
+                // the resend below goes at a smaller size (`plpmtud`).
+                self.on_rto_black_hole();
                 self.timers.clear(Timer::Probe);
                 self.timers.clear(Timer::Reorder);
                 //= https://www.rfc-editor.org/rfc/rfc6298#section-5
