@@ -105,6 +105,10 @@ pub struct TcpLossStats {
     /// Times PMTU black-hole detection shrank a connection's packets (RFC
     /// 4821; no Linux counter).
     pub pmtu_black_holes: u64,
+    /// Path MTU probes acknowledged (`TcpExt:TCPMTUPSuccess`).
+    pub mtu_probe_successes: u64,
+    /// Path MTU probes lost, without a congestion response (`TcpExt:TCPMTUPFail`).
+    pub mtu_probe_failures: u64,
 }
 
 impl TcpLossStats {
@@ -120,6 +124,8 @@ impl TcpLossStats {
         self.loss_undos += u64::from(d.loss_undos);
         self.full_undos += u64::from(d.full_undos);
         self.pmtu_black_holes += u64::from(d.pmtu_black_holes);
+        self.mtu_probe_successes += u64::from(d.mtu_probe_successes);
+        self.mtu_probe_failures += u64::from(d.mtu_probe_failures);
     }
 }
 

@@ -576,7 +576,7 @@ impl Connection {
                 self.probe_due = false;
                 self.syn_due = false;
                 if let Some(cc) = self.cc.as_deref_mut() {
-                    cc.probe_due = false;
+                    cc.probe_due = 0;
                 }
                 self.send_buf.shrink_if_empty();
                 self.recv_buf.shrink_if_empty(!self.assembler.is_empty());

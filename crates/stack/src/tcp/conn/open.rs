@@ -630,6 +630,7 @@ impl Connection {
             return false;
         }
         self.path_mtu = mtu;
+        self.on_path_mtu_search(mtu);
         let before = self.mss;
         self.update_mss_within(self.packet_limit());
         if self.mss < before && self.outstanding() > 0 {

@@ -10,7 +10,7 @@
 
 use core::net::SocketAddr;
 
-use super::congestion::MAX_TX_RECORDS;
+use super::congestion::{MAX_TX_RECORDS, TLP_DUE};
 use super::open::TCP_HEADER_LEN;
 use super::{AckDue, Connection};
 use crate::tcp::state::State;
@@ -119,7 +119,8 @@ impl Connection {
             || self.cc.as_deref().is_some_and(|s| {
                 // A tail loss probe, or a SACK recovery's retransmission
                 // (`sack_next` finds none outside a recovery).
-                s.probe_due || (s.recovery.is_some() && self.sack_retransmission_due())
+                (s.probe_due != 0 && (s.probe_due & TLP_DUE != 0 || self.mtu_probe_sendable()))
+                    || (s.recovery.is_some() && self.sack_retransmission_due())
             })
     }
 
@@ -392,7 +393,7 @@ impl Connection {
                 return Some(Some(plan));
             }
         }
-        if self.probe_due() {
+        if self.tlp_due() {
             match self.loss_probe_plan() {
                 Some(plan) => {
                     let fin = usize::from(plan.flags.contains(TcpFlags::FIN));
@@ -400,6 +401,16 @@ impl Connection {
                     return Some(Some(plan));
                 }
                 None => self.on_probe_unsendable(),
+            }
+        }
+        if self.probe_due() {
+            // What is left is a path MTU probe (`plpmtud`): new data, larger
+            // than a full-sized segment, if the windows and the queue allow.
+            if let Some((off, len)) = self.take_mtu_probe() {
+                let mut plan = Plan::control(self.snd_nxt, TcpFlags::ACK);
+                plan.payload_off = off;
+                plan.payload_len = len;
+                return Some(Some(plan));
             }
         }
         None
@@ -620,7 +631,7 @@ impl Connection {
     }
 
     /// The bytes the send and congestion windows let go now.
-    fn usable_window(&self) -> usize {
+    pub(super) fn usable_window(&self) -> usize {
         match self.frto_new_data_room() {
             // F-RTO's two new segments (RFC 5682 step 2b), past the window.
             Some(room) => room,
@@ -1065,6 +1076,7 @@ impl Connection {
     fn on_retransmission_sent(&mut self, seq: SeqNumber, payload_len: usize) {
         self.counters.retrans_segs += 1;
         self.counters.bytes_retrans += payload_len as u64;
+        self.on_resend_of_mtu_probe(seq, payload_len);
         // Karn: a retransmission makes the timed segment ambiguous.
         if let Some((probe_end, _, _)) = self.rtt_probe {
             if probe_end > seq {

@@ -1,14 +1,17 @@
-//! Segment-level tests of PMTU black-hole detection (`plpmtud`): timeouts of
-//! full-sized segments past R1 shrink the connection's packets, and nothing
-//! else does.
+//! Segment-level tests of packetization-layer path MTU discovery (`plpmtud`):
+//! timeouts of full-sized segments past R1 shrink the connection's packets,
+//! and nothing else does; probes then find the path's size again, an
+//! acknowledged one raising the packets, a lost one costing no congestion
+//! response.
 
 use core::net::SocketAddr;
 
+use super::plpmtud::{PROBE_THRESHOLD, REPROBE_INTERVAL};
 use super::tests::pair;
 use super::Connection;
 use crate::tcp::config::{MtuProbing, TcpConfig};
 use crate::tcp::timer::Timer;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::wire::{AddrPair, ChecksumMode, TcpPacket, TcpRepr};
 
 /// Payload of a full-sized segment at a 1500-byte path MTU with timestamps.
@@ -173,4 +176,178 @@ fn a_raised_path_mtu_does_not_undo_the_black_hole_size() {
     assert_eq!(usize::from(c.mss()), 900 - 52);
     assert!(c.raise_path_mtu(1500));
     assert_eq!(usize::from(c.mss()), BASE);
+}
+
+/// One round trip's worth of exchange at `now`: every segment the client sends
+/// whose IP packet fits `path` (the narrowest link; larger ones are dropped
+/// silently, as in a black hole) reaches the server, and every segment the
+/// server sends back reaches the client, until neither has more. The client's
+/// queue is topped up to `queued` bytes first. Returns the client's packets,
+/// as IP sizes, dropped or not.
+fn round(
+    c: &mut Connection,
+    s: &mut Connection,
+    now: Instant,
+    path: usize,
+    queued: usize,
+) -> Vec<usize> {
+    let buffered = c.send_buf.len();
+    if buffered < queued {
+        let _ = c.send(&vec![9u8; queued - buffered]);
+    }
+    let mut sizes = Vec::new();
+    for _ in 0..1000 {
+        let out = poll_all(c, now);
+        if out.is_empty() {
+            break;
+        }
+        for seg in &out {
+            let size = seg.bytes.len() + 20;
+            sizes.push(size);
+            if size <= path {
+                s.handle_segment(now, &seg.repr());
+            }
+        }
+        for ack in poll_all(s, now) {
+            c.handle_segment(now, &ack.repr());
+        }
+        let mut buf = [0u8; 65536];
+        while matches!(s.recv(now, &mut buf), Ok(n) if n > 0) {}
+    }
+    sizes
+}
+
+/// A client through a black hole at R1 (packets of 1024 bytes), then run for
+/// `rounds` round trips of 50 ms over a path of `path` bytes with plenty
+/// queued: its congestion window grows large enough to probe.
+fn after_black_hole(path: usize, rounds: u64) -> (Connection, Connection, Instant) {
+    let config = TcpConfig::default();
+    let r1 = config.retries1;
+    let (mut c, mut s) = sender(config, 40_000);
+    let mut at_r1 = None;
+    for _ in 0..r1 {
+        at_r1 = Some(until_rto(&mut c));
+    }
+    assert_eq!(usize::from(c.mss()), BASE);
+    assert_eq!(c.mtu_search().map(|m| m.bounds()), Some((1024, 1500)));
+    // The timeout's resend, at 1024 bytes, goes through.
+    let (mut now, sent) = at_r1.unwrap();
+    for seg in &sent {
+        s.handle_segment(now, &seg.repr());
+    }
+    for ack in poll_all(&mut s, now) {
+        c.handle_segment(now, &ack.repr());
+    }
+    for _ in 0..rounds {
+        now += Duration::from_millis(50);
+        round(&mut c, &mut s, now, path, 200_000);
+    }
+    (c, s, now)
+}
+
+#[test]
+fn an_acknowledged_probe_raises_the_packets_back_to_full_size() {
+    // The path carries 1500-byte packets again (the outage is over): the
+    // first probe, at the full size, is acknowledged, and the connection is
+    // as it was before the black hole.
+    let (mut c, mut s, mut now) = after_black_hole(1500, 30);
+    assert_eq!(usize::from(c.mss()), BASE, "no probe before the deadline");
+    let counters = *c.counters();
+    let next = c.on_mtu_search_deadline(now).expect("a probe is due");
+    assert!(next > now);
+    now += Duration::from_millis(1);
+    let sizes = round(&mut c, &mut s, now, 1500, 200_000);
+    assert_eq!(sizes[0], 1500, "the probe is the first segment: {sizes:?}");
+    assert!(sizes[1..].iter().all(|&n| n <= 1024), "{sizes:?}");
+    // Acknowledged: at the next deadline the packets grow, and the search ends.
+    now += Duration::from_millis(50);
+    assert_eq!(c.on_mtu_search_deadline(now), None, "the search is over");
+    assert_eq!(usize::from(c.mss()), FULL);
+    assert!(c.mtu_search().is_none());
+    let sizes = round(&mut c, &mut s, now, 1500, 200_000);
+    assert!(
+        sizes.contains(&1500),
+        "full-sized segments again: {sizes:?}"
+    );
+    let lc = c.loss_counters();
+    assert_eq!((lc.mtu_probe_successes, lc.mtu_probe_failures), (1, 0));
+    assert_eq!(c.counters().fast_retransmits, counters.fast_retransmits);
+    assert_eq!(c.counters().sack_recoveries, counters.sack_recoveries);
+    assert_eq!(
+        c.counters().timeouts,
+        counters.timeouts,
+        "no congestion response"
+    );
+}
+
+#[test]
+fn a_lost_probe_lowers_the_search_without_a_congestion_response() {
+    // A tunnel of 1400 bytes, its ICMP filtered: the probe at 1500 is lost.
+    let (mut c, mut s, mut now) = after_black_hole(1400, 30);
+    let info = c.info(now);
+    let counters = *c.counters();
+    c.on_mtu_search_deadline(now).expect("a probe is due");
+    now += Duration::from_millis(1);
+    let sizes = round(&mut c, &mut s, now, 1400, 200_000);
+    assert_eq!(sizes[0], 1500, "the probe: {sizes:?}");
+    // The segments behind it drew duplicate ACKs with SACKs: the probe failed.
+    let lc = c.loss_counters();
+    assert_eq!((lc.mtu_probe_successes, lc.mtu_probe_failures), (0, 1));
+    assert_eq!(c.mtu_search().map(|m| m.bounds()), Some((1024, 1499)));
+    let after = c.info(now);
+    assert_eq!(after.ssthresh, info.ssthresh, "no congestion response");
+    assert!(
+        after.cwnd_bytes >= info.cwnd_bytes,
+        "the window was not reduced"
+    );
+    assert_eq!(c.counters().fast_retransmits, counters.fast_retransmits);
+    assert_eq!(c.counters().sack_recoveries, counters.sack_recoveries);
+    assert_eq!(usize::from(c.mss()), BASE, "the packets keep their size");
+}
+
+#[test]
+fn probing_finds_a_tunnels_mtu_within_the_threshold() {
+    let (mut c, mut s, mut now) = after_black_hole(1400, 30);
+    let mut reprobe_at = None;
+    for _ in 0..40 {
+        let next = c.on_mtu_search_deadline(now).expect("the search goes on");
+        if next >= now + REPROBE_INTERVAL {
+            reprobe_at = Some(next);
+            break;
+        }
+        // The probe and what follows it, then the round trips until the next
+        // deadline.
+        while now < next {
+            now += Duration::from_millis(50);
+            round(&mut c, &mut s, now, 1400, 200_000);
+        }
+    }
+    assert!(reprobe_at.is_some(), "the search settled");
+    // Within the threshold below the tunnel's 1400 bytes; the whole range is
+    // searched again in 10 minutes.
+    let (low, high) = c.mtu_search().map(|m| m.bounds()).unwrap();
+    assert!(
+        low <= 1400 && low > 1400 - PROBE_THRESHOLD,
+        "({low}, {high})"
+    );
+    assert_eq!(high, 1500, "the next search starts from the full size");
+    assert_eq!(c.mss(), low - 52);
+    let lc = c.loss_counters();
+    assert!(
+        lc.mtu_probe_successes > 0 && lc.mtu_probe_failures > 0,
+        "{lc:?}"
+    );
+    // No congestion response came from a probe: the only ones were the
+    // black hole's timeouts.
+    assert_eq!(c.counters().sack_recoveries, 0);
+    assert_eq!(c.counters().fast_retransmits, 0);
+    let sizes = round(
+        &mut c,
+        &mut s,
+        now + Duration::from_millis(50),
+        1400,
+        200_000,
+    );
+    assert!(sizes.iter().all(|&n| n <= 1400), "{sizes:?}");
+    assert!(sizes.contains(&usize::from(low)), "{sizes:?}");
 }
