@@ -103,10 +103,6 @@ pub(crate) struct CcState<C: ?Sized = dyn CongestionControl> {
     /// The last recovery point, kept after recovery ends so that duplicate ACKs for
     /// data sent before it do not start another recovery (RFC 6582 section 3.2 step 2).
     pub(super) last_recover: Option<SeqNumber>,
-    /// The packetization-layer path MTU search (RFC 4821), from the first PMTU
-    /// black hole found on (`plpmtud`); none before. Here, not in the
-    /// connection: only a timeout starts it.
-    pub(super) mtu: Option<Box<super::plpmtud::MtuSearch>>,
     /// Loss detection and undo counters (written through
     /// [`loss_mut`](Self::loss_mut), which notes the change).
     loss: crate::tcp::info::LossCounters,
@@ -155,6 +151,11 @@ pub(crate) struct CcState<C: ?Sized = dyn CongestionControl> {
     // Touched when pacing is on, and the controller.
     /// The pacing clock (here, not in the connection: only a sender needs it).
     pub(super) pacer: super::pacing::Pacer,
+    /// The packetization-layer path MTU search (RFC 4821), from the first PMTU
+    /// black hole found on (`plpmtud`); none before. Here, not in the
+    /// connection: only a timeout starts it; after the hot group, which it
+    /// would move.
+    pub(super) mtu: Option<Box<super::plpmtud::MtuSearch>>,
     /// The controller (last: the one field of unknown size).
     pub(super) cc: C,
 }

@@ -10,7 +10,7 @@
 
 use core::net::SocketAddr;
 
-use super::congestion::{MAX_TX_RECORDS, TLP_DUE};
+use super::congestion::MAX_TX_RECORDS;
 use super::open::TCP_HEADER_LEN;
 use super::{AckDue, Connection};
 use crate::tcp::state::State;
@@ -119,8 +119,7 @@ impl Connection {
             || self.cc.as_deref().is_some_and(|s| {
                 // A tail loss probe, or a SACK recovery's retransmission
                 // (`sack_next` finds none outside a recovery).
-                (s.probe_due != 0 && (s.probe_due & TLP_DUE != 0 || self.mtu_probe_sendable()))
-                    || (s.recovery.is_some() && self.sack_retransmission_due())
+                s.probe_due != 0 || (s.recovery.is_some() && self.sack_retransmission_due())
             })
     }
 
@@ -630,7 +629,10 @@ impl Connection {
         Some(plan)
     }
 
-    /// The bytes the send and congestion windows let go now.
+    /// The bytes the send and congestion windows let go now. Always in line:
+    /// `data_plan_unsent` is the hot caller (the path MTU probe's decision,
+    /// `plpmtud`, the other).
+    #[inline(always)]
     pub(super) fn usable_window(&self) -> usize {
         match self.frto_new_data_room() {
             // F-RTO's two new segments (RFC 5682 step 2b), past the window.

@@ -349,8 +349,10 @@ impl Connection {
 
     /// Whether a path MTU probe may go now (`Go`: its payload's offset from
     /// SND.UNA, its length and its packet size), should wait for the windows
-    /// to open (`Wait`: the flag stays, and the next ACK's transmit pass sends
-    /// it), or may not (`Never`: the flag goes, and the search's next deadline
+    /// to open (`Wait`: the flag stays, and the transmit pass after the next
+    /// ACK sends it; `wants_to_send` says yes meanwhile, as for any probe due,
+    /// so a waiting probe costs an empty transmit pass per input until then),
+    /// or may not (`Never`: the flag goes, and the search's next deadline
     /// tries again, later each time).
     //= https://www.rfc-editor.org/rfc/rfc4821#section-7.4
     // (In our words: the exact text could not be checked here.) A probe should
@@ -391,15 +393,6 @@ impl Connection {
         ProbeVerdict::Go(off, len, size)
     }
 
-    /// Whether a path MTU probe that is due can go now, or is to be dropped
-    /// (`wants_to_send`, when the flag is set: not while it waits for the
-    /// windows to open).
-    #[cold]
-    #[inline(never)]
-    pub(super) fn mtu_probe_sendable(&self) -> bool {
-        self.mtu_probe_verdict() != ProbeVerdict::Wait
-    }
-
     /// A path MTU probe is due: its payload's offset from SND.UNA and its
     /// length when it may go now (larger than a full-sized segment), `None`
     /// when it waits for the windows, or when it may not go (the flag is then
@@ -433,10 +426,16 @@ impl Connection {
     /// returns true (no fast recovery then); false when the loss is another.
     /// Out of line behind one test: the start of a recovery only.
     pub(super) fn on_loss_at_mtu_probe(&mut self, ack: SeqNumber) -> bool {
-        let at_probe = self
-            .mtu_search()
-            .and_then(|m| m.probe)
-            .is_some_and(|p| p.start == ack);
+        let Some(s) = self.cc.as_deref() else {
+            return false;
+        };
+        // (In a recovery already, the recovery resends it, and the probe fails
+        // by `on_resend_of_mtu_probe`.)
+        let at_probe = s.recovery.is_none()
+            && s.mtu
+                .as_deref()
+                .and_then(|m| m.probe)
+                .is_some_and(|p| p.start == ack);
         at_probe && self.on_mtu_probe_lost()
     }
 
