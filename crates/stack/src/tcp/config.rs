@@ -76,14 +76,18 @@ pub enum MtuProbing {
     /// the ICMP errors that say so (a PMTU black hole, RFC 2923 section 2.1)
     /// then stalls the connection until R2 gives up.
     Off,
-    /// Black-hole detection (`tcp_mtu_probing = 1`): once retransmission timeouts
-    /// of a full-sized segment reach R1, the connection's segments shrink (to
-    /// 1024-byte packets, then to the IP version's minimum MTU) so that data flows
-    /// again. The default, where Linux's is `Off`: layer4's first users run it
-    /// behind VPNs and tunnels with a smaller MTU and firewalls that drop ICMP,
-    /// where a connection stalled forever is worse than smaller segments after a
-    /// path already failed three timeouts in a row. The smaller size stays for the
-    /// connection's life: layer4 does not yet probe upward (RFC 4821 section 7).
+    /// Black-hole detection, then probing (`tcp_mtu_probing = 1`): once
+    /// retransmission timeouts of a full-sized segment reach R1, the connection's
+    /// packets shrink (to 1024 bytes, then to the IP version's minimum MTU) so
+    /// that data flows again; probes then search upward for the path's size
+    /// (RFC 4821 section 7), a lost one costing no congestion response. The
+    /// default, where Linux's is `Off`: layer4's first users run it behind VPNs
+    /// and tunnels with a smaller MTU and firewalls that drop ICMP, where a
+    /// connection stalled forever is worse than smaller packets for a few round
+    /// trips after a path already failed three timeouts in a row. A connection
+    /// that never times out past R1 pays nothing for it. (Linux's
+    /// `tcp_mtu_probing = 2`, probing every connection from its start, is not
+    /// offered.)
     #[default]
     BlackHole,
 }
