@@ -405,10 +405,11 @@ impl Connection {
         if self.probe_due() {
             // What is left is a path MTU probe (`plpmtud`): new data, larger
             // than a full-sized segment, if the windows and the queue allow.
-            if let Some((off, len)) = self.take_mtu_probe() {
-                let mut plan = Plan::control(self.snd_nxt, TcpFlags::ACK);
-                plan.payload_off = off;
-                plan.payload_len = len;
+            if let Some(seg) = self.take_mtu_probe() {
+                let mut plan = Plan::control(seg.seq, TcpFlags::ACK);
+                plan.payload_off = seg.off;
+                plan.payload_len = seg.len;
+                plan.retransmit = seg.resend;
                 return Some(Some(plan));
             }
         }

@@ -119,6 +119,8 @@ pub(crate) struct MtuSearch {
     /// Deadlines in a row at which no probe could go (each doubles the wait
     /// for the next, up to [`MAX_WAIT`]).
     waits: u8,
+    /// A lost probe's bytes still to resend at the current size: from, to.
+    resend: Option<(SeqNumber, SeqNumber)>,
 }
 
 /// What a due path MTU probe may do now (`Connection::mtu_probe_verdict`).
@@ -130,6 +132,20 @@ enum ProbeVerdict {
     Wait,
     /// Not now: the search's next deadline tries again.
     Never,
+}
+
+/// A segment the path MTU search sends (`take_mtu_probe`): a probe, or a
+/// piece of a lost one resent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct MtuSegment {
+    /// Its first sequence number.
+    pub(super) seq: SeqNumber,
+    /// Its payload's offset from SND.UNA.
+    pub(super) off: usize,
+    /// Its payload's length.
+    pub(super) len: usize,
+    /// Whether it resends data sent before.
+    pub(super) resend: bool,
 }
 
 /// A probe in flight: its sequence space and its packet size.
@@ -223,8 +239,15 @@ impl Connection {
     // messages are filtered; an MTU change comes with the congestion control
     // adjustments it needs (here `update_mss_within` tells the controller).
     pub(super) fn on_rto_plpmtud(&mut self) -> bool {
-        if self.mtu_search().is_some_and(|m| m.probe.is_some()) {
+        if self
+            .mtu_search()
+            .is_some_and(|m| m.probe.is_some() || m.resend.is_some())
+        {
             self.on_mtu_probe_failed();
+            // The go-back-N after the timeout resends a lost probe's bytes.
+            if let Some(m) = self.cc.as_deref_mut().and_then(|s| s.mtu.as_deref_mut()) {
+                m.resend = None;
+            }
         }
         if self.config.mtu_probing == MtuProbing::Off || self.rto_count < self.config.retries1 {
             return false;
@@ -268,6 +291,7 @@ impl Connection {
                     high,
                     probe: None,
                     waits: 0,
+                    resend: None,
                 }))
             }
         }
@@ -393,13 +417,16 @@ impl Connection {
         ProbeVerdict::Go(off, len, size)
     }
 
-    /// A path MTU probe is due: its payload's offset from SND.UNA and its
-    /// length when it may go now (larger than a full-sized segment), `None`
-    /// when it waits for the windows, or when it may not go (the flag is then
-    /// taken).
+    /// A path MTU probe is due (the flag): the next piece of a lost probe's
+    /// bytes to resend, if any; else the probe when it may go now (new data
+    /// larger than a full-sized segment); `None` when it waits for the
+    /// windows, or when it may not go (the flag is then taken).
     #[cold]
     #[inline(never)]
-    pub(super) fn take_mtu_probe(&mut self) -> Option<(usize, usize)> {
+    pub(super) fn take_mtu_probe(&mut self) -> Option<MtuSegment> {
+        if let Some(resend) = self.take_mtu_probe_resend() {
+            return resend;
+        }
         let verdict = self.mtu_probe_verdict();
         let snd_nxt = self.snd_nxt;
         let s = self.cc.as_deref_mut()?;
@@ -418,7 +445,48 @@ impl Connection {
             end: snd_nxt + len,
             size,
         });
-        Some((off, len))
+        Some(MtuSegment {
+            seq: snd_nxt,
+            off,
+            len,
+            resend: false,
+        })
+    }
+
+    /// The next piece of a lost probe's bytes to resend (`Some(Some(_))`), or
+    /// `Some(None)` once there is none left (the flag is taken), or `None`
+    /// when no resend is under way.
+    fn take_mtu_probe_resend(&mut self) -> Option<Option<MtuSegment>> {
+        let (una, snd_max) = (self.snd_una, self.snd_max);
+        let mss = u32::from(self.mss.max(1));
+        let buffered = self.send_buf.len();
+        let s = self.cc.as_deref_mut()?;
+        let m = s.mtu.as_deref_mut()?;
+        let (from, to) = m.resend?;
+        let seq = from.max(una);
+        let end = to.min(snd_max);
+        let off = seq.diff(una).max(0) as usize;
+        if seq >= end || off >= buffered {
+            m.resend = None;
+            s.probe_due &= !MTU_PROBE_DUE;
+            return Some(None);
+        }
+        let len = (end.diff(seq).max(0) as u32)
+            .min(mss)
+            .min((buffered - off) as u32);
+        let next = seq + len;
+        if next >= end {
+            m.resend = None;
+            s.probe_due &= !MTU_PROBE_DUE;
+        } else {
+            m.resend = Some((next, to));
+        }
+        Some(Some(MtuSegment {
+            seq,
+            off,
+            len: len as usize,
+            resend: true,
+        }))
     }
 
     /// The third duplicate ACK (or RFC 6675's IsLost) finds a path MTU probe at
@@ -442,20 +510,27 @@ impl Connection {
     #[cold]
     #[inline(never)]
     fn on_mtu_probe_lost(&mut self) -> bool {
+        let probe = self.mtu_search().and_then(|m| m.probe);
         self.on_mtu_probe_failed();
+        let Some(p) = probe else {
+            return false;
+        };
         //= https://www.rfc-editor.org/rfc/rfc4821#section-7.5
         // (In our words: the exact text could not be checked here.) The loss of
         // a probe is not a sign of congestion, and no congestion response
         // follows it; the data it carried is resent at the current size.
-        // As a "too big" (`on_path_mtu`) and Linux's `tcp_simple_retransmit`:
-        // what is in flight is resent, and the duplicate ACKs of this flight
-        // start no recovery (its recovery point, as after a timeout).
+        // As Linux's `tcp_simple_retransmit`: only the probe's bytes are resent,
+        // in full-sized segments (`take_mtu_probe`), outside the congestion
+        // window, and the duplicate ACKs of this flight start no recovery (its
+        // recovery point, as after a timeout). A resent piece lost again is
+        // left to the retransmission timer.
         let snd_max = self.snd_max;
-        if let Some(s) = self.cc.as_deref_mut() {
-            s.last_recover = Some(snd_max - 1u32);
+        let s = self.ccs();
+        s.last_recover = Some(snd_max - 1u32);
+        s.probe_due |= MTU_PROBE_DUE;
+        if let Some(m) = s.mtu.as_deref_mut() {
+            m.resend = Some((p.start, p.end));
         }
-        self.snd_nxt = self.snd_una;
-        self.rtt_probe = None;
         true
     }
 

@@ -303,6 +303,15 @@ fn a_lost_probe_lowers_the_search_without_a_congestion_response() {
     assert_eq!(c.counters().fast_retransmits, counters.fast_retransmits);
     assert_eq!(c.counters().sack_recoveries, counters.sack_recoveries);
     assert_eq!(usize::from(c.mss()), BASE, "the packets keep their size");
+    // Only the probe's bytes were resent, at the current size (not the
+    // flight behind it), and they arrived: SND.UNA is past the probe.
+    assert_eq!(after.bytes_retrans - info.bytes_retrans, FULL as u64);
+    assert_eq!(
+        after.total_retrans - info.total_retrans,
+        2,
+        "1448 bytes in two segments"
+    );
+    assert!(after.bytes_acked > info.bytes_acked + 20 * FULL as u64);
 }
 
 #[test]
