@@ -548,15 +548,15 @@ impl Connection {
     }
 
     /// The path MTU fell to `mtu` (an ICMP "too big"): a larger probe in
-    /// flight failed. (The packets and the probes stay within the path MTU:
-    /// `packet_limit`, `next_probe_size`.)
+    /// flight failed, and is resent as a lost one is. (The packets and the
+    /// probes stay within the path MTU: `packet_limit`, `next_probe_size`.)
     pub(super) fn on_path_mtu_search(&mut self, mtu: u16) {
         let probe_too_big = self
             .mtu_search()
             .and_then(|m| m.probe)
             .is_some_and(|p| p.size > mtu);
         if probe_too_big {
-            self.on_mtu_probe_failed();
+            self.on_mtu_probe_lost();
         }
     }
 

@@ -360,3 +360,55 @@ fn probing_finds_a_tunnels_mtu_within_the_threshold() {
     assert!(sizes.iter().all(|&n| n <= 1400), "{sizes:?}");
     assert!(sizes.contains(&usize::from(low)), "{sizes:?}");
 }
+
+#[test]
+fn a_too_big_for_a_probe_fails_it_and_resends_its_bytes() {
+    let (mut c, mut s, mut now) = after_black_hole(1500, 30);
+    let counters = *c.counters();
+    assert_eq!(c.send(&[9u8; 100_000]), Ok(100_000));
+    c.on_mtu_search_deadline(now).expect("a probe is due");
+    // The probe waits for the windows: exchange until it leaves.
+    let sent = loop {
+        now += Duration::from_millis(50);
+        let sent = poll_all(&mut c, now);
+        if sent.iter().any(|seg| seg.repr().payload.len() == FULL) {
+            break sent;
+        }
+        for seg in &sent {
+            s.handle_segment(now, &seg.repr());
+        }
+        // The receiver's delayed ACK too.
+        s.handle_timeout(now);
+        for ack in poll_all(&mut s, now) {
+            c.handle_segment(now, &ack.repr());
+        }
+        assert!(now < Instant::from_nanos(60_000_000_000), "no probe left");
+    };
+    let probe = sent[0].repr();
+    assert_eq!(probe.payload.len(), FULL, "the probe, at 1500 bytes, first");
+    let probe_seq = probe.seq_number;
+    // A tunnel of 1400 bytes drops it, and its "too big" reaches the sender
+    // before any duplicate ACK.
+    assert!(c.on_path_mtu(1400));
+    let lc = c.loss_counters();
+    assert_eq!((lc.mtu_probe_successes, lc.mtu_probe_failures), (0, 1));
+    assert_eq!(c.mtu_search().map(|m| m.bounds()), Some((1024, 1499)));
+    // Its bytes go again at the current size, first of all.
+    let resent = poll_all(&mut c, now);
+    assert_eq!(resent[0].repr().seq_number, probe_seq);
+    assert_eq!(resent[0].repr().payload.len(), BASE);
+    for seg in sent[1..].iter().chain(&resent) {
+        if seg.bytes.len() + 20 <= 1400 {
+            s.handle_segment(now, &seg.repr());
+        }
+    }
+    for ack in poll_all(&mut s, now) {
+        c.handle_segment(now, &ack.repr());
+    }
+    assert_eq!(c.counters().fast_retransmits, counters.fast_retransmits);
+    assert_eq!(c.counters().sack_recoveries, counters.sack_recoveries);
+    assert!(
+        c.snd_una > probe_seq + FULL as u32,
+        "the probe's bytes arrived"
+    );
+}
