@@ -7,7 +7,7 @@
 use core::net::SocketAddr;
 
 use super::plpmtud::{PROBE_THRESHOLD, REPROBE_INTERVAL};
-use super::tests::pair;
+use super::tests::{pair, pair_between};
 use super::Connection;
 use crate::tcp::config::{MtuProbing, TcpConfig};
 use crate::tcp::timer::Timer;
@@ -411,4 +411,33 @@ fn a_too_big_for_a_probe_fails_it_and_resends_its_bytes() {
         c.snd_una > probe_seq + FULL as u32,
         "the probe's bytes arrived"
     );
+}
+
+#[test]
+fn over_ipv6_packets_shrink_to_1280_bytes_and_no_lower() {
+    // Every IPv6 link carries 1280 bytes (RFC 8200 section 5): the first step
+    // goes there (1024 would be below it), and there is no second.
+    let a = SocketAddr::new(
+        core::net::Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1).into(),
+        40000,
+    );
+    let b = SocketAddr::new(
+        core::net::Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2).into(),
+        80,
+    );
+    let config = TcpConfig::default();
+    let r1 = config.retries1 as usize;
+    let (mut c, _s) = pair_between(a, b, config);
+    assert_eq!(c.send(&[7u8; 40_000]), Ok(40_000));
+    let sent = poll_all(&mut c, Instant::from_nanos(1_000_000));
+    assert_eq!(sent[0].repr().payload.len(), 1500 - 40 - 20 - 12);
+    let mut sizes = Vec::new();
+    for _ in 0..r1 + 3 {
+        let (_, sent) = until_rto(&mut c);
+        sizes.push(sent[0].repr().payload.len());
+    }
+    let floor = 1280 - 40 - 20 - 12;
+    assert!(sizes[..r1 - 1].iter().all(|&n| n == 1428), "{sizes:?}");
+    assert!(sizes[r1 - 1..].iter().all(|&n| n == floor), "{sizes:?}");
+    assert_eq!(c.loss_counters().pmtu_black_holes, 1);
 }
