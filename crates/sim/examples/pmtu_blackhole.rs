@@ -3,7 +3,10 @@
 //! the sender, path MTU discovery works, the transfer completes) and once with a
 //! middlebox on the router-to-client direction of `lan` that drops every ICMP packet,
 //! as a firewall filtering ICMP would. Without the ICMP errors the sender keeps
-//! sending 1500-byte segments the router must drop, and the transfer stalls.
+//! sending 1500-byte segments the router must drop until its third timeout, when
+//! black-hole detection (RFC 4821, `TcpConfig::mtu_probing`) shrinks its packets;
+//! probes then climb back toward the tunnel's MTU, and the transfer completes,
+//! seconds later than with the ICMP delivered.
 //!
 //! `cargo run -p layer4-sim --release --example pmtu_blackhole`
 

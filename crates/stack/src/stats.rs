@@ -102,6 +102,13 @@ pub struct TcpLossStats {
     pub loss_undos: u64,
     /// Fast recoveries undone by timestamps (`TcpExt:TCPFullUndo`).
     pub full_undos: u64,
+    /// Times PMTU black-hole detection shrank a connection's packets (RFC
+    /// 4821; no Linux counter).
+    pub pmtu_black_holes: u64,
+    /// Path MTU probes acknowledged (`TcpExt:TCPMTUPSuccess`).
+    pub mtu_probe_successes: u64,
+    /// Path MTU probes lost, without a congestion response (`TcpExt:TCPMTUPFail`).
+    pub mtu_probe_failures: u64,
 }
 
 impl TcpLossStats {
@@ -116,6 +123,9 @@ impl TcpLossStats {
         self.dsack_undos += u64::from(d.dsack_undos);
         self.loss_undos += u64::from(d.loss_undos);
         self.full_undos += u64::from(d.full_undos);
+        self.pmtu_black_holes += u64::from(d.pmtu_black_holes);
+        self.mtu_probe_successes += u64::from(d.mtu_probe_successes);
+        self.mtu_probe_failures += u64::from(d.mtu_probe_failures);
     }
 }
 
@@ -267,6 +277,9 @@ impl Stats {
                 "TcpExtRackReorderTimeouts".into(),
                 t.loss.rack_reorder_timeouts,
             ),
+            ("TcpExtTCPMTUPSuccess".into(), t.loss.mtu_probe_successes),
+            ("TcpExtTCPMTUPFail".into(), t.loss.mtu_probe_failures),
+            ("TcpExtPmtuBlackHoles".into(), t.loss.pmtu_black_holes),
             ("UdpInDatagrams".into(), u.in_datagrams),
             ("UdpNoPorts".into(), u.no_ports),
             ("UdpInErrors".into(), u.in_errors),

@@ -614,7 +614,15 @@ mod tests {
                 panic!("{}: {e:?}", path.display());
             });
             let last_start = scenario.flows.iter().map(|f| f.start).max().unwrap();
-            let short = last_start + layer4::time::Duration::from_secs(1);
+            // Nothing gets through a PMTU black hole until black-hole detection
+            // shrinks the packets at the third timeout, 1.5 s in: that one runs
+            // three seconds (its full run is tested in crates/sim/tests/routers.rs).
+            let secs = if scenario.name == "pmtu-blackhole" {
+                3
+            } else {
+                1
+            };
+            let short = last_start + layer4::time::Duration::from_secs(secs);
             if short < scenario.duration {
                 scenario.duration = short;
             }
@@ -623,13 +631,6 @@ mod tests {
             }
             let (metrics, captures) = run::simulate(&scenario, &mut |_| {})
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            if scenario.name == "pmtu-blackhole" {
-                // The black hole's point is that nothing gets through (tested in
-                // crates/sim/tests/routers.rs).
-                assert_eq!(metrics.flows[0].bytes_delivered, 0, "{}", path.display());
-                ran.push(scenario.name);
-                continue;
-            }
             for f in &metrics.flows {
                 assert!(
                     f.bytes_delivered > 0,

@@ -1,4 +1,5 @@
-//! Raising open connections' path MTU when a lowered estimate expires.
+//! Raising open connections' path MTU when a lowered estimate expires, and the
+//! deadlines of their packetization-layer path MTU searches.
 //!
 //! A connection takes a lower path MTU in two ways: its own segment drew a
 //! "fragmentation needed" / "packet too big" (`icmp.rs`), or it opened while the
@@ -24,10 +25,18 @@
 //! "too big" (the first one shrinks the connection again and resends, without
 //! a congestion response; the others change nothing), as on Linux when a
 //! route's learned MTU expires. Once per estimate lifetime (10 minutes by
-//! default) per connection; probing with one segment first would be
-//! packetization-layer PMTUD (RFC 4821), which layer4 does not do.
+//! default) per connection. (Packetization-layer PMTUD, `tcp/conn/plpmtud.rs`,
+//! probes with one segment first, but only on a connection that found a black
+//! hole; a raise here does not wait for it.)
 //!
-//! Bounds: one entry per connection (a later decrease moves its deadline).
+//! The same maps hold the deadlines of the connections searching for their
+//! path MTU after a black hole (RFC 4821; `tcp/conn/plpmtud.rs`), as entries of
+//! their own kind ([`Due::MtuSearch`]): a connection is noted when its loss
+//! counters show it found a black hole (the stack's book-keeping reads them
+//! only when they changed), and at each deadline it says when the next is.
+//! One set of maps, so that `Stack::poll_timeout` still asks one question.
+//!
+//! Bounds: one entry per connection and kind (a later note moves its deadline).
 //! A freed connection's entry stays until its deadline, or until the maps
 //! outgrow twice the live connections (plus slack), when the entries of freed
 //! connections are dropped: amortised O(1) per entry, nothing on the path
@@ -39,38 +48,49 @@ use super::Stack;
 use crate::socket::SocketHandle;
 use crate::time::Instant;
 
-/// The connections waiting for their path MTU to be raised, by deadline.
+/// What a connection's deadline is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Due {
+    /// Its lowered path MTU may be raised.
+    Raise,
+    /// Its path MTU search (RFC 4821) takes its next step.
+    MtuSearch,
+}
+
+/// The connections waiting for their path MTU to be raised, or for their path
+/// MTU search's next step, by deadline.
 #[derive(Debug, Default)]
 pub(crate) struct PmtuRaises {
-    /// Each noted connection's deadline.
-    due_at: BTreeMap<SocketHandle, Instant>,
+    /// Each noted connection's deadline, per kind.
+    due_at: BTreeMap<(SocketHandle, Due), Instant>,
     /// The same, in deadline order.
-    by_deadline: BTreeSet<(Instant, SocketHandle)>,
+    by_deadline: BTreeSet<(Instant, SocketHandle, Due)>,
 }
 
 impl PmtuRaises {
-    /// Notes `handle` to be raised at `at` (replacing an earlier note).
-    fn note(&mut self, handle: SocketHandle, at: Instant) {
-        if let Some(old) = self.due_at.insert(handle, at) {
-            self.by_deadline.remove(&(old, handle));
+    /// Notes `handle` for `due` at `at` (replacing an earlier note of that
+    /// kind).
+    pub(crate) fn note(&mut self, handle: SocketHandle, due: Due, at: Instant) {
+        if let Some(old) = self.due_at.insert((handle, due), at) {
+            self.by_deadline.remove(&(old, handle, due));
         }
-        self.by_deadline.insert((at, handle));
+        self.by_deadline.insert((at, handle, due));
     }
 
     /// Takes the next note due at `now`.
-    fn pop_due(&mut self, now: Instant) -> Option<SocketHandle> {
-        let &(at, handle) = self.by_deadline.first()?;
+    fn pop_due(&mut self, now: Instant) -> Option<(SocketHandle, Due)> {
+        let &(at, handle, due) = self.by_deadline.first()?;
         if at > now {
             return None;
         }
         self.by_deadline.pop_first();
-        self.due_at.remove(&handle);
-        Some(handle)
+        self.due_at.remove(&(handle, due));
+        Some((handle, due))
     }
 
     /// The earliest deadline.
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
-        self.by_deadline.first().map(|&(at, _)| at)
+        self.by_deadline.first().map(|&(at, _, _)| at)
     }
 
     /// Whether no connection is noted.
@@ -85,9 +105,9 @@ impl PmtuRaises {
 
     /// Keeps only the notes of handles `live` says still name a connection.
     fn retain(&mut self, mut live: impl FnMut(SocketHandle) -> bool) {
-        self.due_at.retain(|&h, _| live(h));
+        self.due_at.retain(|&(h, _), _| live(h));
         self.by_deadline
-            .retain(|(_, h)| self.due_at.contains_key(h));
+            .retain(|&(_, h, due)| self.due_at.contains_key(&(h, due)));
     }
 }
 
@@ -127,8 +147,15 @@ impl Stack {
     }
 
     fn note_pmtu_raise(&mut self, handle: SocketHandle, at: Instant) {
-        self.pmtu_raises.note(handle, at);
-        if self.pmtu_raises.len() > 2 * self.tcp_conn_count + 64 {
+        self.note_pmtu_deadline(handle, Due::Raise, at);
+    }
+
+    /// Notes `handle` for `due` at `at`, dropping the notes of freed
+    /// connections when the maps outgrow the live ones.
+    fn note_pmtu_deadline(&mut self, handle: SocketHandle, due: Due, at: Instant) {
+        self.pmtu_raises.note(handle, due, at);
+        // Two kinds of note per connection at most.
+        if self.pmtu_raises.len() > 4 * self.tcp_conn_count + 64 {
             let sockets = &self.sockets;
             self.pmtu_raises.retain(|h| {
                 matches!(
@@ -139,9 +166,17 @@ impl Stack {
         }
     }
 
-    /// Raises the connections whose deadline came to the path's MTU, if higher.
+    /// Raises the connections whose deadline came to the path's MTU, if higher,
+    /// and takes the next step of the path MTU searches whose deadline came.
     pub(super) fn raise_path_mtus(&mut self, now: Instant) {
-        while let Some(handle) = self.pmtu_raises.pop_due(now) {
+        while let Some((handle, due)) = self.pmtu_raises.pop_due(now) {
+            if due == Due::MtuSearch {
+                let next = self.with_conn(now, handle, |c| c.on_mtu_search_deadline(now));
+                if let Some(Some(at)) = next {
+                    self.note_pmtu_deadline(handle, Due::MtuSearch, at);
+                }
+                continue;
+            }
             let Some(conn) = self.conn(handle) else {
                 continue;
             };
@@ -155,7 +190,7 @@ impl Stack {
                 // connection's error, lower than this one's value, or, if this
                 // one's was evicted, between it and the link's, which it was
                 // just raised to): this one goes on when that estimate expires.
-                self.pmtu_raises.note(handle, at);
+                self.pmtu_raises.note(handle, Due::Raise, at);
             }
         }
     }

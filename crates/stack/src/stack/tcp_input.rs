@@ -843,6 +843,15 @@ impl Stack {
         let state = slot.conn.state();
         if let Some(d) = slot.conn.take_new_loss_counts() {
             self.stats.tcp.loss.add(&d);
+            if d.pmtu_black_holes > 0 {
+                // A black hole started (or moved) the connection's path MTU
+                // search: its first step is the stack's to schedule
+                // (`pmtu_raise`). Only when the loss counters changed.
+                if let Some(at) = slot.conn.first_mtu_search_deadline(now) {
+                    self.pmtu_raises
+                        .note(handle, super::pmtu_raise::Due::MtuSearch, at);
+                }
+            }
         }
         let events = slot.conn.take_events();
         let passive_unaccepted = slot.parent.is_some();

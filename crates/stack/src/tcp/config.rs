@@ -67,6 +67,31 @@ impl EcnMode {
     }
 }
 
+/// Packetization-layer path MTU discovery (RFC 4821), like Linux's
+/// `net.ipv4.tcp_mtu_probing` (0, 1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum MtuProbing {
+    /// Never: segments are sized by the path MTU (and its ICMP errors) alone
+    /// (`tcp_mtu_probing = 0`). A path that drops both full-sized packets and
+    /// the ICMP errors that say so (a PMTU black hole, RFC 2923 section 2.1)
+    /// then stalls the connection until R2 gives up.
+    Off,
+    /// Black-hole detection, then probing (`tcp_mtu_probing = 1`): once
+    /// retransmission timeouts of a full-sized segment reach R1, the connection's
+    /// packets shrink (to 1024 bytes, then to the IP version's minimum MTU) so
+    /// that data flows again; probes then search upward for the path's size
+    /// (RFC 4821 section 7), a lost one costing no congestion response. The
+    /// default, where Linux's is `Off`: layer4's first users run it behind VPNs
+    /// and tunnels with a smaller MTU and firewalls that drop ICMP, where a
+    /// connection stalled forever is worse than smaller packets for a few round
+    /// trips after a path already failed three timeouts in a row. A connection
+    /// that never times out past R1 pays nothing for it. (Linux's
+    /// `tcp_mtu_probing = 2`, probing every connection from its start, is not
+    /// offered.)
+    #[default]
+    BlackHole,
+}
+
 /// Stack-wide TCP configuration. Per-socket options (no-delay, keep-alive, user
 /// timeout, TTL, DSCP, ECN) start from these values and can be changed on each socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +115,9 @@ pub struct TcpConfig {
     /// An upper bound for the MSS this side announces, below what the MTU allows.
     /// Default none.
     pub mss_clamp: Option<u16>,
+    /// Packetization-layer PMTUD of every connection. Default
+    /// [`MtuProbing::BlackHole`] (see there why, where Linux's default is off).
+    pub mtu_probing: MtuProbing,
     /// The RTO estimator's constants. Default: Linux's (200 ms minimum, 120 s maximum).
     pub rtt: RttConfig,
     /// Disable Nagle's algorithm on new sockets. Default off (Nagle on, MUST-17).
@@ -209,6 +237,7 @@ impl Default for TcpConfig {
             sack: true,
             ecn: EcnMode::Passive,
             mss_clamp: None,
+            mtu_probing: MtuProbing::BlackHole,
             rtt: RttConfig::LINUX,
             nodelay: false,
             delayed_ack: Duration::from_millis(40),

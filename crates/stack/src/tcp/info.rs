@@ -54,6 +54,17 @@ pub struct LossCounters {
     /// delivered before it (RFC 8985's RACK_detect_reordering;
     /// `TcpExt:TCPSACKReorder`).
     pub sack_reorders: u32,
+    /// Times PMTU black-hole detection shrank the connection's packets after
+    /// timeouts of a full-sized segment (RFC 4821, RFC 2923 section 2.1; Linux
+    /// counts none, its `TcpExt:TCPMTUPFail` / `TCPMTUPSuccess` count probes).
+    pub pmtu_black_holes: u32,
+    /// Path MTU probes acknowledged: the connection's packets grew to their size
+    /// (RFC 4821 section 7.6.1; `TcpExt:TCPMTUPSuccess`).
+    pub mtu_probe_successes: u32,
+    /// Path MTU probes lost (or resent) without a congestion response: the
+    /// search's upper bound fell below them (RFC 4821 section 7.6.2;
+    /// `TcpExt:TCPMTUPFail`).
+    pub mtu_probe_failures: u32,
 }
 
 impl LossCounters {
@@ -75,6 +86,15 @@ impl LossCounters {
             loss_undos: self.loss_undos.saturating_sub(earlier.loss_undos),
             full_undos: self.full_undos.saturating_sub(earlier.full_undos),
             sack_reorders: self.sack_reorders.saturating_sub(earlier.sack_reorders),
+            pmtu_black_holes: self
+                .pmtu_black_holes
+                .saturating_sub(earlier.pmtu_black_holes),
+            mtu_probe_successes: self
+                .mtu_probe_successes
+                .saturating_sub(earlier.mtu_probe_successes),
+            mtu_probe_failures: self
+                .mtu_probe_failures
+                .saturating_sub(earlier.mtu_probe_failures),
         }
     }
 }

@@ -40,7 +40,7 @@ pub mod state;
 pub mod syncookie;
 pub mod timer;
 
-pub use config::{EcnMode, KeepAlive, TcpConfig};
+pub use config::{EcnMode, KeepAlive, MtuProbing, TcpConfig};
 pub use conn::{
     ConnEvents, Connection, IcmpNotice, OpenParams, SocketOptions, SynInfo, TcpError, UserError,
 };

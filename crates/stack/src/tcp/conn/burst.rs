@@ -92,7 +92,7 @@ impl Connection {
         // pacing clock running.
         if s.recovery.is_some()
             || s.frto.is_some()
-            || s.probe_due
+            || s.probe_due != 0
             || s.tx_records.capacity() == 0
             || s.pacer.next_send_time.is_some()
             || self.pacing_enabled()

@@ -80,6 +80,12 @@ impl Delivered {
     }
 }
 
+/// [`CcState::probe_due`]'s bit for a tail loss probe (RFC 8985 section 7).
+pub(super) const TLP_DUE: u8 = 1;
+/// [`CcState::probe_due`]'s bit for a packetization-layer path MTU probe (RFC
+/// 4821 section 7, `plpmtud`).
+pub(super) const MTU_PROBE_DUE: u8 = 2;
+
 /// The congestion-control state of a connection, with its controller at the end:
 /// `Box<CcState>` holds a built-in controller in the same allocation (one
 /// `malloc`/`free` per connection instead of two).
@@ -125,8 +131,10 @@ pub(crate) struct CcState<C: ?Sized = dyn CongestionControl> {
     pub(super) rack: Rack,
     /// F-RTO (RFC 5682) after a retransmission timeout, while it runs.
     pub(super) frto: Option<super::frto::Frto>,
-    /// A tail loss probe is to be sent.
-    pub(super) probe_due: bool,
+    /// The probes waiting to be sent, as bits: a tail loss probe
+    /// ([`TLP_DUE`]) and a path MTU probe ([`MTU_PROBE_DUE`], `plpmtud`). One
+    /// byte, so that the transmit paths' "is a probe due" stays one test.
+    pub(super) probe_due: u8,
     /// `loss` changed since the stack last summed it: the book-keeping pass after
     /// every call asks, and comparing the nine counters each time cost more than
     /// this flag.
@@ -143,6 +151,11 @@ pub(crate) struct CcState<C: ?Sized = dyn CongestionControl> {
     // Touched when pacing is on, and the controller.
     /// The pacing clock (here, not in the connection: only a sender needs it).
     pub(super) pacer: super::pacing::Pacer,
+    /// The packetization-layer path MTU search (RFC 4821), from the first PMTU
+    /// black hole found on (`plpmtud`); none before. Here, not in the
+    /// connection: only a timeout starts it; after the hot group, which it
+    /// would move.
+    pub(super) mtu: Option<Box<super::plpmtud::MtuSearch>>,
     /// The controller (last: the one field of unknown size).
     pub(super) cc: C,
 }
@@ -243,12 +256,13 @@ impl CcState {
             last_recover: None,
             board: None,
             rto_reacted: false,
+            mtu: None,
             rate: DeliveryRateEstimator::new(),
             tx_records: VecDeque::new(),
             delivery_rate: 0,
             pacer: Default::default(),
             rack: Rack::new(),
-            probe_due: false,
+            probe_due: 0,
             undo: None,
             retrans_out: None,
             loss: Default::default(),
@@ -275,6 +289,7 @@ impl CcState {
             last_recover,
             board,
             rto_reacted,
+            mtu,
             rate,
             tx_records,
             delivery_rate,
@@ -292,6 +307,7 @@ impl CcState {
         *last_recover = None;
         *board = None;
         *rto_reacted = false;
+        *mtu = None;
         *rate = DeliveryRateEstimator::new();
         // The records' room (at most `TX_RECORDS_KEPT`, see `reusable`) is kept:
         // the next flight fills it without an allocation.
@@ -299,7 +315,7 @@ impl CcState {
         *delivery_rate = 0;
         *pacer = Default::default();
         *rack = Rack::new();
-        *probe_due = false;
+        *probe_due = 0;
         *undo = None;
         *retrans_out = None;
         *loss = Default::default();
@@ -899,6 +915,10 @@ impl Connection {
     /// is under way or the ACK does not cover the last one's recovery point. Returns
     /// whether it did (and the first unacknowledged segment is to be resent).
     pub(super) fn on_triple_dupack(&mut self, now: Instant, ack: SeqNumber) -> bool {
+        // A path MTU probe lost at SND.UNA is no congestion (`plpmtud`).
+        if self.on_loss_at_mtu_probe(ack) {
+            return false;
+        }
         let outstanding = self.outstanding();
         let snd_max = self.snd_max;
         let mss = u32::from(self.mss.max(1));
@@ -917,7 +937,7 @@ impl Connection {
         s.cc.on_congestion_event(now, CongestionKind::Loss, outstanding as usize);
         s.undo = Some(super::undo::Undo::begin(s, ack, snd_max, false));
         s.rack.cancel_probe();
-        s.probe_due = false;
+        s.probe_due = 0;
         //= https://www.rfc-editor.org/rfc/rfc5681#section-3.2
         //# The lost segment starting at SND.UNA MUST be retransmitted and
         //# cwnd set to ssthresh plus 3*SMSS.
@@ -966,7 +986,7 @@ impl Connection {
         }
         s.recovery = None;
         s.rack.on_rto(now, snd_una);
-        s.probe_due = false;
+        s.probe_due = 0;
         // The SACKed ranges are forgotten (below), and with them what RACK knew.
         for r in s.tx_records.iter_mut() {
             r.sacked = false;
@@ -1096,8 +1116,9 @@ mod tests {
         ] {
             assert!(!(first..end).contains(&at), "{name} is in the hot group");
         }
-        // Reordering added no padding.
-        assert_eq!(size_of::<S>(), 728);
+        // Reordering added no padding. (760: the path MTU search's box and
+        // the loss counters' three PLPMTUD counts, twice.)
+        assert_eq!(size_of::<S>(), 760);
     }
 
     fn t(ms: u64) -> Instant {

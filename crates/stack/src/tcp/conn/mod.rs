@@ -27,6 +27,8 @@
 //!   SWS avoidance, FIN, window updates, ACKs) and its encoding;
 //! - [`output_control`]: the SYN and SYN-ACK written at their fixed layout;
 //! - [`timeout`]: retransmission, delayed ACK, persist, keep-alive, TIME-WAIT;
+//! - [`plpmtud`]: PMTU black-hole detection (RFC 4821, RFC 2923 2.1): smaller
+//!   packets after timeouts of full-sized ones;
 //! - [`frto`]: F-RTO (RFC 5682): after a retransmission timeout, new data instead
 //!   of go-back-N until the next ACKs tell a spurious timeout from a real one;
 //! - [`user`]: the application's calls;
@@ -56,6 +58,7 @@ mod open;
 mod output;
 mod output_control;
 mod pacing;
+mod plpmtud;
 mod predict;
 mod prune;
 mod rack;
@@ -70,6 +73,8 @@ mod user;
 mod control_tests;
 #[cfg(test)]
 mod layout_tests;
+#[cfg(test)]
+mod plpmtud_tests;
 #[cfg(test)]
 mod tests;
 
@@ -571,7 +576,7 @@ impl Connection {
                 self.probe_due = false;
                 self.syn_due = false;
                 if let Some(cc) = self.cc.as_deref_mut() {
-                    cc.probe_due = false;
+                    cc.probe_due = 0;
                 }
                 self.send_buf.shrink_if_empty();
                 self.recv_buf.shrink_if_empty(!self.assembler.is_empty());

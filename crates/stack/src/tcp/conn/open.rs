@@ -596,8 +596,18 @@ impl Connection {
     /// options every segment carries.
     //= https://www.rfc-editor.org/rfc/rfc9293#section-3.7.1
     //# Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize
+    ///
+    /// Sized by the path MTU alone: called as the handshake ends, before a
+    /// timeout could have lowered the connection's packets (`plpmtud`); later
+    /// changes go through [`update_mss_within`](Self::update_mss_within).
     pub(super) fn update_mss(&mut self) {
-        let mms_s = self.path_mtu.saturating_sub(self.ip_header_len);
+        self.update_mss_within(self.path_mtu);
+    }
+
+    /// [`update_mss`](Self::update_mss) with packets of at most `mtu` bytes (the
+    /// path MTU, or less once black-hole detection lowered it).
+    pub(super) fn update_mss_within(&mut self, mtu: u16) {
+        let mms_s = mtu.saturating_sub(self.ip_header_len);
         let with_header = (self.peer_mss.saturating_add(TCP_HEADER_LEN)).min(mms_s);
         let options = if self.ts.is_some() { TS_OPTION_LEN } else { 0 };
         let mss = with_header
@@ -620,8 +630,9 @@ impl Connection {
             return false;
         }
         self.path_mtu = mtu;
+        self.on_path_mtu_search(mtu);
         let before = self.mss;
-        self.update_mss();
+        self.update_mss_within(self.packet_limit());
         if self.mss < before && self.outstanding() > 0 {
             // The segments in flight were too big and have been dropped: resend them
             // now at the new size, without a congestion response (the loss was not
@@ -643,7 +654,10 @@ impl Connection {
             return false;
         }
         self.path_mtu = mtu;
-        self.update_mss();
+        // Never past what black-hole detection found (`plpmtud`): a raise of
+        // the path MTU says the ICMP-reported bottleneck is gone, not that the
+        // path stopped losing large packets silently.
+        self.update_mss_within(self.packet_limit());
         true
     }
 

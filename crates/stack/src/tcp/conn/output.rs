@@ -119,7 +119,7 @@ impl Connection {
             || self.cc.as_deref().is_some_and(|s| {
                 // A tail loss probe, or a SACK recovery's retransmission
                 // (`sack_next` finds none outside a recovery).
-                s.probe_due || (s.recovery.is_some() && self.sack_retransmission_due())
+                s.probe_due != 0 || (s.recovery.is_some() && self.sack_retransmission_due())
             })
     }
 
@@ -399,7 +399,7 @@ impl Connection {
                 return Some(Some(plan));
             }
         }
-        if self.probe_due() {
+        if self.tlp_due() {
             match self.loss_probe_plan() {
                 Some(plan) => {
                     let fin = usize::from(plan.flags.contains(TcpFlags::FIN));
@@ -407,6 +407,17 @@ impl Connection {
                     return Some(Some(plan));
                 }
                 None => self.on_probe_unsendable(),
+            }
+        }
+        if self.probe_due() {
+            // What is left is a path MTU probe (`plpmtud`): new data, larger
+            // than a full-sized segment, if the windows and the queue allow.
+            if let Some(seg) = self.take_mtu_probe() {
+                let mut plan = Plan::control(seg.seq, TcpFlags::ACK);
+                plan.payload_off = seg.off;
+                plan.payload_len = seg.len;
+                plan.retransmit = seg.resend;
+                return Some(Some(plan));
             }
         }
         None
@@ -626,8 +637,11 @@ impl Connection {
         Some(plan)
     }
 
-    /// The bytes the send and congestion windows let go now.
-    fn usable_window(&self) -> usize {
+    /// The bytes the send and congestion windows let go now. Always in line:
+    /// `data_plan_unsent` is the hot caller (the path MTU probe's decision,
+    /// `plpmtud`, the other).
+    #[inline(always)]
+    pub(super) fn usable_window(&self) -> usize {
         match self.frto_new_data_room() {
             // F-RTO's two new segments (RFC 5682 step 2b), past the window.
             Some(room) => room,
@@ -1072,6 +1086,7 @@ impl Connection {
     fn on_retransmission_sent(&mut self, seq: SeqNumber, payload_len: usize) {
         self.counters.retrans_segs += 1;
         self.counters.bytes_retrans += payload_len as u64;
+        self.on_resend_of_mtu_probe(seq, payload_len);
         // Karn: a retransmission makes the timed segment ambiguous.
         if let Some((probe_end, _, _)) = self.rtt_probe {
             if probe_end > seq {

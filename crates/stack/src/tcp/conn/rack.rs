@@ -22,7 +22,7 @@
 
 use std::collections::VecDeque;
 
-use super::congestion::{CcState, TxRecord};
+use super::congestion::{CcState, TxRecord, TLP_DUE};
 use super::Connection;
 use crate::cc::CongestionKind;
 use crate::tcp::rack::{Rack, Verdict};
@@ -308,7 +308,7 @@ impl Connection {
             return false;
         };
         s.recovery.is_none()
-            && !s.probe_due
+            && s.probe_due & TLP_DUE == 0
             && !s.rack.probe_outstanding()
             && s.board.as_ref().is_none_or(|b| b.is_empty())
     }
@@ -360,16 +360,24 @@ impl Connection {
             return;
         }
         if let Some(s) = self.cc.as_deref_mut() {
-            s.probe_due = true;
+            s.probe_due |= TLP_DUE;
             let c = s.loss_mut();
             c.loss_probes = c.loss_probes.saturating_add(1);
         }
         self.timers.set(Timer::Retransmit, now + self.rtt.rto());
     }
 
-    /// Whether a tail loss probe waits to be sent.
+    /// Whether a probe waits to be sent: a tail loss probe, or a path MTU
+    /// probe (`plpmtud`).
     pub(super) fn probe_due(&self) -> bool {
-        self.cc.as_deref().is_some_and(|s| s.probe_due)
+        self.cc.as_deref().is_some_and(|s| s.probe_due != 0)
+    }
+
+    /// Whether a tail loss probe waits to be sent.
+    pub(super) fn tlp_due(&self) -> bool {
+        self.cc
+            .as_deref()
+            .is_some_and(|s| s.probe_due & TLP_DUE != 0)
     }
 
     /// The probe is being sent: it ends at `end` (SND.NXT after it) and resends
@@ -377,7 +385,7 @@ impl Connection {
     pub(super) fn on_probe_planned(&mut self, end: SeqNumber, retransmission: bool) {
         let end = end.max(self.snd_max);
         if let Some(s) = self.cc.as_deref_mut() {
-            s.probe_due = false;
+            s.probe_due &= !TLP_DUE;
             s.rack.on_probe_sent(end, retransmission);
         }
     }
@@ -391,7 +399,7 @@ impl Connection {
     /// A probe was due but nothing could be sent.
     pub(super) fn on_probe_unsendable(&mut self) {
         if let Some(s) = self.cc.as_deref_mut() {
-            s.probe_due = false;
+            s.probe_due &= !TLP_DUE;
         }
     }
 }

@@ -69,16 +69,25 @@ fn poll_all(conn: &mut Connection, now: Instant) -> Vec<Seg> {
 
 /// A handshake between a client and a server connection; returns both established.
 pub(super) fn pair(config: TcpConfig) -> (Connection, Connection) {
+    pair_between(A, B, config)
+}
+
+/// [`pair`] between the client's address `a` and the server's `b`.
+pub(super) fn pair_between(
+    a: SocketAddr,
+    b: SocketAddr,
+    config: TcpConfig,
+) -> (Connection, Connection) {
     let config = Arc::new(config);
     let now = t(0);
-    let mut client = Connection::connect(now, config.clone(), params(A, B, 1000, &config));
+    let mut client = Connection::connect(now, config.clone(), params(a, b, 1000, &config));
     let syn = poll(&mut client, now).expect("SYN");
     let syn_repr = syn.repr();
     assert_eq!(syn_repr.flags, TcpFlags::SYN);
     let mut server = Connection::accept(
         now,
         config.clone(),
-        params(B, A, 5000, &config),
+        params(b, a, 5000, &config),
         &SynInfo::from_repr(&syn_repr),
     );
     let synack = poll(&mut server, t(1)).expect("SYN-ACK");

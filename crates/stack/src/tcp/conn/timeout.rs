@@ -120,6 +120,10 @@ impl Connection {
                 }
                 let frto = self.frto_may_start();
                 self.on_rto_cc(now);
+                // A path MTU probe in flight failed; past R1, a full-sized
+                // segment's timeouts may be a PMTU black hole: the resend below
+                // goes at a smaller size (`plpmtud`).
+                self.on_rto_plpmtud();
                 self.timers.clear(Timer::Probe);
                 self.timers.clear(Timer::Reorder);
                 //= https://www.rfc-editor.org/rfc/rfc6298#section-5

@@ -1,0 +1,443 @@
+//! Segment-level tests of packetization-layer path MTU discovery (`plpmtud`):
+//! timeouts of full-sized segments past R1 shrink the connection's packets,
+//! and nothing else does; probes then find the path's size again, an
+//! acknowledged one raising the packets, a lost one costing no congestion
+//! response.
+
+use core::net::SocketAddr;
+
+use super::plpmtud::{PROBE_THRESHOLD, REPROBE_INTERVAL};
+use super::tests::{pair, pair_between};
+use super::Connection;
+use crate::tcp::config::{MtuProbing, TcpConfig};
+use crate::tcp::timer::Timer;
+use crate::time::{Duration, Instant};
+use crate::wire::{AddrPair, ChecksumMode, TcpPacket, TcpRepr};
+
+/// Payload of a full-sized segment at a 1500-byte path MTU with timestamps.
+const FULL: usize = 1500 - 20 - 20 - 12;
+/// The same once black-hole detection lowered packets to 1024 bytes.
+const BASE: usize = 1024 - 20 - 20 - 12;
+/// The same at IPv4's floor, 576-byte packets.
+const FLOOR: usize = 576 - 20 - 20 - 12;
+
+/// A segment as it left a connection: its bytes and addresses.
+struct Seg {
+    bytes: Vec<u8>,
+    from: SocketAddr,
+    to: SocketAddr,
+}
+
+impl Seg {
+    fn repr(&self) -> TcpRepr<'_> {
+        let addrs = AddrPair::new(self.from.ip(), self.to.ip()).unwrap();
+        let packet = TcpPacket::new_checked(&self.bytes[..]).unwrap();
+        TcpRepr::parse(&packet, &addrs, ChecksumMode::Enabled).unwrap()
+    }
+}
+
+/// Every segment the connection sends at `now` (the buffer holds a 1500-byte
+/// packet's TCP part).
+fn poll_all(c: &mut Connection, now: Instant) -> Vec<Seg> {
+    let addrs = AddrPair::new(c.local().ip(), c.remote().ip()).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1480];
+    while let Some(n) = c.poll_transmit(now, &mut buf, &addrs, ChecksumMode::Enabled) {
+        out.push(Seg {
+            bytes: buf[..n].to_vec(),
+            from: c.local(),
+            to: c.remote(),
+        });
+        assert!(out.len() < 10_000, "runaway transmit loop");
+    }
+    out
+}
+
+/// Runs the connection's timers until its next retransmission timeout has
+/// fired (tail loss probes before it included); returns what it sent then.
+fn until_rto(c: &mut Connection) -> (Instant, Vec<Seg>) {
+    loop {
+        let (timer, at) = c.next_timer().expect("a timer is armed");
+        c.handle_timeout(at);
+        let sent = poll_all(c, at);
+        if timer == Timer::Retransmit {
+            return (at, sent);
+        }
+    }
+}
+
+/// A client that sent `len` bytes in full-sized segments, none delivered.
+fn sender(config: TcpConfig, len: usize) -> (Connection, Connection) {
+    let (mut c, s) = pair(config);
+    let data = vec![7u8; len];
+    assert_eq!(c.send(&data), Ok(len));
+    let sent = poll_all(&mut c, Instant::from_nanos(1_000_000));
+    assert_eq!(sent[0].repr().payload.len(), FULL);
+    (c, s)
+}
+
+#[test]
+fn timeouts_of_full_sized_segments_shrink_packets_from_r1_on() {
+    let config = TcpConfig::default();
+    let r1 = config.retries1;
+    let (mut c, _s) = sender(config, 40_000);
+    let mut sizes = Vec::new();
+    for _ in 0..r1 + 3 {
+        let (_, sent) = until_rto(&mut c);
+        sizes.push(sent[0].repr().payload.len());
+    }
+    let r1 = r1 as usize;
+    // Before R1 the same full-sized segment is resent; at R1 it goes as a
+    // 1024-byte packet, at the next timeout at IPv4's 576-byte floor, and no
+    // lower.
+    assert!(sizes[..r1 - 1].iter().all(|&n| n == FULL), "{sizes:?}");
+    assert_eq!(&sizes[r1 - 1..], &[BASE, FLOOR, FLOOR, FLOOR], "{sizes:?}");
+    assert_eq!(usize::from(c.mss()), FLOOR);
+    assert_eq!(c.path_mtu(), 1500, "the path MTU itself is not lowered");
+    assert_eq!(c.loss_counters().pmtu_black_holes, 2);
+}
+
+#[test]
+fn with_mtu_probing_off_timeouts_resend_full_sized_segments() {
+    let config = TcpConfig {
+        mtu_probing: MtuProbing::Off,
+        ..TcpConfig::default()
+    };
+    let rounds = config.retries1 + 3;
+    let (mut c, _s) = sender(config, 40_000);
+    for _ in 0..rounds {
+        let (_, sent) = until_rto(&mut c);
+        assert_eq!(sent[0].repr().payload.len(), FULL);
+    }
+    assert_eq!(usize::from(c.mss()), FULL);
+    assert_eq!(c.loss_counters().pmtu_black_holes, 0);
+}
+
+#[test]
+fn a_short_segment_timing_out_is_no_black_hole() {
+    // A 600-byte message fits a 1024-byte packet: its timeouts say nothing
+    // about large packets (the peer may be gone), and shrinking would not
+    // help it through.
+    let config = TcpConfig::default();
+    let rounds = config.retries1 + 3;
+    let (mut c, _s) = pair(config);
+    assert_eq!(c.send(&[1u8; 600]), Ok(600));
+    assert_eq!(poll_all(&mut c, Instant::from_nanos(1_000_000)).len(), 1);
+    for _ in 0..rounds {
+        let (_, sent) = until_rto(&mut c);
+        assert_eq!(sent[0].repr().payload.len(), 600);
+    }
+    assert_eq!(usize::from(c.mss()), FULL);
+    assert_eq!(c.loss_counters().pmtu_black_holes, 0);
+}
+
+#[test]
+fn after_the_shrink_data_flows_at_the_smaller_size() {
+    let config = TcpConfig::default();
+    let r1 = config.retries1;
+    let (mut c, mut s) = sender(config, 40_000);
+    let mut at_r1 = None;
+    for _ in 0..r1 {
+        at_r1 = Some(until_rto(&mut c));
+    }
+    let (now, sent) = at_r1.unwrap();
+    assert_eq!(sent[0].repr().payload.len(), BASE);
+    // The smaller packet gets through and is acknowledged: the flight that
+    // follows keeps the smaller size, and no further timeout shrinks it.
+    s.handle_segment(now, &sent[0].repr());
+    let acks = poll_all(&mut s, now);
+    assert!(!acks.is_empty(), "the receiver acknowledges");
+    for ack in &acks {
+        c.handle_segment(now, &ack.repr());
+    }
+    let next = poll_all(&mut c, now);
+    assert!(!next.is_empty(), "the acknowledgment opens the window");
+    assert!(
+        next.iter().all(|seg| seg.repr().payload.len() <= BASE),
+        "every segment fits a 1024-byte packet"
+    );
+    assert_eq!(usize::from(c.mss()), BASE);
+    assert_eq!(c.info(now).retransmits, 0, "the timeout count was reset");
+    assert_eq!(c.loss_counters().pmtu_black_holes, 1);
+}
+
+#[test]
+fn a_raised_path_mtu_does_not_undo_the_black_hole_size() {
+    let config = TcpConfig::default();
+    let r1 = config.retries1;
+    let (mut c, _s) = sender(config, 40_000);
+    for _ in 0..r1 {
+        until_rto(&mut c);
+    }
+    assert_eq!(usize::from(c.mss()), BASE);
+    // An ICMP error lowers the path MTU below the black-hole size, and its
+    // expiry raises it back: the smaller of the two holds each time.
+    assert!(c.on_path_mtu(900));
+    assert_eq!(usize::from(c.mss()), 900 - 52);
+    assert!(c.raise_path_mtu(1500));
+    assert_eq!(usize::from(c.mss()), BASE);
+}
+
+/// One round trip's worth of exchange at `now`: every segment the client sends
+/// whose IP packet fits `path` (the narrowest link; larger ones are dropped
+/// silently, as in a black hole) reaches the server, and every segment the
+/// server sends back reaches the client, until neither has more. The client's
+/// queue is topped up to `queued` bytes first. Returns the client's packets,
+/// as IP sizes, dropped or not.
+fn round(
+    c: &mut Connection,
+    s: &mut Connection,
+    now: Instant,
+    path: usize,
+    queued: usize,
+) -> Vec<usize> {
+    let buffered = c.send_buf.len();
+    if buffered < queued {
+        let _ = c.send(&vec![9u8; queued - buffered]);
+    }
+    let mut sizes = Vec::new();
+    for _ in 0..1000 {
+        let out = poll_all(c, now);
+        if out.is_empty() {
+            break;
+        }
+        for seg in &out {
+            let size = seg.bytes.len() + 20;
+            sizes.push(size);
+            if size <= path {
+                s.handle_segment(now, &seg.repr());
+            }
+        }
+        for ack in poll_all(s, now) {
+            c.handle_segment(now, &ack.repr());
+        }
+        let mut buf = [0u8; 65536];
+        while matches!(s.recv(now, &mut buf), Ok(n) if n > 0) {}
+    }
+    sizes
+}
+
+/// A client through a black hole at R1 (packets of 1024 bytes), then run for
+/// `rounds` round trips of 50 ms over a path of `path` bytes with plenty
+/// queued: its congestion window grows large enough to probe.
+fn after_black_hole(path: usize, rounds: u64) -> (Connection, Connection, Instant) {
+    let config = TcpConfig::default();
+    let r1 = config.retries1;
+    let (mut c, mut s) = sender(config, 40_000);
+    let mut at_r1 = None;
+    for _ in 0..r1 {
+        at_r1 = Some(until_rto(&mut c));
+    }
+    assert_eq!(usize::from(c.mss()), BASE);
+    assert_eq!(c.mtu_search().map(|m| m.bounds()), Some((1024, 1500)));
+    // The timeout's resend, at 1024 bytes, goes through.
+    let (mut now, sent) = at_r1.unwrap();
+    for seg in &sent {
+        s.handle_segment(now, &seg.repr());
+    }
+    for ack in poll_all(&mut s, now) {
+        c.handle_segment(now, &ack.repr());
+    }
+    for _ in 0..rounds {
+        now += Duration::from_millis(50);
+        round(&mut c, &mut s, now, path, 200_000);
+    }
+    (c, s, now)
+}
+
+#[test]
+fn an_acknowledged_probe_raises_the_packets_back_to_full_size() {
+    // The path carries 1500-byte packets again (the outage is over): the
+    // first probe, at the full size, is acknowledged, and the connection is
+    // as it was before the black hole.
+    let (mut c, mut s, mut now) = after_black_hole(1500, 30);
+    assert_eq!(usize::from(c.mss()), BASE, "no probe before the deadline");
+    let counters = *c.counters();
+    let next = c.on_mtu_search_deadline(now).expect("a probe is due");
+    assert!(next > now);
+    now += Duration::from_millis(1);
+    let sizes = round(&mut c, &mut s, now, 1500, 200_000);
+    assert_eq!(sizes[0], 1500, "the probe is the first segment: {sizes:?}");
+    assert!(sizes[1..].iter().all(|&n| n <= 1024), "{sizes:?}");
+    // Acknowledged: at the next deadline the packets grow, and the search ends.
+    now += Duration::from_millis(50);
+    assert_eq!(c.on_mtu_search_deadline(now), None, "the search is over");
+    assert_eq!(usize::from(c.mss()), FULL);
+    assert!(c.mtu_search().is_none());
+    let sizes = round(&mut c, &mut s, now, 1500, 200_000);
+    assert!(
+        sizes.contains(&1500),
+        "full-sized segments again: {sizes:?}"
+    );
+    let lc = c.loss_counters();
+    assert_eq!((lc.mtu_probe_successes, lc.mtu_probe_failures), (1, 0));
+    assert_eq!(c.counters().fast_retransmits, counters.fast_retransmits);
+    assert_eq!(c.counters().sack_recoveries, counters.sack_recoveries);
+    assert_eq!(
+        c.counters().timeouts,
+        counters.timeouts,
+        "no congestion response"
+    );
+}
+
+#[test]
+fn a_lost_probe_lowers_the_search_without_a_congestion_response() {
+    // A tunnel of 1400 bytes, its ICMP filtered: the probe at 1500 is lost.
+    let (mut c, mut s, mut now) = after_black_hole(1400, 30);
+    let info = c.info(now);
+    let counters = *c.counters();
+    c.on_mtu_search_deadline(now).expect("a probe is due");
+    now += Duration::from_millis(1);
+    let sizes = round(&mut c, &mut s, now, 1400, 200_000);
+    assert_eq!(sizes[0], 1500, "the probe: {sizes:?}");
+    // The segments behind it drew duplicate ACKs with SACKs: the probe failed.
+    let lc = c.loss_counters();
+    assert_eq!((lc.mtu_probe_successes, lc.mtu_probe_failures), (0, 1));
+    assert_eq!(c.mtu_search().map(|m| m.bounds()), Some((1024, 1499)));
+    let after = c.info(now);
+    assert_eq!(after.ssthresh, info.ssthresh, "no congestion response");
+    assert!(
+        after.cwnd_bytes >= info.cwnd_bytes,
+        "the window was not reduced"
+    );
+    assert_eq!(c.counters().fast_retransmits, counters.fast_retransmits);
+    assert_eq!(c.counters().sack_recoveries, counters.sack_recoveries);
+    assert_eq!(usize::from(c.mss()), BASE, "the packets keep their size");
+    // Only the probe's bytes were resent, at the current size (not the
+    // flight behind it), and they arrived: SND.UNA is past the probe.
+    assert_eq!(after.bytes_retrans - info.bytes_retrans, FULL as u64);
+    assert_eq!(
+        after.total_retrans - info.total_retrans,
+        2,
+        "1448 bytes in two segments"
+    );
+    assert!(after.bytes_acked > info.bytes_acked + 20 * FULL as u64);
+}
+
+#[test]
+fn probing_finds_a_tunnels_mtu_within_the_threshold() {
+    let (mut c, mut s, mut now) = after_black_hole(1400, 30);
+    let mut reprobe_at = None;
+    for _ in 0..40 {
+        let next = c.on_mtu_search_deadline(now).expect("the search goes on");
+        if next >= now + REPROBE_INTERVAL {
+            reprobe_at = Some(next);
+            break;
+        }
+        // The probe and what follows it, then the round trips until the next
+        // deadline.
+        while now < next {
+            now += Duration::from_millis(50);
+            round(&mut c, &mut s, now, 1400, 200_000);
+        }
+    }
+    assert!(reprobe_at.is_some(), "the search settled");
+    // Within the threshold below the tunnel's 1400 bytes; the whole range is
+    // searched again in 10 minutes.
+    let (low, high) = c.mtu_search().map(|m| m.bounds()).unwrap();
+    assert!(
+        low <= 1400 && low > 1400 - PROBE_THRESHOLD,
+        "({low}, {high})"
+    );
+    assert_eq!(high, 1500, "the next search starts from the full size");
+    assert_eq!(c.mss(), low - 52);
+    let lc = c.loss_counters();
+    assert!(
+        lc.mtu_probe_successes > 0 && lc.mtu_probe_failures > 0,
+        "{lc:?}"
+    );
+    // No congestion response came from a probe: the only ones were the
+    // black hole's timeouts.
+    assert_eq!(c.counters().sack_recoveries, 0);
+    assert_eq!(c.counters().fast_retransmits, 0);
+    let sizes = round(
+        &mut c,
+        &mut s,
+        now + Duration::from_millis(50),
+        1400,
+        200_000,
+    );
+    assert!(sizes.iter().all(|&n| n <= 1400), "{sizes:?}");
+    assert!(sizes.contains(&usize::from(low)), "{sizes:?}");
+}
+
+#[test]
+fn a_too_big_for_a_probe_fails_it_and_resends_its_bytes() {
+    let (mut c, mut s, mut now) = after_black_hole(1500, 30);
+    let counters = *c.counters();
+    assert_eq!(c.send(&[9u8; 100_000]), Ok(100_000));
+    c.on_mtu_search_deadline(now).expect("a probe is due");
+    // The probe waits for the windows: exchange until it leaves.
+    let sent = loop {
+        now += Duration::from_millis(50);
+        let sent = poll_all(&mut c, now);
+        if sent.iter().any(|seg| seg.repr().payload.len() == FULL) {
+            break sent;
+        }
+        for seg in &sent {
+            s.handle_segment(now, &seg.repr());
+        }
+        // The receiver's delayed ACK too.
+        s.handle_timeout(now);
+        for ack in poll_all(&mut s, now) {
+            c.handle_segment(now, &ack.repr());
+        }
+        assert!(now < Instant::from_nanos(60_000_000_000), "no probe left");
+    };
+    let probe = sent[0].repr();
+    assert_eq!(probe.payload.len(), FULL, "the probe, at 1500 bytes, first");
+    let probe_seq = probe.seq_number;
+    // A tunnel of 1400 bytes drops it, and its "too big" reaches the sender
+    // before any duplicate ACK.
+    assert!(c.on_path_mtu(1400));
+    let lc = c.loss_counters();
+    assert_eq!((lc.mtu_probe_successes, lc.mtu_probe_failures), (0, 1));
+    assert_eq!(c.mtu_search().map(|m| m.bounds()), Some((1024, 1499)));
+    // Its bytes go again at the current size, first of all.
+    let resent = poll_all(&mut c, now);
+    assert_eq!(resent[0].repr().seq_number, probe_seq);
+    assert_eq!(resent[0].repr().payload.len(), BASE);
+    for seg in sent[1..].iter().chain(&resent) {
+        if seg.bytes.len() + 20 <= 1400 {
+            s.handle_segment(now, &seg.repr());
+        }
+    }
+    for ack in poll_all(&mut s, now) {
+        c.handle_segment(now, &ack.repr());
+    }
+    assert_eq!(c.counters().fast_retransmits, counters.fast_retransmits);
+    assert_eq!(c.counters().sack_recoveries, counters.sack_recoveries);
+    assert!(
+        c.snd_una > probe_seq + FULL as u32,
+        "the probe's bytes arrived"
+    );
+}
+
+#[test]
+fn over_ipv6_packets_shrink_to_1280_bytes_and_no_lower() {
+    // Every IPv6 link carries 1280 bytes (RFC 8200 section 5): the first step
+    // goes there (1024 would be below it), and there is no second.
+    let a = SocketAddr::new(
+        core::net::Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1).into(),
+        40000,
+    );
+    let b = SocketAddr::new(
+        core::net::Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2).into(),
+        80,
+    );
+    let config = TcpConfig::default();
+    let r1 = config.retries1 as usize;
+    let (mut c, _s) = pair_between(a, b, config);
+    assert_eq!(c.send(&[7u8; 40_000]), Ok(40_000));
+    let sent = poll_all(&mut c, Instant::from_nanos(1_000_000));
+    assert_eq!(sent[0].repr().payload.len(), 1500 - 40 - 20 - 12);
+    let mut sizes = Vec::new();
+    for _ in 0..r1 + 3 {
+        let (_, sent) = until_rto(&mut c);
+        sizes.push(sent[0].repr().payload.len());
+    }
+    let floor = 1280 - 40 - 20 - 12;
+    assert!(sizes[..r1 - 1].iter().all(|&n| n == 1428), "{sizes:?}");
+    assert!(sizes[r1 - 1..].iter().all(|&n| n == floor), "{sizes:?}");
+    assert_eq!(c.loss_counters().pmtu_black_holes, 1);
+}
