@@ -24,7 +24,13 @@
 use std::collections::VecDeque;
 
 use layer4::time::{Duration, Instant};
-use layer4::{Config, Error, ListenOptions, Shutdown, SocketHandle, Stack, State};
+use std::net::IpAddr;
+
+use layer4::wire::{
+    AddrPair, ChecksumMode, Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, Icmpv6DstUnreachable,
+    Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv4Packet, Ipv6Packet,
+};
+use layer4::{Config, Error, ListenOptions, Shutdown, SocketHandle, SocketProtocol, Stack, State};
 
 use crate::live::Family;
 
@@ -34,6 +40,8 @@ use crate::live::Family;
 pub enum Op {
     /// `tcp_send` of this many bytes of the side's pattern.
     Send(bool, u16),
+    /// `tcp_send_urgent` of this many bytes of the side's pattern.
+    SendUrgent(bool, u16),
     /// `tcp_recv` into a buffer of this size.
     Recv(bool, u16),
     /// `tcp_shutdown(Write)`.
@@ -50,6 +58,10 @@ pub enum Op {
     Deliver(bool, u8),
     /// Loses the next packet of one direction.
     Lose(bool),
+    /// The next packet of one direction is refused by its destination: dropped,
+    /// and answered with an ICMP port unreachable quoting it (fatal to a
+    /// connection being opened; a soft error after).
+    Refuse(bool),
     /// Sends the next packet of one direction twice.
     Duplicate(bool),
     /// Swaps the next two packets of one direction.
@@ -88,7 +100,7 @@ pub struct Summary {
     pub error: bool,
 }
 
-/// Decodes `data`: the first byte's low bit is the family, the next three bits
+/// Decodes `data`: the first byte's low bit is the family, the next four bits
 /// the [`variant`]; each op is one byte and an argument byte or two.
 pub fn decode(data: &[u8]) -> Program {
     let (&head, mut rest) = data.split_first().unwrap_or((&0, &[]));
@@ -104,7 +116,11 @@ pub fn decode(data: &[u8]) -> Program {
         let op = match op % 16 {
             0 | 1 => {
                 let n = u16::from_be_bytes([arg(&mut rest), arg(&mut rest)]) % 12_000 + 1;
-                Op::Send(side, n)
+                if op % 16 == 0 {
+                    Op::Send(side, n)
+                } else {
+                    Op::SendUrgent(side, n % 3000 + 1)
+                }
             }
             2 | 3 => {
                 let n = u16::from_be_bytes([arg(&mut rest), arg(&mut rest)]) % 16_000 + 1;
@@ -115,37 +131,44 @@ pub fn decode(data: &[u8]) -> Program {
             6 => Op::Close(side),
             7 => Op::Abort(side),
             8 => Op::Accept,
-            9 | 10 => Op::Deliver(side, arg(&mut rest) % 8 + 1),
+            9 => Op::Deliver(side, arg(&mut rest) % 8 + 1),
+            10 => Op::Refuse(side),
             11 => Op::Lose(side),
             12 => Op::Duplicate(side),
             13 => Op::Swap(side),
             14 => Op::Advance(u16::from(arg(&mut rest)) * 16 + 1),
             _ => Op::Rewind(u16::from(arg(&mut rest)) * 4 + 1),
         };
-        // Rare ends of a connection rarer still: an abort or a close ends most of
-        // what could be checked after it.
-        if matches!(op, Op::Abort(_)) && arg(&mut rest) < 224 {
+        // Rare steps rarer still: an abort ends most of what could be checked
+        // after it, a refusal most handshakes.
+        if matches!(op, Op::Abort(_) | Op::Refuse(_)) && arg(&mut rest) < 224 {
+            continue;
+        }
+        // A send of urgent data one time in four.
+        if matches!(op, Op::SendUrgent(..)) && arg(&mut rest) < 192 {
             continue;
         }
         ops.push(op);
     }
     Program {
         family: Family::from_byte(head),
-        variant: (head >> 1) & 7,
+        variant: (head >> 1) & 15,
         ops,
     }
 }
 
 /// The configurations a program may run: the defaults, small buffers (zero
 /// windows, flow control), SACK off, timestamps off, window scaling off, Nagle
-/// off, everything off with small buffers, and RFC 6298's timer constants.
+/// off, everything off with small buffers, RFC 6298's timer constants, and
+/// buffers of odd and tiny sizes, down to one byte, with options mixed.
 pub fn variant(mut config: Config, variant: u8) -> Config {
     let tcp = &mut config.tcp;
+    let buffers = |tcp: &mut layer4::tcp::TcpConfig, send: usize, recv: usize| {
+        tcp.send_buffer = send;
+        tcp.recv_buffer = recv;
+    };
     match variant {
-        1 => {
-            tcp.send_buffer = 4096;
-            tcp.recv_buffer = 4096;
-        }
+        1 => buffers(tcp, 4096, 4096),
         2 => tcp.sack = false,
         3 => tcp.timestamps = false,
         4 => tcp.window_scaling = false,
@@ -154,10 +177,35 @@ pub fn variant(mut config: Config, variant: u8) -> Config {
             tcp.sack = false;
             tcp.timestamps = false;
             tcp.window_scaling = false;
-            tcp.send_buffer = 2048;
-            tcp.recv_buffer = 3000;
+            buffers(tcp, 2048, 3000);
         }
         7 => tcp.rtt = layer4::tcp::rtt::RttConfig::RFC6298,
+        8 => buffers(tcp, 700, 700),
+        9 => buffers(tcp, 1, 256 * 1024),
+        10 => buffers(tcp, 256 * 1024, 1),
+        11 => {
+            buffers(tcp, 3000, 700);
+            tcp.nodelay = true;
+            tcp.sack = false;
+        }
+        12 => {
+            buffers(tcp, 19_999, 1500);
+            tcp.timestamps = false;
+        }
+        13 => {
+            buffers(tcp, 5, 5);
+            tcp.nodelay = true;
+        }
+        14 => {
+            buffers(tcp, 1448, 2896);
+            tcp.window_scaling = false;
+            tcp.nodelay = true;
+        }
+        15 => {
+            buffers(tcp, 4096, 4096);
+            tcp.rtt = layer4::tcp::rtt::RttConfig::RFC6298;
+            tcp.sack = false;
+        }
         _ => {}
     }
     config
@@ -291,7 +339,7 @@ impl Run {
         }
     }
 
-    fn send(&mut self, client: bool, len: usize) -> Result<(), String> {
+    fn send(&mut self, client: bool, len: usize, urgent: bool) -> Result<(), String> {
         let now = self.now;
         let (stack, side) = self.side(client);
         let Some(h) = side.open() else {
@@ -300,7 +348,12 @@ impl Run {
         let data: Vec<u8> = (0..len as u64)
             .map(|i| byte(client, side.accepted + i))
             .collect();
-        match stack.tcp_send(now, h, &data) {
+        let sent = if urgent {
+            stack.tcp_send_urgent(now, h, &data)
+        } else {
+            stack.tcp_send(now, h, &data)
+        };
+        match sent {
             Ok(n) if side.shut_write && n > 0 => {
                 return Err("a send accepted data after shutting down writing".into())
             }
@@ -362,7 +415,9 @@ impl Run {
         let now = self.now;
         let listener = self.listener;
         match op {
-            Op::Send(c, n) => self.send(c, n.into())?,
+            Op::Send(c, n) => self.send(c, n.into(), false)?,
+            Op::SendUrgent(c, n) => self.send(c, n.into(), true)?,
+            Op::Refuse(from_client) => self.refuse(from_client),
             Op::Recv(c, n) => {
                 self.recv(c, n.into())?;
             }
@@ -440,6 +495,89 @@ impl Run {
         self.collect()
     }
 
+    /// [`Op::Refuse`]: the next packet of one direction dropped and answered
+    /// with a port unreachable quoting it, built by the refusing side's stack.
+    fn refuse(&mut self, from_client: bool) {
+        let now = self.now;
+        let Some(p) = self.queue(from_client).pop_front() else {
+            return;
+        };
+        let sender = if from_client {
+            &mut self.client
+        } else {
+            &mut self.server
+        };
+        let (src, dst, protocol, body) = if p[0] >> 4 == 4 {
+            let ip = Ipv4Packet::new_unchecked(&p[..]);
+            let quote = &p[..(usize::from(p[0] & 0x0f) * 4 + 8).min(p.len())];
+            let err = Icmpv4Repr::DstUnreachable {
+                reason: Icmpv4DstUnreachable::PortUnreachable,
+                next_hop_mtu: 0,
+                invoking: quote,
+            };
+            let mut body = vec![0u8; err.buffer_len()];
+            err.emit(
+                &mut Icmpv4Packet::new_unchecked(&mut body[..]),
+                ChecksumMode::Enabled,
+            );
+            (
+                IpAddr::V4(ip.dst_addr()),
+                IpAddr::V4(ip.src_addr()),
+                IpProtocol::Icmp,
+                body,
+            )
+        } else {
+            let ip = Ipv6Packet::new_unchecked(&p[..]);
+            let (src, dst) = (IpAddr::V6(ip.dst_addr()), IpAddr::V6(ip.src_addr()));
+            let quote = &p[..(40 + 8).min(p.len())];
+            let err = Icmpv6Repr::DstUnreachable {
+                reason: Icmpv6DstUnreachable::PortUnreachable,
+                invoking: quote,
+            };
+            let mut body = vec![0u8; err.buffer_len()];
+            if let Some(addrs) = AddrPair::new(src, dst) {
+                err.emit(
+                    &mut Icmpv6Packet::new_unchecked(&mut body[..]),
+                    &addrs,
+                    ChecksumMode::Enabled,
+                );
+            }
+            (src, dst, IpProtocol::Icmpv6, body)
+        };
+        sender.handle_packet(now, &crate::live::ip_packet_any(src, dst, protocol, &body));
+    }
+
+    /// What must hold after every step, on both stacks: each connection's own
+    /// invariants (`Stack::tcp_check_invariants`), and `TcpCurrEstab` counting
+    /// exactly the connections in ESTABLISHED or CLOSE-WAIT, whatever path they
+    /// took there and out.
+    fn check_stacks(&self) -> Result<(), String> {
+        for (name, stack) in [("client", &self.client), ("server", &self.server)] {
+            let mut estab = 0;
+            for e in stack.socket_table(self.now) {
+                if e.protocol != SocketProtocol::Tcp || e.remote.is_none() {
+                    continue;
+                }
+                stack
+                    .tcp_check_invariants(e.handle)
+                    .map_err(|err| format!("{name}: {err}"))?;
+                if matches!(
+                    stack.tcp_state(e.handle),
+                    Ok(State::Established | State::CloseWait)
+                ) {
+                    estab += 1;
+                }
+            }
+            let counted = stack.stats().tcp.curr_estab;
+            if counted != estab {
+                return Err(format!(
+                    "{name}: TcpCurrEstab {counted} with {estab} connections established"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Runs the timers due up to `until`, one instant at a time.
     fn advance(&mut self, until: Instant) -> Result<(), String> {
         for _ in 0..10_000 {
@@ -467,15 +605,24 @@ impl Run {
     /// moves (TIME-WAIT's end is not waited for), then an error a side has not
     /// met yet, asked for with an empty send.
     fn settle(&mut self) -> Result<(), String> {
-        let end = self.now + Duration::from_secs(900);
+        // Until quiet, or 15 minutes without a byte read: a connection that is
+        // slow but moving (a one-byte window moves a byte per round trip) is
+        // not a stall, and gets up to a day.
+        let day = self.now + Duration::from_secs(24 * 3600);
+        let mut end = self.now + Duration::from_secs(900);
+        let mut progress = (self.c.read, self.s.read);
         let mut rounds = 0;
         while self.now < end {
             rounds += 1;
-            if rounds > 200_000 {
+            if rounds > 5_000_000 {
                 return Err("the connection never quiets".into());
             }
             self.accept();
             while self.recv(true, 65536)? || self.recv(false, 65536)? {}
+            if (self.c.read, self.s.read) != progress {
+                progress = (self.c.read, self.s.read);
+                end = (self.now + Duration::from_secs(900)).min(day);
+            }
             self.collect()?;
             if self.to_server.is_empty() && self.to_client.is_empty() {
                 let next = [self.client.poll_timeout(), self.server.poll_timeout()]
@@ -614,8 +761,12 @@ pub fn run_program(program: &Program) -> Result<Summary, String> {
     let mut run = Run::new(program.family, program.variant).map_err(fail)?;
     for &op in &program.ops {
         run.step(op).map_err(fail)?;
+        run.check_stacks()
+            .map_err(|e| fail(format!("after {op:?}: {e}")))?;
     }
     run.settle().map_err(fail)?;
+    run.check_stacks()
+        .map_err(|e| fail(format!("settled: {e}")))?;
     run.check(true).map_err(fail)?;
     run.check(false).map_err(fail)?;
     run.check_closed_cleanly().map_err(fail)?;

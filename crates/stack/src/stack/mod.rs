@@ -66,8 +66,6 @@ mod timers;
 mod udp_api;
 
 #[cfg(test)]
-mod api_model_tests;
-#[cfg(test)]
 mod egress_tests;
 #[cfg(test)]
 mod icmp_tests;
