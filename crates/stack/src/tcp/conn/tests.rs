@@ -2491,13 +2491,45 @@ fn shutting_down_in_syn_received_sends_a_fin_not_a_reset() {
 #[test]
 fn acks_after_a_go_back_n_timeout_carry_the_highest_sequence_sent() {
     let (mut c, mut s) = pair(TcpConfig::default());
-    // Three full segments each way (a partial one would wait for Nagle).
+    let len = 3 * u32::from(c.info(t(10)).snd_mss);
+    both_time_out_after_delivering(&mut c, &mut s);
+    let next = assert_an_ack_alone_takes_snd_max(&mut c, &mut s, 1001 + len);
+    assert_acks_get_through(&mut c, &mut s, next);
+}
+
+/// After [`both_time_out_after_delivering`], the server's next retransmission
+/// reaches the client, which answers with an ACK alone: at the highest
+/// sequence number it sent, `snd_max`, not at the SND.NXT its timeout moved
+/// back to its ISS + 1. Returns when; the answer has reached the server.
+fn assert_an_ack_alone_takes_snd_max(
+    c: &mut Connection,
+    s: &mut Connection,
+    snd_max: u32,
+) -> Instant {
+    let next = s.poll_timeout().expect("the server's retransmission timer");
+    s.handle_timeout(next);
+    let from_s = poll_all(s, next);
+    c.handle_segment(next, &from_s[0].repr());
+    let answer = poll_all(c, next)
+        .into_iter()
+        .find(|seg| seg.repr().payload.is_empty())
+        .expect("an ACK alone");
+    assert_eq!(answer.repr().seq_number, SeqNumber(snd_max));
+    s.handle_segment(next, &answer.repr());
+    next
+}
+
+/// Three full segments each way (a partial one would wait for Nagle), each
+/// delivered and read, every ACK of them lost, and everything either side
+/// sends lost too until both retransmission timers have fired (a tail loss
+/// probe comes first).
+fn both_time_out_after_delivering(c: &mut Connection, s: &mut Connection) {
     let len = 3 * usize::from(c.info(t(10)).snd_mss);
     let data = vec![0x5a; len];
     assert_eq!(c.send(&data), Ok(len));
     assert_eq!(s.send(&data), Ok(len));
-    let from_c = poll_all(&mut c, t(10));
-    let from_s = poll_all(&mut s, t(10));
+    let from_c = poll_all(c, t(10));
+    let from_s = poll_all(s, t(10));
     assert_eq!((from_c.len(), from_s.len()), (3, 3));
     for seg in &from_c {
         s.handle_segment(t(11), &seg.repr());
@@ -2505,14 +2537,13 @@ fn acks_after_a_go_back_n_timeout_carry_the_highest_sequence_sent() {
     for seg in &from_s {
         c.handle_segment(t(11), &seg.repr());
     }
-    // Every ACK of that is lost.
-    let _ = poll_all(&mut c, t(11));
-    let _ = poll_all(&mut s, t(11));
+    let _ = poll_all(c, t(11));
+    let _ = poll_all(s, t(11));
     let mut buf = vec![0u8; 8192];
     assert_eq!(c.recv(t(11), &mut buf), Ok(len));
     assert_eq!(s.recv(t(11), &mut buf), Ok(len));
-    // Everything either side sends is lost until both retransmission timers
-    // have fired (a tail loss probe comes first and is lost too).
+    let _ = poll_all(c, t(11));
+    let _ = poll_all(s, t(11));
     let mut rto = t(11);
     while c.info(rto).backoff == 0 || s.info(rto).backoff == 0 {
         rto = [c.poll_timeout(), s.poll_timeout()]
@@ -2522,18 +2553,18 @@ fn acks_after_a_go_back_n_timeout_carry_the_highest_sequence_sent() {
             .unwrap();
         c.handle_timeout(rto);
         s.handle_timeout(rto);
-        let _ = poll_all(&mut c, rto);
-        let _ = poll_all(&mut s, rto);
+        let _ = poll_all(c, rto);
+        let _ = poll_all(s, rto);
         assert!(rto < t(10_000));
     }
-    // The timeouts' retransmissions arrive.
-    c.handle_timeout(rto);
-    s.handle_timeout(rto);
-    // From here the link delivers everything: within a few more timeouts both
-    // sides learn that all they sent arrived.
+}
+
+/// From `rto` the link delivers everything: within a few more timeouts, and
+/// two seconds, both sides learn that all they sent arrived.
+fn assert_acks_get_through(c: &mut Connection, s: &mut Connection, rto: Instant) {
     let mut now = rto;
     for _ in 0..6 {
-        exchange(&mut c, &mut s, now);
+        exchange(c, s, now);
         if c.info(now).unacked == 0 && s.info(now).unacked == 0 {
             break;
         }
@@ -2680,64 +2711,10 @@ fn acks_after_a_go_back_n_timeout_take_snd_max_also_at_the_windows_edge() {
         window_scaling: false,
         ..TcpConfig::default()
     });
-    let len = 3 * usize::from(c.info(t(10)).snd_mss);
-    let data = vec![0x5a; len];
-    assert_eq!(c.send(&data), Ok(len));
-    assert_eq!(s.send(&data), Ok(len));
-    let from_c = poll_all(&mut c, t(10));
-    let from_s = poll_all(&mut s, t(10));
-    assert_eq!((from_c.len(), from_s.len()), (3, 3));
-    for seg in &from_c {
-        s.handle_segment(t(11), &seg.repr());
-    }
-    for seg in &from_s {
-        c.handle_segment(t(11), &seg.repr());
-    }
-    let _ = poll_all(&mut c, t(11));
-    let _ = poll_all(&mut s, t(11));
-    let mut buf = vec![0u8; 8192];
-    assert_eq!(c.recv(t(11), &mut buf), Ok(len));
-    assert_eq!(s.recv(t(11), &mut buf), Ok(len));
-    let _ = poll_all(&mut c, t(11));
-    let _ = poll_all(&mut s, t(11));
-    let mut rto = t(11);
-    while c.info(rto).backoff == 0 || s.info(rto).backoff == 0 {
-        rto = [c.poll_timeout(), s.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap();
-        c.handle_timeout(rto);
-        s.handle_timeout(rto);
-        let _ = poll_all(&mut c, rto);
-        let _ = poll_all(&mut s, rto);
-        assert!(rto < t(10_000));
-    }
-    c.handle_timeout(rto);
-    s.handle_timeout(rto);
-    let mut now = rto;
-    for _ in 0..6 {
-        exchange(&mut c, &mut s, now);
-        if c.info(now).unacked == 0 && s.info(now).unacked == 0 {
-            break;
-        }
-        now = [c.poll_timeout(), s.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap();
-        c.handle_timeout(now);
-        s.handle_timeout(now);
-    }
-    assert_eq!(
-        (c.info(now).unacked, s.info(now).unacked),
-        (0, 0),
-        "each side keeps discarding the other's ACKs"
-    );
-    assert!(
-        now < rto + Duration::from_secs(2),
-        "recovered only at {now:?}"
-    );
+    let len = 3 * u32::from(c.info(t(10)).snd_mss);
+    both_time_out_after_delivering(&mut c, &mut s);
+    let next = assert_an_ack_alone_takes_snd_max(&mut c, &mut s, 1001 + len);
+    assert_acks_get_through(&mut c, &mut s, next);
 }
 
 /// A SYN-ACK that carries a FIN reaches a client that wrote and shut down
