@@ -7,12 +7,11 @@
 use core::net::SocketAddr;
 
 use super::plpmtud::{PROBE_THRESHOLD, REPROBE_INTERVAL};
-use super::tests::{pair, pair_between};
+use super::tests::{pair, pair_between, poll_all, Seg};
 use super::Connection;
 use crate::tcp::config::{MtuProbing, TcpConfig};
 use crate::tcp::timer::Timer;
 use crate::time::{Duration, Instant};
-use crate::wire::{AddrPair, ChecksumMode, TcpPacket, TcpRepr};
 
 /// Payload of a full-sized segment at a 1500-byte path MTU with timestamps.
 const FULL: usize = 1500 - 20 - 20 - 12;
@@ -20,38 +19,6 @@ const FULL: usize = 1500 - 20 - 20 - 12;
 const BASE: usize = 1024 - 20 - 20 - 12;
 /// The same at IPv4's floor, 576-byte packets.
 const FLOOR: usize = 576 - 20 - 20 - 12;
-
-/// A segment as it left a connection: its bytes and addresses.
-struct Seg {
-    bytes: Vec<u8>,
-    from: SocketAddr,
-    to: SocketAddr,
-}
-
-impl Seg {
-    fn repr(&self) -> TcpRepr<'_> {
-        let addrs = AddrPair::new(self.from.ip(), self.to.ip()).unwrap();
-        let packet = TcpPacket::new_checked(&self.bytes[..]).unwrap();
-        TcpRepr::parse(&packet, &addrs, ChecksumMode::Enabled).unwrap()
-    }
-}
-
-/// Every segment the connection sends at `now` (the buffer holds a 1500-byte
-/// packet's TCP part).
-fn poll_all(c: &mut Connection, now: Instant) -> Vec<Seg> {
-    let addrs = AddrPair::new(c.local().ip(), c.remote().ip()).unwrap();
-    let mut out = Vec::new();
-    let mut buf = [0u8; 1480];
-    while let Some(n) = c.poll_transmit(now, &mut buf, &addrs, ChecksumMode::Enabled) {
-        out.push(Seg {
-            bytes: buf[..n].to_vec(),
-            from: c.local(),
-            to: c.remote(),
-        });
-        assert!(out.len() < 10_000, "runaway transmit loop");
-    }
-    out
-}
 
 /// Runs the connection's timers until its next retransmission timeout has
 /// fired (tail loss probes before it included); returns what it sent then.

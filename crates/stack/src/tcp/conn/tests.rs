@@ -33,14 +33,14 @@ fn params(local: SocketAddr, remote: SocketAddr, iss: u32, config: &TcpConfig) -
 
 /// A segment as it left a connection, owned.
 #[derive(Debug, Clone)]
-struct Seg {
-    bytes: Vec<u8>,
-    from: SocketAddr,
-    to: SocketAddr,
+pub(super) struct Seg {
+    pub(super) bytes: Vec<u8>,
+    pub(super) from: SocketAddr,
+    pub(super) to: SocketAddr,
 }
 
 impl Seg {
-    fn repr(&self) -> TcpRepr<'_> {
+    pub(super) fn repr(&self) -> TcpRepr<'_> {
         let addrs = AddrPair::new(self.from.ip(), self.to.ip()).unwrap();
         let packet = TcpPacket::new_checked(&self.bytes[..]).unwrap();
         TcpRepr::parse(&packet, &addrs, ChecksumMode::Enabled).unwrap()
@@ -58,7 +58,7 @@ fn poll(conn: &mut Connection, now: Instant) -> Option<Seg> {
     })
 }
 
-fn poll_all(conn: &mut Connection, now: Instant) -> Vec<Seg> {
+pub(super) fn poll_all(conn: &mut Connection, now: Instant) -> Vec<Seg> {
     let mut out = Vec::new();
     while let Some(s) = poll(conn, now) {
         out.push(s);
