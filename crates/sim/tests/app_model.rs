@@ -190,6 +190,33 @@ fn the_programs_that_found_bugs_pass() {
             delivered: (17994, 0),
         },
     ];
+    // A retransmission over a path MTU probe counted the probe failed while
+    // sending, which the transmit path's debug check said never happens (the
+    // `app` fuzz target, with window scaling off): it runs to the end now.
+    let probe_resent = Program {
+        family: Family::V4,
+        variant: 4,
+        ops: vec![
+            Deliver(true, 1),
+            Deliver(false, 1),
+            SendUrgent(true, 2833),
+            Deliver(true, 8),
+            Advance(3921),
+            Accept,
+            Send(true, 5536),
+            Deliver(false, 1),
+            Deliver(true, 6),
+            Send(true, 5536),
+            Rewind(1021),
+            Send(true, 9219),
+            Rewind(1021),
+            Advance(3921),
+            Send(false, 4000),
+            Rewind(1021),
+            Rewind(1021),
+        ],
+    };
+    run_program(&probe_resent).unwrap();
     for f in &found {
         // The first two hold over IPv6 as well.
         let families: &[Family] = if f.variant == 0 {

@@ -1029,11 +1029,15 @@ impl Connection {
     }
 
     /// Whether [`take_new_loss_counts`](Self::take_new_loss_counts) would return
-    /// something.
-    pub(crate) fn has_new_loss_counts(&self) -> bool {
-        self.cc
-            .as_deref()
-            .is_some_and(|s| s.loss != s.loss_reported)
+    /// something besides `mtu_probe_failures`, the one counter sending may move (a retransmission
+    /// over a path MTU probe fails it: `on_resend_of_mtu_probe`). For a debug
+    /// check of the transmit path.
+    pub(crate) fn has_new_loss_counts_but_probe_failures(&self) -> bool {
+        self.cc.as_deref().is_some_and(|s| {
+            let mut loss = s.loss;
+            loss.mtu_probe_failures = s.loss_reported.mtu_probe_failures;
+            loss != s.loss_reported
+        })
     }
 
     /// An ACK of new data ends a run of retransmission timeouts.

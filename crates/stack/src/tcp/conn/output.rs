@@ -255,10 +255,16 @@ impl Connection {
     /// a data segment left.
     ///
     /// The loss counters need no look (a compare of a dozen fields per segment):
-    /// sending never changes them, and every input that does (ACKs, timers) is
-    /// followed by the stack's full book-keeping, which takes them.
+    /// every input that changes them (ACKs, timers) is followed by the stack's
+    /// full book-keeping, which takes them, and sending changes one alone,
+    /// rarely: a retransmission over a path MTU probe counts the probe failed,
+    /// and the stack-wide `TcpExtTCPMTUPFail` takes it at the next full pass
+    /// (the connection's own counter has it at once).
     pub(crate) fn only_timers_changed(&self, before: State) -> bool {
-        debug_assert!(!self.has_new_loss_counts(), "loss counts left untaken");
+        debug_assert!(
+            !self.has_new_loss_counts_but_probe_failures(),
+            "loss counts left untaken"
+        );
         self.state == before
             && !matches!(self.state, State::Closed | State::TimeWait)
             && self.events.is_empty()
