@@ -297,16 +297,9 @@ impl Device for Recording {
     }
 }
 
-/// The Internet checksum of `data`.
+/// The Internet checksum of `data`, as a header stores it.
 fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = data
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+    layer4_wire::checksum::finish(layer4_wire::checksum::data(data))
 }
 
 /// An ICMP destination unreachable (code 1, host unreachable) from `from` to

@@ -239,8 +239,9 @@ fn simultaneous_close_passes_through_closing() {
     assert_eq!(s.state(), State::TimeWait);
 }
 
-#[test]
-fn simultaneous_open_reaches_established() {
+/// Two active opens whose SYNs crossed: both in SYN-RECEIVED at t(1), their
+/// SYN-ACKs not yet sent.
+fn simultaneous_syns() -> (Connection, Connection) {
     let config = Arc::new(TcpConfig::default());
     let mut a = Connection::connect(t(0), config.clone(), params(A, B, 100, &config));
     let mut b = Connection::connect(t(0), config.clone(), params(B, A, 900, &config));
@@ -248,6 +249,12 @@ fn simultaneous_open_reaches_established() {
     let sb = poll(&mut b, t(0)).unwrap();
     a.handle_segment(t(1), &sb.repr());
     b.handle_segment(t(1), &sa.repr());
+    (a, b)
+}
+
+#[test]
+fn simultaneous_open_reaches_established() {
+    let (mut a, mut b) = simultaneous_syns();
     assert_eq!(a.state(), State::SynReceived);
     assert_eq!(b.state(), State::SynReceived);
     exchange(&mut a, &mut b, t(2));
@@ -2464,13 +2471,7 @@ fn shutting_down_while_connecting_with_nothing_written_ends_the_connection() {
 //# otherwise, queue for processing after entering ESTABLISHED state.
 #[test]
 fn shutting_down_in_syn_received_sends_a_fin_not_a_reset() {
-    let config = Arc::new(TcpConfig::default());
-    let mut a = Connection::connect(t(0), config.clone(), params(A, B, 100, &config));
-    let mut b = Connection::connect(t(0), config.clone(), params(B, A, 900, &config));
-    let sa = poll(&mut a, t(0)).unwrap();
-    let sb = poll(&mut b, t(0)).unwrap();
-    a.handle_segment(t(1), &sb.repr());
-    b.handle_segment(t(1), &sa.repr());
+    let (mut a, mut b) = simultaneous_syns();
     assert_eq!(a.state(), State::SynReceived);
     assert_eq!(a.send(b"last words"), Ok(10));
     a.shutdown_write(t(1));
