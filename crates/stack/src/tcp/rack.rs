@@ -7,7 +7,7 @@
 //! once `RACK.rtt + RACK.reo_wnd` passed since it was sent. The reordering window
 //! starts at zero, becomes `min_RTT / 4` once reordering was seen, grows with
 //! D-SACKs and is capped at SRTT. TLP ("tail loss probe") sends one probe
-//! segment when no ACK came for `PTO = 2·SRTT`, so that a lost tail brings SACKs
+//! segment when no ACK came for `PTO = 2·SRTT` (plus 2 ms, as Linux), so that a lost tail brings SACKs
 //! (and RACK's fast recovery) instead of a retransmission timeout.
 //!
 //! This module is the algorithm's state and its arithmetic, per segment and per
@@ -29,6 +29,17 @@ const REO_WND_PERSIST: u8 = 16;
 /// (`WCDelAckT`).
 //= https://www.rfc-editor.org/rfc/rfc8985#section-7.2
 pub const WC_DEL_ACK_T: Duration = Duration::from_millis(200);
+
+/// Slack added to `2·SRTT` with more than one segment in flight: Linux's
+/// `TCP_TIMEOUT_MIN_US` (`tcp_schedule_loss_probe`). RFC 8985's bare `2·SRTT` is
+/// tens of microseconds on a TUN or a LAN, where the peer's ACK is often later than
+/// that by its scheduling alone: each such tail then went out twice (a spurious
+/// probe, seen against the Linux kernel on a TUN at 2·SRTT = 66 µs). The RFC's
+/// requirement that PTO leave time for an ACK to come back is what this keeps; at
+/// Internet round trips 2 ms is noise.
+//= https://www.rfc-editor.org/rfc/rfc8985#section-7.2
+//# the PTO value MUST be set to at least 2*SRTT
+pub const PTO_SLACK: Duration = Duration::from_millis(2);
 
 /// The PTO before any RTT sample.
 //= https://www.rfc-editor.org/rfc/rfc8985#section-7.2
@@ -307,8 +318,8 @@ impl Rack {
     }
 
     /// The probe timeout (`TLP_calc_PTO`): 2·SRTT, plus the worst-case delayed
-    /// ACK with one segment in flight (1 s without an RTT sample), never later
-    /// than `rto_expiry`.
+    /// ACK with one segment in flight and [`PTO_SLACK`] with more (1 s without an
+    /// RTT sample), never later than `rto_expiry`.
     //= https://www.rfc-editor.org/rfc/rfc8985#section-7.2
     pub fn pto_deadline(
         now: Instant,
@@ -331,12 +342,16 @@ impl Rack {
         rto_expiry: Instant,
     ) -> Instant {
         const WC_DEL_ACK_NANOS: u64 = WC_DEL_ACK_T.as_nanos() as u64;
+        const PTO_SLACK_NANOS: u64 = PTO_SLACK.as_nanos() as u64;
         const PTO_WITHOUT_RTT_NANOS: u64 = PTO_WITHOUT_RTT.as_nanos() as u64;
         let pto = match srtt {
-            Some(srtt) if one_segment_in_flight => srtt
-                .checked_mul(2)
-                .and_then(|pto| pto.checked_add(WC_DEL_ACK_NANOS)),
-            Some(srtt) => srtt.checked_mul(2),
+            Some(srtt) => {
+                let add = match one_segment_in_flight {
+                    true => WC_DEL_ACK_NANOS,
+                    false => PTO_SLACK_NANOS,
+                };
+                srtt.checked_mul(2).and_then(|pto| pto.checked_add(add))
+            }
             None => Some(PTO_WITHOUT_RTT_NANOS),
         };
         let at = pto
@@ -557,7 +572,7 @@ mod tests {
     #[test]
     fn pto_is_two_srtt_plus_delayed_ack_for_one_segment_capped_by_rto() {
         let far = t(10_000);
-        assert_eq!(Rack::pto_deadline(t(0), Some(ms(50)), false, far), t(100));
+        assert_eq!(Rack::pto_deadline(t(0), Some(ms(50)), false, far), t(102));
         assert_eq!(Rack::pto_deadline(t(0), Some(ms(50)), true, far), t(300));
         assert_eq!(Rack::pto_deadline(t(0), None, false, far), t(1000));
         assert_eq!(Rack::pto_deadline(t(0), Some(ms(50)), true, t(250)), t(250));
@@ -576,7 +591,7 @@ mod tests {
             // The formula as it was written with `Duration` and `Instant + Duration`.
             let pto = match srtt {
                 Some(srtt) if one => srtt.saturating_mul(2) + WC_DEL_ACK_T,
-                Some(srtt) => srtt.saturating_mul(2),
+                Some(srtt) => srtt.saturating_mul(2) + PTO_SLACK,
                 None => PTO_WITHOUT_RTT,
             };
             proptest::prop_assert_eq!(

@@ -1545,10 +1545,10 @@ fn unpaced_window_leaves_at_once() {
     let segs = poll_all(&mut c, t(100));
     assert_eq!(segs.len(), 10);
     assert!(!c.timers.is_set(Timer::Pacing));
-    // The probe timeout (2 SRTT) comes before the RTO.
+    // The probe timeout (2 SRTT and 2 ms) comes before the RTO.
     assert_eq!(
         c.next_timer(),
-        Some((Timer::Probe, t(300) + Duration::from_nanos(2)))
+        Some((Timer::Probe, t(302) + Duration::from_nanos(2)))
     );
 }
 
@@ -1734,15 +1734,16 @@ fn without_rack_one_sacked_segment_waits_for_dupthresh() {
 }
 
 #[test]
-fn a_tail_loss_probe_resends_the_last_segment_two_srtt_after_the_last_send() {
+fn a_tail_loss_probe_resends_the_last_segment_two_srtt_and_a_slack_after_the_last_send() {
     let mut c = client_sack(10);
     c.send(&[3u8; 3000]).unwrap();
     assert_eq!(poll_all(&mut c, t(10)).len(), 3);
-    // SRTT is the handshake's 1 ms: PTO = 2 ms, well before the RTO.
+    // SRTT is the handshake's 1 ms: PTO = 2 ms + 2 ms of slack (Linux's
+    // TCP_TIMEOUT_MIN_US), well before the RTO.
     let (timer, at) = c.next_timer().unwrap();
     assert_eq!(timer, Timer::Probe);
     assert!(
-        at >= t(12) && at < t(12) + Duration::from_micros(1),
+        at >= t(14) && at < t(14) + Duration::from_micros(1),
         "{at:?}"
     );
     c.handle_timeout(at);
