@@ -1,7 +1,8 @@
 //! A connection's failure is reported once, as Linux reports it (the socket's
 //! `sk_err` is taken by the first call that sees it): after a peer's RST the
 //! first read, peek or write fails with `ConnectionReset`, and from then on
-//! reads return `Ok(0)` and writes fail with `BrokenPipe`.
+//! reads return `Ok(0)` and writes fail with `BrokenPipe`. A RST after the
+//! peer's FIN (CLOSE-WAIT) is `BrokenPipe`, which only a write reports.
 //!
 //! Each sequence of calls runs twice: on std's sockets over the kernel's
 //! loopback (the reference, checked at every run, not remembered), and on
@@ -24,18 +25,19 @@ fn pair() -> (Runtime, Runtime) {
 
 /// A connection from `a` to `b`, reset by its server.
 fn layer4_reset(a: &Runtime, b: &Runtime) -> layer4_net::TcpStream {
-    reset::layer4_reset(a, b, "10.9.4.2:0", Before::NOTHING)
+    reset::layer4_reset(a, b, "10.9.4.2:0", Before::Nothing)
 }
 
 /// Runs `calls` on a reset connection of the kernel's and of layer4's; both
 /// must give `expected`.
-fn check(calls: &[Call], expected: &[Outcome]) {
-    reset::check(pair, "10.9.4.2:0", Before::NOTHING, calls, expected);
+fn check(before: Before, calls: &[Call], expected: &[Outcome]) {
+    reset::check(pair, "10.9.4.2:0", before, calls, expected);
 }
 
 #[test]
 fn a_reset_read_first_is_reported_once_then_reads_end_and_writes_break() {
     check(
+        Before::Nothing,
         &[R, R, W, W, R],
         &[
             Err(ConnectionReset),
@@ -50,6 +52,7 @@ fn a_reset_read_first_is_reported_once_then_reads_end_and_writes_break() {
 #[test]
 fn a_reset_written_first_is_reported_once_then_writes_break_and_reads_end() {
     check(
+        Before::Nothing,
         &[W, W, R, R],
         &[Err(ConnectionReset), Err(BrokenPipe), Ok(0), Ok(0)],
     );
@@ -58,8 +61,32 @@ fn a_reset_written_first_is_reported_once_then_writes_break_and_reads_end() {
 #[test]
 fn a_peek_takes_the_reset_as_a_read_does() {
     check(
+        Before::Nothing,
         &[Peek, Peek, R, W],
         &[Err(ConnectionReset), Ok(0), Ok(0), Err(BrokenPipe)],
+    );
+}
+
+#[test]
+fn a_reset_in_close_wait_is_a_broken_pipe_that_reads_never_see() {
+    // Linux's `tcp_reset` sets `EPIPE`, not `ECONNRESET`, in CLOSE-WAIT: the
+    // peer had closed, so what fails is writing to it. A read ends the stream
+    // as the FIN did (`tcp_recvmsg` finds `SOCK_DONE` before `sk_err`) and
+    // takes nothing; the first write takes the error.
+    check(
+        Before::Fin,
+        &[R, R, W, W, R],
+        &[Ok(0), Ok(0), Err(BrokenPipe), Err(BrokenPipe), Ok(0)],
+    );
+    check(
+        Before::Fin,
+        &[W, W, R, R],
+        &[Err(BrokenPipe), Err(BrokenPipe), Ok(0), Ok(0)],
+    );
+    check(
+        Before::Fin,
+        &[Peek, Peek, R, W],
+        &[Ok(0), Ok(0), Ok(0), Err(BrokenPipe)],
     );
 }
 

@@ -44,7 +44,7 @@ fn check(before: Before, calls: &[Call], expected: &[Outcome]) {
 #[test]
 fn take_error_takes_a_reset_once_then_reads_end_and_writes_break() {
     check(
-        Before::NOTHING,
+        Before::Nothing,
         &[E, E, R, W, E],
         &[Err(ConnectionReset), Ok(0), Ok(0), Err(BrokenPipe), Ok(0)],
     );
@@ -53,33 +53,51 @@ fn take_error_takes_a_reset_once_then_reads_end_and_writes_break() {
 #[test]
 fn a_reset_a_read_or_peek_reported_is_not_taken_again() {
     check(
-        Before::NOTHING,
+        Before::Nothing,
         &[R, E, W],
         &[Err(ConnectionReset), Ok(0), Err(BrokenPipe)],
     );
     check(
-        Before::NOTHING,
+        Before::Nothing,
         &[Peek, E, R],
         &[Err(ConnectionReset), Ok(0), Ok(0)],
     );
     check(
-        Before::NOTHING,
+        Before::Nothing,
         &[W, E, R],
         &[Err(ConnectionReset), Ok(0), Ok(0)],
     );
 }
 
 #[test]
+fn take_error_takes_a_reset_in_close_wait_as_a_broken_pipe() {
+    // `tcp_reset` in CLOSE-WAIT: `sk_err` is `EPIPE`, taken once by
+    // `SO_ERROR` or a write; reads end the stream without taking it.
+    check(
+        Before::Fin,
+        &[E, E, R, W, E],
+        &[Err(BrokenPipe), Ok(0), Ok(0), Err(BrokenPipe), Ok(0)],
+    );
+    check(
+        Before::Fin,
+        &[R, E, W],
+        &[Ok(0), Err(BrokenPipe), Err(BrokenPipe)],
+    );
+    check(Before::Fin, &[Peek, E, R], &[Ok(0), Err(BrokenPipe), Ok(0)]);
+    check(Before::Fin, &[W, E, R], &[Err(BrokenPipe), Ok(0), Ok(0)]);
+}
+
+#[test]
 fn take_error_reports_a_reset_before_the_data_that_came_ahead_of_it() {
     // The 5 bytes stay readable after the error is taken; then the end.
     check(
-        Before::DATA,
+        Before::Data,
         &[E, R, R, E],
         &[Err(ConnectionReset), Ok(5), Ok(0), Ok(0)],
     );
     // Without `take_error`: the data, then the reset.
     check(
-        Before::DATA,
+        Before::Data,
         &[R, R, R],
         &[Ok(5), Err(ConnectionReset), Ok(0)],
     );
@@ -88,7 +106,7 @@ fn take_error_reports_a_reset_before_the_data_that_came_ahead_of_it() {
 #[test]
 fn clones_share_what_take_error_took() {
     let (a, b) = pair();
-    let c = layer4_reset(&a, &b, Before::NOTHING);
+    let c = layer4_reset(&a, &b, Before::Nothing);
     let d = c.try_clone().unwrap();
     assert_eq!(taken(d.take_error()), Err(ConnectionReset));
     assert_eq!((&c).read(&mut [0u8; 8]).map_err(|e| e.kind()), Ok(0));
@@ -367,5 +385,78 @@ fn the_async_sockets_take_errors_as_tokio_s_do() {
             .unwrap();
         assert_eq!(taken(u.take_error()), Err(ConnectionRefused));
         assert_eq!(taken(u.take_error()), Ok(0));
+    });
+}
+
+/// What a tokio-like stream `$c`, reset by its peer `$s` after the peer's FIN
+/// (CLOSE-WAIT), reports: two `take_error`s, a read and a write, each after
+/// `$check_ready(stream, taken)`.
+macro_rules! close_wait_reset {
+    ($c:expr, $s:expr, $check_ready:expr) => {{
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut c, mut s) = ($c, $s);
+        c.write_all(b"never read").await.unwrap();
+        within(s.peek(&mut [0u8; 1])).await.unwrap();
+        s.shutdown().await.unwrap();
+        assert_eq!(within(c.peek(&mut [0u8; 8])).await.unwrap(), 0, "no FIN");
+        drop(s);
+        let start = Instant::now();
+        while c.peer_addr().is_ok() {
+            assert!(start.elapsed() < HUNG, "no RST within {HUNG:?}");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        $check_ready(&c, false).await;
+        let first = taken(c.take_error());
+        $check_ready(&c, true).await;
+        [
+            first,
+            taken(c.take_error()),
+            c.read(&mut [0u8; 8]).await.map_err(|e| e.kind()),
+            c.write(b"x").await.map_err(|e| e.kind()),
+        ]
+    }};
+}
+
+async fn within<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(HUNG, f).await.expect("hung")
+}
+
+#[test]
+fn the_async_sockets_take_a_reset_in_close_wait_as_tokio_s_do() {
+    let (a, b) = pair();
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tokio_rt.block_on(async {
+        let kl = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let kc = tokio::net::TcpStream::connect(kl.local_addr().unwrap());
+        let kc = within(kc).await.unwrap();
+        let (ks, _) = within(kl.accept()).await.unwrap();
+        // tokio's readiness of the kernel's socket is what its reactor last
+        // saw (the FIN, or the RST too), so it is not compared.
+        async fn any(_: &tokio::net::TcpStream, _: bool) {}
+        let kernel = close_wait_reset!(kc, ks, any);
+        assert_eq!(
+            kernel,
+            [Err(BrokenPipe), Ok(0), Ok(0), Err(BrokenPipe)],
+            "the kernel's reference changed"
+        );
+        let l = layer4_net::tokio::TcpListener::bind(&b, "10.9.7.2:0")
+            .await
+            .unwrap();
+        let c = layer4_net::tokio::TcpStream::connect(&a, l.local_addr().unwrap());
+        let c = within(c).await.unwrap();
+        let (s, _) = within(l.accept()).await.unwrap();
+        // As `tcp_poll`, which sets `EPOLLERR` while `sk_err` (here `EPIPE`)
+        // is set, though a read would only end the stream.
+        async fn error_until_taken(c: &layer4_net::tokio::TcpStream, taken: bool) {
+            let interest = tokio::io::Interest::READABLE | tokio::io::Interest::ERROR;
+            let ready = within(c.ready(interest)).await.unwrap();
+            assert!(ready.is_read_closed(), "{ready:?}");
+            assert_eq!(ready.is_error(), !taken, "{ready:?}");
+        }
+        let layer4 = close_wait_reset!(c, s, error_until_taken);
+        assert_eq!(layer4, kernel);
     });
 }

@@ -20,6 +20,7 @@ pub trait Stream: Read + Write {
     /// without taking its error (on Linux as in layer4).
     fn is_over(&self) -> bool;
     fn set_timeouts(&self, t: Duration);
+    fn shutdown_write(&self);
 }
 
 macro_rules! impl_stream {
@@ -39,6 +40,9 @@ macro_rules! impl_stream {
                 self.set_read_timeout(Some(t)).unwrap();
                 self.set_write_timeout(Some(t)).unwrap();
             }
+            fn shutdown_write(&self) {
+                self.shutdown(std::net::Shutdown::Write).unwrap();
+            }
         }
     };
 }
@@ -55,33 +59,35 @@ pub fn wait_over<S: Stream>(client: &S) {
     }
 }
 
-/// What the client has when its peer's RST comes.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Before {
-    /// 5 bytes from the server, received and unread.
-    pub data: bool,
-}
-
-impl Before {
-    /// Nothing: the RST finds an established connection with nothing to read.
-    pub const NOTHING: Before = Before { data: false };
-    /// Unread data (see [`Before::data`]).
-    pub const DATA: Before = Before { data: true };
+/// What came before the peer's RST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Before {
+    /// Nothing: the RST finds the client ESTABLISHED, nothing to read.
+    Nothing,
+    /// 5 bytes from the server, received and unread: ESTABLISHED.
+    Data,
+    /// The server's FIN, which the client has seen (a peek returned the end
+    /// of the stream): the RST finds the client in CLOSE-WAIT.
+    Fin,
 }
 
 /// Makes `server` reset `client`'s connection: the client writes, the server
 /// sees the bytes arrive and closes without reading them (a RST, RFC 9293
-/// 3.10.4 / RFC 2525 2.17, on Linux and in layer4), and the client waits
-/// until the RST has arrived. `before`: what came first.
+/// 3.10.4 / RFC 2525 2.17, on Linux and in layer4, also after its FIN), and
+/// the client waits until the RST has arrived. `before`: what came first.
 pub fn reset_by_peer<S: Stream, T: Stream>(mut client: S, mut server: T, before: Before) -> S {
     client.set_timeouts(HUNG);
     server.set_timeouts(HUNG);
-    if before.data {
+    if before == Before::Data {
         server.write_all(b"hello").unwrap();
         assert_eq!(client.peek(&mut [0u8; 8]).unwrap(), 5);
     }
     client.write_all(b"never read").unwrap();
     assert!(server.peek(&mut [0u8; 1]).unwrap() > 0, "nothing arrived");
+    if before == Before::Fin {
+        server.shutdown_write();
+        assert_eq!(client.peek(&mut [0u8; 8]).unwrap(), 0, "no FIN");
+    }
     drop(server);
     wait_over(&client);
     client

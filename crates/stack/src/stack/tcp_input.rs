@@ -775,7 +775,12 @@ fn count_state_change(
         if matches!(before, State::SynSent | State::SynReceived) {
             tcp.attempt_fails += 1;
         }
-        if estab(before) && conn.error() == Some(TcpError::Reset) {
+        if estab(before)
+            && matches!(
+                conn.error(),
+                Some(TcpError::Reset | TcpError::ResetInCloseWait)
+            )
+        {
             tcp.estab_resets += 1;
         }
     }
