@@ -9,7 +9,9 @@ pub struct TcpStats {
     /// Connections that went LISTEN -> SYN-RECEIVED.
     pub passive_opens: u64,
     /// Connections that went from SYN-SENT or SYN-RECEIVED to CLOSED (or from
-    /// SYN-RECEIVED back to LISTEN).
+    /// SYN-RECEIVED back to LISTEN), except a listener's half-open connection
+    /// an ICMP error dropped, which is one of `listen_drops` only (Linux's
+    /// `tcp_req_err`).
     pub attempt_fails: u64,
     /// Connections reset from ESTABLISHED or CLOSE-WAIT.
     pub estab_resets: u64,
