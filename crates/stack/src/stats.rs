@@ -194,7 +194,9 @@ pub struct IpStats {
 pub struct IcmpStats {
     /// Messages received.
     pub in_msgs: u64,
-    /// Messages received in error (bad checksum, truncated).
+    /// Messages received in error (bad checksum, truncated), and errors whose
+    /// quote lacks the offending packet's IP header and 8 bytes past it, as
+    /// Linux counts them (`icmp_socket_deliver`, `icmpv6_notify`).
     pub in_errors: u64,
     /// Messages received with a bad checksum.
     pub in_csum_errors: u64,
