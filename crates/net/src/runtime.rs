@@ -59,6 +59,8 @@
 //! Packets the device refuses (`write` errors) are dropped and counted, like a lossy
 //! link; a read error other than `WouldBlock`/`EINTR` stops the runtime, and every
 //! blocked or later socket call then fails (`NetworkDown`) with that error's message.
+//! So does a panic on the runtime thread (a device's, or a bug), caught at the
+//! thread's top (`run_until_stopped`).
 //!
 //! Stopping: [`Runtime::shutdown`] (module `shutdown`) is the graceful end: it closes the
 //! application's sockets (the runtime keeps the set of those it holds, as a process's
@@ -600,7 +602,7 @@ impl Runtime {
         let tx_thread = options.tx_thread;
         let thread = std::thread::Builder::new()
             .name("layer4-runtime".into())
-            .spawn(move || run(&s, device, tx_thread))
+            .spawn(move || run_until_stopped(&s, device, tx_thread))
             .map_err(|e| io::Error::new(e.kind(), format!("spawn runtime thread: {e}")))?;
         let mut rt = Runtime {
             shared,
@@ -803,7 +805,32 @@ impl Inner {
     }
 }
 
-/// The runtime thread.
+/// The runtime thread: [`run`], and if it panics (in a device's call, or a
+/// bug), the runtime stopped as after a device error: every blocked or later
+/// call fails with `NetworkDown` and [`Runtime::shutdown`] stops waiting for
+/// connections nothing will drive any more. (The panic's message was printed
+/// by the panic hook already; the thread then ends normally.)
+fn run_until_stopped<D: Device>(shared: &Arc<Shared>, device: D, tx_thread: bool) {
+    // Unwind safety: what the panic may have left half done is the stack's,
+    // which no call uses again (they all fail once `stopped` is set), apart
+    // from the shutdown's count of unfinished connections, read-only.
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run(shared, device, tx_thread)
+    }));
+    if let Err(panic) = ran {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        shared
+            .lock()
+            .stop_with(format!("the runtime thread panicked: {what}"));
+        shared.drained.notify_all();
+    }
+}
+
+/// The runtime thread's loop.
 fn run<D: Device>(shared: &Arc<Shared>, mut device: D, tx_thread: bool) {
     let mut rx = vec![0u8; PACKET_BUF];
     let mut tx = Tx::new(&device);

@@ -26,6 +26,10 @@
 //! 3. Stops the thread as a drop does, and returns how many connections were
 //!    still unfinished: abandoned (nothing is sent for them after that).
 //!
+//! A runtime whose thread is gone (a device error, a panic) cannot drive
+//! anything: step 2 ends as soon as it is known, with every unfinished
+//! connection abandoned, rather than wait for a timeout (or forever).
+//!
 //! It blocks the calling thread; from async code, call it where blocking is
 //! allowed (the end of `main`, `spawn_blocking`).
 
@@ -48,10 +52,13 @@ impl Runtime {
     /// shutdown's).
     ///
     /// From the moment it is called every socket call fails with
-    /// `io::ErrorKind::NetworkDown`. If the runtime had already stopped (a
-    /// device error), nothing more is sent and the unfinished connections are
-    /// all abandoned. Blocks the calling thread for at most `timeout` plus one
-    /// transmit pass.
+    /// `io::ErrorKind::NetworkDown`. If the runtime has stopped, or stops while
+    /// this waits (a device error, or a panic on its thread), nothing more is
+    /// sent and it returns at once, whatever the timeout (`Duration::MAX`
+    /// too), with the unfinished connections all abandoned: the count says
+    /// how many connections did not finish, not why (the socket calls'
+    /// `NetworkDown` message says why the runtime stopped). Blocks the
+    /// calling thread for at most `timeout` plus one transmit pass.
     pub fn shutdown(mut self, timeout: Duration) -> usize {
         let deadline = std::time::Instant::now().checked_add(timeout);
         let shared = self.shared.clone();

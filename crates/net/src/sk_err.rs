@@ -17,6 +17,17 @@
 //! | peek, peek, read, write | `ConnectionReset`, `Ok(0)`, `Ok(0)`, `BrokenPipe` |
 //! | reader and writer blocked at the RST | one gets `ConnectionReset`, the other `Ok(0)` / `BrokenPipe` |
 //!
+//! A RST after the peer's FIN (the connection in CLOSE-WAIT) is `EPIPE` in
+//! `sk_err` (`tcp_reset`), the stack's `ResetInCloseWait`, whose kind is
+//! `BrokenPipe`. The stack returns the end of the stream to a read, as Linux
+//! does (`tcp_recvmsg` finds `SOCK_DONE`, set by the FIN, before `sk_err`), so
+//! only a write or `take_error` takes it:
+//!
+//! | calls, in order | results |
+//! |---|---|
+//! | read, read, write, write | `Ok(0)`, `Ok(0)`, `BrokenPipe`, `BrokenPipe` |
+//! | `take_error`, `take_error`, read, write | `BrokenPipe`, none, `Ok(0)`, `BrokenPipe` |
+//!
 //! That is a socket-layer rule above TCP (the state machine only records why the
 //! connection ended), so it lives here, one [`SkErr`] per socket, shared by every
 //! handle of it (`try_clone`, the async halves) as the kernel's socket is by its
@@ -41,6 +52,7 @@ fn is_failure(e: Error) -> bool {
     matches!(
         e,
         Error::ConnectionReset
+            | Error::ResetInCloseWait
             | Error::ConnectionRefused
             | Error::ConnectionAborted
             | Error::TimedOut
@@ -107,6 +119,15 @@ mod tests {
         assert_eq!(e.write(timed_out), timed_out);
         assert_eq!(e.write(timed_out), Err(Error::BrokenPipe));
         assert_eq!(e.read(timed_out), Ok(0));
+    }
+
+    #[test]
+    fn a_reset_in_close_wait_is_a_failure_taken_once() {
+        let e = SkErr::default();
+        let pipe = Err(Error::ResetInCloseWait);
+        assert_eq!(e.write(pipe), pipe);
+        assert!(e.taken());
+        assert_eq!(e.write(pipe), Err(Error::BrokenPipe));
     }
 
     #[test]

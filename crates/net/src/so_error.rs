@@ -2,7 +2,7 @@
 //! it (checked on this kernel's sockets by `tests/take_error.rs`):
 //!
 //! - A TCP connection: its failure (`sk_err`: reset, refused, timed out,
-//!   unreachable), taken: reported once, by `take_error` or by the read, peek
+//!   unreachable; a reset after the peer's FIN is `BrokenPipe`), taken: reported once, by `take_error` or by the read, peek
 //!   or write that meets it first ([`SkErr`]); after that reads return `Ok(0)`
 //!   and writes `BrokenPipe`. Without one, its soft error (`sk_err_soft`: an
 //!   ICMP host or port unreachable that the connection survives, forgotten

@@ -24,7 +24,8 @@
 //!   `ConnectionReset`, `TimedOut` (the stack gave up, or `connect_timeout`
 //!   expired), `AddrInUse`, `AddrNotAvailable`, `NotConnected` (`shutdown` or
 //!   `peer_addr` on a connection that is over), `BrokenPipe` (a write after
-//!   `shutdown(Write)`), `WouldBlock` when a read or write timeout expires (as
+//!   `shutdown(Write)`, or after a RST that came behind the peer's FIN: Linux's
+//!   `EPIPE` from `tcp_reset` in CLOSE-WAIT), `WouldBlock` when a read or write timeout expires (as
 //!   std on Unix, where it is `EAGAIN`).
 //! - As on Linux, a connection's failure (reset, timeout) is reported once, by
 //!   the first read, peek, write or `take_error` (of any clone) that meets it

@@ -1,17 +1,21 @@
 //! `Runtime::shutdown`, the graceful end: what a program wrote and closed
 //! before it is delivered (retransmissions included), the sockets still open
 //! are closed as a process's exit closes them, calls fail with `NetworkDown`,
-//! and connections that cannot finish are counted as abandoned. Two runtimes
+//! and connections that cannot finish are counted as abandoned, at once when
+//! the runtime's thread has died. Two runtimes
 //! joined by a `DatagramDevice` pair (one of them lossy where it matters): no
 //! TUN, no root; every blocking call is under a timeout.
 
 mod datagram_pair;
 
 use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use layer4::Stack;
-use layer4_net::{Runtime, TcpListener, TcpStream, UdpSocket};
+use layer4::ip::cidr::IpCidr;
+use layer4::{Config, Stack};
+use layer4_net::{ControlSocket, Runtime, RuntimeOptions, TcpListener, TcpStream, UdpSocket};
 
 /// How long any blocking call may wait before the test counts it as hung.
 const HUNG: Duration = Duration::from_secs(10);
@@ -177,4 +181,75 @@ fn an_accept_blocked_when_the_shutdown_begins_fails_with_network_down() {
         rx.recv_timeout(HUNG).expect("accept still blocked"),
         Err(io::ErrorKind::NetworkDown)
     );
+}
+
+/// A `DatagramDevice` end whose reads panic once `armed`: a runtime thread
+/// that dies.
+struct DiesWhenArmed {
+    dev: layer4_net::DatagramDevice,
+    armed: Arc<AtomicBool>,
+}
+
+impl std::os::fd::AsRawFd for DiesWhenArmed {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.dev.as_raw_fd()
+    }
+}
+
+impl layer4_net::Device for DiesWhenArmed {
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.dev.recv(buf)?;
+        assert!(
+            !self.armed.load(Ordering::Relaxed),
+            "the test's device dies"
+        );
+        Ok(n)
+    }
+
+    fn send(&mut self, packet: &[u8]) -> io::Result<usize> {
+        self.dev.send(packet)
+    }
+}
+
+/// A runtime at 10.9.6.`host`/24 on `dev`.
+fn runtime<D: layer4_net::Device>(host: u8, dev: D) -> Runtime {
+    let cidr: IpCidr = format!("10.9.6.{host}/24").parse().unwrap();
+    let stack = Stack::new(Config::with_address(cidr).seed(60 + u64::from(host))).unwrap();
+    let options = RuntimeOptions::default().control(ControlSocket::Off);
+    Runtime::with_options(stack, dev, options).unwrap()
+}
+
+#[test]
+fn shutdown_returns_at_once_when_the_runtime_thread_has_died() {
+    let (da, db) = layer4_net::DatagramDevice::pair().unwrap();
+    let armed = Arc::new(AtomicBool::new(false));
+    let dying = DiesWhenArmed {
+        dev: da,
+        armed: armed.clone(),
+    };
+    let a = runtime(1, dying);
+    let b = runtime(2, db);
+    let l = TcpListener::bind(&b, "10.9.6.2:80").unwrap();
+    let c = TcpStream::connect(&a, "10.9.6.2:80").unwrap();
+    c.set_read_timeout(Some(HUNG)).unwrap();
+    let (mut s, _) = l.accept().unwrap();
+    // The next packet `a` reads kills its runtime thread.
+    armed.store(true, Ordering::Relaxed);
+    s.write_all(b"x").unwrap();
+    // A blocked call is woken to fail, as after a device error, and says why.
+    let e = (&c).read(&mut [0u8; 8]).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::NetworkDown);
+    assert!(e.to_string().contains("panicked"), "{e}");
+    // The watchdog: `shutdown` runs on a thread of its own, so that one that
+    // waits for the dead thread fails the test instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(a.shutdown(Duration::MAX));
+    });
+    let abandoned = rx
+        .recv_timeout(HUNG)
+        .expect("shutdown still waiting for a runtime thread that died");
+    // The connection never finished its close: abandoned.
+    assert_eq!(abandoned, 1);
+    drop(c);
 }

@@ -12,6 +12,7 @@
 //! without privileges: there the test injects one into the stack, and Linux's
 //! source is the reference. Every blocking call is under a timeout.
 
+mod common;
 mod datagram_pair;
 
 use std::io::{self, Read, Write};
@@ -19,140 +20,31 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::reset::{self, taken, Before, Call, Outcome, HUNG};
 use io::ErrorKind::{BrokenPipe, ConnectionRefused, ConnectionReset, HostUnreachable};
 use layer4::ip::cidr::IpCidr;
 use layer4::{Config, SocketProtocol, Stack};
 use layer4_net::{ControlSocket, DatagramDevice, Device, Runtime, RuntimeOptions};
 use Call::{Peek, Read as R, TakeError as E, Write as W};
 
-/// How long any blocking call may wait before the test counts it as hung.
-const HUNG: Duration = Duration::from_secs(10);
-
 fn pair() -> (Runtime, Runtime) {
     datagram_pair::pair(7, 31)
 }
 
-/// What the test needs of a stream, std's or layer4's.
-trait Stream: Read + Write {
-    fn peek(&self, buf: &mut [u8]) -> io::Result<usize>;
-    fn take_error(&self) -> io::Result<Option<io::Error>>;
-    /// `peer_addr` fails with `NotConnected` once the connection is over,
-    /// without taking its error (on Linux as in layer4).
-    fn is_over(&self) -> bool;
-    fn set_timeouts(&self, t: Duration);
-}
-
-macro_rules! impl_stream {
-    ($t:ty) => {
-        impl Stream for $t {
-            fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-                <$t>::peek(self, buf)
-            }
-            fn take_error(&self) -> io::Result<Option<io::Error>> {
-                <$t>::take_error(self)
-            }
-            fn is_over(&self) -> bool {
-                self.peer_addr()
-                    .is_err_and(|e| e.kind() == io::ErrorKind::NotConnected)
-            }
-            fn set_timeouts(&self, t: Duration) {
-                self.set_read_timeout(Some(t)).unwrap();
-                self.set_write_timeout(Some(t)).unwrap();
-            }
-        }
-    };
-}
-
-impl_stream!(std::net::TcpStream);
-impl_stream!(layer4_net::TcpStream);
-
-/// Waits until `client`'s connection is over (its peer's RST arrived).
-fn wait_over<S: Stream>(client: &S) {
-    let start = Instant::now();
-    while !client.is_over() {
-        assert!(start.elapsed() < HUNG, "no RST within {HUNG:?}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Makes `server` reset `client`'s connection: the client writes, the server
-/// sees the bytes arrive and closes without reading them (a RST). If
-/// `data_first`, the server first sends 5 bytes, which the client has received
-/// (unread) when the RST comes.
-fn reset_by_peer<S: Stream, T: Stream>(mut client: S, mut server: T, data_first: bool) -> S {
-    client.set_timeouts(HUNG);
-    server.set_timeouts(HUNG);
-    if data_first {
-        server.write_all(b"hello").unwrap();
-        assert_eq!(client.peek(&mut [0u8; 8]).unwrap(), 5);
-    }
-    client.write_all(b"never read").unwrap();
-    assert!(server.peek(&mut [0u8; 1]).unwrap() > 0, "nothing arrived");
-    drop(server);
-    wait_over(&client);
-    client
-}
-
-fn kernel_reset(data_first: bool) -> std::net::TcpStream {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
-    let (s, _) = l.accept().unwrap();
-    reset_by_peer(c, s, data_first)
-}
-
-fn layer4_reset(a: &Runtime, b: &Runtime, data_first: bool) -> layer4_net::TcpStream {
-    let l = layer4_net::TcpListener::bind(b, "10.9.7.2:0").unwrap();
-    let c = layer4_net::TcpStream::connect(a, l.local_addr().unwrap()).unwrap();
-    let (s, _) = l.accept().unwrap();
-    reset_by_peer(c, s, data_first)
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Call {
-    Read,
-    Write,
-    Peek,
-    TakeError,
-}
-
-/// A call's result: bytes, or the kind of the error it returned or took.
-type Outcome = Result<usize, io::ErrorKind>;
-
-/// `take_error`'s result as an [`Outcome`]: `Ok(0)` for none.
-fn taken(r: io::Result<Option<io::Error>>) -> Outcome {
-    match r {
-        Ok(None) => Ok(0),
-        Ok(Some(e)) | Err(e) => Err(e.kind()),
-    }
-}
-
-fn results(s: &mut impl Stream, calls: &[Call]) -> Vec<Outcome> {
-    let mut buf = [0u8; 16];
-    calls
-        .iter()
-        .map(|call| match call {
-            Call::Read => s.read(&mut buf).map_err(|e| e.kind()),
-            Call::Write => s.write(b"more").map_err(|e| e.kind()),
-            Call::Peek => s.peek(&mut buf).map_err(|e| e.kind()),
-            Call::TakeError => taken(s.take_error()),
-        })
-        .collect()
+fn layer4_reset(a: &Runtime, b: &Runtime, before: Before) -> layer4_net::TcpStream {
+    reset::layer4_reset(a, b, "10.9.7.2:0", before)
 }
 
 /// Runs `calls` on a reset connection of the kernel's and of layer4's; both
 /// must give `expected`.
-fn check(data_first: bool, calls: &[Call], expected: &[Outcome]) {
-    let kernel = results(&mut kernel_reset(data_first), calls);
-    assert_eq!(kernel, expected, "the kernel's reference changed");
-    let (a, b) = pair();
-    let layer4 = results(&mut layer4_reset(&a, &b, data_first), calls);
-    assert_eq!(layer4, kernel, "layer4 and the kernel differ for {calls:?}");
+fn check(before: Before, calls: &[Call], expected: &[Outcome]) {
+    reset::check(pair, "10.9.7.2:0", before, calls, expected);
 }
 
 #[test]
 fn take_error_takes_a_reset_once_then_reads_end_and_writes_break() {
     check(
-        false,
+        Before::Nothing,
         &[E, E, R, W, E],
         &[Err(ConnectionReset), Ok(0), Ok(0), Err(BrokenPipe), Ok(0)],
     );
@@ -161,30 +53,60 @@ fn take_error_takes_a_reset_once_then_reads_end_and_writes_break() {
 #[test]
 fn a_reset_a_read_or_peek_reported_is_not_taken_again() {
     check(
-        false,
+        Before::Nothing,
         &[R, E, W],
         &[Err(ConnectionReset), Ok(0), Err(BrokenPipe)],
     );
-    check(false, &[Peek, E, R], &[Err(ConnectionReset), Ok(0), Ok(0)]);
-    check(false, &[W, E, R], &[Err(ConnectionReset), Ok(0), Ok(0)]);
+    check(
+        Before::Nothing,
+        &[Peek, E, R],
+        &[Err(ConnectionReset), Ok(0), Ok(0)],
+    );
+    check(
+        Before::Nothing,
+        &[W, E, R],
+        &[Err(ConnectionReset), Ok(0), Ok(0)],
+    );
+}
+
+#[test]
+fn take_error_takes_a_reset_in_close_wait_as_a_broken_pipe() {
+    // `tcp_reset` in CLOSE-WAIT: `sk_err` is `EPIPE`, taken once by
+    // `SO_ERROR` or a write; reads end the stream without taking it.
+    check(
+        Before::Fin,
+        &[E, E, R, W, E],
+        &[Err(BrokenPipe), Ok(0), Ok(0), Err(BrokenPipe), Ok(0)],
+    );
+    check(
+        Before::Fin,
+        &[R, E, W],
+        &[Ok(0), Err(BrokenPipe), Err(BrokenPipe)],
+    );
+    check(Before::Fin, &[Peek, E, R], &[Ok(0), Err(BrokenPipe), Ok(0)]);
+    check(Before::Fin, &[W, E, R], &[Err(BrokenPipe), Ok(0), Ok(0)]);
 }
 
 #[test]
 fn take_error_reports_a_reset_before_the_data_that_came_ahead_of_it() {
     // The 5 bytes stay readable after the error is taken; then the end.
     check(
-        true,
+        Before::Data,
         &[E, R, R, E],
         &[Err(ConnectionReset), Ok(5), Ok(0), Ok(0)],
     );
     // Without `take_error`: the data, then the reset.
-    check(true, &[R, R, R], &[Ok(5), Err(ConnectionReset), Ok(0)]);
+    check(
+        Before::Data,
+        &[R, R, R],
+        &[Ok(5), Err(ConnectionReset), Ok(0)],
+    );
 }
 
 #[test]
 fn clones_share_what_take_error_took() {
     let (a, b) = pair();
-    let c = layer4_reset(&a, &b, false);
+    let c = layer4_reset(&a, &b, Before::Nothing);
     let d = c.try_clone().unwrap();
     assert_eq!(taken(d.take_error()), Err(ConnectionReset));
     assert_eq!((&c).read(&mut [0u8; 8]).map_err(|e| e.kind()), Ok(0));
@@ -463,5 +385,78 @@ fn the_async_sockets_take_errors_as_tokio_s_do() {
             .unwrap();
         assert_eq!(taken(u.take_error()), Err(ConnectionRefused));
         assert_eq!(taken(u.take_error()), Ok(0));
+    });
+}
+
+/// What a tokio-like stream `$c`, reset by its peer `$s` after the peer's FIN
+/// (CLOSE-WAIT), reports: two `take_error`s, a read and a write, each after
+/// `$check_ready(stream, taken)`.
+macro_rules! close_wait_reset {
+    ($c:expr, $s:expr, $check_ready:expr) => {{
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut c, mut s) = ($c, $s);
+        c.write_all(b"never read").await.unwrap();
+        within(s.peek(&mut [0u8; 1])).await.unwrap();
+        s.shutdown().await.unwrap();
+        assert_eq!(within(c.peek(&mut [0u8; 8])).await.unwrap(), 0, "no FIN");
+        drop(s);
+        let start = Instant::now();
+        while c.peer_addr().is_ok() {
+            assert!(start.elapsed() < HUNG, "no RST within {HUNG:?}");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        $check_ready(&c, false).await;
+        let first = taken(c.take_error());
+        $check_ready(&c, true).await;
+        [
+            first,
+            taken(c.take_error()),
+            c.read(&mut [0u8; 8]).await.map_err(|e| e.kind()),
+            c.write(b"x").await.map_err(|e| e.kind()),
+        ]
+    }};
+}
+
+async fn within<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(HUNG, f).await.expect("hung")
+}
+
+#[test]
+fn the_async_sockets_take_a_reset_in_close_wait_as_tokio_s_do() {
+    let (a, b) = pair();
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tokio_rt.block_on(async {
+        let kl = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let kc = tokio::net::TcpStream::connect(kl.local_addr().unwrap());
+        let kc = within(kc).await.unwrap();
+        let (ks, _) = within(kl.accept()).await.unwrap();
+        // tokio's readiness of the kernel's socket is what its reactor last
+        // saw (the FIN, or the RST too), so it is not compared.
+        async fn any(_: &tokio::net::TcpStream, _: bool) {}
+        let kernel = close_wait_reset!(kc, ks, any);
+        assert_eq!(
+            kernel,
+            [Err(BrokenPipe), Ok(0), Ok(0), Err(BrokenPipe)],
+            "the kernel's reference changed"
+        );
+        let l = layer4_net::tokio::TcpListener::bind(&b, "10.9.7.2:0")
+            .await
+            .unwrap();
+        let c = layer4_net::tokio::TcpStream::connect(&a, l.local_addr().unwrap());
+        let c = within(c).await.unwrap();
+        let (s, _) = within(l.accept()).await.unwrap();
+        // As `tcp_poll`, which sets `EPOLLERR` while `sk_err` (here `EPIPE`)
+        // is set, though a read would only end the stream.
+        async fn error_until_taken(c: &layer4_net::tokio::TcpStream, taken: bool) {
+            let interest = tokio::io::Interest::READABLE | tokio::io::Interest::ERROR;
+            let ready = within(c.ready(interest)).await.unwrap();
+            assert!(ready.is_read_closed(), "{ready:?}");
+            assert_eq!(ready.is_error(), !taken, "{ready:?}");
+        }
+        let layer4 = close_wait_reset!(c, s, error_until_taken);
+        assert_eq!(layer4, kernel);
     });
 }

@@ -36,6 +36,13 @@ pub enum Error {
     ConnectionRefused,
     /// The peer reset the connection.
     ConnectionReset,
+    /// The peer reset the connection after its FIN (in CLOSE-WAIT): Linux's
+    /// `EPIPE` (`tcp_reset`), so its kind is `BrokenPipe`. A connection's
+    /// failure like [`Error::ConnectionReset`] (reported by every later send
+    /// and by `tcp_error`; a receive returns the end of the stream, which the
+    /// FIN had already marked), unlike [`Error::BrokenPipe`], a call's own
+    /// error after a shutdown.
+    ResetInCloseWait,
     /// The connection was aborted locally.
     ConnectionAborted,
     /// The connection timed out.
@@ -73,6 +80,7 @@ impl Error {
             Error::BrokenPipe => io::ErrorKind::BrokenPipe,
             Error::ConnectionRefused => io::ErrorKind::ConnectionRefused,
             Error::ConnectionReset => io::ErrorKind::ConnectionReset,
+            Error::ResetInCloseWait => io::ErrorKind::BrokenPipe,
             Error::ConnectionAborted => io::ErrorKind::ConnectionAborted,
             Error::TimedOut => io::ErrorKind::TimedOut,
             Error::HostUnreachable => io::ErrorKind::HostUnreachable,
@@ -101,6 +109,7 @@ impl fmt::Display for Error {
             Error::BrokenPipe => "broken pipe",
             Error::ConnectionRefused => "connection refused",
             Error::ConnectionReset => "connection reset by peer",
+            Error::ResetInCloseWait => "broken pipe: connection reset by peer after its FIN",
             Error::ConnectionAborted => "connection aborted",
             Error::TimedOut => "timed out",
             Error::HostUnreachable => "host unreachable",
@@ -127,6 +136,7 @@ impl From<TcpError> for Error {
         match e {
             TcpError::Refused => Error::ConnectionRefused,
             TcpError::Reset => Error::ConnectionReset,
+            TcpError::ResetInCloseWait => Error::ResetInCloseWait,
             TcpError::TimedOut => Error::TimedOut,
             TcpError::HostUnreachable => Error::HostUnreachable,
             TcpError::Aborted => Error::ConnectionAborted,
@@ -163,6 +173,10 @@ mod tests {
         assert_eq!(
             Error::from(TcpError::Refused).kind(),
             io::ErrorKind::ConnectionRefused
+        );
+        assert_eq!(
+            Error::from(TcpError::ResetInCloseWait).kind(),
+            io::ErrorKind::BrokenPipe
         );
         let io: io::Error = Error::TimedOut.into();
         assert_eq!(io.kind(), io::ErrorKind::TimedOut);

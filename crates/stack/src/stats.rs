@@ -9,7 +9,9 @@ pub struct TcpStats {
     /// Connections that went LISTEN -> SYN-RECEIVED.
     pub passive_opens: u64,
     /// Connections that went from SYN-SENT or SYN-RECEIVED to CLOSED (or from
-    /// SYN-RECEIVED back to LISTEN).
+    /// SYN-RECEIVED back to LISTEN), except a listener's half-open connection
+    /// an ICMP error dropped, which is one of `listen_drops` only (Linux's
+    /// `tcp_req_err`).
     pub attempt_fails: u64,
     /// Connections reset from ESTABLISHED or CLOSE-WAIT.
     pub estab_resets: u64,
@@ -192,7 +194,9 @@ pub struct IpStats {
 pub struct IcmpStats {
     /// Messages received.
     pub in_msgs: u64,
-    /// Messages received in error (bad checksum, truncated).
+    /// Messages received in error (bad checksum, truncated), and errors whose
+    /// quote lacks the offending packet's IP header and 8 bytes past it, as
+    /// Linux counts them (`icmp_socket_deliver`, `icmpv6_notify`).
     pub in_errors: u64,
     /// Messages received with a bad checksum.
     pub in_csum_errors: u64,

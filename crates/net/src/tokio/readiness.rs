@@ -44,6 +44,12 @@ pub(crate) fn direction(interest: Interest) -> Direction {
 /// ([`SkErr`](crate::sk_err::SkErr)), so a read ends the stream instead.
 pub(crate) fn tcp(s: &Stack, h: SocketHandle, failure_taken: bool) -> Ready {
     let read = match s.tcp_peek(h, &mut [0u8; 1]) {
+        // A RST after the peer's FIN (CLOSE-WAIT) leaves the end of the stream
+        // to read and the error for a write or `take_error`; Linux's
+        // `tcp_poll` shows `EPOLLERR` while `sk_err` is set all the same.
+        Ok(0) if !failure_taken && matches!(s.tcp_error(h), Ok(Some(_))) => {
+            Ready::READABLE | Ready::READ_CLOSED | Ready::ERROR
+        }
         Ok(0) => Ready::READABLE | Ready::READ_CLOSED,
         Ok(_) => Ready::READABLE,
         Err(Error::WouldBlock) => Ready::EMPTY,

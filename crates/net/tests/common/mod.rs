@@ -4,10 +4,15 @@
 //! Nothing outside is touched and nothing needs cleaning up: the namespace, with
 //! the TUN in it, vanishes when the thread ends — on success, failure or panic.
 //!
+//! Module `reset`: a connection reset by its peer, on the kernel's loopback and on
+//! layer4 (no namespace), for the tests that compare the calls after it.
+//!
 //! Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and /dev/net/tun; without them a test
 //! prints why and passes, except where `CI=true`, where it fails. Every wait is
 //! bounded (socket timeouts, and a watchdog per test).
 #![allow(dead_code)] // each test file uses part of it
+
+pub mod reset;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::mpsc;

@@ -87,8 +87,17 @@ impl Stack {
             }
             _ => return,
         };
-        let Some(Ok(quoted)) = repr.quoted() else {
-            return;
+        let quoted = match repr.quoted() {
+            Some(Ok(q)) => q,
+            // A quote too short for the transport header's first 8 bytes (the
+            // ports, TCP's sequence number) or with a mangled IP header: Linux
+            // counts it in IcmpInErrors and hands it to no protocol
+            // (`icmp_unreach`, `icmp_socket_deliver`).
+            Some(Err(_)) => {
+                self.stats.icmp.in_errors += 1;
+                return;
+            }
+            None => return,
         };
         let invoking = repr.invoking().unwrap_or(&[]);
         self.on_icmp_error(now, quoted, error, invoking);
@@ -143,8 +152,16 @@ impl Stack {
             }
             _ => return,
         };
-        let Some(Ok(quoted)) = repr.quoted() else {
-            return;
+        let quoted = match repr.quoted() {
+            Some(Ok(q)) => q,
+            // As for ICMPv4: Linux's `icmpv6_notify` counts a quote without
+            // the IPv6 header, its extension headers and 8 bytes past them in
+            // Icmp6InErrors.
+            Some(Err(_)) => {
+                self.stats.icmp6.in_errors += 1;
+                return;
+            }
+            None => return,
         };
         self.on_icmp_error(now, quoted, error, &[]);
     }

@@ -415,11 +415,13 @@ fn a_port_unreachable_quoting_our_syn_ack_drops_the_half_open_connection() {
         assert_eq!(pair.b.tcp_conn_count, 1, "v6 {v6}");
         assert_eq!(pair.b.stats().tcp.listen_drops, 0, "v6 {v6}");
         // The genuine quote of our SYN-ACK: the half-open connection goes,
-        // counted as Linux counts it, and the listener's SYN queue is free.
+        // counted as Linux counts it (`tcp_req_err`: a ListenDrop, not an
+        // AttemptFail), and the listener's SYN queue is free.
         unreachable_to_b(&mut pair, &syn_ack, true);
         assert_eq!(pair.b.tcp_conn_count, 0, "v6 {v6}");
         assert_eq!(pair.b.stats().tcp.listen_drops, 1, "v6 {v6}");
-        assert_eq!(pair.b.stats().tcp.attempt_fails, 1, "v6 {v6}");
+        assert_eq!(pair.b.stats().tcp.attempt_fails, 0, "v6 {v6}");
+        assert_eq!(pair.b.stats().tcp.out_of_window_icmps, 2, "v6 {v6}");
         let pending: usize = pair
             .b
             .sockets
@@ -435,5 +437,41 @@ fn a_port_unreachable_quoting_our_syn_ack_drops_the_half_open_connection() {
             p.b.tcp_conn_count == 1 && p.a.stats().tcp.curr_estab == 1
         });
         assert!(ok, "v6 {v6}: the retried handshake did not complete");
+    }
+}
+
+#[test]
+fn an_icmp_error_quoting_less_than_eight_transport_bytes_is_an_icmp_in_error() {
+    // Linux hands an ICMP error to TCP or UDP only with the quoted IP header
+    // and 8 bytes past it (`icmp_socket_deliver`, `icmpv6_notify`); a shorter
+    // quote counts in IcmpInErrors / Icmp6InErrors, and TCP, which never sees
+    // it, counts nothing (not OutOfWindowIcmps).
+    for v6 in [false, true] {
+        let mut pair = Pair::new(Impairment::default(), 170 + u64::from(v6));
+        let dst = if v6 { IpAddr::V6(B6) } else { IpAddr::V4(B4) };
+        let (c, genuine) = sending_connection(&mut pair, v6, 80);
+        let hl = genuine.len() - 8;
+        let in_errors = |p: &Pair| {
+            let s = p.a.stats();
+            if v6 {
+                s.icmp6.in_errors
+            } else {
+                s.icmp.in_errors
+            }
+        };
+        let before = in_errors(&pair);
+        // The ports and no sequence number; the ports and half of it.
+        for cut in [4, 6] {
+            too_big_to_a(&mut pair, &genuine[..hl + cut], 1280);
+        }
+        let now = pair.now;
+        assert_eq!(pair.a.stats().tcp.out_of_window_icmps, 0, "v6 {v6}");
+        assert_eq!(in_errors(&pair), before + 2, "v6 {v6}");
+        assert_eq!(pair.a.path_mtu(now, dst), 1500, "v6 {v6}");
+        assert_eq!(pair.a.tcp_info(now, c).unwrap().pmtu, 1500, "v6 {v6}");
+        // The whole 8 bytes: taken.
+        too_big_to_a(&mut pair, &genuine, 1280);
+        assert_eq!(in_errors(&pair), before + 2, "v6 {v6}");
+        assert_eq!(pair.a.tcp_info(now, c).unwrap().pmtu, 1280, "v6 {v6}");
     }
 }

@@ -934,6 +934,39 @@ mod tests {
     }
 
     #[test]
+    fn a_reset_in_close_wait_is_a_broken_pipe_and_an_estab_reset() {
+        // Linux: `tcp_reset` sets `EPIPE` in CLOSE-WAIT, and `tcp_set_state`
+        // counts EstabResets for CLOSE-WAIT -> CLOSE as for ESTABLISHED.
+        let mut pair = Pair::new(Impairment::default(), 24);
+        let server = SocketAddr::new(IpAddr::V4(B4), 80);
+        let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+        let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
+        let mut s = None;
+        pair.run_until(Duration::from_secs(5), |p| {
+            if s.is_none() {
+                s = p.b.tcp_accept(l).ok().map(|(h, _)| h);
+            }
+            s.is_some() && p.a.tcp_state(c) == Ok(State::Established)
+        });
+        let s = s.expect("accepted");
+        pair.b.tcp_shutdown(pair.now, s, Shutdown::Write).unwrap();
+        pair.run_until(Duration::from_secs(1), |p| {
+            p.a.tcp_state(c) == Ok(State::CloseWait)
+        });
+        pair.b.tcp_abort(pair.now, s).unwrap();
+        pair.run_until(Duration::from_secs(1), |p| {
+            p.a.tcp_state(c) == Ok(State::Closed)
+        });
+        let pipe = crate::Error::ResetInCloseWait;
+        assert_eq!(pipe.kind(), std::io::ErrorKind::BrokenPipe);
+        assert_eq!(pair.a.tcp_error(c), Ok(Some(pipe)));
+        assert_eq!(pair.a.tcp_recv(pair.now, c, &mut [0u8; 4]), Ok(0));
+        assert_eq!(pair.a.tcp_send(pair.now, c, b"late"), Err(pipe));
+        assert_eq!(pair.a.stats().tcp.estab_resets, 1);
+        assert_eq!(pair.a.stats().tcp.curr_estab, 0);
+    }
+
+    #[test]
     fn tcp_connect_gives_the_options_of_the_configuration_in_force() {
         let mut pair = Pair::new(Impairment::default(), 21);
         let server = SocketAddr::new(IpAddr::V4(B4), 80);

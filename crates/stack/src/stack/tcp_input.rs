@@ -772,10 +772,24 @@ fn count_state_change(
         }
     }
     if state == State::Closed && before != State::Closed {
-        if matches!(before, State::SynSent | State::SynReceived) {
+        // A listener's half-open connection that an ICMP port or protocol
+        // unreachable ended (the one way such a connection fails `Refused`: a
+        // RST closes it without an error) is a ListenDrop, which the ICMP
+        // path counts, and not an AttemptFail: Linux's `tcp_req_err` drops the
+        // request with `inet_csk_reqsk_queue_drop` and counts only
+        // `tcp_listendrop`.
+        let refused_half_open = before == State::SynReceived
+            && conn.is_passive()
+            && conn.error() == Some(TcpError::Refused);
+        if matches!(before, State::SynSent | State::SynReceived) && !refused_half_open {
             tcp.attempt_fails += 1;
         }
-        if estab(before) && conn.error() == Some(TcpError::Reset) {
+        if estab(before)
+            && matches!(
+                conn.error(),
+                Some(TcpError::Reset | TcpError::ResetInCloseWait)
+            )
+        {
             tcp.estab_resets += 1;
         }
     }

@@ -429,9 +429,11 @@ impl Connection {
             //# flushed.  Users should also receive an unsolicited general
             //# "connection reset" signal.  Enter the CLOSED state, delete the
             //# TCB, and return.
-            State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
-                self.fail(TcpError::Reset)
-            }
+            State::Established | State::FinWait1 | State::FinWait2 => self.fail(TcpError::Reset),
+            // Linux's `tcp_reset` reports a RST in CLOSE-WAIT as `EPIPE`, not
+            // `ECONNRESET`: the peer had closed, so the stream has ended and
+            // what fails is writing to it.
+            State::CloseWait => self.fail(TcpError::ResetInCloseWait),
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
             //# If the RST bit is set, then enter the CLOSED state, delete the
             //# TCB, and return.

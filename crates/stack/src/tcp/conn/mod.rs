@@ -121,6 +121,10 @@ pub enum TcpError {
     Refused,
     /// The peer reset the connection.
     Reset,
+    /// The peer reset the connection after its FIN (a RST in CLOSE-WAIT): the
+    /// stream had ended, and nothing more can be sent. Linux's `tcp_reset`
+    /// reports it as `EPIPE`, not `ECONNRESET`.
+    ResetInCloseWait,
     /// Retransmissions (R2, the SYN retries, keep-alive probes) or the user timeout
     /// ran out.
     TimedOut,
@@ -135,6 +139,7 @@ impl core::fmt::Display for TcpError {
         f.write_str(match self {
             TcpError::Refused => "connection refused",
             TcpError::Reset => "connection reset by peer",
+            TcpError::ResetInCloseWait => "connection reset by peer after its FIN",
             TcpError::TimedOut => "connection timed out",
             TcpError::HostUnreachable => "host unreachable",
             TcpError::Aborted => "connection aborted",

@@ -335,6 +335,26 @@ fn rst_with_exact_sequence_resets_connection() {
 }
 
 #[test]
+fn rst_in_close_wait_is_its_own_error() {
+    // Linux's `tcp_reset`: `EPIPE` in CLOSE-WAIT, where the peer had closed.
+    let mut c = client_plain();
+    c.handle_segment(
+        t(2),
+        &segment(5001, 1001, TcpFlags::FIN | TcpFlags::ACK, &[]),
+    );
+    assert_eq!(c.state(), State::CloseWait);
+    c.handle_segment(t(3), &segment(5002, 0, TcpFlags::RST, &[]));
+    assert_eq!(c.error(), Some(TcpError::ResetInCloseWait));
+    assert_eq!(c.state(), State::Closed);
+    // The stream ended with the FIN; sending fails with the error.
+    assert_eq!(c.recv(t(3), &mut [0u8; 8]), Ok(0));
+    assert_eq!(
+        c.send(b"late"),
+        Err(UserError::Failed(TcpError::ResetInCloseWait))
+    );
+}
+
+#[test]
 fn rst_in_window_but_not_exact_draws_challenge_ack() {
     let mut c = client_plain();
     c.handle_segment(t(2), &segment(5100, 0, TcpFlags::RST, &[]));
