@@ -293,9 +293,13 @@ impl Connection {
         // above, twice as many), and it is answered as a keep-alive, which has
         // this form, is. (BSD takes the ACK of any old segment; Linux, which
         // never moves SND.NXT back, none.)
+        // (ECN's flags may come with it: Accurate ECN's ACE counter, which
+        // starts at 5, is in AE, CWR and ECE of every ACK, and RFC 3168's ECE
+        // echoes a CE mark.)
         let below = self.rcv_nxt.diff(seg.seq_number);
         let take_ack = seg.segment_len() == 0
-            && flags == TcpFlags::ACK
+            && flags.contains(TcpFlags::ACK)
+            && !flags.intersects(TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST | TcpFlags::URG)
             && below > 0
             && (below as u32)
                 <= self
