@@ -301,10 +301,7 @@ impl Connection {
             && flags.contains(TcpFlags::ACK)
             && !flags.intersects(TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST | TcpFlags::URG)
             && below > 0
-            && (below as u32)
-                <= self
-                    .rcv_wnd()
-                    .max(u32::try_from(self.recv_buf.limit()).unwrap_or(u32::MAX))
+            && (below as u32) <= self.rcv_wnd().max(self.largest_window())
             && seg.ack_number > self.snd_una
             && self.state.is_synchronized();
         if !flags.contains(TcpFlags::RST) {
@@ -323,6 +320,15 @@ impl Connection {
         }
         self.counters.out_of_window = self.counters.out_of_window.saturating_add(1);
         take_ack
+    }
+
+    /// The largest receive window this connection can advertise: its buffer,
+    /// within what the window field carries at its scale. No peer's flight can
+    /// have been larger (what bounds how far below RCV.NXT its ACK may be
+    /// after it went back, `on_unacceptable`).
+    fn largest_window(&self) -> u32 {
+        let field_max = 65535u32 << self.rcv_wscale;
+        u32::try_from(self.recv_buf.limit()).map_or(field_max, |limit| limit.min(field_max))
     }
 
     /// A SYN in the window of a synchronized connection.

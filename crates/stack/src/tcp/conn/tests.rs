@@ -2697,6 +2697,31 @@ fn an_ack_alone_below_rcv_nxt_acknowledging_new_data_is_taken_and_answered() {
     assert_eq!(c.info(t(7)).unacked, 0);
 }
 
+/// The ACK alone below RCV.NXT is taken at most the largest window we can
+/// advertise below it, not the receive buffer's size: without window scaling
+/// (the peer offered none), 65,535 bytes, however large the buffer. (A
+/// buffer-sized span gave a blind forger four times the sequence numbers of
+/// the window above RCV.NXT with the default 256 KiB buffer, where
+/// docs/SECURITY.md counts one window.)
+#[test]
+fn an_ack_alone_further_below_rcv_nxt_than_the_largest_window_is_only_answered() {
+    let mut c = client_plain();
+    assert_eq!(c.info(t(2)).wscale, None);
+    assert!(c.recv_buf.limit() > 65535);
+    assert_eq!(c.send(&[9; 100]), Ok(100));
+    let _data = poll(&mut c, t(3)).expect("data");
+    c.handle_segment(
+        t(4),
+        &segment(5001u32.wrapping_sub(70_000), 1101, TcpFlags::ACK, &[]),
+    );
+    assert_eq!(c.info(t(4)).unacked, 100, "taken from 70,000 below");
+    c.handle_segment(
+        t(5),
+        &segment(5001u32.wrapping_sub(65_535), 1101, TcpFlags::ACK, &[]),
+    );
+    assert_eq!(c.info(t(5)).unacked, 0, "not taken from a window below");
+}
+
 /// [`an_ack_alone_below_rcv_nxt_acknowledging_new_data_is_taken_and_answered`]
 /// between two connections that negotiated ECN: a pure ACK carries ECN flags
 /// too (with Accurate ECN, the ACE counter in AE, CWR and ECE, which starts at
