@@ -489,7 +489,7 @@ impl Connection {
     /// `Some(None)` once there is none left (the flag is taken), or `None`
     /// when no resend is under way.
     fn take_mtu_probe_resend(&mut self) -> Option<Option<MtuSegment>> {
-        let (una, snd_max) = (self.snd_una, self.snd_max);
+        let (una, snd_nxt, snd_max) = (self.snd_una, self.snd_nxt, self.snd_max);
         let mss = u32::from(self.mss.max(1));
         let buffered = self.send_buf.len();
         let s = self.cc.as_deref_mut()?;
@@ -498,7 +498,12 @@ impl Connection {
         let seq = from.max(una);
         let end = to.min(snd_max);
         let off = seq.diff(una).max(0) as usize;
-        if seq >= end || off >= buffered {
+        // SND.NXT at or below these bytes: a go-back-N is under way (a "too
+        // big" below `search_low` shrank the segments, `on_path_mtu`), which
+        // resends them in order. Resent from here, ahead of SND.NXT, they
+        // would carry SND.NXT past the bytes before them (`after_send`), left
+        // to a retransmission timeout.
+        if seq >= end || off >= buffered || seq >= snd_nxt {
             m.resend = None;
             s.probe_due &= !MTU_PROBE_DUE;
             return Some(None);

@@ -505,3 +505,60 @@ fn a_peer_window_too_small_for_a_probe_keeps_none_waiting() {
     assert!(!c.probe_due(), "the probe is kept waiting");
     assert!(!c.wants_to_send());
 }
+
+/// A "too big" below the search's `search_low` while a probe is in flight
+/// behind other data: the probe failed (its bytes to resend) and the
+/// connection's segments shrink, so everything in flight goes again from
+/// SND.UNA (`on_path_mtu`'s go-back-N). The resend of the probe's bytes, ahead
+/// of the rewound SND.NXT, took SND.NXT past the bytes between SND.UNA and the
+/// probe, which then waited for a retransmission timeout.
+#[test]
+fn a_too_big_below_search_low_with_data_ahead_of_the_probe_resends_from_snd_una() {
+    let (mut c, mut s, mut now) = after_black_hole(1500, 30);
+    assert_eq!(c.send(&[9u8; 100_000]), Ok(100_000));
+    let mut flight: std::collections::VecDeque<Seg> = poll_all(&mut c, now).into();
+    c.on_mtu_search_deadline(now).expect("a probe is due");
+    // Exchange until the probe leaves with data ahead of it unacknowledged.
+    let (probe_seq, una) = 'probe: {
+        for _ in 0..1000 {
+            now += Duration::from_millis(1);
+            let sent = poll_all(&mut c, now);
+            if let Some(p) = sent.iter().find(|seg| seg.repr().payload.len() == FULL) {
+                let una = c.snd_una;
+                assert!(p.repr().seq_number > una, "nothing ahead of the probe");
+                break 'probe (p.repr().seq_number, una);
+            }
+            flight.extend(sent);
+            // The flight arrives two segments at a time.
+            for _ in 0..2 {
+                if let Some(seg) = flight.pop_front() {
+                    s.handle_segment(now, &seg.repr());
+                }
+            }
+            s.handle_timeout(now);
+            for ack in poll_all(&mut s, now) {
+                c.handle_segment(now, &ack.repr());
+            }
+        }
+        panic!("no probe");
+    };
+    // A link of 1000 bytes on the way: its "too big" arrives.
+    assert!(c.on_path_mtu(1000));
+    assert_eq!(usize::from(c.mss()), 1000 - 52);
+    let resent = poll_all(&mut c, now);
+    let first = resent.first().expect("a resend").repr();
+    assert_eq!(
+        first.seq_number, una,
+        "the resend starts at SND.UNA (the probe was at {probe_seq:?})"
+    );
+    // In order from there, each within the new size, and SND.NXT where they
+    // end: nothing skipped.
+    let mut next = una;
+    for seg in &resent {
+        let r = seg.repr();
+        assert_eq!(r.seq_number, next);
+        assert!(seg.bytes.len() + 20 <= 1000);
+        next = next + r.payload.len();
+    }
+    assert_eq!(c.snd_nxt, next);
+}
