@@ -558,7 +558,7 @@ fn a_too_big_below_search_low_with_data_ahead_of_the_probe_resends_from_snd_una(
         let r = seg.repr();
         assert_eq!(r.seq_number, next);
         assert!(seg.bytes.len() + 20 <= 1000);
-        next = next + r.payload.len();
+        next += r.payload.len();
     }
     assert_eq!(c.snd_nxt, next);
 }
