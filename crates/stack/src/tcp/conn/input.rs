@@ -293,14 +293,15 @@ impl Connection {
         // above, twice as many), and it is answered as a keep-alive, which has
         // this form, is. (BSD takes the ACK of any old segment; Linux, which
         // never moves SND.NXT back, none.)
+        // (ECN's flags may come with it: Accurate ECN's ACE counter, which
+        // starts at 5, is in AE, CWR and ECE of every ACK, and RFC 3168's ECE
+        // echoes a CE mark.)
         let below = self.rcv_nxt.diff(seg.seq_number);
         let take_ack = seg.segment_len() == 0
-            && flags == TcpFlags::ACK
+            && flags.contains(TcpFlags::ACK)
+            && !flags.intersects(TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST | TcpFlags::URG)
             && below > 0
-            && (below as u32)
-                <= self
-                    .rcv_wnd()
-                    .max(u32::try_from(self.recv_buf.limit()).unwrap_or(u32::MAX))
+            && (below as u32) <= self.rcv_wnd().max(self.largest_window())
             && seg.ack_number > self.snd_una
             && self.state.is_synchronized();
         if !flags.contains(TcpFlags::RST) {
@@ -319,6 +320,15 @@ impl Connection {
         }
         self.counters.out_of_window = self.counters.out_of_window.saturating_add(1);
         take_ack
+    }
+
+    /// The largest receive window this connection can advertise: its buffer,
+    /// within what the window field carries at its scale. No peer's flight can
+    /// have been larger (what bounds how far below RCV.NXT its ACK may be
+    /// after it went back, `on_unacceptable`).
+    fn largest_window(&self) -> u32 {
+        let field_max = 65535u32 << self.rcv_wscale;
+        u32::try_from(self.recv_buf.limit()).map_or(field_max, |limit| limit.min(field_max))
     }
 
     /// A SYN in the window of a synchronized connection.

@@ -12,6 +12,7 @@ use core::net::SocketAddr;
 
 use super::congestion::MAX_TX_RECORDS;
 use super::open::TCP_HEADER_LEN;
+use super::plpmtud::MtuProbeStep;
 use super::{AckDue, Connection};
 use crate::tcp::state::State;
 use crate::tcp::timer::Timer;
@@ -418,12 +419,22 @@ impl Connection {
         if self.probe_due() {
             // What is left is a path MTU probe (`plpmtud`): new data, larger
             // than a full-sized segment, if the windows and the queue allow.
-            if let Some(seg) = self.take_mtu_probe() {
-                let mut plan = Plan::control(seg.seq, TcpFlags::ACK);
-                plan.payload_off = seg.off;
-                plan.payload_len = seg.len;
-                plan.retransmit = seg.resend;
-                return Some(Some(plan));
+            match self.take_mtu_probe() {
+                MtuProbeStep::Send(seg) => {
+                    let mut plan = Plan::control(seg.seq, TcpFlags::ACK);
+                    plan.payload_off = seg.off;
+                    plan.payload_len = seg.len;
+                    plan.retransmit = seg.resend;
+                    return Some(Some(plan));
+                }
+                // New data waits for the flight to drain; an ACK due goes.
+                MtuProbeStep::HoldNewData => {
+                    return Some(
+                        (self.ack_due == AckDue::Now)
+                            .then(|| Plan::control(self.ack_only_seq(), TcpFlags::ACK)),
+                    );
+                }
+                MtuProbeStep::Pass => {}
             }
         }
         None

@@ -26,7 +26,11 @@
 //! only under Linux's conditions: no recovery or timeout under way, a
 //! congestion window of at least [`MIN_CWND_SEGMENTS`], and enough data queued
 //! and window open to send [`SEGMENTS_AFTER_PROBE`] full segments after it, so
-//! that its loss shows as duplicate ACKs or SACKs. A probe found lost at
+//! that its loss shows as duplicate ACKs or SACKs; while the windows lack that
+//! room and data is in flight, new data waits for the flight to drain (else a
+//! window-limited transfer would keep the window full, and the probe would
+//! never go), and a send window that could never hold it is no probe now. A
+//! probe found lost at
 //! SND.UNA (where fast recovery would begin) lowers `search_high` below it and
 //! is resent at the current size without a congestion response (RFC 4821
 //! 7.6.2, Linux's `tcp_mtup_probe_failed` and `tcp_simple_retransmit`); one
@@ -128,10 +132,22 @@ pub(crate) struct MtuSearch {
 enum ProbeVerdict {
     /// Go: its payload's offset from SND.UNA, its length, its packet size.
     Go(usize, usize, u16),
-    /// Wait for the windows to open.
+    /// Wait for the windows to open: new data waits too, so that the flight
+    /// drains and makes the room (Linux's `tcp_mtu_probe` returning 0).
     Wait,
     /// Not now: the search's next deadline tries again.
     Never,
+}
+
+/// What a due path MTU probe makes of the transmit pass (`take_mtu_probe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum MtuProbeStep {
+    /// This segment goes.
+    Send(MtuSegment),
+    /// Nothing new goes: the probe waits for the flight to drain.
+    HoldNewData,
+    /// Nothing to do here: new data goes as usual.
+    Pass,
 }
 
 /// A segment the path MTU search sends (`take_mtu_probe`): a probe, or a
@@ -373,11 +389,18 @@ impl Connection {
 
     /// Whether a path MTU probe may go now (`Go`: its payload's offset from
     /// SND.UNA, its length and its packet size), should wait for the windows
-    /// to open (`Wait`: the flag stays, and the transmit pass after the next
-    /// ACK sends it; `wants_to_send` says yes meanwhile, as for any probe due,
-    /// so a waiting probe costs an empty transmit pass per input until then),
-    /// or may not (`Never`: the flag goes, and the search's next deadline
-    /// tries again, later each time).
+    /// to open (`Wait`: the flag stays, new data waits with it, and the
+    /// transmit pass after an ACK that makes the room sends it; `wants_to_send`
+    /// says yes meanwhile, as for any probe due, so a waiting probe costs an
+    /// empty transmit pass per input until then), or may not (`Never`: the flag
+    /// goes, and the search's next deadline tries again, later each time).
+    ///
+    /// As Linux's `tcp_mtu_probe`: a send window too small for the probe and
+    /// the segments behind it even when empty is `Never` (its "-1"), and so is
+    /// a full congestion window with nothing in flight; otherwise a window
+    /// without the room is `Wait` (its "0", where `tcp_write_xmit` sends
+    /// nothing). Sending new data meanwhile would keep a window-limited
+    /// flight's window full, and the probe would never go.
     //= https://www.rfc-editor.org/rfc/rfc4821#section-7.4
     // (In our words: the exact text could not be checked here.) A probe should
     // go only when its loss can be told from congestion and repaired cheaply:
@@ -408,10 +431,15 @@ impl Connection {
             || len <= mss
             || (self.cwnd() as usize) < MIN_CWND_SEGMENTS as usize * mss
             || unsent < needed
+            || (self.snd_wnd as usize) < needed
         {
             return ProbeVerdict::Never;
         }
         if self.usable_window() < len || (self.snd_wnd as usize) < off + needed {
+            // Nothing in flight, no ACK will open the windows: no waiting.
+            if off == 0 {
+                return ProbeVerdict::Never;
+            }
             return ProbeVerdict::Wait;
         }
         ProbeVerdict::Go(off, len, size)
@@ -419,25 +447,29 @@ impl Connection {
 
     /// A path MTU probe is due (the flag): the next piece of a lost probe's
     /// bytes to resend, if any; else the probe when it may go now (new data
-    /// larger than a full-sized segment); `None` when it waits for the
-    /// windows, or when it may not go (the flag is then taken).
+    /// larger than a full-sized segment); `HoldNewData` when it waits for the
+    /// windows, `Pass` when it may not go (the flag is then taken).
     #[cold]
     #[inline(never)]
-    pub(super) fn take_mtu_probe(&mut self) -> Option<MtuSegment> {
+    pub(super) fn take_mtu_probe(&mut self) -> MtuProbeStep {
         if let Some(resend) = self.take_mtu_probe_resend() {
-            return resend;
+            return resend.map_or(MtuProbeStep::Pass, MtuProbeStep::Send);
         }
         let verdict = self.mtu_probe_verdict();
         let snd_nxt = self.snd_nxt;
-        let s = self.cc.as_deref_mut()?;
+        let Some(s) = self.cc.as_deref_mut() else {
+            return MtuProbeStep::Pass;
+        };
         if verdict == ProbeVerdict::Wait {
-            return None;
+            return MtuProbeStep::HoldNewData;
         }
         s.probe_due &= !MTU_PROBE_DUE;
-        let m = s.mtu.as_deref_mut()?;
+        let Some(m) = s.mtu.as_deref_mut() else {
+            return MtuProbeStep::Pass;
+        };
         let ProbeVerdict::Go(off, len, size) = verdict else {
             m.waits = m.waits.saturating_add(1);
-            return None;
+            return MtuProbeStep::Pass;
         };
         m.waits = 0;
         m.probe = Some(MtuProbe {
@@ -445,7 +477,7 @@ impl Connection {
             end: snd_nxt + len,
             size,
         });
-        Some(MtuSegment {
+        MtuProbeStep::Send(MtuSegment {
             seq: snd_nxt,
             off,
             len,
@@ -457,7 +489,7 @@ impl Connection {
     /// `Some(None)` once there is none left (the flag is taken), or `None`
     /// when no resend is under way.
     fn take_mtu_probe_resend(&mut self) -> Option<Option<MtuSegment>> {
-        let (una, snd_max) = (self.snd_una, self.snd_max);
+        let (una, snd_nxt, snd_max) = (self.snd_una, self.snd_nxt, self.snd_max);
         let mss = u32::from(self.mss.max(1));
         let buffered = self.send_buf.len();
         let s = self.cc.as_deref_mut()?;
@@ -466,7 +498,12 @@ impl Connection {
         let seq = from.max(una);
         let end = to.min(snd_max);
         let off = seq.diff(una).max(0) as usize;
-        if seq >= end || off >= buffered {
+        // SND.NXT at or below these bytes: a go-back-N is under way (a "too
+        // big" below `search_low` shrank the segments, `on_path_mtu`), which
+        // resends them in order. Resent from here, ahead of SND.NXT, they
+        // would carry SND.NXT past the bytes before them (`after_send`), left
+        // to a retransmission timeout.
+        if seq >= end || off >= buffered || seq >= snd_nxt {
             m.resend = None;
             s.probe_due &= !MTU_PROBE_DUE;
             return Some(None);

@@ -188,7 +188,15 @@ fn round(
 /// `rounds` round trips of 50 ms over a path of `path` bytes with plenty
 /// queued: its congestion window grows large enough to probe.
 fn after_black_hole(path: usize, rounds: u64) -> (Connection, Connection, Instant) {
-    let config = TcpConfig::default();
+    after_black_hole_with(TcpConfig::default(), path, rounds)
+}
+
+/// [`after_black_hole`] with `config` on both sides.
+fn after_black_hole_with(
+    config: TcpConfig,
+    path: usize,
+    rounds: u64,
+) -> (Connection, Connection, Instant) {
     let r1 = config.retries1;
     let (mut c, mut s) = sender(config, 40_000);
     let mut at_r1 = None;
@@ -407,4 +415,150 @@ fn over_ipv6_packets_shrink_to_1280_bytes_and_no_lower() {
     assert!(sizes[..r1 - 1].iter().all(|&n| n == 1428), "{sizes:?}");
     assert!(sizes[r1 - 1..].iter().all(|&n| n == floor), "{sizes:?}");
     assert_eq!(c.loss_counters().pmtu_black_holes, 1);
+}
+
+/// A bulk transfer that the receiver's window limits (the congestion window
+/// is larger): the flight always fills the send window, so a probe due finds
+/// no room for itself and the segments behind it. As Linux's `tcp_mtu_probe`
+/// (its "return 0": `tcp_write_xmit` sends nothing), new data waits while the
+/// flight drains to make the room; sending it instead kept the window full for
+/// as long as the transfer lasted, the probe never went, and the flag it left
+/// set kept the burst path off and `wants_to_send` true throughout.
+#[test]
+fn a_probe_due_in_a_receive_window_limited_transfer_goes() {
+    let config = TcpConfig {
+        recv_buffer: 32 * 1024,
+        window_scaling: false,
+        ..TcpConfig::default()
+    };
+    let (mut c, mut s, mut now) = after_black_hole_with(config, 1500, 30);
+    assert_eq!(usize::from(c.mss()), BASE);
+    // Plenty queued; the flight fills the peer's window.
+    let _ = c.send(&vec![9u8; 200_000]);
+    let mut flight: std::collections::VecDeque<Seg> = poll_all(&mut c, now).into();
+    let info = c.info(now);
+    assert!(
+        info.cwnd_bytes > info.snd_wnd + 8 * BASE as u32,
+        "window-limited: {info:?}"
+    );
+    let mut buf = vec![0u8; 65536];
+    let mut probe = None;
+    for i in 0..400 {
+        if i == 50 {
+            // In the steady state: the probe falls due.
+            c.on_mtu_search_deadline(now).expect("a probe is due");
+        }
+        now += Duration::from_millis(1);
+        // Two segments arrive and are read; the ACK opens the window again.
+        for _ in 0..2 {
+            if let Some(seg) = flight.pop_front() {
+                s.handle_segment(now, &seg.repr());
+            }
+        }
+        while matches!(s.recv(now, &mut buf), Ok(n) if n > 0) {}
+        s.handle_timeout(now);
+        for ack in poll_all(&mut s, now) {
+            c.handle_segment(now, &ack.repr());
+        }
+        let buffered = c.send_buf.len();
+        let _ = c.send(&vec![9u8; 200_000 - buffered.min(200_000)]);
+        let sent = poll_all(&mut c, now);
+        if let Some(p) = sent.iter().find(|seg| seg.repr().payload.len() > BASE) {
+            probe = Some(p.repr().payload.len());
+            break;
+        }
+        flight.extend(sent);
+    }
+    assert_eq!(probe, Some(FULL), "the probe never went");
+}
+
+/// A peer whose window cannot hold a probe and the segments behind it (its
+/// application reads slowly): no probe can go, and none is kept waiting
+/// (Linux's `tcp_mtu_probe` returns -1 when `snd_wnd` is below the size
+/// needed). Kept waiting, its flag held `wants_to_send` true, and the burst
+/// path off, until the window opened.
+#[test]
+fn a_peer_window_too_small_for_a_probe_keeps_none_waiting() {
+    let (mut c, mut s, mut now) = after_black_hole(1500, 30);
+    // The server stops reading: its window closes down to less than a probe
+    // and four segments behind it need, not to zero.
+    let needed = (FULL + 4 * BASE) as u32;
+    for _ in 0..1000 {
+        now += Duration::from_millis(1);
+        let _ = c.send(&vec![9u8; 200_000 - c.send_buf.len().min(200_000)]);
+        let sent = poll_all(&mut c, now);
+        for seg in &sent {
+            s.handle_segment(now, &seg.repr());
+        }
+        s.handle_timeout(now);
+        for ack in poll_all(&mut s, now) {
+            c.handle_segment(now, &ack.repr());
+        }
+        if c.info(now).snd_wnd < needed {
+            break;
+        }
+    }
+    let info = c.info(now);
+    assert!(info.snd_wnd > 0 && info.snd_wnd < needed, "{info:?}");
+    c.on_mtu_search_deadline(now).expect("a probe is due");
+    let _ = poll_all(&mut c, now);
+    assert!(!c.probe_due(), "the probe is kept waiting");
+    assert!(!c.wants_to_send());
+}
+
+/// A "too big" below the search's `search_low` while a probe is in flight
+/// behind other data: the probe failed (its bytes to resend) and the
+/// connection's segments shrink, so everything in flight goes again from
+/// SND.UNA (`on_path_mtu`'s go-back-N). The resend of the probe's bytes, ahead
+/// of the rewound SND.NXT, took SND.NXT past the bytes between SND.UNA and the
+/// probe, which then waited for a retransmission timeout.
+#[test]
+fn a_too_big_below_search_low_with_data_ahead_of_the_probe_resends_from_snd_una() {
+    let (mut c, mut s, mut now) = after_black_hole(1500, 30);
+    assert_eq!(c.send(&[9u8; 100_000]), Ok(100_000));
+    let mut flight: std::collections::VecDeque<Seg> = poll_all(&mut c, now).into();
+    c.on_mtu_search_deadline(now).expect("a probe is due");
+    // Exchange until the probe leaves with data ahead of it unacknowledged.
+    let (probe_seq, una) = 'probe: {
+        for _ in 0..1000 {
+            now += Duration::from_millis(1);
+            let sent = poll_all(&mut c, now);
+            if let Some(p) = sent.iter().find(|seg| seg.repr().payload.len() == FULL) {
+                let una = c.snd_una;
+                assert!(p.repr().seq_number > una, "nothing ahead of the probe");
+                break 'probe (p.repr().seq_number, una);
+            }
+            flight.extend(sent);
+            // The flight arrives two segments at a time.
+            for _ in 0..2 {
+                if let Some(seg) = flight.pop_front() {
+                    s.handle_segment(now, &seg.repr());
+                }
+            }
+            s.handle_timeout(now);
+            for ack in poll_all(&mut s, now) {
+                c.handle_segment(now, &ack.repr());
+            }
+        }
+        panic!("no probe");
+    };
+    // A link of 1000 bytes on the way: its "too big" arrives.
+    assert!(c.on_path_mtu(1000));
+    assert_eq!(usize::from(c.mss()), 1000 - 52);
+    let resent = poll_all(&mut c, now);
+    let first = resent.first().expect("a resend").repr();
+    assert_eq!(
+        first.seq_number, una,
+        "the resend starts at SND.UNA (the probe was at {probe_seq:?})"
+    );
+    // In order from there, each within the new size, and SND.NXT where they
+    // end: nothing skipped.
+    let mut next = una;
+    for seg in &resent {
+        let r = seg.repr();
+        assert_eq!(r.seq_number, next);
+        assert!(seg.bytes.len() + 20 <= 1000);
+        next += r.payload.len();
+    }
+    assert_eq!(c.snd_nxt, next);
 }

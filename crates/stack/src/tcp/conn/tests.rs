@@ -2718,6 +2718,84 @@ fn an_ack_alone_below_rcv_nxt_acknowledging_new_data_is_taken_and_answered() {
     assert_eq!(c.info(t(7)).unacked, 0);
 }
 
+/// The ACK alone below RCV.NXT is taken at most the largest window we can
+/// advertise below it, not the receive buffer's size: without window scaling
+/// (the peer offered none), 65,535 bytes, however large the buffer. (A
+/// buffer-sized span gave a blind forger four times the sequence numbers of
+/// the window above RCV.NXT with the default 256 KiB buffer, where
+/// docs/SECURITY.md counts one window.)
+#[test]
+fn an_ack_alone_further_below_rcv_nxt_than_the_largest_window_is_only_answered() {
+    let mut c = client_plain();
+    assert_eq!(c.info(t(2)).wscale, None);
+    assert!(c.recv_buf.limit() > 65535);
+    assert_eq!(c.send(&[9; 100]), Ok(100));
+    let _data = poll(&mut c, t(3)).expect("data");
+    c.handle_segment(
+        t(4),
+        &segment(5001u32.wrapping_sub(70_000), 1101, TcpFlags::ACK, &[]),
+    );
+    assert_eq!(c.info(t(4)).unacked, 100, "taken from 70,000 below");
+    c.handle_segment(
+        t(5),
+        &segment(5001u32.wrapping_sub(65_535), 1101, TcpFlags::ACK, &[]),
+    );
+    assert_eq!(c.info(t(5)).unacked, 0, "not taken from a window below");
+}
+
+/// [`an_ack_alone_below_rcv_nxt_acknowledging_new_data_is_taken_and_answered`]
+/// between two connections that negotiated ECN: a pure ACK carries ECN flags
+/// too (with Accurate ECN, the ACE counter in AE, CWR and ECE, which starts at
+/// 5; with RFC 3168's ECN, ECE while it echoes a CE mark). It is still an ACK
+/// alone: no SYN, FIN, RST or URG, and no data.
+#[test]
+fn an_ack_alone_below_rcv_nxt_with_ecn_flags_is_taken() {
+    for ecn in [
+        crate::tcp::config::EcnMode::AccEcn,
+        crate::tcp::config::EcnMode::On,
+    ] {
+        let config = Arc::new(TcpConfig {
+            ecn,
+            ..TcpConfig::default()
+        });
+        let mut c = Connection::connect(t(0), config.clone(), params(A, B, 1000, &config));
+        let syn = poll(&mut c, t(0)).expect("SYN");
+        let mut s = Connection::accept(
+            t(0),
+            config.clone(),
+            params(B, A, 5000, &config),
+            &SynInfo::from_repr(&syn.repr()),
+        );
+        exchange(&mut c, &mut s, t(1));
+        assert!(c.info(t(1)).ecn, "{ecn:?} negotiated");
+        // The server's FIN reaches the client: CLOSE-WAIT, RCV.NXT past it.
+        s.shutdown_write(t(10));
+        exchange(&mut c, &mut s, t(10));
+        assert_eq!(c.state(), State::CloseWait);
+        let fin_seq = s.snd_max - 1u32;
+        assert_eq!(c.send(&[9; 100]), Ok(100));
+        let data = poll_all(&mut c, t(11));
+        s.handle_segment(t(11), &data[0].repr());
+        s.handle_timeout(t(12));
+        let acks = poll_all(&mut s, t(12));
+        let mut ack = acks.last().expect("the server's ACK").repr();
+        if ecn == crate::tcp::config::EcnMode::On {
+            // The server echoes a CE mark.
+            ack.flags.insert(TcpFlags::ECE);
+        }
+        assert_ne!(ack.flags, TcpFlags::ACK, "{ecn:?}: ECN flags on the ACK");
+        // The server went back to its FIN's place (a timeout): its ACK is at
+        // the FIN's sequence number, one below the client's RCV.NXT.
+        ack.seq_number = fin_seq;
+        c.handle_segment(t(12), &ack);
+        assert_eq!(
+            c.info(t(12)).unacked,
+            0,
+            "{ecn:?}: the acknowledgement was dropped"
+        );
+    }
+}
+
 /// [`acks_after_a_go_back_n_timeout_carry_the_highest_sequence_sent`] with each
 /// side's flight filling the peer's window exactly (receive buffers of three
 /// segments): SND.MAX is then the window's right edge, where the peer, which
