@@ -11,7 +11,7 @@
 use core::net::SocketAddr;
 
 use super::congestion::MAX_TX_RECORDS;
-use super::open::TCP_HEADER_LEN;
+use super::open::{TCP_HEADER_LEN, TS_OPTION_LEN};
 use super::plpmtud::MtuProbeStep;
 use super::{AckDue, Connection};
 use crate::tcp::state::State;
@@ -819,6 +819,18 @@ impl Connection {
         } else {
             self.window_to_advertise(syn)
         };
+        // The largest segment `plan` may make: a full-sized one's header (the
+        // timestamp is the only option the send MSS already left room for) and
+        // the MSS, or a path MTU probe's data, larger than the MSS.
+        let ts_len = if self.ts.is_some() { TS_OPTION_LEN } else { 0 };
+        let mss = usize::from(self.mss);
+        let probe = plan.payload_len > mss && !syn;
+        if probe {
+            // A probe's size is what it tests: no SACK blocks on top of it
+            // (the next ACK carries them).
+            options.sack_ranges = SackBlocks::default();
+        }
+        let largest = usize::from(TCP_HEADER_LEN + ts_len) + plan.payload_len.max(mss);
         let mut header_len = usize::from(TCP_HEADER_LEN) + options.buffer_len();
         if header_len > buf.len() {
             // Not even the header fits: drop the SACK blocks, then give up.
@@ -828,8 +840,16 @@ impl Connection {
                 return None;
             }
         }
-        let (flags, payload_len, ack_number, urgent_pointer) =
-            self.segment_fields(&plan, buf.len() - header_len);
+        // SACK blocks come out of the data, never on top of a full-sized
+        // segment: past the peer's MSS, or past a lowered path MTU search's
+        // `search_low` (packets are sized by the path MTU here).
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.7.1
+        //# Eff.snd.MSS = min(SendMSS+20, MMS_S) - TCPhdrsize - IPoptionsize
+        //= https://www.rfc-editor.org/rfc/rfc6691#section-2
+        //# the sender MUST reduce the TCP data length to account for any IP or
+        //# TCP options that it is including in the packets that it sends.
+        let room = buf.len().min(largest.max(header_len + 1)) - header_len;
+        let (flags, payload_len, ack_number, urgent_pointer) = self.segment_fields(&plan, room);
         let total = header_len + payload_len;
         let segment = buf.get_mut(..total)?;
         let repr = TcpRepr {

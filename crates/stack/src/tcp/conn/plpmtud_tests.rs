@@ -562,3 +562,28 @@ fn a_too_big_below_search_low_with_data_ahead_of_the_probe_resends_from_snd_una(
     }
     assert_eq!(c.snd_nxt, next);
 }
+
+#[test]
+fn sack_blocks_owed_during_a_search_keep_packets_within_search_low_and_the_probe_at_its_size() {
+    // The search's packets are 1024 bytes (search_low) and the probe 1500;
+    // the client also owes the server SACK blocks (the server's data arrived
+    // out of order). The blocks come out of the data: a packet one SACK
+    // option larger than search_low would be lost in the black hole, and a
+    // probe larger than its size would test another size (and here, be lost).
+    let (mut c, mut s, mut now) = after_black_hole(1500, 30);
+    assert_eq!(s.send(&[5u8; 2 * FULL]), Ok(2 * FULL));
+    let from_server = poll_all(&mut s, now);
+    assert_eq!(from_server.len(), 2);
+    c.handle_segment(now, &from_server[1].repr());
+    let acks = poll_all(&mut c, now);
+    assert!(!acks.is_empty() && acks[0].repr().options.sack_ranges.len() == 1);
+    c.on_mtu_search_deadline(now).expect("a probe is due");
+    now += Duration::from_millis(1);
+    let before = c.loss_counters().mtu_probe_successes;
+    let sizes = round(&mut c, &mut s, now, 1500, 200_000);
+    assert_eq!(sizes[0], 1500, "the probe, at its size: {sizes:?}");
+    assert!(sizes[1..].iter().all(|&n| n <= 1024), "{sizes:?}");
+    now += Duration::from_millis(50);
+    c.on_mtu_search_deadline(now);
+    assert_eq!(c.loss_counters().mtu_probe_successes, before + 1);
+}

@@ -2863,3 +2863,42 @@ fn a_syn_ack_with_a_fin_after_a_shutdown_while_connecting_closes_both_ways() {
     c.handle_segment(t(3), &ack);
     assert_eq!(c.state(), State::TimeWait);
 }
+
+#[test]
+fn sack_blocks_on_data_segments_come_out_of_the_payload_not_past_the_peer_mss() {
+    // The peer's MSS is 1000 (no timestamps): a segment's data and options
+    // together may not exceed it (RFC 9293 3.7.1, RFC 6691).
+    let mut c = client_sack(10);
+    // Data from the peer out of order: the client owes SACK blocks on what it sends.
+    c.handle_segment(t(5), &segment(6001, 1001, TcpFlags::ACK, &[9u8; 500]));
+    let ack = poll_all(&mut c, t(5));
+    assert_eq!(ack.len(), 1, "the immediate ACK of out-of-order data");
+    assert_eq!(ack[0].repr().options.sack_ranges.len(), 1);
+    let mut o = *c.options();
+    o.nodelay = true; // the short last segment goes too
+    c.set_options(t(5), o);
+    c.send(&[3u8; 3000]).unwrap();
+    let segs = poll_all(&mut c, t(6));
+    let mut sent = 0;
+    for s in &segs {
+        let r = s.repr();
+        assert_eq!(
+            r.options.sack_ranges.len(),
+            1,
+            "SACK blocks on every segment"
+        );
+        let options = r.header_len() - 20;
+        assert!(
+            r.payload.len() + options <= 1000,
+            "{} bytes of data and {options} of options",
+            r.payload.len()
+        );
+        sent += r.payload.len();
+    }
+    assert_eq!(sent, 3000, "all of it sent, in segments made smaller");
+    assert_eq!(
+        segs[0].repr().payload.len(),
+        1000 - 12,
+        "a SACK option of one block: 10 bytes, padded to 12"
+    );
+}
