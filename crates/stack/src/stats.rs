@@ -11,7 +11,8 @@ pub struct TcpStats {
     /// Connections that went from SYN-SENT or SYN-RECEIVED to CLOSED (or from
     /// SYN-RECEIVED back to LISTEN), except a listener's half-open connection
     /// an ICMP error dropped, which is one of `listen_drops` only (Linux's
-    /// `tcp_req_err`).
+    /// `tcp_req_err`), and one whose SYN-ACK retries ran out, which Linux's
+    /// `reqsk_timer_handler` drops uncounted.
     pub attempt_fails: u64,
     /// Connections reset from ESTABLISHED or CLOSE-WAIT.
     pub estab_resets: u64,

@@ -484,6 +484,14 @@ impl Connection {
         self.passive
     }
 
+    /// Whether this is a listener's half-open connection that its SYN-ACK's
+    /// retransmission timeouts ended (`TcpConfig::synack_retries` run out):
+    /// only that timeout takes the retransmission count past the limit in
+    /// SYN-RECEIVED, and closes the connection in the same call.
+    pub fn syn_ack_retries_ran_out(&self) -> bool {
+        self.passive && self.rto_count > self.config.synack_retries
+    }
+
     /// Whether the application has closed its handle.
     pub fn is_orphaned(&self) -> bool {
         self.orphaned
