@@ -195,9 +195,12 @@ pub struct IpStats {
 pub struct IcmpStats {
     /// Messages received.
     pub in_msgs: u64,
-    /// Messages received in error (bad checksum, truncated), and errors whose
-    /// quote lacks the offending packet's IP header and 8 bytes past it, as
-    /// Linux counts them (`icmp_socket_deliver`, `icmpv6_notify`).
+    /// Messages received in error (bad checksum, truncated), errors whose
+    /// quote lacks the offending packet's IP header and 8 bytes past it, and
+    /// errors quoting a TCP segment or UDP datagram that no socket (nor a
+    /// TIME-WAIT record) has, as Linux counts them (`icmp_socket_deliver`,
+    /// `icmpv6_notify`; `tcp_v4_err`, `tcp_v6_err`, `__udp4_lib_err`,
+    /// `__udp6_lib_err`).
     pub in_errors: u64,
     /// Messages received with a bad checksum.
     pub in_csum_errors: u64,
