@@ -119,7 +119,9 @@ pub enum TcpError {
     /// The peer answered the SYN with a RST, or an ICMP port unreachable arrived
     /// while connecting.
     Refused,
-    /// The peer reset the connection.
+    /// The peer reset the connection (in ESTABLISHED, FIN-WAIT-1 or -2, and,
+    /// as Linux's `tcp_reset` reports it, in CLOSING and LAST-ACK, where RFC
+    /// 9293 has the RST just close).
     Reset,
     /// The peer reset the connection after its FIN (a RST in CLOSE-WAIT): the
     /// stream had ended, and nothing more can be sent. Linux's `tcp_reset`
