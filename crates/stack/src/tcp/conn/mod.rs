@@ -114,7 +114,38 @@ pub use user::UserError;
 pub(crate) const SMALL_RING: usize = 16 * 1024;
 
 /// Why a connection failed. Sticky: once set, every later call reports it.
+/// Non-exhaustive, as [`crate::Error`] is: new reasons come as the stack grows,
+/// so a `match` outside this crate needs a wildcard arm. Without one, naming
+/// every reason there is today, it does not compile:
+///
+/// ```compile_fail
+/// use layer4::tcp::TcpError;
+/// fn name(e: TcpError) -> &'static str {
+///     match e {
+///         TcpError::Refused => "refused",
+///         TcpError::Reset => "reset",
+///         TcpError::ResetInCloseWait => "reset in close-wait",
+///         TcpError::TimedOut => "timed out",
+///         TcpError::HostUnreachable => "unreachable",
+///         TcpError::Aborted => "aborted",
+///     }
+/// }
+/// ```
+///
+/// With one it does:
+///
+/// ```
+/// use layer4::tcp::TcpError;
+/// fn name(e: TcpError) -> &'static str {
+///     match e {
+///         TcpError::Reset | TcpError::ResetInCloseWait => "reset",
+///         _ => "failed",
+///     }
+/// }
+/// assert_eq!(name(TcpError::Reset), "reset");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TcpError {
     /// The peer answered the SYN with a RST, or an ICMP port unreachable arrived
     /// while connecting.
