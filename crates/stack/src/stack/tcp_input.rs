@@ -746,7 +746,9 @@ enum Predicted {
     NotStored,
 }
 
-/// The counters after a connection went from `before` to `state`.
+/// The counters after a connection went from `before` to `state`. Inlined
+/// into its two callers, as it was before the cold SYN-RECEIVED case moved out.
+#[inline]
 fn count_state_change(
     tcp: &mut crate::stats::TcpStats,
     conn: &Connection,
@@ -772,8 +774,8 @@ fn count_state_change(
         }
     }
     if state == State::Closed && before != State::Closed {
-        if before == State::SynSent
-            || (before == State::SynReceived && !half_open_dropped_uncounted(conn))
+        if matches!(before, State::SynSent | State::SynReceived)
+            && !half_open_dropped_uncounted(conn, before)
         {
             tcp.attempt_fails += 1;
         }
@@ -801,8 +803,10 @@ fn count_state_change(
 ///   `tcp_syn_ack_timeout` counts `TcpExt:TCPTimeouts` at every expiry, which
 ///   the stack keeps per connection only, in `ConnCounters::timeouts`).
 #[cold]
-fn half_open_dropped_uncounted(conn: &Connection) -> bool {
-    conn.is_passive() && (conn.error() == Some(TcpError::Refused) || conn.syn_ack_retries_ran_out())
+fn half_open_dropped_uncounted(conn: &Connection, before: State) -> bool {
+    before == State::SynReceived
+        && conn.is_passive()
+        && (conn.error() == Some(TcpError::Refused) || conn.syn_ack_retries_ran_out())
 }
 
 /// Each connection event is the bit of the stack's event of the same name, so
