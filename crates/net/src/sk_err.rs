@@ -28,6 +28,17 @@
 //! | read, read, write, write | `Ok(0)`, `Ok(0)`, `BrokenPipe`, `BrokenPipe` |
 //! | `take_error`, `take_error`, read, write | `BrokenPipe`, none, `Ok(0)`, `BrokenPipe` |
 //!
+//! A RST once both ends sent their FIN (our FIN not yet acknowledged: the
+//! connection in CLOSING or LAST-ACK) is `ECONNRESET` in `sk_err`, though RFC
+//! 9293 has it just close; the stack reports it as `ConnectionReset`. Reads
+//! end the stream, the peer's FIN having come first; a write (the application
+//! had shut writing down) or `take_error` takes it:
+//!
+//! | calls, in order | results |
+//! |---|---|
+//! | read, `take_error`, write | `Ok(0)`, `ConnectionReset`, `BrokenPipe` |
+//! | write, `take_error`, read | `ConnectionReset`, none, `Ok(0)` |
+//!
 //! That is a socket-layer rule above TCP (the state machine only records why the
 //! connection ended), so it lives here, one [`SkErr`] per socket, shared by every
 //! handle of it (`try_clone`, the async halves) as the kernel's socket is by its

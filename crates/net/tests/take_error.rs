@@ -88,6 +88,29 @@ fn take_error_takes_a_reset_in_close_wait_as_a_broken_pipe() {
 }
 
 #[test]
+fn take_error_takes_a_reset_in_closing_or_last_ack_as_a_reset() {
+    // Both ends closed, our FIN not acknowledged: RFC 9293 (3.10.7.4) has the
+    // RST just close the connection, but Linux's `tcp_reset` sets `sk_err` to
+    // `ECONNRESET` in every state but SYN-SENT and CLOSE-WAIT, taken once by
+    // `SO_ERROR` or a write (then the write's own `EPIPE`); reads end the
+    // stream, the FIN having come first (`SOCK_DONE` before `sk_err`).
+    for before in [Before::Closing, Before::LastAck] {
+        check(
+            before,
+            &[E, E, R, W, E],
+            &[Err(ConnectionReset), Ok(0), Ok(0), Err(BrokenPipe), Ok(0)],
+        );
+        check(
+            before,
+            &[R, E, W],
+            &[Ok(0), Err(ConnectionReset), Err(BrokenPipe)],
+        );
+        check(before, &[Peek, E, R], &[Ok(0), Err(ConnectionReset), Ok(0)]);
+        check(before, &[W, E, R], &[Err(ConnectionReset), Ok(0), Ok(0)]);
+    }
+}
+
+#[test]
 fn take_error_reports_a_reset_before_the_data_that_came_ahead_of_it() {
     // The 5 bytes stay readable after the error is taken; then the end.
     check(

@@ -7,7 +7,12 @@ use crate::tcp::TcpError;
 
 /// Why a socket call failed. One enum for every call; [`Error::kind`] gives the
 /// `std::io::ErrorKind` the blocking and async APIs return.
+///
+/// Non-exhaustive: the stack adds reasons as it grows (`ResetInCloseWait` came
+/// in 2026-12), so a `match` outside this crate needs a wildcard arm, for
+/// which [`Error::kind`] is the usual fallback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Error {
     /// The handle names no socket (never did, or was closed).
     InvalidHandle,

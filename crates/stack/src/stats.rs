@@ -11,7 +11,8 @@ pub struct TcpStats {
     /// Connections that went from SYN-SENT or SYN-RECEIVED to CLOSED (or from
     /// SYN-RECEIVED back to LISTEN), except a listener's half-open connection
     /// an ICMP error dropped, which is one of `listen_drops` only (Linux's
-    /// `tcp_req_err`).
+    /// `tcp_req_err`), and one whose SYN-ACK retries ran out, which Linux's
+    /// `reqsk_timer_handler` drops uncounted.
     pub attempt_fails: u64,
     /// Connections reset from ESTABLISHED or CLOSE-WAIT.
     pub estab_resets: u64,
@@ -194,9 +195,12 @@ pub struct IpStats {
 pub struct IcmpStats {
     /// Messages received.
     pub in_msgs: u64,
-    /// Messages received in error (bad checksum, truncated), and errors whose
-    /// quote lacks the offending packet's IP header and 8 bytes past it, as
-    /// Linux counts them (`icmp_socket_deliver`, `icmpv6_notify`).
+    /// Messages received in error (bad checksum, truncated), errors whose
+    /// quote lacks the offending packet's IP header and 8 bytes past it, and
+    /// errors quoting a TCP segment or UDP datagram that no socket (nor a
+    /// TIME-WAIT record) has, as Linux counts them (`icmp_socket_deliver`,
+    /// `icmpv6_notify`; `tcp_v4_err`, `tcp_v6_err`, `__udp4_lib_err`,
+    /// `__udp6_lib_err`).
     pub in_errors: u64,
     /// Messages received with a bad checksum.
     pub in_csum_errors: u64,

@@ -21,6 +21,7 @@ pub trait Stream: Read + Write {
     fn is_over(&self) -> bool;
     fn set_timeouts(&self, t: Duration);
     fn shutdown_write(&self);
+    fn set_nonblocking(&self, on: bool);
 }
 
 macro_rules! impl_stream {
@@ -42,6 +43,9 @@ macro_rules! impl_stream {
             }
             fn shutdown_write(&self) {
                 self.shutdown(std::net::Shutdown::Write).unwrap();
+            }
+            fn set_nonblocking(&self, on: bool) {
+                <$t>::set_nonblocking(self, on).unwrap();
             }
         }
     };
@@ -69,6 +73,28 @@ pub enum Before {
     /// The server's FIN, which the client has seen (a peek returned the end
     /// of the stream): the RST finds the client in CLOSE-WAIT.
     Fin,
+    /// The client shut down writing behind more than the server's window can
+    /// take (its FIN waits behind the data), then the server's FIN came: the
+    /// RST finds the client in CLOSING, its FIN not acknowledged (not even
+    /// sent).
+    Closing,
+    /// The server's FIN, then the client shut down writing behind more than
+    /// the server's window can take: the RST finds the client in LAST-ACK.
+    LastAck,
+}
+
+/// Writes to `s` until its send buffer and the peer's window are full.
+fn fill<S: Stream>(s: &mut S) {
+    s.set_nonblocking(true);
+    let chunk = [0x55u8; 65536];
+    loop {
+        match s.write(&chunk) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => panic!("filling: {e}"),
+        }
+    }
+    s.set_nonblocking(false);
 }
 
 /// Makes `server` reset `client`'s connection: the client writes, the server
@@ -84,9 +110,24 @@ pub fn reset_by_peer<S: Stream, T: Stream>(mut client: S, mut server: T, before:
     }
     client.write_all(b"never read").unwrap();
     assert!(server.peek(&mut [0u8; 1]).unwrap() > 0, "nothing arrived");
-    if before == Before::Fin {
-        server.shutdown_write();
-        assert_eq!(client.peek(&mut [0u8; 8]).unwrap(), 0, "no FIN");
+    match before {
+        Before::Fin => {
+            server.shutdown_write();
+            assert_eq!(client.peek(&mut [0u8; 8]).unwrap(), 0, "no FIN");
+        }
+        Before::Closing => {
+            fill(&mut client);
+            client.shutdown_write();
+            server.shutdown_write();
+            assert_eq!(client.peek(&mut [0u8; 8]).unwrap(), 0, "no FIN");
+        }
+        Before::LastAck => {
+            server.shutdown_write();
+            assert_eq!(client.peek(&mut [0u8; 8]).unwrap(), 0, "no FIN");
+            fill(&mut client);
+            client.shutdown_write();
+        }
+        Before::Nothing | Before::Data => {}
     }
     drop(server);
     wait_over(&client);

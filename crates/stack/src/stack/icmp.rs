@@ -4,7 +4,7 @@
 
 use core::net::{IpAddr, SocketAddr};
 
-use super::demux::FourTuple;
+use super::demux::{FourTuple, TupleHash};
 use super::egress::ip_header_len;
 use super::ingress::IpMeta;
 use super::{Entry, Socket, Stack};
@@ -174,107 +174,155 @@ impl Stack {
     /// nothing can be checked against. A forged "fragmentation needed" or "packet
     /// too big" would otherwise lower the path MTU of every connection to the
     /// destination, those opened later too, for as long as the estimate lasts.
+    ///
+    /// A TCP or UDP quote that names no socket counts in IcmpInErrors /
+    /// Icmp6InErrors, as Linux's error handlers count it when their lookup
+    /// finds nothing (`tcp_v4_err`, `tcp_v6_err`, `__udp4_lib_err`,
+    /// `__udp6_lib_err`); a TCP quote of a connection in TIME-WAIT counts
+    /// nothing (Linux finds its timewait socket and drops the error).
     //= https://www.rfc-editor.org/rfc/rfc8201#section-4
     // (In our words: the exact text could not be checked here.) Nodes should
     // validate the payload of a Packet Too Big message, to make sure it was
     // received in response to a packet they actually sent.
     fn on_icmp_error(&mut self, now: Instant, q: Quoted, error: IcmpError, invoking: &[u8]) {
-        if !self.is_local(q.src) {
-            return;
-        }
-        let (Some(sp), Some(dp)) = (q.src_port, q.dst_port) else {
-            return;
+        let tcp = match q.protocol {
+            IpProtocol::Tcp => true,
+            IpProtocol::Udp => false,
+            _ => return,
         };
-        let local = SocketAddr::new(q.src, sp);
-        let remote = SocketAddr::new(q.dst, dp);
-        match q.protocol {
-            IpProtocol::Tcp => {
-                let Some(h) = self
-                    .conns
-                    .get(&FourTuple::new(local, remote), &self.sockets)
-                else {
-                    return;
-                };
-                // In SYN-RECEIVED only the SYN-ACK is in flight: the quote must
-                // carry exactly our ISN, which an off-path forger must guess.
-                let valid = q
-                    .tcp_seq
-                    .is_some_and(|s| self.conn(h).is_some_and(|c| c.seq_in_flight(s)));
-                if !valid {
-                    self.stats.tcp.out_of_window_icmps += 1;
-                    return;
-                }
-                let notice = match error {
-                    IcmpError::TooBig(mtu) => {
-                        let reported = self.report_too_big(now, q.dst, mtu, invoking);
-                        // The path's estimate, whether this report lowered it or an
-                        // earlier one (about another connection to the same
-                        // destination) already had: this connection's segments were
-                        // too big either way. And what the report said, which the
-                        // cache may not have kept (a `capacity` of 0): the segment
-                        // this error quotes was dropped all the same.
-                        let path = self.path_mtu(now, q.dst);
-                        let mtu = reported.map_or(path, |r| r.min(path));
-                        if self.with_conn(now, h, |c| c.on_path_mtu(mtu)) == Some(true) {
-                            self.note_pmtu_lowered(now, h);
-                        }
-                        return;
-                    }
-                    IcmpError::PortUnreachable | IcmpError::ProtoUnreachable => IcmpNotice::Refused,
-                    IcmpError::Unreachable => IcmpNotice::Unreachable,
-                    IcmpError::Transient => IcmpNotice::Transient,
-                };
-                self.with_conn(now, h, |c| c.handle_icmp(notice));
-                if self.conn_releasable(h) {
-                    // A half-open connection of a listener the error ended (its
-                    // SYN-ACK went to a port or host that refuses it): nobody
-                    // holds its handle, so it goes now, and is counted as
-                    // Linux's `tcp_req_err` counts it.
-                    if let Some(Entry {
-                        socket: Socket::Tcp(slot),
-                        ..
-                    }) = self.sockets.get(h)
-                    {
-                        if slot.parent.is_some() {
-                            self.stats.tcp.listen_drops += 1;
-                        }
-                    }
-                    self.release_conn(h);
+        let found = match (self.is_local(q.src), q.src_port, q.dst_port) {
+            // Ports are missing only from the quote of a fragment other than
+            // the first, which no socket can be found for.
+            (true, Some(sp), Some(dp)) => {
+                let local = SocketAddr::new(q.src, sp);
+                let remote = SocketAddr::new(q.dst, dp);
+                if tcp {
+                    self.icmp_error_to_tcp(now, local, remote, q, error, invoking)
+                } else {
+                    self.icmp_error_to_udp(now, local, remote, error, invoking)
                 }
             }
-            IpProtocol::Udp => {
-                let Some(h) = self.find_udp(local) else {
-                    return;
-                };
-                if let IcmpError::TooBig(mtu) = error {
-                    // The socket's next datagrams to `q.dst` are fragmented to fit.
-                    self.report_too_big(now, q.dst, mtu, invoking);
-                    return;
-                }
-                let Some(Entry {
-                    socket: Socket::Udp(u),
-                    ..
-                }) = self.sockets.get_mut(h)
-                else {
-                    return;
-                };
-                // Linux reports ICMP errors only to connected UDP sockets (without
-                // IP_RECVERR): an unconnected socket cannot tell which send failed.
-                if u.peer != Some(remote) {
-                    return;
-                }
-                let e = match error {
-                    IcmpError::PortUnreachable | IcmpError::ProtoUnreachable => {
-                        Error::ConnectionRefused
-                    }
-                    IcmpError::Unreachable => Error::HostUnreachable,
-                    _ => return,
-                };
-                u.pending_error = Some(e);
-                self.raise(h, EventKind::Error);
+            _ => false,
+        };
+        if !found {
+            if q.src.is_ipv4() {
+                self.stats.icmp.in_errors += 1;
+            } else {
+                self.stats.icmp6.in_errors += 1;
             }
-            _ => {}
         }
+    }
+
+    /// An ICMP error quoting a TCP segment from `local` to `remote`, for its
+    /// connection. Returns whether the stack holds that connection (or its
+    /// TIME-WAIT record).
+    fn icmp_error_to_tcp(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        q: Quoted,
+        error: IcmpError,
+        invoking: &[u8],
+    ) -> bool {
+        let tuple = FourTuple::new(local, remote);
+        let Some(h) = self.conns.get(&tuple, &self.sockets) else {
+            return self.time_wait.contains(&tuple, &mut TupleHash::default());
+        };
+        // In SYN-RECEIVED only the SYN-ACK is in flight: the quote must
+        // carry exactly our ISN, which an off-path forger must guess.
+        let valid = q
+            .tcp_seq
+            .is_some_and(|s| self.conn(h).is_some_and(|c| c.seq_in_flight(s)));
+        if !valid {
+            self.stats.tcp.out_of_window_icmps += 1;
+            return true;
+        }
+        let notice = match error {
+            IcmpError::TooBig(mtu) => {
+                let reported = self.report_too_big(now, q.dst, mtu, invoking);
+                // The path's estimate, whether this report lowered it or an
+                // earlier one (about another connection to the same
+                // destination) already had: this connection's segments were
+                // too big either way. And what the report said, which the
+                // cache may not have kept (a `capacity` of 0): the segment
+                // this error quotes was dropped all the same.
+                let path = self.path_mtu(now, q.dst);
+                let mtu = reported.map_or(path, |r| r.min(path));
+                if self.with_conn(now, h, |c| c.on_path_mtu(mtu)) == Some(true) {
+                    self.note_pmtu_lowered(now, h);
+                }
+                return true;
+            }
+            IcmpError::PortUnreachable | IcmpError::ProtoUnreachable => IcmpNotice::Refused,
+            IcmpError::Unreachable => IcmpNotice::Unreachable,
+            IcmpError::Transient => IcmpNotice::Transient,
+        };
+        self.with_conn(now, h, |c| c.handle_icmp(notice));
+        if self.conn_releasable(h) {
+            // A half-open connection of a listener the error ended (its
+            // SYN-ACK went to a port or host that refuses it): nobody
+            // holds its handle, so it goes now, and is counted as
+            // Linux's `tcp_req_err` counts it.
+            if let Some(Entry {
+                socket: Socket::Tcp(slot),
+                ..
+            }) = self.sockets.get(h)
+            {
+                if slot.parent.is_some() {
+                    self.stats.tcp.listen_drops += 1;
+                }
+            }
+            self.release_conn(h);
+        }
+        true
+    }
+
+    /// An ICMP error quoting a UDP datagram from `local` to `remote`, for the
+    /// socket that sent it. Returns whether a socket could have: one bound to
+    /// `local`, unconnected or connected to `remote` (Linux's
+    /// `__udp4_lib_lookup` takes no socket connected elsewhere).
+    fn icmp_error_to_udp(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        error: IcmpError,
+        invoking: &[u8],
+    ) -> bool {
+        let Some(h) = self.find_udp(local) else {
+            return false;
+        };
+        let Some(Entry {
+            socket: Socket::Udp(u),
+            ..
+        }) = self.sockets.get_mut(h)
+        else {
+            return false;
+        };
+        let connected = match u.peer {
+            Some(peer) if peer != remote => return false,
+            Some(_) => true,
+            None => false,
+        };
+        if let IcmpError::TooBig(mtu) = error {
+            // The socket's next datagrams to `remote` are fragmented to fit.
+            self.report_too_big(now, remote.ip(), mtu, invoking);
+            return true;
+        }
+        // Linux reports ICMP errors only to connected UDP sockets (without
+        // IP_RECVERR): an unconnected socket cannot tell which send failed.
+        if !connected {
+            return true;
+        }
+        let e = match error {
+            IcmpError::PortUnreachable | IcmpError::ProtoUnreachable => Error::ConnectionRefused,
+            IcmpError::Unreachable => Error::HostUnreachable,
+            _ => return true,
+        };
+        u.pending_error = Some(e);
+        self.raise(h, EventKind::Error);
+        true
     }
 
     /// A "fragmentation needed" or "packet too big" for `dst` (an `mtu` of 0: an

@@ -131,6 +131,17 @@ fn packet_too_big_that_quotes_nothing_we_sent_leaves_the_path_mtu_alone() {
         icmp.extend_from_slice(&[if v6 { 129 } else { 0 }, 0, 0, 0, 0, 0, 0, 0]);
         too_big_to_a(&mut pair, &icmp, 1280);
 
+        // The TCP and UDP quotes of no socket count as Linux counts them
+        // (`tcp_v4_err`, `__udp4_lib_err`, `tcp_v6_err`, `__udp6_lib_err`);
+        // the stale one is an OutOfWindowIcmp, the ICMP one nothing.
+        let st = pair.a.stats();
+        let in_errors = if v6 {
+            st.icmp6.in_errors
+        } else {
+            st.icmp.in_errors
+        };
+        assert_eq!(in_errors, 2, "v6 {v6}");
+        assert_eq!(st.tcp.out_of_window_icmps, 1, "v6 {v6}");
         assert_eq!(pair.a.path_mtu(now, dst), 1500, "v6 {v6}: the cache");
         assert_eq!(pair.a.tcp_info(now, c).unwrap().pmtu, 1500, "v6 {v6}");
         // A connection opened now still starts at the link MTU.
@@ -473,5 +484,105 @@ fn an_icmp_error_quoting_less_than_eight_transport_bytes_is_an_icmp_in_error() {
         too_big_to_a(&mut pair, &genuine, 1280);
         assert_eq!(in_errors(&pair), before + 2, "v6 {v6}");
         assert_eq!(pair.a.tcp_info(now, c).unwrap().pmtu, 1280, "v6 {v6}");
+    }
+}
+
+/// A port unreachable from B to A quoting `quote`.
+fn port_unreachable_to_a(pair: &mut Pair, quote: &[u8]) {
+    if quote[0] >> 4 == 4 {
+        let err = Icmpv4Repr::DstUnreachable {
+            reason: Icmpv4DstUnreachable::PortUnreachable,
+            next_hop_mtu: 0,
+            invoking: quote,
+        };
+        let (src, dst) = (IpAddr::V4(B4), IpAddr::V4(A4));
+        hand(pair, true, src, dst, IpProtocol::Icmp, &icmpv4_body(&err));
+    } else {
+        let err = Icmpv6Repr::DstUnreachable {
+            reason: crate::wire::Icmpv6DstUnreachable::PortUnreachable,
+            invoking: quote,
+        };
+        let (src, dst) = (IpAddr::V6(B6), IpAddr::V6(A6));
+        let body = icmpv6_body(src, dst, &err);
+        hand(pair, true, src, dst, IpProtocol::Icmpv6, &body);
+    }
+}
+
+/// `quote` (an IP header and 8 transport bytes) made a quote of a UDP
+/// datagram (`udp`) or a TCP segment from port `sport` to port `dport`.
+fn requoted(quote: &[u8], udp: bool, sport: u16, dport: u16) -> Vec<u8> {
+    let mut q = quote.to_vec();
+    let v6 = q[0] >> 4 == 6;
+    let hl = q.len() - 8;
+    q[if v6 { 6 } else { 9 }] = if udp { 17 } else { 6 };
+    q[hl..hl + 2].copy_from_slice(&sport.to_be_bytes());
+    q[hl + 2..hl + 4].copy_from_slice(&dport.to_be_bytes());
+    q
+}
+
+#[test]
+fn an_icmp_error_about_no_socket_is_an_icmp_in_error() {
+    // Linux's TCP and UDP error handlers count an error whose quote names no
+    // socket in IcmpInErrors / Icmp6InErrors (`tcp_v4_err`, `tcp_v6_err`,
+    // `__udp4_lib_err`, `__udp6_lib_err`); one about a TCP connection in
+    // TIME-WAIT, or a UDP socket bound to the quoted port (unconnected, or
+    // connected to the quoted destination), counts nothing there.
+    for v6 in [false, true] {
+        let mut pair = Pair::new(Impairment::default(), 180 + u64::from(v6));
+        let (c, genuine) = sending_connection(&mut pair, v6, 80);
+        let (b, a) = if v6 {
+            (IpAddr::V6(B6), IpAddr::V6(A6))
+        } else {
+            (IpAddr::V4(B4), IpAddr::V4(A4))
+        };
+        let in_errors = |p: &Pair| {
+            let s = p.a.stats();
+            if v6 {
+                s.icmp6.in_errors
+            } else {
+                s.icmp.in_errors
+            }
+        };
+        let unbound = pair.a.udp_bind(SocketAddr::new(a, 5001)).unwrap();
+        let connected = pair.a.udp_bind(SocketAddr::new(a, 5002)).unwrap();
+        pair.a
+            .udp_connect(connected, SocketAddr::new(b, 7000))
+            .unwrap();
+        let before = in_errors(&pair);
+        // Sockets that could have sent the datagram.
+        port_unreachable_to_a(&mut pair, &requoted(&genuine, true, 5001, 9));
+        port_unreachable_to_a(&mut pair, &requoted(&genuine, true, 5002, 7000));
+        assert_eq!(in_errors(&pair), before, "v6 {v6}");
+        assert_eq!(pair.a.udp_take_error(unbound), Ok(None), "v6 {v6}");
+        assert_eq!(
+            pair.a.udp_take_error(connected),
+            Ok(Some(crate::Error::ConnectionRefused)),
+            "v6 {v6}"
+        );
+        // No socket: a port nothing is bound to, and a destination the
+        // connected socket is not connected to (Linux's lookup skips it).
+        port_unreachable_to_a(&mut pair, &requoted(&genuine, true, 5003, 7000));
+        port_unreachable_to_a(&mut pair, &requoted(&genuine, true, 5002, 7001));
+        assert_eq!(in_errors(&pair), before + 2, "v6 {v6}");
+        assert_eq!(pair.a.udp_take_error(connected), Ok(None), "v6 {v6}");
+        // A TCP quote of no connection, though a listener at B's port 80
+        // would not be one either.
+        let sport = pair.a.tcp_addrs(c).unwrap().0.port();
+        port_unreachable_to_a(&mut pair, &requoted(&genuine, false, sport + 1, 80));
+        assert_eq!(in_errors(&pair), before + 3, "v6 {v6}");
+        // A connection in TIME-WAIT: found, nothing counted anywhere.
+        let (d, _l, s) = connect(&mut pair, SocketAddr::new(b, 81));
+        let dport = pair.a.tcp_addrs(d).unwrap().0.port();
+        pair.a.close(pair.now, d).unwrap();
+        pair.b.close(pair.now, s).unwrap();
+        let ok = pair.run_until(crate::time::Duration::from_secs(10), |p| {
+            p.a.time_wait_count() == 1
+        });
+        assert!(ok, "v6 {v6}: no TIME-WAIT");
+        let out_of_window = pair.a.stats().tcp.out_of_window_icmps;
+        port_unreachable_to_a(&mut pair, &requoted(&genuine, false, dport, 81));
+        assert_eq!(in_errors(&pair), before + 3, "v6 {v6}");
+        assert_eq!(pair.a.stats().tcp.out_of_window_icmps, out_of_window);
+        assert_eq!(pair.a.time_wait_count(), 1, "v6 {v6}");
     }
 }

@@ -967,6 +967,60 @@ mod tests {
     }
 
     #[test]
+    fn a_reset_in_closing_or_last_ack_is_a_reset_and_no_estab_reset() {
+        // RFC 9293 has such a RST just close; Linux's `tcp_reset` sets
+        // `ECONNRESET` (every state but SYN-SENT and CLOSE-WAIT), and
+        // `tcp_set_state` counts no EstabReset leaving CLOSING or LAST-ACK.
+        for closing in [true, false] {
+            let mut pair = Pair::new(Impairment::default(), 25 + u64::from(closing));
+            let server = SocketAddr::new(IpAddr::V4(B4), 80);
+            let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
+            let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
+            let mut s = None;
+            pair.run_until(Duration::from_secs(5), |p| {
+                if s.is_none() {
+                    s = p.b.tcp_accept(l).ok().map(|(h, _)| h);
+                }
+                s.is_some() && p.a.tcp_state(c) == Ok(State::Established)
+            });
+            let s = s.expect("accepted");
+            let now = pair.now;
+            let mut buf = [0u8; 1500];
+            if !closing {
+                pair.b.tcp_shutdown(now, s, Shutdown::Write).unwrap();
+                pair.run_until(Duration::from_secs(1), |p| {
+                    p.a.tcp_state(c) == Ok(State::CloseWait)
+                });
+            }
+            let now = pair.now;
+            // A's FIN is lost.
+            pair.a.tcp_shutdown(now, c, Shutdown::Write).unwrap();
+            while pair.a.poll_transmit(now, &mut buf).is_some() {}
+            if closing {
+                pair.b.tcp_shutdown(now, s, Shutdown::Write).unwrap();
+                let n = pair.b.poll_transmit(now, &mut buf).unwrap();
+                pair.a.handle_packet(now, &buf[..n]);
+            }
+            let expected = if closing {
+                State::Closing
+            } else {
+                State::LastAck
+            };
+            assert_eq!(pair.a.tcp_state(c), Ok(expected));
+            pair.b.tcp_abort(now, s).unwrap();
+            let n = pair.b.poll_transmit(now, &mut buf).unwrap();
+            pair.a.handle_packet(now, &buf[..n]);
+            assert_eq!(pair.a.tcp_state(c), Ok(State::Closed), "{expected:?}");
+            let reset = crate::Error::ConnectionReset;
+            assert_eq!(pair.a.tcp_error(c), Ok(Some(reset)), "{expected:?}");
+            assert_eq!(pair.a.tcp_recv(now, c, &mut [0u8; 4]), Ok(0));
+            assert_eq!(pair.a.tcp_send(now, c, b"late"), Err(reset));
+            assert_eq!(pair.a.stats().tcp.estab_resets, 0, "{expected:?}");
+            assert_eq!(pair.a.stats().tcp.curr_estab, 0, "{expected:?}");
+        }
+    }
+
+    #[test]
     fn tcp_connect_gives_the_options_of_the_configuration_in_force() {
         let mut pair = Pair::new(Impairment::default(), 21);
         let server = SocketAddr::new(IpAddr::V4(B4), 80);

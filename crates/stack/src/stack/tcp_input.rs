@@ -746,7 +746,9 @@ enum Predicted {
     NotStored,
 }
 
-/// The counters after a connection went from `before` to `state`.
+/// The counters after a connection went from `before` to `state`. Inlined
+/// into its two callers, as it was before the cold SYN-RECEIVED case moved out.
+#[inline]
 fn count_state_change(
     tcp: &mut crate::stats::TcpStats,
     conn: &Connection,
@@ -772,16 +774,9 @@ fn count_state_change(
         }
     }
     if state == State::Closed && before != State::Closed {
-        // A listener's half-open connection that an ICMP port or protocol
-        // unreachable ended (the one way such a connection fails `Refused`: a
-        // RST closes it without an error) is a ListenDrop, which the ICMP
-        // path counts, and not an AttemptFail: Linux's `tcp_req_err` drops the
-        // request with `inet_csk_reqsk_queue_drop` and counts only
-        // `tcp_listendrop`.
-        let refused_half_open = before == State::SynReceived
-            && conn.is_passive()
-            && conn.error() == Some(TcpError::Refused);
-        if matches!(before, State::SynSent | State::SynReceived) && !refused_half_open {
+        if matches!(before, State::SynSent | State::SynReceived)
+            && !half_open_dropped_uncounted(conn, before)
+        {
             tcp.attempt_fails += 1;
         }
         if estab(before)
@@ -793,6 +788,25 @@ fn count_state_change(
             tcp.estab_resets += 1;
         }
     }
+}
+
+/// Whether a connection that went from SYN-RECEIVED to CLOSED is a listener's
+/// half-open connection that Linux, holding it as a request socket, drops
+/// without an AttemptFail (which `tcp_done` counts for full sockets and
+/// `tcp_check_req` for a RST or SYN):
+/// - one that an ICMP port or protocol unreachable ended (the one way such a
+///   connection fails `Refused`: a RST closes it without an error) is a
+///   ListenDrop, which the ICMP path counts: `tcp_req_err` drops the request
+///   with `inet_csk_reqsk_queue_drop` and counts only `tcp_listendrop`;
+/// - one whose SYN-ACK retries ran out: `reqsk_timer_handler` drops the
+///   request with `inet_csk_reqsk_queue_drop_and_put` and counts nothing (its
+///   `tcp_syn_ack_timeout` counts `TcpExt:TCPTimeouts` at every expiry, which
+///   the stack keeps per connection only, in `ConnCounters::timeouts`).
+#[cold]
+fn half_open_dropped_uncounted(conn: &Connection, before: State) -> bool {
+    before == State::SynReceived
+        && conn.is_passive()
+        && (conn.error() == Some(TcpError::Refused) || conn.syn_ack_retries_ran_out())
 }
 
 /// Each connection event is the bit of the stack's event of the same name, so

@@ -919,6 +919,8 @@ fn rst_in_syn_received_returns_the_listener_to_listening() {
     assert_eq!(table.len(), 1, "{table:?}");
     assert_eq!(table[0].state, "LISTEN");
     assert_eq!(pair.b.tcp_accept(l), Err(Error::WouldBlock));
+    // Counted as Linux's `tcp_check_req` counts a RST to a request socket.
+    assert_eq!(pair.b.stats().tcp.attempt_fails, 1);
     // Still listening: the client's retransmitted SYN opens a connection.
     let mut accepted = None;
     let ok = pair.run_until(Duration::from_secs(5), |p| {
@@ -2002,4 +2004,53 @@ fn a_request_written_and_shut_down_while_connecting_arrives_whole_then_eof() {
         (st.active_opens, st.attempt_fails, st.curr_estab),
         (1, 0, 0)
     );
+}
+
+/// Runs `stack`'s timers, sending nothing anywhere, until `done` or 10 minutes.
+fn run_timers_alone(stack: &mut Stack, mut now: Instant, done: impl Fn(&Stack) -> bool) {
+    let end = now + Duration::from_secs(600);
+    let mut buf = [0u8; 1500];
+    while !done(stack) && now < end {
+        while stack.poll_transmit(now, &mut buf).is_some() {}
+        now = stack.poll_timeout().unwrap_or(end).max(now);
+        stack.handle_timeout(now);
+    }
+}
+
+/// A listener's half-open connection whose SYN-ACK retries run out goes
+/// uncounted, as Linux's request socket does (`reqsk_timer_handler` drops it
+/// with `inet_csk_reqsk_queue_drop_and_put`; its `tcp_syn_ack_timeout` counts
+/// only `TcpExt:TCPTimeouts`, one per expiry, a counter the stack does not
+/// keep stack-wide), while a RST in SYN-RECEIVED is an AttemptFail
+/// (`tcp_check_req`) and an active open whose SYN retries run out is one too
+/// (`tcp_done` from SYN-SENT).
+#[test]
+fn syn_ack_retries_running_out_is_no_attempt_fail_unlike_syn_retries() {
+    let now = Instant::from_nanos(1);
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let mut b = Stack::new(config(B4, B6, 60)).unwrap();
+    let mut a = Stack::new(config(A4, A6, 61)).unwrap();
+    b.tcp_listen(server, ListenOptions::default()).unwrap();
+    let c = a.tcp_connect(now, server, None).unwrap();
+    let mut buf = [0u8; 1500];
+    let n = a.poll_transmit(now, &mut buf).unwrap();
+    b.handle_packet(now, &buf[..n]);
+    assert_eq!(b.socket_table(now).len(), 2, "a half-open connection");
+    // The client never hears the SYN-ACKs (nor its SYNs' answers).
+    run_timers_alone(&mut b, now, |b| b.socket_table(now).len() == 1);
+    assert_eq!(
+        b.socket_table(now).len(),
+        1,
+        "the half-open connection went"
+    );
+    let st = b.stats().tcp;
+    assert_eq!((st.passive_opens, st.attempt_fails), (1, 0));
+    run_timers_alone(&mut a, now, |a| a.tcp_state(c) == Ok(State::Closed));
+    assert_eq!(
+        a.tcp_recv(now, c, &mut [0u8; 1]),
+        Err(Error::TimedOut),
+        "the active open timed out"
+    );
+    let st = a.stats().tcp;
+    assert_eq!((st.active_opens, st.attempt_fails), (1, 1));
 }

@@ -68,8 +68,10 @@ impl EcnMode {
 }
 
 /// Packetization-layer path MTU discovery (RFC 4821), like Linux's
-/// `net.ipv4.tcp_mtu_probing` (0, 1).
+/// `net.ipv4.tcp_mtu_probing` (0, 1). Non-exhaustive: Linux's third mode
+/// (probing from the start) may come.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MtuProbing {
     /// Never: segments are sized by the path MTU (and its ICMP errors) alone
     /// (`tcp_mtu_probing = 0`). A path that drops both full-sized packets and

@@ -447,6 +447,14 @@ impl Connection {
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
             //# If the RST bit is set, then enter the CLOSED state, delete the
             //# TCB, and return.
+            // So the RFC in CLOSING and LAST-ACK; but Linux's `tcp_reset`
+            // reports `ECONNRESET` there as in ESTABLISHED (every state but
+            // SYN-SENT and CLOSE-WAIT), and its sockets are the reference for
+            // the `std::net`-like API, which could not tell this end from an
+            // acknowledged FIN's: the application sees the reset, taken once
+            // by its error query or a send, while receives still end the
+            // stream (the peer's FIN came first).
+            State::Closing | State::LastAck => self.fail(TcpError::Reset),
             _ => self.set_state(State::Closed),
         }
     }

@@ -114,12 +114,45 @@ pub use user::UserError;
 pub(crate) const SMALL_RING: usize = 16 * 1024;
 
 /// Why a connection failed. Sticky: once set, every later call reports it.
+/// Non-exhaustive, as [`crate::Error`] is: new reasons come as the stack grows,
+/// so a `match` outside this crate needs a wildcard arm. Without one, naming
+/// every reason there is today, it does not compile:
+///
+/// ```compile_fail
+/// use layer4::tcp::TcpError;
+/// fn name(e: TcpError) -> &'static str {
+///     match e {
+///         TcpError::Refused => "refused",
+///         TcpError::Reset => "reset",
+///         TcpError::ResetInCloseWait => "reset in close-wait",
+///         TcpError::TimedOut => "timed out",
+///         TcpError::HostUnreachable => "unreachable",
+///         TcpError::Aborted => "aborted",
+///     }
+/// }
+/// ```
+///
+/// With one it does:
+///
+/// ```
+/// use layer4::tcp::TcpError;
+/// fn name(e: TcpError) -> &'static str {
+///     match e {
+///         TcpError::Reset | TcpError::ResetInCloseWait => "reset",
+///         _ => "failed",
+///     }
+/// }
+/// assert_eq!(name(TcpError::Reset), "reset");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TcpError {
     /// The peer answered the SYN with a RST, or an ICMP port unreachable arrived
     /// while connecting.
     Refused,
-    /// The peer reset the connection.
+    /// The peer reset the connection (in ESTABLISHED, FIN-WAIT-1 or -2, and,
+    /// as Linux's `tcp_reset` reports it, in CLOSING and LAST-ACK, where RFC
+    /// 9293 has the RST just close).
     Reset,
     /// The peer reset the connection after its FIN (a RST in CLOSE-WAIT): the
     /// stream had ended, and nothing more can be sent. Linux's `tcp_reset`
@@ -482,6 +515,14 @@ impl Connection {
     /// Whether the connection passed through a listener.
     pub fn is_passive(&self) -> bool {
         self.passive
+    }
+
+    /// Whether this is a listener's half-open connection that its SYN-ACK's
+    /// retransmission timeouts ended (`TcpConfig::synack_retries` run out):
+    /// only that timeout takes the retransmission count past the limit in
+    /// SYN-RECEIVED, and closes the connection in the same call.
+    pub fn syn_ack_retries_ran_out(&self) -> bool {
+        self.passive && self.rto_count > self.config.synack_retries
     }
 
     /// Whether the application has closed its handle.
