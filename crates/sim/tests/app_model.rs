@@ -1,8 +1,10 @@
 //! The property-test twin of the `app` fuzz target (`fuzz/fuzz_targets/app.rs`):
-//! programs of application calls, losses, duplicates, reorderings and clock moves
+//! programs of application calls, losses, duplicates, reorderings, clock moves,
+//! ICMP "too big" errors and black holes
 //! ([`layer4_sim::app_model::run_ops`]) from before the handshake to after the
-//! close, over both families and sixteen configurations (options off, buffers
-//! down to one byte); after every step each connection's invariants hold and
+//! close, over both families, sixteen configurations (options off, buffers
+//! down to one byte) and eight path configurations (small MSS options, path MTU
+//! estimates expiring within seconds, PMTUD black-hole detection off); after every step each connection's invariants hold and
 //! `TcpCurrEstab` counts exactly the established connections; after a reliable
 //! settle, no byte a send accepted may be missing without an error on one side.
 //! (Until session 15 the stack crate had an op-level twin of this property,
@@ -196,6 +198,7 @@ fn the_programs_that_found_bugs_pass() {
     let probe_resent = Program {
         family: Family::V4,
         variant: 4,
+        path: 0,
         ops: vec![
             Deliver(true, 1),
             Deliver(false, 1),
@@ -228,6 +231,7 @@ fn the_programs_that_found_bugs_pass() {
             let program = Program {
                 family,
                 variant: f.variant,
+                path: 0,
                 ops: f.ops.to_vec(),
             };
             let s = run_program(&program).unwrap_or_else(|e| panic!("{}: {e}", f.why));
@@ -258,5 +262,5 @@ fn the_decoder_reads_every_kind_of_step() {
             seen.insert(std::mem::discriminant(&op));
         }
     }
-    assert_eq!(seen.len(), 15, "every Op variant is reachable");
+    assert_eq!(seen.len(), 18, "every Op variant is reachable");
 }
