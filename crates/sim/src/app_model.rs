@@ -301,7 +301,11 @@ impl Run {
             let cidr = format!("{addr}/{prefix}")
                 .parse()
                 .expect("a constant address");
-            path_variant(variant(Config::with_address(cidr).seed(seed), v), path, client)
+            path_variant(
+                variant(Config::with_address(cidr).seed(seed), v),
+                path,
+                client,
+            )
         };
         let mut client =
             Stack::new(config(family.client_addr(), 1, true)).map_err(|e| e.to_string())?;

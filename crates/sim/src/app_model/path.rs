@@ -215,7 +215,10 @@ impl Run {
 
     /// Whether a hole lasts through the settle.
     pub(super) fn hole_lasts(&self) -> bool {
-        self.holes.iter().flatten().any(|(h, _)| h.lasts_ms.is_none())
+        self.holes
+            .iter()
+            .flatten()
+            .any(|(h, _)| h.lasts_ms.is_none())
     }
 
     /// Whether the hole of one direction, if it lasts through the settle, is

@@ -112,7 +112,11 @@ fn a_message_tail_between_the_floor_and_1024_bytes_shrinks_to_the_floor() {
     let mut sizes = Vec::new();
     for _ in 0..r1 + 1 {
         let (_, sent) = until_rto(&mut c);
-        sizes.push(sent.iter().map(|s| s.repr().payload.len()).collect::<Vec<_>>());
+        sizes.push(
+            sent.iter()
+                .map(|s| s.repr().payload.len())
+                .collect::<Vec<_>>(),
+        );
     }
     let r1 = r1 as usize;
     assert!(sizes[..r1 - 1].iter().all(|s| s[0] == 529), "{sizes:?}");
