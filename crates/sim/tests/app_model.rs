@@ -1,15 +1,17 @@
 //! The property-test twin of the `app` fuzz target (`fuzz/fuzz_targets/app.rs`):
-//! programs of application calls, losses, duplicates, reorderings and clock moves
+//! programs of application calls, losses, duplicates, reorderings, clock moves,
+//! ICMP "too big" errors and black holes
 //! ([`layer4_sim::app_model::run_ops`]) from before the handshake to after the
-//! close, over both families and sixteen configurations (options off, buffers
-//! down to one byte); after every step each connection's invariants hold and
+//! close, over both families, sixteen configurations (options off, buffers
+//! down to one byte) and eight path configurations (small MSS options, path MTU
+//! estimates expiring within seconds, PMTUD black-hole detection off); after every step each connection's invariants hold and
 //! `TcpCurrEstab` counts exactly the established connections; after a reliable
 //! settle, no byte a send accepted may be missing without an error on one side.
 //! (Until session 15 the stack crate had an op-level twin of this property,
 //! `api_model_tests`; its operations and checks live here now.)
 //! CI runs 256 cases; `PROPTEST_CASES=n` runs n.
 
-use layer4_sim::app_model::{decode, run_ops, run_program, Op, Program};
+use layer4_sim::app_model::{decode, run_ops, run_program, Hole, Op, Program};
 use layer4_sim::live::Family;
 use proptest::prelude::*;
 
@@ -41,6 +43,8 @@ struct Found {
     why: &'static str,
     family: Family,
     variant: u8,
+    /// The path configuration (`path_variant`).
+    path: u8,
     ops: &'static [Op],
     delivered: (u64, u64),
 }
@@ -72,6 +76,7 @@ fn the_programs_that_found_bugs_pass() {
                   the data was dropped with the connection",
             family: Family::V4,
             variant: 0,
+            path: 0,
             ops: &[Send(true, 1), ShutWrite(true)],
             delivered: (1, 0),
         },
@@ -80,6 +85,7 @@ fn the_programs_that_found_bugs_pass() {
                   each dropped the other's ACKs, at the SND.NXT a timeout moved back",
             family: Family::V4,
             variant: 0,
+            path: 0,
             ops: go_back_n,
             delivered: (1450, 1449),
         },
@@ -90,6 +96,7 @@ fn the_programs_that_found_bugs_pass() {
                   segment fail PAWS, so both sides timed out)",
             family: Family::V4,
             variant: 1,
+            path: 0,
             ops: &[
                 HANDSHAKE[0],
                 HANDSHAKE[1],
@@ -109,6 +116,7 @@ fn the_programs_that_found_bugs_pass() {
                   went back to the rewound SND.NXT; now the window's edge, as Linux",
             family: Family::V6,
             variant: 1,
+            path: 0,
             ops: &[
                 Deliver(true, 1),
                 Deliver(false, 4),
@@ -128,6 +136,7 @@ fn the_programs_that_found_bugs_pass() {
                   peer's RCV.NXT, and was dropped as old; both stayed in CLOSING",
             family: Family::V4,
             variant: 1,
+            path: 0,
             ops: &[
                 HANDSHAKE[0],
                 HANDSHAKE[1],
@@ -147,6 +156,7 @@ fn the_programs_that_found_bugs_pass() {
                   below the other's RCV.NXT; an ACK alone up to a window below is taken",
             family: Family::V4,
             variant: 1,
+            path: 0,
             ops: &[
                 Deliver(true, 5),
                 Send(true, 9307),
@@ -169,6 +179,7 @@ fn the_programs_that_found_bugs_pass() {
                   stalled (the model once called it a loss at 15 minutes)",
             family: Family::V4,
             variant: 10,
+            path: 0,
             ops: &[
                 ShutRead(true),
                 Lose(true),
@@ -189,6 +200,47 @@ fn the_programs_that_found_bugs_pass() {
             ],
             delivered: (17994, 0),
         },
+        Found {
+            why: "a message's 529-byte tail behind a black hole that carries 576 \
+                  bytes (RFC 6298 timers, no path MTU cache): black-hole detection's \
+                  first step, 1024 bytes, did not shrink it, and no later one was \
+                  tried; it was resent at its size until R2 gave up",
+            family: Family::V4,
+            variant: 15,
+            path: 5,
+            ops: &[
+                Send(true, 3425),
+                Recv(true, 1),
+                Send(false, 1),
+                Lose(false),
+                Deliver(true, 1),
+                Lose(false),
+                Advance(401),
+                ShutRead(true),
+                Lose(false),
+                Deliver(true, 1),
+                Advance(609),
+                Advance(1),
+                Send(false, 1),
+                Accept,
+                Deliver(false, 1),
+                Recv(true, 1),
+                Deliver(true, 1),
+                Deliver(true, 2),
+                Send(false, 1),
+                ShutWrite(false),
+                Recv(true, 1),
+                BlackHole(
+                    true,
+                    Hole {
+                        above: 576,
+                        icmp: false,
+                        lasts_ms: None,
+                    },
+                ),
+            ],
+            delivered: (3425, 0),
+        },
     ];
     // A retransmission over a path MTU probe counted the probe failed while
     // sending, which the transmit path's debug check said never happens (the
@@ -196,6 +248,7 @@ fn the_programs_that_found_bugs_pass() {
     let probe_resent = Program {
         family: Family::V4,
         variant: 4,
+        path: 0,
         ops: vec![
             Deliver(true, 1),
             Deliver(false, 1),
@@ -228,6 +281,7 @@ fn the_programs_that_found_bugs_pass() {
             let program = Program {
                 family,
                 variant: f.variant,
+                path: f.path,
                 ops: f.ops.to_vec(),
             };
             let s = run_program(&program).unwrap_or_else(|e| panic!("{}: {e}", f.why));
@@ -258,5 +312,5 @@ fn the_decoder_reads_every_kind_of_step() {
             seen.insert(std::mem::discriminant(&op));
         }
     }
-    assert_eq!(seen.len(), 15, "every Op variant is reachable");
+    assert_eq!(seen.len(), 18, "every Op variant is reachable");
 }

@@ -47,8 +47,11 @@
 //!   and a peer that is merely dead would leave a long-lived connection with
 //!   tiny segments until probing climbs back.
 //! - Linux lowers whatever is outstanding; here only when the segment the
-//!   timeout resends is larger than the new size: a lost 100-byte segment is
-//!   no sign of a black hole, and shrinking would not help it through.
+//!   timeout resends is larger than the floor: a lost 100-byte segment is
+//!   no sign of a black hole, and shrinking would not help it through. A
+//!   segment above the floor but not above the next size (a message's tail)
+//!   goes down the sizes at once to the largest below it, where Linux takes
+//!   a timeout per size.
 //! - Linux checks for a probe's acknowledgment on every ACK; here the next
 //!   deadline does (one RTO after the probe left), so the search costs the
 //!   per-segment paths nothing, and each of its steps takes an RTO.
@@ -280,17 +283,27 @@ impl Connection {
         } else {
             MIN_MTU_V4
         };
-        let next = if self.mtu_search().is_none() && current > BASE_MTU {
+        let mut next = if self.mtu_search().is_none() && current > BASE_MTU {
             BASE_MTU
         } else {
             current / 2
         }
         .max(floor);
-        // The segment this timeout resends, as a packet: a short one (the tail
-        // of a message) is no sign of a black hole, and would not shrink.
+        // The segment this timeout resends, as a packet: one at or below the
+        // floor (a short message's) is no sign of a black hole, and shrinking
+        // would not help it through. One above the floor but at or below the
+        // next step (the tail of a message, 600 bytes behind a 1024-byte
+        // step) takes the ladder's largest step below it: else it would be
+        // resent at its size until R2 gave up, on a path that carries the
+        // floor (the `app` model's finding, a tail of 529 bytes behind a
+        // 576-byte black hole). Linux gets there too, a timeout per step (it
+        // lowers `search_low` whatever the segment).
         let data = self.send_buf.len().min(self.outstanding() as usize);
         let resent = self.mss.min(u16::try_from(data).unwrap_or(u16::MAX));
         let resent_packet = current - (self.mss - resent);
+        while resent_packet <= next && next > floor {
+            next = (next / 2).max(floor);
+        }
         if next >= current || resent_packet <= next {
             return false;
         }

@@ -82,20 +82,47 @@ fn with_mtu_probing_off_timeouts_resend_full_sized_segments() {
 
 #[test]
 fn a_short_segment_timing_out_is_no_black_hole() {
-    // A 600-byte message fits a 1024-byte packet: its timeouts say nothing
+    // A message that fits IPv4's 576-byte floor: its timeouts say nothing
     // about large packets (the peer may be gone), and shrinking would not
     // help it through.
     let config = TcpConfig::default();
     let rounds = config.retries1 + 3;
     let (mut c, _s) = pair(config);
-    assert_eq!(c.send(&[1u8; 600]), Ok(600));
+    assert_eq!(c.send(&[1u8; FLOOR]), Ok(FLOOR));
     assert_eq!(poll_all(&mut c, Instant::from_nanos(1_000_000)).len(), 1);
     for _ in 0..rounds {
         let (_, sent) = until_rto(&mut c);
-        assert_eq!(sent[0].repr().payload.len(), 600);
+        assert_eq!(sent[0].repr().payload.len(), FLOOR);
     }
     assert_eq!(usize::from(c.mss()), FULL);
     assert_eq!(c.loss_counters().pmtu_black_holes, 0);
+}
+
+#[test]
+fn a_message_tail_between_the_floor_and_1024_bytes_shrinks_to_the_floor() {
+    // A 529-byte tail (a 581-byte packet) behind a black hole that carries
+    // 576 bytes (the `app` model's program): the first step, 1024 bytes,
+    // would not shrink it, and it used to be resent at its size until R2
+    // gave up. At R1 it goes at the floor, the rest of it behind.
+    let config = TcpConfig::default();
+    let r1 = config.retries1;
+    let (mut c, _s) = pair(config);
+    assert_eq!(c.send(&[1u8; 529]), Ok(529));
+    assert_eq!(poll_all(&mut c, Instant::from_nanos(1_000_000)).len(), 1);
+    let mut sizes = Vec::new();
+    for _ in 0..r1 + 1 {
+        let (_, sent) = until_rto(&mut c);
+        sizes.push(
+            sent.iter()
+                .map(|s| s.repr().payload.len())
+                .collect::<Vec<_>>(),
+        );
+    }
+    let r1 = r1 as usize;
+    assert!(sizes[..r1 - 1].iter().all(|s| s[0] == 529), "{sizes:?}");
+    assert_eq!(sizes[r1 - 1][0], FLOOR, "{sizes:?}");
+    assert_eq!(usize::from(c.mss()), FLOOR);
+    assert_eq!(c.loss_counters().pmtu_black_holes, 1);
 }
 
 #[test]
