@@ -497,6 +497,15 @@ impl Run {
                 let abort = matches!(op, Op::Abort(_));
                 let (stack, side) = self.side(c);
                 if let Some(h) = side.open() {
+                    // A close with data unread is an abort (RFC 2525's RST, in
+                    // every state but TIME-WAIT, as Linux's `tcp_close`): its
+                    // one RST may be lost, and a peer in FIN-WAIT-2 sends
+                    // nothing that would draw another (the `app` target found
+                    // one waiting there for ever, as it would on Linux).
+                    let unread = !abort
+                        && stack
+                            .tcp_info(now, h)
+                            .is_ok_and(|i| i.recv_q > 0 && i.state != State::TimeWait);
                     let r = if abort {
                         stack.tcp_abort(now, h)
                     } else {
@@ -504,7 +513,7 @@ impl Run {
                     };
                     r.map_err(|e| format!("closing an open handle: {e}"))?;
                     side.closed = true;
-                    side.aborted = abort;
+                    side.aborted = abort || unread;
                 } else if !c && side.handle.is_none() && !side.closed {
                     // A server that has not accepted lets go of its listener
                     // (its queued connections are reset).

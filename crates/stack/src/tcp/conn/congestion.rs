@@ -103,6 +103,10 @@ pub(crate) struct CcState<C: ?Sized = dyn CongestionControl> {
     /// The last recovery point, kept after recovery ends so that duplicate ACKs for
     /// data sent before it do not start another recovery (RFC 6582 section 3.2 step 2).
     pub(super) last_recover: Option<SeqNumber>,
+    /// The SND.UNA at which a resend from a rewound SND.NXT (a path MTU drop's
+    /// go-back-N) last restarted the retransmission timer: once per SND.UNA
+    /// (see `head_restart_allowed`).
+    pub(super) head_restart_una: Option<SeqNumber>,
     /// Loss detection and undo counters (written through
     /// [`loss_mut`](Self::loss_mut), which notes the change).
     loss: crate::tcp::info::LossCounters,
@@ -254,6 +258,7 @@ impl CcState {
             cc,
             recovery: None,
             last_recover: None,
+            head_restart_una: None,
             board: None,
             rto_reacted: false,
             mtu: None,
@@ -287,6 +292,7 @@ impl CcState {
             cc: _,
             recovery,
             last_recover,
+            head_restart_una,
             board,
             rto_reacted,
             mtu,
@@ -305,6 +311,7 @@ impl CcState {
         } = self;
         *recovery = None;
         *last_recover = None;
+        *head_restart_una = None;
         *board = None;
         *rto_reacted = false;
         *mtu = None;
@@ -649,6 +656,25 @@ impl Connection {
         true
     }
 
+    /// Whether a retransmission of the first unacknowledged segment restarts the
+    /// retransmission timer. A fast retransmission (SND.NXT ahead of it) always
+    /// does, as Linux's `tcp_xmit_retransmit_queue`. A resend from a rewound
+    /// SND.NXT (a path MTU drop's go-back-N) does once per SND.UNA: a path MTU
+    /// that falls again and again before any ACK (a raise on expiry, then the
+    /// next "too big", each cycle shorter than the RTO) would otherwise put the
+    /// timer, and with it R2, off for ever (the `app` model found a connection
+    /// behind a lasting black hole resending for a day, never timing out).
+    #[cold]
+    #[inline(never)]
+    fn head_restart_allowed(&mut self) -> bool {
+        if self.snd_nxt != self.snd_una {
+            return true;
+        }
+        let una = self.snd_una;
+        let s = self.ccs();
+        core::mem::replace(&mut s.head_restart_una, Some(una)) != Some(una)
+    }
+
     /// A segment with `len` payload bytes from `seq` left at `now`; `flight` bytes
     /// were in flight before it.
     #[inline(always)]
@@ -660,7 +686,7 @@ impl Connection {
         retransmit: bool,
         flight: u32,
     ) {
-        if retransmit && seq == self.snd_una && self.rto_count == 0 {
+        if retransmit && seq == self.snd_una && self.rto_count == 0 && self.head_restart_allowed() {
             // A fast retransmission of the first unacknowledged segment restarts
             // the retransmission timer, as Linux's tcp_xmit_retransmit_queue does:
             // its ACK needs a round trip, and a timer armed by the last ACK may

@@ -683,6 +683,39 @@ fn close_with_unread_data_sends_rst() {
 }
 
 #[test]
+fn close_with_unread_data_in_last_ack_sends_rst_so_a_peer_that_lost_our_data_hears_of_it() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    c.send(b"unread").unwrap();
+    c.shutdown_write(t(10));
+    exchange(&mut c, &mut s, t(10));
+    assert_eq!((c.state(), s.state()), (State::FinWait2, State::CloseWait));
+    // The server answers and shuts down writing; its data and FIN are lost.
+    s.send(&[7u8; 537]).unwrap();
+    s.shutdown_write(t(11));
+    assert_eq!(s.state(), State::LastAck);
+    assert!(!poll_all(&mut s, t(11)).is_empty());
+    // Closed with "unread" unread: Linux's tcp_close resets here too.
+    s.close(t(12));
+    assert_eq!(s.state(), State::Closed);
+    let rst = poll(&mut s, t(12)).expect("a RST, not a silent delete");
+    let r = rst.repr();
+    assert!(r.flags.contains(TcpFlags::RST));
+    // Past the client's RCV.NXT (the lost data): a challenge ACK, whose
+    // acknowledgment number a stack with no connection resets exactly
+    // (RFC 9293 3.10.7.1: <SEQ=SEG.ACK><CTL=RST>).
+    c.handle_segment(t(13), &r);
+    assert_eq!(c.error(), None);
+    let challenge = poll(&mut c, t(13))
+        .expect("challenge ACK")
+        .repr()
+        .ack_number;
+    let reply = segment(challenge.0, 0, TcpFlags::RST, &[]);
+    c.handle_segment(t(14), &reply);
+    assert_eq!(c.state(), State::Closed);
+    assert_eq!(c.error(), Some(TcpError::Reset));
+}
+
+#[test]
 fn abort_sends_rst_and_closes() {
     let (mut c, mut s) = pair(TcpConfig::default());
     c.abort();
@@ -2901,4 +2934,35 @@ fn sack_blocks_on_data_segments_come_out_of_the_payload_not_past_the_peer_mss() 
         1000 - 12,
         "a SACK option of one block: 10 bytes, padded to 12"
     );
+}
+
+#[test]
+fn a_path_mtu_that_keeps_falling_postpones_the_retransmission_timer_only_once() {
+    let (mut c, _s) = pair(TcpConfig::default());
+    c.send(&[1u8; 4000]).unwrap();
+    assert!(!poll_all(&mut c, t(10)).is_empty());
+    // A "too big": everything in flight goes again at the smaller size, and
+    // the resend of the first segment restarts the timer (its ACK needs a round
+    // trip).
+    assert!(c.on_path_mtu(1000));
+    assert!(!poll_all(&mut c, t(20)).is_empty());
+    let deadline = c.timers.get(Timer::Retransmit).expect("RTO armed");
+    assert!(deadline > t(20));
+    // The estimate expires and is raised, and the next "too big" comes, with no
+    // ACK between: the resend does not put the timer off again.
+    assert!(c.raise_path_mtu(1500));
+    assert!(c.on_path_mtu(1000));
+    assert!(!poll_all(&mut c, t(30)).is_empty());
+    assert_eq!(c.timers.get(Timer::Retransmit), Some(deadline));
+    // The timeout fires then (after a tail loss probe due no later).
+    for _ in 0..3 {
+        let (timer, at) = c.next_timer().expect("a timer");
+        assert!(at <= deadline, "{timer:?} at {at:?}");
+        c.handle_timeout(at);
+        poll_all(&mut c, at);
+        if timer == Timer::Retransmit {
+            break;
+        }
+    }
+    assert_eq!(c.info(deadline).retransmits, 1, "the timeout fired");
 }

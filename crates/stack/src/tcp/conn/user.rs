@@ -292,14 +292,31 @@ impl Connection {
         self.orphaned = true;
         self.read_shutdown = true;
         if !self.recv_buf.is_empty() && self.state.is_synchronized() {
-            self.counters.closed_with_unread = self.counters.closed_with_unread.saturating_add(1);
-            self.abort_with_rst(TcpError::Aborted);
+            self.close_with_unread();
             return;
         }
         self.shutdown_write(now);
         if self.state == State::FinWait2 {
             self.arm_fin_timeout(now);
         }
+    }
+
+    /// [`close`](Self::close) with unread data: an abort, whose RST goes in
+    /// CLOSING and LAST-ACK too, where a plain ABORT sends none. Linux's
+    /// `tcp_close` resets in every state but CLOSED when it tosses unread data
+    /// (`tcp_disconnect`, a zero linger, sends none there: `tcp_need_reset`).
+    /// In LAST-ACK our data and FIN may still be in flight; deleted silently,
+    /// the connection would leave a peer that lost them in FIN-WAIT-2 for ever
+    /// (the `app` fuzz target's path events found it).
+    #[cold]
+    #[inline(never)]
+    fn close_with_unread(&mut self) {
+        self.counters.closed_with_unread = self.counters.closed_with_unread.saturating_add(1);
+        if matches!(self.state, State::Closing | State::LastAck) {
+            self.rst_due = Some((self.ack_only_seq(), Some(self.rcv_nxt)));
+            self.counters.resets_sent_abort = self.counters.resets_sent_abort.saturating_add(1);
+        }
+        self.abort_with_rst(TcpError::Aborted);
     }
 
     /// Aborts the connection: a RST goes to the peer (from a synchronized state) and
