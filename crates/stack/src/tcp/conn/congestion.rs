@@ -672,7 +672,7 @@ impl Connection {
         }
         let una = self.snd_una;
         let s = self.ccs();
-        core::mem::replace(&mut s.head_restart_una, Some(una)) != Some(una)
+        s.head_restart_una.replace(una) != Some(una)
     }
 
     /// A segment with `len` payload bytes from `seq` left at `now`; `flight` bytes
