@@ -87,10 +87,22 @@ pub enum Before {
 fn fill<S: Stream>(s: &mut S) {
     s.set_nonblocking(true);
     let chunk = [0x55u8; 65536];
+    // Until a write has been refused for a while: the first refusal only says
+    // the send buffer is full, and while the stack drains it into the peer's
+    // window there is room again. Stopping there let layer4's whole send buffer
+    // fit in the server's receive buffer, so the FIN behind it went out and was
+    // acknowledged before the reset (a third of the runs, under load).
+    let mut refused_since: Option<Instant> = None;
     loop {
         match s.write(&chunk) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Ok(_) => refused_since = None,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let since = *refused_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > Duration::from_millis(300) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
             Err(e) => panic!("filling: {e}"),
         }
     }
