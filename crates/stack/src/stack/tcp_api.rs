@@ -898,6 +898,24 @@ mod tests {
         assert_eq!(handles.len(), 2);
     }
 
+    /// A connection from `pair.a` to the listener `l` of `pair.b` at `server`,
+    /// accepted and established: (the client's handle, the server's).
+    fn connect_accepted(
+        pair: &mut Pair,
+        server: SocketAddr,
+        l: SocketHandle,
+    ) -> (SocketHandle, SocketHandle) {
+        let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
+        let mut s = None;
+        pair.run_until(Duration::from_secs(5), |p| {
+            if s.is_none() {
+                s = p.b.tcp_accept(l).ok().map(|(h, _)| h);
+            }
+            s.is_some() && p.a.tcp_state(c) == Ok(State::Established)
+        });
+        (c, s.expect("accepted"))
+    }
+
     #[test]
     fn tcp_error_reports_a_failure_without_taking_it_and_listeners_have_options() {
         let mut pair = Pair::new(Impairment::default(), 23);
@@ -908,15 +926,7 @@ mod tests {
         o.ttl = 9;
         pair.b.tcp_set_options(pair.now, l, o).unwrap();
         assert_eq!(pair.b.tcp_options(l).map(|o| o.ttl), Ok(9));
-        let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
-        let mut s = None;
-        pair.run_until(Duration::from_secs(5), |p| {
-            if s.is_none() {
-                s = p.b.tcp_accept(l).ok().map(|(h, _)| h);
-            }
-            s.is_some() && p.a.tcp_state(c) == Ok(State::Established)
-        });
-        let s = s.expect("accepted");
+        let (c, s) = connect_accepted(&mut pair, server, l);
         assert_eq!(pair.b.tcp_options(s).map(|o| o.ttl), Ok(9), "inherited");
         assert_eq!(pair.a.tcp_error(c), Ok(None));
         pair.b.tcp_abort(pair.now, s).unwrap();
@@ -940,15 +950,7 @@ mod tests {
         let mut pair = Pair::new(Impairment::default(), 24);
         let server = SocketAddr::new(IpAddr::V4(B4), 80);
         let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
-        let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
-        let mut s = None;
-        pair.run_until(Duration::from_secs(5), |p| {
-            if s.is_none() {
-                s = p.b.tcp_accept(l).ok().map(|(h, _)| h);
-            }
-            s.is_some() && p.a.tcp_state(c) == Ok(State::Established)
-        });
-        let s = s.expect("accepted");
+        let (c, s) = connect_accepted(&mut pair, server, l);
         pair.b.tcp_shutdown(pair.now, s, Shutdown::Write).unwrap();
         pair.run_until(Duration::from_secs(1), |p| {
             p.a.tcp_state(c) == Ok(State::CloseWait)
@@ -975,15 +977,7 @@ mod tests {
             let mut pair = Pair::new(Impairment::default(), 25 + u64::from(closing));
             let server = SocketAddr::new(IpAddr::V4(B4), 80);
             let l = pair.b.tcp_listen(server, ListenOptions::default()).unwrap();
-            let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
-            let mut s = None;
-            pair.run_until(Duration::from_secs(5), |p| {
-                if s.is_none() {
-                    s = p.b.tcp_accept(l).ok().map(|(h, _)| h);
-                }
-                s.is_some() && p.a.tcp_state(c) == Ok(State::Established)
-            });
-            let s = s.expect("accepted");
+            let (c, s) = connect_accepted(&mut pair, server, l);
             let now = pair.now;
             let mut buf = [0u8; 1500];
             if !closing {
