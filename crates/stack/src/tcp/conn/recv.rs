@@ -287,9 +287,14 @@ impl Connection {
             // went back to SND.UNA, the highest sequence number sent, or the
             // RST could fall below the peer's window and be dropped unseen
             // (RFC 5961 section 3.2).
-            self.rst_due = Some((self.ack_only_seq(), Some(self.rcv_nxt)));
-            self.counters.resets_sent_abort = self.counters.resets_sent_abort.saturating_add(1);
+            self.queue_abort_rst();
         }
         self.fail(error);
+    }
+
+    /// An abort's RST, due at the next transmit pass, counted.
+    pub(super) fn queue_abort_rst(&mut self) {
+        self.rst_due = Some((self.ack_only_seq(), Some(self.rcv_nxt)));
+        self.counters.resets_sent_abort = self.counters.resets_sent_abort.saturating_add(1);
     }
 }

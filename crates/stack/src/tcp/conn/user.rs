@@ -313,8 +313,7 @@ impl Connection {
     fn close_with_unread(&mut self) {
         self.counters.closed_with_unread = self.counters.closed_with_unread.saturating_add(1);
         if matches!(self.state, State::Closing | State::LastAck) {
-            self.rst_due = Some((self.ack_only_seq(), Some(self.rcv_nxt)));
-            self.counters.resets_sent_abort = self.counters.resets_sent_abort.saturating_add(1);
+            self.queue_abort_rst();
         }
         self.abort_with_rst(TcpError::Aborted);
     }
