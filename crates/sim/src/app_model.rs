@@ -743,6 +743,20 @@ impl Run {
     /// A reliable link, or one with holes the senders can get through
     /// ([`path`]'s docs), never times a connection out: a side that had no
     /// error when the settle began has no `TimedOut` after it.
+    /// Whether each side (client, server) has an error: one the application
+    /// met, or one its stack holds for the connection and nobody asked for
+    /// yet (a SYN never delivered times out during the steps; the settle's
+    /// empty send is the first to ask).
+    fn errors_held(&self) -> (bool, bool) {
+        let held = |stack: &Stack, side: &Side| {
+            side.error.is_some()
+                || side
+                    .open()
+                    .is_some_and(|h| matches!(stack.tcp_error(h), Ok(Some(_))))
+        };
+        (held(&self.client, &self.c), held(&self.server, &self.s))
+    }
+
     fn check_no_new_timeout(&self, before: (bool, bool)) -> Result<(), String> {
         if !(self.passable(true) && self.passable(false)) {
             return Ok(());
@@ -830,7 +844,7 @@ pub fn run_program(program: &Program) -> Result<Summary, String> {
         run.check_stacks()
             .map_err(|e| fail(format!("after {op:?}: {e}")))?;
     }
-    let errors_before = (run.c.error.is_some(), run.s.error.is_some());
+    let errors_before = run.errors_held();
     run.settle().map_err(fail)?;
     run.check_no_new_timeout(errors_before).map_err(fail)?;
     run.check_stacks()

@@ -36,6 +36,7 @@ impl Stack {
         if self.burst.is_none() && self.control.is_empty() && self.tx_queue.is_empty() {
             return None;
         }
+        let now = self.clock.advance(now);
         self.poll_transmit_queued(now, buf)
     }
 

@@ -165,6 +165,7 @@ impl Stack {
     where
         I: IntoIterator<Item = &'a [u8]>,
     {
+        let now = self.clock.advance(now);
         let mut packets = packets.into_iter();
         let mut next = packets.next();
         while let Some(packet) = next {
@@ -283,6 +284,7 @@ impl Stack {
     /// is the largest part of the stack's work. A driver must only say so for
     /// packets the device vouched for; [`Stack::handle_packet`] verifies everything.
     pub fn handle_packet_offloaded(&mut self, now: Instant, packet: &[u8], offload: RxOffload) {
+        let now = self.clock.advance(now);
         if let Some((handle, _)) = self.handle_packet_start(now, packet, offload.l4_csum_verified) {
             self.finish_predicted_run(handle);
         }

@@ -14,6 +14,10 @@
 //! `poll_timeout` assumes step 1 ran: a stack with packets waiting reports only its
 //! timers.
 //!
+//! `now` should come from a monotonic clock. A `now` earlier than one the stack
+//! was already given is taken as that later one ([`clock`]): for the stack, time
+//! stands still until the caller's clock catches up; it never goes back.
+//!
 //! Packets that arrived together (a `recvmmsg`, a TUN device read until it would
 //! block, a link's queue) can go in as one input with [`Stack::handle_packets`]:
 //! the same result as [`Stack::handle_packet`] for each in turn, cheaper for a
@@ -28,6 +32,7 @@
 //!   a batch, runs of one connection's predicted segments (of either family) taken
 //!   together;
 //! - [`egress`]: `poll_transmit`: stack-made packets first, then sockets in turn;
+//! - [`clock`]: the stack's own clock, which a caller's `now` cannot move back;
 //! - [`burst`]: the send burst cursor: the next full segments of a flight at the
 //!   same `now` without the general pass, dropped by any other entry point;
 //! - [`tcp_api`]: TCP socket calls (listen, connect, accept, send, recv, close);
@@ -48,6 +53,7 @@
 //!   [`Stack::handle_packet`] one packet at a time.
 
 mod burst;
+mod clock;
 mod conn_table;
 mod demux;
 mod egress;
@@ -218,6 +224,9 @@ impl Entry {
 #[derive(Debug)]
 pub struct Stack {
     pub(crate) config: Config,
+    /// The latest `now` passed in: what every entry point takes as `now`
+    /// when it is given an earlier one.
+    pub(crate) clock: clock::StackClock,
     pub(crate) tcp_config: Arc<TcpConfig>,
     pub(crate) routes: RouteTable,
     pub(crate) sockets: Slab<Entry>,
@@ -291,6 +300,7 @@ impl Stack {
         // (`demux::TupleHash`).
         let tuples = KeyedState::new(keys.fork("conns"));
         Ok(Stack {
+            clock: clock::StackClock::default(),
             tcp_config: Arc::new(config.tcp.clone()),
             routes,
             sockets: Slab::default(),

@@ -42,6 +42,7 @@ impl Stack {
     /// Every socket, in handle order, then the TIME-WAIT connections held as
     /// records (their handle is [`SocketHandle::DETACHED`]).
     pub fn socket_table(&self, now: Instant) -> Vec<SocketEntry> {
+        let now = self.clock.read(now);
         let mut rows: Vec<SocketEntry> = self
             .sockets
             .iter()

@@ -168,6 +168,7 @@ impl Stack {
         remote: SocketAddr,
         local: Option<SocketAddr>,
     ) -> Result<SocketHandle, Error> {
+        let now = self.clock.advance(now);
         // RFC 9293 MUST-46: an OPEN to an invalid remote address (broadcast,
         // multicast, unspecified) is an error.
         if remote.port() == 0
@@ -375,6 +376,7 @@ impl Stack {
         handle: SocketHandle,
         data: &[u8],
     ) -> Result<usize, Error> {
+        let now = self.clock.advance(now);
         // A first send storage comes from the stack's ring pool.
         let result = self.with_conn_sending(now, handle, |c, rings| c.send_pooled(data, rings));
         match result {
@@ -390,6 +392,7 @@ impl Stack {
         handle: SocketHandle,
         data: &[u8],
     ) -> Result<usize, Error> {
+        let now = self.clock.advance(now);
         self.tcp_conn_mut(handle)?;
         self.with_conn_sending(now, handle, |c, _| c.send_urgent(data))
             .ok_or(Error::InvalidHandle)?
@@ -403,6 +406,7 @@ impl Stack {
         handle: SocketHandle,
         buf: &mut [u8],
     ) -> Result<usize, Error> {
+        let now = self.clock.advance(now);
         let conn = match self.sockets.get_mut(handle) {
             Some(Entry {
                 socket: Socket::Tcp(slot),
@@ -471,6 +475,7 @@ impl Stack {
         handle: SocketHandle,
         how: Shutdown,
     ) -> Result<(), Error> {
+        let now = self.clock.advance(now);
         let done = self.with_conn(now, handle, |c| {
             if matches!(how, Shutdown::Write | Shutdown::Both) {
                 c.shutdown_write(now);
@@ -489,6 +494,7 @@ impl Stack {
     /// TIME-WAIT) and is freed after; a listener resets its unaccepted connections.
     /// The handle is invalid afterwards.
     pub fn close(&mut self, now: Instant, handle: SocketHandle) -> Result<(), Error> {
+        let now = self.clock.advance(now);
         match self.sockets.get(handle).map(|e| &e.socket) {
             None => Err(Error::InvalidHandle),
             Some(Socket::Listener(_)) => {
@@ -616,6 +622,7 @@ impl Stack {
 
     /// Aborts a connection: a RST goes to the peer and the handle becomes invalid.
     pub fn tcp_abort(&mut self, now: Instant, handle: SocketHandle) -> Result<(), Error> {
+        let now = self.clock.advance(now);
         self.tcp_conn_mut(handle)?;
         self.with_conn(now, handle, |c| c.abort());
         if self.conn_releasable(handle) {
@@ -631,6 +638,7 @@ impl Stack {
 
     /// What `ss -ti` shows for the connection.
     pub fn tcp_info(&self, now: Instant, handle: SocketHandle) -> Result<TcpInfo, Error> {
+        let now = self.clock.read(now);
         Ok(self.tcp_conn_ref(handle)?.info(now))
     }
 
@@ -680,6 +688,7 @@ impl Stack {
         handle: SocketHandle,
         options: SocketOptions,
     ) -> Result<(), Error> {
+        let now = self.clock.advance(now);
         if let Some(Entry {
             socket: Socket::Listener(l),
             ..

@@ -183,7 +183,7 @@ pub(super) fn connect(
 }
 
 /// Sends `data` from `src` to `dst` over the pair, returns what arrived.
-fn transfer(
+pub(super) fn transfer(
     pair: &mut Pair,
     from_a: bool,
     src: SocketHandle,
@@ -853,7 +853,7 @@ fn tcp_packet(
 }
 
 /// The TCP segment inside an IPv4 packet, parsed.
-fn tcp_of(packet: &[u8]) -> crate::wire::TcpRepr<'_> {
+pub(super) fn tcp_of(packet: &[u8]) -> crate::wire::TcpRepr<'_> {
     use crate::wire::{AddrPair, ChecksumMode, TcpPacket, TcpRepr};
     let src = Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]);
     let dst = Ipv4Addr::new(packet[16], packet[17], packet[18], packet[19]);

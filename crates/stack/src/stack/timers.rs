@@ -85,6 +85,7 @@ impl Stack {
     /// Runs every timer due at `now`: connections' timers, reassembly and path-MTU
     /// expiry, and the raise of connections whose lowered path MTU expired.
     pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.clock.advance(now);
         while let Some(&Reverse((at, handle))) = self.timers.peek() {
             if at > now {
                 break;
