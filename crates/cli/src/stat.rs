@@ -86,6 +86,7 @@ const PHRASES: &[(&str, &str, &str)] = &[
         "TcpExt",
         "invalid SYN cookies received",
     ),
+    ("TcpExtTCPTimeouts", "TcpExt", "other TCP timeouts"),
     (
         "RuntimeTxErrors",
         "Runtime",

@@ -51,6 +51,10 @@ pub struct TcpStats {
     /// Times a connection's out-of-order data was dropped because the stack-wide
     /// bound (`TcpConfig::max_ooo_bytes_total`) was reached (`TcpExt:OfoPruned`).
     pub ofo_pruned: u64,
+    /// Retransmission timer expiries, of SYNs and SYN-ACKs too: the sum of the
+    /// connections' `ConnCounters::timeouts` (`TcpExt:TCPTimeouts`, which Linux
+    /// counts at every expiry in `tcp_retransmit_timer` and `tcp_syn_ack_timeout`).
+    pub timeouts: u64,
     /// Connections refused because `max_connections` was reached.
     pub connection_limit_drops: u64,
     /// Connections that left TIME-WAIT early for a new SYN (RFC 6191).
@@ -270,6 +274,7 @@ impl Stats {
             ("TcpExtSyncookiesRecv".into(), t.syncookies_recv),
             ("TcpExtSyncookiesFailed".into(), t.syncookies_failed),
             ("TcpExtOfoPruned".into(), t.ofo_pruned),
+            ("TcpExtTCPTimeouts".into(), t.timeouts),
             ("TcpExtTCPLossProbes".into(), t.loss.loss_probes),
             (
                 "TcpExtTCPLossProbeRecovery".into(),

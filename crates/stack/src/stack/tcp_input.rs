@@ -800,8 +800,8 @@ fn count_state_change(
 ///   with `inet_csk_reqsk_queue_drop` and counts only `tcp_listendrop`;
 /// - one whose SYN-ACK retries ran out: `reqsk_timer_handler` drops the
 ///   request with `inet_csk_reqsk_queue_drop_and_put` and counts nothing (its
-///   `tcp_syn_ack_timeout` counts `TcpExt:TCPTimeouts` at every expiry, which
-///   the stack keeps per connection only, in `ConnCounters::timeouts`).
+///   `tcp_syn_ack_timeout` counts `TcpExt:TCPTimeouts` at every expiry, as the
+///   stack does in `TcpStats::timeouts`).
 #[cold]
 fn half_open_dropped_uncounted(conn: &Connection, before: State) -> bool {
     before == State::SynReceived

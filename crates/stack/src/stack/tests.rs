@@ -2020,8 +2020,8 @@ fn run_timers_alone(stack: &mut Stack, mut now: Instant, done: impl Fn(&Stack) -
 /// A listener's half-open connection whose SYN-ACK retries run out goes
 /// uncounted, as Linux's request socket does (`reqsk_timer_handler` drops it
 /// with `inet_csk_reqsk_queue_drop_and_put`; its `tcp_syn_ack_timeout` counts
-/// only `TcpExt:TCPTimeouts`, one per expiry, a counter the stack does not
-/// keep stack-wide), while a RST in SYN-RECEIVED is an AttemptFail
+/// only `TcpExt:TCPTimeouts`, one per expiry, the last included), while a RST
+/// in SYN-RECEIVED is an AttemptFail
 /// (`tcp_check_req`) and an active open whose SYN retries run out is one too
 /// (`tcp_done` from SYN-SENT).
 #[test]
@@ -2045,6 +2045,8 @@ fn syn_ack_retries_running_out_is_no_attempt_fail_unlike_syn_retries() {
     );
     let st = b.stats().tcp;
     assert_eq!((st.passive_opens, st.attempt_fails), (1, 0));
+    let synack_expiries = u64::from(b.tcp_config.synack_retries) + 1;
+    assert_eq!(st.timeouts, synack_expiries, "TcpExtTCPTimeouts");
     run_timers_alone(&mut a, now, |a| a.tcp_state(c) == Ok(State::Closed));
     assert_eq!(
         a.tcp_recv(now, c, &mut [0u8; 1]),
@@ -2053,4 +2055,7 @@ fn syn_ack_retries_running_out_is_no_attempt_fail_unlike_syn_retries() {
     );
     let st = a.stats().tcp;
     assert_eq!((st.active_opens, st.attempt_fails), (1, 1));
+    let syn_expiries = u64::from(a.tcp_config.syn_retries) + 1;
+    assert_eq!(st.timeouts, syn_expiries, "TcpExtTCPTimeouts");
+    assert_eq!(u64::from(a.tcp_counters(c).unwrap().timeouts), syn_expiries);
 }

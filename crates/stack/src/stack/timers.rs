@@ -98,7 +98,12 @@ impl Stack {
                 continue;
             }
             entry.scheduled = None;
-            self.with_conn(now, handle, |c| c.handle_timeout(now));
+            let expiries = self.with_conn(now, handle, |c| {
+                let before = c.counters().timeouts;
+                c.handle_timeout(now);
+                c.counters().timeouts.saturating_sub(before)
+            });
+            self.stats.tcp.timeouts += u64::from(expiries.unwrap_or(0));
             if self.conn_releasable(handle) {
                 self.release_conn(handle);
             }
