@@ -241,6 +241,39 @@ fn the_programs_that_found_bugs_pass() {
             ],
             delivered: (3425, 0),
         },
+        Found {
+            why: "one-byte receive buffers both ways, the clock back a second during \
+                  the handshake (the app fuzz target): the tail loss probe resent \
+                  the last segment at a full segment's length, 1,428 bytes never \
+                  sent into a one-byte window; with SND.MAX past the peer's window \
+                  each side's pure ACKs fell outside the other's, and the client \
+                  timed out",
+            family: Family::V6,
+            variant: 10,
+            path: 2,
+            ops: &[
+                Duplicate(true),
+                Duplicate(true),
+                Duplicate(true),
+                Deliver(true, 1),
+                Rewind(1021),
+                Send(true, 2330),
+                Deliver(false, 1),
+                Advance(3521),
+                Deliver(true, 8),
+                Send(false, 9598),
+                Advance(3809),
+                Advance(3809),
+                Deliver(false, 7),
+                Advance(3809),
+                Advance(3809),
+                Deliver(true, 8),
+                Advance(3809),
+                Advance(3809),
+                Advance(3809),
+            ],
+            delivered: (2330, 9598),
+        },
     ];
     // A retransmission over a path MTU probe counted the probe failed while
     // sending, which the transmit path's debug check said never happens (the

@@ -471,14 +471,21 @@ impl Connection {
         Plan::control(self.snd_una - 1u32, TcpFlags::ACK)
     }
 
-    /// Up to `len` bytes from `seq` again (a SACK recovery's retransmission), with
-    /// the FIN if it follows them.
+    /// Up to `len` bytes from `seq` again (a SACK recovery's retransmission, the
+    /// tail loss probe's last segment), with the FIN if it follows them; never
+    /// past SND.MAX. A resend takes only what was sent: bytes never sent may lie
+    /// beyond the peer's window (the tail loss probe asked for a full segment
+    /// where a one-byte window had let one byte go, and sent 1,428 bytes into
+    /// it, which the peer could only drop; the SND.MAX it left behind put this
+    /// side's pure ACKs outside the peer's window).
     fn retransmission_at(&self, seq: SeqNumber, len: usize) -> Option<Plan> {
         let off = seq.diff(self.snd_una);
-        if off < 0 || seq >= self.snd_max {
+        let sent = self.snd_max.diff(seq);
+        if off < 0 || sent <= 0 {
             return None;
         }
         let off = off as usize;
+        let len = len.min(sent as usize);
         let data_len = self.send_buf.len().saturating_sub(off).min(len);
         let mut plan = Plan::control(seq, TcpFlags::ACK);
         plan.payload_off = off;

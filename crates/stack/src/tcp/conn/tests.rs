@@ -1808,6 +1808,31 @@ fn a_tail_loss_probe_resends_the_last_segment_two_srtt_and_a_slack_after_the_las
     assert_eq!(c.next_timer().map(|x| x.0), Some(Timer::Retransmit));
 }
 
+/// The probe's "last segment again" is that segment as it was sent: with the
+/// peer's window at one byte, the one byte, not a full segment of bytes never
+/// sent (the `app` fuzz target: 1,428 bytes went into a one-byte window, and
+/// the SND.MAX they left past the window put the pure ACKs after them outside
+/// it, so both sides dropped each other's ACKs until one timed out).
+#[test]
+fn a_tail_loss_probe_resends_only_what_was_sent_however_much_waits() {
+    let mut c = client_sack(10);
+    let mut one_byte_window = segment(5001, 1001, TcpFlags::ACK, &[]);
+    one_byte_window.window_len = 1;
+    c.handle_segment(t(5), &one_byte_window);
+    c.send(&[3u8; 3000]).unwrap();
+    let sent = poll_all(&mut c, t(10));
+    assert_eq!(data_seqs(&sent), vec![1001]);
+    assert_eq!(sent[0].repr().payload.len(), 1, "what the window lets go");
+    let (timer, at) = c.next_timer().unwrap();
+    assert_eq!(timer, Timer::Probe);
+    c.handle_timeout(at);
+    let probe = poll_all(&mut c, at);
+    assert_eq!(data_seqs(&probe), vec![1001]);
+    assert_eq!(probe[0].repr().payload.len(), 1, "the segment as sent");
+    assert_eq!(c.loss_counters().loss_probes, 1);
+    assert_eq!(c.counters().bytes_retrans, 1);
+}
+
 #[test]
 fn a_probe_sends_new_data_when_there_is_some_whatever_the_window() {
     let mut c = client_sack(2);
