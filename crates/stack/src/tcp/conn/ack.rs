@@ -408,7 +408,10 @@ impl Connection {
                     // Data acknowledged means the congestion state exists; the
                     // SYN's sample (nothing delivered) needs none.
                     if let Some(s) = self.cc.as_deref_mut() {
-                        s.delivery_rate = bytes_per_second(delivered, rtt);
+                        s.delivery = super::congestion::DeliverySample {
+                            bytes: delivered,
+                            rtt_nanos: rtt,
+                        };
                     }
                     break 'sample rtt;
                 }
@@ -473,15 +476,4 @@ impl Connection {
         self.send_buf.shrink_if_empty_into(pool);
         self.recv_buf.shrink_if_empty_into(false, pool);
     }
-}
-
-/// `bytes` over `rtt_nanos` nanoseconds in bytes per second (at most
-/// `u64::MAX`). In 64 bits when `bytes` · 10⁹ fits, as it does for any real
-/// sample: the same quotient without a 128-bit division.
-fn bytes_per_second(bytes: u64, rtt_nanos: u64) -> u64 {
-    let nanos = rtt_nanos.max(1);
-    if let Some(scaled) = bytes.checked_mul(1_000_000_000) {
-        return scaled / nanos;
-    }
-    (u128::from(bytes) * 1_000_000_000 / u128::from(nanos)).min(u128::from(u64::MAX)) as u64
 }

@@ -80,6 +80,36 @@ impl Delivered {
     }
 }
 
+/// The data delivered over the last timed round trip and that round trip, as
+/// the RTT sample took them: the delivery rate `tcp_info` reports, divided out
+/// when it is read rather than at every sample (a division per ACK of new data
+/// that nothing on the data path reads).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct DeliverySample {
+    /// Bytes acknowledged between the timed segment's sending and its ACK.
+    pub(super) bytes: u64,
+    /// The round trip, in nanoseconds.
+    pub(super) rtt_nanos: u64,
+}
+
+impl DeliverySample {
+    /// Bytes per second (0 before the first sample, or with nothing delivered).
+    pub(super) fn rate(&self) -> u64 {
+        bytes_per_second(self.bytes, self.rtt_nanos)
+    }
+}
+
+/// `bytes` over `rtt_nanos` nanoseconds in bytes per second (at most
+/// `u64::MAX`). In 64 bits when `bytes` · 10⁹ fits, as it does for any real
+/// sample: the same quotient without a 128-bit division.
+fn bytes_per_second(bytes: u64, rtt_nanos: u64) -> u64 {
+    let nanos = rtt_nanos.max(1);
+    if let Some(scaled) = bytes.checked_mul(1_000_000_000) {
+        return scaled / nanos;
+    }
+    (u128::from(bytes) * 1_000_000_000 / u128::from(nanos)).min(u128::from(u64::MAX)) as u64
+}
+
 /// [`CcState::probe_due`]'s bit for a tail loss probe (RFC 8985 section 7).
 pub(super) const TLP_DUE: u8 = 1;
 /// [`CcState::probe_due`]'s bit for a packetization-layer path MTU probe (RFC
@@ -125,9 +155,10 @@ pub(crate) struct CcState<C: ?Sized = dyn CongestionControl> {
     pub(super) retrans_out: Option<(u32, SeqNumber)>,
     /// The last congestion response, while it may still prove spurious.
     pub(super) undo: Option<super::undo::Undo>,
-    /// Bytes per second delivered over the last timed round trip (here, not in the
-    /// connection: the per-connection state of an idle socket stays small).
-    pub(super) delivery_rate: u64,
+    /// The last timed round trip's delivery (here, not in the connection: the
+    /// per-connection state of an idle socket stays small), kept as measured:
+    /// only `tcp_info` reads the rate it makes ([`DeliverySample::rate`]).
+    pub(super) delivery: DeliverySample,
 
     // Touched by nearly every segment in or out (RACK, F-RTO, recovery, the
     // records of segments sent and the scoreboard).
@@ -264,7 +295,7 @@ impl CcState {
             mtu: None,
             rate: DeliveryRateEstimator::new(),
             tx_records: VecDeque::new(),
-            delivery_rate: 0,
+            delivery: DeliverySample::default(),
             pacer: Default::default(),
             rack: Rack::new(),
             probe_due: 0,
@@ -298,7 +329,7 @@ impl CcState {
             mtu,
             rate,
             tx_records,
-            delivery_rate,
+            delivery,
             pacer,
             rack,
             probe_due,
@@ -319,7 +350,7 @@ impl CcState {
         // The records' room (at most `TX_RECORDS_KEPT`, see `reusable`) is kept:
         // the next flight fills it without an allocation.
         tx_records.clear();
-        *delivery_rate = 0;
+        *delivery = DeliverySample::default();
         *pacer = Default::default();
         *rack = Rack::new();
         *probe_due = 0;
@@ -1148,8 +1179,9 @@ mod tests {
         }
         // Reordering added no padding. (760: the path MTU search's box and
         // the loss counters' three PLPMTUD counts, twice; 768: the SND.UNA of
-        // the last go-back-N timer restart, `head_restart_una`.)
-        assert_eq!(size_of::<S>(), 768);
+        // the last go-back-N timer restart, `head_restart_una`; 776: the
+        // delivery rate kept as its sample, `delivery`, not divided out.)
+        assert_eq!(size_of::<S>(), 776);
     }
 
     fn t(ms: u64) -> Instant {

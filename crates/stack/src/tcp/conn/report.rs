@@ -59,7 +59,7 @@ impl Connection {
             sacked: sack.map_or(0, |s| s.0),
             loss: self.loss_counters(),
             unacked: self.outstanding(),
-            delivery_rate: self.cc.as_deref().map_or(0, |s| s.delivery_rate),
+            delivery_rate: self.cc.as_deref().map_or(0, |s| s.delivery.rate()),
             pacing_rate,
             cc_model: self.controller().and_then(|c| c.model()),
             send_q: self.send_buf.len(),

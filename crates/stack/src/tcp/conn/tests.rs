@@ -194,6 +194,29 @@ fn data_flows_both_ways_and_is_acknowledged() {
     assert_eq!(c.info(now).bytes_acked, data.len() as u64);
 }
 
+/// `tcp_info`'s delivery rate is the bytes the timed segment's round trip
+/// delivered over that round trip (kept as the sample, divided when read).
+#[test]
+fn delivery_rate_is_the_timed_round_trips_bytes_over_its_time() {
+    let (mut c, mut s) = pair(TcpConfig::default());
+    assert_eq!(c.info(t(3)).delivery_rate, 0, "no data timed yet");
+    assert_eq!(c.send(&[7u8; 1000]).unwrap(), 1000);
+    let data = poll_all(&mut c, t(10));
+    assert_eq!(data.len(), 1);
+    s.handle_segment(t(10), &data[0].repr());
+    let mut acks = poll_all(&mut s, t(10));
+    if acks.is_empty() {
+        // A delayed ACK: its time at the server does not matter here.
+        s.handle_timeout(t(600));
+        acks = poll_all(&mut s, t(600));
+    }
+    assert_eq!(acks.len(), 1);
+    // 40 ms after the data left: 1000 bytes / 0.04 s.
+    c.handle_segment(t(50), &acks[0].repr());
+    assert_eq!(c.info(t(50)).bytes_acked, 1000);
+    assert_eq!(c.info(t(50)).delivery_rate, 25_000);
+}
+
 #[test]
 fn orderly_close_goes_through_fin_wait_and_time_wait() {
     let (mut c, mut s) = pair(TcpConfig::default());
