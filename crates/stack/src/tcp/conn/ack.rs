@@ -42,7 +42,8 @@ impl Connection {
             return false;
         }
 
-        if self.state == State::SynReceived && !self.on_ack_in_syn_received(now, seg) {
+        let handshake = self.state == State::SynReceived;
+        if handshake && !self.on_ack_in_syn_received(now, seg) {
             return false;
         }
 
@@ -62,7 +63,7 @@ impl Connection {
         let una_before = self.snd_una;
         let mut duplicate = false;
         if ack > self.snd_una {
-            self.on_new_ack(now, seg, pool);
+            self.on_new_ack(now, seg, pool, handshake);
         } else if ack == self.snd_una {
             duplicate = self.on_same_ack(now, seg);
         }
@@ -236,7 +237,9 @@ impl Connection {
     }
 
     /// An ACK that acknowledges new data (SND.UNA < SEG.ACK =< SND.MAX).
-    fn on_new_ack(&mut self, now: Instant, seg: &TcpRepr<'_>, pool: &mut RingPool) {
+    /// `sampled`: it completed a passive open, whose RTT sample
+    /// `on_handshake_established` took already (one sample per ACK).
+    fn on_new_ack(&mut self, now: Instant, seg: &TcpRepr<'_>, pool: &mut RingPool, sampled: bool) {
         let ack = seg.ack_number;
         let flight_before = self.flight();
         let mut acked = ack.diff(self.snd_una) as u32;
@@ -259,7 +262,11 @@ impl Connection {
             self.snd_nxt = self.snd_una;
         }
 
-        let rtt = self.rtt_sample(now, seg);
+        let rtt = if sampled {
+            None
+        } else {
+            self.rtt_sample(now, seg)
+        };
         //= https://www.rfc-editor.org/rfc/rfc6298#section-5
         //# (5.3) When an ACK is received that acknowledges new data, restart the
         //# retransmission timer so that it will expire after RTO seconds (for

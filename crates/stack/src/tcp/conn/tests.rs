@@ -1831,6 +1831,25 @@ fn a_tail_loss_probe_resends_the_last_segment_two_srtt_and_a_slack_after_the_las
     assert_eq!(c.next_timer().map(|x| x.0), Some(Timer::Retransmit));
 }
 
+/// The ACK that completes a passive open is one RTT sample, as the SYN-ACK in
+/// SYN-SENT is: the handshake's timing and the timestamp echo of that same ACK
+/// were both taken (RTTVAR 0.75 ms from one 2 ms round trip, not RFC 6298's
+/// first-measurement 1 ms; Linux's `tcp_synack_rtt_meas` takes the one sample).
+//= https://www.rfc-editor.org/rfc/rfc6298#section-2
+//# (2.2) When the first RTT measurement R is made, the host MUST set
+//#
+//#         SRTT <- R
+//#         RTTVAR <- R/2
+#[test]
+fn the_handshake_is_one_rtt_sample_on_both_sides() {
+    let (client, server) = pair(TcpConfig::default());
+    for (name, c) in [("client", &client), ("server", &server)] {
+        let info = c.info(t(3));
+        assert_eq!(info.rtt, Some(Duration::from_millis(2)), "{name}");
+        assert_eq!(info.rttvar, Some(Duration::from_millis(1)), "{name}");
+    }
+}
+
 /// The probe's "last segment again" is that segment as it was sent: with the
 /// peer's window at one byte, the one byte, not a full segment of bytes never
 /// sent (the `app` fuzz target: 1,428 bytes went into a one-byte window, and
