@@ -11,7 +11,7 @@
 //! `api_model_tests`; its operations and checks live here now.)
 //! CI runs 256 cases; `PROPTEST_CASES=n` runs n.
 
-use layer4_sim::app_model::{decode, run_ops, run_program, Hole, Op, Program};
+use layer4_sim::app_model::{decode, run_ops, run_program, Hole, Mtu, Op, Program};
 use layer4_sim::live::Family;
 use proptest::prelude::*;
 
@@ -273,6 +273,54 @@ fn the_programs_that_found_bugs_pass() {
                 Advance(3809),
             ],
             delivered: (2330, 9598),
+        },
+        Found {
+            why: "a 700-byte receive buffer (one MSS is 1,448) filled, read, and never \
+                  announced again, the server's data in flight behind the zero window; \
+                  a hole that answers too big, path MTU estimates expiring in 2 s and \
+                  black-hole detection off: each backed-off resend went at the raised \
+                  size and was dropped, and the server timed out (the app fuzz target)",
+            family: Family::V4,
+            variant: 11,
+            path: 7,
+            ops: &[
+                Deliver(true, 1),
+                Deliver(false, 1),
+                Deliver(true, 1),
+                SendUrgent(false, 1025),
+                Deliver(false, 3),
+                ShutWrite(true),
+                Rewind(969),
+                Advance(4081),
+                Recv(true, 1281),
+                Deliver(true, 8),
+                Advance(4081),
+                Deliver(false, 1),
+                Deliver(true, 1),
+                Advance(4081),
+                Deliver(false, 3),
+                BlackHole(
+                    false,
+                    Hole {
+                        above: 1483,
+                        icmp: true,
+                        lasts_ms: None,
+                    },
+                ),
+                Duplicate(true),
+                Send(false, 3345),
+                TooBig(false, Mtu::Exactly(0)),
+                Deliver(true, 1),
+                Deliver(true, 8),
+                Advance(4081),
+                TooBig(false, Mtu::Exactly(0)),
+                Deliver(false, 1),
+                Lose(false),
+                Lose(false),
+                Deliver(false, 1),
+                Deliver(false, 3),
+            ],
+            delivered: (0, 3700),
         },
     ];
     // A retransmission over a path MTU probe counted the probe failed while

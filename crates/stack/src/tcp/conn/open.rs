@@ -639,6 +639,16 @@ impl Connection {
             // congestion; Linux's tcp_simple_retransmit).
             self.snd_nxt = self.snd_una;
             self.rtt_probe = None;
+            // Behind a zero window the resend waits for no window: the first
+            // segment goes now at the new size, as the retransmission timer's
+            // would (a window probe; Linux's `__tcp_retransmit_skb` lets the
+            // head through a zero window). Else only that timer resends it,
+            // and with a path MTU estimate that expires sooner than the
+            // backed-off timeout, each resend went at the raised size, was
+            // dropped again, and the connection timed out.
+            if self.snd_wnd == 0 {
+                self.retransmit_una = true;
+            }
         }
         true
     }

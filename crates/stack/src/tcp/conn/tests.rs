@@ -1831,6 +1831,55 @@ fn a_tail_loss_probe_resends_the_last_segment_two_srtt_and_a_slack_after_the_las
     assert_eq!(c.next_timer().map(|x| x.0), Some(Timer::Retransmit));
 }
 
+/// A receive buffer smaller than one MSS announces its window again once the
+/// application reads it empty (the `app` fuzz target: a 700-byte buffer filled,
+/// read, and never announced, so the sender had only its timers left; behind a
+/// path whose MTU estimate kept expiring they never got a segment through).
+//= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.2.2
+//# RCV.BUFF - RCV.USER - RCV.WND  >=
+//#
+//#        min( Fr * RCV.BUFF, Eff.snd.MSS )
+#[test]
+fn a_receive_buffer_under_one_mss_announces_its_window_after_a_read() {
+    let (mut client, mut server) = pair(TcpConfig {
+        recv_buffer: 700,
+        ..TcpConfig::default()
+    });
+    client.send(&[7u8; 700]).unwrap();
+    exchange(&mut client, &mut server, t(10));
+    assert_eq!(server.info(t(10)).rcv_wnd, 0, "the buffer is full");
+    assert_eq!(client.info(t(10)).snd_wnd, 0);
+    let mut out = [0u8; 1000];
+    assert_eq!(server.recv(t(11), &mut out), Ok(700));
+    let update = poll_all(&mut server, t(11));
+    assert_eq!(update.len(), 1, "a window update");
+    assert_eq!(update[0].repr().window_len, 700);
+    client.handle_segment(t(12), &update[0].repr());
+    assert_eq!(client.info(t(12)).snd_wnd, 700);
+}
+
+/// A "too big" behind a zero window resends the first segment at once, at the
+/// new size, as a window probe (Linux's `__tcp_retransmit_skb` lets the head
+/// through a zero window): the retransmission timer's resend may come only
+/// after the lowered estimate expired, at the old size again.
+#[test]
+fn a_too_big_behind_a_zero_window_resends_the_first_segment_at_once_at_the_new_size() {
+    let mut c = client_plain();
+    c.send(&[5u8; 2000]).unwrap();
+    assert_eq!(data_seqs(&poll_all(&mut c, t(2))), vec![1001, 2001]);
+    let mut closed = segment(5001, 1001, TcpFlags::ACK, &[]);
+    closed.window_len = 0;
+    c.handle_segment(t(3), &closed);
+    assert!(
+        poll_all(&mut c, t(3)).is_empty(),
+        "nothing goes into a zero window"
+    );
+    assert!(c.on_path_mtu(576));
+    let resend = poll_all(&mut c, t(4));
+    assert_eq!(data_seqs(&resend), vec![1001]);
+    assert_eq!(resend[0].repr().payload.len(), 536, "576 less the headers");
+}
+
 /// The ACK that completes a passive open is one RTT sample, as the SYN-ACK in
 /// SYN-SENT is: the handshake's timing and the timestamp echo of that same ACK
 /// were both taken (RTTVAR 0.75 ms from one 2 ms round trip, not RFC 6298's

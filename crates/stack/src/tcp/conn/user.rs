@@ -219,8 +219,14 @@ impl Connection {
         let current = self.rcv_wnd();
         let (_, edge) = self.window_to_advertise(false);
         let offered = edge.diff(self.rcv_nxt).max(0) as u32;
-        // Linux's rule (tcp_cleanup_rbuf): announce when the window at least doubles.
-        offered >= current.saturating_mul(2) && offered - current >= u32::from(self.mss)
+        // Linux's rule (`__tcp_cleanup_rbuf`): announce when the window at
+        // least doubles. `offered` has been through the receiver's SWS
+        // avoidance already (`window_to_advertise`: it grows by at least
+        // min(RCV.BUFF / 2, MSS) or not at all), so no larger step is asked
+        // for here: a receive buffer under one MSS (or under two) could never
+        // grow by a whole MSS, and once filled it never announced its window
+        // again; the sender had only its persist or retransmission timer left.
+        offered > current && offered >= current.saturating_mul(2)
     }
 
     /// Shuts down the sending side: a FIN follows the buffered data.
