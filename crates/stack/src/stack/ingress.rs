@@ -420,14 +420,16 @@ impl Stack {
 
     /// Whether a TCP segment from `src` to `dst` passes the address checks of
     /// `handle_ipv4` and `deliver_tcp` without an error: `dst` is one of our
-    /// addresses and not a broadcast address, `src` can be a peer (RFC 9293
+    /// addresses (or one a transparent listener takes, `transparent`) and not a
+    /// broadcast address, `src` can be a peer (RFC 9293
     /// MUST-57 and MUST-63, see `deliver_tcp`). The answer for the last pair that
     /// passed is kept.
     fn v4_peers_ok(&mut self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
         if self.rx_v4_peers == Some((src, dst)) {
             return true;
         }
-        let ok = self.is_local(IpAddr::V4(dst))
+        let ok = (self.is_local(IpAddr::V4(dst))
+            || self.takes_foreign(IpAddr::V4(dst), IpProtocol::Tcp))
             && !self.is_broadcast_v4(dst)
             && super::demux::is_unicast(IpAddr::V4(src))
             && !self.is_broadcast_v4(src);
@@ -457,7 +459,7 @@ impl Stack {
         };
         let dst = IpAddr::V4(repr.dst_addr);
         let broadcast = self.is_broadcast_v4(repr.dst_addr);
-        if !self.is_local(dst) && !broadcast {
+        if !self.is_local(dst) && !broadcast && !self.takes_foreign(dst, repr.protocol) {
             self.stats.ip.in_addr_errors += 1;
             return;
         }
@@ -634,11 +636,13 @@ impl Stack {
 
     /// Whether a TCP segment from `src` to `dst` passes the address checks of
     /// `handle_ipv6` and `deliver_tcp`: `dst` is one of our addresses, `src`
-    /// can be a peer (`demux::is_unicast`: not unspecified, multicast, loopback
+    /// can be a peer (a foreign `dst` a transparent listener takes too,
+    /// `transparent`; `demux::is_unicast`: not unspecified, multicast, loopback
     /// or IPv4-mapped; RFC 9293 MUST-63, see `deliver_tcp`).
     #[inline(always)]
     fn v6_peers_ok(&self, src: Ipv6Addr, dst: Ipv6Addr) -> bool {
-        self.is_local(IpAddr::V6(dst)) && super::demux::is_unicast(IpAddr::V6(src))
+        (self.is_local(IpAddr::V6(dst)) || self.takes_foreign(IpAddr::V6(dst), IpProtocol::Tcp))
+            && super::demux::is_unicast(IpAddr::V6(src))
     }
 
     #[inline(never)]
@@ -655,7 +659,10 @@ impl Stack {
             return;
         };
         let dst = IpAddr::V6(repr.dst_addr);
-        if !self.is_local(dst) {
+        // Not ours: taken only for a transparent socket, once the protocol is
+        // known (`transparent`).
+        let foreign = !self.is_local(dst);
+        if foreign && !self.may_take_foreign(dst) {
             self.stats.ip6.in_addr_errors += 1;
             return;
         }
@@ -682,6 +689,10 @@ impl Stack {
             // No Next Header: nothing to deliver.
             return;
         };
+        if foreign && !self.takes_foreign(dst, protocol) {
+            self.stats.ip6.in_addr_errors += 1;
+            return;
+        }
         let payload = packet.payload();
         let Some(upper_bytes) = payload.get(upper.offset..) else {
             self.stats.ip6.in_hdr_errors += 1;

@@ -106,6 +106,7 @@ impl Stack {
                 cookie_sent_at: None,
                 options: SocketOptions::from_config(&self.tcp_config),
                 cc: self.tcp_config.default_congestion_algorithm(),
+                transparent: false,
             }))));
         self.listeners.insert(key, handle);
         self.last_listener.set(None);
@@ -595,8 +596,13 @@ impl Stack {
         };
         let key = (l.local.ip(), l.local.port());
         let pending: Vec<SocketHandle> = l.accept_queue.iter().copied().collect();
-        self.listeners.remove(&key);
-        self.last_listener.set(None);
+        if l.transparent {
+            let local = l.local;
+            self.forget_transparent_listener(handle, local);
+        } else {
+            self.listeners.remove(&key);
+            self.last_listener.set(None);
+        }
         // Half-open connections of this listener are found through their
         // parent link.
         let children: Vec<SocketHandle> = self
