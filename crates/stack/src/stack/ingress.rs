@@ -77,6 +77,8 @@ pub(crate) struct RxPaths {
     /// IPv4 and IPv6 TCP segments of the common layout take the fixed-layout
     /// path (`handle_packet_start`, `handle_ipv6_start`).
     pub(crate) fixed_layout: bool,
+    /// How many IPv4 segments the fixed-layout path took.
+    pub(crate) fixed_v4: u64,
     /// How many IPv6 segments the fixed-layout path took.
     pub(crate) fixed_v6: u64,
     /// Header prediction (`Stack::tcp_segment_predicted`).
@@ -93,6 +95,7 @@ impl Default for RxPaths {
     fn default() -> RxPaths {
         RxPaths {
             fixed_layout: true,
+            fixed_v4: 0,
             fixed_v6: 0,
             prediction: true,
             batch: true,
@@ -413,6 +416,10 @@ impl Stack {
     /// and `deliver_tcp` count it.
     #[inline(always)]
     fn count_fixed_layout_segment(&mut self) {
+        #[cfg(test)]
+        {
+            self.rx_paths.fixed_v4 += 1;
+        }
         self.stats.ip.in_receives += 1;
         self.stats.ip.in_delivers += 1;
         self.stats.tcp.in_segs += 1;

@@ -119,6 +119,7 @@ fn a_transparent_listener_terminates_connections_to_any_address_of_either_family
         (l6, SocketAddr::new(IpAddr::V6(FOREIGN6), 80)),
     ] {
         let sent_before = pair.sent.len();
+        let fixed_before = pair.b.rx_paths.fixed_v4 + pair.b.rx_paths.fixed_v6;
         let (c, s) = connect_through(&mut pair, listener, server);
         let (local, remote) = pair.b.tcp_addrs(s).unwrap();
         assert_eq!(local, server, "the server side is the SYN's destination");
@@ -133,6 +134,9 @@ fn a_transparent_listener_terminates_connections_to_any_address_of_either_family
             p.a.tcp_state(c) == Ok(State::TimeWait) || p.a.tcp_state(c).is_err()
         });
         assert!(closed, "close with {server}");
+        // The foreign destination's segments took the fixed-layout path.
+        let fixed = pair.b.rx_paths.fixed_v4 + pair.b.rx_paths.fixed_v6 - fixed_before;
+        assert!(fixed > 100, "{server}: {fixed}");
         // Every packet B sent for this connection came from the SYN's
         // destination, none from B's own addresses.
         let from_b: Vec<IpAddr> = pair.sent[sent_before..]
