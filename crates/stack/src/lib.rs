@@ -153,7 +153,7 @@ pub use error::Error;
 pub use event::{Event, EventKind};
 pub use socket::SocketHandle;
 pub use stack::{
-    FourTuple, ListenOptions, RxOffload, Shutdown, SocketEntry, SocketProtocol, Stack,
+    FourTuple, ListenOptions, RxOffload, Shutdown, SocketEntry, SocketProtocol, Stack, SynRefusal,
 };
 pub use stats::Stats;
 pub use tcp::{State, TcpConfig, TcpInfo};

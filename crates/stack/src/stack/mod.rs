@@ -38,6 +38,8 @@
 //! - [`tcp_api`]: TCP socket calls (listen, connect, accept, send, recv, close);
 //! - [`tcp_input`]: segments to connections and listeners, RSTs for no connection;
 //! - [`syn_cookie`]: SYN cookies when a listener's SYN queue is full (RFC 4987);
+//! - [`held_syn`]: listeners that hold each new SYN until the application
+//!   completes or refuses it (the SYN-level decision of a tun2socks proxy);
 //! - [`udp_api`]: UDP socket calls and datagram input;
 //! - [`transparent`]: transparent ("any address") TCP listeners and UDP sockets
 //!   (`IP_TRANSPARENT`, for tun2socks), and what ingress takes for them;
@@ -59,6 +61,7 @@ mod clock;
 mod conn_table;
 mod demux;
 mod egress;
+mod held_syn;
 mod icmp;
 mod ingress;
 mod invariants;
@@ -114,6 +117,7 @@ use crate::time::Instant;
 use crate::udp::UdpSocket;
 
 pub use demux::FourTuple;
+pub use held_syn::SynRefusal;
 pub use ingress::RxOffload;
 pub use table::{SocketEntry, SocketProtocol};
 pub use tcp_api::{ListenOptions, Shutdown};
@@ -138,6 +142,9 @@ pub(crate) struct Listener {
     /// Made by [`Stack::tcp_listen_transparent`]: in the transparent table,
     /// not `Stack::listeners`.
     pub(crate) transparent: bool,
+    /// The SYNs it holds for the application's decision, when it holds them
+    /// ([`Stack::tcp_hold_syns`]).
+    pub(crate) held: Option<Box<held_syn::HeldSyns>>,
 }
 
 /// A TCP connection and what the stack knows about it.

@@ -107,6 +107,7 @@ impl Stack {
                 options: SocketOptions::from_config(&self.tcp_config),
                 cc: self.tcp_config.default_congestion_algorithm(),
                 transparent: false,
+                held: None,
             }))));
         self.listeners.insert(key, handle);
         self.last_listener.set(None);

@@ -258,45 +258,49 @@ impl Stack {
         if !self.time_wait.is_empty() && self.time_wait_segment(now, key, &mut hash, seg) {
             return;
         }
-        if self.transparent.tcp_on() {
-            self.tcp_segment_transparent(now, key, seg, ecn, hash);
-            return;
-        }
-        if let Some(listener) = self.find_listener(local) {
+        // One call of `listener_segment` for both (it stays in line).
+        let listener = match self.transparent.tcp_on() {
+            false => self.find_listener(local),
+            true => {
+                let Some(listener) = self.find_listener_or_transparent(local) else {
+                    return;
+                };
+                listener
+            }
+        };
+        if let Some(listener) = listener {
             self.listener_segment(now, listener, key, seg, ecn, hash);
             return;
         }
         self.reply_rst(now, local, remote, seg);
     }
 
-    /// [`tcp_segment_unmatched`](Self::tcp_segment_unmatched) once the stack
-    /// takes TCP to foreign addresses (`transparent`): to one of the stack's
-    /// addresses, a listener of `tcp_listen` first; then a transparent listener
-    /// of the port, then of every port; then, to the stack's own address, the
-    /// RST. A segment to a foreign address nothing takes is dropped unanswered
-    /// and counted (`InAddrErrors`): the stack does not speak for an address
-    /// nothing listens on.
+    /// The listener for a segment to `local` that no connection took, once
+    /// the stack takes TCP to foreign addresses (`transparent`): to one of the
+    /// stack's addresses, a listener of `tcp_listen` first; then a transparent
+    /// listener of the port, then of every port. `Some(None)` when nothing
+    /// listens on one of the stack's addresses (the RST follows); `None` for a
+    /// foreign address nothing takes, counted (`InAddrErrors`) and dropped
+    /// unanswered: the stack does not speak for an address nothing listens on.
     #[cold]
     #[inline(never)]
-    fn tcp_segment_transparent(
-        &mut self,
-        now: Instant,
-        key: &FourTuple,
-        seg: &TcpRepr<'_>,
-        ecn: Ecn,
-        hash: TupleHash,
-    ) {
-        let (local, remote) = (key.local, key.remote);
+    fn find_listener_or_transparent(&mut self, local: SocketAddr) -> Option<Option<SocketHandle>> {
         let own = self.is_local(local.ip());
         let listener = match own {
             true => self.find_listener(local),
             false => None,
         };
         match listener.or_else(|| self.transparent.tcp_listener(local)) {
-            Some(listener) => self.listener_segment(now, listener, key, seg, ecn, hash),
-            None if own => self.reply_rst(now, local, remote, seg),
-            None if local.is_ipv6() => self.stats.ip6.in_addr_errors += 1,
-            None => self.stats.ip.in_addr_errors += 1,
+            Some(listener) => Some(Some(listener)),
+            None if own => Some(None),
+            None => {
+                if local.is_ipv6() {
+                    self.stats.ip6.in_addr_errors += 1;
+                } else {
+                    self.stats.ip.in_addr_errors += 1;
+                }
+                None
+            }
         }
     }
 
@@ -502,6 +506,11 @@ impl Stack {
         else {
             return;
         };
+        if l.held.is_some() {
+            // The application decides (`held_syn`).
+            self.hold_syn(now, listener, key, seg, ecn);
+            return;
+        }
         if l.syn_pending >= self.tcp_config.syn_backlog {
             if self.tcp_config.syn_cookies {
                 //= https://www.rfc-editor.org/rfc/rfc4987#section-3.6

@@ -220,6 +220,7 @@ impl Stack {
                 options: SocketOptions::from_config(&self.tcp_config),
                 cc: self.tcp_config.default_congestion_algorithm(),
                 transparent: true,
+                held: None,
             }))));
         self.transparent.tcp.insert(key, handle);
         self.transparent.tcp_any_ip |= tcp_bit(local.ip());

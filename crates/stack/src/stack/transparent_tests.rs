@@ -6,6 +6,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use super::tests::{pattern, transfer, Impairment, Pair, A4, A6, B4, B6};
 use super::*;
 use crate::error::Error;
+use crate::event::EventKind;
 use crate::ip::route::Route;
 use crate::rand::StackRng;
 use crate::tcp::State;
@@ -474,4 +475,206 @@ fn udp_to_a_foreign_address_nothing_takes_draws_no_icmp_error() {
     assert_eq!(pair.b.stats().ip.in_addr_errors, 2);
     // ICMP to a foreign address is never answered.
     assert_eq!(pair.b.stats().icmp.out_type[0], 0);
+}
+
+/// Whether B sent anything since `since` (an index into `pair.sent`).
+fn b_sent_since(pair: &Pair, since: usize) -> usize {
+    pair.sent[since..]
+        .iter()
+        .filter(|(_, to_b, _)| !to_b)
+        .count()
+}
+
+/// A pair whose B has a transparent IPv4 listener that holds SYNs.
+fn holding_pair(seed: u64, edit: impl Fn(&mut crate::config::Config)) -> (Pair, SocketHandle) {
+    let mut pair = Pair::with_config(Impairment::default(), seed, |c| {
+        c.routes
+            .push(Route::new("0.0.0.0/0".parse().unwrap(), None));
+        edit(c);
+    });
+    let l = pair
+        .b
+        .tcp_listen_transparent(any4(0), ListenOptions::default())
+        .unwrap();
+    pair.b.tcp_hold_syns(l, true).unwrap();
+    (pair, l)
+}
+
+#[test]
+fn a_held_syn_is_answered_only_once_completed_then_accepted_as_any_connection() {
+    let (mut pair, l) = holding_pair(1708, |_| {});
+    let server = SocketAddr::new(IpAddr::V4(FOREIGN4), 443);
+    let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
+    let start = pair.sent.len();
+    // Three seconds: the client's SYN and its first two retransmissions.
+    pair.run_until(Duration::from_secs(3), |_| false);
+    assert_eq!(b_sent_since(&pair, start), 0, "a held SYN is not answered");
+    assert!(pair.a.stats().tcp.retrans_segs >= 1);
+    let events: Vec<_> = std::iter::from_fn(|| pair.b.poll_event()).collect();
+    assert!(events
+        .iter()
+        .any(|e| e.handle == l && e.kind == EventKind::Acceptable));
+    let tuple = pair.b.tcp_next_syn(pair.now, l).unwrap();
+    assert_eq!(tuple.local, server);
+    assert_eq!(tuple.remote, pair.a.tcp_addrs(c).unwrap().0);
+    // The retransmitted SYNs are the same held one.
+    assert_eq!(pair.b.tcp_next_syn(pair.now, l), Err(Error::WouldBlock));
+    assert_eq!(pair.b.tcp_accept(l), Err(Error::WouldBlock));
+    assert_eq!(pair.b.stats().tcp.passive_opens, 0);
+
+    pair.b.tcp_complete_syn(pair.now, l, tuple).unwrap();
+    let mut s = None;
+    let ok = pair.run_until(Duration::from_secs(5), |p| {
+        if s.is_none() {
+            s = p.b.tcp_accept(l).ok().map(|(h, _)| h);
+        }
+        s.is_some() && p.a.tcp_state(c) == Ok(State::Established)
+    });
+    assert!(ok, "the completed handshake did not end");
+    let s = s.unwrap();
+    assert_eq!(pair.b.tcp_addrs(s).unwrap(), (tuple.local, tuple.remote));
+    let up = pattern(50_000, 3);
+    assert_eq!(transfer(&mut pair, true, c, s, &up), up);
+    let down = pattern(50_000, 4);
+    assert_eq!(transfer(&mut pair, false, s, c, &down), down);
+    // Decided: it is held no more.
+    assert_eq!(
+        pair.b.tcp_complete_syn(pair.now, l, tuple),
+        Err(Error::TimedOut)
+    );
+    // A listener that does not hold SYNs has none to hand out.
+    let plain = pair
+        .b
+        .tcp_listen_transparent(any6(0), ListenOptions::default())
+        .unwrap();
+    assert_eq!(
+        pair.b.tcp_next_syn(pair.now, plain),
+        Err(Error::WrongSocketType)
+    );
+}
+
+#[test]
+fn a_held_syn_refused_fails_the_connect_as_the_refusal_says() {
+    for how in [
+        SynRefusal::Reset,
+        SynRefusal::HostUnreachable,
+        SynRefusal::Silent,
+    ] {
+        let (mut pair, l) = holding_pair(1709, |_| {});
+        let server = SocketAddr::new(IpAddr::V4(FOREIGN4), 80);
+        let c = pair.a.tcp_connect(pair.now, server, None).unwrap();
+        pair.run_until(Duration::from_millis(100), |_| false);
+        let tuple = pair.b.tcp_next_syn(pair.now, l).unwrap();
+        let start = pair.sent.len();
+        pair.b.tcp_refuse_syn(pair.now, l, tuple, how).unwrap();
+        pair.run_until(Duration::from_millis(100), |_| false);
+        let answers: Vec<&Vec<u8>> = pair.sent[start..]
+            .iter()
+            .filter(|(_, to_b, _)| !to_b)
+            .map(|(_, _, p)| p)
+            .collect();
+        match how {
+            SynRefusal::Reset => {
+                assert_eq!(answers.len(), 1);
+                assert_eq!(source_of(answers[0]), IpAddr::V4(FOREIGN4));
+                assert_eq!(pair.a.tcp_state(c), Ok(State::Closed));
+                assert_eq!(
+                    pair.a.tcp_recv(pair.now, c, &mut [0u8; 4]),
+                    Err(Error::ConnectionRefused)
+                );
+            }
+            SynRefusal::HostUnreachable => {
+                assert_eq!(answers.len(), 1);
+                // ICMP (protocol 1) from the SYN's destination, host unreachable.
+                assert_eq!(answers[0][9], 1);
+                assert_eq!(source_of(answers[0]), IpAddr::V4(FOREIGN4));
+                assert_eq!(&answers[0][20..22], &[3, 1]);
+                assert_eq!(pair.b.stats().icmp.out_type[3], 1);
+                // The client took it as its connection's (a soft error in
+                // SYN-SENT, its SYN retried until it gives up).
+                assert_eq!(pair.a.tcp_state(c), Ok(State::SynSent));
+                assert_eq!(
+                    pair.a.tcp_take_soft_error(c),
+                    Ok(Some(Error::HostUnreachable))
+                );
+            }
+            SynRefusal::Silent => {
+                assert!(answers.is_empty());
+                assert_eq!(pair.a.tcp_state(c), Ok(State::SynSent));
+            }
+        }
+        // Refused, the tuple is free again: the client's next SYN is held anew
+        // (the silent refusal's retry, one second later).
+        if how == SynRefusal::Silent {
+            pair.run_until(Duration::from_secs(2), |_| false);
+            assert_eq!(pair.b.tcp_next_syn(pair.now, l), Ok(tuple));
+        }
+        assert_eq!(
+            pair.b.tcp_refuse_syn(pair.now, l, tuple, how).map(|_| ()),
+            if how == SynRefusal::Silent {
+                Ok(())
+            } else {
+                Err(Error::TimedOut)
+            },
+            "{how:?}"
+        );
+        let pending = match pair.b.sockets.get(l).map(|e| &e.socket) {
+            Some(Socket::Listener(l)) => l.syn_pending,
+            _ => unreachable!(),
+        };
+        assert_eq!(pending, 0, "{how:?}");
+    }
+}
+
+#[test]
+fn held_syns_count_against_the_syn_queue_and_expire() {
+    let (mut pair, l) = holding_pair(1710, |c| {
+        c.tcp.syn_backlog = 4;
+        c.tcp.syn_cookies = true;
+    });
+    let now = pair.now;
+    let client = |port| SocketAddr::new(IpAddr::V4(A4), port);
+    let foreign = |port| SocketAddr::new(IpAddr::V4(FOREIGN4), port);
+    for port in 1..=10u16 {
+        let p = syn(&mut pair.a, client(40_000 + port), foreign(port), 7);
+        pair.b.handle_packet(now, &p);
+    }
+    // Four held, six dropped and counted, none answered: no cookies for a
+    // listener that holds SYNs (a cookie would complete the handshake).
+    assert!(drain(&mut pair.b, now).is_empty());
+    assert_eq!(pair.b.stats().tcp.listen_drops, 6);
+    assert_eq!(pair.b.stats().tcp.syncookies_sent, 0);
+    let held: Vec<FourTuple> = std::iter::from_fn(|| pair.b.tcp_next_syn(now, l).ok()).collect();
+    assert_eq!(held.len(), 4);
+    assert_eq!(held[0].local, foreign(1));
+    // A SYN-RECEIVED connection lives 63 s (1 s, doubled over 5 retries):
+    // just before, the held SYNs still fill the queue.
+    let later = now + Duration::from_secs(62);
+    let p = syn(&mut pair.a, client(50_000), foreign(99), 7);
+    pair.b.handle_packet(later, &p);
+    assert_eq!(pair.b.stats().tcp.listen_drops, 7);
+    // After, they have expired: a new SYN is held, and the old ones cannot be
+    // decided any more.
+    let expired = now + Duration::from_secs(64);
+    pair.b.handle_packet(expired, &p);
+    assert_eq!(pair.b.stats().tcp.listen_drops, 7);
+    assert_eq!(
+        pair.b.tcp_next_syn(expired, l).map(|t| t.local),
+        Ok(foreign(99))
+    );
+    assert_eq!(
+        pair.b.tcp_complete_syn(expired, l, held[0]),
+        Err(Error::TimedOut)
+    );
+    let pending = match pair.b.sockets.get(l).map(|e| &e.socket) {
+        Some(Socket::Listener(l)) => l.syn_pending,
+        _ => unreachable!(),
+    };
+    assert_eq!(pending, 1);
+    // Turned off, the listener answers at once again, the held SYNs dropped.
+    pair.b.tcp_hold_syns(l, false).unwrap();
+    let p = syn(&mut pair.a, client(50_001), foreign(99), 7);
+    pair.b.handle_packet(expired, &p);
+    assert_eq!(drain(&mut pair.b, expired).len(), 1, "a SYN-ACK");
+    assert_eq!(pair.b.stats().tcp.passive_opens, 1);
 }
