@@ -649,13 +649,13 @@ fn held_syns_count_against_the_syn_queue_and_expire() {
     assert_eq!(held[0].local, foreign(1));
     // A SYN-RECEIVED connection lives 63 s (1 s, doubled over 5 retries):
     // just before, the held SYNs still fill the queue.
-    let later = now + Duration::from_secs(62);
+    let later = now + Duration::from_millis(62_999);
     let p = syn(&mut pair.a, client(50_000), foreign(99), 7);
     pair.b.handle_packet(later, &p);
     assert_eq!(pair.b.stats().tcp.listen_drops, 7);
     // After, they have expired: a new SYN is held, and the old ones cannot be
     // decided any more.
-    let expired = now + Duration::from_secs(64);
+    let expired = now + Duration::from_secs(63);
     pair.b.handle_packet(expired, &p);
     assert_eq!(pair.b.stats().tcp.listen_drops, 7);
     assert_eq!(
