@@ -8,6 +8,12 @@
 //!   `TcpStream::connect_timeout(&rt, &addr, timeout)`, `UdpSocket::bind(&rt, addr)`;
 //!   the same are on the runtime as `rt.tcp_bind(addr)`, `rt.tcp_connect(addr)`,
 //!   `rt.udp_bind(addr)`. Everything else has std's name and signature.
+//! - Beyond std, for tun2socks: transparent sockets (Linux's `IP_TRANSPARENT`),
+//!   [`TcpListener::bind_transparent`] and [`UdpSocket::bind_transparent`]
+//!   (`rt.tcp_bind_transparent`, `rt.udp_bind_transparent`), which take
+//!   traffic to any address; [`UdpSocket::recv_from_to`] and
+//!   [`UdpSocket::send_from_to`] (the destination of a datagram received; the
+//!   source of one sent).
 //! - A socket keeps its stack alive but not the runtime thread. The kernel
 //!   finishes a closed connection's close after its process exits; a layer4
 //!   stack stops with its runtime, so a program ends with

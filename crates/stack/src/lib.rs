@@ -9,7 +9,9 @@
 //!
 //! ## Map
 //! - [`stack`]: [`Stack`], the whole host: ingress, egress, demux, TCP and UDP socket
-//!   calls, ICMP, timers, the socket table.
+//!   calls, ICMP, timers, the socket table; transparent ("any address")
+//!   listeners and UDP sockets for tun2socks, and listeners that hold SYNs for
+//!   the application's decision ([`SynRefusal`]).
 //! - [`config`]: [`Config`], addresses, routes, MTU, seed and every limit.
 //! - [`socket`]: [`SocketHandle`] and the slab of sockets.
 //! - [`event`]: [`Event`], what `poll_event` reports.

@@ -141,8 +141,10 @@ impl Stack {
     /// The next held SYN of `listener` not handed out yet, oldest first: its
     /// tuple (local: the SYN's destination; remote: the client).
     /// `Error::WouldBlock` when none is waiting (the listener raises
-    /// [`EventKind::Acceptable`] when one arrives); `Error::InvalidInput`-kind
-    /// `WrongSocketType` for a listener that does not hold SYNs.
+    /// [`EventKind::Acceptable`] when one arrives, as for a connection to
+    /// accept: a driver that holds SYNs calls this and
+    /// [`tcp_accept`](Self::tcp_accept) on that event); `Error::WrongSocketType`
+    /// for a listener that does not hold SYNs.
     pub fn tcp_next_syn(
         &mut self,
         now: Instant,
@@ -179,6 +181,7 @@ impl Stack {
         tuple: FourTuple,
     ) -> Result<(), Error> {
         let now = self.clock.advance(now);
+        let tuple = FourTuple::new(tuple.local, tuple.remote);
         let held = self.take_held_syn(now, listener, &tuple)?;
         let limit = self.tcp_conn_count >= self.tcp_config.max_connections;
         let mut hash = TupleHash::default();
@@ -217,6 +220,7 @@ impl Stack {
         how: SynRefusal,
     ) -> Result<(), Error> {
         let now = self.clock.advance(now);
+        let tuple = FourTuple::new(tuple.local, tuple.remote);
         let held = self.take_held_syn(now, listener, &tuple)?;
         if let Ok(l) = self.listener_mut(listener) {
             l.syn_pending = l.syn_pending.saturating_sub(1);

@@ -367,6 +367,52 @@ fn a_syn_flood_to_random_addresses_and_ports_stays_within_the_syn_queue() {
 }
 
 #[test]
+fn cookie_handshakes_to_foreign_addresses_complete_through_a_transparent_listener() {
+    let mut pair = Pair::with_config(Impairment::default(), 1711, |c| {
+        c.routes
+            .push(Route::new("0.0.0.0/0".parse().unwrap(), None));
+        c.tcp.syn_backlog = 1;
+    });
+    let l = pair
+        .b
+        .tcp_listen_transparent(any4(0), ListenOptions::default())
+        .unwrap();
+    let servers: Vec<SocketAddr> = (1..=3u8)
+        .map(|i| {
+            SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::new(198, 51, 100, i)),
+                8000 + u16::from(i),
+            )
+        })
+        .collect();
+    let clients: Vec<SocketHandle> = servers
+        .iter()
+        .map(|&s| pair.a.tcp_connect(pair.now, s, None).unwrap())
+        .collect();
+    let mut accepted = Vec::new();
+    let ok = pair.run_until(Duration::from_secs(10), |p| {
+        while let Ok((h, _)) = p.b.tcp_accept(l) {
+            accepted.push(h);
+        }
+        accepted.len() == 3
+            && clients
+                .iter()
+                .all(|&c| p.a.tcp_state(c) == Ok(State::Established))
+    });
+    assert!(ok, "{} accepted", accepted.len());
+    // One SYN queued, two answered with cookies whose ACKs, to addresses not
+    // B's, found the transparent listener.
+    assert_eq!(pair.b.stats().tcp.syncookies_sent, 2);
+    assert_eq!(pair.b.stats().tcp.syncookies_recv, 2);
+    let mut locals: Vec<SocketAddr> = accepted
+        .iter()
+        .map(|&h| pair.b.tcp_addrs(h).unwrap().0)
+        .collect();
+    locals.sort();
+    assert_eq!(locals, servers);
+}
+
+#[test]
 fn udp_to_any_address_is_received_with_its_destination_and_answered_from_it() {
     let mut pair = routed_pair(1706);
     let t4 = pair.b.udp_bind_transparent(any4(0)).unwrap();
