@@ -648,7 +648,10 @@ impl Stack {
     /// or IPv4-mapped; RFC 9293 MUST-63, see `deliver_tcp`).
     #[inline(always)]
     fn v6_peers_ok(&self, src: Ipv6Addr, dst: Ipv6Addr) -> bool {
-        (self.is_local(IpAddr::V6(dst)) || self.takes_foreign(IpAddr::V6(dst), IpProtocol::Tcp))
+        // The foreign case out of line with the address by reference: built
+        // here as an `IpAddr` for it, the destination cost every segment a
+        // copy to the stack (~0.07 % of `connect --ipv6`'s instructions).
+        (self.is_local(IpAddr::V6(dst)) || self.takes_foreign_v6_tcp(&dst))
             && super::demux::is_unicast(IpAddr::V6(src))
     }
 

@@ -62,6 +62,8 @@ impl Default for ListenOptions {
 impl Stack {
     /// Listens on `local` (an unspecified address listens on every address of its
     /// family; IPv6 listeners take IPv6 only). Port 0 picks an ephemeral port.
+    /// Only the stack's own addresses: connections to any address are
+    /// [`tcp_listen_transparent`](Self::tcp_listen_transparent)'s.
     ///
     /// Cost: the stack keeps no per-port count of its connections (that would be
     /// paid at every open and close), so a listen on port 0, or one without

@@ -166,6 +166,14 @@ impl Stack {
         on && foreign_unicast(self, dst)
     }
 
+    /// [`takes_foreign`](Self::takes_foreign) of a TCP segment to `dst` (the
+    /// fixed-layout IPv6 path's form).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn takes_foreign_v6_tcp(&self, dst: &core::net::Ipv6Addr) -> bool {
+        self.takes_foreign(IpAddr::V6(*dst), IpProtocol::Tcp)
+    }
+
     /// Whether ingress may take some packet to `dst`, not the stack's, before
     /// its protocol is known (IPv6, whose protocol follows the extension
     /// headers): [`takes_foreign`](Self::takes_foreign) for TCP or UDP.

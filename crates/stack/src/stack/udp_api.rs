@@ -15,7 +15,9 @@ use crate::wire::{AddrPair, Error as WireError, UdpPacket, UdpRepr};
 
 impl Stack {
     /// Binds a UDP socket to `local` (unspecified address: every address of the
-    /// family; port 0: an ephemeral port).
+    /// family; port 0: an ephemeral port). Only the stack's own addresses:
+    /// datagrams to any address are
+    /// [`udp_bind_transparent`](Self::udp_bind_transparent)'s.
     pub fn udp_bind(&mut self, local: SocketAddr) -> Result<SocketHandle, Error> {
         let ip = local.ip();
         if !ip.is_unspecified() && !self.is_local(ip) {
