@@ -24,7 +24,7 @@ fn a_transparent_listener_and_udp_socket_terminate_any_address_blocking() {
         s.write_all(b"world").unwrap();
         (local, peer, buf)
     });
-    let mut c = TcpStream::connect(&a, server).unwrap();
+    let mut c = TcpStream::connect_timeout(&a, &server, Duration::from_secs(10)).unwrap();
     assert_eq!(c.peer_addr().unwrap(), server);
     c.write_all(b"hello").unwrap();
     let mut got = [0u8; 5];
