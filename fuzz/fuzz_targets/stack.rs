@@ -16,13 +16,25 @@
 //! batch arrives through `Stack::handle_packets` (whose runs of in-order segments
 //! take their own path) at the next time step, at 16 packets, or at the end.
 //! After every record the stack is drained (transmit, events, accept, read).
+//!
+//! Mode bit 1 adds transparent sockets (`Stack::tcp_listen_transparent` of
+//! every port, IPv4 and IPv6, and `Stack::udp_bind_transparent` of every
+//! port); with it, a wrapped segment whose op has bit 3 set goes to a foreign
+//! address (203.0.113.7, 2001:db8::7) instead of the stack's. Mode bit 2 makes
+//! the IPv4 transparent listener hold SYNs (`Stack::tcp_hold_syns`): the drain
+//! completes those to even ports and refuses the others (a RST, an ICMP
+//! unreachable or silence, by port).
+//!
+//! (Bits 1 and 2 of the mode byte and bit 3 of an op were unused before
+//! session 17: an older corpus's inputs with them set now run with
+//! transparent sockets.)
 #![no_main]
 
 use layer4::wire::{
     AddrPair, ChecksumMode, Ecn, IpProtocol, Ipv4Options, Ipv4Packet, Ipv4Repr, Ipv6Packet,
     Ipv6Repr, TcpPacket,
 };
-use layer4::{Config, Duration, Instant, ListenOptions, SocketHandle, Stack};
+use layer4::{Config, Duration, Instant, ListenOptions, SocketHandle, Stack, SynRefusal};
 use libfuzzer_sys::fuzz_target;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -32,6 +44,9 @@ const V4_PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 /// The stack's IPv6 address and its IPv6 peer's.
 const V6_LOCAL: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
 const V6_PEER: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2);
+/// Addresses not the stack's, which only its transparent sockets take.
+const V4_FOREIGN: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 7);
+const V6_FOREIGN: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 7);
 
 /// Fills in the TCP checksum of the segment at `packet[at..]` for `addrs` (when it
 /// has room for the field: anything shorter stays as the input made it).
@@ -83,11 +98,29 @@ fuzz_target!(|data: &[u8]| {
         .unwrap();
     let _ = stack.tcp_send(now, client, b"hello");
     let _ = stack.tcp_send(now, client6, b"hello");
-    let sockets = Sockets {
-        listeners: [listener, listener6],
+    let transparent = mode & 2 != 0;
+    let mut sockets = Sockets {
+        listeners: vec![listener, listener6],
         clients: [client, client6],
-        udp,
+        udp: vec![udp],
+        holding: None,
     };
+    if transparent {
+        let any4 = SocketAddr::from(([0, 0, 0, 0], 0));
+        let any6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0));
+        let t4 = stack
+            .tcp_listen_transparent(any4, ListenOptions::default())
+            .unwrap();
+        let t6 = stack
+            .tcp_listen_transparent(any6, ListenOptions::default())
+            .unwrap();
+        sockets.listeners.extend([t4, t6]);
+        sockets.udp.push(stack.udp_bind_transparent(any4).unwrap());
+        if mode & 4 != 0 {
+            stack.tcp_hold_syns(t4, true).unwrap();
+            sockets.holding = Some(t4);
+        }
+    }
     let mut accepted = Vec::new();
     let mut batch: Vec<Vec<u8>> = Vec::new();
     let mut buf = vec![0u8; 2048];
@@ -111,6 +144,11 @@ fuzz_target!(|data: &[u8]| {
                 let len = usize::from(u16::from_be_bytes([rest[0], rest[1]])).min(rest.len() - 2);
                 let body = &rest[2..2 + len];
                 rest = &rest[2 + len..];
+                let foreign = transparent && op & 8 != 0;
+                let (dst4, dst6) = match foreign {
+                    true => (V4_FOREIGN, V6_FOREIGN),
+                    false => (V4_LOCAL, V6_LOCAL),
+                };
                 let packet = match kind {
                     0 => body.to_vec(),
                     3 => {
@@ -119,7 +157,7 @@ fuzz_target!(|data: &[u8]| {
                         }
                         let repr = Ipv6Repr {
                             src_addr: V6_PEER,
-                            dst_addr: V6_LOCAL,
+                            dst_addr: dst6,
                             next_header: IpProtocol::Tcp,
                             payload_len: body.len(),
                             hop_limit: 64,
@@ -132,7 +170,7 @@ fuzz_target!(|data: &[u8]| {
                         packet[40..].copy_from_slice(body);
                         let addrs = AddrPair::V6 {
                             src: V6_PEER,
-                            dst: V6_LOCAL,
+                            dst: dst6,
                         };
                         fill_tcp_checksum(&mut packet, 40, addrs);
                         packet
@@ -140,7 +178,7 @@ fuzz_target!(|data: &[u8]| {
                     _ => {
                         let repr = Ipv4Repr {
                             src_addr: V4_PEER,
-                            dst_addr: V4_LOCAL,
+                            dst_addr: dst4,
                             protocol: IpProtocol::Tcp,
                             payload_len: body.len(),
                             ttl: 64,
@@ -163,7 +201,7 @@ fuzz_target!(|data: &[u8]| {
                         packet[20..].copy_from_slice(body);
                         let addrs = AddrPair::V4 {
                             src: V4_PEER,
-                            dst: V4_LOCAL,
+                            dst: dst4,
                         };
                         fill_tcp_checksum(&mut packet, 20, addrs);
                         packet
@@ -187,9 +225,13 @@ fuzz_target!(|data: &[u8]| {
 
 /// The sockets the fuzz input faces.
 struct Sockets {
-    listeners: [SocketHandle; 2],
+    /// The listeners on the stack's addresses, then the transparent ones.
+    listeners: Vec<SocketHandle>,
     clients: [SocketHandle; 2],
-    udp: SocketHandle,
+    /// The UDP socket on :53, then the transparent one.
+    udp: Vec<SocketHandle>,
+    /// The transparent listener that holds SYNs, if any.
+    holding: Option<SocketHandle>,
 }
 
 /// Drains everything, as a driver would: transmit, events, accept, read, write.
@@ -206,7 +248,18 @@ fn drive(
         assert!(sent < 100_000, "runaway transmit");
     }
     while stack.poll_event().is_some() {}
-    for listener in sockets.listeners {
+    if let Some(l) = sockets.holding {
+        while let Ok(tuple) = stack.tcp_next_syn(now, l) {
+            let port = tuple.local.port();
+            let _ = match port % 6 {
+                0 | 2 | 4 => stack.tcp_complete_syn(now, l, tuple),
+                1 => stack.tcp_refuse_syn(now, l, tuple, SynRefusal::Reset),
+                3 => stack.tcp_refuse_syn(now, l, tuple, SynRefusal::HostUnreachable),
+                _ => stack.tcp_refuse_syn(now, l, tuple, SynRefusal::Silent),
+            };
+        }
+    }
+    for &listener in &sockets.listeners {
         while let Ok((h, _)) = stack.tcp_accept(listener) {
             accepted.push(h);
         }
@@ -216,6 +269,10 @@ fn drive(
         let _ = stack.tcp_send(now, h, b"reply");
         let _ = stack.tcp_info(now, h);
     }
-    let _ = stack.udp_recv_from(sockets.udp, buf);
+    for &udp in &sockets.udp {
+        while let Ok((n, from, to)) = stack.udp_recv_from_to(udp, buf) {
+            let _ = stack.udp_send_from_to(udp, &buf[..n], to, from);
+        }
+    }
     let _ = stack.socket_table(now);
 }

@@ -8,6 +8,12 @@
 //!   `TcpStream::connect_timeout(&rt, &addr, timeout)`, `UdpSocket::bind(&rt, addr)`;
 //!   the same are on the runtime as `rt.tcp_bind(addr)`, `rt.tcp_connect(addr)`,
 //!   `rt.udp_bind(addr)`. Everything else has std's name and signature.
+//! - Beyond std, for tun2socks: transparent sockets (Linux's `IP_TRANSPARENT`),
+//!   [`TcpListener::bind_transparent`] and [`UdpSocket::bind_transparent`]
+//!   (`rt.tcp_bind_transparent`, `rt.udp_bind_transparent`), which take
+//!   traffic to any address; [`UdpSocket::recv_from_to`] and
+//!   [`UdpSocket::send_from_to`] (the destination of a datagram received; the
+//!   source of one sent).
 //! - A socket keeps its stack alive but not the runtime thread. The kernel
 //!   finishes a closed connection's close after its process exits; a layer4
 //!   stack stops with its runtime, so a program ends with
@@ -237,9 +243,35 @@ pub struct TcpListener {
 impl TcpListener {
     /// Listens on `addr` (port 0: an ephemeral port; see [`TcpListener::local_addr`]).
     pub fn bind<A: ToSocketAddrs>(rt: &Runtime, addr: A) -> io::Result<TcpListener> {
+        Self::listen_with(rt, addr, |s, a| s.tcp_listen(a, listen_options()))
+    }
+
+    /// A transparent listener (what Linux's `IP_TRANSPARENT` gives a listener
+    /// behind a TPROXY rule; smoltcp's `set_any_ip`): it accepts connections
+    /// to any unicast address of `addr`'s family, whose address must be
+    /// unspecified (`0.0.0.0` or `[::]`), on `addr`'s port, or on every port
+    /// for port 0, that no connection and no listener of
+    /// [`TcpListener::bind`] takes. Each accepted stream's
+    /// [`TcpStream::local_addr`] is the address the client connected to, and
+    /// everything it sends comes from there: a tun2socks proxy terminates
+    /// whatever the OS routes into its TUN as if it were the remote host
+    /// (layer4's `Stack::tcp_listen_transparent` says what the stack then
+    /// takes, and its SECURITY notes what bounds it).
+    pub fn bind_transparent<A: ToSocketAddrs>(rt: &Runtime, addr: A) -> io::Result<TcpListener> {
+        Self::listen_with(rt, addr, |s, a| {
+            s.tcp_listen_transparent(a, listen_options())
+        })
+    }
+
+    /// A listener made by `listen` on the first of `addr`'s addresses it takes.
+    fn listen_with<A: ToSocketAddrs>(
+        rt: &Runtime,
+        addr: A,
+        listen: impl Fn(&mut Stack, SocketAddr) -> Result<SocketHandle, Error>,
+    ) -> io::Result<TcpListener> {
         let shared = rt.shared.clone();
         each_addr(addr, |a| {
-            let handle = shared.with_stack(|s, _| s.tcp_listen(a, listen_options()))??;
+            let handle = shared.with_stack(|s, _| listen(s, a))??;
             Ok(TcpListener {
                 sock: Arc::new(Owned::new(shared.clone(), handle)),
                 nonblocking: Arc::new(AtomicBool::new(false)),
@@ -624,14 +656,71 @@ pub struct UdpSocket {
 impl UdpSocket {
     /// Binds to `addr` (port 0: an ephemeral port).
     pub fn bind<A: ToSocketAddrs>(rt: &Runtime, addr: A) -> io::Result<UdpSocket> {
+        Self::bind_with(rt, addr, |s, a| s.udp_bind(a))
+    }
+
+    /// A transparent UDP socket (Linux's `IP_TRANSPARENT` with
+    /// `IP_RECVORIGDSTADDR`): it receives the datagrams to any unicast address
+    /// of `addr`'s family, whose address must be unspecified (`0.0.0.0` or
+    /// `[::]`), on `addr`'s port, or on every port for port 0, that no socket of
+    /// [`UdpSocket::bind`] takes. [`UdpSocket::recv_from_to`] tells where each
+    /// was sent, and [`UdpSocket::send_from_to`] answers from there (a DNS
+    /// answer from 8.8.8.8:53). A socket of every port has no port of its own:
+    /// its `send_to` fails with `InvalidInput`.
+    pub fn bind_transparent<A: ToSocketAddrs>(rt: &Runtime, addr: A) -> io::Result<UdpSocket> {
+        Self::bind_with(rt, addr, |s, a| s.udp_bind_transparent(a))
+    }
+
+    /// A socket bound by `bind` to the first of `addr`'s addresses it takes.
+    fn bind_with<A: ToSocketAddrs>(
+        rt: &Runtime,
+        addr: A,
+        bind: impl Fn(&mut Stack, SocketAddr) -> Result<SocketHandle, Error>,
+    ) -> io::Result<UdpSocket> {
         let shared = rt.shared.clone();
         each_addr(addr, |a| {
-            let handle = shared.with_stack(|s, _| s.udp_bind(a))??;
+            let handle = shared.with_stack(|s, _| bind(s, a))??;
             Ok(UdpSocket {
                 sock: Arc::new(Owned::new(shared.clone(), handle)),
                 timeouts: Arc::new(Mutex::new(Timeouts::default())),
             })
         })
+    }
+
+    /// Receives one datagram (truncated to `buf`): its length, sender and
+    /// destination (the address it was sent to: one of the stack's, or for a
+    /// [transparent](UdpSocket::bind_transparent) socket any; Linux's
+    /// `IP_PKTINFO` / `IP_RECVORIGDSTADDR`). Waits as
+    /// [`UdpSocket::recv_from`] does.
+    pub fn recv_from_to(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr, SocketAddr)> {
+        let h = self.sock.handle;
+        let t = self.timeouts();
+        wait_on(
+            &self.sock.shared,
+            h,
+            t.nonblocking,
+            deadline(t.read),
+            io::ErrorKind::WouldBlock,
+            |s, _| s.udp_recv_from_to(h, buf),
+        )
+    }
+
+    /// Sends `buf` as one datagram to `dst` from `src`: from a
+    /// [transparent](UdpSocket::bind_transparent) socket any unicast address
+    /// of the family, from another one of its own addresses
+    /// (`AddrNotAvailable` otherwise; layer4's `Stack::udp_send_from_to`).
+    /// Waits for room as [`UdpSocket::send_to`] does.
+    pub fn send_from_to(&self, buf: &[u8], src: SocketAddr, dst: SocketAddr) -> io::Result<usize> {
+        let h = self.sock.handle;
+        let t = self.timeouts();
+        wait_on(
+            &self.sock.shared,
+            h,
+            t.nonblocking,
+            deadline(t.write),
+            io::ErrorKind::WouldBlock,
+            |s, _| s.udp_send_from_to(h, buf, src, dst),
+        )
     }
 
     fn timeouts(&self) -> Timeouts {
@@ -817,5 +906,15 @@ impl Runtime {
     /// [`UdpSocket::bind`] on this runtime.
     pub fn udp_bind<A: ToSocketAddrs>(&self, addr: A) -> io::Result<UdpSocket> {
         UdpSocket::bind(self, addr)
+    }
+
+    /// [`TcpListener::bind_transparent`] on this runtime.
+    pub fn tcp_bind_transparent<A: ToSocketAddrs>(&self, addr: A) -> io::Result<TcpListener> {
+        TcpListener::bind_transparent(self, addr)
+    }
+
+    /// [`UdpSocket::bind_transparent`] on this runtime.
+    pub fn udp_bind_transparent<A: ToSocketAddrs>(&self, addr: A) -> io::Result<UdpSocket> {
+        UdpSocket::bind_transparent(self, addr)
     }
 }

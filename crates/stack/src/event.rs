@@ -7,7 +7,8 @@ use crate::socket::SocketHandle;
 pub enum EventKind {
     /// A connect completed.
     Connected,
-    /// A listener has a connection to accept.
+    /// A listener has a connection to accept, or (one that holds SYNs,
+    /// [`Stack::tcp_hold_syns`](crate::Stack::tcp_hold_syns)) a SYN to decide.
     Acceptable,
     /// Data (or end of stream, or an error) can be read.
     Readable,

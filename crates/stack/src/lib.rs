@@ -9,7 +9,9 @@
 //!
 //! ## Map
 //! - [`stack`]: [`Stack`], the whole host: ingress, egress, demux, TCP and UDP socket
-//!   calls, ICMP, timers, the socket table.
+//!   calls, ICMP, timers, the socket table; transparent ("any address")
+//!   listeners and UDP sockets for tun2socks, and listeners that hold SYNs for
+//!   the application's decision ([`SynRefusal`]).
 //! - [`config`]: [`Config`], addresses, routes, MTU, seed and every limit.
 //! - [`socket`]: [`SocketHandle`] and the slab of sockets.
 //! - [`event`]: [`Event`], what `poll_event` reports.
@@ -153,7 +155,7 @@ pub use error::Error;
 pub use event::{Event, EventKind};
 pub use socket::SocketHandle;
 pub use stack::{
-    FourTuple, ListenOptions, RxOffload, Shutdown, SocketEntry, SocketProtocol, Stack,
+    FourTuple, ListenOptions, RxOffload, Shutdown, SocketEntry, SocketProtocol, Stack, SynRefusal,
 };
 pub use stats::Stats;
 pub use tcp::{State, TcpConfig, TcpInfo};

@@ -20,6 +20,9 @@ pub struct UdpSocket {
     pub(crate) local: SocketAddr,
     pub(crate) peer: Option<SocketAddr>,
     pub(crate) broadcast: bool,
+    /// Bound by `Stack::udp_bind_transparent`: in the transparent table, not
+    /// `Stack::udp_bound`; sends from any source.
+    pub(crate) transparent: bool,
     pub(crate) ttl: u8,
     pub(crate) dscp: u8,
     recv: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
@@ -27,7 +30,9 @@ pub struct UdpSocket {
     /// `recv_bytes` plus [`DATAGRAM_OVERHEAD`] per datagram: what the bound limits.
     recv_charged: usize,
     recv_limit: usize,
-    send: VecDeque<(SocketAddr, Vec<u8>)>,
+    /// Datagrams to send: destination, the source when the caller chose one
+    /// (`Stack::udp_send_from_to`), payload.
+    send: VecDeque<(SocketAddr, Option<SocketAddr>, Vec<u8>)>,
     send_bytes: usize,
     send_limit: usize,
     /// An error from ICMP, reported by the next call (connected sockets only, as in
@@ -43,6 +48,7 @@ impl UdpSocket {
             local,
             peer: None,
             broadcast: false,
+            transparent: false,
             ttl,
             dscp: 0,
             recv: VecDeque::new(),
@@ -126,22 +132,28 @@ impl UdpSocket {
         self.send_bytes < self.send_limit || self.send.is_empty()
     }
 
-    /// Queues a datagram to send; false when the send queue has no room.
-    pub(crate) fn queue_send(&mut self, dst: SocketAddr, data: &[u8]) -> bool {
+    /// Queues a datagram to send to `dst` (from `src` when given, else from the
+    /// socket's address); false when the send queue has no room.
+    pub(crate) fn queue_send(
+        &mut self,
+        dst: SocketAddr,
+        src: Option<SocketAddr>,
+        data: &[u8],
+    ) -> bool {
         let cost = data.len().max(1);
         if self.send_bytes + cost > self.send_limit && !self.send.is_empty() {
             return false;
         }
         self.send_bytes += cost;
-        self.send.push_back((dst, data.to_vec()));
+        self.send.push_back((dst, src, data.to_vec()));
         true
     }
 
-    /// Takes the next datagram to send.
-    pub(crate) fn take_send(&mut self) -> Option<(SocketAddr, Vec<u8>)> {
-        let (dst, data) = self.send.pop_front()?;
+    /// Takes the next datagram to send: destination, chosen source, payload.
+    pub(crate) fn take_send(&mut self) -> Option<(SocketAddr, Option<SocketAddr>, Vec<u8>)> {
+        let (dst, src, data) = self.send.pop_front()?;
         self.send_bytes -= data.len().max(1);
-        Some((dst, data))
+        Some((dst, src, data))
     }
 
     pub(crate) fn has_send(&self) -> bool {
@@ -215,9 +227,9 @@ mod tests {
     fn the_send_queue_has_room_until_its_limit_and_always_when_empty() {
         let mut s = UdpSocket::new(addr(53), 1000, 100, 64);
         assert!(s.has_send_room());
-        assert!(s.queue_send(addr(1), &[0; 300]));
+        assert!(s.queue_send(addr(1), None, &[0; 300]));
         assert!(!s.has_send_room());
-        assert!(!s.queue_send(addr(1), &[0; 1]));
+        assert!(!s.queue_send(addr(1), None, &[0; 1]));
         s.take_send();
         assert!(s.has_send_room());
     }

@@ -27,13 +27,36 @@ impl TcpListener {
     ) -> impl Future<Output = io::Result<TcpListener>> + Send + 'static {
         let shared = rt.shared.clone();
         let addrs = resolve(addr);
-        async move { Self::bind_any(shared, addrs?) }
+        async move { Self::bind_any(shared, addrs?, false) }
     }
 
-    fn bind_any(shared: Arc<Shared>, addrs: Vec<SocketAddr>) -> io::Result<TcpListener> {
+    /// A transparent listener (`IP_TRANSPARENT`): connections to any unicast
+    /// address of `addr`'s family (its address unspecified), on its port or on
+    /// every port for port 0, that no other listener takes; each accepted
+    /// stream's `local_addr` is the address the client connected to. As
+    /// [`crate::TcpListener::bind_transparent`], whose docs say more.
+    /// The future does not borrow the runtime.
+    pub fn bind_transparent<A: ToSocketAddrs>(
+        rt: &Runtime,
+        addr: A,
+    ) -> impl Future<Output = io::Result<TcpListener>> + Send + 'static {
+        let shared = rt.shared.clone();
+        let addrs = resolve(addr);
+        async move { Self::bind_any(shared, addrs?, true) }
+    }
+
+    fn bind_any(
+        shared: Arc<Shared>,
+        addrs: Vec<SocketAddr>,
+        transparent: bool,
+    ) -> io::Result<TcpListener> {
         let mut last = None;
         for a in addrs {
-            match shared.with_stack(|s, _| s.tcp_listen(a, listen_options()))? {
+            let listened = shared.with_stack(|s, _| match transparent {
+                true => s.tcp_listen_transparent(a, listen_options()),
+                false => s.tcp_listen(a, listen_options()),
+            })?;
+            match listened {
                 Ok(handle) => {
                     return Ok(TcpListener {
                         sock: Owned::new(shared.clone(), handle),

@@ -26,6 +26,9 @@
 //!   `set_linger` with more than zero does not block the drop (Linux's close
 //!   does, why tokio deprecates it), the peer sees the same; a zero linger
 //!   resets as there ([`TcpStream::set_zero_linger`]).
+//! - Beyond tokio, for tun2socks: `TcpListener::bind_transparent`,
+//!   `UdpSocket::bind_transparent`, `UdpSocket::recv_from_to` and
+//!   `send_from_to`, as the blocking sockets' (see [`crate::std_api`]).
 //! - Not yet: `from_std`/`into_std`, `try_io`/`async_io`, the vectored and
 //!   `BufMut` variants.
 //! - Errors are `io::Error` with the kinds of std (see [`crate::std_api`]), and

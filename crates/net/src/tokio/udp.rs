@@ -31,13 +31,37 @@ impl UdpSocket {
     ) -> impl Future<Output = io::Result<UdpSocket>> + Send + 'static {
         let shared = rt.shared.clone();
         let addrs = resolve(addr);
-        async move { Self::bind_any(shared, addrs?) }
+        async move { Self::bind_any(shared, addrs?, false) }
     }
 
-    fn bind_any(shared: Arc<Shared>, addrs: Vec<SocketAddr>) -> io::Result<UdpSocket> {
+    /// A transparent UDP socket (`IP_TRANSPARENT`): datagrams to any unicast
+    /// address of `addr`'s family (its address unspecified), on its port or on
+    /// every port for port 0, that no other socket takes;
+    /// [`recv_from_to`](Self::recv_from_to) tells where each was sent and
+    /// [`send_from_to`](Self::send_from_to) answers from there. As
+    /// [`crate::UdpSocket::bind_transparent`], whose docs say more.
+    /// The future does not borrow the runtime.
+    pub fn bind_transparent<A: ToSocketAddrs>(
+        rt: &Runtime,
+        addr: A,
+    ) -> impl Future<Output = io::Result<UdpSocket>> + Send + 'static {
+        let shared = rt.shared.clone();
+        let addrs = resolve(addr);
+        async move { Self::bind_any(shared, addrs?, true) }
+    }
+
+    fn bind_any(
+        shared: Arc<Shared>,
+        addrs: Vec<SocketAddr>,
+        transparent: bool,
+    ) -> io::Result<UdpSocket> {
         let mut last = None;
         for a in addrs {
-            match shared.with_stack(|s, _| s.udp_bind(a))? {
+            let bound = shared.with_stack(|s, _| match transparent {
+                true => s.udp_bind_transparent(a),
+                false => s.udp_bind(a),
+            })?;
+            match bound {
                 Ok(handle) => {
                     return Ok(UdpSocket {
                         sock: Owned::new(shared.clone(), handle),
@@ -92,6 +116,40 @@ impl UdpSocket {
             self.sock
                 .shared
                 .poll_op(cx, h, Direction::Read, |s, _| s.udp_recv_from(h, buf))
+        })
+        .await
+    }
+
+    /// Receives one datagram (truncated to `buf`): its length, sender and
+    /// destination (Linux's `IP_PKTINFO` / `IP_RECVORIGDSTADDR`; for a
+    /// transparent socket, the address the client sent to).
+    pub async fn recv_from_to(
+        &self,
+        buf: &mut [u8],
+    ) -> io::Result<(usize, SocketAddr, SocketAddr)> {
+        let h = self.sock.handle;
+        poll_fn(|cx| {
+            self.sock
+                .shared
+                .poll_op(cx, h, Direction::Read, |s, _| s.udp_recv_from_to(h, buf))
+        })
+        .await
+    }
+
+    /// Sends `buf` as one datagram to `dst` from `src` (from a transparent
+    /// socket any unicast address of the family, from another one of its own),
+    /// waiting for room in the send queue.
+    pub async fn send_from_to(
+        &self,
+        buf: &[u8],
+        src: SocketAddr,
+        dst: SocketAddr,
+    ) -> io::Result<usize> {
+        let h = self.sock.handle;
+        poll_fn(|cx| {
+            self.sock.shared.poll_op(cx, h, Direction::Write, |s, _| {
+                s.udp_send_from_to(h, buf, src, dst)
+            })
         })
         .await
     }

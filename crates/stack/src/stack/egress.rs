@@ -204,8 +204,10 @@ impl Stack {
                 socket: Socket::Udp(udp),
                 ..
             }) => {
-                let (dst, data) = udp.take_send()?;
-                (udp.local, dst, data, udp.ttl, udp.dscp)
+                let (dst, src, data) = udp.take_send()?;
+                // A source the caller chose (`udp_send_from_to`) stands for the
+                // socket's address.
+                (src.unwrap_or(udp.local), dst, data, udp.ttl, udp.dscp)
             }
             _ => return None,
         };

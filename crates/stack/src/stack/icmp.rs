@@ -379,6 +379,34 @@ impl Stack {
 
     /// ICMP port unreachable for a datagram to a closed port, rate-limited.
     pub(super) fn send_port_unreachable(&mut self, now: Instant, meta: IpMeta<'_>) {
+        self.send_unreachable(
+            now,
+            meta,
+            Icmpv4DstUnreachable::PortUnreachable,
+            Icmpv6DstUnreachable::PortUnreachable,
+        );
+    }
+
+    /// ICMP host unreachable (IPv6: address unreachable) for `meta`'s packet:
+    /// a held SYN refused (`held_syn`).
+    pub(super) fn send_host_unreachable(&mut self, now: Instant, meta: IpMeta<'_>) {
+        self.send_unreachable(
+            now,
+            meta,
+            Icmpv4DstUnreachable::HostUnreachable,
+            Icmpv6DstUnreachable::AddrUnreachable,
+        );
+    }
+
+    /// An ICMP destination unreachable of code `v4` or `v6` (by family) for
+    /// `meta`'s packet, rate-limited.
+    fn send_unreachable(
+        &mut self,
+        now: Instant,
+        meta: IpMeta<'_>,
+        v4: Icmpv4DstUnreachable,
+        v6: Icmpv6DstUnreachable,
+    ) {
         if !self.names_one_host(meta.src) {
             return;
         }
@@ -390,7 +418,7 @@ impl Stack {
             IpAddr::V4(_) => {
                 let quote = &meta.packet[..meta.packet.len().min(ICMPV4_QUOTE)];
                 let err = Icmpv4Repr::DstUnreachable {
-                    reason: Icmpv4DstUnreachable::PortUnreachable,
+                    reason: v4,
                     next_hop_mtu: 0,
                     invoking: quote,
                 };
@@ -399,7 +427,7 @@ impl Stack {
             IpAddr::V6(_) => {
                 let quote = &meta.packet[..meta.packet.len().min(ICMPV6_QUOTE)];
                 let err = Icmpv6Repr::DstUnreachable {
-                    reason: Icmpv6DstUnreachable::PortUnreachable,
+                    reason: v6,
                     invoking: quote,
                 };
                 self.send_icmpv6(now, meta.dst, meta.src, &err);

@@ -38,7 +38,11 @@
 //! - [`tcp_api`]: TCP socket calls (listen, connect, accept, send, recv, close);
 //! - [`tcp_input`]: segments to connections and listeners, RSTs for no connection;
 //! - [`syn_cookie`]: SYN cookies when a listener's SYN queue is full (RFC 4987);
+//! - [`held_syn`]: listeners that hold each new SYN until the application
+//!   completes or refuses it (the SYN-level decision of a tun2socks proxy);
 //! - [`udp_api`]: UDP socket calls and datagram input;
+//! - [`transparent`]: transparent ("any address") TCP listeners and UDP sockets
+//!   (`IP_TRANSPARENT`, for tun2socks), and what ingress takes for them;
 //! - [`icmp`]: echo replies, ICMP errors to the sockets they concern, errors sent;
 //! - [`pmtu_raise`]: open connections back to a higher path MTU when a lowered
 //!   estimate expires;
@@ -57,6 +61,7 @@ mod clock;
 mod conn_table;
 mod demux;
 mod egress;
+mod held_syn;
 mod icmp;
 mod ingress;
 mod invariants;
@@ -69,6 +74,7 @@ mod tcp_api;
 mod tcp_input;
 mod time_wait;
 mod timers;
+mod transparent;
 mod udp_api;
 
 #[cfg(test)]
@@ -83,6 +89,8 @@ mod rx_batch_tests;
 mod rx_path_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod transparent_tests;
 #[cfg(test)]
 mod tx_path_tests;
 #[cfg(test)]
@@ -109,6 +117,7 @@ use crate::time::Instant;
 use crate::udp::UdpSocket;
 
 pub use demux::FourTuple;
+pub use held_syn::SynRefusal;
 pub use ingress::RxOffload;
 pub use table::{SocketEntry, SocketProtocol};
 pub use tcp_api::{ListenOptions, Shutdown};
@@ -130,6 +139,12 @@ pub(crate) struct Listener {
     pub(crate) options: SocketOptions,
     /// The congestion controller of the connections it accepts.
     pub(crate) cc: crate::cc::CcAlgorithm,
+    /// Made by [`Stack::tcp_listen_transparent`]: in the transparent table,
+    /// not `Stack::listeners`.
+    pub(crate) transparent: bool,
+    /// The SYNs it holds for the application's decision, when it holds them
+    /// ([`Stack::tcp_hold_syns`]).
+    pub(crate) held: Option<Box<held_syn::HeldSyns>>,
 }
 
 /// A TCP connection and what the stack knows about it.
@@ -235,6 +250,8 @@ pub struct Stack {
     pub(crate) time_wait: time_wait::TimeWaitTable,
     pub(crate) listeners: HashMap<ListenKey, SocketHandle, LocalKeyState>,
     pub(crate) udp_bound: HashMap<ListenKey, SocketHandle, LocalKeyState>,
+    /// Transparent listeners and UDP sockets (`transparent`).
+    pub(crate) transparent: transparent::TransparentSockets,
     /// The listener last found for a segment's local (address, port): a
     /// server's SYNs all go to one listener. Cleared whenever `listeners`
     /// changes, so it answers what the map answers.
@@ -308,6 +325,7 @@ impl Stack {
             time_wait: time_wait::TimeWaitTable::new(tuples),
             listeners: HashMap::with_hasher(LocalKeyState::new(keys.fork("listeners"))),
             udp_bound: HashMap::with_hasher(LocalKeyState::new(keys.fork("udp"))),
+            transparent: transparent::TransparentSockets::default(),
             last_listener: core::cell::Cell::new(None),
             connect_defaults: None,
             tcp_conn_count: 0,

@@ -16,6 +16,7 @@ use crate::wire::{checksum, ChecksumMode, Ipv4TcpSegment};
 
 const GENERAL_PARSE: RxPaths = RxPaths {
     fixed_layout: false,
+    fixed_v4: 0,
     fixed_v6: 0,
     prediction: true,
     batch: true,
@@ -23,6 +24,7 @@ const GENERAL_PARSE: RxPaths = RxPaths {
 };
 const NO_PREDICTION: RxPaths = RxPaths {
     fixed_layout: true,
+    fixed_v4: 0,
     fixed_v6: 0,
     prediction: false,
     batch: true,
@@ -30,6 +32,7 @@ const NO_PREDICTION: RxPaths = RxPaths {
 };
 const GENERAL_ONLY: RxPaths = RxPaths {
     fixed_layout: false,
+    fixed_v4: 0,
     fixed_v6: 0,
     prediction: false,
     batch: true,

@@ -62,6 +62,8 @@ impl Default for ListenOptions {
 impl Stack {
     /// Listens on `local` (an unspecified address listens on every address of its
     /// family; IPv6 listeners take IPv6 only). Port 0 picks an ephemeral port.
+    /// Only the stack's own addresses: connections to any address are
+    /// [`tcp_listen_transparent`](Self::tcp_listen_transparent)'s.
     ///
     /// Cost: the stack keeps no per-port count of its connections (that would be
     /// paid at every open and close), so a listen on port 0, or one without
@@ -106,6 +108,8 @@ impl Stack {
                 cookie_sent_at: None,
                 options: SocketOptions::from_config(&self.tcp_config),
                 cc: self.tcp_config.default_congestion_algorithm(),
+                transparent: false,
+                held: None,
             }))));
         self.listeners.insert(key, handle);
         self.last_listener.set(None);
@@ -595,8 +599,13 @@ impl Stack {
         };
         let key = (l.local.ip(), l.local.port());
         let pending: Vec<SocketHandle> = l.accept_queue.iter().copied().collect();
-        self.listeners.remove(&key);
-        self.last_listener.set(None);
+        if l.transparent {
+            let local = l.local;
+            self.forget_transparent_listener(handle, local);
+        } else {
+            self.listeners.remove(&key);
+            self.last_listener.set(None);
+        }
         // Half-open connections of this listener are found through their
         // parent link.
         let children: Vec<SocketHandle> = self

@@ -258,11 +258,50 @@ impl Stack {
         if !self.time_wait.is_empty() && self.time_wait_segment(now, key, &mut hash, seg) {
             return;
         }
-        if let Some(listener) = self.find_listener(local) {
+        // One call of `listener_segment` for both (it stays in line).
+        let listener = match self.transparent.tcp_on() {
+            false => self.find_listener(local),
+            true => {
+                let Some(listener) = self.find_listener_or_transparent(local) else {
+                    return;
+                };
+                listener
+            }
+        };
+        if let Some(listener) = listener {
             self.listener_segment(now, listener, key, seg, ecn, hash);
             return;
         }
         self.reply_rst(now, local, remote, seg);
+    }
+
+    /// The listener for a segment to `local` that no connection took, once
+    /// the stack takes TCP to foreign addresses (`transparent`): to one of the
+    /// stack's addresses, a listener of `tcp_listen` first; then a transparent
+    /// listener of the port, then of every port. `Some(None)` when nothing
+    /// listens on one of the stack's addresses (the RST follows); `None` for a
+    /// foreign address nothing takes, counted (`InAddrErrors`) and dropped
+    /// unanswered: the stack does not speak for an address nothing listens on.
+    #[cold]
+    #[inline(never)]
+    fn find_listener_or_transparent(&mut self, local: SocketAddr) -> Option<Option<SocketHandle>> {
+        let own = self.is_local(local.ip());
+        let listener = match own {
+            true => self.find_listener(local),
+            false => None,
+        };
+        match listener.or_else(|| self.transparent.tcp_listener(local)) {
+            Some(listener) => Some(Some(listener)),
+            None if own => Some(None),
+            None => {
+                if local.is_ipv6() {
+                    self.stats.ip6.in_addr_errors += 1;
+                } else {
+                    self.stats.ip.in_addr_errors += 1;
+                }
+                None
+            }
+        }
     }
 
     /// A segment for the connection at `handle`: the connection takes it and the
@@ -467,6 +506,11 @@ impl Stack {
         else {
             return;
         };
+        if l.held.is_some() {
+            // The application decides (`held_syn`).
+            self.hold_syn(now, listener, key, seg, ecn);
+            return;
+        }
         if l.syn_pending >= self.tcp_config.syn_backlog {
             if self.tcp_config.syn_cookies {
                 //= https://www.rfc-editor.org/rfc/rfc4987#section-3.6

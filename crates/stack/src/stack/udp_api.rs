@@ -15,7 +15,9 @@ use crate::wire::{AddrPair, Error as WireError, UdpPacket, UdpRepr};
 
 impl Stack {
     /// Binds a UDP socket to `local` (unspecified address: every address of the
-    /// family; port 0: an ephemeral port).
+    /// family; port 0: an ephemeral port). Only the stack's own addresses:
+    /// datagrams to any address are
+    /// [`udp_bind_transparent`](Self::udp_bind_transparent)'s.
     pub fn udp_bind(&mut self, local: SocketAddr) -> Result<SocketHandle, Error> {
         let ip = local.ip();
         if !ip.is_unspecified() && !self.is_local(ip) {
@@ -145,6 +147,57 @@ impl Stack {
         data: &[u8],
         dst: SocketAddr,
     ) -> Result<usize, Error> {
+        self.udp_queue_send(handle, data, None, dst)
+    }
+
+    /// Sends a datagram to `dst` from `src` (Linux's `IP_PKTINFO` on a send, or
+    /// `IP_TRANSPARENT`'s any source). From a transparent socket
+    /// ([`udp_bind_transparent`](Self::udp_bind_transparent)) `src` may be any
+    /// unicast address of `dst`'s family (a DNS answer from 8.8.8.8:53); from
+    /// another socket it must be one of the addresses the socket is bound to
+    /// (`Error::AddrNotAvailable` otherwise). An unspecified `src` address
+    /// takes the source the routes pick, and port 0 the socket's port
+    /// (`Error::InvalidAddress` for a transparent socket of every port, which
+    /// has none).
+    pub fn udp_send_from_to(
+        &mut self,
+        handle: SocketHandle,
+        data: &[u8],
+        src: SocketAddr,
+        dst: SocketAddr,
+    ) -> Result<usize, Error> {
+        if src.is_ipv4() != dst.is_ipv4() {
+            return Err(Error::InvalidAddress);
+        }
+        let u = self.udp_ref(handle)?;
+        let (bound, transparent) = (u.local, u.transparent);
+        let ip = src.ip();
+        let usable = if transparent {
+            ip.is_unspecified() || self.takes_as_source(ip)
+        } else {
+            ip.is_unspecified()
+                || (self.is_local(ip) && (bound.ip().is_unspecified() || bound.ip() == ip))
+        };
+        if !usable || (src.port() != 0 && src.port() != bound.port() && !transparent) {
+            return Err(Error::AddrNotAvailable);
+        }
+        let port = if src.port() == 0 {
+            bound.port()
+        } else {
+            src.port()
+        };
+        self.udp_queue_send(handle, data, Some(SocketAddr::new(ip, port)), dst)
+    }
+
+    /// [`udp_send_to`](Self::udp_send_to), from `src` when given (checked by
+    /// [`udp_send_from_to`](Self::udp_send_from_to)).
+    fn udp_queue_send(
+        &mut self,
+        handle: SocketHandle,
+        data: &[u8],
+        src: Option<SocketAddr>,
+        dst: SocketAddr,
+    ) -> Result<usize, Error> {
         if dst.port() == 0 || dst.ip().is_unspecified() {
             return Err(Error::InvalidAddress);
         }
@@ -170,10 +223,14 @@ impl Stack {
         if u.local.is_ipv4() != dst.is_ipv4() {
             return Err(Error::InvalidAddress);
         }
+        if src.unwrap_or(u.local).port() == 0 {
+            // A transparent socket of every port: no port of its own.
+            return Err(Error::InvalidAddress);
+        }
         if broadcast && !u.broadcast {
             return Err(Error::BroadcastNotAllowed);
         }
-        if !u.queue_send(dst, data) {
+        if !u.queue_send(dst, src, data) {
             self.stats.udp.sndbuf_errors += 1;
             return Err(Error::WouldBlock);
         }
@@ -190,6 +247,25 @@ impl Stack {
         let u = self.udp_mut(handle)?;
         if let Some((n, src, _dst)) = u.take(buf) {
             return Ok((n, src));
+        }
+        if let Some(e) = u.pending_error.take() {
+            return Err(e);
+        }
+        Err(Error::WouldBlock)
+    }
+
+    /// [`udp_recv_from`](Self::udp_recv_from), with the address the datagram
+    /// was sent to (Linux's `IP_PKTINFO` / `IPV6_RECVPKTINFO`, and a
+    /// transparent socket's original destination, `IP_RECVORIGDSTADDR`): its
+    /// length, sender and destination.
+    pub fn udp_recv_from_to(
+        &mut self,
+        handle: SocketHandle,
+        buf: &mut [u8],
+    ) -> Result<(usize, SocketAddr, SocketAddr), Error> {
+        let u = self.udp_mut(handle)?;
+        if let Some(got) = u.take(buf) {
+            return Ok(got);
         }
         if let Some(e) = u.pending_error.take() {
             return Err(e);
@@ -247,7 +323,10 @@ impl Stack {
         }) = self.sockets.get(handle)
         {
             let key = (u.local.ip(), u.local.port());
-            if self.udp_bound.get(&key) == Some(&handle) {
+            if u.transparent {
+                let local = u.local;
+                self.forget_transparent_udp(handle, local);
+            } else if self.udp_bound.get(&key) == Some(&handle) {
                 self.udp_bound.remove(&key);
             }
         }
@@ -263,6 +342,25 @@ impl Stack {
                     .get(&(unspecified_like(local.ip()), local.port()))
             })
             .copied()
+    }
+
+    /// [`find_udp`](Self::find_udp) while a transparent socket is open: a
+    /// datagram to one of the stack's addresses goes to a socket of
+    /// [`udp_bind`](Self::udp_bind) first; any datagram then to a transparent
+    /// socket of its port, then of every port. (A wildcard socket of
+    /// `udp_bind` keeps its meaning: the stack's addresses; a broadcast goes
+    /// to `udp_bind`'s sockets only.)
+    #[cold]
+    #[inline(never)]
+    fn find_udp_or_transparent(&self, local: SocketAddr) -> Option<SocketHandle> {
+        if self.is_broadcast(local.ip()) {
+            return self.find_udp(local);
+        }
+        let own = match self.is_local(local.ip()) {
+            true => self.find_udp(local),
+            false => None,
+        };
+        own.or_else(|| self.transparent.udp_socket(local))
     }
 
     pub(super) fn deliver_udp(&mut self, now: Instant, meta: IpMeta<'_>) {
@@ -289,7 +387,10 @@ impl Stack {
         };
         let remote = SocketAddr::new(meta.src, repr.src_port);
         let local = SocketAddr::new(meta.dst, repr.dst_port);
-        let handle = self.find_udp(local);
+        let handle = match self.transparent.udp_on() {
+            false => self.find_udp(local),
+            true => self.find_udp_or_transparent(local),
+        };
         let accepted = handle.and_then(|h| match self.sockets.get(h).map(|e| &e.socket) {
             Some(Socket::Udp(u)) => match u.peer {
                 Some(peer) if peer != remote => None,
@@ -303,7 +404,9 @@ impl Stack {
             //# If a datagram arrives addressed to a UDP port for which
             //# there is no pending LISTEN call, UDP SHOULD send an ICMP
             //# Port Unreachable message.
-            if !meta.broadcast {
+            // Never from an address not the stack's, which only a transparent
+            // socket answers for (`transparent`).
+            if !meta.broadcast && (!self.transparent.udp_on() || self.is_local(meta.dst)) {
                 self.send_port_unreachable(now, meta);
             }
             return;

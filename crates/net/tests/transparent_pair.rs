@@ -1,0 +1,103 @@
+//! Transparent sockets without privileges: two runtimes joined by a
+//! `DatagramDevice` pair, the first with a default route through the second,
+//! whose transparent listener and UDP socket terminate whatever the first
+//! sends to any address (what a tun2socks proxy does with a TUN).
+
+mod datagram_pair;
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use layer4_net::{TcpListener, TcpStream, UdpSocket};
+
+#[test]
+fn a_transparent_listener_and_udp_socket_terminate_any_address_blocking() {
+    let (a, b) = datagram_pair::routed_pair(9, 41);
+    let l = TcpListener::bind_transparent(&b, "0.0.0.0:0").unwrap();
+    let server: SocketAddr = "203.0.113.7:443".parse().unwrap();
+    let accept = std::thread::spawn(move || {
+        let (mut s, peer) = l.accept().unwrap();
+        let local = s.local_addr().unwrap();
+        let mut buf = [0u8; 5];
+        s.read_exact(&mut buf).unwrap();
+        s.write_all(b"world").unwrap();
+        (local, peer, buf)
+    });
+    let mut c = TcpStream::connect_timeout(&a, &server, Duration::from_secs(10)).unwrap();
+    assert_eq!(c.peer_addr().unwrap(), server);
+    c.write_all(b"hello").unwrap();
+    let mut got = [0u8; 5];
+    c.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"world");
+    let (local, peer, heard) = accept.join().unwrap();
+    assert_eq!(
+        local, server,
+        "the accepted stream is the address connected to"
+    );
+    assert_eq!(peer, c.local_addr().unwrap());
+    assert_eq!(&heard, b"hello");
+
+    let t = UdpSocket::bind_transparent(&b, "0.0.0.0:0").unwrap();
+    t.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let u = UdpSocket::bind(&a, "10.9.9.1:0").unwrap();
+    u.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let dns: SocketAddr = "8.8.8.8:53".parse().unwrap();
+    u.send_to(b"query", dns).unwrap();
+    let mut buf = [0u8; 64];
+    let (n, from, to) = t.recv_from_to(&mut buf).unwrap();
+    assert_eq!(
+        (&buf[..n], from, to),
+        (&b"query"[..], u.local_addr().unwrap(), dns)
+    );
+    t.send_from_to(b"answer", dns, from).unwrap();
+    assert_eq!(u.recv_from(&mut buf).unwrap(), (6, dns));
+    assert_eq!(&buf[..6], b"answer");
+    // Of every port, it has no port to send from by itself.
+    let e = t.send_to(b"x", from).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{e}");
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn a_transparent_listener_and_udp_socket_terminate_any_address_async() {
+    use ::tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use layer4_net::tokio;
+    let (a, b) = datagram_pair::routed_pair(10, 43);
+    ::tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let l = tokio::TcpListener::bind_transparent(&b, "0.0.0.0:80")
+                .await
+                .unwrap();
+            let server: SocketAddr = "198.51.100.9:80".parse().unwrap();
+            let accept = ::tokio::spawn(async move {
+                let (mut s, _) = l.accept().await.unwrap();
+                let local = s.local_addr().unwrap();
+                let mut buf = [0u8; 4];
+                s.read_exact(&mut buf).await.unwrap();
+                s.write_all(&buf).await.unwrap();
+                local
+            });
+            let mut c = tokio::TcpStream::connect(&a, server).await.unwrap();
+            c.write_all(b"ping").await.unwrap();
+            let mut got = [0u8; 4];
+            c.read_exact(&mut got).await.unwrap();
+            assert_eq!(&got, b"ping");
+            assert_eq!(accept.await.unwrap(), server);
+
+            let t = tokio::UdpSocket::bind_transparent(&b, "0.0.0.0:53")
+                .await
+                .unwrap();
+            let u = tokio::UdpSocket::bind(&a, "10.9.10.1:0").await.unwrap();
+            let dns: SocketAddr = "1.1.1.1:53".parse().unwrap();
+            u.send_to(b"q", dns).await.unwrap();
+            let mut buf = [0u8; 16];
+            let (n, from, to) = t.recv_from_to(&mut buf).await.unwrap();
+            assert_eq!((n, to), (1, dns));
+            t.send_from_to(b"a", dns, from).await.unwrap();
+            assert_eq!(u.recv_from(&mut buf).await.unwrap(), (1, dns));
+        });
+}

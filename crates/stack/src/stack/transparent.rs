@@ -1,0 +1,293 @@
+//! Transparent ("any address, any port") sockets: what a tun2socks proxy needs
+//! to terminate every TCP connection and UDP flow the OS routes into its TUN as
+//! if it were the remote host. Linux calls it `IP_TRANSPARENT` (TPROXY);
+//! smoltcp `set_any_ip`; gVisor promiscuous mode and spoofing with
+//! `tcp.NewForwarder`.
+//!
+//! - [`Stack::tcp_listen_transparent`]: a listener for SYNs to any unicast
+//!   address of its family, on one port or every port. An accepted connection's
+//!   local address is the SYN's destination, and every segment it sends carries
+//!   that source. Established connections and TIME-WAIT records come first, then
+//!   the listeners of [`Stack::tcp_listen`] (which keep their meaning: the
+//!   stack's own addresses), then a transparent listener of the port, then one of
+//!   every port; only then the RST for "no such connection".
+//! - [`Stack::udp_bind_transparent`]: a UDP socket for datagrams to any unicast
+//!   address of its family (on one port or every port), after the sockets of
+//!   [`Stack::udp_bind`]; [`Stack::udp_recv_from_to`] tells each datagram's
+//!   destination and [`Stack::udp_send_from_to`] sends from any source (a DNS
+//!   answer from 8.8.8.8:53).
+//!
+//! # What ingress takes
+//! A packet to an address that is not the stack's is dropped (`InAddrErrors`)
+//! unless it is TCP or UDP, its destination unicast (not unspecified, multicast,
+//! loopback, a broadcast of the stack's prefixes or the limited broadcast: RFC
+//! 1122 section 3.2.1.3, RFC 9293 MUST-57), and the stack is transparent for that
+//! protocol and family:
+//! - TCP from the first transparent listener of the family on, for the stack's
+//!   life: the connections a listener accepted and their TIME-WAIT records
+//!   outlive it. A segment to a foreign address that matches no connection,
+//!   record or transparent listener is dropped unanswered (`InAddrErrors`); no
+//!   RST goes out from an address nothing listens on.
+//! - UDP while a transparent UDP socket of the family is open. A datagram to a
+//!   foreign address no transparent socket takes is counted (`UdpNoPorts`) and
+//!   draws no ICMP error.
+//!
+//! ICMP to a foreign address (an echo request to 8.8.8.8, an error about a
+//! packet a transparent connection sent) is dropped as before.
+//!
+//! # Bounds
+//! A transparent listener is a listener: its SYN queue (`TcpConfig::syn_backlog`,
+//! then SYN cookies), its accept queue (the backlog) and
+//! `TcpConfig::max_connections` bound what a flood of SYNs to random addresses
+//! and ports can make it hold. A transparent UDP socket's queues are bounded in
+//! bytes as any UDP socket's. See docs/SECURITY.md.
+//!
+//! # Cost for a stack without them
+//! None on the fixed-layout receive path: the address checks ask about
+//! transparency only for a destination that is not the stack's (a packet about
+//! to be dropped). A segment no connection takes pays one test of a flag
+//! (`tcp_segment_unmatched`), and a datagram one (`deliver_udp`).
+
+use core::net::{IpAddr, SocketAddr};
+use std::collections::BTreeMap;
+
+use super::demux::ListenKey;
+use super::{Entry, Listener, Socket, Stack};
+use crate::error::Error;
+use crate::socket::SocketHandle;
+use crate::tcp::SocketOptions;
+use crate::udp::UdpSocket;
+use crate::wire::IpProtocol;
+
+use super::tcp_api::ListenOptions;
+
+/// Ingress takes TCP to foreign IPv4 addresses.
+const TCP_V4: u8 = 1;
+/// Ingress takes TCP to foreign IPv6 addresses.
+const TCP_V6: u8 = 2;
+
+/// The stack's transparent sockets, by (unspecified address of their family,
+/// port; 0 for every port). Few (one or two per family in a tun2socks proxy),
+/// and looked up only for traffic no other socket takes.
+#[derive(Debug, Default)]
+pub(crate) struct TransparentSockets {
+    tcp: BTreeMap<ListenKey, SocketHandle>,
+    udp: BTreeMap<ListenKey, SocketHandle>,
+    /// [`TCP_V4`] and [`TCP_V6`]: set by the first transparent listener of
+    /// the family, never cleared (its connections outlive it).
+    tcp_any_ip: u8,
+}
+
+/// The unspecified address of `addr`'s family (the keys' family marker).
+fn family_key(addr: IpAddr, port: u16) -> ListenKey {
+    (super::demux::unspecified_like(addr), port)
+}
+
+fn tcp_bit(addr: IpAddr) -> u8 {
+    match addr {
+        IpAddr::V4(_) => TCP_V4,
+        IpAddr::V6(_) => TCP_V6,
+    }
+}
+
+impl TransparentSockets {
+    /// Whether ingress takes TCP to foreign addresses of some family: the one
+    /// test a segment no connection took pays (`tcp_segment_unmatched`).
+    #[inline(always)]
+    pub(crate) fn tcp_on(&self) -> bool {
+        self.tcp_any_ip != 0
+    }
+
+    /// Whether a transparent UDP socket is open (the one test
+    /// `deliver_udp` pays).
+    #[inline(always)]
+    pub(crate) fn udp_on(&self) -> bool {
+        !self.udp.is_empty()
+    }
+
+    /// Whether ingress takes TCP to a foreign address of `dst`'s family.
+    pub(crate) fn tcp_takes(&self, dst: IpAddr) -> bool {
+        self.tcp_any_ip & tcp_bit(dst) != 0
+    }
+
+    /// Whether a transparent UDP socket of `dst`'s family is open.
+    fn udp_takes(&self, dst: IpAddr) -> bool {
+        let unspecified = super::demux::unspecified_like(dst);
+        self.udp
+            .range((unspecified, 0)..=(unspecified, u16::MAX))
+            .next()
+            .is_some()
+    }
+
+    /// The transparent listener for a SYN to `local`: the port's, else the one
+    /// of every port.
+    pub(crate) fn tcp_listener(&self, local: SocketAddr) -> Option<SocketHandle> {
+        find(&self.tcp, local)
+    }
+
+    /// The transparent UDP socket for a datagram to `local`: the port's, else
+    /// the one of every port.
+    pub(crate) fn udp_socket(&self, local: SocketAddr) -> Option<SocketHandle> {
+        find(&self.udp, local)
+    }
+}
+
+fn find(map: &BTreeMap<ListenKey, SocketHandle>, local: SocketAddr) -> Option<SocketHandle> {
+    map.get(&family_key(local.ip(), local.port()))
+        .or_else(|| map.get(&family_key(local.ip(), 0)))
+        .copied()
+}
+
+/// Whether `dst`, an address not the stack's, may be terminated as if it were:
+/// a unicast address (`demux::is_unicast`: not unspecified, multicast, the
+/// limited broadcast, IPv6's loopback or an IPv4-mapped address), not IPv4's
+/// loopback either, and not a directed broadcast of the stack's prefixes.
+//= https://www.rfc-editor.org/rfc/rfc1122#section-3.2.1.3
+//# (a)  { 0, 0 }
+//#      This host on this network.  MUST NOT be sent, except as
+//#      a source address as part of an initialization procedure
+fn foreign_unicast(stack: &Stack, dst: IpAddr) -> bool {
+    super::demux::is_unicast(dst) && !dst.is_loopback() && !stack.is_broadcast(dst)
+}
+
+impl Stack {
+    /// Whether ingress takes a packet of `protocol` to `dst`, an address that is
+    /// not the stack's: TCP or UDP to a foreign unicast address while the stack
+    /// is transparent for that protocol and family (see the
+    /// [module docs](self)). Asked only for a packet about to be dropped.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn takes_foreign(&self, dst: IpAddr, protocol: IpProtocol) -> bool {
+        let on = match protocol {
+            IpProtocol::Tcp => self.transparent.tcp_takes(dst),
+            IpProtocol::Udp => self.transparent.udp_takes(dst),
+            _ => false,
+        };
+        on && foreign_unicast(self, dst)
+    }
+
+    /// [`takes_foreign`](Self::takes_foreign) of a TCP segment to `dst` (the
+    /// fixed-layout IPv6 path's form).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn takes_foreign_v6_tcp(&self, dst: &core::net::Ipv6Addr) -> bool {
+        self.takes_foreign(IpAddr::V6(*dst), IpProtocol::Tcp)
+    }
+
+    /// Whether ingress may take some packet to `dst`, not the stack's, before
+    /// its protocol is known (IPv6, whose protocol follows the extension
+    /// headers): [`takes_foreign`](Self::takes_foreign) for TCP or UDP.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn may_take_foreign(&self, dst: IpAddr) -> bool {
+        self.takes_foreign(dst, IpProtocol::Tcp) || self.takes_foreign(dst, IpProtocol::Udp)
+    }
+
+    /// Whether a transparent UDP socket may send from `ip`: one of the
+    /// stack's addresses, or a foreign unicast one.
+    pub(crate) fn takes_as_source(&self, ip: IpAddr) -> bool {
+        self.is_local(ip) || foreign_unicast(self, ip)
+    }
+
+    /// Listens transparently (`IP_TRANSPARENT`): SYNs to any unicast address of
+    /// `local`'s family, on `local`'s port or, for port 0, on every port, which
+    /// no connection and no listener of [`tcp_listen`](Self::tcp_listen) takes,
+    /// start connections whose local address is the SYN's destination
+    /// ([`tcp_addrs`](Self::tcp_addrs) reports it; every segment carries it as
+    /// its source). `local`'s address must be unspecified (IPv4's or IPv6's:
+    /// the family). The listener's accept queue, SYN queue and SYN cookies
+    /// apply as to any listener; [`tcp_accept`](Self::tcp_accept),
+    /// [`close`](Self::close) and the events are the same. See the
+    /// [module docs](self) for what ingress then takes.
+    ///
+    /// Its own call rather than a flag of [`ListenOptions`]: port 0 means "every
+    /// port" here where it means "an ephemeral port" to `tcp_listen`, and a
+    /// transparent listener neither conflicts with nor replaces a listener of
+    /// `tcp_listen` on the same port (which keeps the stack's own addresses), so
+    /// none of `tcp_listen`'s checks apply; `reuse_addr` is ignored.
+    pub fn tcp_listen_transparent(
+        &mut self,
+        local: SocketAddr,
+        options: ListenOptions,
+    ) -> Result<SocketHandle, Error> {
+        let key = check_transparent_local(local)?;
+        if self.transparent.tcp.contains_key(&key) {
+            return Err(Error::AddrInUse);
+        }
+        if self.sockets.len() >= self.config.max_sockets {
+            return Err(Error::LimitReached);
+        }
+        let handle = self
+            .sockets
+            .insert(Entry::new(Socket::Listener(Box::new(Listener {
+                local,
+                backlog: options.backlog.max(1),
+                accept_queue: Default::default(),
+                syn_pending: 0,
+                cookie_sent_at: None,
+                options: SocketOptions::from_config(&self.tcp_config),
+                cc: self.tcp_config.default_congestion_algorithm(),
+                transparent: true,
+                held: None,
+            }))));
+        self.transparent.tcp.insert(key, handle);
+        self.transparent.tcp_any_ip |= tcp_bit(local.ip());
+        // The fixed-layout path's cache of address pairs that passed holds only
+        // local destinations so far; it stays right (transparency only adds).
+        Ok(handle)
+    }
+
+    /// Takes a transparent listener out of the table (its close).
+    pub(crate) fn forget_transparent_listener(&mut self, handle: SocketHandle, local: SocketAddr) {
+        let key = family_key(local.ip(), local.port());
+        if self.transparent.tcp.get(&key) == Some(&handle) {
+            self.transparent.tcp.remove(&key);
+        }
+    }
+
+    /// Binds a transparent UDP socket (`IP_TRANSPARENT`): it receives the
+    /// datagrams to any unicast address of `local`'s family, on `local`'s port
+    /// or, for port 0, on every port, which no socket of
+    /// [`udp_bind`](Self::udp_bind) takes. `local`'s address must be
+    /// unspecified (the family). [`udp_recv_from_to`](Self::udp_recv_from_to)
+    /// tells each datagram's destination, and
+    /// [`udp_send_from_to`](Self::udp_send_from_to) answers from it (any
+    /// unicast source of the family). Its queues are bounded as any UDP
+    /// socket's (`UdpConfig`). A socket of every port has no port of its own:
+    /// [`udp_send_to`](Self::udp_send_to) from it is `Error::InvalidAddress`;
+    /// it answers with `udp_send_from_to`.
+    pub fn udp_bind_transparent(&mut self, local: SocketAddr) -> Result<SocketHandle, Error> {
+        let key = check_transparent_local(local)?;
+        if self.transparent.udp.contains_key(&key) {
+            return Err(Error::AddrInUse);
+        }
+        if self.sockets.len() >= self.config.max_sockets {
+            return Err(Error::LimitReached);
+        }
+        let udp = &self.config.udp;
+        let mut socket = UdpSocket::new(local, udp.recv_buffer, udp.send_buffer, udp.ttl);
+        socket.transparent = true;
+        let handle = self
+            .sockets
+            .insert(Entry::new(Socket::Udp(Box::new(socket))));
+        self.transparent.udp.insert(key, handle);
+        Ok(handle)
+    }
+
+    /// Takes a transparent UDP socket out of the table (its close).
+    pub(crate) fn forget_transparent_udp(&mut self, handle: SocketHandle, local: SocketAddr) {
+        let key = family_key(local.ip(), local.port());
+        if self.transparent.udp.get(&key) == Some(&handle) {
+            self.transparent.udp.remove(&key);
+        }
+    }
+}
+
+/// The key of a transparent socket bound to `local`, or why it cannot be: the
+/// address must be unspecified (it names the family, not an address).
+fn check_transparent_local(local: SocketAddr) -> Result<ListenKey, Error> {
+    if !local.ip().is_unspecified() {
+        return Err(Error::InvalidAddress);
+    }
+    Ok(family_key(local.ip(), local.port()))
+}
