@@ -747,12 +747,16 @@ impl Run {
     /// met, or one its stack holds for the connection and nobody asked for
     /// yet (a SYN never delivered times out during the steps; the settle's
     /// empty send is the first to ask).
+    /// A connection that already sent its last retransmission (the last SYN, or
+    /// the R2-th resend) counts too: if the steps lost that one, it times out
+    /// in the settle whatever the link does then (a client whose eight SYNs
+    /// the steps all dropped, 0.1 s before its last timeout).
     fn errors_held(&self) -> (bool, bool) {
         let held = |stack: &Stack, side: &Side| {
             side.error.is_some()
-                || side
-                    .open()
-                    .is_some_and(|h| matches!(stack.tcp_error(h), Ok(Some(_))))
+                || side.open().is_some_and(|h| {
+                    matches!(stack.tcp_error(h), Ok(Some(_))) || out_of_retries(stack, h)
+                })
         };
         (held(&self.client, &self.c), held(&self.server, &self.s))
     }
@@ -836,6 +840,22 @@ pub fn run_ops(data: &[u8]) -> Result<Summary, String> {
 }
 
 /// Runs a decoded program.
+/// Whether connection `h` sent its last retransmission: its next timeout
+/// gives up (`TcpConfig::syn_retries` in SYN-SENT, `retries2` once
+/// synchronized; both count the timeouts in a row, `TcpInfo::retransmits`).
+fn out_of_retries(stack: &Stack, h: SocketHandle) -> bool {
+    let Ok(info) = stack.tcp_info(Instant::ZERO, h) else {
+        return false;
+    };
+    let tcp = &stack.config().tcp;
+    let limit = match info.state {
+        State::SynSent => tcp.syn_retries,
+        State::SynReceived => tcp.synack_retries,
+        _ => tcp.retries2,
+    };
+    info.retransmits >= limit
+}
+
 pub fn run_program(program: &Program) -> Result<Summary, String> {
     let fail = |e: String| format!("{e}\nprogram: {program:?}");
     let mut run = Run::new(program.family, program.variant, program.path).map_err(fail)?;
