@@ -839,7 +839,6 @@ pub fn run_ops(data: &[u8]) -> Result<Summary, String> {
     run_program(&decode(data))
 }
 
-/// Runs a decoded program.
 /// Whether connection `h` sent its last retransmission: its next timeout
 /// gives up (`TcpConfig::syn_retries` in SYN-SENT, `retries2` once
 /// synchronized; both count the timeouts in a row, `TcpInfo::retransmits`).
@@ -856,6 +855,7 @@ fn out_of_retries(stack: &Stack, h: SocketHandle) -> bool {
     info.retransmits >= limit
 }
 
+/// Runs a decoded program.
 pub fn run_program(program: &Program) -> Result<Summary, String> {
     let fail = |e: String| format!("{e}\nprogram: {program:?}");
     let mut run = Run::new(program.family, program.variant, program.path).map_err(fail)?;
