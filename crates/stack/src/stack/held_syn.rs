@@ -21,10 +21,15 @@
 //! like connections in SYN-RECEIVED; a SYN beyond it is dropped and counted
 //! (`TcpExtListenDrops`): SYN cookies do not apply, since a cookie's SYN-ACK
 //! would complete the handshake without the application. A repeated SYN of a
-//! held tuple is dropped. A held SYN expires after what a SYN-RECEIVED
-//! connection lives (the initial RTO doubled over `TcpConfig::synack_retries`
-//! retransmissions: 63 s by default): lazily, at the next SYN to the listener
-//! or the next of these calls on it, so it needs no timer.
+//! held tuple takes the held one's place (the SYN-ACK answers the latest: a
+//! client that gave up and reconnected on the tuple has a new ISN, and one
+//! may drop options from its retries); it is not held twice. A held SYN
+//! expires after what a SYN-RECEIVED connection lives (the initial RTO doubled
+//! over `TcpConfig::synack_retries` retransmissions: 63 s by default): lazily,
+//! at the next SYN to the listener or the next of these calls on it, so it
+//! needs no timer. What is kept for the held SYNs (their map, arrival and
+//! hand-out queues) stays within a multiple of them whether or not the
+//! application asks for them.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -76,12 +81,21 @@ pub(crate) struct HeldSyns {
     /// lifetime is the same for all, so the oldest expires first); entries
     /// decided before they expire stay until compacted.
     arrivals: VecDeque<(Instant, FourTuple)>,
-    /// The tuples [`Stack::tcp_next_syn`] has not handed out yet, in arrival
-    /// order (decided ones are skipped).
-    fresh: VecDeque<FourTuple>,
+    /// The held SYNs [`Stack::tcp_next_syn`] has not handed out yet, in
+    /// arrival order, each by its expiry and tuple as in `arrivals` (a tuple
+    /// held again after it expired is another SYN: handed out once more, its
+    /// old entry skipped). Expired ones leave from the front as in `arrivals`,
+    /// decided ones when compacted, so an application that never asks keeps
+    /// it within the held SYNs too.
+    fresh: VecDeque<(Instant, FourTuple)>,
 }
 
 impl HeldSyns {
+    #[cfg(test)]
+    pub(crate) fn sizes(&self) -> (usize, usize, usize) {
+        (self.syns.len(), self.arrivals.len(), self.fresh.len())
+    }
+
     /// Drops the SYNs that expired by `now`; returns how many.
     fn expire(&mut self, now: Instant) -> usize {
         let mut expired = 0;
@@ -90,12 +104,21 @@ impl HeldSyns {
                 break;
             }
             self.arrivals.pop_front();
-            if self.syns.get(&tuple).is_some_and(|h| h.expires == at) {
+            if self.is_held(at, &tuple) {
                 self.syns.remove(&tuple);
                 expired += 1;
             }
         }
+        while self.fresh.front().is_some_and(|&(at, _)| at <= now) {
+            self.fresh.pop_front();
+        }
         expired
+    }
+
+    /// Whether the SYN of `tuple` that expires `at` is still held (not
+    /// decided, and not another SYN of the tuple held since).
+    fn is_held(&self, at: Instant, tuple: &FourTuple) -> bool {
+        self.syns.get(tuple).is_some_and(|h| h.expires == at)
     }
 
     /// Takes `tuple`'s held SYN (its decision), keeping the queues of stale
@@ -104,9 +127,10 @@ impl HeldSyns {
         let held = self.syns.remove(tuple)?;
         if self.arrivals.len() > 2 * self.syns.len() + 64 {
             let syns = &self.syns;
-            self.arrivals
-                .retain(|(at, t)| syns.get(t).is_some_and(|h| h.expires == *at));
-            self.fresh.retain(|t| syns.contains_key(t));
+            let held =
+                |(at, t): &(Instant, FourTuple)| syns.get(t).is_some_and(|h| h.expires == *at);
+            self.arrivals.retain(held);
+            self.fresh.retain(held);
         }
         Some(held)
     }
@@ -157,8 +181,8 @@ impl Stack {
         };
         let expired = held.expire(now);
         l.syn_pending = l.syn_pending.saturating_sub(expired);
-        while let Some(tuple) = held.fresh.pop_front() {
-            if held.syns.contains_key(&tuple) {
+        while let Some((at, tuple)) = held.fresh.pop_front() {
+            if held.is_held(at, &tuple) {
                 if !held.fresh.is_empty() {
                     self.raise(listener, EventKind::Acceptable);
                 }
@@ -320,8 +344,19 @@ impl Stack {
         };
         let expired = held.expire(now);
         l.syn_pending = l.syn_pending.saturating_sub(expired);
-        if held.syns.contains_key(key) {
-            // The client's retransmission: the first is still held.
+        let syn = SynInfo {
+            ip_ecn: ecn,
+            ..SynInfo::from_repr(seg)
+        };
+        if let Some(h) = held.syns.get_mut(key) {
+            // Another SYN of a held tuple: the client's retransmission, or a
+            // new connection of the tuple (a new ISN) after its first gave
+            // up. Nothing has answered the held one, so the latest SYN is the
+            // one the client waits on: its sequence number and options are
+            // what the SYN-ACK must acknowledge and agree to (a client may
+            // also drop options from its later SYNs). Still held once, in its
+            // place.
+            h.syn = syn;
             return;
         }
         if l.syn_pending >= backlog {
@@ -330,18 +365,9 @@ impl Stack {
         }
         l.syn_pending += 1;
         let expires = now + lifetime;
-        held.syns.insert(
-            *key,
-            HeldSyn {
-                syn: SynInfo {
-                    ip_ecn: ecn,
-                    ..SynInfo::from_repr(seg)
-                },
-                expires,
-            },
-        );
+        held.syns.insert(*key, HeldSyn { syn, expires });
         held.arrivals.push_back((expires, *key));
-        held.fresh.push_back(*key);
+        held.fresh.push_back((expires, *key));
         self.raise(listener, EventKind::Acceptable);
     }
 
@@ -403,7 +429,7 @@ mod tests {
                 },
             );
             held.arrivals.push_back((at, t));
-            held.fresh.push_back(t);
+            held.fresh.push_back((at, t));
             assert!(held.take(&t).is_some());
             assert!(held.arrivals.len() <= 2 * held.syns.len() + 65);
             assert!(held.fresh.len() <= 2 * held.syns.len() + 65);

@@ -294,11 +294,18 @@ impl Stack {
             Some(listener) => Some(Some(listener)),
             None if own => Some(None),
             None => {
-                if local.is_ipv6() {
-                    self.stats.ip6.in_addr_errors += 1;
-                } else {
-                    self.stats.ip.in_addr_errors += 1;
-                }
+                // An IP-level discard after all, counted as ingress counts
+                // one (InAddrErrors, not InDelivers or InSegs): ingress let it
+                // through for the connections and records of foreign
+                // addresses, which only demux can rule out. Both receive
+                // paths counted it delivered and a segment before this.
+                let ip = match local.is_ipv6() {
+                    true => &mut self.stats.ip6,
+                    false => &mut self.stats.ip,
+                };
+                ip.in_delivers = ip.in_delivers.saturating_sub(1);
+                ip.in_addr_errors += 1;
+                self.stats.tcp.in_segs = self.stats.tcp.in_segs.saturating_sub(1);
                 None
             }
         }

@@ -724,3 +724,131 @@ fn held_syns_count_against_the_syn_queue_and_expire() {
     assert_eq!(drain(&mut pair.b, expired).len(), 1, "a SYN-ACK");
     assert_eq!(pair.b.stats().tcp.passive_opens, 1);
 }
+
+/// A segment to a foreign address that no connection, TIME-WAIT record or
+/// transparent listener takes is an IP-level discard, counted as ingress
+/// counts one, on both receive paths: InAddrErrors, not InDelivers or InSegs
+/// (it was counted in all three).
+#[test]
+fn a_foreign_segment_nothing_takes_counts_as_an_address_error_only() {
+    for fixed in [true, false] {
+        for (any, foreign, client) in [
+            (any4(443), IpAddr::V4(FOREIGN4), IpAddr::V4(A4)),
+            (any6(443), IpAddr::V6(FOREIGN6), IpAddr::V6(A6)),
+        ] {
+            let mut pair = routed_pair(1801);
+            pair.b.rx_paths.fixed_layout = fixed;
+            pair.b
+                .tcp_listen_transparent(any, ListenOptions::default())
+                .unwrap();
+            let now = pair.now;
+            let client = SocketAddr::new(client, 40_000);
+            let p = syn(&mut pair.a, client, SocketAddr::new(foreign, 80), 1);
+            pair.b.handle_packet(now, &p);
+            assert!(drain(&mut pair.b, now).is_empty());
+            let s = pair.b.stats();
+            let ip = if foreign.is_ipv6() { &s.ip6 } else { &s.ip };
+            let case = format!("fixed layout {fixed}, {foreign}");
+            assert_eq!(ip.in_receives, 1, "{case}");
+            assert_eq!(ip.in_addr_errors, 1, "{case}");
+            assert_eq!(ip.in_delivers, 0, "{case}");
+            assert_eq!(s.tcp.in_segs, 0, "{case}");
+            // The port the listener takes: delivered and counted as before.
+            let p = syn(&mut pair.a, client, SocketAddr::new(foreign, 443), 1);
+            pair.b.handle_packet(now, &p);
+            let s = pair.b.stats();
+            let ip = if foreign.is_ipv6() { &s.ip6 } else { &s.ip };
+            assert_eq!((ip.in_delivers, s.tcp.in_segs), (1, 1), "{case}");
+            assert_eq!(s.tcp.passive_opens, 1, "{case}");
+        }
+    }
+}
+
+/// The held SYNs' map, arrival queue and hand-out queue of `l`.
+fn held_sizes(pair: &Pair, l: SocketHandle) -> (usize, usize, usize) {
+    match pair.b.sockets.get(l).map(|e| &e.socket) {
+        Some(Socket::Listener(l)) => l.held.as_deref().unwrap().sizes(),
+        _ => unreachable!(),
+    }
+}
+
+/// A flood of SYNs to a holding listener whose application does not ask for
+/// them (or not yet): the SYN queue bounds the held SYNs, and what is kept
+/// for them stays within it as they expire and new ones take their place
+/// (the hand-out queue kept every expired one: 200 after these 50 rounds).
+#[test]
+fn an_undrained_holding_listener_keeps_its_queues_within_the_held_syns() {
+    let (mut pair, l) = holding_pair(1802, |c| c.tcp.syn_backlog = 4);
+    let mut now = pair.now;
+    let client = |port| SocketAddr::new(IpAddr::V4(A4), port);
+    let foreign = |port| SocketAddr::new(IpAddr::V4(FOREIGN4), port);
+    for round in 0..50u16 {
+        for i in 0..6u16 {
+            let p = syn(&mut pair.a, client(1000 + round * 6 + i), foreign(80), 7);
+            pair.b.handle_packet(now, &p);
+        }
+        assert_eq!(held_sizes(&pair, l), (4, 4, 4), "round {round}");
+        now += Duration::from_secs(64);
+    }
+    assert_eq!(pair.b.stats().tcp.listen_drops, 100);
+    // The last round's four are handed out, in order, and nothing else.
+    let handed: Vec<u16> = std::iter::from_fn(|| {
+        pair.b
+            .tcp_next_syn(pair.now + Duration::from_secs(64 * 49), l)
+            .ok()
+    })
+    .map(|t| t.remote.port())
+    .collect();
+    assert_eq!(handed, [1294, 1295, 1296, 1297]);
+}
+
+/// A tuple held, not handed out, expired, then held again by a new SYN: one
+/// SYN held, handed out once (it was handed out twice, the expired entry
+/// taken for the new one).
+#[test]
+fn a_tuple_held_again_after_it_expired_is_handed_out_once() {
+    let (mut pair, l) = holding_pair(1803, |_| {});
+    let now = pair.now;
+    let client = SocketAddr::new(IpAddr::V4(A4), 1000);
+    let p = syn(
+        &mut pair.a,
+        client,
+        SocketAddr::new(IpAddr::V4(FOREIGN4), 80),
+        7,
+    );
+    pair.b.handle_packet(now, &p);
+    let later = now + Duration::from_secs(64);
+    pair.b.handle_packet(later, &p);
+    let tuple = pair.b.tcp_next_syn(later, l).unwrap();
+    assert_eq!(tuple.remote, client);
+    assert_eq!(pair.b.tcp_next_syn(later, l), Err(Error::WouldBlock));
+    assert_eq!(held_sizes(&pair, l), (1, 1, 0));
+    pair.b.tcp_complete_syn(later, l, tuple).unwrap();
+    assert_eq!(drain(&mut pair.b, later).len(), 1, "the SYN-ACK");
+}
+
+/// The client's latest SYN of a held tuple is the one the SYN-ACK answers: a
+/// client that gave up and connected again on the same tuple (a new ISN),
+/// or one that dropped options from a retry. (The first SYN's ISN was
+/// acknowledged: the client's new connection would take it as unacceptable
+/// and reset it.)
+#[test]
+fn a_held_tuple_is_answered_for_its_latest_syn() {
+    let (mut pair, l) = holding_pair(1804, |_| {});
+    let now = pair.now;
+    let client = SocketAddr::new(IpAddr::V4(A4), 1000);
+    let foreign = SocketAddr::new(IpAddr::V4(FOREIGN4), 80);
+    let first = syn(&mut pair.a, client, foreign, 7);
+    pair.b.handle_packet(now, &first);
+    let again = syn(&mut pair.a, client, foreign, 9000);
+    pair.b.handle_packet(now + Duration::from_secs(1), &again);
+    let tuple = pair.b.tcp_next_syn(now, l).unwrap();
+    assert_eq!(pair.b.tcp_next_syn(now, l), Err(Error::WouldBlock));
+    pair.b.tcp_complete_syn(now, l, tuple).unwrap();
+    let out = drain(&mut pair.b, now);
+    assert_eq!(out.len(), 1);
+    // IPv4 without options: the TCP flags at 33, the acknowledgment at 28.
+    assert_eq!(out[0][33], 0x12, "a SYN-ACK");
+    let ack = u32::from_be_bytes(out[0][28..32].try_into().unwrap());
+    assert_eq!(ack, 9001);
+}
