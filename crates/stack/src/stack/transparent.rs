@@ -19,9 +19,10 @@
 //!
 //! # What ingress takes
 //! A packet to an address that is not the stack's is dropped (`InAddrErrors`)
-//! unless it is TCP or UDP, its destination unicast (not unspecified, multicast,
-//! loopback, a broadcast of the stack's prefixes or the limited broadcast: RFC
-//! 1122 section 3.2.1.3, RFC 9293 MUST-57), and the stack is transparent for that
+//! unless it is TCP or UDP, its destination unicast (not unspecified, IPv4's
+//! "this network" 0.0.0.0/8, multicast, loopback, a broadcast of the stack's
+//! prefixes or the limited broadcast: RFC 1122 section 3.2.1.3, RFC 9293
+//! MUST-57), and the stack is transparent for that
 //! protocol and family:
 //! - TCP from the first transparent listener of the family on, for the stack's
 //!   life: the connections a listener accepted and their TIME-WAIT records
@@ -141,13 +142,23 @@ fn find(map: &BTreeMap<ListenKey, SocketHandle>, local: SocketAddr) -> Option<So
 /// Whether `dst`, an address not the stack's, may be terminated as if it were:
 /// a unicast address (`demux::is_unicast`: not unspecified, multicast, the
 /// limited broadcast, IPv6's loopback or an IPv4-mapped address), not IPv4's
-/// loopback either, and not a directed broadcast of the stack's prefixes.
+/// loopback or "this network" (0.0.0.0/8, Linux's martian destinations)
+/// either, and not a directed broadcast of the stack's prefixes.
 //= https://www.rfc-editor.org/rfc/rfc1122#section-3.2.1.3
 //# (a)  { 0, 0 }
 //#      This host on this network.  MUST NOT be sent, except as
 //#      a source address as part of an initialization procedure
+//#      by which the host learns its own IP address.
+//#
+//#      See also Section 3.3.6 for a non-standard use of {0,0}.
+//#
+//# (b)  { 0, <Host-number> }
+//#      Specified host on this network.  It MUST NOT be sent,
+//#      except as a source address as part of an initialization
+//#      procedure by which the host learns its full IP address.
 fn foreign_unicast(stack: &Stack, dst: IpAddr) -> bool {
-    super::demux::is_unicast(dst) && !dst.is_loopback() && !stack.is_broadcast(dst)
+    let this_network = matches!(dst, IpAddr::V4(a) if a.octets()[0] == 0);
+    super::demux::is_unicast(dst) && !dst.is_loopback() && !this_network && !stack.is_broadcast(dst)
 }
 
 impl Stack {

@@ -852,3 +852,39 @@ fn a_held_tuple_is_answered_for_its_latest_syn() {
     let ack = u32::from_be_bytes(out[0][28..32].try_into().unwrap());
     assert_eq!(ack, 9001);
 }
+
+/// A destination in 0.0.0.0/8 ("this host on this network", a source only)
+/// is no address to terminate: Linux drops it as a martian. A transparent
+/// listener took a SYN to 0.1.2.3 and answered it from there.
+#[test]
+fn a_transparent_listener_takes_nothing_to_this_network() {
+    let mut pair = routed_pair(1805);
+    pair.b
+        .tcp_listen_transparent(any4(0), ListenOptions::default())
+        .unwrap();
+    let u = pair.b.udp_bind_transparent(any4(0)).unwrap();
+    let now = pair.now;
+    let client = SocketAddr::new(IpAddr::V4(A4), 40_000);
+    for dst in [Ipv4Addr::new(0, 1, 2, 3), Ipv4Addr::new(0, 255, 255, 255)] {
+        let p = syn(&mut pair.a, client, SocketAddr::new(IpAddr::V4(dst), 80), 1);
+        pair.b.handle_packet(now, &p);
+        assert!(drain(&mut pair.b, now).is_empty(), "{dst}");
+    }
+    assert_eq!(pair.b.stats().tcp.passive_opens, 0);
+    assert_eq!(pair.b.stats().ip.in_addr_errors, 2);
+    // Nor is it a source to answer from.
+    let from = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(0, 1, 2, 3)), 53);
+    assert_eq!(
+        pair.b.udp_send_from_to(u, b"a", from, client),
+        Err(Error::AddrNotAvailable)
+    );
+    // The next address up is an address like any other.
+    let p = syn(
+        &mut pair.a,
+        client,
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::new(1, 0, 0, 0)), 80),
+        1,
+    );
+    pair.b.handle_packet(now, &p);
+    assert_eq!(pair.b.stats().tcp.passive_opens, 1);
+}
