@@ -147,6 +147,30 @@ pub(crate) struct Listener {
     pub(crate) held: Option<Box<held_syn::HeldSyns>>,
 }
 
+impl Listener {
+    /// A listener on `local` with `options`' backlog (at least 1), the
+    /// stack's default socket options and controller, no connection yet;
+    /// `transparent` for [`Stack::tcp_listen_transparent`]'s.
+    pub(crate) fn new(
+        local: SocketAddr,
+        options: &ListenOptions,
+        tcp: &TcpConfig,
+        transparent: bool,
+    ) -> Listener {
+        Listener {
+            local,
+            backlog: options.backlog.max(1),
+            accept_queue: VecDeque::new(),
+            syn_pending: 0,
+            cookie_sent_at: None,
+            options: SocketOptions::from_config(tcp),
+            cc: tcp.default_congestion_algorithm(),
+            transparent,
+            held: None,
+        }
+    }
+}
+
 /// A TCP connection and what the stack knows about it.
 ///
 /// `#[repr(C)]`: its own fields first, the connection after them, whose field

@@ -2,7 +2,7 @@
 //! shutdown, close, abort, and the socket options.
 
 use core::net::{IpAddr, SocketAddr};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::demux::{
@@ -100,17 +100,12 @@ impl Stack {
         }
         let handle = self
             .sockets
-            .insert(Entry::new(Socket::Listener(Box::new(Listener {
-                local: SocketAddr::new(ip, port),
-                backlog: options.backlog.max(1),
-                accept_queue: VecDeque::new(),
-                syn_pending: 0,
-                cookie_sent_at: None,
-                options: SocketOptions::from_config(&self.tcp_config),
-                cc: self.tcp_config.default_congestion_algorithm(),
-                transparent: false,
-                held: None,
-            }))));
+            .insert(Entry::new(Socket::Listener(Box::new(Listener::new(
+                SocketAddr::new(ip, port),
+                &options,
+                &self.tcp_config,
+                false,
+            )))));
         self.listeners.insert(key, handle);
         self.last_listener.set(None);
         Ok(handle)

@@ -833,7 +833,7 @@ fn many_connections_each_get_their_own_segments_after_the_table_grows() {
 }
 
 /// A hand-made TCP segment from `src` to `dst` as a whole IP packet, checksums filled.
-fn tcp_packet(
+pub(super) fn tcp_packet(
     stack: &mut Stack,
     src: SocketAddr,
     dst: SocketAddr,

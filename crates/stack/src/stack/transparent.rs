@@ -56,7 +56,6 @@ use super::demux::ListenKey;
 use super::{Entry, Listener, Socket, Stack};
 use crate::error::Error;
 use crate::socket::SocketHandle;
-use crate::tcp::SocketOptions;
 use crate::udp::UdpSocket;
 use crate::wire::IpProtocol;
 
@@ -230,17 +229,12 @@ impl Stack {
         }
         let handle = self
             .sockets
-            .insert(Entry::new(Socket::Listener(Box::new(Listener {
+            .insert(Entry::new(Socket::Listener(Box::new(Listener::new(
                 local,
-                backlog: options.backlog.max(1),
-                accept_queue: Default::default(),
-                syn_pending: 0,
-                cookie_sent_at: None,
-                options: SocketOptions::from_config(&self.tcp_config),
-                cc: self.tcp_config.default_congestion_algorithm(),
-                transparent: true,
-                held: None,
-            }))));
+                &options,
+                &self.tcp_config,
+                true,
+            )))));
         self.transparent.tcp.insert(key, handle);
         self.transparent.tcp_any_ip |= tcp_bit(local.ip());
         // The fixed-layout path's cache of address pairs that passed holds only

@@ -3,7 +3,7 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::tests::{pattern, transfer, Impairment, Pair, A4, A6, B4, B6};
+use super::tests::{pattern, tcp_packet, transfer, Impairment, Pair, A4, A6, B4, B6};
 use super::*;
 use crate::error::Error;
 use crate::event::EventKind;
@@ -69,7 +69,6 @@ fn source_of(packet: &[u8]) -> IpAddr {
 
 /// A SYN from `src` to `dst` as a whole IP packet.
 fn syn(stack: &mut Stack, src: SocketAddr, dst: SocketAddr, seq: u32) -> Vec<u8> {
-    use crate::wire::{AddrPair, ChecksumMode, IpProtocol, TcpPacket};
     let repr = TcpRepr {
         src_port: src.port(),
         dst_port: dst.port(),
@@ -81,16 +80,7 @@ fn syn(stack: &mut Stack, src: SocketAddr, dst: SocketAddr, seq: u32) -> Vec<u8>
         options: TcpOptions::default(),
         payload: &[],
     };
-    let addrs = AddrPair::new(src.ip(), dst.ip()).unwrap();
-    let mut body = vec![0u8; repr.buffer_len()];
-    repr.emit(
-        &mut TcpPacket::new_unchecked(&mut body[..]),
-        &addrs,
-        ChecksumMode::Enabled,
-    );
-    stack
-        .build_ip_packet(src.ip(), dst.ip(), IpProtocol::Tcp, &body, 64, 0)
-        .unwrap()
+    tcp_packet(stack, src, dst, &repr)
 }
 
 /// Everything `stack` sends now.
