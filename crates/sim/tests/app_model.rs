@@ -413,6 +413,41 @@ fn the_programs_that_found_bugs_pass() {
         let s = run_program(p).unwrap();
         assert!(s.error, "the client heard of no reset: {s:?}");
     }
+    // Fuzz finding 9: the server closed with unread data (a reset), and a
+    // duplicate of the client's old SYN, delivered at the same instant, opened
+    // a new connection of the tuple with the same ISN (the 4 us clock had not
+    // moved); the client's data in flight completed its handshake, and the
+    // client never heard of the reset. The ISN clock now never repeats a tick.
+    let isn_collision = Program {
+        family: Family::V4,
+        variant: 7,
+        path: 7,
+        ops: vec![
+            Advance(3809),
+            Advance(3809),
+            Advance(3809),
+            Advance(3809),
+            Deliver(true, 1),
+            Deliver(true, 2),
+            Deliver(true, 1),
+            Send(true, 11582),
+            Deliver(false, 8),
+            Swap(true),
+            TooBig(true, Mtu::BelowPacket(636)),
+            Swap(true),
+            Deliver(true, 1),
+            Swap(true),
+            Send(false, 7466),
+            Deliver(true, 1),
+            Swap(true),
+            Close(false),
+            Deliver(false, 2),
+            Lose(false),
+            Deliver(true, 8),
+        ],
+    };
+    let s = run_program(&isn_collision).unwrap();
+    assert!(s.error, "nobody heard of the reset: {s:?}");
     for f in &found {
         // The first two hold over IPv6 as well.
         let families: &[Family] = if f.variant == 0 {

@@ -69,6 +69,8 @@ pub enum SynRefusal {
 struct HeldSyn {
     syn: SynInfo,
     expires: Instant,
+    /// The ISS when the SYN ended TIME-WAIT (`time_wait::reincarnation_iss`).
+    iss: Option<SeqNumber>,
 }
 
 /// A listener's held SYNs (`Listener::held`), bounded by its SYN queue.
@@ -223,6 +225,7 @@ impl Stack {
         let (options, cc) = (l.options, l.cc);
         let route_mtu = self.routes.lookup(tuple.remote.ip()).and_then(|r| r.mtu);
         let mut choice = OpenChoice::new(tuple.local, tuple.remote, route_mtu, options, cc);
+        choice.iss = held.iss;
         self.open_conn(
             now,
             &tuple,
@@ -333,6 +336,7 @@ impl Stack {
         key: &FourTuple,
         seg: &TcpRepr<'_>,
         ecn: Ecn,
+        recycled_iss: Option<SeqNumber>,
     ) {
         let lifetime = self.held_syn_lifetime();
         let backlog = self.tcp_config.syn_backlog;
@@ -365,7 +369,14 @@ impl Stack {
         }
         l.syn_pending += 1;
         let expires = now + lifetime;
-        held.syns.insert(*key, HeldSyn { syn, expires });
+        held.syns.insert(
+            *key,
+            HeldSyn {
+                syn,
+                expires,
+                iss: recycled_iss,
+            },
+        );
         held.arrivals.push_back((expires, *key));
         held.fresh.push_back((expires, *key));
         self.raise(listener, EventKind::Acceptable);
@@ -409,6 +420,7 @@ mod tests {
                 payload: &[],
             }),
             expires: Instant::from_nanos(0),
+            iss: None,
         }
     }
 

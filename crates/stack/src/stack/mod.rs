@@ -84,6 +84,8 @@ mod icmp_tests;
 #[cfg(test)]
 mod pmtu_tests;
 #[cfg(test)]
+mod reincarnation_tests;
+#[cfg(test)]
 mod rx_batch_tests;
 #[cfg(test)]
 mod rx_path_tests;
@@ -115,6 +117,7 @@ use crate::tcp::syncookie::SynCookies;
 use crate::tcp::{Connection, SocketOptions, TcpConfig};
 use crate::time::Instant;
 use crate::udp::UdpSocket;
+use crate::wire::SeqNumber;
 
 pub use demux::FourTuple;
 pub use held_syn::SynRefusal;
@@ -291,6 +294,9 @@ pub struct Stack {
     /// Initial sequence numbers (RFC 6528) and, from the same hash, the
     /// per-connection timestamp offsets (`IsnGenerator::isn_and_ts_offset`).
     pub(crate) isn: IsnGenerator,
+    /// The ISS for the connection of a SYN that just ended TIME-WAIT, from
+    /// the moment it did until the listener takes the SYN (`tcp_input`).
+    pub(crate) recycled_iss: Option<SeqNumber>,
     /// The SYN cookie key (RFC 4987 section 3.6).
     pub(crate) syn_cookies: SynCookies,
     pub(crate) tcp_ports: EphemeralPorts,
@@ -354,6 +360,7 @@ impl Stack {
             connect_defaults: None,
             tcp_conn_count: 0,
             isn: IsnGenerator::new(&mut root.fork("isn")),
+            recycled_iss: None,
             syn_cookies: SynCookies::new(&mut root.fork("syn-cookies")),
             tcp_ports,
             udp_ports,

@@ -258,6 +258,10 @@ impl Stack {
         if !self.time_wait.is_empty() && self.time_wait_segment(now, key, &mut hash, seg) {
             return;
         }
+        // Set when this segment, a SYN, ended TIME-WAIT (a record's just now,
+        // or a connection's before the tuple's connection let it go): taken
+        // whatever becomes of the segment, so it never reaches another.
+        let recycled_iss = self.recycled_iss.take();
         // One call of `listener_segment` for both (it stays in line).
         let listener = match self.transparent.tcp_on() {
             false => self.find_listener(local),
@@ -269,7 +273,7 @@ impl Stack {
             }
         };
         if let Some(listener) = listener {
-            self.listener_segment(now, listener, key, seg, ecn, hash);
+            self.listener_segment(now, listener, key, seg, ecn, hash, recycled_iss);
             return;
         }
         self.reply_rst(now, local, remote, seg);
@@ -393,6 +397,8 @@ impl Stack {
                 //# the TIME-WAIT state ... may be
                 //# ended and the new connection accepted
                 self.stats.tcp.time_wait_recycled += 1;
+                let snd_max = self.conn(handle)?.send_max();
+                self.recycled_iss = Some(super::time_wait::reincarnation_iss(snd_max));
                 self.release_conn(handle);
                 return Some(false);
             }
@@ -466,7 +472,9 @@ impl Stack {
     }
 
     /// RFC 9293 section 3.10.7.2: a segment for a listener (`hash`: the hash of
-    /// the tuple `key`).
+    /// the tuple `key`; `recycled_iss`: the ISS a SYN that ended TIME-WAIT
+    /// opens its connection with).
+    #[allow(clippy::too_many_arguments)]
     fn listener_segment(
         &mut self,
         now: Instant,
@@ -475,6 +483,7 @@ impl Stack {
         seg: &TcpRepr<'_>,
         ecn: Ecn,
         hash: TupleHash,
+        recycled_iss: Option<SeqNumber>,
     ) {
         let (local, remote) = (key.local, key.remote);
         let flags = seg.flags;
@@ -515,7 +524,7 @@ impl Stack {
         };
         if l.held.is_some() {
             // The application decides (`held_syn`).
-            self.hold_syn(now, listener, key, seg, ecn);
+            self.hold_syn(now, listener, key, seg, ecn, recycled_iss);
             return;
         }
         if l.syn_pending >= self.tcp_config.syn_backlog {
@@ -539,6 +548,7 @@ impl Stack {
             l.options,
             l.cc,
         );
+        choice.iss = recycled_iss;
         let syn = SynInfo {
             ip_ecn: ecn,
             ..SynInfo::from_repr(seg)
@@ -572,7 +582,7 @@ impl Stack {
     ) -> SocketHandle {
         let params = &mut choice.params;
         let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, params.local, params.remote);
-        params.iss = iss;
+        params.iss = choice.iss.unwrap_or(iss);
         params.ts_offset = ts_offset;
         params.path_mtu = self.path_mtu_via(now, params.remote.ip(), choice.route_mtu);
         let params = &choice.params;
@@ -759,6 +769,9 @@ fn unhash_slot(conns: &mut ConnTable, count: &mut usize, slot: &mut TcpSlot, han
 pub(crate) struct OpenChoice {
     pub(crate) params: OpenParams,
     pub(crate) route_mtu: Option<u16>,
+    /// The ISS when the ISN clock does not choose it: a SYN that ended
+    /// TIME-WAIT (`time_wait::reincarnation_iss`).
+    pub(crate) iss: Option<SeqNumber>,
 }
 
 impl OpenChoice {
@@ -782,6 +795,7 @@ impl OpenChoice {
                 cc,
             },
             route_mtu,
+            iss: None,
         }
     }
 }
@@ -1188,6 +1202,7 @@ impl Stack {
                 //# the TIME-WAIT state ... may be
                 //# ended and the new connection accepted
                 self.stats.tcp.time_wait_recycled += 1;
+                self.recycled_iss = Some(super::time_wait::reincarnation_iss(state.snd_nxt));
                 self.time_wait.remove(key, hash);
                 return false;
             }

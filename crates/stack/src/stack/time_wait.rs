@@ -99,6 +99,23 @@ pub(crate) enum TimeWaitVerdict {
     Close,
 }
 
+/// The ISS of a connection that a SYN opened by ending TIME-WAIT: past every
+/// sequence number the old incarnation used (`snd_max`, its SND.NXT after the
+/// FIN), by a further unscaled window as Linux leaves, so that nothing of the
+/// old incarnation (an ACK of its data, a duplicate of its segments) is
+/// acceptable to the new one whatever the ISN clock reads; a clock that
+/// stands still would give the tuple its old ISS again.
+//= https://www.rfc-editor.org/rfc/rfc9293#section-3.6.1
+//# However, it MAY accept a new SYN from the remote TCP endpoint to
+//# reopen the connection directly from TIME-WAIT state (MAY-2), if it:
+//#
+//# (1)  assigns its initial sequence number for the new connection to be
+//#      larger than the largest sequence number it used on the previous
+//#      connection incarnation, and
+pub(crate) fn reincarnation_iss(snd_max: SeqNumber) -> SeqNumber {
+    snd_max + (u32::from(u16::MAX) + 2)
+}
+
 impl TimeWaitRecord {
     /// Whether a SYN may end TIME-WAIT and open a new incarnation (RFC 6191): its
     /// timestamp is newer than TS.Recent, or without timestamps its sequence number

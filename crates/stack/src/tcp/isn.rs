@@ -19,6 +19,14 @@
 //!
 //! The key lives as long as the generator; like Linux, layer4 does not rotate it
 //! (rotating would break the monotonic per-tuple ISN that TIME-WAIT reuse relies on).
+//!
+//! M never gives the same value twice: an ISN handed out in the same 4-microsecond
+//! tick as the one before it (or while the caller's clock stands still, as a
+//! simulation's may) takes the tick after the last one used. Without that, a tuple
+//! opened twice at one instant (a connection reset, then an old duplicate SYN of
+//! it) got the same ISN twice, and the old incarnation's segments were acceptable
+//! to the new one. The clock runs ahead of time only while ISNs are handed out
+//! faster than 250,000 a second, and falls back to time when they slow.
 
 use core::fmt;
 use core::hash::Hasher;
@@ -48,12 +56,14 @@ pub const ISN_TICK: Duration = Duration::from_micros(4);
 //# attacker could still guess at sequence numbers from the ISN used for
 //# some other connection.
 
-/// The RFC 6528 ISN generator: a secret key and nothing else; the clock is the
-/// caller's `now`.
+/// The RFC 6528 ISN generator: a secret key, and the last tick of M it used; the
+/// clock is the caller's `now`.
 ///
 /// `Debug` does not print the key.
 pub struct IsnGenerator {
     key: [u8; 16],
+    /// The tick of M the last ISN took, unwrapped (`None` before the first).
+    last_tick: Option<u64>,
 }
 
 impl IsnGenerator {
@@ -62,18 +72,21 @@ impl IsnGenerator {
     pub fn new(rng: &mut StackRng) -> IsnGenerator {
         //= https://www.rfc-editor.org/rfc/rfc6528#section-3
         //# Key lengths of 128 bits should be adequate.
-        IsnGenerator { key: rng.bytes() }
+        IsnGenerator::with_key(rng.bytes())
     }
 
     /// A generator with a given secret (tests, or a driver that keeps the key
     /// across restarts).
     pub fn with_key(key: [u8; 16]) -> IsnGenerator {
-        IsnGenerator { key }
+        IsnGenerator {
+            key,
+            last_tick: None,
+        }
     }
 
     /// The initial send sequence number for a connection from `local` to `remote`
     /// opened at `now`.
-    pub fn isn(&self, now: Instant, local: SocketAddr, remote: SocketAddr) -> SeqNumber {
+    pub fn isn(&mut self, now: Instant, local: SocketAddr, remote: SocketAddr) -> SeqNumber {
         self.isn_and_ts_offset(now, local, remote).0
     }
 
@@ -81,7 +94,7 @@ impl IsnGenerator {
     /// opened at `now`, and its timestamp offset ([`ts_offset`](Self::ts_offset)),
     /// from one SipHash.
     pub fn isn_and_ts_offset(
-        &self,
+        &mut self,
         now: Instant,
         local: SocketAddr,
         remote: SocketAddr,
@@ -96,7 +109,30 @@ impl IsnGenerator {
         //# the outside, or an attacker could still guess at sequence numbers
         //# from the ISN used for some other connection.
         let (isn_offset, ts_offset) = self.offsets(&local, &remote);
-        (SeqNumber(clock(now).wrapping_add(isn_offset)), ts_offset)
+        // Truncation is the wrap-around the RFC's 32-bit timer has.
+        let m = self.next_tick(now) as u32;
+        (SeqNumber(m.wrapping_add(isn_offset)), ts_offset)
+    }
+
+    /// M for an ISN handed out at `now`: the clock's tick, or the tick after the
+    /// last one used when the clock has not moved past it. Unwrapped, so that a
+    /// generator idle for longer than M's 4.8-hour wrap still compares right
+    /// (truncated to 32 bits by the caller, the RFC's wrap-around).
+    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.4.1
+    //# To avoid confusion we must prevent segments from one incarnation of a
+    //# connection from being used while the same sequence numbers may still be
+    //# present in the network from an earlier incarnation.
+    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.4.1
+    //# The generator is bound to a (possibly fictitious) 32-bit clock whose
+    //# low-order bit is incremented roughly every 4 microseconds.
+    fn next_tick(&mut self, now: Instant) -> u64 {
+        let tick = clock(now);
+        let tick = match self.last_tick {
+            Some(last) if tick <= last => last.wrapping_add(1),
+            _ => tick,
+        };
+        self.last_tick = Some(tick);
+        tick
     }
 
     /// The per-connection timestamp offset (RFC 7323): every incarnation of a
@@ -129,10 +165,10 @@ impl IsnGenerator {
     }
 }
 
-/// M: the 4-microsecond clock, counting from the driver's time origin and wrapping.
-fn clock(now: Instant) -> u32 {
-    // Truncation is the wrap-around the RFC's 32-bit timer has.
-    (now.as_nanos() / ISN_TICK.as_nanos() as u64) as u32
+/// M: the 4-microsecond clock, counting from the driver's time origin; it wraps
+/// when truncated to 32 bits.
+fn clock(now: Instant) -> u64 {
+    now.as_nanos() / ISN_TICK.as_nanos() as u64
 }
 
 /// [`write_ip`]'s bytes (the family tag, then the address) put into `bytes` at
@@ -188,50 +224,106 @@ mod tests {
 
     #[test]
     fn same_tuple_advances_250_000_per_second() {
-        let g = gen(1);
+        let (l, r) = (v4(LOCAL, 40000), v4(REMOTE, 80));
+        let t0 = Instant::from_nanos(5_000_000_000);
+        let a = gen(1).isn(t0, l, r);
+        let b = gen(1).isn(t0 + Duration::from_secs(1), l, r);
+        assert_eq!(b - a, 250_000);
+        let c = gen(1).isn(t0 + Duration::from_micros(4), l, r);
+        assert_eq!(c - a, 1);
+        // Less than a tick: the same M, for a generator that used none before.
+        let d = gen(1).isn(t0 + Duration::from_nanos(3_999), l, r);
+        assert_eq!(d, a);
+    }
+
+    #[test]
+    fn a_tuple_opened_twice_in_one_tick_gets_two_isns() {
+        let mut g = gen(1);
         let (l, r) = (v4(LOCAL, 40000), v4(REMOTE, 80));
         let t0 = Instant::from_nanos(5_000_000_000);
         let a = g.isn(t0, l, r);
-        let b = g.isn(t0 + Duration::from_secs(1), l, r);
-        assert_eq!(b - a, 250_000);
-        let c = g.isn(t0 + Duration::from_micros(4), l, r);
-        assert_eq!(c - a, 1);
-        // Less than a tick: no change.
-        let d = g.isn(t0 + Duration::from_nanos(3_999), l, r);
-        assert_eq!(d, a);
+        // The clock stood still: the next tick.
+        let b = g.isn(t0, l, r);
+        assert_eq!(b - a, 1);
+        // Within the same tick, and another tuple in between: two ticks on.
+        let _ = g.isn(t0 + Duration::from_nanos(3_999), v4(LOCAL, 40001), r);
+        let c = g.isn(t0 + Duration::from_nanos(3_999), l, r);
+        assert_eq!(c - a, 3);
+        // Time caught up with M and passed it: M is the clock again.
+        let e = g.isn(t0 + Duration::from_secs(1), l, r);
+        assert_eq!(e - a, 250_000);
+    }
+
+    #[test]
+    fn a_clock_that_moves_a_tick_per_isn_is_followed_exactly() {
+        let mut g = gen(6);
+        let mut fresh = gen(6);
+        let (l, r) = (v4(LOCAL, 40000), v4(REMOTE, 80));
+        for i in 0..1000u64 {
+            let now = Instant::from_nanos(7_000 + i * 4_000);
+            assert_eq!(g.isn(now, l, r), fresh.isn(now, l, r));
+        }
+    }
+
+    #[test]
+    fn an_isn_burst_runs_m_ahead_and_time_catches_up() {
+        let mut g = gen(7);
+        let (l, r) = (v4(LOCAL, 40000), v4(REMOTE, 80));
+        let t0 = Instant::from_nanos(1_000_000);
+        let first = g.isn(t0, l, r);
+        // 100 ISNs at one instant: M runs 99 ticks ahead of the clock.
+        for _ in 1..100 {
+            let _ = g.isn(t0, l, r);
+        }
+        // 50 ticks later M is still ahead: one tick past the last.
+        let at_50 = g.isn(t0 + Duration::from_micros(200), l, r);
+        assert_eq!(at_50 - first, 100);
+        // 200 ticks later the clock leads again.
+        let at_200 = g.isn(t0 + Duration::from_micros(800), l, r);
+        assert_eq!(at_200 - first, 200);
+    }
+
+    #[test]
+    fn m_follows_the_clock_after_an_idle_longer_than_its_wrap() {
+        let mut g = gen(8);
+        let (l, r) = (v4(LOCAL, 40000), v4(REMOTE, 80));
+        let a = g.isn(Instant::from_nanos(4_000), l, r);
+        // 2^32 + 5 ticks later: the wrapped 32-bit clock reads 5 past `a`'s
+        // tick, below it were it compared wrapped against the last M.
+        let later = Instant::from_nanos(4_000 * ((1u64 << 32) + 6));
+        let b = g.isn(later, l, r);
+        assert_eq!(b - a, 5);
     }
 
     #[test]
     fn clock_wraps_after_2_pow_32_ticks() {
         let tick = ISN_TICK.as_nanos() as u64;
-        assert_eq!(clock(Instant::ZERO), 0);
-        assert_eq!(clock(Instant::from_nanos(tick * (1 << 32))), 0);
-        assert_eq!(clock(Instant::from_nanos(tick * ((1 << 32) - 1))), u32::MAX);
-        assert_eq!(
-            clock(Instant::from_nanos(u64::MAX)),
-            (u64::MAX / tick) as u32
-        );
+        let (l, r) = (v4(LOCAL, 40000), v4(REMOTE, 80));
+        let isn = |nanos| gen(11).isn(Instant::from_nanos(nanos), l, r);
+        assert_eq!(isn(tick * (1 << 32)), isn(0));
+        assert_eq!(isn(tick * ((1 << 32) - 1)), isn(0) - 1u32);
+        assert_eq!(isn(u64::MAX), isn(0) + (u64::MAX / tick) as u32);
     }
 
     #[test]
     fn isn_wraps_without_panicking() {
-        let g = gen(2);
+        let mut g = gen(2);
         let (l, r) = (v4(LOCAL, 1), v4(REMOTE, 2));
         let _ = g.isn(Instant::from_nanos(u64::MAX), l, r);
     }
 
     #[test]
     fn different_tuples_give_unrelated_isns() {
-        let g = gen(3);
         let now = Instant::from_nanos(1_000_000);
-        let base = g.isn(now, v4(LOCAL, 40000), v4(REMOTE, 80));
+        let isn = |l, r| gen(3).isn(now, l, r);
+        let base = isn(v4(LOCAL, 40000), v4(REMOTE, 80));
         let neighbours = [
-            g.isn(now, v4(LOCAL, 40001), v4(REMOTE, 80)),
-            g.isn(now, v4(LOCAL, 40000), v4(REMOTE, 81)),
-            g.isn(now, v4([10, 0, 0, 3], 40000), v4(REMOTE, 80)),
-            g.isn(now, v4(LOCAL, 40000), v4([10, 0, 0, 3], 80)),
+            isn(v4(LOCAL, 40001), v4(REMOTE, 80)),
+            isn(v4(LOCAL, 40000), v4(REMOTE, 81)),
+            isn(v4([10, 0, 0, 3], 40000), v4(REMOTE, 80)),
+            isn(v4(LOCAL, 40000), v4([10, 0, 0, 3], 80)),
             // Swapped ends: the peer's view of the same connection.
-            g.isn(now, v4(REMOTE, 80), v4(LOCAL, 40000)),
+            isn(v4(REMOTE, 80), v4(LOCAL, 40000)),
         ];
         for n in neighbours {
             // A neighbouring tuple must not land near the base ISN: with a good PRF
@@ -242,7 +334,7 @@ mod tests {
 
     #[test]
     fn consecutive_ports_spread_across_the_sequence_space() {
-        let g = gen(4);
+        let mut g = gen(4);
         let now = Instant::ZERO;
         let mut quarters = [0u32; 4];
         for port in 0..4000u16 {
@@ -256,7 +348,7 @@ mod tests {
 
     #[test]
     fn ipv4_and_ipv6_with_the_same_leading_bytes_differ() {
-        let g = gen(5);
+        let mut g = gen(5);
         let mapped = Ipv6Addr::from([10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
         let now = Instant::ZERO;
         let a = g.isn(now, v4(LOCAL, 1), v4(REMOTE, 2));
@@ -276,7 +368,7 @@ mod tests {
     /// siphasher) that would change every recorded run is noticed.
     #[test]
     fn offset_for_a_fixed_key_is_pinned() {
-        let g = IsnGenerator::with_key(*b"0123456789abcdef");
+        let mut g = IsnGenerator::with_key(*b"0123456789abcdef");
         let (isn, ts) = g.isn_and_ts_offset(Instant::ZERO, v4(LOCAL, 40000), v4(REMOTE, 80));
         assert_eq!(isn, SeqNumber(PINNED_OFFSET));
         assert_eq!(ts, PINNED_TS_OFFSET);
@@ -305,7 +397,7 @@ mod tests {
     /// offset does not follow the ISN offset.
     #[test]
     fn ts_offsets_are_unrelated_to_isn_offsets() {
-        let g = gen(6);
+        let mut g = gen(6);
         let mut same_quarter = 0;
         let mut equal = 0;
         for port in 0..4000u16 {
@@ -321,8 +413,8 @@ mod tests {
 
     #[test]
     fn different_keys_give_different_offsets() {
-        let a = IsnGenerator::with_key([1; 16]);
-        let b = IsnGenerator::with_key([2; 16]);
+        let mut a = IsnGenerator::with_key([1; 16]);
+        let mut b = IsnGenerator::with_key([2; 16]);
         let (l, r) = (v4(LOCAL, 40000), v4(REMOTE, 80));
         assert_ne!(a.isn(Instant::ZERO, l, r), b.isn(Instant::ZERO, l, r));
     }
@@ -365,11 +457,12 @@ mod tests {
             la: [u8; 4], lp: u16, ra: [u8; 4], rp: u16,
             t in 0u64..u64::MAX / 2, dt in 0u64..1_000_000_000_000,
         ) {
-            let g = gen(seed);
+            let mut g = gen(seed);
             let (l, r) = (v4(la, lp), v4(ra, rp));
             let a = g.isn(Instant::from_nanos(t), l, r);
             let b = g.isn(Instant::from_nanos(t + dt), l, r);
-            let ticks = ((t + dt) / 4000 - t / 4000) as u32;
+            // The clock's ticks, or one when it has not ticked since `a`.
+            let ticks = ((t + dt) / 4000 - t / 4000).max(1) as u32;
             prop_assert_eq!(b.0, a.0.wrapping_add(ticks));
         }
     }

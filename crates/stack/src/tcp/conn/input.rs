@@ -23,6 +23,12 @@ const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 60 * 60);
 const PAWS_IDLE_NANOS: u64 = PAWS_IDLE.as_nanos() as u64;
 
 impl Connection {
+    /// The largest sequence number sent, plus one (SND.NXT after the FIN once in
+    /// TIME-WAIT): what a new incarnation's ISS must lie beyond.
+    pub(crate) fn send_max(&self) -> SeqNumber {
+        self.snd_nxt.max(self.snd_max)
+    }
+
     /// What TIME-WAIT needs of this connection, once it is in TIME-WAIT: the stack
     /// then keeps that compact record and frees the connection
     /// (`stack::time_wait`).
@@ -31,7 +37,7 @@ impl Connection {
             return None;
         }
         Some(TimeWaitState {
-            snd_nxt: self.snd_nxt.max(self.snd_max),
+            snd_nxt: self.send_max(),
             rcv_nxt: self.rcv_nxt,
             rcv_wnd: self.rcv_wnd(),
             window: self.window_to_advertise(false).0,

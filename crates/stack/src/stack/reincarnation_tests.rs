@@ -1,0 +1,209 @@
+//! A tuple opened again while the clock stands still: its new incarnation must
+//! not take sequence numbers the old one used (RFC 9293 sections 3.4.1 and
+//! 3.6.1). A server driven with hand-made segments, every one at the same
+//! instant, as a simulation that holds its clock may deliver them.
+
+use core::net::{IpAddr, SocketAddr};
+
+use super::tests::{tcp_of, tcp_packet, A4, B4};
+use super::*;
+use crate::tcp::State;
+use crate::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr, TcpTimestamp};
+
+const NOW: Instant = Instant::from_nanos(5_000_000_000);
+
+fn server_addr() -> SocketAddr {
+    SocketAddr::new(IpAddr::V4(B4), 80)
+}
+
+fn client_addr() -> SocketAddr {
+    SocketAddr::new(IpAddr::V4(A4), 40000)
+}
+
+/// The server: B4, listening on port 80.
+fn server(seed: u64) -> (Stack, SocketHandle) {
+    let config = Config::with_address(format!("{B4}/24").parse().unwrap()).seed(seed);
+    let mut b = Stack::new(config).unwrap();
+    let l = b
+        .tcp_listen(server_addr(), ListenOptions::default())
+        .unwrap();
+    (b, l)
+}
+
+/// A segment from the client, with a timestamp option when `tsval` is given.
+fn from_client(
+    b: &mut Stack,
+    seq: u32,
+    ack: SeqNumber,
+    flags: TcpFlags,
+    tsval: Option<u32>,
+) -> Vec<u8> {
+    let options = TcpOptions {
+        timestamp: tsval.map(|tsval| TcpTimestamp { tsval, tsecr: 0 }),
+        ..TcpOptions::default()
+    };
+    let repr = TcpRepr {
+        src_port: client_addr().port(),
+        dst_port: server_addr().port(),
+        seq_number: SeqNumber(seq),
+        ack_number: ack,
+        flags,
+        window_len: 65535,
+        urgent_pointer: 0,
+        options,
+        payload: &[],
+    };
+    tcp_packet(b, client_addr(), server_addr(), &repr)
+}
+
+/// Delivers `packet` to `b` and returns (sequence number, flags) of every
+/// segment `b` sends in answer.
+fn exchange(b: &mut Stack, packet: &[u8]) -> Vec<(SeqNumber, TcpFlags)> {
+    b.handle_packet(NOW, packet);
+    let mut buf = [0u8; 2000];
+    let mut sent = Vec::new();
+    while let Some(n) = b.poll_transmit(NOW, &mut buf) {
+        let seg = tcp_of(&buf[..n]);
+        sent.push((seg.seq_number, seg.flags));
+    }
+    sent
+}
+
+/// The client's handshake with `b` from ISN `isn`: the server's ISS and its
+/// accepted connection.
+fn handshake(b: &mut Stack, isn: u32, tsval: Option<u32>) -> SeqNumber {
+    let syn = from_client(b, isn, SeqNumber(0), TcpFlags::SYN, tsval);
+    let answer = exchange(b, &syn);
+    assert_eq!(answer.len(), 1, "{answer:?}");
+    let (iss, flags) = answer[0];
+    assert_eq!(flags, TcpFlags::SYN | TcpFlags::ACK);
+    let ack = from_client(b, isn + 1, iss + 1u32, TcpFlags::ACK, tsval.map(|t| t + 1));
+    assert!(exchange(b, &ack).is_empty());
+    iss
+}
+
+/// The server closes first, then the client: the server's side of the tuple
+/// ends in TIME-WAIT, all at `NOW`. `orphan`: the application closes its handle
+/// (the stack keeps a compact record) rather than shutting down its sending
+/// half (the connection itself stays, in TIME-WAIT). Returns the server's ISS.
+fn into_time_wait(b: &mut Stack, l: SocketHandle, orphan: bool) -> SeqNumber {
+    let iss = handshake(b, 1000, Some(100));
+    let (s, _) = b.tcp_accept(l).unwrap();
+    match orphan {
+        true => b.close(NOW, s).unwrap(),
+        false => b.tcp_shutdown(NOW, s, Shutdown::Write).unwrap(),
+    }
+    let mut buf = [0u8; 2000];
+    let n = b.poll_transmit(NOW, &mut buf).unwrap();
+    assert!(tcp_of(&buf[..n]).flags.contains(TcpFlags::FIN));
+    let fin = from_client(
+        b,
+        1001,
+        iss + 2u32,
+        TcpFlags::FIN | TcpFlags::ACK,
+        Some(102),
+    );
+    assert_eq!(exchange(b, &fin).len(), 1, "the last ACK");
+    let states: Vec<_> = b.socket_table(NOW).iter().map(|e| e.state).collect();
+    assert!(states.contains(&"TIME-WAIT"), "{states:?}");
+    if !orphan {
+        assert_eq!(b.tcp_state(s), Ok(State::TimeWait));
+    }
+    iss
+}
+
+#[test]
+fn a_syn_that_ends_a_time_wait_record_opens_past_the_old_incarnations_numbers() {
+    let (mut b, l) = server(1);
+    let iss = into_time_wait(&mut b, l, true);
+    // A new SYN with a newer timestamp, at the same instant: it ends TIME-WAIT
+    // (RFC 6191), and its connection starts past the old one's FIN (iss + 1)
+    // by Linux's unscaled window, whatever the standing clock would say.
+    let syn = from_client(&mut b, 5000, SeqNumber(0), TcpFlags::SYN, Some(103));
+    let answer = exchange(&mut b, &syn);
+    assert_eq!(
+        answer,
+        vec![(iss + 2u32 + 65537u32, TcpFlags::SYN | TcpFlags::ACK)]
+    );
+    assert_eq!(b.stats().tcp.time_wait_recycled, 1);
+}
+
+#[test]
+fn a_syn_that_ends_a_time_wait_connection_opens_past_the_old_incarnations_numbers() {
+    let (mut b, l) = server(2);
+    let iss = into_time_wait(&mut b, l, false);
+    let syn = from_client(&mut b, 5000, SeqNumber(0), TcpFlags::SYN, Some(103));
+    let answer = exchange(&mut b, &syn);
+    assert_eq!(
+        answer,
+        vec![(iss + 2u32 + 65537u32, TcpFlags::SYN | TcpFlags::ACK)]
+    );
+    assert_eq!(b.stats().tcp.time_wait_recycled, 1);
+}
+
+#[test]
+fn a_held_syn_that_ended_time_wait_opens_past_the_old_incarnations_numbers() {
+    let (mut b, l) = server(3);
+    b.tcp_hold_syns(l, true).unwrap();
+    // The first connection is completed by the application too.
+    let syn = from_client(&mut b, 1000, SeqNumber(0), TcpFlags::SYN, Some(100));
+    assert!(exchange(&mut b, &syn).is_empty());
+    let tuple = b.tcp_next_syn(NOW, l).unwrap();
+    b.tcp_complete_syn(NOW, l, tuple).unwrap();
+    let mut buf = [0u8; 2000];
+    let n = b.poll_transmit(NOW, &mut buf).unwrap();
+    let iss = tcp_of(&buf[..n]).seq_number;
+    let ack = from_client(&mut b, 1001, iss + 1u32, TcpFlags::ACK, Some(101));
+    assert!(exchange(&mut b, &ack).is_empty());
+    let (s, _) = b.tcp_accept(l).unwrap();
+    b.close(NOW, s).unwrap();
+    assert!(b.poll_transmit(NOW, &mut buf).is_some());
+    let fin = from_client(
+        &mut b,
+        1001,
+        iss + 2u32,
+        TcpFlags::FIN | TcpFlags::ACK,
+        Some(102),
+    );
+    assert_eq!(exchange(&mut b, &fin).len(), 1);
+    // The new SYN ends TIME-WAIT and is held; completed, it opens past the
+    // old numbers.
+    let syn = from_client(&mut b, 5000, SeqNumber(0), TcpFlags::SYN, Some(103));
+    assert!(exchange(&mut b, &syn).is_empty());
+    let again = b.tcp_next_syn(NOW, l).unwrap();
+    assert_eq!(again, tuple);
+    b.tcp_complete_syn(NOW, l, again).unwrap();
+    let n = b.poll_transmit(NOW, &mut buf).unwrap();
+    assert_eq!(tcp_of(&buf[..n]).seq_number, iss + 2u32 + 65537u32);
+}
+
+/// Fuzz finding 9 (`fuzz/README.md`), at segment level: a connection reset,
+/// then an old duplicate of its SYN at the same instant. Before, the new
+/// connection got the old ISS again, and the client's old ACK completed its
+/// handshake; the client went on sending into a connection that was not the
+/// one it opened, and never heard of the reset.
+#[test]
+fn a_tuple_opened_again_at_the_same_instant_takes_a_new_iss() {
+    let (mut b, l) = server(4);
+    let iss = handshake(&mut b, 1000, None);
+    let (s, _) = b.tcp_accept(l).unwrap();
+    b.tcp_abort(NOW, s).unwrap();
+    let mut buf = [0u8; 2000];
+    let n = b.poll_transmit(NOW, &mut buf).unwrap();
+    assert!(tcp_of(&buf[..n]).flags.contains(TcpFlags::RST));
+    // The old SYN again: a new connection, with another ISS.
+    let syn = from_client(&mut b, 1000, SeqNumber(0), TcpFlags::SYN, None);
+    let answer = exchange(&mut b, &syn);
+    assert_eq!(answer.len(), 1);
+    let (iss2, flags) = answer[0];
+    assert_eq!(flags, TcpFlags::SYN | TcpFlags::ACK);
+    assert_ne!(iss2, iss);
+    // The client's next segment, acknowledging the old SYN-ACK: not this
+    // connection's; answered with a RST, and the connection is not accepted.
+    let old_ack = from_client(&mut b, 1001, iss + 1u32, TcpFlags::ACK, None);
+    let answer = exchange(&mut b, &old_ack);
+    assert_eq!(answer.len(), 1, "{answer:?}");
+    assert!(answer[0].1.contains(TcpFlags::RST));
+    assert_eq!(answer[0].0, iss + 1u32);
+    assert!(b.tcp_accept(l).is_err());
+}
