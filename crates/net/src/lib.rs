@@ -37,6 +37,10 @@
 //! - [`std_api`]: blocking [`TcpListener`], [`TcpStream`], [`UdpSocket`] with the
 //!   names and signatures of `std::net` (constructors take the runtime), `peek`
 //!   and `set_nonblocking` included.
+//! - `syn_request`: [`SynRequest`], a SYN a listener holds until the
+//!   application completes or refuses it (`set_hold_syns`, `next_syn`,
+//!   `complete_syn`, `refuse_syn` on both listeners; a tun2socks proxy tries
+//!   the upstream first), with [`SynRefusal`].
 //! - `tokio` (feature `tokio`, default): async `TcpListener`, `TcpStream`
 //!   (tokio's `AsyncRead`/`AsyncWrite`), `UdpSocket` and the stream halves (`tcp`)
 //!   with the names and signatures of `tokio::net` (constructors take the runtime),
@@ -84,6 +88,7 @@ mod shutdown;
 mod sk_err;
 mod so_error;
 pub mod std_api;
+mod syn_request;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 pub mod tun;
@@ -98,6 +103,8 @@ pub use device::{DatagramDevice, Device};
 #[cfg(all(doctest, feature = "tokio"))]
 #[doc = include_str!("../../../README.md")]
 mod readme {}
+pub use layer4::SynRefusal;
 pub use runtime::{Runtime, RuntimeOptions, RuntimeStats};
 pub use std_api::{TcpListener, TcpStream, UdpSocket};
+pub use syn_request::SynRequest;
 pub use tun::Tun;

@@ -65,12 +65,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use layer4::time::Instant;
-use layer4::{Error, ListenOptions, SocketHandle, Stack, State};
+use layer4::{Error, ListenOptions, SocketHandle, Stack, State, SynRefusal};
 
 use crate::ip_ttl::{self, Kind, MappedTtl};
 use crate::runtime::{Runtime, Shared};
 use crate::sk_err::SkErr;
 use crate::so_error;
+use crate::syn_request::{self, SynRequest};
 
 /// Tries `f` on each address `addr` resolves to, returning the first success or the
 /// last error (as std does).
@@ -337,6 +338,49 @@ impl TcpListener {
     /// An iterator of [`TcpListener::accept`]'s streams (`std::net::Incoming`).
     pub fn incoming(&self) -> impl Iterator<Item = io::Result<TcpStream>> + '_ {
         std::iter::repeat_with(move || self.accept().map(|(s, _)| s))
+    }
+
+    /// Holds each new SYN unanswered until the application decides (`on`), as
+    /// gVisor's forwarder: [`TcpListener::next_syn`] gives each held SYN, then
+    /// [`TcpListener::complete_syn`] answers it (the connection is accepted as
+    /// any other once its handshake ends) or [`TcpListener::refuse_syn`]
+    /// refuses it with a RST, an ICMP host unreachable or silence. Made for
+    /// transparent listeners: a tun2socks proxy tries the upstream first.
+    /// `false`: SYNs are answered at once again, those held so far dropped.
+    /// Held SYNs count against the SYN queue and get no SYN cookie
+    /// (`layer4::Stack::tcp_hold_syns` says more).
+    pub fn set_hold_syns(&self, on: bool) -> io::Result<()> {
+        syn_request::set_hold(&self.sock.shared, self.sock.handle, on)
+    }
+
+    /// Waits for the next held SYN, oldest first (`WouldBlock` at once in
+    /// non-blocking mode when none waits; `InvalidInput` when the listener
+    /// does not hold SYNs).
+    pub fn next_syn(&self) -> io::Result<SynRequest> {
+        let h = self.sock.handle;
+        wait_on(
+            &self.sock.shared,
+            h,
+            self.nonblocking.load(Ordering::Relaxed),
+            None,
+            io::ErrorKind::WouldBlock,
+            |s, now| syn_request::try_next(s, now, h),
+        )
+    }
+
+    /// Completes a held SYN's handshake: its SYN-ACK goes now, and
+    /// [`TcpListener::accept`] gives the connection once the client's ACK
+    /// arrives. `TimedOut` when the SYN is no longer held (it expired, or was
+    /// decided already).
+    pub fn complete_syn(&self, syn: SynRequest) -> io::Result<()> {
+        syn_request::complete(&self.sock.shared, self.sock.handle, syn)
+    }
+
+    /// Refuses a held SYN as `how` says: [`SynRefusal::Reset`] fails the
+    /// client's connect with `ConnectionRefused`. `TimedOut` when the SYN is
+    /// no longer held.
+    pub fn refuse_syn(&self, syn: SynRequest, how: SynRefusal) -> io::Result<()> {
+        syn_request::refuse(&self.sock.shared, self.sock.handle, syn, how)
     }
 }
 

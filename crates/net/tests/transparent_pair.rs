@@ -101,3 +101,91 @@ fn a_transparent_listener_and_udp_socket_terminate_any_address_async() {
             assert_eq!(u.recv_from(&mut buf).await.unwrap(), (1, dns));
         });
 }
+
+/// A tun2socks proxy's SYN-level decision on the blocking API: the first SYN
+/// is completed (the upstream answered), the second refused with a RST (the
+/// upstream refused): the client's connects see exactly that.
+#[test]
+fn held_syns_are_completed_or_refused_as_the_application_decides_blocking() {
+    use std::io::ErrorKind;
+    let (a, b) = datagram_pair::routed_pair(11, 47);
+    let l = TcpListener::bind_transparent(&b, "0.0.0.0:0").unwrap();
+    let e = l.next_syn().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "not holding: {e}");
+    l.set_hold_syns(true).unwrap();
+    l.set_nonblocking(true).unwrap();
+    let e = l.next_syn().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::WouldBlock, "nothing held: {e}");
+    l.set_nonblocking(false).unwrap();
+    let up: SocketAddr = "203.0.113.7:443".parse().unwrap();
+    let down: SocketAddr = "198.51.100.20:25".parse().unwrap();
+    let client = std::thread::spawn(move || {
+        let mut c = TcpStream::connect_timeout(&a, &up, Duration::from_secs(20)).unwrap();
+        let local = c.local_addr().unwrap();
+        c.write_all(b"hello").unwrap();
+        let mut got = [0u8; 5];
+        c.read_exact(&mut got).unwrap();
+        let refused = TcpStream::connect_timeout(&a, &down, Duration::from_secs(20));
+        (local, got, refused.map(|_| ()).map_err(|e| e.kind()))
+    });
+    let syn = l.next_syn().unwrap();
+    assert_eq!(syn.local, up);
+    l.complete_syn(syn).unwrap();
+    // Decided: no longer held.
+    let e = l.complete_syn(syn).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+    let (mut s, peer) = l.accept().unwrap();
+    assert_eq!((s.local_addr().unwrap(), peer), (up, syn.remote));
+    let mut buf = [0u8; 5];
+    s.read_exact(&mut buf).unwrap();
+    s.write_all(b"world").unwrap();
+    let syn = l.next_syn().unwrap();
+    assert_eq!(syn.local, down);
+    l.refuse_syn(syn, layer4_net::SynRefusal::Reset).unwrap();
+    let (local, got, refused) = client.join().unwrap();
+    assert_eq!(local, peer);
+    assert_eq!((&buf, &got), (b"hello", b"world"));
+    assert_eq!(refused, Err(ErrorKind::ConnectionRefused));
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn held_syns_are_completed_or_refused_as_the_application_decides_async() {
+    use ::tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use layer4_net::tokio;
+    let (a, b) = datagram_pair::routed_pair(12, 53);
+    ::tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let l = tokio::TcpListener::bind_transparent(&b, "0.0.0.0:0")
+                .await
+                .unwrap();
+            l.set_hold_syns(true).unwrap();
+            let up: SocketAddr = "198.51.100.9:80".parse().unwrap();
+            let down: SocketAddr = "198.51.100.10:80".parse().unwrap();
+            let proxy = ::tokio::spawn(async move {
+                let syn = l.next_syn().await.unwrap();
+                assert_eq!(syn.local, up);
+                l.complete_syn(syn).unwrap();
+                let (mut s, _) = l.accept().await.unwrap();
+                let mut buf = [0u8; 4];
+                s.read_exact(&mut buf).await.unwrap();
+                s.write_all(&buf).await.unwrap();
+                let syn = l.next_syn().await.unwrap();
+                assert_eq!(syn.local, down);
+                l.refuse_syn(syn, layer4_net::SynRefusal::Reset).unwrap();
+                s
+            });
+            let mut c = tokio::TcpStream::connect(&a, up).await.unwrap();
+            c.write_all(b"ping").await.unwrap();
+            let mut got = [0u8; 4];
+            c.read_exact(&mut got).await.unwrap();
+            assert_eq!(&got, b"ping");
+            let e = tokio::TcpStream::connect(&a, down).await.unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{e}");
+            let s = proxy.await.unwrap();
+            assert_eq!(s.local_addr().unwrap(), up);
+        });
+}

@@ -10,6 +10,8 @@ use super::{resolve, TcpStream};
 use crate::ip_ttl::Kind;
 use crate::runtime::{Direction, Runtime, Shared};
 use crate::std_api::{listen_options, Owned};
+use crate::syn_request::{self, SynRequest};
+use layer4::SynRefusal;
 
 /// A TCP listener whose `accept` is a future.
 #[derive(Debug)]
@@ -81,6 +83,42 @@ impl TcpListener {
             .shared
             .poll_op(cx, h, Direction::Read, |s, _| s.tcp_accept(h))
             .map_ok(|(handle, peer)| (TcpStream::from_owned(self.sock.accepted(handle)), peer))
+    }
+
+    /// Holds each new SYN unanswered until the application decides (`on`):
+    /// [`TcpListener::next_syn`] gives each, then [`TcpListener::complete_syn`]
+    /// or [`TcpListener::refuse_syn`] decides it. As
+    /// [`crate::TcpListener::set_hold_syns`], whose docs say more.
+    pub fn set_hold_syns(&self, on: bool) -> io::Result<()> {
+        syn_request::set_hold(&self.sock.shared, self.sock.handle, on)
+    }
+
+    /// Waits for the next held SYN, oldest first (`InvalidInput` when the
+    /// listener does not hold SYNs). Cancel-safe: a SYN is taken only by the
+    /// poll that returns it.
+    pub async fn next_syn(&self) -> io::Result<SynRequest> {
+        poll_fn(|cx| self.poll_next_syn(cx)).await
+    }
+
+    /// Polls for the next held SYN; on `Pending` the task is woken when one
+    /// arrives.
+    pub fn poll_next_syn(&self, cx: &mut Context<'_>) -> Poll<io::Result<SynRequest>> {
+        let h = self.sock.handle;
+        self.sock.shared.poll_op(cx, h, Direction::Read, |s, now| {
+            syn_request::try_next(s, now, h)
+        })
+    }
+
+    /// Completes a held SYN's handshake: [`TcpListener::accept`] gives the
+    /// connection once the client's ACK arrives. `TimedOut` when the SYN is
+    /// no longer held.
+    pub fn complete_syn(&self, syn: SynRequest) -> io::Result<()> {
+        syn_request::complete(&self.sock.shared, self.sock.handle, syn)
+    }
+
+    /// Refuses a held SYN as `how` says. `TimedOut` when it is no longer held.
+    pub fn refuse_syn(&self, syn: SynRequest, how: SynRefusal) -> io::Result<()> {
+        syn_request::refuse(&self.sock.shared, self.sock.handle, syn, how)
     }
 
     /// The address listened on.
