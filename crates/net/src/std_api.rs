@@ -455,13 +455,42 @@ impl TcpStream {
         Self::connect_deadline(rt, *addr, deadline(Some(timeout)))
     }
 
+    /// Connects to `addr` from `from`, which may be any unicast address of
+    /// its family, not only one of the stack's (`IP_TRANSPARENT` with a
+    /// `bind` to a foreign address before `connect`): a userspace VPN
+    /// delivers a peer's connection into its TUN from the peer's own address.
+    /// Port 0 in `from` takes an ephemeral port. Waits for the handshake as
+    /// [`TcpStream::connect`] (layer4's `Stack::tcp_connect_transparent` says
+    /// what the stack then takes).
+    pub fn connect_transparent(
+        rt: &Runtime,
+        addr: SocketAddr,
+        from: SocketAddr,
+    ) -> io::Result<TcpStream> {
+        Self::connect_from(rt, addr, Some(from), None)
+    }
+
     fn connect_deadline(
         rt: &Runtime,
         addr: SocketAddr,
         deadline: Option<std::time::Instant>,
     ) -> io::Result<TcpStream> {
+        Self::connect_from(rt, addr, None, deadline)
+    }
+
+    /// A connection to `addr`, from `from` when given (transparently: any
+    /// address), waited for until `deadline`.
+    fn connect_from(
+        rt: &Runtime,
+        addr: SocketAddr,
+        from: Option<SocketAddr>,
+        deadline: Option<std::time::Instant>,
+    ) -> io::Result<TcpStream> {
         let shared = rt.shared.clone();
-        let handle = shared.with_stack(|s, now| s.tcp_connect(now, addr, None))??;
+        let handle = shared.with_stack(|s, now| match from {
+            None => s.tcp_connect(now, addr, None),
+            Some(from) => s.tcp_connect_transparent(now, addr, from),
+        })??;
         // The stream owns the handle from here: an error below closes it.
         let stream = TcpStream::from_handle(shared, handle);
         stream

@@ -189,3 +189,60 @@ fn held_syns_are_completed_or_refused_as_the_application_decides_async() {
             assert_eq!(s.local_addr().unwrap(), up);
         });
 }
+
+/// A connection opened from a foreign address (a VPN delivering a peer's
+/// connection into its TUN from the peer's address): the server sees that
+/// address, and data goes both ways.
+#[test]
+fn a_connection_from_a_foreign_address_reaches_the_server_from_it() {
+    let (a, b) = datagram_pair::routed_pair(13, 59);
+    let l = TcpListener::bind(&b, "10.9.13.2:8080").unwrap();
+    let from: SocketAddr = "100.64.7.9:0".parse().unwrap();
+    let server: SocketAddr = "10.9.13.2:8080".parse().unwrap();
+    let mut c = TcpStream::connect_transparent(&a, server, from).unwrap();
+    let local = c.local_addr().unwrap();
+    assert_eq!(local.ip(), from.ip());
+    assert_ne!(local.port(), 0);
+    let (mut s, peer) = l.accept().unwrap();
+    assert_eq!(peer, local);
+    c.write_all(b"in").unwrap();
+    let mut buf = [0u8; 2];
+    s.read_exact(&mut buf).unwrap();
+    s.write_all(b"ok").unwrap();
+    c.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"ok");
+    // A source no host may use.
+    let e = TcpStream::connect_transparent(&a, server, "127.0.0.1:1".parse().unwrap())
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{e}");
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn a_connection_from_a_foreign_address_reaches_the_server_from_it_async() {
+    use ::tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use layer4_net::tokio;
+    let (a, b) = datagram_pair::routed_pair(14, 61);
+    ::tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let l = tokio::TcpListener::bind(&b, "10.9.14.2:8080")
+                .await
+                .unwrap();
+            let from: SocketAddr = "100.64.7.10:40000".parse().unwrap();
+            let server: SocketAddr = "10.9.14.2:8080".parse().unwrap();
+            let mut c = tokio::TcpStream::connect_transparent(&a, server, from)
+                .await
+                .unwrap();
+            assert_eq!(c.local_addr().unwrap(), from);
+            let (mut s, peer) = l.accept().await.unwrap();
+            assert_eq!(peer, from);
+            c.write_all(b"in").await.unwrap();
+            let mut buf = [0u8; 2];
+            s.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"in");
+        });
+}

@@ -66,8 +66,32 @@ impl TcpStream {
         }
     }
 
+    /// Connects to `addr` from `from`, which may be any unicast address of
+    /// its family (`IP_TRANSPARENT`); as
+    /// [`crate::TcpStream::connect_transparent`], whose docs say more.
+    /// The future does not borrow the runtime.
+    pub fn connect_transparent(
+        rt: &Runtime,
+        addr: SocketAddr,
+        from: SocketAddr,
+    ) -> impl Future<Output = io::Result<TcpStream>> + Send + 'static {
+        let shared = rt.shared.clone();
+        async move { Self::connect_from(&shared, addr, Some(from)).await }
+    }
+
     async fn connect_one(shared: &Arc<Shared>, addr: SocketAddr) -> io::Result<TcpStream> {
-        let handle = shared.with_stack(|s, now| s.tcp_connect(now, addr, None))??;
+        Self::connect_from(shared, addr, None).await
+    }
+
+    async fn connect_from(
+        shared: &Arc<Shared>,
+        addr: SocketAddr,
+        from: Option<SocketAddr>,
+    ) -> io::Result<TcpStream> {
+        let handle = shared.with_stack(|s, now| match from {
+            None => s.tcp_connect(now, addr, None),
+            Some(from) => s.tcp_connect_transparent(now, addr, from),
+        })??;
         // The stream owns the handle from here: an error or a drop closes it.
         let stream = TcpStream::from_handle(shared.clone(), handle);
         poll_fn(|cx| {

@@ -92,6 +92,8 @@ mod rx_path_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod transparent_connect_tests;
+#[cfg(test)]
 mod transparent_tests;
 #[cfg(test)]
 mod tx_path_tests;

@@ -168,19 +168,7 @@ impl Stack {
         local: Option<SocketAddr>,
     ) -> Result<SocketHandle, Error> {
         let now = self.clock.advance(now);
-        // RFC 9293 MUST-46: an OPEN to an invalid remote address (broadcast,
-        // multicast, unspecified) is an error.
-        if remote.port() == 0
-            || !super::demux::is_unicast(remote.ip())
-            || self.is_broadcast(remote.ip())
-        {
-            return Err(Error::InvalidAddress);
-        }
-        if self.tcp_conn_count >= self.tcp_config.max_connections
-            || self.sockets.len() >= self.config.max_sockets
-        {
-            return Err(Error::LimitReached);
-        }
+        self.check_connect(remote)?;
         // The route toward `remote` is looked up once, for the reachability check
         // and the path MTU.
         let (src_ip, route_mtu) = match local {
@@ -208,9 +196,45 @@ impl Stack {
                 (src, route_mtu)
             }
         };
+        self.connect_from(now, src_ip, local.map(|l| l.port()), remote, route_mtu)
+    }
+
+    /// Whether a connection to `remote` may be opened: a unicast remote
+    /// address and a port, and room for one more connection and socket.
+    #[inline(always)]
+    pub(crate) fn check_connect(&self, remote: SocketAddr) -> Result<(), Error> {
+        // RFC 9293 MUST-46: an OPEN to an invalid remote address (broadcast,
+        // multicast, unspecified) is an error.
+        if remote.port() == 0
+            || !super::demux::is_unicast(remote.ip())
+            || self.is_broadcast(remote.ip())
+        {
+            return Err(Error::InvalidAddress);
+        }
+        if self.tcp_conn_count >= self.tcp_config.max_connections
+            || self.sockets.len() >= self.config.max_sockets
+        {
+            return Err(Error::LimitReached);
+        }
+        Ok(())
+    }
+
+    /// [`tcp_connect`](Self::tcp_connect) once the source address `src_ip` is
+    /// chosen and checked: the local port (`port`, or an ephemeral one for
+    /// `None` or 0), the connection opened. Shared with
+    /// `tcp_connect_transparent`; in line, so `tcp_connect` stays one function.
+    #[inline(always)]
+    pub(crate) fn connect_from(
+        &mut self,
+        now: Instant,
+        src_ip: IpAddr,
+        port: Option<u16>,
+        remote: SocketAddr,
+        route_mtu: Option<u16>,
+    ) -> Result<SocketHandle, Error> {
         // The new tuple's hash, when the checks below computed it.
         let mut hash = TupleHash::default();
-        let key = match local.map(|l| l.port()) {
+        let key = match port {
             Some(p) if p != 0 => {
                 let tuple = FourTuple::new(SocketAddr::new(src_ip, p), remote);
                 if self.conns.contains(&tuple, &mut hash, &self.sockets)

@@ -11,6 +11,9 @@
 //!   the listeners of [`Stack::tcp_listen`] (which keep their meaning: the
 //!   stack's own addresses), then a transparent listener of the port, then one of
 //!   every port; only then the RST for "no such connection".
+//! - [`Stack::tcp_connect_transparent`]: a connection opened from any unicast
+//!   address of its family (a VPN delivering a peer's connection into its TUN
+//!   from the peer's own address).
 //! - [`Stack::udp_bind_transparent`]: a UDP socket for datagrams to any unicast
 //!   address of its family (on one port or every port), after the sockets of
 //!   [`Stack::udp_bind`]; [`Stack::udp_recv_from_to`] tells each datagram's
@@ -24,9 +27,9 @@
 //! prefixes or the limited broadcast: RFC 1122 section 3.2.1.3, RFC 9293
 //! MUST-57), and the stack is transparent for that
 //! protocol and family:
-//! - TCP from the first transparent listener of the family on, for the stack's
-//!   life: the connections a listener accepted and their TIME-WAIT records
-//!   outlive it. A segment to a foreign address that matches no connection,
+//! - TCP from the first transparent listener or transparent connect of the
+//!   family on, for the stack's life: the connections a listener accepted and
+//!   their TIME-WAIT records outlive it. A segment to a foreign address that matches no connection,
 //!   record or transparent listener is dropped unanswered (`InAddrErrors`); no
 //!   RST goes out from an address nothing listens on.
 //! - UDP while a transparent UDP socket of the family is open. A datagram to a
@@ -56,6 +59,7 @@ use super::demux::ListenKey;
 use super::{Entry, Listener, Socket, Stack};
 use crate::error::Error;
 use crate::socket::SocketHandle;
+use crate::time::Instant;
 use crate::udp::UdpSocket;
 use crate::wire::IpProtocol;
 
@@ -73,8 +77,9 @@ const TCP_V6: u8 = 2;
 pub(crate) struct TransparentSockets {
     tcp: BTreeMap<ListenKey, SocketHandle>,
     udp: BTreeMap<ListenKey, SocketHandle>,
-    /// [`TCP_V4`] and [`TCP_V6`]: set by the first transparent listener of
-    /// the family, never cleared (its connections outlive it).
+    /// [`TCP_V4`] and [`TCP_V6`]: set by the first transparent listener or
+    /// transparent connect of the family, never cleared (a listener's
+    /// connections outlive it).
     tcp_any_ip: u8,
 }
 
@@ -239,6 +244,44 @@ impl Stack {
         self.transparent.tcp_any_ip |= tcp_bit(local.ip());
         // The fixed-layout path's cache of address pairs that passed holds only
         // local destinations so far; it stays right (transparency only adds).
+        Ok(handle)
+    }
+
+    /// Opens a connection to `remote` from `local`, which may be any unicast
+    /// address of `remote`'s family, not only one of the stack's
+    /// (`IP_TRANSPARENT` with a `bind` to a foreign address before `connect`;
+    /// gVisor's spoofing): a userspace VPN delivers a peer's connection into
+    /// the TUN from the peer's own address, or a transparent proxy reaches
+    /// the server from the client's. `local`'s port 0 takes an ephemeral port
+    /// (RFC 6056, keyed by that address). From then on ingress takes TCP to
+    /// foreign addresses of the family, as after a transparent listener (see
+    /// the [module docs](self)): the answers reach the connection, and a
+    /// segment to a foreign address nothing takes is dropped unanswered.
+    /// One of the stack's own addresses (or an unspecified one) is
+    /// [`tcp_connect`](Self::tcp_connect)'s case. Errors as `tcp_connect`'s,
+    /// and `Error::InvalidAddress` for a source that is not a unicast address
+    /// of `remote`'s family (loopback, multicast, a broadcast of the stack's
+    /// prefixes, 0.0.0.0/8).
+    pub fn tcp_connect_transparent(
+        &mut self,
+        now: Instant,
+        remote: SocketAddr,
+        local: SocketAddr,
+    ) -> Result<SocketHandle, Error> {
+        if local.ip().is_unspecified() || self.is_local(local.ip()) {
+            return self.tcp_connect(now, remote, Some(local));
+        }
+        let now = self.clock.advance(now);
+        self.check_connect(remote)?;
+        if local.is_ipv4() != remote.is_ipv4() || !foreign_unicast(self, local.ip()) {
+            return Err(Error::InvalidAddress);
+        }
+        let Some(route) = self.routes.lookup(remote.ip()) else {
+            return Err(Error::NetworkUnreachable);
+        };
+        let route_mtu = route.mtu;
+        let handle = self.connect_from(now, local.ip(), Some(local.port()), remote, route_mtu)?;
+        self.transparent.tcp_any_ip |= tcp_bit(local.ip());
         Ok(handle)
     }
 

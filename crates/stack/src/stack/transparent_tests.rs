@@ -26,7 +26,7 @@ fn any6(port: u16) -> SocketAddr {
 
 /// A pair whose stacks route everything to each other (default routes of
 /// both families, on-link): A's packets to any address reach B.
-fn routed_pair(seed: u64) -> Pair {
+pub(super) fn routed_pair(seed: u64) -> Pair {
     Pair::with_config(Impairment::default(), seed, |c| {
         c.routes
             .push(Route::new("0.0.0.0/0".parse().unwrap(), None));
@@ -54,7 +54,7 @@ fn connect_through(
 }
 
 /// The source address of an IP packet.
-fn source_of(packet: &[u8]) -> IpAddr {
+pub(super) fn source_of(packet: &[u8]) -> IpAddr {
     match packet[0] >> 4 {
         4 => IpAddr::V4(Ipv4Addr::new(
             packet[12], packet[13], packet[14], packet[15],
