@@ -448,6 +448,42 @@ fn the_programs_that_found_bugs_pass() {
     };
     let s = run_program(&isn_collision).unwrap();
     assert!(s.error, "nobody heard of the reset: {s:?}");
+    // Fuzz finding 10: the same without the server's data, and the server
+    // accepting: its FIN went out before the reset, so one tick on, the new
+    // ISS + 1 was the client's ACK of that FIN, which the client sent as its
+    // challenge ACK to the new SYN-ACK: the new connection was established,
+    // in the accept queue for ever, and the client, in CLOSE-WAIT, never
+    // heard of the reset. A failed connection's tuple is now remembered, and
+    // the next incarnation opens past its numbers.
+    let fin_then_collision = Program {
+        family: Family::V4,
+        variant: 7,
+        path: 7,
+        ops: vec![
+            Advance(3809),
+            Advance(3809),
+            Advance(3809),
+            Advance(3809),
+            Deliver(true, 1),
+            Deliver(true, 2),
+            Deliver(true, 1),
+            Send(true, 11582),
+            Deliver(false, 8),
+            Swap(true),
+            TooBig(true, Mtu::BelowPacket(636)),
+            Swap(true),
+            Deliver(true, 1),
+            Accept,
+            Swap(true),
+            Close(false),
+            Deliver(true, 1),
+            Deliver(false, 2),
+            Lose(false),
+            Deliver(true, 8),
+        ],
+    };
+    let s = run_program(&fin_then_collision).unwrap();
+    assert!(s.error, "nobody heard of the reset: {s:?}");
     for f in &found {
         // The first two hold over IPv6 as well.
         let families: &[Family] = if f.variant == 0 {

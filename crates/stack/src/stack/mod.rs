@@ -47,6 +47,8 @@
 //! - [`pmtu_raise`]: open connections back to a higher path MTU when a lowered
 //!   estimate expires;
 //! - [`timers`]: the deadline heap over all sockets;
+//! - [`ended_tuples`]: the tuples of connections that failed (a RST, an abort,
+//!   a timeout), for a TIME-WAIT length: a new incarnation opens past them;
 //! - [`time_wait`]: TIME-WAIT connections as compact records, bounded;
 //! - [`table`]: the socket table `ss` prints;
 //! - [`invariants`]: a connection's consistency checks, for fuzzing;
@@ -61,6 +63,7 @@ mod clock;
 mod conn_table;
 mod demux;
 mod egress;
+mod ended_tuples;
 mod held_syn;
 mod icmp;
 mod ingress;
@@ -299,6 +302,9 @@ pub struct Stack {
     /// The ISS for the connection of a SYN that just ended TIME-WAIT, from
     /// the moment it did until the listener takes the SYN (`tcp_input`).
     pub(crate) recycled_iss: Option<SeqNumber>,
+    /// The tuples of connections that failed, for a while: a new incarnation
+    /// opens past their sequence numbers (`ended_tuples`).
+    pub(crate) ended: ended_tuples::EndedTuples,
     /// The SYN cookie key (RFC 4987 section 3.6).
     pub(crate) syn_cookies: SynCookies,
     pub(crate) tcp_ports: EphemeralPorts,
@@ -363,6 +369,7 @@ impl Stack {
             tcp_conn_count: 0,
             isn: IsnGenerator::new(&mut root.fork("isn")),
             recycled_iss: None,
+            ended: ended_tuples::EndedTuples::default(),
             syn_cookies: SynCookies::new(&mut root.fork("syn-cookies")),
             tcp_ports,
             udp_ports,

@@ -207,3 +207,50 @@ fn a_tuple_opened_again_at_the_same_instant_takes_a_new_iss() {
     assert_eq!(answer[0].0, iss + 1u32);
     assert!(b.tcp_accept(l).is_err());
 }
+
+/// Fuzz finding 10: the same as finding 9 when the old connection used more
+/// sequence numbers than the ISN clock's next tick skips (here 100 bytes of
+/// data): a tick on, the new ISS was inside the old connection's numbers, and
+/// the peer's ACK of the old data (its challenge ACK to the new SYN-ACK, in
+/// the fuzz target's program) completed the new handshake. A failed
+/// connection's tuple is remembered (`ended_tuples`), and its next
+/// incarnation opens past everything it sent.
+#[test]
+fn a_tuple_reset_after_sending_data_opens_again_past_it() {
+    let (mut b, l) = server(5);
+    let iss = handshake(&mut b, 1000, None);
+    let (s, _) = b.tcp_accept(l).unwrap();
+    assert_eq!(b.tcp_send(NOW, s, &[7u8; 100]), Ok(100));
+    let mut buf = [0u8; 2000];
+    let n = b.poll_transmit(NOW, &mut buf).unwrap();
+    assert_eq!(tcp_of(&buf[..n]).payload.len(), 100);
+    let acked = from_client(&mut b, 1001, iss + 101u32, TcpFlags::ACK, None);
+    assert!(exchange(&mut b, &acked).is_empty());
+    b.tcp_abort(NOW, s).unwrap();
+    let n = b.poll_transmit(NOW, &mut buf).unwrap();
+    assert!(tcp_of(&buf[..n]).flags.contains(TcpFlags::RST));
+    // The old SYN again, at the same instant.
+    let syn = from_client(&mut b, 1000, SeqNumber(0), TcpFlags::SYN, None);
+    let answer = exchange(&mut b, &syn);
+    assert_eq!(
+        answer,
+        vec![(iss + 101u32 + 65537u32, TcpFlags::SYN | TcpFlags::ACK)]
+    );
+    // The client's ACK of the old data is not this connection's.
+    let answer = exchange(&mut b, &acked);
+    assert_eq!(answer, vec![(iss + 101u32, TcpFlags::RST)]);
+    assert!(b.tcp_accept(l).is_err());
+    // The record is taken: a third incarnation takes the clock's ISS again.
+    assert!(b.ended.is_empty());
+}
+
+/// A connection that failed before sending anything past its SYN leaves no
+/// record: the ISN clock's next tick already avoids its one number.
+#[test]
+fn a_tuple_that_failed_on_its_syn_leaves_no_record() {
+    let (mut b, l) = server(6);
+    let _ = handshake(&mut b, 1000, None);
+    let (s, _) = b.tcp_accept(l).unwrap();
+    b.tcp_abort(NOW, s).unwrap();
+    assert!(b.ended.is_empty());
+}

@@ -582,7 +582,11 @@ impl Stack {
     ) -> SocketHandle {
         let params = &mut choice.params;
         let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, params.local, params.remote);
-        params.iss = choice.iss.unwrap_or(iss);
+        params.iss = match choice.iss {
+            Some(iss) => iss,
+            None if !self.ended.is_empty() => self.ended_tuple_iss(now, key).unwrap_or(iss),
+            None => iss,
+        };
         params.ts_offset = ts_offset;
         params.path_mtu = self.path_mtu_via(now, params.remote.ip(), choice.route_mtu);
         let params = &choice.params;
@@ -749,6 +753,26 @@ fn fresh_slot(
         in_demux: true,
         tuple_hash,
     })
+}
+
+/// Remembers the tuple of `conn`, a connection that failed and leaves the
+/// 4-tuple map, with the end of its sequence space (`ended_tuples`), for the
+/// TIME-WAIT length. Out of line: failures are the rare way out.
+#[cold]
+#[inline(never)]
+fn note_ended(
+    ended: &mut super::ended_tuples::EndedTuples,
+    clock: &super::clock::StackClock,
+    config: &crate::tcp::TcpConfig,
+    conn: &Connection,
+) {
+    let tuple = FourTuple::new(conn.local(), conn.remote());
+    ended.note(
+        clock.read(Instant::ZERO),
+        config.time_wait,
+        tuple,
+        conn.send_max(),
+    );
 }
 
 /// Takes the connection in `slot` (at `handle`) out of the 4-tuple map if it is
@@ -1100,8 +1124,21 @@ impl Stack {
             ..
         }) = self.sockets.get_mut(handle)
         {
+            if slot.in_demux && slot.conn.error().is_some() && slot.conn.sent_past_syn() {
+                note_ended(&mut self.ended, &self.clock, &self.tcp_config, &slot.conn);
+            }
             unhash_slot(&mut self.conns, &mut self.tcp_conn_count, slot, handle);
         }
+    }
+
+    /// The ISS of a new connection of `tuple` when a failed connection of it
+    /// is remembered (`ended_tuples`): past every sequence number that one
+    /// used, as after TIME-WAIT.
+    #[cold]
+    #[inline(never)]
+    fn ended_tuple_iss(&mut self, now: Instant, tuple: &FourTuple) -> Option<SeqNumber> {
+        let snd_max = self.ended.take(now, tuple)?;
+        Some(super::time_wait::reincarnation_iss(snd_max))
     }
 
     /// Frees a connection's slot now (it must have nothing left to send).
@@ -1127,6 +1164,9 @@ impl Stack {
         // data (a server with many lossy clients).
         if !self.ooo_charged.is_empty() {
             self.uncharge_ooo(handle);
+        }
+        if slot.in_demux && slot.conn.error().is_some() && slot.conn.sent_past_syn() {
+            note_ended(&mut self.ended, &self.clock, &self.tcp_config, &slot.conn);
         }
         unhash_slot(&mut self.conns, &mut self.tcp_conn_count, &mut slot, handle);
         if let Some(Entry {

@@ -29,6 +29,13 @@ impl Connection {
         self.snd_nxt.max(self.snd_max)
     }
 
+    /// Whether the connection sent anything beyond its SYN (data or a FIN):
+    /// sequence numbers a new incarnation of its tuple must not reuse, which
+    /// the ISN clock's next tick alone does not avoid.
+    pub(crate) fn sent_past_syn(&self) -> bool {
+        self.send_max() - self.iss > 1
+    }
+
     /// What TIME-WAIT needs of this connection, once it is in TIME-WAIT: the stack
     /// then keeps that compact record and frees the connection
     /// (`stack::time_wait`).
