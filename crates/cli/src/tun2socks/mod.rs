@@ -219,7 +219,6 @@ struct Relay {
     own: Vec<IpAddr>,
     connect_timeout: Duration,
     udp_timeout: Duration,
-    max_udp_flows: usize,
     /// One permit per TCP connection relayed or being dialled.
     tcp_slots: Arc<Semaphore>,
     verbose: bool,
@@ -321,7 +320,6 @@ fn run_inner(args: &Args, termination: Termination) -> Result<(), Failure> {
         own: plan.cidrs.iter().map(|c| c.addr()).collect(),
         connect_timeout: plan.connect_timeout,
         udp_timeout: plan.udp_timeout,
-        max_udp_flows: plan.max_udp_flows,
         tcp_slots: Arc::new(Semaphore::new(plan.max_tcp)),
         verbose: args.verbose,
         counters: Counters::default(),
@@ -375,6 +373,7 @@ async fn serve(
     stop: tokio::sync::oneshot::Receiver<io::Result<i32>>,
 ) -> Result<i32, Failure> {
     let mut loops = tokio::task::JoinSet::new();
+    let flows: udp::Shared = Arc::new(std::sync::Mutex::new(udp::Flows::new(plan.max_udp_flows)));
     for cidr in &plan.cidrs {
         let any = everything(cidr);
         let listener = layer4_net::tokio::TcpListener::bind_transparent(rt, any)
@@ -388,7 +387,7 @@ async fn serve(
             let sock = layer4_net::tokio::UdpSocket::bind_transparent(rt, any)
                 .await
                 .map_err(net(format!("transparent UDP socket {any}")))?;
-            loops.spawn(udp::serve(sock, relay.clone()));
+            loops.spawn(udp::serve(sock, flows.clone(), relay.clone()));
         }
     }
     if relay.verbose {

@@ -6,7 +6,8 @@
 //! that sends the destination's answers back with `send_from_to(answer,
 //! destination, client)` until the flow has been idle `--udp-timeout` either
 //! way. A datagram the upstream cannot take at once is dropped, as a full
-//! router queue drops it.
+//! router queue drops it. The table is one for both families, so the bound is
+//! the relay's.
 
 use std::collections::HashMap;
 use std::io;
@@ -31,7 +32,10 @@ type Key = (SocketAddr, SocketAddr);
 struct Flow {
     /// Tells this flow from a later one of the same pair.
     id: u64,
-    upstream: Arc<tokio::net::UdpSocket>,
+    /// The upstream socket, for sending: std's, non-blocking, so that a send
+    /// fails only when the socket's buffer is full (tokio's `try_send` also
+    /// fails on a new socket until its reactor has seen it writable).
+    upstream: Arc<std::net::UdpSocket>,
     /// When a datagram last went either way ([`Relay::now_ms`]).
     last: Arc<AtomicU64>,
     answers: AbortHandle,
@@ -39,14 +43,14 @@ struct Flow {
 
 /// The live flows, at most `max`.
 #[derive(Debug)]
-struct Flows {
+pub struct Flows {
     map: HashMap<Key, Flow>,
     max: usize,
     next_id: u64,
 }
 
 impl Flows {
-    fn new(max: usize) -> Flows {
+    pub fn new(max: usize) -> Flows {
         Flows {
             map: HashMap::new(),
             max,
@@ -76,28 +80,31 @@ impl Flows {
     }
 }
 
-type Shared = Arc<Mutex<Flows>>;
+/// The flows of both families' sockets.
+pub type Shared = Arc<Mutex<Flows>>;
 
 fn lock(f: &Shared) -> std::sync::MutexGuard<'_, Flows> {
     f.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// An OS UDP socket connected to `dest`.
-async fn connect_upstream(dest: SocketAddr) -> io::Result<tokio::net::UdpSocket> {
+/// An OS UDP socket connected to `dest`: its sending and receiving handles.
+fn connect_upstream(dest: SocketAddr) -> io::Result<(std::net::UdpSocket, tokio::net::UdpSocket)> {
     let any = match dest.ip() {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
     };
-    let s = tokio::net::UdpSocket::bind(SocketAddr::new(any, 0)).await?;
-    s.connect(dest).await?;
-    Ok(s)
+    // Binding and connecting a UDP socket do not block.
+    let s = std::net::UdpSocket::bind(SocketAddr::new(any, 0))?;
+    s.connect(dest)?;
+    s.set_nonblocking(true)?;
+    let recv = tokio::net::UdpSocket::from_std(s.try_clone()?)?;
+    Ok((s, recv))
 }
 
 /// Relays the datagrams of every flow `sock` receives; ends only when it
 /// fails.
-pub async fn serve(sock: UdpSocket, relay: Arc<Relay>) -> io::Result<()> {
+pub async fn serve(sock: UdpSocket, flows: Shared, relay: Arc<Relay>) -> io::Result<()> {
     let sock = Arc::new(sock);
-    let flows: Shared = Arc::new(Mutex::new(Flows::new(relay.max_udp_flows)));
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
         let (n, client, dest) = sock.recv_from_to(&mut buf).await?;
@@ -112,7 +119,7 @@ pub async fn serve(sock: UdpSocket, relay: Arc<Relay>) -> io::Result<()> {
         });
         let upstream = match existing {
             Some(u) => u,
-            None => match open(&sock, &flows, key, &relay).await {
+            None => match open(&sock, &flows, key, &relay) {
                 Ok(u) => u,
                 Err(e) => {
                     Counters::add(&relay.counters.udp_dropped);
@@ -123,7 +130,7 @@ pub async fn serve(sock: UdpSocket, relay: Arc<Relay>) -> io::Result<()> {
                 }
             },
         };
-        if upstream.try_send(&buf[..n]).is_err() {
+        if upstream.send(&buf[..n]).is_err() {
             Counters::add(&relay.counters.udp_dropped);
         }
     }
@@ -131,13 +138,14 @@ pub async fn serve(sock: UdpSocket, relay: Arc<Relay>) -> io::Result<()> {
 
 /// Opens the flow of `key`, evicting the least recently used one if the table
 /// is full: its upstream socket.
-async fn open(
+fn open(
     sock: &Arc<UdpSocket>,
     flows: &Shared,
     key: Key,
     relay: &Arc<Relay>,
-) -> io::Result<Arc<tokio::net::UdpSocket>> {
-    let upstream = Arc::new(connect_upstream(key.1).await?);
+) -> io::Result<Arc<std::net::UdpSocket>> {
+    let (upstream, answers_from) = connect_upstream(key.1)?;
+    let upstream = Arc::new(upstream);
     let last = Arc::new(AtomicU64::new(relay.now_ms()));
     let mut f = lock(flows);
     if f.map.len() >= f.max && f.evict_oldest().is_some() {
@@ -147,7 +155,7 @@ async fn open(
     let id = f.next_id;
     let answers = tokio::spawn(answer(
         sock.clone(),
-        upstream.clone(),
+        answers_from,
         key,
         id,
         last.clone(),
@@ -172,7 +180,7 @@ async fn open(
 /// address until the flow is idle for `--udp-timeout`; then removes it.
 async fn answer(
     sock: Arc<UdpSocket>,
-    upstream: Arc<tokio::net::UdpSocket>,
+    upstream: tokio::net::UdpSocket,
     (client, dest): Key,
     id: u64,
     last: Arc<AtomicU64>,
@@ -222,7 +230,7 @@ mod tests {
                     SocketAddr::from(([10, 0, 0, 1], port)),
                     SocketAddr::from(([198, 51, 100, 5], 53)),
                 );
-                let upstream = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                let upstream = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
                 let task = tokio::spawn(std::future::pending::<()>());
                 flows.map.insert(
                     key,
