@@ -58,9 +58,8 @@ enum Command {
     /// Emulate an impaired link between two network namespaces (root), in real
     /// time: a TUN in each, the simulator's link and queue models between them.
     Emulate(Box<emulate::Args>),
-    /// Relay every TCP connection and UDP flow routed into a TUN to its real
-    /// destination, directly or through a SOCKS5 proxy (root); refused as the
-    /// destination refused.
+    /// Relay the TCP connections and UDP flows routed into a TUN to their real
+    /// destinations, directly or through a SOCKS5 proxy (root).
     Tun2socks(tun2socks::Args),
 }
 

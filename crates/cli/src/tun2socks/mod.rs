@@ -180,11 +180,21 @@ pub fn parse(args: &Args) -> Result<Plan, Failure> {
     };
     if let Some(ns) = &args.upstream_netns {
         let path = netns::path_of(ns);
-        if ns.is_empty() || !path.exists() {
-            return Err(usage(format!(
-                "--upstream-netns {ns}: no such network namespace ({} does not exist)",
-                path.display()
-            )));
+        match std::fs::metadata(&path) {
+            Ok(_) if !ns.is_empty() => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(usage(format!(
+                    "--upstream-netns {ns}: no such network namespace ({} does not exist)",
+                    path.display()
+                )))
+            }
+            Err(e) => {
+                return Err(usage(format!(
+                    "--upstream-netns {ns}: {}: {e}",
+                    path.display()
+                )))
+            }
+            Ok(_) => return Err(usage("--upstream-netns: an empty name")),
         }
     }
     let positive = |name: &str, n: usize| {
