@@ -362,9 +362,76 @@ fn tcp_over_ipv4_and_ipv6_carries_data_both_ways_through_half_closes() {
                 answer.len()
             );
         }
+        // The server's FIN first: the client's data still goes through after.
+        let first = Lab::run_in(&lab.server, || TcpListener::bind("198.51.100.5:8082")).unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = first.accept().unwrap();
+            s.set_read_timeout(Some(WAIT)).unwrap();
+            s.write_all(&pattern(5, 50_000)).unwrap();
+            s.shutdown(Shutdown::Write).unwrap();
+            let mut req = Vec::new();
+            s.read_to_end(&mut req).unwrap();
+            req
+        });
+        let (greeting, more) = Lab::run_in(&lab.client, || {
+            let mut s = TcpStream::connect_timeout(&sa("198.51.100.5:8082"), WAIT)?;
+            s.set_read_timeout(Some(WAIT))?;
+            let mut greeting = Vec::new();
+            s.read_to_end(&mut greeting)?;
+            s.write_all(&pattern(6, 70_000))?;
+            s.shutdown(Shutdown::Write)?;
+            let mut more = Vec::new();
+            s.read_to_end(&mut more)?;
+            Ok((greeting, more))
+        })
+        .unwrap();
+        assert!(greeting == pattern(5, 50_000), "{} bytes", greeting.len());
+        assert!(more.is_empty());
+        let req = server.join().unwrap();
+        assert!(
+            req == pattern(6, 70_000),
+            "the server got {} bytes",
+            req.len()
+        );
+        // Forty at once: each accepted stream reaches its own relay (by its
+        // tuple), whichever order the handshakes finish in.
+        let clients: Vec<_> = (0..40u8)
+            .map(|i| {
+                let to = match i % 2 {
+                    0 => "198.51.100.5:8080",
+                    _ => "[2001:db8:5::5]:8080",
+                };
+                let req = pattern(100 + i, 10_000 + usize::from(i) * 997);
+                // The thread, started in "client", makes its socket there.
+                Lab::run_in(&lab.client, move || {
+                    Ok(std::thread::spawn(move || {
+                        let mut s = TcpStream::connect_timeout(&sa(to), WAIT)?;
+                        s.set_read_timeout(Some(WAIT))?;
+                        s.write_all(&req)?;
+                        s.shutdown(Shutdown::Write)?;
+                        let mut got = Vec::new();
+                        s.read_to_end(&mut got)?;
+                        Ok::<_, std::io::Error>((req, got))
+                    }))
+                })
+                .unwrap()
+            })
+            .collect();
+        for c in clients {
+            let (req, answer) = c.join().unwrap().unwrap();
+            assert!(answer == answer_twice(&req), "{} bytes", answer.len());
+        }
+        let mut requests = 0;
+        for got in [&got4, &got6] {
+            for _ in 0..20 {
+                got.recv_timeout(WAIT).expect("a server's request");
+                requests += 1;
+            }
+        }
+        assert_eq!(requests, 40);
         let counters = lab.stop();
         assert!(
-            counters.contains(": 2 TCP connections relayed, 0 refused"),
+            counters.contains(": 43 TCP connections relayed, 0 refused"),
             "{counters}"
         );
     });
