@@ -164,6 +164,13 @@ fn host_port(what: &str, s: &str) -> Result<(), Failure> {
 
 /// Checks the arguments without touching the system.
 pub fn parse(args: &Args) -> Result<Plan, Failure> {
+    // IFNAMSIZ, less the NUL; no '/' or whitespace (Linux's dev_valid_name).
+    let t = &args.tun;
+    if t.is_empty() || t.len() > 15 || t.contains(['/', ':']) || t.contains(char::is_whitespace) {
+        return Err(usage(format!(
+            "--tun {t:?}: not an interface name (1 to 15 bytes, no '/', ':' or spaces)"
+        )));
+    }
     let cidrs = parse_addrs(&args.addr)?;
     for a in &args.tun_addr {
         if !cidrs.iter().any(|c| c.is_ipv4() == a.is_ipv4()) {
@@ -500,6 +507,10 @@ mod tests {
                 Ok(p) => panic!("{argv:?}: accepted as {p:?}"),
                 Err(m) => assert!(m.contains(says), "{argv:?}: {m}"),
             }
+        }
+        for tun in ["", "a-name-too-long-0", "a/b"] {
+            let m = parsed(&["--tun", tun, "--addr", "10.0.0.2/30", "--direct"]).unwrap_err();
+            assert!(m.contains("not an interface name"), "{tun:?}: {m}");
         }
         assert!(parsed(&["--tun", "t0", "--direct"])
             .unwrap_err()
