@@ -4,7 +4,8 @@
 //! `run(args) -> ExitCode`. Exit status: 0 on success, 1 when a check the user asked
 //! for found a problem (`l4 pcap --check`) or the network failed (`l4 nc`: refused,
 //! reset, timed out; one `l4: nc: ...` line) or the emulator's TUNs could not be
-//! made (`l4 emulate`), 2 on an error (bad arguments, a file
+//! made (`l4 emulate`) or the relay's TUN, runtime or namespace failed
+//! (`l4 tun2socks`), 2 on an error (bad arguments, a file
 //! that cannot be read), with a one-line `l4: error: ...` message on stderr.
 // The arguments' doc comments are clap's `--help` text, written for a terminal
 // (`[HOST] PORT`, `DIR [default: out/<scenario name>]`), not for rustdoc.
@@ -22,6 +23,8 @@ mod runtimes;
 mod sim;
 mod ss;
 mod stat;
+mod tun2socks;
+mod tun_setup;
 
 /// layer4: a userspace transport layer and the tools around it.
 #[derive(Debug, Parser)]
@@ -55,6 +58,9 @@ enum Command {
     /// Emulate an impaired link between two network namespaces (root), in real
     /// time: a TUN in each, the simulator's link and queue models between them.
     Emulate(Box<emulate::Args>),
+    /// Relay the TCP connections and UDP flows routed into a TUN to their real
+    /// destinations, directly or through a SOCKS5 proxy (root).
+    Tun2socks(tun2socks::Args),
 }
 
 /// The exit status for an error the user must fix.
@@ -76,5 +82,6 @@ fn main() -> ExitCode {
         Command::Ss(args) => ss::run(&args),
         Command::Stat(args) => stat::run(&args),
         Command::Emulate(args) => emulate::run(&args),
+        Command::Tun2socks(args) => tun2socks::run(&args),
     }
 }

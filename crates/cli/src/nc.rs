@@ -20,15 +20,16 @@
 //! reset or timed out, or the TUN could not be made; 2 for bad arguments.
 
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Shutdown, SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use layer4::ip::cidr::{IpCidr, Ipv4Cidr, Ipv6Cidr};
-use layer4::{Config, Stack};
-use layer4_net::{runtime::os_seed, Runtime, TcpListener, TcpStream, Tun, UdpSocket};
+use layer4::ip::cidr::IpCidr;
+use layer4_net::{Runtime, TcpListener, TcpStream, UdpSocket};
+
+use crate::tun_setup::{self, describe, net, parse_addrs, usage, Failure, TunSetup};
 
 /// Arguments of `l4 nc`.
 #[derive(Debug, clap::Args)]
@@ -75,34 +76,6 @@ pub struct Args {
     target: Vec<String>,
 }
 
-/// Why `l4 nc` stops early.
-enum Failure {
-    /// Bad arguments: exit 2.
-    Usage(String),
-    /// The network or the device failed: exit 1.
-    Net(String),
-}
-
-fn usage(m: impl std::fmt::Display) -> Failure {
-    Failure::Usage(m.to_string())
-}
-
-/// The one-line reason for a socket error, in nc's words.
-fn describe(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => "connection refused".into(),
-        io::ErrorKind::ConnectionReset => "connection reset by peer".into(),
-        io::ErrorKind::TimedOut => "connection timed out".into(),
-        io::ErrorKind::HostUnreachable => "no route to host".into(),
-        io::ErrorKind::NetworkUnreachable => "network is unreachable".into(),
-        _ => e.to_string(),
-    }
-}
-
-fn net(what: impl std::fmt::Display) -> impl FnOnce(io::Error) -> Failure {
-    move |e| Failure::Net(format!("{what}: {}", describe(&e)))
-}
-
 /// Runs `l4 nc`.
 pub fn run(args: &Args) -> ExitCode {
     match run_inner(args) {
@@ -115,23 +88,6 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-/// `--addr`: at most one CIDR of each family, at least one.
-fn parse_addrs(args: &Args) -> Result<Vec<IpCidr>, Failure> {
-    let mut cidrs: Vec<IpCidr> = Vec::new();
-    for a in &args.addr {
-        let c: IpCidr = a
-            .parse()
-            .map_err(|e| usage(format!("--addr {a}: {e} (an IPv4 or IPv6 CIDR)")))?;
-        if cidrs.iter().any(|o| o.is_ipv4() == c.is_ipv4()) {
-            return Err(usage(format!(
-                "--addr {a}: one address of each family at most"
-            )));
-        }
-        cidrs.push(c);
-    }
-    Ok(cidrs)
-}
-
 /// HOST without the brackets of `[fd00::1]`.
 fn unbracket(host: &str) -> &str {
     host.strip_prefix('[')
@@ -140,8 +96,8 @@ fn unbracket(host: &str) -> &str {
 }
 
 fn run_inner(args: &Args) -> Result<(), Failure> {
-    let cidrs = parse_addrs(args)?;
-    let first = *cidrs.first().ok_or_else(|| usage("--addr: none given"))?;
+    let cidrs = parse_addrs(&args.addr)?;
+    let first = cidrs[0];
     let wait = match args.wait {
         None => None,
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
@@ -213,127 +169,18 @@ fn run_inner(args: &Args) -> Result<(), Failure> {
 /// How long `l4 nc` waits at exit for its connection to finish its close.
 const LINGER: Duration = Duration::from_secs(5);
 
-/// The kernel's address on the link: the first host address of the prefix that is
-/// not layer4's.
-fn kernel_side(cidr: IpCidr) -> Option<IpAddr> {
-    match cidr {
-        IpCidr::V4(c) => kernel_side_v4(c).map(IpAddr::V4),
-        IpCidr::V6(c) => kernel_side_v6(c).map(IpAddr::V6),
-    }
-}
-
-fn kernel_side_v4(cidr: Ipv4Cidr) -> Option<Ipv4Addr> {
-    let net = u32::from(cidr.network().addr());
-    let size = 1u64 << (32 - u32::from(cidr.prefix_len()));
-    let hosts: Vec<u32> = if size <= 2 {
-        (0..size as u32).map(|i| net + i).collect()
-    } else {
-        (1..(size - 1) as u32).take(3).map(|i| net + i).collect()
-    };
-    hosts
-        .into_iter()
-        .map(Ipv4Addr::from)
-        .find(|a| *a != cidr.addr())
-}
-
-/// IPv6: address 0 of a prefix is the subnet-router anycast address (RFC 4291
-/// section 2.6.1), so hosts start at 1, except in a /127 (RFC 6164) or /128.
-fn kernel_side_v6(cidr: Ipv6Cidr) -> Option<Ipv6Addr> {
-    let net = u128::from(cidr.network().addr());
-    let hosts: Vec<u128> = match cidr.prefix_len() {
-        128 => vec![net],
-        127 => vec![net, net + 1],
-        _ => vec![net + 1, net + 2],
-    };
-    hosts
-        .into_iter()
-        .map(Ipv6Addr::from)
-        .find(|a| *a != cidr.addr())
-}
-
-/// The kernel's address on the link for layer4's `cidr`: `--tun-addr` of that
-/// family, else [`kernel_side`].
-fn kernel_addr(args: &Args, cidr: IpCidr) -> Result<IpAddr, Failure> {
-    match args.tun_addr.iter().find(|a| a.is_ipv4() == cidr.is_ipv4()) {
-        Some(a) => Ok(*a),
-        None => kernel_side(cidr)
-            .ok_or_else(|| usage(format!("--addr {cidr}: no room for the kernel's address"))),
-    }
-}
-
 /// Makes the TUN and starts the runtime on it.
 fn start(args: &Args, cidrs: &[IpCidr]) -> Result<Runtime, Failure> {
-    for a in args.tun_addr.iter().chain(&args.gateway) {
-        if !cidrs.iter().any(|c| c.is_ipv4() == a.is_ipv4()) {
-            return Err(usage(format!("{a}: no --addr of its family")));
-        }
-    }
-    let mut kernel = Vec::new();
-    for &c in cidrs {
-        kernel.push((c, kernel_addr(args, c)?));
-    }
-    let mut config = Config::default().seed(os_seed().map_err(net("getrandom"))?);
-    for &c in cidrs {
-        config = config.address(c);
-    }
-    for &(c, k) in &kernel {
-        let gw = args
-            .gateway
-            .iter()
-            .find(|g| g.is_ipv4() == c.is_ipv4())
-            .copied()
-            .unwrap_or(k);
-        config = config.gateway(gw);
-    }
-    if let Some(cc) = &args.cc {
-        config
-            .tcp
-            .congestion_algorithm(cc)
-            .map_err(|e| usage(format!("--cc {cc}: {e}")))?;
-        config.tcp.congestion_control = cc.clone();
-    }
-    let stack = Stack::new(config).map_err(|e| usage(format!("configuration: {e}")))?;
-    let dev = &args.tun;
-    let offloaded = if args.no_offload {
-        None
-    } else {
-        match Tun::open_offload(dev) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                if args.verbose {
-                    eprintln!("l4: nc: TUN {dev}: no offloads ({e}); plain TUN");
-                }
-                None
-            }
-        }
-    };
-    let tun = match offloaded {
-        Some(t) => t,
-        None => Tun::open(dev).map_err(net(format!("TUN {dev} (root needed)")))?,
-    };
-    tun.set_mtu(1500).map_err(net(format!("TUN {dev}")))?;
-    for &(c, k) in &kernel {
-        let IpAddr::V4(k) = k else { continue };
-        match tun.set_ipv4_address(k, c.prefix_len()) {
-            // An existing TUN may have its address already.
-            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
-                return Err(net(format!("TUN {dev}"))(e));
-            }
-            _ => {}
-        }
-    }
-    tun.set_up().map_err(net(format!("TUN {dev}")))?;
-    // IPv6 after `up`: the kernel runs IPv6 on an interface once it is up.
-    for &(c, k) in &kernel {
-        let IpAddr::V6(k) = k else { continue };
-        match tun.set_ipv6_address(k, c.prefix_len()) {
-            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
-                return Err(net(format!("TUN {dev}"))(e));
-            }
-            _ => {}
-        }
-    }
-    Runtime::new(stack, tun).map_err(net("runtime"))
+    tun_setup::start(&TunSetup {
+        tun: &args.tun,
+        cidrs,
+        tun_addr: &args.tun_addr,
+        gateway: &args.gateway,
+        cc: args.cc.as_deref(),
+        no_offload: args.no_offload,
+        tool: "nc",
+        verbose: args.verbose,
+    })
 }
 
 /// stdin → the stream (then a FIN), the stream → stdout, until both ended.
@@ -443,38 +290,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn over_ipv6_the_kernel_takes_host_1_or_2_never_the_anycast_address() {
-        let c = |s: &str| s.parse::<Ipv6Cidr>().unwrap();
-        let a = |s: &str| Some(s.parse::<Ipv6Addr>().unwrap());
-        assert_eq!(kernel_side_v6(c("fd00:213::2/64")), a("fd00:213::1"));
-        assert_eq!(kernel_side_v6(c("fd00:213::1/64")), a("fd00:213::2"));
-        assert_eq!(kernel_side_v6(c("fd00::1/127")), a("fd00::"));
-        assert_eq!(kernel_side_v6(c("fd00::1/128")), None);
-    }
-
-    #[test]
     fn hosts_lose_their_brackets() {
         assert_eq!(unbracket("[fd00::1]"), "fd00::1");
         assert_eq!(unbracket("fd00::1"), "fd00::1");
         assert_eq!(unbracket("example.com"), "example.com");
         assert_eq!(unbracket("[x"), "[x");
-    }
-
-    #[test]
-    fn the_kernel_takes_the_first_other_host_address() {
-        let c = |s: &str| s.parse::<Ipv4Cidr>().unwrap();
-        assert_eq!(
-            kernel_side_v4(c("10.213.0.2/30")),
-            Some(Ipv4Addr::new(10, 213, 0, 1))
-        );
-        assert_eq!(
-            kernel_side_v4(c("10.213.0.1/30")),
-            Some(Ipv4Addr::new(10, 213, 0, 2))
-        );
-        assert_eq!(
-            kernel_side_v4(c("10.0.0.1/31")),
-            Some(Ipv4Addr::new(10, 0, 0, 0))
-        );
-        assert_eq!(kernel_side_v4(c("10.0.0.1/32")), None);
     }
 }

@@ -124,6 +124,18 @@ impl Termination {
         }
     }
 
+    /// Blocks the calling thread until SIGINT or SIGTERM arrives; the signal's
+    /// number. For a program that waits for the signals on a thread of its own
+    /// (`l4 tun2socks`) rather than in [`Emulator::run`]'s loop.
+    pub fn wait(&self) -> io::Result<i32> {
+        loop {
+            if let Some(signal) = self.take() {
+                return Ok(signal);
+            }
+            wait([self.fd.as_raw_fd()], None)?;
+        }
+    }
+
     /// The signal that arrived, if one did.
     fn take(&self) -> Option<i32> {
         // SAFETY: an all-zero signalfd_siginfo is valid; read(2) writes at most its
@@ -320,6 +332,22 @@ fn set_timer_slack_ns(ns: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn termination_wait_returns_the_signal_raised() {
+        // On a thread of its own: the signal is blocked there and raised at it
+        // alone, so no other test thread sees it.
+        let got = std::thread::spawn(|| {
+            let t = Termination::install().expect("signalfd");
+            // SAFETY: raise(3) sends SIGTERM to the calling thread, where it
+            // is blocked and so only queued for the signalfd.
+            assert_eq!(unsafe { libc::raise(libc::SIGTERM) }, 0);
+            t.wait().expect("wait")
+        })
+        .join()
+        .expect("thread");
+        assert_eq!(got, libc::SIGTERM);
+    }
 
     #[test]
     fn wait_times_out_with_nothing_ready() {
