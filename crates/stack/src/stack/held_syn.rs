@@ -56,8 +56,9 @@ pub enum SynRefusal {
     /// An ICMP destination unreachable from the SYN's destination (IPv4 host
     /// unreachable, IPv6 address unreachable), quoting the SYN's headers as the
     /// stack rebuilt them: the client's connect fails with "host unreachable"
-    /// (Linux reports it once its SYN retries run out, or at once with
-    /// `IP_RECVERR`).
+    /// (a Linux client at once: it takes the error as fatal in SYN-SENT, as
+    /// the `l4 tun2socks` tests see; a layer4 client, which keeps it as a soft
+    /// error as RFC 1122 section 4.2.3.9 says, once its SYN retries run out).
     HostUnreachable,
     /// Nothing: the client retries its SYN and, unless a later one is held
     /// and completed, times out.
