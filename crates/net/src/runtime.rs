@@ -338,6 +338,14 @@ impl Shared {
         }
     }
 
+    /// Wakes whoever waits on `handle` (blocked calls and async tasks retry):
+    /// for a change that ends what they wait for without a stack event.
+    pub(crate) fn wake_waiters(&self, handle: SocketHandle) {
+        if let Some(w) = self.lock().waiters.get_mut(&handle) {
+            w.notify_all();
+        }
+    }
+
     /// Records `handle` as held by the application. During a
     /// [`Runtime::shutdown`] (a socket the stack made before it began, adopted
     /// after: an accepted connection, a connect) it is closed at once instead,

@@ -310,9 +310,9 @@ impl TcpListener {
         })
     }
 
-    /// Makes [`TcpListener::accept`] return `WouldBlock` at once instead of
-    /// waiting (`true`), or wait again (`false`). The accepted streams start in
-    /// blocking mode.
+    /// Makes [`TcpListener::accept`] (and [`TcpListener::next_syn`]) return
+    /// `WouldBlock` at once instead of waiting (`true`), or wait again
+    /// (`false`). The accepted streams start in blocking mode.
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.nonblocking.store(nonblocking, Ordering::Relaxed);
         Ok(())
@@ -346,7 +346,8 @@ impl TcpListener {
     /// any other once its handshake ends) or [`TcpListener::refuse_syn`]
     /// refuses it with a RST, an ICMP host unreachable or silence. Made for
     /// transparent listeners: a tun2socks proxy tries the upstream first.
-    /// `false`: SYNs are answered at once again, those held so far dropped.
+    /// `false`: SYNs are answered at once again, those held so far dropped,
+    /// and a `next_syn` waiting on another thread fails with `InvalidInput`.
     /// Held SYNs count against the SYN queue and get no SYN cookie
     /// (`layer4::Stack::tcp_hold_syns` says more).
     pub fn set_hold_syns(&self, on: bool) -> io::Result<()> {
@@ -355,7 +356,7 @@ impl TcpListener {
 
     /// Waits for the next held SYN, oldest first (`WouldBlock` at once in
     /// non-blocking mode when none waits; `InvalidInput` when the listener
-    /// does not hold SYNs).
+    /// does not hold SYNs, or stops holding them while this waits).
     pub fn next_syn(&self) -> io::Result<SynRequest> {
         let h = self.sock.handle;
         wait_on(
@@ -371,14 +372,17 @@ impl TcpListener {
     /// Completes a held SYN's handshake: its SYN-ACK goes now, and
     /// [`TcpListener::accept`] gives the connection once the client's ACK
     /// arrives. `TimedOut` when the SYN is no longer held (it expired, or was
-    /// decided already).
+    /// decided already); `InvalidInput` when the listener no longer holds
+    /// SYNs; `AddrInUse` when the tuple has a connection or TIME-WAIT of its
+    /// own again, and `OutOfMemory` at the stack's connection limit (the SYN
+    /// is dropped).
     pub fn complete_syn(&self, syn: SynRequest) -> io::Result<()> {
         syn_request::complete(&self.sock.shared, self.sock.handle, syn)
     }
 
     /// Refuses a held SYN as `how` says: [`SynRefusal::Reset`] fails the
     /// client's connect with `ConnectionRefused`. `TimedOut` when the SYN is
-    /// no longer held.
+    /// no longer held; `InvalidInput` when the listener no longer holds SYNs.
     pub fn refuse_syn(&self, syn: SynRequest, how: SynRefusal) -> io::Result<()> {
         syn_request::refuse(&self.sock.shared, self.sock.handle, syn, how)
     }

@@ -19,7 +19,10 @@ use crate::runtime::Shared;
 /// A SYN held by a listener for the application's decision: from
 /// `TcpListener::next_syn` (blocking or async), to pass to its `complete_syn`
 /// or `refuse_syn`. Undecided, it expires after what a half-open connection
-/// lives (63 s by default), and the client's connect times out.
+/// lives (63 s by default); the client's SYN retries until then take its
+/// place without being handed out again, and one after it is held and handed
+/// out afresh (else the client's connect times out). Dropped undecided, a
+/// request is not given again before it expires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SynRequest {
     /// The address the client connected to (the SYN's destination): the
@@ -46,9 +49,15 @@ impl SynRequest {
 }
 
 /// Turns holding on or off for `listener` (off: the SYNs held so far are
-/// dropped unanswered, and new ones are answered at once again).
+/// dropped unanswered, and new ones are answered at once again). Off, a
+/// `next_syn` waiting on another thread or task is woken to fail with
+/// `InvalidInput`: no event would wake it otherwise.
 pub(crate) fn set_hold(shared: &Shared, listener: SocketHandle, on: bool) -> io::Result<()> {
-    Ok(shared.with_stack(|s, _| s.tcp_hold_syns(listener, on))??)
+    shared.with_stack(|s, _| s.tcp_hold_syns(listener, on))??;
+    if !on {
+        shared.wake_waiters(listener);
+    }
+    Ok(())
 }
 
 /// One attempt at the next held SYN: `WouldBlock` when none waits.
@@ -63,7 +72,7 @@ pub(crate) fn try_next(
 /// Completes `syn`'s handshake: its SYN-ACK goes now, and the connection is
 /// accepted as any other once the client's ACK arrives. `TimedOut` when the
 /// SYN is no longer held (it expired or was decided); `AddrInUse` when a
-/// connection of the tuple exists already.
+/// connection or a TIME-WAIT record of the tuple exists already.
 pub(crate) fn complete(shared: &Shared, listener: SocketHandle, syn: SynRequest) -> io::Result<()> {
     Ok(shared.with_stack(|s, now| s.tcp_complete_syn(now, listener, syn.tuple()))??)
 }

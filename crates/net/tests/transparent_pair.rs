@@ -246,3 +246,46 @@ fn a_connection_from_a_foreign_address_reaches_the_server_from_it_async() {
             assert_eq!(&buf, b"in");
         });
 }
+
+/// A task waiting for a held SYN when holding is turned off is woken, and its
+/// next poll fails with `InvalidInput` (the listener no longer holds SYNs)
+/// rather than waiting for an event that nothing raises: the blocking
+/// `next_syn` waits on the same notification. Before, it slept until the
+/// listener's next connection, if one ever came.
+#[cfg(feature = "tokio")]
+#[test]
+fn turning_holding_off_wakes_a_task_waiting_for_a_held_syn() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    /// Records that it was woken.
+    struct Flag(AtomicBool);
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    let (_a, b) = datagram_pair::routed_pair(13, 59);
+    let l = ::tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(layer4_net::tokio::TcpListener::bind_transparent(
+            &b,
+            "0.0.0.0:0",
+        ))
+        .unwrap();
+    l.set_hold_syns(true).unwrap();
+    let flag = Arc::new(Flag(AtomicBool::new(false)));
+    let waker = Waker::from(flag.clone());
+    let mut cx = Context::from_waker(&waker);
+    assert!(l.poll_next_syn(&mut cx).is_pending());
+    assert!(!flag.0.load(Ordering::SeqCst));
+    l.set_hold_syns(false).unwrap();
+    assert!(flag.0.load(Ordering::SeqCst), "not woken");
+    match l.poll_next_syn(&mut cx) {
+        Poll::Ready(Err(e)) => assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{e}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -94,8 +94,8 @@ impl TcpListener {
     }
 
     /// Waits for the next held SYN, oldest first (`InvalidInput` when the
-    /// listener does not hold SYNs). Cancel-safe: a SYN is taken only by the
-    /// poll that returns it.
+    /// listener does not hold SYNs, or stops holding them while this waits).
+    /// Cancel-safe: a SYN is taken only by the poll that returns it.
     pub async fn next_syn(&self) -> io::Result<SynRequest> {
         poll_fn(|cx| self.poll_next_syn(cx)).await
     }
@@ -111,12 +111,14 @@ impl TcpListener {
 
     /// Completes a held SYN's handshake: [`TcpListener::accept`] gives the
     /// connection once the client's ACK arrives. `TimedOut` when the SYN is
-    /// no longer held.
+    /// no longer held; the other errors as
+    /// [`crate::TcpListener::complete_syn`]'s.
     pub fn complete_syn(&self, syn: SynRequest) -> io::Result<()> {
         syn_request::complete(&self.sock.shared, self.sock.handle, syn)
     }
 
-    /// Refuses a held SYN as `how` says. `TimedOut` when it is no longer held.
+    /// Refuses a held SYN as `how` says. `TimedOut` when it is no longer held;
+    /// `InvalidInput` when the listener no longer holds SYNs.
     pub fn refuse_syn(&self, syn: SynRequest, how: SynRefusal) -> io::Result<()> {
         syn_request::refuse(&self.sock.shared, self.sock.handle, syn, how)
     }

@@ -20,7 +20,12 @@
 //! Held SYNs count against the listener's SYN queue (`TcpConfig::syn_backlog`)
 //! like connections in SYN-RECEIVED; a SYN beyond it is dropped and counted
 //! (`TcpExtListenDrops`): SYN cookies do not apply, since a cookie's SYN-ACK
-//! would complete the handshake without the application. A repeated SYN of a
+//! would complete the handshake without the application. A SYN that ended
+//! TIME-WAIT is held beyond the bound, as a listener that answers SYNs itself
+//! takes it (Linux's "TW buckets are converted to open requests without
+//! limitations"): its connection must open past the old incarnation's
+//! numbers, which neither a drop nor a cookie would do; those are bounded by
+//! the TIME-WAIT connections and records they end. A repeated SYN of a
 //! held tuple takes the held one's place (the SYN-ACK answers the latest: a
 //! client that gave up and reconnected on the tuple has a new ISN, and one
 //! may drop options from its retries); it is not held twice. A held SYN
@@ -199,8 +204,10 @@ impl Stack {
     /// SYN-ACK goes out now, and the connection joins the accept queue once
     /// the client's ACK arrives, as any other. `Error::TimedOut` when no SYN of
     /// that tuple is held (it expired, or was decided already);
-    /// `Error::LimitReached` at `TcpConfig::max_connections` (the SYN is then
-    /// dropped).
+    /// `Error::LimitReached` at `TcpConfig::max_connections`, `Error::AddrInUse`
+    /// when a connection or a TIME-WAIT record of the tuple exists (made after
+    /// the SYN was held: the application's own connection); the SYN is then
+    /// dropped.
     pub fn tcp_complete_syn(
         &mut self,
         now: Instant,
@@ -212,7 +219,12 @@ impl Stack {
         let held = self.take_held_syn(now, listener, &tuple)?;
         let limit = self.tcp_conn_count >= self.tcp_config.max_connections;
         let mut hash = TupleHash::default();
-        let taken = self.conns.contains(&tuple, &mut hash, &self.sockets);
+        // A TIME-WAIT record of the tuple was made after the SYN was held (a
+        // connection the application opened on it itself): the SYN is older
+        // than that incarnation, and a connection beside the record would
+        // take the ISN clock's ISS, not one past the record's numbers.
+        let taken = self.conns.contains(&tuple, &mut hash, &self.sockets)
+            || self.time_wait.contains(&tuple, &mut hash);
         let l = self.listener_mut(listener)?;
         if limit || taken {
             l.syn_pending = l.syn_pending.saturating_sub(1);
@@ -360,11 +372,17 @@ impl Stack {
             // one the client waits on: its sequence number and options are
             // what the SYN-ACK must acknowledge and agree to (a client may
             // also drop options from its later SYNs). Still held once, in its
-            // place.
+            // place. A repeated SYN that itself ended TIME-WAIT (of a
+            // connection the application opened on the tuple after the
+            // first was held) brings the ISS past that incarnation.
             h.syn = syn;
+            h.iss = recycled_iss.or(h.iss);
             return;
         }
-        if l.syn_pending >= backlog {
+        // A SYN that ended TIME-WAIT is held beyond a full queue, as
+        // `listener_segment` takes it: dropped, the tuple's TIME-WAIT would
+        // be gone and the client's retry would get the ISN clock's ISS.
+        if l.syn_pending >= backlog && recycled_iss.is_none() {
             self.stats.tcp.listen_drops += 1;
             return;
         }

@@ -22,7 +22,13 @@ fn client_addr() -> SocketAddr {
 
 /// The server: B4, listening on port 80.
 fn server(seed: u64) -> (Stack, SocketHandle) {
-    let config = Config::with_address(format!("{B4}/24").parse().unwrap()).seed(seed);
+    server_with(seed, |_| {})
+}
+
+/// [`server`] with its TCP configuration changed by `tcp`.
+fn server_with(seed: u64, tcp: impl FnOnce(&mut crate::tcp::TcpConfig)) -> (Stack, SocketHandle) {
+    let mut config = Config::with_address(format!("{B4}/24").parse().unwrap()).seed(seed);
+    tcp(&mut config.tcp);
     let mut b = Stack::new(config).unwrap();
     let l = b
         .tcp_listen(server_addr(), ListenOptions::default())
@@ -38,12 +44,24 @@ fn from_client(
     flags: TcpFlags,
     tsval: Option<u32>,
 ) -> Vec<u8> {
+    from_port(b, client_addr().port(), seq, ack, flags, tsval)
+}
+
+/// [`from_client`] from another of the client's ports.
+fn from_port(
+    b: &mut Stack,
+    port: u16,
+    seq: u32,
+    ack: SeqNumber,
+    flags: TcpFlags,
+    tsval: Option<u32>,
+) -> Vec<u8> {
     let options = TcpOptions {
         timestamp: tsval.map(|tsval| TcpTimestamp { tsval, tsecr: 0 }),
         ..TcpOptions::default()
     };
     let repr = TcpRepr {
-        src_port: client_addr().port(),
+        src_port: port,
         dst_port: server_addr().port(),
         seq_number: SeqNumber(seq),
         ack_number: ack,
@@ -53,7 +71,8 @@ fn from_client(
         options,
         payload: &[],
     };
-    tcp_packet(b, client_addr(), server_addr(), &repr)
+    let client = SocketAddr::new(client_addr().ip(), port);
+    tcp_packet(b, client, server_addr(), &repr)
 }
 
 /// Delivers `packet` to `b` and returns (sequence number, flags) of every
@@ -253,4 +272,204 @@ fn a_tuple_that_failed_on_its_syn_leaves_no_record() {
     let (s, _) = b.tcp_accept(l).unwrap();
     b.tcp_abort(NOW, s).unwrap();
     assert!(b.ended.is_empty());
+}
+
+/// A SYN that ends TIME-WAIT while the listener's SYN queue is full: it opens
+/// its connection past the old incarnation's numbers all the same, beyond the
+/// queue's bound, as Linux's `tcp_conn_request` ("TW buckets are converted to
+/// open requests without limitations"). Before, it got a SYN cookie, whose
+/// ISS knows nothing of the old incarnation, or (cookies off) was dropped
+/// with TIME-WAIT already gone, so that the client's retry took the ISN clock's
+/// ISS.
+#[test]
+fn a_syn_that_ends_time_wait_opens_past_the_old_numbers_with_the_syn_queue_full() {
+    for cookies in [true, false] {
+        let (mut b, l) = server_with(5, |tcp| {
+            tcp.syn_backlog = 1;
+            tcp.syn_cookies = cookies;
+        });
+        let iss = into_time_wait(&mut b, l, true);
+        // Another client's handshake fills the SYN queue.
+        let other = from_port(&mut b, 40001, 7000, SeqNumber(0), TcpFlags::SYN, Some(50));
+        assert_eq!(exchange(&mut b, &other).len(), 1);
+        let syn = from_client(&mut b, 5000, SeqNumber(0), TcpFlags::SYN, Some(103));
+        let answer = exchange(&mut b, &syn);
+        let new_iss = iss + 2u32 + 65537u32;
+        assert_eq!(
+            answer,
+            vec![(new_iss, TcpFlags::SYN | TcpFlags::ACK)],
+            "cookies {cookies}"
+        );
+        let tcp = b.stats().tcp;
+        assert_eq!(
+            (
+                tcp.time_wait_recycled,
+                tcp.syncookies_sent,
+                tcp.listen_drops
+            ),
+            (1, 0, 0)
+        );
+        let ack = from_client(&mut b, 5001, new_iss + 1u32, TcpFlags::ACK, Some(104));
+        assert!(exchange(&mut b, &ack).is_empty());
+        assert_eq!(b.tcp_accept(l).unwrap().1, client_addr());
+    }
+}
+
+/// The same for a listener that holds SYNs: the SYN that ended TIME-WAIT is
+/// held beyond a full SYN queue, and completed it opens past the old numbers.
+#[test]
+fn a_held_syn_that_ends_time_wait_is_held_with_the_syn_queue_full() {
+    let (mut b, l) = server_with(6, |tcp| tcp.syn_backlog = 1);
+    let iss = into_time_wait(&mut b, l, true);
+    b.tcp_hold_syns(l, true).unwrap();
+    let other = from_port(&mut b, 40001, 7000, SeqNumber(0), TcpFlags::SYN, Some(50));
+    assert!(exchange(&mut b, &other).is_empty());
+    let syn = from_client(&mut b, 5000, SeqNumber(0), TcpFlags::SYN, Some(103));
+    assert!(exchange(&mut b, &syn).is_empty());
+    assert_eq!(b.stats().tcp.listen_drops, 0);
+    let first = b.tcp_next_syn(NOW, l).unwrap();
+    assert_eq!(first.remote.port(), 40001);
+    let tuple = b.tcp_next_syn(NOW, l).unwrap();
+    assert_eq!(tuple.remote, client_addr());
+    b.tcp_complete_syn(NOW, l, tuple).unwrap();
+    let mut buf = [0u8; 2000];
+    let n = b.poll_transmit(NOW, &mut buf).unwrap();
+    assert_eq!(tcp_of(&buf[..n]).seq_number, iss + 2u32 + 65537u32);
+}
+
+/// The application's own connection on the client's tuple, from the
+/// listener's port (`b` holding a SYN of that tuple), through its handshake
+/// into TIME-WAIT: closed (`orphan`: the stack keeps a record) or shut down
+/// (the connection stays). Returns its ISS.
+fn own_connection_into_time_wait(b: &mut Stack, orphan: bool) -> SeqNumber {
+    let c = b
+        .tcp_connect(NOW, client_addr(), Some(server_addr()))
+        .unwrap();
+    let mut buf = [0u8; 2000];
+    let n = b.poll_transmit(NOW, &mut buf).unwrap();
+    let iss = tcp_of(&buf[..n]).seq_number;
+    let syn_ack = from_client(
+        b,
+        9000,
+        iss + 1u32,
+        TcpFlags::SYN | TcpFlags::ACK,
+        Some(1000),
+    );
+    assert_eq!(exchange(b, &syn_ack).len(), 1, "the ACK");
+    match orphan {
+        true => b.close(NOW, c).unwrap(),
+        false => b.tcp_shutdown(NOW, c, Shutdown::Write).unwrap(),
+    }
+    assert!(b.poll_transmit(NOW, &mut buf).is_some(), "the FIN");
+    let fin = from_client(
+        b,
+        9001,
+        iss + 2u32,
+        TcpFlags::FIN | TcpFlags::ACK,
+        Some(1001),
+    );
+    assert_eq!(exchange(b, &fin).len(), 1, "the last ACK");
+    match orphan {
+        true => assert_eq!(b.time_wait_count(), 1),
+        false => assert_eq!(b.tcp_state(c), Ok(State::TimeWait)),
+    }
+    iss
+}
+
+/// A held SYN whose tuple entered TIME-WAIT after it was held (the
+/// application connected from the listener's port to the client itself, and
+/// that connection ended): completing it is refused as for a tuple a
+/// connection holds. Before, it opened a connection beside the TIME-WAIT
+/// record, with the ISN clock's ISS (below the record's numbers when the
+/// clock stands still); a SYN that then ended that connection's TIME-WAIT
+/// but not the record's left its ISS stashed for the next listener's SYN.
+#[test]
+fn a_held_syn_is_not_completed_into_a_tuple_in_time_wait() {
+    let (mut b, l) = server(7);
+    b.tcp_hold_syns(l, true).unwrap();
+    let syn = from_client(&mut b, 1000, SeqNumber(0), TcpFlags::SYN, Some(500));
+    assert!(exchange(&mut b, &syn).is_empty());
+    let tuple = b.tcp_next_syn(NOW, l).unwrap();
+    own_connection_into_time_wait(&mut b, true);
+    assert_eq!(
+        b.tcp_complete_syn(NOW, l, tuple),
+        Err(crate::error::Error::AddrInUse)
+    );
+    let mut buf = [0u8; 2000];
+    assert_eq!(b.poll_transmit(NOW, &mut buf), None);
+    // Not held any more.
+    assert_eq!(
+        b.tcp_refuse_syn(NOW, l, tuple, SynRefusal::Silent),
+        Err(crate::error::Error::TimedOut)
+    );
+}
+
+/// A repeated SYN of a held tuple that itself ended TIME-WAIT (of the
+/// application's own connection on the tuple, made after the first SYN was
+/// held): the held SYN takes its ISS, past that connection's numbers. Before,
+/// the held SYN kept the ISS it had (none: the ISN clock's, one past that
+/// connection's ISS when the clock stands still).
+#[test]
+fn a_repeated_held_syn_that_ends_time_wait_takes_its_iss() {
+    let (mut b, l) = server(8);
+    b.tcp_hold_syns(l, true).unwrap();
+    let syn = from_client(&mut b, 1000, SeqNumber(0), TcpFlags::SYN, Some(500));
+    assert!(exchange(&mut b, &syn).is_empty());
+    let iss = own_connection_into_time_wait(&mut b, false);
+    let syn = from_client(&mut b, 5000, SeqNumber(0), TcpFlags::SYN, Some(1002));
+    assert!(exchange(&mut b, &syn).is_empty());
+    assert_eq!(b.stats().tcp.time_wait_recycled, 1);
+    let tuple = b.tcp_next_syn(NOW, l).unwrap();
+    assert!(b.tcp_next_syn(NOW, l).is_err(), "held once");
+    b.tcp_complete_syn(NOW, l, tuple).unwrap();
+    let mut buf = [0u8; 2000];
+    let n = b.poll_transmit(NOW, &mut buf).unwrap();
+    let syn_ack = tcp_of(&buf[..n]);
+    assert_eq!(syn_ack.seq_number, iss + 2u32 + 65537u32);
+    assert_eq!(syn_ack.ack_number, SeqNumber(5001), "the latest SYN's");
+}
+
+/// The review's form of finding 10: the server closes (its FIN), the client
+/// acknowledges the FIN with 3 bytes of data, which the closed server answers
+/// with a RST (data after close); the old SYN again at the same instant opens
+/// past the FIN, and the client's next data, acknowledging it, draws a RST
+/// instead of completing the new handshake.
+#[test]
+fn data_after_close_resets_and_the_tuple_opens_again_past_the_fin() {
+    let (mut b, l) = server(21);
+    let iss = handshake(&mut b, 1000, None);
+    let (s, _) = b.tcp_accept(l).unwrap();
+    b.close(NOW, s).unwrap();
+    let mut buf = [0u8; 2000];
+    let n = b.poll_transmit(NOW, &mut buf).unwrap();
+    assert!(tcp_of(&buf[..n]).flags.contains(TcpFlags::FIN));
+    let data = {
+        let repr = TcpRepr {
+            src_port: client_addr().port(),
+            dst_port: server_addr().port(),
+            seq_number: SeqNumber(1001),
+            ack_number: iss + 2u32,
+            flags: TcpFlags::ACK | TcpFlags::PSH,
+            window_len: 65535,
+            urgent_pointer: 0,
+            options: TcpOptions::default(),
+            payload: b"abc",
+        };
+        tcp_packet(&mut b, client_addr(), server_addr(), &repr)
+    };
+    let answer = exchange(&mut b, &data);
+    assert!(
+        answer.iter().any(|(_, f)| f.contains(TcpFlags::RST)),
+        "{answer:?}"
+    );
+    let syn = from_client(&mut b, 1000, SeqNumber(0), TcpFlags::SYN, None);
+    let answer = exchange(&mut b, &syn);
+    assert_eq!(
+        answer,
+        vec![(iss + 2u32 + 65537u32, TcpFlags::SYN | TcpFlags::ACK)]
+    );
+    let next = from_client(&mut b, 1004, iss + 2u32, TcpFlags::ACK, None);
+    let answer = exchange(&mut b, &next);
+    assert_eq!(answer, vec![(iss + 2u32, TcpFlags::RST)]);
+    assert!(b.tcp_accept(l).is_err());
 }

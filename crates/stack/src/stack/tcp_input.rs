@@ -260,7 +260,10 @@ impl Stack {
         }
         // Set when this segment, a SYN, ended TIME-WAIT (a record's just now,
         // or a connection's before the tuple's connection let it go): taken
-        // whatever becomes of the segment, so it never reaches another.
+        // whatever becomes of the segment, so it never reaches another. (A
+        // connection's is not passed over by the record check above: no
+        // record shares a tuple with a connection, since `tcp_connect` and
+        // `tcp_complete_syn` refuse a tuple in TIME-WAIT.)
         let recycled_iss = self.recycled_iss.take();
         // One call of `listener_segment` for both (it stays in line).
         let listener = match self.transparent.tcp_on() {
@@ -527,7 +530,16 @@ impl Stack {
             self.hold_syn(now, listener, key, seg, ecn, recycled_iss);
             return;
         }
-        if l.syn_pending >= self.tcp_config.syn_backlog {
+        // A SYN that ended TIME-WAIT is not held to the SYN queue: a cookie's
+        // ISS would ignore the old incarnation's numbers, and a drop would
+        // leave the client's retry, TIME-WAIT gone, to the ISN clock's ISS.
+        // What it takes beyond the queue is bounded by the TIME-WAIT
+        // connections and records it ended.
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.6.1
+        //# (1)  assigns its initial sequence number for the new connection to be
+        //#      larger than the largest sequence number it used on the previous
+        //#      connection incarnation, and
+        if l.syn_pending >= self.tcp_config.syn_backlog && recycled_iss.is_none() {
             if self.tcp_config.syn_cookies {
                 //= https://www.rfc-editor.org/rfc/rfc4987#section-3.6
                 self.send_cookie_syn_ack(now, listener, local, remote, seg);

@@ -209,6 +209,9 @@ pub struct TcpConfig {
     /// RSTs sent per second for segments that match no connection. Default 1000.
     pub rsts_per_sec: u32,
     /// The SYN queue bound of each listener (half-open connections). Default 1024.
+    /// A SYN that ends TIME-WAIT is taken beyond it, as Linux takes one: its
+    /// connection must open past the old incarnation's numbers, which a SYN
+    /// cookie or a drop would not.
     pub syn_backlog: usize,
     /// Answer SYNs beyond a full SYN queue with SYN cookies (RFC 4987 section 3.6)
     /// instead of dropping them, as Linux's `tcp_syncookies = 1`. Default on.
