@@ -473,3 +473,23 @@ fn data_after_close_resets_and_the_tuple_opens_again_past_the_fin() {
     assert_eq!(answer, vec![(iss + 2u32, TcpFlags::RST)]);
     assert!(b.tcp_accept(l).is_err());
 }
+
+/// A SYN that may end TIME-WAIT, when no listener would take it: TIME-WAIT
+/// stays and answers with an ACK, as Linux's (`tcp_v4_rcv` acknowledges a
+/// `TCP_TW_SYN` no listener takes), for the compact record and for a
+/// connection still held. Before, TIME-WAIT was thrown away first and the
+/// SYN drew a RST.
+#[test]
+fn a_syn_no_listener_takes_leaves_time_wait_in_place_and_is_acknowledged() {
+    for orphan in [true, false] {
+        let (mut b, l) = server(22 + u64::from(orphan));
+        let iss = into_time_wait(&mut b, l, orphan);
+        b.close(NOW, l).unwrap();
+        let syn = from_client(&mut b, 5000, SeqNumber(0), TcpFlags::SYN, Some(103));
+        let answer = exchange(&mut b, &syn);
+        assert_eq!(answer, vec![(iss + 2u32, TcpFlags::ACK)], "orphan {orphan}");
+        assert_eq!(b.stats().tcp.time_wait_recycled, 0);
+        let states: Vec<_> = b.socket_table(NOW).iter().map(|e| e.state).collect();
+        assert!(states.contains(&"TIME-WAIT"), "orphan {orphan}: {states:?}");
+    }
+}

@@ -282,6 +282,21 @@ impl Stack {
         self.reply_rst(now, local, remote, seg);
     }
 
+    /// Whether a SYN to `local` that no connection took would reach a listener
+    /// ([`tcp_segment_unmatched`](Self::tcp_segment_unmatched)'s choice): a
+    /// SYN that may end TIME-WAIT ends it only then. Without one, TIME-WAIT
+    /// stays and answers the SYN as any other segment it does not accept, as
+    /// Linux's `tcp_v4_rcv` acknowledges a `TCP_TW_SYN` no listener takes,
+    /// instead of a RST from a tuple whose TIME-WAIT was thrown away.
+    fn listener_would_take(&self, local: SocketAddr) -> bool {
+        if !self.transparent.tcp_on() {
+            return self.find_listener(local).is_some();
+        }
+        let own = self.is_local(local.ip());
+        (own && self.find_listener(local).is_some())
+            || self.transparent.tcp_listener(local).is_some()
+    }
+
     /// The listener for a segment to `local` that no connection took, once
     /// the stack takes TCP to foreign addresses (`transparent`): to one of the
     /// stack's addresses, a listener of `tcp_listen` first; then a transparent
@@ -395,7 +410,10 @@ impl Stack {
         let flags = seg.flags;
         if state == State::TimeWait {
             let syn_only = flags.contains(TcpFlags::SYN) && !flags.contains(TcpFlags::ACK);
-            if syn_only && self.conn(handle)?.time_wait_accepts_syn(seg) {
+            if syn_only
+                && self.conn(handle)?.time_wait_accepts_syn(seg)
+                && self.listener_would_take(self.conn(handle)?.local())
+            {
                 //= https://www.rfc-editor.org/rfc/rfc6191#section-2
                 //# the TIME-WAIT state ... may be
                 //# ended and the new connection accepted
@@ -1237,15 +1255,18 @@ impl Stack {
         hash: &mut TupleHash,
         seg: &TcpRepr<'_>,
     ) -> bool {
-        let Some(record) = self.time_wait.get_mut(key, hash) else {
+        let Some(record) = self.time_wait.get(key, hash) else {
             return false;
         };
         let syn_only = seg.flags.contains(TcpFlags::SYN)
             && !seg.flags.intersects(TcpFlags::ACK | TcpFlags::RST);
-        let verdict = if syn_only && record.accepts_syn(seg) {
-            None
-        } else {
-            Some(record.on_segment(now, seg, &self.tcp_config))
+        let recycle = syn_only && record.accepts_syn(seg) && self.listener_would_take(key.local);
+        let Some(record) = self.time_wait.get_mut(key, hash) else {
+            return false;
+        };
+        let verdict = match recycle {
+            true => None,
+            false => Some(record.on_segment(now, seg, &self.tcp_config)),
         };
         let state = record.state;
         match verdict {

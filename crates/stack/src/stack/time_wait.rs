@@ -325,6 +325,12 @@ impl TimeWaitTable {
         self.find(tuple, hash.of(&self.hasher, tuple)).is_some()
     }
 
+    /// The record of `tuple`, to read.
+    pub(crate) fn get(&self, tuple: &FourTuple, hash: &mut TupleHash) -> Option<&TimeWaitRecord> {
+        let at = self.find(tuple, hash.of(&self.hasher, tuple))?;
+        self.ring[at].as_ref()
+    }
+
     /// The record of `tuple`.
     pub(crate) fn get_mut(
         &mut self,
