@@ -151,6 +151,8 @@ fn a_syn_that_ends_a_time_wait_record_opens_past_the_old_incarnations_numbers() 
 fn a_syn_that_ends_a_time_wait_connection_opens_past_the_old_incarnations_numbers() {
     let (mut b, l) = server(2);
     let iss = into_time_wait(&mut b, l, false);
+    let held = b.socket_table(NOW);
+    let old = held.iter().find(|e| e.state == "TIME-WAIT").unwrap().handle;
     let syn = from_client(&mut b, 5000, SeqNumber(0), TcpFlags::SYN, Some(103));
     let answer = exchange(&mut b, &syn);
     assert_eq!(
@@ -158,6 +160,13 @@ fn a_syn_that_ends_a_time_wait_connection_opens_past_the_old_incarnations_number
         vec![(iss + 2u32 + 65537u32, TcpFlags::SYN | TcpFlags::ACK)]
     );
     assert_eq!(b.stats().tcp.time_wait_recycled, 1);
+    // The application's handle on the old incarnation stays valid: CLOSED,
+    // its reads at their end, until it closes it (before, the handle was
+    // freed under it and every call said `InvalidHandle`).
+    assert_eq!(b.tcp_state(old), Ok(State::Closed));
+    assert_eq!(b.tcp_recv(NOW, old, &mut [0u8; 16]), Ok(0));
+    assert_eq!(b.tcp_error(old), Ok(None));
+    b.close(NOW, old).unwrap();
 }
 
 #[test]

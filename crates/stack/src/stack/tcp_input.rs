@@ -359,7 +359,7 @@ impl Stack {
         };
         let state = slot.conn.state();
         if matches!(state, State::TimeWait | State::SynReceived) {
-            match self.conn_segment_checked_state(handle, state, seg) {
+            match self.conn_segment_checked_state(now, handle, state, seg) {
                 Some(taken) => return taken,
                 None => match self.sockets.get_mut(handle) {
                     Some(Entry {
@@ -403,6 +403,7 @@ impl Stack {
     #[inline(never)]
     fn conn_segment_checked_state(
         &mut self,
+        now: Instant,
         handle: SocketHandle,
         state: State,
         seg: &TcpRepr<'_>,
@@ -420,7 +421,15 @@ impl Stack {
                 self.stats.tcp.time_wait_recycled += 1;
                 let snd_max = self.conn(handle)?.send_max();
                 self.recycled_iss = Some(super::time_wait::reincarnation_iss(snd_max));
-                self.release_conn(handle);
+                if self.conn(handle)?.is_orphaned() {
+                    self.release_conn(handle);
+                } else {
+                    // The application still holds it: CLOSED, out of the
+                    // 4-tuple map, its handle valid until closed (reads end,
+                    // as Linux's socket does once its TIME-WAIT is a
+                    // separate record that a SYN ends).
+                    self.with_conn(now, handle, |c| c.end_time_wait());
+                }
                 return Some(false);
             }
         } else if flags.contains(TcpFlags::ACK)

@@ -29,6 +29,14 @@ impl Connection {
         self.snd_nxt.max(self.snd_max)
     }
 
+    /// Ends TIME-WAIT early (a SYN that starts a new incarnation of the tuple
+    /// took it, RFC 6191): CLOSED, with no error.
+    pub(crate) fn end_time_wait(&mut self) {
+        if self.state == State::TimeWait {
+            self.set_state(State::Closed);
+        }
+    }
+
     /// Whether the connection sent anything beyond its SYN (data or a FIN):
     /// sequence numbers a new incarnation of its tuple must not reuse, which
     /// the ISN clock's next tick alone does not avoid.
