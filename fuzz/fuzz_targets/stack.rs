@@ -25,14 +25,32 @@
 //! completes those to even ports and refuses the others (a RST, an ICMP
 //! unreachable or silence, by port).
 //!
+//! A wrapped segment whose op has bit 4 set arrives as an ICMP or ICMPv6 error
+//! instead, from the peer to the segment's destination (the stack's address or,
+//! with bit 3, the foreign one), quoting the packet the stack would have sent on
+//! that segment's connection: from the destination to the peer, the segment's
+//! ports swapped, its acknowledgment number less one as the quoted sequence
+//! number (the last byte the segment acknowledges: what a connection has in
+//! flight is quoted by replaying the peer's ACK), the rest of the segment as it
+//! is; bit 7 makes the quote UDP (the ports swapped, nothing else changed), for
+//! the UDP sockets' datagrams. Bits 5 and 6 choose the error: "fragmentation
+//! needed" / "packet too big" with the segment's window field as the MTU, port
+//! unreachable, host (address) unreachable, or time exceeded. Its checksums are
+//! filled in. So the errors reach the connections and sockets, transparent
+//! ones too, through the checks of `Stack::quote_owner` and RFC 5927.
+//!
 //! (Bits 1 and 2 of the mode byte and bit 3 of an op were unused before
-//! session 17: an older corpus's inputs with them set now run with
-//! transparent sockets.)
+//! session 17, and bits 4 to 7 of an op before session 18: an older corpus's
+//! inputs with them set now run with transparent sockets, or send ICMP
+//! errors.)
 #![no_main]
 
+use layer4::wire::icmpv4::Icmpv4TimeExceeded;
+use layer4::wire::icmpv6::Icmpv6TimeExceeded;
 use layer4::wire::{
-    AddrPair, ChecksumMode, Ecn, IpProtocol, Ipv4Options, Ipv4Packet, Ipv4Repr, Ipv6Packet,
-    Ipv6Repr, TcpPacket,
+    AddrPair, ChecksumMode, Ecn, Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr,
+    Icmpv6DstUnreachable, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv4Options, Ipv4Packet, Ipv4Repr,
+    Ipv6Packet, Ipv6Repr, TcpPacket,
 };
 use layer4::{Config, Duration, Instant, ListenOptions, SocketHandle, Stack, SynRefusal};
 use libfuzzer_sys::fuzz_target;
@@ -61,6 +79,142 @@ fn flush(stack: &mut Stack, now: Instant, batch: &mut Vec<Vec<u8>>) {
     if !batch.is_empty() {
         stack.handle_packets(now, batch.iter().map(Vec::as_slice));
         batch.clear();
+    }
+}
+
+/// An IPv4 packet from `src` to `dst` carrying `body` (`None` if too long).
+fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, protocol: IpProtocol, body: &[u8]) -> Option<Vec<u8>> {
+    let repr = Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        protocol,
+        payload_len: body.len(),
+        ttl: 64,
+        dscp: 0,
+        ecn: Ecn::NotEct,
+        ident: 0,
+        dont_frag: true,
+        more_frags: false,
+        frag_offset: 0,
+        options: Ipv4Options::default(),
+    };
+    if repr.total_len() > 65535 {
+        return None;
+    }
+    let mut packet = vec![0u8; repr.total_len()];
+    repr.emit(
+        &mut Ipv4Packet::new_unchecked(&mut packet[..]),
+        ChecksumMode::Enabled,
+    );
+    packet[20..].copy_from_slice(body);
+    Some(packet)
+}
+
+/// An IPv6 packet from `src` to `dst` carrying `body` (`None` if too long).
+fn ipv6(src: Ipv6Addr, dst: Ipv6Addr, next_header: IpProtocol, body: &[u8]) -> Option<Vec<u8>> {
+    if body.len() > 65535 {
+        return None;
+    }
+    let repr = Ipv6Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header,
+        payload_len: body.len(),
+        hop_limit: 64,
+        dscp: 0,
+        ecn: Ecn::NotEct,
+        flow_label: 0,
+    };
+    let mut packet = vec![0u8; 40 + body.len()];
+    repr.emit(&mut Ipv6Packet::new_unchecked(&mut packet[..]));
+    packet[40..].copy_from_slice(body);
+    Some(packet)
+}
+
+/// The ICMP (or, `v6`, ICMPv6) error of an op with bit 4 set, from the peer to
+/// `dst4` / `dst6`, quoting the packet the stack would have sent on `segment`'s
+/// connection (see the module docs).
+fn icmp_error(v6: bool, op: u8, segment: &[u8], dst4: Ipv4Addr, dst6: Ipv6Addr) -> Option<Vec<u8>> {
+    let udp = op & 128 != 0;
+    let mut transport = segment.to_vec();
+    transport.resize(transport.len().max(12), 0);
+    transport.swap(0, 2);
+    transport.swap(1, 3);
+    let window = match transport.get(14..16) {
+        Some(w) => u16::from_be_bytes([w[0], w[1]]),
+        None => 0,
+    };
+    if !udp {
+        let ack = u32::from_be_bytes([transport[8], transport[9], transport[10], transport[11]]);
+        transport[4..8].copy_from_slice(&ack.wrapping_sub(1).to_be_bytes());
+    }
+    let protocol = if udp {
+        IpProtocol::Udp
+    } else {
+        IpProtocol::Tcp
+    };
+    let kind = (op >> 5) & 3;
+    if v6 {
+        let mut quote = ipv6(dst6, V6_PEER, protocol, &transport)?;
+        quote.truncate(1280 - 48);
+        let error = match kind {
+            0 => Icmpv6Repr::PacketTooBig {
+                mtu: u32::from(window),
+                invoking: &quote,
+            },
+            1 | 2 => Icmpv6Repr::DstUnreachable {
+                reason: if kind == 1 {
+                    Icmpv6DstUnreachable::PortUnreachable
+                } else {
+                    Icmpv6DstUnreachable::AddrUnreachable
+                },
+                invoking: &quote,
+            },
+            _ => Icmpv6Repr::TimeExceeded {
+                reason: Icmpv6TimeExceeded::HopLimitExceeded,
+                invoking: &quote,
+            },
+        };
+        let addrs = AddrPair::V6 {
+            src: V6_PEER,
+            dst: dst6,
+        };
+        let mut body = vec![0u8; error.buffer_len()];
+        error.emit(
+            &mut Icmpv6Packet::new_unchecked(&mut body[..]),
+            &addrs,
+            ChecksumMode::Enabled,
+        );
+        ipv6(V6_PEER, dst6, IpProtocol::Icmpv6, &body)
+    } else {
+        let mut quote = ipv4(dst4, V4_PEER, protocol, &transport)?;
+        quote.truncate(576 - 28);
+        let error = match kind {
+            0 => Icmpv4Repr::DstUnreachable {
+                reason: Icmpv4DstUnreachable::FragRequired,
+                next_hop_mtu: window,
+                invoking: &quote,
+            },
+            1 | 2 => Icmpv4Repr::DstUnreachable {
+                reason: if kind == 1 {
+                    Icmpv4DstUnreachable::PortUnreachable
+                } else {
+                    Icmpv4DstUnreachable::HostUnreachable
+                },
+                next_hop_mtu: 0,
+                invoking: &quote,
+            },
+            _ => Icmpv4Repr::TimeExceeded {
+                reason: Icmpv4TimeExceeded::TtlExpired,
+                invoking: &quote,
+            },
+        };
+        let mut body = vec![0u8; error.buffer_len()];
+        error.emit(
+            &mut Icmpv4Packet::new_unchecked(&mut body[..]),
+            ChecksumMode::Enabled,
+        );
+        ipv4(V4_PEER, dst4, IpProtocol::Icmp, &body)
     }
 }
 
@@ -149,25 +303,12 @@ fuzz_target!(|data: &[u8]| {
                     true => (V4_FOREIGN, V6_FOREIGN),
                     false => (V4_LOCAL, V6_LOCAL),
                 };
-                let packet = match kind {
-                    0 => body.to_vec(),
-                    3 => {
-                        if body.len() > 65535 {
+                let packet = match (kind, op & 16 != 0) {
+                    (0, _) => body.to_vec(),
+                    (3, false) => {
+                        let Some(mut packet) = ipv6(V6_PEER, dst6, IpProtocol::Tcp, body) else {
                             continue;
-                        }
-                        let repr = Ipv6Repr {
-                            src_addr: V6_PEER,
-                            dst_addr: dst6,
-                            next_header: IpProtocol::Tcp,
-                            payload_len: body.len(),
-                            hop_limit: 64,
-                            dscp: 0,
-                            ecn: Ecn::NotEct,
-                            flow_label: 0,
                         };
-                        let mut packet = vec![0u8; 40 + body.len()];
-                        repr.emit(&mut Ipv6Packet::new_unchecked(&mut packet[..]));
-                        packet[40..].copy_from_slice(body);
                         let addrs = AddrPair::V6 {
                             src: V6_PEER,
                             dst: dst6,
@@ -175,35 +316,21 @@ fuzz_target!(|data: &[u8]| {
                         fill_tcp_checksum(&mut packet, 40, addrs);
                         packet
                     }
-                    _ => {
-                        let repr = Ipv4Repr {
-                            src_addr: V4_PEER,
-                            dst_addr: dst4,
-                            protocol: IpProtocol::Tcp,
-                            payload_len: body.len(),
-                            ttl: 64,
-                            dscp: 0,
-                            ecn: Ecn::NotEct,
-                            ident: 0,
-                            dont_frag: true,
-                            more_frags: false,
-                            frag_offset: 0,
-                            options: Ipv4Options::default(),
-                        };
-                        if repr.total_len() > 65535 {
+                    (_, false) => {
+                        let Some(mut packet) = ipv4(V4_PEER, dst4, IpProtocol::Tcp, body) else {
                             continue;
-                        }
-                        let mut packet = vec![0u8; repr.total_len()];
-                        repr.emit(
-                            &mut Ipv4Packet::new_unchecked(&mut packet[..]),
-                            ChecksumMode::Enabled,
-                        );
-                        packet[20..].copy_from_slice(body);
+                        };
                         let addrs = AddrPair::V4 {
                             src: V4_PEER,
                             dst: dst4,
                         };
                         fill_tcp_checksum(&mut packet, 20, addrs);
+                        packet
+                    }
+                    (kind, true) => {
+                        let Some(packet) = icmp_error(kind == 3, op, body, dst4, dst6) else {
+                            continue;
+                        };
                         packet
                     }
                 };

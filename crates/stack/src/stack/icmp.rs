@@ -1,6 +1,12 @@
 //! ICMP and ICMPv6: echo replies, errors delivered to the socket they concern
 //! (RFC 1122 4.2.3.9, RFC 5927), path MTU updates (RFC 1191, RFC 8201), and the
 //! errors the stack sends (port and protocol unreachable), rate-limited.
+//!
+//! An error reaches here addressed to one of the stack's addresses, or to the
+//! foreign address of a transparent connection or UDP socket whose packet it
+//! quotes: ingress takes the latter only after asking [`Stack::quote_owner`]
+//! (`transparent::takes_foreign_icmp`), the same look-up that delivers it here,
+//! so both kinds of error are matched, checked and acted on by one path.
 
 use core::net::{IpAddr, SocketAddr};
 
@@ -10,6 +16,7 @@ use super::ingress::IpMeta;
 use super::{Entry, Socket, Stack};
 use crate::error::Error;
 use crate::event::EventKind;
+use crate::socket::SocketHandle;
 use crate::tcp::IcmpNotice;
 use crate::time::Instant;
 use crate::wire::{
@@ -26,13 +33,60 @@ const ICMPV6_QUOTE: usize = 1280 - 40 - 8;
 
 /// What an ICMP error reported, reduced to what the stack acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum IcmpError {
+pub(super) enum IcmpError {
     PortUnreachable,
     ProtoUnreachable,
     Unreachable,
     /// Fragmentation needed / packet too big, with the MTU (0: not given).
     TooBig(u32),
     Transient,
+}
+
+/// The socket an ICMP error's quote names ([`Stack::quote_owner`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum QuoteOwner {
+    /// A TCP connection (in any state but TIME-WAIT).
+    Conn(SocketHandle),
+    /// A TIME-WAIT record: the error is dropped there (Linux finds its
+    /// timewait socket and does nothing with it).
+    TimeWait,
+    /// A UDP socket.
+    Udp(SocketHandle),
+}
+
+/// What an ICMPv4 message reports, if it is an error the stack acts on
+/// (destination unreachable, time exceeded, parameter problem; not an echo,
+/// a redirect or a source quench).
+pub(super) fn icmpv4_error(repr: &Icmpv4Repr<'_>) -> Option<IcmpError> {
+    Some(match *repr {
+        Icmpv4Repr::DstUnreachable {
+            reason,
+            next_hop_mtu,
+            ..
+        } => match reason {
+            Icmpv4DstUnreachable::PortUnreachable => IcmpError::PortUnreachable,
+            Icmpv4DstUnreachable::ProtoUnreachable => IcmpError::ProtoUnreachable,
+            Icmpv4DstUnreachable::FragRequired => IcmpError::TooBig(u32::from(next_hop_mtu)),
+            _ => IcmpError::Unreachable,
+        },
+        Icmpv4Repr::TimeExceeded { .. } | Icmpv4Repr::ParamProblem { .. } => IcmpError::Transient,
+        _ => return None,
+    })
+}
+
+/// What an ICMPv6 message reports, if it is an error the stack acts on
+/// (destination unreachable, packet too big, time exceeded, parameter
+/// problem).
+pub(super) fn icmpv6_error(repr: &Icmpv6Repr<'_>) -> Option<IcmpError> {
+    Some(match *repr {
+        Icmpv6Repr::DstUnreachable { reason, .. } => match reason {
+            Icmpv6DstUnreachable::PortUnreachable => IcmpError::PortUnreachable,
+            _ => IcmpError::Unreachable,
+        },
+        Icmpv6Repr::PacketTooBig { mtu, .. } => IcmpError::TooBig(mtu),
+        Icmpv6Repr::TimeExceeded { .. } | Icmpv6Repr::ParamProblem { .. } => IcmpError::Transient,
+        _ => return None,
+    })
 }
 
 impl Stack {
@@ -53,39 +107,29 @@ impl Stack {
             }
         };
         self.stats.icmp.in_type[usize::from(u8::from(repr.msg_type()))] += 1;
-        let error = match repr {
-            Icmpv4Repr::EchoRequest {
-                ident,
-                seq_no,
-                data,
-            } => {
-                //= https://www.rfc-editor.org/rfc/rfc1122#section-3.2.2.6
-                //# Every host MUST implement an ICMP Echo server function that
-                //# receives Echo Requests and sends corresponding Echo Replies.
-                if self.config.answer_pings && !meta.broadcast && self.names_one_host(meta.src) {
-                    let reply = Icmpv4Repr::EchoReply {
-                        ident,
-                        seq_no,
-                        data,
-                    };
-                    self.send_icmpv4(now, meta.dst, meta.src, &reply);
-                }
-                return;
+        if let Icmpv4Repr::EchoRequest {
+            ident,
+            seq_no,
+            data,
+        } = repr
+        {
+            //= https://www.rfc-editor.org/rfc/rfc1122#section-3.2.2.6
+            //# Every host MUST implement an ICMP Echo server function that
+            //# receives Echo Requests and sends corresponding Echo Replies.
+            // (Never to a foreign address: ingress takes no echo request to
+            // one, `transparent::takes_foreign_icmp`.)
+            if self.config.answer_pings && !meta.broadcast && self.names_one_host(meta.src) {
+                let reply = Icmpv4Repr::EchoReply {
+                    ident,
+                    seq_no,
+                    data,
+                };
+                self.send_icmpv4(now, meta.dst, meta.src, &reply);
             }
-            Icmpv4Repr::DstUnreachable {
-                reason,
-                next_hop_mtu,
-                ..
-            } => match reason {
-                Icmpv4DstUnreachable::PortUnreachable => IcmpError::PortUnreachable,
-                Icmpv4DstUnreachable::ProtoUnreachable => IcmpError::ProtoUnreachable,
-                Icmpv4DstUnreachable::FragRequired => IcmpError::TooBig(u32::from(next_hop_mtu)),
-                _ => IcmpError::Unreachable,
-            },
-            Icmpv4Repr::TimeExceeded { .. } | Icmpv4Repr::ParamProblem { .. } => {
-                IcmpError::Transient
-            }
-            _ => return,
+            return;
+        }
+        let Some(error) = icmpv4_error(&repr) else {
+            return;
         };
         let quoted = match repr.quoted() {
             Some(Ok(q)) => q,
@@ -100,7 +144,8 @@ impl Stack {
             None => return,
         };
         let invoking = repr.invoking().unwrap_or(&[]);
-        self.on_icmp_error(now, quoted, error, invoking);
+        let foreign = self.foreign_destination(&meta);
+        self.on_icmp_error(now, foreign, quoted, error, invoking);
     }
 
     pub(super) fn deliver_icmpv6(&mut self, now: Instant, meta: IpMeta<'_>) {
@@ -123,34 +168,28 @@ impl Stack {
             }
         };
         self.stats.icmp6.in_type[usize::from(u8::from(repr.msg_type()))] += 1;
-        let error = match repr {
-            Icmpv6Repr::EchoRequest {
-                ident,
-                seq_no,
-                data,
-            } => {
-                //= https://www.rfc-editor.org/rfc/rfc4443#section-4.1
-                //# Every node MUST implement an ICMPv6 Echo responder function that
-                //# receives Echo Requests and originates corresponding Echo Replies.
-                if self.config.answer_pings && self.names_one_host(meta.src) {
-                    let reply = Icmpv6Repr::EchoReply {
-                        ident,
-                        seq_no,
-                        data,
-                    };
-                    self.send_icmpv6(now, meta.dst, meta.src, &reply);
-                }
-                return;
+        if let Icmpv6Repr::EchoRequest {
+            ident,
+            seq_no,
+            data,
+        } = repr
+        {
+            //= https://www.rfc-editor.org/rfc/rfc4443#section-4.1
+            //# Every node MUST implement an ICMPv6 Echo responder function that
+            //# receives Echo Requests and originates corresponding Echo Replies.
+            // (Never to a foreign address, as for ICMPv4.)
+            if self.config.answer_pings && self.names_one_host(meta.src) {
+                let reply = Icmpv6Repr::EchoReply {
+                    ident,
+                    seq_no,
+                    data,
+                };
+                self.send_icmpv6(now, meta.dst, meta.src, &reply);
             }
-            Icmpv6Repr::DstUnreachable { reason, .. } => match reason {
-                Icmpv6DstUnreachable::PortUnreachable => IcmpError::PortUnreachable,
-                _ => IcmpError::Unreachable,
-            },
-            Icmpv6Repr::PacketTooBig { mtu, .. } => IcmpError::TooBig(mtu),
-            Icmpv6Repr::TimeExceeded { .. } | Icmpv6Repr::ParamProblem { .. } => {
-                IcmpError::Transient
-            }
-            _ => return,
+            return;
+        }
+        let Some(error) = icmpv6_error(&repr) else {
+            return;
         };
         let quoted = match repr.quoted() {
             Some(Ok(q)) => q,
@@ -163,10 +202,20 @@ impl Stack {
             }
             None => return,
         };
-        self.on_icmp_error(now, quoted, error, &[]);
+        let foreign = self.foreign_destination(&meta);
+        self.on_icmp_error(now, foreign, quoted, error, &[]);
     }
 
-    /// An ICMP error quoting one of our packets: find its socket and tell it.
+    /// The destination of an ICMP error ingress delivered, if it is not one of
+    /// the stack's addresses (nor, IPv4, a broadcast one): then ingress took it
+    /// for the transparent socket its quote names (`transparent`).
+    fn foreign_destination(&self, meta: &IpMeta<'_>) -> Option<IpAddr> {
+        (!meta.broadcast && !self.is_local(meta.dst)).then_some(meta.dst)
+    }
+
+    /// An ICMP error quoting one of our packets (sent to `foreign`, an
+    /// address not the stack's, or to one of the stack's: `None`): find its
+    /// socket and tell it.
     ///
     /// Nothing is learnt from an error that quotes something the stack did not
     /// send: a TCP segment of no connection or outside its flight (RFC 5927), a
@@ -180,55 +229,103 @@ impl Stack {
     /// finds nothing (`tcp_v4_err`, `tcp_v6_err`, `__udp4_lib_err`,
     /// `__udp6_lib_err`); a TCP quote of a connection in TIME-WAIT counts
     /// nothing (Linux finds its timewait socket and drops the error).
+    ///
+    /// An error to a foreign address reaches this only when its quote names a transparent connection, TIME-WAIT record or UDP
+    /// socket (`transparent::takes_foreign_icmp`, which asks
+    /// [`quote_owner`](Self::quote_owner) as this does); from there on it is
+    /// handled as an error to one of the stack's addresses.
     //= https://www.rfc-editor.org/rfc/rfc8201#section-4
     // (In our words: the exact text could not be checked here.) Nodes should
     // validate the payload of a Packet Too Big message, to make sure it was
     // received in response to a packet they actually sent.
-    fn on_icmp_error(&mut self, now: Instant, q: Quoted, error: IcmpError, invoking: &[u8]) {
-        let tcp = match q.protocol {
-            IpProtocol::Tcp => true,
-            IpProtocol::Udp => false,
-            _ => return,
-        };
-        let found = match (self.is_local(q.src), q.src_port, q.dst_port) {
-            // Ports are missing only from the quote of a fragment other than
-            // the first, which no socket can be found for.
-            (true, Some(sp), Some(dp)) => {
-                let local = SocketAddr::new(q.src, sp);
-                let remote = SocketAddr::new(q.dst, dp);
-                if tcp {
-                    self.icmp_error_to_tcp(now, local, remote, q, error, invoking)
+    fn on_icmp_error(
+        &mut self,
+        now: Instant,
+        foreign: Option<IpAddr>,
+        q: Quoted,
+        error: IcmpError,
+        invoking: &[u8],
+    ) {
+        if !matches!(q.protocol, IpProtocol::Tcp | IpProtocol::Udp) {
+            return;
+        }
+        match self.quote_owner(&q, foreign) {
+            Some(QuoteOwner::Conn(h)) => self.icmp_error_to_tcp(now, h, q, error, invoking),
+            Some(QuoteOwner::TimeWait) => {}
+            Some(QuoteOwner::Udp(h)) => self.icmp_error_to_udp(now, h, &q, error, invoking),
+            None => {
+                if q.src.is_ipv4() {
+                    self.stats.icmp.in_errors += 1;
                 } else {
-                    self.icmp_error_to_udp(now, local, remote, error, invoking)
+                    self.stats.icmp6.in_errors += 1;
                 }
-            }
-            _ => false,
-        };
-        if !found {
-            if q.src.is_ipv4() {
-                self.stats.icmp.in_errors += 1;
-            } else {
-                self.stats.icmp6.in_errors += 1;
             }
         }
     }
 
-    /// An ICMP error quoting a TCP segment from `local` to `remote`, for its
-    /// connection. Returns whether the stack holds that connection (or its
-    /// TIME-WAIT record).
+    /// What sent the packet quoted by an ICMP error to `foreign`, an address
+    /// not the stack's (`None`: to one of the stack's): `q`'s source address
+    /// is `foreign` itself (an error about a packet goes to its source), or
+    /// one of the stack's for an error to one of them, and its ports name
+    /// a TCP connection or TIME-WAIT record by its four-tuple, or the UDP
+    /// socket a datagram to the quoted source would be delivered to
+    /// (`deliver_udp`'s look-up: `udp_bind`'s sockets, then the transparent
+    /// ones), unconnected or connected to the quoted destination (Linux's
+    /// `__udp4_lib_lookup` takes no socket connected elsewhere). `None` for
+    /// anything else, a quote without ports too (that of a fragment other
+    /// than the first). Changes nothing: ingress asks it of an error to a
+    /// foreign address before taking it.
+    pub(super) fn quote_owner(&self, q: &Quoted, foreign: Option<IpAddr>) -> Option<QuoteOwner> {
+        let (Some(sp), Some(dp)) = (q.src_port, q.dst_port) else {
+            return None;
+        };
+        let sent_from_there = match foreign {
+            Some(addr) => q.src == addr,
+            None => self.is_local(q.src),
+        };
+        if !sent_from_there {
+            return None;
+        }
+        let local = SocketAddr::new(q.src, sp);
+        let remote = SocketAddr::new(q.dst, dp);
+        match q.protocol {
+            IpProtocol::Tcp => {
+                let tuple = FourTuple::new(local, remote);
+                // One hash for both tables, as `tcp_segment` computes it.
+                let mut hash = TupleHash::default();
+                match self.conns.get_hashed(&tuple, &mut hash, &self.sockets) {
+                    Some(h) => Some(QuoteOwner::Conn(h)),
+                    None => self
+                        .time_wait
+                        .contains(&tuple, &mut hash)
+                        .then_some(QuoteOwner::TimeWait),
+                }
+            }
+            IpProtocol::Udp => {
+                let h = match self.transparent.udp_on() {
+                    false => self.find_udp(local),
+                    true => self.find_udp_or_transparent(local),
+                }?;
+                match self.sockets.get(h).map(|e| &e.socket) {
+                    Some(Socket::Udp(u)) if u.peer.is_none_or(|p| p == remote) => {
+                        Some(QuoteOwner::Udp(h))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// An ICMP error quoting a TCP segment of connection `h` (`q`).
     fn icmp_error_to_tcp(
         &mut self,
         now: Instant,
-        local: SocketAddr,
-        remote: SocketAddr,
+        h: SocketHandle,
         q: Quoted,
         error: IcmpError,
         invoking: &[u8],
-    ) -> bool {
-        let tuple = FourTuple::new(local, remote);
-        let Some(h) = self.conns.get(&tuple, &self.sockets) else {
-            return self.time_wait.contains(&tuple, &mut TupleHash::default());
-        };
+    ) {
         // In SYN-RECEIVED only the SYN-ACK is in flight: the quote must
         // carry exactly our ISN, which an off-path forger must guess.
         let valid = q
@@ -236,7 +333,7 @@ impl Stack {
             .is_some_and(|s| self.conn(h).is_some_and(|c| c.seq_in_flight(s)));
         if !valid {
             self.stats.tcp.out_of_window_icmps += 1;
-            return true;
+            return;
         }
         let notice = match error {
             IcmpError::TooBig(mtu) => {
@@ -252,7 +349,7 @@ impl Stack {
                 if self.with_conn(now, h, |c| c.on_path_mtu(mtu)) == Some(true) {
                     self.note_pmtu_lowered(now, h);
                 }
-                return true;
+                return;
             }
             IcmpError::PortUnreachable | IcmpError::ProtoUnreachable => IcmpNotice::Refused,
             IcmpError::Unreachable => IcmpNotice::Unreachable,
@@ -275,54 +372,45 @@ impl Stack {
             }
             self.release_conn(h);
         }
-        true
     }
 
-    /// An ICMP error quoting a UDP datagram from `local` to `remote`, for the
-    /// socket that sent it. Returns whether a socket could have: one bound to
-    /// `local`, unconnected or connected to `remote` (Linux's
-    /// `__udp4_lib_lookup` takes no socket connected elsewhere).
+    /// An ICMP error quoting a UDP datagram UDP socket `h` sent (`q`).
     fn icmp_error_to_udp(
         &mut self,
         now: Instant,
-        local: SocketAddr,
-        remote: SocketAddr,
+        h: SocketHandle,
+        q: &Quoted,
         error: IcmpError,
         invoking: &[u8],
-    ) -> bool {
-        let Some(h) = self.find_udp(local) else {
-            return false;
-        };
+    ) {
+        if let IcmpError::TooBig(mtu) = error {
+            // The socket's next datagrams to the quoted destination are
+            // fragmented to fit.
+            self.report_too_big(now, q.dst, mtu, invoking);
+            return;
+        }
         let Some(Entry {
             socket: Socket::Udp(u),
             ..
         }) = self.sockets.get_mut(h)
         else {
-            return false;
+            return;
         };
-        let connected = match u.peer {
-            Some(peer) if peer != remote => return false,
-            Some(_) => true,
-            None => false,
-        };
-        if let IcmpError::TooBig(mtu) = error {
-            // The socket's next datagrams to `remote` are fragmented to fit.
-            self.report_too_big(now, remote.ip(), mtu, invoking);
-            return true;
-        }
         // Linux reports ICMP errors only to connected UDP sockets (without
         // IP_RECVERR): an unconnected socket cannot tell which send failed.
-        if !connected {
-            return true;
+        // A transparent socket is unconnected unless `udp_connect`ed: a port
+        // unreachable about what `udp_send_from_to` sent from a foreign
+        // address fails no call (a "too big" lowered the estimate above).
+        if u.peer.is_none() {
+            return;
         }
         let e = match error {
             IcmpError::PortUnreachable | IcmpError::ProtoUnreachable => Error::ConnectionRefused,
             IcmpError::Unreachable => Error::HostUnreachable,
-            _ => return true,
+            _ => return,
         };
         u.pending_error = Some(e);
         self.raise(h, EventKind::Error);
-        true
     }
 
     /// A "fragmentation needed" or "packet too big" for `dst` (an `mtu` of 0: an

@@ -466,11 +466,20 @@ impl Stack {
         };
         let dst = IpAddr::V4(repr.dst_addr);
         let broadcast = self.is_broadcast_v4(repr.dst_addr);
-        if !self.is_local(dst) && !broadcast && !self.takes_foreign(dst, repr.protocol) {
+        let fragment = repr.more_frags || repr.frag_offset != 0;
+        // Not ours: taken only for a transparent socket (`transparent`), an
+        // ICMP error only whole.
+        let foreign = !self.is_local(dst) && !broadcast;
+        let src = IpAddr::V4(repr.src_addr);
+        let upper = (!fragment).then(|| packet.payload());
+        if foreign
+            && !(self.transparent.any_on()
+                && self.takes_foreign_packet(src, dst, repr.protocol, upper))
+        {
             self.stats.ip.in_addr_errors += 1;
             return;
         }
-        if repr.more_frags || repr.frag_offset != 0 {
+        if fragment {
             self.stats.ip.reasm_reqds += 1;
             match self.reassembler.handle_ipv4(now, bytes) {
                 Reassembled::Complete(whole) => {
@@ -484,7 +493,7 @@ impl Stack {
             return;
         }
         let meta = IpMeta {
-            src: IpAddr::V4(repr.src_addr),
+            src,
             dst,
             protocol: repr.protocol,
             payload: packet.payload(),
@@ -699,18 +708,20 @@ impl Stack {
             // No Next Header: nothing to deliver.
             return;
         };
-        if foreign && !self.takes_foreign(dst, protocol) {
+        let payload = packet.payload();
+        let upper_bytes = payload.get(upper.offset..);
+        let src = IpAddr::V6(repr.src_addr);
+        if foreign && !self.takes_foreign_packet(src, dst, protocol, upper_bytes) {
             self.stats.ip6.in_addr_errors += 1;
             return;
         }
-        let payload = packet.payload();
-        let Some(upper_bytes) = payload.get(upper.offset..) else {
+        let Some(upper_bytes) = upper_bytes else {
             self.stats.ip6.in_hdr_errors += 1;
             return;
         };
         let total = 40 + payload.len();
         let meta = IpMeta {
-            src: IpAddr::V6(repr.src_addr),
+            src,
             dst,
             protocol,
             payload: upper_bytes,

@@ -42,7 +42,8 @@
 //!   completes or refuses it (the SYN-level decision of a tun2socks proxy);
 //! - [`udp_api`]: UDP socket calls and datagram input;
 //! - [`transparent`]: transparent ("any address") TCP listeners and UDP sockets
-//!   (`IP_TRANSPARENT`, for tun2socks), and what ingress takes for them;
+//!   (`IP_TRANSPARENT`, for tun2socks), and what ingress takes for them (the
+//!   ICMP errors about what they sent too);
 //! - [`icmp`]: echo replies, ICMP errors to the sockets they concern, errors sent;
 //! - [`pmtu_raise`]: open connections back to a higher path MTU when a lowered
 //!   estimate expires;
@@ -96,6 +97,8 @@ mod rx_path_tests;
 mod tests;
 #[cfg(test)]
 mod transparent_connect_tests;
+#[cfg(test)]
+mod transparent_icmp_tests;
 #[cfg(test)]
 mod transparent_tests;
 #[cfg(test)]

@@ -36,8 +36,37 @@
 //!   foreign address no transparent socket takes is counted (`UdpNoPorts`) and
 //!   draws no ICMP error.
 //!
-//! ICMP to a foreign address (an echo request to 8.8.8.8, an error about a
-//! packet a transparent connection sent) is dropped as before.
+//! - ICMP and ICMPv6 only as an error about a packet the stack sent from that
+//!   address, while a transparent socket of the family is (TCP: was) open:
+//!   [`takes_foreign_icmp`](Stack::takes_foreign_icmp). A router's
+//!   "fragmentation needed" / "packet too big" about a transparent
+//!   connection's segment goes to the connection's foreign address, and
+//!   without it the connection would get no path MTU discovery. The error is
+//!   taken when, and only when, it is one the stack acts on (unreachable, too
+//!   big, time exceeded, parameter problem), whole (an IPv4 fragment of one
+//!   is dropped before reassembly, as any ICMP to a foreign address was; an
+//!   IPv6 packet to a foreign address is reassembled before its protocol is
+//!   known, as before), its checksum good, and its quote is of a packet from
+//!   that very address whose ports name a connection, a TIME-WAIT record or a
+//!   UDP socket of the stack (`Stack::quote_owner`, the look-up the error is
+//!   then delivered with). From there on it is an error to one of the stack's
+//!   own addresses (`icmp`): RFC 5927's sequence number check, the path MTU
+//!   of the destination (the client) lowered, soft errors, a half-open
+//!   connection dropped on a port unreachable quoting its SYN-ACK's ISN, a
+//!   connected UDP socket's pending error (an unconnected one, as every
+//!   transparent socket that was not `udp_connect`ed, reports none: Linux
+//!   without `IP_RECVERR`). Anything else to a foreign address (an echo
+//!   request to 8.8.8.8, an error quoting nothing of the stack's, from
+//!   another address, or cut short) is dropped unanswered and counted as
+//!   before, in `InAddrErrors`, not `IcmpInErrors`: Linux routes an ICMP
+//!   error to a non-local address to its own `icmp_rcv` only when the TPROXY
+//!   rules mark it, and the `socket` match they use (`xt_socket`,
+//!   `nf_sk_lookup_slow_v4`) looks the socket up from the quoted header
+//!   (`extract_icmp4_fields`); an error naming no socket is not routed
+//!   locally, and a host that does not forward counts it in
+//!   `InAddrErrors` (`ip_error`). Nothing ever answers ICMP to a foreign
+//!   address: no echo reply, and no error about an error (RFC 1122 section
+//!   3.2.2).
 //!
 //! # Bounds
 //! A transparent listener is a listener: its SYN queue (`TcpConfig::syn_backlog`,
@@ -46,22 +75,38 @@
 //! and ports can make it hold. A transparent UDP socket's queues are bounded in
 //! bytes as any UDP socket's. See docs/SECURITY.md.
 //!
+//! A forged ICMP error to a random foreign address costs the parse of its
+//! header and quote and the look-ups a segment to that address costs (one hash,
+//! the connection and TIME-WAIT tables), its checksum being summed only once
+//! the quote named something; it changes nothing unless it quotes a connection
+//! exactly and, for TCP, a sequence number in flight (RFC 5927; otherwise
+//! `TcpExtOutOfWindowIcmps`, as for the stack's own addresses). A UDP quote has
+//! no such number: a transparent UDP socket of every port takes any UDP quote
+//! from a foreign address, which may lower the path MTU estimate of the
+//! quoted destination, as an unconnected UDP socket's quote does on the
+//! stack's own addresses (see docs/SECURITY.md).
+//!
 //! # Cost for a stack without them
 //! None on the fixed-layout receive path: the address checks ask about
 //! transparency only for a destination that is not the stack's (a packet about
 //! to be dropped). A segment no connection takes pays one test of a flag
-//! (`tcp_segment_unmatched`), and a datagram one (`deliver_udp`).
+//! (`tcp_segment_unmatched`), and a datagram one (`deliver_udp`). ICMP to a
+//! foreign address pays two tests of flags before its drop.
 
 use core::net::{IpAddr, SocketAddr};
 use std::collections::BTreeMap;
 
 use super::demux::ListenKey;
+use super::icmp::{icmpv4_error, icmpv6_error};
 use super::{Entry, Listener, Socket, Stack};
 use crate::error::Error;
 use crate::socket::SocketHandle;
 use crate::time::Instant;
 use crate::udp::UdpSocket;
-use crate::wire::IpProtocol;
+use crate::wire::{
+    AddrPair, ChecksumMode, Error as WireError, Icmpv4Packet, Icmpv4Repr, Icmpv6Packet, Icmpv6Repr,
+    IpProtocol, Quoted,
+};
 
 use super::tcp_api::ListenOptions;
 
@@ -108,6 +153,13 @@ impl TransparentSockets {
     #[inline(always)]
     pub(crate) fn udp_on(&self) -> bool {
         !self.udp.is_empty()
+    }
+
+    /// Whether any transparent socket is (TCP: was) open: what a stack
+    /// without them pays to drop an IPv4 packet to a foreign address.
+    #[inline(always)]
+    pub(crate) fn any_on(&self) -> bool {
+        self.tcp_on() || self.udp_on()
     }
 
     /// Whether ingress takes TCP to a foreign address of `dst`'s family.
@@ -173,12 +225,100 @@ impl Stack {
     #[cold]
     #[inline(never)]
     pub(crate) fn takes_foreign(&self, dst: IpAddr, protocol: IpProtocol) -> bool {
+        self.takes_foreign_tcp_udp(dst, protocol)
+    }
+
+    /// [`takes_foreign`](Self::takes_foreign)'s body, inlined in both of its
+    /// out-of-line callers.
+    #[inline(always)]
+    fn takes_foreign_tcp_udp(&self, dst: IpAddr, protocol: IpProtocol) -> bool {
         let on = match protocol {
             IpProtocol::Tcp => self.transparent.tcp_takes(dst),
             IpProtocol::Udp => self.transparent.udp_takes(dst),
             _ => false,
         };
         on && foreign_unicast(self, dst)
+    }
+
+    /// Whether ingress takes a packet of `protocol` from `src` to `dst`, an
+    /// address that is not the stack's, whose transport header and payload are
+    /// `upper` (`None` for an IPv4 fragment, not reassembled yet): TCP and UDP as
+    /// [`takes_foreign`](Self::takes_foreign) says, ICMP (to an IPv4 `dst`) or
+    /// ICMPv6 (to an IPv6 one) only whole and only as
+    /// [`takes_foreign_icmp`](Self::takes_foreign_icmp) says. Asked only for
+    /// a packet about to be dropped.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn takes_foreign_packet(
+        &self,
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: IpProtocol,
+        upper: Option<&[u8]>,
+    ) -> bool {
+        match (protocol, dst) {
+            (IpProtocol::Icmp, IpAddr::V4(_)) | (IpProtocol::Icmpv6, IpAddr::V6(_)) => {
+                upper.is_some_and(|icmp| self.takes_foreign_icmp(src, dst, icmp))
+            }
+            _ => self.takes_foreign_tcp_udp(dst, protocol),
+        }
+    }
+
+    /// Whether ingress takes the ICMP or ICMPv6 message `icmp` (by `dst`'s
+    /// family) from `src` to `dst`, a foreign address: only while a
+    /// transparent listener or UDP socket of that family is (or was, for
+    /// TCP) open, only to a foreign unicast address as TCP and UDP, and only an
+    /// error the stack acts on (unreachable, "fragmentation needed" / "packet
+    /// too big", time exceeded, parameter problem: never an echo request or
+    /// anything else) whose quote is of a packet sent from `dst` that names a
+    /// TCP connection, TIME-WAIT record or UDP socket of the stack
+    /// ([`quote_owner`](Self::quote_owner), the look-up the error is then
+    /// delivered with), and whose checksum verifies (under
+    /// `Config::checksum_rx`). See the [module docs](self).
+    ///
+    /// Changes nothing. Cheapest first: the message is parsed without its
+    /// checksum, which is summed only once the quote named a socket, so a
+    /// forged error to a random address costs the parse of its header and
+    /// quote and the look-ups a TCP segment to that address costs (one hash,
+    /// the connection table, the TIME-WAIT table) or a UDP datagram.
+    fn takes_foreign_icmp(&self, src: IpAddr, dst: IpAddr, icmp: &[u8]) -> bool {
+        // The flags first: a stack without transparent sockets pays two tests.
+        let udp = || self.transparent.udp_on() && self.transparent.udp_takes(dst);
+        if !(self.transparent.tcp_takes(dst) || udp()) || !foreign_unicast(self, dst) {
+            return false;
+        }
+        let names_ours = |q: Option<Result<Quoted, WireError>>| match q {
+            Some(Ok(q)) => self.quote_owner(&q, Some(dst)).is_some(),
+            _ => false,
+        };
+        let verify = self.config.checksum_rx == ChecksumMode::Enabled;
+        match dst {
+            IpAddr::V4(_) => {
+                let Ok(packet) = Icmpv4Packet::new_checked(icmp) else {
+                    return false;
+                };
+                let Ok(repr) = Icmpv4Repr::parse(&packet, ChecksumMode::Offloaded) else {
+                    return false;
+                };
+                icmpv4_error(&repr).is_some()
+                    && names_ours(repr.quoted())
+                    && (!verify || packet.verify_checksum())
+            }
+            IpAddr::V6(_) => {
+                let Some(addrs) = AddrPair::new(src, dst) else {
+                    return false;
+                };
+                let Ok(packet) = Icmpv6Packet::new_checked(icmp) else {
+                    return false;
+                };
+                let Ok(repr) = Icmpv6Repr::parse(&packet, &addrs, ChecksumMode::Offloaded) else {
+                    return false;
+                };
+                icmpv6_error(&repr).is_some()
+                    && names_ours(repr.quoted())
+                    && (!verify || packet.verify_checksum(&addrs))
+            }
+        }
     }
 
     /// [`takes_foreign`](Self::takes_foreign) of a TCP segment to `dst` (the

@@ -13,14 +13,14 @@ use crate::tcp::State;
 use crate::time::Duration;
 use crate::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr};
 
-const FOREIGN4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 7);
-const FOREIGN6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 7);
+pub(super) const FOREIGN4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 7);
+pub(super) const FOREIGN6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 7);
 
-fn any4(port: u16) -> SocketAddr {
+pub(super) fn any4(port: u16) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)
 }
 
-fn any6(port: u16) -> SocketAddr {
+pub(super) fn any6(port: u16) -> SocketAddr {
     SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port)
 }
 
@@ -36,7 +36,7 @@ pub(super) fn routed_pair(seed: u64) -> Pair {
 
 /// Connects A to `server` (on B) and has `listener` accept it; returns (client,
 /// server side).
-fn connect_through(
+pub(super) fn connect_through(
     pair: &mut Pair,
     listener: SocketHandle,
     server: SocketAddr,
@@ -68,7 +68,7 @@ pub(super) fn source_of(packet: &[u8]) -> IpAddr {
 }
 
 /// A SYN from `src` to `dst` as a whole IP packet.
-fn syn(stack: &mut Stack, src: SocketAddr, dst: SocketAddr, seq: u32) -> Vec<u8> {
+pub(super) fn syn(stack: &mut Stack, src: SocketAddr, dst: SocketAddr, seq: u32) -> Vec<u8> {
     let repr = TcpRepr {
         src_port: src.port(),
         dst_port: dst.port(),
@@ -84,7 +84,7 @@ fn syn(stack: &mut Stack, src: SocketAddr, dst: SocketAddr, seq: u32) -> Vec<u8>
 }
 
 /// Everything `stack` sends now.
-fn drain(stack: &mut Stack, now: crate::time::Instant) -> Vec<Vec<u8>> {
+pub(super) fn drain(stack: &mut Stack, now: crate::time::Instant) -> Vec<Vec<u8>> {
     let mut buf = [0u8; 2000];
     std::iter::from_fn(|| {
         stack

@@ -352,7 +352,7 @@ impl Stack {
     /// to `udp_bind`'s sockets only.)
     #[cold]
     #[inline(never)]
-    fn find_udp_or_transparent(&self, local: SocketAddr) -> Option<SocketHandle> {
+    pub(super) fn find_udp_or_transparent(&self, local: SocketAddr) -> Option<SocketHandle> {
         if self.is_broadcast(local.ip()) {
             return self.find_udp(local);
         }
