@@ -190,6 +190,13 @@ impl TransparentSockets {
 }
 
 fn find(map: &BTreeMap<ListenKey, SocketHandle>, local: SocketAddr) -> Option<SocketHandle> {
+    // Port 0 names no port (RFC 6335 reserves it): a SYN or datagram to it
+    // is no socket's, as on Linux, where no socket can be bound to it. Taken
+    // by a socket of every port, it made a connection or a flow with port 0
+    // as its local port, which nothing can answer from.
+    if local.port() == 0 {
+        return None;
+    }
     map.get(&family_key(local.ip(), local.port()))
         .or_else(|| map.get(&family_key(local.ip(), 0)))
         .copied()

@@ -878,3 +878,52 @@ fn a_transparent_listener_takes_nothing_to_this_network() {
     pair.b.handle_packet(now, &p);
     assert_eq!(pair.b.stats().tcp.passive_opens, 1);
 }
+
+#[test]
+fn nothing_to_port_zero_is_taken_by_a_socket_of_every_port() {
+    let mut pair = routed_pair(1711);
+    let l = pair
+        .b
+        .tcp_listen_transparent(any4(0), ListenOptions::default())
+        .unwrap();
+    let u = pair.b.udp_bind_transparent(any4(0)).unwrap();
+    let now = pair.now;
+    let client = SocketAddr::new(IpAddr::V4(A4), 40_000);
+    let zero = SocketAddr::new(IpAddr::V4(FOREIGN4), 0);
+    let p = syn(&mut pair.a, client, zero, 1);
+    pair.b.handle_packet(now, &p);
+    assert!(drain(&mut pair.b, now).is_empty(), "a SYN to port 0");
+    assert_eq!(pair.b.stats().tcp.passive_opens, 0);
+    assert_eq!(pair.b.tcp_accept(l).map(|_| ()), Err(Error::WouldBlock));
+    // A datagram to port 0 (checksum 0: none, as IPv4 allows).
+    let mut udp = vec![0u8; 8];
+    udp[0..2].copy_from_slice(&40_000u16.to_be_bytes());
+    udp[4..6].copy_from_slice(&8u16.to_be_bytes());
+    let d = pair
+        .a
+        .build_ip_packet(
+            client.ip(),
+            zero.ip(),
+            crate::wire::IpProtocol::Udp,
+            &udp,
+            64,
+            0,
+        )
+        .unwrap();
+    pair.b.handle_packet(now, &d);
+    assert!(drain(&mut pair.b, now).is_empty(), "a datagram to port 0");
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        pair.b.udp_recv_from_to(u, &mut buf).map(|_| ()),
+        Err(Error::WouldBlock)
+    );
+    // Any other port is taken as ever.
+    let p = syn(
+        &mut pair.a,
+        client,
+        SocketAddr::new(IpAddr::V4(FOREIGN4), 1),
+        1,
+    );
+    pair.b.handle_packet(now, &p);
+    assert_eq!(drain(&mut pair.b, now).len(), 1, "the SYN-ACK");
+}
