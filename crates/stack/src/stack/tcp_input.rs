@@ -410,28 +410,7 @@ impl Stack {
     ) -> Option<bool> {
         let flags = seg.flags;
         if state == State::TimeWait {
-            let syn_only = flags.contains(TcpFlags::SYN) && !flags.contains(TcpFlags::ACK);
-            if syn_only
-                && self.conn(handle)?.time_wait_accepts_syn(seg)
-                && self.listener_would_take(self.conn(handle)?.local())
-            {
-                //= https://www.rfc-editor.org/rfc/rfc6191#section-2
-                //# the TIME-WAIT state ... may be
-                //# ended and the new connection accepted
-                self.stats.tcp.time_wait_recycled += 1;
-                let snd_max = self.conn(handle)?.send_max();
-                self.recycled_iss = Some(super::time_wait::reincarnation_iss(snd_max));
-                if self.conn(handle)?.is_orphaned() {
-                    self.release_conn(handle);
-                } else {
-                    // The application still holds it: CLOSED, out of the
-                    // 4-tuple map, its handle valid until closed (reads end,
-                    // as Linux's socket does once its TIME-WAIT is a
-                    // separate record that a SYN ends).
-                    self.with_conn(now, handle, |c| c.end_time_wait());
-                }
-                return Some(false);
-            }
+            return self.time_wait_conn_segment(now, handle, seg);
         } else if flags.contains(TcpFlags::ACK)
             && !flags.intersects(TcpFlags::SYN | TcpFlags::RST)
             && self.accept_queue_full(handle)
@@ -440,6 +419,44 @@ impl Stack {
             // ACK; the SYN-ACK is resent and the client retries.
             self.stats.tcp.listen_overflows += 1;
             return Some(true);
+        }
+        None
+    }
+
+    /// [`conn_segment_checked_state`](Self::conn_segment_checked_state) for a
+    /// connection in TIME-WAIT: a new SYN a listener would take ends it and
+    /// goes on (`Some(false)`); anything else is the connection's (`None`).
+    /// Out of line, apart from the handshake's last ACK.
+    #[cold]
+    #[inline(never)]
+    fn time_wait_conn_segment(
+        &mut self,
+        now: Instant,
+        handle: SocketHandle,
+        seg: &TcpRepr<'_>,
+    ) -> Option<bool> {
+        let flags = seg.flags;
+        let syn_only = flags.contains(TcpFlags::SYN) && !flags.contains(TcpFlags::ACK);
+        if syn_only
+            && self.conn(handle)?.time_wait_accepts_syn(seg)
+            && self.listener_would_take(self.conn(handle)?.local())
+        {
+            //= https://www.rfc-editor.org/rfc/rfc6191#section-2
+            //# the TIME-WAIT state ... may be
+            //# ended and the new connection accepted
+            self.stats.tcp.time_wait_recycled += 1;
+            let snd_max = self.conn(handle)?.send_max();
+            self.recycled_iss = Some(super::time_wait::reincarnation_iss(snd_max));
+            if self.conn(handle)?.is_orphaned() {
+                self.release_conn(handle);
+            } else {
+                // The application still holds it: CLOSED, out of the
+                // 4-tuple map, its handle valid until closed (reads end,
+                // as Linux's socket does once its TIME-WAIT is a
+                // separate record that a SYN ends).
+                self.with_conn(now, handle, |c| c.end_time_wait());
+            }
+            return Some(false);
         }
         None
     }
@@ -621,11 +638,12 @@ impl Stack {
     ) -> SocketHandle {
         let params = &mut choice.params;
         let (iss, ts_offset) = self.isn.isn_and_ts_offset(now, params.local, params.remote);
-        params.iss = match choice.iss {
-            Some(iss) => iss,
-            None if !self.ended.is_empty() => self.ended_tuple_iss(now, key).unwrap_or(iss),
-            None => iss,
-        };
+        params.iss = iss;
+        if choice.iss.is_some() || !self.ended.is_empty() {
+            // A SYN that ended TIME-WAIT, or a failed connection of the
+            // tuple remembered: past the old numbers.
+            params.iss = self.reincarnation_iss(now, key, choice.iss).unwrap_or(iss);
+        }
         params.ts_offset = ts_offset;
         params.path_mtu = self.path_mtu_via(now, params.remote.ip(), choice.route_mtu);
         let params = &choice.params;
@@ -1170,12 +1188,21 @@ impl Stack {
         }
     }
 
-    /// The ISS of a new connection of `tuple` when a failed connection of it
-    /// is remembered (`ended_tuples`): past every sequence number that one
-    /// used, as after TIME-WAIT.
+    /// The ISS of a new connection of `tuple` that must open past an old
+    /// incarnation's numbers: `recycled` when its SYN ended TIME-WAIT, else
+    /// when a failed connection of the tuple is remembered (`ended_tuples`),
+    /// past every sequence number that one used, as after TIME-WAIT.
     #[cold]
     #[inline(never)]
-    fn ended_tuple_iss(&mut self, now: Instant, tuple: &FourTuple) -> Option<SeqNumber> {
+    fn reincarnation_iss(
+        &mut self,
+        now: Instant,
+        tuple: &FourTuple,
+        recycled: Option<SeqNumber>,
+    ) -> Option<SeqNumber> {
+        if recycled.is_some() {
+            return recycled;
+        }
         let snd_max = self.ended.take(now, tuple)?;
         Some(super::time_wait::reincarnation_iss(snd_max))
     }
