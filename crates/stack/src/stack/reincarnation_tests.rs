@@ -502,3 +502,27 @@ fn a_syn_no_listener_takes_leaves_time_wait_in_place_and_is_acknowledged() {
         assert!(states.contains(&"TIME-WAIT"), "orphan {orphan}: {states:?}");
     }
 }
+
+/// A SYN with RST set does not end TIME-WAIT, for the compact record and for
+/// a connection still held alike (Linux's `tcp_timewait_state_process` takes
+/// `th->syn && !th->rst && !th->ack`): a RST ends TIME-WAIT only at exactly
+/// RCV.NXT (RFC 5961), where SYN|RST with any newer timestamp or any later
+/// sequence number did, for a connection the application held.
+#[test]
+fn a_syn_with_rst_does_not_end_time_wait() {
+    for orphan in [true, false] {
+        let (mut b, l) = server(24 + u64::from(orphan));
+        into_time_wait(&mut b, l, orphan);
+        let syn_rst = from_client(
+            &mut b,
+            5000,
+            SeqNumber(0),
+            TcpFlags::SYN | TcpFlags::RST,
+            Some(103),
+        );
+        exchange(&mut b, &syn_rst);
+        assert_eq!(b.stats().tcp.time_wait_recycled, 0, "orphan {orphan}");
+        let states: Vec<_> = b.socket_table(NOW).iter().map(|e| e.state).collect();
+        assert!(states.contains(&"TIME-WAIT"), "orphan {orphan}: {states:?}");
+    }
+}

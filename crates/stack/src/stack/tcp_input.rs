@@ -410,7 +410,10 @@ impl Stack {
     ) -> Option<bool> {
         let flags = seg.flags;
         if state == State::TimeWait {
-            let syn_only = flags.contains(TcpFlags::SYN) && !flags.contains(TcpFlags::ACK);
+            // As for a record (`time_wait_segment`): a SYN with RST set is
+            // no new incarnation's, and ends TIME-WAIT only as a RST does.
+            let syn_only =
+                flags.contains(TcpFlags::SYN) && !flags.intersects(TcpFlags::ACK | TcpFlags::RST);
             if syn_only
                 && self.conn(handle)?.time_wait_accepts_syn(seg)
                 && self.listener_would_take(self.conn(handle)?.local())
