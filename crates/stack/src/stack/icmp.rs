@@ -302,9 +302,12 @@ impl Stack {
                 }
             }
             IpProtocol::Udp => {
-                let h = match self.transparent.udp_on() {
-                    false => self.find_udp(local),
-                    true => self.find_udp_or_transparent(local),
+                // From a foreign address only a transparent socket may have
+                // sent it: `find_udp` alone would give a wildcard socket of
+                // `udp_bind` (the stack's own addresses) a quote from there.
+                let h = match foreign.is_none() && !self.transparent.udp_on() {
+                    true => self.find_udp(local),
+                    false => self.find_udp_or_transparent(local),
                 }?;
                 match self.sockets.get(h).map(|e| &e.socket) {
                     Some(Socket::Udp(u)) if u.peer.is_none_or(|p| p == remote) => {

@@ -502,3 +502,57 @@ fn a_syn_no_listener_takes_leaves_time_wait_in_place_and_is_acknowledged() {
         assert!(states.contains(&"TIME-WAIT"), "orphan {orphan}: {states:?}");
     }
 }
+
+/// A SYN with RST set does not end TIME-WAIT, for the compact record and for
+/// a connection still held alike (Linux's `tcp_timewait_state_process` takes
+/// `th->syn && !th->rst && !th->ack`): a RST ends TIME-WAIT only at exactly
+/// RCV.NXT (RFC 5961), where SYN|RST with any newer timestamp or any later
+/// sequence number did, for a connection the application held.
+#[test]
+fn a_syn_with_rst_does_not_end_time_wait() {
+    for orphan in [true, false] {
+        let (mut b, l) = server(24 + u64::from(orphan));
+        into_time_wait(&mut b, l, orphan);
+        let syn_rst = from_client(
+            &mut b,
+            5000,
+            SeqNumber(0),
+            TcpFlags::SYN | TcpFlags::RST,
+            Some(103),
+        );
+        exchange(&mut b, &syn_rst);
+        assert_eq!(b.stats().tcp.time_wait_recycled, 0, "orphan {orphan}");
+        let states: Vec<_> = b.socket_table(NOW).iter().map(|e| e.state).collect();
+        assert!(states.contains(&"TIME-WAIT"), "orphan {orphan}: {states:?}");
+    }
+}
+
+/// A SYN that may end TIME-WAIT while the stack holds `max_connections`:
+/// the listener would drop it, so TIME-WAIT stays and acknowledges it, as
+/// when no listener takes it. Before, the compact record was thrown away and
+/// the SYN dropped: the tuple kept neither TIME-WAIT nor a connection. A
+/// held TIME-WAIT connection's own end makes room: it is still recycled.
+#[test]
+fn a_syn_the_connection_limit_would_drop_leaves_time_wait_in_place() {
+    for orphan in [true, false] {
+        let limit = if orphan { 1 } else { 2 };
+        let (mut b, l) = server_with(26 + u64::from(orphan), |t| t.max_connections = limit);
+        let iss = into_time_wait(&mut b, l, orphan);
+        // Another connection fills the limit.
+        let syn = from_port(&mut b, 40001, 9000, SeqNumber(0), TcpFlags::SYN, Some(100));
+        assert_eq!(exchange(&mut b, &syn).len(), 1, "orphan {orphan}");
+        let syn = from_client(&mut b, 5000, SeqNumber(0), TcpFlags::SYN, Some(103));
+        let answer = exchange(&mut b, &syn);
+        let flags = answer.iter().map(|&(_, f)| f).collect::<Vec<_>>();
+        if orphan {
+            assert_eq!(answer, vec![(iss + 2u32, TcpFlags::ACK)]);
+            assert_eq!(b.stats().tcp.time_wait_recycled, 0);
+            assert_eq!(b.stats().tcp.connection_limit_drops, 0);
+            let states: Vec<_> = b.socket_table(NOW).iter().map(|e| e.state).collect();
+            assert!(states.contains(&"TIME-WAIT"), "{states:?}");
+        } else {
+            assert_eq!(flags, vec![TcpFlags::SYN | TcpFlags::ACK]);
+            assert_eq!(b.stats().tcp.time_wait_recycled, 1);
+        }
+    }
+}

@@ -288,13 +288,31 @@ impl Stack {
     /// stays and answers the SYN as any other segment it does not accept, as
     /// Linux's `tcp_v4_rcv` acknowledges a `TCP_TW_SYN` no listener takes,
     /// instead of a RST from a tuple whose TIME-WAIT was thrown away.
-    fn listener_would_take(&self, local: SocketAddr) -> bool {
-        if !self.transparent.tcp_on() {
-            return self.find_listener(local).is_some();
-        }
-        let own = self.is_local(local.ip());
-        (own && self.find_listener(local).is_some())
-            || self.transparent.tcp_listener(local).is_some()
+    ///
+    /// `conns`: how many connections the stack counts once TIME-WAIT ended
+    /// (a TIME-WAIT connection's end frees one). At `max_connections` a
+    /// listener that does not hold its SYNs drops the SYN
+    /// (`listener_segment`: a SYN that ended TIME-WAIT passes the SYN queue,
+    /// not the limit), which would leave the tuple with neither TIME-WAIT nor
+    /// a connection; a held SYN is held whatever the count (the limit
+    /// applies when it is completed).
+    fn listener_would_take(&self, local: SocketAddr, conns: usize) -> bool {
+        let listener = match self.transparent.tcp_on() {
+            false => self.find_listener(local),
+            true => match self.is_local(local.ip()) {
+                true => self.find_listener(local),
+                false => None,
+            }
+            .or_else(|| self.transparent.tcp_listener(local)),
+        };
+        let Some(listener) = listener else {
+            return false;
+        };
+        conns < self.tcp_config.max_connections
+            || matches!(
+                self.sockets.get(listener),
+                Some(Entry { socket: Socket::Listener(l), .. }) if l.held.is_some()
+            )
     }
 
     /// The listener for a segment to `local` that no connection took, once
@@ -436,10 +454,16 @@ impl Stack {
         seg: &TcpRepr<'_>,
     ) -> Option<bool> {
         let flags = seg.flags;
-        let syn_only = flags.contains(TcpFlags::SYN) && !flags.contains(TcpFlags::ACK);
+        // As for a record (`time_wait_segment`): a SYN with RST set is no new
+        // incarnation's, and ends TIME-WAIT only as a RST does.
+        let syn_only =
+            flags.contains(TcpFlags::SYN) && !flags.intersects(TcpFlags::ACK | TcpFlags::RST);
         if syn_only
             && self.conn(handle)?.time_wait_accepts_syn(seg)
-            && self.listener_would_take(self.conn(handle)?.local())
+            && self.listener_would_take(
+                self.conn(handle)?.local(),
+                self.tcp_conn_count.saturating_sub(1),
+            )
         {
             //= https://www.rfc-editor.org/rfc/rfc6191#section-2
             //# the TIME-WAIT state ... may be
@@ -1296,7 +1320,9 @@ impl Stack {
         };
         let syn_only = seg.flags.contains(TcpFlags::SYN)
             && !seg.flags.intersects(TcpFlags::ACK | TcpFlags::RST);
-        let recycle = syn_only && record.accepts_syn(seg) && self.listener_would_take(key.local);
+        let recycle = syn_only
+            && record.accepts_syn(seg)
+            && self.listener_would_take(key.local, self.tcp_conn_count);
         let Some(record) = self.time_wait.get_mut(key, hash) else {
             return false;
         };

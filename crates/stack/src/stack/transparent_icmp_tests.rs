@@ -598,3 +598,37 @@ fn a_transparent_udp_socket_learns_errors_as_an_unconnected_or_connected_socket_
         assert_eq!(icmp_of(pair.b.stats()), (3, 0, 2), "v6 {v6}");
     }
 }
+
+/// An error to a foreign address quoting UDP from there, while the stack is
+/// transparent for TCP only: no socket sent it (a socket of `udp_bind`, the
+/// wildcard one too, sends from the stack's own addresses only, and takes
+/// no datagram to a foreign one), so it is dropped as not the stack's. It
+/// reached the wildcard socket of the quoted port: a connected one failed
+/// its next call, and a "too big" lowered the estimate for the quoted
+/// destination, from an address that socket never sent from.
+#[test]
+fn an_error_to_a_foreign_address_quoting_udp_reaches_no_socket_of_udp_bind() {
+    for v6 in [false, true] {
+        let mut pair = routed_pair(1815 + u64::from(v6));
+        let (foreign, a, _, router) = family(v6);
+        let (_c, s) = transparent_connection(&mut pair, v6);
+        let wildcard = SocketAddr::new(super::demux::unspecified_like(a), 5353);
+        let u = pair.b.udp_bind(wildcard).unwrap();
+        pair.b.udp_connect(u, SocketAddr::new(a, 7001)).unwrap();
+        // The connection's segment (from the foreign address to A) made a
+        // datagram from the foreign address's port 5353 to A's 7001.
+        let mut quote = full_segment_from_b(&mut pair, s);
+        let hl = if v6 { 40 } else { 20 };
+        quote[if v6 { 6 } else { 9 }] = 17;
+        quote[hl..hl + 2].copy_from_slice(&5353u16.to_be_bytes());
+        quote[hl + 2..hl + 4].copy_from_slice(&7001u16.to_be_bytes());
+        for report in [Report::PortUnreachable, Report::TooBig(1280)] {
+            let before = pair.b.stats().clone();
+            error_to_b(&mut pair, router, foreign, &quote, report);
+            let want = dropped_as_foreign(&before, v6, 1);
+            assert_eq!(*pair.b.stats(), want, "v6 {v6}: {report:?}");
+        }
+        assert_eq!(pair.b.udp_take_error(u), Ok(None), "v6 {v6}");
+        assert_eq!(pair.b.path_mtu(pair.now, a), 1500, "v6 {v6}");
+    }
+}
