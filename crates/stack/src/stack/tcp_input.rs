@@ -584,6 +584,13 @@ impl Stack {
         if !flags.contains(TcpFlags::SYN) {
             return;
         }
+        if flags.contains(TcpFlags::FIN) {
+            // SYN and FIN together: no TCP opens with them (T/TCP's did), but
+            // scanners and firewall-evasion tools send them. Discarded, as
+            // Linux's listener does (`tcp_rcv_state_process`), rather than
+            // opening a connection whose peer has already closed.
+            return;
+        }
         // One look-up of the listener: its SYN-RECEIVED count is taken for the
         // new connection here, before the open (which reads no listener).
         let Some(Entry {

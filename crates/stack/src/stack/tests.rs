@@ -2059,3 +2059,39 @@ fn syn_ack_retries_running_out_is_no_attempt_fail_unlike_syn_retries() {
     assert_eq!(st.timeouts, syn_expiries, "TcpExtTCPTimeouts");
     assert_eq!(u64::from(a.tcp_counters(c).unwrap().timeouts), syn_expiries);
 }
+
+#[test]
+fn a_syn_with_fin_set_is_discarded_by_a_listener_as_linux_does() {
+    use crate::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr};
+    let mut b = Stack::new(config(B4, B6, 71)).unwrap();
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    b.tcp_listen(server, ListenOptions::default()).unwrap();
+    let client = SocketAddr::new(IpAddr::V4(A4), 40_000);
+    let now = Instant::from_nanos(1_000_000);
+    let mut buf = [0u8; 1500];
+    for (flags, answered) in [
+        (TcpFlags::SYN | TcpFlags::FIN, false),
+        (TcpFlags::SYN, true),
+    ] {
+        let repr = TcpRepr {
+            src_port: client.port(),
+            dst_port: server.port(),
+            seq_number: SeqNumber(7_000),
+            ack_number: SeqNumber(0),
+            flags,
+            window_len: 65535,
+            urgent_pointer: 0,
+            options: TcpOptions::default(),
+            payload: &[],
+        };
+        let p = tcp_packet(&mut b, client, server, &repr);
+        b.handle_packet(now, &p);
+        let sent = b.poll_transmit(now, &mut buf);
+        assert_eq!(sent.is_some(), answered, "{flags:?}");
+        assert_eq!(
+            b.stats().tcp.passive_opens,
+            u64::from(answered),
+            "{flags:?}"
+        );
+    }
+}
