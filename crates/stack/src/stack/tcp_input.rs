@@ -308,11 +308,16 @@ impl Stack {
         let Some(listener) = listener else {
             return false;
         };
-        conns < self.tcp_config.max_connections
-            || matches!(
-                self.sockets.get(listener),
-                Some(Entry { socket: Socket::Listener(l), .. }) if l.held.is_some()
-            )
+        let Some(Entry {
+            socket: Socket::Listener(l),
+            ..
+        }) = self.sockets.get(listener)
+        else {
+            return false;
+        };
+        // A full accept queue drops the SYN (`listener_segment`).
+        l.accept_queue.len() < l.backlog
+            && (conns < self.tcp_config.max_connections || l.held.is_some())
     }
 
     /// The listener for a segment to `local` that no connection took, once
@@ -600,6 +605,15 @@ impl Stack {
         else {
             return;
         };
+        if l.accept_queue.len() >= l.backlog {
+            // The application is not accepting: the SYN is dropped and the
+            // client retries, as Linux's `tcp_conn_request` does (with SYN
+            // cookies too), rather than a half-open connection whose
+            // handshake's ACK would find no room either.
+            self.stats.tcp.listen_overflows += 1;
+            self.stats.tcp.listen_drops += 1;
+            return;
+        }
         if l.held.is_some() {
             // The application decides (`held_syn`).
             self.hold_syn(now, listener, key, seg, ecn, recycled_iss);

@@ -2095,3 +2095,54 @@ fn a_syn_with_fin_set_is_discarded_by_a_listener_as_linux_does() {
         );
     }
 }
+
+#[test]
+fn a_syn_to_a_listener_whose_accept_queue_is_full_is_dropped_and_counted() {
+    use crate::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr};
+    let mut b = Stack::new(config(B4, B6, 72)).unwrap();
+    let server = SocketAddr::new(IpAddr::V4(B4), 80);
+    let options = ListenOptions {
+        backlog: 1,
+        ..ListenOptions::default()
+    };
+    let l = b.tcp_listen(server, options).unwrap();
+    let now = Instant::from_nanos(1_000_000);
+    let mut buf = [0u8; 1500];
+    let segment = |b: &mut Stack, port: u16, flags: TcpFlags, seq: u32, ack: SeqNumber| {
+        let client = SocketAddr::new(IpAddr::V4(A4), port);
+        let repr = TcpRepr {
+            src_port: port,
+            dst_port: 80,
+            seq_number: SeqNumber(seq),
+            ack_number: ack,
+            flags,
+            window_len: 65535,
+            urgent_pointer: 0,
+            options: TcpOptions::default(),
+            payload: &[],
+        };
+        tcp_packet(b, client, server, &repr)
+    };
+    // The first connection fills the accept queue of one.
+    let p = segment(&mut b, 40_000, TcpFlags::SYN, 100, SeqNumber(0));
+    b.handle_packet(now, &p);
+    let n = b.poll_transmit(now, &mut buf).unwrap();
+    let iss = tcp_of(&buf[..n]).seq_number;
+    let p = segment(&mut b, 40_000, TcpFlags::ACK, 101, iss + 1u32);
+    b.handle_packet(now, &p);
+    assert!(b.poll_transmit(now, &mut buf).is_none());
+    // The next SYN finds it full: no SYN-ACK, no connection, counted.
+    let p = segment(&mut b, 40_001, TcpFlags::SYN, 500, SeqNumber(0));
+    b.handle_packet(now, &p);
+    assert!(b.poll_transmit(now, &mut buf).is_none());
+    let st = b.stats().tcp;
+    assert_eq!(
+        (st.passive_opens, st.listen_overflows, st.listen_drops),
+        (1, 1, 1)
+    );
+    // Once the application accepts, the client's retry is answered.
+    b.tcp_accept(l).unwrap();
+    b.handle_packet(now, &p);
+    assert!(b.poll_transmit(now, &mut buf).is_some());
+    assert_eq!(b.stats().tcp.passive_opens, 2);
+}
