@@ -14,25 +14,14 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{ci, l4, text};
+
 /// One-way delay of each direction, and the round trip it makes.
 const DELAY_MS: f64 = 25.0;
 const RTT_MS: f64 = 2.0 * DELAY_MS;
 /// Loss per direction.
 const LOSS: f64 = 0.01;
-
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-fn l4() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_l4"));
-    c.env("RUST_BACKTRACE", "1");
-    c
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn runs(cmd: &str, arg: &str) -> bool {
     Command::new(cmd)

@@ -18,21 +18,10 @@ use layer4::ip::cidr::IpCidr;
 use layer4::{Config, Stack};
 use layer4_net::{netns, ControlSocket, DatagramDevice, Runtime, RuntimeOptions};
 
+mod common;
+use common::{ci, l4, pattern, text};
+
 const WATCHDOG: Duration = Duration::from_secs(60);
-
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-fn l4() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_l4"));
-    c.env("RUST_BACKTRACE", "1");
-    c
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn have(cmd: &str) -> bool {
     Command::new(cmd)
@@ -79,13 +68,6 @@ fn in_netns(name: &str, needs_socat: bool, body: impl FnOnce(&Path) + Send + 'st
         Ok(Err(why)) => eprintln!("SKIP {name}: {why}"),
         Err(panic) => std::panic::resume_unwind(panic),
     }
-}
-
-/// `len` bytes of a pattern that differs per `seed`.
-fn pattern(seed: u8, len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3] ^ seed)
-        .collect()
 }
 
 /// Starts `l4 nc` with `args`, feeding `input` to its stdin (then closing it).

@@ -21,23 +21,12 @@ use std::time::{Duration, Instant};
 
 use layer4_net::netns;
 
+mod common;
+use common::{ci, l4, pattern, text};
+
 const WATCHDOG: Duration = Duration::from_secs(90);
 /// Any single wait: a connect, a read, a line from the relay.
 const WAIT: Duration = Duration::from_secs(20);
-
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-fn l4() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_l4"));
-    c.env("RUST_BACKTRACE", "1");
-    c
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// Runs `ip ARGS`; its stderr on failure.
 fn ip(args: &[&str]) -> Result<(), String> {
@@ -54,13 +43,6 @@ fn ip(args: &[&str]) -> Result<(), String> {
             text(&out.stderr).trim()
         ))
     }
-}
-
-/// `len` bytes of a pattern that differs per `seed`.
-fn pattern(seed: u8, len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3] ^ seed)
-        .collect()
 }
 
 /// The two namespaces and the relay between them; all removed on drop.
