@@ -297,15 +297,7 @@ impl Stack {
     /// a connection; a held SYN is held whatever the count (the limit
     /// applies when it is completed).
     fn listener_would_take(&self, local: SocketAddr, conns: usize) -> bool {
-        let listener = match self.transparent.tcp_on() {
-            false => self.find_listener(local),
-            true => match self.is_local(local.ip()) {
-                true => self.find_listener(local),
-                false => None,
-            }
-            .or_else(|| self.transparent.tcp_listener(local)),
-        };
-        let Some(listener) = listener else {
+        let Some(listener) = self.listener_for(local) else {
             return false;
         };
         let Some(Entry {
@@ -320,6 +312,20 @@ impl Stack {
             && (conns < self.tcp_config.max_connections || l.held.is_some())
     }
 
+    /// The listener a segment to `local` that no connection took goes to:
+    /// a listener of `tcp_listen`; once the stack takes TCP to foreign
+    /// addresses (`transparent`), only for one of the stack's addresses, then
+    /// a transparent listener of the port, then of every port.
+    fn listener_for(&self, local: SocketAddr) -> Option<SocketHandle> {
+        if !self.transparent.tcp_on() {
+            return self.find_listener(local);
+        }
+        let own = self.is_local(local.ip());
+        own.then(|| self.find_listener(local))
+            .flatten()
+            .or_else(|| self.transparent.tcp_listener(local))
+    }
+
     /// The listener for a segment to `local` that no connection took, once
     /// the stack takes TCP to foreign addresses (`transparent`): to one of the
     /// stack's addresses, a listener of `tcp_listen` first; then a transparent
@@ -330,14 +336,9 @@ impl Stack {
     #[cold]
     #[inline(never)]
     fn find_listener_or_transparent(&mut self, local: SocketAddr) -> Option<Option<SocketHandle>> {
-        let own = self.is_local(local.ip());
-        let listener = match own {
-            true => self.find_listener(local),
-            false => None,
-        };
-        match listener.or_else(|| self.transparent.tcp_listener(local)) {
+        match self.listener_for(local) {
             Some(listener) => Some(Some(listener)),
-            None if own => Some(None),
+            None if self.is_local(local.ip()) => Some(None),
             None => {
                 // An IP-level discard after all, counted as ingress counts
                 // one (InAddrErrors, not InDelivers or InSegs): ingress let it
