@@ -771,15 +771,7 @@ impl UdpSocket {
     /// [`UdpSocket::recv_from`] does.
     pub fn recv_from_to(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr, SocketAddr)> {
         let h = self.sock.handle;
-        let t = self.timeouts();
-        wait_on(
-            &self.sock.shared,
-            h,
-            t.nonblocking,
-            deadline(t.read),
-            io::ErrorKind::WouldBlock,
-            |s, _| s.udp_recv_from_to(h, buf),
-        )
+        self.wait_read(|s, _| s.udp_recv_from_to(h, buf))
     }
 
     /// Sends `buf` as one datagram to `dst` from `src`: from a
@@ -789,19 +781,47 @@ impl UdpSocket {
     /// Waits for room as [`UdpSocket::send_to`] does.
     pub fn send_from_to(&self, buf: &[u8], src: SocketAddr, dst: SocketAddr) -> io::Result<usize> {
         let h = self.sock.handle;
-        let t = self.timeouts();
-        wait_on(
-            &self.sock.shared,
-            h,
-            t.nonblocking,
-            deadline(t.write),
-            io::ErrorKind::WouldBlock,
-            |s, _| s.udp_send_from_to(h, buf, src, dst),
-        )
+        self.wait_write(|s, _| s.udp_send_from_to(h, buf, src, dst))
     }
 
     fn timeouts(&self) -> Timeouts {
         *self.timeouts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `f` retried until it stops returning `WouldBlock`, waiting as a
+    /// receive does: not at all in non-blocking mode, else up to the read
+    /// timeout (`WouldBlock` past it, as std's on Unix).
+    fn wait_read<R>(
+        &self,
+        f: impl FnMut(&mut Stack, Instant) -> Result<R, Error>,
+    ) -> io::Result<R> {
+        let t = self.timeouts();
+        self.wait(t.nonblocking, t.read, f)
+    }
+
+    /// [`wait_read`](Self::wait_read) for a send, with the write timeout.
+    fn wait_write<R>(
+        &self,
+        f: impl FnMut(&mut Stack, Instant) -> Result<R, Error>,
+    ) -> io::Result<R> {
+        let t = self.timeouts();
+        self.wait(t.nonblocking, t.write, f)
+    }
+
+    fn wait<R>(
+        &self,
+        nonblocking: bool,
+        timeout: Option<Duration>,
+        f: impl FnMut(&mut Stack, Instant) -> Result<R, Error>,
+    ) -> io::Result<R> {
+        wait_on(
+            &self.sock.shared,
+            self.sock.handle,
+            nonblocking,
+            deadline(timeout),
+            io::ErrorKind::WouldBlock,
+            f,
+        )
     }
 
     /// Another handle to the same socket (receive on one thread, send on
@@ -820,44 +840,20 @@ impl UdpSocket {
             io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
         })?;
         let h = self.sock.handle;
-        let t = self.timeouts();
-        wait_on(
-            &self.sock.shared,
-            h,
-            t.nonblocking,
-            deadline(t.write),
-            io::ErrorKind::WouldBlock,
-            |s, _| s.udp_send_to(h, buf, dst),
-        )
+        self.wait_write(|s, _| s.udp_send_to(h, buf, dst))
     }
 
     /// Receives one datagram (truncated to `buf`): its length and sender.
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let h = self.sock.handle;
-        let t = self.timeouts();
-        wait_on(
-            &self.sock.shared,
-            h,
-            t.nonblocking,
-            deadline(t.read),
-            io::ErrorKind::WouldBlock,
-            |s, _| s.udp_recv_from(h, buf),
-        )
+        self.wait_read(|s, _| s.udp_recv_from(h, buf))
     }
 
     /// Receives the next datagram (truncated to `buf`) without taking it
     /// (`MSG_PEEK`), waiting as a receive does: its length and sender.
     pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let h = self.sock.handle;
-        let t = self.timeouts();
-        wait_on(
-            &self.sock.shared,
-            h,
-            t.nonblocking,
-            deadline(t.read),
-            io::ErrorKind::WouldBlock,
-            |s, _| s.udp_peek_from(h, buf),
-        )
+        self.wait_read(|s, _| s.udp_peek_from(h, buf))
     }
 
     /// Receives the next datagram from the connected peer without taking it.
@@ -887,15 +883,7 @@ impl UdpSocket {
     /// Sends a datagram to the connected peer.
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         let h = self.sock.handle;
-        let t = self.timeouts();
-        wait_on(
-            &self.sock.shared,
-            h,
-            t.nonblocking,
-            deadline(t.write),
-            io::ErrorKind::WouldBlock,
-            |s, _| s.udp_send(h, buf),
-        )
+        self.wait_write(|s, _| s.udp_send(h, buf))
     }
 
     /// Receives a datagram from the connected peer.
