@@ -5,7 +5,7 @@
 
 use core::net::{IpAddr, SocketAddr};
 
-use super::tests::{tcp_of, tcp_packet, A4, B4};
+use super::tests::{segment, tcp_of, tcp_packet, A4, B4};
 use super::*;
 use crate::tcp::State;
 use crate::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr, TcpTimestamp};
@@ -452,20 +452,15 @@ fn data_after_close_resets_and_the_tuple_opens_again_past_the_fin() {
     let mut buf = [0u8; 2000];
     let n = b.poll_transmit(NOW, &mut buf).unwrap();
     assert!(tcp_of(&buf[..n]).flags.contains(TcpFlags::FIN));
-    let data = {
-        let repr = TcpRepr {
-            src_port: client_addr().port(),
-            dst_port: server_addr().port(),
-            seq_number: SeqNumber(1001),
-            ack_number: iss + 2u32,
-            flags: TcpFlags::ACK | TcpFlags::PSH,
-            window_len: 65535,
-            urgent_pointer: 0,
-            options: TcpOptions::default(),
-            payload: b"abc",
-        };
-        tcp_packet(&mut b, client_addr(), server_addr(), &repr)
-    };
+    let data = segment(
+        &mut b,
+        client_addr(),
+        server_addr(),
+        TcpFlags::ACK | TcpFlags::PSH,
+        1001,
+        iss + 2u32,
+        b"abc",
+    );
     let answer = exchange(&mut b, &data);
     assert!(
         answer.iter().any(|(_, f)| f.contains(TcpFlags::RST)),

@@ -852,6 +852,31 @@ pub(super) fn tcp_packet(
         .unwrap()
 }
 
+/// A TCP segment from `src` to `dst` with `flags`, `seq`, `ack` and
+/// `payload`, a window of 65535 and no options, as a whole IP packet.
+pub(super) fn segment(
+    stack: &mut Stack,
+    src: SocketAddr,
+    dst: SocketAddr,
+    flags: crate::wire::TcpFlags,
+    seq: u32,
+    ack: crate::wire::SeqNumber,
+    payload: &[u8],
+) -> Vec<u8> {
+    let repr = crate::wire::TcpRepr {
+        src_port: src.port(),
+        dst_port: dst.port(),
+        seq_number: crate::wire::SeqNumber(seq),
+        ack_number: ack,
+        flags,
+        window_len: 65535,
+        urgent_pointer: 0,
+        options: crate::wire::TcpOptions::default(),
+        payload,
+    };
+    tcp_packet(stack, src, dst, &repr)
+}
+
 /// The TCP segment inside an IPv4 packet, parsed.
 pub(super) fn tcp_of(packet: &[u8]) -> crate::wire::TcpRepr<'_> {
     use crate::wire::{AddrPair, ChecksumMode, TcpPacket, TcpRepr};
@@ -2062,7 +2087,7 @@ fn syn_ack_retries_running_out_is_no_attempt_fail_unlike_syn_retries() {
 
 #[test]
 fn a_syn_with_fin_set_is_discarded_by_a_listener_as_linux_does() {
-    use crate::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr};
+    use crate::wire::{SeqNumber, TcpFlags};
     let mut b = Stack::new(config(B4, B6, 71)).unwrap();
     let server = SocketAddr::new(IpAddr::V4(B4), 80);
     b.tcp_listen(server, ListenOptions::default()).unwrap();
@@ -2073,18 +2098,7 @@ fn a_syn_with_fin_set_is_discarded_by_a_listener_as_linux_does() {
         (TcpFlags::SYN | TcpFlags::FIN, false),
         (TcpFlags::SYN, true),
     ] {
-        let repr = TcpRepr {
-            src_port: client.port(),
-            dst_port: server.port(),
-            seq_number: SeqNumber(7_000),
-            ack_number: SeqNumber(0),
-            flags,
-            window_len: 65535,
-            urgent_pointer: 0,
-            options: TcpOptions::default(),
-            payload: &[],
-        };
-        let p = tcp_packet(&mut b, client, server, &repr);
+        let p = segment(&mut b, client, server, flags, 7_000, SeqNumber(0), &[]);
         b.handle_packet(now, &p);
         let sent = b.poll_transmit(now, &mut buf);
         assert_eq!(sent.is_some(), answered, "{flags:?}");
@@ -2098,7 +2112,7 @@ fn a_syn_with_fin_set_is_discarded_by_a_listener_as_linux_does() {
 
 #[test]
 fn a_syn_to_a_listener_whose_accept_queue_is_full_is_dropped_and_counted() {
-    use crate::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr};
+    use crate::wire::{SeqNumber, TcpFlags};
     let mut b = Stack::new(config(B4, B6, 72)).unwrap();
     let server = SocketAddr::new(IpAddr::V4(B4), 80);
     let options = ListenOptions {
@@ -2108,31 +2122,41 @@ fn a_syn_to_a_listener_whose_accept_queue_is_full_is_dropped_and_counted() {
     let l = b.tcp_listen(server, options).unwrap();
     let now = Instant::from_nanos(1_000_000);
     let mut buf = [0u8; 1500];
-    let segment = |b: &mut Stack, port: u16, flags: TcpFlags, seq: u32, ack: SeqNumber| {
-        let client = SocketAddr::new(IpAddr::V4(A4), port);
-        let repr = TcpRepr {
-            src_port: port,
-            dst_port: 80,
-            seq_number: SeqNumber(seq),
-            ack_number: ack,
-            flags,
-            window_len: 65535,
-            urgent_pointer: 0,
-            options: TcpOptions::default(),
-            payload: &[],
-        };
-        tcp_packet(b, client, server, &repr)
-    };
+    let client = |port| SocketAddr::new(IpAddr::V4(A4), port);
     // The first connection fills the accept queue of one.
-    let p = segment(&mut b, 40_000, TcpFlags::SYN, 100, SeqNumber(0));
+    let p = segment(
+        &mut b,
+        client(40_000),
+        server,
+        TcpFlags::SYN,
+        100,
+        SeqNumber(0),
+        &[],
+    );
     b.handle_packet(now, &p);
     let n = b.poll_transmit(now, &mut buf).unwrap();
     let iss = tcp_of(&buf[..n]).seq_number;
-    let p = segment(&mut b, 40_000, TcpFlags::ACK, 101, iss + 1u32);
+    let p = segment(
+        &mut b,
+        client(40_000),
+        server,
+        TcpFlags::ACK,
+        101,
+        iss + 1u32,
+        &[],
+    );
     b.handle_packet(now, &p);
     assert!(b.poll_transmit(now, &mut buf).is_none());
     // The next SYN finds it full: no SYN-ACK, no connection, counted.
-    let p = segment(&mut b, 40_001, TcpFlags::SYN, 500, SeqNumber(0));
+    let p = segment(
+        &mut b,
+        client(40_001),
+        server,
+        TcpFlags::SYN,
+        500,
+        SeqNumber(0),
+        &[],
+    );
     b.handle_packet(now, &p);
     assert!(b.poll_transmit(now, &mut buf).is_none());
     let st = b.stats().tcp;

@@ -146,21 +146,14 @@ fn a_foreign_tuple_in_use_is_refused_and_segments_nothing_takes_draw_no_rst() {
     assert!(failed);
     assert_eq!(pair.a.tcp_error(c), Ok(Some(Error::ConnectionRefused)));
     // A segment to another port of the foreign address: dropped unanswered.
-    let stray = super::tests::tcp_packet(
+    let stray = super::tests::segment(
         &mut pair.b,
         server,
         SocketAddr::new(IpAddr::V4(PEER4), 7001),
-        &crate::wire::TcpRepr {
-            src_port: 80,
-            dst_port: 7001,
-            seq_number: crate::wire::SeqNumber(1),
-            ack_number: crate::wire::SeqNumber(1),
-            flags: crate::wire::TcpFlags::ACK,
-            window_len: 1000,
-            urgent_pointer: 0,
-            options: crate::wire::TcpOptions::default(),
-            payload: &[],
-        },
+        crate::wire::TcpFlags::ACK,
+        1,
+        crate::wire::SeqNumber(1),
+        &[],
     );
     let rsts = pair.a.stats().tcp.out_rsts;
     pair.a.handle_packet(pair.now, &stray);

@@ -3,7 +3,7 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::tests::{pattern, tcp_packet, transfer, Impairment, Pair, A4, A6, B4, B6};
+use super::tests::{pattern, segment, transfer, Impairment, Pair, A4, A6, B4, B6};
 use super::*;
 use crate::error::Error;
 use crate::event::EventKind;
@@ -11,7 +11,7 @@ use crate::ip::route::Route;
 use crate::rand::StackRng;
 use crate::tcp::State;
 use crate::time::Duration;
-use crate::wire::{SeqNumber, TcpFlags, TcpOptions, TcpRepr};
+use crate::wire::{SeqNumber, TcpFlags};
 
 pub(super) const FOREIGN4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 7);
 pub(super) const FOREIGN6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 7);
@@ -69,18 +69,7 @@ pub(super) fn source_of(packet: &[u8]) -> IpAddr {
 
 /// A SYN from `src` to `dst` as a whole IP packet.
 pub(super) fn syn(stack: &mut Stack, src: SocketAddr, dst: SocketAddr, seq: u32) -> Vec<u8> {
-    let repr = TcpRepr {
-        src_port: src.port(),
-        dst_port: dst.port(),
-        seq_number: SeqNumber(seq),
-        ack_number: SeqNumber(0),
-        flags: TcpFlags::SYN,
-        window_len: 65535,
-        urgent_pointer: 0,
-        options: TcpOptions::default(),
-        payload: &[],
-    };
-    tcp_packet(stack, src, dst, &repr)
+    segment(stack, src, dst, TcpFlags::SYN, seq, SeqNumber(0), &[])
 }
 
 /// Everything `stack` sends now.
